@@ -1,0 +1,65 @@
+"""Console script ``salesanalytics``: one subcommand per task, ``--help`` on each.
+
+Subcommands are contributed by the modules listed in :data:`COMMAND_MODULES`; each has a
+``register_cli(subparsers)`` function that adds its parser(s) and sets ``func`` to a handler
+``handler(args) -> int`` returning the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+
+from salesanalytics import __version__
+from salesanalytics.errors import UserError
+
+__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "salesanalytics.demo",
+    "salesanalytics.intake",
+    "salesanalytics.pipeline.commands",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="salesanalytics",
+        description="CRM sales-strategy analyses: import and validate a CRM export, run the "
+        "engagement's phases, and export client-ready HTML reports.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            mod = import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        mod.register_cli(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

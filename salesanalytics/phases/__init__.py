@@ -1,0 +1,48 @@
+"""The engagement's phases, in order. Each module declares one :class:`~salesanalytics.pipeline.spec.PhaseSpec`."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from salesanalytics.pipeline.spec import PhaseSpec
+
+__all__ = ["PHASE_MODULES", "all_phases", "get_phase"]
+
+PHASE_MODULES: tuple[str, ...] = (
+    "intake",
+    "potential",
+    "territory",
+    "portfolio",
+    "churn",
+    "channels",
+    "funnel",
+    "controlling",
+    "compensation",
+    "roles",
+    "summary",
+)
+"""Phase modules in engagement order."""
+
+
+def all_phases() -> list[PhaseSpec]:
+    """All phases in engagement order (only those whose module exists)."""
+    phases = []
+    for name in PHASE_MODULES:
+        try:
+            mod = import_module(f"salesanalytics.phases.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"salesanalytics.phases.{name}":
+                continue
+            raise
+        phases.append(mod.PHASE)
+    return phases
+
+
+def get_phase(name: str) -> PhaseSpec:
+    """The phase called ``name``; ``KeyError`` with the known names otherwise."""
+    for p in all_phases():
+        if p.name == name:
+            return p
+    raise KeyError(
+        f"unknown phase '{name}'; known phases: {', '.join(p.name for p in all_phases())}"
+    )

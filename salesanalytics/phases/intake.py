@@ -1,0 +1,46 @@
+"""Phase ``intake``: load, map and validate the client's CRM export into the canonical tables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
+
+__all__ = ["PHASE", "Params"]
+
+
+class Params(PhaseParams):
+    """Parameters of the intake phase."""
+
+    source: str = Field(
+        "../data/demo/export",
+        description="Folder with the client's CRM export (CSV, Excel or Parquet files).",
+    )
+    mapping: str = Field(
+        "salesforce",
+        description="Built-in mapping name (salesforce, maven-crm) or path to a YAML mapping file.",
+    )
+    quarantine: bool = Field(
+        False,
+        description="Write invalid rows with their reasons to quarantine.csv instead of failing.",
+    )
+
+
+PHASE = PhaseSpec(
+    name="intake",
+    notebook="00_data_intake.ipynb",
+    title="Data intake and quality",
+    reads=(),
+    writes=(
+        "accounts",
+        "reps",
+        "products",
+        "contracts",
+        "opportunities",
+        "opportunity_stages",
+        "activities",
+        "channel_rates",
+        "quality",
+    ),
+    params=Params,
+)

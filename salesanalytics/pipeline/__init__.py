@@ -1,0 +1,1 @@
+"""Phase pipeline: parameters, graph, execution, reports."""

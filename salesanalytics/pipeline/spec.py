@@ -1,0 +1,78 @@
+"""Declarations of the engagement's phases: what each runs, reads, writes and which parameters it takes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["PerEntitySpec", "PhaseParams", "PhaseSpec"]
+
+
+class PhaseParams(BaseModel):
+    """Base class of every phase's parameter model.
+
+    Subclasses declare each parameter with ``pydantic.Field(default, description=..., ge=..., le=...)``.
+    The description is the one-line help written into ``project.yaml`` by ``salesanalytics init``;
+    bounds are enforced before anything runs. Unknown names are rejected (``extra="forbid"``).
+    The notebook's ``parameters`` cell must declare the same names with the same defaults (tested).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_default=True, frozen=True)
+
+
+@dataclass(frozen=True)
+class PerEntitySpec:
+    """A report rendered once per entity (rep or team) from a template notebook, in one kernel.
+
+    Parameters
+    ----------
+    notebook
+        Template notebook file in ``notebooks/``; it has a ``parameters`` cell with ``run_dir`` and
+        the entity parameter.
+    entity_param
+        Name of the parameter that receives the entity id (e.g. ``"rep_id"``).
+    entities_table
+        Output table of the owning phase listing the entities: ``(phase, table)``, read from
+        ``run_dir/data/<phase>/<table>.parquet``.
+    id_column, label_column
+        Columns of that table with the entity id and its display name.
+    """
+
+    notebook: str
+    entity_param: str
+    entities_table: tuple[str, str]
+    id_column: str
+    label_column: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """One phase of the engagement.
+
+    Parameters
+    ----------
+    name
+        Short name used on the command line and in ``project.yaml`` (``territory``).
+    notebook
+        Notebook file in ``notebooks/`` (``20_territory_design.ipynb``).
+    title
+        Title for reports and the index.
+    reads
+        Names of the upstream phases whose outputs this phase reads.
+    writes
+        Names of the tables (Parquet) or JSON files this phase writes to its output folder.
+    params
+        Its parameter model.
+    per_entity
+        Optional per-rep / per-team reports rendered after the phase.
+    """
+
+    name: str
+    notebook: str
+    title: str
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    params: type[PhaseParams]
+    per_entity: tuple[PerEntitySpec, ...] = field(default_factory=tuple)
