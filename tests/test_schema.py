@@ -1,0 +1,86 @@
+"""Canonical data model: schemas enforce the declared rules, docs are in step with the code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.errors
+import pytest
+
+from salesanalytics import schema
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_data_model_doc_is_generated_from_schema() -> None:
+    doc = (ROOT / "docs" / "data-model.md").read_text(encoding="utf-8")
+    assert doc == schema.data_model_markdown(), (
+        "docs/data-model.md is out of date: regenerate it with "
+        "`python -c 'from salesanalytics.schema import data_model_markdown as m; print(m(), end=\"\")' > docs/data-model.md`"
+    )
+
+
+def test_every_table_documents_its_columns() -> None:
+    for table in schema.TABLES.values():
+        for col in table.columns:
+            assert col.description and col.example, (table.name, col.name)
+            if col.references:
+                ref_table, ref_col = col.references.split(".")
+                assert ref_col in schema.TABLES[ref_table].column_names
+
+
+def test_empty_frames_validate() -> None:
+    for name in schema.TABLES:
+        schema.table_schema(name).validate(schema.empty_frame(name))
+
+
+def _rates(**overrides: object) -> pd.DataFrame:
+    row = {"channel": "field", "cost_per_year": 165000.0, "capacity_hours": 1320.0}
+    row.update(overrides)
+    return schema.coerce_table("channel_rates", pd.DataFrame([row]))
+
+
+def test_schema_accepts_valid_rows_and_adds_optional_columns() -> None:
+    df = _rates()
+    assert "travel_cost_per_km" in df.columns
+    schema.table_schema("channel_rates").validate(df)
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        ({"channel": "fax"}, "isin"),
+        ({"cost_per_year": -1.0}, "greater_than_or_equal_to"),
+    ],
+)
+def test_schema_rejects_rule_violations(override: dict[str, object], fragment: str) -> None:
+    with pytest.raises(pandera.errors.SchemaErrors, match=fragment):
+        schema.table_schema("channel_rates").validate(_rates(**override), lazy=True)
+
+
+def test_duplicate_keys_are_rejected() -> None:
+    df = pd.concat([_rates(), _rates()], ignore_index=True)
+    with pytest.raises(pandera.errors.SchemaErrors, match="field_uniqueness|unique"):
+        schema.table_schema("channel_rates").validate(df, lazy=True)
+
+
+def test_coerce_keeps_leading_zeros_and_turns_garbage_into_missing() -> None:
+    raw = pd.DataFrame(
+        {
+            "rep_id": ["0051"],
+            "name": ["Anna"],
+            "role": ["field"],
+            "home_postal_code": ["0123"],
+            "fte": ["abc"],
+        }
+    )
+    out = schema.coerce_table("reps", raw)
+    assert out.loc[0, "home_postal_code"] == "0123"
+    assert pd.isna(out.loc[0, "fte"])
+    assert str(out["rep_id"].dtype) == "string"
+
+
+def test_unknown_table_names_the_known_ones() -> None:
+    with pytest.raises(KeyError, match="unknown table 'acounts'; known tables: accounts"):
+        schema.table_schema("acounts")
