@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 ACCOUNTS ?= 20000
 SEED     ?= 42
 DEMO_DIR := data/demo
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test lint install lock clean-reports help
 

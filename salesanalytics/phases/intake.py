@@ -41,6 +41,7 @@ PHASE = PhaseSpec(
         "activities",
         "channel_rates",
         "quality",
+        "as_of",
     ),
     params=Params,
 )

@@ -1,0 +1,153 @@
+"""Benchmark of the compensation engine and the Monte-Carlo simulation (prints its figures).
+
+1. Payout engine: a year of actuals for 500 reps (proposed plan, all roles; ~60 won deals per rep
+   counted towards several deal measures, portfolio measures per rep), statements included.
+2. Monte Carlo: 10,000 scenarios x 500 reps x 3 measures (goal: at most 2 s).
+
+Run: ``.venv/bin/python bench/bench_compensation.py``
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+
+from salesanalytics import compensation as comp
+
+N_REPS = 500
+DEALS_PER_REP = 60
+SEED = 7
+
+
+def _reps(rng: np.random.Generator) -> pd.DataFrame:
+    roles = rng.choice(
+        ["field", "tele", "online", "key_account", "team_lead"],
+        N_REPS,
+        p=[0.5, 0.2, 0.15, 0.1, 0.05],
+    )
+    hire = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 3650, N_REPS), unit="D")
+    return pd.DataFrame(
+        {"rep_id": [f"r{i:04d}" for i in range(N_REPS)], "role": roles, "hire_date": hire}
+    )
+
+
+def _deals(rng: np.random.Generator, reps: pd.DataFrame) -> pd.DataFrame:
+    n = N_REPS * DEALS_PER_REP
+    close = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    lost = close + pd.to_timedelta(rng.integers(30, 900, n), unit="D")
+    base = pd.DataFrame(
+        {
+            "deal_id": [f"d{i}" for i in range(n)],
+            "rep_id": np.repeat(reps["rep_id"].to_numpy(), DEALS_PER_REP),
+            "amount": rng.lognormal(np.log(2000), 0.8, n),
+            "close_date": close,
+            "multi_year": rng.random(n) < 0.3,
+            "new_product": rng.random(n) < 0.2,
+            "lost_date": lost.where(rng.random(n) < 0.15),
+        }
+    )
+    parts = [base.assign(measure=m) for m in ("new_arr", "upsell_arr", "new_business_value")]
+    parts.append(base[base["new_product"]].assign(measure="new_product_arr"))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _actuals(rng: np.random.Generator, reps: pd.DataFrame) -> pd.DataFrame:
+    m = ["net_revenue_retention", "gross_retention", "portfolio_growth", "activity_quality"]
+    return pd.DataFrame(
+        {
+            "rep_id": np.repeat(reps["rep_id"].to_numpy(), len(m)),
+            "measure": np.tile(m, len(reps)),
+            "actual": rng.normal(0.95, 0.08, len(reps) * len(m)),
+        }
+    )
+
+
+def _measure(fn, *args, **kw):
+    """Best of 3 timed runs (wall and CPU time, without tracing), then one traced run for peak memory."""
+    secs, cpus = [], []
+    for _ in range(3):
+        t0, c0 = time.perf_counter(), time.process_time()
+        out = fn(*args, **kw)
+        secs.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    tracemalloc.start()
+    fn(*args, **kw)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return out, f"{min(secs):.2f} s wall ({min(cpus):.2f} s CPU)", peak / 2**20
+
+
+def main() -> None:
+    rng = np.random.default_rng(SEED)
+    reps = _reps(rng)
+    deals = _deals(rng, reps)
+    actuals = _actuals(rng, reps)
+    plan = comp.load_plan("proposed")
+    res, sec, peak = _measure(
+        comp.compute_payouts, plan, reps, deals, actuals, "2025-01-01", "2025-12-31"
+    )
+    print(
+        f"payout engine: {N_REPS} reps, {len(deals):,} deal credits, "
+        f"{len(res.statement_lines):,} statement lines: {sec}, peak {peak:.0f} MiB (tracemalloc)"
+    )
+
+    sim_plan = comp.plan_from_dict(
+        {
+            "name": "bench",
+            "roles": {
+                "field": {
+                    "base_salary": 90000,
+                    "target_incentive": 25000,
+                    "cap": 2.0,
+                    "measures": [
+                        {
+                            "id": "new_arr",
+                            "weight": 0.5,
+                            "quota": 1.0,
+                            "curve": {
+                                "threshold": 0.5,
+                                "cap": 2.0,
+                                "tiers": [
+                                    {"from": 0, "to": 1, "rate": 1},
+                                    {"from": 1, "to": 1.5, "rate": 2},
+                                    {"from": 1.5, "to": None, "rate": 0.5},
+                                ],
+                            },
+                        },
+                        {"id": "net_revenue_retention", "weight": 0.3, "quota": 1.0},
+                        {"id": "activity_quality", "weight": 0.2, "quota": 1.0},
+                    ],
+                }
+            },
+        }
+    )
+    hist = pd.DataFrame(
+        {
+            "rep_id": np.repeat(np.arange(N_REPS), 3),
+            "measure": np.tile(["new_arr", "net_revenue_retention", "activity_quality"], N_REPS),
+            "attainment": rng.lognormal(0, 0.4, 3 * N_REPS),
+        }
+    )
+    cal = comp.calibrate(hist)
+    sreps = pd.DataFrame({"rep_id": [f"r{i}" for i in range(N_REPS)], "role": "field"})
+    for chunk in (1_000, 2_500):
+        sim, sec, peak = _measure(
+            comp.simulate, sim_plan, sreps, cal, n_scenarios=10_000, seed=1, chunk=chunk
+        )
+        print(
+            f"Monte Carlo: 10,000 scenarios x {N_REPS} reps x 3 measures (chunk {chunk}): "
+            f"{sec}, peak {peak:.0f} MiB (tracemalloc); P50 cost "
+            f"CHF {np.median(sim.cost):,.0f}"
+        )
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"process peak RSS: {rss:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,434 @@
+"""Swiss postal-code geography: postal codes, coordinates, population, polygons and adjacency.
+
+All data ships with the package in ``salesanalytics/data/geo/`` (see ``ATTRIBUTION.md`` there:
+GeoNames postal codes, CC BY 4.0; population and TopoJSON polygons from onebyte/swiss-postal-codes,
+MIT). Loaders are cached; the frames they return are fresh copies, so callers may modify them.
+
+* :func:`postal_codes` -- one row per Swiss postal code (GeoNames) with place, municipality,
+  canton, mean coordinates, population (2016) and approximate polygon area / density.
+* :func:`haversine_km` -- vectorised great-circle distance.
+* :func:`postal_code_polygons`, :func:`canton_outlines`, :func:`lakes` -- decoded TopoJSON rings in
+  the files' flat *screen plane* (x grows to the east, **y grows downwards**, i.e. north is up when
+  drawn with an inverted y axis). For drawing and contiguity only; use latitude/longitude for
+  distances.
+* :func:`postal_code_adjacency` -- neighbouring postal codes (their polygons share a border arc).
+* :func:`screen_xy` -- WGS84 latitude/longitude -> the polygons' screen plane (for plotting
+  accounts and reps as points on the maps).
+* :func:`join_coverage` -- which postal codes lack a polygon or a population figure (PO-box and
+  company codes have neither): reported, never hidden.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "SWISS_AREA_KM2",
+    "canton_outlines",
+    "haversine_km",
+    "join_coverage",
+    "lakes",
+    "postal_code_adjacency",
+    "postal_code_polygons",
+    "postal_codes",
+    "screen_xy",
+]
+
+EARTH_RADIUS_KM: float = 6371.0088
+"""Mean earth radius (IUGG) used by :func:`haversine_km`."""
+
+SWISS_AREA_KM2: float = 41_285.0
+"""Area of Switzerland; the postal-code polygons' screen-plane areas are scaled to sum to it."""
+
+_MIN_AREA_KM2 = 0.01  # smaller polygons are degenerate slivers in the source: area reported as NaN
+
+_GEONAMES_COLUMNS = [
+    "country",
+    "postal_code",
+    "place",
+    "canton_name",
+    "canton",
+    "district",
+    "district_code",
+    "municipality",
+    "bfs",
+    "latitude",
+    "longitude",
+    "accuracy",
+]
+
+
+def _data_path(name: str) -> Path:
+    return Path(str(resources.files("salesanalytics") / "data" / "geo" / name))
+
+
+@cache
+def _load_json(name: str) -> dict[str, Any]:
+    with _data_path(name).open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+# --------------------------------------------------------------------------------------------
+# TopoJSON decoding
+# --------------------------------------------------------------------------------------------
+
+
+@cache
+def _decoded_arcs(name: str) -> tuple[np.ndarray, ...]:
+    """Absolute screen-plane coordinates of every arc of a quantised TopoJSON file."""
+    topo = _load_json(name)
+    transform = topo.get("transform")
+    arcs: list[np.ndarray] = []
+    for arc in topo["arcs"]:
+        a = np.asarray(arc, dtype=float).reshape(-1, 2)
+        if transform is not None:
+            a = np.cumsum(a, axis=0) * np.asarray(transform["scale"]) + np.asarray(
+                transform["translate"]
+            )
+        a.setflags(write=False)
+        arcs.append(a)
+    return tuple(arcs)
+
+
+def _ring(arcs: tuple[np.ndarray, ...], indices: list[int]) -> np.ndarray:
+    """Stitch a ring from arc indices (``~i`` = arc ``i`` reversed); drop duplicated joints."""
+    parts: list[np.ndarray] = []
+    for k, i in enumerate(indices):
+        a = arcs[i] if i >= 0 else arcs[~i][::-1]
+        parts.append(a if k == 0 else a[1:])
+    return np.concatenate(parts, axis=0)
+
+
+def _geometry_rings(arcs: tuple[np.ndarray, ...], geom: dict[str, Any]) -> list[np.ndarray]:
+    if geom["type"] == "Polygon":
+        return [_ring(arcs, r) for r in geom["arcs"]]
+    if geom["type"] == "MultiPolygon":
+        return [_ring(arcs, r) for poly in geom["arcs"] for r in poly]
+    return []
+
+
+def _geometry_arc_ids(geom: dict[str, Any]) -> set[int]:
+    polys = [geom["arcs"]] if geom["type"] == "Polygon" else geom.get("arcs", [])
+    if geom["type"] not in ("Polygon", "MultiPolygon"):
+        return set()
+    return {i if i >= 0 else ~i for poly in polys for ring in poly for i in ring}
+
+
+def _shoelace(ring: np.ndarray) -> float:
+    x, y = ring[:, 0], ring[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+@cache
+def _polygons() -> dict[str, tuple[np.ndarray, ...]]:
+    name = "ch_plz_polygons.topojson"
+    arcs = _decoded_arcs(name)
+    out: dict[str, list[np.ndarray]] = {}
+    for geom in _load_json(name)["objects"]["plz"]["geometries"]:
+        code = f"{int(geom['id']):04d}"
+        out.setdefault(code, []).extend(_geometry_rings(arcs, geom))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def postal_code_polygons() -> dict[str, list[np.ndarray]]:
+    """Polygon rings of every postal code that has one, in the file's screen plane.
+
+    Returns
+    -------
+    dict[str, list[numpy.ndarray]]
+        Postal code (4-digit string) -> list of rings, each an ``(n, 2)`` array of screen-plane
+        ``x, y`` (closed: first point == last point). A code with several parts (exclaves) or
+        holes has several rings. Screen ``x`` ≈ 100…860 grows to the east, ``y`` ≈ 10…490 grows
+        **downwards** (north is at small ``y``).
+        About 3,200 of the ~3,360 GeoNames postal codes have a polygon; see :func:`join_coverage`.
+    """
+    return {k: list(v) for k, v in _polygons().items()}
+
+
+def _bbox(rings: dict[str, tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    pts = np.concatenate([r for rs in rings.values() for r in rs])
+    return pts.min(axis=0), pts.max(axis=0)
+
+
+@cache
+def _cantons_named(obj: str) -> dict[str, tuple[np.ndarray, ...]]:
+    """Rings of ``cantons`` or ``lakes``, mapped onto the postal-code polygons' screen plane.
+
+    ``ch_cantons.topojson`` uses its own, slightly smaller screen plane (same projection, scale
+    factor ~1.058); its bounding box (of the cantons) is mapped onto that of the postal-code
+    polygons with one uniform scale and shift, so both overlay exactly on one map.
+    """
+    name = "ch_cantons.topojson"
+    arcs = _decoded_arcs(name)
+    raw: dict[str, dict[str, list[np.ndarray]]] = {}
+    for o in ("cantons", "lakes"):
+        out: dict[str, list[np.ndarray]] = {}
+        for geom in _load_json(name)["objects"][o]["geometries"]:
+            props = geom.get("properties") or {}
+            key = props.get("abbr") or props.get("name") or str(geom.get("id"))
+            out.setdefault(key, []).extend(_geometry_rings(arcs, geom))
+        raw[o] = out
+    lo, hi = _bbox({k: tuple(v) for k, v in raw["cantons"].items()})
+    plo, phi = _bbox(_polygons())
+    scale = float(np.mean((phi - plo) / (hi - lo)))
+    shift = (plo + phi) / 2 - scale * (lo + hi) / 2
+    return {k: tuple(r * scale + shift for r in v) for k, v in raw[obj].items()}
+
+
+def canton_outlines() -> dict[str, list[np.ndarray]]:
+    """Outline rings of the 26 cantons, keyed by two-letter canton code (``"ZH"``, ...).
+
+    Returns
+    -------
+    dict[str, list[numpy.ndarray]]
+        Canton code -> rings (``(n, 2)`` arrays of ``x, y``), in the **same screen plane as**
+        :func:`postal_code_polygons` (x ≈ 100…860 east, y ≈ 10…490 **downwards**), so cantons,
+        lakes and postal-code areas overlay on one map.
+    """
+    return {k: list(v) for k, v in _cantons_named("cantons").items()}
+
+
+def lakes() -> dict[str, list[np.ndarray]]:
+    """Outline rings of the 22 large Swiss lakes, keyed by lake name (``"Zürichsee"``, ...).
+
+    Same screen plane as :func:`postal_code_polygons` and :func:`canton_outlines`.
+    """
+    return {k: list(v) for k, v in _cantons_named("lakes").items()}
+
+
+@cache
+def _adjacency() -> pd.DataFrame:
+    name = "ch_plz_polygons.topojson"
+    arc_codes: dict[int, set[str]] = {}
+    for geom in _load_json(name)["objects"]["plz"]["geometries"]:
+        code = f"{int(geom['id']):04d}"
+        for i in _geometry_arc_ids(geom):
+            arc_codes.setdefault(i, set()).add(code)
+    pairs: set[tuple[str, str]] = set()
+    for codes in arc_codes.values():
+        if len(codes) > 1:
+            cs = sorted(codes)
+            pairs.update((a, b) for k, a in enumerate(cs) for b in cs[k + 1 :])
+    df = pd.DataFrame(sorted(pairs), columns=["postal_code_a", "postal_code_b"])
+    return df.astype({"postal_code_a": "string", "postal_code_b": "string"})
+
+
+def postal_code_adjacency() -> pd.DataFrame:
+    """Pairs of neighbouring postal codes (their polygons share at least one border arc).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``postal_code_a``, ``postal_code_b`` (string), one row per undirected pair with
+        ``postal_code_a < postal_code_b``, sorted. Postal codes without a polygon have no
+        neighbours (see :func:`join_coverage`).
+    """
+    return _adjacency().copy()
+
+
+# --------------------------------------------------------------------------------------------
+# Postal codes
+# --------------------------------------------------------------------------------------------
+
+
+@cache
+def _postal_code_areas() -> pd.Series:
+    """Approximate area in km² per postal code (screen-plane polygon area, scaled to Switzerland).
+
+    Outer rings and holes are told apart by their orientation relative to the code's largest ring.
+    """
+    areas: dict[str, float] = {}
+    for code, rings in _polygons().items():
+        signed = np.array([_shoelace(r) for r in rings])
+        ref = np.sign(signed[np.argmax(np.abs(signed))])
+        areas[code] = float(np.sum(signed * ref))
+    s = pd.Series(areas, dtype="float64")
+    s = s.clip(lower=0.0)
+    s = s * (SWISS_AREA_KM2 / s.sum())
+    return s.where(s >= _MIN_AREA_KM2)
+
+
+@cache
+def _postal_codes() -> pd.DataFrame:
+    raw = pd.read_csv(
+        _data_path("ch_postal_codes_geonames.tsv"),
+        sep="\t",
+        header=None,
+        names=_GEONAMES_COLUMNS,
+        dtype={"postal_code": str, "bfs": str, "district_code": str},
+        keep_default_na=False,
+        na_values={"latitude": [""], "longitude": [""]},
+    )
+    raw["postal_code"] = raw["postal_code"].str.strip().str.zfill(4)
+    first = raw.groupby("postal_code", sort=True).agg(
+        place=("place", "first"),
+        municipality=("municipality", "first"),
+        bfs=("bfs", "first"),
+        canton=("canton", "first"),
+        latitude=("latitude", "mean"),
+        longitude=("longitude", "mean"),
+    )
+    pop = _load_json("ch_plz_population.json")
+    population = pd.Series(
+        {f"{int(k):04d}": float(v.get("pop")) for k, v in pop.items() if v.get("pop") is not None},
+        dtype="float64",
+    )
+    df = first.reset_index()
+    df["population"] = df["postal_code"].map(population).astype("float64")
+    df["area_km2"] = df["postal_code"].map(_postal_code_areas()).astype("float64")
+    df["density"] = df["population"] / df["area_km2"]
+    for c in ("postal_code", "place", "municipality", "bfs", "canton"):
+        df[c] = df[c].astype("string")
+    return df
+
+
+def postal_codes() -> pd.DataFrame:
+    """All Swiss postal codes (GeoNames), one row per postal code.
+
+    GeoNames lists several places for some postal codes: the first place (file order) is kept and
+    the coordinates are the mean over all places of the code.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by ``postal_code``, columns:
+
+        ``postal_code`` (string, 4 digits), ``place``, ``municipality``, ``bfs`` (BFS municipality
+        number, string), ``canton`` (two-letter code), ``latitude``, ``longitude`` (WGS84, float),
+        ``population`` (inhabitants 2016; NaN where the population file has no figure, e.g.
+        PO-box and company codes), ``area_km2`` (approximate: screen-plane polygon area scaled so
+        all polygons sum to :data:`SWISS_AREA_KM2`; NaN without polygon or for degenerate
+        polygons < 0.01 km², 6 codes), ``density`` (inhabitants per km²; NaN where either is
+        missing).
+    """
+    return _postal_codes().copy()
+
+
+def join_coverage() -> dict[str, Any]:
+    """Report how the postal-code sources join: codes without polygon / population, and vice versa.
+
+    Returns
+    -------
+    dict
+        ``n_postal_codes`` (GeoNames), ``without_polygon`` / ``without_population`` (sorted lists
+        of GeoNames codes lacking them, with ``n_...`` counts), ``polygons_not_in_geonames`` and
+        ``population_not_in_geonames`` (codes only in the other source, with the population they
+        carry in ``population_not_in_geonames_total``), and ``population_total`` (sum over
+        GeoNames codes).
+    """
+    pc = _postal_codes()
+    codes = set(pc["postal_code"])
+    poly = set(_polygons())
+    pop_raw = _load_json("ch_plz_population.json")
+    pop = {f"{int(k):04d}": float(v.get("pop") or 0.0) for k, v in pop_raw.items()}
+    no_poly = sorted(codes - poly)
+    no_pop = sorted(pc.loc[pc["population"].isna(), "postal_code"])
+    pop_only = sorted(set(pop) - codes)
+    return {
+        "n_postal_codes": len(codes),
+        "n_without_polygon": len(no_poly),
+        "without_polygon": no_poly,
+        "n_without_population": len(no_pop),
+        "without_population": no_pop,
+        "polygons_not_in_geonames": sorted(poly - codes),
+        "population_not_in_geonames": pop_only,
+        "population_not_in_geonames_total": float(sum(pop[c] for c in pop_only)),
+        "population_total": float(pc["population"].sum()),
+    }
+
+
+def haversine_km(
+    lat1: np.ndarray | pd.Series | float,
+    lon1: np.ndarray | pd.Series | float,
+    lat2: np.ndarray | pd.Series | float,
+    lon2: np.ndarray | pd.Series | float,
+) -> np.ndarray:
+    """Great-circle distance in km between points given in degrees (vectorised, broadcasting).
+
+    Parameters
+    ----------
+    lat1, lon1, lat2, lon2
+        Latitudes / longitudes in decimal degrees (WGS84); scalars or arrays that broadcast.
+
+    Returns
+    -------
+    numpy.ndarray
+        Distances in km (a 0-d array for scalar input; NaN where an input is NaN).
+    """
+    p1, l1, p2, l2 = (np.radians(np.asarray(v, dtype="float64")) for v in (lat1, lon1, lat2, lon2))
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin((l2 - l1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def _ring_centroid(ring: np.ndarray) -> np.ndarray:
+    x, y = ring[:, 0], ring[:, 1]
+    a = x * np.roll(y, -1) - np.roll(x, -1) * y
+    area = a.sum() / 2
+    if abs(area) < 1e-9:
+        return ring.mean(axis=0)
+    return np.array(
+        [
+            ((x + np.roll(x, -1)) * a).sum() / (6 * area),
+            ((y + np.roll(y, -1)) * a).sum() / (6 * area),
+        ]
+    )
+
+
+def _quad_features(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    return np.stack([np.ones_like(lat), lon, lat, lon**2, lat**2, lon * lat], axis=-1)
+
+
+@cache
+def _screen_fit() -> np.ndarray:
+    """Quadratic least-squares map (lon, lat) -> screen (x, y), fitted on postal-code centroids.
+
+    Fitted twice: the second fit leaves out the 10% worst-fitting codes (GeoNames points that are
+    not at their polygon's centre). Median error of the final fit ≈ 0.1 screen units (≈ 50 m).
+    """
+    pc = _postal_codes().set_index("postal_code")
+    polys = _polygons()
+    codes = [c for c in polys if c in pc.index]
+    target = np.array([_ring_centroid(max(polys[c], key=len)) for c in codes])
+    feats = _quad_features(
+        pc.loc[codes, "latitude"].to_numpy(float), pc.loc[codes, "longitude"].to_numpy(float)
+    )
+    coef, *_ = np.linalg.lstsq(feats, target, rcond=None)
+    err = np.hypot(*(target - feats @ coef).T)
+    keep = err <= np.quantile(err, 0.9)
+    coef, *_ = np.linalg.lstsq(feats[keep], target[keep], rcond=None)
+    coef.setflags(write=False)
+    return coef
+
+
+def screen_xy(
+    latitude: np.ndarray | pd.Series | float, longitude: np.ndarray | pd.Series | float
+) -> np.ndarray:
+    """Project WGS84 coordinates onto the screen plane of :func:`postal_code_polygons`.
+
+    The polygons come pre-projected without the projection's parameters; this uses a quadratic
+    least-squares fit of the postal codes' GeoNames coordinates to their polygon centroids
+    (accurate to about 0.1 screen units, i.e. ~50 m, inside Switzerland; do not extrapolate far
+    outside).
+
+    Parameters
+    ----------
+    latitude, longitude
+        Decimal degrees; scalars or arrays of the same shape (e.g. the ``latitude`` and
+        ``longitude`` columns of accounts or reps).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(..., 2)``: screen ``x`` (east) and ``y`` (**downwards**); NaN where an input is NaN.
+    """
+    lat = np.asarray(latitude, dtype="float64")
+    lon = np.asarray(longitude, dtype="float64")
+    return _quad_features(lat, lon) @ _screen_fit()

@@ -1,0 +1,565 @@
+"""Load a whole CRM export: read every file, map it to the canonical tables and validate it.
+
+>>> result = load_export("data/demo/export", mapping="salesforce")  # doctest: +SKIP
+>>> print(result.report.to_text())  # doctest: +SKIP
+>>> write_intake(result, "reports/demo/latest/data/intake")  # doctest: +SKIP
+
+A load either fails with the full report (:class:`IntakeError`, every problem at once) or, with
+``quarantine=True``, leaves out the invalid rows (and the rows that refer to them), counts them and
+keeps them with their reasons in :attr:`IntakeResult.quarantined`. Input files are only read.
+
+The command line ``salesanalytics validate --source DIR [--mapping NAME_OR_FILE]
+[--quarantine [FILE]]`` prints the data-quality summary and exits 0 when the export is valid
+(warnings allowed) and 1 when there are errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from salesanalytics import io as sio
+from salesanalytics import schema
+from salesanalytics.errors import UserError
+from salesanalytics.mapping import MappedTable, Mapping, load_mapping, map_input, match_files
+from salesanalytics.mapping import stack_inputs as _stack
+from salesanalytics.validation import (
+    INTERNAL_COLUMNS,
+    ValidationReport,
+    apply_quarantine,
+    problem_frame,
+    validate_tables,
+)
+from salesanalytics.workspace import Workspace
+
+__all__ = [
+    "TRUTH_FILES",
+    "IntakeError",
+    "IntakeResult",
+    "as_of_date",
+    "customer_profile",
+    "load_export",
+    "profile_by",
+    "register_cli",
+    "write_intake",
+]
+
+TRUTH_FILES: tuple[str, ...] = ("truth.json", "truth_accounts.parquet")
+"""Files of the demo generator that are copied unchanged into the intake output."""
+
+
+class IntakeError(ValueError):
+    """The export has errors; ``report`` holds every problem, ``str(err)`` the text summary."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        self.report = report
+        super().__init__(
+            f"the export has {report.n_errors} error(s); fix them, or load with quarantine=True "
+            "to leave the invalid rows out.\n" + report.to_text()
+        )
+
+
+@dataclass
+class IntakeResult:
+    """A loaded export.
+
+    Attributes
+    ----------
+    tables
+        The eight canonical tables (``schema.coerce_table`` dtypes), valid rows only.
+    report
+        What was read, translated, filled, found and excluded.
+    as_of
+        Reference date of the export (latest date in the data; see :func:`as_of_date`).
+    source
+        The export folder.
+    mapping
+        Name of the mapping used.
+    quarantined
+        Excluded rows: ``table``, ``file``, ``row``, ``reason`` and the row's canonical values.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    report: ValidationReport
+    as_of: pd.Timestamp | None
+    source: Path
+    mapping: str
+    quarantined: pd.DataFrame
+
+
+def _needed_columns(m: Mapping) -> dict[str, set[str]]:
+    """Source name -> columns the mapping reads from it."""
+    need: dict[str, set[str]] = {s: set() for s in m.sources}
+    for t in m.tables.values():
+        for inp in t.inputs:
+            for name in inp.columns:
+                spec = inp.column(name)
+                need[inp.source].update(spec.sources)
+                for case in spec.cases or []:
+                    need[inp.source].update(case.when)
+                if spec.lookup:
+                    need[inp.source].add(spec.lookup.column)
+                    lk = spec.lookup
+                    need[lk.source].update(
+                        c for c in (lk.key, lk.value, lk.order_by) if c is not None
+                    )
+    return need
+
+
+def as_of_date(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
+    """Reference date of an export: the latest date that lies in the past of the export.
+
+    Taken over activity dates, opportunity created dates, close dates of *closed* opportunities
+    (open ones carry expected, future dates) and stage-history dates. Contract start dates are
+    used only when none of these exist (a contract signed today may start next month).
+    Requires the canonical columns ``activities.date``, ``opportunities.created_date``,
+    ``close_date``, ``status``, ``opportunity_stages.entered_at`` and ``contracts.start_date``
+    (tables or columns that are absent are skipped). ``None`` when there is no date at all.
+    """
+    cands: list[pd.Timestamp] = []
+
+    def add(s: pd.Series) -> None:
+        v = s.max()
+        if not pd.isna(v):
+            cands.append(pd.Timestamp(v))
+
+    a = tables.get("activities")
+    if a is not None and "date" in a:
+        add(a["date"])
+    o = tables.get("opportunities")
+    if o is not None:
+        if "created_date" in o:
+            add(o["created_date"])
+        if "close_date" in o and "status" in o:
+            add(o.loc[o["status"].isin(["won", "lost"]).fillna(False).to_numpy(bool), "close_date"])
+    s = tables.get("opportunity_stages")
+    if s is not None and "entered_at" in s:
+        add(s["entered_at"])
+    if not cands:
+        c = tables.get("contracts")
+        if c is not None and "start_date" in c:
+            add(c["start_date"])
+    return max(cands).normalize() if cands else None
+
+
+def load_export(
+    source: str | Path,
+    mapping: str | Path | Mapping = "salesforce",
+    quarantine: bool = False,
+    *,
+    raise_on_error: bool = True,
+) -> IntakeResult:
+    """Read, map and validate a whole CRM export folder.
+
+    Parameters
+    ----------
+    source
+        Folder with the export files (CSV, Excel, Parquet).
+    mapping
+        Built-in mapping name (``salesforce``, ``maven-crm``), path to a YAML mapping, or a
+        :class:`~salesanalytics.mapping.Mapping`.
+    quarantine
+        Leave invalid rows (and rows referring to them) out instead of failing; they are counted
+        in the report and returned in :attr:`IntakeResult.quarantined`.
+    raise_on_error
+        Raise :class:`IntakeError` when errors remain (default). ``False`` returns the result
+        anyway (for the ``validate`` command, which prints the report).
+
+    Returns
+    -------
+    IntakeResult
+        Canonical tables, report and reference date.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder or the mapping does not exist.
+    ValueError
+        The mapping file is invalid.
+    IntakeError
+        The export has errors (and ``raise_on_error``); the message is the full summary.
+    """
+    src = Path(source)
+    m = load_mapping(mapping)
+    files = sio.list_files(src)
+    report = ValidationReport()
+    if not files:
+        report.add_frame(
+            problem_frame(
+                severity="error",
+                check="no_files",
+                message=f"the export folder {src} contains no CSV, Excel or Parquet file",
+                hint="Point --source at the folder that holds the export files.",
+            )
+        )
+    headers: dict[str, list[str]] = {}
+    paths: dict[str, Path] = {}
+    for p in files:
+        if p.name in TRUTH_FILES:
+            continue
+        try:
+            for label, cols in sio.read_header(p).items():
+                headers[label] = cols
+                paths[label] = p
+        except (ValueError, OSError) as exc:
+            report.add_frame(
+                problem_frame(
+                    severity="error",
+                    check="unreadable_file",
+                    message=str(exc),
+                    hint="",
+                    file=p.name,
+                )
+            )
+    matched, probs = match_files(m, headers)
+    report.add_frame(probs)
+    by_source: dict[str, list[str]] = {}
+    for label, s in matched.items():
+        if s:
+            by_source.setdefault(s, []).append(label)
+
+    need = _needed_columns(m)
+    table_order = [t for t in schema.TABLES if t in m.tables]
+    last_use: dict[str, int] = {}
+    for i, t in enumerate(table_order):
+        for inp in m.tables[t].inputs:
+            last_use[inp.source] = i
+            for name in inp.columns:
+                lk = inp.column(name).lookup
+                if lk:
+                    last_use[lk.source] = i
+
+    raw_cache: dict[str, sio.RawTable] = {}
+    file_rows: list[dict[str, Any]] = []
+    file_tables: dict[str, list[str]] = {}
+
+    def get_raws(source_name: str) -> list[sio.RawTable]:
+        out = []
+        for label in by_source.get(source_name, []):
+            if label not in raw_cache:
+                try:
+                    for r in sio.read_file(paths[label], columns=need.get(source_name)):
+                        raw_cache[r.file] = r
+                except (ValueError, OSError) as exc:
+                    report.add_frame(
+                        problem_frame(
+                            severity="error",
+                            check="unreadable_file",
+                            message=str(exc),
+                            file=label,
+                        )
+                    )
+                    continue
+                r = raw_cache.get(label)
+                if r is None:
+                    continue
+                file_rows.append(
+                    {
+                        "file": label,
+                        "source": source_name,
+                        "kind": r.kind,
+                        "encoding": r.encoding,
+                        "delimiter": {";": ";", ",": ",", "\t": "tab", "|": "|"}.get(
+                            r.delimiter or "", None
+                        ),
+                        "rows": len(r.data) + len(r.bad_rows),
+                        "columns": len(headers.get(label, r.data.columns)),
+                    }
+                )
+                if len(r.data) == 0 and not r.bad_rows:
+                    report.add_frame(
+                        problem_frame(
+                            severity="warning",
+                            check="no_rows",
+                            message="file has a header but no data rows",
+                            hint="Check that the export was complete; the table stays empty.",
+                            file=label,
+                        )
+                    )
+                if r.bad_rows:
+                    report.add_frame(
+                        problem_frame(
+                            severity="error",
+                            check="malformed_row",
+                            message=f"row cannot be split into the {len(headers[label])} columns "
+                            "of the header (wrong number of delimiters or an unclosed quote)",
+                            hint="Correct the row in the file; it was not read.",
+                            file=label,
+                            row=[b[0] for b in r.bad_rows],
+                            value=[b[1] for b in r.bad_rows],
+                        )
+                    )
+            if label in raw_cache:
+                out.append(raw_cache[label])
+        return out
+
+    mapped: dict[str, MappedTable] = {}
+    for i, t in enumerate(table_order):
+        parts = []
+        for inp in m.tables[t].inputs:
+            lookups = {}
+            for name in inp.columns:
+                lk = inp.column(name).lookup
+                if lk:
+                    lookups[lk.source] = get_raws(lk.source)
+                    for r in lookups[lk.source]:
+                        file_tables.setdefault(r.file, []).append(f"{t} (lookup)")
+            for raw in get_raws(inp.source):
+                parts.append(map_input(m, t, inp, raw, lookups))
+                file_tables.setdefault(raw.file, []).append(t)
+        mapped[t] = _stack(t, parts)
+        del parts
+        for s, last in last_use.items():
+            if last <= i:
+                for label in by_source.get(s, []):
+                    raw_cache.pop(label, None)
+    raw_cache.clear()
+    for t in schema.TABLES:
+        if t not in mapped:
+            mapped[t] = _stack(t, [])
+
+    labels: dict[tuple[str, str], str] = {}
+    remaps = []
+    for mt in mapped.values():
+        report.add_frame(mt.problems)
+        labels.update(mt.labels)
+        if len(mt.remappings):
+            remaps.append(mt.remappings)
+    if remaps:
+        report.remappings = pd.concat(remaps, ignore_index=True)
+    files_df = pd.DataFrame(
+        file_rows,
+        columns=["file", "source", "kind", "encoding", "delimiter", "rows", "columns"],
+    )
+    files_df.insert(
+        2, "table", files_df["file"].map(lambda f: ", ".join(dict.fromkeys(file_tables.get(f, []))))
+    )
+    unused = [label for label, s in matched.items() if not s]
+    if unused:
+        files_df = pd.concat(
+            [files_df, pd.DataFrame({"file": unused, "table": "", "source": ""})],
+            ignore_index=True,
+        )
+    report.files = files_df
+
+    tables = {t: mapped[t].data for t in schema.TABLES}
+    del mapped
+    warn = {t: ts.warn_missing for t, ts in m.tables.items()}
+    tables, report = validate_tables(tables, report, labels=labels, warn_missing=warn)
+    if quarantine:
+        tables, excluded = apply_quarantine(tables, report)
+    else:
+        excluded = pd.DataFrame(columns=["table", "file", "row", "reason"])
+        report.row_counts = pd.DataFrame(
+            {
+                "table": list(tables),
+                "rows": [len(df) for df in tables.values()],
+                "excluded": [0] * len(tables),
+            }
+        )
+    final = {}
+    for t in list(tables):  # one table at a time: keeps the peak memory low
+        df = tables.pop(t)
+        final[t] = schema.coerce_table(t, df.drop(columns=[c for c in INTERNAL_COLUMNS if c in df]))
+        del df
+    result = IntakeResult(
+        tables=final,
+        report=report,
+        as_of=as_of_date(final),
+        source=src,
+        mapping=m.name,
+        quarantined=excluded,
+    )
+    if raise_on_error and not report.ok:
+        raise IntakeError(report)
+    return result
+
+
+def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
+    """Write the canonical tables, quality tables, ``as_of.json`` and demo truth files.
+
+    Writes into the output folder of ``target`` (a :class:`~salesanalytics.workspace.Workspace`
+    or a folder path): ``<table>.parquet`` for the eight canonical tables; ``quality.parquet``
+    (problems grouped by file, column and check, with counts and example rows),
+    ``quality_problems.parquet`` (every problem), ``quality_files``, ``quality_tables``,
+    ``quality_completeness``, ``quality_remappings``, ``quality_fills``, ``quality_excluded``
+    (Parquet); ``quarantine.csv`` (excluded rows with reasons, when there are any);
+    ``as_of.json`` (``{"as_of": "YYYY-MM-DD"}``) and ``quality_counts.json``. ``truth.json`` and
+    ``truth_accounts.parquet`` of a demo export are copied unchanged.
+
+    Returns
+    -------
+    pathlib.Path
+        The output folder.
+    """
+    ws = (
+        target
+        if isinstance(target, Workspace)
+        else Workspace(Path(target), "intake", output_dir=Path(target))
+    )
+    for name, df in result.tables.items():
+        ws.write(name, df)
+    rep = result.report
+    ws.write("quality", _plain(rep.problem_summary()))
+    ws.write("quality_problems", _plain(rep.problems))
+    ws.write("quality_files", _plain(rep.files))
+    ws.write("quality_tables", _plain(rep.row_counts))
+    ws.write("quality_completeness", _plain(rep.completeness))
+    ws.write("quality_remappings", _plain(rep.remappings))
+    ws.write("quality_fills", _plain(rep.fills))
+    ws.write("quality_excluded", _plain(rep.excluded))
+    if len(result.quarantined):
+        result.quarantined.to_csv(ws.path("quarantine.csv"), index=False)
+    ws.write_json(
+        "as_of", {"as_of": result.as_of.strftime("%Y-%m-%d") if result.as_of is not None else None}
+    )
+    ws.write_json(
+        "quality_counts", {**rep.counts(), "mapping": result.mapping, "source": str(result.source)}
+    )
+    for name in TRUTH_FILES:
+        src = result.source / name
+        if src.is_file():
+            shutil.copyfile(src, ws.output_dir / name)
+    return ws.output_dir
+
+
+def customer_profile(
+    accounts: pd.DataFrame, contracts: pd.DataFrame, as_of: pd.Timestamp | str
+) -> pd.DataFrame:
+    """One row per customer with an active contract at ``as_of``: where, what, how much.
+
+    Parameters
+    ----------
+    accounts
+        Canonical accounts: ``account_id``, ``canton``, ``industry``, ``status``.
+    contracts
+        Canonical contracts: ``account_id``, ``product_id``, ``start_date``, ``end_date``,
+        ``mrr``. A contract is active when it started on or before ``as_of`` and has no end
+        date or ends after ``as_of``.
+    as_of
+        Reference date.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``account_id``, ``canton``, ``industry``, ``mrr`` (sum of active contracts' MRR, CHF),
+        ``products`` (distinct active products), ``contracts`` (active contracts).
+    """
+    day = pd.Timestamp(as_of)
+    c = contracts
+    active = c[(c["start_date"] <= day) & (c["end_date"].isna() | (c["end_date"] > day))]
+    per = active.groupby("account_id", observed=True).agg(
+        mrr=("mrr", "sum"),
+        products=("product_id", "nunique"),
+        contracts=("account_id", "size"),
+    )
+    acc = accounts.set_index("account_id")[["canton", "industry"]]
+    out = per.join(acc, how="left").reset_index()
+    for col in ("canton", "industry"):
+        out[col] = out[col].fillna("(unknown)")
+    return out[["account_id", "canton", "industry", "mrr", "products", "contracts"]]
+
+
+def profile_by(profile: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Customers and MRR per value of column ``by`` of :func:`customer_profile`.
+
+    Parameters
+    ----------
+    profile
+        Output of :func:`customer_profile` (``mrr`` and the column ``by``).
+    by
+        ``"canton"``, ``"industry"`` or ``"products"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``by``, ``customers``, ``customer_share``, ``mrr``, ``mrr_share``, ``mrr_per_customer``;
+        largest groups first (by number of products: in ascending order of products).
+    """
+    if by not in profile:
+        raise KeyError(f"profile has no column '{by}'; use canton, industry or products")
+    g = profile.groupby(by, observed=True).agg(customers=("mrr", "size"), mrr=("mrr", "sum"))
+    g["customer_share"] = g["customers"] / max(len(profile), 1)
+    total = float(profile["mrr"].sum())
+    g["mrr_share"] = g["mrr"] / total if total else float("nan")
+    g["mrr_per_customer"] = g["mrr"] / g["customers"]
+    g = g.sort_index() if by == "products" else g.sort_values("customers", ascending=False)
+    return g.reset_index()[
+        [by, "customers", "customer_share", "mrr", "mrr_share", "mrr_per_customer"]
+    ]
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Frame with Parquet-friendly dtypes (object columns as text)."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].astype("string")
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# command line
+
+
+def register_cli(subparsers: Any) -> None:
+    """Add the ``validate`` subcommand to the ``salesanalytics`` command line."""
+    p = subparsers.add_parser(
+        "validate",
+        help="load, map and validate a CRM export and print a data-quality summary",
+        description="Load every file of a CRM export folder, map it to the canonical tables and "
+        "check it: types, required values, allowed values, duplicate ids, orphan references, "
+        "dates out of order, negative amounts and Swiss postal codes. Prints a data-quality "
+        "summary; exits 0 when the export is valid (warnings allowed) and 1 when there are "
+        "errors, listing every problem with file, column, row, value and a hint.",
+    )
+    p.add_argument("--source", required=True, help="folder with the export files")
+    p.add_argument(
+        "--mapping",
+        default="salesforce",
+        help="built-in mapping (salesforce, maven-crm) or path to a YAML mapping file "
+        "(default: salesforce)",
+    )
+    p.add_argument(
+        "--quarantine",
+        nargs="?",
+        const="quarantine.csv",
+        default=None,
+        metavar="FILE",
+        help="leave invalid rows out and write them with their reasons to FILE "
+        "(default quarantine.csv) instead of failing",
+    )
+    p.add_argument(
+        "--output",
+        default=None,
+        metavar="DIR",
+        help="also write the validated canonical tables (Parquet) and quality tables to DIR",
+    )
+    p.set_defaults(func=_cmd_validate)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        result = load_export(
+            args.source,
+            args.mapping,
+            quarantine=args.quarantine is not None,
+            raise_on_error=False,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        raise UserError(str(exc)) from exc
+    print(result.report.to_text())
+    if args.quarantine is not None:
+        qpath = Path(args.quarantine)
+        qpath.parent.mkdir(parents=True, exist_ok=True)
+        result.quarantined.to_csv(qpath, index=False)
+        print(f"Quarantine: {len(result.quarantined)} rows written to {qpath}")
+    if args.output and result.report.ok:
+        out = write_intake(result, args.output)
+        print(f"Canonical tables written to {out}")
+    return 0 if result.report.ok else 1

@@ -1,0 +1,72 @@
+"""Phase ``compensation``: the current plan against the proposed plan, per-rep statements and a
+Monte-Carlo simulation of the proposed plan's cost."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from salesanalytics.pipeline.spec import PerEntitySpec, PhaseParams, PhaseSpec
+
+__all__ = ["PHASE", "Params"]
+
+
+class Params(PhaseParams):
+    """Parameters of the compensation phase."""
+
+    current_plan: str = Field(
+        "current",
+        description="Plan paid today: built-in plan name (current) or absolute path to a plan YAML file.",
+    )
+    proposed_plan: str = Field(
+        "proposed",
+        description="Proposed plan: built-in plan name (proposed) or absolute path to a plan YAML file.",
+    )
+    period_months: int = Field(
+        12, ge=1, le=36, description="Months of actuals (ending at the export date) to pay."
+    )
+    new_product_months: int = Field(
+        24, ge=1, le=120, description="A product launched at most this many months ago is 'new'."
+    )
+    multi_year_months: int = Field(
+        24, ge=2, le=120, description="A contract of at least this many months is 'multi-year'."
+    )
+    threshold: float = Field(
+        0.5, ge=0, le=1, description="Weighted attainment counted as 'threshold reached'."
+    )
+    excellence: float = Field(
+        1.5, ge=1, le=5, description="Weighted attainment counted as 'excellence'."
+    )
+    n_scenarios: int = Field(
+        10_000, ge=100, le=200_000, description="Number of simulated years in the Monte Carlo."
+    )
+    seed: int = Field(42, ge=0, description="Random seed of the simulation.")
+
+
+PHASE = PhaseSpec(
+    name="compensation",
+    notebook="80_compensation.ipynb",
+    title="Incentive compensation: current against proposed plan",
+    reads=("intake", "potential", "territory", "portfolio", "churn"),
+    writes=(
+        "payouts_current",
+        "payouts_proposed",
+        "totals_current",
+        "totals_proposed",
+        "statement_lines",
+        "statement_reps",
+        "plan_comparison",
+        "winners_losers",
+        "simulation_summary",
+    ),
+    params=Params,
+    per_entity=(
+        PerEntitySpec(
+            notebook="81_rep_statement.ipynb",
+            entity_param="rep_id",
+            entities_table=("compensation", "statement_reps"),
+            id_column="rep_id",
+            label_column="rep_name",
+            title="Incentive statement (proposed plan)",
+        ),
+    ),
+)

@@ -1,0 +1,57 @@
+"""Phase ``controlling``: the KPI system, target against actual, and a cockpit per team and rep."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from salesanalytics.pipeline.spec import PerEntitySpec, PhaseParams, PhaseSpec
+
+__all__ = ["PHASE", "Params"]
+
+
+class Params(PhaseParams):
+    """Parameters of the controlling phase."""
+
+    kpi_system: str = Field(
+        "",
+        description="Path to a KPI system YAML file; empty = the packaged kpi_system.yaml.",
+    )
+    trend_months: int = Field(
+        12, ge=1, le=36, description="Months shown in the cockpits' trend panels."
+    )
+
+
+PHASE = PhaseSpec(
+    name="controlling",
+    notebook="70_controlling_cockpit.ipynb",
+    title="Controlling: KPI system and sales cockpits",
+    reads=("intake", "portfolio", "churn", "funnel", "channels"),
+    writes=(
+        "kpi_actuals",
+        "kpi_trend",
+        "cockpit_funnel",
+        "cockpit_retention",
+        "cockpit_reps",
+        "cockpit_teams",
+        "kpi_system",
+    ),
+    params=Params,
+    per_entity=(
+        PerEntitySpec(
+            notebook="71_rep_cockpit.ipynb",
+            entity_param="rep_id",
+            entities_table=("controlling", "cockpit_reps"),
+            id_column="rep_id",
+            label_column="rep_name",
+            title="Sales cockpit per rep",
+        ),
+        PerEntitySpec(
+            notebook="72_team_cockpit.ipynb",
+            entity_param="team_id",
+            entities_table=("controlling", "cockpit_teams"),
+            id_column="team_id",
+            label_column="team_name",
+            title="Sales cockpit per team",
+        ),
+    ),
+)

@@ -1,0 +1,46 @@
+"""Phase ``potential``: revenue potential and white space of every account, market potential."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
+
+__all__ = ["PHASE", "Params"]
+
+
+class Params(PhaseParams):
+    """Parameters of the potential phase."""
+
+    quantile: float = Field(
+        0.8,
+        ge=0.5,
+        le=0.95,
+        description="Potential = this quantile of comparable customers' revenue (0.8 = top 20%).",
+    )
+    log_scale: bool = Field(
+        True, description="Fit the potential model on log revenue (multiplicative effects)."
+    )
+    min_segment: int = Field(
+        20,
+        ge=1,
+        le=1000,
+        description="Minimum paying customers in a segment for its product-group white space.",
+    )
+
+
+PHASE = PhaseSpec(
+    name="potential",
+    notebook="10_potential.ipynb",
+    title="Revenue potential and white space",
+    reads=("intake",),
+    writes=(
+        "account_potential",
+        "white_space_by_group",
+        "potential_by_postal_code",
+        "potential_by_municipality",
+        "potential_by_canton",
+        "potential_coefficients",
+    ),
+    params=Params,
+)

@@ -1,0 +1,28 @@
+"""Phase ``roles``: role profiles of the new sales model and the headcount each role needs."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
+
+__all__ = ["PHASE", "Params"]
+
+
+class Params(PhaseParams):
+    """Parameters of the roles phase."""
+
+    roles_file: str = Field(
+        "",
+        description="Role catalogue YAML, absolute path (tasks, KPIs, development paths); empty = built-in roles.yaml.",
+    )
+
+
+PHASE = PhaseSpec(
+    name="roles",
+    notebook="85_role_profiles.ipynb",
+    title="Role profiles and headcount",
+    reads=("intake", "territory", "portfolio", "channels", "compensation"),
+    writes=("role_profiles", "development_paths", "headcount"),
+    params=Params,
+)

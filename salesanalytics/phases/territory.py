@@ -1,0 +1,80 @@
+"""Phase ``territory``: balanced, contiguous, compact field territories against today's plan."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
+
+__all__ = ["PHASE", "Params"]
+
+
+class Params(PhaseParams):
+    """Parameters of the territory phase."""
+
+    n_territories: int = Field(
+        0,
+        ge=0,
+        le=500,
+        description="Number of field territories; 0 = one per active field rep.",
+    )
+    tolerance: float = Field(
+        0.05,
+        gt=0,
+        lt=0.5,
+        description="Allowed deviation of potential and workload from target (0.05 = ±5%).",
+    )
+    continuity_weight: float = Field(
+        1.0,
+        ge=0,
+        le=100,
+        description="How strongly customers stay with their current rep (0 = ignore history).",
+    )
+    fte_scaled: bool = Field(
+        True, description="Scale each territory's targets by its rep's FTE (part-timers)."
+    )
+    scenario_offsets: list[int] = Field(
+        [-4, 4],
+        description="Alternative territory counts to compare, relative to the main scenario.",
+    )
+    scenario_tolerance: float = Field(
+        0.03, gt=0, lt=0.5, description="Tighter tolerance shown as an extra scenario."
+    )
+    pareto_weights: list[float] = Field(
+        [0.0, 4.0],
+        description="Extra continuity weights for the compactness / disruption trade-off.",
+    )
+    road_factor: float = Field(
+        1.3, ge=1, le=3, description="Road km per straight-line km, for travel time."
+    )
+    speed_kmh: float = Field(50.0, gt=5, le=130, description="Mean driving speed in km/h.")
+    key_account_share: float = Field(
+        0.01,
+        ge=0,
+        le=0.2,
+        description="Share of largest accounts carved out as key accounts if nobody has the KAM role.",
+    )
+    search_passes: int = Field(
+        100,
+        ge=0,
+        le=10000,
+        description="Local-search effort per scenario (passes over boundaries).",
+    )
+    seed: int = Field(0, ge=0, description="Seed of the optimiser's warm start.")
+
+
+PHASE = PhaseSpec(
+    name="territory",
+    notebook="20_territory_design.ipynb",
+    title="Territory design",
+    reads=("intake", "potential"),
+    writes=(
+        "assignment",
+        "territories",
+        "unit_assignment",
+        "scenarios",
+        "disruption",
+        "pareto_front",
+    ),
+    params=Params,
+)

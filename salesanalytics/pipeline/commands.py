@@ -1,0 +1,144 @@
+"""Subcommands ``init`` (scaffold a client project) and ``run`` (run the engagement's phases)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from salesanalytics.errors import UserError
+
+__all__ = ["cmd_init", "cmd_run", "register_cli"]
+
+
+def register_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the ``init`` and ``run`` subcommands."""
+    p = subparsers.add_parser(
+        "init",
+        help="scaffold a client project (project.yaml with every phase's parameters)",
+        description="Create DIR/project.yaml for a client: client name and folder-safe slug, the CRM "
+        "export and its mapping, and every phase's parameters with their defaults and a one-line "
+        "help. Relative paths in the file are relative to it.",
+    )
+    p.add_argument("dir", metavar="DIR", help="project folder (created if needed)")
+    p.add_argument("--source", required=True, metavar="DATA", help="folder with the CRM export")
+    p.add_argument(
+        "--mapping",
+        default="salesforce",
+        metavar="NAME",
+        help="built-in mapping name (salesforce, maven-crm) or a YAML mapping file "
+        "(default: salesforce)",
+    )
+    p.add_argument(
+        "--client", metavar="NAME", help="client name for the reports (default: DIR's name)"
+    )
+    p.add_argument(
+        "--slug", help="folder-safe name for the client's reports (default: from DIR's name)"
+    )
+    p.add_argument(
+        "--reports", metavar="FOLDER", help="where runs are written (default: ./reports)"
+    )
+    p.add_argument(
+        "--notebooks", metavar="FOLDER", help="phase notebooks folder (default: ./notebooks)"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing project.yaml")
+    p.set_defaults(func=cmd_init)
+
+    r = subparsers.add_parser(
+        "run",
+        help="run the engagement's phases and write the HTML reports",
+        description="Run the whole engagement, or the named phases and what they need, into a new "
+        "run folder <reports>/<slug>/<run-id>/ with index.html, client and analyst reports and "
+        "manifest.json. Unchanged phases are reused from earlier runs. Parameters are validated "
+        "before anything runs.",
+    )
+    r.add_argument(
+        "--config",
+        default="project.yaml",
+        metavar="FILE",
+        help="project file (default: ./project.yaml)",
+    )
+    r.add_argument(
+        "--phase",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="run only these phases (and the phases they read from)",
+    )
+    r.add_argument(
+        "--set",
+        dest="set_",
+        action="append",
+        default=[],
+        metavar="PHASE.PARAM=VALUE",
+        help="override a parameter for this run (value read as YAML: 40, 0.5, true, text)",
+    )
+    r.add_argument(
+        "--cell-timeout", type=int, metavar="SECONDS", help="seconds a single cell may run"
+    )
+    r.add_argument("--workers", type=int, metavar="N", help="phases run in parallel (0 = cores)")
+    g = r.add_mutually_exclusive_group()
+    g.add_argument("--quiet", "-q", action="store_true", help="no progress output (for CI)")
+    g.add_argument("--verbose", "-v", action="store_true", help="also show cell progress")
+    r.set_defaults(func=cmd_run)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Handler of ``salesanalytics init``."""
+    from salesanalytics.phases import all_phases
+    from salesanalytics.pipeline.config import init_project
+
+    src = Path(args.source)
+    if not src.exists() and not (Path(args.dir) / src).exists():
+        print(
+            f"warning: source {args.source} does not exist yet (relative paths are taken from "
+            "the current folder)",
+            file=sys.stderr,
+        )
+    path = init_project(
+        args.dir,
+        source=args.source,
+        phases=all_phases(),
+        mapping=args.mapping,
+        client=args.client,
+        slug=args.slug,
+        reports=args.reports,
+        notebooks=args.notebooks,
+        force=args.force,
+    )
+    print(f"wrote {path}; edit the parameters, then: salesanalytics run --config {path}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Handler of ``salesanalytics run``."""
+    from salesanalytics.phases import all_phases
+    from salesanalytics.pipeline.config import load_project
+    from salesanalytics.pipeline.runner import options_from_project, run_pipeline
+
+    if args.cell_timeout is not None and args.cell_timeout < 1:
+        raise UserError(f"--cell-timeout must be at least 1 second, not {args.cell_timeout}")
+    if args.workers is not None and args.workers < 0:
+        raise UserError(f"--workers must be 0 (all cores) or more, not {args.workers}")
+    phases = all_phases()
+    cfg = load_project(args.config, phases, overrides=args.set_)
+    opts = options_from_project(
+        cfg,
+        phases,
+        selected=args.phase,
+        quiet=args.quiet,
+        verbose=args.verbose,
+        cell_timeout=args.cell_timeout,
+        workers=args.workers,
+    )
+    try:
+        result = run_pipeline(opts)
+    except KeyError as exc:
+        raise UserError(str(exc.args[0]) if exc.args else str(exc)) from None
+    except (FileNotFoundError, ValueError) as exc:
+        raise UserError(str(exc)) from None
+    for r in result.phases.values():
+        if r.status == "failed":
+            print(f"error: {r.error}", file=sys.stderr)
+    return result.exit_code

@@ -1,0 +1,317 @@
+"""Notebook execution: a pool of pre-started, pre-warmed kernels and papermill-style parameters.
+
+Starting a Python kernel and importing pandas, seaborn and statsmodels costs seconds; the pool starts
+kernels ahead of need and runs the warm-up imports while other phases execute. Each phase gets a fresh
+kernel (isolation); per-entity reports run every entity in the same kernel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import os
+import subprocess
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from papermill.parameterize import parameterize_notebook
+
+__all__ = [
+    "WARMUP_CODE",
+    "ExecutionFailed",
+    "Kernel",
+    "KernelPool",
+    "execute_notebook",
+    "parameterize",
+]
+
+WARMUP_CODE = """\
+import warnings as _w
+with _w.catch_warnings():
+    _w.simplefilter("ignore")
+    import numpy, pandas, pyarrow, pyarrow.parquet, matplotlib, matplotlib.pyplot, seaborn
+    import IPython.display
+    for _m in ("statsmodels.api", "scipy.optimize", "scipy.stats", "scipy.sparse.csgraph",
+               "pandera.pandas", "salesanalytics.schema", "salesanalytics.geo"):
+        try:
+            __import__(_m)
+        except Exception:
+            pass
+    import salesanalytics, salesanalytics.style, salesanalytics.workspace
+del _w, _m
+"""
+"""Imports run in every kernel as soon as it has started (before it is handed to a phase)."""
+
+CellHook = Callable[[int, int], None]
+
+
+class ExecutionFailed(Exception):
+    """A notebook failed; ``summary`` is the one-line message (cell and error), ``nb`` the notebook."""
+
+    def __init__(self, summary: str, nb: Any, cell_index: int | None = None) -> None:
+        super().__init__(summary)
+        self.summary = summary
+        self.nb = nb
+        self.cell_index = cell_index
+
+
+@dataclass
+class Kernel:
+    """A started kernel: its manager and a connected, ready client."""
+
+    km: AsyncKernelManager
+    kc: Any
+
+    async def shutdown(self) -> None:
+        """Stop the client channels and the kernel process."""
+        if self.kc is not None:
+            with contextlib.suppress(Exception):
+                self.kc.stop_channels()
+        with contextlib.suppress(Exception):
+            await self.km.shutdown_kernel(now=True)
+        with contextlib.suppress(Exception):
+            await self.km.cleanup_resources()
+
+
+async def start_kernel(
+    cwd: Path,
+    kernel_name: str = "python3",
+    warmup: str = WARMUP_CODE,
+    timeout: float = 120,
+    log_file: Path | None = None,
+) -> Kernel:
+    """Start a kernel with working directory ``cwd`` and run the warm-up code in it.
+
+    The kernel process's own stdout/stderr (not the cells' outputs) go to ``log_file`` (or nowhere).
+    """
+    km = AsyncKernelManager(kernel_name=kernel_name)
+    env = dict(os.environ)
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    kc = None
+    out: Any = subprocess.DEVNULL
+    try:
+        if log_file is not None:
+            out = open(log_file, "ab")
+        try:
+            await km.start_kernel(
+                cwd=str(cwd),
+                env=env,
+                extra_arguments=["--HistoryManager.enabled=False"],
+                stdout=subprocess.DEVNULL,
+                stderr=out,
+            )
+        finally:
+            if out is not subprocess.DEVNULL:
+                out.close()
+        kc = km.client()
+        kc.start_channels()
+        await kc.wait_for_ready(timeout=timeout)
+        if warmup:
+            await kc.execute_interactive(
+                warmup,
+                silent=True,
+                store_history=False,
+                timeout=timeout,
+                output_hook=lambda m: None,
+            )
+    except BaseException:
+        await asyncio.shield(Kernel(km, kc).shutdown())
+        raise
+    return Kernel(km, kc)
+
+
+class KernelPool:
+    """Kernels started ahead of need, in working directory ``cwd``.
+
+    Parameters
+    ----------
+    cwd
+        Working directory of the kernels.
+    size
+        At most this many kernels are started ahead (idle or starting).
+    kernel_name, warmup
+        Kernel spec name and the code run in each new kernel.
+    """
+
+    def __init__(
+        self,
+        cwd: Path,
+        size: int = 2,
+        kernel_name: str = "python3",
+        warmup: str = WARMUP_CODE,
+        log_file: Path | None = None,
+    ) -> None:
+        self.cwd = cwd
+        self.log_file = log_file
+        self.size = max(1, size)
+        self.kernel_name = kernel_name
+        self.warmup = warmup
+        self._ready: list[asyncio.Task[Kernel]] = []
+        self.started = 0
+        self.wanted = 0
+        self._closed = False
+
+    def prefetch(self, wanted: int) -> None:
+        """Expect ``wanted`` kernels to be needed soon: keep ``min(wanted, size)`` idle or starting.
+
+        Each :meth:`acquire` lowers the expectation by one and starts a replacement if still needed.
+        """
+        self.wanted = max(0, wanted)
+        self._fill()
+
+    def _fill(self) -> None:
+        while not self._closed and len(self._ready) < min(self.wanted, self.size):
+            self._ready.append(asyncio.ensure_future(self._start()))
+
+    async def _start(self) -> Kernel:
+        self.started += 1
+        return await start_kernel(self.cwd, self.kernel_name, self.warmup, log_file=self.log_file)
+
+    async def acquire(self) -> Kernel:
+        """A fresh kernel (one started ahead if available); the caller shuts it down."""
+        if not self._ready:
+            self._ready.append(asyncio.ensure_future(self._start()))
+        done = [t for t in self._ready if t.done()]
+        task = done[0] if done else self._ready[0]
+        self._ready.remove(task)
+        self.wanted = max(0, self.wanted - 1)
+        self._fill()
+        return await task
+
+    async def close(self) -> None:
+        """Shut down every kernel not handed out."""
+        self._closed = True
+        tasks, self._ready = self._ready, []
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+        for t in tasks:
+            try:
+                k = await t
+            except BaseException:
+                continue
+            await k.shutdown()
+
+
+class _Client(NotebookClient):
+    """A notebook client on a kernel we started: no kernel start/stop, no signal handlers.
+
+    (nbclient's own set-up replaces the SIGINT handler and kills the kernel on Ctrl-C, after which the
+    run would go on; here Ctrl-C cancels the whole run and the runner shuts the kernels down.)
+    """
+
+    @asynccontextmanager
+    async def async_setup_kernel(self, **kwargs: Any) -> AsyncGenerator[None, None]:
+        yield
+
+
+def parameterize(nb: Any, parameters: Mapping[str, Any]) -> Any:
+    """A copy of ``nb`` with an ``injected-parameters`` cell after its ``parameters`` cell."""
+    nb = nbformat.from_dict(copy.deepcopy(nb))
+    nb.metadata.setdefault("papermill", {})
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+    ks = nb.metadata.setdefault("kernelspec", {})
+    ks.setdefault("name", "python3")
+    ks.setdefault("display_name", "Python 3")
+    ks.setdefault("language", "python")
+    return parameterize_notebook(
+        nb, dict(parameters), kernel_name=ks["name"], language=ks.get("language", "python")
+    )
+
+
+def _source_line(cell: Any) -> str:
+    for line in str(cell.get("source", "")).splitlines():
+        if line.strip() and not line.strip().startswith("#"):
+            line = line.strip()
+            return line if len(line) <= 60 else line[:57] + "..."
+    return ""
+
+
+def _original_index(nb: Any, index: int) -> int:
+    """1-based position of executed cell ``index`` in the notebook before parameter injection."""
+    injected = [
+        i
+        for i, c in enumerate(nb.cells)
+        if "injected-parameters" in c.get("metadata", {}).get("tags", [])
+    ]
+    shift = sum(1 for i in injected if i < index)
+    return index - shift + 1
+
+
+async def execute_notebook(
+    nb: Any,
+    kernel: Kernel,
+    timeout: int | None = 900,
+    on_cell: CellHook | None = None,
+    label: str = "notebook",
+) -> Any:
+    """Execute ``nb`` (already parameterised) in ``kernel``; return the executed notebook.
+
+    Raises
+    ------
+    ExecutionFailed
+        With a one-line summary ``"<label> failed in cell N (`code`): Error: message"``; the partly
+        executed notebook (with the error output) is attached.
+    """
+    current = {"index": 0}
+    n_code = sum(1 for c in nb.cells if c.cell_type == "code")
+    counter = {"n": 0}
+
+    def _start(cell: Any, cell_index: int) -> None:
+        current["index"] = cell_index
+
+    def _done(cell: Any, cell_index: int, **_: Any) -> None:
+        counter["n"] += 1
+        if on_cell is not None:
+            on_cell(counter["n"], n_code)
+
+    client = _Client(
+        nb,
+        km=kernel.km,
+        timeout=timeout,
+        kernel_name=kernel.km.kernel_name,
+        on_cell_start=_start,
+        on_cell_executed=_done,
+        record_timing=False,
+    )
+    client.kc = kernel.kc
+    try:
+        await client.async_execute()
+    except CellTimeoutError:
+        i = current["index"]
+        raise ExecutionFailed(
+            f"{label} failed in cell {_original_index(nb, i)} (`{_source_line(nb.cells[i])}`): "
+            f"the cell ran longer than the cell time-out of {timeout} s",
+            nb,
+            i,
+        ) from None
+    except DeadKernelError:
+        i = current["index"]
+        raise ExecutionFailed(
+            f"{label} failed in cell {_original_index(nb, i)} (`{_source_line(nb.cells[i])}`): "
+            "the kernel died (out of memory?)",
+            nb,
+            i,
+        ) from None
+    except CellExecutionError as exc:
+        i = current["index"]
+        evalue = " ".join(str(exc.evalue).split())
+        if len(evalue) > 300:
+            evalue = evalue[:297] + "..."
+        raise ExecutionFailed(
+            f"{label} failed in cell {_original_index(nb, i)} (`{_source_line(nb.cells[i])}`): "
+            f"{exc.ename}: {evalue}",
+            nb,
+            i,
+        ) from None
+    return nb

@@ -1,0 +1,989 @@
+"""Run the engagement: phases as a graph, in parallel, with reuse of unchanged phases.
+
+Each run is written to its own folder ``<reports>/<slug>/<run-id>/``::
+
+    index.html            links every phase (client + analyst) with headlines and status
+    manifest.json         parameters, input fingerprints, versions, git commit, per-phase status/timing
+    run.log               what ran, what was reused and why
+    data/<phase>/         phase outputs (Parquet, JSON, headlines.json)
+    client/<phase>.html   client report (no code); client/<phase>/<entity>.html per-entity reports
+    analyst/<phase>.html  analyst report (with code); analyst/<phase>.ipynb executed notebook
+
+A phase writes into ``<run>/.staging/<phase>/``; the folder is renamed to ``data/<phase>`` only when
+the notebook succeeded, and the phase is recorded in the manifest only after that. A run killed
+midway therefore never leaves an output that a later run would take as complete.
+
+A phase is reused (outputs and reports hard-linked from an earlier run) when its fingerprint is
+unchanged: notebook file, package source, parameters, upstream output fingerprints and, for the
+intake, the source data files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pandas as pd
+
+from salesanalytics.pipeline.config import TOP_LEVEL_PARAMS, ProjectConfig
+from salesanalytics.pipeline.execute import (
+    WARMUP_CODE,
+    ExecutionFailed,
+    KernelPool,
+    execute_notebook,
+    parameterize,
+)
+from salesanalytics.pipeline.fingerprint import (
+    file_digest,
+    folder_fingerprint,
+    json_digest,
+    package_fingerprint,
+)
+from salesanalytics.pipeline.graph import effective_reads, select_phases
+from salesanalytics.pipeline.report import analyst_html, client_html, index_html
+from salesanalytics.pipeline.spec import PerEntitySpec, PhaseSpec
+from salesanalytics.workspace import HEADLINES_FILE, atomic_write_bytes
+
+__all__ = [
+    "LATEST",
+    "MANIFEST",
+    "PhaseResult",
+    "RunOptions",
+    "RunResult",
+    "options_from_project",
+    "run_pipeline",
+]
+
+MANIFEST = "manifest.json"
+LATEST = "latest"
+STAGING = ".staging"
+_VERSION_PACKAGES = (
+    "salesanalytics", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
+    "pyarrow", "pandera", "pydantic", "papermill", "nbclient", "nbconvert", "ipykernel",
+)  # fmt: skip
+
+
+@dataclass
+class RunOptions:
+    """Everything a run needs.
+
+    Attributes
+    ----------
+    phases
+        All known phases (any list of PhaseSpecs; tests use tiny fake phases).
+    notebooks_dir
+        Folder with the phases' notebooks.
+    reports_dir
+        Root of the reports; the run goes to ``reports_dir/slug/<run-id>``.
+    client, slug
+        Client name (title blocks) and folder-safe slug.
+    params
+        Validated parameters per phase (JSON-compatible); missing phases use the model defaults.
+    source, source_display
+        Intake source data folder (absolute) and how it is shown (relative, from the project file).
+    selected
+        ``--phase`` names; empty = all. Their upstream phases are included.
+    cell_timeout
+        Seconds a single cell may run.
+    workers
+        Phases executed in parallel; 0 = available cores.
+    quiet, verbose
+        No progress output except errors / also show cell progress.
+    warmup
+        Code run in each kernel when it starts.
+    date
+        Date shown in the reports (default: today).
+    """
+
+    phases: Sequence[PhaseSpec]
+    notebooks_dir: Path
+    reports_dir: Path
+    client: str
+    slug: str
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    source: Path | None = None
+    source_display: str = ""
+    selected: Sequence[str] = ()
+    cell_timeout: int = 900
+    workers: int = 0
+    quiet: bool = False
+    verbose: bool = False
+    warmup: str = WARMUP_CODE
+    date: dt.date | None = None
+    project_dir: Path | None = None
+
+
+@dataclass
+class PhaseResult:
+    """Outcome of one phase in a run (also its manifest entry)."""
+
+    name: str
+    title: str
+    status: str = "pending"  # ran | reused | failed | skipped
+    reason: str = ""
+    seconds: float = 0.0
+    started: str = ""
+    fingerprint: str = ""
+    output_fingerprint: str = ""
+    components: dict[str, Any] = field(default_factory=dict)
+    reused_from: str = ""
+    error: str = ""
+    outputs: list[str] = field(default_factory=list)
+    reports: dict[str, str] = field(default_factory=dict)
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    entity_seconds: float = 0.0
+    headlines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    """Outcome of a run."""
+
+    run_dir: Path
+    run_id: str
+    phases: dict[str, PhaseResult]
+    seconds: float
+    kernels_started: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether no phase failed or was skipped."""
+        return all(p.status in {"ran", "reused"} for p in self.phases.values())
+
+    @property
+    def exit_code(self) -> int:
+        """0 if every phase ran or was reused, else 1."""
+        return 0 if self.ok else 1
+
+
+def options_from_project(
+    cfg: ProjectConfig,
+    phases: Sequence[PhaseSpec],
+    selected: Sequence[str] = (),
+    quiet: bool = False,
+    verbose: bool = False,
+    cell_timeout: int | None = None,
+    workers: int | None = None,
+) -> RunOptions:
+    """Run options for a loaded project."""
+    return RunOptions(
+        phases=phases,
+        notebooks_dir=cfg.notebooks_dir,
+        reports_dir=cfg.reports_dir,
+        client=cfg.client,
+        slug=cfg.slug,
+        params=cfg.phase_params,
+        source=cfg.source,
+        source_display=cfg.source_display,
+        selected=selected,
+        cell_timeout=cell_timeout or cfg.cell_timeout,
+        workers=cfg.workers if workers is None else workers,
+        quiet=quiet,
+        verbose=verbose,
+        project_dir=cfg.project_dir,
+    )
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _new_run_dir(base: Path) -> tuple[str, Path]:
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    for n in range(100):
+        run_id = stamp if n == 0 else f"{stamp}-{n:02d}"
+        d = base / run_id
+        try:
+            d.mkdir()
+        except FileExistsError:
+            continue
+        return run_id, d
+    raise RuntimeError(f"cannot create a new run folder in {base}")  # pragma: no cover
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """Hard-link (or copy) ``src`` (file or folder) to ``dst``."""
+    if src.is_dir():
+        for dirpath, _dirs, files in os.walk(src):
+            rel = Path(dirpath).relative_to(src)
+            (dst / rel).mkdir(parents=True, exist_ok=True)
+            for fn in files:
+                _link_file(Path(dirpath) / fn, dst / rel / fn)
+    elif src.exists():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        _link_file(src, dst)
+
+
+def _link_file(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _git_commit() -> str | None:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _VERSION_PACKAGES:
+        with contextlib.suppress(PackageNotFoundError):
+            out[name] = version(name)
+    return out
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _entity_file(entity_id: Any) -> str:
+    """A file name for an entity id: letters, digits, ``._-`` kept (case too: CRM ids are
+    case-sensitive), everything else replaced by ``-``."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", str(entity_id)).strip("-.")[:80]
+    return name or "entity-" + json_digest(str(entity_id))[:10]
+
+
+def _describe_change(old: Mapping[str, Any], new: Mapping[str, Any], reran: set[str]) -> str:
+    """Why a phase must rerun, from its previous and current fingerprint components."""
+    reasons = []
+    if old.get("notebook") != new.get("notebook"):
+        reasons.append("notebook changed")
+    if old.get("templates") != new.get("templates"):
+        reasons.append("report template notebook changed")
+    op, np_ = old.get("params", {}), new.get("params", {})
+    for k in sorted(set(op) | set(np_)):
+        if op.get(k) != np_.get(k):
+            reasons.append(f"parameter {k} changed ({op.get(k, '–')!r} → {np_.get(k, '–')!r})")
+    ou, nu = old.get("upstream", {}), new.get("upstream", {})
+    for k in sorted(set(ou) | set(nu)):
+        if ou.get(k) != nu.get(k):
+            reasons.append(f"upstream {k} {'reran' if k in reran else 'changed'}")
+    os_, ns = old.get("source", {}), new.get("source", {})
+    if os_ != ns:
+        changed = sorted(k for k in set(os_) | set(ns) if os_.get(k) != ns.get(k))
+        shown = ", ".join(changed[:5]) + (
+            f" and {len(changed) - 5} more" if len(changed) > 5 else ""
+        )
+        reasons.append(f"source data changed: {shown}")
+    if old.get("mapping") != new.get("mapping"):
+        reasons.append("mapping changed")
+    if old.get("package") != new.get("package"):
+        reasons.append("package code changed")
+    return "; ".join(reasons) or "earlier outputs not available"
+
+
+class _Runner:
+    def __init__(self, opts: RunOptions) -> None:
+        self.o = opts
+        self.all = list(opts.phases)
+        self.phases = select_phases(self.all, list(opts.selected))
+        self.names = [p.name for p in self.all]
+        self.by_name = {p.name: p for p in self.phases}
+        self.workers = opts.workers or _cores()
+        self.base = opts.reports_dir / opts.slug
+        self.results = {p.name: PhaseResult(p.name, p.title) for p in self.phases}
+        self.exports: list[Future[Any]] = []
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sa-export")
+        self.pkg_fp = package_fingerprint()
+        self.date = opts.date or dt.date.today()
+        self.reran: set[str] = set()
+        self.awaiting_kernel = 0
+        self.cancelling = False
+        self.log_lines: list[str] = []
+        self.bar: Any = None
+        self.source_fp: dict[str, str] | None = None
+        self.mapping_fp: str | None = None
+
+    # ------------------------------------------------------------------ logging
+    def log(self, msg: str, *, always: bool = False) -> None:
+        line = f"{dt.datetime.now().strftime('%H:%M:%S')} {msg}"
+        self.log_lines.append(line)
+        with contextlib.suppress(OSError):
+            with open(self.run_dir / "run.log", "a", encoding="utf-8") as fh:
+                fh.write(line + "\n")
+        if self.o.quiet and not always:
+            return
+        if self.bar is not None:
+            self.bar.write(msg, file=sys.stderr)
+        else:
+            print(msg, file=sys.stderr)
+
+    # ------------------------------------------------------------ fingerprints
+    def display_params(self, phase: PhaseSpec) -> dict[str, Any]:
+        params = dict(self.o.params.get(phase.name) or phase.params().model_dump(mode="json"))
+        if phase.name in TOP_LEVEL_PARAMS and "source" in params:
+            params["source"] = self.o.source_display or Path(str(params["source"])).name
+        if phase.name in TOP_LEVEL_PARAMS and "mapping" in params:
+            m = Path(str(params["mapping"]))
+            if m.is_absolute():
+                params["mapping"] = m.name
+        return params
+
+    def notebook_params(self, phase: PhaseSpec) -> dict[str, Any]:
+        params = dict(self.o.params.get(phase.name) or phase.params().model_dump(mode="json"))
+        for key in ("source", "mapping"):
+            if phase.name in TOP_LEVEL_PARAMS and key in params:
+                p = Path(str(params[key]))
+                if p.is_absolute():
+                    params[key] = os.path.relpath(p, self.run_dir)
+        return {"run_dir": ".", "output_dir": f"{STAGING}/{phase.name}", **params}
+
+    def components(self, phase: PhaseSpec) -> dict[str, Any]:
+        nb_path = self.o.notebooks_dir / phase.notebook
+        comp: dict[str, Any] = {
+            "notebook": file_digest(nb_path),
+            "package": self.pkg_fp,
+            "params": self.display_params(phase),
+            "upstream": {
+                u: self.results[u].output_fingerprint for u in effective_reads(phase, self.by_name)
+            },
+        }
+        if phase.per_entity:
+            comp["templates"] = {
+                pe.notebook: file_digest(self.o.notebooks_dir / pe.notebook)
+                for pe in phase.per_entity
+            }
+        if phase.name in TOP_LEVEL_PARAMS:
+            if self.source_fp is None:
+                self.source_fp = (
+                    folder_fingerprint(self.o.source) if self.o.source is not None else {}
+                )
+                mp = Path(str((self.o.params.get(phase.name) or {}).get("mapping", "")))
+                self.mapping_fp = file_digest(mp) if mp.is_file() else str(mp.name)
+            comp["source"] = self.source_fp
+            comp["mapping"] = self.mapping_fp
+        return comp
+
+    def load_history(self) -> None:
+        """Earlier runs' phase entries: by fingerprint (for reuse) and latest per phase (for reasons)."""
+        self.cache: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.previous: dict[str, dict[str, Any]] = {}
+        if not self.base.exists():
+            return
+        runs = sorted(
+            (d for d in self.base.iterdir() if d.is_dir() and not d.is_symlink()),
+            key=lambda d: d.name,
+            reverse=True,
+        )
+        for d in runs:
+            if d == self.run_dir:
+                continue
+            man = _read_json(d / MANIFEST)
+            if not isinstance(man, dict):
+                continue
+            for name, entry in (man.get("phases") or {}).items():
+                if entry.get("status") not in {"ran", "reused"}:
+                    continue
+                if not (d / "data" / name).is_dir():
+                    continue
+                files = list((entry.get("reports") or {}).values()) + [
+                    i["href"]
+                    for g in entry.get("entities") or []
+                    for i in g.get("items", [])
+                    if i.get("href")
+                ]
+                if not all((d / f).is_file() for f in files):
+                    continue
+                self.previous.setdefault(name, entry)
+                self.cache.setdefault(f"{name}:{entry.get('fingerprint')}", (d.name, entry))
+
+    # ------------------------------------------------------------ phase steps
+    def reuse(self, phase: PhaseSpec, run_id: str, entry: Mapping[str, Any]) -> None:
+        src = self.base / run_id
+        r = self.results[phase.name]
+        staging = self.run_dir / STAGING / phase.name
+        shutil.rmtree(staging, ignore_errors=True)
+        _link_tree(src / "data" / phase.name, staging)
+        for rel in (entry.get("reports") or {}).values():
+            _link_tree(src / rel, self.run_dir / rel)
+        for group in entry.get("entities") or []:
+            for item in group.get("items", []):
+                if item.get("href"):
+                    _link_tree(src / item["href"], self.run_dir / item["href"])
+        os.replace(staging, self.run_dir / "data" / phase.name)
+        r.status = "reused"
+        r.fingerprint = str(entry.get("fingerprint", ""))
+        r.components = dict(entry.get("components") or {})
+        r.reused_from = entry.get("reused_from") or run_id
+        r.reason = f"unchanged since run {r.reused_from}"
+        r.reports = dict(entry.get("reports") or {})
+        r.entities = list(entry.get("entities") or [])
+        r.output_fingerprint = entry.get("output_fingerprint", "")
+        r.outputs = list(entry.get("outputs") or [])
+        self.finish_phase(phase)
+        self.log(f"{phase.name}: reused ({r.reason})")
+
+    def finish_phase(self, phase: PhaseSpec) -> None:
+        r = self.results[phase.name]
+        hp = self.run_dir / "data" / phase.name / HEADLINES_FILE
+        heads = _read_json(hp) if hp.exists() else None
+        r.headlines = [str(h) for h in heads] if isinstance(heads, list) else []
+        self.write_manifest("running")
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def submit_export(self, fn: Callable[..., str], target: Path, *args: Any, **kw: Any) -> None:
+        def job() -> None:
+            text = fn(*args, **kw)
+            atomic_write_bytes(target, text.encode("utf-8"))
+            os.chmod(target, 0o644)  # reports are meant to be shared
+
+        self.exports.append(self.executor.submit(job))
+
+    def local_paths(self) -> list[str]:
+        paths = [str(self.run_dir), str(self.run_dir.resolve()), str(self.o.notebooks_dir)]
+        if self.o.project_dir is not None:
+            paths.append(str(self.o.project_dir))
+        if self.o.source is not None:
+            paths.append(str(self.o.source))
+        paths.append(str(Path.home()))
+        return paths
+
+    def client_kwargs(self, phase: PhaseSpec, title: str | None = None) -> dict[str, Any]:
+        return {
+            "client": self.o.client,
+            "title": title or phase.title,
+            "date": self.date.strftime("%d.%m.%Y"),
+            "run_id": self.run_id,
+            "local_paths": self.local_paths(),
+        }
+
+    def on_cell(self, label: str) -> Callable[[int, int], None] | None:
+        if not self.o.verbose:
+            return None
+
+        def hook(i: int, n: int) -> None:
+            self.log(f"  {label}: cell {i}/{n} done")
+
+        return hook
+
+    async def execute_phase(self, phase: PhaseSpec, comp: dict[str, Any]) -> None:
+        r = self.results[phase.name]
+        r.started = _now()
+        t0 = time.perf_counter()
+        staging = self.run_dir / STAGING / phase.name
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        nb = nbformat.read(self.o.notebooks_dir / phase.notebook, as_version=4)
+        pnb = parameterize(nb, self.notebook_params(phase))
+        try:
+            kernel = await self.pool.acquire()
+        except Exception as exc:
+            kernel = None
+            executed = pnb
+            failure = (
+                f"phase {phase.name} failed: could not start a kernel: {type(exc).__name__}: {exc}"
+            )
+        finally:
+            self.awaiting_kernel -= 1
+        if kernel is not None:
+            try:
+                executed = await execute_notebook(
+                    pnb,
+                    kernel,
+                    timeout=self.o.cell_timeout,
+                    on_cell=self.on_cell(phase.name),
+                    label=f"phase {phase.name}",
+                )
+                failure = None
+            except ExecutionFailed as exc:
+                if self.cancelling:  # the run is being interrupted: not this phase's failure
+                    raise asyncio.CancelledError from None
+                executed, failure = exc.nb, exc.summary
+            except Exception as exc:  # kernel protocol errors and the like: fail the phase only
+                executed = pnb
+                failure = f"phase {phase.name} failed: {type(exc).__name__}: {exc}"
+            finally:
+                self.background(kernel.shutdown())
+        analyst_nb = self.run_dir / "analyst" / f"{phase.name}.ipynb"
+        analyst_nb.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(executed, analyst_nb)
+        r.reports["analyst"] = f"analyst/{phase.name}.html"
+        r.reports["notebook"] = f"analyst/{phase.name}.ipynb"
+        self.submit_export(analyst_html, self.run_dir / r.reports["analyst"], executed)
+        if failure is None:
+            missing = [
+                w
+                for w in phase.writes
+                if not any((staging / f"{w}{ext}").exists() for ext in (".parquet", ".json", ""))
+            ]
+            if missing:
+                failure = (
+                    f"phase {phase.name} finished but did not write its declared output(s) "
+                    f"{', '.join(repr(m) for m in missing)} (see PhaseSpec.writes)"
+                )
+        r.seconds = round(time.perf_counter() - t0, 2)
+        r.components = comp
+        r.fingerprint = json_digest(comp)
+        if failure is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+            r.status = "failed"
+            r.error = failure
+            r.reason = r.reason or "failed"
+            self.log(f"FAILED {failure} (executed notebook: {r.reports['notebook']})", always=True)
+            self.finish_phase(phase)
+            return
+        final = self.run_dir / "data" / phase.name
+        os.replace(staging, final)
+        r.outputs = sorted(folder_fingerprint(final))
+        r.output_fingerprint = json_digest(folder_fingerprint(final))
+        r.reports["client"] = f"client/{phase.name}.html"
+        self.submit_export(
+            client_html,
+            self.run_dir / r.reports["client"],
+            executed,
+            params=self.display_params(phase),
+            **self.client_kwargs(phase),
+        )
+        r.status = "ran"
+        self.reran.add(phase.name)
+        self.log(f"{phase.name}: ran in {r.seconds:.1f} s ({r.reason})")
+
+    async def render_entities(self, phase: PhaseSpec) -> None:
+        r = self.results[phase.name]
+        t0 = time.perf_counter()
+        groups = []
+        seen: set[str] = set()  # file names used in client/<phase>/ (ids of all groups)
+        for spec in phase.per_entity:
+            try:
+                groups.append(await self.render_entity_group(phase, spec, seen))
+            except Exception as exc:  # a broken kernel etc.: fail these reports, not the run
+                err = f"{phase.name} per-{spec.entity_param} reports: {type(exc).__name__}: {exc}"
+                groups.append(
+                    {
+                        "title": spec.title or phase.title,
+                        "param": spec.entity_param,
+                        "items": [{"label": spec.title, "href": "", "error": err}],
+                    }
+                )
+        r.entities = groups
+        r.entity_seconds = round(time.perf_counter() - t0, 2)
+        errors = [i["error"] for g in groups for i in g["items"] if i.get("error")]
+        r.seconds = round(r.seconds + time.perf_counter() - t0, 2)
+        if errors:
+            r.status = "failed"
+            r.error = f"{len(errors)} per-entity report(s) failed; first: {errors[0]}"
+            self.log(f"FAILED {r.error}", always=True)
+
+    async def render_entity_group(
+        self, phase: PhaseSpec, spec: PerEntitySpec, seen: set[str]
+    ) -> dict[str, Any]:
+        src_phase, table = spec.entities_table
+        title = spec.title or f"{phase.title}: one report per {spec.entity_param}"
+        group: dict[str, Any] = {"title": title, "param": spec.entity_param, "items": []}
+        path = self.run_dir / "data" / src_phase / f"{table}.parquet"
+        try:
+            ents = pd.read_parquet(
+                path, columns=list(dict.fromkeys([spec.id_column, spec.label_column]))
+            )
+        except (OSError, KeyError, ValueError) as exc:
+            group["items"].append(
+                {
+                    "label": title,
+                    "href": "",
+                    "error": f"cannot read entities table {src_phase}/{table}: {exc}",
+                }
+            )
+            return group
+        template = nbformat.read(self.o.notebooks_dir / spec.notebook, as_version=4)
+        sub = f"client/{phase.name}"
+        try:
+            kernel = await self.pool.acquire()
+        except Exception as exc:
+            group["items"].append(
+                {"label": title, "href": "", "error": f"could not start a kernel: {exc}"}
+            )
+            return group
+        finally:
+            self.awaiting_kernel -= 1
+        try:
+            for eid, label in zip(ents[spec.id_column], ents[spec.label_column], strict=True):
+                fname = base = _entity_file(eid)
+                n = 1
+                while fname.lower() in seen:  # case-insensitive file systems
+                    n += 1
+                    fname = f"{base}-{n}"
+                seen.add(fname.lower())
+                pnb = parameterize(template, {"run_dir": ".", spec.entity_param: _plain(eid)})
+                lab = f"{phase.name} report {spec.entity_param}={eid}"
+                try:
+                    executed = await execute_notebook(
+                        pnb,
+                        kernel,
+                        timeout=self.o.cell_timeout,
+                        on_cell=self.on_cell(lab),
+                        label=lab,
+                    )
+                except ExecutionFailed as exc:
+                    if self.cancelling:
+                        raise asyncio.CancelledError from None
+                    group["items"].append({"label": str(label), "href": "", "error": exc.summary})
+                    if not await kernel.km.is_alive():  # e.g. out of memory: go on in a new one
+                        self.background(kernel.shutdown())
+                        self.awaiting_kernel += 1
+                        try:
+                            kernel = await self.pool.acquire()
+                        finally:
+                            self.awaiting_kernel -= 1
+                    continue
+                href = f"{sub}/{fname}.html"
+                self.submit_export(
+                    client_html,
+                    self.run_dir / href,
+                    executed,
+                    params={spec.entity_param: str(eid)},
+                    subtitle=str(label),
+                    **self.client_kwargs(phase, title=spec.title or phase.title),
+                )
+                group["items"].append({"label": str(label), "href": href, "error": ""})
+        finally:
+            self.background(kernel.shutdown())
+        self.log(f"{phase.name}: {len(group['items'])} per-{spec.entity_param} reports rendered")
+        return group
+
+    def background(self, coro: Any) -> None:
+        self.bg.append(asyncio.ensure_future(coro))
+
+    # ------------------------------------------------------------ manifest / index
+    def write_manifest(self, status: str) -> None:
+        man = {
+            "run_id": self.run_id,
+            "client": self.o.client,
+            "slug": self.o.slug,
+            "status": status,
+            "started": self.started,
+            "finished": _now() if status != "running" else None,
+            "seconds": round(time.perf_counter() - self.t0, 2),
+            "selected": list(self.o.selected),
+            "parameters": {p.name: self.display_params(p) for p in self.phases},
+            "inputs": {
+                "source": self.o.source_display,
+                "files": self.source_fp or {},
+                "mapping": self.mapping_fp,
+            },
+            "package_fingerprint": self.pkg_fp,
+            "versions": self.versions,
+            "git_commit": self.git,
+            "workers": self.workers,
+            "phases": {n: asdict(r) for n, r in self.results.items() if r.status != "pending"},
+        }
+        atomic_write_bytes(
+            self.run_dir / MANIFEST,
+            json.dumps(man, indent=2, ensure_ascii=False, default=str).encode("utf-8"),
+        )
+        os.chmod(self.run_dir / MANIFEST, 0o644)
+
+    def write_index(self) -> None:
+        rows = []
+        for p in self.phases:
+            r = self.results[p.name]
+            note = r.reason
+            if r.status in {"ran", "reused"}:
+                note = f"{r.status} ({r.reason})" + (
+                    f" in {r.seconds:.1f} s" if r.status == "ran" else ""
+                )
+            rows.append(
+                {
+                    "name": p.name,
+                    "title": p.title,
+                    "status": r.status,
+                    # a phase whose notebook succeeded but some per-entity reports failed keeps
+                    # its (complete) client report
+                    "client": r.reports.get("client", "")
+                    if r.status in {"ran", "reused"} or r.output_fingerprint
+                    else "",
+                    "analyst": r.reports.get("analyst", ""),
+                    "notebook": r.reports.get("notebook", ""),
+                    "headlines": r.headlines,
+                    "entities": r.entities,
+                    "error": r.error,
+                    "note": note,
+                }
+            )
+        counts: dict[str, int] = {}
+        for r in self.results.values():
+            counts[r.status] = counts.get(r.status, 0) + 1
+        summary = ", ".join(f"{v} {k}" for k, v in counts.items())
+        from salesanalytics import __version__
+
+        text = index_html(
+            client=self.o.client,
+            run_id=self.run_id,
+            date=self.date.strftime("%d.%m.%Y"),
+            summary=summary,
+            phases=rows,
+            version=__version__,
+        )
+        atomic_write_bytes(self.run_dir / "index.html", text.encode("utf-8"))
+        os.chmod(self.run_dir / "index.html", 0o644)
+
+    def point_latest(self) -> None:
+        link = self.base / LATEST
+        tmp = self.base / f".{LATEST}.{os.getpid()}.tmp"
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        os.symlink(self.run_id, tmp)
+        os.replace(tmp, link)
+
+    # ------------------------------------------------------------ scheduling
+    async def run(self) -> RunResult:
+        self.t0 = time.perf_counter()
+        self.started = _now()
+        self.run_id, self.run_dir = _new_run_dir(self.base)
+        (self.run_dir / "data").mkdir()
+        self.bg: list[asyncio.Future[Any]] = []
+        self.versions = _versions()
+        self.git = _git_commit()
+        self.pool = KernelPool(
+            self.run_dir,
+            size=self.workers,
+            warmup=self.o.warmup,
+            log_file=self.run_dir / "kernels.log",
+        )
+        self.load_history()
+        self.log(
+            f"run {self.run_id} for {self.o.client}: {len(self.phases)} phase(s), "
+            f"{self.workers} in parallel -> {self.run_dir}"
+        )
+        if not self.o.quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=len(self.phases),
+                unit="phase",
+                file=sys.stderr,
+                bar_format="{l_bar}{bar:20}| {n_fmt}/{total_fmt} phases [{elapsed}]{postfix}",
+                dynamic_ncols=True,
+            )
+        ticker = asyncio.ensure_future(self._tick()) if self.bar is not None else None
+        status = "interrupted"
+        self.data_tasks: dict[asyncio.Task[None], PhaseSpec] = {}
+        self.report_tasks: dict[asyncio.Task[None], PhaseSpec] = {}
+        try:
+            await self.schedule()
+            status = (
+                "finished"
+                if all(r.status in {"ran", "reused"} for r in self.results.values())
+                else "failed"
+            )
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+            self.cancelling = True
+            unfinished = [t for t in (*self.data_tasks, *self.report_tasks) if not t.done()]
+            for t in unfinished:
+                t.cancel()
+            if unfinished:
+                await asyncio.gather(*unfinished, return_exceptions=True)
+            await self.pool.close()
+            for t in self.bg:
+                with contextlib.suppress(BaseException):
+                    await t
+            for fut in self.exports:
+                try:
+                    await asyncio.wrap_future(fut)
+                except Exception as exc:
+                    self.log(f"report export failed: {exc}", always=True)
+            self.executor.shutdown(wait=True)
+            shutil.rmtree(self.run_dir / STAGING, ignore_errors=True)
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+            self.write_manifest(status)
+            self.write_index()
+        if status == "finished":
+            self.point_latest()
+        res = RunResult(
+            self.run_dir,
+            self.run_id,
+            self.results,
+            round(time.perf_counter() - self.t0, 2),
+            self.pool.started,
+        )
+        counts = {
+            s: sum(1 for r in self.results.values() if r.status == s)
+            for s in ("ran", "reused", "failed", "skipped")
+        }
+        self.log(
+            f"run {self.run_id} {status} in {res.seconds:.1f} s: "
+            + ", ".join(f"{v} {k}" for k, v in counts.items() if v)
+            + f" -> {self.run_dir / 'index.html'}",
+            always=True,
+        )
+        return res
+
+    async def _tick(self) -> None:
+        """Refresh the progress bar every second (elapsed time, running phases)."""
+        while self.bar is not None:
+            running = [p.name for p in (*self.data_tasks.values(), *self.report_tasks.values())]
+            self.bar.set_postfix_str(("running: " + ", ".join(running)) if running else "", False)
+            self.bar.refresh()
+            await asyncio.sleep(1)
+
+    async def schedule(self) -> None:
+        pending = list(self.phases)
+        data_tasks: dict[asyncio.Task[None], PhaseSpec] = self.data_tasks
+        report_tasks: dict[asyncio.Task[None], PhaseSpec] = self.report_tasks
+        waiting: list[tuple[PhaseSpec, dict[str, Any]]] = []
+        data_ready: set[str] = set()
+        while pending or data_tasks or report_tasks or waiting:
+            progressed = True
+            while progressed:
+                progressed = False
+                for p in list(pending):
+                    ups = effective_reads(p, self.by_name)
+                    bad = [u for u in ups if self.results[u].status in {"failed", "skipped"}]
+                    if bad:
+                        r = self.results[p.name]
+                        r.status = "skipped"
+                        r.reason = f"upstream {bad[0]} {self.results[bad[0]].status}"
+                        pending.remove(p)
+                        self.finish_phase(p)
+                        self.log(f"{p.name}: skipped ({r.reason})", always=True)
+                        progressed = True
+                        continue
+                    if not all(u in data_ready for u in ups):
+                        continue
+                    pending.remove(p)
+                    progressed = True
+                    comp = self.components(p)
+                    fp = json_digest(comp)
+                    hit = self.cache.get(f"{p.name}:{fp}")
+                    if hit is not None:
+                        try:
+                            self.reuse(p, *hit)
+                            data_ready.add(p.name)
+                            continue
+                        except OSError as exc:
+                            shutil.rmtree(self.run_dir / "data" / p.name, ignore_errors=True)
+                            self.results[p.name].reason = f"could not reuse earlier result ({exc})"
+                    r = self.results[p.name]
+                    prev = self.previous.get(p.name)
+                    if not r.reason:
+                        r.reason = (
+                            _describe_change(prev.get("components") or {}, comp, self.reran)
+                            if prev
+                            else "no earlier result"
+                        )
+                    waiting.append((p, comp))
+            while waiting and len(data_tasks) + len(report_tasks) < self.workers:
+                p, comp = waiting.pop(0)
+                self.awaiting_kernel += 1
+                data_tasks[asyncio.ensure_future(self.execute_phase(p, comp))] = p
+            # kernels wanted soon: tasks launched but not yet holding a kernel, phases waiting
+            # for a slot, phases not decided yet (mostly downstream of running ones) and their
+            # per-entity reports
+            expected = (
+                self.awaiting_kernel
+                + sum(1 + len(p.per_entity) for p, _ in waiting)
+                + sum(1 + len(p.per_entity) for p in pending)
+            )
+            self.pool.prefetch(expected)
+            if not data_tasks and not report_tasks:
+                if pending and not waiting:  # pragma: no cover - graph error guard
+                    raise RuntimeError(f"phases cannot be scheduled: {[p.name for p in pending]}")
+                continue
+            done, _ = await asyncio.wait(
+                set(data_tasks) | set(report_tasks), return_when=asyncio.FIRST_COMPLETED
+            )
+            for t in done:
+                if t in data_tasks:
+                    p = data_tasks.pop(t)
+                    t.result()
+                    r = self.results[p.name]
+                    if r.status == "ran":
+                        data_ready.add(p.name)
+                        if p.per_entity:
+                            self.awaiting_kernel += len(p.per_entity)
+                            self.pool.prefetch(self.pool.wanted + len(p.per_entity))
+                            report_tasks[asyncio.ensure_future(self.render_entities(p))] = p
+                        else:
+                            self.finish_phase(p)
+                else:
+                    p = report_tasks.pop(t)
+                    t.result()
+                    self.finish_phase(p)
+
+
+def _plain(value: Any) -> Any:
+    """A parameter value papermill can write (numpy scalars -> Python)."""
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def run_pipeline(options: RunOptions) -> RunResult:
+    """Run the engagement (or the selected phases) and write the run folder; see module docs.
+
+    Returns
+    -------
+    RunResult
+        Per-phase results, the run folder and ``exit_code`` (1 if any phase failed or was skipped).
+
+    Raises
+    ------
+    FileNotFoundError
+        If a phase's notebook (or per-entity template) is missing; nothing runs then.
+    ValueError
+        If a notebook has no cell tagged ``parameters``.
+    KeyError
+        For an unknown ``--phase`` name.
+    """
+    phases = select_phases(list(options.phases), list(options.selected))
+    missing, untagged = [], []
+    for p in phases:
+        for nb in (p.notebook, *(pe.notebook for pe in p.per_entity)):
+            path = options.notebooks_dir / nb
+            if not path.is_file():
+                missing.append(f"phase {p.name}: notebook {path} not found")
+                continue
+            cells = nbformat.read(path, as_version=4).cells
+            if not any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells):
+                untagged.append(
+                    f"phase {p.name}: notebook {path} has no cell tagged 'parameters'; tag the "
+                    "cell that sets run_dir and the parameters (View > Cell metadata in JupyterLab)"
+                )
+    if missing:
+        raise FileNotFoundError("; ".join(missing + untagged))
+    if untagged:
+        raise ValueError("; ".join(untagged))
+    return asyncio.run(_Runner(options).run())

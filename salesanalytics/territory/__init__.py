@@ -1,0 +1,90 @@
+"""Territory design: balanced, contiguous, compact territories that keep customer relationships.
+
+Public API (``from salesanalytics.territory import ...``):
+
+* :func:`design_territories` -- the optimiser on a plain table of units (any geography).
+* :func:`build_unit_graph`, :func:`planar_km` -- adjacency (given edges + pruned Delaunay).
+* :func:`plan_quality`, :func:`balance_table`, :func:`count_pieces` -- independent plan figures.
+* The engagement's territory phase: :func:`prepare_inputs`, :func:`run_scenario`,
+  :func:`status_quo_plan`, :func:`compare_plans`, :func:`pareto_front`, and the building blocks
+  in :mod:`salesanalytics.territory.design` (activity norms, workload, key accounts, units,
+  account assignment, disruption report, Salesforce owner changes, Excel).
+"""
+
+from salesanalytics.territory.design import (
+    account_assignment,
+    account_workload,
+    activity_norms,
+    disruption_report,
+    key_account_carve_out,
+    match_territories_to_reps,
+    n_territories_for_capacity,
+    postal_code_units,
+    salesforce_owner_changes,
+    territory_summary,
+    workload_segment,
+    write_excel,
+)
+from salesanalytics.territory.graph import UnitGraph, build_unit_graph, delaunay_edges, planar_km
+from salesanalytics.territory.metrics import balance_table, count_pieces, plan_quality
+from salesanalytics.territory.optimiser import TerritoryResult, design_territories
+from salesanalytics.territory.plan import (
+    METRICS,
+    TerritoryInputs,
+    TerritoryPlan,
+    compare_plans,
+    pareto_front,
+    prepare_inputs,
+    run_scenario,
+    status_quo_plan,
+)
+from salesanalytics.territory.report import (
+    deviation_table,
+    input_summary,
+    plan_findings,
+    plot_pareto,
+    rep_homes,
+    scenario_widget,
+    territory_labels,
+    unit_table,
+)
+
+__all__ = [
+    "METRICS",
+    "TerritoryInputs",
+    "TerritoryPlan",
+    "TerritoryResult",
+    "UnitGraph",
+    "account_assignment",
+    "account_workload",
+    "activity_norms",
+    "balance_table",
+    "build_unit_graph",
+    "compare_plans",
+    "count_pieces",
+    "delaunay_edges",
+    "deviation_table",
+    "input_summary",
+    "plan_findings",
+    "plot_pareto",
+    "rep_homes",
+    "scenario_widget",
+    "territory_labels",
+    "unit_table",
+    "design_territories",
+    "disruption_report",
+    "key_account_carve_out",
+    "match_territories_to_reps",
+    "n_territories_for_capacity",
+    "pareto_front",
+    "plan_quality",
+    "planar_km",
+    "postal_code_units",
+    "prepare_inputs",
+    "run_scenario",
+    "salesforce_owner_changes",
+    "status_quo_plan",
+    "territory_summary",
+    "workload_segment",
+    "write_excel",
+]

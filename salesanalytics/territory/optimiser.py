@@ -1,0 +1,942 @@
+"""The territory optimiser: balanced, contiguous, compact territories from a plain table of units.
+
+Algorithm (a location-allocation heuristic, deterministic for a given ``seed``):
+
+1. **Warm start.** Centres from today's territories (``current`` column) when given, otherwise a
+   weighted k-means++ seeding with a few Lloyd steps on the coordinates.
+2. **Assignment LP** (HiGHS dual simplex via :func:`scipy.optimize.linprog`): every free unit
+   with load is assigned (fractionally) to one of its nearest centres at minimum weighted squared
+   distance plus a continuity penalty for leaving its current territory, subject to the combined
+   metric (each metric as a share of its total, summed) staying within a tightened tolerance of
+   its target and every single metric within a looser one (elastic, so always feasible). Locked
+   units are fixed and count towards balance. A vertex solution splits only few units; each goes
+   to its largest share. Units without load join the territory of the nearest loaded unit along
+   the adjacency graph. Centres move to the weighted centroid; repeat until stable.
+3. **Contiguity repair**: pieces of a territory cut off from its main part move, as a whole, to
+   the neighbouring territory they touch most.
+4. **Local search** on the adjacency graph: boundary moves and swaps that reduce the balance
+   violation (never breaking contiguity, never moving a locked unit), then boundary moves that
+   improve compactness/continuity while every territory stays within tolerance.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import linprog
+from scipy.sparse.csgraph import connected_components
+
+from salesanalytics.territory.graph import UnitGraph, build_unit_graph, planar_km
+
+__all__ = ["TerritoryResult", "design_territories"]
+
+DISTANCE_POWER = 2.0
+"""Costs use weight x distance**2 (moment of inertia): boundaries stay sharp under balancing."""
+
+
+@dataclass
+class TerritoryResult:
+    """Outcome of :func:`design_territories`.
+
+    Attributes
+    ----------
+    assignment
+        One row per unit: ``unit_id``, ``territory_id``, ``current`` (today's territory or
+        missing), ``changed`` (bool), ``locked`` (bool).
+    territories
+        One row per territory: ``territory_id``, ``target_share``, ``n_units``, each metric's
+        total, its target and relative deviation ``dev_<metric>``, ``centre_lat``/``centre_lon``
+        (or ``centre_x``/``centre_y`` for planar input), ``contiguous`` (bool).
+    graph
+        The unit adjacency graph used (for independent checks and maps).
+    summary
+        Key figures: ``max_dev_<metric>``, ``cv_<metric>``, ``n_contiguous``, ``compactness_km``
+        (weighted mean distance of units to their territory centre), ``moved_share`` (share of
+        the continuity value changing territory), ``seconds``, LP statistics.
+    """
+
+    assignment: pd.DataFrame
+    territories: pd.DataFrame
+    graph: UnitGraph
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------------
+# problem state
+# ----------------------------------------------------------------------------------------------
+
+
+class _State:
+    """Mutable working state of one optimisation (arrays indexed by unit / territory number)."""
+
+    def __init__(
+        self,
+        xy: np.ndarray,
+        a: np.ndarray,
+        targets: np.ndarray,
+        tol: np.ndarray,
+        w: np.ndarray,
+        pen: np.ndarray,
+        cur: np.ndarray,
+        locked: np.ndarray,
+        nbrs: list[list[int]],
+    ) -> None:
+        self.xy, self.a, self.T, self.tol = xy, a, targets, tol
+        self.w, self.pen, self.cur, self.locked, self.nbrs = w, pen, cur, locked, nbrs
+        self.indptr = np.r_[0, np.cumsum([len(x) for x in nbrs])].astype(np.int64)
+        self.indices = np.array([v for x in nbrs for v in x], dtype=np.int64)
+        self.k = targets.shape[0]
+        self.active = targets > 0  # metric rows that carry a balance constraint
+        self.assign = np.zeros(len(xy), dtype=np.int64)
+        self.power = 1.0
+        self.centres = np.zeros((self.k, 2))
+
+    # -- costs ---------------------------------------------------------------------------------
+    def dist(self, units: np.ndarray | slice, terr: np.ndarray | None = None) -> np.ndarray:
+        p = self.xy[units]
+        if terr is None:
+            d = p[:, None, :] - self.centres[None, :, :]
+            return np.sqrt((d**2).sum(-1))
+        return np.hypot(*(p - self.centres[terr]).T)
+
+    def unit_cost(self, units: np.ndarray, terr: np.ndarray) -> np.ndarray:
+        return self.w[units] * self.dist(units, terr) ** self.power + self.pen[units] * (
+            terr != self.cur[units]
+        )
+
+    def sums(self) -> np.ndarray:
+        s = np.zeros((self.k, self.a.shape[1]))
+        np.add.at(s, self.assign, self.a)
+        return s
+
+    def violation(self, s: np.ndarray, t: np.ndarray | int | None = None) -> np.ndarray:
+        """Squared excess of the relative deviation over the tolerance (0 inside), summed over
+        metrics; ``s`` holds sums of territories ``t`` (default: all territories, in order)."""
+        if t is None:
+            t = np.arange(self.k)
+        T, act = self.T[t], self.active[t]
+        dev = np.where(act, s / np.where(act, T, 1.0) - 1.0, 0.0)
+        ex = np.maximum(np.abs(dev) - self.tol, 0.0)
+        return (ex**2).sum(axis=-1)
+
+    def update_centres(self) -> None:
+        wt = self.w + 1e-9
+        cw = np.bincount(self.assign, weights=wt, minlength=self.k)
+        for dim in range(2):
+            c = np.bincount(self.assign, weights=wt * self.xy[:, dim], minlength=self.k)
+            self.centres[:, dim] = np.where(
+                cw > 0, c / np.maximum(cw, 1e-300), self.centres[:, dim]
+            )
+
+
+# ----------------------------------------------------------------------------------------------
+# 1. warm start
+# ----------------------------------------------------------------------------------------------
+
+
+def _kmeans_pp(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    p = w / w.sum()
+    centres = [xy[rng.choice(len(xy), p=p)]]
+    d2 = ((xy - centres[0]) ** 2).sum(1)
+    for _ in range(1, k):
+        q = w * d2
+        q = q / q.sum() if q.sum() > 0 else p
+        c = xy[rng.choice(len(xy), p=q)]
+        centres.append(c)
+        d2 = np.minimum(d2, ((xy - c) ** 2).sum(1))
+    cent = np.array(centres)
+    for _ in range(10):  # weighted Lloyd steps
+        lab = np.argmin(((xy[:, None, :] - cent[None]) ** 2).sum(-1), axis=1)
+        cw = np.bincount(lab, weights=w, minlength=k)
+        for dim in range(2):
+            s = np.bincount(lab, weights=w * xy[:, dim], minlength=k)
+            cent[:, dim] = np.where(cw > 0, s / np.maximum(cw, 1e-300), cent[:, dim])
+    return cent
+
+
+# ----------------------------------------------------------------------------------------------
+# 2. assignment LP
+# ----------------------------------------------------------------------------------------------
+
+
+def _solve_lp(
+    st: _State, tol_lp: np.ndarray, n_cand: int, core: np.ndarray, relax: float
+) -> dict[str, Any]:
+    free = np.flatnonzero(~st.locked & core)
+    # balance rows: the combined (normalised, summed) metric tightly, each metric loosely. With
+    # the combined metric as the unit's cost weight, its dual prices shift every unit alike, so
+    # territories stay connected regions; per-metric balance is finished by the local search.
+    tot = st.T.sum(axis=0)
+    tot = np.where(tot > 0, tot, 1.0)
+    a_all = np.column_stack([(st.a / tot).sum(axis=1), st.a])
+    T_all = np.column_stack([(st.T / tot).sum(axis=1), st.T])
+    act_all = np.column_stack([st.active.any(axis=1), st.active])
+    if not np.isfinite(relax):
+        act_all[:, 1:] = False
+    tol_all = np.r_[tol_lp.min(), tol_lp * relax if np.isfinite(relax) else tol_lp]
+    nf, k, m = len(free), st.k, a_all.shape[1]
+    if nf == 0:
+        return {"n_split": 0, "lp_status": "no free units"}
+    d = st.dist(free)
+    n_cand = min(n_cand, k)
+    near = (
+        np.argpartition(d, n_cand - 1, axis=1)[:, :n_cand]
+        if n_cand < k
+        else np.tile(np.arange(k), (nf, 1))
+    )
+    extra = [st.assign[free][:, None]]
+    cur = st.cur[free]
+    extra.append(np.where(cur >= 0, cur, near[:, 0])[:, None])
+    cand = np.concatenate([near, *extra], axis=1)
+    rows = np.repeat(np.arange(nf), cand.shape[1])
+    cols = cand.ravel()
+    pair = np.unique(rows.astype(np.int64) * k + cols)
+    rows, cols = pair // k, pair % k
+    gu = free[rows]
+    cost = st.w[gu] * d[rows, cols] ** st.power + st.pen[gu] * (cols != st.cur[gu])
+    nv = len(rows)
+    # balance rows: for territory j, metric mm: sum a_i/T_j x_ij within [1-tol, 1+tol] minus locked
+    locked_sum = np.zeros((k, m))
+    lk = np.flatnonzero(st.locked & core)
+    if len(lk):
+        np.add.at(locked_sum, st.assign[lk], a_all[lk])
+    act = [(j, mm) for mm in range(m) for j in range(k) if act_all[j, mm]]
+    r_of = {jm: r for r, jm in enumerate(act)}
+    nb = len(act)
+    br, bc, bv = [], [], []
+    for mm in range(m):
+        rr = np.array([r_of.get((j, mm), -1) for j in range(k)])
+        row_ids = rr[cols]
+        ok = row_ids >= 0
+        val = a_all[gu, mm] / np.where(act_all[:, mm], T_all[:, mm], 1.0)[cols]
+        br.append(row_ids[ok])
+        bc.append(np.arange(nv)[ok])
+        bv.append(val[ok])
+    br_a, bc_a, bv_a = np.concatenate(br), np.concatenate(bc), np.concatenate(bv)
+    B = sp.csr_matrix((bv_a, (br_a, bc_a)), shape=(nb, nv))
+    jj = np.array([j for j, _ in act], dtype=np.int64)
+    mmv = np.array([mm for _, mm in act], dtype=np.int64)
+    base = locked_sum[jj, mmv] / T_all[jj, mmv] if nb else np.zeros(0)
+    hi = 1.0 + tol_all[mmv] - base
+    lo = 1.0 - tol_all[mmv] - base
+    # elastic slacks: s_plus (over) and s_minus (under), per balance row
+    big = 50.0 * float(cost.max() if len(cost) else 1.0) * max(1.0, nf / max(k, 1))
+    eye = sp.identity(nb, format="csr")
+    A_ub = sp.vstack(
+        [
+            sp.hstack([B, -eye, sp.csr_matrix((nb, nb))]),
+            sp.hstack([-B, sp.csr_matrix((nb, nb)), -eye]),
+        ]
+    ).tocsr()
+    b_ub = np.r_[hi, -lo]
+    A_eq = sp.hstack(
+        [
+            sp.csr_matrix((np.ones(nv), (rows, np.arange(nv))), shape=(nf, nv)),
+            sp.csr_matrix((nf, 2 * nb)),
+        ]
+    ).tocsr()
+    c = np.r_[cost, np.full(2 * nb, big)]
+    res = linprog(
+        c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=np.ones(nf), bounds=(0, None), method="highs-ds"
+    )
+    if res.x is None:  # pragma: no cover - elastic LP is always feasible
+        raise RuntimeError(f"assignment LP failed: {res.message}")
+    x = res.x[:nv]
+    best = np.full(nf, -1.0)
+    choice = np.zeros(nf, dtype=np.int64)
+    order = np.lexsort((cols, -x, rows))  # per unit: largest share first, ties by territory number
+    first = np.r_[True, rows[order][1:] != rows[order][:-1]]
+    sel = order[first]
+    choice[rows[sel]] = cols[sel]
+    best[rows[sel]] = x[sel]
+    st.assign[free] = choice
+    n_split = int((best < 1 - 1e-6).sum())
+    return {
+        "n_split": n_split,
+        "lp_variables": nv,
+        "lp_slack": float(res.x[nv:].sum()),
+        "lp_status": res.message,
+    }
+
+
+def _fill_by_graph(st: _State, graph: UnitGraph, core: np.ndarray) -> None:
+    """Give every non-core unit (no metric, not locked) the territory of its nearest core unit
+    along the neighbourhood graph (edge length = distance), so territories grow as connected
+    regions instead of following the straight-line Voronoi cells of their centres."""
+    from scipy.sparse.csgraph import dijkstra
+
+    src = np.flatnonzero(core)
+    rest = np.flatnonzero(~core)
+    if len(rest) == 0 or len(src) == 0:
+        return
+    mat = graph.matrix().tocoo()
+    length = np.hypot(*(st.xy[mat.row] - st.xy[mat.col]).T) + 1e-6
+    g = sp.csr_matrix((length, (mat.row, mat.col)), shape=mat.shape)
+    _, _, nearest = dijkstra(
+        g, directed=False, indices=src, min_only=True, return_predecessors=True
+    )
+    ok = nearest[rest] >= 0
+    st.assign[rest[ok]] = st.assign[nearest[rest[ok]]]
+
+
+# ----------------------------------------------------------------------------------------------
+# 3. contiguity
+# ----------------------------------------------------------------------------------------------
+
+
+def _components(st: _State, graph: UnitGraph) -> np.ndarray:
+    """Component label of every unit within its own territory's induced subgraph."""
+    mat = graph.matrix().tocoo()
+    same = st.assign[mat.row] == st.assign[mat.col]
+    n = len(st.assign)
+    sub = sp.csr_matrix((np.ones(same.sum()), (mat.row[same], mat.col[same])), shape=(n, n))
+    return connected_components(sub, directed=False)[1]
+
+
+def _repair_contiguity(st: _State, graph: UnitGraph) -> int:
+    """Move every cut-off piece of a territory to its most-touching neighbour; return units moved."""
+    moved = 0
+    nbrs = st.nbrs
+    for _ in range(50):
+        comp = _components(st, graph)
+        ncomp = comp.max() + 1
+        weight = np.bincount(comp, weights=st.w + 1e-6 + 1e3 * st.locked, minlength=ncomp)
+        terr_of = np.zeros(ncomp, dtype=np.int64)
+        terr_of[comp] = st.assign
+        keep = np.full(st.k, -1)
+        # main piece of each territory: the heaviest (locked units weigh most)
+        order = np.lexsort((-weight, terr_of))
+        first = np.r_[True, terr_of[order][1:] != terr_of[order][:-1]]
+        keep[terr_of[order[first]]] = order[first]
+        orphans = [c for c in range(ncomp) if keep[terr_of[c]] != c]
+        if not orphans:
+            return moved
+        changed = False
+        for c in sorted(orphans, key=lambda c: weight[c]):
+            units = np.flatnonzero(comp == c)
+            if st.locked[units].any():
+                continue
+            t = terr_of[c]
+            touch: dict[int, int] = {}
+            for u in units:
+                for v in nbrs[u]:
+                    tv = int(st.assign[v])
+                    if tv != t:
+                        touch[tv] = touch.get(tv, 0) + 1
+            if not touch:
+                continue
+            target = max(sorted(touch), key=lambda tv: touch[tv])
+            st.assign[units] = target
+            moved += len(units)
+            changed = True
+        if not changed:
+            return moved
+    return moved
+
+
+def _connected_without(st: _State, u: int, t: int, assign: list[int]) -> bool:
+    """Whether territory ``t`` stays connected when unit ``u`` leaves it (BFS with early stop)."""
+    nb = [v for v in st.nbrs[u] if assign[v] == t]
+    if len(nb) <= 1:
+        return True
+    targets = set(nb)
+    seen = {u, nb[0]}
+    stack = [nb[0]]
+    found = 1
+    while stack:
+        x = stack.pop()
+        for y in st.nbrs[x]:
+            if y not in seen and assign[y] == t:
+                seen.add(y)
+                if y in targets:
+                    found += 1
+                    if found == len(targets):
+                        return True
+                stack.append(y)
+    return False
+
+
+def _territory_connected(st: _State, t: int, assign: list[int], members: set[int]) -> bool:
+    if not members:
+        return True
+    start = next(iter(members))
+    seen = {start}
+    stack = [start]
+    while stack:
+        x = stack.pop()
+        for y in st.nbrs[x]:
+            if y not in seen and assign[y] == t:
+                seen.add(y)
+                stack.append(y)
+    return len(seen) == len(members)
+
+
+# ----------------------------------------------------------------------------------------------
+# 4. local search
+# ----------------------------------------------------------------------------------------------
+
+
+def _boundary_moves(st: _State, asg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All single moves of a free unit into a neighbouring territory: ``(unit, from, to)``."""
+    ip, ix = st.indptr, st.indices
+    u = np.repeat(np.arange(len(asg)), np.diff(ip))
+    src, dst = asg[u], asg[ix]
+    ok = (src != dst) & ~st.locked[u]
+    key = np.unique(u[ok].astype(np.int64) * st.k + dst[ok])
+    uu, dd = key // st.k, key % st.k
+    return uu, asg[uu], dd
+
+
+def _balance_search(
+    st: _State,
+    deadline: float,
+    max_passes: int = 300,
+    mu: float = 0.2,
+    max_kicks: int = 60,
+    tabu_tenure: int = 25,
+) -> dict[str, int]:
+    """Reduce the balance violation by boundary moves (and swaps when single moves are stuck).
+
+    The objective is the squared excess over the tolerance plus ``mu`` times the squared
+    deviation from target: the small second term lets territories inside their tolerance make
+    room for a violating neighbour, so violations can be pushed along chains of territories.
+    """
+    assign = st.assign.tolist()
+    members: list[set[int]] = [set() for _ in range(st.k)]
+    for i, t in enumerate(assign):
+        members[t].add(i)
+    s = st.sums()
+    locked = st.locked
+    nbrs = st.nbrs
+    n_moves = n_swaps = n_kicks = 0
+    eps = 1e-12
+    tabu: dict[int, int] = {}
+    best_viol, best_assign, since_best = np.inf, list(assign), 0
+
+    def score(rows: np.ndarray, t: np.ndarray | int) -> np.ndarray:
+        T, act = st.T[t], st.active[t]
+        dev = np.where(act, rows / np.where(act, T, 1.0) - 1.0, 0.0)
+        ex = np.maximum(np.abs(dev) - st.tol, 0.0)
+        return (ex**2 + mu * dev**2).sum(axis=-1)
+
+    def apply(u: int, src: int, dst: int) -> None:
+        assign[u] = dst
+        members[src].discard(u)
+        members[dst].add(u)
+        s[src] -= st.a[u]
+        s[dst] += st.a[u]
+
+    for step in range(max_passes):
+        viol = st.violation(s)
+        if viol.sum() < best_viol - eps:
+            best_viol, best_assign, since_best = float(viol.sum()), list(assign), 0
+        if viol.sum() <= eps or time.perf_counter() > deadline or since_best > max_kicks:
+            break
+        uu, ss, dd = _boundary_moves(st, np.asarray(assign))
+        au = st.a[uu]
+        df = score(s[ss] - au, ss) + score(s[dd] + au, dd) - score(s[ss], ss) - score(s[dd], dd)
+        cand = np.flatnonzero(df < -eps)
+        applied = 0
+        touched: set[int] = set()  # territories changed in this pass: their gains are stale
+        for idx in cand[np.argsort(df[cand], kind="stable")].tolist():
+            a_, b_ = int(ss[idx]), int(dd[idx])
+            if a_ in touched or b_ in touched:
+                continue
+            u = int(uu[idx])
+            if len(members[a_]) <= 1 or not _connected_without(st, u, a_, assign):
+                continue
+            apply(u, a_, b_)
+            touched.update((a_, b_))
+            applied += 1
+            if len(touched) >= st.k - 1:
+                break
+        n_moves += applied
+        if applied:
+            continue
+        # single moves are stuck: try swaps around the most violating territories
+        for t in np.argsort(-viol, kind="stable")[:5]:
+            t = int(t)
+            if viol[t] <= eps:
+                break
+            nb_terr = sorted({assign[v] for u in members[t] for v in nbrs[u]} - {t})
+            for b in nb_terr:
+                out_u = [
+                    u for u in members[t] if not locked[u] and any(assign[v] == b for v in nbrs[u])
+                ]
+                in_v = [
+                    v for v in members[b] if not locked[v] and any(assign[x] == t for x in nbrs[v])
+                ]
+                if not out_u or not in_v:
+                    continue
+                ou, iv = np.array(out_u), np.array(in_v)
+                delta = st.a[iv][None, :, :] - st.a[ou][:, None, :]  # change of t's sums
+                gain = (
+                    score(s[t][None, None, :] + delta, t)
+                    + score(s[b][None, None, :] - delta, b)
+                    - score(s[t], t)
+                    - score(s[b], b)
+                )
+                for f in np.argsort(gain, axis=None, kind="stable")[:30]:
+                    i, j = np.unravel_index(f, gain.shape)
+                    if gain[i, j] >= -eps:
+                        break
+                    u, v = int(ou[i]), int(iv[j])
+                    apply(u, t, b)
+                    apply(v, b, t)
+                    if _territory_connected(st, t, assign, members[t]) and _territory_connected(
+                        st, b, assign, members[b]
+                    ):
+                        n_swaps += 1
+                        applied = 1
+                        break
+                    apply(v, t, b)
+                    apply(u, b, t)
+                if applied:
+                    break
+            if applied:
+                break
+        if applied:
+            continue
+        # stuck in a local optimum: kick -- the least damaging move out of / into a violating
+        # territory whose unit has not moved recently (tabu), then continue improving
+        since_best += 1
+        bad = viol[ss] + viol[dd] > eps
+        order = np.flatnonzero(bad)[np.argsort(df[bad], kind="stable")]
+        for idx in order:
+            u, a_, b_ = int(uu[idx]), int(ss[idx]), int(dd[idx])
+            if tabu.get(u, -1) >= step or len(members[a_]) <= 1:
+                continue
+            if not _connected_without(st, u, a_, assign):
+                continue
+            apply(u, a_, b_)
+            tabu[u] = step + tabu_tenure
+            n_kicks += 1
+            applied = 1
+            break
+        if not applied:
+            break
+    if st.violation(s).sum() > best_viol + eps:
+        assign = best_assign
+    st.assign[:] = assign
+    return {"balance_moves": n_moves, "balance_swaps": n_swaps, "balance_kicks": n_kicks}
+
+
+def _compact_search(st: _State, passes: int, deadline: float) -> int:
+    """Boundary moves that lower cost while every touched territory stays within tolerance."""
+    assign = st.assign.tolist()
+    members: list[set[int]] = [set() for _ in range(st.k)]
+    for i, t in enumerate(assign):
+        members[t].add(i)
+    s = st.sums()
+    n_moves = 0
+    for _ in range(passes):
+        if time.perf_counter() > deadline:
+            break
+        asg = np.array(assign)
+        mat_nb = st.nbrs
+        cu, cs, cd = [], [], []
+        for u in np.flatnonzero(~st.locked):
+            tu = assign[u]
+            for b in {asg[v] for v in mat_nb[u]}:
+                if b != tu:
+                    cu.append(u)
+                    cs.append(tu)
+                    cd.append(int(b))
+        if not cu:
+            break
+        uu, ss, dd = np.array(cu), np.array(cs), np.array(cd)
+        dc = st.unit_cost(uu, dd) - st.unit_cost(uu, ss)
+        improving = np.flatnonzero(dc < -1e-9)
+        moved_here = 0
+        for idx in improving[np.argsort(dc[improving], kind="stable")]:
+            u, a_, b_ = int(uu[idx]), int(ss[idx]), int(dd[idx])
+            if assign[u] != a_ or len(members[a_]) <= 1:
+                continue
+            if not any(assign[v] == b_ for v in st.nbrs[u]):
+                continue
+            s_a, s_b = s[a_] - st.a[u], s[b_] + st.a[u]
+            if st.violation(s_a, a_) > 1e-12 or st.violation(s_b, b_) > 1e-12:
+                continue
+            if not _connected_without(st, u, a_, assign):
+                continue
+            assign[u] = b_
+            members[a_].discard(u)
+            members[b_].add(u)
+            s[a_], s[b_] = s_a, s_b
+            moved_here += 1
+        n_moves += moved_here
+        if not moved_here:
+            break
+    st.assign[:] = assign
+    return n_moves
+
+
+# ----------------------------------------------------------------------------------------------
+# public entry point
+# ----------------------------------------------------------------------------------------------
+
+
+def _check_units(
+    units: pd.DataFrame,
+    id_col: str,
+    coord_cols: tuple[str, str],
+    metrics: Sequence[str],
+    extra: Sequence[str],
+) -> list[str]:
+    problems = []
+    need = [id_col, *coord_cols, *metrics, *extra]
+    missing = [c for c in need if c not in units.columns]
+    if missing:
+        problems.append(
+            f"units table lacks column(s) {missing}; it has {list(units.columns)}. "
+            "Pass the column names via id_col / coord_cols / metrics."
+        )
+        return problems
+    if units[id_col].isna().any() or units[id_col].duplicated().any():
+        dup = units.loc[units[id_col].duplicated(), id_col].head(5).tolist()
+        problems.append(
+            f"column '{id_col}' must hold unique, non-empty unit ids; duplicates e.g. {dup}"
+        )
+    for c in [*coord_cols, *metrics]:
+        v = pd.to_numeric(units[c], errors="coerce")
+        bad = units.loc[~np.isfinite(v.to_numpy(dtype=float, na_value=np.nan)), id_col]
+        if len(bad):
+            problems.append(
+                f"column '{c}' has {len(bad)} missing or non-numeric value(s), e.g. units "
+                f"{bad.head(5).tolist()}: fill them (coordinates from the postal code, metrics 0)"
+            )
+        elif c in metrics and (v < 0).any():
+            neg = units.loc[v < 0, id_col].head(5).tolist()
+            problems.append(f"column '{c}' has negative values (units {neg}); metrics must be ≥ 0")
+    return problems
+
+
+def design_territories(
+    units: pd.DataFrame,
+    n_territories: int | None = None,
+    *,
+    metrics: Sequence[str] = ("potential", "workload"),
+    tolerance: float | Mapping[str, float] = 0.05,
+    id_col: str = "unit_id",
+    coord_cols: tuple[str, str] = ("latitude", "longitude"),
+    planar: bool = False,
+    current_col: str | None = None,
+    locked_col: str | None = None,
+    edges: pd.DataFrame | None = None,
+    territory_ids: Sequence[str] | None = None,
+    target_shares: Mapping[str, float] | None = None,
+    compactness_col: str | None = None,
+    continuity_col: str | None = None,
+    continuity_weight: float = 0.0,
+    candidates: int = 12,
+    lp_tightening: float = 0.5,
+    lp_relax: float = 4.0,
+    max_iter: int = 4,
+    max_passes: int = 300,
+    time_limit: float = 60.0,
+    seed: int = 0,
+) -> TerritoryResult:
+    """Partition units into balanced, contiguous, compact territories.
+
+    Works on any geography: the units are a plain table, the neighbourhood an optional edge list.
+
+    Parameters
+    ----------
+    units
+        One row per unit (postal code, municipality, customer...). Required columns: ``id_col``
+        (unique id), the two ``coord_cols`` (``latitude``, ``longitude`` in degrees, or planar
+        ``x``, ``y`` in km with ``planar=True``) and one non-negative numeric column per entry of
+        ``metrics``. Optional: ``current_col`` (today's territory id, missing = none),
+        ``locked_col`` (bool: the unit stays in its current territory, and counts towards its
+        balance), ``compactness_col`` (weight of a unit's squared distance to its centre; default
+        the combined metric, i.e. each metric as a share of its total, summed),
+        ``continuity_col`` (value lost when the unit changes territory, e.g. customer revenue;
+        default the first metric).
+    n_territories
+        Number of territories. Default: the number of ``territory_ids``, else of distinct
+        current territories.
+    metrics
+        Columns to balance, each within its own tolerance of its target.
+    tolerance
+        Allowed relative deviation from target, one value for all metrics or one per metric
+        (``{"potential": 0.03, "workload": 0.05}``).
+    edges
+        Optional neighbour pairs (first two columns = unit ids); units without any edge are
+        attached by a pruned Delaunay graph (see :func:`~salesanalytics.territory.graph.build_unit_graph`).
+    territory_ids
+        Names of the territories. Default: today's territory ids when their number matches
+        ``n_territories``, else ``T01``, ``T02``, ...
+    target_shares
+        Territory id -> relative size (e.g. the FTE of its rep); targets are the metric totals
+        times the normalised shares. Default equal shares.
+    continuity_weight
+        How strongly units are kept in their current territory: 1 means keeping a unit is worth
+        as much as having its whole weight one typical territory radius closer. 0 ignores history
+        (but today's territories are still the warm start).
+    candidates
+        Number of nearest centres a unit may be assigned to in the LP.
+    lp_tightening
+        The LP balances the combined metric to ``lp_tightening × tolerance`` (room for rounding).
+    lp_relax
+        Each single metric is held in the LP to ``lp_relax × lp_tightening × tolerance`` (the
+        local search tightens it to the tolerance); ``inf`` balances only the combined metric.
+        Tight per-metric rows make the LP interleave units of different metric mix, which the
+        contiguity repair then has to undo.
+    max_iter
+        Location-allocation iterations.
+    max_passes
+        Work budget of the local search (passes over all boundary moves); with it, results are
+        deterministic for a seed.
+    time_limit
+        Safety limit in seconds for the local search (only reached on very large instances;
+        a run cut short by it is not reproducible).
+    seed
+        Seed of the k-means++ warm start (only used without current territories).
+
+    Returns
+    -------
+    TerritoryResult
+
+    Raises
+    ------
+    ValueError
+        For missing/invalid columns or parameters (all problems listed at once), or locked units
+        without a current territory.
+    """
+    t0 = time.perf_counter()
+    metrics = list(metrics)
+    if not metrics:
+        raise ValueError("metrics must name at least one column to balance")
+    extra = [c for c in (current_col, locked_col, compactness_col, continuity_col) if c]
+    problems = _check_units(units, id_col, coord_cols, metrics, extra)
+    tol_map = (
+        {m: float(tolerance) for m in metrics}
+        if not isinstance(tolerance, Mapping)
+        else {m: float(tolerance.get(m, 0.05)) for m in metrics}
+    )
+    bad_tol = {m: v for m, v in tol_map.items() if not 0 < v < 1}
+    if bad_tol:
+        problems.append(f"tolerance must be between 0 and 1 (e.g. 0.05 for ±5%); got {bad_tol}")
+    if problems:
+        raise ValueError("cannot design territories:\n- " + "\n- ".join(problems))
+    n = len(units)
+    ids = units[id_col].astype(str).to_numpy()
+    c1 = units[coord_cols[0]].to_numpy(dtype=float)
+    c2 = units[coord_cols[1]].to_numpy(dtype=float)
+    xy = np.column_stack([c1, c2]) if planar else planar_km(c1, c2)
+    a = units[metrics].to_numpy(dtype=float)
+    cur_lab = (
+        units[current_col].astype("string").to_numpy(dtype=object, na_value=None)
+        if current_col
+        else np.full(n, None, dtype=object)
+    )
+    cur_names = sorted({c for c in cur_lab if c is not None})
+    if territory_ids is None:
+        if n_territories is None:
+            if not cur_names:
+                raise ValueError(
+                    "n_territories is required when the units have no current territory "
+                    "(current_col) and no territory_ids are given"
+                )
+            n_territories = len(cur_names)
+        territory_ids = (
+            cur_names
+            if len(cur_names) == n_territories
+            else [f"T{i + 1:0{max(2, len(str(n_territories)))}d}" for i in range(n_territories)]
+        )
+    territory_ids = [str(t) for t in territory_ids]
+    if n_territories is None:
+        n_territories = len(territory_ids)
+    if len(territory_ids) != n_territories or len(set(territory_ids)) != n_territories:
+        raise ValueError(
+            f"territory_ids must be {n_territories} distinct names; got {len(territory_ids)}"
+        )
+    k = n_territories
+    if not 1 <= k <= n:
+        raise ValueError(f"n_territories must be between 1 and the number of units ({n}); got {k}")
+    tid = {t: i for i, t in enumerate(territory_ids)}
+    cur = np.array([tid.get(c, -1) if c is not None else -1 for c in cur_lab], dtype=np.int64)
+    locked = (
+        units[locked_col].fillna(False).astype(bool).to_numpy() if locked_col else np.zeros(n, bool)
+    )
+    bad_lock = locked & (cur < 0)
+    if bad_lock.any():
+        raise ValueError(
+            f"{int(bad_lock.sum())} locked unit(s) have no current territory among the territory "
+            f"ids (e.g. {ids[bad_lock][:5].tolist()}): give them a current territory or unlock them"
+        )
+    shares = np.ones(k)
+    if target_shares is not None:
+        unknown = sorted(set(target_shares) - set(territory_ids))
+        if unknown:
+            raise ValueError(f"target_shares names unknown territories {unknown[:5]}")
+        shares = np.array([float(target_shares.get(t, 1.0)) for t in territory_ids])
+        if (shares <= 0).any():
+            raise ValueError(
+                "target_shares must be positive (e.g. the FTE of each territory's rep)"
+            )
+    shares = shares / shares.sum()
+    totals = a.sum(axis=0)
+    targets = shares[:, None] * totals[None, :]
+    tol = np.array([tol_map[m] for m in metrics])
+    if compactness_col:
+        w_raw = units[compactness_col].to_numpy(dtype=float)
+    else:  # combined metric: each metric as a share of its total, summed
+        w_raw = (a / np.where(totals > 0, totals, 1.0)).sum(axis=1)
+    w = w_raw + 0.05 * (w_raw.mean() if w_raw.mean() > 0 else 1.0)  # empty units still matter a bit
+    ccol = continuity_col or metrics[0]
+    cval = np.clip(units[ccol].to_numpy(dtype=float), 0, None)
+
+    graph = build_unit_graph(ids, xy, edges)
+    st = _State(xy, a, targets, tol, w, np.zeros(n), cur, locked, graph.neighbours())
+    rng = np.random.default_rng(seed)
+    core = (a.sum(axis=1) > 0) | locked
+    if core.sum() < k:
+        core[:] = True
+
+    # warm start
+    if (cur >= 0).sum() > 0 and len(set(cur[cur >= 0])) == k:
+        st.assign = np.where(cur >= 0, cur, 0)
+        st.update_centres()
+        # units without a current territory: nearest centre
+        nocur = np.flatnonzero(cur < 0)
+        if len(nocur):
+            st.assign[nocur] = np.argmin(st.dist(nocur), axis=1)
+        warm = "current territories"
+    else:
+        st.centres = _kmeans_pp(xy, w, k, rng)
+        st.assign = np.argmin(st.dist(slice(None)), axis=1)
+        st.assign[locked] = cur[locked]
+        warm = "k-means++"
+    st.update_centres()
+    st.power = DISTANCE_POWER
+    radius = float(np.median(st.dist(np.arange(n), st.assign))) or 1.0
+    radius = radius**st.power
+    if continuity_weight > 0 and cval.sum() > 0:
+        st.pen = continuity_weight * radius * cval * (w.sum() / cval.sum())
+    stats: dict[str, Any] = {"warm_start": warm}
+    prev = None
+    lp_seconds = 0.0
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported below
+        tl = time.perf_counter()
+        info = _solve_lp(st, tol * lp_tightening, candidates, core, lp_relax)
+        lp_seconds += time.perf_counter() - tl
+        stats.update(info)
+        _fill_by_graph(st, graph, core)
+        st.update_centres()
+        if prev is not None and np.mean(prev != st.assign) < 0.002:
+            break
+        prev = st.assign.copy()
+    stats["iterations"] = n_iter
+    stats["lp_seconds"] = round(lp_seconds, 3)
+    deadline = t0 + time_limit
+    stats["contiguity_repairs"] = _repair_contiguity(st, graph)
+    stats.update(_balance_search(st, deadline=deadline, max_passes=max_passes))
+    stats["compactness_moves"] = _compact_search(st, passes=8, deadline=deadline)
+    st.update_centres()
+    # a final balance pass in case compactness moves were cut short
+    more = _balance_search(st, deadline=deadline + 5, max_passes=max_passes // 3)
+    for key in ("balance_moves", "balance_swaps", "balance_kicks"):
+        stats[key] += more[key]
+
+    return _result(
+        units,
+        id_col,
+        ids,
+        st,
+        graph,
+        metrics,
+        territory_ids,
+        shares,
+        cur,
+        cur_lab,
+        locked,
+        cval,
+        planar,
+        coord_cols,
+        stats,
+        t0,
+    )
+
+
+def _result(
+    units: pd.DataFrame,
+    id_col: str,
+    ids: np.ndarray,
+    st: _State,
+    graph: UnitGraph,
+    metrics: list[str],
+    territory_ids: list[str],
+    shares: np.ndarray,
+    cur: np.ndarray,
+    cur_lab: np.ndarray,
+    locked: np.ndarray,
+    cval: np.ndarray,
+    planar: bool,
+    coord_cols: tuple[str, str],
+    stats: dict[str, Any],
+    t0: float,
+) -> TerritoryResult:
+    k = st.k
+    labels = np.array(territory_ids, dtype=object)
+    assign_lab = labels[st.assign]
+    changed = np.array(
+        [c is not None and c != t for c, t in zip(cur_lab, assign_lab, strict=True)], dtype=bool
+    )
+    assignment = pd.DataFrame(
+        {
+            "unit_id": pd.array(ids, dtype="string"),
+            "territory_id": pd.array(assign_lab, dtype="string"),
+            "current": pd.array(cur_lab, dtype="string"),
+            "changed": changed,
+            "locked": locked,
+        }
+    )
+    s = st.sums()
+    comp = _components(st, graph)
+    pieces = np.array([len(np.unique(comp[st.assign == t])) for t in range(k)])
+    terr = pd.DataFrame({"territory_id": pd.array(territory_ids, dtype="string")})
+    terr["target_share"] = shares
+    terr["n_units"] = np.bincount(st.assign, minlength=k)
+    for j, m in enumerate(metrics):
+        terr[m] = s[:, j]
+        terr[f"target_{m}"] = st.T[:, j]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terr[f"dev_{m}"] = np.where(st.T[:, j] > 0, s[:, j] / st.T[:, j] - 1, 0.0)
+    # centres in the input's coordinates: weighted centroid of the unit coordinates
+    wt = st.w + 1e-9
+    cw = np.bincount(st.assign, weights=wt, minlength=k)
+    for col, name in zip(
+        coord_cols, ("centre_" + coord_cols[0], "centre_" + coord_cols[1]), strict=True
+    ):
+        v = units[col].to_numpy(dtype=float)
+        terr[name] = np.bincount(st.assign, weights=wt * v, minlength=k) / cw
+    terr["contiguous"] = pieces == 1
+    dist = st.dist(np.arange(len(ids)), st.assign)
+    summary: dict[str, Any] = {}
+    for m in metrics:
+        dev = terr[f"dev_{m}"].to_numpy()
+        summary[f"max_dev_{m}"] = float(np.max(np.abs(dev)))
+        vals = terr[m].to_numpy() / shares
+        summary[f"cv_{m}"] = float(np.std(vals) / np.mean(vals)) if np.mean(vals) > 0 else 0.0
+    summary["n_territories"] = k
+    summary["n_contiguous"] = int((pieces == 1).sum())
+    summary["compactness_km"] = float(np.sum(st.w * dist) / np.sum(st.w))
+    has_cur = cur >= 0
+    summary["moved_share"] = (
+        float(cval[changed].sum() / cval[has_cur].sum()) if cval[has_cur].sum() > 0 else 0.0
+    )
+    summary["units_changed"] = int(changed.sum())
+    summary.update(stats)
+    summary["graph_edges_given"] = graph.n_given
+    summary["graph_edges_delaunay"] = graph.n_delaunay
+    summary["graph_bridges"] = graph.n_bridges
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    return TerritoryResult(assignment=assignment, territories=terr, graph=graph, summary=summary)

@@ -1,0 +1,543 @@
+"""The territory phase end to end: inputs from CRM tables, scenarios, status quo, Pareto front.
+
+>>> inputs = prepare_inputs(accounts, potential, activities, reps)  # doctest: +SKIP
+>>> plan = run_scenario(inputs, n_territories=None, tolerance=0.05)  # doctest: +SKIP
+>>> plan.assignment.head()  # account_id, territory_id, rep_id, previous_rep_id, changed, locked
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from salesanalytics import geo
+from salesanalytics.territory.design import (
+    account_assignment,
+    account_workload,
+    activity_norms,
+    key_account_carve_out,
+    match_territories_to_reps,
+    postal_code_units,
+    territory_summary,
+    workload_segment,
+)
+from salesanalytics.territory.graph import build_unit_graph, planar_km
+from salesanalytics.territory.metrics import plan_quality
+from salesanalytics.territory.optimiser import TerritoryResult, design_territories
+
+__all__ = [
+    "METRICS",
+    "TerritoryInputs",
+    "TerritoryPlan",
+    "compare_plans",
+    "pareto_front",
+    "prepare_inputs",
+    "run_scenario",
+    "status_quo_plan",
+]
+
+METRICS: tuple[str, ...] = ("potential_mrr", "workload_hours")
+"""Metrics balanced by default: monthly revenue potential and yearly workload hours."""
+
+
+@dataclass
+class TerritoryInputs:
+    """Everything the territory scenarios need, prepared once.
+
+    Attributes
+    ----------
+    accounts
+        Every account with ``account_id``, ``postal_code``, coordinates, ``status``,
+        ``owner_id``, ``potential_mrr``, ``current_mrr``, ``white_space_mrr``, ``segment``,
+        ``activity_hours``, ``visits_per_year``, ``travel_hours``, ``workload_hours``,
+        ``key_account``.
+    units
+        Postal-code units of the field territories (:func:`postal_code_units`).
+    edges
+        Postal-code adjacency restricted to the units.
+    field_reps
+        Active field reps (``rep_id``, ``name``, ``fte``, ``capacity_hours``, home coordinates).
+    reps
+        All reps.
+    norms
+        Activity norms per segment.
+    info
+        Counts: accounts in scope, key accounts, without postal code, ...
+    """
+
+    accounts: pd.DataFrame
+    units: pd.DataFrame
+    edges: pd.DataFrame
+    field_reps: pd.DataFrame
+    reps: pd.DataFrame
+    norms: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TerritoryPlan:
+    """One territory scenario (or today's plan) with everything shown and written."""
+
+    name: str
+    unit_territory: pd.Series
+    assignment: pd.DataFrame
+    territories: pd.DataFrame
+    quality: dict[str, float]
+    result: TerritoryResult | None = None
+    territory_rep: dict[str, str] = field(default_factory=dict)
+    units: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def prepare_inputs(
+    accounts: pd.DataFrame,
+    potential: pd.DataFrame,
+    activities: pd.DataFrame,
+    reps: pd.DataFrame,
+    road_factor: float = 1.3,
+    speed_kmh: float = 50.0,
+    key_account_share: float = 0.01,
+    locked_postal_codes: Sequence[str] = (),
+) -> TerritoryInputs:
+    """Join potentials, derive workload, carve out key accounts and build postal-code units.
+
+    Parameters
+    ----------
+    accounts
+        Canonical ``accounts`` (``account_id``, ``postal_code``, ``latitude``, ``longitude``,
+        ``status``, ``owner_id``).
+    potential
+        Potential phase's ``account_potential`` (``account_id``, ``potential_mrr``,
+        ``current_mrr``, ``white_space_mrr``).
+    activities
+        Canonical ``activities`` (for the activity norms of field sales).
+    reps
+        Canonical ``reps`` (``rep_id``, ``name``, ``role``, ``fte``, ``capacity_hours``,
+        ``home_latitude``, ``home_longitude``, ``active``).
+    road_factor, speed_kmh
+        Travel model: road km = haversine km x ``road_factor``; driving speed.
+    key_account_share
+        Share of largest accounts flagged as key accounts when no rep has the KAM role.
+    locked_postal_codes
+        Postal codes that stay with their current rep.
+
+    Raises
+    ------
+    KeyError
+        If a table lacks a required column.
+    ValueError
+        If there is no active field rep or no account with a Swiss postal code.
+    """
+    for name, df, cols in (
+        (
+            "accounts",
+            accounts,
+            ["account_id", "postal_code", "latitude", "longitude", "status", "owner_id"],
+        ),
+        (
+            "account_potential",
+            potential,
+            ["account_id", "potential_mrr", "current_mrr", "white_space_mrr"],
+        ),
+        (
+            "reps",
+            reps,
+            ["rep_id", "name", "role", "fte", "capacity_hours", "home_latitude", "home_longitude"],
+        ),
+    ):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise KeyError(f"table '{name}' lacks column(s) {missing}; it has {list(df.columns)}")
+    acc = accounts[
+        ["account_id", "postal_code", "latitude", "longitude", "status", "owner_id"]
+    ].copy()
+    acc["account_id"] = acc["account_id"].astype("string")
+    pot = potential[["account_id", "potential_mrr", "current_mrr", "white_space_mrr"]].copy()
+    pot["account_id"] = pot["account_id"].astype("string")
+    acc = acc.merge(pot, on="account_id", how="left")
+    n_no_potential = int(acc["potential_mrr"].isna().sum())
+    for c in ("potential_mrr", "current_mrr", "white_space_mrr"):
+        acc[c] = acc[c].fillna(0.0)
+    # accounts without coordinates: take their postal code's
+    pc = geo.postal_codes().set_index("postal_code")
+    miss = acc["latitude"].isna() | acc["longitude"].isna()
+    acc.loc[miss, "latitude"] = acc.loc[miss, "postal_code"].map(pc["latitude"]).astype("float64")
+    acc.loc[miss, "longitude"] = acc.loc[miss, "postal_code"].map(pc["longitude"]).astype("float64")
+    seg = workload_segment(acc)
+    seg.index = acc["account_id"]
+    norms = activity_norms(activities, seg, channel="field")
+    wl = account_workload(acc, seg, norms, reps, road_factor=road_factor, speed_kmh=speed_kmh)
+    for c in ("segment", "activity_hours", "visits_per_year", "travel_hours", "workload_hours"):
+        acc[c] = wl[c].to_numpy()
+    acc["key_account"] = key_account_carve_out(acc, reps, share=key_account_share).to_numpy()
+    active = reps["active"].fillna(True).astype(bool) if "active" in reps else True
+    field_reps = reps[(reps["role"] == "field") & active].copy().reset_index(drop=True)
+    field_ids = field_reps["rep_id"].astype(str).tolist()
+    if not field_ids:
+        raise ValueError(
+            "no active rep with role 'field' in the reps table: field territories need field reps "
+            "(check the role mapping, e.g. Sales_Role__c = 'Field Sales')"
+        )
+    scope = acc[~acc["key_account"]]
+    units = postal_code_units(scope, field_ids, locked_postal_codes=locked_postal_codes)
+    adj = geo.postal_code_adjacency()
+    ids = set(units["unit_id"].astype(str))
+    poly_edges = adj[adj["postal_code_a"].isin(ids) & adj["postal_code_b"].isin(ids)]
+    # one graph for optimiser and checks: polygon neighbours, Delaunay for codes without polygon
+    graph = build_unit_graph(
+        units["unit_id"].astype(str).to_numpy(),
+        planar_km(units["latitude"].to_numpy(), units["longitude"].to_numpy()),
+        poly_edges,
+    )
+    edges = graph.edge_frame(units["unit_id"].astype(str).to_numpy())
+    edges.columns = ["postal_code_a", "postal_code_b"]
+    if (units["n_accounts"] > 0).sum() == 0:
+        raise ValueError(
+            f"none of the {len(scope)} accounts outside the key accounts has a Swiss postal code: "
+            "territories are built from postal codes; map the billing postal code in the intake"
+        )
+    info = {
+        "n_accounts": len(acc),
+        "n_key_accounts": int(acc["key_account"].sum()),
+        "n_scope_accounts": len(scope),
+        "n_without_postal_code": units.attrs.get("n_without_postal_code", 0),
+        "n_without_potential": n_no_potential,
+        "n_units": len(units),
+        "n_units_with_accounts": int((units["n_accounts"] > 0).sum()),
+        "n_field_reps": len(field_reps),
+        "graph_polygon_edges": graph.n_given,
+        "graph_delaunay_edges": graph.n_delaunay,
+        "graph_bridges": graph.n_bridges,
+        "total_workload_hours": float(units["workload_hours"].sum()),
+        "field_capacity_hours": float(field_reps["capacity_hours"].sum()),
+        "activity_window_years": norms.attrs.get("years"),
+    }
+    return TerritoryInputs(acc, units, edges, field_reps, reps, norms, info)
+
+
+def _fte(fte: pd.Series, rep: str) -> float:
+    v = fte.get(rep, np.nan)
+    return float(v) if pd.notna(v) and v > 0 else 1.0
+
+
+def _fill_along_graph(units: pd.DataFrame, edges: pd.DataFrame) -> pd.Series:
+    """Today's territory per unit; units without one take that of the nearest unit along the graph."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    ids = pd.Index(units["unit_id"].astype(str))
+    cur = units["current"].astype("string").reset_index(drop=True)
+    src = np.flatnonzero(cur.notna().to_numpy())
+    if len(src) == 0 or len(src) == len(cur):
+        return cur
+    a = ids.get_indexer(edges.iloc[:, 0].astype(str))
+    b = ids.get_indexer(edges.iloc[:, 1].astype(str))
+    ok = (a >= 0) & (b >= 0)
+    xy = planar_km(units["latitude"].to_numpy(), units["longitude"].to_numpy())
+    length = np.hypot(*(xy[a[ok]] - xy[b[ok]]).T) + 1e-6
+    g = csr_matrix((length, (a[ok], b[ok])), shape=(len(ids), len(ids)))
+    _, _, nearest = dijkstra(
+        g, directed=False, indices=src, min_only=True, return_predecessors=True
+    )
+    out = cur.copy()
+    miss = np.flatnonzero(cur.isna().to_numpy() & (nearest >= 0))
+    out.iloc[miss] = cur.iloc[nearest[miss]].to_numpy()
+    return out
+
+
+def _finish(
+    inputs: TerritoryInputs,
+    name: str,
+    unit_territory: pd.Series,
+    territory_rep: dict[str, str],
+    road_factor: float,
+    speed_kmh: float,
+    result: TerritoryResult | None,
+    locked_accounts: Sequence[str] = (),
+    fte_scaled: bool = True,
+) -> TerritoryPlan:
+    acc = inputs.accounts
+    assignment = account_assignment(
+        acc, unit_territory, territory_rep, acc["key_account"], locked_accounts=locked_accounts
+    )
+    terr = territory_summary(assignment, acc, inputs.reps, road_factor, speed_kmh)
+    u = inputs.units
+    current = u["current"]
+    fte = inputs.field_reps.set_index(inputs.field_reps["rep_id"].astype(str))["fte"]
+    shares = {t: _fte(fte, r) for t, r in territory_rep.items()} if fte_scaled else None
+    quality = plan_quality(
+        u,
+        u["unit_id"].map(unit_territory).astype(str).to_numpy(),
+        METRICS,
+        inputs.edges,
+        weight_col="workload_hours",
+        continuity_col="current_mrr",
+        current=current.to_numpy(),
+        target_shares=shares,
+    )
+    field_rows = ~assignment["key_account"]
+    cust = acc["status"].to_numpy() == "customer"
+    ch = assignment["changed"].to_numpy()
+    quality["customers_changing_rep"] = (
+        float(ch[cust & field_rows.to_numpy()].mean()) if cust.any() else 0.0
+    )
+    mrr = acc["current_mrr"].to_numpy()
+    potv = acc["potential_mrr"].to_numpy()
+    quality["revenue_changing_rep"] = float(mrr[ch].sum() / mrr.sum()) if mrr.sum() else 0.0
+    quality["potential_changing_rep"] = float(potv[ch].sum() / potv.sum()) if potv.sum() else 0.0
+    ft = terr[~terr["territory_id"].isin(["key_accounts", "locked", "unassigned"])]
+    quality["mean_travel_km"] = (
+        float(np.average(ft["mean_travel_km"].fillna(0.0), weights=ft["n_accounts"]))
+        if len(ft)
+        else 0.0
+    )
+    if result is not None:
+        quality["seconds"] = float(result.summary["seconds"])
+    return TerritoryPlan(
+        name, unit_territory, assignment, terr, quality, result, territory_rep, inputs.units
+    )
+
+
+def run_scenario(
+    inputs: TerritoryInputs,
+    n_territories: int | None = None,
+    tolerance: float = 0.05,
+    continuity_weight: float = 1.0,
+    fte_scaled: bool = True,
+    seed: int = 0,
+    name: str | None = None,
+    road_factor: float = 1.3,
+    speed_kmh: float = 50.0,
+    locked_accounts: Sequence[str] = (),
+    max_passes: int = 100,
+    time_limit: float = 60.0,
+    travel_weight: float = 1.0,
+) -> TerritoryPlan:
+    """Optimise the field territories for one scenario and turn them into account owners.
+
+    Parameters
+    ----------
+    inputs
+        :func:`prepare_inputs` output.
+    n_territories
+        Number of territories; default = number of active field reps.
+    tolerance
+        Allowed deviation from target for potential and workload (0.05 = ±5%).
+    continuity_weight
+        Weight of keeping customers with their current rep (0 = ignore, 1 = default, 4 = strong).
+    fte_scaled
+        Scale each territory's target by its rep's FTE (only when territories = reps).
+    seed
+        Seed of the optimiser's warm start.
+    max_passes
+        Local-search work budget (see :func:`design_territories`).
+    time_limit
+        Safety limit in seconds.
+    travel_weight
+        When reps are matched to the new territories: weight of their travel from home against
+        the customer revenue they keep.
+    """
+    fr = inputs.field_reps
+    n_reps = len(fr)
+    n = n_territories or n_reps
+    u = inputs.units
+    same = n == n_reps
+    ids = fr["rep_id"].astype(str).tolist() if same else None
+    shares = (
+        dict(zip(ids, fr["fte"].fillna(1.0).astype(float), strict=True))
+        if (same and fte_scaled)
+        else None
+    )
+    res = design_territories(
+        u,
+        n,
+        metrics=METRICS,
+        tolerance=tolerance,
+        current_col="current" if same else None,
+        locked_col="locked" if same else None,
+        edges=inputs.edges,
+        territory_ids=ids,
+        target_shares=shares,
+        continuity_col="current_mrr",
+        continuity_weight=continuity_weight if same else 0.0,
+        seed=seed,
+        max_passes=max_passes,
+        time_limit=time_limit,
+    )
+    # name territories T01.. from west to east, then give each the rep who keeps most customers
+    cen = res.territories.sort_values(["centre_longitude", "territory_id"])
+    width = max(2, len(str(n)))
+    rename = {t: f"T{i + 1:0{width}d}" for i, t in enumerate(cen["territory_id"].astype(str))}
+    ut = pd.Series(
+        res.assignment["territory_id"].astype(str).map(rename).to_numpy(),
+        index=res.assignment["unit_id"].to_numpy(),
+    )
+    ua = pd.DataFrame({"unit_id": ut.index, "territory_id": ut.to_numpy()})
+    tshare = {
+        rename[str(t)]: float(v)
+        for t, v in zip(
+            res.territories["territory_id"], res.territories["target_share"], strict=True
+        )
+    }
+    rshare = dict(zip(fr["rep_id"].astype(str), fr["fte"].fillna(1.0).astype(float), strict=True))
+    trep = match_territories_to_reps(
+        ua,
+        u,
+        fr["rep_id"].astype(str).tolist(),
+        tshare if (same and fte_scaled) else None,
+        rshare if (same and fte_scaled) else None,
+        homes=fr[["rep_id", "home_latitude", "home_longitude"]],
+        travel_weight=travel_weight,
+    )
+    res.assignment["territory_id"] = (
+        res.assignment["territory_id"].astype(str).map(rename).astype("string")
+    )
+    res.territories["territory_id"] = (
+        res.territories["territory_id"].astype(str).map(rename).astype("string")
+    )
+    label = name or f"{n} territories, ±{tolerance:.0%}"
+    return _finish(
+        inputs, label, ut, trep, road_factor, speed_kmh, res, locked_accounts, fte_scaled and same
+    )
+
+
+def status_quo_plan(
+    inputs: TerritoryInputs, road_factor: float = 1.3, speed_kmh: float = 50.0
+) -> TerritoryPlan:
+    """Today's postal-code territories measured like a scenario (units without owner: none)."""
+    u = inputs.units
+    acc = inputs.accounts
+    # today's owner per account, as in the CRM
+    assignment = pd.DataFrame(
+        {
+            "account_id": acc["account_id"].to_numpy(),
+            "territory_id": acc["owner_id"]
+            .astype("string")
+            .where(~acc["key_account"], "key_accounts")
+            .to_numpy(),
+            "rep_id": acc["owner_id"].astype("string").to_numpy(),
+            "previous_rep_id": acc["owner_id"].astype("string").to_numpy(),
+            "changed": False,
+            "locked": acc["key_account"].to_numpy(),
+            "key_account": acc["key_account"].to_numpy(),
+        }
+    )
+    terr = territory_summary(assignment, acc, inputs.reps, road_factor, speed_kmh)
+    # postal codes without accounts belong to the nearest owned postal code (for contiguity)
+    filled = _fill_along_graph(u, inputs.edges)
+    fte = inputs.field_reps.set_index(inputs.field_reps["rep_id"].astype(str))["fte"]
+    has = filled.notna().to_numpy()
+    shares = {str(t): _fte(fte, str(t)) for t in filled.dropna().unique()}
+    quality = plan_quality(
+        u[has],
+        filled[has].astype(str).to_numpy(),
+        METRICS,
+        inputs.edges,
+        weight_col="workload_hours",
+        target_shares=shares,
+    )
+    quality["moved_share"] = 0.0
+    quality["customers_changing_rep"] = 0.0
+    quality["revenue_changing_rep"] = 0.0
+    quality["potential_changing_rep"] = 0.0
+    ft = terr[terr["territory_id"] != "key_accounts"]
+    quality["mean_travel_km"] = float(
+        np.average(ft["mean_travel_km"].fillna(0.0), weights=ft["n_accounts"])
+    )
+    ut = pd.Series(filled.fillna("none").to_numpy(), index=u["unit_id"].to_numpy())
+    trep = {str(t): str(t) for t in u["current"].dropna().unique()}
+    return TerritoryPlan("today (postal-code ranges)", ut, assignment, terr, quality, None, trep, u)
+
+
+def compare_plans(plans: Sequence[TerritoryPlan]) -> pd.DataFrame:
+    """Scenario table: one row per plan with balance, contiguity, compactness and continuity.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scenario``, ``territories``, ``max_dev_potential``, ``max_dev_workload``,
+        ``cv_potential``, ``cv_workload``, ``within_5pct``, ``contiguous``, ``compactness_km``,
+        ``mean_travel_km``, ``customers_changing_rep``, ``revenue_changing_rep``,
+        ``potential_changing_rep``.
+    """
+    rows = []
+    for p in plans:
+        q = p.quality
+        rows.append(
+            {
+                "scenario": p.name,
+                "territories": int(q["n_territories"]),
+                "max_dev_potential": q["max_dev_potential_mrr"],
+                "max_dev_workload": q["max_dev_workload_hours"],
+                "cv_potential": q["cv_potential_mrr"],
+                "cv_workload": q["cv_workload_hours"],
+                "within_5pct": q["within_5pct"],
+                "contiguous": int(q.get("contiguous", np.nan)),
+                "compactness_km": q["compactness_km"],
+                "mean_travel_km": q["mean_travel_km"],
+                "customers_changing_rep": q["customers_changing_rep"],
+                "revenue_changing_rep": q["revenue_changing_rep"],
+                "potential_changing_rep": q["potential_changing_rep"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def pareto_front(
+    inputs: TerritoryInputs,
+    weights: Sequence[float] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0),
+    tolerance: float = 0.05,
+    seed: int = 0,
+    max_passes: int = 100,
+    base: dict[float, TerritoryPlan] | None = None,
+) -> tuple[pd.DataFrame, dict[float, TerritoryPlan]]:
+    """Trade-off between compactness and disruption for several continuity weights.
+
+    base
+        Plans already computed for some weights (reused, not recomputed).
+
+    Returns
+    -------
+    (front, plans)
+        ``front``: ``continuity_weight``, ``compactness_km``, ``revenue_changing_rep``,
+        ``customers_changing_rep``, ``max_dev_potential``, ``max_dev_workload``,
+        ``pareto_optimal`` (no other plan is both more compact and less disruptive).
+    """
+    done = dict(base or {})
+    plans = {
+        w: done[w]
+        if w in done
+        else run_scenario(
+            inputs,
+            tolerance=tolerance,
+            continuity_weight=w,
+            seed=seed,
+            name=f"continuity {w:g}",
+            max_passes=max_passes,
+        )
+        for w in weights
+    }
+    front = pd.DataFrame(
+        [
+            {
+                "continuity_weight": w,
+                "compactness_km": p.quality["compactness_km"],
+                "revenue_changing_rep": p.quality["revenue_changing_rep"],
+                "customers_changing_rep": p.quality["customers_changing_rep"],
+                "max_dev_potential": p.quality["max_dev_potential_mrr"],
+                "max_dev_workload": p.quality["max_dev_workload_hours"],
+            }
+            for w, p in plans.items()
+        ]
+    )
+    c = front["compactness_km"].to_numpy()
+    d = front["revenue_changing_rep"].to_numpy()
+    dominated = [
+        bool(np.any((c <= c[i]) & (d <= d[i]) & ((c < c[i]) | (d < d[i]))))
+        for i in range(len(front))
+    ]
+    front["pareto_optimal"] = ~np.array(dominated)
+    return front, plans

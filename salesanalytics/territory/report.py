@@ -1,0 +1,190 @@
+"""Presentation helpers for the territory notebook: findings in plain words, tables, widget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from salesanalytics.style import PALETTE
+from salesanalytics.territory.design import n_territories_for_capacity
+from salesanalytics.territory.metrics import balance_table
+from salesanalytics.territory.plan import METRICS, TerritoryInputs, TerritoryPlan, run_scenario
+
+__all__ = [
+    "deviation_table",
+    "input_summary",
+    "plan_findings",
+    "plot_pareto",
+    "rep_homes",
+    "scenario_widget",
+    "territory_labels",
+    "unit_table",
+]
+
+
+def _num(x: float) -> str:
+    return f"{x:,.0f}".replace(",", "'")
+
+
+def input_summary(inputs: TerritoryInputs) -> list[str]:
+    """Plain-language summary of the territory inputs (accounts, units, workload, capacity)."""
+    i = inputs.info
+    cap = inputs.field_reps["capacity_hours"]
+    need = (
+        n_territories_for_capacity(i["total_workload_hours"], float(cap.mean())) if len(cap) else 0
+    )
+    return [
+        f"{_num(i['n_accounts'])} accounts; {_num(i['n_key_accounts'])} key accounts are carved out to the "
+        f"key-account managers; {_num(i['n_scope_accounts'])} accounts in {_num(i['n_units_with_accounts'])} "
+        f"postal codes are distributed over the field territories.",
+        f"Accounts without postal code (kept with their owner): {_num(i['n_without_postal_code'])}; without "
+        f"a potential estimate (counted as 0): {_num(i['n_without_potential'])}.",
+        f"Postal-code neighbourhood: {_num(i['graph_polygon_edges'])} shared borders, "
+        f"{_num(i['graph_delaunay_edges'])} links for codes without a polygon (nearest neighbours), "
+        f"{_num(i['graph_bridges'])} bridges between separate areas.",
+        f"Field workload: {_num(i['total_workload_hours'])} hours a year against a capacity of "
+        f"{_num(i['field_capacity_hours'])} hours of {_num(i['n_field_reps'])} active field reps; at "
+        f"{_num(float(cap.mean()) if len(cap) else 0)} hours per rep the workload needs {need} territories.",
+    ]
+
+
+def rep_homes(field_reps: pd.DataFrame) -> pd.DataFrame:
+    """Home bases of reps for maps: ``latitude``, ``longitude``, ``label`` (needs ``home_*``)."""
+    r = field_reps.dropna(subset=["home_latitude", "home_longitude"])
+    return pd.DataFrame(
+        {
+            "latitude": r["home_latitude"].to_numpy(dtype=float),
+            "longitude": r["home_longitude"].to_numpy(dtype=float),
+            "label": r["name"].astype(str).to_numpy() if "name" in r else r["rep_id"].astype(str),
+        }
+    )
+
+
+def territory_labels(plan: TerritoryPlan) -> dict[str, str]:
+    """Label per territory for maps: its id (``T07``)."""
+    return {str(t): str(t) for t in plan.unit_territory.unique()}
+
+
+def deviation_table(plan: TerritoryPlan) -> pd.DataFrame:
+    """Each field territory's deviation from its target (FTE share of its rep) on the units.
+
+    Parameters
+    ----------
+    plan
+        A scenario or today's plan (its ``units`` with ``potential_mrr`` and ``workload_hours``;
+        ``plan.territories`` gives the rep's FTE per territory).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``territory_id``, per metric its total, ``target_<m>`` and ``dev_<m>``.
+    """
+    units = plan.units
+    terr = units["unit_id"].astype(str).map(plan.unit_territory.astype(str))
+    has = terr.notna() & (terr != "none")
+    fte = plan.territories.set_index(plan.territories["territory_id"].astype(str))["fte"]
+    ids = sorted(terr[has].unique())
+    shares = {t: float(fte.get(t, 1.0)) if pd.notna(fte.get(t, np.nan)) else 1.0 for t in ids}
+    return balance_table(units[has], terr[has].to_numpy(), METRICS, shares)
+
+
+def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: float) -> list[str]:
+    """Headline findings of a plan against today's, in plain words."""
+    q, s = plan.quality, status_quo.quality
+    n = int(q["n_territories"])
+    dev = deviation_table(plan)
+    worst = np.maximum(dev["dev_potential_mrr"].abs(), dev["dev_workload_hours"].abs())
+    n_in = int((worst <= tolerance + 1e-9).sum())
+    lines = [
+        f"{n} territories: {n_in} of {n} are within ±{tolerance:.0%} of their target on both potential "
+        f"and workload; the largest deviation is {q['max_dev_potential_mrr']:.0%} on potential and "
+        f"{q['max_dev_workload_hours']:.0%} on workload (today: {s['max_dev_potential_mrr']:.0%} and "
+        f"{s['max_dev_workload_hours']:.0%}).",
+        f"Spread across territories (coefficient of variation) falls from {s['cv_potential_mrr']:.0%} to "
+        f"{q['cv_potential_mrr']:.0%} for potential and from {s['cv_workload_hours']:.0%} to "
+        f"{q['cv_workload_hours']:.0%} for workload.",
+        f"{int(q.get('contiguous', 0))} of {n} territories are one connected area (today "
+        f"{int(s.get('contiguous', 0))} of {int(s['n_territories'])}); mean travel per visit "
+        f"{q['mean_travel_km']:.0f} km (today {s['mean_travel_km']:.0f} km).",
+        f"{q['customers_changing_rep']:.0%} of customers ({q['revenue_changing_rep']:.0%} of monthly "
+        f"revenue, {q['potential_changing_rep']:.0%} of potential) change rep.",
+    ]
+    return lines
+
+
+def plot_pareto(front: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Scatter of compactness (km) against revenue changing rep, one point per continuity weight."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    opt = front["pareto_optimal"].to_numpy(dtype=bool)
+    ax.scatter(
+        front["revenue_changing_rep"] * 100,
+        front["compactness_km"],
+        c=[PALETTE[3] if o else PALETTE[7] for o in opt],
+        s=50,
+        zorder=3,
+    )
+    for _, r in front.iterrows():
+        ax.annotate(
+            f"weight {r['continuity_weight']:g}",
+            (r["revenue_changing_rep"] * 100, r["compactness_km"]),
+            textcoords="offset points",
+            xytext=(5, 5),
+            fontsize=8,
+        )
+    f = front[opt].sort_values("revenue_changing_rep")
+    ax.plot(f["revenue_changing_rep"] * 100, f["compactness_km"], color=PALETTE[3], lw=1)
+    ax.set_xlabel("monthly revenue changing rep (%)")
+    ax.set_ylabel("mean distance to territory centre (km)")
+    ax.set_title("Compactness against disruption")
+    return ax
+
+
+def unit_table(plan: TerritoryPlan, inputs: TerritoryInputs) -> pd.DataFrame:
+    """Postal-code units with their territory and rep in the plan (for maps in later phases)."""
+    u = inputs.units.copy()
+    u["territory_id"] = (
+        u["unit_id"].astype(str).map(plan.unit_territory.astype(str)).astype("string")
+    )
+    u["rep_id"] = u["territory_id"].map(plan.territory_rep).astype("string")
+    return u
+
+
+def scenario_widget(inputs: TerritoryInputs, **kwargs: Any) -> Any:
+    """Sliders for tolerance and number of territories that re-run the optimiser (JupyterLab).
+
+    Headless (papermill / nbconvert) nothing is computed until a button is pressed, so the report
+    renders without it; ``kwargs`` are passed to :func:`run_scenario`.
+    """
+    import ipywidgets as w
+    from IPython.display import display
+
+    from salesanalytics import maps, style
+
+    n0 = len(inputs.field_reps)
+    tol = w.FloatSlider(
+        value=kwargs.pop("tolerance", 0.05),
+        min=0.01,
+        max=0.2,
+        step=0.01,
+        description="tolerance",
+        readout_format=".0%",
+    )
+    n = w.IntSlider(value=n0, min=max(1, n0 - 15), max=n0 + 15, description="territories")
+    button = w.Button(description="Run optimiser")
+    out = w.Output()
+
+    def run(_: Any) -> None:
+        with out:
+            out.clear_output()
+            p = run_scenario(inputs, n.value, tolerance=tol.value, **kwargs)
+            maps.territory_map(p.unit_territory, p.name, edges=inputs.edges)
+            plt.show()
+            display(style.table(pd.DataFrame([p.quality]), caption="Plan figures"))
+
+    button.on_click(run)
+    return w.VBox([w.HBox([tol, n, button]), out])

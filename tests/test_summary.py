@@ -1,0 +1,80 @@
+"""Tests of salesanalytics.summary: headlines, key figures and links of a run."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from salesanalytics.summary import blocks_html, building_blocks, key_figures, phase_status
+
+
+def _run(tmp_path):
+    run = tmp_path / "run"
+    comp = run / "data" / "compensation"
+    comp.mkdir(parents=True)
+    (comp / "headlines.json").write_text(
+        json.dumps(["Pay <script>alert(1)</script> follows performance"]), encoding="utf-8"
+    )
+    pd.DataFrame({"plan": ["current", "proposed"], "cost_of_sales": [0.2, 0.15]}).to_parquet(
+        comp / "plan_comparison.parquet"
+    )
+    pd.DataFrame(
+        {
+            "scenario": ["proposed", "proposed"],
+            "statistic": ["cost_p10", "cost_p90"],
+            "value": [900_000.0, 1_100_000.0],
+        }
+    ).to_parquet(comp / "simulation_summary.parquet")
+    roles = run / "data" / "roles"
+    roles.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "name": ["Field", "Tele"],
+            "fte_needed": [3.0, 2.5],
+            "fte_today": [4.0, 1.0],
+            "gap": [-1.0, 1.5],
+        }
+    ).to_parquet(roles / "headcount.parquet")
+    (run / "data" / "territory").mkdir(parents=True)  # ran, but its tables are missing
+    return run
+
+
+def test_phase_status_links_relative_to_client_folder(tmp_path):
+    st = phase_status(_run(tmp_path)).set_index("phase")
+    assert st.loc["compensation", "href"] == "compensation.html"
+    assert st.loc["compensation", "headlines"] == [
+        "Pay <script>alert(1)</script> follows performance"
+    ]
+    assert st.loc["potential", "href"] == "" and not st.loc["potential", "available"]
+    from_root = phase_status(_run(tmp_path / "x"), from_dir=".").set_index("phase")
+    assert from_root.loc["roles", "href"] == "client/roles.html"
+
+
+def test_key_figures_computed_from_tables_and_missing_counted(tmp_path):
+    f = key_figures(_run(tmp_path))
+    v = dict(zip(f["figure"], f["value"], strict=True))
+    assert v["Cost of sales today"] == "20.0%"
+    assert v["Cost of sales, proposed plan"] == "15.0%"
+    assert v["Simulated incentive cost, proposed plan (P10-P90)"] == "CHF 900k – CHF 1.1 Mio."
+    assert v["Sales FTE needed by role"] == "5.5" and v["FTE today"] == "5.0"
+    assert any(m.startswith("territory:") for m in f.attrs["missing"])
+
+
+def test_blocks_html_escapes_and_links(tmp_path):
+    b = building_blocks(_run(tmp_path))
+    page = blocks_html(b)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert '<a href="compensation.html">' in page
+    assert "Not part of this run" in page  # e.g. controlling did not run
+    comp = b.set_index("block").loc["Compensation"]
+    assert comp["phases_run"] == ["compensation"]
+
+
+def test_recommendations_are_worded_from_figures(tmp_path):
+    from salesanalytics.summary import recommendations
+
+    r = recommendations(_run(tmp_path))
+    assert "lowers the cost of sales by 5.0 percentage points" in r["Compensation"]
+    assert "shift capacity from Field; build up Tele" in r["Role profiles"]
+    assert "Territory model" not in r  # its tables are missing
