@@ -1096,7 +1096,7 @@ def channel_sentence(
     gain = s.xs("proposed")["contribution"].sum() - s.xs("today")["contribution"].sum()
     parts = [
         f"The proposal moves {style.num(moves)} of {style.num(len(account_channel))} accounts to another channel",
-        f"and raises the yearly contribution after selling cost by {style.chf(gain, compact=True)}.",
+        f"and raises the contribution after selling cost by {style.chf(gain, compact=True)} a year.",
         f"A field rep pays above a yearly account value of {style.chf(thresholds['field'])};"
         f" tele pays over online above {style.chf(thresholds['tele'])}.",
     ]

@@ -38,6 +38,7 @@ __all__ = [
     "n_territories_for_capacity",
     "postal_code_units",
     "salesforce_owner_changes",
+    "split_lumpy_units",
     "territory_summary",
     "workload_segment",
     "write_excel",
@@ -683,3 +684,145 @@ def write_excel(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
                     plain[c] = plain[c].astype(object).where(plain[c].notna(), None)
             plain.to_excel(xw, sheet_name=name[:31], index=False)
     return path
+
+
+def split_lumpy_units(
+    units: pd.DataFrame,
+    accounts: pd.DataFrame,
+    edges: pd.DataFrame,
+    n_territories: int,
+    field_reps: Sequence[str],
+    max_share: float = 0.02,
+    metrics: Sequence[str] = ("potential_mrr", "workload_hours"),
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Split postal codes too large to balance into account-level pieces in their neighbourhood.
+
+    A postal code whose potential or workload exceeds ``max_share`` of a territory's target
+    (total / ``n_territories``) cannot be balanced finely: it is cut into the fewest pieces of
+    whole accounts that stay below that share. Accounts are ordered by their bearing around the
+    postal code's centre and cut into runs of equal load, so every piece is a sector of the postal
+    code. Each piece has the neighbours of its postal code and of the other pieces, so a
+    territory may take part of a large postal code and stay contiguous. Locked postal codes are
+    never split.
+
+    Parameters
+    ----------
+    units
+        :func:`postal_code_units` output: ``unit_id`` (postal code), ``latitude``,
+        ``longitude``, ``canton``, ``place``, the ``metrics``, ``current_mrr``, ``n_accounts``,
+        ``n_customers``, ``current``, ``locked``.
+    accounts
+        The accounts summed into ``units``: ``account_id``, ``postal_code``, ``latitude``,
+        ``longitude``, ``status``, ``owner_id``, ``current_mrr`` and the ``metrics``.
+    edges
+        Postal-code neighbour pairs (first two columns unit ids).
+    n_territories
+        Number of territories (for the target).
+    field_reps
+        Rep ids owning territories today (a piece's ``current`` is the one holding most of its
+        customer revenue, as in :func:`postal_code_units`).
+    max_share
+        Largest share of a territory's target one unit may carry (0.02 = 2%).
+
+    Returns
+    -------
+    (units, edges, account_unit)
+        Units with an added ``postal_code`` column (pieces have ids ``<postal code>#<n>``),
+        their neighbour pairs (``a``, ``b``), and the unit id of every account with a postal
+        code (Series indexed by ``account_id``). ``units.attrs["n_split"]`` counts the postal
+        codes split, ``attrs["n_pieces"]`` the pieces made of them.
+    """
+    metrics = list(metrics)
+    _require(
+        accounts,
+        ["account_id", "postal_code", "latitude", "longitude", "status", "owner_id", *metrics],
+        "accounts",
+    )
+    if not 0 < max_share <= 1:
+        raise ValueError(f"max_share must be in (0, 1] (e.g. 0.02 = 2% of a target); got {max_share}")
+    if n_territories < 1:
+        raise ValueError(f"n_territories must be at least 1; got {n_territories}")
+    u = units.copy()
+    u["postal_code"] = u["unit_id"].astype("string")
+    acc = accounts[accounts["postal_code"].notna()]
+    aid = acc["account_id"].astype("string").to_numpy()
+    pc_of = acc["postal_code"].astype("string").to_numpy()
+    account_unit = pd.Series(pc_of, index=pd.Index(aid, name="account_id"), dtype="string")
+    tot = u[metrics].sum().to_numpy(dtype=float)
+    tot = np.where(tot > 0, tot, 1.0)
+    share = u[metrics].to_numpy(dtype=float) / (tot / n_territories)
+    worst = share.max(axis=1)
+    lumpy = (worst > max_share) & ~u["locked"].to_numpy(dtype=bool) & (u["n_accounts"] > 1)
+    e = pd.DataFrame({"a": edges.iloc[:, 0].astype(str), "b": edges.iloc[:, 1].astype(str)})
+    if not lumpy.any():
+        u.attrs.update(n_split=0, n_pieces=0)
+        return u, e, account_unit
+    split_pc = u.loc[lumpy, "unit_id"].astype(str)
+    n_pieces = pd.Series(np.ceil(worst[lumpy] / max_share).astype(int), index=split_pc.to_numpy())
+    sel = pd.Series(pc_of).isin(split_pc).to_numpy()
+    a = acc[sel]
+    pc = pc_of[sel]
+    lat = a["latitude"].to_numpy(dtype=float)
+    lon = a["longitude"].to_numpy(dtype=float)
+    grp = pd.DataFrame({"pc": pc, "lat": lat, "lon": lon})
+    mlat = grp.groupby("pc")["lat"].transform("mean").to_numpy()
+    mlon = grp.groupby("pc")["lon"].transform("mean").to_numpy()
+    bearing = np.arctan2(np.nan_to_num(lat - mlat), np.nan_to_num(lon - mlon))
+    load = (a[metrics].to_numpy(dtype=float) / tot).sum(axis=1) + 1e-12
+    order = np.lexsort((aid[sel], bearing, pc))
+    o_pc, o_load = pc[order], load[order]
+    cum = pd.Series(o_load).groupby(o_pc).cumsum().to_numpy() - o_load / 2
+    total = pd.Series(o_load).groupby(o_pc).transform("sum").to_numpy()
+    m = n_pieces.reindex(o_pc).to_numpy()
+    m = np.minimum(m, pd.Series(o_pc).map(pd.Series(o_pc).value_counts()).to_numpy())
+    piece = np.minimum(np.floor(cum / total * m).astype(int), m - 1) + 1
+    piece_id = pd.Series(o_pc).str.cat(pd.Series(piece).astype(str), sep="#").to_numpy()
+    pid = np.empty(len(order), dtype=object)
+    pid[order] = piece_id
+    account_unit.iloc[np.flatnonzero(sel)] = pid
+    # the pieces as units
+    a = a.assign(unit_id=pid, is_customer=(a["status"] == "customer").astype(int))
+    agg = a.groupby("unit_id").agg(
+        **{mm: (mm, "sum") for mm in metrics},
+        current_mrr=("current_mrr", "sum"),
+        n_accounts=("account_id", "size"),
+        n_customers=("is_customer", "sum"),
+        latitude=("latitude", "mean"),
+        longitude=("longitude", "mean"),
+    )
+    agg["postal_code"] = agg.index.str.split("#").str[0]
+    parent = u.set_index("unit_id")
+    for c in ("latitude", "longitude"):
+        agg[c] = agg[c].fillna(agg["postal_code"].map(parent[c]))
+    for c in ("canton", "place"):
+        agg[c] = agg["postal_code"].map(parent[c]).astype("string")
+    own = a[a["owner_id"].astype("string").isin(set(map(str, field_reps))).fillna(False)]
+    score = (
+        own.groupby(["unit_id", "owner_id"])
+        .agg(mrr=("current_mrr", "sum"), n=("account_id", "size"))
+        .reset_index()
+        .sort_values(["unit_id", "mrr", "n", "owner_id"], ascending=[True, False, False, True])
+    )
+    agg["current"] = agg.index.map(
+        score.drop_duplicates("unit_id").set_index("unit_id")["owner_id"]
+    ).astype("string")
+    agg["locked"] = False
+    pieces = agg.reset_index()[list(u.columns)]
+    pieces["unit_id"] = pieces["unit_id"].astype("string")
+    out = pd.concat([u[~lumpy], pieces], ignore_index=True)
+    for c in metrics + ["current_mrr", "n_accounts", "n_customers"]:
+        out[c] = out[c].astype("float64")
+    # edges: a split postal code's edges go to each of its pieces; pieces of one code are linked
+    kids = pieces.groupby("postal_code")["unit_id"].agg(list)
+    expand = e.assign(a=e["a"].map(kids).fillna(e["a"].map(lambda x: [x]))).explode("a")
+    expand = expand.assign(b=expand["b"].map(kids).fillna(expand["b"].map(lambda x: [x])))
+    expand = expand.explode("b")
+    sib = [
+        (x, y) for ks in kids for i, x in enumerate(ks) for y in ks[i + 1 :]
+    ]
+    e_out = pd.concat(
+        [expand[["a", "b"]], pd.DataFrame(sib, columns=["a", "b"])], ignore_index=True
+    ).astype(str)
+    out.attrs.update(units.attrs)
+    out.attrs.update(n_split=int(lumpy.sum()), n_pieces=len(pieces))
+    return out, e_out.reset_index(drop=True), account_unit
