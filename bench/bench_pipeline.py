@@ -8,7 +8,7 @@ drawing a chart and showing a table; one phase renders one report per rep (50 re
 * the full run (cold), client + analyst HTML for every phase, per-phase fixed cost;
 * an identical rerun (everything reused);
 * a rerun after changing one late-phase parameter;
-* 50 per-rep reports in one kernel.
+* 50 per-rep reports (one kernel, or two when a worker slot is free and the list is long).
 
 With ``--project data/demo/project.yaml`` it also runs the real project: full run, identical rerun and
 a rerun with the ``--set`` values given by ``--change`` (e.g. ``--change compensation.threshold=0.6``).
@@ -154,7 +154,7 @@ def _entities(res) -> None:
     c = res.phases["controlling"]
     print(
         f"{'  controlling phase / its 50 rep reports':<44} {c.seconds - c.entity_seconds:6.1f} s"
-        f" / {c.entity_seconds:.1f} s (one kernel)"
+        f" / {c.entity_seconds:.1f} s ({c.entity_kernels} kernel(s))"
     )
 
 
@@ -234,7 +234,10 @@ def real(project: str, change: list[str], workers: int | None) -> None:
     _report("real project: full run", res)
     for n, r in res.phases.items():
         extra = (
-            f" (of which per-entity reports {r.entity_seconds:.1f} s)" if r.entity_seconds else ""
+            f" (of which per-entity reports {r.entity_seconds:.1f} s on {r.entity_kernels}"
+            " kernel(s))"
+            if r.entity_seconds
+            else ""
         )
         print(f"  {n:<14} {r.status:<8} {r.seconds:6.1f} s{extra}  {r.error}")
     res = run_pipeline(options_from_project(cfg, phases, quiet=True, workers=workers))
@@ -245,7 +248,12 @@ def real(project: str, change: list[str], workers: int | None) -> None:
         _report(f"real project: rerun after {' '.join(change)}", res)
         for n, r in res.phases.items():
             if r.status == "ran":
-                print(f"  {n:<14} {r.seconds:6.1f} s  ({r.reason})")
+                ent = (
+                    f", per-entity reports {r.entity_seconds:.1f} s on {r.entity_kernels} kernel(s)"
+                    if r.entity_seconds
+                    else ""
+                )
+                print(f"  {n:<14} {r.seconds:6.1f} s  ({r.reason}){ent}")
     print(_mem())
 
 

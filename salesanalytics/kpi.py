@@ -1409,12 +1409,22 @@ def _read_cockpit_tables(folder: str, stamp: tuple[float, ...]) -> tuple[pd.Data
     return tuple(pd.read_parquet(Path(folder) / f"{t}.parquet") for t in _COCKPIT_TABLES)
 
 
+def _first_entity(actuals: pd.DataFrame, level: str) -> str:
+    """The first ``level`` entity (by id) with at least one KPI that is not grey, as listed by
+    :func:`cockpit_entities`; the first of all if none has data (``""`` if there is none)."""
+    lv = actuals[actuals["level"].eq(level).fillna(False).to_numpy(bool)]
+    with_data = lv[lv["status"].ne("grey").fillna(False).to_numpy(bool)]
+    ids = sorted((with_data if len(with_data) else lv)["entity_id"].dropna().astype(str).unique())
+    return ids[0] if ids else ""
+
+
 def read_cockpit(run_dir: str | Path, level: str, entity_id: str) -> Cockpit:
     """Read one rep's or team's cockpit from a run's controlling outputs (cached across calls).
 
     The per-rep and per-team report templates call this once per entity in one kernel; the
     controlling tables are read once and cut down with :func:`cockpit_data`. An empty
-    ``entity_id`` shows the first entity (for opening the template by hand).
+    ``entity_id`` shows the first entity with data (for opening the template by hand): reps
+    without data of their own (e.g. team leads without accounts) get no cockpit.
 
     Raises
     ------
@@ -1433,9 +1443,8 @@ def read_cockpit(run_dir: str | Path, level: str, entity_id: str) -> Cockpit:
         )
     stamp = tuple(p.stat().st_mtime for p in paths)
     tables = _read_cockpit_tables(str(folder.resolve()), stamp)
-    if not entity_id:  # opened by hand in JupyterLab: show the first entity
-        lv = tables[0][tables[0]["level"].eq(level).fillna(False).to_numpy(bool)]
-        entity_id = str(sorted(lv["entity_id"].dropna().unique())[0]) if len(lv) else ""
+    if not entity_id:  # opened by hand in JupyterLab: show the first entity with data
+        entity_id = _first_entity(tables[0], level)
     return cockpit_data(level, entity_id, *tables)
 
 

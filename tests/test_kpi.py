@@ -368,7 +368,25 @@ def test_build_controlling_and_read_cockpit_show_one_rep_only(tmp_path) -> None:
     risk = r1.kpis.set_index("kpi_id").loc["mrr_at_risk_share", "actual"]
     assert risk == pytest.approx(1.0)  # all of r1's current MRR (a1: 100) is high risk
     assert kpi.read_cockpit(tmp_path, "rep", "").entity_id == "r1"  # opened by hand
+
     team = kpi.read_cockpit(tmp_path, "team", "Süd")
     assert set(team.trend["entity_id"]) == {"Süd"}
     with pytest.raises(FileNotFoundError, match="run the controlling phase first"):
         kpi.read_cockpit(tmp_path / "nowhere", "rep", "r1")
+
+
+def test_template_opened_by_hand_shows_the_first_rep_with_data() -> None:
+    # a team lead without accounts ("r0") has only grey KPIs and gets no cockpit: the template
+    # opened without a rep id must not show that all-grey page but the first listed rep
+    a = _actuals()
+    lead = a[a["entity_id"] == "r1"].assign(
+        entity_id="r0", entity_name="Lead", actual=float("nan"), status="grey"
+    )
+    a = pd.concat([lead, a], ignore_index=True)
+    assert kpi._first_entity(a, "rep") == "r1"
+    reps, _ = kpi.cockpit_entities(
+        pd.concat([pd.DataFrame({"rep_id": ["r0"], "name": ["Lead"], "team": ["Nord"]}), _reps()]),
+        a,
+    )
+    assert "r0" not in set(reps["rep_id"])
+    assert kpi._first_entity(a[a["entity_id"] == "r0"], "rep") == "r0"  # nobody has data

@@ -2,7 +2,7 @@
 
 Starting a Python kernel and importing pandas, seaborn and statsmodels costs seconds; the pool starts
 kernels ahead of need and runs the warm-up imports while other phases execute. Each phase gets a fresh
-kernel (isolation); per-entity reports run every entity in the same kernel.
+kernel (isolation); per-entity reports run many entities in the same kernel (see the runner).
 """
 
 from __future__ import annotations

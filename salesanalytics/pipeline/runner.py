@@ -73,6 +73,10 @@ __all__ = [
 MANIFEST = "manifest.json"
 LATEST = "latest"
 STAGING = ".staging"
+ENTITY_KERNEL_SECONDS = 6.0
+"""A per-entity rendering starts a further kernel (if a worker slot is free) only while the reports
+left would take each running kernel longer than this (estimated from the reports rendered so far):
+starting and warming up a kernel costs a few seconds of CPU."""
 _VERSION_PACKAGES = (
     "salesanalytics", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
     "pyarrow", "pandera", "pydantic", "papermill", "nbclient", "nbconvert", "ipykernel",
@@ -148,6 +152,7 @@ class PhaseResult:
     reports: dict[str, str] = field(default_factory=dict)
     entities: list[dict[str, Any]] = field(default_factory=list)
     entity_seconds: float = 0.0
+    entity_kernels: int = 0
     headlines: list[str] = field(default_factory=list)
 
 
@@ -327,6 +332,7 @@ class _Runner:
         self.date = opts.date or dt.date.today()
         self.reran: set[str] = set()
         self.awaiting_kernel = 0
+        self.extra_slots = 0  # extra kernels of per-entity renderings, counted as worker slots
         self.cancelling = False
         self.log_lines: list[str] = []
         self.bar: Any = None
@@ -579,24 +585,74 @@ class _Runner:
         self.log(f"{phase.name}: ran in {r.seconds:.1f} s ({r.reason})")
 
     async def render_entities(self, phase: PhaseSpec) -> None:
+        """Render every per-entity report of ``phase``: all groups' entities form one job list,
+        worked off by one kernel, or by a second one (third, ...) while the list is long and a
+        worker slot is free. Each report depends only on its parameters, so which kernel renders
+        it does not change it; the listing keeps the entities' order."""
         r = self.results[phase.name]
         t0 = time.perf_counter()
-        groups = []
+        self.awaiting_kernel -= len(phase.per_entity)  # the scheduler's hint; counted below
+        groups: list[dict[str, Any]] = []
+        jobs: list[_EntityJob] = []
         seen: set[str] = set()  # file names used in client/<phase>/ (ids of all groups)
-        for spec in phase.per_entity:
-            try:
-                groups.append(await self.render_entity_group(phase, spec, seen))
-            except Exception as exc:  # a broken kernel etc.: fail these reports, not the run
-                err = f"{phase.name} per-{spec.entity_param} reports: {type(exc).__name__}: {exc}"
-                groups.append(
-                    {
-                        "title": spec.title or phase.title,
-                        "param": spec.entity_param,
-                        "items": [{"label": spec.title, "href": "", "error": err}],
-                    }
+        for gi, spec in enumerate(phase.per_entity):
+            groups.append(self.entity_jobs(phase, gi, spec, seen, jobs))
+        results: dict[int, dict[str, Any]] = {}
+        queue = list(range(len(jobs)))[::-1]  # pop() from the end = next job in order
+        workers: list[asyncio.Future[None]] = []
+        times: list[float] = []
+
+        def start_worker() -> None:
+            extra = bool(workers)
+            if extra:
+                self.extra_slots += 1
+            workers.append(
+                asyncio.ensure_future(
+                    self.entity_worker(phase, jobs, queue, results, more_workers, extra)
                 )
+            )
+
+        def more_workers(seconds: float) -> None:
+            """Start another kernel while the work left per kernel is worth its start-up."""
+            times.append(seconds)
+            if len(times) < 3:  # the first report also pays the template's imports
+                return
+            per_job = sorted(times)[len(times) // 2]
+            if (
+                len(workers) < self.workers
+                and self.free_slots() > 0
+                and len(queue) * per_job / len(workers) > ENTITY_KERNEL_SECONDS
+            ):
+                start_worker()
+
+        broken = "not rendered"
+        if jobs:
+            start_worker()
+            try:
+                n = 0
+                while n < len(workers):  # workers may be added while others run
+                    try:
+                        await workers[n]
+                    except Exception as exc:  # a broken kernel etc.: fail its reports, not the run
+                        broken = f"{phase.name} per-entity reports: {type(exc).__name__}: {exc}"
+                    n += 1
+            finally:
+                for w in workers:
+                    w.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+        for i, job in enumerate(jobs):
+            groups[job.group]["items"].append(
+                results.get(i) or {"label": job.label, "href": "", "error": broken}
+            )
+        for group, spec in zip(groups, phase.per_entity, strict=True):
+            self.log(
+                f"{phase.name}: {len(group['items'])} per-{spec.entity_param} reports rendered"
+            )
         r.entities = groups
         r.entity_seconds = round(time.perf_counter() - t0, 2)
+        r.entity_kernels = len(workers)
+        if len(workers) > 1:
+            self.log(f"{phase.name}: per-entity reports rendered on {len(workers)} kernels")
         errors = [i["error"] for g in groups for i in g["items"] if i.get("error")]
         r.seconds = round(r.seconds + time.perf_counter() - t0, 2)
         if errors:
@@ -604,9 +660,19 @@ class _Runner:
             r.error = f"{len(errors)} per-entity report(s) failed; first: {errors[0]}"
             self.log(f"FAILED {r.error}", always=True)
 
-    async def render_entity_group(
-        self, phase: PhaseSpec, spec: PerEntitySpec, seen: set[str]
+    def free_slots(self) -> int:
+        """Worker slots not taken by running phases, per-entity renderings or their extra kernels."""
+        return self.workers - len(self.data_tasks) - len(self.report_tasks) - self.extra_slots
+
+    def entity_jobs(
+        self,
+        phase: PhaseSpec,
+        gi: int,
+        spec: PerEntitySpec,
+        seen: set[str],
+        jobs: list[_EntityJob],
     ) -> dict[str, Any]:
+        """The listing group of ``spec``; appends one job per entity to ``jobs`` (in order)."""
         src_phase, table = spec.entities_table
         title = spec.title or f"{phase.title}: one report per {spec.entity_param}"
         group: dict[str, Any] = {"title": title, "param": spec.entity_param, "items": []}
@@ -615,6 +681,7 @@ class _Runner:
             ents = pd.read_parquet(
                 path, columns=list(dict.fromkeys([spec.id_column, spec.label_column]))
             )
+            template = nbformat.read(self.o.notebooks_dir / spec.notebook, as_version=4)
         except (OSError, KeyError, ValueError) as exc:
             group["items"].append(
                 {
@@ -624,27 +691,53 @@ class _Runner:
                 }
             )
             return group
-        template = nbformat.read(self.o.notebooks_dir / spec.notebook, as_version=4)
+        for eid, label in zip(ents[spec.id_column], ents[spec.label_column], strict=True):
+            fname = base = _entity_file(eid)
+            n = 1
+            while fname.lower() in seen:  # case-insensitive file systems
+                n += 1
+                fname = f"{base}-{n}"
+            seen.add(fname.lower())
+            jobs.append(_EntityJob(gi, spec, template, _plain(eid), str(label), fname))
+        return group
+
+    async def entity_worker(
+        self,
+        phase: PhaseSpec,
+        jobs: list[_EntityJob],
+        queue: list[int],
+        results: dict[int, dict[str, Any]],
+        more: Callable[[float], None],
+        extra: bool,
+    ) -> None:
+        """Render jobs from ``queue`` in one kernel until it is empty."""
         sub = f"client/{phase.name}"
+        self.awaiting_kernel += 1
         try:
-            kernel = await self.pool.acquire()
+            try:
+                kernel = await self.pool.acquire()
+            finally:
+                self.awaiting_kernel -= 1
         except Exception as exc:
-            group["items"].append(
-                {"label": title, "href": "", "error": f"could not start a kernel: {exc}"}
-            )
-            return group
-        finally:
-            self.awaiting_kernel -= 1
+            if extra:  # the other kernel(s) go on
+                self.extra_slots -= 1
+                return
+            while queue:
+                i = queue.pop()
+                results[i] = {
+                    "label": jobs[i].label,
+                    "href": "",
+                    "error": f"could not start a kernel: {exc}",
+                }
+            return
         try:
-            for eid, label in zip(ents[spec.id_column], ents[spec.label_column], strict=True):
-                fname = base = _entity_file(eid)
-                n = 1
-                while fname.lower() in seen:  # case-insensitive file systems
-                    n += 1
-                    fname = f"{base}-{n}"
-                seen.add(fname.lower())
-                pnb = parameterize(template, {"run_dir": ".", spec.entity_param: _plain(eid)})
-                lab = f"{phase.name} report {spec.entity_param}={eid}"
+            while queue:
+                i = queue.pop()
+                t0 = time.perf_counter()
+                job = jobs[i]
+                spec = job.spec
+                pnb = parameterize(job.template, {"run_dir": ".", spec.entity_param: job.eid})
+                lab = f"{phase.name} report {spec.entity_param}={job.eid}"
                 try:
                     executed = await execute_notebook(
                         pnb,
@@ -656,7 +749,7 @@ class _Runner:
                 except ExecutionFailed as exc:
                     if self.cancelling:
                         raise asyncio.CancelledError from None
-                    group["items"].append({"label": str(label), "href": "", "error": exc.summary})
+                    results[i] = {"label": job.label, "href": "", "error": exc.summary}
                     if not await kernel.km.is_alive():  # e.g. out of memory: go on in a new one
                         self.background(kernel.shutdown())
                         self.awaiting_kernel += 1
@@ -665,20 +758,30 @@ class _Runner:
                         finally:
                             self.awaiting_kernel -= 1
                     continue
-                href = f"{sub}/{fname}.html"
+                except Exception as exc:  # kernel protocol errors: this report fails, go on
+                    if self.cancelling:
+                        raise
+                    results[i] = {
+                        "label": job.label,
+                        "href": "",
+                        "error": f"{lab}: {type(exc).__name__}: {exc}",
+                    }
+                    continue
+                href = f"{sub}/{job.fname}.html"
                 self.submit_export(
                     client_html,
                     self.run_dir / href,
                     executed,
-                    params={spec.entity_param: str(eid)},
-                    subtitle=str(label),
+                    params={spec.entity_param: str(job.eid)},
+                    subtitle=job.label,
                     **self.client_kwargs(phase, title=spec.title or phase.title),
                 )
-                group["items"].append({"label": str(label), "href": href, "error": ""})
+                results[i] = {"label": job.label, "href": href, "error": ""}
+                more(time.perf_counter() - t0)
         finally:
             self.background(kernel.shutdown())
-        self.log(f"{phase.name}: {len(group['items'])} per-{spec.entity_param} reports rendered")
-        return group
+            if extra:
+                self.extra_slots -= 1
 
     def background(self, coro: Any) -> None:
         self.bg.append(asyncio.ensure_future(coro))
@@ -905,7 +1008,7 @@ class _Runner:
                             else "no earlier result"
                         )
                     waiting.append((p, comp))
-            while waiting and len(data_tasks) + len(report_tasks) < self.workers:
+            while waiting and len(data_tasks) + len(report_tasks) + self.extra_slots < self.workers:
                 p, comp = waiting.pop(0)
                 self.awaiting_kernel += 1
                 data_tasks[asyncio.ensure_future(self.execute_phase(p, comp))] = p
@@ -942,6 +1045,18 @@ class _Runner:
                     p = report_tasks.pop(t)
                     t.result()
                     self.finish_phase(p)
+
+
+@dataclass(frozen=True)
+class _EntityJob:
+    """One per-entity report to render: group index, spec, template, entity id, label, file."""
+
+    group: int
+    spec: PerEntitySpec
+    template: Any
+    eid: Any
+    label: str
+    fname: str
 
 
 def _plain(value: Any) -> Any:

@@ -23,7 +23,10 @@ class PhaseParams(BaseModel):
 
 @dataclass(frozen=True)
 class PerEntitySpec:
-    """A report rendered once per entity (rep or team) from a template notebook, in one kernel.
+    """A report rendered once per entity (rep or team) from a template notebook.
+
+    All entities of a phase run in one kernel, or in two when the list is long and a worker slot
+    is free; a template's output must depend only on its parameters.
 
     Parameters
     ----------
