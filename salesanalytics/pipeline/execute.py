@@ -96,6 +96,10 @@ async def start_kernel(
     env = dict(os.environ)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # phases run in parallel, one kernel per core: one BLAS/OpenMP thread per kernel avoids
+    # oversubscribing the cores (a user's explicit setting wins)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
     kc = None
     out: Any = subprocess.DEVNULL
     try:
