@@ -481,3 +481,109 @@ def test_prepare_inputs_explains_missing_field_reps_and_postal_codes() -> None:
         tm.prepare_inputs(acc, pot, act, reps.assign(role="field"))
     with pytest.raises(KeyError, match="lacks column"):
         tm.prepare_inputs(acc.drop(columns="owner_id"), pot, act, reps)
+
+
+def swiss_accounts(n_codes: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Accounts on a contiguous block of Swiss postal codes (a few big customers) + adjacency."""
+    units, edges = swiss_postal_code_units(n_codes, seed=seed)
+    rng = np.random.default_rng(seed)
+    idx = np.repeat(np.arange(len(units)), units["accounts"].astype(int).to_numpy())
+    n = len(idx)
+    big = rng.random(n) < 0.01  # large customers weigh 20x
+    acc = pd.DataFrame(
+        {
+            "account_id": [f"A{i:06d}" for i in range(n)],
+            "postal_code": units["unit_id"].to_numpy()[idx],
+            "latitude": units["latitude"].to_numpy()[idx] + rng.normal(0, 0.005, n),
+            "longitude": units["longitude"].to_numpy()[idx] + rng.normal(0, 0.005, n),
+            "status": np.where(rng.random(n) < 0.4, "customer", "prospect"),
+            "owner_id": "R1",
+            "potential_mrr": rng.lognormal(0, 0.8, n) * np.where(big, 20, 1) * 100,
+            "workload_hours": rng.lognormal(0, 0.4, n) * np.where(big, 10, 1),
+        }
+    )
+    acc["current_mrr"] = np.where(acc["status"] == "customer", acc["potential_mrr"] / 3, 0.0)
+    return acc, edges
+
+
+def test_split_units_balance_every_territory_within_tolerance_on_accounts() -> None:
+    acc, edges = swiss_accounts(500, seed=3)
+    k = 8
+    g = acc.groupby("postal_code")
+    pc = pd.DataFrame(
+        {
+            "unit_id": g.size().index.astype(str),
+            "latitude": g["latitude"].mean().to_numpy(),
+            "longitude": g["longitude"].mean().to_numpy(),
+            "canton": "ZH",
+            "place": "x",
+            "potential_mrr": g["potential_mrr"].sum().to_numpy(),
+            "workload_hours": g["workload_hours"].sum().to_numpy(),
+            "current_mrr": g["current_mrr"].sum().to_numpy(),
+            "n_accounts": g.size().to_numpy(dtype=float),
+            "n_customers": g["status"].apply(lambda s: (s == "customer").sum()).to_numpy(),
+            "current": pd.array([pd.NA] * g.ngroups, dtype="string"),
+            "locked": False,
+        }
+    )
+    metrics = ["potential_mrr", "workload_hours"]
+    assert (pc[metrics] / (pc[metrics].sum() / k)).max().max() > 0.05  # lumpy postal codes
+    units, uedges, acc_unit = tm.split_lumpy_units(pc, acc, edges, k, ["R1"], max_share=0.02)
+    assert units.attrs["n_split"] > 0
+    assert np.allclose(units[metrics].sum(), acc[metrics].sum())
+    assert (units[metrics] / (units[metrics].sum() / k)).max().max() <= 0.02 + 0.02  # ≤ 1 account
+    # a piece stays in its postal code's neighbourhood
+    piece = units.loc[units["unit_id"].str.contains("#"), "unit_id"].iloc[0]
+    pcode = piece.split("#")[0]
+    nb_piece = set(uedges.loc[uedges["a"] == piece, "b"]) | set(
+        uedges.loc[uedges["b"] == piece, "a"]
+    )
+    nb_pc = set(edges.loc[edges.iloc[:, 0] == pcode].iloc[:, 1]) | set(
+        edges.loc[edges.iloc[:, 1] == pcode].iloc[:, 0]
+    )
+    assert {u.split("#")[0] for u in nb_piece} - {pcode} == nb_pc
+    res = tm.design_territories(units, k, metrics=metrics, tolerance=0.05, edges=uedges)
+    ut = dict(zip(res.assignment["unit_id"], res.assignment["territory_id"], strict=True))
+    # balance recomputed from the accounts themselves
+    terr = acc["account_id"].map(acc_unit).map(ut)
+    assert terr.notna().all()
+    for m in metrics:
+        dev = acc.groupby(terr.to_numpy())[m].sum() / (acc[m].sum() / k) - 1
+        assert len(dev) == k and dev.abs().max() <= 0.05 + 1e-9, (m, dev.round(3).to_dict())
+    full = res.graph.edge_frame(units["unit_id"].to_numpy())
+    assert set(pieces(ut, list(full.itertuples(index=False, name=None))).values()) == {1}
+
+
+def test_start_plan_is_refined_by_local_search_only_and_checked() -> None:
+    units, edges = grid_units(10, seed=4)
+    first = tm.design_territories(
+        units, 4, tolerance=0.1, coord_cols=("x", "y"), planar=True, edges=edges, seed=0
+    )
+    units["start"] = first.assignment["territory_id"].to_numpy()
+    ids = sorted(units["start"].unique())
+    res = tm.design_territories(
+        units,
+        4,
+        tolerance=0.03,
+        coord_cols=("x", "y"),
+        planar=True,
+        edges=edges,
+        territory_ids=ids,
+        start_col="start",
+        max_iter=0,
+    )
+    assert res.summary["warm_start"] == "given plan" and "lp_variables" not in res.summary
+    terr = res.assignment["territory_id"]
+    for m in ("potential", "workload"):
+        assert deviations(units, terr, m).abs().max() <= 0.03 + 1e-9
+    kept = (terr.to_numpy() == units["start"].to_numpy()).mean()
+    assert kept > 0.8  # a refinement, not a new plan
+    assign = dict(zip(res.assignment["unit_id"], terr, strict=True))
+    assert set(pieces(assign, list(edges.itertuples(index=False, name=None))).values()) == {1}
+    units.loc[3, "start"] = "nowhere"
+    with pytest.raises(
+        ValueError, match="column 'start' must give every unit one of the territory"
+    ):
+        tm.design_territories(
+            units, 4, coord_cols=("x", "y"), planar=True, territory_ids=ids, start_col="start"
+        )

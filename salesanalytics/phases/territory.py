@@ -54,6 +54,13 @@ class Params(PhaseParams):
         le=0.2,
         description="Share of largest accounts carved out as key accounts if nobody has the KAM role.",
     )
+    max_unit_share: float = Field(
+        0.02,
+        gt=0,
+        le=1,
+        description="Postal codes above this share of a territory's target are split into "
+        "account groups (1 = never).",
+    )
     search_passes: int = Field(
         100,
         ge=0,

@@ -8,7 +8,8 @@ Public API (``from salesanalytics.territory import ...``):
 * The engagement's territory phase: :func:`prepare_inputs`, :func:`run_scenario`,
   :func:`status_quo_plan`, :func:`compare_plans`, :func:`pareto_front`, and the building blocks
   in :mod:`salesanalytics.territory.design` (activity norms, workload, key accounts, units,
-  account assignment, disruption report, Salesforce owner changes, Excel).
+  account assignment, disruption report, Salesforce owner changes, Excel), and
+  :func:`split_lumpy_units` (large postal codes as account-level pieces).
 """
 
 from salesanalytics.territory.design import (
@@ -21,6 +22,7 @@ from salesanalytics.territory.design import (
     n_territories_for_capacity,
     postal_code_units,
     salesforce_owner_changes,
+    split_lumpy_units,
     territory_summary,
     workload_segment,
     write_excel,
@@ -83,6 +85,7 @@ __all__ = [
     "prepare_inputs",
     "run_scenario",
     "salesforce_owner_changes",
+    "split_lumpy_units",
     "status_quo_plan",
     "territory_summary",
     "workload_segment",

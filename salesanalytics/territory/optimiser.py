@@ -2,8 +2,9 @@
 
 Algorithm (a location-allocation heuristic, deterministic for a given ``seed``):
 
-1. **Warm start.** Centres from today's territories (``current`` column) when given, otherwise a
-   weighted k-means++ seeding with a few Lloyd steps on the coordinates.
+1. **Warm start.** Weighted k-means++ seeding with a few Lloyd steps on the coordinates; with
+   today's territories (``current`` column) the regions are named after them by the matching
+   that keeps most continuity value (optionally today's territories themselves).
 2. **Assignment LP** (HiGHS dual simplex via :func:`scipy.optimize.linprog`): every free unit
    with load is assigned (fractionally) to one of its nearest centres at minimum weighted squared
    distance plus a continuity penalty for leaving its current territory, subject to the combined
@@ -12,8 +13,10 @@ Algorithm (a location-allocation heuristic, deterministic for a given ``seed``):
    units are fixed and count towards balance. A vertex solution splits only few units; each goes
    to its largest share. Units without load join the territory of the nearest loaded unit along
    the adjacency graph. Centres move to the weighted centroid; repeat until stable.
-3. **Contiguity repair**: pieces of a territory cut off from its main part move, as a whole, to
-   the neighbouring territory they touch most.
+3. **Contiguity repair**, two ways: pieces of a territory cut off from its main part move, as
+   a whole, to the neighbouring territory they touch most; or they are released and handed out
+   again by growing the territories into them, the one furthest below its target first. Each is
+   followed by the balance search of step 4 and the more balanced plan is kept.
 4. **Local search** on the adjacency graph: boundary moves and swaps that reduce the balance
    violation (never breaking contiguity, never moving a locked unit), then boundary moves that
    improve compactness/continuity while every territory stays within tolerance.
@@ -29,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.optimize import linprog
+from scipy.optimize import linear_sum_assignment, linprog
 from scipy.sparse.csgraph import connected_components
 
 from salesanalytics.territory.graph import UnitGraph, build_unit_graph, planar_km
@@ -340,12 +343,96 @@ def _repair_contiguity(st: _State, graph: UnitGraph) -> int:
     return moved
 
 
-def _connected_without(st: _State, u: int, t: int, assign: list[int]) -> bool:
-    """Whether territory ``t`` stays connected when unit ``u`` leaves it (BFS with early stop)."""
-    nb = [v for v in st.nbrs[u] if assign[v] == t]
+def _regrow(st: _State, graph: UnitGraph) -> int:
+    """Contiguity repair that keeps balance: every piece of a territory cut off from its main
+    part is released, and the released units are handed out again by growing the territories
+    into them -- always the territory furthest below its target next, taking its cheapest
+    (nearest, least disruptive) neighbouring unit. Returns the number of units released."""
+    import heapq
+
+    comp = _components(st, graph)
+    weight = np.bincount(comp, weights=st.w + 1e-6 + 1e3 * st.locked)
+    terr_of = np.zeros(len(weight), dtype=np.int64)
+    terr_of[comp] = st.assign
+    order = np.lexsort((np.arange(len(weight)), -weight, terr_of))
+    first = np.r_[True, terr_of[order][1:] != terr_of[order][:-1]]
+    main = np.zeros(len(weight), dtype=bool)
+    main[order[first]] = True
+    free = ~main[comp] & ~st.locked
+    if not free.any():
+        return 0
+    assign = st.assign.copy()
+    assign[free] = -1
+    s = np.zeros((st.k, st.a.shape[1]))
+    ok = assign >= 0
+    np.add.at(s, assign[ok], st.a[ok])
+    Tsafe = np.where(st.active, st.T, 1.0)
+    heaps: list[list[tuple[float, int]]] = [[] for _ in range(st.k)]
+    nbrs = st.nbrs
+
+    def push(t: int, v: int) -> None:
+        c = float(st.unit_cost(np.array([v]), np.array([t]))[0])
+        heapq.heappush(heaps[t], (c, v))
+
+    for u in np.flatnonzero(free):
+        for v in nbrs[u]:
+            if assign[v] >= 0:
+                push(int(assign[v]), int(u))
+    left = int(free.sum())
+    while left:
+        deficit = np.where(st.active, 1.0 - s / Tsafe, -np.inf).max(axis=1)
+        for t in np.argsort(-deficit, kind="stable"):
+            h = heaps[t]
+            while h and assign[h[0][1]] >= 0:
+                heapq.heappop(h)
+            if h:
+                break
+        else:  # unreachable units (no assigned neighbour): keep their old territory
+            rest = assign < 0
+            assign[rest] = st.assign[rest]
+            break
+        _, u = heapq.heappop(h)
+        t = int(t)
+        assign[u] = t
+        s[t] += st.a[u]
+        left -= 1
+        for v in nbrs[u]:
+            if assign[v] < 0:
+                push(t, v)
+    st.assign[:] = assign
+    return int(free.sum())
+
+
+def _connected_without(
+    st: _State, u: int, t: int, assign: list[int], local_only: bool = True
+) -> bool:
+    """Whether territory ``t`` stays connected when unit ``u`` leaves it.
+
+    First checks that ``u``'s neighbours in ``t`` stay linked through their own neighbours (a
+    cheap, sufficient test that settles almost every move); with ``local_only`` a move failing
+    it is refused (conservative: contiguity is never broken), otherwise a BFS of the territory
+    decides."""
+    nbrs = st.nbrs
+    nb = [v for v in nbrs[u] if assign[v] == t]
     if len(nb) <= 1:
         return True
     targets = set(nb)
+    # usually the neighbours stay linked through their own neighbours: check that ring first
+    ring = set(nb)
+    for v in nb:
+        ring.update(y for y in nbrs[v] if y != u and assign[y] == t)
+    seen = {nb[0]}
+    stack = [nb[0]]
+    while stack:
+        x = stack.pop()
+        for y in nbrs[x]:
+            if y in ring and y not in seen:
+                seen.add(y)
+                stack.append(y)
+    if targets <= seen:
+        return True
+    if local_only:
+        return False
     seen = {u, nb[0]}
     stack = [nb[0]]
     found = 1
@@ -360,21 +447,6 @@ def _connected_without(st: _State, u: int, t: int, assign: list[int]) -> bool:
                         return True
                 stack.append(y)
     return False
-
-
-def _territory_connected(st: _State, t: int, assign: list[int], members: set[int]) -> bool:
-    if not members:
-        return True
-    start = next(iter(members))
-    seen = {start}
-    stack = [start]
-    while stack:
-        x = stack.pop()
-        for y in st.nbrs[x]:
-            if y not in seen and assign[y] == t:
-                seen.add(y)
-                stack.append(y)
-    return len(seen) == len(members)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -425,6 +497,26 @@ def _balance_search(
         ex = np.maximum(np.abs(dev) - st.tol, 0.0)
         return (ex**2 + mu * dev**2).sum(axis=-1)
 
+    t_l, act_l, tol_l, a_l = st.T.tolist(), st.active.tolist(), st.tol.tolist(), st.a.tolist()
+
+    def sc1(x: float, t: float, tl: float) -> float:
+        dev = x / t - 1.0
+        ex = abs(dev) - tl
+        return (ex * ex if ex > 0 else 0.0) + mu * dev * dev
+
+    def move_gain(u: int, src: int, dst: int) -> float:
+        """Change of the objective when ``u`` moves (scalar fast path of ``score``)."""
+        g = 0.0
+        au, s_a, s_b = a_l[u], s[src].tolist(), s[dst].tolist()
+        for j, tl in enumerate(tol_l):
+            if act_l[src][j]:
+                t = t_l[src][j]
+                g += sc1(s_a[j] - au[j], t, tl) - sc1(s_a[j], t, tl)
+            if act_l[dst][j]:
+                t = t_l[dst][j]
+                g += sc1(s_b[j] + au[j], t, tl) - sc1(s_b[j], t, tl)
+        return g
+
     def apply(u: int, src: int, dst: int) -> None:
         assign[u] = dst
         members[src].discard(u)
@@ -446,16 +538,17 @@ def _balance_search(
         touched: set[int] = set()  # territories changed in this pass: their gains are stale
         for idx in cand[np.argsort(df[cand], kind="stable")].tolist():
             a_, b_ = int(ss[idx]), int(dd[idx])
-            if a_ in touched or b_ in touched:
-                continue
             u = int(uu[idx])
-            if len(members[a_]) <= 1 or not _connected_without(st, u, a_, assign):
+            if assign[u] != a_ or len(members[a_]) <= 1:
+                continue
+            if a_ in touched or b_ in touched:  # re-evaluate with the current sums
+                if move_gain(u, a_, b_) >= -eps or not any(assign[v] == b_ for v in nbrs[u]):
+                    continue
+            if not _connected_without(st, u, a_, assign):
                 continue
             apply(u, a_, b_)
             touched.update((a_, b_))
             applied += 1
-            if len(touched) >= st.k - 1:
-                break
         n_moves += applied
         if applied:
             continue
@@ -487,16 +580,20 @@ def _balance_search(
                     if gain[i, j] >= -eps:
                         break
                     u, v = int(ou[i]), int(iv[j])
-                    apply(u, t, b)
-                    apply(v, b, t)
-                    if _territory_connected(st, t, assign, members[t]) and _territory_connected(
-                        st, b, assign, members[b]
+                    # t - u and b - v stay connected, and v (u) still touches t - u (b - v)
+                    if (
+                        len(members[t]) > 1
+                        and len(members[b]) > 1
+                        and any(assign[x] == t and x != u for x in nbrs[v])
+                        and any(assign[x] == b and x != v for x in nbrs[u])
+                        and _connected_without(st, u, t, assign)
+                        and _connected_without(st, v, b, assign)
                     ):
+                        apply(u, t, b)
+                        apply(v, b, t)
                         n_swaps += 1
                         applied = 1
                         break
-                    apply(v, t, b)
-                    apply(u, b, t)
                 if applied:
                     break
             if applied:
@@ -638,6 +735,8 @@ def design_territories(
     lp_tightening: float = 0.5,
     lp_relax: float = 4.0,
     max_iter: int = 4,
+    warm_start: str = "current",
+    start_col: str | None = None,
     max_passes: int = 300,
     time_limit: float = 60.0,
     seed: int = 0,
@@ -690,6 +789,16 @@ def design_territories(
         contiguity repair then has to undo.
     max_iter
         Location-allocation iterations.
+    warm_start
+        ``"current"`` (default): today's territories (``current_col``); ``"kmeans"``: compact
+        k-means++ regions of the units, named after today's territories by the matching that
+        keeps most continuity value -- better when today's territories are badly fragmented
+        and few LP iterations are run, at the price of more disruption. Without current
+        territories k-means++ is used either way.
+    start_col
+        Optional column with a complete plan (territory id per unit) to start from instead,
+        e.g. the main scenario when computing a variant of it; with ``max_iter=0`` only the
+        local search runs (a cheap variant with another tolerance or continuity weight).
     max_passes
         Work budget of the local search (passes over all boundary moves); with it, results are
         deterministic for a seed.
@@ -713,7 +822,7 @@ def design_territories(
     metrics = list(metrics)
     if not metrics:
         raise ValueError("metrics must name at least one column to balance")
-    extra = [c for c in (current_col, locked_col, compactness_col, continuity_col) if c]
+    extra = [c for c in (current_col, locked_col, compactness_col, continuity_col, start_col) if c]
     problems = _check_units(units, id_col, coord_cols, metrics, extra)
     tol_map = (
         {m: float(tolerance) for m in metrics}
@@ -765,6 +874,17 @@ def design_territories(
     locked = (
         units[locked_col].fillna(False).astype(bool).to_numpy() if locked_col else np.zeros(n, bool)
     )
+    start = None
+    if start_col:
+        start = np.array(
+            [tid.get(str(t), -1) for t in units[start_col].astype("string").fillna("")],
+            dtype=np.int64,
+        )
+        if (start < 0).any():
+            raise ValueError(
+                f"column '{start_col}' must give every unit one of the territory ids; "
+                f"{int((start < 0).sum())} unit(s) have none (e.g. {ids[start < 0][:5].tolist()})"
+            )
     bad_lock = locked & (cur < 0)
     if bad_lock.any():
         raise ValueError(
@@ -801,7 +921,11 @@ def design_territories(
         core[:] = True
 
     # warm start
-    if (cur >= 0).sum() > 0 and len(set(cur[cur >= 0])) == k:
+    has_current = (cur >= 0).sum() > 0 and len(set(cur[cur >= 0])) == k
+    if start is not None:
+        st.assign = start.copy()
+        warm = "given plan"
+    elif has_current and warm_start == "current":
         st.assign = np.where(cur >= 0, cur, 0)
         st.update_centres()
         # units without a current territory: nearest centre
@@ -812,8 +936,21 @@ def design_territories(
     else:
         st.centres = _kmeans_pp(xy, w, k, rng)
         st.assign = np.argmin(st.dist(slice(None)), axis=1)
-        st.assign[locked] = cur[locked]
         warm = "k-means++"
+        if has_current:
+            # name the compact k-means regions after today's territories: the matching that
+            # keeps the most continuity value (today's territories are often fragmented, so
+            # their centroids make a poor start)
+            keep = np.zeros((k, k))
+            ok = cur >= 0
+            np.add.at(keep, (st.assign[ok], cur[ok]), cval[ok] + 1e-6 * w[ok])
+            rows, cols = linear_sum_assignment(-keep)
+            perm = np.empty(k, dtype=np.int64)
+            perm[rows] = cols
+            st.centres[cols] = st.centres[rows].copy()
+            st.assign = perm[st.assign]
+            warm = "k-means++ named after today's territories"
+        st.assign[locked] = cur[locked]
     st.update_centres()
     st.power = DISTANCE_POWER
     radius = float(np.median(st.dist(np.arange(n), st.assign))) or 1.0
@@ -834,17 +971,39 @@ def design_territories(
         if prev is not None and np.mean(prev != st.assign) < 0.002:
             break
         prev = st.assign.copy()
+    if start is not None and max_iter == 0:
+        st.assign[locked] = cur[locked]
     stats["iterations"] = n_iter
     stats["lp_seconds"] = round(lp_seconds, 3)
     deadline = t0 + time_limit
-    stats["contiguity_repairs"] = _repair_contiguity(st, graph)
-    stats.update(_balance_search(st, deadline=deadline, max_passes=max_passes))
+    # contiguity: two repairs, each followed by the balance search; the plan with fewer
+    # territories outside the tolerance (then less excess) is kept
+    lp_plan = st.assign.copy()
+    n_whole = _repair_contiguity(st, graph)
+    whole = st.assign.copy()
+    st.assign[:] = lp_plan
+    n_regrown = _regrow(st, graph)
+    regrown = st.assign.copy()
+    tries = [("territories regrown", regrown, n_regrown)]
+    if not np.array_equal(whole, regrown):
+        tries.append(("pieces moved whole", whole, n_whole))
+    best = None
+    for name, plan, n_rep in tries:
+        st.assign[:] = plan
+        info = _balance_search(st, deadline=deadline, max_passes=max_passes)
+        viol = st.violation(st.sums())
+        key = (int((viol > 1e-12).sum()), float(viol.sum()))  # territories outside, excess
+        if best is None or key < best[0]:
+            best = (key, st.assign.copy(), name, n_rep, info)
+    _, plan, name, n_rep, info = best
+    st.assign[:] = plan
+    stats.update(info, contiguity_repair=name, contiguity_repairs=n_rep)
     stats["compactness_moves"] = _compact_search(st, passes=8, deadline=deadline)
     st.update_centres()
     # a final balance pass in case compactness moves were cut short
     more = _balance_search(st, deadline=deadline + 5, max_passes=max_passes // 3)
-    for key in ("balance_moves", "balance_swaps", "balance_kicks"):
-        stats[key] += more[key]
+    for name in ("balance_moves", "balance_swaps", "balance_kicks"):
+        stats[name] += more[name]
 
     return _result(
         units,

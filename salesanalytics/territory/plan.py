@@ -22,6 +22,7 @@ from salesanalytics.territory.design import (
     key_account_carve_out,
     match_territories_to_reps,
     postal_code_units,
+    split_lumpy_units,
     territory_summary,
     workload_segment,
 )
@@ -56,9 +57,12 @@ class TerritoryInputs:
         ``activity_hours``, ``visits_per_year``, ``travel_hours``, ``workload_hours``,
         ``key_account``.
     units
-        Postal-code units of the field territories (:func:`postal_code_units`).
+        Units of the field territories: postal codes (:func:`postal_code_units`), those too
+        large to balance split into account-level pieces (:func:`split_lumpy_units`; column
+        ``postal_code`` names the postal code of every unit).
     edges
-        Postal-code adjacency restricted to the units.
+        Unit adjacency (``postal_code_a``, ``postal_code_b``: unit ids) used by the optimiser
+        and the contiguity checks.
     field_reps
         Active field reps (``rep_id``, ``name``, ``fte``, ``capacity_hours``, home coordinates).
     reps
@@ -76,6 +80,8 @@ class TerritoryInputs:
     reps: pd.DataFrame
     norms: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
+    postal_edges: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Postal-code adjacency (for maps)."""
 
 
 @dataclass
@@ -91,6 +97,19 @@ class TerritoryPlan:
     territory_rep: dict[str, str] = field(default_factory=dict)
     units: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    def postal_territory(self) -> pd.Series:
+        """Territory per postal code (for maps): a split postal code shows the territory holding
+        most of its potential and workload."""
+        u = self.units
+        pc = u["postal_code"] if "postal_code" in u else u["unit_id"]
+        t = u["unit_id"].astype(str).map(self.unit_territory.astype(str))
+        tot = u[list(METRICS)].sum().to_numpy()
+        load = (u[list(METRICS)].to_numpy() / np.where(tot > 0, tot, 1.0)).sum(axis=1)
+        df = pd.DataFrame({"pc": pc.astype(str).to_numpy(), "t": t.to_numpy(), "w": load})
+        g = df.dropna().groupby(["pc", "t"], as_index=False)["w"].sum()
+        g = g.sort_values(["pc", "w", "t"], ascending=[True, False, True]).drop_duplicates("pc")
+        return pd.Series(g["t"].to_numpy(), index=g["pc"].to_numpy())
+
 
 def prepare_inputs(
     accounts: pd.DataFrame,
@@ -101,6 +120,7 @@ def prepare_inputs(
     speed_kmh: float = 50.0,
     key_account_share: float = 0.01,
     locked_postal_codes: Sequence[str] = (),
+    max_unit_share: float = 0.02,
 ) -> TerritoryInputs:
     """Join potentials, derive workload, carve out key accounts and build postal-code units.
 
@@ -123,6 +143,10 @@ def prepare_inputs(
         Share of largest accounts flagged as key accounts when no rep has the KAM role.
     locked_postal_codes
         Postal codes that stay with their current rep.
+    max_unit_share
+        Postal codes whose potential or workload exceeds this share of a territory's target
+        (one territory per field rep) are split into account-level pieces, so that territories
+        can be balanced finely (:func:`split_lumpy_units`); 1 = never split.
 
     Raises
     ------
@@ -182,15 +206,27 @@ def prepare_inputs(
             "(check the role mapping, e.g. Sales_Role__c = 'Field Sales')"
         )
     scope = acc[~acc["key_account"]]
-    units = postal_code_units(scope, field_ids, locked_postal_codes=locked_postal_codes)
+    pc_units = postal_code_units(scope, field_ids, locked_postal_codes=locked_postal_codes)
     adj = geo.postal_code_adjacency()
-    ids = set(units["unit_id"].astype(str))
+    ids = set(pc_units["unit_id"].astype(str))
     poly_edges = adj[adj["postal_code_a"].isin(ids) & adj["postal_code_b"].isin(ids)]
-    # one graph for optimiser and checks: polygon neighbours, Delaunay for codes without polygon
+    # postal-code graph (maps): polygon neighbours, Delaunay for codes without polygon
+    pgraph = build_unit_graph(
+        pc_units["unit_id"].astype(str).to_numpy(),
+        planar_km(pc_units["latitude"].to_numpy(), pc_units["longitude"].to_numpy()),
+        poly_edges,
+    )
+    postal_edges = pgraph.edge_frame(pc_units["unit_id"].astype(str).to_numpy())
+    postal_edges.columns = ["postal_code_a", "postal_code_b"]
+    units, unit_edges, account_unit = split_lumpy_units(
+        pc_units, scope, postal_edges, len(field_ids), field_ids, max_share=max_unit_share
+    )
+    acc["unit_id"] = acc["account_id"].map(account_unit).where(~acc["key_account"])
+    acc["unit_id"] = acc["unit_id"].astype("string")
     graph = build_unit_graph(
         units["unit_id"].astype(str).to_numpy(),
         planar_km(units["latitude"].to_numpy(), units["longitude"].to_numpy()),
-        poly_edges,
+        unit_edges,
     )
     edges = graph.edge_frame(units["unit_id"].astype(str).to_numpy())
     edges.columns = ["postal_code_a", "postal_code_b"]
@@ -206,6 +242,8 @@ def prepare_inputs(
         "n_without_postal_code": units.attrs.get("n_without_postal_code", 0),
         "n_without_potential": n_no_potential,
         "n_units": len(units),
+        "n_postal_codes_split": units.attrs.get("n_split", 0),
+        "n_account_pieces": units.attrs.get("n_pieces", 0),
         "n_units_with_accounts": int((units["n_accounts"] > 0).sum()),
         "n_field_reps": len(field_reps),
         "graph_polygon_edges": graph.n_given,
@@ -215,7 +253,7 @@ def prepare_inputs(
         "field_capacity_hours": float(field_reps["capacity_hours"].sum()),
         "activity_window_years": norms.attrs.get("years"),
     }
-    return TerritoryInputs(acc, units, edges, field_reps, reps, norms, info)
+    return TerritoryInputs(acc, units, edges, field_reps, reps, norms, info, postal_edges)
 
 
 def _fte(fte: pd.Series, rep: str) -> float:
@@ -261,7 +299,12 @@ def _finish(
 ) -> TerritoryPlan:
     acc = inputs.accounts
     assignment = account_assignment(
-        acc, unit_territory, territory_rep, acc["key_account"], locked_accounts=locked_accounts
+        acc,
+        unit_territory,
+        territory_rep,
+        acc["key_account"],
+        locked_accounts=locked_accounts,
+        unit_col="unit_id" if "unit_id" in acc else "postal_code",
     )
     terr = territory_summary(assignment, acc, inputs.reps, road_factor, speed_kmh)
     u = inputs.units
@@ -315,6 +358,9 @@ def run_scenario(
     max_passes: int = 100,
     time_limit: float = 60.0,
     travel_weight: float = 1.0,
+    max_iter: int = 4,
+    start: TerritoryPlan | None = None,
+    candidates: int = 12,
 ) -> TerritoryPlan:
     """Optimise the field territories for one scenario and turn them into account owners.
 
@@ -332,8 +378,14 @@ def run_scenario(
         Scale each territory's target by its rep's FTE (only when territories = reps).
     seed
         Seed of the optimiser's warm start.
-    max_passes
-        Local-search work budget (see :func:`design_territories`).
+    max_passes, max_iter
+        Optimiser effort (see :func:`design_territories`); side scenarios can use less.
+    candidates
+        Nearest territory centres a unit may join in the assignment LP (fewer = faster LP).
+    start
+        A plan with the same number of territories to start from (e.g. the main scenario):
+        with ``max_iter=0`` only the local search adapts it to this scenario's tolerance and
+        continuity weight, several times faster than designing from scratch.
     time_limit
         Safety limit in seconds.
     travel_weight
@@ -351,6 +403,12 @@ def run_scenario(
         if (same and fte_scaled)
         else None
     )
+    start_col = None
+    if start is not None and same:
+        st_ids = u["unit_id"].astype(str).map(start.unit_territory.astype(str))
+        u = u.assign(_start=st_ids.map(start.territory_rep).astype("string"))
+        if u["_start"].isin(ids).all():
+            start_col = "_start"
     res = design_territories(
         u,
         n,
@@ -366,6 +424,9 @@ def run_scenario(
         seed=seed,
         max_passes=max_passes,
         time_limit=time_limit,
+        max_iter=max_iter if (start_col or max_iter > 0) else 1,
+        start_col=start_col,
+        candidates=candidates,
     )
     # name territories T01.. from west to east, then give each the rep who keeps most customers
     cen = res.territories.sort_values(["centre_longitude", "territory_id"])
@@ -493,11 +554,15 @@ def pareto_front(
     seed: int = 0,
     max_passes: int = 100,
     base: dict[float, TerritoryPlan] | None = None,
+    max_iter: int = 4,
+    start: TerritoryPlan | None = None,
 ) -> tuple[pd.DataFrame, dict[float, TerritoryPlan]]:
     """Trade-off between compactness and disruption for several continuity weights.
 
     base
         Plans already computed for some weights (reused, not recomputed).
+    max_passes, max_iter, start
+        Optimiser effort per plan and a plan to start from (see :func:`run_scenario`).
 
     Returns
     -------
@@ -517,6 +582,8 @@ def pareto_front(
             seed=seed,
             name=f"continuity {w:g}",
             max_passes=max_passes,
+            max_iter=max_iter,
+            start=start,
         )
         for w in weights
     }
