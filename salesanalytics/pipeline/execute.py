@@ -95,7 +95,9 @@ async def start_kernel(
     km = AsyncKernelManager(kernel_name=kernel_name)
     env = dict(os.environ)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # always the inline backend: a user's MPLBACKEND=Agg (common on servers/CI) would otherwise
+    # silently drop every chart from the reports
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     # phases run in parallel, one kernel per core: one BLAS/OpenMP thread per kernel avoids
     # oversubscribing the cores (a user's explicit setting wins)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
