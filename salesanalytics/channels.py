@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from salesanalytics import style
-from salesanalytics.geo import haversine_km
+from salesanalytics.geo import ROAD_FACTOR, SPEED_KMH, haversine_km
 from salesanalytics.schema import CHANNELS
 
 __all__ = [
@@ -141,8 +141,8 @@ def visit_travel(
     activities: pd.DataFrame,
     accounts: pd.DataFrame,
     reps: pd.DataFrame,
-    road_factor: float = 1.3,
-    speed_kmh: float = 50.0,
+    road_factor: float = ROAD_FACTOR,
+    speed_kmh: float = SPEED_KMH,
 ) -> pd.DataFrame:
     """Travel of every visit: rep home → account and back.
 
@@ -198,8 +198,8 @@ def activity_costs(
     rates: pd.DataFrame,
     accounts: pd.DataFrame | None = None,
     reps: pd.DataFrame | None = None,
-    road_factor: float = 1.3,
-    speed_kmh: float = 50.0,
+    road_factor: float = ROAD_FACTOR,
+    speed_kmh: float = SPEED_KMH,
 ) -> pd.DataFrame:
     """Cost of every activity: time at its channel's rate, plus travel for visits.
 
@@ -1130,8 +1130,8 @@ def analyse_channel_mix(
     as_of: str | pd.Timestamp,
     potential: pd.DataFrame | None = None,
     window_days: int = 365,
-    road_factor: float = 1.3,
-    speed_kmh: float = 50.0,
+    road_factor: float = ROAD_FACTOR,
+    speed_kmh: float = SPEED_KMH,
     service_cost_share: float = 0.08,
     default_cost_share: float = 0.3,
     rules: AssignmentRules | None = None,

@@ -320,8 +320,8 @@ ACTIVITY_RATES = np.array(
     [[2.0, 3.0, 4.0, 0.0], [0.0, 4.0, 4.0, 0.0], [0.0, 0.0, 4.0, 1.5]]
 )
 STATUS_ACTIVITY_MULT = {"customer": 1.0, "former_customer": 0.3, "prospect": 0.4}
-ROAD_FACTOR = 1.3
-TRAVEL_SPEED_KMH = 50.0
+ROAD_FACTOR = geo.ROAD_FACTOR
+TRAVEL_SPEED_KMH = geo.SPEED_KMH
 ACTIVITY_WINDOW_DAYS = 730
 _CHUNK = 200_000  # accounts per activity chunk (fixed: results do not depend on n_accounts)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from salesanalytics.geo import ROAD_FACTOR, SPEED_KMH
 from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
@@ -16,9 +17,14 @@ class Params(PhaseParams):
         365, ge=30, le=1095, description="Days of activity and revenue history costed (per year)."
     )
     road_factor: float = Field(
-        1.3, ge=1.0, le=3.0, description="Road distance / straight-line distance for visit travel."
+        ROAD_FACTOR,
+        ge=1.0,
+        le=3.0,
+        description="Road distance / straight-line distance for visit travel.",
     )
-    speed_kmh: float = Field(50.0, gt=0, le=150, description="Average driving speed for visits.")
+    speed_kmh: float = Field(
+        SPEED_KMH, gt=0, le=150, description="Average driving speed for visits."
+    )
     service_cost_share: float = Field(
         0.08, ge=0, le=1, description="Service cost (support, onboarding) as a share of revenue."
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from salesanalytics.geo import ROAD_FACTOR, SPEED_KMH
 from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
@@ -45,9 +46,9 @@ class Params(PhaseParams):
         description="Extra continuity weights for the compactness / disruption trade-off.",
     )
     road_factor: float = Field(
-        1.3, ge=1, le=3, description="Road km per straight-line km, for travel time."
+        ROAD_FACTOR, ge=1, le=3, description="Road km per straight-line km, for travel time."
     )
-    speed_kmh: float = Field(50.0, gt=5, le=130, description="Mean driving speed in km/h.")
+    speed_kmh: float = Field(SPEED_KMH, gt=5, le=130, description="Mean driving speed in km/h.")
     key_account_share: float = Field(
         0.01,
         ge=0,

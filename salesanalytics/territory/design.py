@@ -27,6 +27,7 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
 from salesanalytics import geo
+from salesanalytics.geo import ROAD_FACTOR, SPEED_KMH
 
 __all__ = [
     "account_assignment",
@@ -141,8 +142,8 @@ def account_workload(
     segments: pd.Series,
     norms: pd.DataFrame,
     reps: pd.DataFrame,
-    road_factor: float = 1.3,
-    speed_kmh: float = 50.0,
+    road_factor: float = ROAD_FACTOR,
+    speed_kmh: float = SPEED_KMH,
 ) -> pd.DataFrame:
     """Hours per account and year: activity norm of its segment plus travel for its visits.
 
@@ -527,8 +528,8 @@ def territory_summary(
     assignment: pd.DataFrame,
     accounts: pd.DataFrame,
     reps: pd.DataFrame,
-    road_factor: float = 1.3,
-    speed_kmh: float = 50.0,
+    road_factor: float = ROAD_FACTOR,
+    speed_kmh: float = SPEED_KMH,
 ) -> pd.DataFrame:
     """One row per territory (and key-account book) with the client-facing figures.
 

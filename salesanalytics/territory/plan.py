@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from salesanalytics import geo
+from salesanalytics.geo import ROAD_FACTOR, SPEED_KMH
 from salesanalytics.territory.design import (
     account_assignment,
     account_workload,
@@ -116,8 +117,8 @@ def prepare_inputs(
     potential: pd.DataFrame,
     activities: pd.DataFrame,
     reps: pd.DataFrame,
-    road_factor: float = 1.3,
-    speed_kmh: float = 50.0,
+    road_factor: float = ROAD_FACTOR,
+    speed_kmh: float = SPEED_KMH,
     key_account_share: float = 0.01,
     locked_postal_codes: Sequence[str] = (),
     max_unit_share: float = 0.02,
@@ -352,8 +353,8 @@ def run_scenario(
     fte_scaled: bool = True,
     seed: int = 0,
     name: str | None = None,
-    road_factor: float = 1.3,
-    speed_kmh: float = 50.0,
+    road_factor: float = ROAD_FACTOR,
+    speed_kmh: float = SPEED_KMH,
     locked_accounts: Sequence[str] = (),
     max_passes: int = 100,
     time_limit: float = 60.0,
@@ -466,7 +467,7 @@ def run_scenario(
 
 
 def status_quo_plan(
-    inputs: TerritoryInputs, road_factor: float = 1.3, speed_kmh: float = 50.0
+    inputs: TerritoryInputs, road_factor: float = ROAD_FACTOR, speed_kmh: float = SPEED_KMH
 ) -> TerritoryPlan:
     """Today's postal-code territories measured like a scenario (units without owner: none)."""
     u = inputs.units
