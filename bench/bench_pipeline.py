@@ -147,7 +147,9 @@ def _report(label: str, res) -> None:
     counts: dict[str, int] = {}
     for r in res.phases.values():
         counts[r.status] = counts.get(r.status, 0) + 1
-    print(f"{label:<44} {res.seconds:6.1f} s  {counts}  kernels started: {res.kernels_started}")
+    print(
+        f"{label:<44} {res.seconds:6.1f} s  {counts}  kernels started: {res.kernels_started}, recycled: {res.kernels_recycled}"
+    )
 
 
 def _entities(res) -> None:

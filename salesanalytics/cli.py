@@ -2,7 +2,9 @@
 
 Subcommands are contributed by the modules listed in :data:`COMMAND_MODULES`; each has a
 ``register_cli(subparsers)`` function that adds its parser(s) and sets ``func`` to a handler
-``handler(args) -> int`` returning the exit status.
+``handler(args) -> int`` returning the exit status. :data:`COMMANDS` names the module of each
+subcommand, so that running one imports only its module (the analysis modules import pandas,
+pandera and scipy, which would delay the start of every command by seconds).
 """
 
 from __future__ import annotations
@@ -15,17 +17,21 @@ from importlib import import_module
 from salesanalytics import __version__
 from salesanalytics.errors import UserError
 
-__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+__all__ = ["COMMANDS", "COMMAND_MODULES", "build_parser", "main"]
 
-COMMAND_MODULES: tuple[str, ...] = (
-    "salesanalytics.demo",
-    "salesanalytics.intake",
-    "salesanalytics.pipeline.commands",
-)
+COMMANDS: dict[str, str] = {
+    "demo-data": "salesanalytics.demo",
+    "validate": "salesanalytics.intake",
+    "init": "salesanalytics.pipeline.commands",
+    "run": "salesanalytics.pipeline.commands",
+}
+"""Subcommand -> module registering it."""
+
+COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with every available subcommand."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Build the argument parser: with every subcommand, or only the module of ``command``."""
     parser = argparse.ArgumentParser(
         prog="salesanalytics",
         description="CRM sales-strategy analyses: import and validate a CRM export, run the "
@@ -33,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    modules = (COMMANDS[command],) if command in COMMANDS else COMMAND_MODULES
+    for name in modules:
         try:
             mod = import_module(name)
         except ModuleNotFoundError as exc:
@@ -46,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -39,13 +39,31 @@ def test_user_error_is_printed_without_traceback(monkeypatch, capsys) -> None:
         )
 
     parser = cli.build_parser()
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    monkeypatch.setattr(cli, "build_parser", lambda command=None: parser)
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     sub.add_parser("boom").set_defaults(func=boom)
     assert cli.main(["boom"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: file Account.csv, column Id, row 7")
     assert "Traceback" not in err
+
+
+def test_commands_map_names_every_registered_subcommand() -> None:
+    assert set(cli.COMMANDS) == set(_subcommands())
+    for command, module in cli.COMMANDS.items():
+        parser = cli.build_parser(command)
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        assert command in sub.choices, module
+
+
+def test_running_a_command_imports_only_its_module() -> None:
+    code = (
+        "import sys; from salesanalytics import cli; cli.build_parser('run'); "
+        "print(sorted(m for m in ('pandas', 'salesanalytics.demo', 'salesanalytics.intake') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_console_script_entry_point_runs() -> None:

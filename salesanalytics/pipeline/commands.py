@@ -78,6 +78,12 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
         "--cell-timeout", type=int, metavar="SECONDS", help="seconds a single cell may run"
     )
     r.add_argument("--workers", type=int, metavar="N", help="phases run in parallel (0 = cores)")
+    r.add_argument(
+        "--fresh-kernels",
+        action="store_true",
+        help="start a new kernel for every phase instead of recycling the kernel of a phase "
+        "that finished (slower; for isolating a problem)",
+    )
     g = r.add_mutually_exclusive_group()
     g.add_argument("--quiet", "-q", action="store_true", help="no progress output (for CI)")
     g.add_argument("--verbose", "-v", action="store_true", help="also show cell progress")
@@ -113,6 +119,11 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Handler of ``salesanalytics run``."""
+    # jsonschema (imported by nbformat) loads rfc3987_syntax, when installed, only to check the
+    # "iri" string formats, which notebooks do not use; building its grammar costs about a second
+    # at every start of this command
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
     from salesanalytics.phases import all_phases
     from salesanalytics.pipeline.config import load_project
     from salesanalytics.pipeline.runner import options_from_project, run_pipeline
@@ -131,6 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         verbose=args.verbose,
         cell_timeout=args.cell_timeout,
         workers=args.workers,
+        recycle_kernels=not args.fresh_kernels,
     )
     try:
         result = run_pipeline(opts)

@@ -1,8 +1,12 @@
 """Notebook execution: a pool of pre-started, pre-warmed kernels and papermill-style parameters.
 
 Starting a Python kernel and importing pandas, seaborn and statsmodels costs seconds; the pool starts
-kernels ahead of need and runs the warm-up imports while other phases execute. Each phase gets a fresh
-kernel (isolation); per-entity reports run many entities in the same kernel (see the runner).
+kernels ahead of need and runs the warm-up imports while other phases execute. A kernel that has
+finished a phase successfully is recycled for the next one: its namespace is cleared and its global
+state (matplotlib, pandas options, warning filters, working directory, ...) restored to the snapshot
+taken after the warm-up (:mod:`salesanalytics.pipeline.kernelstate`); imported modules stay, which is
+what saves the time. A kernel whose phase failed is never reused. ``recycle=False`` gives every phase
+a fresh kernel. Per-entity reports run many entities in the same kernel (see the runner).
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-from papermill.parameterize import parameterize_notebook
 
 __all__ = [
+    "RESET_CODE",
+    "SNAPSHOT_CODE",
     "WARMUP_CODE",
     "ExecutionFailed",
     "Kernel",
@@ -49,6 +54,21 @@ with _w.catch_warnings():
 del _w, _m
 """
 """Imports run in every kernel as soon as it has started (before it is handed to a phase)."""
+
+SNAPSHOT_CODE = """\
+import salesanalytics.pipeline.kernelstate as _ks
+_ks.snapshot()
+del _ks
+"""
+"""Run after the warm-up: remembers the kernel's global state for :data:`RESET_CODE`."""
+
+RESET_CODE = """\
+get_ipython().run_line_magic("reset", "-f")
+import salesanalytics.pipeline.kernelstate as _ks
+_ks.restore()
+del _ks
+"""
+"""Run in a kernel between two notebooks: clears the namespace and restores the global state."""
 
 CellHook = Callable[[int, int], None]
 
@@ -121,31 +141,40 @@ async def start_kernel(
         kc = km.client()
         kc.start_channels()
         await kc.wait_for_ready(timeout=timeout)
-        if warmup:
-            await kc.execute_interactive(
-                warmup,
-                silent=True,
-                store_history=False,
-                timeout=timeout,
-                output_hook=lambda m: None,
-            )
+        for code in (warmup, SNAPSHOT_CODE):
+            if code:
+                await _run_silent(kc, code, timeout)
     except BaseException:
         await asyncio.shield(Kernel(km, kc).shutdown())
         raise
     return Kernel(km, kc)
 
 
+async def _run_silent(kc: Any, code: str, timeout: float) -> None:
+    """Execute ``code`` in the kernel without output; raise if it fails."""
+    reply = await kc.execute_interactive(
+        code, silent=True, store_history=False, timeout=timeout, output_hook=lambda m: None
+    )
+    content = reply.get("content", {})
+    if content.get("status") != "ok":
+        raise RuntimeError(
+            f"kernel set-up code failed: {content.get('ename', '')}: {content.get('evalue', '')}"
+        )
+
+
 class KernelPool:
-    """Kernels started ahead of need, in working directory ``cwd``.
+    """Kernels started ahead of need, in working directory ``cwd``; finished kernels are recycled.
 
     Parameters
     ----------
     cwd
         Working directory of the kernels.
     size
-        At most this many kernels are started ahead (idle or starting).
+        At most this many kernels are kept ahead (idle, starting or being reset).
     kernel_name, warmup
         Kernel spec name and the code run in each new kernel.
+    recycle
+        Reuse a kernel released after a successful phase (see :meth:`release`).
     """
 
     def __init__(
@@ -155,43 +184,104 @@ class KernelPool:
         kernel_name: str = "python3",
         warmup: str = WARMUP_CODE,
         log_file: Path | None = None,
+        recycle: bool = True,
     ) -> None:
         self.cwd = cwd
         self.log_file = log_file
         self.size = max(1, size)
         self.kernel_name = kernel_name
         self.warmup = warmup
+        self.recycle = recycle
         self._ready: list[asyncio.Task[Kernel]] = []
+        self._bg: list[asyncio.Future[Any]] = []
         self.started = 0
+        self.recycled = 0
+        self.in_use = 0
         self.wanted = 0
         self._closed = False
 
     def prefetch(self, wanted: int) -> None:
-        """Expect ``wanted`` kernels to be needed soon: keep ``min(wanted, size)`` idle or starting.
+        """Expect ``wanted`` kernels to be needed soon: keep ``min(wanted, size)`` ahead.
 
         Each :meth:`acquire` lowers the expectation by one and starts a replacement if still needed.
         """
         self.wanted = max(0, wanted)
         self._fill()
 
+    def _capacity(self) -> int:
+        """Kernels to keep ahead: ``size``, less the kernels in use that will be recycled."""
+        return max(0, self.size - (self.in_use if self.recycle else 0))
+
     def _fill(self) -> None:
-        while not self._closed and len(self._ready) < min(self.wanted, self.size):
+        while not self._closed and len(self._ready) < min(self.wanted, self._capacity()):
             self._ready.append(asyncio.ensure_future(self._start()))
 
     async def _start(self) -> Kernel:
         self.started += 1
         return await start_kernel(self.cwd, self.kernel_name, self.warmup, log_file=self.log_file)
 
+    async def _reset(self, kernel: Kernel) -> Kernel:
+        """Clear and restore a used kernel; a fresh one instead if that fails."""
+        try:
+            if not await kernel.km.is_alive():
+                raise RuntimeError("kernel died")
+            await _run_silent(kernel.kc, RESET_CODE, timeout=60)
+        except asyncio.CancelledError:
+            await asyncio.shield(kernel.shutdown())
+            raise
+        except Exception:
+            await asyncio.shield(kernel.shutdown())
+            return await self._start()
+        self.recycled += 1
+        return kernel
+
+    def release(self, kernel: Kernel, reuse: bool = True) -> None:
+        """Hand back a kernel that is no longer used.
+
+        With ``reuse`` (the notebook it ran finished without error) and recycling on, the kernel
+        is reset and kept for the next :meth:`acquire`, in place of a kernel still starting;
+        otherwise it is shut down.
+        """
+        self.in_use = max(0, self.in_use - 1)
+        if not (reuse and self.recycle and not self._closed):
+            self._bg.append(asyncio.ensure_future(kernel.shutdown()))
+            self._fill()
+            return
+        self._ready.insert(0, asyncio.ensure_future(self._reset(kernel)))
+        limit = self._capacity()
+        for task in [t for t in self._ready[1:] if not t.done()][::-1]:
+            if len(self._ready) <= limit:
+                break
+            task.cancel()  # a kernel still starting: the recycled one replaces it
+            self._ready.remove(task)
+            self._bg.append(task)
+        while len(self._ready) > limit:  # idle kernels beyond the limit
+            task = self._ready.pop()
+            self._bg.append(asyncio.ensure_future(self._shutdown_task(task)))
+
+    @staticmethod
+    async def _shutdown_task(task: asyncio.Task[Kernel]) -> None:
+        with contextlib.suppress(BaseException):
+            await (await task).shutdown()
+
     async def acquire(self) -> Kernel:
-        """A fresh kernel (one started ahead if available); the caller shuts it down."""
-        if not self._ready:
-            self._ready.append(asyncio.ensure_future(self._start()))
-        done = [t for t in self._ready if t.done()]
-        task = done[0] if done else self._ready[0]
+        """A kernel ready for a notebook (recycled or started ahead if available); hand it back
+        with :meth:`release`."""
+        while True:
+            if not self._ready:
+                self._ready.append(asyncio.ensure_future(self._start()))
+            done = [t for t in self._ready if t.done()]
+            if done:
+                good = [t for t in done if not t.cancelled() and t.exception() is None]
+                task = good[0] if good else done[0]
+                break
+            await asyncio.wait(list(self._ready), return_when=asyncio.FIRST_COMPLETED)
         self._ready.remove(task)
         self.wanted = max(0, self.wanted - 1)
+        kernel = task.result()
+        self.in_use += 1
         self._fill()
-        return await task
+        return kernel
 
     async def close(self) -> None:
         """Shut down every kernel not handed out."""
@@ -206,6 +296,10 @@ class KernelPool:
             except BaseException:
                 continue
             await k.shutdown()
+        for f in self._bg:
+            with contextlib.suppress(BaseException):
+                await f
+        self._bg = []
 
 
 class _Client(NotebookClient):
@@ -222,6 +316,8 @@ class _Client(NotebookClient):
 
 def parameterize(nb: Any, parameters: Mapping[str, Any]) -> Any:
     """A copy of ``nb`` with an ``injected-parameters`` cell after its ``parameters`` cell."""
+    from papermill.parameterize import parameterize_notebook  # slow to import: only when used
+
     nb = nbformat.from_dict(copy.deepcopy(nb))
     nb.metadata.setdefault("papermill", {})
     for cell in nb.cells:

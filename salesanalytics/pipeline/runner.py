@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import pandas as pd
 
 from salesanalytics.pipeline.config import TOP_LEVEL_PARAMS, ProjectConfig
 from salesanalytics.pipeline.execute import (
@@ -56,7 +55,6 @@ from salesanalytics.pipeline.fingerprint import (
     package_fingerprint,
 )
 from salesanalytics.pipeline.graph import effective_reads, select_phases
-from salesanalytics.pipeline.report import analyst_html, client_html, index_html
 from salesanalytics.pipeline.spec import PerEntitySpec, PhaseSpec
 from salesanalytics.workspace import HEADLINES_FILE, atomic_write_bytes
 
@@ -111,6 +109,10 @@ class RunOptions:
         No progress output except errors / also show cell progress.
     warmup
         Code run in each kernel when it starts.
+    recycle_kernels
+        Run the next phase in the kernel of a phase that finished without error, after clearing
+        its namespace and restoring its global state (saves the kernel start and imports);
+        ``False`` starts a fresh kernel for every phase.
     date
         Date shown in the reports (default: today).
     """
@@ -129,6 +131,7 @@ class RunOptions:
     quiet: bool = False
     verbose: bool = False
     warmup: str = WARMUP_CODE
+    recycle_kernels: bool = True
     date: dt.date | None = None
     project_dir: Path | None = None
 
@@ -165,6 +168,7 @@ class RunResult:
     phases: dict[str, PhaseResult]
     seconds: float
     kernels_started: int = 0
+    kernels_recycled: int = 0
 
     @property
     def ok(self) -> bool:
@@ -185,6 +189,7 @@ def options_from_project(
     verbose: bool = False,
     cell_timeout: int | None = None,
     workers: int | None = None,
+    recycle_kernels: bool = True,
 ) -> RunOptions:
     """Run options for a loaded project."""
     return RunOptions(
@@ -201,8 +206,24 @@ def options_from_project(
         workers=cfg.workers if workers is None else workers,
         quiet=quiet,
         verbose=verbose,
+        recycle_kernels=recycle_kernels,
         project_dir=cfg.project_dir,
     )
+
+
+def _client_html(*args: Any, **kw: Any) -> str:
+    """:func:`~salesanalytics.pipeline.report.client_html`, imported when first used (nbconvert and
+    bleach take a while to import, which would delay the start of the first kernel)."""
+    from salesanalytics.pipeline.report import client_html
+
+    return client_html(*args, **kw)
+
+
+def _analyst_html(*args: Any, **kw: Any) -> str:
+    """:func:`~salesanalytics.pipeline.report.analyst_html`, imported when first used."""
+    from salesanalytics.pipeline.report import analyst_html
+
+    return analyst_html(*args, **kw)
 
 
 def _now() -> str:
@@ -522,6 +543,7 @@ class _Runner:
         finally:
             self.awaiting_kernel -= 1
         if kernel is not None:
+            reusable = False
             try:
                 executed = await execute_notebook(
                     pnb,
@@ -531,6 +553,7 @@ class _Runner:
                     label=f"phase {phase.name}",
                 )
                 failure = None
+                reusable = True
             except ExecutionFailed as exc:
                 if self.cancelling:  # the run is being interrupted: not this phase's failure
                     raise asyncio.CancelledError from None
@@ -539,13 +562,13 @@ class _Runner:
                 executed = pnb
                 failure = f"phase {phase.name} failed: {type(exc).__name__}: {exc}"
             finally:
-                self.background(kernel.shutdown())
+                self.pool.release(kernel, reuse=reusable and not self.cancelling)
         analyst_nb = self.run_dir / "analyst" / f"{phase.name}.ipynb"
         analyst_nb.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(executed, analyst_nb)
         r.reports["analyst"] = f"analyst/{phase.name}.html"
         r.reports["notebook"] = f"analyst/{phase.name}.ipynb"
-        self.submit_export(analyst_html, self.run_dir / r.reports["analyst"], executed)
+        self.submit_export(_analyst_html, self.run_dir / r.reports["analyst"], executed)
         if failure is None:
             missing = [
                 w
@@ -574,7 +597,7 @@ class _Runner:
         r.output_fingerprint = json_digest(folder_fingerprint(final))
         r.reports["client"] = f"client/{phase.name}.html"
         self.submit_export(
-            client_html,
+            _client_html,
             self.run_dir / r.reports["client"],
             executed,
             params=self.display_params(phase),
@@ -678,6 +701,8 @@ class _Runner:
         group: dict[str, Any] = {"title": title, "param": spec.entity_param, "items": []}
         path = self.run_dir / "data" / src_phase / f"{table}.parquet"
         try:
+            import pandas as pd
+
             ents = pd.read_parquet(
                 path, columns=list(dict.fromkeys([spec.id_column, spec.label_column]))
             )
@@ -751,7 +776,7 @@ class _Runner:
                         raise asyncio.CancelledError from None
                     results[i] = {"label": job.label, "href": "", "error": exc.summary}
                     if not await kernel.km.is_alive():  # e.g. out of memory: go on in a new one
-                        self.background(kernel.shutdown())
+                        self.pool.release(kernel, reuse=False)
                         self.awaiting_kernel += 1
                         try:
                             kernel = await self.pool.acquire()
@@ -769,7 +794,7 @@ class _Runner:
                     continue
                 href = f"{sub}/{job.fname}.html"
                 self.submit_export(
-                    client_html,
+                    _client_html,
                     self.run_dir / href,
                     executed,
                     params={spec.entity_param: str(job.eid)},
@@ -779,7 +804,7 @@ class _Runner:
                 results[i] = {"label": job.label, "href": href, "error": ""}
                 more(time.perf_counter() - t0)
         finally:
-            self.background(kernel.shutdown())
+            self.pool.release(kernel, reuse=not self.cancelling)
             if extra:
                 self.extra_slots -= 1
 
@@ -807,6 +832,7 @@ class _Runner:
             "versions": self.versions,
             "git_commit": self.git,
             "workers": self.workers,
+            "kernels": {"started": self.pool.started, "recycled": self.pool.recycled},
             "phases": {n: asdict(r) for n, r in self.results.items() if r.status != "pending"},
         }
         atomic_write_bytes(
@@ -847,6 +873,7 @@ class _Runner:
             counts[r.status] = counts.get(r.status, 0) + 1
         summary = ", ".join(f"{v} {k}" for k, v in counts.items())
         from salesanalytics import __version__
+        from salesanalytics.pipeline.report import index_html
 
         text = index_html(
             client=self.o.client,
@@ -881,6 +908,7 @@ class _Runner:
             size=self.workers,
             warmup=self.o.warmup,
             log_file=self.run_dir / "kernels.log",
+            recycle=self.o.recycle_kernels,
         )
         self.load_history()
         self.log(
@@ -941,6 +969,7 @@ class _Runner:
             self.results,
             round(time.perf_counter() - self.t0, 2),
             self.pool.started,
+            self.pool.recycled,
         )
         counts = {
             s: sum(1 for r in self.results.values() if r.status == s)
