@@ -236,3 +236,16 @@ def test_cli_run_from_a_project_file_reuses_and_is_quiet(
     assert args.func(args) == 0
     err = capsys.readouterr().err
     assert "alpha: reused (unchanged since run" in err and "beta: reused" in err
+
+
+def test_longest_chain_of_phases_starts_first(tmp_path: Path) -> None:
+    def spec(name: str, reads: tuple[str, ...]) -> Any:
+        return runner.PhaseSpec(name, f"{name}.ipynb", name, reads, (), fake.BetaParams)
+
+    phases = [spec("a", ()), spec("b", ("a",)), spec("c", ("a",)), spec("d", ("b",))]
+    opts = RunOptions(phases=phases, notebooks_dir=NB, reports_dir=tmp_path, client="x", slug="x")
+    r = runner._Runner(opts)
+    r.durations = {"a": 1.0, "b": 5.0, "c": 10.0, "d": 1.0}
+    assert r.priorities() == {"d": 1.0, "c": 10.0, "b": 6.0, "a": 11.0}
+    r.durations = {}  # no history: every phase counts 1 s, the longer chain b -> d goes first
+    assert r.priorities() == {"d": 1.0, "c": 1.0, "b": 2.0, "a": 3.0}

@@ -54,7 +54,7 @@ from salesanalytics.pipeline.fingerprint import (
     json_digest,
     package_fingerprint,
 )
-from salesanalytics.pipeline.graph import effective_reads, select_phases
+from salesanalytics.pipeline.graph import effective_reads, select_phases, topological_order
 from salesanalytics.pipeline.spec import PerEntitySpec, PhaseSpec
 from salesanalytics.workspace import HEADLINES_FILE, atomic_write_bytes
 
@@ -424,6 +424,7 @@ class _Runner:
         """Earlier runs' phase entries: by fingerprint (for reuse) and latest per phase (for reasons)."""
         self.cache: dict[str, tuple[str, dict[str, Any]]] = {}
         self.previous: dict[str, dict[str, Any]] = {}
+        self.durations: dict[str, float] = {}  # seconds of the latest run that ran the phase
         if not self.base.exists():
             return
         runs = sorted(
@@ -438,6 +439,8 @@ class _Runner:
             if not isinstance(man, dict):
                 continue
             for name, entry in (man.get("phases") or {}).items():
+                if entry.get("status") == "ran" and name not in self.durations:
+                    self.durations[name] = float(entry.get("seconds") or 0.0)
                 if entry.get("status") not in {"ran", "reused"}:
                     continue
                 if not (d / "data" / name).is_dir():
@@ -452,6 +455,19 @@ class _Runner:
                     continue
                 self.previous.setdefault(name, entry)
                 self.cache.setdefault(f"{name}:{entry.get('fingerprint')}", (d.name, entry))
+
+    def priorities(self) -> dict[str, float]:
+        """Per phase: the expected seconds from its start to the end of the longest chain of
+        phases that depend on it (durations of the latest run that ran each phase, else 1 s).
+        Phases ready at the same time start longest chain first, so the critical path of the
+        engagement (e.g. territory before churn) never waits for a side branch."""
+        names = [p.name for p in self.phases]
+        prio: dict[str, float] = {}
+        for p in reversed(topological_order(self.phases)):
+            after = [q.name for q in self.phases if p.name in effective_reads(q, names)]
+            own = self.durations.get(p.name, 1.0)
+            prio[p.name] = own + max((prio[q] for q in after), default=0.0)
+        return prio
 
     # ------------------------------------------------------------ phase steps
     def reuse(self, phase: PhaseSpec, run_id: str, entry: Mapping[str, Any]) -> None:
@@ -997,6 +1013,7 @@ class _Runner:
         report_tasks: dict[asyncio.Task[None], PhaseSpec] = self.report_tasks
         waiting: list[tuple[PhaseSpec, dict[str, Any]]] = []
         data_ready: set[str] = set()
+        prio = self.priorities()
         while pending or data_tasks or report_tasks or waiting:
             progressed = True
             while progressed:
@@ -1037,6 +1054,7 @@ class _Runner:
                             else "no earlier result"
                         )
                     waiting.append((p, comp))
+            waiting.sort(key=lambda pc: -prio[pc[0].name])  # stable: engagement order on ties
             while waiting and len(data_tasks) + len(report_tasks) + self.extra_slots < self.workers:
                 p, comp = waiting.pop(0)
                 self.awaiting_kernel += 1
