@@ -3,12 +3,18 @@
 1. Payout engine: a year of actuals for 500 reps (proposed plan, all roles; ~60 won deals per rep
    counted towards several deal measures, portfolio measures per rep), statements included.
 2. Monte Carlo: 10,000 scenarios x 500 reps x 3 measures (goal: at most 2 s).
+3. With ``--run-dir`` (a complete run folder, e.g. ``reports/demo/latest``): the compensation
+   phase's computations on that client (plan evaluation, simulation, what-if scenarios) and the
+   per-entity reports as the pipeline renders them one after the other in one process: pay
+   statements (``81_rep_statement``, every rep) and sales cockpits (``71_rep_cockpit``, every
+   rep), CPU seconds per entity after the first (goal: at most 0.1 s each).
 
-Run: ``.venv/bin/python bench/bench_compensation.py``
+Run: ``.venv/bin/python bench/bench_compensation.py [--run-dir reports/demo/latest]``
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import time
@@ -82,7 +88,101 @@ def _measure(fn, *args, **kw):
     return out, f"{min(secs):.2f} s wall ({min(cpus):.2f} s CPU)", peak / 2**20
 
 
+def _per_entity(label: str, render, ids: list[str]) -> None:
+    """CPU seconds per entity, rendered one after the other in this process (first one apart)."""
+    c0 = time.process_time()
+    render(ids[0])
+    first = time.process_time() - c0
+    c0, t0 = time.process_time(), time.perf_counter()
+    for i in ids[1:]:
+        render(i)
+    n = len(ids) - 1
+    print(
+        f"{label}: first {first:.2f} s CPU, then {(time.process_time() - c0) / n:.3f} s CPU "
+        f"({(time.perf_counter() - t0) / n:.3f} s wall) per entity over {n}"
+    )
+
+
+def run_folder(run_dir: str) -> None:
+    """Time the compensation phase's computations and the per-entity reports on a run folder."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from salesanalytics import kpi, style
+    from salesanalytics.workspace import Workspace
+
+    style.set_theme()
+    ws = Workspace(run_dir, "compensation", os.path.join(run_dir, "data", "compensation"))
+    t = {
+        n: ws.read("intake", n)
+        for n in ("accounts", "reps", "contracts", "opportunities", "products", "activities")
+    }
+    as_of = ws.read_json("intake", "as_of")["as_of"]
+    plans = [comp.load_plan("current"), comp.load_plan("proposed")]
+    ev, sec, peak = _measure(
+        comp.evaluate_plans,
+        *plans,
+        t["accounts"],
+        t["reps"],
+        t["contracts"],
+        t["opportunities"],
+        t["products"],
+        t["activities"],
+        as_of,
+        assignment=ws.read("territory", "assignment", columns=["account_id", "rep_id"]),
+        account_potential=ws.read(
+            "potential", "account_potential", columns=["account_id", "potential_mrr"]
+        ),
+    )
+    print(f"evaluate_plans ({len(t['reps'])} reps): {sec}, peak {peak:.0f} MiB (tracemalloc)")
+    (cal, _, _), sec, peak = _measure(comp.simulate_plans, ev, n_scenarios=10_000, seed=42)
+    print(f"simulate_plans (10,000 scenarios, both plans): {sec}, peak {peak:.0f} MiB")
+    quotas = ev.proposed.payouts[["rep_id", "measure", "quota"]]
+    levers = {"threshold 70%": {"threshold": 0.7}, "plan cap 1.5x": {"plan_cap": 1.5}}
+    _, sec, _ = _measure(
+        comp.scenario_table,
+        plans[1],
+        ev.proposed.totals[["rep_id", "role"]],
+        cal,
+        levers,
+        n_scenarios=2000,
+        seed=42,
+        quotas=quotas,
+    )
+    print(f"scenario_table (2 levers, 2,000 scenarios): {sec}")
+
+    def statement(rep_id: str) -> None:  # what the 81_rep_statement template does
+        _, lines = comp.read_statement(run_dir, rep_id)
+        style.table(lines, formats={"attainment": "pct", "amount": "chf"}).to_html()
+
+    def cockpit(rep_id: str) -> None:  # what the 71_rep_cockpit template does
+        c = kpi.read_cockpit(run_dir, "rep", rep_id)
+        kpi.cockpit_sentence(c)
+        kpi.kpi_tiles(c).to_html()
+        kpi.cockpit_image(c)
+
+    reps = ws.read("compensation", "statement_reps")["rep_id"].tolist()
+    _per_entity("pay statement (81_rep_statement)", statement, reps)
+    reps = ws.read("controlling", "cockpit_reps")["rep_id"].tolist()
+    _per_entity("sales cockpit (71_rep_cockpit)", cockpit, reps)
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run-dir", help="complete run folder for the per-client figures")
+    ap.add_argument("--no-synthetic", action="store_true", help="skip parts 1 and 2")
+    args = ap.parse_args()
+    if not args.no_synthetic:
+        synthetic()
+    if args.run_dir:
+        run_folder(args.run_dir)
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"process peak RSS: {rss:.0f} MiB")
+
+
+def synthetic() -> None:
+    """Parts 1 and 2: the payout engine and the Monte Carlo on synthetic reps."""
     rng = np.random.default_rng(SEED)
     reps = _reps(rng)
     deals = _deals(rng, reps)
@@ -144,9 +244,6 @@ def main() -> None:
             f"{sec}, peak {peak:.0f} MiB (tracemalloc); P50 cost "
             f"CHF {np.median(sim.cost):,.0f}"
         )
-    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"process peak RSS: {rss:.0f} MiB")
 
 
 if __name__ == "__main__":

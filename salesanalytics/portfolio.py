@@ -836,11 +836,13 @@ def compute_kpis(
     group = pd.Series("all", index=sums.index, dtype="string")
     if peers is not None:
         group = pd.Series(sums.index.map(peers), index=sums.index, dtype="string").fillna("other")
-    frames = []
-    for k in catalogue.itertuples():
+    kpis = list(catalogue.itertuples())
+    columns = dict(sums.items())  # the measures by name, for the formulas
+    values, norms = [], []
+    for k in kpis:
         with np.errstate(divide="ignore", invalid="ignore"):
             value = pd.Series(
-                eval(_compile_formula(k.formula), {"__builtins__": {}}, dict(sums.items())),
+                eval(_compile_formula(k.formula), {"__builtins__": {}}, columns),
                 index=sums.index,
             ).astype(float)
             if k.normalisation == "potential":
@@ -851,12 +853,21 @@ def compute_kpis(
                 norm = value / sums["mrr"]
             else:
                 norm = value
-        value = value.replace([np.inf, -np.inf], np.nan)
-        norm = norm.replace([np.inf, -np.inf], np.nan)
-        asc = k.direction == "lower"
-        by_group = norm.groupby(group)
-        rank = by_group.rank(ascending=asc, method="min")
-        n = by_group.transform("count")
+        values.append(value.replace([np.inf, -np.inf], np.nan))
+        norms.append(norm.replace([np.inf, -np.inf], np.nan))
+    # ranks and counts within each peer group, all KPIs of one direction at once (grouping is the
+    # expensive part; each column is ranked on its own, as one KPI at a time)
+    codes = pd.factorize(group)[0]
+    wide = pd.DataFrame(dict(enumerate(norms)), index=sums.index)
+    counts = wide.groupby(codes).transform("count")
+    ranks = pd.DataFrame(index=sums.index, columns=wide.columns, dtype="float64")
+    for asc in (False, True):
+        cols = [i for i, k in enumerate(kpis) if (k.direction == "lower") == asc]
+        if cols:
+            ranks[cols] = wide[cols].groupby(codes).rank(ascending=asc, method="min")
+    frames = []
+    for i, k in enumerate(kpis):
+        norm, rank, n = norms[i], ranks[i], counts[i]
         score = ((n - rank) / (n - 1) * 100).where(n > 1, 100.0)
         frames.append(
             pd.DataFrame(
@@ -864,7 +875,7 @@ def compute_kpis(
                     "level": level,
                     "entity_id": sums.index,
                     "kpi_id": k.id,
-                    "value": value.to_numpy(),
+                    "value": values[i].to_numpy(),
                     "normalised": norm.to_numpy(),
                     "rank": rank.astype("Int64").to_numpy(),
                     "score": score.where(norm.notna()).to_numpy(),

@@ -14,6 +14,7 @@ from typing import Any
 
 import matplotlib as mpl
 import pandas as pd
+import pandas.io.formats.style  # the Styler of table(), loaded (jinja2) with the house style
 import seaborn as sns
 
 __all__ = [

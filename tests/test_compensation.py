@@ -808,3 +808,75 @@ def test_lever_widget_recomputes_on_slider_change():
     assert "Incentive cost P10" in before
     wd.children[2].value = 1.0  # plan cap slider
     assert table.value != before
+
+
+def test_isin_ids_matches_pandas_isin_for_string_ids():
+    from salesanalytics.compensation.actuals import _isin_ids
+
+    ids = pd.Index(["A", "B", None, "C"], dtype="string")
+    known = pd.Index(["B", None, "Z"], dtype="string")
+    expected = [False, True, True, False]  # a missing id matches a missing one, as in pandas
+    assert ids.isin(known).tolist() == expected
+    assert _isin_ids(ids, known).tolist() == expected
+    assert _isin_ids(pd.Series(["A", "C"], dtype=object), ["C"]).tolist() == [False, True]
+    assert _isin_ids(ids, pd.Index([], dtype="string")).tolist() == [False] * 4
+
+
+def test_plot_simulation_bars_are_the_histogram_of_the_cost():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from salesanalytics.compensation import SimulationResult, plot_simulation
+
+    def result(cost, pay):
+        pay = np.asarray(pay, dtype=float)
+        return SimulationResult(
+            cost=np.asarray(cost, dtype=float),
+            pay=pay,
+            gini=gini(pay, axis=1),
+            rep_ids=np.array(["r1", "r2"]),
+            target=np.ones(2),
+        )
+
+    sims = {
+        "current": result([1e6, 1e6, 3e6], [[1, 1], [1, 1], [1, 1]]),
+        "proposed": result([2e6, 3e6, 3e6], [[0, 2], [0, 2], [0, 2]]),
+    }
+    fig = plot_simulation(sims, bins=2)
+    cost, spread = fig.axes
+    heights = [[p.vertices[:, 1].max() for p in c.get_paths()] for c in cost.collections]
+    assert heights == [[2, 1], [0, 3]]  # bins [1, 2) and [2, 3] (CHF Mio.) of each plan
+    assert cost.get_ylim()[0] == 0  # bars stand on the axis, as with Axes.hist
+    labels = [t.get_text() for t in spread.get_legend().get_texts()]
+    assert labels == ["current (Gini 0.00)", "proposed (Gini 0.50)"]
+    assert [t.get_text() for t in cost.get_legend().get_texts()] == ["current", "proposed"]
+    plt.close(fig)
+
+
+def test_read_statement_reads_a_run_once_and_shows_one_rep(tmp_path):
+    from salesanalytics.compensation import read_statement
+
+    plan = _plan(cap=2.0)
+    deals = _deals([("d1", "a", 120, "2024-02-01"), ("d2", "b", 30, "2024-02-01")])
+    res = _pay(plan, deals)
+    folder = tmp_path / "data" / "compensation"
+    folder.mkdir(parents=True)
+    res.statement_lines.to_parquet(folder / "statement_lines.parquet")
+    res.totals.to_parquet(folder / "totals_current.parquet")
+    res.totals.to_parquet(folder / "totals_proposed.parquet")
+    reps = pd.DataFrame({"rep_id": ["b", "a"], "rep_name": ["Beat <b>", None]})
+    reps.to_parquet(folder / "statement_reps.parquet")
+    header, lines = read_statement(tmp_path, "a")
+    mine = res.statement_lines[res.statement_lines["rep_id"] == "a"]
+    assert lines["amount"].tolist() == mine.sort_values("line")["amount"].tolist()
+    assert header.startswith("a (field): incentive under the proposed plan")  # no name: the id
+    assert read_statement(tmp_path, "")[0].startswith("Beat <b> (field)")  # first listed rep
+    assert read_statement(tmp_path, "b")[1]["amount"].iloc[-1] == pytest.approx(
+        res.totals.set_index("rep_id").loc["b", "incentive"]
+    )
+    with pytest.raises(KeyError, match="rep 'z' has no statement; reps with a statement include"):
+        read_statement(tmp_path, "z")
+    with pytest.raises(FileNotFoundError, match="run the compensation phase first"):
+        read_statement(tmp_path / "elsewhere", "a")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from html import unescape
 
 import matplotlib
 
 matplotlib.use("Agg")
-
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -390,3 +391,70 @@ def test_template_opened_by_hand_shows_the_first_rep_with_data() -> None:
     )
     assert "r0" not in set(reps["rep_id"])
     assert kpi._first_entity(a[a["entity_id"] == "r0"], "rep") == "r0"  # nobody has data
+
+
+def _retention(bands: dict[str, list[str]]) -> pd.DataFrame:
+    rows = [
+        ("rep", rep, band, 1, 1000.0 * (i + 1) + 10.0 * j)
+        for j, (rep, bs) in enumerate(bands.items())
+        for i, band in enumerate(bs)
+    ]
+    return pd.DataFrame(rows, columns=["level", "entity_id", "risk_band", "accounts", "mrr"])
+
+
+def test_cockpit_image_reuses_its_figure_and_gives_the_bytes_of_a_new_one(monkeypatch) -> None:
+    actuals, trend, funnel, _ = _cockpit_tables()
+    # r1 and r2 share a layout (same months, stages and risk bands), r3 has no funnel and another
+    # set of bands; r1's prior-year bookings exist, r2's are zero
+    retention = _retention({"r1": ["high", "low"], "r2": ["low", "high"], "r3": ["not scored"]})
+    funnel = funnel[funnel["entity_id"] != "r3"]
+    tables = (actuals, trend, funnel, retention)
+    cockpits = {r: kpi.cockpit_data("rep", r, *tables) for r in ("r1", "r2", "r3")}
+
+    def plain(c: kpi.Cockpit) -> str:  # matplotlib's own drawing of a new figure
+        fig = kpi.cockpit_figure(c)
+        buf = io.BytesIO()
+        with matplotlib.rc_context(kpi._SVG_RC):
+            fig.savefig(buf, format="svg", metadata={"Date": None})
+        plt.close(fig)
+        return buf.getvalue().decode("utf-8")
+
+    fresh = {}
+    for rep, c in cockpits.items():
+        kpi._FIGURES.clear()
+        fresh[rep] = kpi.cockpit_image(c).data
+    assert len({*fresh.values()}) == 3
+    assert fresh["r1"] == plain(cockpits["r1"])
+
+    kpi._FIGURES.clear()
+    first = kpi.cockpit_image(cockpits["r1"]).data
+    fig = next(iter(kpi._FIGURES.values())).fig
+    # drawn into the same figure: nothing of r1 may show in r2's image and vice versa
+    assert kpi.cockpit_image(cockpits["r2"]).data == fresh["r2"]
+    assert len(kpi._FIGURES) == 1 and next(iter(kpi._FIGURES.values())).fig is fig
+    assert kpi.cockpit_image(cockpits["r3"]).data == fresh["r3"]  # another layout: own figure
+    assert len(kpi._FIGURES) == 2
+    for rep in ("r1", "r3"):
+        assert kpi.cockpit_image(cockpits[rep]).data == fresh[rep]
+    assert first == fresh["r1"]
+    assert "Anna &lt;b&gt;Meier&lt;/b&gt;" in fresh["r1"] and "Anna" not in fresh["r2"]
+    # other matplotlib settings: a new figure, not the one drawn with the old settings
+    with matplotlib.rc_context({"axes.titlesize": 9}):
+        small = kpi.cockpit_image(cockpits["r1"]).data
+        assert small == plain(cockpits["r1"]) != fresh["r1"]
+    # the cache is bounded
+    monkeypatch.setattr(kpi, "_MAX_FIGURES", 2)
+    for i in range(3):
+        band = [f"band {i}"]
+        c = kpi.cockpit_data("rep", "r1", actuals, trend, funnel, _retention({"r1": band}))
+        kpi.cockpit_image(c)
+    assert len(kpi._FIGURES) == 2
+
+
+def test_kpi_formulas_evaluate_like_arithmetic_on_the_columns() -> None:
+    frame = pd.DataFrame({"won_new": [1.0, 0.0, 3.0, 0.0], "lost_new": [1.0, 0.0, 1.0, 2.0]})
+    got = kpi._eval("won_new / (won_new + lost_new)", frame)
+    np.testing.assert_array_equal(got, [0.5, np.nan, 0.75, 0.0])  # 0/0 -> NaN, not an error
+    np.testing.assert_array_equal(kpi._eval("-won_new * 2 + 1", frame), [-1.0, 1.0, -5.0, 1.0])
+    np.testing.assert_array_equal(kpi._eval("won_new / lost_new", frame)[1], np.nan)  # x/0
+    np.testing.assert_array_equal(kpi._eval("2", frame), [2.0] * 4)

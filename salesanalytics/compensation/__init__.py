@@ -21,10 +21,10 @@ re-exported here:
   :func:`comparison_text`, :func:`headlines`, :func:`clawback_exposure`;
 * simulation: :func:`calibrate` -> :class:`Calibration`, :func:`draw_attainment`,
   :func:`simulate` -> :class:`SimulationResult`, :func:`simulation_summary`, :func:`summary_display`, :func:`gini`,
-  :func:`lorenz`, :func:`jensen_gap`, :func:`with_levers`, :func:`scenario_table`,
-  :func:`lever_widget`;
+  :func:`lorenz`, :func:`plot_simulation`, :func:`jensen_gap`, :func:`with_levers`,
+  :func:`scenario_table`, :func:`lever_widget`;
 * the phase in two calls: :func:`evaluate_plans` -> :class:`Evaluation`, :func:`simulate_plans`,
-  :func:`findings_text`.
+  :func:`findings_text`; per-rep statements of a run: :func:`read_statement`.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ from salesanalytics.compensation.simulation import (
     jensen_gap,
     lever_widget,
     lorenz,
+    plot_simulation,
     scenario_table,
     simulate,
     simulation_summary,
@@ -89,6 +90,7 @@ from salesanalytics.compensation.workflow import (
     Evaluation,
     evaluate_plans,
     findings_text,
+    read_statement,
     simulate_plans,
 )
 
@@ -126,6 +128,7 @@ __all__ = [
     "lever_widget",
     "load_plan",
     "lorenz",
+    "plot_simulation",
     "mrr_at",
     "pay_for_performance",
     "period_bounds",
@@ -138,6 +141,7 @@ __all__ = [
     "potential_correlation",
     "potential_quotas",
     "rep_potential",
+    "read_statement",
     "rep_statement",
     "scenario_table",
     "simulate",

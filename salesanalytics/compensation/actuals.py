@@ -10,7 +10,12 @@ Two kinds of measures (see :data:`MEASURES`):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "MEASURES",
@@ -107,6 +112,17 @@ def mrr_at(contracts: pd.DataFrame, date: pd.Timestamp) -> pd.Series:
         contracts["end_date"].isna() | (contracts["end_date"] > d)
     )
     return contracts.loc[active].groupby("account_id")["mrr"].sum()
+
+
+def _isin_ids(ids: Iterable, known: Iterable) -> np.ndarray:
+    """``ids.isin(known)`` for string ids (missing matches missing), as a boolean array.
+
+    pandas converts the values of ``known`` one by one for string data (about 0.1 s per 10,000);
+    Arrow's ``is_in`` gives the same answer directly.
+    """
+    left = pa.array(pd.array(ids, dtype="string"))
+    right = pa.array(pd.array(known, dtype="string"))
+    return pc.is_in(left, value_set=right).to_numpy(zero_copy_only=False).astype(bool)
 
 
 def deal_credits(
@@ -212,7 +228,7 @@ def deal_credits(
     # lost date: accounts with no active contract at as_of -> last contract end
     active_now = mrr_at(contracts, as_of)
     last_end = contracts.groupby("account_id")["end_date"].max()
-    lost = last_end[~last_end.index.isin(active_now.index)].dropna()
+    lost = last_end[~_isin_ids(last_end.index, active_now.index)].dropna()
     lost.index = lost.index.astype("string")
     d["lost_date"] = pd.to_datetime(d["account_id"].map(lost)).astype("datetime64[ns]")
     parts = []
@@ -292,7 +308,7 @@ def portfolio_actuals(
             (act["type"] == "call") & (act["minutes"] >= qualified_call_minutes)
         )
         touched = pd.Index(act.loc[qualified, "account_id"].dropna().astype("string").unique())
-        hit = pd.Series(base.index.astype("string").isin(touched), index=base.index).astype(float)
+        hit = pd.Series(_isin_ids(base.index, touched), index=base.index).astype(float)
         q = hit.groupby(base["rep_id"]).mean()
         parts.append(
             pd.DataFrame({"measure": "activity_quality", "actual": q, "accounts": g0.size()})

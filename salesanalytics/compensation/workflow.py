@@ -9,6 +9,8 @@ plans calibrated on that year.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -26,6 +28,7 @@ from salesanalytics.compensation.analysis import (
     pay_for_performance,
     potential_correlation,
     rep_potential,
+    rep_statement,
     winners_losers,
 )
 from salesanalytics.compensation.engine import PayoutResult, compute_payouts, period_bounds
@@ -38,7 +41,7 @@ from salesanalytics.compensation.simulation import (
     simulation_summary,
 )
 
-__all__ = ["Evaluation", "evaluate_plans", "findings_text", "simulate_plans"]
+__all__ = ["Evaluation", "evaluate_plans", "findings_text", "read_statement", "simulate_plans"]
 
 
 @dataclass
@@ -302,3 +305,48 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
             f"(median {style.chf(v['proposed', 'cost_p50'], compact=True)})."
         )
     return " ".join(parts)
+
+
+_STATEMENT_TABLES = ("statement_reps", "statement_lines", "totals_current", "totals_proposed")
+
+
+@lru_cache(maxsize=4)
+def _read_statement_tables(folder: str, stamp: tuple[float, ...]) -> tuple[pd.DataFrame, ...]:
+    return tuple(pd.read_parquet(Path(folder) / f"{t}.parquet") for t in _STATEMENT_TABLES)
+
+
+def read_statement(run_dir: str | Path, rep_id: str = "") -> tuple[str, pd.DataFrame]:
+    """One rep's incentive statement from a run's compensation outputs (see :func:`rep_statement`).
+
+    The per-rep statement template calls this once per rep in one kernel: the compensation
+    tables (``statement_reps``, ``statement_lines``, ``totals_current``, ``totals_proposed``)
+    are read once per run folder and file version, then cut down to the rep. An empty ``rep_id``
+    shows the first rep with a statement (for opening the template by hand).
+
+    Returns
+    -------
+    tuple
+        The header sentence (with the rep's name) and the statement lines ``line, description,
+        attainment, amount``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the compensation phase has not run in ``run_dir``.
+    KeyError
+        If the rep has no statement (the message lists some reps that have one).
+    """
+    folder = Path(run_dir) / "data" / "compensation"
+    paths = [folder / f"{t}.parquet" for t in _STATEMENT_TABLES]
+    missing = [p.name for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder} lacks {', '.join(missing)}: run the compensation phase first "
+            "(`salesanalytics run --phase compensation`)."
+        )
+    stamp = tuple(p.stat().st_mtime for p in paths)
+    reps, lines, cur, new = _read_statement_tables(str(folder.resolve()), stamp)
+    rep_id = rep_id or str(reps["rep_id"].iloc[0])
+    names = pd.Series(reps["rep_name"].to_numpy(), index=reps["rep_id"].astype(str).to_numpy())
+    name = names.get(rep_id)
+    return rep_statement(lines, cur, new, rep_id, rep_id if pd.isna(name) else str(name))
