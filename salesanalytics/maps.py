@@ -247,7 +247,8 @@ def territory_map(
     ut = pd.Series(unit_territory.astype(str).to_numpy(), index=unit_territory.index.astype(str))
     colors = territory_colors(ut, edges)
     verts, owner = _polys(list(geo.postal_code_polygons()))
-    fc = [colors.get(ut.get(o, ""), _NO_DATA) if o in ut.index else _NO_DATA for o in owner]
+    terr_of = ut.to_dict()
+    fc = [colors.get(terr_of.get(o, ""), _NO_DATA) for o in owner]
     ax.add_collection(PolyCollection(verts, facecolors=fc, edgecolors="white", linewidths=0.05))
     _finish(ax, cantons, lakes)
     if labels:

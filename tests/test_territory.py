@@ -414,9 +414,16 @@ def demo_inputs(demo_export: Path) -> tm.TerritoryInputs:
     return tm.prepare_inputs(t["accounts"], pot.accounts, t["activities"], t["reps"])
 
 
-def test_demo_plan_assigns_every_account_keeps_key_accounts_and_is_contiguous(demo_inputs) -> None:
+@pytest.fixture(scope="module")
+def demo_plan(demo_inputs: tm.TerritoryInputs) -> tm.TerritoryPlan:
+    return tm.run_scenario(demo_inputs, tolerance=0.1, max_passes=60)
+
+
+def test_demo_plan_assigns_every_account_keeps_key_accounts_and_is_contiguous(
+    demo_inputs, demo_plan
+) -> None:
     inp = demo_inputs
-    plan = tm.run_scenario(inp, tolerance=0.1, max_passes=60)
+    plan = demo_plan
     a = plan.assignment
     acc = inp.accounts
     assert len(a) == len(acc) and a["account_id"].is_unique
@@ -587,3 +594,38 @@ def test_start_plan_is_refined_by_local_search_only_and_checked() -> None:
         tm.design_territories(
             units, 4, coord_cols=("x", "y"), planar=True, territory_ids=ids, start_col="start"
         )
+
+
+def test_demo_customer_units_side_scenarios_and_a_wide_pareto_front(demo_inputs, demo_plan) -> None:
+    inp = demo_inputs
+    u = inp.units
+    cu = u[u["customer_unit"]]
+    assert inp.info["n_customer_units"] == len(cu) > 0
+    # each customer unit holds exactly its own account, owned today by a field rep
+    acc = inp.accounts.set_index("account_id")
+    held = acc[acc["unit_id"].isin(cu["unit_id"])]
+    assert len(held) == len(cu) and (held["status"] == "customer").all()
+    assert set(held["owner_id"]) <= set(inp.field_reps["rep_id"])
+    assert np.isclose(u["potential_mrr"].sum(), acc.loc[~acc["key_account"], "potential_mrr"].sum())
+    plan = demo_plan
+    n = int(plan.quality["n_territories"])
+    side = tm.side_scenarios(
+        inp, plan, offsets=(-2,), tolerance=0.1, scenario_tolerance=0.08, max_passes=10
+    )
+    assert [int(p.quality["n_territories"]) for p in side] == [n - 2, n]
+    for p in side:  # contiguity recomputed independently
+        assign = p.unit_territory.astype(str).to_dict()
+        assert set(pieces(assign, list(inp.edges.itertuples(index=False, name=None))).values()) == {
+            1
+        }
+    front, plans = tm.pareto_front(
+        inp, weights=[0.0, 1.0, 8.0], tolerance=0.1, max_passes=10, base={1.0: plan}
+    )
+    f = front.set_index("continuity_weight")
+    assert list(f["start"]) == ["compact", "proposal", "today"]
+    # a wide front: the compact start is more compact and more disruptive than the proposal,
+    # the start from today's territories with a strong weight less disruptive than it
+    assert f.loc[0.0, "compactness_km"] < f.loc[1.0, "compactness_km"]
+    assert f.loc[0.0, "revenue_changing_rep"] > f.loc[1.0, "revenue_changing_rep"]
+    assert f.loc[8.0, "revenue_changing_rep"] < f.loc[0.0, "revenue_changing_rep"]
+    assert plans[1.0] is plan

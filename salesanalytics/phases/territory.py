@@ -62,6 +62,13 @@ class Params(PhaseParams):
         description="Postal codes above this share of a territory's target are split into "
         "account groups (1 = never).",
     )
+    customer_unit_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Share of the field customers (largest by monthly revenue) that become units "
+        "of their own, kept with their rep by the continuity weight (0 = none).",
+    )
     search_passes: int = Field(
         100,
         ge=0,

@@ -9,13 +9,16 @@ Public API (``from salesanalytics.territory import ...``):
   :func:`status_quo_plan`, :func:`compare_plans`, :func:`pareto_front`, and the building blocks
   in :mod:`salesanalytics.territory.design` (activity norms, workload, key accounts, units,
   account assignment, disruption report, Salesforce owner changes, Excel), and
-  :func:`split_lumpy_units` (large postal codes as account-level pieces).
+  :func:`split_lumpy_units` (large postal codes as account-level pieces),
+  :func:`customer_units` (large customer relationships as units of their own) and
+  :func:`side_scenarios` (other territory counts, a tighter tolerance).
 """
 
 from salesanalytics.territory.design import (
     account_assignment,
     account_workload,
     activity_norms,
+    customer_units,
     disruption_report,
     key_account_carve_out,
     match_territories_to_reps,
@@ -38,6 +41,7 @@ from salesanalytics.territory.plan import (
     pareto_front,
     prepare_inputs,
     run_scenario,
+    side_scenarios,
     status_quo_plan,
 )
 from salesanalytics.territory.report import (
@@ -63,6 +67,7 @@ __all__ = [
     "balance_table",
     "build_unit_graph",
     "compare_plans",
+    "customer_units",
     "count_pieces",
     "delaunay_edges",
     "deviation_table",
@@ -71,6 +76,7 @@ __all__ = [
     "plot_pareto",
     "rep_homes",
     "scenario_widget",
+    "side_scenarios",
     "territory_labels",
     "unit_table",
     "design_territories",

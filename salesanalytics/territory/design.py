@@ -8,7 +8,9 @@ The engagement's territory model works on Swiss postal codes:
 2. :func:`key_account_carve_out` -- key accounts go to key-account managers first (they stay
    with their current KAM, or the largest accounts by potential when nobody holds that role).
 3. :func:`postal_code_units` -- one unit per postal code with potential, workload, accounts,
-   customers, today's owner (the field rep holding most of its customer revenue) and a lock flag.
+   customers, today's owner (the field rep holding most of its customer revenue) and a lock flag;
+   :func:`customer_units` carves the largest customer relationships out as units of their own,
+   :func:`split_lumpy_units` cuts postal codes too large to balance into groups of accounts.
 4. :func:`~salesanalytics.territory.optimiser.design_territories` optimises the units.
 5. :func:`match_territories_to_reps` names territories after reps (Hungarian matching on kept
    customer revenue), :func:`account_assignment` turns the unit plan into new account owners, and
@@ -21,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +36,7 @@ __all__ = [
     "account_assignment",
     "account_workload",
     "activity_norms",
+    "customer_units",
     "disruption_report",
     "key_account_carve_out",
     "match_territories_to_reps",
@@ -677,41 +681,209 @@ def salesforce_owner_changes(assignment: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("Id").reset_index(drop=True)
 
 
+def _excel_columns(df: pd.DataFrame) -> list[list[Any]]:
+    """Columns as lists of plain Python values (None for missing) for the Excel writers."""
+    cols = []
+    for c in df.columns:
+        v = df[c]
+        if pd.api.types.is_bool_dtype(v.dtype) and not v.isna().any():
+            arr = v.to_numpy(dtype=bool).tolist()
+        elif pd.api.types.is_integer_dtype(v.dtype) and not v.isna().any():
+            arr = v.to_numpy(dtype="int64").tolist()
+        elif pd.api.types.is_float_dtype(v.dtype):
+            f = v.to_numpy(dtype=float, na_value=np.nan)
+            arr = [None if x != x or x in (np.inf, -np.inf) else x for x in f.tolist()]
+        else:
+            arr = [
+                x if x is None or isinstance(x, (str, bool, int, float)) else str(x)
+                for x in v.astype(object).where(v.notna(), None).tolist()
+            ]
+        cols.append(arr)
+    return cols
+
+
 def write_excel(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
     """Write the client workbook: one sheet per table (sheet names cut to Excel's 31 chars).
 
-    Uses openpyxl's streaming (write-only) mode: several times faster than
-    :meth:`pandas.DataFrame.to_excel` for the 20,000-row assignment sheet. Missing values are
-    written as empty cells, booleans as TRUE/FALSE, numbers as numbers.
+    Uses openpyxl's streaming (write-only) mode. Missing values are written as empty cells,
+    booleans as TRUE/FALSE, numbers as numbers, and text always as text (a CRM name that starts
+    with ``=`` never becomes a formula).
     """
-    from openpyxl import Workbook
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
     wb = Workbook(write_only=True)
     for name, df in sheets.items():
         ws = wb.create_sheet(title=name[:31])
         ws.append([str(c) for c in df.columns])
-        cols = []
-        for c in df.columns:
-            v = df[c]
-            if pd.api.types.is_bool_dtype(v.dtype) and not v.isna().any():
-                arr = v.to_numpy(dtype=bool).tolist()
-            elif pd.api.types.is_integer_dtype(v.dtype) and not v.isna().any():
-                arr = v.to_numpy(dtype="int64").tolist()
-            elif pd.api.types.is_float_dtype(v.dtype):
-                f = v.to_numpy(dtype=float, na_value=np.nan)
-                arr = [None if x != x else x for x in f.tolist()]
-            else:
-                arr = [
-                    x if x is None or isinstance(x, (str, bool, int, float)) else str(x)
-                    for x in v.astype(object).where(v.notna(), None).tolist()
-                ]
-            cols.append(arr)
-        for row in zip(*cols, strict=True):
+        for row in zip(*_excel_columns(df), strict=True):
+            if any(isinstance(x, str) and x.startswith("=") for x in row):
+                cells = []
+                for x in row:
+                    cell = WriteOnlyCell(ws, value=x)
+                    if isinstance(x, str):
+                        cell.data_type = "s"  # text, never a formula
+                    cells.append(cell)
+                row = tuple(cells)
             ws.append(row)
     wb.save(path)
     return path
+
+
+def customer_units(
+    units: pd.DataFrame,
+    accounts: pd.DataFrame,
+    edges: pd.DataFrame,
+    field_reps: Sequence[str],
+    min_mrr: float | None = None,
+    top_share: float = 0.05,
+    metrics: Sequence[str] = ("potential_mrr", "workload_hours"),
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """Carve the most valuable customer relationships out of their postal codes as own units.
+
+    Each selected customer becomes a unit of its own, located at the account and linked to its
+    postal code's unit and that unit's neighbours, so the optimiser's continuity term can keep
+    the customer with its rep while the postal code's prospects move to another territory. Its
+    metrics are taken out of its postal code's unit (totals are unchanged).
+
+    Parameters
+    ----------
+    units
+        :func:`postal_code_units` output (``unit_id`` = postal code, ``latitude``,
+        ``longitude``, ``canton``, ``place``, the ``metrics``, ``current_mrr``, ``n_accounts``,
+        ``n_customers``, ``current``, ``locked``).
+    accounts
+        The accounts summed into ``units``: ``account_id``, ``postal_code``, ``latitude``,
+        ``longitude``, ``status``, ``owner_id``, ``current_mrr`` and the ``metrics``.
+    edges
+        Postal-code neighbour pairs (first two columns unit ids).
+    field_reps
+        Rep ids owning territories today: only customers of these reps are carved out (a
+        customer unit's ``current`` is its owner).
+    min_mrr
+        Customers with at least this monthly revenue are carved out; default: the ``top_share``
+        of field customers by monthly revenue.
+    top_share
+        Share of the field reps' customers carved out when ``min_mrr`` is not given (0 = none).
+
+    Returns
+    -------
+    (units, edges, account_unit)
+        Units with the customer units appended (ids ``<postal code>@<account id>``, column
+        ``postal_code`` names the postal code of every unit, ``customer_unit`` flags them), the
+        neighbour pairs (``a``, ``b``) and the unit of each carved-out account (Series indexed by
+        ``account_id``). ``units.attrs["n_customer_units"]`` counts them. Customers in locked
+        postal codes stay in them.
+
+    Raises
+    ------
+    ValueError
+        For a ``top_share`` outside [0, 1] or a negative ``min_mrr``.
+    """
+    metrics = list(metrics)
+    _require(
+        accounts,
+        ["account_id", "postal_code", "latitude", "longitude", "status", "owner_id", "current_mrr"]
+        + metrics,
+        "accounts",
+    )
+    if not 0 <= top_share <= 1:
+        raise ValueError(f"top_share must be between 0 and 1 (e.g. 0.05); got {top_share}")
+    if min_mrr is not None and min_mrr < 0:
+        raise ValueError(f"min_mrr must be ≥ 0 (monthly revenue in CHF); got {min_mrr}")
+    u = units.copy()
+    if "postal_code" not in u.columns:
+        u["postal_code"] = u["unit_id"].astype("string")
+    u["customer_unit"] = False
+    e = pd.DataFrame({"a": edges.iloc[:, 0].astype(str), "b": edges.iloc[:, 1].astype(str)})
+    reps = set(map(str, field_reps))
+    locked_pc = set(u.loc[u["locked"].astype(bool), "unit_id"].astype(str))
+    pcs = set(u["unit_id"].astype(str))
+    acc = accounts[accounts["postal_code"].notna()]
+    pc = acc["postal_code"].astype("string")
+    elig = (
+        (acc["status"] == "customer").to_numpy()
+        & acc["owner_id"].astype("string").isin(reps).fillna(False).to_numpy()
+        & pc.isin(pcs).fillna(False).to_numpy()
+        & ~pc.isin(locked_pc).fillna(False).to_numpy()
+        & (acc["current_mrr"].to_numpy(dtype=float) > 0)
+    )
+    mrr = acc["current_mrr"].to_numpy(dtype=float)
+    if min_mrr is None:
+        n = int(math.floor(top_share * elig.sum()))
+        if n > 0:
+            order = np.lexsort((acc["account_id"].astype(str).to_numpy(), -mrr))
+            chosen = np.zeros(len(acc), dtype=bool)
+            chosen[order[elig[order]][:n]] = True
+        else:
+            chosen = np.zeros(len(acc), dtype=bool)
+    else:
+        chosen = elig & (mrr >= min_mrr)
+    empty = pd.Series([], index=pd.Index([], dtype="string", name="account_id"), dtype="string")
+    if not chosen.any():
+        u.attrs.update(units.attrs)
+        u.attrs["n_customer_units"] = 0
+        return u, e, empty
+    c = acc[chosen]
+    cpc = c["postal_code"].astype(str).to_numpy()
+    cid = pd.array(
+        [f"{p}@{a}" for p, a in zip(cpc, c["account_id"].astype(str), strict=True)],
+        dtype="string",
+    )
+    parent = u.set_index(u["unit_id"].astype(str))
+    new = pd.DataFrame(
+        {
+            "unit_id": cid,
+            "latitude": c["latitude"].fillna(pd.Series(cpc, index=c.index).map(parent["latitude"])),
+            "longitude": c["longitude"].fillna(
+                pd.Series(cpc, index=c.index).map(parent["longitude"])
+            ),
+            "canton": pd.Series(cpc).map(parent["canton"]).astype("string").to_numpy(),
+            "place": pd.Series(cpc).map(parent["place"]).astype("string").to_numpy(),
+        }
+    )
+    for m in [*metrics, "current_mrr"]:
+        new[m] = c[m].to_numpy(dtype=float)
+    new["n_accounts"] = 1.0
+    new["n_customers"] = 1.0
+    new["current"] = pd.array(c["owner_id"].astype(str).to_numpy(), dtype="string")
+    new["locked"] = False
+    new["postal_code"] = pd.array(cpc, dtype="string")
+    new["customer_unit"] = True
+    # take the customers out of their postal codes
+    taken = new.groupby("postal_code")[[*metrics, "current_mrr", "n_accounts", "n_customers"]].sum()
+    idx = u["unit_id"].astype(str)
+    for col in taken.columns:
+        sub = idx.map(taken[col]).fillna(0.0).to_numpy()
+        u[col] = np.clip(u[col].to_numpy(dtype=float) - sub, 0.0, None)
+    # today's owner of a postal code that lost customers: the field rep with most revenue left
+    rest = acc[~chosen & acc["owner_id"].astype("string").isin(reps).fillna(False).to_numpy()]
+    score = (
+        rest.groupby([rest["postal_code"].astype(str), rest["owner_id"].astype(str)])
+        .agg(mrr=("current_mrr", "sum"), n=("account_id", "size"))
+        .reset_index()
+        .sort_values(["postal_code", "mrr", "n", "owner_id"], ascending=[True, False, False, True])
+        .drop_duplicates("postal_code")
+        .set_index("postal_code")["owner_id"]
+    )
+    touched = idx.isin(taken.index)
+    u.loc[touched, "current"] = idx[touched].map(score).astype("string")
+    out = pd.concat([u, new[u.columns]], ignore_index=True)
+    # edges: to the own postal code and to every neighbour of it
+    nb = pd.concat([e, e.rename(columns={"a": "b", "b": "a"})], ignore_index=True)
+    link = pd.DataFrame({"a": cid.astype(str), "pc": cpc})
+    to_nb = link.merge(nb, left_on="pc", right_on="a", suffixes=("", "_e"))[["a", "b"]]
+    e_out = pd.concat(
+        [e, pd.DataFrame({"a": link["a"], "b": link["pc"]}), to_nb], ignore_index=True
+    )
+    account_unit = pd.Series(
+        cid, index=pd.Index(c["account_id"].astype("string").to_numpy(), name="account_id")
+    )
+    out.attrs.update(units.attrs)
+    out.attrs["n_customer_units"] = len(new)
+    return out, e_out.astype(str).reset_index(drop=True), account_unit
 
 
 def split_lumpy_units(
@@ -722,16 +894,20 @@ def split_lumpy_units(
     field_reps: Sequence[str],
     max_share: float = 0.02,
     metrics: Sequence[str] = ("potential_mrr", "workload_hours"),
+    split_by: str = "mix",
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
     """Split postal codes too large to balance into account-level pieces in their neighbourhood.
 
     A postal code whose potential or workload exceeds ``max_share`` of a territory's target
     (total / ``n_territories``) cannot be balanced finely: it is cut into the fewest pieces of
-    whole accounts that stay below that share. Accounts are ordered by their bearing around the
-    postal code's centre and cut into runs of equal load, so every piece is a sector of the postal
-    code. Each piece has the neighbours of its postal code and of the other pieces, so a
-    territory may take part of a large postal code and stay contiguous. Locked postal codes are
-    never split.
+    whole accounts that stay below that share on every metric. With ``split_by="mix"`` (default)
+    accounts are ordered by their metric mix (potential per hour of work, in classes), then by
+    bearing around the postal code's centre, and cut into runs of equal load: the pieces differ
+    in mix, so a territory can correct its balance of potential against workload nearby instead
+    of reaching far away (decisive in cities, whose accounts bring much potential per hour).
+    ``split_by="bearing"`` makes every piece a sector of the postal code. Each piece has the
+    neighbours of its postal code and of the other pieces, so a territory may take part of a
+    large postal code and stay contiguous. Locked postal codes are never split.
 
     Parameters
     ----------
@@ -751,6 +927,8 @@ def split_lumpy_units(
         customer revenue, as in :func:`postal_code_units`).
     max_share
         Largest share of a territory's target one unit may carry (0.02 = 2%).
+    split_by
+        ``"mix"`` or ``"bearing"`` (see above).
 
     Returns
     -------
@@ -772,8 +950,11 @@ def split_lumpy_units(
         )
     if n_territories < 1:
         raise ValueError(f"n_territories must be at least 1; got {n_territories}")
+    if split_by not in ("mix", "bearing"):
+        raise ValueError(f"split_by must be 'mix' or 'bearing'; got {split_by!r}")
     u = units.copy()
-    u["postal_code"] = u["unit_id"].astype("string")
+    if "postal_code" not in u.columns:
+        u["postal_code"] = u["unit_id"].astype("string")
     acc = accounts[accounts["postal_code"].notna()]
     aid = acc["account_id"].astype("string").to_numpy()
     pc_of = acc["postal_code"].astype("string").to_numpy()
@@ -788,7 +969,6 @@ def split_lumpy_units(
         u.attrs.update(n_split=0, n_pieces=0)
         return u, e, account_unit
     split_pc = u.loc[lumpy, "unit_id"].astype(str)
-    n_pieces = pd.Series(np.ceil(worst[lumpy] / max_share).astype(int), index=split_pc.to_numpy())
     sel = pd.Series(pc_of).isin(split_pc).to_numpy()
     a = acc[sel]
     pc = pc_of[sel]
@@ -798,12 +978,22 @@ def split_lumpy_units(
     mlat = grp.groupby("pc")["lat"].transform("mean").to_numpy()
     mlon = grp.groupby("pc")["lon"].transform("mean").to_numpy()
     bearing = np.arctan2(np.nan_to_num(lat - mlat), np.nan_to_num(lon - mlon))
-    load = (a[metrics].to_numpy(dtype=float) / tot).sum(axis=1) + 1e-12
-    order = np.lexsort((aid[sel], bearing, pc))
-    o_pc, o_load = pc[order], load[order]
+    norm = a[metrics].to_numpy(dtype=float) / tot
+    load = norm.sum(axis=1) + 1e-12
+    if split_by == "mix" and len(metrics) > 1:
+        # pieces of different metric mix (high potential per hour of work, and low): they let
+        # a territory correct its mix with nearby units instead of reaching far away
+        key = np.round((norm[:, 0] - norm[:, 1:].mean(axis=1)) / load * 8)
+    else:
+        key = np.zeros(len(load))
+    # cut by the account's largest share of a target over the metrics, so that no piece exceeds
+    # max_share on any metric (by more than one account)
+    cut = norm.max(axis=1) * n_territories + 1e-12
+    order = np.lexsort((aid[sel], bearing, key, pc))
+    o_pc, o_load = pc[order], cut[order]
     cum = pd.Series(o_load).groupby(o_pc).cumsum().to_numpy() - o_load / 2
     total = pd.Series(o_load).groupby(o_pc).transform("sum").to_numpy()
-    m = n_pieces.reindex(o_pc).to_numpy()
+    m = np.ceil(total / max_share - 1e-9).astype(int)
     m = np.minimum(m, pd.Series(o_pc).map(pd.Series(o_pc).value_counts()).to_numpy())
     piece = np.minimum(np.floor(cum / total * m).astype(int), m - 1) + 1
     piece_id = pd.Series(o_pc).str.cat(pd.Series(piece).astype(str), sep="#").to_numpy()
@@ -837,6 +1027,8 @@ def split_lumpy_units(
         score.drop_duplicates("unit_id").set_index("unit_id")["owner_id"]
     ).astype("string")
     agg["locked"] = False
+    if "customer_unit" in u.columns:
+        agg["customer_unit"] = False
     pieces = agg.reset_index()[list(u.columns)]
     pieces["unit_id"] = pieces["unit_id"].astype("string")
     out = pd.concat([u[~lumpy], pieces], ignore_index=True)
@@ -844,9 +1036,23 @@ def split_lumpy_units(
         out[c] = out[c].astype("float64")
     # edges: a split postal code's edges go to each of its pieces; pieces of one code are linked
     kids = pieces.groupby("postal_code")["unit_id"].agg(list)
-    expand = e.assign(a=e["a"].map(kids).fillna(e["a"].map(lambda x: [x]))).explode("a")
-    expand = expand.assign(b=expand["b"].map(kids).fillna(expand["b"].map(lambda x: [x])))
-    expand = expand.explode("b")
+    ends = pd.unique(pd.concat([e["a"], e["b"]], ignore_index=True))
+    whole = ends[~pd.Series(ends).isin(kids.index).to_numpy()]
+    to_unit = pd.concat(
+        [
+            pd.DataFrame({"pc": whole, "unit": whole}),
+            pd.DataFrame(
+                {"pc": pieces["postal_code"].astype(str), "unit": pieces["unit_id"].astype(str)}
+            ),
+        ],
+        ignore_index=True,
+    )
+    expand = e.merge(to_unit, left_on="a", right_on="pc")[["unit", "b"]].rename(
+        columns={"unit": "a"}
+    )
+    expand = expand.merge(to_unit, left_on="b", right_on="pc")[["a", "unit"]].rename(
+        columns={"unit": "b"}
+    )
     sib = [(x, y) for ks in kids for i, x in enumerate(ks) for y in ks[i + 1 :]]
     e_out = pd.concat(
         [expand[["a", "b"]], pd.DataFrame(sib, columns=["a", "b"])], ignore_index=True

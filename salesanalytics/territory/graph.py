@@ -123,12 +123,10 @@ def delaunay_edges(xy: np.ndarray, prune_factor: float = 2.5) -> np.ndarray:
         both, lens = both[order], lens[order]
         starts = np.searchsorted(both, np.arange(nu))
         ends = np.searchsorted(both, np.arange(nu), side="right")
-        med = np.array(
-            [np.median(lens[a:b]) if b > a else np.inf for a, b in zip(starts, ends, strict=True)]
-        )
-        shortest = np.array(
-            [lens[a] if b > a else np.inf for a, b in zip(starts, ends, strict=True)]
-        )
+        med = pd.Series(lens).groupby(both).median().reindex(np.arange(nu), fill_value=np.inf)
+        med = med.to_numpy(dtype=float)
+        has = ends > starts
+        shortest = np.where(has, lens[np.minimum(starts, len(lens) - 1)], np.inf)
         keep = (length <= prune_factor * med[e[:, 0]]) | (length <= prune_factor * med[e[:, 1]])
         keep |= (length <= shortest[e[:, 0]]) | (length <= shortest[e[:, 1]])
         edges.append(first[e[keep]])

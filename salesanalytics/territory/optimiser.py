@@ -2,9 +2,10 @@
 
 Algorithm (a location-allocation heuristic, deterministic for a given ``seed``):
 
-1. **Warm start.** Weighted k-means++ seeding with a few Lloyd steps on the coordinates; with
-   today's territories (``current`` column) the regions are named after them by the matching
-   that keeps most continuity value (optionally today's territories themselves).
+1. **Warm start.** Today's territories (``current`` column), a given plan (``start_col``), or
+   compact regions: weighted k-means++ seeding (or the centres of another plan,
+   ``initial_centres``, merged or added to reach the count) with a few Lloyd steps, named after
+   today's territories by the matching that keeps most continuity value.
 2. **Assignment LP** (HiGHS dual simplex via :func:`scipy.optimize.linprog`): every free unit
    with load is assigned (fractionally) to one of its nearest centres at minimum weighted squared
    distance plus a continuity penalty for leaving its current territory, subject to the combined
@@ -12,14 +13,28 @@ Algorithm (a location-allocation heuristic, deterministic for a given ``seed``):
    its target and every single metric within a looser one (elastic, so always feasible). Locked
    units are fixed and count towards balance. A vertex solution splits only few units; each goes
    to its largest share. Units without load join the territory of the nearest loaded unit along
-   the adjacency graph. Centres move to the weighted centroid; repeat until stable.
+   the adjacency graph. Centres move to the weighted centroid; repeat ``max_iter`` times or
+   until stable.
 3. **Contiguity repair**, two ways: pieces of a territory cut off from its main part move, as
    a whole, to the neighbouring territory they touch most; or they are released and handed out
    again by growing the territories into them, the one furthest below its target first. Each is
-   followed by the balance search of step 4 and the more balanced plan is kept.
-4. **Local search** on the adjacency graph: boundary moves and swaps that reduce the balance
-   violation (never breaking contiguity, never moving a locked unit), then boundary moves that
-   improve compactness/continuity while every territory stays within tolerance.
+   balanced by step 4 and the better plan is kept (the second is skipped when the first ends
+   with every territory within tolerance).
+4. **Balance** in rounds of an *exchange LP* and a local search. The exchange LP (HiGHS again)
+   lets every boundary unit that can leave its territory without splitting it (articulation
+   points are found by a linear-time depth-first search) stay or join a territory it touches,
+   and finds the cheapest exchange that brings *every* metric of *every* territory within half
+   the tolerance (elastic in two tiers: excess up to the tolerance is dear, beyond it far
+   dearer). Surplus thus travels along whole chains of territories in one step, which single
+   moves cannot do when two metrics pull in opposite directions (city territories with much
+   potential per hour of work, rural ones with little). Split units are rounded greedily to
+   the side that leaves the least excess; the planned moves are applied one by one while the
+   losing territory stays connected and the unit still touches the receiving one. The local
+   search then polishes: boundary moves and swaps that reduce the balance violation (never
+   breaking contiguity, never moving a locked unit), with kicks out of local optima. Rounds
+   repeat until every territory is within tolerance or two rounds bring no progress.
+5. **Compactness**: boundary moves that lower cost while every touched territory stays within
+   tolerance, and a last balance pass.
 """
 
 from __future__ import annotations
@@ -143,6 +158,19 @@ class _State:
 # ----------------------------------------------------------------------------------------------
 
 
+def _lloyd(xy: np.ndarray, w: np.ndarray, cent: np.ndarray, steps: int = 10) -> np.ndarray:
+    """Weighted Lloyd steps from the given centres."""
+    cent = cent.copy()
+    k = len(cent)
+    for _ in range(steps):
+        lab = np.argmin(((xy[:, None, :] - cent[None]) ** 2).sum(-1), axis=1)
+        cw = np.bincount(lab, weights=w, minlength=k)
+        for dim in range(2):
+            s = np.bincount(lab, weights=w * xy[:, dim], minlength=k)
+            cent[:, dim] = np.where(cw > 0, s / np.maximum(cw, 1e-300), cent[:, dim])
+    return cent
+
+
 def _kmeans_pp(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     p = w / w.sum()
     centres = [xy[rng.choice(len(xy), p=p)]]
@@ -153,14 +181,24 @@ def _kmeans_pp(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator) 
         c = xy[rng.choice(len(xy), p=q)]
         centres.append(c)
         d2 = np.minimum(d2, ((xy - c) ** 2).sum(1))
-    cent = np.array(centres)
-    for _ in range(10):  # weighted Lloyd steps
-        lab = np.argmin(((xy[:, None, :] - cent[None]) ** 2).sum(-1), axis=1)
-        cw = np.bincount(lab, weights=w, minlength=k)
-        for dim in range(2):
-            s = np.bincount(lab, weights=w * xy[:, dim], minlength=k)
-            cent[:, dim] = np.where(cw > 0, s / np.maximum(cw, 1e-300), cent[:, dim])
-    return cent
+    return _lloyd(xy, w, np.array(centres))
+
+
+def _adapt_centres(xy: np.ndarray, w: np.ndarray, cent: np.ndarray, k: int) -> np.ndarray:
+    """Centres of another plan adapted to ``k`` territories: while too many, the closest pair
+    is merged at its midpoint; while too few, the unit with the largest weighted squared
+    distance to every centre becomes one; then a few weighted Lloyd steps."""
+    cent = np.asarray(cent, dtype=float).copy()
+    while len(cent) > k:
+        d = ((cent[:, None, :] - cent[None]) ** 2).sum(-1)
+        np.fill_diagonal(d, np.inf)
+        i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+        mid = (cent[i] + cent[j]) / 2
+        cent = np.vstack([np.delete(cent, [i, j], axis=0), mid])
+    while len(cent) < k:
+        d2 = ((xy[:, None, :] - cent[None]) ** 2).sum(-1).min(axis=1)
+        cent = np.vstack([cent, xy[int(np.argmax(w * d2))]])
+    return _lloyd(xy, w, cent, steps=5)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -403,6 +441,51 @@ def _regrow(st: _State, graph: UnitGraph) -> int:
     return int(free.sum())
 
 
+def _cut_units(st: _State, assign: np.ndarray) -> np.ndarray:
+    """Units whose departure would split their territory: the articulation points of every
+    territory's induced subgraph (iterative Hopcroft-Tarjan depth-first search, linear time)."""
+    n = len(assign)
+    ip, ix = st.indptr, st.indices
+    src = np.repeat(np.arange(n), np.diff(ip))
+    keep = assign[src] == assign[ix]
+    sub = sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.int8), (src[keep], ix[keep])), (n, n))
+    sip, six = sub.indptr.tolist(), sub.indices.tolist()
+    disc = [-1] * n
+    low = [0] * n
+    cut = np.zeros(n, dtype=bool)
+    timer = 0
+    for root in range(n):
+        if disc[root] >= 0:
+            continue
+        disc[root] = low[root] = timer
+        timer += 1
+        children = 0
+        stack = [(root, -1, sip[root])]
+        while stack:
+            v, parent, i = stack[-1]
+            if i < sip[v + 1]:
+                stack[-1] = (v, parent, i + 1)
+                w = six[i]
+                if disc[w] < 0:
+                    disc[w] = low[w] = timer
+                    timer += 1
+                    stack.append((w, v, sip[w]))
+                    if v == root:
+                        children += 1
+                elif w != parent and disc[w] < low[v]:
+                    low[v] = disc[w]
+            else:
+                stack.pop()
+                if parent >= 0:
+                    if low[v] < low[parent]:
+                        low[parent] = low[v]
+                    if parent != root and low[v] >= disc[parent]:
+                        cut[parent] = True
+        if children > 1:
+            cut[root] = True
+    return cut
+
+
 def _connected_without(
     st: _State, u: int, t: int, assign: list[int], local_only: bool = True
 ) -> bool:
@@ -530,7 +613,8 @@ def _balance_search(
             best_viol, best_assign, since_best = float(viol.sum()), list(assign), 0
         if viol.sum() <= eps or time.perf_counter() > deadline or since_best > max_kicks:
             break
-        uu, ss, dd = _boundary_moves(st, np.asarray(assign))
+        asg_now = np.asarray(assign)
+        uu, ss, dd = _boundary_moves(st, asg_now)
         au = st.a[uu]
         df = score(s[ss] - au, ss) + score(s[dd] + au, dd) - score(s[ss], ss) - score(s[dd], dd)
         cand = np.flatnonzero(df < -eps)
@@ -624,6 +708,137 @@ def _balance_search(
     return {"balance_moves": n_moves, "balance_swaps": n_swaps, "balance_kicks": n_kicks}
 
 
+def _exchange_lp(st: _State, tighten: float = 0.5) -> dict[str, Any]:
+    """Balance by an exchange of boundary units, planned by one LP and applied move by move.
+
+    Every free unit on a territory boundary may stay or join a territory it touches. The LP
+    (HiGHS) picks the exchange of minimum cost (weighted squared distance to the centres plus
+    continuity) that brings every territory's every metric within ``tighten x tolerance`` of its
+    target (elastic: the least total excess when that is impossible), so surplus travels along
+    chains of territories in one step. The planned moves are then applied one at a time, only
+    while the losing territory stays connected and the unit still touches the receiving one.
+    Returns the number of moves applied and planned.
+    """
+    asg = st.assign
+    uu, ss, dd = _boundary_moves(st, asg)
+    # only units whose departure keeps their territory connected (checked once per unit)
+    ok = ~_cut_units(st, asg)[uu]
+    uu, ss, dd = uu[ok], ss[ok], dd[ok]
+    if len(uu) == 0:
+        return {"planned": 0, "applied": 0}
+    units = np.unique(uu)
+    k = st.k
+    # variables: (unit, own territory) for every boundary unit, then (unit, neighbour territory)
+    vu = np.r_[units, uu]
+    vt = np.r_[asg[units], dd]
+    nv = len(vu)
+    pos = np.searchsorted(units, vu)  # row of the unit in the assignment constraints
+    cost = st.unit_cost(vu, vt)
+    inside = np.ones(len(asg), dtype=bool)
+    inside[units] = False
+    base = np.zeros((k, st.a.shape[1]))
+    np.add.at(base, asg[inside], st.a[inside])
+    act = np.argwhere(st.active)  # (territory, metric) rows
+    nb = len(act)
+    if nb == 0:
+        return {"planned": 0, "applied": 0}
+    row_of = np.full((k, st.a.shape[1]), -1)
+    row_of[act[:, 0], act[:, 1]] = np.arange(nb)
+    br, bc, bv = [], [], []
+    for m in range(st.a.shape[1]):
+        r = row_of[vt, m]
+        ok = r >= 0
+        br.append(r[ok])
+        bc.append(np.flatnonzero(ok))
+        bv.append(st.a[vu[ok], m] / st.T[vt[ok], m])
+    B = sp.csr_matrix(
+        (np.concatenate(bv), (np.concatenate(br), np.concatenate(bc))), shape=(nb, nv)
+    )
+    b0 = base[act[:, 0], act[:, 1]] / st.T[act[:, 0], act[:, 1]]
+    tl = st.tol[act[:, 1]] * tighten
+    hi, lo = 1.0 + tl - b0, 1.0 - tl - b0
+    # elastic slacks in two tiers: up to the tolerance itself (dear), beyond it (far dearer)
+    big = 1e3 * float(np.abs(cost).max() if nv else 1.0) * max(1.0, len(units) / k)
+    eye = sp.identity(nb, format="csr")
+    zero = sp.csr_matrix((nb, nb))
+    A_ub = sp.vstack(
+        [sp.hstack([B, -eye, zero, -eye, zero]), sp.hstack([-B, zero, -eye, zero, -eye])]
+    ).tocsr()
+    A_eq = sp.hstack(
+        [
+            sp.csr_matrix((np.ones(nv), (pos, np.arange(nv))), shape=(len(units), nv)),
+            sp.csr_matrix((len(units), 4 * nb)),
+        ]
+    ).tocsr()
+    tier1 = np.r_[st.tol[act[:, 1]] - tl, st.tol[act[:, 1]] - tl]
+    bounds = np.r_[np.full(nv, np.inf), tier1, np.full(2 * nb, np.inf)]
+    res = linprog(
+        np.r_[cost, np.full(2 * nb, big), np.full(2 * nb, 30 * big)],
+        A_ub=A_ub,
+        b_ub=np.r_[hi, -lo],
+        A_eq=A_eq,
+        b_eq=np.ones(len(units)),
+        bounds=np.column_stack([np.zeros(nv + 4 * nb), bounds]),
+        method="highs-ds",
+    )
+    if res.x is None:  # pragma: no cover - elastic LP is always feasible
+        return {"planned": 0, "applied": 0}
+    x = res.x[:nv]
+    order = np.lexsort((vt, -x, pos))
+    first = np.r_[True, pos[order][1:] != pos[order][:-1]]
+    sel = order[first]
+    want = np.full(len(asg), -1)
+    want[vu[sel]] = vt[sel]
+    # split units (a vertex solution has at most one per binding balance row): each goes, the
+    # largest first, where it leaves the least excess over the tolerance given the others
+    split = np.unique(vu[(x > 1e-6) & (x < 1 - 1e-6)])
+    if len(split):
+        want_all = np.where(want >= 0, want, asg)
+        fixed = np.ones(len(asg), dtype=bool)
+        fixed[split] = False
+        sums = np.zeros((k, st.a.shape[1]))
+        np.add.at(sums, want_all[fixed], st.a[fixed])
+        frac = (x > 1e-6) & (x < 1 - 1e-6)
+        for u in split[np.argsort(-st.w[split], kind="stable")].tolist():
+            opts = np.unique(vt[(vu == u) & frac])
+            before = st.violation(sums[opts], opts)
+            after = st.violation(sums[opts] + st.a[u], opts)
+            t = int(opts[np.argmin(after - before)])
+            want[u] = t
+            sums[t] += st.a[u]
+    movers = np.flatnonzero((want >= 0) & (want != asg))
+    # apply: repeatedly, the planned moves that keep contiguity (largest load first)
+    assign = asg.tolist()
+    size = np.bincount(asg, minlength=k).tolist()
+    nbrs = st.nbrs
+    todo = movers[np.argsort(-st.w[movers], kind="stable")].tolist()
+    applied = 0
+    while todo:
+        rest = []
+        for u in todo:
+            a_, b_ = assign[u], int(want[u])
+            if size[a_] <= 1 or not any(assign[v] == b_ for v in nbrs[u]):
+                rest.append(u)
+                continue
+            if not _connected_without(st, u, a_, assign):
+                rest.append(u)
+                continue
+            assign[u] = b_
+            size[a_] -= 1
+            size[b_] += 1
+            applied += 1
+        if len(rest) == len(todo):
+            break
+        todo = rest
+    st.assign[:] = assign
+    return {
+        "planned": len(movers),
+        "applied": applied,
+        "slack": float(res.x[nv : nv + 2 * nb].sum()),
+        "excess": float(res.x[nv + 2 * nb :].sum()),
+    }
+
+
 def _compact_search(st: _State, passes: int, deadline: float) -> int:
     """Boundary moves that lower cost while every touched territory stays within tolerance."""
     assign = st.assign.tolist()
@@ -636,22 +851,15 @@ def _compact_search(st: _State, passes: int, deadline: float) -> int:
         if time.perf_counter() > deadline:
             break
         asg = np.array(assign)
-        mat_nb = st.nbrs
-        cu, cs, cd = [], [], []
-        for u in np.flatnonzero(~st.locked):
-            tu = assign[u]
-            for b in {asg[v] for v in mat_nb[u]}:
-                if b != tu:
-                    cu.append(u)
-                    cs.append(tu)
-                    cd.append(int(b))
-        if not cu:
+        uu, ss, dd = _boundary_moves(st, asg)
+        if len(uu) == 0:
             break
-        uu, ss, dd = np.array(cu), np.array(cs), np.array(cd)
         dc = st.unit_cost(uu, dd) - st.unit_cost(uu, ss)
         improving = np.flatnonzero(dc < -1e-9)
+        if len(improving) == 0:
+            break
         moved_here = 0
-        for idx in improving[np.argsort(dc[improving], kind="stable")]:
+        for idx in improving[np.argsort(dc[improving], kind="stable")].tolist():
             u, a_, b_ = int(uu[idx]), int(ss[idx]), int(dd[idx])
             if assign[u] != a_ or len(members[a_]) <= 1:
                 continue
@@ -737,7 +945,11 @@ def design_territories(
     max_iter: int = 4,
     warm_start: str = "current",
     start_col: str | None = None,
+    initial_centres: pd.DataFrame | None = None,
     max_passes: int = 300,
+    exchange_rounds: int = 6,
+    exchange_tightening: float = 0.5,
+    both_repairs: bool = True,
     time_limit: float = 60.0,
     seed: int = 0,
 ) -> TerritoryResult:
@@ -799,9 +1011,23 @@ def design_territories(
         Optional column with a complete plan (territory id per unit) to start from instead,
         e.g. the main scenario when computing a variant of it; with ``max_iter=0`` only the
         local search runs (a cheap variant with another tolerance or continuity weight).
+    initial_centres
+        Optional centres to start from instead of k-means++ (columns ``coord_cols``, any number
+        of rows), e.g. the territory centres of another scenario: adapted to ``n_territories``
+        by merging the closest pairs or adding the units furthest from every centre, then a
+        few weighted Lloyd steps. Used when ``warm_start`` is ``"kmeans"`` or there are no
+        current territories.
     max_passes
         Work budget of the local search (passes over all boundary moves); with it, results are
         deterministic for a seed.
+    exchange_rounds
+        Rounds of exchange LP + local search in the balance step (0 = local search only).
+    exchange_tightening
+        The exchange LP aims at every metric within this share of its tolerance (room for
+        moves that cannot be made without breaking contiguity).
+    both_repairs
+        Balance after both contiguity repairs when the first does not reach the tolerance
+        everywhere (``False``: only the regrowing repair; about half the work of a hard case).
     time_limit
         Safety limit in seconds for the local search (only reached on very large instances;
         a run cut short by it is not reproducible).
@@ -832,6 +1058,16 @@ def design_territories(
     bad_tol = {m: v for m, v in tol_map.items() if not 0 < v < 1}
     if bad_tol:
         problems.append(f"tolerance must be between 0 and 1 (e.g. 0.05 for ±5%); got {bad_tol}")
+    if initial_centres is not None:
+        miss = [c for c in coord_cols if c not in initial_centres.columns]
+        if miss or len(initial_centres) == 0:
+            problems.append(
+                f"initial_centres needs at least one row and the coordinate columns "
+                f"{list(coord_cols)}; it has {list(initial_centres.columns)} and "
+                f"{len(initial_centres)} row(s)"
+            )
+        elif not np.isfinite(initial_centres[list(coord_cols)].to_numpy(dtype=float)).all():
+            problems.append("initial_centres has missing or non-finite coordinates")
     if problems:
         raise ValueError("cannot design territories:\n- " + "\n- ".join(problems))
     n = len(units)
@@ -934,9 +1170,19 @@ def design_territories(
             st.assign[nocur] = np.argmin(st.dist(nocur), axis=1)
         warm = "current territories"
     else:
-        st.centres = _kmeans_pp(xy, w, k, rng)
+        if initial_centres is not None:
+            ic = initial_centres[list(coord_cols)].to_numpy(dtype=float)
+            if planar:
+                ic_xy = ic
+            else:  # the same projection as the units (planar_km around their mean latitude)
+                lat0 = np.radians(np.nanmean(c1))
+                ic_xy = np.column_stack([ic[:, 1] * 111.320 * np.cos(lat0), ic[:, 0] * 110.574])
+            st.centres = _adapt_centres(xy, w, ic_xy, k)
+            warm = "given centres"
+        else:
+            st.centres = _kmeans_pp(xy, w, k, rng)
+            warm = "k-means++"
         st.assign = np.argmin(st.dist(slice(None)), axis=1)
-        warm = "k-means++"
         if has_current:
             # name the compact k-means regions after today's territories: the matching that
             # keeps the most continuity value (today's territories are often fragmented, so
@@ -949,7 +1195,7 @@ def design_territories(
             perm[rows] = cols
             st.centres[cols] = st.centres[rows].copy()
             st.assign = perm[st.assign]
-            warm = "k-means++ named after today's territories"
+            warm += " named after today's territories"
         st.assign[locked] = cur[locked]
     st.update_centres()
     st.power = DISTANCE_POWER
@@ -985,14 +1231,53 @@ def design_territories(
     n_regrown = _regrow(st, graph)
     regrown = st.assign.copy()
     tries = [("territories regrown", regrown, n_regrown)]
-    if not np.array_equal(whole, regrown):
+    if both_repairs and not np.array_equal(whole, regrown):
         tries.append(("pieces moved whole", whole, n_whole))
     best = None
     for name, plan, n_rep in tries:
+        if best is not None and best[0][0] == 0:
+            break  # the first repair already led to a plan within tolerance everywhere
         st.assign[:] = plan
-        info = _balance_search(st, deadline=deadline, max_passes=max_passes)
-        viol = st.violation(st.sums())
-        key = (int((viol > 1e-12).sum()), float(viol.sum()))  # territories outside, excess
+        info = dict.fromkeys(
+            (
+                "balance_moves",
+                "balance_swaps",
+                "balance_kicks",
+                "exchange_rounds",
+                "exchange_moves",
+            ),
+            0,
+        )
+        key: tuple[int, float] = (st.k + 1, np.inf)
+        cand = st.assign.copy()
+        stale = 0
+        for rnd in range(max(1, exchange_rounds)):
+            if exchange_rounds:
+                if key[1] <= 1e-12 or time.perf_counter() > deadline:
+                    break
+                ex = _exchange_lp(st, tighten=exchange_tightening)
+                info["exchange_rounds"] += 1
+                info["exchange_moves"] += ex["applied"]
+                viol = st.violation(st.sums())
+                new_key = (int((viol > 1e-12).sum()), float(viol.sum()))
+                if new_key < key:
+                    key, cand, stale = new_key, st.assign.copy(), 0
+                if key[1] <= 1e-12:
+                    break
+            more = _balance_search(
+                st, deadline=deadline, max_passes=max_passes, max_kicks=60 if rnd == 0 else 5
+            )
+            for nm in ("balance_moves", "balance_swaps", "balance_kicks"):
+                info[nm] += more[nm]
+            viol = st.violation(st.sums())
+            new_key = (int((viol > 1e-12).sum()), float(viol.sum()))  # outside, excess
+            if new_key < key:
+                key, cand, stale = new_key, st.assign.copy(), 0
+            else:
+                stale += 1
+                if stale >= 2:
+                    break
+        st.assign[:] = cand
         if best is None or key < best[0]:
             best = (key, st.assign.copy(), name, n_rep, info)
     _, plan, name, n_rep, info = best

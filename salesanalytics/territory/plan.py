@@ -20,6 +20,7 @@ from salesanalytics.territory.design import (
     account_assignment,
     account_workload,
     activity_norms,
+    customer_units,
     key_account_carve_out,
     match_territories_to_reps,
     postal_code_units,
@@ -39,6 +40,7 @@ __all__ = [
     "pareto_front",
     "prepare_inputs",
     "run_scenario",
+    "side_scenarios",
     "status_quo_plan",
 ]
 
@@ -58,9 +60,11 @@ class TerritoryInputs:
         ``activity_hours``, ``visits_per_year``, ``travel_hours``, ``workload_hours``,
         ``key_account``.
     units
-        Units of the field territories: postal codes (:func:`postal_code_units`), those too
-        large to balance split into account-level pieces (:func:`split_lumpy_units`; column
-        ``postal_code`` names the postal code of every unit).
+        Units of the field territories: postal codes (:func:`postal_code_units`), the largest
+        customer relationships as units of their own (:func:`customer_units`, flag
+        ``customer_unit``), and postal codes too large to balance split into account-level
+        pieces (:func:`split_lumpy_units`); column ``postal_code`` names the postal code of every
+        unit.
     edges
         Unit adjacency (``postal_code_a``, ``postal_code_b``: unit ids) used by the optimiser
         and the contiguity checks.
@@ -122,6 +126,7 @@ def prepare_inputs(
     key_account_share: float = 0.01,
     locked_postal_codes: Sequence[str] = (),
     max_unit_share: float = 0.02,
+    customer_unit_share: float = 0.05,
 ) -> TerritoryInputs:
     """Join potentials, derive workload, carve out key accounts and build postal-code units.
 
@@ -148,6 +153,10 @@ def prepare_inputs(
         Postal codes whose potential or workload exceeds this share of a territory's target
         (one territory per field rep) are split into account-level pieces, so that territories
         can be balanced finely (:func:`split_lumpy_units`); 1 = never split.
+    customer_unit_share
+        Share of the field reps' customers (the largest by monthly revenue) that become units of
+        their own (:func:`customer_units`): the continuity weight then keeps these relationships
+        with their rep while their postal code's other accounts may move; 0 = none.
 
     Raises
     ------
@@ -219,9 +228,14 @@ def prepare_inputs(
     )
     postal_edges = pgraph.edge_frame(pc_units["unit_id"].astype(str).to_numpy())
     postal_edges.columns = ["postal_code_a", "postal_code_b"]
-    units, unit_edges, account_unit = split_lumpy_units(
-        pc_units, scope, postal_edges, len(field_ids), field_ids, max_share=max_unit_share
+    cu, cu_edges, customer_unit = customer_units(
+        pc_units, scope, postal_edges, field_ids, top_share=customer_unit_share
     )
+    rest = scope[~scope["account_id"].astype("string").isin(customer_unit.index)]
+    units, unit_edges, account_unit = split_lumpy_units(
+        cu, rest, cu_edges, len(field_ids), field_ids, max_share=max_unit_share
+    )
+    account_unit = pd.concat([account_unit, customer_unit])
     acc["unit_id"] = acc["account_id"].map(account_unit).where(~acc["key_account"])
     acc["unit_id"] = acc["unit_id"].astype("string")
     graph = build_unit_graph(
@@ -245,7 +259,11 @@ def prepare_inputs(
         "n_units": len(units),
         "n_postal_codes_split": units.attrs.get("n_split", 0),
         "n_account_pieces": units.attrs.get("n_pieces", 0),
+        "n_customer_units": cu.attrs.get("n_customer_units", 0),
         "n_units_with_accounts": int((units["n_accounts"] > 0).sum()),
+        "n_postal_codes_with_accounts": int(
+            units.loc[units["n_accounts"] > 0, "postal_code"].nunique()
+        ),
         "n_field_reps": len(field_reps),
         "graph_polygon_edges": graph.n_given,
         "graph_delaunay_edges": graph.n_delaunay,
@@ -359,9 +377,13 @@ def run_scenario(
     max_passes: int = 100,
     time_limit: float = 60.0,
     travel_weight: float = 1.0,
-    max_iter: int = 4,
+    max_iter: int = 1,
     start: TerritoryPlan | None = None,
-    candidates: int = 12,
+    candidates: int = 8,
+    exchange_rounds: int = 6,
+    warm_start: str = "current",
+    centres_from: TerritoryPlan | None = None,
+    both_repairs: bool = True,
 ) -> TerritoryPlan:
     """Optimise the field territories for one scenario and turn them into account owners.
 
@@ -383,6 +405,18 @@ def run_scenario(
         Optimiser effort (see :func:`design_territories`); side scenarios can use less.
     candidates
         Nearest territory centres a unit may join in the assignment LP (fewer = faster LP).
+    exchange_rounds
+        Rounds of the boundary-exchange LP that balances every metric (see
+        :func:`design_territories`); side scenarios can use fewer.
+    warm_start
+        ``"current"``: start from today's territories; ``"kmeans"``: from compact regions
+        named after today's territories (less continuity, more compact).
+    both_repairs
+        Try both contiguity repairs (see :func:`design_territories`); side scenarios use one.
+    centres_from
+        A plan whose territory centres seed the compact regions (instead of k-means++; for
+        another number of territories they are merged or added): much cheaper than a design
+        from scratch.
     start
         A plan with the same number of territories to start from (e.g. the main scenario):
         with ``max_iter=0`` only the local search adapts it to this scenario's tolerance and
@@ -428,6 +462,16 @@ def run_scenario(
         max_iter=max_iter if (start_col or max_iter > 0) else 1,
         start_col=start_col,
         candidates=candidates,
+        exchange_rounds=exchange_rounds,
+        warm_start=warm_start,
+        both_repairs=both_repairs,
+        initial_centres=(
+            centres_from.result.territories.rename(
+                columns={"centre_latitude": "latitude", "centre_longitude": "longitude"}
+            )
+            if centres_from is not None and centres_from.result is not None
+            else None
+        ),
     )
     # name territories T01.. from west to east, then give each the rep who keeps most customers
     cen = res.territories.sort_values(["centre_longitude", "territory_id"])
@@ -555,50 +599,80 @@ def pareto_front(
     seed: int = 0,
     max_passes: int = 100,
     base: dict[float, TerritoryPlan] | None = None,
-    max_iter: int = 4,
+    max_iter: int = 1,
     start: TerritoryPlan | None = None,
+    fte_scaled: bool = True,
+    exchange_rounds: int = 6,
+    both_repairs: bool = True,
 ) -> tuple[pd.DataFrame, dict[float, TerritoryPlan]]:
     """Trade-off between compactness and disruption for several continuity weights.
 
+    Without ``start``, every weight gets its own design, and the front is wide: weights below
+    the lowest weight in ``base`` (e.g. the proposal's) start from compact regions (around
+    that plan's territory centres, or k-means++ without ``base``, named after today's
+    territories), the others from today's territories. With ``start``
+    every weight only refines that plan (cheap, but a narrow front).
+
+    Parameters
+    ----------
+    inputs
+        :func:`prepare_inputs` output.
+    weights
+        Continuity weights, one plan each.
     base
         Plans already computed for some weights (reused, not recomputed).
-    max_passes, max_iter, start
-        Optimiser effort per plan and a plan to start from (see :func:`run_scenario`).
+    max_passes, max_iter, start, exchange_rounds, both_repairs
+        Optimiser effort per plan and a plan to refine (see :func:`run_scenario`).
+    fte_scaled
+        Scale each territory's targets by its rep's FTE.
 
     Returns
     -------
     (front, plans)
-        ``front``: ``continuity_weight``, ``compactness_km``, ``revenue_changing_rep``,
-        ``customers_changing_rep``, ``max_dev_potential``, ``max_dev_workload``,
-        ``pareto_optimal`` (no other plan is both more compact and less disruptive).
+        ``front``: ``continuity_weight``, ``start`` (where the design started),
+        ``compactness_km``, ``revenue_changing_rep``, ``customers_changing_rep``,
+        ``max_dev_potential``, ``max_dev_workload``, ``pareto_optimal`` (no other plan is both
+        more compact and less disruptive).
     """
     done = dict(base or {})
-    plans = {
-        w: done[w]
-        if w in done
-        else run_scenario(
+    pivot = min(done) if done else 1.0
+    plans: dict[float, TerritoryPlan] = {}
+    starts: dict[float, str] = {}
+    for w in weights:
+        if w in done:
+            plans[w], starts[w] = done[w], "proposal"
+            continue
+        ws = "current" if w >= pivot else "kmeans"
+        starts[w] = (
+            "proposal" if start is not None else {"current": "today", "kmeans": "compact"}[ws]
+        )
+        plans[w] = run_scenario(
             inputs,
             tolerance=tolerance,
             continuity_weight=w,
+            fte_scaled=fte_scaled,
             seed=seed,
             name=f"continuity {w:g}",
             max_passes=max_passes,
-            max_iter=max_iter,
+            max_iter=0 if start is not None else max_iter,
             start=start,
+            warm_start=ws,
+            centres_from=done.get(pivot) if ws == "kmeans" else None,
+            exchange_rounds=exchange_rounds,
+            both_repairs=both_repairs,
         )
-        for w in weights
-    }
     front = pd.DataFrame(
         [
             {
                 "continuity_weight": w,
+                "start": starts[w],
                 "compactness_km": p.quality["compactness_km"],
                 "revenue_changing_rep": p.quality["revenue_changing_rep"],
                 "customers_changing_rep": p.quality["customers_changing_rep"],
                 "max_dev_potential": p.quality["max_dev_potential_mrr"],
                 "max_dev_workload": p.quality["max_dev_workload_hours"],
             }
-            for w, p in plans.items()
+            for w, p in sorted(plans.items())
         ]
     )
     c = front["compactness_km"].to_numpy()
@@ -609,3 +683,79 @@ def pareto_front(
     ]
     front["pareto_optimal"] = ~np.array(dominated)
     return front, plans
+
+
+def side_scenarios(
+    inputs: TerritoryInputs,
+    plan: TerritoryPlan,
+    offsets: Sequence[int] = (-4, 4),
+    tolerance: float = 0.05,
+    scenario_tolerance: float = 0.03,
+    continuity_weight: float = 1.0,
+    fte_scaled: bool = True,
+    seed: int = 0,
+    road_factor: float = ROAD_FACTOR,
+    speed_kmh: float = SPEED_KMH,
+    max_passes: int = 25,
+) -> list[TerritoryPlan]:
+    """Alternatives to the proposal at low cost: other territory counts and a tighter tolerance.
+
+    Other counts start from the proposal's territory centres (merged or added to reach the
+    count) with a lighter optimiser setting (two assignment LPs over the 6 nearest centres, three
+    exchange rounds); the tighter tolerance refines the proposal itself (exchange rounds and
+    local search only, no assignment LP).
+
+    Parameters
+    ----------
+    inputs
+        :func:`prepare_inputs` output.
+    plan
+        The proposal (its number of territories is the reference for ``offsets``).
+    offsets
+        Territory counts relative to the proposal's (counts below 1 are skipped).
+    scenario_tolerance
+        The tighter tolerance of the refined proposal.
+
+    Returns
+    -------
+    list of TerritoryPlan
+        One plan per valid offset, then the refined proposal.
+    """
+    n_main = int(plan.quality["n_territories"])
+    out = [
+        run_scenario(
+            inputs,
+            n_main + off,
+            tolerance=tolerance,
+            continuity_weight=continuity_weight,
+            seed=seed,
+            road_factor=road_factor,
+            speed_kmh=speed_kmh,
+            max_passes=max_passes,
+            max_iter=2,
+            candidates=6,
+            exchange_rounds=3,
+            both_repairs=False,
+            centres_from=plan,
+        )
+        for off in offsets
+        if n_main + off >= 1
+    ]
+    out.append(
+        run_scenario(
+            inputs,
+            n_main,
+            tolerance=scenario_tolerance,
+            continuity_weight=continuity_weight,
+            fte_scaled=fte_scaled,
+            seed=seed,
+            road_factor=road_factor,
+            speed_kmh=speed_kmh,
+            max_passes=max_passes,
+            max_iter=0,
+            start=plan,
+            exchange_rounds=3,
+            both_repairs=False,
+        )
+    )
+    return out

@@ -39,8 +39,13 @@ def input_summary(inputs: TerritoryInputs) -> list[str]:
     )
     return [
         f"{_num(i['n_accounts'])} accounts; {_num(i['n_key_accounts'])} key accounts are carved out to the "
-        f"key-account managers; {_num(i['n_scope_accounts'])} accounts in {_num(i['n_units_with_accounts'])} "
+        f"key-account managers; {_num(i['n_scope_accounts'])} accounts in "
+        f"{_num(i.get('n_postal_codes_with_accounts', i['n_units_with_accounts']))} "
         f"postal codes are distributed over the field territories.",
+        f"{_num(i.get('n_customer_units', 0))} of the largest customer relationships are units of their "
+        f"own (they can stay with their rep while their postal code moves); "
+        f"{_num(i.get('n_postal_codes_split', 0))} large postal codes are split into "
+        f"{_num(i.get('n_account_pieces', 0))} groups of accounts.",
         f"Accounts without postal code (kept with their owner): {_num(i['n_without_postal_code'])}; without "
         f"a potential estimate (counted as 0): {_num(i['n_without_potential'])}.",
         f"Postal-code neighbourhood: {_num(i['graph_polygon_edges'])} shared borders, "
