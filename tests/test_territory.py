@@ -629,3 +629,53 @@ def test_demo_customer_units_side_scenarios_and_a_wide_pareto_front(demo_inputs,
     assert f.loc[0.0, "revenue_changing_rep"] > f.loc[1.0, "revenue_changing_rep"]
     assert f.loc[8.0, "revenue_changing_rep"] < f.loc[0.0, "revenue_changing_rep"]
     assert plans[1.0] is plan
+
+
+def test_recomputed_proposal_is_checked_against_the_delivered_assignment(
+    demo_inputs, demo_plan
+) -> None:
+    again = tm.run_scenario(demo_inputs, tolerance=0.1, max_passes=60)
+    delivered = demo_plan.assignment[["account_id", "territory_id"]]
+    tm.check_same_plan(again, delivered)  # deterministic: the same plan
+    changed = delivered.copy()
+    changed["territory_id"] = changed["territory_id"].astype("string")
+    field = changed.index[~demo_plan.assignment["key_account"].to_numpy()][:3]
+    other = changed["territory_id"].dropna().unique()
+    for i in field:
+        cur = changed.at[i, "territory_id"]
+        changed.at[i, "territory_id"] = next(t for t in other if t != cur)
+    with pytest.raises(ValueError, match=r"differs from the territory phase's for 3 account\(s\)"):
+        tm.check_same_plan(again, changed)
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['territory_id'\]"):
+        tm.check_same_plan(again, delivered[["account_id"]])
+
+
+def test_scenario_findings_name_alternatives_and_the_front() -> None:
+    comparison = pd.DataFrame(
+        {
+            "scenario": ["today", "proposal", "24 territories, ±5%", "28 territories, ±3%"],
+            "territories": [28, 28, 24, 28],
+            "max_dev_potential": [2.4, 0.05, 0.031, 0.041],
+            "max_dev_workload": [1.9, 0.049, 0.052, 0.04],
+        }
+    )
+    front = pd.DataFrame(
+        {
+            "continuity_weight": [4.0, 0.0, 1.0],
+            "compactness_km": [16.0, 14.1, 14.8],
+            "revenue_changing_rep": [0.30, 0.50, 0.36],
+            "max_dev_potential": [0.05, 0.118, 0.05],
+            "max_dev_workload": [0.05, 0.095, 0.05],
+        }
+    )
+    lines = tm.scenario_findings(comparison, front, 0.05)
+    assert (
+        "24 territories, ±5%: largest deviation 5%; 28 territories, ±3%: largest deviation 4%"
+        in (lines[0])
+    )
+    assert (
+        "from 14.1 km with 50% of revenue changing rep (continuity weight 0) to 16.0 km with 30%"
+        in (lines[1])
+    )
+    assert lines[2] == "Designs on the front outside the ±5% balance: continuity weight 0."
+    assert tm.scenario_findings(comparison.head(2), front.head(1), 0.05) == []

@@ -12,6 +12,7 @@ PHASE_MODULES: tuple[str, ...] = (
     "intake",
     "potential",
     "territory",
+    "territory_scenarios",
     "portfolio",
     "churn",
     "channels",

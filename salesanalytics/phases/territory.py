@@ -34,17 +34,6 @@ class Params(PhaseParams):
     fte_scaled: bool = Field(
         True, description="Scale each territory's targets by its rep's FTE (part-timers)."
     )
-    scenario_offsets: list[int] = Field(
-        [-4, 4],
-        description="Alternative territory counts to compare, relative to the main scenario.",
-    )
-    scenario_tolerance: float = Field(
-        0.03, gt=0, lt=0.5, description="Tighter tolerance shown as an extra scenario."
-    )
-    pareto_weights: list[float] = Field(
-        [0.0, 4.0],
-        description="Extra continuity weights for the compactness / disruption trade-off.",
-    )
     road_factor: float = Field(
         ROAD_FACTOR, ge=1, le=3, description="Road km per straight-line km, for travel time."
     )
@@ -73,7 +62,7 @@ class Params(PhaseParams):
         100,
         ge=0,
         le=10000,
-        description="Local-search effort per scenario (passes over boundaries).",
+        description="Local-search effort of the proposal (passes over boundaries).",
     )
     seed: int = Field(0, ge=0, description="Seed of the optimiser's warm start.")
 
@@ -87,9 +76,9 @@ PHASE = PhaseSpec(
         "assignment",
         "territories",
         "unit_assignment",
-        "scenarios",
+        "comparison",
         "disruption",
-        "pareto_front",
+        "design",
     ),
     params=Params,
 )

@@ -15,11 +15,13 @@ from salesanalytics.territory.metrics import balance_table
 from salesanalytics.territory.plan import METRICS, TerritoryInputs, TerritoryPlan, run_scenario
 
 __all__ = [
+    "check_same_plan",
     "deviation_table",
     "input_summary",
     "plan_findings",
     "plot_pareto",
     "rep_homes",
+    "scenario_findings",
     "scenario_widget",
     "territory_labels",
     "unit_table",
@@ -118,6 +120,89 @@ def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: flo
         f"{q['customers_changing_rep']:.0%} of customers ({q['revenue_changing_rep']:.0%} of monthly "
         f"revenue, {q['potential_changing_rep']:.0%} of potential) change rep.",
     ]
+    return lines
+
+
+def check_same_plan(plan: TerritoryPlan, assignment: pd.DataFrame) -> None:
+    """Check that ``plan`` assigns every account as the territory phase did.
+
+    The scenario notebook recomputes the proposal from the territory phase's design parameters
+    (the optimiser is deterministic) as the reference for its alternatives; this check makes sure
+    the alternatives are compared with the plan the client received.
+
+    Parameters
+    ----------
+    plan
+        The recomputed proposal.
+    assignment
+        The territory phase's ``assignment`` table; required columns ``account_id`` and
+        ``territory_id``.
+
+    Raises
+    ------
+    ValueError
+        If any account is in another territory, naming how many and examples.
+    """
+    missing = [c for c in ("account_id", "territory_id") if c not in assignment.columns]
+    if missing:
+        raise ValueError(f"assignment table lacks column(s) {missing}; pass territory/assignment")
+    mine = plan.assignment.set_index(plan.assignment["account_id"].astype(str))["territory_id"]
+    theirs = assignment.set_index(assignment["account_id"].astype(str))["territory_id"]
+    both = mine.astype("string").reindex(theirs.index)
+    diff = both.fillna("<none>") != theirs.astype("string").fillna("<none>")
+    if diff.any():
+        ex = ", ".join(f"{a}: {both[a]} vs {theirs[a]}" for a in diff[diff].index[:5])
+        raise ValueError(
+            f"the recomputed proposal differs from the territory phase's for {int(diff.sum())} "
+            f"account(s) (e.g. {ex}); rerun the territory phase with this package version "
+            "(salesanalytics run --phase territory territory_scenarios)"
+        )
+
+
+def scenario_findings(comparison: pd.DataFrame, front: pd.DataFrame, tolerance: float) -> list[str]:
+    """Headline findings of the scenario table and the compactness/continuity front.
+
+    Parameters
+    ----------
+    comparison
+        :func:`~salesanalytics.territory.plan.compare_plans` output whose first two rows are
+        today's plan and the proposal (columns ``scenario``, ``territories``,
+        ``max_dev_potential``, ``max_dev_workload``, ``within_5pct``).
+    front
+        :func:`~salesanalytics.territory.plan.pareto_front` output (``continuity_weight``,
+        ``compactness_km``, ``revenue_changing_rep``, ``max_dev_potential``,
+        ``max_dev_workload``).
+    tolerance
+        The proposal's tolerance: designs on the front outside it are named as such.
+    """
+    lines = []
+    alt = comparison.iloc[2:]
+    if len(alt):
+        worst = np.maximum(alt["max_dev_potential"], alt["max_dev_workload"])
+        parts = [
+            f"{name}: largest deviation {w:.0%}"
+            for name, w in zip(alt["scenario"], worst, strict=True)
+        ]
+        lines.append(
+            "Alternatives to the proposal (largest deviation of any territory from its target, "
+            "potential or workload): " + "; ".join(parts) + "."
+        )
+    if len(front) >= 2:
+        f = front.sort_values("continuity_weight")
+        lo, hi = f.iloc[0], f.iloc[-1]
+        lines.append(
+            f"Compactness against continuity: from {lo['compactness_km']:.1f} km with "
+            f"{lo['revenue_changing_rep']:.0%} of revenue changing rep (continuity weight "
+            f"{lo['continuity_weight']:g}) to {hi['compactness_km']:.1f} km with "
+            f"{hi['revenue_changing_rep']:.0%} (weight {hi['continuity_weight']:g})."
+        )
+        dev = np.maximum(f["max_dev_potential"], f["max_dev_workload"])
+        off = f.loc[dev > tolerance + 1e-9, "continuity_weight"]
+        if len(off):
+            lines.append(
+                "Designs on the front outside the ±"
+                f"{tolerance:.0%} balance: continuity weight {', '.join(f'{w:g}' for w in off)}."
+            )
     return lines
 
 
