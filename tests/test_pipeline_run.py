@@ -8,6 +8,7 @@ Three runs share one reports folder (module fixture, few kernels):
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -247,5 +248,7 @@ def test_longest_chain_of_phases_starts_first(tmp_path: Path) -> None:
     r = runner._Runner(opts)
     r.durations = {"a": 1.0, "b": 5.0, "c": 10.0, "d": 1.0}
     assert r.priorities() == {"d": 1.0, "c": 10.0, "b": 6.0, "a": 11.0}
-    r.durations = {}  # no history: every phase counts 1 s, the longer chain b -> d goes first
+    r.durations = {}  # no history: every phase counts its estimate (1 s by default)
     assert r.priorities() == {"d": 1.0, "c": 1.0, "b": 2.0, "a": 3.0}
+    r.phases[2] = dataclasses.replace(phases[2], seconds=4.0)
+    assert r.priorities() == {"d": 1.0, "c": 4.0, "b": 2.0, "a": 5.0}

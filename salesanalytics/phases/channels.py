@@ -75,4 +75,5 @@ PHASE = PhaseSpec(
         "channel_thresholds",
     ),
     params=Params,
+    seconds=2.5,
 )

@@ -71,4 +71,5 @@ PHASE = PhaseSpec(
         "sbg_fit",
     ),
     params=Params,
+    seconds=4,
 )

@@ -59,6 +59,7 @@ PHASE = PhaseSpec(
         "simulation_summary",
     ),
     params=Params,
+    seconds=8,
     per_entity=(
         PerEntitySpec(
             notebook="81_rep_statement.ipynb",

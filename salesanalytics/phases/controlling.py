@@ -36,6 +36,7 @@ PHASE = PhaseSpec(
         "kpi_system",
     ),
     params=Params,
+    seconds=12,
     per_entity=(
         PerEntitySpec(
             notebook="71_rep_cockpit.ipynb",

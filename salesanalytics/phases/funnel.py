@@ -61,4 +61,5 @@ PHASE = PhaseSpec(
         "pipeline_coverage",
     ),
     params=Params,
+    seconds=3,
 )

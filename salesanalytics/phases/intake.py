@@ -44,4 +44,5 @@ PHASE = PhaseSpec(
         "as_of",
     ),
     params=Params,
+    seconds=5,
 )

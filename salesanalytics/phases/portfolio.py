@@ -66,4 +66,5 @@ PHASE = PhaseSpec(
         "bookings_by_group",
     ),
     params=Params,
+    seconds=2,
 )

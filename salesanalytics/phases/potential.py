@@ -43,4 +43,5 @@ PHASE = PhaseSpec(
         "potential_coefficients",
     ),
     params=Params,
+    seconds=3,
 )

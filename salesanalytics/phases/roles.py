@@ -25,4 +25,5 @@ PHASE = PhaseSpec(
     reads=("intake", "territory", "portfolio", "channels", "compensation"),
     writes=("role_profiles", "development_paths", "headcount"),
     params=Params,
+    seconds=1,
 )

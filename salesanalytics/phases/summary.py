@@ -29,4 +29,5 @@ PHASE = PhaseSpec(
     ),
     writes=("building_blocks", "key_figures"),
     params=Params,
+    seconds=1,
 )

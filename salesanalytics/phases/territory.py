@@ -81,4 +81,5 @@ PHASE = PhaseSpec(
         "design",
     ),
     params=Params,
+    seconds=9,
 )

@@ -45,4 +45,5 @@ PHASE = PhaseSpec(
     reads=("intake", "potential", "territory"),
     writes=("scenarios", "pareto_front"),
     params=Params,
+    seconds=12,
 )

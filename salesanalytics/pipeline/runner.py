@@ -458,14 +458,15 @@ class _Runner:
 
     def priorities(self) -> dict[str, float]:
         """Per phase: the expected seconds from its start to the end of the longest chain of
-        phases that depend on it (durations of the latest run that ran each phase, else 1 s).
+        phases that depend on it (durations of the latest run that ran each phase, else the
+        phase's own estimate ``PhaseSpec.seconds``).
         Phases ready at the same time start longest chain first, so the critical path of the
         engagement (e.g. territory before churn) never waits for a side branch."""
         names = [p.name for p in self.phases]
         prio: dict[str, float] = {}
         for p in reversed(topological_order(self.phases)):
             after = [q.name for q in self.phases if p.name in effective_reads(q, names)]
-            own = self.durations.get(p.name, 1.0)
+            own = self.durations.get(p.name, p.seconds)
             prio[p.name] = own + max((prio[q] for q in after), default=0.0)
         return prio
 
