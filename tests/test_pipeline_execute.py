@@ -45,6 +45,8 @@ print(json.dumps({
     "nowhere": "/nowhere" in sys.path,
     "cwd": os.getcwd(),
     "pid": os.getpid(),
+    "cached_outputs": len(Out),
+    "last_output": repr(_),
 }))
 """
 
@@ -70,7 +72,7 @@ async def _scenario(cwd: Path, recycle: bool) -> dict[str, Any]:
         pool.prefetch(1)
         k1 = await pool.acquire()
         fresh = _probe(await execute_notebook(_nb(PROBE), k1))
-        messy = await execute_notebook(_nb(MESSY, PROBE), k1)
+        messy = await execute_notebook(_nb(MESSY, "leaked", PROBE), k1)
         pool.release(k1, reuse=True)
         k2 = await pool.acquire()
         after = await execute_notebook(_nb("x = 1", PROBE), k2)
@@ -102,11 +104,13 @@ def test_recycled_kernel_is_the_same_process_with_a_clean_state(recycled: dict[s
     fresh, messy, after = recycled["fresh"], recycled["messy"], recycled["after"]
     assert messy["leaked"] and messy["grid"] and messy["max_rows"] == 7 and messy["env"] == "1"
     assert messy["cwd"] == "/" and messy["nowhere"] and messy["always_error"]
+    assert messy["cached_outputs"] == 1 and messy["last_output"] == "42"
     assert after["pid"] == fresh["pid"]  # recycled, not restarted
     assert {k: v for k, v in after.items() if k != "pid"} == {
         k: v for k, v in fresh.items() if k != "pid"
     }
     assert after["leaked"] is False and after["env"] is None and after["max_rows"] == 60
+    assert after["cached_outputs"] == 0 and after["last_output"] == "''"
     assert recycled["after_counts"] == [1, 2]  # numbering restarts, as in a fresh kernel
 
 

@@ -63,10 +63,8 @@ del _ks
 """Run after the warm-up: remembers the kernel's global state for :data:`RESET_CODE`."""
 
 RESET_CODE = """\
-get_ipython().run_line_magic("reset", "-f")
 import salesanalytics.pipeline.kernelstate as _ks
 _ks.restore()
-del _ks
 """
 """Run in a kernel between two notebooks: clears the namespace and restores the global state."""
 
@@ -194,6 +192,7 @@ class KernelPool:
         self.recycle = recycle
         self._ready: list[asyncio.Task[Kernel]] = []
         self._bg: list[asyncio.Future[Any]] = []
+        self._starting: set[asyncio.Task[Kernel]] = set()
         self.started = 0
         self.recycled = 0
         self.in_use = 0
@@ -213,8 +212,20 @@ class KernelPool:
         return max(0, self.size - (self.in_use if self.recycle else 0))
 
     def _fill(self) -> None:
-        while not self._closed and len(self._ready) < min(self.wanted, self._capacity()):
-            self._ready.append(asyncio.ensure_future(self._start()))
+        """Start kernels up to the expected need, one at a time: two kernels warming up at once
+        on a small machine make the first one ready no sooner than both, and the first phase of a
+        run waits for it."""
+        if self._closed or any(not t.done() for t in self._starting):
+            return
+        if len(self._ready) < min(self.wanted, self._capacity()):
+            task = asyncio.ensure_future(self._start())
+            self._starting.add(task)
+            task.add_done_callback(self._started)
+            self._ready.append(task)
+
+    def _started(self, task: asyncio.Task[Kernel]) -> None:
+        self._starting.discard(task)
+        self._fill()
 
     async def _start(self) -> Kernel:
         self.started += 1
@@ -264,11 +275,15 @@ class KernelPool:
         with contextlib.suppress(BaseException):
             await (await task).shutdown()
 
+    def idle(self) -> int:
+        """Kernels ready to hand out right now (started or recycled, not in use)."""
+        return sum(1 for t in self._ready if t.done() and not t.cancelled() and not t.exception())
+
     async def acquire(self) -> Kernel:
         """A kernel ready for a notebook (recycled or started ahead if available); hand it back
         with :meth:`release`."""
         while True:
-            if not self._ready:
+            if not self._ready:  # needed now: start one even while another is starting
                 self._ready.append(asyncio.ensure_future(self._start()))
             done = [t for t in self._ready if t.done()]
             if done:

@@ -75,6 +75,9 @@ ENTITY_KERNEL_SECONDS = 6.0
 """A per-entity rendering starts a further kernel (if a worker slot is free) only while the reports
 left would take each running kernel longer than this (estimated from the reports rendered so far):
 starting and warming up a kernel costs a few seconds of CPU."""
+ENTITY_IDLE_KERNEL_SECONDS = 1.0
+"""The same threshold when a kernel is idle in the pool (recycled after a phase): taking it costs
+nothing but the switch."""
 _VERSION_PACKAGES = (
     "salesanalytics", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
     "pyarrow", "pandera", "pydantic", "papermill", "nbclient", "nbconvert", "ipykernel",
@@ -653,15 +656,17 @@ class _Runner:
             )
 
         def more_workers(seconds: float) -> None:
-            """Start another kernel while the work left per kernel is worth its start-up."""
+            """Start another kernel while the work left per kernel is worth its start-up (a
+            kernel idle in the pool costs nothing to start; a new one several seconds)."""
             times.append(seconds)
             if len(times) < 3:  # the first report also pays the template's imports
                 return
             per_job = sorted(times)[len(times) // 2]
+            worth = ENTITY_IDLE_KERNEL_SECONDS if self.pool.idle() else ENTITY_KERNEL_SECONDS
             if (
                 len(workers) < self.workers
                 and self.free_slots() > 0
-                and len(queue) * per_job / len(workers) > ENTITY_KERNEL_SECONDS
+                and len(queue) * per_job / len(workers) > worth
             ):
                 start_worker()
 
