@@ -910,13 +910,15 @@ def account_channel_table(
     """
     _require(accounts, ["account_id", "status"], "accounts")
     ids = accounts["account_id"].astype("string")
-    status = pd.Series(accounts["status"].astype("string").to_numpy(), index=ids.to_numpy())
+    ids_np = ids.to_numpy()
+    ids_ix = pd.Index(ids_np)  # one index shared by the per-account series below
+    status = pd.Series(accounts["status"].astype("string").to_numpy(), index=ids_ix)
     con = contributions.reindex(ids).fillna(0.0)
-    con.index = ids.to_numpy()
+    con.index = ids_ix
     cur = pd.Series(
         current["current_channel"].to_numpy(), index=current["account_id"].to_numpy()
     ).reindex(ids)
-    cur.index = ids.to_numpy()
+    cur.index = ids_ix
     rev = con["revenue"]
     pot = (
         potential_yearly.reindex(ids).to_numpy(dtype="float64", na_value=np.nan)
@@ -924,7 +926,7 @@ def account_channel_table(
         else np.full(len(ids), np.nan)
     )
     ws = np.clip(np.nan_to_num(pot, nan=0.0) - rev.to_numpy(), 0, None)
-    value = pd.Series(rev.to_numpy() + rules.white_space_weight * ws, index=ids.to_numpy())
+    value = pd.Series(rev.to_numpy() + rules.white_space_weight * ws, index=ids_ix)
     if margin is None:
         total = con["revenue"].sum()
         margin = float(con["contribution_1"].sum() / total) if total > 0 else 0.7
@@ -937,14 +939,14 @@ def account_channel_table(
     }
     th = break_even(cust_cost, margin, rules)
     pref = (
-        pd.Series(accounts["channel_preference"].astype("string").to_numpy(), index=ids.to_numpy())
+        pd.Series(accounts["channel_preference"].astype("string").to_numpy(), index=ids_ix)
         if "channel_preference" in accounts.columns
-        else pd.Series(pd.NA, index=ids.to_numpy(), dtype="string")
+        else pd.Series(pd.NA, index=ids_ix, dtype="string")
     )
     key = pd.MultiIndex.from_arrays([np.full(len(ids), "field"), status.to_numpy()])
-    field_hours = pd.Series(model["hours"].reindex(key).to_numpy(), index=ids.to_numpy())
+    field_hours = pd.Series(model["hours"].reindex(key).to_numpy(), index=ids_ix)
     comp = complexity.reindex(ids)
-    comp.index = ids.to_numpy()
+    comp.index = ids_ix
     asg = assign_channels(value, comp, pref, th, rules, field_hours)
     prop = asg["proposed_channel"]
     # expected contribution II after the move: revenue scales with the channel's uplift,
@@ -967,11 +969,11 @@ def account_channel_table(
     delta = (c1_new - new_cost) - con["contribution_2"].to_numpy()
     delta = np.where(moving, delta, 0.0)
     waves = migration_waves(
-        pd.Series(delta, index=ids.to_numpy()), pd.Series(moving, index=ids.to_numpy()), n_waves
+        pd.Series(delta, index=ids_ix), pd.Series(moving, index=ids_ix), n_waves
     )
     out = pd.DataFrame(
         {
-            "account_id": ids.to_numpy(),
+            "account_id": ids_np,
             "status": status.to_numpy(),
             "current_channel": pd.array(cur.to_numpy(), dtype="string"),
             "proposed_channel": pd.array(prop.to_numpy(), dtype="string"),
@@ -1200,7 +1202,9 @@ def analyse_channel_mix(
     start = pd.Timestamp(as_of) - pd.Timedelta(days=window_days)
     inw = (costs["date"] > start) & (costs["date"] <= pd.Timestamp(as_of))
     cb = (
-        costs[inw.fillna(False).to_numpy(bool)]
+        costs[["channel", "type", "cost", "minutes", "travel_minutes"]][
+            inw.fillna(False).to_numpy(bool)
+        ]
         .groupby(["channel", "type"])
         .agg(
             activities=("cost", "size"),

@@ -332,15 +332,32 @@ def retention_rates(
     _require(contracts, cols, "retention_rates(contracts)")
     t1 = pd.Timestamp(as_of)
     t0 = t1 - pd.DateOffset(months=window_months)
-    c = contracts[cols].copy()
-    seg = by or "_segment"
-    if not by:
-        c[seg] = "total"
-    labels_codes, labels = pd.factorize(c[seg].astype("string").fillna("(unknown)"))
+    c = contracts[cols]
+    return _rates(
+        pd.factorize(c["account_id"])[0],
+        c[by] if by else None,
+        c["mrr"].fillna(0).to_numpy(float),
+        _active_mask(c, t0).to_numpy(),
+        _active_mask(c, t1).to_numpy(),
+        by or "_segment",
+    )
+
+
+def _rates(
+    account: np.ndarray,
+    segment: pd.Series | None,
+    mrr: np.ndarray,
+    on0: np.ndarray,
+    on1: np.ndarray,
+    seg: str,
+) -> pd.DataFrame:
+    """:func:`retention_rates` from per-contract arrays (account codes, MRR, active masks)."""
+    if segment is None:
+        labels_codes, labels = np.zeros(len(account), dtype=np.intp), pd.Index(["total"])
+    else:
+        labels_codes, labels = pd.factorize(segment.astype("string").fillna("(unknown)"))
     # one integer key per (account, segment): fast at millions of contracts
-    key = pd.factorize(c["account_id"])[0].astype(np.int64) * len(labels) + labels_codes
-    mrr = c["mrr"].fillna(0).to_numpy(float)
-    on0, on1 = _active_mask(c, t0).to_numpy(), _active_mask(c, t1).to_numpy()
+    key = account.astype(np.int64) * len(labels) + labels_codes
     keys, inv = np.unique(key, return_inverse=True)
     start_k = np.bincount(inv[on0], weights=mrr[on0], minlength=len(keys))
     end_k = np.bincount(inv[on1], weights=mrr[on1], minlength=len(keys))
@@ -360,15 +377,16 @@ def retention_rates(
     base["expansion"] = (base["end"] - base["start"]).clip(lower=0)
     base["lost"] = lost
     g = base.groupby(seg, observed=True)
+    sums = g[["lost", "start", "churned", "contraction", "expansion", "end"]].sum()
     out = pd.DataFrame(
         {
             "customers_start": g.size(),
-            "customers_lost": g["lost"].sum(),
-            "mrr_start": g["start"].sum(),
-            "mrr_churned": g["churned"].sum(),
-            "mrr_contraction": g["contraction"].sum(),
-            "mrr_expansion": g["expansion"].sum(),
-            "mrr_end": g["end"].sum(),
+            "customers_lost": sums["lost"],
+            "mrr_start": sums["start"],
+            "mrr_churned": sums["churned"],
+            "mrr_contraction": sums["contraction"],
+            "mrr_expansion": sums["expansion"],
+            "mrr_end": sums["end"],
         }
     )
     out["logo_churn"] = out["customers_lost"] / out["customers_start"]
@@ -1370,10 +1388,17 @@ def retention_summary(
     if products is not None:
         c["product_group"] = c["product_id"].map(products.set_index("product_id")["product_group"])
         dims["product_group"] = "product_group"
-    c["account_id"] = pd.factorize(c["account_id"])[0]
-    frames = [retention_rates(c, as_of, window_months).assign(dimension="total")]
+    if window_months <= 0:
+        raise ValueError(f"window_months must be positive, got {window_months}")
+    # what every dimension shares: account codes, MRR and the contracts active at both ends
+    t1 = pd.Timestamp(as_of)
+    t0 = t1 - pd.DateOffset(months=window_months)
+    account = pd.factorize(c["account_id"])[0]
+    mrr = c["mrr"].fillna(0).to_numpy(float)
+    on0, on1 = _active_mask(c, t0).to_numpy(), _active_mask(c, t1).to_numpy()
+    frames = [_rates(account, None, mrr, on0, on1, "_segment").assign(dimension="total")]
     for name in dims:
-        frames.append(retention_rates(c, as_of, window_months, by=name).assign(dimension=name))
+        frames.append(_rates(account, c[name], mrr, on0, on1, name).assign(dimension=name))
     out = pd.concat(frames, ignore_index=True)
     return out[["dimension", *[x for x in out.columns if x != "dimension"]]]
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from statsmodels.duration.survfunc import SurvfuncRight
 
 __all__ = [
@@ -85,6 +86,23 @@ def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         )
 
 
+def _positions(keys: pd.Series, target: pd.Series) -> np.ndarray:
+    """Position of every ``target`` value in ``keys`` (-1 if absent): ``Index.get_indexer``.
+
+    Faster for long string ids (one factorisation of both); duplicated or missing keys, or
+    differing dtypes, take ``get_indexer`` itself (which raises on duplicated keys).
+    """
+    if keys.dtype != target.dtype or keys.hasnans or target.hasnans:
+        return pd.Index(keys).get_indexer(target)
+    codes, uniq = pd.factorize(pd.concat([keys, target], ignore_index=True))
+    k, t = codes[: len(keys)], codes[len(keys) :]
+    if len(k) and np.bincount(k, minlength=len(uniq)).max() > 1:
+        return pd.Index(keys).get_indexer(target)
+    lut = np.full(len(uniq), -1, dtype=np.intp)
+    lut[k] = np.arange(len(k), dtype=np.intp)
+    return lut[t]
+
+
 def funnel_of(opportunity_type: pd.Series) -> pd.Series:
     """Map opportunity types to funnels: ``new_business`` -> ``new_business``, else ``existing``.
 
@@ -93,11 +111,24 @@ def funnel_of(opportunity_type: pd.Series) -> pd.Series:
     opportunity_type
         Canonical ``opportunities.type`` values (``new_business``, ``upsell``, ``renewal``).
     """
-    t = opportunity_type.astype("string").str.lower()
+    code = np.where(_is_new(opportunity_type), 0, 1)
     return pd.Series(
-        np.where(t.eq("new_business").fillna(False).to_numpy(bool), "new_business", "existing"),
-        index=opportunity_type.index,
-        dtype="string",
+        _string_array(code, ["new_business", "existing"]), index=opportunity_type.index
+    )
+
+
+def _is_new(opportunity_type: pd.Series) -> np.ndarray:
+    """True where the type is ``new_business`` (any case)."""
+    t = opportunity_type.astype("string").str.lower()
+    return t.eq("new_business").fillna(False).to_numpy(bool)
+
+
+def _string_array(codes: np.ndarray, names: Sequence[str]) -> pd.api.extensions.ExtensionArray:
+    """``names[code]`` as a ``string`` array (code -1 = missing), without Python string objects."""
+    dictionary = pa.array([str(n) for n in names], type=pa.string())
+    indices = pa.array(np.asarray(codes, dtype=np.int32), mask=np.asarray(codes) < 0)
+    return pd.StringDtype().__from_arrow__(
+        pa.DictionaryArray.from_arrays(indices, dictionary).cast(pa.string())
     )
 
 
@@ -127,7 +158,7 @@ def resolve_stage_orders(
     """
     orders = {k: tuple(v) for k, v in (stage_orders or DEFAULT_STAGE_ORDERS).items()}
     opp = opportunities
-    is_new = funnel_of(opp["type"]).eq("new_business").to_numpy(bool)
+    is_new = _is_new(opp["type"])
     stages: list[pd.Series] = []
     new_flags: list[np.ndarray] = []
     ranks: list[np.ndarray] = []
@@ -138,7 +169,7 @@ def resolve_stage_orders(
         ranks.append(np.full(int(is_open.sum()), np.nan))
     has_history = opportunity_stages is not None and len(opportunity_stages) > 0
     if has_history:
-        pos = pd.Index(opp["opportunity_id"]).get_indexer(opportunity_stages["opportunity_id"])
+        pos = _positions(opp["opportunity_id"], opportunity_stages["opportunity_id"])
         ok = pos >= 0
         created = pd.to_datetime(opp["created_date"]).to_numpy(dtype="datetime64[ns]")[pos[ok]]
         entered = pd.to_datetime(opportunity_stages["entered_at"]).to_numpy(dtype="datetime64[ns]")[
@@ -241,10 +272,11 @@ def deal_progress(
     as_of = pd.Timestamp(as_of)
 
     n = len(opp)
-    na_str = pd.Series(pd.array([pd.NA] * n, dtype="string"), index=opp.index)
 
     def col(name: str) -> pd.Series:
-        return opp[name].astype("string") if name in opp.columns else na_str
+        if name in opp.columns:
+            return opp[name].astype("string")
+        return pd.Series(pd.array([pd.NA] * n, dtype="string"), index=opp.index)
 
     out = pd.DataFrame(
         {
@@ -284,7 +316,7 @@ def deal_progress(
     furthest = np.where(is_open, cur_idx, np.nan)
     entered = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     if hist is not None and len(hist):
-        pos = pd.Index(out["opportunity_id"]).get_indexer(hist["opportunity_id"].astype("string"))
+        pos = _positions(out["opportunity_id"], hist["opportunity_id"].astype("string"))
         ok = pos >= 0
         pos = pos[ok]
         h_idx = stage_index(hist["stage"].astype("string")[ok].reset_index(drop=True), is_new[pos])
@@ -342,6 +374,11 @@ def _group_keys(progress: pd.DataFrame, by: Sequence[str]) -> list[str]:
     return ["funnel", *by]
 
 
+def _count_by(gid: np.ndarray, mask: np.ndarray, n_groups: int) -> np.ndarray:
+    """Number of ``mask`` rows per group number."""
+    return np.bincount(gid[mask], minlength=n_groups).astype(np.int64)
+
+
 def stage_conversion(progress: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     """Stage-to-stage conversion per funnel (and per ``by`` group, e.g. channel or owner).
 
@@ -365,24 +402,30 @@ def stage_conversion(progress: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataF
     keys = _group_keys(progress, by)
     orders: dict[str, tuple[str, ...]] = progress.attrs.get("stage_orders", DEFAULT_STAGE_ORDERS)
     rows = []
+    used = progress[list(dict.fromkeys(["furthest_index", "status", *by]))]
     for funnel, stages in orders.items():
-        p = progress[progress["funnel"].eq(funnel).fillna(False).to_numpy(bool)]
+        p = used[progress["funnel"].eq(funnel).fillna(False).to_numpy(bool)]
         if p.empty:
             continue
         k = len(stages)
         fi = p["furthest_index"].to_numpy()
         is_open = p["status"].eq("open").to_numpy(bool)
         is_won = p["status"].eq("won").to_numpy(bool)
-        g = p[list(by)].copy() if by else pd.DataFrame(index=p.index)
-        for i in range(k + 1):
-            g[f"r{i}"] = fi >= i
-            g[f"o{i}"] = is_open & (fi == i)
-            g[f"cw{i}"] = (fi >= i) & is_won
-            g[f"cc{i}"] = (fi >= i) & ~is_open
         if by:
-            agg = g.groupby(list(by), dropna=False, observed=True).sum()
+            gb = p[list(by)].groupby(list(by), dropna=False, observed=True)
+            gid = gb.ngroup().to_numpy()
+            n_groups = gb.ngroups
         else:
-            agg = g.sum().to_frame().T
+            gid = np.zeros(len(p), dtype=np.int64)
+            n_groups = 1
+
+        cols: dict[str, np.ndarray] = {}
+        for i in range(k + 1):
+            cols[f"r{i}"] = _count_by(gid, fi >= i, n_groups)
+            cols[f"o{i}"] = _count_by(gid, is_open & (fi == i), n_groups)
+            cols[f"cw{i}"] = _count_by(gid, (fi >= i) & is_won, n_groups)
+            cols[f"cc{i}"] = _count_by(gid, (fi >= i) & ~is_open, n_groups)
+        agg = pd.DataFrame(cols, index=gb.size().index if by else None)
         for i in range(k + 1):
             reached = agg[f"r{i}"].to_numpy()
             open_here = agg[f"o{i}"].to_numpy()
@@ -485,14 +528,23 @@ def _km_by(
     df: pd.DataFrame, keys: list[str], time: str, event: str, quantiles: Sequence[float]
 ) -> pd.DataFrame:
     rows = []
-    for key, g in df.groupby(keys, dropna=False, observed=True, sort=True):
+    gb = df[list(dict.fromkeys(keys))].groupby(keys, dropna=False, observed=True, sort=True)
+    # group rows by number (groups in the order of iteration) instead of slicing frames
+    gid = gb.ngroup().to_numpy()
+    order = np.argsort(gid, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(gid, minlength=gb.ngroups))])
+    t_all = df[time].to_numpy()[order]
+    e_all = np.asarray(df[event].to_numpy(), dtype=bool)[order]
+    group_keys = gb.size().index
+    for i, key in enumerate(group_keys):
         key = key if isinstance(key, tuple) else (key,)
+        t, e = t_all[bounds[i] : bounds[i + 1]], e_all[bounds[i] : bounds[i + 1]]
         row = dict(zip(keys, key, strict=True))
-        row["deals"] = len(g)
-        row["events"] = int(g[event].sum())
-        row["censored"] = int((~g[event]).sum())
+        row["deals"] = len(t)
+        row["events"] = int(e.sum())
+        row["censored"] = int((~e).sum())
         for q in quantiles:
-            row[f"p{round(q * 100)}_days"] = km_quantile(g[time], g[event], q)
+            row[f"p{round(q * 100)}_days"] = km_quantile(t, e, q)
         rows.append(row)
     cols = [*keys, "deals", "events", "censored", *[f"p{round(q * 100)}_days" for q in quantiles]]
     return pd.DataFrame(rows, columns=cols)
@@ -549,15 +601,20 @@ def win_rates(progress: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
         }
     )
     grp = g.groupby(keys, dropna=False, observed=True, sort=True)
-    res = grp.agg(
-        deals=("won", "size"),
-        won=("won", "sum"),
-        lost=("lost", "sum"),
-        open=("open", "sum"),
-        won_amount=("won_amt", "sum"),
-        avg_deal_size=("won_amt", "mean"),
-        median_deal_size=("won_amt", "median"),
-        open_amount=("open_amt", "sum"),
+    # one pass per statistic over all columns it applies to (same per-column algorithms as
+    # a named aggregation, fewer group passes)
+    sums = grp[["won", "lost", "open", "won_amt", "open_amt"]].sum()
+    res = pd.DataFrame(
+        {
+            "deals": grp.size(),
+            "won": sums["won"],
+            "lost": sums["lost"],
+            "open": sums["open"],
+            "won_amount": sums["won_amt"],
+            "avg_deal_size": grp["won_amt"].mean(),
+            "median_deal_size": grp["won_amt"].median(),
+            "open_amount": sums["open_amt"],
+        }
     ).reset_index()
     decided = res["won"] + res["lost"]
     res.insert(
@@ -622,31 +679,34 @@ def stage_durations(
     h = opportunity_stages[["opportunity_id", "stage", "entered_at"]].astype(
         {"opportunity_id": "string", "stage": "string", "entered_at": "datetime64[ns]"}
     )
-    h = h.merge(opp, on="opportunity_id", how="inner")
+    h = _join_opportunities(h, opp)
     dropped = len(opportunity_stages) - len(h)
     lookup = pd.DataFrame(
         [(f, s.lower(), i) for f, st in orders.items() for i, s in enumerate(st)],
         columns=["funnel", "stage_key", "stage_index"],
     ).astype({"funnel": "string", "stage_key": "string"})
-    h = h.assign(stage_key=h["stage"].str.lower()).merge(
-        lookup, on=["funnel", "stage_key"], how="left"
-    )
-    h = h.sort_values(["opportunity_id", "entered_at"], kind="stable").reset_index(drop=True)
+    h = _add_stage_index(h.assign(stage_key=h["stage"].str.lower()), lookup)
+    h = _sort_stays(h)
     same_next = h["opportunity_id"].eq(h["opportunity_id"].shift(-1)).fillna(False).to_numpy(bool)
     next_at = h["entered_at"].shift(-1).where(same_next)
     next_idx = h["stage_index"].shift(-1).where(same_next)
-    next_name = h["stage"].shift(-1).where(same_next)
     is_last = ~same_next
     closed = h["status"].isin(["won", "lost"]).to_numpy(bool)
-    outcome = np.where(h["status"].eq("won").to_numpy(bool), WON, LOST)
+    won = h["status"].eq("won").fillna(False).to_numpy(bool)
     # next entry is a closing stage (not an open stage of the funnel)
     next_closing = same_next & next_idx.isna().to_numpy()
     left_at = np.where(is_last & closed, h["close_date"], next_at).astype("datetime64[ns]")
-    next_stage = np.where(
+    # next stage: the next entry's name, else Won/Lost for closed deals, else missing (as codes
+    # into the stage names + [Won, Lost]; -1 = missing)
+    scodes, snames = pd.factorize(h["stage"], use_na_sentinel=True)
+    following = np.append(scodes[1:], -1)
+    k = len(snames)
+    code = np.where(
         same_next & ~next_closing,
-        next_name.astype(object),
-        np.where((is_last | next_closing) & closed, outcome, None),
+        following,
+        np.where((is_last | next_closing) & closed, np.where(won, k, k + 1), -1),
     )
+    next_stage = _string_array(code, [*snames, WON, LOST])
     left = (~is_last) | closed
     res = pd.DataFrame(
         {
@@ -656,11 +716,11 @@ def stage_durations(
             "stage_index": h["stage_index"],
             "entered_at": h["entered_at"],
             "left_at": left_at,
-            "next_stage": pd.array(next_stage, dtype="string"),
+            "next_stage": next_stage,
             "left": left,
         }
     )
-    res = res[res["stage_index"].notna().to_numpy()].copy()
+    res = res[res["stage_index"].notna().to_numpy()]  # a new frame (copy-on-write)
     res["stage_index"] = res["stage_index"].astype("int64")
     end = res["left_at"].where(res["left"], as_of)
     res["days"] = np.clip((end - res["entered_at"]).dt.days.astype("float64"), 0, None)
@@ -668,6 +728,47 @@ def stage_durations(
     res.attrs["dropped_rows"] = int(dropped)
     res.attrs["stage_orders"] = orders
     return res
+
+
+def _join_opportunities(h: pd.DataFrame, opp: pd.DataFrame) -> pd.DataFrame:
+    """``h.merge(opp, on="opportunity_id", how="inner")`` by position (ids unique in ``opp``)."""
+    ids = opp["opportunity_id"]
+    if ids.hasnans or not ids.is_unique or ids.dtype != h["opportunity_id"].dtype:
+        return h.merge(opp, on="opportunity_id", how="inner")
+    pos = _positions(ids, h["opportunity_id"])
+    keep = pos >= 0
+    left = h[keep].reset_index(drop=True) if not keep.all() else h.reset_index(drop=True)
+    right = opp.drop(columns="opportunity_id").iloc[pos[keep]].reset_index(drop=True)
+    return pd.concat([left, right], axis=1)
+
+
+def _add_stage_index(h: pd.DataFrame, lookup: pd.DataFrame) -> pd.DataFrame:
+    """``h.merge(lookup, on=["funnel", "stage_key"], how="left")`` without the hash join."""
+    keys = ["funnel", "stage_key"]
+    if lookup.duplicated(keys).any():
+        return h.merge(lookup, on=keys, how="left")
+    fcodes, funnels = pd.factorize(h["funnel"], use_na_sentinel=True)
+    scodes, skeys = pd.factorize(h["stage_key"], use_na_sentinel=True)
+    table = np.full((len(funnels) + 1, len(skeys) + 1), -1, dtype=np.int64)
+    f_at = {f: i for i, f in enumerate(funnels)}
+    s_at = {k: i for i, k in enumerate(skeys)}
+    for f, k, i in lookup[[*keys, "stage_index"]].itertuples(index=False):
+        if f in f_at and k in s_at:
+            table[f_at[f], s_at[k]] = i
+    idx = table[fcodes, scodes]  # -1 codes (missing values) hit the last row/column: no match
+    if (idx >= 0).all():
+        return h.assign(stage_index=idx)
+    return h.assign(stage_index=np.where(idx >= 0, idx, np.nan))
+
+
+def _sort_stays(h: pd.DataFrame) -> pd.DataFrame:
+    """``h.sort_values(["opportunity_id", "entered_at"], kind="stable")`` with a fresh index."""
+    at = h["entered_at"]
+    if h["opportunity_id"].hasnans or at.hasnans or at.dtype != "datetime64[ns]":
+        return h.sort_values(["opportunity_id", "entered_at"], kind="stable").reset_index(drop=True)
+    codes, _ = pd.factorize(h["opportunity_id"], sort=True)
+    order = np.lexsort((at.to_numpy().view(np.int64), codes))
+    return h.take(order).reset_index(drop=True)
 
 
 def time_in_stage(
@@ -719,10 +820,18 @@ def transition_matrix(durations: pd.DataFrame, funnel: str) -> pd.DataFrame:
     )
     if funnel not in FUNNELS:
         raise ValueError(f"funnel must be one of {', '.join(FUNNELS)}, got '{funnel}'")
-    d = durations[durations["funnel"].eq(funnel).fillna(False).to_numpy(bool)]
+    d = durations[["opportunity_id", "stage_index", "next_stage", "left"]][
+        durations["funnel"].eq(funnel).fillna(False).to_numpy(bool)
+    ]
     orders = durations.attrs.get("stage_orders", DEFAULT_STAGE_ORDERS)
     stages = list(orders.get(funnel, ()))
     done = d[d["left"].to_numpy(bool) & d["next_stage"].notna().to_numpy(bool)]
+    fast = _transition_counts(d, done, stages)
+    return fast if fast is not None else _transition_table(d, done, stages)
+
+
+def _transition_table(d: pd.DataFrame, done: pd.DataFrame, stages: list[str]) -> pd.DataFrame:
+    """:func:`transition_matrix` of one funnel's stays ``d`` with pandas (the general path)."""
     counts = pd.crosstab(done["stage_index"], done["next_stage"])
     lower_to_name = {s.lower(): s for s in stages}
     counts.columns = [lower_to_name.get(str(c).lower(), str(c)) for c in counts.columns]
@@ -748,6 +857,61 @@ def transition_matrix(durations: pd.DataFrame, funnel: str) -> pd.DataFrame:
     ever = ever[closed].assign(w=o["won"].to_numpy(bool)[closed])
     wp = ever.groupby("stage_index")["w"].mean()
     probs["win_probability"] = wp.reindex(range(len(stages))).to_numpy()
+    return probs
+
+
+def _transition_counts(
+    d: pd.DataFrame, done: pd.DataFrame, stages: list[str]
+) -> pd.DataFrame | None:
+    """:func:`transition_matrix` of one funnel's stays ``d`` by array counting (same result).
+
+    Returns None for inputs the counting does not cover (no completed stay, missing ids or
+    stage indices), which then take the general path.
+    """
+    idx = d["stage_index"]
+    if len(done) == 0 or d["opportunity_id"].hasnans or idx.hasnans:
+        return None
+    k = len(stages)
+    cols = [*stages, WON, LOST]
+    lower_to_name = {s.lower(): s for s in stages}
+    col_at = {c: j for j, c in enumerate(cols)}
+    ncodes, nnames = pd.factorize(done["next_stage"])
+    name_col = np.array(
+        [col_at.get(lower_to_name.get(str(c).lower(), str(c)), -1) for c in nnames] + [-1],
+        dtype=np.int64,
+    )
+    row = done["stage_index"].to_numpy(dtype=np.int64)
+    col = name_col[ncodes]
+    ok = (row >= 0) & (row < k) & (col >= 0)
+    counts = np.bincount(row[ok] * len(cols) + col[ok], minlength=k * len(cols))
+    counts = counts.reshape(k, len(cols)).astype(np.int64)
+    totals = counts.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = counts / np.where(totals > 0, totals, np.nan)[:, None]
+    probs = pd.DataFrame(shares, index=pd.Index(stages, name="from_stage"), columns=cols)
+    probs["stays_left"] = totals
+    # empirical win probability: closed deals ever in the stage
+    ids, uniq = pd.factorize(d["opportunity_id"])
+    nxt = d["next_stage"]
+    won = np.bincount(ids, weights=nxt.eq(WON).fillna(False).to_numpy(bool), minlength=len(uniq))
+    lost = np.bincount(ids, weights=nxt.eq(LOST).fillna(False).to_numpy(bool), minlength=len(uniq))
+    won, closed = won > 0, (won > 0) | (lost > 0)
+    stage = idx.to_numpy(dtype=np.int64)
+    width = int(stage.max()) + 1 if len(stage) else 1
+    if stage.min(initial=0) < 0:
+        return None
+    if width <= 64:  # each deal once per stage: a deal x stage table (few stages)
+        seen = np.zeros((len(uniq), width), dtype=bool)
+        seen[ids, stage] = True
+        e_id, e_stage = np.nonzero(seen)
+    else:
+        ever = np.unique(ids.astype(np.int64) * width + stage)
+        e_id, e_stage = ever // width, ever % width
+    sel = closed[e_id] & (e_stage < k)
+    n_closed = np.bincount(e_stage[sel], minlength=k)[:k]
+    n_won = np.bincount(e_stage[sel], weights=won[e_id[sel]], minlength=k)[:k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        probs["win_probability"] = np.where(n_closed > 0, n_won / n_closed, np.nan)
     return probs
 
 

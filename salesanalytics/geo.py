@@ -5,7 +5,8 @@ GeoNames postal codes, CC BY 4.0; population and TopoJSON polygons from onebyte/
 MIT). Loaders are cached; the frames they return are fresh copies, so callers may modify them.
 
 * :func:`postal_codes` -- one row per Swiss postal code (GeoNames) with place, municipality,
-  canton, mean coordinates, population (2016) and approximate polygon area / density.
+  canton, mean coordinates, population (2016) and approximate polygon area / density;
+  :func:`postal_code_places` -- the same without population and area (no polygon decoding).
 * :func:`haversine_km` -- vectorised great-circle distance.
 * :func:`postal_code_polygons`, :func:`canton_outlines`, :func:`lakes` -- decoded TopoJSON rings in
   the files' flat *screen plane* (x grows to the east, **y grows downwards**, i.e. north is up when
@@ -20,11 +21,14 @@ MIT). Loaders are cached; the frames they return are fresh copies, so callers ma
 
 from __future__ import annotations
 
+import gc
 import json
-from functools import cache
+from collections.abc import Callable
+from functools import cache, wraps
 from importlib import resources
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -39,6 +43,7 @@ __all__ = [
     "join_coverage",
     "lakes",
     "postal_code_adjacency",
+    "postal_code_places",
     "postal_code_polygons",
     "postal_codes",
     "screen_xy",
@@ -55,6 +60,8 @@ SPEED_KMH: float = 50.0
 
 SWISS_AREA_KM2: float = 41_285.0
 """Area of Switzerland; the postal-code polygons' screen-plane areas are scaled to sum to it."""
+
+T = TypeVar("T")
 
 _MIN_AREA_KM2 = 0.01  # smaller polygons are degenerate slivers in the source: area reported as NaN
 
@@ -78,7 +85,29 @@ def _data_path(name: str) -> Path:
     return Path(str(resources.files("salesanalytics") / "data" / "geo" / name))
 
 
+def _without_gc(func: Callable[..., T]) -> Callable[..., T]:
+    """Run ``func`` with the cyclic garbage collector paused.
+
+    The geometry loaders create ~10^5 small lists and arrays (and no reference cycles); in a
+    kernel with many live objects every collection they trigger walks the whole heap, which
+    costs more than the work itself.
+    """
+
+    @wraps(func)
+    def run(*args: Any, **kwargs: Any) -> T:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return run
+
+
 @cache
+@_without_gc
 def _load_json(name: str) -> dict[str, Any]:
     with _data_path(name).open(encoding="utf-8") as fh:
         return json.load(fh)
@@ -90,17 +119,41 @@ def _load_json(name: str) -> dict[str, Any]:
 
 
 @cache
+@_without_gc
 def _decoded_arcs(name: str) -> tuple[np.ndarray, ...]:
     """Absolute screen-plane coordinates of every arc of a quantised TopoJSON file."""
     topo = _load_json(name)
     transform = topo.get("transform")
+    raw = topo["arcs"]
+    if not raw:
+        return ()
+    lengths = np.fromiter((len(arc) for arc in raw), dtype=np.int64, count=len(raw))
+    flat = np.fromiter(
+        chain.from_iterable(chain.from_iterable(raw)), dtype=float, count=2 * int(lengths.sum())
+    ).reshape(-1, 2)
+    ends = np.cumsum(lengths)
+    if transform is not None:
+        # Quantised arcs are integer deltas: one running sum over all arcs minus the sum at the
+        # start of each arc is exact (integers below 2**53), so every arc gets exactly the
+        # coordinates of its own cumulative sum.
+        if not np.array_equal(flat, np.round(flat)) or np.abs(flat).sum() >= 2.0**52:
+            return _decoded_arcs_each(topo)
+        total = np.cumsum(flat, axis=0)
+        start = np.repeat(np.vstack([np.zeros((1, 2)), total[ends[:-1] - 1]]), lengths, axis=0)
+        flat = (total - start) * np.asarray(transform["scale"]) + np.asarray(transform["translate"])
+    flat.setflags(write=False)
+    return tuple(np.split(flat, ends[:-1]))
+
+
+def _decoded_arcs_each(topo: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """Arc by arc decoding (for delta values that are not whole numbers)."""
+    transform = topo["transform"]
     arcs: list[np.ndarray] = []
     for arc in topo["arcs"]:
         a = np.asarray(arc, dtype=float).reshape(-1, 2)
-        if transform is not None:
-            a = np.cumsum(a, axis=0) * np.asarray(transform["scale"]) + np.asarray(
-                transform["translate"]
-            )
+        a = np.cumsum(a, axis=0) * np.asarray(transform["scale"]) + np.asarray(
+            transform["translate"]
+        )
         a.setflags(write=False)
         arcs.append(a)
     return tuple(arcs)
@@ -130,12 +183,18 @@ def _geometry_arc_ids(geom: dict[str, Any]) -> set[int]:
     return {i if i >= 0 else ~i for poly in polys for ring in poly for i in ring}
 
 
+def _roll1(v: np.ndarray) -> np.ndarray:
+    """``np.roll(v, -1)`` of a 1-D array (same values, without np.roll's overhead)."""
+    return np.concatenate((v[1:], v[:1]))
+
+
 def _shoelace(ring: np.ndarray) -> float:
     x, y = ring[:, 0], ring[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+    return 0.5 * float(np.dot(x, _roll1(y)) - np.dot(y, _roll1(x)))
 
 
 @cache
+@_without_gc
 def _polygons() -> dict[str, tuple[np.ndarray, ...]]:
     name = "ch_plz_polygons.topojson"
     arcs = _decoded_arcs(name)
@@ -167,6 +226,7 @@ def _bbox(rings: dict[str, tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndar
 
 
 @cache
+@_without_gc
 def _cantons_named(obj: str) -> dict[str, tuple[np.ndarray, ...]]:
     """Rings of ``cantons`` or ``lakes``, mapped onto the postal-code polygons' screen plane.
 
@@ -213,6 +273,7 @@ def lakes() -> dict[str, list[np.ndarray]]:
 
 
 @cache
+@_without_gc
 def _adjacency() -> pd.DataFrame:
     name = "ch_plz_polygons.topojson"
     arc_codes: dict[int, set[str]] = {}
@@ -248,6 +309,7 @@ def postal_code_adjacency() -> pd.DataFrame:
 
 
 @cache
+@_without_gc
 def _postal_code_areas() -> pd.Series:
     """Approximate area in km² per postal code (screen-plane polygon area, scaled to Switzerland).
 
@@ -265,7 +327,7 @@ def _postal_code_areas() -> pd.Series:
 
 
 @cache
-def _postal_codes() -> pd.DataFrame:
+def _places() -> pd.DataFrame:
     raw = pd.read_csv(
         _data_path("ch_postal_codes_geonames.tsv"),
         sep="\t",
@@ -284,17 +346,38 @@ def _postal_codes() -> pd.DataFrame:
         latitude=("latitude", "mean"),
         longitude=("longitude", "mean"),
     )
+    df = first.reset_index()
+    for c in ("postal_code", "place", "municipality", "bfs", "canton"):
+        df[c] = df[c].astype("string")
+    return df
+
+
+def postal_code_places() -> pd.DataFrame:
+    """Swiss postal codes with place, municipality and coordinates only (no polygons needed).
+
+    The first seven columns of :func:`postal_codes`, computed without decoding the polygon file
+    (cheap: what validation and geography filling need).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Sorted by ``postal_code``: ``postal_code``, ``place``, ``municipality``, ``bfs``,
+        ``canton`` (string), ``latitude``, ``longitude`` (float, mean over the code's places).
+    """
+    return _places().copy()
+
+
+@cache
+def _postal_codes() -> pd.DataFrame:
     pop = _load_json("ch_plz_population.json")
     population = pd.Series(
         {f"{int(k):04d}": float(v.get("pop")) for k, v in pop.items() if v.get("pop") is not None},
         dtype="float64",
     )
-    df = first.reset_index()
+    df = _places().copy()
     df["population"] = df["postal_code"].map(population).astype("float64")
     df["area_km2"] = df["postal_code"].map(_postal_code_areas()).astype("float64")
     df["density"] = df["population"] / df["area_km2"]
-    for c in ("postal_code", "place", "municipality", "bfs", "canton"):
-        df[c] = df[c].astype("string")
     return df
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io as _io
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -181,11 +182,21 @@ def _clean_header(names: list[str]) -> list[str]:
 def sniff_csv(path: str | Path) -> CsvFormat:
     """Recognise encoding, delimiter and header of a CSV file from its first megabyte.
 
+    The result is remembered per file path, size, inode and change times (the intake sniffs
+    every file twice: for its header, then to read it).
+
     Raises
     ------
     ValueError
         If the file is empty, the delimiter cannot be recognised, or the header repeats a name.
     """
+    p = Path(path)
+    st = p.stat()
+    return _sniff_csv(str(p.absolute()), (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+
+
+@lru_cache(maxsize=64)
+def _sniff_csv(path: str, stamp: tuple[int, ...]) -> CsvFormat:
     p = Path(path)
     with open(p, "rb") as fh:
         head = fh.read(_SNIFF_BYTES)

@@ -325,10 +325,14 @@ def load_mapping(name_or_path: str | Path | Mapping) -> Mapping:
     return _parse_mapping(text, label)
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML has it (same result as ``yaml.safe_load``, ~10x faster)."""
+
+
 @lru_cache(maxsize=32)
 def _parse_mapping(text: str, label: str) -> Mapping:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise ValueError(f"{label} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

@@ -386,7 +386,9 @@ def white_space_by_group(
     holding = held.pivot_table(
         index="account_id", columns="product_group", values="mrr", aggfunc="sum", fill_value=0.0
     ).reindex(columns=groups, fill_value=0.0)
-    payers = pot.set_index("account_id").loc[lambda d: d.index.isin(holding.index)]
+    indexed = pot.set_index("account_id")
+    # holding.index is unique: get_indexer is a fast isin for Arrow-backed text
+    payers = indexed.loc[holding.index.get_indexer(indexed.index) >= 0]
     hold_mat = holding.reindex(payers.index).fillna(0.0)
 
     def seg_key(df: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -413,7 +415,9 @@ def white_space_by_group(
     chosen = np.zeros(len(pot), dtype=bool)
     for lv, (adopt, mix, size) in zip(levels, stats, strict=True):
         key = seg_key(pot, lv)
-        ok = key.map(size).fillna(0).to_numpy() >= (min_segment if lv else 0)
+        pos = size.index.get_indexer(key)  # size.index is unique (value counts)
+        n_seg = np.where(pos >= 0, size.to_numpy()[np.maximum(pos, 0)], 0)
+        ok = n_seg >= (min_segment if lv else 0)
         take = ok & ~chosen
         if take.any():
             adopt_rows[take] = adopt.reindex(key[take].to_numpy()).fillna(0.0).to_numpy()
@@ -427,19 +431,19 @@ def white_space_by_group(
     weight[still] = 1.0
     weight = weight / weight.sum(axis=1, keepdims=True)
     ws = weight * pot["white_space_mrr"].to_numpy()[:, None]
-    out = pd.DataFrame(
+    # one row per account and group with white space > 0 (rows account-major, groups in order)
+    keep = ws.ravel() > 0
+    row = np.repeat(np.arange(len(pot)), len(groups))[keep]
+    col = np.tile(np.arange(len(groups)), len(pot))[keep]
+    return pd.DataFrame(
         {
-            "account_id": np.repeat(pot["account_id"].to_numpy(), len(groups)),
-            "product_group": np.tile(np.array(groups, dtype=object), len(pot)),
-            "white_space_mrr": ws.ravel(),
-            "adoption_rate": adopt_rows.ravel(),
-            "held": own.ravel(),
+            "account_id": pot["account_id"].array.take(row),
+            "product_group": pd.array(groups, dtype="string").take(col),
+            "white_space_mrr": ws.ravel()[keep],
+            "adoption_rate": adopt_rows.ravel()[keep],
+            "held": own.ravel()[keep],
         }
     )
-    out = out[out["white_space_mrr"] > 0].reset_index(drop=True)
-    out["account_id"] = out["account_id"].astype("string")
-    out["product_group"] = out["product_group"].astype("string")
-    return out
 
 
 def aggregate_potential(

@@ -17,8 +17,10 @@ Conventions
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -661,6 +663,16 @@ def table_schema(name: str) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, name=name, strict=False, coerce=False)
 
 
+_CANONICAL_DTYPES: dict[str, Any] = {
+    "str": pd.StringDtype(),
+    "int": pd.Int64Dtype(),
+    "float": np.dtype("float64"),
+    "bool": pd.BooleanDtype(),
+    "date": np.dtype("datetime64[ns]"),
+}
+"""The pandas dtype :func:`coerce_table` gives each canonical type."""
+
+
 def coerce_table(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``df`` with canonical dtypes and every optional column present.
 
@@ -676,11 +688,13 @@ def coerce_table(name: str, df: pd.DataFrame) -> pd.DataFrame:
         A frame with (at least) the table's required columns.
     """
     table = TABLES[name]
-    out = df.copy()
+    out = df.copy(deep=False)  # copy-on-write: new columns never reach ``df``
     for c in table.columns:
         if c.name not in out.columns:
             out[c.name] = pd.Series(pd.NA, index=out.index, dtype="object")
         s = out[c.name]
+        if s.dtype == _CANONICAL_DTYPES[c.dtype]:
+            continue  # already canonical (e.g. mapped tables): nothing to convert
         if c.dtype == "str":
             out[c.name] = s.astype("string")
         elif c.dtype == "int":
@@ -697,6 +711,11 @@ def coerce_table(name: str, df: pd.DataFrame) -> pd.DataFrame:
 
 def empty_frame(name: str) -> pd.DataFrame:
     """Return an empty frame with the columns and dtypes of canonical table ``name``."""
+    return _empty_frame(name).copy()
+
+
+@cache
+def _empty_frame(name: str) -> pd.DataFrame:
     return coerce_table(name, pd.DataFrame())
 
 

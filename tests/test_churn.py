@@ -487,3 +487,24 @@ def test_describe_excluded() -> None:
     assert ch.describe_excluded({}) == "Nothing was left out."
     text = ch.describe_excluded({"contracts starting after as_of": 1200, "rows without date": 3})
     assert text == "Left out: 1'200 contracts starting after as_of; 3 rows without date."
+
+
+def test_retention_summary_equals_retention_rates_per_dimension(simulated) -> None:
+    # the summary shares masks and account codes between dimensions: same figures as one
+    # retention_rates call per dimension on the contracts with the customer attributes merged on
+    accounts, contracts, customers = simulated
+    rates = ch.retention_summary(contracts, customers, AS_OF, 12)
+    merged = contracts[["account_id", "start_date", "end_date", "mrr"]].merge(
+        customers[["account_id", "cohort", "channel", "first_term", "rep_id"]].rename(
+            columns={"rep_id": "rep"}
+        ),
+        on="account_id",
+        how="left",
+    )
+    got = rates[rates["dimension"] == "total"].drop(columns="dimension").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, ch.retention_rates(contracts, AS_OF, 12))
+    for dim in ["cohort", "channel", "first_term", "rep"]:
+        got = rates[rates["dimension"] == dim].drop(columns="dimension").reset_index(drop=True)
+        pd.testing.assert_frame_equal(got, ch.retention_rates(merged, AS_OF, 12, by=dim), obj=dim)
+    with pytest.raises(ValueError, match="window_months must be positive, got 0"):
+        ch.retention_summary(contracts, customers, AS_OF, 0)

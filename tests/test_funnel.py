@@ -296,3 +296,94 @@ def test_pipeline_coverage_with_a_horizon() -> None:
     assert cov["pipeline"] == 70.0 and cov["coverage"] == pytest.approx(70 / 100)
     with pytest.raises(ValueError, match="horizon_days must be between 0 and 730"):
         funnel.pipeline_coverage(p, targets, AS_OF, horizon_days=-5)
+
+
+# ------------------------------------------------------------------ fast paths = pandas reference
+def test_positions_match_get_indexer_and_fall_back_where_needed() -> None:
+    keys = pd.Series(["b", "a", "c"], dtype="string")
+    target = pd.Series(["a", "x", "c", "a"], dtype="string")
+    assert funnel._positions(keys, target).tolist() == [1, -1, 2, 1]
+    np.testing.assert_array_equal(
+        funnel._positions(keys, target), pd.Index(keys).get_indexer(target)
+    )
+    # missing values and differing dtypes take get_indexer itself
+    with_na = pd.Series(["a", None], dtype="string")
+    np.testing.assert_array_equal(
+        funnel._positions(keys, with_na), pd.Index(keys).get_indexer(with_na)
+    )
+    obj = pd.Series(["c", "b"], dtype=object)
+    assert funnel._positions(keys, obj).tolist() == [2, 0]
+    # duplicated keys: get_indexer's own error, as before
+    with pytest.raises(Exception, match="uniquely valued"):
+        funnel._positions(pd.Series(["a", "a"], dtype="string"), target)
+
+
+def test_stay_helpers_equal_the_pandas_merge_and_sort() -> None:
+    h = pd.DataFrame(
+        {
+            "opportunity_id": pd.array(["o2", "o1", "zz", "o1", "o2"], dtype="string"),
+            "stage": pd.array(["B", "a", "A", "Closed Won", "b"], dtype="string"),
+            "entered_at": pd.to_datetime(
+                ["2025-01-05", "2025-01-02", "2025-01-01", "2025-01-01", "2025-01-03"]
+            ),
+        }
+    )
+    opp = pd.DataFrame(
+        {
+            "opportunity_id": pd.array(["o1", "o2"], dtype="string"),
+            "funnel": pd.array(["new_business", "existing"], dtype="string"),
+            "status": pd.array(["won", "open"], dtype="string"),
+            "close_date": pd.to_datetime(["2025-02-01", None]),
+        }
+    )
+    joined = funnel._join_opportunities(h, opp)
+    pd.testing.assert_frame_equal(joined, h.merge(opp, on="opportunity_id", how="inner"))
+    lookup = pd.DataFrame(
+        [("new_business", "a", 0), ("new_business", "b", 1), ("existing", "b", 0)],
+        columns=["funnel", "stage_key", "stage_index"],
+    ).astype({"funnel": "string", "stage_key": "string"})
+    keyed = joined.assign(stage_key=joined["stage"].str.lower())
+    pd.testing.assert_frame_equal(
+        funnel._add_stage_index(keyed, lookup),
+        keyed.merge(lookup, on=["funnel", "stage_key"], how="left"),
+    )
+    pd.testing.assert_frame_equal(
+        funnel._sort_stays(joined),
+        joined.sort_values(["opportunity_id", "entered_at"], kind="stable").reset_index(drop=True),
+    )
+
+
+def test_transition_counting_equals_the_pandas_table() -> None:
+    dur = funnel.stage_durations(_opps(), _history(), AS_OF, ORDERS)
+    for f in funnel.FUNNELS:
+        d = dur[dur["funnel"].eq(f).to_numpy(bool)]
+        done = d[d["left"].to_numpy(bool) & d["next_stage"].notna().to_numpy(bool)]
+        stages = list(dur.attrs["stage_orders"][f])
+        fast = funnel._transition_counts(d, done, stages)
+        assert fast is not None
+        pd.testing.assert_frame_equal(fast, funnel._transition_table(d, done, stages))
+    # no completed stay: the pandas path
+    empty = dur.iloc[:0]
+    assert funnel._transition_counts(empty, empty, ["A"]) is None
+
+
+def test_sales_cycle_groups_match_a_per_group_kaplan_meier() -> None:
+    p = _progress()
+    cyc = funnel.sales_cycle(p, by=["owner_id"], quantiles=(0.5, 0.9))
+    for r in cyc.itertuples(index=False):
+        g = p[(p["funnel"] == r.funnel) & (p["owner_id"] == r.owner_id)]
+        assert r.deals == len(g) and r.events == int(g["closed"].sum())
+        for q, got in ((0.5, r.p50_days), (0.9, r.p90_days)):
+            want = funnel.km_quantile(g["cycle_days"], g["closed"], q)
+            assert (np.isnan(got) and np.isnan(want)) or got == want
+    assert list(cyc[["funnel", "owner_id"]].itertuples(index=False, name=None)) == sorted(
+        cyc[["funnel", "owner_id"]].itertuples(index=False, name=None)
+    )
+
+
+def test_funnel_of_gives_string_labels() -> None:
+    s = funnel.funnel_of(
+        pd.Series(["new_business", "Upsell", None, "NEW_BUSINESS"], index=[5, 6, 7, 8])
+    )
+    assert s.dtype == "string" and list(s.index) == [5, 6, 7, 8]
+    assert s.tolist() == ["new_business", "existing", "existing", "new_business"]

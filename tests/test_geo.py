@@ -158,3 +158,47 @@ def test_screen_xy_lands_on_the_postal_code_polygon(pc: pd.DataFrame) -> None:
     one = geo.screen_xy(47.3769, 8.5417)
     assert one.shape == (2,)
     assert np.isnan(geo.screen_xy(np.nan, 8.0)).all()
+
+
+def test_postal_code_places_are_the_first_columns_of_postal_codes(pc: pd.DataFrame) -> None:
+    places = geo.postal_code_places()
+    pd.testing.assert_frame_equal(places, pc.iloc[:, :7])
+    places.loc[0, "place"] = "changed"  # a copy
+    assert geo.postal_code_places().loc[0, "place"] != "changed"
+
+
+def test_vectorised_arc_decoding_equals_arc_by_arc() -> None:
+    for name in ("ch_plz_polygons.topojson", "ch_cantons.topojson"):
+        fast = geo._decoded_arcs(name)
+        each = geo._decoded_arcs_each(geo._load_json(name))
+        assert len(fast) == len(each) > 200
+        for a, b in zip(fast, each, strict=True):
+            np.testing.assert_array_equal(a, b)
+            assert not a.flags.writeable
+
+
+def test_arc_decoding_of_non_integer_deltas_takes_the_exact_path(monkeypatch) -> None:
+    topo = {
+        "transform": {"scale": [0.5, 2.0], "translate": [10.0, 20.0]},
+        "arcs": [[[0, 0], [1.5, 2]], [[4, 4], [1, -1], [1, 0]]],
+    }
+    monkeypatch.setattr(geo, "_load_json", lambda name: topo)
+    arcs = geo._decoded_arcs.__wrapped__("fake")
+    np.testing.assert_array_equal(arcs[0], [[10.0, 20.0], [10.75, 24.0]])
+    np.testing.assert_array_equal(arcs[1], [[12.0, 28.0], [12.5, 26.0], [13.0, 26.0]])
+    topo["arcs"] = [[[0, 0], [2, 2]], [[4, 4], [1, -1], [1, 0]]]  # integers: one running sum
+    arcs = geo._decoded_arcs.__wrapped__("fake")
+    np.testing.assert_array_equal(arcs[0], [[10.0, 20.0], [11.0, 24.0]])
+    np.testing.assert_array_equal(arcs[1], [[12.0, 28.0], [12.5, 26.0], [13.0, 26.0]])
+
+
+def test_geometry_loaders_restore_the_garbage_collector() -> None:
+    import gc
+
+    calls = geo._without_gc(lambda: gc.isenabled())
+    assert gc.isenabled() and calls() is False and gc.isenabled()
+    gc.disable()
+    try:
+        assert calls() is False and not gc.isenabled()  # left disabled when it was
+    finally:
+        gc.enable()

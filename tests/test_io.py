@@ -211,3 +211,17 @@ def test_excel_unicode_text_utf16_tab(tmp_path: Path) -> None:
     [t] = sio.read_file(p)
     assert (t.encoding, t.delimiter) == ("utf-16", "\t")
     assert t.data.loc[0, "Name"] == "Zürich AG" and t.data.loc[0, "MRR"] == "1,5"
+
+
+def test_sniffed_format_follows_changes_to_the_file(tmp_path: Path) -> None:
+    p = tmp_path / "a.csv"
+    p.write_text("Id;Name\n1;x\n", encoding="utf-8")
+    first = sio.sniff_csv(p)
+    assert first.delimiter == ";" and first.header == ("Id", "Name")
+    assert sio.sniff_csv(p) is first  # remembered
+    p.unlink()
+    p.write_text("Id,Name,City\n1,x,Bern\n", encoding="utf-8")  # a new file, other size
+    again = sio.sniff_csv(p)
+    assert again.delimiter == "," and again.header == ("Id", "Name", "City")
+    with pytest.raises(FileNotFoundError):
+        sio.sniff_csv(tmp_path / "missing.csv")

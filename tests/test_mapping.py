@@ -362,3 +362,11 @@ def test_stack_inputs_task_and_event() -> None:
     assert d["date"].dtype == "datetime64[ns]"
     assert list(d["account_id"].isna()) == [False, True, False]
     assert st.labels[("Task.csv", "minutes")] == "CallDurationInSeconds/Duration_Minutes__c"
+
+
+def test_builtin_mappings_parse_like_yaml_safe_load() -> None:
+    import yaml
+
+    for name in mp.builtin_mapping_names():
+        text = (Path(mp.__file__).parent / "mappings" / f"{name}.yaml").read_text("utf-8")
+        assert yaml.load(text, Loader=mp._YAML_LOADER) == yaml.safe_load(text), name

@@ -84,3 +84,33 @@ def test_coerce_keeps_leading_zeros_and_turns_garbage_into_missing() -> None:
 def test_unknown_table_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match="unknown table 'acounts'; known tables: accounts"):
         schema.table_schema("acounts")
+
+
+def test_coerce_leaves_canonical_columns_and_the_input_alone() -> None:
+    raw = pd.DataFrame(
+        {
+            "rep_id": pd.array(["r1", "r2"], dtype="string"),
+            "name": ["Anna", "Ben"],  # plain str: converted
+            "role": pd.array(["field", "tele"], dtype="string"),
+            "fte": [1.0, 0.5],
+            "extra": [1, 2],
+        }
+    )
+    before = raw.copy()
+    out = schema.coerce_table("reps", raw)
+    pd.testing.assert_frame_equal(raw, before)  # input untouched
+    assert list(out.columns) == [*schema.TABLES["reps"].column_names, "extra"]
+    assert str(out["name"].dtype) == "string" and out["name"].tolist() == ["Anna", "Ben"]
+    pd.testing.assert_series_equal(out["rep_id"], raw["rep_id"])
+    out.loc[0, "rep_id"] = "changed"
+    assert raw.loc[0, "rep_id"] == "r1"  # the result does not share writes with the input
+    # coercing a coerced table changes nothing
+    pd.testing.assert_frame_equal(schema.coerce_table("reps", out), out)
+
+
+def test_empty_frames_are_independent_copies() -> None:
+    a = schema.empty_frame("accounts")
+    a["extra"] = pd.Series(dtype="float64")
+    b = schema.empty_frame("accounts")
+    assert list(b.columns) == schema.TABLES["accounts"].column_names
+    assert str(b["account_id"].dtype) == "string" and len(b) == 0

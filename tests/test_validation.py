@@ -217,3 +217,10 @@ def test_completeness_shares() -> None:
     c = v.completeness(_tables())
     row = c[(c["table"] == "accounts") & (c["column"] == "municipality")].iloc[0]
     assert (row["rows"], row["filled"]) == (3, 1) and row["share"] == pytest.approx(1 / 3)
+
+
+def test_distinct_count_ignores_missing_values() -> None:
+    s = pd.Series(["a", "b", None, "a", None], dtype="string")
+    assert v._n_distinct(s) == 2
+    assert v._n_distinct(pd.Series([None, None], dtype="string")) == 0
+    assert v._n_distinct(pd.Series(["x", "y", "z"], dtype="string")) == 3

@@ -42,7 +42,8 @@ WARMUP_CODE = """\
 import warnings as _w
 with _w.catch_warnings():
     _w.simplefilter("ignore")
-    import numpy, pandas, pyarrow, pyarrow.parquet, matplotlib, matplotlib.pyplot, seaborn
+    import numpy, pandas, pyarrow, pyarrow.parquet, pyarrow.dataset, matplotlib, matplotlib.pyplot
+    import seaborn, jinja2, pandas.io.formats.style, matplotlib_inline.backend_inline
     import IPython.display
     for _m in ("statsmodels.api", "scipy.optimize", "scipy.stats", "scipy.sparse.csgraph",
                "pandera.pandas", "salesanalytics.schema", "salesanalytics.geo"):

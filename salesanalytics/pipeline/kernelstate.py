@@ -36,6 +36,10 @@ def snapshot() -> None:
     _STATE["cwd"] = os.getcwd()
     _STATE["sys_path"] = list(sys.path)
     _STATE["environ"] = dict(os.environ)
+    # everything loaded so far (modules, their data) lives as long as the kernel: keep it out of
+    # every garbage collection, which would otherwise walk it again and again
+    gc.collect()
+    gc.freeze()
 
 
 def restore() -> None:
