@@ -33,6 +33,8 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
+from salesanalytics.travel import ROAD_FACTOR, SPEED_KMH
+
 __all__ = [
     "EARTH_RADIUS_KM",
     "ROAD_FACTOR",
@@ -51,12 +53,6 @@ __all__ = [
 
 EARTH_RADIUS_KM: float = 6371.0088
 """Mean earth radius (IUGG) used by :func:`haversine_km`."""
-
-ROAD_FACTOR: float = 1.3
-"""Road km per straight-line km: the default for every travel estimate (demo, channels, territory)."""
-
-SPEED_KMH: float = 50.0
-"""Average driving speed in km/h: the default for every travel-time estimate."""
 
 SWISS_AREA_KM2: float = 41_285.0
 """Area of Switzerland; the postal-code polygons' screen-plane areas are scaled to sum to it."""

@@ -19,9 +19,10 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported when a table is read: the pipeline runner imports this
+    import pandas as pd  # module for its file helpers and should start kernels without delay
 
 __all__ = ["HEADLINES_FILE", "Workspace", "atomic_write_bytes"]
 
@@ -83,6 +84,8 @@ class Workspace:
                 f"{path} does not exist: table '{table}' of phase '{phase}' is missing. "
                 f"Run that phase first, e.g. `salesanalytics run --phase {phase}`."
             )
+        import pandas as pd
+
         return pd.read_parquet(path, columns=columns)
 
     def read_json(self, phase: str, name: str) -> Any:

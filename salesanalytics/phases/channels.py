@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.geo import ROAD_FACTOR, SPEED_KMH
 from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
+from salesanalytics.travel import ROAD_FACTOR, SPEED_KMH
 
 __all__ = ["PHASE", "Params"]
 
