@@ -159,3 +159,29 @@ def test_snapshot_and_restore_in_process(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert mpl.rcParams["axes.grid"] == grid
     assert pd.get_option("display.max_columns") != 3
     assert "SA_TEST_OTHER" not in os.environ
+
+
+def test_waiting_acquire_takes_a_kernel_handed_back_meanwhile(tmp_path: Path) -> None:
+    """A phase waiting for a kernel that is still starting gets a recycled one as soon as it is
+    handed back, instead of waiting for the start-up."""
+
+    async def go() -> tuple[int, int, float, int]:
+        pool = KernelPool(tmp_path, size=2, warmup="import time; time.sleep(3)")
+        try:
+            k1 = await pool.acquire()
+            p1 = _probe(await execute_notebook(_nb(PROBE), k1))["pid"]
+            waiting = asyncio.ensure_future(pool.acquire())  # starts a second, slow kernel
+            await asyncio.sleep(0.3)
+            t0 = asyncio.get_running_loop().time()
+            pool.release(k1, reuse=True)
+            k2 = await waiting
+            waited = asyncio.get_running_loop().time() - t0
+            p2 = _probe(await execute_notebook(_nb(PROBE), k2))["pid"]
+            pool.release(k2, reuse=True)
+            return p1, p2, waited, pool.started
+        finally:
+            await pool.close()
+
+    p1, p2, waited, started = asyncio.run(go())
+    assert p2 == p1 and waited < 2.0
+    assert started == 2  # the slow one was started, then not needed

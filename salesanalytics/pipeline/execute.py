@@ -106,8 +106,11 @@ async def start_kernel(
     warmup: str = WARMUP_CODE,
     timeout: float = 120,
     log_file: Path | None = None,
+    on_launch: Callable[[], None] | None = None,
 ) -> Kernel:
     """Start a kernel with working directory ``cwd`` and run the warm-up code in it.
+
+    ``on_launch`` is called once the kernel process exists, while it starts up.
 
     The kernel process's own stdout/stderr (not the cells' outputs) go to ``log_file`` (or nowhere).
     """
@@ -137,6 +140,8 @@ async def start_kernel(
         finally:
             if out is not subprocess.DEVNULL:
                 out.close()
+        if on_launch is not None:
+            on_launch()
         kc = km.client()
         kc.start_channels()
         await kc.wait_for_ready(timeout=timeout)
@@ -174,6 +179,9 @@ class KernelPool:
         Kernel spec name and the code run in each new kernel.
     recycle
         Reuse a kernel released after a successful phase (see :meth:`release`).
+    on_launch
+        Called once, when the first kernel process has been launched (work for the caller to
+        do while kernels start up).
     """
 
     def __init__(
@@ -184,6 +192,7 @@ class KernelPool:
         warmup: str = WARMUP_CODE,
         log_file: Path | None = None,
         recycle: bool = True,
+        on_launch: Callable[[], None] | None = None,
     ) -> None:
         self.cwd = cwd
         self.log_file = log_file
@@ -191,9 +200,11 @@ class KernelPool:
         self.kernel_name = kernel_name
         self.warmup = warmup
         self.recycle = recycle
+        self.on_launch = on_launch
         self._ready: list[asyncio.Task[Kernel]] = []
         self._bg: list[asyncio.Future[Any]] = []
         self._starting: set[asyncio.Task[Kernel]] = set()
+        self._changed = asyncio.Event()
         self.started = 0
         self.recycled = 0
         self.in_use = 0
@@ -230,7 +241,10 @@ class KernelPool:
 
     async def _start(self) -> Kernel:
         self.started += 1
-        return await start_kernel(self.cwd, self.kernel_name, self.warmup, log_file=self.log_file)
+        hook, self.on_launch = self.on_launch, None  # only the first launch
+        return await start_kernel(
+            self.cwd, self.kernel_name, self.warmup, log_file=self.log_file, on_launch=hook
+        )
 
     async def _reset(self, kernel: Kernel) -> Kernel:
         """Clear and restore a used kernel; a fresh one instead if that fails."""
@@ -260,6 +274,7 @@ class KernelPool:
             self._fill()
             return
         self._ready.insert(0, asyncio.ensure_future(self._reset(kernel)))
+        self._changed.set()
         limit = self._capacity()
         for task in [t for t in self._ready[1:] if not t.done()][::-1]:
             if len(self._ready) <= limit:
@@ -291,7 +306,14 @@ class KernelPool:
                 good = [t for t in done if not t.cancelled() and t.exception() is None]
                 task = good[0] if good else done[0]
                 break
-            await asyncio.wait(list(self._ready), return_when=asyncio.FIRST_COMPLETED)
+            # wake up when a kernel is ready or another one is handed back (recycled kernels
+            # are ready long before one still starting)
+            self._changed.clear()
+            changed = asyncio.ensure_future(self._changed.wait())
+            try:
+                await asyncio.wait([*self._ready, changed], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                changed.cancel()
         self._ready.remove(task)
         self.wanted = max(0, self.wanted - 1)
         kernel = task.result()

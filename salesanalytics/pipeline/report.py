@@ -36,6 +36,7 @@ __all__ = [
     "index_html",
     "sanitize_fragment",
     "scrub_paths",
+    "warm_up",
 ]
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -323,6 +324,16 @@ def client_html(
         )
     )
     return scrub_paths(page, local_paths)
+
+
+def warm_up() -> None:
+    """Create this thread's exporters and load the page template and style sheet (what the first
+    export of a run would otherwise pay for)."""
+    _exporter("client")
+    _exporter("analyst")
+    _env().get_template("client_page.html.j2")
+    _css()
+    _cleaner()
 
 
 def analyst_html(nb: Any) -> str:

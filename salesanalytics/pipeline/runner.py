@@ -229,6 +229,18 @@ def _analyst_html(*args: Any, **kw: Any) -> str:
     return analyst_html(*args, **kw)
 
 
+def _preload() -> None:
+    """Import what the exports and per-entity listings need, in the export thread, while the
+    first kernel starts (imported on first use instead, nbconvert, bleach and pandas would stall
+    the run for a second or two between two phases)."""
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    from salesanalytics.pipeline import report
+
+    report.warm_up()
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -931,6 +943,7 @@ class _Runner:
             warmup=self.o.warmup,
             log_file=self.run_dir / "kernels.log",
             recycle=self.o.recycle_kernels,
+            on_launch=lambda: self.exports.append(self.executor.submit(_preload)),
         )
         self.load_history()
         self.log(
