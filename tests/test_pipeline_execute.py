@@ -185,3 +185,27 @@ def test_waiting_acquire_takes_a_kernel_handed_back_meanwhile(tmp_path: Path) ->
     p1, p2, waited, started = asyncio.run(go())
     assert p2 == p1 and waited < 2.0
     assert started == 2  # the slow one was started, then not needed
+
+
+def test_text_printed_in_chunks_becomes_one_output_and_order_is_kept(tmp_path: Path) -> None:
+    code = (
+        "import sys, time\nfrom IPython.display import display, HTML\n"
+        "sys.stdout.write('a'); sys.stdout.flush(); time.sleep(0.05)\n"
+        "sys.stdout.write('b\\n'); sys.stdout.flush()\n"
+        "display(HTML('<p>t</p>'))\nprint('c')"
+    )
+
+    async def go() -> Any:
+        pool = KernelPool(tmp_path, size=1, warmup=WARMUP)
+        try:
+            k = await pool.acquire()
+            nb = await execute_notebook(_nb(code), k)
+            pool.release(k)
+            return nb
+        finally:
+            await pool.close()
+
+    outs = asyncio.run(go()).cells[0].outputs
+    kinds = [(o.output_type, o.get("text")) for o in outs]
+    assert kinds[0] == ("stream", "ab\n")
+    assert kinds[1][0] == "display_data" and kinds[2] == ("stream", "c\n")

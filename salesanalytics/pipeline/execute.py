@@ -28,6 +28,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 __all__ = [
+    "FIRST_WARMUP_CODE",
     "RESET_CODE",
     "SNAPSHOT_CODE",
     "WARMUP_CODE",
@@ -38,23 +39,33 @@ __all__ = [
     "parameterize",
 ]
 
-WARMUP_CODE = """\
+FIRST_WARMUP_CODE = """\
 import warnings as _w
 with _w.catch_warnings():
     _w.simplefilter("ignore")
     import numpy, pandas, pyarrow, pyarrow.parquet, pyarrow.dataset, matplotlib, matplotlib.pyplot
     import seaborn, jinja2, pandas.io.formats.style, matplotlib_inline.backend_inline
     import IPython.display
-    for _m in ("statsmodels.api", "scipy.optimize", "scipy.stats", "scipy.sparse.csgraph",
-               "pandera.pandas", "salesanalytics.schema", "salesanalytics.geo"):
-        try:
-            __import__(_m)
-        except Exception:
-            pass
     import salesanalytics, salesanalytics.style, salesanalytics.workspace
-del _w, _m
+del _w
 """
-"""Imports run in every kernel as soon as it has started (before it is handed to a phase)."""
+"""Imports every phase notebook needs: the warm-up of the first kernel of a run, which a phase
+is already waiting for (importing more would only delay it)."""
+
+WARMUP_CODE = (
+    FIRST_WARMUP_CODE
+    + """\
+for _m in ("statsmodels.api", "scipy.optimize", "scipy.stats", "scipy.sparse.csgraph",
+           "pandera.pandas", "salesanalytics.schema", "salesanalytics.geo"):
+    try:
+        __import__(_m)
+    except Exception:
+        pass
+del _m
+"""
+)
+"""Imports run in every further kernel as soon as it has started, ahead of need: also the
+modules many phases use."""
 
 SNAPSHOT_CODE = """\
 import salesanalytics.pipeline.kernelstate as _ks
@@ -182,6 +193,8 @@ class KernelPool:
     on_launch
         Called once, when the first kernel process has been launched (work for the caller to
         do while kernels start up).
+    first_warmup
+        Warm-up of the first kernel instead of ``warmup`` (a phase is already waiting for it).
     """
 
     def __init__(
@@ -193,6 +206,7 @@ class KernelPool:
         log_file: Path | None = None,
         recycle: bool = True,
         on_launch: Callable[[], None] | None = None,
+        first_warmup: str | None = None,
     ) -> None:
         self.cwd = cwd
         self.log_file = log_file
@@ -201,6 +215,7 @@ class KernelPool:
         self.warmup = warmup
         self.recycle = recycle
         self.on_launch = on_launch
+        self.first_warmup = first_warmup
         self._ready: list[asyncio.Task[Kernel]] = []
         self._bg: list[asyncio.Future[Any]] = []
         self._starting: set[asyncio.Task[Kernel]] = set()
@@ -242,8 +257,11 @@ class KernelPool:
     async def _start(self) -> Kernel:
         self.started += 1
         hook, self.on_launch = self.on_launch, None  # only the first launch
+        warmup = self.warmup
+        if self.first_warmup is not None:
+            warmup, self.first_warmup = self.first_warmup, None
         return await start_kernel(
-            self.cwd, self.kernel_name, self.warmup, log_file=self.log_file, on_launch=hook
+            self.cwd, self.kernel_name, warmup, log_file=self.log_file, on_launch=hook
         )
 
     async def _reset(self, kernel: Kernel) -> Kernel:
@@ -369,6 +387,31 @@ def parameterize(nb: Any, parameters: Mapping[str, Any]) -> Any:
     )
 
 
+def _merge_adjacent_streams(nb: Any) -> None:
+    """Join consecutive stream outputs of the same name (stdout after stdout) in every cell.
+
+    The kernel sends printed text in chunks as its buffer is flushed by a timer, so one
+    ``print`` can arrive as two outputs on a busy machine; joined, a report does not depend on
+    timing. Interleaving with other outputs (a table between two prints) is kept."""
+    for cell in nb.cells:
+        outs = cell.get("outputs") if cell.get("cell_type") == "code" else None
+        if not outs:
+            continue
+        merged: list[Any] = []
+        for out in outs:
+            prev = merged[-1] if merged else None
+            if (
+                prev is not None
+                and out.get("output_type") == "stream"
+                and prev.get("output_type") == "stream"
+                and prev.get("name") == out.get("name")
+            ):
+                prev["text"] = "".join(prev["text"]) + "".join(out["text"])
+            else:
+                merged.append(out)
+        cell.outputs = merged
+
+
 def _source_line(cell: Any) -> str:
     for line in str(cell.get("source", "")).splitlines():
         if line.strip() and not line.strip().startswith("#"):
@@ -427,6 +470,7 @@ async def execute_notebook(
     client.kc = kernel.kc
     try:
         await client.async_execute()
+        _merge_adjacent_streams(nb)
     except CellTimeoutError:
         i = current["index"]
         raise ExecutionFailed(

@@ -42,6 +42,7 @@ import nbformat
 
 from salesanalytics.pipeline.config import TOP_LEVEL_PARAMS, ProjectConfig
 from salesanalytics.pipeline.execute import (
+    FIRST_WARMUP_CODE,
     WARMUP_CODE,
     ExecutionFailed,
     KernelPool,
@@ -944,6 +945,7 @@ class _Runner:
             log_file=self.run_dir / "kernels.log",
             recycle=self.o.recycle_kernels,
             on_launch=lambda: self.exports.append(self.executor.submit(_preload)),
+            first_warmup=FIRST_WARMUP_CODE if self.o.warmup == WARMUP_CODE else None,
         )
         self.load_history()
         self.log(
