@@ -43,6 +43,7 @@ from matplotlib.transforms import Bbox
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from salesanalytics import style
+from salesanalytics.workspace import read_phase_tables
 
 __all__ = [
     "LEVELS",
@@ -1664,11 +1665,6 @@ def build_controlling(
 _COCKPIT_TABLES = ("kpi_actuals", "kpi_trend", "cockpit_funnel", "cockpit_retention")
 
 
-@lru_cache(maxsize=4)
-def _read_cockpit_tables(folder: str, stamp: tuple[float, ...]) -> tuple[pd.DataFrame, ...]:
-    return tuple(pd.read_parquet(Path(folder) / f"{t}.parquet") for t in _COCKPIT_TABLES)
-
-
 def _first_entity(actuals: pd.DataFrame, level: str) -> str:
     """The first ``level`` entity (by id) with at least one KPI that is not grey, as listed by
     :func:`cockpit_entities`; the first of all if none has data (``""`` if there is none)."""
@@ -1693,16 +1689,7 @@ def read_cockpit(run_dir: str | Path, level: str, entity_id: str) -> Cockpit:
     KeyError
         If the entity is unknown.
     """
-    folder = Path(run_dir) / "data" / "controlling"
-    paths = [folder / f"{t}.parquet" for t in _COCKPIT_TABLES]
-    missing = [p.name for p in paths if not p.exists()]
-    if missing:
-        raise FileNotFoundError(
-            f"{folder} lacks {', '.join(missing)}: run the controlling phase first "
-            "(`salesanalytics run --phase controlling`)."
-        )
-    stamp = tuple(p.stat().st_mtime for p in paths)
-    tables = _read_cockpit_tables(str(folder.resolve()), stamp)
+    tables = read_phase_tables(run_dir, "controlling", _COCKPIT_TABLES)
     if not entity_id:  # opened by hand in JupyterLab: show the first entity with data
         entity_id = _first_entity(tables[0], level)
     return cockpit_data(level, entity_id, *tables)

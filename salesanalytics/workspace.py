@@ -18,13 +18,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pandas is imported when a table is read: the pipeline runner imports this
     import pandas as pd  # module for its file helpers and should start kernels without delay
 
-__all__ = ["HEADLINES_FILE", "Workspace", "atomic_write_bytes"]
+__all__ = ["HEADLINES_FILE", "Workspace", "atomic_write_bytes", "read_phase_tables"]
 
 HEADLINES_FILE = "headlines.json"
 
@@ -40,6 +42,49 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_phase_tables(
+    run_dir: str | os.PathLike[str], phase: str, tables: Sequence[str]
+) -> tuple[pd.DataFrame, ...]:
+    """Tables of a finished phase, read once and cached while their files are unchanged.
+
+    Per-entity report templates (cockpits, pay statements) call this once per rep in the same
+    kernel; the Parquet files are read for the first one only.
+
+    Parameters
+    ----------
+    run_dir
+        The run folder.
+    phase
+        The phase whose outputs (``run_dir/data/<phase>/<table>.parquet``) are read.
+    tables
+        Table names, in the order returned.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a table is missing, naming them and the command that writes them.
+    """
+    folder = Path(run_dir) / "data" / phase
+    paths = [folder / f"{t}.parquet" for t in tables]
+    missing = [p.name for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder} lacks {', '.join(missing)}: run the {phase} phase first "
+            f"(`salesanalytics run --phase {phase}`)."
+        )
+    stamp = tuple(p.stat().st_mtime_ns for p in paths)
+    return _read_tables(str(folder.resolve()), tuple(tables), stamp)
+
+
+@lru_cache(maxsize=8)
+def _read_tables(
+    folder: str, tables: tuple[str, ...], stamp: tuple[int, ...]
+) -> tuple[pd.DataFrame, ...]:
+    import pandas as pd
+
+    return tuple(pd.read_parquet(Path(folder) / f"{t}.parquet") for t in tables)
 
 
 class Workspace:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import deque
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from territory_checks import pieces
 
 from salesanalytics import territory as tm
 from salesanalytics.territory.synthetic import random_planar_units, swiss_postal_code_units
@@ -15,30 +15,6 @@ from salesanalytics.territory.synthetic import random_planar_units, swiss_postal
 # ------------------------------------------------------------------------------------------------
 # independent checks (written without the package's own graph / balance code)
 # ------------------------------------------------------------------------------------------------
-
-
-def pieces(assign: dict[str, str], edges: list[tuple[str, str]]) -> dict[str, int]:
-    """Connected pieces per territory, by breadth-first search on plain dicts."""
-    nb: dict[str, list[str]] = {u: [] for u in assign}
-    for a, b in edges:
-        if a in nb and b in nb:
-            nb[a].append(b)
-            nb[b].append(a)
-    seen: set[str] = set()
-    out: dict[str, int] = {}
-    for u in assign:
-        if u in seen:
-            continue
-        out[assign[u]] = out.get(assign[u], 0) + 1
-        q = deque([u])
-        seen.add(u)
-        while q:
-            x = q.popleft()
-            for y in nb[x]:
-                if y not in seen and assign[y] == assign[x]:
-                    seen.add(y)
-                    q.append(y)
-    return out
 
 
 def deviations(units: pd.DataFrame, assign: pd.Series, metric: str, shares=None) -> pd.Series:

@@ -9,7 +9,6 @@ plans calibrated on that year.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +39,7 @@ from salesanalytics.compensation.simulation import (
     simulate,
     simulation_summary,
 )
+from salesanalytics.workspace import read_phase_tables
 
 __all__ = ["Evaluation", "evaluate_plans", "findings_text", "read_statement", "simulate_plans"]
 
@@ -310,11 +310,6 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
 _STATEMENT_TABLES = ("statement_reps", "statement_lines", "totals_current", "totals_proposed")
 
 
-@lru_cache(maxsize=4)
-def _read_statement_tables(folder: str, stamp: tuple[float, ...]) -> tuple[pd.DataFrame, ...]:
-    return tuple(pd.read_parquet(Path(folder) / f"{t}.parquet") for t in _STATEMENT_TABLES)
-
-
 def read_statement(run_dir: str | Path, rep_id: str = "") -> tuple[str, pd.DataFrame]:
     """One rep's incentive statement from a run's compensation outputs (see :func:`rep_statement`).
 
@@ -336,16 +331,7 @@ def read_statement(run_dir: str | Path, rep_id: str = "") -> tuple[str, pd.DataF
     KeyError
         If the rep has no statement (the message lists some reps that have one).
     """
-    folder = Path(run_dir) / "data" / "compensation"
-    paths = [folder / f"{t}.parquet" for t in _STATEMENT_TABLES]
-    missing = [p.name for p in paths if not p.exists()]
-    if missing:
-        raise FileNotFoundError(
-            f"{folder} lacks {', '.join(missing)}: run the compensation phase first "
-            "(`salesanalytics run --phase compensation`)."
-        )
-    stamp = tuple(p.stat().st_mtime for p in paths)
-    reps, lines, cur, new = _read_statement_tables(str(folder.resolve()), stamp)
+    reps, lines, cur, new = read_phase_tables(run_dir, "compensation", _STATEMENT_TABLES)
     rep_id = rep_id or str(reps["rep_id"].iloc[0])
     names = pd.Series(reps["rep_name"].to_numpy(), index=reps["rep_id"].astype(str).to_numpy())
     name = names.get(rep_id)

@@ -722,21 +722,24 @@ def side_scenarios(
         One plan per valid offset, then the refined proposal.
     """
     n_main = int(plan.quality["n_territories"])
+    light: dict[str, Any] = {
+        "continuity_weight": continuity_weight,
+        "seed": seed,
+        "road_factor": road_factor,
+        "speed_kmh": speed_kmh,
+        "max_passes": max_passes,
+        "exchange_rounds": 3,
+        "both_repairs": False,
+    }
     out = [
         run_scenario(
             inputs,
             n_main + off,
             tolerance=tolerance,
-            continuity_weight=continuity_weight,
-            seed=seed,
-            road_factor=road_factor,
-            speed_kmh=speed_kmh,
-            max_passes=max_passes,
             max_iter=2,
             candidates=6,
-            exchange_rounds=3,
-            both_repairs=False,
             centres_from=plan,
+            **light,
         )
         for off in offsets
         if n_main + off >= 1
@@ -746,16 +749,10 @@ def side_scenarios(
             inputs,
             n_main,
             tolerance=scenario_tolerance,
-            continuity_weight=continuity_weight,
             fte_scaled=fte_scaled,
-            seed=seed,
-            road_factor=road_factor,
-            speed_kmh=speed_kmh,
-            max_passes=max_passes,
             max_iter=0,
             start=plan,
-            exchange_rounds=3,
-            both_repairs=False,
+            **light,
         )
     )
     return out
