@@ -58,6 +58,7 @@ __all__ = [
     "describe_churn",
     "describe_excluded",
     "design_matrix",
+    "drop_constant_covariates",
     "fit_cox",
     "fit_logistic",
     "fit_sbg",
@@ -229,7 +230,10 @@ def build_customer_table(
     n_active = active.groupby(c["account_id"]).sum()
     last_end = c.groupby("account_id")["end_date"].max()
     cust["churned"] = cust["account_id"].map(n_active).fillna(0).to_numpy() == 0
-    cust["churn_date"] = cust["account_id"].map(last_end).where(cust["churned"])
+    ends = pd.to_datetime(last_end).astype("datetime64[ns]")  # reindex: map fails when empty
+    cust["churn_date"] = pd.Series(
+        ends.reindex(cust["account_id"].to_numpy()).to_numpy(), index=cust.index
+    ).where(cust["churned"])
     cust["churn_date"] = pd.to_datetime(cust["churn_date"]).astype("datetime64[ns]")
     end = cust["churn_date"].where(cust["churned"], as_of)
     cust["duration_months"] = _months_between(cust["customer_since"], end)
@@ -555,6 +559,36 @@ def canonical_cox_config() -> ModelConfig:
             "n_products_start": "product at start",
         },
     )
+
+
+def drop_constant_covariates(
+    config: ModelConfig, df: pd.DataFrame
+) -> tuple[ModelConfig, list[str]]:
+    """``config`` without the covariates that do not vary in ``df`` (fewer than two distinct
+    filled values), which no model can estimate: e.g. the contract term when every contract was
+    derived from a won deal with the same term. Returns the reduced config and the dropped
+    covariates' labels (for a note in the report).
+
+    Raises
+    ------
+    ValueError
+        If no covariate varies (naming them): there is nothing to explain churn with.
+    """
+    keep, dropped = [], []
+    for c in config.covariates:
+        if c in df.columns and df[c].dropna().nunique() >= 2:
+            keep.append(c)
+        else:
+            dropped.append(config.labels.get(c, c))
+    if not keep:
+        raise ValueError(
+            "none of the covariates "
+            + ", ".join(repr(c) for c in config.covariates)
+            + " varies between customers: the churn drivers cannot be estimated. Export the "
+            "contract terms, renewal flags and sales channels of the contracts."
+        )
+    cat = {k: v for k, v in config.categorical.items() if k in keep}
+    return config.model_copy(update={"covariates": tuple(keep), "categorical": cat}), dropped
 
 
 @dataclass
@@ -1130,6 +1164,8 @@ def propensity_out_of_time(
     train = snapshot_table(contracts, customers, t_train, horizon_months)
     test = snapshot_table(contracts, customers, t_test, horizon_months)
     now = snapshot_table(contracts, customers, as_of, horizon_months)
+    if config is None:  # the default covariates that vary (derived contracts share one term)
+        cfg, _ = drop_constant_covariates(cfg, train)
     model = fit_logistic(train, cfg)
     p_test = model.predict(test)
     auc = roc_auc(test[cfg.event].astype(float), p_test)

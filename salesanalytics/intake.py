@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ import pandas as pd
 
 from salesanalytics import io as sio
 from salesanalytics import schema
+from salesanalytics.coverage import Coverage, evaluate
+from salesanalytics.derive import Derivation, derivation_frame, derive_tables
 from salesanalytics.errors import UserError
 from salesanalytics.mapping import MappedTable, Mapping, load_mapping, map_input, match_files
 from salesanalytics.mapping import stack_inputs as _stack
@@ -43,6 +45,7 @@ __all__ = [
     "IntakeResult",
     "as_of_date",
     "customer_profile",
+    "export_coverage",
     "load_export",
     "profile_by",
     "register_cli",
@@ -82,6 +85,11 @@ class IntakeResult:
         Name of the mapping used.
     quarantined
         Excluded rows: ``table``, ``file``, ``row``, ``reason`` and the row's canonical values.
+    derivations
+        Tables derived because the export lacks them (:mod:`salesanalytics.derive`), with the
+        rows each produced.
+    currency
+        ISO code of the money columns (from the mapping, or the project's override).
     """
 
     tables: dict[str, pd.DataFrame]
@@ -90,6 +98,8 @@ class IntakeResult:
     source: Path
     mapping: str
     quarantined: pd.DataFrame
+    derivations: list[Derivation] = field(default_factory=list)
+    currency: str = "CHF"
 
 
 def _needed_columns(m: Mapping) -> dict[str, set[str]]:
@@ -153,6 +163,7 @@ def load_export(
     quarantine: bool = False,
     *,
     raise_on_error: bool = True,
+    currency: str | None = None,
 ) -> IntakeResult:
     """Read, map and validate a whole CRM export folder.
 
@@ -169,6 +180,8 @@ def load_export(
     raise_on_error
         Raise :class:`IntakeError` when errors remain (default). ``False`` returns the result
         anyway (for the ``validate`` command, which prints the report).
+    currency
+        ISO code of the money columns; ``None`` or empty takes the mapping's ``currency``.
 
     Returns
     -------
@@ -367,13 +380,23 @@ def load_export(
         df = tables.pop(t)
         final[t] = schema.coerce_table(t, df.drop(columns=[c for c in INTERNAL_COLUMNS if c in df]))
         del df
+    as_of = as_of_date(final)
+    final, derivations = derive_tables(final, as_of, m.derive)
+    if derivations:
+        counts = report.row_counts.set_index("table")
+        for d in derivations:
+            if d.table in counts.index:
+                counts.loc[d.table, "rows"] = len(final[d.table])
+        report.row_counts = counts.reset_index()
     result = IntakeResult(
         tables=final,
         report=report,
-        as_of=as_of_date(final),
+        as_of=as_of,
         source=src,
         mapping=m.name,
         quarantined=excluded,
+        derivations=derivations,
+        currency=(currency or m.currency).upper(),
     )
     if raise_on_error and not report.ok:
         raise IntakeError(report)
@@ -389,7 +412,10 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     ``quality_problems.parquet`` (every problem), ``quality_files``, ``quality_tables``,
     ``quality_completeness``, ``quality_remappings``, ``quality_fills``, ``quality_excluded``
     (Parquet); ``quarantine.csv`` (excluded rows with reasons, when there are any);
-    ``as_of.json`` (``{"as_of": "YYYY-MM-DD"}``) and ``quality_counts.json``. ``truth.json`` and
+    ``as_of.json`` (``{"as_of": "YYYY-MM-DD"}``) and ``quality_counts.json``;
+    ``derivations.parquet`` (tables derived because the export lacks them, with rows produced),
+    ``settings.json`` (``{"currency": "USD"}``: the run's currency, read by every phase) and
+    ``coverage.json`` (the coverage matrix, :func:`export_coverage`). ``truth.json`` and
     ``truth_accounts.parquet`` of a demo export are copied unchanged.
 
     Returns
@@ -418,6 +444,9 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     ws.write_json(
         "as_of", {"as_of": result.as_of.strftime("%Y-%m-%d") if result.as_of is not None else None}
     )
+    ws.write("derivations", derivation_frame(result.derivations))
+    ws.write_json("settings", {"currency": result.currency})
+    ws.write_json("coverage", export_coverage(result).to_json())
     ws.write_json(
         "quality_counts", {**rep.counts(), "mapping": result.mapping, "source": str(result.source)}
     )
@@ -426,6 +455,14 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
         if src.is_file():
             shutil.copyfile(src, ws.output_dir / name)
     return ws.output_dir
+
+
+def export_coverage(result: IntakeResult) -> Coverage:
+    """The coverage matrix of every phase of the engagement on this export (derivations
+    included): which phase and analysis runs, runs with limitations or is skipped, and why."""
+    from salesanalytics.phases import all_phases
+
+    return evaluate(all_phases(), result.tables)
 
 
 def customer_profile(
@@ -554,6 +591,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     print(result.report.to_text())
+    for d in result.derivations:
+        print(f"Derived {d.table} ({d.rows:,} rows): {d.description}")
+    print(export_coverage(result).to_text())
     if args.quarantine is not None:
         qpath = Path(args.quarantine)
         qpath.parent.mkdir(parents=True, exist_ok=True)

@@ -1268,7 +1268,7 @@ def _draw_cockpit(fig: Any, p: _Panels) -> _CockpitArtists:
         x, p.prior, color=style.PALETTE[3], marker="o", label="same month a year earlier"
     )
     ax.set_xticks(x[::step], p.labels[::step], fontsize=8)
-    ax.set_ylabel("CHF thousand")
+    ax.set_ylabel(f"{style.currency()} thousand")
     ax.set_title("Bookings per month", y=1.0)
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3)
     ax = axes[0, 1]
@@ -1313,7 +1313,7 @@ def _draw_cockpit(fig: Any, p: _Panels) -> _CockpitArtists:
             )
     else:
         ax.text(0.5, 0.5, "no recurring revenue", ha="center", va="center", transform=ax.transAxes)
-    ax.set_ylabel("MRR, CHF thousand")
+    ax.set_ylabel(f"MRR, {style.currency()} thousand")
     ax.set_title("Portfolio MRR by churn risk", y=1.0)
     title = fig.suptitle(p.title, x=0.01, ha="left", fontweight="bold")
     # fixed margins: cheaper than tight_layout, and every cockpit page looks the same

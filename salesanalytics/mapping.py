@@ -59,10 +59,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from salesanalytics import io as sio
 from salesanalytics import schema
+from salesanalytics.derive import DeriveOptions
 from salesanalytics.validation import FILE_COL, ROW_COL, _empty_problems, problem_frame
 
 __all__ = [
@@ -228,6 +229,10 @@ class Mapping(_Model):
     ignore: list[str] = []
     sources: dict[str, SourceSpec]
     tables: dict[str, TableSpec]
+    currency: str = Field("CHF", pattern="^[A-Z]{3}$")
+    """ISO 4217 code of the export's money columns (shown in every report)."""
+    derive: DeriveOptions = DeriveOptions()
+    """Options of the derivations of missing tables (``salesanalytics.derive``)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Mapping:

@@ -238,7 +238,7 @@ def fte_today(reps: pd.DataFrame) -> pd.DataFrame:
 
 def headcount(
     cat: RoleCatalogue,
-    channel_summary: pd.DataFrame,
+    channel_summary: pd.DataFrame | None,
     reps: pd.DataFrame,
     n_key_accounts: int = 0,
     scenario: str = "proposed",
@@ -264,7 +264,9 @@ def headcount(
         Role catalogue.
     channel_summary
         Columns ``channel``, ``workload_hours``; optional ``fte_needed`` and ``scenario`` (when
-        present, only the rows of ``scenario`` are used).
+        present, only the rows of ``scenario`` are used). ``None`` when the channel phase was
+        skipped (no activities or cost rates): today's FTE per role only, ``fte_needed`` and
+        ``gap`` left empty (``attrs["note"]`` says why).
     reps
         Columns ``rep_id``, ``role``; optional ``fte``, ``active``.
     n_key_accounts
@@ -286,6 +288,20 @@ def headcount(
     KeyError
         If ``channel_summary`` lacks a column or a channel of the roles.
     """
+    if channel_summary is None:
+        today = fte_today(reps).set_index("role")["fte_today"]
+        out = pd.DataFrame(
+            [{"role": k, "name": r.name, "channel": r.channel or "–"} for k, r in cat.roles.items()]
+        )
+        for c in ("workload_hours", "capacity_hours", "fte_needed"):
+            out[c] = np.nan
+        out["fte_today"] = out["role"].map(today).fillna(0.0).astype(float)
+        out["gap"] = np.nan
+        out.attrs["note"] = (
+            "The FTE each role needs is not computed: it follows from the channel workload "
+            "(channel phase), which needs the activity log and the channel cost rates."
+        )
+        return out
     for c in ("channel", "workload_hours"):
         if c not in channel_summary.columns:
             raise KeyError(
@@ -394,6 +410,10 @@ def headcount(
 
 def headcount_text(hc: pd.DataFrame) -> str:
     """Plain-language summary of :func:`headcount` for the client."""
+    if hc["fte_needed"].isna().all():
+        return f"{style.num(hc['fte_today'].sum(), 1)} FTE in sales today. " + hc.attrs.get(
+            "note", "The FTE needed is not computed."
+        )
     need, now = hc["fte_needed"].sum(), hc["fte_today"].sum()
     parts = [
         f"The proposed channel mix needs {style.num(need, 1)} FTE in sales against "

@@ -110,6 +110,19 @@ class Workspace:
         self.phase = phase
         self.output_dir = Path(output_dir) if output_dir else self.run_dir / "data" / phase
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.currency = self._apply_settings()
+
+    def _apply_settings(self) -> str:
+        """Apply the run's settings written by the intake (``settings.json``: the currency) to
+        the house style, so that every amount in this phase's report is shown in the run's
+        currency. A run without them (older runs) is shown in CHF."""
+        path = self.run_dir / "data" / "intake" / "settings.json"
+        code = None
+        if path.exists():
+            code = json.loads(path.read_text(encoding="utf-8")).get("currency")
+        from salesanalytics import style
+
+        return style.set_currency(code)
 
     def phase_dir(self, phase: str) -> Path:
         """Folder holding the outputs of ``phase`` (this phase's own is :attr:`output_dir`)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
+from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 from salesanalytics.travel import ROAD_FACTOR, SPEED_KMH
 
 __all__ = ["PHASE", "Params"]
@@ -76,4 +76,17 @@ PHASE = PhaseSpec(
     ),
     params=Params,
     seconds=2.5,
+    needs=(
+        Need(
+            "cost-to-serve per account and channel",
+            requires=("activities", "channel_rates"),
+            add="Export the activities (calls, visits, e-mails with durations) and add the "
+            "finance department's cost rates per channel (Channel_Cost_Rates).",
+        ),
+        Need(
+            "contribution per account",
+            requires=("contracts.mrr",),
+            add="Export contracts, or won deals with amounts.",
+        ),
+    ),
 )
