@@ -41,6 +41,8 @@ from salesanalytics import style
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "MAX_LEVELS",
+    "MAX_LEVEL_SHARE",
     "CoxResult",
     "CustomerTableConfig",
     "DesignMatrix",
@@ -58,6 +60,7 @@ __all__ = [
     "describe_churn",
     "describe_excluded",
     "design_matrix",
+    "prepare_model_table",
     "drop_constant_covariates",
     "fit_cox",
     "fit_logistic",
@@ -561,6 +564,140 @@ def canonical_cox_config() -> ModelConfig:
     )
 
 
+MAX_LEVELS = 50
+"""A categorical covariate may have at most this many levels (each becomes a model term) ..."""
+MAX_LEVEL_SHARE = 0.05
+"""... and at most this share of the rows (an id, a name or amounts read as text has nearly one
+level per row: one-hot encoding it makes a fit that runs for minutes and explains nothing)."""
+NUMERIC_TEXT_SHARE = 0.95
+"""A text covariate whose filled values are numbers in at least this share is read as numbers."""
+
+_TRUE = {"yes", "y", "true", "t", "1", "1.0", "ja", "oui", "si", "x"}
+_FALSE = {"no", "n", "false", "f", "0", "0.0", "nein", "non"}
+_EVENT_TRUE = _TRUE | {"churned", "churn", "exited", "left", "lost", "cancelled", "canceled"}
+_EVENT_FALSE = _FALSE | {"stayed", "retained", "active", "current", "kept", "not churned"}
+
+
+def _flag(s: pd.Series, true: set[str], false: set[str]) -> pd.Series | None:
+    """0/1 floats when every filled value of ``s`` is one of the flag spellings, else ``None``."""
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("Float64").astype(float)
+    txt = s.astype("string").str.strip().str.lower()
+    filled = txt.dropna()
+    values = set(filled.unique())
+    if not values or not values <= (true | false):
+        return None
+    return txt.map(lambda v: np.nan if pd.isna(v) else float(v in true)).astype(float)
+
+
+def prepare_model_table(
+    df: pd.DataFrame,
+    config: ModelConfig,
+    what: str = "model",
+    max_levels: int = MAX_LEVELS,
+    max_level_share: float = MAX_LEVEL_SHARE,
+    check_levels: bool = True,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Check and coerce a model's input columns before anything is fitted.
+
+    * the event column: booleans, 0/1 and the usual spellings (Yes/No, True/False,
+      "Churned"/"Stayed", "Exited"/"Retained", ...) become 0/1 (noted when it was text); any other
+      value is an error naming the column and the values;
+    * a covariate stored as text whose filled values are numbers (at least
+      :data:`NUMERIC_TEXT_SHARE`, e.g. charges exported as text) is read as numbers, the
+      unreadable values becoming missing (noted);
+    * a text covariate with only flag spellings (Yes/No, True/False) becomes 0/1 (noted);
+    * a categorical covariate with more than ``max_levels`` levels or more levels than
+      ``max_level_share`` of the rows is refused (with ``check_levels``): one-hot encoding an id or
+      a name makes a fit that runs for minutes and explains nothing.
+
+    Every problem is reported at once. Categorical columns declared in ``config.categorical``
+    are left as they are.
+
+    Parameters
+    ----------
+    df
+        The model table with ``config.event``, ``config.covariates`` (and ``config.duration``).
+    config
+        The model configuration.
+    what
+        Name of the model, for messages.
+
+    Returns
+    -------
+    tuple
+        A copy of ``df`` with the coerced columns, and notes on what was coerced.
+
+    Raises
+    ------
+    KeyError
+        If a configured column is missing.
+    ValueError
+        Naming every column that cannot be used and what to do.
+    """
+    needed = list(config.covariates) + [config.event]
+    _require(df, needed, f"{what}: customer table")
+    out = df.copy()
+    notes: list[str] = []
+    problems: list[str] = []
+    ev = out[config.event]
+    if not (pd.api.types.is_numeric_dtype(ev) or pd.api.types.is_bool_dtype(ev)):
+        flag = _flag(ev, _EVENT_TRUE, _EVENT_FALSE)
+        if flag is None:
+            odd = sorted(
+                set(ev.astype("string").str.strip().str.lower().dropna().unique())
+                - _EVENT_TRUE
+                - _EVENT_FALSE
+            )
+            problems.append(
+                f"event column '{config.event}' has value(s) {', '.join(map(repr, odd[:8]))} that "
+                "are not a churn flag: use 1/0, Yes/No, True/False or Churned/Stayed"
+            )
+        else:
+            out[config.event] = flag
+            notes.append(f"'{config.event}' read as a churn flag (1 = churned) from text")
+    elif pd.api.types.is_bool_dtype(ev):
+        out[config.event] = ev.astype("Float64").astype(float)
+    n = max(len(out), 1)
+    for col in config.covariates:
+        s = out[col]
+        if col in config.categorical or pd.api.types.is_numeric_dtype(s):
+            continue
+        if pd.api.types.is_bool_dtype(s):
+            out[col] = s.astype("Float64").astype(float)
+            continue
+        txt = s.astype("string").str.strip()
+        filled = txt.dropna()
+        filled = filled[filled != ""]
+        num = pd.to_numeric(filled.str.replace("'", "", regex=False), errors="coerce")
+        if len(filled) and num.notna().mean() >= NUMERIC_TEXT_SHARE:
+            values = pd.to_numeric(txt.str.replace("'", "", regex=False), errors="coerce")
+            bad = int(txt.notna().sum() - values.notna().sum())
+            out[col] = values.astype(float)
+            notes.append(
+                f"'{col}' is text holding numbers: read as numbers"
+                + (f" ({bad:,} empty or unreadable value(s) left out)" if bad else "")
+            )
+            continue
+        flag = _flag(txt, _TRUE, _FALSE)
+        if flag is not None:
+            out[col] = flag
+            notes.append(f"'{col}' read as a yes/no flag (1 = yes)")
+            continue
+        levels = int(filled.nunique())
+        limit = min(max_levels, max(2, int(max_level_share * n)))
+        if check_levels and levels > limit:
+            problems.append(
+                f"categorical covariate '{col}' has {levels:,} distinct values (limit {limit:,}: "
+                f"at most {max_levels} and at most {max_level_share:.0%} of the {n:,} rows); it "
+                "looks like an id, a name or numbers stored as text. Leave it out of the "
+                "covariates, group its values into a few classes, or convert it to numbers"
+            )
+    if problems:
+        raise ValueError(f"{what}: the inputs cannot be used: " + "; ".join(problems) + ".")
+    return out, notes
+
+
 def drop_constant_covariates(
     config: ModelConfig, df: pd.DataFrame
 ) -> tuple[ModelConfig, list[str]]:
@@ -822,6 +959,7 @@ def fit_cox(
     """
     if not config.duration:
         raise ValueError("fit_cox: config.duration is not set; name the duration column")
+    customers, notes = prepare_model_table(customers, config, what="Cox model")
     dm = design_matrix(customers, config, intercept=False, what="Cox model")
     sub = customers.loc[dm.mask]
     dur = pd.to_numeric(sub[config.duration], errors="coerce").astype(float).to_numpy()
@@ -860,7 +998,7 @@ def fit_cox(
         n=len(sub),
         events=int(ev.sum()),
         excluded={"rows with missing values": n_ex} if n_ex else {},
-        dropped=dm.dropped,
+        dropped=notes + dm.dropped,
         config=config,
     )
 
@@ -926,6 +1064,9 @@ class LogisticResult:
         reference level.
         """
         _require(df, list(self.config.covariates), "predict")
+        if self.config.event not in df.columns:
+            df = df.assign(**{self.config.event: 0.0})
+        df, _ = prepare_model_table(df, self.config, what="predict", check_levels=False)
         eta = np.full(len(df), float(self.params["(intercept)"]))
         for term, beta in self.params.items():
             if term == "(intercept)":
@@ -959,6 +1100,7 @@ def fit_logistic(df: pd.DataFrame, config: ModelConfig) -> LogisticResult:
         If the event has a single value or the design is singular (culprits named).
     """
     cfg = config.model_copy(update={"duration": None})
+    df, notes = prepare_model_table(df, cfg, what="logistic model")
     dm = design_matrix(df, cfg, intercept=True, what="logistic model")
     y = df.loc[dm.mask, cfg.event].astype(float).to_numpy()
     if len(np.unique(y)) < 2:
@@ -969,7 +1111,7 @@ def fit_logistic(df: pd.DataFrame, config: ModelConfig) -> LogisticResult:
     X = sm.add_constant(dm.X.to_numpy(float), has_constant="add")
     res = sm.GLM(y, X, family=sm.families.Binomial()).fit()
     params = pd.Series(np.asarray(res.params), index=["(intercept)", *dm.X.columns])
-    return LogisticResult(params, dm.reference, dm.source, cfg, len(y), dm.dropped)
+    return LogisticResult(params, dm.reference, dm.source, cfg, len(y), notes + dm.dropped)
 
 
 def roc_auc(y_true: Sequence[float] | np.ndarray, score: Sequence[float] | np.ndarray) -> float:
@@ -1023,6 +1165,7 @@ def cross_validated_auc(
     """
     if folds < 2:
         raise ValueError(f"folds must be at least 2, got {folds}")
+    df, _ = prepare_model_table(df, config, what="logistic model")
     rng = np.random.default_rng(seed)
     fold = rng.permutation(len(df)) % folds
     aucs = []
