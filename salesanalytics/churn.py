@@ -38,6 +38,7 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from salesanalytics import style
+from salesanalytics.derive import CHURN_FALSE, CHURN_TRUE, parse_flag
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -50,11 +51,13 @@ __all__ = [
     "ModelConfig",
     "OutOfTimeResult",
     "SBGFit",
+    "SURVIVAL_GROUPS",
     "active_mrr",
     "at_risk_by_rep",
     "build_customer_table",
     "calibration_by_decile",
     "canonical_cox_config",
+    "churn_driver_config",
     "cross_validated_auc",
     "describe_hazard_ratios",
     "describe_churn",
@@ -70,6 +73,7 @@ __all__ = [
     "plot_hazard_ratios",
     "plot_km_curves",
     "plot_sbg_projection",
+    "propensity_cross_validated",
     "propensity_out_of_time",
     "retention_rates",
     "retention_summary",
@@ -81,6 +85,8 @@ __all__ = [
     "sbg_retention",
     "sbg_survival",
     "snapshot_table",
+    "survival_groups",
+    "with_attributes",
 ]
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -368,7 +374,14 @@ def _rates(
     keys, inv = np.unique(key, return_inverse=True)
     start_k = np.bincount(inv[on0], weights=mrr[on0], minlength=len(keys))
     end_k = np.bincount(inv[on1], weights=mrr[on1], minlength=len(keys))
-    in_base = start_k > 0
+    # a customer at the start: MRR then; without any revenue in the data (a flat customer
+    # extract): an active contract then, lost when none is active at the end
+    by_revenue = bool((mrr > 0).any())
+    if by_revenue:
+        in_base = start_k > 0
+    else:
+        in_base = np.bincount(inv[on0], minlength=len(keys)) > 0
+        active_end = np.bincount(inv[on1], minlength=len(keys)) > 0
     base = pd.DataFrame(
         {
             seg: pd.Categorical.from_codes(keys[in_base] % len(labels), categories=labels)
@@ -378,7 +391,7 @@ def _rates(
             "end": end_k[in_base],
         }
     )
-    lost = base["end"] <= 0
+    lost = base["end"] <= 0 if by_revenue else pd.Series(~active_end[in_base], index=base.index)
     base["churned"] = base["start"].where(lost, 0.0)
     base["contraction"] = (base["start"] - base["end"]).clip(lower=0).where(~lost, 0.0)
     base["expansion"] = (base["end"] - base["start"]).clip(lower=0)
@@ -397,7 +410,8 @@ def _rates(
         }
     )
     out["logo_churn"] = out["customers_lost"] / out["customers_start"]
-    out["revenue_churn"] = (out["mrr_churned"] + out["mrr_contraction"]) / out["mrr_start"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["revenue_churn"] = (out["mrr_churned"] + out["mrr_contraction"]) / out["mrr_start"]
     out["grr"] = 1 - out["revenue_churn"]
     out["nrr"] = out["mrr_end"] / out["mrr_start"]
     out = out.reset_index().rename(columns={seg: "segment"})
@@ -572,23 +586,6 @@ level per row: one-hot encoding it makes a fit that runs for minutes and explain
 NUMERIC_TEXT_SHARE = 0.95
 """A text covariate whose filled values are numbers in at least this share is read as numbers."""
 
-_TRUE = {"yes", "y", "true", "t", "1", "1.0", "ja", "oui", "si", "x"}
-_FALSE = {"no", "n", "false", "f", "0", "0.0", "nein", "non"}
-_EVENT_TRUE = _TRUE | {"churned", "churn", "exited", "left", "lost", "cancelled", "canceled"}
-_EVENT_FALSE = _FALSE | {"stayed", "retained", "active", "current", "kept", "not churned"}
-
-
-def _flag(s: pd.Series, true: set[str], false: set[str]) -> pd.Series | None:
-    """0/1 floats when every filled value of ``s`` is one of the flag spellings, else ``None``."""
-    if pd.api.types.is_bool_dtype(s):
-        return s.astype("Float64").astype(float)
-    txt = s.astype("string").str.strip().str.lower()
-    filled = txt.dropna()
-    values = set(filled.unique())
-    if not values or not values <= (true | false):
-        return None
-    return txt.map(lambda v: np.nan if pd.isna(v) else float(v in true)).astype(float)
-
 
 def prepare_model_table(
     df: pd.DataFrame,
@@ -642,12 +639,12 @@ def prepare_model_table(
     problems: list[str] = []
     ev = out[config.event]
     if not (pd.api.types.is_numeric_dtype(ev) or pd.api.types.is_bool_dtype(ev)):
-        flag = _flag(ev, _EVENT_TRUE, _EVENT_FALSE)
+        flag = parse_flag(ev, churn=True)
         if flag is None:
             odd = sorted(
                 set(ev.astype("string").str.strip().str.lower().dropna().unique())
-                - _EVENT_TRUE
-                - _EVENT_FALSE
+                - CHURN_TRUE
+                - CHURN_FALSE
             )
             problems.append(
                 f"event column '{config.event}' has value(s) {', '.join(map(repr, odd[:8]))} that "
@@ -679,7 +676,7 @@ def prepare_model_table(
                 + (f" ({bad:,} empty or unreadable value(s) left out)" if bad else "")
             )
             continue
-        flag = _flag(txt, _TRUE, _FALSE)
+        flag = parse_flag(txt)
         if flag is not None:
             out[col] = flag
             notes.append(f"'{col}' read as a yes/no flag (1 = yes)")
@@ -1250,6 +1247,42 @@ class OutOfTimeResult:
     churn_rate_test: float
     scores: pd.DataFrame
     model: LogisticResult
+    method: str = "out_of_time"
+    folds: int = 0
+
+    def validation(self, horizon_months: int = 6) -> dict[str, Any]:
+        """The validation figures for ``propensity_validation.json``: ``auc``, ``method``,
+        ``folds``, ``train_at``/``test_at`` (ISO dates, ``None`` under cross-validation),
+        ``n_train``, ``n_test``, ``horizon_months``."""
+
+        def day(t: pd.Timestamp) -> str | None:
+            return None if pd.isna(t) else t.date().isoformat()
+
+        return {
+            "auc": self.auc,
+            "method": self.method,
+            "folds": self.folds,
+            "train_at": day(self.train_at),
+            "test_at": day(self.test_at),
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "horizon_months": horizon_months,
+        }
+
+    def describe(self, horizon_months: int = 6) -> str:
+        """How the score was validated, in one sentence for the report."""
+        if self.method == "cross_validation":
+            return (
+                f"Validated by {self.folds}-fold cross-validation on {style.num(self.n_test)} "
+                f"customers ({style.pct(self.churn_rate_test)} churned): every customer is scored "
+                f"by a model that did not see it; ROC AUC {self.auc:.2f}."
+            )
+        return (
+            f"Trained on customers active on {self.train_at:%d.%m.%Y} ({style.num(self.n_train)}), "
+            f"tested on those active on {self.test_at:%d.%m.%Y} ({style.num(self.n_test)}, "
+            f"{style.pct(self.churn_rate_test)} churned within {horizon_months} months): ROC AUC "
+            f"{self.auc:.2f}."
+        )
 
 
 def propensity_out_of_time(
@@ -1336,6 +1369,137 @@ def propensity_out_of_time(
         scores=scores,
         model=final,
     )
+
+
+def propensity_cross_validated(
+    table: pd.DataFrame,
+    config: ModelConfig,
+    folds: int = 5,
+    seed: int = 0,
+    high: float = 0.9,
+    medium: float = 0.7,
+) -> OutOfTimeResult:
+    """Churn propensity of a single snapshot (a flat customer extract): logistic model validated
+    by ``folds``-fold cross-validation, scores for today's customers.
+
+    Parameters
+    ----------
+    table
+        One row per customer: ``account_id``, ``rep_id``, ``mrr_current``, ``churned`` (or
+        ``config.event``) and ``config.covariates`` (inputs checked by
+        :func:`prepare_model_table`).
+    config
+        The model (``duration`` is ignored).
+    folds, seed
+        Cross-validation folds and shuffling seed.
+    high, medium
+        Risk-band quantiles (:func:`risk_bands`).
+
+    Returns
+    -------
+    OutOfTimeResult
+        ``method="cross_validation"``; ``auc`` = mean AUC of the folds, ``calibration`` from the
+        out-of-fold predictions, ``scores`` of the customers not churned (model fitted on all).
+    """
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2, got {folds}")
+    cfg = config.model_copy(update={"duration": None})
+    data, _ = prepare_model_table(table, cfg, what="propensity model")
+    y = data[cfg.event].astype(float)
+    fold = np.random.default_rng(seed).permutation(len(data)) % folds
+    p_oof = pd.Series(np.nan, index=data.index)
+    aucs = []
+    for k in range(folds):
+        tr, te = data.iloc[fold != k], data.iloc[fold == k]
+        p = fit_logistic(tr, cfg).predict(te)
+        p_oof.loc[te.index] = p.to_numpy()
+        ok = p.notna()
+        aucs.append(roc_auc(te.loc[ok, cfg.event].astype(float), p[ok]))
+    ok = p_oof.notna()
+    calib = calibration_by_decile(y[ok], p_oof[ok])
+    final = fit_logistic(data, cfg)
+    now = data[y == 0]
+    scores = pd.DataFrame(
+        {
+            "account_id": now["account_id"],
+            "rep_id": now["rep_id"] if "rep_id" in now else pd.NA,
+            "churn_probability": final.predict(now),
+            "mrr_now": now["mrr_current"] if "mrr_current" in now else np.nan,
+        }
+    )
+    scores["risk_band"] = risk_bands(scores["churn_probability"], high, medium)
+    scores = scores.sort_values("churn_probability", ascending=False, ignore_index=True)
+    return OutOfTimeResult(
+        auc=float(np.mean(aucs)),
+        calibration=calib,
+        train_at=pd.NaT,
+        test_at=pd.NaT,
+        n_train=len(data),
+        n_test=int(ok.sum()),
+        churn_rate_test=float(y.mean()),
+        scores=scores,
+        model=final,
+        method="cross_validation",
+        folds=folds,
+    )
+
+
+def with_attributes(customers: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
+    """The customer table with a flat extract's attribute columns (joined on ``account_id``);
+    ``customers`` unchanged when there are none."""
+    if attributes is None:
+        return customers
+    _require(attributes, ["account_id"], "with_attributes(attributes)")
+    extra = attributes.drop(
+        columns=[c for c in attributes.columns if c in customers.columns and c != "account_id"]
+    )
+    return customers.merge(extra, on="account_id", how="left")
+
+
+SURVIVAL_GROUPS: tuple[tuple[str, str], ...] = (
+    ("first_term", "By term of the first contract (months)"),
+    ("channel", "By acquisition channel"),
+    ("first_product_group", "By first product group"),
+)
+"""Survival-curve groupings of a CRM export's customers: column, chart title."""
+
+
+def survival_groups(
+    table: pd.DataFrame,
+    attributes: pd.DataFrame | None = None,
+    min_customers: int = 50,
+    max_levels: int = 8,
+    limit: int = 3,
+) -> list[tuple[str, str]]:
+    """The groupings worth a survival curve: the CRM groupings (:data:`SURVIVAL_GROUPS`) or, for
+    a flat extract, its attribute columns with 2 to ``max_levels`` values, each keeping those
+    with at least two groups of ``min_customers`` customers (at most ``limit``)."""
+    cands = (
+        list(SURVIVAL_GROUPS)
+        if attributes is None
+        else [(c, f"By {c}") for c in attributes.columns if c != "account_id"]
+    )
+    out = []
+    for col, title in cands:
+        if col not in table.columns:
+            continue
+        counts = table[col].astype("string").value_counts()
+        if 2 <= len(counts) <= max_levels and int((counts >= min_customers).sum()) >= 2:
+            out.append((col, title))
+    return out[:limit]
+
+
+def churn_driver_config(
+    table: pd.DataFrame, attributes: pd.DataFrame | None = None
+) -> tuple[ModelConfig, list[str]]:
+    """The churn-driver model for ``table``: the canonical model (:func:`canonical_cox_config`)
+    without covariates that do not vary, or, for a flat extract, its attribute columns. Returns
+    the config and the labels of the covariates left out."""
+    if attributes is None:
+        return drop_constant_covariates(canonical_cox_config(), table)
+    cov = tuple(c for c in attributes.columns if c != "account_id")
+    cfg = ModelConfig(event="churned", duration="duration_months", covariates=cov)
+    return drop_constant_covariates(cfg, table)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1656,14 +1820,28 @@ def describe_churn(
     """
     auc = oot.auc
     quality = "well" if auc >= 0.75 else "moderately well" if auc >= 0.65 else "only weakly"
-    out = [
+    first = (
         f"Of the {style.num(total['customers_start'])} customers of a year ago, "
-        f"{style.pct(total['logo_churn'])} have left (logo churn); together with downgrades "
-        f"the company lost {style.pct(total['revenue_churn'])} of their monthly revenue. Upsell "
-        f"from the remaining customers brings net revenue retention to {style.pct(total['nrr'])}.",
-        f"The churn-risk score ranks customers {quality}: tested on a later period than it was "
-        f"trained on, it puts a customer who churned above one who stayed "
-        f"{auc * 100:.0f}% of the time (ROC AUC {auc:.2f}).",
+        f"{style.pct(total['logo_churn'])} have left (logo churn)"
+    )
+    if pd.notna(total["revenue_churn"]):
+        first += (
+            f"; together with downgrades the company lost {style.pct(total['revenue_churn'])} of "
+            "their monthly revenue. Upsell from the remaining customers brings net revenue "
+            f"retention to {style.pct(total['nrr'])}."
+        )
+    else:
+        first += "; the data holds no revenue per customer, so revenue churn is not measured."
+    out = [
+        first,
+        f"The churn-risk score ranks customers {quality}: "
+        + (
+            f"scored by models that did not see them ({oot.folds}-fold cross-validation)"
+            if oot.method == "cross_validation"
+            else "tested on a later period than it was trained on"
+        )
+        + f", it puts a customer who churned above one who stayed {auc * 100:.0f}% of the time "
+        f"(ROC AUC {auc:.2f}).",
     ]
     years = period_months / 12
     s5 = projection.loc[projection["period"] == min(5, projection["period"].max()), "survival"]
@@ -1676,7 +1854,7 @@ def describe_churn(
             f"to {float(projection['retention'].iloc[-1]) * 100:.0f}% in period "
             f"{int(projection['period'].iloc[-1])})."
         )
-    if "remaining_value" in projection.columns:
+    if "remaining_value" in projection.columns and pd.notna(projection["remaining_value"].iloc[0]):
         out.append(
             f"A new customer is worth about {style.chf(projection['remaining_value'].iloc[0])} "
             "of revenue over its expected (discounted) lifetime."

@@ -26,24 +26,29 @@ The derivations, in the order they run (:data:`DERIVATIONS`):
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from salesanalytics import schema
 
 __all__ = [
     "DERIVATIONS",
+    "CustomerExtract",
     "DeriveOptions",
     "Derivation",
     "derivation_frame",
     "derive_tables",
+    "parse_flag",
+    "tables_from_extract",
 ]
 
 DERIVATIONS: dict[str, str] = {
+    "contracts_from_customer_extract": "accounts and contracts from a flat customer extract",
     "contracts_from_won_deals": "contracts (revenue, customers) from won deals",
     "account_status_from_deals": "account status and customer-since date from the contracts",
     "account_owner_from_deals": "account owner from the owner of the latest won deal",
@@ -71,6 +76,82 @@ class DeriveOptions(BaseModel):
     revenue: Literal["recurring", "one_off"] = "recurring"
     term_months: int = Field(12, ge=1, le=120)
     account_status: Literal["auto", "deals", "export"] = "auto"
+
+
+FLAG_TRUE = frozenset({"yes", "y", "true", "t", "1", "1.0", "ja", "oui", "si", "x"})
+FLAG_FALSE = frozenset({"no", "n", "false", "f", "0", "0.0", "nein", "non"})
+CHURN_TRUE = FLAG_TRUE | {"churned", "churn", "exited", "left", "lost", "cancelled", "canceled"}
+CHURN_FALSE = FLAG_FALSE | {"stayed", "retained", "active", "current", "kept", "not churned"}
+
+
+def parse_flag(s: pd.Series, churn: bool = False) -> pd.Series | None:
+    """0/1 floats (NaN where empty) when every filled value of ``s`` is a flag spelling (Yes/No,
+    1/0, True/False, ...; with ``churn`` also "Churned"/"Stayed", "Exited"/"Retained", ...),
+    else ``None``. Case and surrounding blanks are ignored."""
+    true, false = (CHURN_TRUE, CHURN_FALSE) if churn else (FLAG_TRUE, FLAG_FALSE)
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("Float64").astype(float)
+    txt = s.astype("string").str.strip().str.lower()
+    values = set(txt.dropna().unique())
+    if not values or not values <= (true | false):
+        return None
+    return txt.map(lambda v: np.nan if pd.isna(v) else float(v in true)).astype(float)
+
+
+class CustomerExtract(BaseModel):
+    """A flat customer extract (``customer_extract:`` block of a mapping): one row per customer
+    with a tenure (or start date) and a churn flag, instead of a CRM export.
+
+    Parameters
+    ----------
+    source
+        The mapping's source holding the extract.
+    id, name
+        Customer id column; optional name column (default: the id).
+    tenure, tenure_unit
+        Tenure column and its unit (``months``, ``years`` or ``days``); or ``start_date``.
+    start_date
+        Column with the customer's start date (instead of a tenure).
+    churned
+        Churn flag column (1/0, Yes/No, True/False, Churned/Stayed, ...).
+    churn_date
+        Optional column with the date a churned customer left (default: the reference date).
+    as_of
+        Reference date of the extract (when it was taken); required unless a date column gives it.
+    revenue, revenue_period
+        Optional revenue column per ``month`` or ``year`` (becomes the contracts' MRR).
+    attributes
+        Columns describing the customer (plan, services, charges, demographics) used as churn
+        covariates; numbers stored as text are read as numbers.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    id: str
+    name: str | None = None
+    tenure: str | None = None
+    tenure_unit: Literal["months", "years", "days"] = "months"
+    start_date: str | None = None
+    churned: str
+    churn_date: str | None = None
+    as_of: dt.date | None = None
+    revenue: str | None = None
+    revenue_period: Literal["month", "year"] = "month"
+    attributes: list[str] = []
+
+    @model_validator(mode="after")
+    def _start(self) -> CustomerExtract:
+        if (self.tenure is None) == (self.start_date is None):
+            raise ValueError("give either 'tenure' (with 'tenure_unit') or 'start_date'")
+        return self
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column of the source the extract reads."""
+        cols = [self.id, self.name, self.tenure, self.start_date, self.churned, self.churn_date]
+        cols += [self.revenue, *self.attributes]
+        return [c for c in dict.fromkeys(cols) if c]
 
 
 @dataclass(frozen=True)
@@ -246,3 +327,207 @@ def derive_tables(
 def options_from_mapping(derive: dict[str, Any] | None) -> DeriveOptions:
     """:class:`DeriveOptions` from a mapping's ``derive:`` block (``None`` = defaults)."""
     return DeriveOptions(**(derive or {}))
+
+
+_DAYS_PER_MONTH = 365.25 / 12
+
+
+def _numbers(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(
+        s.astype("string").str.strip().str.replace("'", "", regex=False), errors="coerce"
+    )
+
+
+def tables_from_extract(
+    raw: pd.DataFrame, spec: CustomerExtract, file: str = "", first_row: int = 2
+) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]], Derivation | None, pd.Timestamp | None]:
+    """Canonical ``accounts`` and ``contracts`` (and the ``customer_attributes``) from a flat
+    customer extract: one contract per customer from its start (reference date minus tenure, or
+    the start date) to its churn date (or the reference date) when it churned, open otherwise.
+
+    Parameters
+    ----------
+    raw
+        The extract as read (text columns); the columns named in ``spec``.
+    spec
+        The mapping's ``customer_extract`` block.
+    file, first_row
+        File name and spreadsheet row of the first data row, for problems.
+
+    Returns
+    -------
+    tuple
+        Tables by name (``accounts``, ``contracts``, ``customer_attributes``: ``account_id`` and
+        the attribute columns, numbers stored as text read as numbers), problems (dicts with
+        ``severity, check, message, hint, file, column, row, value``; rows with a problem are left
+        out), the derivation record and the reference date.
+    """
+    problems: list[dict[str, Any]] = []
+    rows = np.arange(len(raw)) + first_row
+
+    def problem(col: str, mask: pd.Series, message: str, hint: str) -> None:
+        m = mask.to_numpy(bool)
+        if m.any():
+            problems.append(
+                {
+                    "severity": "error",
+                    "check": "customer_extract",
+                    "message": message,
+                    "hint": hint,
+                    "file": file,
+                    "column": col,
+                    "row": rows[m].tolist(),
+                    "value": raw.loc[m, col].astype("string").fillna("").tolist(),
+                }
+            )
+
+    missing = [c for c in spec.columns if c not in raw.columns]
+    if missing:
+        problems.append(
+            {
+                "severity": "error",
+                "check": "missing_column",
+                "message": "the customer extract has no column(s) " + ", ".join(missing),
+                "hint": "Correct the column names in the mapping's customer_extract block.",
+                "file": file,
+                "column": ", ".join(missing),
+                "row": [],
+                "value": [],
+            }
+        )
+        return {}, problems, None, None
+    bad = pd.Series(False, index=raw.index)
+    ids = raw[spec.id].astype("string").str.strip()
+    problem(spec.id, ids.isna(), "customer without id", "Fill the id or remove the row.")
+    dup = ids.duplicated(keep=False) & ids.notna()
+    problem(spec.id, dup, "the same customer id on several rows", "Keep one row per customer.")
+    bad |= ids.isna() | dup
+    flag = parse_flag(raw[spec.churned], churn=True)
+    if flag is None:
+        txt = raw[spec.churned].astype("string").str.strip().str.lower()
+        odd = ~txt.isin(list(CHURN_TRUE | CHURN_FALSE)) & txt.notna()
+        problem(
+            spec.churned,
+            odd,
+            "not a churn flag",
+            "Use 1/0, Yes/No, True/False or Churned/Stayed.",
+        )
+        flag = txt.map(
+            lambda v: float(v in CHURN_TRUE) if v in CHURN_TRUE | CHURN_FALSE else np.nan
+        )
+        bad |= odd
+    problem(spec.churned, flag.isna() & ~bad, "churn flag is empty", "Fill the churn flag.")
+    bad |= flag.isna()
+    churn_date = pd.to_datetime(raw[spec.churn_date], errors="coerce") if spec.churn_date else None
+    start = pd.to_datetime(raw[spec.start_date], errors="coerce") if spec.start_date else None
+    as_of = pd.Timestamp(spec.as_of) if spec.as_of else None
+    if as_of is None:
+        dates = [d.max() for d in (churn_date, start) if d is not None and d.notna().any()]
+        as_of = max(dates).normalize() if dates else None
+    if as_of is None:
+        problems.append(
+            {
+                "severity": "error",
+                "check": "customer_extract",
+                "message": "the extract has no date from which to take the reference date",
+                "hint": "Set 'as_of' (the date the extract was taken) in the customer_extract "
+                "block of the mapping.",
+                "file": file,
+                "column": "",
+                "row": [],
+                "value": [],
+            }
+        )
+        return {}, problems, None, None
+    if spec.tenure:
+        tenure = _numbers(raw[spec.tenure])
+        neg = tenure.isna() | (tenure < 0)
+        problem(
+            spec.tenure, neg & ~bad, "tenure is not a number of 0 or more", "Correct the tenure."
+        )
+        bad |= neg
+        factor = {"months": 1.0, "years": 12.0, "days": 1 / _DAYS_PER_MONTH}[spec.tenure_unit]
+        months = tenure * factor
+
+        def back(m: float) -> pd.Timestamp:  # calendar months where whole, else days
+            if pd.isna(m):
+                return pd.NaT
+            if float(m).is_integer():
+                return as_of - pd.DateOffset(months=int(m))
+            return as_of - pd.Timedelta(days=round(m * _DAYS_PER_MONTH))
+
+        lut = {m: back(m) for m in months.dropna().unique()}
+        start = months.map(lut).astype("datetime64[ns]")
+    assert start is not None
+    nostart = start.isna()
+    problem(spec.start_date or "", nostart & ~bad, "start date missing", "Fill the start date.")
+    bad |= nostart
+    churned = flag.fillna(0).astype(bool)
+    end = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    end[churned] = as_of
+    if churn_date is not None:
+        end = churn_date.where(churned & churn_date.notna(), end)
+    keep = ~bad.to_numpy(bool)
+    revenue = _numbers(raw[spec.revenue]) if spec.revenue else pd.Series(np.nan, index=raw.index)
+    mrr = revenue / (12.0 if spec.revenue_period == "year" else 1.0)
+    k = raw.index[keep]
+    accounts = pd.DataFrame(
+        {
+            "account_id": ids[k].to_numpy(),
+            "name": (raw.loc[k, spec.name] if spec.name else ids[k]).astype("string").to_numpy(),
+            "postal_code": pd.NA,
+            "status": np.where(churned[k], "former_customer", "customer"),
+            "customer_since": start[k].astype("datetime64[ns]").to_numpy(),
+        }
+    )
+    contracts = pd.DataFrame(
+        {
+            "contract_id": ("extract:" + ids[k]).to_numpy(),
+            "account_id": ids[k].to_numpy(),
+            "product_id": pd.NA,
+            "start_date": start[k].astype("datetime64[ns]").to_numpy(),
+            "end_date": end[k].astype("datetime64[ns]").to_numpy(),
+            "term_months": 0,
+            "mrr": mrr[k].to_numpy(),
+        }
+    )
+    attrs = pd.DataFrame({"account_id": ids[k].astype("string").to_numpy()})
+    for col in spec.attributes:
+        v = raw.loc[k, col]
+        txt = v.astype("string").str.strip()
+        num = _numbers(txt)
+        filled = txt.notna() & (txt != "")
+        if filled.any() and num[filled].notna().mean() >= 0.95:
+            attrs[col] = num.astype(float).to_numpy()
+        else:
+            attrs[col] = txt.to_numpy()
+    tables = {
+        "accounts": schema.coerce_table("accounts", accounts),
+        "contracts": schema.coerce_table("contracts", contracts),
+        "customer_attributes": attrs,
+    }
+    n_churned = int(churned[k].sum())
+    how = (
+        f"start = reference date {as_of:%d.%m.%Y} minus the tenure ({spec.tenure}, "
+        f"{spec.tenure_unit})"
+        if spec.tenure
+        else f"start = {spec.start_date}"
+    )
+    end_how = (
+        f"end = {spec.churn_date} (or the reference date)"
+        if spec.churn_date
+        else "end = the reference date"
+    )
+    desc = (
+        f"Flat customer extract {file}: one contract per customer, {how}; {end_how} for the "
+        f"{n_churned:,} churned customers ({spec.churned}), open for the {len(k) - n_churned:,} "
+        f"others; {len(spec.attributes)} attribute column(s) kept for the churn models"
+        + (f"; {int(bad.sum()):,} row(s) left out (see the problems)" if bad.any() else "")
+        + "."
+    )
+    return (
+        tables,
+        problems,
+        Derivation("contracts_from_customer_extract", "contracts", len(k), desc),
+        as_of,
+    )

@@ -26,7 +26,12 @@ import pandas as pd
 from salesanalytics import io as sio
 from salesanalytics import schema
 from salesanalytics.coverage import Coverage, evaluate
-from salesanalytics.derive import Derivation, derivation_frame, derive_tables
+from salesanalytics.derive import (
+    Derivation,
+    derivation_frame,
+    derive_tables,
+    tables_from_extract,
+)
 from salesanalytics.errors import UserError
 from salesanalytics.mapping import MappedTable, Mapping, load_mapping, map_input, match_files
 from salesanalytics.mapping import stack_inputs as _stack
@@ -90,6 +95,9 @@ class IntakeResult:
         rows each produced.
     currency
         ISO code of the money columns (from the mapping, or the project's override).
+    extras
+        Tables beyond the canonical ones: ``customer_attributes`` of a flat customer extract
+        (``account_id`` and the attribute columns, the churn models' covariates).
     """
 
     tables: dict[str, pd.DataFrame]
@@ -100,6 +108,7 @@ class IntakeResult:
     quarantined: pd.DataFrame
     derivations: list[Derivation] = field(default_factory=list)
     currency: str = "CHF"
+    extras: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def _needed_columns(m: Mapping) -> dict[str, set[str]]:
@@ -118,6 +127,8 @@ def _needed_columns(m: Mapping) -> dict[str, set[str]]:
                     need[lk.source].update(
                         c for c in (lk.key, lk.value, lk.order_by) if c is not None
                     )
+    if m.customer_extract is not None:
+        need[m.customer_extract.source].update(m.customer_extract.columns)
     return need
 
 
@@ -345,6 +356,9 @@ def load_export(
             remaps.append(mt.remappings)
     if remaps:
         report.remappings = pd.concat(remaps, ignore_index=True)
+    extract_raws = get_raws(m.customer_extract.source) if m.customer_extract is not None else []
+    for r in extract_raws:
+        file_tables.setdefault(r.file, []).extend(["accounts", "contracts"])
     files_df = pd.DataFrame(
         file_rows,
         columns=["file", "source", "kind", "encoding", "delimiter", "rows", "columns"],
@@ -381,12 +395,33 @@ def load_export(
         final[t] = schema.coerce_table(t, df.drop(columns=[c for c in INTERNAL_COLUMNS if c in df]))
         del df
     as_of = as_of_date(final)
+    extras: dict[str, pd.DataFrame] = {}
+    extract_derivations = []
+    if m.customer_extract is not None:
+        if extract_raws:
+            raw = extract_raws[0]
+            ext, probs, deriv, ext_as_of = tables_from_extract(
+                raw.data, m.customer_extract, raw.file, raw.first_row
+            )
+            for pr in probs:
+                report.add_frame(
+                    problem_frame(
+                        **{**pr, "row": pr["row"] or None, "value": pr["value"] or None},
+                        table="accounts",
+                    )
+                )
+            if deriv is not None:
+                final["accounts"], final["contracts"] = ext["accounts"], ext["contracts"]
+                extras["customer_attributes"] = ext["customer_attributes"]
+                extract_derivations.append(deriv)
+                as_of = ext_as_of
     final, derivations = derive_tables(final, as_of, m.derive)
+    derivations = extract_derivations + derivations
     if derivations:
         counts = report.row_counts.set_index("table")
-        for d in derivations:
-            if d.table in counts.index:
-                counts.loc[d.table, "rows"] = len(final[d.table])
+        for t in counts.index:
+            if t in final:
+                counts.loc[t, "rows"] = len(final[t])
         report.row_counts = counts.reset_index()
     result = IntakeResult(
         tables=final,
@@ -397,6 +432,7 @@ def load_export(
         quarantined=excluded,
         derivations=derivations,
         currency=(currency or m.currency).upper(),
+        extras=extras,
     )
     if raise_on_error and not report.ok:
         raise IntakeError(report)
@@ -445,6 +481,8 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
         "as_of", {"as_of": result.as_of.strftime("%Y-%m-%d") if result.as_of is not None else None}
     )
     ws.write("derivations", derivation_frame(result.derivations))
+    for name, df in result.extras.items():
+        ws.write(name, df)
     ws.write_json("settings", {"currency": result.currency})
     ws.write_json("coverage", export_coverage(result).to_json())
     ws.write_json(

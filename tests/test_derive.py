@@ -125,3 +125,56 @@ def test_maven_revenue_and_customers_come_from_won_deals() -> None:
     assert set(acc["status"]) == {"customer"} and acc["owner_id"].notna().all()
     assert by_name["account_owner_from_deals"].rows == 85
     assert res.report.row_counts.set_index("table").loc["contracts", "rows"] == 4238
+
+
+# ------------------------------------------------------------------ flat customer extract
+def _extract(**over) -> tuple:
+    from salesanalytics.derive import CustomerExtract, tables_from_extract
+
+    raw = pd.DataFrame(
+        {
+            "id": ["c1", "c2", "c3", "c4"],
+            "tenure": ["12", "0", "30", "6"],
+            "churn": ["Churned", "Stayed", "stayed", "CHURNED"],
+            "charges": ["70.5", "80", "1'200.25", ""],
+            "plan": ["basic", "pro", "basic", "pro"],
+        }
+    ).astype("string")
+    raw = raw.assign(**over)
+    spec = CustomerExtract(
+        source="s", id="id", tenure="tenure", churned="churn", as_of="2024-06-30",
+        attributes=["charges", "plan"],
+    )  # fmt: skip
+    return tables_from_extract(raw, spec, "extract.csv")
+
+
+def test_extract_gives_one_contract_per_customer_from_tenure_and_flag() -> None:
+    tables, problems, d, as_of = _extract()
+    assert problems == [] and as_of == pd.Timestamp("2024-06-30")
+    c = tables["contracts"].set_index("account_id")
+    assert c.loc["c1", "start_date"] == pd.Timestamp("2023-06-30")  # 12 months before
+    assert c.loc["c1", "end_date"] == as_of and c.loc["c4", "end_date"] == as_of  # churned
+    assert pd.isna(c.loc["c2", "end_date"]) and c.loc["c2", "start_date"] == as_of
+    acc = tables["accounts"].set_index("account_id")["status"]
+    assert acc.to_dict() == {
+        "c1": "former_customer",
+        "c2": "customer",
+        "c3": "customer",
+        "c4": "former_customer",
+    }
+    a = tables["customer_attributes"]
+    assert a["charges"].tolist()[:3] == [70.5, 80.0, 1200.25] and pd.isna(a["charges"][3])
+    assert a["plan"].tolist() == ["basic", "pro", "basic", "pro"]
+    assert d.rows == 4 and "2 churned customers" in d.description
+
+
+def test_extract_problems_name_file_column_row_and_value() -> None:
+    tables, problems, d, _ = _extract(
+        churn=["Yes", "No", "perhaps", "No"], tenure=["1", "x", "2", "3"]
+    )
+    by_col = {p["column"]: p for p in problems}
+    assert by_col["churn"]["row"] == [4] and by_col["churn"]["value"] == ["perhaps"]
+    assert by_col["churn"]["hint"].startswith("Use 1/0, Yes/No")
+    assert by_col["tenure"]["row"] == [3] and by_col["tenure"]["file"] == "extract.csv"
+    assert sorted(tables["accounts"]["account_id"]) == ["c1", "c4"]  # the bad rows left out
+    assert "2 row(s) left out" in d.description

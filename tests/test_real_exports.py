@@ -119,3 +119,52 @@ def test_maven_money_is_shown_in_usd_in_every_report(maven: dict[str, Any]) -> N
 def test_maven_funnel_says_what_it_cannot_know(maven: dict[str, Any]) -> None:
     text = (maven["dir"] / "client" / "funnel.html").read_text(encoding="utf-8")
     assert "no stage history" in text and "2,473 lost deals" in text
+
+
+# ------------------------------------------------------------------- a flat customer extract
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    code, out = _engagement(
+        tmp_path_factory.mktemp("bank"), "bank", REAL / "bank_churn", "bank-churn"
+    )
+    out["code"] = code
+    return out
+
+
+def test_bank_extract_runs_churn_from_the_cli_and_skips_the_crm_phases(
+    bank: dict[str, Any],
+) -> None:
+    assert bank["code"] == 0
+    phases = bank["manifest"]["phases"]
+    ran = {n for n, p in phases.items() if p["status"] == "ran"}
+    assert ran == {"intake", "churn", "summary"}
+    reasons = {n: p["reason"] for n, p in phases.items() if p["status"] == "skipped"}
+    assert "contracts.mrr" in reasons["potential"]
+    assert "accounts.owner_id" in reasons["portfolio"]
+    assert "opportunities" in reasons["funnel"]
+    d = bank["dir"] / "data" / "intake"
+    import pandas as pd
+
+    der = pd.read_parquet(d / "derivations.parquet")
+    assert der["name"].tolist() == ["contracts_from_customer_extract"]
+    assert "2,037 churned customers" in der["description"][0]
+
+
+def test_bank_propensity_auc_matches_a_plain_logistic_regression(bank: dict[str, Any]) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from salesanalytics import churn as ch
+
+    val = json.loads(
+        (bank["dir"] / "data" / "churn" / "propensity_validation.json").read_text("utf-8")
+    )
+    assert val["method"] == "cross_validation" and val["folds"] == 5
+    raw = pd.read_csv(REAL / "bank_churn" / "Churn_Modelling.csv")
+    cov = ("CreditScore", "Geography", "Gender", "Age", "Balance", "NumOfProducts")
+    cov += ("HasCrCard", "IsActiveMember", "EstimatedSalary")
+    plain = np.mean(ch.cross_validated_auc(raw, ch.ModelConfig(event="Exited", covariates=cov)))
+    assert val["auc"] == pytest.approx(plain, abs=0.01)
+    assert val["auc"] == pytest.approx(0.77, abs=0.015)
+    hr = pd.read_parquet(bank["dir"] / "data" / "churn" / "hazard_ratios.parquet")
+    assert {"Age", "IsActiveMember", "Geography[Germany]"} <= set(hr["term"])
