@@ -40,14 +40,17 @@ __all__ = [
     "DERIVATIONS",
     "CustomerExtract",
     "DeriveOptions",
+    "Transactions",
     "Derivation",
     "derivation_frame",
     "derive_tables",
     "parse_flag",
     "tables_from_extract",
+    "tables_from_transactions",
 ]
 
 DERIVATIONS: dict[str, str] = {
+    "deals_from_invoice_lines": "accounts, products and won deals from invoice lines",
     "contracts_from_customer_extract": "accounts and contracts from a flat customer extract",
     "contracts_from_won_deals": "contracts (revenue, customers) from won deals",
     "account_status_from_deals": "account status and customer-since date from the contracts",
@@ -531,3 +534,157 @@ def tables_from_extract(
         Derivation("contracts_from_customer_extract", "contracts", len(k), desc),
         as_of,
     )
+
+
+class Transactions(BaseModel):
+    """Invoice or order lines instead of a CRM (``transactions:`` block of a mapping): one row per
+    line with invoice, customer, date, product, quantity and unit price.
+
+    Parameters
+    ----------
+    source
+        The mapping's source holding the lines.
+    invoice, customer, date, product, quantity, price
+        Columns: invoice / order number, customer id, invoice date, product code, quantity and
+        unit price (line value = quantity x price).
+    product_name
+        Optional product description column (the most frequent one per product is its name).
+    cancellation_prefix
+        Invoice numbers starting with it are cancellations / credit notes (left out, counted).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str
+    invoice: str
+    customer: str
+    date: str
+    product: str
+    quantity: str
+    price: str
+    product_name: str | None = None
+    cancellation_prefix: str | None = "C"
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column of the source the block reads."""
+        cols = [self.invoice, self.customer, self.date, self.product, self.quantity, self.price]
+        return [c for c in dict.fromkeys([*cols, self.product_name]) if c]
+
+
+def tables_from_transactions(
+    raw: pd.DataFrame, spec: Transactions, file: str = ""
+) -> tuple[dict[str, pd.DataFrame], list[Derivation]]:
+    """Canonical ``accounts``, ``products`` and ``opportunities`` from invoice lines: one won
+    deal per invoice of a known customer (amount = sum of its lines, the customer's first invoice
+    ``new_business``, later ones ``upsell``, main product = the line of highest value), one
+    account per customer, one product per product code. Exact duplicate lines, lines without
+    customer, cancellations and invoices of zero or negative value are left out and counted in
+    the derivation's description.
+
+    Parameters
+    ----------
+    raw
+        The lines as read (text columns).
+    spec
+        The mapping's ``transactions`` block.
+    file
+        File name, for the description.
+    """
+    missing = [c for c in spec.columns if c not in raw.columns]
+    if missing:
+        raise ValueError(
+            f"{file}: the transaction lines have no column(s) {', '.join(missing)}; correct the "
+            "mapping's transactions block"
+        )
+    d = raw[spec.columns].copy()
+    n_lines = len(d)
+    dup = d.duplicated()
+    d = d[~dup]
+    inv = d[spec.invoice].astype("string").str.strip()
+    cust = d[spec.customer].astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
+    cancelled = (
+        inv.str.startswith(spec.cancellation_prefix).fillna(False)
+        if spec.cancellation_prefix
+        else pd.Series(False, index=d.index)
+    )
+    no_cust = cust.isna() | (cust == "")
+    value = _numbers(d[spec.quantity]) * _numbers(d[spec.price])
+    date = pd.to_datetime(d[spec.date], errors="coerce")
+    keep = ~cancelled & ~no_cust & date.notna() & value.notna()
+    lines = pd.DataFrame(
+        {
+            "invoice": inv[keep],
+            "customer": cust[keep],
+            "date": date[keep],
+            "product": d.loc[keep, spec.product].astype("string").str.strip(),
+            "value": value[keep],
+        }
+    )
+    g = lines.groupby("invoice", sort=False)
+    deals = pd.DataFrame(
+        {
+            "customer": g["customer"].first(),
+            "date": g["date"].min(),
+            "amount": g["value"].sum(),
+        }
+    )
+    top = lines.sort_values(["invoice", "value"], ascending=[True, False])
+    deals["product"] = top.drop_duplicates("invoice").set_index("invoice")["product"]
+    nonpos = deals["amount"] <= 0
+    deals = deals[~nonpos].sort_values(["customer", "date"]).reset_index()
+    first = ~deals["customer"].duplicated()
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": deals["invoice"],
+            "account_id": deals["customer"],
+            "owner_id": pd.NA,
+            "type": np.where(first, "new_business", "upsell"),
+            "product_id": deals["product"],
+            "amount": deals["amount"].round(2),
+            "created_date": deals["date"].dt.normalize(),
+            "close_date": deals["date"].dt.normalize(),
+            "status": "won",
+        }
+    )
+    accounts = pd.DataFrame(
+        {
+            "account_id": sorted(lines["customer"].unique()),
+        }
+    )
+    accounts["name"] = "Customer " + accounts["account_id"]
+    accounts["postal_code"] = pd.NA
+    accounts["status"] = "prospect"  # set from the derived contracts
+    prod = d[[spec.product] + ([spec.product_name] if spec.product_name else [])].astype("string")
+    prod.columns = ["product_id", *(["name"] if spec.product_name else [])]
+    prod["product_id"] = prod["product_id"].str.strip()
+    if spec.product_name:
+        names = (
+            prod.dropna()
+            .groupby("product_id")["name"]
+            .agg(lambda s: s.str.strip().value_counts().index[0])
+        )
+    else:
+        names = pd.Series(dtype="string")
+    ids = sorted(set(prod["product_id"].dropna()))
+    products = pd.DataFrame({"product_id": ids})
+    products["name"] = products["product_id"].map(names).fillna(products["product_id"])
+    tables = {
+        "accounts": schema.coerce_table("accounts", accounts),
+        "products": schema.coerce_table("products", products),
+        "opportunities": schema.coerce_table("opportunities", opps),
+    }
+    desc = (
+        f"Invoice lines {file}: {n_lines:,} lines, of which {int(dup.sum()):,} exact duplicates, "
+        f"{int((cancelled & ~no_cust).sum()):,} lines of cancellations (invoices starting with "
+        f"'{spec.cancellation_prefix}') and {int(no_cust.sum()):,} lines without customer left "
+        f"out; {len(opps):,} invoices of {len(accounts):,} customers taken as won deals "
+        f"(amount = sum of quantity x price of the lines"
+        + (
+            f"; {int(nonpos.sum()):,} invoices of zero or negative value left out"
+            if nonpos.any()
+            else ""
+        )
+        + ")."
+    )
+    return tables, [Derivation("deals_from_invoice_lines", "opportunities", len(opps), desc)]

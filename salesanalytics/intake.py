@@ -31,6 +31,7 @@ from salesanalytics.derive import (
     derivation_frame,
     derive_tables,
     tables_from_extract,
+    tables_from_transactions,
 )
 from salesanalytics.errors import UserError
 from salesanalytics.mapping import MappedTable, Mapping, load_mapping, map_input, match_files
@@ -127,8 +128,9 @@ def _needed_columns(m: Mapping) -> dict[str, set[str]]:
                     need[lk.source].update(
                         c for c in (lk.key, lk.value, lk.order_by) if c is not None
                     )
-    if m.customer_extract is not None:
-        need[m.customer_extract.source].update(m.customer_extract.columns)
+    for block in (m.customer_extract, m.transactions):
+        if block is not None:
+            need[block.source].update(block.columns)
     return need
 
 
@@ -359,6 +361,9 @@ def load_export(
     extract_raws = get_raws(m.customer_extract.source) if m.customer_extract is not None else []
     for r in extract_raws:
         file_tables.setdefault(r.file, []).extend(["accounts", "contracts"])
+    line_raws = get_raws(m.transactions.source) if m.transactions is not None else []
+    for r in line_raws:
+        file_tables.setdefault(r.file, []).extend(["accounts", "products", "opportunities"])
     files_df = pd.DataFrame(
         file_rows,
         columns=["file", "source", "kind", "encoding", "delimiter", "rows", "columns"],
@@ -397,6 +402,25 @@ def load_export(
     as_of = as_of_date(final)
     extras: dict[str, pd.DataFrame] = {}
     extract_derivations = []
+    if m.transactions is not None and line_raws:
+        lines = pd.concat([r.data for r in line_raws], ignore_index=True)
+        label = ", ".join(r.file for r in line_raws)
+        try:
+            derived, line_derivations = tables_from_transactions(lines, m.transactions, label)
+        except ValueError as exc:
+            report.add_frame(
+                problem_frame(
+                    severity="error",
+                    check="transactions",
+                    message=str(exc),
+                    hint="Correct the column names in the mapping's transactions block.",
+                    file=label,
+                )
+            )
+        else:
+            final.update(derived)
+            extract_derivations.extend(line_derivations)
+            as_of = as_of_date(final)
     if m.customer_extract is not None:
         if extract_raws:
             raw = extract_raws[0]

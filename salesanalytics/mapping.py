@@ -63,7 +63,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from salesanalytics import io as sio
 from salesanalytics import schema
-from salesanalytics.derive import CustomerExtract, DeriveOptions
+from salesanalytics.derive import CustomerExtract, DeriveOptions, Transactions
 from salesanalytics.validation import FILE_COL, ROW_COL, _empty_problems, problem_frame
 
 __all__ = [
@@ -233,6 +233,9 @@ class Mapping(_Model):
     """ISO 4217 code of the export's money columns (shown in every report)."""
     derive: DeriveOptions = DeriveOptions()
     """Options of the derivations of missing tables (``salesanalytics.derive``)."""
+    transactions: Transactions | None = None
+    """Invoice / order lines from which accounts, products and won deals are derived
+    (``salesanalytics.derive.tables_from_transactions``)."""
     customer_extract: CustomerExtract | None = None
     """A flat customer extract (one row per customer) from which accounts and contracts are
     derived (``salesanalytics.derive.tables_from_extract``)."""
@@ -240,7 +243,7 @@ class Mapping(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Mapping:
         errors = []
-        ce = self.customer_extract
+        ce = self.customer_extract or self.transactions
         if ce is not None and ce.source not in self.sources:
             errors.append(
                 f"customer_extract.source: unknown source '{ce.source}'; declared sources: "

@@ -168,3 +168,30 @@ def test_bank_propensity_auc_matches_a_plain_logistic_regression(bank: dict[str,
     assert val["auc"] == pytest.approx(0.77, abs=0.015)
     hr = pd.read_parquet(bank["dir"] / "data" / "churn" / "hazard_ratios.parquet")
     assert {"Age", "IsActiveMember", "Geography[Germany]"} <= set(hr["term"])
+
+
+# ------------------------------------------------------------- invoice lines (Online Retail II)
+def test_online_retail_invoices_run_through_the_shipped_mapping(tmp_path: Path) -> None:
+    import pandas as pd
+
+    code, out = _engagement(tmp_path, "retail", REAL / "online_retail_ii", "online-retail")
+    assert code == 0
+    phases = out["manifest"]["phases"]
+    ran = {n for n, p in phases.items() if p["status"] == "ran"}
+    assert ran == {"intake", "potential", "churn", "summary"}
+    assert "status 'lost'" in phases["funnel"]["reason"]
+    d = out["dir"] / "data" / "intake"
+    der = pd.read_parquet(d / "derivations.parquet").set_index("name")
+    assert der.loc["deals_from_invoice_lines", "rows"] == 405
+    # a direct count on the raw lines: invoices of known customers, no cancellations, value > 0
+    raw = pd.read_csv(
+        REAL / "online_retail_ii" / "online_retail_II_6countries.csv", dtype={"Invoice": str}
+    )
+    raw = raw.drop_duplicates(subset=[c for c in raw.columns if c not in ("sheet", "Country")])
+    raw = raw[raw["Customer ID"].notna() & ~raw["Invoice"].str.startswith("C")]
+    value = (raw["Quantity"] * raw["Price"]).groupby(raw["Invoice"]).sum()
+    assert (value > 0).sum() == 405
+    opps = pd.read_parquet(d / "opportunities.parquet")
+    assert opps["amount"].sum() == pytest.approx(value[value > 0].sum(), rel=1e-6)
+    text = (out["dir"] / "client" / "potential.html").read_text(encoding="utf-8")
+    assert "GBP " in text

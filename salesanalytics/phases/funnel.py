@@ -70,6 +70,12 @@ PHASE = PhaseSpec(
             add="Export the opportunities (deals) with status, amount and dates.",
         ),
         Need(
+            "a funnel of won against lost deals",
+            requires=("opportunities.status=lost",),
+            add="The export holds no lost deals (e.g. only invoices or orders): a funnel needs "
+            "the opportunities that were lost, too.",
+        ),
+        Need(
             "stage conversion and time in stage",
             improves=("opportunity_stages",),
             core=False,
