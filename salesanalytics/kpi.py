@@ -43,7 +43,7 @@ from matplotlib.transforms import Bbox
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from salesanalytics import style
-from salesanalytics.workspace import read_phase_tables
+from salesanalytics.workspace import apply_run_settings, read_phase_tables
 
 __all__ = [
     "LEVELS",
@@ -1689,6 +1689,7 @@ def read_cockpit(run_dir: str | Path, level: str, entity_id: str) -> Cockpit:
     KeyError
         If the entity is unknown.
     """
+    apply_run_settings(run_dir)  # the run's currency, also in a freshly started kernel
     tables = read_phase_tables(run_dir, "controlling", _COCKPIT_TABLES)
     if not entity_id:  # opened by hand in JupyterLab: show the first entity with data
         entity_id = _first_entity(tables[0], level)

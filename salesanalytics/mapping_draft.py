@@ -163,6 +163,7 @@ class TableDraft:
     file: str
     score: float
     columns: list[ColumnGuess]
+    repeated_ids: int = 0
 
 
 def _like_names(like: str | None) -> dict[tuple[str, str], list[str]]:
@@ -277,7 +278,10 @@ def draft_mapping(source: str | Path, like: str | None = None) -> list[TableDraf
             score = sum(g.score for g in found) / len(table.columns)
             if best is None or score > best.score:
                 src = re.sub(r"[^A-Za-z0-9_]", "_", Path(label.split(":")[-1]).stem)
-                best = TableDraft(t, src, label, round(score, 2), guesses)
+                ids = sample[guesses[0].source].dropna()
+                best = TableDraft(
+                    t, src, label, round(score, 2), guesses, int(ids.duplicated().sum())
+                )
         if best is not None:
             drafts.append(best)
     return drafts
@@ -324,6 +328,13 @@ def render_yaml(drafts: list[TableDraft], name: str, source: str, like: str | No
             f"      - source: {d.source}",
             "        columns:",
         ]
+        if d.repeated_ids:
+            lines[-3:-3] = [
+                f"    # TODO {d.columns[0].source} repeats on {d.repeated_ids:,} rows: several "
+                "rows per id (e.g. invoice lines).",
+                "    # For invoice or order lines use a transactions: block instead (see the "
+                "built-in mapping online-retail).",
+            ]
         for col, g in zip(table.columns, d.columns, strict=True):
             if g.source is None:
                 if col.required and not col.nullable:

@@ -202,3 +202,32 @@ def test_coverage_matrix_of_a_demo_export_with_a_gap(
     assert [p.phase for p in cov.phases] == [p.name for p in all_phases()]
     for p in cov.phases:  # a phase that does not simply run says why
         assert (p.status == "runs") == (p.reason == "")
+
+
+def test_full_run_of_a_demo_export_with_several_gaps(demo_export: Path, tmp_path: Path) -> None:
+    """No contracts, no activities, no stage history, no postal codes: the run ends with exit
+    status 0, every phase the matrix does not skip runs, and the skipped ones say why."""
+    import json
+
+    from salesanalytics import cli
+
+    folder = tmp_path / "export"
+    shutil.copytree(demo_export, folder)
+    for f in ("Contract.csv", "Task.csv", "Event.csv", "OpportunityHistory.csv"):
+        (folder / f).unlink()
+    _mutate(folder, ("empty", "Account.csv", "BillingPostalCode"))
+    root = Path(__file__).resolve().parents[1]
+    project = tmp_path / "gaps"
+    args = ["init", str(project), "--source", str(folder), "--reports", str(tmp_path / "r")]
+    assert cli.main([*args, "--notebooks", str(root / "notebooks")]) == 0
+    code = cli.main(["run", "--config", str(project / "project.yaml"), "-q", "--workers", "2"])
+    run_dir = next(p for p in (tmp_path / "r").glob("*/2*") if p.is_dir())
+    man = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert code == 0, {n: p.get("error") for n, p in man["phases"].items() if p.get("error")}
+    status = {n: p["status"] for n, p in man["phases"].items()}
+    skipped = {n for n, s in status.items() if s == "skipped"}
+    assert skipped == {"territory", "territory_scenarios", "channels"}
+    assert all(s == "ran" for n, s in status.items() if n not in skipped)
+    cov = {p["phase"]: p["status"] for p in man["coverage"]["phases"]}
+    assert {n for n, s in cov.items() if s == SKIPPED} == skipped
+    assert cov["funnel"] == LIMITED and cov["portfolio"] == LIMITED

@@ -69,3 +69,16 @@ def test_draft_like_a_vendor_prefers_its_names(tmp_path: Path) -> None:
     assert opp["account_id"].source == "associatedcompanyid"
     assert opp["status"].values == {"closedwon": "won", "closedlost": "lost"}
     assert opp["status"].unmatched_values == ["contractsent"]
+
+
+def test_draft_of_invoice_lines_points_to_a_transactions_block() -> None:
+    from salesanalytics.mapping_draft import render_yaml
+
+    src = Path(__file__).parent / "data" / "real" / "online_retail_ii"
+    drafts = {d.table: d for d in draft_mapping(src)}
+    opp = {g.column: g.source for g in drafts["opportunities"].columns}
+    assert opp["opportunity_id"] == "Invoice" and opp["account_id"] == "Customer ID"
+    assert opp["close_date"] == "InvoiceDate"
+    assert drafts["opportunities"].repeated_ids > 10_000
+    text = render_yaml(list(drafts.values()), "online-retail", str(src), None)
+    assert "# TODO Invoice repeats on" in text and "a transactions: block instead" in text

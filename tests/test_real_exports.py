@@ -195,3 +195,15 @@ def test_online_retail_invoices_run_through_the_shipped_mapping(tmp_path: Path) 
     assert opps["amount"].sum() == pytest.approx(value[value > 0].sum(), rel=1e-6)
     text = (out["dir"] / "client" / "potential.html").read_text(encoding="utf-8")
     assert "GBP " in text
+
+
+def test_validate_prints_derivations_and_the_coverage_matrix(capsys) -> None:
+    code = cli.main(["validate", "--source", str(REAL / "maven_crm"), "--mapping", "maven-crm"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Derived contracts (4,238 rows): The export has no contracts" in out
+    assert "Coverage of the export" in out
+    assert re.search(
+        r"territory +SKIPPED\n +territory design: missing column accounts.postal_code", out
+    )
+    assert re.search(r"portfolio +limited", out)

@@ -41,7 +41,7 @@ from salesanalytics.compensation.simulation import (
     simulation_summary,
     with_assumed,
 )
-from salesanalytics.workspace import read_phase_tables
+from salesanalytics.workspace import apply_run_settings, read_phase_tables
 
 __all__ = ["Evaluation", "evaluate_plans", "findings_text", "read_statement", "simulate_plans"]
 
@@ -352,6 +352,7 @@ def read_statement(run_dir: str | Path, rep_id: str = "") -> tuple[str, pd.DataF
     KeyError
         If the rep has no statement (the message lists some reps that have one).
     """
+    apply_run_settings(run_dir)  # the run's currency, also in a freshly started kernel
     reps, lines, cur, new = read_phase_tables(run_dir, "compensation", _STATEMENT_TABLES)
     rep_id = rep_id or str(reps["rep_id"].iloc[0])
     names = pd.Series(reps["rep_name"].to_numpy(), index=reps["rep_id"].astype(str).to_numpy())

@@ -932,8 +932,11 @@ class _Runner:
             return []
         rows = []
         for p in self.coverage.get("phases", []):
+            detail = p["reason"]
+            if p["status"] != "skipped":  # limited analyses have their own rows below
+                detail = "; ".join(x for x in detail.split("; ") if " skipped: " in x)
             rows.append(
-                {"phase": p["title"], "analysis": "", "status": p["status"], "detail": p["reason"]}
+                {"phase": p["title"], "analysis": "", "status": p["status"], "detail": detail}
             )
             for a in p.get("analyses", []):
                 if a["status"] != "runs" and p["status"] != "skipped":
