@@ -93,7 +93,8 @@ PHASE = PhaseSpec(
             "workload per account from the activity log",
             improves=("activities",),
             core=False,
-            limitation="workload is estimated from the potential alone",
+            limitation="the workload of the accounts is not measured: territories are balanced "
+            "on potential only",
             add="Export the activities (tasks and events).",
         ),
         Need(
