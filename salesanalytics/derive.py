@@ -55,6 +55,7 @@ DERIVATIONS: dict[str, str] = {
     "contracts_from_won_deals": "contracts (revenue, customers) from won deals",
     "account_status_from_deals": "account status and customer-since date from the contracts",
     "account_owner_from_deals": "account owner from the owner of the latest won deal",
+    "workload_from_deals": "activities (workload) from deal counts and a norm per deal",
 }
 """Every derivation the intake knows: name -> what it produces."""
 
@@ -72,6 +73,11 @@ class DeriveOptions(BaseModel):
     account_status
         ``auto``: derive the account status when contracts were derived; ``deals``: always derive
         it from the contracts; ``export``: keep the export's status.
+    workload_minutes_per_deal
+        Without an activity log: the sales work one deal takes (minutes, the client's norm). When
+        set, every deal with account and owner becomes one activity of that length on its close
+        (or creation) date, in the deal's channel or the owner's, so that workload follows the
+        deal counts of each account. Off (``None``) unless the mapping or project sets it.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -79,6 +85,7 @@ class DeriveOptions(BaseModel):
     revenue: Literal["recurring", "one_off"] = "recurring"
     term_months: int = Field(12, ge=1, le=120)
     account_status: Literal["auto", "deals", "export"] = "auto"
+    workload_minutes_per_deal: float | None = Field(None, gt=0, le=6000)
 
 
 FLAG_TRUE = frozenset({"yes", "y", "true", "t", "1", "1.0", "ja", "oui", "si", "x"})
@@ -268,6 +275,44 @@ def _owner_from_deals(accounts: pd.DataFrame, opps: pd.DataFrame) -> tuple[pd.Da
     return acc, desc, n
 
 
+_ROLE_CHANNEL = {"field": "field", "key_account": "field", "team_lead": "field", "tele": "tele"}
+_CHANNEL_TYPE = {"field": "visit", "tele": "call", "online": "online_session"}
+
+
+def _workload_from_deals(
+    opps: pd.DataFrame, reps: pd.DataFrame | None, minutes: float
+) -> tuple[pd.DataFrame, str]:
+    o = opps[opps["account_id"].notna() & opps["owner_id"].notna()]
+    date = o["close_date"].where(o["status"].ne("open").fillna(False), o["created_date"])
+    date = date.fillna(o["created_date"])
+    o, date = o[date.notna()], date[date.notna()]
+    role = (
+        reps.set_index("rep_id")["role"]
+        if reps is not None and len(reps)
+        else pd.Series(dtype="string")
+    )
+    by_role = o["owner_id"].map(role).map(_ROLE_CHANNEL).fillna("online")
+    channel = (o["channel"] if "channel" in o else pd.Series(pd.NA, index=o.index)).fillna(by_role)
+    act = pd.DataFrame(
+        {
+            "activity_id": ("deal:" + o["opportunity_id"].astype("string")).to_numpy(),
+            "rep_id": o["owner_id"].to_numpy(),
+            "account_id": o["account_id"].to_numpy(),
+            "date": date.astype("datetime64[ns]").to_numpy(),
+            "type": channel.map(_CHANNEL_TYPE).to_numpy(),
+            "channel": channel.to_numpy(),
+            "minutes": float(minutes),
+        }
+    )
+    desc = (
+        f"The export has no activity log: each of the {len(act):,} deals with account and owner "
+        f"is taken as {minutes:g} minutes of sales work (the norm per deal set in the mapping) on "
+        "its close date (open deals: creation date), in the deal's channel or its owner's; the "
+        "workload of an account thus follows its number of deals."
+    )
+    return schema.coerce_table("activities", act), desc
+
+
 def derive_tables(
     tables: dict[str, pd.DataFrame],
     as_of: pd.Timestamp | None,
@@ -320,6 +365,11 @@ def derive_tables(
         acc, desc = _status_from_contracts(acc, con, as_of)
         out["accounts"] = acc
         done.append(Derivation("account_status_from_deals", "accounts", len(acc), desc))
+    act = out.get("activities")
+    if opts.workload_minutes_per_deal and (act is None or len(act) == 0) and len(opps):
+        act, desc = _workload_from_deals(opps, out.get("reps"), opts.workload_minutes_per_deal)
+        out["activities"] = act
+        done.append(Derivation("workload_from_deals", "activities", len(act), desc))
     if len(acc) and acc["owner_id"].isna().all() and bool(opps["owner_id"].notna().any()):
         acc, desc, n = _owner_from_deals(acc, opps)
         out["accounts"] = acc

@@ -178,3 +178,30 @@ def test_extract_problems_name_file_column_row_and_value() -> None:
     assert by_col["tenure"]["row"] == [3] and by_col["tenure"]["file"] == "extract.csv"
     assert sorted(tables["accounts"]["account_id"]) == ["c1", "c4"]  # the bad rows left out
     assert "2 row(s) left out" in d.description
+
+
+def test_workload_from_deal_counts_only_when_asked_and_without_activities() -> None:
+    tables = _tables(with_owner=True)
+    tables["reps"] = schema.coerce_table(
+        "reps",
+        pd.DataFrame(
+            {
+                "rep_id": ["R1", "R2", "R3"],
+                "name": ["a", "b", "c"],
+                "role": ["field", "tele", "online"],
+            }
+        ),
+    )
+    tables["activities"] = schema.coerce_table("activities", pd.DataFrame())
+    _, done = derive_tables(tables, AS_OF)
+    assert "workload_from_deals" not in [d.name for d in done]  # off by default
+    out, done = derive_tables(tables, AS_OF, DeriveOptions(workload_minutes_per_deal=90))
+    act = out["activities"].set_index("activity_id")
+    # the 4 deals with account and owner (o5 has no account); channel from the owner's role
+    assert sorted(act.index) == ["deal:o1", "deal:o2", "deal:o3", "deal:o4"]
+    assert act["minutes"].eq(90).all()
+    assert act.loc["deal:o2", "channel"] == "tele" and act.loc["deal:o2", "type"] == "call"
+    assert act.loc["deal:o4", "type"] == "online_session"
+    assert act.loc["deal:o1", "date"] == pd.Timestamp("2023-01-15")
+    d = {x.name: x for x in done}["workload_from_deals"]
+    assert d.rows == 4 and "90 minutes of sales work" in d.description
