@@ -621,7 +621,7 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument(
         "--mapping",
         default="salesforce",
-        help="built-in mapping (salesforce, maven-crm) or path to a YAML mapping file "
+        help="built-in mapping (salesforce, hubspot, dynamics365, maven-crm, bank-churn, online-retail) or path to a YAML mapping file "
         "(default: salesforce)",
     )
     p.add_argument(

@@ -125,6 +125,8 @@ def test_maven_revenue_and_customers_come_from_won_deals() -> None:
     assert set(acc["status"]) == {"customer"} and acc["owner_id"].notna().all()
     assert by_name["account_owner_from_deals"].rows == 85
     assert res.report.row_counts.set_index("table").loc["contracts", "rows"] == 4238
+    # the project's currency overrides the mapping's
+    assert intake.load_export(MAVEN, "maven-crm", currency="eur").currency == "EUR"
 
 
 # ------------------------------------------------------------------ flat customer extract

@@ -18,7 +18,7 @@ class Params(PhaseParams):
     )
     mapping: str = Field(
         "salesforce",
-        description="Built-in mapping name (salesforce, maven-crm) or path to a YAML mapping file.",
+        description="Built-in mapping name (salesforce, hubspot, dynamics365, maven-crm, bank-churn, online-retail) or path to a YAML mapping file.",
     )
     currency: str = Field(
         "",
