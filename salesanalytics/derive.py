@@ -22,6 +22,14 @@ The derivations, in the order they run (:data:`DERIVATIONS`):
 ``account_owner_from_deals``
     No account has an owner: the owner of the account's latest won deal (else latest deal) is
     taken as today's account owner.
+``workload_from_deals``
+    No activity log and the mapping sets a norm per deal (``workload_minutes_per_deal``): every
+    deal becomes one activity of that length, so that workload follows the deal counts.
+
+Besides a CRM, the intake reads two other shapes of export through a mapping block, derived here
+before the steps above: a flat customer extract (``customer_extract``, :func:`tables_from_extract`:
+``contracts_from_customer_extract``) and invoice or order lines (``transactions``,
+:func:`tables_from_transactions`: ``deals_from_invoice_lines``).
 """
 
 from __future__ import annotations
@@ -181,10 +189,6 @@ def derivation_frame(derivations: list[Derivation]) -> pd.DataFrame:
     ).astype({"name": "string", "table": "string", "rows": "int64", "description": "string"})
 
 
-def _add_months(dates: pd.Series, months: int) -> pd.Series:
-    return dates + pd.DateOffset(months=months)
-
-
 def _contracts_from_deals(
     opps: pd.DataFrame, accounts: pd.DataFrame, as_of: pd.Timestamp, opts: DeriveOptions
 ) -> tuple[pd.DataFrame, str]:
@@ -198,7 +202,7 @@ def _contracts_from_deals(
     w = won[usable.to_numpy(bool)]
     term = opts.term_months if opts.revenue == "recurring" else 12
     start = w["close_date"].astype("datetime64[ns]")
-    end = _add_months(start, term)
+    end = start + pd.DateOffset(months=term)
     out = pd.DataFrame(
         {
             "contract_id": ("deal:" + w["opportunity_id"].astype("string")).to_numpy(),
@@ -375,11 +379,6 @@ def derive_tables(
         out["accounts"] = acc
         done.append(Derivation("account_owner_from_deals", "accounts", n, desc))
     return out, done
-
-
-def options_from_mapping(derive: dict[str, Any] | None) -> DeriveOptions:
-    """:class:`DeriveOptions` from a mapping's ``derive:`` block (``None`` = defaults)."""
-    return DeriveOptions(**(derive or {}))
 
 
 _DAYS_PER_MONTH = 365.25 / 12
