@@ -494,3 +494,18 @@ def test_salesforce_cli_converts_every_component(run: Path, tmp_path: Path, whic
         assert _members(out / "package.xml") == listed  # every component converted
         converted = [p for p in out.rglob("*") if p.is_file() and p.name != "package.xml"]
         assert len(converted) >= len(listed) - 1  # fields merge into Account.object
+
+
+def test_an_unchanged_folder_is_hard_linked_from_the_earlier_run(tmp_path: Path) -> None:
+    first = sr.make_run(tmp_path / "run1")
+    write_salesforce_folder(first, key="k1")
+    second = sr.make_run(tmp_path / "run2")
+    res = write_salesforce_folder(second, key="k1", reuse_from=[tmp_path / "nope", first])
+    assert res is not None and res.reused_from == "run1"
+    a = first / "salesforce" / "data" / "account_update.csv"
+    b = second / "salesforce" / "data" / "account_update.csv"
+    assert os.stat(a).st_ino == os.stat(b).st_ino
+    assert res.files["data/account_update.csv"] == 12 and res.notes
+    again = write_salesforce_folder(second, key="k2", reuse_from=[first])
+    assert again is not None and again.reused_from == ""
+    assert os.stat(a).st_ino != os.stat(b).st_ino

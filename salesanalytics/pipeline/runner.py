@@ -853,15 +853,34 @@ class _Runner:
         try:
             from salesanalytics.salesforce import write_salesforce_folder
 
-            res = write_salesforce_folder(self.run_dir, done, client=self.o.client)
+            key = json_digest(
+                {
+                    "phases": {n: self.results[n].output_fingerprint for n in sorted(done)},
+                    "package": self.pkg_fp,
+                    "client": self.o.client,
+                }
+            )
+            earlier = sorted({self.results[n].reused_from for n in done} - {""}, reverse=True)
+            res = write_salesforce_folder(
+                self.run_dir,
+                done,
+                client=self.o.client,
+                key=key,
+                reuse_from=[self.base / r for r in earlier],
+            )
         except Exception as exc:  # a broken export must not cost the run its reports
             self.salesforce = {"error": f"{type(exc).__name__}: {exc}"}
             self.log(f"FAILED salesforce export: {type(exc).__name__}: {exc}", always=True)
             return
         if res is not None:
-            self.salesforce = {"parts": res.parts, "missing": res.missing, "files": res.files}
+            self.salesforce = {
+                "parts": res.parts,
+                "missing": res.missing,
+                "files": res.files,
+                "reused_from": res.reused_from,
+            }
             self.log(res.summary())
-            for note in res.notes:
+            for note in res.notes if not res.reused_from else ():
                 self.log(note)
 
     # ------------------------------------------------------------ manifest / index

@@ -35,6 +35,7 @@ from salesanalytics.salesforce import cockpit as ck
 from salesanalytics.salesforce import fields as fl
 from salesanalytics.salesforce import territories as tr
 from salesanalytics.salesforce.metadata import API_VERSION, Field, write_metadata
+from salesanalytics.salesforce.names import developer_name
 from salesanalytics.workspace import atomic_write_bytes, read_phase_tables
 
 __all__ = ["FOLDER", "PARTS", "SalesforceExport", "write_salesforce_folder"]
@@ -67,6 +68,8 @@ class SalesforceExport:
         Data files written (relative paths) -> rows.
     notes
         Lines for the run log: KPIs a report cannot compute, vacant territories.
+    reused_from
+        Run id whose identical folder was hard-linked (empty: written anew).
     """
 
     folder: Path
@@ -75,9 +78,12 @@ class SalesforceExport:
     components: dict[str, list[str]] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    reused_from: str = ""
 
     def summary(self) -> str:
         """One line for the run log."""
+        if self.reused_from:
+            return f"salesforce: {', '.join(self.parts)} reused from run {self.reused_from}"
         n = sum(len(v) for v in self.components.values())
         rows = ", ".join(f"{Path(k).name} {v:,}" for k, v in self.files.items())
         left = "; ".join(f"{p} needs {', '.join(m)}" for p, m in self.missing.items())
@@ -356,7 +362,6 @@ Everything that is metadata at once: `sf project deploy start --manifest manifes
 def _readme(
     res: SalesforceExport,
     client: str,
-    run_id: str,
     as_of: str,
     model: tr.TerritoryModel | None,
     per_rep: pd.DataFrame | None,
@@ -370,8 +375,8 @@ def _readme(
     lines = [
         f"# Salesforce deployment: {client}",
         "",
-        f"Results of run `{run_id}` (data as of {as_of}) as Salesforce metadata in source format "
-        "and Data Loader files. Written by `salesanalytics` from the phases' output tables; "
+        f"Results of the sales-strategy analysis (data as of {as_of}) as Salesforce metadata in "
+        "source format and Data Loader files. Written by `salesanalytics` from the phases' output tables; "
         "nothing here is computed anew.",
         "",
         "## Contents",
@@ -437,10 +442,52 @@ def _readme(
     return "\n".join(lines)
 
 
+def _reuse(
+    final: Path, key: str, candidates: Iterable[Path], parts: list[str]
+) -> SalesforceExport | None:
+    """Hard-link an earlier run's folder written from the same inputs (same ``key``)."""
+    for cand in candidates:
+        folder = cand / FOLDER
+        try:
+            info = json.loads((folder / "export.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(info, dict) or info.get("key") != key or info.get("parts") != parts:
+            continue
+        tmp = final.parent / f".{FOLDER}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            shutil.copytree(folder, tmp, copy_function=_link_or_copy)
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(tmp, final)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            continue
+        return SalesforceExport(
+            folder=final,
+            parts=list(info["parts"]),
+            missing={k: list(v) for k, v in (info.get("missing") or {}).items()},
+            components={k: list(v) for k, v in (info.get("components") or {}).items()},
+            files=dict(info.get("files") or {}),
+            notes=list(info.get("notes") or []),
+            reused_from=cand.name,
+        )
+    return None
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def write_salesforce_folder(
     run_dir: str | os.PathLike[str],
     phases: Iterable[str] | None = None,
     client: str | None = None,
+    key: str = "",
+    reuse_from: Iterable[str | os.PathLike[str]] = (),
 ) -> SalesforceExport | None:
     """Write ``run_dir/salesforce/`` from the run's phase outputs (see the module docs).
 
@@ -452,6 +499,12 @@ def write_salesforce_folder(
         Phases that finished in this run (default: every phase with a ``data/<phase>`` folder).
     client
         Client name for titles (default: the run's manifest).
+    key
+        Fingerprint of everything the folder is written from (the pipeline passes the phases'
+        output fingerprints and the package's); with ``reuse_from``, an earlier run's folder
+        written from the same key is hard-linked instead of written anew.
+    reuse_from
+        Earlier run folders to look in.
 
     Returns
     -------
@@ -471,11 +524,15 @@ def write_salesforce_folder(
     missing = {p: [n for n in need if n not in done] for p, need in PARTS.items() if p not in parts}
     if not parts:
         return None
+    final = run / FOLDER
+    if key:
+        reused = _reuse(final, key, [Path(c) for c in reuse_from], parts)
+        if reused is not None:
+            return reused
     manifest = _manifest(run)
     client = client or str(manifest.get("client") or "the client")
     run_id = str(manifest.get("run_id") or run.name)
     as_of = _as_of(run)
-    final = run / FOLDER
     tmp = run / f".{FOLDER}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -489,8 +546,10 @@ def write_salesforce_folder(
         if "cockpit" in parts:
             c = _cockpit_part(run, tmp, res, manifest)
         write_metadata(tmp / "manifest" / "package.xml", "Package", _package_xml(res.components))
-        atomic_write_bytes(tmp / "sfdx-project.json", _sfdx_project(f"salesanalytics-{run_id}"))
-        readme = _readme(res, client, run_id, as_of, model, per_rep, c)
+        atomic_write_bytes(
+            tmp / "sfdx-project.json", _sfdx_project(developer_name(f"salesanalytics {client}"))
+        )
+        readme = _readme(res, client, as_of, model, per_rep, c)
         atomic_write_bytes(tmp / "README.md", readme.encode("utf-8"))
         info = {
             "run_id": run_id,
@@ -501,6 +560,8 @@ def write_salesforce_folder(
             "components": res.components,
             "files": res.files,
             "api_version": API_VERSION,
+            "notes": res.notes,
+            "key": key,
         }
         atomic_write_bytes(tmp / "export.json", json.dumps(info, indent=2).encode("utf-8"))
         for dirpath, _dirs, files in os.walk(tmp):
