@@ -90,6 +90,11 @@ def make_run(run: Path, phases: tuple[str, ...] | None = None) -> Path:
     assignment["locked"] = False
     assignment["key_account"] = assignment["territory_id"] == "key_accounts"
     put("territory", "assignment", assignment)
+    if phases is None or "territory" in phases:
+        moved = assignment[assignment["changed"] & ~assignment["rep_id"].str.startswith("VACANT-")]
+        moved[["account_id", "rep_id"]].set_axis(["Id", "OwnerId"], axis=1).to_csv(
+            data / "territory" / "salesforce_owner_changes.csv", index=False
+        )
     put(
         "territory",
         "territories",

@@ -159,6 +159,11 @@ def test_association_files_assign_every_account_and_the_active_people(run: Path)
         ("005L1", "Team_Zuerich_and_Ostschweiz", "Team Lead"),
         ("005L2", "Team_Romandie", "Team Lead"),
     }  # no user on the vacant T04, none for the inactive R9
+    owners = pd.read_csv(data / "account_owner_update.csv", dtype=str)
+    assert list(owners.columns) == ["Id", "OwnerId"]
+    assert dict(zip(owners["Id"], owners["OwnerId"], strict=True)) == {
+        "001A03": "005R1", "001A07": "005R3", "001A11": "005K1",
+    }  # fmt: skip
 
 
 def test_custom_fields_follow_salesforce_field_rules(run: Path) -> None:
@@ -366,7 +371,8 @@ def test_partial_run_writes_the_territory_files_only(tmp_path: Path) -> None:
         "Territory2", "Territory2Model", "Territory2Type",
     }  # fmt: skip
     assert sorted(p.name for p in (folder / "data").iterdir()) == [
-        "object_territory_associations.csv", "user_territory_associations.csv",
+        "account_owner_update.csv", "object_territory_associations.csv",
+        "user_territory_associations.csv",
     ]  # fmt: skip
     assert (
         "~~fields~~: not in this run (needs phase(s) portfolio, channels, churn)"

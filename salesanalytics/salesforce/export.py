@@ -50,6 +50,8 @@ PARTS: dict[str, tuple[str, ...]] = {
 }
 """Parts of the folder and the phases each needs."""
 PERMISSION_SET = "Sales_Analysis_Fields"
+OWNER_CHANGES = "salesforce_owner_changes.csv"
+"""The territory phase's owner-change file (``Id``, ``OwnerId``), copied into ``data/``."""
 
 
 @dataclass
@@ -194,6 +196,10 @@ def _territory_part(
     res.files["data/object_territory_associations.csv"] = _csv(
         data / "object_territory_associations.csv", model.objects
     )
+    owners = run_dir / "data" / "territory" / OWNER_CHANGES
+    if owners.is_file():  # the territory phase's Data Loader file (Id, OwnerId), as it wrote it
+        df = pd.read_csv(owners, dtype=str, keep_default_na=False)
+        res.files["data/account_owner_update.csv"] = _csv(data / "account_owner_update.csv", df)
     changes = tr.dry_run(model, assignment, accounts, reps)
     per_rep = tr.changes_by_rep(changes)
     res.files["dry_run/account_changes.csv"] = _csv(
@@ -345,6 +351,9 @@ checks it without saving anything.
    sf data import bulk --sobject ObjectTerritory2Association --file accounts_ids.csv --wait 30 --target-org client
    ```
 
+   The new account owners (accounts that change rep; none to a vacant territory) are in
+   `data/account_owner_update.csv`:
+   `sf data update bulk --sobject Account --file data/account_owner_update.csv --wait 30 --target-org client`.
    The values of `RoleInTerritory2` ({roles}) must exist in that field's picklist
    (Setup > Object Manager > User Territory Association). Activate the model in Setup >
    Territory Models when the associations are checked.
