@@ -19,11 +19,15 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from salesanalytics.salesforce.metadata import Field
 from salesanalytics.salesforce.names import developer_name, label, unique_developer_names
+
+if TYPE_CHECKING:  # the KPI module imports matplotlib; only its models are needed here
+    from salesanalytics.kpi import KpiDefinition, KpiSystem
 
 __all__ = [
     "NOT_REPORTABLE",
@@ -192,21 +196,19 @@ def _values(remappings: pd.DataFrame, table: str, fld: str, tokens: set[str]) ->
     return sorted(dict.fromkeys(m["from_value"].astype(str)))
 
 
-def _fixed_target(kpi: object, actuals: pd.DataFrame, level: str) -> float | None:
-    target = kpi.target  # type: ignore[attr-defined]
+def _fixed_target(kpi: KpiDefinition, actuals: pd.DataFrame, level: str) -> float | None:
+    target = kpi.target
     if target.type == "absolute":
         return float(target.value)
     if target.type != "peer_median" or actuals.empty:
         return None
-    t = actuals.loc[
-        (actuals["kpi_id"] == kpi.id) & (actuals["level"] == level), "target"  # type: ignore[attr-defined]
-    ].dropna()
+    t = actuals.loc[(actuals["kpi_id"] == kpi.id) & (actuals["level"] == level), "target"].dropna()
     vals = t.round(10).unique()
     return float(vals[0]) if len(vals) == 1 else None
 
 
 def cockpit(
-    kpi_system: object,
+    kpi_system: KpiSystem,
     kpi_ids: Sequence[str],
     actuals: pd.DataFrame,
     remappings: pd.DataFrame | None = None,
@@ -239,7 +241,7 @@ def cockpit(
     reports: list[CockpitReport] = []
     left_out, no_bp = [], []
     for kid in kpi_ids:
-        kpi = kpi_system.get(kid)  # type: ignore[attr-defined]
+        kpi = kpi_system.get(kid)
         if kpi.source == "catalogue":
             formula = _CATALOGUE_FORMULAS.get(kpi.id, "")
             reason = NOT_REPORTABLE.get(f"catalogue:{kpi.id}")
@@ -258,7 +260,7 @@ def cockpit(
                 }
             )
             continue
-        th = kpi_system.thresholds(kpi)  # type: ignore[attr-defined]
+        th = kpi_system.thresholds(kpi)
         for level, (suffix, _scope, _title, _desc) in _AUDIENCES.items():
             target = _fixed_target(kpi, actuals, level)
             bp: tuple[float, float] | None = None
