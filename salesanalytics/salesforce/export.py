@@ -331,7 +331,8 @@ checks it without saving anything.
    sf data update bulk --sobject Account --file data/account_update.csv --wait 30 --target-org client
    ```
 
-   (Data Loader: *Update*, object Account, map the columns by name.)
+   (Data Loader: *Update*, object Account, map the columns by name; the files are UTF-8, so
+   tick *Read all CSVs with UTF-8 encoding* in its settings.)
 2. **Territory model** and types (Enterprise Territory Management must be enabled in Setup; the
    model arrives in state *Planning*):
 
