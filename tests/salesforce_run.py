@@ -110,6 +110,8 @@ def make_run(run: Path, phases: tuple[str, ...] | None = None) -> Path:
                     "Patrick Berset",
                 ],
                 "n_accounts": [3, 3, 2, 2, 2],
+                "potential_mrr": [12345.6, 2000.0, 3000.0, 4000.0, 5000.0],
+                "workload_hours": [812.2, 700.0, 600.0, 500.0, 400.0],
             }
         ).astype({"territory_id": "string", "rep_id": "string", "rep_name": "string"}),
     )

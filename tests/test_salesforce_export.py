@@ -137,6 +137,16 @@ def test_territory_model_has_a_parent_per_team_and_valid_unique_names(run: Path)
         "Key Accounts Patrick Berset", "Key_Accounts", "Key_Account_Territory",
     )  # fmt: skip
     assert all(p is None or p in terr for _n, p, _t in terr.values())
+    desc = _text(
+        parse_metadata(
+            models[0] / "territories" / "T01_Zuerich_and_Ostschweiz.territory2-meta.xml"
+        ),
+        "description",
+    )
+    assert desc == (
+        "Territory T01 of the proposal: 3 accounts, potential CHF 12'346 per month, "
+        "workload 812 h per year; rep: Nina Studer."
+    )  # the territory phase's figures, not recomputed
 
 
 def test_association_files_assign_every_account_and_the_active_people(run: Path) -> None:

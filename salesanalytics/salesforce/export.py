@@ -94,6 +94,11 @@ class SalesforceExport:
         )
 
 
+def _num(x: float) -> str:
+    """A whole number Swiss style (``1'234``)."""
+    return f"{float(x):,.0f}".replace(",", "'")
+
+
 def _csv(path: Path, df: pd.DataFrame) -> int:
     atomic_write_bytes(path, df.to_csv(index=False, lineterminator="\n").encode("utf-8"))
     return len(df)
@@ -168,12 +173,19 @@ def _territory_part(
     members = []
     for t in model.territories.itertuples(index=False):
         kind = "team" if t.kind == "team" else t.kind
-        desc = (
-            f"Sales team {t.team}: {t.accounts:,} accounts."
-            if t.kind == "team"
-            else f"Territory {t.territory_id} of the proposal, {t.accounts:,} accounts; "
-            + (f"rep: {t.rep_name}." if t.rep_name else "vacant: hire or assign a rep.")
-        )
+        if t.kind == "team":
+            desc = f"{t.team} (sales team): {_num(t.accounts)} accounts."
+        else:
+            desc = (
+                f"Key accounts of {t.rep_name}: {_num(t.accounts)} accounts"
+                if t.kind == "key_account"
+                else f"Territory {t.territory_id} of the proposal: {_num(t.accounts)} accounts"
+            )
+            if not pd.isna(t.potential_mrr):
+                desc += f", potential CHF {_num(t.potential_mrr)} per month"
+            if not pd.isna(t.workload_hours):
+                desc += f", workload {_num(t.workload_hours)} h per year"
+            desc += "; " + (f"rep: {t.rep_name}." if t.rep_name else "vacant: name a rep.")
         fields: list[Field] = [
             ("accountAccessLevel", "Edit"),
             ("caseAccessLevel", "Read"),

@@ -86,7 +86,8 @@ class TerritoryModel:
     territories
         One row per territory: ``developer_name``, ``name`` (label), ``kind`` (team, field,
         key_account), ``parent`` (DeveloperName or empty), ``territory_id`` (the proposal's id; empty
-        for parents), ``rep_id``, ``rep_name``, ``team``, ``accounts``.
+        for parents), ``rep_id``, ``rep_name``, ``team``, ``accounts``, ``potential_mrr``,
+        ``workload_hours`` (the territory phase's figures; missing for parents).
     users
         ``UserTerritory2Association`` rows: ``UserId``, ``Territory2Id`` (DeveloperName),
         ``RoleInTerritory2``.
@@ -117,6 +118,14 @@ def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
         )
 
 
+def _figure(row: object, column: str, default: float) -> float:
+    """The territory phase's figure ``column`` of ``row`` (``default`` if it has none)."""
+    v = getattr(row, column, None)
+    if v is None or pd.isna(v):
+        return default
+    return type(default)(v) if not isinstance(default, float) else float(v)
+
+
 def _short_team(team: str) -> str:
     t = str(team).strip()
     return t[5:].strip() if t.lower().startswith("team ") and len(t) > 5 else t
@@ -138,7 +147,8 @@ def territory_model(
         ``previous_rep_id``.
     territories
         Territory phase ``territories``: ``territory_id``, ``rep_id``, ``rep_name``; optional
-        ``territory_name`` (used as label when present). A territory id that appears with several
+        ``territory_name`` (used as label when present), ``n_accounts``, ``potential_mrr``,
+        ``workload_hours`` (shown in the descriptions). A territory id that appears with several
         reps (``key_accounts``) becomes one territory per rep.
     reps
         Intake ``reps``: ``rep_id``, ``name``, ``role``, ``team``.
@@ -206,7 +216,9 @@ def territory_model(
                 "rep_id": "" if vacant else rid_s,
                 "rep_name": "" if vacant else str(r.rep_name),
                 "team": str(team),
-                "accounts": int(mine.sum()),
+                "accounts": _figure(r, "n_accounts", int(mine.sum())),
+                "potential_mrr": _figure(r, "potential_mrr", float("nan")),
+                "workload_hours": _figure(r, "workload_hours", float("nan")),
                 "vacant": vacant,
             }
         )
@@ -226,6 +238,8 @@ def territory_model(
             "rep_name": "",
             "team": teams,
             "accounts": [int(leaves.loc[leaves["team"] == tm, "accounts"].sum()) for tm in teams],
+            "potential_mrr": float("nan"),
+            "workload_hours": float("nan"),
             "vacant": False,
             "developer_name": [team_dev[tm] for tm in teams],
             "parent": "",
