@@ -1120,6 +1120,8 @@ class ChannelMix:
     rates: pd.DataFrame
     cost_by_type: pd.DataFrame
     counts: dict[str, int]
+    cost_to_serve: pd.DataFrame | None = None
+    """Per account (index ``account_id``): :func:`cost_to_serve` with cost and hours per channel."""
 
 
 def analyse_channel_mix(
@@ -1236,6 +1238,7 @@ def analyse_channel_mix(
         rates=channel_rates(rates).reset_index(),
         cost_by_type=cb,
         counts=counts,
+        cost_to_serve=cts,
     )
 
 

@@ -253,7 +253,9 @@ def headcount(
     * field / tele / online, ``method="relative"``: today's FTE of the role scaled by the change of
       the channel's workload from the ``today`` scenario to ``scenario`` (today's team delivers
       today's workload, including work the workload model does not cover such as prospecting);
-      ``"auto"`` uses ``relative`` when ``channel_summary`` has a ``today`` scenario;
+      ``"auto"`` uses ``capacity`` when ``channel_summary`` gives ``fte_needed`` (the channel
+      phase owns the FTE per channel: roles read it, one set of numbers), else ``relative`` when
+      it has a ``today`` scenario;
     * key-account managers: ``n_key_accounts x key_account_hours`` of the field workload is moved
       to them and divided by their capacity;
     * team leads: one per ``span_of_control`` FTE of the other roles (rounded up).
@@ -303,7 +305,10 @@ def headcount(
         base = channel_summary.iloc[0:0]
     if method not in ("auto", "capacity", "relative"):
         raise ValueError(f"method must be 'auto', 'capacity' or 'relative'; got '{method}'.")
-    relative = method == "relative" or (method == "auto" and len(base) > 0)
+    owns_fte = "fte_needed" in channel_summary.columns and bool(
+        channel_summary["fte_needed"].notna().any()
+    )
+    relative = method == "relative" or (method == "auto" and len(base) > 0 and not owns_fte)
     if relative and base.empty:
         raise KeyError("method 'relative' needs a 'today' scenario in channel_summary.")
     base_work = base.set_index(base["channel"].astype(str))["workload_hours"] if relative else None

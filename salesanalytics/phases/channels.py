@@ -1,6 +1,8 @@
-"""Phase ``channels``: cost-to-serve per channel, contribution levels and the proposed channel mix."""
+"""Phase ``channels``: cost-to-serve, contribution levels and the segment × product-group channel matrix."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field
 
@@ -58,12 +60,51 @@ class Params(PhaseParams):
         description="Yearly customer hours of the field force; 0 = from the reps' capacity in the CRM.",
     )
     n_waves: int = Field(3, ge=1, le=12, description="Number of migration waves.")
+    size_basis: Literal["potential", "employees", "revenue"] = Field(
+        "potential",
+        description="What the customer segments' size classes are cut on (potential, employees "
+        "or company revenue).",
+    )
+    size_classes: int = Field(
+        3, ge=1, le=5, description="Number of size classes per status (new / existing)."
+    )
+    min_deals: int = Field(
+        30,
+        ge=1,
+        le=10000,
+        description="Closed deals a segment × product-group cell needs in a channel for its own "
+        "figures; fewer borrow the product group's figures, none at all follow the complexity rule.",
+    )
+    prior_deals: float = Field(
+        20.0,
+        ge=0,
+        le=10000,
+        description="Weight (pseudo-deals) of the product group's figures in a cell's win rate.",
+    )
+    hybrid_band: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="Online with tele follow-up when tele earns within this share of online.",
+    )
+    preference_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of a segment's customers stating one channel from which it counts.",
+    )
+    preference_band: float = Field(
+        0.10,
+        ge=0,
+        le=1,
+        description="The preferred channel wins when it earns within this share of the best.",
+    )
 
 
 PHASE = PhaseSpec(
     name="channels",
     notebook="50_channel_mix.ipynb",
-    title="Channel mix: cost-to-serve and the right channel per customer",
+    title="Channel mix: which channel sells which product group to which customer",
     reads=("intake", "potential"),
     writes=(
         "account_channel",
@@ -73,7 +114,13 @@ PHASE = PhaseSpec(
         "service_model",
         "cost_by_activity",
         "channel_thresholds",
+        "segment_matrix",
+        "cell_measures",
+        "account_product_channel",
+        "account_workload",
+        "field_workload",
+        "migration_waves",
     ),
     params=Params,
-    seconds=2.5,
+    seconds=6,
 )
