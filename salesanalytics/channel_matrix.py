@@ -26,8 +26,8 @@ routing table every later figure reads:
    group needs explanation (complexity above ``online_max_complexity``) or tele comes within
    ``hybrid_band``. **Fallback rule** for cells without ``min_deals`` closed deals in any channel
    (even pooled): complexity ≥ ``field_min_complexity`` → field for the largest size class, tele
-   for the others; ≤ ``online_max_complexity`` → online; else (or unknown) tele (the reason says
-   so).
+   for the others; ≤ ``online_max_complexity`` → online; else tele; unknown complexity → the
+   channel that sells the group today (most closed deals), else tele (the reason says so).
 6. **Accounts follow the matrix** (:func:`assign_account_groups`): account × product group →
    channel, the canonical table. Accounts of key-account managers stay in the field for every
    group. Each row carries a weight (the account's yearly revenue in the group, or for accounts
@@ -662,6 +662,14 @@ def decide_cells(
         )
     cost = costs.set_index(["channel", "customer_type"])["cost_per_deal"]
     meas = measures.set_index(["customer_type", "size_class", "product_group", "channel"])
+    # the channel that sells each group today (most closed deals): the rule's default when the
+    # group's complexity is unknown
+    today_ch: dict[str, str] = {}
+    if len(measures):
+        by = measures.groupby(["product_group", "channel"])["closed"].sum()
+        by = by[by > 0]
+        for (g_, c_), _n in by.sort_values(ascending=False, kind="stable").items():
+            today_ch.setdefault(str(g_), str(c_))
     rows = []
     for t in ("new", "existing"):
         for s in sizes:
@@ -673,6 +681,7 @@ def decide_cells(
                     "customer_type": t,
                     "size_class": s,
                     "largest_class": s == sizes[-1],
+                    "group_channel": today_ch.get(g),
                     "segment": seg,
                     "product_group": g,
                     "complexity": cx,
@@ -732,6 +741,17 @@ def _choose(
         largest = bool(row.get("largest_class", True))
         ch = _rule_channel(complexity, rules, largest)
         cx = "unknown" if np.isnan(complexity) else f"{complexity:.1f}"
+        today = row.get("group_channel")
+        if np.isnan(complexity) and today in CHANNELS:
+            ch = str(today)
+            return {
+                "channel": ch,
+                "mode": label[ch],
+                "basis": "rule",
+                "reason": f"Too little data ({row.get('closed_deals', 0)} closed deals, fewer "
+                f"than {rules.min_deals} in every channel) and no product complexity: stays "
+                f"with the channel that sells the product group today ({ch}).",
+            }
         why = (
             "needs explanation, worth a visit for the largest customers"
             if ch == "field"
@@ -1295,7 +1315,10 @@ def data_gaps(
         )
     prod = tables.get("products")
     if prod is None or "complexity" not in prod.columns or prod["complexity"].isna().all():
-        gaps.append("no product complexity: the fallback rule for thin cells defaults to tele")
+        gaps.append(
+            "no product complexity: thin cells stay with the channel that sells the product "
+            "group today"
+        )
     if prod is None or "cost_share" not in prod.columns or prod["cost_share"].isna().all():
         gaps.append(
             f"no product cost shares: a margin of {style.pct(rules.default_margin, 0)} is assumed"
@@ -1645,11 +1668,14 @@ def route_accounts(
     model = model.copy()
     model.attrs["status"] = status
     value = ac.set_index(ac["account_id"].astype("string"))[["contribution_2"]]
+    rates = tables.get("channel_rates")
+    if rates is not None and rates.empty:
+        rates = None  # no cost rates in the export: FTE and cost stay unknown
     summary, per_acc = channel_workload(
         asg,
         fw_full["workload_hours"],
         model,
-        tables.get("channel_rates"),
+        rates,
         tables.get("reps"),
         value,
     )
@@ -1673,7 +1699,7 @@ def route_accounts(
     hours = per_acc.set_index("account_id")
     from salesanalytics.channels import channel_rates
 
-    rr = channel_rates(tables["channel_rates"]) if tables.get("channel_rates") is not None else None
+    rr = channel_rates(rates) if rates is not None else None
     ac = ac.copy()
     aid = ac["account_id"].astype("string")
     ac["proposed_channel"] = pd.array(aid.map(prim).to_numpy(), dtype="string")

@@ -202,8 +202,11 @@ def test_maven_export_computes_as_far_as_the_data_allows() -> None:
     assert new["basis"].eq("measured").any()
     assert new["win_rate_tele"].isna().all() and new["win_rate_online"].isna().all()
     assert new["win_rate_field"].between(0.4, 0.8).all()
-    # existing customers: no upsell deals, so the rule decides
-    assert (m.loc[m["customer_type"] == "existing", "basis"] == "rule").all()
+    # existing customers: no upsell deals, so the rule decides; without product complexity
+    # the rule keeps the channel that sells the group today (field)
+    ex = m[m["customer_type"] == "existing"]
+    assert (ex["basis"] == "rule").all() and (ex["channel"] == "field").all()
+    assert ex["reason"].str.contains("channel that sells the product group today").all()
     text = " ".join(r.gaps)
     for phrase in (
         "no activities or channel cost rates",
@@ -275,7 +278,8 @@ def test_thin_cells_follow_the_documented_rule() -> None:
     assert m.loc[("New · large", "Complex"), "channel"] == "field"
     assert m.loc[("New · small", "Complex"), "channel"] == "tele"
     assert m.loc[("New · small", "Simple"), "channel"] == "online"
-    assert m.loc[("New · large", "Middle"), "channel"] == "tele"
+    assert m.loc[("New · large", "Middle"), "channel"] == "tele"  # complexity unknown: today's
+    assert "sells the product group today (tele)" in m.loc[("New · large", "Middle"), "reason"]
     assert m.loc[("New · small", "Complex"), "reason"].startswith("Too little data")
     # with a lower threshold the same cells are measured from the pooled deals
     r2 = cm.analyse_matrix(
