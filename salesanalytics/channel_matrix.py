@@ -1442,24 +1442,47 @@ def matrix_sentence(matrix: pd.DataFrame, summary: pd.DataFrame | None = None) -
 
 
 def account_groups_for_excel(assignment: pd.DataFrame) -> pd.DataFrame:
-    """The account × product-group assignment with client column names (for the workbook)."""
+    """The account × product-group assignment for the workbook: one row per account.
+
+    Columns: ``Account``, ``Segment``, ``Key account`` (yes/no), ``Revenue per year (CHF)``,
+    ``Product groups held today``, one column per product group with its proposed channel,
+    ``First migration wave`` and ``Account id`` (last, for finding the record in the CRM). One
+    row per account keeps the sheet readable and within Excel's row limit.
+    """
     a = assignment
+    groups = list(dict.fromkeys(a["product_group"].astype(str)))
+    ids = pd.Index(pd.unique(a["account_id"]))
+    pos = ids.get_indexer(a["account_id"])
+    gpos = pd.Index(groups).get_indexer(a["product_group"].astype(str))
+    grid = np.full((len(ids), len(groups)), "", dtype=object)
+    grid[pos, gpos] = a["mode"].astype(str).to_numpy(dtype=object)
+    first = a.drop_duplicates("account_id").set_index("account_id")
+    held = (
+        a[a["holds"].to_numpy(bool)]
+        .groupby("account_id")["product_group"]
+        .agg(lambda s: ", ".join(sorted(map(str, s))))
+    )
+    rev = a.groupby("account_id")["revenue"].sum()
     out = pd.DataFrame(
         {
-            "Account": a["name"],
-            "Segment": a["segment"],
-            "Product group": a["product_group"],
-            "Holds today": np.where(a["holds"].to_numpy(bool), "yes", "no"),
-            "Revenue per year (CHF)": a["revenue"].round(0),
-            "Share of workload": a["weight"].round(4),
-            "Channel today": a["current_channel"].map(CHANNEL_LABELS),
-            "Channel proposed": a["mode"],
-            "Key account": np.where(a["key_account"].to_numpy(bool), "yes", "no"),
-            "Migration wave": a["migration_wave"] if "migration_wave" in a.columns else pd.NA,
-            "Account id": a["account_id"],
+            "Account": first["name"].reindex(ids).to_numpy(),
+            "Segment": first["segment"].reindex(ids).to_numpy(),
+            "Key account": np.where(
+                a.groupby("account_id")["key_account"].any().reindex(ids).to_numpy(bool),
+                "yes",
+                "no",
+            ),
+            "Revenue per year (CHF)": rev.reindex(ids).round(0).to_numpy(),
+            "Product groups held today": held.reindex(ids).fillna("").to_numpy(),
         }
     )
-    return out
+    for j, g in enumerate(groups):
+        out[f"{g}: channel"] = grid[:, j]
+    if "migration_wave" in a.columns:
+        w = a.groupby("account_id")["migration_wave"].min().reindex(ids)
+        out["First migration wave"] = w.to_numpy()
+    out["Account id"] = ids.to_numpy()
+    return out.sort_values("Account", kind="stable").reset_index(drop=True)
 
 
 def planted_matrix_checks(

@@ -144,19 +144,15 @@ def test_waves_add_up_and_come_biggest_first(demo_run) -> None:
 
 def test_excel_holds_the_assignment_with_names(demo_run, tmp_path: Path) -> None:
     ro = demo_run["routing"]
-    x = cm.account_groups_for_excel(ro.assignment)
-    assert x["Account"].notna().all() and x["Account id"].notna().all()
-    assert set(x["Holds today"]) <= {"yes", "no"}
-    small = cm.Routing(
-        result=ro.result,
-        assignment=ro.assignment.head(200),
-        waves=ro.waves,
-        summary=ro.summary,
-        account_workload=ro.account_workload,
-        field_workload=ro.field_workload,
-        account_channel=ro.account_channel,
-    )
-    path = cm.write_workbook(tmp_path / "m.xlsx", small)
+    a = ro.assignment
+    x = cm.account_groups_for_excel(a)
+    assert len(x) == a["account_id"].nunique()
+    assert x["Account"].notna().all() and x.columns[-1] == "Account id"
+    assert set(x["Key account"]) == {"yes", "no"}
+    one = a[a["account_id"] == x["Account id"].iloc[0]].set_index("product_group")["mode"]
+    for g, mode in one.items():
+        assert x.loc[0, f"{g}: channel"] == mode
+    path = cm.write_workbook(tmp_path / "m.xlsx", ro)
     sheets = pd.read_excel(path, sheet_name=None)
     assert list(sheets) == [
         "Channel matrix",
@@ -164,7 +160,7 @@ def test_excel_holds_the_assignment_with_names(demo_run, tmp_path: Path) -> None
         "Migration waves",
         "Workload per channel",
     ]
-    assert len(sheets["Accounts x product groups"]) == 200
+    assert len(sheets["Accounts x product groups"]) == len(x)
 
 
 def test_heat_table_renders_every_cell(demo_run) -> None:
