@@ -80,6 +80,7 @@ __all__ = [
     "matrix_waves",
     "planted_matrix_checks",
     "route_accounts",
+    "today_vs_proposed",
     "wave_effects",
     "write_workbook",
 ]
@@ -845,147 +846,179 @@ def assign_account_groups(
     Returns
     -------
     pandas.DataFrame
-        ``account_id, name, segment, customer_type, size_class, product_group, holds``
-        (active contract in the group), ``revenue`` (yearly, active contracts), ``weight``
-        (share of the account's workload the row carries; sums to 1 per account),
-        ``current_channel, channel, mode, basis, key_account, moves``.
+        ``account_id, name, segment, customer_type, size_class, product_group, cell_id`` (row of
+        ``matrix``), ``holds`` (active contract in the group), ``revenue`` (yearly, active
+        contracts), ``weight`` (share of the account's workload the row carries; sums to 1 per
+        account), ``current_channel, channel, mode, basis, key_account, moves``. Text columns
+        with few values are categorical.
     """
     _require(segments, ["account_id", "segment", "customer_type", "size_class"], "segments")
     _require(matrix, ["segment", "product_group", "channel", "mode", "basis"], "matrix")
-    groups = list(dict.fromkeys(matrix["product_group"].astype(str)))
-    seg = segments[["account_id", "segment", "customer_type", "size_class"]].copy()
-    seg["account_id"] = seg["account_id"].astype("string")
-    n, g = len(seg), len(groups)
-    out = pd.DataFrame(
-        {
-            "account_id": np.repeat(seg["account_id"].to_numpy(), g),
-            "segment": np.repeat(seg["segment"].to_numpy(), g),
-            "customer_type": np.repeat(seg["customer_type"].to_numpy(), g),
-            "size_class": np.repeat(seg["size_class"].to_numpy(), g),
-            "product_group": np.tile(np.asarray(groups, dtype=object), n),
-        }
-    )
-    for c in ("account_id", "segment", "customer_type", "size_class", "product_group"):
-        out[c] = out[c].astype("string")
-    m = matrix[["segment", "product_group", "channel", "mode", "basis"]].copy()
-    m["segment"] = m["segment"].astype("string")
-    m["product_group"] = m["product_group"].astype("string")
-    out = out.merge(m, on=["segment", "product_group"], how="left")
-    acc = accounts.assign(account_id=accounts["account_id"].astype("string")).set_index(
+    mx = matrix.reset_index(drop=True)
+    groups = list(dict.fromkeys(mx["product_group"].astype(str)))
+    seg_names = list(dict.fromkeys(mx["segment"].astype(str)))
+    n, g = len(segments), len(groups)
+    ids = pd.Index(segments["account_id"].astype("string").to_numpy())
+    seg_code = pd.Index(seg_names).get_indexer(segments["segment"].astype(str))
+    # cell of every (segment, group): row of the matrix
+    cell_of = np.full((len(seg_names), g), -1, dtype=np.int64)
+    cell_of[
+        pd.Index(seg_names).get_indexer(mx["segment"].astype(str)),
+        pd.Index(groups).get_indexer(mx["product_group"].astype(str)),
+    ] = np.arange(len(mx))
+    acc = np.repeat(np.arange(n), g)
+    grp = np.tile(np.arange(g), n)
+    sc = seg_code[acc]
+    cell = np.where(sc >= 0, cell_of[np.maximum(sc, 0), grp], -1)
+    has = cell >= 0
+
+    def from_matrix(col: str, fill: str) -> np.ndarray:
+        v = mx[col].astype(str).to_numpy(dtype=object)
+        return np.where(has, v[np.maximum(cell, 0)], fill)
+
+    channel = from_matrix("channel", "tele")
+    mode = from_matrix("mode", "Tele")
+    basis = from_matrix("basis", "rule")
+    # key accounts stay in the field
+    a_idx = accounts.assign(account_id=accounts["account_id"].astype("string")).set_index(
         "account_id"
     )
-    names = acc["name"].astype("string") if "name" in acc.columns else None
-    out.insert(1, "name", out["account_id"].map(names) if names is not None else pd.NA)
-    # key accounts stay in the field
-    ka = pd.Series(False, index=out.index)
-    if reps is not None and "owner_id" in acc.columns and {"rep_id", "role"} <= set(reps.columns):
+    is_ka = np.zeros(n, dtype=bool)
+    if reps is not None and "owner_id" in a_idx.columns and {"rep_id", "role"} <= set(reps.columns):
         kam = set(reps.loc[reps["role"].astype("string").eq("key_account").fillna(False), "rep_id"])
-        is_ka = acc["owner_id"].astype("string").isin(kam).fillna(False)
-        ka = out["account_id"].map(is_ka).fillna(False).astype(bool)
-    out["key_account"] = ka.to_numpy()
-    out.loc[out["key_account"], ["channel", "mode", "basis"]] = ["field", "Field", "key account"]
-    # revenue per group and today's channel
-    out["revenue"] = 0.0
-    out["holds"] = False
-    cur_group = pd.Series(dtype="string")
+        is_ka = (
+            a_idx["owner_id"].astype("string").isin(kam).fillna(False).reindex(ids).fillna(False)
+        ).to_numpy(bool)
+    ka = is_ka[acc]
+    channel = np.where(ka, "field", channel)
+    mode = np.where(ka, "Field", mode)
+    basis = np.where(ka, "key account", basis)
+    # revenue and today's channel per account and group
+    revenue = np.zeros(n * g)
+    cur_ch = np.full(n * g, None, dtype=object)
     if contracts is not None and products is not None and as_of is not None and len(contracts):
         as_of = pd.Timestamp(as_of)
         c = contracts
         active = ((c["start_date"] <= as_of) & ~(c["end_date"] < as_of)).fillna(False)
         c = c[active.to_numpy(bool)]
         facts = products.assign(product_id=products["product_id"].astype("string"))
-        grp = (
+        gname = (
             facts["product_group"].astype("string")
             if "product_group" in facts.columns
             else pd.Series(pd.NA, index=facts.index, dtype="string")
         )
         if "name" in facts.columns:
-            grp = grp.fillna(facts["name"].astype("string"))
-        gmap = pd.Series(grp.to_numpy(), index=facts["product_id"].to_numpy())
-        cg = pd.DataFrame(
-            {
-                "account_id": c["account_id"].astype("string").to_numpy(),
-                "product_group": c["product_id"].astype("string").map(gmap).to_numpy(),
-                "revenue": 12.0 * pd.to_numeric(c["mrr"], errors="coerce").fillna(0.0).to_numpy(),
-                "channel": (
-                    c["channel"].astype("string").to_numpy()
-                    if "channel" in c.columns
-                    else np.full(len(c), None)
-                ),
-            }
-        ).dropna(subset=["product_group"])
-        rev = cg.groupby(["account_id", "product_group"])["revenue"].sum()
-        key = pd.MultiIndex.from_arrays([out["account_id"], out["product_group"]])
-        out["revenue"] = rev.reindex(key).fillna(0.0).to_numpy()
-        out["holds"] = rev.reindex(key).notna().to_numpy()
-        cur_group = (
-            cg.dropna(subset=["channel"]).groupby(["account_id", "product_group"])["channel"].last()
+            gname = gname.fillna(facts["name"].astype("string"))
+        gmap = pd.Series(gname.to_numpy(), index=facts["product_id"].to_numpy())
+        ci = ids.get_indexer(c["account_id"].astype("string"))
+        gi = pd.Index(groups).get_indexer(
+            c["product_id"].astype("string").map(gmap).astype(str).to_numpy()
         )
-        out["current_channel"] = cur_group.reindex(key).to_numpy()
+        ok = (ci >= 0) & (gi >= 0)
+        row = ci[ok] * g + gi[ok]
+        mrr = pd.to_numeric(c["mrr"], errors="coerce").fillna(0.0).to_numpy()[ok]
+        revenue = np.bincount(row, weights=12.0 * mrr, minlength=n * g)
+        held = np.bincount(row, minlength=n * g) > 0
+        if "channel" in c.columns:
+            latest = (
+                pd.DataFrame(
+                    {
+                        "row": row,
+                        "ch": c["channel"].astype("string").to_numpy()[ok],
+                        "start": c["start_date"].to_numpy()[ok],
+                    }
+                )
+                .dropna(subset=["ch"])
+                .sort_values("start", kind="stable")
+                .drop_duplicates("row", keep="last")
+            )  # the latest contract of each account and group says how it is sold today
+            cur_ch[latest["row"].to_numpy()] = latest["ch"].to_numpy(dtype=object)
     else:
-        out["current_channel"] = pd.NA
+        held = np.zeros(n * g, dtype=bool)
     if current is not None:
         cur = pd.Series(
-            current["current_channel"].astype("string").to_numpy(),
+            current["current_channel"].astype("string").to_numpy(dtype=object, na_value=None),
             index=current["account_id"].astype("string").to_numpy(),
         )
-        out["current_channel"] = (
-            out["current_channel"].astype("string").fillna(out["account_id"].map(cur))
-        )
-    out["current_channel"] = out["current_channel"].astype("string")
+        acc_cur = cur.reindex(ids).to_numpy(dtype=object)
+        fill = pd.isna(cur_ch)
+        cur_ch[fill] = acc_cur[acc[fill]]
+    cur_ch = np.where(pd.Series(cur_ch).isin(list(CHANNELS)).to_numpy(), cur_ch, None)
     # weights: revenue in the group, else the segment's mix of won deal value
-    mix = matrix.assign(
-        _v=[
-            np.nanmax(
-                [r.get(f"win_rate_{c}", np.nan) * r.get(f"deal_size_{c}", np.nan) for c in CHANNELS]
-                + [0.0]
-            )
-            for _, r in matrix.iterrows()
-        ]
+    v = np.zeros(len(mx))
+    for c_ in CHANNELS:
+        if f"win_rate_{c_}" in mx.columns:
+            x = (mx[f"win_rate_{c_}"] * mx[f"deal_size_{c_}"]).to_numpy(dtype="float64")
+            v = np.fmax(v, np.nan_to_num(x, nan=0.0))
+    seg_tot = pd.Series(v).groupby(mx["segment"].astype(str).to_numpy()).transform("sum").to_numpy()
+    share = np.where(seg_tot > 0, v / np.where(seg_tot > 0, seg_tot, 1), 1.0 / max(g, 1))
+    seg_share = np.where(has, share[np.maximum(cell, 0)], 0.0)
+    acc_rev = np.bincount(acc, weights=revenue, minlength=n)[acc]
+    weight = np.where(acc_rev > 0, revenue / np.where(acc_rev > 0, acc_rev, 1), seg_share)
+    wsum = np.bincount(acc, weights=weight, minlength=n)[acc]
+    weight = np.where(wsum > 0, weight / np.where(wsum > 0, wsum, 1), 1.0 / g)
+    moves = pd.notna(cur_ch) & (cur_ch != channel) & (held | (weight > 0))
+    names = a_idx["name"].astype("string").reindex(ids) if "name" in a_idx.columns else None
+    seg_cat = segments["segment"].astype(str).to_numpy()
+    cat = pd.Categorical
+
+    out = pd.DataFrame(
+        {
+            "account_id": pd.array(ids, dtype="string").take(acc),
+            "name": (
+                pd.array(names.to_numpy(), dtype="string").take(acc)
+                if names is not None
+                else pd.array([pd.NA] * (n * g), dtype="string")
+            ),
+            "segment": cat(seg_cat[acc], categories=_segment_categories(seg_names, seg_cat)),
+            "customer_type": cat(segments["customer_type"].astype(str).to_numpy()[acc]),
+            "size_class": cat(segments["size_class"].astype(str).to_numpy()[acc]),
+            "product_group": cat(np.asarray(groups, dtype=object)[grp], categories=groups),
+            "cell_id": cell,
+            "holds": held,
+            "revenue": revenue,
+            "weight": weight,
+            "current_channel": cat(cur_ch, categories=list(CHANNELS)),
+            "channel": cat(channel, categories=list(CHANNELS)),
+            "mode": cat(mode),
+            "basis": cat(basis),
+            "key_account": ka,
+            "moves": moves,
+        }
     )
-    mix["_v"] = mix["_v"].fillna(0.0)
-    tot = mix.groupby("segment")["_v"].transform("sum")
-    mix["_share"] = np.where(tot > 0, mix["_v"] / tot.where(tot > 0, 1), 1.0 / max(len(groups), 1))
-    share = mix.set_index(["segment", "product_group"])["_share"]
-    key2 = pd.MultiIndex.from_arrays([out["segment"], out["product_group"]])
-    seg_share = share.reindex(key2).fillna(0.0).to_numpy()
-    acc_rev = out.groupby("account_id")["revenue"].transform("sum").to_numpy()
-    out["weight"] = np.where(
-        acc_rev > 0, out["revenue"].to_numpy() / np.where(acc_rev > 0, acc_rev, 1), seg_share
-    )
-    wsum = out.groupby("account_id")["weight"].transform("sum").to_numpy()
-    out["weight"] = np.where(wsum > 0, out["weight"] / np.where(wsum > 0, wsum, 1), 1.0 / g)
-    out["moves"] = (
-        out["current_channel"].notna()
-        & (out["current_channel"] != out["channel"]).fillna(False)
-        & (out["holds"] | (out["weight"] > 0))
-    ).to_numpy(bool)
-    cols = [
-        "account_id",
-        "name",
-        "segment",
-        "customer_type",
-        "size_class",
-        "product_group",
-        "holds",
-        "revenue",
-        "weight",
-        "current_channel",
-        "channel",
-        "mode",
-        "basis",
-        "key_account",
-        "moves",
-    ]
-    return out[cols]
+    return out
+
+
+def _segment_categories(seg_names: Sequence[str], seen: np.ndarray) -> list[str]:
+    return list(dict.fromkeys([*seg_names, *pd.unique(seen).tolist()]))
 
 
 def account_channel_shares(assignment: pd.DataFrame, column: str = "channel") -> pd.DataFrame:
-    """Share of each account's weight per channel (``account_id`` × ``field, tele, online``)."""
-    s = assignment.pivot_table(
-        index="account_id", columns=column, values="weight", aggfunc="sum", fill_value=0.0
+    """Share of each account's weight per channel.
+
+    Parameters
+    ----------
+    assignment
+        :func:`assign_account_groups` (``account_id``, ``weight`` and ``column``).
+    column
+        The channel column (``channel`` proposed, ``current_channel`` today).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``account_id`` (in first-seen order); columns ``field, tele, online``.
+    """
+    codes, uniques = pd.factorize(assignment["account_id"], sort=False)
+    ch = pd.Categorical(assignment[column].astype(object), categories=list(CHANNELS)).codes
+    ok = (codes >= 0) & (ch >= 0)
+    k = len(uniques)
+    w = assignment["weight"].to_numpy(dtype="float64")
+    flat = np.bincount(codes[ok] * len(CHANNELS) + ch[ok], weights=w[ok], minlength=k * 3)
+    return pd.DataFrame(
+        flat.reshape(k, len(CHANNELS)),
+        index=pd.Index(uniques, name="account_id"),
+        columns=list(CHANNELS),
     )
-    return s.reindex(columns=list(CHANNELS), fill_value=0.0)
 
 
 # --------------------------------------------------------------------------- workload
@@ -1160,7 +1193,8 @@ def matrix_waves(
     matrix
         :func:`decide_cells`.
     assignment
-        :func:`assign_account_groups`.
+        :func:`assign_account_groups` (``cell_id, current_channel, channel, moves, revenue,
+        account_id``).
     deals
         :func:`deal_table` (``segment, product_group, closed, close_date``).
     n_waves
@@ -1176,50 +1210,54 @@ def matrix_waves(
     if not 1 <= n_waves <= 12:
         raise ValueError(f"n_waves must be between 1 and 12, got {n_waves}")
     a = assignment.copy()
+    mx = matrix.reset_index(drop=True)
     closed = deals[deals["closed"].fillna(False).to_numpy(bool)]
     years = 1.0
     if len(closed):
         span = (closed["close_date"].max() - closed["close_date"].min()) / pd.Timedelta(days=365.25)
         years = max(float(span), 1.0) if pd.notna(span) else 1.0
     per_cell = closed.groupby(["segment", "product_group"]).size() / years
-    n_acc = a.groupby("segment")["account_id"].nunique()
-    m = matrix.set_index(["segment", "product_group"])
-    key = pd.MultiIndex.from_arrays([a["segment"], a["product_group"]])
-    rate = per_cell.reindex(key).fillna(0.0).to_numpy() / a["segment"].map(n_acc).to_numpy(
-        dtype="float64"
+    cell_deals = (
+        per_cell.reindex(
+            pd.MultiIndex.from_arrays([mx["segment"].astype(str), mx["product_group"].astype(str)])
+        )
+        .fillna(0.0)
+        .to_numpy()
     )
-    contrib = {c: m[f"contribution_{c}"].reindex(key).to_numpy(dtype="float64") for c in CHANNELS}
-    cur = a["current_channel"].astype("string").fillna("").to_numpy(dtype=object)
-    new = a["channel"].astype("string").fillna("").to_numpy(dtype=object)
-    c_new = np.full(len(a), np.nan)
-    c_cur = np.full(len(a), np.nan)
-    for c in CHANNELS:
-        c_new = np.where(new == c, contrib[c], c_new)
-        c_cur = np.where(cur == c, contrib[c], c_cur)
+    cell = a["cell_id"].to_numpy()
+    has = cell >= 0
+    cix = np.maximum(cell, 0)
+    seg_codes, _ = pd.factorize(a["segment"].astype(str))
+    n_acc_seg = np.bincount(
+        seg_codes[has], weights=None, minlength=int(seg_codes.max()) + 1 if len(a) else 0
+    )
+    groups_per_acc = max(int(a["product_group"].nunique()), 1)
+    accounts_in_seg = n_acc_seg[seg_codes] / groups_per_acc
+    rate = np.where(has, cell_deals[cix] / np.maximum(accounts_in_seg, 1), 0.0)
+    contrib = np.column_stack([mx[f"contribution_{c}"].to_numpy(dtype="float64") for c in CHANNELS])
+    new = pd.Categorical(a["channel"].astype(object), categories=list(CHANNELS)).codes
+    cur = pd.Categorical(a["current_channel"].astype(object), categories=list(CHANNELS)).codes
+    c_new = np.where(has & (new >= 0), contrib[cix, np.maximum(new, 0)], np.nan)
+    c_cur = np.where(has & (cur >= 0), contrib[cix, np.maximum(cur, 0)], np.nan)
     eff = np.nan_to_num((c_new - c_cur) * rate, nan=0.0)
-    a["yearly_effect"] = np.where(a["moves"].to_numpy(bool), eff, 0.0)
-    mv = a[a["moves"].to_numpy(bool)]
-    cell_eff = (
-        mv.groupby(["segment", "product_group"])["yearly_effect"]
-        .sum()
-        .sort_values(ascending=False, kind="stable")
+    moves = a["moves"].to_numpy(bool)
+    a["yearly_effect"] = np.where(moves, eff, 0.0)
+    # rank the cells that move by their total effect
+    mv_cells = cell[moves & has]
+    cell_eff = np.bincount(
+        mv_cells, weights=a["yearly_effect"].to_numpy()[moves & has], minlength=len(mx)
     )
-    wave_of = pd.Series(dtype="Int64")
-    if len(cell_eff):
-        ranks = np.arange(len(cell_eff))
-        waves = ranks * n_waves // len(cell_eff) + 1
-        wave_of = pd.Series(waves, index=cell_eff.index)
-    w = wave_of.reindex(key).to_numpy(dtype="float64") if len(wave_of) else np.full(len(a), np.nan)
-    w = np.where(a["moves"].to_numpy(bool), w, np.nan)
-    a["migration_wave"] = pd.array(np.where(np.isnan(w), pd.NA, w), dtype="Int64")
-    mv = a[a["migration_wave"].notna().to_numpy(bool)]
+    moving = np.flatnonzero(np.bincount(mv_cells, minlength=len(mx)) > 0)
+    wave_of = np.full(len(mx), -1, dtype=np.int64)
+    if len(moving):
+        order = moving[np.argsort(-cell_eff[moving], kind="stable")]
+        wave_of[order] = np.arange(len(order)) * n_waves // len(order) + 1
+    w = np.where(moves & has, wave_of[cix], -1)
+    a["migration_wave"] = pd.array(np.where(w > 0, w, pd.NA), dtype="Int64")
+    mvd = a[w > 0]
     summary = (
-        mv.groupby("migration_wave")
+        mvd.groupby("migration_wave")
         .agg(
-            cells=(
-                "segment",
-                lambda s: len(set(zip(s, mv.loc[s.index, "product_group"], strict=True))),
-            ),
             accounts=("account_id", "nunique"),
             rows=("account_id", "size"),
             revenue=("revenue", "sum"),
@@ -1227,6 +1265,8 @@ def matrix_waves(
         )
         .reset_index()
     )
+    cells = pd.Series(wave_of[wave_of > 0]).value_counts()
+    summary.insert(1, "cells", summary["migration_wave"].map(cells).fillna(0).astype("int64"))
     summary["migration_wave"] = summary["migration_wave"].astype("int64")
     summary["cumulative_effect"] = summary["yearly_effect"].cumsum()
     return a, summary
@@ -1237,7 +1277,10 @@ def wave_effects(assignment: pd.DataFrame) -> pd.DataFrame:
     channel, accounts, revenue, yearly_effect`` (from :func:`matrix_waves`)."""
     m = assignment[assignment["migration_wave"].notna().to_numpy(bool)]
     g = (
-        m.groupby(["migration_wave", "segment", "product_group", "current_channel", "channel"])
+        m.groupby(
+            ["migration_wave", "segment", "product_group", "current_channel", "channel"],
+            observed=True,
+        )
         .agg(
             accounts=("account_id", "nunique"),
             revenue=("revenue", "sum"),
@@ -1850,3 +1893,21 @@ def field_scope(accounts: pd.DataFrame, field_workload: pd.DataFrame | None) -> 
     out = accounts[keep.fillna(False).to_numpy(bool)].copy()
     out.attrs["left_out"] = int((~keep.fillna(False)).sum())
     return out
+
+
+def today_vs_proposed(account_channel: pd.DataFrame) -> pd.DataFrame:
+    """Accounts by today's channel (rows) and the channel carrying most of their business after
+    the matrix (columns): ``today, field, tele, online``.
+
+    Parameters
+    ----------
+    account_channel
+        :attr:`Routing.account_channel` (``current_channel``, ``proposed_channel``).
+    """
+    _require(account_channel, ["current_channel", "proposed_channel"], "account_channel")
+    m = pd.crosstab(
+        account_channel["current_channel"].astype(str),
+        account_channel["proposed_channel"].astype(str),
+    ).reindex(index=list(CHANNELS), columns=list(CHANNELS), fill_value=0)
+    m.index.name, m.columns.name = "today", "proposed"
+    return m.reset_index()
