@@ -71,6 +71,7 @@ __all__ = [
     "channel_workload",
     "cost_per_deal",
     "data_gaps",
+    "data_used",
     "deal_table",
     "decide_cells",
     "field_scope",
@@ -1911,3 +1912,29 @@ def today_vs_proposed(account_channel: pd.DataFrame) -> pd.DataFrame:
     ).reindex(index=list(CHANNELS), columns=list(CHANNELS), fill_value=0)
     m.index.name, m.columns.name = "today", "proposed"
     return m.reset_index()
+
+
+def data_used(routing: Routing, mix_counts: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """What the matrix and the costing used and left out, in plain words (``item, count``)."""
+    c = routing.result.deals.attrs.get("counts", {})
+    labels = {
+        "deals": "deals in the CRM",
+        "usable": "deals used (with channel, product group and account)",
+        "renewals": "of which renewals (existing customers)",
+        "without_channel": "deals without channel or owner role (left out)",
+        "without_product_group": "deals without product group (left out)",
+        "without_account": "deals without a known account (left out)",
+    }
+    rows = [(labels[k], c[k]) for k in labels if k in c]
+    rows.append(("accounts routed", routing.assignment["account_id"].nunique()))
+    rows.append(("account × product-group rows", len(routing.assignment)))
+    more = {
+        "activities_in_window": "activities costed (window)",
+        "activities_without_account": "activities without account (left out)",
+        "visits_without_coordinates": "visits without coordinates (no travel cost)",
+        "contracts_with_default_cost_share": "contracts with the default product cost share",
+    }
+    for k, lab in more.items():
+        if mix_counts and k in mix_counts:
+            rows.append((lab, mix_counts[k]))
+    return pd.DataFrame(rows, columns=["item", "count"])

@@ -119,6 +119,14 @@ def test_one_field_workload_for_channels_territory_and_roles(demo_run) -> None:
         accounts, pot, t["activities"], t["reps"], workload=ro.field_workload
     )
     assert inputs.accounts["workload_hours"].sum() == pytest.approx(field_hours)
+    with pytest.raises(KeyError, match=r"table 'workload' lacks column\(s\) \['travel_hours'\]"):
+        tm.prepare_inputs(
+            accounts,
+            pot,
+            t["activities"],
+            t["reps"],
+            workload=ro.field_workload.drop(columns="travel_hours"),
+        )
     # roles read the channel phase's FTE: tele FTE agree
     hc = roles.headcount(roles.load_roles(), ro.summary, t["reps"]).set_index("role")
     assert hc.loc["tele", "fte_needed"] == pytest.approx(s.loc[("proposed", "tele"), "fte_needed"])
@@ -336,3 +344,11 @@ def test_segments_are_quantile_classes_of_the_basis() -> None:
     one = cm.account_segments(acc, None, "employees", 1)
     assert set(one["size_class"]) == {"all sizes"}
     assert math.isclose(len(s), 9)
+
+
+def test_data_used_counts_what_is_left_out(demo_run) -> None:
+    ro = demo_run["routing"]
+    d = cm.data_used(ro, demo_run["mix"].counts).set_index("item")["count"]
+    assert d["deals in the CRM"] == len(demo_run["tables"]["opportunities"])
+    assert d["deals used (with channel, product group and account)"] == len(ro.result.deals)
+    assert d["account × product-group rows"] == len(ro.assignment)
