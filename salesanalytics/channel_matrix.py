@@ -1445,21 +1445,22 @@ def heat_table(matrix: pd.DataFrame) -> Any:
             if basis.loc[i, col.name] == "rule" or pd.isna(v):
                 out.append("background-color: #eeeeee; color: #333333; font-style: italic")
                 continue
-            alpha = 0.25 + 0.75 * min(max(float(v), 0.0) / vmax, 1.0) if vmax > 0 else 0.6
+            alpha = 0.4 + 0.6 * min(max(float(v), 0.0) / vmax, 1.0) if vmax > 0 else 0.7
             rgb = tuple(int(base[k : k + 2], 16) for k in (1, 3, 5))
-            fg = "#ffffff" if alpha > 0.55 else "#111111"
+            fg = "#ffffff" if alpha > 0.6 else "#111111"
             out.append(
                 f"background-color: rgba({rgb[0]},{rgb[1]},{rgb[2]},{alpha:.2f}); color: {fg}"
             )
         return out
 
-    shown.index.name = "Customer segment"
+    shown.index.name = None
     shown.columns.name = None
     styler = shown.style.apply(colour, axis=0).format(escape="html")
     styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     styler = styler.set_caption(
-        "Channel per customer segment and product group, with the contribution per deal worked "
-        "(CHF; darker = more). Grey italic cells: too little data, decided by the complexity rule."
+        "Channel per customer segment (rows) and product group (columns), with the contribution "
+        "per deal worked (CHF; darker = more; field dark blue, tele light blue, online orange). "
+        "Grey italic cells: too little data, decided by the rule."
     )
     return styler.set_table_attributes('class="sa-table sa-heat"')
 
