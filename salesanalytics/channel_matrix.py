@@ -780,11 +780,19 @@ def _choose(
     if others:
         runner = max(others, key=others.get)
         parts[0] += f" (vs {style.pct(row[f'win_rate_{runner}'], 0)} by {runner})"
-        gap = cand[best] - others[runner]
-        parts.append(f"earns {style.chf(gap)} more per deal worked after selling cost")
+    size, cycle = row[f"deal_size_{best}"], row[f"cycle_days_{best}"]
+    if not np.isnan(size):
+        parts[0] += f", won deals worth {style.chf(size)} in the first year"
+        if not np.isnan(cycle):
+            parts[0] += f", closing in {style.num(cycle)} days (median)"
     cpd = row[f"cost_per_deal_{best}"]
     if not np.isnan(cpd):
         parts.append(f"selling cost {style.chf(cpd)} per deal")
+    if others:
+        gap = cand[best] - others[runner]
+        parts.append(f"earns {style.chf(gap)} more per deal worked than {runner}")
+    if not np.isnan(complexity):
+        parts.append(f"complexity {style.num(complexity, 1)} of 5")
     reason = "; ".join(parts) + "."
     pref = row.get("preferred")
     if pref and pref != best and pref in cand:
