@@ -1891,12 +1891,23 @@ def field_scope(accounts: pd.DataFrame, field_workload: pd.DataFrame | None) -> 
     -------
     pandas.DataFrame
         The rows of ``accounts`` with field work; ``attrs["left_out"]`` counts the others.
+
+    Raises
+    ------
+    ValueError
+        If ``field_workload`` is given but empty (no account left in the field).
     """
     if field_workload is None:
         out = accounts.copy()
         out.attrs["left_out"] = 0
         return out
     _require(field_workload, ["account_id"], "field_workload")
+    if field_workload.empty:
+        raise ValueError(
+            "the channel mix leaves no account in the field, so there are no field territories "
+            "to design; check the channel phase's parameters (e.g. min_deals, size_classes) or "
+            "leave the territory phase out of the run"
+        )
     keep = (
         accounts["account_id"].astype("string").isin(set(field_workload["account_id"].astype(str)))
     )

@@ -20,7 +20,10 @@ unprofitable ones give profit away).
 Channel assignment (:func:`assign_channels`) proposes field, tele or online per account from its
 value (revenue plus part of its untapped potential), the complexity of its products and its stated
 channel preference, with the break-even values at which the more personal channel pays for its
-extra cost, and under the field capacity available; moves are grouped in migration waves.
+extra cost, and under the field capacity available; moves are grouped in migration waves. The
+channel phase's proposal comes from :mod:`salesanalytics.channel_matrix` (a channel per customer
+segment and product group, measured from the deals), which overwrites ``proposed_channel`` of the
+per-account table; the account-value rule here is kept for comparison.
 """
 
 from __future__ import annotations

@@ -352,3 +352,10 @@ def test_data_used_counts_what_is_left_out(demo_run) -> None:
     assert d["deals in the CRM"] == len(demo_run["tables"]["opportunities"])
     assert d["deals used (with channel, product group and account)"] == len(ro.result.deals)
     assert d["account × product-group rows"] == len(ro.assignment)
+
+
+def test_no_field_accounts_is_a_clear_error() -> None:
+    acc = pd.DataFrame({"account_id": ["A1", "A2"]})
+    with pytest.raises(ValueError, match="the channel mix leaves no account in the field"):
+        cm.field_scope(acc, pd.DataFrame({"account_id": pd.Series([], dtype="string")}))
+    assert len(cm.field_scope(acc, None)) == 2

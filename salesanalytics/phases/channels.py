@@ -34,13 +34,25 @@ class Params(PhaseParams):
         0.3, ge=0, le=1, description="Product cost share for products without one in the CRM."
     )
     white_space_weight: float = Field(
-        0.5, ge=0, le=1, description="Share of untapped potential counted in an account's value."
+        0.5,
+        ge=0,
+        le=1,
+        description="Account-value rule (kept for comparison): share of untapped potential "
+        "counted in an account's value.",
     )
     field_uplift: float = Field(
-        0.2, gt=0, le=2, description="Extra revenue field wins over tele (0.2 = +20%)."
+        0.2,
+        gt=0,
+        le=2,
+        description="Account-value rule (kept for comparison): extra revenue field wins over "
+        "tele (0.2 = +20%); the matrix measures win rates instead.",
     )
     tele_uplift: float = Field(
-        0.1, gt=0, le=2, description="Extra revenue tele wins over online (0.1 = +10%)."
+        0.1,
+        gt=0,
+        le=2,
+        description="Account-value rule (kept for comparison): extra revenue tele wins over "
+        "online (0.1 = +10%).",
     )
     field_min_complexity: int = Field(
         3, ge=1, le=5, description="Product complexity (1-5) from which field sales is needed."
@@ -52,12 +64,14 @@ class Params(PhaseParams):
         0.75,
         ge=0,
         le=2,
-        description="Honour a wish for a more personal channel from this share of its break-even.",
+        description="Account-value rule (kept for comparison): honour a wish for a more "
+        "personal channel from this share of its break-even.",
     )
     field_capacity_hours: float = Field(
         0.0,
         ge=0,
-        description="Yearly customer hours of the field force; 0 = from the reps' capacity in the CRM.",
+        description="Account-value rule (kept for comparison): yearly customer hours of the "
+        "field force; 0 = from the reps' capacity in the CRM.",
     )
     n_waves: int = Field(3, ge=1, le=12, description="Number of migration waves.")
     size_basis: Literal["potential", "employees", "revenue"] = Field(
