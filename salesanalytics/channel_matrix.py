@@ -1702,7 +1702,7 @@ def route_accounts(
         ``assignment`` (account × group, with waves), ``waves`` (per wave), ``summary`` (per
         channel today and proposed: the one workload/FTE table), ``account_workload`` (per
         account shares and hours per channel), ``field_workload`` (territory input: accounts
-        with field work, their field hours), ``account_channel`` (the channel phase's per-account
+        with field work, their field hours, ``key_account``), ``account_channel`` (the channel phase's per-account
         table with ``proposed_channel`` = the channel carrying most of the account's weight).
     """
     rules = rules or MatrixRules()
@@ -1762,6 +1762,8 @@ def route_accounts(
     for c in ("activity_hours", "visits_per_year", "travel_hours", "workload_hours"):
         fwp[c] = fwp[c].to_numpy() * sh
     fwp["field_share"] = sh
+    is_ka = asg.groupby("account_id", observed=True)["key_account"].any()
+    fwp["key_account"] = is_ka.reindex(fwp.index).fillna(False).to_numpy(bool)
     fwp = fwp.reset_index(drop=True)
     # the per-account table follows the matrix
     shares = per_acc.set_index("account_id")[[f"{c}_share" for c in CHANNELS]]

@@ -243,6 +243,7 @@ def headcount(
     n_key_accounts: int = 0,
     scenario: str = "proposed",
     method: str = "auto",
+    key_account_hours: float | None = None,
 ) -> pd.DataFrame:
     """FTE each role needs for the proposed channel mix, against FTE today.
 
@@ -276,6 +277,10 @@ def headcount(
         (default ``"proposed"``).
     method
         ``"capacity"``, ``"relative"`` or ``"auto"`` (see above).
+    key_account_hours
+        Measured yearly field hours of the key accounts (the channel phase's ``field_workload``
+        of the accounts key-account managers own), moved from field to the key-account managers;
+        ``None`` = ``n_key_accounts x key_account_hours`` of the catalogue.
 
     Returns
     -------
@@ -326,14 +331,17 @@ def headcount(
     today = fte_today(reps).set_index("role")
     rows = []
     ka_hours = 0.0
-    if "key_account" in cat.roles and n_key_accounts:
+    if "key_account" in cat.roles and key_account_hours is not None:
+        ka_hours = float(key_account_hours)
+    elif "key_account" in cat.roles and n_key_accounts:
         ka_hours = n_key_accounts * cat.key_account_hours
     for key, r in cat.roles.items():
         if key == "team_lead" or r.channel is None:
             continue
         if key == "key_account":
             work, cap = ka_hours, r.capacity_hours
-            if not n_key_accounts:  # no key-account list: keep today's key-account team
+            if not n_key_accounts and key_account_hours is None:
+                # no key-account list: keep today's key-account team
                 now = float(today["fte_today"].get(key, 0.0))
                 rows.append(
                     {

@@ -133,6 +133,18 @@ def test_one_field_workload_for_channels_territory_and_roles(demo_run) -> None:
     assert hc.loc["online", "fte_needed"] == pytest.approx(
         s.loc[("proposed", "online"), "fte_needed"]
     )
+    # key-account managers carry the key accounts' measured hours: field + KAM = the channel's
+    # field figure, field alone = the territories' workload outside the key accounts
+    fw = ro.field_workload
+    ka_hours = fw.loc[fw["key_account"], "workload_hours"].sum()
+    hc2 = roles.headcount(
+        roles.load_roles(), ro.summary, t["reps"], key_account_hours=ka_hours
+    ).set_index("role")
+    assert hc2.loc["field", "workload_hours"] + hc2.loc["key_account", "workload_hours"] == (
+        pytest.approx(field_hours)
+    )
+    scope = inputs.accounts[~inputs.accounts["key_account"]]
+    assert hc2.loc["field", "workload_hours"] == pytest.approx(scope["workload_hours"].sum())
     cap = ro.summary["workload_hours"] / ro.summary["fte_needed"]
     rates = channels.channel_rates(t["channel_rates"])["capacity_hours"]
     assert np.allclose(cap.to_numpy(), rates.reindex(ro.summary["channel"]).to_numpy())
