@@ -67,7 +67,6 @@ __all__ = [
     "analyse_matrix",
     "assign_account_groups",
     "cell_measures",
-    "channel_funnels",
     "channel_workload",
     "cost_per_deal",
     "data_gaps",
@@ -1300,29 +1299,6 @@ def wave_effects(assignment: pd.DataFrame) -> pd.DataFrame:
     return g.sort_values(["migration_wave", "yearly_effect"], ascending=[True, False]).reset_index(
         drop=True
     )
-
-
-# --------------------------------------------------------------------------- funnels
-def channel_funnels(deals: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """New-business and existing-customer funnels per channel and product group.
-
-    Parameters
-    ----------
-    deals
-        :func:`deal_table` (funnel progress columns, ``channel``, ``product_group``).
-
-    Returns
-    -------
-    tuple of pandas.DataFrame
-        (stage conversion per ``funnel, channel, product_group``
-        (:func:`salesanalytics.funnel.stage_conversion`); win rate, deal size and cycle per
-        ``funnel, channel, product_group`` (:func:`salesanalytics.funnel.win_rates`)).
-    """
-    if deals.empty:
-        return pd.DataFrame(), pd.DataFrame()
-    stages = funnel.stage_conversion(deals, by=["channel", "product_group"])
-    rates = funnel.win_rates(deals, by=["channel", "product_group"])
-    return stages, rates
 
 
 # --------------------------------------------------------------------------- gaps, report
