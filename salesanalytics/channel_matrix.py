@@ -77,6 +77,7 @@ __all__ = [
     "field_workload",
     "heat_table",
     "matrix_sentence",
+    "matrix_tracking",
     "matrix_waves",
     "planted_matrix_checks",
     "route_accounts",
@@ -1936,3 +1937,60 @@ def data_used(routing: Routing, mix_counts: Mapping[str, Any] | None = None) -> 
         if mix_counts and k in mix_counts:
             rows.append((lab, mix_counts[k]))
     return pd.DataFrame(rows, columns=["item", "count"])
+
+
+def matrix_tracking(matrix: pd.DataFrame, group_rates: pd.DataFrame) -> pd.DataFrame:
+    """Cockpit view: does each product group sell where the matrix sends it?
+
+    Parameters
+    ----------
+    matrix
+        The channel phase's ``segment_matrix`` (``customer_type, product_group, channel``).
+    group_rates
+        The funnel phase's ``channel_group_win_rates`` (``funnel, channel, product_group,
+        deals, open, win_rate``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per ``funnel`` (new business / existing customers) and ``product_group``:
+        ``matrix_channels`` (channels the matrix proposes, by number of segments),
+        ``deals_in_matrix_channel`` (share of the group's deals worked in those channels),
+        ``win_rate_matrix_channel`` and ``win_rate_other_channels`` (won ÷ closed),
+        ``open_in_matrix_channel`` (open deals there).
+    """
+    _require(matrix, ["customer_type", "product_group", "channel"], "segment_matrix")
+    _require(
+        group_rates, ["funnel", "channel", "product_group", "deals", "won", "lost", "open"], "rates"
+    )
+    rows = []
+    ftype = {"new_business": "new", "existing": "existing"}
+    for f, t in ftype.items():
+        m = matrix[matrix["customer_type"] == t]
+        r = group_rates[group_rates["funnel"] == f]
+        for g in dict.fromkeys(m["product_group"].astype(str)):
+            chans = m.loc[m["product_group"] == g, "channel"].value_counts()
+            rg = r[r["product_group"].astype(str) == g]
+            inm = rg["channel"].isin(chans.index)
+            won_in, lost_in = rg.loc[inm, "won"].sum(), rg.loc[inm, "lost"].sum()
+            won_out, lost_out = rg.loc[~inm, "won"].sum(), rg.loc[~inm, "lost"].sum()
+            deals = rg["deals"].sum()
+            rows.append(
+                {
+                    "funnel": f,
+                    "product_group": g,
+                    "matrix_channels": ", ".join(f"{c} ({n})" for c, n in chans.items() if n > 0),
+                    "deals": int(deals),
+                    "deals_in_matrix_channel": rg.loc[inm, "deals"].sum() / deals
+                    if deals
+                    else np.nan,
+                    "win_rate_matrix_channel": won_in / (won_in + lost_in)
+                    if won_in + lost_in
+                    else np.nan,
+                    "win_rate_other_channels": won_out / (won_out + lost_out)
+                    if won_out + lost_out
+                    else np.nan,
+                    "open_in_matrix_channel": int(rg.loc[inm, "open"].sum()),
+                }
+            )
+    return pd.DataFrame(rows)

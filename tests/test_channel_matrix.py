@@ -371,3 +371,21 @@ def test_no_field_accounts_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="the channel mix leaves no account in the field"):
         cm.field_scope(acc, pd.DataFrame({"account_id": pd.Series([], dtype="string")}))
     assert len(cm.field_scope(acc, None)) == 2
+
+
+def test_cockpit_tracks_the_matrix_from_the_funnels(demo_run) -> None:
+    t = demo_run["tables"]
+    m = demo_run["routing"].result.matrix
+    p = deal_progress(t["opportunities"], t["opportunity_stages"], demo_run["as_of"])
+    _, rates = channel_group_funnels(p, t["opportunities"], t["products"], t["reps"])
+    tr = cm.matrix_tracking(m, rates).set_index(["funnel", "product_group"])
+    seo = tr.loc[("new_business", "SEO")]
+    assert seo["matrix_channels"] == "field (3)"
+    field = rates[
+        (rates["funnel"] == "new_business")
+        & (rates["product_group"] == "SEO")
+        & (rates["channel"] == "field")
+    ].iloc[0]
+    assert seo["win_rate_matrix_channel"] == pytest.approx(field["win_rate"])
+    assert seo["win_rate_matrix_channel"] > 2 * seo["win_rate_other_channels"]
+    assert tr["deals"].sum() == rates["deals"].sum()
