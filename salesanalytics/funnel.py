@@ -42,6 +42,7 @@ __all__ = [
     "FunnelAnalysis",
     "analyse_funnels",
     "bookings_targets",
+    "channel_group_funnels",
     "deal_progress",
     "funnel_of",
     "funnel_sentence",
@@ -1416,3 +1417,72 @@ def plot_cycle(progress: pd.DataFrame, ax: Any = None) -> Any:
     ax.set_title("Sales cycle (Kaplan–Meier, open deals censored)")
     ax.legend(fontsize=8, frameon=False)
     return ax
+
+
+def channel_group_funnels(
+    progress: pd.DataFrame,
+    opportunities: pd.DataFrame,
+    products: pd.DataFrame,
+    reps: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """New-business and existing-customer funnels per channel and product group.
+
+    So the cockpit can track whether the channel matrix works: each product group's funnel in
+    each channel. A deal's channel is its own channel field, else its owner's role; its product
+    group the group of its main product (else the product's name).
+
+    Parameters
+    ----------
+    progress
+        :func:`deal_progress` (``opportunity_id, channel, funnel, status, furthest_index,
+        n_stages, amount, cycle_days, closed``); ``attrs["stage_orders"]`` names the stages.
+    opportunities
+        Canonical opportunities (``opportunity_id``; ``product_id`` when present).
+    products
+        ``product_id``; ``product_group`` and ``name`` when present.
+    reps
+        ``rep_id, role`` (channel of deals without one).
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        (:func:`stage_conversion` per ``funnel, channel, product_group``; :func:`win_rates` per
+        ``funnel, channel, product_group``). Deals without product group count as
+        ``unknown product group``, without channel as ``unknown``.
+    """
+    from salesanalytics.channels import ROLE_CHANNEL
+
+    _require(progress, ["opportunity_id", "channel", "funnel", "status"], "deal progress")
+    _require(products, ["product_id"], "products")
+    p = progress.copy()
+    ch = p["channel"].astype("string").replace("unknown", pd.NA)
+    if reps is not None and {"rep_id", "role"} <= set(reps.columns) and "owner_id" in p.columns:
+        role = pd.Series(
+            reps["role"].astype("string").map(ROLE_CHANNEL).to_numpy(),
+            index=reps["rep_id"].astype("string").to_numpy(),
+        )
+        ch = ch.fillna(p["owner_id"].astype("string").map(role))
+    p["channel"] = ch.fillna("unknown").astype("string")
+    prod = products.assign(product_id=products["product_id"].astype("string")).set_index(
+        "product_id"
+    )
+    group = (
+        prod["product_group"].astype("string")
+        if "product_group" in prod.columns
+        else pd.Series(pd.NA, index=prod.index, dtype="string")
+    )
+    if "name" in prod.columns:
+        group = group.fillna(prod["name"].astype("string"))
+    if "product_id" in opportunities.columns:
+        pid = pd.Series(
+            opportunities["product_id"].astype("string").to_numpy(),
+            index=opportunities["opportunity_id"].astype("string").to_numpy(),
+        )
+        g = p["opportunity_id"].astype("string").map(pid).map(group)
+    else:
+        g = pd.Series(pd.NA, index=p.index, dtype="string")
+    p["product_group"] = g.fillna("unknown product group").astype("string").to_numpy()
+    return (
+        stage_conversion(p, by=["channel", "product_group"]),
+        win_rates(p, by=["channel", "product_group"]),
+    )

@@ -34,6 +34,7 @@ PHASE = PhaseSpec(
         "cockpit_reps",
         "cockpit_teams",
         "kpi_system",
+        "matrix_tracking",
     ),
     params=Params,
     seconds=12,

@@ -59,6 +59,8 @@ PHASE = PhaseSpec(
         "time_in_stage",
         "transition_matrix",
         "pipeline_coverage",
+        "channel_group_stages",
+        "channel_group_win_rates",
     ),
     params=Params,
     seconds=3,

@@ -71,7 +71,7 @@ PHASE = PhaseSpec(
     name="territory",
     notebook="20_territory_design.ipynb",
     title="Territory design",
-    reads=("intake", "potential"),
+    reads=("intake", "potential", "channels"),
     writes=(
         "assignment",
         "territories",
