@@ -13,6 +13,9 @@ MIT). Loaders are cached; the frames they return are fresh copies, so callers ma
   drawn with an inverted y axis). For drawing and contiguity only; use latitude/longitude for
   distances.
 * :func:`postal_code_adjacency` -- neighbouring postal codes (their polygons share a border arc).
+* :func:`postal_code_hosts` -- the polygon a postal code without one lies in (or is nearest to):
+  such codes (PO boxes, large companies) are part of that area on the map, never a link between
+  areas.
 * :func:`screen_xy` -- WGS84 latitude/longitude -> the polygons' screen plane (for plotting
   accounts and reps as points on the maps).
 * :func:`join_coverage` -- which postal codes lack a polygon or a population figure (PO-box and
@@ -45,6 +48,7 @@ __all__ = [
     "join_coverage",
     "lakes",
     "postal_code_adjacency",
+    "postal_code_hosts",
     "postal_code_places",
     "postal_code_polygons",
     "postal_codes",
@@ -297,6 +301,74 @@ def postal_code_adjacency() -> pd.DataFrame:
         neighbours (see :func:`join_coverage`).
     """
     return _adjacency().copy()
+
+
+@cache
+@_without_gc
+def _shapes() -> tuple[list[str], Any]:
+    """Shapely geometry per postal code (rings combined even-odd: holes and exclaves kept)."""
+    import shapely
+
+    codes, geoms = [], []
+    for code, rings in _polygons().items():
+        parts = [shapely.Polygon(r) for r in rings if len(r) >= 4]
+        parts = [p if p.is_valid else shapely.make_valid(p) for p in parts]
+        if not parts:
+            continue
+        g = parts[0]
+        for p in parts[1:]:
+            g = g.symmetric_difference(p)
+        codes.append(code)
+        geoms.append(g)
+    return codes, shapely.STRtree(geoms)
+
+
+def postal_code_hosts(
+    postal_code: pd.Series | np.ndarray | list,
+    latitude: pd.Series | np.ndarray,
+    longitude: pd.Series | np.ndarray,
+) -> pd.Series:
+    """The polygon each postal code belongs to on the map.
+
+    A code with a polygon is its own host. A code without one (PO boxes, company codes,
+    administrative codes: about 160 of the ~3,360) is hosted by the polygon that contains its
+    coordinates, else by the nearest polygon (shapely ``STRtree``). Territory contiguity treats a
+    hosted code as part of its host's area: it may join any territory that holds its host, and
+    it never connects two areas whose polygons do not touch.
+
+    Parameters
+    ----------
+    postal_code, latitude, longitude
+        Postal codes and their WGS84 coordinates (aligned; e.g. :func:`postal_codes` columns).
+
+    Returns
+    -------
+    pandas.Series
+        Host postal code per input code (index = the input codes, string dtype); missing where a
+        code has no polygon and no coordinates.
+    """
+    import shapely
+
+    codes, tree = _shapes()
+    known = set(codes)
+    pc = pd.Series(np.asarray(postal_code, dtype=object)).astype("string")
+    out = pc.where(pc.isin(known)).to_numpy(dtype=object, na_value=None)
+    lat = np.asarray(latitude, dtype=float)
+    lon = np.asarray(longitude, dtype=float)
+    todo = np.flatnonzero(
+        np.array([o is None for o in out], dtype=bool) & np.isfinite(lat) & np.isfinite(lon)
+    )
+    if len(todo):
+        pts = shapely.points(screen_xy(lat[todo], lon[todo]))
+        inside = tree.query(pts, predicate="within")  # (2, hits): point index, polygon index
+        host = np.full(len(todo), -1)
+        host[inside[0][::-1]] = inside[1][::-1]  # the first containing polygon wins
+        miss = np.flatnonzero(host < 0)
+        if len(miss):
+            near = tree.query_nearest(pts[miss], all_matches=False)
+            host[miss[near[0]]] = near[1]
+        out[todo] = np.array(codes, dtype=object)[host]
+    return pd.Series(pd.array(out, dtype="string"), index=pd.Index(pc, name="postal_code"))
 
 
 # --------------------------------------------------------------------------------------------

@@ -220,7 +220,21 @@ def prepare_inputs(
     adj = geo.postal_code_adjacency()
     ids = set(pc_units["unit_id"].astype(str))
     poly_edges = adj[adj["postal_code_a"].isin(ids) & adj["postal_code_b"].isin(ids)]
-    # postal-code graph (maps): polygon neighbours, Delaunay for codes without polygon
+    # codes without a polygon (PO boxes, company codes) belong to the polygon that contains
+    # (or is nearest to) their coordinates: one edge to that host, so they never bridge areas
+    hosts = geo.postal_code_hosts(
+        pc_units["unit_id"], pc_units["latitude"].to_numpy(), pc_units["longitude"].to_numpy()
+    )
+    hosted = hosts.notna().to_numpy() & (hosts.to_numpy(dtype=object, na_value="") != hosts.index)
+    hosted &= hosts.isin(ids).to_numpy()
+    host_edges = pd.DataFrame(
+        {
+            "postal_code_a": hosts.index[hosted].astype("string"),
+            "postal_code_b": hosts[hosted].astype("string").to_numpy(),
+        }
+    )
+    poly_edges = pd.concat([poly_edges, host_edges], ignore_index=True)
+    # postal-code graph (maps): polygon neighbours and hosted codes (no Delaunay links needed)
     pgraph = build_unit_graph(
         pc_units["unit_id"].astype(str).to_numpy(),
         planar_km(pc_units["latitude"].to_numpy(), pc_units["longitude"].to_numpy()),
@@ -265,7 +279,8 @@ def prepare_inputs(
             units.loc[units["n_accounts"] > 0, "postal_code"].nunique()
         ),
         "n_field_reps": len(field_reps),
-        "graph_polygon_edges": graph.n_given,
+        "graph_polygon_edges": int(len(poly_edges) - len(host_edges)),
+        "graph_hosted_codes": int(len(host_edges)),
         "graph_delaunay_edges": graph.n_delaunay,
         "graph_bridges": graph.n_bridges,
         "total_workload_hours": float(units["workload_hours"].sum()),

@@ -50,8 +50,9 @@ def input_summary(inputs: TerritoryInputs) -> list[str]:
         f"{_num(i.get('n_account_pieces', 0))} groups of accounts.",
         f"Accounts without postal code (kept with their owner): {_num(i['n_without_postal_code'])}; without "
         f"a potential estimate (counted as 0): {_num(i['n_without_potential'])}.",
-        f"Postal-code neighbourhood: {_num(i['graph_polygon_edges'])} shared borders, "
-        f"{_num(i['graph_delaunay_edges'])} links for codes without a polygon (nearest neighbours), "
+        f"Postal-code neighbourhood: {_num(i['graph_polygon_edges'])} shared borders; "
+        f"{_num(i.get('graph_hosted_codes', 0))} postal codes without an area of their own (PO "
+        f"boxes, company codes) belong to the area that contains them; "
         f"{_num(i['graph_bridges'])} bridges between separate areas.",
         f"Field workload: {_num(i['total_workload_hours'])} hours a year against a capacity of "
         f"{_num(i['field_capacity_hours'])} hours of {_num(i['n_field_reps'])} active field reps; at "
