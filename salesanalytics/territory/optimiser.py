@@ -1404,6 +1404,10 @@ def design_territories(
         cand = st.assign.copy()
         stale = 0
         for rnd in range(max(1, exchange_rounds)):
+            st.retarget(shares)  # travel targets follow the plan's total travel
+            if st.E is not None:
+                viol = st.violation(st.sums())
+                key = min(key, (int((viol > 1e-12).sum()), float(viol.sum())))
             if exchange_rounds:
                 if key[1] <= 1e-12 or time.perf_counter() > deadline:
                     break
@@ -1441,7 +1445,9 @@ def design_territories(
     # follow the plan's total travel, so balance again until they settle
     for _ in range(3 if st.E is not None else 1):
         st.retarget(shares)
-        more = _balance_search(st, deadline=deadline + 5, max_passes=max_passes // 3)
+        more = _balance_search(
+            st, deadline=deadline + 5, max_passes=max_passes if st.E is not None else max_passes // 3
+        )
         for name in ("balance_moves", "balance_swaps", "balance_kicks"):
             stats[name] += more[name]
         if st.E is None:

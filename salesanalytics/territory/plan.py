@@ -28,8 +28,9 @@ from salesanalytics.territory.design import (
     territory_summary,
     workload_segment,
 )
+from salesanalytics.territory.feasibility import reachability, shortfall
 from salesanalytics.territory.graph import build_unit_graph, planar_km
-from salesanalytics.territory.metrics import plan_quality
+from salesanalytics.territory.metrics import plan_quality, table_balance, table_quality
 from salesanalytics.territory.optimiser import TerritoryResult, design_territories
 
 __all__ = [
@@ -42,6 +43,8 @@ __all__ = [
     "run_scenario",
     "side_scenarios",
     "status_quo_plan",
+    "territory_bases",
+    "travel_by_base",
 ]
 
 METRICS: tuple[str, ...] = ("potential_mrr", "workload_hours")
@@ -101,6 +104,12 @@ class TerritoryPlan:
     result: TerritoryResult | None = None
     territory_rep: dict[str, str] = field(default_factory=dict)
     units: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bases: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Base of every field territory: ``territory_id``, ``rep_id``, ``base_latitude``,
+    ``base_longitude``, ``base_postal_code``, ``base_place``, ``vacant`` (a vacant territory's
+    base is a suggestion: the postal code at its centre)."""
+    feasibility: dict[str, Any] = field(default_factory=dict)
+    """What the tolerance allows before the search (:func:`~salesanalytics.territory.feasibility.reachability`)."""
 
     def postal_territory(self) -> pd.Series:
         """Territory per postal code (for maps): a split postal code shows the territory holding
@@ -330,6 +339,7 @@ def _finish(
     result: TerritoryResult | None,
     locked_accounts: Sequence[str] = (),
     fte_scaled: bool = True,
+    bases: pd.DataFrame | None = None,
 ) -> TerritoryPlan:
     acc = inputs.accounts
     assignment = account_assignment(
@@ -340,7 +350,8 @@ def _finish(
         locked_accounts=locked_accounts,
         unit_col="unit_id" if "unit_id" in acc else "postal_code",
     )
-    terr = territory_summary(assignment, acc, inputs.reps, road_factor, speed_kmh)
+    terr = territory_summary(assignment, acc, inputs.reps, road_factor, speed_kmh, bases=bases)
+    terr = table_balance(terr, fte_scaled)
     u = inputs.units
     current = u["current"]
     fte = inputs.field_reps.set_index(inputs.field_reps["rep_id"].astype(str))["fte"]
@@ -373,9 +384,119 @@ def _finish(
     )
     if result is not None:
         quality["seconds"] = float(result.summary["seconds"])
+    quality.update(table_quality(terr))
     return TerritoryPlan(
-        name, unit_territory, assignment, terr, quality, result, territory_rep, inputs.units
+        name,
+        unit_territory,
+        assignment,
+        terr,
+        quality,
+        result,
+        territory_rep,
+        inputs.units,
+        bases if bases is not None else pd.DataFrame(),
     )
+
+
+def travel_by_base(
+    inputs: TerritoryInputs,
+    base_latitude: np.ndarray,
+    base_longitude: np.ndarray,
+    road_factor: float = ROAD_FACTOR,
+    speed_kmh: float = SPEED_KMH,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Service hours per unit and the travel hours of every unit from every base.
+
+    Travel of an account from a base = its visits a year x 2 (there and back) x straight-line
+    km x ``road_factor`` / ``speed_kmh`` -- the same formula as the territory table
+    (:func:`~salesanalytics.territory.design.territory_summary`), so a territory's balanced
+    workload and the workload in its table are one number.
+
+    Returns
+    -------
+    (service, travel)
+        ``service``: activity hours per unit (unit order of ``inputs.units``); ``travel``:
+        ``(units x bases)`` hours a year.
+    """
+    u = inputs.units
+    acc = inputs.accounts
+    acc = acc[acc["unit_id"].notna()]
+    ui = pd.Index(u["unit_id"].astype(str)).get_indexer(acc["unit_id"].astype(str))
+    ok = ui >= 0
+    acc, ui = acc[ok], ui[ok]
+    km = geo.haversine_km(
+        acc["latitude"].to_numpy(dtype=float)[:, None],
+        acc["longitude"].to_numpy(dtype=float)[:, None],
+        np.asarray(base_latitude, dtype=float)[None, :],
+        np.asarray(base_longitude, dtype=float)[None, :],
+    )
+    km = np.where(np.isnan(km), 0.0, km) * road_factor
+    visits = acc["visits_per_year"].fillna(0.0).to_numpy(dtype=float)
+    hours = visits[:, None] * 2 * km / speed_kmh
+    travel = np.zeros((len(u), len(np.atleast_1d(base_latitude))))
+    np.add.at(travel, ui, hours)
+    service = np.bincount(
+        ui, weights=acc["activity_hours"].fillna(0.0).to_numpy(dtype=float), minlength=len(u)
+    )
+    return service, travel
+
+
+def territory_bases(
+    inputs: TerritoryInputs,
+    unit_territory: pd.Series,
+    territory_rep: dict[str, str],
+) -> pd.DataFrame:
+    """Base of every territory: its rep's home, or for a vacant territory a suggested base.
+
+    The suggestion is the postal code of the territory nearest to its workload-weighted centre
+    (where a hire would ideally live).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``territory_id``, ``rep_id``, ``base_latitude``, ``base_longitude``,
+        ``base_postal_code``, ``base_place``, ``vacant`` (bool), one row per territory, sorted.
+    """
+    u = inputs.units
+    homes = inputs.reps.set_index(inputs.reps["rep_id"].astype(str))
+    t = u["unit_id"].astype(str).map(unit_territory.astype(str))
+    rows = []
+    for tid in sorted(set(territory_rep)):
+        rep = str(territory_rep[tid])
+        home = homes.loc[rep] if rep in homes.index else None
+        inside = u[(t == tid).to_numpy()]
+        lat = lon = np.nan
+        if home is not None:
+            lat, lon = float(home["home_latitude"]), float(home["home_longitude"])
+        vacant = home is None or not (np.isfinite(lat) and np.isfinite(lon))
+        if vacant and len(inside):
+            w = inside["workload_hours"].to_numpy(dtype=float) + 1e-9
+            clat = float(np.average(inside["latitude"], weights=w))
+            clon = float(np.average(inside["longitude"], weights=w))
+            poly = inside[inside["postal_code"].astype(str) == inside["unit_id"].astype(str)]
+            cand = poly if len(poly) else inside
+            d = geo.haversine_km(cand["latitude"], cand["longitude"], clat, clon)
+            pick = cand.iloc[int(np.argmin(np.asarray(d)))]
+            lat, lon = float(pick["latitude"]), float(pick["longitude"])
+        near = u.iloc[
+            int(np.argmin(np.asarray(geo.haversine_km(u["latitude"], u["longitude"], lat, lon))))
+        ]
+        rows.append(
+            {
+                "territory_id": tid,
+                "rep_id": rep,
+                "base_latitude": lat,
+                "base_longitude": lon,
+                "base_postal_code": str(near["postal_code"]),
+                "base_place": near.get("place", pd.NA),
+                "vacant": bool(home is None),
+            }
+        )
+    out = pd.DataFrame(rows)
+    for c in ("territory_id", "rep_id", "base_postal_code", "base_place"):
+        if c in out:
+            out[c] = out[c].astype("string")
+    return out
 
 
 def run_scenario(
@@ -399,6 +520,7 @@ def run_scenario(
     warm_start: str = "current",
     centres_from: TerritoryPlan | None = None,
     both_repairs: bool = True,
+    base_iter: int = 1,
 ) -> TerritoryPlan:
     """Optimise the field territories for one scenario and turn them into account owners.
 
@@ -436,6 +558,9 @@ def run_scenario(
         A plan with the same number of territories to start from (e.g. the main scenario):
         with ``max_iter=0`` only the local search adapts it to this scenario's tolerance and
         continuity weight, several times faster than designing from scratch.
+    base_iter
+        Assignment LPs of the second step, which builds the territories around their reps'
+        bases with travel in the workload (0 = exchange LP and local search only).
     time_limit
         Safety limit in seconds.
     travel_weight
@@ -452,6 +577,24 @@ def run_scenario(
         dict(zip(ids, fr["fte"].fillna(1.0).astype(float), strict=True))
         if (same and fte_scaled)
         else None
+    )
+    # what the tolerance allows, before searching
+    pre_shares = (
+        shares if shares is not None else {f"T{i:03d}": 1.0 for i in range(n)}
+    )
+    reach = reachability(
+        u.assign(
+            _label=u["postal_code"].astype(str)
+            + (" " + u["place"].astype("string").fillna("") if "place" in u else ""),
+            _split=u["n_accounts"] > 1,
+        ),
+        METRICS,
+        pre_shares,
+        tolerance,
+        label_col="_label",
+        splittable_col="_split",
+        locked_col="locked" if same else None,
+        current_col="current" if same else None,
     )
     start_col = None
     if start is not None and same:
@@ -513,16 +656,83 @@ def run_scenario(
         homes=fr[["rep_id", "home_latitude", "home_longitude"]],
         travel_weight=travel_weight,
     )
-    res.assignment["territory_id"] = (
-        res.assignment["territory_id"].astype(str).map(rename).astype("string")
+    # second step: every territory now has its rep (or a suggested base when vacant); balance
+    # the workload a rep really has -- service plus travel from their base -- and build the
+    # territories around the bases
+    bases = territory_bases(inputs, ut, trep)
+    names = bases["territory_id"].astype(str).tolist()
+    service, travel = travel_by_base(
+        inputs,
+        bases["base_latitude"].to_numpy(dtype=float),
+        bases["base_longitude"].to_numpy(dtype=float),
+        road_factor,
+        speed_kmh,
     )
-    res.territories["territory_id"] = (
-        res.territories["territory_id"].astype(str).map(rename).astype("string")
+    rep_to_t = {r: t for t, r in trep.items()}
+    ub = u.assign(
+        workload_hours=service,
+        _start=ut.reindex(u["unit_id"].astype(str)).to_numpy(),
+        _current=u["current"].astype("string").map(rep_to_t).astype("string"),
+    )
+    t_shares = (
+        {t: rshare.get(trep[t], 1.0) for t in names} if (same and fte_scaled) else None
+    )
+    locked_ok = same and bool(ub.loc[ub["locked"].astype(bool), "_current"].notna().all())
+    res2 = design_territories(
+        ub,
+        n,
+        metrics=METRICS,
+        tolerance=tolerance,
+        current_col="_current",
+        locked_col="locked" if locked_ok else None,
+        edges=inputs.edges,
+        territory_ids=names,
+        target_shares=t_shares,
+        continuity_col="current_mrr",
+        continuity_weight=continuity_weight if same else 0.0,
+        seed=seed,
+        max_passes=max_passes,
+        time_limit=time_limit,
+        max_iter=base_iter,
+        candidates=candidates,
+        start_col="_start",
+        exchange_rounds=exchange_rounds,
+        both_repairs=both_repairs,
+        bases=bases.rename(
+            columns={"base_latitude": "latitude", "base_longitude": "longitude"}
+        ),
+        travel=travel,
+        travel_metric="workload_hours",
+    )
+    res2.summary["first_step_seconds"] = res.summary["seconds"]
+    res2.summary["seconds"] = round(res.summary["seconds"] + res2.summary["seconds"], 3)
+    ut = pd.Series(
+        res2.assignment["territory_id"].astype(str).to_numpy(),
+        index=res2.assignment["unit_id"].to_numpy(),
     )
     label = name or f"{n} territories, ±{tolerance:.0%}"
-    return _finish(
-        inputs, label, ut, trep, road_factor, speed_kmh, res, locked_accounts, fte_scaled and same
+    plan = _finish(
+        inputs,
+        label,
+        ut,
+        trep,
+        road_factor,
+        speed_kmh,
+        res2,
+        locked_accounts,
+        fte_scaled and same,
+        bases=bases,
     )
+    plan.feasibility = {
+        "feasible_by_bounds": reach["feasible"],
+        "problems": reach["problems"],
+        "risks": reach["risks"],
+        "min_tolerance": reach["min_tolerance"],
+        "largest_units": reach["largest_units"],
+        "tolerance": tolerance,
+        "shortfall": shortfall(plan.territories, tolerance, METRICS, reach, u, ut),
+    }
+    return plan
 
 
 def status_quo_plan(
@@ -546,7 +756,7 @@ def status_quo_plan(
             "key_account": acc["key_account"].to_numpy(),
         }
     )
-    terr = territory_summary(assignment, acc, inputs.reps, road_factor, speed_kmh)
+    terr = table_balance(territory_summary(assignment, acc, inputs.reps, road_factor, speed_kmh))
     # postal codes without accounts belong to the nearest owned postal code (for contiguity)
     filled = _fill_along_graph(u, inputs.edges)
     fte = inputs.field_reps.set_index(inputs.field_reps["rep_id"].astype(str))["fte"]
@@ -568,6 +778,7 @@ def status_quo_plan(
     quality["mean_travel_km"] = float(
         np.average(ft["mean_travel_km"].fillna(0.0), weights=ft["n_accounts"])
     )
+    quality.update(table_quality(terr))
     ut = pd.Series(filled.fillna("none").to_numpy(), index=u["unit_id"].to_numpy())
     trep = {str(t): str(t) for t in u["current"].dropna().unique()}
     return TerritoryPlan("today (postal-code ranges)", ut, assignment, terr, quality, None, trep, u)

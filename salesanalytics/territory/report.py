@@ -78,49 +78,81 @@ def territory_labels(plan: TerritoryPlan) -> dict[str, str]:
 
 
 def deviation_table(plan: TerritoryPlan) -> pd.DataFrame:
-    """Each field territory's deviation from its target (FTE share of its rep) on the units.
+    """Each field territory's deviation from its target, as in the plan's territory table.
 
     Parameters
     ----------
     plan
-        A scenario or today's plan (its ``units`` with ``potential_mrr`` and ``workload_hours``;
-        ``plan.territories`` gives the rep's FTE per territory).
+        A scenario or today's plan; ``plan.territories`` carries ``target_<m>`` and ``dev_<m>``
+        (:func:`~salesanalytics.territory.metrics.table_balance`): workload is service time plus
+        travel from the territory's base, exactly as the table shows it.
 
     Returns
     -------
     pandas.DataFrame
-        ``territory_id``, per metric its total, ``target_<m>`` and ``dev_<m>``.
+        ``territory_id``, ``target_share``, per metric its total, ``target_<m>`` and ``dev_<m>``.
     """
-    units = plan.units
-    terr = units["unit_id"].astype(str).map(plan.unit_territory.astype(str))
-    has = terr.notna() & (terr != "none")
-    fte = plan.territories.set_index(plan.territories["territory_id"].astype(str))["fte"]
-    ids = sorted(terr[has].unique())
-    shares = {t: float(fte.get(t, 1.0)) if pd.notna(fte.get(t, np.nan)) else 1.0 for t in ids}
-    return balance_table(units[has], terr[has].to_numpy(), METRICS, shares)
+    t = plan.territories
+    if "dev_potential_mrr" not in t:  # a table without targets: balance of its own rows
+        shares = dict(zip(t["territory_id"].astype(str), t["fte"].fillna(1.0), strict=True))
+        return balance_table(t, t["territory_id"].astype(str).to_numpy(), METRICS, shares)
+    f = t[t["dev_potential_mrr"].notna()]
+    cols = ["territory_id", "target_share"]
+    for m in METRICS:
+        cols += [m, f"target_{m}", f"dev_{m}"]
+    return f[cols].reset_index(drop=True)
 
 
 def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: float) -> list[str]:
-    """Headline findings of a plan against today's, in plain words."""
+    """Headline findings of a plan against today's, in plain words.
+
+    Every balance figure is derived from the plan's territory table (``plan.territories``, the
+    table the report shows): workload there is service time plus travel from each rep's base.
+    """
     q, s = plan.quality, status_quo.quality
-    n = int(q["n_territories"])
     dev = deviation_table(plan)
+    n = len(dev)
     worst = np.maximum(dev["dev_potential_mrr"].abs(), dev["dev_workload_hours"].abs())
     n_in = int((worst <= tolerance + 1e-9).sum())
+    sq = deviation_table(status_quo)
+    t = plan.territories
+    f = t[t["dev_potential_mrr"].notna()] if "dev_potential_mrr" in t else t
+    util = f["utilisation"].dropna()
     lines = [
         f"{n} territories: {n_in} of {n} are within ±{tolerance:.0%} of their target on both potential "
-        f"and workload; the largest deviation is {q['max_dev_potential_mrr']:.0%} on potential and "
-        f"{q['max_dev_workload_hours']:.0%} on workload (today: {s['max_dev_potential_mrr']:.0%} and "
-        f"{s['max_dev_workload_hours']:.0%}).",
+        f"and workload (service time plus travel from the rep's base); the largest deviation is "
+        f"{dev['dev_potential_mrr'].abs().max():.1%} on potential and "
+        f"{dev['dev_workload_hours'].abs().max():.1%} on workload (today: "
+        f"{sq['dev_potential_mrr'].abs().max():.0%} and {sq['dev_workload_hours'].abs().max():.0%}).",
+    ]
+    if len(util):
+        lines.append(
+            f"Utilisation of the reps' capacity runs from {util.min():.0%} to {util.max():.0%}; "
+            f"travel is {f['travel_hours'].sum() / max(f['workload_hours'].sum(), 1e-9):.0%} of the "
+            f"field workload ({_num(f['travel_hours'].sum())} of {_num(f['workload_hours'].sum())} "
+            "hours a year)."
+        )
+    vac = plan.bases[plan.bases["vacant"]] if len(plan.bases) and "vacant" in plan.bases else None
+    if vac is not None and len(vac):
+        where = ", ".join(
+            f"{r.territory_id} (suggested base {r.base_postal_code} {r.base_place})"
+            for r in vac.itertuples()
+        )
+        lines.append(
+            f"{len(vac)} of {n} territories are vacant (more territories than field reps): {where}; "
+            "their workload counts travel from the suggested base."
+        )
+    lines += [
         f"Spread across territories (coefficient of variation) falls from {s['cv_potential_mrr']:.0%} to "
         f"{q['cv_potential_mrr']:.0%} for potential and from {s['cv_workload_hours']:.0%} to "
         f"{q['cv_workload_hours']:.0%} for workload.",
-        f"{int(q.get('contiguous', 0))} of {n} territories are one connected area (today "
+        f"{int(q.get('contiguous', 0))} of {n} territories are one connected area on the map (today "
         f"{int(s.get('contiguous', 0))} of {int(s['n_territories'])}); mean travel per visit "
         f"{q['mean_travel_km']:.0f} km (today {s['mean_travel_km']:.0f} km).",
         f"{q['customers_changing_rep']:.0%} of customers ({q['revenue_changing_rep']:.0%} of monthly "
         f"revenue, {q['potential_changing_rep']:.0%} of potential) change rep.",
     ]
+    lines += list(plan.feasibility.get("shortfall", []))
     return lines
 
 
