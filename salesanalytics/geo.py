@@ -49,6 +49,7 @@ __all__ = [
     "lakes",
     "postal_code_adjacency",
     "postal_code_hosts",
+    "postal_code_neighbours",
     "postal_code_places",
     "postal_code_polygons",
     "postal_codes",
@@ -369,6 +370,44 @@ def postal_code_hosts(
             host[miss[near[0]]] = near[1]
         out[todo] = np.array(codes, dtype=object)[host]
     return pd.Series(pd.array(out, dtype="string"), index=pd.Index(pc, name="postal_code"))
+
+
+def postal_code_neighbours(
+    postal_code: pd.Series | np.ndarray | list,
+    latitude: pd.Series | np.ndarray,
+    longitude: pd.Series | np.ndarray,
+) -> pd.DataFrame:
+    """Neighbour pairs among the given postal codes as the map shows them.
+
+    Codes whose polygons share a border (:func:`postal_code_adjacency`), plus one pair per code
+    without a polygon: the code and its host (:func:`postal_code_hosts`), so such a code is a
+    leaf of its host's area and never a link between areas that do not touch.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``postal_code_a``, ``postal_code_b`` (string), restricted to the given codes; the
+        attribute ``attrs["n_hosted"]`` counts the host pairs.
+    """
+    pc = pd.Series(np.asarray(postal_code, dtype=object)).astype("string")
+    ids = set(pc.dropna())
+    adj = postal_code_adjacency()
+    poly = adj[adj["postal_code_a"].isin(ids) & adj["postal_code_b"].isin(ids)]
+    hosts = postal_code_hosts(pc, latitude, longitude)
+    h = hosts.to_numpy(dtype=object, na_value=None)
+    own = hosts.index.to_numpy(dtype=object)
+    keep = np.array(
+        [x is not None and x != o and x in ids for x, o in zip(h, own, strict=True)], dtype=bool
+    )
+    hosted = pd.DataFrame(
+        {
+            "postal_code_a": pd.array(own[keep], dtype="string"),
+            "postal_code_b": pd.array(h[keep], dtype="string"),
+        }
+    )
+    out = pd.concat([poly, hosted], ignore_index=True).drop_duplicates(ignore_index=True)
+    out.attrs["n_hosted"] = int(keep.sum())
+    return out
 
 
 # --------------------------------------------------------------------------------------------

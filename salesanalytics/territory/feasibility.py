@@ -184,7 +184,9 @@ def shortfall(
         return []
     out: list[str] = []
     if reach and reach.get("problems"):
-        out.append("The tolerance cannot be reached with these units: " + " ".join(reach["problems"]))
+        out.append(
+            "The tolerance cannot be reached with these units: " + " ".join(reach["problems"])
+        )
     parts = []
     for _, r in miss.iterrows():
         devs = ", ".join(

@@ -1446,7 +1446,9 @@ def design_territories(
     for _ in range(3 if st.E is not None else 1):
         st.retarget(shares)
         more = _balance_search(
-            st, deadline=deadline + 5, max_passes=max_passes if st.E is not None else max_passes // 3
+            st,
+            deadline=deadline + 5,
+            max_passes=max_passes if st.E is not None else max_passes // 3,
         )
         for name in ("balance_moves", "balance_swaps", "balance_kicks"):
             stats[name] += more[name]

@@ -226,23 +226,12 @@ def prepare_inputs(
         )
     scope = acc[~acc["key_account"]]
     pc_units = postal_code_units(scope, field_ids, locked_postal_codes=locked_postal_codes)
-    adj = geo.postal_code_adjacency()
-    ids = set(pc_units["unit_id"].astype(str))
-    poly_edges = adj[adj["postal_code_a"].isin(ids) & adj["postal_code_b"].isin(ids)]
     # codes without a polygon (PO boxes, company codes) belong to the polygon that contains
     # (or is nearest to) their coordinates: one edge to that host, so they never bridge areas
-    hosts = geo.postal_code_hosts(
+    poly_edges = geo.postal_code_neighbours(
         pc_units["unit_id"], pc_units["latitude"].to_numpy(), pc_units["longitude"].to_numpy()
     )
-    hosted = hosts.notna().to_numpy() & (hosts.to_numpy(dtype=object, na_value="") != hosts.index)
-    hosted &= hosts.isin(ids).to_numpy()
-    host_edges = pd.DataFrame(
-        {
-            "postal_code_a": hosts.index[hosted].astype("string"),
-            "postal_code_b": hosts[hosted].astype("string").to_numpy(),
-        }
-    )
-    poly_edges = pd.concat([poly_edges, host_edges], ignore_index=True)
+    n_hosted = int(poly_edges.attrs.get("n_hosted", 0))
     # postal-code graph (maps): polygon neighbours and hosted codes (no Delaunay links needed)
     pgraph = build_unit_graph(
         pc_units["unit_id"].astype(str).to_numpy(),
@@ -288,8 +277,8 @@ def prepare_inputs(
             units.loc[units["n_accounts"] > 0, "postal_code"].nunique()
         ),
         "n_field_reps": len(field_reps),
-        "graph_polygon_edges": int(len(poly_edges) - len(host_edges)),
-        "graph_hosted_codes": int(len(host_edges)),
+        "graph_polygon_edges": int(len(poly_edges) - n_hosted),
+        "graph_hosted_codes": n_hosted,
         "graph_delaunay_edges": graph.n_delaunay,
         "graph_bridges": graph.n_bridges,
         "total_workload_hours": float(units["workload_hours"].sum()),
@@ -511,7 +500,7 @@ def run_scenario(
     speed_kmh: float = SPEED_KMH,
     locked_accounts: Sequence[str] = (),
     max_passes: int = 100,
-    time_limit: float = 60.0,
+    time_limit: float = 600.0,
     travel_weight: float = 1.0,
     max_iter: int = 1,
     start: TerritoryPlan | None = None,
@@ -579,9 +568,7 @@ def run_scenario(
         else None
     )
     # what the tolerance allows, before searching
-    pre_shares = (
-        shares if shares is not None else {f"T{i:03d}": 1.0 for i in range(n)}
-    )
+    pre_shares = shares if shares is not None else {f"T{i:03d}": 1.0 for i in range(n)}
     reach = reachability(
         u.assign(
             _label=u["postal_code"].astype(str)
@@ -602,60 +589,71 @@ def run_scenario(
         u = u.assign(_start=st_ids.map(start.territory_rep).astype("string"))
         if u["_start"].isin(ids).all():
             start_col = "_start"
-    res = design_territories(
-        u,
-        n,
-        metrics=METRICS,
-        tolerance=tolerance,
-        current_col="current" if same else None,
-        locked_col="locked" if same else None,
-        edges=inputs.edges,
-        territory_ids=ids,
-        target_shares=shares,
-        continuity_col="current_mrr",
-        continuity_weight=continuity_weight if same else 0.0,
-        seed=seed,
-        max_passes=max_passes,
-        time_limit=time_limit,
-        max_iter=max_iter if (start_col or max_iter > 0) else 1,
-        start_col=start_col,
-        candidates=candidates,
-        exchange_rounds=exchange_rounds,
-        warm_start=warm_start,
-        both_repairs=both_repairs,
-        initial_centres=(
-            centres_from.result.territories.rename(
-                columns={"centre_latitude": "latitude", "centre_longitude": "longitude"}
-            )
-            if centres_from is not None and centres_from.result is not None
-            else None
-        ),
-    )
-    # name territories T01.. from west to east, then give each the rep who keeps most customers
-    cen = res.territories.sort_values(["centre_longitude", "territory_id"])
-    width = max(2, len(str(n)))
-    rename = {t: f"T{i + 1:0{width}d}" for i, t in enumerate(cen["territory_id"].astype(str))}
-    ut = pd.Series(
-        res.assignment["territory_id"].astype(str).map(rename).to_numpy(),
-        index=res.assignment["unit_id"].to_numpy(),
-    )
-    ua = pd.DataFrame({"unit_id": ut.index, "territory_id": ut.to_numpy()})
-    tshare = {
-        rename[str(t)]: float(v)
-        for t, v in zip(
-            res.territories["territory_id"], res.territories["target_share"], strict=True
+    if start_col is not None and start is not None:
+        # refine a plan: its territories, reps and bases stay; only the second step runs
+        ut = start.unit_territory.astype(str)
+        trep = dict(start.territory_rep)
+        first_seconds = 0.0
+    else:
+        res = design_territories(
+            u,
+            n,
+            metrics=METRICS,
+            tolerance=tolerance,
+            current_col="current" if same else None,
+            locked_col="locked" if same else None,
+            edges=inputs.edges,
+            territory_ids=ids,
+            target_shares=shares,
+            continuity_col="current_mrr",
+            continuity_weight=continuity_weight if same else 0.0,
+            seed=seed,
+            # a first, rough design: only its regions matter (reps are matched to them, and the
+            # second step balances with travel from the reps' bases)
+            max_passes=min(max_passes, 20),
+            time_limit=time_limit,
+            max_iter=max_iter if (start_col or max_iter > 0) else 1,
+            start_col=start_col,
+            candidates=candidates,
+            exchange_rounds=min(exchange_rounds, 2),
+            warm_start=warm_start,
+            both_repairs=False,
+            initial_centres=(
+                centres_from.result.territories.rename(
+                    columns={"centre_latitude": "latitude", "centre_longitude": "longitude"}
+                )
+                if centres_from is not None and centres_from.result is not None
+                else None
+            ),
         )
-    }
-    rshare = dict(zip(fr["rep_id"].astype(str), fr["fte"].fillna(1.0).astype(float), strict=True))
-    trep = match_territories_to_reps(
-        ua,
-        u,
-        fr["rep_id"].astype(str).tolist(),
-        tshare if (same and fte_scaled) else None,
-        rshare if (same and fte_scaled) else None,
-        homes=fr[["rep_id", "home_latitude", "home_longitude"]],
-        travel_weight=travel_weight,
-    )
+        # name territories T01.. from west to east, then give each the rep who keeps most customers
+        cen = res.territories.sort_values(["centre_longitude", "territory_id"])
+        width = max(2, len(str(n)))
+        rename = {t: f"T{i + 1:0{width}d}" for i, t in enumerate(cen["territory_id"].astype(str))}
+        ut = pd.Series(
+            res.assignment["territory_id"].astype(str).map(rename).to_numpy(),
+            index=res.assignment["unit_id"].to_numpy(),
+        )
+        ua = pd.DataFrame({"unit_id": ut.index, "territory_id": ut.to_numpy()})
+        tshare = {
+            rename[str(t)]: float(v)
+            for t, v in zip(
+                res.territories["territory_id"], res.territories["target_share"], strict=True
+            )
+        }
+        rshare = dict(
+            zip(fr["rep_id"].astype(str), fr["fte"].fillna(1.0).astype(float), strict=True)
+        )
+        trep = match_territories_to_reps(
+            ua,
+            u,
+            fr["rep_id"].astype(str).tolist(),
+            tshare if (same and fte_scaled) else None,
+            rshare if (same and fte_scaled) else None,
+            homes=fr[["rep_id", "home_latitude", "home_longitude"]],
+            travel_weight=travel_weight,
+        )
+        first_seconds = float(res.summary["seconds"])
     # second step: every territory now has its rep (or a suggested base when vacant); balance
     # the workload a rep really has -- service plus travel from their base -- and build the
     # territories around the bases
@@ -674,9 +672,7 @@ def run_scenario(
         _start=ut.reindex(u["unit_id"].astype(str)).to_numpy(),
         _current=u["current"].astype("string").map(rep_to_t).astype("string"),
     )
-    t_shares = (
-        {t: rshare.get(trep[t], 1.0) for t in names} if (same and fte_scaled) else None
-    )
+    t_shares = {t: rshare.get(trep[t], 1.0) for t in names} if (same and fte_scaled) else None
     locked_ok = same and bool(ub.loc[ub["locked"].astype(bool), "_current"].notna().all())
     res2 = design_territories(
         ub,
@@ -693,19 +689,17 @@ def run_scenario(
         seed=seed,
         max_passes=max_passes,
         time_limit=time_limit,
-        max_iter=base_iter,
+        max_iter=base_iter if start_col is None else 0,
         candidates=candidates,
         start_col="_start",
         exchange_rounds=exchange_rounds,
         both_repairs=both_repairs,
-        bases=bases.rename(
-            columns={"base_latitude": "latitude", "base_longitude": "longitude"}
-        ),
+        bases=bases.rename(columns={"base_latitude": "latitude", "base_longitude": "longitude"}),
         travel=travel,
         travel_metric="workload_hours",
     )
-    res2.summary["first_step_seconds"] = res.summary["seconds"]
-    res2.summary["seconds"] = round(res.summary["seconds"] + res2.summary["seconds"], 3)
+    res2.summary["first_step_seconds"] = first_seconds
+    res2.summary["seconds"] = round(first_seconds + res2.summary["seconds"], 3)
     ut = pd.Series(
         res2.assignment["territory_id"].astype(str).to_numpy(),
         index=res2.assignment["unit_id"].to_numpy(),

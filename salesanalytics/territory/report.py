@@ -15,7 +15,9 @@ from salesanalytics.territory.metrics import balance_table
 from salesanalytics.territory.plan import METRICS, TerritoryInputs, TerritoryPlan, run_scenario
 
 __all__ = [
+    "base_table",
     "check_same_plan",
+    "feasibility_lines",
     "deviation_table",
     "input_summary",
     "plan_findings",
@@ -154,6 +156,44 @@ def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: flo
     ]
     lines += list(plan.feasibility.get("shortfall", []))
     return lines
+
+
+def base_table(plan: TerritoryPlan) -> pd.DataFrame:
+    """Client table of the territories' bases: rep, base postal code and place, vacancy.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Territory``, ``Rep``, ``Base``, ``Vacant`` ("yes: suggested base" / "no"), one row
+        per field territory.
+    """
+    b = plan.bases
+    if b.empty:
+        return pd.DataFrame(columns=["Territory", "Rep", "Base", "Vacant"])
+    names = plan.territories.drop_duplicates("territory_id").set_index("territory_id")["rep_name"]
+    return pd.DataFrame(
+        {
+            "Territory": b["territory_id"].astype(str).to_numpy(),
+            "Rep": b["territory_id"].map(names).fillna("vacant (to hire)").astype(str).to_numpy(),
+            "Base": (
+                b["base_postal_code"].astype(str)
+                + " "
+                + b["base_place"].astype("string").fillna("")
+            )
+            .str.strip()
+            .to_numpy(),
+            "Vacant": np.where(b["vacant"], "yes: suggested base", "no"),
+        }
+    )
+
+
+def feasibility_lines(plan: TerritoryPlan) -> list[str]:
+    """What the tolerance allows, in plain words: proven limits before the search and the
+    territories that miss the band after it (empty when every territory is within it)."""
+    f = plan.feasibility
+    if not f:
+        return []
+    return list(f.get("shortfall", []))
 
 
 def check_same_plan(plan: TerritoryPlan, assignment: pd.DataFrame) -> None:
