@@ -922,6 +922,87 @@ def _compact_search(st: _State, passes: int, deadline: float) -> int:
     return n_moves
 
 
+def _cost_swaps(st: _State, passes: int, deadline: float, max_side: int = 60) -> int:
+    """Pairwise exchanges that lower cost while both territories stay within tolerance.
+
+    For every pair of neighbouring territories (every pair without contiguity) the units on
+    their common boundary (up to ``max_side`` per side, cheapest to move first) are tried in
+    swaps; the best improving feasible swap is applied, connectivity permitting. Together
+    with the single moves of the compactness step this closes most of the gap that rounding
+    the assignment LP leaves on small instances.
+    """
+    n_swaps = 0
+    for _ in range(passes):
+        if time.perf_counter() > deadline:
+            break
+        asg = st.assign
+        s = st.sums()
+        if st.contiguous:
+            uu, ss, dd = _boundary_moves(st, asg)
+        else:
+            uu = np.repeat(np.flatnonzero(~st.locked), st.k)
+            dd = np.tile(np.arange(st.k), int((~st.locked).sum()))
+            ss = asg[uu]
+            keep = ss != dd
+            uu, ss, dd = uu[keep], ss[keep], dd[keep]
+        if len(uu) == 0:
+            break
+        gain = st.unit_cost(uu, dd) - st.unit_cost(uu, ss)  # cost change of the one-way move
+        pairs: dict[tuple[int, int], list[tuple[float, int]]] = {}
+        for g, u, a_, b_ in zip(gain.tolist(), uu.tolist(), ss.tolist(), dd.tolist(), strict=True):
+            pairs.setdefault((a_, b_), []).append((g, u))
+        applied = 0
+        assign = asg.tolist()
+        done: set[int] = set()
+        for (a_, b_), lst in sorted(pairs.items()):
+            if a_ > b_ or (b_, a_) not in pairs or a_ in done or b_ in done:
+                continue
+            out_a = [u for _, u in sorted(lst)[:max_side]]
+            out_b = [v for _, v in sorted(pairs[(b_, a_)])[:max_side]]
+            ua, vb = np.array(out_a), np.array(out_b)
+            dc = (
+                st.unit_cost(ua, np.full(len(ua), b_)) - st.unit_cost(ua, np.full(len(ua), a_))
+            )[:, None] + (
+                st.unit_cost(vb, np.full(len(vb), a_)) - st.unit_cost(vb, np.full(len(vb), b_))
+            )[None, :]
+            la_a, la_b = st.loads(ua, a_), st.loads(ua, b_)
+            lb_b, lb_a = st.loads(vb, b_), st.loads(vb, a_)
+            new_a = s[a_][None, None, :] - la_a[:, None, :] + lb_a[None, :, :]
+            new_b = s[b_][None, None, :] - lb_b[None, :, :] + la_b[:, None, :]
+            ok = (st.violation(new_a, a_) <= 1e-12) & (st.violation(new_b, b_) <= 1e-12)
+            dc = np.where(ok, dc, np.inf)
+            for f in np.argsort(dc, axis=None, kind="stable")[:10]:
+                i, j = np.unravel_index(f, dc.shape)
+                if not dc[i, j] < -1e-9:
+                    break
+                u, v = int(ua[i]), int(vb[j])
+                if st.contiguous:
+                    assign[u], assign[v] = b_, a_
+                    good = (
+                        any(assign[x] == b_ for x in st.nbrs[u] if x != v)
+                        and any(assign[x] == a_ for x in st.nbrs[v] if x != u)
+                    )
+                    assign[u], assign[v] = a_, b_
+                    if not good:
+                        continue
+                    if not (
+                        _connected_without(st, u, a_, assign, local_only=False)
+                        and _connected_without(st, v, b_, assign, local_only=False)
+                    ):
+                        continue
+                assign[u], assign[v] = b_, a_
+                st.assign[u], st.assign[v] = b_, a_
+                s[a_] = new_a[i, j]
+                s[b_] = new_b[i, j]
+                done.update((a_, b_))
+                applied += 1
+                break
+        n_swaps += applied
+        if not applied:
+            break
+    return n_swaps
+
+
 # ----------------------------------------------------------------------------------------------
 # public entry point
 # ----------------------------------------------------------------------------------------------
@@ -1051,6 +1132,7 @@ def design_territories(
     travel_metric: str | None = None,
     contiguity: bool = True,
     objective: str = "compactness",
+    polish_passes: int = 20,
 ) -> TerritoryResult:
     """Partition units into balanced, contiguous, compact territories.
 
@@ -1153,6 +1235,9 @@ def design_territories(
         Keep every territory connected on the adjacency (default). ``False`` lets units move
         freely between neighbouring territories (e.g. when today's plan is not contiguous and
         the client does not need it); ``result.summary["n_contiguous"]`` still reports it.
+    polish_passes
+        Passes of cost-lowering swaps between neighbouring territories at the end (each
+        keeps both territories within tolerance and connected); 0 = none.
     objective
         ``"compactness"`` (weighted squared distance to free territory centres), ``"bases"``
         (distance to the fixed ``bases``; implied by ``bases`` or ``distance``) or
@@ -1440,6 +1525,15 @@ def design_territories(
     st.assign[:] = plan
     stats.update(info, contiguity_repair=name, contiguity_repairs=n_rep)
     stats["compactness_moves"] = _compact_search(st, passes=8, deadline=deadline)
+    stats["compactness_swaps"] = 0
+    if polish_passes:
+        for _ in range(3):
+            n_sw = _cost_swaps(st, passes=polish_passes, deadline=deadline)
+            n_mv = _compact_search(st, passes=8, deadline=deadline)
+            stats["compactness_swaps"] += n_sw
+            stats["compactness_moves"] += n_mv
+            if not n_sw and not n_mv:
+                break
     st.update_centres()
     # a final balance pass in case compactness moves were cut short; with travel the targets
     # follow the plan's total travel, so balance again until they settle

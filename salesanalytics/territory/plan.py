@@ -342,7 +342,9 @@ def _finish(
     terr = territory_summary(assignment, acc, inputs.reps, road_factor, speed_kmh, bases=bases)
     terr = table_balance(terr, fte_scaled)
     u = inputs.units
-    current = u["current"]
+    # today's territory of every unit in the plan's names (the territory of its rep today)
+    rep_to_t = {str(r): str(t) for t, r in territory_rep.items()}
+    current = u["current"].astype("string").map(rep_to_t).astype("string")
     fte = inputs.field_reps.set_index(inputs.field_reps["rep_id"].astype(str))["fte"]
     shares = {t: _fte(fte, r) for t, r in territory_rep.items()} if fte_scaled else None
     quality = plan_quality(
