@@ -1364,6 +1364,8 @@ def design_territories(
     else:  # combined metric: each metric as a share of its total, summed
         w_raw = (a / np.where(totals > 0, totals, 1.0)).sum(axis=1)
     w = w_raw + 0.05 * (w_raw.mean() if w_raw.mean() > 0 else 1.0)  # empty units still matter a bit
+    if objective == "disruption" and continuity_weight <= 0:
+        continuity_weight = 1.0  # disruption is the objective: keeping units must count
     ccol = continuity_col or metrics[0]
     cval = np.clip(units[ccol].to_numpy(dtype=float), 0, None)
 
