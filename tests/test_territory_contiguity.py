@@ -135,9 +135,10 @@ def recomputed_balance(inputs: tm.TerritoryInputs, plan: tm.TerritoryPlan) -> pd
     g = a.groupby("territory_id").agg(potential=("potential_mrr", "sum"), work=("work", "sum"))
     rep = g.index.map(b["rep_id"])
     fte = pd.Series(rep.map(reps["fte"]), index=g.index).astype(float).fillna(1.0)
-    share = fte / fte.sum()
-    for m in ("potential", "work"):
-        g[f"dev_{m}"] = g[m] / (share * g[m].sum()) - 1
+    cap = pd.Series(rep.map(reps["capacity_hours"]), index=g.index).astype(float)
+    # potential follows the FTE share, workload the capacity share (utilisation balanced)
+    g["dev_potential"] = g["potential"] / (fte / fte.sum() * g["potential"].sum()) - 1
+    g["dev_work"] = g["work"] / (cap / cap.sum() * g["work"].sum()) - 1
     return g
 
 
@@ -168,9 +169,14 @@ def test_demo_every_territory_one_piece_on_the_map_and_balanced_with_travel(
         assert any(re.search(rf"\b{tid} \(", line) for line in lines), tid
     if (worst > 0.05 + 1e-9).any():
         assert any(line.startswith("What would make it reachable") for line in lines)
-    # utilisation in the table: workload over capacity, the same workload
+    # utilisation in the table: workload over capacity, the same workload; within the band of
+    # the fleet's utilisation wherever the workload is
     cap = t["capacity_hours"]
     np.testing.assert_allclose(t["utilisation"], g["work"] / cap, rtol=1e-6)
+    util = g["work"] / cap
+    fleet = g["work"].sum() / cap.sum()
+    ok = g["dev_work"].abs() <= 0.05 + 1e-9
+    assert ((util[ok] / fleet - 1).abs() <= 0.05 + 1e-6).all()
 
 
 def test_reps_are_matched_near_home_and_vacancies_get_a_suggested_base(

@@ -189,7 +189,10 @@ def table_balance(
 
     The target of a field territory is its share of the field total: its rep's FTE over the
     sum of FTE (``fte_scaled``; a vacant territory counts as one full-time rep) or an equal
-    share. Rows for key accounts, locked and unassigned accounts get no target.
+    share. Workload follows the rep's capacity hours instead (when the table has
+    ``capacity_hours``; a vacancy counts as one FTE at the median hours per FTE), so that a
+    workload within the band means a utilisation within the band. Rows for key accounts,
+    locked and unassigned accounts get no target.
 
     Parameters
     ----------
@@ -211,9 +214,18 @@ def table_balance(
     share = share.where(field)
     share = share / share.sum()
     t["target_share"] = share
+    cap_share = None
+    if fte_scaled and "capacity_hours" in t:
+        cap = t["capacity_hours"].astype("float64")
+        per_fte = (
+            float(np.nanmedian(cap / t["fte"].astype("float64"))) if cap.notna().any() else 1.0
+        )
+        cap = cap.where(cap.notna() & (cap > 0), share.where(field) * 0 + per_fte).where(field)
+        cap_share = cap / cap.sum()
     for m in metrics:
         total = t.loc[field, m].sum()
-        t[f"target_{m}"] = share * total
+        sh = cap_share if (cap_share is not None and m == "workload_hours") else share
+        t[f"target_{m}"] = sh * total
         tgt = t[f"target_{m}"]
         t[f"dev_{m}"] = (t[m] / tgt.where(tgt > 0) - 1).where(field)
     return t

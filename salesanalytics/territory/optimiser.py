@@ -960,11 +960,11 @@ def _cost_swaps(st: _State, passes: int, deadline: float, max_side: int = 60) ->
             out_a = [u for _, u in sorted(lst)[:max_side]]
             out_b = [v for _, v in sorted(pairs[(b_, a_)])[:max_side]]
             ua, vb = np.array(out_a), np.array(out_b)
-            dc = (
-                st.unit_cost(ua, np.full(len(ua), b_)) - st.unit_cost(ua, np.full(len(ua), a_))
-            )[:, None] + (
-                st.unit_cost(vb, np.full(len(vb), a_)) - st.unit_cost(vb, np.full(len(vb), b_))
-            )[None, :]
+            dc = (st.unit_cost(ua, np.full(len(ua), b_)) - st.unit_cost(ua, np.full(len(ua), a_)))[
+                :, None
+            ] + (st.unit_cost(vb, np.full(len(vb), a_)) - st.unit_cost(vb, np.full(len(vb), b_)))[
+                None, :
+            ]
             la_a, la_b = st.loads(ua, a_), st.loads(ua, b_)
             lb_b, lb_a = st.loads(vb, b_), st.loads(vb, a_)
             new_a = s[a_][None, None, :] - la_a[:, None, :] + lb_a[None, :, :]
@@ -978,9 +978,8 @@ def _cost_swaps(st: _State, passes: int, deadline: float, max_side: int = 60) ->
                 u, v = int(ua[i]), int(vb[j])
                 if st.contiguous:
                     assign[u], assign[v] = b_, a_
-                    good = (
-                        any(assign[x] == b_ for x in st.nbrs[u] if x != v)
-                        and any(assign[x] == a_ for x in st.nbrs[v] if x != u)
+                    good = any(assign[x] == b_ for x in st.nbrs[u] if x != v) and any(
+                        assign[x] == a_ for x in st.nbrs[v] if x != u
                     )
                     assign[u], assign[v] = a_, b_
                     if not good:
@@ -1001,6 +1000,102 @@ def _cost_swaps(st: _State, passes: int, deadline: float, max_side: int = 60) ->
         if not applied:
             break
     return n_swaps
+
+
+def _territory_connected(st: _State, members: np.ndarray) -> bool:
+    """Whether ``members`` (unit numbers) form one connected piece on the adjacency."""
+    if len(members) <= 1:
+        return True
+    inside = set(members.tolist())
+    seen = {int(members[0])}
+    stack = [int(members[0])]
+    while stack:
+        x = stack.pop()
+        for y in st.nbrs[x]:
+            if y in inside and y not in seen:
+                seen.add(y)
+                stack.append(y)
+    return len(seen) == len(inside)
+
+
+def _pair_milp(st: _State, passes: int, deadline: float, max_units: int = 80) -> int:
+    """Re-split pairs of neighbouring territories optimally (a small MILP on HiGHS each).
+
+    All units of two territories (at most ``max_units``) are re-divided between them at least
+    cost with both within tolerance; the result is kept when it is cheaper and both stay
+    connected. Applied to every neighbouring pair (every pair without contiguity) until no
+    pair improves: on small instances this closes most of the gap to the exact optimum.
+    Returns the number of improved pairs.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    improved = 0
+    for _ in range(passes):
+        if time.perf_counter() > deadline:
+            break
+        asg = st.assign
+        if st.contiguous:
+            ip, ix = st.indptr, st.indices
+            src = np.repeat(np.arange(len(asg)), np.diff(ip))
+            a_t, b_t = asg[src], asg[ix]
+            keep = a_t < b_t
+            pairs = sorted(set(zip(a_t[keep].tolist(), b_t[keep].tolist(), strict=True)))
+        else:
+            pairs = [(a_, b_) for a_ in range(st.k) for b_ in range(a_ + 1, st.k)]
+        changed = 0
+        for a_, b_ in pairs:
+            if time.perf_counter() > deadline:
+                break
+            U = np.flatnonzero((st.assign == a_) | (st.assign == b_))
+            if len(U) > max_units or len(U) < 2:
+                continue
+            ca = st.unit_cost(U, np.full(len(U), a_))
+            cb = st.unit_cost(U, np.full(len(U), b_))
+            La, Lb = st.loads(U, a_), st.loads(U, b_)
+            rows, lo, hi = [], [], []
+            for j in range(st.a.shape[1]):
+                for t, L, sign in ((a_, La, -1.0), (b_, Lb, 1.0)):
+                    if not st.active[t, j]:
+                        continue
+                    T = st.T[t, j]
+                    lo_t, hi_t = T * (1 - st.tol[j]), T * (1 + st.tol[j])
+                    if sign < 0:  # territory a holds the units with y = 0: sum L - sum L y
+                        rows.append(-L[:, j])
+                        lo.append(lo_t - L[:, j].sum())
+                        hi.append(hi_t - L[:, j].sum())
+                    else:
+                        rows.append(L[:, j])
+                        lo.append(lo_t)
+                        hi.append(hi_t)
+            now = (st.assign[U] == b_).astype(float)
+            lb = np.zeros(len(U))
+            ub = np.ones(len(U))
+            lk = st.locked[U]
+            lb[lk], ub[lk] = now[lk], now[lk]
+            res = milp(
+                cb - ca,
+                constraints=LinearConstraint(np.array(rows), lo, hi) if rows else (),
+                integrality=np.ones(len(U)),
+                bounds=Bounds(lb, ub),
+                options={"time_limit": 5.0, "disp": False},
+            )
+            if res.x is None:
+                continue
+            y = np.round(res.x)
+            if (cb - ca) @ y >= (cb - ca) @ now - 1e-9:
+                continue
+            if st.contiguous and not (
+                _territory_connected(st, U[y == 0]) and _territory_connected(st, U[y == 1])
+            ):
+                continue
+            if (y == 0).all() or (y == 1).all():
+                continue
+            st.assign[U] = np.where(y == 1, b_, a_)
+            changed += 1
+        improved += changed
+        if not changed:
+            break
+    return improved
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1133,6 +1228,8 @@ def design_territories(
     contiguity: bool = True,
     objective: str = "compactness",
     polish_passes: int = 20,
+    metric_shares: Mapping[str, Mapping[str, float]] | None = None,
+    pair_milp_units: int = 400,
 ) -> TerritoryResult:
     """Partition units into balanced, contiguous, compact territories.
 
@@ -1235,6 +1332,13 @@ def design_territories(
         Keep every territory connected on the adjacency (default). ``False`` lets units move
         freely between neighbouring territories (e.g. when today's plan is not contiguous and
         the client does not need it); ``result.summary["n_contiguous"]`` still reports it.
+    metric_shares
+        Optional per-metric territory shares overriding ``target_shares`` for that metric,
+        e.g. ``{"workload": {territory: capacity hours of its rep}}``: workload then follows
+        each rep's capacity (utilisation equal) while potential follows the FTE.
+    pair_milp_units
+        On instances with at most this many units, the polish also re-splits every pair of
+        neighbouring territories exactly (a small MILP each, kept when cheaper and connected).
     polish_passes
         Passes of cost-lowering swaps between neighbouring territories at the end (each
         keeps both territories within tolerance and connected); 0 = none.
@@ -1357,7 +1461,20 @@ def design_territories(
             )
     shares = shares / shares.sum()
     totals = a.sum(axis=0)
-    targets = shares[:, None] * totals[None, :]
+    share_m = np.repeat(shares[:, None], len(metrics), axis=1)
+    for m, sh in (metric_shares or {}).items():
+        if m not in metrics:
+            raise ValueError(
+                f"metric_shares names {m!r}, which is not one of the metrics {metrics}"
+            )
+        v = np.array([float(sh.get(t, np.nan)) for t in territory_ids])
+        if not (np.isfinite(v).all() and (v > 0).all()):
+            raise ValueError(
+                f"metric_shares[{m!r}] needs a positive share for every territory "
+                "(e.g. each rep's capacity hours)"
+            )
+        share_m[:, metrics.index(m)] = v / v.sum()
+    targets = share_m * totals[None, :]
     tol = np.array([tol_map[m] for m in metrics])
     if compactness_col:
         w_raw = units[compactness_col].to_numpy(dtype=float)
@@ -1434,7 +1551,7 @@ def design_territories(
             warm += " named after today's territories"
         st.assign[locked] = cur[locked]
     st.update_centres()
-    st.retarget(shares)
+    st.retarget(share_m[:, st.ej])
     st.power = DISTANCE_POWER
     radius = float(np.median(st.dist(np.arange(n), st.assign))) or 1.0
     radius = radius**st.power
@@ -1451,7 +1568,7 @@ def design_territories(
         stats.update(info)
         _fill_by_graph(st, graph, core)
         st.update_centres()
-        st.retarget(shares)
+        st.retarget(share_m[:, st.ej])
         if prev is not None and np.mean(prev != st.assign) < 0.002:
             break
         prev = st.assign.copy()
@@ -1468,7 +1585,7 @@ def design_territories(
     st.assign[:] = lp_plan
     n_regrown = _regrow(st, graph) if st.contiguous else 0
     regrown = st.assign.copy()
-    st.retarget(shares)
+    st.retarget(share_m[:, st.ej])
     tries = [("territories regrown", regrown, n_regrown)]
     if both_repairs and not np.array_equal(whole, regrown):
         tries.append(("pieces moved whole", whole, n_whole))
@@ -1491,7 +1608,7 @@ def design_territories(
         cand = st.assign.copy()
         stale = 0
         for rnd in range(max(1, exchange_rounds)):
-            st.retarget(shares)  # travel targets follow the plan's total travel
+            st.retarget(share_m[:, st.ej])  # travel targets follow the plan's total travel
             if st.E is not None:
                 viol = st.violation(st.sums())
                 key = min(key, (int((viol > 1e-12).sum()), float(viol.sum())))
@@ -1528,19 +1645,26 @@ def design_territories(
     stats.update(info, contiguity_repair=name, contiguity_repairs=n_rep)
     stats["compactness_moves"] = _compact_search(st, passes=8, deadline=deadline)
     stats["compactness_swaps"] = 0
+    stats["pair_milp_improvements"] = 0
     if polish_passes:
-        for _ in range(3):
+        for _ in range(6):
             n_sw = _cost_swaps(st, passes=polish_passes, deadline=deadline)
             n_mv = _compact_search(st, passes=8, deadline=deadline)
+            n_pm = (
+                _pair_milp(st, passes=polish_passes, deadline=deadline)
+                if n <= pair_milp_units  # small instance: re-split neighbouring pairs exactly
+                else 0
+            )
             stats["compactness_swaps"] += n_sw
             stats["compactness_moves"] += n_mv
-            if not n_sw and not n_mv:
+            stats["pair_milp_improvements"] += n_pm
+            if not n_sw and not n_mv and not n_pm:
                 break
     st.update_centres()
     # a final balance pass in case compactness moves were cut short; with travel the targets
     # follow the plan's total travel, so balance again until they settle
     for _ in range(3 if st.E is not None else 1):
-        st.retarget(shares)
+        st.retarget(share_m[:, st.ej])
         more = _balance_search(
             st,
             deadline=deadline + 5,
@@ -1550,7 +1674,7 @@ def design_territories(
             stats[name] += more[name]
         if st.E is None:
             break
-        st.retarget(shares)
+        st.retarget(share_m[:, st.ej])
         if st.violation(st.sums()).sum() <= 1e-12:
             break
     stats["objective"] = objective if not st.fixed else "bases"

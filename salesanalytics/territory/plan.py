@@ -3,6 +3,30 @@
 >>> inputs = prepare_inputs(accounts, potential, activities, reps)  # doctest: +SKIP
 >>> plan = run_scenario(inputs, n_territories=None, tolerance=0.05)  # doctest: +SKIP
 >>> plan.assignment.head()  # account_id, territory_id, rep_id, previous_rep_id, changed, locked
+
+Rules the design follows (and the report states):
+
+* **Workload a rep really has.** A territory's workload is its accounts' service time plus
+  the driving from its rep's base (visits x 2 x straight-line km x road factor / speed, the
+  project's travel assumptions). The design runs in two steps: a first, rough design of
+  regions; reps matched to them (:func:`~salesanalytics.territory.design.match_territories_to_reps`,
+  ``scipy.optimize.linear_sum_assignment`` on where they live and whom they serve today);
+  then the territories are rebuilt around the reps' bases with travel in the balanced
+  workload. A territory without a rep is a vacancy with a suggested base (the postal code at
+  its centre); its travel is counted from there. The territory table (and every figure of the
+  headline) comes from the accounts and the bases, so table, headline and balance agree.
+* **Contiguity as the map shows it.** Postal codes are neighbours when their polygons share
+  a border; a code without a polygon (PO box, company code) belongs to the polygon that
+  contains (or is nearest to) its coordinates and is never a link between areas
+  (:func:`salesanalytics.geo.postal_code_neighbours`). The Swiss polygons cover the country
+  without gaps (lakes lie inside the shore codes' polygons), so no water or mountain gap is
+  bridged; a postal code made of several parts counts as one area. For other geographies
+  without full adjacency, separate components are joined by their shortest link and counted
+  (``graph_bridges`` in the inputs summary).
+* **Infeasible said out loud.** Before searching, :func:`~salesanalytics.territory.feasibility.reachability`
+  bounds what any plan can reach; afterwards :func:`~salesanalytics.territory.feasibility.shortfall`
+  names the territories outside the band, the best deviation and what would help
+  (``plan.feasibility``; the notebook records them as run warnings).
 """
 
 from __future__ import annotations
@@ -502,7 +526,7 @@ def run_scenario(
     speed_kmh: float = SPEED_KMH,
     locked_accounts: Sequence[str] = (),
     max_passes: int = 100,
-    time_limit: float = 600.0,
+    time_limit: float = 3600.0,
     travel_weight: float = 1.0,
     max_iter: int = 1,
     start: TerritoryPlan | None = None,
@@ -553,7 +577,9 @@ def run_scenario(
         Assignment LPs of the second step, which builds the territories around their reps'
         bases with travel in the workload (0 = exchange LP and local search only).
     time_limit
-        Safety limit in seconds.
+        Safety limit in seconds per design step (the effort is bounded by ``max_passes``; a
+        run cut short by this limit is not reproducible, so it is generous: a shared, busy
+        machine must not change the plan).
     travel_weight
         When reps are matched to the new territories: weight of their travel from home against
         the customer revenue they keep.
@@ -591,6 +617,7 @@ def run_scenario(
         u = u.assign(_start=st_ids.map(start.territory_rep).astype("string"))
         if u["_start"].isin(ids).all():
             start_col = "_start"
+    rshare = dict(zip(fr["rep_id"].astype(str), fr["fte"].fillna(1.0).astype(float), strict=True))
     if start_col is not None and start is not None:
         # refine a plan: its territories, reps and bases stay; only the second step runs
         ut = start.unit_territory.astype(str)
@@ -643,9 +670,6 @@ def run_scenario(
                 res.territories["territory_id"], res.territories["target_share"], strict=True
             )
         }
-        rshare = dict(
-            zip(fr["rep_id"].astype(str), fr["fte"].fillna(1.0).astype(float), strict=True)
-        )
         trep = match_territories_to_reps(
             ua,
             u,
@@ -675,6 +699,12 @@ def run_scenario(
         _current=u["current"].astype("string").map(rep_to_t).astype("string"),
     )
     t_shares = {t: rshare.get(trep[t], 1.0) for t in names} if (same and fte_scaled) else None
+    # workload follows each rep's capacity (hours a year: FTE x contract hours), so that
+    # utilisation is balanced; a vacancy counts as one full-time rep at the median hours
+    cap = fr.set_index(fr["rep_id"].astype(str))["capacity_hours"].astype(float)
+    per_fte = float(np.nanmedian(cap / fr.set_index(fr["rep_id"].astype(str))["fte"].astype(float)))
+    cap_share = {t: float(cap.get(trep[t], np.nan)) for t in names}
+    cap_share = {t: v if np.isfinite(v) and v > 0 else per_fte for t, v in cap_share.items()}
     locked_ok = same and bool(ub.loc[ub["locked"].astype(bool), "_current"].notna().all())
     res2 = design_territories(
         ub,
@@ -686,6 +716,7 @@ def run_scenario(
         edges=inputs.edges,
         territory_ids=names,
         target_shares=t_shares,
+        metric_shares={"workload_hours": cap_share} if (same and fte_scaled) else None,
         continuity_col="current_mrr",
         continuity_weight=continuity_weight if same else 0.0,
         seed=seed,
