@@ -179,10 +179,19 @@ def _polygon_pieces(unit_code: dict, unit_territory: dict, latlon: dict) -> dict
 
 
 def _bases(u: pd.DataFrame, k: int, seed: int) -> pd.DataFrame:
-    """Rep bases: k units drawn with probability ~ workload (reps live where the work is)."""
+    """Rep bases spread like a field force: workload-weighted k-means centres, each moved to
+    the nearest unit (a rep lives in a town of the region). Bases drawn at random instead
+    (several reps in one city, none in a valley) are far harder: see the note."""
+    xy = np.column_stack([u["longitude"], u["latitude"]]).astype(float)
+    w = u["workload"].to_numpy(float)
     rng = np.random.default_rng(seed)
-    p = u["workload"].to_numpy(float)
-    pick = rng.choice(len(u), size=k, replace=False, p=p / p.sum())
+    pts = xy[rng.choice(len(u), size=min(len(u), 20 * k), replace=True, p=w / w.sum())]
+    cent, _ = kmeans2(pts, k, seed=rng, minit="++")
+    pick = []
+    for c in cent:
+        d = np.hypot(*(xy - c).T)
+        d[pick] = np.inf
+        pick.append(int(np.argmin(d)))
     b = u.iloc[pick][["latitude", "longitude"]].reset_index(drop=True)
     b["territory_id"] = [f"T{i + 1:03d}" for i in range(k)]
     return b
@@ -224,7 +233,7 @@ def part_travel(quick: bool) -> None:
     rows = []
     sw, se = swiss_postal_code_units(None, seed=1)
     cases = [("CH 3,362", sw, se, k, False) for k in ((20,) if quick else (20, 50, 100))]
-    sizes = ((2000, 20),) if quick else ((2000, 20), (5000, 50), (10000, 100))
+    sizes = ((2000, 20),) if quick else ((2000, 20), (10000, 100))
     for n, k in sizes:
         r = random_planar_units(n, seed=7).rename(columns={"x": "longitude", "y": "latitude"})
         cases.append((f"generated {n:,}", r, None, k, True))

@@ -63,8 +63,8 @@ def test_heuristic_is_feasible_whenever_the_milp_is_and_close_to_its_optimum(see
     assert max(dev.values()) <= 0.1 + 1e-9
     hc = plan_cost(u, h.assignment["territory_id"], b, METRICS, **KW)
     assert hc >= ex["objective"] * (1 - 1e-6)  # the MILP's optimum bounds every plan
-    # measured gap (bench/bench_territory.py --part exact): the heuristic is within 20% here
-    assert hc <= 1.2 * ex["objective"]
+    # measured gaps (bench/bench_territory.py --part exact): 1.1%, 3.4% and 0.3% on these
+    assert hc <= 1.05 * ex["objective"]
 
 
 def test_milp_with_contiguity_and_travel_gives_connected_balanced_territories() -> None:
