@@ -383,7 +383,14 @@ def part_demo(quick: bool) -> None:
             plan.unit_territory.astype(str).to_dict(),
             {
                 str(c): (a, b)
-                for c, a, b in zip(u["postal_code"], u["latitude"], u["longitude"], strict=True)
+                for c, a, b in pd.concat(
+                    [
+                        u[u["unit_id"].astype(str) == u["postal_code"].astype(str)],
+                        u[u["unit_id"].astype(str) != u["postal_code"].astype(str)],
+                    ]
+                )
+                .drop_duplicates("postal_code")[["postal_code", "latitude", "longitude"]]
+                .itertuples(index=False, name=None)
             },
         )
         f = plan.territories[plan.territories["dev_potential_mrr"].notna()]

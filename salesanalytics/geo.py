@@ -64,6 +64,7 @@ SWISS_AREA_KM2: float = 41_285.0
 
 T = TypeVar("T")
 
+_TOUCH_EPS = 0.02  # screen units (~10 m): polygons this close share a border on the map
 _MIN_AREA_KM2 = 0.01  # smaller polygons are degenerate slivers in the source: area reported as NaN
 
 _GEONAMES_COLUMNS = [
@@ -379,7 +380,8 @@ def postal_code_neighbours(
 ) -> pd.DataFrame:
     """Neighbour pairs among the given postal codes as the map shows them.
 
-    Codes whose polygons share a border (:func:`postal_code_adjacency`), plus one pair per code
+    Codes whose polygons share a border (:func:`postal_code_adjacency`, kept where the areas
+    really meet: a shared arc of a zero-area sliver in the source is dropped), plus one pair per code
     without a polygon: the code and its host (:func:`postal_code_hosts`), so such a code is a
     leaf of its host's area and never a link between areas that do not touch.
 
@@ -391,8 +393,26 @@ def postal_code_neighbours(
     """
     pc = pd.Series(np.asarray(postal_code, dtype=object)).astype("string")
     ids = set(pc.dropna())
+    import shapely
+
     adj = postal_code_adjacency()
     poly = adj[adj["postal_code_a"].isin(ids) & adj["postal_code_b"].isin(ids)]
+    # a shared arc of a zero-area sliver (a degenerate ring in the source) is no border on the
+    # map: keep pairs whose areas come within ~10 m of each other
+    codes, tree = _shapes()
+    pos = {c: i for i, c in enumerate(codes)}
+    ia = poly["postal_code_a"].map(pos)
+    ib = poly["postal_code_b"].map(pos)
+    known = ia.notna() & ib.notna()
+    geoms = tree.geometries
+    near = np.ones(len(poly), dtype=bool)
+    near[known.to_numpy()] = (
+        shapely.distance(
+            geoms[ia[known].astype(int).to_numpy()], geoms[ib[known].astype(int).to_numpy()]
+        )
+        <= _TOUCH_EPS
+    )
+    poly = poly[near & known.to_numpy()]
     hosts = postal_code_hosts(pc, latitude, longitude)
     h = hosts.to_numpy(dtype=object, na_value=None)
     own = hosts.index.to_numpy(dtype=object)

@@ -24,10 +24,16 @@ pytest.importorskip("shapely")
 
 
 def _latlon(units: pd.DataFrame) -> dict[str, tuple[float, float]]:
-    code = units["postal_code"] if "postal_code" in units else units["unit_id"]
+    """Coordinates of every postal code: its own unit's (a customer unit or a piece of a split
+    code sits at its accounts, not at the code)."""
+    if "postal_code" not in units:
+        units = units.assign(postal_code=units["unit_id"])
+    own = units["unit_id"].astype(str) == units["postal_code"].astype(str)
+    u = pd.concat([units[own], units[~own]])  # a code's own unit first, else any of its units
+    u = u.drop_duplicates("postal_code")
     return {
         str(c): (float(a), float(b))
-        for c, a, b in zip(code, units["latitude"], units["longitude"], strict=True)
+        for c, a, b in zip(u["postal_code"], u["latitude"], u["longitude"], strict=True)
     }
 
 
