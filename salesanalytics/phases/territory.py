@@ -79,6 +79,7 @@ PHASE = PhaseSpec(
         "comparison",
         "disruption",
         "design",
+        "bases",
     ),
     params=Params,
     seconds=9,
