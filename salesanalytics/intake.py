@@ -16,12 +16,15 @@ The command line ``salesanalytics validate --source DIR [--mapping NAME_OR_FILE]
 from __future__ import annotations
 
 import argparse
+import csv
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pyarrow.lib import ArrowException
 
 from salesanalytics import io as sio
 from salesanalytics import schema
@@ -111,6 +114,48 @@ def _needed_columns(m: Mapping) -> dict[str, set[str]]:
     return need
 
 
+def _no_rows_problem(m: Mapping, source_name: str, label: str) -> pd.DataFrame:
+    """A file with a header but no rows: an error for a required source (e.g. Account), since
+    every other table refers to it; a warning otherwise (the table stays empty)."""
+    required = m.sources[source_name].required
+    tables = [t for t, ts in m.tables.items() if any(i.source == source_name for i in ts.inputs)]
+    what = f"table {', '.join(tables)} stays empty" if tables else "it is used for look-ups"
+    return problem_frame(
+        severity="error" if required else "warning",
+        check="no_rows",
+        message=f"file has a header but no data rows: {what}",
+        hint="Export the table again with its rows (was the export filtered or cut off?)."
+        + (" Problems of other files that refer to it follow from this one." if required else ""),
+        file=label,
+        table=tables[0] if tables else None,
+    )
+
+
+def _nul_problems(raw: sio.RawTable, label: str, read: set[str]) -> pd.DataFrame:
+    """Warnings for NUL bytes in CSV columns the mapping does not read (the columns it reads
+    are checked cell by cell, see :func:`salesanalytics.mapping.text_cell_problems`)."""
+    try:
+        hits = [h for h in sio.find_nul_bytes(raw.path) if h.column not in read]
+    except READ_ERRORS:  # pragma: no cover - the file was just read
+        return problem_frame(severity="info", check="", message="", n=0)
+    return problem_frame(
+        severity="warning",
+        check="control_characters",
+        message="NUL bytes in a column the analyses do not read (a sign of a damaged export)",
+        hint="Check how the file was exported; the column is not used, the rest is read.",
+        file=label,
+        column=[h.column or "(line)" for h in hits],
+        row=[h.row for h in hits],
+        value=[h.value for h in hits],
+        n=len(hits),
+    )
+
+
+READ_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, csv.Error, ArrowException)
+"""Exceptions of reading one export file that are reported as ``unreadable_file`` (the other
+files are still read and checked)."""
+
+
 def as_of_date(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
     """Reference date of an export: the latest date that lies in the past of the export.
 
@@ -119,12 +164,15 @@ def as_of_date(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
     used only when none of these exist (a contract signed today may start next month).
     Requires the canonical columns ``activities.date``, ``opportunities.created_date``,
     ``close_date``, ``status``, ``opportunity_stages.entered_at`` and ``contracts.start_date``
-    (tables or columns that are absent are skipped). ``None`` when there is no date at all.
+    (tables or columns that are absent are skipped). Dates after the current date are not
+    taken (a planned activity, a typing error: see ``docs/validation.md``). ``None`` when there
+    is no date at all.
     """
     cands: list[pd.Timestamp] = []
+    today = pd.Timestamp(date.today())
 
     def add(s: pd.Series) -> None:
-        v = s.max()
+        v = s[s <= today].max()  # planned activities and typing errors lie in the future
         if not pd.isna(v):
             cands.append(pd.Timestamp(v))
 
@@ -206,7 +254,7 @@ def load_export(
             for label, cols in sio.read_header(p).items():
                 headers[label] = cols
                 paths[label] = p
-        except (ValueError, OSError) as exc:
+        except READ_ERRORS as exc:
             report.add_frame(
                 problem_frame(
                     severity="error",
@@ -245,7 +293,7 @@ def load_export(
                 try:
                     for r in sio.read_file(paths[label], columns=need.get(source_name)):
                         raw_cache[r.file] = r
-                except (ValueError, OSError) as exc:
+                except READ_ERRORS as exc:
                     report.add_frame(
                         problem_frame(
                             severity="error",
@@ -272,15 +320,9 @@ def load_export(
                     }
                 )
                 if len(r.data) == 0 and not r.bad_rows:
-                    report.add_frame(
-                        problem_frame(
-                            severity="warning",
-                            check="no_rows",
-                            message="file has a header but no data rows",
-                            hint="Check that the export was complete; the table stays empty.",
-                            file=label,
-                        )
-                    )
+                    report.add_frame(_no_rows_problem(m, source_name, label))
+                if r.kind == "csv":
+                    report.add_frame(_nul_problems(r, label, need.get(source_name, set())))
                 if r.bad_rows:
                     report.add_frame(
                         problem_frame(

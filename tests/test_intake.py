@@ -118,10 +118,31 @@ def test_every_problem_at_once_with_file_column_row_value(sf_export: Path) -> No
         ("error", "Contract.csv", "AccountId", 3, "001X"),
         ("error", "Task.csv", "OwnerId", 2, "005NOBODY"),
     ]
+    # the value names both dates; the stage entered after the (wrong) close date follows
     assert _problems(res, "date_order") == [
-        ("error", "Contract.csv", "Cancellation_Date__c", 5, "2020-12-31"),
-        ("error", "Opportunity.csv", "CloseDate", 2, "2024-01-05"),
-        ("error", "OpportunityHistory.csv", "CreatedDate", 4, "2024-10-01"),
+        ("error", "Contract.csv", "Cancellation_Date__c", 5, "2020-12-31 (StartDate 2021-04-01)"),
+        ("error", "Opportunity.csv", "CloseDate", 2, "2024-01-05 (CreatedDate 2024-01-10)"),
+        (
+            "error",
+            "OpportunityHistory.csv",
+            "CreatedDate",
+            4,
+            "2024-10-01 (opportunity created 2024-11-01)",
+        ),
+        (
+            "warning",
+            "OpportunityHistory.csv",
+            "CreatedDate",
+            2,
+            "2024-01-10 (opportunity closed 2024-01-05)",
+        ),
+        (
+            "warning",
+            "OpportunityHistory.csv",
+            "CreatedDate",
+            3,
+            "2024-01-31 (opportunity closed 2024-01-05)",
+        ),
     ]
     assert _problems(res, "negative_value") == [
         ("error", "Contract.csv", "MRR__c", 2, "-89.0"),
