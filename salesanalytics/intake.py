@@ -28,6 +28,7 @@ from pyarrow.lib import ArrowException
 
 from salesanalytics import io as sio
 from salesanalytics import schema
+from salesanalytics.deliverables import write_csv
 from salesanalytics.errors import UserError
 from salesanalytics.mapping import MappedTable, Mapping, load_mapping, map_input, match_files
 from salesanalytics.mapping import stack_inputs as _stack
@@ -456,7 +457,7 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     ws.write("quality_fills", _plain(rep.fills))
     ws.write("quality_excluded", _plain(rep.excluded))
     if len(result.quarantined):
-        result.quarantined.to_csv(ws.path("quarantine.csv"), index=False)
+        write_csv(result.quarantined, ws.path("quarantine.csv"))
     ws.write_json(
         "as_of", {"as_of": result.as_of.strftime("%Y-%m-%d") if result.as_of is not None else None}
     )
@@ -599,7 +600,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.quarantine is not None:
         qpath = Path(args.quarantine)
         qpath.parent.mkdir(parents=True, exist_ok=True)
-        result.quarantined.to_csv(qpath, index=False)
+        write_csv(result.quarantined, qpath)
         print(f"Quarantine: {len(result.quarantined)} rows written to {qpath}")
     if args.output and result.report.ok:
         out = write_intake(result, args.output)
