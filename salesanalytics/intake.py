@@ -116,10 +116,17 @@ def _needed_columns(m: Mapping) -> dict[str, set[str]]:
 
 
 def _no_rows_problem(m: Mapping, source_name: str, label: str) -> pd.DataFrame:
-    """A file with a header but no rows: an error for a required source (e.g. Account), since
-    every other table refers to it; a warning otherwise (the table stays empty)."""
-    required = m.sources[source_name].required
+    """A file with a header but no rows: an error for a required source (e.g. Account) and for a
+    table other tables refer to (e.g. User: every owner would be unknown); a warning otherwise
+    (the table stays empty)."""
     tables = [t for t, ts in m.tables.items() if any(i.source == source_name for i in ts.inputs)]
+    referenced = {
+        c.references.split(".")[0]
+        for name, t in schema.TABLES.items()
+        for c in t.columns
+        if c.references and not c.references.startswith(f"{name}.")
+    }
+    required = m.sources[source_name].required or bool(referenced & set(tables))
     what = f"table {', '.join(tables)} stays empty" if tables else "it is used for look-ups"
     return problem_frame(
         severity="error" if required else "warning",
