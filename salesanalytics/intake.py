@@ -565,8 +565,9 @@ def register_cli(subparsers: Any) -> None:
         description="Load every file of a CRM export folder, map it to the canonical tables and "
         "check it: types, required values, allowed values, duplicate ids, orphan references, "
         "dates out of order, negative amounts and Swiss postal codes. Prints a data-quality "
-        "summary; exits 0 when the export is valid (warnings allowed) and 1 when there are "
-        "errors, listing every problem with file, column, row, value and a hint.",
+        "summary; exits 0 when the export is valid (warnings allowed), 1 when there are "
+        "errors, listing every problem with file, column, row, value and a hint, and 2 when "
+        "the command cannot run (no such folder or mapping). Rules: docs/validation.md.",
     )
     p.add_argument("--source", required=True, help="folder with the export files")
     p.add_argument(
