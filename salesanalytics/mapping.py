@@ -578,6 +578,37 @@ EXCEL_CELL_LIMIT = 32_767
 """Characters an Excel cell holds."""
 
 
+def _byte_scan(values: pd.Series) -> tuple[bool, int]:
+    """(any control character?, longest value in bytes) of a text column, from its Arrow
+    buffers: a pass over the raw bytes instead of a regex per value (most columns are clean)."""
+    import pyarrow as pa
+
+    arr = pa.array(values.array)
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    control, longest = False, 0
+    for ch in chunks:
+        if len(ch) == 0:
+            continue
+        if not (pa.types.is_string(ch.type) or pa.types.is_large_string(ch.type)):
+            return True, EXCEL_CELL_LIMIT + 1  # unusual storage: take the exact path
+        off_type = np.int64 if pa.types.is_large_string(ch.type) else np.int32
+        offsets = np.frombuffer(ch.buffers()[1], dtype=off_type)[
+            ch.offset : ch.offset + len(ch) + 1
+        ]
+        data = ch.buffers()[2]
+        if data is None:
+            continue
+        raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+        bad = (raw < 0x20) | (raw == 0x7F)
+        if bad.any():
+            control = control or bool(np.isin(raw[bad], _CONTROL_BYTES).any())
+        longest = max(longest, int(np.diff(offsets).max()))
+    return control, longest
+
+
+_CONTROL_BYTES = np.array([b for b in range(0x20) if b not in (9, 10, 13)] + [0x7F], dtype=np.uint8)
+
+
 def _is_id(column: schema.Column, table: str) -> bool:
     return bool(column.unique or column.references or schema.TABLES[table].key == column.name)
 
@@ -627,7 +658,12 @@ def text_cell_problems(
     table = str(where["table"])
     if len(values) == 0:
         return conv, probs
-    ctrl = values.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).to_numpy(dtype=bool)
+    any_control, longest = _byte_scan(values)
+    ctrl = (
+        values.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).to_numpy(dtype=bool)
+        if any_control
+        else np.zeros(len(values), dtype=bool)
+    )
     if ctrl.any():
         if _is_id(column, table):
             probs.append(
@@ -662,8 +698,11 @@ def text_cell_problems(
             cleaned = values.str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip()
             values = cleaned.mask(cleaned == "")
         conv = sio.Converted(values, conv.failed, conv.out_of_range)
-    lengths = values.str.len()
-    long = (lengths > EXCEL_CELL_LIMIT).fillna(False).to_numpy(dtype=bool)
+    long = (
+        (values.str.len() > EXCEL_CELL_LIMIT).fillna(False).to_numpy(dtype=bool)
+        if longest > EXCEL_CELL_LIMIT  # bytes >= characters
+        else np.zeros(len(values), dtype=bool)
+    )
     if long.any():
         probs.append(
             problem_frame(

@@ -185,7 +185,12 @@ def problem_frame(
     }.items():
         data[k] = np.asarray(v, dtype=object) if _is_array(v) else [v] * n
     df = pd.DataFrame(data)
-    for c, limit in (("value", _MAX_VALUE_CHARS), ("message", _MAX_VALUE_CHARS * 5)):
+    for c, limit in (
+        ("value", _MAX_VALUE_CHARS),
+        ("message", _MAX_VALUE_CHARS * 5),
+        ("file", _MAX_VALUE_CHARS),
+        ("column", _MAX_VALUE_CHARS),
+    ):
         col = df[c].astype("string")
         if len(col) and (
             col.str.contains(_UNPRINTABLE.pattern, regex=True).fillna(False).any()
@@ -379,7 +384,7 @@ class ValidationReport:
             for r in self.files.itertuples(index=False):
                 table = r.table if isinstance(r.table, str) and r.table else "(not used)"
                 rows = "" if pd.isna(r.rows) else f"{_fmt_int(int(r.rows))} rows"
-                lines.append(f"  {r.file}: {rows} -> {table}")
+                lines.append(f"  {printable(r.file)}: {rows} -> {table}")
         if len(self.row_counts):
             lines.append("Tables:")
             for r in self.row_counts.itertuples(index=False):
