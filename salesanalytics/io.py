@@ -436,9 +436,18 @@ def _excel_text(v: Any) -> str | None:
 
 
 def _read_excel(path: Path, label: str, columns: set[str] | None = None) -> list[RawTable]:
-    import openpyxl
+    import zipfile
 
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, EOFError) as exc:
+        raise ValueError(
+            f"file {path.name} cannot be read as an Excel workbook ({exc}); save it again from "
+            "Excel as .xlsx, or export the table as CSV"
+        ) from exc
     out = []
     try:
         for ws in wb.worksheets:
@@ -486,8 +495,17 @@ def _read_excel(path: Path, label: str, columns: set[str] | None = None) -> list
     return out
 
 
+def _parquet_names(path: Path) -> list[str]:
+    try:
+        return list(pq.read_schema(path).names)
+    except pa.ArrowException as exc:
+        raise ValueError(
+            f"file {path.name} cannot be read as a Parquet file ({exc}); export the table again"
+        ) from exc
+
+
 def _read_parquet(path: Path, label: str, columns: set[str] | None = None) -> RawTable:
-    names = pq.read_schema(path).names
+    names = _parquet_names(path)
     table = pq.read_table(path, columns=[n for n in names if columns is None or n in columns])
     cols = []
     for name in table.column_names:
@@ -548,7 +566,7 @@ def read_header(path: str | Path) -> dict[str, list[str]]:
     if suffix in CSV_SUFFIXES:
         return {p.name: list(sniff_csv(p).header)}
     if suffix in PARQUET_SUFFIXES:
-        return {p.name: list(pq.read_schema(p).names)}
+        return {p.name: _parquet_names(p)}
     return {t.file: list(t.data.columns) for t in read_file(p)}
 
 

@@ -98,6 +98,47 @@ def _drop_column(d: Path, file: str, column: str) -> None:
     _write(d / file, [r[:i] + r[i + 1 :] for r in rows])
 
 
+def _to_excel(d: Path, file: str, column: str, value: object, row: int = 5) -> int:
+    """Replace ``file`` by an Excel workbook with ``value`` (a real Excel date, ...) in one cell."""
+    import openpyxl
+
+    rows = _rows(d / file)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in rows:
+        ws.append(r)
+    ws.cell(row=row, column=rows[0].index(column) + 1, value=value)
+    wb.save(d / file.replace(".csv", ".xlsx"))
+    (d / file).unlink()
+    return row
+
+
+def _to_parquet(d: Path, file: str, column: str, value: object, row: int = 5) -> int:
+    """Replace ``file`` by a Parquet file whose ``column`` is a date column holding ``value``;
+    Parquet has no header row: the first data row is row 1."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = _rows(d / file)
+    cols = {h: [r[i] or None for r in rows[1:]] for i, h in enumerate(rows[0])}
+    dates = [dt.date.fromisoformat(v) if v else None for v in cols[column]]
+    dates[row - 2] = value
+    table = pa.table(
+        {h: (pa.array(dates, pa.date32()) if h == column else pa.array(v, pa.string()))
+         for h, v in cols.items()}
+    )  # fmt: skip
+    pq.write_table(table, d / file.replace(".csv", ".parquet"))
+    (d / file).unlink()
+    return row - 1
+
+
+def _junk(d: Path, name: str, data: bytes, remove: str) -> None:
+    (d / remove).unlink()
+    (d / name).write_bytes(data)
+
+
 # --------------------------------------------------------------------------------------------
 # the corpus
 
@@ -149,6 +190,22 @@ CASES: dict[str, Case] = {
     "hire date 1.1.2999": _c(
         lambda d: _set(d, "User.csv", "Hire_Date__c", "1.1.2999"),
         "error", "User.csv", "Hire_Date__c", "date outside", "1.1.2999",
+    ),
+    "Excel workbook with a close date in 2999": _c(
+        lambda d: _to_excel(d, "Opportunity.csv", "CloseDate", __import__("datetime").datetime(2999, 12, 31)),
+        "error", "Opportunity.xlsx", "CloseDate", "date outside", "2999-12-31T00:00:00",
+    ),
+    "Parquet file with a contract term ending in the year 999": _c(
+        lambda d: _to_parquet(d, "Contract.csv", "EndDate", __import__("datetime").date(999, 1, 1)),
+        "error", "Contract.parquet", "EndDate", "date outside", "0999-01-01T00:00:00",
+    ),
+    "corrupted Excel workbook": _c(
+        lambda d: _junk(d, "Product2.xlsx", b"PK\x03\x04" + b"garbage" * 100, "Product2.csv"),
+        "error", "Product2.xlsx", None, "cannot be read as an Excel workbook", row=False,
+    ),
+    "corrupted Parquet file": _c(
+        lambda d: _junk(d, "Event.parquet", b"PAR1" + b"garbage" * 100, "Event.csv"),
+        "error", "Event.parquet", None, "cannot be read as a Parquet file", row=False,
     ),
     "month 13": _c(
         lambda d: _set(d, "Event.csv", "ActivityDate", "2024-13-45"),
