@@ -63,9 +63,30 @@ class IntakeError(ValueError):
     def __init__(self, report: ValidationReport) -> None:
         self.report = report
         super().__init__(
-            f"the export has {report.n_errors} error(s); fix them, or load with quarantine=True "
-            "to leave the invalid rows out.\n" + report.to_text()
+            f"the export has {report.n_errors} error(s), the first: {_first_error(report)}; "
+            "fix them, or load with quarantine=True to leave the invalid rows out.\n"
+            + report.to_text()
         )
+
+
+def _first_error(report: ValidationReport) -> str:
+    """The first error as one line: where (file, column, row), what and the value."""
+    p = report.problems
+    err = p[p["severity"] == "error"]
+    if err.empty:
+        return "(none)"
+    r = err.iloc[0]
+    where = ", ".join(
+        x
+        for x in (
+            f"file {r['file']}" if not pd.isna(r["file"]) else "",
+            f"column {r['column']}" if not pd.isna(r["column"]) else "",
+            f"row {int(r['row'])}" if not pd.isna(r["row"]) else "",
+        )
+        if x
+    )
+    value = "" if pd.isna(r["value"]) else f" (value '{r['value']}')"
+    return f"{where + ': ' if where else ''}{r['message']}{value}"
 
 
 @dataclass

@@ -166,7 +166,9 @@ def test_every_problem_at_once_with_file_column_row_value(sf_export: Path) -> No
     ) in text
     assert "Result: INVALID (11 errors)" in text
     err = intake.IntakeError(res.report)
-    assert str(err).startswith("the export has 11 error(s); fix them, or load with quarantine")
+    first = str(err).splitlines()[0]
+    assert first.startswith("the export has 11 error(s), the first: file Account.csv, column Id")
+    assert first.endswith("fix them, or load with quarantine=True to leave the invalid rows out.")
 
 
 def test_unknown_postal_code_is_a_warning(sf_export: Path) -> None:

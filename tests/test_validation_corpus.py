@@ -537,3 +537,23 @@ def test_check_rows_are_exact_for_a_planted_nul(small_demo: Path, tmp_path: Path
     [hit] = sio.find_nul_bytes(export / "Task.csv")
     assert (hit.row, hit.column, hit.value) == (7, "Subject", "a\x00b")
     assert re.search(r"\\x00", intake.load_export(export).report.to_text())
+
+
+def test_run_names_the_first_error_of_a_hostile_export(
+    small_demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``salesanalytics run`` stops in intake with the file, column, row and value, no traceback."""
+    export = tmp_path / "export"
+    shutil.copytree(small_demo, export)
+    _set(export, "Opportunity.csv", "CloseDate", "2999-12-31")
+    before = _hashes(export)
+    project = tmp_path / "proj"
+    assert cli.main(["init", str(project), "--source", str(export), "--client", "Muster AG"]) == 0
+    code = cli.main(["run", "--config", str(project / "project.yaml"), "--phase", "intake", "-q"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert (
+        "file Opportunity.csv, column CloseDate, row 5: date outside 01.01.1900-31.12.2099" in err
+    )
+    assert "(value '2999-12-31')" in err and "Traceback" not in err
+    assert _hashes(export) == before
