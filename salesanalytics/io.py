@@ -62,6 +62,7 @@ PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
 SUPPORTED_SUFFIXES: tuple[str, ...] = CSV_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
 
 _SNIFF_BYTES = 1 << 20
+_SCAN_BYTES = 1 << 24
 _DELIMITERS: tuple[str, ...] = (";", ",", "\t", "|")
 _DELIM_NAMES = {";": "';'", ",": "','", "\t": "tab", "|": "'|'"}
 
@@ -381,21 +382,24 @@ def find_nul_bytes(path: str | Path, limit: int = 1000) -> list[NulByte]:
         return []
     lines: list[tuple[int, int]] = []  # (line number, offset of the line start)
     with open(p, "rb") as fh:
-        offset, line = 0, 1
+        offset, line, line_start = 0, 1, 0
         while len(lines) < limit:
-            chunk = fh.read(1 << 24)
+            chunk = fh.read(_SCAN_BYTES)
             if not chunk:
                 break
             pos = chunk.find(b"\x00")
             last = 0
             while pos >= 0 and len(lines) < limit:
                 line += chunk.count(b"\n", last, pos)
-                start = chunk.rfind(b"\n", 0, pos) + 1
+                nl = chunk.rfind(b"\n", 0, pos)
+                start = offset + nl + 1 if nl >= 0 else line_start  # may start in an earlier chunk
                 if not lines or lines[-1][0] != line:
-                    lines.append((line, offset + start))
+                    lines.append((line, start))
                 last = pos
                 pos = chunk.find(b"\x00", pos + 1)
             line += chunk.count(b"\n", last)
+            nl = chunk.rfind(b"\n")
+            line_start = offset + nl + 1 if nl >= 0 else line_start
             offset += len(chunk)
         out: list[NulByte] = []
         for number, start in lines:

@@ -719,13 +719,15 @@ def text_cell_problems(
         )
     if known is not None:
         known_lower = {_norm(k) for k in known}
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        # one note per value in any case (Verhandlung = verhandlung), spelled as in its first row
+        codes, uniques = pd.factorize(values.str.lower(), use_na_sentinel=True)
         if len(uniques):
             counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
             for i, u in enumerate(uniques):
                 if _norm(u) in known_lower:
                     continue
                 first = int(np.flatnonzero(codes == i)[0])
+                u = values.iloc[first]
                 k = int(counts[i])
                 probs.append(
                     problem_frame(

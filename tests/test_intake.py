@@ -362,3 +362,39 @@ def test_excel_parquet_and_files_recognised_by_header(sf_export: Path) -> None:
     assert files.loc["Channel_Cost_Rates.parquet", "kind"] == "parquet"
     assert res.tables["products"].set_index("product_id").loc["01tS", "list_price"] == 149.0
     assert len(res.tables["opportunities"]) == 5
+
+
+def test_unknown_stage_is_one_note_per_value_with_its_count(sf_export: Path) -> None:
+    _set(sf_export / "Opportunity.csv", 5, "StageName", "Verhandlung")
+    _set(sf_export / "Opportunity.csv", 3, "StageName", "verhandlung")  # same value, any case
+    _set(sf_export / "Opportunity.csv", 6, "StageName", "Angebot")
+    res = _load(sf_export)
+    assert res.report.ok  # a note, the funnel can still run
+    p = res.report.problems
+    notes = p[p["check"] == "unknown_value"]
+    got = sorted(zip(notes["value"], notes["row"], notes["message"], strict=True))
+    # one note per value (in any case), spelled as in its first row, with its count
+    assert [(v, r) for v, r, _ in got] == [("Angebot", 6), ("verhandlung", 3)]
+    assert [n.split("(")[-1] for _, _, n in got] == [
+        "1 rows; the first is shown)",
+        "2 rows; the first is shown)",
+    ]
+    assert set(notes["severity"]) == {"info"} and set(notes["column"]) == {"StageName"}
+    # the values are kept as they are
+    assert set(res.tables["opportunities"]["stage"]) >= {"Verhandlung", "Angebot"}
+
+
+def test_control_characters_in_ids_and_text(sf_export: Path) -> None:
+    _set(sf_export / "Contract.csv", 3, "AccountId", "001A\x00")
+    _set(sf_export / "Account.csv", 2, "Name", "Bäckerei\x07 Müller GmbH")
+    res = _load(sf_export)
+    assert _problems(res, "control_character_in_id") == [
+        ("error", "Contract.csv", "AccountId", 3, "001A\\x00")
+    ]
+    assert _problems(res, "orphan_reference") == []  # no misleading follow-on error
+    assert _problems(res, "control_characters") == [
+        ("warning", "Account.csv", "Name", 2, "Bäckerei\\x07 Müller GmbH")
+    ]
+    names = res.tables["accounts"].set_index("account_id")["name"]
+    assert names["001A"] == "Bäckerei Müller GmbH"  # removed from the value
+    assert "\x00" not in res.report.to_text() and "\x07" not in res.report.to_text()
