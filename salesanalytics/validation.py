@@ -919,15 +919,18 @@ def check_date_order(
         pos_np = np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
         found = pos_np >= 0
         take = np.maximum(pos_np, 0)
+        n_opp = len(opp)
 
-        def per_stage(col: str) -> pd.Series:
-            vals = opp[col].to_numpy()
-            if len(vals) == 0:
-                return pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-            got = pd.Series(vals[take], index=s.index)
-            return got.where(found)
+        def per_stage(values: np.ndarray, missing: Any) -> np.ndarray:
+            """The opportunity's value for every stage row (``missing`` where not found)."""
+            if n_opp == 0:
+                return np.full(len(s), missing)
+            return np.where(found, values[take], missing)
 
-        c_at = per_stage("created_date").astype("datetime64[ns]")
+        nat = np.datetime64("NaT", "ns")
+        c_at = pd.Series(
+            per_stage(opp["created_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
+        )
         out.append(
             _order_rule(
                 s,
@@ -944,8 +947,11 @@ def check_date_order(
             )
         )
         if {"close_date", "status"} <= set(o.columns):
-            closed = per_stage("status").isin(["won", "lost"]).fillna(False).to_numpy(bool)
-            close_at = per_stage("close_date").astype("datetime64[ns]")
+            opp_closed = opp["status"].isin(["won", "lost"]).fillna(False).to_numpy(dtype=bool)
+            closed = per_stage(opp_closed, False).astype(bool)
+            close_at = pd.Series(
+                per_stage(opp["close_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
+            )
             out.append(
                 _order_rule(
                     s,
@@ -962,35 +968,44 @@ def check_date_order(
                     labels=labels,
                 )
             )
-        if "stage" in o.columns and "status" in o.columns:
-            # the final stage of a won or lost opportunity must be the last one entered
-            final = per_stage("stage").astype("string")
-            closed = per_stage("status").isin(["won", "lost"]).fillna(False).to_numpy(bool)
-            is_final = closed & (
-                s["stage"].astype("string").str.lower() == final.str.lower()
-            ).fillna(False).to_numpy(bool)
-            final_at = (
-                pd.Series(s["entered_at"].where(is_final))
-                .groupby(s["opportunity_id"].astype("string").to_numpy())
-                .transform("min")
-            )
-            out.append(
-                _order_rule(
-                    s,
-                    closed & ~is_final & _before(final_at, s["entered_at"]),
-                    table="opportunity_stages",
-                    later="entered_at",
-                    earlier=final_at,
-                    earlier_name="final stage entered",
-                    severity="warning",
-                    check="stage_order",
-                    message="stage history out of order: a stage entered after the "
-                    "opportunity's final (closing) stage",
-                    hint="Check the stage history in the CRM; the funnel orders stages by "
-                    "their dates.",
-                    labels=labels,
+            if "stage" in o.columns and closed.any():
+                # the final stage of a won or lost opportunity must be the last one entered;
+                # stage names compared in any case through one factorisation of both columns
+                both = pd.concat(
+                    [s["stage"].astype("string"), opp["stage"].astype("string")],
+                    ignore_index=True,
                 )
-            )
+                codes, uniq = pd.factorize(both, use_na_sentinel=True)
+                canon, _ = pd.factorize(np.array([str(u).lower() for u in uniq], dtype=object))
+                canon = np.append(canon, -1)  # one code for any case; missing stays -1
+                codes = canon[codes]  # -1 (missing) maps to the appended -1
+                s_code = codes[: len(s)]
+                final_code = per_stage(codes[len(s) :], -2)
+                is_final = closed & (s_code == final_code) & (s_code >= 0)
+                entered = s["entered_at"].to_numpy(dtype="datetime64[ns]")
+                final_at_opp = np.full(max(n_opp, 1), np.datetime64("NaT", "ns"))
+                sel = np.flatnonzero(is_final & ~np.isnat(entered))
+                if len(sel):
+                    first = pd.Series(entered[sel]).groupby(pos_np[sel]).min()
+                    final_at_opp[first.index.to_numpy()] = first.to_numpy(dtype="datetime64[ns]")
+                final_at = pd.Series(per_stage(final_at_opp, nat), index=s.index)
+                out.append(
+                    _order_rule(
+                        s,
+                        closed & ~is_final & _before(final_at, s["entered_at"]),
+                        table="opportunity_stages",
+                        later="entered_at",
+                        earlier=final_at,
+                        earlier_name="final stage entered",
+                        severity="warning",
+                        check="stage_order",
+                        message="stage history out of order: a stage entered after the "
+                        "opportunity's final (closing) stage",
+                        hint="Check the stage history in the CRM; the funnel orders stages by "
+                        "their dates.",
+                        labels=labels,
+                    )
+                )
     a = tables.get("activities")
     if a is not None and "date" in a:
         out.append(
