@@ -557,3 +557,30 @@ def test_run_names_the_first_error_of_a_hostile_export(
     )
     assert "(value '2999-12-31')" in err and "Traceback" not in err
     assert _hashes(export) == before
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_byte_damage_never_ends_in_a_traceback(
+    seed: int, small_demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Seeded damage (bytes overwritten with NUL, control, quote, delimiter or high bytes, lines
+    cut) to one file: the verdict is 0 or 1 with a summary, never an exception."""
+    import random
+
+    rng = random.Random(seed)
+    export = tmp_path / "export"
+    shutil.copytree(small_demo, export)
+    victim = rng.choice(sorted(p for p in export.glob("*.csv")))
+    data = bytearray(victim.read_bytes())
+    for _ in range(rng.randint(1, 40)):
+        i = rng.randrange(len(data))
+        data[i] = rng.choice([0, 1, 7, 10, 13, 0x22, 0x2C, 0x3B, 0xFF, 0xC3, rng.randrange(256)])
+    if rng.random() < 0.3:
+        data = data[: rng.randrange(len(data))]  # cut off
+    victim.write_bytes(bytes(data))
+    before = _hashes(export)
+    code = cli.main(["validate", "--source", str(export)])
+    text = "".join(capsys.readouterr())
+    assert code in (0, 1), text[-2000:]
+    assert "Result: " in text and "\x00" not in text
+    assert _hashes(export) == before
