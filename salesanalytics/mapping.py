@@ -34,6 +34,7 @@ Structure
               created_date: {source: Created, date_format: "%d.%m.%Y"}
               type: {constant: new_business}
               channel: {source: Channel__c, optional: true, fill: tele}  # empty -> tele
+              stage: {source: StageName, known: [Prospecting, Closed Won]}  # others: a note
               status:                           # first matching case wins
                 cases:
                   - {when: {IsWon: [true, 1]}, value: won}
