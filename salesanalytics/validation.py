@@ -814,7 +814,7 @@ def check_date_order(
       error; entered after a closed opportunity's close date, or the opportunity's final stage
       entered before another of its stages (history out of order): warning;
     * activities dated after ``today`` (planned, not done): warning; accounts that became
-      customers after ``today``: warning.
+      customers after ``today``, or after their first contract started: warning.
 
     Parameters
     ----------
@@ -1034,6 +1034,35 @@ def check_date_order(
                 check="future_date",
                 message=f"customer since a date in the future (after {day:%d.%m.%Y})",
                 hint="Correct the date in the CRM.",
+                labels=labels,
+            )
+        )
+    if (
+        acc is not None
+        and c is not None
+        and len(acc)
+        and len(c)
+        and {"account_id", "customer_since"} <= set(acc.columns)
+        and {"account_id", "start_date"} <= set(c.columns)
+    ):
+        first = c["start_date"].groupby(c["account_id"].astype("string"), observed=True).min()
+        first_at = pd.Series(
+            acc["account_id"].astype("string").map(first).to_numpy(dtype="datetime64[ns]"),
+            index=acc.index,
+        )
+        out.append(
+            _order_rule(
+                acc,
+                _before(first_at, acc["customer_since"]),
+                table="accounts",
+                later="customer_since",
+                earlier=first_at,
+                earlier_name="first contract started",
+                severity="warning",
+                check="date_order",
+                message="customer since a date after the account's first contract started",
+                hint="Correct the customer-since date (the start of the first contract); the "
+                "churn analysis measures customer lifetimes from it.",
                 labels=labels,
             )
         )

@@ -272,6 +272,14 @@ CASES: dict[str, Case] = {
         "warning", "Account.csv", "Customer_Since__c", "customer since a date in the future",
         FUTURE,
     ),
+    "customer since after the first contract": _c(
+        lambda d: _set(
+            d, "Account.csv", "Customer_Since__c", "2026-06-29",
+            _first(d, "Account.csv", lambda r: "2020" < r["Customer_Since__c"] < "2026"),
+        ),
+        "warning", "Account.csv", "Customer_Since__c",
+        "customer since a date after the account's first contract started",
+    ),
     # text: NUL and control characters, any length
     "NUL in an unread task text": _c(
         lambda d: _set(d, "Task.csv", "Subject", "Call\x00back"),
