@@ -16,16 +16,20 @@ The command line ``salesanalytics validate --source DIR [--mapping NAME_OR_FILE]
 from __future__ import annotations
 
 import argparse
+import csv
 import shutil
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pyarrow.lib import ArrowException
 
 from salesanalytics import io as sio
 from salesanalytics import schema
 from salesanalytics.coverage import Coverage, evaluate
+from salesanalytics.deliverables import write_csv
 from salesanalytics.derive import (
     Derivation,
     derivation_frame,
@@ -68,9 +72,30 @@ class IntakeError(ValueError):
     def __init__(self, report: ValidationReport) -> None:
         self.report = report
         super().__init__(
-            f"the export has {report.n_errors} error(s); fix them, or load with quarantine=True "
-            "to leave the invalid rows out.\n" + report.to_text()
+            f"the export has {report.n_errors} error(s), the first: {_first_error(report)}; "
+            "fix them, or load with quarantine=True to leave the invalid rows out.\n"
+            + report.to_text()
         )
+
+
+def _first_error(report: ValidationReport) -> str:
+    """The first error as one line: where (file, column, row), what and the value."""
+    p = report.problems
+    err = p[p["severity"] == "error"]
+    if err.empty:
+        return "(none)"
+    r = err.iloc[0]
+    where = ", ".join(
+        x
+        for x in (
+            f"file {r['file']}" if not pd.isna(r["file"]) else "",
+            f"column {r['column']}" if not pd.isna(r["column"]) else "",
+            f"row {int(r['row'])}" if not pd.isna(r["row"]) else "",
+        )
+        if x
+    )
+    value = "" if pd.isna(r["value"]) else f" (value '{r['value']}')"
+    return f"{where + ': ' if where else ''}{r['message']}{value}"
 
 
 @dataclass
@@ -134,6 +159,55 @@ def _needed_columns(m: Mapping) -> dict[str, set[str]]:
     return need
 
 
+def _no_rows_problem(m: Mapping, source_name: str, label: str) -> pd.DataFrame:
+    """A file with a header but no rows: an error for a required source (e.g. Account) and for a
+    table other tables refer to (e.g. User: every owner would be unknown); a warning otherwise
+    (the table stays empty)."""
+    tables = [t for t, ts in m.tables.items() if any(i.source == source_name for i in ts.inputs)]
+    referenced = {
+        c.references.split(".")[0]
+        for name, t in schema.TABLES.items()
+        for c in t.columns
+        if c.references and not c.references.startswith(f"{name}.")
+    }
+    required = m.sources[source_name].required or bool(referenced & set(tables))
+    what = f"table {', '.join(tables)} stays empty" if tables else "it is used for look-ups"
+    return problem_frame(
+        severity="error" if required else "warning",
+        check="no_rows",
+        message=f"file has a header but no data rows: {what}",
+        hint="Export the table again with its rows (was the export filtered or cut off?)."
+        + (" Problems of other files that refer to it follow from this one." if required else ""),
+        file=label,
+        table=tables[0] if tables else None,
+    )
+
+
+def _nul_problems(raw: sio.RawTable, label: str, read: set[str]) -> pd.DataFrame:
+    """Warnings for NUL bytes in CSV columns the mapping does not read (the columns it reads
+    are checked cell by cell, see :func:`salesanalytics.mapping.text_cell_problems`)."""
+    try:
+        hits = [h for h in sio.find_nul_bytes(raw.path) if h.column not in read]
+    except READ_ERRORS:  # pragma: no cover - the file was just read
+        return problem_frame(severity="info", check="", message="", n=0)
+    return problem_frame(
+        severity="warning",
+        check="control_characters",
+        message="NUL bytes in a column the analyses do not read (a sign of a damaged export)",
+        hint="Check how the file was exported; the column is not used, the rest is read.",
+        file=label,
+        column=[h.column or "(line)" for h in hits],
+        row=[h.row for h in hits],
+        value=[h.value for h in hits],
+        n=len(hits),
+    )
+
+
+READ_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, csv.Error, ArrowException)
+"""Exceptions of reading one export file that are reported as ``unreadable_file`` (the other
+files are still read and checked)."""
+
+
 def as_of_date(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
     """Reference date of an export: the latest date that lies in the past of the export.
 
@@ -142,12 +216,15 @@ def as_of_date(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
     used only when none of these exist (a contract signed today may start next month).
     Requires the canonical columns ``activities.date``, ``opportunities.created_date``,
     ``close_date``, ``status``, ``opportunity_stages.entered_at`` and ``contracts.start_date``
-    (tables or columns that are absent are skipped). ``None`` when there is no date at all.
+    (tables or columns that are absent are skipped). Dates after the current date are not
+    taken (a planned activity, a typing error: see ``docs/validation.md``). ``None`` when there
+    is no date at all.
     """
     cands: list[pd.Timestamp] = []
+    today = pd.Timestamp(date.today())
 
     def add(s: pd.Series) -> None:
-        v = s.max()
+        v = s[s <= today].max()  # planned activities and typing errors lie in the future
         if not pd.isna(v):
             cands.append(pd.Timestamp(v))
 
@@ -232,7 +309,7 @@ def load_export(
             for label, cols in sio.read_header(p).items():
                 headers[label] = cols
                 paths[label] = p
-        except (ValueError, OSError) as exc:
+        except READ_ERRORS as exc:
             report.add_frame(
                 problem_frame(
                     severity="error",
@@ -271,7 +348,7 @@ def load_export(
                 try:
                     for r in sio.read_file(paths[label], columns=need.get(source_name)):
                         raw_cache[r.file] = r
-                except (ValueError, OSError) as exc:
+                except READ_ERRORS as exc:
                     report.add_frame(
                         problem_frame(
                             severity="error",
@@ -298,15 +375,9 @@ def load_export(
                     }
                 )
                 if len(r.data) == 0 and not r.bad_rows:
-                    report.add_frame(
-                        problem_frame(
-                            severity="warning",
-                            check="no_rows",
-                            message="file has a header but no data rows",
-                            hint="Check that the export was complete; the table stays empty.",
-                            file=label,
-                        )
-                    )
+                    report.add_frame(_no_rows_problem(m, source_name, label))
+                if r.kind == "csv":
+                    report.add_frame(_nul_problems(r, label, need.get(source_name, set())))
                 if r.bad_rows:
                     report.add_frame(
                         problem_frame(
@@ -500,7 +571,7 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     ws.write("quality_fills", _plain(rep.fills))
     ws.write("quality_excluded", _plain(rep.excluded))
     if len(result.quarantined):
-        result.quarantined.to_csv(ws.path("quarantine.csv"), index=False)
+        write_csv(result.quarantined, ws.path("quarantine.csv"))
     ws.write_json(
         "as_of", {"as_of": result.as_of.strftime("%Y-%m-%d") if result.as_of is not None else None}
     )
@@ -614,8 +685,9 @@ def register_cli(subparsers: Any) -> None:
         description="Load every file of a CRM export folder, map it to the canonical tables and "
         "check it: types, required values, allowed values, duplicate ids, orphan references, "
         "dates out of order, negative amounts and Swiss postal codes. Prints a data-quality "
-        "summary; exits 0 when the export is valid (warnings allowed) and 1 when there are "
-        "errors, listing every problem with file, column, row, value and a hint.",
+        "summary; exits 0 when the export is valid (warnings allowed), 1 when there are "
+        "errors, listing every problem with file, column, row, value and a hint, and 2 when "
+        "the command cannot run (no such folder or mapping). Rules: docs/validation.md.",
     )
     p.add_argument("--source", required=True, help="folder with the export files")
     p.add_argument(
@@ -659,7 +731,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.quarantine is not None:
         qpath = Path(args.quarantine)
         qpath.parent.mkdir(parents=True, exist_ok=True)
-        result.quarantined.to_csv(qpath, index=False)
+        write_csv(result.quarantined, qpath)
         print(f"Quarantine: {len(result.quarantined)} rows written to {qpath}")
     if args.output and result.report.ok:
         out = write_intake(result, args.output)

@@ -36,12 +36,15 @@ import pyarrow.parquet as pq
 __all__ = [
     "CSV_SUFFIXES",
     "EXCEL_SUFFIXES",
+    "NulByte",
     "PARQUET_SUFFIXES",
     "SUPPORTED_SUFFIXES",
     "Converted",
+    "DATE_RANGE",
     "CsvFormat",
     "RawTable",
     "convert",
+    "find_nul_bytes",
     "list_files",
     "read_file",
     "read_header",
@@ -59,6 +62,7 @@ PARQUET_SUFFIXES: tuple[str, ...] = (".parquet", ".pq")
 SUPPORTED_SUFFIXES: tuple[str, ...] = CSV_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
 
 _SNIFF_BYTES = 1 << 20
+_SCAN_BYTES = 1 << 24
 _DELIMITERS: tuple[str, ...] = (";", ",", "\t", "|")
 _DELIM_NAMES = {";": "';'", ",": "','", "\t": "tab", "|": "'|'"}
 
@@ -227,7 +231,7 @@ def _sniff_csv(path: str, stamp: tuple[int, ...]) -> CsvFormat:
     sample = "\n".join(body)
     best: tuple[float, int, str, list[str]] | None = None
     for d in (forced,) if forced else _DELIMITERS:
-        rows = [r for r in csv.reader(_io.StringIO(sample), delimiter=d) if r]
+        rows = _csv_rows(sample, d)
         counts = [len(r) for r in rows]
         if not counts or counts[0] < 2:
             continue
@@ -254,6 +258,22 @@ def _sniff_csv(path: str, stamp: tuple[int, ...]) -> CsvFormat:
             "than once; rename them so every column name is unique."
         )
     return CsvFormat(enc, delim, skip, tuple(names), '"' in sample)
+
+
+def _csv_rows(sample: str, delimiter: str) -> list[list[str]]:
+    """The non-empty rows of ``sample`` split by Python's csv module, with no field size limit.
+
+    A CRM text field (a pasted e-mail in a description) may be far longer than the csv module's
+    default limit of 128 KiB; the limit is lifted while splitting and restored afterwards.
+    """
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, _SNIFF_BYTES * 4))
+    try:
+        return [r for r in csv.reader(_io.StringIO(sample), delimiter=delimiter) if r]
+    except csv.Error:
+        return []
+    finally:
+        csv.field_size_limit(old)
 
 
 def _read_csv(path: Path, label: str, columns: set[str] | None = None) -> RawTable:
@@ -339,6 +359,65 @@ def _read_csv(path: Path, label: str, columns: set[str] | None = None) -> RawTab
     )
 
 
+@dataclass(frozen=True)
+class NulByte:
+    """A NUL byte in a CSV file: its line (the spreadsheet row when no value spans lines), the
+    column it lies in (``None`` if the line cannot be split) and that field's text."""
+
+    row: int
+    column: str | None
+    value: str
+
+
+def find_nul_bytes(path: str | Path, limit: int = 1000) -> list[NulByte]:
+    """Find NUL bytes in a CSV file (at most ``limit``), without reading its values.
+
+    Real exports sometimes carry NUL bytes (binary junk pasted into a description); CSV readers
+    keep or drop them silently. UTF-16 files (where NUL bytes are part of every character) are
+    not scanned.
+    """
+    p = Path(path)
+    fmt = sniff_csv(p)
+    if fmt.encoding.startswith("utf-16"):
+        return []
+    lines: list[tuple[int, int]] = []  # (line number, offset of the line start)
+    with open(p, "rb") as fh:
+        offset, line, line_start = 0, 1, 0
+        while len(lines) < limit:
+            chunk = fh.read(_SCAN_BYTES)
+            if not chunk:
+                break
+            pos = chunk.find(b"\x00")
+            last = 0
+            while pos >= 0 and len(lines) < limit:
+                line += chunk.count(b"\n", last, pos)
+                nl = chunk.rfind(b"\n", 0, pos)
+                start = offset + nl + 1 if nl >= 0 else line_start  # may start in an earlier chunk
+                if not lines or lines[-1][0] != line:
+                    lines.append((line, start))
+                last = pos
+                pos = chunk.find(b"\x00", pos + 1)
+            line += chunk.count(b"\n", last)
+            nl = chunk.rfind(b"\n")
+            line_start = offset + nl + 1 if nl >= 0 else line_start
+            offset += len(chunk)
+        out: list[NulByte] = []
+        for number, start in lines:
+            fh.seek(start)
+            raw = fh.readline(1 << 24)
+            text = raw.decode(fmt.encoding, errors="replace").rstrip("\r\n")
+            fields = _csv_rows(text, fmt.delimiter)
+            cells = fields[0] if fields else []
+            hit = [i for i, v in enumerate(cells) if "\x00" in v]
+            if not hit:
+                out.append(NulByte(number, None, text))
+                continue
+            for i in hit:
+                col = fmt.header[i] if i < len(fmt.header) else None
+                out.append(NulByte(number, col, cells[i]))
+    return out[:limit]
+
+
 # --------------------------------------------------------------------------------------------
 # Excel and Parquet
 
@@ -361,9 +440,18 @@ def _excel_text(v: Any) -> str | None:
 
 
 def _read_excel(path: Path, label: str, columns: set[str] | None = None) -> list[RawTable]:
-    import openpyxl
+    import zipfile
 
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, EOFError) as exc:
+        raise ValueError(
+            f"file {path.name} cannot be read as an Excel workbook ({exc}); save it again from "
+            "Excel as .xlsx, or export the table as CSV"
+        ) from exc
     out = []
     try:
         for ws in wb.worksheets:
@@ -411,8 +499,17 @@ def _read_excel(path: Path, label: str, columns: set[str] | None = None) -> list
     return out
 
 
+def _parquet_names(path: Path) -> list[str]:
+    try:
+        return list(pq.read_schema(path).names)
+    except pa.ArrowException as exc:
+        raise ValueError(
+            f"file {path.name} cannot be read as a Parquet file ({exc}); export the table again"
+        ) from exc
+
+
 def _read_parquet(path: Path, label: str, columns: set[str] | None = None) -> RawTable:
-    names = pq.read_schema(path).names
+    names = _parquet_names(path)
     table = pq.read_table(path, columns=[n for n in names if columns is None or n in columns])
     cols = []
     for name in table.column_names:
@@ -473,7 +570,7 @@ def read_header(path: str | Path) -> dict[str, list[str]]:
     if suffix in CSV_SUFFIXES:
         return {p.name: list(sniff_csv(p).header)}
     if suffix in PARQUET_SUFFIXES:
-        return {p.name: list(pq.read_schema(p).names)}
+        return {p.name: _parquet_names(p)}
     return {t.file: list(t.data.columns) for t in read_file(p)}
 
 
@@ -488,6 +585,9 @@ class Converted:
     values: pd.Series
     failed: pd.Series
     """Boolean mask: the cell had text that could not be converted (the value is missing)."""
+    out_of_range: pd.Series | None = None
+    """Dates only: boolean mask of cells holding a real date outside :data:`DATE_RANGE` (e.g. a
+    close date in 2999); their value is missing and they are not in :attr:`failed`."""
 
 
 def _blank(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -592,18 +692,60 @@ _DATE_FORMATS: tuple[str, ...] = (
 )
 
 
+def _ns(parsed: pd.Series) -> pd.Series:
+    """Parsed dates as ``datetime64[ns]``; dates outside :data:`DATE_RANGE` become missing.
+
+    pandas may parse far dates (2999) at a coarser unit; casting them to nanoseconds would fail.
+    """
+    if parsed.dtype == "datetime64[ns]":
+        return parsed
+    lo, hi = DATE_RANGE
+    inside = (parsed >= lo) & (parsed <= hi + pd.Timedelta(days=1))
+    return parsed.where(inside).astype("datetime64[ns]")
+
+
 def _iso(sub: pd.Series) -> pd.Series:
     """Parse ISO 8601 text; values with ``Z``/offset are converted to Swiss local time."""
     out = pd.Series(pd.NaT, index=sub.index, dtype="datetime64[ns]")
     aware = sub.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True).fillna(False).astype(bool)
     if aware.any():
         a = pd.to_datetime(sub[aware], format="ISO8601", utc=True, errors="coerce")
-        out[aware] = a.dt.tz_convert("Europe/Zurich").dt.tz_localize(None).astype("datetime64[ns]")
+        out[aware] = _ns(a.dt.tz_convert("Europe/Zurich").dt.tz_localize(None))
     naive = ~aware
     if naive.any():
-        out[naive] = pd.to_datetime(sub[naive], format="ISO8601", errors="coerce").astype(
-            "datetime64[ns]"
-        )
+        out[naive] = _ns(pd.to_datetime(sub[naive], format="ISO8601", errors="coerce"))
+    return out
+
+
+DATE_RANGE: tuple[pd.Timestamp, pd.Timestamp] = (
+    pd.Timestamp("1900-01-01"),
+    pd.Timestamp("2099-12-31"),
+)
+"""Dates a CRM export can plausibly hold; a date outside (``2999-12-31``, ``0201-05-04``) is a
+typing error and is reported as ``date_out_of_range`` instead of being read."""
+
+_DATE_PARTS: tuple[tuple[str, tuple[int, int, int]], ...] = (
+    (r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?$", (1, 2, 3)),
+    (r"^\s*(\d{4})/(\d{1,2})/(\d{1,2})(?: .*)?$", (1, 2, 3)),
+    (r"^\s*(\d{1,2})[./](\d{1,2})[./](\d{3,4})(?: .*)?$", (3, 2, 1)),
+)
+
+
+def _real_dates(txt: pd.Series) -> pd.Series:
+    """Mask of ``txt`` cells that spell a real calendar date in any year 1-9999 (ISO or Swiss)."""
+    import datetime as _dt
+
+    out = pd.Series(False, index=txt.index)
+    for pattern, (yi, mi, di) in _DATE_PARTS:
+        parts = txt.str.extract(pattern)
+        ok = parts.notna().all(axis=1) & ~out
+        for i in np.flatnonzero(ok.to_numpy(dtype=bool)):
+            y, m, d = (int(parts.iat[i, k - 1]) for k in (yi, mi, di))
+            try:
+                _dt.date(y, m, d)
+            except ValueError:
+                continue
+            out.iat[i] = True
     return out
 
 
@@ -613,19 +755,26 @@ def to_date(s: pd.Series, date_format: str | None = None) -> Converted:
     Without ``date_format`` each cell may be ISO (``2024-02-12``, ``2024-02-12 09:30``,
     Salesforce ``2024-02-12T09:30:00.000Z``, converted from UTC to Swiss time) or Swiss
     (``12.02.2024``, ``12.2.24``, ``12.02.2024 09:30``), or ``dd/mm/yyyy``. Times are dropped.
+
+    Real dates outside :data:`DATE_RANGE` (also those pandas cannot hold, such as 2999-12-31)
+    are missing in the values and flagged in :attr:`Converted.out_of_range`, not in ``failed``.
     """
     txt, missing = _blank(s)
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     todo = ~missing
     if date_format:
         if todo.any():
-            out[todo] = pd.to_datetime(txt[todo], format=date_format, errors="coerce").astype(
-                "datetime64[ns]"
-            )
+            out[todo] = _ns(pd.to_datetime(txt[todo], format=date_format, errors="coerce"))
     elif todo.any():
         # fast path: ISO days (yyyy-mm-dd) parsed by pyarrow; the rest by the formats below
         arr = pa.array(txt.mask(missing).array)
         fast = pc.strptime(arr, format="%Y-%m-%d", unit="s", error_is_null=True)
+        # days outside the range timestamp[ns] holds (1677-2262) would make the cast fail: they
+        # are left to the range check below
+        secs = fast.cast(pa.int64())
+        lo, hi = (int(t.timestamp()) for t in DATE_RANGE)
+        inside = pc.and_(pc.greater_equal(secs, lo), pc.less_equal(secs, hi + 86_399))
+        fast = pc.if_else(inside, fast, pa.scalar(None, fast.type))
         fast_ok = np.asarray(fast.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
         out[:] = np.asarray(
             fast.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), dtype="datetime64[ns]"
@@ -641,13 +790,18 @@ def to_date(s: pd.Series, date_format: str | None = None) -> Converted:
                 rest = parsed.isna() & ~iso
                 if not rest.any():
                     break
-                parsed[rest] = pd.to_datetime(sub[rest], format=fmt, errors="coerce").astype(
-                    "datetime64[ns]"
-                )
+                parsed[rest] = _ns(pd.to_datetime(sub[rest], format=fmt, errors="coerce"))
             out[todo] = parsed
     out = out.dt.normalize()
+    beyond = (out < DATE_RANGE[0]) | (out > DATE_RANGE[1])
+    if beyond.any():
+        out = out.mask(beyond)
     failed = todo & out.isna()
-    return Converted(out, failed.astype(bool))
+    oor = beyond.copy()
+    if failed.any():
+        oor[failed] = _real_dates(txt[failed])
+    failed = failed & ~oor
+    return Converted(out, failed.astype(bool), oor.astype(bool))
 
 
 def convert(s: pd.Series, dtype: str, date_format: str | None = None) -> Converted:

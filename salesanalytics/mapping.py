@@ -34,6 +34,7 @@ Structure
               created_date: {source: Created, date_format: "%d.%m.%Y"}
               type: {constant: new_business}
               channel: {source: Channel__c, optional: true, fill: tele}  # empty -> tele
+              stage: {source: StageName, known: [Prospecting, Closed Won]}  # others: a note
               status:                           # first matching case wins
                 cases:
                   - {when: {IsWon: [true, 1]}, value: won}
@@ -68,6 +69,8 @@ from salesanalytics.validation import FILE_COL, ROW_COL, _empty_problems, proble
 
 __all__ = [
     "BUILTIN_MAPPINGS",
+    "CONTROL_CHARACTERS",
+    "EXCEL_CELL_LIMIT",
     "CaseSpec",
     "ColumnSpec",
     "InputSpec",
@@ -81,6 +84,7 @@ __all__ = [
     "map_input",
     "match_files",
     "stack_inputs",
+    "text_cell_problems",
 ]
 
 BUILTIN_MAPPINGS = "mappings"
@@ -163,6 +167,9 @@ class ColumnSpec(_Model):
     divide: dict[str, float] | float | None = None
     date_format: str | None = None
     optional: bool = False
+    known: list[str] | None = None
+    """Values of the CRM picklist the mapping knows (any case); other values are kept and
+    reported as a note with the value and its count (e.g. a StageName added in the CRM)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -581,6 +588,183 @@ def _lookup_series(
     return first, None
 
 
+CONTROL_CHARACTERS = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+"""Control characters that have no place in CRM text (NUL and the other C0 codes except tab,
+line feed and carriage return, and DEL)."""
+
+EXCEL_CELL_LIMIT = 32_767
+"""Characters an Excel cell holds."""
+
+
+def _byte_scan(values: pd.Series) -> tuple[bool, int]:
+    """(any control character?, longest value in bytes) of a text column, from its Arrow
+    buffers: a pass over the raw bytes instead of a regex per value (most columns are clean)."""
+    import pyarrow as pa
+
+    arr = pa.array(values.array)
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    control, longest = False, 0
+    for ch in chunks:
+        if len(ch) == 0:
+            continue
+        if not (pa.types.is_string(ch.type) or pa.types.is_large_string(ch.type)):
+            return True, EXCEL_CELL_LIMIT + 1  # unusual storage: take the exact path
+        off_type = np.int64 if pa.types.is_large_string(ch.type) else np.int32
+        offsets = np.frombuffer(ch.buffers()[1], dtype=off_type)[
+            ch.offset : ch.offset + len(ch) + 1
+        ]
+        data = ch.buffers()[2]
+        if data is None:
+            continue
+        raw = np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+        bad = (raw < 0x20) | (raw == 0x7F)
+        if bad.any():
+            control = control or bool(np.isin(raw[bad], _CONTROL_BYTES).any())
+        longest = max(longest, int(np.diff(offsets).max()))
+    return control, longest
+
+
+_CONTROL_BYTES = np.array([b for b in range(0x20) if b not in (9, 10, 13)] + [0x7F], dtype=np.uint8)
+
+
+def _is_id(column: schema.Column, table: str) -> bool:
+    return bool(column.unique or column.references or schema.TABLES[table].key == column.name)
+
+
+def text_cell_problems(
+    conv: sio.Converted,
+    txt: pd.Series,
+    column: schema.Column,
+    rows: np.ndarray,
+    known: list[str] | None,
+    where: dict[str, Any],
+) -> tuple[sio.Converted, list[pd.DataFrame]]:
+    """Check the cells of one text column: control characters, very long text, unknown values.
+
+    Rules (see ``docs/validation.md``):
+
+    * control characters (:data:`CONTROL_CHARACTERS`, e.g. NUL) in an id or reference column are
+      an **error** (the id cannot be matched; the cell is left empty so that no follow-on
+      "does not exist" error is reported for it);
+    * control characters in other text are a **warning**; they are removed from the value;
+    * text longer than :data:`EXCEL_CELL_LIMIT` characters is a **note** (kept whole);
+    * a value not in ``known`` (any case) is a **note** per distinct value, with its count and
+      its first row.
+
+    Parameters
+    ----------
+    conv
+        :func:`salesanalytics.io.to_text` result of ``txt``.
+    txt
+        The cells as read (text).
+    column
+        The canonical column the cells feed (its table's key and references make it an id).
+    rows
+        Spreadsheet row of every cell.
+    known
+        Known picklist values, or ``None``.
+    where
+        ``file``, ``table``, ``column`` (as named in the file) and ``field`` of the problems.
+
+    Returns
+    -------
+    (Converted, list of pandas.DataFrame)
+        The values (cleaned) and the problem frames.
+    """
+    probs: list[pd.DataFrame] = []
+    values = conv.values
+    table = str(where["table"])
+    if len(values) == 0:
+        return conv, probs
+    any_control, longest = _byte_scan(values)
+    ctrl = (
+        values.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).to_numpy(dtype=bool)
+        if any_control
+        else np.zeros(len(values), dtype=bool)
+    )
+    if ctrl.any():
+        if _is_id(column, table):
+            probs.append(
+                problem_frame(
+                    severity="error",
+                    check="control_character_in_id",
+                    message=f"id contains control characters such as NUL ({table}.{column.name})",
+                    hint="Correct the id in the export: an id with invisible characters matches "
+                    "no other row. The row is read without this id.",
+                    row=rows[ctrl],
+                    value=txt[ctrl].to_numpy(dtype=object),
+                    n=int(ctrl.sum()),
+                    **where,
+                )
+            )
+            values = values.mask(ctrl)
+        else:
+            probs.append(
+                problem_frame(
+                    severity="warning",
+                    check="control_characters",
+                    message=f"text contains control characters such as NUL; they were removed "
+                    f"({table}.{column.name})",
+                    hint="Clean the text in the CRM; the analyses use it without the "
+                    "control characters.",
+                    row=rows[ctrl],
+                    value=txt[ctrl].to_numpy(dtype=object),
+                    n=int(ctrl.sum()),
+                    **where,
+                )
+            )
+            cleaned = values.str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip()
+            values = cleaned.mask(cleaned == "")
+        conv = sio.Converted(values, conv.failed, conv.out_of_range)
+    long = (
+        (values.str.len() > EXCEL_CELL_LIMIT).fillna(False).to_numpy(dtype=bool)
+        if longest > EXCEL_CELL_LIMIT  # bytes >= characters
+        else np.zeros(len(values), dtype=bool)
+    )
+    if long.any():
+        probs.append(
+            problem_frame(
+                severity="info",
+                check="long_text",
+                message="text longer than 32'767 characters (kept whole; Excel deliverables "
+                f"cut it) ({table}.{column.name})",
+                hint="",
+                row=rows[long],
+                value=values[long].to_numpy(dtype=object),
+                n=int(long.sum()),
+                **where,
+            )
+        )
+    if known is not None:
+        known_lower = {_norm(k) for k in known}
+        # one note per value in any case (Verhandlung = verhandlung), spelled as in its first row
+        codes, uniques = pd.factorize(values.str.lower(), use_na_sentinel=True)
+        if len(uniques):
+            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+            for i, u in enumerate(uniques):
+                if _norm(u) in known_lower:
+                    continue
+                first = int(np.flatnonzero(codes == i)[0])
+                u = values.iloc[first]
+                k = int(counts[i])
+                probs.append(
+                    problem_frame(
+                        severity="info",
+                        check="unknown_value",
+                        message=f"unknown value of {table}.{column.name}, not in the "
+                        f"mapping's list of known values ({k:,} rows; the first is shown)".replace(
+                            f"{k:,}", f"{k:,}".replace(",", "'")
+                        ),
+                        hint="Kept as it is. If it is a new picklist value, add it to 'known' "
+                        "(and, for stages, to the funnel's stage order).",
+                        row=int(rows[first]),
+                        value=str(u),
+                        **where,
+                    )
+                )
+    return conv, probs
+
+
 def map_input(
     mapping: Mapping,
     table: str,
@@ -638,6 +822,27 @@ def map_input(
 
     def convert_report(txt: pd.Series, col_name: str, dtype: str, label: str, spec: ColumnSpec):
         conv = sio.convert(txt, dtype, spec.date_format)
+        where = {"file": raw.file, "table": table, "column": label, "field": col_name}
+        if dtype == "date" and conv.out_of_range is not None and conv.out_of_range.any():
+            m = conv.out_of_range.to_numpy(dtype=bool)
+            lo, hi = (d.strftime("%d.%m.%Y") for d in sio.DATE_RANGE)
+            probs.append(
+                problem_frame(
+                    severity="error",
+                    check="date_out_of_range",
+                    message=f"date outside {lo}-{hi}, not a plausible date for {table}.{col_name}",
+                    hint="Correct the date in the CRM (a typing error such as 2999 for 2029?).",
+                    row=rows[m],
+                    value=txt[m].to_numpy(dtype=object),
+                    n=int(m.sum()),
+                    **where,
+                )
+            )
+        if dtype == "str":
+            conv, text_probs = text_cell_problems(
+                conv, txt, schema.TABLES[table].column(col_name), rows, spec.known, where
+            )
+            probs.extend(text_probs)
         if dtype != "str" and conv.failed.any():
             check, msg, hint = _CONVERT_MESSAGES[dtype]
             m = conv.failed.to_numpy(dtype=bool)

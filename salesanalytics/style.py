@@ -2,7 +2,9 @@
 
 Everything a notebook shows a client goes through here, so reports look alike and CRM text (account
 names, product names, notes) is always HTML-escaped: a name such as ``<script>alert(1)</script>`` is
-shown as text and never runs.
+shown as text and never runs. Excel and CSV files for the client are written with
+:func:`write_excel` / :func:`write_csv` (from :mod:`salesanalytics.deliverables`), which neutralise
+text that a spreadsheet would run as a formula.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pandas as pd
 import pandas.io.formats.style  # the Styler of table(), loaded (jinja2) with the house style
 import seaborn as sns
 
+from salesanalytics.deliverables import neutralise_frame, write_csv, write_excel
+
 __all__ = [
     "CHANNEL_COLORS",
     "PALETTE",
@@ -24,12 +28,15 @@ __all__ = [
     "chf",
     "currency",
     "escape",
+    "neutralise_frame",
     "num",
     "pct",
     "money",
     "set_currency",
     "set_theme",
     "table",
+    "write_csv",
+    "write_excel",
 ]
 
 PALETTE: list[str] = [

@@ -18,8 +18,10 @@ the spreadsheet row it came from.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -35,9 +37,12 @@ __all__ = [
     "SEVERITIES",
     "Problem",
     "ValidationReport",
+    "CAUSE_CHECKS",
     "apply_quarantine",
+    "check_date_order",
     "fill_geography",
     "isin",
+    "printable",
     "problem_frame",
     "validate_tables",
 ]
@@ -57,6 +62,38 @@ PROBLEM_COLUMNS: list[str] = [
 ]
 """Columns of :attr:`ValidationReport.problems`. ``column`` is the column as named in the input
 file, ``field`` the canonical column it feeds, ``row`` the spreadsheet row (header = row 1)."""
+
+CAUSE_CHECKS: tuple[str, ...] = (
+    "no_files",
+    "unreadable_file",
+    "missing_file",
+    "ambiguous_file",
+    "no_rows",
+    "missing_column",
+    "empty_reference_table",
+)
+"""Checks that name a cause of many other problems (a file missing, empty or unreadable): they
+are listed first in every report, before the problems of single rows."""
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_MAX_VALUE_CHARS = 200
+
+
+def printable(text: Any, limit: int | None = _MAX_VALUE_CHARS) -> Any:
+    """``text`` safe to print: control and bidi characters escaped (NUL -> ``\\x00``), cut to
+    ``limit`` characters with the full length named. Non-text values are returned unchanged."""
+    if not isinstance(text, str):
+        return text
+    out = _UNPRINTABLE.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
+    if limit is not None and len(out) > limit:
+        out = f"{out[:limit]}... ({_fmt_int(len(text))} characters)"
+    return out
+
 
 FILE_COL = "_file"
 ROW_COL = "_row"
@@ -104,7 +141,7 @@ class Problem:
         if self.row is not None:
             where.append(f"row {self.row}")
         loc = ", ".join(w for w in where if w) or (f"table {self.table}" if self.table else "")
-        val = f" (value '{self.value}')" if self.value is not None else ""
+        val = f" (value '{printable(self.value)}')" if self.value is not None else ""
         hint = f" {self.hint}" if self.hint else ""
         return f"{self.severity}: {loc}: {self.message}{val}.{hint}"
 
@@ -148,6 +185,18 @@ def problem_frame(
     }.items():
         data[k] = np.asarray(v, dtype=object) if _is_array(v) else [v] * n
     df = pd.DataFrame(data)
+    for c, limit in (
+        ("value", _MAX_VALUE_CHARS),
+        ("message", _MAX_VALUE_CHARS * 5),
+        ("file", _MAX_VALUE_CHARS),
+        ("column", _MAX_VALUE_CHARS),
+    ):
+        col = df[c].astype("string")
+        if len(col) and (
+            col.str.contains(_UNPRINTABLE.pattern, regex=True).fillna(False).any()
+            or (col.str.len() > limit).fillna(False).any()
+        ):
+            df[c] = col.map(lambda v, lim=limit: printable(v, lim), na_action="ignore")
     df["row"] = pd.array(df["row"], dtype="Int64")
     for c in PROBLEM_COLUMNS:
         if c != "row":
@@ -260,11 +309,13 @@ class ValidationReport:
             df = pd.concat(parts, ignore_index=True) if parts else _empty_problems()
             order = {s: i for i, s in enumerate(SEVERITIES)}
             df["_o"] = df["severity"].map(order).astype("int64")
+            prio = {c: i for i, c in enumerate(CAUSE_CHECKS)}
+            df["_p"] = df["check"].map(prio).fillna(len(prio)).astype("int64")
             df = df.sort_values(
-                ["_o", "file", "table", "column", "check", "row"],
+                ["_o", "_p", "file", "table", "column", "check", "row"],
                 kind="stable",
                 na_position="first",
-            ).drop(columns="_o")
+            ).drop(columns=["_o", "_p"])
             self._cache = df.reset_index(drop=True)
             self._parts = [self._cache]
         return self._cache
@@ -333,7 +384,7 @@ class ValidationReport:
             for r in self.files.itertuples(index=False):
                 table = r.table if isinstance(r.table, str) and r.table else "(not used)"
                 rows = "" if pd.isna(r.rows) else f"{_fmt_int(int(r.rows))} rows"
-                lines.append(f"  {r.file}: {rows} -> {table}")
+                lines.append(f"  {printable(r.file)}: {rows} -> {table}")
         if len(self.row_counts):
             lines.append("Tables:")
             for r in self.row_counts.itertuples(index=False):
@@ -654,6 +705,26 @@ def check_references(
                 continue
             vals = df[c.name]
             mask = vals.notna().to_numpy() & ~isin(vals, target[t_col])
+            if mask.any() and len(target) == 0 and t_table != name:
+                # one problem, not one per row: the cause is the empty table
+                out.append(
+                    problem_frame(
+                        severity="error",
+                        check="empty_reference_table",
+                        message=f"{_fmt_int(int(mask.sum()))} row(s) of {name} refer to "
+                        f"{t_table} ({name}.{c.name}), but table {t_table} is empty",
+                        hint=f"Add the {t_table} export with its rows; every reference to it "
+                        "fails until then.",
+                        table=name,
+                        column=_labels_for(
+                            df[FILE_COL].astype("string").iloc[:1], name, c.name, labels
+                        )[0]
+                        if len(df)
+                        else c.name,
+                        field=c.name,
+                    )
+                )
+                continue
             if mask.any():
                 out.append(
                     _rows_problems(
@@ -672,37 +743,120 @@ def check_references(
     return pd.concat(out, ignore_index=True) if out else _empty_problems()
 
 
+def _today(today: Any = None) -> pd.Timestamp:
+    """The day of the check (``today`` if given): dates after it lie in the future."""
+    return pd.Timestamp(today if today is not None else date.today()).normalize()
+
+
+def _date_text(v: pd.Series) -> pd.Series:
+    return v.dt.strftime("%Y-%m-%d").astype("string")
+
+
+def _label(df: pd.DataFrame, table: str, field_name: str, labels: Any) -> pd.Series:
+    files = df[FILE_COL].astype("string")
+    return pd.Series(_labels_for(files, table, field_name, labels), index=df.index)
+
+
+def _order_rule(
+    df: pd.DataFrame,
+    mask: np.ndarray,
+    *,
+    table: str,
+    later: str,
+    earlier: str | pd.Series,
+    earlier_name: str,
+    severity: str,
+    check: str,
+    message: str,
+    hint: str,
+    labels: Any,
+) -> pd.DataFrame:
+    """Problems for rows where date ``later`` is out of order with ``earlier``; the value names
+    both dates (``2001-03-01 (StartDate 2023-03-01)``)."""
+    m = np.asarray(mask, dtype=bool)
+    if not m.any():
+        return _empty_problems()
+    other = df[earlier] if isinstance(earlier, str) else earlier
+    other_label = _label(df, table, earlier, labels) if isinstance(earlier, str) else earlier_name
+    value = _date_text(df[later]) + " (" + other_label + " " + _date_text(other) + ")"
+    return _rows_problems(
+        df,
+        m,
+        table=table,
+        field_name=later,
+        severity=severity,
+        check=check,
+        message=message,
+        hint=hint,
+        labels=labels,
+        value=value,
+    )
+
+
+def _before(a: pd.Series, b: pd.Series | pd.Timestamp) -> np.ndarray:
+    return (a < b).fillna(False).to_numpy(dtype=bool)
+
+
 def check_date_order(
     tables: Mapping[str, pd.DataFrame],
     labels: Mapping[tuple[str, str], str] | None = None,
+    today: Any = None,
 ) -> pd.DataFrame:
-    """Dates out of order: contract end before start, close before created, stage before created."""
+    """Dates out of order, and dates in the future, in every table with dates.
+
+    The rules and their severities are listed in ``docs/validation.md``:
+
+    * contracts: cancellation (``end_date``) or term end (``term_end_date``) before the start:
+      error;
+    * opportunities: close before created, or created after ``today``: error; a won or lost
+      opportunity closed after ``today``: warning;
+    * stage history: a stage entered before the opportunity was created or after ``today``:
+      error; entered after a closed opportunity's close date, or the opportunity's final stage
+      entered before another of its stages (history out of order): warning;
+    * activities dated after ``today`` (planned, not done): warning; accounts that became
+      customers after ``today``, or after their first contract started: warning.
+
+    Parameters
+    ----------
+    tables
+        Mapped tables (canonical columns plus ``_file`` and ``_row``).
+    labels
+        ``(file, canonical column) -> column name in the file``.
+    today
+        Day of the check (default: the current date); dates after it lie in the future.
+    """
+    day = _today(today)
     out = []
     c = tables.get("contracts")
-    if c is not None and {"start_date", "end_date"} <= set(c.columns):
-        m = (c["end_date"] < c["start_date"]).fillna(False).to_numpy(dtype=bool)
-        out.append(
-            _rows_problems(
-                c,
-                m,
-                table="contracts",
-                field_name="end_date",
-                severity="error",
-                check="date_order",
-                message="contract ends before it starts (end_date before start_date)",
-                hint="Correct the start or end date of the contract.",
-                labels=labels,
+    if c is not None and "start_date" in c:
+        for col, what in (("end_date", "is cancelled"), ("term_end_date", "term ends")):
+            if col not in c:
+                continue
+            out.append(
+                _order_rule(
+                    c,
+                    _before(c[col], c["start_date"]),
+                    table="contracts",
+                    later=col,
+                    earlier="start_date",
+                    earlier_name="start",
+                    severity="error",
+                    check="date_order",
+                    message=f"contract {what} before it starts ({col} before start_date)",
+                    hint="Correct the start or end date of the contract.",
+                    labels=labels,
+                )
             )
-        )
     o = tables.get("opportunities")
     if o is not None and {"created_date", "close_date"} <= set(o.columns):
-        m = (o["close_date"] < o["created_date"]).fillna(False).to_numpy(dtype=bool)
         out.append(
-            _rows_problems(
+            _order_rule(
                 o,
-                m,
+                _before(o["close_date"], o["created_date"]),
                 table="opportunities",
-                field_name="close_date",
+                later="close_date",
+                earlier="created_date",
+                earlier_name="created",
                 severity="error",
                 check="date_order",
                 message="opportunity closes before it was created (close_date before created_date)",
@@ -710,34 +864,205 @@ def check_date_order(
                 labels=labels,
             )
         )
-    s = tables.get("opportunity_stages")
-    if (
-        s is not None
-        and o is not None
-        and "entered_at" in s
-        and {"opportunity_id", "created_date"} <= set(o.columns)
-    ):
-        created = o.drop_duplicates("opportunity_id").set_index("opportunity_id")["created_date"]
-        pos = pc.index_in(_arrow(s["opportunity_id"]), value_set=_arrow(created.index))
-        pos_np = np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
-        cvals = created.to_numpy(dtype="datetime64[ns]")
-        c_np = np.where(
-            pos_np >= 0,
-            cvals[np.maximum(pos_np, 0)] if len(cvals) else np.datetime64("NaT"),
-            np.datetime64("NaT"),
+        out.append(
+            _rows_problems(
+                o,
+                (o["created_date"] > day).fillna(False).to_numpy(dtype=bool),
+                table="opportunities",
+                field_name="created_date",
+                severity="error",
+                check="future_date",
+                message=f"opportunity created in the future (after {day:%d.%m.%Y})",
+                hint="A created date is set by the CRM and cannot lie in the future: correct it.",
+                labels=labels,
+            )
         )
-        c_at = pd.Series(c_np.astype("datetime64[ns]"), index=s.index)
-        m = (s["entered_at"] < c_at).fillna(False).to_numpy(dtype=bool)
+        if "status" in o:
+            closed = o["status"].isin(["won", "lost"]).fillna(False).to_numpy(dtype=bool)
+            out.append(
+                _rows_problems(
+                    o,
+                    closed & (o["close_date"] > day).fillna(False).to_numpy(dtype=bool),
+                    table="opportunities",
+                    field_name="close_date",
+                    severity="warning",
+                    check="future_date",
+                    message=f"won or lost opportunity closed in the future (after {day:%d.%m.%Y})",
+                    hint="Correct the close date; the funnel counts the deal as closed.",
+                    labels=labels,
+                )
+            )
+    s = tables.get("opportunity_stages")
+    if s is not None and "entered_at" in s:
         out.append(
             _rows_problems(
                 s,
-                m,
+                (s["entered_at"] > day).fillna(False).to_numpy(dtype=bool),
                 table="opportunity_stages",
                 field_name="entered_at",
+                severity="error",
+                check="future_date",
+                message=f"stage entered in the future (after {day:%d.%m.%Y})",
+                hint="Stage history dates are set by the CRM and cannot lie in the future.",
+                labels=labels,
+            )
+        )
+    if (
+        s is not None
+        and o is not None
+        and len(s)
+        and {"entered_at", "opportunity_id", "stage"} <= set(s.columns)
+        and {"opportunity_id", "created_date"} <= set(o.columns)
+    ):
+        opp = o.drop_duplicates("opportunity_id").set_index("opportunity_id")
+        pos = pc.index_in(_arrow(s["opportunity_id"]), value_set=_arrow(opp.index))
+        pos_np = np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
+        found = pos_np >= 0
+        take = np.maximum(pos_np, 0)
+        n_opp = len(opp)
+
+        def per_stage(values: np.ndarray, missing: Any) -> np.ndarray:
+            """The opportunity's value for every stage row (``missing`` where not found)."""
+            if n_opp == 0:
+                return np.full(len(s), missing)
+            return np.where(found, values[take], missing)
+
+        nat = np.datetime64("NaT", "ns")
+        c_at = pd.Series(
+            per_stage(opp["created_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
+        )
+        out.append(
+            _order_rule(
+                s,
+                _before(s["entered_at"], c_at),
+                table="opportunity_stages",
+                later="entered_at",
+                earlier=c_at,
+                earlier_name="opportunity created",
                 severity="error",
                 check="date_order",
                 message="stage entered before the opportunity was created",
                 hint="Correct the stage date or the opportunity's created date.",
+                labels=labels,
+            )
+        )
+        if {"close_date", "status"} <= set(o.columns):
+            opp_closed = opp["status"].isin(["won", "lost"]).fillna(False).to_numpy(dtype=bool)
+            closed = per_stage(opp_closed, False).astype(bool)
+            close_at = pd.Series(
+                per_stage(opp["close_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
+            )
+            out.append(
+                _order_rule(
+                    s,
+                    closed & _before(close_at, s["entered_at"]),
+                    table="opportunity_stages",
+                    later="entered_at",
+                    earlier=close_at,
+                    earlier_name="opportunity closed",
+                    severity="warning",
+                    check="date_order",
+                    message="stage entered after the opportunity was closed",
+                    hint="Check the stage history and the close date of the opportunity; the "
+                    "funnel takes the stage dates as they are.",
+                    labels=labels,
+                )
+            )
+            if "stage" in o.columns and closed.any():
+                # the final stage of a won or lost opportunity must be the last one entered;
+                # stage names compared in any case through one factorisation of both columns
+                both = pd.concat(
+                    [s["stage"].astype("string"), opp["stage"].astype("string")],
+                    ignore_index=True,
+                )
+                codes, uniq = pd.factorize(both, use_na_sentinel=True)
+                canon, _ = pd.factorize(np.array([str(u).lower() for u in uniq], dtype=object))
+                canon = np.append(canon, -1)  # one code for any case; missing stays -1
+                codes = canon[codes]  # -1 (missing) maps to the appended -1
+                s_code = codes[: len(s)]
+                final_code = per_stage(codes[len(s) :], -2)
+                is_final = closed & (s_code == final_code) & (s_code >= 0)
+                entered = s["entered_at"].to_numpy(dtype="datetime64[ns]")
+                final_at_opp = np.full(max(n_opp, 1), np.datetime64("NaT", "ns"))
+                sel = np.flatnonzero(is_final & ~np.isnat(entered))
+                if len(sel):
+                    first = pd.Series(entered[sel]).groupby(pos_np[sel]).min()
+                    final_at_opp[first.index.to_numpy()] = first.to_numpy(dtype="datetime64[ns]")
+                final_at = pd.Series(per_stage(final_at_opp, nat), index=s.index)
+                out.append(
+                    _order_rule(
+                        s,
+                        closed & ~is_final & _before(final_at, s["entered_at"]),
+                        table="opportunity_stages",
+                        later="entered_at",
+                        earlier=final_at,
+                        earlier_name="final stage entered",
+                        severity="warning",
+                        check="stage_order",
+                        message="stage history out of order: a stage entered after the "
+                        "opportunity's final (closing) stage",
+                        hint="Check the stage history in the CRM; the funnel orders stages by "
+                        "their dates.",
+                        labels=labels,
+                    )
+                )
+    a = tables.get("activities")
+    if a is not None and "date" in a:
+        out.append(
+            _rows_problems(
+                a,
+                (a["date"] > day).fillna(False).to_numpy(dtype=bool),
+                table="activities",
+                field_name="date",
+                severity="warning",
+                check="future_date",
+                message=f"activity dated in the future (after {day:%d.%m.%Y}): planned, not done",
+                hint="Planned activities are not workload yet; export only completed "
+                "activities, or leave them: the export's reference date ignores them.",
+                labels=labels,
+            )
+        )
+    acc = tables.get("accounts")
+    if acc is not None and "customer_since" in acc:
+        out.append(
+            _rows_problems(
+                acc,
+                (acc["customer_since"] > day).fillna(False).to_numpy(dtype=bool),
+                table="accounts",
+                field_name="customer_since",
+                severity="warning",
+                check="future_date",
+                message=f"customer since a date in the future (after {day:%d.%m.%Y})",
+                hint="Correct the date in the CRM.",
+                labels=labels,
+            )
+        )
+    if (
+        acc is not None
+        and c is not None
+        and len(acc)
+        and len(c)
+        and {"account_id", "customer_since"} <= set(acc.columns)
+        and {"account_id", "start_date"} <= set(c.columns)
+    ):
+        first = c["start_date"].groupby(c["account_id"].astype("string"), observed=True).min()
+        first_at = pd.Series(
+            acc["account_id"].astype("string").map(first).to_numpy(dtype="datetime64[ns]"),
+            index=acc.index,
+        )
+        out.append(
+            _order_rule(
+                acc,
+                _before(first_at, acc["customer_since"]),
+                table="accounts",
+                later="customer_since",
+                earlier=first_at,
+                earlier_name="first contract started",
+                severity="warning",
+                check="date_order",
+                message="customer since a date after the account's first contract started",
+                hint="Correct the customer-since date (the start of the first contract); the "
+                "churn analysis measures customer lifetimes from it.",
                 labels=labels,
             )
         )
@@ -864,6 +1189,8 @@ CONVERSION_CHECKS: tuple[str, ...] = (
     "not_a_whole_number",
     "not_a_date",
     "not_a_boolean",
+    "date_out_of_range",
+    "control_character_in_id",
 )
 """Checks of cells whose text could not be converted to the column's type (see mapping)."""
 
@@ -899,6 +1226,7 @@ def validate_tables(
     labels: Mapping[tuple[str, str], str] | None = None,
     warn_missing: Mapping[str, Iterable[str]] | None = None,
     postal_codes: pd.DataFrame | None = None,
+    today: Any = None,
 ) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
     """Validate mapped tables and fill geography from postal codes.
 
@@ -916,6 +1244,9 @@ def validate_tables(
         e.g. opportunities without account in a dirty export.
     postal_codes
         Swiss postal codes (default: :func:`salesanalytics.geo.postal_code_places`).
+    today
+        Day of the check (default: the current date); dates after it lie in the future (see
+        :func:`check_date_order`).
 
     Cells already reported in ``report`` as unreadable (text that is not a number, date, ...)
     are not reported a second time as empty.
@@ -958,7 +1289,7 @@ def validate_tables(
                 )
                 report.add_frame(_drop_already_reported(gaps, reported))
     report.add_frame(check_references(filled, labels))
-    report.add_frame(check_date_order(filled, labels))
+    report.add_frame(check_date_order(filled, labels, today))
     report.add_frame(check_postal_codes(filled, labels, pcs))
     report.completeness = completeness(filled)
     return filled, report

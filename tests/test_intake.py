@@ -118,10 +118,31 @@ def test_every_problem_at_once_with_file_column_row_value(sf_export: Path) -> No
         ("error", "Contract.csv", "AccountId", 3, "001X"),
         ("error", "Task.csv", "OwnerId", 2, "005NOBODY"),
     ]
+    # the value names both dates; the stage entered after the (wrong) close date follows
     assert _problems(res, "date_order") == [
-        ("error", "Contract.csv", "Cancellation_Date__c", 5, "2020-12-31"),
-        ("error", "Opportunity.csv", "CloseDate", 2, "2024-01-05"),
-        ("error", "OpportunityHistory.csv", "CreatedDate", 4, "2024-10-01"),
+        ("error", "Contract.csv", "Cancellation_Date__c", 5, "2020-12-31 (StartDate 2021-04-01)"),
+        ("error", "Opportunity.csv", "CloseDate", 2, "2024-01-05 (CreatedDate 2024-01-10)"),
+        (
+            "error",
+            "OpportunityHistory.csv",
+            "CreatedDate",
+            4,
+            "2024-10-01 (opportunity created 2024-11-01)",
+        ),
+        (
+            "warning",
+            "OpportunityHistory.csv",
+            "CreatedDate",
+            2,
+            "2024-01-10 (opportunity closed 2024-01-05)",
+        ),
+        (
+            "warning",
+            "OpportunityHistory.csv",
+            "CreatedDate",
+            3,
+            "2024-01-31 (opportunity closed 2024-01-05)",
+        ),
     ]
     assert _problems(res, "negative_value") == [
         ("error", "Contract.csv", "MRR__c", 2, "-89.0"),
@@ -145,7 +166,9 @@ def test_every_problem_at_once_with_file_column_row_value(sf_export: Path) -> No
     ) in text
     assert "Result: INVALID (11 errors)" in text
     err = intake.IntakeError(res.report)
-    assert str(err).startswith("the export has 11 error(s); fix them, or load with quarantine")
+    first = str(err).splitlines()[0]
+    assert first.startswith("the export has 11 error(s), the first: file Account.csv, column Id")
+    assert first.endswith("fix them, or load with quarantine=True to leave the invalid rows out.")
 
 
 def test_unknown_postal_code_is_a_warning(sf_export: Path) -> None:
@@ -339,3 +362,39 @@ def test_excel_parquet_and_files_recognised_by_header(sf_export: Path) -> None:
     assert files.loc["Channel_Cost_Rates.parquet", "kind"] == "parquet"
     assert res.tables["products"].set_index("product_id").loc["01tS", "list_price"] == 149.0
     assert len(res.tables["opportunities"]) == 5
+
+
+def test_unknown_stage_is_one_note_per_value_with_its_count(sf_export: Path) -> None:
+    _set(sf_export / "Opportunity.csv", 5, "StageName", "Verhandlung")
+    _set(sf_export / "Opportunity.csv", 3, "StageName", "verhandlung")  # same value, any case
+    _set(sf_export / "Opportunity.csv", 6, "StageName", "Angebot")
+    res = _load(sf_export)
+    assert res.report.ok  # a note, the funnel can still run
+    p = res.report.problems
+    notes = p[p["check"] == "unknown_value"]
+    got = sorted(zip(notes["value"], notes["row"], notes["message"], strict=True))
+    # one note per value (in any case), spelled as in its first row, with its count
+    assert [(v, r) for v, r, _ in got] == [("Angebot", 6), ("verhandlung", 3)]
+    assert [n.split("(")[-1] for _, _, n in got] == [
+        "1 rows; the first is shown)",
+        "2 rows; the first is shown)",
+    ]
+    assert set(notes["severity"]) == {"info"} and set(notes["column"]) == {"StageName"}
+    # the values are kept as they are
+    assert set(res.tables["opportunities"]["stage"]) >= {"Verhandlung", "Angebot"}
+
+
+def test_control_characters_in_ids_and_text(sf_export: Path) -> None:
+    _set(sf_export / "Contract.csv", 3, "AccountId", "001A\x00")
+    _set(sf_export / "Account.csv", 2, "Name", "Bäckerei\x07 Müller GmbH")
+    res = _load(sf_export)
+    assert _problems(res, "control_character_in_id") == [
+        ("error", "Contract.csv", "AccountId", 3, "001A\\x00")
+    ]
+    assert _problems(res, "orphan_reference") == []  # no misleading follow-on error
+    assert _problems(res, "control_characters") == [
+        ("warning", "Account.csv", "Name", 2, "Bäckerei\\x07 Müller GmbH")
+    ]
+    names = res.tables["accounts"].set_index("account_id")["name"]
+    assert names["001A"] == "Bäckerei Müller GmbH"  # removed from the value
+    assert "\x00" not in res.report.to_text() and "\x07" not in res.report.to_text()

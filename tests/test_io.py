@@ -225,3 +225,47 @@ def test_sniffed_format_follows_changes_to_the_file(tmp_path: Path) -> None:
     assert again.delimiter == "," and again.header == ("Id", "Name", "City")
     with pytest.raises(FileNotFoundError):
         sio.sniff_csv(tmp_path / "missing.csv")
+
+
+@pytest.mark.parametrize("chunk", [1 << 24, 7])
+def test_find_nul_bytes_names_line_column_and_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """Also when a line starts in an earlier chunk of the scan."""
+    monkeypatch.setattr(sio, "_SCAN_BYTES", chunk)
+    p = tmp_path / "Task.csv"
+    p.write_bytes(
+        b'Id;Subject;Note\n1;ok;fine\n2;"a\x00b";x\n3;c;"long text then \x00 and \x00"\n4;d;e\n'
+    )
+    hits = sio.find_nul_bytes(p)
+    assert [(h.row, h.column, h.value) for h in hits] == [
+        (3, "Subject", "a\x00b"),
+        (4, "Note", "long text then \x00 and \x00"),
+    ]
+    assert sio.find_nul_bytes(p, limit=1) == hits[:1]
+
+
+def test_csv_field_longer_than_the_csv_module_limit(tmp_path: Path) -> None:
+    """A 200 KiB pasted e-mail in the first MiB: no '_csv.Error: field larger than field limit'."""
+    import csv as _csv
+
+    p = tmp_path / "Task.csv"
+    body = "x" * 200_000
+    p.write_text(f'Id,Description,Type\n1,"{body}",Call\n2,short,Email\n', encoding="utf-8")
+    limit = _csv.field_size_limit()
+    [t] = sio.read_file(p)
+    assert list(t.data.columns) == ["Id", "Description", "Type"]
+    assert len(t.data.loc[0, "Description"]) == 200_000 and t.data.loc[1, "Type"] == "Email"
+    assert _csv.field_size_limit() == limit  # the global limit is restored
+
+
+def test_dates_outside_the_plausible_range_are_flagged_not_crashing() -> None:
+    s = pd.Series(
+        ["2999-12-31", "1.1.2999", "2999-01-01T10:00:00.000Z", "1500-01-01", "2150-01-01",
+         "2020-01-01", "31.02.2020", "abc", None],
+        dtype="str",
+    )  # fmt: skip
+    c = sio.to_date(s)
+    assert list(c.out_of_range) == [True] * 5 + [False] * 4
+    assert list(c.failed) == [False] * 6 + [True, True, False]
+    assert c.values.iloc[5] == pd.Timestamp("2020-01-01") and c.values.iloc[:5].isna().all()

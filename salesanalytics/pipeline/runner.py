@@ -26,7 +26,6 @@ import datetime as dt
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from typing import Any
 
 import nbformat
 
+from salesanalytics.deliverables import safe_file_stem
 from salesanalytics.pipeline.config import TOP_LEVEL_PARAMS, ProjectConfig
 from salesanalytics.pipeline.execute import (
     FIRST_WARMUP_CODE,
@@ -318,10 +318,9 @@ def _read_json(path: Path) -> Any:
 
 
 def _entity_file(entity_id: Any) -> str:
-    """A file name for an entity id: letters, digits, ``._-`` kept (case too: CRM ids are
-    case-sensitive), everything else replaced by ``-``."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", str(entity_id)).strip("-.")[:80]
-    return name or "entity-" + json_digest(str(entity_id))[:10]
+    """A file name stem for an entity id (:func:`salesanalytics.deliverables.safe_file_stem`):
+    readable, umlauts transliterated, never a path or a reserved name, at most 80 characters."""
+    return safe_file_stem(entity_id)
 
 
 def _describe_change(old: Mapping[str, Any], new: Mapping[str, Any], reran: set[str]) -> str:

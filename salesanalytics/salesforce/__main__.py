@@ -13,6 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from salesanalytics.deliverables import write_csv
 from salesanalytics.salesforce.export import write_salesforce_folder
 from salesanalytics.salesforce.territories import resolve_territory_ids
 
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(res.summary())
             return 0
         out = resolve_territory_ids(args.associations, args.territory2)
-        out.to_csv(args.out, index=False, lineterminator="\n")
+        write_csv(out, args.out, lineterminator="\n", encoding="utf-8")
         print(f"{args.out}: {len(out):,} rows with territory Ids")
         return 0
     except (OSError, KeyError, ValueError) as exc:

@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from salesanalytics.deliverables import write_csv
 from salesanalytics.salesforce import cockpit as ck
 from salesanalytics.salesforce import fields as fl
 from salesanalytics.salesforce import territories as tr
@@ -100,7 +101,8 @@ def _num(x: float) -> str:
 
 
 def _csv(path: Path, df: pd.DataFrame) -> int:
-    atomic_write_bytes(path, df.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    # atomic, and CRM text a spreadsheet would run as a formula gets a leading ' (ids never do)
+    write_csv(df, path, lineterminator="\n", encoding="utf-8")
     return len(df)
 
 

@@ -716,31 +716,14 @@ def _excel_columns(df: pd.DataFrame) -> list[list[Any]]:
 def write_excel(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
     """Write the client workbook: one sheet per table (sheet names cut to Excel's 31 chars).
 
-    Uses openpyxl's streaming (write-only) mode. Missing values are written as empty cells,
-    booleans as TRUE/FALSE, numbers as numbers, and text always as text (a CRM name that starts
-    with ``=`` never becomes a formula).
+    Delegates to :func:`salesanalytics.deliverables.write_excel`: missing values are empty
+    cells, booleans TRUE/FALSE, numbers numbers, and text always text, neutralised against
+    formula injection (a CRM name that starts with ``=``, ``+``, ``-`` or ``@`` gets a leading
+    ``'``); the file is replaced atomically.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+    from salesanalytics.deliverables import write_excel as _write
 
-    wb = Workbook(write_only=True)
-    for name, df in sheets.items():
-        ws = wb.create_sheet(title=name[:31])
-        ws.append([str(c) for c in df.columns])
-        for row in zip(*_excel_columns(df), strict=True):
-            if any(isinstance(x, str) and x.startswith("=") for x in row):
-                cells = []
-                for x in row:
-                    cell = WriteOnlyCell(ws, value=x)
-                    if isinstance(x, str):
-                        cell.data_type = "s"  # text, never a formula
-                    cells.append(cell)
-                row = tuple(cells)
-            ws.append(row)
-    wb.save(path)
-    return path
+    return _write(path, sheets)
 
 
 def customer_units(
