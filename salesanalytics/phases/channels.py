@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from salesanalytics.pipeline.paramcheck import check_order
 from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
 from salesanalytics.travel import ROAD_FACTOR, SPEED_KMH
 
@@ -58,6 +59,17 @@ class Params(PhaseParams):
         description="Yearly customer hours of the field force; 0 = from the reps' capacity in the CRM.",
     )
     n_waves: int = Field(3, ge=1, le=12, description="Number of migration waves.")
+
+    @model_validator(mode="after")
+    def _complexities_in_order(self) -> Params:
+        check_order(
+            self,
+            "online_max_complexity",
+            "field_min_complexity",
+            "a product simple enough to be sold online cannot at the same time need field sales",
+            strict=False,
+        )
+        return self
 
 
 PHASE = PhaseSpec(
