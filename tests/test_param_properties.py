@@ -454,7 +454,6 @@ def territory_inputs(small_intake, potential_inputs):
 def test_territory_plan_assigns_every_field_account_once(territory_inputs, p) -> None:
     from salesanalytics import territory as tm
 
-    assume(p.n_territories != 1)
     plan = tm.run_scenario(
         territory_inputs,
         p.n_territories or None,

@@ -6,13 +6,15 @@ case reruns only the changed phase and what is downstream of it. Each case must 
 phase, or be refused before the run with a message naming the impossible value and why.
 
 The cases: territory count 2, more territories than reps (45, 100, 500) and derived (0, the base);
-tolerances 0.01 and 0.5; every quantile parameter at both ends of its range; a KPI system with a
-single KPI; a pay plan without boosters and contests; upstream phases producing empty tables (no
-key accounts, no stuck deals).
+tolerances 0.01 and 0.5; every quantile parameter at both ends of its range; windows, horizons and
+minimum counts at both ends; a KPI system with a single KPI; a pay plan without boosters and
+contests; upstream phases producing empty tables (no key accounts, no stuck deals). The whole
+table takes about 15 minutes on a shared 2-core machine (marked ``slow``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -34,8 +36,8 @@ CONFIG = ROOT / "salesanalytics" / "config"
 # Lighter optimiser effort than the defaults, for every case: the edges are about the values, not
 # about the search effort (which has its own property tests).
 BASE: dict[str, dict[str, Any]] = {
-    "territory": {"search_passes": 10},
-    "territory_scenarios": {"search_passes": 3, "scenario_offsets": [-2, 2]},
+    "territory": {"search_passes": 2},
+    "territory_scenarios": {"search_passes": 2, "scenario_offsets": [2], "pareto_weights": [0.0]},
     "compensation": {"n_scenarios": 500},
 }
 
@@ -63,23 +65,36 @@ def _plain_plan(folder: Path) -> Path:
     return path
 
 
-# id -> (overrides, downstream phases that must have rerun)
+# id -> (overrides, phases that must have rerun). The territory edges also carry the potential
+# phase's edges (both rerun the territory chain, the table's most expensive part); the other
+# cases leave potential and territory alone, so they reuse the base run's territories.
 CASES: dict[str, tuple[dict[str, dict[str, Any]], set[str]]] = {
-    "territories=2": ({"territory": {"n_territories": 2}}, {"territory", "portfolio", "roles"}),
+    "territories=2, tolerance=0.5, potential quantile=0.5": (
+        {
+            "territory": {"n_territories": 2, "tolerance": 0.5},
+            "territory_scenarios": {"scenario_tolerance": 0.5},
+            "potential": {"quantile": 0.5, "min_segment": 1},
+        },
+        {"potential", "territory", "territory_scenarios", "portfolio", "compensation", "roles"},
+    ),
     "territories=45 (more than reps)": (
         {"territory": {"n_territories": 45}},
         {"territory", "territory_scenarios", "portfolio", "controlling", "compensation", "roles"},
     ),
-    "territories=100": ({"territory": {"n_territories": 100}}, {"territory", "portfolio"}),
-    "territories=500": ({"territory": {"n_territories": 500}}, {"territory", "portfolio"}),
-    "tolerance=0.01": ({"territory": {"tolerance": 0.01}}, {"territory", "portfolio"}),
-    "tolerance=0.5": (
-        {"territory": {"tolerance": 0.5}, "territory_scenarios": {"scenario_tolerance": 0.5}},
-        {"territory", "territory_scenarios"},
+    "territories=100, tolerance=0.01, potential quantile=0.95": (
+        {
+            "territory": {"n_territories": 100, "tolerance": 0.01},
+            "territory_scenarios": {"scenario_tolerance": 0.01},
+            "potential": {"quantile": 0.95, "min_segment": 1000},
+        },
+        {"potential", "territory", "territory_scenarios", "portfolio", "compensation"},
+    ),
+    "territories=500": (
+        {"territory": {"n_territories": 500}},
+        {"territory", "territory_scenarios", "portfolio", "compensation"},
     ),
     "quantiles at their upper ends": (
         {
-            "potential": {"quantile": 0.95},
             "portfolio": {
                 "abc_a_share": 0.98,
                 "abc_b_share": 0.99,
@@ -89,11 +104,10 @@ CASES: dict[str, tuple[dict[str, dict[str, Any]], set[str]]] = {
             "churn": {"risk_medium_quantile": 0.98, "risk_high_quantile": 0.99},
             "funnel": {"stuck_quantile": 0.99},
         },
-        {"potential", "portfolio", "churn", "funnel", "channels", "controlling", "compensation"},
+        {"portfolio", "churn", "funnel", "controlling", "compensation"},
     ),
     "quantiles at their lower ends": (
         {
-            "potential": {"quantile": 0.5},
             "portfolio": {
                 "abc_a_share": 0.01,
                 "abc_b_share": 0.02,
@@ -104,7 +118,43 @@ CASES: dict[str, tuple[dict[str, dict[str, Any]], set[str]]] = {
             "churn": {"risk_medium_quantile": 0.01, "risk_high_quantile": 0.02},
             "funnel": {"stuck_quantile": 0.5},
         },
-        {"potential", "portfolio", "churn", "funnel", "controlling", "compensation", "roles"},
+        {"portfolio", "churn", "funnel", "controlling", "compensation", "roles"},
+    ),
+    "windows and minimums at their upper ends": (
+        {
+            "churn": {
+                "window_months": 60,
+                "start_window_days": 366,
+                "horizon_months": 24,
+                "km_min_customers": 100000,
+                "sbg_period_months": 36,
+                "sbg_projection_periods": 50,
+                "discount_rate": 1.0,
+            },
+            "funnel": {"coverage_horizon_days": 730, "target_growth": 5.0},
+            "channels": {"window_days": 1095, "n_waves": 12, "field_capacity_hours": 1e6},
+            "controlling": {"trend_months": 36},
+            "compensation": {"period_months": 36, "multi_year_months": 120},
+        },
+        {"churn", "funnel", "channels", "controlling", "compensation", "roles"},
+    ),
+    "windows and minimums at their lower ends": (
+        {
+            "churn": {
+                "window_months": 1,
+                "start_window_days": 0,
+                "horizon_months": 1,
+                "km_min_customers": 1,
+                "sbg_period_months": 1,
+                "sbg_projection_periods": 1,
+            },
+            "funnel": {"coverage_horizon_days": 0, "target_growth": -1.0, "stuck_min_days": 0},
+            "channels": {"window_days": 30, "n_waves": 1},
+            "controlling": {"trend_months": 1},
+            "compensation": {"period_months": 1, "new_product_months": 1, "multi_year_months": 2},
+            "portfolio": {"window_months": 1, "renewal_days": 1, "new_product_months": 1},
+        },
+        {"churn", "funnel", "channels", "portfolio", "controlling", "compensation", "roles"},
     ),
     "empty upstream tables (no key accounts, no stuck deals)": (
         {
@@ -118,6 +168,16 @@ CASES: dict[str, tuple[dict[str, dict[str, Any]], set[str]]] = {
         {"compensation": {"proposed_plan": "PLAIN_PLAN"}},
         {"compensation", "roles", "summary"},
     ),
+}
+
+# Cases whose values reach the per-rep / per-team reports (cockpits, pay statements): they render
+# them; the other cases leave them out (they only read their phase's tables, the part under test,
+# and rendering about 100 reports per case would take most of the table's time).
+WITH_ENTITY_REPORTS = {
+    "territories=45 (more than reps)",
+    "empty upstream tables (no key accounts, no stuck deals)",
+    "KPI system with one KPI",
+    "pay plan without boosters or contests",
 }
 
 REFUSED: dict[str, tuple[dict[str, dict[str, Any]], str]] = {
@@ -141,12 +201,16 @@ REFUSED: dict[str, tuple[dict[str, dict[str, Any]], str]] = {
 }
 
 
-def _params(overrides: dict[str, dict[str, Any]], files: dict[str, str]) -> dict[str, Any]:
+def _params(
+    overrides: dict[str, dict[str, Any]], files: dict[str, str], source: Path
+) -> dict[str, Any]:
     merged: dict[str, dict[str, Any]] = {k: dict(v) for k, v in BASE.items()}
     for phase, values in overrides.items():
         for k, v in values.items():
             merged.setdefault(phase, {})[k] = files.get(v, v) if isinstance(v, str) else v
-    params, problems = resolve_params(all_phases(), merged)
+    params, problems = resolve_params(
+        all_phases(), merged, top_level={"source": str(source), "mapping": "salesforce"}
+    )
     assert not problems, problems
     return params
 
@@ -157,15 +221,18 @@ def table(small_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     folder = tmp_path_factory.mktemp("parameter_table")
     files = {"ONE_KPI": str(_one_kpi_system(folder)), "PLAIN_PLAN": str(_plain_plan(folder))}
 
-    def run(overrides: dict[str, dict[str, Any]]) -> RunResult:
+    def run(overrides: dict[str, dict[str, Any]], entity_reports: bool = True) -> RunResult:
+        phases = all_phases()
+        if not entity_reports:
+            phases = [dataclasses.replace(p, per_entity=()) for p in phases]
         return run_pipeline(
             RunOptions(
-                phases=all_phases(),
+                phases=phases,
                 notebooks_dir=NOTEBOOKS,
                 reports_dir=folder / "reports",
                 client="Parameter table AG",
                 slug="table",
-                params=_params(overrides, files),
+                params=_params(overrides, files, small_demo),
                 source=small_demo,
                 source_display="export",
                 workers=2,
@@ -196,7 +263,7 @@ def test_base_run_with_derived_territory_count_runs_every_phase(table) -> None:
 @pytest.mark.parametrize("case", list(CASES))
 def test_edge_runs_every_phase_downstream(table, case) -> None:
     overrides, must_rerun = CASES[case]
-    res = table["run"](overrides)
+    res = table["run"](overrides, entity_reports=case in WITH_ENTITY_REPORTS)
     assert _failures(res) == {}, case
     assert res.exit_code == 0
     status = {name: r.status for name, r in res.phases.items()}
