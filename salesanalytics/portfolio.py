@@ -1140,9 +1140,15 @@ def plot_matrix(summary: pd.DataFrame, ax: Any = None) -> Any:
 
 
 def plot_ranking(ranking: pd.DataFrame, label: str = "name", ax: Any = None) -> Any:
-    """Horizontal bars of the overall fair score per rep (output of :func:`fair_ranking`)."""
+    """Horizontal bars of the overall fair score per rep (output of :func:`fair_ranking`).
+
+    Portfolios of vacant territories (peer group :data:`VACANT_LABEL`) have no rep to rank and
+    are left out of the chart (the ranking table lists them).
+    """
     import matplotlib.pyplot as plt
 
+    if "peer_group" in ranking.columns:
+        ranking = ranking[ranking["peer_group"].astype("string").fillna("") != VACANT_LABEL]
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.28 * len(ranking) + 1.2))
     r = ranking.iloc[::-1]

@@ -417,7 +417,9 @@ def test_vacant_territories_get_their_own_name_team_and_peer_group():
     )
     ranking["name"] = ranking["entity_id"].map(owners["name"]).astype("string")
     ranking.loc[0, "name"] = pd.NA
-    ax = pf.plot_ranking(ranking)  # missing names and vacancies plot (labels fall back to ids)
+    ax = pf.plot_ranking(ranking)  # a missing name falls back to the id; vacancies are not ranked
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["r1"]
+    ax = pf.plot_ranking(ranking.drop(columns="peer_group"))
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "vacant territory (VACANT-02)",
         "vacant territory (VACANT-01)",
