@@ -775,7 +775,8 @@ def status_headline(actuals: pd.DataFrame, prefer: str = "bookings_ytd") -> str:
     Returns
     -------
     str
-        E.g. "12 of 25 reps are on or above their target for Bookings YTD; 6 are clearly behind."
+        E.g. "12 of the 25 reps with a target for Bookings YTD are on or above it; 6 are clearly
+        behind." (reps without a target, grey, are not counted).
     """
     _require(actuals, ["level", "kpi_id", "kpi_name", "indicator", "status"], "actuals")
     rep = actuals[actuals["level"] == "rep"]
@@ -790,9 +791,9 @@ def status_headline(actuals: pd.DataFrame, prefer: str = "bookings_ytd") -> str:
     if scored.empty:
         return f"No rep has a target for {name} yet (its inputs are missing)."
     return (
-        f"{style.num((scored['status'] == 'green').sum())} of {style.num(len(scored))} reps are on "
-        f"or above their target for {name}; {style.num((scored['status'] == 'red').sum())} are "
-        "clearly behind."
+        f"{style.num((scored['status'] == 'green').sum())} of the {style.num(len(scored))} reps "
+        f"with a target for {name} are on or above it; "
+        f"{style.num((scored['status'] == 'red').sum())} are clearly behind."
     )
 
 

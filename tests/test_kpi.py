@@ -481,11 +481,11 @@ def test_status_headline_follows_the_kpi_system():
         ]
     )
     assert kpi.status_headline(both) == (
-        "1 of 3 reps are on or above their target for Bookings YTD; 2 are clearly behind."
+        "1 of the 3 reps with a target for Bookings YTD are on or above it; 2 are clearly behind."
     )
     # a system with a single KPI, not the bookings one
     one = actuals("contacts", "Contacts", "leading", ["green", "amber", "grey"])
     assert kpi.status_headline(one) == (
-        "1 of 2 reps are on or above their target for Contacts; 0 are clearly behind."
+        "1 of the 2 reps with a target for Contacts are on or above it; 0 are clearly behind."
     )
     assert "no KPI at rep level" in kpi.status_headline(one.assign(level="team"))
