@@ -25,6 +25,7 @@ from salesanalytics.phases import all_phases
 from salesanalytics.phases import channels as channels_phase
 from salesanalytics.phases import churn as churn_phase
 from salesanalytics.phases import compensation as compensation_phase
+from salesanalytics.phases import controlling as controlling_phase
 from salesanalytics.phases import funnel as funnel_phase
 from salesanalytics.phases import portfolio as portfolio_phase
 from salesanalytics.phases import potential as potential_phase
@@ -474,3 +475,120 @@ def test_territory_plan_assigns_every_field_account_once(territory_inputs, p) ->
     assert plan.territories["potential_mrr"].sum() == pytest.approx(
         in_territory["potential_mrr"].sum(), rel=1e-9
     )
+
+
+# --------------------------------------------------------------------------------------------
+# compensation
+# --------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=5)
+@given(
+    p=params_strategy(
+        compensation_phase.Params,
+        "period_months",
+        "new_product_months",
+        "multi_year_months",
+        "threshold",
+        "excellence",
+    )
+)
+def test_plan_evaluation_pays_everyone_once_and_orders_the_levels(small_intake, p) -> None:
+    from salesanalytics import compensation as comp
+
+    t = small_intake.tables
+    ev = comp.evaluate_plans(
+        comp.load_plan("current"),
+        comp.load_plan("proposed"),
+        t["accounts"],
+        t["reps"],
+        t["contracts"],
+        t["opportunities"],
+        t["products"],
+        t["activities"],
+        small_intake.as_of,
+        period_months=p.period_months,
+        new_product_months=p.new_product_months,
+        multi_year_months=p.multi_year_months,
+        threshold=p.threshold,
+        excellence=p.excellence,
+    )
+    c = ev.comparison.set_index("plan")
+    # threshold <= 1 (target) < excellence: the shares reaching them are ordered
+    assert (c["share_threshold"] >= c["share_target"]).all()
+    assert (c["share_target"] >= c["share_excellence"]).all()
+    for res in (ev.current, ev.proposed):
+        tot = res.totals
+        assert tot["rep_id"].is_unique and set(tot["rep_id"]) == set(ev.reps["rep_id"])
+        assert (tot["incentive"] >= -1e-9).all()
+    lines = ev.proposed.statement_lines
+    paid = lines[lines["kind"] != "total"].groupby("rep_id")["amount"].sum()
+    inc = ev.proposed.totals.set_index("rep_id")["incentive"]
+    np.testing.assert_allclose(paid.reindex(inc.index, fill_value=0.0), inc, atol=0.01)
+
+
+@settings(max_examples=6)
+@given(
+    p=params_strategy(
+        compensation_phase.Params, "n_scenarios", "seed", soft_max={"n_scenarios": 1500}
+    )
+)
+def test_simulated_cost_percentiles_are_ordered(p) -> None:
+    from salesanalytics import compensation as comp
+
+    rng = np.random.default_rng(0)
+    hist = pd.DataFrame(
+        {
+            "rep_id": np.repeat([f"r{i}" for i in range(40)], 2),
+            "measure": np.tile(["new_arr", "net_revenue_retention"], 40),
+            "attainment": np.exp(rng.normal(0, 0.3, 80)),
+        }
+    )
+    plan = comp.plan_from_dict(
+        {
+            "name": "p",
+            "roles": {
+                "field": {
+                    "base_salary": 0,
+                    "target_incentive": 1000,
+                    "cap": 2.0,
+                    "measures": [
+                        {"id": "new_arr", "weight": 0.5, "quota": 100},
+                        {"id": "net_revenue_retention", "weight": 0.5, "quota": 1.0},
+                    ],
+                }
+            },
+        }
+    )
+    reps = pd.DataFrame({"rep_id": [f"r{i}" for i in range(10)], "role": "field"})
+    res = comp.simulate(plan, reps, comp.calibrate(hist), n_scenarios=p.n_scenarios, seed=p.seed)
+    s = comp.simulation_summary(res).set_index("statistic")["value"]
+    assert res.pay.shape == (p.n_scenarios, 10)
+    assert 0 <= s["cost_p10"] <= s["cost_p50"] <= s["cost_p90"] <= 10 * 2000 + 1e-6
+    assert 0 <= s["gini_p50"] <= 1
+
+
+# --------------------------------------------------------------------------------------------
+# controlling
+# --------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=4)
+@given(p=params_strategy(controlling_phase.Params, "trend_months"))
+def test_cockpit_trend_shows_the_requested_months(small_intake, p) -> None:
+    from salesanalytics import kpi
+
+    t = small_intake.tables
+    ctl = kpi.build_controlling(
+        t["accounts"],
+        t["reps"],
+        t["contracts"],
+        t["opportunities"],
+        t["activities"],
+        small_intake.as_of,
+        trend_months=p.trend_months,
+    )
+    assert ctl.trend["month"].nunique() == p.trend_months
+    assert set(ctl.actuals["status"].dropna()) <= {"green", "amber", "red", "grey"}
+    rep_ids = set(ctl.cockpit_reps["rep_id"])
+    assert rep_ids <= set(t["reps"]["rep_id"])
