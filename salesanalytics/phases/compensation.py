@@ -8,7 +8,7 @@ from importlib import resources
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from salesanalytics.pipeline.paramcheck import PATH_PARAM, check_file, check_order
-from salesanalytics.pipeline.spec import PerEntitySpec, PhaseParams, PhaseSpec
+from salesanalytics.pipeline.spec import Need, PerEntitySpec, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 
@@ -105,5 +105,17 @@ PHASE = PhaseSpec(
             label_column="rep_name",
             title="Incentive statement (proposed plan)",
         ),
+    ),
+    needs=(
+        Need(
+            "pay plans on deal credits",
+            requires=("reps", "opportunities.status=won"),
+            add="Export the reps and the won deals with their owners.",
+        ),
+    ),
+    optional_reads=(
+        ("territory", "credits use today's account owners"),
+        ("churn", "no churn-risk adjustment of the retention measures"),
+        ("potential", "no potential-based quotas"),
     ),
 )
