@@ -689,12 +689,21 @@ def register_cli(subparsers: Any) -> None:
         "errors, listing every problem with file, column, row, value and a hint, and 2 when "
         "the command cannot run (no such folder or mapping). Rules: docs/validation.md.",
     )
-    p.add_argument("--source", required=True, help="folder with the export files")
+    p.add_argument(
+        "--source", help="folder with the export files (default: the --config project's)"
+    )
     p.add_argument(
         "--mapping",
-        default="salesforce",
-        help="built-in mapping (salesforce, hubspot, dynamics365, maven-crm, bank-churn, online-retail) or path to a YAML mapping file "
-        "(default: salesforce)",
+        default=None,
+        help="built-in mapping (salesforce, hubspot, dynamics365, maven-crm, bank-churn, online-retail) "
+        "or path to a YAML mapping file "
+        "(default: the --config project's, else salesforce)",
+    )
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="also check a project file's phase parameters (project.yaml, as 'run' does) "
+        "before the data; every impossible value or combination is listed",
     )
     p.add_argument(
         "--quarantine",
@@ -715,10 +724,21 @@ def register_cli(subparsers: Any) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    source, mapping = args.source, args.mapping
+    if args.config:
+        from salesanalytics.phases import all_phases
+        from salesanalytics.pipeline.config import load_project
+
+        cfg = load_project(args.config, all_phases())  # ConfigError lists every problem
+        print(f"Parameters of {cfg.path.name}: valid.")
+        source = source or str(cfg.source)
+        mapping = mapping or cfg.mapping
+    if not source:
+        raise UserError("give the export folder with --source, or a project file with --config")
     try:
         result = load_export(
-            args.source,
-            args.mapping,
+            source,
+            mapping or "salesforce",
             quarantine=args.quarantine is not None,
             raise_on_error=False,
         )

@@ -71,6 +71,7 @@ __all__ = [
     "monthly_trend",
     "retention_panel",
     "snapshot_measures",
+    "status_headline",
     "status_matrix",
     "team_funnel",
     "traffic_light",
@@ -757,6 +758,43 @@ def kpi_actuals(
     for col in ("level", "entity_id", "entity_name", "team", "kpi_id", "status"):
         out[col] = out[col].astype("string")
     return out
+
+
+def status_headline(actuals: pd.DataFrame, prefer: str = "bookings_ytd") -> str:
+    """One sentence on the reps' traffic lights for the headline KPI of the system.
+
+    The headline KPI is ``prefer`` when the KPI system has it at rep level, else its first lagging
+    rep KPI, else its first rep KPI (a custom system may have a single KPI of any kind).
+
+    Parameters
+    ----------
+    actuals
+        Output of :func:`kpi_actuals` (``level``, ``kpi_id``, ``kpi_name``, ``indicator``,
+        ``status``), in the system's order.
+
+    Returns
+    -------
+    str
+        E.g. "12 of the 25 reps with a target for Bookings YTD are on or above it; 6 are clearly
+        behind." (reps without a target, grey, are not counted).
+    """
+    _require(actuals, ["level", "kpi_id", "kpi_name", "indicator", "status"], "actuals")
+    rep = actuals[actuals["level"] == "rep"]
+    if rep.empty:
+        return "The KPI system has no KPI at rep level: no traffic lights per rep."
+    ids = list(dict.fromkeys(rep["kpi_id"].astype(str)))
+    lagging = list(dict.fromkeys(rep.loc[rep["indicator"] == "lagging", "kpi_id"].astype(str)))
+    kid = prefer if prefer in ids else (lagging or ids)[0]
+    k = rep[rep["kpi_id"] == kid]
+    name = str(k["kpi_name"].iloc[0])
+    scored = k[k["status"].isin(["green", "amber", "red"])]
+    if scored.empty:
+        return f"No rep has a target for {name} yet (its inputs are missing)."
+    return (
+        f"{style.num((scored['status'] == 'green').sum())} of the {style.num(len(scored))} reps "
+        f"with a target for {name} are on or above it; "
+        f"{style.num((scored['status'] == 'red').sum())} are clearly behind."
+    )
 
 
 def status_matrix(actuals: pd.DataFrame, level: str = "rep") -> pd.DataFrame:

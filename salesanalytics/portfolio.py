@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from salesanalytics import style
 
@@ -36,6 +36,7 @@ __all__ = [
     "MEASURES",
     "KeyAccountCriteria",
     "PortfolioConfig",
+    "VACANT_LABEL",
     "abc_classes",
     "account_measures",
     "bookings_by_group",
@@ -50,8 +51,12 @@ __all__ = [
     "plot_ranking",
     "portfolio_from_owners",
     "portfolio_overview",
+    "portfolio_owners",
     "segment_accounts",
 ]
+
+VACANT_LABEL = "vacant territory"
+"""Name, team and peer group of a portfolio whose territory has no rep yet (a hire is needed)."""
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -130,6 +135,16 @@ class PortfolioConfig(BaseModel):
     abc_b_share: float = Field(0.95, gt=0, lt=1)
     matrix_potential_quantile: float = Field(0.5, gt=0, lt=1)
     matrix_revenue_quantile: float = Field(0.5, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _classes_in_order(self) -> PortfolioConfig:
+        if self.abc_a_share >= self.abc_b_share:
+            raise ValueError(
+                f"abc_a_share = {self.abc_a_share!r} must be below abc_b_share = "
+                f"{self.abc_b_share!r}: class A must close before class B; lower abc_a_share or "
+                "raise abc_b_share"
+            )
+        return self
 
 
 def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
@@ -953,6 +968,46 @@ def portfolio_from_owners(accounts: pd.DataFrame) -> pd.DataFrame:
     return accounts[["account_id", "owner_id"]].rename(columns={"owner_id": "rep_id"})
 
 
+def portfolio_owners(portfolios: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """Who holds each portfolio: the rep's name, team and role, or a vacancy.
+
+    A territory plan with more territories than reps leaves territories without a rep; their
+    portfolios carry an id that is not in the reps table (``VACANT-01``...). They are named
+    ``vacant territory (VACANT-01)`` and form a team and peer group of their own, so every
+    account stays in some portfolio (totals are conserved) and no vacancy is ranked among reps.
+
+    Parameters
+    ----------
+    portfolios
+        ``account_id``, ``rep_id`` (e.g. the territory phase's assignment).
+    reps
+        Canonical reps (``rep_id``, ``name``, ``team``, ``role``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``rep_id`` (every id of ``reps`` and of ``portfolios``): ``name``, ``team``,
+        ``role`` (the peer group for fair rankings) and ``vacant`` (bool).
+    """
+    _require(portfolios, ["rep_id"], "portfolio_owners(portfolios)")
+    _require(reps, ["rep_id", "name", "team", "role"], "portfolio_owners(reps)")
+    known = reps.drop_duplicates("rep_id").set_index(reps["rep_id"].drop_duplicates().astype(str))
+    out = known[["name", "team", "role"]].astype("string")
+    out.index.name = "rep_id"
+    extra = sorted(set(portfolios["rep_id"].dropna().astype(str)) - set(out.index))
+    vac = pd.DataFrame(
+        {
+            "name": [f"{VACANT_LABEL} ({r})" for r in extra],
+            "team": VACANT_LABEL,
+            "role": VACANT_LABEL,
+        },
+        index=pd.Index(extra, name="rep_id"),
+    ).astype("string")
+    out = pd.concat([out.assign(vacant=False), vac.assign(vacant=True)])
+    out["name"] = out["name"].fillna(pd.Series(out.index, index=out.index).astype("string"))
+    return out
+
+
 def kpi_wide(
     kpis: pd.DataFrame,
     catalogue: pd.DataFrame,
@@ -1035,6 +1090,12 @@ def describe_portfolio(
         else pd.Series("all", index=ranking.index)
     )
     for group, r in ranking.groupby(peer, sort=False):
+        if group == VACANT_LABEL:
+            out.append(
+                f"{style.num(len(r))} portfolio(s) belong to territories without a rep yet "
+                "(vacant territories; a hire is needed): they are listed but not ranked."
+            )
+            continue
         if len(r) < 2:
             continue
         r = r.sort_values("overall_score", ascending=False)
@@ -1079,15 +1140,22 @@ def plot_matrix(summary: pd.DataFrame, ax: Any = None) -> Any:
 
 
 def plot_ranking(ranking: pd.DataFrame, label: str = "name", ax: Any = None) -> Any:
-    """Horizontal bars of the overall fair score per rep (output of :func:`fair_ranking`)."""
+    """Horizontal bars of the overall fair score per rep (output of :func:`fair_ranking`).
+
+    Portfolios of vacant territories (peer group :data:`VACANT_LABEL`) have no rep to rank and
+    are left out of the chart (the ranking table lists them).
+    """
     import matplotlib.pyplot as plt
 
+    if "peer_group" in ranking.columns:
+        ranking = ranking[ranking["peer_group"].astype("string").fillna("") != VACANT_LABEL]
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.28 * len(ranking) + 1.2))
     r = ranking.iloc[::-1]
-    names = r[label].astype(str) if label in r.columns else r["entity_id"].astype(str)
+    ids = r["entity_id"].astype("string")
+    names = (r[label].astype("string").fillna(ids) if label in r.columns else ids).astype(object)
     groups = (
-        r["peer_group"].astype(str)
+        r["peer_group"].astype("string").fillna("(none)").astype(object)
         if "peer_group" in r.columns
         else pd.Series("all", index=r.index)
     )

@@ -6,6 +6,22 @@ import csv
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+# Property-based tests (Hypothesis): no deadline, since a test never depends on the machine's speed;
+# derandomized, so CI sees the same examples every run (a failure is reproducible); no example
+# database written into the working tree; no shrinking (on the demo's tables a failing example can
+# take many minutes to shrink; the failing parameters are printed as found). Each test sets its own
+# ``max_examples``.
+settings.register_profile(
+    "salesanalytics",
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+settings.load_profile("salesanalytics")
 
 REAL = Path(__file__).parent / "data" / "real"
 MAVEN = REAL / "maven_crm"
@@ -155,3 +171,25 @@ def demo_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo") / "export"
     demo.generate(out, n_accounts=1500, seed=7)
     return out
+
+
+SMALL_DEMO_ACCOUNTS = 2000
+"""Size of the small demo client of the parameter tests (property tests and the edge table)."""
+
+
+@pytest.fixture(scope="session")
+def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 2,000-account demo export (seed 7), generated once per test session (per worker)."""
+    from salesanalytics import demo
+
+    out = tmp_path_factory.mktemp("small_demo") / "export"
+    demo.generate(out, n_accounts=SMALL_DEMO_ACCOUNTS, seed=7)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_intake(small_demo: Path):
+    """The small demo export loaded and validated (``IntakeResult``: canonical tables, as_of)."""
+    from salesanalytics import intake
+
+    return intake.load_export(small_demo, "salesforce")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import html as html_lib
+import re
 
 import numpy as np
 import pandas as pd
@@ -808,6 +810,87 @@ def test_lever_widget_recomputes_on_slider_change():
     assert "Incentive cost P10" in before
     wd.children[2].value = 1.0  # plan cap slider
     assert table.value != before
+    wd.children[2].value = 2.0  # back to the plan's own cap: the plan as it is again
+
+    def cells(html: str) -> list[str]:
+        return re.findall(r"<td[^>]*>([^<]*)</td>", html)
+
+    assert cells(table.value) == cells(before)
+
+
+def _mixed_plan():
+    """Two measures with their own threshold and accelerators, as in the proposed plan."""
+    growth = {
+        "threshold": 0.5,
+        "cap": 2.0,
+        "tiers": [
+            {"from": 0, "to": 1, "rate": 1},
+            {"from": 1, "to": 1.5, "rate": 2},
+            {"from": 1.5, "to": None, "rate": 0.5},
+        ],
+    }
+    retention = {
+        "threshold": 0.3,
+        "cap": 1.75,
+        "tiers": [{"from": 0, "to": 1, "rate": 1}, {"from": 1, "to": None, "rate": 1.5}],
+    }
+    raw = {
+        "name": "mixed",
+        "roles": {
+            "field": {
+                "base_salary": 0,
+                "target_incentive": 1000,
+                "cap": 2.0,
+                "measures": [
+                    {"id": "new_arr", "weight": 0.4, "quota": 100, "curve": growth},
+                    {"id": "upsell_arr", "weight": 0.2, "quota": 100, "curve": growth},
+                    {
+                        "id": "net_revenue_retention",
+                        "weight": 0.4,
+                        "quota": 1.0,
+                        "curve": retention,
+                    },
+                ],
+            }
+        },
+    }
+    return plan_from_dict(raw, known_measures=KNOWN)
+
+
+def test_lever_widget_starts_from_the_plan_as_it_is():
+    from salesanalytics import style
+    from salesanalytics.compensation import Calibration, lever_widget, plan_levers, scenario_table
+
+    plan = _mixed_plan()
+    cal = Calibration(
+        ("net_revenue_retention", "new_arr", "upsell_arr"),
+        np.array([0.0, 0.05, -0.05]),
+        np.array([0.15, 0.4, 0.5]),
+        np.eye(3),
+        100,
+    )
+    reps = pd.DataFrame({"rep_id": [f"r{i}" for i in range(30)], "role": "field"})
+    levers = plan_levers(plan)
+    assert levers == {
+        "threshold": 0.5,  # two of three quota measures
+        "accelerator": 2.0,
+        "plan_cap": 2.0,
+        "target_incentive_scale": 1.0,
+    }
+    wd = lever_widget(plan, reps, cal, n_scenarios=300, seed=5)
+    assert [sl.value for sl in wd.children[:-1]] == list(levers.values())
+    html = wd.children[-1].value
+    # untouched, the panel shows the same simulation as the scenario table's row of the plan
+    row = scenario_table(plan, reps, cal, {"plan": {}}, n_scenarios=300, seed=5).iloc[0]
+    cells = [html_lib.unescape(c) for c in re.findall(r"<td[^>]*>([^<]*)</td>", html)]
+    p50 = cells.index("Incentive cost P50 (median)")
+    assert cells[p50 + 1] == cells[p50 + 2] == style.chf(row["cost_p50"])
+    gini = cells.index("Gini of incentive across reps (median year)")
+    assert cells[gini + 1] == cells[gini + 2] == f"{row['gini_p50']:.3f}"
+    # forcing the representative levers onto every measure is another plan (what the widget
+    # showed before it started from the plan itself)
+    forced = scenario_table(plan, reps, cal, {"f": levers}, n_scenarios=300, seed=5).iloc[0]
+    assert style.chf(forced["cost_p50"]) != style.chf(row["cost_p50"])
 
 
 def test_isin_ids_matches_pandas_isin_for_string_ids():

@@ -458,3 +458,34 @@ def test_kpi_formulas_evaluate_like_arithmetic_on_the_columns() -> None:
     np.testing.assert_array_equal(kpi._eval("-won_new * 2 + 1", frame), [-1.0, 1.0, -5.0, 1.0])
     np.testing.assert_array_equal(kpi._eval("won_new / lost_new", frame)[1], np.nan)  # x/0
     np.testing.assert_array_equal(kpi._eval("2", frame), [2.0] * 4)
+
+
+def test_status_headline_follows_the_kpi_system():
+    from salesanalytics import kpi
+
+    def actuals(kpi_id, name, indicator, statuses):
+        return pd.DataFrame(
+            {
+                "level": "rep",
+                "kpi_id": kpi_id,
+                "kpi_name": name,
+                "indicator": indicator,
+                "status": statuses,
+            }
+        )
+
+    both = pd.concat(
+        [
+            actuals("contacts", "Contacts", "leading", ["green", "green", "red"]),
+            actuals("bookings_ytd", "Bookings YTD", "lagging", ["green", "red", "red"]),
+        ]
+    )
+    assert kpi.status_headline(both) == (
+        "1 of the 3 reps with a target for Bookings YTD are on or above it; 2 are clearly behind."
+    )
+    # a system with a single KPI, not the bookings one
+    one = actuals("contacts", "Contacts", "leading", ["green", "amber", "grey"])
+    assert kpi.status_headline(one) == (
+        "1 of the 2 reps with a target for Contacts are on or above it; 0 are clearly behind."
+    )
+    assert "no KPI at rep level" in kpi.status_headline(one.assign(level="team"))

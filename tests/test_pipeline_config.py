@@ -277,3 +277,82 @@ def test_run_refuses_notebooks_without_parameters_cell(tmp_path: Path) -> None:
     ):
         run_pipeline(opts)
     assert not (tmp_path / "reports").exists()  # nothing ran
+
+
+def _real_project(tmp_path: Path) -> Path:
+    from salesanalytics.phases import all_phases
+
+    (tmp_path / "export").mkdir()
+    proj = tmp_path / "clients" / "muster"
+    init_project(
+        proj,
+        source=tmp_path / "export",
+        phases=all_phases(),
+        reports=tmp_path / "reports",
+        notebooks=Path(__file__).resolve().parents[1] / "notebooks",
+    )
+    return proj / "project.yaml"
+
+
+def test_impossible_combinations_are_listed_with_where_they_were_set(tmp_path: Path) -> None:
+    from salesanalytics.phases import all_phases
+
+    path = _real_project(tmp_path)
+    _set(path, "portfolio", abc_a_share=0.97)
+    with pytest.raises(ConfigError) as info:
+        load_project(
+            path,
+            all_phases(),
+            overrides=["churn.risk_medium_quantile=0.95", "channels.online_max_complexity=5"],
+        )
+    text = str(info.value)
+    assert text.startswith("3 problem(s) in")
+    assert (
+        "project.yaml phases.portfolio: phase portfolio: abc_a_share = 0.97 must be below "
+        "abc_b_share = 0.95 because" in text
+    )
+    assert "lower abc_a_share or raise abc_b_share" in text
+    assert (
+        "--set churn.risk_medium_quantile; project.yaml phases.churn: phase churn: "
+        "risk_medium_quantile = 0.95 must be below risk_high_quantile = 0.9" in text
+    )
+    assert "online_max_complexity = 5 must be at most field_min_complexity = 3" in text
+
+
+def test_file_parameters_are_read_relative_to_the_project_file(tmp_path: Path) -> None:
+    from salesanalytics.phases import all_phases
+
+    path = _real_project(tmp_path)
+    plan = yaml.safe_load(
+        (
+            Path(__file__).resolve().parents[1] / "salesanalytics/config/plans/current.yaml"
+        ).read_text(encoding="utf-8")
+    )
+    (path.parent / "plans").mkdir()
+    (path.parent / "plans" / "mine.yaml").write_text(yaml.safe_dump(plan), encoding="utf-8")
+    _set(path, "compensation", proposed_plan="plans/mine.yaml", current_plan="current")
+    _set(path, "controlling", kpi_system="kpis/missing.yaml")
+    with pytest.raises(ConfigError) as info:
+        load_project(path, all_phases())
+    missing = (path.parent / "kpis" / "missing.yaml").resolve()
+    assert f"kpi_system = '{missing}': the KPI system file does not exist" in str(info.value)
+    _set(path, "controlling", kpi_system="")
+    cfg = load_project(path, all_phases())
+    assert cfg.phase_params["compensation"]["proposed_plan"] == str(
+        (path.parent / "plans" / "mine.yaml").resolve()
+    )
+    assert cfg.phase_params["compensation"]["current_plan"] == "current"  # a built-in name
+
+
+def test_validate_checks_the_project_parameters_first(tmp_path: Path, capsys) -> None:
+    from salesanalytics.cli import main
+
+    path = _real_project(tmp_path)
+    _set(path, "funnel", stages_existing="Proposal, Proposal")
+    assert main(["validate", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "phase funnel: stages_existing = 'Proposal, Proposal': stage(s) named twice" in err
+    assert main(["validate"]) == 2
+    assert "give the export folder with --source, or a project file with --config" in (
+        capsys.readouterr().err
+    )

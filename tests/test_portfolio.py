@@ -385,3 +385,50 @@ def test_ranking_within_peer_groups(world) -> None:
     )
     assert any("among the field reps" in t for t in text)
     assert not any("among the key-account reps" in t for t in text)  # a group of one is not ranked
+
+
+def test_vacant_territories_get_their_own_name_team_and_peer_group():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["r1", "r2"],
+            "name": ["Anna Meier", pd.NA],
+            "team": ["Ost", "West"],
+            "role": ["field", "field"],
+        }
+    ).astype("string")
+    portfolios = pd.DataFrame(
+        {"account_id": ["a", "b", "c", "d"], "rep_id": ["r1", "VACANT-02", "VACANT-01", "r1"]}
+    )
+    owners = pf.portfolio_owners(portfolios, reps)
+    assert owners.index.tolist() == ["r1", "r2", "VACANT-01", "VACANT-02"]
+    assert owners.loc["VACANT-01", "name"] == "vacant territory (VACANT-01)"
+    assert owners.loc["r2", "name"] == "r2"  # a rep without a name shows the id
+    assert owners["vacant"].tolist() == [False, False, True, True]
+    assert (owners.loc[owners["vacant"], ["team", "role"]] == pf.VACANT_LABEL).all().all()
+    ranking = pd.DataFrame(
+        {
+            "entity_id": ["r1", "VACANT-01", "VACANT-02"],
+            "peer_group": ["field", pf.VACANT_LABEL, pf.VACANT_LABEL],
+            "overall_score": [60.0, 50.0, 40.0],
+        }
+    )
+    ranking["name"] = ranking["entity_id"].map(owners["name"]).astype("string")
+    ranking.loc[0, "name"] = pd.NA
+    ax = pf.plot_ranking(ranking)  # a missing name falls back to the id; vacancies are not ranked
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["r1"]
+    ax = pf.plot_ranking(ranking.drop(columns="peer_group"))
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "vacant territory (VACANT-02)",
+        "vacant territory (VACANT-01)",
+        "r1",
+    ]
+    text = pf.describe_portfolio(
+        pd.DataFrame({"matrix_cell": [], "accounts": [], "current_mrr": [], "potential_mrr": []}),
+        pd.DataFrame({"potential_mrr": []}),
+        ranking,
+    )
+    assert any("2 portfolio(s) belong to territories without a rep yet" in t for t in text)
+    assert not any("leads with a score" in t for t in text)

@@ -71,6 +71,7 @@ from salesanalytics.compensation.plan import (
     plan_problems,
 )
 from salesanalytics.compensation.simulation import (
+    WHAT_IF_SCENARIOS,
     Calibration,
     SimulationResult,
     calibrate,
@@ -79,6 +80,7 @@ from salesanalytics.compensation.simulation import (
     jensen_gap,
     lever_widget,
     lorenz,
+    plan_levers,
     plot_simulation,
     scenario_table,
     simulate,
@@ -95,6 +97,7 @@ from salesanalytics.compensation.workflow import (
 )
 
 __all__ = [
+    "WHAT_IF_SCENARIOS",
     "Booster",
     "Calibration",
     "Clawback",
@@ -128,6 +131,7 @@ __all__ = [
     "lever_widget",
     "load_plan",
     "lorenz",
+    "plan_levers",
     "plot_simulation",
     "mrr_at",
     "pay_for_performance",

@@ -29,6 +29,7 @@ __all__ = [
     "jensen_gap",
     "lever_widget",
     "lorenz",
+    "plan_levers",
     "plot_simulation",
     "scenario_table",
     "simulate",
@@ -36,7 +37,11 @@ __all__ = [
     "summary_display",
     "with_assumed",
     "with_levers",
+    "WHAT_IF_SCENARIOS",
 ]
+
+WHAT_IF_SCENARIOS = 2_000
+"""Simulated years per what-if scenario (the scenario table and the lever widget share it)."""
 
 
 @dataclass(frozen=True)
@@ -494,18 +499,68 @@ def with_levers(
     return plan.model_copy(update={"roles": roles})
 
 
+def _most_common(values: list[float], default: float) -> float:
+    """The most frequent value (the smallest among equally frequent ones); ``default`` if none."""
+    if not values:
+        return default
+    counts: dict[float, int] = {}
+    for v in values:
+        counts[float(v)] = counts.get(float(v), 0) + 1
+    top = max(counts.values())
+    return min(v for v, c in counts.items() if c == top)
+
+
+def plan_levers(plan: Plan) -> dict[str, float]:
+    """The plan's own setting of each lever of :func:`with_levers` (where the widget starts).
+
+    A lever the plan sets differently per measure or role (e.g. a threshold of 50% for growth and
+    30% for retention measures) is represented by its most frequent value; the plan itself keeps
+    its own values until that lever is moved.
+
+    Returns
+    -------
+    dict
+        ``threshold`` (of the quota measures), ``accelerator`` (rate of the first tier starting
+        at 100% attainment; 1.0 without one), ``plan_cap`` (in multiples of the target
+        incentive; the largest slider value 4.0 when no role is capped) and
+        ``target_incentive_scale`` (1.0).
+    """
+    thresholds, accelerators, caps = [], [], []
+    for rp in plan.roles.values():
+        if rp.cap is not None:
+            caps.append(rp.cap)
+        for m in rp.measures:
+            if m.commission_rate is not None:
+                continue
+            thresholds.append(m.curve.threshold)
+            at_target = [t.rate for t in m.curve.tiers if t.lower >= 1.0]
+            if at_target:
+                accelerators.append(at_target[0])
+    return {
+        "threshold": _most_common(thresholds, 0.0),
+        "accelerator": _most_common(accelerators, 1.0),
+        "plan_cap": _most_common(caps, 4.0),
+        "target_incentive_scale": 1.0,
+    }
+
+
 def lever_widget(
     plan: Plan,
     reps: pd.DataFrame,
     cal: Calibration,
-    n_scenarios: int = 2_000,
+    n_scenarios: int = WHAT_IF_SCENARIOS,
     seed: int = 42,
     quotas: pd.DataFrame | None = None,
 ) -> Any:
     """An ipywidgets panel to move threshold, accelerator, plan cap and pay mix interactively.
 
-    Sliders plus an HTML table of the simulated cost percentiles and Gini, recomputed when a slider
-    moves. The table is an ``HTML`` widget updated by slider observers (no ``Output`` widget and no
+    The sliders start at the plan's own values (:func:`plan_levers`) and the plan is simulated as
+    it is until a slider moves: untouched, the panel shows the same figures as the "as it is" row
+    of :func:`scenario_table` with the same ``n_scenarios`` and ``seed``. A moved slider sets that
+    lever for every measure and role (:func:`with_levers`); moving it back restores the plan's own
+    values. The table shows the plan and the what-if side by side.
+
+    The table is an ``HTML`` widget updated by slider observers (no ``Output`` widget and no
     ``display`` inside callbacks), so a headless run (papermill, the pipeline) only records the
     widget's initial state; the client report relies on static scenario tables instead. Returns
     ``None`` when ipywidgets is not installed.
@@ -516,19 +571,22 @@ def lever_widget(
         return None
     from salesanalytics import style
 
-    sliders = {
-        "threshold": w.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="Threshold"),
-        "accelerator": w.FloatSlider(
-            value=2.0, min=0.5, max=4.0, step=0.1, description="Accelerator"
-        ),
-        "plan_cap": w.FloatSlider(value=2.0, min=1.0, max=4.0, step=0.1, description="Plan cap"),
-        "target_incentive_scale": w.FloatSlider(
-            value=1.0, min=0.5, max=1.5, step=0.05, description="Target x"
-        ),
+    start = plan_levers(plan)
+    ranges = {
+        "threshold": (0.0, 1.0, 0.05, "Threshold"),
+        "accelerator": (0.5, 4.0, 0.1, "Accelerator"),
+        "plan_cap": (1.0, 4.0, 0.1, "Plan cap"),
+        "target_incentive_scale": (0.5, 1.5, 0.05, "Target x"),
     }
+    sliders = {
+        k: w.FloatSlider(
+            value=min(max(start[k], lo), hi), min=lo, max=hi, step=step, description=label
+        )
+        for k, (lo, hi, step, label) in ranges.items()
+    }
+    initial = {k: float(sl.value) for k, sl in sliders.items()}
 
-    def _html() -> str:
-        levers = {k: float(v.value) for k, v in sliders.items()}
+    def _summary(levers: dict[str, float]) -> pd.DataFrame:
         res = simulate(
             with_levers(plan, **levers),
             reps,
@@ -537,7 +595,15 @@ def lever_widget(
             seed=seed,
             quotas=quotas,
         )
-        return style.table(summary_display(simulation_summary(res, "what-if"))).to_html()
+        return simulation_summary(res, "what-if")
+
+    base = _summary({})
+
+    def _html() -> str:
+        moved = {k: float(sl.value) for k, sl in sliders.items() if sl.value != initial[k]}
+        what_if = _summary(moved) if moved else base
+        both = pd.concat([base.assign(scenario="plan as it is"), what_if], ignore_index=True)
+        return style.table(summary_display(both)).to_html()
 
     out = w.HTML(value=_html())
 

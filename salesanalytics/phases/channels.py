@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from salesanalytics.pipeline.paramcheck import check_order
 from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 from salesanalytics.travel import ROAD_FACTOR, SPEED_KMH
 
@@ -113,6 +114,17 @@ class Params(PhaseParams):
         le=1,
         description="The preferred channel wins when it earns within this share of the best.",
     )
+
+    @model_validator(mode="after")
+    def _complexities_in_order(self) -> Params:
+        check_order(
+            self,
+            "online_max_complexity",
+            "field_min_complexity",
+            "a product simple enough to be sold online cannot at the same time need field sales",
+            strict=False,
+        )
+        return self
 
 
 PHASE = PhaseSpec(

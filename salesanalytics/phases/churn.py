@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from salesanalytics.pipeline.paramcheck import check_order
 from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
@@ -51,6 +52,17 @@ class Params(PhaseParams):
     discount_rate: float = Field(
         0.1, gt=0, le=1, description="Discount rate per period for the expected remaining value."
     )
+
+    @model_validator(mode="after")
+    def _risk_bands_in_order(self) -> Params:
+        check_order(
+            self,
+            "risk_medium_quantile",
+            "risk_high_quantile",
+            "customers above the medium quantile and below the high one form the 'medium' "
+            "risk band, which would otherwise be empty or overlap the 'high' band",
+        )
+        return self
 
 
 PHASE = PhaseSpec(

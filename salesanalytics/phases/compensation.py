@@ -3,8 +3,11 @@ Monte-Carlo simulation of the proposed plan's cost."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from importlib import resources
 
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from salesanalytics.pipeline.paramcheck import PATH_PARAM, check_file, check_order
 from salesanalytics.pipeline.spec import Need, PerEntitySpec, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
@@ -15,11 +18,13 @@ class Params(PhaseParams):
 
     current_plan: str = Field(
         "current",
-        description="Plan paid today: built-in plan name (current) or absolute path to a plan YAML file.",
+        description="Plan paid today: built-in plan name (current) or path to a plan YAML file.",
+        json_schema_extra=PATH_PARAM,
     )
     proposed_plan: str = Field(
         "proposed",
-        description="Proposed plan: built-in plan name (proposed) or absolute path to a plan YAML file.",
+        description="Proposed plan: built-in plan name (proposed) or path to a plan YAML file.",
+        json_schema_extra=PATH_PARAM,
     )
     period_months: int = Field(
         12, ge=1, le=36, description="Months of actuals (ending at the export date) to pay."
@@ -40,6 +45,37 @@ class Params(PhaseParams):
         10_000, ge=100, le=200_000, description="Number of simulated years in the Monte Carlo."
     )
     seed: int = Field(42, ge=0, description="Random seed of the simulation.")
+
+    @field_validator("current_plan", "proposed_plan")
+    @classmethod
+    def _plan_exists(cls, value: str, info: ValidationInfo) -> str:
+        return check_file(
+            str(info.field_name), value, _load_plan, builtin=_builtin_plans(), what="pay plan"
+        )
+
+    @model_validator(mode="after")
+    def _levels_in_order(self) -> Params:
+        check_order(
+            self,
+            "threshold",
+            "excellence",
+            "'excellence' counts the reps whose weighted attainment is far above the "
+            "'threshold' level",
+        )
+        return self
+
+
+def _builtin_plans() -> list[str]:
+    folder = resources.files("salesanalytics").joinpath("config/plans")
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+
+
+def _load_plan(path: str) -> object:
+    from salesanalytics.compensation.plan import load_plan
+
+    return load_plan(path)
 
 
 PHASE = PhaseSpec(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from salesanalytics.pipeline.paramcheck import PATH_PARAM, check_file
 from salesanalytics.pipeline.spec import Need, PerEntitySpec, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
@@ -15,10 +16,22 @@ class Params(PhaseParams):
     kpi_system: str = Field(
         "",
         description="Path to a KPI system YAML file; empty = the packaged kpi_system.yaml.",
+        json_schema_extra=PATH_PARAM,
     )
     trend_months: int = Field(
         12, ge=1, le=36, description="Months shown in the cockpits' trend panels."
     )
+
+    @field_validator("kpi_system")
+    @classmethod
+    def _system_is_valid(cls, value: str) -> str:
+        return check_file("kpi_system", value, _load_system, what="KPI system")
+
+
+def _load_system(path: str) -> object:
+    from salesanalytics.kpi import load_kpi_system
+
+    return load_kpi_system(path)
 
 
 PHASE = PhaseSpec(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 
@@ -42,6 +42,22 @@ class Params(PhaseParams):
     stuck_min_days: float = Field(
         30.0, ge=0, le=365, description="A deal is never called stuck before this many days."
     )
+
+    @field_validator("stages_new_business", "stages_existing")
+    @classmethod
+    def _stage_list(cls, value: str, info: ValidationInfo) -> str:
+        if value == cls.model_fields[str(info.field_name)].default:
+            return value  # the defaults are tested with the package
+        from salesanalytics.funnel import parse_stage_order
+
+        try:
+            parse_stage_order(value)
+        except ValueError as exc:
+            raise ValueError(
+                f"{info.field_name} = {value!r}: {exc}; give each open stage once, "
+                "comma-separated, in the funnel's order"
+            ) from None
+        return value
 
 
 PHASE = PhaseSpec(

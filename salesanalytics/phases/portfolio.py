@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from salesanalytics.pipeline.paramcheck import check_order
 from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
@@ -48,6 +49,17 @@ class Params(PhaseParams):
     ka_min_criteria: int = Field(
         2, ge=1, le=4, description="How many of the four key-account criteria an account must meet."
     )
+
+    @model_validator(mode="after")
+    def _classes_in_order(self) -> Params:
+        check_order(
+            self,
+            "abc_a_share",
+            "abc_b_share",
+            "class A holds the accounts making up the first abc_a_share of the cumulative "
+            "revenue or potential and class B those up to abc_b_share, so A must close first",
+        )
+        return self
 
 
 PHASE = PhaseSpec(

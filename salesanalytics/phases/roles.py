@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from salesanalytics.pipeline.paramcheck import PATH_PARAM, check_file
 from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
@@ -14,8 +15,20 @@ class Params(PhaseParams):
 
     roles_file: str = Field(
         "",
-        description="Role catalogue YAML, absolute path (tasks, KPIs, development paths); empty = built-in roles.yaml.",
+        description="Role catalogue YAML (tasks, KPIs, development paths); empty = built-in roles.yaml.",
+        json_schema_extra=PATH_PARAM,
     )
+
+    @field_validator("roles_file")
+    @classmethod
+    def _catalogue_is_valid(cls, value: str) -> str:
+        return check_file("roles_file", value, _load_roles, what="role catalogue")
+
+
+def _load_roles(path: str) -> object:
+    from salesanalytics.roles import load_roles
+
+    return load_roles(path)
 
 
 PHASE = PhaseSpec(

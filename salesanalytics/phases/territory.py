@@ -7,7 +7,12 @@ from pydantic import Field
 from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 from salesanalytics.travel import ROAD_FACTOR, SPEED_KMH
 
-__all__ = ["PHASE", "Params"]
+__all__ = ["MAX_CONTINUITY_WEIGHT", "MAX_TERRITORIES", "PHASE", "Params"]
+
+MAX_TERRITORIES = 500
+"""The most field territories a plan can have."""
+MAX_CONTINUITY_WEIGHT = 100
+"""Upper bound of the continuity weight (0 = ignore today's owners)."""
 
 
 class Params(PhaseParams):
@@ -16,19 +21,19 @@ class Params(PhaseParams):
     n_territories: int = Field(
         0,
         ge=0,
-        le=500,
+        le=MAX_TERRITORIES,
         description="Number of field territories; 0 = one per active field rep.",
     )
     tolerance: float = Field(
         0.05,
         gt=0,
-        lt=0.5,
+        le=0.5,
         description="Allowed deviation of potential and workload from target (0.05 = ±5%).",
     )
     continuity_weight: float = Field(
         1.0,
         ge=0,
-        le=100,
+        le=MAX_CONTINUITY_WEIGHT,
         description="How strongly customers stay with their current rep (0 = ignore history).",
     )
     fte_scaled: bool = Field(

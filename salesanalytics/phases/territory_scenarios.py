@@ -9,8 +9,9 @@ reruns this phase only. The proposal is recomputed from the territory phase's de
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from salesanalytics.phases.territory import MAX_CONTINUITY_WEIGHT, MAX_TERRITORIES
 from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
@@ -24,7 +25,7 @@ class Params(PhaseParams):
         description="Alternative territory counts to compare, relative to the proposal.",
     )
     scenario_tolerance: float = Field(
-        0.03, gt=0, lt=0.5, description="Tighter tolerance shown as an extra scenario."
+        0.03, gt=0, le=0.5, description="Tighter tolerance shown as an extra scenario."
     )
     pareto_weights: list[float] = Field(
         [0.0, 4.0],
@@ -36,6 +37,40 @@ class Params(PhaseParams):
         le=10000,
         description="Local-search effort per alternative (passes over boundaries).",
     )
+
+    @field_validator("scenario_offsets")
+    @classmethod
+    def _offsets(cls, value: list[int]) -> list[int]:
+        problems = []
+        if 0 in value:
+            problems.append("0 repeats the proposal itself")
+        dup = sorted({v for v in value if value.count(v) > 1})
+        if dup:
+            problems.append(f"{', '.join(map(str, dup))} given twice")
+        far = [v for v in value if abs(v) > MAX_TERRITORIES]
+        if far:
+            problems.append(
+                f"{', '.join(map(str, far))} beyond ±{MAX_TERRITORIES} (the most territories "
+                "a plan can have)"
+            )
+        if problems:
+            raise ValueError(
+                f"scenario_offsets = {value!r}: {'; '.join(problems)}; give distinct non-zero "
+                "differences to the proposal's territory count, e.g. [-4, 4]"
+            )
+        return value
+
+    @field_validator("pareto_weights")
+    @classmethod
+    def _weights(cls, value: list[float]) -> list[float]:
+        bad = [w for w in value if not 0 <= w <= MAX_CONTINUITY_WEIGHT]
+        if bad:
+            raise ValueError(
+                f"pareto_weights = {value!r}: {', '.join(map(str, bad))} outside 0 to "
+                f"{MAX_CONTINUITY_WEIGHT:g}, the range of territory.continuity_weight; give "
+                "continuity weights in that range"
+            )
+        return value
 
 
 PHASE = PhaseSpec(

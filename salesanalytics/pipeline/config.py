@@ -39,6 +39,7 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from salesanalytics.errors import UserError
+from salesanalytics.pipeline.paramcheck import is_path_param, looks_like_path
 from salesanalytics.pipeline.spec import PhaseSpec
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "parse_set_options",
     "project_yaml",
     "resolve_params",
+    "resolve_path_params",
     "slugify",
 ]
 
@@ -341,6 +343,16 @@ def _param_problems(
                     + _suggest(name, fields, "parameters")
                 )
                 continue
+            if err["type"] == "value_error":
+                # a check of the model (cross-field) or of a field's validator: its message
+                # already names the parameters, their values and what to do
+                text = str(err["msg"]).removeprefix("Value error, ")
+                if not loc:
+                    named = [n for n in fields if re.search(rf"\b{re.escape(n)}\b", text)]
+                    sources = sorted({origin[n] for n in named if n in origin})
+                    where = f"{'; '.join(sources)}: " if sources else ""
+                problems.append(f"{where}phase {phase.name}: {text}")
+                continue
             info = fields.get(name)
             value = values.get(name, err.get("input"))
             msg = f"{where}parameter '{name}' of phase {phase.name}: {value!r} is not valid"
@@ -468,6 +480,49 @@ def resolve_params(
     return result, problems
 
 
+def resolve_path_params(
+    phases: Sequence[PhaseSpec], sections: Mapping[str, Any], base: Path
+) -> dict[str, Any]:
+    """Make relative file paths in phase parameters absolute, relative to ``base``.
+
+    Only parameters declared with :data:`~salesanalytics.pipeline.paramcheck.PATH_PARAM` are
+    touched, and only values that look like a path (a built-in name such as ``proposed`` stays).
+    Phase notebooks run inside the run folder, so a relative path would not be found there.
+
+    Parameters
+    ----------
+    phases
+        Known phases.
+    sections
+        ``{phase: {param: value}}`` as read from ``project.yaml`` or ``--set``.
+    base
+        Folder the relative paths are relative to (the project file's, or the current one for
+        ``--set``).
+    """
+    by_name = {p.name: p for p in phases}
+    out: dict[str, Any] = {}
+    for name, section in sections.items():
+        phase = by_name.get(name)
+        if phase is None or not isinstance(section, Mapping):
+            out[name] = section
+            continue
+        fields = phase.params.model_fields
+        fixed = dict(section)
+        for k, v in section.items():
+            info = fields.get(str(k))
+            if (
+                info is not None
+                and is_path_param(info)
+                and isinstance(v, str)
+                and v
+                and looks_like_path(v)
+                and not Path(v).is_absolute()
+            ):
+                fixed[k] = str((base / v).resolve())
+        out[name] = fixed
+    return out
+
+
 def load_project(
     path: str | os.PathLike[str],
     phases: Sequence[PhaseSpec],
@@ -568,6 +623,8 @@ def load_project(
     source_display = str(source_text or "")
     if Path(source_display).is_absolute():
         source_display = Path(source_display).name
+    phases_sec = resolve_path_params(phases, phases_sec, base)
+    overrides_map = resolve_path_params(phases, overrides_map, Path.cwd())
     params, param_problems = resolve_params(
         phases,
         phases_sec,

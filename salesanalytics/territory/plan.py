@@ -535,6 +535,18 @@ def territory_bases(
     return out
 
 
+def _known_centres(plan: TerritoryPlan | None) -> pd.DataFrame | None:
+    """A plan's territory centres with known coordinates (vacant territories without units have
+    none), as ``initial_centres`` for another design; ``None`` when there is none."""
+    if plan is None or plan.result is None:
+        return None
+    cen = plan.result.territories.rename(
+        columns={"centre_latitude": "latitude", "centre_longitude": "longitude"}
+    )
+    ok = np.isfinite(cen[["latitude", "longitude"]].to_numpy(dtype=float)).all(axis=1)
+    return cen[ok] if ok.any() else None
+
+
 def run_scenario(
     inputs: TerritoryInputs,
     n_territories: int | None = None,
@@ -668,13 +680,7 @@ def run_scenario(
             exchange_rounds=min(exchange_rounds, 2),
             warm_start=warm_start,
             both_repairs=False,
-            initial_centres=(
-                centres_from.result.territories.rename(
-                    columns={"centre_latitude": "latitude", "centre_longitude": "longitude"}
-                )
-                if centres_from is not None and centres_from.result is not None
-                else None
-            ),
+            initial_centres=_known_centres(centres_from),
         )
         # name territories T01.. from west to east, then give each the rep who keeps most customers
         cen = res.territories.sort_values(["centre_longitude", "territory_id"])
