@@ -1939,7 +1939,19 @@ def data_used(routing: Routing, mix_counts: Mapping[str, Any] | None = None) -> 
     return pd.DataFrame(rows, columns=["item", "count"])
 
 
-def matrix_tracking(matrix: pd.DataFrame, group_rates: pd.DataFrame) -> pd.DataFrame:
+TRACKING_COLUMNS = (
+    "funnel",
+    "product_group",
+    "matrix_channels",
+    "deals",
+    "deals_in_matrix_channel",
+    "win_rate_matrix_channel",
+    "win_rate_other_channels",
+    "open_in_matrix_channel",
+)
+
+
+def matrix_tracking(matrix: pd.DataFrame | None, group_rates: pd.DataFrame | None) -> pd.DataFrame:
     """Cockpit view: does each product group sell where the matrix sends it?
 
     Parameters
@@ -1957,8 +1969,11 @@ def matrix_tracking(matrix: pd.DataFrame, group_rates: pd.DataFrame) -> pd.DataF
         ``matrix_channels`` (channels the matrix proposes, by number of segments),
         ``deals_in_matrix_channel`` (share of the group's deals worked in those channels),
         ``win_rate_matrix_channel`` and ``win_rate_other_channels`` (won ÷ closed),
-        ``open_in_matrix_channel`` (open deals there).
+        ``open_in_matrix_channel`` (open deals there). Empty (with these columns) when the
+        channel or the funnel phase produced no table (``None``: the phase was skipped).
     """
+    if matrix is None or group_rates is None:
+        return pd.DataFrame(columns=list(TRACKING_COLUMNS))
     _require(matrix, ["customer_type", "product_group", "channel"], "segment_matrix")
     _require(
         group_rates, ["funnel", "channel", "product_group", "deals", "won", "lost", "open"], "rates"
@@ -1993,4 +2008,4 @@ def matrix_tracking(matrix: pd.DataFrame, group_rates: pd.DataFrame) -> pd.DataF
                     "open_in_matrix_channel": int(rg.loc[inm, "open"].sum()),
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=list(TRACKING_COLUMNS))

@@ -389,3 +389,9 @@ def test_cockpit_tracks_the_matrix_from_the_funnels(demo_run) -> None:
     assert seo["win_rate_matrix_channel"] == pytest.approx(field["win_rate"])
     assert seo["win_rate_matrix_channel"] > 2 * seo["win_rate_other_channels"]
     assert tr["deals"].sum() == rates["deals"].sum()
+
+
+def test_matrix_tracking_without_a_channel_or_funnel_table_is_empty_with_its_columns():
+    out = cm.matrix_tracking(None, None)
+    assert out.empty
+    assert tuple(out.columns) == cm.TRACKING_COLUMNS
