@@ -130,6 +130,7 @@ CASES: dict[str, tuple[tuple, dict[str, str], list[str]]] = {
         ("remove", ("Task.csv", "Event.csv")),
         {
             "territory": LIMITED,
+            "territory_scenarios": LIMITED,
             "channels": SKIPPED,
             "controlling": LIMITED,
             "roles": LIMITED,
@@ -139,7 +140,14 @@ CASES: dict[str, tuple[tuple, dict[str, str], list[str]]] = {
     ),
     "no channel cost rates": (
         ("remove", ("Channel_Cost_Rates.csv",)),
-        {"channels": SKIPPED, "controlling": LIMITED, "roles": LIMITED, "summary": LIMITED},
+        {
+            "territory": LIMITED,  # designed on every account: no channel mix to leave any out
+            "territory_scenarios": LIMITED,
+            "channels": SKIPPED,
+            "controlling": LIMITED,
+            "roles": LIMITED,
+            "summary": LIMITED,
+        },
         [],
     ),
     "no postal codes": (

@@ -88,6 +88,12 @@ PHASE = PhaseSpec(
     ),
     params=Params,
     seconds=9,
+    optional_reads=(
+        (
+            "channels",
+            "every account is designed into the field territories (no channel mix to leave accounts to tele and online)",
+        ),
+    ),
     needs=(
         Need(
             "territory design",

@@ -81,6 +81,12 @@ PHASE = PhaseSpec(
     writes=("scenarios", "pareto_front"),
     params=Params,
     seconds=12,
+    optional_reads=(
+        (
+            "channels",
+            "every account is designed into the field territories (no channel mix to leave accounts to tele and online)",
+        ),
+    ),
     needs=(
         Need(
             "territory scenarios",
