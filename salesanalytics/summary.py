@@ -132,7 +132,7 @@ def _fig_territory(run: Path) -> list[tuple[str, str]]:
 
 
 def _fig_portfolio(run: Path) -> list[tuple[str, str]]:
-    k = _read(run, "portfolio", "key_accounts")
+    k = _read(run, "potential", "key_accounts", ["account_id"])  # the one list (potential owns it)
     return [("Key accounts", style.num(len(k)))]
 
 

@@ -350,6 +350,7 @@ def index_html(
     summary: str,
     phases: Sequence[Mapping[str, Any]],
     version: str,
+    consistency: Mapping[str, Any] | None = None,
 ) -> str:
     """The run's ``index.html``.
 
@@ -360,6 +361,9 @@ def index_html(
         ``notebook`` (relative links or empty), ``headlines`` (list of text), ``entities`` (list of
         ``{"title", "items": [{"label", "href", "error"}]}``), ``error`` and ``note``. All text is
         escaped.
+    consistency
+        Result of :func:`salesanalytics.pipeline.consistency.check_run`; figures that disagree
+        between phases are listed at the top of the page.
     """
     return (
         _env()
@@ -372,5 +376,6 @@ def index_html(
             summary=summary,
             phases=phases,
             version=version,
+            consistency=consistency or {},
         )
     )

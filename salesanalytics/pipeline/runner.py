@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -317,11 +318,32 @@ def _read_json(path: Path) -> Any:
         return None
 
 
+_TRANSLIT = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss", "æ": "ae",
+     "Æ": "Ae", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "Oe", "ł": "l", "Ł": "L", "đ": "d"}
+)  # fmt: skip
+
+
 def _entity_file(entity_id: Any) -> str:
-    """A file name for an entity id: letters, digits, ``._-`` kept (case too: CRM ids are
-    case-sensitive), everything else replaced by ``-``."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", str(entity_id)).strip("-.")[:80]
+    """A readable file name for an entity id (a team name is its id): German umlauts written
+    out (``Zürich`` -> ``Zuerich``), other accents dropped (``Léa`` -> ``Lea``), letters, digits,
+    ``._-`` kept (case too: CRM ids are case-sensitive), everything else replaced by ``-``."""
+    text = unicodedata.normalize("NFKD", str(entity_id).translate(_TRANSLIT))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:80]
     return name or "entity-" + json_digest(str(entity_id))[:10]
+
+
+def _consistency(run_dir: Path) -> dict[str, Any]:
+    """The run's shared figures compared across phases
+    (:func:`salesanalytics.pipeline.consistency.check_run`); a check that cannot run is reported
+    as such instead of failing the run."""
+    from salesanalytics.pipeline.consistency import check_run
+
+    try:
+        return check_run(run_dir)
+    except Exception as exc:  # a broken declaration must not cost the run its manifest
+        return {"status": "error", "message": f"{type(exc).__name__}: {exc}", "figures": []}
 
 
 def _describe_change(old: Mapping[str, Any], new: Mapping[str, Any], reran: set[str]) -> str:
@@ -869,6 +891,7 @@ class _Runner:
             "workers": self.workers,
             "kernels": {"started": self.pool.started, "recycled": self.pool.recycled},
             "phases": {n: asdict(r) for n, r in self.results.items() if r.status != "pending"},
+            "consistency": getattr(self, "consistency", None),
         }
         atomic_write_bytes(
             self.run_dir / MANIFEST,
@@ -917,6 +940,7 @@ class _Runner:
             summary=summary,
             phases=rows,
             version=__version__,
+            consistency=getattr(self, "consistency", None),
         )
         atomic_write_bytes(self.run_dir / "index.html", text.encode("utf-8"))
         os.chmod(self.run_dir / "index.html", 0o644)
@@ -996,6 +1020,7 @@ class _Runner:
             if self.bar is not None:
                 self.bar.close()
                 self.bar = None
+            self.consistency = _consistency(self.run_dir)
             self.write_manifest(status)
             self.write_index()
         if status == "finished":
