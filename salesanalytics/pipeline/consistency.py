@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 __all__ = [
     "FigureSource",
@@ -147,9 +147,11 @@ def load_figures(path: str | Path | None = None) -> list[SharedFigure]:
     for i, item in enumerate(raw.get("figures") or []):
         try:
             out.append(SharedFigure.model_validate(item))
-        except ValueError as exc:
+        except ValidationError as exc:
             fid = item.get("id", f"#{i + 1}") if isinstance(item, Mapping) else f"#{i + 1}"
-            problems.append(f"{label}: figure {fid}: {exc}")
+            for err in exc.errors():
+                where = ".".join(map(str, err["loc"]))
+                problems.append(f"{label}: figure {fid}: {where}: {err['msg']}")
     ids = [f.id for f in out]
     problems += [
         f"{label}: figure id {d!r} declared twice"
@@ -210,7 +212,8 @@ def read_source(run_dir: str | Path, src: FigureSource) -> tuple[dict[str, float
     -------
     tuple or None
         ``({key: value}, precision)`` -- one key ``""`` unless the source has ``by`` -- or
-        ``None`` when the phase's output (or the table, file, headline) is not in the run.
+        ``None`` when the phase's output (or the table, file, or the row of a ``value``
+        source) is not in the run.
 
     Raises
     ------
@@ -254,6 +257,8 @@ def read_source(run_dir: str | Path, src: FigureSource) -> tuple[dict[str, float
     groups: Sequence[tuple[str, pd.DataFrame]] = (
         [(str(k), g) for k, g in df.groupby(src.by, dropna=False)] if src.by else [("", df)]
     )
+    if src.agg == "value" and len(df) == 0:
+        return None  # the phase does not show this figure (any more)
     out: dict[str, float] = {}
     prec = 0.0
     for k, g in groups:

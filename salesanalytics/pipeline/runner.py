@@ -567,6 +567,7 @@ class _Runner:
             "date": self.date.strftime("%d.%m.%Y"),
             "run_id": self.run_id,
             "local_paths": self.local_paths(),
+            "phase": phase.name,
         }
 
     def on_cell(self, label: str) -> Callable[[int, int], None] | None:
@@ -623,7 +624,13 @@ class _Runner:
         nbformat.write(executed, analyst_nb)
         r.reports["analyst"] = f"analyst/{phase.name}.html"
         r.reports["notebook"] = f"analyst/{phase.name}.ipynb"
-        self.submit_export(_analyst_html, self.run_dir / r.reports["analyst"], executed)
+        self.submit_export(
+            _analyst_html,
+            self.run_dir / r.reports["analyst"],
+            executed,
+            title=phase.title,
+            client=self.o.client,
+        )
         if failure is None:
             missing = [
                 w
@@ -854,7 +861,7 @@ class _Runner:
                     _client_html,
                     self.run_dir / href,
                     executed,
-                    params={spec.entity_param: str(job.eid)},
+                    params={},  # the page's subtitle names the rep or team
                     subtitle=job.label,
                     **self.client_kwargs(phase, title=spec.title or phase.title),
                 )
