@@ -589,7 +589,8 @@ def index_html(
             run_id=run_id,
             date=date,
             summary=summary,
-            phases=phases,
+            # the answer first: the executive summary opens the table of contents
+            phases=sorted(phases, key=lambda p: p.get("name") != "summary"),
             version=version,
             consistency=consistency or {},
         )
