@@ -173,7 +173,7 @@ def _callout(text: str) -> str:
     return '<div class="sa-callout">' + "".join(parts) + "</div>"
 
 
-def _client_notebook(nb: Any) -> Any:
+def _client_notebook(nb: Any, title: str = "") -> Any:
     """A copy of ``nb`` prepared for the client: no parameter cells, no stderr, no errors, no
     interactive widgets (nor the text introducing them) and no object reprs; printed findings
     become callouts."""
@@ -192,6 +192,17 @@ def _client_notebook(nb: Any) -> Any:
         and src_cells[i - 1].cell_type == "markdown"
     }
     skip_level = 0  # inside an analyst-only section of this heading level
+    first = next((c for c in src_cells if c.cell_type == "markdown"), None)
+    if first is not None and title and src_cells.index(first) < 2:
+        text = first.source if isinstance(first.source, str) else "".join(first.source)
+        m = re.match(r"#\s+(.*)", text)
+
+        def norm(t: str) -> str:
+            return re.sub(r"[^a-z0-9]+", " ", t.lower()).strip()
+
+        if m and norm(m.group(1)) and norm(m.group(1)) in norm(title):
+            # the page's title block already shows the title
+            first.source = text.split("\n", 1)[1] if "\n" in text else ""
     for i, cell in enumerate(src_cells):
         if cell.cell_type == "markdown":
             text = cell.source if isinstance(cell.source, str) else "".join(cell.source)
@@ -338,14 +349,14 @@ def _markdown(text: str) -> str:
     return _ANCHOR.sub("", _exporter("client").markdown2html({}, text))
 
 
-def client_body(nb: Any) -> str:
+def client_body(nb: Any, title: str = "") -> str:
     """The HTML body of the client version of an executed notebook (no code).
 
     Every HTML or Markdown output is sanitised (:func:`sanitize_fragment`); text outputs are
     escaped by nbconvert; images are embedded as data URIs; Markdown cells (written by the
     notebook's author, not from the CRM) are rendered as they are, minus any ``<script>``.
     """
-    body, _ = _exporter("client").from_notebook_node(_client_notebook(nb))
+    body, _ = _exporter("client").from_notebook_node(_client_notebook(nb, title))
     return _SCRIPT.sub("", body)
 
 
@@ -503,7 +514,7 @@ def client_html(
         The phase's name: its parameters are shown with the labels and formats of
         :func:`param_rows`.
     """
-    body = client_body(nb)
+    body = client_body(nb, title)
     page = (
         _env()
         .get_template("client_page.html.j2")

@@ -21,7 +21,7 @@ The engagement's territory model works on Swiss postal codes:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -702,8 +702,12 @@ def _excel_columns(df: pd.DataFrame) -> list[list[Any]]:
     return cols
 
 
-def write_excel(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
-    """Write the client workbook: one sheet per table (sheet names cut to Excel's 31 chars).
+def write_excel(
+    path: str | Path, sheets: dict[str, pd.DataFrame], names: Mapping[str, str] | None = None
+) -> Path:
+    """Write the client workbook: one sheet per table (sheet names cut to Excel's 31 chars),
+    laid out for the client (:func:`salesanalytics.excel.sheet_layout`: words as headers,
+    ``names`` of ids beside them, number formats, frozen header row, column widths).
 
     Uses openpyxl's streaming (write-only) mode. Missing values are written as empty cells,
     booleans as TRUE/FALSE, numbers as numbers, and text always as text (a CRM name that starts
@@ -715,9 +719,14 @@ def write_excel(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
     from openpyxl.cell import WriteOnlyCell
 
     wb = Workbook(write_only=True)
-    for name, df in sheets.items():
+    from salesanalytics.excel import sheet_layout
+
+    for name, table in sheets.items():
         ws = wb.create_sheet(title=name[:31])
-        ws.append([str(c) for c in df.columns])
+        layout = sheet_layout(table, names)
+        df = layout.frame
+        layout.prepare(ws)
+        ws.append(layout.header(ws))
         for row in zip(*_excel_columns(df), strict=True):
             if any(isinstance(x, str) and x.startswith("=") for x in row):
                 cells = []
@@ -727,7 +736,7 @@ def write_excel(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
                         cell.data_type = "s"  # text, never a formula
                     cells.append(cell)
                 row = tuple(cells)
-            ws.append(row)
+            ws.append(layout.row(ws, row))
     wb.save(path)
     return path
 
