@@ -12,13 +12,22 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from salesanalytics import style
 
-__all__ = ["MONEY", "SHARE", "SheetLayout", "id_names", "number_format", "sheet_layout"]
+__all__ = [
+    "MONEY",
+    "SHARE",
+    "SheetLayout",
+    "id_names",
+    "number_format",
+    "sheet_layout",
+    "write_workbook",
+]
 
 MONEY = re.compile(
     r"(mrr|arr|chf|cost|contribution|amount|pay|salary|incentive|revenue|value|booking|price)",
@@ -175,3 +184,13 @@ def id_names(*tables: tuple[pd.DataFrame, str, str]) -> dict[str, str]:
         sub = df[[id_col, name_col]].dropna()
         out.update(zip(sub[id_col].astype(str), sub[name_col].astype(str), strict=True))
     return out
+
+
+def write_workbook(
+    path: str | Path, sheets: Mapping[str, pd.DataFrame], names: Mapping[str, str] | None = None
+) -> Path:
+    """Write a client workbook, one sheet per table, laid out by :func:`sheet_layout` (the same
+    streaming writer as the territory workbook: text stays text, never a formula)."""
+    from salesanalytics.territory.design import write_excel
+
+    return write_excel(path, dict(sheets), names)

@@ -109,6 +109,9 @@ def set_theme() -> None:
             "axes.titleweight": "bold",
             "axes.titlesize": 12,
             "axes.titlelocation": "left",
+            # no scientific notation or offsets on axes: 1'200'000, not 1.2e6
+            "axes.formatter.limits": (-9, 15),
+            "axes.formatter.useoffset": False,
         }
     )
 
@@ -195,6 +198,13 @@ LABELS: dict[str, str] = {
     "current_channel": "Channel today",
     "proposed_channel": "Proposed channel",
     "status": "Status",
+    "first_term": "First contract term (months)",
+    "grr": "Gross revenue retention",
+    "nrr": "Net revenue retention",
+    "logo_churn": "Customers lost (share)",
+    "revenue_churn": "Revenue lost (share)",
+    "employees": "Employees",
+    "log_employees": "Employees (log)",
 }
 """Client words for column names that appear in many reports (with their unit); other snake_case
 names are turned into words by :func:`label`."""
@@ -219,6 +229,7 @@ VALUE_LABELS: dict[str, str] = {
 }
 """Client words for category codes shown in table cells (channels, roles, statuses...)."""
 
+_TERM = re.compile(r"^(?:C\()?([a-z][a-z0-9_]*)\)?\[(?:T\.)?(.+)\]$")
 _CODE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _CODE_VALUE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 
@@ -260,6 +271,9 @@ def value_label(value: Any) -> Any:
     except ImportError:  # pragma: no cover - numpy is a pandas dependency
         pass
     if isinstance(value, str):
+        term = _TERM.match(value)
+        if term:  # a regression term: C(industry)[T.Retail] -> Industry: Retail
+            return f"{label(term.group(1))}: {term.group(2)}"
         if value in VALUE_LABELS:
             return VALUE_LABELS[value]
         if _CODE_VALUE.match(value):
@@ -365,5 +379,6 @@ def table(
         cap += f" (first {max_rows} of {num(len(df))} rows)"
     if cap:
         styler = styler.set_caption(cap)
-    styler = styler.set_table_attributes('class="sa-table"')
+    wide = " sa-wide" if len(shown.columns) + int(index) > 8 else ""
+    styler = styler.set_table_attributes(f'class="sa-table{wide}"')
     return styler

@@ -939,3 +939,12 @@ def test_read_statement_reads_a_run_once_and_shows_one_rep(tmp_path):
         read_statement(tmp_path, "z")
     with pytest.raises(FileNotFoundError, match="run the compensation phase first"):
         read_statement(tmp_path / "elsewhere", "a")
+
+
+def test_clawback_line_names_the_customer_with_the_deal_id_last():
+    plan = _plan(clawback={"window_months": 6, "measures": ["new_arr"]})
+    deals = _deals([("d1", "a", 120, "2024-02-01", "2024-04-01")])
+    deals["customer"] = "Bäckerei Müller GmbH"
+    s = _pay(plan, deals).statement_lines
+    line = s.loc[s["kind"] == "clawback", "description"].iloc[0]
+    assert line.startswith("Clawback: Bäckerei Müller GmbH (deal d1) (won 01.02.2024)")

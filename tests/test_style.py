@@ -75,3 +75,9 @@ def test_table_shows_words_yes_no_and_no_trailing_zeros() -> None:
     assert ">Key account<" in html and ">Field<" in html
     assert ">1<" in html and "1.000000" not in html and ">0.12<" in html
     assert "current_mrr" not in html
+
+
+def test_regression_terms_read_as_words() -> None:
+    assert style.value_label("C(industry)[T.Retail]") == "Industry: Retail"
+    assert style.value_label("first_term[1]") == "First contract term (months): 1"
+    assert style.value_label("channel[online]") == "Channel: online"

@@ -135,7 +135,8 @@ def compute_payouts(
     deals
         Deal credits (see :func:`~salesanalytics.compensation.actuals.deal_credits`): columns
         ``deal_id``, ``rep_id``, ``measure``, ``amount``, ``close_date``; optional ``lost_date``
-        (clawback) and boolean flag columns named by the plan's boosters.
+        (clawback), ``customer`` (the account's name, shown on clawback lines) and boolean flag
+        columns named by the plan's boosters.
     rep_actuals
         Portfolio measures: columns ``rep_id``, ``measure``, ``actual``.
     period_start, period_end
@@ -396,7 +397,8 @@ def compute_payouts(
                 & (d["lost_date"] <= end)
                 & (d["lost_date"] - d["close_date"] <= window)
             )
-            part = d.loc[sel, ["rep_id", "measure", "deal_id", "credit", "close_date", "lost_date"]]
+            keep = ["rep_id", "measure", "deal_id", "credit", "close_date", "lost_date"]
+            part = d.loc[sel, keep + (["customer"] if "customer" in d.columns else [])]
             part = part.assign(share=cb.share, window_months=cb.window_months)
             claw_parts.append(part)
     claw = pd.concat(claw_parts, ignore_index=True) if claw_parts else pd.DataFrame()
@@ -521,6 +523,14 @@ def compute_payouts(
     payouts["measure"] = payouts["measure"].astype("string")
     payouts["quota_source"] = payouts["quota_source"].astype("string")
     return PayoutResult(payouts=payouts, totals=totals, statement_lines=statement, notes=notes)
+
+
+def _customer(row: Any) -> str:
+    """The customer of a clawed-back deal by name, the deal's CRM id last (to find it)."""
+    name = getattr(row, "customer", None)
+    if name is None or pd.isna(name) or not str(name).strip():
+        return f"customer of deal {row.deal_id}"
+    return f"{name} (deal {row.deal_id})"
 
 
 def _quota_origin(row: Any) -> str:
@@ -655,7 +665,7 @@ def _statement(
                 "order": 4,
                 "kind": "clawback",
                 "measure": row.measure,
-                "description": f"Clawback: customer of deal {row.deal_id} (won "
+                "description": f"Clawback: {_customer(row)} (won "
                 f"{row.close_date:%d.%m.%Y}) lost on {row.lost_date:%d.%m.%Y}, within "
                 f"{row.window_months} months; {style.pct(row.share, 0)} of the pay on its "
                 f"{style.chf(row.credit)} credit is taken back.",

@@ -200,6 +200,9 @@ def evaluate_plans(
                 on="rep_id",
                 how="outer",
             )
+    if "name" in accounts.columns:  # clawback lines name the customer
+        customer = accounts.set_index(accounts["account_id"].astype("string"))["name"]
+        deals["customer"] = deals["account_id"].map(customer).astype("string")
     deals = with_team_deals(deals, r)
     # quotas are set on the prior period (same length, ending the day before this one)
     p_start, p_end = period_bounds(start - pd.Timedelta(days=1), period_months)

@@ -577,6 +577,7 @@ def index_html(
     phases: Sequence[Mapping[str, Any]],
     version: str,
     consistency: Mapping[str, Any] | None = None,
+    distribution: bool = False,
 ) -> str:
     """The run's ``index.html``.
 
@@ -590,6 +591,10 @@ def index_html(
     consistency
         Result of :func:`salesanalytics.pipeline.consistency.check_run`; figures that disagree
         between phases are listed at the top of the page.
+    distribution
+        Whether ``distribution/index.html`` (personal reports per recipient) exists; the
+        per-entity pages are listed in the project team's part of the page, not in the client's
+        table of contents.
     """
     return (
         _env()
@@ -604,5 +609,6 @@ def index_html(
             phases=sorted(phases, key=lambda p: p.get("name") != "summary"),
             version=version,
             consistency=consistency or {},
+            distribution=distribution,
         )
     )

@@ -346,6 +346,17 @@ def _consistency(run_dir: Path) -> dict[str, Any]:
         return {"status": "error", "message": f"{type(exc).__name__}: {exc}", "figures": []}
 
 
+def _distribute(run_dir: Path, results: Mapping[str, Any]) -> dict[str, Any]:
+    """Per-recipient folders of the personal reports
+    (:func:`salesanalytics.pipeline.distribution.build_distribution`)."""
+    from salesanalytics.pipeline.distribution import build_distribution
+
+    try:
+        return build_distribution(run_dir, {n: r.entities for n, r in results.items()})
+    except Exception as exc:  # the folders are a convenience: never cost the run its index
+        return {"recipients": 0, "pages": 0, "error": f"{type(exc).__name__}: {exc}"}
+
+
 def _describe_change(old: Mapping[str, Any], new: Mapping[str, Any], reran: set[str]) -> str:
     """Why a phase must rerun, from its previous and current fingerprint components."""
     reasons = []
@@ -899,6 +910,7 @@ class _Runner:
             "kernels": {"started": self.pool.started, "recycled": self.pool.recycled},
             "phases": {n: asdict(r) for n, r in self.results.items() if r.status != "pending"},
             "consistency": getattr(self, "consistency", None),
+            "distribution": getattr(self, "distribution", None),
         }
         atomic_write_bytes(
             self.run_dir / MANIFEST,
@@ -948,6 +960,7 @@ class _Runner:
             phases=rows,
             version=__version__,
             consistency=getattr(self, "consistency", None),
+            distribution=bool((getattr(self, "distribution", None) or {}).get("recipients")),
         )
         atomic_write_bytes(self.run_dir / "index.html", text.encode("utf-8"))
         os.chmod(self.run_dir / "index.html", 0o644)
@@ -1028,6 +1041,7 @@ class _Runner:
                 self.bar.close()
                 self.bar = None
             self.consistency = _consistency(self.run_dir)
+            self.distribution = _distribute(self.run_dir, self.results)
             self.write_manifest(status)
             self.write_index()
         if status == "finished":
