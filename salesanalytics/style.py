@@ -21,6 +21,7 @@ import seaborn as sns
 __all__ = [
     "CHANNEL_COLORS",
     "PALETTE",
+    "ROLE_LABELS",
     "TRAFFIC_COLORS",
     "chf",
     "escape",
@@ -229,6 +230,15 @@ VALUE_LABELS: dict[str, str] = {
 }
 """Client words for category codes shown in table cells (channels, roles, statuses...)."""
 
+ROLE_LABELS: dict[str, str] = {
+    "field": "field sales",
+    "tele": "tele sales",
+    "online": "online sales",
+    "key_account": "key-account manager",
+    "team_lead": "team lead",
+}
+"""A rep's role in running text ("Anna Keller (team lead): ...")."""
+
 _TERM = re.compile(r"^(?:C\()?([a-z][a-z0-9_]*)\)?\[(?:T\.)?(.+)\]$")
 _CODE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _CODE_VALUE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
@@ -276,6 +286,11 @@ def value_label(value: Any) -> Any:
             return f"{label(term.group(1))}: {term.group(2)}"
         if value in VALUE_LABELS:
             return VALUE_LABELS[value]
+        if value in LABELS and _CODE_VALUE.match(value):
+            return LABELS[value]
+        if "|" in value and all(_CODE.match(v) or len(v) <= 3 for v in value.split("|")):
+            # a composite code such as a workload segment: former_customer|A
+            return " · ".join(str(value_label(v)) for v in value.split("|"))
         if _CODE_VALUE.match(value):
             words = [_word(w) for w in value.split("_")]
             out = " ".join(words)

@@ -930,8 +930,10 @@ def test_read_statement_reads_a_run_once_and_shows_one_rep(tmp_path):
     header, lines = read_statement(tmp_path, "a")
     mine = res.statement_lines[res.statement_lines["rep_id"] == "a"]
     assert lines["amount"].tolist() == mine.sort_values("line")["amount"].tolist()
-    assert header.startswith("a (field): incentive under the proposed plan")  # no name: the id
-    assert read_statement(tmp_path, "")[0].startswith("Beat <b> (field)")  # first listed rep
+    assert header.startswith(
+        "a (field sales): incentive under the proposed plan"
+    )  # no name: the id
+    assert read_statement(tmp_path, "")[0].startswith("Beat <b> (field sales)")  # first listed rep
     assert read_statement(tmp_path, "b")[1]["amount"].iloc[-1] == pytest.approx(
         res.totals.set_index("rep_id").loc["b", "incentive"]
     )

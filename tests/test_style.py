@@ -81,3 +81,8 @@ def test_regression_terms_read_as_words() -> None:
     assert style.value_label("C(industry)[T.Retail]") == "Industry: Retail"
     assert style.value_label("first_term[1]") == "First contract term (months): 1"
     assert style.value_label("channel[online]") == "Channel: online"
+
+
+def test_composite_codes_and_known_terms_read_as_words() -> None:
+    assert style.value_label("former_customer|A") == "Former customer · A"
+    assert style.value_label("log_employees") == "Employees (log)"

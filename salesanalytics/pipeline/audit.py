@@ -3,7 +3,8 @@
 :func:`audit_client_pages` scans every client HTML page of a run folder (``client/**/*.html``)
 and lists what a partner would not sign:
 
-* table headers that are code (``current_mrr``, ``n_territories``);
+* table headers that are code (``current_mrr``, ``n_territories``) and code words in the text
+  (``team_lead``, a formula such as ``churned_mrr / start_mrr``);
 * ``True`` / ``False`` in a table cell;
 * ids where a name exists: a rep, account or opportunity id of the run's CRM data in a table
   column not marked as an id column (header ending in ``ID``), or in a page's title block;
@@ -32,6 +33,11 @@ _INTERNAL = re.compile(
     r"output table\b|truth(?:_accounts)?\.(?:json|parquet)|demo check|planted",
     re.I,
 )
+
+
+_CODE_WORD = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b(?!\.(?:xlsx|csv|pdf|html))")
+"""A snake_case word in running text (``team_lead``, ``churned_mrr / start_mrr``); a deliverable's
+file name (``territory_plan.xlsx``) is fine."""
 
 
 @dataclass
@@ -131,6 +137,8 @@ def audit_page(html_text: str, ids: set[str] = frozenset(), name: str = "page") 
     text = " ".join(page.text)
     for m in sorted({m.group(0) for m in _INTERNAL.finditer(text)}):
         problems.append(f"{name}: internal path, file name or demo check in the text: {m!r}")
+    for m in sorted({m.group(0) for m in _CODE_WORD.finditer(text)}):
+        problems.append(f"{name}: code word in the text: {m!r}")
     title = " ".join(page.title_block)
     for i in sorted(i for i in ids if len(i) >= 6 and i in title):
         problems.append(f"{name}: id {i!r} in the title block (show the name)")
