@@ -683,3 +683,32 @@ def test_the_potential_phase_key_account_list_is_carved_out_and_handed_to_its_ma
     # today's key-account owners' other accounts go to field territories
     kams = set(t["reps"].loc[t["reps"]["role"] == "key_account", "rep_id"])
     assert not set(a.loc[~a["key_account"], "rep_id"]) & kams
+
+
+def test_balance_chart_labels_territories_with_their_reps_name() -> None:
+    from types import SimpleNamespace
+
+    from salesanalytics import maps
+
+    units = pd.DataFrame(
+        {"unit_id": ["1", "2"], "potential_mrr": [1.0, 2.0], "workload_hours": [1.0, 2.0]}
+    )
+    plan = SimpleNamespace(
+        units=units,
+        unit_territory=pd.Series({"1": "T01", "2": "R9"}),
+        territories=pd.DataFrame(
+            {
+                "territory_id": ["T01", "R9"],
+                "rep_id": ["R1", "R9"],
+                "rep_name": ["Lea", "Urs"],
+                "fte": [1.0, 1.0],
+            }
+        ),
+    )
+    dev = tm.deviation_table(plan)
+    assert dict(zip(dev["territory_id"], dev["label"], strict=True)) == {
+        "T01": "T01 · Lea",
+        "R9": "Urs",
+    }
+    ax = maps.balance_chart(dev, {"dev_potential_mrr": "potential"})
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Urs", "T01 · Lea"]

@@ -88,7 +88,9 @@ def deviation_table(plan: TerritoryPlan) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``territory_id``, per metric its total, ``target_<m>`` and ``dev_<m>``.
+        ``territory_id``, per metric its total, ``target_<m>`` and ``dev_<m>``, and ``label``:
+        the territory with its rep's name (``T01 · Lea Widmer``; today's territories, named by
+        their rep, show the name only), for charts.
     """
     units = plan.units
     terr = units["unit_id"].astype(str).map(plan.unit_territory.astype(str))
@@ -96,7 +98,22 @@ def deviation_table(plan: TerritoryPlan) -> pd.DataFrame:
     fte = plan.territories.set_index(plan.territories["territory_id"].astype(str))["fte"]
     ids = sorted(terr[has].unique())
     shares = {t: float(fte.get(t, 1.0)) if pd.notna(fte.get(t, np.nan)) else 1.0 for t in ids}
-    return balance_table(units[has], terr[has].to_numpy(), METRICS, shares)
+    out = balance_table(units[has], terr[has].to_numpy(), METRICS, shares)
+    t = plan.territories
+    if "rep_name" in t.columns:
+        names = dict(
+            zip(t["territory_id"].astype(str), t["rep_name"].astype("string"), strict=True)
+        )
+        reps = dict(zip(t["territory_id"].astype(str), t["rep_id"].astype("string"), strict=True))
+        out["label"] = [
+            str(tid)
+            if pd.isna(names.get(str(tid), pd.NA))
+            else str(names[str(tid)])
+            if reps.get(str(tid)) == str(tid)
+            else f"{tid} · {names[str(tid)]}"
+            for tid in out["territory_id"]
+        ]
+    return out
 
 
 def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: float) -> list[str]:
