@@ -258,6 +258,8 @@ def label(name: Any) -> str:
         return text[:1].upper() + text[1:] if text[:1].islower() else text
     words = [_word(w) for w in text.split("_")]
     out = " ".join(w for w in words if w)
+    if out.endswith(" of"):  # a lone count prefix: n -> Number
+        out = out[:-3]
     return out[:1].upper() + out[1:]
 
 
