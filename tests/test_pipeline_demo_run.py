@@ -60,7 +60,8 @@ def demo_run(demo_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
             "territory_scenarios.search_passes=3",
         ],
     )
-    res = run_pipeline(options_from_project(cfg, all_phases(), quiet=True, workers=2))
+    # one worker: the test shares the machine with the rest of the suite
+    res = run_pipeline(options_from_project(cfg, all_phases(), quiet=True, workers=1))
     failed = {n: r.error for n, r in res.phases.items() if r.status not in {"ran", "reused"}}
     assert not failed, failed
     return res.run_dir
