@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 
 from salesanalytics import style
 
@@ -86,3 +87,23 @@ def test_regression_terms_read_as_words() -> None:
 def test_composite_codes_and_known_terms_read_as_words() -> None:
     assert style.value_label("former_customer|A") == "Former customer · A"
     assert style.value_label("log_employees") == "Employees (log)"
+
+
+def test_run_currency_is_used_by_every_amount(tmp_path) -> None:
+    import json
+
+    from salesanalytics.workspace import Workspace, apply_run_settings
+
+    try:
+        assert style.chf(1234567) == "CHF 1'234'567"
+        (tmp_path / "data" / "intake").mkdir(parents=True)
+        (tmp_path / "data" / "intake" / "settings.json").write_text(json.dumps({"currency": "USD"}))
+        assert Workspace(tmp_path, "potential").currency == "USD"
+        assert style.chf(1234567) == "USD 1'234'567"
+        assert style.money(2.5e6, compact=True) == "USD 2.5 Mio."
+        assert style.currency() == "USD"
+        with pytest.raises(ValueError, match="three-letter ISO 4217 code"):
+            style.set_currency("dollars")
+        assert apply_run_settings(tmp_path / "elsewhere") == "CHF"  # no settings: CHF
+    finally:
+        style.set_currency(None)

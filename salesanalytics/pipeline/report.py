@@ -578,6 +578,7 @@ def index_html(
     version: str,
     consistency: Mapping[str, Any] | None = None,
     distribution: bool = False,
+    coverage: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """The run's ``index.html``.
 
@@ -595,6 +596,9 @@ def index_html(
         Whether ``distribution/index.html`` (personal reports per recipient) exists; the
         per-entity pages are listed in the project team's part of the page, not in the client's
         table of contents.
+    coverage
+        The coverage matrix: rows with ``phase`` (title, empty on analysis rows), ``analysis``,
+        ``status`` and ``detail``.
     """
     return (
         _env()
@@ -610,5 +614,6 @@ def index_html(
             version=version,
             consistency=consistency or {},
             distribution=distribution,
+            coverage=coverage,
         )
     )

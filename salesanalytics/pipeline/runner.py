@@ -177,12 +177,12 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        """Whether no phase failed or was skipped."""
-        return all(p.status in {"ran", "reused"} for p in self.phases.values())
+        """Whether no phase failed (a phase skipped for what the data lacks is no error)."""
+        return not any(p.status == "failed" for p in self.phases.values())
 
     @property
     def exit_code(self) -> int:
-        """0 if every phase ran or was reused, else 1."""
+        """0 if every phase ran, was reused or was skipped for lack of data, 1 if one failed."""
         return 0 if self.ok else 1
 
 
@@ -408,6 +408,8 @@ class _Runner:
         self.bar: Any = None
         self.source_fp: dict[str, str] | None = None
         self.mapping_fp: str | None = None
+        self.coverage: dict[str, Any] | None = None
+        self.coverage_skip: dict[str, str] = {}
 
     # ------------------------------------------------------------------ logging
     def log(self, msg: str, *, always: bool = False) -> None:
@@ -948,6 +950,7 @@ class _Runner:
             "phases": {n: asdict(r) for n, r in self.results.items() if r.status != "pending"},
             "consistency": getattr(self, "consistency", None),
             "distribution": getattr(self, "distribution", None),
+            "coverage": self.coverage,
             "salesforce": getattr(self, "salesforce", None),
         }
         atomic_write_bytes(
@@ -999,9 +1002,51 @@ class _Runner:
             version=__version__,
             consistency=getattr(self, "consistency", None),
             distribution=bool((getattr(self, "distribution", None) or {}).get("recipients")),
+            coverage=self.coverage_rows(),
         )
         atomic_write_bytes(self.run_dir / "index.html", text.encode("utf-8"))
         os.chmod(self.run_dir / "index.html", 0o644)
+
+    def coverage_rows(self) -> list[dict[str, str]]:
+        """The coverage matrix for the index page: one row per phase with its status and reason,
+        and one per analysis that does not simply run."""
+        if not self.coverage:
+            return []
+        rows = []
+        for p in self.coverage.get("phases", []):
+            detail = p["reason"]
+            if p["status"] != "skipped":  # limited analyses have their own rows below
+                detail = "; ".join(x for x in detail.split("; ") if " skipped: " in x)
+            rows.append(
+                {"phase": p["title"], "analysis": "", "status": p["status"], "detail": detail}
+            )
+            for a in p.get("analyses", []):
+                if a["status"] != "runs" and p["status"] != "skipped":
+                    detail = "; ".join(x for x in (a.get("note"), a.get("add")) if x)
+                    rows.append(
+                        {
+                            "phase": "",
+                            "analysis": a["analysis"],
+                            "status": a["status"],
+                            "detail": detail,
+                        }
+                    )
+        return rows
+
+    def load_coverage(self, phase: str) -> None:
+        """Read the coverage matrix ``phase`` (the intake) wrote, print it and note the phases
+        it skips (``salesanalytics.coverage``)."""
+        from salesanalytics.coverage import SKIPPED, Coverage
+
+        path = self.run_dir / "data" / phase / "coverage.json"
+        obj = _read_json(path) if path.exists() else None
+        if not isinstance(obj, dict):
+            return
+        self.coverage = obj
+        cov = Coverage.from_json(obj)
+        self.coverage_skip = {p.phase: p.reason for p in cov.phases if p.status == SKIPPED}
+        for line in cov.to_text().splitlines():
+            self.log(line)
 
     def point_latest(self) -> None:
         link = self.base / LATEST
@@ -1052,9 +1097,7 @@ class _Runner:
             await self.schedule()
             self.export_salesforce()
             status = (
-                "finished"
-                if all(r.status in {"ran", "reused"} for r in self.results.values())
-                else "failed"
+                "failed" if any(r.status == "failed" for r in self.results.values()) else "finished"
             )
         finally:
             if ticker is not None:
@@ -1126,7 +1169,22 @@ class _Runner:
                 progressed = False
                 for p in list(pending):
                     ups = effective_reads(p, self.by_name)
-                    bad = [u for u in ups if self.results[u].status in {"failed", "skipped"}]
+                    optional = {u for u, _ in p.optional_reads}
+                    if p.name in self.coverage_skip:
+                        r = self.results[p.name]
+                        r.status = "skipped"
+                        r.reason = self.coverage_skip[p.name]
+                        pending.remove(p)
+                        self.finish_phase(p)
+                        self.log(f"{p.name}: skipped ({r.reason})", always=True)
+                        progressed = True
+                        continue
+                    bad = [
+                        u
+                        for u in ups
+                        if self.results[u].status == "failed"
+                        or (self.results[u].status == "skipped" and u not in optional)
+                    ]
                     if bad:
                         r = self.results[p.name]
                         r.status = "skipped"
@@ -1136,7 +1194,10 @@ class _Runner:
                         self.log(f"{p.name}: skipped ({r.reason})", always=True)
                         progressed = True
                         continue
-                    if not all(u in data_ready for u in ups):
+                    if not all(
+                        u in data_ready or (u in optional and self.results[u].status == "skipped")
+                        for u in ups
+                    ):
                         continue
                     pending.remove(p)
                     progressed = True
@@ -1147,6 +1208,8 @@ class _Runner:
                         try:
                             self.reuse(p, *hit)
                             data_ready.add(p.name)
+                            if "coverage" in p.writes:
+                                self.load_coverage(p.name)
                             continue
                         except OSError as exc:
                             shutil.rmtree(self.run_dir / "data" / p.name, ignore_errors=True)
@@ -1188,6 +1251,8 @@ class _Runner:
                     r = self.results[p.name]
                     if r.status == "ran":
                         data_ready.add(p.name)
+                        if "coverage" in p.writes:
+                            self.load_coverage(p.name)
                         if p.per_entity:
                             self.awaiting_kernel += len(p.per_entity)
                             self.pool.prefetch(self.pool.wanted + len(p.per_entity))
