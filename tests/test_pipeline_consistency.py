@@ -76,7 +76,7 @@ def test_the_packaged_declarations_load_and_cover_the_issue_figures() -> None:
     for needed in (
         "key_accounts",
         "fte_tele",
-        "accounts_proposed_tele",
+        "accounts_field_work",
         "territories",
         "total_potential",
         "mrr",
