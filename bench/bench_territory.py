@@ -12,6 +12,14 @@ competitors are reported as such). Each competitor gets the same units, metrics 
 graph; every plan is then measured by the same code (:func:`salesanalytics.territory.plan_quality`,
 :func:`salesanalytics.territory.count_pieces`).
 
+Parts (``--part``): ``compare`` (the table below, without travel), ``travel`` (fixed rep bases,
+workload including travel from the base, three metrics on generated instances: Swiss geography
+3,362 x 20 / 50 / 100 and generated 2,000 x 20 up to 10,000 x 100, contiguity counted on the
+postal-code polygons with shapely), ``exact`` (small instances: the MILP's proven optimum against
+the heuristic, objective gap), ``demo`` (the engagement's territory design on generated demo
+clients -- 20,000 accounts seed 42 and 3,000 accounts seeds 11/12/13 -- with the table's
+deviations, contiguity by polygons and CPU seconds). Default: all parts.
+
 Printed per instance and method: max deviation from target of potential and workload, share of
 territories within ±3% / ±5% on both, contiguous territories, compactness (weighted mean distance
 to the territory centroid, km), continuity (share of the continuity value that changes territory,
@@ -160,12 +168,268 @@ def evaluate(name, units, edges, labels, current, seconds, planar, note="", cpu=
     }
 
 
+ROAD_FACTOR, SPEED_KMH = 1.3, 50.0
+
+
+def _polygon_pieces(unit_code: dict, unit_territory: dict, latlon: dict) -> dict:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from territory_checks import polygon_pieces
+
+    return polygon_pieces(unit_code, unit_territory, latlon)
+
+
+def _bases(u: pd.DataFrame, k: int, seed: int) -> pd.DataFrame:
+    """Rep bases spread like a field force: workload-weighted k-means centres, each moved to
+    the nearest unit (a rep lives in a town of the region). Bases drawn at random instead
+    (several reps in one city, none in a valley) are far harder: see the note."""
+    xy = np.column_stack([u["longitude"], u["latitude"]]).astype(float)
+    w = u["workload"].to_numpy(float)
+    rng = np.random.default_rng(seed)
+    pts = xy[rng.choice(len(u), size=min(len(u), 20 * k), replace=True, p=w / w.sum())]
+    cent, _ = kmeans2(pts, k, seed=rng, minit="++")
+    pick = []
+    for c in cent:
+        d = np.hypot(*(xy - c).T)
+        d[pick] = np.inf
+        pick.append(int(np.argmin(d)))
+    b = u.iloc[pick][["latitude", "longitude"]].reset_index(drop=True)
+    b["territory_id"] = [f"T{i + 1:03d}" for i in range(k)]
+    return b
+
+
+def _travel(u: pd.DataFrame, b: pd.DataFrame, planar: bool) -> np.ndarray:
+    """Hours a year from every base to every unit: 1.5 visits per account, there and back."""
+    if planar:
+        d = np.hypot(
+            u["latitude"].to_numpy()[:, None] - b["latitude"].to_numpy()[None, :],
+            u["longitude"].to_numpy()[:, None] - b["longitude"].to_numpy()[None, :],
+        )
+    else:
+        from salesanalytics.geo import haversine_km
+
+        d = haversine_km(
+            u["latitude"].to_numpy()[:, None],
+            u["longitude"].to_numpy()[:, None],
+            b["latitude"].to_numpy()[None, :],
+            b["longitude"].to_numpy()[None, :],
+        )
+    visits = 1.5 * u["accounts"].to_numpy(float)
+    return visits[:, None] * 2 * d * ROAD_FACTOR / SPEED_KMH
+
+
+def _devs(u: pd.DataFrame, lab: np.ndarray, travel: np.ndarray, tids: list, metrics: list):
+    col = pd.Index(tids).get_indexer(lab)
+    out = {}
+    for m in metrics:
+        v = u[m].to_numpy(float) + (travel[np.arange(len(u)), col] if m == "workload" else 0.0)
+        s = np.bincount(col, weights=v, minlength=len(tids))
+        out[m] = float(np.max(np.abs(s / (v.sum() / len(tids)) - 1)))
+    return out
+
+
+def part_travel(quick: bool) -> None:
+    """Fixed bases, workload with travel, three metrics on generated instances."""
+    print("\n##### travel: workload incl. travel from fixed rep bases (tolerance ±3%)")
+    rows = []
+    sw, se = swiss_postal_code_units(None, seed=1)
+    cases = [("CH 3,362", sw, se, k, False) for k in ((20,) if quick else (20, 50, 100))]
+    sizes = ((2000, 20),) if quick else ((2000, 20), (10000, 100))
+    for n, k in sizes:
+        r = random_planar_units(n, seed=7).rename(columns={"x": "longitude", "y": "latitude"})
+        cases.append((f"generated {n:,}", r, None, k, True))
+    for title, units, edges, k, planar in cases:
+        metrics = ["potential", "workload", "accounts"] if planar else ["potential", "workload"]
+        b = _bases(units, k, seed=k)
+        tr = _travel(units, b, planar)
+        tids = b["territory_id"].tolist()
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = tm.design_territories(
+            units,
+            k,
+            metrics=metrics,
+            tolerance=0.03,
+            planar=planar,
+            edges=edges,
+            territory_ids=tids,
+            bases=b,
+            travel=tr,
+            travel_metric="workload",
+            max_passes=100,
+        )
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+        lab = res.assignment["territory_id"].astype(str).to_numpy()
+        dev = _devs(units, lab, tr, tids, metrics)
+        if planar:
+            contig = f"{res.summary['n_contiguous']}/{k} (graph)"
+        else:
+            ids = units["unit_id"].astype(str).tolist()
+            ll = dict(
+                zip(ids, zip(units["latitude"], units["longitude"], strict=True), strict=True)
+            )
+            pp = _polygon_pieces(
+                dict(zip(ids, ids, strict=True)), dict(zip(ids, lab, strict=True)), ll
+            )
+            contig = f"{sum(v == 1 for v in pp.values())}/{k} (polygons)"
+        # k-means in the same run: regions matched to the bases, measured the same way
+        xy = (
+            np.column_stack([units["longitude"], units["latitude"]])
+            if planar
+            else tm.planar_km(units["latitude"].to_numpy(), units["longitude"].to_numpy())
+        )
+        t1 = time.perf_counter()
+        cent, km = kmeans2(xy, k, seed=np.random.default_rng(0), minit="++")
+        bxy = (
+            b[["longitude", "latitude"]].to_numpy()
+            if planar
+            else tm.planar_km(b["latitude"].to_numpy(), b["longitude"].to_numpy())
+        )
+        rr, cc = linear_sum_assignment(np.hypot(*(cent[:, None, :] - bxy[None, :, :]).T).T)
+        kmap = dict(zip(rr, cc, strict=True))
+        km_lab = np.array([tids[kmap.get(c, 0)] for c in km], dtype=object)
+        kdev = _devs(units, km_lab, tr, tids, metrics)
+        row = {"instance": f"{title} x {k}", "method": "optimiser"}
+        row.update({f"max_dev_{m}": dev[m] for m in metrics})
+        row.update(
+            contiguous=contig,
+            compactness_km=res.summary["compactness_km"],
+            seconds=secs,
+            cpu_s=cpu,
+        )
+        rows.append(row)
+        krow = {"instance": f"{title} x {k}", "method": "k-means"}
+        krow.update({f"max_dev_{m}": kdev[m] for m in metrics})
+        krow.update(seconds=time.perf_counter() - t1)
+        rows.append(krow)
+        print(pd.DataFrame(rows[-2:]).to_string(index=False), flush=True)
+    df = pd.DataFrame(rows)
+    fmt = {c: "{:.1%}".format for c in df.columns if c.startswith("max_dev")}
+    fmt.update({c: "{:.2f}".format for c in ("compactness_km", "seconds", "cpu_s")})
+    print(df.to_string(index=False, formatters=fmt, na_rep="-"))
+
+
+def part_exact(quick: bool) -> None:
+    """Small instances: the MILP's optimum against the heuristic."""
+    from salesanalytics.territory.exact import exact_territories, plan_cost
+
+    print("\n##### exact: MILP (HiGHS) optimum vs heuristic, fixed bases, ±10%")
+    rows = []
+    cases = [(60, 6, s, c) for s in range(3) for c in (False, True)]
+    if not quick:
+        cases += [(100, 10, s, c) for s in range(2) for c in (False, True)]
+    for n, k, seed, contig in cases:
+        u = random_planar_units(n, seed=seed, clusters=5, size_km=100)
+        b = u.sample(k, random_state=seed)[["x", "y"]].reset_index(drop=True)
+        b["territory_id"] = [f"T{i}" for i in range(k)]
+        kw = {"coord_cols": ("x", "y"), "planar": True}
+        c0 = time.process_time()
+        ex = exact_territories(
+            u, b, metrics=METRICS, tolerance=0.1, contiguity=contig, time_limit=300, **kw
+        )
+        c_ex = time.process_time() - c0
+        c0 = time.process_time()
+        h = tm.design_territories(
+            u,
+            k,
+            metrics=METRICS,
+            tolerance=0.1,
+            bases=b,
+            territory_ids=b["territory_id"].tolist(),
+            contiguity=contig,
+            max_passes=200,
+            **kw,
+        )
+        c_h = time.process_time() - c0
+        hc = plan_cost(u, h.assignment["territory_id"], b, METRICS, **kw)
+        h_ok = max(h.summary["max_dev_potential"], h.summary["max_dev_workload"]) <= 0.1 + 1e-9
+        rows.append(
+            {
+                "instance": f"{n} x {k} seed {seed}",
+                "contiguity": contig,
+                "milp": "optimal" if ex["optimal"] else ("feasible" if ex["feasible"] else "none"),
+                "milp_objective": ex["objective"],
+                "heuristic_objective": hc,
+                "gap": hc / ex["objective"] - 1 if ex["feasible"] else np.nan,
+                "heuristic_within_tol": h_ok,
+                "milp_cpu_s": c_ex,
+                "heuristic_cpu_s": c_h,
+            }
+        )
+        print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
+    df = pd.DataFrame(rows)
+    print(df.to_string(index=False, formatters={"gap": "{:+.1%}".format}, na_rep="-"))
+
+
+def part_demo(quick: bool) -> None:
+    """The engagement's territory design on generated demo clients."""
+    from salesanalytics import demo, intake
+    from salesanalytics import potential as pt
+
+    print("\n##### demo: territory phase design (±5%, workload = service + travel from base)")
+    rows = []
+    cases = [(3000, 11)] if quick else [(20000, 42), (3000, 11), (3000, 12), (3000, 13)]
+    for n_acc, seed in cases:
+        with tempfile.TemporaryDirectory() as tmp:
+            demo.generate(Path(tmp) / "export", n_accounts=n_acc, seed=seed)
+            res = intake.load_export(Path(tmp) / "export", mapping="salesforce")
+        t = res.tables
+        pot = pt.estimate_potential(t["accounts"], pt.current_mrr(t["contracts"], res.as_of))
+        inputs = tm.prepare_inputs(t["accounts"], pot.accounts, t["activities"], t["reps"])
+        t0, c0 = time.perf_counter(), time.process_time()
+        plan = tm.run_scenario(inputs, tolerance=0.05)
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+        u = plan.units
+        pp = _polygon_pieces(
+            dict(zip(u["unit_id"].astype(str), u["postal_code"].astype(str), strict=True)),
+            plan.unit_territory.astype(str).to_dict(),
+            {
+                str(c): (a, b)
+                for c, a, b in pd.concat(
+                    [
+                        u[u["unit_id"].astype(str) == u["postal_code"].astype(str)],
+                        u[u["unit_id"].astype(str) != u["postal_code"].astype(str)],
+                    ]
+                )
+                .drop_duplicates("postal_code")[["postal_code", "latitude", "longitude"]]
+                .itertuples(index=False, name=None)
+            },
+        )
+        f = plan.territories[plan.territories["dev_potential_mrr"].notna()]
+        worst = np.maximum(f["dev_potential_mrr"].abs(), f["dev_workload_hours"].abs())
+        rows.append(
+            {
+                "demo": f"{n_acc:,} accounts seed {seed}",
+                "territories": len(f),
+                "within_5pct": f"{int((worst <= 0.05 + 1e-9).sum())}/{len(f)}",
+                "max_dev_potential": float(f["dev_potential_mrr"].abs().max()),
+                "max_dev_workload": float(f["dev_workload_hours"].abs().max()),
+                "utilisation": f"{f['utilisation'].min():.0%}-{f['utilisation'].max():.0%}",
+                "contiguous_polygons": f"{sum(v == 1 for v in pp.values())}/{len(pp)}",
+                "said_out_loud": bool(plan.feasibility.get("shortfall"))
+                or bool((worst <= 0.05 + 1e-9).all()),
+                "seconds": secs,
+                "cpu_s": cpu,
+            }
+        )
+        print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
+    df = pd.DataFrame(rows)
+    fmt = {c: "{:.1%}".format for c in ("max_dev_potential", "max_dev_workload")}
+    fmt.update({c: "{:.1f}".format for c in ("seconds", "cpu_s")})
+    print(df.to_string(index=False, formatters=fmt))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-install", action="store_true")
     ap.add_argument("--competitor-timeout", type=float, default=300.0)
+    ap.add_argument("--part", choices=("all", "compare", "travel", "exact", "demo"), default="all")
     args = ap.parse_args()
+    parts = {"travel": part_travel, "exact": part_exact, "demo": part_demo}
+    for name, fn in parts.items():
+        if args.part in ("all", name):
+            fn(args.quick)
+    if args.part not in ("all", "compare"):
+        return
     py = ensure_venv(not args.no_install)
     pd.set_option("display.width", 200)
     for title, units, edges, k in instances(args.quick):

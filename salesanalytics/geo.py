@@ -13,6 +13,9 @@ MIT). Loaders are cached; the frames they return are fresh copies, so callers ma
   drawn with an inverted y axis). For drawing and contiguity only; use latitude/longitude for
   distances.
 * :func:`postal_code_adjacency` -- neighbouring postal codes (their polygons share a border arc).
+* :func:`postal_code_hosts` -- the polygon a postal code without one lies in (or is nearest to):
+  such codes (PO boxes, large companies) are part of that area on the map, never a link between
+  areas.
 * :func:`screen_xy` -- WGS84 latitude/longitude -> the polygons' screen plane (for plotting
   accounts and reps as points on the maps).
 * :func:`join_coverage` -- which postal codes lack a polygon or a population figure (PO-box and
@@ -45,6 +48,8 @@ __all__ = [
     "join_coverage",
     "lakes",
     "postal_code_adjacency",
+    "postal_code_hosts",
+    "postal_code_neighbours",
     "postal_code_places",
     "postal_code_polygons",
     "postal_codes",
@@ -59,6 +64,7 @@ SWISS_AREA_KM2: float = 41_285.0
 
 T = TypeVar("T")
 
+_TOUCH_EPS = 0.02  # screen units (~10 m): polygons this close share a border on the map
 _MIN_AREA_KM2 = 0.01  # smaller polygons are degenerate slivers in the source: area reported as NaN
 
 _GEONAMES_COLUMNS = [
@@ -297,6 +303,131 @@ def postal_code_adjacency() -> pd.DataFrame:
         neighbours (see :func:`join_coverage`).
     """
     return _adjacency().copy()
+
+
+@cache
+@_without_gc
+def _shapes() -> tuple[list[str], Any]:
+    """Shapely geometry per postal code (rings combined even-odd: holes and exclaves kept)."""
+    import shapely
+
+    codes, geoms = [], []
+    for code, rings in _polygons().items():
+        parts = [shapely.Polygon(r) for r in rings if len(r) >= 4]
+        parts = [p if p.is_valid else shapely.make_valid(p) for p in parts]
+        if not parts:
+            continue
+        g = parts[0]
+        for p in parts[1:]:
+            g = g.symmetric_difference(p)
+        codes.append(code)
+        geoms.append(g)
+    return codes, shapely.STRtree(geoms)
+
+
+def postal_code_hosts(
+    postal_code: pd.Series | np.ndarray | list,
+    latitude: pd.Series | np.ndarray,
+    longitude: pd.Series | np.ndarray,
+) -> pd.Series:
+    """The polygon each postal code belongs to on the map.
+
+    A code with a polygon is its own host. A code without one (PO boxes, company codes,
+    administrative codes: about 160 of the ~3,360) is hosted by the polygon that contains its
+    coordinates, else by the nearest polygon (shapely ``STRtree``). Territory contiguity treats a
+    hosted code as part of its host's area: it may join any territory that holds its host, and
+    it never connects two areas whose polygons do not touch.
+
+    Parameters
+    ----------
+    postal_code, latitude, longitude
+        Postal codes and their WGS84 coordinates (aligned; e.g. :func:`postal_codes` columns).
+
+    Returns
+    -------
+    pandas.Series
+        Host postal code per input code (index = the input codes, string dtype); missing where a
+        code has no polygon and no coordinates.
+    """
+    import shapely
+
+    codes, tree = _shapes()
+    known = set(codes)
+    pc = pd.Series(np.asarray(postal_code, dtype=object)).astype("string")
+    out = pc.where(pc.isin(known)).to_numpy(dtype=object, na_value=None)
+    lat = np.asarray(latitude, dtype=float)
+    lon = np.asarray(longitude, dtype=float)
+    todo = np.flatnonzero(
+        np.array([o is None for o in out], dtype=bool) & np.isfinite(lat) & np.isfinite(lon)
+    )
+    if len(todo):
+        pts = shapely.points(screen_xy(lat[todo], lon[todo]))
+        inside = tree.query(pts, predicate="within")  # (2, hits): point index, polygon index
+        host = np.full(len(todo), -1)
+        host[inside[0][::-1]] = inside[1][::-1]  # the first containing polygon wins
+        miss = np.flatnonzero(host < 0)
+        if len(miss):
+            near = tree.query_nearest(pts[miss], all_matches=False)
+            host[miss[near[0]]] = near[1]
+        out[todo] = np.array(codes, dtype=object)[host]
+    return pd.Series(pd.array(out, dtype="string"), index=pd.Index(pc, name="postal_code"))
+
+
+def postal_code_neighbours(
+    postal_code: pd.Series | np.ndarray | list,
+    latitude: pd.Series | np.ndarray,
+    longitude: pd.Series | np.ndarray,
+) -> pd.DataFrame:
+    """Neighbour pairs among the given postal codes as the map shows them.
+
+    Codes whose polygons share a border (:func:`postal_code_adjacency`, kept where the areas
+    really meet: a shared arc of a zero-area sliver in the source is dropped), plus one pair per code
+    without a polygon: the code and its host (:func:`postal_code_hosts`), so such a code is a
+    leaf of its host's area and never a link between areas that do not touch.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``postal_code_a``, ``postal_code_b`` (string), restricted to the given codes; the
+        attribute ``attrs["n_hosted"]`` counts the host pairs.
+    """
+    pc = pd.Series(np.asarray(postal_code, dtype=object)).astype("string")
+    ids = set(pc.dropna())
+    import shapely
+
+    adj = postal_code_adjacency()
+    poly = adj[adj["postal_code_a"].isin(ids) & adj["postal_code_b"].isin(ids)]
+    # a shared arc of a zero-area sliver (a degenerate ring in the source) is no border on the
+    # map: keep pairs whose areas come within ~10 m of each other
+    codes, tree = _shapes()
+    pos = {c: i for i, c in enumerate(codes)}
+    ia = poly["postal_code_a"].map(pos)
+    ib = poly["postal_code_b"].map(pos)
+    known = ia.notna() & ib.notna()
+    geoms = tree.geometries
+    near = np.ones(len(poly), dtype=bool)
+    near[known.to_numpy()] = (
+        shapely.distance(
+            geoms[ia[known].astype(int).to_numpy()], geoms[ib[known].astype(int).to_numpy()]
+        )
+        <= _TOUCH_EPS
+    )
+    poly = poly[near & known.to_numpy()]
+    hosts = postal_code_hosts(pc, latitude, longitude)
+    h = hosts.to_numpy(dtype=object, na_value=None)
+    own = hosts.index.to_numpy(dtype=object)
+    keep = np.array(
+        [x is not None and x != o and x in ids for x, o in zip(h, own, strict=True)], dtype=bool
+    )
+    hosted = pd.DataFrame(
+        {
+            "postal_code_a": pd.array(own[keep], dtype="string"),
+            "postal_code_b": pd.array(h[keep], dtype="string"),
+        }
+    )
+    out = pd.concat([poly, hosted], ignore_index=True).drop_duplicates(ignore_index=True)
+    out.attrs["n_hosted"] = int(keep.sum())
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pandas is imported when a table is read: the pipeline runne
 
 __all__ = [
     "HEADLINES_FILE",
+    "WARNINGS_FILE",
     "Workspace",
     "apply_run_settings",
     "atomic_write_bytes",
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 HEADLINES_FILE = "headlines.json"
+WARNINGS_FILE = "warnings.json"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -187,6 +189,15 @@ class Workspace:
     def path(self, filename: str) -> Path:
         """Path for a deliverable file (Excel, CSV) in this phase's output folder."""
         return self.output_dir / filename
+
+    def warning(self, text: str) -> None:
+        """Record a warning the client must see (e.g. a target that cannot be met): the run
+        prints it on the command line and lists it with the phase's headlines in ``index.html``."""
+        path = self.output_dir / WARNINGS_FILE
+        items = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        if text not in items:
+            items.append(text)
+        atomic_write_bytes(path, json.dumps(items, indent=2, ensure_ascii=False).encode("utf-8"))
 
     def headline(self, text: str) -> None:
         """Record a headline finding; the run's ``index.html`` lists them under the phase."""

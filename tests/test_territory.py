@@ -702,6 +702,8 @@ def test_balance_chart_labels_territories_with_their_reps_name() -> None:
                 "rep_id": ["R1", "R9"],
                 "rep_name": ["Lea", "Urs"],
                 "fte": [1.0, 1.0],
+                "potential_mrr": [1.0, 2.0],
+                "workload_hours": [1.0, 2.0],
             }
         ),
     )

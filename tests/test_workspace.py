@@ -8,7 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from salesanalytics.workspace import HEADLINES_FILE, Workspace, read_phase_tables
+from salesanalytics.workspace import (
+    HEADLINES_FILE,
+    WARNINGS_FILE,
+    Workspace,
+    read_phase_tables,
+)
 
 
 def test_round_trip_between_phases(tmp_path: Path) -> None:
@@ -42,6 +47,15 @@ def test_headlines_accumulate_without_duplicates(tmp_path: Path) -> None:
     assert ws.read_json("churn", HEADLINES_FILE.removesuffix(".json")) == [
         "Logo churn fell to 11%.",
         "Month-to-month contracts churn twice as often.",
+    ]
+
+
+def test_warnings_accumulate_without_duplicates(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path, "territory")
+    ws.warning("2 of 28 territories miss ±5%.")
+    ws.warning("2 of 28 territories miss ±5%.")
+    assert ws.read_json("territory", WARNINGS_FILE.removesuffix(".json")) == [
+        "2 of 28 territories miss ±5%."
     ]
 
 

@@ -80,6 +80,7 @@ PHASE = PhaseSpec(
         "comparison",
         "disruption",
         "design",
+        "bases",
     ),
     params=Params,
     seconds=9,

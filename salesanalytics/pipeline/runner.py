@@ -58,7 +58,7 @@ from salesanalytics.pipeline.fingerprint import (
 )
 from salesanalytics.pipeline.graph import effective_reads, select_phases, topological_order
 from salesanalytics.pipeline.spec import PerEntitySpec, PhaseSpec
-from salesanalytics.workspace import HEADLINES_FILE, atomic_write_bytes
+from salesanalytics.workspace import HEADLINES_FILE, WARNINGS_FILE, atomic_write_bytes
 
 __all__ = [
     "LATEST",
@@ -552,6 +552,11 @@ class _Runner:
         hp = self.run_dir / "data" / phase.name / HEADLINES_FILE
         heads = _read_json(hp) if hp.exists() else None
         r.headlines = [str(h) for h in heads] if isinstance(heads, list) else []
+        wp = self.run_dir / "data" / phase.name / WARNINGS_FILE
+        warns = _read_json(wp) if wp.exists() else None
+        for w in warns if isinstance(warns, list) else []:
+            r.headlines.append(f"Warning: {w}")
+            self.log(f"{phase.name}: warning: {w}", always=True)
         self.write_manifest("running")
         if self.bar is not None:
             self.bar.update(1)

@@ -30,8 +30,15 @@ from salesanalytics.territory.design import (
     workload_segment,
     write_excel,
 )
+from salesanalytics.territory.feasibility import reachability, shortfall
 from salesanalytics.territory.graph import UnitGraph, build_unit_graph, delaunay_edges, planar_km
-from salesanalytics.territory.metrics import balance_table, count_pieces, plan_quality
+from salesanalytics.territory.metrics import (
+    balance_table,
+    count_pieces,
+    plan_quality,
+    table_balance,
+    table_quality,
+)
 from salesanalytics.territory.optimiser import TerritoryResult, design_territories
 from salesanalytics.territory.plan import (
     METRICS,
@@ -43,10 +50,14 @@ from salesanalytics.territory.plan import (
     run_scenario,
     side_scenarios,
     status_quo_plan,
+    territory_bases,
+    travel_by_base,
 )
 from salesanalytics.territory.report import (
+    base_table,
     check_same_plan,
     deviation_table,
+    feasibility_lines,
     input_summary,
     plan_findings,
     plot_pareto,
@@ -59,6 +70,14 @@ from salesanalytics.territory.report import (
 
 __all__ = [
     "METRICS",
+    "base_table",
+    "feasibility_lines",
+    "reachability",
+    "shortfall",
+    "table_balance",
+    "table_quality",
+    "territory_bases",
+    "travel_by_base",
     "TerritoryInputs",
     "TerritoryPlan",
     "TerritoryResult",

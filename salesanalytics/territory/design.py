@@ -534,6 +534,7 @@ def territory_summary(
     reps: pd.DataFrame,
     road_factor: float = ROAD_FACTOR,
     speed_kmh: float = SPEED_KMH,
+    bases: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per territory (and key-account book) with the client-facing figures.
 
@@ -546,6 +547,11 @@ def territory_summary(
         ``activity_hours``, ``visits_per_year``, ``latitude``, ``longitude``.
     reps
         ``rep_id``, ``name``, ``fte``, ``capacity_hours``, ``home_latitude``, ``home_longitude``.
+    bases
+        Optional base per territory (``territory_id``, ``base_latitude``, ``base_longitude``,
+        e.g. :func:`~salesanalytics.territory.plan.territory_bases`): travel of a territory's
+        accounts is counted from its base -- the rep's home, or the suggested base of a vacant
+        territory (without it a vacant territory would show no travel at all).
 
     Returns
     -------
@@ -559,6 +565,11 @@ def territory_summary(
     r = reps.set_index(reps["rep_id"].astype("string"))
     hl = a["rep_id"].map(r["home_latitude"]).astype("float64")
     hn = a["rep_id"].map(r["home_longitude"]).astype("float64")
+    if bases is not None and len(bases):
+        b = bases.set_index(bases["territory_id"].astype("string"))
+        tl = a["territory_id"].astype("string").map(b["base_latitude"]).astype("float64")
+        tn = a["territory_id"].astype("string").map(b["base_longitude"]).astype("float64")
+        hl, hn = tl.where(tl.notna(), hl), tn.where(tn.notna(), hn)
     km = geo.haversine_km(a["latitude"], a["longitude"], hl, hn) * road_factor
     km = np.where(np.isnan(km), 0.0, km)
     a["travel_km"] = km

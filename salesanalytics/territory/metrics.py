@@ -15,7 +15,10 @@ from scipy.sparse.csgraph import connected_components
 
 from salesanalytics.geo import haversine_km
 
-__all__ = ["balance_table", "count_pieces", "plan_quality"]
+__all__ = ["balance_table", "count_pieces", "plan_quality", "table_balance", "table_quality"]
+
+_NOT_FIELD = ("key_accounts", "locked", "unassigned")
+"""Rows of a territory table that are not field territories (not balanced)."""
 
 
 def balance_table(
@@ -174,4 +177,80 @@ def plan_quality(
         has = cur.notna().to_numpy()
         moved = has & (cur.fillna("").to_numpy() != terr)
         out["moved_share"] = float(val[moved].sum() / val[has].sum()) if val[has].sum() else 0.0
+    return out
+
+
+def table_balance(
+    territories: pd.DataFrame,
+    fte_scaled: bool = True,
+    metrics: Sequence[str] = ("potential_mrr", "workload_hours"),
+) -> pd.DataFrame:
+    """Targets and deviations of the field territories, computed from the territory table itself.
+
+    The target of a field territory is its share of the field total: its rep's FTE over the
+    sum of FTE (``fte_scaled``; a vacant territory counts as one full-time rep) or an equal
+    share. Workload follows the rep's capacity hours instead (when the table has
+    ``capacity_hours``; a vacancy counts as one FTE at the median hours per FTE), so that a
+    workload within the band means a utilisation within the band. Rows for key accounts,
+    locked and unassigned accounts get no target.
+
+    Parameters
+    ----------
+    territories
+        :func:`~salesanalytics.territory.design.territory_summary` output (``territory_id``,
+        ``fte`` and the ``metrics``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with ``target_share``, ``target_<m>`` and ``dev_<m>`` (total / target - 1)
+        per metric added (missing outside the field territories).
+    """
+    t = territories.copy()
+    field = ~t["territory_id"].astype(str).isin(_NOT_FIELD).to_numpy()
+    share = t["fte"].astype("float64").where(t["fte"].notna() & (t["fte"] > 0), 1.0)
+    if not fte_scaled:
+        share = pd.Series(1.0, index=t.index)
+    share = share.where(field)
+    share = share / share.sum()
+    t["target_share"] = share
+    cap_share = None
+    if fte_scaled and "capacity_hours" in t:
+        cap = t["capacity_hours"].astype("float64")
+        per_fte = (
+            float(np.nanmedian(cap / t["fte"].astype("float64"))) if cap.notna().any() else 1.0
+        )
+        cap = cap.where(cap.notna() & (cap > 0), share.where(field) * 0 + per_fte).where(field)
+        cap_share = cap / cap.sum()
+    for m in metrics:
+        total = t.loc[field, m].sum()
+        sh = cap_share if (cap_share is not None and m == "workload_hours") else share
+        t[f"target_{m}"] = sh * total
+        tgt = t[f"target_{m}"]
+        t[f"dev_{m}"] = (t[m] / tgt.where(tgt > 0) - 1).where(field)
+    return t
+
+
+def table_quality(
+    territories: pd.DataFrame, metrics: Sequence[str] = ("potential_mrr", "workload_hours")
+) -> dict[str, float]:
+    """Balance figures of a plan from its territory table (:func:`table_balance` output).
+
+    Returns
+    -------
+    dict
+        ``max_dev_<m>``, ``cv_<m>`` (of total per target share), ``within_3pct``,
+        ``within_5pct`` over the field territories.
+    """
+    f = territories[territories["dev_" + metrics[0]].notna()]
+    out: dict[str, float] = {}
+    worst = np.zeros(len(f))
+    for m in metrics:
+        dev = f[f"dev_{m}"].to_numpy(dtype=float)
+        worst = np.maximum(worst, np.abs(dev))
+        out[f"max_dev_{m}"] = float(np.max(np.abs(dev))) if len(dev) else 0.0
+        per = f[m].to_numpy(dtype=float) / f["target_share"].to_numpy(dtype=float)
+        out[f"cv_{m}"] = float(np.std(per) / np.mean(per)) if len(per) and np.mean(per) else 0.0
+    out["within_3pct"] = float(np.mean(worst <= 0.03 + 1e-9)) if len(f) else 0.0
+    out["within_5pct"] = float(np.mean(worst <= 0.05 + 1e-9)) if len(f) else 0.0
     return out

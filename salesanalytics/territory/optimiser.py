@@ -114,9 +114,24 @@ class _State:
         self.assign = np.zeros(len(xy), dtype=np.int64)
         self.power = 1.0
         self.centres = np.zeros((self.k, 2))
+        self.E: np.ndarray | None = None  # (n, k) load added to metric ``ej`` in territory k
+        self.ej = 0
+        self.D: np.ndarray | None = None  # (n, k) distance unit -> territory base (fixed)
+        self.fixed = False  # centres fixed at the territories' bases
+        self.contiguous = True  # contiguity constraint on
+
+    def loads(self, units: Any, terr: Any) -> np.ndarray:
+        """Metric loads of ``units`` when they belong to ``terr`` (broadcast; travel included)."""
+        u_b, t_b = np.broadcast_arrays(np.asarray(units), np.asarray(terr))
+        x = self.a[u_b].copy()
+        if self.E is not None:
+            x[..., self.ej] += self.E[u_b, t_b]
+        return x
 
     # -- costs ---------------------------------------------------------------------------------
     def dist(self, units: np.ndarray | slice, terr: np.ndarray | None = None) -> np.ndarray:
+        if self.D is not None:
+            return self.D[units] if terr is None else self.D[units, terr]
         p = self.xy[units]
         if terr is None:
             d = p[:, None, :] - self.centres[None, :, :]
@@ -130,8 +145,13 @@ class _State:
 
     def sums(self) -> np.ndarray:
         s = np.zeros((self.k, self.a.shape[1]))
-        np.add.at(s, self.assign, self.a)
+        np.add.at(s, self.assign, self.loads(np.arange(len(self.assign)), self.assign))
         return s
+
+    def retarget(self, shares: np.ndarray) -> None:
+        """Targets of the travel metric from the plan's current total (travel depends on it)."""
+        if self.E is not None:
+            self.T[:, self.ej] = shares * self.sums()[:, self.ej].sum()
 
     def violation(self, s: np.ndarray, t: np.ndarray | int | None = None) -> np.ndarray:
         """Squared excess of the relative deviation over the tolerance (0 inside), summed over
@@ -144,6 +164,8 @@ class _State:
         return (ex**2).sum(axis=-1)
 
     def update_centres(self) -> None:
+        if self.fixed:
+            return
         wt = self.w + 1e-9
         cw = np.bincount(self.assign, weights=wt, minlength=self.k)
         for dim in range(2):
@@ -215,13 +237,12 @@ def _solve_lp(
     # territories stay connected regions; per-metric balance is finished by the local search.
     tot = st.T.sum(axis=0)
     tot = np.where(tot > 0, tot, 1.0)
-    a_all = np.column_stack([(st.a / tot).sum(axis=1), st.a])
     T_all = np.column_stack([(st.T / tot).sum(axis=1), st.T])
     act_all = np.column_stack([st.active.any(axis=1), st.active])
     if not np.isfinite(relax):
         act_all[:, 1:] = False
     tol_all = np.r_[tol_lp.min(), tol_lp * relax if np.isfinite(relax) else tol_lp]
-    nf, k, m = len(free), st.k, a_all.shape[1]
+    nf, k = len(free), st.k
     if nf == 0:
         return {"n_split": 0, "lp_status": "no free units"}
     d = st.dist(free)
@@ -240,13 +261,17 @@ def _solve_lp(
     pair = np.unique(rows.astype(np.int64) * k + cols)
     rows, cols = pair // k, pair % k
     gu = free[rows]
+    a_pair = st.loads(gu, cols)
+    a_pair = np.column_stack([(a_pair / tot).sum(axis=1), a_pair])
     cost = st.w[gu] * d[rows, cols] ** st.power + st.pen[gu] * (cols != st.cur[gu])
     nv = len(rows)
+    m = a_pair.shape[1]
     # balance rows: for territory j, metric mm: sum a_i/T_j x_ij within [1-tol, 1+tol] minus locked
     locked_sum = np.zeros((k, m))
     lk = np.flatnonzero(st.locked & core)
     if len(lk):
-        np.add.at(locked_sum, st.assign[lk], a_all[lk])
+        a_lk = st.loads(lk, st.assign[lk])
+        np.add.at(locked_sum, st.assign[lk], np.column_stack([(a_lk / tot).sum(axis=1), a_lk]))
     act = [(j, mm) for mm in range(m) for j in range(k) if act_all[j, mm]]
     r_of = {jm: r for r, jm in enumerate(act)}
     nb = len(act)
@@ -255,7 +280,7 @@ def _solve_lp(
         rr = np.array([r_of.get((j, mm), -1) for j in range(k)])
         row_ids = rr[cols]
         ok = row_ids >= 0
-        val = a_all[gu, mm] / np.where(act_all[:, mm], T_all[:, mm], 1.0)[cols]
+        val = a_pair[:, mm] / np.where(act_all[:, mm], T_all[:, mm], 1.0)[cols]
         br.append(row_ids[ok])
         bc.append(np.arange(nv)[ok])
         bv.append(val[ok])
@@ -403,7 +428,8 @@ def _regrow(st: _State, graph: UnitGraph) -> int:
     assign[free] = -1
     s = np.zeros((st.k, st.a.shape[1]))
     ok = assign >= 0
-    np.add.at(s, assign[ok], st.a[ok])
+    okx = np.flatnonzero(ok)
+    np.add.at(s, assign[okx], st.loads(okx, assign[okx]))
     Tsafe = np.where(st.active, st.T, 1.0)
     heaps: list[list[tuple[float, int]]] = [[] for _ in range(st.k)]
     nbrs = st.nbrs
@@ -432,7 +458,7 @@ def _regrow(st: _State, graph: UnitGraph) -> int:
         _, u = heapq.heappop(h)
         t = int(t)
         assign[u] = t
-        s[t] += st.a[u]
+        s[t] += st.loads(u, t)
         left -= 1
         for v in nbrs[u]:
             if assign[v] < 0:
@@ -445,6 +471,8 @@ def _cut_units(st: _State, assign: np.ndarray) -> np.ndarray:
     """Units whose departure would split their territory: the articulation points of every
     territory's induced subgraph (iterative Hopcroft-Tarjan depth-first search, linear time)."""
     n = len(assign)
+    if not st.contiguous:
+        return np.zeros(n, dtype=bool)
     ip, ix = st.indptr, st.indices
     src = np.repeat(np.arange(n), np.diff(ip))
     keep = assign[src] == assign[ix]
@@ -495,6 +523,8 @@ def _connected_without(
     cheap, sufficient test that settles almost every move); with ``local_only`` a move failing
     it is refused (conservative: contiguity is never broken), otherwise a BFS of the territory
     decides."""
+    if not st.contiguous:
+        return True
     nbrs = st.nbrs
     nb = [v for v in nbrs[u] if assign[v] == t]
     if len(nb) <= 1:
@@ -581,6 +611,7 @@ def _balance_search(
         return (ex**2 + mu * dev**2).sum(axis=-1)
 
     t_l, act_l, tol_l, a_l = st.T.tolist(), st.active.tolist(), st.tol.tolist(), st.a.tolist()
+    E, ej = st.E, st.ej
 
     def sc1(x: float, t: float, tl: float) -> float:
         dev = x / t - 1.0
@@ -591,21 +622,26 @@ def _balance_search(
         """Change of the objective when ``u`` moves (scalar fast path of ``score``)."""
         g = 0.0
         au, s_a, s_b = a_l[u], s[src].tolist(), s[dst].tolist()
+        av = au
+        if E is not None:
+            au, av = list(au), list(au)
+            au[ej] += float(E[u, src])
+            av[ej] += float(E[u, dst])
         for j, tl in enumerate(tol_l):
             if act_l[src][j]:
                 t = t_l[src][j]
                 g += sc1(s_a[j] - au[j], t, tl) - sc1(s_a[j], t, tl)
             if act_l[dst][j]:
                 t = t_l[dst][j]
-                g += sc1(s_b[j] + au[j], t, tl) - sc1(s_b[j], t, tl)
+                g += sc1(s_b[j] + av[j], t, tl) - sc1(s_b[j], t, tl)
         return g
 
     def apply(u: int, src: int, dst: int) -> None:
         assign[u] = dst
         members[src].discard(u)
         members[dst].add(u)
-        s[src] -= st.a[u]
-        s[dst] += st.a[u]
+        s[src] -= st.loads(u, src)
+        s[dst] += st.loads(u, dst)
 
     for step in range(max_passes):
         viol = st.violation(s)
@@ -615,8 +651,8 @@ def _balance_search(
             break
         asg_now = np.asarray(assign)
         uu, ss, dd = _boundary_moves(st, asg_now)
-        au = st.a[uu]
-        df = score(s[ss] - au, ss) + score(s[dd] + au, dd) - score(s[ss], ss) - score(s[dd], dd)
+        au, av = st.loads(uu, ss), st.loads(uu, dd)
+        df = score(s[ss] - au, ss) + score(s[dd] + av, dd) - score(s[ss], ss) - score(s[dd], dd)
         cand = np.flatnonzero(df < -eps)
         applied = 0
         touched: set[int] = set()  # territories changed in this pass: their gains are stale
@@ -652,10 +688,12 @@ def _balance_search(
                 if not out_u or not in_v:
                     continue
                 ou, iv = np.array(out_u), np.array(in_v)
-                delta = st.a[iv][None, :, :] - st.a[ou][:, None, :]  # change of t's sums
+                # change of t's and b's sums when u (of t) and v (of b) swap
+                d_t = st.loads(iv, t)[None, :, :] - st.loads(ou, t)[:, None, :]
+                d_b = st.loads(ou, b)[:, None, :] - st.loads(iv, b)[None, :, :]
                 gain = (
-                    score(s[t][None, None, :] + delta, t)
-                    + score(s[b][None, None, :] - delta, b)
+                    score(s[t][None, None, :] + d_t, t)
+                    + score(s[b][None, None, :] + d_b, b)
                     - score(s[t], t)
                     - score(s[b], b)
                 )
@@ -737,7 +775,8 @@ def _exchange_lp(st: _State, tighten: float = 0.5) -> dict[str, Any]:
     inside = np.ones(len(asg), dtype=bool)
     inside[units] = False
     base = np.zeros((k, st.a.shape[1]))
-    np.add.at(base, asg[inside], st.a[inside])
+    ins = np.flatnonzero(inside)
+    np.add.at(base, asg[ins], st.loads(ins, asg[ins]))
     act = np.argwhere(st.active)  # (territory, metric) rows
     nb = len(act)
     if nb == 0:
@@ -750,7 +789,7 @@ def _exchange_lp(st: _State, tighten: float = 0.5) -> dict[str, Any]:
         ok = r >= 0
         br.append(r[ok])
         bc.append(np.flatnonzero(ok))
-        bv.append(st.a[vu[ok], m] / st.T[vt[ok], m])
+        bv.append(st.loads(vu[ok], vt[ok])[:, m] / st.T[vt[ok], m])
     B = sp.csr_matrix(
         (np.concatenate(bv), (np.concatenate(br), np.concatenate(bc))), shape=(nb, nv)
     )
@@ -797,15 +836,16 @@ def _exchange_lp(st: _State, tighten: float = 0.5) -> dict[str, Any]:
         fixed = np.ones(len(asg), dtype=bool)
         fixed[split] = False
         sums = np.zeros((k, st.a.shape[1]))
-        np.add.at(sums, want_all[fixed], st.a[fixed])
+        fx = np.flatnonzero(fixed)
+        np.add.at(sums, want_all[fx], st.loads(fx, want_all[fx]))
         frac = (x > 1e-6) & (x < 1 - 1e-6)
         for u in split[np.argsort(-st.w[split], kind="stable")].tolist():
             opts = np.unique(vt[(vu == u) & frac])
             before = st.violation(sums[opts], opts)
-            after = st.violation(sums[opts] + st.a[u], opts)
+            after = st.violation(sums[opts] + st.loads(u, opts), opts)
             t = int(opts[np.argmin(after - before)])
             want[u] = t
-            sums[t] += st.a[u]
+            sums[t] += st.loads(u, t)
     movers = np.flatnonzero((want >= 0) & (want != asg))
     # apply: repeatedly, the planned moves that keep contiguity (largest load first)
     assign = asg.tolist()
@@ -865,7 +905,7 @@ def _compact_search(st: _State, passes: int, deadline: float) -> int:
                 continue
             if not any(assign[v] == b_ for v in st.nbrs[u]):
                 continue
-            s_a, s_b = s[a_] - st.a[u], s[b_] + st.a[u]
+            s_a, s_b = s[a_] - st.loads(u, a_), s[b_] + st.loads(u, b_)
             if st.violation(s_a, a_) > 1e-12 or st.violation(s_b, b_) > 1e-12:
                 continue
             if not _connected_without(st, u, a_, assign):
@@ -880,6 +920,182 @@ def _compact_search(st: _State, passes: int, deadline: float) -> int:
             break
     st.assign[:] = assign
     return n_moves
+
+
+def _cost_swaps(st: _State, passes: int, deadline: float, max_side: int = 60) -> int:
+    """Pairwise exchanges that lower cost while both territories stay within tolerance.
+
+    For every pair of neighbouring territories (every pair without contiguity) the units on
+    their common boundary (up to ``max_side`` per side, cheapest to move first) are tried in
+    swaps; the best improving feasible swap is applied, connectivity permitting. Together
+    with the single moves of the compactness step this closes most of the gap that rounding
+    the assignment LP leaves on small instances.
+    """
+    n_swaps = 0
+    for _ in range(passes):
+        if time.perf_counter() > deadline:
+            break
+        asg = st.assign
+        s = st.sums()
+        if st.contiguous:
+            uu, ss, dd = _boundary_moves(st, asg)
+        else:
+            uu = np.repeat(np.flatnonzero(~st.locked), st.k)
+            dd = np.tile(np.arange(st.k), int((~st.locked).sum()))
+            ss = asg[uu]
+            keep = ss != dd
+            uu, ss, dd = uu[keep], ss[keep], dd[keep]
+        if len(uu) == 0:
+            break
+        gain = st.unit_cost(uu, dd) - st.unit_cost(uu, ss)  # cost change of the one-way move
+        pairs: dict[tuple[int, int], list[tuple[float, int]]] = {}
+        for g, u, a_, b_ in zip(gain.tolist(), uu.tolist(), ss.tolist(), dd.tolist(), strict=True):
+            pairs.setdefault((a_, b_), []).append((g, u))
+        applied = 0
+        assign = asg.tolist()
+        done: set[int] = set()
+        for (a_, b_), lst in sorted(pairs.items()):
+            if a_ > b_ or (b_, a_) not in pairs or a_ in done or b_ in done:
+                continue
+            out_a = [u for _, u in sorted(lst)[:max_side]]
+            out_b = [v for _, v in sorted(pairs[(b_, a_)])[:max_side]]
+            ua, vb = np.array(out_a), np.array(out_b)
+            dc = (st.unit_cost(ua, np.full(len(ua), b_)) - st.unit_cost(ua, np.full(len(ua), a_)))[
+                :, None
+            ] + (st.unit_cost(vb, np.full(len(vb), a_)) - st.unit_cost(vb, np.full(len(vb), b_)))[
+                None, :
+            ]
+            la_a, la_b = st.loads(ua, a_), st.loads(ua, b_)
+            lb_b, lb_a = st.loads(vb, b_), st.loads(vb, a_)
+            new_a = s[a_][None, None, :] - la_a[:, None, :] + lb_a[None, :, :]
+            new_b = s[b_][None, None, :] - lb_b[None, :, :] + la_b[:, None, :]
+            ok = (st.violation(new_a, a_) <= 1e-12) & (st.violation(new_b, b_) <= 1e-12)
+            dc = np.where(ok, dc, np.inf)
+            for f in np.argsort(dc, axis=None, kind="stable")[:10]:
+                i, j = np.unravel_index(f, dc.shape)
+                if not dc[i, j] < -1e-9:
+                    break
+                u, v = int(ua[i]), int(vb[j])
+                if st.contiguous:
+                    assign[u], assign[v] = b_, a_
+                    good = any(assign[x] == b_ for x in st.nbrs[u] if x != v) and any(
+                        assign[x] == a_ for x in st.nbrs[v] if x != u
+                    )
+                    assign[u], assign[v] = a_, b_
+                    if not good:
+                        continue
+                    if not (
+                        _connected_without(st, u, a_, assign, local_only=False)
+                        and _connected_without(st, v, b_, assign, local_only=False)
+                    ):
+                        continue
+                assign[u], assign[v] = b_, a_
+                st.assign[u], st.assign[v] = b_, a_
+                s[a_] = new_a[i, j]
+                s[b_] = new_b[i, j]
+                done.update((a_, b_))
+                applied += 1
+                break
+        n_swaps += applied
+        if not applied:
+            break
+    return n_swaps
+
+
+def _territory_connected(st: _State, members: np.ndarray) -> bool:
+    """Whether ``members`` (unit numbers) form one connected piece on the adjacency."""
+    if len(members) <= 1:
+        return True
+    inside = set(members.tolist())
+    seen = {int(members[0])}
+    stack = [int(members[0])]
+    while stack:
+        x = stack.pop()
+        for y in st.nbrs[x]:
+            if y in inside and y not in seen:
+                seen.add(y)
+                stack.append(y)
+    return len(seen) == len(inside)
+
+
+def _pair_milp(st: _State, passes: int, deadline: float, max_units: int = 80) -> int:
+    """Re-split pairs of neighbouring territories optimally (a small MILP on HiGHS each).
+
+    All units of two territories (at most ``max_units``) are re-divided between them at least
+    cost with both within tolerance; the result is kept when it is cheaper and both stay
+    connected. Applied to every neighbouring pair (every pair without contiguity) until no
+    pair improves: on small instances this closes most of the gap to the exact optimum.
+    Returns the number of improved pairs.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    improved = 0
+    for _ in range(passes):
+        if time.perf_counter() > deadline:
+            break
+        asg = st.assign
+        if st.contiguous:
+            ip, ix = st.indptr, st.indices
+            src = np.repeat(np.arange(len(asg)), np.diff(ip))
+            a_t, b_t = asg[src], asg[ix]
+            keep = a_t < b_t
+            pairs = sorted(set(zip(a_t[keep].tolist(), b_t[keep].tolist(), strict=True)))
+        else:
+            pairs = [(a_, b_) for a_ in range(st.k) for b_ in range(a_ + 1, st.k)]
+        changed = 0
+        for a_, b_ in pairs:
+            if time.perf_counter() > deadline:
+                break
+            U = np.flatnonzero((st.assign == a_) | (st.assign == b_))
+            if len(U) > max_units or len(U) < 2:
+                continue
+            ca = st.unit_cost(U, np.full(len(U), a_))
+            cb = st.unit_cost(U, np.full(len(U), b_))
+            La, Lb = st.loads(U, a_), st.loads(U, b_)
+            rows, lo, hi = [], [], []
+            for j in range(st.a.shape[1]):
+                for t, L, sign in ((a_, La, -1.0), (b_, Lb, 1.0)):
+                    if not st.active[t, j]:
+                        continue
+                    T = st.T[t, j]
+                    lo_t, hi_t = T * (1 - st.tol[j]), T * (1 + st.tol[j])
+                    if sign < 0:  # territory a holds the units with y = 0: sum L - sum L y
+                        rows.append(-L[:, j])
+                        lo.append(lo_t - L[:, j].sum())
+                        hi.append(hi_t - L[:, j].sum())
+                    else:
+                        rows.append(L[:, j])
+                        lo.append(lo_t)
+                        hi.append(hi_t)
+            now = (st.assign[U] == b_).astype(float)
+            lb = np.zeros(len(U))
+            ub = np.ones(len(U))
+            lk = st.locked[U]
+            lb[lk], ub[lk] = now[lk], now[lk]
+            res = milp(
+                cb - ca,
+                constraints=LinearConstraint(np.array(rows), lo, hi) if rows else (),
+                integrality=np.ones(len(U)),
+                bounds=Bounds(lb, ub),
+                options={"time_limit": 5.0, "disp": False},
+            )
+            if res.x is None:
+                continue
+            y = np.round(res.x)
+            if (cb - ca) @ y >= (cb - ca) @ now - 1e-9:
+                continue
+            if st.contiguous and not (
+                _territory_connected(st, U[y == 0]) and _territory_connected(st, U[y == 1])
+            ):
+                continue
+            if (y == 0).all() or (y == 1).all():
+                continue
+            st.assign[U] = np.where(y == 1, b_, a_)
+            changed += 1
+        improved += changed
+        if not changed:
+            break
+    return improved
 
 
 # ----------------------------------------------------------------------------------------------
@@ -922,6 +1138,59 @@ def _check_units(
     return problems
 
 
+def _unit_by_territory(
+    m: np.ndarray | pd.DataFrame, name: str, ids: np.ndarray, territory_ids: list[str]
+) -> np.ndarray:
+    """A ``(units x territories)`` matrix in unit and territory order, checked."""
+    if isinstance(m, pd.DataFrame):
+        m = m.copy()
+        m.index = m.index.astype(str)
+        m.columns = m.columns.astype(str)
+        miss_u = [i for i in ids[:] if i not in m.index][:5]
+        miss_t = [t for t in territory_ids if t not in m.columns][:5]
+        if miss_u or miss_t:
+            raise ValueError(
+                f"{name} matrix lacks units {miss_u} / territories {miss_t}: it needs one row per "
+                "unit id and one column per territory id"
+            )
+        arr = m.loc[list(ids), list(territory_ids)].to_numpy(dtype=float)
+    else:
+        arr = np.asarray(m, dtype=float)
+    if arr.shape != (len(ids), len(territory_ids)):
+        raise ValueError(
+            f"{name} matrix must have shape ({len(ids)} units, {len(territory_ids)} territories); "
+            f"got {arr.shape}"
+        )
+    if not np.isfinite(arr).all() or (arr < 0).any():
+        raise ValueError(f"{name} matrix must be finite and non-negative")
+    return arr
+
+
+def _base_coordinates(
+    bases: pd.DataFrame,
+    territory_ids: list[str],
+    coord_cols: tuple[str, str],
+    planar: bool,
+    c1: np.ndarray,
+) -> np.ndarray:
+    """Base of every territory in the units' planar km (same projection as the units)."""
+    need = ["territory_id", *coord_cols]
+    miss = [c for c in need if c not in bases.columns]
+    if miss:
+        raise ValueError(f"bases needs columns {need}; it lacks {miss}")
+    b = bases.set_index(bases["territory_id"].astype(str))
+    absent = [t for t in territory_ids if t not in b.index]
+    if absent:
+        raise ValueError(f"bases has no row for territories {absent[:5]}")
+    v = b.loc[territory_ids, list(coord_cols)].to_numpy(dtype=float)
+    if not np.isfinite(v).all():
+        raise ValueError("bases has missing coordinates: every territory needs a base")
+    if planar:
+        return v
+    lat0 = np.radians(np.nanmean(c1))
+    return np.column_stack([v[:, 1] * 111.320 * np.cos(lat0), v[:, 0] * 110.574])
+
+
 def design_territories(
     units: pd.DataFrame,
     n_territories: int | None = None,
@@ -952,6 +1221,15 @@ def design_territories(
     both_repairs: bool = True,
     time_limit: float = 60.0,
     seed: int = 0,
+    bases: pd.DataFrame | None = None,
+    distance: np.ndarray | pd.DataFrame | None = None,
+    travel: np.ndarray | pd.DataFrame | None = None,
+    travel_metric: str | None = None,
+    contiguity: bool = True,
+    objective: str = "compactness",
+    polish_passes: int = 20,
+    metric_shares: Mapping[str, Mapping[str, float]] | None = None,
+    pair_milp_units: int = 400,
 ) -> TerritoryResult:
     """Partition units into balanced, contiguous, compact territories.
 
@@ -1033,6 +1311,42 @@ def design_territories(
         a run cut short by it is not reproducible).
     seed
         Seed of the k-means++ warm start (only used without current territories).
+    bases
+        Optional fixed base of every territory (a rep's home or office): one row per territory
+        with ``territory_id`` and the ``coord_cols``. Territories are then built around their
+        bases (the cost is the distance of a unit to its territory's base, not to a moving
+        centre) -- the objective ``"bases"``.
+    distance
+        Optional ``(units x territories)`` distance or travel-time matrix from every unit to
+        every territory's base (rows in unit order, columns in ``territory_ids`` order, or a
+        frame indexed by unit id with territory-id columns); replaces straight-line distance
+        and fixes the centres at the bases.
+    travel
+        Optional ``(units x territories)`` load that a unit adds to ``travel_metric`` when it
+        belongs to a territory: e.g. the hours a territory's rep drives from their base to the
+        unit's accounts a year. The metric is then balanced *including* travel, against
+        targets taken from the plan's total (travel depends on the plan).
+    travel_metric
+        The metric that ``travel`` adds to (default: the last metric).
+    contiguity
+        Keep every territory connected on the adjacency (default). ``False`` lets units move
+        freely between neighbouring territories (e.g. when today's plan is not contiguous and
+        the client does not need it); ``result.summary["n_contiguous"]`` still reports it.
+    metric_shares
+        Optional per-metric territory shares overriding ``target_shares`` for that metric,
+        e.g. ``{"workload": {territory: capacity hours of its rep}}``: workload then follows
+        each rep's capacity (utilisation equal) while potential follows the FTE.
+    pair_milp_units
+        On instances with at most this many units, the polish also re-splits every pair of
+        neighbouring territories exactly (a small MILP each, kept when cheaper and connected).
+    polish_passes
+        Passes of cost-lowering swaps between neighbouring territories at the end (each
+        keeps both territories within tolerance and connected); 0 = none.
+    objective
+        ``"compactness"`` (weighted squared distance to free territory centres), ``"bases"``
+        (distance to the fixed ``bases``; implied by ``bases`` or ``distance``) or
+        ``"disruption"`` (keep as much continuity value as possible within the balance band:
+        distance only breaks ties).
 
     Returns
     -------
@@ -1068,6 +1382,14 @@ def design_territories(
             )
         elif not np.isfinite(initial_centres[list(coord_cols)].to_numpy(dtype=float)).all():
             problems.append("initial_centres has missing or non-finite coordinates")
+    if objective not in ("compactness", "bases", "disruption"):
+        problems.append(
+            f"objective must be 'compactness', 'bases' or 'disruption'; got {objective!r}"
+        )
+    if travel is not None and (travel_metric or metrics[-1]) not in metrics:
+        problems.append(f"travel_metric {travel_metric!r} is not one of the metrics {metrics}")
+    if objective == "bases" and bases is None and distance is None:
+        problems.append("objective 'bases' needs the territories' bases (or a distance matrix)")
     if problems:
         raise ValueError("cannot design territories:\n- " + "\n- ".join(problems))
     n = len(units)
@@ -1139,18 +1461,47 @@ def design_territories(
             )
     shares = shares / shares.sum()
     totals = a.sum(axis=0)
-    targets = shares[:, None] * totals[None, :]
+    share_m = np.repeat(shares[:, None], len(metrics), axis=1)
+    for m, sh in (metric_shares or {}).items():
+        if m not in metrics:
+            raise ValueError(
+                f"metric_shares names {m!r}, which is not one of the metrics {metrics}"
+            )
+        v = np.array([float(sh.get(t, np.nan)) for t in territory_ids])
+        if not (np.isfinite(v).all() and (v > 0).all()):
+            raise ValueError(
+                f"metric_shares[{m!r}] needs a positive share for every territory "
+                "(e.g. each rep's capacity hours)"
+            )
+        share_m[:, metrics.index(m)] = v / v.sum()
+    targets = share_m * totals[None, :]
     tol = np.array([tol_map[m] for m in metrics])
     if compactness_col:
         w_raw = units[compactness_col].to_numpy(dtype=float)
     else:  # combined metric: each metric as a share of its total, summed
         w_raw = (a / np.where(totals > 0, totals, 1.0)).sum(axis=1)
     w = w_raw + 0.05 * (w_raw.mean() if w_raw.mean() > 0 else 1.0)  # empty units still matter a bit
+    if objective == "disruption" and continuity_weight <= 0:
+        continuity_weight = 1.0  # disruption is the objective: keeping units must count
     ccol = continuity_col or metrics[0]
     cval = np.clip(units[ccol].to_numpy(dtype=float), 0, None)
 
     graph = build_unit_graph(ids, xy, edges)
     st = _State(xy, a, targets, tol, w, np.zeros(n), cur, locked, graph.neighbours())
+    st.contiguous = bool(contiguity)
+    base_xy = None
+    if bases is not None:
+        base_xy = _base_coordinates(bases, territory_ids, coord_cols, planar, c1)
+        st.centres = base_xy.copy()
+        st.fixed = True
+    if distance is not None:
+        st.D = _unit_by_territory(distance, "distance", ids, territory_ids)
+        st.fixed = True
+    if travel is not None:
+        st.E = _unit_by_territory(travel, "travel", ids, territory_ids)
+        st.ej = metrics.index(travel_metric or metrics[-1])
+    if objective == "disruption":
+        st.w = st.w * 1e-3  # distance only breaks ties; continuity dominates
     rng = np.random.default_rng(seed)
     core = (a.sum(axis=1) > 0) | locked
     if core.sum() < k:
@@ -1170,7 +1521,9 @@ def design_territories(
             st.assign[nocur] = np.argmin(st.dist(nocur), axis=1)
         warm = "current territories"
     else:
-        if initial_centres is not None:
+        if st.fixed:
+            warm = "nearest base"
+        elif initial_centres is not None:
             ic = initial_centres[list(coord_cols)].to_numpy(dtype=float)
             if planar:
                 ic_xy = ic
@@ -1183,7 +1536,7 @@ def design_territories(
             st.centres = _kmeans_pp(xy, w, k, rng)
             warm = "k-means++"
         st.assign = np.argmin(st.dist(slice(None)), axis=1)
-        if has_current:
+        if has_current and not st.fixed:
             # name the compact k-means regions after today's territories: the matching that
             # keeps the most continuity value (today's territories are often fragmented, so
             # their centroids make a poor start)
@@ -1198,6 +1551,7 @@ def design_territories(
             warm += " named after today's territories"
         st.assign[locked] = cur[locked]
     st.update_centres()
+    st.retarget(share_m[:, st.ej])
     st.power = DISTANCE_POWER
     radius = float(np.median(st.dist(np.arange(n), st.assign))) or 1.0
     radius = radius**st.power
@@ -1214,6 +1568,7 @@ def design_territories(
         stats.update(info)
         _fill_by_graph(st, graph, core)
         st.update_centres()
+        st.retarget(share_m[:, st.ej])
         if prev is not None and np.mean(prev != st.assign) < 0.002:
             break
         prev = st.assign.copy()
@@ -1225,11 +1580,12 @@ def design_territories(
     # contiguity: two repairs, each followed by the balance search; the plan with fewer
     # territories outside the tolerance (then less excess) is kept
     lp_plan = st.assign.copy()
-    n_whole = _repair_contiguity(st, graph)
+    n_whole = _repair_contiguity(st, graph) if st.contiguous else 0
     whole = st.assign.copy()
     st.assign[:] = lp_plan
-    n_regrown = _regrow(st, graph)
+    n_regrown = _regrow(st, graph) if st.contiguous else 0
     regrown = st.assign.copy()
+    st.retarget(share_m[:, st.ej])
     tries = [("territories regrown", regrown, n_regrown)]
     if both_repairs and not np.array_equal(whole, regrown):
         tries.append(("pieces moved whole", whole, n_whole))
@@ -1252,6 +1608,10 @@ def design_territories(
         cand = st.assign.copy()
         stale = 0
         for rnd in range(max(1, exchange_rounds)):
+            st.retarget(share_m[:, st.ej])  # travel targets follow the plan's total travel
+            if st.E is not None:
+                viol = st.violation(st.sums())
+                key = min(key, (int((viol > 1e-12).sum()), float(viol.sum())))
             if exchange_rounds:
                 if key[1] <= 1e-12 or time.perf_counter() > deadline:
                     break
@@ -1284,11 +1644,40 @@ def design_territories(
     st.assign[:] = plan
     stats.update(info, contiguity_repair=name, contiguity_repairs=n_rep)
     stats["compactness_moves"] = _compact_search(st, passes=8, deadline=deadline)
+    stats["compactness_swaps"] = 0
+    stats["pair_milp_improvements"] = 0
+    if polish_passes:
+        for _ in range(6):
+            n_sw = _cost_swaps(st, passes=polish_passes, deadline=deadline)
+            n_mv = _compact_search(st, passes=8, deadline=deadline)
+            n_pm = (
+                _pair_milp(st, passes=polish_passes, deadline=deadline)
+                if n <= pair_milp_units  # small instance: re-split neighbouring pairs exactly
+                else 0
+            )
+            stats["compactness_swaps"] += n_sw
+            stats["compactness_moves"] += n_mv
+            stats["pair_milp_improvements"] += n_pm
+            if not n_sw and not n_mv and not n_pm:
+                break
     st.update_centres()
-    # a final balance pass in case compactness moves were cut short
-    more = _balance_search(st, deadline=deadline + 5, max_passes=max_passes // 3)
-    for name in ("balance_moves", "balance_swaps", "balance_kicks"):
-        stats[name] += more[name]
+    # a final balance pass in case compactness moves were cut short; with travel the targets
+    # follow the plan's total travel, so balance again until they settle
+    for _ in range(3 if st.E is not None else 1):
+        st.retarget(share_m[:, st.ej])
+        more = _balance_search(
+            st,
+            deadline=deadline + 5,
+            max_passes=max_passes if st.E is not None else max_passes // 3,
+        )
+        for name in ("balance_moves", "balance_swaps", "balance_kicks"):
+            stats[name] += more[name]
+        if st.E is None:
+            break
+        st.retarget(share_m[:, st.ej])
+        if st.violation(st.sums()).sum() <= 1e-12:
+            break
+    stats["objective"] = objective if not st.fixed else "bases"
 
     return _result(
         units,

@@ -3,6 +3,30 @@
 >>> inputs = prepare_inputs(accounts, potential, activities, reps)  # doctest: +SKIP
 >>> plan = run_scenario(inputs, n_territories=None, tolerance=0.05)  # doctest: +SKIP
 >>> plan.assignment.head()  # account_id, territory_id, rep_id, previous_rep_id, changed, locked
+
+Rules the design follows (and the report states):
+
+* **Workload a rep really has.** A territory's workload is its accounts' service time plus
+  the driving from its rep's base (visits x 2 x straight-line km x road factor / speed, the
+  project's travel assumptions). The design runs in two steps: a first, rough design of
+  regions; reps matched to them (:func:`~salesanalytics.territory.design.match_territories_to_reps`,
+  ``scipy.optimize.linear_sum_assignment`` on where they live and whom they serve today);
+  then the territories are rebuilt around the reps' bases with travel in the balanced
+  workload. A territory without a rep is a vacancy with a suggested base (the postal code at
+  its centre); its travel is counted from there. The territory table (and every figure of the
+  headline) comes from the accounts and the bases, so table, headline and balance agree.
+* **Contiguity as the map shows it.** Postal codes are neighbours when their polygons share
+  a border; a code without a polygon (PO box, company code) belongs to the polygon that
+  contains (or is nearest to) its coordinates and is never a link between areas
+  (:func:`salesanalytics.geo.postal_code_neighbours`). The Swiss polygons cover the country
+  without gaps (lakes lie inside the shore codes' polygons), so no water or mountain gap is
+  bridged; a postal code made of several parts counts as one area. For other geographies
+  without full adjacency, separate components are joined by their shortest link and counted
+  (``graph_bridges`` in the inputs summary).
+* **Infeasible said out loud.** Before searching, :func:`~salesanalytics.territory.feasibility.reachability`
+  bounds what any plan can reach; afterwards :func:`~salesanalytics.territory.feasibility.shortfall`
+  names the territories outside the band, the best deviation and what would help
+  (``plan.feasibility``; the notebook records them as run warnings).
 """
 
 from __future__ import annotations
@@ -28,8 +52,9 @@ from salesanalytics.territory.design import (
     territory_summary,
     workload_segment,
 )
+from salesanalytics.territory.feasibility import reachability, shortfall
 from salesanalytics.territory.graph import build_unit_graph, planar_km
-from salesanalytics.territory.metrics import plan_quality
+from salesanalytics.territory.metrics import plan_quality, table_balance, table_quality
 from salesanalytics.territory.optimiser import TerritoryResult, design_territories
 
 __all__ = [
@@ -42,6 +67,8 @@ __all__ = [
     "run_scenario",
     "side_scenarios",
     "status_quo_plan",
+    "territory_bases",
+    "travel_by_base",
 ]
 
 METRICS: tuple[str, ...] = ("potential_mrr", "workload_hours")
@@ -101,6 +128,12 @@ class TerritoryPlan:
     result: TerritoryResult | None = None
     territory_rep: dict[str, str] = field(default_factory=dict)
     units: pd.DataFrame = field(default_factory=pd.DataFrame)
+    bases: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Base of every field territory: ``territory_id``, ``rep_id``, ``base_latitude``,
+    ``base_longitude``, ``base_postal_code``, ``base_place``, ``vacant`` (a vacant territory's
+    base is a suggestion: the postal code at its centre)."""
+    feasibility: dict[str, Any] = field(default_factory=dict)
+    """What the tolerance allows before the search (:func:`~salesanalytics.territory.feasibility.reachability`)."""
 
     def postal_territory(self) -> pd.Series:
         """Territory per postal code (for maps): a split postal code shows the territory holding
@@ -251,10 +284,13 @@ def prepare_inputs(
         )
     scope = acc[~acc["key_account"]]
     pc_units = postal_code_units(scope, field_ids, locked_postal_codes=locked_postal_codes)
-    adj = geo.postal_code_adjacency()
-    ids = set(pc_units["unit_id"].astype(str))
-    poly_edges = adj[adj["postal_code_a"].isin(ids) & adj["postal_code_b"].isin(ids)]
-    # postal-code graph (maps): polygon neighbours, Delaunay for codes without polygon
+    # codes without a polygon (PO boxes, company codes) belong to the polygon that contains
+    # (or is nearest to) their coordinates: one edge to that host, so they never bridge areas
+    poly_edges = geo.postal_code_neighbours(
+        pc_units["unit_id"], pc_units["latitude"].to_numpy(), pc_units["longitude"].to_numpy()
+    )
+    n_hosted = int(poly_edges.attrs.get("n_hosted", 0))
+    # postal-code graph (maps): polygon neighbours and hosted codes (no Delaunay links needed)
     pgraph = build_unit_graph(
         pc_units["unit_id"].astype(str).to_numpy(),
         planar_km(pc_units["latitude"].to_numpy(), pc_units["longitude"].to_numpy()),
@@ -299,7 +335,8 @@ def prepare_inputs(
             units.loc[units["n_accounts"] > 0, "postal_code"].nunique()
         ),
         "n_field_reps": len(field_reps),
-        "graph_polygon_edges": graph.n_given,
+        "graph_polygon_edges": int(len(poly_edges) - n_hosted),
+        "graph_hosted_codes": n_hosted,
         "graph_delaunay_edges": graph.n_delaunay,
         "graph_bridges": graph.n_bridges,
         "total_workload_hours": float(units["workload_hours"].sum()),
@@ -349,6 +386,7 @@ def _finish(
     result: TerritoryResult | None,
     locked_accounts: Sequence[str] = (),
     fte_scaled: bool = True,
+    bases: pd.DataFrame | None = None,
 ) -> TerritoryPlan:
     acc = inputs.accounts
     assignment = account_assignment(
@@ -367,9 +405,12 @@ def _finish(
         assignment["changed"] = (
             assignment["rep_id"].fillna("") != assignment["previous_rep_id"].fillna("")
         ).astype(bool)
-    terr = territory_summary(assignment, acc, inputs.reps, road_factor, speed_kmh)
+    terr = territory_summary(assignment, acc, inputs.reps, road_factor, speed_kmh, bases=bases)
+    terr = table_balance(terr, fte_scaled)
     u = inputs.units
-    current = u["current"]
+    # today's territory of every unit in the plan's names (the territory of its rep today)
+    rep_to_t = {str(r): str(t) for t, r in territory_rep.items()}
+    current = u["current"].astype("string").map(rep_to_t).astype("string")
     fte = inputs.field_reps.set_index(inputs.field_reps["rep_id"].astype(str))["fte"]
     shares = {t: _fte(fte, r) for t, r in territory_rep.items()} if fte_scaled else None
     quality = plan_quality(
@@ -400,9 +441,119 @@ def _finish(
     )
     if result is not None:
         quality["seconds"] = float(result.summary["seconds"])
+    quality.update(table_quality(terr))
     return TerritoryPlan(
-        name, unit_territory, assignment, terr, quality, result, territory_rep, inputs.units
+        name,
+        unit_territory,
+        assignment,
+        terr,
+        quality,
+        result,
+        territory_rep,
+        inputs.units,
+        bases if bases is not None else pd.DataFrame(),
     )
+
+
+def travel_by_base(
+    inputs: TerritoryInputs,
+    base_latitude: np.ndarray,
+    base_longitude: np.ndarray,
+    road_factor: float = ROAD_FACTOR,
+    speed_kmh: float = SPEED_KMH,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Service hours per unit and the travel hours of every unit from every base.
+
+    Travel of an account from a base = its visits a year x 2 (there and back) x straight-line
+    km x ``road_factor`` / ``speed_kmh`` -- the same formula as the territory table
+    (:func:`~salesanalytics.territory.design.territory_summary`), so a territory's balanced
+    workload and the workload in its table are one number.
+
+    Returns
+    -------
+    (service, travel)
+        ``service``: activity hours per unit (unit order of ``inputs.units``); ``travel``:
+        ``(units x bases)`` hours a year.
+    """
+    u = inputs.units
+    acc = inputs.accounts
+    acc = acc[acc["unit_id"].notna()]
+    ui = pd.Index(u["unit_id"].astype(str)).get_indexer(acc["unit_id"].astype(str))
+    ok = ui >= 0
+    acc, ui = acc[ok], ui[ok]
+    km = geo.haversine_km(
+        acc["latitude"].to_numpy(dtype=float)[:, None],
+        acc["longitude"].to_numpy(dtype=float)[:, None],
+        np.asarray(base_latitude, dtype=float)[None, :],
+        np.asarray(base_longitude, dtype=float)[None, :],
+    )
+    km = np.where(np.isnan(km), 0.0, km) * road_factor
+    visits = acc["visits_per_year"].fillna(0.0).to_numpy(dtype=float)
+    hours = visits[:, None] * 2 * km / speed_kmh
+    travel = np.zeros((len(u), len(np.atleast_1d(base_latitude))))
+    np.add.at(travel, ui, hours)
+    service = np.bincount(
+        ui, weights=acc["activity_hours"].fillna(0.0).to_numpy(dtype=float), minlength=len(u)
+    )
+    return service, travel
+
+
+def territory_bases(
+    inputs: TerritoryInputs,
+    unit_territory: pd.Series,
+    territory_rep: dict[str, str],
+) -> pd.DataFrame:
+    """Base of every territory: its rep's home, or for a vacant territory a suggested base.
+
+    The suggestion is the postal code of the territory nearest to its workload-weighted centre
+    (where a hire would ideally live).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``territory_id``, ``rep_id``, ``base_latitude``, ``base_longitude``,
+        ``base_postal_code``, ``base_place``, ``vacant`` (bool), one row per territory, sorted.
+    """
+    u = inputs.units
+    homes = inputs.reps.set_index(inputs.reps["rep_id"].astype(str))
+    t = u["unit_id"].astype(str).map(unit_territory.astype(str))
+    rows = []
+    for tid in sorted(set(territory_rep)):
+        rep = str(territory_rep[tid])
+        home = homes.loc[rep] if rep in homes.index else None
+        inside = u[(t == tid).to_numpy()]
+        lat = lon = np.nan
+        if home is not None:
+            lat, lon = float(home["home_latitude"]), float(home["home_longitude"])
+        vacant = home is None or not (np.isfinite(lat) and np.isfinite(lon))
+        if vacant and len(inside):
+            w = inside["workload_hours"].to_numpy(dtype=float) + 1e-9
+            clat = float(np.average(inside["latitude"], weights=w))
+            clon = float(np.average(inside["longitude"], weights=w))
+            poly = inside[inside["postal_code"].astype(str) == inside["unit_id"].astype(str)]
+            cand = poly if len(poly) else inside
+            d = geo.haversine_km(cand["latitude"], cand["longitude"], clat, clon)
+            pick = cand.iloc[int(np.argmin(np.asarray(d)))]
+            lat, lon = float(pick["latitude"]), float(pick["longitude"])
+        near = u.iloc[
+            int(np.argmin(np.asarray(geo.haversine_km(u["latitude"], u["longitude"], lat, lon))))
+        ]
+        rows.append(
+            {
+                "territory_id": tid,
+                "rep_id": rep,
+                "base_latitude": lat,
+                "base_longitude": lon,
+                "base_postal_code": str(near["postal_code"]),
+                "base_place": near.get("place", pd.NA),
+                "vacant": bool(home is None),
+            }
+        )
+    out = pd.DataFrame(rows)
+    for c in ("territory_id", "rep_id", "base_postal_code", "base_place"):
+        if c in out:
+            out[c] = out[c].astype("string")
+    return out
 
 
 def run_scenario(
@@ -417,7 +568,7 @@ def run_scenario(
     speed_kmh: float = SPEED_KMH,
     locked_accounts: Sequence[str] = (),
     max_passes: int = 100,
-    time_limit: float = 60.0,
+    time_limit: float = 3600.0,
     travel_weight: float = 1.0,
     max_iter: int = 1,
     start: TerritoryPlan | None = None,
@@ -426,6 +577,7 @@ def run_scenario(
     warm_start: str = "current",
     centres_from: TerritoryPlan | None = None,
     both_repairs: bool = True,
+    base_iter: int = 1,
 ) -> TerritoryPlan:
     """Optimise the field territories for one scenario and turn them into account owners.
 
@@ -463,8 +615,13 @@ def run_scenario(
         A plan with the same number of territories to start from (e.g. the main scenario):
         with ``max_iter=0`` only the local search adapts it to this scenario's tolerance and
         continuity weight, several times faster than designing from scratch.
+    base_iter
+        Assignment LPs of the second step, which builds the territories around their reps'
+        bases with travel in the workload (0 = exchange LP and local search only).
     time_limit
-        Safety limit in seconds.
+        Safety limit in seconds per design step (the effort is bounded by ``max_passes``; a
+        run cut short by this limit is not reproducible, so it is generous: a shared, busy
+        machine must not change the plan).
     travel_weight
         When reps are matched to the new territories: weight of their travel from home against
         the customer revenue they keep.
@@ -480,76 +637,171 @@ def run_scenario(
         if (same and fte_scaled)
         else None
     )
+    # what the tolerance allows, before searching
+    pre_shares = shares if shares is not None else {f"T{i:03d}": 1.0 for i in range(n)}
+    reach = reachability(
+        u.assign(
+            _label=u["postal_code"].astype(str)
+            + (" " + u["place"].astype("string").fillna("") if "place" in u else ""),
+            _split=u["n_accounts"] > 1,
+        ),
+        METRICS,
+        pre_shares,
+        tolerance,
+        label_col="_label",
+        splittable_col="_split",
+        locked_col="locked" if same else None,
+        current_col="current" if same else None,
+    )
     start_col = None
     if start is not None and same:
         st_ids = u["unit_id"].astype(str).map(start.unit_territory.astype(str))
         u = u.assign(_start=st_ids.map(start.territory_rep).astype("string"))
         if u["_start"].isin(ids).all():
             start_col = "_start"
-    res = design_territories(
-        u,
+    rshare = dict(zip(fr["rep_id"].astype(str), fr["fte"].fillna(1.0).astype(float), strict=True))
+    if start_col is not None and start is not None:
+        # refine a plan: its territories, reps and bases stay; only the second step runs
+        ut = start.unit_territory.astype(str)
+        trep = dict(start.territory_rep)
+        first_seconds = 0.0
+    else:
+        res = design_territories(
+            u,
+            n,
+            metrics=METRICS,
+            tolerance=tolerance,
+            current_col="current" if same else None,
+            locked_col="locked" if same else None,
+            edges=inputs.edges,
+            territory_ids=ids,
+            target_shares=shares,
+            continuity_col="current_mrr",
+            continuity_weight=continuity_weight if same else 0.0,
+            seed=seed,
+            # a first, rough design: only its regions matter (reps are matched to them, and the
+            # second step balances with travel from the reps' bases)
+            max_passes=min(max_passes, 20),
+            time_limit=time_limit,
+            max_iter=max_iter if (start_col or max_iter > 0) else 1,
+            start_col=start_col,
+            candidates=candidates,
+            exchange_rounds=min(exchange_rounds, 2),
+            warm_start=warm_start,
+            both_repairs=False,
+            initial_centres=(
+                centres_from.result.territories.rename(
+                    columns={"centre_latitude": "latitude", "centre_longitude": "longitude"}
+                )
+                if centres_from is not None and centres_from.result is not None
+                else None
+            ),
+        )
+        # name territories T01.. from west to east, then give each the rep who keeps most customers
+        cen = res.territories.sort_values(["centre_longitude", "territory_id"])
+        width = max(2, len(str(n)))
+        rename = {t: f"T{i + 1:0{width}d}" for i, t in enumerate(cen["territory_id"].astype(str))}
+        ut = pd.Series(
+            res.assignment["territory_id"].astype(str).map(rename).to_numpy(),
+            index=res.assignment["unit_id"].to_numpy(),
+        )
+        ua = pd.DataFrame({"unit_id": ut.index, "territory_id": ut.to_numpy()})
+        tshare = {
+            rename[str(t)]: float(v)
+            for t, v in zip(
+                res.territories["territory_id"], res.territories["target_share"], strict=True
+            )
+        }
+        trep = match_territories_to_reps(
+            ua,
+            u,
+            fr["rep_id"].astype(str).tolist(),
+            tshare if (same and fte_scaled) else None,
+            rshare if (same and fte_scaled) else None,
+            homes=fr[["rep_id", "home_latitude", "home_longitude"]],
+            travel_weight=travel_weight,
+        )
+        first_seconds = float(res.summary["seconds"])
+    # second step: every territory now has its rep (or a suggested base when vacant); balance
+    # the workload a rep really has -- service plus travel from their base -- and build the
+    # territories around the bases
+    bases = territory_bases(inputs, ut, trep)
+    names = bases["territory_id"].astype(str).tolist()
+    service, travel = travel_by_base(
+        inputs,
+        bases["base_latitude"].to_numpy(dtype=float),
+        bases["base_longitude"].to_numpy(dtype=float),
+        road_factor,
+        speed_kmh,
+    )
+    rep_to_t = {r: t for t, r in trep.items()}
+    ub = u.assign(
+        workload_hours=service,
+        _start=ut.reindex(u["unit_id"].astype(str)).to_numpy(),
+        _current=u["current"].astype("string").map(rep_to_t).astype("string"),
+    )
+    t_shares = {t: rshare.get(trep[t], 1.0) for t in names} if (same and fte_scaled) else None
+    # workload follows each rep's capacity (hours a year: FTE x contract hours), so that
+    # utilisation is balanced; a vacancy counts as one full-time rep at the median hours
+    cap = fr.set_index(fr["rep_id"].astype(str))["capacity_hours"].astype(float)
+    per_fte = float(np.nanmedian(cap / fr.set_index(fr["rep_id"].astype(str))["fte"].astype(float)))
+    cap_share = {t: float(cap.get(trep[t], np.nan)) for t in names}
+    cap_share = {t: v if np.isfinite(v) and v > 0 else per_fte for t, v in cap_share.items()}
+    locked_ok = same and bool(ub.loc[ub["locked"].astype(bool), "_current"].notna().all())
+    res2 = design_territories(
+        ub,
         n,
         metrics=METRICS,
         tolerance=tolerance,
-        current_col="current" if same else None,
-        locked_col="locked" if same else None,
+        current_col="_current",
+        locked_col="locked" if locked_ok else None,
         edges=inputs.edges,
-        territory_ids=ids,
-        target_shares=shares,
+        territory_ids=names,
+        target_shares=t_shares,
+        metric_shares={"workload_hours": cap_share} if (same and fte_scaled) else None,
         continuity_col="current_mrr",
         continuity_weight=continuity_weight if same else 0.0,
         seed=seed,
         max_passes=max_passes,
         time_limit=time_limit,
-        max_iter=max_iter if (start_col or max_iter > 0) else 1,
-        start_col=start_col,
+        max_iter=base_iter if start_col is None else 0,
         candidates=candidates,
+        start_col="_start",
         exchange_rounds=exchange_rounds,
-        warm_start=warm_start,
         both_repairs=both_repairs,
-        initial_centres=(
-            centres_from.result.territories.rename(
-                columns={"centre_latitude": "latitude", "centre_longitude": "longitude"}
-            )
-            if centres_from is not None and centres_from.result is not None
-            else None
-        ),
+        bases=bases.rename(columns={"base_latitude": "latitude", "base_longitude": "longitude"}),
+        travel=travel,
+        travel_metric="workload_hours",
     )
-    # name territories T01.. from west to east, then give each the rep who keeps most customers
-    cen = res.territories.sort_values(["centre_longitude", "territory_id"])
-    width = max(2, len(str(n)))
-    rename = {t: f"T{i + 1:0{width}d}" for i, t in enumerate(cen["territory_id"].astype(str))}
+    res2.summary["first_step_seconds"] = first_seconds
+    res2.summary["seconds"] = round(first_seconds + res2.summary["seconds"], 3)
     ut = pd.Series(
-        res.assignment["territory_id"].astype(str).map(rename).to_numpy(),
-        index=res.assignment["unit_id"].to_numpy(),
-    )
-    ua = pd.DataFrame({"unit_id": ut.index, "territory_id": ut.to_numpy()})
-    tshare = {
-        rename[str(t)]: float(v)
-        for t, v in zip(
-            res.territories["territory_id"], res.territories["target_share"], strict=True
-        )
-    }
-    rshare = dict(zip(fr["rep_id"].astype(str), fr["fte"].fillna(1.0).astype(float), strict=True))
-    trep = match_territories_to_reps(
-        ua,
-        u,
-        fr["rep_id"].astype(str).tolist(),
-        tshare if (same and fte_scaled) else None,
-        rshare if (same and fte_scaled) else None,
-        homes=fr[["rep_id", "home_latitude", "home_longitude"]],
-        travel_weight=travel_weight,
-    )
-    res.assignment["territory_id"] = (
-        res.assignment["territory_id"].astype(str).map(rename).astype("string")
-    )
-    res.territories["territory_id"] = (
-        res.territories["territory_id"].astype(str).map(rename).astype("string")
+        res2.assignment["territory_id"].astype(str).to_numpy(),
+        index=res2.assignment["unit_id"].to_numpy(),
     )
     label = name or f"{n} territories, ±{tolerance:.0%}"
-    return _finish(
-        inputs, label, ut, trep, road_factor, speed_kmh, res, locked_accounts, fte_scaled and same
+    plan = _finish(
+        inputs,
+        label,
+        ut,
+        trep,
+        road_factor,
+        speed_kmh,
+        res2,
+        locked_accounts,
+        fte_scaled and same,
+        bases=bases,
     )
+    plan.feasibility = {
+        "feasible_by_bounds": reach["feasible"],
+        "problems": reach["problems"],
+        "risks": reach["risks"],
+        "min_tolerance": reach["min_tolerance"],
+        "largest_units": reach["largest_units"],
+        "tolerance": tolerance,
+        "shortfall": shortfall(plan.territories, tolerance, METRICS, reach, u, ut),
+    }
+    return plan
 
 
 def status_quo_plan(
@@ -573,7 +825,7 @@ def status_quo_plan(
             "key_account": acc["key_account"].to_numpy(),
         }
     )
-    terr = territory_summary(assignment, acc, inputs.reps, road_factor, speed_kmh)
+    terr = table_balance(territory_summary(assignment, acc, inputs.reps, road_factor, speed_kmh))
     # postal codes without accounts belong to the nearest owned postal code (for contiguity)
     filled = _fill_along_graph(u, inputs.edges)
     fte = inputs.field_reps.set_index(inputs.field_reps["rep_id"].astype(str))["fte"]
@@ -595,6 +847,7 @@ def status_quo_plan(
     quality["mean_travel_km"] = float(
         np.average(ft["mean_travel_km"].fillna(0.0), weights=ft["n_accounts"])
     )
+    quality.update(table_quality(terr))
     ut = pd.Series(filled.fillna("none").to_numpy(), index=u["unit_id"].to_numpy())
     trep = {str(t): str(t) for t in u["current"].dropna().unique()}
     return TerritoryPlan("today (postal-code ranges)", ut, assignment, terr, quality, None, trep, u)

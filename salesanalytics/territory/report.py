@@ -15,7 +15,9 @@ from salesanalytics.territory.metrics import balance_table
 from salesanalytics.territory.plan import METRICS, TerritoryInputs, TerritoryPlan, run_scenario
 
 __all__ = [
+    "base_table",
     "check_same_plan",
+    "feasibility_lines",
     "deviation_table",
     "input_summary",
     "plan_findings",
@@ -50,8 +52,9 @@ def input_summary(inputs: TerritoryInputs) -> list[str]:
         f"{_num(i.get('n_account_pieces', 0))} groups of accounts.",
         f"Accounts without postal code (kept with their owner): {_num(i['n_without_postal_code'])}; without "
         f"a potential estimate (counted as 0): {_num(i['n_without_potential'])}.",
-        f"Postal-code neighbourhood: {_num(i['graph_polygon_edges'])} shared borders, "
-        f"{_num(i['graph_delaunay_edges'])} links for codes without a polygon (nearest neighbours), "
+        f"Postal-code neighbourhood: {_num(i['graph_polygon_edges'])} shared borders; "
+        f"{_num(i.get('graph_hosted_codes', 0))} postal codes without an area of their own (PO "
+        f"boxes, company codes) belong to the area that contains them; "
         f"{_num(i['graph_bridges'])} bridges between separate areas.",
         f"Field workload: {_num(i['total_workload_hours'])} hours a year against a capacity of "
         f"{_num(i['field_capacity_hours'])} hours of {_num(i['n_field_reps'])} active field reps; at "
@@ -77,29 +80,32 @@ def territory_labels(plan: TerritoryPlan) -> dict[str, str]:
 
 
 def deviation_table(plan: TerritoryPlan) -> pd.DataFrame:
-    """Each field territory's deviation from its target (FTE share of its rep) on the units.
+    """Each field territory's deviation from its target, as in the plan's territory table.
 
     Parameters
     ----------
     plan
-        A scenario or today's plan (its ``units`` with ``potential_mrr`` and ``workload_hours``;
-        ``plan.territories`` gives the rep's FTE per territory).
+        A scenario or today's plan; ``plan.territories`` carries ``target_<m>`` and ``dev_<m>``
+        (:func:`~salesanalytics.territory.metrics.table_balance`): workload is service time plus
+        travel from the territory's base, exactly as the table shows it.
 
     Returns
     -------
     pandas.DataFrame
-        ``territory_id``, per metric its total, ``target_<m>`` and ``dev_<m>``, and ``label``:
-        the territory with its rep's name (``T01 · Lea Widmer``; today's territories, named by
-        their rep, show the name only), for charts.
+        ``territory_id``, ``target_share``, per metric its total, ``target_<m>`` and ``dev_<m>``,
+        and ``label``: the territory with its rep's name (``T01 · Lea Widmer``; today's
+        territories, named by their rep, show the name only), for charts.
     """
-    units = plan.units
-    terr = units["unit_id"].astype(str).map(plan.unit_territory.astype(str))
-    has = terr.notna() & (terr != "none")
-    fte = plan.territories.set_index(plan.territories["territory_id"].astype(str))["fte"]
-    ids = sorted(terr[has].unique())
-    shares = {t: float(fte.get(t, 1.0)) if pd.notna(fte.get(t, np.nan)) else 1.0 for t in ids}
-    out = balance_table(units[has], terr[has].to_numpy(), METRICS, shares)
     t = plan.territories
+    if "dev_potential_mrr" not in t:  # a table without targets: balance of its own rows
+        shares = dict(zip(t["territory_id"].astype(str), t["fte"].fillna(1.0), strict=True))
+        out = balance_table(t, t["territory_id"].astype(str).to_numpy(), METRICS, shares)
+    else:
+        f = t[t["dev_potential_mrr"].notna()]
+        cols = ["territory_id", "target_share"]
+        for m in METRICS:
+            cols += [m, f"target_{m}", f"dev_{m}"]
+        out = f[cols].reset_index(drop=True)
     if "rep_name" in t.columns:
         names = dict(
             zip(t["territory_id"].astype(str), t["rep_name"].astype("string"), strict=True)
@@ -117,27 +123,94 @@ def deviation_table(plan: TerritoryPlan) -> pd.DataFrame:
 
 
 def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: float) -> list[str]:
-    """Headline findings of a plan against today's, in plain words."""
+    """Headline findings of a plan against today's, in plain words.
+
+    Every balance figure is derived from the plan's territory table (``plan.territories``, the
+    table the report shows): workload there is service time plus travel from each rep's base.
+    """
     q, s = plan.quality, status_quo.quality
-    n = int(q["n_territories"])
     dev = deviation_table(plan)
+    n = len(dev)
     worst = np.maximum(dev["dev_potential_mrr"].abs(), dev["dev_workload_hours"].abs())
     n_in = int((worst <= tolerance + 1e-9).sum())
+    sq = deviation_table(status_quo)
+    t = plan.territories
+    f = t[t["dev_potential_mrr"].notna()] if "dev_potential_mrr" in t else t
+    util = f["utilisation"].dropna()
     lines = [
         f"{n} territories: {n_in} of {n} are within ±{tolerance:.0%} of their target on both potential "
-        f"and workload; the largest deviation is {q['max_dev_potential_mrr']:.0%} on potential and "
-        f"{q['max_dev_workload_hours']:.0%} on workload (today: {s['max_dev_potential_mrr']:.0%} and "
-        f"{s['max_dev_workload_hours']:.0%}).",
+        f"and workload (service time plus travel from the rep's base); the largest deviation is "
+        f"{dev['dev_potential_mrr'].abs().max():.1%} on potential and "
+        f"{dev['dev_workload_hours'].abs().max():.1%} on workload (today: "
+        f"{sq['dev_potential_mrr'].abs().max():.0%} and {sq['dev_workload_hours'].abs().max():.0%}).",
+    ]
+    if len(util):
+        lines.append(
+            f"Utilisation of the reps' capacity runs from {util.min():.0%} to {util.max():.0%}; "
+            f"travel is {f['travel_hours'].sum() / max(f['workload_hours'].sum(), 1e-9):.0%} of the "
+            f"field workload ({_num(f['travel_hours'].sum())} of {_num(f['workload_hours'].sum())} "
+            "hours a year)."
+        )
+    vac = plan.bases[plan.bases["vacant"]] if len(plan.bases) and "vacant" in plan.bases else None
+    if vac is not None and len(vac):
+        where = ", ".join(
+            f"{r.territory_id} (suggested base {r.base_postal_code} {r.base_place})"
+            for r in vac.itertuples()
+        )
+        lines.append(
+            f"{len(vac)} of {n} territories are vacant (more territories than field reps): {where}; "
+            "their workload counts travel from the suggested base."
+        )
+    lines += [
         f"Spread across territories (coefficient of variation) falls from {s['cv_potential_mrr']:.0%} to "
         f"{q['cv_potential_mrr']:.0%} for potential and from {s['cv_workload_hours']:.0%} to "
         f"{q['cv_workload_hours']:.0%} for workload.",
-        f"{int(q.get('contiguous', 0))} of {n} territories are one connected area (today "
+        f"{int(q.get('contiguous', 0))} of {n} territories are one connected area on the map (today "
         f"{int(s.get('contiguous', 0))} of {int(s['n_territories'])}); mean travel per visit "
         f"{q['mean_travel_km']:.0f} km (today {s['mean_travel_km']:.0f} km).",
         f"{q['customers_changing_rep']:.0%} of customers ({q['revenue_changing_rep']:.0%} of monthly "
         f"revenue, {q['potential_changing_rep']:.0%} of potential) change rep.",
     ]
+    lines += list(plan.feasibility.get("shortfall", []))
     return lines
+
+
+def base_table(plan: TerritoryPlan) -> pd.DataFrame:
+    """Client table of the territories' bases: rep, base postal code and place, vacancy.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Territory``, ``Rep``, ``Base``, ``Vacant`` ("yes: suggested base" / "no"), one row
+        per field territory.
+    """
+    b = plan.bases
+    if b.empty:
+        return pd.DataFrame(columns=["Territory", "Rep", "Base", "Vacant"])
+    names = plan.territories.drop_duplicates("territory_id").set_index("territory_id")["rep_name"]
+    return pd.DataFrame(
+        {
+            "Territory": b["territory_id"].astype(str).to_numpy(),
+            "Rep": b["territory_id"].map(names).fillna("vacant (to hire)").astype(str).to_numpy(),
+            "Base": (
+                b["base_postal_code"].astype(str)
+                + " "
+                + b["base_place"].astype("string").fillna("")
+            )
+            .str.strip()
+            .to_numpy(),
+            "Vacant": np.where(b["vacant"], "yes: suggested base", "no"),
+        }
+    )
+
+
+def feasibility_lines(plan: TerritoryPlan) -> list[str]:
+    """What the tolerance allows, in plain words: proven limits before the search and the
+    territories that miss the band after it (empty when every territory is within it)."""
+    f = plan.feasibility
+    if not f:
+        return []
+    return list(f.get("shortfall", []))
 
 
 def check_same_plan(plan: TerritoryPlan, assignment: pd.DataFrame) -> None:

@@ -78,7 +78,9 @@ def swiss_postal_code_units(
     -------
     (units, edges)
         ``units`` with ``unit_id`` (postal code), ``latitude``, ``longitude``, ``potential``,
-        ``workload``, ``accounts``; ``edges`` = the polygon adjacency restricted to the units.
+        ``workload``, ``accounts``; ``edges`` = the neighbours on the map
+        (:func:`salesanalytics.geo.postal_code_neighbours`: shared borders, and codes without a
+        polygon attached to the polygon that contains them).
     """
     rng = np.random.default_rng(seed)
     pc = geo.postal_codes()
@@ -110,8 +112,5 @@ def swiss_postal_code_units(
             "accounts": accounts.astype(float),
         }
     ).reset_index(drop=True)
-    keep = set(units["unit_id"])
-    edges = adj[adj["postal_code_a"].isin(keep) & adj["postal_code_b"].isin(keep)].reset_index(
-        drop=True
-    )
-    return units, edges
+    edges = geo.postal_code_neighbours(units["unit_id"], units["latitude"], units["longitude"])
+    return units, edges.reset_index(drop=True)
