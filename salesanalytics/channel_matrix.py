@@ -829,11 +829,13 @@ def assign_account_groups(
     products: pd.DataFrame | None = None,
     current: pd.DataFrame | None = None,
     as_of: str | pd.Timestamp | None = None,
+    key_accounts: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Account × product group → channel: the canonical routing table.
 
-    Every account gets one row per product group of the matrix. Accounts owned by a key-account
-    manager stay in the field for every group.
+    Every account gets one row per product group of the matrix. Key accounts stay in the field
+    for every group: the engagement's key-account list where given (``key_accounts``), else the
+    accounts owned by a key-account manager.
 
     Parameters
     ----------
@@ -851,6 +853,10 @@ def assign_account_groups(
     current
         Today's channel per account (``account_id, current_channel``), used where a group has no
         contract.
+    key_accounts
+        Boolean per account id: the potential phase's key-account list (``account_potential``
+        column ``key_account``), so that the channel mix, the territories and the portfolio count
+        the same key accounts.
 
     Returns
     -------
@@ -893,7 +899,14 @@ def assign_account_groups(
         "account_id"
     )
     is_ka = np.zeros(n, dtype=bool)
-    if reps is not None and "owner_id" in a_idx.columns and {"rep_id", "role"} <= set(reps.columns):
+    if key_accounts is not None:
+        flags = pd.Series(
+            key_accounts.to_numpy(dtype=bool), index=key_accounts.index.astype("string")
+        )
+        is_ka = flags.reindex(pd.Index(ids, dtype="string")).fillna(False).to_numpy(bool)
+    elif (
+        reps is not None and "owner_id" in a_idx.columns and {"rep_id", "role"} <= set(reps.columns)
+    ):
         kam = set(reps.loc[reps["role"].astype("string").eq("key_account").fillna(False), "rep_id"])
         is_ka = (
             a_idx["owner_id"].astype("string").isin(kam).fillna(False).reindex(ids).fillna(False)
@@ -1687,6 +1700,14 @@ def route_accounts(
     accounts = tables["accounts"]
     ac = mix.account_channel
     current = ac[["account_id", "current_channel"]]
+    ka_list = (
+        pd.Series(
+            potential["key_account"].fillna(False).to_numpy(bool),
+            index=potential["account_id"].astype("string").to_numpy(),
+        )
+        if potential is not None and "key_account" in potential.columns
+        else None
+    )
     asg = assign_account_groups(
         res.segments,
         res.matrix,
@@ -1696,6 +1717,7 @@ def route_accounts(
         tables.get("products"),
         current,
         as_of,
+        key_accounts=ka_list,
     )
     asg, waves = matrix_waves(res.matrix, asg, res.deals, n_waves)
     today_field = account_channel_shares(

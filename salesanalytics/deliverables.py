@@ -182,7 +182,12 @@ def _excel_columns(df: pd.DataFrame) -> list[list[Any]]:
     return cols
 
 
-def write_excel(path: str | Path, sheets: Mapping[str, pd.DataFrame]) -> Path:
+def write_excel(
+    path: str | Path,
+    sheets: Mapping[str, pd.DataFrame],
+    names: Mapping[str, str] | None = None,
+    layout: bool = True,
+) -> Path:
     """Write a client workbook: one sheet per frame, text cells neutralised.
 
     Sheet names are cut to Excel's 31 characters (characters Excel forbids in sheet names are
@@ -190,6 +195,11 @@ def write_excel(path: str | Path, sheets: Mapping[str, pd.DataFrame]) -> Path:
     is always stored as text (a cell never becomes a formula, even without the quote), cut to
     :data:`EXCEL_CELL_LIMIT` characters. Written with openpyxl's streaming mode to a new file
     that is renamed into place.
+
+    With ``layout`` (the default) every sheet is laid out for the client by
+    :func:`salesanalytics.excel.sheet_layout`: words as headers, the ``names`` of ids beside
+    them, number formats, a frozen header row and column widths. ``layout=False`` writes the
+    column names as they are (machine-readable tables).
 
     Returns
     -------
@@ -210,8 +220,16 @@ def write_excel(path: str | Path, sheets: Mapping[str, pd.DataFrame]) -> Path:
                 title = f"{title[: 31 - len(str(n)) - 1]}-{n}"
             used.add(title.lower())
             ws = wb.create_sheet(title=title)
-            safe = neutralise_frame(df)
-            ws.append([str(c) for c in safe.columns])
+            if layout:
+                from salesanalytics.excel import sheet_layout
+
+                lay = sheet_layout(df, names)
+                safe = neutralise_frame(lay.frame)
+                lay.prepare(ws)
+                ws.append(lay.header(ws))
+            else:
+                safe = neutralise_frame(df)
+                ws.append([str(c) for c in safe.columns])
             for row in zip(*_excel_columns(safe), strict=True):
                 cells = []
                 for x in row:
@@ -219,7 +237,7 @@ def write_excel(path: str | Path, sheets: Mapping[str, pd.DataFrame]) -> Path:
                     if isinstance(x, str):
                         cell.data_type = "s"  # text, never a formula
                     cells.append(cell)
-                ws.append(cells)
+                ws.append(lay.row(ws, cells) if layout else cells)
         wb.save(tmp)
 
     return _replace_atomically(Path(path), write)

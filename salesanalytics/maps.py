@@ -292,7 +292,8 @@ def balance_chart(
     ----------
     territories
         One row per territory with ``label_col`` and a deviation column per metric (e.g.
-        ``dev_potential_mrr`` as a fraction, 0.03 = 3% above target).
+        ``dev_potential_mrr`` as a fraction, 0.03 = 3% above target); a ``label`` column (the
+        territory with its rep's name) is shown on the axis instead of the territory id.
     metrics
         Deviation column -> legend label.
     tolerance
@@ -301,6 +302,7 @@ def balance_chart(
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4))
     df = territories.sort_values(label_col).reset_index(drop=True)
+    shown = "label" if label_col == "territory_id" and "label" in df.columns else label_col
     x = np.arange(len(df))
     width = 0.8 / max(1, len(metrics))
     for i, (col, lab) in enumerate(metrics.items()):
@@ -321,7 +323,7 @@ def balance_chart(
     )
     ax.axhline(0, color="#333333", lw=0.6)
     ax.set_xticks(x)
-    ax.set_xticklabels(df[label_col].astype(str), rotation=90, fontsize=7)
+    ax.set_xticklabels(df[shown].astype(str), rotation=90, fontsize=7)
     ax.set_ylabel("deviation from target (%)")
     ax.yaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%+.0f%%"))
     ax.legend(fontsize=8, ncols=3, loc="upper right")

@@ -9,7 +9,9 @@ Every rep's portfolio is the set of accounts assigned to them by the territory p
 * :func:`segment_accounts`: ABC by revenue and by potential and the portfolio matrix cell
   (develop / defend / maintain / serve efficiently, :data:`MATRIX_TREATMENTS`).
 * :func:`key_accounts`: key accounts by configurable criteria (potential, revenue, products,
-  locations), with a proposed key-account manager.
+  locations), with a proposed key-account manager. :func:`key_account_list` draws the list once
+  for the whole engagement (the potential phase owns it; territory, portfolio, roles and the
+  summary read it) and :func:`flag_key_accounts` marks it on the account potential table.
 * :func:`load_catalogue`, :func:`compute_kpis`, :func:`fair_ranking`: the KPI catalogue
   (``config/kpi_catalogue.yaml``) evaluated per rep and per team, normalised by potential and
   portfolio size, ranked fairly.
@@ -43,6 +45,8 @@ __all__ = [
     "compute_kpis",
     "describe_portfolio",
     "fair_ranking",
+    "flag_key_accounts",
+    "key_account_list",
     "key_accounts",
     "kpi_wide",
     "load_catalogue",
@@ -680,6 +684,87 @@ def key_accounts(
         "proposed_kam_name",
     ]
     return ka[cols].sort_values("potential_mrr", ascending=False, ignore_index=True)
+
+
+def key_account_list(
+    accounts: pd.DataFrame,
+    reps: pd.DataFrame,
+    contracts: pd.DataFrame,
+    potential: pd.DataFrame,
+    as_of: str | pd.Timestamp,
+    products: pd.DataFrame | None = None,
+    criteria: KeyAccountCriteria | None = None,
+) -> pd.DataFrame:
+    """The engagement's key accounts, drawn once on today's portfolios.
+
+    This is the one definition every phase uses: the potential phase writes it, the territory
+    design carves these accounts out of the field territories and hands them to the proposed
+    key-account manager, the portfolio report, the role profiles and the summary read it.
+    Measures are taken on today's owners (``accounts.owner_id``), so the list does not depend on
+    the new territories.
+
+    Parameters
+    ----------
+    accounts
+        Canonical accounts: ``account_id``, ``name``, ``owner_id``; ``parent_account_id`` if
+        groups exist; ``customer_since`` optional.
+    reps
+        ``rep_id``, ``name``, ``role``.
+    contracts
+        Canonical contracts (see :func:`account_measures`).
+    potential
+        ``account_id``, ``potential_mrr``.
+    as_of
+        Reference date.
+    products
+        ``product_id``, ``product_group``, ``launch_date`` (optional).
+    criteria
+        The key-account criteria.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`key_accounts`.
+    """
+    _require(accounts, ["account_id", "name", "owner_id"], "key_account_list(accounts)")
+    measures = account_measures(
+        portfolio_from_owners(accounts),
+        contracts,
+        as_of,
+        potential=potential,
+        products=products,
+        accounts=accounts,
+    )
+    return key_accounts(measures, accounts, reps, criteria)
+
+
+def flag_key_accounts(account_potential: pd.DataFrame, key: pd.DataFrame) -> pd.DataFrame:
+    """``account_potential`` with the key-account list marked on it.
+
+    Parameters
+    ----------
+    account_potential
+        One row per account: ``account_id``.
+    key
+        Output of :func:`key_account_list` (``account_id``, ``proposed_kam_id``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``key_account`` (bool) and ``key_account_manager_id`` (the proposed
+        key-account manager; missing for other accounts).
+    """
+    _require(account_potential, ["account_id"], "flag_key_accounts(account_potential)")
+    _require(key, ["account_id", "proposed_kam_id"], "flag_key_accounts(key)")
+    out = account_potential.copy()
+    kam = pd.Series(
+        key["proposed_kam_id"].astype("string").to_numpy(),
+        index=key["account_id"].astype(str).to_numpy(),
+    )
+    ids = out["account_id"].astype(str)
+    out["key_account"] = ids.isin(kam.index).to_numpy()
+    out["key_account_manager_id"] = ids.map(kam).astype("string").to_numpy()
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ __all__ = [
     "aggregate_potential",
     "current_mrr",
     "estimate_potential",
+    "model_summary",
     "potential_findings",
     "recovery_report",
     "white_space_by_group",
@@ -568,3 +569,19 @@ def potential_findings(result: PotentialResult) -> list[str]:
             "potential compared with rural ones of the same size and industry."
         )
     return lines
+
+
+def model_summary(result: PotentialResult) -> str:
+    """How the potential model was fitted, in words for the client: customers used, accounts
+    scored, the characteristics used and how many missing values were filled in."""
+    from salesanalytics import style
+
+    info = result.info
+    feats = ", ".join(style.label(f).lower() for f in info["features"])
+    filled = [f"{style.num(n)} × {style.label(k).lower()}" for k, n in info["imputed"].items() if n]
+    return (
+        f"Model fitted on {style.num(info['n_fit'])} paying customers "
+        f"({style.num(info['n_excluded_fit'])} customers without active contracts left out of the "
+        f"fit), applied to all {style.num(len(result.accounts))} accounts. Characteristics used: "
+        f"{feats}. Missing values filled in: {', '.join(filled) if filled else 'none'}."
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,11 +25,13 @@ from salesanalytics.deliverables import neutralise_frame, write_csv, write_excel
 __all__ = [
     "CHANNEL_COLORS",
     "PALETTE",
+    "ROLE_LABELS",
     "TRAFFIC_COLORS",
     "chf",
     "currency",
     "escape",
     "neutralise_frame",
+    "label",
     "num",
     "pct",
     "money",
@@ -37,6 +40,7 @@ __all__ = [
     "table",
     "write_csv",
     "write_excel",
+    "value_label",
 ]
 
 PALETTE: list[str] = [
@@ -149,8 +153,208 @@ def set_theme() -> None:
             "axes.titleweight": "bold",
             "axes.titlesize": 12,
             "axes.titlelocation": "left",
+            # no scientific notation or offsets on axes: 1'200'000, not 1.2e6
+            "axes.formatter.limits": (-9, 15),
+            "axes.formatter.useoffset": False,
         }
     )
+
+
+_TOKENS: dict[str, str] = {
+    "mrr": "MRR",
+    "arr": "ARR",
+    "fte": "FTE",
+    "kpi": "KPI",
+    "kpis": "KPIs",
+    "id": "ID",
+    "kam": "KAM",
+    "abc": "ABC",
+    "roc": "ROC",
+    "auc": "AUC",
+    "crm": "CRM",
+    "chf": "(CHF)",
+    "pct": "(%)",
+    "km": "(km)",
+    "kmh": "(km/h)",
+    "hours": "(h)",
+    "p10": "P10",
+    "p50": "P50",
+    "p90": "P90",
+    "ci": "CI",
+    "n": "number of",
+    "num": "number of",
+    "avg": "average",
+    "cv": "coefficient of variation",
+    "vs": "vs.",
+    "dev": "deviation",
+    "pos": "position",
+    "qty": "quantity",
+    "sbg": "sBG",
+    "kaplan": "Kaplan",
+    "meier": "Meier",
+}
+
+LABELS: dict[str, str] = {
+    "current_mrr": "MRR today (CHF)",
+    "mrr": "MRR (CHF)",
+    "potential_mrr": "Potential MRR (CHF)",
+    "white_space_mrr": "White space MRR (CHF)",
+    "share_of_mrr": "Share of MRR",
+    "share_of_potential": "Share of potential",
+    "n_accounts": "Accounts",
+    "n_customers": "Customers",
+    "rep_name": "Rep",
+    "rep_id": "Rep ID",
+    "account_id": "Account ID",
+    "opportunity_id": "Opportunity ID",
+    "proposed_kam_name": "Proposed key-account manager",
+    "proposed_kam_id": "Proposed key-account manager ID",
+    "current_owner": "Current owner",
+    "criteria_met": "Criteria met",
+    "workload_hours": "Workload (h)",
+    "travel_hours": "Travel (h)",
+    "capacity_hours": "Capacity (h)",
+    "activity_hours": "Activity time (h)",
+    "fte": "FTE",
+    "fte_needed": "FTE needed",
+    "fte_today": "FTE today",
+    "fte_available": "FTE available",
+    "mean_travel_km": "Mean travel distance (km)",
+    "utilisation": "Utilisation",
+    "penetration": "Penetration",
+    "churn_probability": "Churn risk (12 months)",
+    "hazard_ratio": "Hazard ratio",
+    "win_rate": "Win rate",
+    "total_pay": "Total pay (CHF)",
+    "base_salary": "Base salary (CHF)",
+    "target_incentive": "Target incentive (CHF)",
+    "incentive": "Incentive (CHF)",
+    "amount": "Amount (CHF)",
+    "cost": "Cost (CHF)",
+    "contribution": "Contribution (CHF)",
+    "attainment": "Attainment",
+    "description": "Description",
+    "line": "Line",
+    "name": "Name",
+    "team": "Team",
+    "role": "Role",
+    "channel": "Channel",
+    "current_channel": "Channel today",
+    "proposed_channel": "Proposed channel",
+    "status": "Status",
+    "first_term": "First contract term (months)",
+    "grr": "Gross revenue retention",
+    "nrr": "Net revenue retention",
+    "logo_churn": "Customers lost (share)",
+    "revenue_churn": "Revenue lost (share)",
+    "employees": "Employees",
+    "log_employees": "Employees (log)",
+}
+"""Client words for column names that appear in many reports (with their unit); other snake_case
+names are turned into words by :func:`label`."""
+
+VALUE_LABELS: dict[str, str] = {
+    "field": "Field",
+    "tele": "Tele",
+    "online": "Online",
+    "customer": "Customer",
+    "prospect": "Prospect",
+    "won": "Won",
+    "lost": "Lost",
+    "upsell": "Upsell",
+    "renewal": "Renewal",
+    "key_account": "Key account",
+    "key_accounts": "Key accounts",
+    "team_lead": "Team lead",
+    "new_business": "New business",
+    "former_customer": "Former customer",
+    "online_session": "Online session",
+    "serve_efficiently": "Serve efficiently",
+}
+"""Client words for category codes shown in table cells (channels, roles, statuses...)."""
+
+ROLE_LABELS: dict[str, str] = {
+    "field": "field sales",
+    "tele": "tele sales",
+    "online": "online sales",
+    "key_account": "key-account manager",
+    "team_lead": "team lead",
+}
+"""A rep's role in running text ("Anna Keller (team lead): ...")."""
+
+_TERM = re.compile(r"^(?:C\()?([a-z][a-z0-9_]*)\)?\[(?:T\.)?(.+)\]$")
+_CODE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+_CODE_VALUE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+
+
+def label(name: Any) -> str:
+    """A column name in client words: ``current_mrr`` -> ``MRR today (CHF)``,
+    ``n_territories`` -> ``Number of territories``, ``cost_chf`` -> ``Cost (CHF)``.
+
+    Names that are not snake_case code (``Accounts``, ``Potential MRR``) are kept as they are,
+    with a capital first letter.
+    """
+    text = str(name)
+    if text in LABELS:
+        return LABELS[text].replace("(CHF)", f"({currency()})")
+    if not _CODE.match(text):
+        return text[:1].upper() + text[1:] if text[:1].islower() else text
+    words = [_word(w) for w in text.split("_")]
+    out = " ".join(w for w in words if w)
+    if out.endswith(" of"):  # a lone count prefix: n -> Number
+        out = out[:-3]
+    out = out.replace("(CHF)", f"({currency()})")  # the run's currency
+    return out[:1].upper() + out[1:]
+
+
+def _word(token: str) -> str:
+    m = re.fullmatch(r"(\d+)pct", token)
+    if m:
+        return f"{m.group(1)}%"
+    return _TOKENS.get(token, token)
+
+
+def value_label(value: Any) -> Any:
+    """A category code in a table cell in client words (``key_account`` -> ``Key account``);
+    booleans become ``yes``/``no``; anything else is returned unchanged."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    try:
+        import numpy as np
+
+        if isinstance(value, np.bool_):
+            return "yes" if bool(value) else "no"
+    except ImportError:  # pragma: no cover - numpy is a pandas dependency
+        pass
+    if isinstance(value, str):
+        term = _TERM.match(value)
+        if term:  # a regression term: C(industry)[T.Retail] -> Industry: Retail
+            return f"{label(term.group(1))}: {term.group(2)}"
+        if value in VALUE_LABELS:
+            return VALUE_LABELS[value]
+        if value in LABELS and _CODE_VALUE.match(value):
+            return LABELS[value]
+        if "|" in value and all(_CODE.match(v) or len(v) <= 3 for v in value.split("|")):
+            # a composite code such as a workload segment: former_customer|A
+            return " · ".join(str(value_label(v)) for v in value.split("|"))
+        if _CODE_VALUE.match(value):
+            words = [_word(w) for w in value.split("_")]
+            out = " ".join(words)
+            return out[:1].upper() + out[1:]
+    return value
+
+
+def _auto_number(v: Any) -> str:
+    """Default display of a number without an explicit format: Swiss grouping, no trailing
+    ``.000000`` (whole numbers without decimals, others with up to two)."""
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    x = float(v)
+    if x.is_integer() or abs(x) >= 1000:
+        return num(x)
+    if abs(x) >= 10:
+        return num(x, 1)
+    return num(x, 2)
 
 
 Formatter = str | Callable[[Any], str]
@@ -162,6 +366,7 @@ def table(
     caption: str | None = None,
     max_rows: int = 30,
     index: bool = False,
+    labels: Mapping[str, str] | None = None,
 ) -> Any:
     """Return a styled, HTML-escaped table for display in a notebook/report.
 
@@ -177,6 +382,11 @@ def table(
         Only the first ``max_rows`` rows are shown; a note says how many were left out.
     index
         Whether to show the index.
+    labels
+        Column -> header text. Columns not named here get :func:`label` (snake_case names become
+        words with their unit: ``current_mrr`` -> ``MRR today (CHF)``). Formats stay keyed by
+        the original column names. Boolean cells show ``yes``/``no``, category codes words
+        (:func:`value_label`), numbers without a format Swiss style without trailing zeros.
 
     Returns
     -------
@@ -198,10 +408,32 @@ def table(
     for col, f in (formats or {}).items():
         if col in shown.columns:
             funcs[col] = fmt_map[f] if isinstance(f, str) else f
+    shown = shown.copy()
+    flat = not isinstance(shown.columns, pd.MultiIndex)
+    for col in list(shown.columns) if flat else []:
+        if col in funcs:
+            continue
+        s = shown[col]
+        if pd.api.types.is_bool_dtype(s) or (
+            s.dtype == object and s.dropna().map(type).isin([bool]).all() and s.notna().any()
+        ):
+            shown[col] = s.map(lambda v: "–" if v is None or v is pd.NA else value_label(v))
+        elif pd.api.types.is_numeric_dtype(s):
+            funcs[col] = _auto_number
+        elif pd.api.types.is_string_dtype(s) or s.dtype == object:
+            shown[col] = s.map(value_label)
     styler = shown.style.format(funcs, escape="html", na_rep="–")
-    styler = styler.format_index(escape="html", axis=1)
+    if flat:
+        names = [(labels or {}).get(str(c)) or label(c) for c in shown.columns]
+        styler = styler.relabel_index([escape(n) for n in names], axis=1)
+    else:
+        styler = styler.format_index(escape="html", axis=1)
     if index:
-        styler = styler.format_index(escape="html", axis=0)
+        styler = styler.format_index(
+            lambda v: escape(value_label(v)) if isinstance(v, str) else escape(v), axis=0
+        )
+        if shown.index.name and flat:
+            shown.index.name = label(shown.index.name)
     else:
         styler = styler.hide(axis="index")
     cap = escape(caption) if caption else ""
@@ -209,5 +441,6 @@ def table(
         cap += f" (first {max_rows} of {num(len(df))} rows)"
     if cap:
         styler = styler.set_caption(cap)
-    styler = styler.set_table_attributes('class="sa-table"')
+    wide = " sa-wide" if len(shown.columns) + int(index) > 8 else ""
+    styler = styler.set_table_attributes(f'class="sa-table{wide}"')
     return styler

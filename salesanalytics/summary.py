@@ -17,6 +17,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -28,8 +29,11 @@ __all__ = [
     "blocks_table",
     "building_blocks",
     "key_figures",
+    "one_page_html",
     "phase_status",
+    "plot_overview",
     "recommendations",
+    "tiles",
 ]
 
 BUILDING_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -132,7 +136,7 @@ def _fig_territory(run: Path) -> list[tuple[str, str]]:
 
 
 def _fig_portfolio(run: Path) -> list[tuple[str, str]]:
-    k = _read(run, "portfolio", "key_accounts")
+    k = _read(run, "potential", "key_accounts", ["account_id"])  # the one list (potential owns it)
     return [("Key accounts", style.num(len(k)))]
 
 
@@ -370,3 +374,270 @@ def blocks_table(blocks: pd.DataFrame) -> pd.DataFrame:
         figures=blocks["figures"].map(lambda f: "; ".join(f"{a}: {b}" for a, b in f)),
         links=blocks["links"].map(lambda f: "; ".join(h for _, h in f)),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The one page a managing director reads: answer, tiles, one chart per block, recommendations
+# --------------------------------------------------------------------------------------------
+
+
+def _try(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except (FileNotFoundError, KeyError, ValueError, OSError, IndexError):
+        return None
+
+
+def _facts(run: Path) -> dict[str, Any]:
+    """The handful of numbers the page is built from (missing ones are ``None``)."""
+
+    def potential() -> tuple[float, float]:
+        p = _read(run, "potential", "account_potential", ["potential_mrr", "current_mrr"])
+        return 12 * float(p["potential_mrr"].sum()), 12 * float(p["current_mrr"].sum())
+
+    def territories() -> tuple[int, float, float]:
+        c = _read(run, "territory", "comparison").set_index("scenario")
+        prop = c.loc["proposal"]
+        today = c.iloc[0]
+        dev = max(prop["max_dev_potential"], prop["max_dev_workload"])
+        dev0 = max(today["max_dev_potential"], today["max_dev_workload"])
+        return int(prop["territories"]), float(dev), float(dev0)
+
+    def channels() -> tuple[int, float]:
+        a = _read(run, "channels", "account_channel", ["current_channel", "proposed_channel"])
+        moved = int((a["current_channel"].astype(str) != a["proposed_channel"].astype(str)).sum())
+        cs = _read(run, "channels", "channel_summary").groupby("scenario")["contribution"].sum()
+        return moved, float(cs["proposed"] - cs["today"])
+
+    def pay() -> tuple[float, float]:
+        c = _read(run, "compensation", "plan_comparison").set_index("plan")
+        return float(c.loc["current", "cost_of_sales"]), float(c.loc["proposed", "cost_of_sales"])
+
+    def retention() -> float:
+        r = _read(run, "churn", "retention_summary")
+        return float(r.loc[r["dimension"] == "total", "nrr"].iloc[0])
+
+    return {
+        "potential": _try(potential),
+        "key_accounts": _try(lambda: len(_read(run, "potential", "key_accounts", ["account_id"]))),
+        "territories": _try(territories),
+        "channels": _try(channels),
+        "pay": _try(pay),
+        "nrr": _try(retention),
+    }
+
+
+def tiles(run_dir: str | os.PathLike[str]) -> list[tuple[str, str]]:
+    """Three to five key figures of the engagement as ``(value, label)`` tiles (those whose
+    phase ran), each read from the table of the phase that owns it."""
+    f = _facts(Path(run_dir))
+    out: list[tuple[str, str]] = []
+    if f["potential"]:
+        pot, now = f["potential"]
+        out.append(
+            (
+                style.chf(pot - now, compact=True),
+                f"yearly revenue not yet won ({style.pct(now / pot if pot else 0, 0)} of the "
+                "potential is won today)",
+            )
+        )
+    if f["channels"]:
+        moved, gain = f["channels"]
+        out.append(
+            (
+                ("+" if gain >= 0 else "") + style.chf(gain, compact=True),
+                f"contribution a year from serving {style.num(moved)} accounts in another channel",
+            )
+        )
+    if f["territories"]:
+        n, dev, dev0 = f["territories"]
+        out.append(
+            (
+                style.num(n),
+                f"balanced field territories, none more than {style.pct(dev, 0)} off target "
+                f"(today up to {style.pct(dev0, 0)})",
+            )
+        )
+    if f["key_accounts"] is not None:
+        out.append((style.num(f["key_accounts"]), "key accounts with their own manager"))
+    if f["pay"]:
+        cur, new = f["pay"]
+        out.append(
+            (style.pct(new), f"cost of sales with the new pay plan (today {style.pct(cur)})")
+        )
+    elif f["nrr"] is not None:
+        out.append((style.pct(f["nrr"]), "net revenue retention of last year's customers"))
+    return out[:5]
+
+
+def _answer(f: dict[str, Any]) -> str:
+    parts = []
+    if f["territories"]:
+        parts.append(f"{style.num(f['territories'][0])} balanced field territories")
+    if f["key_accounts"] is not None:
+        parts.append(f"{style.num(f['key_accounts'])} key accounts with their own managers")
+    if f["channels"]:
+        moved, gain = f["channels"]
+        parts.append(
+            f"{style.num(moved)} accounts served in the channel that pays for them "
+            f"({'+' if gain >= 0 else ''}{style.chf(gain, compact=True)} contribution a year)"
+        )
+    if f["pay"]:
+        parts.append(
+            "a pay plan that rewards keeping and developing customers at a cost of sales of "
+            f"{style.pct(f['pay'][1])} (today {style.pct(f['pay'][0])})"
+        )
+    if not parts:
+        return "This run holds no results of the building blocks yet."
+    lead = "The new sales model rests on " + (
+        parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    )
+    if f["potential"]:
+        pot, now = f["potential"]
+        lead += (
+            f". It goes after {style.chf(pot - now, compact=True)} of yearly revenue the client "
+            f"does not win today (it wins {style.pct(now / pot if pot else 0, 0)} of its market "
+            "potential)"
+        )
+    return lead + "."
+
+
+def one_page_html(run_dir: str | os.PathLike[str], part: str = "top") -> str:
+    """The executive summary page as HTML, every text escaped.
+
+    Parameters
+    ----------
+    run_dir
+        The run folder.
+    part
+        ``"top"``: the answer first and the key-figure tiles; ``"bottom"``: the recommendations
+        and one link per building block to its full report.
+    """
+    run = Path(run_dir)
+    e = style.escape
+    if part == "top":
+        f = _facts(run)
+        cards = "".join(
+            f'<div class="sa-tile"><div class="sa-tile-value">{e(v)}</div>'
+            f'<div class="sa-tile-label">{e(label)}</div></div>'
+            for v, label in tiles(run)
+        )
+        return f'<div class="sa-answer">{e(_answer(f))}</div><div class="sa-tiles">{cards}</div>'
+    blocks = building_blocks(run)
+    recs = [(b.block, b.recommendation) for b in blocks.itertuples() if b.recommendation]
+    out = ["<h2>What we recommend</h2>"]
+    if recs:
+        out.append(
+            '<ol class="sa-recs">'
+            + "".join(f"<li><strong>{e(b)}:</strong> {e(r)}</li>" for b, r in recs)
+            + "</ol>"
+        )
+    out.append("<h2>The full reports</h2><ul>")
+    for b in blocks.itertuples():
+        if b.links:
+            links = " · ".join(
+                f'<a href="{html.escape(h, quote=True)}">{e(t)}</a>' for t, h in b.links
+            )
+            out.append(f"<li><strong>{e(b.block)}</strong>: {links}</li>")
+        else:
+            out.append(f"<li><strong>{e(b.block)}</strong>: not part of this run</li>")
+    out.append("</ul>")
+    return "".join(out)
+
+
+def plot_overview(run_dir: str | os.PathLike[str]) -> Any:
+    """One small chart per building block that matters, read from the phases' tables.
+
+    Territory balance (largest deviation today vs the proposal), the channel mix (accounts per
+    channel today vs proposed), the headcount (FTE today vs needed per role) and the cost of
+    sales (today's vs the proposed pay plan). Panels whose phase did not run are left out.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        ``None`` when no panel has data.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
+
+    run = Path(run_dir)
+    panels: list[Callable[[Any], None]] = []
+    pct_axis = PercentFormatter(1.0, decimals=0)
+    swiss = FuncFormatter(lambda v, _: style.num(v))
+
+    comp = _try(lambda: _read(run, "territory", "comparison").set_index("scenario"))
+    if comp is not None and "proposal" in comp.index:
+
+        def terr(ax: Any) -> None:
+            vals = [
+                max(comp.iloc[0]["max_dev_potential"], comp.iloc[0]["max_dev_workload"]),
+                max(
+                    comp.loc["proposal", "max_dev_potential"],
+                    comp.loc["proposal", "max_dev_workload"],
+                ),
+            ]
+            ax.bar(["today", "proposal"], vals, color=[style.PALETTE[7], style.PALETTE[0]])
+            ax.set_title("Territories: largest deviation from target")
+            ax.yaxis.set_major_formatter(pct_axis)
+
+        panels.append(terr)
+    cs = _try(lambda: _read(run, "channels", "channel_summary"))
+    if cs is not None:
+
+        def chan(ax: Any) -> None:
+            w = cs.pivot(index="channel", columns="scenario", values="accounts")
+            w = w.reindex([c for c in ("field", "tele", "online") if c in w.index])
+            x = range(len(w))
+            ax.bar([i - 0.2 for i in x], w["today"], 0.4, label="today", color=style.PALETTE[7])
+            ax.bar(
+                [i + 0.2 for i in x], w["proposed"], 0.4, label="proposed", color=style.PALETTE[0]
+            )
+            ax.set_xticks(list(x), [style.value_label(c) for c in w.index])
+            ax.set_title("Channel mix: accounts per channel")
+            ax.yaxis.set_major_formatter(swiss)
+            ax.legend(frameon=False)
+
+        panels.append(chan)
+    hc = _try(lambda: _read(run, "roles", "headcount"))
+    if hc is not None:
+
+        def roles(ax: Any) -> None:
+            h = hc.dropna(subset=["fte_needed"])
+            y = range(len(h))
+            ax.barh(
+                [i + 0.2 for i in y], h["fte_today"], 0.4, label="today", color=style.PALETTE[7]
+            )
+            ax.barh(
+                [i - 0.2 for i in y], h["fte_needed"], 0.4, label="needed", color=style.PALETTE[0]
+            )
+            ax.set_yticks(list(y), [str(n).split(" (")[0] for n in h["name"]])
+            ax.invert_yaxis()
+            ax.set_title("Headcount: FTE per role")
+            ax.legend(frameon=False)
+
+        panels.append(roles)
+    pc = _try(lambda: _read(run, "compensation", "plan_comparison").set_index("plan"))
+    if pc is not None:
+
+        def pay(ax: Any) -> None:
+            ax.bar(
+                ["today's plan", "proposed plan"],
+                [pc.loc["current", "cost_of_sales"], pc.loc["proposed", "cost_of_sales"]],
+                color=[style.PALETTE[7], style.PALETTE[0]],
+            )
+            ax.set_title("Pay: cost of sales")
+            ax.yaxis.set_major_locator(MultipleLocator(0.05))
+            ax.yaxis.set_major_formatter(pct_axis)
+
+        panels.append(pay)
+    if not panels:
+        return None
+    cols = 2
+    rows = (len(panels) + 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(9, 3.0 * rows), squeeze=False)
+    for ax, draw in zip(axes.flat, panels, strict=False):
+        draw(ax)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig

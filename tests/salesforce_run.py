@@ -124,9 +124,9 @@ def make_run(run: Path, phases: tuple[str, ...] | None = None) -> Path:
     )
     put("potential", "account_potential", pot)
     put(
-        "portfolio",
+        "potential",
         "key_accounts",
-        pd.DataFrame({"account_id": sorted(KEY), "rep_id": "005K1"}),
+        pd.DataFrame({"account_id": sorted(KEY), "rep_id": "005K1", "proposed_kam_id": "005K1"}),
     )
     put(
         "portfolio",

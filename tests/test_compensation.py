@@ -35,6 +35,7 @@ from salesanalytics.compensation import (
     winners_losers,
     with_levers,
 )
+from salesanalytics.compensation.engine import round_pay
 
 START, END = "2024-01-01", "2024-12-31"
 KNOWN = set(MEASURES)
@@ -692,6 +693,64 @@ def test_auto_quota_is_role_median_and_spread_by_potential():
     assert spread["quota"].tolist() == pytest.approx([15.0, 15.0, 30.0])
 
 
+def test_auto_quota_comes_from_the_prior_period_plus_growth_and_the_statement_says_so():
+    m = _plan().roles["field"].measures[0].model_dump(by_alias=True)
+    m["quota"] = "auto"
+    plan = _plan(measures=[m])
+    this_year = _deals(
+        [
+            ("d1", "a", 100, "2024-03-01"),
+            ("d2", "b", 200, "2024-03-01"),
+            ("d3", "c", 300, "2024-03-01"),
+        ]
+    )
+    prior = pd.DataFrame(
+        {"rep_id": ["a", "b", "c"], "measure": "new_arr", "full_year_actual": [40.0, 50.0, 60.0]}
+    )
+    res = _pay(plan, this_year, quota_history=prior, quota_growth=0.1)
+    p = res.payouts.set_index("rep_id")
+    # median of last year's 40/50/60 = 50, +10% growth = 55 (not this year's median of 200)
+    assert p["quota"].tolist() == pytest.approx([55.0, 55.0, 55.0])
+    assert set(p["quota_source"]) == {"prior"}
+    assert p.loc["b", "attainment"] == pytest.approx(200 / 55)
+    desc = res.statement_lines.query("rep_id == 'b' and kind == 'measure'")["description"].iloc[0]
+    assert "the role's median of the prior year's results plus a growth target of 10%" in desc
+    # without a prior period the engine says the quota is circular
+    same = _pay(plan, this_year)
+    assert set(same.payouts["quota_source"]) == {"same"}
+    assert any("circular" in n for n in same.notes)
+    assert same.payouts["quota"].tolist() == pytest.approx([200.0, 200.0, 200.0])
+    fixed = _pay(_plan(), this_year)
+    assert set(fixed.payouts["quota_source"]) == {"plan"}
+    assert "(fixed in the plan)" in fixed.statement_lines["description"].iloc[0]
+
+
+def test_pay_is_rounded_at_the_line_and_the_total_is_the_sum_of_the_lines():
+    assert round_pay(2.5) == 3.0 and round_pay(-2.5) == -3.0 and round_pay(1.49) == 1.0
+    assert round_pay(pd.Series([0.5, -0.4])).tolist() == [1.0, 0.0]
+    plan = _plan(clawback={"window_months": 6, "measures": ["new_arr"]}, cap=2.0)
+    # odd amounts: every line has cents before rounding
+    deals = _deals(
+        [
+            ("d1", "a", 73.37, "2024-02-01", "2024-04-01"),
+            ("d2", "a", 41.29, "2024-05-01"),
+            ("d3", "b", 66.66, "2024-02-01"),
+        ]
+    )
+    reps = _reps("a", "b", hire="2024-03-17")  # prorated: fractional targets and base
+    res = _pay(plan, deals, reps=reps)
+    s = res.statement_lines
+    body = s[s["kind"] != "total"]
+    assert (body["amount"] == body["amount"].round()).all()
+    lines = body.groupby("rep_id")["amount"].sum()
+    total = s[s["kind"] == "total"].set_index("rep_id")["amount"]
+    assert (lines - total).abs().max() == 0.0  # exactly, not within a rounding difference
+    t = res.totals.set_index("rep_id")
+    assert (t["incentive"] == total).all()
+    assert (t["total_pay"] == t["base_salary"] + t["incentive"]).all()
+    assert (t["base_salary"] == t["base_salary"].round()).all()
+
+
 def test_team_lead_is_credited_with_team_deals():
     from salesanalytics.compensation import with_team_deals
 
@@ -954,8 +1013,10 @@ def test_read_statement_reads_a_run_once_and_shows_one_rep(tmp_path):
     header, lines = read_statement(tmp_path, "a")
     mine = res.statement_lines[res.statement_lines["rep_id"] == "a"]
     assert lines["amount"].tolist() == mine.sort_values("line")["amount"].tolist()
-    assert header.startswith("a (field): incentive under the proposed plan")  # no name: the id
-    assert read_statement(tmp_path, "")[0].startswith("Beat <b> (field)")  # first listed rep
+    assert header.startswith(
+        "a (field sales): incentive under the proposed plan"
+    )  # no name: the id
+    assert read_statement(tmp_path, "")[0].startswith("Beat <b> (field sales)")  # first listed rep
     assert read_statement(tmp_path, "b")[1]["amount"].iloc[-1] == pytest.approx(
         res.totals.set_index("rep_id").loc["b", "incentive"]
     )
@@ -963,3 +1024,12 @@ def test_read_statement_reads_a_run_once_and_shows_one_rep(tmp_path):
         read_statement(tmp_path, "z")
     with pytest.raises(FileNotFoundError, match="run the compensation phase first"):
         read_statement(tmp_path / "elsewhere", "a")
+
+
+def test_clawback_line_names_the_customer_with_the_deal_id_last():
+    plan = _plan(clawback={"window_months": 6, "measures": ["new_arr"]})
+    deals = _deals([("d1", "a", 120, "2024-02-01", "2024-04-01")])
+    deals["customer"] = "Bäckerei Müller GmbH"
+    s = _pay(plan, deals).statement_lines
+    line = s.loc[s["kind"] == "clawback", "description"].iloc[0]
+    assert line.startswith("Clawback: Bäckerei Müller GmbH (deal d1) (won 01.02.2024)")

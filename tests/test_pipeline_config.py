@@ -356,3 +356,24 @@ def test_validate_checks_the_project_parameters_first(tmp_path: Path, capsys) ->
     assert "give the export folder with --source, or a project file with --config" in (
         capsys.readouterr().err
     )
+
+
+def test_key_account_criteria_set_for_the_portfolio_phase_move_to_the_potential_phase() -> None:
+    from salesanalytics.phases import get_phase
+
+    phases = [get_phase("potential"), get_phase("portfolio")]
+    params, problems = resolve_params(
+        phases,
+        {"portfolio": {"ka_min_criteria": 3, "window_months": 6}},
+        overrides={"portfolio": {"ka_min_products": 4}},
+    )
+    assert problems == []
+    assert params["potential"]["ka_min_criteria"] == 3
+    assert params["potential"]["ka_min_products"] == 4
+    assert "ka_min_criteria" not in params["portfolio"]
+    assert params["portfolio"]["window_months"] == 6
+    # set in both places: the new place wins
+    params, _ = resolve_params(
+        phases, {"portfolio": {"ka_min_criteria": 3}, "potential": {"ka_min_criteria": 1}}
+    )
+    assert params["potential"]["ka_min_criteria"] == 1

@@ -82,8 +82,9 @@ def _client(nb: nbformat.NotebookNode | None = None) -> str:
         client="Muster <b>AG</b>",
         title="Territory design",
         date="26.11.2026",
-        params={"n_territories": 45, "weight": 0.5, "method": EVIL, "flag": True},
+        params={"n_territories": 45, "tolerance": 0.05, "method": EVIL, "flag": True},
         run_id="20261126-120000",
+        phase="territory",
         local_paths=["/home/consultant/reports/x", "/home/consultant"],
     )
 
@@ -115,8 +116,14 @@ def test_client_html_title_block_shows_client_title_date_and_parameters() -> Non
     assert '<div class="sa-client">Muster &lt;b&gt;AG&lt;/b&gt;</div>' in page
     assert "<h1>Territory design</h1>" in page
     assert "26.11.2026" in page
-    assert "<tr><th>n_territories</th><td>45</td></tr>" in page
-    assert "<tr><th>flag</th><td>yes</td></tr>" in page
+    # parameters in client words (config/parameter_labels.yaml), never raw keys
+    assert "<tr><th>Number of territories</th><td>45</td></tr>" in page
+    assert (
+        "<tr><th>Allowed deviation from target (potential and workload)</th><td>±5%</td></tr>"
+        in page
+    )
+    assert "<tr><th>Flag</th><td>yes</td></tr>" in page
+    assert "n_territories" not in page
     assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in page
 
 
@@ -203,3 +210,79 @@ def test_index_links_phases_and_escapes_headlines() -> None:
     assert "ZeroDivisionError: division by zero" in page
     assert 'href="client/churn.html"' not in page
     assert "<script" not in page
+
+
+def _nb(*cells: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    return new_notebook(
+        cells=list(cells),
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )
+
+
+def test_client_version_drops_widgets_reprs_and_demo_checks_and_sets_findings_as_callouts() -> None:
+    widget = {
+        "application/vnd.jupyter.widget-view+json": {"model_id": "m1"},
+        "text/plain": "VBox(children=(FloatSlider(value=1.0),))",
+    }
+    nb = _nb(
+        new_markdown_cell("## 3. Try it yourself\n\nMove the slider."),
+        new_code_cell("w", outputs=[new_output("display_data", data=widget)]),
+        new_code_cell(
+            "fig",
+            outputs=[
+                new_output(
+                    "execute_result",
+                    data={"text/plain": "<Figure size 640x480 with 1 Axes>"},
+                    execution_count=1,
+                )
+            ],
+        ),
+        new_code_cell(
+            "print(f)",
+            outputs=[
+                new_output(
+                    "stream",
+                    name="stdout",
+                    text="Key finding: 152 key accounts.\n\nSecond <b>point</b>.\n",
+                )
+            ],
+        ),
+        new_markdown_cell("## 6. Check against the known truth (demo client only)\n\nCorrelation."),
+        new_code_cell("t", outputs=[new_output("stream", name="stdout", text="correlation 0.9\n")]),
+        new_markdown_cell("### detail under the demo section"),
+        new_markdown_cell("## 7. Deliverables"),
+        new_code_cell(
+            "x",
+            outputs=[
+                new_output(
+                    "display_data",
+                    data={
+                        "text/html": "<table><caption>Demo check: measured vs planted</caption></table>"
+                    },
+                )
+            ],
+        ),
+    )
+    page = client_html(nb, client="C", title="T", date="d")
+    assert "VBox" not in page and "Try it yourself" not in page and "slider" not in page
+    assert "<Figure" not in page and "&lt;Figure" not in page
+    assert (
+        '<div class="sa-callout"><p>Key finding: 152 key accounts.</p><p>Second &lt;b&gt;point&lt;/b&gt;.</p></div>'
+        in page
+    )
+    assert "<pre" not in page
+    assert (
+        "known truth" not in page and "correlation 0.9" not in page and "detail under" not in page
+    )
+    assert "7. Deliverables" in page  # the next section is back
+    assert "planted" not in page
+
+
+def test_analyst_version_is_offline_and_has_a_real_title() -> None:
+    page = analyst_html(_executed_notebook(), title="Territory design", client="Muster AG")
+    assert "<title>Territory design – Muster AG (analyst version)</title>" in page
+    assert not re.search(r"<script[^>]*src=[\"']?(https?:)?//", page, re.I)
+    assert "cdnjs" not in page and "unpkg" not in page
+    assert "SECRET_CODE_MARKER" in page  # the code is there

@@ -252,3 +252,9 @@ def test_longest_chain_of_phases_starts_first(tmp_path: Path) -> None:
     assert r.priorities() == {"d": 1.0, "c": 1.0, "b": 2.0, "a": 3.0}
     r.phases[2] = dataclasses.replace(phases[2], seconds=4.0)
     assert r.priorities() == {"d": 1.0, "c": 4.0, "b": 2.0, "a": 5.0}
+
+
+def test_entity_file_names_keep_the_name_readable() -> None:
+    assert runner._entity_file("Team Zürich-Ostschweiz") == "Team-Zuerich-Ostschweiz"
+    assert runner._entity_file("Léa Morel") == "Lea-Morel"
+    assert runner._entity_file("0055g000000000JAAQ") == "0055g000000000JAAQ"  # ids keep their case

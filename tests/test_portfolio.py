@@ -432,3 +432,25 @@ def test_vacant_territories_get_their_own_name_team_and_peer_group():
     )
     assert any("2 portfolio(s) belong to territories without a rep yet" in t for t in text)
     assert not any("leads with a score" in t for t in text)
+
+
+def test_key_account_list_is_drawn_on_todays_owners_and_flagged_on_the_potential(world) -> None:
+    acc = world["accounts"].copy()
+    if "owner_id" not in acc.columns:
+        acc["owner_id"] = acc["account_id"].map(
+            world["portfolio"].set_index("account_id")["rep_id"]
+        )
+    crit = pf.KeyAccountCriteria(min_criteria=1)
+    key = pf.key_account_list(
+        acc, world["reps"], world["contracts"], world["potential"], AS_OF, criteria=crit
+    )
+    # the same accounts as the portfolio's own measures would give (one definition)
+    same = pf.key_accounts(_measures(world), acc, world["reps"], crit)
+    assert set(key["account_id"]) == set(same["account_id"])
+    assert len(key) > 0 and key["account_id"].is_unique
+    flagged = pf.flag_key_accounts(world["potential"], key)
+    assert int(flagged["key_account"].sum()) == len(key)
+    kam = flagged.set_index("account_id")["key_account_manager_id"].dropna()
+    assert kam.to_dict() == key.set_index("account_id")["proposed_kam_id"].astype(str).to_dict()
+    with pytest.raises(KeyError, match="proposed_kam_id"):
+        pf.flag_key_accounts(world["potential"], key.drop(columns="proposed_kam_id"))

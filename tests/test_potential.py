@@ -211,3 +211,22 @@ def test_runs_on_the_maven_crm_accounts() -> None:
     assert out.info["n_fit"] == revenue.index.isin(res.tables["accounts"]["account_id"]).sum()
     assert (out.accounts["potential_mrr"] >= out.accounts["current_mrr"]).all()
     assert out.coefficients.set_index("term").loc["log_employees", "coef"] > 0
+
+
+def test_model_summary_names_the_characteristics_in_words() -> None:
+    from types import SimpleNamespace
+
+    from salesanalytics.potential import model_summary
+
+    res = SimpleNamespace(
+        info={
+            "n_fit": 1200,
+            "n_excluded_fit": 3,
+            "features": ["log_employees", "industry", "urban"],
+            "imputed": {"industry": 5, "employees": 0},
+        },
+        accounts=pd.DataFrame({"account_id": range(2000)}),
+    )
+    text = model_summary(res)
+    assert "Characteristics used: employees (log), industry, urban." in text
+    assert "Missing values filled in: 5 × industry." in text and "log_employees" not in text

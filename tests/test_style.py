@@ -45,6 +45,50 @@ def test_table_says_how_many_rows_were_left_out() -> None:
     assert html.count("<tr>") == 11  # header + 10 rows
 
 
+def test_column_names_become_client_words_with_units() -> None:
+    assert style.label("current_mrr") == "MRR today (CHF)"
+    assert style.label("n_territories") == "Number of territories"
+    assert style.label("cost_chf") == "Cost (CHF)"
+    assert style.label("within_5pct") == "Within 5%"
+    assert style.label("fte_needed") == "FTE needed"
+    assert style.label("Accounts") == "Accounts"
+    assert style.label("serve efficiently") == "Serve efficiently"
+    assert style.value_label("key_account") == "Key account"
+    assert style.value_label("tele") == "Tele"
+    assert style.value_label(True) == "yes" and style.value_label(False) == "no"
+    assert style.value_label("Bäckerei Müller") == "Bäckerei Müller"
+
+
+def test_table_shows_words_yes_no_and_no_trailing_zeros() -> None:
+    df = pd.DataFrame(
+        {
+            "current_mrr": [1234.0, 5.0],
+            "channel": ["field", "key_account"],
+            "contiguous": [True, False],
+            "wave": [1.0, 2.0],
+            "ratio": [0.12345, 1.5],
+        }
+    )
+    html = style.table(df, {"current_mrr": "chf"}, labels={"wave": "Migration wave"}).to_html()
+    for text in ("MRR today (CHF)", "Channel", "Contiguous", "Migration wave", "CHF 1'234"):
+        assert text in html
+    assert ">yes<" in html and ">no<" in html and "True" not in html
+    assert ">Key account<" in html and ">Field<" in html
+    assert ">1<" in html and "1.000000" not in html and ">0.12<" in html
+    assert "current_mrr" not in html
+
+
+def test_regression_terms_read_as_words() -> None:
+    assert style.value_label("C(industry)[T.Retail]") == "Industry: Retail"
+    assert style.value_label("first_term[1]") == "First contract term (months): 1"
+    assert style.value_label("channel[online]") == "Channel: online"
+
+
+def test_composite_codes_and_known_terms_read_as_words() -> None:
+    assert style.value_label("former_customer|A") == "Former customer · A"
+    assert style.value_label("log_employees") == "Employees (log)"
+
+
 def test_run_currency_is_used_by_every_amount(tmp_path) -> None:
     import json
 

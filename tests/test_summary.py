@@ -78,3 +78,31 @@ def test_recommendations_are_worded_from_figures(tmp_path):
     assert "lowers the cost of sales by 5.0 percentage points" in r["Compensation"]
     assert "shift capacity from Field; build up Tele" in r["Role profiles"]
     assert "Territory model" not in r  # its tables are missing
+
+
+def test_one_page_answers_first_with_tiles_charts_recommendations_and_links(tmp_path):
+    from salesanalytics.summary import one_page_html, plot_overview, tiles
+
+    run = _run(tmp_path)
+    pot = run / "data" / "potential"
+    pot.mkdir(parents=True)
+    pd.DataFrame({"potential_mrr": [100.0, 300.0], "current_mrr": [50.0, 50.0]}).to_parquet(
+        pot / "account_potential.parquet"
+    )
+    pd.DataFrame({"account_id": ["a", "b", "c"]}).to_parquet(pot / "key_accounts.parquet")
+    t = tiles(run)
+    assert ("CHF 3'600", "yearly revenue not yet won (25% of the potential is won today)") in t
+    assert ("3", "key accounts with their own manager") in t
+    assert ("15.0%", "cost of sales with the new pay plan (today 20.0%)") in t
+    assert 3 <= len(t) <= 5
+    top = one_page_html(run, "top")
+    assert top.startswith('<div class="sa-answer">The new sales model rests on 3 key accounts')
+    assert "cost of sales of 15.0% (today 20.0%)" in top and top.count('class="sa-tile"') == len(t)
+    bottom = one_page_html(run, "bottom")
+    assert "<h2>What we recommend</h2>" in bottom and "pilot year" in bottom
+    assert '<a href="compensation.html">' in bottom
+    assert "&lt;script&gt;" not in bottom and "<script>" not in bottom  # no headline bullets
+    fig = plot_overview(run)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == ["Headcount: FTE per role", "Pay: cost of sales"]
+    assert plot_overview(tmp_path / "empty") is None

@@ -655,3 +655,62 @@ def test_scenario_findings_name_alternatives_and_the_front() -> None:
     )
     assert lines[2] == "Designs on the front outside the ±5% balance: continuity weight 0."
     assert tm.scenario_findings(comparison.head(2), front.head(1), 0.05) == []
+
+
+def test_the_potential_phase_key_account_list_is_carved_out_and_handed_to_its_manager(
+    demo_export: Path,
+) -> None:
+    from salesanalytics import intake
+    from salesanalytics import portfolio as pf
+    from salesanalytics import potential as pt
+
+    res = intake.load_export(demo_export, mapping="salesforce")
+    t = res.tables
+    pot = pt.estimate_potential(t["accounts"], pt.current_mrr(t["contracts"], res.as_of)).accounts
+    key = pf.key_account_list(
+        t["accounts"], t["reps"], t["contracts"], pot, res.as_of, t["products"]
+    )
+    flagged = pf.flag_key_accounts(pot, key)
+    inputs = tm.prepare_inputs(t["accounts"], flagged, t["activities"], t["reps"])
+    plan = tm.run_scenario(inputs, tolerance=0.2, max_passes=5)
+    a = plan.assignment.set_index("account_id")
+    # exactly the list, not today's key-account owners nor a share of the largest accounts
+    assert set(a.index[a["key_account"]]) == set(key["account_id"])
+    kam = key.set_index("account_id")["proposed_kam_id"]
+    assert (a.loc[kam.index, "rep_id"] == kam).all()
+    terr = plan.territories
+    assert terr.loc[terr["territory_id"] == "key_accounts", "n_accounts"].sum() == len(key)
+    # today's key-account owners' other accounts go to field territories
+    kams = set(t["reps"].loc[t["reps"]["role"] == "key_account", "rep_id"])
+    assert not set(a.loc[~a["key_account"], "rep_id"]) & kams
+
+
+def test_balance_chart_labels_territories_with_their_reps_name() -> None:
+    from types import SimpleNamespace
+
+    from salesanalytics import maps
+
+    units = pd.DataFrame(
+        {"unit_id": ["1", "2"], "potential_mrr": [1.0, 2.0], "workload_hours": [1.0, 2.0]}
+    )
+    plan = SimpleNamespace(
+        units=units,
+        unit_territory=pd.Series({"1": "T01", "2": "R9"}),
+        territories=pd.DataFrame(
+            {
+                "territory_id": ["T01", "R9"],
+                "rep_id": ["R1", "R9"],
+                "rep_name": ["Lea", "Urs"],
+                "fte": [1.0, 1.0],
+                "potential_mrr": [1.0, 2.0],
+                "workload_hours": [1.0, 2.0],
+            }
+        ),
+    )
+    dev = tm.deviation_table(plan)
+    assert dict(zip(dev["territory_id"], dev["label"], strict=True)) == {
+        "T01": "T01 · Lea",
+        "R9": "Urs",
+    }
+    ax = maps.balance_chart(dev, {"dev_potential_mrr": "potential"})
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Urs", "T01 · Lea"]

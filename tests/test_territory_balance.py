@@ -267,7 +267,7 @@ def test_excel_keeps_text_as_text_and_missing_as_empty(tmp_path) -> None:
     ws = wb[wb.sheetnames[0]]
     assert len(wb.sheetnames[0]) == 31
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0] == ("name", "value", "n", "flag")
+    assert rows[0] == ("Name", "Value", "Number", "Flag")  # client words (salesanalytics.excel)
     # CRM text that a spreadsheet would run is neutralised (OWASP: a leading quote)
     assert rows[1] == ("'=1+1", 1.5, 1, True) and ws["A2"].data_type == "s"
     assert rows[2][1] is None and rows[3][0] is None

@@ -400,7 +400,7 @@ def rep_statement(
     new = totals_proposed.set_index("rep_id").loc[rep_id]
     cur = totals_current.set_index("rep_id")
     head = (
-        f"{rep_name or rep_id} ({new['role']}): incentive under the proposed plan "
+        f"{rep_name or rep_id} ({style.ROLE_LABELS.get(str(new['role']), str(new['role']))}): incentive under the proposed plan "
         f"{style.chf(new['incentive'])} on a target of {style.chf(new['target_incentive'])} "
         f"({style.pct(new['incentive'] / new['target_incentive']) if new['target_incentive'] else '–'} "
         f"of target); total pay {style.chf(new['total_pay'])}."

@@ -4,21 +4,30 @@ Order of calculation per rep (each step is a statement line):
 
 1. **Credit** per deal measure: ``min(amount x boosters, deal_cap)`` summed over the period's
    deals; portfolio measures take the rep's actual value.
-2. **Attainment** ``(actual - floor) / (quota - floor)``; a quota is the plan's value or ``auto``
-   (set on the period's actuals), optionally spread by territory potential; quotas and the target incentive are
-   prorated by FTE and by the share of the period the rep was employed (deal measures only for
-   quotas; a ratio such as retention is not prorated).
+2. **Attainment** ``(actual - floor) / (quota - floor)``; a quota is the plan's value or ``auto``:
+   the role's ``quota_quantile`` of the **prior period's** full-year actuals (``quota_history``),
+   raised by the growth target for value measures (new ARR, upsell) and optionally spread by
+   territory potential. A quota is never set on the actuals it pays (that would make attainment
+   circular); without a prior period the same period is used and a note says so. Quotas and the
+   target incentive are prorated by FTE and by the share of the period the rep was employed
+   (deal measures only for quotas; a ratio such as retention is not prorated). Every payout row
+   says how its quota was set (``quota_source``).
 3. **Measure payout** ``target incentive x weight x curve(attainment)`` (threshold, tiers, marginal
    or retroactive accelerators, measure cap); a commission measure pays ``rate x credit``.
 4. **Plan cap**: the sum is cut to ``cap x target incentive``.
 5. **Clawback** of ``share`` of the pay earned on deals whose customer was lost within the window.
 6. **Contests** (budget split among the best reps of the role), outside the plan cap.
 7. **Draw**: a new hire's incentive is topped up to the guaranteed amount for the draw months.
+
+Amounts are rounded once, at the line, to :data:`PAY_ROUNDING` (whole francs, half away from
+zero), as payroll does: the incentive is the sum of the rounded lines, so a statement's lines add
+up to its total exactly.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,9 +36,26 @@ from salesanalytics import style
 from salesanalytics.compensation.actuals import MEASURES
 from salesanalytics.compensation.plan import Plan, curve_factor
 
-__all__ = ["PayoutResult", "compute_payouts", "period_bounds"]
+__all__ = ["PAY_ROUNDING", "PayoutResult", "compute_payouts", "period_bounds", "round_pay"]
 
 _MONTH_DAYS = 365.25 / 12
+
+PAY_ROUNDING = 1.0
+"""Pay amounts are rounded to this many CHF per statement line (whole francs)."""
+
+
+def round_pay(x: Any, unit: float = PAY_ROUNDING) -> Any:
+    """Round pay amounts to ``unit`` CHF, halves away from zero (commercial rounding).
+
+    Works on numbers, numpy arrays and pandas Series; missing values stay missing.
+    """
+    a = np.asarray(x, dtype=float)
+    out = np.sign(a) * np.floor(np.abs(a) / unit + 0.5) * unit
+    out = out + 0.0  # no negative zero
+    if isinstance(x, pd.Series):
+        return pd.Series(out, index=x.index, name=x.name)
+    return out if out.ndim else float(out)
+
 
 STATEMENT_COLUMNS = [
     "rep_id",
@@ -94,6 +120,8 @@ def compute_payouts(
     period_end: str | pd.Timestamp,
     quotas: pd.DataFrame | None = None,
     potential: pd.DataFrame | None = None,
+    quota_history: pd.DataFrame | None = None,
+    quota_growth: float = 0.0,
 ) -> PayoutResult:
     """Apply ``plan`` to the period's actuals and return payouts, totals and statements.
 
@@ -107,7 +135,8 @@ def compute_payouts(
     deals
         Deal credits (see :func:`~salesanalytics.compensation.actuals.deal_credits`): columns
         ``deal_id``, ``rep_id``, ``measure``, ``amount``, ``close_date``; optional ``lost_date``
-        (clawback) and boolean flag columns named by the plan's boosters.
+        (clawback), ``customer`` (the account's name, shown on clawback lines) and boolean flag
+        columns named by the plan's boosters.
     rep_actuals
         Portfolio measures: columns ``rep_id``, ``measure``, ``actual``.
     period_start, period_end
@@ -118,11 +147,19 @@ def compute_payouts(
         Territory potential per rep ``rep_id, potential_mrr``: measures with
         ``quota_basis: potential`` get ``quota x rep potential / mean potential of the role``
         (reps without potential keep the role's quota).
+    quota_history
+        The prior period's actuals, ``rep_id, measure, full_year_actual`` (the ``payouts`` of
+        this function run on the prior period): ``auto`` quotas are set on them. ``None`` = no
+        prior period (quotas fall back to this period's actuals, with a note).
+    quota_growth
+        Growth target added to ``auto`` quotas of value measures (deal measures such as new ARR
+        and upsell, and portfolio growth): 0.05 = the prior year's level + 5%.
 
     Notes
     -----
-    A quota ``auto`` is the role's ``quota_quantile`` of the period's actuals of that measure
-    (deal measures as full-year equivalents), i.e. quotas set on history.
+    A quota ``auto`` is the role's ``quota_quantile`` of the prior period's full-year actuals of
+    that measure (relative to each rep's potential where the quota follows potential), times
+    ``1 + quota_growth`` for value measures.
 
     Returns
     -------
@@ -253,11 +290,28 @@ def compute_payouts(
     )
     # the automatic level is set on actuals relative to each rep's quota share (potential)
     rm["_fy"] = full_year / level.where(level > 0)
+    rm["full_year_actual"] = full_year
     rm["_level"] = level
     auto = rm["auto_q"].notna()
+    rm["quota_source"] = np.where(auto, "", "plan")
     if auto.any():
+        basis = rm[["role", "measure", "auto_q", "_fy"]].copy()
+        if quota_history is not None:
+            _require(quota_history, ["rep_id", "measure", "full_year_actual"], "quota_history")
+            h = quota_history.assign(rep_id=quota_history["rep_id"].astype("string"))
+            prior = rm[["rep_id", "measure"]].merge(
+                h[["rep_id", "measure", "full_year_actual"]], on=["rep_id", "measure"], how="left"
+            )["full_year_actual"]
+            basis["_fy"] = prior.to_numpy() / level.where(level > 0).to_numpy()
+            rm.loc[auto, "quota_source"] = "prior"
+        else:
+            rm.loc[auto, "quota_source"] = "same"
+            notes.append(
+                "no prior period given: 'auto' quotas were set on the same period's actuals, "
+                "which makes attainment circular; pass the prior period (quota_history)."
+            )
         qv = (
-            rm[auto]
+            basis[auto]
             .groupby(["role", "measure"])
             .apply(
                 lambda g: (
@@ -268,7 +322,9 @@ def compute_payouts(
             .rename("_auto")
         )
         rm = rm.merge(qv.reset_index(), on=["role", "measure"], how="left")
-        rm.loc[auto, "plan_quota"] = rm.loc[auto, "_auto"]
+        grows = rm["kind"].eq("deal") | rm["measure"].eq("portfolio_growth")
+        rm["growth_target"] = np.where(auto & grows, quota_growth, 0.0)
+        rm.loc[auto, "plan_quota"] = rm.loc[auto, "_auto"] * (1.0 + rm.loc[auto, "growth_target"])
         rm = rm.drop(columns="_auto")
         bad = auto & ~(rm["plan_quota"] > rm["floor"])
         if bad.any():
@@ -296,15 +352,17 @@ def compute_payouts(
             sel = (rm["role"] == role) & (rm["measure"] == m.id)
             if m.commission_rate is None:
                 rm.loc[sel, "factor"] = curve_factor(rm.loc[sel, "attainment"].fillna(0.0), m.curve)
-    rm["payout"] = np.where(
-        is_comm,
-        rm["commission_rate"] * rm["actual"].fillna(0.0),
-        rm["target_share"] * rm["factor"],
+    rm["payout"] = round_pay(
+        np.where(
+            is_comm,
+            rm["commission_rate"] * rm["actual"].fillna(0.0),
+            rm["target_share"] * rm["factor"],
+        )
     )
 
     # totals per rep: plan cap, clawback, contests, draws
     t = r[["rep_id", "role", "prorate", "_hire"]].copy()
-    t["base_salary"] = (
+    t["base_salary"] = round_pay(
         t["role"].map({k: v.base_salary for k, v in plan.roles.items()}) * t["prorate"]
     )
     t["target_incentive"] = (
@@ -314,8 +372,8 @@ def compute_payouts(
     cap_mult = t["role"].map(
         {k: (np.inf if v.cap is None else v.cap) for k, v in plan.roles.items()}
     )
-    cap_amt = cap_mult * t["target_incentive"]
-    t["cap_reduction"] = np.minimum(cap_amt - t["measure_payout"], 0.0)
+    cap_amt = np.where(np.isinf(cap_mult), np.inf, cap_mult * t["target_incentive"])
+    t["cap_reduction"] = round_pay(np.minimum(cap_amt - t["measure_payout"], 0.0))
     scale = np.where(
         t["measure_payout"] > 0,
         (t["measure_payout"] + t["cap_reduction"]) / t["measure_payout"],
@@ -339,14 +397,17 @@ def compute_payouts(
                 & (d["lost_date"] <= end)
                 & (d["lost_date"] - d["close_date"] <= window)
             )
-            part = d.loc[sel, ["rep_id", "measure", "deal_id", "credit", "close_date", "lost_date"]]
+            keep = ["rep_id", "measure", "deal_id", "credit", "close_date", "lost_date"]
+            part = d.loc[sel, keep + (["customer"] if "customer" in d.columns else [])]
             part = part.assign(share=cb.share, window_months=cb.window_months)
             claw_parts.append(part)
     claw = pd.concat(claw_parts, ignore_index=True) if claw_parts else pd.DataFrame()
     if len(claw):
         claw = claw.merge(rm[["rep_id", "measure", "rate_per_credit"]], on=["rep_id", "measure"])
         claw["scale"] = claw["rep_id"].map(t.set_index("rep_id")["_scale"])
-        claw["amount"] = -claw["credit"] * claw["rate_per_credit"] * claw["scale"] * claw["share"]
+        claw["amount"] = round_pay(
+            -claw["credit"] * claw["rate_per_credit"] * claw["scale"] * claw["share"]
+        )
         t["clawback"] = t["rep_id"].map(claw.groupby("rep_id")["amount"].sum()).fillna(0.0)
     else:
         t["clawback"] = 0.0
@@ -380,7 +441,7 @@ def compute_payouts(
                         "contest": c,
                         "rank": rank,
                         "value": float(v),
-                        "amount": c.budget * c.split[rank - 1],
+                        "amount": float(round_pay(c.budget * c.split[rank - 1])),
                     }
                 )
     contests = pd.DataFrame(contest_rows)
@@ -407,7 +468,7 @@ def compute_payouts(
         months = ((ov_end - ov_start).dt.days.clip(lower=0) / _MONTH_DAYS).round(2)
         guarantee = months * dr.monthly_amount
         earned = t.loc[sel, "measure_payout"] + t.loc[sel, "cap_reduction"] + t.loc[sel, "clawback"]
-        topup = (guarantee - earned).clip(lower=0.0)
+        topup = round_pay((guarantee - earned).clip(lower=0.0))
         t.loc[sel, "draw_months"] = months
         t.loc[sel, "draw_guarantee"] = guarantee
         t.loc[sel, "draw_topup"] = topup
@@ -431,6 +492,8 @@ def compute_payouts(
             "factor",
             "payout",
             "deals",
+            "full_year_actual",
+            "quota_source",
         ]
     ].reset_index(drop=True)
     totals = t[
@@ -451,14 +514,47 @@ def compute_payouts(
     ].reset_index(drop=True)
     for frame in (payouts, totals):
         for c in frame.columns:
-            if c not in ("rep_id", "role", "measure", "deals"):
+            if c not in ("rep_id", "role", "measure", "deals", "quota_source"):
                 frame[c] = frame[c].astype("float64")
     payouts["deals"] = payouts["deals"].astype("int64")
     for frame in (payouts, totals):
         frame["rep_id"] = frame["rep_id"].astype("string")
         frame["role"] = frame["role"].astype("string")
     payouts["measure"] = payouts["measure"].astype("string")
+    payouts["quota_source"] = payouts["quota_source"].astype("string")
     return PayoutResult(payouts=payouts, totals=totals, statement_lines=statement, notes=notes)
+
+
+def _customer(row: Any) -> str:
+    """The customer of a clawed-back deal by name, the deal's CRM id last (to find it)."""
+    name = getattr(row, "customer", None)
+    if name is None or pd.isna(name) or not str(name).strip():
+        return f"customer of deal {row.deal_id}"
+    return f"{name} (deal {row.deal_id})"
+
+
+def _quota_origin(row: Any) -> str:
+    """How a measure's quota was set, in words, for the statement."""
+    src = getattr(row, "quota_source", "plan")
+    if src == "plan":
+        text = "fixed in the plan"
+    else:
+        q = float(row.auto_q)
+        level = "median" if abs(q - 0.5) < 1e-9 else f"{q:.0%} percentile"
+        if src == "prior":
+            text = f"the role's {level} of the prior year's results"
+            growth = float(getattr(row, "growth_target", 0.0) or 0.0)
+            if growth:
+                text += f" plus a growth target of {style.pct(growth, 0)}"
+        else:
+            text = f"the role's {level} of this year's results (no prior year available)"
+    if bool(row.by_potential):
+        text += ", scaled to the territory's potential"
+    if row.kind == "deal" and float(row.prorate) < 0.999:
+        text += (
+            f", prorated to {style.pct(float(row.prorate), 0)} (part-time or joined in the year)"
+        )
+    return text
 
 
 def _statement(
@@ -508,6 +604,7 @@ def _statement(
             desc = f"{name}: no actual value for the period; nothing paid."
         else:
             qtxt = style.chf(row.quota) if row.kind == "deal" else style.pct(row.quota)
+            qtxt += f" ({_quota_origin(row)})"
             desc = (
                 f"{name}: {basis}; quota {qtxt} -> attainment {style.pct(row.attainment)}; "
                 f"curve pays {row.factor:.2f} x the target share of {style.chf(row.target_share)} "
@@ -568,7 +665,7 @@ def _statement(
                 "order": 4,
                 "kind": "clawback",
                 "measure": row.measure,
-                "description": f"Clawback: customer of deal {row.deal_id} (won "
+                "description": f"Clawback: {_customer(row)} (won "
                 f"{row.close_date:%d.%m.%Y}) lost on {row.lost_date:%d.%m.%Y}, within "
                 f"{row.window_months} months; {style.pct(row.share, 0)} of the pay on its "
                 f"{style.chf(row.credit)} credit is taken back.",

@@ -122,6 +122,7 @@ def evaluate_plans(
     multi_year_months: int = 24,
     threshold: float = 0.5,
     excellence: float = 1.5,
+    quota_growth: float = 0.05,
 ) -> Evaluation:
     """Pay the current and the proposed plan on the same ``period_months`` of actuals.
 
@@ -150,6 +151,11 @@ def evaluate_plans(
         Period length and the deal flags' definitions.
     threshold, excellence
         Composite attainment counted as threshold and excellence.
+    quota_growth
+        Growth target of ``auto`` quotas of value measures: quotas are set on the **prior**
+        ``period_months`` (the role's quantile of last year's results, spread by territory
+        potential) plus this growth, never on the year they pay (see
+        :func:`~salesanalytics.compensation.engine.compute_payouts`).
     """
     start, end = period_bounds(as_of, period_months)
     notes: list[str] = []
@@ -196,9 +202,43 @@ def evaluate_plans(
                 on="rep_id",
                 how="outer",
             )
+    if "name" in accounts.columns:  # clawback lines name the customer
+        customer = accounts.set_index(accounts["account_id"].astype("string"))["name"]
+        deals["customer"] = deals["account_id"].map(customer).astype("string")
     deals = with_team_deals(deals, r)
-    res_cur = compute_payouts(current, r, deals, actuals, start, end, potential=potential_before)
-    res_new = compute_payouts(proposed, r, deals, actuals, start, end, potential=potential_before)
+    # quotas are set on the prior period (same length, ending the day before this one)
+    p_start, p_end = period_bounds(start - pd.Timedelta(days=1), period_months)
+    prior_deals = with_team_deals(
+        deal_credits(
+            opportunities,
+            contracts,
+            products,
+            p_start,
+            p_end,
+            as_of=p_end,
+            new_product_months=new_product_months,
+            multi_year_months=multi_year_months,
+        ),
+        r,
+    )
+    prior_actuals = portfolio_actuals(contracts, activities, pairs, p_start, p_end)
+    results = {}
+    for label, plan in (("current", current), ("proposed", proposed)):
+        history = compute_payouts(
+            plan, r, prior_deals, prior_actuals, p_start, p_end, potential=potential_before
+        ).payouts
+        results[label] = compute_payouts(
+            plan,
+            r,
+            deals,
+            actuals,
+            start,
+            end,
+            potential=potential_before,
+            quota_history=history[["rep_id", "measure", "full_year_actual"]],
+            quota_growth=quota_growth,
+        )
+    res_cur, res_new = results["current"], results["proposed"]
     notes += [f"current plan: {n}" for n in res_cur.notes]
     notes += [f"proposed plan: {n}" for n in res_new.notes]
     revenue = period_revenue(contracts, start, end)

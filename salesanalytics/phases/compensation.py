@@ -41,6 +41,13 @@ class Params(PhaseParams):
     excellence: float = Field(
         1.5, ge=1, le=5, description="Weighted attainment counted as 'excellence'."
     )
+    quota_growth: float = Field(
+        0.05,
+        ge=-0.5,
+        le=1,
+        description="Growth target on 'auto' quotas: last year's level (role median, spread by "
+        "territory potential) + this share, for new ARR, upsell and portfolio growth.",
+    )
     n_scenarios: int = Field(
         10_000, ge=100, le=200_000, description="Number of simulated years in the Monte Carlo."
     )

@@ -1,4 +1,8 @@
-"""Phase ``portfolio``: portfolios, ABC classes, the portfolio matrix, key accounts and KPIs."""
+"""Phase ``portfolio``: portfolios, ABC classes, the portfolio matrix, key accounts and KPIs.
+
+The key-account list itself is drawn by the potential phase (its ``ka_*`` parameters), so that
+the territory design, this report, the role profiles and the summary count the same accounts.
+"""
 
 from __future__ import annotations
 
@@ -31,24 +35,6 @@ class Params(PhaseParams):
     abc_b_share: float = Field(
         0.95, gt=0, lt=1, description="Cumulative share of revenue/potential closing class B."
     )
-    ka_potential_quantile: float = Field(
-        0.98, gt=0, lt=1, description="Key-account criterion: potential at or above this quantile."
-    )
-    ka_revenue_quantile: float = Field(
-        0.98, gt=0, lt=1, description="Key-account criterion: MRR at or above this quantile."
-    )
-    ka_min_products: int = Field(
-        3, ge=1, le=50, description="Key-account criterion: at least this many products."
-    )
-    ka_min_locations: int = Field(
-        3,
-        ge=2,
-        le=1000,
-        description="Key-account criterion: a group with at least this many locations.",
-    )
-    ka_min_criteria: int = Field(
-        2, ge=1, le=4, description="How many of the four key-account criteria an account must meet."
-    )
 
     @model_validator(mode="after")
     def _classes_in_order(self) -> Params:
@@ -70,7 +56,6 @@ PHASE = PhaseSpec(
     writes=(
         "account_segments",
         "matrix_summary",
-        "key_accounts",
         "kpi_catalogue",
         "rep_kpis",
         "team_kpis",

@@ -1,4 +1,5 @@
-"""Phase ``potential``: revenue potential and white space of every account, market potential."""
+"""Phase ``potential``: revenue potential and white space of every account, market potential, and
+the engagement's key-account list (drawn once here, read by territory, portfolio, roles and summary)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,24 @@ class Params(PhaseParams):
         le=1000,
         description="Minimum paying customers in a segment for its product-group white space.",
     )
+    ka_potential_quantile: float = Field(
+        0.98, gt=0, lt=1, description="Key-account criterion: potential at or above this quantile."
+    )
+    ka_revenue_quantile: float = Field(
+        0.98, gt=0, lt=1, description="Key-account criterion: MRR at or above this quantile."
+    )
+    ka_min_products: int = Field(
+        3, ge=1, le=50, description="Key-account criterion: at least this many products."
+    )
+    ka_min_locations: int = Field(
+        3,
+        ge=2,
+        le=1000,
+        description="Key-account criterion: a group with at least this many locations.",
+    )
+    ka_min_criteria: int = Field(
+        2, ge=1, le=4, description="How many of the four key-account criteria an account must meet."
+    )
 
 
 PHASE = PhaseSpec(
@@ -41,6 +60,7 @@ PHASE = PhaseSpec(
         "potential_by_municipality",
         "potential_by_canton",
         "potential_coefficients",
+        "key_accounts",
     ),
     params=Params,
     seconds=3,

@@ -47,7 +47,8 @@ class Params(PhaseParams):
         0.01,
         ge=0,
         le=0.2,
-        description="Share of largest accounts carved out as key accounts if nobody has the KAM role.",
+        description="Fallback only (the potential phase's key-account list is used when it "
+        "exists): share of largest accounts carved out if nobody has the KAM role.",
     )
     max_unit_share: float = Field(
         0.02,

@@ -45,6 +45,7 @@ from salesanalytics.pipeline.spec import PhaseSpec
 __all__ = [
     "PROJECT_FILE",
     "TOP_LEVEL_PARAMS",
+    "MOVED_PARAMS",
     "ConfigError",
     "ProjectConfig",
     "default_notebooks_dir",
@@ -61,6 +62,36 @@ PROJECT_FILE = "project.yaml"
 
 TOP_LEVEL_PARAMS: dict[str, dict[str, str]] = {"intake": {"source": "source", "mapping": "mapping"}}
 """Phase parameters that come from the project's top level: phase -> {param: top-level key}."""
+
+MOVED_PARAMS: dict[tuple[str, str], str] = {
+    ("portfolio", name): "potential"
+    for name in (
+        "ka_potential_quantile",
+        "ka_revenue_quantile",
+        "ka_min_products",
+        "ka_min_locations",
+        "ka_min_criteria",
+    )
+}
+"""Parameters that moved to another phase: (old phase, name) -> new phase. A project file or
+``--set`` naming the old place still works (the value goes to the new phase unless that sets it
+too); the key-account criteria moved to the potential phase, which now draws the one key-account
+list of the engagement."""
+
+
+def _relocate(section: Mapping[str, Any]) -> dict[str, Any]:
+    """``{phase: {param: value}}`` with :data:`MOVED_PARAMS` moved to their new phase."""
+    out = {k: dict(v) if isinstance(v, Mapping) else v for k, v in section.items()}
+    for (old, name), new in MOVED_PARAMS.items():
+        sec = out.get(old)
+        if not isinstance(sec, dict) or name not in sec:
+            continue
+        value = sec.pop(name)
+        target = out.setdefault(new, {})
+        if isinstance(target, dict):
+            target.setdefault(name, value)
+    return out
+
 
 _TOP_KEYS = {"client", "source", "mapping", "reports", "notebooks", "run", "phases"}
 _RUN_KEYS = {"cell_timeout", "workers"}
@@ -432,7 +463,8 @@ def resolve_params(
     """
     by_name = {p.name: p for p in phases}
     problems: list[str] = []
-    file_section = dict(from_file or {})
+    file_section = _relocate(from_file or {})
+    overrides = _relocate(overrides or {})
     for name in file_section:
         if name not in by_name:
             problems.append(

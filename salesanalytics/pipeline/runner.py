@@ -323,6 +323,29 @@ def _entity_file(entity_id: Any) -> str:
     return safe_file_stem(entity_id)
 
 
+def _consistency(run_dir: Path) -> dict[str, Any]:
+    """The run's shared figures compared across phases
+    (:func:`salesanalytics.pipeline.consistency.check_run`); a check that cannot run is reported
+    as such instead of failing the run."""
+    from salesanalytics.pipeline.consistency import check_run
+
+    try:
+        return check_run(run_dir)
+    except Exception as exc:  # a broken declaration must not cost the run its manifest
+        return {"status": "error", "message": f"{type(exc).__name__}: {exc}", "figures": []}
+
+
+def _distribute(run_dir: Path, results: Mapping[str, Any]) -> dict[str, Any]:
+    """Per-recipient folders of the personal reports
+    (:func:`salesanalytics.pipeline.distribution.build_distribution`)."""
+    from salesanalytics.pipeline.distribution import build_distribution
+
+    try:
+        return build_distribution(run_dir, {n: r.entities for n, r in results.items()})
+    except Exception as exc:  # the folders are a convenience: never cost the run its index
+        return {"recipients": 0, "pages": 0, "error": f"{type(exc).__name__}: {exc}"}
+
+
 def _describe_change(old: Mapping[str, Any], new: Mapping[str, Any], reran: set[str]) -> str:
     """Why a phase must rerun, from its previous and current fingerprint components."""
     reasons = []
@@ -551,6 +574,7 @@ class _Runner:
             "date": self.date.strftime("%d.%m.%Y"),
             "run_id": self.run_id,
             "local_paths": self.local_paths(),
+            "phase": phase.name,
         }
 
     def on_cell(self, label: str) -> Callable[[int, int], None] | None:
@@ -607,7 +631,13 @@ class _Runner:
         nbformat.write(executed, analyst_nb)
         r.reports["analyst"] = f"analyst/{phase.name}.html"
         r.reports["notebook"] = f"analyst/{phase.name}.ipynb"
-        self.submit_export(_analyst_html, self.run_dir / r.reports["analyst"], executed)
+        self.submit_export(
+            _analyst_html,
+            self.run_dir / r.reports["analyst"],
+            executed,
+            title=phase.title,
+            client=self.o.client,
+        )
         if failure is None:
             missing = [
                 w
@@ -838,7 +868,7 @@ class _Runner:
                     _client_html,
                     self.run_dir / href,
                     executed,
-                    params={spec.entity_param: str(job.eid)},
+                    params={},  # the page's subtitle names the rep or team
                     subtitle=job.label,
                     **self.client_kwargs(phase, title=spec.title or phase.title),
                 )
@@ -912,6 +942,8 @@ class _Runner:
             "workers": self.workers,
             "kernels": {"started": self.pool.started, "recycled": self.pool.recycled},
             "phases": {n: asdict(r) for n, r in self.results.items() if r.status != "pending"},
+            "consistency": getattr(self, "consistency", None),
+            "distribution": getattr(self, "distribution", None),
             "coverage": self.coverage,
             "salesforce": getattr(self, "salesforce", None),
         }
@@ -962,6 +994,8 @@ class _Runner:
             summary=summary,
             phases=rows,
             version=__version__,
+            consistency=getattr(self, "consistency", None),
+            distribution=bool((getattr(self, "distribution", None) or {}).get("recipients")),
             coverage=self.coverage_rows(),
         )
         atomic_write_bytes(self.run_dir / "index.html", text.encode("utf-8"))
@@ -1082,6 +1116,8 @@ class _Runner:
             if self.bar is not None:
                 self.bar.close()
                 self.bar = None
+            self.consistency = _consistency(self.run_dir)
+            self.distribution = _distribute(self.run_dir, self.results)
             self.write_manifest(status)
             self.write_index()
         if status == "finished":

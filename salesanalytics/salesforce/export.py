@@ -233,9 +233,9 @@ def _fields_part(
 ) -> pd.DataFrame:
     (accounts,) = read_phase_tables(run_dir, "intake", ["accounts"])
     (potential,) = read_phase_tables(run_dir, "potential", ["account_potential"])
-    key_accounts, segments = read_phase_tables(
-        run_dir, "portfolio", ["key_accounts", "account_segments"]
-    )
+    # the one key-account list: drawn by the potential phase (portfolio and territory read it)
+    (key_accounts,) = read_phase_tables(run_dir, "potential", ["key_accounts"])
+    (segments,) = read_phase_tables(run_dir, "portfolio", ["account_segments"])
     (channels,) = read_phase_tables(run_dir, "channels", ["account_channel"])
     (churn,) = read_phase_tables(run_dir, "churn", ["customer_churn"])
     values = fl.account_values(

@@ -191,7 +191,7 @@ def account_values(
     potential
         Potential ``account_potential``: ``account_id``, ``potential_mrr``, ``white_space_mrr``.
     key_accounts
-        Portfolio ``key_accounts``: ``account_id``.
+        The potential phase's ``key_accounts`` (the engagement's one list): ``account_id``.
     channels
         Channels ``account_channel``: ``account_id``, ``proposed_channel``.
     segments

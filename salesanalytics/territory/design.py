@@ -21,7 +21,7 @@ The engagement's territory model works on Swiss postal codes:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -713,8 +713,12 @@ def _excel_columns(df: pd.DataFrame) -> list[list[Any]]:
     return cols
 
 
-def write_excel(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
-    """Write the client workbook: one sheet per table (sheet names cut to Excel's 31 chars).
+def write_excel(
+    path: str | Path, sheets: dict[str, pd.DataFrame], names: Mapping[str, str] | None = None
+) -> Path:
+    """Write the client workbook: one sheet per table (sheet names cut to Excel's 31 chars),
+    laid out for the client (:func:`salesanalytics.excel.sheet_layout`: words as headers,
+    ``names`` of ids beside them, number formats, frozen header row, column widths).
 
     Delegates to :func:`salesanalytics.deliverables.write_excel`: missing values are empty
     cells, booleans TRUE/FALSE, numbers numbers, and text always text, neutralised against
@@ -723,7 +727,7 @@ def write_excel(path: str | Path, sheets: dict[str, pd.DataFrame]) -> Path:
     """
     from salesanalytics.deliverables import write_excel as _write
 
-    return _write(path, sheets)
+    return _write(path, sheets, names)
 
 
 def customer_units(

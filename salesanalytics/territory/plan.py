@@ -180,7 +180,11 @@ def prepare_inputs(
     road_factor, speed_kmh
         Travel model: road km = haversine km x ``road_factor``; driving speed.
     key_account_share
-        Share of largest accounts flagged as key accounts when no rep has the KAM role.
+        Share of largest accounts flagged as key accounts when no rep has the KAM role; only used
+        when ``potential`` carries no key-account list. When it has the columns ``key_account``
+        and ``key_account_manager_id`` (the potential phase's list,
+        :func:`salesanalytics.portfolio.flag_key_accounts`), exactly those accounts are carved
+        out and go to their proposed key-account manager.
     locked_postal_codes
         Postal codes that stay with their current rep.
     max_unit_share
@@ -231,6 +235,12 @@ def prepare_inputs(
     acc["account_id"] = acc["account_id"].astype("string")
     pot = potential[["account_id", "potential_mrr", "current_mrr", "white_space_mrr"]].copy()
     pot["account_id"] = pot["account_id"].astype("string")
+    ka_list = {"key_account", "key_account_manager_id"} <= set(potential.columns)
+    if ka_list:
+        pot["key_account_list"] = potential["key_account"].fillna(False).astype(bool).to_numpy()
+        pot["key_account_manager_id"] = (
+            potential["key_account_manager_id"].astype("string").to_numpy()
+        )
     acc = acc.merge(pot, on="account_id", how="left")
     n_no_potential = int(acc["potential_mrr"].isna().sum())
     for c in ("potential_mrr", "current_mrr", "white_space_mrr"):
@@ -260,7 +270,10 @@ def prepare_inputs(
             wl[c] = (v if c == "segment" else v.astype("float64").fillna(0.0)).to_numpy()
     for c in ("segment", "activity_hours", "visits_per_year", "travel_hours", "workload_hours"):
         acc[c] = wl[c].to_numpy()
-    acc["key_account"] = key_account_carve_out(acc, reps, share=key_account_share).to_numpy()
+    if ka_list:
+        acc["key_account"] = acc.pop("key_account_list").fillna(False).astype(bool)
+    else:
+        acc["key_account"] = key_account_carve_out(acc, reps, share=key_account_share).to_numpy()
     active = reps["active"].fillna(True).astype(bool) if "active" in reps else True
     field_reps = reps[(reps["role"] == "field") & active].copy().reset_index(drop=True)
     field_ids = field_reps["rep_id"].astype(str).tolist()
@@ -384,6 +397,14 @@ def _finish(
         locked_accounts=locked_accounts,
         unit_col="unit_id" if "unit_id" in acc else "postal_code",
     )
+    if "key_account_manager_id" in acc.columns:
+        # key accounts go to their proposed key-account manager (the potential phase's list)
+        kam = acc["key_account_manager_id"].astype("string").to_numpy()
+        to_kam = assignment["key_account"].to_numpy() & ~pd.isna(kam)
+        assignment.loc[to_kam, "rep_id"] = kam[to_kam]
+        assignment["changed"] = (
+            assignment["rep_id"].fillna("") != assignment["previous_rep_id"].fillna("")
+        ).astype(bool)
     terr = territory_summary(assignment, acc, inputs.reps, road_factor, speed_kmh, bases=bases)
     terr = table_balance(terr, fte_scaled)
     u = inputs.units

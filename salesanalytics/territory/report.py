@@ -92,17 +92,34 @@ def deviation_table(plan: TerritoryPlan) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``territory_id``, ``target_share``, per metric its total, ``target_<m>`` and ``dev_<m>``.
+        ``territory_id``, ``target_share``, per metric its total, ``target_<m>`` and ``dev_<m>``,
+        and ``label``: the territory with its rep's name (``T01 · Lea Widmer``; today's
+        territories, named by their rep, show the name only), for charts.
     """
     t = plan.territories
     if "dev_potential_mrr" not in t:  # a table without targets: balance of its own rows
         shares = dict(zip(t["territory_id"].astype(str), t["fte"].fillna(1.0), strict=True))
-        return balance_table(t, t["territory_id"].astype(str).to_numpy(), METRICS, shares)
-    f = t[t["dev_potential_mrr"].notna()]
-    cols = ["territory_id", "target_share"]
-    for m in METRICS:
-        cols += [m, f"target_{m}", f"dev_{m}"]
-    return f[cols].reset_index(drop=True)
+        out = balance_table(t, t["territory_id"].astype(str).to_numpy(), METRICS, shares)
+    else:
+        f = t[t["dev_potential_mrr"].notna()]
+        cols = ["territory_id", "target_share"]
+        for m in METRICS:
+            cols += [m, f"target_{m}", f"dev_{m}"]
+        out = f[cols].reset_index(drop=True)
+    if "rep_name" in t.columns:
+        names = dict(
+            zip(t["territory_id"].astype(str), t["rep_name"].astype("string"), strict=True)
+        )
+        reps = dict(zip(t["territory_id"].astype(str), t["rep_id"].astype("string"), strict=True))
+        out["label"] = [
+            str(tid)
+            if pd.isna(names.get(str(tid), pd.NA))
+            else str(names[str(tid)])
+            if reps.get(str(tid)) == str(tid)
+            else f"{tid} · {names[str(tid)]}"
+            for tid in out["territory_id"]
+        ]
+    return out
 
 
 def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: float) -> list[str]:

@@ -1,0 +1,180 @@
+"""Checks that a run's client pages read as a deliverable, not as an analyst's output.
+
+:func:`audit_client_pages` scans every client HTML page of a run folder (``client/**/*.html``)
+and lists what a partner would not sign:
+
+* table headers that are code (``current_mrr``, ``n_territories``) and code words in the text
+  (``team_lead``, a formula such as ``churned_mrr / start_mrr``);
+* ``True`` / ``False`` in a table cell;
+* ids where a name exists: a rep, account or opportunity id of the run's CRM data in a table
+  column not marked as an id column (header ending in ``ID``), or in a page's title block;
+* internal paths and file names (``salesanalytics/config/...``, ``.yaml``, ``.parquet``,
+  ``.ipynb``, home or temporary folders, "output table ...");
+* the demo's planted truths (``truth.json``, "demo check", "planted");
+* grey monospace boxes (``<pre>``: printed console output instead of prose).
+
+It uses the standard library's HTML parser only, so it can run anywhere a run folder is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["audit_client_pages", "audit_page", "known_ids"]
+
+_CODE_HEADER = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+_INTERNAL = re.compile(
+    r"salesanalytics/|\.ya?ml\b|\.parquet\b|\.ipynb\b|/home/|/tmp/|/work/|\\Users\\|"
+    r"output table\b|truth(?:_accounts)?\.(?:json|parquet)|demo check|planted",
+    re.I,
+)
+
+
+_CODE_WORD = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b(?!\.(?:xlsx|csv|pdf|html))")
+"""A snake_case word in running text (``team_lead``, ``churned_mrr / start_mrr``); a deliverable's
+file name (``territory_plan.xlsx``) is fine."""
+
+
+@dataclass
+class _Table:
+    headers: list[str] = field(default_factory=list)
+    rows: list[list[str]] = field(default_factory=list)
+
+
+class _Page(HTMLParser):
+    """Collects tables (headers and cells), ``<pre>`` blocks, the title block and the text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[_Table] = []
+        self.pre = 0
+        self.text: list[str] = []
+        self.title_block: list[str] = []
+        self._stack: list[_Table] = []
+        self._cell: list[str] | None = None
+        self._cell_is_header = False
+        self._row: list[str] | None = None
+        self._in_thead = False
+        self._skip = 0  # inside <style>
+        self._header = 0  # inside <header class="sa-header">
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "style":
+            self._skip += 1
+        elif tag == "pre":
+            self.pre += 1
+        elif tag == "header":
+            self._header += 1
+        elif tag == "table":
+            self._stack.append(_Table())
+        elif tag == "thead":
+            self._in_thead = True
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = []
+            self._cell_is_header = tag == "th" and (self._in_thead or not self._row)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "style":
+            self._skip = max(0, self._skip - 1)
+        elif tag == "header":
+            self._header = max(0, self._header - 1)
+        elif tag == "thead":
+            self._in_thead = False
+        elif tag in ("td", "th") and self._cell is not None and self._stack:
+            text = " ".join("".join(self._cell).split())
+            t = self._stack[-1]
+            if self._cell_is_header and self._in_thead:
+                t.headers.append(text)
+            elif self._row is not None:
+                self._row.append(text)
+            self._cell = None
+        elif tag == "tr" and self._row is not None and self._stack:
+            if self._row:
+                self._stack[-1].rows.append(self._row)
+            self._row = None
+        elif tag == "table" and self._stack:
+            self.tables.append(self._stack.pop())
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._header:
+            self.title_block.append(data)
+
+
+def known_ids(run_dir: str | Path) -> set[str]:
+    """Ids of reps, accounts and opportunities in a run's intake tables (those have names)."""
+    ids: set[str] = set()
+    base = Path(run_dir) / "data" / "intake"
+    for table, col in (
+        ("reps", "rep_id"),
+        ("accounts", "account_id"),
+        ("opportunities", "opportunity_id"),
+    ):
+        path = base / f"{table}.parquet"
+        if path.is_file():
+            ids |= set(pd.read_parquet(path, columns=[col])[col].dropna().astype(str))
+    return ids
+
+
+def audit_page(html_text: str, ids: set[str] = frozenset(), name: str = "page") -> list[str]:
+    """Problems of one client page (see the module docstring); empty when it is clean."""
+    page = _Page()
+    page.feed(html_text)
+    problems: list[str] = []
+    if page.pre:
+        problems.append(f"{name}: {page.pre} monospace box(es) (<pre>): print output, not prose")
+    text = " ".join(page.text)
+    for m in sorted({m.group(0) for m in _INTERNAL.finditer(text)}):
+        problems.append(f"{name}: internal path, file name or demo check in the text: {m!r}")
+    for m in sorted({m.group(0) for m in _CODE_WORD.finditer(text)}):
+        problems.append(f"{name}: code word in the text: {m!r}")
+    title = " ".join(page.title_block)
+    for i in sorted(i for i in ids if len(i) >= 6 and i in title):
+        problems.append(f"{name}: id {i!r} in the title block (show the name)")
+    for t in page.tables:
+        for h in t.headers:
+            if _CODE_HEADER.match(h):
+                problems.append(f"{name}: column header {h!r} is code, not words")
+        id_cols = {j for j, h in enumerate(t.headers) if re.search(r"\bID$", h)}
+        for row in t.rows:
+            for j, cell in enumerate(row):
+                if cell in ("True", "False"):
+                    problems.append(f"{name}: {cell} in a table cell (yes/no)")
+                elif ids and cell in ids and j not in id_cols:
+                    head = t.headers[j] if j < len(t.headers) else f"column {j + 1}"
+                    problems.append(f"{name}: id {cell!r} in column {head!r} (show the name)")
+    # one line per kind of problem and page is enough to find it
+    return list(dict.fromkeys(problems))
+
+
+def audit_client_pages(run_dir: str | Path) -> list[str]:
+    """Problems of every client page of a run (``client/**/*.html``), page by page.
+
+    Parameters
+    ----------
+    run_dir
+        A run folder (``reports/<client>/<run-id>``).
+
+    Returns
+    -------
+    list of str
+        ``"client/<page>: <problem>"``; empty when every page is clean.
+    """
+    run = Path(run_dir)
+    ids = known_ids(run)
+    problems: list[str] = []
+    for path in sorted((run / "client").rglob("*.html")):
+        rel = path.relative_to(run).as_posix()
+        problems += audit_page(path.read_text(encoding="utf-8"), ids, rel)
+    return problems
