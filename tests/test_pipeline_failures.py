@@ -10,15 +10,15 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
+from waiting import wait_for, wait_process
 
 from salesanalytics.pipeline import runner
-from salesanalytics.pipeline.runner import RunOptions, RunResult, run_pipeline
+from salesanalytics.pipeline.runner import STAGING, RunOptions, RunResult, run_pipeline
 
 NB = Path(__file__).parent / "notebooks"
 _spec = importlib.util.spec_from_file_location("fake_phases", NB / "fake_phases.py")
@@ -28,6 +28,9 @@ _spec.loader.exec_module(fake)
 ALPHA = dataclasses.replace(fake.ALPHA, per_entity=())
 PHASES = [ALPHA, fake.BETA, fake.GAMMA, fake.DELTA]
 LIGHT_WARMUP = "import pandas, salesanalytics.style"
+CELL_TIMEOUT = 60
+"""The bad run's cell time-out: delta's sleeping cell (an hour) runs into it; the cells before it
+(imports, reading a table) have a generous minute however busy the machine is."""
 
 
 def _options(reports: Path, cell_timeout: int = 60, **over: dict[str, Any]) -> RunOptions:
@@ -53,7 +56,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         good = run_pipeline(_options_selected(reports, ("beta",)))
         good_index = (good.run_dir / "index.html").read_bytes()
         bad = run_pipeline(
-            _options(reports, cell_timeout=2, beta={"fail": True}, delta={"sleep": 30})
+            _options(reports, cell_timeout=CELL_TIMEOUT, beta={"fail": True}, delta={"sleep": 3600})
         )
     return {"reports": reports, "good": good, "bad": bad, "good_index": good_index}
 
@@ -82,7 +85,7 @@ def test_cell_timeout_fails_the_phase(runs: dict[str, Any]) -> None:
     err = runs["bad"].phases["delta"].error
     assert err == (
         "phase delta failed in cell 4 (`import time`): "
-        "the cell ran longer than the cell time-out of 2 s"
+        f"the cell ran longer than the cell time-out of {CELL_TIMEOUT} s"
     )
 
 
@@ -142,7 +145,7 @@ INTERRUPTED = textwrap.dedent(
     alpha = dataclasses.replace(fake.ALPHA, per_entity=())
     phases = [alpha, fake.DELTA]
     params = {"alpha": alpha.params().model_dump(mode="json"),
-              "delta": fake.DELTA.params(sleep=60).model_dump(mode="json")}
+              "delta": fake.DELTA.params(sleep=3600).model_dump(mode="json")}
     try:
         run_pipeline(RunOptions(phases, NB, Path(sys.argv[2]), "Muster AG", "muster", params,
                                 selected=("delta",), quiet=True, warmup="import pandas"))
@@ -162,17 +165,14 @@ def test_interrupted_run_leaves_no_output_taken_as_complete(runs: dict[str, Any]
         stderr=subprocess.PIPE,
     )
     try:
-        staging = None
-        for _ in range(300):
+
+        def delta_started() -> Path | None:
             new = [d for d in set(os.listdir(base)) - before if not d.startswith(".")]
-            if new and (base / new[0] / ".staging" / "delta").exists():
-                staging = base / new[0]
-                break
-            time.sleep(0.1)
-        assert staging is not None, "the run never started the delta phase"
-        time.sleep(1.0)
+            return base / new[0] if new and (base / new[0] / STAGING / "delta").exists() else None
+
+        staging = wait_for("the run to start the delta phase", delta_started)
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 130
+        assert wait_process(proc) == 130
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -115,7 +115,7 @@ async def start_kernel(
     cwd: Path,
     kernel_name: str = "python3",
     warmup: str = WARMUP_CODE,
-    timeout: float = 120,
+    timeout: float = 600,
     log_file: Path | None = None,
     on_launch: Callable[[], None] | None = None,
 ) -> Kernel:
