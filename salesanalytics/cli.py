@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "validate": "salesanalytics.intake",
     "init": "salesanalytics.pipeline.commands",
     "run": "salesanalytics.pipeline.commands",
+    "clean": "salesanalytics.pipeline.commands",
 }
 """Subcommand -> module registering it."""
 

@@ -7,6 +7,7 @@ shown as text and never runs.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 from collections.abc import Callable, Mapping
@@ -166,4 +167,7 @@ def table(
     if cap:
         styler = styler.set_caption(cap)
     styler = styler.set_table_attributes('class="sa-table"')
-    return styler
+    # pandas names each table by a random id; one derived from what is shown makes the same
+    # data give the same report
+    digest = hashlib.sha256(f"{cap}\n{shown.to_csv()}".encode()).hexdigest()[:8]
+    return styler.set_uuid(digest)

@@ -115,7 +115,8 @@ def test_failed_phase_keeps_executed_notebook_but_no_client_report(runs: dict[st
 
 def test_earlier_runs_stay_intact_and_latest_is_not_moved(runs: dict[str, Any]) -> None:
     good, bad = runs["good"], runs["bad"]
-    assert good.exit_code == 0 and [*good.phases] == ["alpha", "beta"]
+    # a --phase run still makes a whole engagement: the phases never run before run too
+    assert good.exit_code == 0 and [*good.phases] == ["alpha", "beta", "gamma", "delta"]
     assert (good.run_dir / "index.html").read_bytes() == runs["good_index"]
     assert (good.run_dir / "client" / "beta.html").is_file()
     assert (good.run_dir / "data" / "beta" / "total.json").is_file()
@@ -128,7 +129,7 @@ def test_failed_phase_is_not_reused_by_the_next_run(
 ) -> None:
     monkeypatch.setattr(runner, "package_fingerprint", lambda: "pkg-fixed")
     res = run_pipeline(_options_selected(runs["reports"], ("beta",)))
-    assert {n: r.status for n, r in res.phases.items()} == {"alpha": "reused", "beta": "reused"}
+    assert {r.status for r in res.phases.values()} == {"reused"}
     assert res.phases["beta"].reused_from == runs["good"].run_id  # not the failed run's
 
 
@@ -145,7 +146,7 @@ INTERRUPTED = textwrap.dedent(
     alpha = dataclasses.replace(fake.ALPHA, per_entity=())
     phases = [alpha, fake.DELTA]
     params = {"alpha": alpha.params().model_dump(mode="json"),
-              "delta": fake.DELTA.params(sleep=3600).model_dump(mode="json")}
+              "delta": fake.DELTA.params(gate=sys.argv[3]).model_dump(mode="json")}
     try:
         run_pipeline(RunOptions(phases, NB, Path(sys.argv[2]), "Muster AG", "muster", params,
                                 selected=("delta",), quiet=True, warmup="import pandas"))
@@ -155,12 +156,15 @@ INTERRUPTED = textwrap.dedent(
 )
 
 
-def test_interrupted_run_leaves_no_output_taken_as_complete(runs: dict[str, Any]) -> None:
+def test_interrupted_run_leaves_no_output_taken_as_complete(
+    runs: dict[str, Any], tmp_path: Path
+) -> None:
     reports = runs["reports"]
     base = reports / "muster"
     before = set(os.listdir(base))
+    gate = tmp_path / "gate"  # delta waits for it: the run cannot finish before the signal
     proc = subprocess.Popen(
-        [sys.executable, "-c", INTERRUPTED, str(NB), str(reports)],
+        [sys.executable, "-c", INTERRUPTED, str(NB), str(reports), str(gate)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -183,9 +187,13 @@ def test_interrupted_run_leaves_no_output_taken_as_complete(runs: dict[str, Any]
     assert "delta" not in man["phases"]  # neither complete nor blamed for the interruption
     assert man["phases"]["alpha"]["status"] == "reused"
     assert os.readlink(base / "latest") != run_dir.name
-    # the next run redoes the interrupted phase
+    # the next run, with the same parameters, redoes the interrupted phase
+    gate.touch()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(runner, "package_fingerprint", lambda: "pkg-fixed")
-        res = run_pipeline(_options_selected(reports, ("delta",)))
+        opts = dataclasses.replace(
+            _options(reports, delta={"gate": str(gate)}), selected=("delta",)
+        )
+        res = run_pipeline(opts)
     assert res.phases["delta"].status == "ran"
-    assert res.phases["delta"].reason == "no earlier result"
+    assert res.phases["delta"].reason == f"parameter gate changed ('' → '{gate}')"

@@ -135,6 +135,9 @@ async def start_kernel(
     # oversubscribing the cores (a user's explicit setting wins)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")
+    # the order of a set of texts depends on Python's per-process hash seed: fixed, the same
+    # input gives the same tables and reports wherever such an order shows
+    env.setdefault("PYTHONHASHSEED", "0")
     kc = None
     out: Any = subprocess.DEVNULL
     try:
@@ -382,9 +385,15 @@ def parameterize(nb: Any, parameters: Mapping[str, Any]) -> Any:
     ks.setdefault("name", "python3")
     ks.setdefault("display_name", "Python 3")
     ks.setdefault("language", "python")
-    return parameterize_notebook(
+    out = parameterize_notebook(
         nb, dict(parameters), kernel_name=ks["name"], language=ks.get("language", "python")
     )
+    # papermill gives the injected cell a random id, which the HTML reports show: the same
+    # input must give the same report
+    for cell in out.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"
+    return out
 
 
 def _merge_adjacent_streams(nb: Any) -> None:
