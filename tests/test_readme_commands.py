@@ -40,12 +40,19 @@ RUN_HERE = {
     "salesanalytics demo-data": "make demo (fixture)",
     "papermill": "test_notebook_run_on_its_own_never_changes_a_finished_run",
     ".venv/bin/python bench": "test_bench_scripts_answer_help",
+    # run by other test modules
+    "python -m salesanalytics.salesforce": "tests/test_salesforce_export.py (export, resolve)",
+    "sf project convert": "tests/test_salesforce_export.py (the real Salesforce CLI)",
 }
 NOT_RUN_HERE = {
     "make test": "the command that runs this suite (CI runs it on a fresh clone)",
     "make lock": "rewrites requirements.lock from the installed versions",
     "pip install": "installation; CI installs with `make install`, which runs this command",
     "conda env": "installation with conda, which CI does not have",
+    "npm ci": "installs the pinned Salesforce CLI (.ci/run runs it)",
+    "sf project deploy": "deploys to the client's Salesforce org",
+    "sf data update": "writes to the client's Salesforce org",
+    "sf data import": "writes to the client's Salesforce org",
     ".venv/bin/jupyter lab": "an interactive server; the notebooks' own run is tested with "
     "papermill (test_notebook_run_on_its_own_never_changes_a_finished_run)",
 }
@@ -54,7 +61,10 @@ NOT_RUN_HERE = {
 def _documented() -> set[str]:
     """Commands in the documents: lines of ``bash`` blocks and inline code that start with a
     command of this project (``make``, ``salesanalytics``, ``.venv/bin/...``, ``pip``, ...)."""
-    starts = ("make ", "salesanalytics ", ".venv/bin/", "pip ", "conda ", "papermill")
+    starts = (
+        "make ", "salesanalytics ", ".venv/bin/", "pip ", "conda ", "papermill", "python ", "sf ",
+        "npm ",
+    )  # fmt: skip
     found = set()
     for doc in DOCS:
         text = doc.read_text(encoding="utf-8")
@@ -75,6 +85,8 @@ def _kind(command: str) -> str:
         return "papermill"
     if words[0] == ".venv/bin/python" and len(words) > 1 and words[1].startswith("bench/"):
         return ".venv/bin/python bench"
+    if words[0] == "sf" or words[:2] == ["python", "-m"]:
+        return " ".join(words[:3])
     return " ".join(words[:2])
 
 

@@ -983,6 +983,43 @@ class _Runner:
     def background(self, coro: Any) -> None:
         self.bg.append(asyncio.ensure_future(coro))
 
+    def export_salesforce(self) -> None:
+        """Write the run's ``salesforce/`` folder from the phases that finished (a partial run
+        writes the parts its phases allow; see :mod:`salesanalytics.salesforce`)."""
+        done = [n for n, r in self.results.items() if r.status in {"ran", "reused"}]
+        try:
+            from salesanalytics.salesforce import write_salesforce_folder
+
+            key = json_digest(
+                {
+                    "phases": {n: self.results[n].output_fingerprint for n in sorted(done)},
+                    "package": self.pkg_fp,
+                    "client": self.o.client,
+                }
+            )
+            earlier = sorted({self.results[n].reused_from for n in done} - {""}, reverse=True)
+            res = write_salesforce_folder(
+                self.run_dir,
+                done,
+                client=self.o.client,
+                key=key,
+                reuse_from=[self.base / r for r in earlier],
+            )
+        except Exception as exc:  # a broken export must not cost the run its reports
+            self.salesforce = {"error": f"{type(exc).__name__}: {exc}"}
+            self.log(f"FAILED salesforce export: {type(exc).__name__}: {exc}", always=True)
+            return
+        if res is not None:
+            self.salesforce = {
+                "parts": res.parts,
+                "missing": res.missing,
+                "files": res.files,
+                "reused_from": res.reused_from,
+            }
+            self.log(res.summary())
+            for note in res.notes if not res.reused_from else ():
+                self.log(note)
+
     # ------------------------------------------------------------ manifest / index
     def write_manifest(self, status: str) -> None:
         man = {
@@ -1009,6 +1046,7 @@ class _Runner:
             "workers": self.workers,
             "kernels": {"started": self.pool.started, "recycled": self.pool.recycled},
             "phases": {n: asdict(r) for n, r in self.results.items() if r.status != "pending"},
+            "salesforce": getattr(self, "salesforce", None),
         }
         atomic_write_bytes(
             self.run_dir / MANIFEST,
@@ -1122,6 +1160,7 @@ class _Runner:
         self.report_tasks: dict[asyncio.Task[None], PhaseSpec] = {}
         try:
             await self.schedule()
+            self.export_salesforce()
             status = (
                 "finished"
                 if all(r.status in {"ran", "reused"} for r in self.results.values())
