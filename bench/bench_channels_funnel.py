@@ -156,6 +156,7 @@ def synthetic(n_acc: int, n_act: int, n_reps: int = 50, seed: int = 0) -> dict[s
                 dtype="string",
             ),
             "channel": pd.array(channel, dtype="string"),
+            "product_id": products["product_id"].to_numpy()[rng.integers(0, 12, n_opp)],
             "amount": rng.gamma(2.0, 900.0, n_opp),
             "created_date": created,
             "close_date": close,
@@ -227,8 +228,8 @@ def run_size(n_acc: int, n_act: int, only: str) -> None:
         )
         _timed("cost-to-serve per account", channels.cost_to_serve, costs, AS_OF, 365)
         del costs
-        _timed(
-            "channel-mix analysis (whole phase)",
+        mix = _timed(
+            "channel-mix analysis (cost-to-serve, contribution)",
             channels.analyse_channel_mix,
             t["accounts"],
             t["reps"],
@@ -238,6 +239,18 @@ def run_size(n_acc: int, n_act: int, only: str) -> None:
             t["channel_rates"],
             AS_OF,
         )
+        from salesanalytics import channel_matrix
+
+        routing = _timed(
+            "channel matrix + account x group routing",
+            channel_matrix.route_accounts,
+            mix,
+            t,
+            AS_OF,
+            rules=channel_matrix.MatrixRules(size_basis="employees"),
+        )
+        print(f"  account x product-group rows: {num(len(routing.assignment))}")
+        del mix, routing
     if only in ("all", "funnel"):
         _timed(
             "deal progress",

@@ -20,7 +20,10 @@ unprofitable ones give profit away).
 Channel assignment (:func:`assign_channels`) proposes field, tele or online per account from its
 value (revenue plus part of its untapped potential), the complexity of its products and its stated
 channel preference, with the break-even values at which the more personal channel pays for its
-extra cost, and under the field capacity available; moves are grouped in migration waves.
+extra cost, and under the field capacity available; moves are grouped in migration waves. The
+channel phase's proposal comes from :mod:`salesanalytics.channel_matrix` (a channel per customer
+segment and product group, measured from the deals), which overwrites ``proposed_channel`` of the
+per-account table; the account-value rule here is kept for comparison.
 """
 
 from __future__ import annotations
@@ -1120,6 +1123,8 @@ class ChannelMix:
     rates: pd.DataFrame
     cost_by_type: pd.DataFrame
     counts: dict[str, int]
+    cost_to_serve: pd.DataFrame | None = None
+    """Per account (index ``account_id``): :func:`cost_to_serve` with cost and hours per channel."""
 
 
 def analyse_channel_mix(
@@ -1236,6 +1241,7 @@ def analyse_channel_mix(
         rates=channel_rates(rates).reset_index(),
         cost_by_type=cb,
         counts=counts,
+        cost_to_serve=cts,
     )
 
 

@@ -38,9 +38,12 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from salesanalytics import style
+from salesanalytics.derive import CHURN_FALSE, CHURN_TRUE, parse_flag
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "MAX_LEVELS",
+    "MAX_LEVEL_SHARE",
     "CoxResult",
     "CustomerTableConfig",
     "DesignMatrix",
@@ -48,16 +51,20 @@ __all__ = [
     "ModelConfig",
     "OutOfTimeResult",
     "SBGFit",
+    "SURVIVAL_GROUPS",
     "active_mrr",
     "at_risk_by_rep",
     "build_customer_table",
     "calibration_by_decile",
     "canonical_cox_config",
+    "churn_driver_config",
     "cross_validated_auc",
     "describe_hazard_ratios",
     "describe_churn",
     "describe_excluded",
     "design_matrix",
+    "prepare_model_table",
+    "drop_constant_covariates",
     "fit_cox",
     "fit_logistic",
     "fit_sbg",
@@ -66,6 +73,7 @@ __all__ = [
     "plot_hazard_ratios",
     "plot_km_curves",
     "plot_sbg_projection",
+    "propensity_cross_validated",
     "propensity_out_of_time",
     "retention_rates",
     "retention_summary",
@@ -77,6 +85,8 @@ __all__ = [
     "sbg_retention",
     "sbg_survival",
     "snapshot_table",
+    "survival_groups",
+    "with_attributes",
 ]
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -229,7 +239,10 @@ def build_customer_table(
     n_active = active.groupby(c["account_id"]).sum()
     last_end = c.groupby("account_id")["end_date"].max()
     cust["churned"] = cust["account_id"].map(n_active).fillna(0).to_numpy() == 0
-    cust["churn_date"] = cust["account_id"].map(last_end).where(cust["churned"])
+    ends = pd.to_datetime(last_end).astype("datetime64[ns]")  # reindex: map fails when empty
+    cust["churn_date"] = pd.Series(
+        ends.reindex(cust["account_id"].to_numpy()).to_numpy(), index=cust.index
+    ).where(cust["churned"])
     cust["churn_date"] = pd.to_datetime(cust["churn_date"]).astype("datetime64[ns]")
     end = cust["churn_date"].where(cust["churned"], as_of)
     cust["duration_months"] = _months_between(cust["customer_since"], end)
@@ -361,7 +374,14 @@ def _rates(
     keys, inv = np.unique(key, return_inverse=True)
     start_k = np.bincount(inv[on0], weights=mrr[on0], minlength=len(keys))
     end_k = np.bincount(inv[on1], weights=mrr[on1], minlength=len(keys))
-    in_base = start_k > 0
+    # a customer at the start: MRR then; without any revenue in the data (a flat customer
+    # extract): an active contract then, lost when none is active at the end
+    by_revenue = bool((mrr > 0).any())
+    if by_revenue:
+        in_base = start_k > 0
+    else:
+        in_base = np.bincount(inv[on0], minlength=len(keys)) > 0
+        active_end = np.bincount(inv[on1], minlength=len(keys)) > 0
     base = pd.DataFrame(
         {
             seg: pd.Categorical.from_codes(keys[in_base] % len(labels), categories=labels)
@@ -371,7 +391,7 @@ def _rates(
             "end": end_k[in_base],
         }
     )
-    lost = base["end"] <= 0
+    lost = base["end"] <= 0 if by_revenue else pd.Series(~active_end[in_base], index=base.index)
     base["churned"] = base["start"].where(lost, 0.0)
     base["contraction"] = (base["start"] - base["end"]).clip(lower=0).where(~lost, 0.0)
     base["expansion"] = (base["end"] - base["start"]).clip(lower=0)
@@ -390,7 +410,8 @@ def _rates(
         }
     )
     out["logo_churn"] = out["customers_lost"] / out["customers_start"]
-    out["revenue_churn"] = (out["mrr_churned"] + out["mrr_contraction"]) / out["mrr_start"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["revenue_churn"] = (out["mrr_churned"] + out["mrr_contraction"]) / out["mrr_start"]
     out["grr"] = 1 - out["revenue_churn"]
     out["nrr"] = out["mrr_end"] / out["mrr_start"]
     out = out.reset_index().rename(columns={seg: "segment"})
@@ -555,6 +576,153 @@ def canonical_cox_config() -> ModelConfig:
             "n_products_start": "product at start",
         },
     )
+
+
+MAX_LEVELS = 50
+"""A categorical covariate may have at most this many levels (each becomes a model term) ..."""
+MAX_LEVEL_SHARE = 0.05
+"""... and at most this share of the rows (an id, a name or amounts read as text has nearly one
+level per row: one-hot encoding it makes a fit that runs for minutes and explains nothing)."""
+NUMERIC_TEXT_SHARE = 0.95
+"""A text covariate whose filled values are numbers in at least this share is read as numbers."""
+
+
+def prepare_model_table(
+    df: pd.DataFrame,
+    config: ModelConfig,
+    what: str = "model",
+    max_levels: int = MAX_LEVELS,
+    max_level_share: float = MAX_LEVEL_SHARE,
+    check_levels: bool = True,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Check and coerce a model's input columns before anything is fitted.
+
+    * the event column: booleans, 0/1 and the usual spellings (Yes/No, True/False,
+      "Churned"/"Stayed", "Exited"/"Retained", ...) become 0/1 (noted when it was text); any other
+      value is an error naming the column and the values;
+    * a covariate stored as text whose filled values are numbers (at least
+      :data:`NUMERIC_TEXT_SHARE`, e.g. charges exported as text) is read as numbers, the
+      unreadable values becoming missing (noted);
+    * a text covariate with only flag spellings (Yes/No, True/False) becomes 0/1 (noted);
+    * a categorical covariate with more than ``max_levels`` levels or more levels than
+      ``max_level_share`` of the rows is refused (with ``check_levels``): one-hot encoding an id or
+      a name makes a fit that runs for minutes and explains nothing.
+
+    Every problem is reported at once. Categorical columns declared in ``config.categorical``
+    are left as they are.
+
+    Parameters
+    ----------
+    df
+        The model table with ``config.event``, ``config.covariates`` (and ``config.duration``).
+    config
+        The model configuration.
+    what
+        Name of the model, for messages.
+
+    Returns
+    -------
+    tuple
+        A copy of ``df`` with the coerced columns, and notes on what was coerced.
+
+    Raises
+    ------
+    KeyError
+        If a configured column is missing.
+    ValueError
+        Naming every column that cannot be used and what to do.
+    """
+    needed = list(config.covariates) + [config.event]
+    _require(df, needed, f"{what}: customer table")
+    out = df.copy()
+    notes: list[str] = []
+    problems: list[str] = []
+    ev = out[config.event]
+    if not (pd.api.types.is_numeric_dtype(ev) or pd.api.types.is_bool_dtype(ev)):
+        flag = parse_flag(ev, churn=True)
+        if flag is None:
+            odd = sorted(
+                set(ev.astype("string").str.strip().str.lower().dropna().unique())
+                - CHURN_TRUE
+                - CHURN_FALSE
+            )
+            problems.append(
+                f"event column '{config.event}' has value(s) {', '.join(map(repr, odd[:8]))} that "
+                "are not a churn flag: use 1/0, Yes/No, True/False or Churned/Stayed"
+            )
+        else:
+            out[config.event] = flag
+            notes.append(f"'{config.event}' read as a churn flag (1 = churned) from text")
+    elif pd.api.types.is_bool_dtype(ev):
+        out[config.event] = ev.astype("Float64").astype(float)
+    n = max(len(out), 1)
+    for col in config.covariates:
+        s = out[col]
+        if col in config.categorical or pd.api.types.is_numeric_dtype(s):
+            continue
+        if pd.api.types.is_bool_dtype(s):
+            out[col] = s.astype("Float64").astype(float)
+            continue
+        txt = s.astype("string").str.strip()
+        filled = txt.dropna()
+        filled = filled[filled != ""]
+        num = pd.to_numeric(filled.str.replace("'", "", regex=False), errors="coerce")
+        if len(filled) and num.notna().mean() >= NUMERIC_TEXT_SHARE:
+            values = pd.to_numeric(txt.str.replace("'", "", regex=False), errors="coerce")
+            bad = int(txt.notna().sum() - values.notna().sum())
+            out[col] = values.astype(float)
+            notes.append(
+                f"'{col}' is text holding numbers: read as numbers"
+                + (f" ({bad:,} empty or unreadable value(s) left out)" if bad else "")
+            )
+            continue
+        flag = parse_flag(txt)
+        if flag is not None:
+            out[col] = flag
+            notes.append(f"'{col}' read as a yes/no flag (1 = yes)")
+            continue
+        levels = int(filled.nunique())
+        limit = min(max_levels, max(2, int(max_level_share * n)))
+        if check_levels and levels > limit:
+            problems.append(
+                f"categorical covariate '{col}' has {levels:,} distinct values (limit {limit:,}: "
+                f"at most {max_levels} and at most {max_level_share:.0%} of the {n:,} rows); it "
+                "looks like an id, a name or numbers stored as text. Leave it out of the "
+                "covariates, group its values into a few classes, or convert it to numbers"
+            )
+    if problems:
+        raise ValueError(f"{what}: the inputs cannot be used: " + "; ".join(problems) + ".")
+    return out, notes
+
+
+def drop_constant_covariates(
+    config: ModelConfig, df: pd.DataFrame
+) -> tuple[ModelConfig, list[str]]:
+    """``config`` without the covariates that do not vary in ``df`` (fewer than two distinct
+    filled values), which no model can estimate: e.g. the contract term when every contract was
+    derived from a won deal with the same term. Returns the reduced config and the dropped
+    covariates' labels (for a note in the report).
+
+    Raises
+    ------
+    ValueError
+        If no covariate varies (naming them): there is nothing to explain churn with.
+    """
+    keep, dropped = [], []
+    for c in config.covariates:
+        if c in df.columns and df[c].dropna().nunique() >= 2:
+            keep.append(c)
+        else:
+            dropped.append(config.labels.get(c, c))
+    if not keep:
+        raise ValueError(
+            "none of the covariates "
+            + ", ".join(repr(c) for c in config.covariates)
+            + " varies between customers: the churn drivers cannot be estimated. Export the "
+            "contract terms, renewal flags and sales channels of the contracts."
+        )
+    cat = {k: v for k, v in config.categorical.items() if k in keep}
+    return config.model_copy(update={"covariates": tuple(keep), "categorical": cat}), dropped
 
 
 @dataclass
@@ -788,6 +956,7 @@ def fit_cox(
     """
     if not config.duration:
         raise ValueError("fit_cox: config.duration is not set; name the duration column")
+    customers, notes = prepare_model_table(customers, config, what="Cox model")
     dm = design_matrix(customers, config, intercept=False, what="Cox model")
     sub = customers.loc[dm.mask]
     dur = pd.to_numeric(sub[config.duration], errors="coerce").astype(float).to_numpy()
@@ -826,7 +995,7 @@ def fit_cox(
         n=len(sub),
         events=int(ev.sum()),
         excluded={"rows with missing values": n_ex} if n_ex else {},
-        dropped=dm.dropped,
+        dropped=notes + dm.dropped,
         config=config,
     )
 
@@ -892,6 +1061,9 @@ class LogisticResult:
         reference level.
         """
         _require(df, list(self.config.covariates), "predict")
+        if self.config.event not in df.columns:
+            df = df.assign(**{self.config.event: 0.0})
+        df, _ = prepare_model_table(df, self.config, what="predict", check_levels=False)
         eta = np.full(len(df), float(self.params["(intercept)"]))
         for term, beta in self.params.items():
             if term == "(intercept)":
@@ -925,6 +1097,7 @@ def fit_logistic(df: pd.DataFrame, config: ModelConfig) -> LogisticResult:
         If the event has a single value or the design is singular (culprits named).
     """
     cfg = config.model_copy(update={"duration": None})
+    df, notes = prepare_model_table(df, cfg, what="logistic model")
     dm = design_matrix(df, cfg, intercept=True, what="logistic model")
     y = df.loc[dm.mask, cfg.event].astype(float).to_numpy()
     if len(np.unique(y)) < 2:
@@ -935,7 +1108,7 @@ def fit_logistic(df: pd.DataFrame, config: ModelConfig) -> LogisticResult:
     X = sm.add_constant(dm.X.to_numpy(float), has_constant="add")
     res = sm.GLM(y, X, family=sm.families.Binomial()).fit()
     params = pd.Series(np.asarray(res.params), index=["(intercept)", *dm.X.columns])
-    return LogisticResult(params, dm.reference, dm.source, cfg, len(y), dm.dropped)
+    return LogisticResult(params, dm.reference, dm.source, cfg, len(y), notes + dm.dropped)
 
 
 def roc_auc(y_true: Sequence[float] | np.ndarray, score: Sequence[float] | np.ndarray) -> float:
@@ -989,6 +1162,7 @@ def cross_validated_auc(
     """
     if folds < 2:
         raise ValueError(f"folds must be at least 2, got {folds}")
+    df, _ = prepare_model_table(df, config, what="logistic model")
     rng = np.random.default_rng(seed)
     fold = rng.permutation(len(df)) % folds
     aucs = []
@@ -1073,6 +1247,42 @@ class OutOfTimeResult:
     churn_rate_test: float
     scores: pd.DataFrame
     model: LogisticResult
+    method: str = "out_of_time"
+    folds: int = 0
+
+    def validation(self, horizon_months: int = 6) -> dict[str, Any]:
+        """The validation figures for ``propensity_validation.json``: ``auc``, ``method``,
+        ``folds``, ``train_at``/``test_at`` (ISO dates, ``None`` under cross-validation),
+        ``n_train``, ``n_test``, ``horizon_months``."""
+
+        def day(t: pd.Timestamp) -> str | None:
+            return None if pd.isna(t) else t.date().isoformat()
+
+        return {
+            "auc": self.auc,
+            "method": self.method,
+            "folds": self.folds,
+            "train_at": day(self.train_at),
+            "test_at": day(self.test_at),
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "horizon_months": horizon_months,
+        }
+
+    def describe(self, horizon_months: int = 6) -> str:
+        """How the score was validated, in one sentence for the report."""
+        if self.method == "cross_validation":
+            return (
+                f"Validated by {self.folds}-fold cross-validation on {style.num(self.n_test)} "
+                f"customers ({style.pct(self.churn_rate_test)} churned): every customer is scored "
+                f"by a model that did not see it; ROC AUC {self.auc:.2f}."
+            )
+        return (
+            f"Trained on customers active on {self.train_at:%d.%m.%Y} ({style.num(self.n_train)}), "
+            f"tested on those active on {self.test_at:%d.%m.%Y} ({style.num(self.n_test)}, "
+            f"{style.pct(self.churn_rate_test)} churned within {horizon_months} months): ROC AUC "
+            f"{self.auc:.2f}."
+        )
 
 
 def propensity_out_of_time(
@@ -1130,6 +1340,8 @@ def propensity_out_of_time(
     train = snapshot_table(contracts, customers, t_train, horizon_months)
     test = snapshot_table(contracts, customers, t_test, horizon_months)
     now = snapshot_table(contracts, customers, as_of, horizon_months)
+    if config is None:  # the default covariates that vary (derived contracts share one term)
+        cfg, _ = drop_constant_covariates(cfg, train)
     model = fit_logistic(train, cfg)
     p_test = model.predict(test)
     auc = roc_auc(test[cfg.event].astype(float), p_test)
@@ -1157,6 +1369,137 @@ def propensity_out_of_time(
         scores=scores,
         model=final,
     )
+
+
+def propensity_cross_validated(
+    table: pd.DataFrame,
+    config: ModelConfig,
+    folds: int = 5,
+    seed: int = 0,
+    high: float = 0.9,
+    medium: float = 0.7,
+) -> OutOfTimeResult:
+    """Churn propensity of a single snapshot (a flat customer extract): logistic model validated
+    by ``folds``-fold cross-validation, scores for today's customers.
+
+    Parameters
+    ----------
+    table
+        One row per customer: ``account_id``, ``rep_id``, ``mrr_current``, ``churned`` (or
+        ``config.event``) and ``config.covariates`` (inputs checked by
+        :func:`prepare_model_table`).
+    config
+        The model (``duration`` is ignored).
+    folds, seed
+        Cross-validation folds and shuffling seed.
+    high, medium
+        Risk-band quantiles (:func:`risk_bands`).
+
+    Returns
+    -------
+    OutOfTimeResult
+        ``method="cross_validation"``; ``auc`` = mean AUC of the folds, ``calibration`` from the
+        out-of-fold predictions, ``scores`` of the customers not churned (model fitted on all).
+    """
+    if folds < 2:
+        raise ValueError(f"folds must be at least 2, got {folds}")
+    cfg = config.model_copy(update={"duration": None})
+    data, _ = prepare_model_table(table, cfg, what="propensity model")
+    y = data[cfg.event].astype(float)
+    fold = np.random.default_rng(seed).permutation(len(data)) % folds
+    p_oof = pd.Series(np.nan, index=data.index)
+    aucs = []
+    for k in range(folds):
+        tr, te = data.iloc[fold != k], data.iloc[fold == k]
+        p = fit_logistic(tr, cfg).predict(te)
+        p_oof.loc[te.index] = p.to_numpy()
+        ok = p.notna()
+        aucs.append(roc_auc(te.loc[ok, cfg.event].astype(float), p[ok]))
+    ok = p_oof.notna()
+    calib = calibration_by_decile(y[ok], p_oof[ok])
+    final = fit_logistic(data, cfg)
+    now = data[y == 0]
+    scores = pd.DataFrame(
+        {
+            "account_id": now["account_id"],
+            "rep_id": now["rep_id"] if "rep_id" in now else pd.NA,
+            "churn_probability": final.predict(now),
+            "mrr_now": now["mrr_current"] if "mrr_current" in now else np.nan,
+        }
+    )
+    scores["risk_band"] = risk_bands(scores["churn_probability"], high, medium)
+    scores = scores.sort_values("churn_probability", ascending=False, ignore_index=True)
+    return OutOfTimeResult(
+        auc=float(np.mean(aucs)),
+        calibration=calib,
+        train_at=pd.NaT,
+        test_at=pd.NaT,
+        n_train=len(data),
+        n_test=int(ok.sum()),
+        churn_rate_test=float(y.mean()),
+        scores=scores,
+        model=final,
+        method="cross_validation",
+        folds=folds,
+    )
+
+
+def with_attributes(customers: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
+    """The customer table with a flat extract's attribute columns (joined on ``account_id``);
+    ``customers`` unchanged when there are none."""
+    if attributes is None:
+        return customers
+    _require(attributes, ["account_id"], "with_attributes(attributes)")
+    extra = attributes.drop(
+        columns=[c for c in attributes.columns if c in customers.columns and c != "account_id"]
+    )
+    return customers.merge(extra, on="account_id", how="left")
+
+
+SURVIVAL_GROUPS: tuple[tuple[str, str], ...] = (
+    ("first_term", "By term of the first contract (months)"),
+    ("channel", "By acquisition channel"),
+    ("first_product_group", "By first product group"),
+)
+"""Survival-curve groupings of a CRM export's customers: column, chart title."""
+
+
+def survival_groups(
+    table: pd.DataFrame,
+    attributes: pd.DataFrame | None = None,
+    min_customers: int = 50,
+    max_levels: int = 8,
+    limit: int = 3,
+) -> list[tuple[str, str]]:
+    """The groupings worth a survival curve: the CRM groupings (:data:`SURVIVAL_GROUPS`) or, for
+    a flat extract, its attribute columns with 2 to ``max_levels`` values, each keeping those
+    with at least two groups of ``min_customers`` customers (at most ``limit``)."""
+    cands = (
+        list(SURVIVAL_GROUPS)
+        if attributes is None
+        else [(c, f"By {c}") for c in attributes.columns if c != "account_id"]
+    )
+    out = []
+    for col, title in cands:
+        if col not in table.columns:
+            continue
+        counts = table[col].astype("string").value_counts()
+        if 2 <= len(counts) <= max_levels and int((counts >= min_customers).sum()) >= 2:
+            out.append((col, title))
+    return out[:limit]
+
+
+def churn_driver_config(
+    table: pd.DataFrame, attributes: pd.DataFrame | None = None
+) -> tuple[ModelConfig, list[str]]:
+    """The churn-driver model for ``table``: the canonical model (:func:`canonical_cox_config`)
+    without covariates that do not vary, or, for a flat extract, its attribute columns. Returns
+    the config and the labels of the covariates left out."""
+    if attributes is None:
+        return drop_constant_covariates(canonical_cox_config(), table)
+    cov = tuple(c for c in attributes.columns if c != "account_id")
+    cfg = ModelConfig(event="churned", duration="duration_months", covariates=cov)
+    return drop_constant_covariates(cfg, table)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1477,14 +1820,28 @@ def describe_churn(
     """
     auc = oot.auc
     quality = "well" if auc >= 0.75 else "moderately well" if auc >= 0.65 else "only weakly"
-    out = [
+    first = (
         f"Of the {style.num(total['customers_start'])} customers of a year ago, "
-        f"{style.pct(total['logo_churn'])} have left (logo churn); together with downgrades "
-        f"the company lost {style.pct(total['revenue_churn'])} of their monthly revenue. Upsell "
-        f"from the remaining customers brings net revenue retention to {style.pct(total['nrr'])}.",
-        f"The churn-risk score ranks customers {quality}: tested on a later period than it was "
-        f"trained on, it puts a customer who churned above one who stayed "
-        f"{auc * 100:.0f}% of the time (ROC AUC {auc:.2f}).",
+        f"{style.pct(total['logo_churn'])} have left (logo churn)"
+    )
+    if pd.notna(total["revenue_churn"]):
+        first += (
+            f"; together with downgrades the company lost {style.pct(total['revenue_churn'])} of "
+            "their monthly revenue. Upsell from the remaining customers brings net revenue "
+            f"retention to {style.pct(total['nrr'])}."
+        )
+    else:
+        first += "; the data holds no revenue per customer, so revenue churn is not measured."
+    out = [
+        first,
+        f"The churn-risk score ranks customers {quality}: "
+        + (
+            f"scored by models that did not see them ({oot.folds}-fold cross-validation)"
+            if oot.method == "cross_validation"
+            else "tested on a later period than it was trained on"
+        )
+        + f", it puts a customer who churned above one who stayed {auc * 100:.0f}% of the time "
+        f"(ROC AUC {auc:.2f}).",
     ]
     years = period_months / 12
     s5 = projection.loc[projection["period"] == min(5, projection["period"].max()), "survival"]
@@ -1497,7 +1854,7 @@ def describe_churn(
             f"to {float(projection['retention'].iloc[-1]) * 100:.0f}% in period "
             f"{int(projection['period'].iloc[-1])})."
         )
-    if "remaining_value" in projection.columns:
+    if "remaining_value" in projection.columns and pd.notna(projection["remaining_value"].iloc[0]):
         out.append(
             f"A new customer is worth about {style.chf(projection['remaining_value'].iloc[0])} "
             "of revenue over its expected (discounted) lifetime."

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "init": "salesanalytics.pipeline.commands",
     "run": "salesanalytics.pipeline.commands",
     "clean": "salesanalytics.pipeline.commands",
+    "mapping": "salesanalytics.mapping_draft",
 }
 """Subcommand -> module registering it."""
 

@@ -87,6 +87,14 @@ launched); won upsells start a contract on the close date (own term and auto-ren
 deals that would close after the churn date are not generated. Finally each account's contract
 MRRs (list price x U(0.85, 1)) are rescaled so their sum equals ``pot * penetration``.
 
+Channel x product family (planted matrix). A lost new-business deal's product is drawn with the
+weight popularity x complexity tilt of its channel x a loss factor per family and channel
+(:data:`CHANNEL_FAMILY_LOSS`): the number of lost deals per channel and stage is unchanged, only
+their mix over families shifts, so SEO wins far more often in the field and Listings as often online
+as by tele. ``truth.json['channel_matrix']`` records the factors and the expected win rate of closed
+new-business deals per channel and family (won closed deals, by the deal's main product = its
+largest initial contract, ÷ (won + expected lost closed deals)) and the channel expected per family.
+
 Funnels. New business: Prospecting -> Qualification -> Needs Analysis -> Proposal -> Negotiation
 -> Closed Won/Lost with stage-to-stage conversion ``[0.70, 0.65, 0.60, 0.75, 0.80]``; existing
 customers (upsell): Qualification -> Proposal -> Negotiation -> Closed with ``[0.85, 0.75, 0.80]``
@@ -143,6 +151,7 @@ from salesanalytics import geo
 from salesanalytics.errors import UserError
 
 __all__ = [
+    "CHANNEL_FAMILY_LOSS",
     "CHANNEL_RATES",
     "CHURN",
     "CLIENT_NAME",
@@ -305,6 +314,20 @@ FUNNEL: dict[str, Any] = {
     "renewal_lead_days": 60,
     "renewal_stage_offsets_days": [0, 20, 40],
 }
+
+CHANNEL_FAMILY_LOSS: dict[str, dict[str, float]] = {
+    # product family: relative weight of a lost new-business deal per channel (field, tele, online)
+    "Website": {"field": 1.0, "tele": 1.0, "online": 1.0},
+    "SEO": {"field": 0.35, "tele": 2.0, "online": 3.0},
+    "Advertising": {"field": 0.6, "tele": 1.2, "online": 2.0},
+    "Listings": {"field": 1.0, "tele": 1.0, "online": 1.0},
+    "Booking": {"field": 1.0, "tele": 1.0, "online": 0.8},
+    "Social Media": {"field": 1.0, "tele": 0.8, "online": 1.2},
+}
+"""Planted channel x product-family effect on new-business win rates: a lost deal's product is
+drawn with weight popularity x complexity tilt x this factor (so within a channel the number of lost
+deals is unchanged and only their mix over families shifts). SEO wins far more often in the field,
+Listings as well online as by tele (at a fraction of the cost)."""
 
 CHANNEL_RATES: dict[str, dict[str, float]] = {
     "field": {"cost_per_year": 165_000.0, "capacity_hours": 1_320.0, "travel_cost_per_km": 0.70},
@@ -769,6 +792,10 @@ def generate(
     logw = np.log(prod["pop"].to_numpy(float))[None, :] + np.outer(
         [PRODUCT_COMPLEXITY_TILT[c] for c in CHANNELS], prod["cx"].to_numpy(float) - 3
     )
+    log_loss = np.log(
+        np.array([[CHANNEL_FAMILY_LOSS[f][c] for f in prod["family"]] for c in CHANNELS])
+    )
+    win_cells: dict[str, np.ndarray] = {}
     rows_written["Product2.csv"] = _write_csv(
         out / "Product2.csv",
         {
@@ -924,6 +951,8 @@ def generate(
         launch=launch,
         price=price,
         logw=logw,
+        log_loss=log_loss,
+        expected_lost_out=win_cells,
         upsell=dict(acc=eidx[u_acc_e], created=u_created, prod=u_prod, reach=u_reach,
                     won=u_won, entered=u_entered, close=u_close),
     )  # fmt: skip
@@ -1083,6 +1112,8 @@ def generate(
         c_mrr=c_mrr,
         c_churned=c_churned,
         rows=rows_written,
+        win_cells=win_cells,
+        families=prod["family"].to_numpy(str),
     )
     with (out / "truth.json").open("w", encoding="utf-8") as fh:
         json.dump(truth, fh, indent=2, ensure_ascii=False, allow_nan=False)
@@ -1180,6 +1211,16 @@ def _opportunities(rng: np.random.Generator, **k: Any) -> dict[str, np.ndarray]:
     amount_w = np.where(is_e, init_amount[widx], _estimate(rng, price[prod_w]))
     parts.append(new_part(widx, cs[widx], np.full(len(widx), S), np.ones(len(widx), bool),
                           prod_w, amount_w))  # fmt: skip
+    # a won deal's main product (the CRM's line item with the largest value): its largest
+    # initial contract
+    main = np.full(len(won), -1, dtype=np.int64)
+    ia = c["acc"][init]
+    o_main = np.lexsort((c["mrr"][init], ia))  # by account, then MRR: last per account wins
+    main[ia[o_main]] = c["prod"][init][o_main]
+    won_closed = np.zeros_like(logw)
+    we = widx[is_e]
+    np.add.at(won_closed, (channel[we], np.where(main[we] >= 0, main[we], prod_w[is_e])), 1.0)
+    k["expected_lost_out"]["won"] = won_closed
     # lost new business: Poisson counts per stage of loss, relative to the won deals
     p_enter = np.concatenate([[1.0], np.cumprod(conv)[:-1]])
     c_k = p_enter * (1 - conv) / np.prod(conv)
@@ -1192,7 +1233,18 @@ def _opportunities(rng: np.random.Generator, **k: Any) -> dict[str, np.ndarray]:
             rng, m, history_start, today + FUNNEL["won_window_extra_days"], FUNNEL["growth"]
         )
         acc_l = pool[rng.integers(0, len(pool), size=m)]
-        prod_l = _draw_products(rng, channel[acc_l], close_l - 60, launch, logw)
+        logw_l = logw + k["log_loss"]  # planted channel x family effect on losing
+        prod_l = _draw_products(rng, channel[acc_l], close_l - 60, launch, logw_l)
+        # expected closed lost deals per channel x product (for the planted win rates)
+        avail = launch[None, :] <= (close_l - 60)[:, None]
+        pw = np.where(avail, np.exp(logw_l[channel[acc_l]]), 0.0)
+        pw = pw / np.maximum(pw.sum(axis=1, keepdims=True), 1e-300)
+        closed_l = close_l <= today
+        exp_lost = np.zeros_like(logw)
+        for ch in range(logw.shape[0]):
+            sel = closed_l & (channel[acc_l] == ch)
+            exp_lost[ch] = pw[sel].sum(axis=0)
+        k["expected_lost_out"]["lost"] = exp_lost
         parts.append(new_part(acc_l, close_l, reach_l, np.zeros(m, bool), prod_l,
                               _estimate(rng, price[prod_l])))  # fmt: skip
     # upsell
@@ -1559,6 +1611,41 @@ def _write_users(
     )
 
 
+def _channel_matrix_truth(cells: dict[str, np.ndarray], families: np.ndarray) -> dict[str, Any]:
+    """Planted new-business win rate per channel x product family (closed deals, expected)."""
+    fams = list(dict.fromkeys(families.tolist()))
+    won, lost = cells["won"], cells["lost"]
+    rate: dict[str, dict[str, float]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for f in fams:
+        sel = families == f
+        rate[f], counts[f] = {}, {}
+        for i, c in enumerate(CHANNELS):
+            w, lo = float(won[i, sel].sum()), float(lost[i, sel].sum())
+            rate[f][c] = w / (w + lo) if w + lo > 0 else float("nan")
+            counts[f][c] = int(round(w + lo))
+    return {
+        "model": "a lost new-business deal's product is drawn with weight popularity x "
+        "exp(complexity tilt of its channel) x loss factor[family][channel]; the number of "
+        "lost deals per channel and funnel stage is unchanged (the funnel's stage conversion "
+        "holds overall), so the factors shift only the win rate between product families",
+        "loss_factor": CHANNEL_FAMILY_LOSS,
+        "expected_win_rate_new_business": rate,
+        "expected_closed_deals_new_business": counts,
+        "expected_win_rate_definition": "won closed deals / (won closed deals + expected lost "
+        "closed deals) per channel and family, deals closed on or before as_of",
+        "expected_channel": {
+            "SEO": "field",
+            "Listings": "online",
+        },
+        "expected_channel_reason": {
+            "SEO": "wins far more often in the field (complex, consultative)",
+            "Listings": "wins as often online as by tele, at a fraction of the cost",
+        },
+        "existing_customers": "upsell conversion does not depend on channel or family",
+    }
+
+
 def _truth(**k: Any) -> dict[str, Any]:
     ta: pd.DataFrame = k["truth_acc"]
     n = k["n"]
@@ -1701,6 +1788,7 @@ def _truth(**k: Any) -> dict[str, Any]:
                 f"{ch}/{st}": float(v) for (ch, st), v in cost_by.items()
             },
         },
+        "channel_matrix": _channel_matrix_truth(k["win_cells"], k["families"]),
         "funnel": {
             "new_business": {
                 "stages": nb["stages"],

@@ -42,9 +42,11 @@ __all__ = [
     "FunnelAnalysis",
     "analyse_funnels",
     "bookings_targets",
+    "channel_group_funnels",
     "deal_progress",
     "funnel_of",
     "funnel_sentence",
+    "history_note",
     "kaplan_meier",
     "km_quantile",
     "parse_stage_order",
@@ -347,6 +349,12 @@ def deal_progress(
     )
     out["cycle_days"] = np.clip(cycle, 0, None)
     out["closed"] = ~is_open
+    # without a stage history the stage at which a lost deal was lost is unknown (its current
+    # stage in the export is where it stopped, or just its first stage): only open and won deals
+    # have a known furthest stage
+    has_history = hist is not None and len(hist) > 0
+    out["furthest_known"] = ~(out["status"].eq("lost").to_numpy(bool)) | has_history
+    out.attrs["stage_history"] = bool(has_history)
     out.attrs["as_of"] = as_of.strftime("%Y-%m-%d")  # attrs go into Parquet metadata as JSON
     out.attrs["stage_orders"] = orders
     out.attrs["without_created_date"] = int(out["created_date"].isna().sum())
@@ -398,7 +406,14 @@ def stage_conversion(progress: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataF
         ``advanced`` (deals that got further), ``conversion`` = advanced / (reached − open_here),
         ``cumulative`` = reached / reached at the first stage, ``win_probability`` = won /
         closed deals that reached the stage.
+
+        Without a stage history (``progress.attrs["stage_history"]`` False) the stage at which a
+        lost deal was lost is unknown: ``reached``, ``advanced``, ``conversion``, ``cumulative``
+        and ``win_probability`` of the stages after the first are then missing (NaN) instead of
+        counting every lost deal as lost at the first stage; the first stage (every deal) and
+        ``Won`` rows, and ``open_here``, stay known.
     """
+    known_path = bool(progress.attrs.get("stage_history", True))
     keys = _group_keys(progress, by)
     orders: dict[str, tuple[str, ...]] = progress.attrs.get("stage_orders", DEFAULT_STAGE_ORDERS)
     rows = []
@@ -437,12 +452,17 @@ def stage_conversion(progress: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataF
                 cumul = np.where(first > 0, reached / np.where(first > 0, first, 1), np.nan)
                 cc = agg[f"cc{i}"].to_numpy()
                 winp = np.where(cc > 0, agg[f"cw{i}"].to_numpy() / np.where(cc > 0, cc, 1), np.nan)
+            if not known_path and 0 < i < k:
+                unknown = np.full(len(agg), np.nan)
+                reached, advanced, conv, cumul, winp = (unknown,) * 5
+            elif not known_path and i == 0:
+                advanced, conv = np.full(len(agg), np.nan), np.full(len(agg), np.nan)
             frame = pd.DataFrame(
                 {
                     "funnel": funnel,
                     "stage_index": i,
                     "stage": stages[i] if i < k else WON,
-                    "reached": reached.astype("int64"),
+                    "reached": reached if not known_path else reached.astype("int64"),
                     "open_here": open_here.astype("int64"),
                     "advanced": advanced,
                     "conversion": conv if i < k else np.nan,
@@ -1136,6 +1156,27 @@ def stuck_deals(
     )
 
 
+def history_note(progress: pd.DataFrame) -> str:
+    """What the funnel can and cannot say without a stage history (empty when there is one).
+
+    Parameters
+    ----------
+    progress
+        Output of :func:`deal_progress` (``status``; ``attrs["stage_history"]``).
+    """
+    if progress.attrs.get("stage_history", True):
+        return ""
+    lost = int(progress["status"].eq("lost").sum())
+    return (
+        "The export has no stage history (the stages each deal went through, with dates). "
+        f"Known: the win rate (won / closed deals), deal sizes, sales-cycle lengths and the stage "
+        f"where each open deal stands today. Not known: at which stage the {lost:,} lost deals "
+        "were lost, hence the conversion from stage to stage and the time spent in each stage; "
+        "they are left empty rather than estimated. Export the opportunity stage history "
+        "(e.g. Salesforce OpportunityHistory) to measure them."
+    )
+
+
 def funnel_sentence(rates: pd.DataFrame) -> str:
     """One plain-language sentence per funnel on win rate, deal size and cycle, for the report.
 
@@ -1277,6 +1318,9 @@ def analyse_funnels(
     stuck.insert(3, "rep_name", stuck["owner_id"].map(names))
     targets = bookings_targets(p, as_of, target_growth)
     conv_all = overall[["funnel", "stage_index", "win_probability"]]
+    if not has_hist:  # stage-specific win probabilities are unknown: the funnel's win rate
+        first = conv_all[conv_all["stage_index"] == 0].set_index("funnel")["win_probability"]
+        conv_all = conv_all.assign(win_probability=conv_all["funnel"].map(first))
     cov = pipeline_coverage(
         p, targets, as_of, win_probability=conv_all, horizon_days=coverage_horizon_days
     ).rename(columns={"owner_id": "rep_id"})
@@ -1373,3 +1417,72 @@ def plot_cycle(progress: pd.DataFrame, ax: Any = None) -> Any:
     ax.set_title("Sales cycle (Kaplan–Meier, open deals censored)")
     ax.legend(fontsize=8, frameon=False)
     return ax
+
+
+def channel_group_funnels(
+    progress: pd.DataFrame,
+    opportunities: pd.DataFrame,
+    products: pd.DataFrame,
+    reps: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """New-business and existing-customer funnels per channel and product group.
+
+    So the cockpit can track whether the channel matrix works: each product group's funnel in
+    each channel. A deal's channel is its own channel field, else its owner's role; its product
+    group the group of its main product (else the product's name).
+
+    Parameters
+    ----------
+    progress
+        :func:`deal_progress` (``opportunity_id, channel, funnel, status, furthest_index,
+        n_stages, amount, cycle_days, closed``); ``attrs["stage_orders"]`` names the stages.
+    opportunities
+        Canonical opportunities (``opportunity_id``; ``product_id`` when present).
+    products
+        ``product_id``; ``product_group`` and ``name`` when present.
+    reps
+        ``rep_id, role`` (channel of deals without one).
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        (:func:`stage_conversion` per ``funnel, channel, product_group``; :func:`win_rates` per
+        ``funnel, channel, product_group``). Deals without product group count as
+        ``unknown product group``, without channel as ``unknown``.
+    """
+    from salesanalytics.channels import ROLE_CHANNEL
+
+    _require(progress, ["opportunity_id", "channel", "funnel", "status"], "deal progress")
+    _require(products, ["product_id"], "products")
+    p = progress.copy()
+    ch = p["channel"].astype("string").replace("unknown", pd.NA)
+    if reps is not None and {"rep_id", "role"} <= set(reps.columns) and "owner_id" in p.columns:
+        role = pd.Series(
+            reps["role"].astype("string").map(ROLE_CHANNEL).to_numpy(),
+            index=reps["rep_id"].astype("string").to_numpy(),
+        )
+        ch = ch.fillna(p["owner_id"].astype("string").map(role))
+    p["channel"] = ch.fillna("unknown").astype("string")
+    prod = products.assign(product_id=products["product_id"].astype("string")).set_index(
+        "product_id"
+    )
+    group = (
+        prod["product_group"].astype("string")
+        if "product_group" in prod.columns
+        else pd.Series(pd.NA, index=prod.index, dtype="string")
+    )
+    if "name" in prod.columns:
+        group = group.fillna(prod["name"].astype("string"))
+    if "product_id" in opportunities.columns:
+        pid = pd.Series(
+            opportunities["product_id"].astype("string").to_numpy(),
+            index=opportunities["opportunity_id"].astype("string").to_numpy(),
+        )
+        g = p["opportunity_id"].astype("string").map(pid).map(group)
+    else:
+        g = pd.Series(pd.NA, index=p.index, dtype="string")
+    p["product_group"] = g.fillna("unknown product group").astype("string").to_numpy()
+    return (
+        stage_conversion(p, by=["channel", "product_group"]),
+        win_rates(p, by=["channel", "product_group"]),
+    )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,14 @@ import pandas as pd
 
 from salesanalytics import io as sio
 from salesanalytics import schema
+from salesanalytics.coverage import Coverage, evaluate
+from salesanalytics.derive import (
+    Derivation,
+    derivation_frame,
+    derive_tables,
+    tables_from_extract,
+    tables_from_transactions,
+)
 from salesanalytics.errors import UserError
 from salesanalytics.mapping import MappedTable, Mapping, load_mapping, map_input, match_files
 from salesanalytics.mapping import stack_inputs as _stack
@@ -43,6 +51,7 @@ __all__ = [
     "IntakeResult",
     "as_of_date",
     "customer_profile",
+    "export_coverage",
     "load_export",
     "profile_by",
     "register_cli",
@@ -82,6 +91,14 @@ class IntakeResult:
         Name of the mapping used.
     quarantined
         Excluded rows: ``table``, ``file``, ``row``, ``reason`` and the row's canonical values.
+    derivations
+        Tables derived because the export lacks them (:mod:`salesanalytics.derive`), with the
+        rows each produced.
+    currency
+        ISO code of the money columns (from the mapping, or the project's override).
+    extras
+        Tables beyond the canonical ones: ``customer_attributes`` of a flat customer extract
+        (``account_id`` and the attribute columns, the churn models' covariates).
     """
 
     tables: dict[str, pd.DataFrame]
@@ -90,6 +107,9 @@ class IntakeResult:
     source: Path
     mapping: str
     quarantined: pd.DataFrame
+    derivations: list[Derivation] = field(default_factory=list)
+    currency: str = "CHF"
+    extras: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def _needed_columns(m: Mapping) -> dict[str, set[str]]:
@@ -108,6 +128,9 @@ def _needed_columns(m: Mapping) -> dict[str, set[str]]:
                     need[lk.source].update(
                         c for c in (lk.key, lk.value, lk.order_by) if c is not None
                     )
+    for block in (m.customer_extract, m.transactions):
+        if block is not None:
+            need[block.source].update(block.columns)
     return need
 
 
@@ -153,6 +176,7 @@ def load_export(
     quarantine: bool = False,
     *,
     raise_on_error: bool = True,
+    currency: str | None = None,
 ) -> IntakeResult:
     """Read, map and validate a whole CRM export folder.
 
@@ -169,6 +193,8 @@ def load_export(
     raise_on_error
         Raise :class:`IntakeError` when errors remain (default). ``False`` returns the result
         anyway (for the ``validate`` command, which prints the report).
+    currency
+        ISO code of the money columns; ``None`` or empty takes the mapping's ``currency``.
 
     Returns
     -------
@@ -332,6 +358,12 @@ def load_export(
             remaps.append(mt.remappings)
     if remaps:
         report.remappings = pd.concat(remaps, ignore_index=True)
+    extract_raws = get_raws(m.customer_extract.source) if m.customer_extract is not None else []
+    for r in extract_raws:
+        file_tables.setdefault(r.file, []).extend(["accounts", "contracts"])
+    line_raws = get_raws(m.transactions.source) if m.transactions is not None else []
+    for r in line_raws:
+        file_tables.setdefault(r.file, []).extend(["accounts", "products", "opportunities"])
     files_df = pd.DataFrame(
         file_rows,
         columns=["file", "source", "kind", "encoding", "delimiter", "rows", "columns"],
@@ -367,13 +399,64 @@ def load_export(
         df = tables.pop(t)
         final[t] = schema.coerce_table(t, df.drop(columns=[c for c in INTERNAL_COLUMNS if c in df]))
         del df
+    as_of = as_of_date(final)
+    extras: dict[str, pd.DataFrame] = {}
+    extract_derivations = []
+    if m.transactions is not None and line_raws:
+        lines = pd.concat([r.data for r in line_raws], ignore_index=True)
+        label = ", ".join(r.file for r in line_raws)
+        try:
+            derived, line_derivations = tables_from_transactions(lines, m.transactions, label)
+        except ValueError as exc:
+            report.add_frame(
+                problem_frame(
+                    severity="error",
+                    check="transactions",
+                    message=str(exc),
+                    hint="Correct the column names in the mapping's transactions block.",
+                    file=label,
+                )
+            )
+        else:
+            final.update(derived)
+            extract_derivations.extend(line_derivations)
+            as_of = as_of_date(final)
+    if m.customer_extract is not None:
+        if extract_raws:
+            raw = extract_raws[0]
+            ext, probs, deriv, ext_as_of = tables_from_extract(
+                raw.data, m.customer_extract, raw.file, raw.first_row
+            )
+            for pr in probs:
+                report.add_frame(
+                    problem_frame(
+                        **{**pr, "row": pr["row"] or None, "value": pr["value"] or None},
+                        table="accounts",
+                    )
+                )
+            if deriv is not None:
+                final["accounts"], final["contracts"] = ext["accounts"], ext["contracts"]
+                extras["customer_attributes"] = ext["customer_attributes"]
+                extract_derivations.append(deriv)
+                as_of = ext_as_of
+    final, derivations = derive_tables(final, as_of, m.derive)
+    derivations = extract_derivations + derivations
+    if derivations:
+        counts = report.row_counts.set_index("table")
+        for t in counts.index:
+            if t in final:
+                counts.loc[t, "rows"] = len(final[t])
+        report.row_counts = counts.reset_index()
     result = IntakeResult(
         tables=final,
         report=report,
-        as_of=as_of_date(final),
+        as_of=as_of,
         source=src,
         mapping=m.name,
         quarantined=excluded,
+        derivations=derivations,
+        currency=(currency or m.currency).upper(),
+        extras=extras,
     )
     if raise_on_error and not report.ok:
         raise IntakeError(report)
@@ -389,7 +472,10 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     ``quality_problems.parquet`` (every problem), ``quality_files``, ``quality_tables``,
     ``quality_completeness``, ``quality_remappings``, ``quality_fills``, ``quality_excluded``
     (Parquet); ``quarantine.csv`` (excluded rows with reasons, when there are any);
-    ``as_of.json`` (``{"as_of": "YYYY-MM-DD"}``) and ``quality_counts.json``. ``truth.json`` and
+    ``as_of.json`` (``{"as_of": "YYYY-MM-DD"}``) and ``quality_counts.json``;
+    ``derivations.parquet`` (tables derived because the export lacks them, with rows produced),
+    ``settings.json`` (``{"currency": "USD"}``: the run's currency, read by every phase) and
+    ``coverage.json`` (the coverage matrix, :func:`export_coverage`). ``truth.json`` and
     ``truth_accounts.parquet`` of a demo export are copied unchanged.
 
     Returns
@@ -418,6 +504,11 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     ws.write_json(
         "as_of", {"as_of": result.as_of.strftime("%Y-%m-%d") if result.as_of is not None else None}
     )
+    ws.write("derivations", derivation_frame(result.derivations))
+    for name, df in result.extras.items():
+        ws.write(name, df)
+    ws.write_json("settings", {"currency": result.currency})
+    ws.write_json("coverage", export_coverage(result).to_json())
     ws.write_json(
         "quality_counts", {**rep.counts(), "mapping": result.mapping, "source": str(result.source)}
     )
@@ -426,6 +517,14 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
         if src.is_file():
             shutil.copyfile(src, ws.output_dir / name)
     return ws.output_dir
+
+
+def export_coverage(result: IntakeResult) -> Coverage:
+    """The coverage matrix of every phase of the engagement on this export (derivations
+    included): which phase and analysis runs, runs with limitations or is skipped, and why."""
+    from salesanalytics.phases import all_phases
+
+    return evaluate(all_phases(), result.tables)
 
 
 def customer_profile(
@@ -522,7 +621,7 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument(
         "--mapping",
         default="salesforce",
-        help="built-in mapping (salesforce, maven-crm) or path to a YAML mapping file "
+        help="built-in mapping (salesforce, hubspot, dynamics365, maven-crm, bank-churn, online-retail) or path to a YAML mapping file "
         "(default: salesforce)",
     )
     p.add_argument(
@@ -554,6 +653,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         raise UserError(str(exc)) from exc
     print(result.report.to_text())
+    for d in result.derivations:
+        print(f"Derived {d.table} ({d.rows:,} rows): {d.description}")
+    print(export_coverage(result).to_text())
     if args.quarantine is not None:
         qpath = Path(args.quarantine)
         qpath.parent.mkdir(parents=True, exist_ok=True)

@@ -43,7 +43,7 @@ from matplotlib.transforms import Bbox
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from salesanalytics import style
-from salesanalytics.workspace import read_phase_tables
+from salesanalytics.workspace import apply_run_settings, read_phase_tables
 
 __all__ = [
     "LEVELS",
@@ -1268,7 +1268,7 @@ def _draw_cockpit(fig: Any, p: _Panels) -> _CockpitArtists:
         x, p.prior, color=style.PALETTE[3], marker="o", label="same month a year earlier"
     )
     ax.set_xticks(x[::step], p.labels[::step], fontsize=8)
-    ax.set_ylabel("CHF thousand")
+    ax.set_ylabel(f"{style.currency()} thousand")
     ax.set_title("Bookings per month", y=1.0)
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3)
     ax = axes[0, 1]
@@ -1313,7 +1313,7 @@ def _draw_cockpit(fig: Any, p: _Panels) -> _CockpitArtists:
             )
     else:
         ax.text(0.5, 0.5, "no recurring revenue", ha="center", va="center", transform=ax.transAxes)
-    ax.set_ylabel("MRR, CHF thousand")
+    ax.set_ylabel(f"MRR, {style.currency()} thousand")
     ax.set_title("Portfolio MRR by churn risk", y=1.0)
     title = fig.suptitle(p.title, x=0.01, ha="left", fontweight="bold")
     # fixed margins: cheaper than tight_layout, and every cockpit page looks the same
@@ -1689,6 +1689,7 @@ def read_cockpit(run_dir: str | Path, level: str, entity_id: str) -> Cockpit:
     KeyError
         If the entity is unknown.
     """
+    apply_run_settings(run_dir)  # the run's currency, also in a freshly started kernel
     tables = read_phase_tables(run_dir, "controlling", _COCKPIT_TABLES)
     if not entity_id:  # opened by hand in JupyterLab: show the first entity with data
         entity_id = _first_entity(tables[0], level)

@@ -59,10 +59,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from salesanalytics import io as sio
 from salesanalytics import schema
+from salesanalytics.derive import CustomerExtract, DeriveOptions, Transactions
 from salesanalytics.validation import FILE_COL, ROW_COL, _empty_problems, problem_frame
 
 __all__ = [
@@ -228,10 +229,26 @@ class Mapping(_Model):
     ignore: list[str] = []
     sources: dict[str, SourceSpec]
     tables: dict[str, TableSpec]
+    currency: str = Field("CHF", pattern="^[A-Z]{3}$")
+    """ISO 4217 code of the export's money columns (shown in every report)."""
+    derive: DeriveOptions = DeriveOptions()
+    """Options of the derivations of missing tables (``salesanalytics.derive``)."""
+    transactions: Transactions | None = None
+    """Invoice / order lines from which accounts, products and won deals are derived
+    (``salesanalytics.derive.tables_from_transactions``)."""
+    customer_extract: CustomerExtract | None = None
+    """A flat customer extract (one row per customer) from which accounts and contracts are
+    derived (``salesanalytics.derive.tables_from_extract``)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Mapping:
         errors = []
+        ce = self.customer_extract or self.transactions
+        if ce is not None and ce.source not in self.sources:
+            errors.append(
+                f"customer_extract.source: unknown source '{ce.source}'; declared sources: "
+                f"{', '.join(self.sources)}"
+            )
         for tname, t in self.tables.items():
             if tname not in schema.TABLES:
                 errors.append(

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from salesanalytics import geo
+from salesanalytics import geo, style
 
 __all__ = [
     "FEATURES",
@@ -550,11 +550,11 @@ def potential_findings(result: PotentialResult) -> list[str]:
     pros = a[a["status"] != "customer"]
     q = int(round(result.info["quantile"] * 100))
     lines = [
-        f"Total monthly revenue potential: CHF {pot:,.0f} against CHF {cur:,.0f} today "
-        f"({cur / pot:.0%} penetration).".replace(",", "'"),
-        f"Existing customers could grow by CHF {cust['white_space_mrr'].sum():,.0f} per month if "
-        f"each bought as much as the top {100 - q}% of comparable customers; prospects and former "
-        f"customers add CHF {pros['white_space_mrr'].sum():,.0f} per month.".replace(",", "'"),
+        f"Total monthly revenue potential: {style.money(pot)} against {style.money(cur)} today "
+        f"({cur / pot:.0%} penetration).",
+        f"Existing customers could grow by {style.money(cust['white_space_mrr'].sum())} per month "
+        f"if each bought as much as the top {100 - q}% of comparable customers; prospects and "
+        f"former customers add {style.money(pros['white_space_mrr'].sum())} per month.",
     ]
     coef = result.coefficients.set_index("term")["coef"]
     if "log_employees" in coef:

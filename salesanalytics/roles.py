@@ -238,11 +238,12 @@ def fte_today(reps: pd.DataFrame) -> pd.DataFrame:
 
 def headcount(
     cat: RoleCatalogue,
-    channel_summary: pd.DataFrame,
+    channel_summary: pd.DataFrame | None,
     reps: pd.DataFrame,
     n_key_accounts: int = 0,
     scenario: str = "proposed",
     method: str = "auto",
+    key_account_hours: float | None = None,
 ) -> pd.DataFrame:
     """FTE each role needs for the proposed channel mix, against FTE today.
 
@@ -253,7 +254,9 @@ def headcount(
     * field / tele / online, ``method="relative"``: today's FTE of the role scaled by the change of
       the channel's workload from the ``today`` scenario to ``scenario`` (today's team delivers
       today's workload, including work the workload model does not cover such as prospecting);
-      ``"auto"`` uses ``relative`` when ``channel_summary`` has a ``today`` scenario;
+      ``"auto"`` uses ``capacity`` when ``channel_summary`` gives ``fte_needed`` (the channel
+      phase owns the FTE per channel: roles read it, one set of numbers), else ``relative`` when
+      it has a ``today`` scenario;
     * key-account managers: ``n_key_accounts x key_account_hours`` of the field workload is moved
       to them and divided by their capacity;
     * team leads: one per ``span_of_control`` FTE of the other roles (rounded up).
@@ -264,7 +267,9 @@ def headcount(
         Role catalogue.
     channel_summary
         Columns ``channel``, ``workload_hours``; optional ``fte_needed`` and ``scenario`` (when
-        present, only the rows of ``scenario`` are used).
+        present, only the rows of ``scenario`` are used). ``None`` when the channel phase was
+        skipped (no activities or cost rates): today's FTE per role only, ``fte_needed`` and
+        ``gap`` left empty (``attrs["note"]`` says why).
     reps
         Columns ``rep_id``, ``role``; optional ``fte``, ``active``.
     n_key_accounts
@@ -274,6 +279,10 @@ def headcount(
         (default ``"proposed"``).
     method
         ``"capacity"``, ``"relative"`` or ``"auto"`` (see above).
+    key_account_hours
+        Measured yearly field hours of the key accounts (the channel phase's ``field_workload``
+        of the accounts key-account managers own), moved from field to the key-account managers;
+        ``None`` = ``n_key_accounts x key_account_hours`` of the catalogue.
 
     Returns
     -------
@@ -286,6 +295,20 @@ def headcount(
     KeyError
         If ``channel_summary`` lacks a column or a channel of the roles.
     """
+    if channel_summary is None:
+        today = fte_today(reps).set_index("role")["fte_today"]
+        out = pd.DataFrame(
+            [{"role": k, "name": r.name, "channel": r.channel or "–"} for k, r in cat.roles.items()]
+        )
+        for c in ("workload_hours", "capacity_hours", "fte_needed"):
+            out[c] = np.nan
+        out["fte_today"] = out["role"].map(today).fillna(0.0).astype(float)
+        out["gap"] = np.nan
+        out.attrs["note"] = (
+            "The FTE each role needs is not computed: it follows from the channel workload "
+            "(channel phase), which needs the activity log and the channel cost rates."
+        )
+        return out
     for c in ("channel", "workload_hours"):
         if c not in channel_summary.columns:
             raise KeyError(
@@ -303,7 +326,10 @@ def headcount(
         base = channel_summary.iloc[0:0]
     if method not in ("auto", "capacity", "relative"):
         raise ValueError(f"method must be 'auto', 'capacity' or 'relative'; got '{method}'.")
-    relative = method == "relative" or (method == "auto" and len(base) > 0)
+    owns_fte = "fte_needed" in channel_summary.columns and bool(
+        channel_summary["fte_needed"].notna().any()
+    )
+    relative = method == "relative" or (method == "auto" and len(base) > 0 and not owns_fte)
     if relative and base.empty:
         raise KeyError("method 'relative' needs a 'today' scenario in channel_summary.")
     base_work = base.set_index(base["channel"].astype(str))["workload_hours"] if relative else None
@@ -321,14 +347,17 @@ def headcount(
     today = fte_today(reps).set_index("role")
     rows = []
     ka_hours = 0.0
-    if "key_account" in cat.roles and n_key_accounts:
+    if "key_account" in cat.roles and key_account_hours is not None:
+        ka_hours = float(key_account_hours)
+    elif "key_account" in cat.roles and n_key_accounts:
         ka_hours = n_key_accounts * cat.key_account_hours
     for key, r in cat.roles.items():
         if key == "team_lead" or r.channel is None:
             continue
         if key == "key_account":
             work, cap = ka_hours, r.capacity_hours
-            if not n_key_accounts:  # no key-account list: keep today's key-account team
+            if not n_key_accounts and key_account_hours is None:
+                # no key-account list: keep today's key-account team
                 now = float(today["fte_today"].get(key, 0.0))
                 rows.append(
                     {
@@ -394,6 +423,10 @@ def headcount(
 
 def headcount_text(hc: pd.DataFrame) -> str:
     """Plain-language summary of :func:`headcount` for the client."""
+    if hc["fte_needed"].isna().all():
+        return f"{style.num(hc['fte_today'].sum(), 1)} FTE in sales today. " + hc.attrs.get(
+            "note", "The FTE needed is not computed."
+        )
     need, now = hc["fte_needed"].sum(), hc["fte_today"].sum()
     parts = [
         f"The proposed channel mix needs {style.num(need, 1)} FTE in sales against "

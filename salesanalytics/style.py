@@ -23,9 +23,12 @@ __all__ = [
     "PALETTE",
     "TRAFFIC_COLORS",
     "chf",
+    "currency",
     "escape",
     "num",
     "pct",
+    "money",
+    "set_currency",
     "set_theme",
     "table",
 ]
@@ -68,16 +71,49 @@ def num(x: Any, decimals: int = 0) -> str:
     return _group(float(x), decimals)
 
 
-def chf(x: Any, decimals: int = 0, compact: bool = False) -> str:
-    """Format an amount in Swiss francs: ``CHF 1'234'567``; ``compact=True`` gives ``CHF 1.2 Mio.``."""
+_RUN = {"currency": "CHF"}
+"""The run's settings read by the formatters (set by :func:`set_currency`)."""
+
+
+def set_currency(code: str | None) -> str:
+    """Set the run's currency (ISO 4217 code, e.g. ``USD``) used by :func:`money` / :func:`chf`.
+
+    Every phase notebook sets it through its :class:`~salesanalytics.workspace.Workspace` from the
+    intake's ``settings.json`` (the mapping's or the project's currency); ``None`` or an empty code
+    resets it to CHF. Returns the code now in force.
+    """
+    code = (code or "CHF").strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ValueError(
+            f"currency must be a three-letter ISO 4217 code such as CHF or USD, not {code!r}"
+        )
+    _RUN["currency"] = code
+    return code
+
+
+def currency() -> str:
+    """The run's currency code (``CHF`` unless set by :func:`set_currency`)."""
+    return _RUN["currency"]
+
+
+def money(x: Any, decimals: int = 0, compact: bool = False) -> str:
+    """Format an amount in the run's currency: ``CHF 1'234'567``; ``compact=True`` gives
+    ``CHF 1.2 Mio.`` (``USD 1.2 Mio.`` in a USD run). Missing -> ``–``."""
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
         return "–"
     v = float(x)
+    cur = _RUN["currency"]
     if compact and abs(v) >= 1e6:
-        return f"CHF {v / 1e6:.1f} Mio."
+        return f"{cur} {v / 1e6:.1f} Mio."
     if compact and abs(v) >= 1e4:
-        return f"CHF {_group(v / 1e3, 0)}k"
-    return f"CHF {_group(v, decimals)}"
+        return f"{cur} {_group(v / 1e3, 0)}k"
+    return f"{cur} {_group(v, decimals)}"
+
+
+def chf(x: Any, decimals: int = 0, compact: bool = False) -> str:
+    """Format an amount in the run's currency (the name is historical: CHF unless the run's
+    currency is another, see :func:`set_currency`): ``CHF 1'234'567``."""
+    return money(x, decimals, compact)
 
 
 def pct(x: Any, decimals: int = 1, signed: bool = False) -> str:
@@ -143,6 +179,7 @@ def table(
     """
     fmt_map: dict[str, Callable[[Any], str]] = {
         "chf": chf,
+        "money": money,
         "pct": pct,
         "num": num,
         "num1": lambda v: num(v, 1),

@@ -42,6 +42,7 @@ __all__ = [
     "HEADLINES_FILE",
     "SCRATCH",
     "Workspace",
+    "apply_run_settings",
     "atomic_write_bytes",
     "read_phase_tables",
     "scratch_dir",
@@ -120,6 +121,20 @@ def read_phase_tables(
     return _read_tables(str(folder.resolve()), tuple(tables), stamp)
 
 
+def apply_run_settings(run_dir: str | os.PathLike[str]) -> str:
+    """Apply the run's settings written by the intake (``data/intake/settings.json``: the
+    currency) to the house style, so that every amount in a report is shown in the run's
+    currency; returns the currency code. A run without them (older runs) is shown in CHF.
+    Called by :class:`Workspace` and by the per-entity report readers (cockpits, statements)."""
+    path = Path(run_dir) / "data" / "intake" / "settings.json"
+    code = None
+    if path.exists():
+        code = json.loads(path.read_text(encoding="utf-8")).get("currency")
+    from salesanalytics import style
+
+    return style.set_currency(code)
+
+
 @lru_cache(maxsize=8)
 def _read_tables(
     folder: str, tables: tuple[str, ...], stamp: tuple[int, ...]
@@ -167,6 +182,7 @@ class Workspace:
             self.output_dir = self.run_dir / "data" / phase
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self._headlines: list[str] | None = None  # this execution's headlines
+        self.currency = apply_run_settings(self.run_dir)
 
     def phase_dir(self, phase: str) -> Path:
         """Folder holding the outputs of ``phase`` (this phase's own is :attr:`output_dir`)."""

@@ -508,3 +508,46 @@ def test_retention_summary_equals_retention_rates_per_dimension(simulated) -> No
         pd.testing.assert_frame_equal(got, ch.retention_rates(merged, AS_OF, 12, by=dim), obj=dim)
     with pytest.raises(ValueError, match="window_months must be positive, got 0"):
         ch.retention_summary(contracts, customers, AS_OF, 0)
+
+
+# ---------------------------------------------------------------- model inputs are checked first
+def _bank_as_text() -> tuple[pd.DataFrame, ch.ModelConfig]:
+    df = pd.read_csv(Path(__file__).parent / "data/real/bank_churn/Churn_Modelling.csv")
+    cov = ("CreditScore", "Geography", "Gender", "Age", "Tenure", "Balance", "NumOfProducts")
+    cov += ("HasCrCard", "IsActiveMember", "EstimatedSalary")
+    text = df.astype(str).assign(Exited=df["Exited"].map({1: "Yes", 0: "No"}))
+    return text, ch.ModelConfig(event="Exited", covariates=cov)
+
+
+def test_flag_and_numeric_text_are_coerced_with_a_note() -> None:
+    text, cfg = _bank_as_text()
+    prepared, notes = ch.prepare_model_table(text, cfg)
+    assert prepared["Exited"].sum() == 2037 and prepared["Balance"].dtype == float
+    assert "'Exited' read as a churn flag (1 = churned) from text" in notes
+    assert "'Balance' is text holding numbers: read as numbers" in notes
+    assert prepared["Geography"].equals(text["Geography"])  # a real category stays one
+    for spelling in (("Churned", "Stayed"), ("True", "False"), ("1", "0")):
+        t = text.assign(Exited=text["Exited"].map({"Yes": spelling[0], "No": spelling[1]}))
+        assert ch.prepare_model_table(t, cfg)[0]["Exited"].sum() == 2037
+
+
+def test_unusable_inputs_are_refused_naming_every_column() -> None:
+    text, cfg = _bank_as_text()
+    bad = text.assign(Exited=text["Exited"].replace({"Yes": "maybe"}))
+    wide = cfg.model_copy(update={"covariates": (*cfg.covariates, "Surname")})
+    with pytest.raises(ValueError, match="event column 'Exited' has value.s. 'maybe'") as exc:
+        ch.fit_logistic(bad, wide)
+    assert "categorical covariate 'Surname' has 2,932 distinct values (limit 50" in str(exc.value)
+    # a text column of numbers with a few blanks (charges exported as text) is read as numbers
+    charges = text.assign(Balance=text["Balance"].where(text.index % 500 != 0, " "))
+    prepared, notes = ch.prepare_model_table(charges, cfg)
+    assert prepared["Balance"].isna().sum() == 20
+    assert any(
+        n.startswith("'Balance' is text holding numbers: read as numbers (20 empty") for n in notes
+    )
+
+
+def test_bank_propensity_auc_matches_a_plain_logistic_regression() -> None:
+    text, cfg = _bank_as_text()
+    aucs = ch.cross_validated_auc(text, cfg, folds=5, seed=0)
+    assert np.mean(aucs) == pytest.approx(0.77, abs=0.015)

@@ -76,8 +76,10 @@ def test_failing_phase_skips_only_its_downstream(runs: dict[str, Any]) -> None:
 def test_failure_message_names_phase_cell_and_error_in_one_line(runs: dict[str, Any]) -> None:
     err = runs["bad"].phases["beta"].error
     assert "\n" not in err
+    # the statement that raised (line 5 of the cell), not the cell's first line
     assert err == (
-        "phase beta failed in cell 4 (`import time`): RuntimeError: planted failure in beta"
+        'phase beta failed in cell 4 (`line 5: raise RuntimeError(f"planted failure in '
+        '{phase}")`): RuntimeError: planted failure in beta'
     )
 
 

@@ -188,3 +188,21 @@ def test_territory_fte_from_workload_and_capacity():
     assert out.loc["field", "fte_needed"] == pytest.approx(1.0 + 1.5)
     assert out.loc["key_account", "fte_needed"] == pytest.approx(0.5)
     assert out.attrs["no_capacity"] == 1
+
+
+def test_headcount_reads_the_channel_phases_fte_as_they_are():
+    # the channel phase owns the FTE per channel: with fte_needed given, "auto" does not rescale
+    # today's team (one set of numbers between the channel mix and the role profiles)
+    cs = pd.DataFrame(
+        {
+            "scenario": ["today"] * 3 + ["proposed"] * 3,
+            "channel": ["field", "tele", "online"] * 2,
+            "workload_hours": [9000.0, 1000.0, 1000.0, 3000.0, 4500.0, 1600.0],
+            "fte_needed": [6.0, 0.5, 0.5, 2.0, 3.0, 1.0],
+        }
+    )
+    reps = pd.DataFrame({"rep_id": list("abcdefg"), "role": ["field"] * 3 + ["tele"] * 4})
+    hc = headcount(_cat(), cs, reps).set_index("role")
+    assert hc.loc["tele", "fte_needed"] == pytest.approx(3.0)
+    assert hc.loc["online", "fte_needed"] == pytest.approx(1.0)
+    assert hc.loc["tele", "gap"] == pytest.approx(-1.0)

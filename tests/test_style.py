@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import pytest
 
 from salesanalytics import style
 
@@ -42,3 +43,23 @@ def test_table_says_how_many_rows_were_left_out() -> None:
     html = style.table(df, max_rows=10, caption="Accounts").to_html()
     assert "first 10 of 50 rows" in html
     assert html.count("<tr>") == 11  # header + 10 rows
+
+
+def test_run_currency_is_used_by_every_amount(tmp_path) -> None:
+    import json
+
+    from salesanalytics.workspace import Workspace, apply_run_settings
+
+    try:
+        assert style.chf(1234567) == "CHF 1'234'567"
+        (tmp_path / "data" / "intake").mkdir(parents=True)
+        (tmp_path / "data" / "intake" / "settings.json").write_text(json.dumps({"currency": "USD"}))
+        assert Workspace(tmp_path, "potential").currency == "USD"
+        assert style.chf(1234567) == "USD 1'234'567"
+        assert style.money(2.5e6, compact=True) == "USD 2.5 Mio."
+        assert style.currency() == "USD"
+        with pytest.raises(ValueError, match="three-letter ISO 4217 code"):
+            style.set_currency("dollars")
+        assert apply_run_settings(tmp_path / "elsewhere") == "CHF"  # no settings: CHF
+    finally:
+        style.set_currency(None)

@@ -230,7 +230,14 @@ def deal_credits(
     last_end = contracts.groupby("account_id")["end_date"].max()
     lost = last_end[~_isin_ids(last_end.index, active_now.index)].dropna()
     lost.index = lost.index.astype("string")
-    d["lost_date"] = pd.to_datetime(d["account_id"].map(lost)).astype("datetime64[ns]")
+    # reindex, not map: mapping onto an empty datetime Series fails in pandas (cannot cast
+    # DatetimeArray to float64) when no account was lost
+    d["lost_date"] = (
+        pd.to_datetime(lost)
+        .astype("datetime64[ns]")
+        .reindex(d["account_id"].astype("string").to_numpy())
+        .to_numpy()
+    )
     parts = []
     for measure, types in _DEAL_TYPES.items():
         sel = d["type"].isin(types)

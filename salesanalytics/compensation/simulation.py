@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesanalytics import style
 from salesanalytics.compensation.plan import Plan, curve_factor
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "simulate",
     "simulation_summary",
     "summary_display",
+    "with_assumed",
     "with_levers",
 ]
 
@@ -51,6 +53,10 @@ class Calibration:
         Correlation matrix of log attainment between measures (positive semi-definite).
     n
         Number of reps the calibration is based on.
+    assumed
+        Measures without history (fewer than 3 reps with an attainment), simulated at target
+        (median attainment 100%) with the median spread of the calibrated measures and
+        independent of the others (:func:`with_assumed`).
     """
 
     measures: tuple[str, ...]
@@ -58,6 +64,7 @@ class Calibration:
     sigma: np.ndarray
     corr: np.ndarray
     n: int
+    assumed: tuple[str, ...] = ()
 
     def table(self) -> pd.DataFrame:
         """The calibration as a table: measure, median and P10/P90 attainment it implies."""
@@ -69,8 +76,33 @@ class Calibration:
                 "p10_attainment": np.exp(self.mu - z * self.sigma),
                 "p90_attainment": np.exp(self.mu + z * self.sigma),
                 "sigma_log": self.sigma,
+                "basis": [
+                    "assumed at target (no history)" if m in self.assumed else "history"
+                    for m in self.measures
+                ],
             }
         )
+
+
+def with_assumed(cal: Calibration, measures: list[str], min_sigma: float = 0.05) -> Calibration:
+    """``cal`` extended by ``measures`` that have no history: each is simulated at target
+    (log-mean 0, i.e. median attainment 100%) with the median spread of the calibrated measures
+    (``min_sigma`` if there are none), uncorrelated with the others. Listed in ``assumed``."""
+    new = [m for m in measures if m not in cal.measures]
+    if not new:
+        return cal
+    k, j = len(cal.measures), len(new)
+    spread = float(np.median(cal.sigma)) if k else min_sigma
+    corr = np.eye(k + j)
+    corr[:k, :k] = cal.corr
+    return Calibration(
+        (*cal.measures, *new),
+        np.concatenate([cal.mu, np.zeros(j)]),
+        np.concatenate([cal.sigma, np.full(j, max(spread, min_sigma))]),
+        corr,
+        cal.n,
+        (*cal.assumed, *new),
+    )
 
 
 def calibrate(
@@ -334,7 +366,9 @@ def plot_simulation(sims: dict[str, SimulationResult], bins: int = 80) -> Any:
         axes[1].plot(lc["rep_share"], lc["pay_share"], label=f"{label} (Gini {gini(expected):.2f})")
     axes[0].autoscale_view()
     axes[0].set(
-        xlabel="Incentive cost per simulated year (CHF Mio.)", ylabel="Years", title="Plan cost"
+        xlabel=f"Incentive cost per simulated year ({style.currency()} Mio.)",
+        ylabel="Years",
+        title="Plan cost",
     )
     axes[1].plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
     axes[1].set(

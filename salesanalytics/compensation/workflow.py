@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from salesanalytics import style
@@ -38,8 +39,9 @@ from salesanalytics.compensation.simulation import (
     calibrate,
     simulate,
     simulation_summary,
+    with_assumed,
 )
-from salesanalytics.workspace import read_phase_tables
+from salesanalytics.workspace import apply_run_settings, read_phase_tables
 
 __all__ = ["Evaluation", "evaluate_plans", "findings_text", "read_statement", "simulate_plans"]
 
@@ -255,8 +257,27 @@ def simulate_plans(
     hist = pd.concat([ev.current.payouts, ev.proposed.payouts], ignore_index=True).drop_duplicates(
         ["rep_id", "measure"]
     )
-    cal = calibrate(hist[["rep_id", "measure", "attainment"]].dropna())
+    hist = hist[["rep_id", "measure", "attainment"]].dropna()
+    counts = hist.groupby("measure")["rep_id"].nunique()
+    known = sorted(str(m) for m in counts[counts >= 3].index)
+    cal = (
+        calibrate(hist[hist["measure"].isin(known)], known)
+        if known
+        else Calibration((), np.zeros(0), np.zeros(0), np.zeros((0, 0)), 0)
+    )
     reps = ev.proposed.totals[["rep_id", "role"]]
+    # measures without a year of history (e.g. retention on deals of less than a year, activity
+    # measures without an activity log) are simulated at target, shown in the calibration table
+    needed = sorted(
+        {
+            m.id
+            for plan in ev.plans.values()
+            for r in set(reps["role"].astype(str))
+            if r in plan.roles
+            for m in plan.roles[r].measures
+        }
+    )
+    cal = with_assumed(cal, needed)
     results: dict[str, SimulationResult] = {}
     for i, (label, plan) in enumerate(ev.plans.items()):
         res = ev.current if label == "current" else ev.proposed
@@ -331,6 +352,7 @@ def read_statement(run_dir: str | Path, rep_id: str = "") -> tuple[str, pd.DataF
     KeyError
         If the rep has no statement (the message lists some reps that have one).
     """
+    apply_run_settings(run_dir)  # the run's currency, also in a freshly started kernel
     reps, lines, cur, new = read_phase_tables(run_dir, "compensation", _STATEMENT_TABLES)
     rep_id = rep_id or str(reps["rep_id"].iloc[0])
     names = pd.Series(reps["rep_name"].to_numpy(), index=reps["rep_id"].astype(str).to_numpy())

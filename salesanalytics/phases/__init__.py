@@ -11,18 +11,19 @@ __all__ = ["PHASE_MODULES", "all_phases", "get_phase"]
 PHASE_MODULES: tuple[str, ...] = (
     "intake",
     "potential",
+    "channels",
     "territory",
     "territory_scenarios",
     "portfolio",
     "churn",
-    "channels",
     "funnel",
     "controlling",
     "compensation",
     "roles",
     "summary",
 )
-"""Phase modules in engagement order."""
+"""Phase modules in engagement order (the channel mix runs before the territories: they are
+designed on the accounts and the field workload it leaves in the field)."""
 
 
 def all_phases() -> list[PhaseSpec]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
+from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 
@@ -72,4 +72,27 @@ PHASE = PhaseSpec(
     ),
     params=Params,
     seconds=4,
+    needs=(
+        Need(
+            "churn and retention rates, survival curves",
+            requires=("contracts.start_date",),
+            min_rows=20,
+            add="Export contracts with start and end dates, or won deals (the intake derives "
+            "relationships from them).",
+        ),
+        Need(
+            "churn drivers (Cox), propensity and sBG projection",
+            requires=("accounts.status=former_customer",),
+            min_rows=10,
+            add="The models need customers who have left: export contracts with their end or "
+            "cancellation dates (or the deals of a longer period).",
+        ),
+        Need(
+            "churn by acquisition channel",
+            improves=("contracts.channel",),
+            core=False,
+            limitation="no comparison by sales channel",
+            add="Map the channel that sold each contract.",
+        ),
+    ),
 )

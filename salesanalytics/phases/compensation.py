@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.pipeline.spec import PerEntitySpec, PhaseParams, PhaseSpec
+from salesanalytics.pipeline.spec import Need, PerEntitySpec, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 
@@ -69,5 +69,17 @@ PHASE = PhaseSpec(
             label_column="rep_name",
             title="Incentive statement (proposed plan)",
         ),
+    ),
+    needs=(
+        Need(
+            "pay plans on deal credits",
+            requires=("reps", "opportunities.status=won"),
+            add="Export the reps and the won deals with their owners.",
+        ),
+    ),
+    optional_reads=(
+        ("territory", "credits use today's account owners"),
+        ("churn", "no churn-risk adjustment of the retention measures"),
+        ("potential", "no potential-based quotas"),
     ),
 )

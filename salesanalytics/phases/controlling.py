@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.pipeline.spec import PerEntitySpec, PhaseParams, PhaseSpec
+from salesanalytics.pipeline.spec import Need, PerEntitySpec, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 
@@ -34,6 +34,7 @@ PHASE = PhaseSpec(
         "cockpit_reps",
         "cockpit_teams",
         "kpi_system",
+        "matrix_tracking",
     ),
     params=Params,
     seconds=12,
@@ -54,5 +55,25 @@ PHASE = PhaseSpec(
             label_column="team_name",
             title="Sales cockpit per team",
         ),
+    ),
+    needs=(
+        Need(
+            "KPI cockpit per rep and team",
+            requires=("reps", "opportunities"),
+            add="Export the reps (users) and the opportunities.",
+        ),
+        Need(
+            "activity KPIs",
+            improves=("activities",),
+            core=False,
+            limitation="activity KPIs show grey",
+            add="Export the activities.",
+        ),
+    ),
+    optional_reads=(
+        ("churn", "churn-risk KPIs show grey"),
+        ("channels", "cost-to-serve KPIs show grey"),
+        ("portfolio", "portfolio KPIs show grey"),
+        ("funnel", "funnel KPIs show grey"),
     ),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
+from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 
@@ -59,7 +59,37 @@ PHASE = PhaseSpec(
         "time_in_stage",
         "transition_matrix",
         "pipeline_coverage",
+        "channel_group_stages",
+        "channel_group_win_rates",
     ),
     params=Params,
     seconds=3,
+    needs=(
+        Need(
+            "win rates, deal sizes and sales cycle",
+            requires=("opportunities.status",),
+            min_rows=10,
+            add="Export the opportunities (deals) with status, amount and dates.",
+        ),
+        Need(
+            "a funnel of won against lost deals",
+            requires=("opportunities.status=lost",),
+            add="The export holds no lost deals (e.g. only invoices or orders): a funnel needs "
+            "the opportunities that were lost, too.",
+        ),
+        Need(
+            "stage conversion and time in stage",
+            improves=("opportunity_stages",),
+            core=False,
+            limitation="where lost deals were lost, stage conversion and time in stage are unknown",
+            add="Export the stage history (e.g. Salesforce OpportunityHistory).",
+        ),
+        Need(
+            "funnels per channel",
+            improves=("opportunities.channel",),
+            core=False,
+            limitation="all deals are shown under channel 'unknown'",
+            add="Map the channel working each deal.",
+        ),
+    ),
 )

@@ -18,7 +18,13 @@ class Params(PhaseParams):
     )
     mapping: str = Field(
         "salesforce",
-        description="Built-in mapping name (salesforce, maven-crm) or path to a YAML mapping file.",
+        description="Built-in mapping name (salesforce, hubspot, dynamics365, maven-crm, bank-churn, online-retail) or path to a YAML mapping file.",
+    )
+    currency: str = Field(
+        "",
+        pattern="^([A-Za-z]{3})?$",
+        description="Currency of the export's amounts (ISO code such as CHF, EUR, USD); empty = "
+        "the mapping's currency.",
     )
     quarantine: bool = Field(
         False,
@@ -42,6 +48,9 @@ PHASE = PhaseSpec(
         "channel_rates",
         "quality",
         "as_of",
+        "derivations",
+        "settings",
+        "coverage",
     ),
     params=Params,
     seconds=5,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
+from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 
@@ -67,4 +67,26 @@ PHASE = PhaseSpec(
     ),
     params=Params,
     seconds=2,
+    needs=(
+        Need(
+            "portfolio matrix, ABC classes and key accounts",
+            requires=("accounts", "contracts"),
+            add="Export contracts / subscriptions, or won deals with amounts.",
+        ),
+        Need(
+            "portfolios per rep",
+            requires=("accounts.owner_id",),
+            add="Map the account owner (or export deals with their owners).",
+        ),
+        Need(
+            "cross-selling and renewal KPIs",
+            improves=("opportunities", "products.product_group"),
+            core=False,
+            limitation="deal-based KPIs are left empty",
+            add="Export the opportunities and the product groups.",
+        ),
+    ),
+    optional_reads=(
+        ("territory", "portfolios are today's account owners instead of the new territories"),
+    ),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
+from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 
@@ -44,4 +44,41 @@ PHASE = PhaseSpec(
     ),
     params=Params,
     seconds=3,
+    needs=(
+        Need(
+            "revenue potential model",
+            requires=("accounts.status=customer", "contracts.mrr"),
+            min_rows=10,
+            add="Export contracts / subscriptions, or won deals with amounts (the intake derives "
+            "revenue from them), for at least 10 customers.",
+        ),
+        Need(
+            "company size in the model",
+            improves=("accounts.employees",),
+            core=False,
+            limitation="customers are compared by industry only, not by size",
+            add="Map the number of employees of the accounts.",
+        ),
+        Need(
+            "industry segments",
+            improves=("accounts.industry",),
+            core=False,
+            limitation="customers are compared by size only",
+            add="Map the industry / sector of the accounts.",
+        ),
+        Need(
+            "potential by postal code, municipality and canton",
+            improves=("accounts.postal_code",),
+            core=False,
+            limitation="no regional breakdown of the potential",
+            add="Map the accounts' (Swiss) billing postal code.",
+        ),
+        Need(
+            "white space per product group",
+            improves=("products.product_group",),
+            core=False,
+            limitation="white space is shown for all products together",
+            add="Map the product group / family of the products.",
+        ),
+    ),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
+from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 
@@ -26,4 +26,11 @@ PHASE = PhaseSpec(
     writes=("role_profiles", "development_paths", "headcount"),
     params=Params,
     seconds=1,
+    needs=(Need("role profiles and development paths", requires=("reps",)),),
+    optional_reads=(
+        ("territory", "no FTE per new territory"),
+        ("portfolio", "no key-account count for the key-account role"),
+        ("channels", "the FTE needed per role is not computed (no channel workload)"),
+        ("compensation", "role profiles without pay"),
+    ),
 )

@@ -30,4 +30,15 @@ PHASE = PhaseSpec(
     writes=("building_blocks", "key_figures"),
     params=Params,
     seconds=1,
+    optional_reads=(
+        ("potential", "the block is marked as not analysed"),
+        ("territory", "the block is marked as not analysed"),
+        ("portfolio", "the block is marked as not analysed"),
+        ("churn", "the block is marked as not analysed"),
+        ("channels", "the block is marked as not analysed"),
+        ("funnel", "the block is marked as not analysed"),
+        ("controlling", "the block is marked as not analysed"),
+        ("compensation", "the block is marked as not analysed"),
+        ("roles", "the block is marked as not analysed"),
+    ),
 )

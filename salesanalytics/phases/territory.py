@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
+from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 from salesanalytics.travel import ROAD_FACTOR, SPEED_KMH
 
 __all__ = ["PHASE", "Params"]
@@ -71,7 +71,7 @@ PHASE = PhaseSpec(
     name="territory",
     notebook="20_territory_design.ipynb",
     title="Territory design",
-    reads=("intake", "potential"),
+    reads=("intake", "potential", "channels"),
     writes=(
         "assignment",
         "territories",
@@ -82,4 +82,27 @@ PHASE = PhaseSpec(
     ),
     params=Params,
     seconds=9,
+    needs=(
+        Need(
+            "territory design",
+            requires=("accounts.postal_code", "reps"),
+            add="Map the accounts' Swiss billing postal code (4 digits); territories are built "
+            "from postal-code areas.",
+        ),
+        Need(
+            "workload per account from the activity log",
+            improves=("activities",),
+            core=False,
+            limitation="the workload of the accounts is not measured: territories are balanced "
+            "on potential only",
+            add="Export the activities (tasks and events).",
+        ),
+        Need(
+            "travel from the reps' home bases",
+            improves=("reps.home_postal_code",),
+            core=False,
+            limitation="travel times are not measured from the reps' home bases",
+            add="Map the reps' home or office postal code.",
+        ),
+    ),
 )

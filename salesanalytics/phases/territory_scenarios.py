@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.pipeline.spec import PhaseParams, PhaseSpec
+from salesanalytics.pipeline.spec import Need, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 
@@ -42,8 +42,15 @@ PHASE = PhaseSpec(
     name="territory_scenarios",
     notebook="21_territory_scenarios.ipynb",
     title="Territory scenarios and trade-offs",
-    reads=("intake", "potential", "territory"),
+    reads=("intake", "potential", "channels", "territory"),
     writes=("scenarios", "pareto_front"),
     params=Params,
     seconds=12,
+    needs=(
+        Need(
+            "territory scenarios",
+            requires=("accounts.postal_code", "reps"),
+            add="Map the accounts' Swiss billing postal code (4 digits).",
+        ),
+    ),
 )

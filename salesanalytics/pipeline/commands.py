@@ -27,7 +27,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
         "--mapping",
         default="salesforce",
         metavar="NAME",
-        help="built-in mapping name (salesforce, maven-crm) or a YAML mapping file "
+        help="built-in mapping name (salesforce, hubspot, dynamics365, maven-crm, bank-churn, online-retail) or a YAML mapping file "
         "(default: salesforce)",
     )
     p.add_argument(

@@ -11,10 +11,12 @@ a fresh kernel. Per-entity reports run many entities in the same kernel (see the
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import copy
 import os
+import re
 import subprocess
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -429,6 +431,42 @@ def _source_line(cell: Any) -> str:
     return ""
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_CELL_FRAME = re.compile(r"Cell In\[\d*\], line (\d+)")
+
+
+def _failing_statement(cell: Any) -> str:
+    """The statement of ``cell`` that raised, from its error output: ``line N: <first line of the
+    innermost statement containing line N>``; the cell's first line when the traceback does not
+    say (a syntax error, an error raised before the cell's code ran)."""
+    source = str(cell.get("source", ""))
+    lineno = None
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "error":
+            m = _CELL_FRAME.search(_ANSI.sub("", "\n".join(out.get("traceback", []))))
+            if m:
+                lineno = int(m.group(1))
+    lines = source.splitlines()
+    if lineno is None or not 1 <= lineno <= len(lines):
+        return _source_line(cell)
+    start = lineno
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        tree = None
+    if tree is not None:
+        best = None
+        for node in ast.walk(tree):
+            if isinstance(node, ast.stmt) and node.lineno <= lineno <= (node.end_lineno or 0):
+                if best is None or node.lineno >= best.lineno:
+                    best = node
+        if best is not None:
+            start = best.lineno
+    text = lines[start - 1].strip()
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"line {start}: {text}"
+
+
 def _original_index(nb: Any, index: int) -> int:
     """1-based position of executed cell ``index`` in the notebook before parameter injection."""
     injected = [
@@ -502,7 +540,7 @@ async def execute_notebook(
         if len(evalue) > 300:
             evalue = evalue[:297] + "..."
         raise ExecutionFailed(
-            f"{label} failed in cell {_original_index(nb, i)} (`{_source_line(nb.cells[i])}`): "
+            f"{label} failed in cell {_original_index(nb, i)} (`{_failing_statement(nb.cells[i])}`): "
             f"{exc.ename}: {evalue}",
             nb,
             i,

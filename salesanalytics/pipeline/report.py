@@ -353,6 +353,7 @@ def index_html(
     summary: str,
     phases: Sequence[Mapping[str, Any]],
     version: str,
+    coverage: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """The run's ``index.html``.
 
@@ -363,6 +364,9 @@ def index_html(
         ``notebook`` (relative links or empty), ``headlines`` (list of text), ``entities`` (list of
         ``{"title", "items": [{"label", "href", "error"}]}``), ``error`` and ``note``. All text is
         escaped.
+    coverage
+        The coverage matrix: rows with ``phase`` (title, empty on analysis rows), ``analysis``,
+        ``status`` and ``detail``.
     """
     return (
         _env()
@@ -375,5 +379,6 @@ def index_html(
             summary=summary,
             phases=phases,
             version=version,
+            coverage=coverage,
         )
     )

@@ -209,12 +209,12 @@ class RunResult:
 
     @property
     def ok(self) -> bool:
-        """Whether the run finished and no phase failed or was skipped."""
-        return not self.error and all(p.status in {"ran", "reused"} for p in self.phases.values())
+        """Whether the run could write its files and no phase failed (a phase skipped for what the data lacks is no error)."""
+        return not self.error and not any(p.status == "failed" for p in self.phases.values())
 
     @property
     def exit_code(self) -> int:
-        """0 if every phase ran or was reused, else 1."""
+        """0 if every phase ran, was reused or was skipped for lack of data, 1 if one failed."""
         return 0 if self.ok else 1
 
 
@@ -416,6 +416,8 @@ class _Runner:
         self.lock_notes: list[str] = []
         self.error = ""
         self.notes: list[str] = []
+        self.coverage: dict[str, Any] | None = None
+        self.coverage_skip: dict[str, str] = {}
 
     def in_scope(self, opts: RunOptions) -> set[str]:
         """Phases this run may execute: all, or for ``--phase`` the named ones, what they read
@@ -1046,6 +1048,7 @@ class _Runner:
             "workers": self.workers,
             "kernels": {"started": self.pool.started, "recycled": self.pool.recycled},
             "phases": {n: asdict(r) for n, r in self.results.items() if r.status != "pending"},
+            "coverage": self.coverage,
             "salesforce": getattr(self, "salesforce", None),
         }
         atomic_write_bytes(
@@ -1102,9 +1105,51 @@ class _Runner:
             summary=summary,
             phases=rows,
             version=__version__,
+            coverage=self.coverage_rows(),
         )
         atomic_write_bytes(self.run_dir / "index.html", text.encode("utf-8"))
         os.chmod(self.run_dir / "index.html", 0o644)
+
+    def coverage_rows(self) -> list[dict[str, str]]:
+        """The coverage matrix for the index page: one row per phase with its status and reason,
+        and one per analysis that does not simply run."""
+        if not self.coverage:
+            return []
+        rows = []
+        for p in self.coverage.get("phases", []):
+            detail = p["reason"]
+            if p["status"] != "skipped":  # limited analyses have their own rows below
+                detail = "; ".join(x for x in detail.split("; ") if " skipped: " in x)
+            rows.append(
+                {"phase": p["title"], "analysis": "", "status": p["status"], "detail": detail}
+            )
+            for a in p.get("analyses", []):
+                if a["status"] != "runs" and p["status"] != "skipped":
+                    detail = "; ".join(x for x in (a.get("note"), a.get("add")) if x)
+                    rows.append(
+                        {
+                            "phase": "",
+                            "analysis": a["analysis"],
+                            "status": a["status"],
+                            "detail": detail,
+                        }
+                    )
+        return rows
+
+    def load_coverage(self, phase: str) -> None:
+        """Read the coverage matrix ``phase`` (the intake) wrote, print it and note the phases
+        it skips (``salesanalytics.coverage``)."""
+        from salesanalytics.coverage import SKIPPED, Coverage
+
+        path = self.run_dir / "data" / phase / "coverage.json"
+        obj = _read_json(path) if path.exists() else None
+        if not isinstance(obj, dict):
+            return
+        self.coverage = obj
+        cov = Coverage.from_json(obj)
+        self.coverage_skip = {p.phase: p.reason for p in cov.phases if p.status == SKIPPED}
+        for line in cov.to_text().splitlines():
+            self.log(line)
 
     def point_latest(self) -> None:
         link = self.base / LATEST
@@ -1162,9 +1207,7 @@ class _Runner:
             await self.schedule()
             self.export_salesforce()
             status = (
-                "finished"
-                if all(r.status in {"ran", "reused"} for r in self.results.values())
-                else "failed"
+                "failed" if any(r.status == "failed" for r in self.results.values()) else "finished"
             )
         except OSError as exc:  # disk full, permissions: end the run with a clear message
             self.fail_run(exc)
@@ -1264,7 +1307,22 @@ class _Runner:
                 progressed = False
                 for p in list(pending):
                     ups = effective_reads(p, self.by_name)
-                    bad = [u for u in ups if self.results[u].status in {"failed", "skipped"}]
+                    optional = {u for u, _ in p.optional_reads}
+                    if p.name in self.coverage_skip:
+                        r = self.results[p.name]
+                        r.status = "skipped"
+                        r.reason = self.coverage_skip[p.name]
+                        pending.remove(p)
+                        self.finish_phase(p)
+                        self.log(f"{p.name}: skipped ({r.reason})", always=True)
+                        progressed = True
+                        continue
+                    bad = [
+                        u
+                        for u in ups
+                        if self.results[u].status == "failed"
+                        or (self.results[u].status == "skipped" and u not in optional)
+                    ]
                     if bad:
                         r = self.results[p.name]
                         r.status = "skipped"
@@ -1274,7 +1332,10 @@ class _Runner:
                         self.log(f"{p.name}: skipped ({r.reason})", always=True)
                         progressed = True
                         continue
-                    if not all(u in data_ready for u in ups):
+                    if not all(
+                        u in data_ready or (u in optional and self.results[u].status == "skipped")
+                        for u in ups
+                    ):
                         continue
                     pending.remove(p)
                     progressed = True
@@ -1283,9 +1344,13 @@ class _Runner:
                     if self.try_reuse(p, self.cache.get(f"{p.name}:{fp}", [])):
                         self.mark_stale_readers(p, ups)
                         data_ready.add(p.name)
+                        if "coverage" in p.writes:
+                            self.load_coverage(p.name)
                         continue
                     if p.name not in self.scope and self.carry_over(p, comp):
                         data_ready.add(p.name)
+                        if "coverage" in p.writes:
+                            self.load_coverage(p.name)
                         continue
                     r = self.results[p.name]
                     prev = self.previous.get(p.name)
@@ -1325,6 +1390,8 @@ class _Runner:
                     if r.status == "ran":
                         self.mark_stale_readers(p, effective_reads(p, self.by_name))
                         data_ready.add(p.name)
+                        if "coverage" in p.writes:
+                            self.load_coverage(p.name)
                         if p.per_entity:
                             self.awaiting_kernel += len(p.per_entity)
                             self.pool.prefetch(self.pool.wanted + len(p.per_entity))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["PerEntitySpec", "PhaseParams", "PhaseSpec"]
+__all__ = ["Need", "PerEntitySpec", "PhaseParams", "PhaseSpec"]
 
 
 class PhaseParams(BaseModel):
@@ -51,6 +51,40 @@ class PerEntitySpec:
 
 
 @dataclass(frozen=True)
+class Need:
+    """What one analysis of a phase needs from the canonical tables (evaluated by
+    :func:`salesanalytics.coverage.evaluate` on the intake's tables, derivations included).
+
+    Parameters
+    ----------
+    analysis
+        The analysis in plain words (``"Kaplan-Meier survival curves"``).
+    requires
+        What it cannot do without, each at least ``min_rows`` times: ``"table"`` (rows),
+        ``"table.column"`` (filled values) or ``"table.column=value"`` (rows with that value).
+    improves
+        What it uses when present; without it the analysis runs with a limitation (``limitation``).
+    min_rows
+        Rows (filled values) each requirement needs.
+    core
+        ``True``: the phase cannot run without this analysis (the phase is skipped);
+        ``False``: only this analysis is left out (the phase runs with a limitation).
+    limitation
+        What the analysis cannot say when an ``improves`` entry is missing.
+    add
+        What to add to the export to get the full analysis.
+    """
+
+    analysis: str
+    requires: tuple[str, ...] = ()
+    improves: tuple[str, ...] = ()
+    min_rows: int = 1
+    core: bool = True
+    limitation: str = ""
+    add: str = ""
+
+
+@dataclass(frozen=True)
 class PhaseSpec:
     """One phase of the engagement.
 
@@ -74,6 +108,12 @@ class PhaseSpec:
         Typical run time in seconds for a client of about 20,000 accounts, per-entity reports
         included: the scheduler's estimate until a run of this project has timed the phase
         (phases on the longest remaining chain start first).
+    needs
+        What each analysis of the phase needs from the data (the coverage matrix).
+    optional_reads
+        Upstream phases (of ``reads``) it can run without, each with what changes then
+        (``("territory", "portfolios are today's account owners")``): when such a phase is
+        skipped, this one runs with that limitation instead of being skipped too.
     """
 
     name: str
@@ -84,3 +124,5 @@ class PhaseSpec:
     params: type[PhaseParams]
     per_entity: tuple[PerEntitySpec, ...] = field(default_factory=tuple)
     seconds: float = 1.0
+    needs: tuple[Need, ...] = field(default_factory=tuple)
+    optional_reads: tuple[tuple[str, str], ...] = field(default_factory=tuple)

@@ -127,6 +127,7 @@ def prepare_inputs(
     locked_postal_codes: Sequence[str] = (),
     max_unit_share: float = 0.02,
     customer_unit_share: float = 0.05,
+    workload: pd.DataFrame | None = None,
 ) -> TerritoryInputs:
     """Join potentials, derive workload, carve out key accounts and build postal-code units.
 
@@ -157,6 +158,12 @@ def prepare_inputs(
         Share of the field reps' customers (the largest by monthly revenue) that become units of
         their own (:func:`customer_units`): the continuity weight then keeps these relationships
         with their rep while their postal code's other accounts may move; 0 = none.
+    workload
+        Field workload per account computed upstream (the channel phase's ``field_workload``:
+        ``account_id, segment, activity_hours, visits_per_year, travel_hours, workload_hours``),
+        used instead of the norms measured here so that the territories carry exactly the field
+        workload the channel mix leaves in the field; accounts missing from it get none.
+        ``None`` = measure the norms from ``activities``.
 
     Raises
     ------
@@ -204,6 +211,20 @@ def prepare_inputs(
     seg.index = acc["account_id"]
     norms = activity_norms(activities, seg, channel="field")
     wl = account_workload(acc, seg, norms, reps, road_factor=road_factor, speed_kmh=speed_kmh)
+    if workload is not None:
+        cols = ["segment", "activity_hours", "visits_per_year", "travel_hours", "workload_hours"]
+        missing = [c for c in ["account_id", *cols] if c not in workload.columns]
+        if missing:
+            raise KeyError(
+                f"table 'workload' lacks column(s) {missing}; it has {list(workload.columns)}"
+            )
+        given = workload.assign(account_id=workload["account_id"].astype("string")).set_index(
+            "account_id"
+        )
+        aid = acc["account_id"].astype("string")
+        for c in cols:
+            v = aid.map(given[c])
+            wl[c] = (v if c == "segment" else v.astype("float64").fillna(0.0)).to_numpy()
     for c in ("segment", "activity_hours", "visits_per_year", "travel_hours", "workload_hours"):
         acc[c] = wl[c].to_numpy()
     acc["key_account"] = key_account_carve_out(acc, reps, share=key_account_share).to_numpy()
