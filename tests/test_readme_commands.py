@@ -37,6 +37,7 @@ RUN_HERE = {
     "salesanalytics init": "acme (fixture)",
     "salesanalytics run": "acme (fixture), test_partial_run_from_the_readme, test_fresh_kernels",
     "salesanalytics clean": "test_clean_from_the_readme",
+    "salesanalytics mapping": "test_mapping_draft_from_the_readme",
     "salesanalytics demo-data": "make demo (fixture)",
     "papermill": "test_notebook_run_on_its_own_never_changes_a_finished_run",
     ".venv/bin/python bench": "test_bench_scripts_answer_help",
@@ -185,6 +186,19 @@ def test_validate_from_the_readme(demo: dict[str, Path]) -> None:
     (line,) = _readme_lines("salesanalytics validate")
     res = _ok(_sh(line, cwd=demo["tmp"], export=demo["export"]))
     assert "Traceback" not in res.stderr + res.stdout
+
+
+def test_mapping_draft_from_the_readme(demo: dict[str, Path]) -> None:
+    """README: ``salesanalytics mapping draft --source DIR [--like ...] -o draft.yaml``."""
+    (shown,) = [
+        c for c in _documented() if c.startswith("salesanalytics mapping draft --source DIR")
+    ]
+    line = shown.replace("DIR", str(demo["export"])).replace(
+        "[--like salesforce|hubspot|dynamics]", "--like salesforce"
+    )
+    res = _ok(_sh(line, cwd=demo["tmp"]))
+    draft = demo["tmp"] / "draft.yaml"
+    assert f"wrote {draft.name}" in res.stdout and draft.is_file()
 
 
 @pytest.fixture(scope="module")
