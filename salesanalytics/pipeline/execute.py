@@ -423,6 +423,27 @@ def _merge_adjacent_streams(nb: Any) -> None:
         cell.outputs = merged
 
 
+_STYLER_ID = re.compile(r"\bT_([0-9a-f]{5})(?=[_\"' ])")
+
+
+def _stable_table_ids(nb: Any) -> None:
+    """Replace the random ids pandas gives each styled table (``T_9e48c``, ``T_9e48c_row0_col0``)
+    by ids numbered in order of appearance: the same input gives the same report."""
+    names: dict[str, str] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        return names.setdefault(m.group(1), f"T_s{len(names) + 1:04d}")
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            data = out.get("data") or {}
+            html = data.get("text/html")
+            if html is not None:
+                data["text/html"] = _STYLER_ID.sub(
+                    sub, html if isinstance(html, str) else "".join(html)
+                )
+
+
 def _source_line(cell: Any) -> str:
     for line in str(cell.get("source", "")).splitlines():
         if line.strip() and not line.strip().startswith("#"):
@@ -518,6 +539,7 @@ async def execute_notebook(
     try:
         await client.async_execute()
         _merge_adjacent_streams(nb)
+        _stable_table_ids(nb)
     except CellTimeoutError:
         i = current["index"]
         raise ExecutionFailed(
