@@ -7,7 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ACCOUNTS ?= 20000
 SEED     ?= 42
-DEMO_DIR := data/demo
+DEMO_DIR ?= data/demo
+REPORTS  ?= reports
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test lint install lock clean-reports help
@@ -29,7 +30,7 @@ $(DEMO_DIR)/export/truth.json: | $(STAMP)
 	$(BIN)/salesanalytics demo-data --out $(DEMO_DIR)/export --accounts $(ACCOUNTS) --seed $(SEED)
 
 $(DEMO_DIR)/project.yaml: | $(STAMP)
-	$(BIN)/salesanalytics init $(DEMO_DIR) --source export --mapping salesforce --client "Digitalwerk Schweiz AG (demo)" --slug demo
+	$(BIN)/salesanalytics init $(DEMO_DIR) --source export --mapping salesforce --client "Digitalwerk Schweiz AG (demo)" --slug demo --reports $(REPORTS)
 
 demo: $(STAMP) $(DEMO_DIR)/export/truth.json $(DEMO_DIR)/project.yaml
 	$(BIN)/salesanalytics run --config $(DEMO_DIR)/project.yaml

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "validate": "salesanalytics.intake",
     "init": "salesanalytics.pipeline.commands",
     "run": "salesanalytics.pipeline.commands",
+    "clean": "salesanalytics.pipeline.commands",
     "mapping": "salesanalytics.mapping_draft",
 }
 """Subcommand -> module registering it."""

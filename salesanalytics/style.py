@@ -9,6 +9,7 @@ text that a spreadsheet would run as a formula.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 import re
@@ -443,4 +444,7 @@ def table(
         styler = styler.set_caption(cap)
     wide = " sa-wide" if len(shown.columns) + int(index) > 8 else ""
     styler = styler.set_table_attributes(f'class="sa-table{wide}"')
-    return styler
+    # pandas names each table by a random id; one derived from what is shown makes the same
+    # data give the same report
+    digest = hashlib.sha256(f"{cap}\n{shown.to_csv()}".encode()).hexdigest()[:8]
+    return styler.set_uuid(digest)

@@ -3,7 +3,18 @@
 Every phase notebook has two parameters, ``run_dir`` and ``output_dir``. Upstream outputs are read
 from ``run_dir/data/<phase>/``; this phase writes to ``output_dir`` (the pipeline points it at a
 staging folder that is moved into place only when the phase succeeded, so a killed run never leaves a
-half-written output behind). Run on its own, ``output_dir`` defaults to ``run_dir/data/<phase>``.
+half-written output behind).
+
+Run on its own (JupyterLab, plain papermill) with ``output_dir`` empty, a notebook never writes
+into a finished run: when ``run_dir`` is a run folder of ``salesanalytics run`` (it has a
+``manifest.json``), the outputs go to a scratch folder of their own,
+``<reports>/<client>/scratch/<run-id>-<phase>-<time>/``, and the notebook says where. Elsewhere
+(a folder that is not a run) ``output_dir`` defaults to ``run_dir/data/<phase>``.
+
+Every file is written to a new file and renamed into place (or, for deliverables written by other
+libraries through :meth:`Workspace.path`, to a fresh file): never through a hard link that an
+earlier run shares. Headlines are replaced by each execution of a notebook, never appended to an
+earlier execution's.
 
 Example
 -------
@@ -15,6 +26,7 @@ Example
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import tempfile
@@ -29,14 +41,39 @@ if TYPE_CHECKING:  # pandas is imported when a table is read: the pipeline runne
 __all__ = [
     "HEADLINES_FILE",
     "WARNINGS_FILE",
+    "SCRATCH",
     "Workspace",
     "apply_run_settings",
     "atomic_write_bytes",
     "read_phase_tables",
+    "scratch_dir",
 ]
 
 HEADLINES_FILE = "headlines.json"
 WARNINGS_FILE = "warnings.json"
+SCRATCH = "scratch"
+"""Folder beside the client's run folders that holds interactive notebook runs' outputs."""
+_RUN_MANIFEST = "manifest.json"
+
+
+def scratch_dir(run_dir: str | os.PathLike[str], phase: str) -> Path:
+    """A new scratch folder for an interactive run of ``phase`` on the run folder ``run_dir``.
+
+    ``<run_dir's parent>/scratch/<run-id>-<phase>-<YYYYmmdd-HHMMSS>[-N]/`` (``latest`` is
+    resolved to the run it points to). The folder is created.
+    """
+    run = Path(run_dir).resolve()
+    base = run.parent / SCRATCH
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        d = base / (f"{run.name}-{phase}-{stamp}" + (f"-{n}" if n else ""))
+        try:
+            d.mkdir()
+        except FileExistsError:
+            continue
+        return d
+    raise RuntimeError(f"cannot create a scratch folder in {base}")  # pragma: no cover
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -119,7 +156,9 @@ class Workspace:
     phase
         Name of the phase the notebook implements.
     output_dir
-        Folder for this phase's outputs; default ``run_dir/data/<phase>``.
+        Folder for this phase's outputs. Default: a new scratch folder (see
+        :func:`scratch_dir`) when ``run_dir`` is a run folder of ``salesanalytics run``, else
+        ``run_dir/data/<phase>``.
     """
 
     def __init__(
@@ -130,8 +169,21 @@ class Workspace:
     ) -> None:
         self.run_dir = Path(run_dir)
         self.phase = phase
-        self.output_dir = Path(output_dir) if output_dir else self.run_dir / "data" / phase
+        self.scratch = False
+        if output_dir:
+            self.output_dir = Path(output_dir)
+        elif (self.run_dir / _RUN_MANIFEST).is_file():  # a finished run: never written to
+            self.output_dir = scratch_dir(self.run_dir, phase)
+            self.scratch = True
+            print(
+                f"Interactive run: the outputs of this notebook go to {self.output_dir}; the "
+                f"run {self.run_dir.resolve().name} stays unchanged. Set output_dir to write "
+                "elsewhere; `salesanalytics run` makes a new run with changed parameters."
+            )
+        else:
+            self.output_dir = self.run_dir / "data" / phase
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        self._headlines: list[str] | None = None  # this execution's headlines
         self.currency = apply_run_settings(self.run_dir)
 
     def phase_dir(self, phase: str) -> Path:
@@ -173,9 +225,15 @@ class Workspace:
     def write(self, table: str, df: pd.DataFrame) -> Path:
         """Write ``df`` as ``output_dir/<table>.parquet`` (atomically) and return the path."""
         path = self.output_dir / f"{table}.parquet"
-        tmp = path.with_name(f".{path.name}.tmp")
-        df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
+        fd, tmp = tempfile.mkstemp(dir=self.output_dir, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            df.to_parquet(tmp, index=False)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return path
 
     def write_json(self, name: str, obj: Any) -> Path:
@@ -187,8 +245,14 @@ class Workspace:
         return path
 
     def path(self, filename: str) -> Path:
-        """Path for a deliverable file (Excel, CSV) in this phase's output folder."""
-        return self.output_dir / filename
+        """Path for a deliverable file (Excel, CSV) in this phase's output folder.
+
+        A file already there is removed first, so the deliverable is written to a new file:
+        never through a hard link that an earlier run shares.
+        """
+        path = self.output_dir / filename
+        path.unlink(missing_ok=True)
+        return path
 
     def warning(self, text: str) -> None:
         """Record a warning the client must see (e.g. a target that cannot be met): the run
@@ -200,9 +264,16 @@ class Workspace:
         atomic_write_bytes(path, json.dumps(items, indent=2, ensure_ascii=False).encode("utf-8"))
 
     def headline(self, text: str) -> None:
-        """Record a headline finding; the run's ``index.html`` lists them under the phase."""
-        path = self.output_dir / HEADLINES_FILE
-        items = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        """Record a headline finding; the run's ``index.html`` lists them under the phase.
+
+        The first headline of a notebook execution (of this ``Workspace``) replaces the
+        headlines an earlier execution left in the output folder.
+        """
+        items = self._headlines if self._headlines is not None else []
         if text not in items:
             items.append(text)
-        atomic_write_bytes(path, json.dumps(items, indent=2, ensure_ascii=False).encode("utf-8"))
+        self._headlines = items
+        atomic_write_bytes(
+            self.output_dir / HEADLINES_FILE,
+            json.dumps(items, indent=2, ensure_ascii=False).encode("utf-8"),
+        )

@@ -50,7 +50,7 @@ def _run(reports: Path, workers: int) -> RunResult:
             workers=workers,
             quiet=True,
             warmup="import pandas, ipywidgets, salesanalytics.style",
-            cell_timeout=60,
+            cell_timeout=600,
         )
     )
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+from waiting import LIMIT, wait_for_async
 
 from salesanalytics.pipeline import kernelstate
 from salesanalytics.pipeline.execute import ExecutionFailed, KernelPool, execute_notebook
@@ -163,28 +164,41 @@ def test_snapshot_and_restore_in_process(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 def test_waiting_acquire_takes_a_kernel_handed_back_meanwhile(tmp_path: Path) -> None:
     """A phase waiting for a kernel that is still starting gets a recycled one as soon as it is
-    handed back, instead of waiting for the start-up."""
+    handed back, instead of waiting for the start-up.
 
-    async def go() -> tuple[int, int, float, int]:
-        pool = KernelPool(tmp_path, size=2, warmup="import time; time.sleep(3)")
+    The second kernel's warm-up blocks until the test opens a gate (after the assertions): the
+    kernel handed out can only be the recycled one, however fast or slow the machine is."""
+    first, starting, gate = tmp_path / "first", tmp_path / "second-starting", tmp_path / "gate"
+    warmup = (
+        "import os, time\n"
+        "try:\n"
+        f"    os.close(os.open({str(first)!r}, os.O_CREAT | os.O_EXCL))\n"
+        "except FileExistsError:\n"
+        f"    open({str(starting)!r}, 'w').close()\n"
+        f"    while not os.path.exists({str(gate)!r}):\n"
+        "        time.sleep(0.05)\n"
+    )
+
+    async def go() -> tuple[int, int, bool, int]:
+        pool = KernelPool(tmp_path, size=2, warmup=warmup)
         try:
             k1 = await pool.acquire()
             p1 = _probe(await execute_notebook(_nb(PROBE), k1))["pid"]
-            waiting = asyncio.ensure_future(pool.acquire())  # starts a second, slow kernel
-            await asyncio.sleep(0.3)
-            t0 = asyncio.get_running_loop().time()
+            waiting = asyncio.ensure_future(pool.acquire())  # starts a second, blocked kernel
+            await wait_for_async("the second kernel's warm-up", starting.exists)
             pool.release(k1, reuse=True)
-            k2 = await waiting
-            waited = asyncio.get_running_loop().time() - t0
+            k2 = await asyncio.wait_for(waiting, LIMIT)
+            second_still_blocked = not gate.exists() and pool.started == 2
             p2 = _probe(await execute_notebook(_nb(PROBE), k2))["pid"]
             pool.release(k2, reuse=True)
-            return p1, p2, waited, pool.started
+            return p1, p2, second_still_blocked, pool.started
         finally:
+            gate.touch()
             await pool.close()
 
-    p1, p2, waited, started = asyncio.run(go())
-    assert p2 == p1 and waited < 2.0
-    assert started == 2  # the slow one was started, then not needed
+    p1, p2, second_still_blocked, started = asyncio.run(go())
+    assert p2 == p1 and second_still_blocked
+    assert started == 2  # the blocked one was started, then not needed
 
 
 def test_text_printed_in_chunks_becomes_one_output_and_order_is_kept(tmp_path: Path) -> None:

@@ -10,15 +10,15 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
+from waiting import wait_for, wait_process
 
 from salesanalytics.pipeline import runner
-from salesanalytics.pipeline.runner import RunOptions, RunResult, run_pipeline
+from salesanalytics.pipeline.runner import STAGING, RunOptions, RunResult, run_pipeline
 
 NB = Path(__file__).parent / "notebooks"
 _spec = importlib.util.spec_from_file_location("fake_phases", NB / "fake_phases.py")
@@ -28,6 +28,9 @@ _spec.loader.exec_module(fake)
 ALPHA = dataclasses.replace(fake.ALPHA, per_entity=())
 PHASES = [ALPHA, fake.BETA, fake.GAMMA, fake.DELTA]
 LIGHT_WARMUP = "import pandas, salesanalytics.style"
+CELL_TIMEOUT = 60
+"""The bad run's cell time-out: delta's sleeping cell (an hour) runs into it; the cells before it
+(imports, reading a table) have a generous minute however busy the machine is."""
 
 
 def _options(reports: Path, cell_timeout: int = 60, **over: dict[str, Any]) -> RunOptions:
@@ -53,7 +56,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         good = run_pipeline(_options_selected(reports, ("beta",)))
         good_index = (good.run_dir / "index.html").read_bytes()
         bad = run_pipeline(
-            _options(reports, cell_timeout=2, beta={"fail": True}, delta={"sleep": 30})
+            _options(reports, cell_timeout=CELL_TIMEOUT, beta={"fail": True}, delta={"sleep": 3600})
         )
     return {"reports": reports, "good": good, "bad": bad, "good_index": good_index}
 
@@ -75,7 +78,7 @@ def test_failure_message_names_phase_cell_and_error_in_one_line(runs: dict[str, 
     assert "\n" not in err
     # the statement that raised (line 5 of the cell), not the cell's first line
     assert err == (
-        'phase beta failed in cell 4 (`line 5: raise RuntimeError(f"planted failure in '
+        'phase beta failed in cell 4 (`line 8: raise RuntimeError(f"planted failure in '
         '{phase}")`): RuntimeError: planted failure in beta'
     )
 
@@ -84,7 +87,7 @@ def test_cell_timeout_fails_the_phase(runs: dict[str, Any]) -> None:
     err = runs["bad"].phases["delta"].error
     assert err == (
         "phase delta failed in cell 4 (`import time`): "
-        "the cell ran longer than the cell time-out of 2 s"
+        f"the cell ran longer than the cell time-out of {CELL_TIMEOUT} s"
     )
 
 
@@ -114,7 +117,8 @@ def test_failed_phase_keeps_executed_notebook_but_no_client_report(runs: dict[st
 
 def test_earlier_runs_stay_intact_and_latest_is_not_moved(runs: dict[str, Any]) -> None:
     good, bad = runs["good"], runs["bad"]
-    assert good.exit_code == 0 and [*good.phases] == ["alpha", "beta"]
+    # a --phase run still makes a whole engagement: the phases never run before run too
+    assert good.exit_code == 0 and [*good.phases] == ["alpha", "beta", "gamma", "delta"]
     assert (good.run_dir / "index.html").read_bytes() == runs["good_index"]
     assert (good.run_dir / "client" / "beta.html").is_file()
     assert (good.run_dir / "data" / "beta" / "total.json").is_file()
@@ -127,7 +131,7 @@ def test_failed_phase_is_not_reused_by_the_next_run(
 ) -> None:
     monkeypatch.setattr(runner, "package_fingerprint", lambda: "pkg-fixed")
     res = run_pipeline(_options_selected(runs["reports"], ("beta",)))
-    assert {n: r.status for n, r in res.phases.items()} == {"alpha": "reused", "beta": "reused"}
+    assert {r.status for r in res.phases.values()} == {"reused"}
     assert res.phases["beta"].reused_from == runs["good"].run_id  # not the failed run's
 
 
@@ -144,7 +148,7 @@ INTERRUPTED = textwrap.dedent(
     alpha = dataclasses.replace(fake.ALPHA, per_entity=())
     phases = [alpha, fake.DELTA]
     params = {"alpha": alpha.params().model_dump(mode="json"),
-              "delta": fake.DELTA.params(sleep=60).model_dump(mode="json")}
+              "delta": fake.DELTA.params(gate=sys.argv[3]).model_dump(mode="json")}
     try:
         run_pipeline(RunOptions(phases, NB, Path(sys.argv[2]), "Muster AG", "muster", params,
                                 selected=("delta",), quiet=True, warmup="import pandas"))
@@ -154,27 +158,27 @@ INTERRUPTED = textwrap.dedent(
 )
 
 
-def test_interrupted_run_leaves_no_output_taken_as_complete(runs: dict[str, Any]) -> None:
+def test_interrupted_run_leaves_no_output_taken_as_complete(
+    runs: dict[str, Any], tmp_path: Path
+) -> None:
     reports = runs["reports"]
     base = reports / "muster"
     before = set(os.listdir(base))
+    gate = tmp_path / "gate"  # delta waits for it: the run cannot finish before the signal
     proc = subprocess.Popen(
-        [sys.executable, "-c", INTERRUPTED, str(NB), str(reports)],
+        [sys.executable, "-c", INTERRUPTED, str(NB), str(reports), str(gate)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     try:
-        staging = None
-        for _ in range(300):
+
+        def delta_started() -> Path | None:
             new = [d for d in set(os.listdir(base)) - before if not d.startswith(".")]
-            if new and (base / new[0] / ".staging" / "delta").exists():
-                staging = base / new[0]
-                break
-            time.sleep(0.1)
-        assert staging is not None, "the run never started the delta phase"
-        time.sleep(1.0)
+            return base / new[0] if new and (base / new[0] / STAGING / "delta").exists() else None
+
+        staging = wait_for("the run to start the delta phase", delta_started)
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=30) == 130
+        assert wait_process(proc) == 130
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -185,9 +189,13 @@ def test_interrupted_run_leaves_no_output_taken_as_complete(runs: dict[str, Any]
     assert "delta" not in man["phases"]  # neither complete nor blamed for the interruption
     assert man["phases"]["alpha"]["status"] == "reused"
     assert os.readlink(base / "latest") != run_dir.name
-    # the next run redoes the interrupted phase
+    # the next run, with the same parameters, redoes the interrupted phase
+    gate.touch()
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(runner, "package_fingerprint", lambda: "pkg-fixed")
-        res = run_pipeline(_options_selected(reports, ("delta",)))
+        opts = dataclasses.replace(
+            _options(reports, delta={"gate": str(gate)}), selected=("delta",)
+        )
+        res = run_pipeline(opts)
     assert res.phases["delta"].status == "ran"
-    assert res.phases["delta"].reason == "no earlier result"
+    assert res.phases["delta"].reason == f"parameter gate changed ('' → '{gate}')"

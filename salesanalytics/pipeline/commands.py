@@ -1,4 +1,5 @@
-"""Subcommands ``init`` (scaffold a client project) and ``run`` (run the engagement's phases)."""
+"""Subcommands ``init`` (scaffold a client project), ``run`` (run the engagement's phases) and
+``clean`` (tidy up after interrupted runs)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from salesanalytics.errors import UserError
 
-__all__ = ["cmd_init", "cmd_run", "register_cli"]
+__all__ = ["cmd_clean", "cmd_init", "cmd_run", "register_cli"]
 
 
 def register_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -64,7 +65,21 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
         nargs="+",
         default=[],
         metavar="NAME",
-        help="run only these phases (and the phases they read from)",
+        help="rerun these phases (and what they read, when changed) and the phases downstream "
+        "of them; every other phase is reused, or carried over from the latest run and marked "
+        "stale in the index when its parameters or inputs changed",
+    )
+    r.add_argument(
+        "--only",
+        action="store_true",
+        help="with --phase: do not rerun the phases downstream either; they are carried over "
+        "from the latest run and marked stale when their inputs changed",
+    )
+    r.add_argument(
+        "--wait",
+        action="store_true",
+        help="if another run of this project is in progress, wait for it to finish instead of "
+        "refusing (exit status 3)",
     )
     r.add_argument(
         "--set",
@@ -88,6 +103,27 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     g.add_argument("--quiet", "-q", action="store_true", help="no progress output (for CI)")
     g.add_argument("--verbose", "-v", action="store_true", help="also show cell progress")
     r.set_defaults(func=cmd_run)
+
+    c = subparsers.add_parser(
+        "clean",
+        help="tidy up after interrupted runs (mark them, remove their staging folders)",
+        description="Mark run folders left by killed runs as interrupted and remove their "
+        "half-written staging folders and temporary files (the next run does this too). With "
+        "--remove-interrupted, delete interrupted runs' folders altogether. Finished runs are "
+        "never touched. Refuses while a run of the project is in progress.",
+    )
+    c.add_argument(
+        "--config",
+        default="project.yaml",
+        metavar="FILE",
+        help="project file (default: ./project.yaml)",
+    )
+    c.add_argument(
+        "--remove-interrupted",
+        action="store_true",
+        help="also delete the folders of interrupted runs",
+    )
+    c.set_defaults(func=cmd_clean)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -130,6 +166,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.cell_timeout is not None and args.cell_timeout < 1:
         raise UserError(f"--cell-timeout must be at least 1 second, not {args.cell_timeout}")
+    if args.only and not args.phase:
+        raise UserError("--only needs --phase NAME: the phases to run on their own")
     if args.workers is not None and args.workers < 0:
         raise UserError(f"--workers must be 0 (all cores) or more, not {args.workers}")
     phases = all_phases()
@@ -143,6 +181,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         cell_timeout=args.cell_timeout,
         workers=args.workers,
         recycle_kernels=not args.fresh_kernels,
+        only=args.only,
+        wait=args.wait,
     )
     try:
         result = run_pipeline(opts)
@@ -153,4 +193,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     for r in result.phases.values():
         if r.status == "failed":
             print(f"error: {r.error}", file=sys.stderr)
+    if result.error:
+        print(f"error: {result.error}", file=sys.stderr)
+    stale = [n for n, r in result.phases.items() if r.stale]
+    if stale:
+        print(
+            f"note: {len(stale)} phase(s) out of date with the project file (marked stale in "
+            f"the index): {', '.join(stale)}; run without --phase/--only to update them",
+            file=sys.stderr,
+        )
     return result.exit_code
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    """Handler of ``salesanalytics clean``."""
+    import json
+    import shutil
+
+    from salesanalytics.phases import all_phases
+    from salesanalytics.pipeline.config import load_project
+    from salesanalytics.pipeline.runlock import project_lock, recover_interrupted
+
+    cfg = load_project(args.config, all_phases())
+    base = cfg.reports_dir / cfg.slug
+    if not base.is_dir():
+        print(f"nothing to clean: {base} does not exist")
+        return 0
+    with project_lock(base, command="salesanalytics clean"):
+        recovered = recover_interrupted(base)
+        for rec in recovered:
+            removed = f"; removed {', '.join(rec.removed)}" if rec.removed else ""
+            print(f"run {rec.run_id}: was interrupted (killed), now marked so{removed}")
+        latest = base / "latest"
+        current = latest.resolve().name if latest.is_symlink() else ""
+        deleted = 0
+        if args.remove_interrupted:
+            for d in sorted(base.iterdir()):
+                man = d / "manifest.json"
+                if d.is_symlink() or not man.is_file() or d.name == current:
+                    continue
+                try:
+                    status = json.loads(man.read_text(encoding="utf-8")).get("status")
+                except (OSError, ValueError):
+                    continue
+                if status == "interrupted":
+                    shutil.rmtree(d)
+                    deleted += 1
+                    print(f"run {d.name}: interrupted run folder deleted")
+    if not recovered and not deleted:
+        print(f"nothing to clean in {base}: no interrupted runs left behind")
+    return 0

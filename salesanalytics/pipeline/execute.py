@@ -117,7 +117,7 @@ async def start_kernel(
     cwd: Path,
     kernel_name: str = "python3",
     warmup: str = WARMUP_CODE,
-    timeout: float = 120,
+    timeout: float = 600,
     log_file: Path | None = None,
     on_launch: Callable[[], None] | None = None,
 ) -> Kernel:
@@ -137,6 +137,9 @@ async def start_kernel(
     # oversubscribing the cores (a user's explicit setting wins)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")
+    # the order of a set of texts depends on Python's per-process hash seed: fixed, the same
+    # input gives the same tables and reports wherever such an order shows
+    env.setdefault("PYTHONHASHSEED", "0")
     kc = None
     out: Any = subprocess.DEVNULL
     try:
@@ -384,9 +387,15 @@ def parameterize(nb: Any, parameters: Mapping[str, Any]) -> Any:
     ks.setdefault("name", "python3")
     ks.setdefault("display_name", "Python 3")
     ks.setdefault("language", "python")
-    return parameterize_notebook(
+    out = parameterize_notebook(
         nb, dict(parameters), kernel_name=ks["name"], language=ks.get("language", "python")
     )
+    # papermill gives the injected cell a random id, which the HTML reports show: the same
+    # input must give the same report
+    for cell in out.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.id = "injected-parameters"
+    return out
 
 
 def _merge_adjacent_streams(nb: Any) -> None:
@@ -412,6 +421,27 @@ def _merge_adjacent_streams(nb: Any) -> None:
             else:
                 merged.append(out)
         cell.outputs = merged
+
+
+_STYLER_ID = re.compile(r"\bT_([0-9a-f]{5})(?=[_\"' ])")
+
+
+def _stable_table_ids(nb: Any) -> None:
+    """Replace the random ids pandas gives each styled table (``T_9e48c``, ``T_9e48c_row0_col0``)
+    by ids numbered in order of appearance: the same input gives the same report."""
+    names: dict[str, str] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        return names.setdefault(m.group(1), f"T_s{len(names) + 1:04d}")
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            data = out.get("data") or {}
+            html = data.get("text/html")
+            if html is not None:
+                data["text/html"] = _STYLER_ID.sub(
+                    sub, html if isinstance(html, str) else "".join(html)
+                )
 
 
 def _source_line(cell: Any) -> str:
@@ -509,6 +539,7 @@ async def execute_notebook(
     try:
         await client.async_execute()
         _merge_adjacent_streams(nb)
+        _stable_table_ids(nb)
     except CellTimeoutError:
         i = current["index"]
         raise ExecutionFailed(

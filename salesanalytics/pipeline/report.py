@@ -227,9 +227,12 @@ def _client_notebook(nb: Any, title: str = "") -> Any:
         if cell.cell_type == "markdown":
             # rendered and sanitised like an HTML output (attachments are not embedded)
             html_text = _markdown_cell_html(cell.source)
+            md_id = cell.get("id")
             cell = nbformat.v4.new_code_cell(
                 "", outputs=[nbformat.v4.new_output("display_data", data={"text/html": html_text})]
             )
+            if md_id:  # the markdown cell's own id, not a random one: same input, same report
+                cell.id = md_id
             cells.append(cell)
             continue
         if cell.cell_type == "code":

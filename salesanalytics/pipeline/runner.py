@@ -15,7 +15,20 @@ midway therefore never leaves an output that a later run would take as complete.
 
 A phase is reused (outputs and reports hard-linked from an earlier run) when its fingerprint is
 unchanged: notebook file, package source, parameters, upstream output fingerprints and, for the
-intake, the source data files.
+intake, the source data files; and when the earlier run's output files still have the content
+fingerprints recorded in its manifest (a file changed afterwards makes the phase run again).
+Nothing is ever written through such a link: every file of a run is written to a new file and
+renamed into place.
+
+A run folder is always a whole engagement. With ``--phase X`` the phases X reads and X itself run
+(or are reused when unchanged), and so do the phases downstream of X; every other phase is
+reused when unchanged, else carried over from the run ``latest`` points to and marked *stale*
+(out of date with the project file) in the manifest and the index. With ``only`` the phases
+downstream of X are carried over (and marked stale) too.
+
+One run of a project at a time: the run holds the project's lock (:mod:`.runlock`); a second run
+refuses (or waits with ``wait``). Run folders left by killed runs are marked ``interrupted`` and
+their staging folders removed when the next run starts.
 """
 
 from __future__ import annotations
@@ -55,7 +68,13 @@ from salesanalytics.pipeline.fingerprint import (
     json_digest,
     package_fingerprint,
 )
-from salesanalytics.pipeline.graph import effective_reads, select_phases, topological_order
+from salesanalytics.pipeline.graph import (
+    downstream,
+    effective_reads,
+    select_phases,
+    topological_order,
+)
+from salesanalytics.pipeline.runlock import project_lock, recover_interrupted
 from salesanalytics.pipeline.spec import PerEntitySpec, PhaseSpec
 from salesanalytics.workspace import HEADLINES_FILE, WARNINGS_FILE, atomic_write_bytes
 
@@ -104,7 +123,13 @@ class RunOptions:
     source, source_display
         Intake source data folder (absolute) and how it is shown (relative, from the project file).
     selected
-        ``--phase`` names; empty = all. Their upstream phases are included.
+        ``--phase`` names; empty = all. Their upstream and downstream phases are run too (or
+        reused when unchanged); the other phases are reused or carried over (see module docs).
+    only
+        With ``selected``: run only the named phases and what they read; the phases downstream
+        are carried over from the latest run and marked stale when their inputs changed.
+    wait
+        When another run of the project holds its lock: wait for it instead of refusing.
     cell_timeout
         Seconds a single cell may run.
     workers
@@ -130,6 +155,8 @@ class RunOptions:
     source: Path | None = None
     source_display: str = ""
     selected: Sequence[str] = ()
+    only: bool = False
+    wait: bool = False
     cell_timeout: int = 900
     workers: int = 0
     quiet: bool = False
@@ -147,11 +174,13 @@ class PhaseResult:
     name: str
     title: str
     status: str = "pending"  # ran | reused | failed | skipped
+    stale: str = ""  # why the phase's outputs are out of date with the project file (if they are)
     reason: str = ""
     seconds: float = 0.0
     started: str = ""
     fingerprint: str = ""
     output_fingerprint: str = ""
+    output_files: dict[str, str] = field(default_factory=dict)
     components: dict[str, Any] = field(default_factory=dict)
     reused_from: str = ""
     error: str = ""
@@ -173,11 +202,15 @@ class RunResult:
     seconds: float
     kernels_started: int = 0
     kernels_recycled: int = 0
+    error: str = ""
+    """A failure of the run itself (a file it could not write), empty otherwise."""
+    notes: list[str] = field(default_factory=list)
+    """Messages for the user beyond the phases' (stale phases, recovered interrupted runs)."""
 
     @property
     def ok(self) -> bool:
-        """Whether no phase failed (a phase skipped for what the data lacks is no error)."""
-        return not any(p.status == "failed" for p in self.phases.values())
+        """Whether the run could write its files and no phase failed (a phase skipped for what the data lacks is no error)."""
+        return not self.error and not any(p.status == "failed" for p in self.phases.values())
 
     @property
     def exit_code(self) -> int:
@@ -194,6 +227,8 @@ def options_from_project(
     cell_timeout: int | None = None,
     workers: int | None = None,
     recycle_kernels: bool = True,
+    only: bool = False,
+    wait: bool = False,
 ) -> RunOptions:
     """Run options for a loaded project."""
     return RunOptions(
@@ -206,6 +241,8 @@ def options_from_project(
         source=cfg.source,
         source_display=cfg.source_display,
         selected=selected,
+        only=only,
+        wait=wait,
         cell_timeout=cell_timeout or cfg.cell_timeout,
         workers=cfg.workers if workers is None else workers,
         quiet=quiet,
@@ -379,7 +416,8 @@ class _Runner:
     def __init__(self, opts: RunOptions) -> None:
         self.o = opts
         self.all = list(opts.phases)
-        self.phases = select_phases(self.all, list(opts.selected))
+        self.phases = topological_order(self.all)  # a run folder is a whole engagement
+        self.scope = self.in_scope(opts)
         self.names = [p.name for p in self.all]
         self.by_name = {p.name: p for p in self.phases}
         self.workers = opts.workers or _cores()
@@ -397,8 +435,23 @@ class _Runner:
         self.bar: Any = None
         self.source_fp: dict[str, str] | None = None
         self.mapping_fp: str | None = None
+        self.lock_notes: list[str] = []
+        self.error = ""
+        self.notes: list[str] = []
         self.coverage: dict[str, Any] | None = None
         self.coverage_skip: dict[str, str] = {}
+
+    def in_scope(self, opts: RunOptions) -> set[str]:
+        """Phases this run may execute: all, or for ``--phase`` the named ones, what they read
+        and (unless ``only``) what reads them; the others are reused or carried over."""
+        wanted = [p.name for p in select_phases(self.all, list(opts.selected))]
+        if not opts.selected:
+            return set(wanted)
+        scope = set(wanted)
+        if not opts.only:
+            for name in opts.selected:
+                scope.update(downstream(self.all, name))
+        return scope
 
     # ------------------------------------------------------------------ logging
     def log(self, msg: str, *, always: bool = False) -> None:
@@ -461,12 +514,18 @@ class _Runner:
         return comp
 
     def load_history(self) -> None:
-        """Earlier runs' phase entries: by fingerprint (for reuse) and latest per phase (for reasons)."""
-        self.cache: dict[str, tuple[str, dict[str, Any]]] = {}
+        """Earlier runs' phase entries: by fingerprint (for reuse, newest run first), latest per
+        phase (for reasons) and those of the run ``latest`` points to (for carrying over)."""
+        self.cache: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.previous: dict[str, dict[str, Any]] = {}
+        self.base_run = ""
+        self.base_entries: dict[str, dict[str, Any]] = {}
+        link = self.base / LATEST
         self.durations: dict[str, float] = {}  # seconds of the latest run that ran the phase
         if not self.base.exists():
             return
+        if link.is_symlink():
+            self.base_run = os.readlink(link)
         runs = sorted(
             (d for d in self.base.iterdir() if d.is_dir() and not d.is_symlink()),
             key=lambda d: d.name,
@@ -494,7 +553,11 @@ class _Runner:
                 if not all((d / f).is_file() for f in files):
                     continue
                 self.previous.setdefault(name, entry)
-                self.cache.setdefault(f"{name}:{entry.get('fingerprint')}", (d.name, entry))
+                self.cache.setdefault(f"{name}:{entry.get('fingerprint')}", []).append(
+                    (d.name, entry)
+                )
+                if d.name == self.base_run:
+                    self.base_entries[name] = entry
 
     def priorities(self) -> dict[str, float]:
         """Per phase: the expected seconds from its start to the end of the longest chain of
@@ -511,19 +574,66 @@ class _Runner:
         return prio
 
     # ------------------------------------------------------------ phase steps
-    def reuse(self, phase: PhaseSpec, run_id: str, entry: Mapping[str, Any]) -> None:
-        src = self.base / run_id
+    def changed_outputs(self, run_id: str, name: str, entry: Mapping[str, Any]) -> list[str]:
+        """Output files of phase ``name`` in run ``run_id`` whose content no longer matches the
+        fingerprints recorded when the phase finished (empty: unchanged)."""
+        files = folder_fingerprint(self.base / run_id / "data" / name)
+        if json_digest(files) == entry.get("output_fingerprint"):
+            return []
+        recorded = entry.get("output_files") or {}
+        changed = sorted(k for k in set(files) | set(recorded) if files.get(k) != recorded.get(k))
+        return changed or ["(outputs)"]
+
+    def try_reuse(self, phase: PhaseSpec, candidates: Sequence[tuple[str, dict[str, Any]]]) -> bool:
+        """Reuse the first candidate (run id, manifest entry) whose outputs are intact."""
         r = self.results[phase.name]
+        for run_id, entry in candidates:
+            changed = self.changed_outputs(run_id, phase.name, entry)
+            if changed:
+                shown = ", ".join(changed[:3]) + (" ..." if len(changed) > 3 else "")
+                r.reason = (
+                    f"outputs of run {run_id} were changed after it finished ({shown}); not reused"
+                )
+                self.log(f"{phase.name}: {r.reason}", always=True)
+                continue
+            try:
+                self.link_outputs(phase, run_id, entry)
+            except OSError as exc:
+                r.reason = f"could not reuse earlier result ({exc})"
+                continue
+            self.reuse(phase, run_id, entry)
+            return True
+        return False
+
+    def link_outputs(self, phase: PhaseSpec, run_id: str, entry: Mapping[str, Any]) -> None:
+        """Hard-link the outputs and reports of ``phase`` in run ``run_id`` into this run (all or,
+        on an error, none)."""
+        src = self.base / run_id
         staging = self.run_dir / STAGING / phase.name
         shutil.rmtree(staging, ignore_errors=True)
-        _link_tree(src / "data" / phase.name, staging)
-        for rel in (entry.get("reports") or {}).values():
-            _link_tree(src / rel, self.run_dir / rel)
-        for group in entry.get("entities") or []:
-            for item in group.get("items", []):
-                if item.get("href"):
-                    _link_tree(src / item["href"], self.run_dir / item["href"])
-        os.replace(staging, self.run_dir / "data" / phase.name)
+        linked: list[Path] = []
+        try:
+            _link_tree(src / "data" / phase.name, staging)
+            rels = list((entry.get("reports") or {}).values()) + [
+                item["href"]
+                for group in entry.get("entities") or []
+                for item in group.get("items", [])
+                if item.get("href")
+            ]
+            for rel in rels:
+                linked.append(self.run_dir / rel)
+                _link_tree(src / rel, self.run_dir / rel)
+            os.replace(staging, self.run_dir / "data" / phase.name)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
+            for path in linked:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            raise
+
+    def reuse(self, phase: PhaseSpec, run_id: str, entry: Mapping[str, Any]) -> None:
+        """Record ``phase`` as reused from run ``run_id`` (its files linked already)."""
+        r = self.results[phase.name]
         r.status = "reused"
         r.fingerprint = str(entry.get("fingerprint", ""))
         r.components = dict(entry.get("components") or {})
@@ -532,9 +642,34 @@ class _Runner:
         r.reports = dict(entry.get("reports") or {})
         r.entities = list(entry.get("entities") or [])
         r.output_fingerprint = entry.get("output_fingerprint", "")
+        r.output_files = dict(entry.get("output_files") or {})
         r.outputs = list(entry.get("outputs") or [])
         self.finish_phase(phase)
         self.log(f"{phase.name}: reused ({r.reason})")
+
+    def carry_over(self, phase: PhaseSpec, comp: Mapping[str, Any]) -> bool:
+        """Carry ``phase`` over, out of date, from the run ``latest`` points to (a phase outside
+        a ``--phase`` selection whose inputs or parameters changed); False if that run lacks it."""
+        entry = self.base_entries.get(phase.name)
+        if entry is None or not self.try_reuse(phase, [(self.base_run, entry)]):
+            return False
+        r = self.results[phase.name]
+        why = _describe_change(entry.get("components") or {}, comp, self.reran)
+        how = "--only" if self.o.only else "--phase " + " ".join(self.o.selected)
+        r.stale = f"out of date ({why}): not rerun because this run was limited by {how}"
+        r.reason = f"carried over from run {self.base_run}"
+        self.notes.append(f"{phase.name}: {r.stale}")
+        self.log(f"{phase.name}: {r.reason}, {r.stale}", always=True)
+        self.write_manifest("running")
+        return True
+
+    def mark_stale_readers(self, phase: PhaseSpec, ups: Sequence[str]) -> None:
+        """A phase that read an out-of-date phase's outputs is out of date too."""
+        stale = [u for u in ups if self.results[u].stale]
+        if stale and not self.results[phase.name].stale:
+            r = self.results[phase.name]
+            r.stale = f"reads the out-of-date results of {', '.join(stale)}"
+            self.notes.append(f"{phase.name}: {r.stale}")
 
     def finish_phase(self, phase: PhaseSpec) -> None:
         r = self.results[phase.name]
@@ -628,7 +763,8 @@ class _Runner:
                 self.pool.release(kernel, reuse=reusable and not self.cancelling)
         analyst_nb = self.run_dir / "analyst" / f"{phase.name}.ipynb"
         analyst_nb.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(executed, analyst_nb)
+        atomic_write_bytes(analyst_nb, nbformat.writes(executed).encode("utf-8"))
+        os.chmod(analyst_nb, 0o644)
         r.reports["analyst"] = f"analyst/{phase.name}.html"
         r.reports["notebook"] = f"analyst/{phase.name}.ipynb"
         self.submit_export(
@@ -662,8 +798,9 @@ class _Runner:
             return
         final = self.run_dir / "data" / phase.name
         os.replace(staging, final)
-        r.outputs = sorted(folder_fingerprint(final))
-        r.output_fingerprint = json_digest(folder_fingerprint(final))
+        r.output_files = folder_fingerprint(final)
+        r.outputs = sorted(r.output_files)
+        r.output_fingerprint = json_digest(r.output_files)
         r.reports["client"] = f"client/{phase.name}.html"
         self.submit_export(
             _client_html,
@@ -930,6 +1067,9 @@ class _Runner:
             "finished": _now() if status != "running" else None,
             "seconds": round(time.perf_counter() - self.t0, 2),
             "selected": list(self.o.selected),
+            "only": self.o.only,
+            "error": self.error or None,
+            "notes": self.notes,
             "parameters": {p.name: self.display_params(p) for p in self.phases},
             "inputs": {
                 "source": self.o.source_display,
@@ -962,11 +1102,13 @@ class _Runner:
                 note = f"{r.status} ({r.reason})" + (
                     f" in {r.seconds:.1f} s" if r.status == "ran" else ""
                 )
+            if r.stale:
+                note = f"Stale – {r.stale}. {note}"
             rows.append(
                 {
                     "name": p.name,
                     "title": p.title,
-                    "status": r.status,
+                    "status": "stale" if r.stale and r.status in {"ran", "reused"} else r.status,
                     # a phase whose notebook succeeded but some per-entity reports failed keeps
                     # its (complete) client report
                     "client": r.reports.get("client", "")
@@ -984,6 +1126,11 @@ class _Runner:
         for r in self.results.values():
             counts[r.status] = counts.get(r.status, 0) + 1
         summary = ", ".join(f"{v} {k}" for k, v in counts.items())
+        n_stale = sum(1 for r in self.results.values() if r.stale)
+        if n_stale:
+            summary += f" ({n_stale} stale: out of date with the project file)"
+        if self.error:
+            summary += f" · run failed: {self.error}"
         from salesanalytics import __version__
         from salesanalytics.pipeline.report import index_html
 
@@ -1073,6 +1220,13 @@ class _Runner:
             f"run {self.run_id} for {self.o.client}: {len(self.phases)} phase(s), "
             f"{self.workers} in parallel -> {self.run_dir}"
         )
+        for msg in self.lock_notes:
+            self.log(msg)
+        for rec in recover_interrupted(self.base, skip=self.run_dir):
+            removed = f"; removed {', '.join(rec.removed)}" if rec.removed else ""
+            msg = f"run {rec.run_id} had been interrupted (killed): marked as interrupted{removed}"
+            self.notes.append(msg)
+            self.log(msg, always=True)
         if not self.o.quiet:
             from tqdm import tqdm
 
@@ -1093,6 +1247,9 @@ class _Runner:
             status = (
                 "failed" if any(r.status == "failed" for r in self.results.values()) else "finished"
             )
+        except OSError as exc:  # disk full, permissions: end the run with a clear message
+            self.fail_run(exc)
+            status = "failed"
         finally:
             if ticker is not None:
                 ticker.cancel()
@@ -1109,8 +1266,13 @@ class _Runner:
             for fut in self.exports:
                 try:
                     await asyncio.wrap_future(fut)
+                except OSError as exc:
+                    self.fail_run(exc)
+                    status = "failed"
                 except Exception as exc:
                     self.log(f"report export failed: {exc}", always=True)
+                    self.error = self.error or f"a report could not be written: {exc}"
+                    status = "failed"
             self.executor.shutdown(wait=True)
             shutil.rmtree(self.run_dir / STAGING, ignore_errors=True)
             if self.bar is not None:
@@ -1118,10 +1280,18 @@ class _Runner:
                 self.bar = None
             self.consistency = _consistency(self.run_dir)
             self.distribution = _distribute(self.run_dir, self.results)
-            self.write_manifest(status)
-            self.write_index()
+            try:
+                self.write_manifest(status)
+                self.write_index()
+            except OSError as exc:
+                self.fail_run(exc)
+                status = "failed"
         if status == "finished":
-            self.point_latest()
+            try:
+                self.point_latest()
+            except OSError as exc:
+                self.fail_run(exc)
+                status = "failed"
         res = RunResult(
             self.run_dir,
             self.run_id,
@@ -1129,6 +1299,8 @@ class _Runner:
             round(time.perf_counter() - self.t0, 2),
             self.pool.started,
             self.pool.recycled,
+            error=self.error,
+            notes=list(self.notes),
         )
         counts = {
             s: sum(1 for r in self.results.values() if r.status == s)
@@ -1141,6 +1313,18 @@ class _Runner:
             always=True,
         )
         return res
+
+    def fail_run(self, exc: OSError) -> None:
+        """Record a write that failed as the run's error (the first one is kept)."""
+        where = f" {exc.filename}" if exc.filename else ""
+        msg = (
+            f"the run could not write{where}: {exc.strerror or exc} (errno {exc.errno}); "
+            "earlier runs are intact and `latest` was not moved: free disk space (or fix the "
+            "folder's permissions) and run again"
+        )
+        self.error = self.error or msg
+        with contextlib.suppress(OSError):
+            self.log(f"FAILED {msg}", always=True)
 
     async def _tick(self) -> None:
         """Refresh the progress bar every second (elapsed time, running phases)."""
@@ -1197,17 +1381,17 @@ class _Runner:
                     progressed = True
                     comp = self.components(p)
                     fp = json_digest(comp)
-                    hit = self.cache.get(f"{p.name}:{fp}")
-                    if hit is not None:
-                        try:
-                            self.reuse(p, *hit)
-                            data_ready.add(p.name)
-                            if "coverage" in p.writes:
-                                self.load_coverage(p.name)
-                            continue
-                        except OSError as exc:
-                            shutil.rmtree(self.run_dir / "data" / p.name, ignore_errors=True)
-                            self.results[p.name].reason = f"could not reuse earlier result ({exc})"
+                    if self.try_reuse(p, self.cache.get(f"{p.name}:{fp}", [])):
+                        self.mark_stale_readers(p, ups)
+                        data_ready.add(p.name)
+                        if "coverage" in p.writes:
+                            self.load_coverage(p.name)
+                        continue
+                    if p.name not in self.scope and self.carry_over(p, comp):
+                        data_ready.add(p.name)
+                        if "coverage" in p.writes:
+                            self.load_coverage(p.name)
+                        continue
                     r = self.results[p.name]
                     prev = self.previous.get(p.name)
                     if not r.reason:
@@ -1244,6 +1428,7 @@ class _Runner:
                     t.result()
                     r = self.results[p.name]
                     if r.status == "ran":
+                        self.mark_stale_readers(p, effective_reads(p, self.by_name))
                         data_ready.add(p.name)
                         if "coverage" in p.writes:
                             self.load_coverage(p.name)
@@ -1294,8 +1479,11 @@ def run_pipeline(options: RunOptions) -> RunResult:
         If a notebook has no cell tagged ``parameters``.
     KeyError
         For an unknown ``--phase`` name.
+    RunLockedError
+        If another run of the project is in progress (and ``wait`` is false).
     """
-    phases = select_phases(list(options.phases), list(options.selected))
+    select_phases(list(options.phases), list(options.selected))  # unknown names: KeyError
+    phases = topological_order(list(options.phases))  # a run folder is a whole engagement
     missing, untagged = [], []
     for p in phases:
         for nb in (p.notebook, *(pe.notebook for pe in p.per_entity)):
@@ -1313,4 +1501,11 @@ def run_pipeline(options: RunOptions) -> RunResult:
         raise FileNotFoundError("; ".join(missing + untagged))
     if untagged:
         raise ValueError("; ".join(untagged))
-    return asyncio.run(_Runner(options).run())
+    runner = _Runner(options)
+
+    def say(msg: str) -> None:
+        runner.lock_notes.append(msg)
+        print(msg, file=sys.stderr)
+
+    with project_lock(options.reports_dir / options.slug, wait=options.wait, log=say):
+        return asyncio.run(runner.run())

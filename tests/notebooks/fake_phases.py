@@ -25,6 +25,7 @@ class BetaParams(PhaseParams):
     factor: int = Field(2, ge=0, le=10, description="Multiplier for the numbers.")
     fail: bool = Field(False, description="Raise an error (test).")
     sleep: float = Field(0, ge=0, description="Seconds to sleep in a cell (test).")
+    gate: str = Field("", description="Wait in a cell until this file exists (test).")
 
 
 class GammaParams(BetaParams):
