@@ -174,3 +174,71 @@ def make_run(run: Path, phases: tuple[str, ...] | None = None) -> Path:
         json.dumps({"run_id": run.name, "client": "Muster Web AG", "parameters": {}})
     )
     return run
+
+
+# --------------------------------------------------------------------------- the real CLI
+def sf_binary() -> str | None:
+    """The Salesforce CLI the tests use: ``SALESANALYTICS_SF``, the project's pinned copy
+    (``tools/salesforce-cli``, installed by ``.ci/run``), or ``sf`` on the PATH."""
+    import os
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    for cand in (
+        os.environ.get("SALESANALYTICS_SF"),
+        str(root / "tools" / "salesforce-cli" / "node_modules" / ".bin" / "sf"),
+        shutil.which("sf"),
+    ):
+        if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def require_sf() -> str:
+    """:func:`sf_binary`, or skip with how to install it; in CI (``CI`` set) a missing CLI fails."""
+    import os
+
+    import pytest
+
+    sf = sf_binary()
+    if sf is None:
+        if os.environ.get("CI"):
+            pytest.fail("the Salesforce CLI (sf) is missing in CI: .ci/run installs it")
+        pytest.skip(
+            "Salesforce CLI not installed: npm ci --prefix tools/salesforce-cli (or set "
+            "SALESANALYTICS_SF to an sf binary)"
+        )
+    return sf
+
+
+def package_members(package: Path) -> dict[str, set[str]]:
+    """Component names per metadata type listed in a ``package.xml``."""
+    from salesanalytics.salesforce.metadata import NS, parse_metadata
+
+    q = "{" + NS + "}"
+    return {
+        t.find(q + "name").text: {m.text.rstrip("/") for m in t.findall(q + "members")}
+        for t in parse_metadata(package).findall(q + "types")
+    }
+
+
+def check_cli_converts(sf: str, folder: Path, work: Path) -> None:
+    """``sf project convert source`` (offline, no org) on a run's ``salesforce/`` folder, from the
+    source tree and from its ``package.xml``: exit 0 and every listed component converted."""
+    import os
+    import subprocess
+
+    env = {**os.environ, "SF_DISABLE_TELEMETRY": "true", "SF_AUTOUPDATE_DISABLE": "true",
+           "SF_SKIP_NEW_VERSION_CHECK": "true", "HOME": str(work)}  # fmt: skip
+    listed = package_members(folder / "manifest" / "package.xml")
+    for how in (["--root-dir", "force-app"], ["--manifest", "manifest/package.xml"]):
+        out = work / ("out-" + how[0].strip("-"))
+        proc = subprocess.run(
+            [sf, "project", "convert", "source", *how, "--output-dir", str(out), "--json"],
+            cwd=folder, capture_output=True, text=True, timeout=600, env=env, check=False,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert json.loads(proc.stdout)["status"] == 0
+        assert package_members(out / "package.xml") == listed  # every component converted
+        converted = [p for p in out.rglob("*") if p.is_file() and p.name != "package.xml"]
+        assert len(converted) >= len(listed) - 1  # fields merge into Account.object

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import salesforce_run as sr
 
 from salesanalytics.phases import all_phases
 from salesanalytics.pipeline.audit import _Page, audit_client_pages
@@ -169,3 +170,8 @@ def test_every_report_prints_to_a4_without_clipped_columns(demo_run: Path, tmp_p
                     head = t.headers[-1] if t.headers else "last column"
                     problems.append(f"{page.name}: {row[-1]!r} ({head}) is not on the printed page")
     assert problems == [], "\n".join(problems[:40])
+
+
+def test_salesforce_cli_converts_the_demo_runs_folder(demo_run: Path, tmp_path: Path) -> None:
+    """Every run writes ``salesforce/``; the real CLI converts every component of the demo's."""
+    sr.check_cli_converts(sr.require_sf(), demo_run / "salesforce", tmp_path)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -464,52 +462,9 @@ def test_resolve_replaces_developer_names_by_ids(run: Path, tmp_path: Path) -> N
 
 
 # --------------------------------------------------------------------------- the real CLI
-def _sf() -> str | None:
-    for cand in (
-        os.environ.get("SALESANALYTICS_SF"),
-        str(ROOT / "tools" / "salesforce-cli" / "node_modules" / ".bin" / "sf"),
-        shutil.which("sf"),
-    ):
-        if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
-            return cand
-    return None
-
-
-def _demo_runs() -> list[Path]:
-    latest = ROOT / "reports" / "demo" / "latest" / "salesforce"
-    return [latest] if latest.is_dir() else []
-
-
-@pytest.mark.parametrize("which", ["test run", "demo run"])
-def test_salesforce_cli_converts_every_component(run: Path, tmp_path: Path, which: str) -> None:
-    sf = _sf()
-    if sf is None:
-        if os.environ.get("CI"):
-            pytest.fail("the Salesforce CLI (sf) is missing in CI: .ci/run installs it")
-        pytest.skip(
-            "Salesforce CLI not installed: npm ci --prefix tools/salesforce-cli (or set "
-            "SALESANALYTICS_SF to an sf binary)"
-        )
-    if which == "demo run":
-        if not _demo_runs():
-            pytest.skip("no demo run: `make demo` writes reports/demo/latest/salesforce")
-        folder = _demo_runs()[0]
-    else:
-        folder = run / "salesforce"
-    env = {**os.environ, "SF_DISABLE_TELEMETRY": "true", "SF_AUTOUPDATE_DISABLE": "true",
-           "SF_SKIP_NEW_VERSION_CHECK": "true", "HOME": str(tmp_path)}  # fmt: skip
-    listed = _members(folder / "manifest" / "package.xml")
-    for how in (["--root-dir", "force-app"], ["--manifest", "manifest/package.xml"]):
-        out = tmp_path / ("out-" + how[0].strip("-"))
-        proc = subprocess.run(
-            [sf, "project", "convert", "source", *how, "--output-dir", str(out), "--json"],
-            cwd=folder, capture_output=True, text=True, timeout=600, env=env, check=False,
-        )  # fmt: skip
-        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-        assert json.loads(proc.stdout)["status"] == 0
-        assert _members(out / "package.xml") == listed  # every component converted
-        converted = [p for p in out.rglob("*") if p.is_file() and p.name != "package.xml"]
-        assert len(converted) >= len(listed) - 1  # fields merge into Account.object
+def test_salesforce_cli_converts_every_component(run: Path, tmp_path: Path) -> None:
+    """The hand-made run here; the demo run's folder is converted in test_pipeline_demo_run."""
+    sr.check_cli_converts(sr.require_sf(), run / "salesforce", tmp_path)
 
 
 def test_an_unchanged_folder_is_hard_linked_from_the_earlier_run(tmp_path: Path) -> None:
