@@ -446,5 +446,5 @@ def table(
     styler = styler.set_table_attributes(f'class="sa-table{wide}"')
     # pandas names each table by a random id; one derived from what is shown makes the same
     # data give the same report
-    digest = hashlib.sha256(f"{cap}\n{shown.to_csv()}".encode()).hexdigest()[:8]
+    digest = hashlib.sha256(f"{cap}\n{shown.to_string()}".encode()).hexdigest()[:8]
     return styler.set_uuid(digest)
