@@ -46,7 +46,7 @@ def test_workbook_shows_words_names_beside_ids_formats_and_a_frozen_header(tmp_p
         "Changed",
     ]
     row = ws[2]
-    assert row[1].value == "=HYPERLINK(1)" and row[1].data_type == "s"  # text, never a formula
+    assert row[1].value == "'=HYPERLINK(1)" and row[1].data_type == "s"  # neutralised text
     assert row[3].value == "Lea Widmer"
     assert row[4].value == 1234.5 and row[4].number_format == "#,##0"
     assert row[5].number_format == "0.0%"

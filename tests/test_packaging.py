@@ -49,3 +49,15 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in readme and "make demo" in readme
     assert re.search(r"^make test$", ci, flags=re.MULTILINE)
+
+
+def test_every_notebook_cell_has_a_unique_id() -> None:
+    """Cells without an id get a random one at every execution (nbformat), which would make the
+    same input give different report text."""
+    import json
+
+    for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        ids = [c.get("id") for c in cells]
+        assert None not in ids, f"{path.name}: a cell without an id"
+        assert len(ids) == len(set(ids)), f"{path.name}: cell ids repeat"

@@ -226,14 +226,17 @@ def test_abc_classes_close_at_their_cumulative_share(v, p) -> None:
         "new_product_months",
         "abc_a_share",
         "abc_b_share",
+    ),
+    k=params_strategy(
+        potential_phase.Params,
         "ka_potential_quantile",
         "ka_revenue_quantile",
         "ka_min_products",
         "ka_min_locations",
         "ka_min_criteria",
-    )
+    ),
 )
-def test_portfolio_segments_and_key_accounts_conserve_accounts(portfolio_inputs, p) -> None:
+def test_portfolio_segments_and_key_accounts_conserve_accounts(portfolio_inputs, p, k) -> None:
     t, as_of, pot = portfolio_inputs
     portfolios = portfolio.portfolio_from_owners(t["accounts"])
     config = portfolio.PortfolioConfig(
@@ -259,15 +262,15 @@ def test_portfolio_segments_and_key_accounts_conserve_accounts(portfolio_inputs,
     assert summary["accounts"].sum() == len(portfolios)
     assert summary["current_mrr"].sum() == pytest.approx(seg["current_mrr"].sum())
     criteria = portfolio.KeyAccountCriteria(
-        potential_quantile=p.ka_potential_quantile,
-        revenue_quantile=p.ka_revenue_quantile,
-        min_products=p.ka_min_products,
-        min_locations=p.ka_min_locations,
-        min_criteria=p.ka_min_criteria,
+        potential_quantile=k.ka_potential_quantile,
+        revenue_quantile=k.ka_revenue_quantile,
+        min_products=k.ka_min_products,
+        min_locations=k.ka_min_locations,
+        min_criteria=k.ka_min_criteria,
     )
     key = portfolio.key_accounts(m, t["accounts"], t["reps"], criteria)
     assert key["account_id"].is_unique and set(key["account_id"]) <= set(seg["account_id"])
-    assert (key["n_criteria"] >= p.ka_min_criteria).all()
+    assert (key["n_criteria"] >= k.ka_min_criteria).all()
     assert (key["criteria_met"].str.split(", ").str.len() == key["n_criteria"]).all()
 
 

@@ -301,8 +301,8 @@ def test_fresh_kernels(acme: dict[str, Path]) -> None:
 
 
 def test_notebook_run_on_its_own_never_changes_a_finished_run(demo: dict[str, Path]) -> None:
-    """An analyst runs the portfolio notebook on the finished demo run with another key-account
-    quantile (README: "with plain papermill"): it writes to a scratch folder and says where;
+    """An analyst runs the portfolio notebook on the finished demo run with another ABC class-A
+    share (README: "with plain papermill"): it writes to a scratch folder and says where;
     every run folder stays byte-identical; the next run reuses the run's own portfolio."""
     base = demo["reports"] / "demo"
     run = demo["latest"].resolve()
@@ -311,7 +311,7 @@ def test_notebook_run_on_its_own_never_changes_a_finished_run(demo: dict[str, Pa
     res = _ok(
         _sh(
             f"papermill {REPO / 'notebooks' / '30_portfolio_key_accounts.ipynb'} {out} "
-            f"-p run_dir {demo['latest']} -p ka_potential_quantile 0.5",
+            f"-p run_dir {demo['latest']} -p abc_a_share 0.5",
             cwd=REPO / "notebooks",
         )
     )
@@ -321,7 +321,7 @@ def test_notebook_run_on_its_own_never_changes_a_finished_run(demo: dict[str, Pa
     assert f"the outputs of this notebook go to {scratch[0]}" in out.read_text(encoding="utf-8")
     after = {d.name: _tree(d) for d in base.iterdir() if d.is_dir() and d.name[0].isdigit()}
     assert after == before
-    # the changed quantile really changed the analyst's tables, not the run's
+    # the changed share really changed the analyst's tables, not the run's
     assert _tree(scratch[0], skip="headlines") != _tree(run / "data" / "portfolio", "headlines")
 
 
