@@ -518,6 +518,7 @@ def territory_bases(
     homes = inputs.reps.set_index(inputs.reps["rep_id"].astype(str))
     t = u["unit_id"].astype(str).map(unit_territory.astype(str))
     rows = []
+    used: set[str] = set()
     for tid in sorted(set(territory_rep)):
         rep = str(territory_rep[tid])
         home = homes.loc[rep] if rep in homes.index else None
@@ -535,9 +536,15 @@ def territory_bases(
             d = geo.haversine_km(cand["latitude"], cand["longitude"], clat, clon)
             pick = cand.iloc[int(np.argmin(np.asarray(d)))]
             lat, lon = float(pick["latitude"]), float(pick["longitude"])
+        elif vacant:
+            # no units yet: the busiest postal code not yet a base, where a hire would start
+            free = u[~u["postal_code"].astype(str).isin(used)]
+            pick = (free if len(free) else u).nlargest(1, "workload_hours").iloc[0]
+            lat, lon = float(pick["latitude"]), float(pick["longitude"])
         near = u.iloc[
             int(np.argmin(np.asarray(geo.haversine_km(u["latitude"], u["longitude"], lat, lon))))
         ]
+        used.add(str(near["postal_code"]))
         rows.append(
             {
                 "territory_id": tid,
@@ -727,6 +734,10 @@ def run_scenario(
             homes=fr[["rep_id", "home_latitude", "home_longitude"]],
             travel_weight=travel_weight,
         )
+        # a territory the rough first design left without units still needs a rep or a vacancy
+        vacancies = sum(str(r).startswith("VACANT-") for r in trep.values())
+        for i, t in enumerate(sorted(set(rename.values()) - set(trep)), start=vacancies + 1):
+            trep[t] = f"VACANT-{i:02d}"
         first_seconds = float(res.summary["seconds"])
     # second step: every territory now has its rep (or a suggested base when vacant); balance
     # the workload a rep really has -- service plus travel from their base -- and build the
