@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -690,27 +689,6 @@ def salesforce_owner_changes(assignment: pd.DataFrame) -> pd.DataFrame:
     )
     out.attrs["n_vacant"] = int(vacant.sum())
     return out.sort_values("Id").reset_index(drop=True)
-
-
-def _excel_columns(df: pd.DataFrame) -> list[list[Any]]:
-    """Columns as lists of plain Python values (None for missing) for the Excel writers."""
-    cols = []
-    for c in df.columns:
-        v = df[c]
-        if pd.api.types.is_bool_dtype(v.dtype) and not v.isna().any():
-            arr = v.to_numpy(dtype=bool).tolist()
-        elif pd.api.types.is_integer_dtype(v.dtype) and not v.isna().any():
-            arr = v.to_numpy(dtype="int64").tolist()
-        elif pd.api.types.is_float_dtype(v.dtype):
-            f = v.to_numpy(dtype=float, na_value=np.nan)
-            arr = [None if x != x or x in (np.inf, -np.inf) else x for x in f.tolist()]
-        else:
-            arr = [
-                x if x is None or isinstance(x, (str, bool, int, float)) else str(x)
-                for x in v.astype(object).where(v.notna(), None).tolist()
-            ]
-        cols.append(arr)
-    return cols
 
 
 def write_excel(
