@@ -406,6 +406,10 @@ def _facts(run: Path) -> dict[str, Any]:
     def channels() -> tuple[int, float]:
         a = _read(run, "channels", "account_channel", ["current_channel", "proposed_channel"])
         moved = int((a["current_channel"].astype(str) != a["proposed_channel"].astype(str)).sum())
+        if (run / "data" / "channels" / "migration_waves.parquet").exists():
+            # the channel phase's own figure: the contribution effect of its migration waves
+            waves = _read(run, "channels", "migration_waves", ["yearly_effect"])
+            return moved, float(waves["yearly_effect"].sum())
         cs = _read(run, "channels", "channel_summary").groupby("scenario")["contribution"].sum()
         return moved, float(cs["proposed"] - cs["today"])
 

@@ -106,3 +106,26 @@ def test_one_page_answers_first_with_tiles_charts_recommendations_and_links(tmp_
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
     assert titles == ["Headcount: FTE per role", "Pay: cost of sales"]
     assert plot_overview(tmp_path / "empty") is None
+
+
+def test_channel_tile_reads_the_contribution_of_the_channel_phases_migration_waves(tmp_path):
+    from salesanalytics.summary import tiles
+
+    d = tmp_path / "data" / "channels"
+    d.mkdir(parents=True)
+    pd.DataFrame(
+        {"account_id": ["a", "b", "c"], "current_channel": ["field", "tele", "online"],
+         "proposed_channel": ["tele", "tele", "field"]}
+    ).to_parquet(d / "account_channel.parquet")  # fmt: skip
+    pd.DataFrame(
+        {
+            "scenario": ["today", "proposed"],
+            "channel": ["field", "field"],
+            "contribution": [5.0, 5.0],
+        }
+    ).to_parquet(d / "channel_summary.parquet")
+    pd.DataFrame({"migration_wave": [1, 2], "yearly_effect": [2_000_000.0, 500_000.0]}).to_parquet(
+        d / "migration_waves.parquet"
+    )
+    value, label = next(t for t in tiles(tmp_path) if "another channel" in t[1])
+    assert value == "+CHF 2.5 Mio." and "2 accounts" in label
