@@ -98,6 +98,22 @@ _SIZE_LABELS: dict[int, tuple[str, ...]] = {
 }
 _TYPE_LABEL = {"new": "New", "existing": "Existing"}
 _RANK = {"online": 0, "tele": 1, "field": 2}
+_CELL_COLUMNS = (
+    "segment",
+    "deals",
+    "won",
+    "lost",
+    "open",
+    "closed",
+    "win_rate_raw",
+    "win_rate",
+    "deal_size",
+    "cycle_days",
+    "pooled_closed",
+    "pooled_win_rate",
+    "basis",
+)
+"""Measured columns of a segment x product-group cell (after its key columns)."""
 
 
 def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -326,17 +342,8 @@ def deal_table(
     p["channel_source"] = pd.array(src, dtype="string")
     counts["without_channel"] = int(p["channel"].isna().sum())
     # product group
-    prod = products.assign(product_id=products["product_id"].astype("string")).set_index(
-        "product_id"
-    )
-    group = (
-        prod["product_group"].astype("string")
-        if "product_group" in prod.columns
-        else pd.Series(pd.NA, index=prod.index, dtype="string")
-    )
-    if "name" in prod.columns:
-        group = group.fillna(prod["name"].astype("string"))
-    group = group.fillna(pd.Series(prod.index, index=prod.index, dtype="string"))
+    group = funnel.product_groups(products)
+    group = group.fillna(pd.Series(group.index, index=group.index, dtype="string"))
     pid = (
         oid.map(opp["product_id"].astype("string"))
         if "product_id" in opp.columns
@@ -397,24 +404,7 @@ def cell_measures(
     keys = ["customer_type", "size_class", "product_group", "channel"]
     _require(deals, [*keys, "status", "amount"], "deals")
     if deals.empty:
-        return pd.DataFrame(
-            columns=[
-                *keys,
-                "segment",
-                "deals",
-                "won",
-                "lost",
-                "open",
-                "closed",
-                "win_rate_raw",
-                "win_rate",
-                "deal_size",
-                "cycle_days",
-                "pooled_closed",
-                "pooled_win_rate",
-                "basis",
-            ]
-        )
+        return pd.DataFrame(columns=[*keys, *_CELL_COLUMNS])
     cell = funnel.win_rates(deals, by=keys)
     pool = funnel.win_rates(deals, by=["customer_type", "product_group", "channel"])
     pool = pool.rename(
@@ -483,24 +473,7 @@ def cell_measures(
     m["segment"] = (
         m["customer_type"].map(_TYPE_LABEL).astype("string") + " · " + m["size_class"]
     ).astype("string")
-    return m[
-        [
-            *keys,
-            "segment",
-            "deals",
-            "won",
-            "lost",
-            "open",
-            "closed",
-            "win_rate_raw",
-            "win_rate",
-            "deal_size",
-            "cycle_days",
-            "pooled_closed",
-            "pooled_win_rate",
-            "basis",
-        ]
-    ]
+    return m[[*keys, *_CELL_COLUMNS]]
 
 
 def cost_per_deal(

@@ -37,6 +37,7 @@ import pyarrow as pa
 from statsmodels.duration.survfunc import SurvfuncRight
 
 __all__ = [
+    "product_groups",
     "DEFAULT_STAGE_ORDERS",
     "FUNNELS",
     "FunnelAnalysis",
@@ -1419,6 +1420,32 @@ def plot_cycle(progress: pd.DataFrame, ax: Any = None) -> Any:
     return ax
 
 
+def product_groups(products: pd.DataFrame) -> pd.Series:
+    """Product group of every product (``Product2.Family``), its name where it has no group.
+
+    Parameters
+    ----------
+    products
+        Canonical products (``product_id``; optional ``product_group``, ``name``).
+
+    Returns
+    -------
+    pandas.Series
+        ``string`` group per ``product_id`` (index); missing where neither is known.
+    """
+    prod = products.assign(product_id=products["product_id"].astype("string")).set_index(
+        "product_id"
+    )
+    group = (
+        prod["product_group"].astype("string")
+        if "product_group" in prod.columns
+        else pd.Series(pd.NA, index=prod.index, dtype="string")
+    )
+    if "name" in prod.columns:
+        group = group.fillna(prod["name"].astype("string"))
+    return group
+
+
 def channel_group_funnels(
     progress: pd.DataFrame,
     opportunities: pd.DataFrame,
@@ -1463,16 +1490,7 @@ def channel_group_funnels(
         )
         ch = ch.fillna(p["owner_id"].astype("string").map(role))
     p["channel"] = ch.fillna("unknown").astype("string")
-    prod = products.assign(product_id=products["product_id"].astype("string")).set_index(
-        "product_id"
-    )
-    group = (
-        prod["product_group"].astype("string")
-        if "product_group" in prod.columns
-        else pd.Series(pd.NA, index=prod.index, dtype="string")
-    )
-    if "name" in prod.columns:
-        group = group.fillna(prod["name"].astype("string"))
+    group = product_groups(products)
     if "product_id" in opportunities.columns:
         pid = pd.Series(
             opportunities["product_id"].astype("string").to_numpy(),

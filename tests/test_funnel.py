@@ -395,3 +395,12 @@ def test_funnel_of_gives_string_labels() -> None:
     )
     assert s.dtype == "string" and list(s.index) == [5, 6, 7, 8]
     assert s.tolist() == ["new_business", "existing", "existing", "new_business"]
+
+
+def test_product_groups_fall_back_to_the_product_name() -> None:
+    products = pd.DataFrame(
+        {"product_id": ["p1", "p2", "p3"], "product_group": ["SEO", None, None],
+         "name": ["SEO Premium", "Website Basic", None]}
+    )  # fmt: skip
+    g = funnel.product_groups(products)
+    assert g[["p1", "p2"]].tolist() == ["SEO", "Website Basic"] and pd.isna(g["p3"])
