@@ -120,7 +120,10 @@ class IntakeResult:
         Tables derived because the export lacks them (:mod:`salesanalytics.derive`), with the
         rows each produced.
     currency
-        ISO code of the money columns (from the mapping, or the project's override).
+        ISO code of the money columns: the project's override, else the mapping's, else the
+        legal tender of the accounts' most frequent country (CHF, EUR).
+    country
+        The project's default country (ISO alpha-2) for accounts and reps without one.
     extras
         Tables beyond the canonical ones: ``customer_attributes`` of a flat customer extract
         (``account_id`` and the attribute columns, the churn models' covariates).
@@ -135,6 +138,15 @@ class IntakeResult:
     derivations: list[Derivation] = field(default_factory=list)
     currency: str = "CHF"
     extras: dict[str, pd.DataFrame] = field(default_factory=dict)
+    country: str = "CH"
+
+    @property
+    def countries(self) -> list[str]:
+        """Countries of the accounts (ISO alpha-2, most frequent first)."""
+        acc = self.tables.get("accounts")
+        if acc is None or "country" not in acc or acc.empty:
+            return [self.country]
+        return [str(c) for c in acc["country"].dropna().value_counts().index] or [self.country]
 
 
 def _needed_columns(m: Mapping) -> dict[str, set[str]]:
@@ -254,6 +266,7 @@ def load_export(
     *,
     raise_on_error: bool = True,
     currency: str | None = None,
+    country: str | None = None,
 ) -> IntakeResult:
     """Read, map and validate a whole CRM export folder.
 
@@ -271,7 +284,12 @@ def load_export(
         Raise :class:`IntakeError` when errors remain (default). ``False`` returns the result
         anyway (for the ``validate`` command, which prints the report).
     currency
-        ISO code of the money columns; ``None`` or empty takes the mapping's ``currency``.
+        ISO code of the money columns; ``None`` or empty takes the mapping's ``currency`` when
+        the mapping sets one, else the currency of the accounts' most frequent country
+        (:func:`salesanalytics.geography.currency_for_countries`).
+    country
+        Default country (ISO alpha-2, or a name such as ``Deutschland``) of accounts and reps
+        whose export row gives none; ``None`` or empty = ``CH``.
 
     Returns
     -------
@@ -289,6 +307,7 @@ def load_export(
     """
     src = Path(source)
     m = load_mapping(mapping)
+    default_country = _default_country(country)
     files = sio.list_files(src)
     report = ValidationReport()
     if not files:
@@ -453,7 +472,9 @@ def load_export(
     tables = {t: mapped[t].data for t in schema.TABLES}
     del mapped
     warn = {t: ts.warn_missing for t, ts in m.tables.items()}
-    tables, report = validate_tables(tables, report, labels=labels, warn_missing=warn)
+    tables, report = validate_tables(
+        tables, report, labels=labels, warn_missing=warn, default_country=default_country
+    )
     if quarantine:
         tables, excluded = apply_quarantine(tables, report)
     else:
@@ -526,12 +547,42 @@ def load_export(
         mapping=m.name,
         quarantined=excluded,
         derivations=derivations,
-        currency=(currency or m.currency).upper(),
+        currency=_currency(currency, m, final.get("accounts"), default_country),
         extras=extras,
+        country=default_country,
     )
     if raise_on_error and not report.ok:
         raise IntakeError(report)
     return result
+
+
+def _default_country(country: str | None) -> str:
+    from salesanalytics.geography import SUPPORTED_COUNTRIES, country_code
+
+    if not country:
+        return "CH"
+    code = country_code(country)
+    if code is None:
+        raise ValueError(
+            f"country {country!r} is not a country with postal-code geography; use one of "
+            f"{', '.join(SUPPORTED_COUNTRIES)} (or a name such as Deutschland, Schweiz)"
+        )
+    return code
+
+
+def _currency(
+    currency: str | None, m: Mapping, accounts: pd.DataFrame | None, default_country: str
+) -> str:
+    """The run's currency: the override, the mapping's own, else the accounts' country's."""
+    from salesanalytics.geography import currency_for_countries
+
+    if currency:
+        return currency.upper()
+    if "currency" in m.model_fields_set:
+        return m.currency.upper()
+    if accounts is not None and "country" in accounts and len(accounts):
+        return currency_for_countries(accounts["country"].fillna(default_country))
+    return currency_for_countries([default_country])
 
 
 def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
@@ -578,7 +629,10 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     ws.write("derivations", derivation_frame(result.derivations))
     for name, df in result.extras.items():
         ws.write(name, df)
-    ws.write_json("settings", {"currency": result.currency})
+    ws.write_json(
+        "settings",
+        {"currency": result.currency, "country": result.country, "countries": result.countries},
+    )
     ws.write_json("coverage", export_coverage(result).to_json())
     ws.write_json(
         "quality_counts", {**rep.counts(), "mapping": result.mapping, "source": str(result.source)}

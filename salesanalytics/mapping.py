@@ -237,7 +237,9 @@ class Mapping(_Model):
     sources: dict[str, SourceSpec]
     tables: dict[str, TableSpec]
     currency: str = Field("CHF", pattern="^[A-Z]{3}$")
-    """ISO 4217 code of the export's money columns (shown in every report)."""
+    """ISO 4217 code of the export's money columns (shown in every report). A mapping that does
+    not set it leaves the currency to the client's country (CHF in Switzerland and
+    Liechtenstein, EUR in Germany and Austria; see :func:`salesanalytics.intake.load_export`)."""
     derive: DeriveOptions = DeriveOptions()
     """Options of the derivations of missing tables (``salesanalytics.derive``)."""
     transactions: Transactions | None = None

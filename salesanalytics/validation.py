@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import date
 from typing import Any
 
@@ -1071,14 +1072,56 @@ def check_date_order(
 
 
 def _postal_codes() -> pd.DataFrame:
+    """Postal codes of every country with a geography (``country`` column; Swiss first)."""
+    return _all_places()
+
+
+@cache
+def _all_places() -> pd.DataFrame:
     from salesanalytics import geo
+    from salesanalytics.geography import SUPPORTED_COUNTRIES, geography
 
-    return geo.postal_code_places()
+    frames = []
+    for cc in SUPPORTED_COUNTRIES:
+        if cc == "CH":
+            f = geo.postal_code_places()
+            f.insert(0, "country", pd.array(["CH"] * len(f), dtype="string"))
+        else:
+            p = geography(cc).places()
+            f = pd.DataFrame(
+                {
+                    "country": p["country"],
+                    "postal_code": p["postal_code"],
+                    "place": p["place"],
+                    "municipality": p["place"],
+                    "canton": p["region"],
+                    "latitude": p["latitude"],
+                    "longitude": p["longitude"],
+                }
+            )
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
 
+
+COUNTRY_ADJECTIVE: dict[str, str] = {
+    "CH": "Swiss",
+    "LI": "Liechtenstein",
+    "DE": "German",
+    "AT": "Austrian",
+}
+"""How problems name a country's postal codes ("not a German postal code")."""
+
+_POSTAL_HINT: dict[str, str] = {
+    "CH": "4 digits, e.g. 8004",
+    "LI": "4 digits, 9485 to 9498",
+    "DE": "5 digits with the leading zero, e.g. 01067 or 80331",
+    "AT": "4 digits, e.g. 1010",
+}
 
 _POSTAL_FIELDS: dict[str, dict[str, str]] = {
     "accounts": {
         "code": "postal_code",
+        "country": "country",
         "municipality": "municipality",
         "canton": "canton",
         "latitude": "latitude",
@@ -1086,19 +1129,120 @@ _POSTAL_FIELDS: dict[str, dict[str, str]] = {
     },
     "reps": {
         "code": "home_postal_code",
+        "country": "home_country",
         "latitude": "home_latitude",
         "longitude": "home_longitude",
     },
 }
 
+_PREFIX = r"^(?:(CH|LI|FL|DE|D|AT|A)\s*-\s*|CH\s*)"
+
 
 def _clean_codes(codes: pd.Series) -> pd.Series:
-    """Postal codes as 4-digit text: strips blanks, a ``CH-`` prefix and an Excel ``.0``."""
+    """Postal codes as digits: strips blanks, a country prefix (``CH-``, ``D-``, ``A-``, ``FL-``)
+    and an Excel ``.0``."""
     txt = codes.astype("string").str.strip()
-    if txt.str.fullmatch(r"\d{4}").fillna(True).all():
+    if txt.str.fullmatch(r"\d{4,5}").fillna(True).all():
         return txt  # fast path: nothing to clean
-    txt = txt.str.replace(r"^(?:CH-?\s*)", "", regex=True, case=False)
+    txt = txt.str.replace(_PREFIX, "", regex=True, case=False)
     return txt.str.replace(r"\.0$", "", regex=True)
+
+
+def _prefix_country(codes: pd.Series) -> pd.Series:
+    """Country named by a postal-code prefix (``D-80331`` -> ``DE``), else missing."""
+    from salesanalytics.geography import country_codes
+
+    pre = codes.astype("string").str.strip().str.extract(_PREFIX, flags=re.IGNORECASE)[0]
+    return country_codes(pre)
+
+
+def row_countries(df: pd.DataFrame, table: str, default_country: str = "CH") -> pd.Series:
+    """Country (ISO alpha-2) of every row of ``accounts`` or ``reps``: the mapped country
+    column (already normalised by :func:`assign_countries`), else the postal code's prefix
+    (``D-80331``), else ``default_country``.
+
+    Returns
+    -------
+    pandas.Series
+        String dtype, aligned with ``df``.
+    """
+    f = _POSTAL_FIELDS[table]
+    n = len(df)
+    col = df[f["country"]].astype("string") if f["country"] in df else pd.Series(
+        pd.array([pd.NA] * n, dtype="string"), index=df.index
+    )
+    if f["code"] in df:
+        col = col.fillna(_prefix_country(df[f["code"]]))
+    return col.fillna(default_country).astype("string")
+
+
+def assign_countries(
+    tables: Mapping[str, pd.DataFrame],
+    default_country: str = "CH",
+    labels: Mapping[tuple[str, str], str] | None = None,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Normalise the country of accounts (``country``) and reps (``home_country``).
+
+    Names and codes such as ``Deutschland``, ``Germany``, ``DE``, ``Schweiz``, ``Suisse``,
+    ``Österreich``, ``Liechtenstein`` become ISO alpha-2 codes
+    (:data:`salesanalytics.geography.COUNTRY_NAMES`); an empty country takes the postal code's
+    prefix (``D-80331``) or ``default_country``. A country without geography data is an error
+    naming file, column, row and value (the row cannot be placed; quarantine leaves it out).
+
+    Returns
+    -------
+    (dict, pandas.DataFrame)
+        Tables with the country columns filled (inputs are not modified) and the problems.
+    """
+    from salesanalytics.geography import SUPPORTED_COUNTRIES, country_codes
+
+    out = dict(tables)
+    probs = []
+    for name, f in _POSTAL_FIELDS.items():
+        df = tables.get(name)
+        if df is None or df.empty:
+            continue
+        col = f["country"]
+        new = df.copy()
+        bad = np.zeros(len(df), dtype=bool)
+        if col in df:
+            raw = df[col].astype("string").str.strip().replace("", pd.NA)
+            code = country_codes(raw)
+            bad = (raw.notna() & code.isna()).to_numpy(dtype=bool)
+            probs.append(
+                _rows_problems(
+                    df,
+                    bad,
+                    table=name,
+                    field_name=col,
+                    severity="error",
+                    check="unknown_country",
+                    message="not a country with postal-code geography ("
+                    + ", ".join(SUPPORTED_COUNTRIES)
+                    + ")",
+                    hint="Correct the country in the CRM (a name such as Deutschland or Schweiz, "
+                    "or an ISO code such as DE or CH); rows outside these countries cannot be "
+                    "placed on the map or in a territory.",
+                    labels=labels,
+                )
+            )
+            new[col] = code
+        else:
+            new[col] = pd.array([pd.NA] * len(df), dtype="string")
+        new[col] = row_countries(new, name, default_country).mask(bad).astype("string")
+        out[name] = new
+    probs = [p for p in probs if len(p)]
+    return out, pd.concat(probs, ignore_index=True) if probs else _empty_problems()
+
+
+def _country_keys(country: pd.Series, codes: pd.Series) -> pd.Series:
+    return (country.astype("string").fillna("CH") + "|" + codes.astype("string")).astype("string")
+
+
+def _ref_countries(postal_codes: pd.DataFrame) -> pd.Series:
+    if "country" in postal_codes:
+        return postal_codes["country"].astype("string")
+    return pd.Series(pd.array(["CH"] * len(postal_codes), dtype="string"), index=postal_codes.index)
 
 
 def check_postal_codes(
@@ -1106,8 +1250,11 @@ def check_postal_codes(
     labels: Mapping[tuple[str, str], str] | None = None,
     postal_codes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Non-empty postal codes of accounts and reps that are not Swiss postal codes (warnings)."""
-    known = set((postal_codes if postal_codes is not None else _postal_codes())["postal_code"])
+    """Non-empty postal codes of accounts and reps that are not postal codes of their row's
+    country (warnings naming file, column, row, value and the country: Swiss and Austrian codes
+    overlap, so ``1010`` is valid in both, ``10115`` only in Germany)."""
+    pcs = postal_codes if postal_codes is not None else _postal_codes()
+    known = _country_keys(_ref_countries(pcs), pcs["postal_code"]).drop_duplicates()
     out = []
     for name, f in _POSTAL_FIELDS.items():
         df = tables.get(name)
@@ -1115,21 +1262,28 @@ def check_postal_codes(
         if df is None or col not in df:
             continue
         codes = _clean_codes(df[col])
-        m = codes.notna().to_numpy(dtype=bool) & ~isin(codes, pd.Series(sorted(known)))
-        out.append(
-            _rows_problems(
-                df,
-                m,
-                table=name,
-                field_name=col,
-                severity="warning",
-                check="unknown_postal_code",
-                message="not a Swiss postal code",
-                hint="Correct the postal code in the CRM (4 digits, e.g. 8004); without it the "
-                "row cannot be placed on the map or in a territory.",
-                labels=labels,
+        ctry = row_countries(df, name)
+        keys = _country_keys(ctry, codes)
+        bad = codes.notna().to_numpy(dtype=bool) & ~isin(keys, known)
+        for cc in sorted(set(ctry[bad].dropna())):
+            m = bad & (ctry == cc).fillna(False).to_numpy(dtype=bool)
+            adj = COUNTRY_ADJECTIVE.get(cc, cc)
+            out.append(
+                _rows_problems(
+                    df,
+                    m,
+                    table=name,
+                    field_name=col,
+                    severity="warning",
+                    check="unknown_postal_code",
+                    message=f"not a {adj} postal code"
+                    + ("" if cc == "CH" else f" (country {cc})"),
+                    hint=f"Correct the postal code in the CRM ({_POSTAL_HINT.get(cc, 'the code')}) "
+                    "or the row's country; without it the row cannot be placed on the map or in a "
+                    "territory.",
+                    labels=labels,
+                )
             )
-        )
     out = [p for p in out if len(p)]
     return pd.concat(out, ignore_index=True) if out else _empty_problems()
 
@@ -1139,15 +1293,21 @@ def fill_geography(
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Fill missing municipality/canton/coordinates of accounts and reps from their postal code.
 
+    The postal code is looked up in the row's country (``country`` / ``home_country``, else the
+    code's prefix, else Switzerland): ``1010`` is Lausanne for a Swiss row and Vienna for an
+    Austrian one.
+
     Parameters
     ----------
     tables
-        Mapped tables; uses ``accounts`` (``postal_code``, ``municipality``, ``canton``,
-        ``latitude``, ``longitude``) and ``reps`` (``home_postal_code``, ``home_latitude``,
-        ``home_longitude``). Other tables are passed through.
+        Mapped tables; uses ``accounts`` (``postal_code``, ``country``, ``municipality``,
+        ``canton``, ``latitude``, ``longitude``) and ``reps`` (``home_postal_code``,
+        ``home_country``, ``home_latitude``, ``home_longitude``). Other tables are passed
+        through.
     postal_codes
         Frame with ``postal_code``, ``municipality``, ``canton``, ``latitude``, ``longitude``
-        (default: :func:`salesanalytics.geo.postal_code_places`).
+        and optionally ``country`` (default: every supported country's GeoNames codes; a frame
+        without ``country`` holds Swiss codes).
 
     Returns
     -------
@@ -1156,7 +1316,8 @@ def fill_geography(
         ``how``.
     """
     pcs = postal_codes if postal_codes is not None else _postal_codes()
-    ref = pcs.drop_duplicates("postal_code").set_index("postal_code")
+    ref = pcs.assign(_key=_country_keys(_ref_countries(pcs), pcs["postal_code"]))
+    ref = ref.drop_duplicates("_key").set_index("_key")
     out = dict(tables)
     rows = []
     for name, f in _POSTAL_FIELDS.items():
@@ -1164,11 +1325,12 @@ def fill_geography(
         if df is None or f["code"] not in df or df.empty:
             continue
         codes = _clean_codes(df[f["code"]])
+        keys = _country_keys(row_countries(df, name), codes)
         new = df.copy()
         for what, col in f.items():
-            if what == "code" or col not in new:
+            if what in ("code", "country") or col not in new or what not in ref:
                 continue
-            src = codes.map(ref[what])
+            src = keys.map(ref[what])
             miss = new[col].isna() & src.notna()
             n = int(miss.sum())
             if n:
@@ -1227,6 +1389,7 @@ def validate_tables(
     warn_missing: Mapping[str, Iterable[str]] | None = None,
     postal_codes: pd.DataFrame | None = None,
     today: Any = None,
+    default_country: str = "CH",
 ) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
     """Validate mapped tables and fill geography from postal codes.
 
@@ -1247,6 +1410,9 @@ def validate_tables(
     today
         Day of the check (default: the current date); dates after it lie in the future (see
         :func:`check_date_order`).
+    default_country
+        Country (ISO alpha-2) of accounts and reps whose export gives none (see
+        :func:`assign_countries`); postal codes are checked and joined per country.
 
     Cells already reported in ``report`` as unreadable (text that is not a number, date, ...)
     are not reported a second time as empty.
@@ -1263,6 +1429,8 @@ def validate_tables(
     existing = report.problems
     reported = existing[existing["check"].isin(list(CONVERSION_CHECKS))]
     pcs = postal_codes if postal_codes is not None else _postal_codes()
+    tables, country_problems = assign_countries(tables, default_country, labels)
+    report.add_frame(country_problems)
     filled, fills = fill_geography(tables, pcs)
     report.fills = (
         pd.concat([report.fills, fills], ignore_index=True) if len(fills) else report.fills

@@ -24,7 +24,13 @@ class Params(PhaseParams):
         "",
         pattern="^([A-Za-z]{3})?$",
         description="Currency of the export's amounts (ISO code such as CHF, EUR, USD); empty = "
-        "the mapping's currency.",
+        "the mapping's currency, else the legal tender of the accounts' country (CHF, EUR).",
+    )
+    country: str = Field(
+        "CH",
+        pattern="^(CH|LI|DE|AT)$",
+        description="Default country (ISO code CH, LI, DE or AT) of accounts and reps whose "
+        "export gives none; it also sets the default currency (CHF, EUR).",
     )
     quarantine: bool = Field(
         False,
