@@ -137,6 +137,7 @@ import argparse
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,7 @@ __all__ = [
     "CHANNEL_RATES",
     "CHURN",
     "CLIENT_NAME",
+    "DEMO_COUNTRIES",
     "FILES",
     "FUNNEL",
     "HTML_NAMES",
@@ -162,6 +164,7 @@ __all__ = [
     "POTENTIAL",
     "PRODUCTS",
     "REGIONS",
+    "REGIONS_DE",
     "generate",
     "register_cli",
     "salesforce_id_checksum",
@@ -271,6 +274,77 @@ REGIONS: tuple[tuple[str, int, int, int], ...] = (
     ("Zürich & Ostschweiz", 70, 99, 8),
 )
 """Region teams of the status quo: postal-code prefix ranges and field-rep head count."""
+
+REGIONS_DE: tuple[tuple[str, int, int, int], ...] = (
+    # team, first and last 2-digit postal-code prefix, share of the field reps (per mille);
+    # the German head count scales with the accounts (one field rep per ~715 accounts, as in
+    # the Swiss demo: 28 for 20,000), split by these shares
+    ("Ost", 1, 19, 190),
+    ("Nord", 20, 39, 200),
+    ("West", 40, 59, 230),
+    ("Südwest", 60, 79, 200),
+    ("Bayern", 80, 99, 180),
+)
+"""Region teams of the German demo client (PLZ zones 0-1, 2-3, 4-5, 6-7, 8-9)."""
+
+ACCOUNTS_PER_FIELD_REP = 715
+"""Accounts per field rep of the German demo (the Swiss demo's 20,000 / 28)."""
+
+
+@dataclass(frozen=True)
+class _DemoCountry:
+    """What differs between the Swiss and the German demo client."""
+
+    code: str
+    client: str
+    billing_country: str
+    currency: str
+    kam_homes: tuple[str, ...]
+    rates_column: str
+    population_source: str
+
+
+DEMO_COUNTRIES: dict[str, _DemoCountry] = {
+    "CH": _DemoCountry(
+        "CH",
+        "Digitalwerk Schweiz AG (demo)",
+        "Switzerland",
+        "CHF",
+        ("8001", "3011", "1003", "4051"),  # Zürich, Bern, Lausanne, Basel
+        "Cost_Per_Year_CHF",
+        "population 2016 per postal code (Swiss federal statistics, shipped in "
+        "salesanalytics/data/geo/ch_plz_population.json)",
+    ),
+    "DE": _DemoCountry(
+        "DE",
+        "Digitalwerk Deutschland GmbH (demo)",
+        "Deutschland",
+        "EUR",
+        ("10117", "20095", "60311", "80331"),  # Berlin, Hamburg, Frankfurt, München
+        "Cost_Per_Year_EUR",
+        "estimated population per PLZ: the population of each Land (Destatis, 31 Dec 2022) "
+        "shared among its PLZ in proportion to (area of the PLZ's Voronoi cell in km²) ** "
+        "-0.44, the elasticity of population on cell area fitted on the Swiss postal codes "
+        "(salesanalytics.geography.GeoNamesPoints.postal_codes)",
+    ),
+}
+"""The demo clients by country (``salesanalytics demo-data --country``)."""
+
+
+def _regions_de(n_accounts: int, pcs: pd.DataFrame) -> tuple[tuple[str, int, int, int], ...]:
+    """German region teams with field-rep head counts scaled to the accounts (at least 2 per
+    region, at most one per 2-digit prefix present)."""
+    total = max(10, round(n_accounts / ACCOUNTS_PER_FIELD_REP))
+    share = np.array([r[3] for r in REGIONS_DE], dtype=float)
+    raw = total * share / share.sum()
+    n = np.floor(raw).astype(int)
+    n[np.argsort(-(raw - n), kind="stable")[: total - n.sum()]] += 1
+    pref = pcs["postal_code"].str.slice(0, 2).astype(int)
+    out = []
+    for (team, lo, hi, _), k in zip(REGIONS_DE, n, strict=True):
+        present = int(pref[(pref >= lo) & (pref <= hi)].nunique())
+        out.append((team, lo, hi, int(min(max(k, 2), present))))
+    return tuple(out)
 
 CHURN: dict[str, Any] = {
     "shape": 0.8,
@@ -490,19 +564,27 @@ def _write_csv(path: Path, columns: dict[str, Any]) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _region_prefixes(codes: np.ndarray) -> tuple[np.ndarray, dict[int, int]]:
+def _region_prefixes(
+    codes: np.ndarray, regions: tuple[tuple[str, int, int, int], ...] = REGIONS
+) -> tuple[np.ndarray, dict[int, int]]:
     pref = np.array([int(c[:2]) for c in codes])
     region_of = {}
-    for r, (_, lo, hi, _) in enumerate(REGIONS):
+    for r, (_, lo, hi, _) in enumerate(regions):
         for p in range(lo, hi + 1):
             region_of[p] = r
     return pref, region_of
 
 
-def _make_reps(rng: np.random.Generator, pcs: pd.DataFrame, as_of: int) -> dict[str, Any]:
+def _make_reps(
+    rng: np.random.Generator,
+    pcs: pd.DataFrame,
+    as_of: int,
+    regions: tuple[tuple[str, int, int, int], ...] = REGIONS,
+    kam_homes: tuple[str, ...] = DEMO_COUNTRIES["CH"].kam_homes,
+) -> dict[str, Any]:
     codes = pcs["postal_code"].to_numpy(str)
     pop = pcs["population"].to_numpy(float)
-    pref, region_of = _region_prefixes(codes)
+    pref, region_of = _region_prefixes(codes, regions)
     present = sorted(set(pref.tolist()))
     rows: list[dict[str, Any]] = []
     prefix_owner: dict[int, int] = {}
@@ -516,10 +598,10 @@ def _make_reps(rng: np.random.Generator, pcs: pd.DataFrame, as_of: int) -> dict[
         return len(rows) - 1
 
     leads = []
-    for r, (team, lo, hi, _) in enumerate(REGIONS):
+    for r, (team, lo, hi, _) in enumerate(regions):
         leads.append(add("team_lead", r, f"Team {team}", home_in((pref >= lo) & (pref <= hi))))
     field_by_region: list[list[int]] = []
-    for r, (team, lo, hi, n_field) in enumerate(REGIONS):
+    for r, (team, lo, hi, n_field) in enumerate(regions):
         prefs = [p for p in present if lo <= p <= hi]
         # historically grown: cuts near equal population shares, displaced by up to +-40% of a
         # share, so potential and workload end up unbalanced
@@ -540,11 +622,10 @@ def _make_reps(rng: np.random.Generator, pcs: pd.DataFrame, as_of: int) -> dict[
             ids.append(i)
         field_by_region.append(ids)
     tele_by_region, online_by_region = [], []
-    for r, (team, lo, hi, _) in enumerate(REGIONS):
+    for r, (team, lo, hi, _) in enumerate(regions):
         m = (pref >= lo) & (pref <= hi)
         tele_by_region.append([add("tele", r, f"Team {team}", home_in(m)) for _ in range(2)])
         online_by_region.append([add("online", r, f"Team {team}", home_in(m))])
-    kam_homes = ["8001", "3011", "1003", "4051"]  # Zürich, Bern, Lausanne, Basel
     kams = []
     for h in kam_homes:
         home = int(np.flatnonzero(codes == h)[0])
@@ -617,6 +698,7 @@ def generate(
     n_accounts: int = 20_000,
     seed: int = 42,
     as_of: str = "2026-06-30",
+    country: str = "CH",
 ) -> dict[str, Any]:
     """Generate the demo client's Salesforce-style export with planted truths.
 
@@ -630,6 +712,12 @@ def generate(
         Seed of every random step; the same arguments give identical files.
     as_of
         The export's "today" (ISO date).
+    country
+        ``CH`` (default: the Swiss client, unchanged) or ``DE``: the same kind of client across
+        Germany (:data:`DEMO_COUNTRIES`): real German PLZ drawn in proportion to an estimated
+        population (stated in ``truth.json["geography"]``), region teams by PLZ zone
+        (:data:`REGIONS_DE`, head count scaled to the accounts), amounts in EUR
+        (``BillingCountry`` = Deutschland, so the intake takes the country and currency).
 
     Returns
     -------
@@ -644,6 +732,12 @@ def generate(
     """
     t0 = time.perf_counter()
     today = _check_args(n_accounts, seed, as_of)
+    if country not in DEMO_COUNTRIES:
+        raise ValueError(
+            f"country must be one of {', '.join(DEMO_COUNTRIES)} for the demo client, got "
+            f"{country!r}"
+        )
+    dc = DEMO_COUNTRIES[country]
     n = int(n_accounts)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -654,15 +748,23 @@ def generate(
     rows_written: dict[str, int] = {}
 
     # ---------------------------------------------------------------- geography & reps
-    pcs = geo.postal_codes()
+    if country == "CH":
+        pcs = geo.postal_codes()
+        regions = REGIONS
+    else:
+        from salesanalytics.geography import geography
+
+        pcs = geography(country).postal_codes().rename(columns={"region": "canton"})
     pcs = pcs[pcs["population"].fillna(0) > 0].reset_index(drop=True)
+    if country != "CH":
+        regions = _regions_de(n_accounts, pcs)
     pcs["place"] = pcs["place"].str.replace(r"\s+\d+$", "", regex=True)  # "Aarau 1" -> "Aarau"
     codes = pcs["postal_code"].to_numpy(str)
     dens = pcs["density"].to_numpy(float)
     urban_threshold = float(np.nanquantile(dens, 2 / 3))
     urban_code = np.nan_to_num(dens, nan=0.0) >= urban_threshold
     rrng = np.random.default_rng(s_reps)
-    reps = _make_reps(rrng, pcs, today)
+    reps = _make_reps(rrng, pcs, today, regions, dc.kam_homes)
     rep_rows = reps["rows"]
     n_reps = len(rep_rows)
     rep_ids = _sf_ids("005", n_reps)
@@ -717,7 +819,7 @@ def generate(
     pot = np.exp(log_pot)
     pen = arng.beta(*POTENTIAL["penetration_beta"], size=n)
     # territories: field rep by 2-digit prefix; top 1% potential -> nearest key account manager
-    pref, region_of = _region_prefixes(codes)
+    pref, region_of = _region_prefixes(codes, regions)
     acc_pref = pref[code_idx]
     region_lut = np.full(100, -1, dtype=np.int64)
     owner_lut = np.full(100, -1, dtype=np.int64)
@@ -1013,7 +1115,7 @@ def generate(
             "BillingPostalCode": pa.array(codes[code_idx]),
             "BillingCity": pa.array(pcs["place"].to_numpy(str)[code_idx]),
             "BillingState": pa.array(pcs["canton"].to_numpy(str)[code_idx]),
-            "BillingCountry": pa.array(np.full(n, "Switzerland")),
+            "BillingCountry": pa.array(np.full(n, dc.billing_country)),
             "BillingLatitude": np.round(lat, 5),
             "BillingLongitude": np.round(lon, 5),
             "Industry": pa.array(ind_names[industry]),
@@ -1034,7 +1136,7 @@ def generate(
         out / "Channel_Cost_Rates.csv",
         {
             "Channel": list(_CHANNEL_LABEL),
-            "Cost_Per_Year_CHF": [CHANNEL_RATES[c]["cost_per_year"] for c in CHANNELS],
+            dc.rates_column: [CHANNEL_RATES[c]["cost_per_year"] for c in CHANNELS],
             "Capacity_Hours": [CHANNEL_RATES[c]["capacity_hours"] for c in CHANNELS],
             "Travel_Cost_Per_Km": [CHANNEL_RATES[c]["travel_cost_per_km"] for c in CHANNELS],
         },
@@ -1067,7 +1169,7 @@ def generate(
             "status": status_tok,
             "serving_channel": np.array(CHANNELS)[channel],
             "key_account": key,
-            "region": np.array([r[0] for r in REGIONS])[region],
+            "region": np.array([r[0] for r in regions])[region],
             "won_flag": won,
             "first_term_months": _scatter(n, eidx, first_term, -1),
             "auto_renewal_first": _scatter(n, eidx, auto.astype(np.int64), -1),
@@ -1114,7 +1216,21 @@ def generate(
         rows=rows_written,
         win_cells=win_cells,
         families=prod["family"].to_numpy(str),
+        regions=regions,
+        client=dc.client,
     )
+    if country != "CH":
+        truth["geography"] = {
+            "country": country,
+            "currency": dc.currency,
+            "postal_codes": int(len(pcs)),
+            "account_density": "each account's PLZ drawn with probability proportional to the "
+            "PLZ's population proxy",
+            "population_proxy": dc.population_source,
+            "region_population": "Destatis, Länder on 31 Dec 2022, rounded to thousands",
+            "field_reps": f"one per {ACCOUNTS_PER_FIELD_REP} accounts, split over the region "
+            "teams by fixed shares",
+        }
     with (out / "truth.json").open("w", encoding="utf-8") as fh:
         json.dump(truth, fh, indent=2, ensure_ascii=False, allow_nan=False)
         fh.write("\n")
@@ -1700,7 +1816,7 @@ def _truth(**k: Any) -> dict[str, Any]:
         "history_start": k["history_start"],
         "activity_window_start": k["act_start"],
         "month_days": CHURN["month_days"],
-        "client": CLIENT_NAME,
+        "client": k.get("client", CLIENT_NAME),
         "rows": k["rows"],
         "status_shares": {
             s: float((status == i).mean())
@@ -1818,7 +1934,8 @@ def _truth(**k: Any) -> dict[str, Any]:
             "key accounts owned by the nearest key account manager",
             "key_account_share": 0.01,
             "regions": {
-                r[0]: {"prefixes": f"{r[1]:02d}-{r[2]:02d}", "field_reps": r[3]} for r in REGIONS
+                r[0]: {"prefixes": f"{r[1]:02d}-{r[2]:02d}", "field_reps": r[3]}
+                for r in k.get("regions", REGIONS)
             },
             "reps": terr,
             "field_potential_max_over_min": float(field_pot.max() / max(field_pot.min(), 1e-9)),
@@ -1842,9 +1959,17 @@ def _truth(**k: Any) -> dict[str, Any]:
 
 def _cli(args: argparse.Namespace) -> int:
     try:
-        summary = generate(args.out, n_accounts=args.accounts, seed=args.seed, as_of=args.as_of)
+        summary = generate(
+            args.out,
+            n_accounts=args.accounts,
+            seed=args.seed,
+            as_of=args.as_of,
+            country=args.country,
+        )
     except ValueError as exc:
-        raise UserError(f"demo-data: {exc}. Check --accounts, --seed and --as-of.") from exc
+        raise UserError(
+            f"demo-data: {exc}. Check --accounts, --seed, --as-of and --country."
+        ) from exc
     except OSError as exc:
         raise UserError(
             f"demo-data: cannot write to {args.out!r}: {exc}. Choose another --out."
@@ -1870,5 +1995,12 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument(
         "--as-of", default="2026-06-30", help="reference date YYYY-MM-DD (default 2026-06-30)"
+    )
+    p.add_argument(
+        "--country",
+        default="CH",
+        choices=sorted(DEMO_COUNTRIES),
+        help="CH: the Swiss client (default); DE: the same kind of client across Germany "
+        "(German PLZ, EUR; 50,000 accounts make a realistic German client)",
     )
     p.set_defaults(func=_cli)

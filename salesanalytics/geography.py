@@ -56,19 +56,24 @@ __all__ = [
     "COUNTRY_CURRENCY",
     "COUNTRY_NAMES",
     "POINT_SOURCES",
+    "POPULATION_AREA_ELASTICITY",
+    "REGION_POPULATION",
     "SUPPORTED_COUNTRIES",
     "CombinedGeography",
     "GeoNamesPoints",
     "Geography",
     "PointSource",
     "SwissPolygons",
+    "account_keys",
     "country_code",
     "country_codes",
+    "for_accounts",
     "cross_border_edges",
     "currency_for_countries",
     "geography",
     "point_adjacency",
     "postal_key",
+    "unit_postal_codes",
 ]
 
 LV95 = 2056
@@ -132,6 +137,50 @@ POINT_SOURCES: dict[str, PointSource] = {
     ),
 }
 """Countries known by GeoNames points (a further country: its file and one line here)."""
+
+POPULATION_AREA_ELASTICITY: float = -0.44
+"""Elasticity of a postal code's population on the area of its Voronoi cell, fitted on the Swiss
+postal codes (whose 2016 population is known; ``tests/test_geography.py`` refits it). A city
+postal code of 3 km² thus holds about four times the people of a rural one of 80 km²."""
+
+REGION_POPULATION: dict[str, dict[str, int]] = {
+    # Destatis, population of the Länder on 31 Dec 2022 (update based on the 2011 census),
+    # rounded to thousands
+    "DE": {
+        "BW": 11_280_000,
+        "BY": 13_369_000,
+        "BE": 3_755_000,
+        "BB": 2_573_000,
+        "HB": 685_000,
+        "HH": 1_892_000,
+        "HE": 6_391_000,
+        "MV": 1_628_000,
+        "NI": 8_140_000,
+        "NW": 18_139_000,
+        "RP": 4_159_000,
+        "SL": 993_000,
+        "SN": 4_086_000,
+        "ST": 2_187_000,
+        "SH": 2_953_000,
+        "TH": 2_127_000,
+    },
+    # Statistik Austria, population of the Bundesländer on 1 Jan 2024, rounded to thousands
+    "AT": {
+        "B": 302_000,
+        "K": 569_000,
+        "NÖ": 1_721_000,
+        "OÖ": 1_523_000,
+        "S": 568_000,
+        "ST": 1_270_000,
+        "T": 776_000,
+        "V": 406_000,
+        "W": 2_006_000,
+    },
+    # Amt für Statistik Liechtenstein, end of 2023, rounded
+    "LI": {"LI": 40_000},
+}
+"""Official population per region (Land, Bundesland) of the countries known by points: the
+totals the population proxy of :meth:`GeoNamesPoints.postal_codes` is scaled to."""
 
 SUPPORTED_COUNTRIES: tuple[str, ...] = ("CH", "LI", "DE", "AT")
 """Countries with a geography (ISO 3166 alpha-2)."""
@@ -563,7 +612,8 @@ def _delaunay(xy: np.ndarray) -> np.ndarray:
 
 def _alpha_shape(xy: np.ndarray, edge_m: float, buffer_m: float) -> Any:
     """Outline of a point set: Delaunay triangles with sides up to ``edge_m``, their union's
-    outer rings (no holes), buffered by ``buffer_m``."""
+    outer rings (no holes), buffered by ``buffer_m``, plus a disc of ``buffer_m`` around every
+    point."""
     import shapely
     from scipy.spatial import Delaunay
 
@@ -578,7 +628,9 @@ def _alpha_shape(xy: np.ndarray, edge_m: float, buffer_m: float) -> Any:
     shape = shapely.union_all(tri) if len(tri) else shapely.multipoints(xy).convex_hull
     parts = shapely.get_parts(shape)
     filled = shapely.polygons(shapely.get_exterior_ring(parts))
-    return shapely.union_all(shapely.buffer(filled, buffer_m)).buffer(0)
+    # every point inside (an island further out than ``edge_m`` keeps its own disc)
+    discs = shapely.buffer(shapely.points(xy), buffer_m)
+    return shapely.union_all(np.concatenate([shapely.buffer(filled, buffer_m), discs])).buffer(0)
 
 
 def point_adjacency(
@@ -686,14 +738,37 @@ class GeoNamesPoints(Geography):
         return _places_frame(df[cols], self.countries[0], False)
 
     def postal_codes(self) -> pd.DataFrame:
+        """:meth:`places` with ``municipality``, ``area_km2`` (of the clipped Voronoi cell) and
+        an **estimated** ``population`` and ``density``.
+
+        GeoNames has no population per postal code. The estimate: each region's official
+        population (:data:`REGION_POPULATION`) shared among its postal codes in proportion to
+        ``area_km2 ** POPULATION_AREA_ELASTICITY`` (small urban cells hold more people than
+        large rural ones; the elasticity is fitted on the Swiss postal codes). The frame's
+        ``attrs["population_source"]`` says so.
+        """
         out = self.places()
         out["municipality"] = _read_points(self.countries[0])["municipality"].to_numpy()
         out["bfs"] = pd.array([pd.NA] * len(out), dtype="string")
-        out["population"] = np.nan
         area = self.cells().map(lambda g: g.area / 1e6)
         out["area_km2"] = out["key"].map(area).astype("float64").to_numpy()
-        out["density"] = np.nan
+        out["population"] = self._population_proxy(out)
+        out["density"] = out["population"] / out["area_km2"].where(out["area_km2"] > 0)
+        out.attrs["population_source"] = (
+            "estimate: official regional population shared by Voronoi cell area ** "
+            f"{POPULATION_AREA_ELASTICITY}"
+        )
         return out
+
+    def _population_proxy(self, pc: pd.DataFrame) -> np.ndarray:
+        totals = REGION_POPULATION.get(self.countries[0], {})
+        area = pc["area_km2"].to_numpy(dtype=float)
+        w = np.where(area > 0, np.maximum(area, 0.05), np.nan) ** POPULATION_AREA_ELASTICITY
+        w = np.nan_to_num(w, nan=0.0)
+        region = pc["region"].astype("string").fillna("")
+        share = w / pd.Series(w).groupby(region.to_numpy()).transform("sum").to_numpy()
+        tot = region.map(totals).astype("float64").to_numpy()
+        return np.where(np.isfinite(tot), share * tot, np.nan)
 
     @cached_property
     def xy(self) -> np.ndarray:
@@ -1062,3 +1137,86 @@ def geography(countries: Iterable[str] | str = ("CH",)) -> Geography:
     if not uniq:
         uniq = ["CH"]
     return _single(uniq[0]) if len(uniq) == 1 else _combined(tuple(uniq))
+
+
+def _account_countries(accounts: pd.DataFrame, default_country: str, col: str) -> pd.Series:
+    if col in accounts:
+        cc = country_codes(accounts[col])
+    else:
+        cc = pd.Series(pd.array([pd.NA] * len(accounts), dtype="string"), index=accounts.index)
+    return cc.fillna(default_country).astype("string")
+
+
+def for_accounts(
+    accounts: pd.DataFrame, default_country: str = "CH", column: str = "country"
+) -> Geography:
+    """The geography of an engagement: every country its accounts are in.
+
+    Parameters
+    ----------
+    accounts
+        Canonical ``accounts`` (``country``; rows without one count as ``default_country``).
+    """
+    cc = _account_countries(accounts, default_country, column)
+    return geography(sorted(set(cc.dropna())) or [default_country])
+
+
+def account_keys(
+    accounts: pd.DataFrame,
+    g: Geography,
+    code_column: str = "postal_code",
+    country_column: str = "country",
+    default_country: str = "CH",
+) -> pd.Series:
+    """Key of each account's postal code in geography ``g`` (the code itself in a
+    single-country geography, ``"CC-code"`` in a multi-country one; missing without code).
+
+    Returns
+    -------
+    pandas.Series
+        String dtype, aligned with ``accounts``.
+    """
+    codes = accounts[code_column].astype("string").str.strip()
+    if not g.multi:
+        return codes
+    cc = _account_countries(accounts, default_country, country_column)
+    return postal_key(cc, codes, True).where(codes.notna())
+
+
+def unit_postal_codes(g: Geography, keys_in_use: Iterable[str]) -> pd.DataFrame:
+    """The postal codes that become territory units, in the frame the territory design reads.
+
+    Every postal code of a polygon country (Switzerland: the map is covered, as today); of a
+    country known by points, the postal codes of the regions (Länder) that hold at least one of
+    ``keys_in_use`` (a Swiss client with customers in Baden-Württemberg does not get all of
+    Germany to divide).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``postal_code`` (= key), ``country``, ``latitude``, ``longitude``, ``canton`` (the region
+        code), ``place``, ``population``.
+    """
+    pc = g.postal_codes() if g.has_polygons and not g.multi else g.places()
+    used = set(map(str, keys_in_use))
+    poly_countries = {"CH"} if g.has_polygons else set()
+    in_use = pc["key"].isin(used)
+    regions = set(zip(pc.loc[in_use, "country"], pc.loc[in_use, "region"].fillna(""), strict=True))
+    keep = pc["country"].isin(list(poly_countries)) | pd.Series(
+        [(c, r if isinstance(r, str) else "") in regions for c, r in zip(pc["country"], pc["region"], strict=True)],
+        index=pc.index,
+    )
+    pc = pc[keep.to_numpy() | in_use.to_numpy()]
+    return pd.DataFrame(
+        {
+            "postal_code": pc["key"].astype("string").to_numpy(),
+            "country": pc["country"].astype("string").to_numpy(),
+            "latitude": pc["latitude"].to_numpy(dtype=float),
+            "longitude": pc["longitude"].to_numpy(dtype=float),
+            "canton": pc["region"].astype("string").to_numpy(),
+            "place": pc["place"].astype("string").to_numpy(),
+            "population": (
+                pc["population"].to_numpy(dtype=float) if "population" in pc else np.nan
+            ),
+        }
+    ).reset_index(drop=True)

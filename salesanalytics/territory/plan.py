@@ -40,6 +40,13 @@ import pandas as pd
 
 from salesanalytics import geo
 from salesanalytics.geo import ROAD_FACTOR, SPEED_KMH
+from salesanalytics.geography import (
+    Geography,
+    SwissPolygons,
+    account_keys,
+    for_accounts,
+    unit_postal_codes,
+)
 from salesanalytics.territory.design import (
     account_assignment,
     account_workload,
@@ -114,6 +121,9 @@ class TerritoryInputs:
     info: dict[str, Any] = field(default_factory=dict)
     postal_edges: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Postal-code adjacency (for maps)."""
+    geography: Geography = field(default_factory=SwissPolygons)
+    """The engagement's geography (its accounts' countries): maps draw it; in a multi-country
+    engagement unit and postal-code ids are its keys (``"DE-79539"``)."""
 
 
 @dataclass
@@ -161,6 +171,7 @@ def prepare_inputs(
     max_unit_share: float = 0.02,
     customer_unit_share: float = 0.05,
     workload: pd.DataFrame | None = None,
+    geography: Geography | None = None,
 ) -> TerritoryInputs:
     """Join potentials, derive workload, carve out key accounts and build postal-code units.
 
@@ -201,6 +212,12 @@ def prepare_inputs(
         used instead of the norms measured here so that the territories carry exactly the field
         workload the channel mix leaves in the field; accounts missing from it get none.
         ``None`` = measure the norms from ``activities``.
+    geography
+        The engagement's geography; default: the countries of the accounts (``country``, else
+        Switzerland; :func:`salesanalytics.geography.for_accounts`). Outside Switzerland,
+        postal-code units come from GeoNames points with a pruned Delaunay adjacency
+        (:func:`salesanalytics.geography.point_adjacency`); across borders, codes near the
+        border on both sides are neighbours.
 
     Raises
     ------
@@ -229,9 +246,13 @@ def prepare_inputs(
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise KeyError(f"table '{name}' lacks column(s) {missing}; it has {list(df.columns)}")
+    g = for_accounts(accounts) if geography is None else geography
+    swiss = isinstance(g, SwissPolygons)
     acc = accounts[
         ["account_id", "postal_code", "latitude", "longitude", "status", "owner_id"]
     ].copy()
+    if not swiss:
+        acc["postal_code"] = account_keys(accounts, g).to_numpy()
     acc["account_id"] = acc["account_id"].astype("string")
     pot = potential[["account_id", "potential_mrr", "current_mrr", "white_space_mrr"]].copy()
     pot["account_id"] = pot["account_id"].astype("string")
@@ -246,7 +267,8 @@ def prepare_inputs(
     for c in ("potential_mrr", "current_mrr", "white_space_mrr"):
         acc[c] = acc[c].fillna(0.0)
     # accounts without coordinates: take their postal code's
-    pc = geo.postal_codes().set_index("postal_code")
+    pc = (geo.postal_codes() if swiss else g.places().assign(postal_code=g.places()["key"]))
+    pc = pc.set_index("postal_code")
     miss = acc["latitude"].isna() | acc["longitude"].isna()
     acc.loc[miss, "latitude"] = acc.loc[miss, "postal_code"].map(pc["latitude"]).astype("float64")
     acc.loc[miss, "longitude"] = acc.loc[miss, "postal_code"].map(pc["longitude"]).astype("float64")
@@ -283,10 +305,14 @@ def prepare_inputs(
             "(check the role mapping, e.g. Sales_Role__c = 'Field Sales')"
         )
     scope = acc[~acc["key_account"]]
-    pc_units = postal_code_units(scope, field_ids, locked_postal_codes=locked_postal_codes)
+    unit_pc = None if swiss else unit_postal_codes(g, scope["postal_code"].dropna())
+    pc_units = postal_code_units(
+        scope, field_ids, postal_codes=unit_pc, locked_postal_codes=locked_postal_codes
+    )
     # codes without a polygon (PO boxes, company codes) belong to the polygon that contains
-    # (or is nearest to) their coordinates: one edge to that host, so they never bridge areas
-    poly_edges = geo.postal_code_neighbours(
+    # (or is nearest to) their coordinates: one edge to that host, so they never bridge areas;
+    # codes known only by points are neighbours on the pruned Delaunay graph of the geography
+    poly_edges = g.neighbours(
         pc_units["unit_id"], pc_units["latitude"].to_numpy(), pc_units["longitude"].to_numpy()
     )
     n_hosted = int(poly_edges.attrs.get("n_hosted", 0))
@@ -317,8 +343,9 @@ def prepare_inputs(
     edges.columns = ["postal_code_a", "postal_code_b"]
     if (units["n_accounts"] > 0).sum() == 0:
         raise ValueError(
-            f"none of the {len(scope)} accounts outside the key accounts has a Swiss postal code: "
-            "territories are built from postal codes; map the billing postal code in the intake"
+            f"none of the {len(scope)} accounts outside the key accounts has a postal code of "
+            f"{', '.join(g.countries)}: territories are built from postal codes; map the billing "
+            "postal code (and country) in the intake"
         )
     info = {
         "n_accounts": len(acc),
@@ -343,7 +370,8 @@ def prepare_inputs(
         "field_capacity_hours": float(field_reps["capacity_hours"].sum()),
         "activity_window_years": norms.attrs.get("years"),
     }
-    return TerritoryInputs(acc, units, edges, field_reps, reps, norms, info, postal_edges)
+    info["countries"] = ", ".join(g.countries)
+    return TerritoryInputs(acc, units, edges, field_reps, reps, norms, info, postal_edges, g)
 
 
 def _fte(fte: pd.Series, rep: str) -> float:
