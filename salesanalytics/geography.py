@@ -24,8 +24,10 @@ Implementations
 * :class:`GeoNamesPoints` -- a country known only by its GeoNames postal-code points (Germany,
   Austria, Liechtenstein). Coordinates are projected to ETRS89-LAEA Europe (EPSG:3035). The
   country is the alpha shape of its points (Delaunay triangles with no side above
-  ``hull_edge_km``, outer rings only, buffered by ``hull_buffer_km``); regions (Länder) are the
-  unions of their postal codes' cells. Adjacency is the pruned Delaunay graph described in
+  ``hull_edge_km``, outer rings only, buffered by ``hull_buffer_km``) less the large lakes and
+  Switzerland's real outline; regions (Länder) are the unions of their postal codes' cells.
+  No package ships state boundaries for offline use, so the Länder outlines on the maps are
+  these unions (they follow the postal codes, not the surveyed border). Adjacency is the pruned Delaunay graph described in
   :func:`point_adjacency`.
 * :class:`CombinedGeography` -- several countries in one engagement (a Swiss client with
   accounts in Liechtenstein and Baden-Württemberg). Postal codes are keyed ``"CC-code"``
@@ -779,8 +781,21 @@ class GeoNamesPoints(Geography):
     @cached_property
     def _outline(self) -> Any:
         s = self.source
+        import shapely
+
         shape = _alpha_shape(self.xy, s.hull_edge_km * 1000, s.hull_buffer_km * 1000)
-        return shape.difference(_water(self.crs))
+        shape = shape.difference(_water(self.crs))
+        if self.countries[0] == "CH":
+            return shape
+        # Switzerland's real outline bounds its neighbours (the alpha shape would cover the
+        # canton of Schaffhausen); an exclave inside it (Büsingen) keeps a 1 km disc
+        swiss = _reproject(np.array([SwissPolygons().outline()]), LV95, self.crs)[0]
+        pts = shapely.points(self.xy)
+        inside = shapely.contains(swiss, pts)
+        shape = shape.difference(swiss)
+        if inside.any():
+            shape = shapely.union_all([shape, *shapely.buffer(pts[inside], 1000.0)])
+        return shape.buffer(0)
 
     def outline(self) -> Any:
         return self._outline

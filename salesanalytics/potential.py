@@ -27,6 +27,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 
 from salesanalytics import geo, style
+from salesanalytics.geography import Geography, SwissPolygons, account_keys, for_accounts
 
 __all__ = [
     "FEATURES",
@@ -35,10 +36,12 @@ __all__ = [
     "aggregate_potential",
     "current_mrr",
     "estimate_potential",
+    "map_geography",
     "model_summary",
     "potential_findings",
     "recovery_report",
     "white_space_by_group",
+    "with_map_key",
 ]
 
 FEATURES: tuple[str, ...] = ("log_employees", "industry", "urban")
@@ -96,6 +99,28 @@ def size_band(employees: pd.Series) -> pd.Series:
     return out
 
 
+def map_geography(accounts: pd.DataFrame) -> Geography:
+    """The geography the accounts' maps are drawn on: every country of the accounts
+    (``country``; Switzerland where there is none), see
+    :func:`salesanalytics.geography.for_accounts`."""
+    return for_accounts(accounts)
+
+
+def with_map_key(accounts: pd.DataFrame, g: Geography | None = None) -> pd.DataFrame:
+    """``accounts`` with a column ``map_key``: the key of its postal code on the map of ``g``
+    (default :func:`map_geography`): the postal code itself, or ``"DE-10115"`` when the map
+    spans several countries (Swiss and Austrian codes overlap).
+
+    Parameters
+    ----------
+    accounts
+        ``postal_code`` and (optional) ``country`` per account.
+    """
+    _require(accounts, ["postal_code"], "accounts")
+    g = map_geography(accounts) if g is None else g
+    return accounts.assign(map_key=account_keys(accounts, g).to_numpy())
+
+
 def account_features(
     accounts: pd.DataFrame, postal_codes: pd.DataFrame | None = None
 ) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -107,9 +132,12 @@ def account_features(
         Canonical ``accounts``; uses ``account_id``, ``employees``, ``industry`` and
         ``postal_code`` (each optional except the id).
     postal_codes
-        Postal-code table with ``postal_code`` and ``density`` (default
-        :func:`salesanalytics.geo.postal_codes`). An account is *urban* when its postal code is in
-        the densest third of postal codes (density at or above the 2/3-quantile).
+        Postal-code table with ``postal_code`` and ``density`` (default: the postal codes of the
+        accounts' countries, :func:`map_geography`; Swiss densities from the 2016 population,
+        elsewhere from the population estimate of
+        :meth:`salesanalytics.geography.GeoNamesPoints.postal_codes`). An account is *urban* when
+        its postal code is in the densest third of postal codes (density at or above the
+        2/3-quantile).
 
     Returns
     -------
@@ -146,12 +174,21 @@ def account_features(
     feat["size_band"] = size_band(emp)
     urban = pd.Series(np.nan, index=accounts.index)
     if "postal_code" in accounts and accounts["postal_code"].notna().any():
-        pc = geo.postal_codes() if postal_codes is None else postal_codes
+        codes = accounts["postal_code"]
+        if postal_codes is not None:
+            pc = postal_codes
+        else:
+            g = map_geography(accounts)
+            if isinstance(g, SwissPolygons):
+                pc = geo.postal_codes()
+            else:  # the geography's keys ("DE-10115" when several countries)
+                pc = g.postal_codes().assign(postal_code=lambda d: d["key"])
+                codes = account_keys(accounts, g)
         dens = pc.dropna(subset=["density"])
         threshold = float(dens["density"].quantile(2 / 3))
         is_urban = (dens["density"] >= threshold).astype(float)
         is_urban.index = dens["postal_code"].astype("string")
-        urban = accounts["postal_code"].astype("string").map(is_urban).astype("float64")
+        urban = codes.astype("string").map(is_urban).astype("float64")
         known = urban.notna()
         imputed["urban"] = int((~known).sum())
         urban = urban.fillna(0.0)
@@ -169,7 +206,8 @@ class PotentialResult:
     ----------
     accounts
         One row per account: ``account_id``, ``status``, ``current_mrr``, ``potential_mrr``,
-        ``white_space_mrr``, ``postal_code``, ``canton``, ``municipality``, ``industry``,
+        ``white_space_mrr``, ``postal_code``, ``country``, ``canton``, ``municipality``,
+        ``industry``,
         ``size_band``, ``employees``, ``urban``, ``predicted_mrr`` (model value before the floor at
         current revenue), ``capped`` (current revenue above the prediction).
     coefficients
@@ -278,7 +316,7 @@ def estimate_potential(
     out["potential_mrr"] = np.maximum(out["predicted_mrr"], out["current_mrr"])
     out["capped"] = out["current_mrr"] > out["predicted_mrr"]
     out["white_space_mrr"] = out["potential_mrr"] - out["current_mrr"]
-    for col in ("postal_code", "canton", "municipality"):
+    for col in ("postal_code", "country", "canton", "municipality"):
         out[col] = (
             accounts[col].astype("string").to_numpy()
             if col in accounts
@@ -286,7 +324,15 @@ def estimate_potential(
         )
     for col in ("industry", "size_band", "employees", "urban"):
         out[col] = feat[col].to_numpy()
-    for col in ("account_id", "status", "postal_code", "canton", "municipality", "industry"):
+    for col in (
+        "account_id",
+        "status",
+        "postal_code",
+        "country",
+        "canton",
+        "municipality",
+        "industry",
+    ):
         out[col] = out[col].astype("string")
     ci = model.conf_int()
     coefs = pd.DataFrame(
