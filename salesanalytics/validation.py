@@ -1229,7 +1229,8 @@ def assign_countries(
             new[col] = code
         else:
             new[col] = pd.array([pd.NA] * len(df), dtype="string")
-        new[col] = row_countries(new, name, default_country).mask(bad).astype("string")
+        # an invalid country stays empty text (not missing: no default, no postal-code check)
+        new[col] = row_countries(new, name, default_country).mask(bad, "").astype("string")
         out[name] = new
     probs = [p for p in probs if len(p)]
     return out, pd.concat(probs, ignore_index=True) if probs else _empty_problems()
@@ -1264,7 +1265,11 @@ def check_postal_codes(
         codes = _clean_codes(df[col])
         ctry = row_countries(df, name)
         keys = _country_keys(ctry, codes)
-        bad = codes.notna().to_numpy(dtype=bool) & ~isin(keys, known)
+        bad = (
+            codes.notna().to_numpy(dtype=bool)
+            & (ctry != "").fillna(True).to_numpy(dtype=bool)
+            & ~isin(keys, known)
+        )
         for cc in sorted(set(ctry[bad].dropna())):
             m = bad & (ctry == cc).fillna(False).to_numpy(dtype=bool)
             adj = COUNTRY_ADJECTIVE.get(cc, cc)

@@ -398,3 +398,34 @@ def test_control_characters_in_ids_and_text(sf_export: Path) -> None:
     names = res.tables["accounts"].set_index("account_id")["name"]
     assert names["001A"] == "Bäckerei Müller GmbH"  # removed from the value
     assert "\x00" not in res.report.to_text() and "\x07" not in res.report.to_text()
+
+
+def test_country_from_billing_country_sets_the_currency(sf_export: Path) -> None:
+    acc = pd.read_csv(sf_export / "Account.csv", dtype=str, keep_default_na=False)
+    acc["BillingCountry"] = "Deutschland"
+    acc["BillingPostalCode"] = ["80331", "01067", "20095", "10115"]
+    acc["BillingCity"] = acc["BillingState"] = acc["BillingLatitude"] = ""
+    acc["BillingLongitude"] = ""
+    acc.to_csv(sf_export / "Account.csv", index=False)
+    res = intake.load_export(sf_export)
+    a = res.tables["accounts"].set_index("account_id")
+    assert a["country"].tolist() == ["DE"] * 4
+    assert a.loc["001B", "municipality"] == "Dresden"  # leading zero kept
+    assert a.loc["001A", "latitude"] == pytest.approx(48.14, abs=0.02)
+    assert _problems(res, "unknown_postal_code") == []
+    assert res.currency == "EUR" and res.countries == ["DE"]
+    # the project's currency still wins; a mapping's own currency (Maven: USD) too
+    assert intake.load_export(sf_export, currency="CHF").currency == "CHF"
+
+
+def test_default_country_parameter(sf_export: Path) -> None:
+    acc = pd.read_csv(sf_export / "Account.csv", dtype=str, keep_default_na=False)
+    acc["BillingCountry"] = ""
+    acc.to_csv(sf_export / "Account.csv", index=False)
+    assert intake.load_export(sf_export).currency == "CHF"
+    res = intake.load_export(sf_export, country="Österreich")
+    assert res.country == "AT" and res.currency == "EUR"
+    # Swiss codes read as Austrian: 3011 and 6900 exist in both countries, 1003 and 8004 not
+    assert {r[4] for r in _problems(res, "unknown_postal_code")} == {"1003", "8004"}
+    with pytest.raises(ValueError, match="country 'Frankreich' is not a country with"):
+        intake.load_export(sf_export, country="Frankreich")
