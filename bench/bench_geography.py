@@ -6,10 +6,10 @@ Run from the project root::
     .venv/bin/python bench/bench_geography.py --k 80        # one instance
     .venv/bin/python bench/bench_geography.py --no-install  # without the METIS venv
 
-Instance: every German PLZ (GeoNames, :func:`salesanalytics.geography.geography`) is a unit;
+Instance: every German PLZ (GeoNames, :func:`salesanalytics.reference.geography.geography`) is a unit;
 accounts per PLZ ~ 1 + Poisson(estimated population / 1,000), potential = accounts x
 LogNormal(0, 0.5) x 900, workload = accounts x LogNormal(0, 0.3) x 6 (seed 1). Neighbours: the
-geography's pruned Delaunay adjacency (:func:`salesanalytics.geography.point_adjacency`), the
+geography's pruned Delaunay adjacency (:func:`salesanalytics.reference.geography.point_adjacency`), the
 same graph for every method. METIS (pymetis, two balance constraints) runs in the competitor
 venv of ``bench/bench_territory.py`` (created on first use; ``--no-install`` skips it).
 
@@ -43,7 +43,7 @@ from bench_territory import COMPETITOR, ensure_venv  # noqa: E402
 from territory_checks import pieces  # noqa: E402
 
 from salesanalytics import territory as tm  # noqa: E402
-from salesanalytics.geography import geography  # noqa: E402
+from salesanalytics.reference.geography import geography  # noqa: E402
 
 METRICS = ["potential", "workload"]
 
