@@ -331,6 +331,43 @@ DEMO_COUNTRIES: dict[str, _DemoCountry] = {
 """The demo clients by country (``salesanalytics demo-data --country``)."""
 
 
+def _border_postal_codes(columns: pd.Index) -> pd.DataFrame:
+    """Liechtenstein's postal codes and the German PLZ within 30 km of Switzerland, with the
+    demo's columns, estimated population and ``billing_country``."""
+    import shapely
+
+    from salesanalytics.reference.geography import SwissPolygons, geography
+
+    frames = []
+    swiss = None
+    for cc, name in (("LI", "Liechtenstein"), ("DE", "Deutschland")):
+        g = geography(cc)
+        pc = g.postal_codes().rename(columns={"region": "canton"})
+        if cc == "DE":
+            swiss = swiss or shapely.transform(
+                SwissPolygons().outline(),
+                lambda xy: g.project(*_lv95_to_wgs84(xy)),
+            )
+            xy = g.project(pc["latitude"], pc["longitude"])
+            near = shapely.distance(shapely.points(xy), swiss) <= 30_000
+            pc = pc[near]
+        pc = pc[pc["population"].fillna(0) > 0].copy()
+        pc["billing_country"] = name
+        frames.append(pc)
+    out = pd.concat(frames, ignore_index=True)
+    for c in columns:
+        if c not in out:
+            out[c] = pd.NA
+    return out.reset_index(drop=True)
+
+
+def _lv95_to_wgs84(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs(2056, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1])
+    return np.asarray(lat), np.asarray(lon)
+
+
 def _regions_de(n_accounts: int, pcs: pd.DataFrame) -> tuple[tuple[str, int, int, int], ...]:
     """German region teams with field-rep head counts scaled to the accounts (at least 2 per
     region, at most one per 2-digit prefix present)."""
@@ -700,6 +737,7 @@ def generate(
     seed: int = 42,
     as_of: str = "2026-06-30",
     country: str = "CH",
+    abroad: float = 0.0,
 ) -> dict[str, Any]:
     """Generate the demo client's Salesforce-style export with planted truths.
 
@@ -719,6 +757,11 @@ def generate(
         population (stated in ``truth.json["geography"]``), region teams by PLZ zone
         (:data:`REGIONS_DE`, head count scaled to the accounts), amounts in EUR
         (``BillingCountry`` = Deutschland, so the intake takes the country and currency).
+    abroad
+        Swiss client only: share of the accounts placed across the border instead, in
+        Liechtenstein and in German PLZ within 30 km of Switzerland (drawn by estimated
+        population, own random stream: the Swiss accounts' draws are those of ``abroad=0``);
+        they belong to the nearest field rep today. 0 (default) = the Swiss client unchanged.
 
     Returns
     -------
@@ -739,6 +782,10 @@ def generate(
             f"{country!r}"
         )
     dc = DEMO_COUNTRIES[country]
+    if not 0.0 <= abroad < 0.5 or (abroad > 0 and country != "CH"):
+        raise ValueError(
+            f"abroad must be a share in [0, 0.5) and is for the Swiss client only, got {abroad!r}"
+        )
     n = int(n_accounts)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -784,6 +831,22 @@ def generate(
     arng = np.random.default_rng(s_acc)
     pop = pcs["population"].to_numpy(float)
     code_idx = arng.choice(len(codes), size=n, p=pop / pop.sum())
+    foreign = np.zeros(n, dtype=bool)
+    billing_country = np.full(n, dc.billing_country, dtype=object)
+    if abroad > 0:
+        # own random stream: the Swiss accounts keep the draws of abroad=0
+        frng = np.random.default_rng([seed, 20])
+        fpcs = _border_postal_codes(pcs.columns)
+        foreign = frng.random(n) < abroad
+        fidx = frng.choice(
+            len(fpcs), size=int(foreign.sum()), p=fpcs["population"] / fpcs["population"].sum()
+        )
+        code_idx[foreign] = len(pcs) + fidx
+        billing_country[foreign] = fpcs["billing_country"].to_numpy(object)[fidx]
+        f_urban = np.nan_to_num(fpcs["density"].to_numpy(float), nan=0.0) >= urban_threshold
+        urban_code = np.concatenate([urban_code, f_urban])
+        pcs = pd.concat([pcs, fpcs[pcs.columns]], ignore_index=True)
+        codes = pcs["postal_code"].to_numpy(str)
     r_km = 0.8 * np.sqrt(arng.random(n))
     ang = arng.uniform(0, 2 * np.pi, n)
     lat0 = pcs["latitude"].to_numpy(float)[code_idx]
@@ -830,6 +893,11 @@ def generate(
         owner_lut[p] = i
     region = region_lut[acc_pref]
     owner = owner_lut[acc_pref]
+    if foreign.any():  # accounts abroad belong to the nearest field rep today
+        fa = np.array([i for i, r in enumerate(rep_rows) if r["role"] == "field" and r["active"]])
+        d = geo.haversine_km(lat[foreign, None], lon[foreign, None], rep_lat[fa], rep_lon[fa])
+        owner[foreign] = fa[np.argmin(d, axis=1)]
+        region[foreign] = np.array([rep_rows[i]["region"] for i in owner[foreign]])
     n_key = max(1, round(0.01 * n))
     key = np.zeros(n, dtype=bool)
     key[np.argsort(-pot, kind="stable")[:n_key]] = True
@@ -1116,7 +1184,7 @@ def generate(
             "BillingPostalCode": pa.array(codes[code_idx]),
             "BillingCity": pa.array(pcs["place"].to_numpy(str)[code_idx]),
             "BillingState": pa.array(pcs["canton"].to_numpy(str)[code_idx]),
-            "BillingCountry": pa.array(np.full(n, dc.billing_country)),
+            "BillingCountry": pa.array(billing_country.astype(str)),
             "BillingLatitude": np.round(lat, 5),
             "BillingLongitude": np.round(lon, 5),
             "Industry": pa.array(ind_names[industry]),
@@ -1220,6 +1288,18 @@ def generate(
         regions=regions,
         client=dc.client,
     )
+    if abroad > 0:
+        truth["geography"] = {
+            "country": "CH",
+            "abroad_share": abroad,
+            "accounts_by_country": {
+                str(k2): int(v)
+                for k2, v in pd.Series(billing_country).value_counts().sort_index().items()
+            },
+            "abroad": "accounts placed in Liechtenstein and in German PLZ within 30 km of "
+            "Switzerland, drawn by estimated population; today they belong to the nearest field "
+            "rep",
+        }
     if country != "CH":
         truth["geography"] = {
             "country": country,
@@ -1966,6 +2046,7 @@ def _cli(args: argparse.Namespace) -> int:
             seed=args.seed,
             as_of=args.as_of,
             country=args.country,
+            abroad=args.abroad,
         )
     except ValueError as exc:
         raise UserError(
@@ -2003,5 +2084,13 @@ def register_cli(subparsers: Any) -> None:
         choices=sorted(DEMO_COUNTRIES),
         help="CH: the Swiss client (default); DE: the same kind of client across Germany "
         "(German PLZ, EUR; 50,000 accounts make a realistic German client)",
+    )
+    p.add_argument(
+        "--abroad",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="Swiss client only: share of accounts in Liechtenstein and in German PLZ near the "
+        "border (a CH/LI/DE engagement; default 0)",
     )
     p.set_defaults(func=_cli)

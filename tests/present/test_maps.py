@@ -80,7 +80,7 @@ def test_maps_of_germany_and_of_a_mixed_engagement() -> None:
     n_cells = sum(len(c.get_paths()) for c in ax.collections)
     assert n_cells >= len(pc) + 16  # every PLZ cell and the 16 Länder outlines
     x0, x1 = ax.get_xlim()
-    assert 3_900_000 < x0 < x1 < 4_700_000  # ETRS89-LAEA easting of Germany
+    assert 3_900_000 < x0 < x1 < 4_800_000  # ETRS89-LAEA easting of Germany
     plt.close("all")
     m = geography(["CH", "LI", "DE"])
     mp = m.places()

@@ -9,8 +9,8 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from salesanalytics import geo
-from salesanalytics import geography as G
+from salesanalytics.reference import geo
+from salesanalytics.reference import geography as G
 
 
 def _components(keys: pd.Series, adj: pd.DataFrame) -> int:

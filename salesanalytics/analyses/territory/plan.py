@@ -366,11 +366,16 @@ def prepare_inputs(
         "graph_hosted_codes": n_hosted,
         "graph_delaunay_edges": graph.n_delaunay,
         "graph_bridges": graph.n_bridges,
+        "postal_graph_delaunay_edges": pgraph.n_delaunay,
+        "postal_graph_bridges": pgraph.n_bridges,
         "total_workload_hours": float(units["workload_hours"].sum()),
         "field_capacity_hours": float(field_reps["capacity_hours"].sum()),
         "activity_window_years": norms.attrs.get("years"),
     }
     info["countries"] = ", ".join(g.countries)
+    info["neighbours_from"] = (
+        "polygons" if swiss else ("polygons and points" if g.has_polygons else "points")
+    )
     return TerritoryInputs(acc, units, edges, field_reps, reps, norms, info, postal_edges, g)
 
 

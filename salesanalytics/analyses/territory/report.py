@@ -39,6 +39,27 @@ def _num(x: float) -> str:
     return f"{x:,.0f}".replace(",", "'")
 
 
+def _neighbourhood(i: dict) -> str:
+    """The neighbourhood sentence: shared borders of polygons, or neighbours of points."""
+    src = i.get("neighbours_from", "polygons")
+    if src == "polygons":
+        return (
+            f"Postal-code neighbourhood: {_num(i['graph_polygon_edges'])} shared borders; "
+            f"{_num(i.get('graph_hosted_codes', 0))} postal codes without an area of their own (PO "
+            f"boxes, company codes) belong to the area that contains them; "
+            f"{_num(i['graph_bridges'])} bridges between separate areas."
+        )
+    where = f" ({i['countries']})" if i.get("countries") else ""
+    return (
+        f"Postal-code neighbourhood{where}: {_num(i['graph_polygon_edges'])} neighbour pairs "
+        + ("(shared borders of the Swiss polygons; elsewhere " if src != "points" else "(")
+        + "neighbouring cells around the postal codes' points, without links across the sea, "
+        f"large lakes or long gaps, across a border only near it); "
+        f"{_num(i.get('postal_graph_bridges', 0) + i['graph_bridges'])} links added between "
+        "separate areas."
+    )
+
+
 def input_summary(inputs: TerritoryInputs) -> list[str]:
     """Plain-language summary of the territory inputs (accounts, units, workload, capacity)."""
     i = inputs.info
@@ -57,10 +78,7 @@ def input_summary(inputs: TerritoryInputs) -> list[str]:
         f"{_num(i.get('n_account_pieces', 0))} groups of accounts.",
         f"Accounts without postal code (kept with their owner): {_num(i['n_without_postal_code'])}; without "
         f"a potential estimate (counted as 0): {_num(i['n_without_potential'])}.",
-        f"Postal-code neighbourhood: {_num(i['graph_polygon_edges'])} shared borders; "
-        f"{_num(i.get('graph_hosted_codes', 0))} postal codes without an area of their own (PO "
-        f"boxes, company codes) belong to the area that contains them; "
-        f"{_num(i['graph_bridges'])} bridges between separate areas.",
+        _neighbourhood(i),
         f"Field workload: {_num(i['total_workload_hours'])} hours a year against a capacity of "
         f"{_num(i['field_capacity_hours'])} hours of {_num(i['n_field_reps'])} active field reps; at "
         f"{_num(float(cap.mean()) if len(cap) else 0)} hours per rep the workload needs {need} territories.",
