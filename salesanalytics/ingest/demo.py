@@ -336,18 +336,14 @@ def _border_postal_codes(columns: pd.Index) -> pd.DataFrame:
     demo's columns, estimated population and ``billing_country``."""
     import shapely
 
-    from salesanalytics.reference.geography import SwissPolygons, geography
+    from salesanalytics.reference.geography import LV95, SwissPolygons, reproject, geography
 
     frames = []
-    swiss = None
     for cc, name in (("LI", "Liechtenstein"), ("DE", "Deutschland")):
         g = geography(cc)
         pc = g.postal_codes().rename(columns={"region": "canton"})
         if cc == "DE":
-            swiss = swiss or shapely.transform(
-                SwissPolygons().outline(),
-                lambda xy: g.project(*_lv95_to_wgs84(xy)),
-            )
+            swiss = reproject(np.array([SwissPolygons().outline()]), LV95, g.crs)[0]
             xy = g.project(pc["latitude"], pc["longitude"])
             near = shapely.distance(shapely.points(xy), swiss) <= 30_000
             pc = pc[near]
@@ -359,13 +355,6 @@ def _border_postal_codes(columns: pd.Index) -> pd.DataFrame:
         if c not in out:
             out[c] = pd.NA
     return out.reset_index(drop=True)
-
-
-def _lv95_to_wgs84(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from pyproj import Transformer
-
-    lon, lat = Transformer.from_crs(2056, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1])
-    return np.asarray(lat), np.asarray(lon)
 
 
 def _regions_de(n_accounts: int, pcs: pd.DataFrame) -> tuple[tuple[str, int, int, int], ...]:

@@ -56,6 +56,8 @@ import pandas as pd
 
 __all__ = [
     "COUNTRY_CURRENCY",
+    "LAEA",
+    "LV95",
     "COUNTRY_NAMES",
     "POINT_SOURCES",
     "POPULATION_AREA_ELASTICITY",
@@ -75,6 +77,7 @@ __all__ = [
     "geography",
     "point_adjacency",
     "postal_key",
+    "reproject",
     "unit_postal_codes",
 ]
 
@@ -311,7 +314,8 @@ def _project_lonlat(lat: np.ndarray, lon: np.ndarray, crs: int) -> np.ndarray:
     return np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
 
 
-def _reproject(geoms: np.ndarray, src: int, dst: int) -> np.ndarray:
+def reproject(geoms: np.ndarray, src: int, dst: int) -> np.ndarray:
+    """Shapely geometries from coordinate system ``src`` to ``dst`` (EPSG codes, pyproj)."""
     import shapely
 
     if src == dst:
@@ -822,7 +826,7 @@ class GeoNamesPoints(Geography):
             return shape
         # Switzerland's real outline bounds its neighbours (the alpha shape would cover the
         # canton of Schaffhausen); an exclave inside it (Büsingen) keeps a 1 km disc
-        swiss = _reproject(np.array([SwissPolygons().outline()]), LV95, self.crs)[0]
+        swiss = reproject(np.array([SwissPolygons().outline()]), LV95, self.crs)[0]
         pts = shapely.points(self.xy)
         inside = shapely.contains(swiss, pts)
         shape = shape.difference(swiss)
@@ -869,7 +873,7 @@ def _water(crs: int) -> Any:
     import shapely
 
     lk = SwissPolygons().lakes()
-    return shapely.union_all(_reproject(lk.to_numpy(), LV95, crs)).buffer(0)
+    return shapely.union_all(reproject(lk.to_numpy(), LV95, crs)).buffer(0)
 
 
 def _edge_frame(keys: np.ndarray, e: np.ndarray) -> pd.DataFrame:
@@ -1019,7 +1023,7 @@ class CombinedGeography(Geography):
         for p in self.parts:
             if p.has_polygons:
                 c = p.cells()
-                geoms = _reproject(c.to_numpy(), p.crs, self.crs)
+                geoms = reproject(c.to_numpy(), p.crs, self.crs)
                 keys = postal_key(p.countries[0], pd.Series(c.index.astype(str)), True)
                 frames.append(pd.Series(geoms, index=pd.Index(keys, name="key"), dtype=object))
         return pd.concat(frames) if frames else pd.Series([], dtype=object)
@@ -1032,7 +1036,7 @@ class CombinedGeography(Geography):
         out: dict[str, Any] = {}
         for p in self.parts:
             if p.has_polygons:
-                out[p.countries[0]] = _reproject(np.array([p.outline()]), p.crs, self.crs)[0]
+                out[p.countries[0]] = reproject(np.array([p.outline()]), p.crs, self.crs)[0]
         poly = shapely.union_all(list(out.values())) if out else None
         for p in self._point_parts:
             o = p.outline()
@@ -1120,7 +1124,7 @@ class CombinedGeography(Geography):
         for p in self.parts:
             if p.has_polygons:
                 r = p.regions()
-                frames.append(pd.Series(_reproject(r.to_numpy(), p.crs, self.crs), index=r.index))
+                frames.append(pd.Series(reproject(r.to_numpy(), p.crs, self.crs), index=r.index))
         pts = self.places().set_index("key")
         cells = self.cells()
         point_keys = pts.index[~pts["country"].isin(["CH"])]
@@ -1134,7 +1138,7 @@ class CombinedGeography(Geography):
         for p in self.parts:
             lk = p.lakes()
             if len(lk):
-                frames.append(pd.Series(_reproject(lk.to_numpy(), p.crs, self.crs), index=lk.index))
+                frames.append(pd.Series(reproject(lk.to_numpy(), p.crs, self.crs), index=lk.index))
         return pd.concat(frames) if frames else pd.Series([], dtype=object)
 
 

@@ -76,9 +76,11 @@ def test_german_client_gets_german_units_currency_and_contiguous_balanced_territ
     adj = geography("DE").adjacency()
     bw = set(codes)
     own = adj[adj["postal_code_a"].isin(bw) & adj["postal_code_b"].isin(bw)]
-    extra = set(zip(edges["postal_code_a"], edges["postal_code_b"], strict=True)) - set(
-        zip(own["postal_code_a"], own["postal_code_b"], strict=True)
-    ) - set(zip(own["postal_code_b"], own["postal_code_a"], strict=True))
+    extra = (
+        set(zip(edges["postal_code_a"], edges["postal_code_b"], strict=True))
+        - set(zip(own["postal_code_a"], own["postal_code_b"], strict=True))
+        - set(zip(own["postal_code_b"], own["postal_code_a"], strict=True))
+    )
     added = inputs.info["postal_graph_bridges"] + inputs.info["postal_graph_delaunay_edges"]
     assert len(extra) <= added <= 40
     p = territory_pieces(plan, edges)
