@@ -336,7 +336,7 @@ def _border_postal_codes(columns: pd.Index) -> pd.DataFrame:
     demo's columns, estimated population and ``billing_country``."""
     import shapely
 
-    from salesanalytics.reference.geography import LV95, SwissPolygons, reproject, geography
+    from salesanalytics.reference.geography import LV95, SwissPolygons, geography, reproject
 
     frames = []
     for cc, name in (("LI", "Liechtenstein"), ("DE", "Deutschland")):
