@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from bench_territory import COMPETITOR, ensure_venv  # noqa: E402
 from territory_checks import pieces  # noqa: E402
 
-from salesanalytics import territory as tm  # noqa: E402
+from salesanalytics.analyses import territory as tm  # noqa: E402
 from salesanalytics.reference.geography import geography  # noqa: E402
 
 METRICS = ["potential", "workload"]

@@ -385,7 +385,12 @@ def scenario_widget(inputs: TerritoryInputs, **kwargs: Any) -> Any:
         with out:
             out.clear_output()
             p = run_scenario(inputs, n.value, tolerance=tol.value, **kwargs)
-            maps.territory_map(p.postal_territory(), p.name, edges=inputs.postal_edges)
+            maps.territory_map(
+                p.postal_territory(),
+                p.name,
+                edges=inputs.postal_edges,
+                geography=inputs.geography,
+            )
             plt.show()
             display(style.table(pd.DataFrame([p.quality]), caption="Plan figures"))
 

@@ -99,8 +99,8 @@ PHASE = PhaseSpec(
         Need(
             "territory design",
             requires=("accounts.postal_code", "reps"),
-            add="Map the accounts' Swiss billing postal code (4 digits); territories are built "
-            "from postal-code areas.",
+            add="Map the accounts' Swiss billing postal code (4 digits; for accounts abroad also "
+            "the billing country); territories are built from postal-code areas.",
         ),
         Need(
             "workload per account from the activity log",
