@@ -439,7 +439,9 @@ def _param_value(value: Any, spec: Mapping[str, Any]) -> str:
     elif fmt == "kmh":
         text = f"{_swiss(float(value))} km/h"
     elif fmt == "chf":
-        text = f"CHF {_swiss(float(value), 0)}"
+        from salesanalytics.present.formats import currency
+
+        text = f"{currency()} {_swiss(float(value), 0)}"
     elif fmt == "factor":
         text = f"×{_swiss(float(value))}"
     elif fmt == "plan":
