@@ -996,22 +996,14 @@ class CombinedGeography(Geography):
         return pd.concat(frames, ignore_index=True).sort_values("key", ignore_index=True)
 
     def postal_codes(self) -> pd.DataFrame:
+        """Every country's :meth:`Geography.postal_codes` (areas of each country's own cells;
+        estimated population where the source has none), keyed ``"CC-code"``."""
         frames = []
         for p in self.parts:
-            f = p.places() if not p.has_polygons else p.postal_codes()
-            if not p.has_polygons:
-                for c in ("municipality", "bfs"):
-                    f[c] = pd.array([pd.NA] * len(f), dtype="string")
-                f["population"] = np.nan
-                f["area_km2"] = np.nan
-                f["density"] = np.nan
+            f = p.postal_codes()
             f["key"] = postal_key(p.countries[0], f["postal_code"], True)
             frames.append(f)
-        out = pd.concat(frames, ignore_index=True).sort_values("key", ignore_index=True)
-        area = self.cells().map(lambda g: g.area / 1e6)
-        pts = ~out["country"].isin([c for p in self.parts if p.has_polygons for c in p.countries])
-        out.loc[pts, "area_km2"] = out.loc[pts, "key"].map(area).astype("float64")
-        return out
+        return pd.concat(frames, ignore_index=True).sort_values("key", ignore_index=True)
 
     @cached_property
     def _point_parts(self) -> list[GeoNamesPoints]:

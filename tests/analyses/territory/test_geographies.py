@@ -40,7 +40,9 @@ def territory_pieces(plan: tm.TerritoryPlan, edges: pd.DataFrame) -> dict[str, i
 
 
 def _within(plan: tm.TerritoryPlan, tol: float) -> pd.Series:
+    """Field territories (key accounts have no target) within the band on both metrics."""
     t = plan.territories.set_index("territory_id")
+    t = t[t["dev_potential_mrr"].notna()]
     worst = t[["dev_potential_mrr", "dev_workload_hours"]].abs().max(axis=1)
     return worst <= tol + 1e-9
 
@@ -124,4 +126,9 @@ def test_mixed_engagement_designs_across_borders(mixed: tuple) -> None:
     edges = g.neighbours(pc["key"], pc["latitude"].to_numpy(), pc["longitude"].to_numpy())
     p = territory_pieces(plan, edges)
     assert set(p.values()) == {1}, {t: n for t, n in p.items() if n > 1}
-    assert _within(plan, 0.05).mean() >= 0.9
+    # within ±5%, or named with what would help (the run's warning)
+    within = _within(plan, 0.05)
+    assert within.mean() >= 0.85
+    said = " ".join(plan.feasibility["shortfall"])
+    for tid in within.index[~within]:
+        assert f"{tid} (" in said, tid
