@@ -136,7 +136,33 @@ def _outline_paths(g: Geography) -> tuple[tuple[MPath, ...], tuple[MPath, ...], 
     return regions, lakes, _path(g.outline()) if g.multi else None
 
 
-def _finish(ax: Axes, g: Geography, regions: bool, lakes: bool) -> None:
+def _view(cxy: np.ndarray, shown: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The map's extent: the cells that carry data (``shown``), with a margin of 8% (at least
+    15 km); ``None`` when nothing is shown (the whole geography)."""
+    pts = cxy[shown & np.isfinite(cxy).all(axis=1)]
+    if not len(pts):
+        return None
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    pad = np.maximum((hi - lo) * 0.08, 15_000.0)
+    return lo - pad, hi + pad
+
+
+def _inside(cxy: np.ndarray, view: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+    """Cells to draw: those whose centre lies in the view, widened by half its size."""
+    if view is None:
+        return np.ones(len(cxy), dtype=bool)
+    lo, hi = view
+    w = (hi - lo) / 2
+    return ((cxy >= lo - w) & (cxy <= hi + w)).all(axis=1)
+
+
+def _finish(
+    ax: Axes,
+    g: Geography,
+    regions: bool,
+    lakes: bool,
+    view: tuple[np.ndarray, np.ndarray] | None = None,
+) -> None:
     reg, lk, outline = _outline_paths(g)
     if lakes and lk:
         ax.add_collection(_patches(lk, facecolors=_LAKE, edgecolors="none", zorder=3))
@@ -149,6 +175,9 @@ def _finish(ax: Axes, g: Geography, regions: bool, lakes: bool) -> None:
             _patches([outline], facecolors="none", edgecolors="#222222", linewidths=0.9, zorder=4)
         )
     ax.autoscale_view()
+    if view is not None:
+        ax.set_xlim(view[0][0], view[1][0])
+        ax.set_ylim(view[0][1], view[1][1])
 
 
 def value_map(
@@ -190,11 +219,15 @@ def value_map(
     g = _geo(geography)
     vals = pd.Series(values.to_numpy(dtype=float), index=values.index.astype(str))
     vals = vals[~vals.index.duplicated()]
-    owner, verts, _ = _cell_paths(g)
+    owner, verts, cxy = _cell_paths(g)
     v = vals.reindex(list(owner)).to_numpy()
     ok = np.isfinite(v) & ((v > 0) if log else True)
+    view = _view(cxy, np.isfinite(v)) if g.multi else None
+    drawn = _inside(cxy, view)
     ax.add_collection(
-        _patches([verts[i] for i in np.flatnonzero(~ok)], facecolors=_NO_DATA, edgecolors="none")
+        _patches(
+            [verts[i] for i in np.flatnonzero(~ok & drawn)], facecolors=_NO_DATA, edgecolors="none"
+        )
     )
     if ok.any():
         good = v[ok]
@@ -210,7 +243,7 @@ def value_map(
         ax.add_collection(pc)
         cb = ax.figure.colorbar(pc, ax=ax, shrink=0.6, pad=0.01)
         cb.set_label(label)
-    _finish(ax, g, cantons, lakes)
+    _finish(ax, g, cantons, lakes, view)
     if title:
         ax.set_title(title)
     return ax
@@ -291,9 +324,14 @@ def territory_map(
     colors = territory_colors(ut, edges, g)
     owner, verts, cxy = _cell_paths(g)
     terr_of = ut.to_dict()
-    fc = [colors.get(terr_of.get(o, ""), _NO_DATA) for o in owner]
-    ax.add_collection(_patches(verts, facecolors=fc, edgecolors="white", linewidths=0.05))
-    _finish(ax, g, cantons, lakes)
+    has = np.array([o in terr_of for o in owner], dtype=bool)
+    view = _view(cxy, has) if g.multi else None
+    drawn = np.flatnonzero(_inside(cxy, view))
+    fc = [colors.get(terr_of.get(owner[i], ""), _NO_DATA) for i in drawn]
+    ax.add_collection(
+        _patches([verts[i] for i in drawn], facecolors=fc, edgecolors="white", linewidths=0.05)
+    )
+    _finish(ax, g, cantons, lakes, view)
     if labels:
         cen = pd.DataFrame(cxy, index=pd.Index(owner), columns=["sx", "sy"])
         j = cen.join(ut.rename("t"), how="inner")

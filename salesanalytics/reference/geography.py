@@ -1225,13 +1225,16 @@ def account_keys(
     return postal_key(cc, codes, True).where(codes.notna())
 
 
-def unit_postal_codes(g: Geography, keys_in_use: Iterable[str]) -> pd.DataFrame:
+def unit_postal_codes(
+    g: Geography, keys_in_use: Iterable[str], reach_km: float = 30.0
+) -> pd.DataFrame:
     """The postal codes that become territory units, in the frame the territory design reads.
 
     Every postal code of a polygon country (Switzerland: the map is covered, as today); of a
     country known by points, the postal codes of the regions (Länder) that hold at least one of
-    ``keys_in_use`` (a Swiss client with customers in Baden-Württemberg does not get all of
-    Germany to divide).
+    ``keys_in_use`` and lie within ``reach_km`` of one of them (the area the client serves: a
+    Swiss client with customers near Konstanz and Lörrach does not get all of
+    Baden-Württemberg to divide; a German client with customers everywhere gets all of Germany).
 
     Returns
     -------
@@ -1239,18 +1242,28 @@ def unit_postal_codes(g: Geography, keys_in_use: Iterable[str]) -> pd.DataFrame:
         ``postal_code`` (= key), ``country``, ``latitude``, ``longitude``, ``canton`` (the region
         code), ``place``, ``population``.
     """
+    from scipy.spatial import cKDTree
+
     pc = g.postal_codes() if g.has_polygons and not g.multi else g.places()
     used = set(map(str, keys_in_use))
     poly_countries = {"CH"} if g.has_polygons else set()
     in_use = pc["key"].isin(used)
     regions = set(zip(pc.loc[in_use, "country"], pc.loc[in_use, "region"].fillna(""), strict=True))
-    keep = pc["country"].isin(list(poly_countries)) | pd.Series(
+    in_region = pd.Series(
         [
             (c, r if isinstance(r, str) else "") in regions
             for c, r in zip(pc["country"], pc["region"], strict=True)
         ],
         index=pc.index,
     )
+    xy = g.project(pc["latitude"], pc["longitude"])
+    ok = np.isfinite(xy).all(axis=1)
+    near = np.zeros(len(pc), dtype=bool)
+    src = xy[in_use.to_numpy() & ok]
+    if len(src):
+        dist, _ = cKDTree(src).query(np.where(ok[:, None], xy, 0.0))
+        near = ok & (dist <= reach_km * 1000.0)
+    keep = pc["country"].isin(list(poly_countries)) | (in_region & near)
     pc = pc[keep.to_numpy() | in_use.to_numpy()]
     return pd.DataFrame(
         {

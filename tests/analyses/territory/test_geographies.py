@@ -70,7 +70,7 @@ def test_german_client_gets_german_units_currency_and_contiguous_balanced_territ
     assert codes.str.fullmatch(r"\d{5}").all()
     # the units cover Baden-Württemberg (the Land of the accounts), not all of Germany
     assert set(de.loc[codes.unique(), "region"]) == {"BW"}
-    assert codes.nunique() == int((de["region"] == "BW").sum())
+    assert codes.nunique() >= 0.9 * int((de["region"] == "BW").sum())
     # neighbours: the German adjacency among Baden-Württemberg's PLZ, plus the few links the
     # design adds where that subgraph falls apart (an enclave, a PLZ whose neighbours lie in
     # Bavaria), counted in the inputs
@@ -113,6 +113,8 @@ def test_mixed_engagement_designs_across_borders(mixed: tuple) -> None:
     de_units = codes[codes.str.startswith("DE-")].str.slice(3)
     lands = set(geography("DE").places().set_index("postal_code").loc[de_units.unique(), "region"])
     assert lands <= {"BW", "BY"} and "BW" in lands
+    # only the area served: German units within 30 km of a German account, not all of BW/BY
+    assert de_units.nunique() < 0.5 * 3285
     # accounts abroad are assigned to territories
     a = plan.assignment.merge(inputs.accounts[["account_id", "postal_code"]], on="account_id")
     abroad = a[a["postal_code"].str.startswith(("DE-", "LI-"))]
