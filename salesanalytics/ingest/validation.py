@@ -1071,36 +1071,46 @@ def check_date_order(
     return pd.concat(out, ignore_index=True) if out else _empty_problems()
 
 
-def _postal_codes() -> pd.DataFrame:
-    """Postal codes of every country with a geography (``country`` column; Swiss first)."""
-    return _all_places()
+def _postal_codes(countries: Iterable[str] | None = None) -> pd.DataFrame:
+    """Postal codes (``country`` column) of the given countries (default: every country with a
+    geography); a Swiss-only export never loads the other countries' files."""
+    from salesanalytics.reference.geography import SUPPORTED_COUNTRIES
+
+    wanted = SUPPORTED_COUNTRIES if countries is None else tuple(countries)
+    cs = [c for c in SUPPORTED_COUNTRIES if c in set(wanted)] or ["CH"]
+    return pd.concat([_country_places(c) for c in cs], ignore_index=True)
+
+
+def _table_countries(tables: Mapping[str, pd.DataFrame]) -> set[str]:
+    out: set[str] = set()
+    for name, f in _POSTAL_FIELDS.items():
+        df = tables.get(name)
+        if df is not None and f["country"] in df:
+            out |= set(df[f["country"]].dropna().astype(str))
+    return out
 
 
 @cache
-def _all_places() -> pd.DataFrame:
+def _country_places(cc: str) -> pd.DataFrame:
     from salesanalytics.reference import geo
-    from salesanalytics.reference.geography import SUPPORTED_COUNTRIES, geography
+    from salesanalytics.reference.geography import geography
 
-    frames = []
-    for cc in SUPPORTED_COUNTRIES:
-        if cc == "CH":
-            f = geo.postal_code_places()
-            f.insert(0, "country", pd.array(["CH"] * len(f), dtype="string"))
-        else:
-            p = geography(cc).places()
-            f = pd.DataFrame(
-                {
-                    "country": p["country"],
-                    "postal_code": p["postal_code"],
-                    "place": p["place"],
-                    "municipality": p["place"],
-                    "canton": p["region"],
-                    "latitude": p["latitude"],
-                    "longitude": p["longitude"],
-                }
-            )
-        frames.append(f)
-    return pd.concat(frames, ignore_index=True)
+    if cc == "CH":
+        f = geo.postal_code_places()
+        f.insert(0, "country", pd.array(["CH"] * len(f), dtype="string"))
+        return f
+    p = geography(cc).places()
+    return pd.DataFrame(
+        {
+            "country": p["country"],
+            "postal_code": p["postal_code"],
+            "place": p["place"],
+            "municipality": p["place"],
+            "canton": p["region"],
+            "latitude": p["latitude"],
+            "longitude": p["longitude"],
+        }
+    )
 
 
 COUNTRY_ADJECTIVE: dict[str, str] = {
@@ -1434,9 +1444,9 @@ def validate_tables(
     # "required value is empty"
     existing = report.problems
     reported = existing[existing["check"].isin(list(CONVERSION_CHECKS))]
-    pcs = postal_codes if postal_codes is not None else _postal_codes()
     tables, country_problems = assign_countries(tables, default_country, labels)
     report.add_frame(country_problems)
+    pcs = postal_codes if postal_codes is not None else _postal_codes(_table_countries(tables))
     filled, fills = fill_geography(tables, pcs)
     report.fills = (
         pd.concat([report.fills, fills], ignore_index=True) if len(fills) else report.fills
