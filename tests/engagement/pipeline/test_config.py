@@ -20,7 +20,7 @@ from salesanalytics.engagement.pipeline.config import (
     slugify,
 )
 from salesanalytics.engagement.pipeline.graph import downstream, select_phases, topological_order
-from salesanalytics.engagement.pipeline.spec import PhaseParams, PhaseSpec
+from salesanalytics.engagement.spec import PhaseParams, PhaseSpec
 from salesanalytics.errors import UserError
 
 NB = Path(__file__).resolve().parents[2] / "notebooks"
