@@ -48,6 +48,7 @@ RUN_HERE = {
 }
 NOT_RUN_HERE = {
     "make test": "the command that runs this suite (CI runs it on a fresh clone)",
+    "make typecheck": "mypy, run by make test before this suite",
     "make lock": "rewrites requirements.lock from the installed versions",
     "pip install": "installation; CI installs with `make install`, which runs this command",
     "conda env": "installation with conda, which CI does not have",
