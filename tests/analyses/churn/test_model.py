@@ -140,7 +140,9 @@ def test_customer_table_known_answers() -> None:
 
 
 def test_customer_table_names_missing_columns() -> None:
-    with pytest.raises(KeyError, match=r"build_customer_table\(contracts\) lacks column\(s\) .*mrr"):
+    with pytest.raises(
+        KeyError, match=r"build_customer_table\(contracts\) lacks column\(s\) .*mrr"
+    ):
         ch.build_customer_table(pd.DataFrame({"account_id": []}), pd.DataFrame(), "2026-01-01")
 
 
