@@ -252,7 +252,7 @@ def test_partial_run_from_the_readme(acme: dict[str, Path]) -> None:
     (line,) = [ln for ln in _readme_lines("salesanalytics run") if "--phase" in ln]
     res = _sh(line, cwd=acme["work"])
     if res.returncode == 1 and re.search(
-        r"phase portfolio failed in cell \d+ \(`(line \d+: )?pf.plot_ranking\(ranking\)`\): "
+        r"phase portfolio failed in cell \d+ \(`(line \d+: )?pfplots.plot_ranking\(ranking\)`\): "
         r"TypeError",
         res.stderr,
     ):  # more territories than reps: fixed by issue 22's parameter-range work, merged separately
