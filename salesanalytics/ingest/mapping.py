@@ -65,7 +65,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from salesanalytics.ingest import io as sio
 from salesanalytics.ingest import schema
 from salesanalytics.ingest.derive import CustomerExtract, DeriveOptions, Transactions
-from salesanalytics.ingest.validation import FILE_COL, ROW_COL, _empty_problems, problem_frame
+from salesanalytics.ingest.problems import FILE_COL, ROW_COL, empty_problems, problem_frame
 
 __all__ = [
     "BUILTIN_MAPPINGS",
@@ -473,7 +473,7 @@ def match_files(
 
 
 def _no_problems() -> pd.DataFrame:
-    return _empty_problems()
+    return empty_problems()
 
 
 # --------------------------------------------------------------------------------------------
@@ -765,6 +765,270 @@ def text_cell_problems(
     return conv, probs
 
 
+@dataclass
+class _InputMapper:
+    """The state of mapping one input file: its cells, where they come from, and what was found.
+
+    The steps below (one per kind of column spec) add problems and counted translations here.
+    """
+
+    mapping: Mapping
+    table: str
+    raw: sio.RawTable
+    lookups: dict[str, list[sio.RawTable]]
+    probs: list[pd.DataFrame] = field(default_factory=list)
+    remaps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def df(self) -> pd.DataFrame:
+        return self.raw.data
+
+    @property
+    def n(self) -> int:
+        return len(self.raw.data)
+
+    @property
+    def rows(self) -> np.ndarray:
+        return self.raw.rows
+
+    def empty_text(self) -> pd.Series:
+        """A text column without values, one cell per row."""
+        return pd.Series([None] * self.n, index=self.df.index, dtype="str")
+
+    def remap(
+        self, column: str, field_name: str, from_value: str, to_value: str, count: int
+    ) -> None:
+        """Count ``count`` values of ``column`` translated from ``from_value`` to ``to_value``."""
+        self.remaps.append(
+            {
+                "column": column,
+                "field": field_name,
+                "from_value": from_value,
+                "to_value": to_value,
+                "count": count,
+            }
+        )
+
+    def missing_column(self, col_name: str, source_cols: list[str]) -> None:
+        """Report that none of ``source_cols`` (feeding ``col_name``) is in the file."""
+        have = ", ".join(list(self.df.columns)[:40])
+        self.probs.append(
+            problem_frame(
+                severity="error",
+                check="missing_column",
+                message=f"column {' or '.join(source_cols)} is missing (needed for "
+                f"{self.table}.{col_name})",
+                hint=f"The file has the columns: {have}. Add the column to the export or "
+                f"adapt the mapping '{self.mapping.name}'.",
+                file=self.raw.file,
+                table=self.table,
+                column=" or ".join(source_cols),
+                field=col_name,
+            )
+        )
+
+    def convert(
+        self, txt: pd.Series, col_name: str, dtype: str, label: str, spec: ColumnSpec
+    ) -> sio.Converted:
+        """Convert text cells to ``dtype``, reporting every cell that does not convert."""
+        conv = sio.convert(txt, dtype, spec.date_format)
+        table, rows = self.table, self.rows
+        where = {"file": self.raw.file, "table": table, "column": label, "field": col_name}
+        if dtype == "date" and conv.out_of_range is not None and conv.out_of_range.any():
+            m = conv.out_of_range.to_numpy(dtype=bool)
+            lo, hi = (d.strftime("%d.%m.%Y") for d in sio.DATE_RANGE)
+            self.probs.append(
+                problem_frame(
+                    severity="error",
+                    check="date_out_of_range",
+                    message=f"date outside {lo}-{hi}, not a plausible date for {table}.{col_name}",
+                    hint="Correct the date in the CRM (a typing error such as 2999 for 2029?).",
+                    row=rows[m],
+                    value=txt[m].to_numpy(dtype=object),
+                    n=int(m.sum()),
+                    **where,
+                )
+            )
+        if dtype == "str":
+            conv, text_probs = text_cell_problems(
+                conv, txt, schema.TABLES[table].column(col_name), rows, spec.known, where
+            )
+            self.probs.extend(text_probs)
+        if dtype != "str" and conv.failed.any():
+            check, msg, hint = _CONVERT_MESSAGES[dtype]
+            m = conv.failed.to_numpy(dtype=bool)
+            self.probs.append(
+                problem_frame(
+                    severity="error",
+                    check=check,
+                    message=f"{msg} ({table}.{col_name})",
+                    hint=hint,
+                    file=self.raw.file,
+                    table=table,
+                    column=label,
+                    field=col_name,
+                    row=rows[m],
+                    value=txt[m].to_numpy(dtype=object),
+                    n=int(m.sum()),
+                )
+            )
+        return conv
+
+
+_Column = tuple[pd.Series, str, "pd.Series | None"]
+"""What a column step returns: the values, the column's label in the report, and which cells
+were blank in the file (for ``fill``; ``None``: the cells without a value)."""
+
+
+def _constant_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
+    """A ``constant`` column: the same value in every row."""
+    const = spec.constant
+    txt = pd.Series(
+        [None if const is None else (_norm(const) if isinstance(const, bool) else str(const))]
+        * ctx.n,
+        index=ctx.df.index,
+        dtype="str",
+    )
+    label = "(constant)"
+    return ctx.convert(txt, c.name, c.dtype, label, spec).values, label, None
+
+
+def _cases_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
+    """A ``cases`` column: the value of the first case whose conditions a row meets, else the
+    default; each case's rows are counted as translations."""
+    assert spec.cases is not None
+    df, n = ctx.df, ctx.n
+    label = "/".join(dict.fromkeys(k for case in spec.cases for k in case.when))
+    res = pd.Series(pd.NA, index=df.index, dtype="object")
+    unset = np.ones(n, dtype=bool)
+    lowered: dict[str, pd.Series] = {}
+    for case in spec.cases:
+        if any(k not in df.columns for k in case.when):
+            continue
+        m = np.ones(n, dtype=bool)
+        for k, vals in case.when.items():
+            if k not in lowered:
+                lowered[k] = df[k].str.strip().str.lower()
+            m &= lowered[k].isin(vals).fillna(False).to_numpy(dtype=bool)
+        hit = m & unset
+        if hit.any():
+            res[hit] = str(case.value)
+            unset &= ~hit
+            cond = " and ".join(f"{k} = {'/'.join(v)}" for k, v in case.when.items())
+            ctx.remap(label, c.name, cond, str(case.value), int(hit.sum()))
+    if spec.default is not None and unset.any():
+        res[unset] = str(spec.default)
+        ctx.remap(label, c.name, "(no case matched)", str(spec.default), int(unset.sum()))
+    txt = res.astype("str")
+    return ctx.convert(txt, c.name, c.dtype, label, spec).values, label, None
+
+
+def _lookup_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
+    """A ``lookup`` column: the value of another file's row whose key is in this row's column."""
+    lk = spec.lookup
+    assert lk is not None
+    df = ctx.df
+    label = f"{lk.source}.{lk.value}"
+    if lk.column not in df.columns:
+        ctx.missing_column(c.name, [lk.column])
+        return sio.convert(ctx.empty_text(), c.dtype).values, label, None
+    series, why = _lookup_series(lk, ctx.lookups.get(lk.source, []))
+    if series is None:
+        ctx.probs.append(
+            problem_frame(
+                severity="warning",
+                check="lookup_unavailable",
+                message=f"{ctx.table}.{c.name} stays empty: {why}",
+                hint=f"Add the {lk.source} export to fill it.",
+                file=ctx.raw.file,
+                table=ctx.table,
+                column=label,
+                field=c.name,
+            )
+        )
+        txt = ctx.empty_text()
+    else:
+        txt = df[lk.column].str.strip().map(series).astype("str")
+        n_miss = int((txt.isna() & df[lk.column].notna()).sum())
+        if n_miss:
+            ctx.remap(label, c.name, f"(no {lk.source} row)", "(empty)", n_miss)
+    return ctx.convert(txt, c.name, c.dtype, label, spec).values, label, None
+
+
+def _source_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
+    """A column read from the file: the first of its source columns with a value, translated
+    by ``values``/``default`` and scaled by its ``factor``."""
+    df, dtype = ctx.df, c.dtype
+    srcs = spec.sources
+    present = [s for s in srcs if s in df.columns]
+    label = "/".join(srcs)
+    blank_for_fill = pd.Series(True, index=df.index)
+    if not present:
+        if not spec.optional:
+            ctx.missing_column(c.name, srcs)
+        return sio.convert(ctx.empty_text(), dtype).values, label, blank_for_fill
+    values = None
+    for s in present:
+        txt = df[s]
+        if spec.values is not None or spec.default is not None:
+            txt, rec = _value_map(txt.str.strip(), spec)
+            for a, b, k in rec:
+                ctx.remap(s, c.name, a, b, k)
+        v = ctx.convert(txt, c.name, dtype, s, spec).values
+        f = spec.factor(s)
+        if f != 1.0 and dtype in ("float", "int"):
+            v = (v.astype("float64") * f).astype(v.dtype if dtype == "float" else "float64")
+            if dtype == "int":
+                v = v.round().astype("Int64")
+        if spec.fill is not None:  # only then: which cells were empty
+            blank = txt.isna() | (txt.str.strip() == "")
+            blank_for_fill &= blank.fillna(True).to_numpy(dtype=bool)
+        values = v if values is None else values.fillna(v)
+    return values, label, blank_for_fill
+
+
+def _fill_blanks(
+    ctx: _InputMapper,
+    c: schema.Column,
+    spec: ColumnSpec,
+    column: _Column,
+) -> pd.Series:
+    """The values with ``spec.fill`` in the cells that were blank (counted as translations)."""
+    values, label, blank_for_fill = column
+    blank = (
+        blank_for_fill
+        if blank_for_fill is not None
+        else pd.Series(values.isna().to_numpy(), index=ctx.df.index)
+    )
+    m = values.isna().to_numpy() & np.asarray(blank, dtype=bool)
+    if not m.any():
+        return values
+    fill_txt = pd.Series(
+        [_norm(spec.fill) if isinstance(spec.fill, bool) else str(spec.fill)] * int(m.sum()),
+        dtype="str",
+    )
+    fv = sio.convert(fill_txt, c.dtype).values.to_numpy()
+    values = values.copy()
+    values[m] = fv
+    ctx.remap(label, c.name, "(empty)", str(spec.fill), int(m.sum()))
+    return values
+
+
+def map_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> tuple[pd.Series, str]:
+    """Map one canonical column by the kind of its spec (constant, cases, lookup, source
+    columns), then fill its blank cells; the values and the column's label in the report."""
+    if "constant" in spec.model_fields_set:
+        column = _constant_column(ctx, c, spec)
+    elif spec.cases is not None:
+        column = _cases_column(ctx, c, spec)
+    elif spec.lookup is not None:
+        column = _lookup_column(ctx, c, spec)
+    else:
+        column = _source_column(ctx, c, spec)
+    values = _fill_blanks(ctx, c, spec, column) if spec.fill is not None else column[0]
+    return values, column[1]
+
+
 def map_input(
     mapping: Mapping,
     table: str,
@@ -793,250 +1057,23 @@ def map_input(
         Canonical columns in canonical dtypes plus ``_file`` and ``_row``; conversion problems
         (one per cell), translated values (counted) and column labels.
     """
-    t = schema.TABLES[table]
-    df = raw.data
-    n = len(df)
+    ctx = _InputMapper(mapping, table, raw, lookups or {})
     out: dict[str, Any] = {}
-    probs: list[pd.DataFrame] = []
-    remaps: list[dict[str, Any]] = []
     labels: dict[tuple[str, str], str] = {}
-    rows = raw.rows
-    lookups = lookups or {}
-
-    def missing_column(col_name: str, source_cols: list[str]) -> None:
-        have = ", ".join(list(df.columns)[:40])
-        probs.append(
-            problem_frame(
-                severity="error",
-                check="missing_column",
-                message=f"column {' or '.join(source_cols)} is missing (needed for "
-                f"{table}.{col_name})",
-                hint=f"The file has the columns: {have}. Add the column to the export or "
-                f"adapt the mapping '{mapping.name}'.",
-                file=raw.file,
-                table=table,
-                column=" or ".join(source_cols),
-                field=col_name,
-            )
-        )
-
-    def convert_report(txt: pd.Series, col_name: str, dtype: str, label: str, spec: ColumnSpec):
-        conv = sio.convert(txt, dtype, spec.date_format)
-        where = {"file": raw.file, "table": table, "column": label, "field": col_name}
-        if dtype == "date" and conv.out_of_range is not None and conv.out_of_range.any():
-            m = conv.out_of_range.to_numpy(dtype=bool)
-            lo, hi = (d.strftime("%d.%m.%Y") for d in sio.DATE_RANGE)
-            probs.append(
-                problem_frame(
-                    severity="error",
-                    check="date_out_of_range",
-                    message=f"date outside {lo}-{hi}, not a plausible date for {table}.{col_name}",
-                    hint="Correct the date in the CRM (a typing error such as 2999 for 2029?).",
-                    row=rows[m],
-                    value=txt[m].to_numpy(dtype=object),
-                    n=int(m.sum()),
-                    **where,
-                )
-            )
-        if dtype == "str":
-            conv, text_probs = text_cell_problems(
-                conv, txt, schema.TABLES[table].column(col_name), rows, spec.known, where
-            )
-            probs.extend(text_probs)
-        if dtype != "str" and conv.failed.any():
-            check, msg, hint = _CONVERT_MESSAGES[dtype]
-            m = conv.failed.to_numpy(dtype=bool)
-            bad_rows = rows[m]
-            probs.append(
-                problem_frame(
-                    severity="error",
-                    check=check,
-                    message=f"{msg} ({table}.{col_name})",
-                    hint=hint,
-                    file=raw.file,
-                    table=table,
-                    column=label,
-                    field=col_name,
-                    row=bad_rows,
-                    value=txt[m].to_numpy(dtype=object),
-                    n=int(m.sum()),
-                )
-            )
-        return conv
-
-    for c in t.columns:
+    for c in schema.TABLES[table].columns:
         if c.name not in inp.columns:
             continue
-        spec = inp.column(c.name)
-        dtype = c.dtype
-        blank_for_fill: pd.Series | None = None
-        if "constant" in spec.model_fields_set:
-            const = spec.constant
-            txt = pd.Series(
-                [
-                    None
-                    if const is None
-                    else (_norm(const) if isinstance(const, bool) else str(const))
-                ]
-                * n,
-                index=df.index,
-                dtype="str",
-            )
-            label = "(constant)"
-            values = convert_report(txt, c.name, dtype, label, spec).values
-        elif spec.cases is not None:
-            label = "/".join(dict.fromkeys(k for case in spec.cases for k in case.when))
-            res = pd.Series(pd.NA, index=df.index, dtype="object")
-            unset = np.ones(n, dtype=bool)
-            lowered: dict[str, pd.Series] = {}
-            for case in spec.cases:
-                if any(k not in df.columns for k in case.when):
-                    continue
-                m = np.ones(n, dtype=bool)
-                for k, vals in case.when.items():
-                    if k not in lowered:
-                        lowered[k] = df[k].str.strip().str.lower()
-                    m &= lowered[k].isin(vals).fillna(False).to_numpy(dtype=bool)
-                hit = m & unset
-                if hit.any():
-                    res[hit] = str(case.value)
-                    unset &= ~hit
-                    cond = " and ".join(f"{k} = {'/'.join(v)}" for k, v in case.when.items())
-                    remaps.append(
-                        {
-                            "column": label,
-                            "field": c.name,
-                            "from_value": cond,
-                            "to_value": str(case.value),
-                            "count": int(hit.sum()),
-                        }
-                    )
-            if spec.default is not None and unset.any():
-                res[unset] = str(spec.default)
-                remaps.append(
-                    {
-                        "column": label,
-                        "field": c.name,
-                        "from_value": "(no case matched)",
-                        "to_value": str(spec.default),
-                        "count": int(unset.sum()),
-                    }
-                )
-            txt = res.astype("str")
-            values = convert_report(txt, c.name, dtype, label, spec).values
-        elif spec.lookup is not None:
-            lk = spec.lookup
-            label = f"{lk.source}.{lk.value}"
-            if lk.column not in df.columns:
-                missing_column(c.name, [lk.column])
-                values = sio.convert(
-                    pd.Series([None] * n, index=df.index, dtype="str"), dtype
-                ).values
-            else:
-                series, why = _lookup_series(lk, lookups.get(lk.source, []))
-                if series is None:
-                    probs.append(
-                        problem_frame(
-                            severity="warning",
-                            check="lookup_unavailable",
-                            message=f"{table}.{c.name} stays empty: {why}",
-                            hint=f"Add the {lk.source} export to fill it.",
-                            file=raw.file,
-                            table=table,
-                            column=label,
-                            field=c.name,
-                        )
-                    )
-                    txt = pd.Series([None] * n, index=df.index, dtype="str")
-                else:
-                    txt = df[lk.column].str.strip().map(series).astype("str")
-                    n_miss = int((txt.isna() & df[lk.column].notna()).sum())
-                    if n_miss:
-                        remaps.append(
-                            {
-                                "column": label,
-                                "field": c.name,
-                                "from_value": f"(no {lk.source} row)",
-                                "to_value": "(empty)",
-                                "count": n_miss,
-                            }
-                        )
-                values = convert_report(txt, c.name, dtype, label, spec).values
-        else:
-            srcs = spec.sources
-            present = [s for s in srcs if s in df.columns]
-            label = "/".join(srcs)
-            if not present:
-                if not spec.optional:
-                    missing_column(c.name, srcs)
-                txt = pd.Series([None] * n, index=df.index, dtype="str")
-                values = sio.convert(txt, dtype).values
-                blank_for_fill = pd.Series(True, index=df.index)
-            else:
-                values = None
-                blank_for_fill = pd.Series(True, index=df.index)
-                for s in present:
-                    txt = df[s]
-                    if spec.values is not None or spec.default is not None:
-                        txt, rec = _value_map(txt.str.strip(), spec)
-                        remaps += [
-                            {
-                                "column": s,
-                                "field": c.name,
-                                "from_value": a,
-                                "to_value": b,
-                                "count": k,
-                            }
-                            for a, b, k in rec
-                        ]
-                    conv = convert_report(txt, c.name, dtype, s, spec)
-                    v = conv.values
-                    f = spec.factor(s)
-                    if f != 1.0 and dtype in ("float", "int"):
-                        v = (v.astype("float64") * f).astype(
-                            v.dtype if dtype == "float" else "float64"
-                        )
-                        if dtype == "int":
-                            v = v.round().astype("Int64")
-                    if spec.fill is not None:  # only then: which cells were empty
-                        blank = txt.isna() | (txt.str.strip() == "")
-                        blank_for_fill &= blank.fillna(True).to_numpy(dtype=bool)
-                    values = v if values is None else values.fillna(v)
-        if spec.fill is not None:
-            blank = (
-                blank_for_fill
-                if blank_for_fill is not None
-                else pd.Series(values.isna().to_numpy(), index=df.index)
-            )
-            m = values.isna().to_numpy() & np.asarray(blank, dtype=bool)
-            if m.any():
-                fill_txt = pd.Series(
-                    [_norm(spec.fill) if isinstance(spec.fill, bool) else str(spec.fill)]
-                    * int(m.sum()),
-                    dtype="str",
-                )
-                fv = sio.convert(fill_txt, dtype).values.to_numpy()
-                values = values.copy()
-                values[m] = fv
-                remaps.append(
-                    {
-                        "column": label,
-                        "field": c.name,
-                        "from_value": "(empty)",
-                        "to_value": str(spec.fill),
-                        "count": int(m.sum()),
-                    }
-                )
-        out[c.name] = values
-        labels[(raw.file, c.name)] = label
-    frame = pd.DataFrame(out, index=df.index)
+        out[c.name], labels[(raw.file, c.name)] = map_column(ctx, c, inp.column(c.name))
+    frame = pd.DataFrame(out, index=raw.data.index)
     frame[FILE_COL] = raw.file
-    frame[ROW_COL] = rows
+    frame[ROW_COL] = raw.rows
     frame = frame.reset_index(drop=True)
-    remap_df = pd.DataFrame(remaps, columns=["column", "field", "from_value", "to_value", "count"])
+    remap_df = pd.DataFrame(
+        ctx.remaps, columns=["column", "field", "from_value", "to_value", "count"]
+    )
     remap_df.insert(0, "table", table)
     remap_df.insert(0, "file", raw.file)
-    probs = [p for p in probs if len(p)]
+    probs = [p for p in ctx.probs if len(p)]
     return MappedTable(
         table,
         frame,

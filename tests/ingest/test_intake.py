@@ -12,6 +12,7 @@ import pytest
 from conftest import MAVEN
 
 from salesanalytics import cli
+from salesanalytics.engagement import intake as run_intake
 from salesanalytics.ingest import intake
 from salesanalytics.ingest.validation import Problem
 
@@ -258,7 +259,7 @@ def test_quarantine_excludes_bad_rows_and_their_dependants(sf_export: Path) -> N
 def test_write_intake(sf_export: Path, tmp_path: Path) -> None:
     (sf_export / "truth.json").write_text('{"x": 1}', encoding="utf-8")
     res = intake.load_export(sf_export)
-    out = intake.write_intake(res, tmp_path / "out")
+    out = run_intake.write_intake(res, tmp_path / "out")
     for t in res.tables:
         back = pd.read_parquet(out / f"{t}.parquet")
         assert len(back) == len(res.tables[t])
