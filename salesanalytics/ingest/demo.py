@@ -148,7 +148,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from salesanalytics.errors import UserError
+from salesanalytics.errors import ParameterError, UserError
 from salesanalytics.reference import geo
 
 __all__ = [
@@ -609,7 +609,7 @@ def _check_args(n_accounts: int, seed: int, as_of: str) -> int:
         problems.append(f"as_of must be an ISO date YYYY-MM-DD, got {as_of!r}")
         day = 0
     if problems:
-        raise ValueError("; ".join(problems))
+        raise ParameterError("; ".join(problems))
     return day
 
 

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from salesanalytics.errors import MappingError
 from salesanalytics.ingest import schema
 
 __all__ = [
@@ -642,7 +643,7 @@ def tables_from_transactions(
     """
     missing = [c for c in spec.columns if c not in raw.columns]
     if missing:
-        raise ValueError(
+        raise MappingError(
             f"{file}: the transaction lines have no column(s) {', '.join(missing)}; correct the "
             "mapping's transactions block"
         )

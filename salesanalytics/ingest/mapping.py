@@ -62,6 +62,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from salesanalytics.errors import InputNotFoundError, MappingError
 from salesanalytics.ingest import io as sio
 from salesanalytics.ingest import schema
 from salesanalytics.ingest.derive import CustomerExtract, DeriveOptions, Transactions
@@ -342,7 +343,7 @@ def load_mapping(name_or_path: str | Path | Mapping) -> Mapping:
         text = path.read_text(encoding="utf-8")
         label = f"mapping file {path}"
     else:
-        raise FileNotFoundError(
+        raise InputNotFoundError(
             f"mapping '{text_name}' is neither a built-in mapping "
             f"({', '.join(builtin_mapping_names())}) nor an existing YAML file"
         )
@@ -358,13 +359,13 @@ def _parse_mapping(text: str, label: str) -> Mapping:
     try:
         data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
-        raise ValueError(f"{label} is not valid YAML: {exc}") from exc
+        raise MappingError(f"{label} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise ValueError(f"{label} must be a YAML mapping with 'name', 'sources' and 'tables'")
+        raise MappingError(f"{label} must be a YAML mapping with 'name', 'sources' and 'tables'")
     try:
         return Mapping.model_validate(data)
     except ValidationError as exc:
-        raise ValueError(f"{label} is invalid: {_format_validation_error(exc)}") from exc
+        raise MappingError(f"{label} is invalid: {_format_validation_error(exc)}") from exc
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from salesanalytics.errors import InputFileError, ParameterError, require_columns
 from salesanalytics.salesforce.names import developer_name, label, unique_developer_names
 
 __all__ = [
@@ -110,14 +111,6 @@ class TerritoryModel:
     vacant: list[str]
 
 
-def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{what} lacks column(s) {', '.join(missing)} (has: {', '.join(map(str, df.columns))})"
-        )
-
-
 def _figure(row: object, column: str, default: float) -> float:
     """The territory phase's figure ``column`` of ``row`` (``default`` if it has none)."""
     v = getattr(row, column, None)
@@ -169,9 +162,11 @@ def territory_model(
     ValueError
         If an account's territory is not listed in ``territories``.
     """
-    _require(assignment, ["account_id", "territory_id", "rep_id", "previous_rep_id"], "assignment")
-    _require(territories, ["territory_id", "rep_id", "rep_name"], "territories")
-    _require(reps, ["rep_id", "name", "role", "team"], "reps")
+    require_columns(
+        assignment, ["account_id", "territory_id", "rep_id", "previous_rep_id"], "assignment"
+    )
+    require_columns(territories, ["territory_id", "rep_id", "rep_name"], "territories")
+    require_columns(reps, ["rep_id", "name", "role", "team"], "reps")
     rep_team = dict(zip(reps["rep_id"].astype(str), reps["team"].astype("string"), strict=True))
     rep_role = dict(zip(reps["rep_id"].astype(str), reps["role"].astype(str), strict=True))
 
@@ -283,7 +278,7 @@ def territory_model(
     dev[has_t & ~sh] = a.loc[has_t & ~sh, "territory_id"].map(by_tid)
     unknown = a.loc[has_t & dev.isna(), "territory_id"].astype(str).unique().tolist()
     if unknown:
-        raise ValueError(
+        raise ParameterError(
             f"assignment lists territory id(s) {', '.join(sorted(unknown)[:10])} that the "
             "territories table does not hold; rerun the territory phase"
         )
@@ -340,8 +335,8 @@ def dry_run(
         ``Account Id``, ``Account``, ``Status``, ``From owner``, ``From territory`` (the territory
         the previous owner gets, empty if none), ``To owner``, ``To territory``.
     """
-    _require(assignment, ["account_id", "rep_id", "previous_rep_id"], "assignment")
-    _require(accounts, ["account_id", "name", "status"], "accounts")
+    require_columns(assignment, ["account_id", "rep_id", "previous_rep_id"], "assignment")
+    require_columns(accounts, ["account_id", "name", "status"], "accounts")
     names = dict(zip(reps["rep_id"].astype(str), reps["name"].astype(str), strict=True))
     leaves = model.territories[model.territories["kind"] != "team"]
     rep_terr = leaves[leaves["rep_id"] != ""].drop_duplicates("rep_id").set_index("rep_id")["name"]
@@ -418,13 +413,13 @@ def resolve_territory_ids(csv_path: str | Path, territory2_export: str | Path) -
     """
     rows = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
     ids = pd.read_csv(territory2_export, dtype=str, keep_default_na=False)
-    _require(ids, ["Id", "DeveloperName"], str(territory2_export))
-    _require(rows, ["Territory2Id"], str(csv_path))
+    require_columns(ids, ["Id", "DeveloperName"], str(territory2_export))
+    require_columns(rows, ["Territory2Id"], str(csv_path))
     lookup = dict(zip(ids["DeveloperName"].str.lower(), ids["Id"], strict=True))
     mapped = rows["Territory2Id"].str.lower().map(lookup)
     missing = sorted(set(rows.loc[mapped.isna(), "Territory2Id"]))
     if missing:
-        raise ValueError(
+        raise InputFileError(
             f"{territory2_export} has no territory with DeveloperName "
             f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''} "
             f"({len(missing)} missing); deploy the territory model first and export again"
