@@ -74,6 +74,7 @@ __all__ = [
     "EXCEL_CELL_LIMIT",
     "CaseSpec",
     "ColumnSpec",
+    "InputMapper",
     "InputSpec",
     "LookupSpec",
     "MappedTable",
@@ -82,6 +83,7 @@ __all__ = [
     "TableSpec",
     "builtin_mapping_names",
     "load_mapping",
+    "map_column",
     "map_input",
     "match_files",
     "stack_inputs",
@@ -767,7 +769,7 @@ def text_cell_problems(
 
 
 @dataclass
-class _InputMapper:
+class InputMapper:
     """The state of mapping one input file: its cells, where they come from, and what was found.
 
     The steps below (one per kind of column spec) add problems and counted translations here.
@@ -881,7 +883,7 @@ _Column = tuple[pd.Series, str, "pd.Series | None"]
 were blank in the file (for ``fill``; ``None``: the cells without a value)."""
 
 
-def _constant_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
+def _constant_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
     """A ``constant`` column: the same value in every row."""
     const = spec.constant
     txt = pd.Series(
@@ -894,7 +896,7 @@ def _constant_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> _
     return ctx.convert(txt, c.name, c.dtype, label, spec).values, label, None
 
 
-def _cases_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
+def _cases_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
     """A ``cases`` column: the value of the first case whose conditions a row meets, else the
     default; each case's rows are counted as translations."""
     assert spec.cases is not None
@@ -924,7 +926,7 @@ def _cases_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> _Col
     return ctx.convert(txt, c.name, c.dtype, label, spec).values, label, None
 
 
-def _lookup_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
+def _lookup_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
     """A ``lookup`` column: the value of another file's row whose key is in this row's column."""
     lk = spec.lookup
     assert lk is not None
@@ -956,7 +958,7 @@ def _lookup_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> _Co
     return ctx.convert(txt, c.name, c.dtype, label, spec).values, label, None
 
 
-def _source_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
+def _source_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
     """A column read from the file: the first of its source columns with a value, translated
     by ``values``/``default`` and scaled by its ``factor``."""
     df, dtype = ctx.df, c.dtype
@@ -989,7 +991,7 @@ def _source_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> _Co
 
 
 def _fill_blanks(
-    ctx: _InputMapper,
+    ctx: InputMapper,
     c: schema.Column,
     spec: ColumnSpec,
     column: _Column,
@@ -1015,7 +1017,7 @@ def _fill_blanks(
     return values
 
 
-def map_column(ctx: _InputMapper, c: schema.Column, spec: ColumnSpec) -> tuple[pd.Series, str]:
+def map_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> tuple[pd.Series, str]:
     """Map one canonical column by the kind of its spec (constant, cases, lookup, source
     columns), then fill its blank cells; the values and the column's label in the report."""
     if "constant" in spec.model_fields_set:
@@ -1058,7 +1060,7 @@ def map_input(
         Canonical columns in canonical dtypes plus ``_file`` and ``_row``; conversion problems
         (one per cell), translated values (counted) and column labels.
     """
-    ctx = _InputMapper(mapping, table, raw, lookups or {})
+    ctx = InputMapper(mapping, table, raw, lookups or {})
     out: dict[str, Any] = {}
     labels: dict[tuple[str, str], str] = {}
     for c in schema.TABLES[table].columns:
