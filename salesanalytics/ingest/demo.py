@@ -1254,6 +1254,102 @@ def _truth_accounts(
     return truth_acc
 
 
+def _deals(
+    orng: np.random.Generator,
+    acc: _AccountPlan,
+    cust: _CustomerPlan,
+    con: _ContractPlan,
+    cat: _Catalogue,
+    dates: tuple[int, int, int],
+    win_cells: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Every deal (:func:`_opportunities`) of the planned customers and contracts; ``dates``
+    are today, the start of the history and of the activity window (days)."""
+    today, history_start, act_start = dates
+    return _opportunities(
+        orng,
+        today=today,
+        history_start=history_start,
+        act_start=act_start,
+        won=cust.won,
+        cs=cust.cs,
+        eidx=cust.eidx,
+        n0=cust.n0,
+        order_init=con.order_init,
+        c=dict(acc=con.acc, start=con.start, term=con.term, auto=con.auto, mrr=con.mrr,
+               prod=con.prod, kind=con.kind, churned=con.churned),
+        churn_day=cust.churn_day,
+        channel=acc.channel,
+        launch=cat.launch,
+        price=cat.price,
+        logw=cat.logw,
+        log_loss=cat.log_loss,
+        expected_lost_out=win_cells,
+        upsell=con.upsell,
+    )  # fmt: skip
+
+
+@dataclass
+class _DemoPlan:
+    """Everything planned before the files are written (for ``truth.json``)."""
+
+    g: _Geography
+    book: _RepBook
+    acc: _AccountPlan
+    cust: _CustomerPlan
+    cat: _Catalogue
+    con: _ContractPlan
+
+
+def _write_truth(
+    out: Path,
+    seed: int,
+    dates: tuple[int, int, int],
+    plan: _DemoPlan,
+    truth_acc: pd.DataFrame,
+    stats: dict[str, Any],
+    rows_written: dict[str, int],
+    win_cells: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    """Write ``truth.json`` (:func:`_truth`) and return it."""
+    today, history_start, act_start = dates
+    g, book, acc, cust, cat, con = plan.g, plan.book, plan.acc, plan.cust, plan.cat, plan.con
+    n = acc.n
+    funnel_empirical, act_stats = stats["funnel_empirical"], stats["act_stats"]
+    truth = _truth(
+        seed=seed,
+        n=n,
+        as_of=str(np.datetime64(today, "D")),
+        history_start=str(np.datetime64(history_start, "D")),
+        act_start=str(np.datetime64(act_start, "D")),
+        urban_threshold=g.urban_threshold,
+        truth_acc=truth_acc,
+        eidx=cust.eidx,
+        cs=cust.cs,
+        today=today,
+        xb=cust.xb,
+        first_term=cust.first_term,
+        cpm=_cost_per_minute(),
+        funnel_empirical=funnel_empirical,
+        act_stats=act_stats,
+        reps=book.reps,
+        rep_ids=book.ids,
+        owner=acc.owner,
+        status=cust.status,
+        pot=acc.pot,
+        c_acc=con.acc,
+        c_mrr=con.mrr,
+        c_churned=con.churned,
+        rows=rows_written,
+        win_cells=win_cells,
+        families=cat.prod["family"].to_numpy(str),
+    )
+    with (out / "truth.json").open("w", encoding="utf-8") as fh:
+        json.dump(truth, fh, indent=2, ensure_ascii=False, allow_nan=False)
+        fh.write("\n")
+    return truth
+
+
 def generate(
     out_dir: str | Path,
     n_accounts: int = 20_000,
@@ -1309,27 +1405,7 @@ def generate(
     rows_written["Contract.csv"] = _write_contracts(out, con, acc, book, cat, acc_ids)
     names = _names(np.random.default_rng(s_names), acc, g)
 
-    opps = _opportunities(
-        orng,
-        today=today,
-        history_start=history_start,
-        act_start=act_start,
-        won=cust.won,
-        cs=cust.cs,
-        eidx=cust.eidx,
-        n0=cust.n0,
-        order_init=con.order_init,
-        c=dict(acc=con.acc, start=con.start, term=con.term, auto=con.auto, mrr=con.mrr,
-               prod=con.prod, kind=con.kind, churned=con.churned),
-        churn_day=cust.churn_day,
-        channel=acc.channel,
-        launch=cat.launch,
-        price=cat.price,
-        logw=cat.logw,
-        log_loss=cat.log_loss,
-        expected_lost_out=win_cells,
-        upsell=con.upsell,
-    )  # fmt: skip
+    opps = _deals(orng, acc, cust, con, cat, (today, history_start, act_start), win_cells)
     o_rep = acc.channel_rep(book, opps["acc"], opps["created"])
     acct_first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     u_acc, u_first = np.unique(opps["acc"], return_index=True)  # deals are sorted by created
@@ -1374,37 +1450,16 @@ def generate(
     pq.write_table(
         pa.Table.from_pandas(truth_acc, preserve_index=False), out / "truth_accounts.parquet"
     )
-    truth = _truth(
-        seed=seed,
-        n=n,
-        as_of=str(np.datetime64(today, "D")),
-        history_start=str(np.datetime64(history_start, "D")),
-        act_start=str(np.datetime64(act_start, "D")),
-        urban_threshold=g.urban_threshold,
-        truth_acc=truth_acc,
-        eidx=cust.eidx,
-        cs=cust.cs,
-        today=today,
-        xb=cust.xb,
-        first_term=cust.first_term,
-        cpm=_cost_per_minute(),
-        funnel_empirical=funnel_empirical,
-        act_stats=act_stats,
-        reps=book.reps,
-        rep_ids=book.ids,
-        owner=acc.owner,
-        status=cust.status,
-        pot=acc.pot,
-        c_acc=con.acc,
-        c_mrr=con.mrr,
-        c_churned=con.churned,
-        rows=rows_written,
-        win_cells=win_cells,
-        families=cat.prod["family"].to_numpy(str),
+    truth = _write_truth(
+        out,
+        seed,
+        (today, history_start, act_start),
+        _DemoPlan(g, book, acc, cust, cat, con),
+        truth_acc,
+        {"funnel_empirical": funnel_empirical, "act_stats": act_stats},
+        rows_written,
+        win_cells,
     )
-    with (out / "truth.json").open("w", encoding="utf-8") as fh:
-        json.dump(truth, fh, indent=2, ensure_ascii=False, allow_nan=False)
-        fh.write("\n")
     return {
         "out_dir": str(out),
         "seed": int(seed),
@@ -1933,14 +1988,36 @@ def _channel_matrix_truth(cells: dict[str, np.ndarray], families: np.ndarray) ->
     }
 
 
-def _truth(**k: Any) -> dict[str, Any]:
-    ta: pd.DataFrame = k["truth_acc"]
-    n = k["n"]
-    status = k["status"]
+def _potential_truth(urban_threshold: float, ta: pd.DataFrame) -> dict[str, Any]:
+    """The planted potential model."""
+    return {
+        "model": "log(pot) = b0 + elasticity_employees*log(employees) + industry_effect[industry] "
+        "+ urban_effect*urban + N(0, noise_sd^2); customer MRR = pot * penetration",
+        "b0": POTENTIAL["b0"],
+        "elasticity_employees": POTENTIAL["elasticity_employees"],
+        "urban_effect": POTENTIAL["urban_effect"],
+        "noise_sd": POTENTIAL["noise_sd"],
+        "industry_effect": {k: v[1] for k, v in INDUSTRIES.items()},
+        "industry_share": {k: v[0] for k, v in INDUSTRIES.items()},
+        "urban_definition": "postal-code density (population 2016 / approx. area) >= the "
+        "2/3-quantile over postal codes with population and area (densest third of codes)",
+        "urban_density_threshold_per_km2": urban_threshold,
+        "urban_share_of_accounts": float(ta["urban"].mean()),
+        "penetration": "Beta(2, 3), independent of everything else (mean 0.4)",
+        "employees": "ceil(LogNormal(log 6, 0.8)) for 97%, ceil(LogNormal(log 50, 0.8)) for "
+        "3%, capped at 5000; independent of industry and place",
+        "quantile_slope_note": "log(MRR) = log(pot) + log(penetration) with penetration "
+        "independent of employees: the slope on log(employees) is 0.6 at every quantile",
+    }
+
+
+def _churn_truth(k: dict[str, Any]) -> dict[str, Any]:
+    """The planted churn model (Weibull proportional hazards) and its 12-month churn."""
+    status, eidx, cs, today = k["status"], k["eidx"], k["cs"], k["today"]
+    xb, first_term = k["xb"], k["first_term"]
     scale = CHURN["scale_months"]
     shape = CHURN["shape"]
     h12 = (12 / scale) ** shape
-    eidx, cs, today, xb, first_term = k["eidx"], k["cs"], k["today"], k["xb"], k["first_term"]
     follow = cs[eidx] <= today - round(12 * CHURN["month_days"])
     p12 = 1 - np.exp(-h12 * np.exp(xb))
     pop_12 = {
@@ -1948,8 +2025,107 @@ def _truth(**k: Any) -> dict[str, Any]:
         for t in _TERMS
         if (follow & (first_term == t)).any()
     }
-    # status quo territories
-    reps = k["reps"]
+    return {
+        "model": "S(t|x) = exp(-(t/scale)^shape * exp(x beta)), t in months since "
+        "customer_since (1 month = 30.4375 days), covariates at acquisition",
+        "shape": shape,
+        "scale_months": scale,
+        "reference": {
+            "term_months": 12,
+            "auto_renewal": False,
+            "channel": "field",
+            "n_products_start": 1,
+        },  # fmt: skip
+        "hazard_ratios": {
+            "term_months": {str(t): v for t, v in CHURN["hr_term"].items()},
+            "auto_renewal": CHURN["hr_auto_renewal"],
+            "channel": CHURN["hr_channel"],
+            "per_additional_product_at_start": CHURN["hr_per_additional_product"],
+        },
+        "n_products_start_definition": "contracts starting within 30 days of customer_since",
+        "reference_12m_churn": CHURN["reference_12m_churn"],
+        "expected_12m_churn_by_term_reference_covariates": {
+            str(t): float(1 - math.exp(-h12 * CHURN["hr_term"][int(t)])) for t in _TERMS
+        },
+        "expected_12m_churn_by_term_customers_with_12m_followup": pop_12,
+        "censoring": "at as_of; churn date = customer_since + max(1, round(T * 30.4375)) days",
+        "term_probs_by_channel": {c: list(v) for c, v in CHURN["term_probs"].items()},
+        "auto_renewal_prob": CHURN["auto_renewal_prob"],
+        "n_products_probs_by_channel": {c: list(v) for c, v in CHURN["n_products_probs"].items()},
+        "churned_customers": int((status == 2).sum()),
+    }
+
+
+def _channel_costs_truth(k: dict[str, Any]) -> dict[str, Any]:
+    """Channel cost rates, activity rates and minutes, travel and the expected cost to serve."""
+    cpm = k["cpm"]
+    cost_by = (
+        k["truth_acc"]
+        .groupby(["serving_channel", "status"])["expected_cost_to_serve"]
+        .mean()
+        .round(2)
+    )
+    return {
+        "rates": CHANNEL_RATES,
+        "cost_per_minute": {c: float(cpm[i]) for i, c in enumerate(CHANNELS)},
+        "cost_per_minute_definition": "Cost_Per_Year_CHF / (Capacity_Hours * 60)",
+        "activity_mean_minutes": dict(
+            zip(ACTIVITY_TYPES, ACTIVITY_MEAN_MINUTES.tolist(), strict=True)
+        ),
+        "activity_minutes_distribution": "round(LogNormal(log(mean) - 0.5^2/2, 0.5)), >= 1",
+        "activity_minutes_generated_mean": k["act_stats"]["mean_minutes_by_type"],
+        "activity_counts": k["act_stats"]["count_by_type"],
+        "activity_rates_per_year": {
+            c: dict(zip(ACTIVITY_TYPES, ACTIVITY_RATES[i].tolist(), strict=True))
+            for i, c in enumerate(CHANNELS)
+        },
+        "rate_multipliers": "value: clip((pot / median pot)^0.3, 0.5, 3); status: "
+        + json.dumps(STATUS_ACTIVITY_MULT),
+        "activity_channel": "every activity of an account is done in its serving channel "
+        "(field: owner; tele: a regional tele rep; online: the regional inside sales rep)",
+        "travel": {
+            "road_factor": ROAD_FACTOR,
+            "speed_kmh": TRAVEL_SPEED_KMH,
+            "definition": "per visit: km = 2 * 1.3 * haversine(rep home, account); minutes = "
+            "km / 50 * 60 (cost at the field cost per minute); cost CHF 0.70 per km",
+        },
+        "expected_cost_to_serve_definition": "per account and year: sum over types of rate * "
+        "mean minutes * cost per minute of its channel + visit rate * (travel minutes * field "
+        "cost per minute + travel km * 0.70)",
+        "expected_cost_to_serve_mean": {f"{ch}/{st}": float(v) for (ch, st), v in cost_by.items()},
+    }
+
+
+def _funnel_truth(k: dict[str, Any]) -> dict[str, Any]:
+    """The planted funnels (new business, upsell, renewal) and what was generated."""
+    nb, exi = FUNNEL["new_business"], FUNNEL["existing"]
+    return {
+        "new_business": {
+            "stages": nb["stages"],
+            "conversion": nb["conversion"],
+            "win_rate": float(np.prod(nb["conversion"])),
+            "mean_days": nb["mean_days"],
+        },
+        "existing_upsell": {
+            "stages": exi["stages"],
+            "conversion": exi["conversion"],
+            "win_rate": float(np.prod(exi["conversion"])),
+            "mean_days": exi["mean_days"],
+        },
+        "renewal": "outcome follows the churn model: won on the term end unless the account "
+        "churned before (then lost on the churn date); stages entered 0/20/40 days after "
+        "creation (60 days before the term end)",
+        "duration_distribution": FUNNEL["duration_distribution"],
+        "upsell_rate_per_year": FUNNEL["upsell_rate_per_year"],
+        "censoring": "deals running at as_of are open in the stage reached; history rows only "
+        "for stages entered on or before as_of",
+        "empirical": k["funnel_empirical"],
+    }
+
+
+def _territories_truth(k: dict[str, Any]) -> dict[str, Any]:
+    """The status quo territories: each active field rep and key account manager with their book."""
+    reps, n, status = k["reps"], k["n"], k["status"]
     rep_ids = k["rep_ids"].to_pylist()
     owner, pot = k["owner"], k["pot"]
     mrr_acc = np.bincount(
@@ -1973,13 +2149,42 @@ def _truth(**k: Any) -> dict[str, Any]:
             }
         )
     field_pot = np.array([t["potential_mrr"] for t in terr if t["role"] == "field"])
-    cpm = k["cpm"]
-    cost_by = ta.groupby(["serving_channel", "status"])["expected_cost_to_serve"].mean().round(2)
+    return {
+        "model": "status quo: field reps own contiguous ranges of 2-digit postal-code "
+        "prefixes inside their region, cut near equal population shares but displaced at "
+        "random by up to 40% of a share (unbalanced); the top 1% accounts by potential are "
+        "key accounts owned by the nearest key account manager",
+        "key_account_share": 0.01,
+        "regions": {
+            r[0]: {"prefixes": f"{r[1]:02d}-{r[2]:02d}", "field_reps": r[3]} for r in REGIONS
+        },
+        "reps": terr,
+        "field_potential_max_over_min": float(field_pot.max() / max(field_pot.min(), 1e-9)),
+        "field_potential_cv": float(field_pot.std() / field_pot.mean()),
+    }
+
+
+def _reps_truth(k: dict[str, Any]) -> dict[str, Any]:
+    """The sales team: active reps by role, new hires and their inactive predecessors."""
+    reps = k["reps"]
+    rep_ids = k["rep_ids"].to_pylist()
     roles: dict[str, int] = {}
     for r in reps["rows"]:
         if r["active"]:
             roles[r["role"]] = roles.get(r["role"], 0) + 1
-    nb, exi = FUNNEL["new_business"], FUNNEL["existing"]
+    return {
+        "active_by_role": roles,
+        "inactive_predecessors": len(reps["new_hires"]),
+        "new_hires": [rep_ids[i] for i in reps["new_hires"]],
+        "capacity_hours": "round(U(1200, 1400) * FTE, -1)",
+        "predecessor_rule": "contracts, deals and activities dated before a new hire's "
+        "Hire_Date__c belong to the inactive predecessor",
+    }
+
+
+def _truth(**k: Any) -> dict[str, Any]:
+    """``truth.json``: the planted models and what the generator drew, section by section."""
+    n, status = k["n"], k["status"]
     return {
         "seed": int(k["seed"]),
         "n_accounts": n,
@@ -1994,131 +2199,13 @@ def _truth(**k: Any) -> dict[str, Any]:
             for i, s in enumerate(("customer", "prospect", "former_customer"))
         },
         "html_names": list(HTML_NAMES),
-        "potential": {
-            "model": "log(pot) = b0 + elasticity_employees*log(employees) + industry_effect[industry] "
-            "+ urban_effect*urban + N(0, noise_sd^2); customer MRR = pot * penetration",
-            "b0": POTENTIAL["b0"],
-            "elasticity_employees": POTENTIAL["elasticity_employees"],
-            "urban_effect": POTENTIAL["urban_effect"],
-            "noise_sd": POTENTIAL["noise_sd"],
-            "industry_effect": {k2: v[1] for k2, v in INDUSTRIES.items()},
-            "industry_share": {k2: v[0] for k2, v in INDUSTRIES.items()},
-            "urban_definition": "postal-code density (population 2016 / approx. area) >= the "
-            "2/3-quantile over postal codes with population and area (densest third of codes)",
-            "urban_density_threshold_per_km2": k["urban_threshold"],
-            "urban_share_of_accounts": float(ta["urban"].mean()),
-            "penetration": "Beta(2, 3), independent of everything else (mean 0.4)",
-            "employees": "ceil(LogNormal(log 6, 0.8)) for 97%, ceil(LogNormal(log 50, 0.8)) for "
-            "3%, capped at 5000; independent of industry and place",
-            "quantile_slope_note": "log(MRR) = log(pot) + log(penetration) with penetration "
-            "independent of employees: the slope on log(employees) is 0.6 at every quantile",
-        },
-        "churn": {
-            "model": "S(t|x) = exp(-(t/scale)^shape * exp(x beta)), t in months since "
-            "customer_since (1 month = 30.4375 days), covariates at acquisition",
-            "shape": shape,
-            "scale_months": scale,
-            "reference": {
-                "term_months": 12,
-                "auto_renewal": False,
-                "channel": "field",
-                "n_products_start": 1,
-            },  # fmt: skip
-            "hazard_ratios": {
-                "term_months": {str(t): v for t, v in CHURN["hr_term"].items()},
-                "auto_renewal": CHURN["hr_auto_renewal"],
-                "channel": CHURN["hr_channel"],
-                "per_additional_product_at_start": CHURN["hr_per_additional_product"],
-            },
-            "n_products_start_definition": "contracts starting within 30 days of customer_since",
-            "reference_12m_churn": CHURN["reference_12m_churn"],
-            "expected_12m_churn_by_term_reference_covariates": {
-                str(t): float(1 - math.exp(-h12 * CHURN["hr_term"][int(t)])) for t in _TERMS
-            },
-            "expected_12m_churn_by_term_customers_with_12m_followup": pop_12,
-            "censoring": "at as_of; churn date = customer_since + max(1, round(T * 30.4375)) days",
-            "term_probs_by_channel": {c: list(v) for c, v in CHURN["term_probs"].items()},
-            "auto_renewal_prob": CHURN["auto_renewal_prob"],
-            "n_products_probs_by_channel": {
-                c: list(v) for c, v in CHURN["n_products_probs"].items()
-            },
-            "churned_customers": int((status == 2).sum()),
-        },
-        "channel_costs": {
-            "rates": CHANNEL_RATES,
-            "cost_per_minute": {c: float(cpm[i]) for i, c in enumerate(CHANNELS)},
-            "cost_per_minute_definition": "Cost_Per_Year_CHF / (Capacity_Hours * 60)",
-            "activity_mean_minutes": dict(
-                zip(ACTIVITY_TYPES, ACTIVITY_MEAN_MINUTES.tolist(), strict=True)
-            ),
-            "activity_minutes_distribution": "round(LogNormal(log(mean) - 0.5^2/2, 0.5)), >= 1",
-            "activity_minutes_generated_mean": k["act_stats"]["mean_minutes_by_type"],
-            "activity_counts": k["act_stats"]["count_by_type"],
-            "activity_rates_per_year": {
-                c: dict(zip(ACTIVITY_TYPES, ACTIVITY_RATES[i].tolist(), strict=True))
-                for i, c in enumerate(CHANNELS)
-            },
-            "rate_multipliers": "value: clip((pot / median pot)^0.3, 0.5, 3); status: "
-            + json.dumps(STATUS_ACTIVITY_MULT),
-            "activity_channel": "every activity of an account is done in its serving channel "
-            "(field: owner; tele: a regional tele rep; online: the regional inside sales rep)",
-            "travel": {
-                "road_factor": ROAD_FACTOR,
-                "speed_kmh": TRAVEL_SPEED_KMH,
-                "definition": "per visit: km = 2 * 1.3 * haversine(rep home, account); minutes = "
-                "km / 50 * 60 (cost at the field cost per minute); cost CHF 0.70 per km",
-            },
-            "expected_cost_to_serve_definition": "per account and year: sum over types of rate * "
-            "mean minutes * cost per minute of its channel + visit rate * (travel minutes * field "
-            "cost per minute + travel km * 0.70)",
-            "expected_cost_to_serve_mean": {
-                f"{ch}/{st}": float(v) for (ch, st), v in cost_by.items()
-            },
-        },
+        "potential": _potential_truth(k["urban_threshold"], k["truth_acc"]),
+        "churn": _churn_truth(k),
+        "channel_costs": _channel_costs_truth(k),
         "channel_matrix": _channel_matrix_truth(k["win_cells"], k["families"]),
-        "funnel": {
-            "new_business": {
-                "stages": nb["stages"],
-                "conversion": nb["conversion"],
-                "win_rate": float(np.prod(nb["conversion"])),
-                "mean_days": nb["mean_days"],
-            },
-            "existing_upsell": {
-                "stages": exi["stages"],
-                "conversion": exi["conversion"],
-                "win_rate": float(np.prod(exi["conversion"])),
-                "mean_days": exi["mean_days"],
-            },
-            "renewal": "outcome follows the churn model: won on the term end unless the account "
-            "churned before (then lost on the churn date); stages entered 0/20/40 days after "
-            "creation (60 days before the term end)",
-            "duration_distribution": FUNNEL["duration_distribution"],
-            "upsell_rate_per_year": FUNNEL["upsell_rate_per_year"],
-            "censoring": "deals running at as_of are open in the stage reached; history rows only "
-            "for stages entered on or before as_of",
-            "empirical": k["funnel_empirical"],
-        },
-        "territories": {
-            "model": "status quo: field reps own contiguous ranges of 2-digit postal-code "
-            "prefixes inside their region, cut near equal population shares but displaced at "
-            "random by up to 40% of a share (unbalanced); the top 1% accounts by potential are "
-            "key accounts owned by the nearest key account manager",
-            "key_account_share": 0.01,
-            "regions": {
-                r[0]: {"prefixes": f"{r[1]:02d}-{r[2]:02d}", "field_reps": r[3]} for r in REGIONS
-            },
-            "reps": terr,
-            "field_potential_max_over_min": float(field_pot.max() / max(field_pot.min(), 1e-9)),
-            "field_potential_cv": float(field_pot.std() / field_pot.mean()),
-        },
-        "reps": {
-            "active_by_role": roles,
-            "inactive_predecessors": len(reps["new_hires"]),
-            "new_hires": [rep_ids[i] for i in reps["new_hires"]],
-            "capacity_hours": "round(U(1200, 1400) * FTE, -1)",
-            "predecessor_rule": "contracts, deals and activities dated before a new hire's "
-            "Hire_Date__c belong to the inactive predecessor",
-        },
+        "funnel": _funnel_truth(k),
+        "territories": _territories_truth(k),
+        "reps": _reps_truth(k),
     }
 
 
