@@ -1606,11 +1606,20 @@ def _opportunities(rng: np.random.Generator, **k: Any) -> dict[str, np.ndarray]:
     up_amount[won_closed] = 12 * c["mrr"][up][oc][pos]
     parts.append(dict(acc=u["acc"], kind=np.ones(mu, np.int64), entered=ent, reach=u["reach"],
                       won=u["won"], close=u["close"], prod=u["prod"], amount=up_amount))  # fmt: skip
+    parts.extend(_renewal_deals(c, k["churn_day"], today, k["act_start"], S))
+    return _censor_and_order(rng, parts, channel, today)
+
+
+def _renewal_deals(
+    c: dict[str, np.ndarray], churn: np.ndarray, today: int, act_start: int, S: int
+) -> list[dict[str, np.ndarray]]:
+    """Renewal deals of non-auto-renewing contracts with a term of 12+ months, created
+    ``renewal_lead_days`` before each term end in the activity window: won on the term end
+    unless the account churned before (then lost on the churn date)."""
     # renewals of non-auto-renewing contracts with a term of 12+ months
     sel = (~c["auto"]) & (c["term"] >= 12)
     r_acc, r_start, r_term = c["acc"][sel], c["start"][sel], c["term"][sel]
     r_mrr, r_prod = c["mrr"][sel], c["prod"][sel]
-    churn = k["churn_day"]
     offs = np.asarray(FUNNEL["renewal_stage_offsets_days"])
     rp: list[dict[str, np.ndarray]] = []
     for kk in range(1, 61 // 12 + 2):
@@ -1618,7 +1627,7 @@ def _opportunities(rng: np.random.Generator, **k: Any) -> dict[str, np.ndarray]:
         created = e - FUNNEL["renewal_lead_days"]
         ch_day = churn[r_acc]
         alive = (ch_day == _NAT) | (created < ch_day)
-        ok = (created >= k["act_start"]) & (created <= today) & (created >= r_start) & alive
+        ok = (created >= act_start) & (created <= today) & (created >= r_start) & alive
         if not ok.any():
             continue
         a, e, cr, chd = r_acc[ok], e[ok], created[ok], ch_day[ok]
@@ -1631,7 +1640,18 @@ def _opportunities(rng: np.random.Generator, **k: Any) -> dict[str, np.ndarray]:
         )
         rp.append(dict(acc=a, kind=np.full(len(a), 2, np.int64), entered=ent, reach=reach,
                        won=~lost, close=close, prod=r_prod[ok], amount=12 * r_mrr[ok]))  # fmt: skip
-    parts.extend(rp)
+    return rp
+
+
+def _censor_and_order(
+    rng: np.random.Generator,
+    parts: list[dict[str, np.ndarray]],
+    channel: np.ndarray,
+    today: int,
+) -> dict[str, np.ndarray]:
+    """The deals as aligned arrays, censored at as_of (deals not yet created are dropped,
+    running deals are open, later stages are not yet entered), ordered by created date and
+    account, with some open amounts missing and a lead source."""
     o = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     # censoring at as_of: deals not yet created are dropped, running deals are open
     first_entered = np.where(o["entered"] == _NAT, np.iinfo(np.int64).max, o["entered"]).min(axis=1)
