@@ -675,97 +675,127 @@ def text_cell_problems(
         The values (cleaned) and the problem frames.
     """
     probs: list[pd.DataFrame] = []
+    if len(conv.values) == 0:
+        return conv, probs
+    any_control, longest = _byte_scan(conv.values)
+    if any_control:
+        conv = _control_characters(conv, txt, column, rows, where, probs)
+    if longest > EXCEL_CELL_LIMIT:  # bytes >= characters
+        probs.extend(_long_texts(conv.values, column, rows, where))
+    if known is not None:
+        probs.extend(_unknown_values(conv.values, column, rows, known, where))
+    return conv, probs
+
+
+def _control_characters(
+    conv: sio.Converted,
+    txt: pd.Series,
+    column: schema.Column,
+    rows: np.ndarray,
+    where: dict[str, Any],
+    probs: list[pd.DataFrame],
+) -> sio.Converted:
+    """Cells with control characters: in an id an error (the cell is emptied), in other text
+    a warning (they are removed); the problems go to ``probs``, the cleaned values back."""
     values = conv.values
     table = str(where["table"])
-    if len(values) == 0:
-        return conv, probs
-    any_control, longest = _byte_scan(values)
-    ctrl = (
-        values.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).to_numpy(dtype=bool)
-        if any_control
-        else np.zeros(len(values), dtype=bool)
-    )
-    if ctrl.any():
-        if _is_id(column, table):
-            probs.append(
-                problem_frame(
-                    severity="error",
-                    check="control_character_in_id",
-                    message=f"id contains control characters such as NUL ({table}.{column.name})",
-                    hint="Correct the id in the export: an id with invisible characters matches "
-                    "no other row. The row is read without this id.",
-                    row=rows[ctrl],
-                    value=txt[ctrl].to_numpy(dtype=object),
-                    n=int(ctrl.sum()),
-                    **where,
-                )
-            )
-            values = values.mask(ctrl)
-        else:
-            probs.append(
-                problem_frame(
-                    severity="warning",
-                    check="control_characters",
-                    message=f"text contains control characters such as NUL; they were removed "
-                    f"({table}.{column.name})",
-                    hint="Clean the text in the CRM; the analyses use it without the "
-                    "control characters.",
-                    row=rows[ctrl],
-                    value=txt[ctrl].to_numpy(dtype=object),
-                    n=int(ctrl.sum()),
-                    **where,
-                )
-            )
-            cleaned = values.str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip()
-            values = cleaned.mask(cleaned == "")
-        conv = sio.Converted(values, conv.failed, conv.out_of_range)
-    long = (
-        (values.str.len() > EXCEL_CELL_LIMIT).fillna(False).to_numpy(dtype=bool)
-        if longest > EXCEL_CELL_LIMIT  # bytes >= characters
-        else np.zeros(len(values), dtype=bool)
-    )
-    if long.any():
+    ctrl = values.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).to_numpy(dtype=bool)
+    if not ctrl.any():
+        return conv
+    if _is_id(column, table):
         probs.append(
             problem_frame(
-                severity="info",
-                check="long_text",
-                message="text longer than 32'767 characters (kept whole; Excel deliverables "
-                f"cut it) ({table}.{column.name})",
-                hint="",
-                row=rows[long],
-                value=values[long].to_numpy(dtype=object),
-                n=int(long.sum()),
+                severity="error",
+                check="control_character_in_id",
+                message=f"id contains control characters such as NUL ({table}.{column.name})",
+                hint="Correct the id in the export: an id with invisible characters matches "
+                "no other row. The row is read without this id.",
+                row=rows[ctrl],
+                value=txt[ctrl].to_numpy(dtype=object),
+                n=int(ctrl.sum()),
                 **where,
             )
         )
-    if known is not None:
-        known_lower = {_norm(k) for k in known}
-        # one note per value in any case (Verhandlung = verhandlung), spelled as in its first row
-        codes, uniques = pd.factorize(values.str.lower(), use_na_sentinel=True)
-        if len(uniques):
-            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
-            for i, u in enumerate(uniques):
-                if _norm(u) in known_lower:
-                    continue
-                first = int(np.flatnonzero(codes == i)[0])
-                u = values.iloc[first]
-                k = int(counts[i])
-                probs.append(
-                    problem_frame(
-                        severity="info",
-                        check="unknown_value",
-                        message=f"unknown value of {table}.{column.name}, not in the "
-                        f"mapping's list of known values ({k:,} rows; the first is shown)".replace(
-                            f"{k:,}", f"{k:,}".replace(",", "'")
-                        ),
-                        hint="Kept as it is. If it is a new picklist value, add it to 'known' "
-                        "(and, for stages, to the funnel's stage order).",
-                        row=int(rows[first]),
-                        value=str(u),
-                        **where,
-                    )
-                )
-    return conv, probs
+        values = values.mask(ctrl)
+    else:
+        probs.append(
+            problem_frame(
+                severity="warning",
+                check="control_characters",
+                message=f"text contains control characters such as NUL; they were removed "
+                f"({table}.{column.name})",
+                hint="Clean the text in the CRM; the analyses use it without the "
+                "control characters.",
+                row=rows[ctrl],
+                value=txt[ctrl].to_numpy(dtype=object),
+                n=int(ctrl.sum()),
+                **where,
+            )
+        )
+        cleaned = values.str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip()
+        values = cleaned.mask(cleaned == "")
+    return sio.Converted(values, conv.failed, conv.out_of_range)
+
+
+def _long_texts(
+    values: pd.Series, column: schema.Column, rows: np.ndarray, where: dict[str, Any]
+) -> list[pd.DataFrame]:
+    """A note for the cells longer than an Excel cell holds (kept whole)."""
+    long = (values.str.len() > EXCEL_CELL_LIMIT).fillna(False).to_numpy(dtype=bool)
+    if not long.any():
+        return []
+    return [
+        problem_frame(
+            severity="info",
+            check="long_text",
+            message="text longer than 32'767 characters (kept whole; Excel deliverables "
+            f"cut it) ({where['table']}.{column.name})",
+            hint="",
+            row=rows[long],
+            value=values[long].to_numpy(dtype=object),
+            n=int(long.sum()),
+            **where,
+        )
+    ]
+
+
+def _unknown_values(
+    values: pd.Series,
+    column: schema.Column,
+    rows: np.ndarray,
+    known: list[str],
+    where: dict[str, Any],
+) -> list[pd.DataFrame]:
+    """A note per distinct value not in ``known`` (any case), with its count, spelled as in its
+    first row (Verhandlung = verhandlung)."""
+    known_lower = {_norm(k) for k in known}
+    codes, uniques = pd.factorize(values.str.lower(), use_na_sentinel=True)
+    if not len(uniques):
+        return []
+    probs = []
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    for i, u in enumerate(uniques):
+        if _norm(u) in known_lower:
+            continue
+        first = int(np.flatnonzero(codes == i)[0])
+        u = values.iloc[first]
+        k = int(counts[i])
+        probs.append(
+            problem_frame(
+                severity="info",
+                check="unknown_value",
+                message=f"unknown value of {where['table']}.{column.name}, not in the "
+                f"mapping's list of known values ({k:,} rows; the first is shown)".replace(
+                    f"{k:,}", f"{k:,}".replace(",", "'")
+                ),
+                hint="Kept as it is. If it is a new picklist value, add it to 'known' "
+                "(and, for stages, to the funnel's stage order).",
+                row=int(rows[first]),
+                value=str(u),
+                **where,
+            )
+        )
+    return probs
 
 
 @dataclass
