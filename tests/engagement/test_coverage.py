@@ -17,7 +17,7 @@ import pytest
 from salesanalytics.engagement import coverage
 from salesanalytics.engagement import intake as run_intake
 from salesanalytics.engagement.phases import all_phases
-from salesanalytics.engagement.pipeline.spec import Need, PhaseParams, PhaseSpec
+from salesanalytics.engagement.spec import Need, PhaseParams, PhaseSpec
 from salesanalytics.ingest import intake
 
 LIMITED, SKIPPED = "runs with limitations", "skipped"
