@@ -42,13 +42,15 @@ class MissingColumnsError(UserError, KeyError):
 
 
 class InputFileError(UserError, ValueError):
-    """An input file cannot be read as it is (empty, no recognisable delimiter, a header that
-    names a column twice, a damaged workbook, an unsupported type); also a ``ValueError``."""
+    """An input file cannot be read as it is; also a ``ValueError``.
+
+    Empty, no recognisable delimiter, a header that names a column twice, a damaged workbook,
+    an unsupported type.
+    """
 
 
 class InputNotFoundError(UserError, FileNotFoundError):
-    """A folder, file or built-in name the user gave does not exist (or holds no export files);
-    also a ``FileNotFoundError``."""
+    """A folder, file or name the user gave does not exist; also a ``FileNotFoundError``."""
 
 
 class MappingError(UserError, ValueError):
@@ -56,8 +58,7 @@ class MappingError(UserError, ValueError):
 
 
 class ParameterError(UserError, ValueError):
-    """A parameter has an impossible value, or upstream results contradict each other; also a
-    ``ValueError``."""
+    """A parameter or an upstream result has an impossible value; also a ``ValueError``."""
 
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:

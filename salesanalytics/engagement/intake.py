@@ -89,7 +89,8 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
 
 def export_coverage(result: IntakeResult) -> Coverage:
     """The coverage matrix of every phase of the engagement on this export (derivations
-    included): which phase and analysis runs, runs with limitations or is skipped, and why."""
+    included): which phase and analysis runs, runs with limitations or is skipped, and why.
+    """
     from salesanalytics.engagement.phases import all_phases
 
     return evaluate(all_phases(), result.tables)

@@ -814,14 +814,17 @@ class InputMapper:
 
     @property
     def df(self) -> pd.DataFrame:
+        """The file's cells as text."""
         return self.raw.data
 
     @property
     def n(self) -> int:
+        """Number of data rows."""
         return len(self.raw.data)
 
     @property
     def rows(self) -> np.ndarray:
+        """Spreadsheet row of every data row."""
         return self.raw.rows
 
     def empty_text(self) -> pd.Series:

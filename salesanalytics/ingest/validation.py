@@ -670,6 +670,7 @@ class OrderRule:
     def __call__(
         self, tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
     ) -> list[pd.DataFrame]:
+        """The rule's problems in ``tables`` (none when the table lacks its columns)."""
         df = tables.get(self.table)
         if df is None or not {self.later, self.earlier} <= set(df.columns):
             return []
@@ -710,6 +711,7 @@ class FutureRule:
     def __call__(
         self, tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
     ) -> list[pd.DataFrame]:
+        """The rule's problems in ``tables`` (none when the table lacks its columns)."""
         df = tables.get(self.table)
         if df is None or not {self.column, *self.requires} <= set(df.columns):
             return []
