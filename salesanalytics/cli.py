@@ -21,7 +21,7 @@ __all__ = ["COMMANDS", "COMMAND_MODULES", "build_parser", "main"]
 
 COMMANDS: dict[str, str] = {
     "demo-data": "salesanalytics.ingest.demo",
-    "validate": "salesanalytics.ingest.intake",
+    "validate": "salesanalytics.engagement.intake",
     "init": "salesanalytics.engagement.pipeline.commands",
     "run": "salesanalytics.engagement.pipeline.commands",
     "clean": "salesanalytics.engagement.pipeline.commands",

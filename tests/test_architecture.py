@@ -53,15 +53,6 @@ LONG_FUNCTIONS: dict[str, str] = {
     "analyses.territory.optimiser:design_territories": "territory rewritten today (wt/territory)",
     "analyses.territory.plan:prepare_inputs": "territory rewritten today (wt/territory)",
     "analyses.territory.plan:run_scenario": "territory rewritten today (wt/territory)",
-    "ingest.demo:_opportunities": "one generator per exported object (issue 13, ingest)",
-    "ingest.demo:_truth": "one generator per exported object (issue 13, ingest)",
-    "ingest.demo:generate": "one generator per exported object (issue 13, ingest)",
-    "ingest.derive:tables_from_extract": "ingest split pending (issue 13, ingest)",
-    "ingest.intake:load_export": "ingest split pending (issue 13, ingest)",
-    "ingest.mapping:map_input": "one step per kind of column spec (issue 13, ingest)",
-    "ingest.mapping:text_cell_problems": "ingest split pending (issue 13, ingest)",
-    "ingest.validation:check_date_order": "ingest split pending (issue 13, ingest)",
-    "salesforce.territories:territory_model": "salesforce export, not in today's split",
 }
 
 MANY_PARAMETERS: dict[str, str] = {
@@ -185,26 +176,6 @@ IMPORT_EXCEPTIONS: dict[tuple[str, str], str] = {
         "analyses.territory.report",
         "present.style",
     ): "territory rewritten today (wt/territory): report -> plots",
-    (
-        "ingest.intake",
-        "engagement.coverage",
-    ): "intake writes its run-folder outputs itself (issue 13, ingest split)",
-    (
-        "ingest.intake",
-        "engagement.phases",
-    ): "intake writes its run-folder outputs itself (issue 13, ingest split)",
-    (
-        "ingest.intake",
-        "engagement.pipeline.config",
-    ): "intake writes its run-folder outputs itself (issue 13, ingest split)",
-    (
-        "ingest.intake",
-        "engagement.workspace",
-    ): "intake writes its run-folder outputs itself (issue 13, ingest split)",
-    (
-        "ingest.intake",
-        "present.deliverables",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
     (
         "salesforce.export",
         "engagement.workspace",
