@@ -35,16 +35,12 @@ LONG_FUNCTIONS: dict[str, str] = {
     "analyses.channels.model:account_channel_table": "channels split pending (issue 13, analyses)",
     "analyses.churn.model:build_customer_table": "churn split pending (issue 13, analyses)",
     "analyses.compensation.actuals:deal_credits": "compensation split pending (issue 13, analyses)",
-    "analyses.compensation.engine:_statement": "statement wording split pending (issue 13)",
-    "analyses.compensation.engine:compute_payouts": "one step per pay component (issue 13)",
     "analyses.compensation.workflow:evaluate_plans": "compensation split pending (issue 13)",
     "analyses.controlling.model:kpi_actuals": "controlling split pending (issue 13, analyses)",
     "analyses.controlling.model:measures": "controlling split pending (issue 13, analyses)",
     "analyses.funnel.model:deal_progress": "funnel split pending (issue 13, analyses)",
-    "analyses.portfolio.model:account_measures": "portfolio split pending (issue 13, analyses)",
     "analyses.potential.model:estimate_potential": "potential split pending (issue 13, analyses)",
     "analyses.potential.model:white_space_by_group": "potential split pending (issue 13)",
-    "analyses.roles.model:headcount": "roles split pending (issue 13, analyses)",
     "analyses.territory.design:customer_units": "territory rewritten today (wt/territory)",
     "analyses.territory.design:split_lumpy_units": "territory rewritten today (wt/territory)",
     "analyses.territory.exact:exact_territories": "territory rewritten today (wt/territory)",
@@ -57,9 +53,6 @@ LONG_FUNCTIONS: dict[str, str] = {
 
 MANY_PARAMETERS: dict[str, str] = {
     # module:function -> reason it still takes more than MAX_PARAMS parameters
-    "analyses.channels.model:analyse_channel_mix": "settings object pending (issue 13)",
-    "analyses.compensation.workflow:evaluate_plans": "settings object pending (issue 13)",
-    "analyses.controlling.model:build_controlling": "settings object pending (issue 13)",
     "analyses.territory.exact:exact_territories": "territory rewritten today (wt/territory)",
     "analyses.territory.optimiser:_result": "territory rewritten today (wt/territory)",
     "analyses.territory.optimiser:design_territories": "solver settings (wt/territory)",
@@ -76,90 +69,6 @@ IMPORT_EXCEPTIONS: dict[tuple[str, str], str] = {
         "analyses.channels.matrix",
         "analyses.territory.design",
     ): "cross-analysis lookup: hand it in or move it to its owner",
-    (
-        "analyses.channels.matrix",
-        "present.style",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.channels.model",
-        "matplotlib",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.channels.model",
-        "present.style",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.churn.model",
-        "matplotlib",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.churn.model",
-        "present.style",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.compensation.analysis",
-        "present.style",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.compensation.engine",
-        "present.style",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.compensation.simulation",
-        "matplotlib",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.compensation.simulation",
-        "present.style",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.compensation.workflow",
-        "engagement.workspace",
-    ): "reads the run folder; to be handed the tables (issue 13, analyses)",
-    (
-        "analyses.compensation.workflow",
-        "present.style",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.controlling.model",
-        "matplotlib",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.controlling.model",
-        "engagement.workspace",
-    ): "reads the run folder; to be handed the tables (issue 13, analyses)",
-    (
-        "analyses.controlling.model",
-        "present.style",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.funnel.model",
-        "matplotlib",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.funnel.model",
-        "analyses.channels.model",
-    ): "cross-analysis lookup: hand it in or move it to its owner",
-    (
-        "analyses.funnel.model",
-        "present.style",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.portfolio.model",
-        "matplotlib",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.portfolio.model",
-        "present.style",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.potential.model",
-        "present.style",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
-    (
-        "analyses.roles.model",
-        "present.style",
-    ): "charts/tables not yet split into plots.py (issue 13, analyses)",
     (
         "analyses.territory.report",
         "IPython",
