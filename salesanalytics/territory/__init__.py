@@ -12,8 +12,19 @@ Public API (``from salesanalytics.territory import ...``):
   :func:`split_lumpy_units` (large postal codes as account-level pieces),
   :func:`customer_units` (large customer relationships as units of their own) and
   :func:`side_scenarios` (other territory counts, a tighter tolerance).
+* :func:`field_capacity` -- the territory count from the field workload the channel mix leaves
+  (one set of numbers with the roles phase), :func:`reps_available` -- field reps without a
+  territory, available for other roles.
 """
 
+from salesanalytics.territory.capacity import (
+    available_line,
+    capacity_line,
+    capacity_table,
+    field_capacity,
+    reps_available,
+    territory_count,
+)
 from salesanalytics.territory.design import (
     account_assignment,
     account_workload,
@@ -39,9 +50,15 @@ from salesanalytics.territory.metrics import (
     table_balance,
     table_quality,
 )
-from salesanalytics.territory.optimiser import TerritoryResult, design_territories
+from salesanalytics.territory.optimiser import (
+    SolverSettings,
+    TerritoryResult,
+    design_territories,
+    solver_settings,
+)
 from salesanalytics.territory.plan import (
     METRICS,
+    SCENARIO_SETTINGS,
     TerritoryInputs,
     TerritoryPlan,
     compare_plans,
@@ -70,6 +87,13 @@ from salesanalytics.territory.report import (
 
 __all__ = [
     "METRICS",
+    "SCENARIO_SETTINGS",
+    "available_line",
+    "capacity_line",
+    "capacity_table",
+    "field_capacity",
+    "reps_available",
+    "territory_count",
     "base_table",
     "feasibility_lines",
     "reachability",
@@ -80,6 +104,7 @@ __all__ = [
     "travel_by_base",
     "TerritoryInputs",
     "TerritoryPlan",
+    "SolverSettings",
     "TerritoryResult",
     "UnitGraph",
     "account_assignment",
@@ -103,6 +128,7 @@ __all__ = [
     "territory_labels",
     "unit_table",
     "design_territories",
+    "solver_settings",
     "disruption_report",
     "key_account_carve_out",
     "match_territories_to_reps",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["reachability", "shortfall"]
+__all__ = ["balance_bound", "reachability", "shortfall"]
 
 
 def _pct(x: float) -> str:
@@ -217,3 +217,136 @@ def shortfall(
     helps.append("fewer territories")
     out.append("What would make it reachable: " + ", or ".join(helps) + ".")
     return out
+
+
+def balance_bound(
+    loads: np.ndarray,
+    shares: np.ndarray,
+    tolerance: float | Sequence[float],
+    *,
+    travel: np.ndarray | None = None,
+    travel_metric: int = -1,
+    fixed: np.ndarray | None = None,
+    upper: float | None = None,
+    steps: int = 4,
+) -> dict[str, Any]:
+    """Whether any plan -- even one that splits every unit and ignores contiguity -- can reach
+    the tolerance, and if not, the least deviation any plan can reach (a proven lower bound).
+
+    The linear relaxation of the balance constraints (HiGHS through
+    :func:`scipy.optimize.linprog`): every unit is shared out between the territories in any
+    fractions; with ``travel`` a unit's load on ``travel_metric`` depends on its territory and
+    that metric's targets follow the plan's own total, as in the design. When the relaxation
+    is infeasible at the tolerance, no plan can reach it: a bisection between the tolerance
+    and ``upper`` then finds the band within which the relaxation first becomes feasible.
+
+    Parameters
+    ----------
+    loads
+        ``(units, metrics)`` load of every unit (without travel).
+    shares
+        ``(territories, metrics)`` target share of every territory per metric (columns sum
+        to 1).
+    tolerance
+        Allowed relative deviation, one for all metrics or one per metric.
+    travel
+        Optional ``(units, territories)`` load a unit adds to ``travel_metric`` in a territory.
+    fixed
+        Optional territory number per unit (``-1`` = free): locked units stay.
+    upper
+        Deviation known to be reachable (e.g. the best plan found); default 1.
+    steps
+        Bisection steps when the tolerance is out of reach.
+
+    Returns
+    -------
+    dict
+        ``feasible`` (bool: the relaxation reaches the tolerance; when False, no plan can),
+        ``bound`` (``None`` when feasible, else a deviation no plan can beat, to within the
+        bisection's precision: the true limit lies between ``bound`` and ``bound_upper``),
+        ``bound_upper``.
+    """
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
+    a = np.asarray(loads, dtype=float)
+    n, nm = a.shape
+    sh = np.asarray(shares, dtype=float)
+    k = sh.shape[0]
+    tol = np.broadcast_to(np.asarray(tolerance, dtype=float), (nm,))
+    ej = travel_metric % nm
+    nv = n * k
+    ui = np.repeat(np.arange(n), k)
+    ti = np.tile(np.arange(k), n)
+    # load of variable (u, t) on every metric
+    lv = a[ui].copy()
+    if travel is not None:
+        lv[:, ej] += np.asarray(travel, dtype=float)[ui, ti]
+    dyn = travel is not None
+    nx = nv + 1  # the last variable: the travel metric's total (its targets follow the plan)
+    eq_rows = [ui, np.full(nv, n)] if dyn else [ui]
+    eq_cols = [np.arange(nv), np.arange(nv)] if dyn else [np.arange(nv)]
+    eq_vals = [np.ones(nv), -lv[:, ej]] if dyn else [np.ones(nv)]
+    if dyn:
+        eq_rows.append(np.array([n]))
+        eq_cols.append(np.array([nv]))
+        eq_vals.append(np.array([1.0]))
+    a_eq = sp.csr_matrix(
+        (np.concatenate(eq_vals), (np.concatenate(eq_rows), np.concatenate(eq_cols))),
+        shape=(n + dyn, nx),
+    )
+    b_eq = np.r_[np.ones(n), np.zeros(int(dyn))]
+    bounds = np.column_stack([np.zeros(nx), np.ones(nx)])
+    bounds[nv] = (0.0, np.inf) if dyn else (0.0, 0.0)
+    if fixed is not None:
+        f = np.asarray(fixed)
+        lk = f[ui] >= 0
+        bounds[:nv][lk & (ti != f[ui]), 1] = 0.0
+    by_t = [np.flatnonzero(ti == t) for t in range(k)]
+
+    def feasible(delta: np.ndarray) -> bool:
+        rows, cols, vals, rhs = [], [], [], []
+        r = 0
+        for m in range(nm):
+            is_dyn = dyn and m == ej
+            total = float(a[:, m].sum())
+            if total <= 0 and not is_dyn:
+                continue
+            for t in range(k):
+                own = by_t[t]
+                for sign, lim in ((1.0, 1.0 + delta[m]), (-1.0, 1.0 - delta[m])):
+                    # sign * (own load - lim * share * total) <= 0
+                    rows.append(np.full(len(own) + is_dyn, r))
+                    vals.append(
+                        np.r_[sign * lv[own, m], [-sign * lim * sh[t, m]] if is_dyn else []]
+                    )
+                    cols.append(np.r_[own, [nv] if is_dyn else []].astype(np.int64))
+                    rhs.append(0.0 if is_dyn else sign * lim * sh[t, m] * total)
+                    r += 1
+        if r == 0:
+            return True
+        a_ub = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, nx)
+        )
+        res = linprog(
+            np.zeros(nx),
+            A_ub=a_ub,
+            b_ub=np.array(rhs),
+            A_eq=a_eq,
+            b_eq=b_eq,
+            bounds=bounds,
+            method="highs",
+        )
+        return res.status == 0
+
+    if feasible(tol):
+        return {"feasible": True, "bound": None, "bound_upper": None}
+    lo, hi = float(tol.max()), float(upper if upper is not None else 1.0)
+    scale = tol / tol.max()
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        if feasible(mid * scale):
+            hi = mid
+        else:
+            lo = mid
+    return {"feasible": False, "bound": lo, "bound_upper": hi}

@@ -32,7 +32,7 @@ Rules the design follows (and the report states):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -55,10 +55,16 @@ from salesanalytics.territory.design import (
 from salesanalytics.territory.feasibility import reachability, shortfall
 from salesanalytics.territory.graph import build_unit_graph, planar_km
 from salesanalytics.territory.metrics import plan_quality, table_balance, table_quality
-from salesanalytics.territory.optimiser import TerritoryResult, design_territories
+from salesanalytics.territory.optimiser import (
+    SolverSettings,
+    TerritoryResult,
+    design_territories,
+    solver_settings,
+)
 
 __all__ = [
     "METRICS",
+    "SCENARIO_SETTINGS",
     "TerritoryInputs",
     "TerritoryPlan",
     "compare_plans",
@@ -73,6 +79,13 @@ __all__ = [
 
 METRICS: tuple[str, ...] = ("potential_mrr", "workload_hours")
 """Metrics balanced by default: monthly revenue potential and yearly workload hours."""
+
+SCENARIO_SETTINGS = SolverSettings(
+    max_passes=100, time_limit=3600.0, max_iter=1, candidates=8, exchange_rounds=6
+)
+"""Solver settings of an engagement scenario (:func:`run_scenario`): a generous time limit (a
+busy machine must not change the plan; the effort is bounded by ``max_passes``), one
+assignment LP per design step."""
 
 
 @dataclass
@@ -575,28 +588,42 @@ def _known_centres(plan: TerritoryPlan | None) -> pd.DataFrame | None:
     return cen[ok] if ok.any() else None
 
 
+def _candidate_reps(field_reps: pd.DataFrame, n: int) -> list[str]:
+    """Reps who may get one of ``n`` territories: all of them when there are at least as many
+    territories as reps, else the ones with the most FTE first (ties: all of equal FTE), so
+    that fewer territories than reps go to full-time reps and part-timers are the ones freed
+    for other roles."""
+    ids = field_reps["rep_id"].astype(str)
+    if n >= len(field_reps):
+        return ids.tolist()
+    fte = field_reps["fte"].fillna(1.0).astype(float).to_numpy()
+    cut = np.sort(fte)[::-1][n - 1]
+    return ids[fte >= cut - 1e-9].tolist()
+
+
 def run_scenario(
     inputs: TerritoryInputs,
     n_territories: int | None = None,
     tolerance: float = 0.05,
     continuity_weight: float = 1.0,
     fte_scaled: bool = True,
-    seed: int = 0,
+    seed: int | None = None,
     name: str | None = None,
     road_factor: float = ROAD_FACTOR,
     speed_kmh: float = SPEED_KMH,
     locked_accounts: Sequence[str] = (),
-    max_passes: int = 100,
-    time_limit: float = 3600.0,
+    max_passes: int | None = None,
+    time_limit: float | None = None,
     travel_weight: float = 1.0,
-    max_iter: int = 1,
+    max_iter: int | None = None,
     start: TerritoryPlan | None = None,
-    candidates: int = 8,
-    exchange_rounds: int = 6,
-    warm_start: str = "current",
+    candidates: int | None = None,
+    exchange_rounds: int | None = None,
+    warm_start: str | None = None,
     centres_from: TerritoryPlan | None = None,
-    both_repairs: bool = True,
+    both_repairs: bool | None = None,
     base_iter: int = 1,
+    settings: SolverSettings | None = None,
 ) -> TerritoryPlan:
     """Optimise the field territories for one scenario and turn them into account owners.
 
@@ -644,7 +671,29 @@ def run_scenario(
     travel_weight
         When reps are matched to the new territories: weight of their travel from home against
         the customer revenue they keep.
+    settings
+        Solver settings (:class:`~salesanalytics.territory.optimiser.SolverSettings`; default
+        :data:`SCENARIO_SETTINGS`); ``seed``, ``max_passes``, ``time_limit``, ``max_iter``,
+        ``candidates``, ``exchange_rounds``, ``warm_start`` and ``both_repairs`` given as
+        keywords change single fields of it.
     """
+    cfg = solver_settings(
+        settings or SCENARIO_SETTINGS,
+        **{
+            k: v
+            for k, v in {
+                "seed": seed,
+                "max_passes": max_passes,
+                "time_limit": time_limit,
+                "max_iter": max_iter,
+                "candidates": candidates,
+                "exchange_rounds": exchange_rounds,
+                "warm_start": warm_start,
+                "both_repairs": both_repairs,
+            }.items()
+            if v is not None
+        },
+    )
     fr = inputs.field_reps
     n_reps = len(fr)
     n = n_territories or n_reps
@@ -697,18 +746,17 @@ def run_scenario(
             target_shares=shares,
             continuity_col="current_mrr",
             continuity_weight=continuity_weight if same else 0.0,
-            seed=seed,
+            start_col=start_col,
+            initial_centres=_known_centres(centres_from),
             # a first, rough design: only its regions matter (reps are matched to them, and the
             # second step balances with travel from the reps' bases)
-            max_passes=min(max_passes, 20),
-            time_limit=time_limit,
-            max_iter=max_iter if (start_col or max_iter > 0) else 1,
-            start_col=start_col,
-            candidates=candidates,
-            exchange_rounds=min(exchange_rounds, 2),
-            warm_start=warm_start,
-            both_repairs=False,
-            initial_centres=_known_centres(centres_from),
+            settings=replace(
+                cfg,
+                max_passes=min(cfg.max_passes, 20),
+                max_iter=cfg.max_iter if (start_col or cfg.max_iter > 0) else 1,
+                exchange_rounds=min(cfg.exchange_rounds, 2),
+                both_repairs=False,
+            ),
         )
         # name territories T01.. from west to east, then give each the rep who keeps most customers
         cen = res.territories.sort_values(["centre_longitude", "territory_id"])
@@ -728,7 +776,7 @@ def run_scenario(
         trep = match_territories_to_reps(
             ua,
             u,
-            fr["rep_id"].astype(str).tolist(),
+            _candidate_reps(fr, n),
             tshare if (same and fte_scaled) else None,
             rshare if (same and fte_scaled) else None,
             homes=fr[["rep_id", "home_latitude", "home_longitude"]],
@@ -778,14 +826,8 @@ def run_scenario(
         metric_shares={"workload_hours": cap_share} if (same and fte_scaled) else None,
         continuity_col="current_mrr",
         continuity_weight=continuity_weight if same else 0.0,
-        seed=seed,
-        max_passes=max_passes,
-        time_limit=time_limit,
-        max_iter=base_iter if start_col is None else 0,
-        candidates=candidates,
         start_col="_start",
-        exchange_rounds=exchange_rounds,
-        both_repairs=both_repairs,
+        settings=replace(cfg, max_iter=base_iter if start_col is None else 0),
         bases=bases.rename(columns={"base_latitude": "latitude", "base_longitude": "longitude"}),
         travel=travel,
         travel_metric="workload_hours",
