@@ -2,7 +2,9 @@
 
 Public API (``from salesanalytics.analyses.territory import ...``):
 
-* :func:`design_territories` -- the optimiser on a plain table of units (any geography).
+* :func:`design_territories` -- the optimiser on a plain table of units (any geography);
+  :class:`SolverSettings` -- how hard it searches, apart from the problem;
+  :func:`distance_disruption_front` -- plans from least distance to least disruption.
 * :func:`build_unit_graph`, :func:`planar_km` -- adjacency (given edges + pruned Delaunay).
 * :func:`plan_quality`, :func:`balance_table`, :func:`count_pieces` -- independent plan figures.
 * The engagement's territory phase: :func:`prepare_inputs`, :func:`run_scenario`,
@@ -21,9 +23,13 @@ from salesanalytics.analyses.territory.capacity import (
     available_line,
     capacity_line,
     capacity_table,
+    count_line,
     field_capacity,
+    plan_within_capacity,
+    propose,
     reps_available,
     territory_count,
+    travel_aware_count,
 )
 from salesanalytics.analyses.territory.design import (
     account_assignment,
@@ -42,6 +48,7 @@ from salesanalytics.analyses.territory.design import (
     write_excel,
 )
 from salesanalytics.analyses.territory.feasibility import reachability, shortfall
+from salesanalytics.analyses.territory.front import distance_disruption_front
 from salesanalytics.analyses.territory.graph import (
     UnitGraph,
     build_unit_graph,
@@ -96,9 +103,13 @@ __all__ = [
     "available_line",
     "capacity_line",
     "capacity_table",
+    "count_line",
     "field_capacity",
+    "plan_within_capacity",
+    "propose",
     "reps_available",
     "territory_count",
+    "travel_aware_count",
     "base_table",
     "feasibility_lines",
     "reachability",
@@ -133,6 +144,7 @@ __all__ = [
     "territory_labels",
     "unit_table",
     "design_territories",
+    "distance_disruption_front",
     "solver_settings",
     "disruption_report",
     "key_account_carve_out",

@@ -29,7 +29,10 @@ __all__ = [
     "available_line",
     "capacity_line",
     "capacity_table",
+    "count_line",
     "field_capacity",
+    "plan_within_capacity",
+    "propose",
     "reps_available",
     "territory_count",
     "travel_aware_count",
@@ -283,20 +286,119 @@ def _num(x: float) -> str:
 
 
 def capacity_line(capacity: pd.DataFrame) -> str:
-    """One sentence for the client: the field workload, the FTE it needs, the territory count."""
+    """One sentence for the client: the channel mix's field workload and the FTE it needs."""
     c = capacity.iloc[0]
     return (
         f"The proposed channel mix leaves {_num(c['field_workload_hours'])} hours a year of field "
         f"work; {_num(c['key_account_hours'])} of them on key accounts (for the key-account "
         f"managers) and {_num(c['territory_workload_hours'])} for the field territories: "
         f"{c['fte_needed']:.1f} FTE at {_num(c['capacity_hours_per_fte'])} hours per FTE with "
-        "travel from the nearest rep's home. Served from fewer bases, the reps drive further: "
-        f"with {int(c['n_territories_needed'])} territories, service plus travel from their "
-        f"bases is about {_num(c['workload_from_bases_hours'])} hours "
-        f"({c['fte_from_bases']:.1f} FTE), so the plan has {int(c['n_territories_needed'])} "
-        f"territories, against {int(c['field_reps'])} active field reps "
+        "travel from the nearest rep's home."
+    )
+
+
+def count_line(capacity: pd.DataFrame) -> str:
+    """One sentence for the client: why the plan has its number of territories."""
+    c = capacity.iloc[0]
+    n = int(c["n_territories_needed"])
+    lead = (
+        "Served from fewer bases than today, the reps drive further: with"
+        if n < int(c["field_reps"])
+        else "With"
+    )
+    return (
+        f"{lead} {n} territories, service plus travel from their bases is "
+        f"{_num(c['workload_from_bases_hours'])} hours a year ({c['fte_from_bases']:.1f} FTE), "
+        f"so the plan has {n} territories, against {int(c['field_reps'])} active field reps "
         f"({c['field_fte']:.1f} FTE) today."
     )
+
+
+def plan_within_capacity(
+    inputs: Any,
+    capacity: pd.DataFrame,
+    tolerance: float = 0.05,
+    max_designs: int = 3,
+    **scenario: Any,
+) -> tuple[Any, pd.DataFrame]:
+    """Design with the count of :func:`field_capacity`, and redesign with more territories
+    while the reps' workload -- service plus travel from their own bases, as designed --
+    exceeds their capacity by more than the tolerance.
+
+    The count before the design rests on an estimate of the travel (accounts to their nearest
+    base); a balanced plan drives further. After each design the fleet's utilisation ``U``
+    (workload over the capacity of the territories' reps) gives the next count
+    ``ceil(n x U / (1 + tolerance))``, at most ``max_designs`` designs.
+
+    Parameters
+    ----------
+    inputs
+        :func:`~salesanalytics.analyses.territory.plan.prepare_inputs` output.
+    capacity
+        :func:`field_capacity` output (not ``None``).
+    tolerance
+        The balance band (also the utilisation allowed above 100%).
+    max_designs
+        Most designs run.
+    **scenario
+        Further arguments of :func:`~salesanalytics.analyses.territory.plan.run_scenario`
+        (not ``n_territories``).
+
+    Returns
+    -------
+    (plan, capacity)
+        The last plan, and ``capacity`` with ``n_territories_needed``,
+        ``workload_from_bases_hours`` and ``fte_from_bases`` taken from it (its field
+        territories' workload as designed) and ``designs`` (how many were run).
+    """
+    from salesanalytics.analyses.territory.plan import run_scenario
+
+    if "n_territories" in scenario:
+        raise ValueError("plan_within_capacity sets n_territories itself; leave it out")
+    cap = capacity.copy()
+    per_fte = float(cap["capacity_hours_per_fte"].iloc[0])
+    n = int(cap["n_territories_needed"].iloc[0])
+    designs = 0
+    while True:
+        plan = run_scenario(inputs, n, tolerance=tolerance, **scenario)
+        designs += 1
+        f = plan.territories[plan.territories["dev_potential_mrr"].notna()]
+        work = float(f["workload_hours"].sum())
+        util = work / max(float(f["capacity_hours"].sum()), 1e-9)
+        nxt = max(n + 1, int(math.ceil(n * util / (1 + tolerance) - 1e-9)))
+        if util <= 1 + tolerance + 1e-9 or designs >= max_designs:
+            break
+        n = nxt
+    cap["n_territories_needed"] = n
+    cap["workload_from_bases_hours"] = work
+    cap["fte_from_bases"] = work / per_fte
+    cap["designs"] = designs
+    return plan, cap
+
+
+def propose(
+    inputs: Any, capacity: pd.DataFrame | None, proposal: dict[str, Any], name: str = "proposal"
+) -> tuple[Any, pd.DataFrame | None, dict[str, Any]]:
+    """The territory phase's proposal: with ``proposal["n_territories"]`` unset and a
+    ``capacity`` table, as many territories as the field workload needs
+    (:func:`plan_within_capacity`), else :func:`~salesanalytics.analyses.territory.plan.run_scenario`
+    with the given count (unset: one per active field rep).
+
+    Returns
+    -------
+    (plan, capacity, proposal)
+        The plan, the capacity table (updated by :func:`plan_within_capacity`) and the
+        proposal parameters with the count used (so that a rerun gives the same plan).
+    """
+    from salesanalytics.analyses.territory.plan import run_scenario
+
+    proposal = dict(proposal)
+    if proposal.get("n_territories") is None and capacity is not None:
+        rest = {k: v for k, v in proposal.items() if k != "n_territories"}
+        plan, capacity = plan_within_capacity(inputs, capacity, name=name, **rest)
+        proposal["n_territories"] = int(capacity["n_territories_needed"].iloc[0])
+        return plan, capacity, proposal
+    return run_scenario(inputs, **proposal, name=name), capacity, proposal
 
 
 def capacity_table(

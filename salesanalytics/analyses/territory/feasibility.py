@@ -152,6 +152,7 @@ def shortfall(
     reach: Mapping[str, Any] | None = None,
     units: pd.DataFrame | None = None,
     unit_territory: pd.Series | None = None,
+    bound: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Plain sentences on the territories that miss the tolerance after the search.
 
@@ -168,6 +169,9 @@ def shortfall(
         Optional units (``unit_id``, ``postal_code``, ``place``, ``n_accounts`` and the
         metrics) and their territories: names the largest unit of each missing territory as a
         candidate to split.
+    bound
+        Optional :func:`balance_bound` output: says whether the miss is proven (no plan can
+        reach the band with these bases) or the search's.
 
     Returns
     -------
@@ -198,6 +202,19 @@ def shortfall(
         f"{len(miss)} of {len(f)} territories miss ±{tolerance:.0%}: " + "; ".join(parts) + ". "
         f"The best plan found reaches ±{np.ceil(best * 1000) / 10:.1f}% on every territory."
     )
+    if bound is not None and not bound.get("feasible", True):
+        out.append(
+            f"No plan can reach ±{tolerance:.0%} with these reps' bases, even one that splits "
+            "every postal code and ignores contiguity: every plan leaves some territory at least "
+            f"{bound['bound']:.1%} from its target on potential or on workload including travel "
+            "(a proven bound: the linear relaxation of the balance constraints)."
+        )
+    elif bound is not None:
+        out.append(
+            f"±{tolerance:.0%} is not ruled out: a plan that splits postal codes and ignores "
+            "contiguity could reach it, so more search effort (search passes) or other "
+            "territory bases may close the gap; this plan is the best found, not a proven limit."
+        )
     helps = [f"a band of ±{np.ceil(best * 100):.0f}%"]
     if units is not None and unit_territory is not None and len(units):
         t = units["unit_id"].astype(str).map(unit_territory.astype(str))

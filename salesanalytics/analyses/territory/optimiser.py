@@ -1098,6 +1098,87 @@ def _pair_milp(st: _State, passes: int, deadline: float, max_units: int = 80) ->
     return improved
 
 
+def _territory_groups(st: _State, size: int) -> list[tuple[int, ...]]:
+    """Groups of ``size`` territories that can exchange units: connected on the territory
+    adjacency (with contiguity), or any ``size`` territories (without)."""
+    from itertools import combinations
+
+    if not st.contiguous:
+        return list(combinations(range(st.k), size))
+    asg = st.assign
+    src = np.repeat(np.arange(len(asg)), np.diff(st.indptr))
+    a_t, b_t = asg[src], asg[st.indices]
+    diff = a_t != b_t
+    adj: list[set[int]] = [set() for _ in range(st.k)]
+    for x, y in zip(a_t[diff].tolist(), b_t[diff].tolist(), strict=True):
+        adj[x].add(y)
+    groups: set[tuple[int, ...]] = set()
+    for t in range(st.k):
+        for combo in combinations(sorted(adj[t]), size - 1):
+            groups.add(tuple(sorted((t, *combo))))
+    return sorted(groups)
+
+
+def _group_milp(st: _State, size: int, deadline: float, max_units: int = 90) -> int:
+    """Re-divide the units of groups of ``size`` neighbouring territories optimally (a small
+    MILP on HiGHS each: least cost, every territory of the group within tolerance); kept when
+    cheaper and, with contiguity, every territory of the group stays connected. One pass over
+    all groups; returns the number of improved groups. (Pairs alone leave plans in which only
+    a chain of three territories can lower the cost: a unit moves from A to B while B hands
+    one on to C.)"""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    improved = 0
+    for grp in _territory_groups(st, size):
+        if time.perf_counter() > deadline:
+            break
+        g = np.array(grp)
+        U = np.flatnonzero(np.isin(st.assign, g))
+        if len(U) > max_units or len(U) < size:
+            continue
+        m = len(g)
+        # variables: unit i in territory g[j] at column i * m + j
+        cost = np.column_stack([st.unit_cost(U, np.full(len(U), t)) for t in g]).ravel()
+        loads = np.stack([st.loads(U, np.full(len(U), t)) for t in g], axis=1)  # (U, m, metrics)
+        rows, lo, hi = [], [], []
+        for j, t in enumerate(g):
+            for q in range(st.a.shape[1]):
+                if not st.active[t, q]:
+                    continue
+                r = np.zeros(len(U) * m)
+                r[j::m] = loads[:, j, q]
+                rows.append(r)
+                lo.append(st.T[t, q] * (1 - st.tol[q]))
+                hi.append(st.T[t, q] * (1 + st.tol[q]))
+        one = np.zeros((len(U), len(U) * m))
+        for i in range(len(U)):
+            one[i, i * m : (i + 1) * m] = 1.0
+        now = (st.assign[U][:, None] == g[None, :]).astype(float).ravel()
+        lb, ub = np.zeros(len(U) * m), np.ones(len(U) * m)
+        lk = np.repeat(st.locked[U], m)
+        lb[lk], ub[lk] = now[lk], now[lk]
+        cons = [LinearConstraint(one, 1.0, 1.0)]
+        if rows:
+            cons.append(LinearConstraint(np.array(rows), lo, hi))
+        res = milp(
+            cost,
+            constraints=cons,
+            integrality=np.ones(len(U) * m),
+            bounds=Bounds(lb, ub),
+            options={"time_limit": 5.0, "disp": False},
+        )
+        if res.x is None or cost @ np.round(res.x) >= cost @ now - 1e-9:
+            continue
+        new = g[np.round(res.x).reshape(len(U), m).argmax(axis=1)]
+        if any((new == t).sum() == 0 for t in g):
+            continue
+        if st.contiguous and not all(_territory_connected(st, U[new == t]) for t in g):
+            continue
+        st.assign[U] = new
+        improved += 1
+    return improved
+
+
 # ----------------------------------------------------------------------------------------------
 # public entry point
 # ----------------------------------------------------------------------------------------------
@@ -1295,7 +1376,7 @@ def design_territories(
     metrics: Sequence[str] = ("potential", "workload"),
     tolerance: float | Mapping[str, float] = 0.05,
     id_col: str = "unit_id",
-    coord_cols: tuple[str, str] = ("latitude", "longitude"),
+    coord_cols: tuple[str, str] | None = ("latitude", "longitude"),
     planar: bool = False,
     current_col: str | None = None,
     locked_col: str | None = None,
@@ -1336,6 +1417,10 @@ def design_territories(
         the combined metric, i.e. each metric as a share of its total, summed),
         ``continuity_col`` (value lost when the unit changes territory, e.g. customer revenue;
         default the first metric).
+    coord_cols, planar
+        The coordinate columns (degrees, or km with ``planar=True``). ``coord_cols=None``: the
+        units have no coordinates; the cost is then the ``distance`` matrix (required), the
+        neighbourhood the ``edges`` (required unless ``contiguity=False``).
     n_territories
         Number of territories. Default: the number of ``territory_ids``, else of distinct
         current territories.
@@ -1415,6 +1500,10 @@ def design_territories(
     cfg = solver_settings(settings, **solver)
     t0 = time.perf_counter()
     metrics = list(metrics)
+    embedded = coord_cols is None
+    if embedded:  # a distance / travel-time matrix instead of coordinates
+        units = _embed(units, id_col, distance, edges, contiguity)
+        coord_cols, planar = ("_x", "_y"), True
     tol_map = _validate(
         units,
         metrics,
@@ -1467,7 +1556,55 @@ def design_territories(
     _repair_and_balance(st, p, cfg, deadline, stats)
     _polish(st, p, cfg, deadline, stats)
     stats["objective"] = objective if not st.fixed else "bases"
-    return _result(units, p, st, planar, coord_cols, stats, t0)
+    res = _result(units, p, st, planar, coord_cols, stats, t0)
+    if embedded:  # the embedding's centres mean nothing to the caller
+        res.territories = res.territories.drop(columns=["centre__x", "centre__y"])
+    return res
+
+
+def _embed(
+    units: pd.DataFrame,
+    id_col: str,
+    distance: np.ndarray | pd.DataFrame | None,
+    edges: pd.DataFrame | None,
+    contiguity: bool,
+) -> pd.DataFrame:
+    """Units without coordinates: planar stand-ins ``_x``, ``_y`` from the distance matrix
+    (its first two principal components: units far apart in it lie far apart), used only for
+    the warm start and ties; the cost is the matrix itself."""
+    if distance is None:
+        raise ValueError(
+            "cannot design territories without coordinates (coord_cols=None) and without a "
+            "distance matrix: give one of them"
+        )
+    if edges is None and contiguity:
+        raise ValueError(
+            "without coordinates the neighbourhood cannot be derived: give the neighbour pairs "
+            "(edges) or switch contiguity off (contiguity=False)"
+        )
+    if id_col not in units.columns:
+        raise ValueError(f"units table lacks its id column '{id_col}'")
+    if isinstance(distance, pd.DataFrame):
+        d = distance.copy()
+        d.index = d.index.astype(str)
+        ids = units[id_col].astype(str)
+        missing = sorted(set(ids) - set(d.index))[:5]
+        if missing:
+            raise ValueError(f"distance matrix lacks units {missing}: one row per unit id")
+        m = d.loc[ids.tolist()].to_numpy(dtype=float)
+    else:
+        m = np.asarray(distance, dtype=float)
+    if m.ndim != 2 or m.shape[0] != len(units) or not np.isfinite(m).all():
+        raise ValueError(
+            f"distance matrix must be finite with one row per unit ({len(units)}); got shape "
+            f"{m.shape}"
+        )
+    c = m - m.mean(axis=0)
+    u_, sv, _ = np.linalg.svd(c, full_matrices=False)
+    xy = np.zeros((len(units), 2))
+    r = min(2, len(sv))
+    xy[:, :r] = u_[:, :r] * sv[:r]
+    return units.assign(_x=xy[:, 0], _y=xy[:, 1])
 
 
 def _validate(
@@ -1841,11 +1978,11 @@ def _polish(
         for _ in range(6):
             n_sw = _cost_swaps(st, passes=cfg.polish_passes, deadline=deadline)
             n_mv = _compact_search(st, passes=8, deadline=deadline)
-            n_pm = (
-                _pair_milp(st, passes=cfg.polish_passes, deadline=deadline)
-                if n <= cfg.pair_milp_units  # small instance: re-split neighbouring pairs exactly
-                else 0
-            )
+            n_pm = 0
+            if n <= cfg.pair_milp_units:  # small instance: re-split neighbouring groups exactly
+                n_pm = _pair_milp(st, passes=cfg.polish_passes, deadline=deadline)
+                if not n_pm and st.k >= 3:
+                    n_pm = _group_milp(st, 3, deadline=deadline)
             stats["compactness_swaps"] += n_sw
             stats["compactness_moves"] += n_mv
             stats["pair_milp_improvements"] += n_pm

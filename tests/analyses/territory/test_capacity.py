@@ -113,3 +113,43 @@ def test_reps_without_territory_are_available_for_other_roles() -> None:
     assert (
         tm.available_line(av.iloc[:0], 3) == "Every active field rep has one of the 3 territories."
     )
+
+
+def test_the_count_line_says_why_the_plan_has_its_territories() -> None:
+    cap = tm.field_capacity(_channels(), _field_workload(), _reps())
+    assert tm.capacity_line(cap).startswith(
+        "The proposed channel mix leaves 7'287 hours a year of field work; 820 of them on key "
+        "accounts (for the key-account managers) and 6'467 for the field territories: 4.9 FTE"
+    )
+    cap = cap.assign(n_territories_needed=5, workload_from_bases_hours=6_900.0, fte_from_bases=5.2)
+    line = tm.count_line(cap)
+    assert line.startswith("Served from fewer bases than today, the reps drive further: with 5")
+    assert "6'900 hours a year (5.2 FTE)" in line and "against 6 active field reps" in line
+    with pytest.raises(ValueError, match="sets n_territories itself"):
+        tm.plan_within_capacity(None, cap, n_territories=3)
+
+
+def test_travel_aware_count_adds_territories_when_bases_are_few() -> None:
+    # accounts in two towns 100 km apart; every rep lives in the first town
+    acc = pd.DataFrame(
+        {
+            "latitude": [46.0] * 10 + [46.9] * 10,
+            "longitude": [7.0] * 20,
+            "activity_hours": [50.0] * 20,
+            "visits_per_year": [10.0] * 20,
+            "key_account": [False] * 19 + [True],
+        }
+    )
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["A", "B", "C"],
+            "fte": [1.0, 1.0, 0.5],
+            "home_latitude": [46.0, 46.0, 46.0],
+            "home_longitude": [7.0, 7.0, 7.0],
+        }
+    )
+    # 19 accounts x 50 h = 950 h of service; 9 far accounts x 10 visits x 2 x ~100 km x 1.3
+    # / 50 km/h = ~468 h of travel: 1,418 h at 1,000 h per FTE -> 2 territories at ±5%
+    n, work, fte = tm.travel_aware_count(acc, reps, 1000.0, start=1, tolerance=0.05)
+    assert n == 2 and fte == pytest.approx(work / 1000.0)
+    assert 1_350 < work < 1_500
