@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "init": "salesanalytics.engagement.pipeline.commands",
     "run": "salesanalytics.engagement.pipeline.commands",
     "clean": "salesanalytics.engagement.pipeline.commands",
+    "compare": "salesanalytics.engagement.pipeline.compare",
     "mapping": "salesanalytics.ingest.mapping_draft",
 }
 """Subcommand -> module registering it."""

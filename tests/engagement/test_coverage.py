@@ -16,7 +16,7 @@ import pytest
 
 from salesanalytics.engagement import coverage
 from salesanalytics.engagement.phases import all_phases
-from salesanalytics.engagement.pipeline.spec import Need, PhaseParams, PhaseSpec
+from salesanalytics.engagement.spec import Need, PhaseParams, PhaseSpec
 from salesanalytics.ingest import intake
 
 LIMITED, SKIPPED = "runs with limitations", "skipped"
