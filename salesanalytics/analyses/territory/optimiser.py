@@ -1500,10 +1500,11 @@ def design_territories(
     cfg = solver_settings(settings, **solver)
     t0 = time.perf_counter()
     metrics = list(metrics)
-    embedded = coord_cols is None
-    if embedded:  # a distance / travel-time matrix instead of coordinates
+    if coord_cols is None:  # a distance / travel-time matrix instead of coordinates
         units = _embed(units, id_col, distance, edges, contiguity)
-        coord_cols, planar = ("_x", "_y"), True
+        coord_cols, planar, embedded = ("_x", "_y"), True, True
+    else:
+        embedded = False
     tol_map = _validate(
         units,
         metrics,
