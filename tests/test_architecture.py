@@ -70,7 +70,6 @@ MANY_PARAMETERS: dict[str, str] = {
     "analyses.compensation.workflow:evaluate_plans": "settings object pending (issue 13)",
     "analyses.controlling.model:build_controlling": "settings object pending (issue 13)",
     "analyses.territory.exact:exact_territories": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:_result": "territory rewritten today (wt/territory)",
     "analyses.territory.optimiser:design_territories": "solver settings (wt/territory)",
     "analyses.territory.plan:run_scenario": "solver settings (wt/territory)",
 }

@@ -236,6 +236,25 @@ def shortfall(
     return out
 
 
+def _assignment_rows(n: int, ui: np.ndarray, travel_load: np.ndarray | None) -> tuple[Any, Any]:
+    """Equality rows of the bound's LP: every unit shared out in full; with travel, the last
+    variable equals the travel metric's total over all variables."""
+    import scipy.sparse as sp
+
+    nv = len(ui)
+    dyn = travel_load is not None
+    rows, cols, vals = [ui], [np.arange(nv)], [np.ones(nv)]
+    if travel_load is not None:
+        rows += [np.full(nv, n), np.array([n])]
+        cols += [np.arange(nv), np.array([nv])]
+        vals += [-travel_load, np.array([1.0])]
+    a_eq = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n + dyn, nv + 1),
+    )
+    return a_eq, np.r_[np.ones(n), np.zeros(int(dyn))]
+
+
 def balance_bound(
     loads: np.ndarray,
     shares: np.ndarray,
@@ -301,18 +320,7 @@ def balance_bound(
         lv[:, ej] += np.asarray(travel, dtype=float)[ui, ti]
     dyn = travel is not None
     nx = nv + 1  # the last variable: the travel metric's total (its targets follow the plan)
-    eq_rows = [ui, np.full(nv, n)] if dyn else [ui]
-    eq_cols = [np.arange(nv), np.arange(nv)] if dyn else [np.arange(nv)]
-    eq_vals = [np.ones(nv), -lv[:, ej]] if dyn else [np.ones(nv)]
-    if dyn:
-        eq_rows.append(np.array([n]))
-        eq_cols.append(np.array([nv]))
-        eq_vals.append(np.array([1.0]))
-    a_eq = sp.csr_matrix(
-        (np.concatenate(eq_vals), (np.concatenate(eq_rows), np.concatenate(eq_cols))),
-        shape=(n + dyn, nx),
-    )
-    b_eq = np.r_[np.ones(n), np.zeros(int(dyn))]
+    a_eq, b_eq = _assignment_rows(n, ui, lv[:, ej] if dyn else None)
     bounds = np.column_stack([np.zeros(nx), np.ones(nx)])
     bounds[nv] = (0.0, np.inf) if dyn else (0.0, 0.0)
     if fixed is not None:

@@ -1523,18 +1523,20 @@ def design_territories(
         n_territories,
         metrics,
         tol_map,
-        id_col=id_col,
-        coord_cols=coord_cols,
-        planar=planar,
-        current_col=current_col,
-        locked_col=locked_col,
-        start_col=start_col,
+        _Columns(
+            id_col,
+            coord_cols,
+            planar,
+            current_col,
+            locked_col,
+            start_col,
+            compactness_col,
+            continuity_col,
+        ),  # fmt: skip
         edges=edges,
         territory_ids=territory_ids,
         target_shares=target_shares,
         metric_shares=metric_shares,
-        compactness_col=compactness_col,
-        continuity_col=continuity_col,
     )
     st.contiguous = bool(contiguity)
     if bases is not None:
@@ -1723,26 +1725,36 @@ def _target_shares(
     return shares, share_m
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """Where the problem's columns are in the units table."""
+
+    id_col: str
+    coord_cols: tuple[str, str]
+    planar: bool
+    current_col: str | None
+    locked_col: str | None
+    start_col: str | None
+    compactness_col: str | None
+    continuity_col: str | None
+
+
 def _setup(
     units: pd.DataFrame,
     n_territories: int | None,
     metrics: list[str],
     tol_map: dict[str, float],
+    cols: _Columns,
     *,
-    id_col: str,
-    coord_cols: tuple[str, str],
-    planar: bool,
-    current_col: str | None,
-    locked_col: str | None,
-    start_col: str | None,
     edges: pd.DataFrame | None,
     territory_ids: Sequence[str] | None,
     target_shares: Mapping[str, float] | None,
     metric_shares: Mapping[str, Mapping[str, float]] | None,
-    compactness_col: str | None,
-    continuity_col: str | None,
 ) -> tuple[_Problem, _State]:
     """The problem as arrays and the optimiser's working state (unassigned)."""
+    id_col, coord_cols, planar = cols.id_col, cols.coord_cols, cols.planar
+    current_col, locked_col, start_col = cols.current_col, cols.locked_col, cols.start_col
+    compactness_col, continuity_col = cols.compactness_col, cols.continuity_col
     n = len(units)
     ids = units[id_col].astype(str).to_numpy()
     c1 = units[coord_cols[0]].to_numpy(dtype=float)
