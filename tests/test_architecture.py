@@ -54,7 +54,6 @@ LONG_FUNCTIONS: dict[str, str] = {
 MANY_PARAMETERS: dict[str, str] = {
     # module:function -> reason it still takes more than MAX_PARAMS parameters
     "analyses.territory.exact:exact_territories": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:_result": "territory rewritten today (wt/territory)",
     "analyses.territory.optimiser:design_territories": "solver settings (wt/territory)",
     "analyses.territory.plan:run_scenario": "solver settings (wt/territory)",
 }

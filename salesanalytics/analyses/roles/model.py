@@ -473,13 +473,14 @@ def territory_fte(territories: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame
     """FTE the new territories need at their planned workload, per role of the territory owners.
 
     A cross-check of :func:`headcount` from the territory design: each territory's workload
-    (plus travel, where given) against its owner's capacity.
+    (service plus travel from its rep's base, as the territory table gives it) against its
+    owner's capacity.
 
     Parameters
     ----------
     territories
-        Columns ``territory_id``, ``rep_id``, ``workload_hours``, ``capacity_hours``; optional
-        ``travel_hours`` and ``fte`` (default 1).
+        Columns ``territory_id``, ``rep_id``, ``workload_hours`` (travel included),
+        ``capacity_hours``; optional ``fte`` (default 1).
     reps
         Columns ``rep_id``, ``role``.
 
@@ -487,7 +488,7 @@ def territory_fte(territories: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame
     -------
     pandas.DataFrame
         ``role, territories, workload_hours, capacity_hours, fte_needed`` where
-        ``fte_needed = sum(fte x (workload + travel) / capacity)``; territories with no capacity
+        ``fte_needed = sum(fte x workload / capacity)``; territories with no capacity
         are left out and counted in ``attrs["no_capacity"]``.
     """
     require_columns(
@@ -495,7 +496,9 @@ def territory_fte(territories: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame
     )
     t = territories.merge(reps[["rep_id", "role"]], on="rep_id", how="left")
     t["role"] = t["role"].fillna("unknown")
-    work = t["workload_hours"] + (t["travel_hours"].fillna(0.0) if "travel_hours" in t else 0.0)
+    # the territory table's workload is service plus travel from the rep's base already
+    # (travel_hours is the part of it spent driving): not added twice
+    work = t["workload_hours"]
     fte = t["fte"].fillna(1.0) if "fte" in t else 1.0
     ok = t["capacity_hours"] > 0
     t = t.assign(_work=work, _need=fte * work / t["capacity_hours"].where(ok))
