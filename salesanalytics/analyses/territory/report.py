@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from salesanalytics.analyses.territory.capacity import capacity_line
 from salesanalytics.analyses.territory.design import n_territories_for_capacity
 from salesanalytics.analyses.territory.metrics import balance_table
 from salesanalytics.analyses.territory.plan import (
@@ -60,14 +61,18 @@ def _neighbourhood(i: dict) -> str:
     )
 
 
-def input_summary(inputs: TerritoryInputs) -> list[str]:
-    """Plain-language summary of the territory inputs (accounts, units, workload, capacity)."""
+def input_summary(inputs: TerritoryInputs, capacity: pd.DataFrame | None = None) -> list[str]:
+    """Plain-language summary of the territory inputs (accounts, units, workload, capacity).
+
+    With ``capacity`` (:func:`~salesanalytics.analyses.territory.capacity.field_capacity`: the channel
+    phase's field workload and FTE) the territory count is that table's, not recomputed here.
+    """
     i = inputs.info
     cap = inputs.field_reps["capacity_hours"]
     need = (
         n_territories_for_capacity(i["total_workload_hours"], float(cap.mean())) if len(cap) else 0
     )
-    return [
+    lines = [
         f"{_num(i['n_accounts'])} accounts; {_num(i['n_key_accounts'])} key accounts are carved out to the "
         f"key-account managers; {_num(i['n_scope_accounts'])} accounts in "
         f"{_num(i.get('n_postal_codes_with_accounts', i['n_units_with_accounts']))} "
@@ -79,10 +84,17 @@ def input_summary(inputs: TerritoryInputs) -> list[str]:
         f"Accounts without postal code (kept with their owner): {_num(i['n_without_postal_code'])}; without "
         f"a potential estimate (counted as 0): {_num(i['n_without_potential'])}.",
         _neighbourhood(i),
-        f"Field workload: {_num(i['total_workload_hours'])} hours a year against a capacity of "
-        f"{_num(i['field_capacity_hours'])} hours of {_num(i['n_field_reps'])} active field reps; at "
-        f"{_num(float(cap.mean()) if len(cap) else 0)} hours per rep the workload needs {need} territories.",
     ]
+    if capacity is not None:
+        lines.append(capacity_line(capacity))
+    else:
+        lines.append(
+            f"Field workload: {_num(i['total_workload_hours'])} hours a year against a capacity "
+            f"of {_num(i['field_capacity_hours'])} hours of {_num(i['n_field_reps'])} active "
+            f"field reps; at {_num(float(cap.mean()) if len(cap) else 0)} hours per rep the "
+            f"workload needs {need} territories."
+        )
+    return lines
 
 
 def rep_homes(field_reps: pd.DataFrame) -> pd.DataFrame:
@@ -385,12 +397,7 @@ def scenario_widget(inputs: TerritoryInputs, **kwargs: Any) -> Any:
         with out:
             out.clear_output()
             p = run_scenario(inputs, n.value, tolerance=tol.value, **kwargs)
-            maps.territory_map(
-                p.postal_territory(),
-                p.name,
-                edges=inputs.postal_edges,
-                geography=inputs.geography,
-            )
+            maps.territory_map(p.postal_territory(), p.name, edges=inputs.postal_edges)
             plt.show()
             display(style.table(pd.DataFrame([p.quality]), caption="Plan figures"))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.engagement.pipeline.spec import Need, PhaseParams, PhaseSpec
+from salesanalytics.engagement.spec import Need, PhaseParams, PhaseSpec
 from salesanalytics.reference.travel import ROAD_FACTOR, SPEED_KMH
 
 __all__ = ["MAX_CONTINUITY_WEIGHT", "MAX_TERRITORIES", "PHASE", "Params"]
@@ -22,7 +22,10 @@ class Params(PhaseParams):
         0,
         ge=0,
         le=MAX_TERRITORIES,
-        description="Number of field territories; 0 = one per active field rep.",
+        description="Number of field territories; 0 = as many as the field workload the channel "
+        "mix leaves needs (field hours outside key accounts / hours per FTE, the fewest "
+        "territories within the tolerance of full utilisation); without the channel phase one "
+        "per active field rep.",
     )
     tolerance: float = Field(
         0.05,
@@ -86,6 +89,8 @@ PHASE = PhaseSpec(
         "disruption",
         "design",
         "bases",
+        "field_capacity",
+        "reps_available",
     ),
     params=Params,
     seconds=9,
