@@ -836,6 +836,31 @@ class _AccountPlan:
         return book.at_date(r, day)
 
 
+def _place_abroad(
+    g: _Geography, code_idx: np.ndarray, abroad: tuple[float, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move ``abroad[0]`` of the accounts to Liechtenstein and German border postal codes (own
+    random stream from seed ``abroad[1]``: the Swiss accounts keep the draws of ``abroad=0``);
+    appends those codes to ``g`` and changes ``code_idx`` in place. Which accounts moved and
+    every account's billing country."""
+    n = len(code_idx)
+    foreign = np.zeros(n, dtype=bool)
+    billing_country = np.full(n, g.country.billing_country, dtype=object)
+    if abroad[0] <= 0:
+        return foreign, billing_country
+    frng = np.random.default_rng([abroad[1], 20])
+    fpcs = _border_postal_codes(g.pcs.columns)
+    foreign = frng.random(n) < abroad[0]
+    fidx = frng.choice(
+        len(fpcs), size=int(foreign.sum()), p=fpcs["population"] / fpcs["population"].sum()
+    )
+    code_idx[foreign] = len(g.pcs) + fidx
+    billing_country[foreign] = fpcs["billing_country"].to_numpy(object)[fidx]
+    g.add_border_codes(fpcs)
+    g.abroad_share = abroad[0]
+    return foreign, billing_country
+
+
 def _plan_accounts(
     arng: np.random.Generator,
     n: int,
@@ -850,20 +875,7 @@ def _plan_accounts(
     are appended to ``g``."""
     pop = g.pcs["population"].to_numpy(float)
     code_idx = arng.choice(len(g.codes), size=n, p=pop / pop.sum())
-    foreign = np.zeros(n, dtype=bool)
-    billing_country = np.full(n, g.country.billing_country, dtype=object)
-    if abroad[0] > 0:
-        # own random stream: the Swiss accounts keep the draws of abroad=0
-        frng = np.random.default_rng([abroad[1], 20])
-        fpcs = _border_postal_codes(g.pcs.columns)
-        foreign = frng.random(n) < abroad[0]
-        fidx = frng.choice(
-            len(fpcs), size=int(foreign.sum()), p=fpcs["population"] / fpcs["population"].sum()
-        )
-        code_idx[foreign] = len(g.pcs) + fidx
-        billing_country[foreign] = fpcs["billing_country"].to_numpy(object)[fidx]
-        g.add_border_codes(fpcs)
-        g.abroad_share = abroad[0]
+    foreign, billing_country = _place_abroad(g, code_idx, abroad)
     pcs, codes = g.pcs, g.codes
     r_km = 0.8 * np.sqrt(arng.random(n))
     ang = arng.uniform(0, 2 * np.pi, n)
@@ -1545,6 +1557,46 @@ def _write_truth(
     return truth
 
 
+def _activities(
+    out: Path,
+    s_act: np.random.SeedSequence,
+    acc: _AccountPlan,
+    cust: _CustomerPlan,
+    book: _RepBook,
+    acc_ids: pa.Array,
+    window: tuple[int, int],
+) -> tuple[np.ndarray, dict[str, int], np.ndarray, dict[str, Any]]:
+    """Activity rates per account (per year, 4 types) and the written ``Task``/``Event`` files:
+    the rates, rows written, each account's first activity day and the activity statistics."""
+    lam = _activity_rates(acc, cust)
+    rows, first, stats = _write_activities(
+        out,
+        s_act,
+        acc.n,
+        lam,
+        window[0],
+        window[1],
+        acc.channel,
+        lambda a, d: acc.channel_rep(book, a, d),
+        acc_ids,
+        book.ids,
+    )
+    return lam, rows, first, stats
+
+
+def _check_country(country: str, abroad: float) -> None:
+    """The demo client's country and share abroad, or a :class:`ParameterError`."""
+    if country not in DEMO_COUNTRIES:
+        raise ParameterError(
+            f"country must be one of {', '.join(DEMO_COUNTRIES)} for the demo client, got "
+            f"{country!r}"
+        )
+    if not 0.0 <= abroad < 0.5 or (abroad > 0 and country != "CH"):
+        raise ParameterError(
+            f"abroad must be a share in [0, 0.5) and is for the Swiss client only, got {abroad!r}"
+        )
+
+
 def generate(
     out_dir: str | Path,
     n_accounts: int = 20_000,
@@ -1566,16 +1618,11 @@ def generate(
     as_of
         The export's "today" (ISO date).
     country
-        ``CH`` (default: the Swiss client, unchanged) or ``DE``: the same kind of client across
-        Germany (:data:`DEMO_COUNTRIES`): real German PLZ drawn in proportion to an estimated
-        population (stated in ``truth.json["geography"]``), region teams by PLZ zone
-        (:data:`REGIONS_DE`, head count scaled to the accounts), amounts in EUR
-        (``BillingCountry`` = Deutschland, so the intake takes the country and currency).
+        ``CH`` (default, the Swiss client) or ``DE``: the same kind of client across Germany
+        (:data:`DEMO_COUNTRIES`; population proxy stated in ``truth.json["geography"]``, EUR).
     abroad
-        Swiss client only: share of the accounts placed across the border instead, in
-        Liechtenstein and in German PLZ within 30 km of Switzerland (drawn by estimated
-        population, own random stream: the Swiss accounts' draws are those of ``abroad=0``);
-        they belong to the nearest field rep today. 0 (default) = the Swiss client unchanged.
+        Swiss client only: share of accounts in Liechtenstein and German PLZ within 30 km of
+        Switzerland (own random stream; the Swiss accounts' draws stay those of ``abroad=0``).
 
     Returns
     -------
@@ -1590,15 +1637,7 @@ def generate(
     """
     t0 = time.perf_counter()
     today = _check_args(n_accounts, seed, as_of)
-    if country not in DEMO_COUNTRIES:
-        raise ParameterError(
-            f"country must be one of {', '.join(DEMO_COUNTRIES)} for the demo client, got "
-            f"{country!r}"
-        )
-    if not 0.0 <= abroad < 0.5 or (abroad > 0 and country != "CH"):
-        raise ParameterError(
-            f"abroad must be a share in [0, 0.5) and is for the Swiss client only, got {abroad!r}"
-        )
+    _check_country(country, abroad)
     n = int(n_accounts)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1642,18 +1681,8 @@ def generate(
     )
     funnel_empirical = _funnel_empirical(opps)
 
-    lam = _activity_rates(acc, cust)  # per year, 4 types
-    act_rows, act_first, act_stats = _write_activities(
-        out,
-        s_act,
-        n,
-        lam,
-        act_start,
-        today,
-        acc.channel,
-        lambda a, d: acc.channel_rep(book, a, d),
-        acc_ids,
-        book.ids,
+    lam, act_rows, act_first, act_stats = _activities(
+        out, s_act, acc, cust, book, acc_ids, (act_start, today)
     )
     rows_written.update(act_rows)
     acct_first = np.minimum(acct_first, act_first)

@@ -18,6 +18,7 @@ the spreadsheet row it came from.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date

@@ -246,7 +246,8 @@ _NAME_TO_CODE: dict[str, str] = {
 
 def country_code(text: Any) -> str | None:
     """ISO alpha-2 code of a country name or code (``"Deutschland"`` -> ``"DE"``); ``None`` if
-    empty or not one of :data:`SUPPORTED_COUNTRIES`."""
+    empty or not one of :data:`SUPPORTED_COUNTRIES`.
+    """
     if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
         return None
     return _NAME_TO_CODE.get(str(text).strip().casefold())
@@ -254,7 +255,8 @@ def country_code(text: Any) -> str | None:
 
 def country_codes(values: pd.Series) -> pd.Series:
     """Vectorised :func:`country_code`: ISO alpha-2 codes (string dtype, missing where the text
-    is empty or unknown), aligned with ``values``."""
+    is empty or unknown), aligned with ``values``.
+    """
     txt = values.astype("string").str.strip().str.casefold()
     return txt.map(_NAME_TO_CODE).astype("string")
 
@@ -282,7 +284,8 @@ def currency_for_countries(countries: Iterable[str]) -> str:
 
 def postal_key(country: pd.Series | str, postal_code: pd.Series | str, multi: bool) -> Any:
     """The key of a postal code in a geography: the code itself, or ``"CC-code"`` when the
-    geography spans several countries (Swiss and Austrian codes overlap)."""
+    geography spans several countries (Swiss and Austrian codes overlap).
+    """
     if not multi:
         return postal_code
     if isinstance(postal_code, pd.Series):
@@ -354,12 +357,14 @@ class Geography(ABC):
     def places(self) -> pd.DataFrame:
         """One row per postal code: ``key``, ``country``, ``postal_code``, ``place``,
         ``region`` (canton / Land code), ``region_name``, ``latitude``, ``longitude``
-        (WGS84); sorted by ``key``. Cheap: no geometry."""
+        (WGS84); sorted by ``key``. Cheap: no geometry.
+        """
 
     @abstractmethod
     def postal_codes(self) -> pd.DataFrame:
         """:meth:`places` plus ``population``, ``area_km2`` and ``density`` (NaN where the
-        source has no figure; point sources have no population)."""
+        source has no figure; point sources have no population).
+        """
 
     @abstractmethod
     def cells(self) -> pd.Series:
@@ -641,7 +646,8 @@ def _delaunay(xy: np.ndarray) -> np.ndarray:
 def _alpha_shape(xy: np.ndarray, edge_m: float, buffer_m: float) -> Any:
     """Outline of a point set: Delaunay triangles with sides up to ``edge_m``, their union's
     outer rings (no holes), buffered by ``buffer_m``, plus a disc of ``buffer_m`` around every
-    point."""
+    point.
+    """
     import shapely
     from scipy.spatial import Delaunay
 
@@ -869,7 +875,8 @@ class GeoNamesPoints(Geography):
 def _water(crs: int) -> Any:
     """Large lakes as one geometry in ``crs``: the lakes shipped with the Swiss data (Bodensee
     and Lac Léman in full, Lago Maggiore, Lago di Lugano, ...). Outlines of point countries
-    exclude them, and no neighbour link crosses them."""
+    exclude them, and no neighbour link crosses them.
+    """
     import shapely
 
     lk = SwissPolygons().lakes()
@@ -997,7 +1004,8 @@ class CombinedGeography(Geography):
 
     def postal_codes(self) -> pd.DataFrame:
         """Every country's :meth:`Geography.postal_codes` (areas of each country's own cells;
-        estimated population where the source has none), keyed ``"CC-code"``."""
+        estimated population where the source has none), keyed ``"CC-code"``.
+        """
         frames = []
         for p in self.parts:
             f = p.postal_codes()

@@ -114,7 +114,7 @@ def with_map_key(accounts: pd.DataFrame, g: Geography | None = None) -> pd.DataF
     accounts
         ``postal_code`` and (optional) ``country`` per account.
     """
-    _require(accounts, ["postal_code"], "accounts")
+    require_columns(accounts, ["postal_code"], "accounts")
     g = map_geography(accounts) if g is None else g
     return accounts.assign(map_key=account_keys(accounts, g).to_numpy())
 
