@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -47,6 +46,7 @@ from salesanalytics.validation import (
     problem_frame,
     validate_tables,
 )
+from salesanalytics.workspace import TRUTH_FILES as _TRUTH_FILES
 from salesanalytics.workspace import Workspace
 
 __all__ = [
@@ -62,8 +62,10 @@ __all__ = [
     "write_intake",
 ]
 
-TRUTH_FILES: tuple[str, ...] = ("truth.json", "truth_accounts.parquet")
-"""Files of the demo generator that are copied unchanged into the intake output."""
+TRUTH_FILES: tuple[str, ...] = _TRUTH_FILES
+"""Files of the demo generator beside its export (planted truths): not read as CRM data and
+never written to the intake's output (the client's data folder); the run copies them into its
+analyst folder (:func:`salesanalytics.workspace.place_truth`)."""
 
 
 class IntakeError(ValueError):
@@ -535,7 +537,7 @@ def load_export(
 
 
 def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
-    """Write the canonical tables, quality tables, ``as_of.json`` and demo truth files.
+    """Write the canonical tables, quality tables and ``as_of.json``.
 
     Writes into the output folder of ``target`` (a :class:`~salesanalytics.workspace.Workspace`
     or a folder path): ``<table>.parquet`` for the eight canonical tables; ``quality.parquet``
@@ -546,8 +548,9 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     ``as_of.json`` (``{"as_of": "YYYY-MM-DD"}``) and ``quality_counts.json``;
     ``derivations.parquet`` (tables derived because the export lacks them, with rows produced),
     ``settings.json`` (``{"currency": "USD"}``: the run's currency, read by every phase) and
-    ``coverage.json`` (the coverage matrix, :func:`export_coverage`). ``truth.json`` and
-    ``truth_accounts.parquet`` of a demo export are copied unchanged.
+    ``coverage.json`` (the coverage matrix, :func:`export_coverage`). A demo export's planted
+    truths are not written here (this is the client's data folder): the run places them in its
+    analyst folder (:func:`salesanalytics.workspace.place_truth`).
 
     Returns
     -------
@@ -583,10 +586,6 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     ws.write_json(
         "quality_counts", {**rep.counts(), "mapping": result.mapping, "source": str(result.source)}
     )
-    for name in TRUTH_FILES:
-        src = result.source / name
-        if src.is_file():
-            shutil.copyfile(src, ws.output_dir / name)
     return ws.output_dir
 
 
