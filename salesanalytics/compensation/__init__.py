@@ -13,6 +13,8 @@ re-exported here:
   :func:`plan_from_dict`, :func:`plan_problems`, :func:`curve_factor`, :data:`PLANS_DIR`;
 * actuals: :data:`MEASURES`, :func:`deal_credits`, :func:`portfolio_actuals`,
   :func:`portfolio_owners`, :func:`with_team_deals`, :func:`mrr_at`, :func:`period_revenue`;
+  credit by the channel matrix: :func:`route_credits`, :func:`serving_reps`,
+  :func:`credit_notes`, :data:`CREDIT_BASIS`;
 * payouts: :func:`compute_payouts` -> :class:`PayoutResult` (payouts, totals, statement lines),
   :func:`period_bounds`;
 * comparison: :func:`compare_plans`, :func:`composite_attainment`, :func:`winners_losers`,
@@ -24,18 +26,22 @@ re-exported here:
   :func:`lorenz`, :func:`plot_simulation`, :func:`jensen_gap`, :func:`with_levers`,
   :func:`scenario_table`, :func:`lever_widget`;
 * the phase in two calls: :func:`evaluate_plans` -> :class:`Evaluation`, :func:`simulate_plans`,
-  :func:`findings_text`; per-rep statements of a run: :func:`read_statement`.
+  :func:`findings_text`, :func:`credit_summary`; per-rep statements of a run: :func:`read_statement`.
 """
 
 from __future__ import annotations
 
 from salesanalytics.compensation.actuals import (
+    CREDIT_BASIS,
     MEASURES,
+    credit_notes,
     deal_credits,
     mrr_at,
     period_revenue,
     portfolio_actuals,
     portfolio_owners,
+    route_credits,
+    serving_reps,
     with_team_deals,
 )
 from salesanalytics.compensation.analysis import (
@@ -90,6 +96,7 @@ from salesanalytics.compensation.simulation import (
 )
 from salesanalytics.compensation.workflow import (
     Evaluation,
+    credit_summary,
     evaluate_plans,
     findings_text,
     read_statement,
@@ -97,6 +104,7 @@ from salesanalytics.compensation.workflow import (
 )
 
 __all__ = [
+    "CREDIT_BASIS",
     "WHAT_IF_SCENARIOS",
     "Booster",
     "Calibration",
@@ -119,6 +127,8 @@ __all__ = [
     "comparison_text",
     "composite_attainment",
     "compute_payouts",
+    "credit_notes",
+    "credit_summary",
     "curve_factor",
     "deal_credits",
     "draw_attainment",
@@ -145,9 +155,11 @@ __all__ = [
     "potential_correlation",
     "potential_quotas",
     "rep_potential",
+    "route_credits",
     "read_statement",
     "rep_statement",
     "scenario_table",
+    "serving_reps",
     "simulate",
     "simulate_plans",
     "simulation_summary",

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from salesanalytics import style
-from salesanalytics.compensation.actuals import MEASURES
+from salesanalytics.compensation.actuals import MEASURES, credit_notes
 from salesanalytics.compensation.plan import Plan, curve_factor
 
 __all__ = ["PAY_ROUNDING", "PayoutResult", "compute_payouts", "period_bounds", "round_pay"]
@@ -229,6 +229,7 @@ def compute_payouts(
         notes.append(
             f"{n_unknown} deal(s) of reps without a plan (role not covered or rep unknown) not credited."
         )
+    how_credited = credit_notes(d)  # channel-matrix credit: how each rep's credit was assigned
     d = d.merge(
         rm[["rep_id", "role", "measure", "deal_cap"]], on=["rep_id", "measure"], how="inner"
     )
@@ -266,6 +267,15 @@ def compute_payouts(
     is_deal = rm["kind"] == "deal"
     rm["actual"] = np.where(is_deal, rm["actual"].fillna(0.0), rm["actual_p"])
     rm["deals"] = rm["deals"].fillna(0).astype(int)
+    rm["credit_note"] = (
+        pd.Series(
+            how_credited.reindex(pd.MultiIndex.from_frame(rm[["rep_id", "measure"]])).to_numpy(),
+            index=rm.index,
+            dtype="string",
+        )
+        if len(how_credited)
+        else pd.Series(pd.NA, index=rm.index, dtype="string")
+    )
     rm["capped"] = rm["capped"].fillna(0).astype(int)
     no_actual = rm["actual"].isna()
     if no_actual.any():
@@ -596,6 +606,9 @@ def _statement(
             basis = f"{style.chf(row.actual)} credited from {row.deals} won deal(s)"
             if row.capped:
                 basis += f" ({row.capped} capped at {style.chf(row.deal_cap)} per deal)"
+            note = getattr(row, "credit_note", None)
+            if note is not None and not pd.isna(note) and row.deals:
+                basis += f" ({note})"
         else:
             basis = "actual " + ("–" if pd.isna(row.actual) else style.pct(row.actual))
         if not pd.isna(row.commission_rate):

@@ -16,10 +16,13 @@ import pandas as pd
 
 from salesanalytics import style
 from salesanalytics.compensation.actuals import (
+    CREDIT_BASIS,
     deal_credits,
     period_revenue,
     portfolio_actuals,
     portfolio_owners,
+    route_credits,
+    serving_reps,
     with_team_deals,
 )
 from salesanalytics.compensation.analysis import (
@@ -43,7 +46,14 @@ from salesanalytics.compensation.simulation import (
 )
 from salesanalytics.workspace import apply_run_settings, read_phase_tables
 
-__all__ = ["Evaluation", "evaluate_plans", "findings_text", "read_statement", "simulate_plans"]
+__all__ = [
+    "Evaluation",
+    "credit_summary",
+    "evaluate_plans",
+    "findings_text",
+    "read_statement",
+    "simulate_plans",
+]
 
 
 @dataclass
@@ -73,7 +83,9 @@ class Evaluation:
         Spearman correlation of incentive with territory potential: ``plan, territory, rho,
         p_value, n``.
     deals
-        Deal credits of the period (all deal measures).
+        Deal credits of the period under the proposed plan (all deal measures; with
+        ``credit_basis``, ``routed_channel`` and ``sold_by`` when its credit follows the channel
+        matrix).
     plans
         The two plans by label.
     notes
@@ -117,6 +129,7 @@ def evaluate_plans(
     as_of: str | pd.Timestamp,
     assignment: pd.DataFrame | None = None,
     account_potential: pd.DataFrame | None = None,
+    routing: pd.DataFrame | None = None,
     period_months: int = 12,
     new_product_months: int = 24,
     multi_year_months: int = 24,
@@ -147,6 +160,12 @@ def evaluate_plans(
         ``account_id, potential_mrr``; when given, new-ARR quotas of measures with
         ``quota_basis: potential`` follow each rep's current territory potential and the
         correlation of pay with potential is computed.
+    routing
+        The channel phase's account × product group → channel table (``account_product_channel``:
+        ``account_id, product_group, channel``). A plan with ``credit: channel_matrix`` credits
+        each deal to the channel the matrix routes its account and product group to
+        (:func:`~salesanalytics.compensation.actuals.route_credits`), in the paid and in the
+        prior (quota) period; ``None`` (channel phase not run): the deal owner, with a note.
     period_months, new_product_months, multi_year_months
         Period length and the deal flags' definitions.
     threshold, excellence
@@ -205,32 +224,56 @@ def evaluate_plans(
     if "name" in accounts.columns:  # clawback lines name the customer
         customer = accounts.set_index(accounts["account_id"].astype("string"))["name"]
         deals["customer"] = deals["account_id"].map(customer).astype("string")
-    deals = with_team_deals(deals, r)
     # quotas are set on the prior period (same length, ending the day before this one)
     p_start, p_end = period_bounds(start - pd.Timedelta(days=1), period_months)
-    prior_deals = with_team_deals(
-        deal_credits(
-            opportunities,
-            contracts,
-            products,
+    prior = deal_credits(
+        opportunities,
+        contracts,
+        products,
+        p_start,
+        p_end,
+        as_of=p_end,
+        new_product_months=new_product_months,
+        multi_year_months=multi_year_months,
+    )
+    by_owner = {"paid": deals, "prior": prior}
+    by_matrix = None
+    if any(p.credit == "channel_matrix" for p in (current, proposed)):
+        if routing is None:
+            notes.append(
+                "The proposed plan credits deals by the channel matrix, but the channel phase "
+                "did not run: every deal is credited to its owner."
+            )
+        else:
+            field_owner = (
+                assignment[["account_id", "rep_id"]] if assignment is not None else owner_before
+            )
+            groups = _deal_groups(opportunities, products)
+            serving = serving_reps(contracts, r)
+            by_matrix = {
+                k: route_credits(v, routing, groups, r, field_owner, serving)
+                for k, v in by_owner.items()
+            }
+    results = {}
+    credited: dict[str, pd.DataFrame] = {}
+    prior_actuals = portfolio_actuals(contracts, activities, pairs, p_start, p_end)
+    for label, plan in (("current", current), ("proposed", proposed)):
+        src = by_matrix if plan.credit == "channel_matrix" and by_matrix is not None else by_owner
+        plan_deals = with_team_deals(src["paid"], r)
+        credited[label] = plan_deals
+        history = compute_payouts(
+            plan,
+            r,
+            with_team_deals(src["prior"], r),
+            prior_actuals,
             p_start,
             p_end,
-            as_of=p_end,
-            new_product_months=new_product_months,
-            multi_year_months=multi_year_months,
-        ),
-        r,
-    )
-    prior_actuals = portfolio_actuals(contracts, activities, pairs, p_start, p_end)
-    results = {}
-    for label, plan in (("current", current), ("proposed", proposed)):
-        history = compute_payouts(
-            plan, r, prior_deals, prior_actuals, p_start, p_end, potential=potential_before
+            potential=potential_before,
         ).payouts
         results[label] = compute_payouts(
             plan,
             r,
-            deals,
+            plan_deals,
             actuals,
             start,
             end,
@@ -273,10 +316,51 @@ def evaluate_plans(
         pay_for_performance=pfp,
         potential=pot,
         correlation=correlation,
-        deals=deals,
+        deals=credited["proposed"],
         plans={"current": current, "proposed": proposed},
         notes=notes,
     )
+
+
+def _deal_groups(opportunities: pd.DataFrame, products: pd.DataFrame | None) -> pd.Series:
+    """Product group per opportunity id (its product's group, else the product's name)."""
+    from salesanalytics.funnel import product_groups
+
+    if products is None or "product_id" not in opportunities.columns:
+        return pd.Series(dtype="string")
+    pid = pd.Series(
+        opportunities["product_id"].astype("string").to_numpy(),
+        index=opportunities["opportunity_id"].astype("string").to_numpy(),
+    )
+    return pid.map(product_groups(products)).astype("string")
+
+
+def credit_summary(ev: Evaluation) -> pd.DataFrame:
+    """How the proposed plan's deal credit was assigned: per basis (and routed channel), the
+    deals and their credited value (one measure of sales value, team leads' copies left out).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``how_credited, routed_channel, deals, credited_value, share_of_value``; empty when
+        the proposed plan credits deal owners.
+    """
+    d = ev.deals
+    cols = ["how_credited", "routed_channel", "deals", "credited_value", "share_of_value"]
+    if "credit_basis" not in d.columns or d.empty:
+        return pd.DataFrame(columns=cols)
+    own = d[~d["team_credit"].fillna(False).astype(bool)] if "team_credit" in d.columns else d
+    # each deal counts once: the measure that counts every deal type it was credited for
+    own = own.sort_values("measure").drop_duplicates(["deal_id", "rep_id"])
+    g = own.groupby(["credit_basis", "routed_channel"], dropna=False, observed=True)
+    out = g.agg(deals=("deal_id", "nunique"), credited_value=("amount", "sum")).reset_index()
+    total = out["credited_value"].sum()
+    out["share_of_value"] = out["credited_value"] / total if total else 0.0
+    out["how_credited"] = [
+        CREDIT_BASIS[b].format(channel=c if isinstance(c, str) else "routed")
+        for b, c in zip(out["credit_basis"], out["routed_channel"], strict=True)
+    ]
+    return out.sort_values("credited_value", ascending=False, ignore_index=True)[cols]
 
 
 def simulate_plans(
@@ -356,6 +440,23 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
             f"The correlation of incentive with the potential of the rep's territory falls from "
             f"{c['current']:.2f} to {c['proposed']:.2f}: pay follows performance against a fair "
             "quota rather than the luck of a rich territory."
+        )
+    credits = credit_summary(ev)
+    if len(credits):
+        moved = credits.loc[
+            credits["how_credited"].isin(
+                [
+                    CREDIT_BASIS[b].format(channel=c)
+                    for b in ("field_owner", "channel_rep", "team_channel")
+                    for c in ("field", "tele", "online")
+                ]
+            ),
+            "credited_value",
+        ].sum()
+        parts.append(
+            "Under the proposed plan the channel that sells a product group to an account earns "
+            f"the deal (channel matrix): {style.pct(moved / credits['credited_value'].sum(), 0)} "
+            "of the year's credited sales value goes to a rep other than the deal's owner."
         )
     if summary is not None and len(summary):
         v = summary.set_index(["scenario", "statistic"])["value"]
