@@ -1641,7 +1641,7 @@ def for_report(table: pd.DataFrame, accounts: pd.DataFrame | None = None) -> pd.
     """A funnel table as the client reads it: funnels in words, reps and accounts by name.
 
     Rep ids are dropped where the rep's name is beside them (``rep_id`` with ``rep_name``,
-    ``owner_id``); an account id becomes the account's name (``account``, from ``accounts``);
+    ``owner_id``), stage numbers where the stage's name is; an account id becomes the account's name (``account``, from ``accounts``);
     an ``opportunity_id`` moves to the last column, where a CRM user finds the record. The
     workbook keeps every id.
 
@@ -1657,6 +1657,8 @@ def for_report(table: pd.DataFrame, accounts: pd.DataFrame | None = None) -> pd.
     if "funnel" in out.columns:
         out["funnel"] = out["funnel"].astype("string").map(lambda f: FUNNEL_LABELS.get(f, f))
     drop = [c for c in ("owner_id",) if c in out.columns]
+    if "stage_index" in out.columns and "stage" in out.columns:
+        drop.append("stage_index")  # the stage's name says it; the workbook keeps the number
     if "rep_id" in out.columns and "rep_name" in out.columns:
         drop.append("rep_id")
     if "account_id" in out.columns and accounts is not None:
