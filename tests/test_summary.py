@@ -74,10 +74,25 @@ def test_blocks_html_escapes_and_links(tmp_path):
 def test_recommendations_are_worded_from_figures(tmp_path):
     from salesanalytics.summary import recommendations
 
-    r = recommendations(_run(tmp_path))
+    run = _run(tmp_path)
+    r = recommendations(run)
     assert "lowers the cost of sales by 5.0 percentage points" in r["Compensation"]
     assert "shift capacity from Field; build up Tele" in r["Role profiles"]
     assert "Territory model" not in r  # its tables are missing
+    # every role above its need: nothing to shift capacity to, the freed capacity is named
+    pd.DataFrame(
+        {
+            "name": ["Field", "Tele"],
+            "fte_needed": [3.0, 0.5],
+            "fte_today": [4.0, 1.0],
+            "gap": [-1.0, -0.5],
+        }
+    ).to_parquet(run / "data" / "roles" / "headcount.parquet")
+    text = recommendations(run)["Role profiles"]
+    assert "shift capacity" not in text
+    assert text.startswith(
+        "The new channel mix needs 3.5 sales FTE for today's workload against 5.0"
+    )
 
 
 def test_one_page_answers_first_with_tiles_charts_recommendations_and_links(tmp_path):
