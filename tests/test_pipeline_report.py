@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -305,3 +306,28 @@ def test_the_page_title_is_shown_once_even_where_the_notebook_words_it_different
     assert "<h1>Incentive compensation: current against proposed plan</h1>" in page
     assert "today's plan against the new one" not in page and "Intro." in page
     assert "A later chapter heading stays" in page
+
+
+def test_every_phase_parameter_has_a_client_label_and_format() -> None:
+    import yaml
+
+    from salesanalytics.phases import all_phases
+    from salesanalytics.pipeline.report import param_rows
+
+    labels = yaml.safe_load(
+        (
+            Path(__file__).resolve().parents[1] / "salesanalytics/config/parameter_labels.yaml"
+        ).read_text(encoding="utf-8")
+    )
+    missing = [
+        f"{p.name}.{n}"
+        for p in all_phases()
+        for n in p.params.model_fields
+        if n not in (labels.get(p.name) or {})
+    ]
+    assert missing == [], f"add these to config/parameter_labels.yaml: {missing}"
+    rows = dict(param_rows("channels", {"hybrid_band": 0.15, "prior_deals": 20.0}))
+    assert rows == {
+        "Online with tele follow-up when tele earns within": "15% of online",
+        "Weight of the product group's figures in a thin cell": "20 deals",
+    }

@@ -473,8 +473,7 @@ def _param_text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float) and not isinstance(value, bool):
-        s = f"{value:,}".replace(",", "'")
-        return s
+        return _swiss(float(value))  # Swiss grouping, no trailing zeros (20.0 -> 20)
     if isinstance(value, list | tuple):
         return ", ".join(_param_text(v) for v in value)
     if isinstance(value, dict):
