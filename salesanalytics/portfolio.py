@@ -1234,7 +1234,10 @@ def kpi_wide(
 
 
 def describe_portfolio(
-    summary: pd.DataFrame, key_accounts: pd.DataFrame, ranking: pd.DataFrame
+    summary: pd.DataFrame,
+    key_accounts: pd.DataFrame,
+    ranking: pd.DataFrame,
+    channel_split: pd.DataFrame | None = None,
 ) -> list[str]:
     """Plain-language findings on the portfolio matrix, key accounts and the rep ranking.
 
@@ -1246,7 +1249,16 @@ def describe_portfolio(
         Output of :func:`key_accounts`.
     ranking
         Output of :func:`fair_ranking` (with an optional ``name`` column).
+    channel_split
+        :func:`channel_split`: when the channel matrix leaves accounts to tele and online
+        entirely, the portfolios are the field portfolios and the shares say so (the MRR of the
+        whole client is the intake's).
     """
+    outside = 0
+    if channel_split is not None and len(channel_split):
+        cs = channel_split.set_index("matrix_cell")
+        outside = int(cs.loc[NO_FIELD_WORK, "accounts"]) if NO_FIELD_WORK in cs.index else 0
+    of_mrr = "the field portfolios' MRR" if outside else "today's MRR"
     s = summary.set_index("matrix_cell")
     total_acc = max(int(s["accounts"].sum()), 1)
     dev = s.loc["develop"] if "develop" in s.index else None
@@ -1261,9 +1273,9 @@ def describe_portfolio(
     if "defend" in s.index:
         d = s.loc["defend"]
         out.append(
-            f"{style.num(d['accounts'])} accounts carry {style.pct(d['share_of_mrr'], 0)} of today's "
-            "MRR and still have high potential ('defend'): they need regular reviews and early "
-            "renewal talks."
+            f"{style.num(d['accounts'])} accounts carry {style.pct(d['share_of_mrr'], 0)} of "
+            f"{of_mrr} and still have high potential ('defend'): they need regular reviews and "
+            "early renewal talks."
         )
     out.append(
         f"{style.num(len(key_accounts))} accounts qualify as key accounts "

@@ -489,5 +489,15 @@ def test_channel_split_reads_the_channel_matrix_not_a_rule_of_its_own() -> None:
     text = pf.describe_channel_split(split.reset_index())
     assert text.startswith("The channel matrix leaves 1 accounts without field visits")
     assert "no field visits" not in pf.MATRIX_TREATMENTS["serve efficiently"]
+    # the portfolios are the field portfolios: shares of MRR say so (the client's MRR is larger)
+    seg = segments.assign(
+        rep_id="r1", current_mrr=[100.0, 5.0, 0.0], potential_mrr=[200.0, 10.0, 5.0]
+    )
+    summary = pf.matrix_summary(pf.segment_accounts(seg.rename(columns={"current_mrr": "mrr"})))
+    none = pd.DataFrame(columns=["name", "potential_mrr"])
+    rank = pd.DataFrame(columns=["entity_id", "overall_score"])
+    lines = pf.describe_portfolio(summary, none, rank, split.reset_index())
+    assert any("of the field portfolios' MRR" in t for t in lines), lines
+    assert not any("field portfolios" in t for t in pf.describe_portfolio(summary, none, rank))
     with pytest.raises(KeyError, match="account_workload"):
         pf.channel_split(segments, workload.drop(columns="tele_hours"))
