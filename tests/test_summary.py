@@ -144,3 +144,27 @@ def test_channel_tile_reads_the_contribution_of_the_channel_phases_migration_wav
     )
     value, label = next(t for t in tiles(tmp_path) if "another channel" in t[1])
     assert value == "+CHF 2.5 Mio." and "2 accounts" in label
+
+
+def test_channel_panel_shows_hours_which_add_up_not_accounts_served_by_several_channels(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from salesanalytics.summary import plot_overview
+
+    d = tmp_path / "data" / "channels"
+    d.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "scenario": ["today"] * 3 + ["proposed"] * 3,
+            "channel": ["field", "tele", "online"] * 2,
+            # proposed: 3 accounts, each with work in two channels
+            "accounts": [2, 1, 0, 3, 2, 1],
+            "workload_hours": [100.0, 20.0, 0.0, 40.0, 50.0, 30.0],
+        }
+    ).to_parquet(d / "channel_summary.parquet")
+    fig = plot_overview(tmp_path)
+    ax = next(a for a in fig.axes if a.get_title().startswith("Channel mix"))
+    assert ax.get_title() == "Channel mix: workload per channel (h per year)"
+    heights = sorted(round(p.get_height()) for p in ax.patches)
+    assert heights == [0, 20, 30, 40, 50, 100]
