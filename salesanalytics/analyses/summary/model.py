@@ -254,7 +254,7 @@ def _rec_roles(run: Path) -> str:
     if len(down):  # no role to shift to: say what the freed capacity is, not a shift
         need, today = h["fte_needed"].sum(), h["fte_today"].sum()
         return (
-            f"The new channel mix needs {style.num(need, 1)} sales FTE for today's workload "
+            f"The new channel mix needs {style.num(need, 1)} sales FTE for its workload "
             f"against {style.num(today, 1)} today (most in "
             + ", ".join(map(str, down["name"].head(2)))
             + "): put the freed capacity on the untapped potential before any reduction, "

@@ -95,9 +95,7 @@ def test_recommendations_are_worded_from_figures(tmp_path):
     ).to_parquet(run / "data" / "roles" / "headcount.parquet")
     text = recommendations(run)["Role profiles"]
     assert "shift capacity" not in text
-    assert text.startswith(
-        "The new channel mix needs 3.5 sales FTE for today's workload against 5.0"
-    )
+    assert text.startswith("The new channel mix needs 3.5 sales FTE for its workload against 5.0")
 
 
 def test_one_page_answers_first_with_tiles_charts_recommendations_and_links(tmp_path):
