@@ -155,7 +155,8 @@ def apply_run_settings(run_dir: str | os.PathLike[str]) -> str:
     """Apply the run's settings written by the intake (``data/intake/settings.json``: the
     currency) to the house style, so that every amount in a report is shown in the run's
     currency; returns the currency code. A run without them (older runs) is shown in CHF.
-    Called by :class:`Workspace` and by the per-entity report readers (cockpits, statements)."""
+    Called by :class:`Workspace` and by the per-entity report readers (cockpits, statements).
+    """
     path = Path(run_dir) / "data" / "intake" / "settings.json"
     code = None
     if path.exists():
@@ -250,7 +251,8 @@ class Workspace:
         """The demo's planted truth ``name`` (``truth``: the dict of ``truth.json``;
         ``truth_accounts``: the per-account table) from the run's analyst folder
         (:data:`TRUTH_DIR`), or None for a client's data (no planted truths). Demo checks are
-        analyst-only: the client's data folder never holds these files."""
+        analyst-only: the client's data folder never holds these files.
+        """
         folder = self.run_dir / TRUTH_DIR
         if (folder / f"{name}.json").is_file():
             return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
@@ -298,7 +300,8 @@ class Workspace:
 
     def warning(self, text: str) -> None:
         """Record a warning the client must see (e.g. a target that cannot be met): the run
-        prints it on the command line and lists it with the phase's headlines in ``index.html``."""
+        prints it on the command line and lists it with the phase's headlines in ``index.html``.
+        """
         path = self.output_dir / WARNINGS_FILE
         items = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
         if text not in items:

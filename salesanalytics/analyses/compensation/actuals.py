@@ -11,11 +11,15 @@ Two kinds of measures (see :data:`MEASURES`):
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from salesanalytics.errors import require_columns
 
 __all__ = [
     "CREDIT_BASIS",
@@ -86,14 +90,6 @@ _DEAL_TYPES = {
 }
 
 
-def _require(df: pd.DataFrame, cols: list[str], name: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{name} lacks column(s) {', '.join(missing)}; it has: {', '.join(map(str, df.columns))}"
-        )
-
-
 def mrr_at(contracts: pd.DataFrame, date: pd.Timestamp) -> pd.Series:
     """MRR per account of the contracts active on ``date``.
 
@@ -110,7 +106,7 @@ def mrr_at(contracts: pd.DataFrame, date: pd.Timestamp) -> pd.Series:
     pandas.Series
         MRR indexed by ``account_id`` (accounts without an active contract are absent).
     """
-    _require(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
+    require_columns(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
     d = pd.Timestamp(date)
     active = (contracts["start_date"] <= d) & (
         contracts["end_date"].isna() | (contracts["end_date"] > d)
@@ -169,7 +165,7 @@ def deal_credits(
         lost_date``. Won deals without owner or amount are left out; their number is in
         ``df.attrs["excluded"]``.
     """
-    _require(
+    require_columns(
         opportunities,
         ["opportunity_id", "account_id", "owner_id", "type", "status", "amount", "close_date"],
         "opportunities",
@@ -288,7 +284,7 @@ def portfolio_actuals(
         ``gross_retention``, ``portfolio_growth`` and ``activity_quality``; a rep whose portfolio
         had no MRR at period start gets no row for the ratio measures (nothing to retain).
     """
-    _require(owner, ["account_id", "rep_id"], "owner")
+    require_columns(owner, ["account_id", "rep_id"], "owner")
     start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
     m0 = mrr_at(contracts, start).rename("m0")
     m1 = mrr_at(contracts, end).rename("m1")
@@ -313,7 +309,7 @@ def portfolio_actuals(
         ),
     ]
     if activities is not None:
-        _require(activities, ["account_id", "date", "type", "minutes"], "activities")
+        require_columns(activities, ["account_id", "date", "type", "minutes"], "activities")
         act = activities[activities["date"].between(start, end)]
         qualified = act["type"].isin(["visit", "online_session"]) | (
             (act["type"] == "call") & (act["minutes"] >= qualified_call_minutes)
@@ -343,7 +339,7 @@ def period_revenue(
     period_start, period_end
         The period (inclusive).
     """
-    _require(contracts, ["start_date", "end_date", "mrr"], "contracts")
+    require_columns(contracts, ["start_date", "end_date", "mrr"], "contracts")
     start, end = pd.Timestamp(period_start), pd.Timestamp(period_end) + pd.Timedelta(days=1)
     s = contracts["start_date"].where(contracts["start_date"] > start, start)
     e = contracts["end_date"].fillna(end)
@@ -375,9 +371,9 @@ def portfolio_owners(
     pandas.DataFrame
         ``account_id, rep_id`` pairs (unique; an account can be in several portfolios).
     """
-    _require(owner, ["account_id", "rep_id"], "owner")
-    _require(contracts, ["account_id", "start_date", "owner_id"], "contracts")
-    _require(reps, ["rep_id", "role"], "reps")
+    require_columns(owner, ["account_id", "rep_id"], "owner")
+    require_columns(contracts, ["account_id", "start_date", "owner_id"], "contracts")
+    require_columns(reps, ["rep_id", "role"], "reps")
     role = reps.set_index(reps["rep_id"].astype("string"))["role"]
     base = owner[["account_id", "rep_id"]].dropna().astype("string")
     last = (
@@ -466,10 +462,10 @@ def serving_reps(contracts: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``account_id, channel, rep_id`` (one row per account and channel, tele and online only).
     """
-    from salesanalytics.analyses.channels.model import ROLE_CHANNEL
+    from salesanalytics.ingest.schema import ROLE_CHANNEL
 
-    _require(contracts, ["account_id", "start_date", "owner_id"], "contracts")
-    _require(reps, ["rep_id", "role"], "reps")
+    require_columns(contracts, ["account_id", "start_date", "owner_id"], "contracts")
+    require_columns(reps, ["rep_id", "role"], "reps")
     role = pd.Series(
         reps["role"].astype("string").map(ROLE_CHANNEL).to_numpy(),
         index=reps["rep_id"].astype("string").to_numpy(),
@@ -546,12 +542,12 @@ def route_credits(
     KeyError
         If a required column is missing.
     """
-    from salesanalytics.analyses.channels.model import ROLE_CHANNEL
+    from salesanalytics.ingest.schema import ROLE_CHANNEL
 
-    _require(deals, ["deal_id", "rep_id", "account_id", "amount"], "deals")
-    _require(routing, ["account_id", "product_group", "channel"], "routing")
-    _require(reps, ["rep_id", "role"], "reps")
-    _require(field_owner, ["account_id", "rep_id"], "field_owner")
+    require_columns(deals, ["deal_id", "rep_id", "account_id", "amount"], "deals")
+    require_columns(routing, ["account_id", "product_group", "channel"], "routing")
+    require_columns(reps, ["rep_id", "role"], "reps")
+    require_columns(field_owner, ["account_id", "rep_id"], "field_owner")
     d = deals.reset_index(drop=True).copy()
     d["sold_by"] = d["rep_id"].astype("string")
     rid = reps["rep_id"].astype("string")
@@ -585,51 +581,62 @@ def route_credits(
     for r_id, ch, tm in zip(rid, rep_channel.to_numpy(), team.to_numpy(), strict=True):
         if pd.notna(tm) and ch in ("tele", "online"):
             team_reps.setdefault((str(tm), str(ch)), []).append(str(r_id))
+    ctx = _RouteContext(rep_channel, known, serve, team, team_reps)
     out_rows: list[dict] = []
-    records = d.to_dict("records")
-    for rec, ch, owner in zip(records, d["routed_channel"], own, strict=True):
-        seller = rec["sold_by"]
-        base = {**rec, "credit_share": 1.0}
-        if pd.isna(ch):
-            out_rows.append({**base, "credit_basis": "unrouted"})
-            continue
-        if rep_channel.get(seller) == ch:
-            out_rows.append({**base, "credit_basis": "own_channel"})
-            continue
-        if ch == "field":
-            if pd.notna(owner) and owner in known:
-                out_rows.append({**base, "rep_id": owner, "credit_basis": "field_owner"})
-            else:
-                out_rows.append({**base, "credit_basis": "no_rep"})
-            continue
-        rep = serve.get((rec["account_id"], ch)) if len(serve) else None
-        if rep is not None and pd.notna(rep):
-            out_rows.append({**base, "rep_id": rep, "credit_basis": "channel_rep"})
-            continue
-        tm = team.get(owner) if pd.notna(owner) else None
-        if tm is None or pd.isna(tm):
-            tm = team.get(seller)
-        pool = team_reps.get((str(tm), str(ch)), []) if tm is not None and pd.notna(tm) else []
-        if not pool:
-            out_rows.append({**base, "credit_basis": "no_rep"})
-            continue
-        k = len(pool)
-        for r_ in pool:
-            out_rows.append(
-                {
-                    **base,
-                    "rep_id": r_,
-                    "amount": float(rec["amount"]) / k,
-                    "credit_share": 1.0 / k,
-                    "credit_basis": "team_channel",
-                }
-            )
+    for rec, ch, owner in zip(d.to_dict("records"), d["routed_channel"], own, strict=True):
+        out_rows += _credit_rows(rec, ch, owner, ctx)
     out = pd.DataFrame(out_rows, columns=[*d.columns, "credit_share", "credit_basis"])
     for col in ("rep_id", "sold_by", "routed_channel", "credit_basis"):
         out[col] = out[col].astype("string")
     out["amount"] = out["amount"].astype(float)
     out.attrs = dict(deals.attrs)
     return out
+
+
+@dataclass
+class _RouteContext:
+    """What :func:`_credit_rows` looks up: each rep's channel, the creditable reps, the account's
+    tele/online rep (by account and channel), each rep's team and the team's reps per channel."""
+
+    rep_channel: pd.Series
+    known: set
+    serve: pd.Series
+    team: pd.Series
+    team_reps: dict
+
+
+def _credit_rows(rec: dict, ch: Any, owner: Any, ctx: _RouteContext) -> list[dict]:
+    """The credit row(s) of one deal (see :func:`route_credits` for the rule)."""
+    seller = rec["sold_by"]
+    base = {**rec, "credit_share": 1.0}
+    if pd.isna(ch):
+        return [{**base, "credit_basis": "unrouted"}]
+    if ctx.rep_channel.get(seller) == ch:
+        return [{**base, "credit_basis": "own_channel"}]
+    if ch == "field":
+        if pd.notna(owner) and owner in ctx.known:
+            return [{**base, "rep_id": owner, "credit_basis": "field_owner"}]
+        return [{**base, "credit_basis": "no_rep"}]
+    rep = ctx.serve.get((rec["account_id"], ch)) if len(ctx.serve) else None
+    if rep is not None and pd.notna(rep):
+        return [{**base, "rep_id": rep, "credit_basis": "channel_rep"}]
+    tm = ctx.team.get(owner) if pd.notna(owner) else None
+    if tm is None or pd.isna(tm):
+        tm = ctx.team.get(seller)
+    pool = ctx.team_reps.get((str(tm), str(ch)), []) if tm is not None and pd.notna(tm) else []
+    if not pool:
+        return [{**base, "credit_basis": "no_rep"}]
+    k = len(pool)
+    return [
+        {
+            **base,
+            "rep_id": r_,
+            "amount": float(rec["amount"]) / k,
+            "credit_share": 1.0 / k,
+            "credit_basis": "team_channel",
+        }
+        for r_ in pool
+    ]
 
 
 def credit_notes(deals: pd.DataFrame) -> pd.Series:

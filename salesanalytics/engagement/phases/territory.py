@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.engagement.pipeline.spec import Need, PhaseParams, PhaseSpec
+from salesanalytics.engagement.spec import Need, PhaseParams, PhaseSpec
 from salesanalytics.reference.travel import ROAD_FACTOR, SPEED_KMH
 
 __all__ = ["MAX_CONTINUITY_WEIGHT", "MAX_TERRITORIES", "PHASE", "Params"]

@@ -140,7 +140,8 @@ def _is_widget(out: Any) -> bool:
 
 def _is_repr_only(out: Any) -> bool:
     """An output that is nothing but a Python object's repr (``<Figure size ...>``, a widget's
-    ``VBox(children=...)``): code, not a result."""
+    ``VBox(children=...)``): code, not a result.
+    """
     data = out.get("data")
     return out.get("output_type") in {"execute_result", "display_data"} and set(data or {}) <= {
         "text/plain"
@@ -159,7 +160,8 @@ def _output_text(out: Any) -> str:
 
 def _callout(text: str) -> str:
     """Printed text (a finding written with ``print``) as a highlighted callout in the house
-    style: paragraphs at blank lines, lines starting with ``-`` or ``•`` as a list."""
+    style: paragraphs at blank lines, lines starting with ``-`` or ``•`` as a list.
+    """
     parts = []
     for para in re.split(r"\n\s*\n", text.strip()):
         lines = [ln.strip() for ln in para.splitlines() if ln.strip()]
@@ -173,10 +175,11 @@ def _callout(text: str) -> str:
     return '<div class="sa-callout">' + "".join(parts) + "</div>"
 
 
-def _client_notebook(nb: Any, title: str = "") -> Any:
+def _client_notebook(nb: Any, title: str = "") -> Any:  # noqa: C901 - one pass over the cells; split pending
     """A copy of ``nb`` prepared for the client: no parameter cells, no stderr, no errors, no
     interactive widgets (nor the text introducing them) and no object reprs; printed findings
-    become callouts."""
+    become callouts.
+    """
     nb = copy.deepcopy(nb)
     cells = []
     src_cells = list(nb.cells)
@@ -291,7 +294,8 @@ def _client_notebook(nb: Any, title: str = "") -> Any:
 @lru_cache(maxsize=256)
 def _markdown_cell_html(source: str) -> str:
     """A Markdown cell rendered and sanitised (cached: per-entity reports repeat their template's
-    Markdown cells for every entity)."""
+    Markdown cells for every entity).
+    """
     return sanitize_fragment(_markdown(source))
 
 
@@ -300,7 +304,8 @@ _local = threading.local()
 
 class _BodyExporter(HTMLExporter):
     """``HTMLExporter`` without its BeautifulSoup pass over the whole page (alt texts, tab
-    indices), which costs more than the rendering itself on pages with embedded charts."""
+    indices), which costs more than the rendering itself on pages with embedded charts.
+    """
 
     def from_notebook_node(  # type: ignore[override]
         self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
@@ -319,7 +324,8 @@ class _BodyExporter(HTMLExporter):
 
     def _validate_preprocessor(self, nbc: Any, preprocessor: Any) -> None:
         """No schema validation after each preprocessor: the notebooks come straight from the
-        kernel (and ``_client_notebook``), and validating them cost a fifth of an export."""
+        kernel (and ``_client_notebook``), and validating them cost a fifth of an export.
+        """
 
 
 def _exporter(kind: str) -> HTMLExporter:
@@ -404,7 +410,7 @@ def _plan_title(value: str) -> str:
     return Path(value).stem
 
 
-def _param_value(value: Any, spec: Mapping[str, Any]) -> str:
+def _param_value(value: Any, spec: Mapping[str, Any]) -> str:  # noqa: C901 - one branch per value kind
     fmt = spec.get("format", "")
     if value is None or value == "" or value == []:
         return str(spec.get("empty", "–"))
@@ -533,7 +539,8 @@ def client_html(
 
 def warm_up() -> None:
     """Create this thread's exporters and load the page template and style sheet (what the first
-    export of a run would otherwise pay for)."""
+    export of a run would otherwise pay for).
+    """
     _exporter("client")
     _exporter("analyst")
     _env().get_template("client_page.html.j2")

@@ -201,7 +201,7 @@ def test_bad_input_is_reported_clearly() -> None:
     bad = _opps().assign(status=["won", "lost", "open", "lost", "open", "gewonnen", "won", "x"])
     with pytest.raises(ValueError, match=r"2 value\(s\) other than won/lost/open: gewonnen, x"):
         funnel.deal_progress(bad, None, AS_OF)
-    with pytest.raises(KeyError, match="opportunities is missing column\\(s\\) status"):
+    with pytest.raises(KeyError, match="opportunities lacks column\\(s\\) status"):
         funnel.deal_progress(_opps().drop(columns="status"))
 
 
@@ -426,7 +426,7 @@ def test_long_tables_show_a_top_n_and_the_workbook_holds_every_row(tmp_path) -> 
     assert note == "top 10 of up to 15 per funnel; all in the Excel workbook"
     few, few_note = funnel.top_rows(reps.head(5), "won_amount", n=10)
     assert len(few) == 5 and few_note == ""  # everything shown: no note
-    with pytest.raises(KeyError, match=r"missing column\(s\) coverage"):
+    with pytest.raises(KeyError, match=r"table lacks column\(s\) coverage"):
         funnel.top_rows(reps, "coverage")  # names the missing column
     view = funnel.for_report(shown)
     assert "rep_id" not in view.columns and set(view["funnel"]) == {
@@ -460,7 +460,9 @@ def test_long_tables_show_a_top_n_and_the_workbook_holds_every_row(tmp_path) -> 
         coverage=reps.assign(coverage=1.0),
         stuck=stuck,
     )
-    path = funnel.write_workbook(tmp_path / "funnel.xlsx", fa, names={"a1": "Bäckerei Frei"})
+    from salesanalytics.analyses.funnel.plots import write_workbook
+
+    path = write_workbook(tmp_path / "funnel.xlsx", fa, names={"a1": "Bäckerei Frei"})
     wb = load_workbook(path, read_only=True)
     rows = list(wb["Per rep"].values)
     assert len(rows) == 1 + 27
