@@ -15,7 +15,6 @@ The command line ``salesanalytics validate --source DIR [--mapping NAME_OR_FILE]
 from __future__ import annotations
 
 import argparse
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +24,14 @@ from salesanalytics.engagement.coverage import Coverage, evaluate
 from salesanalytics.engagement.workspace import Workspace
 from salesanalytics.errors import UserError
 from salesanalytics.ingest.derive import derivation_frame
-from salesanalytics.ingest.intake import TRUTH_FILES, IntakeResult, load_export
+from salesanalytics.ingest.intake import IntakeResult, load_export
 from salesanalytics.present.deliverables import write_csv
 
 __all__ = ["export_coverage", "register_cli", "write_intake"]
 
 
 def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
-    """Write the canonical tables, quality tables, ``as_of.json`` and demo truth files.
+    """Write the canonical tables, quality tables and ``as_of.json``.
 
     Writes into the output folder of ``target`` (a :class:`~salesanalytics.engagement.workspace.Workspace`
     or a folder path): ``<table>.parquet`` for the eight canonical tables; ``quality.parquet``
@@ -43,8 +42,9 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     ``as_of.json`` (``{"as_of": "YYYY-MM-DD"}``) and ``quality_counts.json``;
     ``derivations.parquet`` (tables derived because the export lacks them, with rows produced),
     ``settings.json`` (``{"currency": "USD"}``: the run's currency, read by every phase) and
-    ``coverage.json`` (the coverage matrix, :func:`export_coverage`). ``truth.json`` and
-    ``truth_accounts.parquet`` of a demo export are copied unchanged.
+    ``coverage.json`` (the coverage matrix, :func:`export_coverage`). A demo export's planted
+    truths are not written here (this is the client's data folder): the run places them in its
+    analyst folder (:func:`salesanalytics.engagement.workspace.place_truth`).
 
     Returns
     -------
@@ -83,10 +83,6 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     ws.write_json(
         "quality_counts", {**rep.counts(), "mapping": result.mapping, "source": str(result.source)}
     )
-    for name in TRUTH_FILES:
-        src = result.source / name
-        if src.is_file():
-            shutil.copyfile(src, ws.output_dir / name)
     return ws.output_dir
 
 

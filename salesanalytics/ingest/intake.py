@@ -53,7 +53,9 @@ __all__ = [
 ]
 
 TRUTH_FILES: tuple[str, ...] = ("truth.json", "truth_accounts.parquet")
-"""Files of the demo generator that are copied unchanged into the intake output."""
+"""Files of the demo generator beside its export (planted truths): not read as CRM data and
+never written to the intake's output (the client's data folder); the run copies them into its
+analyst folder (:func:`salesanalytics.engagement.workspace.place_truth`)."""
 
 
 class IntakeError(UserError, ValueError):

@@ -134,7 +134,9 @@ CASES: dict[str, tuple[tuple, dict[str, str], list[str]]] = {
             "territory": LIMITED,
             "territory_scenarios": LIMITED,
             "channels": SKIPPED,
+            "portfolio": LIMITED,  # no channel split: the matrix decides who gets field visits
             "controlling": LIMITED,
+            "compensation": LIMITED,  # deals credited to their owners: no routing
             "roles": LIMITED,
             "summary": LIMITED,
         },
@@ -146,7 +148,9 @@ CASES: dict[str, tuple[tuple, dict[str, str], list[str]]] = {
             "territory": LIMITED,  # designed on every account: no channel mix to leave any out
             "territory_scenarios": LIMITED,
             "channels": SKIPPED,
+            "portfolio": LIMITED,  # no channel split: the matrix decides who gets field visits
             "controlling": LIMITED,
+            "compensation": LIMITED,  # deals credited to their owners: no routing
             "roles": LIMITED,
             "summary": LIMITED,
         },

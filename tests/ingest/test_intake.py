@@ -256,7 +256,9 @@ def test_quarantine_excludes_bad_rows_and_their_dependants(sf_export: Path) -> N
     assert "Excluded rows: 12" in res.report.to_text()
 
 
-def test_write_intake(sf_export: Path, tmp_path: Path) -> None:
+def test_write_intake_keeps_planted_truths_out_of_the_client_data(
+    sf_export: Path, tmp_path: Path
+) -> None:
     (sf_export / "truth.json").write_text('{"x": 1}', encoding="utf-8")
     res = intake.load_export(sf_export)
     out = run_intake.write_intake(res, tmp_path / "out")
@@ -264,7 +266,8 @@ def test_write_intake(sf_export: Path, tmp_path: Path) -> None:
         back = pd.read_parquet(out / f"{t}.parquet")
         assert len(back) == len(res.tables[t])
     assert json.loads((out / "as_of.json").read_text()) == {"as_of": "2024-12-20"}
-    assert (out / "truth.json").read_text() == '{"x": 1}'
+    # planted truths belong to the analyst (the run's analyst folder), not the client's data
+    assert not (out / "truth.json").exists() and "truth.json" not in set(res.tables)
     assert (out / "quality.parquet").exists() and (out / "quality_files.parquet").exists()
 
 

@@ -13,6 +13,8 @@ re-exported here:
   :func:`plan_from_dict`, :func:`plan_problems`, :func:`curve_factor`, :data:`PLANS_DIR`;
 * actuals: :data:`MEASURES`, :func:`deal_credits`, :func:`portfolio_actuals`,
   :func:`portfolio_owners`, :func:`with_team_deals`, :func:`mrr_at`, :func:`period_revenue`;
+  credit by the channel matrix: :func:`route_credits`, :func:`serving_reps`,
+  :func:`credit_notes`, :data:`CREDIT_BASIS`;
 * payouts: :func:`compute_payouts` -> :class:`PayoutResult` (payouts, totals, statement lines),
   :func:`period_bounds`;
 * comparison: :func:`compare_plans`, :func:`composite_attainment`, :func:`winners_losers`,
@@ -24,7 +26,7 @@ re-exported here:
   :func:`lorenz`, :func:`jensen_gap`, :func:`with_levers`,
   :func:`scenario_table`;
 * the phase in two calls: :func:`evaluate_plans` (settings :class:`EvaluationSettings`) -> :class:`Evaluation`, :func:`simulate_plans`,
-  :func:`findings_text`.
+  :func:`findings_text`, :func:`credit_summary`.
 
 Charts and widgets live in :mod:`~salesanalytics.analyses.compensation.plots`; a run's per-rep
 statements are read by :func:`salesanalytics.engagement.results.read_statement`.
@@ -33,12 +35,16 @@ statements are read by :func:`salesanalytics.engagement.results.read_statement`.
 from __future__ import annotations
 
 from salesanalytics.analyses.compensation.actuals import (
+    CREDIT_BASIS,
     MEASURES,
+    credit_notes,
     deal_credits,
     mrr_at,
     period_revenue,
     portfolio_actuals,
     portfolio_owners,
+    route_credits,
+    serving_reps,
     with_team_deals,
 )
 from salesanalytics.analyses.compensation.analysis import (
@@ -90,19 +96,23 @@ from salesanalytics.analyses.compensation.simulation import (
     with_levers,
 )
 from salesanalytics.analyses.compensation.workflow import (
+    CreditRouting,
     Evaluation,
     EvaluationSettings,
+    credit_summary,
     evaluate_plans,
     findings_text,
     simulate_plans,
 )
 
 __all__ = [
+    "CREDIT_BASIS",
     "WHAT_IF_SCENARIOS",
     "Booster",
     "Calibration",
     "Clawback",
     "Contest",
+    "CreditRouting",
     "Curve",
     "Draw",
     "Evaluation",
@@ -121,6 +131,8 @@ __all__ = [
     "comparison_text",
     "composite_attainment",
     "compute_payouts",
+    "credit_notes",
+    "credit_summary",
     "curve_factor",
     "deal_credits",
     "draw_attainment",
@@ -145,8 +157,10 @@ __all__ = [
     "potential_correlation",
     "potential_quotas",
     "rep_potential",
+    "route_credits",
     "rep_statement",
     "scenario_table",
+    "serving_reps",
     "simulate",
     "simulate_plans",
     "simulation_summary",

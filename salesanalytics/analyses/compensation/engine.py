@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesanalytics.analyses.compensation.actuals import MEASURES
+from salesanalytics.analyses.compensation.actuals import MEASURES, credit_notes
 from salesanalytics.analyses.compensation.plan import Plan, curve_factor
 from salesanalytics.analyses.compensation.statement import statement_lines
 from salesanalytics.errors import require_columns
@@ -309,6 +309,7 @@ def credit_deals(
         notes.append(
             f"{n_unknown} deal(s) of reps without a plan (role not covered or rep unknown) not credited."
         )
+    how_credited = credit_notes(d)
     d = d.merge(
         rm[["rep_id", "role", "measure", "deal_cap"]], on=["rep_id", "measure"], how="inner"
     )
@@ -337,6 +338,9 @@ def credit_deals(
         capped=("capped", "sum"),
         raw=("amount", "sum"),
     )
+    # channel-matrix credit: how each rep's credit was assigned, in words for the statement
+    notes_by = how_credited.reindex(pd.MultiIndex.from_frame(dsum[["rep_id", "measure"]]))
+    dsum["credit_note"] = pd.array(notes_by.to_numpy(), dtype="string")
     return d, dsum, booster_rows
 
 

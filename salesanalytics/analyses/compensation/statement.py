@@ -134,6 +134,9 @@ def _measure_lines(plan: Plan, rm: pd.DataFrame, names: dict[str, str]) -> list[
             basis = f"{formats.chf(row.actual)} credited from {row.deals} won deal(s)"
             if row.capped:
                 basis += f" ({row.capped} capped at {formats.chf(row.deal_cap)} per deal)"
+            note = getattr(row, "credit_note", None)
+            if note is not None and not pd.isna(note) and row.deals:
+                basis += f" ({note})"
         else:
             basis = "actual " + ("–" if pd.isna(row.actual) else formats.pct(row.actual))
         if not pd.isna(row.commission_rate):

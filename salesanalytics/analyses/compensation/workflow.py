@@ -14,10 +14,13 @@ import numpy as np
 import pandas as pd
 
 from salesanalytics.analyses.compensation.actuals import (
+    CREDIT_BASIS,
     deal_credits,
     period_revenue,
     portfolio_actuals,
     portfolio_owners,
+    route_credits,
+    serving_reps,
     with_team_deals,
 )
 from salesanalytics.analyses.compensation.analysis import (
@@ -41,14 +44,33 @@ from salesanalytics.analyses.compensation.simulation import (
 from salesanalytics.present import formats
 
 __all__ = [
+    "CreditRouting",
     "Evaluation",
     "EvaluationSettings",
+    "credit_summary",
     "evaluate_plans",
     "findings_text",
     "paid_reps",
     "rep_potentials",
     "simulate_plans",
 ]
+
+
+@dataclass(frozen=True)
+class CreditRouting:
+    """What channel-matrix credit reads from the channel phase (see :func:`evaluate_plans`).
+
+    Attributes
+    ----------
+    table
+        ``account_product_channel``: ``account_id, product_group, channel``.
+    product_groups
+        Product group per product id (index), the lookup the matrix uses
+        (:func:`salesanalytics.analyses.funnel.model.product_groups`).
+    """
+
+    table: pd.DataFrame
+    product_groups: pd.Series
 
 
 @dataclass
@@ -78,7 +100,9 @@ class Evaluation:
         Spearman correlation of incentive with territory potential: ``plan, territory, rho,
         p_value, n``.
     deals
-        Deal credits of the period (all deal measures).
+        Deal credits of the period under the proposed plan (all deal measures; with
+        ``credit_basis``, ``routed_channel`` and ``sold_by`` when its credit follows the channel
+        matrix).
     plans
         The two plans by label.
     notes
@@ -150,6 +174,7 @@ def evaluate_plans(
     as_of: str | pd.Timestamp,
     assignment: pd.DataFrame | None = None,
     account_potential: pd.DataFrame | None = None,
+    routing: CreditRouting | None = None,
     settings: EvaluationSettings | None = None,
 ) -> Evaluation:
     """Pay the current and the proposed plan on the same ``period_months`` of actuals.
@@ -175,6 +200,12 @@ def evaluate_plans(
         ``account_id, potential_mrr``; when given, new-ARR quotas of measures with
         ``quota_basis: potential`` follow each rep's current territory potential and the
         correlation of pay with potential is computed.
+    routing
+        :class:`CreditRouting`: the channel phase's account × product group → channel table
+        and the product group of each product. A plan with ``credit: channel_matrix`` credits
+        each deal to the channel the matrix routes its account and product group to
+        (:func:`~salesanalytics.analyses.compensation.actuals.route_credits`), in the paid and in
+        the prior (quota) period; ``None`` (channel phase not run): the deal owner, with a note.
     settings
         :class:`EvaluationSettings` (period, deal flags, attainment bands, quota growth);
         ``None`` = today's defaults.
@@ -202,34 +233,45 @@ def evaluate_plans(
     if "name" in accounts.columns:  # clawback lines name the customer
         customer = accounts.set_index(accounts["account_id"].astype("string"))["name"]
         deals["customer"] = deals["account_id"].map(customer).astype("string")
-    deals = with_team_deals(deals, r)
     # quotas are set on the prior period (same length, ending the day before this one)
     p_start, p_end = period_bounds(start - pd.Timedelta(days=1), cfg.period_months)
-    prior_deals = with_team_deals(
-        deal_credits(
-            opportunities,
-            contracts,
-            products,
-            p_start,
-            p_end,
-            as_of=p_end,
-            new_product_months=cfg.new_product_months,
-            multi_year_months=cfg.multi_year_months,
-        ),
+    prior = deal_credits(
+        opportunities,
+        contracts,
+        products,
+        p_start,
+        p_end,
+        as_of=p_end,
+        new_product_months=cfg.new_product_months,
+        multi_year_months=cfg.multi_year_months,
+    )
+    by_owner = {"paid": deals, "prior": prior}
+    by_matrix = _credit_by_matrix(
+        (current, proposed),
+        by_owner,
+        routing,
+        (opportunities, contracts),
         r,
+        assignment[["account_id", "rep_id"]] if assignment is not None else owner_before,
+        notes,
     )
     prior_actuals = portfolio_actuals(contracts, activities, pairs, p_start, p_end)
-    res_cur, res_new = (
-        _pay_on_prior_quotas(
-            plan,
-            r,
-            (deals, actuals, start, end),
-            (prior_deals, prior_actuals, p_start, p_end),
-            potential_before,
-            cfg.quota_growth,
+    credited: dict[str, pd.DataFrame] = {}
+    results = []
+    for label, plan in (("current", current), ("proposed", proposed)):
+        src = by_matrix if plan.credit == "channel_matrix" and by_matrix is not None else by_owner
+        credited[label] = with_team_deals(src["paid"], r)
+        results.append(
+            _pay_on_prior_quotas(
+                plan,
+                r,
+                (credited[label], actuals, start, end),
+                (with_team_deals(src["prior"], r), prior_actuals, p_start, p_end),
+                potential_before,
+                cfg.quota_growth,
+            )
         )
-        for plan in (current, proposed)
-    )
+    res_cur, res_new = results
     notes += [f"current plan: {n}" for n in res_cur.notes]
     notes += [f"proposed plan: {n}" for n in res_new.notes]
     revenue = period_revenue(contracts, start, end)
@@ -257,10 +299,82 @@ def evaluate_plans(
         pay_for_performance=pfp,
         potential=pot,
         correlation=_potential_correlations(pot, res_cur, res_new),
-        deals=deals,
+        deals=credited["proposed"],
         plans={"current": current, "proposed": proposed},
         notes=notes,
     )
+
+
+def _deal_groups(opportunities: pd.DataFrame, product_groups: pd.Series | None) -> pd.Series:
+    """Product group per opportunity id (its product's group, ``product_groups``: per product
+    id)."""
+    if product_groups is None or "product_id" not in opportunities.columns:
+        return pd.Series(dtype="string")
+    pid = pd.Series(
+        opportunities["product_id"].astype("string").to_numpy(),
+        index=opportunities["opportunity_id"].astype("string").to_numpy(),
+    )
+    groups = pd.Series(
+        product_groups.astype("string").to_numpy(), index=product_groups.index.astype("string")
+    )
+    return pid.map(groups).astype("string")
+
+
+def credit_summary(ev: Evaluation) -> pd.DataFrame:
+    """How the proposed plan's deal credit was assigned: per basis (and routed channel), the
+    deals and their credited value (one measure of sales value, team leads' copies left out).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``how_credited, routed_channel, deals, credited_value, share_of_value``; empty when
+        the proposed plan credits deal owners.
+    """
+    d = ev.deals
+    cols = ["how_credited", "routed_channel", "deals", "credited_value", "share_of_value"]
+    if "credit_basis" not in d.columns or d.empty:
+        return pd.DataFrame(columns=cols)
+    own = d[~d["team_credit"].fillna(False).astype(bool)] if "team_credit" in d.columns else d
+    # each deal counts once: the measure that counts every deal type it was credited for
+    own = own.sort_values("measure").drop_duplicates(["deal_id", "rep_id"])
+    g = own.groupby(["credit_basis", "routed_channel"], dropna=False, observed=True)
+    out = g.agg(deals=("deal_id", "nunique"), credited_value=("amount", "sum")).reset_index()
+    total = out["credited_value"].sum()
+    out["share_of_value"] = out["credited_value"] / total if total else 0.0
+    out["how_credited"] = [
+        CREDIT_BASIS[b].format(channel=c if isinstance(c, str) else "routed")
+        for b, c in zip(out["credit_basis"], out["routed_channel"], strict=True)
+    ]
+    return out.sort_values("credited_value", ascending=False, ignore_index=True)[cols]
+
+
+def _credit_by_matrix(
+    plans: tuple[Plan, Plan],
+    by_owner: dict[str, pd.DataFrame],
+    routing: CreditRouting | None,
+    tables: tuple[pd.DataFrame, pd.DataFrame],
+    reps: pd.DataFrame,
+    field_owner: pd.DataFrame,
+    notes: list[str],
+) -> dict[str, pd.DataFrame] | None:
+    """The deal credits (``by_owner``: paid and prior period) routed by the channel matrix when a
+    plan asks for it (``credit: channel_matrix``); ``None`` when no plan does, or, with a note,
+    when the channel phase did not run. ``tables``: opportunities, contracts."""
+    if not any(p.credit == "channel_matrix" for p in plans):
+        return None
+    if routing is None:
+        notes.append(
+            "The proposed plan credits deals by the channel matrix, but the channel phase did "
+            "not run: every deal is credited to its owner."
+        )
+        return None
+    opportunities, contracts = tables
+    groups = _deal_groups(opportunities, routing.product_groups)
+    serving = serving_reps(contracts, reps)
+    return {
+        k: route_credits(v, routing.table, groups, reps, field_owner, serving)
+        for k, v in by_owner.items()
+    }
 
 
 def _pay_on_prior_quotas(
@@ -432,6 +546,23 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
             f"The correlation of incentive with the potential of the rep's territory falls from "
             f"{c['current']:.2f} to {c['proposed']:.2f}: pay follows performance against a fair "
             "quota rather than the luck of a rich territory."
+        )
+    credits = credit_summary(ev)
+    if len(credits):
+        moved = credits.loc[
+            credits["how_credited"].isin(
+                [
+                    CREDIT_BASIS[b].format(channel=c)
+                    for b in ("field_owner", "channel_rep", "team_channel")
+                    for c in ("field", "tele", "online")
+                ]
+            ),
+            "credited_value",
+        ].sum()
+        parts.append(
+            "Under the proposed plan the channel that sells a product group to an account earns "
+            f"the deal (channel matrix): {formats.pct(moved / credits['credited_value'].sum(), 0)} "
+            "of the year's credited sales value goes to a rep other than the deal's owner."
         )
     if summary is not None and len(summary):
         v = summary.set_index(["scenario", "statistic"])["value"]

@@ -42,11 +42,15 @@ __all__ = [
     "product_groups",
     "DEFAULT_STAGE_ORDERS",
     "FUNNELS",
+    "FUNNEL_LABELS",
+    "TOP_N",
     "FunnelAnalysis",
     "analyse_funnels",
     "bookings_targets",
     "channel_group_funnels",
+    "counts_table",
     "deal_progress",
+    "for_report",
     "funnel_of",
     "funnel_sentence",
     "history_note",
@@ -60,12 +64,28 @@ __all__ = [
     "stage_durations",
     "stuck_deals",
     "time_in_stage",
+    "top_rows",
     "transition_matrix",
     "win_rates",
+    "workbook_sheets",
 ]
 
 FUNNELS: tuple[str, ...] = ("new_business", "existing")
 """The two funnels: new business, and existing customers (upsell and renewal)."""
+
+FUNNEL_LABELS: dict[str, str] = {"new_business": "New business", "existing": "Existing customers"}
+"""The funnels in client words."""
+
+COUNT_LABELS: dict[str, str] = {
+    "deals": "Deals analysed",
+    "open": "Open deals (still running)",
+    "without_owner": "Deals without an owner",
+    "without_created_date": "Deals without a creation date",
+    "without_amount": "Deals without an amount",
+    "stage_history_rows": "Rows of stage history",
+    "stage_history_rows_dropped": "Rows of stage history not used (unknown stage or deal)",
+}
+"""The counts of :attr:`FunnelAnalysis.counts` in client words."""
 
 DEFAULT_STAGE_ORDERS: dict[str, tuple[str, ...]] = {
     "new_business": ("Prospecting", "Qualification", "Needs Analysis", "Proposal", "Negotiation"),
@@ -75,6 +95,10 @@ DEFAULT_STAGE_ORDERS: dict[str, tuple[str, ...]] = {
 
 WON = "Won"
 LOST = "Lost"
+
+TOP_N = 10
+"""Rows of a per-rep or per-deal table shown in the report (per funnel where split by funnel);
+every row is in the funnel workbook (:func:`write_workbook`)."""
 
 _OPP_COLUMNS = ("opportunity_id", "owner_id", "type", "amount", "created_date", "status")
 _HIST_COLUMNS = ("opportunity_id", "stage", "entered_at")
@@ -1424,3 +1448,143 @@ def channel_group_funnels(
         stage_conversion(p, by=["channel", "product_group"]),
         win_rates(p, by=["channel", "product_group"]),
     )
+
+
+def top_rows(
+    table: pd.DataFrame,
+    by: str,
+    n: int = TOP_N,
+    ascending: bool = False,
+    per: str | None = None,
+) -> tuple[pd.DataFrame, str]:
+    """The ``n`` first rows of a long table for the report (the rest go to the workbook), and
+    a caption note saying how many are shown.
+
+    Parameters
+    ----------
+    table
+        Any table with column ``by`` (and ``per`` when given).
+    by
+        Sort column (missing values last).
+    n
+        Rows shown (per value of ``per`` when given).
+    ascending
+        Sort order (``False``: largest first).
+    per
+        Optional grouping column (e.g. ``funnel``): the first ``n`` rows of each group, groups
+        in their order of appearance.
+
+    Returns
+    -------
+    tuple
+        (the rows shown, a note such as ``"top 10 of 51 per funnel; all in the Excel workbook"``,
+        empty when every row is shown).
+
+    Raises
+    ------
+    KeyError
+        If ``by`` or ``per`` is not a column of ``table``.
+    """
+    require_columns(table, [by] + ([per] if per else []), "table")
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    ordered = table.sort_values(by, ascending=ascending, na_position="last", kind="stable")
+    if per:
+        shown = ordered.groupby(per, sort=False, observed=True).head(n)
+        groups = ordered[per].value_counts(sort=False)
+        largest = int(groups.max()) if len(groups) else 0
+        order = pd.Index(pd.unique(table[per]))
+        shown = shown.iloc[np.argsort(order.get_indexer(shown[per]), kind="stable")]
+        note = (
+            f"top {n} of up to {largest} per {per.replace('_', ' ')}; all in the Excel workbook"
+            if largest > n
+            else ""
+        )
+    else:
+        shown = ordered.head(n)
+        note = f"top {n} of {len(table)}; all in the Excel workbook" if len(table) > n else ""
+    return shown.reset_index(drop=True), note
+
+
+def workbook_sheets(
+    analysis: FunnelAnalysis,
+    group_rates: pd.DataFrame | None = None,
+    group_stages: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The funnel workbook's sheets: every row of the report's tables (the report shows the top
+    rows, :func:`top_rows`), one sheet each, ids kept (the writer puts names beside them).
+
+    Parameters
+    ----------
+    analysis
+        :func:`analyse_funnels`.
+    group_rates, group_stages
+        :func:`channel_group_funnels` (optional).
+    """
+    sheets = {
+        "Per funnel and channel": analysis.rates_by_channel,
+        "Per rep": analysis.rep_rates.sort_values(
+            ["funnel", "won_amount"], ascending=[True, False]
+        ),
+        "Stages per rep": analysis.rep_funnel,
+        "Pipeline coverage": analysis.coverage.sort_values("coverage", na_position="last"),
+        "Stuck deals": analysis.stuck,
+    }
+    if group_rates is not None:
+        sheets["Channel x product group"] = group_rates
+    if group_stages is not None:
+        sheets["Stages channel x group"] = group_stages
+    return sheets
+
+
+def counts_table(counts: Mapping[str, int]) -> pd.DataFrame:
+    """The analysis' counts (:attr:`FunnelAnalysis.counts`) as a two-column table in client
+    words (``item``, ``count``)."""
+    return pd.DataFrame(
+        {
+            "item": [COUNT_LABELS.get(k, str(k).replace("_", " ")) for k in counts],
+            "count": [int(v) for v in counts.values()],
+        }
+    )
+
+
+def for_report(table: pd.DataFrame, accounts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A funnel table as the client reads it: funnels in words, reps and accounts by name.
+
+    Rep ids are dropped where the rep's name is beside them (``rep_id`` with ``rep_name``,
+    ``owner_id``), stage numbers where the stage's name is; an account id becomes the account's name (``account``, from ``accounts``);
+    an ``opportunity_id`` moves to the last column, where a CRM user finds the record. The
+    workbook keeps every id.
+
+    Parameters
+    ----------
+    table
+        Any table of :class:`FunnelAnalysis` (optional columns ``funnel``, ``rep_id``,
+        ``rep_name``, ``owner_id``, ``account_id``, ``opportunity_id``).
+    accounts
+        ``account_id, name`` (optional).
+    """
+    out = table.copy()
+    if "funnel" in out.columns:
+        out["funnel"] = out["funnel"].astype("string").map(lambda f: FUNNEL_LABELS.get(f, f))
+    drop = [c for c in ("owner_id",) if c in out.columns]
+    if "stage_index" in out.columns and "stage" in out.columns:
+        drop.append("stage_index")  # the stage's name says it; the workbook keeps the number
+    if "rep_id" in out.columns and "rep_name" in out.columns:
+        drop.append("rep_id")
+    if "account_id" in out.columns and accounts is not None:
+        names = pd.Series(
+            accounts["name"].astype("string").to_numpy(),
+            index=accounts["account_id"].astype("string").to_numpy(),
+        )
+        ids = out["account_id"].astype("string")
+        out.insert(
+            list(out.columns).index("account_id"),
+            "account",
+            ids.map(names).fillna(ids).astype("string").to_numpy(),
+        )
+        drop.append("account_id")
+    out = out.drop(columns=drop)
+    if "opportunity_id" in out.columns:
+        out = out[[c for c in out.columns if c != "opportunity_id"] + ["opportunity_id"]]
+    return out

@@ -6,14 +6,20 @@ the house theme of :mod:`salesanalytics.present`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from salesanalytics.analyses.funnel.model import FUNNELS, kaplan_meier
+from salesanalytics.analyses.funnel.model import (
+    FUNNELS,
+    FunnelAnalysis,
+    kaplan_meier,
+    workbook_sheets,
+)
 
-__all__ = ["plot_cycle", "plot_funnel"]
+__all__ = ["plot_cycle", "plot_funnel", "write_workbook"]
 
 
 def plot_funnel(stages: pd.DataFrame, funnel: str, ax: Any = None) -> Any:
@@ -83,3 +89,19 @@ def plot_cycle(progress: pd.DataFrame, ax: Any = None) -> Any:
     ax.set_title("Sales cycle (Kaplan–Meier, open deals censored)")
     ax.legend(fontsize=8, frameon=False)
     return ax
+
+
+def write_workbook(
+    path: Any,
+    analysis: FunnelAnalysis,
+    group_rates: pd.DataFrame | None = None,
+    group_stages: pd.DataFrame | None = None,
+    names: Mapping[str, str] | None = None,
+) -> Any:
+    """The funnel workbook (:func:`~salesanalytics.analyses.funnel.model.workbook_sheets`) laid
+    out for the client by :func:`salesanalytics.present.excel.write_workbook`: words as headers,
+    names beside ids (``names``: id -> name of reps and accounts), number formats, frozen header
+    row."""
+    from salesanalytics.present.excel import write_workbook as _write
+
+    return _write(path, workbook_sheets(analysis, group_rates, group_stages), names)

@@ -37,13 +37,16 @@ __all__ = [
     "CATEGORIES",
     "MATRIX_TREATMENTS",
     "MEASURES",
+    "NO_FIELD_WORK",
     "KeyAccountCriteria",
     "PortfolioConfig",
     "VACANT_LABEL",
     "abc_classes",
     "account_measures",
     "bookings_by_group",
+    "channel_split",
     "compute_kpis",
+    "describe_channel_split",
     "describe_portfolio",
     "fair_ranking",
     "flag_key_accounts",
@@ -99,10 +102,15 @@ MATRIX_TREATMENTS: dict[str, str] = {
     "reviews, early renewal talks, senior contact, proactive service.",
     "maintain": "Low remaining potential, high revenue: keep and protect. Secure renewals (auto-"
     "renewal, multi-year), efficient tele care, few visits.",
-    "serve efficiently": "Low potential and low revenue: serve through online and tele channels, "
-    "self-service and campaigns; no field visits.",
+    "serve efficiently": "Low potential and low revenue: serve at the lowest cost. Which product "
+    "group goes to tele, online or a field visit is the channel matrix's decision (see the "
+    "channel split below).",
 }
 """Portfolio matrix cells (current revenue against potential) and the recommended treatment."""
+
+NO_FIELD_WORK = "no field work"
+"""Row of :func:`channel_split` for the accounts the channel matrix leaves to tele and online
+entirely (in no field portfolio)."""
 
 _UNITS = {"chf", "pct", "num", "ratio", "months"}
 _NORMALISATIONS = {"none", "potential", "accounts", "mrr"}
@@ -593,6 +601,100 @@ def portfolio_overview(segments: pd.DataFrame, names: pd.Series | None = None) -
     if names is not None:
         out.insert(1, "name", out["rep_id"].map(names).astype("string"))
     return out.sort_values("potential_mrr", ascending=False, ignore_index=True)
+
+
+def channel_split(segments: pd.DataFrame, account_workload: pd.DataFrame) -> pd.DataFrame:
+    """How the channel matrix serves the accounts of each portfolio matrix cell.
+
+    Read from the channel phase's routing (its ``account_workload``: the share of each
+    account's workload per channel), never decided here: one set of numbers for which accounts
+    get field visits.
+
+    Parameters
+    ----------
+    segments
+        :func:`segment_accounts` (``account_id``, ``matrix_cell``): the accounts of the field
+        portfolios.
+    account_workload
+        The channel phase's ``account_workload``: ``account_id``, ``field_share``,
+        ``field_hours``, ``tele_hours``, ``online_hours`` (every account of the CRM).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per matrix cell (in :data:`MATRIX_TREATMENTS` order) and a last row
+        :data:`NO_FIELD_WORK` for the accounts in no field portfolio that the matrix serves by
+        tele and online only: ``matrix_cell, accounts, field_all_groups`` (every product group
+        in the field), ``field_some_groups`` (complex groups in the field, simple ones by tele
+        or online), ``no_field`` (no field visits), ``field_hours, tele_hours, online_hours``
+        (hours per year) and ``field_share`` (share of the cell's hours in the field).
+
+    Raises
+    ------
+    KeyError
+        If a required column is missing.
+    """
+    require_columns(segments, ["account_id", "matrix_cell"], "segments")
+    require_columns(
+        account_workload,
+        ["account_id", "field_share", "field_hours", "tele_hours", "online_hours"],
+        "account_workload",
+    )
+    aw = account_workload.assign(account_id=account_workload["account_id"].astype("string"))
+    seg = segments[["account_id", "matrix_cell"]].assign(
+        account_id=segments["account_id"].astype("string")
+    )
+    inside = aw["account_id"].isin(set(seg["account_id"].dropna()))
+    rest = aw[~inside & aw["field_share"].le(0)].assign(matrix_cell=NO_FIELD_WORK)
+    rows = pd.concat(
+        [
+            seg.merge(aw, on="account_id", how="left"),
+            rest[seg.columns.tolist() + list(aw.columns[1:])],
+        ],
+        ignore_index=True,
+    )
+    share = rows["field_share"].fillna(0.0)
+    rows = rows.assign(
+        field_all_groups=share >= 1 - 1e-9,
+        field_some_groups=(share > 0) & (share < 1 - 1e-9),
+        no_field=share <= 0,
+    )
+    g = rows.groupby("matrix_cell", sort=False)
+    out = pd.DataFrame(
+        {
+            "accounts": g.size(),
+            "field_all_groups": g["field_all_groups"].sum(),
+            "field_some_groups": g["field_some_groups"].sum(),
+            "no_field": g["no_field"].sum(),
+            "field_hours": g["field_hours"].sum(),
+            "tele_hours": g["tele_hours"].sum(),
+            "online_hours": g["online_hours"].sum(),
+        }
+    ).reindex([*MATRIX_TREATMENTS, NO_FIELD_WORK], fill_value=0)
+    for c in ("accounts", "field_all_groups", "field_some_groups", "no_field"):
+        out[c] = out[c].astype("int64")
+    hours = out[["field_hours", "tele_hours", "online_hours"]].sum(axis=1)
+    out["field_share"] = (out["field_hours"] / hours.where(hours > 0)).fillna(0.0)
+    return out.rename_axis("matrix_cell").reset_index()
+
+
+def describe_channel_split(split: pd.DataFrame) -> str:
+    """One plain-language finding on :func:`channel_split`: who gets field visits."""
+    s = split.set_index("matrix_cell")
+    port = s.drop(index=NO_FIELD_WORK, errors="ignore")
+    outside = int(s.loc[NO_FIELD_WORK, "accounts"]) if NO_FIELD_WORK in s.index else 0
+    text = (
+        f"The channel matrix leaves {formats.num(s['no_field'].sum())} accounts without field "
+        "visits: tele and online serve them"
+        + (", so they are in no field portfolio" if outside == s["no_field"].sum() else "")
+        + ". "
+    )
+    return text + (
+        f"Of the {formats.num(port['accounts'].sum())} accounts in the field portfolios, "
+        f"{formats.num(port['field_all_groups'].sum())} are visited for every product group and "
+        f"{formats.num(port['field_some_groups'].sum())} for the complex groups only (the simple "
+        "add-ons are sold by tele or online)."
+    )
 
 
 class KeyAccountCriteria(BaseModel):
@@ -1168,7 +1270,10 @@ def kpi_wide(
 
 
 def describe_portfolio(
-    summary: pd.DataFrame, key_accounts: pd.DataFrame, ranking: pd.DataFrame
+    summary: pd.DataFrame,
+    key_accounts: pd.DataFrame,
+    ranking: pd.DataFrame,
+    channel_split: pd.DataFrame | None = None,
 ) -> list[str]:
     """Plain-language findings on the portfolio matrix, key accounts and the rep ranking.
 
@@ -1180,7 +1285,16 @@ def describe_portfolio(
         Output of :func:`key_accounts`.
     ranking
         Output of :func:`fair_ranking` (with an optional ``name`` column).
+    channel_split
+        :func:`channel_split`: when the channel matrix leaves accounts to tele and online
+        entirely, the portfolios are the field portfolios and the shares say so (the MRR of the
+        whole client is the intake's).
     """
+    outside = 0
+    if channel_split is not None and len(channel_split):
+        cs = channel_split.set_index("matrix_cell")
+        outside = int(cs.loc[NO_FIELD_WORK, "accounts"]) if NO_FIELD_WORK in cs.index else 0
+    of_mrr = "the field portfolios' MRR" if outside else "today's MRR"
     s = summary.set_index("matrix_cell")
     total_acc = max(int(s["accounts"].sum()), 1)
     dev = s.loc["develop"] if "develop" in s.index else None
@@ -1195,9 +1309,9 @@ def describe_portfolio(
     if "defend" in s.index:
         d = s.loc["defend"]
         out.append(
-            f"{formats.num(d['accounts'])} accounts carry {formats.pct(d['share_of_mrr'], 0)} of today's "
-            "MRR and still have high potential ('defend'): they need regular reviews and early "
-            "renewal talks."
+            f"{formats.num(d['accounts'])} accounts carry {formats.pct(d['share_of_mrr'], 0)} of "
+            f"{of_mrr} and still have high potential ('defend'): they need regular reviews and "
+            "early renewal talks."
         )
     out.append(
         f"{formats.num(len(key_accounts))} accounts qualify as key accounts "

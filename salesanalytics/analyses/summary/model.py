@@ -235,21 +235,33 @@ def _rec_compensation(run: Path) -> str:
 
 
 def _rec_roles(run: Path) -> str:
-    h = _read(run, "roles", "headcount", ["name", "gap"])
+    h = _read(run, "roles", "headcount", ["name", "fte_needed", "fte_today", "gap"])
     up = h[h["gap"] >= 0.5].sort_values("gap", ascending=False)
     down = h[h["gap"] <= -0.5].sort_values("gap")
-    parts = []
-    if len(down):
-        parts.append("shift capacity from " + ", ".join(map(str, down["name"])))
+    if len(down) and len(up):
+        return (
+            "Staff the roles to the new channel mix: shift capacity from "
+            + ", ".join(map(str, down["name"]))
+            + "; build up "
+            + ", ".join(map(str, up["name"]))
+            + ", using the development paths between roles before hiring."
+        )
     if len(up):
-        parts.append("build up " + ", ".join(map(str, up["name"])))
-    if not parts:
-        return "Keep today's team size per role; use the development paths to fill vacancies."
-    return (
-        "Staff the roles to the new channel mix: "
-        + "; ".join(parts)
-        + ", using the development paths between roles before hiring."
-    )
+        return (
+            "Staff the roles to the new channel mix: build up "
+            + ", ".join(map(str, up["name"]))
+            + ", using the development paths between roles before hiring."
+        )
+    if len(down):  # no role to shift to: say what the freed capacity is, not a shift
+        need, today = h["fte_needed"].sum(), h["fte_today"].sum()
+        return (
+            f"The new channel mix needs {formats.num(need, 1)} sales FTE for its workload "
+            f"against {formats.num(today, 1)} today (most in "
+            + ", ".join(map(str, down["name"].head(2)))
+            + "): put the freed capacity on the untapped potential before any reduction, "
+            "and review the workload norms with the sales managers."
+        )
+    return "Keep today's team size per role; use the development paths to fill vacancies."
 
 
 _RECOMMENDATIONS: dict[str, Callable[[Path], str]] = {

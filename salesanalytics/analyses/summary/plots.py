@@ -16,8 +16,8 @@ __all__ = ["plot_overview"]
 def plot_overview(run_dir: str | os.PathLike[str]) -> Any:
     """One small chart per building block that matters, read from the phases' tables.
 
-    Territory balance (largest deviation today vs the proposal), the channel mix (accounts per
-    channel today vs proposed), the headcount (FTE today vs needed per role) and the cost of
+    Territory balance (largest deviation today vs the proposal), the channel mix (workload per
+    channel today vs proposed: hours add up, accounts served by several channels do not), the headcount (FTE today vs needed per role) and the cost of
     sales (today's vs the proposed pay plan). Panels whose phase did not run are left out.
 
     Returns
@@ -53,7 +53,9 @@ def plot_overview(run_dir: str | os.PathLike[str]) -> Any:
     if cs is not None:
 
         def chan(ax: Any) -> None:
-            w = cs.pivot(index="channel", columns="scenario", values="accounts")
+            # hours, not accounts: an account may be served by several channels (field for
+            # the complex groups, tele or online for add-ons), so accounts do not add up
+            w = cs.pivot(index="channel", columns="scenario", values="workload_hours")
             w = w.reindex([c for c in ("field", "tele", "online") if c in w.index])
             x = range(len(w))
             ax.bar([i - 0.2 for i in x], w["today"], 0.4, label="today", color=style.PALETTE[7])
@@ -61,7 +63,7 @@ def plot_overview(run_dir: str | os.PathLike[str]) -> Any:
                 [i + 0.2 for i in x], w["proposed"], 0.4, label="proposed", color=style.PALETTE[0]
             )
             ax.set_xticks(list(x), [style.value_label(c) for c in w.index])
-            ax.set_title("Channel mix: accounts per channel")
+            ax.set_title("Channel mix: workload per channel (h per year)")
             ax.yaxis.set_major_formatter(swiss)
             ax.legend(frameon=False)
 

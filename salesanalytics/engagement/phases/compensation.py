@@ -90,7 +90,7 @@ PHASE = PhaseSpec(
     name="compensation",
     notebook="80_compensation.ipynb",
     title="Incentive compensation: current against proposed plan",
-    reads=("intake", "potential", "territory", "portfolio", "churn"),
+    reads=("intake", "potential", "channels", "territory", "portfolio", "churn"),
     writes=(
         "payouts_current",
         "payouts_proposed",
@@ -123,6 +123,10 @@ PHASE = PhaseSpec(
     ),
     optional_reads=(
         ("territory", "credits use today's account owners"),
+        (
+            "channels",
+            "deals are credited to their owners (no channel matrix to route the credit by)",
+        ),
         ("churn", "no churn-risk adjustment of the retention measures"),
         ("potential", "no potential-based quotas"),
     ),

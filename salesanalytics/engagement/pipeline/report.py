@@ -198,13 +198,9 @@ def _client_notebook(nb: Any, title: str = "") -> Any:  # noqa: C901 - one pass 
     first = next((c for c in src_cells if c.cell_type == "markdown"), None)
     if first is not None and title and src_cells.index(first) < 2:
         text = first.source if isinstance(first.source, str) else "".join(first.source)
-        m = re.match(r"#\s+(.*)", text)
-
-        def norm(t: str) -> str:
-            return re.sub(r"[^a-z0-9]+", " ", t.lower()).strip()
-
-        if m and norm(m.group(1)) and norm(m.group(1)) in norm(title):
-            # the page's title block already shows the title
+        if re.match(r"#\s+\S", text):
+            # the notebook's own title: the page's title block shows the phase's title (one
+            # source, PhaseSpec.title, which the notebook's heading repeats; a test checks it)
             first.source = text.split("\n", 1)[1] if "\n" in text else ""
     for i, cell in enumerate(src_cells):
         if cell.cell_type == "markdown":
@@ -485,8 +481,7 @@ def _param_text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float) and not isinstance(value, bool):
-        s = f"{value:,}".replace(",", "'")
-        return s
+        return _swiss(float(value))  # Swiss grouping, no trailing zeros (20.0 -> 20)
     if isinstance(value, list | tuple):
         return ", ".join(_param_text(v) for v in value)
     if isinstance(value, dict):

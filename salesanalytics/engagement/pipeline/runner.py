@@ -75,7 +75,13 @@ from salesanalytics.engagement.pipeline.graph import (
 )
 from salesanalytics.engagement.pipeline.runlock import project_lock, recover_interrupted
 from salesanalytics.engagement.spec import PerEntitySpec, PhaseSpec
-from salesanalytics.engagement.workspace import HEADLINES_FILE, WARNINGS_FILE, atomic_write_bytes
+from salesanalytics.engagement.workspace import (
+    HEADLINES_FILE,
+    TRUTH_DIR,
+    WARNINGS_FILE,
+    atomic_write_bytes,
+    place_truth,
+)
 from salesanalytics.present.deliverables import safe_file_stem
 
 __all__ = [
@@ -557,7 +563,7 @@ class _Runner:
                     for i in g.get("items", [])
                     if i.get("href")
                 ]
-                if not all((d / f).is_file() for f in files):
+                if not all((d / f).exists() for f in files):
                     continue
                 self.previous.setdefault(name, entry)
                 self.cache.setdefault(f"{name}:{entry.get('fingerprint')}", []).append(
@@ -696,6 +702,20 @@ class _Runner:
         if self.bar is not None:
             self.bar.update(1)
 
+    def place_truth(self, phase: PhaseSpec) -> None:
+        """A demo export's planted truths go to the run's analyst folder (``analyst/truth/``),
+        never to the client's data folder: the demo checks read them there. Recorded with the
+        phase's reports, so that a reused intake brings its truths along.
+        """
+        src = self.o.source or (self.o.params.get(phase.name) or {}).get("source")
+        if src is None:
+            return
+        path = Path(str(src))
+        if not path.is_absolute():
+            path = (self.run_dir / path).resolve()
+        if place_truth(path, self.run_dir):
+            self.results[phase.name].reports["truth"] = TRUTH_DIR
+
     def submit_export(self, fn: Callable[..., str], target: Path, *args: Any, **kw: Any) -> None:
         def job() -> None:
             text = fn(*args, **kw)
@@ -809,6 +829,8 @@ class _Runner:
             return
         final = self.run_dir / "data" / phase.name
         os.replace(staging, final)
+        if phase.name in TOP_LEVEL_PARAMS:
+            self.place_truth(phase)
         r.output_files = folder_fingerprint(final)
         r.outputs = sorted(r.output_files)
         r.output_fingerprint = json_digest(r.output_files)

@@ -246,6 +246,22 @@ def test_maven_export_computes_as_far_as_the_data_allows() -> None:
     got = got["won"] / got["closed"]
     for s in direct.index:
         assert got[s] == pytest.approx(direct[s], abs=0.02)
+    # the routing table follows: every Maven account × series, by name, weights summing to 1
+    acc = t["accounts"]
+    routed = cm.assign_account_groups(
+        r.segments,
+        m,
+        acc,
+        reps=t["reps"],
+        contracts=t.get("contracts"),
+        products=t["products"],
+        as_of=res.as_of,
+    )
+    assert len(routed) == len(r.segments) * len(series)
+    assert routed["name"].notna().all()
+    per_account = routed.groupby("account_id", observed=True)["weight"].sum()
+    assert per_account.to_numpy() == pytest.approx(1.0)
+    assert set(routed["channel"].astype(str)) == {"field"}  # only field agents in the data
 
 
 def _tiny() -> dict[str, pd.DataFrame]:

@@ -83,10 +83,23 @@ def test_blocks_html_escapes_and_links(tmp_path):
 def test_recommendations_are_worded_from_figures(tmp_path):
     from salesanalytics.analyses.summary.model import recommendations
 
-    r = recommendations(_run(tmp_path))
+    run = _run(tmp_path)
+    r = recommendations(run)
     assert "lowers the cost of sales by 5.0 percentage points" in r["Compensation"]
     assert "shift capacity from Field; build up Tele" in r["Role profiles"]
     assert "Territory model" not in r  # its tables are missing
+    # every role above its need: nothing to shift capacity to, the freed capacity is named
+    pd.DataFrame(
+        {
+            "name": ["Field", "Tele"],
+            "fte_needed": [3.0, 0.5],
+            "fte_today": [4.0, 1.0],
+            "gap": [-1.0, -0.5],
+        }
+    ).to_parquet(run / "data" / "roles" / "headcount.parquet")
+    text = recommendations(run)["Role profiles"]
+    assert "shift capacity" not in text
+    assert text.startswith("The new channel mix needs 3.5 sales FTE for its workload against 5.0")
 
 
 def test_one_page_answers_first_with_tiles_charts_recommendations_and_links(tmp_path):
@@ -149,3 +162,27 @@ def test_summary_is_handed_phase_titles(tmp_path):
 
     with pytest.raises(ValueError, match=r"needs their titles: pass titles="):
         one_page_html(_run(tmp_path / "y"), "bottom")
+
+
+def test_channel_panel_shows_hours_which_add_up_not_accounts_served_by_several_channels(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from salesanalytics.analyses.summary.plots import plot_overview
+
+    d = tmp_path / "data" / "channels"
+    d.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "scenario": ["today"] * 3 + ["proposed"] * 3,
+            "channel": ["field", "tele", "online"] * 2,
+            # proposed: 3 accounts, each with work in two channels
+            "accounts": [2, 1, 0, 3, 2, 1],
+            "workload_hours": [100.0, 20.0, 0.0, 40.0, 50.0, 30.0],
+        }
+    ).to_parquet(d / "channel_summary.parquet")
+    fig = plot_overview(tmp_path)
+    ax = next(a for a in fig.axes if a.get_title().startswith("Channel mix"))
+    assert ax.get_title() == "Channel mix: workload per channel (h per year)"
+    heights = sorted(round(p.get_height()) for p in ax.patches)
+    assert heights == [0, 20, 30, 40, 50, 100]

@@ -32,6 +32,7 @@ from salesanalytics.engagement.phases import all_phases
 from salesanalytics.engagement.pipeline.audit import _Page, audit_client_pages
 from salesanalytics.engagement.pipeline.config import init_project, load_project
 from salesanalytics.engagement.pipeline.runner import options_from_project, run_pipeline
+from salesanalytics.engagement.workspace import TRUTH_DIR
 
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
 
@@ -92,6 +93,18 @@ def test_every_client_page_reads_as_a_deliverable(demo_run: Path) -> None:
     assert (demo_run / "client" / "summary.html").is_file()
     problems = audit_client_pages(demo_run)
     assert problems == [], "\n".join(problems[:40])
+
+
+def test_planted_truths_are_on_the_analyst_side_only(demo_run: Path) -> None:
+    # the demo checks read the truths from the run's analyst folder ...
+    assert (demo_run / TRUTH_DIR / "truth.json").is_file()
+    assert (demo_run / TRUTH_DIR / "truth_accounts.parquet").is_file()
+    analyst = (demo_run / "analyst" / "channels.html").read_text(encoding="utf-8")
+    assert "measured vs planted" in analyst
+    # ... never from the client's data folder, the client pages or the recipients' folders
+    shared = [demo_run / "data", demo_run / "client", demo_run / "distribution"]
+    found = [p for d in shared for p in d.rglob("truth*") if d.exists()]
+    assert found == [], found
 
 
 def test_the_index_is_the_clients_table_of_contents(demo_run: Path) -> None:
