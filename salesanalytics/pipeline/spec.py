@@ -114,6 +114,12 @@ class PhaseSpec:
         Upstream phases (of ``reads``) it can run without, each with what changes then
         (``("territory", "portfolios are today's account owners")``): when such a phase is
         skipped, this one runs with that limitation instead of being skipped too.
+    project_files
+        Files of the project folder the phase reads by default: ``(param, file name)``; when
+        the parameter (a :data:`~salesanalytics.pipeline.paramcheck.PATH_PARAM`) is empty and
+        the project folder holds the file, the run passes its path (``territory_overrides.yaml``
+        written by the territory editor). Like every file parameter, the file's content is part
+        of the phase's fingerprint: changing it reruns the phase and those downstream.
     """
 
     name: str
@@ -126,3 +132,4 @@ class PhaseSpec:
     seconds: float = 1.0
     needs: tuple[Need, ...] = field(default_factory=tuple)
     optional_reads: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    project_files: tuple[tuple[str, str], ...] = field(default_factory=tuple)
