@@ -165,6 +165,7 @@ class RunOptions:
     recycle_kernels: bool = True
     date: dt.date | None = None
     project_dir: Path | None = None
+    deck_template: Path | None = None
 
 
 @dataclass
@@ -249,6 +250,7 @@ def options_from_project(
         verbose=verbose,
         recycle_kernels=recycle_kernels,
         project_dir=cfg.project_dir,
+        deck_template=cfg.deck_template,
     )
 
 
@@ -1093,6 +1095,23 @@ class _Runner:
             for note in res.notes if not res.reused_from else ():
                 self.log(note)
 
+    def write_deck(self) -> bool:
+        """Write the run's ``deck.pptx`` from its manifest (headlines, parameters) and phase
+        outputs (:mod:`salesanalytics.engagement.deck`); a deck that fails is logged and
+        recorded, never failing the run's reports."""
+        try:
+            from salesanalytics.engagement.deck import write_deck
+
+            self.deck = write_deck(self.run_dir, template=self.o.deck_template)
+        except OSError:
+            raise
+        except Exception as exc:
+            self.deck = {"error": f"{type(exc).__name__}: {exc}"}
+            self.log(f"FAILED deck.pptx: {type(exc).__name__}: {exc}", always=True)
+            return True
+        self.log(f"deck.pptx: {self.deck['slides']} slides")
+        return True
+
     # ------------------------------------------------------------ manifest / index
     def write_manifest(self, status: str) -> None:
         man = {
@@ -1123,6 +1142,7 @@ class _Runner:
             "distribution": getattr(self, "distribution", None),
             "coverage": self.coverage,
             "salesforce": getattr(self, "salesforce", None),
+            "deck": getattr(self, "deck", None),
         }
         atomic_write_bytes(
             self.run_dir / MANIFEST,
@@ -1319,6 +1339,8 @@ class _Runner:
             self.distribution = _distribute(self.run_dir, self.results)
             try:
                 self.write_manifest(status)
+                if self.write_deck():
+                    self.write_manifest(status)
                 self.write_index()
             except OSError as exc:
                 self.fail_run(exc)
