@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +14,7 @@ import matplotlib.pyplot as plt
 import nbformat
 import pandas as pd
 import pytest
+from office import pdf_pages, render_pdf
 from pptx import Presentation
 from pptx.util import Pt
 
@@ -246,47 +244,6 @@ def test_deck_uses_the_projects_template(run: Path, tmp_path: Path) -> None:
         deck.DeckError, match=r"deck_template missing.pptx: the file does not exist"
     ):
         deck.check_template(tmp_path / "missing.pptx")
-
-
-def soffice() -> str:
-    """LibreOffice's ``soffice``; skips where it is missing (fails in CI, which installs it)."""
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if exe is None:
-        msg = "LibreOffice (soffice) is not installed (Debian: apt-get install libreoffice-impress)"
-        if os.environ.get("CI"):
-            pytest.fail(msg + "; .ci/run installs it in CI")
-        pytest.skip(msg)
-    return exe
-
-
-def render_pdf(pptx: Path, out: Path) -> Path:
-    """``pptx`` rendered to PDF by LibreOffice (own profile folder; waits up to 10 minutes)."""
-    exe = soffice()
-    out.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            exe,
-            f"-env:UserInstallation=file://{out / 'lo-profile'}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(out),
-            str(pptx),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    pdf = out / (pptx.stem + ".pdf")
-    assert pdf.is_file(), f"LibreOffice wrote no PDF for {pptx.name}"
-    return pdf
-
-
-def pdf_pages(pdf: Path) -> int:
-    import re
-
-    return len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
 
 
 def test_deck_renders_with_libreoffice(run: Path, tmp_path: Path) -> None:
