@@ -71,20 +71,34 @@ class TextBox:
 
 
 # ------------------------------------------------------------------ text fitting
-def _chars_per_line(width_emu: int, size_pt: float) -> int:
-    # an average glyph of a sans-serif font is about half its size wide
-    return max(1, int(width_emu / _EMU_PER_PT / (0.5 * size_pt)))
+_GLYPH = 0.56
+"""Average glyph width of the deck's sans-serif text (bold included) in units of its size: DejaVu
+Sans, which LibreOffice substitutes for the default font, is wider than most."""
+
+
+_GLYPH_BOLD = 0.62
+"""The same for bold text."""
+
+
+def _chars_per_line(width_emu: int, size_pt: float, bold: bool = False) -> int:
+    glyph = _GLYPH_BOLD if bold else _GLYPH
+    return max(1, int(width_emu / _EMU_PER_PT / (glyph * size_pt)))
 
 
 def text_height(
-    paragraphs: Sequence[str], width_emu: int, size_pt: float, spacing: float = 1.2
+    paragraphs: Sequence[str],
+    width_emu: int,
+    size_pt: float,
+    spacing: float = 1.2,
+    bold: bool = False,
 ) -> float:
     """Estimated height (EMU) of ``paragraphs`` set at ``size_pt`` in a box ``width_emu`` wide.
 
-    Lines are wrapped at word boundaries with an average glyph width of half the font size;
-    each line takes ``spacing`` × the font size, each paragraph a third of a line more.
+    Lines are wrapped at word boundaries with an average glyph width of 0.56 × the font size;
+    each line takes ``spacing`` × the font size, each paragraph a third of a line more; bold
+    glyphs are taken as 0.62 × the size wide.
     """
-    cpl = _chars_per_line(width_emu, size_pt)
+    cpl = _chars_per_line(width_emu, size_pt, bold)
     lines = 0
     for par in paragraphs:
         n, cur = 1, 0
@@ -112,18 +126,19 @@ def fit_text(
     height_emu: int,
     max_pt: float = 20,
     min_pt: float = MIN_PT,
+    bold: bool = False,
 ) -> TextBox:
     """The largest font size (whole points, ``min_pt``..``max_pt``) at which ``paragraphs`` fit
     the box; when even ``min_pt`` does not fit, the last paragraphs are dropped or shortened."""
     pars = [p for p in (str(x).strip() for x in paragraphs) if p]
     size = float(max_pt)
     while size >= min_pt:
-        if text_height(pars, width_emu, size) <= height_emu:
+        if text_height(pars, width_emu, size, bold=bold) <= height_emu:
             return TextBox(tuple(pars), size, False)
         size -= 1
     size = float(min_pt)
     while pars:
-        if text_height(pars, width_emu, size) <= height_emu:
+        if text_height(pars, width_emu, size, bold=bold) <= height_emu:
             return TextBox(tuple(pars), size, True)
         last = pars[-1]
         shorter = _shorten(last, int(len(last) * 0.8))
@@ -299,7 +314,7 @@ class _Deck:
         inner_w = width - 2 * int(0.1 * _EMU_PER_IN)
         inner_h = height - 2 * int(0.05 * _EMU_PER_IN)
         shown = [("• " + p) if bullets else p for p in paragraphs]
-        fitted = fit_text(shown, inner_w, inner_h, max_pt)
+        fitted = fit_text(shown, inner_w, inner_h, max_pt, bold=bold_first)
         tb = slide.shapes.add_textbox(Emu(left), Emu(top), Emu(width), Emu(height))
         tf = tb.text_frame
         tf.word_wrap = True
@@ -349,7 +364,7 @@ def _phase_slides(d: _Deck, title: str, headlines: Sequence[str], charts: Sequen
     m = d.margin
     avail_w = d.w - 2 * m
     bottom = d.h - int(0.45 * _EMU_PER_IN)
-    so_h = int(1.15 * _EMU_PER_IN)
+    so_h = int(1.3 * _EMU_PER_IN)
     d.text(s, [so_what], (m, top, avail_w, so_h), max_pt=22, bold_first=True, color=_NAVY)
     body_top = top + so_h + int(0.1 * _EMU_PER_IN)
     body_h = bottom - body_top

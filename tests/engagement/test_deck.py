@@ -128,7 +128,8 @@ def _overflowing(prs: Any) -> list[str]:
             for par in shape.text_frame.paragraphs:
                 size = (par.font.size or Pt(18)).pt
                 if FONT.is_file():
-                    font = ImageFont.truetype(str(FONT), int(size * 10))
+                    face = FONT.with_name("DejaVuSans-Bold.ttf") if par.font.bold else FONT
+                    font = ImageFont.truetype(str(face if face.is_file() else FONT), int(size * 10))
                     lines, cur = 1, ""
                     for word in par.text.split():
                         trial = f"{cur} {word}".strip()
@@ -145,9 +146,9 @@ def _overflowing(prs: Any) -> list[str]:
 
 
 def test_text_height_and_fitting_known_answers() -> None:
-    width = int(3 * 914400)  # 3 in = 216 pt: 21 characters a line at 20 pt
+    width = int(3 * 914400)  # 3 in = 216 pt: 19 characters a line at 20 pt (0.56 em each)
     assert deck.text_height(["a" * 10], width, 20) == pytest.approx(1.2 * 20 * 12700)
-    two = deck.text_height(["word " * 8], width, 20)  # 40 characters: two lines
+    two = deck.text_height(["word " * 6], width, 20)  # 29 characters: two lines
     assert two == pytest.approx(2 * 1.2 * 20 * 12700)
     box = deck.fit_text(["short"], width, int(1 * 914400), max_pt=20)
     assert box.size_pt == 20 and not box.shortened

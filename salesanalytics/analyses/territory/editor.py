@@ -211,7 +211,8 @@ class EditSession:
         )
 
     def disruption(self) -> dict[str, float]:
-        """Customers and monthly revenue that change rep against today, now and in the plan."""
+        """Accounts, customers and monthly revenue that change rep against today, now
+        (``*_now``) and in the plan (``*_plan``)."""
         rep = self.territories["rep_id"].astype(str)
         cur = self.units["current"].astype("string")
         out = {}
@@ -224,6 +225,12 @@ class EditSession:
                 else np.zeros(len(changed))
             )
             out[f"customers_changing_{label}"] = float(cust[changed].sum())
+            acc = (
+                self.units["n_accounts"].to_numpy(dtype=float)
+                if "n_accounts" in self.units
+                else np.zeros(len(changed))
+            )
+            out[f"accounts_changing_{label}"] = float(acc[changed].sum())
             out[f"mrr_changing_{label}"] = float(
                 self.units["current_mrr"].to_numpy(dtype=float)[changed].sum()
             )
@@ -376,7 +383,9 @@ def editor_widget(session: EditSession, path: str | os.PathLike[str]) -> Any:
                     else "Split by the moves: "
                     + ", ".join(f"{r.territory_id} ({r.pieces} pieces)" for r in split.itertuples())
                 )
-                + f"\nCustomers changing rep: {style.num(dis['customers_changing_now'])} "
+                + f"\nAccounts changing rep: {style.num(dis['accounts_changing_now'])} "
+                f"(plan: {style.num(dis['accounts_changing_plan'])}); customers "
+                f"{style.num(dis['customers_changing_now'])} "
                 f"(plan: {style.num(dis['customers_changing_plan'])}); their monthly revenue "
                 f"{style.chf(dis['mrr_changing_now'])} (plan: {style.chf(dis['mrr_changing_plan'])})."
             )
@@ -387,7 +396,7 @@ def editor_widget(session: EditSession, path: str | os.PathLike[str]) -> Any:
                 .drop_duplicates("postal_code")
                 .set_index("postal_code")["territory_id"]
             )
-            fig, ax = plt.subplots(figsize=(9, 6))
+            fig, ax = plt.subplots(figsize=(9, 5.8))
             maps.territory_map(
                 main,
                 "Territories with the moves",
@@ -425,6 +434,7 @@ def editor_widget(session: EditSession, path: str | os.PathLike[str]) -> Any:
             w.HBox([unit, target, move_b, undo_b]),
             w.HBox([who, why, save_b]),
             msg,
-            w.HBox([figures, mapout]),
+            figures,
+            mapout,
         ]
     )

@@ -540,7 +540,7 @@ class _Runner:
     def param_files(self, phase: PhaseSpec) -> dict[str, str]:
         """Content digest of every file a file parameter of the phase names: editing the file
         (a pay plan, the territory overrides) reruns the phase and those downstream."""
-        from salesanalytics.pipeline.paramcheck import is_path_param
+        from salesanalytics.engagement.pipeline.paramcheck import is_path_param
 
         params = self.phase_params(phase)
         out = {}

@@ -164,6 +164,8 @@ def test_editor_moves_undoes_and_recomputes_balance(session: EditSession) -> Non
     assert pieces.at[dst, "pieces"] <= pieces.at[dst, "pieces_plan"]  # a boundary code joins dst
     d = session.disruption()
     assert d["customers_changing_now"] >= 0 and "mrr_changing_plan" in d
+    moved_acc = u.loc[u["territory_id"] != dst, "n_accounts"].sum()
+    assert abs(d["accounts_changing_now"] - d["accounts_changing_plan"]) <= moved_acc
     with pytest.raises(ValueError, match=rf"{code} is already in {dst}"):
         session.move(code, dst)
     with pytest.raises(ValueError, match=r"territory 'T999' is not in the plan"):
