@@ -129,7 +129,8 @@ def fit_text(
     bold: bool = False,
 ) -> TextBox:
     """The largest font size (whole points, ``min_pt``..``max_pt``) at which ``paragraphs`` fit
-    the box; when even ``min_pt`` does not fit, the last paragraphs are dropped or shortened."""
+    the box; when even ``min_pt`` does not fit, the last paragraphs are dropped or shortened.
+    """
     pars = [p for p in (str(x).strip() for x in paragraphs) if p]
     size = float(max_pt)
     while size >= min_pt:
@@ -152,7 +153,8 @@ def fit_text(
 # ------------------------------------------------------------------ template
 def house_template() -> Any:
     """The default deck template: python-pptx's slide master and layouts at 16:9, titles in
-    the house navy."""
+    the house navy.
+    """
     from pptx import Presentation
     from pptx.dml.color import RGBColor
 
@@ -226,7 +228,8 @@ def _layout(prs: Any, names: Sequence[str], fallback: int) -> Any:
 # ------------------------------------------------------------------ run content
 def key_charts(notebook: str | os.PathLike[str], limit: int = 2) -> list[bytes]:
     """The first ``limit`` charts (PNG) of a phase as its client report shows them (demo checks
-    and analyst-only cells left out)."""
+    and analyst-only cells left out).
+    """
     import nbformat
 
     from salesanalytics.engagement.pipeline.report import _client_notebook

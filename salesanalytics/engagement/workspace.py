@@ -127,7 +127,8 @@ def apply_run_settings(run_dir: str | os.PathLike[str]) -> str:
     """Apply the run's settings written by the intake (``data/intake/settings.json``: the
     currency) to the house style, so that every amount in a report is shown in the run's
     currency; returns the currency code. A run without them (older runs) is shown in CHF.
-    Called by :class:`Workspace` and by the per-entity report readers (cockpits, statements)."""
+    Called by :class:`Workspace` and by the per-entity report readers (cockpits, statements).
+    """
     path = Path(run_dir) / "data" / "intake" / "settings.json"
     code = None
     if path.exists():
@@ -256,7 +257,8 @@ class Workspace:
 
     def warning(self, text: str) -> None:
         """Record a warning the client must see (e.g. a target that cannot be met): the run
-        prints it on the command line and lists it with the phase's headlines in ``index.html``."""
+        prints it on the command line and lists it with the phase's headlines in ``index.html``.
+        """
         path = self.output_dir / WARNINGS_FILE
         items = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
         if text not in items:

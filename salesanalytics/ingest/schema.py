@@ -31,6 +31,7 @@ __all__ = [
     "OPPORTUNITY_STATUSES",
     "OPPORTUNITY_TYPES",
     "REP_ROLES",
+    "ROLE_CHANNEL",
     "TABLES",
     "Column",
     "Table",
@@ -45,6 +46,14 @@ CHANNELS: tuple[str, ...] = ("field", "tele", "online")
 
 ACCOUNT_STATUSES: tuple[str, ...] = ("customer", "prospect", "former_customer")
 REP_ROLES: tuple[str, ...] = ("field", "tele", "online", "key_account", "team_lead")
+ROLE_CHANNEL: dict[str, str] = {
+    "field": "field",
+    "key_account": "field",
+    "team_lead": "field",
+    "tele": "tele",
+    "online": "online",
+}
+"""Channel a rep's role works in (for capacity and as a fallback for an account's channel)."""
 OPPORTUNITY_TYPES: tuple[str, ...] = ("new_business", "upsell", "renewal")
 OPPORTUNITY_STATUSES: tuple[str, ...] = ("won", "lost", "open")
 ACTIVITY_TYPES: tuple[str, ...] = ("visit", "call", "email", "online_session")

@@ -18,7 +18,6 @@ the spreadsheet row it came from.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +30,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from salesanalytics.ingest import schema
+from salesanalytics.ingest.problems import (
+    FILE_COL,
+    INTERNAL_COLUMNS,
+    PROBLEM_COLUMNS,
+    ROW_COL,
+    SEVERITIES,
+    Problem,
+    printable,
+    problem_frame,
+)
+from salesanalytics.ingest.problems import empty_problems as _empty_problems
+from salesanalytics.ingest.problems import fmt_int as _fmt_int
 
 __all__ = [
     "PROBLEM_COLUMNS",
@@ -38,6 +49,9 @@ __all__ = [
     "Problem",
     "ValidationReport",
     "CAUSE_CHECKS",
+    "DATE_CHECKS",
+    "FutureRule",
+    "OrderRule",
     "apply_quarantine",
     "check_date_order",
     "fill_geography",
@@ -46,22 +60,6 @@ __all__ = [
     "problem_frame",
     "validate_tables",
 ]
-
-SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
-PROBLEM_COLUMNS: list[str] = [
-    "severity",
-    "file",
-    "table",
-    "column",
-    "field",
-    "row",
-    "value",
-    "check",
-    "message",
-    "hint",
-]
-"""Columns of :attr:`ValidationReport.problems`. ``column`` is the column as named in the input
-file, ``field`` the canonical column it feeds, ``row`` the spreadsheet row (header = row 1)."""
 
 CAUSE_CHECKS: tuple[str, ...] = (
     "no_files",
@@ -74,151 +72,6 @@ CAUSE_CHECKS: tuple[str, ...] = (
 )
 """Checks that name a cause of many other problems (a file missing, empty or unreadable): they
 are listed first in every report, before the problems of single rows."""
-
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_MAX_VALUE_CHARS = 200
-
-
-def printable(text: Any, limit: int | None = _MAX_VALUE_CHARS) -> Any:
-    """``text`` safe to print: control and bidi characters escaped (NUL -> ``\\x00``), cut to
-    ``limit`` characters with the full length named. Non-text values are returned unchanged."""
-    if not isinstance(text, str):
-        return text
-    out = _UNPRINTABLE.sub(
-        lambda m: (
-            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"
-        ),
-        text,
-    )
-    if limit is not None and len(out) > limit:
-        out = f"{out[:limit]}... ({_fmt_int(len(text))} characters)"
-    return out
-
-
-FILE_COL = "_file"
-ROW_COL = "_row"
-INTERNAL_COLUMNS: tuple[str, ...] = (FILE_COL, ROW_COL)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One data problem.
-
-    Attributes
-    ----------
-    severity
-        ``error`` (the data cannot be used as is), ``warning`` (usable, but look at it) or
-        ``info``.
-    file, table, column, row, value
-        Where: input file, canonical table, column as named in the file, spreadsheet row (header
-        is row 1; ``None`` for whole-file problems) and the offending value as text.
-    check
-        Short machine name of the check (``duplicate_id``, ``orphan_reference``, ...).
-    message
-        What is wrong, in plain words.
-    hint
-        What to do about it.
-    field
-        Canonical column the problem concerns.
-    """
-
-    severity: str
-    file: str | None
-    table: str | None
-    column: str | None
-    row: int | None
-    value: str | None
-    check: str
-    message: str
-    hint: str = ""
-    field: str | None = None
-
-    def text(self) -> str:
-        """One line: where, what, value and hint."""
-        where = [f"file {self.file}" if self.file else None]
-        if self.column:
-            where.append(f"column {self.column}")
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        loc = ", ".join(w for w in where if w) or (f"table {self.table}" if self.table else "")
-        val = f" (value '{printable(self.value)}')" if self.value is not None else ""
-        hint = f" {self.hint}" if self.hint else ""
-        return f"{self.severity}: {loc}: {self.message}{val}.{hint}"
-
-
-def problem_frame(
-    *,
-    severity: str,
-    check: str,
-    message: str,
-    hint: str = "",
-    file: Any = None,
-    table: str | None = None,
-    column: Any = None,
-    field: str | None = None,
-    row: Any = None,
-    value: Any = None,
-    n: int | None = None,
-) -> pd.DataFrame:
-    """Build a problems frame (:data:`PROBLEM_COLUMNS`) for ``n`` problems in one go.
-
-    Every argument is a scalar (repeated) or an array of length ``n``; ``n`` defaults to the
-    length of the first array argument, or 1.
-    """
-    if severity not in SEVERITIES:
-        raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
-    args = {"file": file, "column": column, "row": row, "value": value}
-    if n is None:
-        n = next((len(v) for v in args.values() if _is_array(v)), 1)
-    data: dict[str, Any] = {}
-    for k, v in {
-        "severity": severity,
-        "file": file,
-        "table": table,
-        "column": column,
-        "field": field,
-        "row": row,
-        "value": value,
-        "check": check,
-        "message": message,
-        "hint": hint,
-    }.items():
-        data[k] = np.asarray(v, dtype=object) if _is_array(v) else [v] * n
-    df = pd.DataFrame(data)
-    for c, limit in (
-        ("value", _MAX_VALUE_CHARS),
-        ("message", _MAX_VALUE_CHARS * 5),
-        ("file", _MAX_VALUE_CHARS),
-        ("column", _MAX_VALUE_CHARS),
-    ):
-        col = df[c].astype("string")
-        if len(col) and (
-            col.str.contains(_UNPRINTABLE.pattern, regex=True).fillna(False).any()
-            or (col.str.len() > limit).fillna(False).any()
-        ):
-            df[c] = col.map(lambda v, lim=limit: printable(v, lim), na_action="ignore")
-    df["row"] = pd.array(df["row"], dtype="Int64")
-    for c in PROBLEM_COLUMNS:
-        if c != "row":
-            df[c] = df[c].astype("string")
-    return df[PROBLEM_COLUMNS]
-
-
-def _is_array(v: Any) -> bool:
-    return isinstance(v, pd.Series | np.ndarray | list | pd.Index | pd.arrays.ArrowStringArray)
-
-
-_EMPTY: list[pd.DataFrame] = []
-
-
-def _empty_problems() -> pd.DataFrame:
-    if not _EMPTY:
-        _EMPTY.append(problem_frame(severity="info", check="", message="", n=0))
-    return _EMPTY[0].copy()
-
-
-def _fmt_int(n: int) -> str:
-    return f"{n:,}".replace(",", "'")
 
 
 @dataclass
@@ -797,6 +650,317 @@ def _before(a: pd.Series, b: pd.Series | pd.Timestamp) -> np.ndarray:
     return (a < b).fillna(False).to_numpy(dtype=bool)
 
 
+@dataclass(frozen=True)
+class OrderRule:
+    """Rows of ``table`` whose date ``later`` lies before their date ``earlier``.
+
+    Checked when the table has both columns (and the ``requires`` ones); the problem's value
+    names both dates (``2001-03-01 (StartDate 2023-03-01)``).
+    """
+
+    table: str
+    later: str
+    earlier: str
+    earlier_name: str
+    severity: str
+    check: str
+    message: str
+    hint: str
+
+    def __call__(
+        self, tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
+    ) -> list[pd.DataFrame]:
+        """The rule's problems in ``tables`` (none when the table lacks its columns)."""
+        df = tables.get(self.table)
+        if df is None or not {self.later, self.earlier} <= set(df.columns):
+            return []
+        return [
+            _order_rule(
+                df,
+                _before(df[self.later], df[self.earlier]),
+                table=self.table,
+                later=self.later,
+                earlier=self.earlier,
+                earlier_name=self.earlier_name,
+                severity=self.severity,
+                check=self.check,
+                message=self.message,
+                hint=self.hint,
+                labels=labels,
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class FutureRule:
+    """Rows of ``table`` whose date ``column`` lies after the day of the check (``future_date``).
+
+    ``message`` may name the day as ``{day:%d.%m.%Y}``; ``closed_only`` restricts the rule to
+    won and lost opportunities; checked when the table has ``column`` and the ``requires``
+    columns.
+    """
+
+    table: str
+    column: str
+    severity: str
+    message: str
+    hint: str
+    requires: tuple[str, ...] = ()
+    closed_only: bool = False
+
+    def __call__(
+        self, tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
+    ) -> list[pd.DataFrame]:
+        """The rule's problems in ``tables`` (none when the table lacks its columns)."""
+        df = tables.get(self.table)
+        if df is None or not {self.column, *self.requires} <= set(df.columns):
+            return []
+        mask = (df[self.column] > day).fillna(False).to_numpy(dtype=bool)
+        if self.closed_only:
+            mask = df["status"].isin(["won", "lost"]).fillna(False).to_numpy(dtype=bool) & mask
+        return [
+            _rows_problems(
+                df,
+                mask,
+                table=self.table,
+                field_name=self.column,
+                severity=self.severity,
+                check="future_date",
+                message=self.message.format(day=day),
+                hint=self.hint,
+                labels=labels,
+            )
+        ]
+
+
+def _stage_history_problems(
+    tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
+) -> list[pd.DataFrame]:
+    """Stage history against its opportunity: a stage entered before the opportunity was
+    created (error), after a closed opportunity's close date, or after the opportunity's final
+    stage (warnings)."""
+    s, o = tables.get("opportunity_stages"), tables.get("opportunities")
+    if not (
+        s is not None
+        and o is not None
+        and len(s)
+        and {"entered_at", "opportunity_id", "stage"} <= set(s.columns)
+        and {"opportunity_id", "created_date"} <= set(o.columns)
+    ):
+        return []
+    out = []
+    opp = o.drop_duplicates("opportunity_id").set_index("opportunity_id")
+    pos = pc.index_in(_arrow(s["opportunity_id"]), value_set=_arrow(opp.index))
+    pos_np = np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
+    found = pos_np >= 0
+    take = np.maximum(pos_np, 0)
+    n_opp = len(opp)
+
+    def per_stage(values: np.ndarray, missing: Any) -> np.ndarray:
+        """The opportunity's value for every stage row (``missing`` where not found)."""
+        if n_opp == 0:
+            return np.full(len(s), missing)
+        return np.where(found, values[take], missing)
+
+    nat = np.datetime64("NaT", "ns")
+    c_at = pd.Series(
+        per_stage(opp["created_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
+    )
+    out.append(
+        _order_rule(
+            s,
+            _before(s["entered_at"], c_at),
+            table="opportunity_stages",
+            later="entered_at",
+            earlier=c_at,
+            earlier_name="opportunity created",
+            severity="error",
+            check="date_order",
+            message="stage entered before the opportunity was created",
+            hint="Correct the stage date or the opportunity's created date.",
+            labels=labels,
+        )
+    )
+    if {"close_date", "status"} <= set(o.columns):
+        opp_closed = opp["status"].isin(["won", "lost"]).fillna(False).to_numpy(dtype=bool)
+        closed = per_stage(opp_closed, False).astype(bool)
+        close_at = pd.Series(
+            per_stage(opp["close_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
+        )
+        out.append(
+            _order_rule(
+                s,
+                closed & _before(close_at, s["entered_at"]),
+                table="opportunity_stages",
+                later="entered_at",
+                earlier=close_at,
+                earlier_name="opportunity closed",
+                severity="warning",
+                check="date_order",
+                message="stage entered after the opportunity was closed",
+                hint="Check the stage history and the close date of the opportunity; the "
+                "funnel takes the stage dates as they are.",
+                labels=labels,
+            )
+        )
+        if "stage" in o.columns and closed.any():
+            # the final stage of a won or lost opportunity must be the last one entered;
+            # stage names compared in any case through one factorisation of both columns
+            both = pd.concat(
+                [s["stage"].astype("string"), opp["stage"].astype("string")],
+                ignore_index=True,
+            )
+            codes, uniq = pd.factorize(both, use_na_sentinel=True)
+            canon, _ = pd.factorize(np.array([str(u).lower() for u in uniq], dtype=object))
+            canon = np.append(canon, -1)  # one code for any case; missing stays -1
+            codes = canon[codes]  # -1 (missing) maps to the appended -1
+            s_code = codes[: len(s)]
+            final_code = per_stage(codes[len(s) :], -2)
+            is_final = closed & (s_code == final_code) & (s_code >= 0)
+            entered = s["entered_at"].to_numpy(dtype="datetime64[ns]")
+            final_at_opp = np.full(max(n_opp, 1), np.datetime64("NaT", "ns"))
+            sel = np.flatnonzero(is_final & ~np.isnat(entered))
+            if len(sel):
+                first = pd.Series(entered[sel]).groupby(pos_np[sel]).min()
+                final_at_opp[first.index.to_numpy()] = first.to_numpy(dtype="datetime64[ns]")
+            final_at = pd.Series(per_stage(final_at_opp, nat), index=s.index)
+            out.append(
+                _order_rule(
+                    s,
+                    closed & ~is_final & _before(final_at, s["entered_at"]),
+                    table="opportunity_stages",
+                    later="entered_at",
+                    earlier=final_at,
+                    earlier_name="final stage entered",
+                    severity="warning",
+                    check="stage_order",
+                    message="stage history out of order: a stage entered after the "
+                    "opportunity's final (closing) stage",
+                    hint="Check the stage history in the CRM; the funnel orders stages by "
+                    "their dates.",
+                    labels=labels,
+                )
+            )
+    return out
+
+
+def _customer_since_problems(
+    tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
+) -> list[pd.DataFrame]:
+    """Accounts that became customers after their first contract started (warning)."""
+    acc, c = tables.get("accounts"), tables.get("contracts")
+    if not (
+        acc is not None
+        and c is not None
+        and len(acc)
+        and len(c)
+        and {"account_id", "customer_since"} <= set(acc.columns)
+        and {"account_id", "start_date"} <= set(c.columns)
+    ):
+        return []
+    out = []
+    first = c["start_date"].groupby(c["account_id"].astype("string"), observed=True).min()
+    first_at = pd.Series(
+        acc["account_id"].astype("string").map(first).to_numpy(dtype="datetime64[ns]"),
+        index=acc.index,
+    )
+    out.append(
+        _order_rule(
+            acc,
+            _before(first_at, acc["customer_since"]),
+            table="accounts",
+            later="customer_since",
+            earlier=first_at,
+            earlier_name="first contract started",
+            severity="warning",
+            check="date_order",
+            message="customer since a date after the account's first contract started",
+            hint="Correct the customer-since date (the start of the first contract); the "
+            "churn analysis measures customer lifetimes from it.",
+            labels=labels,
+        )
+    )
+    return out
+
+
+DATE_CHECKS: tuple[Any, ...] = (
+    OrderRule(
+        "contracts",
+        later="end_date",
+        earlier="start_date",
+        earlier_name="start",
+        severity="error",
+        check="date_order",
+        message="contract is cancelled before it starts (end_date before start_date)",
+        hint="Correct the start or end date of the contract.",
+    ),
+    OrderRule(
+        "contracts",
+        later="term_end_date",
+        earlier="start_date",
+        earlier_name="start",
+        severity="error",
+        check="date_order",
+        message="contract term ends before it starts (term_end_date before start_date)",
+        hint="Correct the start or end date of the contract.",
+    ),
+    OrderRule(
+        "opportunities",
+        later="close_date",
+        earlier="created_date",
+        earlier_name="created",
+        severity="error",
+        check="date_order",
+        message="opportunity closes before it was created (close_date before created_date)",
+        hint="Correct the close or created date of the opportunity.",
+    ),
+    FutureRule(
+        "opportunities",
+        "created_date",
+        severity="error",
+        message="opportunity created in the future (after {day:%d.%m.%Y})",
+        hint="A created date is set by the CRM and cannot lie in the future: correct it.",
+        requires=("close_date",),
+    ),
+    FutureRule(
+        "opportunities",
+        "close_date",
+        severity="warning",
+        message="won or lost opportunity closed in the future (after {day:%d.%m.%Y})",
+        hint="Correct the close date; the funnel counts the deal as closed.",
+        requires=("created_date", "status"),
+        closed_only=True,
+    ),
+    FutureRule(
+        "opportunity_stages",
+        "entered_at",
+        severity="error",
+        message="stage entered in the future (after {day:%d.%m.%Y})",
+        hint="Stage history dates are set by the CRM and cannot lie in the future.",
+    ),
+    _stage_history_problems,
+    FutureRule(
+        "activities",
+        "date",
+        severity="warning",
+        message="activity dated in the future (after {day:%d.%m.%Y}): planned, not done",
+        hint="Planned activities are not workload yet; export only completed "
+        "activities, or leave them: the export's reference date ignores them.",
+    ),
+    FutureRule(
+        "accounts",
+        "customer_since",
+        severity="warning",
+        message="customer since a date in the future (after {day:%d.%m.%Y})",
+        hint="Correct the date in the CRM.",
+    ),
+    _customer_since_problems,
+)
+"""The date checks in the order they report: same-table order rules, dates in the future and
+the cross-table checks (stage history, customer since); each is called with ``(tables, labels,
+day)`` and returns problem frames."""
+
+
 def check_date_order(
     tables: Mapping[str, pd.DataFrame],
     labels: Mapping[tuple[str, str], str] | None = None,
@@ -826,247 +990,7 @@ def check_date_order(
         Day of the check (default: the current date); dates after it lie in the future.
     """
     day = _today(today)
-    out = []
-    c = tables.get("contracts")
-    if c is not None and "start_date" in c:
-        for col, what in (("end_date", "is cancelled"), ("term_end_date", "term ends")):
-            if col not in c:
-                continue
-            out.append(
-                _order_rule(
-                    c,
-                    _before(c[col], c["start_date"]),
-                    table="contracts",
-                    later=col,
-                    earlier="start_date",
-                    earlier_name="start",
-                    severity="error",
-                    check="date_order",
-                    message=f"contract {what} before it starts ({col} before start_date)",
-                    hint="Correct the start or end date of the contract.",
-                    labels=labels,
-                )
-            )
-    o = tables.get("opportunities")
-    if o is not None and {"created_date", "close_date"} <= set(o.columns):
-        out.append(
-            _order_rule(
-                o,
-                _before(o["close_date"], o["created_date"]),
-                table="opportunities",
-                later="close_date",
-                earlier="created_date",
-                earlier_name="created",
-                severity="error",
-                check="date_order",
-                message="opportunity closes before it was created (close_date before created_date)",
-                hint="Correct the close or created date of the opportunity.",
-                labels=labels,
-            )
-        )
-        out.append(
-            _rows_problems(
-                o,
-                (o["created_date"] > day).fillna(False).to_numpy(dtype=bool),
-                table="opportunities",
-                field_name="created_date",
-                severity="error",
-                check="future_date",
-                message=f"opportunity created in the future (after {day:%d.%m.%Y})",
-                hint="A created date is set by the CRM and cannot lie in the future: correct it.",
-                labels=labels,
-            )
-        )
-        if "status" in o:
-            closed = o["status"].isin(["won", "lost"]).fillna(False).to_numpy(dtype=bool)
-            out.append(
-                _rows_problems(
-                    o,
-                    closed & (o["close_date"] > day).fillna(False).to_numpy(dtype=bool),
-                    table="opportunities",
-                    field_name="close_date",
-                    severity="warning",
-                    check="future_date",
-                    message=f"won or lost opportunity closed in the future (after {day:%d.%m.%Y})",
-                    hint="Correct the close date; the funnel counts the deal as closed.",
-                    labels=labels,
-                )
-            )
-    s = tables.get("opportunity_stages")
-    if s is not None and "entered_at" in s:
-        out.append(
-            _rows_problems(
-                s,
-                (s["entered_at"] > day).fillna(False).to_numpy(dtype=bool),
-                table="opportunity_stages",
-                field_name="entered_at",
-                severity="error",
-                check="future_date",
-                message=f"stage entered in the future (after {day:%d.%m.%Y})",
-                hint="Stage history dates are set by the CRM and cannot lie in the future.",
-                labels=labels,
-            )
-        )
-    if (
-        s is not None
-        and o is not None
-        and len(s)
-        and {"entered_at", "opportunity_id", "stage"} <= set(s.columns)
-        and {"opportunity_id", "created_date"} <= set(o.columns)
-    ):
-        opp = o.drop_duplicates("opportunity_id").set_index("opportunity_id")
-        pos = pc.index_in(_arrow(s["opportunity_id"]), value_set=_arrow(opp.index))
-        pos_np = np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
-        found = pos_np >= 0
-        take = np.maximum(pos_np, 0)
-        n_opp = len(opp)
-
-        def per_stage(values: np.ndarray, missing: Any) -> np.ndarray:
-            """The opportunity's value for every stage row (``missing`` where not found)."""
-            if n_opp == 0:
-                return np.full(len(s), missing)
-            return np.where(found, values[take], missing)
-
-        nat = np.datetime64("NaT", "ns")
-        c_at = pd.Series(
-            per_stage(opp["created_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
-        )
-        out.append(
-            _order_rule(
-                s,
-                _before(s["entered_at"], c_at),
-                table="opportunity_stages",
-                later="entered_at",
-                earlier=c_at,
-                earlier_name="opportunity created",
-                severity="error",
-                check="date_order",
-                message="stage entered before the opportunity was created",
-                hint="Correct the stage date or the opportunity's created date.",
-                labels=labels,
-            )
-        )
-        if {"close_date", "status"} <= set(o.columns):
-            opp_closed = opp["status"].isin(["won", "lost"]).fillna(False).to_numpy(dtype=bool)
-            closed = per_stage(opp_closed, False).astype(bool)
-            close_at = pd.Series(
-                per_stage(opp["close_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
-            )
-            out.append(
-                _order_rule(
-                    s,
-                    closed & _before(close_at, s["entered_at"]),
-                    table="opportunity_stages",
-                    later="entered_at",
-                    earlier=close_at,
-                    earlier_name="opportunity closed",
-                    severity="warning",
-                    check="date_order",
-                    message="stage entered after the opportunity was closed",
-                    hint="Check the stage history and the close date of the opportunity; the "
-                    "funnel takes the stage dates as they are.",
-                    labels=labels,
-                )
-            )
-            if "stage" in o.columns and closed.any():
-                # the final stage of a won or lost opportunity must be the last one entered;
-                # stage names compared in any case through one factorisation of both columns
-                both = pd.concat(
-                    [s["stage"].astype("string"), opp["stage"].astype("string")],
-                    ignore_index=True,
-                )
-                codes, uniq = pd.factorize(both, use_na_sentinel=True)
-                canon, _ = pd.factorize(np.array([str(u).lower() for u in uniq], dtype=object))
-                canon = np.append(canon, -1)  # one code for any case; missing stays -1
-                codes = canon[codes]  # -1 (missing) maps to the appended -1
-                s_code = codes[: len(s)]
-                final_code = per_stage(codes[len(s) :], -2)
-                is_final = closed & (s_code == final_code) & (s_code >= 0)
-                entered = s["entered_at"].to_numpy(dtype="datetime64[ns]")
-                final_at_opp = np.full(max(n_opp, 1), np.datetime64("NaT", "ns"))
-                sel = np.flatnonzero(is_final & ~np.isnat(entered))
-                if len(sel):
-                    first = pd.Series(entered[sel]).groupby(pos_np[sel]).min()
-                    final_at_opp[first.index.to_numpy()] = first.to_numpy(dtype="datetime64[ns]")
-                final_at = pd.Series(per_stage(final_at_opp, nat), index=s.index)
-                out.append(
-                    _order_rule(
-                        s,
-                        closed & ~is_final & _before(final_at, s["entered_at"]),
-                        table="opportunity_stages",
-                        later="entered_at",
-                        earlier=final_at,
-                        earlier_name="final stage entered",
-                        severity="warning",
-                        check="stage_order",
-                        message="stage history out of order: a stage entered after the "
-                        "opportunity's final (closing) stage",
-                        hint="Check the stage history in the CRM; the funnel orders stages by "
-                        "their dates.",
-                        labels=labels,
-                    )
-                )
-    a = tables.get("activities")
-    if a is not None and "date" in a:
-        out.append(
-            _rows_problems(
-                a,
-                (a["date"] > day).fillna(False).to_numpy(dtype=bool),
-                table="activities",
-                field_name="date",
-                severity="warning",
-                check="future_date",
-                message=f"activity dated in the future (after {day:%d.%m.%Y}): planned, not done",
-                hint="Planned activities are not workload yet; export only completed "
-                "activities, or leave them: the export's reference date ignores them.",
-                labels=labels,
-            )
-        )
-    acc = tables.get("accounts")
-    if acc is not None and "customer_since" in acc:
-        out.append(
-            _rows_problems(
-                acc,
-                (acc["customer_since"] > day).fillna(False).to_numpy(dtype=bool),
-                table="accounts",
-                field_name="customer_since",
-                severity="warning",
-                check="future_date",
-                message=f"customer since a date in the future (after {day:%d.%m.%Y})",
-                hint="Correct the date in the CRM.",
-                labels=labels,
-            )
-        )
-    if (
-        acc is not None
-        and c is not None
-        and len(acc)
-        and len(c)
-        and {"account_id", "customer_since"} <= set(acc.columns)
-        and {"account_id", "start_date"} <= set(c.columns)
-    ):
-        first = c["start_date"].groupby(c["account_id"].astype("string"), observed=True).min()
-        first_at = pd.Series(
-            acc["account_id"].astype("string").map(first).to_numpy(dtype="datetime64[ns]"),
-            index=acc.index,
-        )
-        out.append(
-            _order_rule(
-                acc,
-                _before(first_at, acc["customer_since"]),
-                table="accounts",
-                later="customer_since",
-                earlier=first_at,
-                earlier_name="first contract started",
-                severity="warning",
-                check="date_order",
-                message="customer since a date after the account's first contract started",
-                hint="Correct the customer-since date (the start of the first contract); the "
-                "churn analysis measures customer lifetimes from it.",
-                labels=labels,
-            )
-        )
-    out = [p for p in out if len(p)]
+    out = [p for rule in DATE_CHECKS for p in rule(tables, labels, day) if len(p)]
     return pd.concat(out, ignore_index=True) if out else _empty_problems()
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from salesanalytics.errors import ParameterError
+
 __all__ = [
     "LABELS",
     "ROLE_LABELS",
@@ -58,7 +60,7 @@ def set_currency(code: str | None) -> str:
     """
     code = (code or "CHF").strip().upper()
     if len(code) != 3 or not code.isalpha():
-        raise ValueError(
+        raise ParameterError(
             f"currency must be a three-letter ISO 4217 code such as CHF or USD, not {code!r}"
         )
     _RUN["currency"] = code

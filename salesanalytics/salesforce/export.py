@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from salesanalytics.engagement.workspace import atomic_write_bytes, read_phase_tables
+from salesanalytics.errors import InputNotFoundError
 from salesanalytics.present.deliverables import write_csv
 from salesanalytics.salesforce import cockpit as ck
 from salesanalytics.salesforce import fields as fl
@@ -136,7 +137,7 @@ def _as_of(run_dir: Path) -> str:
     try:
         return str(json.loads(path.read_text(encoding="utf-8"))["as_of"])[:10]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FileNotFoundError(
+        raise InputNotFoundError(
             f"{path} is missing or unreadable ({exc}); rerun the intake phase"
         ) from None
 

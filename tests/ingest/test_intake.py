@@ -12,6 +12,7 @@ import pytest
 from conftest import MAVEN
 
 from salesanalytics import cli
+from salesanalytics.engagement import intake as run_intake
 from salesanalytics.ingest import intake
 from salesanalytics.ingest.validation import Problem
 
@@ -258,7 +259,7 @@ def test_quarantine_excludes_bad_rows_and_their_dependants(sf_export: Path) -> N
 def test_write_intake(sf_export: Path, tmp_path: Path) -> None:
     (sf_export / "truth.json").write_text('{"x": 1}', encoding="utf-8")
     res = intake.load_export(sf_export)
-    out = intake.write_intake(res, tmp_path / "out")
+    out = run_intake.write_intake(res, tmp_path / "out")
     for t in res.tables:
         back = pd.read_parquet(out / f"{t}.parquet")
         assert len(back) == len(res.tables[t])
@@ -399,3 +400,34 @@ def test_control_characters_in_ids_and_text(sf_export: Path) -> None:
     names = res.tables["accounts"].set_index("account_id")["name"]
     assert names["001A"] == "Bäckerei Müller GmbH"  # removed from the value
     assert "\x00" not in res.report.to_text() and "\x07" not in res.report.to_text()
+
+
+def test_ingest_imports_only_reference_and_errors() -> None:
+    """The intake does not know the engagement: its caller hands it what it needs."""
+    import ast
+
+    import salesanalytics.ingest as pkg
+
+    bad = []
+    for path in Path(pkg.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for name in names:
+                if name.startswith("salesanalytics") and not name.startswith(
+                    ("salesanalytics.ingest", "salesanalytics.reference", "salesanalytics.errors")
+                ):
+                    bad.append(f"{path.name}: {name}")
+    assert bad == []
+
+
+def test_read_headers_reports_an_empty_folder(tmp_path: Path) -> None:
+    report = intake.ValidationReport()
+    headers, paths = intake.read_headers(tmp_path, [], report)
+    assert headers == {} and paths == {}
+    assert list(report.problems["check"]) == ["no_files"]

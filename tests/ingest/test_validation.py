@@ -245,3 +245,52 @@ def test_every_check_is_documented_with_its_severity() -> None:
     undocumented = sorted(c for c in checks if f"`{c}`" not in doc)
     assert undocumented == []
     assert "| 0 |" in doc and "| 1 |" in doc and "| 2 |" in doc
+
+
+def test_date_checks_table_future_rule_needs_its_columns() -> None:
+    from salesanalytics.ingest.validation import DATE_CHECKS, FutureRule, OrderRule
+
+    rule = FutureRule(
+        "activities", "date", severity="warning", message="after {day:%d.%m.%Y}", hint="h"
+    )
+    acts = _mapped(
+        "activities",
+        "Task.csv",
+        [
+            {"activity_id": "T1", "date": pd.Timestamp("2030-01-02")},
+            {"activity_id": "T2", "date": pd.Timestamp("2024-01-02")},
+        ],
+    )
+    (p,) = rule({"activities": acts}, None, pd.Timestamp("2025-01-01"))
+    assert list(p["row"]) == [2] and list(p["message"]) == ["after 01.01.2025"]
+    assert list(p["check"]) == ["future_date"]
+    assert rule({"activities": acts.drop(columns="date")}, None, pd.Timestamp("2025-01-01")) == []
+    assert rule({}, None, pd.Timestamp("2025-01-01")) == []
+    kinds = [type(c).__name__ for c in DATE_CHECKS]
+    assert kinds.count("OrderRule") == 3 and kinds.count("FutureRule") == 5
+    assert all(isinstance(c, OrderRule | FutureRule) or callable(c) for c in DATE_CHECKS)
+
+
+def test_order_rule_names_both_dates() -> None:
+    from salesanalytics.ingest.validation import DATE_CHECKS
+
+    rule = DATE_CHECKS[0]
+    c = _mapped(
+        "contracts",
+        "Contract.csv",
+        [
+            {
+                "contract_id": "C1",
+                "account_id": "A1",
+                "start_date": pd.Timestamp("2024-03-01"),
+                "end_date": pd.Timestamp("2024-01-01"),
+            }
+        ],
+    )
+    (p,) = rule({"contracts": c}, None, pd.Timestamp("2025-01-01"))
+    assert p["message"].iloc[0] == (
+        "contract is cancelled before it starts (end_date before start_date)"
+    )
+    assert p["value"].iloc[0].startswith("2024-01-01 (") and p["value"].iloc[0].endswith(
+        " 2024-03-01)"
+    )

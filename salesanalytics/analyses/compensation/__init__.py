@@ -21,10 +21,13 @@ re-exported here:
   :func:`comparison_text`, :func:`headlines`, :func:`clawback_exposure`;
 * simulation: :func:`calibrate` -> :class:`Calibration`, :func:`draw_attainment`,
   :func:`simulate` -> :class:`SimulationResult`, :func:`simulation_summary`, :func:`summary_display`, :func:`gini`,
-  :func:`lorenz`, :func:`plot_simulation`, :func:`jensen_gap`, :func:`with_levers`,
-  :func:`scenario_table`, :func:`lever_widget`;
-* the phase in two calls: :func:`evaluate_plans` -> :class:`Evaluation`, :func:`simulate_plans`,
-  :func:`findings_text`; per-rep statements of a run: :func:`read_statement`.
+  :func:`lorenz`, :func:`jensen_gap`, :func:`with_levers`,
+  :func:`scenario_table`;
+* the phase in two calls: :func:`evaluate_plans` (settings :class:`EvaluationSettings`) -> :class:`Evaluation`, :func:`simulate_plans`,
+  :func:`findings_text`.
+
+Charts and widgets live in :mod:`~salesanalytics.analyses.compensation.plots`; a run's per-rep
+statements are read by :func:`salesanalytics.engagement.results.read_statement`.
 """
 
 from __future__ import annotations
@@ -78,10 +81,8 @@ from salesanalytics.analyses.compensation.simulation import (
     draw_attainment,
     gini,
     jensen_gap,
-    lever_widget,
     lorenz,
     plan_levers,
-    plot_simulation,
     scenario_table,
     simulate,
     simulation_summary,
@@ -90,9 +91,9 @@ from salesanalytics.analyses.compensation.simulation import (
 )
 from salesanalytics.analyses.compensation.workflow import (
     Evaluation,
+    EvaluationSettings,
     evaluate_plans,
     findings_text,
-    read_statement,
     simulate_plans,
 )
 
@@ -105,6 +106,7 @@ __all__ = [
     "Curve",
     "Draw",
     "Evaluation",
+    "EvaluationSettings",
     "MEASURES",
     "Measure",
     "PLANS_DIR",
@@ -128,11 +130,9 @@ __all__ = [
     "headlines",
     "jensen_gap",
     "jensen_table",
-    "lever_widget",
     "load_plan",
     "lorenz",
     "plan_levers",
-    "plot_simulation",
     "mrr_at",
     "pay_for_performance",
     "period_bounds",
@@ -145,7 +145,6 @@ __all__ = [
     "potential_correlation",
     "potential_quotas",
     "rep_potential",
-    "read_statement",
     "rep_statement",
     "scenario_table",
     "simulate",

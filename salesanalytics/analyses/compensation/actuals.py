@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from salesanalytics.errors import require_columns
+
 __all__ = [
     "MEASURES",
     "deal_credits",
@@ -82,14 +84,6 @@ _DEAL_TYPES = {
 }
 
 
-def _require(df: pd.DataFrame, cols: list[str], name: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{name} lacks column(s) {', '.join(missing)}; it has: {', '.join(map(str, df.columns))}"
-        )
-
-
 def mrr_at(contracts: pd.DataFrame, date: pd.Timestamp) -> pd.Series:
     """MRR per account of the contracts active on ``date``.
 
@@ -106,7 +100,7 @@ def mrr_at(contracts: pd.DataFrame, date: pd.Timestamp) -> pd.Series:
     pandas.Series
         MRR indexed by ``account_id`` (accounts without an active contract are absent).
     """
-    _require(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
+    require_columns(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
     d = pd.Timestamp(date)
     active = (contracts["start_date"] <= d) & (
         contracts["end_date"].isna() | (contracts["end_date"] > d)
@@ -165,7 +159,7 @@ def deal_credits(
         lost_date``. Won deals without owner or amount are left out; their number is in
         ``df.attrs["excluded"]``.
     """
-    _require(
+    require_columns(
         opportunities,
         ["opportunity_id", "account_id", "owner_id", "type", "status", "amount", "close_date"],
         "opportunities",
@@ -284,7 +278,7 @@ def portfolio_actuals(
         ``gross_retention``, ``portfolio_growth`` and ``activity_quality``; a rep whose portfolio
         had no MRR at period start gets no row for the ratio measures (nothing to retain).
     """
-    _require(owner, ["account_id", "rep_id"], "owner")
+    require_columns(owner, ["account_id", "rep_id"], "owner")
     start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
     m0 = mrr_at(contracts, start).rename("m0")
     m1 = mrr_at(contracts, end).rename("m1")
@@ -309,7 +303,7 @@ def portfolio_actuals(
         ),
     ]
     if activities is not None:
-        _require(activities, ["account_id", "date", "type", "minutes"], "activities")
+        require_columns(activities, ["account_id", "date", "type", "minutes"], "activities")
         act = activities[activities["date"].between(start, end)]
         qualified = act["type"].isin(["visit", "online_session"]) | (
             (act["type"] == "call") & (act["minutes"] >= qualified_call_minutes)
@@ -339,7 +333,7 @@ def period_revenue(
     period_start, period_end
         The period (inclusive).
     """
-    _require(contracts, ["start_date", "end_date", "mrr"], "contracts")
+    require_columns(contracts, ["start_date", "end_date", "mrr"], "contracts")
     start, end = pd.Timestamp(period_start), pd.Timestamp(period_end) + pd.Timedelta(days=1)
     s = contracts["start_date"].where(contracts["start_date"] > start, start)
     e = contracts["end_date"].fillna(end)
@@ -371,9 +365,9 @@ def portfolio_owners(
     pandas.DataFrame
         ``account_id, rep_id`` pairs (unique; an account can be in several portfolios).
     """
-    _require(owner, ["account_id", "rep_id"], "owner")
-    _require(contracts, ["account_id", "start_date", "owner_id"], "contracts")
-    _require(reps, ["rep_id", "role"], "reps")
+    require_columns(owner, ["account_id", "rep_id"], "owner")
+    require_columns(contracts, ["account_id", "start_date", "owner_id"], "contracts")
+    require_columns(reps, ["rep_id", "role"], "reps")
     role = reps.set_index(reps["rep_id"].astype("string"))["role"]
     base = owner[["account_id", "rep_id"]].dropna().astype("string")
     last = (

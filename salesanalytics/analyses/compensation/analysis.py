@@ -10,7 +10,7 @@ import pandas as pd
 
 from salesanalytics.analyses.compensation.engine import PayoutResult
 from salesanalytics.analyses.compensation.plan import Plan
-from salesanalytics.present import style
+from salesanalytics.present import formats
 
 __all__ = [
     "clawback_exposure",
@@ -253,13 +253,13 @@ def comparison_text(summary: pd.DataFrame, before: str, after: str) -> str:
     b, a = s.loc[before], s.loc[after]
     diff = a["total_cost"] - b["total_cost"]
     return (
-        f"On the same year of actuals the {after} plan costs {style.chf(a['total_cost'], compact=True)} "
-        f"in total pay against {style.chf(b['total_cost'], compact=True)} today "
-        f"({'+' if diff >= 0 else '-'}{style.chf(abs(diff), compact=True)}); the cost of sales moves "
-        f"from {style.pct(b['cost_of_sales'])} to {style.pct(a['cost_of_sales'])} of recurring revenue. "
-        f"{style.pct(a['share_target'], 0)} of reps reach target under the {after} plan "
-        f"({style.pct(b['share_target'], 0)} today) and {style.pct(a['share_excellence'], 0)} reach "
-        f"excellence ({style.pct(b['share_excellence'], 0)} today)."
+        f"On the same year of actuals the {after} plan costs {formats.chf(a['total_cost'], compact=True)} "
+        f"in total pay against {formats.chf(b['total_cost'], compact=True)} today "
+        f"({'+' if diff >= 0 else '-'}{formats.chf(abs(diff), compact=True)}); the cost of sales moves "
+        f"from {formats.pct(b['cost_of_sales'])} to {formats.pct(a['cost_of_sales'])} of recurring revenue. "
+        f"{formats.pct(a['share_target'], 0)} of reps reach target under the {after} plan "
+        f"({formats.pct(b['share_target'], 0)} today) and {formats.pct(a['share_excellence'], 0)} reach "
+        f"excellence ({formats.pct(b['share_excellence'], 0)} today)."
     )
 
 
@@ -296,7 +296,7 @@ def plan_overview(plan: Plan, label: str = "") -> pd.DataFrame:
                 "boosters": "; ".join(f"{b.name or b.id} x{b.multiplier:g}" for b in rp.boosters)
                 or "none",
                 "contests": "; ".join(
-                    f"{c.name or c.id} {style.chf(c.budget)}" for c in rp.contests
+                    f"{c.name or c.id} {formats.chf(c.budget)}" for c in rp.contests
                 )
                 or "none",
                 "clawback": "none"
@@ -304,7 +304,7 @@ def plan_overview(plan: Plan, label: str = "") -> pd.DataFrame:
                 else f"{rp.clawback.share:.0%} within {rp.clawback.window_months} months",
                 "draw": "none"
                 if rp.draw is None
-                else f"{style.chf(rp.draw.monthly_amount)}/month for {rp.draw.months} months",
+                else f"{formats.chf(rp.draw.monthly_amount)}/month for {rp.draw.months} months",
             }
         )
     return pd.DataFrame(rows)
@@ -346,10 +346,10 @@ def headlines(ev: Any, summary: pd.DataFrame | None = None) -> list[str]:
     """Two or three headline findings of the compensation phase (computed, for the run index)."""
     s = ev.comparison.set_index("plan")
     out = [
-        f"Proposed plan on last year's actuals: total pay {style.chf(s.loc['proposed', 'total_cost'], compact=True)} "
-        f"vs {style.chf(s.loc['current', 'total_cost'], compact=True)} today "
-        f"(cost of sales {style.pct(s.loc['proposed', 'cost_of_sales'])} vs "
-        f"{style.pct(s.loc['current', 'cost_of_sales'])})."
+        f"Proposed plan on last year's actuals: total pay {formats.chf(s.loc['proposed', 'total_cost'], compact=True)} "
+        f"vs {formats.chf(s.loc['current', 'total_cost'], compact=True)} today "
+        f"(cost of sales {formats.pct(s.loc['proposed', 'cost_of_sales'])} vs "
+        f"{formats.pct(s.loc['current', 'cost_of_sales'])})."
     ]
     if len(ev.correlation) == 2:
         c = ev.correlation.set_index("plan")["rho"]
@@ -361,9 +361,9 @@ def headlines(ev: Any, summary: pd.DataFrame | None = None) -> list[str]:
         v = summary.set_index(["scenario", "statistic"])["value"]
         out.append(
             "Simulated yearly incentive cost of the proposed plan (P10 / P50 / P90): "
-            f"{style.chf(v['proposed', 'cost_p10'], compact=True)} / "
-            f"{style.chf(v['proposed', 'cost_p50'], compact=True)} / "
-            f"{style.chf(v['proposed', 'cost_p90'], compact=True)}"
+            f"{formats.chf(v['proposed', 'cost_p10'], compact=True)} / "
+            f"{formats.chf(v['proposed', 'cost_p50'], compact=True)} / "
+            f"{formats.chf(v['proposed', 'cost_p90'], compact=True)}"
         )
     return out
 
@@ -400,17 +400,17 @@ def rep_statement(
     new = totals_proposed.set_index("rep_id").loc[rep_id]
     cur = totals_current.set_index("rep_id")
     head = (
-        f"{rep_name or rep_id} ({style.ROLE_LABELS.get(str(new['role']), str(new['role']))}): incentive under the proposed plan "
-        f"{style.chf(new['incentive'])} on a target of {style.chf(new['target_incentive'])} "
-        f"({style.pct(new['incentive'] / new['target_incentive']) if new['target_incentive'] else '–'} "
-        f"of target); total pay {style.chf(new['total_pay'])}."
+        f"{rep_name or rep_id} ({formats.ROLE_LABELS.get(str(new['role']), str(new['role']))}): incentive under the proposed plan "
+        f"{formats.chf(new['incentive'])} on a target of {formats.chf(new['target_incentive'])} "
+        f"({formats.pct(new['incentive'] / new['target_incentive']) if new['target_incentive'] else '–'} "
+        f"of target); total pay {formats.chf(new['total_pay'])}."
     )
     if rep_id in cur.index:
         c = cur.loc[rep_id]
         diff = new["total_pay"] - c["total_pay"]
         head += (
-            f" Under today's plan the same year paid {style.chf(c['total_pay'])} "
-            f"({'+' if diff >= 0 else '-'}{style.chf(abs(diff))} with the proposed plan)."
+            f" Under today's plan the same year paid {formats.chf(c['total_pay'])} "
+            f"({'+' if diff >= 0 else '-'}{formats.chf(abs(diff))} with the proposed plan)."
         )
     table = mine[["line", "description", "attainment", "amount"]].reset_index(drop=True)
     return head, table

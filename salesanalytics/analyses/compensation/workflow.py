@@ -9,7 +9,6 @@ plans calibrated on that year.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,7 +26,6 @@ from salesanalytics.analyses.compensation.analysis import (
     pay_for_performance,
     potential_correlation,
     rep_potential,
-    rep_statement,
     winners_losers,
 )
 from salesanalytics.analyses.compensation.engine import PayoutResult, compute_payouts, period_bounds
@@ -40,10 +38,17 @@ from salesanalytics.analyses.compensation.simulation import (
     simulation_summary,
     with_assumed,
 )
-from salesanalytics.engagement.workspace import apply_run_settings, read_phase_tables
-from salesanalytics.present import style
+from salesanalytics.present import formats
 
-__all__ = ["Evaluation", "evaluate_plans", "findings_text", "read_statement", "simulate_plans"]
+__all__ = [
+    "Evaluation",
+    "EvaluationSettings",
+    "evaluate_plans",
+    "findings_text",
+    "paid_reps",
+    "rep_potentials",
+    "simulate_plans",
+]
 
 
 @dataclass
@@ -105,6 +110,34 @@ class Evaluation:
         return t[["rep_id", "rep_name"]].sort_values("rep_name", ignore_index=True)
 
 
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """Settings of :func:`evaluate_plans` (today's defaults), apart from the plans and tables.
+
+    Parameters
+    ----------
+    period_months
+        Length of the period paid, ending on the reference date.
+    new_product_months, multi_year_months
+        The deal flags' definitions (see
+        :func:`~salesanalytics.analyses.compensation.actuals.deal_credits`).
+    threshold, excellence
+        Composite attainment counted as threshold and excellence.
+    quota_growth
+        Growth target of ``auto`` quotas of value measures: quotas are set on the **prior**
+        ``period_months`` (the role's quantile of last year's results, spread by territory
+        potential) plus this growth, never on the year they pay (see
+        :func:`~salesanalytics.analyses.compensation.engine.compute_payouts`).
+    """
+
+    period_months: int = 12
+    new_product_months: int = 24
+    multi_year_months: int = 24
+    threshold: float = 0.5
+    excellence: float = 1.5
+    quota_growth: float = 0.05
+
+
 def evaluate_plans(
     current: Plan,
     proposed: Plan,
@@ -117,12 +150,7 @@ def evaluate_plans(
     as_of: str | pd.Timestamp,
     assignment: pd.DataFrame | None = None,
     account_potential: pd.DataFrame | None = None,
-    period_months: int = 12,
-    new_product_months: int = 24,
-    multi_year_months: int = 24,
-    threshold: float = 0.5,
-    excellence: float = 1.5,
-    quota_growth: float = 0.05,
+    settings: EvaluationSettings | None = None,
 ) -> Evaluation:
     """Pay the current and the proposed plan on the same ``period_months`` of actuals.
 
@@ -147,28 +175,14 @@ def evaluate_plans(
         ``account_id, potential_mrr``; when given, new-ARR quotas of measures with
         ``quota_basis: potential`` follow each rep's current territory potential and the
         correlation of pay with potential is computed.
-    period_months, new_product_months, multi_year_months
-        Period length and the deal flags' definitions.
-    threshold, excellence
-        Composite attainment counted as threshold and excellence.
-    quota_growth
-        Growth target of ``auto`` quotas of value measures: quotas are set on the **prior**
-        ``period_months`` (the role's quantile of last year's results, spread by territory
-        potential) plus this growth, never on the year they pay (see
-        :func:`~salesanalytics.analyses.compensation.engine.compute_payouts`).
+    settings
+        :class:`EvaluationSettings` (period, deal flags, attainment bands, quota growth);
+        ``None`` = today's defaults.
     """
-    start, end = period_bounds(as_of, period_months)
+    cfg = settings or EvaluationSettings()
+    start, end = period_bounds(as_of, cfg.period_months)
     notes: list[str] = []
-    r = reps.copy()
-    r["rep_id"] = r["rep_id"].astype("string")
-    if "active" in r.columns:
-        inactive = r["active"].fillna(True).astype(bool).eq(False)
-        if inactive.any():
-            notes.append(
-                f"{int(inactive.sum())} inactive rep(s) (left the company) are not paid in the "
-                "comparison; their deals are not credited to anyone."
-            )
-        r = r[~inactive]
+    r = paid_reps(reps, notes)
     deals = deal_credits(
         opportunities,
         contracts,
@@ -176,38 +190,21 @@ def evaluate_plans(
         start,
         end,
         as_of=end,
-        new_product_months=new_product_months,
-        multi_year_months=multi_year_months,
+        new_product_months=cfg.new_product_months,
+        multi_year_months=cfg.multi_year_months,
     )
     if deals.attrs.get("excluded"):
         notes.append(f"{deals.attrs['excluded']} won deal(s) without owner or amount not credited.")
     owner_before = accounts[["account_id", "owner_id"]].rename(columns={"owner_id": "rep_id"})
     pairs = portfolio_owners(owner_before, contracts, reps)
     actuals = portfolio_actuals(contracts, activities, pairs, start, end)
-
-    pot = pd.DataFrame({"rep_id": pd.Series([], dtype="string")})
-    potential_before = None
-    if account_potential is not None:
-        before = rep_potential(account_potential, owner_before.dropna())
-        pot = before.rename(columns={"potential_mrr": "potential_before"})[
-            ["rep_id", "potential_before"]
-        ]
-        potential_before = before
-        if assignment is not None:
-            after = rep_potential(account_potential, assignment[["account_id", "rep_id"]])
-            pot = pot.merge(
-                after.rename(columns={"potential_mrr": "potential_after"})[
-                    ["rep_id", "potential_after"]
-                ],
-                on="rep_id",
-                how="outer",
-            )
+    pot, potential_before = rep_potentials(account_potential, owner_before, assignment)
     if "name" in accounts.columns:  # clawback lines name the customer
         customer = accounts.set_index(accounts["account_id"].astype("string"))["name"]
         deals["customer"] = deals["account_id"].map(customer).astype("string")
     deals = with_team_deals(deals, r)
     # quotas are set on the prior period (same length, ending the day before this one)
-    p_start, p_end = period_bounds(start - pd.Timedelta(days=1), period_months)
+    p_start, p_end = period_bounds(start - pd.Timedelta(days=1), cfg.period_months)
     prior_deals = with_team_deals(
         deal_credits(
             opportunities,
@@ -216,34 +213,28 @@ def evaluate_plans(
             p_start,
             p_end,
             as_of=p_end,
-            new_product_months=new_product_months,
-            multi_year_months=multi_year_months,
+            new_product_months=cfg.new_product_months,
+            multi_year_months=cfg.multi_year_months,
         ),
         r,
     )
     prior_actuals = portfolio_actuals(contracts, activities, pairs, p_start, p_end)
-    results = {}
-    for label, plan in (("current", current), ("proposed", proposed)):
-        history = compute_payouts(
-            plan, r, prior_deals, prior_actuals, p_start, p_end, potential=potential_before
-        ).payouts
-        results[label] = compute_payouts(
+    res_cur, res_new = (
+        _pay_on_prior_quotas(
             plan,
             r,
-            deals,
-            actuals,
-            start,
-            end,
-            potential=potential_before,
-            quota_history=history[["rep_id", "measure", "full_year_actual"]],
-            quota_growth=quota_growth,
+            (deals, actuals, start, end),
+            (prior_deals, prior_actuals, p_start, p_end),
+            potential_before,
+            cfg.quota_growth,
         )
-    res_cur, res_new = results["current"], results["proposed"]
+        for plan in (current, proposed)
+    )
     notes += [f"current plan: {n}" for n in res_cur.notes]
     notes += [f"proposed plan: {n}" for n in res_new.notes]
     revenue = period_revenue(contracts, start, end)
     comparison = compare_plans(
-        {"current": res_cur, "proposed": res_new}, revenue, threshold, excellence
+        {"current": res_cur, "proposed": res_new}, revenue, cfg.threshold, cfg.excellence
     )
     winners = winners_losers(res_cur.totals, res_new.totals, r)
     perf = composite_attainment(res_new.payouts)
@@ -254,13 +245,6 @@ def evaluate_plans(
         ],
         ignore_index=True,
     )
-    corr_rows = []
-    if "potential_before" in pot.columns:
-        pb = pot.rename(columns={"potential_before": "potential_mrr"})
-        for label, res in (("current", res_cur), ("proposed", res_new)):
-            c = potential_correlation(res.totals, pb)
-            corr_rows.append({"plan": label, "territory": "today", **c})
-    correlation = pd.DataFrame(corr_rows, columns=["plan", "territory", "rho", "p_value", "n"])
     return Evaluation(
         period_start=start,
         period_end=end,
@@ -272,11 +256,103 @@ def evaluate_plans(
         winners=winners,
         pay_for_performance=pfp,
         potential=pot,
-        correlation=correlation,
+        correlation=_potential_correlations(pot, res_cur, res_new),
         deals=deals,
         plans={"current": current, "proposed": proposed},
         notes=notes,
     )
+
+
+def _pay_on_prior_quotas(
+    plan: Plan,
+    reps: pd.DataFrame,
+    period: tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp, pd.Timestamp],
+    prior: tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp, pd.Timestamp],
+    potential: pd.DataFrame | None,
+    quota_growth: float,
+) -> PayoutResult:
+    """Pay ``plan`` on ``period`` (deals, portfolio actuals, start, end) with ``auto`` quotas set
+    on the same plan paid on the ``prior`` period."""
+    prior_deals, prior_actuals, p_start, p_end = prior
+    history = compute_payouts(
+        plan, reps, prior_deals, prior_actuals, p_start, p_end, potential=potential
+    ).payouts
+    deals, actuals, start, end = period
+    return compute_payouts(
+        plan,
+        reps,
+        deals,
+        actuals,
+        start,
+        end,
+        potential=potential,
+        quota_history=history[["rep_id", "measure", "full_year_actual"]],
+        quota_growth=quota_growth,
+    )
+
+
+def paid_reps(reps: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """The reps paid in the comparison: all but inactive ones (who left; counted in ``notes``).
+
+    ``reps`` needs ``rep_id``; optional ``active``. Returns a copy with ``rep_id`` as string.
+    """
+    r = reps.copy()
+    r["rep_id"] = r["rep_id"].astype("string")
+    if "active" in r.columns:
+        inactive = r["active"].fillna(True).astype(bool).eq(False)
+        if inactive.any():
+            notes.append(
+                f"{int(inactive.sum())} inactive rep(s) (left the company) are not paid in the "
+                "comparison; their deals are not credited to anyone."
+            )
+        r = r[~inactive]
+    return r
+
+
+def rep_potentials(
+    account_potential: pd.DataFrame | None,
+    owner_before: pd.DataFrame,
+    assignment: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Territory potential per rep before (today's owners ``account_id, rep_id``) and, with an
+    ``assignment``, after the new territories.
+
+    Returns
+    -------
+    tuple
+        ``rep_id, potential_before[, potential_after]`` (only ``rep_id`` without
+        ``account_potential``) and the potential before as ``rep_id, potential_mrr`` (or ``None``).
+    """
+    pot = pd.DataFrame({"rep_id": pd.Series([], dtype="string")})
+    if account_potential is None:
+        return pot, None
+    before = rep_potential(account_potential, owner_before.dropna())
+    pot = before.rename(columns={"potential_mrr": "potential_before"})[
+        ["rep_id", "potential_before"]
+    ]
+    if assignment is not None:
+        after = rep_potential(account_potential, assignment[["account_id", "rep_id"]])
+        pot = pot.merge(
+            after.rename(columns={"potential_mrr": "potential_after"})[
+                ["rep_id", "potential_after"]
+            ],
+            on="rep_id",
+            how="outer",
+        )
+    return pot, before
+
+
+def _potential_correlations(
+    pot: pd.DataFrame, res_cur: PayoutResult, res_new: PayoutResult
+) -> pd.DataFrame:
+    """Correlation of each plan's pay with today's territory potential (empty without it)."""
+    corr_rows = []
+    if "potential_before" in pot.columns:
+        pb = pot.rename(columns={"potential_before": "potential_mrr"})
+        for label, res in (("current", res_cur), ("proposed", res_new)):
+            c = potential_correlation(res.totals, pb)
+            corr_rows.append({"plan": label, "territory": "today", **c})
+    return pd.DataFrame(corr_rows, columns=["plan", "territory", "rho", "p_value", "n"])
 
 
 def simulate_plans(
@@ -337,18 +413,18 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
     cur, new = s.loc["current"], s.loc["proposed"]
     parts = [
         f"Paid on the same 12 months of actuals ({ev.period_start:%d.%m.%Y} to "
-        f"{ev.period_end:%d.%m.%Y}, {style.num(len(ev.reps))} active reps), the proposed plan costs "
-        f"{style.chf(new['total_cost'], compact=True)} in total pay against "
-        f"{style.chf(cur['total_cost'], compact=True)} under today's commission plan; the cost of "
-        f"sales moves from {style.pct(cur['cost_of_sales'])} to {style.pct(new['cost_of_sales'])} "
+        f"{ev.period_end:%d.%m.%Y}, {formats.num(len(ev.reps))} active reps), the proposed plan costs "
+        f"{formats.chf(new['total_cost'], compact=True)} in total pay against "
+        f"{formats.chf(cur['total_cost'], compact=True)} under today's commission plan; the cost of "
+        f"sales moves from {formats.pct(cur['cost_of_sales'])} to {formats.pct(new['cost_of_sales'])} "
         "of recurring revenue."
     ]
     w = ev.winners
     if len(w):
         gain, loss = (w["change"] > 0).sum(), (w["change"] < 0).sum()
         parts.append(
-            f"{style.num(gain)} reps earn more and {style.num(loss)} earn less; the median change is "
-            f"{style.chf(w['change'].median())} a year."
+            f"{formats.num(gain)} reps earn more and {formats.num(loss)} earn less; the median change is "
+            f"{formats.chf(w['change'].median())} a year."
         )
     if len(ev.correlation) == 2:
         c = ev.correlation.set_index("plan")["rho"]
@@ -361,40 +437,8 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
         v = summary.set_index(["scenario", "statistic"])["value"]
         parts.append(
             "In 8 of 10 simulated years the proposed plan's incentive cost stays between "
-            f"{style.chf(v['proposed', 'cost_p10'], compact=True)} and "
-            f"{style.chf(v['proposed', 'cost_p90'], compact=True)} "
-            f"(median {style.chf(v['proposed', 'cost_p50'], compact=True)})."
+            f"{formats.chf(v['proposed', 'cost_p10'], compact=True)} and "
+            f"{formats.chf(v['proposed', 'cost_p90'], compact=True)} "
+            f"(median {formats.chf(v['proposed', 'cost_p50'], compact=True)})."
         )
     return " ".join(parts)
-
-
-_STATEMENT_TABLES = ("statement_reps", "statement_lines", "totals_current", "totals_proposed")
-
-
-def read_statement(run_dir: str | Path, rep_id: str = "") -> tuple[str, pd.DataFrame]:
-    """One rep's incentive statement from a run's compensation outputs (see :func:`rep_statement`).
-
-    The per-rep statement template calls this once per rep in one kernel: the compensation
-    tables (``statement_reps``, ``statement_lines``, ``totals_current``, ``totals_proposed``)
-    are read once per run folder and file version, then cut down to the rep. An empty ``rep_id``
-    shows the first rep with a statement (for opening the template by hand).
-
-    Returns
-    -------
-    tuple
-        The header sentence (with the rep's name) and the statement lines ``line, description,
-        attainment, amount``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the compensation phase has not run in ``run_dir``.
-    KeyError
-        If the rep has no statement (the message lists some reps that have one).
-    """
-    apply_run_settings(run_dir)  # the run's currency, also in a freshly started kernel
-    reps, lines, cur, new = read_phase_tables(run_dir, "compensation", _STATEMENT_TABLES)
-    rep_id = rep_id or str(reps["rep_id"].iloc[0])
-    names = pd.Series(reps["rep_name"].to_numpy(), index=reps["rep_id"].astype(str).to_numpy())
-    name = names.get(rep_id)
-    return rep_statement(lines, cur, new, rep_id, rep_id if pd.isna(name) else str(name))

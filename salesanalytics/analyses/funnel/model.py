@@ -29,12 +29,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from statsmodels.duration.survfunc import SurvfuncRight
+
+from salesanalytics.errors import require_columns
+from salesanalytics.ingest.schema import ROLE_CHANNEL
 
 __all__ = [
     "product_groups",
@@ -51,8 +53,6 @@ __all__ = [
     "kaplan_meier",
     "km_quantile",
     "parse_stage_order",
-    "plot_cycle",
-    "plot_funnel",
     "pipeline_coverage",
     "resolve_stage_orders",
     "sales_cycle",
@@ -78,15 +78,6 @@ LOST = "Lost"
 
 _OPP_COLUMNS = ("opportunity_id", "owner_id", "type", "amount", "created_date", "status")
 _HIST_COLUMNS = ("opportunity_id", "stage", "entered_at")
-
-
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{what} is missing column(s) {', '.join(missing)}; it needs "
-            f"{', '.join(columns)} (see salesanalytics/ingest/schema.py)."
-        )
 
 
 def _positions(keys: pd.Series, target: pd.Series) -> np.ndarray:
@@ -253,10 +244,10 @@ def deal_progress(
     ValueError
         If a status is not ``won``, ``lost`` or ``open``.
     """
-    _require(opportunities, _OPP_COLUMNS, "opportunities")
+    require_columns(opportunities, _OPP_COLUMNS, "opportunities")
     hist = opportunity_stages
     if hist is not None:
-        _require(hist, _HIST_COLUMNS, "opportunity_stages")
+        require_columns(hist, _HIST_COLUMNS, "opportunity_stages")
     opp = opportunities
     status = opp["status"].astype("string").str.lower()
     bad = ~status.isin(["won", "lost", "open"]).fillna(False)
@@ -379,7 +370,7 @@ def _stage_names(
 
 def _group_keys(progress: pd.DataFrame, by: Sequence[str]) -> list[str]:
     by = list(by)
-    _require(progress, ["funnel", *by], "deal progress")
+    require_columns(progress, ["funnel", *by], "deal progress")
     return ["funnel", *by]
 
 
@@ -586,7 +577,7 @@ def sales_cycle(
         KM quantiles to report (``p50_days`` = median cycle).
     """
     keys = _group_keys(progress, by)
-    _require(progress, ["cycle_days", "closed"], "deal progress")
+    require_columns(progress, ["cycle_days", "closed"], "deal progress")
     return _km_by(progress, keys, "cycle_days", "closed", quantiles)
 
 
@@ -682,8 +673,8 @@ def stage_durations(
         ``left`` is False for censored stays. History rows of unknown opportunities are dropped
         (count in ``attrs["dropped_rows"]``).
     """
-    _require(opportunities, _OPP_COLUMNS, "opportunities")
-    _require(opportunity_stages, _HIST_COLUMNS, "opportunity_stages")
+    require_columns(opportunities, _OPP_COLUMNS, "opportunities")
+    require_columns(opportunity_stages, _HIST_COLUMNS, "opportunity_stages")
     as_of = pd.Timestamp(as_of)
     if resolve or stage_orders is None:
         orders = resolve_stage_orders(opportunities, opportunity_stages, stage_orders)
@@ -808,7 +799,7 @@ def time_in_stage(
         KM quantiles to report (``p50_days``, ``p90_days``).
     """
     keys = ["funnel", *by, "stage_index", "stage"]
-    _require(durations, [*keys, "days", "left"], "stage durations")
+    require_columns(durations, [*keys, "days", "left"], "stage durations")
     d = durations.assign(stage=durations["stage"].str.strip())
     # one spelling per index
     d["stage"] = d.groupby(["funnel", "stage_index"])["stage"].transform("first")
@@ -834,7 +825,7 @@ def transition_matrix(durations: pd.DataFrame, funnel: str) -> pd.DataFrame:
         plus ``stays_left`` (number of completed stays) and ``win_probability`` (share of the closed
         deals that were ever in the stage which were won).
     """
-    _require(
+    require_columns(
         durations,
         ["funnel", "opportunity_id", "stage", "stage_index", "next_stage", "left"],
         "stage durations",
@@ -964,7 +955,7 @@ def bookings_targets(
         ``<by>, prior_year_bookings, target``. Entities without bookings last year get a target of 0
         (shown, not hidden), so a new rep is measured on pipeline and activities instead.
     """
-    _require(progress, ["type", "status", "amount", "close_date", by], "deal progress")
+    require_columns(progress, ["type", "status", "amount", "close_date", by], "deal progress")
     if growth < -1:
         raise ValueError(f"growth must be ≥ -1 (a 100% decline), got {growth}")
     as_of = pd.Timestamp(as_of)
@@ -1026,8 +1017,8 @@ def pipeline_coverage(
     """
     if not 0 <= horizon_days <= 730:
         raise ValueError(f"horizon_days must be between 0 and 730, got {horizon_days}")
-    _require(targets, [by, "target"], "targets")
-    _require(
+    require_columns(targets, [by, "target"], "targets")
+    require_columns(
         progress,
         ["type", "status", "amount", "close_date", "funnel", "furthest_index", by],
         "deal progress",
@@ -1114,7 +1105,7 @@ def stuck_deals(
     p = progress[progress["status"].eq("open").to_numpy(bool)].copy()
     as_of = pd.Timestamp(progress.attrs["as_of"]) if "as_of" in progress.attrs else None
     if stage_times is not None and len(stage_times):
-        _require(stage_times, ["funnel", "stage_index", quantile_column], "stage times")
+        require_columns(stage_times, ["funnel", "stage_index", quantile_column], "stage times")
         th = stage_times.groupby(["funnel", "stage_index"])[quantile_column].max()
         key = pd.MultiIndex.from_arrays([p["funnel"], p["furthest_index"]])
         p["threshold_days"] = th.reindex(key).to_numpy()
@@ -1187,7 +1178,7 @@ def funnel_sentence(rates: pd.DataFrame) -> str:
         Output of :func:`win_rates` without ``by`` (``funnel``, ``won``, ``lost``, ``win_rate``,
         ``avg_deal_size``, ``median_cycle_days``).
     """
-    from salesanalytics.present.style import chf, num, pct
+    from salesanalytics.present.formats import chf, num, pct
 
     names = {"new_business": "New business", "existing": "Existing customers"}
     parts = []
@@ -1351,75 +1342,6 @@ def analyse_funnels(
     )
 
 
-def plot_funnel(stages: pd.DataFrame, funnel: str, ax: Any = None) -> Any:
-    """Horizontal funnel bars (deals reaching each stage) with the stage conversion, per channel.
-
-    Parameters
-    ----------
-    stages
-        ``funnel_stages`` (``funnel, channel, stage_index, stage, reached, conversion``).
-    funnel
-        ``new_business`` or ``existing``.
-    """
-    import matplotlib.pyplot as plt
-
-    from salesanalytics.present.style import CHANNEL_COLORS, PALETTE, pct
-
-    s = stages[(stages["funnel"] == funnel) & (stages["channel"] != "all")]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 4))
-    chans = [c for c in ("field", "tele", "online", "unknown") if c in set(s["channel"])]
-    stage_names = (
-        s.drop_duplicates("stage_index").sort_values("stage_index")["stage"].astype(str).tolist()
-    )
-    y = np.arange(len(stage_names))[::-1]
-    h = 0.8 / max(len(chans), 1)
-    for j, ch in enumerate(chans):
-        g = s[s["channel"] == ch].set_index("stage_index").reindex(range(len(stage_names)))
-        share = g["cumulative"].to_numpy(dtype="float64")
-        ax.barh(
-            y - j * h + 0.4 - h / 2,
-            share * 100,
-            height=h,
-            color=CHANNEL_COLORS.get(ch, PALETTE[7]),
-            label=ch,
-        )
-        for yi, (sh, cv) in zip(y, zip(share, g["conversion"], strict=True), strict=True):
-            if pd.notna(cv):
-                ax.text(sh * 100 + 1, yi - j * h + 0.4 - h / 2, pct(cv, 0), va="center", fontsize=7)
-    ax.set_yticks(y, stage_names)
-    ax.set_xlabel("share of deals reaching the stage (%), label: conversion to the next stage")
-    ax.set_title(
-        {"new_business": "New-business funnel", "existing": "Existing-customer funnel"}.get(
-            funnel, funnel
-        )
-        + " by channel"
-    )
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
-    return ax
-
-
-def plot_cycle(progress: pd.DataFrame, ax: Any = None) -> Any:
-    """Kaplan–Meier curves: share of deals still open after a number of days, per funnel."""
-    import matplotlib.pyplot as plt
-
-    from salesanalytics.present.style import PALETTE
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
-    for i, f in enumerate(FUNNELS):
-        g = progress[progress["funnel"] == f]
-        if g.empty:
-            continue
-        km = kaplan_meier(g["cycle_days"], g["closed"])
-        ax.step(km["time"], km["survival"] * 100, where="post", color=PALETTE[i * 3], label=f)
-    ax.set_xlabel("days since the deal was created")
-    ax.set_ylabel("deals still open (%)")
-    ax.set_title("Sales cycle (Kaplan–Meier, open deals censored)")
-    ax.legend(fontsize=8, frameon=False)
-    return ax
-
-
 def product_groups(products: pd.DataFrame) -> pd.Series:
     """Product group of every product (``Product2.Family``), its name where it has no group.
 
@@ -1477,10 +1399,8 @@ def channel_group_funnels(
         ``funnel, channel, product_group``). Deals without product group count as
         ``unknown product group``, without channel as ``unknown``.
     """
-    from salesanalytics.analyses.channels.model import ROLE_CHANNEL
-
-    _require(progress, ["opportunity_id", "channel", "funnel", "status"], "deal progress")
-    _require(products, ["product_id"], "products")
+    require_columns(progress, ["opportunity_id", "channel", "funnel", "status"], "deal progress")
+    require_columns(products, ["product_id"], "products")
     p = progress.copy()
     ch = p["channel"].astype("string").replace("unknown", pd.NA)
     if reps is not None and {"rep_id", "role"} <= set(reps.columns) and "owner_id" in p.columns:

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from salesanalytics.present import style
+from salesanalytics.errors import require_columns
+from salesanalytics.present import formats
 from salesanalytics.reference import geo
 
 __all__ = [
@@ -70,22 +71,13 @@ def current_mrr(contracts: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.Series
     pandas.Series
         MRR in CHF indexed by ``account_id`` (accounts without an active contract are absent).
     """
-    _require(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
+    require_columns(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
     day = pd.Timestamp(as_of)
     c = contracts
     active = (c["start_date"] <= day) & (c["end_date"].isna() | (c["end_date"] > day))
     out = c.loc[active].groupby("account_id", sort=True)["mrr"].sum()
     out.name = "current_mrr"
     return out
-
-
-def _require(df: pd.DataFrame, cols: Sequence[str], name: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"table '{name}' lacks column(s) {missing}; it has {list(df.columns)}. "
-            "Map them in the intake (see docs/data-model.md)."
-        )
 
 
 def size_band(employees: pd.Series) -> pd.Series:
@@ -120,7 +112,7 @@ def account_features(
         the postal code is unknown), ``size_band``; ``imputed`` counts the missing values filled:
         employees by the median of the account's industry, urban by 0 when some accounts have it.
     """
-    _require(accounts, ["account_id"], "accounts")
+    require_columns(accounts, ["account_id"], "accounts")
     n = len(accounts)
     feat = pd.DataFrame(
         {"account_id": accounts["account_id"].astype("string")}, index=accounts.index
@@ -225,7 +217,7 @@ def estimate_potential(
         For a quantile outside (0, 1), unknown features, or fewer than 20 accounts with revenue
         to fit on.
     """
-    _require(accounts, ["account_id", "status"], "accounts")
+    require_columns(accounts, ["account_id", "status"], "accounts")
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be between 0 and 1 (e.g. 0.8); got {quantile}")
     unknown = [f for f in features if f not in FEATURES]
@@ -353,9 +345,13 @@ def white_space_by_group(
         (bool); only rows with white space > 0. Per account the rows sum to its
         ``white_space_mrr``.
     """
-    _require(potential, ["account_id", "white_space_mrr", *segment_cols], "account_potential")
-    _require(contracts, ["account_id", "product_id", "start_date", "end_date", "mrr"], "contracts")
-    _require(products, ["product_id", "product_group"], "products")
+    require_columns(
+        potential, ["account_id", "white_space_mrr", *segment_cols], "account_potential"
+    )
+    require_columns(
+        contracts, ["account_id", "product_id", "start_date", "end_date", "mrr"], "contracts"
+    )
+    require_columns(products, ["product_id", "product_group"], "products")
     day = pd.Timestamp(as_of)
     c = contracts
     active = c.loc[(c["start_date"] <= day) & (c["end_date"].isna() | (c["end_date"] > day))]
@@ -470,7 +466,7 @@ def aggregate_potential(
         sorted by potential, largest first.
     """
     keys = [by] if isinstance(by, str) else list(by)
-    _require(
+    require_columns(
         potential,
         ["account_id", "status", "current_mrr", "potential_mrr", "white_space_mrr", *keys],
         "account_potential",
@@ -517,8 +513,8 @@ def recovery_report(
         estimate on log truth). ``calibration``: per decile of the estimate ``decile``, ``n``,
         ``mean_estimate``, ``mean_truth``, ``ratio``.
     """
-    _require(estimated, ["account_id", "potential_mrr"], "estimated")
-    _require(truth, ["account_id", "potential_mrr"], "truth")
+    require_columns(estimated, ["account_id", "potential_mrr"], "estimated")
+    require_columns(truth, ["account_id", "potential_mrr"], "truth")
     m = estimated[["account_id", "potential_mrr"]].merge(
         truth[["account_id", "potential_mrr"]].astype({"account_id": "string"}),
         on="account_id",
@@ -552,11 +548,11 @@ def potential_findings(result: PotentialResult) -> list[str]:
     pros = a[a["status"] != "customer"]
     q = int(round(result.info["quantile"] * 100))
     lines = [
-        f"Total monthly revenue potential: {style.money(pot)} against {style.money(cur)} today "
+        f"Total monthly revenue potential: {formats.money(pot)} against {formats.money(cur)} today "
         f"({cur / pot:.0%} penetration).",
-        f"Existing customers could grow by {style.money(cust['white_space_mrr'].sum())} per month "
+        f"Existing customers could grow by {formats.money(cust['white_space_mrr'].sum())} per month "
         f"if each bought as much as the top {100 - q}% of comparable customers; prospects and "
-        f"former customers add {style.money(pros['white_space_mrr'].sum())} per month.",
+        f"former customers add {formats.money(pros['white_space_mrr'].sum())} per month.",
     ]
     coef = result.coefficients.set_index("term")["coef"]
     if "log_employees" in coef:
@@ -575,14 +571,16 @@ def potential_findings(result: PotentialResult) -> list[str]:
 def model_summary(result: PotentialResult) -> str:
     """How the potential model was fitted, in words for the client: customers used, accounts
     scored, the characteristics used and how many missing values were filled in."""
-    from salesanalytics.present import style
+    from salesanalytics.present import formats
 
     info = result.info
-    feats = ", ".join(style.label(f).lower() for f in info["features"])
-    filled = [f"{style.num(n)} × {style.label(k).lower()}" for k, n in info["imputed"].items() if n]
+    feats = ", ".join(formats.label(f).lower() for f in info["features"])
+    filled = [
+        f"{formats.num(n)} × {formats.label(k).lower()}" for k, n in info["imputed"].items() if n
+    ]
     return (
-        f"Model fitted on {style.num(info['n_fit'])} paying customers "
-        f"({style.num(info['n_excluded_fit'])} customers without active contracts left out of the "
-        f"fit), applied to all {style.num(len(result.accounts))} accounts. Characteristics used: "
+        f"Model fitted on {formats.num(info['n_fit'])} paying customers "
+        f"({formats.num(info['n_excluded_fit'])} customers without active contracts left out of the "
+        f"fit), applied to all {formats.num(len(result.accounts))} accounts. Characteristics used: "
         f"{feats}. Missing values filled in: {', '.join(filled) if filled else 'none'}."
     )

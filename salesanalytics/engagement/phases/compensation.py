@@ -1,5 +1,6 @@
 """Phase ``compensation``: the current plan against the proposed plan, per-rep statements and a
-Monte-Carlo simulation of the proposed plan's cost."""
+Monte-Carlo simulation of the proposed plan's cost.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from importlib import resources
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from salesanalytics.engagement.pipeline.paramcheck import PATH_PARAM, check_file, check_order
-from salesanalytics.engagement.pipeline.spec import Need, PerEntitySpec, PhaseParams, PhaseSpec
+from salesanalytics.engagement.paramcheck import PATH_PARAM, check_file, check_order
+from salesanalytics.engagement.spec import Need, PerEntitySpec, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 

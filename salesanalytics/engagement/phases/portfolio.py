@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from salesanalytics.engagement.pipeline.paramcheck import check_order
-from salesanalytics.engagement.pipeline.spec import Need, PhaseParams, PhaseSpec
+from salesanalytics.engagement.paramcheck import check_order
+from salesanalytics.engagement.spec import Need, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 

@@ -127,7 +127,9 @@ def known_ids(run_dir: str | Path) -> set[str]:
     return ids
 
 
-def audit_page(html_text: str, ids: set[str] = frozenset(), name: str = "page") -> list[str]:
+def audit_page(
+    html_text: str, ids: set[str] | frozenset[str] = frozenset(), name: str = "page"
+) -> list[str]:
     """Problems of one client page (see the module docstring); empty when it is clean."""
     page = _Page()
     page.feed(html_text)

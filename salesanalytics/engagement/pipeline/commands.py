@@ -1,5 +1,6 @@
 """Subcommands ``init`` (scaffold a client project), ``run`` (run the engagement's phases) and
-``clean`` (tidy up after interrupted runs)."""
+``clean`` (tidy up after interrupted runs).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from salesanalytics.errors import UserError
 __all__ = ["cmd_clean", "cmd_init", "cmd_run", "register_cli"]
 
 
-def register_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``init`` and ``run`` subcommands."""
     p = subparsers.add_parser(
         "init",
@@ -159,7 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # "iri" string formats, which notebooks do not use; building its grammar costs about a second
     # at every start of this command
     if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     from salesanalytics.engagement.phases import all_phases
     from salesanalytics.engagement.pipeline.config import load_project
     from salesanalytics.engagement.pipeline.runner import options_from_project, run_pipeline

@@ -148,7 +148,8 @@ def _is_widget(out: Any) -> bool:
 
 def _is_repr_only(out: Any) -> bool:
     """An output that is nothing but a Python object's repr (``<Figure size ...>``, a widget's
-    ``VBox(children=...)``): code, not a result."""
+    ``VBox(children=...)``): code, not a result.
+    """
     data = out.get("data")
     return out.get("output_type") in {"execute_result", "display_data"} and set(data or {}) <= {
         "text/plain"
@@ -167,7 +168,8 @@ def _output_text(out: Any) -> str:
 
 def _callout(text: str) -> str:
     """Printed text (a finding written with ``print``) as a highlighted callout in the house
-    style: paragraphs at blank lines, lines starting with ``-`` or ``•`` as a list."""
+    style: paragraphs at blank lines, lines starting with ``-`` or ``•`` as a list.
+    """
     parts = []
     for para in re.split(r"\n\s*\n", text.strip()):
         lines = [ln.strip() for ln in para.splitlines() if ln.strip()]
@@ -183,7 +185,8 @@ def _callout(text: str) -> str:
 
 def _map_html(out: Any, maps: list[dict[str, Any]], token: str) -> str:
     """An interactive map's place in the page: the live map (drawn by the embed script from the
-    data block that replaces the marker) and its static image for print."""
+    data block that replaces the marker) and its static image for print.
+    """
     data = out.get("data") or {}
     payload = data.get(MAP_MIME) or {}
     if isinstance(payload, str):
@@ -215,12 +218,13 @@ def _map_block(entry: dict[str, Any]) -> str:
     )
 
 
-def _client_notebook(
+def _client_notebook(  # noqa: C901 - one pass over the cells; split pending
     nb: Any, title: str = "", maps: list[dict[str, Any]] | None = None, token: str = ""
 ) -> Any:
     """A copy of ``nb`` prepared for the client: no parameter cells, no stderr, no errors, no
     interactive widgets (nor the text introducing them) and no object reprs; printed findings
-    become callouts; interactive maps become placeholders (their data collected in ``maps``)."""
+    become callouts; interactive maps become placeholders (their data collected in ``maps``).
+    """
     nb = copy.deepcopy(nb)
     cells = []
     src_cells = list(nb.cells)
@@ -345,7 +349,8 @@ def _client_notebook(
 @lru_cache(maxsize=256)
 def _markdown_cell_html(source: str) -> str:
     """A Markdown cell rendered and sanitised (cached: per-entity reports repeat their template's
-    Markdown cells for every entity)."""
+    Markdown cells for every entity).
+    """
     return sanitize_fragment(_markdown(source))
 
 
@@ -354,7 +359,8 @@ _local = threading.local()
 
 class _BodyExporter(HTMLExporter):
     """``HTMLExporter`` without its BeautifulSoup pass over the whole page (alt texts, tab
-    indices), which costs more than the rendering itself on pages with embedded charts."""
+    indices), which costs more than the rendering itself on pages with embedded charts.
+    """
 
     def from_notebook_node(  # type: ignore[override]
         self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
@@ -373,7 +379,8 @@ class _BodyExporter(HTMLExporter):
 
     def _validate_preprocessor(self, nbc: Any, preprocessor: Any) -> None:
         """No schema validation after each preprocessor: the notebooks come straight from the
-        kernel (and ``_client_notebook``), and validating them cost a fifth of an export."""
+        kernel (and ``_client_notebook``), and validating them cost a fifth of an export.
+        """
 
 
 def _exporter(kind: str) -> HTMLExporter:
@@ -423,7 +430,8 @@ def client_body(nb: Any, title: str = "") -> str:
 
 def page_scripts(body: str) -> list[str]:
     """The project's own scripts a client page needs: the Bokeh library and the embed script
-    when the body holds an interactive map, else none."""
+    when the body holds an interactive map, else none.
+    """
     if 'class="sa-imap-data"' not in body:
         return []
     from salesanalytics.present.interactive_map import EMBED_SCRIPT, bokeh_script
@@ -476,7 +484,7 @@ def _plan_title(value: str) -> str:
     return Path(value).stem
 
 
-def _param_value(value: Any, spec: Mapping[str, Any]) -> str:
+def _param_value(value: Any, spec: Mapping[str, Any]) -> str:  # noqa: C901 - one branch per value kind
     fmt = spec.get("format", "")
     if value is None or value == "" or value == []:
         return str(spec.get("empty", "–"))
@@ -611,7 +619,8 @@ def client_html(
 
 def warm_up() -> None:
     """Create this thread's exporters and load the page template and style sheet (what the first
-    export of a run would otherwise pay for)."""
+    export of a run would otherwise pay for).
+    """
     _exporter("client")
     _exporter("analyst")
     _env().get_template("client_page.html.j2")

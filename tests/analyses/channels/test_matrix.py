@@ -13,6 +13,7 @@ import pytest
 
 from salesanalytics.analyses.channels import matrix as cm
 from salesanalytics.analyses.channels import model as channels
+from salesanalytics.analyses.channels import plots as chanplots
 from salesanalytics.analyses.funnel.model import channel_group_funnels, deal_progress
 from salesanalytics.analyses.roles import model as roles
 from salesanalytics.ingest import demo, intake
@@ -174,7 +175,7 @@ def test_excel_holds_the_assignment_with_names(demo_run, tmp_path: Path) -> None
     one = a[a["account_id"] == x["Account id"].iloc[0]].set_index("product_group")["mode"]
     for g, mode in one.items():
         assert x.loc[0, f"{g}: channel"] == mode
-    path = cm.write_workbook(tmp_path / "m.xlsx", ro)
+    path = chanplots.write_workbook(tmp_path / "m.xlsx", ro)
     sheets = pd.read_excel(path, sheet_name=None)
     assert list(sheets) == [
         "Channel matrix",
@@ -187,7 +188,7 @@ def test_excel_holds_the_assignment_with_names(demo_run, tmp_path: Path) -> None
 
 def test_heat_table_renders_every_cell(demo_run) -> None:
     m = demo_run["routing"].result.matrix
-    html = cm.heat_table(m).to_html()
+    html = chanplots.heat_table(m).to_html()
     for g in m["product_group"].unique():
         assert g in html
     assert "New · small" in html and "rgba(" in html

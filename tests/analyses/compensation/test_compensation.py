@@ -860,7 +860,7 @@ def test_clawback_exposure_weights_pay_with_churn_risk():
 
 
 def test_lever_widget_recomputes_on_slider_change():
-    from salesanalytics.analyses.compensation import lever_widget
+    from salesanalytics.analyses.compensation.plots import lever_widget
 
     reps = pd.DataFrame({"rep_id": ["a", "b"], "role": "field"})
     wd = lever_widget(_sim_plan(), reps, calibrate(_history()), n_scenarios=100, seed=1)
@@ -919,10 +919,10 @@ def _mixed_plan():
 def test_lever_widget_starts_from_the_plan_as_it_is():
     from salesanalytics.analyses.compensation import (
         Calibration,
-        lever_widget,
         plan_levers,
         scenario_table,
     )
+    from salesanalytics.analyses.compensation.plots import lever_widget
     from salesanalytics.present import style
 
     plan = _mixed_plan()
@@ -975,7 +975,8 @@ def test_plot_simulation_bars_are_the_histogram_of_the_cost():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from salesanalytics.analyses.compensation import SimulationResult, plot_simulation
+    from salesanalytics.analyses.compensation import SimulationResult
+    from salesanalytics.analyses.compensation.plots import plot_simulation
 
     def result(cost, pay):
         pay = np.asarray(pay, dtype=float)
@@ -1003,7 +1004,7 @@ def test_plot_simulation_bars_are_the_histogram_of_the_cost():
 
 
 def test_read_statement_reads_a_run_once_and_shows_one_rep(tmp_path):
-    from salesanalytics.analyses.compensation import read_statement
+    from salesanalytics.engagement.results import read_statement
 
     plan = _plan(cap=2.0)
     deals = _deals([("d1", "a", 120, "2024-02-01"), ("d2", "b", 30, "2024-02-01")])

@@ -201,7 +201,7 @@ def test_bad_input_is_reported_clearly() -> None:
     bad = _opps().assign(status=["won", "lost", "open", "lost", "open", "gewonnen", "won", "x"])
     with pytest.raises(ValueError, match=r"2 value\(s\) other than won/lost/open: gewonnen, x"):
         funnel.deal_progress(bad, None, AS_OF)
-    with pytest.raises(KeyError, match="opportunities is missing column\\(s\\) status"):
+    with pytest.raises(KeyError, match="opportunities lacks column\\(s\\) status"):
         funnel.deal_progress(_opps().drop(columns="status"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from salesanalytics.analyses.summary.model import (
     blocks_html,
@@ -12,6 +13,9 @@ from salesanalytics.analyses.summary.model import (
     key_figures,
     phase_status,
 )
+from salesanalytics.engagement.phases import titles as phase_titles
+
+TITLES = phase_titles()
 
 
 def _run(tmp_path):
@@ -46,13 +50,13 @@ def _run(tmp_path):
 
 
 def test_phase_status_links_relative_to_client_folder(tmp_path):
-    st = phase_status(_run(tmp_path)).set_index("phase")
+    st = phase_status(_run(tmp_path), titles=TITLES).set_index("phase")
     assert st.loc["compensation", "href"] == "compensation.html"
     assert st.loc["compensation", "headlines"] == [
         "Pay <script>alert(1)</script> follows performance"
     ]
     assert st.loc["potential", "href"] == "" and not st.loc["potential", "available"]
-    from_root = phase_status(_run(tmp_path / "x"), from_dir=".").set_index("phase")
+    from_root = phase_status(_run(tmp_path / "x"), from_dir=".", titles=TITLES).set_index("phase")
     assert from_root.loc["roles", "href"] == "client/roles.html"
 
 
@@ -67,7 +71,7 @@ def test_key_figures_computed_from_tables_and_missing_counted(tmp_path):
 
 
 def test_blocks_html_escapes_and_links(tmp_path):
-    b = building_blocks(_run(tmp_path))
+    b = building_blocks(_run(tmp_path), titles=TITLES)
     page = blocks_html(b)
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert '<a href="compensation.html">' in page
@@ -86,7 +90,8 @@ def test_recommendations_are_worded_from_figures(tmp_path):
 
 
 def test_one_page_answers_first_with_tiles_charts_recommendations_and_links(tmp_path):
-    from salesanalytics.analyses.summary.model import one_page_html, plot_overview, tiles
+    from salesanalytics.analyses.summary.model import one_page_html, tiles
+    from salesanalytics.analyses.summary.plots import plot_overview
 
     run = _run(tmp_path)
     pot = run / "data" / "potential"
@@ -103,7 +108,7 @@ def test_one_page_answers_first_with_tiles_charts_recommendations_and_links(tmp_
     top = one_page_html(run, "top")
     assert top.startswith('<div class="sa-answer">The new sales model rests on 3 key accounts')
     assert "cost of sales of 15.0% (today 20.0%)" in top and top.count('class="sa-tile"') == len(t)
-    bottom = one_page_html(run, "bottom")
+    bottom = one_page_html(run, "bottom", TITLES)
     assert "<h2>What we recommend</h2>" in bottom and "pilot year" in bottom
     assert '<a href="compensation.html">' in bottom
     assert "&lt;script&gt;" not in bottom and "<script>" not in bottom  # no headline bullets
@@ -134,3 +139,13 @@ def test_channel_tile_reads_the_contribution_of_the_channel_phases_migration_wav
     )
     value, label = next(t for t in tiles(tmp_path) if "another channel" in t[1])
     assert value == "+CHF 2.5 Mio." and "2 accounts" in label
+
+
+def test_summary_is_handed_phase_titles(tmp_path):
+    st = phase_status(_run(tmp_path), titles={"compensation": "Pay plan"}).set_index("phase")
+    assert st.loc["compensation", "title"] == "Pay plan"
+    assert st.loc["roles", "title"] == "roles"  # no title handed in: the phase's name
+    from salesanalytics.analyses.summary.model import one_page_html
+
+    with pytest.raises(ValueError, match=r"needs their titles: pass titles="):
+        one_page_html(_run(tmp_path / "y"), "bottom")
