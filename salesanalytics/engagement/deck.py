@@ -440,6 +440,22 @@ def _table_slide(
 
 
 # ------------------------------------------------------------------ the deck
+def _title_slide(d: _Deck, client: str, date: str) -> None:
+    """The title slide: what the deck is, the client and the date."""
+    slide = d.prs.slides.add_slide(d.title_layout)
+    if slide.shapes.title is not None:
+        slide.shapes.title.text = "Sales strategy: results for the steering committee"
+    subtitle = next((ph for ph in slide.placeholders if ph.placeholder_format.idx == 1), None)
+    if subtitle is not None:
+        subtitle.text = f"{client}\n{date}"
+    else:
+        d.text(
+            slide,
+            [client, date],
+            (d.margin, int(d.h * 0.6), d.w - 2 * d.margin, int(1.2 * _EMU_PER_IN)),
+        )
+
+
 def build_deck(
     run_dir: str | os.PathLike[str],
     manifest: Mapping[str, Any],
@@ -487,18 +503,7 @@ def build_deck(
         for n in order
         if n in phases and phases[n].get("status") in {"ran", "reused"} and n != "summary"
     ]
-    title = d.prs.slides.add_slide(d.title_layout)
-    if title.shapes.title is not None:
-        title.shapes.title.text = "Sales strategy: results for the steering committee"
-    subtitle = next((ph for ph in title.placeholders if ph.placeholder_format.idx == 1), None)
-    if subtitle is not None:
-        subtitle.text = f"{client}\n{date}"
-    else:
-        d.text(
-            title,
-            [client, date],
-            (d.margin, int(d.h * 0.6), d.w - 2 * d.margin, int(1.2 * _EMU_PER_IN)),
-        )
+    _title_slide(d, client, date)
     agenda = [str(phases[n].get("title") or n) for n in done]
     if "summary" in phases:
         agenda.append("Executive summary")

@@ -278,6 +278,40 @@ def postal_code_table(units: pd.DataFrame, territories: pd.DataFrame) -> pd.Data
     ]
 
 
+def _territory_tools(
+    fig: Any, units_r: Any, terr_r: Any, terr: np.ndarray, label: Any
+) -> list[str]:
+    """Hover on the postal codes, click on the territories, and the legend; returns the
+    territories in legend order."""
+    from bokeh.models import HoverTool, Legend, LegendItem, TapTool
+
+    fig.add_tools(
+        HoverTool(
+            renderers=[units_r],
+            tooltips=[
+                ("Postal code", "@postal_code @place"),
+                ("Territory", "@territory"),
+                ("Rep", "@rep"),
+                ("Potential", "@potential per month"),
+                ("Workload", "@workload per year"),
+                ("Accounts", "@accounts"),
+                ("Territory against target", "potential @dev_potential, workload @dev_workload"),
+            ],
+        ),
+        TapTool(renderers=[terr_r]),
+    )
+    order = sorted(set(terr))
+    items = []
+    for tid in order:
+        idx = int(np.flatnonzero(terr == tid)[0])
+        items.append(LegendItem(label=label(tid), renderers=[units_r], index=idx))
+    legend = Legend(items=items, ncols=4, label_text_font_size="8pt", glyph_width=14)
+    legend.click_policy = "none"
+    fig.add_layout(legend, "below")
+    fig.height = 620 + 18 * int(np.ceil(len(items) / 4))
+    return order
+
+
 def territory_map(
     units: pd.DataFrame,
     territories: pd.DataFrame,
@@ -315,7 +349,7 @@ def territory_map(
     KeyError
         If a table lacks a required column.
     """
-    from bokeh.models import ColumnDataSource, HoverTool, Legend, LegendItem, TapTool
+    from bokeh.models import ColumnDataSource
 
     from salesanalytics.present import maps, style
 
@@ -393,45 +427,25 @@ def territory_map(
         nonselection_line_alpha=0.3,
     )
     _lakes_and_cantons(fig)
-    fig.add_tools(
-        HoverTool(
-            renderers=[units_r],
-            tooltips=[
-                ("Postal code", "@postal_code @place"),
-                ("Territory", "@territory"),
-                ("Rep", "@rep"),
-                ("Potential", "@potential per month"),
-                ("Workload", "@workload per year"),
-                ("Accounts", "@accounts"),
-                ("Territory against target", "potential @dev_potential, workload @dev_workload"),
-            ],
-        ),
-        TapTool(renderers=[terr_r]),
-    )
-    order = sorted(set(terr))
-    items = []
-    for tid in order:
-        idx = int(np.flatnonzero(terr == tid)[0])
-        items.append(LegendItem(label=label(tid), renderers=[units_r], index=idx))
-    legend = Legend(items=items, ncols=4, label_text_font_size="8pt", glyph_width=14)
-    legend.click_policy = "none"
-    fig.add_layout(legend, "below")
-    fig.height = 620 + 18 * int(np.ceil(len(items) / 4))
+    order = _territory_tools(fig, units_r, terr_r, terr, label)
+    return InteractiveMap(fig, *_static_territory_map(ut, static_title or title, order, edges))
+
+
+def _static_territory_map(
+    ut: pd.Series, title: str, order: Sequence[str], edges: pd.DataFrame | None
+) -> tuple[bytes, str]:
+    """The printed territory map (PNG) and the map's text alternative."""
     import matplotlib.pyplot as plt
 
+    from salesanalytics.present import maps
+
     sfig, ax = plt.subplots(figsize=(10, 6.5))
-    maps.territory_map(
-        ut,
-        static_title or title,
-        labels={x: x for x in order},
-        edges=edges,
-        ax=ax,
-    )
+    maps.territory_map(ut, title, labels={x: x for x in order}, edges=edges, ax=ax)
     alt = (
-        f"{static_title or title}: map of {len(order)} territories; hover a postal code for "
-        "its figures, click a territory to highlight it"
+        f"{title}: map of {len(order)} territories; hover a postal code for its figures, "
+        "click a territory to highlight it"
     )
-    return InteractiveMap(fig, _png(sfig), alt)
+    return _png(sfig), alt
 
 
 def _territory_outlines(territory_of: Mapping[str, str]) -> dict[str, list[Any]]:

@@ -1,7 +1,8 @@
 """The territory editor for workshops: move postal codes, see balance, contiguity and disruption
 change at once, undo, and save the moves as ``territory_overrides.yaml``.
 
-:class:`EditSession` holds the logic (tested); :func:`editor_widget` is its ipywidgets face for
+:class:`EditSession` holds the logic (tested);
+:func:`salesanalytics.engagement.territory_editor.editor_widget` is its ipywidgets face for
 JupyterLab (``notebooks/22_territory_editor.ipynb``). The session starts from a run's territory
 plan (the territory phase's ``unit_assignment`` and ``territories``); the balance it shows is
 the plan's figures with the moved units' potential and service workload shifted (travel from the
@@ -10,12 +11,10 @@ reps' bases is recomputed by the next run, which designs the plan around the loc
 
 from __future__ import annotations
 
-import html
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +28,7 @@ from salesanalytics.analyses.territory.overrides import (
 )
 from salesanalytics.analyses.territory.plan import METRICS
 
-__all__ = ["EditSession", "Move", "editor_widget", "postal_code_graph"]
+__all__ = ["EditSession", "Move", "postal_code_graph"]
 
 
 @dataclass(frozen=True)
@@ -315,126 +314,3 @@ def postal_code_graph(units: pd.DataFrame) -> pd.DataFrame:
     edges = build_unit_graph(ids, planar_km(lat, lon), poly).edge_frame(ids)
     edges.columns = ["postal_code_a", "postal_code_b"]
     return edges
-
-
-def editor_widget(session: EditSession, path: str | os.PathLike[str]) -> Any:
-    """The editor in JupyterLab: pick a postal code, pick its new territory, move, undo, save.
-
-    The balance table, contiguity and disruption figures update after every move; the map
-    shows the current territories. ``path`` is the overrides file written by *Save*.
-    """
-    import ipywidgets as w
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
-    from salesanalytics.present import maps, style
-
-    pcs = session.postal_codes()
-    options = [
-        (f"{r.postal_code} {r.place} ({r.territory_id})", r.postal_code) for r in pcs.itertuples()
-    ]
-    unit = w.Combobox(
-        placeholder="postal code or place",
-        options=[o[0] for o in options],
-        description="Postal code",
-        ensure_option=True,
-    )
-    by_label = dict(options)
-    target = w.Dropdown(
-        options=[(session.territory_label(t), t) for t in session.territory_ids()],
-        description="Move to",
-    )
-    move_b = w.Button(description="Move", button_style="primary")
-    undo_b = w.Button(description="Undo")
-    who = w.Text(description="Who")
-    why = w.Text(description="Why", layout=w.Layout(width="480px"))
-    save_b = w.Button(description="Save overrides", button_style="success")
-    msg = w.HTML()
-    figures = w.Output()
-    mapout = w.Output()
-
-    def refresh() -> None:
-        b = session.balance()
-        dis = session.disruption()
-        pieces = session.contiguity()
-        dev = session.max_deviation()
-        moved = sorted({m.unit for m in session.moves})
-        figures.clear_output(wait=True)
-        with figures:
-            display(
-                style.table(
-                    b[b["delta_potential_mrr"].abs().gt(0) | b["delta_workload_hours"].abs().gt(0)]
-                    if moved
-                    else b,
-                    formats={c: "pct" for c in b.columns if c.startswith("dev_")}
-                    | {c: "chf" for c in b.columns if "potential" in c and not c.startswith("dev_")}
-                    | {c: "num" for c in b.columns if "workload" in c and not c.startswith("dev_")},
-                    caption="Territories changed by the moves" if moved else "Territories",
-                    max_rows=80,
-                )
-            )
-            split = pieces[pieces["pieces"] > pieces["pieces_plan"]]
-            print(
-                f"Largest deviation from target: potential {dev.get('potential_mrr', 0):.1%}, "
-                f"workload {dev.get('workload_hours', 0):.1%}.\n"
-                + (
-                    "No territory is split by the moves."
-                    if split.empty
-                    else "Split by the moves: "
-                    + ", ".join(f"{r.territory_id} ({r.pieces} pieces)" for r in split.itertuples())
-                )
-                + f"\nAccounts changing rep: {style.num(dis['accounts_changing_now'])} "
-                f"(plan: {style.num(dis['accounts_changing_plan'])}); customers "
-                f"{style.num(dis['customers_changing_now'])} "
-                f"(plan: {style.num(dis['customers_changing_plan'])}); their monthly revenue "
-                f"{style.chf(dis['mrr_changing_now'])} (plan: {style.chf(dis['mrr_changing_plan'])})."
-            )
-        mapout.clear_output(wait=True)
-        with mapout:
-            main = (
-                session.units.sort_values("potential_mrr", ascending=False)
-                .drop_duplicates("postal_code")
-                .set_index("postal_code")["territory_id"]
-            )
-            fig, ax = plt.subplots(figsize=(9, 5.8))
-            maps.territory_map(
-                main,
-                "Territories with the moves",
-                labels={t: t for t in session.territory_ids()},
-                ax=ax,
-            )
-            plt.show()
-
-    def on_move(_: Any) -> None:
-        try:
-            mv = session.move(by_label.get(unit.value, unit.value), target.value)
-            msg.value = f"Moved {mv.unit} from {mv.from_territory} to {mv.to_territory}."
-        except ValueError as exc:
-            msg.value = f"<b>Not moved:</b> {html.escape(str(exc))}"
-        refresh()
-
-    def on_undo(_: Any) -> None:
-        mv = session.undo()
-        msg.value = f"Undone: {mv.unit} back to {mv.from_territory}." if mv else "Nothing to undo."
-        refresh()
-
-    def on_save(_: Any) -> None:
-        try:
-            p = session.save(path, who.value, why.value)
-            msg.value = f"Saved {len(session.overrides(who.value, why.value))} manual change(s) to {p.name}; the next run keeps them."
-        except ValueError as exc:
-            msg.value = f"<b>Not saved:</b> {html.escape(str(exc))}"
-
-    move_b.on_click(on_move)
-    undo_b.on_click(on_undo)
-    save_b.on_click(on_save)
-    refresh()
-    return w.VBox(
-        [
-            w.HBox([unit, target, move_b, undo_b]),
-            w.HBox([who, why, save_b]),
-            msg,
-            figures,
-            mapout,
-        ]
-    )

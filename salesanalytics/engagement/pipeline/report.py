@@ -183,6 +183,21 @@ def _callout(text: str) -> str:
     return '<div class="sa-callout">' + "".join(parts) + "</div>"
 
 
+def _drop_repeated_title(src_cells: list[Any], title: str) -> None:
+    """Remove the notebook's first heading when it repeats the page title (shown above it)."""
+    first = next((c for c in src_cells if c.cell_type == "markdown"), None)
+    if first is not None and title and src_cells.index(first) < 2:
+        text = first.source if isinstance(first.source, str) else "".join(first.source)
+        m = re.match(r"#\s+(.*)", text)
+
+        def norm(t: str) -> str:
+            return re.sub(r"[^a-z0-9]+", " ", t.lower()).strip()
+
+        if m and norm(m.group(1)) and norm(m.group(1)) in norm(title):
+            # the page's title block already shows the title
+            first.source = text.split("\n", 1)[1] if "\n" in text else ""
+
+
 def _map_html(out: Any, maps: list[dict[str, Any]], token: str) -> str:
     """An interactive map's place in the page: the live map (drawn by the embed script from the
     data block that replaces the marker) and its static image for print.
@@ -240,17 +255,7 @@ def _client_notebook(  # noqa: C901 - one pass over the cells; split pending
         and src_cells[i - 1].cell_type == "markdown"
     }
     skip_level = 0  # inside an analyst-only section of this heading level
-    first = next((c for c in src_cells if c.cell_type == "markdown"), None)
-    if first is not None and title and src_cells.index(first) < 2:
-        text = first.source if isinstance(first.source, str) else "".join(first.source)
-        m = re.match(r"#\s+(.*)", text)
-
-        def norm(t: str) -> str:
-            return re.sub(r"[^a-z0-9]+", " ", t.lower()).strip()
-
-        if m and norm(m.group(1)) and norm(m.group(1)) in norm(title):
-            # the page's title block already shows the title
-            first.source = text.split("\n", 1)[1] if "\n" in text else ""
+    _drop_repeated_title(src_cells, title)
     for i, cell in enumerate(src_cells):
         if cell.cell_type == "markdown":
             text = cell.source if isinstance(cell.source, str) else "".join(cell.source)
