@@ -217,6 +217,11 @@ class PhaseSpec:
         Upstream phases (of ``reads``) it can run without, each with what changes then
         (``("territory", "portfolios are today's account owners")``): when such a phase is
         skipped, this one runs with that limitation instead of being skipped too.
+    project_files
+        Files of the project folder the phase reads by default: ``(param, file name)``; when
+        the parameter (a file parameter) is empty and the project folder holds the file, the run
+        passes its path (``territory_overrides.yaml`` written by the territory editor). Like
+        every file parameter, the file's content is part of the phase's fingerprint.
     """
 
     name: str
@@ -229,3 +234,4 @@ class PhaseSpec:
     seconds: float = 1.0
     needs: tuple[Need, ...] = field(default_factory=tuple)
     optional_reads: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    project_files: tuple[tuple[str, str], ...] = field(default_factory=tuple)

@@ -938,6 +938,11 @@ def _second_step(
     cap_share = {t: float(cap.get(trep[t], np.nan)) for t in names}
     cap_share = {t: v if np.isfinite(v) and v > 0 else per_fte for t, v in cap_share.items()}
     locked_ok = same and bool(ub.loc[ub["locked"].astype(bool), "_current"].notna().all())
+    if locked_ok:
+        # a locked unit starts in its rep's territory (the first step's region may have gone to
+        # another rep), and the search never moves it
+        lk = ub["locked"].astype(bool).to_numpy()
+        ub.loc[lk, "_start"] = ub.loc[lk, "_current"].to_numpy()
     res = design_territories(
         ub,
         len(names),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from salesanalytics.engagement.paramcheck import PATH_PARAM, check_file
 from salesanalytics.engagement.spec import Need, PhaseParams, PhaseSpec
 from salesanalytics.reference.travel import ROAD_FACTOR, SPEED_KMH
 
@@ -74,6 +75,23 @@ class Params(PhaseParams):
         description="Local-search effort of the proposal (passes over boundaries).",
     )
     seed: int = Field(0, ge=0, description="Seed of the optimiser's warm start.")
+    overrides: str = Field(
+        "",
+        description="Manual territory changes (YAML written by the territory editor); empty = "
+        "the project's territory_overrides.yaml when it exists.",
+        json_schema_extra=PATH_PARAM,
+    )
+
+    @field_validator("overrides")
+    @classmethod
+    def _overrides_are_valid(cls, value: str) -> str:
+        return check_file("overrides", value, _load_overrides, what="territory overrides")
+
+
+def _load_overrides(path: str) -> object:
+    from salesanalytics.analyses.territory.overrides import load_overrides
+
+    return load_overrides(path)
 
 
 PHASE = PhaseSpec(
@@ -81,7 +99,9 @@ PHASE = PhaseSpec(
     notebook="20_territory_design.ipynb",
     title="Territory design",
     reads=("intake", "potential", "channels"),
+    project_files=(("overrides", "territory_overrides.yaml"),),
     writes=(
+        "manual_changes",
         "assignment",
         "territories",
         "unit_assignment",

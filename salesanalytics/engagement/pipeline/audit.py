@@ -60,11 +60,11 @@ class _Page(HTMLParser):
         self._cell_is_header = False
         self._row: list[str] | None = None
         self._in_thead = False
-        self._skip = 0  # inside <style>
+        self._skip = 0  # inside <style> or <script> (the map library and its data: not text)
         self._header = 0  # inside <header class="sa-header">
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "style":
+        if tag in ("style", "script"):
             self._skip += 1
         elif tag == "pre":
             self.pre += 1
@@ -81,7 +81,7 @@ class _Page(HTMLParser):
             self._cell_is_header = tag == "th" and (self._in_thead or not self._row)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "style":
+        if tag in ("style", "script"):
             self._skip = max(0, self._skip - 1)
         elif tag == "header":
             self._header = max(0, self._header - 1)

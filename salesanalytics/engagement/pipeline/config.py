@@ -93,7 +93,16 @@ def _relocate(section: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-_TOP_KEYS = {"client", "source", "mapping", "reports", "notebooks", "run", "phases"}
+_TOP_KEYS = {
+    "client",
+    "source",
+    "mapping",
+    "reports",
+    "notebooks",
+    "run",
+    "phases",
+    "deck_template",
+}
 _RUN_KEYS = {"cell_timeout", "workers"}
 
 
@@ -124,6 +133,9 @@ class ProjectConfig:
     phase_params
         Validated parameters per phase (``model_dump(mode="json")`` of each ``Params``), for every
         phase in the list given to :func:`load_project`.
+    deck_template
+        PowerPoint file whose slide master and layouts the run's ``deck.pptx`` uses (absolute);
+        ``None`` = the house template.
     """
 
     path: Path
@@ -137,6 +149,7 @@ class ProjectConfig:
     cell_timeout: int = 900
     workers: int = 0
     phase_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deck_template: Path | None = None
 
     @property
     def project_dir(self) -> Path:
@@ -218,6 +231,7 @@ def project_yaml(
     if notebooks is not None:
         lines.append(f"notebooks: {q(notebooks)}  # the phase notebooks")
     lines += [
+        'deck_template: ""  # PowerPoint template (slide master, layouts) of deck.pptx; empty = house template',
         "run:",
         "  cell_timeout: 900  # seconds a single notebook cell may run before the phase fails",
         "  workers: 0  # phases run in parallel; 0 = number of available cores",
@@ -685,6 +699,15 @@ def load_project(
     source, source_display = _source_setting(raw, base, label, problems)
     mapping, reports, notebooks = _folder_settings(raw, base, label, problems)
     cell_timeout, workers = _run_settings(raw, label, problems)
+    deck_template = None
+    if raw.get("deck_template"):
+        deck_template = (base / str(raw["deck_template"])).resolve()
+        from salesanalytics.engagement.deck import DeckError, check_template
+
+        try:
+            check_template(deck_template)
+        except DeckError as exc:
+            problems.append(f"{label}: {exc}")
     overrides_map, set_problems = parse_set_options(overrides, phases)
     problems += set_problems
     phases_sec = raw.get("phases") or {}
@@ -717,4 +740,5 @@ def load_project(
         cell_timeout=cell_timeout,
         workers=workers,
         phase_params=params,
+        deck_template=deck_template,
     )

@@ -171,6 +171,7 @@ class RunOptions:
     recycle_kernels: bool = True
     date: dt.date | None = None
     project_dir: Path | None = None
+    deck_template: Path | None = None
 
 
 @dataclass
@@ -255,6 +256,7 @@ def options_from_project(
         verbose=verbose,
         recycle_kernels=recycle_kernels,
         project_dir=cfg.project_dir,
+        deck_template=cfg.deck_template,
     )
 
 
@@ -405,6 +407,10 @@ def _describe_change(old: Mapping[str, Any], new: Mapping[str, Any], reran: set[
     for k in sorted(set(op) | set(np_)):
         if op.get(k) != np_.get(k):
             reasons.append(f"parameter {k} changed ({op.get(k, '–')!r} → {np_.get(k, '–')!r})")
+    of, nf = old.get("files", {}), new.get("files", {})
+    for k in sorted(set(of) | set(nf)):
+        if of.get(k) != nf.get(k) and op.get(k) == np_.get(k):
+            reasons.append(f"file of parameter {k} changed")
     ou, nu = old.get("upstream", {}), new.get("upstream", {})
     for k in sorted(set(ou) | set(nu)):
         if ou.get(k) != nu.get(k):
@@ -480,8 +486,24 @@ class _Runner:
             print(msg, file=sys.stderr)
 
     # ------------------------------------------------------------ fingerprints
-    def display_params(self, phase: PhaseSpec) -> dict[str, Any]:
+    def phase_params(self, phase: PhaseSpec) -> dict[str, Any]:
+        """The phase's parameters, with the project's own files (``PhaseSpec.project_files``,
+        e.g. ``territory_overrides.yaml``) filled in as absolute paths where the parameter is
+        empty and the project folder holds the file.
+        """
         params = dict(self.o.params.get(phase.name) or phase.params().model_dump(mode="json"))
+        if self.o.project_dir is not None:
+            for key, name in phase.project_files:
+                f = Path(self.o.project_dir) / name
+                if not params.get(key) and f.is_file():
+                    params[key] = str(f.resolve())
+        return params
+
+    def display_params(self, phase: PhaseSpec) -> dict[str, Any]:
+        params = self.phase_params(phase)
+        for key, _name in phase.project_files:
+            if params.get(key):
+                params[key] = Path(str(params[key])).name
         if phase.name in TOP_LEVEL_PARAMS and "source" in params:
             params["source"] = self.o.source_display or Path(str(params["source"])).name
         if phase.name in TOP_LEVEL_PARAMS and "mapping" in params:
@@ -491,7 +513,7 @@ class _Runner:
         return params
 
     def notebook_params(self, phase: PhaseSpec) -> dict[str, Any]:
-        params = dict(self.o.params.get(phase.name) or phase.params().model_dump(mode="json"))
+        params = self.phase_params(phase)
         for key in ("source", "mapping"):
             if phase.name in TOP_LEVEL_PARAMS and key in params:
                 p = Path(str(params[key]))
@@ -509,6 +531,9 @@ class _Runner:
                 u: self.results[u].output_fingerprint for u in effective_reads(phase, self.by_name)
             },
         }
+        files = self.param_files(phase)
+        if files:
+            comp["files"] = files
         if phase.per_entity:
             comp["templates"] = {
                 pe.notebook: file_digest(self.o.notebooks_dir / pe.notebook)
@@ -524,6 +549,22 @@ class _Runner:
             comp["source"] = self.source_fp
             comp["mapping"] = self.mapping_fp
         return comp
+
+    def param_files(self, phase: PhaseSpec) -> dict[str, str]:
+        """Content digest of every file a file parameter of the phase names: editing the file
+        (a pay plan, the territory overrides) reruns the phase and those downstream.
+        """
+        from salesanalytics.engagement.paramcheck import is_path_param
+
+        params = self.phase_params(phase)
+        out = {}
+        for key, info in phase.params.model_fields.items():
+            value = params.get(key)
+            if is_path_param(info) and isinstance(value, str) and value:
+                p = Path(value)
+                if p.is_absolute() and p.is_file():
+                    out[key] = file_digest(p)
+        return out
 
     def load_history(self) -> None:
         """Earlier runs' phase entries: by fingerprint (for reuse, newest run first), latest per
@@ -1092,6 +1133,24 @@ class _Runner:
             for note in res.notes if not res.reused_from else ():
                 self.log(note)
 
+    def write_deck(self) -> bool:
+        """Write the run's ``deck.pptx`` from its manifest (headlines, parameters) and phase
+        outputs (:mod:`salesanalytics.engagement.deck`); a deck that fails is logged and
+        recorded, never failing the run's reports.
+        """
+        try:
+            from salesanalytics.engagement.deck import write_deck
+
+            self.deck = write_deck(self.run_dir, template=self.o.deck_template)
+        except OSError:
+            raise
+        except Exception as exc:
+            self.deck = {"error": f"{type(exc).__name__}: {exc}"}
+            self.log(f"FAILED deck.pptx: {type(exc).__name__}: {exc}", always=True)
+            return True
+        self.log(f"deck.pptx: {self.deck['slides']} slides")
+        return True
+
     # ------------------------------------------------------------ manifest / index
     def write_manifest(self, status: str) -> None:
         man = {
@@ -1122,6 +1181,7 @@ class _Runner:
             "distribution": getattr(self, "distribution", None),
             "coverage": self.coverage,
             "salesforce": getattr(self, "salesforce", None),
+            "deck": getattr(self, "deck", None),
         }
         atomic_write_bytes(
             self.run_dir / MANIFEST,
@@ -1320,6 +1380,8 @@ class _Runner:
             self.distribution = _distribute(self.run_dir, self.results)
             try:
                 self.write_manifest(status)
+                if self.write_deck():
+                    self.write_manifest(status)
                 self.write_index()
             except OSError as exc:
                 self.fail_run(exc)
