@@ -138,11 +138,16 @@ def run_stamps(run_dir: Path) -> dict[str, str]:
     return stamps
 
 
+RUN_ID = re.compile(r"\b\d{8}-\d{6}(?:-\d\d)?\b")
+"""Any run id (``20261207-153216``): a report reused from an earlier run shows that run's id."""
+
+
 def _mask(lines: Iterable[str], stamps: dict[str, str]) -> list[str]:
-    if not stamps:
-        return list(lines)
-    pattern = re.compile("|".join(re.escape(s) for s in sorted(stamps, key=len, reverse=True)))
-    return [pattern.sub(lambda m: stamps[m.group(0)], line) for line in lines]
+    out = list(lines)
+    if stamps:
+        pattern = re.compile("|".join(re.escape(s) for s in sorted(stamps, key=len, reverse=True)))
+        out = [pattern.sub(lambda m: stamps[m.group(0)], line) for line in out]
+    return [RUN_ID.sub("<run id>", line) for line in out]
 
 
 # --- comparing --------------------------------------------------------------------------------
