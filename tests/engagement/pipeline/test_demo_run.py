@@ -333,17 +333,6 @@ def test_editor_round_trip_reruns_exactly_territory_and_downstream(demo_run: Pat
     assert len(terr)
 
 
-def _haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
-    import numpy as np
-
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    h = (
-        np.sin((p2 - p1) / 2) ** 2
-        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371.0088 * np.arcsin(np.sqrt(h))
-
-
 def test_territory_report_recomputed_from_the_runs_tables_without_the_optimiser(
     demo_run: Path,
 ) -> None:
@@ -352,70 +341,21 @@ def test_territory_report_recomputed_from_the_runs_tables_without_the_optimiser(
     the potential, the reps, the postal-code polygons), with none of the territory code."""
     import numpy as np
     import pandas as pd
-    from territory_checks import polygon_pieces
+    from territory_checks import recompute_run
 
-    data = demo_run / "data"
-
-    def read(name: str) -> pd.DataFrame:
-        return pd.read_parquet(data / f"{name}.parquet")
-
-    design = json.loads((data / "territory" / "design.json").read_text(encoding="utf-8"))
-    road, speed = design["inputs"]["road_factor"], design["inputs"]["speed_kmh"]
-    tol = design["proposal"]["tolerance"]
-    bases = read("territory/bases").set_index("territory_id")
-    a = (
-        read("territory/assignment")[["account_id", "territory_id"]]
-        .merge(read("intake/accounts")[["account_id", "latitude", "longitude"]], on="account_id")
-        .merge(
-            read("channels/field_workload")[["account_id", "activity_hours", "visits_per_year"]],
-            on="account_id",
-        )
-        .merge(
-            read("potential/account_potential")[["account_id", "potential_mrr"]], on="account_id"
-        )
-    )
-    a = a[a["territory_id"].isin(bases.index)]
-    km = _haversine_km(
-        a["latitude"].to_numpy(float),
-        a["longitude"].to_numpy(float),
-        a["territory_id"].map(bases["base_latitude"]).to_numpy(float),
-        a["territory_id"].map(bases["base_longitude"]).to_numpy(float),
-    )
-    # a rep's workload: service time plus the drive from the base and back for every visit
-    a["work"] = a["activity_hours"] + a["visits_per_year"] * 2 * km * road / speed
-    g = a.groupby("territory_id").agg(potential=("potential_mrr", "sum"), work=("work", "sum"))
-    reps = read("intake/reps").set_index("rep_id")
-    table = read("territory/territories").set_index("territory_id")
-    rep = g.index.map(bases["rep_id"])
-    fte = pd.Series(rep.map(reps["fte"]), index=g.index).astype(float).fillna(1.0)
-    # a vacancy has no rep: its capacity is the one the table plans for the hire
-    cap = pd.Series(rep.map(reps["capacity_hours"]), index=g.index).astype(float)
-    cap = cap.fillna(table.loc[g.index, "capacity_hours"].astype(float))
-    dev_p = g["potential"] / (fte / fte.sum() * g["potential"].sum()) - 1
-    dev_w = g["work"] / (cap / cap.sum() * g["work"].sum()) - 1
-    t = table.loc[g.index]
+    g, tol = recompute_run(demo_run)
+    table = pd.read_parquet(demo_run / "data" / "territory" / "territories.parquet")
+    t = table.drop_duplicates("territory_id").set_index("territory_id").loc[g.index]
     np.testing.assert_allclose(t["potential_mrr"], g["potential"], rtol=1e-9)
     np.testing.assert_allclose(t["workload_hours"], g["work"], rtol=1e-6)
-    np.testing.assert_allclose(t["dev_potential_mrr"], dev_p, atol=1e-6)
-    np.testing.assert_allclose(t["dev_workload_hours"], dev_w, atol=1e-6)
-    np.testing.assert_allclose(t["utilisation"], g["work"] / cap, rtol=1e-6)
-
-    # contiguity as the map shows it: postal-code polygons (shapely), every unit incl. empty ones
-    u = read("territory/unit_assignment")
-    own = u["unit_id"].astype(str) == u["postal_code"].astype(str)
-    ll = pd.concat([u[own], u[~own]]).drop_duplicates("postal_code")
-    pieces = polygon_pieces(
-        dict(zip(u["unit_id"].astype(str), u["postal_code"].astype(str), strict=True)),
-        dict(zip(u["unit_id"].astype(str), u["territory_id"].astype(str), strict=True)),
-        {
-            str(c): (float(la), float(lo))
-            for c, la, lo in zip(ll["postal_code"], ll["latitude"], ll["longitude"], strict=True)
-        },
-    )
-    field_pieces = {tid: pieces[tid] for tid in g.index}
-    assert set(field_pieces.values()) == {1}, field_pieces
+    np.testing.assert_allclose(t["dev_potential_mrr"], g["dev_potential"], atol=1e-6)
+    np.testing.assert_allclose(t["dev_workload_hours"], g["dev_work"], atol=1e-6)
+    np.testing.assert_allclose(t["utilisation"], g["utilisation"], rtol=1e-6)
+    # contiguity as the map shows it: every territory one piece of postal-code polygons
+    assert set(g["pieces"]) == {1}, g["pieces"].to_dict()
 
     # the headline and the page say what the recomputation finds
+    dev_p, dev_w = g["dev_potential"], g["dev_work"]
     worst = np.maximum(dev_p.abs(), dev_w.abs())
     n, n_in = len(g), int((worst <= tol + 1e-9).sum())
     head = _manifest(demo_run)["phases"]["territory"]["headlines"]
@@ -423,11 +363,10 @@ def test_territory_report_recomputed_from_the_runs_tables_without_the_optimiser(
     assert (
         f"{dev_p.abs().max():.1%} on potential and {dev_w.abs().max():.1%} on workload" in head[0]
     )
-    util = g["work"] / cap
+    util = g["utilisation"]
     assert f"runs from {util.min():.0%} to {util.max():.0%}" in head[1], head[1]
     page = html.unescape((demo_run / "client" / "territory.html").read_text(encoding="utf-8"))
-    text = re.sub(r"<[^>]+>", " ", page)
-    text = re.sub(r"\s+", " ", text)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
     assert head[0] in text
     assert f"{n} of {n} territories are one connected area on the map" in text
     for tid in worst.index[worst > tol + 1e-9]:  # every miss named with its deviations
