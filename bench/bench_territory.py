@@ -13,9 +13,13 @@ graph; every plan is then measured by the same code (:func:`salesanalytics.analy
 :func:`salesanalytics.analyses.territory.count_pieces`).
 
 Parts (``--part``): ``compare`` (the table below, without travel), ``travel`` (fixed rep bases,
-workload including travel from the base, three metrics on generated instances: Swiss geography
-3,362 x 20 / 50 / 100 and generated 2,000 x 20 up to 10,000 x 100, contiguity counted on the
-postal-code polygons with shapely), ``exact`` (small instances: the MILP's proven optimum against
+workload including travel from the base: Swiss geography 3,362 x 20 / 50 / 100 and generated
+instances with three metrics, 2,000 x 20 and 10,000 x 100; the optimiser beside k-means and METIS
+(regions matched to the bases), each measured the same way: max deviation per metric with travel,
+territories within ±3%, contiguity on the postal-code polygons with shapely (generated: on the
+graph), compactness (workload-weighted km to the base), disruption (share of potential changing
+territory against today's id-range plan), seconds, CPU seconds, and for a miss the LP bound of
+``feasibility.balance_bound``: "proven" when no plan, even one ignoring contiguity, reaches ±3%), ``exact`` (small instances: the MILP's proven optimum against
 the heuristic, objective gap), ``demo`` (the engagement's territory design on generated demo
 clients -- 20,000 accounts seed 42 and 3,000 accounts seeds 1/7/11 -- run through the
 pipeline, the report's table and headline recomputed from the run's tables). Default: all parts.
