@@ -314,11 +314,16 @@ def _measure(units, lab, ctx) -> dict:
     return row
 
 
-def part_travel(quick: bool, py: Path | None = None, timeout: float = 300.0) -> None:
-    """Fixed bases, workload with travel, beside k-means and METIS, measured the same way."""
+def part_travel(
+    quick: bool, py: Path | None = None, timeout: float = 300.0, only: list[str] | None = None
+) -> None:
+    """Fixed bases, workload with travel, beside k-means and METIS, measured the same way
+    (``only``: the instances whose name contains one of these texts, e.g. ``"x 100"``)."""
     print("\n##### travel: workload incl. travel from fixed rep bases (tolerance ±3%)")
     rows = []
     for title, units, edges, k, planar in _travel_cases(quick):
+        if only and not any(o in f"{title} x {k}" for o in only):
+            continue
         metrics = ["potential", "workload", "accounts"] if planar else ["potential", "workload"]
         b = _bases(units, k, seed=k)
         tr = _travel(units, b, planar)
@@ -564,10 +569,15 @@ def main() -> None:
     ap.add_argument("--no-install", action="store_true")
     ap.add_argument("--competitor-timeout", type=float, default=300.0)
     ap.add_argument("--part", choices=("all", "compare", "travel", "exact", "demo"), default="all")
+    ap.add_argument(
+        "--instance",
+        action="append",
+        help="travel part: only instances whose name contains this text (repeatable)",
+    )
     args = ap.parse_args()
     py = ensure_venv(not args.no_install) if args.part in ("all", "compare", "travel") else None
     if args.part in ("all", "travel"):
-        part_travel(args.quick, py, args.competitor_timeout)
+        part_travel(args.quick, py, args.competitor_timeout, args.instance)
     parts = {"exact": part_exact, "demo": part_demo}
     for name, fn in parts.items():
         if args.part in ("all", name):
