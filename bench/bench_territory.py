@@ -13,12 +13,16 @@ graph; every plan is then measured by the same code (:func:`salesanalytics.analy
 :func:`salesanalytics.analyses.territory.count_pieces`).
 
 Parts (``--part``): ``compare`` (the table below, without travel), ``travel`` (fixed rep bases,
-workload including travel from the base, three metrics on generated instances: Swiss geography
-3,362 x 20 / 50 / 100 and generated 2,000 x 20 up to 10,000 x 100, contiguity counted on the
-postal-code polygons with shapely), ``exact`` (small instances: the MILP's proven optimum against
+workload including travel from the base: Swiss geography 3,362 x 20 / 50 / 100 and generated
+instances with three metrics, 2,000 x 20 and 10,000 x 100; the optimiser beside k-means and METIS
+(regions matched to the bases), each measured the same way: max deviation per metric with travel,
+territories within ±3%, contiguity on the postal-code polygons with shapely (generated: on the
+graph), compactness (workload-weighted km to the base), disruption (share of potential changing
+territory against today's id-range plan), seconds, CPU seconds, and for a miss the LP bound of
+``feasibility.balance_bound``: "proven" when no plan, even one ignoring contiguity, reaches ±3%), ``exact`` (small instances: the MILP's proven optimum against
 the heuristic, objective gap), ``demo`` (the engagement's territory design on generated demo
-clients -- 20,000 accounts seed 42 and 3,000 accounts seeds 11/12/13 -- with the table's
-deviations, contiguity by polygons and CPU seconds). Default: all parts.
+clients -- 20,000 accounts seed 42 and 3,000 accounts seeds 1/7/11 -- run through the
+pipeline, the report's table and headline recomputed from the run's tables). Default: all parts.
 
 Printed per instance and method: max deviation from target of potential and workload, share of
 territories within ±3% / ±5% on both, contiguous territories, compactness (weighted mean distance
@@ -68,7 +72,7 @@ nb = [[] for _ in range(n)]
 for a, b in zip(edges["a"], edges["b"]):
     i, j = idx[a], idx[b]
     nb[i].append(j); nb[j].append(i)
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 if method == "metis":
     import pymetis
     # two balance constraints (potential, workload) as integer vertex weights, interleaved
@@ -92,9 +96,9 @@ elif method == "spopt":
     note = "RegionKMeansHeuristic on coordinates"
 else:
     raise SystemExit("unknown method " + method)
-secs = time.perf_counter() - t0
+secs, cpu = time.perf_counter() - t0, time.process_time() - c0
 pd.DataFrame({"label": labels.astype(str)}).to_parquet(out + "/labels.parquet")
-json.dump({"seconds": secs, "note": note}, open(out + "/meta.json", "w"))
+json.dump({"seconds": secs, "cpu": cpu, "note": note}, open(out + "/meta.json", "w"))
 """
 
 
@@ -197,51 +201,158 @@ def _bases(u: pd.DataFrame, k: int, seed: int) -> pd.DataFrame:
     return b
 
 
-def _travel(u: pd.DataFrame, b: pd.DataFrame, planar: bool) -> np.ndarray:
-    """Hours a year from every base to every unit: 1.5 visits per account, there and back."""
+def _distance_km(u: pd.DataFrame, b: pd.DataFrame, planar: bool) -> np.ndarray:
+    """Straight-line km from every unit to every base."""
     if planar:
-        d = np.hypot(
+        return np.hypot(
             u["latitude"].to_numpy()[:, None] - b["latitude"].to_numpy()[None, :],
             u["longitude"].to_numpy()[:, None] - b["longitude"].to_numpy()[None, :],
         )
-    else:
-        from salesanalytics.reference.geo import haversine_km
+    from salesanalytics.reference.geo import haversine_km
 
-        d = haversine_km(
-            u["latitude"].to_numpy()[:, None],
-            u["longitude"].to_numpy()[:, None],
-            b["latitude"].to_numpy()[None, :],
-            b["longitude"].to_numpy()[None, :],
-        )
+    return haversine_km(
+        u["latitude"].to_numpy()[:, None],
+        u["longitude"].to_numpy()[:, None],
+        b["latitude"].to_numpy()[None, :],
+        b["longitude"].to_numpy()[None, :],
+    )
+
+
+def _travel(u: pd.DataFrame, b: pd.DataFrame, planar: bool) -> np.ndarray:
+    """Hours a year from every base to every unit: 1.5 visits per account, there and back."""
     visits = 1.5 * u["accounts"].to_numpy(float)
-    return visits[:, None] * 2 * d * ROAD_FACTOR / SPEED_KMH
+    return visits[:, None] * 2 * _distance_km(u, b, planar) * ROAD_FACTOR / SPEED_KMH
 
 
 def _devs(u: pd.DataFrame, lab: np.ndarray, travel: np.ndarray, tids: list, metrics: list):
     col = pd.Index(tids).get_indexer(lab)
     out = {}
+    worst = np.zeros(len(tids))
     for m in metrics:
         v = u[m].to_numpy(float) + (travel[np.arange(len(u)), col] if m == "workload" else 0.0)
         s = np.bincount(col, weights=v, minlength=len(tids))
-        out[m] = float(np.max(np.abs(s / (v.sum() / len(tids)) - 1)))
+        dev = np.abs(s / (v.sum() / len(tids)) - 1)
+        worst = np.maximum(worst, dev)
+        out[m] = float(np.max(dev))
+    out["within_3pct"] = f"{int((worst <= 0.03 + 1e-9).sum())}/{len(tids)}"
     return out
 
 
-def part_travel(quick: bool) -> None:
-    """Fixed bases, workload with travel, three metrics on generated instances."""
-    print("\n##### travel: workload incl. travel from fixed rep bases (tolerance ±3%)")
-    rows = []
+def _match_to_bases(lab: np.ndarray, xy: np.ndarray, w: np.ndarray, bxy: np.ndarray, tids):
+    """A competitor's regions named after the bases: the matching of region centroids to bases
+    with the least total distance (the competitors know nothing of bases)."""
+    regions = pd.Index(pd.unique(pd.Series(lab).astype(str)))
+    col = regions.get_indexer(pd.Series(lab).astype(str))
+    cw = np.bincount(col, weights=w, minlength=len(regions)) + 1e-12
+    cen = np.column_stack(
+        [np.bincount(col, weights=w * xy[:, i], minlength=len(regions)) / cw for i in (0, 1)]
+    )
+    rr, cc = linear_sum_assignment(np.hypot(*(cen[:, None, :] - bxy[None, :, :]).T).T)
+    name = dict(zip(rr.tolist(), cc.tolist(), strict=True))
+    return np.array([tids[name.get(c, 0)] for c in col], dtype=object)
+
+
+def _metis(py: Path | None, units: pd.DataFrame, edges: pd.DataFrame, k: int, timeout: float):
+    """METIS (pymetis, in the bench's own venv) with potential and workload as two balance
+    constraints; ``(labels, (seconds, cpu seconds), note)`` or ``(None, nan, reason)``."""
+    if py is None:
+        return None, np.nan, "bench venv not available"
+    with tempfile.TemporaryDirectory() as tmp:
+        units[["unit_id", "potential", "workload"]].assign(x=0.0, y=0.0).to_parquet(
+            f"{tmp}/units.parquet"
+        )
+        edges.to_parquet(f"{tmp}/edges.parquet")
+        try:
+            subprocess.run(
+                [str(py), "-c", COMPETITOR, tmp, "metis", str(k), tmp],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            return None, np.nan, f"> {timeout:.0f} s, stopped"
+        except subprocess.CalledProcessError as exc:
+            return None, np.nan, "failed: " + exc.stderr.strip().splitlines()[-1][:90]
+        meta = json.loads(Path(f"{tmp}/meta.json").read_text())
+        lab = pd.read_parquet(f"{tmp}/labels.parquet")["label"].to_numpy()
+    return lab, (meta["seconds"], meta["cpu"]), meta["note"]
+
+
+def _travel_cases(quick: bool) -> list:
     sw, se = swiss_postal_code_units(None, seed=1)
     cases = [("CH 3,362", sw, se, k, False) for k in ((20,) if quick else (20, 50, 100))]
     sizes = ((2000, 20),) if quick else ((2000, 20), (10000, 100))
     for n, k in sizes:
         r = random_planar_units(n, seed=7).rename(columns={"x": "longitude", "y": "latitude"})
         cases.append((f"generated {n:,}", r, None, k, True))
-    for title, units, edges, k, planar in cases:
+    return cases
+
+
+def _measure(units, lab, ctx) -> dict:
+    """One plan measured like every other: deviations with travel, contiguity, compactness
+    (workload-weighted km to the territory's base), disruption (share of potential that changes
+    territory against today's plan, after matching labels)."""
+    tids, tr, metrics, planar = ctx["tids"], ctx["travel"], ctx["metrics"], ctx["planar"]
+    lab = np.asarray(lab, dtype=object).astype(str)
+    dev = _devs(units, lab, tr, tids, metrics)
+    col = pd.Index(tids).get_indexer(lab)
+    w = units["workload"].to_numpy(float)
+    row = {f"max_dev_{m}": dev[m] for m in metrics}
+    row["within_3pct"] = dev["within_3pct"]
+    ids = units["unit_id"].astype(str).tolist()
+    if planar:
+        pcs = tm.count_pieces(units["unit_id"], lab, ctx["graph_edges"])
+        row["contiguous"] = f"{int((pcs == 1).sum())}/{len(tids)} (graph)"
+    else:
+        pp = _polygon_pieces(
+            dict(zip(ids, ids, strict=True)), dict(zip(ids, lab, strict=True)), ctx["latlon"]
+        )
+        row["contiguous"] = f"{sum(v == 1 for v in pp.values())}/{len(tids)} (polygons)"
+    row["compactness_km"] = float(np.sum(w * ctx["km"][np.arange(len(units)), col]) / w.sum())
+    row["disruption"] = moved_share(lab, ctx["today"], units["potential"].to_numpy(float))
+    return row
+
+
+def part_travel(
+    quick: bool, py: Path | None = None, timeout: float = 300.0, only: list[str] | None = None
+) -> None:
+    """Fixed bases, workload with travel, beside k-means and METIS, measured the same way
+    (``only``: the instances whose name contains one of these texts, e.g. ``"x 100"``)."""
+    print("\n##### travel: workload incl. travel from fixed rep bases (tolerance ±3%)")
+    rows = []
+    for title, units, edges, k, planar in _travel_cases(quick):
+        if only and not any(o in f"{title} x {k}" for o in only):
+            continue
         metrics = ["potential", "workload", "accounts"] if planar else ["potential", "workload"]
         b = _bases(units, k, seed=k)
         tr = _travel(units, b, planar)
         tids = b["territory_id"].tolist()
+        xy = (
+            np.column_stack([units["longitude"], units["latitude"]]).astype(float)
+            if planar
+            else tm.planar_km(units["latitude"].to_numpy(), units["longitude"].to_numpy())
+        )
+        bxy = (
+            b[["longitude", "latitude"]].to_numpy(float)
+            if planar
+            else tm.planar_km(b["latitude"].to_numpy(), b["longitude"].to_numpy())
+        )
+        ids = units["unit_id"].astype(str).to_numpy()
+        g = tm.build_unit_graph(ids, xy, edges)
+        ctx = {
+            "tids": tids,
+            "travel": tr,
+            "metrics": metrics,
+            "planar": planar,
+            "graph_edges": g.edge_frame(ids),
+            "latlon": dict(
+                zip(ids, zip(units["latitude"], units["longitude"], strict=True), strict=True)
+            ),
+            "km": _distance_km(units, b, planar),
+            "today": current_plan(units, k),
+        }
+        name = f"{title} x {k}"
         t0, c0 = time.perf_counter(), time.process_time()
         res = tm.design_territories(
             units,
@@ -258,53 +369,63 @@ def part_travel(quick: bool) -> None:
         )
         secs, cpu = time.perf_counter() - t0, time.process_time() - c0
         lab = res.assignment["territory_id"].astype(str).to_numpy()
-        dev = _devs(units, lab, tr, tids, metrics)
-        if planar:
-            contig = f"{res.summary['n_contiguous']}/{k} (graph)"
-        else:
-            ids = units["unit_id"].astype(str).tolist()
-            ll = dict(
-                zip(ids, zip(units["latitude"], units["longitude"], strict=True), strict=True)
-            )
-            pp = _polygon_pieces(
-                dict(zip(ids, ids, strict=True)), dict(zip(ids, lab, strict=True)), ll
-            )
-            contig = f"{sum(v == 1 for v in pp.values())}/{k} (polygons)"
-        # k-means in the same run: regions matched to the bases, measured the same way
-        xy = (
-            np.column_stack([units["longitude"], units["latitude"]])
-            if planar
-            else tm.planar_km(units["latitude"].to_numpy(), units["longitude"].to_numpy())
-        )
-        t1 = time.perf_counter()
-        cent, km = kmeans2(xy, k, seed=np.random.default_rng(0), minit="++")
-        bxy = (
-            b[["longitude", "latitude"]].to_numpy()
-            if planar
-            else tm.planar_km(b["latitude"].to_numpy(), b["longitude"].to_numpy())
-        )
-        rr, cc = linear_sum_assignment(np.hypot(*(cent[:, None, :] - bxy[None, :, :]).T).T)
-        kmap = dict(zip(rr, cc, strict=True))
-        km_lab = np.array([tids[kmap.get(c, 0)] for c in km], dtype=object)
-        kdev = _devs(units, km_lab, tr, tids, metrics)
-        row = {"instance": f"{title} x {k}", "method": "optimiser"}
-        row.update({f"max_dev_{m}": dev[m] for m in metrics})
-        row.update(
-            contiguous=contig,
-            compactness_km=res.summary["compactness_km"],
-            seconds=secs,
-            cpu_s=cpu,
-        )
+        row = {"instance": name, "method": "optimiser"}
+        row.update(_measure(units, lab, ctx), seconds=secs, cpu_s=cpu)
+        row["note"] = _bound_note(units, tr, metrics, tids, row)
+        if res.summary.get("time_limit_reached"):
+            row["note"] += "; CPU limit reached"
         rows.append(row)
-        krow = {"instance": f"{title} x {k}", "method": "k-means"}
-        krow.update({f"max_dev_{m}": kdev[m] for m in metrics})
-        krow.update(seconds=time.perf_counter() - t1)
+        t1, c1 = time.perf_counter(), time.process_time()
+        _, km = kmeans2(xy, k, seed=np.random.default_rng(0), minit="++")
+        km_lab = _match_to_bases(km.astype(str), xy, units["workload"].to_numpy(float), bxy, tids)
+        ksecs, kcpu = time.perf_counter() - t1, time.process_time() - c1
+        krow = {"instance": name, "method": "k-means"}
+        krow.update(_measure(units, km_lab, ctx), seconds=ksecs, cpu_s=kcpu)
+        krow["note"] = "coordinates; regions matched to bases"
         rows.append(krow)
-        print(pd.DataFrame(rows[-2:]).to_string(index=False), flush=True)
+        mlab, msecs, note = _metis(py, units, ctx["graph_edges"], k, timeout)
+        mrow = {"instance": name, "method": "METIS", "note": note}
+        if mlab is not None:
+            mrow["seconds"], mrow["cpu_s"] = msecs
+            mlab = _match_to_bases(mlab, xy, units["workload"].to_numpy(float), bxy, tids)
+            mrow.update(_measure(units, mlab, ctx))
+            mrow["note"] = note + " (without travel); matched to bases"
+        rows.append(mrow)
+        print(pd.DataFrame(rows[-3:]).to_string(index=False), flush=True)
     df = pd.DataFrame(rows)
     fmt = {c: "{:.1%}".format for c in df.columns if c.startswith("max_dev")}
     fmt.update({c: "{:.2f}".format for c in ("compactness_km", "seconds", "cpu_s")})
+    fmt["disruption"] = "{:.0%}".format
+    print("\nmax_dev_*: largest deviation of any territory from its target (workload incl.")
+    print("travel from the base); disruption: share of potential changing territory vs today's")
+    print(
+        "plan (postal-code ranges); bound: LP relaxation of the balance band (no plan can beat it)"
+    )
     print(df.to_string(index=False, formatters=fmt, na_rep="-"))
+
+
+BOUND_MAX = 200_000
+"""Largest units x territories for which the bench computes the LP bound."""
+
+
+def _bound_note(units, tr, metrics, tids, row) -> str:
+    """Whether ±3% is provably out of reach with these bases (the LP relaxation's bound)."""
+    worst = max(row[f"max_dev_{m}"] for m in metrics)
+    if worst <= 0.03 + 1e-9:
+        return "all within ±3%"
+    if len(units) * len(tids) > BOUND_MAX:
+        return "bound not computed (too large)"
+    from salesanalytics.analyses.territory.feasibility import balance_bound
+
+    k = len(tids)
+    loads = units[metrics].to_numpy(float)
+    shares = np.full((k, len(metrics)), 1.0 / k)
+    bd = balance_bound(
+        loads, shares, 0.03, travel=tr, travel_metric=metrics.index("workload"), upper=worst
+    )
+    if bd["feasible"]:
+        return "LP reaches ±3%: search gap"
+    return f"proven: no plan beats {bd['bound']:.1%}"
 
 
 def part_exact(quick: bool) -> None:
@@ -360,71 +481,86 @@ def part_exact(quick: bool) -> None:
 
 
 def part_demo(quick: bool) -> None:
-    """The engagement's territory design on generated demo clients."""
-    from salesanalytics.analyses.potential import model as pt
-    from salesanalytics.ingest import demo, intake
+    """The engagement's territory phase on generated demo clients, as the client gets it.
 
-    print("\n##### demo: territory phase design (±5%, workload = service + travel from base)")
+    Each demo runs through the pipeline (intake, potential, channels, territory: the territory
+    count derived from the field workload), and its report is then checked from the run's
+    tables alone (``tests/territory_checks.recompute_run``, none of the territory code):
+    deviations with travel from each rep's base, contiguity by polygons, the headline against
+    the recomputation, and whether every territory outside the band is named in the report.
+    """
+    sys.path.insert(0, str(ROOT / "tests"))
+    from territory_checks import recompute_run
+
+    print("\n##### demo: the territory phase's report, recomputed from the run's tables")
+    cli = str(Path(sys.executable).with_name("salesanalytics"))
     rows = []
-    cases = [(3000, 11)] if quick else [(20000, 42), (3000, 11), (3000, 12), (3000, 13)]
+    cases = [(3000, 11)] if quick else [(20000, 42), (3000, 1), (3000, 7), (3000, 11)]
     for n_acc, seed in cases:
         with tempfile.TemporaryDirectory() as tmp:
-            demo.generate(Path(tmp) / "export", n_accounts=n_acc, seed=seed)
-            res = intake.load_export(Path(tmp) / "export", mapping="salesforce")
-        t = res.tables
-        pot = pt.estimate_potential(t["accounts"], pt.current_mrr(t["contracts"], res.as_of))
-        inputs = tm.prepare_inputs(t["accounts"], pot.accounts, t["activities"], t["reps"])
-        t0, c0 = time.perf_counter(), time.process_time()
-        plan = tm.run_scenario(inputs, tolerance=0.05)
-        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
-        u = plan.units
-        pp = _polygon_pieces(
-            dict(zip(u["unit_id"].astype(str), u["postal_code"].astype(str), strict=True)),
-            plan.unit_territory.astype(str).to_dict(),
-            {
-                str(c): (a, b)
-                for c, a, b in pd.concat(
-                    [
-                        u[u["unit_id"].astype(str) == u["postal_code"].astype(str)],
-                        u[u["unit_id"].astype(str) != u["postal_code"].astype(str)],
-                    ]
-                )
-                .drop_duplicates("postal_code")[["postal_code", "latitude", "longitude"]]
-                .itertuples(index=False, name=None)
-            },
-        )
-        f = plan.territories[plan.territories["dev_potential_mrr"].notna()]
-        worst = np.maximum(f["dev_potential_mrr"].abs(), f["dev_workload_hours"].abs())
-        rows.append(
-            {
-                "demo": f"{n_acc:,} accounts seed {seed}",
-                "territories": len(f),
-                "within_5pct": f"{int((worst <= 0.05 + 1e-9).sum())}/{len(f)}",
-                "max_dev_potential": float(f["dev_potential_mrr"].abs().max()),
-                "max_dev_workload": float(f["dev_workload_hours"].abs().max()),
-                "utilisation": f"{f['utilisation'].min():.0%}-{f['utilisation'].max():.0%}",
-                "contiguous_polygons": f"{sum(v == 1 for v in pp.values())}/{len(pp)}",
-                "said_out_loud": bool(plan.feasibility.get("shortfall"))
-                or bool((worst <= 0.05 + 1e-9).all()),
-                # a miss proven by the LP bound (no plan can do better) or the search's own
-                "miss": (
-                    "-"
-                    if (worst <= 0.05 + 1e-9).all()
-                    else "search (bound not computed)"
-                    if "bound" not in plan.feasibility
-                    else f"proven: >= {plan.feasibility['bound']['bound']:.1%}"
-                    if not plan.feasibility["bound"]["feasible"]
-                    else "search (LP reaches ±5%)"
-                ),
-                "seconds": secs,
-                "cpu_s": cpu,
-            }
-        )
+            d = Path(tmp)
+            subprocess.run(
+                [cli, "demo-data", "--out", str(d / "export"), "--accounts", str(n_acc)]
+                + ["--seed", str(seed)],
+                check=True,
+                capture_output=True,
+            )
+            subprocess.run(
+                [cli, "init", str(d), "--source", "export", "--mapping", "salesforce"]
+                + ["--client", "Demo", "--slug", "demo", "--reports", str(d / "reports")],
+                check=True,
+                capture_output=True,
+            )
+            t0 = time.perf_counter()
+            subprocess.run(
+                [cli, "run", "--config", str(d / "project.yaml"), "--phase", "territory"]
+                + ["--only", "--workers", "1", "-q"],
+                check=True,
+                capture_output=True,
+            )
+            secs = time.perf_counter() - t0
+            run = max((d / "reports" / "demo").glob("2*"))
+            rows.append(_demo_row(run, f"{n_acc:,} accounts seed {seed}", secs, recompute_run))
         print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1), flush=True)
     df = pd.DataFrame(rows)
     fmt = {c: "{:.1%}".format for c in ("max_dev_potential", "max_dev_workload")}
-    fmt.update({c: "{:.1f}".format for c in ("seconds", "cpu_s")})
+    fmt["seconds"] = "{:.0f}".format
     print(df.to_string(index=False, formatters=fmt))
+
+
+def _demo_row(run: Path, name: str, secs: float, recompute_run) -> dict:
+    import html
+    import re
+
+    g, tol = recompute_run(run)
+    man = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    head = man["phases"]["territory"]["headlines"]
+    page = html.unescape((run / "client" / "territory.html").read_text(encoding="utf-8"))
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    worst = np.maximum(g["dev_potential"].abs(), g["dev_work"].abs())
+    n, n_in = len(g), int((worst <= tol + 1e-9).sum())
+    miss = worst.index[worst > tol + 1e-9]
+    named = [
+        t
+        for t in miss
+        if f"{t} (potential {g.at[t, 'dev_potential']:+.1%}, "
+        f"workload {g.at[t, 'dev_work']:+.1%})" in text
+    ]
+    return {
+        "demo": name,
+        "territories": n,
+        f"within_{tol:.0%}": f"{n_in}/{n}",
+        "max_dev_potential": float(g["dev_potential"].abs().max()),
+        "max_dev_workload": float(g["dev_work"].abs().max()),
+        "utilisation": f"{g['utilisation'].min():.0%}-{g['utilisation'].max():.0%}",
+        "contiguous_polygons": f"{int((g['pieces'] == 1).sum())}/{n}",
+        "headline_matches": head[0].startswith(f"{n} territories: {n_in} of {n} are within")
+        and f"{g['dev_potential'].abs().max():.1%} on potential" in head[0]
+        and f"{g['dev_work'].abs().max():.1%} on workload" in head[0],
+        "misses_named": f"{len(named)}/{len(miss)}",
+        "proven_bound": "yes" if "No plan can reach" in text else "-",
+        "seconds": secs,
+    }
 
 
 def main() -> None:
@@ -433,14 +569,21 @@ def main() -> None:
     ap.add_argument("--no-install", action="store_true")
     ap.add_argument("--competitor-timeout", type=float, default=300.0)
     ap.add_argument("--part", choices=("all", "compare", "travel", "exact", "demo"), default="all")
+    ap.add_argument(
+        "--instance",
+        action="append",
+        help="travel part: only instances whose name contains this text (repeatable)",
+    )
     args = ap.parse_args()
-    parts = {"travel": part_travel, "exact": part_exact, "demo": part_demo}
+    py = ensure_venv(not args.no_install) if args.part in ("all", "compare", "travel") else None
+    if args.part in ("all", "travel"):
+        part_travel(args.quick, py, args.competitor_timeout, args.instance)
+    parts = {"exact": part_exact, "demo": part_demo}
     for name, fn in parts.items():
         if args.part in ("all", name):
             fn(args.quick)
     if args.part not in ("all", "compare"):
         return
-    py = ensure_venv(not args.no_install)
     pd.set_option("display.width", 200)
     for title, units, edges, k in instances(args.quick):
         planar = "planar" in title

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import deque
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["pieces", "polygon_pieces"]
+__all__ = ["pieces", "polygon_pieces", "recompute_run"]
 
 
 def pieces(assign: dict[str, str], edges: list[tuple[str, str]]) -> dict[str, int]:
@@ -94,3 +97,76 @@ def polygon_pieces(
     for t, cs in per.items():
         out[t] = max(pieces(dict.fromkeys(cs, t), edges).values())
     return out
+
+
+def _haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray):
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    h = (
+        np.sin((p2 - p1) / 2) ** 2
+        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(h))
+
+
+def recompute_run(run_dir: Path) -> tuple[pd.DataFrame, float]:
+    """A run's field territories recomputed from its written tables alone, and the tolerance.
+
+    Reads the territory phase's ``assignment``, ``bases``, ``unit_assignment``, ``territories``
+    (only for a vacancy's planned capacity) and ``design.json``, the channel phase's per-account
+    ``field_workload``, the potential and the reps; none of the territory code. Per territory:
+    ``potential``, ``work`` (service time plus the drive from the base and back for every visit,
+    at the run's road factor and speed), ``dev_potential`` (against the rep's FTE share),
+    ``dev_work`` (against the rep's share of capacity hours), ``utilisation`` and ``pieces``
+    (connected pieces on the postal-code polygons).
+    """
+    data = Path(run_dir) / "data"
+
+    def read(name: str) -> pd.DataFrame:
+        return pd.read_parquet(data / f"{name}.parquet")
+
+    design = json.loads((data / "territory" / "design.json").read_text(encoding="utf-8"))
+    road, speed = design["inputs"]["road_factor"], design["inputs"]["speed_kmh"]
+    bases = read("territory/bases").set_index("territory_id")
+    a = (
+        read("territory/assignment")[["account_id", "territory_id"]]
+        .merge(read("intake/accounts")[["account_id", "latitude", "longitude"]], on="account_id")
+        .merge(
+            read("channels/field_workload")[["account_id", "activity_hours", "visits_per_year"]],
+            on="account_id",
+        )
+        .merge(
+            read("potential/account_potential")[["account_id", "potential_mrr"]], on="account_id"
+        )
+    )
+    a = a[a["territory_id"].isin(bases.index)]
+    km = _haversine_km(
+        a["latitude"].to_numpy(float),
+        a["longitude"].to_numpy(float),
+        a["territory_id"].map(bases["base_latitude"]).to_numpy(float),
+        a["territory_id"].map(bases["base_longitude"]).to_numpy(float),
+    )
+    a["work"] = a["activity_hours"] + a["visits_per_year"] * 2 * km * road / speed
+    g = a.groupby("territory_id").agg(potential=("potential_mrr", "sum"), work=("work", "sum"))
+    reps = read("intake/reps").set_index("rep_id")
+    table = read("territory/territories").drop_duplicates("territory_id").set_index("territory_id")
+    rep = g.index.map(bases["rep_id"])
+    fte = pd.Series(rep.map(reps["fte"]), index=g.index).astype(float).fillna(1.0)
+    # a vacancy has no rep: its capacity is the one the table plans for the hire
+    cap = pd.Series(rep.map(reps["capacity_hours"]), index=g.index).astype(float)
+    cap = cap.fillna(table.loc[g.index, "capacity_hours"].astype(float))
+    g["dev_potential"] = g["potential"] / (fte / fte.sum() * g["potential"].sum()) - 1
+    g["dev_work"] = g["work"] / (cap / cap.sum() * g["work"].sum()) - 1
+    g["utilisation"] = g["work"] / cap
+    u = read("territory/unit_assignment")
+    own = u["unit_id"].astype(str) == u["postal_code"].astype(str)
+    ll = pd.concat([u[own], u[~own]]).drop_duplicates("postal_code")
+    pcs = polygon_pieces(
+        dict(zip(u["unit_id"].astype(str), u["postal_code"].astype(str), strict=True)),
+        dict(zip(u["unit_id"].astype(str), u["territory_id"].astype(str), strict=True)),
+        {
+            str(c): (float(la), float(lo))
+            for c, la, lo in zip(ll["postal_code"], ll["latitude"], ll["longitude"], strict=True)
+        },
+    )
+    g["pieces"] = [pcs.get(str(t), 0) for t in g.index]
+    return g, float(design["proposal"]["tolerance"])

@@ -475,12 +475,11 @@ def _finish(
         current=current.to_numpy(),
         target_shares=shares,
     )
-    field_rows = ~assignment["key_account"]
+    # customers, revenue and potential changing rep: all on the same accounts (key accounts
+    # handed to their key-account manager change rep too), so the three shares read together
     cust = acc["status"].to_numpy() == "customer"
     ch = assignment["changed"].to_numpy()
-    quality["customers_changing_rep"] = (
-        float(ch[cust & field_rows.to_numpy()].mean()) if cust.any() else 0.0
-    )
+    quality["customers_changing_rep"] = float(ch[cust].mean()) if cust.any() else 0.0
     mrr = acc["current_mrr"].to_numpy()
     potv = acc["potential_mrr"].to_numpy()
     quality["revenue_changing_rep"] = float(mrr[ch].sum() / mrr.sum()) if mrr.sum() else 0.0
@@ -704,9 +703,9 @@ def run_scenario(
         Assignment LPs of the second step, which builds the territories around their reps'
         bases with travel in the workload (0 = exchange LP and local search only).
     time_limit
-        Safety limit in seconds per design step (the effort is bounded by ``max_passes``; a
-        run cut short by this limit is not reproducible, so it is generous: a shared, busy
-        machine must not change the plan).
+        Safety limit in CPU seconds per design step (the effort is bounded by ``max_passes``;
+        a run cut short by this limit may not be reproducible, so it is generous; counted in
+        CPU time, a shared, busy machine does not change the plan).
     travel_weight
         When reps are matched to the new territories: weight of their travel from home against
         the customer revenue they keep.

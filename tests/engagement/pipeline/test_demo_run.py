@@ -331,3 +331,47 @@ def test_editor_round_trip_reruns_exactly_territory_and_downstream(demo_run: Pat
     assert "Manual changes and their cost in balance" in page and "Lea Keller" in page
     assert "territory_overrides.yaml" in page  # the parameter block names the file
     assert len(terr)
+
+
+def test_territory_report_recomputed_from_the_runs_tables_without_the_optimiser(
+    demo_run: Path,
+) -> None:
+    """The territory report's table, headline and named exceptions, recomputed from the run's
+    written tables alone (assignment, bases, the channel phase's per-account field workload,
+    the potential, the reps, the postal-code polygons), with none of the territory code."""
+    import numpy as np
+    import pandas as pd
+    from territory_checks import recompute_run
+
+    g, tol = recompute_run(demo_run)
+    table = pd.read_parquet(demo_run / "data" / "territory" / "territories.parquet")
+    t = table.drop_duplicates("territory_id").set_index("territory_id").loc[g.index]
+    np.testing.assert_allclose(t["potential_mrr"], g["potential"], rtol=1e-9)
+    np.testing.assert_allclose(t["workload_hours"], g["work"], rtol=1e-6)
+    np.testing.assert_allclose(t["dev_potential_mrr"], g["dev_potential"], atol=1e-6)
+    np.testing.assert_allclose(t["dev_workload_hours"], g["dev_work"], atol=1e-6)
+    np.testing.assert_allclose(t["utilisation"], g["utilisation"], rtol=1e-6)
+    # contiguity as the map shows it: every territory one piece of postal-code polygons
+    assert set(g["pieces"]) == {1}, g["pieces"].to_dict()
+
+    # the headline and the page say what the recomputation finds
+    dev_p, dev_w = g["dev_potential"], g["dev_work"]
+    worst = np.maximum(dev_p.abs(), dev_w.abs())
+    n, n_in = len(g), int((worst <= tol + 1e-9).sum())
+    head = _manifest(demo_run)["phases"]["territory"]["headlines"]
+    assert head[0].startswith(f"{n} territories: {n_in} of {n} are within ±{tol:.0%}"), head[0]
+    assert (
+        f"{dev_p.abs().max():.1%} on potential and {dev_w.abs().max():.1%} on workload" in head[0]
+    )
+    util = g["utilisation"]
+    assert f"runs from {util.min():.0%} to {util.max():.0%}" in head[1], head[1]
+    page = html.unescape((demo_run / "client" / "territory.html").read_text(encoding="utf-8"))
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert head[0] in text
+    assert f"{n} of {n} territories are one connected area on the map" in text
+    for tid in worst.index[worst > tol + 1e-9]:  # every miss named with its deviations
+        assert f"{tid} (potential {dev_p[tid]:+.1%}, workload {dev_w[tid]:+.1%})" in text, tid
+    if n_in < n:
+        assert "What would make it reachable" in text
+    else:
+        assert f"Every territory is within ±{tol:.0%}." in text
