@@ -1,0 +1,253 @@
+"""The engine the aggregations run on: DuckDB embedded (default) or Apache Spark, through Ibis.
+
+The aggregation layer (:mod:`salesanalytics.aggregate`) writes every per-account, per-rep, per-unit
+and per-period aggregation once, as an Ibis expression over the canonical tables. This module opens
+the canonical tables (the intake's Parquet files) on an engine and executes such expressions:
+
+* ``duckdb`` (default): embedded, nothing to start; DuckDB reads the Parquet files out of core,
+  so the activity log is never held as one pandas frame.
+* ``spark``: the same expressions on Apache Spark through Ibis's PySpark backend. ``master`` is the
+  Spark master URL (``local[2]`` for a local Spark, ``spark://host:7077``, ``yarn``, ``k8s://...``);
+  ``location`` is a folder every Spark executor can read (``s3a://bucket/prefix``,
+  ``hdfs:///...``, ``abfss://...``, or a shared file system): the canonical tables are copied
+  there (with :mod:`pyarrow.fs`) before Spark reads them. Without ``location`` Spark reads the
+  run folder itself (enough for a local master).
+
+The phases do not know which engine ran: :func:`execute` returns a pandas frame with the
+canonical dtypes (ids and codes as ``string``, counts as ``int64``, amounts as ``float64``),
+sorted by its keys.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pandas as pd
+    from ibis.backends import BaseBackend
+
+__all__ = [
+    "ENGINES",
+    "EngineSettings",
+    "TableSet",
+    "connect",
+    "execute",
+    "open_tables",
+    "spark_session",
+]
+
+ENGINES = ("duckdb", "spark")
+"""The engines the aggregation layer runs on."""
+
+
+class EngineSettings(BaseModel):
+    """Where the aggregations run (``engine:`` in ``project.yaml``).
+
+    Attributes
+    ----------
+    engine
+        ``duckdb`` (embedded, default) or ``spark``.
+    master
+        Spark master URL (``local[2]``, ``spark://host:7077``, ``yarn``, ``k8s://...``); Spark only.
+    location
+        A folder Spark can read (``s3a://bucket/prefix``, ``hdfs:///...``, a shared file system);
+        the canonical tables are copied there; empty = Spark reads the run folder. Spark only.
+    spark_conf
+        Further Spark settings (``spark.executor.memory: 8g``, credentials providers, ...).
+    threads
+        DuckDB threads; 0 = DuckDB's default (all cores).
+    memory_limit
+        DuckDB memory limit (``4GB``); empty = DuckDB's default (80% of the memory). DuckDB spills
+        to disk beyond it.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    engine: Literal["duckdb", "spark"] = Field("duckdb", description="Engine of the aggregations.")
+    master: str = Field("local[2]", description="Spark master URL (Spark only).")
+    location: str = Field(
+        "", description="Folder Spark can read; the canonical tables are copied there."
+    )
+    spark_conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings.")
+    threads: int = Field(0, ge=0, le=512, description="DuckDB threads (0 = all cores).")
+    memory_limit: str = Field("", description="DuckDB memory limit such as 4GB (empty = default).")
+
+
+_SPARK_LOCK = threading.Lock()
+
+
+def spark_session(settings: EngineSettings) -> Any:
+    """The Spark session for ``settings`` (created once per process, then reused).
+
+    Raises
+    ------
+    ImportError
+        If ``pyspark`` is not installed (``pip install 'salesanalytics[spark]'``).
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise ImportError(
+            "engine 'spark' needs pyspark: pip install 'salesanalytics[spark]' (and a Java 17+ "
+            "runtime for a local master)"
+        ) from exc
+    with _SPARK_LOCK:
+        builder = (
+            SparkSession.builder.master(settings.master)
+            .appName("salesanalytics")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "8")
+        )
+        for key, value in settings.spark_conf.items():
+            builder = builder.config(key, value)
+        return builder.getOrCreate()
+
+
+def connect(settings: EngineSettings | None = None) -> BaseBackend:
+    """An Ibis connection to the engine of ``settings`` (default: DuckDB in memory)."""
+    import ibis
+
+    s = settings or EngineSettings()
+    if s.engine == "spark":
+        return ibis.pyspark.connect(spark_session(s))
+    config: dict[str, Any] = {}
+    if s.threads:
+        config["threads"] = s.threads
+    if s.memory_limit:
+        config["memory_limit"] = s.memory_limit
+    return ibis.duckdb.connect(**config)
+
+
+def _copy_to_location(paths: Mapping[str, Path], location: str, tag: str) -> dict[str, str]:
+    """Copy the Parquet files to ``location/tag/`` (any file system pyarrow knows); new URIs."""
+    from pyarrow import fs
+
+    target_fs, base = fs.FileSystem.from_uri(location.rstrip("/") + "/" + tag)
+    target_fs.create_dir(base, recursive=True)
+    out = {}
+    for name, path in paths.items():
+        dest = f"{base}/{path.name}"
+        fs.copy_files(str(path.resolve()), dest, destination_filesystem=target_fs)
+        out[name] = location.rstrip("/") + "/" + tag + "/" + path.name
+    return out
+
+
+@dataclass
+class TableSet:
+    """Canonical tables opened on an engine.
+
+    Attributes
+    ----------
+    con
+        The Ibis connection.
+    tables
+        Table name -> Ibis table (only the tables that exist).
+    settings
+        The engine settings.
+    """
+
+    con: BaseBackend
+    tables: dict[str, ir.Table]
+    settings: EngineSettings = field(default_factory=EngineSettings)
+
+    def __getitem__(self, name: str) -> ir.Table:
+        if name not in self.tables:
+            raise KeyError(
+                f"canonical table '{name}' is not available to the aggregation layer; it has "
+                f"{sorted(self.tables)} (did the intake write it?)"
+            )
+        return self.tables[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.tables
+
+
+def open_tables(
+    folder: str | os.PathLike[str],
+    settings: EngineSettings | None = None,
+    names: Sequence[str] | None = None,
+    con: BaseBackend | None = None,
+) -> TableSet:
+    """Open the canonical Parquet tables in ``folder`` (``<name>.parquet``) on an engine.
+
+    Parameters
+    ----------
+    folder
+        The intake's folder (``<run>/data/intake``) or any folder of canonical Parquet tables.
+    settings
+        Engine settings (default DuckDB).
+    names
+        Tables to open; default: every canonical table present.
+    con
+        An open connection to reuse (else one is opened with :func:`connect`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``folder`` does not exist.
+    """
+    from salesanalytics.ingest.schema import TABLES
+
+    s = settings or EngineSettings()
+    base = Path(folder)
+    if not base.is_dir():
+        raise FileNotFoundError(
+            f"{base} does not exist: the aggregation layer reads the intake's canonical tables "
+            "(run the intake phase first)"
+        )
+    wanted = list(names) if names is not None else list(TABLES)
+    paths = {n: base / f"{n}.parquet" for n in wanted if (base / f"{n}.parquet").is_file()}
+    c = con if con is not None else connect(s)
+    uris: Mapping[str, str | Path] = paths
+    if s.engine == "spark" and s.location:
+        tag = base.resolve().parent.parent.name or "tables"
+        uris = _copy_to_location(paths, s.location, tag)
+    tables = {}
+    for name, uri in uris.items():
+        tname = f"sa_{name}_{abs(hash(str(uri))) % 10**8}"
+        tables[name] = c.read_parquet(str(uri), table_name=tname)
+    return TableSet(c, tables, s)
+
+
+def execute(expr: ir.Table, keys: Sequence[str] = (), strings: Sequence[str] = ()) -> pd.DataFrame:
+    """Execute ``expr`` on its engine; a pandas frame with canonical dtypes, sorted by ``keys``.
+
+    Parameters
+    ----------
+    expr
+        An Ibis table expression.
+    keys
+        Columns to sort by (the aggregation's grouping keys): the row order does not depend on
+        the engine.
+    strings
+        Columns returned as pandas ``string`` dtype (ids, codes); other integer columns become
+        ``int64`` and floating ones ``float64``.
+    """
+    import pandas as pd
+
+    df = expr.to_pandas()
+    for c in df.columns:
+        col = df[c]
+        if c in strings:
+            df[c] = col.astype("string")
+        elif pd.api.types.is_bool_dtype(col):
+            df[c] = col.astype(bool)
+        elif pd.api.types.is_integer_dtype(col):
+            df[c] = col.astype("int64")
+        elif pd.api.types.is_float_dtype(col) or pd.api.types.is_numeric_dtype(col):
+            df[c] = pd.to_numeric(col).astype("float64")
+        elif pd.api.types.is_datetime64_any_dtype(col):
+            df[c] = col.dt.tz_localize(None) if col.dt.tz is not None else col
+            df[c] = df[c].astype("datetime64[ns]")
+    if keys:
+        df = df.sort_values(list(keys), kind="mergesort", na_position="last")
+    return df.reset_index(drop=True)
