@@ -9,9 +9,9 @@ the canonical tables (the intake's Parquet files) on an engine and executes such
 * ``spark``: the same expressions on Apache Spark through Ibis's PySpark backend. ``master`` is the
   Spark master URL (``local[2]`` for a local Spark, ``spark://host:7077``, ``yarn``, ``k8s://...``);
   ``location`` is a folder every Spark executor can read (``s3a://bucket/prefix``,
-  ``hdfs:///...``, ``abfss://...``, or a shared file system): the canonical tables are copied
-  there (with :mod:`pyarrow.fs`) before Spark reads them. Without ``location`` Spark reads the
-  run folder itself (enough for a local master).
+  ``hdfs:///...``, ``abfs://...``, or a shared file system): the canonical tables are copied
+  there (with :mod:`pyarrow.fs`, timestamps in microseconds, which Spark reads) before Spark reads
+  them. Without ``location`` the copies go to a local temporary folder (enough for a local master).
 
 The phases do not know which engine ran: :func:`execute` returns a pandas frame with the
 canonical dtypes (ids and codes as ``string``, counts as ``int64``, amounts as ``float64``),
@@ -21,6 +21,7 @@ sorted by its keys.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +60,8 @@ class EngineSettings(BaseModel):
         Spark master URL (``local[2]``, ``spark://host:7077``, ``yarn``, ``k8s://...``); Spark only.
     location
         A folder Spark can read (``s3a://bucket/prefix``, ``hdfs:///...``, a shared file system);
-        the canonical tables are copied there; empty = Spark reads the run folder. Spark only.
+        the canonical tables are copied there; empty = a local temporary folder (local master).
+        Spark only.
     spark_conf
         Further Spark settings (``spark.executor.memory: 8g``, credentials providers, ...).
     threads
@@ -105,8 +107,14 @@ def spark_session(settings: EngineSettings) -> Any:
             .appName("salesanalytics")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")
-            .config("spark.sql.shuffle.partitions", "8")
         )
+        if settings.master.startswith("local"):
+            # a local master: as many shuffle partitions as cores (Spark's 200 are for clusters)
+            cores = settings.master.partition("[")[2].rstrip("]")
+            n = cores if cores.isdigit() else str(os.cpu_count() or 2)
+            builder = builder.config("spark.sql.shuffle.partitions", n).config(
+                "spark.default.parallelism", n
+            )
         for key, value in settings.spark_conf.items():
             builder = builder.config(key, value)
         return builder.getOrCreate()
@@ -127,18 +135,43 @@ def connect(settings: EngineSettings | None = None) -> BaseBackend:
     return ibis.duckdb.connect(**config)
 
 
-def _copy_to_location(paths: Mapping[str, Path], location: str, tag: str) -> dict[str, str]:
-    """Copy the Parquet files to ``location/tag/`` (any file system pyarrow knows); new URIs."""
+def _spark_copies(paths: Mapping[str, Path], location: str) -> dict[str, str]:
+    """Copies of the Parquet files that Spark can read, under ``location`` (a URI); their URIs.
+
+    Spark reads no nanosecond timestamps (the canonical dates are ``datetime64[ns]``): the copies
+    store them in microseconds. They are written batch by batch (never a whole table in memory)
+    through :mod:`pyarrow.fs`, so ``location`` may be any file system pyarrow knows (``s3://``,
+    ``gs://``, ``hdfs://``, ``abfs://``, a local or shared folder).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
     from pyarrow import fs
 
-    target_fs, base = fs.FileSystem.from_uri(location.rstrip("/") + "/" + tag)
+    target_fs, base = fs.FileSystem.from_uri(location)
     target_fs.create_dir(base, recursive=True)
     out = {}
     for name, path in paths.items():
-        dest = f"{base}/{path.name}"
-        fs.copy_files(str(path.resolve()), dest, destination_filesystem=target_fs)
-        out[name] = location.rstrip("/") + "/" + tag + "/" + path.name
+        src = pq.ParquetFile(path)
+        fields = [
+            pa.field(f.name, pa.timestamp("us"), f.nullable)
+            if pa.types.is_timestamp(f.type)
+            else f
+            for f in src.schema_arrow
+        ]
+        schema = pa.schema(fields)
+        with pq.ParquetWriter(f"{base}/{path.name}", schema, filesystem=target_fs) as w:
+            for batch in src.iter_batches(batch_size=1_000_000):
+                w.write_table(pa.Table.from_batches([batch]).cast(schema))
+        out[name] = location.rstrip("/") + "/" + path.name
     return out
+
+
+def _spark_location(settings: EngineSettings, folder: Path) -> str:
+    """Where the Spark copies of ``folder``'s tables go: ``location/<run>/``, else a local folder."""
+    if settings.location:
+        run = folder.resolve().parent.parent.name or "tables"
+        return settings.location.rstrip("/") + "/" + run
+    return Path(tempfile.mkdtemp(prefix="salesanalytics-spark-")).as_uri()
 
 
 @dataclass
@@ -208,9 +241,8 @@ def open_tables(
     paths = {n: base / f"{n}.parquet" for n in wanted if (base / f"{n}.parquet").is_file()}
     c = con if con is not None else connect(s)
     uris: Mapping[str, str | Path] = paths
-    if s.engine == "spark" and s.location:
-        tag = base.resolve().parent.parent.name or "tables"
-        uris = _copy_to_location(paths, s.location, tag)
+    if s.engine == "spark":
+        uris = _spark_copies(paths, _spark_location(s, base))
     tables = {}
     for name, uri in uris.items():
         tname = f"sa_{name}_{abs(hash(str(uri))) % 10**8}"
