@@ -95,7 +95,16 @@ def generate(n: int, base: Path) -> Path:
         shutil.rmtree(export, ignore_errors=True)
         t = time.perf_counter()
         subprocess.run(
-            [SALESANALYTICS, "demo-data", "--out", str(export), "--accounts", str(n), "--seed", "42"],
+            [
+                SALESANALYTICS,
+                "demo-data",
+                "--out",
+                str(export),
+                "--accounts",
+                str(n),
+                "--seed",
+                "42",
+            ],
             check=True,
             capture_output=True,
         )
@@ -201,15 +210,16 @@ def print_phase_table(sizes: list[int], results: dict[int, dict]) -> None:
         ]
         row = "".join(f"{v:>10.1f}" if v is not None else f"{'-':>10}" for v in vals)
         b = base["wall"] if name == "(run wall time)" else base["phases"].get(name)
-        rat = "".join(
-            f"{v / b:>8.1f}" if (v is not None and b) else f"{'-':>8}" for v in vals[1:]
-        )
+        rat = "".join(f"{v / b:>8.1f}" if (v is not None and b) else f"{'-':>8}" for v in vals[1:])
         lin = ""
         if 200_000 in sizes and 1_000_000 in sizes:
             a, z = vals[sizes.index(200_000)], vals[sizes.index(1_000_000)]
             lin = f"{(z / a) / 5:>8.2f}" if a and z else f"{'-':>8}"
         print(f"{name:<22}{row}{rat}  {lin}")
-    print(f"{'peak memory, run (MB)':<22}" + "".join(f"{results[n]['peak_total_mb']:>10,.0f}" for n in sizes))
+    print(
+        f"{'peak memory, run (MB)':<22}"
+        + "".join(f"{results[n]['peak_total_mb']:>10,.0f}" for n in sizes)
+    )
     print(f"{'largest process (MB)':<22}" + "".join(f"{results[n]['peak_single_mb']:>10,.0f}" for n in sizes))  # fmt: skip
 
 

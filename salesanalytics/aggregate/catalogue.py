@@ -92,6 +92,13 @@ AGGREGATES: dict[str, Aggregate] = {
         ("rep_id", "channel"),
         "activities, minutes, visits and accounts per rep, channel and month",
     ),
+    "rep_activity": Aggregate(
+        lambda t, _: ex.rep_activity(t["activities"]),
+        ("activities",),
+        ("rep_id", "date", "type"),
+        ("rep_id", "type"),
+        "activities and minutes per rep, date and type (controlling measures and trend)",
+    ),
     "deal_outcomes": Aggregate(
         lambda t, _: ex.deal_outcomes(t["opportunities"]),
         ("opportunities",),

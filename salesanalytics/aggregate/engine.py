@@ -153,9 +153,7 @@ def _spark_copies(paths: Mapping[str, Path], location: str) -> dict[str, str]:
     for name, path in paths.items():
         src = pq.ParquetFile(path)
         fields = [
-            pa.field(f.name, pa.timestamp("us"), f.nullable)
-            if pa.types.is_timestamp(f.type)
-            else f
+            pa.field(f.name, pa.timestamp("us"), f.nullable) if pa.types.is_timestamp(f.type) else f
             for f in src.schema_arrow
         ]
         schema = pa.schema(fields)

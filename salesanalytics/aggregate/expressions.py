@@ -9,7 +9,7 @@ history.
 The aggregations (table -> grain):
 
 * activities -> :func:`activity_span` (one row), :func:`account_effort` (account x channel),
-  :func:`rep_workload` (rep x channel x month);
+  :func:`rep_workload` (rep x channel x month), :func:`rep_activity` (rep x date x type);
 * opportunities and their stage history -> :func:`deal_outcomes` (owner x funnel x channel),
   :func:`stage_reach` (funnel x stage);
 * contracts -> :func:`account_mrr` (account: MRR at a date);
@@ -29,6 +29,7 @@ __all__ = [
     "account_mrr",
     "activity_span",
     "deal_outcomes",
+    "rep_activity",
     "rep_workload",
     "stage_reach",
     "white_space",
@@ -134,6 +135,28 @@ def rep_workload(
         minutes=t.minutes.sum().coalesce(0.0),
         visits=(t.type == "visit").cast("int64").sum(),
         accounts=t.account_id.nunique(),
+    )
+
+
+def rep_activity(activities: ir.Table) -> ir.Table:
+    """Activities and minutes per rep, activity date and type (the controlling cockpit's input).
+
+    The date is kept as it is (no truncation), so that any window or month a phase cuts from
+    these rows holds exactly the activities it would hold of the log.
+
+    Parameters
+    ----------
+    activities
+        Canonical ``activities``: ``rep_id``, ``date``, ``type``, ``minutes``.
+
+    Returns
+    -------
+    ibis Table
+        ``rep_id``, ``date``, ``type``, ``activities`` (count), ``minutes`` (sum; missing = 0).
+    """
+    t = activities
+    return t.group_by(["rep_id", "date", "type"]).aggregate(
+        activities=t.count(), minutes=t.minutes.sum().coalesce(0.0)
     )
 
 
