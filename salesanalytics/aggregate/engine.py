@@ -174,32 +174,42 @@ def _spark_location(settings: EngineSettings, folder: Path) -> str:
 
 @dataclass
 class TableSet:
-    """Canonical tables opened on an engine.
+    """Canonical tables on an engine, each opened when an aggregation first reads it.
 
     Attributes
     ----------
     con
         The Ibis connection.
-    tables
-        Table name -> Ibis table (only the tables that exist).
+    paths
+        Table name -> Parquet file in the intake's folder (only the tables that exist).
     settings
         The engine settings.
     """
 
     con: BaseBackend
-    tables: dict[str, ir.Table]
+    paths: dict[str, Path]
     settings: EngineSettings = field(default_factory=EngineSettings)
+    _opened: dict[str, ir.Table] = field(default_factory=dict, repr=False)
+    _spark_dir: str = field(default="", repr=False)
 
     def __getitem__(self, name: str) -> ir.Table:
-        if name not in self.tables:
+        if name not in self.paths:
             raise KeyError(
                 f"canonical table '{name}' is not available to the aggregation layer; it has "
-                f"{sorted(self.tables)} (did the intake write it?)"
+                f"{sorted(self.paths)} (did the intake write it?)"
             )
-        return self.tables[name]
+        if name not in self._opened:
+            uri = str(self.paths[name])
+            if self.settings.engine == "spark":
+                base = self.paths[name].parent
+                self._spark_dir = self._spark_dir or _spark_location(self.settings, base)
+                uri = _spark_copies({name: self.paths[name]}, self._spark_dir)[name]
+            tname = f"sa_{name}_{abs(hash(uri)) % 10**8}"
+            self._opened[name] = self.con.read_parquet(uri, table_name=tname)
+        return self._opened[name]
 
     def __contains__(self, name: object) -> bool:
-        return name in self.tables
+        return name in self.paths
 
 
 def open_tables(
@@ -208,7 +218,10 @@ def open_tables(
     names: Sequence[str] | None = None,
     con: BaseBackend | None = None,
 ) -> TableSet:
-    """Open the canonical Parquet tables in ``folder`` (``<name>.parquet``) on an engine.
+    """The canonical Parquet tables in ``folder`` (``<name>.parquet``) on an engine.
+
+    Each table is opened (for Spark: copied to the location, then read) when an aggregation
+    first reads it.
 
     Parameters
     ----------
@@ -217,7 +230,7 @@ def open_tables(
     settings
         Engine settings (default DuckDB).
     names
-        Tables to open; default: every canonical table present.
+        Tables to offer; default: every canonical table present.
     con
         An open connection to reuse (else one is opened with :func:`connect`).
 
@@ -237,15 +250,7 @@ def open_tables(
         )
     wanted = list(names) if names is not None else list(TABLES)
     paths = {n: base / f"{n}.parquet" for n in wanted if (base / f"{n}.parquet").is_file()}
-    c = con if con is not None else connect(s)
-    uris: Mapping[str, str | Path] = paths
-    if s.engine == "spark":
-        uris = _spark_copies(paths, _spark_location(s, base))
-    tables = {}
-    for name, uri in uris.items():
-        tname = f"sa_{name}_{abs(hash(str(uri))) % 10**8}"
-        tables[name] = c.read_parquet(str(uri), table_name=tname)
-    return TableSet(c, tables, s)
+    return TableSet(con if con is not None else connect(s), paths, s)
 
 
 def execute(expr: ir.Table, keys: Sequence[str] = (), strings: Sequence[str] = ()) -> pd.DataFrame:

@@ -15,7 +15,16 @@ from pydantic import ValidationError
 from salesanalytics.aggregate.catalogue import AGGREGATES, Aggregator
 from salesanalytics.aggregate.engine import EngineSettings, execute, open_tables
 
-SPARK = EngineSettings(engine="spark", master="local[2]")
+# a local Spark for small data: no whole-stage code generation, a JVM that starts fast
+SPARK = EngineSettings(
+    engine="spark",
+    master="local[2]",
+    spark_conf={
+        "spark.sql.codegen.wholeStage": "false",
+        "spark.sql.adaptive.enabled": "false",
+        "spark.driver.extraJavaOptions": "-XX:+UseSerialGC -XX:TieredStopAtLevel=1",
+    },
+)
 
 
 def test_settings_default_to_embedded_duckdb_and_reject_unknown_keys() -> None:
@@ -26,24 +35,26 @@ def test_settings_default_to_embedded_duckdb_and_reject_unknown_keys() -> None:
         EngineSettings.model_validate({"engine": "spark", "mastr": "local[2]"})
 
 
-def test_open_tables_names_a_missing_folder_and_table(tmp_path: Path, intake_dir: Path) -> None:
+def test_open_tables_names_a_missing_folder_and_table(
+    tmp_path: Path, small_intake_dir: Path
+) -> None:
     with pytest.raises(FileNotFoundError, match="run the intake phase first"):
         open_tables(tmp_path / "nothing")
-    ts = open_tables(intake_dir, names=["accounts"])
+    ts = open_tables(small_intake_dir, names=["accounts"])
     assert "accounts" in ts and "activities" not in ts
     with pytest.raises(KeyError, match="'activities' is not available"):
         ts["activities"]
     with pytest.raises(KeyError, match="unknown aggregation 'nope'; known: account_effort"):
-        Aggregator(intake_dir).expression("nope")
+        Aggregator(small_intake_dir).expression("nope")
 
 
-def test_dated_aggregations_need_the_reference_date(intake_dir: Path) -> None:
+def test_dated_aggregations_need_the_reference_date(small_intake_dir: Path) -> None:
     with pytest.raises(ValueError, match="needs the export's reference date"):
-        Aggregator(intake_dir).frame("account_mrr")
+        Aggregator(small_intake_dir).frame("account_mrr")
 
 
-def test_execute_sorts_by_the_keys_and_gives_canonical_dtypes(intake_dir: Path) -> None:
-    ts = open_tables(intake_dir, settings=EngineSettings(threads=1, memory_limit="1GB"))
+def test_execute_sorts_by_the_keys_and_gives_canonical_dtypes(small_intake_dir: Path) -> None:
+    ts = open_tables(small_intake_dir, settings=EngineSettings(threads=1, memory_limit="1GB"))
     t = ts["activities"]
     expr = t.group_by("channel").aggregate(n=t.count(), minutes=t.minutes.sum())
     df = execute(expr, keys=["channel"], strings=["channel"])
@@ -93,22 +104,23 @@ def _equal_to_the_cent(spark: pd.DataFrame, duck: pd.DataFrame, name: str) -> No
             assert spark[c].astype(object).tolist() == duck[c].astype(object).tolist(), (name, c)
 
 
-def test_spark_gives_every_aggregate_of_duckdb(spark_con, intake_dir, small_intake) -> None:
+def test_spark_gives_every_aggregate_of_duckdb(spark_con, small_intake_dir, small_intake) -> None:
     """The same expressions on Spark: every aggregate equal (money to the cent, counts exactly)."""
-    duck = Aggregator(intake_dir, as_of=small_intake.as_of)
-    spark = Aggregator(intake_dir, settings=SPARK, as_of=small_intake.as_of, con=spark_con)
+    duck = Aggregator(small_intake_dir, as_of=small_intake.as_of)
+    spark = Aggregator(small_intake_dir, settings=SPARK, as_of=small_intake.as_of, con=spark_con)
     for name in AGGREGATES:
         s = spark.frame(name)
         assert s.attrs["engine"] == "spark"
         _equal_to_the_cent(s, duck.frame(name), name)
 
 
-def test_spark_reads_the_tables_from_its_location(spark_con, intake_dir, tmp_path) -> None:
+def test_spark_reads_the_tables_from_its_location(spark_con, small_intake_dir, tmp_path) -> None:
     """With a location (here a folder as a file:// URI) the tables are copied there first."""
-    settings = EngineSettings(engine="spark", master="local[2]", location=tmp_path.as_uri())
-    ts = open_tables(intake_dir, settings=settings, names=["activities"], con=spark_con)
-    copied = list(tmp_path.rglob("activities.parquet"))
-    assert len(copied) == 1
+    settings = SPARK.model_copy(update={"location": tmp_path.as_uri()})
+    ts = open_tables(small_intake_dir, settings=settings, names=["activities"], con=spark_con)
+    assert not list(tmp_path.rglob("*.parquet"))  # a table is copied when first read
     t = ts["activities"]
+    copied = list(tmp_path.rglob("*.parquet"))
+    assert [p.name for p in copied] == ["activities.parquet"]
     n = execute(t.aggregate(n=t.count()))["n"].iloc[0]
-    assert n == len(pd.read_parquet(intake_dir / "activities.parquet"))
+    assert n == len(pd.read_parquet(small_intake_dir / "activities.parquet"))

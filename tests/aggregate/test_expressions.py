@@ -13,8 +13,8 @@ from salesanalytics.ingest.intake import customer_profile
 
 
 @pytest.fixture(scope="module")
-def agg(intake_dir, small_intake) -> Aggregator:
-    return Aggregator(intake_dir, as_of=small_intake.as_of)
+def agg(small_intake_dir, small_intake) -> Aggregator:
+    return Aggregator(small_intake_dir, as_of=small_intake.as_of)
 
 
 def _same(got: pd.DataFrame, want: pd.DataFrame, keys: list[str]) -> None:
@@ -176,3 +176,12 @@ def test_every_aggregation_is_named_with_its_tables_and_keys(agg) -> None:
             assert df[c].dtype == "string", (name, c)
         assert not df.duplicated(list(a.keys)).any() if a.keys else len(df) == 1
         assert df.attrs["engine"] == "duckdb"
+
+
+def test_rep_activity_rows_stand_for_the_log(agg, small_intake) -> None:
+    a = small_intake.tables["activities"]
+    got = agg.frame("rep_activity")
+    assert got["activities"].sum() == len(a) and len(got) < len(a)
+    assert got["minutes"].sum() == a["minutes"].sum()
+    per_type = got.groupby("type")["activities"].sum().sort_index()
+    assert per_type.to_dict() == a["type"].value_counts().sort_index().to_dict()
