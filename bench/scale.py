@@ -112,7 +112,7 @@ def generate(n: int, base: Path) -> Path:
     if not (folder / "project.yaml").is_file():
         subprocess.run(
             [SALESANALYTICS, "init", str(folder), "--source", "export", "--mapping", "salesforce",
-             "--client", f"Scale {n:,}", "--slug", f"scale{n}", "--reports", "reports",
+             "--client", f"Scale {n:,}", "--slug", f"scale{n}", "--reports", str(folder / "reports"),
              "--notebooks", str(NOTEBOOKS)],
             check=True,
             capture_output=True,
@@ -140,15 +140,15 @@ def run_engagement(folder: Path) -> dict:
     if proc.returncode or not runs:
         print(out[-3000:])
         raise SystemExit(f"the run in {folder} failed (exit {proc.returncode})")
-    man = json.loads(runs[-1].read_text(encoding="utf-8"))
+    return {"wall": wall, "peak_total_mb": sampler.peak_total,
+            "peak_single_mb": sampler.peak_single, **read_run(runs[-1].parent)}  # fmt: skip
+
+
+def read_run(run_dir: Path) -> dict:
+    """Seconds per phase that ran (from the run's manifest) and the run folder."""
+    man = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     phases = {n: p["seconds"] for n, p in man["phases"].items() if p.get("status") == "ran"}
-    return {
-        "wall": wall,
-        "phases": phases,
-        "peak_total_mb": sampler.peak_total,
-        "peak_single_mb": sampler.peak_single,
-        "run_dir": str(runs[-1].parent),
-    }
+    return {"phases": phases, "run_dir": str(run_dir)}
 
 
 def time_aggregates(folder: Path, engine: str, repeat: int = 1) -> dict[str, float]:
