@@ -193,3 +193,15 @@ def small_intake(small_demo: Path):
     from salesanalytics.ingest import intake
 
     return intake.load_export(small_demo, "salesforce")
+
+
+@pytest.fixture(scope="session")
+def small_intake_dir(small_intake, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small demo's canonical tables written like a run's ``data/intake`` folder (the
+    aggregation layer's input)."""
+    from salesanalytics.engagement.intake import write_intake
+
+    folder = tmp_path_factory.mktemp("run") / "data" / "intake"
+    folder.mkdir(parents=True)
+    write_intake(small_intake, folder)
+    return folder

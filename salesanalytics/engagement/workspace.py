@@ -38,7 +38,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pandas is imported when a table is read: the pipeline runner imports this
     import pandas as pd  # module for its file helpers and should start kernels without delay
 
+    from salesanalytics.aggregate.catalogue import Aggregator
+    from salesanalytics.aggregate.engine import EngineSettings
+
 __all__ = [
+    "ENGINE_FILE",
     "HEADLINES_FILE",
     "WARNINGS_FILE",
     "SCRATCH",
@@ -47,9 +51,11 @@ __all__ = [
     "Workspace",
     "apply_run_settings",
     "atomic_write_bytes",
+    "engine_settings",
     "place_truth",
     "read_phase_tables",
     "scratch_dir",
+    "write_engine_settings",
 ]
 
 HEADLINES_FILE = "headlines.json"
@@ -166,6 +172,29 @@ def apply_run_settings(run_dir: str | os.PathLike[str]) -> str:
     return style.set_currency(code)
 
 
+ENGINE_FILE = "engine.json"
+"""The run's engine settings (``engine:`` of the project file), written by the runner at the top of
+the run folder; read by :meth:`Workspace.aggregator`."""
+
+
+def write_engine_settings(run_dir: str | os.PathLike[str], settings: Any) -> Path:
+    """Write the run's engine settings (a mapping; empty = DuckDB) to ``run_dir/engine.json``."""
+    path = Path(run_dir) / ENGINE_FILE
+    data = {"engine": "duckdb", **dict(settings or {})}
+    atomic_write_bytes(path, json.dumps(data, indent=2, sort_keys=True).encode("utf-8"))
+    return path
+
+
+def engine_settings(run_dir: str | os.PathLike[str]) -> EngineSettings:
+    """The run's engine settings (``engine.json``); DuckDB for a run or folder without them."""
+    from salesanalytics.aggregate.engine import EngineSettings
+
+    path = Path(run_dir) / ENGINE_FILE
+    if not path.is_file():
+        return EngineSettings()
+    return EngineSettings.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
 @lru_cache(maxsize=8)
 def _read_tables(
     folder: str, tables: tuple[str, ...], stamp: tuple[int, ...]
@@ -236,6 +265,23 @@ class Workspace:
         import pandas as pd
 
         return pd.read_parquet(path, columns=columns)
+
+    def aggregator(self) -> Aggregator:
+        """The aggregation layer over the intake's canonical tables, on the run's engine.
+
+        DuckDB (embedded) unless the project file says ``engine: spark``; the reference date is
+        the intake's ``as_of``. A phase asks it for aggregated frames
+        (``ws.aggregator().frame("field_effort")``) instead of reading the activity log or the
+        stage history itself.
+        """
+        from salesanalytics.aggregate.catalogue import Aggregator
+
+        as_of = None
+        if (self.phase_dir("intake") / "as_of.json").is_file():
+            as_of = self.read_json("intake", "as_of")["as_of"]
+        return Aggregator(
+            self.phase_dir("intake"), settings=engine_settings(self.run_dir), as_of=as_of
+        )
 
     def read_json(self, phase: str, name: str) -> Any:
         """Read the JSON file ``name`` (without ``.json``) written by ``phase``."""

@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+
+from salesanalytics.ingest._pandera import pandas as pa
 
 __all__ = [
     "ACCOUNT_STATUSES",

@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pandera.errors as pa_errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from salesanalytics.ingest import schema
+from salesanalytics.ingest._pandera import errors as pa_errors
 from salesanalytics.ingest.problems import (
     FILE_COL,
     INTERNAL_COLUMNS,

@@ -9,12 +9,15 @@ import pandas as pd
 import pytest
 
 from salesanalytics.engagement.workspace import (
+    ENGINE_FILE,
     HEADLINES_FILE,
     TRUTH_DIR,
     WARNINGS_FILE,
     Workspace,
+    engine_settings,
     place_truth,
     read_phase_tables,
+    write_engine_settings,
 )
 
 
@@ -105,3 +108,21 @@ def test_read_phase_tables_reads_once_until_a_file_changes(tmp_path: Path) -> No
         r"\(`salesanalytics run --phase controlling`\)",
     ):
         read_phase_tables(tmp_path, "controlling", ["one", "three", "four"])
+
+
+def test_aggregator_runs_on_the_engine_the_run_names(small_intake_dir: Path) -> None:
+    """The runner writes the project's engine to engine.json; the workspace opens that engine on
+    the intake's tables, with the intake's reference date (DuckDB when the run names none)."""
+    import json
+
+    run = small_intake_dir.parent.parent
+    assert engine_settings(run).engine == "duckdb"  # no engine.json: DuckDB
+    write_engine_settings(run, {"engine": "spark", "master": "spark://head:7077"})
+    assert json.loads((run / ENGINE_FILE).read_text())["master"] == "spark://head:7077"
+    assert engine_settings(run).engine == "spark"
+    write_engine_settings(run, {})
+    ws = Workspace(run, "controlling", run / "out")
+    agg = ws.aggregator()
+    as_of = json.loads((small_intake_dir / "as_of.json").read_text())["as_of"]
+    assert agg.settings.engine == "duckdb" and agg.as_of == as_of
+    assert agg.frame("account_mrr")["mrr"].gt(0).all()

@@ -317,6 +317,14 @@ def ytd_windows(as_of: str | pd.Timestamp) -> dict[str, tuple[pd.Timestamp, pd.T
     return {"ytd": (start, as_of), "prior": (start - pd.DateOffset(years=1), prior_end)}
 
 
+def _activity_weights(activities: pd.DataFrame) -> np.ndarray:
+    """How many activities each row stands for: 1 per row of the canonical table, the count
+    ``activities`` per row of the aggregation layer's ``rep_activity`` (rep x date x type)."""
+    if "activities" in activities.columns:
+        return activities["activities"].to_numpy(dtype="float64")
+    return np.ones(len(activities))
+
+
 def _in(s: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
     """Dates within [start, end], whole days."""
     return (
@@ -343,7 +351,9 @@ def measures(
         Canonical opportunities: ``owner_id``, ``type``, ``status``, ``amount``, ``created_date``,
         ``close_date``.
     activities
-        Canonical activities: ``rep_id``, ``date``, ``type``, ``minutes``.
+        Canonical activities: ``rep_id``, ``date``, ``type``, ``minutes``; or the aggregation
+        layer's ``rep_activity`` (the same columns plus ``activities``, the count of each row):
+        the same measures, without holding the activity log.
     contracts
         Canonical contracts: ``account_id``, ``start_date``, ``end_date``, ``mrr``.
     accounts
@@ -404,11 +414,15 @@ def measures(
     ain = _in(a["date"], start, end)
     atype = a["type"].astype("string")
     mins = pd.to_numeric(a["minutes"], errors="coerce").fillna(0.0).to_numpy()
+    aw = _activity_weights(a)
     act_cols: dict[str, np.ndarray] = {
-        name: ain & atype.eq(t).fillna(False).to_numpy(bool) for t, name in _ACTIVITY_TYPES.items()
+        name: np.where(ain & atype.eq(t).fillna(False).to_numpy(bool), aw, 0.0)
+        for t, name in _ACTIVITY_TYPES.items()
     }
-    act_cols["emails"] = ain & atype.eq("email").fillna(False).to_numpy(bool)
-    act_cols["contacts"] = ain & atype.isin(list(_ACTIVITY_TYPES)).fillna(False).to_numpy(bool)
+    act_cols["emails"] = np.where(ain & atype.eq("email").fillna(False).to_numpy(bool), aw, 0.0)
+    act_cols["contacts"] = np.where(
+        ain & atype.isin(list(_ACTIVITY_TYPES)).fillna(False).to_numpy(bool), aw, 0.0
+    )
     act_cols["activity_minutes"] = np.where(ain, mins, 0.0)
     parts.update(pd.DataFrame(act_cols).groupby(arep.array).sum().items())
     # churn: contracts active at window start, of accounts owned today
@@ -446,7 +460,7 @@ def measures(
     res = res.fillna(0.0)
     res.attrs["without_rep"] = {
         "opportunities": int(owner.isna().sum()),
-        "activities": int(arep.isna().sum()),
+        "activities": int(aw[arep.isna().to_numpy(bool)].sum()),
         "contracts": int(own.isna().sum()),
     }
     return res
@@ -815,7 +829,8 @@ def monthly_trend(
     opportunities
         Canonical opportunities (``owner_id, type, status, amount, close_date``).
     activities
-        Canonical activities (``rep_id, date, type``).
+        Canonical activities (``rep_id, date, type``), or the aggregation layer's
+        ``rep_activity`` (the same columns plus the count ``activities`` of each row).
     reps
         ``rep_id`` and ``team``.
     as_of
@@ -860,8 +875,9 @@ def monthly_trend(
     ac = pd.DataFrame(
         {"rep_id": a["rep_id"].astype("string"), "month": a["date"].dt.to_period("M")}
     )
+    aw = _activity_weights(a)
     for t, name in {**_ACTIVITY_TYPES, "email": "emails"}.items():
-        ac[name] = at.eq(t).fillna(False).astype("float64").to_numpy()
+        ac[name] = np.where(at.eq(t).fillna(False).to_numpy(bool), aw, 0.0)
     # sum per rep and month first, then one row per measure (the same sums over the same rows in
     # the same order as grouping a long table, for a fraction of the rows)
     g = (
@@ -1248,8 +1264,9 @@ def build_controlling(
     Parameters
     ----------
     accounts, reps, contracts, opportunities, activities
-        Canonical tables (see :func:`measures`); ``reps`` needs ``rep_id, name, team`` and
-        optionally ``active`` (inactive reps count in their team but get no cockpit).
+        Canonical tables (see :func:`measures`; ``activities`` may be the aggregation layer's
+        ``rep_activity``); ``reps`` needs ``rep_id, name, team`` and optionally ``active``
+        (inactive reps count in their team but get no cockpit).
     as_of
         Reference date.
     upstream

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,12 +33,18 @@ from scipy.optimize import linear_sum_assignment
 from salesanalytics.reference import geo
 from salesanalytics.reference.geo import ROAD_FACTOR, SPEED_KMH
 
+if TYPE_CHECKING:
+    from salesanalytics.aggregate.catalogue import Aggregator
+
 __all__ = [
+    "ActivityEffort",
     "account_assignment",
     "account_workload",
     "activity_norms",
     "customer_units",
     "disruption_report",
+    "effort_from_activities",
+    "field_effort",
     "key_account_carve_out",
     "match_territories_to_reps",
     "n_territories_for_capacity",
@@ -77,8 +85,82 @@ def workload_segment(accounts: pd.DataFrame, value_col: str = "potential_mrr") -
     return (accounts["status"].astype("string").fillna("unknown") + "|" + cls).astype("string")
 
 
+@dataclass(frozen=True)
+class ActivityEffort:
+    """Activities of one channel aggregated per account, with the length of the activity window.
+
+    What :func:`activity_norms` needs of the activity log, so that a territory phase never holds
+    the log itself: the aggregation layer's ``field_effort`` (:func:`field_effort`), or
+    :func:`effort_from_activities` on a pandas frame.
+
+    Attributes
+    ----------
+    effort
+        ``account_id`` (one row with a missing id sums the activities without account),
+        ``activities``, ``minutes``, ``visits``; optionally ``channel``.
+    years
+        Length of the whole activity window in years (first to last activity date, any channel).
+    """
+
+    effort: pd.DataFrame
+    years: float
+
+
+def _window_years(first: object, last: object) -> float:
+    """Years from ``first`` to ``last`` (1 when unknown or empty), as the activity norms count them."""
+    span = (pd.Timestamp(last) - pd.Timestamp(first)) / pd.Timedelta(days=365.25)
+    return float(span) if pd.notna(span) and span > 0 else 1.0
+
+
+def effort_from_activities(
+    activities: pd.DataFrame, channel: str | None = "field"
+) -> ActivityEffort:
+    """Activities, minutes and visits per account of ``channel`` from the canonical activities.
+
+    Parameters
+    ----------
+    activities
+        Canonical ``activities``: ``account_id``, ``date``, ``type``, ``channel``, ``minutes``.
+    channel
+        Only this channel; ``None`` = all.
+    """
+    _require(activities, ["account_id", "date", "type", "channel", "minutes"], "activities")
+    act = activities if channel is None else activities[activities["channel"] == channel]
+    df = pd.DataFrame(
+        {
+            "account_id": act["account_id"].astype("string").to_numpy(),
+            "minutes": act["minutes"].to_numpy(dtype=float),
+            "visits": (act["type"] == "visit").to_numpy(dtype=float),
+        }
+    )
+    effort = (
+        df.groupby("account_id", dropna=False, sort=True)
+        .agg(activities=("minutes", "size"), minutes=("minutes", "sum"), visits=("visits", "sum"))
+        .reset_index()
+    )
+    years = _window_years(activities["date"].min(), activities["date"].max())
+    return ActivityEffort(effort, years)
+
+
+def field_effort(aggregator: Aggregator) -> ActivityEffort:
+    """The field activities per account, aggregated by the engine of the run (DuckDB or Spark).
+
+    Parameters
+    ----------
+    aggregator
+        The run's aggregation layer (``Workspace.aggregator()``): its ``field_effort`` and
+        ``activity_span`` aggregations.
+    """
+    span = aggregator.frame("activity_span")
+    if not len(span) or int(span["rows"].iloc[0]) == 0:
+        years = 1.0
+    else:
+        years = _window_years(span["first_date"].iloc[0], span["last_date"].iloc[0])
+    return ActivityEffort(aggregator.frame("field_effort"), years)
+
+
 def activity_norms(
-    activities: pd.DataFrame,
+    activities: pd.DataFrame | ActivityEffort,
     segments: pd.Series,
     channel: str | None = "field",
     years: float | None = None,
@@ -88,8 +170,10 @@ def activity_norms(
     Parameters
     ----------
     activities
-        Canonical ``activities``: ``account_id``, ``date``, ``type``, ``channel``, ``minutes``.
-        Activities without account are counted in ``n_without_account`` and left out.
+        Canonical ``activities``: ``account_id``, ``date``, ``type``, ``channel``, ``minutes``;
+        or the same already aggregated per account (:class:`ActivityEffort`, from the
+        aggregation layer). Activities without account are counted in ``n_without_account`` and
+        left out.
     segments
         Segment per account, indexed by ``account_id`` (e.g. :func:`workload_segment`).
     channel
@@ -104,24 +188,28 @@ def activity_norms(
         accounts of the segment in the denominator, with or without activity); attribute
         ``attrs["n_without_account"]`` and ``attrs["years"]``.
     """
-    _require(activities, ["account_id", "date", "type", "channel", "minutes"], "activities")
-    act = activities
-    if channel is not None:
-        act = act[act["channel"] == channel]
-    n_without = int(act["account_id"].isna().sum())
-    act = act[act["account_id"].notna()]
+    if isinstance(activities, ActivityEffort):
+        agg = activities
+        if channel is not None and "channel" in agg.effort.columns:
+            agg = ActivityEffort(agg.effort[agg.effort["channel"] == channel], agg.years)
+    else:
+        agg = effort_from_activities(activities, channel)
+    _require(agg.effort, ["account_id", "activities", "minutes", "visits"], "activity effort")
     if years is None:
-        span = (activities["date"].max() - activities["date"].min()) / pd.Timedelta(days=365.25)
-        years = float(span) if pd.notna(span) and span > 0 else 1.0
+        years = agg.years
+    eff = agg.effort
+    has = eff["account_id"].notna().to_numpy(bool)
+    n_without = int(eff.loc[~has, "activities"].sum())
+    eff = eff[has]
     seg = segments.copy()
     seg.index = seg.index.astype("string")
-    a_seg = act["account_id"].astype("string").map(seg)
-    unknown = int(a_seg.isna().sum())
+    a_seg = eff["account_id"].astype("string").map(seg)
+    unknown = int(eff.loc[a_seg.isna().to_numpy(bool), "activities"].sum())
     df = pd.DataFrame(
         {
             "segment": a_seg.to_numpy(),
-            "minutes": act["minutes"].to_numpy(dtype=float),
-            "visit": (act["type"] == "visit").to_numpy(dtype=float),
+            "minutes": eff["minutes"].to_numpy(dtype=float),
+            "visit": eff["visits"].to_numpy(dtype=float),
         }
     ).dropna(subset=["segment"])
     tot = df.groupby("segment").agg(minutes=("minutes", "sum"), visits=("visit", "sum"))

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from salesanalytics.analyses.territory.design import (
+    ActivityEffort,
     account_assignment,
     account_workload,
     activity_norms,
@@ -180,7 +181,7 @@ class TerritoryPlan:
 def prepare_inputs(
     accounts: pd.DataFrame,
     potential: pd.DataFrame,
-    activities: pd.DataFrame,
+    activities: pd.DataFrame | ActivityEffort,
     reps: pd.DataFrame,
     road_factor: float = ROAD_FACTOR,
     speed_kmh: float = SPEED_KMH,
@@ -202,7 +203,9 @@ def prepare_inputs(
         Potential phase's ``account_potential`` (``account_id``, ``potential_mrr``,
         ``current_mrr``, ``white_space_mrr``).
     activities
-        Canonical ``activities`` (for the activity norms of field sales).
+        Canonical ``activities`` (for the activity norms of field sales), or the field activities
+        aggregated per account by the aggregation layer (:func:`field_effort`; what the phases
+        use, so that they never hold the activity log).
     reps
         Canonical ``reps`` (``rep_id``, ``name``, ``role``, ``fte``, ``capacity_hours``,
         ``home_latitude``, ``home_longitude``, ``active``).

@@ -102,6 +102,7 @@ _TOP_KEYS = {
     "run",
     "phases",
     "deck_template",
+    "engine",
 }
 _RUN_KEYS = {"cell_timeout", "workers"}
 
@@ -136,6 +137,9 @@ class ProjectConfig:
     deck_template
         PowerPoint file whose slide master and layouts the run's ``deck.pptx`` uses (absolute);
         ``None`` = the house template.
+    engine
+        Where the aggregation layer runs (``engine:`` in the project file, validated by
+        :class:`salesanalytics.aggregate.engine.EngineSettings`; ``{}`` = DuckDB embedded).
     """
 
     path: Path
@@ -150,6 +154,7 @@ class ProjectConfig:
     workers: int = 0
     phase_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     deck_template: Path | None = None
+    engine: dict[str, Any] = field(default_factory=dict)
 
     @property
     def project_dir(self) -> Path:
@@ -673,6 +678,28 @@ def _run_settings(raw: dict[str, Any], label: str, problems: list[str]) -> tuple
     return cell_timeout, workers
 
 
+def _engine_settings(raw: dict[str, Any], label: str, problems: list[str]) -> dict[str, Any]:
+    """``engine:`` (DuckDB by default; Spark with a master URL and a location), as a plain dict."""
+    from salesanalytics.aggregate.engine import EngineSettings
+
+    sec = raw.get("engine")
+    if sec is None:
+        return {}
+    if isinstance(sec, str):
+        sec = {"engine": sec}
+    if not isinstance(sec, dict):
+        problems.append(f"{label}: 'engine' must be a mapping (engine, master, location, ...)")
+        return {}
+    try:
+        settings = EngineSettings.model_validate(sec)
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(x) for x in err["loc"])
+            problems.append(f"{label}: engine.{where}: {err['msg']} (got {err.get('input')!r})")
+        return {}
+    return settings.model_dump(mode="json", exclude_defaults=True)
+
+
 def load_project(
     path: str | os.PathLike[str],
     phases: Sequence[PhaseSpec],
@@ -699,6 +726,7 @@ def load_project(
     source, source_display = _source_setting(raw, base, label, problems)
     mapping, reports, notebooks = _folder_settings(raw, base, label, problems)
     cell_timeout, workers = _run_settings(raw, label, problems)
+    engine = _engine_settings(raw, label, problems)
     deck_template = None
     if raw.get("deck_template"):
         deck_template = (base / str(raw["deck_template"])).resolve()
@@ -741,4 +769,5 @@ def load_project(
         workers=workers,
         phase_params=params,
         deck_template=deck_template,
+        engine=engine,
     )

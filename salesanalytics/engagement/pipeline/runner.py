@@ -81,6 +81,7 @@ from salesanalytics.engagement.workspace import (
     WARNINGS_FILE,
     atomic_write_bytes,
     place_truth,
+    write_engine_settings,
 )
 from salesanalytics.present.deliverables import safe_file_stem
 
@@ -172,6 +173,7 @@ class RunOptions:
     date: dt.date | None = None
     project_dir: Path | None = None
     deck_template: Path | None = None
+    engine: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -257,6 +259,7 @@ def options_from_project(
         recycle_kernels=recycle_kernels,
         project_dir=cfg.project_dir,
         deck_template=cfg.deck_template,
+        engine=cfg.engine,
     )
 
 
@@ -1182,6 +1185,7 @@ class _Runner:
             "coverage": self.coverage,
             "salesforce": getattr(self, "salesforce", None),
             "deck": getattr(self, "deck", None),
+            "engine": dict(self.o.engine) or {"engine": "duckdb"},
         }
         atomic_write_bytes(
             self.run_dir / MANIFEST,
@@ -1301,6 +1305,7 @@ class _Runner:
         self.started = _now()
         self.run_id, self.run_dir = _new_run_dir(self.base)
         (self.run_dir / "data").mkdir()
+        write_engine_settings(self.run_dir, self.o.engine)
         self.bg: list[asyncio.Future[Any]] = []
         self.versions = _versions()
         self.git = _git_commit()

@@ -318,3 +318,27 @@ def test_status_headline_follows_the_kpi_system():
         "1 of the 2 reps with a target for Contacts are on or above it; 0 are clearly behind."
     )
     assert "no KPI at rep level" in kpi.status_headline(one.assign(level="team"))
+
+
+def test_measures_and_trend_from_the_aggregation_layer_equal_those_of_the_log(
+    small_intake, small_intake_dir
+) -> None:
+    """The controlling phase reads ``rep_activity`` (rep x date x type with counts): the window
+    measures and the monthly trend are those of the activity log, exactly."""
+    from salesanalytics.aggregate.catalogue import Aggregator
+
+    t = small_intake.tables
+    agg = Aggregator(small_intake_dir).frame("rep_activity")
+    assert len(agg) < len(t["activities"])
+    ids = t["reps"]["rep_id"].astype("string").tolist()
+    w = kpi.ytd_windows(pd.Timestamp(small_intake.as_of))
+
+    def both(acts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        m = kpi.measures(t["opportunities"], acts, t["contracts"], t["accounts"], *w["ytd"], ids)
+        return m, kpi.monthly_trend(t["opportunities"], acts, t["reps"], small_intake.as_of)
+
+    (raw_m, raw_tr), (agg_m, agg_tr) = both(t["activities"]), both(agg)
+    pd.testing.assert_frame_equal(agg_m, raw_m, check_exact=True)
+    pd.testing.assert_frame_equal(agg_tr, raw_tr, check_exact=True)
+    assert agg_m.attrs == raw_m.attrs
+    assert raw_m["visits"].sum() > 0 and raw_m["activity_minutes"].sum() > 0

@@ -411,3 +411,25 @@ def test_load_project_steps_collect_problems_without_stopping(tmp_path):
     assert problems == [
         f"p.yaml: notebooks folder {(tmp_path / 'nb').resolve()} does not exist; set 'notebooks'"
     ]
+
+
+def test_engine_setting_defaults_to_duckdb_and_accepts_spark(project: Path) -> None:
+    assert load_project(project, PHASES).engine == {}  # DuckDB embedded
+    data = yaml.safe_load(project.read_text(encoding="utf-8"))
+    data["engine"] = {"engine": "spark", "master": "spark://head:7077", "location": "s3a://b/p"}
+    project.write_text(yaml.safe_dump(data), encoding="utf-8")
+    cfg = load_project(project, PHASES)
+    assert cfg.engine == {"engine": "spark", "master": "spark://head:7077", "location": "s3a://b/p"}
+
+
+def test_engine_setting_problems_are_listed_with_the_rest(project: Path) -> None:
+    data = yaml.safe_load(project.read_text(encoding="utf-8"))
+    data["engine"] = {"engine": "oracle", "mastr": "local[2]"}
+    data["run"]["cell_timeot"] = 5
+    project.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_project(project, PHASES)
+    msg = str(exc.value)
+    assert "engine.engine: Input should be 'duckdb' or 'spark' (got 'oracle')" in msg
+    assert "engine.mastr: Extra inputs are not permitted" in msg
+    assert "unknown setting 'run.cell_timeot'" in msg

@@ -1,0 +1,192 @@
+"""The aggregations by name: what the phases ask the aggregation layer for.
+
+:data:`AGGREGATES` names every aggregation of :mod:`salesanalytics.aggregate.expressions` with the
+tables it reads, its grouping keys and its id columns; :class:`Aggregator` computes them on the
+engine of a run (DuckDB or Spark) and returns pandas frames with the same dtypes and row order on
+either engine.
+
+Example
+-------
+>>> agg = Aggregator("reports/demo/latest/data/intake", as_of="2025-12-31")  # doctest: +SKIP
+>>> effort = agg.frame("field_effort")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from salesanalytics.aggregate import expressions as ex
+from salesanalytics.aggregate.engine import EngineSettings, TableSet, execute, open_tables
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pandas as pd
+    from ibis.backends import BaseBackend
+
+__all__ = ["AGGREGATES", "Aggregate", "Aggregator"]
+
+Builder = Callable[[TableSet, "dt.date | str | None"], "ir.Table"]
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """One named aggregation.
+
+    Attributes
+    ----------
+    build
+        ``(tables, as_of) -> Ibis expression``.
+    tables
+        Canonical tables it reads.
+    keys
+        Its grouping keys (the rows are sorted by them).
+    strings
+        Its id and code columns (pandas ``string`` dtype).
+    description
+        One line for the documentation.
+    """
+
+    build: Builder
+    tables: tuple[str, ...]
+    keys: tuple[str, ...]
+    strings: tuple[str, ...]
+    description: str
+
+
+def _as_of(value: dt.date | str | None) -> dt.date | str:
+    if value is None:
+        raise ValueError("this aggregation needs the export's reference date (as_of)")
+    return value
+
+
+AGGREGATES: dict[str, Aggregate] = {
+    "activity_span": Aggregate(
+        lambda t, _: ex.activity_span(t["activities"]),
+        ("activities",),
+        (),
+        (),
+        "activity log: rows, rows without account, first and last date",
+    ),
+    "field_effort": Aggregate(
+        lambda t, _: ex.account_effort(t["activities"], channel="field"),
+        ("activities",),
+        ("account_id", "channel"),
+        ("account_id", "channel"),
+        "field activities, minutes and visits per account (whole log; territory norms)",
+    ),
+    "account_effort": Aggregate(
+        lambda t, _: ex.account_effort(t["activities"]),
+        ("activities",),
+        ("account_id", "channel"),
+        ("account_id", "channel"),
+        "activities, minutes and visits per account and channel (whole log)",
+    ),
+    "rep_workload": Aggregate(
+        lambda t, _: ex.rep_workload(t["activities"]),
+        ("activities",),
+        ("rep_id", "channel", "month"),
+        ("rep_id", "channel"),
+        "activities, minutes, visits and accounts per rep, channel and month",
+    ),
+    "rep_activity": Aggregate(
+        lambda t, _: ex.rep_activity(t["activities"]),
+        ("activities",),
+        ("rep_id", "date", "type"),
+        ("rep_id", "type"),
+        "activities and minutes per rep, date and type (controlling measures and trend)",
+    ),
+    "deal_outcomes": Aggregate(
+        lambda t, _: ex.deal_outcomes(t["opportunities"]),
+        ("opportunities",),
+        ("owner_id", "type", "channel"),
+        ("owner_id", "type", "channel"),
+        "deals won, lost, open and their amounts per owner, funnel and channel",
+    ),
+    "stage_reach": Aggregate(
+        lambda t, _: ex.stage_reach(t["opportunities"], t["opportunity_stages"]),
+        ("opportunities", "opportunity_stages"),
+        ("type", "stage"),
+        ("type", "stage"),
+        "deals that reached each stage of each funnel (stage history)",
+    ),
+    "account_mrr": Aggregate(
+        lambda t, as_of: ex.account_mrr(t["contracts"], _as_of(as_of)),
+        ("contracts",),
+        ("account_id",),
+        ("account_id",),
+        "MRR, products and contracts per account at the reference date",
+    ),
+    "white_space": Aggregate(
+        lambda t, as_of: ex.white_space(
+            t["contracts"], t["opportunities"], t["products"], _as_of(as_of)
+        ),
+        ("contracts", "opportunities", "products"),
+        ("account_id", "product_group"),
+        ("account_id", "product_group"),
+        "MRR today and won deals per account and product group",
+    ),
+}
+"""Every aggregation of the layer, by name."""
+
+
+class Aggregator:
+    """Compute named aggregations of a folder of canonical tables on an engine.
+
+    Parameters
+    ----------
+    folder
+        The intake's folder of canonical Parquet tables (``<run>/data/intake``).
+    settings
+        Engine settings (default: DuckDB embedded).
+    as_of
+        The export's reference date (for the aggregations at a date).
+    con
+        An open Ibis connection to reuse (tests share one Spark session).
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        settings: EngineSettings | None = None,
+        as_of: dt.date | str | None = None,
+        con: BaseBackend | None = None,
+    ) -> None:
+        self.folder = folder
+        self.settings = settings or EngineSettings()
+        self.as_of = as_of
+        self._con = con
+        self._tables: TableSet | None = None
+
+    @property
+    def tables(self) -> TableSet:
+        """The canonical tables opened on the engine (opened on first use)."""
+        if self._tables is None:
+            self._tables = open_tables(self.folder, self.settings, con=self._con)
+        return self._tables
+
+    def expression(self, name: str) -> ir.Table:
+        """The Ibis expression of aggregation ``name`` (not executed)."""
+        if name not in AGGREGATES:
+            raise KeyError(f"unknown aggregation '{name}'; known: {', '.join(sorted(AGGREGATES))}")
+        return AGGREGATES[name].build(self.tables, self.as_of)
+
+    def frame(self, name: str) -> pd.DataFrame:
+        """Aggregation ``name`` executed: a pandas frame sorted by its keys."""
+        expr = self.expression(name)
+        a = AGGREGATES[name]
+        df = execute(expr, keys=a.keys, strings=a.strings)
+        df.attrs["engine"] = self.settings.engine
+        return df
+
+    def frames(self, names: Sequence[str] | None = None) -> dict[str, pd.DataFrame]:
+        """Several aggregations (default: every one whose tables exist)."""
+        todo = (
+            names
+            if names is not None
+            else [n for n, a in AGGREGATES.items() if all(t in self.tables for t in a.tables)]
+        )
+        return {n: self.frame(n) for n in todo}

@@ -1,0 +1,311 @@
+"""The aggregations of the canonical tables, written once as Ibis expressions.
+
+Every function takes Ibis tables (opened by :func:`salesanalytics.aggregate.engine.open_tables`) and
+returns an Ibis expression; nothing is computed until :func:`salesanalytics.aggregate.engine.execute`
+runs it on DuckDB or Spark. Pandas, statsmodels and scipy then work on the aggregated frames only:
+their size grows with accounts, reps, units or periods, never with the activities or the stage
+history.
+
+The aggregations (table -> grain):
+
+* activities -> :func:`activity_span` (one row), :func:`account_effort` (account x channel),
+  :func:`rep_workload` (rep x channel x month), :func:`rep_activity` (rep x date x type);
+* opportunities and their stage history -> :func:`deal_outcomes` (owner x funnel x channel),
+  :func:`stage_reach` (funnel x stage);
+* contracts -> :func:`account_mrr` (account: MRR at a date);
+* contracts and opportunities by product group -> :func:`white_space` (account x product group).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+__all__ = [
+    "account_effort",
+    "account_mrr",
+    "activity_span",
+    "deal_outcomes",
+    "rep_activity",
+    "rep_workload",
+    "stage_reach",
+    "white_space",
+]
+
+
+def _day(value: str | dt.date | dt.datetime) -> dt.datetime:
+    """A date as a naive timestamp at midnight (the canonical dates carry no time zone)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value[:10])
+    if not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    return value.replace(tzinfo=None)
+
+
+def _window(t: ir.Table, column: str, start: object, end: object) -> ir.Table:
+    """Rows of ``t`` with ``start < t[column] <= end`` (either bound may be None)."""
+    import ibis
+
+    if start is not None:
+        t = t.filter(t[column] > ibis.literal(_day(start)))  # type: ignore[arg-type]
+    if end is not None:
+        t = t.filter(t[column] <= ibis.literal(_day(end)))  # type: ignore[arg-type]
+    return t
+
+
+def activity_span(activities: ir.Table) -> ir.Table:
+    """One row: ``rows``, ``without_account``, ``first_date``, ``last_date`` of the activity log.
+
+    Parameters
+    ----------
+    activities
+        Canonical ``activities`` (``account_id``, ``date``).
+    """
+    t = activities
+    return t.aggregate(
+        rows=t.count(),
+        without_account=t.account_id.isnull().sum(),
+        first_date=t.date.min(),
+        last_date=t.date.max(),
+    )
+
+
+def account_effort(
+    activities: ir.Table,
+    channel: str | None = None,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+) -> ir.Table:
+    """Activities, minutes and visits per account and channel.
+
+    Parameters
+    ----------
+    activities
+        Canonical ``activities``: ``account_id`` (activities without account form one row with a
+        missing ``account_id``), ``channel``, ``type``, ``minutes``, ``date``.
+    channel
+        Only this channel (e.g. ``field`` for the territories); ``None`` = every channel.
+    start, end
+        Window ``start < date <= end``; ``None`` = open.
+
+    Returns
+    -------
+    ibis Table
+        ``account_id``, ``channel``, ``activities`` (count), ``minutes`` (sum; missing minutes
+        count as 0), ``visits`` (activities of type ``visit``).
+    """
+    t = _window(activities, "date", start, end)
+    if channel is not None:
+        t = t.filter(t.channel == channel)
+    return t.group_by(["account_id", "channel"]).aggregate(
+        activities=t.count(),
+        minutes=t.minutes.sum().coalesce(0.0),
+        visits=(t.type == "visit").cast("int64").sum(),
+    )
+
+
+def rep_workload(
+    activities: ir.Table,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+) -> ir.Table:
+    """Activities, minutes, visits and accounts worked per rep, channel and month.
+
+    Parameters
+    ----------
+    activities
+        Canonical ``activities``: ``rep_id``, ``account_id``, ``channel``, ``type``, ``minutes``,
+        ``date``.
+    start, end
+        Window ``start < date <= end``; ``None`` = open.
+
+    Returns
+    -------
+    ibis Table
+        ``rep_id``, ``channel``, ``month`` (first day of the month), ``activities``, ``minutes``,
+        ``visits``, ``accounts`` (distinct accounts).
+    """
+    t = _window(activities, "date", start, end)
+    t = t.mutate(month=t.date.truncate("M").cast("timestamp"))
+    return t.group_by(["rep_id", "channel", "month"]).aggregate(
+        activities=t.count(),
+        minutes=t.minutes.sum().coalesce(0.0),
+        visits=(t.type == "visit").cast("int64").sum(),
+        accounts=t.account_id.nunique(),
+    )
+
+
+def rep_activity(activities: ir.Table) -> ir.Table:
+    """Activities and minutes per rep, activity date and type (the controlling cockpit's input).
+
+    The date is kept as it is (no truncation), so that any window or month a phase cuts from
+    these rows holds exactly the activities it would hold of the log.
+
+    Parameters
+    ----------
+    activities
+        Canonical ``activities``: ``rep_id``, ``date``, ``type``, ``minutes``.
+
+    Returns
+    -------
+    ibis Table
+        ``rep_id``, ``date``, ``type``, ``activities`` (count), ``minutes`` (sum; missing = 0).
+    """
+    t = activities
+    return t.group_by(["rep_id", "date", "type"]).aggregate(
+        activities=t.count(), minutes=t.minutes.sum().coalesce(0.0)
+    )
+
+
+def deal_outcomes(opportunities: ir.Table) -> ir.Table:
+    """Deals, won, lost, open and their amounts per owner, funnel (deal type) and channel.
+
+    Parameters
+    ----------
+    opportunities
+        Canonical ``opportunities``: ``owner_id``, ``type`` (``new_business``, ``upsell``,
+        ``renewal``), ``channel``, ``status`` (``won``, ``lost``, ``open``), ``amount``.
+
+    Returns
+    -------
+    ibis Table
+        ``owner_id``, ``type``, ``channel``, ``deals``, ``won``, ``lost``, ``open``,
+        ``won_amount``, ``lost_amount``, ``open_amount`` (missing amounts count as 0),
+        ``without_amount`` (deals without amount).
+    """
+    t = opportunities
+    amount = t.amount.coalesce(0.0)
+    return t.group_by(["owner_id", "type", "channel"]).aggregate(
+        deals=t.count(),
+        won=(t.status == "won").cast("int64").sum(),
+        lost=(t.status == "lost").cast("int64").sum(),
+        open=(t.status == "open").cast("int64").sum(),
+        won_amount=(t.status == "won").ifelse(amount, 0.0).sum(),
+        lost_amount=(t.status == "lost").ifelse(amount, 0.0).sum(),
+        open_amount=(t.status == "open").ifelse(amount, 0.0).sum(),
+        without_amount=t.amount.isnull().cast("int64").sum(),
+    )
+
+
+def stage_reach(opportunities: ir.Table, stages: ir.Table) -> ir.Table:
+    """How many deals of each funnel reached each stage, from the stage history.
+
+    Parameters
+    ----------
+    opportunities
+        Canonical ``opportunities``: ``opportunity_id``, ``type``, ``status``.
+    stages
+        Canonical ``opportunity_stages``: ``opportunity_id``, ``stage``, ``entered_at``. History
+        rows of deals missing from ``opportunities`` are left out.
+
+    Returns
+    -------
+    ibis Table
+        ``type``, ``stage``, ``deals`` (distinct deals that entered the stage), ``entries``
+        (history rows), ``won`` (of those deals, won), ``first_entered``, ``last_entered``.
+    """
+    o = opportunities.select("opportunity_id", "type", "status")
+    j = stages.inner_join(o, "opportunity_id")
+    return j.group_by(["type", "stage"]).aggregate(
+        deals=j.opportunity_id.nunique(),
+        entries=j.count(),
+        won=(j.status == "won").ifelse(j.opportunity_id, None).nunique(),
+        first_entered=j.entered_at.min(),
+        last_entered=j.entered_at.max(),
+    )
+
+
+def _active(contracts: ir.Table, as_of: str | dt.date) -> ir.Table:
+    import ibis
+
+    day = ibis.literal(_day(as_of))
+    c = contracts
+    return c.filter((c.start_date <= day) & (c.end_date.isnull() | (c.end_date > day)))
+
+
+def account_mrr(contracts: ir.Table, as_of: str | dt.date) -> ir.Table:
+    """Monthly recurring revenue per account at ``as_of``.
+
+    A contract is active when it started on or before ``as_of`` and has no end date or ends
+    after it (as the intake's customer profile counts).
+
+    Parameters
+    ----------
+    contracts
+        Canonical ``contracts``: ``account_id``, ``product_id``, ``start_date``, ``end_date``,
+        ``mrr``.
+    as_of
+        Reference date.
+
+    Returns
+    -------
+    ibis Table
+        ``account_id``, ``mrr`` (sum of the active contracts' MRR), ``products`` (distinct),
+        ``contracts`` (active contracts).
+    """
+    a = _active(contracts, as_of)
+    return a.group_by("account_id").aggregate(
+        mrr=a.mrr.sum(), products=a.product_id.nunique(), contracts=a.count()
+    )
+
+
+def white_space(
+    contracts: ir.Table,
+    opportunities: ir.Table,
+    products: ir.Table,
+    as_of: str | dt.date,
+) -> ir.Table:
+    """What every account buys today and has bought, per product group (the white-space grid).
+
+    Parameters
+    ----------
+    contracts
+        Canonical ``contracts``: ``account_id``, ``product_id``, ``start_date``, ``end_date``,
+        ``mrr``.
+    opportunities
+        Canonical ``opportunities``: ``account_id``, ``product_id``, ``status``, ``amount``.
+    products
+        Canonical ``products``: ``product_id``, ``product_group``.
+    as_of
+        Reference date of the active contracts.
+
+    Returns
+    -------
+    ibis Table
+        ``account_id``, ``product_group``, ``mrr`` (active contracts' MRR at ``as_of``),
+        ``contracts`` (active), ``won_deals``, ``won_amount`` (missing amounts count as 0). An
+        account x group pair appears when it has an active contract or a won deal; products
+        missing from ``products`` fall into a missing group.
+    """
+    import ibis
+
+    p = products.select("product_id", "product_group")
+    a = _active(contracts, as_of)
+    a = a.left_join(p, "product_id")
+    held = a.group_by(["account_id", "product_group"]).aggregate(
+        mrr=a.mrr.sum(), contracts=a.count()
+    )
+    w = opportunities.filter(opportunities.status == "won")
+    w = w.left_join(p, "product_id")
+    won = w.group_by(["account_id", "product_group"]).aggregate(
+        won_deals=w.count(), won_amount=w.amount.coalesce(0.0).sum()
+    )
+    j = held.outer_join(
+        won,
+        [
+            held.account_id == won.account_id,
+            # a missing product group joins a missing one
+            held.product_group.coalesce("\x00") == won.product_group.coalesce("\x00"),
+        ],
+    )
+    return j.select(
+        account_id=ibis.coalesce(j.account_id, j.account_id_right),
+        product_group=ibis.coalesce(j.product_group, j.product_group_right),
+        mrr=j.mrr.coalesce(0.0),
+        contracts=j.contracts.coalesce(0),
+        won_deals=j.won_deals.coalesce(0),
+        won_amount=j.won_amount.coalesce(0.0),
+    )
