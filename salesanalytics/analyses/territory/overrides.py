@@ -189,7 +189,23 @@ def overrides_from_records(records: Sequence[dict[str, str]]) -> list[Override]:
             f"manual changes recorded by the territory phase lack unit or rep_id (entries {bad}); "
             "rerun the territory phase"
         )
-    return [Override(**{k: str(v) for k, v in r.items() if k in _FIELDS}) for r in records]
+    out = []
+    for r in records:
+        f = {k: str(r.get(k, "")) for k in _FIELDS}
+        out.append(
+            Override(
+                unit=f["unit"],
+                rep_id=f["rep_id"],
+                who=f["who"],
+                why=f["why"],
+                territory=f["territory"],
+                rep=f["rep"],
+                from_territory=f["from_territory"],
+                from_rep_id=f["from_rep_id"],
+                date=f["date"],
+            )
+        )
+    return out
 
 
 def dump_overrides(overrides: Sequence[Override]) -> str:
