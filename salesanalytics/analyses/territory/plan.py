@@ -665,6 +665,7 @@ def run_scenario(
     both_repairs: bool | None = None,
     base_iter: int = 1,
     settings: SolverSettings | None = None,
+    bound: bool = True,
 ) -> TerritoryPlan:
     """Optimise the field territories for one scenario and turn them into account owners.
 
@@ -694,6 +695,10 @@ def run_scenario(
         named after today's territories (less continuity, more compact).
     both_repairs
         Try both contiguity repairs (see :func:`design_territories`); side scenarios use one.
+    bound
+        When a territory misses the tolerance, prove with the LP bound whether any plan could
+        reach it (:func:`~salesanalytics.analyses.territory.feasibility.balance_bound`); the
+        alternatives of the scenario report skip it (their table shows deviations only).
     centres_from
         A plan whose territory centres seed the compact regions (instead of k-means++; for
         another number of territories they are merged or added): much cheaper than a design
@@ -828,7 +833,7 @@ def run_scenario(
         fte_scaled,
         bases=s2["bases"],
     )
-    plan.feasibility = _feasibility(plan, reach, u, ut, tolerance, s2)
+    plan.feasibility = _feasibility(plan, reach, u, ut, tolerance, s2, bound=bound)
     return plan
 
 
@@ -1010,9 +1015,11 @@ def _feasibility(
     ut: pd.Series,
     tolerance: float,
     s2: dict[str, Any],
+    bound: bool = True,
 ) -> dict[str, Any]:
     """What the tolerance allowed before the search, and what was missed after it: when a
-    territory misses the band, the LP bound says whether any plan could reach it."""
+    territory misses the band, the LP bound (with ``bound``) says whether any plan could reach
+    it."""
     out = {
         "feasible_by_bounds": reach["feasible"],
         "problems": reach["problems"],
@@ -1022,7 +1029,7 @@ def _feasibility(
         "tolerance": tolerance,
     }
     short = shortfall(plan.territories, tolerance, METRICS, reach, u, ut)
-    if short and len(u) * len(s2["names"]) <= BOUND_MAX_VARIABLES:
+    if bound and short and len(u) * len(s2["names"]) <= BOUND_MAX_VARIABLES:
         f = plan.territories[plan.territories["dev_potential_mrr"].notna()]
         best = float(f[["dev_potential_mrr", "dev_workload_hours"]].abs().max().max())
         out["bound"] = balance_bound(
@@ -1190,6 +1197,7 @@ def pareto_front(
             centres_from=done.get(pivot) if ws == "kmeans" else None,
             exchange_rounds=exchange_rounds,
             both_repairs=both_repairs,
+            bound=False,
         )
     front = pd.DataFrame(
         [
@@ -1260,6 +1268,7 @@ def side_scenarios(
         "max_passes": max_passes,
         "exchange_rounds": 3,
         "both_repairs": False,
+        "bound": False,
     }
     out = [
         run_scenario(
