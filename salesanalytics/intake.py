@@ -38,6 +38,7 @@ from salesanalytics.derive import (
     tables_from_transactions,
 )
 from salesanalytics.errors import UserError
+from salesanalytics.i18n import check_locale
 from salesanalytics.mapping import MappedTable, Mapping, load_mapping, map_input, match_files
 from salesanalytics.mapping import stack_inputs as _stack
 from salesanalytics.validation import (
@@ -534,7 +535,12 @@ def load_export(
     return result
 
 
-def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
+def write_intake(
+    result: IntakeResult,
+    target: Workspace | str | Path,
+    language: str = "en",
+    locale: str = "",
+) -> Path:
     """Write the canonical tables, quality tables, ``as_of.json`` and demo truth files.
 
     Writes into the output folder of ``target`` (a :class:`~salesanalytics.workspace.Workspace`
@@ -545,7 +551,9 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     (Parquet); ``quarantine.csv`` (excluded rows with reasons, when there are any);
     ``as_of.json`` (``{"as_of": "YYYY-MM-DD"}``) and ``quality_counts.json``;
     ``derivations.parquet`` (tables derived because the export lacks them, with rows produced),
-    ``settings.json`` (``{"currency": "USD"}``: the run's currency, read by every phase) and
+    ``settings.json`` (``{"currency": "USD", "language": "de", "locale": "de-CH"}``: the run's
+    currency, the client's language and the locale of its number formats, read by every phase;
+    ``language`` / ``locale`` are the project's, see :func:`salesanalytics.i18n.check_locale`) and
     ``coverage.json`` (the coverage matrix, :func:`export_coverage`). ``truth.json`` and
     ``truth_accounts.parquet`` of a demo export are copied unchanged.
 
@@ -578,7 +586,8 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     ws.write("derivations", derivation_frame(result.derivations))
     for name, df in result.extras.items():
         ws.write(name, df)
-    ws.write_json("settings", {"currency": result.currency})
+    lang, loc = check_locale(language, locale)
+    ws.write_json("settings", {"currency": result.currency, "language": lang, "locale": loc})
     ws.write_json("coverage", export_coverage(result).to_json())
     ws.write_json(
         "quality_counts", {**rep.counts(), "mapping": result.mapping, "source": str(result.source)}

@@ -1,4 +1,4 @@
-"""House style for client reports: colours, Swiss number formatting and safe HTML tables.
+"""House style for client reports: colours, number formatting in the run's locale and safe HTML tables.
 
 Everything a notebook shows a client goes through here, so reports look alike and CRM text (account
 names, product names, notes) is always HTML-escaped: a name such as ``<script>alert(1)</script>`` is
@@ -21,7 +21,9 @@ import pandas as pd
 import pandas.io.formats.style  # the Styler of table(), loaded (jinja2) with the house style
 import seaborn as sns
 
+from salesanalytics import i18n
 from salesanalytics.deliverables import neutralise_frame, write_csv, write_excel
+from salesanalytics.i18n import gettext as _
 
 __all__ = [
     "CHANNEL_COLORS",
@@ -30,13 +32,16 @@ __all__ = [
     "TRAFFIC_COLORS",
     "chf",
     "currency",
+    "date",
     "escape",
     "neutralise_frame",
     "label",
+    "month",
     "num",
     "pct",
     "money",
     "set_currency",
+    "set_locale",
     "set_theme",
     "table",
     "write_csv",
@@ -75,11 +80,64 @@ def _group(x: float, decimals: int) -> str:
     return ("-" if x < 0 and float(s.replace(_SEP, "")) != 0 else "") + s
 
 
+def _swiss_formats() -> bool:
+    """Whether the run's locale writes numbers Swiss style (``1'234'567.5``, ``CHF 1'234``)."""
+    return i18n.locale().endswith("-CH")
+
+
+def _babel_locale() -> str:
+    return i18n.locale().replace("-", "_")
+
+
+def _babel_num(v: float, decimals: int) -> str:
+    """A number in the run's (non-Swiss) locale through Babel: ``1.234.567,5`` in de-DE."""
+    from babel.numbers import format_decimal
+
+    if round(v, decimals) == 0:
+        v = 0.0  # no "-0"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(v, format=pattern, locale=_babel_locale())
+
+
 def num(x: Any, decimals: int = 0) -> str:
-    """Format a number Swiss style: ``1'234'567`` (``decimals`` after the point). Missing -> ``–``."""
+    """Format a number in the run's locale: ``1'234'567`` (Swiss locales, the default),
+    ``1.234.567`` (de-DE, de-AT); ``decimals`` after the point. Missing -> ``–``."""
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
         return "–"
-    return _group(float(x), decimals)
+    if _swiss_formats():
+        return _group(float(x), decimals)
+    return _babel_num(float(x), decimals)
+
+
+def set_locale(language: str | None = None, locale: str | None = None) -> str:
+    """Set the run's language and locale (see :func:`salesanalytics.i18n.set_language`): the
+    locale drives the number, money and date formats, the language the words. Returns the locale.
+
+    Every phase notebook sets them through its :class:`~salesanalytics.workspace.Workspace`
+    from the intake's ``settings.json``, as it sets the currency.
+    """
+    i18n.set_language(language, locale)
+    return i18n.locale()
+
+
+def date(x: Any) -> str:
+    """A date in the run's locale: ``31.12.2026`` (every supported locale). Missing -> ``–``."""
+    if x is None or x is pd.NA or (not isinstance(x, str) and pd.isna(x)):
+        return "–"
+    return pd.Timestamp(x).strftime("%d.%m.%Y")
+
+
+def month(x: Any) -> str:
+    """A month in the run's language: ``Mar 26`` (English), ``März 26`` (German), ``Jän. 26``
+    (de-AT). Missing -> ``–``."""
+    if x is None or x is pd.NA or (not isinstance(x, str) and pd.isna(x)):
+        return "–"
+    ts = pd.Timestamp(x)
+    if i18n.language() == "en":
+        return ts.strftime("%b %y")
+    from babel.dates import format_date
+
+    return format_date(ts.date(), "MMM yy", locale=_babel_locale())
 
 
 _RUN = {"currency": "CHF"}
@@ -108,17 +166,30 @@ def currency() -> str:
 
 
 def money(x: Any, decimals: int = 0, compact: bool = False) -> str:
-    """Format an amount in the run's currency: ``CHF 1'234'567``; ``compact=True`` gives
-    ``CHF 1.2 Mio.`` (``USD 1.2 Mio.`` in a USD run). Missing -> ``–``."""
+    """Format an amount in the run's currency and locale: ``CHF 1'234'567`` (Swiss locales),
+    ``1.234.567 €`` (de-DE, de-AT); ``compact=True`` gives ``CHF 1.2 Mio.`` (``USD 1.2 Mio.`` in
+    a USD run, ``1,2 Mio. €`` in de-DE). Missing -> ``–``."""
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
         return "–"
     v = float(x)
     cur = _RUN["currency"]
+    if _swiss_formats():
+        if compact and abs(v) >= 1e6:
+            return f"{cur} {v / 1e6:.1f} Mio."
+        if compact and abs(v) >= 1e4:
+            return f"{cur} {_group(v / 1e3, 0)}" + ("k" if i18n.language() == "en" else " Tsd.")
+        return f"{cur} {_group(v, decimals)}"
+    # German and Austrian usage (Babel): the amount, then the symbol: 1.234.567 €
+    from babel.numbers import get_currency_symbol
+
+    sym = get_currency_symbol(cur, locale=_babel_locale())
     if compact and abs(v) >= 1e6:
-        return f"{cur} {v / 1e6:.1f} Mio."
+        return f"{_babel_num(v / 1e6, 1)} Mio. {sym}"
     if compact and abs(v) >= 1e4:
-        return f"{cur} {_group(v / 1e3, 0)}k"
-    return f"{cur} {_group(v, decimals)}"
+        return (
+            f"{_babel_num(v / 1e3, 0)} " + ("k" if i18n.language() == "en" else "Tsd.") + f" {sym}"
+        )
+    return f"{_babel_num(v, decimals)} {sym}"
 
 
 def chf(x: Any, decimals: int = 0, compact: bool = False) -> str:
@@ -128,12 +199,15 @@ def chf(x: Any, decimals: int = 0, compact: bool = False) -> str:
 
 
 def pct(x: Any, decimals: int = 1, signed: bool = False) -> str:
-    """Format a share (0.123) as a percentage (``12.3%``); ``signed=True`` adds ``+`` to gains."""
+    """Format a share (0.123) as a percentage (``12.3%``; ``12,3 %`` in de-DE / de-AT);
+    ``signed=True`` adds ``+`` to gains."""
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
         return "–"
     v = float(x) * 100
     sign = "+" if signed and v > 0 else ""
-    return f"{sign}{v:.{decimals}f}%"
+    if _swiss_formats():
+        return f"{sign}{v:.{decimals}f}%"
+    return f"{sign}{_babel_num(v, decimals)} %"  # German usage: 12,3 %
 
 
 def escape(text: Any) -> str:
@@ -297,15 +371,16 @@ def label(name: Any) -> str:
     """
     text = str(name)
     if text in LABELS:
-        return LABELS[text].replace("(CHF)", f"({currency()})")
+        return _(LABELS[text]).replace("(CHF)", f"({currency()})")
     if not _CODE.match(text):
-        return text[:1].upper() + text[1:] if text[:1].islower() else text
+        text = text[:1].upper() + text[1:] if text[:1].islower() else text
+        return _(text)
     words = [_word(w) for w in text.split("_")]
     out = " ".join(w for w in words if w)
     if out.endswith(" of"):  # a lone count prefix: n -> Number
         out = out[:-3]
-    out = out.replace("(CHF)", f"({currency()})")  # the run's currency
-    return out[:1].upper() + out[1:]
+    out = _(out[:1].upper() + out[1:])  # the words in the run's language
+    return out.replace("(CHF)", f"({currency()})")  # the run's currency
 
 
 def _word(token: str) -> str:
@@ -319,12 +394,12 @@ def value_label(value: Any) -> Any:
     """A category code in a table cell in client words (``key_account`` -> ``Key account``);
     booleans become ``yes``/``no``; anything else is returned unchanged."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     try:
         import numpy as np
 
         if isinstance(value, np.bool_):
-            return "yes" if bool(value) else "no"
+            return _("yes") if bool(value) else _("no")
     except ImportError:  # pragma: no cover - numpy is a pandas dependency
         pass
     if isinstance(value, str):
@@ -332,16 +407,16 @@ def value_label(value: Any) -> Any:
         if term:  # a regression term: C(industry)[T.Retail] -> Industry: Retail
             return f"{label(term.group(1))}: {term.group(2)}"
         if value in VALUE_LABELS:
-            return VALUE_LABELS[value]
+            return _(VALUE_LABELS[value])
         if value in LABELS and _CODE_VALUE.match(value):
-            return LABELS[value]
+            return _(LABELS[value])
         if "|" in value and all(_CODE.match(v) or len(v) <= 3 for v in value.split("|")):
             # a composite code such as a workload segment: former_customer|A
             return " · ".join(str(value_label(v)) for v in value.split("|"))
         if _CODE_VALUE.match(value):
             words = [_word(w) for w in value.split("_")]
             out = " ".join(words)
-            return out[:1].upper() + out[1:]
+            return _(out[:1].upper() + out[1:])
     return value
 
 
@@ -400,7 +475,7 @@ def table(
         "pct": pct,
         "num": num,
         "num1": lambda v: num(v, 1),
-        "date": lambda v: "–" if pd.isna(v) else pd.Timestamp(v).strftime("%d.%m.%Y"),
+        "date": date,
     }
     shown = df.head(max_rows)
     if not index:
@@ -425,7 +500,8 @@ def table(
             shown[col] = s.map(value_label)
     styler = shown.style.format(funcs, escape="html", na_rep="–")
     if flat:
-        names = [(labels or {}).get(str(c)) or label(c) for c in shown.columns]
+        given = labels or {}
+        names = [_(given[str(c)]) if given.get(str(c)) else label(c) for c in shown.columns]
         styler = styler.relabel_index([escape(n) for n in names], axis=1)
     else:
         styler = styler.format_index(escape="html", axis=1)
@@ -437,9 +513,9 @@ def table(
             shown.index.name = label(shown.index.name)
     else:
         styler = styler.hide(axis="index")
-    cap = escape(caption) if caption else ""
+    cap = escape(_(caption)) if caption else ""
     if len(df) > max_rows:
-        cap += f" (first {max_rows} of {num(len(df))} rows)"
+        cap += _(" (first {shown} of {total} rows)").format(shown=max_rows, total=num(len(df)))
     if cap:
         styler = styler.set_caption(cap)
     wide = " sa-wide" if len(shown.columns) + int(index) > 8 else ""

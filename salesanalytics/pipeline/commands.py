@@ -42,6 +42,19 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     p.add_argument(
         "--notebooks", metavar="FOLDER", help="phase notebooks folder (default: ./notebooks)"
     )
+    p.add_argument(
+        "--language",
+        default="en",
+        choices=["en", "de"],
+        help="language of the client's reports (default: en)",
+    )
+    p.add_argument(
+        "--locale",
+        default="",
+        metavar="LOCALE",
+        help="number, money and date formats: en-CH, de-CH, de-DE, de-AT "
+        "(default: the language's Swiss locale)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing project.yaml")
     p.set_defaults(func=cmd_init)
 
@@ -87,7 +100,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
         action="append",
         default=[],
         metavar="PHASE.PARAM=VALUE",
-        help="override a parameter for this run (value read as YAML: 40, 0.5, true, text)",
+        help="override a parameter for this run (value read as YAML: 40, 0.5, true, text); "
+        "language=de and locale=de-DE set the project's language and locale",
     )
     r.add_argument(
         "--cell-timeout", type=int, metavar="SECONDS", help="seconds a single cell may run"
@@ -148,6 +162,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         reports=args.reports,
         notebooks=args.notebooks,
         force=args.force,
+        language=args.language,
+        locale=args.locale,
     )
     print(f"wrote {path}; edit the parameters, then: salesanalytics run --config {path}")
     return 0
