@@ -103,8 +103,7 @@ def test_every_notebook_tells_its_story_in_both_languages(path: Path) -> None:
     assert all(ids) and len(set(ids)) == len(ids)
     md = [c for c in nb["cells"] if c["cell_type"] == "markdown"]
     langs = [
-        tuple(t for t in c.get("metadata", {}).get("tags", []) if t.startswith("lang-"))
-        for c in md
+        tuple(t for t in c.get("metadata", {}).get("tags", []) if t.startswith("lang-")) for c in md
     ]
     untagged = ["".join(c["source"])[:60] for c, t in zip(md, langs, strict=True) if not t]
     assert not untagged, f"narrative cells without a language tag: {untagged}"
