@@ -52,8 +52,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesanalytics import funnel, style
+from salesanalytics import funnel, i18n, style
 from salesanalytics.channels import ROLE_CHANNEL
+from salesanalytics.i18n import N_
+from salesanalytics.i18n import gettext as _
 from salesanalytics.schema import CHANNELS
 
 __all__ = [
@@ -723,59 +725,84 @@ def _choose(
                 "channel": ch,
                 "mode": label[ch],
                 "basis": "rule",
-                "reason": f"Too little data ({row.get('closed_deals', 0)} closed deals, fewer "
-                f"than {rules.min_deals} in every channel) and no product complexity: stays "
-                f"with the channel that sells the product group today ({ch}).",
+                "reason": _(
+                    "Too little data ({closed} closed deals, fewer than {min_deals} in every "
+                    "channel) and no product complexity: stays with the channel that sells the "
+                    "product group today ({channel})."
+                ).format(
+                    closed=row.get("closed_deals", 0),
+                    min_deals=rules.min_deals,
+                    channel=_(label[ch]),
+                ),
             }
         why = (
-            "needs explanation, worth a visit for the largest customers"
+            _("needs explanation, worth a visit for the largest customers")
             if ch == "field"
-            else "needs explanation, by phone for customers of this size"
+            else _("needs explanation, by phone for customers of this size")
             if not np.isnan(complexity) and complexity >= rules.field_min_complexity
-            else "simple enough to buy online"
+            else _("simple enough to buy online")
             if ch == "online"
-            else "needs some explanation"
+            else _("needs some explanation")
         )
         return {
             "channel": ch,
             "mode": label[ch],
             "basis": "rule",
-            "reason": f"Too little data ({row.get('closed_deals', 0)} closed deals, fewer than "
-            f"{rules.min_deals} in every channel): rule by complexity ({cx} of 5, {why}) → "
-            f"{label[ch].lower()}.",
+            "reason": _(
+                "Too little data ({closed} closed deals, fewer than {min_deals} in every "
+                "channel): rule by complexity ({complexity} of 5, {why}) → {channel}."
+            ).format(
+                closed=row.get("closed_deals", 0),
+                min_deals=rules.min_deals,
+                complexity=_(cx),
+                why=why,
+                channel=_(label[ch]).lower(),
+            ),
         }
     best = max(cand, key=lambda c: (cand[c], -_RANK[c]))
     ch, mode = best, label[best]
     basis = "measured" if bases[best] == "measured" else "pooled"
     others = {c: v for c, v in cand.items() if c != best}
     wr = row[f"win_rate_{best}"]
-    parts = [f"{label[best]} wins {style.pct(wr, 0)} of deals"]
+    parts = [
+        _("{channel} wins {share} of deals").format(channel=_(label[best]), share=style.pct(wr, 0))
+    ]
     if others:
         runner = max(others, key=others.get)
-        parts[0] += f" (vs {style.pct(row[f'win_rate_{runner}'], 0)} by {runner})"
+        parts[0] += _(" (vs {share} by {channel})").format(
+            share=style.pct(row[f"win_rate_{runner}"], 0), channel=_(runner)
+        )
     size, cycle = row[f"deal_size_{best}"], row[f"cycle_days_{best}"]
     if not np.isnan(size):
-        parts[0] += f", won deals worth {style.chf(size)} in the first year"
+        parts[0] += _(", won deals worth {size} in the first year").format(size=style.chf(size))
         if not np.isnan(cycle):
-            parts[0] += f", closing in {style.num(cycle)} days (median)"
+            parts[0] += _(", closing in {days} days (median)").format(days=style.num(cycle))
     cpd = row[f"cost_per_deal_{best}"]
     if not np.isnan(cpd):
-        parts.append(f"selling cost {style.chf(cpd)} per deal")
+        parts.append(_("selling cost {cost} per deal").format(cost=style.chf(cpd)))
     if others:
         gap = cand[best] - others[runner]
-        parts.append(f"earns {style.chf(gap)} more per deal worked than {runner}")
+        parts.append(
+            _("earns {gap} more per deal worked than {channel}").format(
+                gap=style.chf(gap), channel=_(runner)
+            )
+        )
     if not np.isnan(complexity):
-        parts.append(f"complexity {style.num(complexity, 1)} of 5")
+        parts.append(_("complexity {value} of 5").format(value=style.num(complexity, 1)))
     reason = "; ".join(parts) + "."
     pref = row.get("preferred")
     if pref and pref != best and pref in cand:
         if cand[pref] >= cand[best] - rules.preference_band * abs(cand[best]):
             ch, mode = pref, label[pref]
             basis = "measured" if bases[pref] == "measured" else "pooled"
-            reason = (
-                f"Most customers of this segment ({style.pct(row['preference_share'], 0)}) "
-                f"prefer {pref}, which earns within {style.pct(rules.preference_band, 0)} of "
-                f"the best channel ({best})."
+            reason = _(
+                "Most customers of this segment ({share}) prefer {preferred}, which earns within "
+                "{band} of the best channel ({best})."
+            ).format(
+                share=style.pct(row["preference_share"], 0),
+                preferred=_(pref),
+                band=style.pct(rules.preference_band, 0),
+                best=_(best),
             )
     if ch == "online" and "tele" in cand:
         close = cand["tele"] >= cand["online"] - rules.hybrid_band * abs(cand["online"])
@@ -783,12 +810,12 @@ def _choose(
         if close or needs_talk:
             mode = "Online with tele follow-up"
             reason += (
-                " Tele follows up: the product needs explanation."
+                _(" Tele follows up: the product needs explanation.")
                 if needs_talk
-                else " Tele follows up: it earns nearly as much."
+                else _(" Tele follows up: it earns nearly as much.")
             )
     if basis == "pooled":
-        reason += " (Few deals in this size class: the product group's figures over all sizes.)"
+        reason += _(" (Few deals in this size class: the product group's figures over all sizes.)")
     return {"channel": ch, "mode": mode, "basis": basis, "reason": reason}
 
 
@@ -1331,12 +1358,16 @@ def data_gaps(
     prod = tables.get("products")
     if prod is None or "complexity" not in prod.columns or prod["complexity"].isna().all():
         gaps.append(
-            "no product complexity: thin cells stay with the channel that sells the product "
-            "group today"
+            _(
+                "no product complexity: thin cells stay with the channel that sells the product "
+                "group today"
+            )
         )
     if prod is None or "cost_share" not in prod.columns or prod["cost_share"].isna().all():
         gaps.append(
-            f"no product cost shares: a margin of {style.pct(rules.default_margin, 0)} is assumed"
+            _("no product cost shares: a margin of {margin} is assumed").format(
+                margin=style.pct(rules.default_margin, 0)
+            )
         )
     acc = tables.get("accounts")
     if (
@@ -1344,20 +1375,24 @@ def data_gaps(
         or "channel_preference" not in acc.columns
         or acc["channel_preference"].isna().all()
     ):
-        gaps.append("no stated channel preferences")
+        gaps.append(_("no stated channel preferences"))
     if len(deals):
         seen = sorted(deals["channel"].dropna().unique())
         if len(seen) < len(CHANNELS):
             missing = [c for c in CHANNELS if c not in seen]
             gaps.append(
-                f"deals only in {', '.join(seen)}: {', '.join(missing)} cannot be measured, so "
-                "the matrix can only confirm or rule out the channels seen"
+                _(
+                    "deals only in {seen}: {missing} cannot be measured, so the matrix can only "
+                    "confirm or rule out the channels seen"
+                ).format(
+                    seen=", ".join(_(c) for c in seen), missing=", ".join(_(c) for c in missing)
+                )
             )
         src = deals.get("channel_source")
         if src is not None and src.eq("owner role").all():
-            gaps.append("no channel field on deals: each deal's channel is its owner's role")
+            gaps.append(_("no channel field on deals: each deal's channel is its owner's role"))
         if not deals["customer_type"].eq("existing").any():
-            gaps.append("no upsell deals: the existing-customer rows rest on the fallback rule")
+            gaps.append(_("no upsell deals: the existing-customer rows rest on the fallback rule"))
     if segments.attrs.get("size_basis", rules.size_basis) != rules.size_basis:
         gaps.append(
             f"no {rules.size_basis} for most accounts: size classes use "
@@ -1365,12 +1400,12 @@ def data_gaps(
         )
     counts = deals.attrs.get("counts", {})
     for key, text in (
-        ("without_product_group", "deals without a product group"),
-        ("without_account", "deals without an account"),
-        ("without_channel", "deals without a channel or owner role"),
+        ("without_product_group", N_("deals without a product group")),
+        ("without_account", N_("deals without an account")),
+        ("without_channel", N_("deals without a channel or owner role")),
     ):
         if counts.get(key):
-            gaps.append(f"{style.num(counts[key])} {text} (left out)")
+            gaps.append(_("{n} {what} (left out)").format(n=style.num(counts[key]), what=_(text)))
     return gaps
 
 
@@ -1399,8 +1434,10 @@ def heat_table(matrix: pd.DataFrame) -> Any:
     for i in shown.index:
         for j in shown.columns:
             v = contrib.loc[i, j]
-            label = str(text.loc[i, j])
-            shown.loc[i, j] = f"{label} · {style.chf(v)}" if pd.notna(v) else f"{label} · rule"
+            label = style.value_label(str(text.loc[i, j]))
+            shown.loc[i, j] = (
+                f"{label} · {style.chf(v)}" if pd.notna(v) else f"{label} · {_('rule')}"
+            )
     vmax = (
         float(np.nanmax(np.abs(contrib.to_numpy(dtype="float64"))))
         if contrib.notna().any().any()
@@ -1427,11 +1464,17 @@ def heat_table(matrix: pd.DataFrame) -> Any:
     shown.index.name = None
     shown.columns.name = None
     styler = shown.style.apply(colour, axis=0).format(escape="html")
+    if i18n.language() != "en":  # segment names in the run's language
+        styler = styler.relabel_index(
+            [style.escape(style.value_label(str(i))) for i in shown.index], axis=0
+        )
     styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     styler = styler.set_caption(
-        "Channel per customer segment (rows) and product group (columns), with the contribution "
-        f"per deal worked ({style.currency()}; darker = more; field dark blue, tele light blue, online orange). "
-        "Grey italic cells: too little data, decided by the rule."
+        _(
+            "Channel per customer segment (rows) and product group (columns), with the "
+            "contribution per deal worked ({currency}; darker = more; field dark blue, tele light "
+            "blue, online orange). Grey italic cells: too little data, decided by the rule."
+        ).format(currency=style.currency())
     )
     return styler.set_table_attributes('class="sa-table sa-heat"')
 
@@ -1441,17 +1484,26 @@ def matrix_sentence(matrix: pd.DataFrame, summary: pd.DataFrame | None = None) -
     n = len(matrix)
     by = matrix["channel"].value_counts()
     parts = [
-        f"Of {n} segment × product-group cells, "
-        + ", ".join(f"{style.num(by.get(c, 0))} go to {c}" for c in CHANNELS)
-        + f"; {style.num(int(matrix['basis'].eq('rule').sum()))} have too little data and follow "
-        "the complexity rule."
+        _("Of {n} segment × product-group cells, ").format(n=n)
+        + ", ".join(
+            _("{n} go to {channel}").format(n=style.num(by.get(c, 0)), channel=_(c))
+            for c in CHANNELS
+        )
+        + _("; {n} have too little data and follow the complexity rule.").format(
+            n=style.num(int(matrix["basis"].eq("rule").sum()))
+        )
     ]
     if summary is not None and len(summary):
         s = summary[summary["scenario"] == "proposed"].set_index("channel")
         if s["fte_needed"].notna().any():
             parts.append(
-                "The proposed split needs "
-                + ", ".join(f"{style.num(s.loc[c, 'fte_needed'], 1)} FTE in {c}" for c in CHANNELS)
+                _("The proposed split needs ")
+                + ", ".join(
+                    _("{fte} FTE in {channel}").format(
+                        fte=style.num(s.loc[c, "fte_needed"], 1), channel=_(c)
+                    )
+                    for c in CHANNELS
+                )
                 + "."
             )
     return " ".join(parts)

@@ -37,6 +37,7 @@ import pandas as pd
 
 from salesanalytics import style
 from salesanalytics.geo import ROAD_FACTOR, SPEED_KMH, haversine_km
+from salesanalytics.i18n import gettext as _
 from salesanalytics.schema import CHANNELS
 
 __all__ = [
@@ -1100,10 +1101,14 @@ def channel_sentence(
     s = summary.set_index(["scenario", "channel"])
     gain = s.xs("proposed")["contribution"].sum() - s.xs("today")["contribution"].sum()
     parts = [
-        f"The proposal moves {style.num(moves)} of {style.num(len(account_channel))} accounts to another channel",
+        _("The proposal moves {n} of {total} accounts to another channel").format(
+            n=style.num(moves), total=style.num(len(account_channel))
+        ),
         f"and raises the contribution after selling cost by {style.chf(gain, compact=True)} a year.",
-        f"A field rep pays above a yearly account value of {style.chf(thresholds['field'])};"
-        f" tele pays over online above {style.chf(thresholds['tele'])}.",
+        _(
+            "A field rep pays above a yearly account value of {field}; tele pays over online "
+            "above {tele}."
+        ).format(field=style.chf(thresholds["field"]), tele=style.chf(thresholds["tele"])),
     ]
     return " ".join(parts)
 
@@ -1250,21 +1255,21 @@ def plot_whale(curve: pd.DataFrame, ax: Any = None) -> Any:
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
+        _fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(curve["customer_share"] * 100, curve["cumulative_share"] * 100, color=style.PALETTE[0])
     ax.axhline(100, color=style.PALETTE[7], lw=0.8, ls="--")
     if len(curve):
         i = int(np.nanargmax(curve["cumulative_share"].to_numpy()))
         ax.annotate(
-            f"peak {style.pct(curve['cumulative_share'].iloc[i], 0)}",
+            _("peak {share}").format(share=style.pct(curve["cumulative_share"].iloc[i], 0)),
             (curve["customer_share"].iloc[i] * 100, curve["cumulative_share"].iloc[i] * 100),
             textcoords="offset points",
             xytext=(5, 5),
             fontsize=9,
         )
-    ax.set_xlabel("customers ranked from most to least profitable (%)")
-    ax.set_ylabel("cumulative contribution III (% of total)")
-    ax.set_title("Whale curve")
+    ax.set_xlabel(_("customers ranked from most to least profitable (%)"))
+    ax.set_ylabel(_("cumulative contribution III (% of total)"))
+    ax.set_title(_("Whale curve"))
     return ax
 
 
@@ -1273,7 +1278,7 @@ def plot_channel_summary(summary: pd.DataFrame, ax: Any = None) -> Any:
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
+        _fig, ax = plt.subplots(figsize=(8, 4))
     x = np.arange(len(CHANNELS))
     s = summary.set_index(["scenario", "channel"])
     for j, (scen, alpha) in enumerate((("today", 0.55), ("proposed", 1.0))):
@@ -1284,13 +1289,13 @@ def plot_channel_summary(summary: pd.DataFrame, ax: Any = None) -> Any:
             width=0.38,
             color=[style.CHANNEL_COLORS[c] for c in CHANNELS],
             alpha=alpha,
-            label=scen,
+            label=_(scen),
         )
     avail = s.xs("today")["fte_available"].reindex(list(CHANNELS)).to_numpy()
-    ax.scatter(x, avail, marker="_", s=900, color="black", label="FTE today (CRM)")
-    ax.set_xticks(x, list(CHANNELS))
+    ax.scatter(x, avail, marker="_", s=900, color="black", label=_("FTE today (CRM)"))
+    ax.set_xticks(x, [_(c) for c in CHANNELS])
     ax.set_ylabel("FTE")
-    ax.set_title("Workload in FTE per channel: today (light) and proposed (dark)")
+    ax.set_title(_("Workload in FTE per channel: today (light) and proposed (dark)"))
     ax.legend(fontsize=8, frameon=False)
     return ax
 

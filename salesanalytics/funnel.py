@@ -36,6 +36,8 @@ import pandas as pd
 import pyarrow as pa
 from statsmodels.duration.survfunc import SurvfuncRight
 
+from salesanalytics.i18n import gettext as _
+
 __all__ = [
     "product_groups",
     "DEFAULT_STAGE_ORDERS",
@@ -1168,14 +1170,14 @@ def history_note(progress: pd.DataFrame) -> str:
     if progress.attrs.get("stage_history", True):
         return ""
     lost = int(progress["status"].eq("lost").sum())
-    return (
+    return _(
         "The export has no stage history (the stages each deal went through, with dates). "
-        f"Known: the win rate (won / closed deals), deal sizes, sales-cycle lengths and the stage "
-        f"where each open deal stands today. Not known: at which stage the {lost:,} lost deals "
+        "Known: the win rate (won / closed deals), deal sizes, sales-cycle lengths and the stage "
+        "where each open deal stands today. Not known: at which stage the {lost} lost deals "
         "were lost, hence the conversion from stage to stage and the time spent in each stage; "
         "they are left empty rather than estimated. Export the opportunity stage history "
         "(e.g. Salesforce OpportunityHistory) to measure them."
-    )
+    ).format(lost=f"{lost:,}")
 
 
 def funnel_sentence(rates: pd.DataFrame) -> str:
@@ -1189,17 +1191,26 @@ def funnel_sentence(rates: pd.DataFrame) -> str:
     """
     from salesanalytics.style import chf, num, pct
 
-    names = {"new_business": "New business", "existing": "Existing customers"}
+    names = {"new_business": _("New business"), "existing": _("Existing customers")}
     parts = []
     for r in rates.itertuples(index=False):
         cyc = (
-            f"a typical deal closes after {num(r.median_cycle_days)} days"
+            _("a typical deal closes after {days} days").format(days=num(r.median_cycle_days))
             if pd.notna(r.median_cycle_days)
-            else "too few closed deals to measure the sales cycle"
+            else _("too few closed deals to measure the sales cycle")
         )
         parts.append(
-            f"{names.get(r.funnel, r.funnel)}: {num(r.won)} deals won and {num(r.lost)} lost "
-            f"(win rate {pct(r.win_rate)}), average won deal {chf(r.avg_deal_size)}; {cyc}."
+            _(
+                "{funnel}: {won} deals won and {lost} lost (win rate {rate}), average won deal "
+                "{size}; {cycle}."
+            ).format(
+                funnel=names.get(r.funnel, r.funnel),
+                won=num(r.won),
+                lost=num(r.lost),
+                rate=pct(r.win_rate),
+                size=chf(r.avg_deal_size),
+                cycle=cyc,
+            )
         )
     return " ".join(parts)
 
@@ -1367,7 +1378,7 @@ def plot_funnel(stages: pd.DataFrame, funnel: str, ax: Any = None) -> Any:
 
     s = stages[(stages["funnel"] == funnel) & (stages["channel"] != "all")]
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 4))
+        _fig, ax = plt.subplots(figsize=(9, 4))
     chans = [c for c in ("field", "tele", "online", "unknown") if c in set(s["channel"])]
     stage_names = (
         s.drop_duplicates("stage_index").sort_values("stage_index")["stage"].astype(str).tolist()
@@ -1382,18 +1393,18 @@ def plot_funnel(stages: pd.DataFrame, funnel: str, ax: Any = None) -> Any:
             share * 100,
             height=h,
             color=CHANNEL_COLORS.get(ch, PALETTE[7]),
-            label=ch,
+            label=_(ch),
         )
         for yi, (sh, cv) in zip(y, zip(share, g["conversion"], strict=True), strict=True):
             if pd.notna(cv):
                 ax.text(sh * 100 + 1, yi - j * h + 0.4 - h / 2, pct(cv, 0), va="center", fontsize=7)
     ax.set_yticks(y, stage_names)
-    ax.set_xlabel("share of deals reaching the stage (%), label: conversion to the next stage")
+    ax.set_xlabel(_("share of deals reaching the stage (%), label: conversion to the next stage"))
     ax.set_title(
-        {"new_business": "New-business funnel", "existing": "Existing-customer funnel"}.get(
-            funnel, funnel
-        )
-        + " by channel"
+        {
+            "new_business": _("New-business funnel by channel"),
+            "existing": _("Existing-customer funnel by channel"),
+        }.get(funnel, funnel + _(" by channel"))
     )
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     return ax
@@ -1406,16 +1417,16 @@ def plot_cycle(progress: pd.DataFrame, ax: Any = None) -> Any:
     from salesanalytics.style import PALETTE
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
+        _fig, ax = plt.subplots(figsize=(8, 4))
     for i, f in enumerate(FUNNELS):
         g = progress[progress["funnel"] == f]
         if g.empty:
             continue
         km = kaplan_meier(g["cycle_days"], g["closed"])
-        ax.step(km["time"], km["survival"] * 100, where="post", color=PALETTE[i * 3], label=f)
-    ax.set_xlabel("days since the deal was created")
-    ax.set_ylabel("deals still open (%)")
-    ax.set_title("Sales cycle (Kaplan–Meier, open deals censored)")
+        ax.step(km["time"], km["survival"] * 100, where="post", color=PALETTE[i * 3], label=_(f))
+    ax.set_xlabel(_("days since the deal was created"))
+    ax.set_ylabel(_("deals still open (%)"))
+    ax.set_title(_("Sales cycle (Kaplan–Meier, open deals censored)"))
     ax.legend(fontsize=8, frameon=False)
     return ax
 

@@ -43,6 +43,7 @@ __all__ = [
     "update_catalogue",
     "check_locale",
     "gettext",
+    "gettext_known",
     "language",
     "locale",
     "ngettext",
@@ -194,6 +195,18 @@ def gettext(message: str) -> str:
 _ = gettext
 
 
+def gettext_known(message: str) -> str:
+    """``message`` in the run's language when the catalogue has it, else unchanged, without
+    noting it as missing: for table cells, which hold CRM text (names) as well as words."""
+    lang = _STATE["language"]
+    if lang == "en" or not message:
+        return message
+    found = catalogue(lang).get(message)
+    if found is None:
+        return message
+    return swiss(found if isinstance(found, str) else found[0])
+
+
 def pgettext(context: str, message: str) -> str:
     """``message`` in the run's language, for words whose translation depends on where they
     stand (``pgettext("channel", "Field")`` -> ``Feld``)."""
@@ -319,6 +332,31 @@ def _python_messages(code: str) -> list[str]:
     return out
 
 
+CONFIG_TEXTS: tuple[str, ...] = (
+    "config/kpi_system.yaml",
+    "config/kpi_catalogue.yaml",
+    "config/roles.yaml",
+    "config/plans/*.yaml",
+)
+"""Built-in configuration whose words a client reads (KPI names and definitions, role
+profiles, pay-plan names): the keys of :data:`DISPLAY_KEYS` are catalogue texts, translated
+where they are shown."""
+
+DISPLAY_KEYS: frozenset[str] = frozenset(
+    {"name", "definition", "mission", "tasks", "segments", "requirement", "category"}
+)
+
+
+def _display_texts(node: Any, key: str | None = None) -> list[str]:
+    if isinstance(node, dict):
+        return [t for k, v in node.items() for t in _display_texts(v, str(k))]
+    if isinstance(node, list):
+        return [t for v in node for t in _display_texts(v, key)]
+    if isinstance(node, str) and key in DISPLAY_KEYS:
+        return [node]
+    return []
+
+
 def extract_messages(root: str | os.PathLike[str] | None = None) -> dict[str, list[str]]:
     """Every text of the catalogue and where it is used: ``msgid -> [places]``.
 
@@ -375,6 +413,16 @@ def extract_messages(root: str | os.PathLike[str] | None = None) -> dict[str, li
                     add(spec[key], f"config/parameter_labels.yaml:{phase}")
     for word in STATUS_WORDS:
         add(word, "index page")
+    for rel in CONFIG_TEXTS:
+        for path in sorted(pkg.glob(rel)):
+            data = yaml.safe_load(path.read_text("utf-8"))
+            for text in _display_texts(data):
+                add(text, path.relative_to(pkg.parent).as_posix())
+    shared = yaml.safe_load((pkg / "config" / "shared_figures.yaml").read_text("utf-8")) or {}
+    for fig in (shared.get("figures") or []) if isinstance(shared, dict) else []:
+        for src in fig.get("sources", []) if isinstance(fig, dict) else []:
+            if isinstance(src, dict) and isinstance(src.get("headline"), str):
+                add(src["headline"], "config/shared_figures.yaml (headline pattern)")
     return found
 
 

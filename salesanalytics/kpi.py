@@ -43,6 +43,8 @@ from matplotlib.transforms import Bbox
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from salesanalytics import style
+from salesanalytics.i18n import N_
+from salesanalytics.i18n import gettext as _
 from salesanalytics.workspace import apply_run_settings, read_phase_tables
 
 __all__ = [
@@ -237,26 +239,28 @@ class KpiSystem(BaseModel):
         for k in self.kpis:
             t = self.thresholds(k)
             target = {
-                "prior_year_growth": f"last year {k.target.value:+.0%}",
+                "prior_year_growth": _("last year {growth}").format(
+                    growth=f"{k.target.value:+.0%}"
+                ),
                 "absolute": style.num(k.target.value, 2)
                 if k.unit == "ratio"
                 else (
                     style.pct(k.target.value, 0) if k.unit == "pct" else style.num(k.target.value)
                 ),
-                "peer_median": f"median of peers × {k.target.value:g}",
+                "peer_median": _("median of peers × {factor}").format(factor=f"{k.target.value:g}"),
             }[k.target.type]
             rows.append(
                 {
                     "kpi_id": k.id,
-                    "KPI": k.name,
-                    "indicator": k.indicator,
-                    "definition": k.definition,
+                    "KPI": _(k.name),
+                    "indicator": _(k.indicator),
+                    "definition": _(k.definition),
                     "formula": k.formula,
-                    "owner": k.owner_role.replace("_", " "),
+                    "owner": _(k.owner_role.replace("_", " ")),
                     "target": target,
-                    "better": k.direction,
-                    "green from": f"{t.green:.0%} of target",
-                    "amber from": f"{t.amber:.0%} of target",
+                    "better": _(k.direction),
+                    "green from": _("{share} of target").format(share=f"{t.green:.0%}"),
+                    "amber from": _("{share} of target").format(share=f"{t.amber:.0%}"),
                 }
             )
         return pd.DataFrame(rows)
@@ -781,19 +785,23 @@ def status_headline(actuals: pd.DataFrame, prefer: str = "bookings_ytd") -> str:
     _require(actuals, ["level", "kpi_id", "kpi_name", "indicator", "status"], "actuals")
     rep = actuals[actuals["level"] == "rep"]
     if rep.empty:
-        return "The KPI system has no KPI at rep level: no traffic lights per rep."
+        return _("The KPI system has no KPI at rep level: no traffic lights per rep.")
     ids = list(dict.fromkeys(rep["kpi_id"].astype(str)))
     lagging = list(dict.fromkeys(rep.loc[rep["indicator"] == "lagging", "kpi_id"].astype(str)))
     kid = prefer if prefer in ids else (lagging or ids)[0]
     k = rep[rep["kpi_id"] == kid]
-    name = str(k["kpi_name"].iloc[0])
+    name = _(str(k["kpi_name"].iloc[0]))
     scored = k[k["status"].isin(["green", "amber", "red"])]
     if scored.empty:
-        return f"No rep has a target for {name} yet (its inputs are missing)."
-    return (
-        f"{style.num((scored['status'] == 'green').sum())} of the {style.num(len(scored))} reps "
-        f"with a target for {name} are on or above it; "
-        f"{style.num((scored['status'] == 'red').sum())} are clearly behind."
+        return _("No rep has a target for {kpi} yet (its inputs are missing).").format(kpi=name)
+    return _(
+        "{green} of the {n} reps with a target for {kpi} are on or above it; {red} are clearly "
+        "behind."
+    ).format(
+        green=style.num((scored["status"] == "green").sum()),
+        n=style.num(len(scored)),
+        kpi=name,
+        red=style.num((scored["status"] == "red").sum()),
     )
 
 
@@ -1181,8 +1189,8 @@ def kpi_tiles(cockpit: Cockpit) -> Any:
     k = cockpit.kpis
     shown = pd.DataFrame(
         {
-            "KPI": k["kpi_name"].to_numpy(),
-            "type": k["indicator"].to_numpy(),
+            "KPI": [_(str(n)) for n in k["kpi_name"]],
+            "type": [_(str(i)) for i in k["indicator"]],
             "actual": [_fmt_value(v, u) for v, u in zip(k["actual"], k["unit"], strict=True)],
             "target": [_fmt_value(v, u) for v, u in zip(k["target"], k["unit"], strict=True)],
             "attainment": k["attainment"].to_numpy(),
@@ -1191,8 +1199,8 @@ def kpi_tiles(cockpit: Cockpit) -> Any:
     )
     styler = style.table(
         shown,
-        formats={"attainment": lambda v: style.pct(v, 0)},
-        caption=f"KPIs of {cockpit.entity_name}",
+        formats={"attainment": lambda v: style.pct(v, 0), "status": lambda v: _(str(v))},
+        caption=_("KPIs of {name}").format(name=cockpit.entity_name),
         max_rows=50,
     )
     return styler.map(
@@ -1215,9 +1223,9 @@ _BAND_COLORS = {
 _SWISS = mpl_ticker.FuncFormatter(lambda v, _pos: style.num(v))
 _RISK_ORDER = ("low", "medium", "high", "not scored")
 _CONTACT_TYPES = (
-    ("visits", "Visits", "field"),
-    ("calls", "Calls", "tele"),
-    ("online_sessions", "Online sessions", "online"),
+    ("visits", N_("Visits"), "field"),
+    ("calls", N_("Calls"), "tele"),
+    ("online_sessions", N_("Online sessions"), "online"),
 )
 
 
@@ -1261,8 +1269,8 @@ def _panels(cockpit: Cockpit) -> _Panels:
         else np.zeros(0)
     )
     return _Panels(
-        title=f"Sales cockpit – {cockpit.entity_name}",
-        labels=b["month"].dt.strftime("%b %y").tolist(),
+        title=_("Sales cockpit – {name}").format(name=cockpit.entity_name),
+        labels=[style.month(m) for m in b["month"]],
         bookings=b["value"].to_numpy() / 1e3,
         prior=b["prior_value"].to_numpy() / 1e3,
         contacts=contacts,
@@ -1301,24 +1309,24 @@ def _draw_cockpit(fig: Any, p: _Panels) -> _CockpitArtists:
     ax = axes[0, 0]
     x = np.arange(len(p.labels))
     step = max(1, len(x) // 6)  # about six month labels: readable without rotating them
-    bk = ax.bar(x, p.bookings, color=style.PALETTE[1], label="actual")
+    bk = ax.bar(x, p.bookings, color=style.PALETTE[1], label=_("actual"))
     (prior,) = ax.plot(
-        x, p.prior, color=style.PALETTE[3], marker="o", label="same month a year earlier"
+        x, p.prior, color=style.PALETTE[3], marker="o", label=_("same month a year earlier")
     )
     ax.set_xticks(x[::step], p.labels[::step], fontsize=8)
-    ax.set_ylabel(f"{style.currency()} thousand")
-    ax.set_title("Bookings per month", y=1.0)
+    ax.set_ylabel(_("{currency} thousand").format(currency=style.currency()))
+    ax.set_title(_("Bookings per month"), y=1.0)
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3)
     ax = axes[0, 1]
     bottom = np.zeros(len(x))
     contacts = []
     for (_m, lab, channel), vals in zip(_CONTACT_TYPES, p.contacts, strict=True):
-        bars = ax.bar(x, vals, bottom=bottom, color=style.CHANNEL_COLORS[channel], label=lab)
+        bars = ax.bar(x, vals, bottom=bottom, color=style.CHANNEL_COLORS[channel], label=_(lab))
         contacts.append(list(bars.patches))
         bottom = bottom + vals
     ax.set_xticks(x[::step], p.labels[::step], fontsize=8)
     ax.yaxis.set_major_formatter(_SWISS)
-    ax.set_title("Customer contacts per month", y=1.0)
+    ax.set_title(_("Customer contacts per month"), y=1.0)
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3)
     ax = axes[1, 0]
     funnel, funnel_text = [], []
@@ -1330,15 +1338,17 @@ def _draw_cockpit(fig: Any, p: _Panels) -> _CockpitArtists:
             funnel_text.append(ax.text(r, yi, _funnel_label(r, c), va="center", fontsize=8))
         ax.set_xlim(0, max(1.0, float(p.reached.max())) * 1.35)
     else:
-        ax.text(0.5, 0.5, "no new-business deals", ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, _("no new-business deals"), ha="center", va="center", transform=ax.transAxes
+        )
     ax.xaxis.set_major_formatter(_SWISS)
-    ax.set_title("New-business funnel (deals reaching each stage)", y=1.0)
+    ax.set_title(_("New-business funnel (deals reaching each stage)"), y=1.0)
     ax = axes[1, 1]
     bands, band_text = [], []
     if p.bands:
         bands = list(
             ax.bar(
-                p.bands,
+                [_(b) for b in p.bands],
                 p.band_mrr / 1e3,
                 color=[_BAND_COLORS.get(o, style.PALETTE[7]) for o in p.bands],
             ).patches
@@ -1350,9 +1360,11 @@ def _draw_cockpit(fig: Any, p: _Panels) -> _CockpitArtists:
                 )
             )
     else:
-        ax.text(0.5, 0.5, "no recurring revenue", ha="center", va="center", transform=ax.transAxes)
-    ax.set_ylabel(f"MRR, {style.currency()} thousand")
-    ax.set_title("Portfolio MRR by churn risk", y=1.0)
+        ax.text(
+            0.5, 0.5, _("no recurring revenue"), ha="center", va="center", transform=ax.transAxes
+        )
+    ax.set_ylabel(_("MRR, {currency} thousand").format(currency=style.currency()))
+    ax.set_title(_("Portfolio MRR by churn risk"), y=1.0)
     title = fig.suptitle(p.title, x=0.01, ha="left", fontweight="bold")
     # fixed margins: cheaper than tight_layout, and every cockpit page looks the same
     fig.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.08, hspace=0.55, wspace=0.3)
@@ -1561,15 +1573,20 @@ def cockpit_sentence(cockpit: Cockpit) -> str:
     counts = k["status"].value_counts()
     reds = k.loc[k["status"].eq("red").fillna(False).to_numpy(bool), "kpi_name"].tolist()
     greens = int(counts.get("green", 0))
-    text = (
-        f"{cockpit.entity_name}: {greens} of {len(k)} KPIs on target (green), "
-        f"{int(counts.get('amber', 0))} close (amber), {len(reds)} behind (red)"
+    text = _(
+        "{name}: {green} of {n} KPIs on target (green), {amber} close (amber), {red} behind (red)"
+    ).format(
+        name=cockpit.entity_name,
+        green=greens,
+        n=len(k),
+        amber=int(counts.get("amber", 0)),
+        red=len(reds),
     )
     if reds:
-        text += " – behind on " + ", ".join(reds)
+        text += _(" – behind on ") + ", ".join(_(str(r)) for r in reds)
     grey = int(counts.get("grey", 0))
     if grey:
-        text += f"; {grey} without data or target (grey)"
+        text += _("; {n} without data or target (grey)").format(n=grey)
     return text + "."
 
 
@@ -1752,13 +1769,17 @@ def traffic_light_table(actuals: pd.DataFrame, level: str = "rep", max_rows: int
     a = actuals[actuals["level"].eq(level).fillna(False).to_numpy(bool)].copy()
     a["text"] = [_fmt_value(v, u) for v, u in zip(a["actual"], a["unit"], strict=True)]
     order = list(dict.fromkeys(a["kpi_name"]))
+    a["kpi_name"] = [_(str(n)) for n in a["kpi_name"]]
+    order = [_(str(n)) for n in order]
     text = a.pivot_table(index="entity_name", columns="kpi_name", values="text", aggfunc="first")
     stat = a.pivot_table(index="entity_name", columns="kpi_name", values="status", aggfunc="first")
     text, stat = text[order], stat[order]
     shown = text.reset_index().rename(columns={"entity_name": level})
     colours = stat.reset_index(drop=True).head(max_rows)
     styler = style.table(
-        shown, caption=f"KPIs per {level}: actual value, colour = status", max_rows=max_rows
+        shown,
+        caption=_("KPIs per {level}: actual value, colour = status").format(level=_(level)),
+        max_rows=max_rows,
     )
 
     def _css(col: pd.Series) -> list[str]:

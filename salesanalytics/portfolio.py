@@ -31,6 +31,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from salesanalytics import style
+from salesanalytics.i18n import N_
+from salesanalytics.i18n import gettext as _
 
 __all__ = [
     "CATEGORIES",
@@ -94,14 +96,22 @@ MEASURES: dict[str, str] = {
 """Additive account measures; KPI formulas in the catalogue are expressions over their sums."""
 
 MATRIX_TREATMENTS: dict[str, str] = {
-    "develop": "High potential, low revenue today: invest selling time to win share of wallet "
-    "(needs analysis, cross-sell offers, field visits for the largest).",
-    "defend": "High potential and high revenue: the most valuable relationships. Regular account "
-    "reviews, early renewal talks, senior contact, proactive service.",
-    "maintain": "Low remaining potential, high revenue: keep and protect. Secure renewals (auto-"
-    "renewal, multi-year), efficient tele care, few visits.",
-    "serve efficiently": "Low potential and low revenue: serve through online and tele channels, "
-    "self-service and campaigns; no field visits.",
+    "develop": N_(
+        "High potential, low revenue today: invest selling time to win share of wallet "
+        "(needs analysis, cross-sell offers, field visits for the largest)."
+    ),
+    "defend": N_(
+        "High potential and high revenue: the most valuable relationships. Regular account "
+        "reviews, early renewal talks, senior contact, proactive service."
+    ),
+    "maintain": N_(
+        "Low remaining potential, high revenue: keep and protect. Secure renewals (auto-"
+        "renewal, multi-year), efficient tele care, few visits."
+    ),
+    "serve efficiently": N_(
+        "Low potential and low revenue: serve through online and tele channels, "
+        "self-service and campaigns; no field visits."
+    ),
 }
 """Portfolio matrix cells (current revenue against potential) and the recommended treatment."""
 
@@ -491,7 +501,9 @@ def segment_accounts(measures: pd.DataFrame, config: PortfolioConfig | None = No
         "serve efficiently",
     )
     out["matrix_cell"] = pd.array(cell, dtype="string")
-    out["treatment"] = out["matrix_cell"].map(MATRIX_TREATMENTS).astype("string")
+    out["treatment"] = (
+        out["matrix_cell"].map({k: _(v) for k, v in MATRIX_TREATMENTS.items()}).astype("string")
+    )
     return out.reset_index(drop=True)
 
 
@@ -513,7 +525,7 @@ def matrix_summary(segments: pd.DataFrame) -> pd.DataFrame:
         }
     ).reindex(list(MATRIX_TREATMENTS), fill_value=0)
     out["share_of_mrr"] = out["current_mrr"] / max(out["current_mrr"].sum(), 1e-12)
-    out["treatment"] = [MATRIX_TREATMENTS[c] for c in out.index]
+    out["treatment"] = [_(MATRIX_TREATMENTS[c]) for c in out.index]
     return out.rename_axis("matrix_cell").reset_index()
 
 
@@ -1151,22 +1163,33 @@ def describe_portfolio(
     out = []
     if dev is not None:
         out.append(
-            f"{style.num(dev['accounts'])} accounts ({style.pct(dev['accounts'] / total_acc, 0)}) "
-            "have high potential but little or no revenue today ('develop'): together "
-            f"{style.chf(dev['potential_mrr'])} potential MRR against "
-            f"{style.chf(dev['current_mrr'])} today. This is where additional selling time pays most."
+            _(
+                "{n} accounts ({share}) have high potential but little or no revenue today "
+                "('develop'): together {potential} potential MRR against {current} today. This is "
+                "where additional selling time pays most."
+            ).format(
+                n=style.num(dev["accounts"]),
+                share=style.pct(dev["accounts"] / total_acc, 0),
+                potential=style.chf(dev["potential_mrr"]),
+                current=style.chf(dev["current_mrr"]),
+            )
         )
     if "defend" in s.index:
         d = s.loc["defend"]
         out.append(
-            f"{style.num(d['accounts'])} accounts carry {style.pct(d['share_of_mrr'], 0)} of today's "
-            "MRR and still have high potential ('defend'): they need regular reviews and early "
-            "renewal talks."
+            _(
+                "{n} accounts carry {share} of today's MRR and still have high potential "
+                "('defend'): they need regular reviews and early renewal talks."
+            ).format(n=style.num(d["accounts"]), share=style.pct(d["share_of_mrr"], 0))
         )
     out.append(
-        f"{style.num(len(key_accounts))} accounts qualify as key accounts "
-        f"({style.chf(key_accounts['potential_mrr'].sum())} potential MRR); each has a proposed "
-        "key-account manager."
+        _(
+            "{n} accounts qualify as key accounts ({potential} potential MRR); each has a "
+            "proposed key-account manager."
+        ).format(
+            n=style.num(len(key_accounts)),
+            potential=style.chf(key_accounts["potential_mrr"].sum()),
+        )
     )
     label = "name" if "name" in ranking.columns else "entity_id"
     peer = (
@@ -1177,19 +1200,33 @@ def describe_portfolio(
     for group, r in ranking.groupby(peer, sort=False):
         if group == VACANT_LABEL:
             out.append(
-                f"{style.num(len(r))} portfolio(s) belong to territories without a rep yet "
-                "(vacant territories; a hire is needed): they are listed but not ranked."
+                _(
+                    "{n} portfolio(s) belong to territories without a rep yet (vacant "
+                    "territories; a hire is needed): they are listed but not ranked."
+                ).format(n=style.num(len(r)))
             )
             continue
         if len(r) < 2:
             continue
         r = r.sort_values("overall_score", ascending=False)
         top, bottom = r.iloc[0], r.iloc[-1]
-        among = "" if group == "all" else f" among the {str(group).replace('_', '-')} reps"
+        among = (
+            ""
+            if group == "all"
+            else _(" among the {group} reps").format(group=_(str(group).replace("_", "-")))
+        )
         out.append(
-            "Measured fairly (KPIs normalised by each portfolio's potential and size, compared "
-            f"with peers){among}, {top[label]} leads with a score of {top['overall_score']:.0f} "
-            f"of 100; {bottom[label]} is last with {bottom['overall_score']:.0f}."
+            _(
+                "Measured fairly (KPIs normalised by each portfolio's potential and size, compared "
+                "with peers){among}, {top} leads with a score of {top_score} of 100; {bottom} is "
+                "last with {bottom_score}."
+            ).format(
+                among=among,
+                top=top[label],
+                top_score=f"{top['overall_score']:.0f}",
+                bottom=bottom[label],
+                bottom_score=f"{bottom['overall_score']:.0f}",
+            )
         )
     return out
 
@@ -1206,20 +1243,22 @@ def plot_matrix(summary: pd.DataFrame, ax: Any = None) -> Any:
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots()
+        _fig, ax = plt.subplots()
     shares = pd.DataFrame(
         {
-            "accounts": summary["accounts"] / summary["accounts"].sum(),
-            "MRR today": summary["current_mrr"] / summary["current_mrr"].sum(),
-            "potential MRR": summary["potential_mrr"] / summary["potential_mrr"].sum(),
+            _("accounts"): summary["accounts"] / summary["accounts"].sum(),
+            _("MRR today"): summary["current_mrr"] / summary["current_mrr"].sum(),
+            _("potential MRR"): summary["potential_mrr"] / summary["potential_mrr"].sum(),
         }
     )
-    shares.index = summary["matrix_cell"]
+    shares.index = pd.Index(
+        [_(str(c)) for c in summary["matrix_cell"]], name=summary["matrix_cell"].name
+    )
     shares.T.plot.barh(stacked=True, ax=ax, width=0.6)
-    ax.set_xlabel("share")
+    ax.set_xlabel(_("share"))
     ax.set_xlim(0, 1)
     ax.set_ylabel("")
-    ax.set_title("Portfolio matrix: where accounts, revenue and potential sit")
+    ax.set_title(_("Portfolio matrix: where accounts, revenue and potential sit"))
     ax.legend(frameon=False, bbox_to_anchor=(1, 1), loc="upper left")
     return ax
 
@@ -1235,7 +1274,7 @@ def plot_ranking(ranking: pd.DataFrame, label: str = "name", ax: Any = None) -> 
     if "peer_group" in ranking.columns:
         ranking = ranking[ranking["peer_group"].astype("string").fillna("") != VACANT_LABEL]
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.28 * len(ranking) + 1.2))
+        _fig, ax = plt.subplots(figsize=(8, 0.28 * len(ranking) + 1.2))
     r = ranking.iloc[::-1]
     ids = r["entity_id"].astype("string")
     names = (r[label].astype("string").fillna(ids) if label in r.columns else ids).astype(object)
@@ -1251,12 +1290,12 @@ def plot_ranking(ranking: pd.DataFrame, label: str = "name", ax: Any = None) -> 
 
         ax.legend(
             [Patch(color=c) for c in colors.values()],
-            list(colors),
+            [_(str(g)) for g in colors],
             frameon=False,
             loc="lower right",
         )
     ax.axvline(50, color="#8c8c8c", lw=1, ls="--")
     ax.set_xlim(0, 100)
-    ax.set_xlabel("overall score (0 = worst, 100 = best on every KPI)")
-    ax.set_title("Fair ranking of portfolios")
+    ax.set_xlabel(_("overall score (0 = worst, 100 = best on every KPI)"))
+    ax.set_title(_("Fair ranking of portfolios"))
     return ax

@@ -27,6 +27,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 
 from salesanalytics import geo, style
+from salesanalytics.i18n import gettext as _
 
 __all__ = [
     "FEATURES",
@@ -551,22 +552,36 @@ def potential_findings(result: PotentialResult) -> list[str]:
     pros = a[a["status"] != "customer"]
     q = int(round(result.info["quantile"] * 100))
     lines = [
-        f"Total monthly revenue potential: {style.money(pot)} against {style.money(cur)} today "
-        f"({cur / pot:.0%} penetration).",
-        f"Existing customers could grow by {style.money(cust['white_space_mrr'].sum())} per month "
-        f"if each bought as much as the top {100 - q}% of comparable customers; prospects and "
-        f"former customers add {style.money(pros['white_space_mrr'].sum())} per month.",
+        _(
+            "Total monthly revenue potential: {potential} against {current} today "
+            "({penetration} penetration)."
+        ).format(
+            potential=style.money(pot), current=style.money(cur), penetration=f"{cur / pot:.0%}"
+        ),
+        _(
+            "Existing customers could grow by {customers} per month if each bought as much as "
+            "the top {top}% of comparable customers; prospects and former customers add "
+            "{prospects} per month."
+        ).format(
+            customers=style.money(cust["white_space_mrr"].sum()),
+            top=100 - q,
+            prospects=style.money(pros["white_space_mrr"].sum()),
+        ),
     ]
     coef = result.coefficients.set_index("term")["coef"]
     if "log_employees" in coef:
         lines.append(
-            f"Potential grows with company size: 10% more employees means about "
-            f"{(1.1 ** coef['log_employees'] - 1):.1%} more potential revenue."
+            _(
+                "Potential grows with company size: 10% more employees means about {effect} more "
+                "potential revenue."
+            ).format(effect=f"{(1.1 ** coef['log_employees'] - 1):.1%}")
         )
     if "urban" in coef:
         lines.append(
-            f"Accounts in dense (urban) postal codes have about {np.exp(coef['urban']) - 1:+.0%} "
-            "potential compared with rural ones of the same size and industry."
+            _(
+                "Accounts in dense (urban) postal codes have about {effect} potential compared "
+                "with rural ones of the same size and industry."
+            ).format(effect=f"{np.exp(coef['urban']) - 1:+.0%}")
         )
     return lines
 
@@ -579,9 +594,14 @@ def model_summary(result: PotentialResult) -> str:
     info = result.info
     feats = ", ".join(style.label(f).lower() for f in info["features"])
     filled = [f"{style.num(n)} × {style.label(k).lower()}" for k, n in info["imputed"].items() if n]
-    return (
-        f"Model fitted on {style.num(info['n_fit'])} paying customers "
-        f"({style.num(info['n_excluded_fit'])} customers without active contracts left out of the "
-        f"fit), applied to all {style.num(len(result.accounts))} accounts. Characteristics used: "
-        f"{feats}. Missing values filled in: {', '.join(filled) if filled else 'none'}."
+    return _(
+        "Model fitted on {n_fit} paying customers ({n_excluded} customers without active "
+        "contracts left out of the fit), applied to all {n} accounts. Characteristics used: "
+        "{features}. Missing values filled in: {filled}."
+    ).format(
+        n_fit=style.num(info["n_fit"]),
+        n_excluded=style.num(info["n_excluded_fit"]),
+        n=style.num(len(result.accounts)),
+        features=feats,
+        filled=", ".join(filled) if filled else _("none"),
     )

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from salesanalytics import style
+from salesanalytics.i18n import gettext as _
 from salesanalytics.schema import CHANNELS, REP_ROLES
 
 __all__ = [
@@ -424,26 +425,31 @@ def headcount(
 def headcount_text(hc: pd.DataFrame) -> str:
     """Plain-language summary of :func:`headcount` for the client."""
     if hc["fte_needed"].isna().all():
-        return f"{style.num(hc['fte_today'].sum(), 1)} FTE in sales today. " + hc.attrs.get(
-            "note", "The FTE needed is not computed."
+        return _("{fte} FTE in sales today. ").format(fte=style.num(hc["fte_today"].sum(), 1)) + _(
+            hc.attrs.get("note", "The FTE needed is not computed.")
         )
     need, now = hc["fte_needed"].sum(), hc["fte_today"].sum()
     parts = [
-        f"The proposed channel mix needs {style.num(need, 1)} FTE in sales against "
-        f"{style.num(now, 1)} today ({'+' if need >= now else '-'}{style.num(abs(need - now), 1)})."
+        _(
+            "The proposed channel mix needs {need} FTE in sales against {now} today ({diff})."
+        ).format(
+            need=style.num(need, 1),
+            now=style.num(now, 1),
+            diff=("+" if need >= now else "-") + style.num(abs(need - now), 1),
+        )
     ]
     hire = hc[hc["gap"] >= 0.5].sort_values("gap", ascending=False)
     cut = hc[hc["gap"] <= -0.5].sort_values("gap")
     if len(hire):
         parts.append(
-            "Build up: "
-            + ", ".join(f"{r.name} +{style.num(r.gap, 1)}" for r in hire.itertuples())
+            _("Build up: ")
+            + ", ".join(f"{_(str(r.name))} +{style.num(r.gap, 1)}" for r in hire.itertuples())
             + "."
         )
     if len(cut):
         parts.append(
-            "Shift or reduce: "
-            + ", ".join(f"{r.name} {style.num(r.gap, 1)}" for r in cut.itertuples())
+            _("Shift or reduce: ")
+            + ", ".join(f"{_(str(r.name))} {style.num(r.gap, 1)}" for r in cut.itertuples())
             + "."
         )
     return " ".join(parts)

@@ -417,6 +417,7 @@ def value_label(value: Any) -> Any:
             words = [_word(w) for w in value.split("_")]
             out = " ".join(words)
             return _(out[:1].upper() + out[1:])
+        return i18n.gettext_known(value)  # a word of the package (matrix cell, plan, band)
     return value
 
 

@@ -19,6 +19,8 @@ import pandas as pd
 
 from salesanalytics import style
 from salesanalytics.compensation.plan import Plan, curve_factor
+from salesanalytics.i18n import N_
+from salesanalytics.i18n import gettext as _
 
 __all__ = [
     "Calibration",
@@ -351,7 +353,7 @@ def plot_simulation(sims: dict[str, SimulationResult], bins: int = 80) -> Any:
     colors = [c["color"] for c in mpl.rcParams["axes.prop_cycle"]]
     edge = mpl.rcParams["patch.edgecolor"] if mpl.rcParams["patch.force_edgecolor"] else "none"
     for i, (label, res) in enumerate(sims.items()):
-        counts, _ = np.histogram(res.cost / 1e6, bins=edges)
+        counts, _edges = np.histogram(res.cost / 1e6, bins=edges)
         # the bars of Axes.hist as one collection: looks the same, draws several times faster
         bars = PolyCollection(
             [
@@ -362,22 +364,28 @@ def plot_simulation(sims: dict[str, SimulationResult], bins: int = 80) -> Any:
             edgecolors=edge,
             linewidths=mpl.rcParams["patch.linewidth"],
             alpha=0.6,
-            label=label,
+            label=_(label),
         )
         bars.sticky_edges.y.append(0)
         axes[0].add_collection(bars)
         expected = res.pay.mean(axis=0)
         lc = lorenz(expected)
-        axes[1].plot(lc["rep_share"], lc["pay_share"], label=f"{label} (Gini {gini(expected):.2f})")
+        axes[1].plot(
+            lc["rep_share"], lc["pay_share"], label=f"{_(label)} (Gini {gini(expected):.2f})"
+        )
     axes[0].autoscale_view()
     axes[0].set(
-        xlabel=f"Incentive cost per simulated year ({style.currency()} Mio.)",
-        ylabel="Years",
-        title="Plan cost",
+        xlabel=_("Incentive cost per simulated year ({currency} Mio.)").format(
+            currency=style.currency()
+        ),
+        ylabel=_("Years"),
+        title=_("Plan cost"),
     )
     axes[1].plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
     axes[1].set(
-        xlabel="Share of reps", ylabel="Share of incentive", title="Lorenz curve of expected pay"
+        xlabel=_("Share of reps"),
+        ylabel=_("Share of incentive"),
+        title=_("Lorenz curve of expected pay"),
     )
     axes[0].legend()
     axes[1].legend()
@@ -664,16 +672,16 @@ def scenario_table(
 
 
 _STAT_LABELS = {
-    "cost_p10": ("Incentive cost P10", "chf"),
-    "cost_p50": ("Incentive cost P50 (median)", "chf"),
-    "cost_p90": ("Incentive cost P90", "chf"),
-    "cost_mean": ("Incentive cost, mean", "chf"),
-    "target_cost": ("Incentive cost if every rep is exactly on target", "chf"),
-    "gini_p50": ("Gini of incentive across reps (median year)", "ratio"),
-    "share_above_target": ("Share of rep-years paid above target", "pct"),
-    "pay_p10": ("Rep pay / target, P10", "pct"),
-    "pay_p50": ("Rep pay / target, P50", "pct"),
-    "pay_p90": ("Rep pay / target, P90", "pct"),
+    "cost_p10": (N_("Incentive cost P10"), "chf"),
+    "cost_p50": (N_("Incentive cost P50 (median)"), "chf"),
+    "cost_p90": (N_("Incentive cost P90"), "chf"),
+    "cost_mean": (N_("Incentive cost, mean"), "chf"),
+    "target_cost": (N_("Incentive cost if every rep is exactly on target"), "chf"),
+    "gini_p50": (N_("Gini of incentive across reps (median year)"), "ratio"),
+    "share_above_target": (N_("Share of rep-years paid above target"), "pct"),
+    "pay_p10": (N_("Rep pay / target, P10"), "pct"),
+    "pay_p50": (N_("Rep pay / target, P50"), "pct"),
+    "pay_p90": (N_("Rep pay / target, P90"), "pct"),
 }
 
 
@@ -695,7 +703,7 @@ def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
     fmt = {"chf": style.chf, "pct": style.pct, "ratio": lambda v: f"{v:.3f}"}
     wide = summary.pivot(index="statistic", columns="scenario", values="value")
     order = [s for s in _STAT_LABELS if s in wide.index]
-    out = pd.DataFrame({"figure": [_STAT_LABELS[s][0] for s in order]})
+    out = pd.DataFrame({"figure": [_(_STAT_LABELS[s][0]) for s in order]})
     for col in wide.columns:
         out[str(col)] = [fmt[_STAT_LABELS[s][1]](wide.loc[s, col]) for s in order]
     return out

@@ -41,6 +41,7 @@ from salesanalytics.compensation.simulation import (
     simulation_summary,
     with_assumed,
 )
+from salesanalytics.i18n import gettext as _
 from salesanalytics.workspace import apply_run_settings, read_phase_tables
 
 __all__ = ["Evaluation", "evaluate_plans", "findings_text", "read_statement", "simulate_plans"]
@@ -336,34 +337,51 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
     s = ev.comparison.set_index("plan")
     cur, new = s.loc["current"], s.loc["proposed"]
     parts = [
-        f"Paid on the same 12 months of actuals ({ev.period_start:%d.%m.%Y} to "
-        f"{ev.period_end:%d.%m.%Y}, {style.num(len(ev.reps))} active reps), the proposed plan costs "
-        f"{style.chf(new['total_cost'], compact=True)} in total pay against "
-        f"{style.chf(cur['total_cost'], compact=True)} under today's commission plan; the cost of "
-        f"sales moves from {style.pct(cur['cost_of_sales'])} to {style.pct(new['cost_of_sales'])} "
-        "of recurring revenue."
+        _(
+            "Paid on the same 12 months of actuals ({start} to {end}, {reps} active reps), the "
+            "proposed plan costs {total} in total pay against {total_today} under today's "
+            "commission plan; the cost of sales moves from {cos_today} to {cos} of recurring "
+            "revenue."
+        ).format(
+            start=f"{ev.period_start:%d.%m.%Y}",
+            end=f"{ev.period_end:%d.%m.%Y}",
+            reps=style.num(len(ev.reps)),
+            total=style.chf(new["total_cost"], compact=True),
+            total_today=style.chf(cur["total_cost"], compact=True),
+            cos_today=style.pct(cur["cost_of_sales"]),
+            cos=style.pct(new["cost_of_sales"]),
+        )
     ]
     w = ev.winners
     if len(w):
         gain, loss = (w["change"] > 0).sum(), (w["change"] < 0).sum()
         parts.append(
-            f"{style.num(gain)} reps earn more and {style.num(loss)} earn less; the median change is "
-            f"{style.chf(w['change'].median())} a year."
+            _(
+                "{gain} reps earn more and {loss} earn less; the median change is {median} a year."
+            ).format(
+                gain=style.num(gain), loss=style.num(loss), median=style.chf(w["change"].median())
+            )
         )
     if len(ev.correlation) == 2:
         c = ev.correlation.set_index("plan")["rho"]
         parts.append(
-            f"The correlation of incentive with the potential of the rep's territory falls from "
-            f"{c['current']:.2f} to {c['proposed']:.2f}: pay follows performance against a fair "
-            "quota rather than the luck of a rich territory."
+            _(
+                "The correlation of incentive with the potential of the rep's territory falls "
+                "from {today} to {proposed}: pay follows performance against a fair quota rather "
+                "than the luck of a rich territory."
+            ).format(today=f"{c['current']:.2f}", proposed=f"{c['proposed']:.2f}")
         )
     if summary is not None and len(summary):
         v = summary.set_index(["scenario", "statistic"])["value"]
         parts.append(
-            "In 8 of 10 simulated years the proposed plan's incentive cost stays between "
-            f"{style.chf(v['proposed', 'cost_p10'], compact=True)} and "
-            f"{style.chf(v['proposed', 'cost_p90'], compact=True)} "
-            f"(median {style.chf(v['proposed', 'cost_p50'], compact=True)})."
+            _(
+                "In 8 of 10 simulated years the proposed plan's incentive cost stays between "
+                "{p10} and {p90} (median {p50})."
+            ).format(
+                p10=style.chf(v["proposed", "cost_p10"], compact=True),
+                p90=style.chf(v["proposed", "cost_p90"], compact=True),
+                p50=style.chf(v["proposed", "cost_p50"], compact=True),
+            )
         )
     return " ".join(parts)
 
