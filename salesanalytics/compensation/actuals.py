@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from salesanalytics.i18n import N_
+
 __all__ = [
     "MEASURES",
     "deal_credits",
@@ -30,44 +32,44 @@ __all__ = [
 MEASURES: dict[str, dict[str, str]] = {
     "new_arr": {
         "kind": "deal",
-        "name": "New ARR",
+        "name": N_("New ARR"),
         "description": "First-year value of won new-business deals (new customers).",
     },
     "upsell_arr": {
         "kind": "deal",
-        "name": "Upsell ARR",
+        "name": N_("Upsell ARR"),
         "description": "First-year value of won upsell deals with existing customers.",
     },
     "new_business_value": {
         "kind": "deal",
-        "name": "Sales value (new + upsell)",
+        "name": N_("Sales value (new + upsell)"),
         "description": "First-year value of all won new-business and upsell deals.",
     },
     "new_product_arr": {
         "kind": "deal",
-        "name": "New-product ARR",
+        "name": N_("New-product ARR"),
         "description": "First-year value of won deals for recently launched products.",
     },
     "net_revenue_retention": {
         "kind": "portfolio",
-        "name": "Net revenue retention",
+        "name": N_("Net revenue retention"),
         "description": "MRR at period end of the accounts that were customers at period start, "
         "divided by their MRR at period start (upsell counts, churn and downgrades reduce it).",
     },
     "gross_retention": {
         "kind": "portfolio",
-        "name": "Gross revenue retention",
+        "name": N_("Gross revenue retention"),
         "description": "Share of period-start MRR kept (churn and downgrades reduce it, upsell "
         "does not count).",
     },
     "portfolio_growth": {
         "kind": "portfolio",
-        "name": "Portfolio growth",
+        "name": N_("Portfolio growth"),
         "description": "MRR of the whole portfolio at period end divided by its MRR at period start.",
     },
     "activity_quality": {
         "kind": "portfolio",
-        "name": "Customer contact quality",
+        "name": N_("Customer contact quality"),
         "description": "Share of the portfolio's customers with at least one qualified contact "
         "(visit, online session or call of 5 minutes or more) in the period.",
     },

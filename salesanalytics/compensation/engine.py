@@ -184,7 +184,9 @@ def compute_payouts(
     if (~in_plan).any():
         roles = ", ".join(sorted(map(str, r.loc[~in_plan, "role"].dropna().unique())))
         notes.append(
-            f"{int((~in_plan).sum())} rep(s) left out: their role has no plan in '{plan.name}' ({roles})."
+            _("{n} rep(s) left out: their role has no plan in '{plan}' ({roles}).").format(
+                n=int((~in_plan).sum()), plan=_(plan.name), roles=roles
+            )
         )
     r = r[in_plan]
     fte = pd.to_numeric(r["fte"], errors="coerce").fillna(1.0) if "fte" in r else 1.0
@@ -228,7 +230,9 @@ def compute_payouts(
     n_unknown = int(d.loc[unknown, "deal_id"].nunique())
     if n_unknown:
         notes.append(
-            f"{n_unknown} deal(s) of reps without a plan (role not covered or rep unknown) not credited."
+            _(
+                "{n} deal(s) of reps without a plan (role not covered or rep unknown) not credited."
+            ).format(n=n_unknown)
         )
     d = d.merge(
         rm[["rep_id", "role", "measure", "deal_cap"]], on=["rep_id", "measure"], how="inner"
@@ -271,8 +275,10 @@ def compute_payouts(
     no_actual = rm["actual"].isna()
     if no_actual.any():
         notes.append(
-            f"{int(no_actual.sum())} rep-measure value(s) without an actual (e.g. no customers at "
-            "period start for a retention measure): attainment 0, nothing paid."
+            _(
+                "{n} rep-measure value(s) without an actual (e.g. no customers at period start for "
+                "a retention measure): attainment 0, nothing paid."
+            ).format(n=int(no_actual.sum()))
         )
     # quotas: plan value or 'auto' (role quantile of full-year-equivalent actuals), spread by
     # territory potential where asked, prorated for deal measures
@@ -308,8 +314,10 @@ def compute_payouts(
         else:
             rm.loc[auto, "quota_source"] = "same"
             notes.append(
-                "no prior period given: 'auto' quotas were set on the same period's actuals, "
-                "which makes attainment circular; pass the prior period (quota_history)."
+                _(
+                    "no prior period given: 'auto' quotas were set on the same period's actuals, "
+                    "which makes attainment circular; pass the prior period (quota_history)."
+                )
             )
         qv = (
             basis[auto]
@@ -330,8 +338,10 @@ def compute_payouts(
         bad = auto & ~(rm["plan_quota"] > rm["floor"])
         if bad.any():
             notes.append(
-                f"{int(bad.sum())} rep-measure value(s) with an automatic quota that is not above "
-                "the floor (no history to set it on): nothing paid on them."
+                _(
+                    "{n} rep-measure value(s) with an automatic quota that is not above the floor "
+                    "(no history to set it on): nothing paid on them."
+                ).format(n=int(bad.sum()))
             )
             rm.loc[bad, "plan_quota"] = np.nan
     level = rm["_level"]

@@ -166,8 +166,10 @@ def evaluate_plans(
         inactive = r["active"].fillna(True).astype(bool).eq(False)
         if inactive.any():
             notes.append(
-                f"{int(inactive.sum())} inactive rep(s) (left the company) are not paid in the "
-                "comparison; their deals are not credited to anyone."
+                _(
+                    "{n} inactive rep(s) (left the company) are not paid in the comparison; their "
+                    "deals are not credited to anyone."
+                ).format(n=int(inactive.sum()))
             )
         r = r[~inactive]
     deals = deal_credits(
@@ -181,7 +183,11 @@ def evaluate_plans(
         multi_year_months=multi_year_months,
     )
     if deals.attrs.get("excluded"):
-        notes.append(f"{deals.attrs['excluded']} won deal(s) without owner or amount not credited.")
+        notes.append(
+            _("{n} won deal(s) without owner or amount not credited.").format(
+                n=deals.attrs["excluded"]
+            )
+        )
     owner_before = accounts[["account_id", "owner_id"]].rename(columns={"owner_id": "rep_id"})
     pairs = portfolio_owners(owner_before, contracts, reps)
     actuals = portfolio_actuals(contracts, activities, pairs, start, end)
@@ -240,8 +246,8 @@ def evaluate_plans(
             quota_growth=quota_growth,
         )
     res_cur, res_new = results["current"], results["proposed"]
-    notes += [f"current plan: {n}" for n in res_cur.notes]
-    notes += [f"proposed plan: {n}" for n in res_new.notes]
+    notes += [_("current plan: {note}").format(note=n) for n in res_cur.notes]
+    notes += [_("proposed plan: {note}").format(note=n) for n in res_new.notes]
     revenue = period_revenue(contracts, start, end)
     comparison = compare_plans(
         {"current": res_cur, "proposed": res_new}, revenue, threshold, excellence
