@@ -207,8 +207,9 @@ def _timed(label: str, fn, *args, **kwargs):
 
 
 def run_size(n_acc: int, n_act: int, only: str) -> None:
-    from salesanalytics import channels, funnel
-    from salesanalytics.style import num
+    from salesanalytics.analyses.channels import model as channels
+    from salesanalytics.analyses.funnel import model as funnel
+    from salesanalytics.present.style import num
 
     t0 = time.perf_counter()
     t = synthetic(n_acc, n_act)
@@ -239,7 +240,7 @@ def run_size(n_acc: int, n_act: int, only: str) -> None:
             t["channel_rates"],
             AS_OF,
         )
-        from salesanalytics import channel_matrix
+        from salesanalytics.analyses.channels import matrix as channel_matrix
 
         routing = _timed(
             "channel matrix + account x group routing",
@@ -272,7 +273,11 @@ def run_size(n_acc: int, n_act: int, only: str) -> None:
 async def _render(run_dir: Path, rep_ids: list[str]) -> list[float]:
     import nbformat
 
-    from salesanalytics.pipeline.execute import execute_notebook, parameterize, start_kernel
+    from salesanalytics.engagement.pipeline.execute import (
+        execute_notebook,
+        parameterize,
+        start_kernel,
+    )
 
     template = nbformat.read(ROOT / "notebooks" / "71_rep_cockpit.ipynb", as_version=4)
     kernel = await start_kernel(run_dir)
@@ -289,7 +294,8 @@ async def _render(run_dir: Path, rep_ids: list[str]) -> list[float]:
 
 
 def run_cockpits(n_reps: int = 50) -> None:
-    from salesanalytics import funnel, kpi
+    from salesanalytics.analyses.controlling import model as kpi
+    from salesanalytics.analyses.funnel import model as funnel
 
     t = synthetic(20_000, 200_000, n_reps=n_reps)
     fa = funnel.analyse_funnels(t["opportunities"], t["opportunity_stages"], t["reps"], AS_OF)

@@ -23,7 +23,7 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from salesanalytics import compensation as comp
+from salesanalytics.analyses import compensation as comp
 
 N_REPS = 500
 DEALS_PER_REP = 60
@@ -108,8 +108,9 @@ def run_folder(run_dir: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from salesanalytics import kpi, style
-    from salesanalytics.workspace import Workspace
+    from salesanalytics.analyses.controlling import model as kpi
+    from salesanalytics.engagement.workspace import Workspace
+    from salesanalytics.present import style
 
     style.set_theme()
     ws = Workspace(run_dir, "compensation", os.path.join(run_dir, "data", "compensation"))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 _CHILD = r"""
 import json, resource, sys, time
-from salesanalytics import demo
+from salesanalytics.ingest import demo
 n, out = int(sys.argv[1]), sys.argv[2]
 t0 = time.perf_counter()
 summary = demo.generate(out, n_accounts=n, seed=42)

@@ -25,8 +25,8 @@ import time
 
 PHASES: dict[str, str] = {
     "intake": """
-from salesanalytics import intake
-from salesanalytics.workspace import Workspace
+from salesanalytics.ingest import intake
+from salesanalytics.engagement.workspace import Workspace
 ws = Workspace(RUN_DIR, "intake", OUT)
 r = intake.load_export(SOURCE)
 intake.write_intake(r, ws)
@@ -35,8 +35,8 @@ for c in ("canton", "industry", "products"):
     intake.profile_by(profile, c)
 """,
     "potential": """
-from salesanalytics import potential as pt
-from salesanalytics.workspace import Workspace
+from salesanalytics.analyses.potential import model as pt
+from salesanalytics.engagement.workspace import Workspace
 ws = Workspace(RUN_DIR, "potential", OUT)
 accounts, contracts = ws.read("intake", "accounts"), ws.read("intake", "contracts")
 products = ws.read("intake", "products")
@@ -52,8 +52,8 @@ if ws.has("intake", "truth_accounts"):
 """,
     "churn": """
 import pandas as pd
-from salesanalytics import churn as ch
-from salesanalytics.workspace import Workspace
+from salesanalytics.analyses.churn import model as ch
+from salesanalytics.engagement.workspace import Workspace
 ws = Workspace(RUN_DIR, "churn", OUT)
 accounts, reps = ws.read("intake", "accounts"), ws.read("intake", "reps")
 contracts, products = ws.read("intake", "contracts"), ws.read("intake", "products")
@@ -72,8 +72,8 @@ ch.fit_sbg(periods["period"], periods["churned"])
 ch.km_curves(customers, grid=[p * 12 for p in range(11)])
 """,
     "channels": """
-from salesanalytics import channels
-from salesanalytics.workspace import Workspace
+from salesanalytics.analyses.channels import model as channels
+from salesanalytics.engagement.workspace import Workspace
 ws = Workspace(RUN_DIR, "channels", OUT)
 accounts, reps = ws.read("intake", "accounts"), ws.read("intake", "reps")
 as_of = ws.read_json("intake", "as_of")["as_of"]
@@ -86,8 +86,8 @@ channels.contribution_by_channel(mix.account_channel)
 channels.wave_summary(mix.account_channel)
 """,
     "funnel": """
-from salesanalytics import funnel
-from salesanalytics.workspace import Workspace
+from salesanalytics.analyses.funnel import model as funnel
+from salesanalytics.engagement.workspace import Workspace
 ws = Workspace(RUN_DIR, "funnel", OUT)
 as_of = ws.read_json("intake", "as_of")["as_of"]
 funnel.analyse_funnels(
@@ -100,7 +100,7 @@ funnel.analyse_funnels(
 
 def _child(phase: str, run_dir: str, source: str) -> None:
     """Child process: warm up like a kernel, run the phase's package calls once, print JSON."""
-    from salesanalytics.pipeline.execute import WARMUP_CODE
+    from salesanalytics.engagement.pipeline.execute import WARMUP_CODE
 
     exec(WARMUP_CODE, {})
     with tempfile.TemporaryDirectory() as out:

@@ -29,7 +29,7 @@ from pathlib import Path
 def _ensure_export(cache: Path, n: int, seed: int) -> Path:
     out = cache / f"demo_{n}_{seed}"
     if not (out / "truth.json").exists():
-        from salesanalytics import demo
+        from salesanalytics.ingest import demo
 
         t0 = time.perf_counter()
         demo.generate(out, n_accounts=n, seed=seed)
@@ -39,7 +39,7 @@ def _ensure_export(cache: Path, n: int, seed: int) -> Path:
 
 def _one(source: str) -> None:
     """Child process: import once and print a JSON line with the figures."""
-    from salesanalytics import intake
+    from salesanalytics.ingest import intake
 
     t0, c0 = time.perf_counter(), time.process_time()
     res = intake.load_export(source)

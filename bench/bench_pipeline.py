@@ -32,8 +32,8 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from pydantic import Field
 
-from salesanalytics.pipeline.runner import RunOptions, options_from_project, run_pipeline
-from salesanalytics.pipeline.spec import PerEntitySpec, PhaseParams, PhaseSpec
+from salesanalytics.engagement.pipeline.runner import RunOptions, options_from_project, run_pipeline
+from salesanalytics.engagement.pipeline.spec import PerEntitySpec, PhaseParams, PhaseSpec
 
 GRAPH = {
     "intake": (),
@@ -78,7 +78,7 @@ def _phase_notebook(name: str, reads: tuple[str, ...]) -> nbformat.NotebookNode:
             new_code_cell(
                 "import numpy as np\nimport pandas as pd\nimport seaborn as sns\n"
                 "import statsmodels.api as sm\nimport matplotlib.pyplot as plt\n"
-                "from salesanalytics import style\nfrom salesanalytics.workspace import Workspace\n"
+                "from salesanalytics import style\nfrom salesanalytics.engagement.workspace import Workspace\n"
                 "ws = Workspace(run_dir, phase, output_dir or None)\nstyle.set_theme()"
             ),
             new_code_cell(
@@ -110,7 +110,7 @@ def _rep_notebook() -> nbformat.NotebookNode:
             params,
             new_code_cell(
                 "import pandas as pd\nimport matplotlib.pyplot as plt\nfrom salesanalytics import style\n"
-                "from salesanalytics.workspace import Workspace\n"
+                "from salesanalytics.engagement.workspace import Workspace\n"
                 "ws = Workspace(run_dir, 'controlling')\n"
                 "t = ws.read('controlling', 'table')\nmine = t[t.rep_id == rep_id]"
             ),
@@ -161,7 +161,7 @@ def _entities(res) -> None:
 
 
 def synthetic(workers: int) -> None:
-    from salesanalytics.pipeline import runner
+    from salesanalytics.engagement.pipeline import runner
 
     # other work on the package source must not invalidate the runs being compared
     runner.package_fingerprint = lambda: "bench"
@@ -224,9 +224,9 @@ def synthetic(workers: int) -> None:
 
 
 def real(project: str, change: list[str], workers: int | None) -> None:
-    from salesanalytics.phases import all_phases
-    from salesanalytics.pipeline import runner
-    from salesanalytics.pipeline.config import load_project
+    from salesanalytics.engagement.phases import all_phases
+    from salesanalytics.engagement.pipeline import runner
+    from salesanalytics.engagement.pipeline.config import load_project
 
     # other engineers editing the package source must not invalidate the runs being compared
     runner.package_fingerprint = lambda: "bench"

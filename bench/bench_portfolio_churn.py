@@ -113,8 +113,8 @@ def _peak_mb() -> float:
 
 def run(n: int) -> None:
     """Time every step at size ``n`` and print one line per step."""
-    from salesanalytics import churn as ch
-    from salesanalytics import portfolio as pf
+    from salesanalytics.analyses.churn import model as ch
+    from salesanalytics.analyses.portfolio import model as pf
 
     t = time.perf_counter()
     d = synthetic(n)

@@ -9,8 +9,8 @@ The competitors are *not* project dependencies: they run in their own virtual en
 ``bench/.venv-territory`` (git-ignored), which the script creates on first use with
 ``python -m venv`` + ``pip install pymetis spopt`` (pass ``--no-install`` to skip; missing
 competitors are reported as such). Each competitor gets the same units, metrics and neighbour
-graph; every plan is then measured by the same code (:func:`salesanalytics.territory.plan_quality`,
-:func:`salesanalytics.territory.count_pieces`).
+graph; every plan is then measured by the same code (:func:`salesanalytics.analyses.territory.plan_quality`,
+:func:`salesanalytics.analyses.territory.count_pieces`).
 
 Parts (``--part``): ``compare`` (the table below, without travel), ``travel`` (fixed rep bases,
 workload including travel from the base, three metrics on generated instances: Swiss geography
@@ -47,8 +47,8 @@ from scipy.optimize import linear_sum_assignment
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from salesanalytics import territory as tm  # noqa: E402
-from salesanalytics.territory.synthetic import (  # noqa: E402
+from salesanalytics.analyses import territory as tm  # noqa: E402
+from salesanalytics.analyses.territory.synthetic import (  # noqa: E402
     random_planar_units,
     swiss_postal_code_units,
 )
@@ -205,7 +205,7 @@ def _travel(u: pd.DataFrame, b: pd.DataFrame, planar: bool) -> np.ndarray:
             u["longitude"].to_numpy()[:, None] - b["longitude"].to_numpy()[None, :],
         )
     else:
-        from salesanalytics.geo import haversine_km
+        from salesanalytics.reference.geo import haversine_km
 
         d = haversine_km(
             u["latitude"].to_numpy()[:, None],
@@ -309,7 +309,7 @@ def part_travel(quick: bool) -> None:
 
 def part_exact(quick: bool) -> None:
     """Small instances: the MILP's optimum against the heuristic."""
-    from salesanalytics.territory.exact import exact_territories, plan_cost
+    from salesanalytics.analyses.territory.exact import exact_territories, plan_cost
 
     print("\n##### exact: MILP (HiGHS) optimum vs heuristic, fixed bases, ±10%")
     rows = []
@@ -361,8 +361,8 @@ def part_exact(quick: bool) -> None:
 
 def part_demo(quick: bool) -> None:
     """The engagement's territory design on generated demo clients."""
-    from salesanalytics import demo, intake
-    from salesanalytics import potential as pt
+    from salesanalytics.analyses.potential import model as pt
+    from salesanalytics.ingest import demo, intake
 
     print("\n##### demo: territory phase design (±5%, workload = service + travel from base)")
     rows = []

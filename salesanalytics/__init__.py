@@ -10,3 +10,7 @@ except PackageNotFoundError:  # pragma: no cover - source checkout without insta
     __version__ = "0.0.0"
 
 __all__ = ["__version__"]
+
+from salesanalytics import _compat
+
+_compat.install()

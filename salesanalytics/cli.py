@@ -20,12 +20,12 @@ from salesanalytics.errors import UserError
 __all__ = ["COMMANDS", "COMMAND_MODULES", "build_parser", "main"]
 
 COMMANDS: dict[str, str] = {
-    "demo-data": "salesanalytics.demo",
-    "validate": "salesanalytics.intake",
-    "init": "salesanalytics.pipeline.commands",
-    "run": "salesanalytics.pipeline.commands",
-    "clean": "salesanalytics.pipeline.commands",
-    "mapping": "salesanalytics.mapping_draft",
+    "demo-data": "salesanalytics.ingest.demo",
+    "validate": "salesanalytics.ingest.intake",
+    "init": "salesanalytics.engagement.pipeline.commands",
+    "run": "salesanalytics.engagement.pipeline.commands",
+    "clean": "salesanalytics.engagement.pipeline.commands",
+    "mapping": "salesanalytics.ingest.mapping_draft",
 }
 """Subcommand -> module registering it."""
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["UserError"]
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["MissingColumnsError", "UserError", "require_columns"]
 
 
 class UserError(Exception):
@@ -18,3 +24,38 @@ class UserError(Exception):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+class MissingColumnsError(UserError, KeyError):
+    """A table lacks columns that a step needs (also a ``KeyError``, as a missing column is)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    """Raise :class:`MissingColumnsError` naming every column ``df`` lacks, not only the first.
+
+    Parameters
+    ----------
+    df
+        The table to check; any columns.
+    columns
+        The columns the caller needs.
+    what
+        The table in the reader's words (``"accounts"``, ``"the deal credits"``), used in the message.
+
+    Raises
+    ------
+    MissingColumnsError
+        With the missing columns, the columns needed and the columns the table has.
+    """
+    needed = [str(c) for c in columns]
+    have = [str(c) for c in df.columns]
+    missing = [c for c in needed if c not in have]
+    if missing:
+        raise MissingColumnsError(
+            f"{what} lacks column(s) {', '.join(missing)}; it needs {', '.join(needed)} "
+            f"(has: {', '.join(have) or 'no columns'}). Check the mapping of this table, or run "
+            "the phase that writes it."
+        )

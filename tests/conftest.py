@@ -165,9 +165,9 @@ def sf_export(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def demo_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated demo export (1,500 accounts, seed 7); skipped until ``demo.generate`` exists."""
-    demo = pytest.importorskip("salesanalytics.demo")
+    demo = pytest.importorskip("salesanalytics.ingest.demo")
     if not hasattr(demo, "generate"):
-        pytest.skip("salesanalytics.demo.generate is not available yet")
+        pytest.skip("salesanalytics.ingest.demo.generate is not available yet")
     out = tmp_path_factory.mktemp("demo") / "export"
     demo.generate(out, n_accounts=1500, seed=7)
     return out
@@ -180,7 +180,7 @@ SMALL_DEMO_ACCOUNTS = 2000
 @pytest.fixture(scope="session")
 def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The 2,000-account demo export (seed 7), generated once per test session (per worker)."""
-    from salesanalytics import demo
+    from salesanalytics.ingest import demo
 
     out = tmp_path_factory.mktemp("small_demo") / "export"
     demo.generate(out, n_accounts=SMALL_DEMO_ACCOUNTS, seed=7)
@@ -190,6 +190,6 @@ def small_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def small_intake(small_demo: Path):
     """The small demo export loaded and validated (``IntakeResult``: canonical tables, as_of)."""
-    from salesanalytics import intake
+    from salesanalytics.ingest import intake
 
     return intake.load_export(small_demo, "salesforce")

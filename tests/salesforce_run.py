@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from salesanalytics import kpi
+from salesanalytics.analyses.controlling import model as kpi
 
 ACCOUNTS = [f"001A{i:02d}" for i in range(1, 13)]
 TERRITORY = dict(zip(ACCOUNTS, ["T01", "T01", "T01", "T02", "T02", "T03", "T03", "T04", "T04",

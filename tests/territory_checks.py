@@ -37,7 +37,7 @@ def _code_shapes() -> dict[str, object]:
     """Shapely area of every postal code from its raw polygon rings (even-odd: holes, exclaves)."""
     import shapely
 
-    from salesanalytics import geo
+    from salesanalytics.reference import geo
 
     out: dict[str, object] = {}
     for code, rings in geo.postal_code_polygons().items():
@@ -67,7 +67,7 @@ def polygon_pieces(
     """
     import shapely
 
-    from salesanalytics import geo
+    from salesanalytics.reference import geo
 
     shapes = _code_shapes()
     codes = list(shapes)

@@ -59,7 +59,7 @@ def test_commands_map_names_every_registered_subcommand() -> None:
 def test_running_a_command_imports_only_its_module() -> None:
     code = (
         "import sys; from salesanalytics import cli; cli.build_parser('run'); "
-        "print(sorted(m for m in ('pandas', 'salesanalytics.demo', 'salesanalytics.intake') "
+        "print(sorted(m for m in ('pandas', 'salesanalytics.ingest.demo', 'salesanalytics.ingest.intake') "
         "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

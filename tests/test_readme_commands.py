@@ -274,8 +274,8 @@ def test_partial_run_with_fewer_territories(acme: dict[str, Path]) -> None:
 
 
 def _assert_territory_rerun_with_downstream(acme: dict[str, Path], n: int) -> None:
-    from salesanalytics.phases import all_phases
-    from salesanalytics.pipeline.graph import downstream
+    from salesanalytics.engagement.phases import all_phases
+    from salesanalytics.engagement.pipeline.graph import downstream
 
     latest = (acme["base"] / "latest").resolve()
     assert latest != acme["first"]

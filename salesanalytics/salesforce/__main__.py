@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from salesanalytics.deliverables import write_csv
+from salesanalytics.present.deliverables import write_csv
 from salesanalytics.salesforce.export import write_salesforce_folder
 from salesanalytics.salesforce.territories import resolve_territory_ids
 

@@ -27,7 +27,7 @@ from salesanalytics.salesforce.metadata import Field
 from salesanalytics.salesforce.names import developer_name, label, unique_developer_names
 
 if TYPE_CHECKING:  # the KPI module imports matplotlib; only its models are needed here
-    from salesanalytics.kpi import KpiDefinition, KpiSystem
+    from salesanalytics.analyses.controlling.model import KpiDefinition, KpiSystem
 
 __all__ = [
     "NOT_REPORTABLE",
@@ -218,7 +218,7 @@ def cockpit(
     Parameters
     ----------
     kpi_system
-        The run's :class:`salesanalytics.kpi.KpiSystem` (definitions, targets, thresholds).
+        The run's :class:`salesanalytics.analyses.controlling.model.KpiSystem` (definitions, targets, thresholds).
     kpi_ids
         KPIs of the controlling phase's ``kpi_system`` table, in its order.
     actuals

@@ -31,13 +31,13 @@ from typing import Any
 
 import pandas as pd
 
-from salesanalytics.deliverables import write_csv
+from salesanalytics.engagement.workspace import atomic_write_bytes, read_phase_tables
+from salesanalytics.present.deliverables import write_csv
 from salesanalytics.salesforce import cockpit as ck
 from salesanalytics.salesforce import fields as fl
 from salesanalytics.salesforce import territories as tr
 from salesanalytics.salesforce.metadata import API_VERSION, Field, write_metadata
 from salesanalytics.salesforce.names import developer_name
-from salesanalytics.workspace import atomic_write_bytes, read_phase_tables
 
 __all__ = ["FOLDER", "PARTS", "SalesforceExport", "write_salesforce_folder"]
 
@@ -142,7 +142,7 @@ def _as_of(run_dir: Path) -> str:
 
 
 def _kpi_system(run_dir: Path, manifest: dict[str, Any]) -> Any:
-    from salesanalytics import kpi
+    from salesanalytics.analyses.controlling import model as kpi
 
     param = ((manifest.get("parameters") or {}).get("controlling") or {}).get("kpi_system") or ""
     if not param:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from salesanalytics import io as sio
-from salesanalytics.mapping import load_mapping
+from salesanalytics.ingest import io as sio
+from salesanalytics.ingest.mapping import load_mapping
 from salesanalytics.salesforce.metadata import Field
 from salesanalytics.salesforce.names import check_developer_name
 
@@ -287,7 +287,7 @@ def account_update(values: pd.DataFrame) -> pd.DataFrame:
 
 def read_account_update(path: str | Path) -> pd.DataFrame:
     """Read an Account update file (or an Account export with these fields) back into canonical
-    values, as the project reads a client's export: the file through :func:`salesanalytics.io.read_file`
+    values, as the project reads a client's export: the file through :func:`salesanalytics.ingest.io.read_file`
     (any CSV dialect Excel writes), the channel through the built-in ``salesforce`` mapping's
     channel values, the other picklists through :data:`ACCOUNT_FIELDS`.
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from salesanalytics.workspace import atomic_write_bytes
+from salesanalytics.engagement.workspace import atomic_write_bytes
 
 __all__ = [
     "API_VERSION",

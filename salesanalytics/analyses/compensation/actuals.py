@@ -1,0 +1,424 @@
+"""Actuals of the plan measures, computed from the canonical CRM tables.
+
+Two kinds of measures (see :data:`MEASURES`):
+
+* **deal measures** are credited deal by deal (won opportunities closed in the period), so per-deal
+  caps, boosters and clawbacks apply: :func:`deal_credits` returns one row per deal and measure;
+* **portfolio measures** are ratios over the accounts a rep is responsible for (retention,
+  growth, contact quality): :func:`portfolio_actuals` returns one value per rep and measure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from salesanalytics.present.i18n import N_
+
+__all__ = [
+    "MEASURES",
+    "deal_credits",
+    "mrr_at",
+    "period_revenue",
+    "portfolio_actuals",
+    "portfolio_owners",
+    "with_team_deals",
+]
+
+MEASURES: dict[str, dict[str, str]] = {
+    "new_arr": {
+        "kind": "deal",
+        "name": N_("New ARR"),
+        "description": "First-year value of won new-business deals (new customers).",
+    },
+    "upsell_arr": {
+        "kind": "deal",
+        "name": N_("Upsell ARR"),
+        "description": "First-year value of won upsell deals with existing customers.",
+    },
+    "new_business_value": {
+        "kind": "deal",
+        "name": N_("Sales value (new + upsell)"),
+        "description": "First-year value of all won new-business and upsell deals.",
+    },
+    "new_product_arr": {
+        "kind": "deal",
+        "name": N_("New-product ARR"),
+        "description": "First-year value of won deals for recently launched products.",
+    },
+    "net_revenue_retention": {
+        "kind": "portfolio",
+        "name": N_("Net revenue retention"),
+        "description": "MRR at period end of the accounts that were customers at period start, "
+        "divided by their MRR at period start (upsell counts, churn and downgrades reduce it).",
+    },
+    "gross_retention": {
+        "kind": "portfolio",
+        "name": N_("Gross revenue retention"),
+        "description": "Share of period-start MRR kept (churn and downgrades reduce it, upsell "
+        "does not count).",
+    },
+    "portfolio_growth": {
+        "kind": "portfolio",
+        "name": N_("Portfolio growth"),
+        "description": "MRR of the whole portfolio at period end divided by its MRR at period start.",
+    },
+    "activity_quality": {
+        "kind": "portfolio",
+        "name": N_("Customer contact quality"),
+        "description": "Share of the portfolio's customers with at least one qualified contact "
+        "(visit, online session or call of 5 minutes or more) in the period.",
+    },
+}
+"""Measures the payout engine can compute: id -> kind (deal | portfolio), name, description."""
+
+_DEAL_TYPES = {
+    "new_arr": ("new_business",),
+    "upsell_arr": ("upsell",),
+    "new_business_value": ("new_business", "upsell"),
+    "new_product_arr": ("new_business", "upsell"),
+}
+
+
+def _require(df: pd.DataFrame, cols: list[str], name: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(
+            f"{name} lacks column(s) {', '.join(missing)}; it has: {', '.join(map(str, df.columns))}"
+        )
+
+
+def mrr_at(contracts: pd.DataFrame, date: pd.Timestamp) -> pd.Series:
+    """MRR per account of the contracts active on ``date``.
+
+    Parameters
+    ----------
+    contracts
+        Columns ``account_id``, ``start_date``, ``end_date`` (empty while active), ``mrr``.
+    date
+        The reference day; a contract is active if ``start_date <= date`` and it has not ended
+        (``end_date`` empty or after ``date``).
+
+    Returns
+    -------
+    pandas.Series
+        MRR indexed by ``account_id`` (accounts without an active contract are absent).
+    """
+    _require(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
+    d = pd.Timestamp(date)
+    active = (contracts["start_date"] <= d) & (
+        contracts["end_date"].isna() | (contracts["end_date"] > d)
+    )
+    return contracts.loc[active].groupby("account_id")["mrr"].sum()
+
+
+def _isin_ids(ids: Iterable, known: Iterable) -> np.ndarray:
+    """``ids.isin(known)`` for string ids (missing matches missing), as a boolean array.
+
+    pandas converts the values of ``known`` one by one for string data (about 0.1 s per 10,000);
+    Arrow's ``is_in`` gives the same answer directly.
+    """
+    left = pa.array(pd.array(ids, dtype="string"))
+    right = pa.array(pd.array(known, dtype="string"))
+    return pc.is_in(left, value_set=right).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def deal_credits(
+    opportunities: pd.DataFrame,
+    contracts: pd.DataFrame,
+    products: pd.DataFrame | None,
+    period_start: pd.Timestamp,
+    period_end: pd.Timestamp,
+    as_of: pd.Timestamp | None = None,
+    new_product_months: int = 24,
+    multi_year_months: int = 24,
+) -> pd.DataFrame:
+    """One row per won deal closed in the period and deal measure it counts towards.
+
+    Parameters
+    ----------
+    opportunities
+        Columns ``opportunity_id``, ``account_id``, ``owner_id``, ``type``, ``status``, ``amount``,
+        ``close_date``; optional ``product_id``.
+    contracts
+        Columns ``account_id``, ``start_date``, ``end_date``, ``term_months``, ``mrr``; optional
+        ``product_id``. Used for the multi-year flag (term of the contract the deal started) and the
+        date the customer was lost (clawback).
+    products
+        Columns ``product_id``, ``launch_date`` (for the new-product flag); may be ``None``.
+    period_start, period_end
+        Deals with ``close_date`` in ``[period_start, period_end]`` are credited.
+    as_of
+        Today; an account without an active contract on that day counts as lost on the last end
+        date of its contracts. Default ``period_end``.
+    new_product_months
+        A product launched at most this many months before the deal is "new".
+    multi_year_months
+        A deal whose contract runs at least this many months is "multi-year".
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``deal_id, rep_id, account_id, measure, amount, close_date, multi_year, new_product,
+        lost_date``. Won deals without owner or amount are left out; their number is in
+        ``df.attrs["excluded"]``.
+    """
+    _require(
+        opportunities,
+        ["opportunity_id", "account_id", "owner_id", "type", "status", "amount", "close_date"],
+        "opportunities",
+    )
+    start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
+    as_of = end if as_of is None else pd.Timestamp(as_of)
+    o = opportunities
+    won = o[(o["status"] == "won") & o["close_date"].between(start, end)]
+    bad = won["owner_id"].isna() | won["amount"].isna()
+    excluded = int(bad.sum())
+    won = won[~bad]
+    d = pd.DataFrame(
+        {
+            "deal_id": won["opportunity_id"].astype("string").to_numpy(),
+            "rep_id": won["owner_id"].astype("string").to_numpy(),
+            "account_id": won["account_id"].astype("string").to_numpy(),
+            "type": won["type"].astype("string").to_numpy(),
+            "amount": won["amount"].astype(float).to_numpy(),
+            "close_date": pd.to_datetime(won["close_date"]).astype("datetime64[ns]").to_numpy(),
+            "product_id": (
+                won["product_id"].astype("string").to_numpy()
+                if "product_id" in won.columns
+                else pd.array([pd.NA] * len(won), dtype="string")
+            ),
+        }
+    )
+    for col in ("deal_id", "rep_id", "account_id", "type", "product_id"):
+        d[col] = d[col].astype("string")
+    # multi-year flag: term of the account's contract starting nearest after the close date
+    c = contracts.dropna(subset=["account_id", "start_date"])
+    c = pd.DataFrame(
+        {
+            "account_id": c["account_id"].astype("string"),
+            "start_date": pd.to_datetime(c["start_date"]).astype("datetime64[ns]"),
+            "term_months": pd.to_numeric(c["term_months"], errors="coerce").astype(float),
+        }
+    ).sort_values("start_date")
+    dd = d.dropna(subset=["account_id"]).sort_values("close_date")
+    m = pd.merge_asof(
+        dd[["deal_id", "account_id", "close_date"]],
+        c,
+        left_on="close_date",
+        right_on="start_date",
+        by="account_id",
+        direction="forward",
+        tolerance=pd.Timedelta(days=120),
+    )
+    term = m.set_index("deal_id")["term_months"]
+    d["multi_year"] = d["deal_id"].map(term).fillna(0).to_numpy() >= multi_year_months
+    # new product flag
+    if products is not None and "launch_date" in products.columns:
+        launch = products.set_index(products["product_id"].astype("string"))["launch_date"]
+        ld = pd.to_datetime(d["product_id"].map(launch))
+        age_days = (d["close_date"] - ld).dt.days
+        d["new_product"] = (age_days.notna() & (age_days <= new_product_months * 30.4375)).to_numpy(
+            dtype=bool
+        )
+    else:
+        d["new_product"] = False
+    # lost date: accounts with no active contract at as_of -> last contract end
+    active_now = mrr_at(contracts, as_of)
+    last_end = contracts.groupby("account_id")["end_date"].max()
+    lost = last_end[~_isin_ids(last_end.index, active_now.index)].dropna()
+    lost.index = lost.index.astype("string")
+    # reindex, not map: mapping onto an empty datetime Series fails in pandas (cannot cast
+    # DatetimeArray to float64) when no account was lost
+    d["lost_date"] = (
+        pd.to_datetime(lost)
+        .astype("datetime64[ns]")
+        .reindex(d["account_id"].astype("string").to_numpy())
+        .to_numpy()
+    )
+    parts = []
+    for measure, types in _DEAL_TYPES.items():
+        sel = d["type"].isin(types)
+        if measure == "new_product_arr":
+            sel &= d["new_product"]
+        part = d.loc[sel].drop(columns=["type", "product_id"])
+        part.insert(3, "measure", measure)
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    out["measure"] = out["measure"].astype("string")
+    out.attrs["excluded"] = excluded
+    return out
+
+
+def portfolio_actuals(
+    contracts: pd.DataFrame,
+    activities: pd.DataFrame | None,
+    owner: pd.DataFrame,
+    period_start: pd.Timestamp,
+    period_end: pd.Timestamp,
+    qualified_call_minutes: float = 5.0,
+) -> pd.DataFrame:
+    """Portfolio measures per rep: retention, growth and contact quality of the rep's accounts.
+
+    Parameters
+    ----------
+    contracts
+        Columns ``account_id``, ``start_date``, ``end_date``, ``mrr``.
+    activities
+        Columns ``account_id``, ``date``, ``type``, ``minutes`` (``None``: no contact measure).
+    owner
+        Which rep is responsible for which account: columns ``account_id``, ``rep_id`` (today's
+        owners, or the new territory assignment; an account may be in several reps' portfolios,
+        see :func:`portfolio_owners`).
+    period_start, period_end
+        Measurement period.
+    qualified_call_minutes
+        Minimum length of a call to count as a qualified contact.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long format ``rep_id, measure, actual, accounts`` for the measures ``net_revenue_retention``,
+        ``gross_retention``, ``portfolio_growth`` and ``activity_quality``; a rep whose portfolio
+        had no MRR at period start gets no row for the ratio measures (nothing to retain).
+    """
+    _require(owner, ["account_id", "rep_id"], "owner")
+    start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
+    m0 = mrr_at(contracts, start).rename("m0")
+    m1 = mrr_at(contracts, end).rename("m1")
+    own = owner[["account_id", "rep_id"]].dropna().drop_duplicates()
+    own = own.astype({"account_id": "string", "rep_id": "string"}).set_index("account_id")
+    m0.index = m0.index.astype("string")
+    m1.index = m1.index.astype("string")
+    a = own.join(m0, how="left").join(m1, how="left").fillna({"m0": 0.0, "m1": 0.0})
+    base = a[a["m0"] > 0]
+    g0 = base.groupby("rep_id")
+    kept = base.assign(kept=base[["m0", "m1"]].min(axis=1)).groupby("rep_id")["kept"].sum()
+    nrr = g0["m1"].sum() / g0["m0"].sum()
+    grr = kept / g0["m0"].sum()
+    gall = a.groupby("rep_id")
+    tot0 = gall["m0"].sum()
+    growth = (gall["m1"].sum() / tot0)[tot0 > 0]
+    parts = [
+        pd.DataFrame({"measure": "net_revenue_retention", "actual": nrr, "accounts": g0.size()}),
+        pd.DataFrame({"measure": "gross_retention", "actual": grr, "accounts": g0.size()}),
+        pd.DataFrame(
+            {"measure": "portfolio_growth", "actual": growth, "accounts": gall.size()[tot0 > 0]}
+        ),
+    ]
+    if activities is not None:
+        _require(activities, ["account_id", "date", "type", "minutes"], "activities")
+        act = activities[activities["date"].between(start, end)]
+        qualified = act["type"].isin(["visit", "online_session"]) | (
+            (act["type"] == "call") & (act["minutes"] >= qualified_call_minutes)
+        )
+        touched = pd.Index(act.loc[qualified, "account_id"].dropna().astype("string").unique())
+        hit = pd.Series(_isin_ids(base.index, touched), index=base.index).astype(float)
+        q = hit.groupby(base["rep_id"]).mean()
+        parts.append(
+            pd.DataFrame({"measure": "activity_quality", "actual": q, "accounts": g0.size()})
+        )
+    out = pd.concat(parts).rename_axis("rep_id").reset_index()
+    out["rep_id"] = out["rep_id"].astype("string")
+    out["measure"] = out["measure"].astype("string")
+    out["accounts"] = out["accounts"].astype(int)
+    return out.sort_values(["rep_id", "measure"], ignore_index=True)
+
+
+def period_revenue(
+    contracts: pd.DataFrame, period_start: pd.Timestamp, period_end: pd.Timestamp
+) -> float:
+    """Recurring revenue booked in the period: MRR x months each contract was active in it.
+
+    Parameters
+    ----------
+    contracts
+        Columns ``start_date``, ``end_date`` (empty while active), ``mrr``.
+    period_start, period_end
+        The period (inclusive).
+    """
+    _require(contracts, ["start_date", "end_date", "mrr"], "contracts")
+    start, end = pd.Timestamp(period_start), pd.Timestamp(period_end) + pd.Timedelta(days=1)
+    s = contracts["start_date"].where(contracts["start_date"] > start, start)
+    e = contracts["end_date"].fillna(end)
+    e = e.where(e < end, end)
+    days = (e - s).dt.days.clip(lower=0)
+    return float((contracts["mrr"].fillna(0.0) * days / (365.25 / 12)).sum())
+
+
+def portfolio_owners(
+    owner: pd.DataFrame, contracts: pd.DataFrame, reps: pd.DataFrame
+) -> pd.DataFrame:
+    """Which accounts count in which rep's portfolio, for every role.
+
+    * field reps and key-account managers: the accounts they own (``owner``);
+    * tele and online reps (who own no accounts): the accounts whose most recent contract they sold;
+    * team leads: every account in the portfolios of the reps they manage.
+
+    Parameters
+    ----------
+    owner
+        Columns ``account_id``, ``rep_id`` (today's owners or the new territory assignment).
+    contracts
+        Columns ``account_id``, ``start_date``, ``owner_id`` (seller).
+    reps
+        Columns ``rep_id``, ``role``; optional ``manager_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``account_id, rep_id`` pairs (unique; an account can be in several portfolios).
+    """
+    _require(owner, ["account_id", "rep_id"], "owner")
+    _require(contracts, ["account_id", "start_date", "owner_id"], "contracts")
+    _require(reps, ["rep_id", "role"], "reps")
+    role = reps.set_index(reps["rep_id"].astype("string"))["role"]
+    base = owner[["account_id", "rep_id"]].dropna().astype("string")
+    last = (
+        contracts.dropna(subset=["owner_id"])
+        .sort_values(["account_id", "start_date"])
+        .drop_duplicates("account_id", keep="last")
+    )
+    sold = pd.DataFrame(
+        {
+            "account_id": last["account_id"].astype("string"),
+            "rep_id": last["owner_id"].astype("string"),
+        }
+    )
+    sold = sold[sold["rep_id"].map(role).isin(["tele", "online"])]
+    pairs = pd.concat([base, sold], ignore_index=True)
+    if "manager_id" in reps.columns:
+        mgr = reps.set_index(reps["rep_id"].astype("string"))["manager_id"].astype("string")
+        leads = pairs.assign(rep_id=pairs["rep_id"].map(mgr)).dropna()
+        leads = leads[leads["rep_id"].map(role) == "team_lead"]
+        pairs = pd.concat([pairs, leads], ignore_index=True)
+    return pairs.drop_duplicates(ignore_index=True)
+
+
+def with_team_deals(deals: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """Deals plus a copy of each team member's deal credited to the member's team lead.
+
+    A team lead is paid on the team's results; the copies keep ``deal_id`` and carry
+    ``team_credit = True`` (the members' own rows have ``False``).
+
+    Parameters
+    ----------
+    deals
+        Deal credits with column ``rep_id``.
+    reps
+        Columns ``rep_id``, ``role``, ``manager_id`` (without ``manager_id`` nothing is added).
+    """
+    out = deals.assign(team_credit=False)
+    if "manager_id" not in reps.columns or deals.empty:
+        return out
+    rid = reps["rep_id"].astype("string")
+    mgr = pd.Series(reps["manager_id"].astype("string").to_numpy(), index=rid)
+    role = pd.Series(reps["role"].astype("string").to_numpy(), index=rid)
+    lead = out["rep_id"].astype("string").map(mgr)
+    sel = lead.notna() & lead.map(role).eq("team_lead").fillna(False).astype(bool)
+    copies = out[sel].assign(rep_id=lead[sel].astype("string"), team_credit=True)
+    return pd.concat([out, copies], ignore_index=True)

@@ -1,0 +1,1 @@
+"""The KPI system and the sales cockpits."""

@@ -1,0 +1,1793 @@
+"""KPI system and sales cockpits: target against actual, traffic lights, trend, per team and per rep.
+
+The KPI system is configuration (``salesanalytics/config/kpi_system.yaml``): for every KPI its
+definition, formula, unit, owner role, leading/lagging indicator, target rule and traffic-light
+thresholds. A formula is an arithmetic expression over *measures* (:data:`MEASURES`) that are first
+summed over a rep's or a team's data, so a team's win rate is the team's won deals over the team's
+closed deals, not an average of rep win rates.
+
+Flow
+----
+1. :func:`measures` counts the measures per rep for a window (year to date and the same period last
+   year) from the canonical tables; snapshot measures (pipeline, stuck deals, churn risk, cost to
+   serve) come from the funnel, churn and channel phases via :func:`snapshot_measures`.
+2. :func:`kpi_actuals` evaluates every KPI for every rep and team, sets targets and traffic lights.
+3. :func:`monthly_trend`, :func:`retention_panel` and :func:`team_funnel` give the cockpit panels;
+   :func:`cockpit_data` cuts everything down to one rep or team (and nothing else), and
+   :func:`cockpit_figure` / :func:`kpi_tiles` draw the cockpit page.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mpl_ticker
+import numpy as np
+import pandas as pd
+import yaml
+from matplotlib import cbook
+from matplotlib.backends.backend_mixed import MixedModeRenderer
+from matplotlib.backends.backend_svg import FigureCanvasSVG, RendererSVG
+from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from salesanalytics.engagement.workspace import apply_run_settings, read_phase_tables
+from salesanalytics.present import style
+from salesanalytics.present.i18n import N_
+from salesanalytics.present.i18n import gettext as _
+
+__all__ = [
+    "LEVELS",
+    "MEASURES",
+    "Cockpit",
+    "Controlling",
+    "build_controlling",
+    "current_mrr",
+    "read_cockpit",
+    "KpiDefinition",
+    "KpiSystem",
+    "Target",
+    "Thresholds",
+    "cockpit_data",
+    "cockpit_entities",
+    "cockpit_figure",
+    "SvgImage",
+    "cockpit_image",
+    "cockpit_sentence",
+    "catalogue_ids",
+    "kpi_actuals",
+    "kpi_tiles",
+    "load_kpi_system",
+    "measures",
+    "monthly_trend",
+    "retention_panel",
+    "snapshot_measures",
+    "status_headline",
+    "status_matrix",
+    "team_funnel",
+    "traffic_light",
+    "traffic_light_table",
+    "ytd_windows",
+]
+
+LEVELS: tuple[str, ...] = ("rep", "team")
+
+MEASURES: dict[str, str] = {
+    "bookings": "Won amount of new-business and upsell deals closed in the window (CHF).",
+    "bookings_upsell": "Won amount of upsell deals closed in the window (CHF).",
+    "won_new": "New-business deals won in the window.",
+    "lost_new": "New-business deals lost in the window.",
+    "won_all": "Deals of any type won in the window.",
+    "lost_all": "Deals of any type lost in the window.",
+    "opportunities_created": "Opportunities created in the window.",
+    "contacts": "Visits, calls and online sessions in the window.",
+    "visits": "Visits in the window.",
+    "calls": "Calls in the window.",
+    "online_sessions": "Online sessions in the window.",
+    "emails": "E-mails in the window.",
+    "activity_minutes": "Minutes of all activities in the window (travel excluded).",
+    "start_mrr": "MRR of the owned accounts' contracts active at the start of the window (CHF).",
+    "churned_mrr": "MRR of those contracts that ended in the window (CHF).",
+    "pipeline": "Open deal value expected to close by year end (snapshot, CHF).",
+    "remaining_target": "Bookings target of the year minus bookings so far (snapshot, CHF).",
+    "open_deals": "Open deals (snapshot).",
+    "stuck_deals": "Open deals stuck in their stage or past their close date (snapshot).",
+    "portfolio_mrr": "MRR of the owned accounts (snapshot, CHF).",
+    "mrr_high_risk": "MRR of owned accounts in the high churn-risk band (snapshot, CHF).",
+    "cost_to_serve": "Yearly cost to serve of the owned accounts (snapshot, CHF).",
+    "revenue": "Yearly revenue of the owned accounts (snapshot, CHF).",
+}
+"""Measures a KPI formula may use, with their meaning."""
+
+_WINDOW_MEASURES = [m for m in MEASURES if "snapshot" not in MEASURES[m]]
+_SNAPSHOT_MEASURES = [m for m in MEASURES if "snapshot" in MEASURES[m]]
+_ACTIVITY_TYPES = {"visit": "visits", "call": "calls", "online_session": "online_sessions"}
+
+
+# --------------------------------------------------------------------------- configuration
+class Thresholds(BaseModel):
+    """Traffic-light thresholds on attainment (green at or above ``green``, amber above ``amber``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    green: float = Field(1.0, gt=0)
+    amber: float = Field(0.9, gt=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> Thresholds:
+        if self.amber > self.green:
+            raise ValueError(f"amber ({self.amber}) must not be above green ({self.green})")
+        return self
+
+
+class Target(BaseModel):
+    """Target rule: ``prior_year_growth`` (last year × (1 + value)), ``absolute``, ``peer_median``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    type: Literal["prior_year_growth", "absolute", "peer_median"]
+    value: float
+
+
+class KpiDefinition(BaseModel):
+    """One KPI of the system (see the header of ``kpi_system.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    definition: str
+    formula: str
+    unit: Literal["chf", "pct", "num", "ratio", "days"]
+    indicator: Literal["leading", "lagging"]
+    direction: Literal["higher", "lower"]
+    owner_role: Literal["rep", "team_lead", "head_of_sales"]
+    levels: tuple[Literal["rep", "team"], ...] = LEVELS
+    window: Literal["ytd", "now", "12m"] = "ytd"
+    source: Literal["measures", "catalogue"] = "measures"
+    target: Target
+    thresholds: Thresholds | None = None
+
+    @model_validator(mode="after")
+    def _check_formula(self) -> KpiDefinition:
+        if self.source == "catalogue":
+            if self.target.type == "prior_year_growth":
+                raise ValueError(
+                    "a catalogue KPI has no prior-year value here; use absolute or peer_median"
+                )
+            return self
+        if self.window == "12m":
+            raise ValueError("window 12m is only for catalogue KPIs; use ytd or now")
+        try:
+            tree = ast.parse(self.formula, mode="eval")
+        except SyntaxError as exc:
+            raise ValueError(
+                f"formula '{self.formula}' is not a valid expression: {exc.msg}"
+            ) from exc
+        allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Constant)
+        allowed += (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub, ast.UAdd)
+        for node in ast.walk(tree):
+            if not isinstance(node, allowed):
+                raise ValueError(
+                    f"formula '{self.formula}' may only use + - * / and measure names, "
+                    f"not {type(node).__name__}"
+                )
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        unknown = sorted(names - set(MEASURES))
+        if unknown:
+            raise ValueError(
+                f"formula '{self.formula}' uses unknown measure(s) {', '.join(unknown)}; "
+                f"known measures: {', '.join(MEASURES)}"
+            )
+        if self.window == "ytd" and names & set(_SNAPSHOT_MEASURES):
+            raise ValueError(
+                f"formula '{self.formula}' mixes snapshot measures into a ytd KPI; use window: now"
+            )
+        if self.window == "now" and self.target.type == "prior_year_growth":
+            raise ValueError(
+                "a snapshot KPI (window: now) has no prior year; use absolute or peer_median"
+            )
+        return self
+
+    @property
+    def measures(self) -> list[str]:
+        """The measures the formula uses (none for catalogue KPIs)."""
+        if self.source == "catalogue":
+            return []
+        tree = ast.parse(self.formula, mode="eval")
+        return sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
+
+
+class KpiSystem(BaseModel):
+    """The whole KPI system: defaults and the list of KPIs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    version: int = 1
+    defaults: dict[str, Thresholds] = Field(default_factory=dict)
+    kpis: tuple[KpiDefinition, ...]
+
+    @model_validator(mode="after")
+    def _unique(self) -> KpiSystem:
+        ids = [k.id for k in self.kpis]
+        dups = sorted({i for i in ids if ids.count(i) > 1})
+        if dups:
+            raise ValueError(f"KPI id(s) defined twice: {', '.join(dups)}")
+        return self
+
+    def thresholds(self, kpi: KpiDefinition) -> Thresholds:
+        """Thresholds of ``kpi``: its own or the system default."""
+        return kpi.thresholds or self.defaults.get("thresholds") or Thresholds()
+
+    def get(self, kpi_id: str) -> KpiDefinition:
+        """The KPI with id ``kpi_id``; ``KeyError`` listing the known ids otherwise."""
+        for k in self.kpis:
+            if k.id == kpi_id:
+                return k
+        raise KeyError(f"unknown KPI '{kpi_id}'; known KPIs: {', '.join(k.id for k in self.kpis)}")
+
+    def table(self) -> pd.DataFrame:
+        """The system as a table for the report (one row per KPI)."""
+        rows = []
+        for k in self.kpis:
+            t = self.thresholds(k)
+            target = {
+                "prior_year_growth": _("last year {growth}").format(
+                    growth=f"{k.target.value:+.0%}"
+                ),
+                "absolute": style.num(k.target.value, 2)
+                if k.unit == "ratio"
+                else (
+                    style.pct(k.target.value, 0) if k.unit == "pct" else style.num(k.target.value)
+                ),
+                "peer_median": _("median of peers × {factor}").format(factor=f"{k.target.value:g}"),
+            }[k.target.type]
+            rows.append(
+                {
+                    "kpi_id": k.id,
+                    "KPI": _(k.name),
+                    "indicator": _(k.indicator),
+                    "definition": _(k.definition),
+                    "formula": k.formula,
+                    "owner": _(k.owner_role.replace("_", " ")),
+                    "target": target,
+                    "better": _(k.direction),
+                    "green from": _("{share} of target").format(share=f"{t.green:.0%}"),
+                    "amber from": _("{share} of target").format(share=f"{t.amber:.0%}"),
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def load_kpi_system(path: str | Path | None = None) -> KpiSystem:
+    """Load and check the KPI system (default: the packaged ``config/kpi_system.yaml``).
+
+    Raises
+    ------
+    ValueError
+        If the file is not valid YAML or a KPI is inconsistent; the message names the file and
+        every problem at once (KPI position, field, reason).
+    """
+    if path is None:
+        text = (
+            resources.files("salesanalytics").joinpath("config/kpi_system.yaml").read_text("utf-8")
+        )
+        where = "salesanalytics/config/kpi_system.yaml"
+    else:
+        p = Path(path)
+        if not p.exists():
+            raise FileNotFoundError(f"KPI system file {p} does not exist")
+        text, where = p.read_text(encoding="utf-8"), str(p)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{where} is not valid YAML: {exc}") from exc
+    try:
+        system = KpiSystem.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err["loc"])
+            if err["loc"][:1] == ("kpis",) and len(err["loc"]) > 1 and isinstance(raw, dict):
+                try:
+                    kid = raw["kpis"][err["loc"][1]].get("id", "?")
+                    loc = f"{loc} (KPI '{kid}')"
+                except (IndexError, KeyError, TypeError, AttributeError):
+                    pass
+            problems.append(f"  - {loc}: {err['msg']}")
+        raise ValueError(
+            f"{where} has {len(problems)} problem(s):\n" + "\n".join(problems)
+        ) from None
+    missing = sorted({k.id for k in system.kpis if k.source == "catalogue"} - set(catalogue_ids()))
+    if missing:
+        raise ValueError(
+            f"{where}: KPI(s) {', '.join(missing)} have source 'catalogue' but are not in "
+            "salesanalytics/config/kpi_catalogue.yaml; use a catalogue id or source: measures"
+        )
+    return system
+
+
+def catalogue_ids() -> list[str]:
+    """Ids of the portfolio KPI catalogue (``config/kpi_catalogue.yaml``; empty if absent)."""
+    f = resources.files("salesanalytics").joinpath("config/kpi_catalogue.yaml")
+    if not f.is_file():
+        return []
+    raw = yaml.safe_load(f.read_text("utf-8")) or {}
+    return [str(k.get("id")) for k in raw.get("kpis", []) if isinstance(k, dict)]
+
+
+# --------------------------------------------------------------------------- measures
+def ytd_windows(as_of: str | pd.Timestamp) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
+    """Year-to-date window and the same period last year: ``{"ytd": (start, end), "prior": ...}``."""
+    as_of = pd.Timestamp(as_of).normalize()
+    start = pd.Timestamp(year=as_of.year, month=1, day=1)
+    prior_end = as_of - pd.DateOffset(years=1)
+    return {"ytd": (start, as_of), "prior": (start - pd.DateOffset(years=1), prior_end)}
+
+
+def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise KeyError(
+            f"{what} is missing column(s) {', '.join(missing)}; it needs {', '.join(columns)}."
+        )
+
+
+def _in(s: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+    """Dates within [start, end], whole days."""
+    return (
+        s.between(start, end + pd.Timedelta(days=1) - pd.Timedelta(1, "ns"))
+        .fillna(False)
+        .to_numpy(bool)
+    )
+
+
+def measures(
+    opportunities: pd.DataFrame,
+    activities: pd.DataFrame,
+    contracts: pd.DataFrame,
+    accounts: pd.DataFrame,
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+    rep_ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Window measures per rep (see :data:`MEASURES`), for ``start``..``end`` inclusive.
+
+    Parameters
+    ----------
+    opportunities
+        Canonical opportunities: ``owner_id``, ``type``, ``status``, ``amount``, ``created_date``,
+        ``close_date``.
+    activities
+        Canonical activities: ``rep_id``, ``date``, ``type``, ``minutes``.
+    contracts
+        Canonical contracts: ``account_id``, ``start_date``, ``end_date``, ``mrr``.
+    accounts
+        Canonical accounts: ``account_id``, ``owner_id`` (churn is counted for today's owner).
+    start, end
+        Window, both days included.
+    rep_ids
+        Reps to return (rows of zeros for reps without data); default: every rep seen.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``rep_id``; one column per window measure. Rows without a rep (missing owner) are
+        left out; their number is in ``attrs["without_rep"]`` per table.
+    """
+    _require(
+        opportunities,
+        ["owner_id", "type", "status", "amount", "created_date", "close_date"],
+        "opportunities",
+    )
+    _require(activities, ["rep_id", "date", "type", "minutes"], "activities")
+    _require(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
+    _require(accounts, ["account_id", "owner_id"], "accounts")
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    if end < start:
+        raise ValueError(f"window end {end.date()} is before its start {start.date()}")
+    parts: dict[str, pd.Series] = {}
+    o = opportunities
+    owner = o["owner_id"].astype("string")
+    typ = o["type"].astype("string")
+    st = o["status"].astype("string")
+    amt = pd.to_numeric(o["amount"], errors="coerce").fillna(0.0)
+    closed_in = _in(o["close_date"], start, end)
+    won = st.eq("won").fillna(False).to_numpy(bool) & closed_in
+    lost = st.eq("lost").fillna(False).to_numpy(bool) & closed_in
+    new = typ.eq("new_business").fillna(False).to_numpy(bool)
+    ups = typ.eq("upsell").fillna(False).to_numpy(bool)
+    # one groupby per table (grouping by the rep id string is the expensive part); the sums are
+    # the same as one groupby per measure
+    parts.update(
+        pd.DataFrame(
+            {
+                "bookings": amt.where(won & (new | ups), 0.0).to_numpy(),
+                "bookings_upsell": amt.where(won & ups, 0.0).to_numpy(),
+                "won_new": won & new,
+                "lost_new": lost & new,
+                "won_all": won,
+                "lost_all": lost,
+                "opportunities_created": _in(o["created_date"], start, end),
+            }
+        )
+        .groupby(owner.array)
+        .sum()
+        .items()
+    )
+    a = activities
+    arep = a["rep_id"].astype("string")
+    ain = _in(a["date"], start, end)
+    atype = a["type"].astype("string")
+    mins = pd.to_numeric(a["minutes"], errors="coerce").fillna(0.0).to_numpy()
+    act_cols: dict[str, np.ndarray] = {
+        name: ain & atype.eq(t).fillna(False).to_numpy(bool) for t, name in _ACTIVITY_TYPES.items()
+    }
+    act_cols["emails"] = ain & atype.eq("email").fillna(False).to_numpy(bool)
+    act_cols["contacts"] = ain & atype.isin(list(_ACTIVITY_TYPES)).fillna(False).to_numpy(bool)
+    act_cols["activity_minutes"] = np.where(ain, mins, 0.0)
+    parts.update(pd.DataFrame(act_cols).groupby(arep.array).sum().items())
+    # churn: contracts active at window start, of accounts owned today
+    c = contracts
+    own = (
+        c["account_id"]
+        .astype("string")
+        .map(
+            pd.Series(
+                accounts["owner_id"].astype("string").to_numpy(),
+                index=accounts["account_id"].astype("string").to_numpy(),
+            )
+        )
+    )
+    active = (c["start_date"] <= start).fillna(False).to_numpy(bool) & ~(
+        c["end_date"] < start
+    ).fillna(False).to_numpy(bool)
+    mrr = pd.to_numeric(c["mrr"], errors="coerce").fillna(0.0).to_numpy()
+    ended = active & _in(c["end_date"], start, end)
+    parts.update(
+        pd.DataFrame(
+            {"start_mrr": np.where(active, mrr, 0.0), "churned_mrr": np.where(ended, mrr, 0.0)}
+        )
+        .groupby(own.array)
+        .sum()
+        .items()
+    )
+    res = pd.DataFrame({k: v.astype("float64") for k, v in parts.items()})
+    res = res[[m for m in _WINDOW_MEASURES]]
+    res.index = res.index.astype("string")
+    res.index.name = "rep_id"
+    res = res[res.index.notna()]
+    if rep_ids is not None:
+        res = res.reindex(pd.Index(list(rep_ids), dtype="string", name="rep_id"), fill_value=0.0)
+    res = res.fillna(0.0)
+    res.attrs["without_rep"] = {
+        "opportunities": int(owner.isna().sum()),
+        "activities": int(arep.isna().sum()),
+        "contracts": int(own.isna().sum()),
+    }
+    return res
+
+
+def snapshot_measures(
+    rep_ids: Sequence[str],
+    coverage: pd.DataFrame | None = None,
+    progress_open: pd.DataFrame | None = None,
+    stuck: pd.DataFrame | None = None,
+    customer_churn: pd.DataFrame | None = None,
+    portfolio_mrr: pd.Series | None = None,
+    account_channel: pd.DataFrame | None = None,
+    accounts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Snapshot measures per rep from the funnel, churn and channel phases (missing inputs -> NaN).
+
+    Parameters
+    ----------
+    rep_ids
+        Reps to return.
+    coverage
+        Funnel phase ``pipeline_coverage``: ``rep_id, pipeline, remaining``.
+    progress_open
+        Open deals with ``owner_id`` (counts ``open_deals``).
+    stuck
+        Funnel phase ``stuck_deals``: ``owner_id``.
+    customer_churn
+        Churn phase ``customer_churn``: ``account_id, rep_id, risk_band`` (band ``high`` counts
+        as high risk).
+    portfolio_mrr
+        Current MRR per account (index ``account_id``).
+    account_channel
+        Channel phase ``account_channel``: ``account_id, cost_to_serve, revenue``.
+    accounts
+        Canonical accounts (``account_id, owner_id``) to attribute accounts to today's owner.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``rep_id``; columns of the snapshot measures (NaN where the input is missing, so the
+        KPI shows grey instead of a misleading zero).
+    """
+    idx = pd.Index(list(rep_ids), dtype="string", name="rep_id")
+    res = pd.DataFrame(index=idx, columns=_SNAPSHOT_MEASURES, dtype="float64")
+    if coverage is not None:
+        _require(coverage, ["rep_id", "pipeline", "remaining"], "pipeline coverage")
+        cv = coverage.set_index(coverage["rep_id"].astype("string"))
+        res["pipeline"] = cv["pipeline"].reindex(idx).fillna(0.0).to_numpy()
+        res["remaining_target"] = cv["remaining"].reindex(idx).to_numpy()
+    if progress_open is not None:
+        _require(progress_open, ["owner_id"], "open deals")
+        n = progress_open.groupby(progress_open["owner_id"].astype("string")).size()
+        res["open_deals"] = n.reindex(idx).fillna(0).to_numpy(dtype="float64")
+        s = (
+            stuck.groupby(stuck["owner_id"].astype("string")).size()
+            if stuck is not None
+            else pd.Series(dtype="float64")
+        )
+        res["stuck_deals"] = s.reindex(idx).fillna(0).to_numpy(dtype="float64")
+    owner = None
+    if accounts is not None:
+        _require(accounts, ["account_id", "owner_id"], "accounts")
+        owner = pd.Series(
+            accounts["owner_id"].astype("string").to_numpy(),
+            index=accounts["account_id"].astype("string").to_numpy(),
+        )
+    if portfolio_mrr is not None and owner is not None:
+        pm = portfolio_mrr.groupby(portfolio_mrr.index.astype("string").map(owner)).sum()
+        res["portfolio_mrr"] = pm.reindex(idx).fillna(0.0).to_numpy()
+        if customer_churn is not None:
+            _require(customer_churn, ["account_id", "risk_band"], "customer churn")
+            high = customer_churn.loc[
+                customer_churn["risk_band"].astype("string").str.lower().eq("high").fillna(False),
+                "account_id",
+            ].astype("string")
+            hm = portfolio_mrr[portfolio_mrr.index.astype("string").isin(high)]
+            hm = hm.groupby(hm.index.astype("string").map(owner)).sum()
+            res["mrr_high_risk"] = hm.reindex(idx).fillna(0.0).to_numpy()
+    if account_channel is not None and owner is not None:
+        _require(account_channel, ["account_id", "cost_to_serve", "revenue"], "account channel")
+        ac = account_channel.assign(rep=account_channel["account_id"].astype("string").map(owner))
+        g = ac.groupby("rep")[["cost_to_serve", "revenue"]].sum()
+        res["cost_to_serve"] = g["cost_to_serve"].reindex(idx).fillna(0.0).to_numpy()
+        res["revenue"] = g["revenue"].reindex(idx).fillna(0.0).to_numpy()
+    return res
+
+
+# --------------------------------------------------------------------------- KPI evaluation
+def traffic_light(
+    actual: pd.Series | np.ndarray,
+    target: pd.Series | np.ndarray,
+    direction: str = "higher",
+    green: float = 1.0,
+    amber: float = 0.9,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Attainment and traffic-light status.
+
+    Attainment is ``actual / target`` (``target / actual`` when lower is better). Status is
+    ``green`` at or above ``green``, ``amber`` at or above ``amber``, ``red`` below, ``grey``
+    where actual or target is missing. A target of 0 counts as met when ``actual >= 0`` (higher)
+    and an actual of 0 meets any target (lower).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(attainment, status)``.
+    """
+    if direction not in ("higher", "lower"):
+        raise ValueError(f"direction must be 'higher' or 'lower', got '{direction}'")
+    a = np.asarray(actual, dtype="float64")
+    t = np.asarray(target, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if direction == "higher":
+            att = np.where(t > 0, a / np.where(t > 0, t, 1), np.where(a >= t, 1.0, 0.0))
+        else:
+            att = np.where(a > 0, t / np.where(a > 0, a, 1), np.where(a <= t, 1.0, 0.0))
+    missing = np.isnan(a) | np.isnan(t)
+    att = np.where(missing, np.nan, att)
+    status = np.where(att >= green, "green", np.where(att >= amber, "amber", "red"))
+    status = np.where(missing, "grey", status)
+    return att, status
+
+
+@lru_cache(maxsize=256)
+def _compiled(formula: str) -> tuple[Any, tuple[str, ...]]:
+    tree = ast.parse(formula, mode="eval")
+    names = tuple(sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}))
+    return compile(tree, f"<KPI formula {formula}>", "eval"), names
+
+
+def _eval(formula: str, frame: pd.DataFrame) -> np.ndarray:
+    """Evaluate a KPI formula (``+ - * /`` over measure names, checked by :class:`KpiDefinition`)
+    on the columns of ``frame`` as float arrays; division by zero and 0/0 give NaN."""
+    code, names = _compiled(formula)
+    env = {n: frame[n].to_numpy(dtype="float64") for n in names}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = eval(code, {"__builtins__": {}}, env)  # only + - * / and names (checked)
+    v = np.broadcast_to(np.asarray(v, dtype="float64"), (len(frame),))
+    return np.where(np.isfinite(v), v, np.nan)
+
+
+def _catalogue_actual(
+    values: pd.DataFrame | None, level: str, kpi_id: str, ids: pd.Index
+) -> np.ndarray:
+    if values is None or values.empty:
+        return np.full(len(ids), np.nan)
+    _require(values, ["level", "entity_id", "kpi_id", "value"], "catalogue KPI values")
+    v = values[
+        values["level"].astype("string").eq(level).fillna(False).to_numpy(bool)
+        & values["kpi_id"].astype("string").eq(kpi_id).fillna(False).to_numpy(bool)
+    ]
+    s = pd.Series(v["value"].to_numpy(dtype="float64"), index=v["entity_id"].astype("string"))
+    s = s[~s.index.duplicated()]
+    return s.reindex(pd.Index(ids).astype("string")).to_numpy(dtype="float64")
+
+
+def kpi_actuals(
+    system: KpiSystem,
+    reps: pd.DataFrame,
+    current: pd.DataFrame,
+    prior: pd.DataFrame,
+    snapshot: pd.DataFrame | None = None,
+    catalogue_values: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Actual, target, attainment and traffic light of every KPI for every rep and team.
+
+    Parameters
+    ----------
+    system
+        The KPI system (:func:`load_kpi_system`).
+    reps
+        ``rep_id, name, team`` and optionally ``active`` (team missing -> ``(no team)``;
+        inactive reps count in their team but get no rep rows).
+    current, prior
+        :func:`measures` for this year to date and the same period last year (index ``rep_id``).
+    snapshot
+        :func:`snapshot_measures` (index ``rep_id``); missing -> snapshot KPIs are grey.
+    catalogue_values
+        The portfolio phase's ``rep_kpis`` and ``team_kpis`` stacked: ``level, entity_id,
+        kpi_id, value``; the actuals of KPIs with ``source: catalogue`` (grey without it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level, entity_id, entity_name, team, kpi_id, kpi_name, indicator, unit, direction,
+        owner_role, actual, target, prior, attainment, status`` (``level`` is ``rep`` or
+        ``team``; for teams ``entity_id`` is the team name).
+    """
+    _require(reps, ["rep_id", "name"], "reps")
+    r = pd.DataFrame(
+        {
+            "rep_id": reps["rep_id"].astype("string").to_numpy(),
+            "name": reps["name"].astype("string").to_numpy(),
+            "team": (
+                reps["team"].astype("string").fillna("(no team)").to_numpy()
+                if "team" in reps.columns
+                else "(no team)"
+            ),
+        }
+    )
+    idx = pd.Index(r["rep_id"], dtype="string", name="rep_id")
+    cur = current.reindex(idx).fillna(0.0)
+    pri = prior.reindex(idx).fillna(0.0)
+    snap = (
+        snapshot.reindex(idx)
+        if snapshot is not None
+        else pd.DataFrame(index=idx, columns=_SNAPSHOT_MEASURES, dtype="float64")
+    )
+    cur = cur.join(snap[[c for c in _SNAPSHOT_MEASURES if c in snap.columns]])
+    team_of = pd.Series(r["team"].to_numpy(), index=idx)
+    # team measures: sums over the team's reps (NaN stays NaN if every rep is NaN)
+    cur_t = cur.groupby(team_of.to_numpy()).sum(min_count=1)
+    pri_t = pri.groupby(team_of.to_numpy()).sum(min_count=1)
+    # inactive reps count in their team's sums but get no rep rows (nor a say in peer medians)
+    act = (
+        reps["active"].astype("boolean").fillna(True).to_numpy(bool)
+        if "active" in reps.columns
+        else np.ones(len(r), dtype=bool)
+    )
+    frames = []
+    for level, c, p, ids, names, teams in (
+        (
+            "rep",
+            cur[act],
+            pri[act],
+            idx.to_numpy()[act],
+            r["name"].to_numpy()[act],
+            r["team"].to_numpy()[act],
+        ),
+        (
+            "team",
+            cur_t,
+            pri_t,
+            cur_t.index.to_numpy(),
+            cur_t.index.to_numpy(),
+            cur_t.index.to_numpy(),
+        ),
+    ):
+        for k in system.kpis:
+            if level not in k.levels:
+                continue
+            if k.source == "catalogue":
+                actual = _catalogue_actual(catalogue_values, level, k.id, c.index)
+            else:
+                actual = _eval(k.formula, c)
+            prior_v = (
+                _eval(k.formula, p)
+                if k.window == "ytd" and k.source == "measures"
+                else np.full(len(c), np.nan)
+            )
+            if k.target.type == "prior_year_growth":
+                # no basis last year (new rep, new team): no target rather than a target of 0
+                basis = (
+                    prior_v if k.direction == "lower" else np.where(prior_v > 0, prior_v, np.nan)
+                )
+                target = basis * (1 + k.target.value)
+            elif k.target.type == "absolute":
+                target = np.full(len(c), k.target.value)
+            else:
+                target = (
+                    np.full(len(c), np.nanmedian(actual) * k.target.value)
+                    if np.isfinite(actual).any()
+                    else np.full(len(c), np.nan)
+                )
+            th = system.thresholds(k)
+            att, status = traffic_light(actual, target, k.direction, th.green, th.amber)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "level": level,
+                        "entity_id": ids,
+                        "entity_name": names,
+                        "team": teams,
+                        "kpi_id": k.id,
+                        "kpi_name": k.name,
+                        "indicator": k.indicator,
+                        "unit": k.unit,
+                        "direction": k.direction,
+                        "owner_role": k.owner_role,
+                        "actual": actual,
+                        "target": target,
+                        "prior": prior_v,
+                        "attainment": att,
+                        "status": status,
+                    }
+                )
+            )
+    out = pd.concat(frames, ignore_index=True)
+    for col in ("level", "entity_id", "entity_name", "team", "kpi_id", "status"):
+        out[col] = out[col].astype("string")
+    return out
+
+
+def status_headline(actuals: pd.DataFrame, prefer: str = "bookings_ytd") -> str:
+    """One sentence on the reps' traffic lights for the headline KPI of the system.
+
+    The headline KPI is ``prefer`` when the KPI system has it at rep level, else its first lagging
+    rep KPI, else its first rep KPI (a custom system may have a single KPI of any kind).
+
+    Parameters
+    ----------
+    actuals
+        Output of :func:`kpi_actuals` (``level``, ``kpi_id``, ``kpi_name``, ``indicator``,
+        ``status``), in the system's order.
+
+    Returns
+    -------
+    str
+        E.g. "12 of the 25 reps with a target for Bookings YTD are on or above it; 6 are clearly
+        behind." (reps without a target, grey, are not counted).
+    """
+    _require(actuals, ["level", "kpi_id", "kpi_name", "indicator", "status"], "actuals")
+    rep = actuals[actuals["level"] == "rep"]
+    if rep.empty:
+        return _("The KPI system has no KPI at rep level: no traffic lights per rep.")
+    ids = list(dict.fromkeys(rep["kpi_id"].astype(str)))
+    lagging = list(dict.fromkeys(rep.loc[rep["indicator"] == "lagging", "kpi_id"].astype(str)))
+    kid = prefer if prefer in ids else (lagging or ids)[0]
+    k = rep[rep["kpi_id"] == kid]
+    name = _(str(k["kpi_name"].iloc[0]))
+    scored = k[k["status"].isin(["green", "amber", "red"])]
+    if scored.empty:
+        return _("No rep has a target for {kpi} yet (its inputs are missing).").format(kpi=name)
+    return _(
+        "{green} of the {n} reps with a target for {kpi} are on or above it; {red} are clearly "
+        "behind."
+    ).format(
+        green=style.num((scored["status"] == "green").sum()),
+        n=style.num(len(scored)),
+        kpi=name,
+        red=style.num((scored["status"] == "red").sum()),
+    )
+
+
+def status_matrix(actuals: pd.DataFrame, level: str = "rep") -> pd.DataFrame:
+    """Traffic lights as a matrix: one row per entity, one column per KPI (for the overview).
+
+    Parameters
+    ----------
+    actuals
+        Output of :func:`kpi_actuals` (``level, entity_id, entity_name, kpi_name, status``).
+    level
+        ``rep`` or ``team``.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got '{level}'")
+    a = actuals[actuals["level"].eq(level).fillna(False).to_numpy(bool)]
+    order = list(dict.fromkeys(a["kpi_name"]))
+    m = a.pivot_table(
+        index=["entity_name"], columns="kpi_name", values="status", aggfunc="first", sort=True
+    )
+    return m[order].reset_index().rename(columns={"entity_name": level})
+
+
+# --------------------------------------------------------------------------- cockpit panels
+def monthly_trend(
+    opportunities: pd.DataFrame,
+    activities: pd.DataFrame,
+    reps: pd.DataFrame,
+    as_of: str | pd.Timestamp,
+    months: int = 12,
+) -> pd.DataFrame:
+    """Monthly bookings, new customers and activities per rep and team, with last year's month.
+
+    Parameters
+    ----------
+    opportunities
+        Canonical opportunities (``owner_id, type, status, amount, close_date``).
+    activities
+        Canonical activities (``rep_id, date, type``).
+    reps
+        ``rep_id`` and ``team``.
+    as_of
+        Reference date; the last month shown is its month (partial).
+    months
+        Number of months to show (1..36).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level, entity_id, month`` (first day), ``measure`` (``bookings``, ``won_new``,
+        ``visits``, ``calls``, ``online_sessions``, ``emails``), ``value``, ``prior_value``
+        (same month a year earlier).
+    """
+    if not 1 <= months <= 36:
+        raise ValueError(f"months must be between 1 and 36, got {months}")
+    _require(opportunities, ["owner_id", "type", "status", "amount", "close_date"], "opportunities")
+    _require(activities, ["rep_id", "date", "type"], "activities")
+    _require(reps, ["rep_id"], "reps")
+    as_of = pd.Timestamp(as_of)
+    last = as_of.to_period("M")
+    first = last - (months - 1)
+    lo = (first - 12).to_timestamp()
+    o = opportunities
+    won = o["status"].astype("string").eq("won").fillna(False).to_numpy(bool) & (
+        o["close_date"].between(lo, as_of).fillna(False).to_numpy(bool)
+    )
+    ow = o[won]
+    typ = ow["type"].astype("string")
+    bk = pd.DataFrame(
+        {
+            "rep_id": ow["owner_id"].astype("string"),
+            "month": ow["close_date"].dt.to_period("M"),
+            "bookings": ow["amount"].fillna(0.0).where(typ.isin(["new_business", "upsell"]), 0.0),
+            "won_new": typ.eq("new_business").astype("float64"),
+        }
+    )
+    a = activities[activities["date"].between(lo, as_of).fillna(False).to_numpy(bool)]
+    at = a["type"].astype("string")
+    ac = pd.DataFrame(
+        {"rep_id": a["rep_id"].astype("string"), "month": a["date"].dt.to_period("M")}
+    )
+    for t, name in {**_ACTIVITY_TYPES, "email": "emails"}.items():
+        ac[name] = at.eq(t).fillna(False).astype("float64").to_numpy()
+    # sum per rep and month first, then one row per measure (the same sums over the same rows in
+    # the same order as grouping a long table, for a fraction of the rows)
+    g = (
+        pd.concat(
+            [
+                bk.groupby(["rep_id", "month"]).sum().stack(),
+                ac.groupby(["rep_id", "month"]).sum().stack(),
+            ]
+        )
+        .rename_axis(["rep_id", "month", "measure"])
+        .reorder_levels(["rep_id", "measure", "month"])
+    )
+    rep_ids = pd.Index(reps["rep_id"].astype("string").unique())
+    measures_ = ["bookings", "won_new", "visits", "calls", "online_sessions", "emails"]
+    all_months = pd.period_range(first - 12, last, freq="M")
+    full = g.reindex(
+        pd.MultiIndex.from_product([rep_ids, measures_, all_months], names=g.index.names),
+        fill_value=0.0,
+    ).rename("value")
+    df = full.reset_index()
+    df["team"] = df["rep_id"].map(
+        pd.Series(
+            reps["team"].astype("string").fillna("(no team)").to_numpy()
+            if "team" in reps.columns
+            else "(no team)",
+            index=reps["rep_id"].astype("string").to_numpy(),
+        )
+    )
+    frames = []
+    for level, key in (("rep", "rep_id"), ("team", "team")):
+        t = df.groupby([key, "measure", "month"])["value"].sum()
+        cur = t[t.index.get_level_values("month") >= first]
+        prior_idx = pd.MultiIndex.from_arrays(
+            [
+                cur.index.get_level_values(0),
+                cur.index.get_level_values(1),
+                cur.index.get_level_values(2) - 12,
+            ]
+        )
+        f = cur.reset_index().rename(columns={key: "entity_id"})
+        f["prior_value"] = t.reindex(prior_idx).to_numpy()
+        f.insert(0, "level", level)
+        frames.append(f)
+    out = pd.concat(frames, ignore_index=True)
+    out["month"] = out["month"].dt.to_timestamp()
+    out["entity_id"] = out["entity_id"].astype("string")
+    out["level"] = out["level"].astype("string")
+    return out[["level", "entity_id", "month", "measure", "value", "prior_value"]]
+
+
+def retention_panel(
+    portfolio_mrr: pd.Series,
+    accounts: pd.DataFrame,
+    reps: pd.DataFrame,
+    customer_churn: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Portfolio MRR by churn-risk band per rep and team.
+
+    Parameters
+    ----------
+    portfolio_mrr
+        Current MRR per account (index ``account_id``).
+    accounts
+        ``account_id, owner_id``.
+    reps
+        ``rep_id, team``.
+    customer_churn
+        Churn phase ``customer_churn`` (``account_id, risk_band``); without it every account is in
+        band ``not scored``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level, entity_id, risk_band, accounts, mrr``.
+    """
+    _require(accounts, ["account_id", "owner_id"], "accounts")
+    owner = pd.Series(
+        accounts["owner_id"].astype("string").to_numpy(),
+        index=accounts["account_id"].astype("string").to_numpy(),
+    )
+    df = pd.DataFrame(
+        {
+            "account_id": portfolio_mrr.index.astype("string"),
+            "mrr": portfolio_mrr.to_numpy(dtype="float64"),
+        }
+    )
+    df = df[df["mrr"] > 0]
+    df["rep_id"] = df["account_id"].map(owner)
+    if customer_churn is not None:
+        band = pd.Series(
+            customer_churn["risk_band"].astype("string").to_numpy(),
+            index=customer_churn["account_id"].astype("string").to_numpy(),
+        )
+        df["risk_band"] = df["account_id"].map(band).fillna("not scored")
+    else:
+        df["risk_band"] = "not scored"
+    team = pd.Series(
+        reps["team"].astype("string").fillna("(no team)").to_numpy()
+        if "team" in reps.columns
+        else "(no team)",
+        index=reps["rep_id"].astype("string").to_numpy(),
+    )
+    df["team"] = df["rep_id"].map(team)
+    frames = []
+    for level, key in (("rep", "rep_id"), ("team", "team")):
+        g = (
+            df.dropna(subset=[key])
+            .groupby([key, "risk_band"])
+            .agg(accounts=("account_id", "size"), mrr=("mrr", "sum"))
+            .reset_index()
+            .rename(columns={key: "entity_id"})
+        )
+        g.insert(0, "level", level)
+        frames.append(g)
+    out = pd.concat(frames, ignore_index=True)
+    out["entity_id"] = out["entity_id"].astype("string")
+    return out
+
+
+def team_funnel(rep_funnel: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """Funnel per rep and per team from the funnel phase's per-rep stage counts.
+
+    Parameters
+    ----------
+    rep_funnel
+        Funnel phase ``rep_funnel``: ``rep_id, funnel, stage_index, stage, reached, open_here,
+        advanced``.
+    reps
+        ``rep_id, team``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``level, entity_id, funnel, stage_index, stage, reached, conversion`` with conversion =
+        advanced / (reached − open_here) recomputed on the team's summed counts.
+    """
+    _require(
+        rep_funnel,
+        ["rep_id", "funnel", "stage_index", "stage", "reached", "open_here", "advanced"],
+        "rep funnel",
+    )
+    team = pd.Series(
+        reps["team"].astype("string").fillna("(no team)").to_numpy()
+        if "team" in reps.columns
+        else "(no team)",
+        index=reps["rep_id"].astype("string").to_numpy(),
+    )
+    rf = rep_funnel.assign(
+        rep_id=rep_funnel["rep_id"].astype("string"),
+        team=rep_funnel["rep_id"].astype("string").map(team),
+    )
+    frames = []
+    for level, key in (("rep", "rep_id"), ("team", "team")):
+        g = (
+            rf.dropna(subset=[key])
+            .groupby([key, "funnel", "stage_index", "stage"])[["reached", "open_here", "advanced"]]
+            .sum(min_count=1)
+            .reset_index()
+            .rename(columns={key: "entity_id"})
+        )
+        dec = g["reached"] - g["open_here"]
+        g["conversion"] = np.where(dec > 0, g["advanced"] / dec.where(dec > 0, 1), np.nan)
+        g.insert(0, "level", level)
+        frames.append(g)
+    out = pd.concat(frames, ignore_index=True)
+    out["entity_id"] = out["entity_id"].astype("string")
+    return out[["level", "entity_id", "funnel", "stage_index", "stage", "reached", "conversion"]]
+
+
+def cockpit_entities(
+    reps: pd.DataFrame, actuals: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reps and teams that get a cockpit: ``(cockpit_reps, cockpit_teams)``.
+
+    Parameters
+    ----------
+    reps
+        ``rep_id, name, team`` and optionally ``active``, ``role``.
+    actuals
+        Output of :func:`kpi_actuals`; only reps in it with at least one KPI that is not grey
+        (i.e. with data) are listed.
+
+    Returns
+    -------
+    tuple of pandas.DataFrame
+        ``cockpit_reps`` [rep_id, rep_name, team, role] and ``cockpit_teams`` [team_id,
+        team_name, reps].
+    """
+    _require(reps, ["rep_id", "name"], "reps")
+    # reps with at least one KPI that has data: a cockpit of grey lights helps nobody
+    has_data = actuals["level"].eq("rep").fillna(False) & actuals["status"].ne("grey").fillna(False)
+    a_reps = set(actuals.loc[has_data.to_numpy(bool), "entity_id"])
+    r = reps[reps["rep_id"].astype("string").isin(a_reps).fillna(False).to_numpy(bool)]
+    cr = pd.DataFrame(
+        {
+            "rep_id": r["rep_id"].astype("string").to_numpy(),
+            "rep_name": r["name"].astype("string").to_numpy(),
+            "team": (
+                r["team"].astype("string").fillna("(no team)").to_numpy()
+                if "team" in r.columns
+                else "(no team)"
+            ),
+            "role": r["role"].astype("string").to_numpy() if "role" in r.columns else pd.NA,
+        }
+    ).sort_values(["team", "rep_name"], kind="stable")
+    ct = cr.groupby("team").size().rename("reps").reset_index().rename(columns={"team": "team_id"})
+    ct.insert(1, "team_name", ct["team_id"])
+    for df in (cr, ct):
+        for col in df.columns:
+            if df[col].dtype == object or str(df[col].dtype) == "str":
+                df[col] = df[col].astype("string")
+    return cr.reset_index(drop=True), ct.reset_index(drop=True)
+
+
+@dataclass
+class Cockpit:
+    """The data of one cockpit page: one rep or one team, nothing else."""
+
+    level: str
+    entity_id: str
+    entity_name: str
+    kpis: pd.DataFrame
+    trend: pd.DataFrame
+    funnel: pd.DataFrame
+    retention: pd.DataFrame
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def cockpit_data(
+    level: str,
+    entity_id: str,
+    actuals: pd.DataFrame,
+    trend: pd.DataFrame,
+    funnel: pd.DataFrame,
+    retention: pd.DataFrame,
+) -> Cockpit:
+    """Cut the controlling tables down to one rep's or one team's rows.
+
+    Parameters
+    ----------
+    level
+        ``rep`` or ``team``.
+    entity_id
+        The rep id (``rep``) or team name (``team``).
+    actuals, trend, funnel, retention
+        :func:`kpi_actuals`, :func:`monthly_trend`, :func:`team_funnel`, :func:`retention_panel`
+        (each with ``level`` and ``entity_id`` columns).
+
+    Raises
+    ------
+    KeyError
+        If the entity has no KPI rows; the message lists some known ids.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got '{level}'")
+    parts = []
+    for name, df in (
+        ("actuals", actuals),
+        ("trend", trend),
+        ("funnel", funnel),
+        ("retention", retention),
+    ):
+        _require(df, ["level", "entity_id"], name)
+        sel = df["level"].eq(level).fillna(False).to_numpy(bool) & df["entity_id"].astype(
+            "string"
+        ).eq(str(entity_id)).fillna(False).to_numpy(bool)
+        parts.append(df[sel].reset_index(drop=True))
+    if parts[0].empty:
+        known = actuals.loc[actuals["level"].eq(level).fillna(False), "entity_id"].unique()
+        raise KeyError(
+            f"no cockpit data for {level} '{entity_id}'; known {level} ids include: "
+            f"{', '.join(map(str, known[:10]))}"
+        )
+    return Cockpit(
+        level=level,
+        entity_id=str(entity_id),
+        entity_name=str(parts[0]["entity_name"].iloc[0]),
+        kpis=parts[0],
+        trend=parts[1],
+        funnel=parts[2],
+        retention=parts[3],
+    )
+
+
+def _fmt_value(v: float, unit: str) -> str:
+    if unit == "chf":
+        return style.chf(v)
+    if unit == "pct":
+        return style.pct(v)
+    if unit == "ratio":
+        return "–" if pd.isna(v) else f"{style.num(v, 1)}×"
+    if unit == "days":
+        return style.num(v) + " d" if pd.notna(v) else "–"
+    return style.num(v)
+
+
+def kpi_tiles(cockpit: Cockpit) -> Any:
+    """The KPI table of a cockpit page with traffic-light colours (an escaped ``Styler``).
+
+    Columns: KPI, type (leading/lagging), actual, target, attainment, status.
+    """
+    k = cockpit.kpis
+    shown = pd.DataFrame(
+        {
+            "KPI": [_(str(n)) for n in k["kpi_name"]],
+            "type": [_(str(i)) for i in k["indicator"]],
+            "actual": [_fmt_value(v, u) for v, u in zip(k["actual"], k["unit"], strict=True)],
+            "target": [_fmt_value(v, u) for v, u in zip(k["target"], k["unit"], strict=True)],
+            "attainment": k["attainment"].to_numpy(),
+            "status": k["status"].astype("string").to_numpy(),
+        }
+    )
+    styler = style.table(
+        shown,
+        formats={"attainment": lambda v: style.pct(v, 0), "status": lambda v: _(str(v))},
+        caption=_("KPIs of {name}").format(name=cockpit.entity_name),
+        max_rows=50,
+    )
+    return styler.map(
+        lambda v: (
+            f"background-color: {style.TRAFFIC_COLORS.get(str(v), '#ffffff')}; color: white; "
+            "font-weight: bold; text-align: center"
+        ),
+        subset=["status"],
+    )
+
+
+_BAND_COLORS = {
+    "low": style.TRAFFIC_COLORS["green"],
+    "medium": style.TRAFFIC_COLORS["amber"],
+    "high": style.TRAFFIC_COLORS["red"],
+    "not scored": style.TRAFFIC_COLORS["grey"],
+}
+
+
+_SWISS = mpl_ticker.FuncFormatter(lambda v, _pos: style.num(v))
+_RISK_ORDER = ("low", "medium", "high", "not scored")
+_CONTACT_TYPES = (
+    ("visits", N_("Visits"), "field"),
+    ("calls", N_("Calls"), "tele"),
+    ("online_sessions", N_("Online sessions"), "online"),
+)
+
+
+@dataclass
+class _Panels:
+    """The numbers of the four cockpit panels, and the layout they fix (months, stages, bands)."""
+
+    title: str
+    labels: list[str]
+    bookings: np.ndarray
+    prior: np.ndarray
+    contacts: list[np.ndarray]
+    stages: list[str]
+    reached: np.ndarray
+    conversion: np.ndarray
+    bands: list[str]
+    band_mrr: np.ndarray
+
+    def layout(self) -> tuple[Any, ...]:
+        """Everything that fixes which artists the figure has (the rest is data)."""
+        return (tuple(self.labels), tuple(self.stages), tuple(self.bands))
+
+
+def _panels(cockpit: Cockpit) -> _Panels:
+    tr = cockpit.trend
+    b = tr[tr["measure"].eq("bookings").fillna(False).to_numpy(bool)].sort_values("month")
+    n = len(b)
+    contacts = []
+    for m, _label, _channel in _CONTACT_TYPES:
+        s = tr[tr["measure"].eq(m).fillna(False).to_numpy(bool)].sort_values("month")["value"]
+        contacts.append(s.to_numpy() if len(s) == n else np.zeros(n))
+    f = cockpit.funnel[cockpit.funnel["funnel"].eq("new_business").fillna(False).to_numpy(bool)]
+    f = f.sort_values("stage_index")
+    rt = cockpit.retention
+    present = set(rt["risk_band"])
+    bands = [b_ for b_ in _RISK_ORDER if b_ in present]
+    bands += sorted(present - set(bands))
+    band_mrr = (
+        rt.set_index("risk_band").reindex(bands)["mrr"].fillna(0.0).to_numpy()
+        if len(rt)
+        else np.zeros(0)
+    )
+    return _Panels(
+        title=_("Sales cockpit – {name}").format(name=cockpit.entity_name),
+        labels=[style.month(m) for m in b["month"]],
+        bookings=b["value"].to_numpy() / 1e3,
+        prior=b["prior_value"].to_numpy() / 1e3,
+        contacts=contacts,
+        stages=f["stage"].astype(str).tolist(),
+        reached=f["reached"].to_numpy(),
+        conversion=f["conversion"].to_numpy(),
+        bands=bands if len(rt) else [],
+        band_mrr=band_mrr,
+    )
+
+
+def _funnel_label(r: Any, c: Any) -> str:
+    return f" {style.num(r)}" + (f"  → {style.pct(c, 0)}" if pd.notna(c) else "")
+
+
+@dataclass
+class _CockpitArtists:
+    """The data-carrying artists of a drawn cockpit figure (updated in place for the next one)."""
+
+    fig: Any
+    layout: tuple[Any, ...]
+    rc: dict[str, Any]
+    bookings: list[Any]
+    prior: Any
+    contacts: list[list[Any]]
+    funnel: list[Any]
+    funnel_text: list[Any]
+    bands: list[Any]
+    band_text: list[Any]
+    title: Any
+
+
+def _draw_cockpit(fig: Any, p: _Panels) -> _CockpitArtists:
+    """Draw the four panels of ``p`` on the empty figure ``fig``."""
+    axes = fig.subplots(2, 2)
+    ax = axes[0, 0]
+    x = np.arange(len(p.labels))
+    step = max(1, len(x) // 6)  # about six month labels: readable without rotating them
+    bk = ax.bar(x, p.bookings, color=style.PALETTE[1], label=_("actual"))
+    (prior,) = ax.plot(
+        x, p.prior, color=style.PALETTE[3], marker="o", label=_("same month a year earlier")
+    )
+    ax.set_xticks(x[::step], p.labels[::step], fontsize=8)
+    ax.set_ylabel(_("{currency} thousand").format(currency=style.currency()))
+    ax.set_title(_("Bookings per month"), y=1.0)
+    ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3)
+    ax = axes[0, 1]
+    bottom = np.zeros(len(x))
+    contacts = []
+    for (_m, lab, channel), vals in zip(_CONTACT_TYPES, p.contacts, strict=True):
+        bars = ax.bar(x, vals, bottom=bottom, color=style.CHANNEL_COLORS[channel], label=_(lab))
+        contacts.append(list(bars.patches))
+        bottom = bottom + vals
+    ax.set_xticks(x[::step], p.labels[::step], fontsize=8)
+    ax.yaxis.set_major_formatter(_SWISS)
+    ax.set_title(_("Customer contacts per month"), y=1.0)
+    ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3)
+    ax = axes[1, 0]
+    funnel, funnel_text = [], []
+    if p.stages:
+        y = np.arange(len(p.stages))[::-1]
+        funnel = list(ax.barh(y, p.reached, color=style.PALETTE[0]).patches)
+        ax.set_yticks(y, p.stages, fontsize=8)
+        for yi, r, c in zip(y, p.reached, p.conversion, strict=True):
+            funnel_text.append(ax.text(r, yi, _funnel_label(r, c), va="center", fontsize=8))
+        ax.set_xlim(0, max(1.0, float(p.reached.max())) * 1.35)
+    else:
+        ax.text(
+            0.5, 0.5, _("no new-business deals"), ha="center", va="center", transform=ax.transAxes
+        )
+    ax.xaxis.set_major_formatter(_SWISS)
+    ax.set_title(_("New-business funnel (deals reaching each stage)"), y=1.0)
+    ax = axes[1, 1]
+    bands, band_text = [], []
+    if p.bands:
+        bands = list(
+            ax.bar(
+                [_(b) for b in p.bands],
+                p.band_mrr / 1e3,
+                color=[_BAND_COLORS.get(o, style.PALETTE[7]) for o in p.bands],
+            ).patches
+        )
+        for i, v in enumerate(p.band_mrr):
+            band_text.append(
+                ax.text(
+                    i, v / 1e3, style.chf(v, compact=True), ha="center", va="bottom", fontsize=8
+                )
+            )
+    else:
+        ax.text(
+            0.5, 0.5, _("no recurring revenue"), ha="center", va="center", transform=ax.transAxes
+        )
+    ax.set_ylabel(_("MRR, {currency} thousand").format(currency=style.currency()))
+    ax.set_title(_("Portfolio MRR by churn risk"), y=1.0)
+    title = fig.suptitle(p.title, x=0.01, ha="left", fontweight="bold")
+    # fixed margins: cheaper than tight_layout, and every cockpit page looks the same
+    fig.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.08, hspace=0.55, wspace=0.3)
+    return _CockpitArtists(
+        fig=fig,
+        layout=p.layout(),
+        rc=dict(mpl.rcParams),
+        bookings=list(bk.patches),
+        prior=prior,
+        contacts=contacts,
+        funnel=funnel,
+        funnel_text=funnel_text,
+        bands=bands,
+        band_text=band_text,
+        title=title,
+    )
+
+
+def _update_cockpit(a: _CockpitArtists, p: _Panels) -> None:
+    """Put the numbers of ``p`` into a drawn figure of the same layout.
+
+    Sets every data-carrying property exactly as :func:`_draw_cockpit` does for a new figure
+    (bar heights and bottoms with their sticky edges, line data, label texts and positions, axis
+    limits), so the image is the same as a freshly drawn one (a test compares the bytes).
+    """
+    for r, h in zip(a.bookings, p.bookings, strict=True):
+        r.set_height(h)
+    a.prior.set_ydata(p.prior)
+    bottom = np.zeros(len(p.labels))
+    for bars, vals in zip(a.contacts, p.contacts, strict=True):
+        for r, b0, h in zip(bars, bottom, vals, strict=True):
+            r.set_y(b0)
+            r.set_height(h)
+            r.sticky_edges.y[:] = [b0]
+        bottom = bottom + vals
+    if p.stages:
+        for r, t, w, c in zip(a.funnel, a.funnel_text, p.reached, p.conversion, strict=True):
+            r.set_width(w)
+            t.set_x(w)
+            t.set_text(_funnel_label(w, c))
+        a.funnel[0].axes.set_xlim(0, max(1.0, float(p.reached.max())) * 1.35)
+    for r, t, v in zip(a.bands, a.band_text, p.band_mrr, strict=True):
+        r.set_height(v / 1e3)
+        t.set_y(v / 1e3)
+        t.set_text(style.chf(v, compact=True))
+    a.title.set_text(p.title)
+    for ax in a.fig.axes:
+        if ax.patches:  # an empty panel keeps its default limits, like a new one
+            _relim(ax)
+            ax.autoscale_view()
+
+
+_RECT_SEGMENTS = np.array(
+    [[0, 0], [1, 0], [1, 0], [1, 1], [1, 1], [0, 1], [0, 1], [0, 0]], dtype="float64"
+)
+"""The ends of the four sides of matplotlib's unit rectangle, as ``Axes.relim`` takes them."""
+
+
+def _relim(ax: Any) -> None:
+    """``ax.relim()`` for axes holding bars (rectangles) and lines in data coordinates.
+
+    The same data limits as matplotlib's, which takes every bar through its general path code
+    (a third of the time of updating a cockpit): the corners of each bar through the bar's own
+    transform, the lines' points, all in one update.
+    """
+    xys = [line.get_xydata() for line in ax.lines]
+    xys += [r.get_patch_transform().transform(_RECT_SEGMENTS) for r in ax.patches]
+    ax.dataLim.ignore(True)
+    ax.dataLim.set_points(Bbox.null().get_points())
+    ax.ignore_existing_data_limits = True
+    ax.update_datalim(np.concatenate(xys))
+
+
+def cockpit_figure(cockpit: Cockpit) -> plt.Figure:
+    """The four cockpit panels: bookings trend, activities, new-business funnel, MRR by churn risk.
+
+    Parameters
+    ----------
+    cockpit
+        Output of :func:`cockpit_data`.
+    """
+    fig = plt.figure(figsize=(11, 7))
+    _draw_cockpit(fig, _panels(cockpit))
+    return fig
+
+
+class SvgImage:
+    """An SVG image for notebook output, shown as-is (``data`` is the SVG text).
+
+    ``IPython.display.SVG`` parses the whole document with ``minidom`` on creation, which costs as
+    much as a third of drawing a cockpit; matplotlib's SVG needs no clean-up.
+    """
+
+    def __init__(self, data: str) -> None:
+        self.data = data
+
+    def _repr_svg_(self) -> str:
+        return self.data
+
+    def __repr__(self) -> str:
+        return "<chart>"
+
+
+class _MeasuringRendererSVG(RendererSVG):
+    """matplotlib's SVG renderer, with the text measurements kept from one image to the next.
+
+    matplotlib measures every label with FreeType again for every image; the cockpits of a run
+    share nearly all their labels (months, titles, tick values, legends), so the measurements are
+    kept in :data:`_TEXT_METRICS` (they depend only on the text and its font). The SVG is the same
+    as matplotlib's own (a test compares the bytes).
+    """
+
+    def get_text_width_height_descent(self, s: str, prop: Any, ismath: Any) -> Any:
+        key = (s, prop, ismath)  # font properties hash and compare by their settings
+        got = _TEXT_METRICS.get(key)
+        if got is None:
+            got = super().get_text_width_height_descent(s, prop, ismath)
+            if len(_TEXT_METRICS) >= 4096:
+                _TEXT_METRICS.clear()
+            _TEXT_METRICS[(s, prop.copy(), ismath)] = got
+        return got
+
+
+class _CockpitCanvas(FigureCanvasSVG):
+    """SVG canvas of the reused cockpit figures: draws with :class:`_MeasuringRendererSVG`."""
+
+    def print_svg(  # type: ignore[override]
+        self,
+        filename: Any,
+        *,
+        bbox_inches_restore: Any = None,
+        metadata: Any = None,
+        **_ignored: Any,
+    ) -> None:
+        # FigureCanvasSVG.print_svg of matplotlib 3.11, with the measuring renderer; like it, takes
+        # no notice of the other savefig options (facecolor, edgecolor, dpi, orientation)
+        with cbook.open_file_cm(filename, "w", encoding="utf-8") as fh:
+            if not cbook.file_requires_unicode(fh):
+                fh = codecs.getwriter("utf-8")(fh)
+            dpi = self.figure.dpi
+            self.figure.dpi = 72
+            width, height = self.figure.get_size_inches()
+            w, h = width * 72, height * 72
+            renderer = MixedModeRenderer(
+                self.figure,
+                width,
+                height,
+                dpi,
+                _MeasuringRendererSVG(w, h, fh, image_dpi=dpi, metadata=metadata),
+                bbox_inches_restore=bbox_inches_restore,
+            )
+            self.figure.draw(renderer)
+            renderer.finalize()
+
+
+def cockpit_image(cockpit: Cockpit) -> SvgImage:
+    """The cockpit panels as an SVG image for the report.
+
+    SVG with text kept as text (``svg.fonttype = none``) draws several times faster than a PNG
+    through the notebook's inline backend and stays sharp when printed, which matters when the
+    pipeline renders one cockpit per rep in one kernel. The SVG carries no creation date, so the
+    same data give the same bytes.
+
+    The figure of the previous cockpit with the same layout (months, funnel stages, risk bands,
+    matplotlib settings) is reused with the new numbers put in, and text measurements are kept
+    (:class:`_MeasuringRendererSVG`): building the figure and measuring its labels cost as much as
+    drawing it. The figure is not registered with pyplot, so a notebook never shows it by itself,
+    and the image is byte for byte the one :func:`cockpit_figure` gives (tested).
+    """
+    buf = io.BytesIO()
+    with mpl.rc_context(_SVG_RC):
+        rc = dict(mpl.rcParams)
+        if rc != _TEXT_METRICS_RC:  # other fonts or sizes: measure again
+            _TEXT_METRICS.clear()
+            _TEXT_METRICS_RC.clear()
+            _TEXT_METRICS_RC.update(rc)
+        p = _panels(cockpit)
+        key = p.layout()
+        art = _FIGURES.pop(key, None)
+        if art is not None and art.rc == rc:
+            _update_cockpit(art, p)
+        else:
+            fig = Figure(figsize=(11, 7))
+            _CockpitCanvas(fig)
+            art = _draw_cockpit(fig, p)
+        _FIGURES[key] = art  # most recently used last
+        while len(_FIGURES) > _MAX_FIGURES:
+            _FIGURES.pop(next(iter(_FIGURES)))
+        art.fig.savefig(buf, format="svg", metadata={"Date": None})
+    return SvgImage(buf.getvalue().decode("utf-8"))
+
+
+_SVG_RC = {"svg.fonttype": "none", "svg.hashsalt": "cockpit"}
+_MAX_FIGURES = 8
+_FIGURES: dict[tuple[Any, ...], _CockpitArtists] = {}
+"""Cockpit figures kept for reuse by :func:`cockpit_image`, by layout (a few kilobytes each)."""
+_TEXT_METRICS: dict[tuple[Any, ...], Any] = {}
+"""Text measurements of :class:`_MeasuringRendererSVG` (text, font, math mode) -> size."""
+_TEXT_METRICS_RC: dict[str, Any] = {}
+"""The matplotlib settings the measurements in :data:`_TEXT_METRICS` were taken with."""
+
+
+def cockpit_sentence(cockpit: Cockpit) -> str:
+    """A plain-language summary of a cockpit's traffic lights for the page header."""
+    k = cockpit.kpis
+    counts = k["status"].value_counts()
+    reds = k.loc[k["status"].eq("red").fillna(False).to_numpy(bool), "kpi_name"].tolist()
+    greens = int(counts.get("green", 0))
+    text = _(
+        "{name}: {green} of {n} KPIs on target (green), {amber} close (amber), {red} behind (red)"
+    ).format(
+        name=cockpit.entity_name,
+        green=greens,
+        n=len(k),
+        amber=int(counts.get("amber", 0)),
+        red=len(reds),
+    )
+    if reds:
+        text += _(" – behind on ") + ", ".join(_(str(r)) for r in reds)
+    grey = int(counts.get("grey", 0))
+    if grey:
+        text += _("; {n} without data or target (grey)").format(n=grey)
+    return text + "."
+
+
+# --------------------------------------------------------------------------- the whole phase
+@dataclass
+class Controlling:
+    """Everything the controlling phase computes (see :func:`build_controlling`)."""
+
+    actuals: pd.DataFrame
+    trend: pd.DataFrame
+    funnel: pd.DataFrame
+    retention: pd.DataFrame
+    cockpit_reps: pd.DataFrame
+    cockpit_teams: pd.DataFrame
+    system_table: pd.DataFrame
+    sources: dict[str, bool]
+    excluded: dict[str, int] = field(default_factory=dict)
+
+
+def current_mrr(contracts: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.Series:
+    """MRR per account of the contracts active at ``as_of`` (``account_id, start_date, end_date,
+    mrr``)."""
+    _require(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
+    as_of = pd.Timestamp(as_of)
+    active = (contracts["start_date"] <= as_of).fillna(False).to_numpy(bool) & ~(
+        contracts["end_date"] < as_of
+    ).fillna(False).to_numpy(bool)
+    c = contracts[active]
+    return c.groupby(c["account_id"].astype("string"))["mrr"].sum().astype("float64")
+
+
+def build_controlling(
+    accounts: pd.DataFrame,
+    reps: pd.DataFrame,
+    contracts: pd.DataFrame,
+    opportunities: pd.DataFrame,
+    activities: pd.DataFrame,
+    as_of: str | pd.Timestamp,
+    system: KpiSystem | None = None,
+    rep_funnel: pd.DataFrame | None = None,
+    coverage: pd.DataFrame | None = None,
+    stuck: pd.DataFrame | None = None,
+    customer_churn: pd.DataFrame | None = None,
+    account_channel: pd.DataFrame | None = None,
+    catalogue_values: pd.DataFrame | None = None,
+    trend_months: int = 12,
+) -> Controlling:
+    """KPI actuals, targets and traffic lights plus the cockpit panels, for every rep and team.
+
+    Parameters
+    ----------
+    accounts, reps, contracts, opportunities, activities
+        Canonical tables (see :func:`measures`); ``reps`` needs ``rep_id, name, team`` and
+        optionally ``active`` (inactive reps count in their team but get no cockpit).
+    as_of
+        Reference date.
+    system
+        KPI system; default the packaged one.
+    rep_funnel, coverage, stuck
+        Funnel phase outputs ``rep_funnel``, ``pipeline_coverage``, ``stuck_deals`` (optional).
+    customer_churn
+        Churn phase ``customer_churn`` (optional).
+    account_channel
+        Channel phase ``account_channel`` (optional).
+    catalogue_values
+        Portfolio phase ``rep_kpis`` and ``team_kpis`` stacked (optional).
+    trend_months
+        Months shown in the trend panels.
+
+    Returns
+    -------
+    Controlling
+        Missing optional inputs make the KPIs that need them grey; ``sources`` says which were
+        there; ``excluded`` counts the rows that could not be attributed to a rep.
+    """
+    system = system or load_kpi_system()
+    as_of = pd.Timestamp(as_of)
+    all_ids = reps["rep_id"].astype("string").tolist()
+    w = ytd_windows(as_of)
+    cur = measures(opportunities, activities, contracts, accounts, *w["ytd"], rep_ids=all_ids)
+    pri = measures(opportunities, activities, contracts, accounts, *w["prior"], rep_ids=all_ids)
+    mrr = current_mrr(contracts, as_of)
+    is_open = opportunities["status"].astype("string").eq("open").fillna(False).to_numpy(bool)
+    snap = snapshot_measures(
+        all_ids,
+        coverage=coverage,
+        progress_open=opportunities[is_open] if rep_funnel is not None else None,
+        stuck=stuck,
+        customer_churn=customer_churn,
+        portfolio_mrr=mrr,
+        account_channel=account_channel,
+        accounts=accounts,
+    )
+    actuals = kpi_actuals(system, reps, cur, pri, snap, catalogue_values)
+    trend = monthly_trend(opportunities, activities, reps, as_of, trend_months)
+    fun = (
+        team_funnel(rep_funnel, reps)
+        if rep_funnel is not None
+        else pd.DataFrame(
+            columns=[
+                "level",
+                "entity_id",
+                "funnel",
+                "stage_index",
+                "stage",
+                "reached",
+                "conversion",
+            ]
+        )
+    )
+    retention = retention_panel(mrr, accounts, reps, customer_churn)
+    c_reps, c_teams = cockpit_entities(reps, actuals)
+    return Controlling(
+        actuals=actuals,
+        trend=trend,
+        funnel=fun,
+        retention=retention,
+        cockpit_reps=c_reps,
+        cockpit_teams=c_teams,
+        system_table=system.table(),
+        excluded={f"{k} without a rep": v for k, v in cur.attrs["without_rep"].items()},
+        sources={
+            "funnel": rep_funnel is not None,
+            "churn": customer_churn is not None,
+            "channels": account_channel is not None,
+            "portfolio": catalogue_values is not None,
+        },
+    )
+
+
+_COCKPIT_TABLES = ("kpi_actuals", "kpi_trend", "cockpit_funnel", "cockpit_retention")
+
+
+def _first_entity(actuals: pd.DataFrame, level: str) -> str:
+    """The first ``level`` entity (by id) with at least one KPI that is not grey, as listed by
+    :func:`cockpit_entities`; the first of all if none has data (``""`` if there is none)."""
+    lv = actuals[actuals["level"].eq(level).fillna(False).to_numpy(bool)]
+    with_data = lv[lv["status"].ne("grey").fillna(False).to_numpy(bool)]
+    ids = sorted((with_data if len(with_data) else lv)["entity_id"].dropna().astype(str).unique())
+    return ids[0] if ids else ""
+
+
+def read_cockpit(run_dir: str | Path, level: str, entity_id: str) -> Cockpit:
+    """Read one rep's or team's cockpit from a run's controlling outputs (cached across calls).
+
+    The per-rep and per-team report templates call this once per entity in one kernel; the
+    controlling tables are read once and cut down with :func:`cockpit_data`. An empty
+    ``entity_id`` shows the first entity with data (for opening the template by hand): reps
+    without data of their own (e.g. team leads without accounts) get no cockpit.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the controlling phase has not run in ``run_dir``.
+    KeyError
+        If the entity is unknown.
+    """
+    apply_run_settings(run_dir)  # the run's currency, also in a freshly started kernel
+    tables = read_phase_tables(run_dir, "controlling", _COCKPIT_TABLES)
+    if not entity_id:  # opened by hand in JupyterLab: show the first entity with data
+        entity_id = _first_entity(tables[0], level)
+    return cockpit_data(level, entity_id, *tables)
+
+
+def traffic_light_table(actuals: pd.DataFrame, level: str = "rep", max_rows: int = 80) -> Any:
+    """At-a-glance table: one row per rep/team, one column per KPI, each cell the actual value
+    coloured by its traffic light (an escaped ``Styler``).
+
+    Parameters
+    ----------
+    actuals
+        Output of :func:`kpi_actuals` (``level, entity_name, kpi_name, unit, actual, status``).
+    level
+        ``rep`` or ``team``.
+    max_rows
+        Rows shown.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got '{level}'")
+    a = actuals[actuals["level"].eq(level).fillna(False).to_numpy(bool)].copy()
+    a["text"] = [_fmt_value(v, u) for v, u in zip(a["actual"], a["unit"], strict=True)]
+    order = list(dict.fromkeys(a["kpi_name"]))
+    a["kpi_name"] = [_(str(n)) for n in a["kpi_name"]]
+    order = [_(str(n)) for n in order]
+    text = a.pivot_table(index="entity_name", columns="kpi_name", values="text", aggfunc="first")
+    stat = a.pivot_table(index="entity_name", columns="kpi_name", values="status", aggfunc="first")
+    text, stat = text[order], stat[order]
+    shown = text.reset_index().rename(columns={"entity_name": level})
+    colours = stat.reset_index(drop=True).head(max_rows)
+    styler = style.table(
+        shown,
+        caption=_("KPIs per {level}: actual value, colour = status").format(level=_(level)),
+        max_rows=max_rows,
+    )
+
+    def _css(col: pd.Series) -> list[str]:
+        if col.name not in colours.columns:
+            return [""] * len(col)
+        return [
+            f"background-color: {style.TRAFFIC_COLORS.get(str(s), '#ffffff')}; color: white"
+            for s in colours[col.name].to_numpy()
+        ]
+
+    return styler.apply(_css, axis=0, subset=order)

@@ -1,0 +1,1 @@
+"""New-business and existing-customer funnels."""

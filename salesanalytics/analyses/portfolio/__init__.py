@@ -1,0 +1,1 @@
+"""Portfolios, key accounts and the KPI catalogue."""

@@ -1,0 +1,1 @@
+"""Revenue potential and white space."""

@@ -1,0 +1,701 @@
+"""Executive summary: the engagement's findings per building block, computed from a run's outputs.
+
+Nothing here is a fixed finding: the summary collects each phase's headlines
+(``data/<phase>/headlines.json``), reads a few key figures from the phases' output tables (the
+inter-phase contract in ``docs/architecture.md``), words a recommendation from those figures where
+a rule exists and links each phase's client report. Phases that
+did not run are listed as missing, figures whose table is absent are left out (and counted).
+
+Reports live at ``<run>/client/<phase>.html``; the summary itself is ``client/summary.html``, so
+its links are relative to the ``client/`` folder (``territory.html``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from salesanalytics.present import style
+from salesanalytics.present.i18n import N_
+from salesanalytics.present.i18n import gettext as _
+
+__all__ = [
+    "BUILDING_BLOCKS",
+    "blocks_html",
+    "blocks_table",
+    "building_blocks",
+    "key_figures",
+    "one_page_html",
+    "phase_status",
+    "plot_overview",
+    "recommendations",
+    "tiles",
+]
+
+BUILDING_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (N_("Data basis"), ("intake",)),
+    (N_("Territory model"), ("potential", "territory")),
+    (N_("Portfolio and key accounts"), ("portfolio",)),
+    (N_("Customer retention"), ("churn",)),
+    (N_("Channel mix and sales funnel"), ("channels", "funnel")),
+    (N_("Controlling"), ("controlling",)),
+    (N_("Compensation"), ("compensation",)),
+    (N_("Role profiles"), ("roles",)),
+)
+"""The engagement's building blocks and the phases that make them up, in order."""
+
+
+def _titles() -> dict[str, str]:
+    from salesanalytics.engagement.phases import all_phases
+
+    return {p.name: _(p.title) for p in all_phases()}
+
+
+def phase_status(
+    run_dir: str | os.PathLike[str], report_dir: str = "client", from_dir: str = "client"
+) -> pd.DataFrame:
+    """Which phases ran in the run, their headlines and the link to their client report.
+
+    Parameters
+    ----------
+    run_dir
+        The run folder.
+    report_dir
+        Folder of the client reports inside the run (``<run>/client/<phase>.html``).
+    from_dir
+        Folder (inside the run) of the page that will hold the links; links are relative to it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``phase, title, available, headlines`` (list of str), ``href`` (relative link, empty when
+        the phase did not run).
+    """
+    run = Path(run_dir)
+    titles = _titles()
+    rows = []
+    for _block, phases in BUILDING_BLOCKS:
+        for ph in phases:
+            d = run / "data" / ph
+            available = d.is_dir()
+            heads: list[str] = []
+            hp = d / "headlines.json"
+            if hp.exists():
+                try:
+                    items = json.loads(hp.read_text(encoding="utf-8"))
+                    heads = [str(h) for h in items] if isinstance(items, list) else []
+                except json.JSONDecodeError:
+                    heads = []
+            href = (
+                Path(os.path.relpath(Path(report_dir) / f"{ph}.html", from_dir)).as_posix()
+                if available
+                else ""
+            )
+            rows.append(
+                {
+                    "phase": ph,
+                    "title": titles.get(ph, ph),
+                    "available": available,
+                    "headlines": heads,
+                    "href": href,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _read(run: Path, phase: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+    return pd.read_parquet(run / "data" / phase / f"{table}.parquet", columns=columns)
+
+
+def _fig_intake(run: Path) -> list[tuple[str, str]]:
+    a = _read(run, "intake", "accounts", ["status"])
+    r = _read(run, "intake", "reps", ["rep_id", "active"])
+    active = int(r["active"].fillna(True).astype(bool).sum())
+    return [
+        (N_("Accounts in the CRM"), style.num(len(a))),
+        ("Customers", style.num(int((a["status"] == "customer").sum()))),
+        (N_("Active sales staff"), style.num(active)),
+    ]
+
+
+def _fig_potential(run: Path) -> list[tuple[str, str]]:
+    p = _read(run, "potential", "account_potential", ["potential_mrr", "white_space_mrr"])
+    return [
+        (N_("Yearly revenue potential"), style.chf(12 * p["potential_mrr"].sum(), compact=True)),
+        (N_("Yearly white space"), style.chf(12 * p["white_space_mrr"].sum(), compact=True)),
+    ]
+
+
+def _fig_territory(run: Path) -> list[tuple[str, str]]:
+    a = _read(run, "territory", "assignment", ["changed"])
+    return [(N_("Accounts changing owner"), style.pct(a["changed"].astype(bool).mean()))]
+
+
+def _fig_portfolio(run: Path) -> list[tuple[str, str]]:
+    k = _read(run, "potential", "key_accounts", ["account_id"])  # the one list (potential owns it)
+    return [(N_("Key accounts"), style.num(len(k)))]
+
+
+def _fig_churn(run: Path) -> list[tuple[str, str]]:
+    c = _read(run, "churn", "customer_churn", ["churn_probability"])
+    return [
+        (N_("Average 12-month churn risk of customers"), style.pct(c["churn_probability"].mean()))
+    ]
+
+
+def _fig_channels(run: Path) -> list[tuple[str, str]]:
+    a = _read(run, "channels", "account_channel", ["current_channel", "proposed_channel"])
+    moved = (a["current_channel"].astype(str) != a["proposed_channel"].astype(str)).mean()
+    return [(N_("Accounts moving to another channel"), style.pct(moved))]
+
+
+def _fig_funnel(run: Path) -> list[tuple[str, str]]:
+    s = _read(run, "funnel", "stuck_deals")
+    return [(N_("Open deals stuck in the funnel"), style.num(len(s)))]
+
+
+def _fig_controlling(run: Path) -> list[tuple[str, str]]:
+    k = _read(run, "controlling", "kpi_actuals", ["level", "status"])
+    reps = k[k["level"] == "rep"]
+    return [(N_("Rep KPIs in the red"), style.pct((reps["status"] == "red").mean()))]
+
+
+def _fig_compensation(run: Path) -> list[tuple[str, str]]:
+    c = _read(run, "compensation", "plan_comparison").set_index("plan")
+    out = [
+        (N_("Cost of sales today"), style.pct(c.loc["current", "cost_of_sales"])),
+        (N_("Cost of sales, proposed plan"), style.pct(c.loc["proposed", "cost_of_sales"])),
+    ]
+    s = _read(run, "compensation", "simulation_summary")
+    v = s.set_index(["scenario", "statistic"])["value"]
+    if ("proposed", "cost_p10") in v.index:
+        out.append(
+            (
+                N_("Simulated incentive cost, proposed plan (P10-P90)"),
+                f"{style.chf(v['proposed', 'cost_p10'], compact=True)} – "
+                f"{style.chf(v['proposed', 'cost_p90'], compact=True)}",
+            )
+        )
+    return out
+
+
+def _fig_roles(run: Path) -> list[tuple[str, str]]:
+    h = _read(run, "roles", "headcount", ["fte_needed", "fte_today"])
+    need, now = h["fte_needed"].sum(), h["fte_today"].sum()
+    return [
+        (N_("Sales FTE needed by role"), style.num(need, 1)),
+        ("FTE today", style.num(now, 1)),
+    ]
+
+
+_FIGURES: dict[str, Callable[[Path], list[tuple[str, str]]]] = {
+    "intake": _fig_intake,
+    "potential": _fig_potential,
+    "territory": _fig_territory,
+    "portfolio": _fig_portfolio,
+    "churn": _fig_churn,
+    "channels": _fig_channels,
+    "funnel": _fig_funnel,
+    "controlling": _fig_controlling,
+    "compensation": _fig_compensation,
+    "roles": _fig_roles,
+}
+
+
+def _rec_territory(run: Path) -> str:
+    a = _read(run, "territory", "assignment", ["changed"])
+    share = a["changed"].astype(bool).mean()
+    return _(
+        "Roll out the new territories; {share} of accounts change owner, so plan the handovers "
+        "(introductions, owner change in the CRM) before the start of the year."
+    ).format(share=style.pct(share))
+
+
+def _rec_channels(run: Path) -> str:
+    a = _read(run, "channels", "account_channel", ["current_channel", "proposed_channel"])
+    moved = int((a["current_channel"].astype(str) != a["proposed_channel"].astype(str)).sum())
+    return _(
+        "Move {n} accounts to their proposed channel in waves, starting with the first migration "
+        "wave, and track contribution per channel in the cockpit."
+    ).format(n=style.num(moved))
+
+
+def _rec_compensation(run: Path) -> str:
+    c = _read(run, "compensation", "plan_comparison").set_index("plan")
+    diff = c.loc["proposed", "cost_of_sales"] - c.loc["current", "cost_of_sales"]
+    text = (
+        _(
+            "Introduce the proposed plan with a pilot year: on last year's actuals it raises the "
+            "cost of sales by {points} percentage points and rewards retention and portfolio "
+            "development; review quotas and curves with the simulated ranges."
+        )
+        if diff > 0
+        else _(
+            "Introduce the proposed plan with a pilot year: on last year's actuals it lowers the "
+            "cost of sales by {points} percentage points and rewards retention and portfolio "
+            "development; review quotas and curves with the simulated ranges."
+        )
+    )
+    return text.format(points=style.num(abs(diff) * 100, 1))
+
+
+def _rec_roles(run: Path) -> str:
+    h = _read(run, "roles", "headcount", ["name", "gap"])
+    up = h[h["gap"] >= 0.5].sort_values("gap", ascending=False)
+    down = h[h["gap"] <= -0.5].sort_values("gap")
+    parts = []
+    if len(down):
+        parts.append(
+            _("shift capacity from {roles}").format(
+                roles=", ".join(_(str(n)) for n in down["name"])
+            )
+        )
+    if len(up):
+        parts.append(_("build up {roles}").format(roles=", ".join(_(str(n)) for n in up["name"])))
+    if not parts:
+        return _("Keep today's team size per role; use the development paths to fill vacancies.")
+    return _(
+        "Staff the roles to the new channel mix: {changes}, using the development paths between "
+        "roles before hiring."
+    ).format(changes="; ".join(parts))
+
+
+_RECOMMENDATIONS: dict[str, Callable[[Path], str]] = {
+    "Territory model": _rec_territory,
+    "Channel mix and sales funnel": _rec_channels,
+    "Compensation": _rec_compensation,
+    "Role profiles": _rec_roles,
+}
+
+
+def recommendations(run_dir: str | os.PathLike[str]) -> dict[str, str]:
+    """Recommendation per building block, worded from the run's figures (blocks without data: none)."""
+    run = Path(run_dir)
+    out = {}
+    for block, fn in _RECOMMENDATIONS.items():
+        try:
+            out[block] = fn(run)
+        except (FileNotFoundError, KeyError, ValueError, OSError):
+            continue
+    return out
+
+
+def key_figures(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
+    """The few numbers that matter, per building block, read from the phases' output tables.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``block, phase, figure, value`` (value formatted Swiss style). Figures whose table or
+        column is missing are left out; ``attrs["missing"]`` lists them as ``phase: reason``.
+    """
+    run = Path(run_dir)
+    rows, missing = [], []
+    for block, phases in BUILDING_BLOCKS:
+        for ph in phases:
+            fn = _FIGURES.get(ph)
+            if fn is None or not (run / "data" / ph).is_dir():
+                continue
+            try:
+                figs = fn(run)
+            except (FileNotFoundError, KeyError, ValueError, OSError) as exc:
+                missing.append(f"{ph}: {type(exc).__name__}: {str(exc)[:120]}")
+                continue
+            rows += [{"block": block, "phase": ph, "figure": f, "value": v} for f, v in figs]
+    out = pd.DataFrame(rows, columns=["block", "phase", "figure", "value"])
+    out.attrs["missing"] = missing
+    return out
+
+
+def building_blocks(run_dir: str | os.PathLike[str], from_dir: str = "client") -> pd.DataFrame:
+    """Findings (headlines), key figures and report links per building block.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``block, phases_run, phases_missing, findings`` (list of str), ``figures`` (list of
+        ``(figure, value)``), ``links`` (list of ``(title, href)``), ``recommendation`` (text,
+        empty where the block has no data-driven recommendation).
+    """
+    st = phase_status(run_dir, from_dir=from_dir).set_index("phase")
+    figs = key_figures(run_dir)
+    recs = recommendations(run_dir)
+    rows = []
+    for block, phases in BUILDING_BLOCKS:
+        ran = [p for p in phases if st.loc[p, "available"]]
+        rows.append(
+            {
+                "block": block,
+                "phases_run": ran,
+                "phases_missing": [p for p in phases if p not in ran],
+                "findings": [h for p in ran for h in st.loc[p, "headlines"]],
+                "figures": [(r.figure, r.value) for r in figs[figs["block"] == block].itertuples()],
+                "links": [(_(st.loc[p, "title"]), st.loc[p, "href"]) for p in ran],
+                "recommendation": recs.get(block, ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def blocks_html(blocks: pd.DataFrame) -> str:
+    """The one-page summary as HTML: one section per building block, every text escaped.
+
+    Links are the relative ``href`` values of :func:`building_blocks` (our own file names);
+    headlines and figures are escaped, so CRM text in a headline cannot inject markup.
+    """
+    e = style.escape
+    parts = ['<div class="sa-summary">']
+    for b in blocks.itertuples():
+        parts.append(f"<h3>{e(_(b.block))}</h3>")
+        if not b.phases_run:
+            parts.append(
+                "<p><em>"
+                + e(
+                    _("Not part of this run (phases: {phases}).").format(
+                        phases=", ".join(b.phases_missing)
+                    )
+                )
+                + "</em></p>"
+            )
+            continue
+        if b.findings:
+            parts.append("<ul>" + "".join(f"<li>{e(f)}</li>" for f in b.findings) + "</ul>")
+        if b.recommendation:
+            parts.append("<p><b>" + e(_("Recommendation:")) + f"</b> {e(b.recommendation)}</p>")
+        if b.figures:
+            parts.append(
+                '<table class="sa-table"><tbody>'
+                + "".join(
+                    f"<tr><td>{e(_(f))}</td><td><b>{e(v)}</b></td></tr>" for f, v in b.figures
+                )
+                + "</tbody></table>"
+            )
+        links = " · ".join(
+            f'<a href="{html.escape(href, quote=True)}">{e(title)}</a>' for title, href in b.links
+        )
+        parts.append("<p>" + e(_("Full report:")) + f" {links}</p>")
+        if b.phases_missing:
+            parts.append(
+                "<p><em>"
+                + e(_("Not in this run: {phases}.").format(phases=", ".join(b.phases_missing)))
+                + "</em></p>"
+            )
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def blocks_table(blocks: pd.DataFrame) -> pd.DataFrame:
+    """:func:`building_blocks` flattened to text columns (for Parquet output)."""
+    return blocks.assign(
+        phases_run=blocks["phases_run"].map(", ".join),
+        phases_missing=blocks["phases_missing"].map(", ".join),
+        findings=blocks["findings"].map(" | ".join),
+        figures=blocks["figures"].map(lambda f: "; ".join(f"{a}: {b}" for a, b in f)),
+        links=blocks["links"].map(lambda f: "; ".join(h for _, h in f)),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The one page a managing director reads: answer, tiles, one chart per block, recommendations
+# --------------------------------------------------------------------------------------------
+
+
+def _try(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except (FileNotFoundError, KeyError, ValueError, OSError, IndexError):
+        return None
+
+
+def _facts(run: Path) -> dict[str, Any]:
+    """The handful of numbers the page is built from (missing ones are ``None``)."""
+
+    def potential() -> tuple[float, float]:
+        p = _read(run, "potential", "account_potential", ["potential_mrr", "current_mrr"])
+        return 12 * float(p["potential_mrr"].sum()), 12 * float(p["current_mrr"].sum())
+
+    def territories() -> tuple[int, float, float]:
+        c = _read(run, "territory", "comparison").set_index("scenario")
+        prop = c.loc["proposal"]
+        today = c.iloc[0]
+        dev = max(prop["max_dev_potential"], prop["max_dev_workload"])
+        dev0 = max(today["max_dev_potential"], today["max_dev_workload"])
+        return int(prop["territories"]), float(dev), float(dev0)
+
+    def channels() -> tuple[int, float]:
+        a = _read(run, "channels", "account_channel", ["current_channel", "proposed_channel"])
+        moved = int((a["current_channel"].astype(str) != a["proposed_channel"].astype(str)).sum())
+        if (run / "data" / "channels" / "migration_waves.parquet").exists():
+            # the channel phase's own figure: the contribution effect of its migration waves
+            waves = _read(run, "channels", "migration_waves", ["yearly_effect"])
+            return moved, float(waves["yearly_effect"].sum())
+        cs = _read(run, "channels", "channel_summary").groupby("scenario")["contribution"].sum()
+        return moved, float(cs["proposed"] - cs["today"])
+
+    def pay() -> tuple[float, float]:
+        c = _read(run, "compensation", "plan_comparison").set_index("plan")
+        return float(c.loc["current", "cost_of_sales"]), float(c.loc["proposed", "cost_of_sales"])
+
+    def retention() -> float:
+        r = _read(run, "churn", "retention_summary")
+        return float(r.loc[r["dimension"] == "total", "nrr"].iloc[0])
+
+    return {
+        "potential": _try(potential),
+        "key_accounts": _try(lambda: len(_read(run, "potential", "key_accounts", ["account_id"]))),
+        "territories": _try(territories),
+        "channels": _try(channels),
+        "pay": _try(pay),
+        "nrr": _try(retention),
+    }
+
+
+def tiles(run_dir: str | os.PathLike[str]) -> list[tuple[str, str]]:
+    """Three to five key figures of the engagement as ``(value, label)`` tiles (those whose
+    phase ran), each read from the table of the phase that owns it."""
+    f = _facts(Path(run_dir))
+    out: list[tuple[str, str]] = []
+    if f["potential"]:
+        pot, now = f["potential"]
+        out.append(
+            (
+                style.chf(pot - now, compact=True),
+                _("yearly revenue not yet won ({share} of the potential is won today)").format(
+                    share=style.pct(now / pot if pot else 0, 0)
+                ),
+            )
+        )
+    if f["channels"]:
+        moved, gain = f["channels"]
+        out.append(
+            (
+                ("+" if gain >= 0 else "") + style.chf(gain, compact=True),
+                _("contribution a year from serving {n} accounts in another channel").format(
+                    n=style.num(moved)
+                ),
+            )
+        )
+    if f["territories"]:
+        n, dev, dev0 = f["territories"]
+        out.append(
+            (
+                style.num(n),
+                _(
+                    "balanced field territories, none more than {dev} off target (today up to "
+                    "{today})"
+                ).format(dev=style.pct(dev, 0), today=style.pct(dev0, 0)),
+            )
+        )
+    if f["key_accounts"] is not None:
+        out.append((style.num(f["key_accounts"]), _("key accounts with their own manager")))
+    if f["pay"]:
+        cur, new = f["pay"]
+        out.append(
+            (
+                style.pct(new),
+                _("cost of sales with the new pay plan (today {today})").format(
+                    today=style.pct(cur)
+                ),
+            )
+        )
+    elif f["nrr"] is not None:
+        out.append((style.pct(f["nrr"]), _("net revenue retention of last year's customers")))
+    return out[:5]
+
+
+def _answer(f: dict[str, Any]) -> str:
+    parts = []
+    if f["territories"]:
+        parts.append(_("{n} balanced field territories").format(n=style.num(f["territories"][0])))
+    if f["key_accounts"] is not None:
+        parts.append(
+            _("{n} key accounts with their own managers").format(n=style.num(f["key_accounts"]))
+        )
+    if f["channels"]:
+        moved, gain = f["channels"]
+        parts.append(
+            _(
+                "{n} accounts served in the channel that pays for them ({gain} contribution a year)"
+            ).format(
+                n=style.num(moved),
+                gain=("+" if gain >= 0 else "") + style.chf(gain, compact=True),
+            )
+        )
+    if f["pay"]:
+        parts.append(
+            _(
+                "a pay plan that rewards keeping and developing customers at a cost of sales of "
+                "{new} (today {today})"
+            ).format(new=style.pct(f["pay"][1]), today=style.pct(f["pay"][0]))
+        )
+    if not parts:
+        return _("This run holds no results of the building blocks yet.")
+    lead = _("The new sales model rests on ") + (
+        parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + _(" and ") + parts[-1]
+    )
+    if f["potential"]:
+        pot, now = f["potential"]
+        lead += _(
+            ". It goes after {gap} of yearly revenue the client does not win today (it wins "
+            "{share} of its market potential)"
+        ).format(
+            gap=style.chf(pot - now, compact=True), share=style.pct(now / pot if pot else 0, 0)
+        )
+    return lead + "."
+
+
+def one_page_html(run_dir: str | os.PathLike[str], part: str = "top") -> str:
+    """The executive summary page as HTML, every text escaped.
+
+    Parameters
+    ----------
+    run_dir
+        The run folder.
+    part
+        ``"top"``: the answer first and the key-figure tiles; ``"bottom"``: the recommendations
+        and one link per building block to its full report.
+    """
+    run = Path(run_dir)
+    e = style.escape
+    if part == "top":
+        f = _facts(run)
+        cards = "".join(
+            f'<div class="sa-tile"><div class="sa-tile-value">{e(v)}</div>'
+            f'<div class="sa-tile-label">{e(label)}</div></div>'
+            for v, label in tiles(run)
+        )
+        return f'<div class="sa-answer">{e(_answer(f))}</div><div class="sa-tiles">{cards}</div>'
+    blocks = building_blocks(run)
+    recs = [(b.block, b.recommendation) for b in blocks.itertuples() if b.recommendation]
+    out = ["<h2>" + e(_("What we recommend")) + "</h2>"]
+    if recs:
+        out.append(
+            '<ol class="sa-recs">'
+            + "".join(f"<li><strong>{e(_(b))}:</strong> {e(r)}</li>" for b, r in recs)
+            + "</ol>"
+        )
+    out.append("<h2>" + e(_("The full reports")) + "</h2><ul>")
+    for b in blocks.itertuples():
+        if b.links:
+            links = " · ".join(
+                f'<a href="{html.escape(h, quote=True)}">{e(t)}</a>' for t, h in b.links
+            )
+            out.append(f"<li><strong>{e(_(b.block))}</strong>: {links}</li>")
+        else:
+            out.append(
+                f"<li><strong>{e(_(b.block))}</strong>: " + e(_("not part of this run")) + "</li>"
+            )
+    out.append("</ul>")
+    return "".join(out)
+
+
+def plot_overview(run_dir: str | os.PathLike[str]) -> Any:
+    """One small chart per building block that matters, read from the phases' tables.
+
+    Territory balance (largest deviation today vs the proposal), the channel mix (accounts per
+    channel today vs proposed), the headcount (FTE today vs needed per role) and the cost of
+    sales (today's vs the proposed pay plan). Panels whose phase did not run are left out.
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        ``None`` when no panel has data.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
+
+    run = Path(run_dir)
+    panels: list[Callable[[Any], None]] = []
+    pct_axis = PercentFormatter(1.0, decimals=0)
+    swiss = FuncFormatter(lambda v, _: style.num(v))
+
+    comp = _try(lambda: _read(run, "territory", "comparison").set_index("scenario"))
+    if comp is not None and "proposal" in comp.index:
+
+        def terr(ax: Any) -> None:
+            vals = [
+                max(comp.iloc[0]["max_dev_potential"], comp.iloc[0]["max_dev_workload"]),
+                max(
+                    comp.loc["proposal", "max_dev_potential"],
+                    comp.loc["proposal", "max_dev_workload"],
+                ),
+            ]
+            ax.bar([_("today"), _("proposal")], vals, color=[style.PALETTE[7], style.PALETTE[0]])
+            ax.set_title(_("Territories: largest deviation from target"))
+            ax.yaxis.set_major_formatter(pct_axis)
+
+        panels.append(terr)
+    cs = _try(lambda: _read(run, "channels", "channel_summary"))
+    if cs is not None:
+
+        def chan(ax: Any) -> None:
+            w = cs.pivot(index="channel", columns="scenario", values="accounts")
+            w = w.reindex([c for c in ("field", "tele", "online") if c in w.index])
+            x = range(len(w))
+            ax.bar([i - 0.2 for i in x], w["today"], 0.4, label=_("today"), color=style.PALETTE[7])
+            ax.bar(
+                [i + 0.2 for i in x],
+                w["proposed"],
+                0.4,
+                label=_("proposed"),
+                color=style.PALETTE[0],
+            )
+            ax.set_xticks(list(x), [style.value_label(c) for c in w.index])
+            ax.set_title(_("Channel mix: accounts per channel"))
+            ax.yaxis.set_major_formatter(swiss)
+            ax.legend(frameon=False)
+
+        panels.append(chan)
+    hc = _try(lambda: _read(run, "roles", "headcount"))
+    if hc is not None:
+
+        def roles(ax: Any) -> None:
+            h = hc.dropna(subset=["fte_needed"])
+            y = range(len(h))
+            ax.barh(
+                [i + 0.2 for i in y], h["fte_today"], 0.4, label=_("today"), color=style.PALETTE[7]
+            )
+            ax.barh(
+                [i - 0.2 for i in y],
+                h["fte_needed"],
+                0.4,
+                label=_("needed"),
+                color=style.PALETTE[0],
+            )
+            ax.set_yticks(list(y), [_(str(n)).split(" (")[0] for n in h["name"]])
+            ax.invert_yaxis()
+            ax.set_title(_("Headcount: FTE per role"))
+            ax.legend(frameon=False)
+
+        panels.append(roles)
+    pc = _try(lambda: _read(run, "compensation", "plan_comparison").set_index("plan"))
+    if pc is not None:
+
+        def pay(ax: Any) -> None:
+            ax.bar(
+                [_("today's plan"), _("proposed plan")],
+                [pc.loc["current", "cost_of_sales"], pc.loc["proposed", "cost_of_sales"]],
+                color=[style.PALETTE[7], style.PALETTE[0]],
+            )
+            ax.set_title(_("Pay: cost of sales"))
+            ax.yaxis.set_major_locator(MultipleLocator(0.05))
+            ax.yaxis.set_major_formatter(pct_axis)
+
+        panels.append(pay)
+    if not panels:
+        return None
+    cols = 2
+    rows = (len(panels) + 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(9, 3.0 * rows), squeeze=False)
+    for ax, draw in zip(axes.flat, panels, strict=False):
+        draw(ax)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig

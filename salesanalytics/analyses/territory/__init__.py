@@ -1,0 +1,127 @@
+"""Territory design: balanced, contiguous, compact territories that keep customer relationships.
+
+Public API (``from salesanalytics.analyses.territory import ...``):
+
+* :func:`design_territories` -- the optimiser on a plain table of units (any geography).
+* :func:`build_unit_graph`, :func:`planar_km` -- adjacency (given edges + pruned Delaunay).
+* :func:`plan_quality`, :func:`balance_table`, :func:`count_pieces` -- independent plan figures.
+* The engagement's territory phase: :func:`prepare_inputs`, :func:`run_scenario`,
+  :func:`status_quo_plan`, :func:`compare_plans`, :func:`pareto_front`, and the building blocks
+  in :mod:`salesanalytics.analyses.territory.design` (activity norms, workload, key accounts, units,
+  account assignment, disruption report, Salesforce owner changes, Excel), and
+  :func:`split_lumpy_units` (large postal codes as account-level pieces),
+  :func:`customer_units` (large customer relationships as units of their own) and
+  :func:`side_scenarios` (other territory counts, a tighter tolerance).
+"""
+
+from salesanalytics.analyses.territory.design import (
+    account_assignment,
+    account_workload,
+    activity_norms,
+    customer_units,
+    disruption_report,
+    key_account_carve_out,
+    match_territories_to_reps,
+    n_territories_for_capacity,
+    postal_code_units,
+    salesforce_owner_changes,
+    split_lumpy_units,
+    territory_summary,
+    workload_segment,
+    write_excel,
+)
+from salesanalytics.analyses.territory.feasibility import reachability, shortfall
+from salesanalytics.analyses.territory.graph import (
+    UnitGraph,
+    build_unit_graph,
+    delaunay_edges,
+    planar_km,
+)
+from salesanalytics.analyses.territory.metrics import (
+    balance_table,
+    count_pieces,
+    plan_quality,
+    table_balance,
+    table_quality,
+)
+from salesanalytics.analyses.territory.optimiser import TerritoryResult, design_territories
+from salesanalytics.analyses.territory.plan import (
+    METRICS,
+    TerritoryInputs,
+    TerritoryPlan,
+    compare_plans,
+    pareto_front,
+    prepare_inputs,
+    run_scenario,
+    side_scenarios,
+    status_quo_plan,
+    territory_bases,
+    travel_by_base,
+)
+from salesanalytics.analyses.territory.report import (
+    base_table,
+    check_same_plan,
+    deviation_table,
+    feasibility_lines,
+    input_summary,
+    plan_findings,
+    plot_pareto,
+    rep_homes,
+    scenario_findings,
+    scenario_widget,
+    territory_labels,
+    unit_table,
+)
+
+__all__ = [
+    "METRICS",
+    "base_table",
+    "feasibility_lines",
+    "reachability",
+    "shortfall",
+    "table_balance",
+    "table_quality",
+    "territory_bases",
+    "travel_by_base",
+    "TerritoryInputs",
+    "TerritoryPlan",
+    "TerritoryResult",
+    "UnitGraph",
+    "account_assignment",
+    "account_workload",
+    "activity_norms",
+    "balance_table",
+    "build_unit_graph",
+    "check_same_plan",
+    "compare_plans",
+    "customer_units",
+    "count_pieces",
+    "delaunay_edges",
+    "deviation_table",
+    "input_summary",
+    "plan_findings",
+    "plot_pareto",
+    "rep_homes",
+    "scenario_findings",
+    "scenario_widget",
+    "side_scenarios",
+    "territory_labels",
+    "unit_table",
+    "design_territories",
+    "disruption_report",
+    "key_account_carve_out",
+    "match_territories_to_reps",
+    "n_territories_for_capacity",
+    "pareto_front",
+    "plan_quality",
+    "planar_km",
+    "postal_code_units",
+    "prepare_inputs",
+    "run_scenario",
+    "salesforce_owner_changes",
+    "split_lumpy_units",
+    "status_quo_plan",
+    "territory_summary",
+    "workload_segment",
+    "write_excel",
+]

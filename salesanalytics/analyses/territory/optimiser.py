@@ -1,0 +1,1775 @@
+"""The territory optimiser: balanced, contiguous, compact territories from a plain table of units.
+
+Algorithm (a location-allocation heuristic, deterministic for a given ``seed``):
+
+1. **Warm start.** Today's territories (``current`` column), a given plan (``start_col``), or
+   compact regions: weighted k-means++ seeding (or the centres of another plan,
+   ``initial_centres``, merged or added to reach the count) with a few Lloyd steps, named after
+   today's territories by the matching that keeps most continuity value.
+2. **Assignment LP** (HiGHS dual simplex via :func:`scipy.optimize.linprog`): every free unit
+   with load is assigned (fractionally) to one of its nearest centres at minimum weighted squared
+   distance plus a continuity penalty for leaving its current territory, subject to the combined
+   metric (each metric as a share of its total, summed) staying within a tightened tolerance of
+   its target and every single metric within a looser one (elastic, so always feasible). Locked
+   units are fixed and count towards balance. A vertex solution splits only few units; each goes
+   to its largest share. Units without load join the territory of the nearest loaded unit along
+   the adjacency graph. Centres move to the weighted centroid; repeat ``max_iter`` times or
+   until stable.
+3. **Contiguity repair**, two ways: pieces of a territory cut off from its main part move, as
+   a whole, to the neighbouring territory they touch most; or they are released and handed out
+   again by growing the territories into them, the one furthest below its target first. Each is
+   balanced by step 4 and the better plan is kept (the second is skipped when the first ends
+   with every territory within tolerance).
+4. **Balance** in rounds of an *exchange LP* and a local search. The exchange LP (HiGHS again)
+   lets every boundary unit that can leave its territory without splitting it (articulation
+   points are found by a linear-time depth-first search) stay or join a territory it touches,
+   and finds the cheapest exchange that brings *every* metric of *every* territory within half
+   the tolerance (elastic in two tiers: excess up to the tolerance is dear, beyond it far
+   dearer). Surplus thus travels along whole chains of territories in one step, which single
+   moves cannot do when two metrics pull in opposite directions (city territories with much
+   potential per hour of work, rural ones with little). Split units are rounded greedily to
+   the side that leaves the least excess; the planned moves are applied one by one while the
+   losing territory stays connected and the unit still touches the receiving one. The local
+   search then polishes: boundary moves and swaps that reduce the balance violation (never
+   breaking contiguity, never moving a locked unit), with kicks out of local optima. Rounds
+   repeat until every territory is within tolerance or two rounds bring no progress.
+5. **Compactness**: boundary moves that lower cost while every touched territory stays within
+   tolerance, and a last balance pass.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.optimize import linear_sum_assignment, linprog
+from scipy.sparse.csgraph import connected_components
+
+from salesanalytics.analyses.territory.graph import UnitGraph, build_unit_graph, planar_km
+
+__all__ = ["TerritoryResult", "design_territories"]
+
+DISTANCE_POWER = 2.0
+"""Costs use weight x distance**2 (moment of inertia): boundaries stay sharp under balancing."""
+
+
+@dataclass
+class TerritoryResult:
+    """Outcome of :func:`design_territories`.
+
+    Attributes
+    ----------
+    assignment
+        One row per unit: ``unit_id``, ``territory_id``, ``current`` (today's territory or
+        missing), ``changed`` (bool), ``locked`` (bool).
+    territories
+        One row per territory: ``territory_id``, ``target_share``, ``n_units``, each metric's
+        total, its target and relative deviation ``dev_<metric>``, ``centre_lat``/``centre_lon``
+        (or ``centre_x``/``centre_y`` for planar input), ``contiguous`` (bool).
+    graph
+        The unit adjacency graph used (for independent checks and maps).
+    summary
+        Key figures: ``max_dev_<metric>``, ``cv_<metric>``, ``n_contiguous``, ``compactness_km``
+        (weighted mean distance of units to their territory centre), ``moved_share`` (share of
+        the continuity value changing territory), ``seconds``, LP statistics.
+    """
+
+    assignment: pd.DataFrame
+    territories: pd.DataFrame
+    graph: UnitGraph
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------------------------
+# problem state
+# ----------------------------------------------------------------------------------------------
+
+
+class _State:
+    """Mutable working state of one optimisation (arrays indexed by unit / territory number)."""
+
+    def __init__(
+        self,
+        xy: np.ndarray,
+        a: np.ndarray,
+        targets: np.ndarray,
+        tol: np.ndarray,
+        w: np.ndarray,
+        pen: np.ndarray,
+        cur: np.ndarray,
+        locked: np.ndarray,
+        nbrs: list[list[int]],
+    ) -> None:
+        self.xy, self.a, self.T, self.tol = xy, a, targets, tol
+        self.w, self.pen, self.cur, self.locked, self.nbrs = w, pen, cur, locked, nbrs
+        self.indptr = np.r_[0, np.cumsum([len(x) for x in nbrs])].astype(np.int64)
+        self.indices = np.array([v for x in nbrs for v in x], dtype=np.int64)
+        self.k = targets.shape[0]
+        self.active = targets > 0  # metric rows that carry a balance constraint
+        self.assign = np.zeros(len(xy), dtype=np.int64)
+        self.power = 1.0
+        self.centres = np.zeros((self.k, 2))
+        self.E: np.ndarray | None = None  # (n, k) load added to metric ``ej`` in territory k
+        self.ej = 0
+        self.D: np.ndarray | None = None  # (n, k) distance unit -> territory base (fixed)
+        self.fixed = False  # centres fixed at the territories' bases
+        self.contiguous = True  # contiguity constraint on
+
+    def loads(self, units: Any, terr: Any) -> np.ndarray:
+        """Metric loads of ``units`` when they belong to ``terr`` (broadcast; travel included)."""
+        u_b, t_b = np.broadcast_arrays(np.asarray(units), np.asarray(terr))
+        x = self.a[u_b].copy()
+        if self.E is not None:
+            x[..., self.ej] += self.E[u_b, t_b]
+        return x
+
+    # -- costs ---------------------------------------------------------------------------------
+    def dist(self, units: np.ndarray | slice, terr: np.ndarray | None = None) -> np.ndarray:
+        if self.D is not None:
+            return self.D[units] if terr is None else self.D[units, terr]
+        p = self.xy[units]
+        if terr is None:
+            d = p[:, None, :] - self.centres[None, :, :]
+            return np.sqrt((d**2).sum(-1))
+        return np.hypot(*(p - self.centres[terr]).T)
+
+    def unit_cost(self, units: np.ndarray, terr: np.ndarray) -> np.ndarray:
+        return self.w[units] * self.dist(units, terr) ** self.power + self.pen[units] * (
+            terr != self.cur[units]
+        )
+
+    def sums(self) -> np.ndarray:
+        s = np.zeros((self.k, self.a.shape[1]))
+        np.add.at(s, self.assign, self.loads(np.arange(len(self.assign)), self.assign))
+        return s
+
+    def retarget(self, shares: np.ndarray) -> None:
+        """Targets of the travel metric from the plan's current total (travel depends on it)."""
+        if self.E is not None:
+            self.T[:, self.ej] = shares * self.sums()[:, self.ej].sum()
+
+    def violation(self, s: np.ndarray, t: np.ndarray | int | None = None) -> np.ndarray:
+        """Squared excess of the relative deviation over the tolerance (0 inside), summed over
+        metrics; ``s`` holds sums of territories ``t`` (default: all territories, in order)."""
+        if t is None:
+            t = np.arange(self.k)
+        T, act = self.T[t], self.active[t]
+        dev = np.where(act, s / np.where(act, T, 1.0) - 1.0, 0.0)
+        ex = np.maximum(np.abs(dev) - self.tol, 0.0)
+        return (ex**2).sum(axis=-1)
+
+    def update_centres(self) -> None:
+        if self.fixed:
+            return
+        wt = self.w + 1e-9
+        cw = np.bincount(self.assign, weights=wt, minlength=self.k)
+        for dim in range(2):
+            c = np.bincount(self.assign, weights=wt * self.xy[:, dim], minlength=self.k)
+            self.centres[:, dim] = np.where(
+                cw > 0, c / np.maximum(cw, 1e-300), self.centres[:, dim]
+            )
+
+
+# ----------------------------------------------------------------------------------------------
+# 1. warm start
+# ----------------------------------------------------------------------------------------------
+
+
+def _lloyd(xy: np.ndarray, w: np.ndarray, cent: np.ndarray, steps: int = 10) -> np.ndarray:
+    """Weighted Lloyd steps from the given centres."""
+    cent = cent.copy()
+    k = len(cent)
+    for _ in range(steps):
+        lab = np.argmin(((xy[:, None, :] - cent[None]) ** 2).sum(-1), axis=1)
+        cw = np.bincount(lab, weights=w, minlength=k)
+        for dim in range(2):
+            s = np.bincount(lab, weights=w * xy[:, dim], minlength=k)
+            cent[:, dim] = np.where(cw > 0, s / np.maximum(cw, 1e-300), cent[:, dim])
+    return cent
+
+
+def _kmeans_pp(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    p = w / w.sum()
+    centres = [xy[rng.choice(len(xy), p=p)]]
+    d2 = ((xy - centres[0]) ** 2).sum(1)
+    for _ in range(1, k):
+        q = w * d2
+        q = q / q.sum() if q.sum() > 0 else p
+        c = xy[rng.choice(len(xy), p=q)]
+        centres.append(c)
+        d2 = np.minimum(d2, ((xy - c) ** 2).sum(1))
+    return _lloyd(xy, w, np.array(centres))
+
+
+def _adapt_centres(xy: np.ndarray, w: np.ndarray, cent: np.ndarray, k: int) -> np.ndarray:
+    """Centres of another plan adapted to ``k`` territories: while too many, the closest pair
+    is merged at its midpoint; while too few, the unit with the largest weighted squared
+    distance to every centre becomes one; then a few weighted Lloyd steps."""
+    cent = np.asarray(cent, dtype=float).copy()
+    while len(cent) > k:
+        d = ((cent[:, None, :] - cent[None]) ** 2).sum(-1)
+        np.fill_diagonal(d, np.inf)
+        i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+        mid = (cent[i] + cent[j]) / 2
+        cent = np.vstack([np.delete(cent, [i, j], axis=0), mid])
+    while len(cent) < k:
+        d2 = ((xy[:, None, :] - cent[None]) ** 2).sum(-1).min(axis=1)
+        cent = np.vstack([cent, xy[int(np.argmax(w * d2))]])
+    return _lloyd(xy, w, cent, steps=5)
+
+
+# ----------------------------------------------------------------------------------------------
+# 2. assignment LP
+# ----------------------------------------------------------------------------------------------
+
+
+def _solve_lp(
+    st: _State, tol_lp: np.ndarray, n_cand: int, core: np.ndarray, relax: float
+) -> dict[str, Any]:
+    free = np.flatnonzero(~st.locked & core)
+    # balance rows: the combined (normalised, summed) metric tightly, each metric loosely. With
+    # the combined metric as the unit's cost weight, its dual prices shift every unit alike, so
+    # territories stay connected regions; per-metric balance is finished by the local search.
+    tot = st.T.sum(axis=0)
+    tot = np.where(tot > 0, tot, 1.0)
+    T_all = np.column_stack([(st.T / tot).sum(axis=1), st.T])
+    act_all = np.column_stack([st.active.any(axis=1), st.active])
+    if not np.isfinite(relax):
+        act_all[:, 1:] = False
+    tol_all = np.r_[tol_lp.min(), tol_lp * relax if np.isfinite(relax) else tol_lp]
+    nf, k = len(free), st.k
+    if nf == 0:
+        return {"n_split": 0, "lp_status": "no free units"}
+    d = st.dist(free)
+    n_cand = min(n_cand, k)
+    near = (
+        np.argpartition(d, n_cand - 1, axis=1)[:, :n_cand]
+        if n_cand < k
+        else np.tile(np.arange(k), (nf, 1))
+    )
+    extra = [st.assign[free][:, None]]
+    cur = st.cur[free]
+    extra.append(np.where(cur >= 0, cur, near[:, 0])[:, None])
+    cand = np.concatenate([near, *extra], axis=1)
+    rows = np.repeat(np.arange(nf), cand.shape[1])
+    cols = cand.ravel()
+    pair = np.unique(rows.astype(np.int64) * k + cols)
+    rows, cols = pair // k, pair % k
+    gu = free[rows]
+    a_pair = st.loads(gu, cols)
+    a_pair = np.column_stack([(a_pair / tot).sum(axis=1), a_pair])
+    cost = st.w[gu] * d[rows, cols] ** st.power + st.pen[gu] * (cols != st.cur[gu])
+    nv = len(rows)
+    m = a_pair.shape[1]
+    # balance rows: for territory j, metric mm: sum a_i/T_j x_ij within [1-tol, 1+tol] minus locked
+    locked_sum = np.zeros((k, m))
+    lk = np.flatnonzero(st.locked & core)
+    if len(lk):
+        a_lk = st.loads(lk, st.assign[lk])
+        np.add.at(locked_sum, st.assign[lk], np.column_stack([(a_lk / tot).sum(axis=1), a_lk]))
+    act = [(j, mm) for mm in range(m) for j in range(k) if act_all[j, mm]]
+    r_of = {jm: r for r, jm in enumerate(act)}
+    nb = len(act)
+    br, bc, bv = [], [], []
+    for mm in range(m):
+        rr = np.array([r_of.get((j, mm), -1) for j in range(k)])
+        row_ids = rr[cols]
+        ok = row_ids >= 0
+        val = a_pair[:, mm] / np.where(act_all[:, mm], T_all[:, mm], 1.0)[cols]
+        br.append(row_ids[ok])
+        bc.append(np.arange(nv)[ok])
+        bv.append(val[ok])
+    br_a, bc_a, bv_a = np.concatenate(br), np.concatenate(bc), np.concatenate(bv)
+    B = sp.csr_matrix((bv_a, (br_a, bc_a)), shape=(nb, nv))
+    jj = np.array([j for j, _ in act], dtype=np.int64)
+    mmv = np.array([mm for _, mm in act], dtype=np.int64)
+    base = locked_sum[jj, mmv] / T_all[jj, mmv] if nb else np.zeros(0)
+    hi = 1.0 + tol_all[mmv] - base
+    lo = 1.0 - tol_all[mmv] - base
+    # elastic slacks: s_plus (over) and s_minus (under), per balance row
+    big = 50.0 * float(cost.max() if len(cost) else 1.0) * max(1.0, nf / max(k, 1))
+    eye = sp.identity(nb, format="csr")
+    A_ub = sp.vstack(
+        [
+            sp.hstack([B, -eye, sp.csr_matrix((nb, nb))]),
+            sp.hstack([-B, sp.csr_matrix((nb, nb)), -eye]),
+        ]
+    ).tocsr()
+    b_ub = np.r_[hi, -lo]
+    A_eq = sp.hstack(
+        [
+            sp.csr_matrix((np.ones(nv), (rows, np.arange(nv))), shape=(nf, nv)),
+            sp.csr_matrix((nf, 2 * nb)),
+        ]
+    ).tocsr()
+    c = np.r_[cost, np.full(2 * nb, big)]
+    res = linprog(
+        c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=np.ones(nf), bounds=(0, None), method="highs-ds"
+    )
+    if res.x is None:  # pragma: no cover - elastic LP is always feasible
+        raise RuntimeError(f"assignment LP failed: {res.message}")
+    x = res.x[:nv]
+    best = np.full(nf, -1.0)
+    choice = np.zeros(nf, dtype=np.int64)
+    order = np.lexsort((cols, -x, rows))  # per unit: largest share first, ties by territory number
+    first = np.r_[True, rows[order][1:] != rows[order][:-1]]
+    sel = order[first]
+    choice[rows[sel]] = cols[sel]
+    best[rows[sel]] = x[sel]
+    st.assign[free] = choice
+    n_split = int((best < 1 - 1e-6).sum())
+    return {
+        "n_split": n_split,
+        "lp_variables": nv,
+        "lp_slack": float(res.x[nv:].sum()),
+        "lp_status": res.message,
+    }
+
+
+def _fill_by_graph(st: _State, graph: UnitGraph, core: np.ndarray) -> None:
+    """Give every non-core unit (no metric, not locked) the territory of its nearest core unit
+    along the neighbourhood graph (edge length = distance), so territories grow as connected
+    regions instead of following the straight-line Voronoi cells of their centres."""
+    from scipy.sparse.csgraph import dijkstra
+
+    src = np.flatnonzero(core)
+    rest = np.flatnonzero(~core)
+    if len(rest) == 0 or len(src) == 0:
+        return
+    mat = graph.matrix().tocoo()
+    length = np.hypot(*(st.xy[mat.row] - st.xy[mat.col]).T) + 1e-6
+    g = sp.csr_matrix((length, (mat.row, mat.col)), shape=mat.shape)
+    _, _, nearest = dijkstra(
+        g, directed=False, indices=src, min_only=True, return_predecessors=True
+    )
+    ok = nearest[rest] >= 0
+    st.assign[rest[ok]] = st.assign[nearest[rest[ok]]]
+
+
+# ----------------------------------------------------------------------------------------------
+# 3. contiguity
+# ----------------------------------------------------------------------------------------------
+
+
+def _components(st: _State, graph: UnitGraph) -> np.ndarray:
+    """Component label of every unit within its own territory's induced subgraph."""
+    mat = graph.matrix().tocoo()
+    same = st.assign[mat.row] == st.assign[mat.col]
+    n = len(st.assign)
+    sub = sp.csr_matrix((np.ones(same.sum()), (mat.row[same], mat.col[same])), shape=(n, n))
+    return connected_components(sub, directed=False)[1]
+
+
+def _repair_contiguity(st: _State, graph: UnitGraph) -> int:
+    """Move every cut-off piece of a territory to its most-touching neighbour; return units moved."""
+    moved = 0
+    nbrs = st.nbrs
+    for _ in range(50):
+        comp = _components(st, graph)
+        ncomp = comp.max() + 1
+        weight = np.bincount(comp, weights=st.w + 1e-6 + 1e3 * st.locked, minlength=ncomp)
+        terr_of = np.zeros(ncomp, dtype=np.int64)
+        terr_of[comp] = st.assign
+        keep = np.full(st.k, -1)
+        # main piece of each territory: the heaviest (locked units weigh most)
+        order = np.lexsort((-weight, terr_of))
+        first = np.r_[True, terr_of[order][1:] != terr_of[order][:-1]]
+        keep[terr_of[order[first]]] = order[first]
+        orphans = [c for c in range(ncomp) if keep[terr_of[c]] != c]
+        if not orphans:
+            return moved
+        changed = False
+        for c in sorted(orphans, key=lambda c: weight[c]):
+            units = np.flatnonzero(comp == c)
+            if st.locked[units].any():
+                continue
+            t = terr_of[c]
+            touch: dict[int, int] = {}
+            for u in units:
+                for v in nbrs[u]:
+                    tv = int(st.assign[v])
+                    if tv != t:
+                        touch[tv] = touch.get(tv, 0) + 1
+            if not touch:
+                continue
+            target = max(sorted(touch), key=lambda tv: touch[tv])
+            st.assign[units] = target
+            moved += len(units)
+            changed = True
+        if not changed:
+            return moved
+    return moved
+
+
+def _regrow(st: _State, graph: UnitGraph) -> int:
+    """Contiguity repair that keeps balance: every piece of a territory cut off from its main
+    part is released, and the released units are handed out again by growing the territories
+    into them -- always the territory furthest below its target next, taking its cheapest
+    (nearest, least disruptive) neighbouring unit. Returns the number of units released."""
+    import heapq
+
+    comp = _components(st, graph)
+    weight = np.bincount(comp, weights=st.w + 1e-6 + 1e3 * st.locked)
+    terr_of = np.zeros(len(weight), dtype=np.int64)
+    terr_of[comp] = st.assign
+    order = np.lexsort((np.arange(len(weight)), -weight, terr_of))
+    first = np.r_[True, terr_of[order][1:] != terr_of[order][:-1]]
+    main = np.zeros(len(weight), dtype=bool)
+    main[order[first]] = True
+    free = ~main[comp] & ~st.locked
+    if not free.any():
+        return 0
+    assign = st.assign.copy()
+    assign[free] = -1
+    s = np.zeros((st.k, st.a.shape[1]))
+    ok = assign >= 0
+    okx = np.flatnonzero(ok)
+    np.add.at(s, assign[okx], st.loads(okx, assign[okx]))
+    Tsafe = np.where(st.active, st.T, 1.0)
+    heaps: list[list[tuple[float, int]]] = [[] for _ in range(st.k)]
+    nbrs = st.nbrs
+
+    def push(t: int, v: int) -> None:
+        c = float(st.unit_cost(np.array([v]), np.array([t]))[0])
+        heapq.heappush(heaps[t], (c, v))
+
+    for u in np.flatnonzero(free):
+        for v in nbrs[u]:
+            if assign[v] >= 0:
+                push(int(assign[v]), int(u))
+    left = int(free.sum())
+    while left:
+        deficit = np.where(st.active, 1.0 - s / Tsafe, -np.inf).max(axis=1)
+        for t in np.argsort(-deficit, kind="stable"):
+            h = heaps[t]
+            while h and assign[h[0][1]] >= 0:
+                heapq.heappop(h)
+            if h:
+                break
+        else:  # unreachable units (no assigned neighbour): keep their old territory
+            rest = assign < 0
+            assign[rest] = st.assign[rest]
+            break
+        _, u = heapq.heappop(h)
+        t = int(t)
+        assign[u] = t
+        s[t] += st.loads(u, t)
+        left -= 1
+        for v in nbrs[u]:
+            if assign[v] < 0:
+                push(t, v)
+    st.assign[:] = assign
+    return int(free.sum())
+
+
+def _cut_units(st: _State, assign: np.ndarray) -> np.ndarray:
+    """Units whose departure would split their territory: the articulation points of every
+    territory's induced subgraph (iterative Hopcroft-Tarjan depth-first search, linear time)."""
+    n = len(assign)
+    if not st.contiguous:
+        return np.zeros(n, dtype=bool)
+    ip, ix = st.indptr, st.indices
+    src = np.repeat(np.arange(n), np.diff(ip))
+    keep = assign[src] == assign[ix]
+    sub = sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.int8), (src[keep], ix[keep])), (n, n))
+    sip, six = sub.indptr.tolist(), sub.indices.tolist()
+    disc = [-1] * n
+    low = [0] * n
+    cut = np.zeros(n, dtype=bool)
+    timer = 0
+    for root in range(n):
+        if disc[root] >= 0:
+            continue
+        disc[root] = low[root] = timer
+        timer += 1
+        children = 0
+        stack = [(root, -1, sip[root])]
+        while stack:
+            v, parent, i = stack[-1]
+            if i < sip[v + 1]:
+                stack[-1] = (v, parent, i + 1)
+                w = six[i]
+                if disc[w] < 0:
+                    disc[w] = low[w] = timer
+                    timer += 1
+                    stack.append((w, v, sip[w]))
+                    if v == root:
+                        children += 1
+                elif w != parent and disc[w] < low[v]:
+                    low[v] = disc[w]
+            else:
+                stack.pop()
+                if parent >= 0:
+                    if low[v] < low[parent]:
+                        low[parent] = low[v]
+                    if parent != root and low[v] >= disc[parent]:
+                        cut[parent] = True
+        if children > 1:
+            cut[root] = True
+    return cut
+
+
+def _connected_without(
+    st: _State, u: int, t: int, assign: list[int], local_only: bool = True
+) -> bool:
+    """Whether territory ``t`` stays connected when unit ``u`` leaves it.
+
+    First checks that ``u``'s neighbours in ``t`` stay linked through their own neighbours (a
+    cheap, sufficient test that settles almost every move); with ``local_only`` a move failing
+    it is refused (conservative: contiguity is never broken), otherwise a BFS of the territory
+    decides."""
+    if not st.contiguous:
+        return True
+    nbrs = st.nbrs
+    nb = [v for v in nbrs[u] if assign[v] == t]
+    if len(nb) <= 1:
+        return True
+    targets = set(nb)
+    # usually the neighbours stay linked through their own neighbours: check that ring first
+    ring = set(nb)
+    for v in nb:
+        ring.update(y for y in nbrs[v] if y != u and assign[y] == t)
+    seen = {nb[0]}
+    stack = [nb[0]]
+    while stack:
+        x = stack.pop()
+        for y in nbrs[x]:
+            if y in ring and y not in seen:
+                seen.add(y)
+                stack.append(y)
+    if targets <= seen:
+        return True
+    if local_only:
+        return False
+    seen = {u, nb[0]}
+    stack = [nb[0]]
+    found = 1
+    while stack:
+        x = stack.pop()
+        for y in st.nbrs[x]:
+            if y not in seen and assign[y] == t:
+                seen.add(y)
+                if y in targets:
+                    found += 1
+                    if found == len(targets):
+                        return True
+                stack.append(y)
+    return False
+
+
+# ----------------------------------------------------------------------------------------------
+# 4. local search
+# ----------------------------------------------------------------------------------------------
+
+
+def _boundary_moves(st: _State, asg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All single moves of a free unit into a neighbouring territory: ``(unit, from, to)``."""
+    ip, ix = st.indptr, st.indices
+    u = np.repeat(np.arange(len(asg)), np.diff(ip))
+    src, dst = asg[u], asg[ix]
+    ok = (src != dst) & ~st.locked[u]
+    key = np.unique(u[ok].astype(np.int64) * st.k + dst[ok])
+    uu, dd = key // st.k, key % st.k
+    return uu, asg[uu], dd
+
+
+def _balance_search(
+    st: _State,
+    deadline: float,
+    max_passes: int = 300,
+    mu: float = 0.2,
+    max_kicks: int = 60,
+    tabu_tenure: int = 25,
+) -> dict[str, int]:
+    """Reduce the balance violation by boundary moves (and swaps when single moves are stuck).
+
+    The objective is the squared excess over the tolerance plus ``mu`` times the squared
+    deviation from target: the small second term lets territories inside their tolerance make
+    room for a violating neighbour, so violations can be pushed along chains of territories.
+    """
+    assign = st.assign.tolist()
+    members: list[set[int]] = [set() for _ in range(st.k)]
+    for i, t in enumerate(assign):
+        members[t].add(i)
+    s = st.sums()
+    locked = st.locked
+    nbrs = st.nbrs
+    n_moves = n_swaps = n_kicks = 0
+    eps = 1e-12
+    tabu: dict[int, int] = {}
+    best_viol, best_assign, since_best = np.inf, list(assign), 0
+
+    def score(rows: np.ndarray, t: np.ndarray | int) -> np.ndarray:
+        T, act = st.T[t], st.active[t]
+        dev = np.where(act, rows / np.where(act, T, 1.0) - 1.0, 0.0)
+        ex = np.maximum(np.abs(dev) - st.tol, 0.0)
+        return (ex**2 + mu * dev**2).sum(axis=-1)
+
+    t_l, act_l, tol_l, a_l = st.T.tolist(), st.active.tolist(), st.tol.tolist(), st.a.tolist()
+    E, ej = st.E, st.ej
+
+    def sc1(x: float, t: float, tl: float) -> float:
+        dev = x / t - 1.0
+        ex = abs(dev) - tl
+        return (ex * ex if ex > 0 else 0.0) + mu * dev * dev
+
+    def move_gain(u: int, src: int, dst: int) -> float:
+        """Change of the objective when ``u`` moves (scalar fast path of ``score``)."""
+        g = 0.0
+        au, s_a, s_b = a_l[u], s[src].tolist(), s[dst].tolist()
+        av = au
+        if E is not None:
+            au, av = list(au), list(au)
+            au[ej] += float(E[u, src])
+            av[ej] += float(E[u, dst])
+        for j, tl in enumerate(tol_l):
+            if act_l[src][j]:
+                t = t_l[src][j]
+                g += sc1(s_a[j] - au[j], t, tl) - sc1(s_a[j], t, tl)
+            if act_l[dst][j]:
+                t = t_l[dst][j]
+                g += sc1(s_b[j] + av[j], t, tl) - sc1(s_b[j], t, tl)
+        return g
+
+    def apply(u: int, src: int, dst: int) -> None:
+        assign[u] = dst
+        members[src].discard(u)
+        members[dst].add(u)
+        s[src] -= st.loads(u, src)
+        s[dst] += st.loads(u, dst)
+
+    for step in range(max_passes):
+        viol = st.violation(s)
+        if viol.sum() < best_viol - eps:
+            best_viol, best_assign, since_best = float(viol.sum()), list(assign), 0
+        if viol.sum() <= eps or time.perf_counter() > deadline or since_best > max_kicks:
+            break
+        asg_now = np.asarray(assign)
+        uu, ss, dd = _boundary_moves(st, asg_now)
+        au, av = st.loads(uu, ss), st.loads(uu, dd)
+        df = score(s[ss] - au, ss) + score(s[dd] + av, dd) - score(s[ss], ss) - score(s[dd], dd)
+        cand = np.flatnonzero(df < -eps)
+        applied = 0
+        touched: set[int] = set()  # territories changed in this pass: their gains are stale
+        for idx in cand[np.argsort(df[cand], kind="stable")].tolist():
+            a_, b_ = int(ss[idx]), int(dd[idx])
+            u = int(uu[idx])
+            if assign[u] != a_ or len(members[a_]) <= 1:
+                continue
+            if a_ in touched or b_ in touched:  # re-evaluate with the current sums
+                if move_gain(u, a_, b_) >= -eps or not any(assign[v] == b_ for v in nbrs[u]):
+                    continue
+            if not _connected_without(st, u, a_, assign):
+                continue
+            apply(u, a_, b_)
+            touched.update((a_, b_))
+            applied += 1
+        n_moves += applied
+        if applied:
+            continue
+        # single moves are stuck: try swaps around the most violating territories
+        for t in np.argsort(-viol, kind="stable")[:5]:
+            t = int(t)
+            if viol[t] <= eps:
+                break
+            nb_terr = sorted({assign[v] for u in members[t] for v in nbrs[u]} - {t})
+            for b in nb_terr:
+                out_u = [
+                    u for u in members[t] if not locked[u] and any(assign[v] == b for v in nbrs[u])
+                ]
+                in_v = [
+                    v for v in members[b] if not locked[v] and any(assign[x] == t for x in nbrs[v])
+                ]
+                if not out_u or not in_v:
+                    continue
+                ou, iv = np.array(out_u), np.array(in_v)
+                # change of t's and b's sums when u (of t) and v (of b) swap
+                d_t = st.loads(iv, t)[None, :, :] - st.loads(ou, t)[:, None, :]
+                d_b = st.loads(ou, b)[:, None, :] - st.loads(iv, b)[None, :, :]
+                gain = (
+                    score(s[t][None, None, :] + d_t, t)
+                    + score(s[b][None, None, :] + d_b, b)
+                    - score(s[t], t)
+                    - score(s[b], b)
+                )
+                for f in np.argsort(gain, axis=None, kind="stable")[:30]:
+                    i, j = np.unravel_index(f, gain.shape)
+                    if gain[i, j] >= -eps:
+                        break
+                    u, v = int(ou[i]), int(iv[j])
+                    # t - u and b - v stay connected, and v (u) still touches t - u (b - v)
+                    if (
+                        len(members[t]) > 1
+                        and len(members[b]) > 1
+                        and any(assign[x] == t and x != u for x in nbrs[v])
+                        and any(assign[x] == b and x != v for x in nbrs[u])
+                        and _connected_without(st, u, t, assign)
+                        and _connected_without(st, v, b, assign)
+                    ):
+                        apply(u, t, b)
+                        apply(v, b, t)
+                        n_swaps += 1
+                        applied = 1
+                        break
+                if applied:
+                    break
+            if applied:
+                break
+        if applied:
+            continue
+        # stuck in a local optimum: kick -- the least damaging move out of / into a violating
+        # territory whose unit has not moved recently (tabu), then continue improving
+        since_best += 1
+        bad = viol[ss] + viol[dd] > eps
+        order = np.flatnonzero(bad)[np.argsort(df[bad], kind="stable")]
+        for idx in order:
+            u, a_, b_ = int(uu[idx]), int(ss[idx]), int(dd[idx])
+            if tabu.get(u, -1) >= step or len(members[a_]) <= 1:
+                continue
+            if not _connected_without(st, u, a_, assign):
+                continue
+            apply(u, a_, b_)
+            tabu[u] = step + tabu_tenure
+            n_kicks += 1
+            applied = 1
+            break
+        if not applied:
+            break
+    if st.violation(s).sum() > best_viol + eps:
+        assign = best_assign
+    st.assign[:] = assign
+    return {"balance_moves": n_moves, "balance_swaps": n_swaps, "balance_kicks": n_kicks}
+
+
+def _exchange_lp(st: _State, tighten: float = 0.5) -> dict[str, Any]:
+    """Balance by an exchange of boundary units, planned by one LP and applied move by move.
+
+    Every free unit on a territory boundary may stay or join a territory it touches. The LP
+    (HiGHS) picks the exchange of minimum cost (weighted squared distance to the centres plus
+    continuity) that brings every territory's every metric within ``tighten x tolerance`` of its
+    target (elastic: the least total excess when that is impossible), so surplus travels along
+    chains of territories in one step. The planned moves are then applied one at a time, only
+    while the losing territory stays connected and the unit still touches the receiving one.
+    Returns the number of moves applied and planned.
+    """
+    asg = st.assign
+    uu, ss, dd = _boundary_moves(st, asg)
+    # only units whose departure keeps their territory connected (checked once per unit)
+    ok = ~_cut_units(st, asg)[uu]
+    uu, ss, dd = uu[ok], ss[ok], dd[ok]
+    if len(uu) == 0:
+        return {"planned": 0, "applied": 0}
+    units = np.unique(uu)
+    k = st.k
+    # variables: (unit, own territory) for every boundary unit, then (unit, neighbour territory)
+    vu = np.r_[units, uu]
+    vt = np.r_[asg[units], dd]
+    nv = len(vu)
+    pos = np.searchsorted(units, vu)  # row of the unit in the assignment constraints
+    cost = st.unit_cost(vu, vt)
+    inside = np.ones(len(asg), dtype=bool)
+    inside[units] = False
+    base = np.zeros((k, st.a.shape[1]))
+    ins = np.flatnonzero(inside)
+    np.add.at(base, asg[ins], st.loads(ins, asg[ins]))
+    act = np.argwhere(st.active)  # (territory, metric) rows
+    nb = len(act)
+    if nb == 0:
+        return {"planned": 0, "applied": 0}
+    row_of = np.full((k, st.a.shape[1]), -1)
+    row_of[act[:, 0], act[:, 1]] = np.arange(nb)
+    br, bc, bv = [], [], []
+    for m in range(st.a.shape[1]):
+        r = row_of[vt, m]
+        ok = r >= 0
+        br.append(r[ok])
+        bc.append(np.flatnonzero(ok))
+        bv.append(st.loads(vu[ok], vt[ok])[:, m] / st.T[vt[ok], m])
+    B = sp.csr_matrix(
+        (np.concatenate(bv), (np.concatenate(br), np.concatenate(bc))), shape=(nb, nv)
+    )
+    b0 = base[act[:, 0], act[:, 1]] / st.T[act[:, 0], act[:, 1]]
+    tl = st.tol[act[:, 1]] * tighten
+    hi, lo = 1.0 + tl - b0, 1.0 - tl - b0
+    # elastic slacks in two tiers: up to the tolerance itself (dear), beyond it (far dearer)
+    big = 1e3 * float(np.abs(cost).max() if nv else 1.0) * max(1.0, len(units) / k)
+    eye = sp.identity(nb, format="csr")
+    zero = sp.csr_matrix((nb, nb))
+    A_ub = sp.vstack(
+        [sp.hstack([B, -eye, zero, -eye, zero]), sp.hstack([-B, zero, -eye, zero, -eye])]
+    ).tocsr()
+    A_eq = sp.hstack(
+        [
+            sp.csr_matrix((np.ones(nv), (pos, np.arange(nv))), shape=(len(units), nv)),
+            sp.csr_matrix((len(units), 4 * nb)),
+        ]
+    ).tocsr()
+    tier1 = np.r_[st.tol[act[:, 1]] - tl, st.tol[act[:, 1]] - tl]
+    bounds = np.r_[np.full(nv, np.inf), tier1, np.full(2 * nb, np.inf)]
+    res = linprog(
+        np.r_[cost, np.full(2 * nb, big), np.full(2 * nb, 30 * big)],
+        A_ub=A_ub,
+        b_ub=np.r_[hi, -lo],
+        A_eq=A_eq,
+        b_eq=np.ones(len(units)),
+        bounds=np.column_stack([np.zeros(nv + 4 * nb), bounds]),
+        method="highs-ds",
+    )
+    if res.x is None:  # pragma: no cover - elastic LP is always feasible
+        return {"planned": 0, "applied": 0}
+    x = res.x[:nv]
+    order = np.lexsort((vt, -x, pos))
+    first = np.r_[True, pos[order][1:] != pos[order][:-1]]
+    sel = order[first]
+    want = np.full(len(asg), -1)
+    want[vu[sel]] = vt[sel]
+    # split units (a vertex solution has at most one per binding balance row): each goes, the
+    # largest first, where it leaves the least excess over the tolerance given the others
+    split = np.unique(vu[(x > 1e-6) & (x < 1 - 1e-6)])
+    if len(split):
+        want_all = np.where(want >= 0, want, asg)
+        fixed = np.ones(len(asg), dtype=bool)
+        fixed[split] = False
+        sums = np.zeros((k, st.a.shape[1]))
+        fx = np.flatnonzero(fixed)
+        np.add.at(sums, want_all[fx], st.loads(fx, want_all[fx]))
+        frac = (x > 1e-6) & (x < 1 - 1e-6)
+        for u in split[np.argsort(-st.w[split], kind="stable")].tolist():
+            opts = np.unique(vt[(vu == u) & frac])
+            before = st.violation(sums[opts], opts)
+            after = st.violation(sums[opts] + st.loads(u, opts), opts)
+            t = int(opts[np.argmin(after - before)])
+            want[u] = t
+            sums[t] += st.loads(u, t)
+    movers = np.flatnonzero((want >= 0) & (want != asg))
+    # apply: repeatedly, the planned moves that keep contiguity (largest load first)
+    assign = asg.tolist()
+    size = np.bincount(asg, minlength=k).tolist()
+    nbrs = st.nbrs
+    todo = movers[np.argsort(-st.w[movers], kind="stable")].tolist()
+    applied = 0
+    while todo:
+        rest = []
+        for u in todo:
+            a_, b_ = assign[u], int(want[u])
+            if size[a_] <= 1 or not any(assign[v] == b_ for v in nbrs[u]):
+                rest.append(u)
+                continue
+            if not _connected_without(st, u, a_, assign):
+                rest.append(u)
+                continue
+            assign[u] = b_
+            size[a_] -= 1
+            size[b_] += 1
+            applied += 1
+        if len(rest) == len(todo):
+            break
+        todo = rest
+    st.assign[:] = assign
+    return {
+        "planned": len(movers),
+        "applied": applied,
+        "slack": float(res.x[nv : nv + 2 * nb].sum()),
+        "excess": float(res.x[nv + 2 * nb :].sum()),
+    }
+
+
+def _compact_search(st: _State, passes: int, deadline: float) -> int:
+    """Boundary moves that lower cost while every touched territory stays within tolerance."""
+    assign = st.assign.tolist()
+    members: list[set[int]] = [set() for _ in range(st.k)]
+    for i, t in enumerate(assign):
+        members[t].add(i)
+    s = st.sums()
+    n_moves = 0
+    for _ in range(passes):
+        if time.perf_counter() > deadline:
+            break
+        asg = np.array(assign)
+        uu, ss, dd = _boundary_moves(st, asg)
+        if len(uu) == 0:
+            break
+        dc = st.unit_cost(uu, dd) - st.unit_cost(uu, ss)
+        improving = np.flatnonzero(dc < -1e-9)
+        if len(improving) == 0:
+            break
+        moved_here = 0
+        for idx in improving[np.argsort(dc[improving], kind="stable")].tolist():
+            u, a_, b_ = int(uu[idx]), int(ss[idx]), int(dd[idx])
+            if assign[u] != a_ or len(members[a_]) <= 1:
+                continue
+            if not any(assign[v] == b_ for v in st.nbrs[u]):
+                continue
+            s_a, s_b = s[a_] - st.loads(u, a_), s[b_] + st.loads(u, b_)
+            if st.violation(s_a, a_) > 1e-12 or st.violation(s_b, b_) > 1e-12:
+                continue
+            if not _connected_without(st, u, a_, assign):
+                continue
+            assign[u] = b_
+            members[a_].discard(u)
+            members[b_].add(u)
+            s[a_], s[b_] = s_a, s_b
+            moved_here += 1
+        n_moves += moved_here
+        if not moved_here:
+            break
+    st.assign[:] = assign
+    return n_moves
+
+
+def _cost_swaps(st: _State, passes: int, deadline: float, max_side: int = 60) -> int:
+    """Pairwise exchanges that lower cost while both territories stay within tolerance.
+
+    For every pair of neighbouring territories (every pair without contiguity) the units on
+    their common boundary (up to ``max_side`` per side, cheapest to move first) are tried in
+    swaps; the best improving feasible swap is applied, connectivity permitting. Together
+    with the single moves of the compactness step this closes most of the gap that rounding
+    the assignment LP leaves on small instances.
+    """
+    n_swaps = 0
+    for _ in range(passes):
+        if time.perf_counter() > deadline:
+            break
+        asg = st.assign
+        s = st.sums()
+        if st.contiguous:
+            uu, ss, dd = _boundary_moves(st, asg)
+        else:
+            uu = np.repeat(np.flatnonzero(~st.locked), st.k)
+            dd = np.tile(np.arange(st.k), int((~st.locked).sum()))
+            ss = asg[uu]
+            keep = ss != dd
+            uu, ss, dd = uu[keep], ss[keep], dd[keep]
+        if len(uu) == 0:
+            break
+        gain = st.unit_cost(uu, dd) - st.unit_cost(uu, ss)  # cost change of the one-way move
+        pairs: dict[tuple[int, int], list[tuple[float, int]]] = {}
+        for g, u, a_, b_ in zip(gain.tolist(), uu.tolist(), ss.tolist(), dd.tolist(), strict=True):
+            pairs.setdefault((a_, b_), []).append((g, u))
+        applied = 0
+        assign = asg.tolist()
+        done: set[int] = set()
+        for (a_, b_), lst in sorted(pairs.items()):
+            if a_ > b_ or (b_, a_) not in pairs or a_ in done or b_ in done:
+                continue
+            out_a = [u for _, u in sorted(lst)[:max_side]]
+            out_b = [v for _, v in sorted(pairs[(b_, a_)])[:max_side]]
+            ua, vb = np.array(out_a), np.array(out_b)
+            dc = (st.unit_cost(ua, np.full(len(ua), b_)) - st.unit_cost(ua, np.full(len(ua), a_)))[
+                :, None
+            ] + (st.unit_cost(vb, np.full(len(vb), a_)) - st.unit_cost(vb, np.full(len(vb), b_)))[
+                None, :
+            ]
+            la_a, la_b = st.loads(ua, a_), st.loads(ua, b_)
+            lb_b, lb_a = st.loads(vb, b_), st.loads(vb, a_)
+            new_a = s[a_][None, None, :] - la_a[:, None, :] + lb_a[None, :, :]
+            new_b = s[b_][None, None, :] - lb_b[None, :, :] + la_b[:, None, :]
+            ok = (st.violation(new_a, a_) <= 1e-12) & (st.violation(new_b, b_) <= 1e-12)
+            dc = np.where(ok, dc, np.inf)
+            for f in np.argsort(dc, axis=None, kind="stable")[:10]:
+                i, j = np.unravel_index(f, dc.shape)
+                if not dc[i, j] < -1e-9:
+                    break
+                u, v = int(ua[i]), int(vb[j])
+                if st.contiguous:
+                    assign[u], assign[v] = b_, a_
+                    good = any(assign[x] == b_ for x in st.nbrs[u] if x != v) and any(
+                        assign[x] == a_ for x in st.nbrs[v] if x != u
+                    )
+                    assign[u], assign[v] = a_, b_
+                    if not good:
+                        continue
+                    if not (
+                        _connected_without(st, u, a_, assign, local_only=False)
+                        and _connected_without(st, v, b_, assign, local_only=False)
+                    ):
+                        continue
+                assign[u], assign[v] = b_, a_
+                st.assign[u], st.assign[v] = b_, a_
+                s[a_] = new_a[i, j]
+                s[b_] = new_b[i, j]
+                done.update((a_, b_))
+                applied += 1
+                break
+        n_swaps += applied
+        if not applied:
+            break
+    return n_swaps
+
+
+def _territory_connected(st: _State, members: np.ndarray) -> bool:
+    """Whether ``members`` (unit numbers) form one connected piece on the adjacency."""
+    if len(members) <= 1:
+        return True
+    inside = set(members.tolist())
+    seen = {int(members[0])}
+    stack = [int(members[0])]
+    while stack:
+        x = stack.pop()
+        for y in st.nbrs[x]:
+            if y in inside and y not in seen:
+                seen.add(y)
+                stack.append(y)
+    return len(seen) == len(inside)
+
+
+def _pair_milp(st: _State, passes: int, deadline: float, max_units: int = 80) -> int:
+    """Re-split pairs of neighbouring territories optimally (a small MILP on HiGHS each).
+
+    All units of two territories (at most ``max_units``) are re-divided between them at least
+    cost with both within tolerance; the result is kept when it is cheaper and both stay
+    connected. Applied to every neighbouring pair (every pair without contiguity) until no
+    pair improves: on small instances this closes most of the gap to the exact optimum.
+    Returns the number of improved pairs.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    improved = 0
+    for _ in range(passes):
+        if time.perf_counter() > deadline:
+            break
+        asg = st.assign
+        if st.contiguous:
+            ip, ix = st.indptr, st.indices
+            src = np.repeat(np.arange(len(asg)), np.diff(ip))
+            a_t, b_t = asg[src], asg[ix]
+            keep = a_t < b_t
+            pairs = sorted(set(zip(a_t[keep].tolist(), b_t[keep].tolist(), strict=True)))
+        else:
+            pairs = [(a_, b_) for a_ in range(st.k) for b_ in range(a_ + 1, st.k)]
+        changed = 0
+        for a_, b_ in pairs:
+            if time.perf_counter() > deadline:
+                break
+            U = np.flatnonzero((st.assign == a_) | (st.assign == b_))
+            if len(U) > max_units or len(U) < 2:
+                continue
+            ca = st.unit_cost(U, np.full(len(U), a_))
+            cb = st.unit_cost(U, np.full(len(U), b_))
+            La, Lb = st.loads(U, a_), st.loads(U, b_)
+            rows, lo, hi = [], [], []
+            for j in range(st.a.shape[1]):
+                for t, L, sign in ((a_, La, -1.0), (b_, Lb, 1.0)):
+                    if not st.active[t, j]:
+                        continue
+                    T = st.T[t, j]
+                    lo_t, hi_t = T * (1 - st.tol[j]), T * (1 + st.tol[j])
+                    if sign < 0:  # territory a holds the units with y = 0: sum L - sum L y
+                        rows.append(-L[:, j])
+                        lo.append(lo_t - L[:, j].sum())
+                        hi.append(hi_t - L[:, j].sum())
+                    else:
+                        rows.append(L[:, j])
+                        lo.append(lo_t)
+                        hi.append(hi_t)
+            now = (st.assign[U] == b_).astype(float)
+            lb = np.zeros(len(U))
+            ub = np.ones(len(U))
+            lk = st.locked[U]
+            lb[lk], ub[lk] = now[lk], now[lk]
+            res = milp(
+                cb - ca,
+                constraints=LinearConstraint(np.array(rows), lo, hi) if rows else (),
+                integrality=np.ones(len(U)),
+                bounds=Bounds(lb, ub),
+                options={"time_limit": 5.0, "disp": False},
+            )
+            if res.x is None:
+                continue
+            y = np.round(res.x)
+            if (cb - ca) @ y >= (cb - ca) @ now - 1e-9:
+                continue
+            if st.contiguous and not (
+                _territory_connected(st, U[y == 0]) and _territory_connected(st, U[y == 1])
+            ):
+                continue
+            if (y == 0).all() or (y == 1).all():
+                continue
+            st.assign[U] = np.where(y == 1, b_, a_)
+            changed += 1
+        improved += changed
+        if not changed:
+            break
+    return improved
+
+
+# ----------------------------------------------------------------------------------------------
+# public entry point
+# ----------------------------------------------------------------------------------------------
+
+
+def _check_units(
+    units: pd.DataFrame,
+    id_col: str,
+    coord_cols: tuple[str, str],
+    metrics: Sequence[str],
+    extra: Sequence[str],
+) -> list[str]:
+    problems = []
+    need = [id_col, *coord_cols, *metrics, *extra]
+    missing = [c for c in need if c not in units.columns]
+    if missing:
+        problems.append(
+            f"units table lacks column(s) {missing}; it has {list(units.columns)}. "
+            "Pass the column names via id_col / coord_cols / metrics."
+        )
+        return problems
+    if units[id_col].isna().any() or units[id_col].duplicated().any():
+        dup = units.loc[units[id_col].duplicated(), id_col].head(5).tolist()
+        problems.append(
+            f"column '{id_col}' must hold unique, non-empty unit ids; duplicates e.g. {dup}"
+        )
+    for c in [*coord_cols, *metrics]:
+        v = pd.to_numeric(units[c], errors="coerce")
+        bad = units.loc[~np.isfinite(v.to_numpy(dtype=float, na_value=np.nan)), id_col]
+        if len(bad):
+            problems.append(
+                f"column '{c}' has {len(bad)} missing or non-numeric value(s), e.g. units "
+                f"{bad.head(5).tolist()}: fill them (coordinates from the postal code, metrics 0)"
+            )
+        elif c in metrics and (v < 0).any():
+            neg = units.loc[v < 0, id_col].head(5).tolist()
+            problems.append(f"column '{c}' has negative values (units {neg}); metrics must be ≥ 0")
+    return problems
+
+
+def _unit_by_territory(
+    m: np.ndarray | pd.DataFrame, name: str, ids: np.ndarray, territory_ids: list[str]
+) -> np.ndarray:
+    """A ``(units x territories)`` matrix in unit and territory order, checked."""
+    if isinstance(m, pd.DataFrame):
+        m = m.copy()
+        m.index = m.index.astype(str)
+        m.columns = m.columns.astype(str)
+        miss_u = [i for i in ids[:] if i not in m.index][:5]
+        miss_t = [t for t in territory_ids if t not in m.columns][:5]
+        if miss_u or miss_t:
+            raise ValueError(
+                f"{name} matrix lacks units {miss_u} / territories {miss_t}: it needs one row per "
+                "unit id and one column per territory id"
+            )
+        arr = m.loc[list(ids), list(territory_ids)].to_numpy(dtype=float)
+    else:
+        arr = np.asarray(m, dtype=float)
+    if arr.shape != (len(ids), len(territory_ids)):
+        raise ValueError(
+            f"{name} matrix must have shape ({len(ids)} units, {len(territory_ids)} territories); "
+            f"got {arr.shape}"
+        )
+    if not np.isfinite(arr).all() or (arr < 0).any():
+        raise ValueError(f"{name} matrix must be finite and non-negative")
+    return arr
+
+
+def _base_coordinates(
+    bases: pd.DataFrame,
+    territory_ids: list[str],
+    coord_cols: tuple[str, str],
+    planar: bool,
+    c1: np.ndarray,
+) -> np.ndarray:
+    """Base of every territory in the units' planar km (same projection as the units)."""
+    need = ["territory_id", *coord_cols]
+    miss = [c for c in need if c not in bases.columns]
+    if miss:
+        raise ValueError(f"bases needs columns {need}; it lacks {miss}")
+    b = bases.set_index(bases["territory_id"].astype(str))
+    absent = [t for t in territory_ids if t not in b.index]
+    if absent:
+        raise ValueError(f"bases has no row for territories {absent[:5]}")
+    v = b.loc[territory_ids, list(coord_cols)].to_numpy(dtype=float)
+    if not np.isfinite(v).all():
+        raise ValueError("bases has missing coordinates: every territory needs a base")
+    if planar:
+        return v
+    lat0 = np.radians(np.nanmean(c1))
+    return np.column_stack([v[:, 1] * 111.320 * np.cos(lat0), v[:, 0] * 110.574])
+
+
+def design_territories(
+    units: pd.DataFrame,
+    n_territories: int | None = None,
+    *,
+    metrics: Sequence[str] = ("potential", "workload"),
+    tolerance: float | Mapping[str, float] = 0.05,
+    id_col: str = "unit_id",
+    coord_cols: tuple[str, str] = ("latitude", "longitude"),
+    planar: bool = False,
+    current_col: str | None = None,
+    locked_col: str | None = None,
+    edges: pd.DataFrame | None = None,
+    territory_ids: Sequence[str] | None = None,
+    target_shares: Mapping[str, float] | None = None,
+    compactness_col: str | None = None,
+    continuity_col: str | None = None,
+    continuity_weight: float = 0.0,
+    candidates: int = 12,
+    lp_tightening: float = 0.5,
+    lp_relax: float = 4.0,
+    max_iter: int = 4,
+    warm_start: str = "current",
+    start_col: str | None = None,
+    initial_centres: pd.DataFrame | None = None,
+    max_passes: int = 300,
+    exchange_rounds: int = 6,
+    exchange_tightening: float = 0.5,
+    both_repairs: bool = True,
+    time_limit: float = 60.0,
+    seed: int = 0,
+    bases: pd.DataFrame | None = None,
+    distance: np.ndarray | pd.DataFrame | None = None,
+    travel: np.ndarray | pd.DataFrame | None = None,
+    travel_metric: str | None = None,
+    contiguity: bool = True,
+    objective: str = "compactness",
+    polish_passes: int = 20,
+    metric_shares: Mapping[str, Mapping[str, float]] | None = None,
+    pair_milp_units: int = 400,
+) -> TerritoryResult:
+    """Partition units into balanced, contiguous, compact territories.
+
+    Works on any geography: the units are a plain table, the neighbourhood an optional edge list.
+
+    Parameters
+    ----------
+    units
+        One row per unit (postal code, municipality, customer...). Required columns: ``id_col``
+        (unique id), the two ``coord_cols`` (``latitude``, ``longitude`` in degrees, or planar
+        ``x``, ``y`` in km with ``planar=True``) and one non-negative numeric column per entry of
+        ``metrics``. Optional: ``current_col`` (today's territory id, missing = none),
+        ``locked_col`` (bool: the unit stays in its current territory, and counts towards its
+        balance), ``compactness_col`` (weight of a unit's squared distance to its centre; default
+        the combined metric, i.e. each metric as a share of its total, summed),
+        ``continuity_col`` (value lost when the unit changes territory, e.g. customer revenue;
+        default the first metric).
+    n_territories
+        Number of territories. Default: the number of ``territory_ids``, else of distinct
+        current territories.
+    metrics
+        Columns to balance, each within its own tolerance of its target.
+    tolerance
+        Allowed relative deviation from target, one value for all metrics or one per metric
+        (``{"potential": 0.03, "workload": 0.05}``).
+    edges
+        Optional neighbour pairs (first two columns = unit ids); units without any edge are
+        attached by a pruned Delaunay graph (see :func:`~salesanalytics.analyses.territory.graph.build_unit_graph`).
+    territory_ids
+        Names of the territories. Default: today's territory ids when their number matches
+        ``n_territories``, else ``T01``, ``T02``, ...
+    target_shares
+        Territory id -> relative size (e.g. the FTE of its rep); targets are the metric totals
+        times the normalised shares. Default equal shares.
+    continuity_weight
+        How strongly units are kept in their current territory: 1 means keeping a unit is worth
+        as much as having its whole weight one typical territory radius closer. 0 ignores history
+        (but today's territories are still the warm start).
+    candidates
+        Number of nearest centres a unit may be assigned to in the LP.
+    lp_tightening
+        The LP balances the combined metric to ``lp_tightening × tolerance`` (room for rounding).
+    lp_relax
+        Each single metric is held in the LP to ``lp_relax × lp_tightening × tolerance`` (the
+        local search tightens it to the tolerance); ``inf`` balances only the combined metric.
+        Tight per-metric rows make the LP interleave units of different metric mix, which the
+        contiguity repair then has to undo.
+    max_iter
+        Location-allocation iterations.
+    warm_start
+        ``"current"`` (default): today's territories (``current_col``); ``"kmeans"``: compact
+        k-means++ regions of the units, named after today's territories by the matching that
+        keeps most continuity value -- better when today's territories are badly fragmented
+        and few LP iterations are run, at the price of more disruption. Without current
+        territories k-means++ is used either way.
+    start_col
+        Optional column with a complete plan (territory id per unit) to start from instead,
+        e.g. the main scenario when computing a variant of it; with ``max_iter=0`` only the
+        local search runs (a cheap variant with another tolerance or continuity weight).
+    initial_centres
+        Optional centres to start from instead of k-means++ (columns ``coord_cols``, any number
+        of rows), e.g. the territory centres of another scenario: adapted to ``n_territories``
+        by merging the closest pairs or adding the units furthest from every centre, then a
+        few weighted Lloyd steps. Used when ``warm_start`` is ``"kmeans"`` or there are no
+        current territories.
+    max_passes
+        Work budget of the local search (passes over all boundary moves); with it, results are
+        deterministic for a seed.
+    exchange_rounds
+        Rounds of exchange LP + local search in the balance step (0 = local search only).
+    exchange_tightening
+        The exchange LP aims at every metric within this share of its tolerance (room for
+        moves that cannot be made without breaking contiguity).
+    both_repairs
+        Balance after both contiguity repairs when the first does not reach the tolerance
+        everywhere (``False``: only the regrowing repair; about half the work of a hard case).
+    time_limit
+        Safety limit in seconds for the local search (only reached on very large instances;
+        a run cut short by it is not reproducible).
+    seed
+        Seed of the k-means++ warm start (only used without current territories).
+    bases
+        Optional fixed base of every territory (a rep's home or office): one row per territory
+        with ``territory_id`` and the ``coord_cols``. Territories are then built around their
+        bases (the cost is the distance of a unit to its territory's base, not to a moving
+        centre) -- the objective ``"bases"``.
+    distance
+        Optional ``(units x territories)`` distance or travel-time matrix from every unit to
+        every territory's base (rows in unit order, columns in ``territory_ids`` order, or a
+        frame indexed by unit id with territory-id columns); replaces straight-line distance
+        and fixes the centres at the bases.
+    travel
+        Optional ``(units x territories)`` load that a unit adds to ``travel_metric`` when it
+        belongs to a territory: e.g. the hours a territory's rep drives from their base to the
+        unit's accounts a year. The metric is then balanced *including* travel, against
+        targets taken from the plan's total (travel depends on the plan).
+    travel_metric
+        The metric that ``travel`` adds to (default: the last metric).
+    contiguity
+        Keep every territory connected on the adjacency (default). ``False`` lets units move
+        freely between neighbouring territories (e.g. when today's plan is not contiguous and
+        the client does not need it); ``result.summary["n_contiguous"]`` still reports it.
+    metric_shares
+        Optional per-metric territory shares overriding ``target_shares`` for that metric,
+        e.g. ``{"workload": {territory: capacity hours of its rep}}``: workload then follows
+        each rep's capacity (utilisation equal) while potential follows the FTE.
+    pair_milp_units
+        On instances with at most this many units, the polish also re-splits every pair of
+        neighbouring territories exactly (a small MILP each, kept when cheaper and connected).
+    polish_passes
+        Passes of cost-lowering swaps between neighbouring territories at the end (each
+        keeps both territories within tolerance and connected); 0 = none.
+    objective
+        ``"compactness"`` (weighted squared distance to free territory centres), ``"bases"``
+        (distance to the fixed ``bases``; implied by ``bases`` or ``distance``) or
+        ``"disruption"`` (keep as much continuity value as possible within the balance band:
+        distance only breaks ties).
+
+    Returns
+    -------
+    TerritoryResult
+
+    Raises
+    ------
+    ValueError
+        For missing/invalid columns or parameters (all problems listed at once), or locked units
+        without a current territory.
+    """
+    t0 = time.perf_counter()
+    metrics = list(metrics)
+    if not metrics:
+        raise ValueError("metrics must name at least one column to balance")
+    extra = [c for c in (current_col, locked_col, compactness_col, continuity_col, start_col) if c]
+    problems = _check_units(units, id_col, coord_cols, metrics, extra)
+    tol_map = (
+        {m: float(tolerance) for m in metrics}
+        if not isinstance(tolerance, Mapping)
+        else {m: float(tolerance.get(m, 0.05)) for m in metrics}
+    )
+    bad_tol = {m: v for m, v in tol_map.items() if not 0 < v < 1}
+    if bad_tol:
+        problems.append(f"tolerance must be between 0 and 1 (e.g. 0.05 for ±5%); got {bad_tol}")
+    if initial_centres is not None:
+        miss = [c for c in coord_cols if c not in initial_centres.columns]
+        if miss or len(initial_centres) == 0:
+            problems.append(
+                f"initial_centres needs at least one row and the coordinate columns "
+                f"{list(coord_cols)}; it has {list(initial_centres.columns)} and "
+                f"{len(initial_centres)} row(s)"
+            )
+        elif not np.isfinite(initial_centres[list(coord_cols)].to_numpy(dtype=float)).all():
+            problems.append("initial_centres has missing or non-finite coordinates")
+    if objective not in ("compactness", "bases", "disruption"):
+        problems.append(
+            f"objective must be 'compactness', 'bases' or 'disruption'; got {objective!r}"
+        )
+    if travel is not None and (travel_metric or metrics[-1]) not in metrics:
+        problems.append(f"travel_metric {travel_metric!r} is not one of the metrics {metrics}")
+    if objective == "bases" and bases is None and distance is None:
+        problems.append("objective 'bases' needs the territories' bases (or a distance matrix)")
+    if problems:
+        raise ValueError("cannot design territories:\n- " + "\n- ".join(problems))
+    n = len(units)
+    ids = units[id_col].astype(str).to_numpy()
+    c1 = units[coord_cols[0]].to_numpy(dtype=float)
+    c2 = units[coord_cols[1]].to_numpy(dtype=float)
+    xy = np.column_stack([c1, c2]) if planar else planar_km(c1, c2)
+    a = units[metrics].to_numpy(dtype=float)
+    cur_lab = (
+        units[current_col].astype("string").to_numpy(dtype=object, na_value=None)
+        if current_col
+        else np.full(n, None, dtype=object)
+    )
+    cur_names = sorted({c for c in cur_lab if c is not None})
+    if territory_ids is None:
+        if n_territories is None:
+            if not cur_names:
+                raise ValueError(
+                    "n_territories is required when the units have no current territory "
+                    "(current_col) and no territory_ids are given"
+                )
+            n_territories = len(cur_names)
+        territory_ids = (
+            cur_names
+            if len(cur_names) == n_territories
+            else [f"T{i + 1:0{max(2, len(str(n_territories)))}d}" for i in range(n_territories)]
+        )
+    territory_ids = [str(t) for t in territory_ids]
+    if n_territories is None:
+        n_territories = len(territory_ids)
+    if len(territory_ids) != n_territories or len(set(territory_ids)) != n_territories:
+        raise ValueError(
+            f"territory_ids must be {n_territories} distinct names; got {len(territory_ids)}"
+        )
+    k = n_territories
+    if not 1 <= k <= n:
+        raise ValueError(f"n_territories must be between 1 and the number of units ({n}); got {k}")
+    tid = {t: i for i, t in enumerate(territory_ids)}
+    cur = np.array([tid.get(c, -1) if c is not None else -1 for c in cur_lab], dtype=np.int64)
+    locked = (
+        units[locked_col].fillna(False).astype(bool).to_numpy() if locked_col else np.zeros(n, bool)
+    )
+    start = None
+    if start_col:
+        start = np.array(
+            [tid.get(str(t), -1) for t in units[start_col].astype("string").fillna("")],
+            dtype=np.int64,
+        )
+        if (start < 0).any():
+            raise ValueError(
+                f"column '{start_col}' must give every unit one of the territory ids; "
+                f"{int((start < 0).sum())} unit(s) have none (e.g. {ids[start < 0][:5].tolist()})"
+            )
+    bad_lock = locked & (cur < 0)
+    if bad_lock.any():
+        raise ValueError(
+            f"{int(bad_lock.sum())} locked unit(s) have no current territory among the territory "
+            f"ids (e.g. {ids[bad_lock][:5].tolist()}): give them a current territory or unlock them"
+        )
+    shares = np.ones(k)
+    if target_shares is not None:
+        unknown = sorted(set(target_shares) - set(territory_ids))
+        if unknown:
+            raise ValueError(f"target_shares names unknown territories {unknown[:5]}")
+        shares = np.array([float(target_shares.get(t, 1.0)) for t in territory_ids])
+        if (shares <= 0).any():
+            raise ValueError(
+                "target_shares must be positive (e.g. the FTE of each territory's rep)"
+            )
+    shares = shares / shares.sum()
+    totals = a.sum(axis=0)
+    share_m = np.repeat(shares[:, None], len(metrics), axis=1)
+    for m, sh in (metric_shares or {}).items():
+        if m not in metrics:
+            raise ValueError(
+                f"metric_shares names {m!r}, which is not one of the metrics {metrics}"
+            )
+        v = np.array([float(sh.get(t, np.nan)) for t in territory_ids])
+        if not (np.isfinite(v).all() and (v > 0).all()):
+            raise ValueError(
+                f"metric_shares[{m!r}] needs a positive share for every territory "
+                "(e.g. each rep's capacity hours)"
+            )
+        share_m[:, metrics.index(m)] = v / v.sum()
+    targets = share_m * totals[None, :]
+    tol = np.array([tol_map[m] for m in metrics])
+    if compactness_col:
+        w_raw = units[compactness_col].to_numpy(dtype=float)
+    else:  # combined metric: each metric as a share of its total, summed
+        w_raw = (a / np.where(totals > 0, totals, 1.0)).sum(axis=1)
+    w = w_raw + 0.05 * (w_raw.mean() if w_raw.mean() > 0 else 1.0)  # empty units still matter a bit
+    if objective == "disruption" and continuity_weight <= 0:
+        continuity_weight = 1.0  # disruption is the objective: keeping units must count
+    ccol = continuity_col or metrics[0]
+    cval = np.clip(units[ccol].to_numpy(dtype=float), 0, None)
+
+    graph = build_unit_graph(ids, xy, edges)
+    st = _State(xy, a, targets, tol, w, np.zeros(n), cur, locked, graph.neighbours())
+    st.contiguous = bool(contiguity)
+    base_xy = None
+    if bases is not None:
+        base_xy = _base_coordinates(bases, territory_ids, coord_cols, planar, c1)
+        st.centres = base_xy.copy()
+        st.fixed = True
+    if distance is not None:
+        st.D = _unit_by_territory(distance, "distance", ids, territory_ids)
+        st.fixed = True
+    if travel is not None:
+        st.E = _unit_by_territory(travel, "travel", ids, territory_ids)
+        st.ej = metrics.index(travel_metric or metrics[-1])
+    if objective == "disruption":
+        st.w = st.w * 1e-3  # distance only breaks ties; continuity dominates
+    rng = np.random.default_rng(seed)
+    core = (a.sum(axis=1) > 0) | locked
+    if core.sum() < k:
+        core[:] = True
+
+    # warm start
+    has_current = (cur >= 0).sum() > 0 and len(set(cur[cur >= 0])) == k
+    if start is not None:
+        st.assign = start.copy()
+        warm = "given plan"
+    elif has_current and warm_start == "current":
+        st.assign = np.where(cur >= 0, cur, 0)
+        st.update_centres()
+        # units without a current territory: nearest centre
+        nocur = np.flatnonzero(cur < 0)
+        if len(nocur):
+            st.assign[nocur] = np.argmin(st.dist(nocur), axis=1)
+        warm = "current territories"
+    else:
+        if st.fixed:
+            warm = "nearest base"
+        elif initial_centres is not None:
+            ic = initial_centres[list(coord_cols)].to_numpy(dtype=float)
+            if planar:
+                ic_xy = ic
+            else:  # the same projection as the units (planar_km around their mean latitude)
+                lat0 = np.radians(np.nanmean(c1))
+                ic_xy = np.column_stack([ic[:, 1] * 111.320 * np.cos(lat0), ic[:, 0] * 110.574])
+            st.centres = _adapt_centres(xy, w, ic_xy, k)
+            warm = "given centres"
+        else:
+            st.centres = _kmeans_pp(xy, w, k, rng)
+            warm = "k-means++"
+        st.assign = np.argmin(st.dist(slice(None)), axis=1)
+        if has_current and not st.fixed:
+            # name the compact k-means regions after today's territories: the matching that
+            # keeps the most continuity value (today's territories are often fragmented, so
+            # their centroids make a poor start)
+            keep = np.zeros((k, k))
+            ok = cur >= 0
+            np.add.at(keep, (st.assign[ok], cur[ok]), cval[ok] + 1e-6 * w[ok])
+            rows, cols = linear_sum_assignment(-keep)
+            perm = np.empty(k, dtype=np.int64)
+            perm[rows] = cols
+            st.centres[cols] = st.centres[rows].copy()
+            st.assign = perm[st.assign]
+            warm += " named after today's territories"
+        st.assign[locked] = cur[locked]
+    st.update_centres()
+    st.retarget(share_m[:, st.ej])
+    st.power = DISTANCE_POWER
+    radius = float(np.median(st.dist(np.arange(n), st.assign))) or 1.0
+    radius = radius**st.power
+    if continuity_weight > 0 and cval.sum() > 0:
+        st.pen = continuity_weight * radius * cval * (w.sum() / cval.sum())
+    stats: dict[str, Any] = {"warm_start": warm}
+    prev = None
+    lp_seconds = 0.0
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported below
+        tl = time.perf_counter()
+        info = _solve_lp(st, tol * lp_tightening, candidates, core, lp_relax)
+        lp_seconds += time.perf_counter() - tl
+        stats.update(info)
+        _fill_by_graph(st, graph, core)
+        st.update_centres()
+        st.retarget(share_m[:, st.ej])
+        if prev is not None and np.mean(prev != st.assign) < 0.002:
+            break
+        prev = st.assign.copy()
+    if start is not None and max_iter == 0:
+        st.assign[locked] = cur[locked]
+    stats["iterations"] = n_iter
+    stats["lp_seconds"] = round(lp_seconds, 3)
+    deadline = t0 + time_limit
+    # contiguity: two repairs, each followed by the balance search; the plan with fewer
+    # territories outside the tolerance (then less excess) is kept
+    lp_plan = st.assign.copy()
+    n_whole = _repair_contiguity(st, graph) if st.contiguous else 0
+    whole = st.assign.copy()
+    st.assign[:] = lp_plan
+    n_regrown = _regrow(st, graph) if st.contiguous else 0
+    regrown = st.assign.copy()
+    st.retarget(share_m[:, st.ej])
+    tries = [("territories regrown", regrown, n_regrown)]
+    if both_repairs and not np.array_equal(whole, regrown):
+        tries.append(("pieces moved whole", whole, n_whole))
+    best = None
+    for name, plan, n_rep in tries:
+        if best is not None and best[0][0] == 0:
+            break  # the first repair already led to a plan within tolerance everywhere
+        st.assign[:] = plan
+        info = dict.fromkeys(
+            (
+                "balance_moves",
+                "balance_swaps",
+                "balance_kicks",
+                "exchange_rounds",
+                "exchange_moves",
+            ),
+            0,
+        )
+        key: tuple[int, float] = (st.k + 1, np.inf)
+        cand = st.assign.copy()
+        stale = 0
+        for rnd in range(max(1, exchange_rounds)):
+            st.retarget(share_m[:, st.ej])  # travel targets follow the plan's total travel
+            if st.E is not None:
+                viol = st.violation(st.sums())
+                key = min(key, (int((viol > 1e-12).sum()), float(viol.sum())))
+            if exchange_rounds:
+                if key[1] <= 1e-12 or time.perf_counter() > deadline:
+                    break
+                ex = _exchange_lp(st, tighten=exchange_tightening)
+                info["exchange_rounds"] += 1
+                info["exchange_moves"] += ex["applied"]
+                viol = st.violation(st.sums())
+                new_key = (int((viol > 1e-12).sum()), float(viol.sum()))
+                if new_key < key:
+                    key, cand, stale = new_key, st.assign.copy(), 0
+                if key[1] <= 1e-12:
+                    break
+            more = _balance_search(
+                st, deadline=deadline, max_passes=max_passes, max_kicks=60 if rnd == 0 else 5
+            )
+            for nm in ("balance_moves", "balance_swaps", "balance_kicks"):
+                info[nm] += more[nm]
+            viol = st.violation(st.sums())
+            new_key = (int((viol > 1e-12).sum()), float(viol.sum()))  # outside, excess
+            if new_key < key:
+                key, cand, stale = new_key, st.assign.copy(), 0
+            else:
+                stale += 1
+                if stale >= 2:
+                    break
+        st.assign[:] = cand
+        if best is None or key < best[0]:
+            best = (key, st.assign.copy(), name, n_rep, info)
+    _, plan, name, n_rep, info = best
+    st.assign[:] = plan
+    stats.update(info, contiguity_repair=name, contiguity_repairs=n_rep)
+    stats["compactness_moves"] = _compact_search(st, passes=8, deadline=deadline)
+    stats["compactness_swaps"] = 0
+    stats["pair_milp_improvements"] = 0
+    if polish_passes:
+        for _ in range(6):
+            n_sw = _cost_swaps(st, passes=polish_passes, deadline=deadline)
+            n_mv = _compact_search(st, passes=8, deadline=deadline)
+            n_pm = (
+                _pair_milp(st, passes=polish_passes, deadline=deadline)
+                if n <= pair_milp_units  # small instance: re-split neighbouring pairs exactly
+                else 0
+            )
+            stats["compactness_swaps"] += n_sw
+            stats["compactness_moves"] += n_mv
+            stats["pair_milp_improvements"] += n_pm
+            if not n_sw and not n_mv and not n_pm:
+                break
+    st.update_centres()
+    # a final balance pass in case compactness moves were cut short; with travel the targets
+    # follow the plan's total travel, so balance again until they settle
+    for _ in range(3 if st.E is not None else 1):
+        st.retarget(share_m[:, st.ej])
+        more = _balance_search(
+            st,
+            deadline=deadline + 5,
+            max_passes=max_passes if st.E is not None else max_passes // 3,
+        )
+        for name in ("balance_moves", "balance_swaps", "balance_kicks"):
+            stats[name] += more[name]
+        if st.E is None:
+            break
+        st.retarget(share_m[:, st.ej])
+        if st.violation(st.sums()).sum() <= 1e-12:
+            break
+    stats["objective"] = objective if not st.fixed else "bases"
+
+    return _result(
+        units,
+        id_col,
+        ids,
+        st,
+        graph,
+        metrics,
+        territory_ids,
+        shares,
+        cur,
+        cur_lab,
+        locked,
+        cval,
+        planar,
+        coord_cols,
+        stats,
+        t0,
+    )
+
+
+def _result(
+    units: pd.DataFrame,
+    id_col: str,
+    ids: np.ndarray,
+    st: _State,
+    graph: UnitGraph,
+    metrics: list[str],
+    territory_ids: list[str],
+    shares: np.ndarray,
+    cur: np.ndarray,
+    cur_lab: np.ndarray,
+    locked: np.ndarray,
+    cval: np.ndarray,
+    planar: bool,
+    coord_cols: tuple[str, str],
+    stats: dict[str, Any],
+    t0: float,
+) -> TerritoryResult:
+    k = st.k
+    labels = np.array(territory_ids, dtype=object)
+    assign_lab = labels[st.assign]
+    changed = np.array(
+        [c is not None and c != t for c, t in zip(cur_lab, assign_lab, strict=True)], dtype=bool
+    )
+    assignment = pd.DataFrame(
+        {
+            "unit_id": pd.array(ids, dtype="string"),
+            "territory_id": pd.array(assign_lab, dtype="string"),
+            "current": pd.array(cur_lab, dtype="string"),
+            "changed": changed,
+            "locked": locked,
+        }
+    )
+    s = st.sums()
+    comp = _components(st, graph)
+    pieces = np.array([len(np.unique(comp[st.assign == t])) for t in range(k)])
+    terr = pd.DataFrame({"territory_id": pd.array(territory_ids, dtype="string")})
+    terr["target_share"] = shares
+    terr["n_units"] = np.bincount(st.assign, minlength=k)
+    for j, m in enumerate(metrics):
+        terr[m] = s[:, j]
+        terr[f"target_{m}"] = st.T[:, j]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terr[f"dev_{m}"] = np.where(st.T[:, j] > 0, s[:, j] / st.T[:, j] - 1, 0.0)
+    # centres in the input's coordinates: weighted centroid of the unit coordinates
+    wt = st.w + 1e-9
+    cw = np.bincount(st.assign, weights=wt, minlength=k)
+    for col, name in zip(
+        coord_cols, ("centre_" + coord_cols[0], "centre_" + coord_cols[1]), strict=True
+    ):
+        v = units[col].to_numpy(dtype=float)
+        terr[name] = np.bincount(st.assign, weights=wt * v, minlength=k) / cw
+    terr["contiguous"] = pieces == 1
+    dist = st.dist(np.arange(len(ids)), st.assign)
+    summary: dict[str, Any] = {}
+    for m in metrics:
+        dev = terr[f"dev_{m}"].to_numpy()
+        summary[f"max_dev_{m}"] = float(np.max(np.abs(dev)))
+        vals = terr[m].to_numpy() / shares
+        summary[f"cv_{m}"] = float(np.std(vals) / np.mean(vals)) if np.mean(vals) > 0 else 0.0
+    summary["n_territories"] = k
+    summary["n_contiguous"] = int((pieces == 1).sum())
+    summary["compactness_km"] = float(np.sum(st.w * dist) / np.sum(st.w))
+    has_cur = cur >= 0
+    summary["moved_share"] = (
+        float(cval[changed].sum() / cval[has_cur].sum()) if cval[has_cur].sum() > 0 else 0.0
+    )
+    summary["units_changed"] = int(changed.sum())
+    summary.update(stats)
+    summary["graph_edges_given"] = graph.n_given
+    summary["graph_edges_delaunay"] = graph.n_delaunay
+    summary["graph_bridges"] = graph.n_bridges
+    summary["seconds"] = round(time.perf_counter() - t0, 3)
+    return TerritoryResult(assignment=assignment, territories=terr, graph=graph, summary=summary)

@@ -1,0 +1,464 @@
+"""Presentation helpers for the territory notebook: findings in plain words, tables, widget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from salesanalytics.analyses.territory.design import n_territories_for_capacity
+from salesanalytics.analyses.territory.metrics import balance_table
+from salesanalytics.analyses.territory.plan import (
+    METRICS,
+    TerritoryInputs,
+    TerritoryPlan,
+    run_scenario,
+)
+from salesanalytics.present.i18n import gettext as _
+from salesanalytics.present.style import PALETTE
+
+__all__ = [
+    "base_table",
+    "check_same_plan",
+    "feasibility_lines",
+    "deviation_table",
+    "input_summary",
+    "plan_findings",
+    "plot_pareto",
+    "rep_homes",
+    "scenario_findings",
+    "scenario_widget",
+    "territory_labels",
+    "unit_table",
+]
+
+
+def _num(x: float) -> str:
+    return f"{x:,.0f}".replace(",", "'")
+
+
+def input_summary(inputs: TerritoryInputs) -> list[str]:
+    """Plain-language summary of the territory inputs (accounts, units, workload, capacity)."""
+    i = inputs.info
+    cap = inputs.field_reps["capacity_hours"]
+    need = (
+        n_territories_for_capacity(i["total_workload_hours"], float(cap.mean())) if len(cap) else 0
+    )
+    return [
+        _(
+            "{accounts} accounts; {key} key accounts are carved out to the key-account managers; "
+            "{scope} accounts in {codes} postal codes are distributed over the field territories."
+        ).format(
+            accounts=_num(i["n_accounts"]),
+            key=_num(i["n_key_accounts"]),
+            scope=_num(i["n_scope_accounts"]),
+            codes=_num(i.get("n_postal_codes_with_accounts", i["n_units_with_accounts"])),
+        ),
+        _(
+            "{units} of the largest customer relationships are units of their own (they can stay "
+            "with their rep while their postal code moves); {split} large postal codes are split "
+            "into {pieces} groups of accounts."
+        ).format(
+            units=_num(i.get("n_customer_units", 0)),
+            split=_num(i.get("n_postal_codes_split", 0)),
+            pieces=_num(i.get("n_account_pieces", 0)),
+        ),
+        _(
+            "Accounts without postal code (kept with their owner): {without_code}; without a "
+            "potential estimate (counted as 0): {without_potential}."
+        ).format(
+            without_code=_num(i["n_without_postal_code"]),
+            without_potential=_num(i["n_without_potential"]),
+        ),
+        _(
+            "Postal-code neighbourhood: {edges} shared borders; {hosted} postal codes without an "
+            "area of their own (PO boxes, company codes) belong to the area that contains them; "
+            "{bridges} bridges between separate areas."
+        ).format(
+            edges=_num(i["graph_polygon_edges"]),
+            hosted=_num(i.get("graph_hosted_codes", 0)),
+            bridges=_num(i["graph_bridges"]),
+        ),
+        _(
+            "Field workload: {workload} hours a year against a capacity of {capacity} hours of "
+            "{reps} active field reps; at {per_rep} hours per rep the workload needs {need} "
+            "territories."
+        ).format(
+            workload=_num(i["total_workload_hours"]),
+            capacity=_num(i["field_capacity_hours"]),
+            reps=_num(i["n_field_reps"]),
+            per_rep=_num(float(cap.mean()) if len(cap) else 0),
+            need=need,
+        ),
+    ]
+
+
+def rep_homes(field_reps: pd.DataFrame) -> pd.DataFrame:
+    """Home bases of reps for maps: ``latitude``, ``longitude``, ``label`` (needs ``home_*``)."""
+    r = field_reps.dropna(subset=["home_latitude", "home_longitude"])
+    return pd.DataFrame(
+        {
+            "latitude": r["home_latitude"].to_numpy(dtype=float),
+            "longitude": r["home_longitude"].to_numpy(dtype=float),
+            "label": r["name"].astype(str).to_numpy() if "name" in r else r["rep_id"].astype(str),
+        }
+    )
+
+
+def territory_labels(plan: TerritoryPlan) -> dict[str, str]:
+    """Label per territory for maps: its id (``T07``)."""
+    return {str(t): str(t) for t in plan.unit_territory.unique()}
+
+
+def deviation_table(plan: TerritoryPlan) -> pd.DataFrame:
+    """Each field territory's deviation from its target, as in the plan's territory table.
+
+    Parameters
+    ----------
+    plan
+        A scenario or today's plan; ``plan.territories`` carries ``target_<m>`` and ``dev_<m>``
+        (:func:`~salesanalytics.analyses.territory.metrics.table_balance`): workload is service time plus
+        travel from the territory's base, exactly as the table shows it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``territory_id``, ``target_share``, per metric its total, ``target_<m>`` and ``dev_<m>``,
+        and ``label``: the territory with its rep's name (``T01 · Lea Widmer``; today's
+        territories, named by their rep, show the name only), for charts.
+    """
+    t = plan.territories
+    if "dev_potential_mrr" not in t:  # a table without targets: balance of its own rows
+        shares = dict(zip(t["territory_id"].astype(str), t["fte"].fillna(1.0), strict=True))
+        out = balance_table(t, t["territory_id"].astype(str).to_numpy(), METRICS, shares)
+    else:
+        f = t[t["dev_potential_mrr"].notna()]
+        cols = ["territory_id", "target_share"]
+        for m in METRICS:
+            cols += [m, f"target_{m}", f"dev_{m}"]
+        out = f[cols].reset_index(drop=True)
+    if "rep_name" in t.columns:
+        names = dict(
+            zip(t["territory_id"].astype(str), t["rep_name"].astype("string"), strict=True)
+        )
+        reps = dict(zip(t["territory_id"].astype(str), t["rep_id"].astype("string"), strict=True))
+        out["label"] = [
+            str(tid)
+            if pd.isna(names.get(str(tid), pd.NA))
+            else str(names[str(tid)])
+            if reps.get(str(tid)) == str(tid)
+            else f"{tid} · {names[str(tid)]}"
+            for tid in out["territory_id"]
+        ]
+    return out
+
+
+def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: float) -> list[str]:
+    """Headline findings of a plan against today's, in plain words.
+
+    Every balance figure is derived from the plan's territory table (``plan.territories``, the
+    table the report shows): workload there is service time plus travel from each rep's base.
+    """
+    q, s = plan.quality, status_quo.quality
+    dev = deviation_table(plan)
+    n = len(dev)
+    worst = np.maximum(dev["dev_potential_mrr"].abs(), dev["dev_workload_hours"].abs())
+    n_in = int((worst <= tolerance + 1e-9).sum())
+    sq = deviation_table(status_quo)
+    t = plan.territories
+    f = t[t["dev_potential_mrr"].notna()] if "dev_potential_mrr" in t else t
+    util = f["utilisation"].dropna()
+    lines = [
+        _(
+            "{n} territories: {n_in} of {n} are within ±{tolerance} of their target on both "
+            "potential and workload (service time plus travel from the rep's base); the largest "
+            "deviation is {dev_potential} on potential and {dev_workload} on workload (today: "
+            "{today_potential} and {today_workload})."
+        ).format(
+            n=n,
+            n_in=n_in,
+            tolerance=f"{tolerance:.0%}",
+            dev_potential=f"{dev['dev_potential_mrr'].abs().max():.1%}",
+            dev_workload=f"{dev['dev_workload_hours'].abs().max():.1%}",
+            today_potential=f"{sq['dev_potential_mrr'].abs().max():.0%}",
+            today_workload=f"{sq['dev_workload_hours'].abs().max():.0%}",
+        ),
+    ]
+    if len(util):
+        lines.append(
+            _(
+                "Utilisation of the reps' capacity runs from {low} to {high}; travel is {travel} "
+                "of the field workload ({travel_hours} of {workload_hours} hours a year)."
+            ).format(
+                low=f"{util.min():.0%}",
+                high=f"{util.max():.0%}",
+                travel=f"{f['travel_hours'].sum() / max(f['workload_hours'].sum(), 1e-9):.0%}",
+                travel_hours=_num(f["travel_hours"].sum()),
+                workload_hours=_num(f["workload_hours"].sum()),
+            )
+        )
+    vac = plan.bases[plan.bases["vacant"]] if len(plan.bases) and "vacant" in plan.bases else None
+    if vac is not None and len(vac):
+        where = ", ".join(
+            _("{territory} (suggested base {postal_code} {place})").format(
+                territory=r.territory_id, postal_code=r.base_postal_code, place=r.base_place
+            )
+            for r in vac.itertuples()
+        )
+        lines.append(
+            _(
+                "{n_vacant} of {n} territories are vacant (more territories than field reps): "
+                "{where}; their workload counts travel from the suggested base."
+            ).format(n_vacant=len(vac), n=n, where=where)
+        )
+    lines += [
+        _(
+            "Spread across territories (coefficient of variation) falls from {before_potential} "
+            "to {after_potential} for potential and from {before_workload} to {after_workload} "
+            "for workload."
+        ).format(
+            before_potential=f"{s['cv_potential_mrr']:.0%}",
+            after_potential=f"{q['cv_potential_mrr']:.0%}",
+            before_workload=f"{s['cv_workload_hours']:.0%}",
+            after_workload=f"{q['cv_workload_hours']:.0%}",
+        ),
+        _(
+            "{contiguous} of {n} territories are one connected area on the map (today "
+            "{today_contiguous} of {today_n}); mean travel per visit {km} km (today {today_km} km)."
+        ).format(
+            contiguous=int(q.get("contiguous", 0)),
+            n=n,
+            today_contiguous=int(s.get("contiguous", 0)),
+            today_n=int(s["n_territories"]),
+            km=f"{q['mean_travel_km']:.0f}",
+            today_km=f"{s['mean_travel_km']:.0f}",
+        ),
+        _(
+            "{customers} of customers ({revenue} of monthly revenue, {potential} of potential) "
+            "change rep."
+        ).format(
+            customers=f"{q['customers_changing_rep']:.0%}",
+            revenue=f"{q['revenue_changing_rep']:.0%}",
+            potential=f"{q['potential_changing_rep']:.0%}",
+        ),
+    ]
+    lines += list(plan.feasibility.get("shortfall", []))
+    return lines
+
+
+def base_table(plan: TerritoryPlan) -> pd.DataFrame:
+    """Client table of the territories' bases: rep, base postal code and place, vacancy.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``Territory``, ``Rep``, ``Base``, ``Vacant`` ("yes: suggested base" / "no"), one row
+        per field territory.
+    """
+    b = plan.bases
+    if b.empty:
+        return pd.DataFrame(columns=[_("Territory"), _("Rep"), _("Base"), _("Vacant")])
+    names = plan.territories.drop_duplicates("territory_id").set_index("territory_id")["rep_name"]
+    return pd.DataFrame(
+        {
+            _("Territory"): b["territory_id"].astype(str).to_numpy(),
+            _("Rep"): b["territory_id"]
+            .map(names)
+            .fillna(_("vacant (to hire)"))
+            .astype(str)
+            .to_numpy(),
+            _("Base"): (
+                b["base_postal_code"].astype(str)
+                + " "
+                + b["base_place"].astype("string").fillna("")
+            )
+            .str.strip()
+            .to_numpy(),
+            _("Vacant"): np.where(b["vacant"], _("yes: suggested base"), _("no")),
+        }
+    )
+
+
+def feasibility_lines(plan: TerritoryPlan) -> list[str]:
+    """What the tolerance allows, in plain words: proven limits before the search and the
+    territories that miss the band after it (empty when every territory is within it)."""
+    f = plan.feasibility
+    if not f:
+        return []
+    return list(f.get("shortfall", []))
+
+
+def check_same_plan(plan: TerritoryPlan, assignment: pd.DataFrame) -> None:
+    """Check that ``plan`` assigns every account as the territory phase did.
+
+    The scenario notebook recomputes the proposal from the territory phase's design parameters
+    (the optimiser is deterministic) as the reference for its alternatives; this check makes sure
+    the alternatives are compared with the plan the client received.
+
+    Parameters
+    ----------
+    plan
+        The recomputed proposal.
+    assignment
+        The territory phase's ``assignment`` table; required columns ``account_id`` and
+        ``territory_id``.
+
+    Raises
+    ------
+    ValueError
+        If any account is in another territory, naming how many and examples.
+    """
+    missing = [c for c in ("account_id", "territory_id") if c not in assignment.columns]
+    if missing:
+        raise ValueError(f"assignment table lacks column(s) {missing}; pass territory/assignment")
+    mine = plan.assignment.set_index(plan.assignment["account_id"].astype(str))["territory_id"]
+    theirs = assignment.set_index(assignment["account_id"].astype(str))["territory_id"]
+    both = mine.astype("string").reindex(theirs.index)
+    diff = both.fillna("<none>") != theirs.astype("string").fillna("<none>")
+    if diff.any():
+        ex = ", ".join(f"{a}: {both[a]} vs {theirs[a]}" for a in diff[diff].index[:5])
+        raise ValueError(
+            f"the recomputed proposal differs from the territory phase's for {int(diff.sum())} "
+            f"account(s) (e.g. {ex}); rerun the territory phase with this package version "
+            "(salesanalytics run --phase territory territory_scenarios)"
+        )
+
+
+def scenario_findings(comparison: pd.DataFrame, front: pd.DataFrame, tolerance: float) -> list[str]:
+    """Headline findings of the scenario table and the compactness/continuity front.
+
+    Parameters
+    ----------
+    comparison
+        :func:`~salesanalytics.analyses.territory.plan.compare_plans` output whose first two rows are
+        today's plan and the proposal (columns ``scenario``, ``territories``,
+        ``max_dev_potential``, ``max_dev_workload``, ``within_5pct``).
+    front
+        :func:`~salesanalytics.analyses.territory.plan.pareto_front` output (``continuity_weight``,
+        ``compactness_km``, ``revenue_changing_rep``, ``max_dev_potential``,
+        ``max_dev_workload``).
+    tolerance
+        The proposal's tolerance: designs on the front outside it are named as such.
+    """
+    lines = []
+    alt = comparison.iloc[2:]
+    if len(alt):
+        worst = np.maximum(alt["max_dev_potential"], alt["max_dev_workload"])
+        parts = [
+            _("{scenario}: largest deviation {deviation}").format(
+                scenario=_(str(name)), deviation=f"{w:.0%}"
+            )
+            for name, w in zip(alt["scenario"], worst, strict=True)
+        ]
+        lines.append(
+            _(
+                "Alternatives to the proposal (largest deviation of any territory from its target, "
+                "potential or workload): "
+            )
+            + "; ".join(parts)
+            + "."
+        )
+    if len(front) >= 2:
+        f = front.sort_values("continuity_weight")
+        lo, hi = f.iloc[0], f.iloc[-1]
+        lines.append(
+            _(
+                "Compactness against continuity: from {lo_km} km with {lo_revenue} of revenue "
+                "changing rep (continuity weight {lo_weight}) to {hi_km} km with {hi_revenue} "
+                "(weight {hi_weight})."
+            ).format(
+                lo_km=f"{lo['compactness_km']:.1f}",
+                lo_revenue=f"{lo['revenue_changing_rep']:.0%}",
+                lo_weight=f"{lo['continuity_weight']:g}",
+                hi_km=f"{hi['compactness_km']:.1f}",
+                hi_revenue=f"{hi['revenue_changing_rep']:.0%}",
+                hi_weight=f"{hi['continuity_weight']:g}",
+            )
+        )
+        dev = np.maximum(f["max_dev_potential"], f["max_dev_workload"])
+        off = f.loc[dev > tolerance + 1e-9, "continuity_weight"]
+        if len(off):
+            lines.append(
+                _(
+                    "Designs on the front outside the ±{tolerance} balance: continuity weight "
+                    "{weights}."
+                ).format(tolerance=f"{tolerance:.0%}", weights=", ".join(f"{w:g}" for w in off))
+            )
+    return lines
+
+
+def plot_pareto(front: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Scatter of compactness (km) against revenue changing rep, one point per continuity weight."""
+    if ax is None:
+        _fig, ax = plt.subplots(figsize=(7, 4))
+    opt = front["pareto_optimal"].to_numpy(dtype=bool)
+    ax.scatter(
+        front["revenue_changing_rep"] * 100,
+        front["compactness_km"],
+        c=[PALETTE[3] if o else PALETTE[7] for o in opt],
+        s=50,
+        zorder=3,
+    )
+    for _i, r in front.iterrows():
+        ax.annotate(
+            _("weight {weight}").format(weight=f"{r['continuity_weight']:g}"),
+            (r["revenue_changing_rep"] * 100, r["compactness_km"]),
+            textcoords="offset points",
+            xytext=(5, 5),
+            fontsize=8,
+        )
+    f = front[opt].sort_values("revenue_changing_rep")
+    ax.plot(f["revenue_changing_rep"] * 100, f["compactness_km"], color=PALETTE[3], lw=1)
+    ax.set_xlabel(_("monthly revenue changing rep (%)"))
+    ax.set_ylabel(_("mean distance to territory centre (km)"))
+    ax.set_title(_("Compactness against disruption"))
+    return ax
+
+
+def unit_table(plan: TerritoryPlan, inputs: TerritoryInputs) -> pd.DataFrame:
+    """Postal-code units with their territory and rep in the plan (for maps in later phases)."""
+    u = inputs.units.copy()
+    u["territory_id"] = (
+        u["unit_id"].astype(str).map(plan.unit_territory.astype(str)).astype("string")
+    )
+    u["rep_id"] = u["territory_id"].map(plan.territory_rep).astype("string")
+    return u
+
+
+def scenario_widget(inputs: TerritoryInputs, **kwargs: Any) -> Any:
+    """Sliders for tolerance and number of territories that re-run the optimiser (JupyterLab).
+
+    Headless (papermill / nbconvert) nothing is computed until a button is pressed, so the report
+    renders without it; ``kwargs`` are passed to :func:`run_scenario`.
+    """
+    import ipywidgets as w
+    from IPython.display import display
+
+    from salesanalytics.present import maps, style
+
+    n0 = len(inputs.field_reps)
+    tol = w.FloatSlider(
+        value=kwargs.pop("tolerance", 0.05),
+        min=0.01,
+        max=0.2,
+        step=0.01,
+        description="tolerance",
+        readout_format=".0%",
+    )
+    n = w.IntSlider(value=n0, min=max(1, n0 - 15), max=n0 + 15, description="territories")
+    button = w.Button(description="Run optimiser")
+    out = w.Output()
+
+    def run(_: Any) -> None:
+        with out:
+            out.clear_output()
+            p = run_scenario(inputs, n.value, tolerance=tol.value, **kwargs)
+            maps.territory_map(p.postal_territory(), p.name, edges=inputs.postal_edges)
+            plt.show()
+            display(style.table(pd.DataFrame([p.quality]), caption="Plan figures"))
+
+    button.on_click(run)
+    return w.VBox([w.HBox([tol, n, button]), out])

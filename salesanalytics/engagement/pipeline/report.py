@@ -1,0 +1,633 @@
+"""HTML reports: client version (no code, house style, self-contained, sanitised), analyst version
+(with code) and the run's ``index.html``.
+
+The client version is rendered with nbconvert's ``basic`` template (body only) and wrapped in our own
+page with inline CSS. It contains no ``<script>`` at all, embeds images as data URIs, and is sanitised
+with bleach (defence in depth: notebooks already escape CRM text through ``style.table``); a
+Content-Security-Policy forbids the browser to fetch or run anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import html
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import bleach
+import jinja2
+import nbformat
+from bleach.css_sanitizer import ALLOWED_CSS_PROPERTIES, CSSSanitizer
+from nbconvert import HTMLExporter
+from nbconvert.exporters.templateexporter import TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+from salesanalytics.present import i18n
+from salesanalytics.present.i18n import gettext as _
+
+__all__ = [
+    "TEMPLATES",
+    "analyst_html",
+    "client_body",
+    "client_html",
+    "index_html",
+    "param_rows",
+    "sanitize_fragment",
+    "scrub_paths",
+    "warm_up",
+]
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del",
+    "details", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6",
+    "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small",
+    "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead",
+    "tr", "u", "ul",
+}  # fmt: skip
+_ALLOWED_ATTRS = {
+    "*": ["class", "id", "title", "style", "align"],
+    "a": ["href", "title", "class", "id"],
+    "img": ["src", "alt", "width", "height", "class", "style"],
+    "td": ["colspan", "rowspan", "class", "id", "style", "align"],
+    "th": ["colspan", "rowspan", "class", "id", "style", "align", "scope"],
+    "col": ["span", "style"],
+    "ol": ["start", "type", "class"],
+}
+_SCRIPT = re.compile(r"<script\b.*?(</script\s*>|$)", re.S | re.I)
+_STYLE_BLOCK = re.compile(r"<style[^>]*>(.*?)</style\s*>", re.S | re.I)
+_CLIENT_DROP_TAGS = {
+    "parameters",
+    "injected-parameters",
+    "remove-cell",
+    "remove_cell",
+    "hide",
+    "analyst-only",
+}
+_ANALYST_ONLY = re.compile(
+    r"demo check|planted|known truth|truth(?:_accounts)?\.(?:json|parquet)|demo client only", re.I
+)
+"""Text that belongs to the analyst version only: checks against the demo's planted truths. A
+Markdown section whose heading matches is left out of the client version with everything under
+it; any other Markdown cell or output that matches is left out on its own."""
+_HEADING = re.compile(r"^\s*(#{1,6})\s", re.M)
+_lock = threading.Lock()
+
+
+def _attr_filter(tag: str, name: str, value: str) -> bool:
+    allowed = _ALLOWED_ATTRS.get(tag, _ALLOWED_ATTRS["*"])
+    if name not in allowed:
+        return False
+    if name == "src":
+        return value.startswith("data:image/")
+    if name == "href":
+        return value.startswith(("#", "http://", "https://", "mailto:")) or not re.match(
+            r"^[a-zA-Z][a-zA-Z0-9+.-]*:", value
+        )
+    return True
+
+
+@lru_cache(maxsize=1)
+def _cleaner() -> bleach.Cleaner:
+    return bleach.Cleaner(
+        tags=_ALLOWED_TAGS,
+        attributes=_attr_filter,
+        protocols={"http", "https", "mailto", "data"},
+        strip=True,
+        strip_comments=True,
+        css_sanitizer=CSSSanitizer(allowed_css_properties=ALLOWED_CSS_PROPERTIES),
+    )
+
+
+def _scrub_css(css: str) -> str:
+    css = re.sub(r"@import[^;]*;?", "", css, flags=re.I)
+    css = re.sub(r"url\s*\([^)]*\)", "none", css, flags=re.I)
+    css = re.sub(r"expression\s*\(", "(", css, flags=re.I)
+    return css.replace("<", "").replace(">", " ")
+
+
+def sanitize_fragment(fragment: str) -> str:
+    """Sanitise an HTML fragment for the client report.
+
+    Keeps text formatting, tables and data-URI images; removes scripts, event handlers, forms,
+    iframes, external images and anything else; ``<style>`` blocks are kept without ``url()`` or
+    ``@import`` (nothing can be fetched).
+    """
+    styles = [_scrub_css(m) for m in _STYLE_BLOCK.findall(fragment)]
+    rest = _STYLE_BLOCK.sub("", fragment)
+    with _lock:
+        cleaned = _cleaner().clean(rest)
+    cleaned = re.sub(r"<img(?![^>]*\bsrc=)[^>]*>", "", cleaned)
+    return "".join(f"<style>{s}</style>" for s in styles if s.strip()) + cleaned
+
+
+def scrub_paths(text: str, paths: Sequence[str | Path]) -> str:
+    """Replace each absolute local path in ``paths`` (and its ``file://`` form) by ``…``."""
+    for p in sorted({str(x) for x in paths if str(x) not in {"", "/", "."}}, key=len, reverse=True):
+        for form in (p, html.escape(p)):
+            text = text.replace("file://" + form, "…").replace(form, "…")
+    return text
+
+
+def _is_widget(out: Any) -> bool:
+    data = out.get("data") or {}
+    return any("widget" in k for k in data)
+
+
+def _is_repr_only(out: Any) -> bool:
+    """An output that is nothing but a Python object's repr (``<Figure size ...>``, a widget's
+    ``VBox(children=...)``): code, not a result."""
+    data = out.get("data")
+    return out.get("output_type") in {"execute_result", "display_data"} and set(data or {}) <= {
+        "text/plain"
+    }
+
+
+def _output_text(out: Any) -> str:
+    """The text of an output (stream text, HTML, Markdown, plain text; not images)."""
+    if out.get("output_type") == "stream":
+        t = out.get("text", "")
+        return t if isinstance(t, str) else "".join(t)
+    data = out.get("data") or {}
+    parts = [data.get(k, "") for k in ("text/html", "text/markdown", "text/plain")]
+    return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
+
+
+def _callout(text: str) -> str:
+    """Printed text (a finding written with ``print``) as a highlighted callout in the house
+    style: paragraphs at blank lines, lines starting with ``-`` or ``•`` as a list."""
+    parts = []
+    for para in re.split(r"\n\s*\n", text.strip()):
+        lines = [ln.strip() for ln in para.splitlines() if ln.strip()]
+        if not lines:
+            continue
+        if all(ln[:1] in "-•*" for ln in lines):
+            items = "".join(f"<li>{html.escape(ln[1:].strip())}</li>" for ln in lines)
+            parts.append(f"<ul>{items}</ul>")
+        else:
+            parts.append("<p>" + "<br>".join(html.escape(ln) for ln in lines) + "</p>")
+    return '<div class="sa-callout">' + "".join(parts) + "</div>"
+
+
+def _client_notebook(nb: Any, title: str = "") -> Any:
+    """A copy of ``nb`` prepared for the client: no parameter cells, no stderr, no errors, no
+    interactive widgets (nor the text introducing them) and no object reprs; printed findings
+    become callouts."""
+    nb = copy.deepcopy(nb)
+    cells = []
+    src_cells = list(nb.cells)
+    # a Markdown cell introducing an interactive part ("Try it yourself") goes with it
+    drop_intro = {
+        i - 1
+        for i, c in enumerate(src_cells)
+        if c.cell_type == "code"
+        and c.get("outputs")
+        and any(_is_widget(o) for o in c.outputs)
+        and all(_is_widget(o) or o.output_type == "stream" for o in c.outputs)
+        and i > 0
+        and src_cells[i - 1].cell_type == "markdown"
+    }
+    skip_level = 0  # inside an analyst-only section of this heading level
+    first = next((c for c in src_cells if c.cell_type == "markdown"), None)
+    if first is not None and title and src_cells.index(first) < 2:
+        text = first.source if isinstance(first.source, str) else "".join(first.source)
+        m = re.match(r"#\s+(.*)", text)
+
+        def norm(t: str) -> str:
+            return re.sub(r"[^a-z0-9]+", " ", t.lower()).strip()
+
+        if m and norm(m.group(1)) and norm(m.group(1)) in norm(title):
+            # the page's title block already shows the title
+            first.source = text.split("\n", 1)[1] if "\n" in text else ""
+    for i, cell in enumerate(src_cells):
+        if cell.cell_type == "markdown":
+            text = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+            head = _HEADING.match(text)
+            if head and skip_level and len(head.group(1)) <= skip_level:
+                skip_level = 0
+            if head and _ANALYST_ONLY.search(text.splitlines()[0] if text else ""):
+                skip_level = len(head.group(1))
+        if skip_level:
+            continue
+        if cell.cell_type == "markdown" and _ANALYST_ONLY.search(
+            cell.source if isinstance(cell.source, str) else "".join(cell.source)
+        ):
+            continue
+        if i in drop_intro:
+            continue
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & _CLIENT_DROP_TAGS:
+            continue
+        if cell.cell_type == "raw":
+            continue
+        if cell.cell_type == "markdown":
+            # rendered and sanitised like an HTML output (attachments are not embedded)
+            html_text = _markdown_cell_html(cell.source)
+            md_id = cell.get("id")
+            cell = nbformat.v4.new_code_cell(
+                "", outputs=[nbformat.v4.new_output("display_data", data={"text/html": html_text})]
+            )
+            if md_id:  # the markdown cell's own id, not a random one: same input, same report
+                cell.id = md_id
+            cells.append(cell)
+            continue
+        if cell.cell_type == "code":
+            if "remove-output" in tags or "remove_output" in tags:
+                cell.outputs = []
+            outs = []
+            for out in cell.get("outputs", []):
+                if out.output_type == "error":
+                    continue
+                if out.output_type == "stream" and out.get("name") == "stderr":
+                    continue
+                if _is_widget(out) or _is_repr_only(out):
+                    continue
+                if _ANALYST_ONLY.search(_output_text(out)):
+                    continue
+                if out.output_type == "stream":
+                    text = out.get("text", "")
+                    text = text if isinstance(text, str) else "".join(text)
+                    if not text.strip():
+                        continue
+                    out = nbformat.v4.new_output("display_data", data={"text/html": _callout(text)})
+                    outs.append(out)
+                    continue
+                data = out.get("data")
+                if data is not None:
+                    for key in [k for k in data if "javascript" in k or "widget" in k]:
+                        del data[key]
+                    svg = data.pop("image/svg+xml", None)
+                    own_html = False
+                    if svg is not None and not any(k.startswith("image/") for k in data):
+                        # an image of our own making (base64 cannot break out of the attribute):
+                        # sanitising its long data URI would cost more than drawing the chart
+                        raw = svg if isinstance(svg, str) else "".join(svg)
+                        b64 = base64.b64encode(raw.encode("utf-8")).decode("ascii")
+                        data.pop("text/html", None)
+                        data["text/html"] = (
+                            f'<img src="data:image/svg+xml;base64,{b64}" alt="chart">'
+                        )
+                        own_html = True
+                    md = data.pop("text/markdown", None)
+                    if md is not None and "text/html" not in data:
+                        data["text/html"] = _markdown(md if isinstance(md, str) else "".join(md))
+                    if "text/html" in data and not own_html:
+                        h = data["text/html"]
+                        data["text/html"] = sanitize_fragment(
+                            h if isinstance(h, str) else "".join(h)
+                        )
+                        data.pop("text/latex", None)
+                    if not data:
+                        continue
+                outs.append(out)
+            cell.outputs = outs
+            if not outs:
+                continue
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+@lru_cache(maxsize=256)
+def _markdown_cell_html(source: str) -> str:
+    """A Markdown cell rendered and sanitised (cached: per-entity reports repeat their template's
+    Markdown cells for every entity)."""
+    return sanitize_fragment(_markdown(source))
+
+
+_local = threading.local()
+
+
+class _BodyExporter(HTMLExporter):
+    """``HTMLExporter`` without its BeautifulSoup pass over the whole page (alt texts, tab
+    indices), which costs more than the rendering itself on pages with embedded charts."""
+
+    def from_notebook_node(  # type: ignore[override]
+        self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
+    ) -> tuple[str, dict[str, Any]]:
+        resources = self._init_resources(resources)
+        self.register_filter(
+            "highlight_code", Highlight2HTML(pygments_lexer="ipython3", parent=self)
+        )
+        self.register_filter(
+            "filter_data_type",
+            WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources
+            ),
+        )
+        return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    def _validate_preprocessor(self, nbc: Any, preprocessor: Any) -> None:
+        """No schema validation after each preprocessor: the notebooks come straight from the
+        kernel (and ``_client_notebook``), and validating them cost a fifth of an export."""
+
+
+def _exporter(kind: str) -> HTMLExporter:
+    """One reusable exporter per thread and kind."""
+    key = f"exp_{kind}"
+    exp = getattr(_local, key, None)
+    if exp is None:
+        if kind == "client":
+            exp = _BodyExporter(
+                template_name="basic",
+                exclude_input=True,
+                exclude_input_prompt=True,
+                exclude_output_prompt=True,
+                anchor_link_text="",
+            )
+        else:
+            exp = _BodyExporter(template_name="lab", embed_images=True)
+        setattr(_local, key, exp)
+    return exp
+
+
+_ANCHOR = re.compile(r'<a class="anchor-link"[^>]*?(/>|>.*?</a>)', re.S)
+
+
+def _markdown(text: str) -> str:
+    return _ANCHOR.sub("", _exporter("client").markdown2html({}, text))
+
+
+def client_body(nb: Any, title: str = "") -> str:
+    """The HTML body of the client version of an executed notebook (no code).
+
+    Every HTML or Markdown output is sanitised (:func:`sanitize_fragment`); text outputs are
+    escaped by nbconvert; images are embedded as data URIs; Markdown cells (written by the
+    notebook's author, not from the CRM) are rendered as they are, minus any ``<script>``.
+    """
+    body, _ = _exporter("client").from_notebook_node(_client_notebook(nb, title))
+    return _SCRIPT.sub("", body)
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    """The page templates' environment; ``_()`` in a template is :func:`salesanalytics.present.i18n.gettext`
+    (the run's language)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["_"] = i18n.gettext
+    return env
+
+
+@lru_cache(maxsize=1)
+def _css() -> str:
+    return (TEMPLATES / "client.css").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _param_labels() -> dict[str, Any]:
+    from importlib import resources
+
+    import yaml
+
+    text = (
+        resources.files("salesanalytics")
+        .joinpath("config/parameter_labels.yaml")
+        .read_text(encoding="utf-8")
+    )
+    return yaml.safe_load(text) or {}
+
+
+def _swiss(x: float, decimals: int = 2) -> str:
+    s = f"{x:,.{decimals}f}".replace(",", "'")
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _plan_title(value: str) -> str:
+    try:
+        from salesanalytics.analyses.compensation.plan import load_plan
+
+        if "/" not in value and "\\" not in value:
+            return str(load_plan(value).name)
+    except Exception:  # an unknown plan is shown by its file name
+        pass
+    return Path(value).stem
+
+
+def _param_value(value: Any, spec: Mapping[str, Any]) -> str:
+    fmt = spec.get("format", "")
+    if value is None or value == "" or value == []:
+        return _(str(spec.get("empty", "–")))
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        if "zero" in spec:
+            return _(str(spec["zero"]))
+    if fmt == "yesno" or isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if fmt == "list" and isinstance(value, list | tuple):
+        text = ", ".join(
+            (f"{v:+g}" if spec.get("signed") else _swiss(float(v)))
+            if isinstance(v, int | float)
+            else str(v)
+            for v in value
+        )
+    elif fmt == "share":
+        text = f"{_swiss(float(value) * 100, 1)}%"
+    elif fmt == "plusminus":
+        text = f"±{_swiss(float(value) * 100, 1)}%"
+    elif fmt == "top":
+        text = _("top {share}%").format(share=_swiss((1 - float(value)) * 100, 1))
+    elif fmt == "months":
+        text = _("{n} months").format(n=_swiss(float(value)))
+    elif fmt == "days":
+        text = _("{n} days").format(n=_swiss(float(value)))
+    elif fmt == "hours":
+        text = f"{_swiss(float(value), 0)} h"
+    elif fmt == "kmh":
+        text = f"{_swiss(float(value))} km/h"
+    elif fmt == "chf":
+        text = f"CHF {_swiss(float(value), 0)}"
+    elif fmt == "factor":
+        text = f"×{_swiss(float(value))}"
+    elif fmt == "plan":
+        text = _plan_title(str(value))
+    elif fmt == "file":
+        text = Path(str(value)).name
+    elif fmt == "text":
+        text = str(value)
+    else:
+        text = _param_text(value)
+    prefix, suffix = spec.get("prefix", ""), spec.get("suffix", "")
+    return f"{_(prefix) if prefix else ''}{text}{_(suffix) if suffix else ''}"
+
+
+def param_rows(phase: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The parameter block of a client report: (label, formatted value) per parameter.
+
+    Labels and formats come from ``config/parameter_labels.yaml`` (``Number of territories: one
+    per active field rep``, ``Key-account criterion: potential: top 2% of potential``);
+    parameters it does not list are shown with their name in words
+    (:func:`salesanalytics.present.style.label`) and a plain value; ``format: hide`` leaves one out.
+    """
+    from salesanalytics.present.style import label
+
+    specs = _param_labels().get(phase) or {}
+    rows = []
+    for key, value in params.items():
+        spec = specs.get(key) or {}
+        if spec.get("format") == "hide":
+            continue
+        name = _(str(spec["label"])) if spec.get("label") else label(key)
+        rows.append((name, _param_value(value, spec)))
+    return rows
+
+
+def _param_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        s = f"{value:,}".replace(",", "'")
+        return s
+    if isinstance(value, list | tuple):
+        return ", ".join(_param_text(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_param_text(v)}" for k, v in value.items())
+    return "–" if value is None else str(value)
+
+
+def client_html(
+    nb: Any,
+    *,
+    client: str,
+    title: str,
+    date: str,
+    params: Mapping[str, Any] | None = None,
+    run_id: str = "",
+    subtitle: str = "",
+    local_paths: Sequence[str | Path] = (),
+    lang: str = "en",
+    phase: str = "",
+) -> str:
+    """The self-contained client report of an executed notebook.
+
+    Parameters
+    ----------
+    nb
+        Executed notebook (nbformat node).
+    client, title, date
+        Title block: client name, phase title and date (already formatted).
+    params
+        Parameters that shaped the result (shown in the title block); values are shown as text.
+    run_id, subtitle
+        Shown in the footer / under the title.
+    local_paths
+        Absolute local paths to remove from the page (run folder, project folder, home).
+    phase
+        The phase's name: its parameters are shown with the labels and formats of
+        :func:`param_rows`.
+    """
+    body = client_body(nb, title)
+    page = (
+        _env()
+        .get_template("client_page.html.j2")
+        .render(
+            css=_css(),
+            client=client,
+            title=title,
+            subtitle=subtitle,
+            date=date,
+            params=param_rows(phase, params or {}),
+            body=body,
+            run_id=run_id,
+            lang=lang,
+        )
+    )
+    return scrub_paths(page, local_paths)
+
+
+def warm_up() -> None:
+    """Create this thread's exporters and load the page template and style sheet (what the first
+    export of a run would otherwise pay for)."""
+    _exporter("client")
+    _exporter("analyst")
+    _env().get_template("client_page.html.j2")
+    _css()
+    _cleaner()
+
+
+_REMOTE_SCRIPT = re.compile(
+    r"<script\b[^>]*\bsrc\s*=\s*[\"']?(https?:)?//[^>]*>\s*</script\s*>", re.I | re.S
+)
+_REMOTE_MODULE = re.compile(
+    r"<script\b[^>]*>(?:(?!</script).)*?import\b[^;]*?[\"'](https?:)?//(?:(?!</script).)*</script\s*>",
+    re.I | re.S,
+)
+_TITLE = re.compile(r"<title>.*?</title>", re.S | re.I)
+
+
+def analyst_html(nb: Any, title: str = "", client: str = "") -> str:
+    """The analyst version (code, outputs and errors) of an executed notebook (nbconvert ``lab``).
+
+    Offline like the client version: scripts loaded from the web (require.js, MathJax, mermaid,
+    widget managers) are removed, so the page fetches nothing; charts are embedded images and
+    tables HTML, which need none of them. The page title names the phase and the client.
+    """
+    body, _ = _exporter("analyst").from_notebook_node(nb)
+    body = _REMOTE_MODULE.sub("", _REMOTE_SCRIPT.sub("", body))
+    if title:
+        full = f"{title} – {client} (analyst version)" if client else f"{title} (analyst version)"
+        body = _TITLE.sub(f"<title>{html.escape(full)}</title>", body, count=1)
+    return body
+
+
+def index_html(
+    *,
+    client: str,
+    run_id: str,
+    date: str,
+    summary: str,
+    phases: Sequence[Mapping[str, Any]],
+    version: str,
+    consistency: Mapping[str, Any] | None = None,
+    distribution: bool = False,
+    coverage: Sequence[Mapping[str, Any]] = (),
+    lang: str = "en",
+) -> str:
+    """The run's ``index.html``.
+
+    Parameters
+    ----------
+    phases
+        One mapping per phase with keys ``name``, ``title``, ``status``, ``client``, ``analyst``,
+        ``notebook`` (relative links or empty), ``headlines`` (list of text), ``entities`` (list of
+        ``{"title", "items": [{"label", "href", "error"}]}``), ``error`` and ``note``. All text is
+        escaped.
+    consistency
+        Result of :func:`salesanalytics.engagement.pipeline.consistency.check_run`; figures that disagree
+        between phases are listed at the top of the page.
+    distribution
+        Whether ``distribution/index.html`` (personal reports per recipient) exists; the
+        per-entity pages are listed in the project team's part of the page, not in the client's
+        table of contents.
+    coverage
+        The coverage matrix: rows with ``phase`` (title, empty on analysis rows), ``analysis``,
+        ``status`` and ``detail``.
+    """
+    return (
+        _env()
+        .get_template("index.html.j2")
+        .render(
+            css=_css(),
+            client=client,
+            run_id=run_id,
+            date=date,
+            summary=summary,
+            # the answer first: the executive summary opens the table of contents
+            phases=sorted(phases, key=lambda p: p.get("name") != "summary"),
+            version=version,
+            consistency=consistency or {},
+            distribution=distribution,
+            coverage=coverage,
+            lang=lang,
+        )
+    )

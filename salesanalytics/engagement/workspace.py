@@ -1,0 +1,281 @@
+"""Where a phase notebook reads its inputs and writes its outputs.
+
+Every phase notebook has two parameters, ``run_dir`` and ``output_dir``. Upstream outputs are read
+from ``run_dir/data/<phase>/``; this phase writes to ``output_dir`` (the pipeline points it at a
+staging folder that is moved into place only when the phase succeeded, so a killed run never leaves a
+half-written output behind).
+
+Run on its own (JupyterLab, plain papermill) with ``output_dir`` empty, a notebook never writes
+into a finished run: when ``run_dir`` is a run folder of ``salesanalytics run`` (it has a
+``manifest.json``), the outputs go to a scratch folder of their own,
+``<reports>/<client>/scratch/<run-id>-<phase>-<time>/``, and the notebook says where. Elsewhere
+(a folder that is not a run) ``output_dir`` defaults to ``run_dir/data/<phase>``.
+
+Every file is written to a new file and renamed into place (or, for deliverables written by other
+libraries through :meth:`Workspace.path`, to a fresh file): never through a hard link that an
+earlier run shares. Headlines are replaced by each execution of a notebook, never appended to an
+earlier execution's.
+
+Example
+-------
+>>> ws = Workspace(run_dir, phase="territory", output_dir=output_dir)  # doctest: +SKIP
+>>> accounts = ws.read("intake", "accounts")  # doctest: +SKIP
+>>> ws.write("assignment", assignment)  # doctest: +SKIP
+>>> ws.headline("45 territories, all within ±3% of target potential and workload.")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pandas is imported when a table is read: the pipeline runner imports this
+    import pandas as pd  # module for its file helpers and should start kernels without delay
+
+__all__ = [
+    "HEADLINES_FILE",
+    "WARNINGS_FILE",
+    "SCRATCH",
+    "Workspace",
+    "apply_run_settings",
+    "atomic_write_bytes",
+    "read_phase_tables",
+    "scratch_dir",
+]
+
+HEADLINES_FILE = "headlines.json"
+WARNINGS_FILE = "warnings.json"
+SCRATCH = "scratch"
+"""Folder beside the client's run folders that holds interactive notebook runs' outputs."""
+_RUN_MANIFEST = "manifest.json"
+
+
+def scratch_dir(run_dir: str | os.PathLike[str], phase: str) -> Path:
+    """A new scratch folder for an interactive run of ``phase`` on the run folder ``run_dir``.
+
+    ``<run_dir's parent>/scratch/<run-id>-<phase>-<YYYYmmdd-HHMMSS>[-N]/`` (``latest`` is
+    resolved to the run it points to). The folder is created.
+    """
+    run = Path(run_dir).resolve()
+    base = run.parent / SCRATCH
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        d = base / (f"{run.name}-{phase}-{stamp}" + (f"-{n}" if n else ""))
+        try:
+            d.mkdir()
+        except FileExistsError:
+            continue
+        return d
+    raise RuntimeError(f"cannot create a scratch folder in {base}")  # pragma: no cover
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_phase_tables(
+    run_dir: str | os.PathLike[str], phase: str, tables: Sequence[str]
+) -> tuple[pd.DataFrame, ...]:
+    """Tables of a finished phase, read once and cached while their files are unchanged.
+
+    Per-entity report templates (cockpits, pay statements) call this once per rep in the same
+    kernel; the Parquet files are read for the first one only.
+
+    Parameters
+    ----------
+    run_dir
+        The run folder.
+    phase
+        The phase whose outputs (``run_dir/data/<phase>/<table>.parquet``) are read.
+    tables
+        Table names, in the order returned.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a table is missing, naming them and the command that writes them.
+    """
+    folder = Path(run_dir) / "data" / phase
+    paths = [folder / f"{t}.parquet" for t in tables]
+    missing = [p.name for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder} lacks {', '.join(missing)}: run the {phase} phase first "
+            f"(`salesanalytics run --phase {phase}`)."
+        )
+    stamp = tuple(p.stat().st_mtime_ns for p in paths)
+    return _read_tables(str(folder.resolve()), tuple(tables), stamp)
+
+
+def apply_run_settings(run_dir: str | os.PathLike[str]) -> str:
+    """Apply the run's settings written by the intake (``data/intake/settings.json``: the
+    currency, the language and the locale) to the house style, so that every amount in a report
+    is shown in the run's currency and locale and every text in its language; returns the
+    currency code. A run without them (older runs) is shown in CHF, in English.
+    Called by :class:`Workspace` and by the per-entity report readers (cockpits, statements)."""
+    path = Path(run_dir) / "data" / "intake" / "settings.json"
+    settings: dict[str, Any] = {}
+    if path.exists():
+        settings = json.loads(path.read_text(encoding="utf-8"))
+    from salesanalytics.present import style
+
+    style.set_locale(settings.get("language"), settings.get("locale"))
+    return style.set_currency(settings.get("currency"))
+
+
+@lru_cache(maxsize=8)
+def _read_tables(
+    folder: str, tables: tuple[str, ...], stamp: tuple[int, ...]
+) -> tuple[pd.DataFrame, ...]:
+    import pandas as pd
+
+    return tuple(pd.read_parquet(Path(folder) / f"{t}.parquet") for t in tables)
+
+
+class Workspace:
+    """Read upstream phase outputs and write this phase's outputs.
+
+    Parameters
+    ----------
+    run_dir
+        The run folder (``reports/<client>/<run-id>``).
+    phase
+        Name of the phase the notebook implements.
+    output_dir
+        Folder for this phase's outputs. Default: a new scratch folder (see
+        :func:`scratch_dir`) when ``run_dir`` is a run folder of ``salesanalytics run``, else
+        ``run_dir/data/<phase>``.
+    """
+
+    def __init__(
+        self,
+        run_dir: str | os.PathLike[str],
+        phase: str,
+        output_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.run_dir = Path(run_dir)
+        self.phase = phase
+        self.scratch = False
+        if output_dir:
+            self.output_dir = Path(output_dir)
+        elif (self.run_dir / _RUN_MANIFEST).is_file():  # a finished run: never written to
+            self.output_dir = scratch_dir(self.run_dir, phase)
+            self.scratch = True
+            print(
+                f"Interactive run: the outputs of this notebook go to {self.output_dir}; the "
+                f"run {self.run_dir.resolve().name} stays unchanged. Set output_dir to write "
+                "elsewhere; `salesanalytics run` makes a new run with changed parameters."
+            )
+        else:
+            self.output_dir = self.run_dir / "data" / phase
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        self._headlines: list[str] | None = None  # this execution's headlines
+        self.currency = apply_run_settings(self.run_dir)
+
+    def phase_dir(self, phase: str) -> Path:
+        """Folder holding the outputs of ``phase`` (this phase's own is :attr:`output_dir`)."""
+        return self.output_dir if phase == self.phase else self.run_dir / "data" / phase
+
+    def read(self, phase: str, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Read table ``table`` written by ``phase``.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the upstream phase has not produced the table; the message says which phase to run.
+        """
+        path = self.phase_dir(phase) / f"{table}.parquet"
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} does not exist: table '{table}' of phase '{phase}' is missing. "
+                f"Run that phase first, e.g. `salesanalytics run --phase {phase}`."
+            )
+        import pandas as pd
+
+        return pd.read_parquet(path, columns=columns)
+
+    def read_json(self, phase: str, name: str) -> Any:
+        """Read the JSON file ``name`` (without ``.json``) written by ``phase``."""
+        path = self.phase_dir(phase) / f"{name}.json"
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} does not exist: '{name}.json' of phase '{phase}' is missing. "
+                f"Run that phase first, e.g. `salesanalytics run --phase {phase}`."
+            )
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def has(self, phase: str, table: str) -> bool:
+        """Whether ``phase`` has written table ``table`` (Parquet) in this run."""
+        return (self.phase_dir(phase) / f"{table}.parquet").exists()
+
+    def write(self, table: str, df: pd.DataFrame) -> Path:
+        """Write ``df`` as ``output_dir/<table>.parquet`` (atomically) and return the path."""
+        path = self.output_dir / f"{table}.parquet"
+        fd, tmp = tempfile.mkstemp(dir=self.output_dir, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            df.to_parquet(tmp, index=False)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def write_json(self, name: str, obj: Any) -> Path:
+        """Write ``obj`` as ``output_dir/<name>.json`` (atomically) and return the path."""
+        path = self.output_dir / f"{name}.json"
+        atomic_write_bytes(
+            path, json.dumps(obj, indent=2, ensure_ascii=False, default=str).encode("utf-8")
+        )
+        return path
+
+    def path(self, filename: str) -> Path:
+        """Path for a deliverable file (Excel, CSV) in this phase's output folder.
+
+        A file already there is removed first, so the deliverable is written to a new file:
+        never through a hard link that an earlier run shares.
+        """
+        path = self.output_dir / filename
+        path.unlink(missing_ok=True)
+        return path
+
+    def warning(self, text: str) -> None:
+        """Record a warning the client must see (e.g. a target that cannot be met): the run
+        prints it on the command line and lists it with the phase's headlines in ``index.html``."""
+        path = self.output_dir / WARNINGS_FILE
+        items = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+        if text not in items:
+            items.append(text)
+        atomic_write_bytes(path, json.dumps(items, indent=2, ensure_ascii=False).encode("utf-8"))
+
+    def headline(self, text: str) -> None:
+        """Record a headline finding; the run's ``index.html`` lists them under the phase.
+
+        The first headline of a notebook execution (of this ``Workspace``) replaces the
+        headlines an earlier execution left in the output folder.
+        """
+        items = self._headlines if self._headlines is not None else []
+        if text not in items:
+            items.append(text)
+        self._headlines = items
+        atomic_write_bytes(
+            self.output_dir / HEADLINES_FILE,
+            json.dumps(items, indent=2, ensure_ascii=False).encode("utf-8"),
+        )

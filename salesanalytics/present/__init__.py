@@ -1,0 +1,1 @@
+"""How results are shown: number formats, the house theme and tables, maps and client files."""

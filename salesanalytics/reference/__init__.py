@@ -1,0 +1,1 @@
+"""Reference data that is not an analysis: geography and travel assumptions."""

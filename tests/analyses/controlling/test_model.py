@@ -1,0 +1,491 @@
+"""KPI system and cockpits: config checks, measures, targets and traffic lights, per-entity data."""
+
+from __future__ import annotations
+
+import io
+from html import unescape
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesanalytics.analyses.controlling import model as kpi
+
+AS_OF = pd.Timestamp("2025-06-30")
+
+
+def _reps() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "rep_id": ["r1", "r2", "r3"],
+            "name": ["Anna <b>Meier</b>", "Beat Keller", "Carla Rossi"],
+            "team": ["Nord", "Nord", "Süd"],
+            "role": ["field", "tele", "field"],
+        }
+    )
+
+
+def _opps() -> pd.DataFrame:
+    rows = [
+        # owner, type, status, amount, created, close
+        ("r1", "new_business", "won", 1000.0, "2025-01-10", "2025-02-15"),
+        ("r1", "new_business", "lost", 500.0, "2025-01-10", "2025-03-01"),
+        ("r1", "upsell", "won", 200.0, "2025-03-01", "2025-04-01"),
+        ("r1", "renewal", "won", 999.0, "2025-03-01", "2025-04-01"),  # not bookings
+        ("r1", "new_business", "won", 800.0, "2024-01-10", "2024-02-15"),  # prior window
+        ("r1", "new_business", "won", 5000.0, "2024-08-10", "2024-09-15"),  # after prior window
+        ("r2", "new_business", "lost", 300.0, "2025-01-10", "2025-05-01"),
+        ("r2", "new_business", "won", 100.0, "2025-02-10", "2025-06-30"),  # last day counts
+        ("r2", "new_business", "open", 700.0, "2025-05-10", "2025-09-30"),
+        ("r3", "new_business", "won", 400.0, "2024-02-10", "2024-03-30"),
+        (None, "new_business", "won", 50.0, "2025-02-10", "2025-03-30"),
+    ]
+    df = pd.DataFrame(
+        rows, columns=["owner_id", "type", "status", "amount", "created_date", "close_date"]
+    )
+    for c in ("created_date", "close_date"):
+        df[c] = pd.to_datetime(df[c])
+    df["owner_id"] = df["owner_id"].astype("string")
+    return df
+
+
+def _activities() -> pd.DataFrame:
+    rows = [
+        ("r1", "2025-01-05", "visit", 60.0),
+        ("r1", "2025-02-05", "call", 15.0),
+        ("r1", "2025-02-06", "email", 5.0),
+        ("r1", "2024-02-05", "visit", 60.0),
+        ("r2", "2025-03-05", "call", 10.0),
+        ("r2", "2025-07-05", "call", 10.0),  # after as_of
+        ("r3", "2024-05-05", "online_session", 30.0),
+    ]
+    df = pd.DataFrame(rows, columns=["rep_id", "date", "type", "minutes"])
+    df["date"] = pd.to_datetime(df["date"])
+    return df
+
+
+def _accounts() -> pd.DataFrame:
+    return pd.DataFrame({"account_id": ["a1", "a2", "a3"], "owner_id": ["r1", "r2", "r3"]})
+
+
+def _contracts() -> pd.DataFrame:
+    rows = [
+        ("a1", "2023-01-01", None, 100.0),
+        ("a1", "2023-01-01", "2025-03-31", 50.0),  # churned this year
+        ("a2", "2023-01-01", "2024-04-30", 80.0),  # churned last year
+        ("a2", "2025-02-01", None, 30.0),  # started after 1 Jan: not in start MRR
+        ("a3", "2024-06-01", None, 60.0),
+    ]
+    df = pd.DataFrame(rows, columns=["account_id", "start_date", "end_date", "mrr"])
+    for c in ("start_date", "end_date"):
+        df[c] = pd.to_datetime(df[c])
+    return df
+
+
+def _measures(window: str) -> pd.DataFrame:
+    start, end = kpi.ytd_windows(AS_OF)[window]
+    return kpi.measures(
+        _opps(), _activities(), _contracts(), _accounts(), start, end, ["r1", "r2", "r3"]
+    )
+
+
+def test_packaged_kpi_system_loads_and_names_owner_targets_and_indicators() -> None:
+    system = kpi.load_kpi_system()
+    ids = [k.id for k in system.kpis]
+    assert len(ids) == len(set(ids))
+    assert {"bookings_ytd", "pipeline_coverage", "mrr_churn_rate_ytd"} <= set(ids)
+    assert {k.indicator for k in system.kpis} == {"leading", "lagging"}
+    table = system.table()
+    assert table.loc[table["kpi_id"] == "bookings_ytd", "target"].item() == "last year +10%"
+
+
+def test_bad_kpi_system_reports_every_problem(tmp_path) -> None:
+    path = tmp_path / "kpis.yaml"
+    path.write_text(
+        """
+kpis:
+  - {id: a, name: A, definition: d, formula: bookings / visitz, unit: chf, indicator: lagging,
+     direction: higher, owner_role: rep, target: {type: absolute, value: 1}}
+  - {id: b, name: B, definition: d, formula: bookings, unit: euro, indicator: lagging,
+     direction: higher, owner_role: rep, target: {type: absolute, value: 1}}
+""",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="has 2 problem") as err:
+        kpi.load_kpi_system(path)
+    assert "unknown measure(s) visitz" in str(err.value)
+    assert "(KPI 'b')" in str(err.value) and "unit" in str(err.value)
+
+
+def test_ytd_windows() -> None:
+    w = kpi.ytd_windows("2025-06-30")
+    assert w["ytd"] == (pd.Timestamp("2025-01-01"), pd.Timestamp("2025-06-30"))
+    assert w["prior"] == (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-06-30"))
+
+
+def test_measures_known_answers() -> None:
+    cur = _measures("ytd")
+    assert cur.loc["r1", "bookings"] == 1200.0  # 1000 new + 200 upsell, renewal excluded
+    assert cur.loc["r1", "bookings_upsell"] == 200.0
+    assert (cur.loc["r1", "won_new"], cur.loc["r1", "lost_new"]) == (1, 1)
+    assert cur.loc["r2", "won_new"] == 1  # closed on as_of itself counts
+    assert cur.loc["r1", "contacts"] == 2 and cur.loc["r1", "emails"] == 1
+    assert cur.loc["r1", "activity_minutes"] == 80.0
+    assert cur.loc["r2", "calls"] == 1  # the July call is after as_of
+    assert cur.loc["r1", "start_mrr"] == 150.0 and cur.loc["r1", "churned_mrr"] == 50.0
+    assert cur.loc["r2", "start_mrr"] == 0.0
+    assert cur.attrs["without_rep"]["opportunities"] == 1
+    pri = _measures("prior")
+    assert pri.loc["r1", "bookings"] == 800.0 and pri.loc["r3", "bookings"] == 400.0
+    assert pri.loc["r2", "churned_mrr"] == 80.0 and pri.loc["r2", "start_mrr"] == 80.0
+    with pytest.raises(ValueError, match="window end 2024-01-01 is before its start 2025-01-01"):
+        kpi.measures(_opps(), _activities(), _contracts(), _accounts(), "2025-01-01", "2024-01-01")
+
+
+def test_traffic_light_known_answers() -> None:
+    att, st = kpi.traffic_light([100, 95, 80, np.nan, 5], [100, 100, 100, 100, 0], "higher")
+    assert st.tolist() == ["green", "amber", "red", "grey", "green"]
+    assert att[:3].tolist() == pytest.approx([1.0, 0.95, 0.8])
+    att, st = kpi.traffic_light([0.2, 0.1, 0.0], [0.1, 0.1, 0.1], "lower", green=1.0, amber=0.75)
+    assert st.tolist() == ["red", "green", "green"]
+    assert att[0] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="direction must be 'higher' or 'lower'"):
+        kpi.traffic_light([1], [1], "up")
+
+
+def _actuals() -> pd.DataFrame:
+    snap = kpi.snapshot_measures(
+        ["r1", "r2", "r3"],
+        coverage=pd.DataFrame(
+            {"rep_id": ["r1", "r2"], "pipeline": [900.0, 700.0], "remaining": [300.0, 700.0]}
+        ),
+    )
+    return kpi.kpi_actuals(
+        kpi.load_kpi_system(), _reps(), _measures("ytd"), _measures("prior"), snap
+    )
+
+
+def test_kpi_actuals_targets_statuses_and_pooled_team_ratios() -> None:
+    a = _actuals().set_index(["level", "entity_id", "kpi_id"])
+    b = a.loc[("rep", "r1", "bookings_ytd")]
+    assert b["actual"] == 1200.0 and b["target"] == pytest.approx(880.0)
+    assert b["status"] == "green"
+    assert a.loc[("rep", "r3", "bookings_ytd"), "status"] == "red"  # 0 vs 440
+    # team Nord win rate is pooled: (1 + 1) won / 4 closed, not the mean of 50% and 50%
+    assert a.loc[("team", "Nord", "win_rate_new"), "actual"] == pytest.approx(0.5)
+    assert a.loc[("team", "Nord", "bookings_ytd"), "actual"] == 1300.0
+    # churn: r1 lost 50 of 150 this year, nothing last year -> target 0, actual above -> red
+    ch = a.loc[("rep", "r1", "mrr_churn_rate_ytd")]
+    assert ch["actual"] == pytest.approx(1 / 3) and ch["status"] == "red"
+    cov = a.loc[("rep", "r1", "pipeline_coverage")]
+    assert cov["actual"] == 3.0 and cov["status"] == "green"
+    assert a.loc[("rep", "r2", "pipeline_coverage"), "status"] == "red"  # 1.0 of 3.0
+    assert a.loc[("team", "Nord", "pipeline_coverage"), "actual"] == pytest.approx(1.6)
+    # no churn model given: grey, not a misleading zero
+    assert a.loc[("rep", "r1", "mrr_at_risk_share"), "status"] == "grey"
+    assert a.loc[("rep", "r1", "bookings_ytd"), "entity_name"] == "Anna <b>Meier</b>"
+
+
+def test_status_matrix_has_one_row_per_rep() -> None:
+    m = kpi.status_matrix(_actuals(), "rep")
+    assert m["rep"].tolist() == ["Anna <b>Meier</b>", "Beat Keller", "Carla Rossi"]
+    assert m.loc[0, "Bookings YTD"] == "green"
+    with pytest.raises(ValueError, match="level must be one of rep, team"):
+        kpi.status_matrix(_actuals(), "region")
+
+
+def test_monthly_trend_values_and_prior_year() -> None:
+    tr = kpi.monthly_trend(_opps(), _activities(), _reps(), AS_OF, months=6)
+    r1 = tr[(tr["level"] == "rep") & (tr["entity_id"] == "r1")].set_index(["measure", "month"])
+    assert r1.loc[("bookings", pd.Timestamp("2025-02-01")), "value"] == 1000.0
+    assert r1.loc[("bookings", pd.Timestamp("2025-02-01")), "prior_value"] == 800.0
+    assert r1.loc[("bookings", pd.Timestamp("2025-04-01")), "value"] == 200.0
+    assert r1.loc[("visits", pd.Timestamp("2025-01-01")), "value"] == 1.0
+    assert tr["month"].min() == pd.Timestamp("2025-01-01")
+    nord = tr[(tr["level"] == "team") & (tr["entity_id"] == "Nord")].set_index(["measure", "month"])
+    assert nord.loc[("bookings", pd.Timestamp("2025-06-01")), "value"] == 100.0
+    with pytest.raises(ValueError, match="months must be between 1 and 36"):
+        kpi.monthly_trend(_opps(), _activities(), _reps(), AS_OF, months=0)
+
+
+def test_team_funnel_pools_counts() -> None:
+    rf = pd.DataFrame(
+        {
+            "rep_id": ["r1", "r2"],
+            "funnel": ["new_business"] * 2,
+            "stage_index": [0, 0],
+            "stage": ["A", "A"],
+            "reached": [10, 5],
+            "open_here": [2, 3],
+            "advanced": [4, 1],
+        }
+    )
+    tf = kpi.team_funnel(rf, _reps()).set_index(["level", "entity_id"])
+    assert tf.loc[("rep", "r1"), "conversion"] == 0.5
+    assert tf.loc[("team", "Nord"), "reached"] == 15
+    assert tf.loc[("team", "Nord"), "conversion"] == pytest.approx(5 / 10)
+
+
+def _cockpit_tables() -> tuple[pd.DataFrame, ...]:
+    actuals = _actuals()
+    trend = kpi.monthly_trend(_opps(), _activities(), _reps(), AS_OF)
+    rf = pd.DataFrame(
+        {
+            "rep_id": ["r1", "r2", "r3"],
+            "funnel": ["new_business"] * 3,
+            "stage_index": [0, 0, 0],
+            "stage": ["A"] * 3,
+            "reached": [3, 2, 1],
+            "open_here": [0, 1, 0],
+            "advanced": [1, 1, 1],
+        }
+    )
+    funnel = kpi.team_funnel(rf, _reps())
+    mrr = pd.Series([100.0, 30.0, 60.0], index=["a1", "a2", "a3"])
+    churn = pd.DataFrame({"account_id": ["a1", "a2"], "risk_band": ["high", "low"]})
+    retention = kpi.retention_panel(mrr, _accounts(), _reps(), churn)
+    return actuals, trend, funnel, retention
+
+
+def test_rep_cockpit_contains_no_other_reps_data() -> None:
+    tables = _cockpit_tables()
+    for rep in ("r1", "r2", "r3"):
+        c = kpi.cockpit_data("rep", rep, *tables)
+        for part in (c.kpis, c.trend, c.funnel, c.retention):
+            assert len(part) > 0
+            assert set(part["entity_id"]) == {rep} and set(part["level"]) == {"rep"}
+    team = kpi.cockpit_data("team", "Nord", *tables)
+    assert set(team.kpis["entity_id"]) == {"Nord"}
+    r1 = kpi.cockpit_data("rep", "r1", *tables)
+    assert r1.retention.set_index("risk_band").loc["high", "mrr"] == 100.0
+    with pytest.raises(KeyError, match="no cockpit data for rep 'r9'; known rep ids include: r1"):
+        kpi.cockpit_data("rep", "r9", *tables)
+
+
+def test_cockpit_page_escapes_names_and_draws_four_panels() -> None:
+    c = kpi.cockpit_data("rep", "r1", *_cockpit_tables())
+    html = kpi.kpi_tiles(c).to_html()
+    assert "Anna &lt;b&gt;Meier&lt;/b&gt;" in html and "<b>Meier" not in html
+    assert "CHF 1'200" in unescape(html)
+    fig = kpi.cockpit_figure(c)
+    assert len(fig.axes) == 4
+    svg = kpi.cockpit_image(c).data
+    assert "Anna &lt;b&gt;Meier&lt;/b&gt;" in svg and "<b>Meier" not in svg
+    text = kpi.cockpit_sentence(c)
+    n_red = int((c.kpis["status"] == "red").sum())
+    assert f"{n_red} behind (red)" in text
+
+
+def test_cockpit_entities() -> None:
+    reps, teams = kpi.cockpit_entities(_reps(), _actuals())
+    assert reps["rep_id"].tolist() == ["r1", "r2", "r3"]
+    assert teams.set_index("team_id")["reps"].to_dict() == {"Nord": 2, "Süd": 1}
+
+
+def test_catalogue_kpis_take_the_portfolio_values_and_ids_are_checked(tmp_path) -> None:
+    system = kpi.load_kpi_system()
+    cat = [k.id for k in system.kpis if k.source == "catalogue"]
+    assert cat and set(cat) <= set(kpi.catalogue_ids())
+    values = pd.DataFrame(
+        {
+            "level": ["rep", "rep", "rep", "team"],
+            "entity_id": ["r1", "r2", "r3", "Nord"],
+            "kpi_id": ["penetration"] * 4,
+            "value": [0.5, 0.3, 0.1, 0.4],
+        }
+    )
+    a = kpi.kpi_actuals(
+        system, _reps(), _measures("ytd"), _measures("prior"), None, values
+    ).set_index(["level", "entity_id", "kpi_id"])
+    pen = a.xs("penetration", level="kpi_id")
+    # peer median of the reps is 0.3: r1 green, r2 green (on target), r3 red
+    assert pen.loc[("rep", "r1"), "actual"] == 0.5 and pen.loc[("rep", "r1"), "target"] == 0.3
+    assert pen.loc[("rep", "r3"), "status"] == "red" and pen.loc[("rep", "r2"), "status"] == "green"
+    assert pen.loc[("team", "Süd"), "status"] == "grey"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "kpis:\n  - {id: no_such_kpi, name: X, definition: d, formula: x, source: catalogue,\n"
+        "     unit: pct, indicator: lagging, direction: higher, owner_role: rep,\n"
+        "     window: now, target: {type: absolute, value: 1}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="no_such_kpi have source 'catalogue' but are not in"):
+        kpi.load_kpi_system(bad)
+
+
+def test_inactive_reps_count_for_their_team_but_get_no_cockpit() -> None:
+    reps = _reps().assign(active=[True, False, True])
+    a = kpi.kpi_actuals(kpi.load_kpi_system(), reps, _measures("ytd"), _measures("prior"))
+    assert "r2" not in set(a.loc[a["level"] == "rep", "entity_id"])
+    nord = a[(a["level"] == "team") & (a["entity_id"] == "Nord") & (a["kpi_id"] == "bookings_ytd")]
+    assert nord["actual"].item() == 1300.0  # r1 1200 + r2 100
+    cockpit_reps, _ = kpi.cockpit_entities(reps, a)
+    assert cockpit_reps["rep_id"].tolist() == ["r1", "r3"]
+
+
+def test_build_controlling_and_read_cockpit_show_one_rep_only(tmp_path) -> None:
+    rf = pd.DataFrame(
+        {
+            "rep_id": ["r1", "r2", "r3"],
+            "funnel": ["new_business"] * 3,
+            "stage_index": [0, 0, 0],
+            "stage": ["A"] * 3,
+            "reached": [3, 2, 1],
+            "open_here": [0, 1, 0],
+            "advanced": [1, 1, 1],
+        }
+    )
+    ctl = kpi.build_controlling(
+        _accounts(),
+        _reps(),
+        _contracts(),
+        _opps(),
+        _activities(),
+        AS_OF,
+        rep_funnel=rf,
+        customer_churn=pd.DataFrame({"account_id": ["a1"], "risk_band": ["high"]}),
+    )
+    assert ctl.sources == {"funnel": True, "churn": True, "channels": False, "portfolio": False}
+    assert ctl.excluded["opportunities without a rep"] == 1  # counted, not silently dropped
+    folder = tmp_path / "data" / "controlling"
+    folder.mkdir(parents=True)
+    for name, df in {
+        "kpi_actuals": ctl.actuals,
+        "kpi_trend": ctl.trend,
+        "cockpit_funnel": ctl.funnel,
+        "cockpit_retention": ctl.retention,
+    }.items():
+        df.to_parquet(folder / f"{name}.parquet", index=False)
+    for rep in ctl.cockpit_reps["rep_id"]:
+        c = kpi.read_cockpit(tmp_path, "rep", rep)
+        for part in (c.kpis, c.trend, c.funnel, c.retention):
+            assert set(part["entity_id"]) <= {rep} and set(part["level"]) <= {"rep"}
+        assert len(c.kpis) == len([k for k in kpi.load_kpi_system().kpis if "rep" in k.levels])
+    r1 = kpi.read_cockpit(tmp_path, "rep", "r1")
+    risk = r1.kpis.set_index("kpi_id").loc["mrr_at_risk_share", "actual"]
+    assert risk == pytest.approx(1.0)  # all of r1's current MRR (a1: 100) is high risk
+    assert kpi.read_cockpit(tmp_path, "rep", "").entity_id == "r1"  # opened by hand
+
+    team = kpi.read_cockpit(tmp_path, "team", "Süd")
+    assert set(team.trend["entity_id"]) == {"Süd"}
+    with pytest.raises(FileNotFoundError, match="run the controlling phase first"):
+        kpi.read_cockpit(tmp_path / "nowhere", "rep", "r1")
+
+
+def test_template_opened_by_hand_shows_the_first_rep_with_data() -> None:
+    # a team lead without accounts ("r0") has only grey KPIs and gets no cockpit: the template
+    # opened without a rep id must not show that all-grey page but the first listed rep
+    a = _actuals()
+    lead = a[a["entity_id"] == "r1"].assign(
+        entity_id="r0", entity_name="Lead", actual=float("nan"), status="grey"
+    )
+    a = pd.concat([lead, a], ignore_index=True)
+    assert kpi._first_entity(a, "rep") == "r1"
+    reps, _ = kpi.cockpit_entities(
+        pd.concat([pd.DataFrame({"rep_id": ["r0"], "name": ["Lead"], "team": ["Nord"]}), _reps()]),
+        a,
+    )
+    assert "r0" not in set(reps["rep_id"])
+    assert kpi._first_entity(a[a["entity_id"] == "r0"], "rep") == "r0"  # nobody has data
+
+
+def _retention(bands: dict[str, list[str]]) -> pd.DataFrame:
+    rows = [
+        ("rep", rep, band, 1, 1000.0 * (i + 1) + 10.0 * j)
+        for j, (rep, bs) in enumerate(bands.items())
+        for i, band in enumerate(bs)
+    ]
+    return pd.DataFrame(rows, columns=["level", "entity_id", "risk_band", "accounts", "mrr"])
+
+
+def test_cockpit_image_reuses_its_figure_and_gives_the_bytes_of_a_new_one(monkeypatch) -> None:
+    actuals, trend, funnel, _ = _cockpit_tables()
+    # r1 and r2 share a layout (same months, stages and risk bands), r3 has no funnel and another
+    # set of bands; r1's prior-year bookings exist, r2's are zero
+    retention = _retention({"r1": ["high", "low"], "r2": ["low", "high"], "r3": ["not scored"]})
+    funnel = funnel[funnel["entity_id"] != "r3"]
+    tables = (actuals, trend, funnel, retention)
+    cockpits = {r: kpi.cockpit_data("rep", r, *tables) for r in ("r1", "r2", "r3")}
+
+    def plain(c: kpi.Cockpit) -> str:  # matplotlib's own drawing of a new figure
+        fig = kpi.cockpit_figure(c)
+        buf = io.BytesIO()
+        with matplotlib.rc_context(kpi._SVG_RC):
+            fig.savefig(buf, format="svg", metadata={"Date": None})
+        plt.close(fig)
+        return buf.getvalue().decode("utf-8")
+
+    fresh = {}
+    for rep, c in cockpits.items():
+        kpi._FIGURES.clear()
+        fresh[rep] = kpi.cockpit_image(c).data
+    assert len({*fresh.values()}) == 3
+    assert fresh["r1"] == plain(cockpits["r1"])
+
+    kpi._FIGURES.clear()
+    first = kpi.cockpit_image(cockpits["r1"]).data
+    fig = next(iter(kpi._FIGURES.values())).fig
+    # drawn into the same figure: nothing of r1 may show in r2's image and vice versa
+    assert kpi.cockpit_image(cockpits["r2"]).data == fresh["r2"]
+    assert len(kpi._FIGURES) == 1 and next(iter(kpi._FIGURES.values())).fig is fig
+    assert kpi.cockpit_image(cockpits["r3"]).data == fresh["r3"]  # another layout: own figure
+    assert len(kpi._FIGURES) == 2
+    for rep in ("r1", "r3"):
+        assert kpi.cockpit_image(cockpits[rep]).data == fresh[rep]
+    assert first == fresh["r1"]
+    assert "Anna &lt;b&gt;Meier&lt;/b&gt;" in fresh["r1"] and "Anna" not in fresh["r2"]
+    # other matplotlib settings: a new figure, not the one drawn with the old settings
+    with matplotlib.rc_context({"axes.titlesize": 9}):
+        small = kpi.cockpit_image(cockpits["r1"]).data
+        assert small == plain(cockpits["r1"]) != fresh["r1"]
+    # the cache is bounded
+    monkeypatch.setattr(kpi, "_MAX_FIGURES", 2)
+    for i in range(3):
+        band = [f"band {i}"]
+        c = kpi.cockpit_data("rep", "r1", actuals, trend, funnel, _retention({"r1": band}))
+        kpi.cockpit_image(c)
+    assert len(kpi._FIGURES) == 2
+
+
+def test_kpi_formulas_evaluate_like_arithmetic_on_the_columns() -> None:
+    frame = pd.DataFrame({"won_new": [1.0, 0.0, 3.0, 0.0], "lost_new": [1.0, 0.0, 1.0, 2.0]})
+    got = kpi._eval("won_new / (won_new + lost_new)", frame)
+    np.testing.assert_array_equal(got, [0.5, np.nan, 0.75, 0.0])  # 0/0 -> NaN, not an error
+    np.testing.assert_array_equal(kpi._eval("-won_new * 2 + 1", frame), [-1.0, 1.0, -5.0, 1.0])
+    np.testing.assert_array_equal(kpi._eval("won_new / lost_new", frame)[1], np.nan)  # x/0
+    np.testing.assert_array_equal(kpi._eval("2", frame), [2.0] * 4)
+
+
+def test_status_headline_follows_the_kpi_system():
+    from salesanalytics.analyses.controlling import model as kpi
+
+    def actuals(kpi_id, name, indicator, statuses):
+        return pd.DataFrame(
+            {
+                "level": "rep",
+                "kpi_id": kpi_id,
+                "kpi_name": name,
+                "indicator": indicator,
+                "status": statuses,
+            }
+        )
+
+    both = pd.concat(
+        [
+            actuals("contacts", "Contacts", "leading", ["green", "green", "red"]),
+            actuals("bookings_ytd", "Bookings YTD", "lagging", ["green", "red", "red"]),
+        ]
+    )
+    assert kpi.status_headline(both) == (
+        "1 of the 3 reps with a target for Bookings YTD are on or above it; 2 are clearly behind."
+    )
+    # a system with a single KPI, not the bookings one
+    one = actuals("contacts", "Contacts", "leading", ["green", "amber", "grey"])
+    assert kpi.status_headline(one) == (
+        "1 of the 2 reps with a target for Contacts are on or above it; 0 are clearly behind."
+    )
+    assert "no KPI at rep level" in kpi.status_headline(one.assign(level="team"))

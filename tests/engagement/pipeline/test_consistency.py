@@ -1,0 +1,199 @@
+"""One set of numbers: the consistency check of figures shown by more than one phase."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from salesanalytics.engagement.pipeline.consistency import (
+    SharedFigure,
+    check_run,
+    load_figures,
+    parse_number,
+    read_source,
+)
+from salesanalytics.engagement.pipeline.report import index_html
+
+
+def _write(run: Path, phase: str, table: str, df: pd.DataFrame) -> None:
+    d = run / "data" / phase
+    d.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(d / f"{table}.parquet")
+
+
+def _headlines(run: Path, phase: str, lines: list[str]) -> None:
+    d = run / "data" / phase
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "headlines.json").write_text(json.dumps(lines), encoding="utf-8")
+
+
+def _key_account_run(run: Path, territory_flags: list[bool], portfolio_says: int) -> None:
+    """potential owns 3 key accounts; territory and portfolio show their own counts."""
+    _write(
+        run,
+        "potential",
+        "key_accounts",
+        pd.DataFrame({"account_id": ["a1", "a2", "a3"], "proposed_kam_id": ["K1", "K1", "K2"]}),
+    )
+    n = len(territory_flags)
+    _write(
+        run,
+        "territory",
+        "assignment",
+        pd.DataFrame(
+            {
+                "account_id": [f"a{i + 1}" for i in range(n)],
+                "rep_id": ["K1", "K1", "K2", "R1", "R1"][:n],
+                "key_account": territory_flags,
+            }
+        ),
+    )
+    _headlines(run, "portfolio", [f"{portfolio_says} accounts qualify as key accounts (CHF 9)."])
+    _write(
+        run,
+        "summary",
+        "key_figures",
+        pd.DataFrame({"figure": ["Key accounts"], "value": [str(portfolio_says)]}),
+    )
+
+
+def test_swiss_numbers_shown_as_text_are_read_with_their_precision() -> None:
+    assert parse_number("CHF 1'234") == (1234.0, 0.5)
+    v, p = parse_number("CHF 159.1 Mio.")
+    assert v == pytest.approx(159.1e6) and p == pytest.approx(0.05e6)
+    assert parse_number("43.9%") == (pytest.approx(0.439), pytest.approx(0.0005))
+    assert parse_number("CHF 943k") == (943_000.0, 500.0)
+    assert parse_number(12) == (12.0, 0.0)
+    with pytest.raises(ValueError, match="no number in 'none'"):
+        parse_number("none")
+
+
+def test_the_packaged_declarations_load_and_cover_the_issue_figures() -> None:
+    ids = {f.id for f in load_figures()}
+    for needed in (
+        "key_accounts",
+        "fte_tele",
+        "accounts_field_work",
+        "territories",
+        "total_potential",
+        "mrr",
+        "incentive_proposed",
+        "incentive_per_rep",
+    ):
+        assert needed in ids
+
+
+def test_a_malformed_declaration_names_the_figure(tmp_path: Path) -> None:
+    bad = tmp_path / "figures.yaml"
+    bad.write_text(
+        "figures:\n  - id: x\n    label: X\n    sources:\n"
+        "      - {phase: a, table: t, headline: 'n (\\d+)'}\n      - {phase: b, table: t}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"figure x: .*exactly one of table, json, headline"):
+        load_figures(bad)
+
+
+def test_two_phases_that_disagree_fail_the_check(tmp_path: Path) -> None:
+    # territory carves out 4 key accounts, potential (the owner) lists 3, portfolio says 3
+    _key_account_run(tmp_path, [True, True, True, True, False], 3)
+    res = check_run(tmp_path)
+    assert res["status"] == "failed"
+    fig = {f["id"]: f for f in res["figures"]}["key_accounts"]
+    assert fig["status"] == "mismatch"
+    assert "territory/assignment[key_account].sum shows 4" in fig["message"]
+    assert "potential/key_accounts.count 3" in fig["message"]
+    per_kam = {f["id"]: f for f in res["figures"]}["key_accounts_per_manager"]
+    assert per_kam["status"] == "mismatch" and "for R1" in per_kam["message"]
+
+
+def test_phases_that_agree_pass_and_absent_phases_are_skipped(tmp_path: Path) -> None:
+    _key_account_run(tmp_path, [True, True, True, False, False], 3)
+    res = check_run(tmp_path)
+    figs = {f["id"]: f for f in res["figures"]}
+    assert figs["key_accounts"]["status"] == "ok", figs["key_accounts"]
+    assert figs["key_accounts_per_manager"]["status"] == "ok"
+    assert figs["fte_tele"]["status"] == "skipped"  # channels and roles did not run
+    assert res["status"] == "passed" and res["failed"] == 0
+    # the summary says a different number: caught too
+    _write(
+        tmp_path,
+        "summary",
+        "key_figures",
+        pd.DataFrame({"figure": ["Key accounts"], "value": ["4"]}),
+    )
+    assert check_run(tmp_path)["status"] == "failed"
+
+
+def test_text_figures_are_compared_within_their_shown_precision(tmp_path: Path) -> None:
+    fig = SharedFigure.model_validate(
+        {
+            "id": "pot",
+            "label": "Potential",
+            "sources": [
+                {"phase": "potential", "table": "p", "column": "potential_mrr", "agg": "sum"},
+                {
+                    "phase": "summary",
+                    "table": "k",
+                    "column": "value",
+                    "agg": "value",
+                    "where": "figure == 'Yearly'",
+                    "divide_by": 12,
+                },
+            ],
+        }
+    )
+    _write(tmp_path, "potential", "p", pd.DataFrame({"potential_mrr": [13_258_031.0]}))
+    _write(
+        tmp_path, "summary", "k", pd.DataFrame({"figure": ["Yearly"], "value": ["CHF 159.1 Mio."]})
+    )
+    assert check_run(tmp_path, [fig])["status"] == "passed"  # 159.1 Mio. / 12 = 13.258 Mio.
+    _write(
+        tmp_path, "summary", "k", pd.DataFrame({"figure": ["Yearly"], "value": ["CHF 149.1 Mio."]})
+    )
+    assert check_run(tmp_path, [fig])["status"] == "failed"
+
+
+def test_a_declared_source_that_cannot_be_read_is_an_error(tmp_path: Path) -> None:
+    _key_account_run(tmp_path, [True, True, True, False, False], 3)
+    _write(tmp_path, "potential", "account_potential", pd.DataFrame({"account_id": ["a1"]}))
+    res = check_run(tmp_path)
+    fig = {f["id"]: f for f in res["figures"]}["key_accounts"]
+    assert (
+        fig["status"] == "error" and "column(s) ['key_account'] not in the table" in fig["message"]
+    )
+    assert res["status"] == "failed"
+    from salesanalytics.engagement.pipeline.consistency import FigureSource
+
+    assert read_source(tmp_path, FigureSource(phase="churn", table="x")) is None
+
+
+def test_the_index_page_lists_figures_that_disagree() -> None:
+    res = {
+        "status": "failed",
+        "checked": 2,
+        "failed": 1,
+        "figures": [
+            {"label": "Key accounts", "status": "mismatch", "message": "territory shows 200"},
+            {"label": "MRR", "status": "ok", "message": ""},
+        ],
+    }
+    page = index_html(
+        client="Muster AG", run_id="r1", date="01.01.2026", summary="", phases=[], version="1"
+    )
+    assert "disagree" not in page
+    page = index_html(
+        client="Muster AG",
+        run_id="r1",
+        date="01.01.2026",
+        summary="",
+        phases=[],
+        version="1",
+        consistency=res,
+    )
+    assert "Figures that disagree between reports" in page
+    assert "<strong>Key accounts</strong>: territory shows 200" in page
+    assert "MRR" not in page
