@@ -163,6 +163,10 @@ def extract_messages(root: str | os.PathLike[str] | None = None) -> dict[str, li
         add(phase.title, f"phases/{phase.name}.py")
         for pe in phase.per_entity:
             add(pe.title, f"phases/{phase.name}.py")
+        for need in phase.needs:
+            for text in (need.analysis, need.limitation, need.add):
+                if text:
+                    add(text, f"phases/{phase.name}.py (coverage)")
     for table in ("LABELS", "VALUE_LABELS", "ROLE_LABELS"):
         for text in getattr(style, table).values():
             add(text, f"style.{table}")

@@ -1179,7 +1179,7 @@ class _Runner:
             if p["status"] != "skipped":  # limited analyses have their own rows below
                 detail = "; ".join(x for x in detail.split("; ") if " skipped: " in x)
             rows.append(
-                {"phase": p["title"], "analysis": "", "status": p["status"], "detail": detail}
+                {"phase": _(p["title"]), "analysis": "", "status": p["status"], "detail": detail}
             )
             for a in p.get("analyses", []):
                 if a["status"] != "runs" and p["status"] != "skipped":
@@ -1187,7 +1187,7 @@ class _Runner:
                     rows.append(
                         {
                             "phase": "",
-                            "analysis": a["analysis"],
+                            "analysis": _(a["analysis"]),
                             "status": a["status"],
                             "detail": detail,
                         }
