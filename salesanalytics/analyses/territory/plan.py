@@ -54,6 +54,7 @@ from salesanalytics.analyses.territory.feasibility import reachability, shortfal
 from salesanalytics.analyses.territory.graph import build_unit_graph, planar_km
 from salesanalytics.analyses.territory.metrics import plan_quality, table_balance, table_quality
 from salesanalytics.analyses.territory.optimiser import TerritoryResult, design_territories
+from salesanalytics.present.i18n import gettext as _
 from salesanalytics.reference import geo
 from salesanalytics.reference.geo import ROAD_FACTOR, SPEED_KMH
 
@@ -796,7 +797,7 @@ def run_scenario(
         res2.assignment["territory_id"].astype(str).to_numpy(),
         index=res2.assignment["unit_id"].to_numpy(),
     )
-    label = name or f"{n} territories, ±{tolerance:.0%}"
+    label = name or _("{n} territories, ±{tolerance}").format(n=n, tolerance=f"{tolerance:.0%}")
     plan = _finish(
         inputs,
         label,
