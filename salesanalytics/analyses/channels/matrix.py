@@ -1965,26 +1965,26 @@ def data_used(routing: Routing, mix_counts: Mapping[str, Any] | None = None) -> 
     """What the matrix and the costing used and left out, in plain words (``item, count``)."""
     c = routing.result.deals.attrs.get("counts", {})
     labels = {
-        "deals": "deals in the CRM",
-        "usable": "deals used (with channel, product group and account)",
-        "renewals": "of which renewals (existing customers)",
-        "without_channel": "deals without channel or owner role (left out)",
-        "without_product_group": "deals without product group (left out)",
-        "without_account": "deals without a known account (left out)",
+        "deals": N_("deals in the CRM"),
+        "usable": N_("deals used (with channel, product group and account)"),
+        "renewals": N_("of which renewals (existing customers)"),
+        "without_channel": N_("deals without channel or owner role (left out)"),
+        "without_product_group": N_("deals without product group (left out)"),
+        "without_account": N_("deals without a known account (left out)"),
     }
     rows = [(labels[k], c[k]) for k in labels if k in c]
-    rows.append(("accounts routed", routing.assignment["account_id"].nunique()))
-    rows.append(("account × product-group rows", len(routing.assignment)))
+    rows.append((N_("accounts routed"), routing.assignment["account_id"].nunique()))
+    rows.append((N_("account × product-group rows"), len(routing.assignment)))
     more = {
-        "activities_in_window": "activities costed (window)",
-        "activities_without_account": "activities without account (left out)",
-        "visits_without_coordinates": "visits without coordinates (no travel cost)",
-        "contracts_with_default_cost_share": "contracts with the default product cost share",
+        "activities_in_window": N_("activities costed (window)"),
+        "activities_without_account": N_("activities without account (left out)"),
+        "visits_without_coordinates": N_("visits without coordinates (no travel cost)"),
+        "contracts_with_default_cost_share": N_("contracts with the default product cost share"),
     }
     for k, lab in more.items():
         if mix_counts and k in mix_counts:
             rows.append((lab, mix_counts[k]))
-    return pd.DataFrame(rows, columns=["item", "count"])
+    return pd.DataFrame([(_(i), n) for i, n in rows], columns=["item", "count"])
 
 
 TRACKING_COLUMNS = (

@@ -662,7 +662,7 @@ def key_accounts(
     f = flags.loc[chosen]
     text = pd.Series("", index=f.index, dtype="string")
     for name in f.columns:
-        text = text.where(~f[name], text + np.where(text == "", "", ", ") + name)
+        text = text.where(~f[name], text + np.where(text == "", "", ", ") + _(name))
     ka["criteria_met"] = text
     ka = ka.rename(columns={"mrr": "current_mrr"})
 

@@ -177,14 +177,14 @@ def role_profiles(
         rows.append(
             {
                 "role": key,
-                "name": r.name,
+                "name": _(r.name),
                 "channel": r.channel or "–",
-                "mission": r.mission,
-                "tasks": "; ".join(r.tasks),
-                "segments": "; ".join(r.segments),
-                "kpis": ", ".join(names.get(k, k) for k in r.kpis),
+                "mission": _(r.mission),
+                "tasks": "; ".join(_(t) for t in r.tasks),
+                "segments": "; ".join(_(s) for s in r.segments),
+                "kpis": ", ".join(_(names.get(k, k)) for k in r.kpis),
                 "next_roles": ", ".join(
-                    cat.roles[x.to].name for x in r.development if x.to in cat.roles
+                    _(cat.roles[x.to].name) for x in r.development if x.to in cat.roles
                 ),
             }
         )
@@ -204,7 +204,11 @@ def role_profiles(
 def development_paths(cat: RoleCatalogue) -> pd.DataFrame:
     """The development paths between roles: ``from_role, to_role, requirement`` (role names)."""
     rows = [
-        {"from_role": r.name, "to_role": cat.roles[s.to].name, "requirement": s.requirement}
+        {
+            "from_role": _(r.name),
+            "to_role": _(cat.roles[s.to].name),
+            "requirement": _(s.requirement),
+        }
         for r in cat.roles.values()
         for s in r.development
     ]

@@ -868,7 +868,9 @@ def status_quo_plan(
     quality.update(table_quality(terr))
     ut = pd.Series(filled.fillna("none").to_numpy(), index=u["unit_id"].to_numpy())
     trep = {str(t): str(t) for t in u["current"].dropna().unique()}
-    return TerritoryPlan("today (postal-code ranges)", ut, assignment, terr, quality, None, trep, u)
+    return TerritoryPlan(
+        _("today (postal-code ranges)"), ut, assignment, terr, quality, None, trep, u
+    )
 
 
 def compare_plans(plans: Sequence[TerritoryPlan]) -> pd.DataFrame:

@@ -409,7 +409,7 @@ def _plan_title(value: str) -> str:
         from salesanalytics.analyses.compensation.plan import load_plan
 
         if "/" not in value and "\\" not in value:
-            return str(load_plan(value).name)
+            return _(str(load_plan(value).name))
     except Exception:  # an unknown plan is shown by its file name
         pass
     return Path(value).stem
