@@ -733,7 +733,7 @@ def _choose(
                 ).format(
                     closed=row.get("closed_deals", 0),
                     min_deals=rules.min_deals,
-                    channel=_(label[ch]),
+                    channel=_(ch),
                 ),
             }
         why = (
@@ -1538,15 +1538,15 @@ def account_groups_for_excel(assignment: pd.DataFrame) -> pd.DataFrame:
             "Segment": first["segment"].reindex(ids).to_numpy(),
             "Key account": np.where(
                 a.groupby("account_id")["key_account"].any().reindex(ids).to_numpy(bool),
-                "yes",
-                "no",
+                _("yes"),
+                _("no"),
             ),
             f"Revenue per year ({style.currency()})": rev.reindex(ids).round(0).to_numpy(),
             "Product groups held today": held.reindex(ids).fillna("").to_numpy(),
         }
     )
     for j, g in enumerate(groups):
-        out[f"{g}: channel"] = grid[:, j]
+        out[_("{group}: channel").format(group=g)] = grid[:, j]
     if "migration_wave" in a.columns:
         w = a.groupby("account_id")["migration_wave"].min().reindex(ids)
         out["First migration wave"] = w.to_numpy()
@@ -1895,10 +1895,10 @@ def write_workbook(path: Any, routing: Routing) -> Any:
     return write_excel(
         path,
         {
-            "Channel matrix": matrix,
-            "Accounts x product groups": account_groups_for_excel(routing.assignment),
-            "Migration waves": waves,
-            "Workload per channel": s,
+            _("Channel matrix"): matrix,
+            _("Accounts x product groups"): account_groups_for_excel(routing.assignment),
+            _("Migration waves"): waves,
+            _("Workload per channel"): s,
         },
     )
 
