@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -55,3 +58,32 @@ def test_every_notebook_tells_its_story_in_both_languages(path: Path) -> None:
         if t == ("lang-de",):
             text = "".join(c["source"])
             assert not re.search(r"\b(the|and|which|with)\b", text), text[:200]
+
+
+def test_the_catalogue_commands_check_and_update(tmp_path: Path, monkeypatch) -> None:
+    """``python -m salesanalytics.engagement.translations check de`` passes on the shipped
+    catalogue; ``update`` adds a new text untranslated and keeps every translation."""
+    res = subprocess.run(
+        [sys.executable, "-m", "salesanalytics.engagement.translations", "check", "de"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert "0 text(s) without a de translation" in res.stderr
+    locale_dir = tmp_path / "locale"
+    shutil.copytree(i18n.LOCALE_DIR, locale_dir)
+    monkeypatch.setattr(i18n, "LOCALE_DIR", locale_dir)
+    monkeypatch.setattr(
+        translations,
+        "extract_messages",
+        lambda root=None: {"yes": ["x"], "A text nobody translated yet": ["test"]},
+    )
+    i18n.catalogue.cache_clear()
+    try:
+        assert translations.update_catalogue("de") == ["A text nobody translated yet"]
+        cat = i18n.catalogue("de")
+        assert cat["yes"] == "ja" and "A text nobody translated yet" not in cat
+    finally:
+        i18n.catalogue.cache_clear()
