@@ -1,6 +1,6 @@
 # salesanalytics — two commands on a fresh machine with Python 3.11+:
 #   make demo   generate the demo client, run every phase, write HTML reports under reports/
-#   make test   ruff (lint + format) and the test suite
+#   make test   ruff (lint + format), mypy and the test suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +11,7 @@ DEMO_DIR ?= data/demo
 REPORTS  ?= reports
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: demo test lint install lock clean-reports help
+.PHONY: demo test lint typecheck install lock clean-reports help
 
 help:
 	@echo "make demo   - create .venv, install, generate the demo client, run all phases into reports/"
@@ -39,7 +39,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+# mypy: default checks on the package, strict on the analysis models (pyproject.toml [tool.mypy])
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Record the versions of the tested stack (run after changing dependencies, then commit requirements.lock).

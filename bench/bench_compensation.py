@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from salesanalytics.analyses import compensation as comp
+from salesanalytics.analyses.controlling import plots as kplots
+from salesanalytics.engagement import results
 
 N_REPS = 500
 DEALS_PER_REP = 60
@@ -153,14 +155,14 @@ def run_folder(run_dir: str) -> None:
     print(f"scenario_table (2 levers, 2,000 scenarios): {sec}")
 
     def statement(rep_id: str) -> None:  # what the 81_rep_statement template does
-        _, lines = comp.read_statement(run_dir, rep_id)
+        _, lines = results.read_statement(run_dir, rep_id)
         style.table(lines, formats={"attainment": "pct", "amount": "chf"}).to_html()
 
     def cockpit(rep_id: str) -> None:  # what the 71_rep_cockpit template does
-        c = kpi.read_cockpit(run_dir, "rep", rep_id)
+        c = results.read_cockpit(run_dir, "rep", rep_id)
         kpi.cockpit_sentence(c)
-        kpi.kpi_tiles(c).to_html()
-        kpi.cockpit_image(c)
+        kplots.kpi_tiles(c).to_html()
+        kplots.cockpit_image(c)
 
     reps = ws.read("compensation", "statement_reps")["rep_id"].tolist()
     _per_entity("pay statement (81_rep_statement)", statement, reps)

@@ -25,11 +25,12 @@ import time
 
 PHASES: dict[str, str] = {
     "intake": """
+from salesanalytics.engagement import intake as run_intake
 from salesanalytics.ingest import intake
 from salesanalytics.engagement.workspace import Workspace
 ws = Workspace(RUN_DIR, "intake", OUT)
 r = intake.load_export(SOURCE)
-intake.write_intake(r, ws)
+run_intake.write_intake(r, ws)
 profile = intake.customer_profile(r.tables["accounts"], r.tables["contracts"], r.as_of)
 for c in ("canton", "industry", "products"):
     intake.profile_by(profile, c)

@@ -33,7 +33,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from pydantic import Field
 
 from salesanalytics.engagement.pipeline.runner import RunOptions, options_from_project, run_pipeline
-from salesanalytics.engagement.pipeline.spec import PerEntitySpec, PhaseParams, PhaseSpec
+from salesanalytics.engagement.spec import PerEntitySpec, PhaseParams, PhaseSpec
 
 GRAPH = {
     "intake": (),

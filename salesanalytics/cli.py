@@ -21,10 +21,11 @@ __all__ = ["COMMANDS", "COMMAND_MODULES", "build_parser", "main"]
 
 COMMANDS: dict[str, str] = {
     "demo-data": "salesanalytics.ingest.demo",
-    "validate": "salesanalytics.ingest.intake",
+    "validate": "salesanalytics.engagement.intake",
     "init": "salesanalytics.engagement.pipeline.commands",
     "run": "salesanalytics.engagement.pipeline.commands",
     "clean": "salesanalytics.engagement.pipeline.commands",
+    "compare": "salesanalytics.engagement.pipeline.compare",
     "mapping": "salesanalytics.ingest.mapping_draft",
 }
 """Subcommand -> module registering it."""

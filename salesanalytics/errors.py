@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["MissingColumnsError", "UserError", "require_columns"]
+__all__ = [
+    "InputFileError",
+    "InputNotFoundError",
+    "MappingError",
+    "MissingColumnsError",
+    "ParameterError",
+    "UserError",
+    "require_columns",
+]
 
 
 class UserError(Exception):
@@ -31,6 +39,26 @@ class MissingColumnsError(UserError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class InputFileError(UserError, ValueError):
+    """An input file cannot be read as it is; also a ``ValueError``.
+
+    Empty, no recognisable delimiter, a header that names a column twice, a damaged workbook,
+    an unsupported type.
+    """
+
+
+class InputNotFoundError(UserError, FileNotFoundError):
+    """A folder, file or name the user gave does not exist; also a ``FileNotFoundError``."""
+
+
+class MappingError(UserError, ValueError):
+    """A column mapping (YAML) is invalid or does not fit the export; also a ``ValueError``."""
+
+
+class ParameterError(UserError, ValueError):
+    """A parameter or an upstream result has an impossible value; also a ``ValueError``."""
 
 
 def require_columns(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:

@@ -37,6 +37,7 @@ RUN_HERE = {
     "salesanalytics init": "acme (fixture)",
     "salesanalytics run": "acme (fixture), test_partial_run_from_the_readme, test_fresh_kernels",
     "salesanalytics clean": "test_clean_from_the_readme",
+    "salesanalytics compare": "test_compare_from_the_readme",
     "salesanalytics mapping": "test_mapping_draft_from_the_readme",
     "salesanalytics demo-data": "make demo (fixture)",
     "papermill": "test_notebook_run_on_its_own_never_changes_a_finished_run",
@@ -49,6 +50,7 @@ RUN_HERE = {
 }
 NOT_RUN_HERE = {
     "make test": "the command that runs this suite (CI runs it on a fresh clone)",
+    "make typecheck": "mypy, run by make test before this suite",
     "make lock": "rewrites requirements.lock from the installed versions",
     "pip install": "installation; CI installs with `make install`, which runs this command",
     "conda env": "installation with conda, which CI does not have",
@@ -252,7 +254,7 @@ def test_partial_run_from_the_readme(acme: dict[str, Path]) -> None:
     (line,) = [ln for ln in _readme_lines("salesanalytics run") if "--phase" in ln]
     res = _sh(line, cwd=acme["work"])
     if res.returncode == 1 and re.search(
-        r"phase portfolio failed in cell \d+ \(`(line \d+: )?pf.plot_ranking\(ranking\)`\): "
+        r"phase portfolio failed in cell \d+ \(`(line \d+: )?pfplots.plot_ranking\(ranking\)`\): "
         r"TypeError",
         res.stderr,
     ):  # more territories than reps: fixed by issue 22's parameter-range work, merged separately
@@ -294,6 +296,26 @@ def test_clean_from_the_readme(acme: dict[str, Path]) -> None:
     (line,) = _readme_lines("salesanalytics clean")
     res = _ok(_sh(line.split("  #")[0], cwd=acme["work"]))
     assert "no interrupted runs left behind" in res.stdout
+
+
+def test_compare_from_the_readme(demo: dict[str, Path], acme: dict[str, Path]) -> None:
+    """Two runs of the demo agree (run ids and dates masked); the same export run for another
+    client differs in its reports' client name only, and the command says so with exit 1."""
+    (line,) = _readme_lines("salesanalytics compare")
+    earlier, later = "reports/acme/20261207-101500", "reports/acme/latest"
+    runs = sorted(
+        p
+        for p in (demo["reports"] / "demo").iterdir()
+        if re.fullmatch(r"\d{8}-\d{6}(-\d\d)?", p.name)
+    )
+    same = _ok(
+        _sh(line.replace(earlier, str(runs[0])).replace(later, str(demo["latest"])), cwd=REPO)
+    )
+    assert same.stdout.strip() == "no differences"
+    res = _sh(line.replace(earlier, str(runs[0])).replace(later, str(acme["first"])), cwd=REPO)
+    assert res.returncode == 1, res.stderr[-2000:]
+    assert "[text]" in res.stdout and "+Acme AG" in res.stdout
+    assert "parquet" not in res.stdout  # the tables are the same
 
 
 def test_fresh_kernels(acme: dict[str, Path]) -> None:

@@ -1,7 +1,7 @@
 """Coverage matrix: which phase and analysis the export supports, from the phases' declared needs.
 
 Every phase declares, per analysis, what it needs from the canonical tables as data
-(:class:`~salesanalytics.engagement.pipeline.spec.Need` on its ``PhaseSpec.needs``). :func:`evaluate` checks
+(:class:`~salesanalytics.engagement.spec.Need` on its ``PhaseSpec.needs``). :func:`evaluate` checks
 those needs against the intake's tables (derived tables included) and gives, per phase and
 analysis, one of
 
@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from salesanalytics.engagement.pipeline.spec import Need, PhaseSpec
+from salesanalytics.engagement.spec import Need, PhaseSpec
 from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
@@ -96,7 +96,8 @@ class Coverage:
     def frame(self) -> pd.DataFrame:
         """One row per phase and analysis: ``phase``, ``title``, ``analysis``, ``status``,
         ``detail`` (what is missing or limited, and what to add); the first row of a phase has
-        analysis ``whole phase``."""
+        analysis ``whole phase``.
+        """
         rows = []
         for p in self.phases:
             base = {"phase": p.phase, "title": p.title}
@@ -108,7 +109,8 @@ class Coverage:
 
     def to_text(self, width: int = 100) -> str:
         """The matrix as text for the console: one line per phase, indented analyses below
-        phases that do not simply run."""
+        phases that do not simply run.
+        """
         marks = {RUNS: "runs", LIMITED: "limited", SKIPPED: "SKIPPED"}
         lines = [
             "Coverage of the export (phase: runs / limited = runs with limitations / SKIPPED):"
@@ -146,7 +148,8 @@ def _parse(req: str) -> tuple[str, str | None, str | None]:
 
 def count_requirement(tables: Mapping[str, pd.DataFrame], req: str) -> int:
     """How many rows fulfil requirement ``req`` (``table``, ``table.column`` or
-    ``table.column=value``; see :class:`~salesanalytics.engagement.pipeline.spec.Need`)."""
+    ``table.column=value``; see :class:`~salesanalytics.engagement.spec.Need`).
+    """
     table, column, value = _parse(req)
     df = tables.get(table)
     if df is None:
@@ -164,7 +167,8 @@ def count_requirement(tables: Mapping[str, pd.DataFrame], req: str) -> int:
 def requirement_label(req: str) -> str:
     """``req`` in words: ``contracts`` -> ``table contracts``; ``accounts.postal_code`` ->
     ``column accounts.postal_code``; ``accounts.status=customer`` -> ``accounts with status
-    'customer'``."""
+    'customer'``.
+    """
     table, column, value = _parse(req)
     if column is None:
         return f"table {table}"

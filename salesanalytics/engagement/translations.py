@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,16 +85,14 @@ def _python_messages(code: str) -> list[str]:
     from babel.messages.extract import extract_python
 
     out = _sink_messages(code)
-    found = extract_python(BytesIO(code.encode("utf-8")), KEYWORDS.keys(), [], {})
+    found = extract_python(BytesIO(code.encode("utf-8")), KEYWORDS, [], {})
     for _lineno, func, msg, _comments in found:
+        texts: list[Any]
         if isinstance(msg, tuple):
-            if func == "pgettext":
-                msg = msg[1]
-            else:
-                out.extend(m for m in msg[:1] if m)
-                continue
-        if msg:
-            out.append(msg)
+            texts = [msg[1]] if func == "pgettext" else list(msg[:1])
+        else:
+            texts = [msg]
+        out.extend(t for t in texts if isinstance(t, str) and t)
     return out
 
 
@@ -122,24 +121,11 @@ def _display_texts(node: Any, key: str | None = None) -> list[str]:
     return []
 
 
-def extract_messages(root: str | os.PathLike[str] | None = None) -> dict[str, list[str]]:
-    """Every text of the catalogue and where it is used: ``msgid -> [places]``.
+_Add = Callable[[str, str], None]  # add(msg, where): collects one text and where it is used
 
-    Read from the package's Python files and page templates (``_("...")``, ``N_``, ``ngettext``,
-    ``pgettext``), the code cells of the notebooks in ``root/notebooks`` (when ``root`` is a
-    checkout), and the package's word lists: phase and report titles, column and category
-    labels (:data:`salesanalytics.style.LABELS`, ``VALUE_LABELS``, ``ROLE_LABELS``), the
-    parameter labels (``config/parameter_labels.yaml``) and the index page's status words.
-    """
-    import yaml
 
-    pkg = Path(__file__).resolve().parents[1]
-    found: dict[str, list[str]] = {}
-
-    def add(msg: str, where: str) -> None:
-        if msg and msg.strip():
-            found.setdefault(msg, []).append(where)
-
+def _code_texts(pkg: Path, root: str | os.PathLike[str] | None, add: _Add) -> None:
+    """The package's Python files and page templates, and the notebooks' code cells."""
     for path in sorted(pkg.rglob("*.py")):
         rel = path.relative_to(pkg.parent).as_posix()
         for msg in _python_messages(path.read_text(encoding="utf-8")):
@@ -148,14 +134,18 @@ def extract_messages(root: str | os.PathLike[str] | None = None) -> dict[str, li
         rel = path.relative_to(pkg.parent).as_posix()
         for m in _TEMPLATE_CALL.finditer(path.read_text(encoding="utf-8")):
             add(m.group(1).encode().decode("unicode_escape"), rel)
-    if root is not None and (Path(root) / "notebooks").is_dir():
-        for path in sorted((Path(root) / "notebooks").glob("*.ipynb")):
-            nb = json.loads(path.read_text(encoding="utf-8"))
-            for cell in nb.get("cells", []):
-                if cell.get("cell_type") == "code":
-                    src = "".join(cell.get("source", ""))
-                    for msg in _python_messages(src):
-                        add(msg, f"notebooks/{path.name}")
+    if root is None or not (Path(root) / "notebooks").is_dir():
+        return
+    for path in sorted((Path(root) / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for cell in nb.get("cells", []):
+            if cell.get("cell_type") == "code":
+                for msg in _python_messages("".join(cell.get("source", ""))):
+                    add(msg, f"notebooks/{path.name}")
+
+
+def _phase_texts(add: _Add) -> None:
+    """Phase and report titles, the coverage texts of every phase, the word lists."""
     from salesanalytics.engagement.phases import all_phases
     from salesanalytics.present import style
 
@@ -170,6 +160,14 @@ def extract_messages(root: str | os.PathLike[str] | None = None) -> dict[str, li
     for table in ("LABELS", "VALUE_LABELS", "ROLE_LABELS"):
         for text in getattr(style, table).values():
             add(text, f"style.{table}")
+    for word in STATUS_WORDS:
+        add(word, "index page")
+
+
+def _config_texts(pkg: Path, add: _Add) -> None:
+    """Parameter labels, the built-in configuration's display texts, headline patterns."""
+    import yaml
+
     labels = yaml.safe_load((pkg / "config" / "parameter_labels.yaml").read_text("utf-8")) or {}
     for phase, specs in labels.items():
         for spec in (specs or {}).values():
@@ -178,8 +176,6 @@ def extract_messages(root: str | os.PathLike[str] | None = None) -> dict[str, li
             for key in ("label", "zero", "empty", "prefix", "suffix"):
                 if isinstance(spec.get(key), str):
                     add(spec[key], f"config/parameter_labels.yaml:{phase}")
-    for word in STATUS_WORDS:
-        add(word, "index page")
     for rel in CONFIG_TEXTS:
         for path in sorted(pkg.glob(rel)):
             data = yaml.safe_load(path.read_text("utf-8"))
@@ -190,6 +186,27 @@ def extract_messages(root: str | os.PathLike[str] | None = None) -> dict[str, li
         for src in fig.get("sources", []) if isinstance(fig, dict) else []:
             if isinstance(src, dict) and isinstance(src.get("headline"), str):
                 add(src["headline"], "config/shared_figures.yaml (headline pattern)")
+
+
+def extract_messages(root: str | os.PathLike[str] | None = None) -> dict[str, list[str]]:
+    """Every text of the catalogue and where it is used: ``msgid -> [places]``.
+
+    Read from the package's Python files and page templates (``_("...")``, ``N_``, ``ngettext``,
+    ``pgettext``), the code cells of the notebooks in ``root/notebooks`` (when ``root`` is a
+    checkout), and the package's word lists: phase and report titles, column and category
+    labels (:data:`salesanalytics.style.LABELS`, ``VALUE_LABELS``, ``ROLE_LABELS``), the
+    parameter labels (``config/parameter_labels.yaml``) and the index page's status words.
+    """
+    pkg = Path(__file__).resolve().parents[1]
+    found: dict[str, list[str]] = {}
+
+    def add(msg: str, where: str) -> None:
+        if msg and msg.strip():
+            found.setdefault(msg, []).append(where)
+
+    _code_texts(pkg, root, add)
+    _phase_texts(add)
+    _config_texts(pkg, add)
     return found
 
 
@@ -197,7 +214,8 @@ def update_catalogue(lang: str, root: str | os.PathLike[str] | None = None) -> l
     """Add the texts of :func:`extract_messages` that ``lang``'s catalogue lacks (untranslated),
     keeping every entry and translation it has; return the added texts. For translators:
     ``python -m salesanalytics.engagement.translations update de``, then fill the empty
-    ``msgstr``."""
+    ``msgstr``.
+    """
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import read_po, write_po
 
@@ -221,7 +239,8 @@ def update_catalogue(lang: str, root: str | os.PathLike[str] | None = None) -> l
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m salesanalytics.engagement.translations update LANG``: add new texts to LANG's
-    catalogue; ``... check LANG``: list the texts without a translation."""
+    catalogue; ``... check LANG``: list the texts without a translation.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2 or args[0] not in {"update", "check"}:
         print(

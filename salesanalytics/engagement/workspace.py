@@ -42,9 +42,12 @@ __all__ = [
     "HEADLINES_FILE",
     "WARNINGS_FILE",
     "SCRATCH",
+    "TRUTH_DIR",
+    "TRUTH_FILES",
     "Workspace",
     "apply_run_settings",
     "atomic_write_bytes",
+    "place_truth",
     "read_phase_tables",
     "scratch_dir",
 ]
@@ -54,6 +57,31 @@ WARNINGS_FILE = "warnings.json"
 SCRATCH = "scratch"
 """Folder beside the client's run folders that holds interactive notebook runs' outputs."""
 _RUN_MANIFEST = "manifest.json"
+TRUTH_DIR = "analyst/truth"
+"""Folder of a run (relative) holding the demo's planted truths: the analyst's side of the run,
+never the client's data folder (``data/``), the client reports or the per-recipient pages."""
+TRUTH_FILES: tuple[str, ...] = ("truth.json", "truth_accounts.parquet")
+"""The files the demo generator writes beside its export with the truths it planted."""
+
+
+def place_truth(source: str | os.PathLike[str], run_dir: str | os.PathLike[str]) -> list[str]:
+    """Copy a demo export's planted truths (:data:`TRUTH_FILES` beside the export) into the
+    run's analyst folder ``run_dir/analyst/truth/``; a client's export has none (nothing is
+    written). Each file is written to a new file and renamed into place.
+
+    Returns
+    -------
+    list of str
+        The files copied (names).
+    """
+    src, target = Path(source), Path(run_dir) / TRUTH_DIR
+    copied = []
+    for name in TRUTH_FILES:
+        if (src / name).is_file():
+            atomic_write_bytes(target / name, (src / name).read_bytes())
+            os.chmod(target / name, 0o644)
+            copied.append(name)
+    return copied
 
 
 def scratch_dir(run_dir: str | os.PathLike[str], phase: str) -> Path:
@@ -128,7 +156,8 @@ def apply_run_settings(run_dir: str | os.PathLike[str]) -> str:
     currency, the language and the locale) to the house style, so that every amount in a report
     is shown in the run's currency and locale and every text in its language; returns the
     currency code. A run without them (older runs) is shown in CHF, in English.
-    Called by :class:`Workspace` and by the per-entity report readers (cockpits, statements)."""
+    Called by :class:`Workspace` and by the per-entity report readers (cockpits, statements).
+    """
     path = Path(run_dir) / "data" / "intake" / "settings.json"
     settings: dict[str, Any] = {}
     if path.exists():
@@ -220,6 +249,21 @@ class Workspace:
             )
         return json.loads(path.read_text(encoding="utf-8"))
 
+    def truth(self, name: str) -> Any:
+        """The demo's planted truth ``name`` (``truth``: the dict of ``truth.json``;
+        ``truth_accounts``: the per-account table) from the run's analyst folder
+        (:data:`TRUTH_DIR`), or None for a client's data (no planted truths). Demo checks are
+        analyst-only: the client's data folder never holds these files.
+        """
+        folder = self.run_dir / TRUTH_DIR
+        if (folder / f"{name}.json").is_file():
+            return json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
+        if (folder / f"{name}.parquet").is_file():
+            import pandas as pd
+
+            return pd.read_parquet(folder / f"{name}.parquet")
+        return None
+
     def has(self, phase: str, table: str) -> bool:
         """Whether ``phase`` has written table ``table`` (Parquet) in this run."""
         return (self.phase_dir(phase) / f"{table}.parquet").exists()
@@ -258,7 +302,8 @@ class Workspace:
 
     def warning(self, text: str) -> None:
         """Record a warning the client must see (e.g. a target that cannot be met): the run
-        prints it on the command line and lists it with the phase's headlines in ``index.html``."""
+        prints it on the command line and lists it with the phase's headlines in ``index.html``.
+        """
         path = self.output_dir / WARNINGS_FILE
         items = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
         if text not in items:

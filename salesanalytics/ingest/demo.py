@@ -137,6 +137,7 @@ import argparse
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from salesanalytics.errors import UserError
+from salesanalytics.errors import ParameterError, UserError
 from salesanalytics.reference import geo
 
 __all__ = [
@@ -155,6 +156,7 @@ __all__ = [
     "CHANNEL_RATES",
     "CHURN",
     "CLIENT_NAME",
+    "DEMO_COUNTRIES",
     "FILES",
     "FUNNEL",
     "HTML_NAMES",
@@ -162,6 +164,7 @@ __all__ = [
     "POTENTIAL",
     "PRODUCTS",
     "REGIONS",
+    "REGIONS_DE",
     "generate",
     "register_cli",
     "salesforce_id_checksum",
@@ -271,6 +274,104 @@ REGIONS: tuple[tuple[str, int, int, int], ...] = (
     ("Zürich & Ostschweiz", 70, 99, 8),
 )
 """Region teams of the status quo: postal-code prefix ranges and field-rep head count."""
+
+REGIONS_DE: tuple[tuple[str, int, int, int], ...] = (
+    # team, first and last 2-digit postal-code prefix, share of the field reps (per mille);
+    # the German head count scales with the accounts (one field rep per ~715 accounts, as in
+    # the Swiss demo: 28 for 20,000), split by these shares
+    ("Ost", 1, 19, 190),
+    ("Nord", 20, 39, 200),
+    ("West", 40, 59, 230),
+    ("Südwest", 60, 79, 200),
+    ("Bayern", 80, 99, 180),
+)
+"""Region teams of the German demo client (PLZ zones 0-1, 2-3, 4-5, 6-7, 8-9)."""
+
+ACCOUNTS_PER_FIELD_REP = 715
+"""Accounts per field rep of the German demo (the Swiss demo's 20,000 / 28)."""
+
+
+@dataclass(frozen=True)
+class _DemoCountry:
+    """What differs between the Swiss and the German demo client."""
+
+    code: str
+    client: str
+    billing_country: str
+    currency: str
+    kam_homes: tuple[str, ...]
+    rates_column: str
+    population_source: str
+
+
+DEMO_COUNTRIES: dict[str, _DemoCountry] = {
+    "CH": _DemoCountry(
+        "CH",
+        "Digitalwerk Schweiz AG (demo)",
+        "Switzerland",
+        "CHF",
+        ("8001", "3011", "1003", "4051"),  # Zürich, Bern, Lausanne, Basel
+        "Cost_Per_Year_CHF",
+        "population 2016 per postal code (Swiss federal statistics, shipped in "
+        "salesanalytics/data/geo/ch_plz_population.json)",
+    ),
+    "DE": _DemoCountry(
+        "DE",
+        "Digitalwerk Deutschland GmbH (demo)",
+        "Deutschland",
+        "EUR",
+        ("10117", "20095", "60311", "80331"),  # Berlin, Hamburg, Frankfurt, München
+        "Cost_Per_Year_EUR",
+        "estimated population per PLZ: the population of each Land (Destatis, 31 Dec 2022) "
+        "shared among its PLZ in proportion to (area of the PLZ's Voronoi cell in km²) ** "
+        "-0.44, the elasticity of population on cell area fitted on the Swiss postal codes "
+        "(salesanalytics.reference.geography.GeoNamesPoints.postal_codes)",
+    ),
+}
+"""The demo clients by country (``salesanalytics demo-data --country``)."""
+
+
+def _border_postal_codes(columns: pd.Index) -> pd.DataFrame:
+    """Liechtenstein's postal codes and the German PLZ within 30 km of Switzerland, with the
+    demo's columns, estimated population and ``billing_country``."""
+    import shapely
+
+    from salesanalytics.reference.geography import LV95, SwissPolygons, geography, reproject
+
+    frames = []
+    for cc, name in (("LI", "Liechtenstein"), ("DE", "Deutschland")):
+        g = geography(cc)
+        pc = g.postal_codes().rename(columns={"region": "canton"})
+        if cc == "DE":
+            swiss = reproject(np.array([SwissPolygons().outline()]), LV95, g.crs)[0]
+            xy = g.project(pc["latitude"], pc["longitude"])
+            near = shapely.distance(shapely.points(xy), swiss) <= 30_000
+            pc = pc[near]
+        pc = pc[pc["population"].fillna(0) > 0].copy()
+        pc["billing_country"] = name
+        frames.append(pc)
+    out = pd.concat(frames, ignore_index=True)
+    for c in columns:
+        if c not in out:
+            out[c] = pd.NA
+    return out.reset_index(drop=True)
+
+
+def _regions_de(n_accounts: int, pcs: pd.DataFrame) -> tuple[tuple[str, int, int, int], ...]:
+    """German region teams with field-rep head counts scaled to the accounts (at least 2 per
+    region, at most one per 2-digit prefix present)."""
+    total = max(10, round(n_accounts / ACCOUNTS_PER_FIELD_REP))
+    share = np.array([r[3] for r in REGIONS_DE], dtype=float)
+    raw = total * share / share.sum()
+    n = np.floor(raw).astype(int)
+    n[np.argsort(-(raw - n), kind="stable")[: total - n.sum()]] += 1
+    pref = pcs["postal_code"].str.slice(0, 2).astype(int)
+    out = []
+    for (team, lo, hi, _), k in zip(REGIONS_DE, n, strict=True):
+        present = int(pref[(pref >= lo) & (pref <= hi)].nunique())
+        out.append((team, lo, hi, int(min(max(k, 2), present))))
+    return tuple(out)
+
 
 CHURN: dict[str, Any] = {
     "shape": 0.8,
@@ -490,19 +591,27 @@ def _write_csv(path: Path, columns: dict[str, Any]) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _region_prefixes(codes: np.ndarray) -> tuple[np.ndarray, dict[int, int]]:
+def _region_prefixes(
+    codes: np.ndarray, regions: tuple[tuple[str, int, int, int], ...] = REGIONS
+) -> tuple[np.ndarray, dict[int, int]]:
     pref = np.array([int(c[:2]) for c in codes])
     region_of = {}
-    for r, (_, lo, hi, _) in enumerate(REGIONS):
+    for r, (_, lo, hi, _) in enumerate(regions):
         for p in range(lo, hi + 1):
             region_of[p] = r
     return pref, region_of
 
 
-def _make_reps(rng: np.random.Generator, pcs: pd.DataFrame, as_of: int) -> dict[str, Any]:
+def _make_reps(
+    rng: np.random.Generator,
+    pcs: pd.DataFrame,
+    as_of: int,
+    regions: tuple[tuple[str, int, int, int], ...] = REGIONS,
+    kam_homes: tuple[str, ...] = DEMO_COUNTRIES["CH"].kam_homes,
+) -> dict[str, Any]:
     codes = pcs["postal_code"].to_numpy(str)
     pop = pcs["population"].to_numpy(float)
-    pref, region_of = _region_prefixes(codes)
+    pref, region_of = _region_prefixes(codes, regions)
     present = sorted(set(pref.tolist()))
     rows: list[dict[str, Any]] = []
     prefix_owner: dict[int, int] = {}
@@ -516,10 +625,10 @@ def _make_reps(rng: np.random.Generator, pcs: pd.DataFrame, as_of: int) -> dict[
         return len(rows) - 1
 
     leads = []
-    for r, (team, lo, hi, _) in enumerate(REGIONS):
+    for r, (team, lo, hi, _) in enumerate(regions):
         leads.append(add("team_lead", r, f"Team {team}", home_in((pref >= lo) & (pref <= hi))))
     field_by_region: list[list[int]] = []
-    for r, (team, lo, hi, n_field) in enumerate(REGIONS):
+    for r, (team, lo, hi, n_field) in enumerate(regions):
         prefs = [p for p in present if lo <= p <= hi]
         # historically grown: cuts near equal population shares, displaced by up to +-40% of a
         # share, so potential and workload end up unbalanced
@@ -540,11 +649,10 @@ def _make_reps(rng: np.random.Generator, pcs: pd.DataFrame, as_of: int) -> dict[
             ids.append(i)
         field_by_region.append(ids)
     tele_by_region, online_by_region = [], []
-    for r, (team, lo, hi, _) in enumerate(REGIONS):
+    for r, (team, lo, hi, _) in enumerate(regions):
         m = (pref >= lo) & (pref <= hi)
         tele_by_region.append([add("tele", r, f"Team {team}", home_in(m)) for _ in range(2)])
         online_by_region.append([add("online", r, f"Team {team}", home_in(m))])
-    kam_homes = ["8001", "3011", "1003", "4051"]  # Zürich, Bern, Lausanne, Basel
     kams = []
     for h in kam_homes:
         home = int(np.flatnonzero(codes == h)[0])
@@ -608,79 +716,167 @@ def _check_args(n_accounts: int, seed: int, as_of: str) -> int:
         problems.append(f"as_of must be an ISO date YYYY-MM-DD, got {as_of!r}")
         day = 0
     if problems:
-        raise ValueError("; ".join(problems))
+        raise ParameterError("; ".join(problems))
     return day
 
 
-def generate(
-    out_dir: str | Path,
-    n_accounts: int = 20_000,
-    seed: int = 42,
-    as_of: str = "2026-06-30",
-) -> dict[str, Any]:
-    """Generate the demo client's Salesforce-style export with planted truths.
+@dataclass
+class _Geography:
+    """Inhabited postal codes (place names without a number) and which of them are urban."""
 
-    Parameters
-    ----------
-    out_dir
-        Folder to write into (created if missing; existing export files are overwritten).
-    n_accounts
-        Number of accounts (at least 100). 20,000 takes seconds; 1,000,000 works (chunked).
-    seed
-        Seed of every random step; the same arguments give identical files.
-    as_of
-        The export's "today" (ISO date).
+    pcs: pd.DataFrame
+    codes: np.ndarray
+    urban_threshold: float
+    urban_code: np.ndarray
+    regions: tuple[tuple[str, int, int, int], ...] = REGIONS
+    country: _DemoCountry = DEMO_COUNTRIES["CH"]
+    abroad_share: float = 0.0
 
-    Returns
-    -------
-    dict
-        ``out_dir``, ``seed``, ``n_accounts``, ``as_of``, ``rows`` (file name -> data rows),
-        ``status_shares`` and ``seconds``.
+    def add_border_codes(self, fpcs: pd.DataFrame) -> None:
+        """Append postal codes abroad (after the Swiss ones, so Swiss indices stay valid)."""
+        f_urban = np.nan_to_num(fpcs["density"].to_numpy(float), nan=0.0) >= self.urban_threshold
+        self.urban_code = np.concatenate([self.urban_code, f_urban])
+        self.pcs = pd.concat([self.pcs, fpcs[self.pcs.columns]], ignore_index=True)
+        self.codes = self.pcs["postal_code"].to_numpy(str)
 
-    Raises
-    ------
-    ValueError
-        For a bad ``n_accounts``, ``seed`` or ``as_of`` (all problems in one message).
-    """
-    t0 = time.perf_counter()
-    today = _check_args(n_accounts, seed, as_of)
-    n = int(n_accounts)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    ss = np.random.SeedSequence(seed)
-    (s_reps, s_acc, s_cust, s_con, s_opp, s_names, s_act) = ss.spawn(7)
-    history_start = int(_add_months(np.array([today]), np.array([-60]))[0])
-    act_start = today - ACTIVITY_WINDOW_DAYS
-    rows_written: dict[str, int] = {}
 
-    # ---------------------------------------------------------------- geography & reps
-    pcs = geo.postal_codes()
+def _geography(country: str = "CH", n_accounts: int = 20_000) -> _Geography:
+    """The postal codes the demo client's accounts and reps sit in, and its region teams."""
+    if country == "CH":
+        pcs = geo.postal_codes()
+    else:
+        from salesanalytics.reference.geography import geography
+
+        pcs = geography(country).postal_codes().rename(columns={"region": "canton"})
     pcs = pcs[pcs["population"].fillna(0) > 0].reset_index(drop=True)
+    regions = REGIONS if country == "CH" else _regions_de(n_accounts, pcs)
     pcs["place"] = pcs["place"].str.replace(r"\s+\d+$", "", regex=True)  # "Aarau 1" -> "Aarau"
-    codes = pcs["postal_code"].to_numpy(str)
     dens = pcs["density"].to_numpy(float)
     urban_threshold = float(np.nanquantile(dens, 2 / 3))
     urban_code = np.nan_to_num(dens, nan=0.0) >= urban_threshold
-    rrng = np.random.default_rng(s_reps)
-    reps = _make_reps(rrng, pcs, today)
-    rep_rows = reps["rows"]
-    n_reps = len(rep_rows)
-    rep_ids = _sf_ids("005", n_reps)
-    rep_home = np.array([r["home"] for r in rep_rows])
-    rep_lat = pcs["latitude"].to_numpy(float)[rep_home]
-    rep_lon = pcs["longitude"].to_numpy(float)[rep_home]
-    rep_hire = np.array([r["hire"] for r in rep_rows], dtype=np.int64)
-    rep_pred = np.array([r["predecessor"] for r in rep_rows], dtype=np.int64)
+    return _Geography(
+        pcs,
+        pcs["postal_code"].to_numpy(str),
+        urban_threshold,
+        urban_code,
+        regions,
+        DEMO_COUNTRIES[country],
+    )
 
-    def at_date(rep: np.ndarray, day: np.ndarray) -> np.ndarray:
+
+@dataclass
+class _RepBook:
+    """The sales team (:func:`_make_reps`) with ids, home coordinates and succession."""
+
+    reps: dict[str, Any]
+    ids: pa.Array
+    home: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    hire: np.ndarray
+    pred: np.ndarray
+
+    def at_date(self, rep: np.ndarray, day: np.ndarray) -> np.ndarray:
         """The rep in charge on ``day``: the predecessor before a new rep's hire date."""
-        pred = rep_pred[rep]
-        return np.where((pred >= 0) & (day < rep_hire[rep]), pred, rep)
+        pred = self.pred[rep]
+        return np.where((pred >= 0) & (day < self.hire[rep]), pred, rep)
 
-    # ---------------------------------------------------------------- accounts
-    arng = np.random.default_rng(s_acc)
-    pop = pcs["population"].to_numpy(float)
-    code_idx = arng.choice(len(codes), size=n, p=pop / pop.sum())
+
+def _rep_book(rng: np.random.Generator, g: _Geography, today: int) -> _RepBook:
+    """Draw the sales team."""
+    reps = _make_reps(rng, g.pcs, today, g.regions, g.country.kam_homes)
+    rows = reps["rows"]
+    home = np.array([r["home"] for r in rows])
+    return _RepBook(
+        reps=reps,
+        ids=_sf_ids("005", len(rows)),
+        home=home,
+        lat=g.pcs["latitude"].to_numpy(float)[home],
+        lon=g.pcs["longitude"].to_numpy(float)[home],
+        hire=np.array([r["hire"] for r in rows], dtype=np.int64),
+        pred=np.array([r["predecessor"] for r in rows], dtype=np.int64),
+    )
+
+
+@dataclass
+class _AccountPlan:
+    """Every account's place, firmographics, planted potential, territory and channel."""
+
+    n: int
+    code_idx: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    urban: np.ndarray
+    ind_names: np.ndarray
+    ind_eff: np.ndarray
+    industry: np.ndarray
+    emp: np.ndarray
+    heads: np.ndarray
+    children: np.ndarray
+    child_head: np.ndarray
+    parent: np.ndarray
+    noise: np.ndarray
+    log_pot: np.ndarray
+    pot: np.ndarray
+    pen: np.ndarray
+    region: np.ndarray
+    owner: np.ndarray
+    key: np.ndarray
+    channel: np.ndarray
+    tele_rep: np.ndarray
+    online_rep: np.ndarray
+    billing_country: np.ndarray
+
+    def channel_rep(self, book: _RepBook, acc: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """The rep of the account's serving channel on ``day``."""
+        ch = self.channel[acc]
+        r = np.where(
+            ch == 0, self.owner[acc], np.where(ch == 1, self.tele_rep[acc], self.online_rep[acc])
+        )
+        return book.at_date(r, day)
+
+
+def _place_abroad(
+    g: _Geography, code_idx: np.ndarray, abroad: tuple[float, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move ``abroad[0]`` of the accounts to Liechtenstein and German border postal codes (own
+    random stream from seed ``abroad[1]``: the Swiss accounts keep the draws of ``abroad=0``);
+    appends those codes to ``g`` and changes ``code_idx`` in place. Which accounts moved and
+    every account's billing country."""
+    n = len(code_idx)
+    foreign = np.zeros(n, dtype=bool)
+    billing_country = np.full(n, g.country.billing_country, dtype=object)
+    if abroad[0] <= 0:
+        return foreign, billing_country
+    frng = np.random.default_rng([abroad[1], 20])
+    fpcs = _border_postal_codes(g.pcs.columns)
+    foreign = frng.random(n) < abroad[0]
+    fidx = frng.choice(
+        len(fpcs), size=int(foreign.sum()), p=fpcs["population"] / fpcs["population"].sum()
+    )
+    code_idx[foreign] = len(g.pcs) + fidx
+    billing_country[foreign] = fpcs["billing_country"].to_numpy(object)[fidx]
+    g.add_border_codes(fpcs)
+    g.abroad_share = abroad[0]
+    return foreign, billing_country
+
+
+def _plan_accounts(
+    arng: np.random.Generator,
+    n: int,
+    g: _Geography,
+    book: _RepBook,
+    abroad: tuple[float, int] = (0.0, 0),
+) -> _AccountPlan:
+    """Draw the accounts: place, industry, size, groups, potential (the planted log-linear
+    model), territory (field rep by 2-digit prefix; top 1% potential -> nearest key account
+    manager) and serving channel. ``abroad`` = (share, seed): that share of the Swiss client's
+    accounts is placed in Liechtenstein and German border postal codes (own random stream), which
+    are appended to ``g``."""
+    pop = g.pcs["population"].to_numpy(float)
+    code_idx = arng.choice(len(g.codes), size=n, p=pop / pop.sum())
+    foreign, billing_country = _place_abroad(g, code_idx, abroad)
+    pcs, codes = g.pcs, g.codes
     r_km = 0.8 * np.sqrt(arng.random(n))
     ang = arng.uniform(0, 2 * np.pi, n)
     lat0 = pcs["latitude"].to_numpy(float)[code_idx]
@@ -688,7 +884,7 @@ def generate(
     lon = pcs["longitude"].to_numpy(float)[code_idx] + r_km * np.sin(ang) / (
         111.195 * np.cos(np.radians(lat0))
     )
-    urban = urban_code[code_idx].astype(np.int64)
+    urban = g.urban_code[code_idx].astype(np.int64)
     ind_names = np.array(list(INDUSTRIES))
     ind_share = np.array([v[0] for v in INDUSTRIES.values()])
     ind_eff = np.array([v[1] for v in INDUSTRIES.values()])
@@ -717,7 +913,8 @@ def generate(
     pot = np.exp(log_pot)
     pen = arng.beta(*POTENTIAL["penetration_beta"], size=n)
     # territories: field rep by 2-digit prefix; top 1% potential -> nearest key account manager
-    pref, region_of = _region_prefixes(codes)
+    reps = book.reps
+    pref, region_of = _region_prefixes(codes, g.regions)
     acc_pref = pref[code_idx]
     region_lut = np.full(100, -1, dtype=np.int64)
     owner_lut = np.full(100, -1, dtype=np.int64)
@@ -727,12 +924,18 @@ def generate(
         owner_lut[p] = i
     region = region_lut[acc_pref]
     owner = owner_lut[acc_pref]
+    if foreign.any():  # accounts abroad belong to the nearest field rep today
+        rows = reps["rows"]
+        fa = np.array([i for i, r in enumerate(rows) if r["role"] == "field" and r["active"]])
+        d = geo.haversine_km(lat[foreign, None], lon[foreign, None], book.lat[fa], book.lon[fa])
+        owner[foreign] = fa[np.argmin(d, axis=1)]
+        region[foreign] = np.array([rows[i]["region"] for i in owner[foreign]])
     n_key = max(1, round(0.01 * n))
     key = np.zeros(n, dtype=bool)
     key[np.argsort(-pot, kind="stable")[:n_key]] = True
     kams = reps["kams"]
     kidx = np.flatnonzero(key)
-    dk = geo.haversine_km(lat[kidx, None], lon[kidx, None], rep_lat[kams], rep_lon[kams])
+    dk = geo.haversine_km(lat[kidx, None], lon[kidx, None], book.lat[kams], book.lon[kams])
     owner[kidx] = kams[np.argmin(dk, axis=1)]
     # serving channel
     z = (log_pot - log_pot.mean()) / log_pot.std()
@@ -741,14 +944,63 @@ def generate(
     channel[key] = 0
     tele_rep = reps["tele_by_region"][region, arng.integers(0, 2, size=n)]
     online_rep = reps["online_by_region"][region]
+    return _AccountPlan(
+        n=n,
+        code_idx=code_idx,
+        lat=lat,
+        lon=lon,
+        urban=urban,
+        ind_names=ind_names,
+        ind_eff=ind_eff,
+        industry=industry,
+        emp=emp,
+        heads=heads,
+        children=children,
+        child_head=child_head,
+        parent=parent,
+        noise=noise,
+        log_pot=log_pot,
+        pot=pot,
+        pen=pen,
+        region=region,
+        owner=owner,
+        key=key,
+        channel=channel,
+        tele_rep=tele_rep,
+        online_rep=online_rep,
+        billing_country=billing_country,
+    )
 
-    def channel_rep(acc: np.ndarray, day: np.ndarray) -> np.ndarray:
-        ch = channel[acc]
-        r = np.where(ch == 0, owner[acc], np.where(ch == 1, tele_rep[acc], online_rep[acc]))
-        return at_date(r, day)
 
-    # ---------------------------------------------------------------- customers & churn
-    crng = np.random.default_rng(s_cust)
+@dataclass
+class _CustomerPlan:
+    """Who became a customer when, on which first terms, and when they churn (planted model).
+
+    Arrays ending in ``_e`` and ``first_term``, ``auto``, ``n0``, ``xb``, ``t_months`` are per
+    ever-customer (``eidx``); the others per account.
+    """
+
+    won: np.ndarray
+    cs: np.ndarray
+    eidx: np.ndarray
+    ch_e: np.ndarray
+    first_term: np.ndarray
+    auto: np.ndarray
+    n0: np.ndarray
+    xb: np.ndarray
+    t_months: np.ndarray
+    churn_day_e: np.ndarray
+    churned_e: np.ndarray
+    churn_day: np.ndarray
+    status: np.ndarray
+    end_e: np.ndarray
+
+
+def _plan_customers(
+    crng: np.random.Generator, acc: _AccountPlan, history_start: int, today: int
+) -> _CustomerPlan:
+    """Draw the customers' start dates, first terms and churn times (proportional hazards)."""
+    n, channel = acc.n, acc.channel
     won = crng.random(n) < FUNNEL["won_probability"]
     cs = np.full(n, _NAT, dtype=np.int64)
     widx = np.flatnonzero(won)
@@ -782,38 +1034,111 @@ def generate(
     status = np.full(n, 1, dtype=np.int64)  # 0 customer, 1 prospect, 2 former customer
     status[eidx] = np.where(churned_e, 2, 0)
     end_e = np.where(churned_e, churn_day_e, today)  # last day the account is a customer
+    return _CustomerPlan(
+        won=won,
+        cs=cs,
+        eidx=eidx,
+        ch_e=ch_e,
+        first_term=first_term,
+        auto=auto,
+        n0=n0,
+        xb=xb,
+        t_months=t_months,
+        churn_day_e=churn_day_e,
+        churned_e=churned_e,
+        churn_day=churn_day,
+        status=status,
+        end_e=end_e,
+    )
 
-    # ---------------------------------------------------------------- products
+
+@dataclass
+class _Catalogue:
+    """The product catalogue with ids, launch dates, prices and channel preferences."""
+
+    prod: pd.DataFrame
+    ids: pa.Array
+    launch: np.ndarray
+    price: np.ndarray
+    logw: np.ndarray
+    log_loss: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.prod)
+
+
+def _catalogue() -> _Catalogue:
+    """The products (:data:`PRODUCTS`) and each channel's taste for them."""
     prod = pd.DataFrame(PRODUCTS)
-    n_prod = len(prod)
-    prod_ids = _sf_ids("01t", n_prod)
-    launch = np.array([_day(d) for d in prod["launch"]], dtype=np.int64)
-    price = prod["price"].to_numpy(float)
     logw = np.log(prod["pop"].to_numpy(float))[None, :] + np.outer(
         [PRODUCT_COMPLEXITY_TILT[c] for c in CHANNELS], prod["cx"].to_numpy(float) - 3
     )
     log_loss = np.log(
         np.array([[CHANNEL_FAMILY_LOSS[f][c] for f in prod["family"]] for c in CHANNELS])
     )
-    win_cells: dict[str, np.ndarray] = {}
-    rows_written["Product2.csv"] = _write_csv(
+    return _Catalogue(
+        prod=prod,
+        ids=_sf_ids("01t", len(prod)),
+        launch=np.array([_day(d) for d in prod["launch"]], dtype=np.int64),
+        price=prod["price"].to_numpy(float),
+        logw=logw,
+        log_loss=log_loss,
+    )
+
+
+def _write_products(out: Path, cat: _Catalogue) -> int:
+    """``Product2.csv``; its data rows."""
+    prod = cat.prod
+    return _write_csv(
         out / "Product2.csv",
         {
-            "Id": prod_ids,
+            "Id": cat.ids,
             "Name": prod["name"].tolist(),
             "ProductCode": prod["code"].tolist(),
             "Family": prod["family"].tolist(),
-            "IsActive": [True] * n_prod,
-            "List_Price__c": price,
+            "IsActive": [True] * cat.n,
+            "List_Price__c": cat.price,
             "Complexity__c": prod["cx"].to_numpy(np.int64),
             "Cost_Share__c": prod["cost"].to_numpy(float),
-            "Launch_Date__c": _dates(launch),
+            "Launch_Date__c": _dates(cat.launch),
         },
     )
 
-    # ---------------------------------------------------------------- contracts
-    krng = np.random.default_rng(s_con)
-    keys = logw[ch_e] + krng.gumbel(size=(ne, n_prod))
+
+@dataclass
+class _ContractPlan:
+    """Contracts (initial ones and won upsells) sorted by account and start, the upsell deals
+    and each ever-customer's product preference order (for the new-business line items)."""
+
+    acc: np.ndarray
+    start: np.ndarray
+    prod: np.ndarray
+    term: np.ndarray
+    auto: np.ndarray
+    kind: np.ndarray
+    mrr: np.ndarray
+    churned: np.ndarray
+    cancel: np.ndarray
+    end: np.ndarray
+    order_init: np.ndarray
+    upsell: dict[str, np.ndarray]
+
+
+def _plan_contracts(
+    krng: np.random.Generator,
+    orng: np.random.Generator,
+    acc: _AccountPlan,
+    cust: _CustomerPlan,
+    cat: _Catalogue,
+    today: int,
+) -> _ContractPlan:
+    """Draw each customer's initial products, the upsell funnel (existing customers) and the
+    contracts it wins, and scale each customer's MRR to potential x penetration."""
+    eidx, ne, n0, n_prod = cust.eidx, len(cust.eidx), cust.n0, cat.n
+    cs, churned_e, end_e, churn_day_e = cust.cs, cust.churned_e, cust.end_e, cust.churn_day_e
+    launch = cat.launch
+    keys = cat.logw[cust.ch_e] + krng.gumbel(size=(ne, n_prod))
     keys_init = np.where(launch[None, :] <= cs[eidx, None], keys, -np.inf)
     order_init = np.argsort(-keys_init, axis=1, kind="stable")
     is_init = np.zeros((ne, n_prod), dtype=bool)
@@ -830,12 +1155,11 @@ def generate(
     c_start = np.minimum(cs[eidx][rep_n0] + offs, np.maximum(cs[eidx][rep_n0], limit))
     c_acc_e = rep_n0
     c_prod = order_init[rep_n0, j_in]
-    c_term = first_term[rep_n0]
-    c_auto = auto[rep_n0]
+    c_term = cust.first_term[rep_n0]
+    c_auto = cust.auto[rep_n0]
     c_kind = np.zeros(len(rep_n0), dtype=np.int64)  # 0 initial, 1 upsell
 
     # upsell opportunities (existing funnel)
-    orng = np.random.default_rng(s_opp)
     up_lo = cs[eidx] + 60
     up_span = np.maximum(0, end_e - up_lo)
     n_up = np.minimum(orng.poisson(FUNNEL["upsell_rate_per_year"] * up_span / 365.25), n_prod - n0)
@@ -868,7 +1192,7 @@ def generate(
     u_open = u_close > today
     u_cwon = u_won & ~u_open
     nu = int(u_cwon.sum())
-    term_p_u = np.array([CHURN["term_probs"][c] for c in CHANNELS])[ch_e[u_acc_e[u_cwon]]]
+    term_p_u = np.array([CHURN["term_probs"][c] for c in CHANNELS])[cust.ch_e[u_acc_e[u_cwon]]]
     c_start = np.concatenate([c_start, u_close[u_cwon]])
     c_acc_e = np.concatenate([c_acc_e, u_acc_e[u_cwon]])
     c_prod = np.concatenate([c_prod, u_prod[u_cwon]])
@@ -876,9 +1200,9 @@ def generate(
     c_auto = np.concatenate([c_auto, krng.random(nu) < CHURN["auto_renewal_prob"]])
     c_kind = np.concatenate([c_kind, np.ones(nu, dtype=np.int64)])
     # MRR: list price x U(0.85, 1), rescaled per account to pot * penetration
-    list_mrr = price[c_prod] * krng.uniform(0.85, 1.0, size=len(c_prod))
+    list_mrr = cat.price[c_prod] * krng.uniform(0.85, 1.0, size=len(c_prod))
     sum_list = np.bincount(c_acc_e, weights=list_mrr, minlength=ne)
-    target = (pot * pen)[eidx]
+    target = (acc.pot * acc.pen)[eidx]
     c_mrr = np.maximum(0.05, np.round(list_mrr * (target / sum_list)[c_acc_e] / 0.05) * 0.05)
     c_mrr = np.round(c_mrr, 2)
     # contract order: by account, then start
@@ -886,77 +1210,459 @@ def generate(
     c_start, c_acc_e, c_prod, c_term, c_auto, c_kind, c_mrr = (
         a[o] for a in (c_start, c_acc_e, c_prod, c_term, c_auto, c_kind, c_mrr)
     )
-    # the new-business opportunity's line items need the initial contracts' MRR
-    nc = len(c_start)
-    c_acc = eidx[c_acc_e]
     c_churned = churned_e[c_acc_e]
-    c_cancel = np.where(c_churned, churn_day_e[c_acc_e], _NAT)
     c_ref = np.where(c_churned, churn_day_e[c_acc_e], today)
-    c_end = _term_end(c_start, c_term, c_ref)
-    c_rep = channel_rep(c_acc, c_start)
-    contract_ids = _sf_ids("800", nc)
-    acc_ids = _sf_ids("001", n)
-    rows_written["Contract.csv"] = _write_csv(
+    return _ContractPlan(
+        acc=eidx[c_acc_e],
+        start=c_start,
+        prod=c_prod,
+        term=c_term,
+        auto=c_auto,
+        kind=c_kind,
+        mrr=c_mrr,
+        churned=c_churned,
+        cancel=np.where(c_churned, churn_day_e[c_acc_e], _NAT),
+        end=_term_end(c_start, c_term, c_ref),
+        order_init=order_init,
+        upsell=dict(acc=eidx[u_acc_e], created=u_created, prod=u_prod, reach=u_reach,
+                    won=u_won, entered=u_entered, close=u_close),
+    )  # fmt: skip
+
+
+def _write_contracts(
+    out: Path,
+    con: _ContractPlan,
+    acc: _AccountPlan,
+    book: _RepBook,
+    cat: _Catalogue,
+    acc_ids: pa.Array,
+) -> int:
+    """``Contract.csv``; its data rows."""
+    nc = len(con.start)
+    c_rep = acc.channel_rep(book, con.acc, con.start)
+    return _write_csv(
         out / "Contract.csv",
         {
-            "Id": contract_ids,
+            "Id": _sf_ids("800", nc),
             "ContractNumber": pa.array(np.char.zfill(np.arange(1, nc + 1).astype(str), 8)),
-            "AccountId": acc_ids.take(pa.array(c_acc)),
-            "OwnerId": rep_ids.take(pa.array(c_rep)),
-            "Status": pa.array(np.where(c_churned, "Terminated", "Activated")),
-            "StartDate": _dates(c_start),
-            "EndDate": _dates(c_end),
-            "ContractTerm": c_term.astype(np.int64),
-            "Product__c": prod_ids.take(pa.array(c_prod)),
-            "MRR__c": c_mrr,
-            "Auto_Renewal__c": c_auto,
-            "Sales_Channel__c": pa.array(_CHANNEL_LABEL[channel[c_acc]]),
-            "Cancellation_Date__c": _dates(c_cancel),
+            "AccountId": acc_ids.take(pa.array(con.acc)),
+            "OwnerId": book.ids.take(pa.array(c_rep)),
+            "Status": pa.array(np.where(con.churned, "Terminated", "Activated")),
+            "StartDate": _dates(con.start),
+            "EndDate": _dates(con.end),
+            "ContractTerm": con.term.astype(np.int64),
+            "Product__c": cat.ids.take(pa.array(con.prod)),
+            "MRR__c": con.mrr,
+            "Auto_Renewal__c": con.auto,
+            "Sales_Channel__c": pa.array(_CHANNEL_LABEL[acc.channel[con.acc]]),
+            "Cancellation_Date__c": _dates(con.cancel),
         },
     )
 
-    # ---------------------------------------------------------------- names
-    nrng = np.random.default_rng(s_names)
-    names = _account_names(nrng, industry, ind_names, pcs["place"].to_numpy(str)[code_idx])
+
+def _names(nrng: np.random.Generator, acc: _AccountPlan, g: _Geography) -> pa.Array:
+    """Account names: a group's locations are "<head> – Filiale <place>"; three accounts
+    carry HTML in their name (the reports must escape it)."""
+    n, children = acc.n, acc.children
+    names = _account_names(
+        nrng, acc.industry, acc.ind_names, g.pcs["place"].to_numpy(str)[acc.code_idx]
+    )
     if len(children):
-        head_names = names.take(pa.array(child_head))
-        child_place = pa.array(pcs["place"].to_numpy(str)[code_idx[children]])
+        head_names = names.take(pa.array(acc.child_head))
+        child_place = pa.array(g.pcs["place"].to_numpy(str)[acc.code_idx[children]])
         names_np = np.array(names.to_pylist(), dtype=object)
         names_np[children] = np.array(
             _join(head_names, " – Filiale ", child_place).to_pylist(), dtype=object
         )
         names = pa.array(names_np, type=pa.string())
     html_idx = nrng.choice(
-        np.setdiff1d(np.arange(n), np.concatenate([heads, children])), 3, replace=False
+        np.setdiff1d(np.arange(n), np.concatenate([acc.heads, children])), 3, replace=False
     )
     names_np = np.array(names.to_pylist(), dtype=object)
     names_np[html_idx] = list(HTML_NAMES)
-    names = pa.array(names_np, type=pa.string())
+    return pa.array(names_np, type=pa.string())
 
-    # ---------------------------------------------------------------- opportunities
-    opps = _opportunities(
+
+def _activity_rates(acc: _AccountPlan, cust: _CustomerPlan) -> np.ndarray:
+    """Expected activities per account and year, per activity type (account x 4)."""
+    value_mult = np.clip((acc.pot / np.median(acc.pot)) ** 0.3, 0.5, 3.0)
+    status_mult = np.array(
+        [STATUS_ACTIVITY_MULT[k] for k in ("customer", "prospect", "former_customer")]
+    )[cust.status]
+    return ACTIVITY_RATES[acc.channel] * (value_mult * status_mult)[:, None]
+
+
+def _write_accounts(
+    out: Path,
+    arng: np.random.Generator,
+    acc: _AccountPlan,
+    cust: _CustomerPlan,
+    g: _Geography,
+    book: _RepBook,
+    ids: tuple[pa.Array, pa.Array],
+    acct_first: np.ndarray,
+    today: int,
+) -> tuple[int, np.ndarray]:
+    """``Account.csv`` (created before the account's first deal, activity or contract); its
+    data rows and whether each account has a customer-since date."""
+    n, status, cs = acc.n, cust.status, cust.cs
+    acc_ids, names = ids
+    pcs, codes, code_idx = g.pcs, g.codes, acc.code_idx
+    has_cs = (cs != _NAT) & (cs <= today)
+    acct_first = np.where(has_cs, np.minimum(acct_first, cs), acct_first)
+    none = acct_first == np.iinfo(np.int64).max
+    created = acct_first - arng.integers(0, 181, size=n)
+    created[none] = today - arng.integers(30, 8 * 365, size=int(none.sum()))
+    pref_p = np.array([0.7, 0.2, 0.5])[status]  # customer, prospect, former
+    has_pref = arng.random(n) < pref_p
+    pref_ch = np.where(status == 1, arng.integers(0, 3, size=n), acc.channel)
+    revenue = np.round(acc.emp * 140_000 * np.exp(0.4 * arng.standard_normal(n)) / 1000) * 1000
+    revenue_missing = arng.random(n) < 0.35
+    street = _join(
+        pa.array(_STREETS[arng.integers(0, len(_STREETS), size=n)]),
+        " ",
+        pa.array(arng.integers(1, 120, size=n).astype(str)),
+    )
+    type_label = np.array(["Customer", "Prospect", "Former Customer"])[status]
+    parent = acc.parent
+    rows = _write_csv(
+        out / "Account.csv",
+        {
+            "Id": acc_ids,
+            "Name": names,
+            "BillingStreet": street,
+            "BillingPostalCode": pa.array(codes[code_idx]),
+            "BillingCity": pa.array(pcs["place"].to_numpy(str)[code_idx]),
+            "BillingState": pa.array(pcs["canton"].to_numpy(str)[code_idx]),
+            "BillingCountry": pa.array(acc.billing_country.astype(str)),
+            "BillingLatitude": np.round(acc.lat, 5),
+            "BillingLongitude": np.round(acc.lon, 5),
+            "Industry": pa.array(acc.ind_names[acc.industry]),
+            "NumberOfEmployees": acc.emp,
+            "AnnualRevenue": pa.array(np.where(revenue_missing, np.nan, revenue), from_pandas=True),
+            "Type": pa.array(type_label),
+            "OwnerId": book.ids.take(pa.array(acc.owner)),
+            "ParentId": acc_ids.take(pa.array(np.where(parent >= 0, parent, 0), mask=parent < 0)),
+            "CreatedDate": _dates(created),
+            "Customer_Since__c": _dates(np.where(has_cs, cs, _NAT)),
+            "Channel_Preference__c": pa.array(_CHANNEL_LABEL[pref_ch], mask=~has_pref),
+        },
+    )
+    return rows, has_cs
+
+
+def _write_channel_rates(out: Path, rates_column: str = "Cost_Per_Year_CHF") -> int:
+    """``Channel_Cost_Rates.csv`` (cost column in the client's currency); its data rows."""
+    return _write_csv(
+        out / "Channel_Cost_Rates.csv",
+        {
+            "Channel": list(_CHANNEL_LABEL),
+            rates_column: [CHANNEL_RATES[c]["cost_per_year"] for c in CHANNELS],
+            "Capacity_Hours": [CHANNEL_RATES[c]["capacity_hours"] for c in CHANNELS],
+            "Travel_Cost_Per_Km": [CHANNEL_RATES[c]["travel_cost_per_km"] for c in CHANNELS],
+        },
+    )
+
+
+def _cost_per_minute() -> np.ndarray:
+    """Cost of a minute of each channel's time (CHF)."""
+    return np.array(
+        [
+            CHANNEL_RATES[c]["cost_per_year"] / (CHANNEL_RATES[c]["capacity_hours"] * 60)
+            for c in CHANNELS
+        ]
+    )
+
+
+def _truth_accounts(
+    acc: _AccountPlan,
+    cust: _CustomerPlan,
+    book: _RepBook,
+    acc_ids: pa.Array,
+    lam: np.ndarray,
+    has_cs: np.ndarray,
+    regions: tuple[tuple[str, int, int, int], ...] = REGIONS,
+) -> pd.DataFrame:
+    """The planted truth per account (``truth_accounts.parquet``)."""
+    n, eidx, channel, owner = acc.n, cust.eidx, acc.channel, acc.owner
+    cpm = _cost_per_minute()
+    dist_owner = geo.haversine_km(acc.lat, acc.lon, book.lat[owner], book.lon[owner])
+    travel_km = 2 * ROAD_FACTOR * dist_owner
+    travel_min = travel_km / TRAVEL_SPEED_KMH * 60
+    exp_minutes = lam @ ACTIVITY_MEAN_MINUTES
+    exp_cost = exp_minutes * cpm[channel] + lam[:, 0] * (
+        travel_min * cpm[0] + travel_km * CHANNEL_RATES["field"]["travel_cost_per_km"]
+    )
+    status_tok = np.array(["customer", "prospect", "former_customer"])[cust.status]
+    truth_acc = pd.DataFrame(
+        {
+            "account_id": acc_ids.to_numpy(zero_copy_only=False),
+            "potential_mrr": acc.pot,
+            "log_potential": acc.log_pot,
+            "potential_noise": acc.noise,
+            "industry_effect": acc.ind_eff[acc.industry],
+            "urban": acc.urban,
+            "penetration": acc.pen,
+            "status": status_tok,
+            "serving_channel": np.array(CHANNELS)[channel],
+            "key_account": acc.key,
+            "region": np.array([r[0] for r in regions])[acc.region],
+            "won_flag": cust.won,
+            "first_term_months": _scatter(n, eidx, cust.first_term, -1),
+            "auto_renewal_first": _scatter(n, eidx, cust.auto.astype(np.int64), -1),
+            "n_products_start": _scatter(n, eidx, cust.n0, 0),
+            "churn_linear_predictor": _scatter(n, eidx, cust.xb, np.nan),
+            "latent_churn_months": _scatter(n, eidx, cust.t_months, np.nan),
+            "churned": _scatter(n, eidx, cust.churned_e.astype(np.int64), 0).astype(bool),
+            "expected_activities_per_year": lam.sum(axis=1),
+            "expected_minutes_per_year": exp_minutes,
+            "travel_km_per_visit": travel_km,
+            "expected_cost_to_serve": exp_cost,
+        }
+    )
+    truth_acc["customer_since"] = pd.to_datetime(np.where(has_cs, cust.cs, _NAT).astype("M8[D]"))
+    truth_acc["churn_date"] = pd.to_datetime(cust.churn_day.astype("M8[D]"))
+    return truth_acc
+
+
+def _deals(
+    orng: np.random.Generator,
+    acc: _AccountPlan,
+    cust: _CustomerPlan,
+    con: _ContractPlan,
+    cat: _Catalogue,
+    dates: tuple[int, int, int],
+    win_cells: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Every deal (:func:`_opportunities`) of the planned customers and contracts; ``dates``
+    are today, the start of the history and of the activity window (days)."""
+    today, history_start, act_start = dates
+    return _opportunities(
         orng,
         today=today,
         history_start=history_start,
         act_start=act_start,
-        won=won,
-        cs=cs,
-        eidx=eidx,
-        n0=n0,
-        order_init=order_init,
-        c=dict(acc=c_acc, start=c_start, term=c_term, auto=c_auto, mrr=c_mrr, prod=c_prod,
-               kind=c_kind, churned=c_churned),
-        churn_day=churn_day,
-        channel=channel,
-        launch=launch,
-        price=price,
-        logw=logw,
-        log_loss=log_loss,
+        won=cust.won,
+        cs=cust.cs,
+        eidx=cust.eidx,
+        n0=cust.n0,
+        order_init=con.order_init,
+        c=dict(acc=con.acc, start=con.start, term=con.term, auto=con.auto, mrr=con.mrr,
+               prod=con.prod, kind=con.kind, churned=con.churned),
+        churn_day=cust.churn_day,
+        channel=acc.channel,
+        launch=cat.launch,
+        price=cat.price,
+        logw=cat.logw,
+        log_loss=cat.log_loss,
         expected_lost_out=win_cells,
-        upsell=dict(acc=eidx[u_acc_e], created=u_created, prod=u_prod, reach=u_reach,
-                    won=u_won, entered=u_entered, close=u_close),
+        upsell=con.upsell,
     )  # fmt: skip
-    o_rep = channel_rep(opps["acc"], opps["created"])
+
+
+@dataclass
+class _DemoPlan:
+    """Everything planned before the files are written (for ``truth.json``)."""
+
+    g: _Geography
+    book: _RepBook
+    acc: _AccountPlan
+    cust: _CustomerPlan
+    cat: _Catalogue
+    con: _ContractPlan
+
+
+def _truth_geography(g: _Geography, acc: _AccountPlan) -> dict[str, Any]:
+    """The ``geography`` section of truth.json for a German client or accounts abroad."""
+    bc = pd.Series(acc.billing_country)
+    if g.country.code == "CH" and (bc == g.country.billing_country).all():
+        return {}
+    if g.country.code == "CH":
+        return {
+            "geography": {
+                "country": "CH",
+                "abroad_share": g.abroad_share,
+                "accounts_by_country": {
+                    str(k): int(v) for k, v in bc.value_counts().sort_index().items()
+                },
+                "abroad": "accounts placed in Liechtenstein and in German PLZ within 30 km of "
+                "Switzerland, drawn by estimated population; today they belong to the nearest "
+                "field rep",
+            }
+        }
+    return {
+        "geography": {
+            "country": g.country.code,
+            "currency": g.country.currency,
+            "postal_codes": int(len(g.pcs)),
+            "account_density": "each account's PLZ drawn with probability proportional to the "
+            "PLZ's population proxy",
+            "population_proxy": g.country.population_source,
+            "region_population": "Destatis, Länder on 31 Dec 2022, rounded to thousands",
+            "field_reps": f"one per {ACCOUNTS_PER_FIELD_REP} accounts, split over the region "
+            "teams by fixed shares",
+        }
+    }
+
+
+def _write_truth(
+    out: Path,
+    seed: int,
+    dates: tuple[int, int, int],
+    plan: _DemoPlan,
+    truth_acc: pd.DataFrame,
+    stats: dict[str, Any],
+    rows_written: dict[str, int],
+    win_cells: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    """Write ``truth.json`` (:func:`_truth`) and return it."""
+    today, history_start, act_start = dates
+    g, book, acc, cust, cat, con = plan.g, plan.book, plan.acc, plan.cust, plan.cat, plan.con
+    n = acc.n
+    funnel_empirical, act_stats = stats["funnel_empirical"], stats["act_stats"]
+    truth = _truth(
+        seed=seed,
+        n=n,
+        as_of=str(np.datetime64(today, "D")),
+        history_start=str(np.datetime64(history_start, "D")),
+        act_start=str(np.datetime64(act_start, "D")),
+        urban_threshold=g.urban_threshold,
+        truth_acc=truth_acc,
+        eidx=cust.eidx,
+        cs=cust.cs,
+        today=today,
+        xb=cust.xb,
+        first_term=cust.first_term,
+        cpm=_cost_per_minute(),
+        funnel_empirical=funnel_empirical,
+        act_stats=act_stats,
+        reps=book.reps,
+        rep_ids=book.ids,
+        owner=acc.owner,
+        status=cust.status,
+        pot=acc.pot,
+        c_acc=con.acc,
+        c_mrr=con.mrr,
+        c_churned=con.churned,
+        rows=rows_written,
+        win_cells=win_cells,
+        families=cat.prod["family"].to_numpy(str),
+        regions=g.regions,
+        client=g.country.client,
+    )
+    truth.update(_truth_geography(g, acc))
+    with (out / "truth.json").open("w", encoding="utf-8") as fh:
+        json.dump(truth, fh, indent=2, ensure_ascii=False, allow_nan=False)
+        fh.write("\n")
+    return truth
+
+
+def _activities(
+    out: Path,
+    s_act: np.random.SeedSequence,
+    acc: _AccountPlan,
+    cust: _CustomerPlan,
+    book: _RepBook,
+    acc_ids: pa.Array,
+    window: tuple[int, int],
+) -> tuple[np.ndarray, dict[str, int], np.ndarray, dict[str, Any]]:
+    """Activity rates per account (per year, 4 types) and the written ``Task``/``Event`` files:
+    the rates, rows written, each account's first activity day and the activity statistics."""
+    lam = _activity_rates(acc, cust)
+    rows, first, stats = _write_activities(
+        out,
+        s_act,
+        acc.n,
+        lam,
+        window[0],
+        window[1],
+        acc.channel,
+        lambda a, d: acc.channel_rep(book, a, d),
+        acc_ids,
+        book.ids,
+    )
+    return lam, rows, first, stats
+
+
+def _check_country(country: str, abroad: float) -> None:
+    """The demo client's country and share abroad, or a :class:`ParameterError`."""
+    if country not in DEMO_COUNTRIES:
+        raise ParameterError(
+            f"country must be one of {', '.join(DEMO_COUNTRIES)} for the demo client, got "
+            f"{country!r}"
+        )
+    if not 0.0 <= abroad < 0.5 or (abroad > 0 and country != "CH"):
+        raise ParameterError(
+            f"abroad must be a share in [0, 0.5) and is for the Swiss client only, got {abroad!r}"
+        )
+
+
+def generate(
+    out_dir: str | Path,
+    n_accounts: int = 20_000,
+    seed: int = 42,
+    as_of: str = "2026-06-30",
+    country: str = "CH",
+    abroad: float = 0.0,
+) -> dict[str, Any]:
+    """Generate the demo client's Salesforce-style export with planted truths.
+
+    Parameters
+    ----------
+    out_dir
+        Folder to write into (created if missing; existing export files are overwritten).
+    n_accounts
+        Number of accounts (at least 100). 20,000 takes seconds; 1,000,000 works (chunked).
+    seed
+        Seed of every random step; the same arguments give identical files.
+    as_of
+        The export's "today" (ISO date).
+    country
+        ``CH`` (default, the Swiss client) or ``DE``: the same kind of client across Germany
+        (:data:`DEMO_COUNTRIES`; population proxy stated in ``truth.json["geography"]``, EUR).
+    abroad
+        Swiss client only: share of accounts in Liechtenstein and German PLZ within 30 km of
+        Switzerland (own random stream; the Swiss accounts' draws stay those of ``abroad=0``).
+
+    Returns
+    -------
+    dict
+        ``out_dir``, ``seed``, ``n_accounts``, ``as_of``, ``rows`` (file name -> data rows),
+        ``status_shares`` and ``seconds``.
+
+    Raises
+    ------
+    ValueError
+        For a bad ``n_accounts``, ``seed`` or ``as_of`` (all problems in one message).
+    """
+    t0 = time.perf_counter()
+    today = _check_args(n_accounts, seed, as_of)
+    _check_country(country, abroad)
+    n = int(n_accounts)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ss = np.random.SeedSequence(seed)
+    (s_reps, s_acc, s_cust, s_con, s_opp, s_names, s_act) = ss.spawn(7)
+    history_start = int(_add_months(np.array([today]), np.array([-60]))[0])
+    act_start = today - ACTIVITY_WINDOW_DAYS
+    rows_written: dict[str, int] = {}
+
+    g = _geography(country, int(n_accounts))
+    book = _rep_book(np.random.default_rng(s_reps), g, today)
+    arng = np.random.default_rng(s_acc)
+    acc = _plan_accounts(arng, n, g, book, (abroad, int(seed)))
+    cust = _plan_customers(np.random.default_rng(s_cust), acc, history_start, today)
+    cat = _catalogue()
+    win_cells: dict[str, np.ndarray] = {}
+    rows_written["Product2.csv"] = _write_products(out, cat)
+    orng = np.random.default_rng(s_opp)
+    con = _plan_contracts(np.random.default_rng(s_con), orng, acc, cust, cat, today)
+    acc_ids = _sf_ids("001", n)
+    rows_written["Contract.csv"] = _write_contracts(out, con, acc, book, cat, acc_ids)
+    names = _names(np.random.default_rng(s_names), acc, g)
+
+    opps = _deals(orng, acc, cust, con, cat, (today, history_start, act_start), win_cells)
+    o_rep = acc.channel_rep(book, opps["acc"], opps["created"])
     acct_first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     u_acc, u_first = np.unique(opps["acc"], return_index=True)  # deals are sorted by created
     acct_first[u_acc] = opps["created"][u_first]
@@ -966,158 +1672,40 @@ def generate(
             opps,
             o_rep,
             acc_ids,
-            rep_ids,
-            prod_ids,
+            book.ids,
+            cat.ids,
             names,
-            prod,
-            (c_acc, c_prod, c_mrr, c_kind),
+            cat.prod,
+            (con.acc, con.prod, con.mrr, con.kind),
         )
     )
     funnel_empirical = _funnel_empirical(opps)
 
-    # ---------------------------------------------------------------- activities
-    value_mult = np.clip((pot / np.median(pot)) ** 0.3, 0.5, 3.0)
-    status_mult = np.array(
-        [STATUS_ACTIVITY_MULT[k] for k in ("customer", "prospect", "former_customer")]
-    )[status]
-    lam = ACTIVITY_RATES[channel] * (value_mult * status_mult)[:, None]  # per year, 4 types
-    act_rows, act_first, act_stats = _write_activities(
-        out, s_act, n, lam, act_start, today, channel, channel_rep, acc_ids, rep_ids
+    lam, act_rows, act_first, act_stats = _activities(
+        out, s_act, acc, cust, book, acc_ids, (act_start, today)
     )
     rows_written.update(act_rows)
     acct_first = np.minimum(acct_first, act_first)
+    rows_written["Account.csv"], has_cs = _write_accounts(
+        out, arng, acc, cust, g, book, (acc_ids, names), acct_first, today
+    )
+    rows_written["User.csv"] = _write_users(out, book.reps, book.ids, g.pcs, book.home)
+    rows_written["Channel_Cost_Rates.csv"] = _write_channel_rates(out, g.country.rates_column)
 
-    # ---------------------------------------------------------------- accounts
-    has_cs = (cs != _NAT) & (cs <= today)
-    acct_first = np.where(has_cs, np.minimum(acct_first, cs), acct_first)
-    none = acct_first == np.iinfo(np.int64).max
-    created = acct_first - arng.integers(0, 181, size=n)
-    created[none] = today - arng.integers(30, 8 * 365, size=int(none.sum()))
-    pref_p = np.array([0.7, 0.2, 0.5])[status]  # customer, prospect, former
-    has_pref = arng.random(n) < pref_p
-    pref_ch = np.where(status == 1, arng.integers(0, 3, size=n), channel)
-    revenue = np.round(emp * 140_000 * np.exp(0.4 * arng.standard_normal(n)) / 1000) * 1000
-    revenue_missing = arng.random(n) < 0.35
-    street = _join(
-        pa.array(_STREETS[arng.integers(0, len(_STREETS), size=n)]),
-        " ",
-        pa.array(arng.integers(1, 120, size=n).astype(str)),
-    )
-    type_label = np.array(["Customer", "Prospect", "Former Customer"])[status]
-    rows_written["Account.csv"] = _write_csv(
-        out / "Account.csv",
-        {
-            "Id": acc_ids,
-            "Name": names,
-            "BillingStreet": street,
-            "BillingPostalCode": pa.array(codes[code_idx]),
-            "BillingCity": pa.array(pcs["place"].to_numpy(str)[code_idx]),
-            "BillingState": pa.array(pcs["canton"].to_numpy(str)[code_idx]),
-            "BillingCountry": pa.array(np.full(n, "Switzerland")),
-            "BillingLatitude": np.round(lat, 5),
-            "BillingLongitude": np.round(lon, 5),
-            "Industry": pa.array(ind_names[industry]),
-            "NumberOfEmployees": emp,
-            "AnnualRevenue": pa.array(np.where(revenue_missing, np.nan, revenue), from_pandas=True),
-            "Type": pa.array(type_label),
-            "OwnerId": rep_ids.take(pa.array(owner)),
-            "ParentId": acc_ids.take(pa.array(np.where(parent >= 0, parent, 0), mask=parent < 0)),
-            "CreatedDate": _dates(created),
-            "Customer_Since__c": _dates(np.where(has_cs, cs, _NAT)),
-            "Channel_Preference__c": pa.array(_CHANNEL_LABEL[pref_ch], mask=~has_pref),
-        },
-    )
-
-    # ---------------------------------------------------------------- users, rates
-    rows_written["User.csv"] = _write_users(out, reps, rep_ids, pcs, rep_home)
-    rows_written["Channel_Cost_Rates.csv"] = _write_csv(
-        out / "Channel_Cost_Rates.csv",
-        {
-            "Channel": list(_CHANNEL_LABEL),
-            "Cost_Per_Year_CHF": [CHANNEL_RATES[c]["cost_per_year"] for c in CHANNELS],
-            "Capacity_Hours": [CHANNEL_RATES[c]["capacity_hours"] for c in CHANNELS],
-            "Travel_Cost_Per_Km": [CHANNEL_RATES[c]["travel_cost_per_km"] for c in CHANNELS],
-        },
-    )
-
-    # ---------------------------------------------------------------- truths
-    cpm = np.array(
-        [
-            CHANNEL_RATES[c]["cost_per_year"] / (CHANNEL_RATES[c]["capacity_hours"] * 60)
-            for c in CHANNELS
-        ]
-    )
-    dist_owner = geo.haversine_km(lat, lon, rep_lat[owner], rep_lon[owner])
-    travel_km = 2 * ROAD_FACTOR * dist_owner
-    travel_min = travel_km / TRAVEL_SPEED_KMH * 60
-    exp_minutes = lam @ ACTIVITY_MEAN_MINUTES
-    exp_cost = exp_minutes * cpm[channel] + lam[:, 0] * (
-        travel_min * cpm[0] + travel_km * CHANNEL_RATES["field"]["travel_cost_per_km"]
-    )
-    status_tok = np.array(["customer", "prospect", "former_customer"])[status]
-    truth_acc = pd.DataFrame(
-        {
-            "account_id": acc_ids.to_numpy(zero_copy_only=False),
-            "potential_mrr": pot,
-            "log_potential": log_pot,
-            "potential_noise": noise,
-            "industry_effect": ind_eff[industry],
-            "urban": urban,
-            "penetration": pen,
-            "status": status_tok,
-            "serving_channel": np.array(CHANNELS)[channel],
-            "key_account": key,
-            "region": np.array([r[0] for r in REGIONS])[region],
-            "won_flag": won,
-            "first_term_months": _scatter(n, eidx, first_term, -1),
-            "auto_renewal_first": _scatter(n, eidx, auto.astype(np.int64), -1),
-            "n_products_start": _scatter(n, eidx, n0, 0),
-            "churn_linear_predictor": _scatter(n, eidx, xb, np.nan),
-            "latent_churn_months": _scatter(n, eidx, t_months, np.nan),
-            "churned": _scatter(n, eidx, churned_e.astype(np.int64), 0).astype(bool),
-            "expected_activities_per_year": lam.sum(axis=1),
-            "expected_minutes_per_year": exp_minutes,
-            "travel_km_per_visit": travel_km,
-            "expected_cost_to_serve": exp_cost,
-        }
-    )
-    truth_acc["customer_since"] = pd.to_datetime(np.where(has_cs, cs, _NAT).astype("M8[D]"))
-    truth_acc["churn_date"] = pd.to_datetime(churn_day.astype("M8[D]"))
+    truth_acc = _truth_accounts(acc, cust, book, acc_ids, lam, has_cs, g.regions)
     pq.write_table(
         pa.Table.from_pandas(truth_acc, preserve_index=False), out / "truth_accounts.parquet"
     )
-
-    truth = _truth(
-        seed=seed,
-        n=n,
-        as_of=str(np.datetime64(today, "D")),
-        history_start=str(np.datetime64(history_start, "D")),
-        act_start=str(np.datetime64(act_start, "D")),
-        urban_threshold=urban_threshold,
-        truth_acc=truth_acc,
-        eidx=eidx,
-        cs=cs,
-        today=today,
-        xb=xb,
-        first_term=first_term,
-        cpm=cpm,
-        funnel_empirical=funnel_empirical,
-        act_stats=act_stats,
-        reps=reps,
-        rep_ids=rep_ids,
-        owner=owner,
-        status=status,
-        pot=pot,
-        c_acc=c_acc,
-        c_mrr=c_mrr,
-        c_churned=c_churned,
-        rows=rows_written,
-        win_cells=win_cells,
-        families=prod["family"].to_numpy(str),
+    truth = _write_truth(
+        out,
+        seed,
+        (today, history_start, act_start),
+        _DemoPlan(g, book, acc, cust, cat, con),
+        truth_acc,
+        {"funnel_empirical": funnel_empirical, "act_stats": act_stats},
+        rows_written,
+        win_cells,
     )
-    with (out / "truth.json").open("w", encoding="utf-8") as fh:
-        json.dump(truth, fh, indent=2, ensure_ascii=False, allow_nan=False)
-        fh.write("\n")
     return {
         "out_dir": str(out),
         "seed": int(seed),
@@ -1264,11 +1852,20 @@ def _opportunities(rng: np.random.Generator, **k: Any) -> dict[str, np.ndarray]:
     up_amount[won_closed] = 12 * c["mrr"][up][oc][pos]
     parts.append(dict(acc=u["acc"], kind=np.ones(mu, np.int64), entered=ent, reach=u["reach"],
                       won=u["won"], close=u["close"], prod=u["prod"], amount=up_amount))  # fmt: skip
+    parts.extend(_renewal_deals(c, k["churn_day"], today, k["act_start"], S))
+    return _censor_and_order(rng, parts, channel, today)
+
+
+def _renewal_deals(
+    c: dict[str, np.ndarray], churn: np.ndarray, today: int, act_start: int, S: int
+) -> list[dict[str, np.ndarray]]:
+    """Renewal deals of non-auto-renewing contracts with a term of 12+ months, created
+    ``renewal_lead_days`` before each term end in the activity window: won on the term end
+    unless the account churned before (then lost on the churn date)."""
     # renewals of non-auto-renewing contracts with a term of 12+ months
     sel = (~c["auto"]) & (c["term"] >= 12)
     r_acc, r_start, r_term = c["acc"][sel], c["start"][sel], c["term"][sel]
     r_mrr, r_prod = c["mrr"][sel], c["prod"][sel]
-    churn = k["churn_day"]
     offs = np.asarray(FUNNEL["renewal_stage_offsets_days"])
     rp: list[dict[str, np.ndarray]] = []
     for kk in range(1, 61 // 12 + 2):
@@ -1276,7 +1873,7 @@ def _opportunities(rng: np.random.Generator, **k: Any) -> dict[str, np.ndarray]:
         created = e - FUNNEL["renewal_lead_days"]
         ch_day = churn[r_acc]
         alive = (ch_day == _NAT) | (created < ch_day)
-        ok = (created >= k["act_start"]) & (created <= today) & (created >= r_start) & alive
+        ok = (created >= act_start) & (created <= today) & (created >= r_start) & alive
         if not ok.any():
             continue
         a, e, cr, chd = r_acc[ok], e[ok], created[ok], ch_day[ok]
@@ -1289,7 +1886,18 @@ def _opportunities(rng: np.random.Generator, **k: Any) -> dict[str, np.ndarray]:
         )
         rp.append(dict(acc=a, kind=np.full(len(a), 2, np.int64), entered=ent, reach=reach,
                        won=~lost, close=close, prod=r_prod[ok], amount=12 * r_mrr[ok]))  # fmt: skip
-    parts.extend(rp)
+    return rp
+
+
+def _censor_and_order(
+    rng: np.random.Generator,
+    parts: list[dict[str, np.ndarray]],
+    channel: np.ndarray,
+    today: int,
+) -> dict[str, np.ndarray]:
+    """The deals as aligned arrays, censored at as_of (deals not yet created are dropped,
+    running deals are open, later stages are not yet entered), ordered by created date and
+    account, with some open amounts missing and a lead source."""
     o = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     # censoring at as_of: deals not yet created are dropped, running deals are open
     first_entered = np.where(o["entered"] == _NAT, np.iinfo(np.int64).max, o["entered"]).min(axis=1)
@@ -1646,14 +2254,36 @@ def _channel_matrix_truth(cells: dict[str, np.ndarray], families: np.ndarray) ->
     }
 
 
-def _truth(**k: Any) -> dict[str, Any]:
-    ta: pd.DataFrame = k["truth_acc"]
-    n = k["n"]
-    status = k["status"]
+def _potential_truth(urban_threshold: float, ta: pd.DataFrame) -> dict[str, Any]:
+    """The planted potential model."""
+    return {
+        "model": "log(pot) = b0 + elasticity_employees*log(employees) + industry_effect[industry] "
+        "+ urban_effect*urban + N(0, noise_sd^2); customer MRR = pot * penetration",
+        "b0": POTENTIAL["b0"],
+        "elasticity_employees": POTENTIAL["elasticity_employees"],
+        "urban_effect": POTENTIAL["urban_effect"],
+        "noise_sd": POTENTIAL["noise_sd"],
+        "industry_effect": {k: v[1] for k, v in INDUSTRIES.items()},
+        "industry_share": {k: v[0] for k, v in INDUSTRIES.items()},
+        "urban_definition": "postal-code density (population 2016 / approx. area) >= the "
+        "2/3-quantile over postal codes with population and area (densest third of codes)",
+        "urban_density_threshold_per_km2": urban_threshold,
+        "urban_share_of_accounts": float(ta["urban"].mean()),
+        "penetration": "Beta(2, 3), independent of everything else (mean 0.4)",
+        "employees": "ceil(LogNormal(log 6, 0.8)) for 97%, ceil(LogNormal(log 50, 0.8)) for "
+        "3%, capped at 5000; independent of industry and place",
+        "quantile_slope_note": "log(MRR) = log(pot) + log(penetration) with penetration "
+        "independent of employees: the slope on log(employees) is 0.6 at every quantile",
+    }
+
+
+def _churn_truth(k: dict[str, Any]) -> dict[str, Any]:
+    """The planted churn model (Weibull proportional hazards) and its 12-month churn."""
+    status, eidx, cs, today = k["status"], k["eidx"], k["cs"], k["today"]
+    xb, first_term = k["xb"], k["first_term"]
     scale = CHURN["scale_months"]
     shape = CHURN["shape"]
     h12 = (12 / scale) ** shape
-    eidx, cs, today, xb, first_term = k["eidx"], k["cs"], k["today"], k["xb"], k["first_term"]
     follow = cs[eidx] <= today - round(12 * CHURN["month_days"])
     p12 = 1 - np.exp(-h12 * np.exp(xb))
     pop_12 = {
@@ -1661,8 +2291,107 @@ def _truth(**k: Any) -> dict[str, Any]:
         for t in _TERMS
         if (follow & (first_term == t)).any()
     }
-    # status quo territories
-    reps = k["reps"]
+    return {
+        "model": "S(t|x) = exp(-(t/scale)^shape * exp(x beta)), t in months since "
+        "customer_since (1 month = 30.4375 days), covariates at acquisition",
+        "shape": shape,
+        "scale_months": scale,
+        "reference": {
+            "term_months": 12,
+            "auto_renewal": False,
+            "channel": "field",
+            "n_products_start": 1,
+        },  # fmt: skip
+        "hazard_ratios": {
+            "term_months": {str(t): v for t, v in CHURN["hr_term"].items()},
+            "auto_renewal": CHURN["hr_auto_renewal"],
+            "channel": CHURN["hr_channel"],
+            "per_additional_product_at_start": CHURN["hr_per_additional_product"],
+        },
+        "n_products_start_definition": "contracts starting within 30 days of customer_since",
+        "reference_12m_churn": CHURN["reference_12m_churn"],
+        "expected_12m_churn_by_term_reference_covariates": {
+            str(t): float(1 - math.exp(-h12 * CHURN["hr_term"][int(t)])) for t in _TERMS
+        },
+        "expected_12m_churn_by_term_customers_with_12m_followup": pop_12,
+        "censoring": "at as_of; churn date = customer_since + max(1, round(T * 30.4375)) days",
+        "term_probs_by_channel": {c: list(v) for c, v in CHURN["term_probs"].items()},
+        "auto_renewal_prob": CHURN["auto_renewal_prob"],
+        "n_products_probs_by_channel": {c: list(v) for c, v in CHURN["n_products_probs"].items()},
+        "churned_customers": int((status == 2).sum()),
+    }
+
+
+def _channel_costs_truth(k: dict[str, Any]) -> dict[str, Any]:
+    """Channel cost rates, activity rates and minutes, travel and the expected cost to serve."""
+    cpm = k["cpm"]
+    cost_by = (
+        k["truth_acc"]
+        .groupby(["serving_channel", "status"])["expected_cost_to_serve"]
+        .mean()
+        .round(2)
+    )
+    return {
+        "rates": CHANNEL_RATES,
+        "cost_per_minute": {c: float(cpm[i]) for i, c in enumerate(CHANNELS)},
+        "cost_per_minute_definition": "Cost_Per_Year_CHF / (Capacity_Hours * 60)",
+        "activity_mean_minutes": dict(
+            zip(ACTIVITY_TYPES, ACTIVITY_MEAN_MINUTES.tolist(), strict=True)
+        ),
+        "activity_minutes_distribution": "round(LogNormal(log(mean) - 0.5^2/2, 0.5)), >= 1",
+        "activity_minutes_generated_mean": k["act_stats"]["mean_minutes_by_type"],
+        "activity_counts": k["act_stats"]["count_by_type"],
+        "activity_rates_per_year": {
+            c: dict(zip(ACTIVITY_TYPES, ACTIVITY_RATES[i].tolist(), strict=True))
+            for i, c in enumerate(CHANNELS)
+        },
+        "rate_multipliers": "value: clip((pot / median pot)^0.3, 0.5, 3); status: "
+        + json.dumps(STATUS_ACTIVITY_MULT),
+        "activity_channel": "every activity of an account is done in its serving channel "
+        "(field: owner; tele: a regional tele rep; online: the regional inside sales rep)",
+        "travel": {
+            "road_factor": ROAD_FACTOR,
+            "speed_kmh": TRAVEL_SPEED_KMH,
+            "definition": "per visit: km = 2 * 1.3 * haversine(rep home, account); minutes = "
+            "km / 50 * 60 (cost at the field cost per minute); cost CHF 0.70 per km",
+        },
+        "expected_cost_to_serve_definition": "per account and year: sum over types of rate * "
+        "mean minutes * cost per minute of its channel + visit rate * (travel minutes * field "
+        "cost per minute + travel km * 0.70)",
+        "expected_cost_to_serve_mean": {f"{ch}/{st}": float(v) for (ch, st), v in cost_by.items()},
+    }
+
+
+def _funnel_truth(k: dict[str, Any]) -> dict[str, Any]:
+    """The planted funnels (new business, upsell, renewal) and what was generated."""
+    nb, exi = FUNNEL["new_business"], FUNNEL["existing"]
+    return {
+        "new_business": {
+            "stages": nb["stages"],
+            "conversion": nb["conversion"],
+            "win_rate": float(np.prod(nb["conversion"])),
+            "mean_days": nb["mean_days"],
+        },
+        "existing_upsell": {
+            "stages": exi["stages"],
+            "conversion": exi["conversion"],
+            "win_rate": float(np.prod(exi["conversion"])),
+            "mean_days": exi["mean_days"],
+        },
+        "renewal": "outcome follows the churn model: won on the term end unless the account "
+        "churned before (then lost on the churn date); stages entered 0/20/40 days after "
+        "creation (60 days before the term end)",
+        "duration_distribution": FUNNEL["duration_distribution"],
+        "upsell_rate_per_year": FUNNEL["upsell_rate_per_year"],
+        "censoring": "deals running at as_of are open in the stage reached; history rows only "
+        "for stages entered on or before as_of",
+        "empirical": k["funnel_empirical"],
+    }
+
+
+def _territories_truth(k: dict[str, Any]) -> dict[str, Any]:
+    """The status quo territories: each active field rep and key account manager with their book."""
+    reps, n, status = k["reps"], k["n"], k["status"]
     rep_ids = k["rep_ids"].to_pylist()
     owner, pot = k["owner"], k["pot"]
     mrr_acc = np.bincount(
@@ -1686,13 +2415,43 @@ def _truth(**k: Any) -> dict[str, Any]:
             }
         )
     field_pot = np.array([t["potential_mrr"] for t in terr if t["role"] == "field"])
-    cpm = k["cpm"]
-    cost_by = ta.groupby(["serving_channel", "status"])["expected_cost_to_serve"].mean().round(2)
+    return {
+        "model": "status quo: field reps own contiguous ranges of 2-digit postal-code "
+        "prefixes inside their region, cut near equal population shares but displaced at "
+        "random by up to 40% of a share (unbalanced); the top 1% accounts by potential are "
+        "key accounts owned by the nearest key account manager",
+        "key_account_share": 0.01,
+        "regions": {
+            r[0]: {"prefixes": f"{r[1]:02d}-{r[2]:02d}", "field_reps": r[3]}
+            for r in k.get("regions", REGIONS)
+        },
+        "reps": terr,
+        "field_potential_max_over_min": float(field_pot.max() / max(field_pot.min(), 1e-9)),
+        "field_potential_cv": float(field_pot.std() / field_pot.mean()),
+    }
+
+
+def _reps_truth(k: dict[str, Any]) -> dict[str, Any]:
+    """The sales team: active reps by role, new hires and their inactive predecessors."""
+    reps = k["reps"]
+    rep_ids = k["rep_ids"].to_pylist()
     roles: dict[str, int] = {}
     for r in reps["rows"]:
         if r["active"]:
             roles[r["role"]] = roles.get(r["role"], 0) + 1
-    nb, exi = FUNNEL["new_business"], FUNNEL["existing"]
+    return {
+        "active_by_role": roles,
+        "inactive_predecessors": len(reps["new_hires"]),
+        "new_hires": [rep_ids[i] for i in reps["new_hires"]],
+        "capacity_hours": "round(U(1200, 1400) * FTE, -1)",
+        "predecessor_rule": "contracts, deals and activities dated before a new hire's "
+        "Hire_Date__c belong to the inactive predecessor",
+    }
+
+
+def _truth(**k: Any) -> dict[str, Any]:
+    """``truth.json``: the planted models and what the generator drew, section by section."""
+    n, status = k["n"], k["status"]
     return {
         "seed": int(k["seed"]),
         "n_accounts": n,
@@ -1700,138 +2459,20 @@ def _truth(**k: Any) -> dict[str, Any]:
         "history_start": k["history_start"],
         "activity_window_start": k["act_start"],
         "month_days": CHURN["month_days"],
-        "client": CLIENT_NAME,
+        "client": k.get("client", CLIENT_NAME),
         "rows": k["rows"],
         "status_shares": {
             s: float((status == i).mean())
             for i, s in enumerate(("customer", "prospect", "former_customer"))
         },
         "html_names": list(HTML_NAMES),
-        "potential": {
-            "model": "log(pot) = b0 + elasticity_employees*log(employees) + industry_effect[industry] "
-            "+ urban_effect*urban + N(0, noise_sd^2); customer MRR = pot * penetration",
-            "b0": POTENTIAL["b0"],
-            "elasticity_employees": POTENTIAL["elasticity_employees"],
-            "urban_effect": POTENTIAL["urban_effect"],
-            "noise_sd": POTENTIAL["noise_sd"],
-            "industry_effect": {k2: v[1] for k2, v in INDUSTRIES.items()},
-            "industry_share": {k2: v[0] for k2, v in INDUSTRIES.items()},
-            "urban_definition": "postal-code density (population 2016 / approx. area) >= the "
-            "2/3-quantile over postal codes with population and area (densest third of codes)",
-            "urban_density_threshold_per_km2": k["urban_threshold"],
-            "urban_share_of_accounts": float(ta["urban"].mean()),
-            "penetration": "Beta(2, 3), independent of everything else (mean 0.4)",
-            "employees": "ceil(LogNormal(log 6, 0.8)) for 97%, ceil(LogNormal(log 50, 0.8)) for "
-            "3%, capped at 5000; independent of industry and place",
-            "quantile_slope_note": "log(MRR) = log(pot) + log(penetration) with penetration "
-            "independent of employees: the slope on log(employees) is 0.6 at every quantile",
-        },
-        "churn": {
-            "model": "S(t|x) = exp(-(t/scale)^shape * exp(x beta)), t in months since "
-            "customer_since (1 month = 30.4375 days), covariates at acquisition",
-            "shape": shape,
-            "scale_months": scale,
-            "reference": {
-                "term_months": 12,
-                "auto_renewal": False,
-                "channel": "field",
-                "n_products_start": 1,
-            },  # fmt: skip
-            "hazard_ratios": {
-                "term_months": {str(t): v for t, v in CHURN["hr_term"].items()},
-                "auto_renewal": CHURN["hr_auto_renewal"],
-                "channel": CHURN["hr_channel"],
-                "per_additional_product_at_start": CHURN["hr_per_additional_product"],
-            },
-            "n_products_start_definition": "contracts starting within 30 days of customer_since",
-            "reference_12m_churn": CHURN["reference_12m_churn"],
-            "expected_12m_churn_by_term_reference_covariates": {
-                str(t): float(1 - math.exp(-h12 * CHURN["hr_term"][int(t)])) for t in _TERMS
-            },
-            "expected_12m_churn_by_term_customers_with_12m_followup": pop_12,
-            "censoring": "at as_of; churn date = customer_since + max(1, round(T * 30.4375)) days",
-            "term_probs_by_channel": {c: list(v) for c, v in CHURN["term_probs"].items()},
-            "auto_renewal_prob": CHURN["auto_renewal_prob"],
-            "n_products_probs_by_channel": {
-                c: list(v) for c, v in CHURN["n_products_probs"].items()
-            },
-            "churned_customers": int((status == 2).sum()),
-        },
-        "channel_costs": {
-            "rates": CHANNEL_RATES,
-            "cost_per_minute": {c: float(cpm[i]) for i, c in enumerate(CHANNELS)},
-            "cost_per_minute_definition": "Cost_Per_Year_CHF / (Capacity_Hours * 60)",
-            "activity_mean_minutes": dict(
-                zip(ACTIVITY_TYPES, ACTIVITY_MEAN_MINUTES.tolist(), strict=True)
-            ),
-            "activity_minutes_distribution": "round(LogNormal(log(mean) - 0.5^2/2, 0.5)), >= 1",
-            "activity_minutes_generated_mean": k["act_stats"]["mean_minutes_by_type"],
-            "activity_counts": k["act_stats"]["count_by_type"],
-            "activity_rates_per_year": {
-                c: dict(zip(ACTIVITY_TYPES, ACTIVITY_RATES[i].tolist(), strict=True))
-                for i, c in enumerate(CHANNELS)
-            },
-            "rate_multipliers": "value: clip((pot / median pot)^0.3, 0.5, 3); status: "
-            + json.dumps(STATUS_ACTIVITY_MULT),
-            "activity_channel": "every activity of an account is done in its serving channel "
-            "(field: owner; tele: a regional tele rep; online: the regional inside sales rep)",
-            "travel": {
-                "road_factor": ROAD_FACTOR,
-                "speed_kmh": TRAVEL_SPEED_KMH,
-                "definition": "per visit: km = 2 * 1.3 * haversine(rep home, account); minutes = "
-                "km / 50 * 60 (cost at the field cost per minute); cost CHF 0.70 per km",
-            },
-            "expected_cost_to_serve_definition": "per account and year: sum over types of rate * "
-            "mean minutes * cost per minute of its channel + visit rate * (travel minutes * field "
-            "cost per minute + travel km * 0.70)",
-            "expected_cost_to_serve_mean": {
-                f"{ch}/{st}": float(v) for (ch, st), v in cost_by.items()
-            },
-        },
+        "potential": _potential_truth(k["urban_threshold"], k["truth_acc"]),
+        "churn": _churn_truth(k),
+        "channel_costs": _channel_costs_truth(k),
         "channel_matrix": _channel_matrix_truth(k["win_cells"], k["families"]),
-        "funnel": {
-            "new_business": {
-                "stages": nb["stages"],
-                "conversion": nb["conversion"],
-                "win_rate": float(np.prod(nb["conversion"])),
-                "mean_days": nb["mean_days"],
-            },
-            "existing_upsell": {
-                "stages": exi["stages"],
-                "conversion": exi["conversion"],
-                "win_rate": float(np.prod(exi["conversion"])),
-                "mean_days": exi["mean_days"],
-            },
-            "renewal": "outcome follows the churn model: won on the term end unless the account "
-            "churned before (then lost on the churn date); stages entered 0/20/40 days after "
-            "creation (60 days before the term end)",
-            "duration_distribution": FUNNEL["duration_distribution"],
-            "upsell_rate_per_year": FUNNEL["upsell_rate_per_year"],
-            "censoring": "deals running at as_of are open in the stage reached; history rows only "
-            "for stages entered on or before as_of",
-            "empirical": k["funnel_empirical"],
-        },
-        "territories": {
-            "model": "status quo: field reps own contiguous ranges of 2-digit postal-code "
-            "prefixes inside their region, cut near equal population shares but displaced at "
-            "random by up to 40% of a share (unbalanced); the top 1% accounts by potential are "
-            "key accounts owned by the nearest key account manager",
-            "key_account_share": 0.01,
-            "regions": {
-                r[0]: {"prefixes": f"{r[1]:02d}-{r[2]:02d}", "field_reps": r[3]} for r in REGIONS
-            },
-            "reps": terr,
-            "field_potential_max_over_min": float(field_pot.max() / max(field_pot.min(), 1e-9)),
-            "field_potential_cv": float(field_pot.std() / field_pot.mean()),
-        },
-        "reps": {
-            "active_by_role": roles,
-            "inactive_predecessors": len(reps["new_hires"]),
-            "new_hires": [rep_ids[i] for i in reps["new_hires"]],
-            "capacity_hours": "round(U(1200, 1400) * FTE, -1)",
-            "predecessor_rule": "contracts, deals and activities dated before a new hire's "
-            "Hire_Date__c belong to the inactive predecessor",
-        },
+        "funnel": _funnel_truth(k),
+        "territories": _territories_truth(k),
+        "reps": _reps_truth(k),
     }
 
 
@@ -1842,9 +2483,18 @@ def _truth(**k: Any) -> dict[str, Any]:
 
 def _cli(args: argparse.Namespace) -> int:
     try:
-        summary = generate(args.out, n_accounts=args.accounts, seed=args.seed, as_of=args.as_of)
+        summary = generate(
+            args.out,
+            n_accounts=args.accounts,
+            seed=args.seed,
+            as_of=args.as_of,
+            country=args.country,
+            abroad=args.abroad,
+        )
     except ValueError as exc:
-        raise UserError(f"demo-data: {exc}. Check --accounts, --seed and --as-of.") from exc
+        raise UserError(
+            f"demo-data: {exc}. Check --accounts, --seed, --as-of and --country."
+        ) from exc
     except OSError as exc:
         raise UserError(
             f"demo-data: cannot write to {args.out!r}: {exc}. Choose another --out."
@@ -1870,5 +2520,20 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument(
         "--as-of", default="2026-06-30", help="reference date YYYY-MM-DD (default 2026-06-30)"
+    )
+    p.add_argument(
+        "--country",
+        default="CH",
+        choices=sorted(DEMO_COUNTRIES),
+        help="CH: the Swiss client (default); DE: the same kind of client across Germany "
+        "(German PLZ, EUR; 50,000 accounts make a realistic German client)",
+    )
+    p.add_argument(
+        "--abroad",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="Swiss client only: share of accounts in Liechtenstein and in German PLZ near the "
+        "border (a CH/LI/DE engagement; default 0)",
     )
     p.set_defaults(func=_cli)

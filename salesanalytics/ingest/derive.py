@@ -35,13 +35,14 @@ before the steps above: a flat customer extract (``customer_extract``, :func:`ta
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from salesanalytics.errors import MappingError
 from salesanalytics.ingest import schema
 
 __all__ = [
@@ -390,6 +391,151 @@ def _numbers(s: pd.Series) -> pd.Series:
     )
 
 
+@dataclass
+class _ExtractRows:
+    """A customer extract being read: its rows, the problems found and the rows left out."""
+
+    raw: pd.DataFrame
+    file: str
+    first_row: int
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    bad: pd.Series = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bad = pd.Series(False, index=self.raw.index)
+
+    def problem(self, col: str, mask: pd.Series, message: str, hint: str) -> None:
+        """An error for the rows of ``mask`` in column ``col`` (nothing when there are none)."""
+        m = mask.to_numpy(bool)
+        if m.any():
+            rows = np.arange(len(self.raw)) + self.first_row
+            self.problems.append(
+                {
+                    "severity": "error",
+                    "check": "customer_extract",
+                    "message": message,
+                    "hint": hint,
+                    "file": self.file,
+                    "column": col,
+                    "row": rows[m].tolist(),
+                    "value": self.raw.loc[m, col].astype("string").fillna("").tolist(),
+                }
+            )
+
+    def whole(self, check: str, message: str, hint: str, column: str = "") -> None:
+        """An error of the whole extract."""
+        self.problems.append(
+            {
+                "severity": "error",
+                "check": check,
+                "message": message,
+                "hint": hint,
+                "file": self.file,
+                "column": column,
+                "row": [],
+                "value": [],
+            }
+        )
+
+
+def _extract_ids(ex: _ExtractRows, spec: CustomerExtract) -> pd.Series:
+    """The customer ids; rows without one or with a repeated one are left out."""
+    ids = ex.raw[spec.id].astype("string").str.strip()
+    ex.problem(spec.id, ids.isna(), "customer without id", "Fill the id or remove the row.")
+    dup = ids.duplicated(keep=False) & ids.notna()
+    ex.problem(spec.id, dup, "the same customer id on several rows", "Keep one row per customer.")
+    ex.bad |= ids.isna() | dup
+    return ids
+
+
+def _extract_churn_flag(ex: _ExtractRows, spec: CustomerExtract) -> pd.Series:
+    """The churn flag (1.0 churned, 0.0 stayed); rows with an unknown or empty flag are left
+    out."""
+    raw = ex.raw
+    flag = parse_flag(raw[spec.churned], churn=True)
+    if flag is None:
+        txt = raw[spec.churned].astype("string").str.strip().str.lower()
+        odd = ~txt.isin(list(CHURN_TRUE | CHURN_FALSE)) & txt.notna()
+        ex.problem(
+            spec.churned,
+            odd,
+            "not a churn flag",
+            "Use 1/0, Yes/No, True/False or Churned/Stayed.",
+        )
+        flag = txt.map(
+            lambda v: float(v in CHURN_TRUE) if v in CHURN_TRUE | CHURN_FALSE else np.nan
+        )
+        ex.bad |= odd
+    ex.problem(spec.churned, flag.isna() & ~ex.bad, "churn flag is empty", "Fill the churn flag.")
+    ex.bad |= flag.isna()
+    return flag
+
+
+def _start_from_tenure(ex: _ExtractRows, spec: CustomerExtract, as_of: pd.Timestamp) -> pd.Series:
+    """Start dates = reference date minus the tenure (calendar months where whole, else days);
+    rows without a tenure of 0 or more are left out."""
+    assert spec.tenure is not None
+    tenure = _numbers(ex.raw[spec.tenure])
+    neg = tenure.isna() | (tenure < 0)
+    ex.problem(
+        spec.tenure, neg & ~ex.bad, "tenure is not a number of 0 or more", "Correct the tenure."
+    )
+    ex.bad |= neg
+    factor = {"months": 1.0, "years": 12.0, "days": 1 / _DAYS_PER_MONTH}[spec.tenure_unit]
+    months = tenure * factor
+
+    def back(m: float) -> pd.Timestamp:  # calendar months where whole, else days
+        if pd.isna(m):
+            return pd.NaT
+        if float(m).is_integer():
+            return as_of - pd.DateOffset(months=int(m))
+        return as_of - pd.Timedelta(days=round(m * _DAYS_PER_MONTH))
+
+    lut = {m: back(m) for m in months.dropna().unique()}
+    return months.map(lut).astype("datetime64[ns]")
+
+
+def _extract_attributes(raw: pd.DataFrame, spec: CustomerExtract, ids: pd.Series) -> pd.DataFrame:
+    """``account_id`` and the attribute columns of the kept rows (``ids``' index); a column of
+    numbers stored as text (95% of its filled cells) is read as numbers."""
+    k = ids.index
+    attrs = pd.DataFrame({"account_id": ids.astype("string").to_numpy()})
+    for col in spec.attributes:
+        v = raw.loc[k, col]
+        txt = v.astype("string").str.strip()
+        num = _numbers(txt)
+        filled = txt.notna() & (txt != "")
+        if filled.any() and num[filled].notna().mean() >= 0.95:
+            attrs[col] = num.astype(float).to_numpy()
+        else:
+            attrs[col] = txt.to_numpy()
+    return attrs
+
+
+def _extract_description(
+    spec: CustomerExtract, file: str, as_of: pd.Timestamp, n_kept: int, n_churned: int, n_bad: int
+) -> str:
+    """The derivation's description: how start and end were taken, rows left out."""
+    how = (
+        f"start = reference date {as_of:%d.%m.%Y} minus the tenure ({spec.tenure}, "
+        f"{spec.tenure_unit})"
+        if spec.tenure
+        else f"start = {spec.start_date}"
+    )
+    end_how = (
+        f"end = {spec.churn_date} (or the reference date)"
+        if spec.churn_date
+        else "end = the reference date"
+    )
+    return (
+        f"Flat customer extract {file}: one contract per customer, {how}; {end_how} for the "
+        f"{n_churned:,} churned customers ({spec.churned}), open for the {n_kept - n_churned:,} "
+        f"others; {len(spec.attributes)} attribute column(s) kept for the churn models"
+        + (f"; {n_bad:,} row(s) left out (see the problems)" if n_bad else "")
+        + "."
+    )
+
+
 def tables_from_extract(
     raw: pd.DataFrame, spec: CustomerExtract, file: str = "", first_row: int = 2
 ) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]], Derivation | None, pd.Timestamp | None]:
@@ -414,62 +560,18 @@ def tables_from_extract(
         ``severity, check, message, hint, file, column, row, value``; rows with a problem are left
         out), the derivation record and the reference date.
     """
-    problems: list[dict[str, Any]] = []
-    rows = np.arange(len(raw)) + first_row
-
-    def problem(col: str, mask: pd.Series, message: str, hint: str) -> None:
-        m = mask.to_numpy(bool)
-        if m.any():
-            problems.append(
-                {
-                    "severity": "error",
-                    "check": "customer_extract",
-                    "message": message,
-                    "hint": hint,
-                    "file": file,
-                    "column": col,
-                    "row": rows[m].tolist(),
-                    "value": raw.loc[m, col].astype("string").fillna("").tolist(),
-                }
-            )
-
+    ex = _ExtractRows(raw, file, first_row)
     missing = [c for c in spec.columns if c not in raw.columns]
     if missing:
-        problems.append(
-            {
-                "severity": "error",
-                "check": "missing_column",
-                "message": "the customer extract has no column(s) " + ", ".join(missing),
-                "hint": "Correct the column names in the mapping's customer_extract block.",
-                "file": file,
-                "column": ", ".join(missing),
-                "row": [],
-                "value": [],
-            }
+        ex.whole(
+            "missing_column",
+            "the customer extract has no column(s) " + ", ".join(missing),
+            "Correct the column names in the mapping's customer_extract block.",
+            column=", ".join(missing),
         )
-        return {}, problems, None, None
-    bad = pd.Series(False, index=raw.index)
-    ids = raw[spec.id].astype("string").str.strip()
-    problem(spec.id, ids.isna(), "customer without id", "Fill the id or remove the row.")
-    dup = ids.duplicated(keep=False) & ids.notna()
-    problem(spec.id, dup, "the same customer id on several rows", "Keep one row per customer.")
-    bad |= ids.isna() | dup
-    flag = parse_flag(raw[spec.churned], churn=True)
-    if flag is None:
-        txt = raw[spec.churned].astype("string").str.strip().str.lower()
-        odd = ~txt.isin(list(CHURN_TRUE | CHURN_FALSE)) & txt.notna()
-        problem(
-            spec.churned,
-            odd,
-            "not a churn flag",
-            "Use 1/0, Yes/No, True/False or Churned/Stayed.",
-        )
-        flag = txt.map(
-            lambda v: float(v in CHURN_TRUE) if v in CHURN_TRUE | CHURN_FALSE else np.nan
-        )
-        bad |= odd
-    problem(spec.churned, flag.isna() & ~bad, "churn flag is empty", "Fill the churn flag.")
-    bad |= flag.isna()
+        return {}, ex.problems, None, None
+    ids = _extract_ids(ex, spec)
+    flag = _extract_churn_flag(ex, spec)
     churn_date = pd.to_datetime(raw[spec.churn_date], errors="coerce") if spec.churn_date else None
     start = pd.to_datetime(raw[spec.start_date], errors="coerce") if spec.start_date else None
     as_of = pd.Timestamp(spec.as_of) if spec.as_of else None
@@ -477,49 +579,27 @@ def tables_from_extract(
         dates = [d.max() for d in (churn_date, start) if d is not None and d.notna().any()]
         as_of = max(dates).normalize() if dates else None
     if as_of is None:
-        problems.append(
-            {
-                "severity": "error",
-                "check": "customer_extract",
-                "message": "the extract has no date from which to take the reference date",
-                "hint": "Set 'as_of' (the date the extract was taken) in the customer_extract "
-                "block of the mapping.",
-                "file": file,
-                "column": "",
-                "row": [],
-                "value": [],
-            }
+        ex.whole(
+            "customer_extract",
+            "the extract has no date from which to take the reference date",
+            "Set 'as_of' (the date the extract was taken) in the customer_extract "
+            "block of the mapping.",
         )
-        return {}, problems, None, None
+        return {}, ex.problems, None, None
     if spec.tenure:
-        tenure = _numbers(raw[spec.tenure])
-        neg = tenure.isna() | (tenure < 0)
-        problem(
-            spec.tenure, neg & ~bad, "tenure is not a number of 0 or more", "Correct the tenure."
-        )
-        bad |= neg
-        factor = {"months": 1.0, "years": 12.0, "days": 1 / _DAYS_PER_MONTH}[spec.tenure_unit]
-        months = tenure * factor
-
-        def back(m: float) -> pd.Timestamp:  # calendar months where whole, else days
-            if pd.isna(m):
-                return pd.NaT
-            if float(m).is_integer():
-                return as_of - pd.DateOffset(months=int(m))
-            return as_of - pd.Timedelta(days=round(m * _DAYS_PER_MONTH))
-
-        lut = {m: back(m) for m in months.dropna().unique()}
-        start = months.map(lut).astype("datetime64[ns]")
+        start = _start_from_tenure(ex, spec, as_of)
     assert start is not None
     nostart = start.isna()
-    problem(spec.start_date or "", nostart & ~bad, "start date missing", "Fill the start date.")
-    bad |= nostart
+    ex.problem(
+        spec.start_date or "", nostart & ~ex.bad, "start date missing", "Fill the start date."
+    )
+    ex.bad |= nostart
     churned = flag.fillna(0).astype(bool)
     end = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     end[churned] = as_of
     if churn_date is not None:
         end = churn_date.where(churned & churn_date.notna(), end)
-    keep = ~bad.to_numpy(bool)
+    keep = ~ex.bad.to_numpy(bool)
     revenue = _numbers(raw[spec.revenue]) if spec.revenue else pd.Series(np.nan, index=raw.index)
     mrr = revenue / (12.0 if spec.revenue_period == "year" else 1.0)
     k = raw.index[keep]
@@ -543,43 +623,16 @@ def tables_from_extract(
             "mrr": mrr[k].to_numpy(),
         }
     )
-    attrs = pd.DataFrame({"account_id": ids[k].astype("string").to_numpy()})
-    for col in spec.attributes:
-        v = raw.loc[k, col]
-        txt = v.astype("string").str.strip()
-        num = _numbers(txt)
-        filled = txt.notna() & (txt != "")
-        if filled.any() and num[filled].notna().mean() >= 0.95:
-            attrs[col] = num.astype(float).to_numpy()
-        else:
-            attrs[col] = txt.to_numpy()
     tables = {
         "accounts": schema.coerce_table("accounts", accounts),
         "contracts": schema.coerce_table("contracts", contracts),
-        "customer_attributes": attrs,
+        "customer_attributes": _extract_attributes(raw, spec, ids[k]),
     }
     n_churned = int(churned[k].sum())
-    how = (
-        f"start = reference date {as_of:%d.%m.%Y} minus the tenure ({spec.tenure}, "
-        f"{spec.tenure_unit})"
-        if spec.tenure
-        else f"start = {spec.start_date}"
-    )
-    end_how = (
-        f"end = {spec.churn_date} (or the reference date)"
-        if spec.churn_date
-        else "end = the reference date"
-    )
-    desc = (
-        f"Flat customer extract {file}: one contract per customer, {how}; {end_how} for the "
-        f"{n_churned:,} churned customers ({spec.churned}), open for the {len(k) - n_churned:,} "
-        f"others; {len(spec.attributes)} attribute column(s) kept for the churn models"
-        + (f"; {int(bad.sum()):,} row(s) left out (see the problems)" if bad.any() else "")
-        + "."
-    )
+    desc = _extract_description(spec, file, as_of, len(k), n_churned, int(ex.bad.sum()))
     return (
         tables,
-        problems,
+        ex.problems,
         Derivation("contracts_from_customer_extract", "contracts", len(k), desc),
         as_of,
     )
@@ -642,7 +695,7 @@ def tables_from_transactions(
     """
     missing = [c for c in spec.columns if c not in raw.columns]
     if missing:
-        raise ValueError(
+        raise MappingError(
             f"{file}: the transaction lines have no column(s) {', '.join(missing)}; correct the "
             "mapping's transactions block"
         )

@@ -2,22 +2,19 @@
 
 >>> result = load_export("data/demo/export", mapping="salesforce")  # doctest: +SKIP
 >>> print(result.report.to_text())  # doctest: +SKIP
->>> write_intake(result, "reports/demo/latest/data/intake")  # doctest: +SKIP
 
 A load either fails with the full report (:class:`IntakeError`, every problem at once) or, with
 ``quarantine=True``, leaves out the invalid rows (and the rows that refer to them), counts them and
 keeps them with their reasons in :attr:`IntakeResult.quarantined`. Input files are only read.
 
-The command line ``salesanalytics validate --source DIR [--mapping NAME_OR_FILE]
-[--quarantine [FILE]]`` prints the data-quality summary and exits 0 when the export is valid
-(warnings allowed) and 1 when there are errors.
+The intake reads only the export (and :mod:`salesanalytics.reference`): writing the result into a
+run folder, the coverage matrix of the engagement's phases and the ``salesanalytics validate``
+command live in :mod:`salesanalytics.engagement.intake`, which calls this module.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -26,14 +23,11 @@ from typing import Any
 import pandas as pd
 from pyarrow.lib import ArrowException
 
-from salesanalytics.engagement.coverage import Coverage, evaluate
-from salesanalytics.engagement.workspace import Workspace
-from salesanalytics.errors import UserError
+from salesanalytics.errors import ParameterError, UserError
 from salesanalytics.ingest import io as sio
 from salesanalytics.ingest import schema
 from salesanalytics.ingest.derive import (
     Derivation,
-    derivation_frame,
     derive_tables,
     tables_from_extract,
     tables_from_transactions,
@@ -47,7 +41,6 @@ from salesanalytics.ingest.validation import (
     problem_frame,
     validate_tables,
 )
-from salesanalytics.present.deliverables import write_csv
 
 __all__ = [
     "TRUTH_FILES",
@@ -55,19 +48,24 @@ __all__ = [
     "IntakeResult",
     "as_of_date",
     "customer_profile",
-    "export_coverage",
     "load_export",
     "profile_by",
-    "register_cli",
-    "write_intake",
 ]
 
 TRUTH_FILES: tuple[str, ...] = ("truth.json", "truth_accounts.parquet")
-"""Files of the demo generator that are copied unchanged into the intake output."""
+"""Files of the demo generator beside its export (planted truths): not read as CRM data and
+never written to the intake's output (the client's data folder); the run copies them into its
+analyst folder (:func:`salesanalytics.engagement.workspace.place_truth`)."""
 
 
-class IntakeError(ValueError):
-    """The export has errors; ``report`` holds every problem, ``str(err)`` the text summary."""
+class IntakeError(UserError, ValueError):
+    """The export has errors; ``report`` holds every problem, ``str(err)`` the text summary.
+
+    A :class:`~salesanalytics.errors.UserError` (exit status 1, as ``validate`` with errors) and,
+    as before, a ``ValueError``.
+    """
+
+    exit_code = 1
 
     def __init__(self, report: ValidationReport) -> None:
         self.report = report
@@ -120,7 +118,10 @@ class IntakeResult:
         Tables derived because the export lacks them (:mod:`salesanalytics.ingest.derive`), with the
         rows each produced.
     currency
-        ISO code of the money columns (from the mapping, or the project's override).
+        ISO code of the money columns: the project's override, else the mapping's, else the
+        legal tender of the accounts' most frequent country (CHF, EUR).
+    country
+        The project's default country (ISO alpha-2) for accounts and reps without one.
     extras
         Tables beyond the canonical ones: ``customer_attributes`` of a flat customer extract
         (``account_id`` and the attribute columns, the churn models' covariates).
@@ -135,6 +136,15 @@ class IntakeResult:
     derivations: list[Derivation] = field(default_factory=list)
     currency: str = "CHF"
     extras: dict[str, pd.DataFrame] = field(default_factory=dict)
+    country: str = "CH"
+
+    @property
+    def countries(self) -> list[str]:
+        """Countries of the accounts (ISO alpha-2, most frequent first)."""
+        acc = self.tables.get("accounts")
+        if acc is None or "country" not in acc or acc.empty:
+            return [self.country]
+        return [str(c) for c in acc["country"].dropna().value_counts().index] or [self.country]
 
 
 def _needed_columns(m: Mapping) -> dict[str, set[str]]:
@@ -247,50 +257,17 @@ def as_of_date(tables: dict[str, pd.DataFrame]) -> pd.Timestamp | None:
     return max(cands).normalize() if cands else None
 
 
-def load_export(
-    source: str | Path,
-    mapping: str | Path | Mapping = "salesforce",
-    quarantine: bool = False,
-    *,
-    raise_on_error: bool = True,
-    currency: str | None = None,
-) -> IntakeResult:
-    """Read, map and validate a whole CRM export folder.
+_DELIMITER_NAMES = {";": ";", ",": ",", "\t": "tab", "|": "|"}
 
-    Parameters
-    ----------
-    source
-        Folder with the export files (CSV, Excel, Parquet).
-    mapping
-        Built-in mapping name (``salesforce``, ``maven-crm``), path to a YAML mapping, or a
-        :class:`~salesanalytics.ingest.mapping.Mapping`.
-    quarantine
-        Leave invalid rows (and rows referring to them) out instead of failing; they are counted
-        in the report and returned in :attr:`IntakeResult.quarantined`.
-    raise_on_error
-        Raise :class:`IntakeError` when errors remain (default). ``False`` returns the result
-        anyway (for the ``validate`` command, which prints the report).
-    currency
-        ISO code of the money columns; ``None`` or empty takes the mapping's ``currency``.
 
-    Returns
-    -------
-    IntakeResult
-        Canonical tables, report and reference date.
+def read_headers(
+    src: Path, files: list[Path], report: ValidationReport
+) -> tuple[dict[str, list[str]], dict[str, Path]]:
+    """The header of every export file (an Excel file gives one per sheet), and its path.
 
-    Raises
-    ------
-    FileNotFoundError
-        The folder or the mapping does not exist.
-    ValueError
-        The mapping file is invalid.
-    IntakeError
-        The export has errors (and ``raise_on_error``); the message is the full summary.
+    Reports an empty folder (``no_files``) and files that cannot be read (``unreadable_file``)
+    into ``report``; the demo generator's truth files are skipped.
     """
-    src = Path(source)
-    m = load_mapping(mapping)
-    files = sio.list_files(src)
-    report = ValidationReport()
     if not files:
         report.add_frame(
             problem_frame(
@@ -319,15 +296,12 @@ def load_export(
                     file=p.name,
                 )
             )
-    matched, probs = match_files(m, headers)
-    report.add_frame(probs)
-    by_source: dict[str, list[str]] = {}
-    for label, s in matched.items():
-        if s:
-            by_source.setdefault(s, []).append(label)
+    return headers, paths
 
-    need = _needed_columns(m)
-    table_order = [t for t in schema.TABLES if t in m.tables]
+
+def _last_use(m: Mapping, table_order: list[str]) -> dict[str, int]:
+    """Source name -> index in ``table_order`` of the last table that reads it (its files can
+    be dropped from memory after that table is mapped)."""
     last_use: dict[str, int] = {}
     for i, t in enumerate(table_order):
         for inp in m.tables[t].inputs:
@@ -336,65 +310,121 @@ def load_export(
                 lk = inp.column(name).lookup
                 if lk:
                     last_use[lk.source] = i
+    return last_use
 
-    raw_cache: dict[str, sio.RawTable] = {}
-    file_rows: list[dict[str, Any]] = []
-    file_tables: dict[str, list[str]] = {}
 
-    def get_raws(source_name: str) -> list[sio.RawTable]:
+@dataclass
+class _ExportReader:
+    """Reads the export's files on demand, each once, only the columns the mapping needs.
+
+    Every file read is listed (``file_rows``: kind, encoding, delimiter, rows, columns) with the
+    tables it feeds (``file_tables``); its file-level problems (no rows, NUL bytes, malformed
+    rows, unreadable) go to ``report``.
+    """
+
+    mapping: Mapping
+    report: ValidationReport
+    headers: dict[str, list[str]]
+    paths: dict[str, Path]
+    by_source: dict[str, list[str]]
+    need: dict[str, set[str]]
+    cache: dict[str, sio.RawTable] = field(default_factory=dict)
+    file_rows: list[dict[str, Any]] = field(default_factory=list)
+    file_tables: dict[str, list[str]] = field(default_factory=dict)
+
+    def raws(self, source_name: str) -> list[sio.RawTable]:
+        """The files of ``source_name`` (read now unless already in memory)."""
         out = []
-        for label in by_source.get(source_name, []):
-            if label not in raw_cache:
-                try:
-                    for r in sio.read_file(paths[label], columns=need.get(source_name)):
-                        raw_cache[r.file] = r
-                except READ_ERRORS as exc:
-                    report.add_frame(
-                        problem_frame(
-                            severity="error",
-                            check="unreadable_file",
-                            message=str(exc),
-                            file=label,
-                        )
-                    )
-                    continue
-                r = raw_cache.get(label)
-                if r is None:
-                    continue
-                file_rows.append(
-                    {
-                        "file": label,
-                        "source": source_name,
-                        "kind": r.kind,
-                        "encoding": r.encoding,
-                        "delimiter": {";": ";", ",": ",", "\t": "tab", "|": "|"}.get(
-                            r.delimiter or "", None
-                        ),
-                        "rows": len(r.data) + len(r.bad_rows),
-                        "columns": len(headers.get(label, r.data.columns)),
-                    }
-                )
-                if len(r.data) == 0 and not r.bad_rows:
-                    report.add_frame(_no_rows_problem(m, source_name, label))
-                if r.kind == "csv":
-                    report.add_frame(_nul_problems(r, label, need.get(source_name, set())))
-                if r.bad_rows:
-                    report.add_frame(
-                        problem_frame(
-                            severity="error",
-                            check="malformed_row",
-                            message=f"row cannot be split into the {len(headers[label])} columns "
-                            "of the header (wrong number of delimiters or an unclosed quote)",
-                            hint="Correct the row in the file; it was not read.",
-                            file=label,
-                            row=[b[0] for b in r.bad_rows],
-                            value=[b[1] for b in r.bad_rows],
-                        )
-                    )
-            if label in raw_cache:
-                out.append(raw_cache[label])
+        for label in self.by_source.get(source_name, []):
+            if label not in self.cache:
+                self._read(label, source_name)
+            if label in self.cache:
+                out.append(self.cache[label])
         return out
 
+    def used_for(self, raws: list[sio.RawTable], *tables: str) -> None:
+        """Note that ``raws`` feed ``tables`` (the files table's ``table`` column)."""
+        for r in raws:
+            self.file_tables.setdefault(r.file, []).extend(tables)
+
+    def release(self, source_name: str) -> None:
+        """Drop the files of ``source_name`` from memory."""
+        for label in self.by_source.get(source_name, []):
+            self.cache.pop(label, None)
+
+    def _read(self, label: str, source_name: str) -> None:
+        try:
+            for r in sio.read_file(self.paths[label], columns=self.need.get(source_name)):
+                self.cache[r.file] = r
+        except READ_ERRORS as exc:
+            self.report.add_frame(
+                problem_frame(
+                    severity="error", check="unreadable_file", message=str(exc), file=label
+                )
+            )
+            return
+        r = self.cache.get(label)
+        if r is None:
+            return
+        self.file_rows.append(
+            {
+                "file": label,
+                "source": source_name,
+                "kind": r.kind,
+                "encoding": r.encoding,
+                "delimiter": _DELIMITER_NAMES.get(r.delimiter or "", None),
+                "rows": len(r.data) + len(r.bad_rows),
+                "columns": len(self.headers.get(label, r.data.columns)),
+            }
+        )
+        self._file_problems(r, label, source_name)
+
+    def _file_problems(self, r: sio.RawTable, label: str, source_name: str) -> None:
+        if len(r.data) == 0 and not r.bad_rows:
+            self.report.add_frame(_no_rows_problem(self.mapping, source_name, label))
+        if r.kind == "csv":
+            self.report.add_frame(_nul_problems(r, label, self.need.get(source_name, set())))
+        if r.bad_rows:
+            self.report.add_frame(
+                problem_frame(
+                    severity="error",
+                    check="malformed_row",
+                    message=f"row cannot be split into the {len(self.headers[label])} columns "
+                    "of the header (wrong number of delimiters or an unclosed quote)",
+                    hint="Correct the row in the file; it was not read.",
+                    file=label,
+                    row=[b[0] for b in r.bad_rows],
+                    value=[b[1] for b in r.bad_rows],
+                )
+            )
+
+    def files_frame(self, matched: dict[str, str | None]) -> pd.DataFrame:
+        """Every file received: what it was read as and which tables it feeds; files the
+        mapping does not use are listed without a table."""
+        files_df = pd.DataFrame(
+            self.file_rows,
+            columns=["file", "source", "kind", "encoding", "delimiter", "rows", "columns"],
+        )
+        files_df.insert(
+            2,
+            "table",
+            files_df["file"].map(lambda f: ", ".join(dict.fromkeys(self.file_tables.get(f, [])))),
+        )
+        unused = [label for label, s in matched.items() if not s]
+        if unused:
+            files_df = pd.concat(
+                [files_df, pd.DataFrame({"file": unused, "table": "", "source": ""})],
+                ignore_index=True,
+            )
+        return files_df
+
+
+def map_tables(m: Mapping, reader: _ExportReader) -> dict[str, MappedTable]:
+    """Map every canonical table from its input files (and look-up files), in schema order,
+    dropping each file from memory after the last table that reads it. Tables the mapping
+    does not fill are empty."""
+    table_order = [t for t in schema.TABLES if t in m.tables]
+    last_use = _last_use(m, table_order)
     mapped: dict[str, MappedTable] = {}
     for i, t in enumerate(table_order):
         parts = []
@@ -403,23 +433,27 @@ def load_export(
             for name in inp.columns:
                 lk = inp.column(name).lookup
                 if lk:
-                    lookups[lk.source] = get_raws(lk.source)
-                    for r in lookups[lk.source]:
-                        file_tables.setdefault(r.file, []).append(f"{t} (lookup)")
-            for raw in get_raws(inp.source):
+                    lookups[lk.source] = reader.raws(lk.source)
+                    reader.used_for(lookups[lk.source], f"{t} (lookup)")
+            for raw in reader.raws(inp.source):
                 parts.append(map_input(m, t, inp, raw, lookups))
-                file_tables.setdefault(raw.file, []).append(t)
+                reader.used_for([raw], t)
         mapped[t] = _stack(t, parts)
         del parts
         for s, last in last_use.items():
             if last <= i:
-                for label in by_source.get(s, []):
-                    raw_cache.pop(label, None)
-    raw_cache.clear()
+                reader.release(s)
+    reader.cache.clear()
     for t in schema.TABLES:
         if t not in mapped:
             mapped[t] = _stack(t, [])
+    return mapped
 
+
+def _collect_mapping_report(
+    mapped: dict[str, MappedTable], report: ValidationReport
+) -> dict[tuple[str, str], str]:
+    """Add the mapping's problems and translations to ``report``; the column labels."""
     labels: dict[tuple[str, str], str] = {}
     remaps = []
     for mt in mapped.values():
@@ -429,31 +463,23 @@ def load_export(
             remaps.append(mt.remappings)
     if remaps:
         report.remappings = pd.concat(remaps, ignore_index=True)
-    extract_raws = get_raws(m.customer_extract.source) if m.customer_extract is not None else []
-    for r in extract_raws:
-        file_tables.setdefault(r.file, []).extend(["accounts", "contracts"])
-    line_raws = get_raws(m.transactions.source) if m.transactions is not None else []
-    for r in line_raws:
-        file_tables.setdefault(r.file, []).extend(["accounts", "products", "opportunities"])
-    files_df = pd.DataFrame(
-        file_rows,
-        columns=["file", "source", "kind", "encoding", "delimiter", "rows", "columns"],
-    )
-    files_df.insert(
-        2, "table", files_df["file"].map(lambda f: ", ".join(dict.fromkeys(file_tables.get(f, []))))
-    )
-    unused = [label for label, s in matched.items() if not s]
-    if unused:
-        files_df = pd.concat(
-            [files_df, pd.DataFrame({"file": unused, "table": "", "source": ""})],
-            ignore_index=True,
-        )
-    report.files = files_df
+    return labels
 
-    tables = {t: mapped[t].data for t in schema.TABLES}
-    del mapped
+
+def validate_and_coerce(
+    tables: dict[str, pd.DataFrame],
+    report: ValidationReport,
+    labels: dict[tuple[str, str], str],
+    m: Mapping,
+    quarantine: bool,
+    default_country: str = "CH",
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Validate the mapped tables, set invalid rows aside (``quarantine``) and coerce each table
+    to its canonical dtypes without the internal columns; the tables and the excluded rows."""
     warn = {t: ts.warn_missing for t, ts in m.tables.items()}
-    tables, report = validate_tables(tables, report, labels=labels, warn_missing=warn)
+    tables, report = validate_tables(
+        tables, report, labels=labels, warn_missing=warn, default_country=default_country
+    )
     if quarantine:
         tables, excluded = apply_quarantine(tables, report)
     else:
@@ -470,54 +496,162 @@ def load_export(
         df = tables.pop(t)
         final[t] = schema.coerce_table(t, df.drop(columns=[c for c in INTERNAL_COLUMNS if c in df]))
         del df
+    return final, excluded
+
+
+def _from_transactions(
+    m: Mapping,
+    line_raws: list[sio.RawTable],
+    final: dict[str, pd.DataFrame],
+    report: ValidationReport,
+) -> list[Derivation] | None:
+    """Accounts, products and opportunities built from transaction lines (into ``final``) and
+    their derivations; ``None`` (reported) when the transactions block does not fit the file."""
+    assert m.transactions is not None
+    lines = pd.concat([r.data for r in line_raws], ignore_index=True)
+    label = ", ".join(r.file for r in line_raws)
+    try:
+        derived, line_derivations = tables_from_transactions(lines, m.transactions, label)
+    except ValueError as exc:
+        report.add_frame(
+            problem_frame(
+                severity="error",
+                check="transactions",
+                message=str(exc),
+                hint="Correct the column names in the mapping's transactions block.",
+                file=label,
+            )
+        )
+        return None
+    final.update(derived)
+    return list(line_derivations)
+
+
+def _from_customer_extract(
+    m: Mapping,
+    raw: sio.RawTable,
+    final: dict[str, pd.DataFrame],
+    extras: dict[str, pd.DataFrame],
+    report: ValidationReport,
+) -> tuple[Derivation | None, pd.Timestamp | None]:
+    """Accounts and contracts built from a flat customer extract (into ``final``, its
+    attributes into ``extras``); the derivation and the extract's reference date, or
+    ``(None, None)`` when the extract's problems prevent it."""
+    assert m.customer_extract is not None
+    ext, probs, deriv, ext_as_of = tables_from_extract(
+        raw.data, m.customer_extract, raw.file, raw.first_row
+    )
+    for pr in probs:
+        report.add_frame(
+            problem_frame(
+                **{**pr, "row": pr["row"] or None, "value": pr["value"] or None},
+                table="accounts",
+            )
+        )
+    if deriv is None:
+        return None, None
+    final["accounts"], final["contracts"] = ext["accounts"], ext["contracts"]
+    extras["customer_attributes"] = ext["customer_attributes"]
+    return deriv, ext_as_of
+
+
+def _recount_rows(report: ValidationReport, final: dict[str, pd.DataFrame]) -> None:
+    """Row counts of the tables after derivations."""
+    counts = report.row_counts.set_index("table")
+    for t in counts.index:
+        if t in final:
+            counts.loc[t, "rows"] = len(final[t])
+    report.row_counts = counts.reset_index()
+
+
+def load_export(
+    source: str | Path,
+    mapping: str | Path | Mapping = "salesforce",
+    quarantine: bool = False,
+    *,
+    raise_on_error: bool = True,
+    currency: str | None = None,
+    country: str | None = None,
+) -> IntakeResult:
+    """Read, map and validate a whole CRM export folder.
+
+    Parameters
+    ----------
+    source
+        Folder with the export files (CSV, Excel, Parquet).
+    mapping
+        Built-in mapping name (``salesforce``, ``maven-crm``), path to a YAML mapping, or a
+        :class:`~salesanalytics.ingest.mapping.Mapping`.
+    quarantine
+        Leave invalid rows (and rows referring to them) out instead of failing; they are counted
+        in the report and returned in :attr:`IntakeResult.quarantined`.
+    raise_on_error
+        Raise :class:`IntakeError` when errors remain (default). ``False`` returns the result
+        anyway (for the ``validate`` command, which prints the report).
+    currency
+        ISO code of the money columns; ``None`` or empty takes the mapping's ``currency`` when
+        the mapping sets one, else the currency of the accounts' most frequent country
+        (:func:`salesanalytics.reference.geography.currency_for_countries`).
+    country
+        Default country (ISO alpha-2, or a name such as ``Deutschland``) of accounts and reps
+        whose export row gives none; ``None`` or empty = ``CH``.
+
+    Returns
+    -------
+    IntakeResult
+        Canonical tables, report and reference date.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder or the mapping does not exist.
+    ValueError
+        The mapping file is invalid.
+    IntakeError
+        The export has errors (and ``raise_on_error``); the message is the full summary.
+    """
+    src = Path(source)
+    m = load_mapping(mapping)
+    default_country = _default_country(country)
+    report = ValidationReport()
+    headers, paths = read_headers(src, sio.list_files(src), report)
+    matched, probs = match_files(m, headers)
+    report.add_frame(probs)
+    by_source: dict[str, list[str]] = {}
+    for label, s in matched.items():
+        if s:
+            by_source.setdefault(s, []).append(label)
+    reader = _ExportReader(m, report, headers, paths, by_source, _needed_columns(m))
+    mapped = map_tables(m, reader)
+    labels = _collect_mapping_report(mapped, report)
+    extract_raws = reader.raws(m.customer_extract.source) if m.customer_extract else []
+    reader.used_for(extract_raws, "accounts", "contracts")
+    line_raws = reader.raws(m.transactions.source) if m.transactions is not None else []
+    reader.used_for(line_raws, "accounts", "products", "opportunities")
+    report.files = reader.files_frame(matched)
+
+    tables = {t: mapped[t].data for t in schema.TABLES}
+    del mapped
+    final, excluded = validate_and_coerce(
+        tables, report, labels, m, quarantine, default_country=default_country
+    )
     as_of = as_of_date(final)
     extras: dict[str, pd.DataFrame] = {}
-    extract_derivations = []
+    extract_derivations: list[Derivation] = []
     if m.transactions is not None and line_raws:
-        lines = pd.concat([r.data for r in line_raws], ignore_index=True)
-        label = ", ".join(r.file for r in line_raws)
-        try:
-            derived, line_derivations = tables_from_transactions(lines, m.transactions, label)
-        except ValueError as exc:
-            report.add_frame(
-                problem_frame(
-                    severity="error",
-                    check="transactions",
-                    message=str(exc),
-                    hint="Correct the column names in the mapping's transactions block.",
-                    file=label,
-                )
-            )
-        else:
-            final.update(derived)
+        line_derivations = _from_transactions(m, line_raws, final, report)
+        if line_derivations is not None:
             extract_derivations.extend(line_derivations)
             as_of = as_of_date(final)
-    if m.customer_extract is not None:
-        if extract_raws:
-            raw = extract_raws[0]
-            ext, probs, deriv, ext_as_of = tables_from_extract(
-                raw.data, m.customer_extract, raw.file, raw.first_row
-            )
-            for pr in probs:
-                report.add_frame(
-                    problem_frame(
-                        **{**pr, "row": pr["row"] or None, "value": pr["value"] or None},
-                        table="accounts",
-                    )
-                )
-            if deriv is not None:
-                final["accounts"], final["contracts"] = ext["accounts"], ext["contracts"]
-                extras["customer_attributes"] = ext["customer_attributes"]
-                extract_derivations.append(deriv)
-                as_of = ext_as_of
+    if m.customer_extract is not None and extract_raws:
+        deriv, ext_as_of = _from_customer_extract(m, extract_raws[0], final, extras, report)
+        if deriv is not None:
+            extract_derivations.append(deriv)
+            as_of = ext_as_of
     final, derivations = derive_tables(final, as_of, m.derive)
     derivations = extract_derivations + derivations
     if derivations:
-        counts = report.row_counts.set_index("table")
-        for t in counts.index:
-            if t in final:
-                counts.loc[t, "rows"] = len(final[t])
-        report.row_counts = counts.reset_index()
+        _recount_rows(report, final)
     result = IntakeResult(
         tables=final,
         report=report,
@@ -526,87 +660,13 @@ def load_export(
         mapping=m.name,
         quarantined=excluded,
         derivations=derivations,
-        currency=(currency or m.currency).upper(),
+        currency=_currency(currency, m, final.get("accounts"), default_country),
+        country=default_country,
         extras=extras,
     )
     if raise_on_error and not report.ok:
         raise IntakeError(report)
     return result
-
-
-def write_intake(
-    result: IntakeResult,
-    target: Workspace | str | Path,
-    language: str = "en",
-    locale: str = "",
-) -> Path:
-    """Write the canonical tables, quality tables, ``as_of.json`` and demo truth files.
-
-    Writes into the output folder of ``target`` (a :class:`~salesanalytics.engagement.workspace.Workspace`
-    or a folder path): ``<table>.parquet`` for the eight canonical tables; ``quality.parquet``
-    (problems grouped by file, column and check, with counts and example rows),
-    ``quality_problems.parquet`` (every problem), ``quality_files``, ``quality_tables``,
-    ``quality_completeness``, ``quality_remappings``, ``quality_fills``, ``quality_excluded``
-    (Parquet); ``quarantine.csv`` (excluded rows with reasons, when there are any);
-    ``as_of.json`` (``{"as_of": "YYYY-MM-DD"}``) and ``quality_counts.json``;
-    ``derivations.parquet`` (tables derived because the export lacks them, with rows produced),
-    ``settings.json`` (``{"currency": "USD", "language": "de", "locale": "de-CH"}``: the run's
-    currency, the client's language and the locale of its number formats, read by every phase;
-    ``language`` / ``locale`` are the project's, see :func:`salesanalytics.present.i18n.check_locale`) and
-    ``coverage.json`` (the coverage matrix, :func:`export_coverage`). ``truth.json`` and
-    ``truth_accounts.parquet`` of a demo export are copied unchanged.
-
-    Returns
-    -------
-    pathlib.Path
-        The output folder.
-    """
-    ws = (
-        target
-        if isinstance(target, Workspace)
-        else Workspace(Path(target), "intake", output_dir=Path(target))
-    )
-    for name, df in result.tables.items():
-        ws.write(name, df)
-    rep = result.report
-    ws.write("quality", _plain(rep.problem_summary()))
-    ws.write("quality_problems", _plain(rep.problems))
-    ws.write("quality_files", _plain(rep.files))
-    ws.write("quality_tables", _plain(rep.row_counts))
-    ws.write("quality_completeness", _plain(rep.completeness))
-    ws.write("quality_remappings", _plain(rep.remappings))
-    ws.write("quality_fills", _plain(rep.fills))
-    ws.write("quality_excluded", _plain(rep.excluded))
-    if len(result.quarantined):
-        write_csv(result.quarantined, ws.path("quarantine.csv"))
-    ws.write_json(
-        "as_of", {"as_of": result.as_of.strftime("%Y-%m-%d") if result.as_of is not None else None}
-    )
-    ws.write("derivations", derivation_frame(result.derivations))
-    for name, df in result.extras.items():
-        ws.write(name, df)
-    # language and locale come validated from the project (engagement.phases.intake.Params)
-    ws.write_json(
-        "settings",
-        {"currency": result.currency, "language": language or "en", "locale": locale or ""},
-    )
-    ws.write_json("coverage", export_coverage(result).to_json())
-    ws.write_json(
-        "quality_counts", {**rep.counts(), "mapping": result.mapping, "source": str(result.source)}
-    )
-    for name in TRUTH_FILES:
-        src = result.source / name
-        if src.is_file():
-            shutil.copyfile(src, ws.output_dir / name)
-    return ws.output_dir
-
-
-def export_coverage(result: IntakeResult) -> Coverage:
-    """The coverage matrix of every phase of the engagement on this export (derivations
-    included): which phase and analysis runs, runs with limitations or is skipped, and why."""
-    from salesanalytics.engagement.phases import all_phases
-
-    return evaluate(all_phases(), result.tables)
 
 
 def customer_profile(
@@ -675,96 +735,30 @@ def profile_by(profile: pd.DataFrame, by: str) -> pd.DataFrame:
     ]
 
 
-def _plain(df: pd.DataFrame) -> pd.DataFrame:
-    """Frame with Parquet-friendly dtypes (object columns as text)."""
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object:
-            out[c] = out[c].astype("string")
-    return out
+def _default_country(country: str | None) -> str:
+    from salesanalytics.reference.geography import SUPPORTED_COUNTRIES, country_code
 
-
-# ----------------------------------------------------------------------------------------------
-# command line
-
-
-def register_cli(subparsers: Any) -> None:
-    """Add the ``validate`` subcommand to the ``salesanalytics`` command line."""
-    p = subparsers.add_parser(
-        "validate",
-        help="load, map and validate a CRM export and print a data-quality summary",
-        description="Load every file of a CRM export folder, map it to the canonical tables and "
-        "check it: types, required values, allowed values, duplicate ids, orphan references, "
-        "dates out of order, negative amounts and Swiss postal codes. Prints a data-quality "
-        "summary; exits 0 when the export is valid (warnings allowed), 1 when there are "
-        "errors, listing every problem with file, column, row, value and a hint, and 2 when "
-        "the command cannot run (no such folder or mapping). Rules: docs/validation.md.",
-    )
-    p.add_argument(
-        "--source", help="folder with the export files (default: the --config project's)"
-    )
-    p.add_argument(
-        "--mapping",
-        default=None,
-        help="built-in mapping (salesforce, hubspot, dynamics365, maven-crm, bank-churn, online-retail) "
-        "or path to a YAML mapping file "
-        "(default: the --config project's, else salesforce)",
-    )
-    p.add_argument(
-        "--config",
-        metavar="FILE",
-        help="also check a project file's phase parameters (project.yaml, as 'run' does) "
-        "before the data; every impossible value or combination is listed",
-    )
-    p.add_argument(
-        "--quarantine",
-        nargs="?",
-        const="quarantine.csv",
-        default=None,
-        metavar="FILE",
-        help="leave invalid rows out and write them with their reasons to FILE "
-        "(default quarantine.csv) instead of failing",
-    )
-    p.add_argument(
-        "--output",
-        default=None,
-        metavar="DIR",
-        help="also write the validated canonical tables (Parquet) and quality tables to DIR",
-    )
-    p.set_defaults(func=_cmd_validate)
-
-
-def _cmd_validate(args: argparse.Namespace) -> int:
-    source, mapping = args.source, args.mapping
-    if args.config:
-        from salesanalytics.engagement.phases import all_phases
-        from salesanalytics.engagement.pipeline.config import load_project
-
-        cfg = load_project(args.config, all_phases())  # ConfigError lists every problem
-        print(f"Parameters of {cfg.path.name}: valid.")
-        source = source or str(cfg.source)
-        mapping = mapping or cfg.mapping
-    if not source:
-        raise UserError("give the export folder with --source, or a project file with --config")
-    try:
-        result = load_export(
-            source,
-            mapping or "salesforce",
-            quarantine=args.quarantine is not None,
-            raise_on_error=False,
+    if not country:
+        return "CH"
+    code = country_code(country)
+    if code is None:
+        raise ParameterError(
+            f"country {country!r} is not a country with postal-code geography; use one of "
+            f"{', '.join(SUPPORTED_COUNTRIES)} (or a name such as Deutschland, Schweiz)"
         )
-    except (FileNotFoundError, ValueError) as exc:
-        raise UserError(str(exc)) from exc
-    print(result.report.to_text())
-    for d in result.derivations:
-        print(f"Derived {d.table} ({d.rows:,} rows): {d.description}")
-    print(export_coverage(result).to_text())
-    if args.quarantine is not None:
-        qpath = Path(args.quarantine)
-        qpath.parent.mkdir(parents=True, exist_ok=True)
-        write_csv(result.quarantined, qpath)
-        print(f"Quarantine: {len(result.quarantined)} rows written to {qpath}")
-    if args.output and result.report.ok:
-        out = write_intake(result, args.output)
-        print(f"Canonical tables written to {out}")
-    return 0 if result.report.ok else 1
+    return code
+
+
+def _currency(
+    currency: str | None, m: Mapping, accounts: pd.DataFrame | None, default_country: str
+) -> str:
+    """The run's currency: the override, the mapping's own, else the accounts' country's."""
+    from salesanalytics.reference.geography import currency_for_countries
+
+    if currency:
+        return currency.upper()
+    if "currency" in m.model_fields_set:
+        return m.currency.upper()
+    if accounts is not None and "country" in accounts and len(accounts):
+        return currency_for_countries(accounts["country"].fillna(default_country))
+    return currency_for_countries([default_country])

@@ -33,6 +33,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from salesanalytics.errors import InputFileError, InputNotFoundError
+
 __all__ = [
     "CSV_SUFFIXES",
     "EXCEL_SUFFIXES",
@@ -134,7 +136,7 @@ def list_files(source: str | Path) -> list[Path]:
     """
     src = Path(source)
     if not src.is_dir():
-        raise FileNotFoundError(
+        raise InputNotFoundError(
             f"export folder '{src}' does not exist or is not a folder; "
             "pass the folder that holds the CRM export files (CSV, Excel or Parquet)"
         )
@@ -206,7 +208,7 @@ def _sniff_csv(path: str, stamp: tuple[int, ...]) -> CsvFormat:
         head = fh.read(_SNIFF_BYTES)
         truncated = len(head) == _SNIFF_BYTES
     if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        raise ValueError(
+        raise InputFileError(
             f"file {p.name} is empty (no header line and no data). "
             "Export the table again, or remove the file from the export folder."
         )
@@ -224,7 +226,7 @@ def _sniff_csv(path: str, stamp: tuple[int, ...]) -> CsvFormat:
         body.pop(0)
         skip += 1
     if not body:
-        raise ValueError(
+        raise InputFileError(
             f"file {p.name} is empty (no header line and no data). "
             "Export the table again, or remove the file from the export folder."
         )
@@ -244,7 +246,7 @@ def _sniff_csv(path: str, stamp: tuple[int, ...]) -> CsvFormat:
         if best is None or (share, counts[0]) > (best[0], best[1]):
             best = (share, counts[0], d, rows[0])
     if best is None:
-        raise ValueError(
+        raise InputFileError(
             f"file {p.name}: cannot recognise the column delimiter (tried ';', ',', tab and '|'; "
             f"none splits the header and most lines into the same number of columns). First line: "
             f"{body[0][:120]!r}. Save the file from Excel as 'CSV (semicolon- or comma-separated)'."
@@ -253,7 +255,7 @@ def _sniff_csv(path: str, stamp: tuple[int, ...]) -> CsvFormat:
     names = _clean_header(header)
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ValueError(
+        raise InputFileError(
             f"file {p.name}: the header names column(s) {', '.join(repr(d) for d in dupes)} more "
             "than once; rename them so every column name is unique."
         )
@@ -330,7 +332,7 @@ def _read_csv(path: Path, label: str, columns: set[str] | None = None) -> RawTab
             newlines = True
             table = attempt(encoding, newlines)
         else:
-            raise ValueError(f"file {path.name}: cannot be read as CSV: {msg}") from exc
+            raise InputFileError(f"file {path.name}: cannot be read as CSV: {msg}") from exc
     if bad and not newlines and fmt.quoted:
         newlines = True
         table = attempt(encoding, newlines)
@@ -448,7 +450,7 @@ def _read_excel(path: Path, label: str, columns: set[str] | None = None) -> list
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, EOFError) as exc:
-        raise ValueError(
+        raise InputFileError(
             f"file {path.name} cannot be read as an Excel workbook ({exc}); save it again from "
             "Excel as .xlsx, or export the table as CSV"
         ) from exc
@@ -479,7 +481,7 @@ def _read_excel(path: Path, label: str, columns: set[str] | None = None) -> list
                 data = [r[: len(header)] for r in data]
             dupes = sorted({n for n in header if header.count(n) > 1})
             if dupes:
-                raise ValueError(
+                raise InputFileError(
                     f"file {path.name}, sheet {ws.title}: the header names column(s) "
                     f"{', '.join(repr(d) for d in dupes)} more than once; rename them."
                 )
@@ -492,7 +494,7 @@ def _read_excel(path: Path, label: str, columns: set[str] | None = None) -> list
     for t in out:  # one sheet with data: the workbook's name; several: book.xlsx:Sheet
         t.file = label if len(out) == 1 else f"{label}:{t.file}"
     if not out:
-        raise ValueError(
+        raise InputFileError(
             f"file {path.name} has no data: every sheet is empty. Export the table again, or "
             "remove the file from the export folder."
         )
@@ -503,7 +505,7 @@ def _parquet_names(path: Path) -> list[str]:
     try:
         return list(pq.read_schema(path).names)
     except pa.ArrowException as exc:
-        raise ValueError(
+        raise InputFileError(
             f"file {path.name} cannot be read as a Parquet file ({exc}); export the table again"
         ) from exc
 
@@ -554,7 +556,7 @@ def read_file(
         return _read_excel(p, label, columns)
     if suffix in PARQUET_SUFFIXES:
         return [_read_parquet(p, label, columns)]
-    raise ValueError(
+    raise InputFileError(
         f"file {p.name}: unsupported file type '{suffix}'; use CSV, Excel (.xlsx) or Parquet"
     )
 

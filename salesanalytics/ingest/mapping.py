@@ -62,10 +62,11 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from salesanalytics.errors import InputNotFoundError, MappingError
 from salesanalytics.ingest import io as sio
 from salesanalytics.ingest import schema
 from salesanalytics.ingest.derive import CustomerExtract, DeriveOptions, Transactions
-from salesanalytics.ingest.validation import FILE_COL, ROW_COL, _empty_problems, problem_frame
+from salesanalytics.ingest.problems import FILE_COL, ROW_COL, empty_problems, problem_frame
 
 __all__ = [
     "BUILTIN_MAPPINGS",
@@ -73,6 +74,7 @@ __all__ = [
     "EXCEL_CELL_LIMIT",
     "CaseSpec",
     "ColumnSpec",
+    "InputMapper",
     "InputSpec",
     "LookupSpec",
     "MappedTable",
@@ -81,6 +83,7 @@ __all__ = [
     "TableSpec",
     "builtin_mapping_names",
     "load_mapping",
+    "map_column",
     "map_input",
     "match_files",
     "stack_inputs",
@@ -237,7 +240,9 @@ class Mapping(_Model):
     sources: dict[str, SourceSpec]
     tables: dict[str, TableSpec]
     currency: str = Field("CHF", pattern="^[A-Z]{3}$")
-    """ISO 4217 code of the export's money columns (shown in every report)."""
+    """ISO 4217 code of the export's money columns (shown in every report). A mapping that does
+    not set it leaves the currency to the client's country (CHF in Switzerland and
+    Liechtenstein, EUR in Germany and Austria; see :func:`salesanalytics.intake.load_export`)."""
     derive: DeriveOptions = DeriveOptions()
     """Options of the derivations of missing tables (``salesanalytics.ingest.derive``)."""
     transactions: Transactions | None = None
@@ -342,7 +347,7 @@ def load_mapping(name_or_path: str | Path | Mapping) -> Mapping:
         text = path.read_text(encoding="utf-8")
         label = f"mapping file {path}"
     else:
-        raise FileNotFoundError(
+        raise InputNotFoundError(
             f"mapping '{text_name}' is neither a built-in mapping "
             f"({', '.join(builtin_mapping_names())}) nor an existing YAML file"
         )
@@ -358,13 +363,13 @@ def _parse_mapping(text: str, label: str) -> Mapping:
     try:
         data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
-        raise ValueError(f"{label} is not valid YAML: {exc}") from exc
+        raise MappingError(f"{label} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
-        raise ValueError(f"{label} must be a YAML mapping with 'name', 'sources' and 'tables'")
+        raise MappingError(f"{label} must be a YAML mapping with 'name', 'sources' and 'tables'")
     try:
         return Mapping.model_validate(data)
     except ValidationError as exc:
-        raise ValueError(f"{label} is invalid: {_format_validation_error(exc)}") from exc
+        raise MappingError(f"{label} is invalid: {_format_validation_error(exc)}") from exc
 
 
 # --------------------------------------------------------------------------------------------
@@ -473,7 +478,7 @@ def match_files(
 
 
 def _no_problems() -> pd.DataFrame:
-    return _empty_problems()
+    return empty_problems()
 
 
 # --------------------------------------------------------------------------------------------
@@ -672,97 +677,394 @@ def text_cell_problems(
         The values (cleaned) and the problem frames.
     """
     probs: list[pd.DataFrame] = []
+    if len(conv.values) == 0:
+        return conv, probs
+    any_control, longest = _byte_scan(conv.values)
+    if any_control:
+        conv = _control_characters(conv, txt, column, rows, where, probs)
+    if longest > EXCEL_CELL_LIMIT:  # bytes >= characters
+        probs.extend(_long_texts(conv.values, column, rows, where))
+    if known is not None:
+        probs.extend(_unknown_values(conv.values, column, rows, known, where))
+    return conv, probs
+
+
+def _control_characters(
+    conv: sio.Converted,
+    txt: pd.Series,
+    column: schema.Column,
+    rows: np.ndarray,
+    where: dict[str, Any],
+    probs: list[pd.DataFrame],
+) -> sio.Converted:
+    """Cells with control characters: in an id an error (the cell is emptied), in other text
+    a warning (they are removed); the problems go to ``probs``, the cleaned values back."""
     values = conv.values
     table = str(where["table"])
-    if len(values) == 0:
-        return conv, probs
-    any_control, longest = _byte_scan(values)
-    ctrl = (
-        values.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).to_numpy(dtype=bool)
-        if any_control
-        else np.zeros(len(values), dtype=bool)
-    )
-    if ctrl.any():
-        if _is_id(column, table):
-            probs.append(
-                problem_frame(
-                    severity="error",
-                    check="control_character_in_id",
-                    message=f"id contains control characters such as NUL ({table}.{column.name})",
-                    hint="Correct the id in the export: an id with invisible characters matches "
-                    "no other row. The row is read without this id.",
-                    row=rows[ctrl],
-                    value=txt[ctrl].to_numpy(dtype=object),
-                    n=int(ctrl.sum()),
-                    **where,
-                )
-            )
-            values = values.mask(ctrl)
-        else:
-            probs.append(
-                problem_frame(
-                    severity="warning",
-                    check="control_characters",
-                    message=f"text contains control characters such as NUL; they were removed "
-                    f"({table}.{column.name})",
-                    hint="Clean the text in the CRM; the analyses use it without the "
-                    "control characters.",
-                    row=rows[ctrl],
-                    value=txt[ctrl].to_numpy(dtype=object),
-                    n=int(ctrl.sum()),
-                    **where,
-                )
-            )
-            cleaned = values.str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip()
-            values = cleaned.mask(cleaned == "")
-        conv = sio.Converted(values, conv.failed, conv.out_of_range)
-    long = (
-        (values.str.len() > EXCEL_CELL_LIMIT).fillna(False).to_numpy(dtype=bool)
-        if longest > EXCEL_CELL_LIMIT  # bytes >= characters
-        else np.zeros(len(values), dtype=bool)
-    )
-    if long.any():
+    ctrl = values.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).to_numpy(dtype=bool)
+    if not ctrl.any():
+        return conv
+    if _is_id(column, table):
         probs.append(
             problem_frame(
-                severity="info",
-                check="long_text",
-                message="text longer than 32'767 characters (kept whole; Excel deliverables "
-                f"cut it) ({table}.{column.name})",
-                hint="",
-                row=rows[long],
-                value=values[long].to_numpy(dtype=object),
-                n=int(long.sum()),
+                severity="error",
+                check="control_character_in_id",
+                message=f"id contains control characters such as NUL ({table}.{column.name})",
+                hint="Correct the id in the export: an id with invisible characters matches "
+                "no other row. The row is read without this id.",
+                row=rows[ctrl],
+                value=txt[ctrl].to_numpy(dtype=object),
+                n=int(ctrl.sum()),
                 **where,
             )
         )
-    if known is not None:
-        known_lower = {_norm(k) for k in known}
-        # one note per value in any case (Verhandlung = verhandlung), spelled as in its first row
-        codes, uniques = pd.factorize(values.str.lower(), use_na_sentinel=True)
-        if len(uniques):
-            counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
-            for i, u in enumerate(uniques):
-                if _norm(u) in known_lower:
-                    continue
-                first = int(np.flatnonzero(codes == i)[0])
-                u = values.iloc[first]
-                k = int(counts[i])
-                probs.append(
-                    problem_frame(
-                        severity="info",
-                        check="unknown_value",
-                        message=f"unknown value of {table}.{column.name}, not in the "
-                        f"mapping's list of known values ({k:,} rows; the first is shown)".replace(
-                            f"{k:,}", f"{k:,}".replace(",", "'")
-                        ),
-                        hint="Kept as it is. If it is a new picklist value, add it to 'known' "
-                        "(and, for stages, to the funnel's stage order).",
-                        row=int(rows[first]),
-                        value=str(u),
-                        **where,
-                    )
+        values = values.mask(ctrl)
+    else:
+        probs.append(
+            problem_frame(
+                severity="warning",
+                check="control_characters",
+                message=f"text contains control characters such as NUL; they were removed "
+                f"({table}.{column.name})",
+                hint="Clean the text in the CRM; the analyses use it without the "
+                "control characters.",
+                row=rows[ctrl],
+                value=txt[ctrl].to_numpy(dtype=object),
+                n=int(ctrl.sum()),
+                **where,
+            )
+        )
+        cleaned = values.str.replace(CONTROL_CHARACTERS, "", regex=True).str.strip()
+        values = cleaned.mask(cleaned == "")
+    return sio.Converted(values, conv.failed, conv.out_of_range)
+
+
+def _long_texts(
+    values: pd.Series, column: schema.Column, rows: np.ndarray, where: dict[str, Any]
+) -> list[pd.DataFrame]:
+    """A note for the cells longer than an Excel cell holds (kept whole)."""
+    long = (values.str.len() > EXCEL_CELL_LIMIT).fillna(False).to_numpy(dtype=bool)
+    if not long.any():
+        return []
+    return [
+        problem_frame(
+            severity="info",
+            check="long_text",
+            message="text longer than 32'767 characters (kept whole; Excel deliverables "
+            f"cut it) ({where['table']}.{column.name})",
+            hint="",
+            row=rows[long],
+            value=values[long].to_numpy(dtype=object),
+            n=int(long.sum()),
+            **where,
+        )
+    ]
+
+
+def _unknown_values(
+    values: pd.Series,
+    column: schema.Column,
+    rows: np.ndarray,
+    known: list[str],
+    where: dict[str, Any],
+) -> list[pd.DataFrame]:
+    """A note per distinct value not in ``known`` (any case), with its count, spelled as in its
+    first row (Verhandlung = verhandlung)."""
+    known_lower = {_norm(k) for k in known}
+    codes, uniques = pd.factorize(values.str.lower(), use_na_sentinel=True)
+    if not len(uniques):
+        return []
+    probs = []
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    for i, u in enumerate(uniques):
+        if _norm(u) in known_lower:
+            continue
+        first = int(np.flatnonzero(codes == i)[0])
+        u = values.iloc[first]
+        k = int(counts[i])
+        probs.append(
+            problem_frame(
+                severity="info",
+                check="unknown_value",
+                message=f"unknown value of {where['table']}.{column.name}, not in the "
+                f"mapping's list of known values ({k:,} rows; the first is shown)".replace(
+                    f"{k:,}", f"{k:,}".replace(",", "'")
+                ),
+                hint="Kept as it is. If it is a new picklist value, add it to 'known' "
+                "(and, for stages, to the funnel's stage order).",
+                row=int(rows[first]),
+                value=str(u),
+                **where,
+            )
+        )
+    return probs
+
+
+@dataclass
+class InputMapper:
+    """The state of mapping one input file: its cells, where they come from, and what was found.
+
+    The steps below (one per kind of column spec) add problems and counted translations here.
+    """
+
+    mapping: Mapping
+    table: str
+    raw: sio.RawTable
+    lookups: dict[str, list[sio.RawTable]]
+    probs: list[pd.DataFrame] = field(default_factory=list)
+    remaps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def df(self) -> pd.DataFrame:
+        """The file's cells as text."""
+        return self.raw.data
+
+    @property
+    def n(self) -> int:
+        """Number of data rows."""
+        return len(self.raw.data)
+
+    @property
+    def rows(self) -> np.ndarray:
+        """Spreadsheet row of every data row."""
+        return self.raw.rows
+
+    def empty_text(self) -> pd.Series:
+        """A text column without values, one cell per row."""
+        return pd.Series([None] * self.n, index=self.df.index, dtype="str")
+
+    def remap(
+        self, column: str, field_name: str, from_value: str, to_value: str, count: int
+    ) -> None:
+        """Count ``count`` values of ``column`` translated from ``from_value`` to ``to_value``."""
+        self.remaps.append(
+            {
+                "column": column,
+                "field": field_name,
+                "from_value": from_value,
+                "to_value": to_value,
+                "count": count,
+            }
+        )
+
+    def missing_column(self, col_name: str, source_cols: list[str]) -> None:
+        """Report that none of ``source_cols`` (feeding ``col_name``) is in the file."""
+        have = ", ".join(list(self.df.columns)[:40])
+        self.probs.append(
+            problem_frame(
+                severity="error",
+                check="missing_column",
+                message=f"column {' or '.join(source_cols)} is missing (needed for "
+                f"{self.table}.{col_name})",
+                hint=f"The file has the columns: {have}. Add the column to the export or "
+                f"adapt the mapping '{self.mapping.name}'.",
+                file=self.raw.file,
+                table=self.table,
+                column=" or ".join(source_cols),
+                field=col_name,
+            )
+        )
+
+    def convert(
+        self, txt: pd.Series, col_name: str, dtype: str, label: str, spec: ColumnSpec
+    ) -> sio.Converted:
+        """Convert text cells to ``dtype``, reporting every cell that does not convert."""
+        conv = sio.convert(txt, dtype, spec.date_format)
+        table, rows = self.table, self.rows
+        where = {"file": self.raw.file, "table": table, "column": label, "field": col_name}
+        if dtype == "date" and conv.out_of_range is not None and conv.out_of_range.any():
+            m = conv.out_of_range.to_numpy(dtype=bool)
+            lo, hi = (d.strftime("%d.%m.%Y") for d in sio.DATE_RANGE)
+            self.probs.append(
+                problem_frame(
+                    severity="error",
+                    check="date_out_of_range",
+                    message=f"date outside {lo}-{hi}, not a plausible date for {table}.{col_name}",
+                    hint="Correct the date in the CRM (a typing error such as 2999 for 2029?).",
+                    row=rows[m],
+                    value=txt[m].to_numpy(dtype=object),
+                    n=int(m.sum()),
+                    **where,
                 )
-    return conv, probs
+            )
+        if dtype == "str":
+            conv, text_probs = text_cell_problems(
+                conv, txt, schema.TABLES[table].column(col_name), rows, spec.known, where
+            )
+            self.probs.extend(text_probs)
+        if dtype != "str" and conv.failed.any():
+            check, msg, hint = _CONVERT_MESSAGES[dtype]
+            m = conv.failed.to_numpy(dtype=bool)
+            self.probs.append(
+                problem_frame(
+                    severity="error",
+                    check=check,
+                    message=f"{msg} ({table}.{col_name})",
+                    hint=hint,
+                    file=self.raw.file,
+                    table=table,
+                    column=label,
+                    field=col_name,
+                    row=rows[m],
+                    value=txt[m].to_numpy(dtype=object),
+                    n=int(m.sum()),
+                )
+            )
+        return conv
+
+
+_Column = tuple[pd.Series, str, "pd.Series | None"]
+"""What a column step returns: the values, the column's label in the report, and which cells
+were blank in the file (for ``fill``; ``None``: the cells without a value)."""
+
+
+def _constant_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
+    """A ``constant`` column: the same value in every row."""
+    const = spec.constant
+    txt = pd.Series(
+        [None if const is None else (_norm(const) if isinstance(const, bool) else str(const))]
+        * ctx.n,
+        index=ctx.df.index,
+        dtype="str",
+    )
+    label = "(constant)"
+    return ctx.convert(txt, c.name, c.dtype, label, spec).values, label, None
+
+
+def _cases_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
+    """A ``cases`` column: the value of the first case whose conditions a row meets, else the
+    default; each case's rows are counted as translations."""
+    assert spec.cases is not None
+    df, n = ctx.df, ctx.n
+    label = "/".join(dict.fromkeys(k for case in spec.cases for k in case.when))
+    res = pd.Series(pd.NA, index=df.index, dtype="object")
+    unset = np.ones(n, dtype=bool)
+    lowered: dict[str, pd.Series] = {}
+    for case in spec.cases:
+        if any(k not in df.columns for k in case.when):
+            continue
+        m = np.ones(n, dtype=bool)
+        for k, vals in case.when.items():
+            if k not in lowered:
+                lowered[k] = df[k].str.strip().str.lower()
+            m &= lowered[k].isin(vals).fillna(False).to_numpy(dtype=bool)
+        hit = m & unset
+        if hit.any():
+            res[hit] = str(case.value)
+            unset &= ~hit
+            cond = " and ".join(f"{k} = {'/'.join(v)}" for k, v in case.when.items())
+            ctx.remap(label, c.name, cond, str(case.value), int(hit.sum()))
+    if spec.default is not None and unset.any():
+        res[unset] = str(spec.default)
+        ctx.remap(label, c.name, "(no case matched)", str(spec.default), int(unset.sum()))
+    txt = res.astype("str")
+    return ctx.convert(txt, c.name, c.dtype, label, spec).values, label, None
+
+
+def _lookup_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
+    """A ``lookup`` column: the value of another file's row whose key is in this row's column."""
+    lk = spec.lookup
+    assert lk is not None
+    df = ctx.df
+    label = f"{lk.source}.{lk.value}"
+    if lk.column not in df.columns:
+        ctx.missing_column(c.name, [lk.column])
+        return sio.convert(ctx.empty_text(), c.dtype).values, label, None
+    series, why = _lookup_series(lk, ctx.lookups.get(lk.source, []))
+    if series is None:
+        ctx.probs.append(
+            problem_frame(
+                severity="warning",
+                check="lookup_unavailable",
+                message=f"{ctx.table}.{c.name} stays empty: {why}",
+                hint=f"Add the {lk.source} export to fill it.",
+                file=ctx.raw.file,
+                table=ctx.table,
+                column=label,
+                field=c.name,
+            )
+        )
+        txt = ctx.empty_text()
+    else:
+        txt = df[lk.column].str.strip().map(series).astype("str")
+        n_miss = int((txt.isna() & df[lk.column].notna()).sum())
+        if n_miss:
+            ctx.remap(label, c.name, f"(no {lk.source} row)", "(empty)", n_miss)
+    return ctx.convert(txt, c.name, c.dtype, label, spec).values, label, None
+
+
+def _source_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
+    """A column read from the file: the first of its source columns with a value, translated
+    by ``values``/``default`` and scaled by its ``factor``."""
+    df, dtype = ctx.df, c.dtype
+    srcs = spec.sources
+    present = [s for s in srcs if s in df.columns]
+    label = "/".join(srcs)
+    blank_for_fill = pd.Series(True, index=df.index)
+    if not present:
+        if not spec.optional:
+            ctx.missing_column(c.name, srcs)
+        return sio.convert(ctx.empty_text(), dtype).values, label, blank_for_fill
+    values = None
+    for s in present:
+        txt = df[s]
+        if spec.values is not None or spec.default is not None:
+            txt, rec = _value_map(txt.str.strip(), spec)
+            for a, b, k in rec:
+                ctx.remap(s, c.name, a, b, k)
+        v = ctx.convert(txt, c.name, dtype, s, spec).values
+        f = spec.factor(s)
+        if f != 1.0 and dtype in ("float", "int"):
+            v = (v.astype("float64") * f).astype(v.dtype if dtype == "float" else "float64")
+            if dtype == "int":
+                v = v.round().astype("Int64")
+        if spec.fill is not None:  # only then: which cells were empty
+            blank = txt.isna() | (txt.str.strip() == "")
+            blank_for_fill &= blank.fillna(True).to_numpy(dtype=bool)
+        values = v if values is None else values.fillna(v)
+    return values, label, blank_for_fill
+
+
+def _fill_blanks(
+    ctx: InputMapper,
+    c: schema.Column,
+    spec: ColumnSpec,
+    column: _Column,
+) -> pd.Series:
+    """The values with ``spec.fill`` in the cells that were blank (counted as translations)."""
+    values, label, blank_for_fill = column
+    blank = (
+        blank_for_fill
+        if blank_for_fill is not None
+        else pd.Series(values.isna().to_numpy(), index=ctx.df.index)
+    )
+    m = values.isna().to_numpy() & np.asarray(blank, dtype=bool)
+    if not m.any():
+        return values
+    fill_txt = pd.Series(
+        [_norm(spec.fill) if isinstance(spec.fill, bool) else str(spec.fill)] * int(m.sum()),
+        dtype="str",
+    )
+    fv = sio.convert(fill_txt, c.dtype).values.to_numpy()
+    values = values.copy()
+    values[m] = fv
+    ctx.remap(label, c.name, "(empty)", str(spec.fill), int(m.sum()))
+    return values
+
+
+def map_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> tuple[pd.Series, str]:
+    """Map one canonical column by the kind of its spec (constant, cases, lookup, source
+    columns), then fill its blank cells; the values and the column's label in the report."""
+    if "constant" in spec.model_fields_set:
+        column = _constant_column(ctx, c, spec)
+    elif spec.cases is not None:
+        column = _cases_column(ctx, c, spec)
+    elif spec.lookup is not None:
+        column = _lookup_column(ctx, c, spec)
+    else:
+        column = _source_column(ctx, c, spec)
+    values = _fill_blanks(ctx, c, spec, column) if spec.fill is not None else column[0]
+    return values, column[1]
 
 
 def map_input(
@@ -793,250 +1095,23 @@ def map_input(
         Canonical columns in canonical dtypes plus ``_file`` and ``_row``; conversion problems
         (one per cell), translated values (counted) and column labels.
     """
-    t = schema.TABLES[table]
-    df = raw.data
-    n = len(df)
+    ctx = InputMapper(mapping, table, raw, lookups or {})
     out: dict[str, Any] = {}
-    probs: list[pd.DataFrame] = []
-    remaps: list[dict[str, Any]] = []
     labels: dict[tuple[str, str], str] = {}
-    rows = raw.rows
-    lookups = lookups or {}
-
-    def missing_column(col_name: str, source_cols: list[str]) -> None:
-        have = ", ".join(list(df.columns)[:40])
-        probs.append(
-            problem_frame(
-                severity="error",
-                check="missing_column",
-                message=f"column {' or '.join(source_cols)} is missing (needed for "
-                f"{table}.{col_name})",
-                hint=f"The file has the columns: {have}. Add the column to the export or "
-                f"adapt the mapping '{mapping.name}'.",
-                file=raw.file,
-                table=table,
-                column=" or ".join(source_cols),
-                field=col_name,
-            )
-        )
-
-    def convert_report(txt: pd.Series, col_name: str, dtype: str, label: str, spec: ColumnSpec):
-        conv = sio.convert(txt, dtype, spec.date_format)
-        where = {"file": raw.file, "table": table, "column": label, "field": col_name}
-        if dtype == "date" and conv.out_of_range is not None and conv.out_of_range.any():
-            m = conv.out_of_range.to_numpy(dtype=bool)
-            lo, hi = (d.strftime("%d.%m.%Y") for d in sio.DATE_RANGE)
-            probs.append(
-                problem_frame(
-                    severity="error",
-                    check="date_out_of_range",
-                    message=f"date outside {lo}-{hi}, not a plausible date for {table}.{col_name}",
-                    hint="Correct the date in the CRM (a typing error such as 2999 for 2029?).",
-                    row=rows[m],
-                    value=txt[m].to_numpy(dtype=object),
-                    n=int(m.sum()),
-                    **where,
-                )
-            )
-        if dtype == "str":
-            conv, text_probs = text_cell_problems(
-                conv, txt, schema.TABLES[table].column(col_name), rows, spec.known, where
-            )
-            probs.extend(text_probs)
-        if dtype != "str" and conv.failed.any():
-            check, msg, hint = _CONVERT_MESSAGES[dtype]
-            m = conv.failed.to_numpy(dtype=bool)
-            bad_rows = rows[m]
-            probs.append(
-                problem_frame(
-                    severity="error",
-                    check=check,
-                    message=f"{msg} ({table}.{col_name})",
-                    hint=hint,
-                    file=raw.file,
-                    table=table,
-                    column=label,
-                    field=col_name,
-                    row=bad_rows,
-                    value=txt[m].to_numpy(dtype=object),
-                    n=int(m.sum()),
-                )
-            )
-        return conv
-
-    for c in t.columns:
+    for c in schema.TABLES[table].columns:
         if c.name not in inp.columns:
             continue
-        spec = inp.column(c.name)
-        dtype = c.dtype
-        blank_for_fill: pd.Series | None = None
-        if "constant" in spec.model_fields_set:
-            const = spec.constant
-            txt = pd.Series(
-                [
-                    None
-                    if const is None
-                    else (_norm(const) if isinstance(const, bool) else str(const))
-                ]
-                * n,
-                index=df.index,
-                dtype="str",
-            )
-            label = "(constant)"
-            values = convert_report(txt, c.name, dtype, label, spec).values
-        elif spec.cases is not None:
-            label = "/".join(dict.fromkeys(k for case in spec.cases for k in case.when))
-            res = pd.Series(pd.NA, index=df.index, dtype="object")
-            unset = np.ones(n, dtype=bool)
-            lowered: dict[str, pd.Series] = {}
-            for case in spec.cases:
-                if any(k not in df.columns for k in case.when):
-                    continue
-                m = np.ones(n, dtype=bool)
-                for k, vals in case.when.items():
-                    if k not in lowered:
-                        lowered[k] = df[k].str.strip().str.lower()
-                    m &= lowered[k].isin(vals).fillna(False).to_numpy(dtype=bool)
-                hit = m & unset
-                if hit.any():
-                    res[hit] = str(case.value)
-                    unset &= ~hit
-                    cond = " and ".join(f"{k} = {'/'.join(v)}" for k, v in case.when.items())
-                    remaps.append(
-                        {
-                            "column": label,
-                            "field": c.name,
-                            "from_value": cond,
-                            "to_value": str(case.value),
-                            "count": int(hit.sum()),
-                        }
-                    )
-            if spec.default is not None and unset.any():
-                res[unset] = str(spec.default)
-                remaps.append(
-                    {
-                        "column": label,
-                        "field": c.name,
-                        "from_value": "(no case matched)",
-                        "to_value": str(spec.default),
-                        "count": int(unset.sum()),
-                    }
-                )
-            txt = res.astype("str")
-            values = convert_report(txt, c.name, dtype, label, spec).values
-        elif spec.lookup is not None:
-            lk = spec.lookup
-            label = f"{lk.source}.{lk.value}"
-            if lk.column not in df.columns:
-                missing_column(c.name, [lk.column])
-                values = sio.convert(
-                    pd.Series([None] * n, index=df.index, dtype="str"), dtype
-                ).values
-            else:
-                series, why = _lookup_series(lk, lookups.get(lk.source, []))
-                if series is None:
-                    probs.append(
-                        problem_frame(
-                            severity="warning",
-                            check="lookup_unavailable",
-                            message=f"{table}.{c.name} stays empty: {why}",
-                            hint=f"Add the {lk.source} export to fill it.",
-                            file=raw.file,
-                            table=table,
-                            column=label,
-                            field=c.name,
-                        )
-                    )
-                    txt = pd.Series([None] * n, index=df.index, dtype="str")
-                else:
-                    txt = df[lk.column].str.strip().map(series).astype("str")
-                    n_miss = int((txt.isna() & df[lk.column].notna()).sum())
-                    if n_miss:
-                        remaps.append(
-                            {
-                                "column": label,
-                                "field": c.name,
-                                "from_value": f"(no {lk.source} row)",
-                                "to_value": "(empty)",
-                                "count": n_miss,
-                            }
-                        )
-                values = convert_report(txt, c.name, dtype, label, spec).values
-        else:
-            srcs = spec.sources
-            present = [s for s in srcs if s in df.columns]
-            label = "/".join(srcs)
-            if not present:
-                if not spec.optional:
-                    missing_column(c.name, srcs)
-                txt = pd.Series([None] * n, index=df.index, dtype="str")
-                values = sio.convert(txt, dtype).values
-                blank_for_fill = pd.Series(True, index=df.index)
-            else:
-                values = None
-                blank_for_fill = pd.Series(True, index=df.index)
-                for s in present:
-                    txt = df[s]
-                    if spec.values is not None or spec.default is not None:
-                        txt, rec = _value_map(txt.str.strip(), spec)
-                        remaps += [
-                            {
-                                "column": s,
-                                "field": c.name,
-                                "from_value": a,
-                                "to_value": b,
-                                "count": k,
-                            }
-                            for a, b, k in rec
-                        ]
-                    conv = convert_report(txt, c.name, dtype, s, spec)
-                    v = conv.values
-                    f = spec.factor(s)
-                    if f != 1.0 and dtype in ("float", "int"):
-                        v = (v.astype("float64") * f).astype(
-                            v.dtype if dtype == "float" else "float64"
-                        )
-                        if dtype == "int":
-                            v = v.round().astype("Int64")
-                    if spec.fill is not None:  # only then: which cells were empty
-                        blank = txt.isna() | (txt.str.strip() == "")
-                        blank_for_fill &= blank.fillna(True).to_numpy(dtype=bool)
-                    values = v if values is None else values.fillna(v)
-        if spec.fill is not None:
-            blank = (
-                blank_for_fill
-                if blank_for_fill is not None
-                else pd.Series(values.isna().to_numpy(), index=df.index)
-            )
-            m = values.isna().to_numpy() & np.asarray(blank, dtype=bool)
-            if m.any():
-                fill_txt = pd.Series(
-                    [_norm(spec.fill) if isinstance(spec.fill, bool) else str(spec.fill)]
-                    * int(m.sum()),
-                    dtype="str",
-                )
-                fv = sio.convert(fill_txt, dtype).values.to_numpy()
-                values = values.copy()
-                values[m] = fv
-                remaps.append(
-                    {
-                        "column": label,
-                        "field": c.name,
-                        "from_value": "(empty)",
-                        "to_value": str(spec.fill),
-                        "count": int(m.sum()),
-                    }
-                )
-        out[c.name] = values
-        labels[(raw.file, c.name)] = label
-    frame = pd.DataFrame(out, index=df.index)
+        out[c.name], labels[(raw.file, c.name)] = map_column(ctx, c, inp.column(c.name))
+    frame = pd.DataFrame(out, index=raw.data.index)
     frame[FILE_COL] = raw.file
-    frame[ROW_COL] = rows
+    frame[ROW_COL] = raw.rows
     frame = frame.reset_index(drop=True)
-    remap_df = pd.DataFrame(remaps, columns=["column", "field", "from_value", "to_value", "count"])
+    remap_df = pd.DataFrame(
+        ctx.remaps, columns=["column", "field", "from_value", "to_value", "count"]
+    )
     remap_df.insert(0, "table", table)
     remap_df.insert(0, "file", raw.file)
-    probs = [p for p in probs if len(p)]
+    probs = [p for p in ctx.probs if len(p)]
     return MappedTable(
         table,
         frame,

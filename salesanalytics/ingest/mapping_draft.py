@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from salesanalytics.errors import UserError
+from salesanalytics.errors import InputNotFoundError, UserError
 from salesanalytics.ingest import io as sio
 from salesanalytics.ingest import schema
 
@@ -252,7 +252,7 @@ def draft_mapping(source: str | Path, like: str | None = None) -> list[TableDraf
     """
     files = sio.list_files(source)
     if not files:
-        raise FileNotFoundError(
+        raise InputNotFoundError(
             f"the export folder {source} contains no CSV, Excel or Parquet file"
         )
     names = _like_names(like)

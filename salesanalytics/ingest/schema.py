@@ -31,6 +31,7 @@ __all__ = [
     "OPPORTUNITY_STATUSES",
     "OPPORTUNITY_TYPES",
     "REP_ROLES",
+    "ROLE_CHANNEL",
     "TABLES",
     "Column",
     "Table",
@@ -45,6 +46,14 @@ CHANNELS: tuple[str, ...] = ("field", "tele", "online")
 
 ACCOUNT_STATUSES: tuple[str, ...] = ("customer", "prospect", "former_customer")
 REP_ROLES: tuple[str, ...] = ("field", "tele", "online", "key_account", "team_lead")
+ROLE_CHANNEL: dict[str, str] = {
+    "field": "field",
+    "key_account": "field",
+    "team_lead": "field",
+    "tele": "tele",
+    "online": "online",
+}
+"""Channel a rep's role works in (for capacity and as a fallback for an account's channel)."""
 OPPORTUNITY_TYPES: tuple[str, ...] = ("new_business", "upsell", "renewal")
 OPPORTUNITY_STATUSES: tuple[str, ...] = ("won", "lost", "open")
 ACTIVITY_TYPES: tuple[str, ...] = ("visit", "call", "email", "online_session")
@@ -140,8 +149,19 @@ TABLES: dict[str, Table] = {
                 C(
                     "postal_code",
                     "str",
-                    "Swiss postal code (4 digits) of the billing address.",
+                    "Postal code of the billing address in the account's country (Swiss, "
+                    "Austrian, Liechtenstein: 4 digits; German: 5 digits, leading zero kept).",
                     "8004",
+                    nullable=True,
+                ),
+                C(
+                    "country",
+                    "str",
+                    "Country of the billing address (ISO 3166 alpha-2: CH, LI, DE, AT; names "
+                    "such as Deutschland or Schweiz are recognised); empty = the project's "
+                    "default country.",
+                    "CH",
+                    required=False,
                     nullable=True,
                 ),
                 C(
@@ -250,6 +270,15 @@ TABLES: dict[str, Table] = {
                     "str",
                     "Postal code of the rep's home base / office.",
                     "3011",
+                    required=False,
+                    nullable=True,
+                ),
+                C(
+                    "home_country",
+                    "str",
+                    "Country of the home base (ISO alpha-2); empty = the project's default "
+                    "country.",
+                    "CH",
                     required=False,
                     nullable=True,
                 ),
@@ -775,7 +804,7 @@ def data_model_markdown() -> str:
         "  or out of order, dates in the future (see `docs/validation.md` for every rule and severity);",
         "- dates outside 1900-2099, control characters in text and ids, unknown picklist values;",
         "- negative amounts, MRR, prices or minutes;",
-        "- postal codes that are not Swiss postal codes (checked against the GeoNames list shipped in",
+        "- postal codes that are not postal codes of the row's country (checked against the GeoNames lists shipped in",
         "  `salesanalytics/data/geo/`).",
         "",
     ]

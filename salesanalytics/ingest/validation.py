@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from salesanalytics.ingest import schema
+from salesanalytics.ingest.problems import (
+    FILE_COL,
+    INTERNAL_COLUMNS,
+    PROBLEM_COLUMNS,
+    ROW_COL,
+    SEVERITIES,
+    Problem,
+    printable,
+    problem_frame,
+)
+from salesanalytics.ingest.problems import empty_problems as _empty_problems
+from salesanalytics.ingest.problems import fmt_int as _fmt_int
 
 __all__ = [
     "PROBLEM_COLUMNS",
@@ -38,6 +51,9 @@ __all__ = [
     "Problem",
     "ValidationReport",
     "CAUSE_CHECKS",
+    "DATE_CHECKS",
+    "FutureRule",
+    "OrderRule",
     "apply_quarantine",
     "check_date_order",
     "fill_geography",
@@ -46,22 +62,6 @@ __all__ = [
     "problem_frame",
     "validate_tables",
 ]
-
-SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
-PROBLEM_COLUMNS: list[str] = [
-    "severity",
-    "file",
-    "table",
-    "column",
-    "field",
-    "row",
-    "value",
-    "check",
-    "message",
-    "hint",
-]
-"""Columns of :attr:`ValidationReport.problems`. ``column`` is the column as named in the input
-file, ``field`` the canonical column it feeds, ``row`` the spreadsheet row (header = row 1)."""
 
 CAUSE_CHECKS: tuple[str, ...] = (
     "no_files",
@@ -74,151 +74,6 @@ CAUSE_CHECKS: tuple[str, ...] = (
 )
 """Checks that name a cause of many other problems (a file missing, empty or unreadable): they
 are listed first in every report, before the problems of single rows."""
-
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_MAX_VALUE_CHARS = 200
-
-
-def printable(text: Any, limit: int | None = _MAX_VALUE_CHARS) -> Any:
-    """``text`` safe to print: control and bidi characters escaped (NUL -> ``\\x00``), cut to
-    ``limit`` characters with the full length named. Non-text values are returned unchanged."""
-    if not isinstance(text, str):
-        return text
-    out = _UNPRINTABLE.sub(
-        lambda m: (
-            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"
-        ),
-        text,
-    )
-    if limit is not None and len(out) > limit:
-        out = f"{out[:limit]}... ({_fmt_int(len(text))} characters)"
-    return out
-
-
-FILE_COL = "_file"
-ROW_COL = "_row"
-INTERNAL_COLUMNS: tuple[str, ...] = (FILE_COL, ROW_COL)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One data problem.
-
-    Attributes
-    ----------
-    severity
-        ``error`` (the data cannot be used as is), ``warning`` (usable, but look at it) or
-        ``info``.
-    file, table, column, row, value
-        Where: input file, canonical table, column as named in the file, spreadsheet row (header
-        is row 1; ``None`` for whole-file problems) and the offending value as text.
-    check
-        Short machine name of the check (``duplicate_id``, ``orphan_reference``, ...).
-    message
-        What is wrong, in plain words.
-    hint
-        What to do about it.
-    field
-        Canonical column the problem concerns.
-    """
-
-    severity: str
-    file: str | None
-    table: str | None
-    column: str | None
-    row: int | None
-    value: str | None
-    check: str
-    message: str
-    hint: str = ""
-    field: str | None = None
-
-    def text(self) -> str:
-        """One line: where, what, value and hint."""
-        where = [f"file {self.file}" if self.file else None]
-        if self.column:
-            where.append(f"column {self.column}")
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        loc = ", ".join(w for w in where if w) or (f"table {self.table}" if self.table else "")
-        val = f" (value '{printable(self.value)}')" if self.value is not None else ""
-        hint = f" {self.hint}" if self.hint else ""
-        return f"{self.severity}: {loc}: {self.message}{val}.{hint}"
-
-
-def problem_frame(
-    *,
-    severity: str,
-    check: str,
-    message: str,
-    hint: str = "",
-    file: Any = None,
-    table: str | None = None,
-    column: Any = None,
-    field: str | None = None,
-    row: Any = None,
-    value: Any = None,
-    n: int | None = None,
-) -> pd.DataFrame:
-    """Build a problems frame (:data:`PROBLEM_COLUMNS`) for ``n`` problems in one go.
-
-    Every argument is a scalar (repeated) or an array of length ``n``; ``n`` defaults to the
-    length of the first array argument, or 1.
-    """
-    if severity not in SEVERITIES:
-        raise ValueError(f"severity must be one of {SEVERITIES}, got {severity!r}")
-    args = {"file": file, "column": column, "row": row, "value": value}
-    if n is None:
-        n = next((len(v) for v in args.values() if _is_array(v)), 1)
-    data: dict[str, Any] = {}
-    for k, v in {
-        "severity": severity,
-        "file": file,
-        "table": table,
-        "column": column,
-        "field": field,
-        "row": row,
-        "value": value,
-        "check": check,
-        "message": message,
-        "hint": hint,
-    }.items():
-        data[k] = np.asarray(v, dtype=object) if _is_array(v) else [v] * n
-    df = pd.DataFrame(data)
-    for c, limit in (
-        ("value", _MAX_VALUE_CHARS),
-        ("message", _MAX_VALUE_CHARS * 5),
-        ("file", _MAX_VALUE_CHARS),
-        ("column", _MAX_VALUE_CHARS),
-    ):
-        col = df[c].astype("string")
-        if len(col) and (
-            col.str.contains(_UNPRINTABLE.pattern, regex=True).fillna(False).any()
-            or (col.str.len() > limit).fillna(False).any()
-        ):
-            df[c] = col.map(lambda v, lim=limit: printable(v, lim), na_action="ignore")
-    df["row"] = pd.array(df["row"], dtype="Int64")
-    for c in PROBLEM_COLUMNS:
-        if c != "row":
-            df[c] = df[c].astype("string")
-    return df[PROBLEM_COLUMNS]
-
-
-def _is_array(v: Any) -> bool:
-    return isinstance(v, pd.Series | np.ndarray | list | pd.Index | pd.arrays.ArrowStringArray)
-
-
-_EMPTY: list[pd.DataFrame] = []
-
-
-def _empty_problems() -> pd.DataFrame:
-    if not _EMPTY:
-        _EMPTY.append(problem_frame(severity="info", check="", message="", n=0))
-    return _EMPTY[0].copy()
-
-
-def _fmt_int(n: int) -> str:
-    return f"{n:,}".replace(",", "'")
 
 
 @dataclass
@@ -797,6 +652,317 @@ def _before(a: pd.Series, b: pd.Series | pd.Timestamp) -> np.ndarray:
     return (a < b).fillna(False).to_numpy(dtype=bool)
 
 
+@dataclass(frozen=True)
+class OrderRule:
+    """Rows of ``table`` whose date ``later`` lies before their date ``earlier``.
+
+    Checked when the table has both columns (and the ``requires`` ones); the problem's value
+    names both dates (``2001-03-01 (StartDate 2023-03-01)``).
+    """
+
+    table: str
+    later: str
+    earlier: str
+    earlier_name: str
+    severity: str
+    check: str
+    message: str
+    hint: str
+
+    def __call__(
+        self, tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
+    ) -> list[pd.DataFrame]:
+        """The rule's problems in ``tables`` (none when the table lacks its columns)."""
+        df = tables.get(self.table)
+        if df is None or not {self.later, self.earlier} <= set(df.columns):
+            return []
+        return [
+            _order_rule(
+                df,
+                _before(df[self.later], df[self.earlier]),
+                table=self.table,
+                later=self.later,
+                earlier=self.earlier,
+                earlier_name=self.earlier_name,
+                severity=self.severity,
+                check=self.check,
+                message=self.message,
+                hint=self.hint,
+                labels=labels,
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class FutureRule:
+    """Rows of ``table`` whose date ``column`` lies after the day of the check (``future_date``).
+
+    ``message`` may name the day as ``{day:%d.%m.%Y}``; ``closed_only`` restricts the rule to
+    won and lost opportunities; checked when the table has ``column`` and the ``requires``
+    columns.
+    """
+
+    table: str
+    column: str
+    severity: str
+    message: str
+    hint: str
+    requires: tuple[str, ...] = ()
+    closed_only: bool = False
+
+    def __call__(
+        self, tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
+    ) -> list[pd.DataFrame]:
+        """The rule's problems in ``tables`` (none when the table lacks its columns)."""
+        df = tables.get(self.table)
+        if df is None or not {self.column, *self.requires} <= set(df.columns):
+            return []
+        mask = (df[self.column] > day).fillna(False).to_numpy(dtype=bool)
+        if self.closed_only:
+            mask = df["status"].isin(["won", "lost"]).fillna(False).to_numpy(dtype=bool) & mask
+        return [
+            _rows_problems(
+                df,
+                mask,
+                table=self.table,
+                field_name=self.column,
+                severity=self.severity,
+                check="future_date",
+                message=self.message.format(day=day),
+                hint=self.hint,
+                labels=labels,
+            )
+        ]
+
+
+def _stage_history_problems(
+    tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
+) -> list[pd.DataFrame]:
+    """Stage history against its opportunity: a stage entered before the opportunity was
+    created (error), after a closed opportunity's close date, or after the opportunity's final
+    stage (warnings)."""
+    s, o = tables.get("opportunity_stages"), tables.get("opportunities")
+    if not (
+        s is not None
+        and o is not None
+        and len(s)
+        and {"entered_at", "opportunity_id", "stage"} <= set(s.columns)
+        and {"opportunity_id", "created_date"} <= set(o.columns)
+    ):
+        return []
+    out = []
+    opp = o.drop_duplicates("opportunity_id").set_index("opportunity_id")
+    pos = pc.index_in(_arrow(s["opportunity_id"]), value_set=_arrow(opp.index))
+    pos_np = np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
+    found = pos_np >= 0
+    take = np.maximum(pos_np, 0)
+    n_opp = len(opp)
+
+    def per_stage(values: np.ndarray, missing: Any) -> np.ndarray:
+        """The opportunity's value for every stage row (``missing`` where not found)."""
+        if n_opp == 0:
+            return np.full(len(s), missing)
+        return np.where(found, values[take], missing)
+
+    nat = np.datetime64("NaT", "ns")
+    c_at = pd.Series(
+        per_stage(opp["created_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
+    )
+    out.append(
+        _order_rule(
+            s,
+            _before(s["entered_at"], c_at),
+            table="opportunity_stages",
+            later="entered_at",
+            earlier=c_at,
+            earlier_name="opportunity created",
+            severity="error",
+            check="date_order",
+            message="stage entered before the opportunity was created",
+            hint="Correct the stage date or the opportunity's created date.",
+            labels=labels,
+        )
+    )
+    if {"close_date", "status"} <= set(o.columns):
+        opp_closed = opp["status"].isin(["won", "lost"]).fillna(False).to_numpy(dtype=bool)
+        closed = per_stage(opp_closed, False).astype(bool)
+        close_at = pd.Series(
+            per_stage(opp["close_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
+        )
+        out.append(
+            _order_rule(
+                s,
+                closed & _before(close_at, s["entered_at"]),
+                table="opportunity_stages",
+                later="entered_at",
+                earlier=close_at,
+                earlier_name="opportunity closed",
+                severity="warning",
+                check="date_order",
+                message="stage entered after the opportunity was closed",
+                hint="Check the stage history and the close date of the opportunity; the "
+                "funnel takes the stage dates as they are.",
+                labels=labels,
+            )
+        )
+        if "stage" in o.columns and closed.any():
+            # the final stage of a won or lost opportunity must be the last one entered;
+            # stage names compared in any case through one factorisation of both columns
+            both = pd.concat(
+                [s["stage"].astype("string"), opp["stage"].astype("string")],
+                ignore_index=True,
+            )
+            codes, uniq = pd.factorize(both, use_na_sentinel=True)
+            canon, _ = pd.factorize(np.array([str(u).lower() for u in uniq], dtype=object))
+            canon = np.append(canon, -1)  # one code for any case; missing stays -1
+            codes = canon[codes]  # -1 (missing) maps to the appended -1
+            s_code = codes[: len(s)]
+            final_code = per_stage(codes[len(s) :], -2)
+            is_final = closed & (s_code == final_code) & (s_code >= 0)
+            entered = s["entered_at"].to_numpy(dtype="datetime64[ns]")
+            final_at_opp = np.full(max(n_opp, 1), np.datetime64("NaT", "ns"))
+            sel = np.flatnonzero(is_final & ~np.isnat(entered))
+            if len(sel):
+                first = pd.Series(entered[sel]).groupby(pos_np[sel]).min()
+                final_at_opp[first.index.to_numpy()] = first.to_numpy(dtype="datetime64[ns]")
+            final_at = pd.Series(per_stage(final_at_opp, nat), index=s.index)
+            out.append(
+                _order_rule(
+                    s,
+                    closed & ~is_final & _before(final_at, s["entered_at"]),
+                    table="opportunity_stages",
+                    later="entered_at",
+                    earlier=final_at,
+                    earlier_name="final stage entered",
+                    severity="warning",
+                    check="stage_order",
+                    message="stage history out of order: a stage entered after the "
+                    "opportunity's final (closing) stage",
+                    hint="Check the stage history in the CRM; the funnel orders stages by "
+                    "their dates.",
+                    labels=labels,
+                )
+            )
+    return out
+
+
+def _customer_since_problems(
+    tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
+) -> list[pd.DataFrame]:
+    """Accounts that became customers after their first contract started (warning)."""
+    acc, c = tables.get("accounts"), tables.get("contracts")
+    if not (
+        acc is not None
+        and c is not None
+        and len(acc)
+        and len(c)
+        and {"account_id", "customer_since"} <= set(acc.columns)
+        and {"account_id", "start_date"} <= set(c.columns)
+    ):
+        return []
+    out = []
+    first = c["start_date"].groupby(c["account_id"].astype("string"), observed=True).min()
+    first_at = pd.Series(
+        acc["account_id"].astype("string").map(first).to_numpy(dtype="datetime64[ns]"),
+        index=acc.index,
+    )
+    out.append(
+        _order_rule(
+            acc,
+            _before(first_at, acc["customer_since"]),
+            table="accounts",
+            later="customer_since",
+            earlier=first_at,
+            earlier_name="first contract started",
+            severity="warning",
+            check="date_order",
+            message="customer since a date after the account's first contract started",
+            hint="Correct the customer-since date (the start of the first contract); the "
+            "churn analysis measures customer lifetimes from it.",
+            labels=labels,
+        )
+    )
+    return out
+
+
+DATE_CHECKS: tuple[Any, ...] = (
+    OrderRule(
+        "contracts",
+        later="end_date",
+        earlier="start_date",
+        earlier_name="start",
+        severity="error",
+        check="date_order",
+        message="contract is cancelled before it starts (end_date before start_date)",
+        hint="Correct the start or end date of the contract.",
+    ),
+    OrderRule(
+        "contracts",
+        later="term_end_date",
+        earlier="start_date",
+        earlier_name="start",
+        severity="error",
+        check="date_order",
+        message="contract term ends before it starts (term_end_date before start_date)",
+        hint="Correct the start or end date of the contract.",
+    ),
+    OrderRule(
+        "opportunities",
+        later="close_date",
+        earlier="created_date",
+        earlier_name="created",
+        severity="error",
+        check="date_order",
+        message="opportunity closes before it was created (close_date before created_date)",
+        hint="Correct the close or created date of the opportunity.",
+    ),
+    FutureRule(
+        "opportunities",
+        "created_date",
+        severity="error",
+        message="opportunity created in the future (after {day:%d.%m.%Y})",
+        hint="A created date is set by the CRM and cannot lie in the future: correct it.",
+        requires=("close_date",),
+    ),
+    FutureRule(
+        "opportunities",
+        "close_date",
+        severity="warning",
+        message="won or lost opportunity closed in the future (after {day:%d.%m.%Y})",
+        hint="Correct the close date; the funnel counts the deal as closed.",
+        requires=("created_date", "status"),
+        closed_only=True,
+    ),
+    FutureRule(
+        "opportunity_stages",
+        "entered_at",
+        severity="error",
+        message="stage entered in the future (after {day:%d.%m.%Y})",
+        hint="Stage history dates are set by the CRM and cannot lie in the future.",
+    ),
+    _stage_history_problems,
+    FutureRule(
+        "activities",
+        "date",
+        severity="warning",
+        message="activity dated in the future (after {day:%d.%m.%Y}): planned, not done",
+        hint="Planned activities are not workload yet; export only completed "
+        "activities, or leave them: the export's reference date ignores them.",
+    ),
+    FutureRule(
+        "accounts",
+        "customer_since",
+        severity="warning",
+        message="customer since a date in the future (after {day:%d.%m.%Y})",
+        hint="Correct the date in the CRM.",
+    ),
+    _customer_since_problems,
+)
+"""The date checks in the order they report: same-table order rules, dates in the future and
+the cross-table checks (stage history, customer since); each is called with ``(tables, labels,
+day)`` and returns problem frames."""
+
+
 def check_date_order(
     tables: Mapping[str, pd.DataFrame],
     labels: Mapping[tuple[str, str], str] | None = None,
@@ -826,259 +992,71 @@ def check_date_order(
         Day of the check (default: the current date); dates after it lie in the future.
     """
     day = _today(today)
-    out = []
-    c = tables.get("contracts")
-    if c is not None and "start_date" in c:
-        for col, what in (("end_date", "is cancelled"), ("term_end_date", "term ends")):
-            if col not in c:
-                continue
-            out.append(
-                _order_rule(
-                    c,
-                    _before(c[col], c["start_date"]),
-                    table="contracts",
-                    later=col,
-                    earlier="start_date",
-                    earlier_name="start",
-                    severity="error",
-                    check="date_order",
-                    message=f"contract {what} before it starts ({col} before start_date)",
-                    hint="Correct the start or end date of the contract.",
-                    labels=labels,
-                )
-            )
-    o = tables.get("opportunities")
-    if o is not None and {"created_date", "close_date"} <= set(o.columns):
-        out.append(
-            _order_rule(
-                o,
-                _before(o["close_date"], o["created_date"]),
-                table="opportunities",
-                later="close_date",
-                earlier="created_date",
-                earlier_name="created",
-                severity="error",
-                check="date_order",
-                message="opportunity closes before it was created (close_date before created_date)",
-                hint="Correct the close or created date of the opportunity.",
-                labels=labels,
-            )
-        )
-        out.append(
-            _rows_problems(
-                o,
-                (o["created_date"] > day).fillna(False).to_numpy(dtype=bool),
-                table="opportunities",
-                field_name="created_date",
-                severity="error",
-                check="future_date",
-                message=f"opportunity created in the future (after {day:%d.%m.%Y})",
-                hint="A created date is set by the CRM and cannot lie in the future: correct it.",
-                labels=labels,
-            )
-        )
-        if "status" in o:
-            closed = o["status"].isin(["won", "lost"]).fillna(False).to_numpy(dtype=bool)
-            out.append(
-                _rows_problems(
-                    o,
-                    closed & (o["close_date"] > day).fillna(False).to_numpy(dtype=bool),
-                    table="opportunities",
-                    field_name="close_date",
-                    severity="warning",
-                    check="future_date",
-                    message=f"won or lost opportunity closed in the future (after {day:%d.%m.%Y})",
-                    hint="Correct the close date; the funnel counts the deal as closed.",
-                    labels=labels,
-                )
-            )
-    s = tables.get("opportunity_stages")
-    if s is not None and "entered_at" in s:
-        out.append(
-            _rows_problems(
-                s,
-                (s["entered_at"] > day).fillna(False).to_numpy(dtype=bool),
-                table="opportunity_stages",
-                field_name="entered_at",
-                severity="error",
-                check="future_date",
-                message=f"stage entered in the future (after {day:%d.%m.%Y})",
-                hint="Stage history dates are set by the CRM and cannot lie in the future.",
-                labels=labels,
-            )
-        )
-    if (
-        s is not None
-        and o is not None
-        and len(s)
-        and {"entered_at", "opportunity_id", "stage"} <= set(s.columns)
-        and {"opportunity_id", "created_date"} <= set(o.columns)
-    ):
-        opp = o.drop_duplicates("opportunity_id").set_index("opportunity_id")
-        pos = pc.index_in(_arrow(s["opportunity_id"]), value_set=_arrow(opp.index))
-        pos_np = np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
-        found = pos_np >= 0
-        take = np.maximum(pos_np, 0)
-        n_opp = len(opp)
-
-        def per_stage(values: np.ndarray, missing: Any) -> np.ndarray:
-            """The opportunity's value for every stage row (``missing`` where not found)."""
-            if n_opp == 0:
-                return np.full(len(s), missing)
-            return np.where(found, values[take], missing)
-
-        nat = np.datetime64("NaT", "ns")
-        c_at = pd.Series(
-            per_stage(opp["created_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
-        )
-        out.append(
-            _order_rule(
-                s,
-                _before(s["entered_at"], c_at),
-                table="opportunity_stages",
-                later="entered_at",
-                earlier=c_at,
-                earlier_name="opportunity created",
-                severity="error",
-                check="date_order",
-                message="stage entered before the opportunity was created",
-                hint="Correct the stage date or the opportunity's created date.",
-                labels=labels,
-            )
-        )
-        if {"close_date", "status"} <= set(o.columns):
-            opp_closed = opp["status"].isin(["won", "lost"]).fillna(False).to_numpy(dtype=bool)
-            closed = per_stage(opp_closed, False).astype(bool)
-            close_at = pd.Series(
-                per_stage(opp["close_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
-            )
-            out.append(
-                _order_rule(
-                    s,
-                    closed & _before(close_at, s["entered_at"]),
-                    table="opportunity_stages",
-                    later="entered_at",
-                    earlier=close_at,
-                    earlier_name="opportunity closed",
-                    severity="warning",
-                    check="date_order",
-                    message="stage entered after the opportunity was closed",
-                    hint="Check the stage history and the close date of the opportunity; the "
-                    "funnel takes the stage dates as they are.",
-                    labels=labels,
-                )
-            )
-            if "stage" in o.columns and closed.any():
-                # the final stage of a won or lost opportunity must be the last one entered;
-                # stage names compared in any case through one factorisation of both columns
-                both = pd.concat(
-                    [s["stage"].astype("string"), opp["stage"].astype("string")],
-                    ignore_index=True,
-                )
-                codes, uniq = pd.factorize(both, use_na_sentinel=True)
-                canon, _ = pd.factorize(np.array([str(u).lower() for u in uniq], dtype=object))
-                canon = np.append(canon, -1)  # one code for any case; missing stays -1
-                codes = canon[codes]  # -1 (missing) maps to the appended -1
-                s_code = codes[: len(s)]
-                final_code = per_stage(codes[len(s) :], -2)
-                is_final = closed & (s_code == final_code) & (s_code >= 0)
-                entered = s["entered_at"].to_numpy(dtype="datetime64[ns]")
-                final_at_opp = np.full(max(n_opp, 1), np.datetime64("NaT", "ns"))
-                sel = np.flatnonzero(is_final & ~np.isnat(entered))
-                if len(sel):
-                    first = pd.Series(entered[sel]).groupby(pos_np[sel]).min()
-                    final_at_opp[first.index.to_numpy()] = first.to_numpy(dtype="datetime64[ns]")
-                final_at = pd.Series(per_stage(final_at_opp, nat), index=s.index)
-                out.append(
-                    _order_rule(
-                        s,
-                        closed & ~is_final & _before(final_at, s["entered_at"]),
-                        table="opportunity_stages",
-                        later="entered_at",
-                        earlier=final_at,
-                        earlier_name="final stage entered",
-                        severity="warning",
-                        check="stage_order",
-                        message="stage history out of order: a stage entered after the "
-                        "opportunity's final (closing) stage",
-                        hint="Check the stage history in the CRM; the funnel orders stages by "
-                        "their dates.",
-                        labels=labels,
-                    )
-                )
-    a = tables.get("activities")
-    if a is not None and "date" in a:
-        out.append(
-            _rows_problems(
-                a,
-                (a["date"] > day).fillna(False).to_numpy(dtype=bool),
-                table="activities",
-                field_name="date",
-                severity="warning",
-                check="future_date",
-                message=f"activity dated in the future (after {day:%d.%m.%Y}): planned, not done",
-                hint="Planned activities are not workload yet; export only completed "
-                "activities, or leave them: the export's reference date ignores them.",
-                labels=labels,
-            )
-        )
-    acc = tables.get("accounts")
-    if acc is not None and "customer_since" in acc:
-        out.append(
-            _rows_problems(
-                acc,
-                (acc["customer_since"] > day).fillna(False).to_numpy(dtype=bool),
-                table="accounts",
-                field_name="customer_since",
-                severity="warning",
-                check="future_date",
-                message=f"customer since a date in the future (after {day:%d.%m.%Y})",
-                hint="Correct the date in the CRM.",
-                labels=labels,
-            )
-        )
-    if (
-        acc is not None
-        and c is not None
-        and len(acc)
-        and len(c)
-        and {"account_id", "customer_since"} <= set(acc.columns)
-        and {"account_id", "start_date"} <= set(c.columns)
-    ):
-        first = c["start_date"].groupby(c["account_id"].astype("string"), observed=True).min()
-        first_at = pd.Series(
-            acc["account_id"].astype("string").map(first).to_numpy(dtype="datetime64[ns]"),
-            index=acc.index,
-        )
-        out.append(
-            _order_rule(
-                acc,
-                _before(first_at, acc["customer_since"]),
-                table="accounts",
-                later="customer_since",
-                earlier=first_at,
-                earlier_name="first contract started",
-                severity="warning",
-                check="date_order",
-                message="customer since a date after the account's first contract started",
-                hint="Correct the customer-since date (the start of the first contract); the "
-                "churn analysis measures customer lifetimes from it.",
-                labels=labels,
-            )
-        )
-    out = [p for p in out if len(p)]
+    out = [p for rule in DATE_CHECKS for p in rule(tables, labels, day) if len(p)]
     return pd.concat(out, ignore_index=True) if out else _empty_problems()
 
 
-def _postal_codes() -> pd.DataFrame:
+def _postal_codes(countries: Iterable[str] | None = None) -> pd.DataFrame:
+    """Postal codes (``country`` column) of the given countries (default: every country with a
+    geography); a Swiss-only export never loads the other countries' files."""
+    from salesanalytics.reference.geography import SUPPORTED_COUNTRIES
+
+    wanted = SUPPORTED_COUNTRIES if countries is None else tuple(countries)
+    cs = [c for c in SUPPORTED_COUNTRIES if c in set(wanted)] or ["CH"]
+    return pd.concat([_country_places(c) for c in cs], ignore_index=True)
+
+
+def _table_countries(tables: Mapping[str, pd.DataFrame]) -> set[str]:
+    out: set[str] = set()
+    for name, f in _POSTAL_FIELDS.items():
+        df = tables.get(name)
+        if df is not None and f["country"] in df:
+            out |= set(df[f["country"]].dropna().astype(str))
+    return out
+
+
+@cache
+def _country_places(cc: str) -> pd.DataFrame:
     from salesanalytics.reference import geo
+    from salesanalytics.reference.geography import geography
 
-    return geo.postal_code_places()
+    if cc == "CH":
+        f = geo.postal_code_places()
+        f.insert(0, "country", pd.array(["CH"] * len(f), dtype="string"))
+        return f
+    p = geography(cc).places()
+    return pd.DataFrame(
+        {
+            "country": p["country"],
+            "postal_code": p["postal_code"],
+            "place": p["place"],
+            "municipality": p["place"],
+            "canton": p["region"],
+            "latitude": p["latitude"],
+            "longitude": p["longitude"],
+        }
+    )
 
+
+COUNTRY_ADJECTIVE: dict[str, str] = {
+    "CH": "Swiss",
+    "LI": "Liechtenstein",
+    "DE": "German",
+    "AT": "Austrian",
+}
+"""How problems name a country's postal codes ("not a German postal code")."""
+
+_POSTAL_HINT: dict[str, str] = {
+    "CH": "4 digits, e.g. 8004",
+    "LI": "4 digits, 9485 to 9498",
+    "DE": "5 digits with the leading zero, e.g. 01067 or 80331",
+    "AT": "4 digits, e.g. 1010",
+}
 
 _POSTAL_FIELDS: dict[str, dict[str, str]] = {
     "accounts": {
         "code": "postal_code",
+        "country": "country",
         "municipality": "municipality",
         "canton": "canton",
         "latitude": "latitude",
@@ -1086,19 +1064,123 @@ _POSTAL_FIELDS: dict[str, dict[str, str]] = {
     },
     "reps": {
         "code": "home_postal_code",
+        "country": "home_country",
         "latitude": "home_latitude",
         "longitude": "home_longitude",
     },
 }
 
+_PREFIX = r"^(?:(CH|LI|FL|DE|D|AT|A)\s*-\s*|CH\s*)"
+
 
 def _clean_codes(codes: pd.Series) -> pd.Series:
-    """Postal codes as 4-digit text: strips blanks, a ``CH-`` prefix and an Excel ``.0``."""
+    """Postal codes as digits: strips blanks, a country prefix (``CH-``, ``D-``, ``A-``, ``FL-``)
+    and an Excel ``.0``."""
     txt = codes.astype("string").str.strip()
-    if txt.str.fullmatch(r"\d{4}").fillna(True).all():
+    if txt.str.fullmatch(r"\d{4,5}").fillna(True).all():
         return txt  # fast path: nothing to clean
-    txt = txt.str.replace(r"^(?:CH-?\s*)", "", regex=True, case=False)
+    txt = txt.str.replace(_PREFIX, "", regex=True, case=False)
     return txt.str.replace(r"\.0$", "", regex=True)
+
+
+def _prefix_country(codes: pd.Series) -> pd.Series:
+    """Country named by a postal-code prefix (``D-80331`` -> ``DE``), else missing."""
+    from salesanalytics.reference.geography import country_codes
+
+    pre = codes.astype("string").str.strip().str.extract(_PREFIX, flags=re.IGNORECASE)[0]
+    return country_codes(pre)
+
+
+def row_countries(df: pd.DataFrame, table: str, default_country: str = "CH") -> pd.Series:
+    """Country (ISO alpha-2) of every row of ``accounts`` or ``reps``: the mapped country
+    column (already normalised by :func:`assign_countries`), else the postal code's prefix
+    (``D-80331``), else ``default_country``.
+
+    Returns
+    -------
+    pandas.Series
+        String dtype, aligned with ``df``.
+    """
+    f = _POSTAL_FIELDS[table]
+    n = len(df)
+    col = (
+        df[f["country"]].astype("string")
+        if f["country"] in df
+        else pd.Series(pd.array([pd.NA] * n, dtype="string"), index=df.index)
+    )
+    if f["code"] in df:
+        col = col.fillna(_prefix_country(df[f["code"]]))
+    return col.fillna(default_country).astype("string")
+
+
+def assign_countries(
+    tables: Mapping[str, pd.DataFrame],
+    default_country: str = "CH",
+    labels: Mapping[tuple[str, str], str] | None = None,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Normalise the country of accounts (``country``) and reps (``home_country``).
+
+    Names and codes such as ``Deutschland``, ``Germany``, ``DE``, ``Schweiz``, ``Suisse``,
+    ``Österreich``, ``Liechtenstein`` become ISO alpha-2 codes
+    (:data:`salesanalytics.reference.geography.COUNTRY_NAMES`); an empty country takes the postal code's
+    prefix (``D-80331``) or ``default_country``. A country without geography data is an error
+    naming file, column, row and value (the row cannot be placed; quarantine leaves it out).
+
+    Returns
+    -------
+    (dict, pandas.DataFrame)
+        Tables with the country columns filled (inputs are not modified) and the problems.
+    """
+    from salesanalytics.reference.geography import SUPPORTED_COUNTRIES, country_codes
+
+    out = dict(tables)
+    probs = []
+    for name, f in _POSTAL_FIELDS.items():
+        df = tables.get(name)
+        if df is None or df.empty:
+            continue
+        col = f["country"]
+        new = df.copy()
+        bad = np.zeros(len(df), dtype=bool)
+        if col in df:
+            raw = df[col].astype("string").str.strip().replace("", pd.NA)
+            code = country_codes(raw)
+            bad = (raw.notna() & code.isna()).to_numpy(dtype=bool)
+            probs.append(
+                _rows_problems(
+                    df,
+                    bad,
+                    table=name,
+                    field_name=col,
+                    severity="error",
+                    check="unknown_country",
+                    message="not a country with postal-code geography ("
+                    + ", ".join(SUPPORTED_COUNTRIES)
+                    + ")",
+                    hint="Correct the country in the CRM (a name such as Deutschland or Schweiz, "
+                    "or an ISO code such as DE or CH); rows outside these countries cannot be "
+                    "placed on the map or in a territory.",
+                    labels=labels,
+                )
+            )
+            new[col] = code
+        else:
+            new[col] = pd.array([pd.NA] * len(df), dtype="string")
+        # an invalid country stays empty text (not missing: no default, no postal-code check)
+        new[col] = row_countries(new, name, default_country).mask(bad, "").astype("string")
+        out[name] = new
+    probs = [p for p in probs if len(p)]
+    return out, pd.concat(probs, ignore_index=True) if probs else _empty_problems()
+
+
+def _country_keys(country: pd.Series, codes: pd.Series) -> pd.Series:
+    return (country.astype("string").fillna("CH") + "|" + codes.astype("string")).astype("string")
+
+
+def _ref_countries(postal_codes: pd.DataFrame) -> pd.Series:
+    if "country" in postal_codes:
+        return postal_codes["country"].astype("string")
+    return pd.Series(pd.array(["CH"] * len(postal_codes), dtype="string"), index=postal_codes.index)
 
 
 def check_postal_codes(
@@ -1106,8 +1188,11 @@ def check_postal_codes(
     labels: Mapping[tuple[str, str], str] | None = None,
     postal_codes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Non-empty postal codes of accounts and reps that are not Swiss postal codes (warnings)."""
-    known = set((postal_codes if postal_codes is not None else _postal_codes())["postal_code"])
+    """Non-empty postal codes of accounts and reps that are not postal codes of their row's
+    country (warnings naming file, column, row, value and the country: Swiss and Austrian codes
+    overlap, so ``1010`` is valid in both, ``10115`` only in Germany)."""
+    pcs = postal_codes if postal_codes is not None else _postal_codes()
+    known = _country_keys(_ref_countries(pcs), pcs["postal_code"]).drop_duplicates()
     out = []
     for name, f in _POSTAL_FIELDS.items():
         df = tables.get(name)
@@ -1115,21 +1200,31 @@ def check_postal_codes(
         if df is None or col not in df:
             continue
         codes = _clean_codes(df[col])
-        m = codes.notna().to_numpy(dtype=bool) & ~isin(codes, pd.Series(sorted(known)))
-        out.append(
-            _rows_problems(
-                df,
-                m,
-                table=name,
-                field_name=col,
-                severity="warning",
-                check="unknown_postal_code",
-                message="not a Swiss postal code",
-                hint="Correct the postal code in the CRM (4 digits, e.g. 8004); without it the "
-                "row cannot be placed on the map or in a territory.",
-                labels=labels,
-            )
+        ctry = row_countries(df, name)
+        keys = _country_keys(ctry, codes)
+        bad = (
+            codes.notna().to_numpy(dtype=bool)
+            & (ctry != "").fillna(True).to_numpy(dtype=bool)
+            & ~isin(keys, known)
         )
+        for cc in sorted(set(ctry[bad].dropna())):
+            m = bad & (ctry == cc).fillna(False).to_numpy(dtype=bool)
+            adj = COUNTRY_ADJECTIVE.get(cc, cc)
+            out.append(
+                _rows_problems(
+                    df,
+                    m,
+                    table=name,
+                    field_name=col,
+                    severity="warning",
+                    check="unknown_postal_code",
+                    message=f"not a {adj} postal code" + ("" if cc == "CH" else f" (country {cc})"),
+                    hint=f"Correct the postal code in the CRM ({_POSTAL_HINT.get(cc, 'the code')}) "
+                    "or the row's country; without it the row cannot be placed on the map or in a "
+                    "territory.",
+                    labels=labels,
+                )
+            )
     out = [p for p in out if len(p)]
     return pd.concat(out, ignore_index=True) if out else _empty_problems()
 
@@ -1139,15 +1234,21 @@ def fill_geography(
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Fill missing municipality/canton/coordinates of accounts and reps from their postal code.
 
+    The postal code is looked up in the row's country (``country`` / ``home_country``, else the
+    code's prefix, else Switzerland): ``1010`` is Lausanne for a Swiss row and Vienna for an
+    Austrian one.
+
     Parameters
     ----------
     tables
-        Mapped tables; uses ``accounts`` (``postal_code``, ``municipality``, ``canton``,
-        ``latitude``, ``longitude``) and ``reps`` (``home_postal_code``, ``home_latitude``,
-        ``home_longitude``). Other tables are passed through.
+        Mapped tables; uses ``accounts`` (``postal_code``, ``country``, ``municipality``,
+        ``canton``, ``latitude``, ``longitude``) and ``reps`` (``home_postal_code``,
+        ``home_country``, ``home_latitude``, ``home_longitude``). Other tables are passed
+        through.
     postal_codes
         Frame with ``postal_code``, ``municipality``, ``canton``, ``latitude``, ``longitude``
-        (default: :func:`salesanalytics.reference.geo.postal_code_places`).
+        and optionally ``country`` (default: every supported country's GeoNames codes; a frame
+        without ``country`` holds Swiss codes).
 
     Returns
     -------
@@ -1156,7 +1257,8 @@ def fill_geography(
         ``how``.
     """
     pcs = postal_codes if postal_codes is not None else _postal_codes()
-    ref = pcs.drop_duplicates("postal_code").set_index("postal_code")
+    ref = pcs.assign(_key=_country_keys(_ref_countries(pcs), pcs["postal_code"]))
+    ref = ref.drop_duplicates("_key").set_index("_key")
     out = dict(tables)
     rows = []
     for name, f in _POSTAL_FIELDS.items():
@@ -1164,11 +1266,12 @@ def fill_geography(
         if df is None or f["code"] not in df or df.empty:
             continue
         codes = _clean_codes(df[f["code"]])
+        keys = _country_keys(row_countries(df, name), codes)
         new = df.copy()
         for what, col in f.items():
-            if what == "code" or col not in new:
+            if what in ("code", "country") or col not in new or what not in ref:
                 continue
-            src = codes.map(ref[what])
+            src = keys.map(ref[what])
             miss = new[col].isna() & src.notna()
             n = int(miss.sum())
             if n:
@@ -1227,6 +1330,7 @@ def validate_tables(
     warn_missing: Mapping[str, Iterable[str]] | None = None,
     postal_codes: pd.DataFrame | None = None,
     today: Any = None,
+    default_country: str = "CH",
 ) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
     """Validate mapped tables and fill geography from postal codes.
 
@@ -1247,6 +1351,9 @@ def validate_tables(
     today
         Day of the check (default: the current date); dates after it lie in the future (see
         :func:`check_date_order`).
+    default_country
+        Country (ISO alpha-2) of accounts and reps whose export gives none (see
+        :func:`assign_countries`); postal codes are checked and joined per country.
 
     Cells already reported in ``report`` as unreadable (text that is not a number, date, ...)
     are not reported a second time as empty.
@@ -1262,7 +1369,9 @@ def validate_tables(
     # "required value is empty"
     existing = report.problems
     reported = existing[existing["check"].isin(list(CONVERSION_CHECKS))]
-    pcs = postal_codes if postal_codes is not None else _postal_codes()
+    tables, country_problems = assign_countries(tables, default_country, labels)
+    report.add_frame(country_problems)
+    pcs = postal_codes if postal_codes is not None else _postal_codes(_table_countries(tables))
     filled, fills = fill_geography(tables, pcs)
     report.fills = (
         pd.concat([report.fills, fills], ignore_index=True) if len(fills) else report.fills

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from salesanalytics.errors import ParameterError
 from salesanalytics.present import i18n
 from salesanalytics.present.i18n import gettext as _
 
@@ -120,7 +121,7 @@ def set_currency(code: str | None) -> str:
     """
     code = (code or "CHF").strip().upper()
     if len(code) != 3 or not code.isalpha():
-        raise ValueError(
+        raise ParameterError(
             f"currency must be a three-letter ISO 4217 code such as CHF or USD, not {code!r}"
         )
     _RUN["currency"] = code

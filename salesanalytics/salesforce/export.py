@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from salesanalytics.engagement.workspace import atomic_write_bytes, read_phase_tables
+from salesanalytics.errors import InputNotFoundError
 from salesanalytics.present.deliverables import write_csv
 from salesanalytics.salesforce import cockpit as ck
 from salesanalytics.salesforce import fields as fl
@@ -136,7 +137,7 @@ def _as_of(run_dir: Path) -> str:
     try:
         return str(json.loads(path.read_text(encoding="utf-8"))["as_of"])[:10]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FileNotFoundError(
+        raise InputNotFoundError(
             f"{path} is missing or unreadable ({exc}); rerun the intake phase"
         ) from None
 
@@ -151,12 +152,22 @@ def _kpi_system(run_dir: Path, manifest: dict[str, Any]) -> Any:
     return kpi.load_kpi_system(p if p.is_absolute() else run_dir / p)
 
 
+def _currency(run_dir: Path) -> str:
+    """The run's currency (intake ``settings.json``; CHF for runs without it)."""
+    path = run_dir / "data" / "intake" / "settings.json"
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8")).get("currency") or "CHF")
+    except (OSError, ValueError):
+        return "CHF"
+
+
 def _territory_part(
     run_dir: Path, out: Path, res: SalesforceExport, client: str, as_of: str
 ) -> tuple[tr.TerritoryModel, pd.DataFrame, pd.DataFrame]:
     (accounts, reps) = read_phase_tables(run_dir, "intake", ["accounts", "reps"])
     assignment, territories = read_phase_tables(run_dir, "territory", ["assignment", "territories"])
     model = tr.territory_model(assignment, territories, reps, as_of, client)
+    cur = _currency(run_dir)
     src = out / SOURCE_DIR
     for t in tr.TERRITORY_TYPES.values():
         write_metadata(
@@ -184,7 +195,7 @@ def _territory_part(
                 else f"Territory {t.territory_id} of the proposal: {_num(t.accounts)} accounts"
             )
             if not pd.isna(t.potential_mrr):
-                desc += f", potential CHF {_num(t.potential_mrr)} per month"
+                desc += f", potential {cur} {_num(t.potential_mrr)} per month"
             if not pd.isna(t.workload_hours):
                 desc += f", workload {_num(t.workload_hours)} h per year"
             desc += "; " + (f"rep: {t.rep_name}." if t.rep_name else "vacant: name a rep.")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from salesanalytics.errors import InputFileError, ParameterError, require_columns
 from salesanalytics.ingest import io as sio
 from salesanalytics.ingest.mapping import load_mapping
 from salesanalytics.salesforce.metadata import Field
@@ -132,7 +133,7 @@ def field_metadata(f: AccountField) -> list[Field]:
     """The ``CustomField`` metadata (source format) of ``f``, children in schema order."""
     problems = check_developer_name(f.api_name.removesuffix("__c"))
     if problems or not f.api_name.endswith("__c"):
-        raise ValueError(
+        raise ParameterError(
             f"field API name {f.api_name!r}: {'; '.join(problems) or 'must end in __c'}"
         )
     out: list[Field] = [("fullName", f.api_name)]
@@ -162,14 +163,6 @@ def field_metadata(f: AccountField) -> list[Field]:
             )
         )
     return out
-
-
-def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{what} lacks column(s) {', '.join(missing)} (has: {', '.join(map(str, df.columns))})"
-        )
 
 
 def account_values(
@@ -213,12 +206,14 @@ def account_values(
     ValueError
         Listing every value a restricted picklist does not declare.
     """
-    _require(accounts, ["account_id"], "accounts")
-    _require(potential, ["account_id", "potential_mrr", "white_space_mrr"], "account_potential")
-    _require(key_accounts, ["account_id"], "key_accounts")
-    _require(channels, ["account_id", "proposed_channel"], "account_channel")
-    _require(segments, ["account_id", "matrix_cell"], "account_segments")
-    _require(churn, ["account_id", "risk_band"], "customer_churn")
+    require_columns(accounts, ["account_id"], "accounts")
+    require_columns(
+        potential, ["account_id", "potential_mrr", "white_space_mrr"], "account_potential"
+    )
+    require_columns(key_accounts, ["account_id"], "key_accounts")
+    require_columns(channels, ["account_id", "proposed_channel"], "account_channel")
+    require_columns(segments, ["account_id", "matrix_cell"], "account_segments")
+    require_columns(churn, ["account_id", "risk_band"], "customer_churn")
     ids = accounts["account_id"].astype(str)
 
     def per_account(df: pd.DataFrame, col: str) -> pd.Series:
@@ -247,7 +242,7 @@ def account_values(
                 f"{out.loc[bad.index[0], 'account_id']})"
             )
     if problems:
-        raise ValueError("cannot write the Account fields: " + "; ".join(problems))
+        raise InputFileError("cannot write the Account fields: " + "; ".join(problems))
     return out
 
 
@@ -266,7 +261,7 @@ def account_update(values: pd.DataFrame) -> pd.DataFrame:
     values
         From :func:`account_values`.
     """
-    _require(values, ["account_id", *COLUMNS], "account values")
+    require_columns(values, ["account_id", *COLUMNS], "account values")
     out = pd.DataFrame({"Id": values["account_id"].astype(str).to_numpy()})
     for f in ACCOUNT_FIELDS:
         v = values[f.column]
@@ -304,7 +299,7 @@ def read_account_update(path: str | Path) -> pd.DataFrame:
     raw = sio.read_file(path)[0]
     data = raw.data
     if "Id" not in data.columns:
-        raise ValueError(f"{raw.file}: no column 'Id' (has: {', '.join(data.columns)})")
+        raise InputFileError(f"{raw.file}: no column 'Id' (has: {', '.join(data.columns)})")
     sf_map = load_mapping("salesforce").tables["accounts"].inputs[0].column("channel_preference")
     channel_values = {str(k).lower(): v for k, v in (sf_map.values or {}).items()}
     out = pd.DataFrame({"account_id": data["Id"].astype("string").to_numpy()})
@@ -338,5 +333,5 @@ def read_account_update(path: str | Path) -> pd.DataFrame:
             problems.append(f"{f.api_name} row {raw.rows[i]}: {data[f.api_name].iloc[i]!r}")
         out[f.column] = pd.Series(vals).to_numpy()
     if problems:
-        raise ValueError(f"{raw.file}: invalid value(s): " + "; ".join(problems))
+        raise InputFileError(f"{raw.file}: invalid value(s): " + "; ".join(problems))
     return out

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from salesanalytics.engagement.workspace import atomic_write_bytes
+from salesanalytics.errors import InputFileError
 
 __all__ = [
     "API_VERSION",
@@ -77,7 +78,7 @@ def parse_metadata(path: str | Path) -> ET.Element:
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:
-        raise ValueError(f"{path}: not well-formed XML ({exc})") from exc
+        raise InputFileError(f"{path}: not well-formed XML ({exc})") from exc
     if not root.tag.startswith("{" + NS + "}"):
-        raise ValueError(f"{path}: root element {root.tag!r} is not in the namespace {NS}")
+        raise InputFileError(f"{path}: root element {root.tag!r} is not in the namespace {NS}")
     return root

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from salesanalytics.errors import InputFileError, ParameterError, require_columns
 from salesanalytics.salesforce.names import developer_name, label, unique_developer_names
 
 __all__ = [
@@ -110,14 +111,6 @@ class TerritoryModel:
     vacant: list[str]
 
 
-def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{what} lacks column(s) {', '.join(missing)} (has: {', '.join(map(str, df.columns))})"
-        )
-
-
 def _figure(row: object, column: str, default: float) -> float:
     """The territory phase's figure ``column`` of ``row`` (``default`` if it has none)."""
     v = getattr(row, column, None)
@@ -131,59 +124,13 @@ def _short_team(team: str) -> str:
     return t[5:].strip() if t.lower().startswith("team ") and len(t) > 5 else t
 
 
-def territory_model(
-    assignment: pd.DataFrame,
-    territories: pd.DataFrame,
-    reps: pd.DataFrame,
-    as_of: str,
-    client: str = "",
-) -> TerritoryModel:
-    """Build the territory model from the territory phase's outputs.
-
-    Parameters
-    ----------
-    assignment
-        Territory phase ``assignment``: ``account_id``, ``territory_id``, ``rep_id``,
-        ``previous_rep_id``.
-    territories
-        Territory phase ``territories``: ``territory_id``, ``rep_id``, ``rep_name``; optional
-        ``territory_name`` (used as label when present), ``n_accounts``, ``potential_mrr``,
-        ``workload_hours`` (shown in the descriptions). A territory id that appears with several
-        reps (``key_accounts``) becomes one territory per rep.
-    reps
-        Intake ``reps``: ``rep_id``, ``name``, ``role``, ``team``.
-    as_of
-        Reference date of the analysis (``YYYY-MM-DD``), part of the model's name.
-    client
-        Client name for the model's description.
-
-    Returns
-    -------
-    TerritoryModel
-        Names follow Salesforce's rules (see :mod:`salesanalytics.salesforce.names`).
-
-    Raises
-    ------
-    KeyError
-        If a table lacks a required column.
-    ValueError
-        If an account's territory is not listed in ``territories``.
-    """
-    _require(assignment, ["account_id", "territory_id", "rep_id", "previous_rep_id"], "assignment")
-    _require(territories, ["territory_id", "rep_id", "rep_name"], "territories")
-    _require(reps, ["rep_id", "name", "role", "team"], "reps")
+def _leaf_territories(t: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """One row per territory and rep: its label, kind, team (the rep's, else the team most of
+    its accounts came from), rep and figures."""
     rep_team = dict(zip(reps["rep_id"].astype(str), reps["team"].astype("string"), strict=True))
     rep_role = dict(zip(reps["rep_id"].astype(str), reps["role"].astype(str), strict=True))
-
-    t = territories.copy()
-    t["territory_id"] = t["territory_id"].astype(str)
-    t["rep_id"] = t["rep_id"].astype("string")
     shared = t["territory_id"].duplicated(keep=False)
-    a = assignment.copy()
-    a["territory_id"] = a["territory_id"].astype("string")
-    a["rep_id"] = a["rep_id"].astype("string")
     prev_team = a["previous_rep_id"].astype("string").map(rep_team)
-
     rows = []
     for r in t.itertuples(index=False):
         tid, rid = str(r.territory_id), r.rep_id
@@ -222,7 +169,12 @@ def territory_model(
                 "vacant": vacant,
             }
         )
-    leaves = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def _with_team_parents(leaves: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The hierarchy: one parent territory per team (key accounts last) above the leaves, which
+    get developer names; the territories and the team -> developer name map."""
     teams = sorted(leaves["team"].unique(), key=lambda s: (s == KEY_ACCOUNT_TEAM, s))
     team_dev = dict(zip(teams, unique_developer_names(teams, prefix="Team"), strict=True))
     leaves["developer_name"] = unique_developer_names(
@@ -245,9 +197,13 @@ def territory_model(
             "parent": "",
         }
     )
-    all_t = pd.concat([parents, leaves], ignore_index=True)
+    return pd.concat([parents, leaves], ignore_index=True), team_dev
 
-    # user associations: reps on their territory, team leads on their team's parent
+
+def _user_associations(
+    leaves: pd.DataFrame, reps: pd.DataFrame, team_dev: dict[str, str]
+) -> pd.DataFrame:
+    """Reps on their territory, active team leads on their team's parent territory."""
     users = leaves.loc[~leaves["vacant"], ["rep_id", "developer_name", "kind"]]
     users = pd.DataFrame(
         {
@@ -268,8 +224,18 @@ def territory_model(
         if not pd.isna(r.team) and str(r.team) in team_dev
     ]
     users = pd.concat([users, pd.DataFrame(lead_rows, columns=users.columns)], ignore_index=True)
+    return users.sort_values(["Territory2Id", "UserId"], ignore_index=True)
 
-    # account associations
+
+def _account_territories(a: pd.DataFrame, t: pd.DataFrame, leaves: pd.DataFrame) -> pd.Series:
+    """Each account's territory (developer name; a shared territory id by the account's rep).
+
+    Raises
+    ------
+    ParameterError
+        If an account's territory is not listed in the territories.
+    """
+    shared = t["territory_id"].duplicated(keep=False)
     key = leaves.set_index(["territory_id", "rep_id"])["developer_name"]
     by_tid = leaves.drop_duplicates("territory_id").set_index("territory_id")["developer_name"]
     shared_ids = set(t.loc[shared, "territory_id"])
@@ -283,10 +249,67 @@ def territory_model(
     dev[has_t & ~sh] = a.loc[has_t & ~sh, "territory_id"].map(by_tid)
     unknown = a.loc[has_t & dev.isna(), "territory_id"].astype(str).unique().tolist()
     if unknown:
-        raise ValueError(
+        raise ParameterError(
             f"assignment lists territory id(s) {', '.join(sorted(unknown)[:10])} that the "
             "territories table does not hold; rerun the territory phase"
         )
+    return dev
+
+
+def territory_model(
+    assignment: pd.DataFrame,
+    territories: pd.DataFrame,
+    reps: pd.DataFrame,
+    as_of: str,
+    client: str = "",
+) -> TerritoryModel:
+    """Build the territory model from the territory phase's outputs.
+
+    Parameters
+    ----------
+    assignment
+        Territory phase ``assignment``: ``account_id``, ``territory_id``, ``rep_id``,
+        ``previous_rep_id``.
+    territories
+        Territory phase ``territories``: ``territory_id``, ``rep_id``, ``rep_name``; optional
+        ``territory_name`` (used as label when present), ``n_accounts``, ``potential_mrr``,
+        ``workload_hours`` (shown in the descriptions). A territory id that appears with several
+        reps (``key_accounts``) becomes one territory per rep.
+    reps
+        Intake ``reps``: ``rep_id``, ``name``, ``role``, ``team``.
+    as_of
+        Reference date of the analysis (``YYYY-MM-DD``), part of the model's name.
+    client
+        Client name for the model's description.
+
+    Returns
+    -------
+    TerritoryModel
+        Names follow Salesforce's rules (see :mod:`salesanalytics.salesforce.names`).
+
+    Raises
+    ------
+    MissingColumnsError
+        If a table lacks a required column (also a ``KeyError``).
+    ParameterError
+        If an account's territory is not listed in ``territories`` (also a ``ValueError``).
+    """
+    require_columns(
+        assignment, ["account_id", "territory_id", "rep_id", "previous_rep_id"], "assignment"
+    )
+    require_columns(territories, ["territory_id", "rep_id", "rep_name"], "territories")
+    require_columns(reps, ["rep_id", "name", "role", "team"], "reps")
+    t = territories.copy()
+    t["territory_id"] = t["territory_id"].astype(str)
+    t["rep_id"] = t["rep_id"].astype("string")
+    a = assignment.copy()
+    a["territory_id"] = a["territory_id"].astype("string")
+    a["rep_id"] = a["rep_id"].astype("string")
+
+    leaves = _leaf_territories(t, a, reps)
+    all_t, team_dev = _with_team_parents(leaves)
+    dev = _account_territories(a, t, leaves)
+    has_t = a["territory_id"].notna()
     objects = pd.DataFrame(
         {
             "ObjectId": a.loc[has_t, "account_id"].astype(str).to_numpy(),
@@ -311,7 +334,7 @@ def territory_model(
             255,
         ),
         territories=all_t,
-        users=users.sort_values(["Territory2Id", "UserId"], ignore_index=True),
+        users=_user_associations(leaves, reps, team_dev),
         objects=objects,
         account_territory=account_territory,
         vacant=leaves.loc[leaves["vacant"], "name"].tolist(),
@@ -340,8 +363,8 @@ def dry_run(
         ``Account Id``, ``Account``, ``Status``, ``From owner``, ``From territory`` (the territory
         the previous owner gets, empty if none), ``To owner``, ``To territory``.
     """
-    _require(assignment, ["account_id", "rep_id", "previous_rep_id"], "assignment")
-    _require(accounts, ["account_id", "name", "status"], "accounts")
+    require_columns(assignment, ["account_id", "rep_id", "previous_rep_id"], "assignment")
+    require_columns(accounts, ["account_id", "name", "status"], "accounts")
     names = dict(zip(reps["rep_id"].astype(str), reps["name"].astype(str), strict=True))
     leaves = model.territories[model.territories["kind"] != "team"]
     rep_terr = leaves[leaves["rep_id"] != ""].drop_duplicates("rep_id").set_index("rep_id")["name"]
@@ -418,13 +441,13 @@ def resolve_territory_ids(csv_path: str | Path, territory2_export: str | Path) -
     """
     rows = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
     ids = pd.read_csv(territory2_export, dtype=str, keep_default_na=False)
-    _require(ids, ["Id", "DeveloperName"], str(territory2_export))
-    _require(rows, ["Territory2Id"], str(csv_path))
+    require_columns(ids, ["Id", "DeveloperName"], str(territory2_export))
+    require_columns(rows, ["Territory2Id"], str(csv_path))
     lookup = dict(zip(ids["DeveloperName"].str.lower(), ids["Id"], strict=True))
     mapped = rows["Territory2Id"].str.lower().map(lookup)
     missing = sorted(set(rows.loc[mapped.isna(), "Territory2Id"]))
     if missing:
-        raise ValueError(
+        raise InputFileError(
             f"{territory2_export} has no territory with DeveloperName "
             f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''} "
             f"({len(missing)} missing); deploy the territory model first and export again"

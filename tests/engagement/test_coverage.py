@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 from salesanalytics.engagement import coverage
+from salesanalytics.engagement import intake as run_intake
 from salesanalytics.engagement.phases import all_phases
-from salesanalytics.engagement.pipeline.spec import Need, PhaseParams, PhaseSpec
+from salesanalytics.engagement.spec import Need, PhaseParams, PhaseSpec
 from salesanalytics.ingest import intake
 
 LIMITED, SKIPPED = "runs with limitations", "skipped"
@@ -133,7 +134,9 @@ CASES: dict[str, tuple[tuple, dict[str, str], list[str]]] = {
             "territory": LIMITED,
             "territory_scenarios": LIMITED,
             "channels": SKIPPED,
+            "portfolio": LIMITED,  # no channel split: the matrix decides who gets field visits
             "controlling": LIMITED,
+            "compensation": LIMITED,  # deals credited to their owners: no routing
             "roles": LIMITED,
             "summary": LIMITED,
         },
@@ -145,7 +148,9 @@ CASES: dict[str, tuple[tuple, dict[str, str], list[str]]] = {
             "territory": LIMITED,  # designed on every account: no channel mix to leave any out
             "territory_scenarios": LIMITED,
             "channels": SKIPPED,
+            "portfolio": LIMITED,  # no channel split: the matrix decides who gets field visits
             "controlling": LIMITED,
+            "compensation": LIMITED,  # deals credited to their owners: no routing
             "roles": LIMITED,
             "summary": LIMITED,
         },
@@ -204,7 +209,7 @@ def test_coverage_matrix_of_a_demo_export_with_a_gap(
     shutil.copytree(demo_export, folder)
     _mutate(folder, mutation)
     res = intake.load_export(folder, "salesforce")  # valid: no IntakeError
-    cov = intake.export_coverage(res)
+    cov = run_intake.export_coverage(res)
     got = {p.phase: p.status for p in cov.phases if p.status != "runs"}
     assert got == expected
     assert [d.name for d in res.derivations] == derived

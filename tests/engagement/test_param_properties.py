@@ -384,10 +384,12 @@ def test_channel_mix_gives_every_account_one_channel(small_intake, portfolio_inp
         t["channel_rates"],
         as_of,
         potential=pot,
-        window_days=p.window_days,
-        service_cost_share=p.service_cost_share,
-        rules=rules,
-        n_waves=p.n_waves,
+        settings=channels.ChannelMixSettings(
+            window_days=p.window_days,
+            service_cost_share=p.service_cost_share,
+            rules=rules,
+            n_waves=p.n_waves,
+        ),
     )
     ac = mix.account_channel
     assert ac["account_id"].is_unique
@@ -513,11 +515,13 @@ def test_plan_evaluation_pays_everyone_once_and_orders_the_levels(small_intake, 
         t["products"],
         t["activities"],
         small_intake.as_of,
-        period_months=p.period_months,
-        new_product_months=p.new_product_months,
-        multi_year_months=p.multi_year_months,
-        threshold=p.threshold,
-        excellence=p.excellence,
+        settings=comp.EvaluationSettings(
+            period_months=p.period_months,
+            new_product_months=p.new_product_months,
+            multi_year_months=p.multi_year_months,
+            threshold=p.threshold,
+            excellence=p.excellence,
+        ),
     )
     c = ev.comparison.set_index("plan")
     # threshold <= 1 (target) < excellence: the shares reaching them are ordered
@@ -592,7 +596,7 @@ def test_cockpit_trend_shows_the_requested_months(small_intake, p) -> None:
         t["opportunities"],
         t["activities"],
         small_intake.as_of,
-        trend_months=p.trend_months,
+        settings=kpi.ControllingSettings(trend_months=p.trend_months),
     )
     assert ctl.trend["month"].nunique() == p.trend_months
     assert set(ctl.actuals["status"].dropna()) <= {"green", "amber", "red", "grey"}

@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -257,7 +258,12 @@ def test_base_run_with_derived_territory_count_runs_every_phase(table) -> None:
     assert _failures(res) == {}
     assert res.exit_code == 0
     design = json.loads((res.run_dir / "data" / "territory" / "design.json").read_text("utf-8"))
-    assert design["proposal"]["n_territories"] is None  # 0 = one territory per field rep
+    # 0 = derived from the field workload the channel phase leaves; the design records the count
+    # it derived, so that the scenarios phase reruns the same plan
+    n = design["proposal"]["n_territories"]
+    cap = pd.read_parquet(res.run_dir / "data" / "territory" / "field_capacity.parquet")
+    assert isinstance(n, int) and n >= 1
+    assert n == int(cap["n_territories_needed"].iloc[0])
 
 
 @pytest.mark.parametrize("case", list(CASES))

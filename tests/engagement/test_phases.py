@@ -64,6 +64,23 @@ def test_per_entity_templates_take_their_entity_parameter(phase) -> None:
         assert spec.entities_table[0] == phase.name
 
 
+def _titles() -> list[tuple[str, str]]:
+    out = []
+    for phase in PHASES:
+        out.append((phase.notebook, phase.title))
+        out += [(spec.notebook, spec.title or phase.title) for spec in phase.per_entity]
+    return out
+
+
+@pytest.mark.parametrize(("notebook", "title"), _titles(), ids=lambda v: str(v)[:30])
+def test_a_report_has_one_title_the_phases(notebook: str, title: str) -> None:
+    # the client page's title block shows the phase's title and drops the notebook's heading;
+    # the analyst version shows the heading: both must read the same title
+    first = next(c for c in _cells(NOTEBOOKS / notebook) if c["cell_type"] == "markdown")
+    heading = "".join(first["source"]).splitlines()[0]
+    assert heading == f"# {title}", f"{notebook}: first heading {heading!r}, phase title {title!r}"
+
+
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
 def test_notebooks_are_committed_clean_and_thin(path: Path) -> None:
     for cell in _cells(path):

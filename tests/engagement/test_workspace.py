@@ -10,8 +10,10 @@ import pytest
 
 from salesanalytics.engagement.workspace import (
     HEADLINES_FILE,
+    TRUTH_DIR,
     WARNINGS_FILE,
     Workspace,
+    place_truth,
     read_phase_tables,
 )
 
@@ -37,6 +39,32 @@ def test_missing_upstream_output_says_which_phase_to_run(tmp_path: Path) -> None
         ws.read("potential", "account_potential")
     with pytest.raises(FileNotFoundError, match="'truth.json' of phase 'intake' is missing"):
         ws.read_json("intake", "truth")
+
+
+def test_planted_truths_live_in_the_analyst_folder_not_in_the_data_folder(tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "Account.csv").write_text("Id\n1\n", encoding="utf-8")
+    (export / "truth.json").write_text('{"as_of": "2026-06-30"}', encoding="utf-8")
+    pd.DataFrame({"account_id": ["001"], "potential_mrr": [12.5]}).to_parquet(
+        export / "truth_accounts.parquet"
+    )
+    run = tmp_path / "run"
+    assert place_truth(export, run) == ["truth.json", "truth_accounts.parquet"]
+    assert sorted(p.name for p in (run / TRUTH_DIR).iterdir()) == [
+        "truth.json",
+        "truth_accounts.parquet",
+    ]
+    assert TRUTH_DIR.startswith("analyst/") and not (run / "data").exists()
+    ws = Workspace(run, "potential", tmp_path / "staging")
+    assert ws.truth("truth") == {"as_of": "2026-06-30"}
+    assert ws.truth("truth_accounts")["potential_mrr"].tolist() == [12.5]
+    # a client's export has no planted truths: nothing is placed, the demo checks get None
+    client = tmp_path / "client"
+    client.mkdir()
+    assert place_truth(export.parent / "client", tmp_path / "run2") == []
+    assert not (tmp_path / "run2").exists()
+    assert Workspace(tmp_path / "run2", "potential", tmp_path / "s2").truth("truth") is None
 
 
 def test_headlines_accumulate_without_duplicates(tmp_path: Path) -> None:

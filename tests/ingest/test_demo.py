@@ -485,3 +485,48 @@ def test_cli_demo_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     err = capsys.readouterr().err
     assert "error: demo-data: n_accounts must be an integer of at least 100" in err
     assert "Traceback" not in err
+
+
+def test_german_demo_client_follows_the_population_proxy(tmp_path: Path) -> None:
+    from salesanalytics.reference.geography import REGION_POPULATION, geography
+
+    out = tmp_path / "de"
+    demo.generate(out, n_accounts=4000, seed=3, country="DE")
+    a = pd.read_csv(out / "Account.csv", dtype=str, keep_default_na=False)
+    plz = geography("DE").places().set_index("postal_code")
+    assert a["BillingPostalCode"].str.fullmatch(r"\d{5}").all()
+    assert a["BillingPostalCode"].isin(plz.index).all()
+    assert (a["BillingCountry"] == "Deutschland").all()
+    # accounts per Land follow the Länder populations (Destatis) within 1.5 percentage points
+    share = a["BillingState"].value_counts(normalize=True)
+    pop = pd.Series(REGION_POPULATION["DE"], dtype=float)
+    pop = pop / pop.sum()
+    assert (share.reindex(pop.index).fillna(0) - pop).abs().max() < 0.015
+    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    assert truth["client"] == "Digitalwerk Deutschland GmbH (demo)"
+    geo_t = truth["geography"]
+    assert geo_t["country"] == "DE" and geo_t["currency"] == "EUR"
+    assert "Destatis" in geo_t["population_proxy"] and "-0.44" in geo_t["population_proxy"]
+    rates = pd.read_csv(out / "Channel_Cost_Rates.csv")
+    assert "Cost_Per_Year_EUR" in rates.columns
+    users = pd.read_csv(out / "User.csv", dtype=str)
+    field = users[
+        (users["Sales_Role__c"] == "Field Sales") & (users["IsActive"].str.lower() == "true")
+    ]
+    assert len(field) == sum(r["field_reps"] for r in truth["territories"]["regions"].values())
+    assert users["PostalCode"].isin(plz.index).all()
+
+
+def test_swiss_demo_with_accounts_abroad(tmp_path: Path) -> None:
+    out = tmp_path / "mix"
+    demo.generate(out, n_accounts=1500, seed=7, abroad=0.2)
+    a = pd.read_csv(out / "Account.csv", dtype=str, keep_default_na=False)
+    by = a["BillingCountry"].value_counts()
+    assert set(by.index) == {"Switzerland", "Liechtenstein", "Deutschland"}
+    assert by["Deutschland"] + by["Liechtenstein"] == pytest.approx(300, abs=60)
+    de = a[a["BillingCountry"] == "Deutschland"]
+    assert de["BillingState"].isin(["BW", "BY"]).all()
+    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    assert truth["geography"]["accounts_by_country"] == {k: int(v) for k, v in by.items()}
+    with pytest.raises(ValueError, match="abroad must be a share"):
+        demo.generate(out, n_accounts=1500, seed=7, abroad=0.2, country="DE")

@@ -12,6 +12,7 @@ import pytest
 from conftest import MAVEN
 
 from salesanalytics import cli
+from salesanalytics.engagement import intake as run_intake
 from salesanalytics.ingest import intake
 from salesanalytics.ingest.validation import Problem
 
@@ -255,15 +256,18 @@ def test_quarantine_excludes_bad_rows_and_their_dependants(sf_export: Path) -> N
     assert "Excluded rows: 12" in res.report.to_text()
 
 
-def test_write_intake(sf_export: Path, tmp_path: Path) -> None:
+def test_write_intake_keeps_planted_truths_out_of_the_client_data(
+    sf_export: Path, tmp_path: Path
+) -> None:
     (sf_export / "truth.json").write_text('{"x": 1}', encoding="utf-8")
     res = intake.load_export(sf_export)
-    out = intake.write_intake(res, tmp_path / "out")
+    out = run_intake.write_intake(res, tmp_path / "out")
     for t in res.tables:
         back = pd.read_parquet(out / f"{t}.parquet")
         assert len(back) == len(res.tables[t])
     assert json.loads((out / "as_of.json").read_text()) == {"as_of": "2024-12-20"}
-    assert (out / "truth.json").read_text() == '{"x": 1}'
+    # planted truths belong to the analyst (the run's analyst folder), not the client's data
+    assert not (out / "truth.json").exists() and "truth.json" not in set(res.tables)
     assert (out / "quality.parquet").exists() and (out / "quality_files.parquet").exists()
 
 
@@ -399,3 +403,65 @@ def test_control_characters_in_ids_and_text(sf_export: Path) -> None:
     names = res.tables["accounts"].set_index("account_id")["name"]
     assert names["001A"] == "Bäckerei Müller GmbH"  # removed from the value
     assert "\x00" not in res.report.to_text() and "\x07" not in res.report.to_text()
+
+
+def test_country_from_billing_country_sets_the_currency(sf_export: Path) -> None:
+    acc = pd.read_csv(sf_export / "Account.csv", dtype=str, keep_default_na=False)
+    acc["BillingCountry"] = "Deutschland"
+    acc["BillingPostalCode"] = ["80331", "01067", "20095", "10115"]
+    acc["BillingCity"] = acc["BillingState"] = acc["BillingLatitude"] = ""
+    acc["BillingLongitude"] = ""
+    acc.to_csv(sf_export / "Account.csv", index=False)
+    res = intake.load_export(sf_export)
+    a = res.tables["accounts"].set_index("account_id")
+    assert a["country"].tolist() == ["DE"] * 4
+    assert a.loc["001B", "municipality"] == "Dresden"  # leading zero kept
+    assert a.loc["001A", "latitude"] == pytest.approx(48.14, abs=0.02)
+    assert _problems(res, "unknown_postal_code") == []
+    assert res.currency == "EUR" and res.countries == ["DE"]
+    # the project's currency still wins; a mapping's own currency (Maven: USD) too
+    assert intake.load_export(sf_export, currency="CHF").currency == "CHF"
+
+
+def test_default_country_parameter(sf_export: Path) -> None:
+    acc = pd.read_csv(sf_export / "Account.csv", dtype=str, keep_default_na=False)
+    acc["BillingCountry"] = ""
+    acc.to_csv(sf_export / "Account.csv", index=False)
+    assert intake.load_export(sf_export).currency == "CHF"
+    res = intake.load_export(sf_export, country="Österreich")
+    assert res.country == "AT" and res.currency == "EUR"
+    # Swiss codes read as Austrian: 3011 and 6900 exist in both countries, 1003 and 8004 not
+    assert {r[4] for r in _problems(res, "unknown_postal_code")} == {"1003", "8004"}
+    with pytest.raises(ValueError, match="country 'Frankreich' is not a country with"):
+        intake.load_export(sf_export, country="Frankreich")
+
+
+def test_ingest_imports_only_reference_and_errors() -> None:
+    """The intake does not know the engagement: its caller hands it what it needs."""
+    import ast
+
+    import salesanalytics.ingest as pkg
+
+    bad = []
+    for path in Path(pkg.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for name in names:
+                if name.startswith("salesanalytics") and not name.startswith(
+                    ("salesanalytics.ingest", "salesanalytics.reference", "salesanalytics.errors")
+                ):
+                    bad.append(f"{path.name}: {name}")
+    assert bad == []
+
+
+def test_read_headers_reports_an_empty_folder(tmp_path: Path) -> None:
+    report = intake.ValidationReport()
+    headers, paths = intake.read_headers(tmp_path, [], report)
+    assert headers == {} and paths == {}
+    assert list(report.problems["check"]) == ["no_files"]

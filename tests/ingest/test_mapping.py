@@ -370,3 +370,58 @@ def test_builtin_mappings_parse_like_yaml_safe_load() -> None:
     for name in mp.builtin_mapping_names():
         text = (Path(mp.__file__).parents[1] / "mappings" / f"{name}.yaml").read_text("utf-8")
         assert yaml.load(text, Loader=mp._YAML_LOADER) == yaml.safe_load(text), name
+
+
+def _mapper(m: mp.Mapping, raw: RawTable) -> mp.InputMapper:
+    return mp.InputMapper(m, "activities", raw, {})
+
+
+def test_map_column_constant_and_missing_source_steps() -> None:
+    cols = {**ACT, "minutes": {"source": ["Secs", "Mins"]}}
+    m = _mapping({"activities": {"inputs": [{"source": "S", "columns": cols}]}})
+    inp = m.tables["activities"].inputs[0]
+    raw = _raw("s.csv", Id=["1", "2"], Owner=["r", "r"], Day=["2024-01-01", "2024-01-02"])
+    ctx = _mapper(m, raw)
+    table = mp.schema.TABLES["activities"]
+    values, label = mp.map_column(ctx, table.column("channel"), inp.column("channel"))
+    assert label == "(constant)" and list(values) == ["tele", "tele"]
+    values, label = mp.map_column(ctx, table.column("minutes"), inp.column("minutes"))
+    assert label == "Secs/Mins" and values.isna().all()
+    (p,) = ctx.probs
+    assert list(p["check"]) == ["missing_column"]
+    assert p["message"].iloc[0] == "column Secs or Mins is missing (needed for activities.minutes)"
+    assert ctx.remaps == []
+
+
+def test_map_column_fill_counts_only_blank_cells() -> None:
+    cols = {**ACT, "channel": {"source": "Chan", "fill": "tele"}}
+    m = _mapping({"activities": {"inputs": [{"source": "S", "columns": cols}]}})
+    inp = m.tables["activities"].inputs[0]
+    raw = _raw("s.csv", Id=["1", "2", "3"], Chan=["field", " ", "bogus"])
+    ctx = _mapper(m, raw)
+    values, label = mp.map_column(
+        ctx, mp.schema.TABLES["activities"].column("channel"), inp.column("channel")
+    )
+    assert label == "Chan"
+    assert list(values.fillna("<NA>")) == ["field", "tele", "bogus"]
+    assert ctx.remaps == [
+        {
+            "column": "Chan",
+            "field": "channel",
+            "from_value": "(empty)",
+            "to_value": "tele",
+            "count": 1,
+        }
+    ]
+
+
+def test_mapping_reports_into_problems_not_validation() -> None:
+    """Data flows one way: the mapping imports the problem frame, never the validation."""
+    import ast
+
+    tree = ast.parse(Path(mp.__file__).read_text(encoding="utf-8"))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module} | {
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
+    assert "salesanalytics.ingest.problems" in imported
+    assert not {m for m in imported if m.startswith("salesanalytics.ingest.validation")}

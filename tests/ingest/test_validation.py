@@ -245,3 +245,135 @@ def test_every_check_is_documented_with_its_severity() -> None:
     undocumented = sorted(c for c in checks if f"`{c}`" not in doc)
     assert undocumented == []
     assert "| 0 |" in doc and "| 1 |" in doc and "| 2 |" in doc
+
+
+def _country_tables() -> dict[str, pd.DataFrame]:
+    t = {n: _mapped(n, f"{n}.csv", []) for n in schema.TABLES}
+    t["reps"] = _mapped(
+        "reps",
+        "User.csv",
+        [
+            {"rep_id": "R1", "name": "Anna", "role": "field", "home_postal_code": "80331",
+             "home_country": "Germany"},
+            {"rep_id": "R2", "name": "Beat", "role": "field", "home_postal_code": "8004"},
+        ],
+    )  # fmt: skip
+    rows = [
+        ("A1", "1010", "Österreich"),  # Vienna
+        ("A2", "1010", "Schweiz"),  # Lausanne
+        ("A3", "01067", "Deutschland"),  # Dresden, leading zero kept
+        ("A4", "99999", "DE"),  # not a German code
+        ("A5", "8004", None),  # the project's default country
+        ("A6", "D-80331", None),  # the prefix names the country
+        ("A7", "75001", "France"),  # no geography for France
+        ("A8", "9490", "FL"),  # Vaduz
+    ]
+    t["accounts"] = _mapped(
+        "accounts",
+        "Account.csv",
+        [
+            {"account_id": a, "name": a, "postal_code": pc, "country": c, "status": "prospect"}
+            for a, pc, c in rows
+        ],
+    )
+    return t
+
+
+def test_postal_codes_are_checked_and_joined_per_country() -> None:
+    tables, rep = v.validate_tables(_country_tables(), default_country="CH")
+    a = tables["accounts"].set_index("account_id")
+    assert a["country"].tolist() == ["AT", "CH", "DE", "DE", "CH", "DE", "", "LI"]
+    # 1010 is Vienna in Austria and Lausanne in Switzerland
+    assert a.loc["A1", "latitude"] == pytest.approx(48.21, abs=0.02)
+    assert a.loc["A2", "latitude"] == pytest.approx(46.52, abs=0.02)
+    assert a.loc["A3", "municipality"] == "Dresden"
+    assert a.loc["A6", "latitude"] == pytest.approx(48.14, abs=0.02)  # München
+    assert a.loc["A8", "canton"] == "LI"
+    r = tables["reps"].set_index("rep_id")
+    assert r["home_country"].tolist() == ["DE", "CH"]
+    assert r.loc["R1", "home_latitude"] == pytest.approx(48.14, abs=0.02)
+    p = rep.problems
+    got = {(x.check, x.file, x.field, int(x.row), x.value, x.message) for x in p.itertuples()}
+    assert got == {
+        (
+            "unknown_postal_code",
+            "Account.csv",
+            "postal_code",
+            5,
+            "99999",
+            "not a German postal code (country DE)",
+        ),
+        (
+            "unknown_country",
+            "Account.csv",
+            "country",
+            8,
+            "France",
+            "not a country with postal-code geography (CH, LI, DE, AT)",
+        ),
+    }
+    sev = dict(zip(p["check"], p["severity"], strict=True))
+    assert sev == {"unknown_postal_code": "warning", "unknown_country": "error"}
+
+
+def test_default_country_applies_to_rows_without_one() -> None:
+    t = _country_tables()
+    t["accounts"] = t["accounts"][t["accounts"]["account_id"].isin(["A5"])].copy()
+    t["accounts"]["postal_code"] = "10115"
+    t["reps"] = t["reps"][t["reps"]["rep_id"] == "R1"].copy()
+    tables, rep = v.validate_tables(t, default_country="DE")
+    assert tables["accounts"]["country"].tolist() == ["DE"]
+    assert tables["accounts"]["municipality"].tolist() == ["Berlin"]
+    assert rep.problems.empty
+    tables, rep = v.validate_tables(t, default_country="CH")
+    assert rep.problems["message"].tolist() == ["not a Swiss postal code"]
+    assert rep.problems["value"].tolist() == ["10115"]
+
+
+def test_date_checks_table_future_rule_needs_its_columns() -> None:
+    from salesanalytics.ingest.validation import DATE_CHECKS, FutureRule, OrderRule
+
+    rule = FutureRule(
+        "activities", "date", severity="warning", message="after {day:%d.%m.%Y}", hint="h"
+    )
+    acts = _mapped(
+        "activities",
+        "Task.csv",
+        [
+            {"activity_id": "T1", "date": pd.Timestamp("2030-01-02")},
+            {"activity_id": "T2", "date": pd.Timestamp("2024-01-02")},
+        ],
+    )
+    (p,) = rule({"activities": acts}, None, pd.Timestamp("2025-01-01"))
+    assert list(p["row"]) == [2] and list(p["message"]) == ["after 01.01.2025"]
+    assert list(p["check"]) == ["future_date"]
+    assert rule({"activities": acts.drop(columns="date")}, None, pd.Timestamp("2025-01-01")) == []
+    assert rule({}, None, pd.Timestamp("2025-01-01")) == []
+    kinds = [type(c).__name__ for c in DATE_CHECKS]
+    assert kinds.count("OrderRule") == 3 and kinds.count("FutureRule") == 5
+    assert all(isinstance(c, OrderRule | FutureRule) or callable(c) for c in DATE_CHECKS)
+
+
+def test_order_rule_names_both_dates() -> None:
+    from salesanalytics.ingest.validation import DATE_CHECKS
+
+    rule = DATE_CHECKS[0]
+    c = _mapped(
+        "contracts",
+        "Contract.csv",
+        [
+            {
+                "contract_id": "C1",
+                "account_id": "A1",
+                "start_date": pd.Timestamp("2024-03-01"),
+                "end_date": pd.Timestamp("2024-01-01"),
+            }
+        ],
+    )
+    (p,) = rule({"contracts": c}, None, pd.Timestamp("2025-01-01"))
+    assert p["message"].iloc[0] == (
+        "contract is cancelled before it starts (end_date before start_date)"
+    )
+    assert p["value"].iloc[0].startswith("2024-01-01 (") and p["value"].iloc[0].endswith(
+        " 2024-03-01)"
+    )

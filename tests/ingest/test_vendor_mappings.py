@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from salesanalytics.engagement import intake as run_intake
 from salesanalytics.ingest import intake
 
 # fmt: off
@@ -154,7 +155,7 @@ def test_vendor_export_maps_to_the_canonical_tables(
         "prospect",
     ]
     assert t["accounts"]["postal_code"].tolist() == ["8004", "1003", "6900"]
-    cov = intake.export_coverage(res)
+    cov = run_intake.export_coverage(res)
     assert cov.get("funnel").status == "skipped"  # 5 deals: a funnel needs at least 10
     design = {a.analysis: a.status for a in cov.get("territory").analyses}
     assert design["territory design"] == "runs"  # Swiss postal codes and reps are there

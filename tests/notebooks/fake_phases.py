@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.engagement.pipeline.spec import PerEntitySpec, PhaseParams, PhaseSpec
+from salesanalytics.engagement.spec import PerEntitySpec, PhaseParams, PhaseSpec
 
 MALICIOUS = "ACME <script>alert(1)</script>"
 

@@ -402,7 +402,7 @@ def test_rewriting_replaces_the_folder_as_a_whole(tmp_path: Path) -> None:
 
 def test_pipeline_runner_writes_the_folder_after_its_phases(tmp_path: Path) -> None:
     from salesanalytics.engagement.pipeline import runner
-    from salesanalytics.engagement.pipeline.spec import PhaseParams, PhaseSpec
+    from salesanalytics.engagement.spec import PhaseParams, PhaseSpec
 
     run = sr.make_run(tmp_path / "reports" / "x" / "run")
     specs = [

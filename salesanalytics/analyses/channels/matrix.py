@@ -52,10 +52,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesanalytics.analyses.channels.model import ROLE_CHANNEL
 from salesanalytics.analyses.funnel import model as funnel
-from salesanalytics.ingest.schema import CHANNELS
-from salesanalytics.present import i18n, style
+from salesanalytics.errors import require_columns
+from salesanalytics.ingest.schema import CHANNELS, ROLE_CHANNEL
+from salesanalytics.present import formats
 from salesanalytics.present.i18n import N_
 from salesanalytics.present.i18n import gettext as _
 
@@ -78,7 +78,6 @@ __all__ = [
     "decide_cells",
     "field_scope",
     "field_workload",
-    "heat_table",
     "matrix_sentence",
     "matrix_tracking",
     "matrix_waves",
@@ -86,7 +85,7 @@ __all__ = [
     "route_accounts",
     "today_vs_proposed",
     "wave_effects",
-    "write_workbook",
+    "workbook_sheets",
 ]
 
 CHANNEL_LABELS: dict[str, str] = {"field": "Field", "tele": "Tele", "online": "Online"}
@@ -117,15 +116,6 @@ _CELL_COLUMNS = (
     "basis",
 )
 """Measured columns of a segment x product-group cell (after its key columns)."""
-
-
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{what} is missing column(s) {', '.join(missing)}; it needs {', '.join(columns)} "
-            "(see salesanalytics/ingest/schema.py)."
-        )
 
 
 @dataclass(frozen=True)
@@ -230,7 +220,7 @@ def account_segments(
         ``size_value``, ``segment`` (e.g. ``New · small``); ``attrs["size_basis"]`` names the
         basis used (after fallbacks) and ``attrs["size_edges"]`` the class limits.
     """
-    _require(accounts, ["account_id", "status"], "accounts")
+    require_columns(accounts, ["account_id", "status"], "accounts")
     if not 1 <= n_classes <= 5:
         raise ValueError(f"n_classes must be between 1 and 5, got {n_classes}")
     ids = accounts["account_id"].astype("string")
@@ -321,8 +311,8 @@ def deal_table(
         ``segment``; ``customer_type`` is ``new`` for new business, ``existing`` for upsell and
         renewal. ``attrs["counts"]`` counts what could not be used.
     """
-    _require(opportunities, ["opportunity_id", "type", "status"], "opportunities")
-    _require(products, ["product_id"], "products")
+    require_columns(opportunities, ["opportunity_id", "type", "status"], "opportunities")
+    require_columns(products, ["product_id"], "products")
     p = funnel.deal_progress(opportunities, opportunity_stages, as_of, stage_orders)
     opp = opportunities.set_index(opportunities["opportunity_id"].astype("string"))
     oid = p["opportunity_id"].astype("string")
@@ -405,7 +395,7 @@ def cell_measures(
     """
     rules = rules or MatrixRules()
     keys = ["customer_type", "size_class", "product_group", "channel"]
-    _require(deals, [*keys, "status", "amount"], "deals")
+    require_columns(deals, [*keys, "status", "amount"], "deals")
     if deals.empty:
         return pd.DataFrame(columns=[*keys, *_CELL_COLUMNS])
     cell = funnel.win_rates(deals, by=keys)
@@ -766,30 +756,32 @@ def _choose(
     others = {c: v for c, v in cand.items() if c != best}
     wr = row[f"win_rate_{best}"]
     parts = [
-        _("{channel} wins {share} of deals").format(channel=_(label[best]), share=style.pct(wr, 0))
+        _("{channel} wins {share} of deals").format(
+            channel=_(label[best]), share=formats.pct(wr, 0)
+        )
     ]
     if others:
         runner = max(others, key=others.get)
         parts[0] += _(" (vs {share} by {channel})").format(
-            share=style.pct(row[f"win_rate_{runner}"], 0), channel=_(runner)
+            share=formats.pct(row[f"win_rate_{runner}"], 0), channel=_(runner)
         )
     size, cycle = row[f"deal_size_{best}"], row[f"cycle_days_{best}"]
     if not np.isnan(size):
-        parts[0] += _(", won deals worth {size} in the first year").format(size=style.chf(size))
+        parts[0] += _(", won deals worth {size} in the first year").format(size=formats.chf(size))
         if not np.isnan(cycle):
-            parts[0] += _(", closing in {days} days (median)").format(days=style.num(cycle))
+            parts[0] += _(", closing in {days} days (median)").format(days=formats.num(cycle))
     cpd = row[f"cost_per_deal_{best}"]
     if not np.isnan(cpd):
-        parts.append(_("selling cost {cost} per deal").format(cost=style.chf(cpd)))
+        parts.append(_("selling cost {cost} per deal").format(cost=formats.chf(cpd)))
     if others:
         gap = cand[best] - others[runner]
         parts.append(
             _("earns {gap} more per deal worked than {channel}").format(
-                gap=style.chf(gap), channel=_(runner)
+                gap=formats.chf(gap), channel=_(runner)
             )
         )
     if not np.isnan(complexity):
-        parts.append(_("complexity {value} of 5").format(value=style.num(complexity, 1)))
+        parts.append(_("complexity {value} of 5").format(value=formats.num(complexity, 1)))
     reason = "; ".join(parts) + "."
     pref = row.get("preferred")
     if pref and pref != best and pref in cand:
@@ -800,9 +792,9 @@ def _choose(
                 "Most customers of this segment ({share}) prefer {preferred}, which earns within "
                 "{band} of the best channel ({best})."
             ).format(
-                share=style.pct(row["preference_share"], 0),
+                share=formats.pct(row["preference_share"], 0),
                 preferred=_(pref),
-                band=style.pct(rules.preference_band, 0),
+                band=formats.pct(rules.preference_band, 0),
                 best=_(best),
             )
     if ch == "online" and "tele" in cand:
@@ -868,8 +860,8 @@ def assign_account_groups(
         account), ``current_channel, channel, mode, basis, key_account, moves``. Text columns
         with few values are categorical.
     """
-    _require(segments, ["account_id", "segment", "customer_type", "size_class"], "segments")
-    _require(matrix, ["segment", "product_group", "channel", "mode", "basis"], "matrix")
+    require_columns(segments, ["account_id", "segment", "customer_type", "size_class"], "segments")
+    require_columns(matrix, ["segment", "product_group", "channel", "mode", "basis"], "matrix")
     mx = matrix.reset_index(drop=True)
     groups = list(dict.fromkeys(mx["product_group"].astype(str)))
     seg_names = list(dict.fromkeys(mx["segment"].astype(str)))
@@ -1367,7 +1359,7 @@ def data_gaps(
     if prod is None or "cost_share" not in prod.columns or prod["cost_share"].isna().all():
         gaps.append(
             _("no product cost shares: a margin of {margin} is assumed").format(
-                margin=style.pct(rules.default_margin, 0)
+                margin=formats.pct(rules.default_margin, 0)
             )
         )
     acc = tables.get("accounts")
@@ -1406,78 +1398,8 @@ def data_gaps(
         ("without_channel", N_("deals without a channel or owner role")),
     ):
         if counts.get(key):
-            gaps.append(_("{n} {what} (left out)").format(n=style.num(counts[key]), what=_(text)))
+            gaps.append(_("{n} {what} (left out)").format(n=formats.num(counts[key]), what=_(text)))
     return gaps
-
-
-def heat_table(matrix: pd.DataFrame) -> Any:
-    """The matrix as a heat table: channel per cell, background by contribution per deal.
-
-    Rows are segments, columns product groups; each cell shows the proposed channel (mode) and
-    its contribution per deal worked; the colour is the channel, its strength the contribution
-    (cells decided by the fallback rule are hatched grey).
-    """
-    sizes = list(dict.fromkeys(matrix["size_class"].astype(str)))
-    order = [s for s in _segment_order(sizes) if s in set(matrix["segment"])]
-    groups = list(dict.fromkeys(matrix["product_group"].astype(str)))
-    text = matrix.pivot(index="segment", columns="product_group", values="mode").reindex(
-        index=order, columns=groups
-    )
-    contrib = matrix.pivot(index="segment", columns="product_group", values="contribution")
-    contrib = contrib.reindex(index=order, columns=groups)
-    chan = matrix.pivot(index="segment", columns="product_group", values="channel").reindex(
-        index=order, columns=groups
-    )
-    basis = matrix.pivot(index="segment", columns="product_group", values="basis").reindex(
-        index=order, columns=groups
-    )
-    shown = text.copy().astype(object)
-    for i in shown.index:
-        for j in shown.columns:
-            v = contrib.loc[i, j]
-            label = style.value_label(str(text.loc[i, j]))
-            shown.loc[i, j] = (
-                f"{label} · {style.chf(v)}" if pd.notna(v) else f"{label} · {_('rule')}"
-            )
-    vmax = (
-        float(np.nanmax(np.abs(contrib.to_numpy(dtype="float64"))))
-        if contrib.notna().any().any()
-        else 1.0
-    )
-
-    def colour(col: pd.Series) -> list[str]:
-        out = []
-        for i in col.index:
-            c = chan.loc[i, col.name]
-            v = contrib.loc[i, col.name]
-            base = style.CHANNEL_COLORS.get(str(c), "#999999")
-            if basis.loc[i, col.name] == "rule" or pd.isna(v):
-                out.append("background-color: #eeeeee; color: #333333; font-style: italic")
-                continue
-            alpha = 0.4 + 0.6 * min(max(float(v), 0.0) / vmax, 1.0) if vmax > 0 else 0.7
-            rgb = tuple(int(base[k : k + 2], 16) for k in (1, 3, 5))
-            fg = "#ffffff" if alpha > 0.6 else "#111111"
-            out.append(
-                f"background-color: rgba({rgb[0]},{rgb[1]},{rgb[2]},{alpha:.2f}); color: {fg}"
-            )
-        return out
-
-    shown.index.name = None
-    shown.columns.name = None
-    styler = shown.style.apply(colour, axis=0).format(escape="html")
-    if i18n.language() != "en":  # segment names in the run's language
-        styler = styler.relabel_index(
-            [style.escape(style.value_label(str(i))) for i in shown.index], axis=0
-        )
-    styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
-    styler = styler.set_caption(
-        _(
-            "Channel per customer segment (rows) and product group (columns), with the "
-            "contribution per deal worked ({currency}; darker = more; field dark blue, tele light "
-            "blue, online orange). Grey italic cells: too little data, decided by the rule."
-        ).format(currency=style.currency())
-    )
-    return styler.set_table_attributes('class="sa-table sa-heat"')
 
 
 def matrix_sentence(matrix: pd.DataFrame, summary: pd.DataFrame | None = None) -> str:
@@ -1487,11 +1409,11 @@ def matrix_sentence(matrix: pd.DataFrame, summary: pd.DataFrame | None = None) -
     parts = [
         _("Of {n} segment × product-group cells, ").format(n=n)
         + ", ".join(
-            _("{n} go to {channel}").format(n=style.num(by.get(c, 0)), channel=_(c))
+            _("{n} go to {channel}").format(n=formats.num(by.get(c, 0)), channel=_(c))
             for c in CHANNELS
         )
         + _("; {n} have too little data and follow the complexity rule.").format(
-            n=style.num(int(matrix["basis"].eq("rule").sum()))
+            n=formats.num(int(matrix["basis"].eq("rule").sum()))
         )
     ]
     if summary is not None and len(summary):
@@ -1501,7 +1423,7 @@ def matrix_sentence(matrix: pd.DataFrame, summary: pd.DataFrame | None = None) -
                 _("The proposed split needs ")
                 + ", ".join(
                     _("{fte} FTE in {channel}").format(
-                        fte=style.num(s.loc[c, "fte_needed"], 1), channel=_(c)
+                        fte=formats.num(s.loc[c, "fte_needed"], 1), channel=_(c)
                     )
                     for c in CHANNELS
                 )
@@ -1541,7 +1463,7 @@ def account_groups_for_excel(assignment: pd.DataFrame) -> pd.DataFrame:
                 _("yes"),
                 _("no"),
             ),
-            f"Revenue per year ({style.currency()})": rev.reindex(ids).round(0).to_numpy(),
+            f"Revenue per year ({formats.currency()})": rev.reindex(ids).round(0).to_numpy(),
             "Product groups held today": held.reindex(ids).fillna("").to_numpy(),
         }
     )
@@ -1834,11 +1756,12 @@ def route_accounts(
     )
 
 
-def write_workbook(path: Any, routing: Routing) -> Any:
-    """The channel workbook: matrix with reasons, account × product-group assignment with names,
-    migration waves, workload per channel (one sheet each)."""
-    from salesanalytics.analyses.territory.design import write_excel
+def workbook_sheets(routing: Routing) -> dict[str, pd.DataFrame]:
+    """The sheets of the channel workbook, client words as headers: matrix with reasons,
+    account × product-group assignment with names, migration waves, workload per channel.
 
+    Written by :func:`salesanalytics.analyses.channels.plots.write_workbook`.
+    """
     m = routing.result.matrix
     matrix = pd.DataFrame(
         {
@@ -1859,7 +1782,7 @@ def write_workbook(path: Any, routing: Routing) -> Any:
                 for c in CHANNELS
             },
             **{
-                f"Contribution per deal {CHANNEL_LABELS[c].lower()} ({style.currency()})": m[
+                f"Contribution per deal {CHANNEL_LABELS[c].lower()} ({formats.currency()})": m[
                     f"contribution_{c}"
                 ].round(0)
                 for c in CHANNELS
@@ -1872,9 +1795,9 @@ def write_workbook(path: Any, routing: Routing) -> Any:
             "cells": "Cells",
             "accounts": "Accounts",
             "rows": "Account × product-group moves",
-            "revenue": f"Revenue moved ({style.currency()} per year)",
-            "yearly_effect": f"Contribution effect ({style.currency()} per year)",
-            "cumulative_effect": f"Cumulative effect ({style.currency()} per year)",
+            "revenue": f"Revenue moved ({formats.currency()} per year)",
+            "yearly_effect": f"Contribution effect ({formats.currency()} per year)",
+            "cumulative_effect": f"Cumulative effect ({formats.currency()} per year)",
         }
     )
     s = routing.summary.assign(
@@ -1888,19 +1811,16 @@ def write_workbook(path: Any, routing: Routing) -> Any:
             "workload_hours": "Workload (h per year)",
             "fte_needed": "FTE needed",
             "fte_available": "FTE today",
-            "cost": f"Cost ({style.currency()} per year)",
-            "contribution": f"Contribution II ({style.currency()} per year)",
+            "cost": f"Cost ({formats.currency()} per year)",
+            "contribution": f"Contribution II ({formats.currency()} per year)",
         }
     )
-    return write_excel(
-        path,
-        {
-            _("Channel matrix"): matrix,
-            _("Accounts x product groups"): account_groups_for_excel(routing.assignment),
-            _("Migration waves"): waves,
-            _("Workload per channel"): s,
-        },
-    )
+    return {
+        _("Channel matrix"): matrix,
+        _("Accounts x product groups"): account_groups_for_excel(routing.assignment),
+        _("Migration waves"): waves,
+        _("Workload per channel"): s,
+    }
 
 
 def field_scope(accounts: pd.DataFrame, field_workload: pd.DataFrame | None) -> pd.DataFrame:
@@ -1928,7 +1848,7 @@ def field_scope(accounts: pd.DataFrame, field_workload: pd.DataFrame | None) -> 
         out = accounts.copy()
         out.attrs["left_out"] = 0
         return out
-    _require(field_workload, ["account_id"], "field_workload")
+    require_columns(field_workload, ["account_id"], "field_workload")
     if field_workload.empty:
         raise ValueError(
             "the channel mix leaves no account in the field, so there are no field territories "
@@ -1952,7 +1872,7 @@ def today_vs_proposed(account_channel: pd.DataFrame) -> pd.DataFrame:
     account_channel
         :attr:`Routing.account_channel` (``current_channel``, ``proposed_channel``).
     """
-    _require(account_channel, ["current_channel", "proposed_channel"], "account_channel")
+    require_columns(account_channel, ["current_channel", "proposed_channel"], "account_channel")
     m = pd.crosstab(
         account_channel["current_channel"].astype(str),
         account_channel["proposed_channel"].astype(str),
@@ -2022,8 +1942,8 @@ def matrix_tracking(matrix: pd.DataFrame | None, group_rates: pd.DataFrame | Non
     """
     if matrix is None or group_rates is None:
         return pd.DataFrame(columns=list(TRACKING_COLUMNS))
-    _require(matrix, ["customer_type", "product_group", "channel"], "segment_matrix")
-    _require(
+    require_columns(matrix, ["customer_type", "product_group", "channel"], "segment_matrix")
+    require_columns(
         group_rates, ["funnel", "channel", "product_group", "deals", "won", "lost", "open"], "rates"
     )
     rows = []

@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesanalytics.ingest.schema import CHANNELS
-from salesanalytics.present import style
+from salesanalytics.errors import require_columns
+from salesanalytics.ingest.schema import CHANNELS, ROLE_CHANNEL
+from salesanalytics.present import formats
 from salesanalytics.present.i18n import gettext as _
 from salesanalytics.reference.geo import ROAD_FACTOR, SPEED_KMH, haversine_km
 
@@ -44,6 +45,7 @@ __all__ = [
     "ROLE_CHANNEL",
     "AssignmentRules",
     "ChannelMix",
+    "ChannelMixSettings",
     "account_channel_table",
     "analyse_channel_mix",
     "account_revenue",
@@ -59,8 +61,6 @@ __all__ = [
     "current_channel",
     "migration_waves",
     "planted_checks",
-    "plot_channel_summary",
-    "plot_whale",
     "service_model",
     "visit_travel",
     "wave_summary",
@@ -68,25 +68,7 @@ __all__ = [
     "whale_summary",
 ]
 
-ROLE_CHANNEL: dict[str, str] = {
-    "field": "field",
-    "key_account": "field",
-    "team_lead": "field",
-    "tele": "tele",
-    "online": "online",
-}
-"""Channel a rep's role works in (for capacity and as a fallback for an account's channel)."""
-
 _RANK = {"online": 0, "tele": 1, "field": 2}
-
-
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{what} is missing column(s) {', '.join(missing)}; it needs {', '.join(columns)} "
-            "(see salesanalytics/ingest/schema.py)."
-        )
 
 
 # --------------------------------------------------------------------------- rates & costs
@@ -111,7 +93,7 @@ def channel_rates(rates: pd.DataFrame) -> pd.DataFrame:
         Listing every problem at once: a channel missing, a capacity that is not positive, a
         negative cost, a channel given twice.
     """
-    _require(rates, ["channel", "cost_per_year", "capacity_hours"], "channel_rates")
+    require_columns(rates, ["channel", "cost_per_year", "capacity_hours"], "channel_rates")
     r = rates.copy()
     r["channel"] = r["channel"].astype("string").str.strip().str.lower()
     if "travel_cost_per_km" not in r.columns:
@@ -176,9 +158,9 @@ def visit_travel(
         )
     if speed_kmh <= 0:
         raise ValueError(f"speed_kmh must be > 0, got {speed_kmh}")
-    _require(activities, ["rep_id", "account_id", "type"], "activities")
-    _require(accounts, ["account_id", "latitude", "longitude"], "accounts")
-    _require(reps, ["rep_id", "home_latitude", "home_longitude"], "reps")
+    require_columns(activities, ["rep_id", "account_id", "type"], "activities")
+    require_columns(accounts, ["account_id", "latitude", "longitude"], "accounts")
+    require_columns(reps, ["rep_id", "home_latitude", "home_longitude"], "reps")
     is_visit = activities["type"].eq("visit").fillna(False).to_numpy(bool)
     v = np.flatnonzero(is_visit)
     acc_idx = pd.Index(accounts["account_id"]).get_indexer(activities["account_id"].iloc[v])
@@ -232,7 +214,7 @@ def activity_costs(
     ValueError
         If activities use a channel that has no rate.
     """
-    _require(
+    require_columns(
         activities,
         ["activity_id", "rep_id", "account_id", "date", "type", "channel", "minutes"],
         "activities",
@@ -304,7 +286,7 @@ def cost_to_serve(
     """
     if window_days < 1:
         raise ValueError(f"window_days must be ≥ 1, got {window_days}")
-    _require(
+    require_columns(
         costs,
         ["account_id", "date", "channel", "minutes", "travel_minutes", "cost"],
         "activity costs",
@@ -372,8 +354,10 @@ def account_revenue(
     """
     if not 0 <= default_cost_share <= 1:
         raise ValueError(f"default_cost_share must be between 0 and 1, got {default_cost_share}")
-    _require(contracts, ["account_id", "product_id", "start_date", "end_date", "mrr"], "contracts")
-    _require(products, ["product_id"], "products")
+    require_columns(
+        contracts, ["account_id", "product_id", "start_date", "end_date", "mrr"], "contracts"
+    )
+    require_columns(products, ["product_id"], "products")
     as_of = pd.Timestamp(as_of)
     start = as_of - pd.Timedelta(days=window_days)
     s = contracts["start_date"].clip(lower=start)
@@ -444,8 +428,8 @@ def contribution_levels(
     """
     if not 0 <= service_cost_share <= 1:
         raise ValueError(f"service_cost_share must be between 0 and 1, got {service_cost_share}")
-    _require(revenue, ["revenue", "product_cost"], "account revenue")
-    _require(cts, ["cost_to_serve"], "cost to serve")
+    require_columns(revenue, ["revenue", "product_cost"], "account revenue")
+    require_columns(cts, ["cost_to_serve"], "cost to serve")
     idx = revenue.index.union(cts.index)
     rev = revenue["revenue"].reindex(idx).fillna(0.0)
     pc = revenue["product_cost"].reindex(idx).fillna(0.0)
@@ -557,7 +541,7 @@ def current_channel(
         ``account_id, current_channel, channel_source`` (``activities``, ``contract``,
         ``owner role``, ``preference``, ``default``).
     """
-    _require(accounts, ["account_id"], "accounts")
+    require_columns(accounts, ["account_id"], "accounts")
     ids = accounts["account_id"].astype("string")
     n = len(ids)
     chan = np.full(n, None, dtype=object)
@@ -912,7 +896,7 @@ def account_channel_table(
         contribution_3, proposed_cost, delta_contribution, migration_wave``; the break-even
         values dict).
     """
-    _require(accounts, ["account_id", "status"], "accounts")
+    require_columns(accounts, ["account_id", "status"], "accounts")
     ids = accounts["account_id"].astype("string")
     ids_np = ids.to_numpy()
     ids_ix = pd.Index(ids_np)  # one index shared by the per-account series below
@@ -1102,13 +1086,15 @@ def channel_sentence(
     gain = s.xs("proposed")["contribution"].sum() - s.xs("today")["contribution"].sum()
     parts = [
         _("The proposal moves {n} of {total} accounts to another channel").format(
-            n=style.num(moves), total=style.num(len(account_channel))
+            n=formats.num(moves), total=formats.num(len(account_channel))
         ),
-        f"and raises the contribution after selling cost by {style.chf(gain, compact=True)} a year.",
+        _("and raises the contribution after selling cost by {gain} a year.").format(
+            gain=formats.chf(gain, compact=True)
+        ),
         _(
             "A field rep pays above a yearly account value of {field}; tele pays over online "
             "above {tele}."
-        ).format(field=style.chf(thresholds["field"]), tele=style.chf(thresholds["tele"])),
+        ).format(field=formats.chf(thresholds["field"]), tele=formats.chf(thresholds["tele"])),
     ]
     return " ".join(parts)
 
@@ -1132,6 +1118,50 @@ class ChannelMix:
     """Per account (index ``account_id``): :func:`cost_to_serve` with cost and hours per channel."""
 
 
+@dataclass(frozen=True)
+class ChannelMixSettings:
+    """Settings of :func:`analyse_channel_mix` (today's defaults), apart from the tables.
+
+    Parameters
+    ----------
+    window_days
+        Days of activities and revenue looked at, ending on the reference date.
+    road_factor, speed_kmh
+        Travel assumptions of a visit (see :func:`visit_travel`).
+    service_cost_share
+        Share of revenue spent on serving the customer (see :func:`contribution_levels`).
+    default_cost_share
+        Cost share of products without one (see :func:`account_revenue`).
+    rules
+        :class:`AssignmentRules`; ``None`` = the defaults. ``field_capacity_hours`` 0 means: the
+        capacity hours of the active field and key-account reps.
+    n_waves
+        Migration waves.
+    """
+
+    window_days: int = 365
+    road_factor: float = ROAD_FACTOR
+    speed_kmh: float = SPEED_KMH
+    service_cost_share: float = 0.08
+    default_cost_share: float = 0.3
+    rules: AssignmentRules | None = None
+    n_waves: int = 3
+
+
+def _with_field_capacity(rules: AssignmentRules, reps: pd.DataFrame) -> AssignmentRules:
+    """``rules`` with the field capacity of the active field and key-account reps where the rules
+    leave it at 0 (and the reps give capacity hours)."""
+    if rules.field_capacity_hours == 0 and {"role", "capacity_hours"} <= set(reps.columns):
+        rr = reps
+        if "active" in rr.columns:
+            rr = rr[rr["active"].fillna(True).astype(bool).to_numpy()]
+        is_field = rr["role"].astype("string").isin(["field", "key_account"]).fillna(False)
+        cap = float(rr.loc[is_field.to_numpy(bool), "capacity_hours"].fillna(0).sum())
+        if cap > 0:
+            rules = AssignmentRules(**{**rules.__dict__, "field_capacity_hours": cap})
+    return rules
+
+
 def analyse_channel_mix(
     accounts: pd.DataFrame,
     reps: pd.DataFrame,
@@ -1141,13 +1171,7 @@ def analyse_channel_mix(
     rates: pd.DataFrame,
     as_of: str | pd.Timestamp,
     potential: pd.DataFrame | None = None,
-    window_days: int = 365,
-    road_factor: float = ROAD_FACTOR,
-    speed_kmh: float = SPEED_KMH,
-    service_cost_share: float = 0.08,
-    default_cost_share: float = 0.3,
-    rules: AssignmentRules | None = None,
-    n_waves: int = 3,
+    settings: ChannelMixSettings | None = None,
 ) -> ChannelMix:
     """Run the channel-mix analysis on the canonical tables.
 
@@ -1165,29 +1189,19 @@ def analyse_channel_mix(
         Reference date.
     potential
         Potential phase ``account_potential`` (``account_id, potential_mrr``); optional.
-    window_days, road_factor, speed_kmh, service_cost_share, default_cost_share
-        See :func:`cost_to_serve`, :func:`visit_travel`, :func:`contribution_levels`,
-        :func:`account_revenue`.
-    rules
-        :class:`AssignmentRules`; ``field_capacity_hours`` 0 means: the capacity hours of the
-        active field and key-account reps in ``reps``.
-    n_waves
-        Migration waves.
+    settings
+        :class:`ChannelMixSettings` (window, travel, cost shares, assignment rules, waves);
+        ``None`` = today's defaults.
     """
-    rules = rules or AssignmentRules()
-    if rules.field_capacity_hours == 0 and {"role", "capacity_hours"} <= set(reps.columns):
-        rr = reps
-        if "active" in rr.columns:
-            rr = rr[rr["active"].fillna(True).astype(bool).to_numpy()]
-        is_field = rr["role"].astype("string").isin(["field", "key_account"]).fillna(False)
-        cap = float(rr.loc[is_field.to_numpy(bool), "capacity_hours"].fillna(0).sum())
-        if cap > 0:
-            rules = AssignmentRules(**{**rules.__dict__, "field_capacity_hours": cap})
-    costs = activity_costs(activities, rates, accounts, reps, road_factor, speed_kmh)
+    cfg = settings or ChannelMixSettings()
+    window_days, n_waves = cfg.window_days, cfg.n_waves
+    rules = cfg.rules or AssignmentRules()
+    rules = _with_field_capacity(rules, reps)
+    costs = activity_costs(activities, rates, accounts, reps, cfg.road_factor, cfg.speed_kmh)
     ids = accounts["account_id"].astype("string")
     cts = cost_to_serve(costs, as_of, window_days, ids)
-    rev = account_revenue(contracts, products, as_of, window_days, default_cost_share)
-    con = contribution_levels(rev, cts, service_cost_share)
+    rev = account_revenue(contracts, products, as_of, window_days, cfg.default_cost_share)
+    con = contribution_levels(rev, cts, cfg.service_cost_share)
     cur = current_channel(accounts, cts, contracts, reps)
     status = pd.Series(accounts["status"].astype("string").to_numpy(), index=ids.to_numpy())
     model = service_model(cts, cur.set_index("account_id")["current_channel"], status)
@@ -1250,56 +1264,6 @@ def analyse_channel_mix(
     )
 
 
-def plot_whale(curve: pd.DataFrame, ax: Any = None) -> Any:
-    """Whale curve: cumulative contribution III (share of total) over customers ranked by profit."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=(8, 4))
-    ax.plot(curve["customer_share"] * 100, curve["cumulative_share"] * 100, color=style.PALETTE[0])
-    ax.axhline(100, color=style.PALETTE[7], lw=0.8, ls="--")
-    if len(curve):
-        i = int(np.nanargmax(curve["cumulative_share"].to_numpy()))
-        ax.annotate(
-            _("peak {share}").format(share=style.pct(curve["cumulative_share"].iloc[i], 0)),
-            (curve["customer_share"].iloc[i] * 100, curve["cumulative_share"].iloc[i] * 100),
-            textcoords="offset points",
-            xytext=(5, 5),
-            fontsize=9,
-        )
-    ax.set_xlabel(_("customers ranked from most to least profitable (%)"))
-    ax.set_ylabel(_("cumulative contribution III (% of total)"))
-    ax.set_title(_("Whale curve"))
-    return ax
-
-
-def plot_channel_summary(summary: pd.DataFrame, ax: Any = None) -> Any:
-    """Bars of FTE needed per channel today and proposed, with the FTE available."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=(8, 4))
-    x = np.arange(len(CHANNELS))
-    s = summary.set_index(["scenario", "channel"])
-    for j, (scen, alpha) in enumerate((("today", 0.55), ("proposed", 1.0))):
-        vals = s.xs(scen)["fte_needed"].reindex(list(CHANNELS)).to_numpy()
-        ax.bar(
-            x + (j - 0.5) * 0.38,
-            vals,
-            width=0.38,
-            color=[style.CHANNEL_COLORS[c] for c in CHANNELS],
-            alpha=alpha,
-            label=_(scen),
-        )
-    avail = s.xs("today")["fte_available"].reindex(list(CHANNELS)).to_numpy()
-    ax.scatter(x, avail, marker="_", s=900, color="black", label=_("FTE today (CRM)"))
-    ax.set_xticks(x, [_(c) for c in CHANNELS])
-    ax.set_ylabel("FTE")
-    ax.set_title(_("Workload in FTE per channel: today (light) and proposed (dark)"))
-    ax.legend(fontsize=8, frameon=False)
-    return ax
-
-
 def contribution_by_channel(account_channel: pd.DataFrame) -> pd.DataFrame:
     """Revenue, costs and contribution levels per current channel and status (sums, CHF/year).
 
@@ -1309,7 +1273,7 @@ def contribution_by_channel(account_channel: pd.DataFrame) -> pd.DataFrame:
         :func:`account_channel_table` output (``current_channel, status, revenue,
         cost_to_serve, contribution_1, contribution_2, contribution_3``).
     """
-    _require(
+    require_columns(
         account_channel,
         ["current_channel", "status", "revenue", "cost_to_serve", "contribution_1"],
         "account channel",

@@ -37,8 +37,9 @@ from scipy import optimize, special, stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight
 
+from salesanalytics.errors import require_columns
 from salesanalytics.ingest.derive import CHURN_FALSE, CHURN_TRUE, parse_flag
-from salesanalytics.present import style
+from salesanalytics.present import formats
 from salesanalytics.present.i18n import N_
 from salesanalytics.present.i18n import gettext as _
 
@@ -71,10 +72,6 @@ __all__ = [
     "fit_logistic",
     "fit_sbg",
     "km_curves",
-    "plot_calibration",
-    "plot_hazard_ratios",
-    "plot_km_curves",
-    "plot_sbg_projection",
     "propensity_cross_validated",
     "propensity_out_of_time",
     "retention_rates",
@@ -93,15 +90,6 @@ __all__ = [
 
 DAYS_PER_MONTH = 365.25 / 12
 """Average days per month, used to express durations in months."""
-
-
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{what}: missing column(s) {', '.join(repr(c) for c in missing)}; "
-            f"available: {', '.join(map(str, df.columns))}"
-        )
 
 
 def _months_between(start: pd.Series, end: pd.Series) -> pd.Series:
@@ -134,7 +122,7 @@ def active_mrr(
     pandas.Series
         MRR per ``by`` value (only those with an active contract).
     """
-    _require(contracts, ["start_date", "end_date", "mrr", by], "active_mrr(contracts)")
+    require_columns(contracts, ["start_date", "end_date", "mrr", by], "active_mrr(contracts)")
     m = _active_mask(contracts, pd.Timestamp(at))
     return contracts.loc[m].groupby(by, observed=True)["mrr"].sum()
 
@@ -202,13 +190,13 @@ def build_customer_table(
         ``df.attrs["excluded"]`` maps reasons to counts of rows left out.
     """
     cfg = config or CustomerTableConfig()
-    _require(
+    require_columns(
         contracts,
         ["contract_id", "account_id", "product_id", "start_date", "end_date", "term_months"]
         + ["auto_renewal", "mrr", "channel"],
         "build_customer_table(contracts)",
     )
-    _require(accounts, ["account_id", "owner_id"], "build_customer_table(accounts)")
+    require_columns(accounts, ["account_id", "owner_id"], "build_customer_table(accounts)")
     as_of = pd.Timestamp(as_of)
     excluded: dict[str, int] = {}
     c = contracts[
@@ -288,7 +276,7 @@ def build_customer_table(
         "mrr_current",
     ]
     if products is not None:
-        _require(products, ["product_id", "product_group"], "build_customer_table(products)")
+        require_columns(products, ["product_id", "product_group"], "build_customer_table(products)")
         group = products.set_index("product_id")["product_group"]
         cust["first_product_group"] = ids.map(first["product_id"]).map(group).astype("string")
         cols.append("first_product_group")
@@ -344,7 +332,7 @@ def retention_rates(
     if window_months <= 0:
         raise ValueError(f"window_months must be positive, got {window_months}")
     cols = ["account_id", "start_date", "end_date", "mrr"] + ([by] if by else [])
-    _require(contracts, cols, "retention_rates(contracts)")
+    require_columns(contracts, cols, "retention_rates(contracts)")
     t1 = pd.Timestamp(as_of)
     t0 = t1 - pd.DateOffset(months=window_months)
     c = contracts[cols]
@@ -476,7 +464,7 @@ def km_curves(
         Long table ``group``, ``time``, ``survival``, ``ci_low``, ``ci_high``, ``at_risk``,
         ``n`` (customers in the group).
     """
-    _require(customers, [duration, event] + ([by] if by else []), "km_curves(customers)")
+    require_columns(customers, [duration, event] + ([by] if by else []), "km_curves(customers)")
     df = customers[[duration, event] + ([by] if by else [])].copy()
     bad = df[duration].isna() | df[event].isna() | (df[duration] < 0)
     df = df.loc[~bad]
@@ -635,7 +623,7 @@ def prepare_model_table(
         Naming every column that cannot be used and what to do.
     """
     needed = list(config.covariates) + [config.event]
-    _require(df, needed, f"{what}: customer table")
+    require_columns(df, needed, f"{what}: customer table")
     out = df.copy()
     notes: list[str] = []
     problems: list[str] = []
@@ -789,7 +777,7 @@ def design_matrix(
     needed = (
         list(config.covariates) + [config.event] + ([config.duration] if config.duration else [])
     )
-    _require(df, needed, f"{what}: customer table")
+    require_columns(df, needed, f"{what}: customer table")
     unknown = [c for c in config.categorical if c not in config.covariates]
     if unknown:
         raise KeyError(
@@ -1076,7 +1064,7 @@ class LogisticResult:
         ``df`` needs the covariate columns of the config; unseen categorical levels count as the
         reference level.
         """
-        _require(df, list(self.config.covariates), "predict")
+        require_columns(df, list(self.config.covariates), "predict")
         if self.config.event not in df.columns:
             df = df.assign(**{self.config.event: 0.0})
         df, _ = prepare_model_table(df, self.config, what="predict", check_levels=False)
@@ -1293,8 +1281,8 @@ class OutOfTimeResult:
                 "every customer is scored by a model that did not see it; ROC AUC {auc}."
             ).format(
                 folds=self.folds,
-                n=style.num(self.n_test),
-                rate=style.pct(self.churn_rate_test),
+                n=formats.num(self.n_test),
+                rate=formats.pct(self.churn_rate_test),
                 auc=f"{self.auc:.2f}",
             )
         return _(
@@ -1302,10 +1290,10 @@ class OutOfTimeResult:
             "{test_at} ({n_test}, {rate} churned within {months} months): ROC AUC {auc}."
         ).format(
             train_at=f"{self.train_at:%d.%m.%Y}",
-            n_train=style.num(self.n_train),
+            n_train=formats.num(self.n_train),
             test_at=f"{self.test_at:%d.%m.%Y}",
-            n_test=style.num(self.n_test),
-            rate=style.pct(self.churn_rate_test),
+            n_test=formats.num(self.n_test),
+            rate=formats.pct(self.churn_rate_test),
             months=horizon_months,
             auc=f"{self.auc:.2f}",
         )
@@ -1475,7 +1463,7 @@ def with_attributes(customers: pd.DataFrame, attributes: pd.DataFrame | None) ->
     ``customers`` unchanged when there are none."""
     if attributes is None:
         return customers
-    _require(attributes, ["account_id"], "with_attributes(attributes)")
+    require_columns(attributes, ["account_id"], "with_attributes(attributes)")
     extra = attributes.drop(
         columns=[c for c in attributes.columns if c in customers.columns and c != "account_id"]
     )
@@ -1652,7 +1640,7 @@ def sbg_periods_from_customers(
     pandas.DataFrame
         ``period`` (int) and ``churned`` (bool), same index as ``customers``.
     """
-    _require(customers, [duration, event], "sbg_periods_from_customers")
+    require_columns(customers, [duration, event], "sbg_periods_from_customers")
     d = customers[duration].astype(float) / period_months
     ev = customers[event].astype(bool)
     period = np.where(ev, np.maximum(1, np.ceil(d - 1e-9)), np.floor(d + 1e-9))
@@ -1740,7 +1728,7 @@ def retention_summary(
     pandas.DataFrame
         ``dimension`` plus the columns of :func:`retention_rates`.
     """
-    _require(
+    require_columns(
         customers, ["account_id", "cohort", "channel", "first_term", "rep_id"], "retention_summary"
     )
     c = contracts[["account_id", "product_id", "start_date", "end_date", "mrr"]].copy()
@@ -1784,7 +1772,7 @@ def describe_excluded(excluded: Mapping[str, int]) -> str:
     """
     if not excluded:
         return _("Nothing was left out.")
-    parts = [f"{style.num(n)} {_(reason)}" for reason, n in excluded.items()]
+    parts = [f"{formats.num(n)} {_(reason)}" for reason, n in excluded.items()]
     return _("Left out: ") + "; ".join(parts) + "."
 
 
@@ -1806,7 +1794,9 @@ def at_risk_by_rep(scores: pd.DataFrame, reps: pd.DataFrame | None = None) -> pd
         ``expected_churn`` (sum of probabilities), ``mrr_at_risk`` (MRR x probability), most MRR
         at risk first.
     """
-    _require(scores, ["rep_id", "churn_probability", "risk_band", "mrr_now"], "at_risk_by_rep")
+    require_columns(
+        scores, ["rep_id", "churn_probability", "risk_band", "mrr_now"], "at_risk_by_rep"
+    )
     s = scores.assign(
         rep_id=scores["rep_id"].astype("string").fillna("(no owner)"),
         high=scores["risk_band"] == "high",
@@ -1851,13 +1841,13 @@ def describe_churn(
         _("well") if auc >= 0.75 else _("moderately well") if auc >= 0.65 else _("only weakly")
     )
     first = _("Of the {n} customers of a year ago, {share} have left (logo churn)").format(
-        n=style.num(total["customers_start"]), share=style.pct(total["logo_churn"])
+        n=formats.num(total["customers_start"]), share=formats.pct(total["logo_churn"])
     )
     if pd.notna(total["revenue_churn"]):
         first += _(
             "; together with downgrades the company lost {revenue_churn} of their monthly "
             "revenue. Upsell from the remaining customers brings net revenue retention to {nrr}."
-        ).format(revenue_churn=style.pct(total["revenue_churn"]), nrr=style.pct(total["nrr"]))
+        ).format(revenue_churn=formats.pct(total["revenue_churn"]), nrr=formats.pct(total["nrr"]))
     else:
         first += _("; the data holds no revenue per customer, so revenue churn is not measured.")
     out = [
@@ -1897,7 +1887,7 @@ def describe_churn(
             _(
                 "A new customer is worth about {value} of revenue over its expected (discounted) "
                 "lifetime."
-            ).format(value=style.chf(projection["remaining_value"].iloc[0]))
+            ).format(value=formats.chf(projection["remaining_value"].iloc[0]))
         )
     return out
 
@@ -1905,108 +1895,3 @@ def describe_churn(
 # --------------------------------------------------------------------------------------------
 # charts
 # --------------------------------------------------------------------------------------------
-
-
-def plot_km_curves(km: pd.DataFrame, title: str = "", ax: Any = None) -> Any:
-    """Plot Kaplan–Meier curves with their confidence bands (one line per group).
-
-    Parameters
-    ----------
-    km
-        Output of :func:`km_curves` (``group``, ``time``, ``survival``, ``ci_low``, ``ci_high``).
-    title
-        Axis title.
-    ax
-        Matplotlib axes (a new figure if ``None``).
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _fig, ax = plt.subplots()
-    for name, g in km.groupby("group", sort=True):
-        (line,) = ax.step(g["time"], g["survival"], where="post", label=_(str(name)))
-        ax.fill_between(
-            g["time"], g["ci_low"], g["ci_high"], step="post", alpha=0.2, color=line.get_color()
-        )
-    ax.set_xlabel(_("months since becoming a customer"))
-    ax.set_ylabel(_("share still a customer"))
-    ax.set_ylim(0, 1.02)
-    ax.set_title(_(title) if title else title)
-    ax.legend(frameon=False, fontsize=8)
-    return ax
-
-
-def plot_hazard_ratios(hazard_ratios: pd.DataFrame, ax: Any = None) -> Any:
-    """Forest plot of hazard ratios with confidence intervals (log scale, 1 = no effect).
-
-    Parameters
-    ----------
-    hazard_ratios
-        ``CoxResult.hazard_ratios`` (``term``, ``hazard_ratio``, ``ci_low``, ``ci_high``).
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=(8, 0.45 * len(hazard_ratios) + 1.2))
-    hr = hazard_ratios.iloc[::-1]
-    y = np.arange(len(hr))
-    err = [hr["hazard_ratio"] - hr["ci_low"], hr["ci_high"] - hr["hazard_ratio"]]
-    colors = np.where(hr["hazard_ratio"] > 1, "#c8102e", "#2e8b57")
-    ax.errorbar(hr["hazard_ratio"], y, xerr=err, fmt="none", ecolor="#8c8c8c", capsize=3)
-    ax.scatter(hr["hazard_ratio"], y, c=colors, zorder=3)
-    ax.axvline(1, color="#1f3a5f", lw=1, ls="--")
-    ax.set_xscale("log")
-    ax.set_yticks(y, hr["term"])
-    ax.set_xlabel(_("hazard ratio (>1 churns faster, <1 churns slower)"))
-    ax.set_title(_("What drives churn"))
-    return ax
-
-
-def plot_calibration(calibration: pd.DataFrame, ax: Any = None) -> Any:
-    """Predicted against observed churn by decile (output of :func:`calibration_by_decile`)."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _fig, ax = plt.subplots()
-    x = calibration["decile"].to_numpy()
-    ax.bar(x - 0.2, calibration["predicted"], width=0.4, label=_("predicted"), color="#3c7dc4")
-    ax.bar(x + 0.2, calibration["observed"], width=0.4, label=_("observed"), color="#e07a1f")
-    ax.set_xticks(x)
-    ax.set_xlabel(_("risk decile (10 = highest predicted risk)"))
-    ax.set_ylabel(_("churn rate in the horizon"))
-    ax.set_title(_("Churn-risk score: predicted vs. observed"))
-    ax.legend(frameon=False)
-    return ax
-
-
-def plot_sbg_projection(
-    projection: pd.DataFrame, observed: pd.DataFrame | None = None, ax: Any = None
-) -> Any:
-    """Projected cohort survival (sBG) with the observed Kaplan–Meier points per period.
-
-    Parameters
-    ----------
-    projection
-        Output of :func:`sbg_projection` (``period``, ``survival``).
-    observed
-        Optional ``period``, ``survival`` observed (e.g. :func:`km_curves` on a period grid).
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _fig, ax = plt.subplots()
-    ax.plot(projection["period"], projection["survival"], marker="o", label=_("projected (sBG)"))
-    if observed is not None:
-        ax.scatter(
-            observed["period"], observed["survival"], color="#e07a1f", zorder=3, label=_("observed")
-        )
-    ax.set_xlabel(_("period (contract years)"))
-    ax.set_ylabel(_("share of a cohort still a customer"))
-    ax.set_ylim(0, 1.02)
-    ax.set_title(_("Cohort retention projected"))
-    ax.legend(frameon=False)
-    return ax

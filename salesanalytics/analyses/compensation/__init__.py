@@ -13,6 +13,8 @@ re-exported here:
   :func:`plan_from_dict`, :func:`plan_problems`, :func:`curve_factor`, :data:`PLANS_DIR`;
 * actuals: :data:`MEASURES`, :func:`deal_credits`, :func:`portfolio_actuals`,
   :func:`portfolio_owners`, :func:`with_team_deals`, :func:`mrr_at`, :func:`period_revenue`;
+  credit by the channel matrix: :func:`route_credits`, :func:`serving_reps`,
+  :func:`credit_notes`, :data:`CREDIT_BASIS`;
 * payouts: :func:`compute_payouts` -> :class:`PayoutResult` (payouts, totals, statement lines),
   :func:`period_bounds`;
 * comparison: :func:`compare_plans`, :func:`composite_attainment`, :func:`winners_losers`,
@@ -21,21 +23,29 @@ re-exported here:
   :func:`comparison_text`, :func:`headlines`, :func:`clawback_exposure`;
 * simulation: :func:`calibrate` -> :class:`Calibration`, :func:`draw_attainment`,
   :func:`simulate` -> :class:`SimulationResult`, :func:`simulation_summary`, :func:`summary_display`, :func:`gini`,
-  :func:`lorenz`, :func:`plot_simulation`, :func:`jensen_gap`, :func:`with_levers`,
-  :func:`scenario_table`, :func:`lever_widget`;
-* the phase in two calls: :func:`evaluate_plans` -> :class:`Evaluation`, :func:`simulate_plans`,
-  :func:`findings_text`; per-rep statements of a run: :func:`read_statement`.
+  :func:`lorenz`, :func:`jensen_gap`, :func:`with_levers`,
+  :func:`scenario_table`;
+* the phase in two calls: :func:`evaluate_plans` (settings :class:`EvaluationSettings`) -> :class:`Evaluation`, :func:`simulate_plans`,
+  :func:`findings_text`, :func:`credit_summary`.
+
+Charts and widgets live in :mod:`~salesanalytics.analyses.compensation.plots`; a run's per-rep
+statements are read by :func:`salesanalytics.engagement.results.read_statement`.
 """
 
 from __future__ import annotations
 
 from salesanalytics.analyses.compensation.actuals import (
+    CREDIT_BASIS,
     MEASURES,
+    credit_basis_text,
+    credit_notes,
     deal_credits,
     mrr_at,
     period_revenue,
     portfolio_actuals,
     portfolio_owners,
+    route_credits,
+    serving_reps,
     with_team_deals,
 )
 from salesanalytics.analyses.compensation.analysis import (
@@ -78,10 +88,8 @@ from salesanalytics.analyses.compensation.simulation import (
     draw_attainment,
     gini,
     jensen_gap,
-    lever_widget,
     lorenz,
     plan_levers,
-    plot_simulation,
     scenario_table,
     simulate,
     simulation_summary,
@@ -89,22 +97,27 @@ from salesanalytics.analyses.compensation.simulation import (
     with_levers,
 )
 from salesanalytics.analyses.compensation.workflow import (
+    CreditRouting,
     Evaluation,
+    EvaluationSettings,
+    credit_summary,
     evaluate_plans,
     findings_text,
-    read_statement,
     simulate_plans,
 )
 
 __all__ = [
+    "CREDIT_BASIS",
     "WHAT_IF_SCENARIOS",
     "Booster",
     "Calibration",
     "Clawback",
     "Contest",
+    "CreditRouting",
     "Curve",
     "Draw",
     "Evaluation",
+    "EvaluationSettings",
     "MEASURES",
     "Measure",
     "PLANS_DIR",
@@ -119,6 +132,9 @@ __all__ = [
     "comparison_text",
     "composite_attainment",
     "compute_payouts",
+    "credit_basis_text",
+    "credit_notes",
+    "credit_summary",
     "curve_factor",
     "deal_credits",
     "draw_attainment",
@@ -128,11 +144,9 @@ __all__ = [
     "headlines",
     "jensen_gap",
     "jensen_table",
-    "lever_widget",
     "load_plan",
     "lorenz",
     "plan_levers",
-    "plot_simulation",
     "mrr_at",
     "pay_for_performance",
     "period_bounds",
@@ -145,9 +159,10 @@ __all__ = [
     "potential_correlation",
     "potential_quotas",
     "rep_potential",
-    "read_statement",
+    "route_credits",
     "rep_statement",
     "scenario_table",
+    "serving_reps",
     "simulate",
     "simulate_plans",
     "simulation_summary",

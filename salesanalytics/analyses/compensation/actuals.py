@@ -11,21 +11,30 @@ Two kinds of measures (see :data:`MEASURES`):
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from salesanalytics.errors import require_columns
 from salesanalytics.present.i18n import N_
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
+    "CREDIT_BASIS",
     "MEASURES",
+    "credit_basis_text",
+    "credit_notes",
     "deal_credits",
     "mrr_at",
     "period_revenue",
     "portfolio_actuals",
     "portfolio_owners",
+    "route_credits",
+    "serving_reps",
     "with_team_deals",
 ]
 
@@ -84,14 +93,6 @@ _DEAL_TYPES = {
 }
 
 
-def _require(df: pd.DataFrame, cols: list[str], name: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{name} lacks column(s) {', '.join(missing)}; it has: {', '.join(map(str, df.columns))}"
-        )
-
-
 def mrr_at(contracts: pd.DataFrame, date: pd.Timestamp) -> pd.Series:
     """MRR per account of the contracts active on ``date``.
 
@@ -108,7 +109,7 @@ def mrr_at(contracts: pd.DataFrame, date: pd.Timestamp) -> pd.Series:
     pandas.Series
         MRR indexed by ``account_id`` (accounts without an active contract are absent).
     """
-    _require(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
+    require_columns(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
     d = pd.Timestamp(date)
     active = (contracts["start_date"] <= d) & (
         contracts["end_date"].isna() | (contracts["end_date"] > d)
@@ -167,7 +168,7 @@ def deal_credits(
         lost_date``. Won deals without owner or amount are left out; their number is in
         ``df.attrs["excluded"]``.
     """
-    _require(
+    require_columns(
         opportunities,
         ["opportunity_id", "account_id", "owner_id", "type", "status", "amount", "close_date"],
         "opportunities",
@@ -286,7 +287,7 @@ def portfolio_actuals(
         ``gross_retention``, ``portfolio_growth`` and ``activity_quality``; a rep whose portfolio
         had no MRR at period start gets no row for the ratio measures (nothing to retain).
     """
-    _require(owner, ["account_id", "rep_id"], "owner")
+    require_columns(owner, ["account_id", "rep_id"], "owner")
     start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
     m0 = mrr_at(contracts, start).rename("m0")
     m1 = mrr_at(contracts, end).rename("m1")
@@ -311,7 +312,7 @@ def portfolio_actuals(
         ),
     ]
     if activities is not None:
-        _require(activities, ["account_id", "date", "type", "minutes"], "activities")
+        require_columns(activities, ["account_id", "date", "type", "minutes"], "activities")
         act = activities[activities["date"].between(start, end)]
         qualified = act["type"].isin(["visit", "online_session"]) | (
             (act["type"] == "call") & (act["minutes"] >= qualified_call_minutes)
@@ -341,7 +342,7 @@ def period_revenue(
     period_start, period_end
         The period (inclusive).
     """
-    _require(contracts, ["start_date", "end_date", "mrr"], "contracts")
+    require_columns(contracts, ["start_date", "end_date", "mrr"], "contracts")
     start, end = pd.Timestamp(period_start), pd.Timestamp(period_end) + pd.Timedelta(days=1)
     s = contracts["start_date"].where(contracts["start_date"] > start, start)
     e = contracts["end_date"].fillna(end)
@@ -373,9 +374,9 @@ def portfolio_owners(
     pandas.DataFrame
         ``account_id, rep_id`` pairs (unique; an account can be in several portfolios).
     """
-    _require(owner, ["account_id", "rep_id"], "owner")
-    _require(contracts, ["account_id", "start_date", "owner_id"], "contracts")
-    _require(reps, ["rep_id", "role"], "reps")
+    require_columns(owner, ["account_id", "rep_id"], "owner")
+    require_columns(contracts, ["account_id", "start_date", "owner_id"], "contracts")
+    require_columns(reps, ["rep_id", "role"], "reps")
     role = reps.set_index(reps["rep_id"].astype("string"))["role"]
     base = owner[["account_id", "rep_id"]].dropna().astype("string")
     last = (
@@ -422,3 +423,278 @@ def with_team_deals(deals: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
     sel = lead.notna() & lead.map(role).eq("team_lead").fillna(False).astype(bool)
     copies = out[sel].assign(rep_id=lead[sel].astype("string"), team_credit=True)
     return pd.concat([out, copies], ignore_index=True)
+
+
+CREDIT_BASIS: dict[str, str] = {
+    "own_channel": N_("sold by the rep in the channel the matrix routes the product group to"),
+    "field_owner": N_(
+        "credited to the account's field owner (the matrix routes the product group to the field)"
+    ),
+    "channel_rep": N_(
+        "credited to the account's {channel} rep (the matrix routes the product group to {channel})"
+    ),
+    "team_channel": N_(
+        "shared among the team's {channel} reps (the matrix routes the product group to "
+        "{channel}; the account has no {channel} rep yet)"
+    ),
+    "unrouted": N_(
+        "credited to the deal owner (account or product group not in the channel matrix)"
+    ),
+    "no_rep": N_("credited to the deal owner (no rep of the routed channel for the account)"),
+}
+"""How a deal's credit was assigned under channel-matrix credit (:func:`route_credits`); the
+English catalogue texts (:func:`credit_basis_text` gives one in the run's language)."""
+
+
+def credit_basis_text(basis: str, channel: Any = None) -> str:
+    """The :data:`CREDIT_BASIS` text of ``basis`` in the run's language, ``{channel}`` filled in
+    (the routed channel's name; ``routed`` when there is none)."""
+    ch = _(channel) if isinstance(channel, str) and channel else _("routed")
+    return _(CREDIT_BASIS[basis]).format(channel=ch)
+
+
+_BASIS_SHORT: dict[str, str] = {
+    "own_channel": N_("sold by you in the routed channel"),
+    "field_owner": N_("as the account's field owner"),
+    "channel_rep": N_("as the account's {channel} rep"),
+    "team_channel": N_("shared among your team's {channel} reps"),
+    "unrouted": N_("sold by you, not in the channel matrix"),
+    "no_rep": N_("sold by you, no rep of the routed channel"),
+    "team": N_("won by your team"),
+}
+
+
+def serving_reps(contracts: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """The tele and online rep serving each account: the rep of that channel who sold the
+    account's most recent contract in the channel.
+
+    Parameters
+    ----------
+    contracts
+        ``account_id``, ``start_date``, ``owner_id`` (the seller).
+    reps
+        ``rep_id``, ``role``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``account_id, channel, rep_id`` (one row per account and channel, tele and online only).
+    """
+    from salesanalytics.ingest.schema import ROLE_CHANNEL
+
+    require_columns(contracts, ["account_id", "start_date", "owner_id"], "contracts")
+    require_columns(reps, ["rep_id", "role"], "reps")
+    role = pd.Series(
+        reps["role"].astype("string").map(ROLE_CHANNEL).to_numpy(),
+        index=reps["rep_id"].astype("string").to_numpy(),
+    )
+    c = contracts.dropna(subset=["account_id", "owner_id"])
+    c = pd.DataFrame(
+        {
+            "account_id": c["account_id"].astype("string").to_numpy(),
+            "rep_id": c["owner_id"].astype("string").to_numpy(),
+            "start": pd.to_datetime(c["start_date"]).to_numpy(),
+        }
+    )
+    c["channel"] = c["rep_id"].map(role)
+    c = c[c["channel"].isin(["tele", "online"])]
+    last = c.sort_values("start", kind="stable").drop_duplicates(
+        ["account_id", "channel"], keep="last"
+    )
+    return last[["account_id", "channel", "rep_id"]].reset_index(drop=True)
+
+
+def route_credits(
+    deals: pd.DataFrame,
+    routing: pd.DataFrame,
+    deal_groups: pd.Series,
+    reps: pd.DataFrame,
+    field_owner: pd.DataFrame,
+    serving: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Deal credits assigned by the channel matrix: the channel that sells a product group to
+    an account earns the credit.
+
+    The routing is the channel phase's account × product group → channel table, read as it is
+    (never decided here). For each credited deal, with the channel the matrix routes its
+    account and product group to:
+
+    * the deal owner works in that channel: the owner keeps the credit (``own_channel``);
+    * field: the account's field owner (new territory, else today's owner) earns it
+      (``field_owner``): the field rep owns the complex groups of the account;
+    * tele or online: the account's rep of that channel (:func:`serving_reps`; ``channel_rep``),
+      else the credit is shared equally among the channel's reps of the account's team (the
+      field owner's, else the deal owner's; ``team_channel``);
+    * no routing for the account or group (``unrouted``), or no active rep of the routed
+      channel (``no_rep``): the deal owner keeps it.
+
+    Credit is moved, never created or lost: the credited amounts add up to the deals' amounts.
+
+    Parameters
+    ----------
+    deals
+        :func:`deal_credits` (``deal_id, rep_id, account_id, measure, amount``, ...).
+    routing
+        The channel phase's ``account_product_channel``: ``account_id, product_group,
+        channel``.
+    deal_groups
+        Product group per deal id (the deal's product's group).
+    reps
+        Reps who can be credited (active, paid): ``rep_id, role``; optional ``team``.
+    field_owner
+        ``account_id, rep_id``: the account's field owner (territory assignment or today's
+        owner).
+    serving
+        :func:`serving_reps` (``account_id, channel, rep_id``); optional.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``deals`` with ``rep_id`` the credited rep, ``amount`` the credited amount (a shared
+        credit is split), and ``sold_by`` (the deal owner), ``routed_channel``,
+        ``credit_basis`` (a key of :data:`CREDIT_BASIS`), ``credit_share`` (1, or 1/k when
+        shared among k reps).
+
+    Raises
+    ------
+    KeyError
+        If a required column is missing.
+    """
+    from salesanalytics.ingest.schema import ROLE_CHANNEL
+
+    require_columns(deals, ["deal_id", "rep_id", "account_id", "amount"], "deals")
+    require_columns(routing, ["account_id", "product_group", "channel"], "routing")
+    require_columns(reps, ["rep_id", "role"], "reps")
+    require_columns(field_owner, ["account_id", "rep_id"], "field_owner")
+    d = deals.reset_index(drop=True).copy()
+    d["sold_by"] = d["rep_id"].astype("string")
+    rid = reps["rep_id"].astype("string")
+    rep_channel = pd.Series(reps["role"].astype("string").map(ROLE_CHANNEL).to_numpy(), index=rid)
+    team = (
+        pd.Series(reps["team"].astype("string").to_numpy(), index=rid)
+        if "team" in reps.columns
+        else pd.Series(pd.NA, index=rid, dtype="string")
+    )
+    known = set(rid)
+    key = pd.MultiIndex.from_arrays(
+        [routing["account_id"].astype("string"), routing["product_group"].astype("string")]
+    )
+    route = pd.Series(routing["channel"].astype("string").to_numpy(), index=key)
+    route = route[~route.index.duplicated()]
+    group = d["deal_id"].astype("string").map(deal_groups.astype("string"))
+    look = pd.MultiIndex.from_arrays([d["account_id"].astype("string"), group])
+    d["routed_channel"] = pd.array(route.reindex(look).to_numpy(), dtype="string")
+    fo = field_owner.dropna(subset=["rep_id"]).astype({"account_id": "string", "rep_id": "string"})
+    fo = fo.drop_duplicates("account_id").set_index("account_id")["rep_id"]
+    own = d["account_id"].astype("string").map(fo)
+    serve = pd.Series(dtype="string")
+    if serving is not None and len(serving):
+        sv = serving.astype({"account_id": "string", "channel": "string", "rep_id": "string"})
+        sv = sv[sv["rep_id"].isin(known)]
+        serve = pd.Series(
+            sv["rep_id"].to_numpy(),
+            index=pd.MultiIndex.from_arrays([sv["account_id"], sv["channel"]]),
+        )
+    team_reps: dict[tuple[str, str], list[str]] = {}
+    for r_id, ch, tm in zip(rid, rep_channel.to_numpy(), team.to_numpy(), strict=True):
+        if pd.notna(tm) and ch in ("tele", "online"):
+            team_reps.setdefault((str(tm), str(ch)), []).append(str(r_id))
+    ctx = _RouteContext(rep_channel, known, serve, team, team_reps)
+    out_rows: list[dict] = []
+    for rec, ch, owner in zip(d.to_dict("records"), d["routed_channel"], own, strict=True):
+        out_rows += _credit_rows(rec, ch, owner, ctx)
+    out = pd.DataFrame(out_rows, columns=[*d.columns, "credit_share", "credit_basis"])
+    for col in ("rep_id", "sold_by", "routed_channel", "credit_basis"):
+        out[col] = out[col].astype("string")
+    out["amount"] = out["amount"].astype(float)
+    out.attrs = dict(deals.attrs)
+    return out
+
+
+@dataclass
+class _RouteContext:
+    """What :func:`_credit_rows` looks up: each rep's channel, the creditable reps, the account's
+    tele/online rep (by account and channel), each rep's team and the team's reps per channel."""
+
+    rep_channel: pd.Series
+    known: set
+    serve: pd.Series
+    team: pd.Series
+    team_reps: dict
+
+
+def _credit_rows(rec: dict, ch: Any, owner: Any, ctx: _RouteContext) -> list[dict]:
+    """The credit row(s) of one deal (see :func:`route_credits` for the rule)."""
+    seller = rec["sold_by"]
+    base = {**rec, "credit_share": 1.0}
+    if pd.isna(ch):
+        return [{**base, "credit_basis": "unrouted"}]
+    if ctx.rep_channel.get(seller) == ch:
+        return [{**base, "credit_basis": "own_channel"}]
+    if ch == "field":
+        if pd.notna(owner) and owner in ctx.known:
+            return [{**base, "rep_id": owner, "credit_basis": "field_owner"}]
+        return [{**base, "credit_basis": "no_rep"}]
+    rep = ctx.serve.get((rec["account_id"], ch)) if len(ctx.serve) else None
+    if rep is not None and pd.notna(rep):
+        return [{**base, "rep_id": rep, "credit_basis": "channel_rep"}]
+    tm = ctx.team.get(owner) if pd.notna(owner) else None
+    if tm is None or pd.isna(tm):
+        tm = ctx.team.get(seller)
+    pool = ctx.team_reps.get((str(tm), str(ch)), []) if tm is not None and pd.notna(tm) else []
+    if not pool:
+        return [{**base, "credit_basis": "no_rep"}]
+    k = len(pool)
+    return [
+        {
+            **base,
+            "rep_id": r_,
+            "amount": float(rec["amount"]) / k,
+            "credit_share": 1.0 / k,
+            "credit_basis": "team_channel",
+        }
+        for r_ in pool
+    ]
+
+
+def credit_notes(deals: pd.DataFrame) -> pd.Series:
+    """How each rep's credit per measure was assigned, in words for the statement
+    (``"credit by the channel matrix: 9 deal(s) as the account's field owner, 3 sold by you in
+    the routed channel"``).
+
+    Parameters
+    ----------
+    deals
+        Credits with ``rep_id, measure, deal_id, credit_basis, routed_channel``; optional
+        ``team_credit`` (a team lead's copies of the team's deals).
+
+    Returns
+    -------
+    pandas.Series
+        Text indexed by (``rep_id``, ``measure``); empty without ``credit_basis``.
+    """
+    if "credit_basis" not in deals.columns or deals.empty:
+        return pd.Series(dtype="string")
+    d = deals.assign(
+        _b=np.where(
+            deals["team_credit"].fillna(False).astype(bool)
+            if "team_credit" in deals.columns
+            else False,
+            "team",
+            deals["credit_basis"].astype("string").fillna("unrouted"),
+        ),
+        _c=deals["routed_channel"].astype("string").fillna(""),
+    )
+    counts = d.groupby(["rep_id", "measure", "_b", "_c"], observed=True)["deal_id"].nunique()
+    parts: dict[tuple[str, str], list[str]] = {}
+    order = list(_BASIS_SHORT)
+    for (r, m, b, c), n in sorted(
+        counts.items(), key=lambda kv: (kv[0][0], kv[0][1], order.index(kv[0][2]), kv[0][3])
+    ):
+        parts.setdefault((str(r), str(m)), []).append(
+            f"{n} {_(_BASIS_SHORT[b]).format(channel=_(c) if c else _('routed'))}"
+        )
+    return pd.Series(
+        {k: _("credit by the channel matrix: ") + ", ".join(v) for k, v in parts.items()},
+        dtype="string",
+    )

@@ -10,7 +10,7 @@ import pandas as pd
 
 from salesanalytics.analyses.compensation.engine import PayoutResult
 from salesanalytics.analyses.compensation.plan import Plan
-from salesanalytics.present import style
+from salesanalytics.present import formats
 from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
@@ -260,15 +260,15 @@ def comparison_text(summary: pd.DataFrame, before: str, after: str) -> str:
         "today) and {excellence} reach excellence ({excellence_today} today)."
     ).format(
         after=_(after),
-        cost=style.chf(a["total_cost"], compact=True),
-        cost_today=style.chf(b["total_cost"], compact=True),
-        diff=("+" if diff >= 0 else "-") + style.chf(abs(diff), compact=True),
-        cos_today=style.pct(b["cost_of_sales"]),
-        cos=style.pct(a["cost_of_sales"]),
-        target=style.pct(a["share_target"], 0),
-        target_today=style.pct(b["share_target"], 0),
-        excellence=style.pct(a["share_excellence"], 0),
-        excellence_today=style.pct(b["share_excellence"], 0),
+        cost=formats.chf(a["total_cost"], compact=True),
+        cost_today=formats.chf(b["total_cost"], compact=True),
+        diff=("+" if diff >= 0 else "-") + formats.chf(abs(diff), compact=True),
+        cos_today=formats.pct(b["cost_of_sales"]),
+        cos=formats.pct(a["cost_of_sales"]),
+        target=formats.pct(a["share_target"], 0),
+        target_today=formats.pct(b["share_target"], 0),
+        excellence=formats.pct(a["share_excellence"], 0),
+        excellence_today=formats.pct(b["share_excellence"], 0),
     )
 
 
@@ -311,7 +311,7 @@ def plan_overview(plan: Plan, label: str = "") -> pd.DataFrame:
                 "boosters": "; ".join(f"{_(b.name or b.id)} x{b.multiplier:g}" for b in rp.boosters)
                 or _("none"),
                 "contests": "; ".join(
-                    f"{_(c.name or c.id)} {style.chf(c.budget)}" for c in rp.contests
+                    f"{_(c.name or c.id)} {formats.chf(c.budget)}" for c in rp.contests
                 )
                 or _("none"),
                 "clawback": _("none")
@@ -322,7 +322,7 @@ def plan_overview(plan: Plan, label: str = "") -> pd.DataFrame:
                 "draw": _("none")
                 if rp.draw is None
                 else _("{amount}/month for {months} months").format(
-                    amount=style.chf(rp.draw.monthly_amount), months=rp.draw.months
+                    amount=formats.chf(rp.draw.monthly_amount), months=rp.draw.months
                 ),
             }
         )
@@ -369,10 +369,10 @@ def headlines(ev: Any, summary: pd.DataFrame | None = None) -> list[str]:
             "Proposed plan on last year's actuals: total pay {total} vs {total_today} today "
             "(cost of sales {cos} vs {cos_today})."
         ).format(
-            total=style.chf(s.loc["proposed", "total_cost"], compact=True),
-            total_today=style.chf(s.loc["current", "total_cost"], compact=True),
-            cos=style.pct(s.loc["proposed", "cost_of_sales"]),
-            cos_today=style.pct(s.loc["current", "cost_of_sales"]),
+            total=formats.chf(s.loc["proposed", "total_cost"], compact=True),
+            total_today=formats.chf(s.loc["current", "total_cost"], compact=True),
+            cos=formats.pct(s.loc["proposed", "cost_of_sales"]),
+            cos_today=formats.pct(s.loc["current", "cost_of_sales"]),
         )
     ]
     if len(ev.correlation) == 2:
@@ -387,9 +387,9 @@ def headlines(ev: Any, summary: pd.DataFrame | None = None) -> list[str]:
         v = summary.set_index(["scenario", "statistic"])["value"]
         out.append(
             _("Simulated yearly incentive cost of the proposed plan (P10 / P50 / P90): ")
-            + f"{style.chf(v['proposed', 'cost_p10'], compact=True)} / "
-            f"{style.chf(v['proposed', 'cost_p50'], compact=True)} / "
-            f"{style.chf(v['proposed', 'cost_p90'], compact=True)}"
+            + f"{formats.chf(v['proposed', 'cost_p10'], compact=True)} / "
+            f"{formats.chf(v['proposed', 'cost_p50'], compact=True)} / "
+            f"{formats.chf(v['proposed', 'cost_p90'], compact=True)}"
         )
     return out
 
@@ -430,13 +430,13 @@ def rep_statement(
         "{target} ({share} of target); total pay {total}."
     ).format(
         name=rep_name or rep_id,
-        role=_(style.ROLE_LABELS.get(str(new["role"]), str(new["role"]))),
-        incentive=style.chf(new["incentive"]),
-        target=style.chf(new["target_incentive"]),
-        share=style.pct(new["incentive"] / new["target_incentive"])
+        role=_(formats.ROLE_LABELS.get(str(new["role"]), str(new["role"]))),
+        incentive=formats.chf(new["incentive"]),
+        target=formats.chf(new["target_incentive"]),
+        share=formats.pct(new["incentive"] / new["target_incentive"])
         if new["target_incentive"]
         else "–",
-        total=style.chf(new["total_pay"]),
+        total=formats.chf(new["total_pay"]),
     )
     if rep_id in cur.index:
         c = cur.loc[rep_id]
@@ -444,8 +444,8 @@ def rep_statement(
         head += _(
             " Under today's plan the same year paid {paid} ({change} with the proposed plan)."
         ).format(
-            paid=style.chf(c["total_pay"]),
-            change=("+" if diff >= 0 else "-") + style.chf(abs(diff)),
+            paid=formats.chf(c["total_pay"]),
+            change=("+" if diff >= 0 else "-") + formats.chf(abs(diff)),
         )
     table = mine[["line", "description", "attainment", "amount"]].reset_index(drop=True)
     return head, table

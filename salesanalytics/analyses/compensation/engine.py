@@ -32,12 +32,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesanalytics.analyses.compensation.actuals import MEASURES
+from salesanalytics.analyses.compensation.actuals import MEASURES, credit_notes
 from salesanalytics.analyses.compensation.plan import Plan, curve_factor
-from salesanalytics.present import style
+from salesanalytics.analyses.compensation.statement import statement_lines
+from salesanalytics.errors import require_columns
 from salesanalytics.present.i18n import gettext as _
 
-__all__ = ["PAY_ROUNDING", "PayoutResult", "compute_payouts", "period_bounds", "round_pay"]
+__all__ = [
+    "PAY_ROUNDING",
+    "PayoutResult",
+    "apply_clawbacks",
+    "apply_draws",
+    "attach_actuals",
+    "award_contests",
+    "compute_payouts",
+    "credit_deals",
+    "measure_targets",
+    "pay_measures",
+    "period_bounds",
+    "plan_reps",
+    "rep_totals",
+    "round_pay",
+    "set_quotas",
+]
 
 _MONTH_DAYS = 365.25 / 12
 
@@ -56,20 +73,6 @@ def round_pay(x: Any, unit: float = PAY_ROUNDING) -> Any:
     if isinstance(x, pd.Series):
         return pd.Series(out, index=x.index, name=x.name)
     return out if out.ndim else float(out)
-
-
-STATEMENT_COLUMNS = [
-    "rep_id",
-    "line",
-    "kind",
-    "measure",
-    "description",
-    "basis",
-    "quota",
-    "attainment",
-    "factor",
-    "amount",
-]
 
 
 @dataclass
@@ -102,14 +105,6 @@ def period_bounds(as_of: str | pd.Timestamp, months: int = 12) -> tuple[pd.Times
     end = pd.Timestamp(as_of).normalize()
     start = end - pd.DateOffset(months=months) + pd.Timedelta(days=1)
     return pd.Timestamp(start), end
-
-
-def _require(df: pd.DataFrame, cols: list[str], name: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{name} lacks column(s) {', '.join(missing)}; it has: {', '.join(map(str, df.columns))}"
-        )
 
 
 def compute_payouts(
@@ -171,13 +166,58 @@ def compute_payouts(
     KeyError
         If a required column is missing (message names the table and column).
     """
-    _require(reps, ["rep_id", "role"], "reps")
-    _require(deals, ["deal_id", "rep_id", "measure", "amount", "close_date"], "deals")
-    _require(rep_actuals, ["rep_id", "measure", "actual"], "rep_actuals")
+    require_columns(reps, ["rep_id", "role"], "reps")
+    require_columns(deals, ["deal_id", "rep_id", "measure", "amount", "close_date"], "deals")
+    require_columns(rep_actuals, ["rep_id", "measure", "actual"], "rep_actuals")
     start, end = pd.Timestamp(period_start), pd.Timestamp(period_end)
-    period_days = (end - start).days + 1
     notes: list[str] = []
 
+    r = plan_reps(plan, reps, start, end, notes)
+    rm = measure_targets(plan, r)
+    d, dsum, booster_rows = credit_deals(plan, deals, r, rm, start, end, notes)
+    rm, portfolio = attach_actuals(rm, dsum, rep_actuals, notes)
+    rm = set_quotas(rm, potential, quota_history, quota_growth, quotas, notes)
+    rm = pay_measures(plan, rm)
+    t = rep_totals(plan, r, rm)
+    t, claw = apply_clawbacks(plan, d, rm, t, end)
+    t, contests = award_contests(plan, deals, portfolio, t, start, end)
+    t = apply_draws(plan, t, start, end)
+    t["incentive"] = (
+        t["measure_payout"] + t["cap_reduction"] + t["clawback"] + t["contest"] + t["draw_topup"]
+    )
+    t["total_pay"] = t["base_salary"] + t["incentive"]
+
+    statement = statement_lines(plan, rm, d, t, claw, contests, booster_rows)
+    payouts, totals = _result_frames(rm, t)
+    return PayoutResult(payouts=payouts, totals=totals, statement_lines=statement, notes=notes)
+
+
+def plan_reps(
+    plan: Plan,
+    reps: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    notes: list[str],
+) -> pd.DataFrame:
+    """The reps the plan covers, with their proration (FTE x share of the period employed).
+
+    Parameters
+    ----------
+    plan
+        The incentive plan; reps whose role has no plan are left out (counted in ``notes``).
+    reps
+        Columns ``rep_id``, ``role``; optional ``name``, ``fte`` (default 1), ``hire_date``.
+    start, end
+        The period paid (inclusive).
+    notes
+        Appended to: reps left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rep_id, role, prorate, _hire`` (and ``name`` where given).
+    """
+    period_days = (end - start).days + 1
     r = reps.copy()
     r["rep_id"] = r["rep_id"].astype("string")
     in_plan = r["role"].isin(list(plan.roles))
@@ -198,9 +238,12 @@ def compute_payouts(
     employed_from = hire.where(hire > start, start)
     employed = ((end - employed_from).dt.days + 1).clip(lower=0) / period_days
     r = r.assign(prorate=(fte * employed).to_numpy(), _hire=hire.to_numpy())
-    r = r[["rep_id", "role", "prorate", "_hire"] + (["name"] if "name" in r else [])]
+    return r[["rep_id", "role", "prorate", "_hire"] + (["name"] if "name" in r else [])]
 
-    # rep x measure frame
+
+def measure_targets(plan: Plan, r: pd.DataFrame) -> pd.DataFrame:
+    """One row per rep and plan measure with the measure's settings and its target share
+    (``target incentive x prorate x weight``); ``r`` is the output of :func:`plan_reps`."""
     rows = []
     for role, rp in plan.roles.items():
         for m in rp.measures:
@@ -222,8 +265,45 @@ def compute_payouts(
     pm = pd.DataFrame(rows)
     rm = r.merge(pm, on="role", how="inner")
     rm["target_share"] = rm["ti"] * rm["prorate"] * rm["weight"]
+    return rm
 
-    # deals in period, with boosters and deal caps
+
+def credit_deals(
+    plan: Plan,
+    deals: pd.DataFrame,
+    r: pd.DataFrame,
+    rm: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    notes: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, Any, pd.Series]]]:
+    """Credit the period's deals: boosters multiply, the measure's deal cap cuts.
+
+    Parameters
+    ----------
+    plan
+        The incentive plan (boosters per role).
+    deals
+        ``deal_id, rep_id, measure, amount, close_date`` and the boosters' flag columns.
+    r, rm
+        Outputs of :func:`plan_reps` and :func:`measure_targets`.
+    start, end
+        The period paid (inclusive).
+    notes
+        Appended to: deals of reps without a plan.
+
+    Returns
+    -------
+    tuple
+        The credited deals (``credit``, ``credit_plain``, ``multiplier``, ``capped``), their sums
+        per rep and measure (``actual, deals, capped, raw``) and the booster hits
+        ``(role, booster, mask)``.
+
+    Raises
+    ------
+    KeyError
+        If a booster's flag column is missing from ``deals``.
+    """
     d = deals[deals["close_date"].between(start, end)].copy()
     d["rep_id"] = d["rep_id"].astype("string")
     unknown = ~d["rep_id"].isin(r["rep_id"])
@@ -234,6 +314,7 @@ def compute_payouts(
                 "{n} deal(s) of reps without a plan (role not covered or rep unknown) not credited."
             ).format(n=n_unknown)
         )
+    how_credited = credit_notes(d)
     d = d.merge(
         rm[["rep_id", "role", "measure", "deal_cap"]], on=["rep_id", "measure"], how="inner"
     )
@@ -262,12 +343,24 @@ def compute_payouts(
         capped=("capped", "sum"),
         raw=("amount", "sum"),
     )
+    # channel-matrix credit: how each rep's credit was assigned, in words for the statement
+    notes_by = how_credited.reindex(pd.MultiIndex.from_frame(dsum[["rep_id", "measure"]]))
+    dsum["credit_note"] = pd.array(notes_by.to_numpy(), dtype="string")
+    return d, dsum, booster_rows
 
-    # actuals
-    pa_ = rep_actuals[["rep_id", "measure", "actual"]].copy()
-    pa_["rep_id"] = pa_["rep_id"].astype("string")
+
+def attach_actuals(
+    rm: pd.DataFrame, dsum: pd.DataFrame, rep_actuals: pd.DataFrame, notes: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each rep-measure's actual: the credited deals for deal measures, ``rep_actuals`` for
+    portfolio measures (``rep_id, measure, actual``); returns the frame and the portfolio actuals
+    (``rep_id`` as string). Values without an actual are counted in ``notes``."""
+    portfolio = rep_actuals[["rep_id", "measure", "actual"]].copy()
+    portfolio["rep_id"] = portfolio["rep_id"].astype("string")
     rm = rm.merge(dsum, on=["rep_id", "measure"], how="left", suffixes=("", "_d"))
-    rm = rm.merge(pa_.rename(columns={"actual": "actual_p"}), on=["rep_id", "measure"], how="left")
+    rm = rm.merge(
+        portfolio.rename(columns={"actual": "actual_p"}), on=["rep_id", "measure"], how="left"
+    )
     is_deal = rm["kind"] == "deal"
     rm["actual"] = np.where(is_deal, rm["actual"].fillna(0.0), rm["actual_p"])
     rm["deals"] = rm["deals"].fillna(0).astype(int)
@@ -280,11 +373,14 @@ def compute_payouts(
                 "a retention measure): attainment 0, nothing paid."
             ).format(n=int(no_actual.sum()))
         )
-    # quotas: plan value or 'auto' (role quantile of full-year-equivalent actuals), spread by
-    # territory potential where asked, prorated for deal measures
+    return rm, portfolio
+
+
+def _potential_level(rm: pd.DataFrame, potential: pd.DataFrame | None) -> pd.Series:
+    """Each rep-measure's quota level relative to its role (1 unless the quota follows potential)."""
     level = pd.Series(1.0, index=rm.index)
     if potential is not None and rm["by_potential"].any():
-        _require(potential, ["rep_id", "potential_mrr"], "potential")
+        require_columns(potential, ["rep_id", "potential_mrr"], "potential")
         pot = potential.assign(rep_id=potential["rep_id"].astype("string")).set_index("rep_id")[
             "potential_mrr"
         ]
@@ -292,6 +388,92 @@ def compute_payouts(
         role_mean = rp_pot.groupby([rm["role"], rm["measure"]]).transform("mean")
         rel = (rp_pot / role_mean).where(role_mean > 0).fillna(1.0)
         level = level.where(~rm["by_potential"], rel)
+    return level
+
+
+def _auto_quotas(
+    rm: pd.DataFrame,
+    level: pd.Series,
+    quota_history: pd.DataFrame | None,
+    quota_growth: float,
+    notes: list[str],
+) -> pd.DataFrame:
+    """Set ``auto`` quotas: the role's quantile of full-year actuals (the prior period's where
+    given), raised by ``quota_growth`` for value measures; quotas not above the floor are dropped."""
+    auto = rm["auto_q"].notna()
+    rm["quota_source"] = np.where(auto, "", "plan")
+    if not auto.any():
+        return rm
+    basis = rm[["role", "measure", "auto_q", "_fy"]].copy()
+    if quota_history is not None:
+        require_columns(quota_history, ["rep_id", "measure", "full_year_actual"], "quota_history")
+        h = quota_history.assign(rep_id=quota_history["rep_id"].astype("string"))
+        prior = rm[["rep_id", "measure"]].merge(
+            h[["rep_id", "measure", "full_year_actual"]], on=["rep_id", "measure"], how="left"
+        )["full_year_actual"]
+        basis["_fy"] = prior.to_numpy() / level.where(level > 0).to_numpy()
+        rm.loc[auto, "quota_source"] = "prior"
+    else:
+        rm.loc[auto, "quota_source"] = "same"
+        notes.append(
+            _(
+                "no prior period given: 'auto' quotas were set on the same period's actuals, "
+                "which makes attainment circular; pass the prior period (quota_history)."
+            )
+        )
+    qv = (
+        basis[auto]
+        .groupby(["role", "measure"])
+        .apply(
+            lambda g: g["_fy"].quantile(g["auto_q"].iloc[0]) if g["_fy"].notna().any() else np.nan,
+            include_groups=False,
+        )
+        .rename("_auto")
+    )
+    rm = rm.merge(qv.reset_index(), on=["role", "measure"], how="left")
+    grows = rm["kind"].eq("deal") | rm["measure"].eq("portfolio_growth")
+    rm["growth_target"] = np.where(auto & grows, quota_growth, 0.0)
+    rm.loc[auto, "plan_quota"] = rm.loc[auto, "_auto"] * (1.0 + rm.loc[auto, "growth_target"])
+    rm = rm.drop(columns="_auto")
+    bad = auto & ~(rm["plan_quota"] > rm["floor"])
+    if bad.any():
+        notes.append(
+            _(
+                "{n} rep-measure value(s) with an automatic quota that is not above the floor "
+                "(no history to set it on): nothing paid on them."
+            ).format(n=int(bad.sum()))
+        )
+        rm.loc[bad, "plan_quota"] = np.nan
+    return rm
+
+
+def set_quotas(
+    rm: pd.DataFrame,
+    potential: pd.DataFrame | None,
+    quota_history: pd.DataFrame | None,
+    quota_growth: float,
+    quotas: pd.DataFrame | None,
+    notes: list[str],
+) -> pd.DataFrame:
+    """Each rep-measure's quota: the plan's value or ``auto``, spread by territory potential
+    where asked, prorated for deal measures, overridden per rep by ``quotas``.
+
+    Parameters
+    ----------
+    rm
+        Output of :func:`attach_actuals`.
+    potential, quota_history, quota_growth, quotas
+        As in :func:`compute_payouts`.
+    notes
+        Appended to: circular or missing automatic quotas.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``rm`` with ``full_year_actual``, ``quota_source`` and ``quota``.
+    """
+    is_deal = rm["kind"] == "deal"
+    level = _potential_level(rm, potential)
     full_year = np.where(
         is_deal, rm["actual"] / rm["prorate"].where(rm["prorate"] > 0), rm["actual"]
     )
@@ -299,61 +481,23 @@ def compute_payouts(
     rm["_fy"] = full_year / level.where(level > 0)
     rm["full_year_actual"] = full_year
     rm["_level"] = level
-    auto = rm["auto_q"].notna()
-    rm["quota_source"] = np.where(auto, "", "plan")
-    if auto.any():
-        basis = rm[["role", "measure", "auto_q", "_fy"]].copy()
-        if quota_history is not None:
-            _require(quota_history, ["rep_id", "measure", "full_year_actual"], "quota_history")
-            h = quota_history.assign(rep_id=quota_history["rep_id"].astype("string"))
-            prior = rm[["rep_id", "measure"]].merge(
-                h[["rep_id", "measure", "full_year_actual"]], on=["rep_id", "measure"], how="left"
-            )["full_year_actual"]
-            basis["_fy"] = prior.to_numpy() / level.where(level > 0).to_numpy()
-            rm.loc[auto, "quota_source"] = "prior"
-        else:
-            rm.loc[auto, "quota_source"] = "same"
-            notes.append(
-                _(
-                    "no prior period given: 'auto' quotas were set on the same period's actuals, "
-                    "which makes attainment circular; pass the prior period (quota_history)."
-                )
-            )
-        qv = (
-            basis[auto]
-            .groupby(["role", "measure"])
-            .apply(
-                lambda g: (
-                    g["_fy"].quantile(g["auto_q"].iloc[0]) if g["_fy"].notna().any() else np.nan
-                ),
-                include_groups=False,
-            )
-            .rename("_auto")
-        )
-        rm = rm.merge(qv.reset_index(), on=["role", "measure"], how="left")
-        grows = rm["kind"].eq("deal") | rm["measure"].eq("portfolio_growth")
-        rm["growth_target"] = np.where(auto & grows, quota_growth, 0.0)
-        rm.loc[auto, "plan_quota"] = rm.loc[auto, "_auto"] * (1.0 + rm.loc[auto, "growth_target"])
-        rm = rm.drop(columns="_auto")
-        bad = auto & ~(rm["plan_quota"] > rm["floor"])
-        if bad.any():
-            notes.append(
-                _(
-                    "{n} rep-measure value(s) with an automatic quota that is not above the floor "
-                    "(no history to set it on): nothing paid on them."
-                ).format(n=int(bad.sum()))
-            )
-            rm.loc[bad, "plan_quota"] = np.nan
+    rm = _auto_quotas(rm, level, quota_history, quota_growth, notes)
     level = rm["_level"]
-    rm["quota"] = rm["plan_quota"] * level * np.where(is_deal, rm["prorate"], 1.0)
+    rm["quota"] = rm["plan_quota"] * level * np.where(rm["kind"] == "deal", rm["prorate"], 1.0)
     if quotas is not None:
-        _require(quotas, ["rep_id", "measure", "quota"], "quotas")
+        require_columns(quotas, ["rep_id", "measure", "quota"], "quotas")
         q = quotas[["rep_id", "measure", "quota"]].astype({"rep_id": "string"})
         rm = rm.merge(
             q.rename(columns={"quota": "q_override"}), on=["rep_id", "measure"], how="left"
         )
         rm["quota"] = rm["q_override"].fillna(rm["quota"])
         rm = rm.drop(columns="q_override")
+    return rm
+
+
+def pay_measures(plan: Plan, rm: pd.DataFrame) -> pd.DataFrame:
+    """Attainment ``(actual - floor) / (quota - floor)``, the curve's factor and the measure
+    payout (``target share x factor``, or ``rate x actual`` for a commission measure), rounded."""
     is_comm = rm["commission_rate"].notna()
     with np.errstate(divide="ignore", invalid="ignore"):
         rm["attainment"] = (rm["actual"] - rm["floor"]) / (rm["quota"] - rm["floor"])
@@ -370,8 +514,12 @@ def compute_payouts(
             rm["target_share"] * rm["factor"],
         )
     )
+    return rm
 
-    # totals per rep: plan cap, clawback, contests, draws
+
+def rep_totals(plan: Plan, r: pd.DataFrame, rm: pd.DataFrame) -> pd.DataFrame:
+    """Per rep: base salary and target incentive (prorated), the measures' payout and the plan
+    cap's reduction (``_scale`` = the share of measure pay left after the cap)."""
     t = r[["rep_id", "role", "prorate", "_hire"]].copy()
     t["base_salary"] = round_pay(
         t["role"].map({k: v.base_salary for k, v in plan.roles.items()}) * t["prorate"]
@@ -391,8 +539,15 @@ def compute_payouts(
         1.0,
     )
     t["_scale"] = scale
+    return t
 
-    # clawback: pay per credited CHF of the measure x credit of lost deals
+
+def apply_clawbacks(
+    plan: Plan, d: pd.DataFrame, rm: pd.DataFrame, t: pd.DataFrame, end: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Claw back ``share`` of the pay per credited CHF on deals whose customer was lost within
+    the window (``lost_date`` of the credited deals ``d``); after the plan cap. Returns the
+    totals with ``clawback`` and the clawed-back deals (adds ``rate_per_credit`` to ``rm``)."""
     rm["rate_per_credit"] = np.where(rm["actual"] > 0, rm["payout"] / rm["actual"], 0.0)
     claw_parts = []
     if "lost_date" in d.columns:
@@ -422,7 +577,20 @@ def compute_payouts(
         t["clawback"] = t["rep_id"].map(claw.groupby("rep_id")["amount"].sum()).fillna(0.0)
     else:
         t["clawback"] = 0.0
+    return t, claw
 
+
+def award_contests(
+    plan: Plan,
+    deals: pd.DataFrame,
+    portfolio: pd.DataFrame,
+    t: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split each contest's budget among the role's best reps on its measure (uncapped deal
+    amounts of the period, or the portfolio actual); outside the plan cap. Returns the totals
+    with ``contest`` and the awards ``rep_id, contest, rank, value, amount``."""
     contest_rows = []
     all_deal_sums = (
         deals[deals["close_date"].between(start, end)]
@@ -439,7 +607,7 @@ def compute_payouts(
                     index=role_reps.to_numpy(),
                 )
             else:
-                sub = pa_[pa_["measure"] == c.measure].set_index("rep_id")["actual"]
+                sub = portfolio[portfolio["measure"] == c.measure].set_index("rep_id")["actual"]
                 vals = role_reps.map(sub).set_axis(role_reps.to_numpy())
             vals = vals.dropna()
             vals = (
@@ -461,8 +629,14 @@ def compute_payouts(
         if len(contests)
         else 0.0
     )
+    return t, contests
 
-    # draws
+
+def apply_draws(
+    plan: Plan, t: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    """Top a new hire's earned incentive (after cap and clawback) up to the draw's guarantee for
+    the draw months within the period; recoverable draws are also booked as recoverable."""
     t["draw_topup"] = 0.0
     t["draw_recoverable"] = 0.0
     t["draw_months"] = 0.0
@@ -485,12 +659,11 @@ def compute_payouts(
         t.loc[sel, "draw_topup"] = topup
         if dr.recoverable:
             t.loc[sel, "draw_recoverable"] = topup
-    t["incentive"] = (
-        t["measure_payout"] + t["cap_reduction"] + t["clawback"] + t["contest"] + t["draw_topup"]
-    )
-    t["total_pay"] = t["base_salary"] + t["incentive"]
+    return t
 
-    statement = _statement(plan, rm, d, t, claw, contests, booster_rows)
+
+def _result_frames(rm: pd.DataFrame, t: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The published ``payouts`` and ``totals`` columns with their dtypes."""
     payouts = rm[
         [
             "rep_id",
@@ -533,253 +706,4 @@ def compute_payouts(
         frame["role"] = frame["role"].astype("string")
     payouts["measure"] = payouts["measure"].astype("string")
     payouts["quota_source"] = payouts["quota_source"].astype("string")
-    return PayoutResult(payouts=payouts, totals=totals, statement_lines=statement, notes=notes)
-
-
-def _customer(row: Any) -> str:
-    """The customer of a clawed-back deal by name, the deal's CRM id last (to find it)."""
-    name = getattr(row, "customer", None)
-    if name is None or pd.isna(name) or not str(name).strip():
-        return _("customer of deal {deal}").format(deal=row.deal_id)
-    return _("{name} (deal {deal})").format(name=name, deal=row.deal_id)
-
-
-def _quota_origin(row: Any) -> str:
-    """How a measure's quota was set, in words, for the statement."""
-    src = getattr(row, "quota_source", "plan")
-    if src == "plan":
-        text = _("fixed in the plan")
-    else:
-        q = float(row.auto_q)
-        level = (
-            _("median") if abs(q - 0.5) < 1e-9 else _("{share} percentile").format(share=f"{q:.0%}")
-        )
-        if src == "prior":
-            text = _("the role's {level} of the prior year's results").format(level=level)
-            growth = float(getattr(row, "growth_target", 0.0) or 0.0)
-            if growth:
-                text += _(" plus a growth target of {growth}").format(growth=style.pct(growth, 0))
-        else:
-            text = _("the role's {level} of this year's results (no prior year available)").format(
-                level=level
-            )
-    if bool(row.by_potential):
-        text += _(", scaled to the territory's potential")
-    if row.kind == "deal" and float(row.prorate) < 0.999:
-        text += _(", prorated to {share} (part-time or joined in the year)").format(
-            share=style.pct(float(row.prorate), 0)
-        )
-    return text
-
-
-def _statement(
-    plan: Plan,
-    rm: pd.DataFrame,
-    d: pd.DataFrame,
-    t: pd.DataFrame,
-    claw: pd.DataFrame,
-    contests: pd.DataFrame,
-    booster_rows: list,
-) -> pd.DataFrame:
-    """Build the explained statement lines (one small frame per line kind, then sorted)."""
-    lines: list[dict] = []
-    names = {m: _(MEASURES.get(m, {}).get("name", m)) for m in rm["measure"].unique()}
-    # booster explanations (credit effect)
-    for _role, b, hit in booster_rows:
-        sub = d.loc[hit]
-        if sub.empty:
-            continue
-        extra = (sub["credit"] - sub["credit_plain"]).groupby(sub["rep_id"]).sum()
-        n = sub.groupby("rep_id")["deal_id"].nunique()
-        for rid, x in extra.items():
-            lines.append(
-                {
-                    "rep_id": rid,
-                    "order": 1,
-                    "kind": "booster",
-                    "measure": b.measure,
-                    "description": _(
-                        "Booster '{booster}': {n} deal(s) credited x{multiplier}, adding {credit} "
-                        "credit to {measure} (included in the credit below)."
-                    ).format(
-                        booster=_(b.name or b.id),
-                        n=n[rid],
-                        multiplier=f"{b.multiplier:g}",
-                        credit=style.chf(x),
-                        measure=names.get(b.measure, b.measure),
-                    ),
-                    "basis": float(x),
-                    "amount": 0.0,
-                }
-            )
-    for row in rm.itertuples(index=False):
-        name = names[row.measure]
-        if row.kind == "deal":
-            basis = _("{credit} credited from {deals} won deal(s)").format(
-                credit=style.chf(row.actual), deals=row.deals
-            )
-            if row.capped:
-                basis += _(" ({capped} capped at {cap} per deal)").format(
-                    capped=row.capped, cap=style.chf(row.deal_cap)
-                )
-        else:
-            basis = _("actual ") + ("–" if pd.isna(row.actual) else style.pct(row.actual))
-        if not pd.isna(row.commission_rate):
-            desc = _("{measure}: {basis}; commission {rate} of the credit.").format(
-                measure=name, basis=basis, rate=style.pct(row.commission_rate)
-            )
-        elif pd.isna(row.attainment) or pd.isna(row.actual):
-            desc = _("{measure}: no actual value for the period; nothing paid.").format(
-                measure=name
-            )
-        else:
-            qtxt = style.chf(row.quota) if row.kind == "deal" else style.pct(row.quota)
-            qtxt += f" ({_quota_origin(row)})"
-            desc = _(
-                "{measure}: {basis}; quota {quota} -> attainment {attainment}; curve pays "
-                "{factor} x the target share of {target_share} (weight {weight})."
-            ).format(
-                measure=name,
-                basis=basis,
-                quota=qtxt,
-                attainment=style.pct(row.attainment),
-                factor=f"{row.factor:.2f}",
-                target_share=style.chf(row.target_share),
-                weight=style.pct(row.weight, 0),
-            )
-            curve = plan.roles[row.role].measure(row.measure).curve
-            if row.attainment < curve.threshold:
-                desc += _(" Threshold of {threshold} not reached.").format(
-                    threshold=style.pct(curve.threshold, 0)
-                )
-            if curve.cap is not None and row.factor >= curve.cap - 1e-12:
-                desc += _(" Measure cap of {cap} x target share applies.").format(
-                    cap=f"{curve.cap:g}"
-                )
-        lines.append(
-            {
-                "rep_id": row.rep_id,
-                "order": 2,
-                "kind": "measure",
-                "measure": row.measure,
-                "description": desc,
-                "basis": float(row.actual) if not pd.isna(row.actual) else np.nan,
-                "quota": float(row.quota) if not pd.isna(row.quota) else np.nan,
-                "attainment": row.attainment,
-                "factor": row.factor,
-                "amount": float(row.payout),
-            }
-        )
-    for row in t.itertuples(index=False):
-        if row.cap_reduction < 0:
-            rp = plan.roles[row.role]
-            lines.append(
-                {
-                    "rep_id": row.rep_id,
-                    "order": 3,
-                    "kind": "plan_cap",
-                    "measure": None,
-                    "description": _(
-                        "Plan cap: incentive limited to {cap} x target incentive = {amount}."
-                    ).format(cap=f"{rp.cap:g}", amount=style.chf(rp.cap * row.target_incentive)),
-                    "amount": float(row.cap_reduction),
-                }
-            )
-        if row.draw_topup > 0:
-            rp = plan.roles[row.role]
-            kind = _("recoverable advance") if rp.draw.recoverable else _("guarantee")
-            lines.append(
-                {
-                    "rep_id": row.rep_id,
-                    "order": 6,
-                    "kind": "draw",
-                    "measure": None,
-                    "description": _(
-                        "Draw for new hires ({kind}): {months} month(s) x {monthly} = "
-                        "{guarantee} guaranteed; earned incentive topped up by {topup}."
-                    ).format(
-                        kind=kind,
-                        months=f"{row.draw_months:g}",
-                        monthly=style.chf(rp.draw.monthly_amount),
-                        guarantee=style.chf(row.draw_guarantee),
-                        topup=style.chf(row.draw_topup),
-                    ),
-                    "amount": float(row.draw_topup),
-                }
-            )
-    for row in claw.itertuples(index=False) if len(claw) else []:
-        lines.append(
-            {
-                "rep_id": row.rep_id,
-                "order": 4,
-                "kind": "clawback",
-                "measure": row.measure,
-                "description": _(
-                    "Clawback: {customer} (won {won}) lost on {lost}, within {months} months; "
-                    "{share} of the pay on its {credit} credit is taken back."
-                ).format(
-                    customer=_customer(row),
-                    won=f"{row.close_date:%d.%m.%Y}",
-                    lost=f"{row.lost_date:%d.%m.%Y}",
-                    months=row.window_months,
-                    share=style.pct(row.share, 0),
-                    credit=style.chf(row.credit),
-                ),
-                "basis": float(row.credit),
-                "amount": float(row.amount),
-            }
-        )
-    for row in contests.itertuples(index=False) if len(contests) else []:
-        c = row.contest
-        lines.append(
-            {
-                "rep_id": row.rep_id,
-                "order": 5,
-                "kind": "contest",
-                "measure": c.measure,
-                "description": _(
-                    "Contest '{contest}': rank {rank} on {measure}, {share} of the {budget} budget."
-                ).format(
-                    contest=_(c.name or c.id),
-                    rank=row.rank,
-                    measure=_(MEASURES.get(c.measure, {}).get("name", c.measure)),
-                    share=style.pct(c.split[row.rank - 1], 0),
-                    budget=style.chf(c.budget),
-                ),
-                "basis": row.value,
-                "amount": float(row.amount),
-            }
-        )
-    for row in t.itertuples(index=False):
-        lines.append(
-            {
-                "rep_id": row.rep_id,
-                "order": 9,
-                "kind": "total",
-                "measure": None,
-                "description": _(
-                    "Total incentive {incentive} on a target of {target}; with base salary {base} "
-                    "total pay {total}."
-                ).format(
-                    incentive=style.chf(row.incentive),
-                    target=style.chf(row.target_incentive),
-                    base=style.chf(row.base_salary),
-                    total=style.chf(row.total_pay),
-                ),
-                "amount": float(row.incentive),
-            }
-        )
-    s = pd.DataFrame(lines)
-    for c in STATEMENT_COLUMNS:
-        if c not in s.columns:
-            s[c] = np.nan
-    s = s.sort_values(["rep_id", "order", "measure"], kind="stable", na_position="last")
-    s["line"] = s.groupby("rep_id").cumcount() + 1
-    s = s[STATEMENT_COLUMNS].reset_index(drop=True)
-    s["rep_id"] = s["rep_id"].astype("string")
-    s["measure"] = s["measure"].astype("string")
-    s["kind"] = s["kind"].astype("string")
-    s["description"] = s["description"].astype("string")
-    for c in ["basis", "quota", "attainment", "factor", "amount"]:
-        s[c] = s[c].astype(float)
-    return s
+    return payouts, totals

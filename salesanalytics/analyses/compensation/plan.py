@@ -4,6 +4,7 @@ A plan file (``salesanalytics/config/plans/<name>.yaml``) declares one plan per 
 
     name: Proposed plan
     description: Rewards retention and portfolio development.
+    credit: channel_matrix          # who earns a deal: deal_owner (default) or channel_matrix
     roles:
       field:
         base_salary: 96000          # CHF per year at 1.0 FTE
@@ -189,6 +190,11 @@ class Plan(_Model):
 
     name: str
     description: str = ""
+    credit: Literal["deal_owner", "channel_matrix"] = "deal_owner"
+    """Who earns a deal's credit: its owner (``deal_owner``, today's practice), or the channel
+    the channel matrix routes the account's product group to (``channel_matrix``: the field
+    owner for complex groups, the tele or online rep for simple add-ons; see
+    :func:`salesanalytics.analyses.compensation.actuals.route_credits`)."""
     roles: dict[str, RolePlan]
 
     def role(self, role: str) -> RolePlan:

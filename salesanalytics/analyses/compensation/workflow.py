@@ -9,16 +9,18 @@ plans calibrated on that year.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from salesanalytics.analyses.compensation.actuals import (
+    credit_basis_text,
     deal_credits,
     period_revenue,
     portfolio_actuals,
     portfolio_owners,
+    route_credits,
+    serving_reps,
     with_team_deals,
 )
 from salesanalytics.analyses.compensation.analysis import (
@@ -27,7 +29,6 @@ from salesanalytics.analyses.compensation.analysis import (
     pay_for_performance,
     potential_correlation,
     rep_potential,
-    rep_statement,
     winners_losers,
 )
 from salesanalytics.analyses.compensation.engine import PayoutResult, compute_payouts, period_bounds
@@ -40,11 +41,37 @@ from salesanalytics.analyses.compensation.simulation import (
     simulation_summary,
     with_assumed,
 )
-from salesanalytics.engagement.workspace import apply_run_settings, read_phase_tables
-from salesanalytics.present import style
+from salesanalytics.present import formats
 from salesanalytics.present.i18n import gettext as _
 
-__all__ = ["Evaluation", "evaluate_plans", "findings_text", "read_statement", "simulate_plans"]
+__all__ = [
+    "CreditRouting",
+    "Evaluation",
+    "EvaluationSettings",
+    "credit_summary",
+    "evaluate_plans",
+    "findings_text",
+    "paid_reps",
+    "rep_potentials",
+    "simulate_plans",
+]
+
+
+@dataclass(frozen=True)
+class CreditRouting:
+    """What channel-matrix credit reads from the channel phase (see :func:`evaluate_plans`).
+
+    Attributes
+    ----------
+    table
+        ``account_product_channel``: ``account_id, product_group, channel``.
+    product_groups
+        Product group per product id (index), the lookup the matrix uses
+        (:func:`salesanalytics.analyses.funnel.model.product_groups`).
+    """
+
+    table: pd.DataFrame
+    product_groups: pd.Series
 
 
 @dataclass
@@ -74,7 +101,9 @@ class Evaluation:
         Spearman correlation of incentive with territory potential: ``plan, territory, rho,
         p_value, n``.
     deals
-        Deal credits of the period (all deal measures).
+        Deal credits of the period under the proposed plan (all deal measures; with
+        ``credit_basis``, ``routed_channel`` and ``sold_by`` when its credit follows the channel
+        matrix).
     plans
         The two plans by label.
     notes
@@ -106,6 +135,34 @@ class Evaluation:
         return t[["rep_id", "rep_name"]].sort_values("rep_name", ignore_index=True)
 
 
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """Settings of :func:`evaluate_plans` (today's defaults), apart from the plans and tables.
+
+    Parameters
+    ----------
+    period_months
+        Length of the period paid, ending on the reference date.
+    new_product_months, multi_year_months
+        The deal flags' definitions (see
+        :func:`~salesanalytics.analyses.compensation.actuals.deal_credits`).
+    threshold, excellence
+        Composite attainment counted as threshold and excellence.
+    quota_growth
+        Growth target of ``auto`` quotas of value measures: quotas are set on the **prior**
+        ``period_months`` (the role's quantile of last year's results, spread by territory
+        potential) plus this growth, never on the year they pay (see
+        :func:`~salesanalytics.analyses.compensation.engine.compute_payouts`).
+    """
+
+    period_months: int = 12
+    new_product_months: int = 24
+    multi_year_months: int = 24
+    threshold: float = 0.5
+    excellence: float = 1.5
+    quota_growth: float = 0.05
+
+
 def evaluate_plans(
     current: Plan,
     proposed: Plan,
@@ -118,12 +175,8 @@ def evaluate_plans(
     as_of: str | pd.Timestamp,
     assignment: pd.DataFrame | None = None,
     account_potential: pd.DataFrame | None = None,
-    period_months: int = 12,
-    new_product_months: int = 24,
-    multi_year_months: int = 24,
-    threshold: float = 0.5,
-    excellence: float = 1.5,
-    quota_growth: float = 0.05,
+    routing: CreditRouting | None = None,
+    settings: EvaluationSettings | None = None,
 ) -> Evaluation:
     """Pay the current and the proposed plan on the same ``period_months`` of actuals.
 
@@ -148,18 +201,222 @@ def evaluate_plans(
         ``account_id, potential_mrr``; when given, new-ARR quotas of measures with
         ``quota_basis: potential`` follow each rep's current territory potential and the
         correlation of pay with potential is computed.
-    period_months, new_product_months, multi_year_months
-        Period length and the deal flags' definitions.
-    threshold, excellence
-        Composite attainment counted as threshold and excellence.
-    quota_growth
-        Growth target of ``auto`` quotas of value measures: quotas are set on the **prior**
-        ``period_months`` (the role's quantile of last year's results, spread by territory
-        potential) plus this growth, never on the year they pay (see
-        :func:`~salesanalytics.analyses.compensation.engine.compute_payouts`).
+    routing
+        :class:`CreditRouting`: the channel phase's account × product group → channel table
+        and the product group of each product. A plan with ``credit: channel_matrix`` credits
+        each deal to the channel the matrix routes its account and product group to
+        (:func:`~salesanalytics.analyses.compensation.actuals.route_credits`), in the paid and in
+        the prior (quota) period; ``None`` (channel phase not run): the deal owner, with a note.
+    settings
+        :class:`EvaluationSettings` (period, deal flags, attainment bands, quota growth);
+        ``None`` = today's defaults.
     """
-    start, end = period_bounds(as_of, period_months)
+    cfg = settings or EvaluationSettings()
+    start, end = period_bounds(as_of, cfg.period_months)
     notes: list[str] = []
+    r = paid_reps(reps, notes)
+    deals = deal_credits(
+        opportunities,
+        contracts,
+        products,
+        start,
+        end,
+        as_of=end,
+        new_product_months=cfg.new_product_months,
+        multi_year_months=cfg.multi_year_months,
+    )
+    if deals.attrs.get("excluded"):
+        notes.append(
+            _("{n} won deal(s) without owner or amount not credited.").format(
+                n=deals.attrs["excluded"]
+            )
+        )
+    owner_before = accounts[["account_id", "owner_id"]].rename(columns={"owner_id": "rep_id"})
+    pairs = portfolio_owners(owner_before, contracts, reps)
+    actuals = portfolio_actuals(contracts, activities, pairs, start, end)
+    pot, potential_before = rep_potentials(account_potential, owner_before, assignment)
+    if "name" in accounts.columns:  # clawback lines name the customer
+        customer = accounts.set_index(accounts["account_id"].astype("string"))["name"]
+        deals["customer"] = deals["account_id"].map(customer).astype("string")
+    # quotas are set on the prior period (same length, ending the day before this one)
+    p_start, p_end = period_bounds(start - pd.Timedelta(days=1), cfg.period_months)
+    prior = deal_credits(
+        opportunities,
+        contracts,
+        products,
+        p_start,
+        p_end,
+        as_of=p_end,
+        new_product_months=cfg.new_product_months,
+        multi_year_months=cfg.multi_year_months,
+    )
+    by_owner = {"paid": deals, "prior": prior}
+    by_matrix = _credit_by_matrix(
+        (current, proposed),
+        by_owner,
+        routing,
+        (opportunities, contracts),
+        r,
+        assignment[["account_id", "rep_id"]] if assignment is not None else owner_before,
+        notes,
+    )
+    prior_actuals = portfolio_actuals(contracts, activities, pairs, p_start, p_end)
+    credited: dict[str, pd.DataFrame] = {}
+    results = []
+    for label, plan in (("current", current), ("proposed", proposed)):
+        src = by_matrix if plan.credit == "channel_matrix" and by_matrix is not None else by_owner
+        credited[label] = with_team_deals(src["paid"], r)
+        results.append(
+            _pay_on_prior_quotas(
+                plan,
+                r,
+                (credited[label], actuals, start, end),
+                (with_team_deals(src["prior"], r), prior_actuals, p_start, p_end),
+                potential_before,
+                cfg.quota_growth,
+            )
+        )
+    res_cur, res_new = results
+    notes += [_("current plan: {note}").format(note=n) for n in res_cur.notes]
+    notes += [_("proposed plan: {note}").format(note=n) for n in res_new.notes]
+    revenue = period_revenue(contracts, start, end)
+    comparison = compare_plans(
+        {"current": res_cur, "proposed": res_new}, revenue, cfg.threshold, cfg.excellence
+    )
+    winners = winners_losers(res_cur.totals, res_new.totals, r)
+    perf = composite_attainment(res_new.payouts)
+    pfp = pd.concat(
+        [
+            pay_for_performance(res_cur.totals, perf).assign(plan="current"),
+            pay_for_performance(res_new.totals, perf).assign(plan="proposed"),
+        ],
+        ignore_index=True,
+    )
+    return Evaluation(
+        period_start=start,
+        period_end=end,
+        revenue=revenue,
+        reps=r.reset_index(drop=True),
+        current=res_cur,
+        proposed=res_new,
+        comparison=comparison,
+        winners=winners,
+        pay_for_performance=pfp,
+        potential=pot,
+        correlation=_potential_correlations(pot, res_cur, res_new),
+        deals=credited["proposed"],
+        plans={"current": current, "proposed": proposed},
+        notes=notes,
+    )
+
+
+def _deal_groups(opportunities: pd.DataFrame, product_groups: pd.Series | None) -> pd.Series:
+    """Product group per opportunity id (its product's group, ``product_groups``: per product
+    id)."""
+    if product_groups is None or "product_id" not in opportunities.columns:
+        return pd.Series(dtype="string")
+    pid = pd.Series(
+        opportunities["product_id"].astype("string").to_numpy(),
+        index=opportunities["opportunity_id"].astype("string").to_numpy(),
+    )
+    groups = pd.Series(
+        product_groups.astype("string").to_numpy(), index=product_groups.index.astype("string")
+    )
+    return pid.map(groups).astype("string")
+
+
+def credit_summary(ev: Evaluation) -> pd.DataFrame:
+    """How the proposed plan's deal credit was assigned: per basis (and routed channel), the
+    deals and their credited value (one measure of sales value, team leads' copies left out).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``how_credited, routed_channel, deals, credited_value, share_of_value``; empty when
+        the proposed plan credits deal owners.
+    """
+    d = ev.deals
+    cols = ["how_credited", "routed_channel", "deals", "credited_value", "share_of_value"]
+    if "credit_basis" not in d.columns or d.empty:
+        return pd.DataFrame(columns=cols)
+    own = d[~d["team_credit"].fillna(False).astype(bool)] if "team_credit" in d.columns else d
+    # each deal counts once: the measure that counts every deal type it was credited for
+    own = own.sort_values("measure").drop_duplicates(["deal_id", "rep_id"])
+    g = own.groupby(["credit_basis", "routed_channel"], dropna=False, observed=True)
+    out = g.agg(deals=("deal_id", "nunique"), credited_value=("amount", "sum")).reset_index()
+    total = out["credited_value"].sum()
+    out["share_of_value"] = out["credited_value"] / total if total else 0.0
+    out["how_credited"] = [
+        credit_basis_text(b, c)
+        for b, c in zip(out["credit_basis"], out["routed_channel"], strict=True)
+    ]
+    return out.sort_values("credited_value", ascending=False, ignore_index=True)[cols]
+
+
+def _credit_by_matrix(
+    plans: tuple[Plan, Plan],
+    by_owner: dict[str, pd.DataFrame],
+    routing: CreditRouting | None,
+    tables: tuple[pd.DataFrame, pd.DataFrame],
+    reps: pd.DataFrame,
+    field_owner: pd.DataFrame,
+    notes: list[str],
+) -> dict[str, pd.DataFrame] | None:
+    """The deal credits (``by_owner``: paid and prior period) routed by the channel matrix when a
+    plan asks for it (``credit: channel_matrix``); ``None`` when no plan does, or, with a note,
+    when the channel phase did not run. ``tables``: opportunities, contracts."""
+    if not any(p.credit == "channel_matrix" for p in plans):
+        return None
+    if routing is None:
+        notes.append(
+            _(
+                "The proposed plan credits deals by the channel matrix, but the channel phase did "
+                "not run: every deal is credited to its owner."
+            )
+        )
+        return None
+    opportunities, contracts = tables
+    groups = _deal_groups(opportunities, routing.product_groups)
+    serving = serving_reps(contracts, reps)
+    return {
+        k: route_credits(v, routing.table, groups, reps, field_owner, serving)
+        for k, v in by_owner.items()
+    }
+
+
+def _pay_on_prior_quotas(
+    plan: Plan,
+    reps: pd.DataFrame,
+    period: tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp, pd.Timestamp],
+    prior: tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp, pd.Timestamp],
+    potential: pd.DataFrame | None,
+    quota_growth: float,
+) -> PayoutResult:
+    """Pay ``plan`` on ``period`` (deals, portfolio actuals, start, end) with ``auto`` quotas set
+    on the same plan paid on the ``prior`` period."""
+    prior_deals, prior_actuals, p_start, p_end = prior
+    history = compute_payouts(
+        plan, reps, prior_deals, prior_actuals, p_start, p_end, potential=potential
+    ).payouts
+    deals, actuals, start, end = period
+    return compute_payouts(
+        plan,
+        reps,
+        deals,
+        actuals,
+        start,
+        end,
+        potential=potential,
+        quota_history=history[["rep_id", "measure", "full_year_actual"]],
+        quota_growth=quota_growth,
+    )
+
+
+def paid_reps(reps: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """The reps paid in the comparison: all but inactive ones (who left; counted in ``notes``).
+
+    ``reps`` needs ``rep_id``; optional ``active``. Returns a copy with ``rep_id`` as string.
+    """
     r = reps.copy()
     r["rep_id"] = r["rep_id"].astype("string")
     if "active" in r.columns:
@@ -172,118 +429,53 @@ def evaluate_plans(
                 ).format(n=int(inactive.sum()))
             )
         r = r[~inactive]
-    deals = deal_credits(
-        opportunities,
-        contracts,
-        products,
-        start,
-        end,
-        as_of=end,
-        new_product_months=new_product_months,
-        multi_year_months=multi_year_months,
-    )
-    if deals.attrs.get("excluded"):
-        notes.append(
-            _("{n} won deal(s) without owner or amount not credited.").format(
-                n=deals.attrs["excluded"]
-            )
-        )
-    owner_before = accounts[["account_id", "owner_id"]].rename(columns={"owner_id": "rep_id"})
-    pairs = portfolio_owners(owner_before, contracts, reps)
-    actuals = portfolio_actuals(contracts, activities, pairs, start, end)
+    return r
 
+
+def rep_potentials(
+    account_potential: pd.DataFrame | None,
+    owner_before: pd.DataFrame,
+    assignment: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Territory potential per rep before (today's owners ``account_id, rep_id``) and, with an
+    ``assignment``, after the new territories.
+
+    Returns
+    -------
+    tuple
+        ``rep_id, potential_before[, potential_after]`` (only ``rep_id`` without
+        ``account_potential``) and the potential before as ``rep_id, potential_mrr`` (or ``None``).
+    """
     pot = pd.DataFrame({"rep_id": pd.Series([], dtype="string")})
-    potential_before = None
-    if account_potential is not None:
-        before = rep_potential(account_potential, owner_before.dropna())
-        pot = before.rename(columns={"potential_mrr": "potential_before"})[
-            ["rep_id", "potential_before"]
-        ]
-        potential_before = before
-        if assignment is not None:
-            after = rep_potential(account_potential, assignment[["account_id", "rep_id"]])
-            pot = pot.merge(
-                after.rename(columns={"potential_mrr": "potential_after"})[
-                    ["rep_id", "potential_after"]
-                ],
-                on="rep_id",
-                how="outer",
-            )
-    if "name" in accounts.columns:  # clawback lines name the customer
-        customer = accounts.set_index(accounts["account_id"].astype("string"))["name"]
-        deals["customer"] = deals["account_id"].map(customer).astype("string")
-    deals = with_team_deals(deals, r)
-    # quotas are set on the prior period (same length, ending the day before this one)
-    p_start, p_end = period_bounds(start - pd.Timedelta(days=1), period_months)
-    prior_deals = with_team_deals(
-        deal_credits(
-            opportunities,
-            contracts,
-            products,
-            p_start,
-            p_end,
-            as_of=p_end,
-            new_product_months=new_product_months,
-            multi_year_months=multi_year_months,
-        ),
-        r,
-    )
-    prior_actuals = portfolio_actuals(contracts, activities, pairs, p_start, p_end)
-    results = {}
-    for label, plan in (("current", current), ("proposed", proposed)):
-        history = compute_payouts(
-            plan, r, prior_deals, prior_actuals, p_start, p_end, potential=potential_before
-        ).payouts
-        results[label] = compute_payouts(
-            plan,
-            r,
-            deals,
-            actuals,
-            start,
-            end,
-            potential=potential_before,
-            quota_history=history[["rep_id", "measure", "full_year_actual"]],
-            quota_growth=quota_growth,
+    if account_potential is None:
+        return pot, None
+    before = rep_potential(account_potential, owner_before.dropna())
+    pot = before.rename(columns={"potential_mrr": "potential_before"})[
+        ["rep_id", "potential_before"]
+    ]
+    if assignment is not None:
+        after = rep_potential(account_potential, assignment[["account_id", "rep_id"]])
+        pot = pot.merge(
+            after.rename(columns={"potential_mrr": "potential_after"})[
+                ["rep_id", "potential_after"]
+            ],
+            on="rep_id",
+            how="outer",
         )
-    res_cur, res_new = results["current"], results["proposed"]
-    notes += [_("current plan: {note}").format(note=n) for n in res_cur.notes]
-    notes += [_("proposed plan: {note}").format(note=n) for n in res_new.notes]
-    revenue = period_revenue(contracts, start, end)
-    comparison = compare_plans(
-        {"current": res_cur, "proposed": res_new}, revenue, threshold, excellence
-    )
-    winners = winners_losers(res_cur.totals, res_new.totals, r)
-    perf = composite_attainment(res_new.payouts)
-    pfp = pd.concat(
-        [
-            pay_for_performance(res_cur.totals, perf).assign(plan="current"),
-            pay_for_performance(res_new.totals, perf).assign(plan="proposed"),
-        ],
-        ignore_index=True,
-    )
+    return pot, before
+
+
+def _potential_correlations(
+    pot: pd.DataFrame, res_cur: PayoutResult, res_new: PayoutResult
+) -> pd.DataFrame:
+    """Correlation of each plan's pay with today's territory potential (empty without it)."""
     corr_rows = []
     if "potential_before" in pot.columns:
         pb = pot.rename(columns={"potential_before": "potential_mrr"})
         for label, res in (("current", res_cur), ("proposed", res_new)):
             c = potential_correlation(res.totals, pb)
             corr_rows.append({"plan": label, "territory": "today", **c})
-    correlation = pd.DataFrame(corr_rows, columns=["plan", "territory", "rho", "p_value", "n"])
-    return Evaluation(
-        period_start=start,
-        period_end=end,
-        revenue=revenue,
-        reps=r.reset_index(drop=True),
-        current=res_cur,
-        proposed=res_new,
-        comparison=comparison,
-        winners=winners,
-        pay_for_performance=pfp,
-        potential=pot,
-        correlation=correlation,
-        deals=deals,
-        plans={"current": current, "proposed": proposed},
-        notes=notes,
-    )
+    return pd.DataFrame(corr_rows, columns=["plan", "territory", "rho", "p_value", "n"])
 
 
 def simulate_plans(
@@ -351,11 +543,11 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
         ).format(
             start=f"{ev.period_start:%d.%m.%Y}",
             end=f"{ev.period_end:%d.%m.%Y}",
-            reps=style.num(len(ev.reps)),
-            total=style.chf(new["total_cost"], compact=True),
-            total_today=style.chf(cur["total_cost"], compact=True),
-            cos_today=style.pct(cur["cost_of_sales"]),
-            cos=style.pct(new["cost_of_sales"]),
+            reps=formats.num(len(ev.reps)),
+            total=formats.chf(new["total_cost"], compact=True),
+            total_today=formats.chf(cur["total_cost"], compact=True),
+            cos_today=formats.pct(cur["cost_of_sales"]),
+            cos=formats.pct(new["cost_of_sales"]),
         )
     ]
     w = ev.winners
@@ -365,7 +557,9 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
             _(
                 "{gain} reps earn more and {loss} earn less; the median change is {median} a year."
             ).format(
-                gain=style.num(gain), loss=style.num(loss), median=style.chf(w["change"].median())
+                gain=formats.num(gain),
+                loss=formats.num(loss),
+                median=formats.chf(w["change"].median()),
             )
         )
     if len(ev.correlation) == 2:
@@ -377,6 +571,25 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
                 "than the luck of a rich territory."
             ).format(today=f"{c['current']:.2f}", proposed=f"{c['proposed']:.2f}")
         )
+    credits = credit_summary(ev)
+    if len(credits):
+        moved = credits.loc[
+            credits["how_credited"].isin(
+                [
+                    credit_basis_text(b, c)
+                    for b in ("field_owner", "channel_rep", "team_channel")
+                    for c in ("field", "tele", "online")
+                ]
+            ),
+            "credited_value",
+        ].sum()
+        parts.append(
+            _(
+                "Under the proposed plan the channel that sells a product group to an account "
+                "earns the deal (channel matrix): {share} of the year's credited sales value goes "
+                "to a rep other than the deal's owner."
+            ).format(share=formats.pct(moved / credits["credited_value"].sum(), 0))
+        )
     if summary is not None and len(summary):
         v = summary.set_index(["scenario", "statistic"])["value"]
         parts.append(
@@ -384,41 +597,9 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
                 "In 8 of 10 simulated years the proposed plan's incentive cost stays between "
                 "{p10} and {p90} (median {p50})."
             ).format(
-                p10=style.chf(v["proposed", "cost_p10"], compact=True),
-                p90=style.chf(v["proposed", "cost_p90"], compact=True),
-                p50=style.chf(v["proposed", "cost_p50"], compact=True),
+                p10=formats.chf(v["proposed", "cost_p10"], compact=True),
+                p90=formats.chf(v["proposed", "cost_p90"], compact=True),
+                p50=formats.chf(v["proposed", "cost_p50"], compact=True),
             )
         )
     return " ".join(parts)
-
-
-_STATEMENT_TABLES = ("statement_reps", "statement_lines", "totals_current", "totals_proposed")
-
-
-def read_statement(run_dir: str | Path, rep_id: str = "") -> tuple[str, pd.DataFrame]:
-    """One rep's incentive statement from a run's compensation outputs (see :func:`rep_statement`).
-
-    The per-rep statement template calls this once per rep in one kernel: the compensation
-    tables (``statement_reps``, ``statement_lines``, ``totals_current``, ``totals_proposed``)
-    are read once per run folder and file version, then cut down to the rep. An empty ``rep_id``
-    shows the first rep with a statement (for opening the template by hand).
-
-    Returns
-    -------
-    tuple
-        The header sentence (with the rep's name) and the statement lines ``line, description,
-        attainment, amount``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the compensation phase has not run in ``run_dir``.
-    KeyError
-        If the rep has no statement (the message lists some reps that have one).
-    """
-    apply_run_settings(run_dir)  # the run's currency, also in a freshly started kernel
-    reps, lines, cur, new = read_phase_tables(run_dir, "compensation", _STATEMENT_TABLES)
-    rep_id = rep_id or str(reps["rep_id"].iloc[0])
-    names = pd.Series(reps["rep_name"].to_numpy(), index=reps["rep_id"].astype(str).to_numpy())
-    name = names.get(rep_id)
-    return rep_statement(lines, cur, new, rep_id, rep_id if pd.isna(name) else str(name))

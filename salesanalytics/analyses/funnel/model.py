@@ -29,32 +29,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from statsmodels.duration.survfunc import SurvfuncRight
 
+from salesanalytics.errors import require_columns
+from salesanalytics.ingest.schema import ROLE_CHANNEL
 from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "product_groups",
     "DEFAULT_STAGE_ORDERS",
     "FUNNELS",
+    "FUNNEL_LABELS",
+    "TOP_N",
     "FunnelAnalysis",
     "analyse_funnels",
     "bookings_targets",
     "channel_group_funnels",
+    "counts_table",
     "deal_progress",
+    "for_report",
     "funnel_of",
     "funnel_sentence",
     "history_note",
     "kaplan_meier",
     "km_quantile",
     "parse_stage_order",
-    "plot_cycle",
-    "plot_funnel",
     "pipeline_coverage",
     "resolve_stage_orders",
     "sales_cycle",
@@ -62,12 +65,28 @@ __all__ = [
     "stage_durations",
     "stuck_deals",
     "time_in_stage",
+    "top_rows",
     "transition_matrix",
     "win_rates",
+    "workbook_sheets",
 ]
 
 FUNNELS: tuple[str, ...] = ("new_business", "existing")
 """The two funnels: new business, and existing customers (upsell and renewal)."""
+
+FUNNEL_LABELS: dict[str, str] = {"new_business": "New business", "existing": "Existing customers"}
+"""The funnels in client words."""
+
+COUNT_LABELS: dict[str, str] = {
+    "deals": "Deals analysed",
+    "open": "Open deals (still running)",
+    "without_owner": "Deals without an owner",
+    "without_created_date": "Deals without a creation date",
+    "without_amount": "Deals without an amount",
+    "stage_history_rows": "Rows of stage history",
+    "stage_history_rows_dropped": "Rows of stage history not used (unknown stage or deal)",
+}
+"""The counts of :attr:`FunnelAnalysis.counts` in client words."""
 
 DEFAULT_STAGE_ORDERS: dict[str, tuple[str, ...]] = {
     "new_business": ("Prospecting", "Qualification", "Needs Analysis", "Proposal", "Negotiation"),
@@ -78,17 +97,12 @@ DEFAULT_STAGE_ORDERS: dict[str, tuple[str, ...]] = {
 WON = "Won"
 LOST = "Lost"
 
+TOP_N = 10
+"""Rows of a per-rep or per-deal table shown in the report (per funnel where split by funnel);
+every row is in the funnel workbook (:func:`write_workbook`)."""
+
 _OPP_COLUMNS = ("opportunity_id", "owner_id", "type", "amount", "created_date", "status")
 _HIST_COLUMNS = ("opportunity_id", "stage", "entered_at")
-
-
-def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{what} is missing column(s) {', '.join(missing)}; it needs "
-            f"{', '.join(columns)} (see salesanalytics/ingest/schema.py)."
-        )
 
 
 def _positions(keys: pd.Series, target: pd.Series) -> np.ndarray:
@@ -255,10 +269,10 @@ def deal_progress(
     ValueError
         If a status is not ``won``, ``lost`` or ``open``.
     """
-    _require(opportunities, _OPP_COLUMNS, "opportunities")
+    require_columns(opportunities, _OPP_COLUMNS, "opportunities")
     hist = opportunity_stages
     if hist is not None:
-        _require(hist, _HIST_COLUMNS, "opportunity_stages")
+        require_columns(hist, _HIST_COLUMNS, "opportunity_stages")
     opp = opportunities
     status = opp["status"].astype("string").str.lower()
     bad = ~status.isin(["won", "lost", "open"]).fillna(False)
@@ -381,7 +395,7 @@ def _stage_names(
 
 def _group_keys(progress: pd.DataFrame, by: Sequence[str]) -> list[str]:
     by = list(by)
-    _require(progress, ["funnel", *by], "deal progress")
+    require_columns(progress, ["funnel", *by], "deal progress")
     return ["funnel", *by]
 
 
@@ -588,7 +602,7 @@ def sales_cycle(
         KM quantiles to report (``p50_days`` = median cycle).
     """
     keys = _group_keys(progress, by)
-    _require(progress, ["cycle_days", "closed"], "deal progress")
+    require_columns(progress, ["cycle_days", "closed"], "deal progress")
     return _km_by(progress, keys, "cycle_days", "closed", quantiles)
 
 
@@ -684,8 +698,8 @@ def stage_durations(
         ``left`` is False for censored stays. History rows of unknown opportunities are dropped
         (count in ``attrs["dropped_rows"]``).
     """
-    _require(opportunities, _OPP_COLUMNS, "opportunities")
-    _require(opportunity_stages, _HIST_COLUMNS, "opportunity_stages")
+    require_columns(opportunities, _OPP_COLUMNS, "opportunities")
+    require_columns(opportunity_stages, _HIST_COLUMNS, "opportunity_stages")
     as_of = pd.Timestamp(as_of)
     if resolve or stage_orders is None:
         orders = resolve_stage_orders(opportunities, opportunity_stages, stage_orders)
@@ -810,7 +824,7 @@ def time_in_stage(
         KM quantiles to report (``p50_days``, ``p90_days``).
     """
     keys = ["funnel", *by, "stage_index", "stage"]
-    _require(durations, [*keys, "days", "left"], "stage durations")
+    require_columns(durations, [*keys, "days", "left"], "stage durations")
     d = durations.assign(stage=durations["stage"].str.strip())
     # one spelling per index
     d["stage"] = d.groupby(["funnel", "stage_index"])["stage"].transform("first")
@@ -836,7 +850,7 @@ def transition_matrix(durations: pd.DataFrame, funnel: str) -> pd.DataFrame:
         plus ``stays_left`` (number of completed stays) and ``win_probability`` (share of the closed
         deals that were ever in the stage which were won).
     """
-    _require(
+    require_columns(
         durations,
         ["funnel", "opportunity_id", "stage", "stage_index", "next_stage", "left"],
         "stage durations",
@@ -966,7 +980,7 @@ def bookings_targets(
         ``<by>, prior_year_bookings, target``. Entities without bookings last year get a target of 0
         (shown, not hidden), so a new rep is measured on pipeline and activities instead.
     """
-    _require(progress, ["type", "status", "amount", "close_date", by], "deal progress")
+    require_columns(progress, ["type", "status", "amount", "close_date", by], "deal progress")
     if growth < -1:
         raise ValueError(f"growth must be ≥ -1 (a 100% decline), got {growth}")
     as_of = pd.Timestamp(as_of)
@@ -1028,8 +1042,8 @@ def pipeline_coverage(
     """
     if not 0 <= horizon_days <= 730:
         raise ValueError(f"horizon_days must be between 0 and 730, got {horizon_days}")
-    _require(targets, [by, "target"], "targets")
-    _require(
+    require_columns(targets, [by, "target"], "targets")
+    require_columns(
         progress,
         ["type", "status", "amount", "close_date", "funnel", "furthest_index", by],
         "deal progress",
@@ -1116,7 +1130,7 @@ def stuck_deals(
     p = progress[progress["status"].eq("open").to_numpy(bool)].copy()
     as_of = pd.Timestamp(progress.attrs["as_of"]) if "as_of" in progress.attrs else None
     if stage_times is not None and len(stage_times):
-        _require(stage_times, ["funnel", "stage_index", quantile_column], "stage times")
+        require_columns(stage_times, ["funnel", "stage_index", quantile_column], "stage times")
         th = stage_times.groupby(["funnel", "stage_index"])[quantile_column].max()
         key = pd.MultiIndex.from_arrays([p["funnel"], p["furthest_index"]])
         p["threshold_days"] = th.reindex(key).to_numpy()
@@ -1189,7 +1203,7 @@ def funnel_sentence(rates: pd.DataFrame) -> str:
         Output of :func:`win_rates` without ``by`` (``funnel``, ``won``, ``lost``, ``win_rate``,
         ``avg_deal_size``, ``median_cycle_days``).
     """
-    from salesanalytics.present.style import chf, num, pct
+    from salesanalytics.present.formats import chf, num, pct
 
     names = {"new_business": _("New business"), "existing": _("Existing customers")}
     parts = []
@@ -1362,75 +1376,6 @@ def analyse_funnels(
     )
 
 
-def plot_funnel(stages: pd.DataFrame, funnel: str, ax: Any = None) -> Any:
-    """Horizontal funnel bars (deals reaching each stage) with the stage conversion, per channel.
-
-    Parameters
-    ----------
-    stages
-        ``funnel_stages`` (``funnel, channel, stage_index, stage, reached, conversion``).
-    funnel
-        ``new_business`` or ``existing``.
-    """
-    import matplotlib.pyplot as plt
-
-    from salesanalytics.present.style import CHANNEL_COLORS, PALETTE, pct
-
-    s = stages[(stages["funnel"] == funnel) & (stages["channel"] != "all")]
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=(9, 4))
-    chans = [c for c in ("field", "tele", "online", "unknown") if c in set(s["channel"])]
-    stage_names = (
-        s.drop_duplicates("stage_index").sort_values("stage_index")["stage"].astype(str).tolist()
-    )
-    y = np.arange(len(stage_names))[::-1]
-    h = 0.8 / max(len(chans), 1)
-    for j, ch in enumerate(chans):
-        g = s[s["channel"] == ch].set_index("stage_index").reindex(range(len(stage_names)))
-        share = g["cumulative"].to_numpy(dtype="float64")
-        ax.barh(
-            y - j * h + 0.4 - h / 2,
-            share * 100,
-            height=h,
-            color=CHANNEL_COLORS.get(ch, PALETTE[7]),
-            label=_(ch),
-        )
-        for yi, (sh, cv) in zip(y, zip(share, g["conversion"], strict=True), strict=True):
-            if pd.notna(cv):
-                ax.text(sh * 100 + 1, yi - j * h + 0.4 - h / 2, pct(cv, 0), va="center", fontsize=7)
-    ax.set_yticks(y, stage_names)
-    ax.set_xlabel(_("share of deals reaching the stage (%), label: conversion to the next stage"))
-    ax.set_title(
-        {
-            "new_business": _("New-business funnel by channel"),
-            "existing": _("Existing-customer funnel by channel"),
-        }.get(funnel, funnel + _(" by channel"))
-    )
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
-    return ax
-
-
-def plot_cycle(progress: pd.DataFrame, ax: Any = None) -> Any:
-    """Kaplan–Meier curves: share of deals still open after a number of days, per funnel."""
-    import matplotlib.pyplot as plt
-
-    from salesanalytics.present.style import PALETTE
-
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=(8, 4))
-    for i, f in enumerate(FUNNELS):
-        g = progress[progress["funnel"] == f]
-        if g.empty:
-            continue
-        km = kaplan_meier(g["cycle_days"], g["closed"])
-        ax.step(km["time"], km["survival"] * 100, where="post", color=PALETTE[i * 3], label=_(f))
-    ax.set_xlabel(_("days since the deal was created"))
-    ax.set_ylabel(_("deals still open (%)"))
-    ax.set_title(_("Sales cycle (Kaplan–Meier, open deals censored)"))
-    ax.legend(fontsize=8, frameon=False)
-    return ax
-
-
 def product_groups(products: pd.DataFrame) -> pd.Series:
     """Product group of every product (``Product2.Family``), its name where it has no group.
 
@@ -1488,10 +1433,8 @@ def channel_group_funnels(
         ``funnel, channel, product_group``). Deals without product group count as
         ``unknown product group``, without channel as ``unknown``.
     """
-    from salesanalytics.analyses.channels.model import ROLE_CHANNEL
-
-    _require(progress, ["opportunity_id", "channel", "funnel", "status"], "deal progress")
-    _require(products, ["product_id"], "products")
+    require_columns(progress, ["opportunity_id", "channel", "funnel", "status"], "deal progress")
+    require_columns(products, ["product_id"], "products")
     p = progress.copy()
     ch = p["channel"].astype("string").replace("unknown", pd.NA)
     if reps is not None and {"rep_id", "role"} <= set(reps.columns) and "owner_id" in p.columns:
@@ -1515,3 +1458,143 @@ def channel_group_funnels(
         stage_conversion(p, by=["channel", "product_group"]),
         win_rates(p, by=["channel", "product_group"]),
     )
+
+
+def top_rows(
+    table: pd.DataFrame,
+    by: str,
+    n: int = TOP_N,
+    ascending: bool = False,
+    per: str | None = None,
+) -> tuple[pd.DataFrame, str]:
+    """The ``n`` first rows of a long table for the report (the rest go to the workbook), and
+    a caption note saying how many are shown.
+
+    Parameters
+    ----------
+    table
+        Any table with column ``by`` (and ``per`` when given).
+    by
+        Sort column (missing values last).
+    n
+        Rows shown (per value of ``per`` when given).
+    ascending
+        Sort order (``False``: largest first).
+    per
+        Optional grouping column (e.g. ``funnel``): the first ``n`` rows of each group, groups
+        in their order of appearance.
+
+    Returns
+    -------
+    tuple
+        (the rows shown, a note such as ``"top 10 of 51 per funnel; all in the Excel workbook"``,
+        empty when every row is shown).
+
+    Raises
+    ------
+    KeyError
+        If ``by`` or ``per`` is not a column of ``table``.
+    """
+    require_columns(table, [by] + ([per] if per else []), "table")
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    ordered = table.sort_values(by, ascending=ascending, na_position="last", kind="stable")
+    if per:
+        shown = ordered.groupby(per, sort=False, observed=True).head(n)
+        groups = ordered[per].value_counts(sort=False)
+        largest = int(groups.max()) if len(groups) else 0
+        order = pd.Index(pd.unique(table[per]))
+        shown = shown.iloc[np.argsort(order.get_indexer(shown[per]), kind="stable")]
+        note = (
+            f"top {n} of up to {largest} per {per.replace('_', ' ')}; all in the Excel workbook"
+            if largest > n
+            else ""
+        )
+    else:
+        shown = ordered.head(n)
+        note = f"top {n} of {len(table)}; all in the Excel workbook" if len(table) > n else ""
+    return shown.reset_index(drop=True), note
+
+
+def workbook_sheets(
+    analysis: FunnelAnalysis,
+    group_rates: pd.DataFrame | None = None,
+    group_stages: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The funnel workbook's sheets: every row of the report's tables (the report shows the top
+    rows, :func:`top_rows`), one sheet each, ids kept (the writer puts names beside them).
+
+    Parameters
+    ----------
+    analysis
+        :func:`analyse_funnels`.
+    group_rates, group_stages
+        :func:`channel_group_funnels` (optional).
+    """
+    sheets = {
+        "Per funnel and channel": analysis.rates_by_channel,
+        "Per rep": analysis.rep_rates.sort_values(
+            ["funnel", "won_amount"], ascending=[True, False]
+        ),
+        "Stages per rep": analysis.rep_funnel,
+        "Pipeline coverage": analysis.coverage.sort_values("coverage", na_position="last"),
+        "Stuck deals": analysis.stuck,
+    }
+    if group_rates is not None:
+        sheets["Channel x product group"] = group_rates
+    if group_stages is not None:
+        sheets["Stages channel x group"] = group_stages
+    return sheets
+
+
+def counts_table(counts: Mapping[str, int]) -> pd.DataFrame:
+    """The analysis' counts (:attr:`FunnelAnalysis.counts`) as a two-column table in client
+    words (``item``, ``count``)."""
+    return pd.DataFrame(
+        {
+            "item": [COUNT_LABELS.get(k, str(k).replace("_", " ")) for k in counts],
+            "count": [int(v) for v in counts.values()],
+        }
+    )
+
+
+def for_report(table: pd.DataFrame, accounts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A funnel table as the client reads it: funnels in words, reps and accounts by name.
+
+    Rep ids are dropped where the rep's name is beside them (``rep_id`` with ``rep_name``,
+    ``owner_id``), stage numbers where the stage's name is; an account id becomes the account's name (``account``, from ``accounts``);
+    an ``opportunity_id`` moves to the last column, where a CRM user finds the record. The
+    workbook keeps every id.
+
+    Parameters
+    ----------
+    table
+        Any table of :class:`FunnelAnalysis` (optional columns ``funnel``, ``rep_id``,
+        ``rep_name``, ``owner_id``, ``account_id``, ``opportunity_id``).
+    accounts
+        ``account_id, name`` (optional).
+    """
+    out = table.copy()
+    if "funnel" in out.columns:
+        out["funnel"] = out["funnel"].astype("string").map(lambda f: FUNNEL_LABELS.get(f, f))
+    drop = [c for c in ("owner_id",) if c in out.columns]
+    if "stage_index" in out.columns and "stage" in out.columns:
+        drop.append("stage_index")  # the stage's name says it; the workbook keeps the number
+    if "rep_id" in out.columns and "rep_name" in out.columns:
+        drop.append("rep_id")
+    if "account_id" in out.columns and accounts is not None:
+        names = pd.Series(
+            accounts["name"].astype("string").to_numpy(),
+            index=accounts["account_id"].astype("string").to_numpy(),
+        )
+        ids = out["account_id"].astype("string")
+        out.insert(
+            list(out.columns).index("account_id"),
+            "account",
+            ids.map(names).fillna(ids).astype("string").to_numpy(),
+        )
+        drop.append("account_id")
+    out = out.drop(columns=drop)
+    if "opportunity_id" in out.columns:
+        out = out[[c for c in out.columns if c != "opportunity_id"] + ["opportunity_id"]]
+    return out

@@ -30,7 +30,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from salesanalytics.present import style
+from salesanalytics.errors import require_columns
+from salesanalytics.present import formats
 from salesanalytics.present.i18n import N_
 from salesanalytics.present.i18n import gettext as _
 
@@ -38,13 +39,16 @@ __all__ = [
     "CATEGORIES",
     "MATRIX_TREATMENTS",
     "MEASURES",
+    "NO_FIELD_WORK",
     "KeyAccountCriteria",
     "PortfolioConfig",
     "VACANT_LABEL",
     "abc_classes",
     "account_measures",
     "bookings_by_group",
+    "channel_split",
     "compute_kpis",
+    "describe_channel_split",
     "describe_portfolio",
     "fair_ranking",
     "flag_key_accounts",
@@ -53,8 +57,6 @@ __all__ = [
     "kpi_wide",
     "load_catalogue",
     "matrix_summary",
-    "plot_matrix",
-    "plot_ranking",
     "portfolio_from_owners",
     "portfolio_overview",
     "portfolio_owners",
@@ -109,11 +111,16 @@ MATRIX_TREATMENTS: dict[str, str] = {
         "renewal, multi-year), efficient tele care, few visits."
     ),
     "serve efficiently": N_(
-        "Low potential and low revenue: serve through online and tele channels, "
-        "self-service and campaigns; no field visits."
+        "Low potential and low revenue: serve at the lowest cost. Which product group goes to "
+        "tele, online or a field visit is the channel matrix's decision (see the channel split "
+        "below)."
     ),
 }
 """Portfolio matrix cells (current revenue against potential) and the recommended treatment."""
+
+NO_FIELD_WORK = N_("no field work")
+"""Row of :func:`channel_split` for the accounts the channel matrix leaves to tele and online
+entirely (in no field portfolio)."""
 
 _UNITS = {"chf", "pct", "num", "ratio", "months"}
 _NORMALISATIONS = {"none", "potential", "accounts", "mrr"}
@@ -159,15 +166,6 @@ class PortfolioConfig(BaseModel):
                 "raise abc_b_share"
             )
         return self
-
-
-def _require(df: pd.DataFrame, columns: list[str], what: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"{what}: missing column(s) {', '.join(repr(c) for c in missing)}; "
-            f"available: {', '.join(map(str, df.columns))}"
-        )
 
 
 def abc_classes(values: pd.Series, a_share: float = 0.8, b_share: float = 0.95) -> pd.Series:
@@ -267,8 +265,8 @@ def account_measures(
         (needed for ``a_customers``).
     """
     cfg = config or PortfolioConfig()
-    _require(portfolio, ["account_id", "rep_id"], "account_measures(portfolio)")
-    _require(
+    require_columns(portfolio, ["account_id", "rep_id"], "account_measures(portfolio)")
+    require_columns(
         contracts,
         [
             "account_id",
@@ -292,21 +290,54 @@ def account_measures(
     out = portfolio[["account_id", "rep_id"]].copy().reset_index(drop=True)
     index = pd.Index(out["account_id"])
     n = len(index)
-
-    def per_account(codes: np.ndarray, weights: Any = None) -> np.ndarray:
-        # sum of weights (or count) per portfolio account; integer codes are fast at any size
-        w = None if weights is None else np.asarray(weights, dtype=float)
-        return np.bincount(codes, weights=w, minlength=n).astype(float)
-
     out["accounts"] = 1.0
     if potential is not None:
-        _require(potential, ["account_id", "potential_mrr"], "account_measures(potential)")
+        require_columns(potential, ["account_id", "potential_mrr"], "account_measures(potential)")
         pcode = index.get_indexer(potential["account_id"])
         ok = pcode >= 0
-        out["potential_mrr"] = per_account(pcode[ok], potential["potential_mrr"].fillna(0)[ok])
+        out["potential_mrr"] = _per_account(n, pcode[ok], potential["potential_mrr"].fillna(0)[ok])
     else:
         out["potential_mrr"] = 0.0
+    c = _coded_contracts(contracts, index, products)
+    now = c.loc[_active(c, t1)]
+    _book_measures(out, now, t1, cfg)
+    out["tenure_months_sum"] = _tenure_months(out, c, index, accounts, t1)
+    start = c.loc[_active(c, t0)]
+    out["mrr_start"] = _per_account(n, start["code"].to_numpy(), start["mrr"].fillna(0))
+    out["customers_start"] = (out["mrr_start"] > 0).astype(float)
+    out["customers_lost"] = ((out["customers_start"] > 0) & (out["mrr"] <= 0)).astype(float)
+    out["mrr_lost"] = (
+        (out["mrr_start"] - out["mrr"]).clip(lower=0).where(out["customers_start"] > 0, 0.0)
+    )
+    _growth_measures(out, c, start, now, products, t0, t1, cfg)
+    if opportunities is not None:
+        require_columns(
+            opportunities,
+            ["account_id", "status", "amount", "close_date"],
+            "account_measures(opportunities)",
+        )
+        o = opportunities
+        won = (o["status"] == "won") & (o["close_date"] > t0) & (o["close_date"] <= t1)
+        ocode = index.get_indexer(o.loc[won, "account_id"])
+        amount = o.loc[won, "amount"].fillna(0).to_numpy(float)
+        out["bookings"] = _per_account(n, ocode[ocode >= 0], amount[ocode >= 0])
+    else:
+        out["bookings"] = 0.0
+    cols = ["account_id", "rep_id", *MEASURES, "abc_revenue"]
+    return out[cols]
 
+
+def _per_account(n: int, codes: np.ndarray, weights: Any = None) -> np.ndarray:
+    """Sum of ``weights`` (or count) per portfolio account code; integer codes are fast at any size."""
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    return np.bincount(codes, weights=w, minlength=n).astype(float)
+
+
+def _coded_contracts(
+    contracts: pd.DataFrame, index: pd.Index, products: pd.DataFrame | None
+) -> pd.DataFrame:
+    """The portfolio accounts' contracts with the account's position (``code``), the term (at
+    least a month) and the product group as an integer (``group``; the product where no group)."""
     code_all = index.get_indexer(contracts["account_id"])
     c = contracts.loc[code_all >= 0].copy()
     c["code"] = code_all[code_all >= 0]
@@ -319,7 +350,15 @@ def account_measures(
     product = c["product_id"].astype("string")
     group = product.map(group_map).astype("string").fillna(product)
     c["group"] = pd.factorize(group)[0]
-    now = c.loc[_active(c, t1)]
+    return c
+
+
+def _book_measures(
+    out: pd.DataFrame, now: pd.DataFrame, t1: pd.Timestamp, cfg: PortfolioConfig
+) -> None:
+    """The measures of the contracts active on ``t1`` (MRR by kind, contracts, products,
+    customers, ABC class), added to ``out``."""
+    n = len(out)
     code = now["code"].to_numpy()
     mrr = now["mrr"].fillna(0).to_numpy(float)
     term = now["term"].to_numpy(float)
@@ -327,19 +366,30 @@ def account_measures(
     days_in = (t1 - now["start_date"]).dt.days.to_numpy(float)
     next_end = (np.floor(days_in / DAYS_PER_MONTH / term) + 1) * term * DAYS_PER_MONTH
     due = (next_end - days_in) <= cfg.renewal_days
-    out["mrr"] = per_account(code, mrr)
-    out["contracts"] = per_account(code)
-    out["term_months_sum"] = per_account(code, term)
-    out["monthly_mrr"] = per_account(code, mrr * (term <= 1))
-    out["auto_renewal_mrr"] = per_account(code, mrr * auto)
-    out["multi_year_mrr"] = per_account(code, mrr * (term >= 24))
-    out["renewal_due_mrr"] = per_account(code, mrr * due)
+    out["mrr"] = _per_account(n, code, mrr)
+    out["contracts"] = _per_account(n, code)
+    out["term_months_sum"] = _per_account(n, code, term)
+    out["monthly_mrr"] = _per_account(n, code, mrr * (term <= 1))
+    out["auto_renewal_mrr"] = _per_account(n, code, mrr * auto)
+    out["multi_year_mrr"] = _per_account(n, code, mrr * (term >= 24))
+    out["renewal_due_mrr"] = _per_account(n, code, mrr * due)
     prod_pairs = now[["code", "product_id"]].drop_duplicates()
-    out["products"] = per_account(prod_pairs["code"].to_numpy())
+    out["products"] = _per_account(n, prod_pairs["code"].to_numpy())
     out["customers"] = (out["mrr"] > 0).astype(float)
     out["abc_revenue"] = abc_classes(out["mrr"], cfg.abc_a_share, cfg.abc_b_share)
     out["a_customers"] = ((out["abc_revenue"] == "A") & (out["customers"] > 0)).astype(float)
 
+
+def _tenure_months(
+    out: pd.DataFrame,
+    c: pd.DataFrame,
+    index: pd.Index,
+    accounts: pd.DataFrame | None,
+    t1: pd.Timestamp,
+) -> pd.Series:
+    """Months each customer has been one on ``t1`` (``customer_since`` where the accounts give
+    it, else the first contract's start); 0 for non-customers."""
+    n = len(index)
     first = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     if len(c):
         fs = c.groupby("code")["start_date"].min()
@@ -352,16 +402,24 @@ def account_measures(
         acc_since[acode[ok]] = accounts["customer_since"].to_numpy(dtype="datetime64[ns]")[ok]
         since = pd.Series(acc_since).fillna(since)
     tenure = (t1 - since).dt.days / DAYS_PER_MONTH
-    out["tenure_months_sum"] = tenure.where(out["customers"] > 0, 0.0).fillna(0.0).clip(lower=0)
+    return tenure.where(out["customers"] > 0, 0.0).fillna(0.0).clip(lower=0)
 
-    start = c.loc[_active(c, t0)]
-    out["mrr_start"] = per_account(start["code"].to_numpy(), start["mrr"].fillna(0))
-    out["customers_start"] = (out["mrr_start"] > 0).astype(float)
-    out["customers_lost"] = ((out["customers_start"] > 0) & (out["mrr"] <= 0)).astype(float)
-    out["mrr_lost"] = (
-        (out["mrr_start"] - out["mrr"]).clip(lower=0).where(out["customers_start"] > 0, 0.0)
-    )
 
+def _growth_measures(
+    out: pd.DataFrame,
+    c: pd.DataFrame,
+    start: pd.DataFrame,
+    now: pd.DataFrame,
+    products: pd.DataFrame | None,
+    t0: pd.Timestamp,
+    t1: pd.Timestamp,
+    cfg: PortfolioConfig,
+) -> None:
+    """Cross-sold and upsold customers, new MRR and new products' MRR in the window
+    ``(t0, t1]``, added to ``out``."""
+    n = len(out)
+    code = now["code"].to_numpy()
+    mrr = now["mrr"].fillna(0).to_numpy(float)
     # per (account, product group): MRR at the window start and now, as one integer key
     n_groups = int(c["group"].max()) + 1 if len(c) else 1
     key_start = start["code"].to_numpy(np.int64) * n_groups + start["group"].to_numpy(np.int64)
@@ -384,33 +442,17 @@ def account_measures(
         else np.zeros(len(key_started), dtype=bool)
     )
     new_group = ~had
-    cross = per_account(started["code"].to_numpy()[new_group]) > 0
+    cross = _per_account(n, started["code"].to_numpy()[new_group]) > 0
     out["cross_sold"] = (cross & (out["customers_start"] > 0)).astype(float)
     out["upsold"] = (upsold & (out["customers_start"] > 0)).astype(float)
-    out["new_mrr"] = per_account(started["code"].to_numpy(), started["mrr"].fillna(0))
+    out["new_mrr"] = _per_account(n, started["code"].to_numpy(), started["mrr"].fillna(0))
     if products is not None and "launch_date" in products.columns:
         launch = started["product_id"].map(products.set_index("product_id")["launch_date"])
         recent = pd.to_datetime(launch) > t1 - pd.DateOffset(months=cfg.new_product_months)
         new_prod = started["mrr"].fillna(0).where(recent.fillna(False).astype(bool), 0.0)
-        out["new_product_mrr"] = per_account(started["code"].to_numpy(), new_prod)
+        out["new_product_mrr"] = _per_account(n, started["code"].to_numpy(), new_prod)
     else:
         out["new_product_mrr"] = 0.0
-
-    if opportunities is not None:
-        _require(
-            opportunities,
-            ["account_id", "status", "amount", "close_date"],
-            "account_measures(opportunities)",
-        )
-        o = opportunities
-        won = (o["status"] == "won") & (o["close_date"] > t0) & (o["close_date"] <= t1)
-        ocode = index.get_indexer(o.loc[won, "account_id"])
-        amount = o.loc[won, "amount"].fillna(0).to_numpy(float)
-        out["bookings"] = per_account(ocode[ocode >= 0], amount[ocode >= 0])
-    else:
-        out["bookings"] = 0.0
-    cols = ["account_id", "rep_id", *MEASURES, "abc_revenue"]
-    return out[cols]
 
 
 def bookings_by_group(
@@ -437,7 +479,7 @@ def bookings_by_group(
     pandas.DataFrame
         Wide table: one row per entity, one column per product group (CHF), plus ``total``.
     """
-    _require(
+    require_columns(
         opportunities,
         ["account_id", "status", "amount", "close_date", "product_id"],
         "bookings_by_group(opportunities)",
@@ -483,7 +525,7 @@ def segment_accounts(measures: pd.DataFrame, config: PortfolioConfig | None = No
         ``abc_potential``, ``matrix_cell``, ``treatment``.
     """
     cfg = config or PortfolioConfig()
-    _require(measures, ["account_id", "rep_id", "mrr", "potential_mrr"], "segment_accounts")
+    require_columns(measures, ["account_id", "rep_id", "mrr", "potential_mrr"], "segment_accounts")
     out = measures[["account_id", "rep_id"]].copy()
     out["current_mrr"] = measures["mrr"]
     out["potential_mrr"] = measures["potential_mrr"]
@@ -515,7 +557,7 @@ def matrix_summary(segments: pd.DataFrame) -> pd.DataFrame:
     segments
         Output of :func:`segment_accounts` (``matrix_cell``, ``current_mrr``, ``potential_mrr``).
     """
-    _require(segments, ["matrix_cell", "current_mrr", "potential_mrr"], "matrix_summary")
+    require_columns(segments, ["matrix_cell", "current_mrr", "potential_mrr"], "matrix_summary")
     g = segments.groupby("matrix_cell")
     out = pd.DataFrame(
         {
@@ -547,7 +589,7 @@ def portfolio_overview(segments: pd.DataFrame, names: pd.Series | None = None) -
         ``potential_mrr``, ``penetration`` and one account count per matrix cell; largest
         potential first. Accounts without a rep appear as ``(no rep)``.
     """
-    _require(
+    require_columns(
         segments, ["rep_id", "current_mrr", "potential_mrr", "matrix_cell"], "portfolio_overview"
     )
     seg = segments.assign(
@@ -571,6 +613,104 @@ def portfolio_overview(segments: pd.DataFrame, names: pd.Series | None = None) -
     if names is not None:
         out.insert(1, "name", out["rep_id"].map(names).astype("string"))
     return out.sort_values("potential_mrr", ascending=False, ignore_index=True)
+
+
+def channel_split(segments: pd.DataFrame, account_workload: pd.DataFrame) -> pd.DataFrame:
+    """How the channel matrix serves the accounts of each portfolio matrix cell.
+
+    Read from the channel phase's routing (its ``account_workload``: the share of each
+    account's workload per channel), never decided here: one set of numbers for which accounts
+    get field visits.
+
+    Parameters
+    ----------
+    segments
+        :func:`segment_accounts` (``account_id``, ``matrix_cell``): the accounts of the field
+        portfolios.
+    account_workload
+        The channel phase's ``account_workload``: ``account_id``, ``field_share``,
+        ``field_hours``, ``tele_hours``, ``online_hours`` (every account of the CRM).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per matrix cell (in :data:`MATRIX_TREATMENTS` order) and a last row
+        :data:`NO_FIELD_WORK` for the accounts in no field portfolio that the matrix serves by
+        tele and online only: ``matrix_cell, accounts, field_all_groups`` (every product group
+        in the field), ``field_some_groups`` (complex groups in the field, simple ones by tele
+        or online), ``no_field`` (no field visits), ``field_hours, tele_hours, online_hours``
+        (hours per year) and ``field_share`` (share of the cell's hours in the field).
+
+    Raises
+    ------
+    KeyError
+        If a required column is missing.
+    """
+    require_columns(segments, ["account_id", "matrix_cell"], "segments")
+    require_columns(
+        account_workload,
+        ["account_id", "field_share", "field_hours", "tele_hours", "online_hours"],
+        "account_workload",
+    )
+    aw = account_workload.assign(account_id=account_workload["account_id"].astype("string"))
+    seg = segments[["account_id", "matrix_cell"]].assign(
+        account_id=segments["account_id"].astype("string")
+    )
+    inside = aw["account_id"].isin(set(seg["account_id"].dropna()))
+    rest = aw[~inside & aw["field_share"].le(0)].assign(matrix_cell=NO_FIELD_WORK)
+    rows = pd.concat(
+        [
+            seg.merge(aw, on="account_id", how="left"),
+            rest[seg.columns.tolist() + list(aw.columns[1:])],
+        ],
+        ignore_index=True,
+    )
+    share = rows["field_share"].fillna(0.0)
+    rows = rows.assign(
+        field_all_groups=share >= 1 - 1e-9,
+        field_some_groups=(share > 0) & (share < 1 - 1e-9),
+        no_field=share <= 0,
+    )
+    g = rows.groupby("matrix_cell", sort=False)
+    out = pd.DataFrame(
+        {
+            "accounts": g.size(),
+            "field_all_groups": g["field_all_groups"].sum(),
+            "field_some_groups": g["field_some_groups"].sum(),
+            "no_field": g["no_field"].sum(),
+            "field_hours": g["field_hours"].sum(),
+            "tele_hours": g["tele_hours"].sum(),
+            "online_hours": g["online_hours"].sum(),
+        }
+    ).reindex([*MATRIX_TREATMENTS, NO_FIELD_WORK], fill_value=0)
+    for c in ("accounts", "field_all_groups", "field_some_groups", "no_field"):
+        out[c] = out[c].astype("int64")
+    hours = out[["field_hours", "tele_hours", "online_hours"]].sum(axis=1)
+    out["field_share"] = (out["field_hours"] / hours.where(hours > 0)).fillna(0.0)
+    return out.rename_axis("matrix_cell").reset_index()
+
+
+def describe_channel_split(split: pd.DataFrame) -> str:
+    """One plain-language finding on :func:`channel_split`: who gets field visits."""
+    s = split.set_index("matrix_cell")
+    port = s.drop(index=NO_FIELD_WORK, errors="ignore")
+    outside = int(s.loc[NO_FIELD_WORK, "accounts"]) if NO_FIELD_WORK in s.index else 0
+    text = (
+        _(
+            "The channel matrix leaves {n} accounts without field visits: tele and online serve them"
+        ).format(n=formats.num(s["no_field"].sum()))
+        + (_(", so they are in no field portfolio") if outside == s["no_field"].sum() else "")
+        + ". "
+    )
+    return text + _(
+        "Of the {n} accounts in the field portfolios, {all_groups} are visited for every product "
+        "group and {some_groups} for the complex groups only (the simple add-ons are sold by tele "
+        "or online)."
+    ).format(
+        n=formats.num(port["accounts"].sum()),
+        all_groups=formats.num(port["field_all_groups"].sum()),
+        some_groups=formats.num(port["field_some_groups"].sum()),
+    )
 
 
 class KeyAccountCriteria(BaseModel):
@@ -627,9 +767,11 @@ def key_accounts(
         ``proposed_kam_id``, ``proposed_kam_name``; highest potential first.
     """
     cr = criteria or KeyAccountCriteria()
-    _require(measures, ["account_id", "rep_id", "mrr", "potential_mrr", "products"], "key_accounts")
-    _require(accounts, ["account_id", "name"], "key_accounts(accounts)")
-    _require(reps, ["rep_id", "name", "role"], "key_accounts(reps)")
+    require_columns(
+        measures, ["account_id", "rep_id", "mrr", "potential_mrr", "products"], "key_accounts"
+    )
+    require_columns(accounts, ["account_id", "name"], "key_accounts(accounts)")
+    require_columns(reps, ["rep_id", "name", "role"], "key_accounts(reps)")
     m = measures.merge(accounts[["account_id", "name"]], on="account_id", how="left")
     parent = (
         accounts.set_index("account_id")["parent_account_id"]
@@ -738,7 +880,7 @@ def key_account_list(
     pandas.DataFrame
         As :func:`key_accounts`.
     """
-    _require(accounts, ["account_id", "name", "owner_id"], "key_account_list(accounts)")
+    require_columns(accounts, ["account_id", "name", "owner_id"], "key_account_list(accounts)")
     measures = account_measures(
         portfolio_from_owners(accounts),
         contracts,
@@ -766,8 +908,8 @@ def flag_key_accounts(account_potential: pd.DataFrame, key: pd.DataFrame) -> pd.
         A copy with ``key_account`` (bool) and ``key_account_manager_id`` (the proposed
         key-account manager; missing for other accounts).
     """
-    _require(account_potential, ["account_id"], "flag_key_accounts(account_potential)")
-    _require(key, ["account_id", "proposed_kam_id"], "flag_key_accounts(key)")
+    require_columns(account_potential, ["account_id"], "flag_key_accounts(account_potential)")
+    require_columns(key, ["account_id", "proposed_kam_id"], "flag_key_accounts(key)")
     out = account_potential.copy()
     kam = pd.Series(
         key["proposed_kam_id"].astype("string").to_numpy(),
@@ -941,7 +1083,7 @@ def compute_kpis(
         Long format: ``level``, ``entity_id``, ``kpi_id``, ``value``, ``normalised``, ``rank``,
         ``score``, ``n_entities`` (entities ranked with it), ``peer_group``.
     """
-    _require(measures, list(MEASURES), "compute_kpis(measures)")
+    require_columns(measures, list(MEASURES), "compute_kpis(measures)")
     ent = pd.Series(entity.to_numpy(), index=measures.index)
     keep = ent.notna()
     sums = measures.loc[keep, list(MEASURES)].groupby(ent[keep].astype("string")).sum()
@@ -1019,7 +1161,7 @@ def fair_ranking(kpis: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataFrame:
         per category, ``kpis_scored``, ``rank`` (1 = best within the peer group); by peer group,
         best first.
     """
-    _require(kpis, ["entity_id", "kpi_id", "score"], "fair_ranking(kpis)")
+    require_columns(kpis, ["entity_id", "kpi_id", "score"], "fair_ranking(kpis)")
     cat = catalogue.loc[catalogue["ranking"].astype(bool), ["id", "category"]]
     k = kpis.merge(cat, left_on="kpi_id", right_on="id", how="inner")
     overall = k.groupby("entity_id")["score"].agg(["mean", "count"])
@@ -1061,7 +1203,7 @@ def portfolio_from_owners(accounts: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``account_id``, ``rep_id``.
     """
-    _require(accounts, ["account_id", "owner_id"], "portfolio_from_owners")
+    require_columns(accounts, ["account_id", "owner_id"], "portfolio_from_owners")
     return accounts[["account_id", "owner_id"]].rename(columns={"owner_id": "rep_id"})
 
 
@@ -1086,8 +1228,8 @@ def portfolio_owners(portfolios: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFra
         Indexed by ``rep_id`` (every id of ``reps`` and of ``portfolios``): ``name``, ``team``,
         ``role`` (the peer group for fair rankings) and ``vacant`` (bool).
     """
-    _require(portfolios, ["rep_id"], "portfolio_owners(portfolios)")
-    _require(reps, ["rep_id", "name", "team", "role"], "portfolio_owners(reps)")
+    require_columns(portfolios, ["rep_id"], "portfolio_owners(portfolios)")
+    require_columns(reps, ["rep_id", "name", "team", "role"], "portfolio_owners(reps)")
     known = reps.drop_duplicates("rep_id").set_index(reps["rep_id"].drop_duplicates().astype(str))
     out = known[["name", "team", "role"]].astype("string")
     out.index.name = "rep_id"
@@ -1129,7 +1271,7 @@ def kpi_wide(
     (pandas.DataFrame, dict)
         The table and the ``formats`` argument for :func:`salesanalytics.present.style.table`.
     """
-    _require(kpis, ["entity_id", "kpi_id", column], "kpi_wide")
+    require_columns(kpis, ["entity_id", "kpi_id", column], "kpi_wide")
     wide = kpis.pivot_table(index="entity_id", columns="kpi_id", values=column, aggfunc="first")
     cat = catalogue.set_index("id")
     ids = [i for i in cat.index if i in wide.columns]
@@ -1144,7 +1286,10 @@ def kpi_wide(
 
 
 def describe_portfolio(
-    summary: pd.DataFrame, key_accounts: pd.DataFrame, ranking: pd.DataFrame
+    summary: pd.DataFrame,
+    key_accounts: pd.DataFrame,
+    ranking: pd.DataFrame,
+    channel_split: pd.DataFrame | None = None,
 ) -> list[str]:
     """Plain-language findings on the portfolio matrix, key accounts and the rep ranking.
 
@@ -1156,7 +1301,15 @@ def describe_portfolio(
         Output of :func:`key_accounts`.
     ranking
         Output of :func:`fair_ranking` (with an optional ``name`` column).
+    channel_split
+        :func:`channel_split`: when the channel matrix leaves accounts to tele and online
+        entirely, the portfolios are the field portfolios and the shares say so (the MRR of the
+        whole client is the intake's).
     """
+    outside = 0
+    if channel_split is not None and len(channel_split):
+        cs = channel_split.set_index("matrix_cell")
+        outside = int(cs.loc[NO_FIELD_WORK, "accounts"]) if NO_FIELD_WORK in cs.index else 0
     s = summary.set_index("matrix_cell")
     total_acc = max(int(s["accounts"].sum()), 1)
     dev = s.loc["develop"] if "develop" in s.index else None
@@ -1168,27 +1321,34 @@ def describe_portfolio(
                 "('develop'): together {potential} potential MRR against {current} today. This is "
                 "where additional selling time pays most."
             ).format(
-                n=style.num(dev["accounts"]),
-                share=style.pct(dev["accounts"] / total_acc, 0),
-                potential=style.chf(dev["potential_mrr"]),
-                current=style.chf(dev["current_mrr"]),
+                n=formats.num(dev["accounts"]),
+                share=formats.pct(dev["accounts"] / total_acc, 0),
+                potential=formats.chf(dev["potential_mrr"]),
+                current=formats.chf(dev["current_mrr"]),
             )
         )
     if "defend" in s.index:
         d = s.loc["defend"]
         out.append(
-            _(
-                "{n} accounts carry {share} of today's MRR and still have high potential "
-                "('defend'): they need regular reviews and early renewal talks."
-            ).format(n=style.num(d["accounts"]), share=style.pct(d["share_of_mrr"], 0))
+            (
+                _(
+                    "{n} accounts carry {share} of the field portfolios' MRR and still have high "
+                    "potential ('defend'): they need regular reviews and early renewal talks."
+                )
+                if outside
+                else _(
+                    "{n} accounts carry {share} of today's MRR and still have high potential "
+                    "('defend'): they need regular reviews and early renewal talks."
+                )
+            ).format(n=formats.num(d["accounts"]), share=formats.pct(d["share_of_mrr"], 0))
         )
     out.append(
         _(
             "{n} accounts qualify as key accounts ({potential} potential MRR); each has a "
             "proposed key-account manager."
         ).format(
-            n=style.num(len(key_accounts)),
-            potential=style.chf(key_accounts["potential_mrr"].sum()),
+            n=formats.num(len(key_accounts)),
+            potential=formats.chf(key_accounts["potential_mrr"].sum()),
         )
     )
     label = "name" if "name" in ranking.columns else "entity_id"
@@ -1203,7 +1363,7 @@ def describe_portfolio(
                 _(
                     "{n} portfolio(s) belong to territories without a rep yet (vacant "
                     "territories; a hire is needed): they are listed but not ranked."
-                ).format(n=style.num(len(r)))
+                ).format(n=formats.num(len(r)))
             )
             continue
         if len(r) < 2:
@@ -1229,73 +1389,3 @@ def describe_portfolio(
             )
         )
     return out
-
-
-def plot_matrix(summary: pd.DataFrame, ax: Any = None) -> Any:
-    """Bar chart of accounts, today's MRR and potential MRR per portfolio matrix cell.
-
-    Parameters
-    ----------
-    summary
-        Output of :func:`matrix_summary` (``matrix_cell``, ``accounts``, ``current_mrr``,
-        ``potential_mrr``).
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _fig, ax = plt.subplots()
-    shares = pd.DataFrame(
-        {
-            _("accounts"): summary["accounts"] / summary["accounts"].sum(),
-            _("MRR today"): summary["current_mrr"] / summary["current_mrr"].sum(),
-            _("potential MRR"): summary["potential_mrr"] / summary["potential_mrr"].sum(),
-        }
-    )
-    shares.index = pd.Index(
-        [_(str(c)) for c in summary["matrix_cell"]], name=summary["matrix_cell"].name
-    )
-    shares.T.plot.barh(stacked=True, ax=ax, width=0.6)
-    ax.set_xlabel(_("share"))
-    ax.set_xlim(0, 1)
-    ax.set_ylabel("")
-    ax.set_title(_("Portfolio matrix: where accounts, revenue and potential sit"))
-    ax.legend(frameon=False, bbox_to_anchor=(1, 1), loc="upper left")
-    return ax
-
-
-def plot_ranking(ranking: pd.DataFrame, label: str = "name", ax: Any = None) -> Any:
-    """Horizontal bars of the overall fair score per rep (output of :func:`fair_ranking`).
-
-    Portfolios of vacant territories (peer group :data:`VACANT_LABEL`) have no rep to rank and
-    are left out of the chart (the ranking table lists them).
-    """
-    import matplotlib.pyplot as plt
-
-    if "peer_group" in ranking.columns:
-        ranking = ranking[ranking["peer_group"].astype("string").fillna("") != VACANT_LABEL]
-    if ax is None:
-        _fig, ax = plt.subplots(figsize=(8, 0.28 * len(ranking) + 1.2))
-    r = ranking.iloc[::-1]
-    ids = r["entity_id"].astype("string")
-    names = (r[label].astype("string").fillna(ids) if label in r.columns else ids).astype(object)
-    groups = (
-        r["peer_group"].astype("string").fillna("(none)").astype(object)
-        if "peer_group" in r.columns
-        else pd.Series("all", index=r.index)
-    )
-    colors = {g: style.PALETTE[i % len(style.PALETTE)] for i, g in enumerate(dict.fromkeys(groups))}
-    ax.barh(names, r["overall_score"], color=groups.map(colors).tolist())
-    if len(colors) > 1:
-        from matplotlib.patches import Patch
-
-        ax.legend(
-            [Patch(color=c) for c in colors.values()],
-            [_(str(g)) for g in colors],
-            frameon=False,
-            loc="lower right",
-        )
-    ax.axvline(50, color="#8c8c8c", lw=1, ls="--")
-    ax.set_xlim(0, 100)
-    ax.set_xlabel(_("overall score (0 = worst, 100 = best on every KPI)"))
-    ax.set_title(_("Fair ranking of portfolios"))
-    return ax

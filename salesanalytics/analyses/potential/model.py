@@ -26,9 +26,16 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from salesanalytics.present import style
+from salesanalytics.errors import require_columns
+from salesanalytics.present import formats
 from salesanalytics.present.i18n import gettext as _
 from salesanalytics.reference import geo
+from salesanalytics.reference.geography import (
+    Geography,
+    SwissPolygons,
+    account_keys,
+    for_accounts,
+)
 
 __all__ = [
     "FEATURES",
@@ -37,10 +44,12 @@ __all__ = [
     "aggregate_potential",
     "current_mrr",
     "estimate_potential",
+    "map_geography",
     "model_summary",
     "potential_findings",
     "recovery_report",
     "white_space_by_group",
+    "with_map_key",
 ]
 
 FEATURES: tuple[str, ...] = ("log_employees", "industry", "urban")
@@ -71,22 +80,13 @@ def current_mrr(contracts: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.Series
     pandas.Series
         MRR in CHF indexed by ``account_id`` (accounts without an active contract are absent).
     """
-    _require(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
+    require_columns(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
     day = pd.Timestamp(as_of)
     c = contracts
     active = (c["start_date"] <= day) & (c["end_date"].isna() | (c["end_date"] > day))
     out = c.loc[active].groupby("account_id", sort=True)["mrr"].sum()
     out.name = "current_mrr"
     return out
-
-
-def _require(df: pd.DataFrame, cols: Sequence[str], name: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise KeyError(
-            f"table '{name}' lacks column(s) {missing}; it has {list(df.columns)}. "
-            "Map them in the intake (see docs/data-model.md)."
-        )
 
 
 def size_band(employees: pd.Series) -> pd.Series:
@@ -96,6 +96,28 @@ def size_band(employees: pd.Series) -> pd.Series:
     for lo, hi, label in SIZE_BANDS:
         out[(e >= lo) & (e <= hi)] = label
     return out
+
+
+def map_geography(accounts: pd.DataFrame) -> Geography:
+    """The geography the accounts' maps are drawn on: every country of the accounts
+    (``country``; Switzerland where there is none), see
+    :func:`salesanalytics.reference.geography.for_accounts`."""
+    return for_accounts(accounts)
+
+
+def with_map_key(accounts: pd.DataFrame, g: Geography | None = None) -> pd.DataFrame:
+    """``accounts`` with a column ``map_key``: the key of its postal code on the map of ``g``
+    (default :func:`map_geography`): the postal code itself, or ``"DE-10115"`` when the map
+    spans several countries (Swiss and Austrian codes overlap).
+
+    Parameters
+    ----------
+    accounts
+        ``postal_code`` and (optional) ``country`` per account.
+    """
+    require_columns(accounts, ["postal_code"], "accounts")
+    g = map_geography(accounts) if g is None else g
+    return accounts.assign(map_key=account_keys(accounts, g).to_numpy())
 
 
 def account_features(
@@ -109,9 +131,12 @@ def account_features(
         Canonical ``accounts``; uses ``account_id``, ``employees``, ``industry`` and
         ``postal_code`` (each optional except the id).
     postal_codes
-        Postal-code table with ``postal_code`` and ``density`` (default
-        :func:`salesanalytics.reference.geo.postal_codes`). An account is *urban* when its postal code is in
-        the densest third of postal codes (density at or above the 2/3-quantile).
+        Postal-code table with ``postal_code`` and ``density`` (default: the postal codes of the
+        accounts' countries, :func:`map_geography`; Swiss densities from the 2016 population,
+        elsewhere from the population estimate of
+        :meth:`salesanalytics.reference.geography.GeoNamesPoints.postal_codes`). An account is *urban* when
+        its postal code is in the densest third of postal codes (density at or above the
+        2/3-quantile).
 
     Returns
     -------
@@ -121,7 +146,7 @@ def account_features(
         the postal code is unknown), ``size_band``; ``imputed`` counts the missing values filled:
         employees by the median of the account's industry, urban by 0 when some accounts have it.
     """
-    _require(accounts, ["account_id"], "accounts")
+    require_columns(accounts, ["account_id"], "accounts")
     n = len(accounts)
     feat = pd.DataFrame(
         {"account_id": accounts["account_id"].astype("string")}, index=accounts.index
@@ -148,12 +173,21 @@ def account_features(
     feat["size_band"] = size_band(emp)
     urban = pd.Series(np.nan, index=accounts.index)
     if "postal_code" in accounts and accounts["postal_code"].notna().any():
-        pc = geo.postal_codes() if postal_codes is None else postal_codes
+        codes = accounts["postal_code"]
+        if postal_codes is not None:
+            pc = postal_codes
+        else:
+            g = map_geography(accounts)
+            if isinstance(g, SwissPolygons):
+                pc = geo.postal_codes()
+            else:  # the geography's keys ("DE-10115" when several countries)
+                pc = g.postal_codes().assign(postal_code=lambda d: d["key"])
+                codes = account_keys(accounts, g)
         dens = pc.dropna(subset=["density"])
         threshold = float(dens["density"].quantile(2 / 3))
         is_urban = (dens["density"] >= threshold).astype(float)
         is_urban.index = dens["postal_code"].astype("string")
-        urban = accounts["postal_code"].astype("string").map(is_urban).astype("float64")
+        urban = codes.astype("string").map(is_urban).astype("float64")
         known = urban.notna()
         imputed["urban"] = int((~known).sum())
         urban = urban.fillna(0.0)
@@ -171,7 +205,8 @@ class PotentialResult:
     ----------
     accounts
         One row per account: ``account_id``, ``status``, ``current_mrr``, ``potential_mrr``,
-        ``white_space_mrr``, ``postal_code``, ``canton``, ``municipality``, ``industry``,
+        ``white_space_mrr``, ``postal_code``, ``country``, ``canton``, ``municipality``,
+        ``industry``,
         ``size_band``, ``employees``, ``urban``, ``predicted_mrr`` (model value before the floor at
         current revenue), ``capped`` (current revenue above the prediction).
     coefficients
@@ -226,7 +261,7 @@ def estimate_potential(
         For a quantile outside (0, 1), unknown features, or fewer than 20 accounts with revenue
         to fit on.
     """
-    _require(accounts, ["account_id", "status"], "accounts")
+    require_columns(accounts, ["account_id", "status"], "accounts")
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be between 0 and 1 (e.g. 0.8); got {quantile}")
     unknown = [f for f in features if f not in FEATURES]
@@ -280,7 +315,7 @@ def estimate_potential(
     out["potential_mrr"] = np.maximum(out["predicted_mrr"], out["current_mrr"])
     out["capped"] = out["current_mrr"] > out["predicted_mrr"]
     out["white_space_mrr"] = out["potential_mrr"] - out["current_mrr"]
-    for col in ("postal_code", "canton", "municipality"):
+    for col in ("postal_code", "country", "canton", "municipality"):
         out[col] = (
             accounts[col].astype("string").to_numpy()
             if col in accounts
@@ -288,7 +323,15 @@ def estimate_potential(
         )
     for col in ("industry", "size_band", "employees", "urban"):
         out[col] = feat[col].to_numpy()
-    for col in ("account_id", "status", "postal_code", "canton", "municipality", "industry"):
+    for col in (
+        "account_id",
+        "status",
+        "postal_code",
+        "country",
+        "canton",
+        "municipality",
+        "industry",
+    ):
         out[col] = out[col].astype("string")
     ci = model.conf_int()
     coefs = pd.DataFrame(
@@ -354,9 +397,13 @@ def white_space_by_group(
         (bool); only rows with white space > 0. Per account the rows sum to its
         ``white_space_mrr``.
     """
-    _require(potential, ["account_id", "white_space_mrr", *segment_cols], "account_potential")
-    _require(contracts, ["account_id", "product_id", "start_date", "end_date", "mrr"], "contracts")
-    _require(products, ["product_id", "product_group"], "products")
+    require_columns(
+        potential, ["account_id", "white_space_mrr", *segment_cols], "account_potential"
+    )
+    require_columns(
+        contracts, ["account_id", "product_id", "start_date", "end_date", "mrr"], "contracts"
+    )
+    require_columns(products, ["product_id", "product_group"], "products")
     day = pd.Timestamp(as_of)
     c = contracts
     active = c.loc[(c["start_date"] <= day) & (c["end_date"].isna() | (c["end_date"] > day))]
@@ -471,7 +518,7 @@ def aggregate_potential(
         sorted by potential, largest first.
     """
     keys = [by] if isinstance(by, str) else list(by)
-    _require(
+    require_columns(
         potential,
         ["account_id", "status", "current_mrr", "potential_mrr", "white_space_mrr", *keys],
         "account_potential",
@@ -518,8 +565,8 @@ def recovery_report(
         estimate on log truth). ``calibration``: per decile of the estimate ``decile``, ``n``,
         ``mean_estimate``, ``mean_truth``, ``ratio``.
     """
-    _require(estimated, ["account_id", "potential_mrr"], "estimated")
-    _require(truth, ["account_id", "potential_mrr"], "truth")
+    require_columns(estimated, ["account_id", "potential_mrr"], "estimated")
+    require_columns(truth, ["account_id", "potential_mrr"], "truth")
     m = estimated[["account_id", "potential_mrr"]].merge(
         truth[["account_id", "potential_mrr"]].astype({"account_id": "string"}),
         on="account_id",
@@ -557,16 +604,16 @@ def potential_findings(result: PotentialResult) -> list[str]:
             "Total monthly revenue potential: {potential} against {current} today "
             "({penetration} penetration)."
         ).format(
-            potential=style.money(pot), current=style.money(cur), penetration=f"{cur / pot:.0%}"
+            potential=formats.money(pot), current=formats.money(cur), penetration=f"{cur / pot:.0%}"
         ),
         _(
             "Existing customers could grow by {customers} per month if each bought as much as "
             "the top {top}% of comparable customers; prospects and former customers add "
             "{prospects} per month."
         ).format(
-            customers=style.money(cust["white_space_mrr"].sum()),
+            customers=formats.money(cust["white_space_mrr"].sum()),
             top=100 - q,
-            prospects=style.money(pros["white_space_mrr"].sum()),
+            prospects=formats.money(pros["white_space_mrr"].sum()),
         ),
     ]
     coef = result.coefficients.set_index("term")["coef"]
@@ -590,19 +637,21 @@ def potential_findings(result: PotentialResult) -> list[str]:
 def model_summary(result: PotentialResult) -> str:
     """How the potential model was fitted, in words for the client: customers used, accounts
     scored, the characteristics used and how many missing values were filled in."""
-    from salesanalytics.present import style
+    from salesanalytics.present import formats
 
     info = result.info
-    feats = ", ".join(style.label(f).lower() for f in info["features"])
-    filled = [f"{style.num(n)} × {style.label(k).lower()}" for k, n in info["imputed"].items() if n]
+    feats = ", ".join(formats.label(f).lower() for f in info["features"])
+    filled = [
+        f"{formats.num(n)} × {formats.label(k).lower()}" for k, n in info["imputed"].items() if n
+    ]
     return _(
         "Model fitted on {n_fit} paying customers ({n_excluded} customers without active "
         "contracts left out of the fit), applied to all {n} accounts. Characteristics used: "
         "{features}. Missing values filled in: {filled}."
     ).format(
-        n_fit=style.num(info["n_fit"]),
-        n_excluded=style.num(info["n_excluded_fit"]),
-        n=style.num(len(result.accounts)),
+        n_fit=formats.num(info["n_fit"]),
+        n_excluded=formats.num(info["n_excluded_fit"]),
+        n=formats.num(len(result.accounts)),
         features=feats,
         filled=", ".join(filled) if filled else _("none"),
     )

@@ -19,8 +19,9 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from salesanalytics.errors import require_columns
 from salesanalytics.ingest.schema import CHANNELS, REP_ROLES
-from salesanalytics.present import style
+from salesanalytics.present import formats
 from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
@@ -190,9 +191,9 @@ def role_profiles(
         )
     out = pd.DataFrame(rows)
     if pay is not None:
-        for c in ("role", "base_salary", "target_incentive", "pay_mix", "measures"):
-            if c not in pay.columns:
-                raise KeyError(f"pay lacks column '{c}'; it has: {', '.join(pay.columns)}")
+        require_columns(
+            pay, ["role", "base_salary", "target_incentive", "pay_mix", "measures"], "pay"
+        )
         p = pay[["role", "base_salary", "target_incentive", "pay_mix", "measures"]].rename(
             columns={"measures": "plan_measures"}
         )
@@ -301,42 +302,8 @@ def headcount(
         If ``channel_summary`` lacks a column or a channel of the roles.
     """
     if channel_summary is None:
-        today = fte_today(reps).set_index("role")["fte_today"]
-        out = pd.DataFrame(
-            [{"role": k, "name": r.name, "channel": r.channel or "–"} for k, r in cat.roles.items()]
-        )
-        for c in ("workload_hours", "capacity_hours", "fte_needed"):
-            out[c] = np.nan
-        out["fte_today"] = out["role"].map(today).fillna(0.0).astype(float)
-        out["gap"] = np.nan
-        out.attrs["note"] = (
-            "The FTE each role needs is not computed: it follows from the channel workload "
-            "(channel phase), which needs the activity log and the channel cost rates."
-        )
-        return out
-    for c in ("channel", "workload_hours"):
-        if c not in channel_summary.columns:
-            raise KeyError(
-                f"channel_summary lacks column '{c}'; it has: {', '.join(channel_summary.columns)}"
-            )
-    if "scenario" in channel_summary.columns:
-        known = sorted(map(str, channel_summary["scenario"].dropna().unique()))
-        if scenario not in known:
-            raise KeyError(
-                f"channel_summary has no scenario '{scenario}'; scenarios: {', '.join(known)}"
-            )
-        base = channel_summary[channel_summary["scenario"] == "today"]
-        channel_summary = channel_summary[channel_summary["scenario"] == scenario]
-    else:
-        base = channel_summary.iloc[0:0]
-    if method not in ("auto", "capacity", "relative"):
-        raise ValueError(f"method must be 'auto', 'capacity' or 'relative'; got '{method}'.")
-    owns_fte = "fte_needed" in channel_summary.columns and bool(
-        channel_summary["fte_needed"].notna().any()
-    )
-    relative = method == "relative" or (method == "auto" and len(base) > 0 and not owns_fte)
-    if relative and base.empty:
-        raise KeyError("method 'relative' needs a 'today' scenario in channel_summary.")
+        return _headcount_without_workload(cat, reps)
+    channel_summary, base, relative = _scenario_workload(channel_summary, scenario, method)
     base_work = base.set_index(base["channel"].astype(str))["workload_hours"] if relative else None
     cs = channel_summary.set_index(channel_summary["channel"].astype(str))
     missing = [
@@ -350,64 +317,17 @@ def headcount(
             f"it has: {', '.join(cs.index)}"
         )
     today = fte_today(reps).set_index("role")
-    rows = []
     ka_hours = 0.0
     if "key_account" in cat.roles and key_account_hours is not None:
         ka_hours = float(key_account_hours)
     elif "key_account" in cat.roles and n_key_accounts:
         ka_hours = n_key_accounts * cat.key_account_hours
+    keep_ka_team = not n_key_accounts and key_account_hours is None
+    rows = []
     for key, r in cat.roles.items():
         if key == "team_lead" or r.channel is None:
             continue
-        if key == "key_account":
-            work, cap = ka_hours, r.capacity_hours
-            if not n_key_accounts and key_account_hours is None:
-                # no key-account list: keep today's key-account team
-                now = float(today["fte_today"].get(key, 0.0))
-                rows.append(
-                    {
-                        "role": key,
-                        "name": r.name,
-                        "channel": r.channel,
-                        "workload_hours": np.nan,
-                        "capacity_hours": np.nan,
-                        "fte_needed": now,
-                    }
-                )
-                continue
-        else:
-            row = cs.loc[r.channel]
-            work = float(row["workload_hours"])
-            cap = r.capacity_hours
-            if "fte_needed" in cs.columns and float(row.get("fte_needed", 0) or 0) > 0:
-                cap = work / float(row["fte_needed"])
-            if relative:
-                prev = float(base_work.get(r.channel, np.nan))
-                now = float(today["fte_today"].get(key, 0.0))
-                need = now * work / prev if prev > 0 else np.nan
-                rows.append(
-                    {
-                        "role": key,
-                        "name": r.name,
-                        "channel": r.channel,
-                        "workload_hours": work,
-                        "capacity_hours": work / need if need else np.nan,
-                        "fte_needed": need,
-                    }
-                )
-                continue
-            if r.channel == "field" and "key_account" in cat.roles:
-                work = max(work - ka_hours, 0.0)
-        rows.append(
-            {
-                "role": key,
-                "name": r.name,
-                "channel": r.channel,
-                "workload_hours": work,
-                "capacity_hours": cap,
-                "fte_needed": work / cap if cap else np.nan,
-            }
-        )
+        rows.append(_role_need(key, r, cat, cs, base_work, today, ka_hours, keep_ka_team))
     if "team_lead" in cat.roles:
         others = float(np.nansum([x["fte_needed"] for x in rows]))
         rows.append(
@@ -426,20 +346,120 @@ def headcount(
     return out
 
 
+def _headcount_without_workload(cat: RoleCatalogue, reps: pd.DataFrame) -> pd.DataFrame:
+    """Today's FTE per role only, with a note why the need is not computed (no channel workload)."""
+    today = fte_today(reps).set_index("role")["fte_today"]
+    out = pd.DataFrame(
+        [{"role": k, "name": r.name, "channel": r.channel or "–"} for k, r in cat.roles.items()]
+    )
+    for c in ("workload_hours", "capacity_hours", "fte_needed"):
+        out[c] = np.nan
+    out["fte_today"] = out["role"].map(today).fillna(0.0).astype(float)
+    out["gap"] = np.nan
+    out.attrs["note"] = (
+        "The FTE each role needs is not computed: it follows from the channel workload "
+        "(channel phase), which needs the activity log and the channel cost rates."
+    )
+    return out
+
+
+def _scenario_workload(
+    channel_summary: pd.DataFrame, scenario: str, method: str
+) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """The scenario's workload rows, today's rows (for the relative method) and whether the need
+    is scaled from today's FTE (``relative``) rather than computed from capacity hours."""
+    require_columns(channel_summary, ["channel", "workload_hours"], "channel_summary")
+    if "scenario" in channel_summary.columns:
+        known = sorted(map(str, channel_summary["scenario"].dropna().unique()))
+        if scenario not in known:
+            raise KeyError(
+                f"channel_summary has no scenario '{scenario}'; scenarios: {', '.join(known)}"
+            )
+        base = channel_summary[channel_summary["scenario"] == "today"]
+        channel_summary = channel_summary[channel_summary["scenario"] == scenario]
+    else:
+        base = channel_summary.iloc[0:0]
+    if method not in ("auto", "capacity", "relative"):
+        raise ValueError(f"method must be 'auto', 'capacity' or 'relative'; got '{method}'.")
+    owns_fte = "fte_needed" in channel_summary.columns and bool(
+        channel_summary["fte_needed"].notna().any()
+    )
+    relative = method == "relative" or (method == "auto" and len(base) > 0 and not owns_fte)
+    if relative and base.empty:
+        raise KeyError("method 'relative' needs a 'today' scenario in channel_summary.")
+    return channel_summary, base, relative
+
+
+def _role_need(
+    key: str,
+    r: Role,
+    cat: RoleCatalogue,
+    cs: pd.DataFrame,
+    base_work: pd.Series | None,
+    today: pd.DataFrame,
+    ka_hours: float,
+    keep_ka_team: bool,
+) -> dict[str, Any]:
+    """One role's workload, capacity and FTE needed: key accounts from their hours (today's team
+    without a key-account list), the other roles from their channel's workload (scaled from
+    today's FTE where ``base_work`` is given; field net of the key-account hours)."""
+    if key == "key_account":
+        work, cap = ka_hours, r.capacity_hours
+        if keep_ka_team:
+            # no key-account list: keep today's key-account team
+            now = float(today["fte_today"].get(key, 0.0))
+            return {
+                "role": key,
+                "name": r.name,
+                "channel": r.channel,
+                "workload_hours": np.nan,
+                "capacity_hours": np.nan,
+                "fte_needed": now,
+            }
+    else:
+        row = cs.loc[r.channel]
+        work = float(row["workload_hours"])
+        cap = r.capacity_hours
+        if "fte_needed" in cs.columns and float(row.get("fte_needed", 0) or 0) > 0:
+            cap = work / float(row["fte_needed"])
+        if base_work is not None:
+            prev = float(base_work.get(r.channel, np.nan))
+            now = float(today["fte_today"].get(key, 0.0))
+            need = now * work / prev if prev > 0 else np.nan
+            return {
+                "role": key,
+                "name": r.name,
+                "channel": r.channel,
+                "workload_hours": work,
+                "capacity_hours": work / need if need else np.nan,
+                "fte_needed": need,
+            }
+        if r.channel == "field" and "key_account" in cat.roles:
+            work = max(work - ka_hours, 0.0)
+    return {
+        "role": key,
+        "name": r.name,
+        "channel": r.channel,
+        "workload_hours": work,
+        "capacity_hours": cap,
+        "fte_needed": work / cap if cap else np.nan,
+    }
+
+
 def headcount_text(hc: pd.DataFrame) -> str:
     """Plain-language summary of :func:`headcount` for the client."""
     if hc["fte_needed"].isna().all():
-        return _("{fte} FTE in sales today. ").format(fte=style.num(hc["fte_today"].sum(), 1)) + _(
-            hc.attrs.get("note", "The FTE needed is not computed.")
-        )
+        return _("{fte} FTE in sales today. ").format(
+            fte=formats.num(hc["fte_today"].sum(), 1)
+        ) + _(hc.attrs.get("note", "The FTE needed is not computed."))
     need, now = hc["fte_needed"].sum(), hc["fte_today"].sum()
     parts = [
         _(
             "The proposed channel mix needs {need} FTE in sales against {now} today ({diff})."
         ).format(
-            need=style.num(need, 1),
-            now=style.num(now, 1),
-            diff=("+" if need >= now else "-") + style.num(abs(need - now), 1),
+            need=formats.num(need, 1),
+            now=formats.num(now, 1),
+            diff=("+" if need >= now else "-") + formats.num(abs(need - now), 1),
         )
     ]
     hire = hc[hc["gap"] >= 0.5].sort_values("gap", ascending=False)
@@ -447,13 +467,13 @@ def headcount_text(hc: pd.DataFrame) -> str:
     if len(hire):
         parts.append(
             _("Build up: ")
-            + ", ".join(f"{_(str(r.name))} +{style.num(r.gap, 1)}" for r in hire.itertuples())
+            + ", ".join(f"{_(str(r.name))} +{formats.num(r.gap, 1)}" for r in hire.itertuples())
             + "."
         )
     if len(cut):
         parts.append(
             _("Shift or reduce: ")
-            + ", ".join(f"{_(str(r.name))} {style.num(r.gap, 1)}" for r in cut.itertuples())
+            + ", ".join(f"{_(str(r.name))} {formats.num(r.gap, 1)}" for r in cut.itertuples())
             + "."
         )
     return " ".join(parts)
@@ -463,13 +483,14 @@ def territory_fte(territories: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame
     """FTE the new territories need at their planned workload, per role of the territory owners.
 
     A cross-check of :func:`headcount` from the territory design: each territory's workload
-    (plus travel, where given) against its owner's capacity.
+    (service plus travel from its rep's base, as the territory table gives it) against its
+    owner's capacity.
 
     Parameters
     ----------
     territories
-        Columns ``territory_id``, ``rep_id``, ``workload_hours``, ``capacity_hours``; optional
-        ``travel_hours`` and ``fte`` (default 1).
+        Columns ``territory_id``, ``rep_id``, ``workload_hours`` (travel included),
+        ``capacity_hours``; optional ``fte`` (default 1).
     reps
         Columns ``rep_id``, ``role``.
 
@@ -477,17 +498,17 @@ def territory_fte(territories: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame
     -------
     pandas.DataFrame
         ``role, territories, workload_hours, capacity_hours, fte_needed`` where
-        ``fte_needed = sum(fte x (workload + travel) / capacity)``; territories with no capacity
+        ``fte_needed = sum(fte x workload / capacity)``; territories with no capacity
         are left out and counted in ``attrs["no_capacity"]``.
     """
-    for c in ("territory_id", "rep_id", "workload_hours", "capacity_hours"):
-        if c not in territories.columns:
-            raise KeyError(
-                f"territories lacks column '{c}'; it has: {', '.join(territories.columns)}"
-            )
+    require_columns(
+        territories, ["territory_id", "rep_id", "workload_hours", "capacity_hours"], "territories"
+    )
     t = territories.merge(reps[["rep_id", "role"]], on="rep_id", how="left")
     t["role"] = t["role"].fillna("unknown")
-    work = t["workload_hours"] + (t["travel_hours"].fillna(0.0) if "travel_hours" in t else 0.0)
+    # the territory table's workload is service plus travel from the rep's base already
+    # (travel_hours is the part of it spent driving): not added twice
+    work = t["workload_hours"]
     fte = t["fte"].fillna(1.0) if "fte" in t else 1.0
     ok = t["capacity_hours"] > 0
     t = t.assign(_work=work, _need=fte * work / t["capacity_hours"].where(ok))

@@ -15,13 +15,13 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from salesanalytics.present import style
+from salesanalytics.present import formats
 from salesanalytics.present.i18n import N_
 from salesanalytics.present.i18n import gettext as _
 
@@ -33,7 +33,6 @@ __all__ = [
     "key_figures",
     "one_page_html",
     "phase_status",
-    "plot_overview",
     "recommendations",
     "tiles",
 ]
@@ -51,14 +50,12 @@ BUILDING_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
 """The engagement's building blocks and the phases that make them up, in order."""
 
 
-def _titles() -> dict[str, str]:
-    from salesanalytics.engagement.phases import all_phases
-
-    return {p.name: _(p.title) for p in all_phases()}
-
-
 def phase_status(
-    run_dir: str | os.PathLike[str], report_dir: str = "client", from_dir: str = "client"
+    run_dir: str | os.PathLike[str],
+    report_dir: str = "client",
+    from_dir: str = "client",
+    *,
+    titles: Mapping[str, str],
 ) -> pd.DataFrame:
     """Which phases ran in the run, their headlines and the link to their client report.
 
@@ -70,6 +67,9 @@ def phase_status(
         Folder of the client reports inside the run (``<run>/client/<phase>.html``).
     from_dir
         Folder (inside the run) of the page that will hold the links; links are relative to it.
+    titles
+        Phase name -> title shown to the client (handed in by the engagement, e.g.
+        ``salesanalytics.engagement.phases.titles()``); a phase without one shows its name.
 
     Returns
     -------
@@ -78,7 +78,6 @@ def phase_status(
         the phase did not run).
     """
     run = Path(run_dir)
-    titles = _titles()
     rows = []
     for _block, phases in BUILDING_BLOCKS:
         for ph in phases:
@@ -100,7 +99,7 @@ def phase_status(
             rows.append(
                 {
                     "phase": ph,
-                    "title": titles.get(ph, ph),
+                    "title": _(titles.get(ph, ph)),
                     "available": available,
                     "headlines": heads,
                     "href": href,
@@ -118,59 +117,59 @@ def _fig_intake(run: Path) -> list[tuple[str, str]]:
     r = _read(run, "intake", "reps", ["rep_id", "active"])
     active = int(r["active"].fillna(True).astype(bool).sum())
     return [
-        (N_("Accounts in the CRM"), style.num(len(a))),
-        ("Customers", style.num(int((a["status"] == "customer").sum()))),
-        (N_("Active sales staff"), style.num(active)),
+        (N_("Accounts in the CRM"), formats.num(len(a))),
+        ("Customers", formats.num(int((a["status"] == "customer").sum()))),
+        (N_("Active sales staff"), formats.num(active)),
     ]
 
 
 def _fig_potential(run: Path) -> list[tuple[str, str]]:
     p = _read(run, "potential", "account_potential", ["potential_mrr", "white_space_mrr"])
     return [
-        (N_("Yearly revenue potential"), style.chf(12 * p["potential_mrr"].sum(), compact=True)),
-        (N_("Yearly white space"), style.chf(12 * p["white_space_mrr"].sum(), compact=True)),
+        (N_("Yearly revenue potential"), formats.chf(12 * p["potential_mrr"].sum(), compact=True)),
+        (N_("Yearly white space"), formats.chf(12 * p["white_space_mrr"].sum(), compact=True)),
     ]
 
 
 def _fig_territory(run: Path) -> list[tuple[str, str]]:
     a = _read(run, "territory", "assignment", ["changed"])
-    return [(N_("Accounts changing owner"), style.pct(a["changed"].astype(bool).mean()))]
+    return [(N_("Accounts changing owner"), formats.pct(a["changed"].astype(bool).mean()))]
 
 
 def _fig_portfolio(run: Path) -> list[tuple[str, str]]:
     k = _read(run, "potential", "key_accounts", ["account_id"])  # the one list (potential owns it)
-    return [(N_("Key accounts"), style.num(len(k)))]
+    return [(N_("Key accounts"), formats.num(len(k)))]
 
 
 def _fig_churn(run: Path) -> list[tuple[str, str]]:
     c = _read(run, "churn", "customer_churn", ["churn_probability"])
     return [
-        (N_("Average 12-month churn risk of customers"), style.pct(c["churn_probability"].mean()))
+        (N_("Average 12-month churn risk of customers"), formats.pct(c["churn_probability"].mean()))
     ]
 
 
 def _fig_channels(run: Path) -> list[tuple[str, str]]:
     a = _read(run, "channels", "account_channel", ["current_channel", "proposed_channel"])
     moved = (a["current_channel"].astype(str) != a["proposed_channel"].astype(str)).mean()
-    return [(N_("Accounts moving to another channel"), style.pct(moved))]
+    return [(N_("Accounts moving to another channel"), formats.pct(moved))]
 
 
 def _fig_funnel(run: Path) -> list[tuple[str, str]]:
     s = _read(run, "funnel", "stuck_deals")
-    return [(N_("Open deals stuck in the funnel"), style.num(len(s)))]
+    return [(N_("Open deals stuck in the funnel"), formats.num(len(s)))]
 
 
 def _fig_controlling(run: Path) -> list[tuple[str, str]]:
     k = _read(run, "controlling", "kpi_actuals", ["level", "status"])
     reps = k[k["level"] == "rep"]
-    return [(N_("Rep KPIs in the red"), style.pct((reps["status"] == "red").mean()))]
+    return [(N_("Rep KPIs in the red"), formats.pct((reps["status"] == "red").mean()))]
 
 
 def _fig_compensation(run: Path) -> list[tuple[str, str]]:
     c = _read(run, "compensation", "plan_comparison").set_index("plan")
     out = [
-        (N_("Cost of sales today"), style.pct(c.loc["current", "cost_of_sales"])),
-        (N_("Cost of sales, proposed plan"), style.pct(c.loc["proposed", "cost_of_sales"])),
+        (N_("Cost of sales today"), formats.pct(c.loc["current", "cost_of_sales"])),
+        (N_("Cost of sales, proposed plan"), formats.pct(c.loc["proposed", "cost_of_sales"])),
     ]
     s = _read(run, "compensation", "simulation_summary")
     v = s.set_index(["scenario", "statistic"])["value"]
@@ -178,8 +177,8 @@ def _fig_compensation(run: Path) -> list[tuple[str, str]]:
         out.append(
             (
                 N_("Simulated incentive cost, proposed plan (P10-P90)"),
-                f"{style.chf(v['proposed', 'cost_p10'], compact=True)} – "
-                f"{style.chf(v['proposed', 'cost_p90'], compact=True)}",
+                f"{formats.chf(v['proposed', 'cost_p10'], compact=True)} – "
+                f"{formats.chf(v['proposed', 'cost_p90'], compact=True)}",
             )
         )
     return out
@@ -189,8 +188,8 @@ def _fig_roles(run: Path) -> list[tuple[str, str]]:
     h = _read(run, "roles", "headcount", ["fte_needed", "fte_today"])
     need, now = h["fte_needed"].sum(), h["fte_today"].sum()
     return [
-        (N_("Sales FTE needed by role"), style.num(need, 1)),
-        ("FTE today", style.num(now, 1)),
+        (N_("Sales FTE needed by role"), formats.num(need, 1)),
+        ("FTE today", formats.num(now, 1)),
     ]
 
 
@@ -214,7 +213,7 @@ def _rec_territory(run: Path) -> str:
     return _(
         "Roll out the new territories; {share} of accounts change owner, so plan the handovers "
         "(introductions, owner change in the CRM) before the start of the year."
-    ).format(share=style.pct(share))
+    ).format(share=formats.pct(share))
 
 
 def _rec_channels(run: Path) -> str:
@@ -223,7 +222,7 @@ def _rec_channels(run: Path) -> str:
     return _(
         "Move {n} accounts to their proposed channel in waves, starting with the first migration "
         "wave, and track contribution per channel in the cockpit."
-    ).format(n=style.num(moved))
+    ).format(n=formats.num(moved))
 
 
 def _rec_compensation(run: Path) -> str:
@@ -242,28 +241,40 @@ def _rec_compensation(run: Path) -> str:
             "development; review quotas and curves with the simulated ranges."
         )
     )
-    return text.format(points=style.num(abs(diff) * 100, 1))
+    return text.format(points=formats.num(abs(diff) * 100, 1))
+
+
+def _role_names(names: Any) -> str:
+    """Role names in the run's language, comma-separated."""
+    return ", ".join(_(str(n)) for n in names)
 
 
 def _rec_roles(run: Path) -> str:
-    h = _read(run, "roles", "headcount", ["name", "gap"])
+    h = _read(run, "roles", "headcount", ["name", "fte_needed", "fte_today", "gap"])
     up = h[h["gap"] >= 0.5].sort_values("gap", ascending=False)
     down = h[h["gap"] <= -0.5].sort_values("gap")
-    parts = []
-    if len(down):
-        parts.append(
-            _("shift capacity from {roles}").format(
-                roles=", ".join(_(str(n)) for n in down["name"])
-            )
-        )
+    if len(down) and len(up):
+        return _(
+            "Staff the roles to the new channel mix: shift capacity from {down}; build up {up}, "
+            "using the development paths between roles before hiring."
+        ).format(down=_role_names(down["name"]), up=_role_names(up["name"]))
     if len(up):
-        parts.append(_("build up {roles}").format(roles=", ".join(_(str(n)) for n in up["name"])))
-    if not parts:
-        return _("Keep today's team size per role; use the development paths to fill vacancies.")
-    return _(
-        "Staff the roles to the new channel mix: {changes}, using the development paths between "
-        "roles before hiring."
-    ).format(changes="; ".join(parts))
+        return _(
+            "Staff the roles to the new channel mix: build up {up}, using the development paths "
+            "between roles before hiring."
+        ).format(up=_role_names(up["name"]))
+    if len(down):  # no role to shift to: say what the freed capacity is, not a shift
+        need, today = h["fte_needed"].sum(), h["fte_today"].sum()
+        return _(
+            "The new channel mix needs {need} sales FTE for its workload against {today} today "
+            "(most in {roles}): put the freed capacity on the untapped potential before any "
+            "reduction, and review the workload norms with the sales managers."
+        ).format(
+            need=formats.num(need, 1),
+            today=formats.num(today, 1),
+            roles=_role_names(down["name"].head(2)),
+        )
+    return _("Keep today's team size per role; use the development paths to fill vacancies.")
 
 
 _RECOMMENDATIONS: dict[str, Callable[[Path], str]] = {
@@ -313,8 +324,12 @@ def key_figures(run_dir: str | os.PathLike[str]) -> pd.DataFrame:
     return out
 
 
-def building_blocks(run_dir: str | os.PathLike[str], from_dir: str = "client") -> pd.DataFrame:
+def building_blocks(
+    run_dir: str | os.PathLike[str], from_dir: str = "client", *, titles: Mapping[str, str]
+) -> pd.DataFrame:
     """Findings (headlines), key figures and report links per building block.
+
+    ``titles`` maps phase names to the titles of their reports (see :func:`phase_status`).
 
     Returns
     -------
@@ -323,7 +338,7 @@ def building_blocks(run_dir: str | os.PathLike[str], from_dir: str = "client") -
         ``(figure, value)``), ``links`` (list of ``(title, href)``), ``recommendation`` (text,
         empty where the block has no data-driven recommendation).
     """
-    st = phase_status(run_dir, from_dir=from_dir).set_index("phase")
+    st = phase_status(run_dir, from_dir=from_dir, titles=titles).set_index("phase")
     figs = key_figures(run_dir)
     recs = recommendations(run_dir)
     rows = []
@@ -349,7 +364,7 @@ def blocks_html(blocks: pd.DataFrame) -> str:
     Links are the relative ``href`` values of :func:`building_blocks` (our own file names);
     headlines and figures are escaped, so CRM text in a headline cannot inject markup.
     """
-    e = style.escape
+    e = formats.escape
     parts = ['<div class="sa-summary">']
     for b in blocks.itertuples():
         parts.append(f"<h3>{e(_(b.block))}</h3>")
@@ -465,9 +480,9 @@ def tiles(run_dir: str | os.PathLike[str]) -> list[tuple[str, str]]:
         pot, now = f["potential"]
         out.append(
             (
-                style.chf(pot - now, compact=True),
+                formats.chf(pot - now, compact=True),
                 _("yearly revenue not yet won ({share} of the potential is won today)").format(
-                    share=style.pct(now / pot if pot else 0, 0)
+                    share=formats.pct(now / pot if pot else 0, 0)
                 ),
             )
         )
@@ -475,9 +490,9 @@ def tiles(run_dir: str | os.PathLike[str]) -> list[tuple[str, str]]:
         moved, gain = f["channels"]
         out.append(
             (
-                ("+" if gain >= 0 else "") + style.chf(gain, compact=True),
+                ("+" if gain >= 0 else "") + formats.chf(gain, compact=True),
                 _("contribution a year from serving {n} accounts in another channel").format(
-                    n=style.num(moved)
+                    n=formats.num(moved)
                 ),
             )
         )
@@ -485,37 +500,37 @@ def tiles(run_dir: str | os.PathLike[str]) -> list[tuple[str, str]]:
         n, dev, dev0 = f["territories"]
         out.append(
             (
-                style.num(n),
+                formats.num(n),
                 _(
                     "balanced field territories, none more than {dev} off target (today up to "
                     "{today})"
-                ).format(dev=style.pct(dev, 0), today=style.pct(dev0, 0)),
+                ).format(dev=formats.pct(dev, 0), today=formats.pct(dev0, 0)),
             )
         )
     if f["key_accounts"] is not None:
-        out.append((style.num(f["key_accounts"]), _("key accounts with their own manager")))
+        out.append((formats.num(f["key_accounts"]), _("key accounts with their own manager")))
     if f["pay"]:
         cur, new = f["pay"]
         out.append(
             (
-                style.pct(new),
+                formats.pct(new),
                 _("cost of sales with the new pay plan (today {today})").format(
-                    today=style.pct(cur)
+                    today=formats.pct(cur)
                 ),
             )
         )
     elif f["nrr"] is not None:
-        out.append((style.pct(f["nrr"]), _("net revenue retention of last year's customers")))
+        out.append((formats.pct(f["nrr"]), _("net revenue retention of last year's customers")))
     return out[:5]
 
 
 def _answer(f: dict[str, Any]) -> str:
     parts = []
     if f["territories"]:
-        parts.append(_("{n} balanced field territories").format(n=style.num(f["territories"][0])))
+        parts.append(_("{n} balanced field territories").format(n=formats.num(f["territories"][0])))
     if f["key_accounts"] is not None:
         parts.append(
-            _("{n} key accounts with their own managers").format(n=style.num(f["key_accounts"]))
+            _("{n} key accounts with their own managers").format(n=formats.num(f["key_accounts"]))
         )
     if f["channels"]:
         moved, gain = f["channels"]
@@ -523,8 +538,8 @@ def _answer(f: dict[str, Any]) -> str:
             _(
                 "{n} accounts served in the channel that pays for them ({gain} contribution a year)"
             ).format(
-                n=style.num(moved),
-                gain=("+" if gain >= 0 else "") + style.chf(gain, compact=True),
+                n=formats.num(moved),
+                gain=("+" if gain >= 0 else "") + formats.chf(gain, compact=True),
             )
         )
     if f["pay"]:
@@ -532,7 +547,7 @@ def _answer(f: dict[str, Any]) -> str:
             _(
                 "a pay plan that rewards keeping and developing customers at a cost of sales of "
                 "{new} (today {today})"
-            ).format(new=style.pct(f["pay"][1]), today=style.pct(f["pay"][0]))
+            ).format(new=formats.pct(f["pay"][1]), today=formats.pct(f["pay"][0]))
         )
     if not parts:
         return _("This run holds no results of the building blocks yet.")
@@ -545,12 +560,16 @@ def _answer(f: dict[str, Any]) -> str:
             ". It goes after {gap} of yearly revenue the client does not win today (it wins "
             "{share} of its market potential)"
         ).format(
-            gap=style.chf(pot - now, compact=True), share=style.pct(now / pot if pot else 0, 0)
+            gap=formats.chf(pot - now, compact=True), share=formats.pct(now / pot if pot else 0, 0)
         )
     return lead + "."
 
 
-def one_page_html(run_dir: str | os.PathLike[str], part: str = "top") -> str:
+def one_page_html(
+    run_dir: str | os.PathLike[str],
+    part: str = "top",
+    titles: Mapping[str, str] | None = None,
+) -> str:
     """The executive summary page as HTML, every text escaped.
 
     Parameters
@@ -560,9 +579,12 @@ def one_page_html(run_dir: str | os.PathLike[str], part: str = "top") -> str:
     part
         ``"top"``: the answer first and the key-figure tiles; ``"bottom"``: the recommendations
         and one link per building block to its full report.
+    titles
+        Phase name -> report title for the links (see :func:`phase_status`); needed for
+        ``"bottom"``.
     """
     run = Path(run_dir)
-    e = style.escape
+    e = formats.escape
     if part == "top":
         f = _facts(run)
         cards = "".join(
@@ -571,7 +593,12 @@ def one_page_html(run_dir: str | os.PathLike[str], part: str = "top") -> str:
             for v, label in tiles(run)
         )
         return f'<div class="sa-answer">{e(_answer(f))}</div><div class="sa-tiles">{cards}</div>'
-    blocks = building_blocks(run)
+    if titles is None:
+        raise ValueError(
+            "one_page_html(part='bottom') links every phase's report and needs their titles: "
+            "pass titles=salesanalytics.engagement.phases.titles()"
+        )
+    blocks = building_blocks(run, titles=titles)
     recs = [(b.block, b.recommendation) for b in blocks.itertuples() if b.recommendation]
     out = ["<h2>" + e(_("What we recommend")) + "</h2>"]
     if recs:
@@ -593,109 +620,3 @@ def one_page_html(run_dir: str | os.PathLike[str], part: str = "top") -> str:
             )
     out.append("</ul>")
     return "".join(out)
-
-
-def plot_overview(run_dir: str | os.PathLike[str]) -> Any:
-    """One small chart per building block that matters, read from the phases' tables.
-
-    Territory balance (largest deviation today vs the proposal), the channel mix (accounts per
-    channel today vs proposed), the headcount (FTE today vs needed per role) and the cost of
-    sales (today's vs the proposed pay plan). Panels whose phase did not run are left out.
-
-    Returns
-    -------
-    matplotlib.figure.Figure or None
-        ``None`` when no panel has data.
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, MultipleLocator, PercentFormatter
-
-    run = Path(run_dir)
-    panels: list[Callable[[Any], None]] = []
-    pct_axis = PercentFormatter(1.0, decimals=0)
-    swiss = FuncFormatter(lambda v, _: style.num(v))
-
-    comp = _try(lambda: _read(run, "territory", "comparison").set_index("scenario"))
-    if comp is not None and "proposal" in comp.index:
-
-        def terr(ax: Any) -> None:
-            vals = [
-                max(comp.iloc[0]["max_dev_potential"], comp.iloc[0]["max_dev_workload"]),
-                max(
-                    comp.loc["proposal", "max_dev_potential"],
-                    comp.loc["proposal", "max_dev_workload"],
-                ),
-            ]
-            ax.bar([_("today"), _("proposal")], vals, color=[style.PALETTE[7], style.PALETTE[0]])
-            ax.set_title(_("Territories: largest deviation from target"))
-            ax.yaxis.set_major_formatter(pct_axis)
-
-        panels.append(terr)
-    cs = _try(lambda: _read(run, "channels", "channel_summary"))
-    if cs is not None:
-
-        def chan(ax: Any) -> None:
-            w = cs.pivot(index="channel", columns="scenario", values="accounts")
-            w = w.reindex([c for c in ("field", "tele", "online") if c in w.index])
-            x = range(len(w))
-            ax.bar([i - 0.2 for i in x], w["today"], 0.4, label=_("today"), color=style.PALETTE[7])
-            ax.bar(
-                [i + 0.2 for i in x],
-                w["proposed"],
-                0.4,
-                label=_("proposed"),
-                color=style.PALETTE[0],
-            )
-            ax.set_xticks(list(x), [style.value_label(c) for c in w.index])
-            ax.set_title(_("Channel mix: accounts per channel"))
-            ax.yaxis.set_major_formatter(swiss)
-            ax.legend(frameon=False)
-
-        panels.append(chan)
-    hc = _try(lambda: _read(run, "roles", "headcount"))
-    if hc is not None:
-
-        def roles(ax: Any) -> None:
-            h = hc.dropna(subset=["fte_needed"])
-            y = range(len(h))
-            ax.barh(
-                [i + 0.2 for i in y], h["fte_today"], 0.4, label=_("today"), color=style.PALETTE[7]
-            )
-            ax.barh(
-                [i - 0.2 for i in y],
-                h["fte_needed"],
-                0.4,
-                label=_("needed"),
-                color=style.PALETTE[0],
-            )
-            ax.set_yticks(list(y), [_(str(n)).split(" (")[0] for n in h["name"]])
-            ax.invert_yaxis()
-            ax.set_title(_("Headcount: FTE per role"))
-            ax.legend(frameon=False)
-
-        panels.append(roles)
-    pc = _try(lambda: _read(run, "compensation", "plan_comparison").set_index("plan"))
-    if pc is not None:
-
-        def pay(ax: Any) -> None:
-            ax.bar(
-                [_("today's plan"), _("proposed plan")],
-                [pc.loc["current", "cost_of_sales"], pc.loc["proposed", "cost_of_sales"]],
-                color=[style.PALETTE[7], style.PALETTE[0]],
-            )
-            ax.set_title(_("Pay: cost of sales"))
-            ax.yaxis.set_major_locator(MultipleLocator(0.05))
-            ax.yaxis.set_major_formatter(pct_axis)
-
-        panels.append(pay)
-    if not panels:
-        return None
-    cols = 2
-    rows = (len(panels) + 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(9, 3.0 * rows), squeeze=False)
-    for ax, draw in zip(axes.flat, panels, strict=False):
-        draw(ax)
-    for ax in list(axes.flat)[len(panels) :]:
-        ax.set_visible(False)
-    fig.tight_layout()
-    return fig

@@ -2,7 +2,9 @@
 
 Public API (``from salesanalytics.analyses.territory import ...``):
 
-* :func:`design_territories` -- the optimiser on a plain table of units (any geography).
+* :func:`design_territories` -- the optimiser on a plain table of units (any geography);
+  :class:`SolverSettings` -- how hard it searches, apart from the problem;
+  :func:`distance_disruption_front` -- plans from least distance to least disruption.
 * :func:`build_unit_graph`, :func:`planar_km` -- adjacency (given edges + pruned Delaunay).
 * :func:`plan_quality`, :func:`balance_table`, :func:`count_pieces` -- independent plan figures.
 * The engagement's territory phase: :func:`prepare_inputs`, :func:`run_scenario`,
@@ -12,8 +14,23 @@ Public API (``from salesanalytics.analyses.territory import ...``):
   :func:`split_lumpy_units` (large postal codes as account-level pieces),
   :func:`customer_units` (large customer relationships as units of their own) and
   :func:`side_scenarios` (other territory counts, a tighter tolerance).
+* :func:`field_capacity` -- the territory count from the field workload the channel mix leaves
+  (one set of numbers with the roles phase), :func:`reps_available` -- field reps without a
+  territory, available for other roles.
 """
 
+from salesanalytics.analyses.territory.capacity import (
+    available_line,
+    capacity_line,
+    capacity_table,
+    count_line,
+    field_capacity,
+    plan_within_capacity,
+    propose,
+    reps_available,
+    territory_count,
+    travel_aware_count,
+)
 from salesanalytics.analyses.territory.design import (
     account_assignment,
     account_workload,
@@ -31,6 +48,7 @@ from salesanalytics.analyses.territory.design import (
     write_excel,
 )
 from salesanalytics.analyses.territory.feasibility import reachability, shortfall
+from salesanalytics.analyses.territory.front import distance_disruption_front
 from salesanalytics.analyses.territory.graph import (
     UnitGraph,
     build_unit_graph,
@@ -44,9 +62,15 @@ from salesanalytics.analyses.territory.metrics import (
     table_balance,
     table_quality,
 )
-from salesanalytics.analyses.territory.optimiser import TerritoryResult, design_territories
+from salesanalytics.analyses.territory.optimiser import (
+    SolverSettings,
+    TerritoryResult,
+    design_territories,
+    solver_settings,
+)
 from salesanalytics.analyses.territory.plan import (
     METRICS,
+    SCENARIO_SETTINGS,
     TerritoryInputs,
     TerritoryPlan,
     compare_plans,
@@ -75,6 +99,17 @@ from salesanalytics.analyses.territory.report import (
 
 __all__ = [
     "METRICS",
+    "SCENARIO_SETTINGS",
+    "available_line",
+    "capacity_line",
+    "capacity_table",
+    "count_line",
+    "field_capacity",
+    "plan_within_capacity",
+    "propose",
+    "reps_available",
+    "territory_count",
+    "travel_aware_count",
     "base_table",
     "feasibility_lines",
     "reachability",
@@ -85,6 +120,7 @@ __all__ = [
     "travel_by_base",
     "TerritoryInputs",
     "TerritoryPlan",
+    "SolverSettings",
     "TerritoryResult",
     "UnitGraph",
     "account_assignment",
@@ -108,6 +144,8 @@ __all__ = [
     "territory_labels",
     "unit_table",
     "design_territories",
+    "distance_disruption_front",
+    "solver_settings",
     "disruption_report",
     "key_account_carve_out",
     "match_territories_to_reps",

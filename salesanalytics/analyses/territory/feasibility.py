@@ -18,7 +18,7 @@ import pandas as pd
 
 from salesanalytics.present.i18n import gettext as _
 
-__all__ = ["reachability", "shortfall"]
+__all__ = ["balance_bound", "reachability", "shortfall"]
 
 
 def _pct(x: float) -> str:
@@ -154,6 +154,7 @@ def shortfall(
     reach: Mapping[str, Any] | None = None,
     units: pd.DataFrame | None = None,
     unit_territory: pd.Series | None = None,
+    bound: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Plain sentences on the territories that miss the tolerance after the search.
 
@@ -170,6 +171,9 @@ def shortfall(
         Optional units (``unit_id``, ``postal_code``, ``place``, ``n_accounts`` and the
         metrics) and their territories: names the largest unit of each missing territory as a
         candidate to split.
+    bound
+        Optional :func:`balance_bound` output: says whether the miss is proven (no plan can
+        reach the band with these bases) or the search's.
 
     Returns
     -------
@@ -207,6 +211,24 @@ def shortfall(
             best=f"{np.ceil(best * 1000) / 10:.1f}"
         )
     )
+    if bound is not None and not bound.get("feasible", True):
+        out.append(
+            _(
+                "No plan can reach ±{tolerance} with these reps' bases, even one that splits "
+                "every postal code and ignores contiguity: every plan leaves some territory at "
+                "least {bound} from its target on potential or on workload including travel "
+                "(a proven bound: the linear relaxation of the balance constraints)."
+            ).format(tolerance=f"{tolerance:.0%}", bound=f"{bound['bound']:.1%}")
+        )
+    elif bound is not None:
+        out.append(
+            _(
+                "±{tolerance} is not ruled out: a plan that splits postal codes and ignores "
+                "contiguity could reach it, so more search effort (search passes) or other "
+                "territory bases may close the gap; this plan is the best found, not a proven "
+                "limit."
+            ).format(tolerance=f"{tolerance:.0%}")
+        )
     helps = [_("a band of ±{band}%").format(band=f"{np.ceil(best * 100):.0f}")]
     if units is not None and unit_territory is not None and len(units):
         t = units["unit_id"].astype(str).map(unit_territory.astype(str))
@@ -230,3 +252,144 @@ def shortfall(
     helps.append(_("fewer territories"))
     out.append(_("What would make it reachable: ") + _(", or ").join(helps) + ".")
     return out
+
+
+def _assignment_rows(n: int, ui: np.ndarray, travel_load: np.ndarray | None) -> tuple[Any, Any]:
+    """Equality rows of the bound's LP: every unit shared out in full; with travel, the last
+    variable equals the travel metric's total over all variables."""
+    import scipy.sparse as sp
+
+    nv = len(ui)
+    dyn = travel_load is not None
+    rows, cols, vals = [ui], [np.arange(nv)], [np.ones(nv)]
+    if travel_load is not None:
+        rows += [np.full(nv, n), np.array([n])]
+        cols += [np.arange(nv), np.array([nv])]
+        vals += [-travel_load, np.array([1.0])]
+    a_eq = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n + dyn, nv + 1),
+    )
+    return a_eq, np.r_[np.ones(n), np.zeros(int(dyn))]
+
+
+def balance_bound(
+    loads: np.ndarray,
+    shares: np.ndarray,
+    tolerance: float | Sequence[float],
+    *,
+    travel: np.ndarray | None = None,
+    travel_metric: int = -1,
+    fixed: np.ndarray | None = None,
+    upper: float | None = None,
+    steps: int = 4,
+) -> dict[str, Any]:
+    """Whether any plan -- even one that splits every unit and ignores contiguity -- can reach
+    the tolerance, and if not, the least deviation any plan can reach (a proven lower bound).
+
+    The linear relaxation of the balance constraints (HiGHS through
+    :func:`scipy.optimize.linprog`): every unit is shared out between the territories in any
+    fractions; with ``travel`` a unit's load on ``travel_metric`` depends on its territory and
+    that metric's targets follow the plan's own total, as in the design. When the relaxation
+    is infeasible at the tolerance, no plan can reach it: a bisection between the tolerance
+    and ``upper`` then finds the band within which the relaxation first becomes feasible.
+
+    Parameters
+    ----------
+    loads
+        ``(units, metrics)`` load of every unit (without travel).
+    shares
+        ``(territories, metrics)`` target share of every territory per metric (columns sum
+        to 1).
+    tolerance
+        Allowed relative deviation, one for all metrics or one per metric.
+    travel
+        Optional ``(units, territories)`` load a unit adds to ``travel_metric`` in a territory.
+    fixed
+        Optional territory number per unit (``-1`` = free): locked units stay.
+    upper
+        Deviation known to be reachable (e.g. the best plan found); default 1.
+    steps
+        Bisection steps when the tolerance is out of reach.
+
+    Returns
+    -------
+    dict
+        ``feasible`` (bool: the relaxation reaches the tolerance; when False, no plan can),
+        ``bound`` (``None`` when feasible, else a deviation no plan can beat, to within the
+        bisection's precision: the true limit lies between ``bound`` and ``bound_upper``),
+        ``bound_upper``.
+    """
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
+    a = np.asarray(loads, dtype=float)
+    n, nm = a.shape
+    sh = np.asarray(shares, dtype=float)
+    k = sh.shape[0]
+    tol = np.broadcast_to(np.asarray(tolerance, dtype=float), (nm,))
+    ej = travel_metric % nm
+    nv = n * k
+    ui = np.repeat(np.arange(n), k)
+    ti = np.tile(np.arange(k), n)
+    # load of variable (u, t) on every metric
+    lv = a[ui].copy()
+    if travel is not None:
+        lv[:, ej] += np.asarray(travel, dtype=float)[ui, ti]
+    dyn = travel is not None
+    nx = nv + 1  # the last variable: the travel metric's total (its targets follow the plan)
+    a_eq, b_eq = _assignment_rows(n, ui, lv[:, ej] if dyn else None)
+    bounds = np.column_stack([np.zeros(nx), np.ones(nx)])
+    bounds[nv] = (0.0, np.inf) if dyn else (0.0, 0.0)
+    if fixed is not None:
+        f = np.asarray(fixed)
+        lk = f[ui] >= 0
+        bounds[:nv][lk & (ti != f[ui]), 1] = 0.0
+    by_t = [np.flatnonzero(ti == t) for t in range(k)]
+
+    def feasible(delta: np.ndarray) -> bool:
+        rows, cols, vals, rhs = [], [], [], []
+        r = 0
+        for m in range(nm):
+            is_dyn = dyn and m == ej
+            total = float(a[:, m].sum())
+            if total <= 0 and not is_dyn:
+                continue
+            for t in range(k):
+                own = by_t[t]
+                for sign, lim in ((1.0, 1.0 + delta[m]), (-1.0, 1.0 - delta[m])):
+                    # sign * (own load - lim * share * total) <= 0
+                    rows.append(np.full(len(own) + is_dyn, r))
+                    vals.append(
+                        np.r_[sign * lv[own, m], [-sign * lim * sh[t, m]] if is_dyn else []]
+                    )
+                    cols.append(np.r_[own, [nv] if is_dyn else []].astype(np.int64))
+                    rhs.append(0.0 if is_dyn else sign * lim * sh[t, m] * total)
+                    r += 1
+        if r == 0:
+            return True
+        a_ub = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, nx)
+        )
+        res = linprog(
+            np.zeros(nx),
+            A_ub=a_ub,
+            b_ub=np.array(rhs),
+            A_eq=a_eq,
+            b_eq=b_eq,
+            bounds=bounds,
+            method="highs",
+        )
+        return res.status == 0
+
+    if feasible(tol):
+        return {"feasible": True, "bound": None, "bound_upper": None}
+    lo, hi = float(tol.max()), float(upper if upper is not None else 1.0)
+    scale = tol / tol.max()
+    for _step in range(steps):
+        mid = (lo + hi) / 2
+        if feasible(mid * scale):
+            hi = mid
+        else:
+            lo = mid
+    return {"feasible": False, "bound": lo, "bound_upper": hi}

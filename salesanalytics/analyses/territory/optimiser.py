@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -52,7 +52,7 @@ from scipy.sparse.csgraph import connected_components
 
 from salesanalytics.analyses.territory.graph import UnitGraph, build_unit_graph, planar_km
 
-__all__ = ["TerritoryResult", "design_territories"]
+__all__ = ["SolverSettings", "TerritoryResult", "design_territories", "solver_settings"]
 
 DISTANCE_POWER = 2.0
 """Costs use weight x distance**2 (moment of inertia): boundaries stay sharp under balancing."""
@@ -1098,6 +1098,87 @@ def _pair_milp(st: _State, passes: int, deadline: float, max_units: int = 80) ->
     return improved
 
 
+def _territory_groups(st: _State, size: int) -> list[tuple[int, ...]]:
+    """Groups of ``size`` territories that can exchange units: connected on the territory
+    adjacency (with contiguity), or any ``size`` territories (without)."""
+    from itertools import combinations
+
+    if not st.contiguous:
+        return list(combinations(range(st.k), size))
+    asg = st.assign
+    src = np.repeat(np.arange(len(asg)), np.diff(st.indptr))
+    a_t, b_t = asg[src], asg[st.indices]
+    diff = a_t != b_t
+    adj: list[set[int]] = [set() for _ in range(st.k)]
+    for x, y in zip(a_t[diff].tolist(), b_t[diff].tolist(), strict=True):
+        adj[x].add(y)
+    groups: set[tuple[int, ...]] = set()
+    for t in range(st.k):
+        for combo in combinations(sorted(adj[t]), size - 1):
+            groups.add(tuple(sorted((t, *combo))))
+    return sorted(groups)
+
+
+def _group_milp(st: _State, size: int, deadline: float, max_units: int = 90) -> int:
+    """Re-divide the units of groups of ``size`` neighbouring territories optimally (a small
+    MILP on HiGHS each: least cost, every territory of the group within tolerance); kept when
+    cheaper and, with contiguity, every territory of the group stays connected. One pass over
+    all groups; returns the number of improved groups. (Pairs alone leave plans in which only
+    a chain of three territories can lower the cost: a unit moves from A to B while B hands
+    one on to C.)"""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    improved = 0
+    for grp in _territory_groups(st, size):
+        if time.perf_counter() > deadline:
+            break
+        g = np.array(grp)
+        U = np.flatnonzero(np.isin(st.assign, g))
+        if len(U) > max_units or len(U) < size:
+            continue
+        m = len(g)
+        # variables: unit i in territory g[j] at column i * m + j
+        cost = np.column_stack([st.unit_cost(U, np.full(len(U), t)) for t in g]).ravel()
+        loads = np.stack([st.loads(U, np.full(len(U), t)) for t in g], axis=1)  # (U, m, metrics)
+        rows, lo, hi = [], [], []
+        for j, t in enumerate(g):
+            for q in range(st.a.shape[1]):
+                if not st.active[t, q]:
+                    continue
+                r = np.zeros(len(U) * m)
+                r[j::m] = loads[:, j, q]
+                rows.append(r)
+                lo.append(st.T[t, q] * (1 - st.tol[q]))
+                hi.append(st.T[t, q] * (1 + st.tol[q]))
+        one = np.zeros((len(U), len(U) * m))
+        for i in range(len(U)):
+            one[i, i * m : (i + 1) * m] = 1.0
+        now = (st.assign[U][:, None] == g[None, :]).astype(float).ravel()
+        lb, ub = np.zeros(len(U) * m), np.ones(len(U) * m)
+        lk = np.repeat(st.locked[U], m)
+        lb[lk], ub[lk] = now[lk], now[lk]
+        cons = [LinearConstraint(one, 1.0, 1.0)]
+        if rows:
+            cons.append(LinearConstraint(np.array(rows), lo, hi))
+        res = milp(
+            cost,
+            constraints=cons,
+            integrality=np.ones(len(U) * m),
+            bounds=Bounds(lb, ub),
+            options={"time_limit": 5.0, "disp": False},
+        )
+        if res.x is None or cost @ np.round(res.x) >= cost @ now - 1e-9:
+            continue
+        new = g[np.round(res.x).reshape(len(U), m).argmax(axis=1)]
+        if any((new == t).sum() == 0 for t in g):
+            continue
+        if st.contiguous and not all(_territory_connected(st, U[new == t]) for t in g):
+            continue
+        st.assign[U] = new
+        improved += 1
+    return improved
+
+
 # ----------------------------------------------------------------------------------------------
 # public entry point
 # ----------------------------------------------------------------------------------------------
@@ -1191,6 +1272,103 @@ def _base_coordinates(
     return np.column_stack([v[:, 1] * 111.320 * np.cos(lat0), v[:, 0] * 110.574])
 
 
+@dataclass(frozen=True)
+class SolverSettings:
+    """How the optimiser searches -- not what it solves (that is the problem: units, metrics,
+    tolerances, edges, locks, today's plan, targets, bases, objective).
+
+    One frozen value with today's defaults, shared by :func:`design_territories` and
+    :func:`~salesanalytics.analyses.territory.plan.run_scenario` (which uses
+    :data:`~salesanalytics.analyses.territory.plan.SCENARIO_SETTINGS`). Change a field with
+    :func:`dataclasses.replace` or :func:`solver_settings`.
+
+    Attributes
+    ----------
+    candidates
+        Number of nearest centres a unit may be assigned to in the assignment LP.
+    lp_tightening
+        The LP balances the combined metric to ``lp_tightening × tolerance`` (room for rounding).
+    lp_relax
+        Each single metric is held in the LP to ``lp_relax × lp_tightening × tolerance`` (the
+        local search tightens it to the tolerance); ``inf`` balances only the combined metric.
+    max_iter
+        Location-allocation iterations (assignment LP + centre update).
+    warm_start
+        ``"current"``: today's territories; ``"kmeans"``: compact k-means++ regions named
+        after today's territories by the matching that keeps most continuity value. Without
+        current territories k-means++ is used either way.
+    max_passes
+        Work budget of the local search (passes over all boundary moves); with it, results are
+        deterministic for a seed.
+    exchange_rounds
+        Rounds of exchange LP + local search in the balance step (0 = local search only).
+    exchange_tightening
+        The exchange LP aims at every metric within this share of its tolerance.
+    both_repairs
+        Balance after both contiguity repairs when the first does not reach the tolerance
+        everywhere (``False``: only the regrowing repair).
+    time_limit
+        Safety limit in seconds for the local search (a run cut short by it is not
+        reproducible).
+    seed
+        Seed of the k-means++ warm start.
+    polish_passes
+        Passes of cost-lowering swaps between neighbouring territories at the end; 0 = none.
+    pair_milp_units
+        On instances with at most this many units, the polish also re-splits every pair of
+        neighbouring territories exactly (a small MILP each).
+    """
+
+    candidates: int = 12
+    lp_tightening: float = 0.5
+    lp_relax: float = 4.0
+    max_iter: int = 4
+    warm_start: str = "current"
+    max_passes: int = 300
+    exchange_rounds: int = 6
+    exchange_tightening: float = 0.5
+    both_repairs: bool = True
+    time_limit: float = 60.0
+    seed: int = 0
+    polish_passes: int = 20
+    pair_milp_units: int = 400
+
+
+def solver_settings(settings: SolverSettings | None = None, **changes: Any) -> SolverSettings:
+    """``settings`` (default :class:`SolverSettings`) with some fields changed.
+
+    Raises
+    ------
+    TypeError
+        For a name that is not a solver setting (listing the settings there are).
+    """
+    names = {f.name for f in fields(SolverSettings)}
+    unknown = sorted(set(changes) - names)
+    if unknown:
+        raise TypeError(f"unknown solver setting(s) {unknown}; SolverSettings has {sorted(names)}")
+    return replace(settings or SolverSettings(), **changes)
+
+
+@dataclass
+class _Problem:
+    """The problem as arrays (unit / territory order), built once by :func:`_setup`."""
+
+    ids: np.ndarray
+    metrics: list[str]
+    territory_ids: list[str]
+    shares: np.ndarray
+    share_m: np.ndarray
+    cur: np.ndarray
+    cur_lab: np.ndarray
+    locked: np.ndarray
+    cval: np.ndarray
+    start: np.ndarray | None
+    graph: UnitGraph
+    c1: np.ndarray
+    tol: np.ndarray
+    w: np.ndarray  # compactness weight before any objective scaling
+
+
 def design_territories(
     units: pd.DataFrame,
     n_territories: int | None = None,
@@ -1198,42 +1376,34 @@ def design_territories(
     metrics: Sequence[str] = ("potential", "workload"),
     tolerance: float | Mapping[str, float] = 0.05,
     id_col: str = "unit_id",
-    coord_cols: tuple[str, str] = ("latitude", "longitude"),
+    coord_cols: tuple[str, str] | None = ("latitude", "longitude"),
     planar: bool = False,
     current_col: str | None = None,
     locked_col: str | None = None,
     edges: pd.DataFrame | None = None,
     territory_ids: Sequence[str] | None = None,
     target_shares: Mapping[str, float] | None = None,
+    metric_shares: Mapping[str, Mapping[str, float]] | None = None,
     compactness_col: str | None = None,
     continuity_col: str | None = None,
     continuity_weight: float = 0.0,
-    candidates: int = 12,
-    lp_tightening: float = 0.5,
-    lp_relax: float = 4.0,
-    max_iter: int = 4,
-    warm_start: str = "current",
     start_col: str | None = None,
     initial_centres: pd.DataFrame | None = None,
-    max_passes: int = 300,
-    exchange_rounds: int = 6,
-    exchange_tightening: float = 0.5,
-    both_repairs: bool = True,
-    time_limit: float = 60.0,
-    seed: int = 0,
     bases: pd.DataFrame | None = None,
     distance: np.ndarray | pd.DataFrame | None = None,
     travel: np.ndarray | pd.DataFrame | None = None,
     travel_metric: str | None = None,
     contiguity: bool = True,
     objective: str = "compactness",
-    polish_passes: int = 20,
-    metric_shares: Mapping[str, Mapping[str, float]] | None = None,
-    pair_milp_units: int = 400,
+    settings: SolverSettings | None = None,
+    **solver: Any,
 ) -> TerritoryResult:
     """Partition units into balanced, contiguous, compact territories.
 
     Works on any geography: the units are a plain table, the neighbourhood an optional edge list.
+    The keyword arguments state the PROBLEM; how hard the search works is ``settings`` (a
+    :class:`SolverSettings`), whose fields may also be given one by one as keywords
+    (``max_passes=100``, ``seed=3``; they change ``settings``).
 
     Parameters
     ----------
@@ -1247,6 +1417,10 @@ def design_territories(
         the combined metric, i.e. each metric as a share of its total, summed),
         ``continuity_col`` (value lost when the unit changes territory, e.g. customer revenue;
         default the first metric).
+    coord_cols, planar
+        The coordinate columns (degrees, or km with ``planar=True``). ``coord_cols=None``: the
+        units have no coordinates; the cost is then the ``distance`` matrix (required), the
+        neighbourhood the ``edges`` (required unless ``contiguity=False``).
     n_territories
         Number of territories. Default: the number of ``territory_ids``, else of distinct
         current territories.
@@ -1264,27 +1438,14 @@ def design_territories(
     target_shares
         Territory id -> relative size (e.g. the FTE of its rep); targets are the metric totals
         times the normalised shares. Default equal shares.
+    metric_shares
+        Optional per-metric territory shares overriding ``target_shares`` for that metric,
+        e.g. ``{"workload": {territory: capacity hours of its rep}}``: workload then follows
+        each rep's capacity (utilisation equal) while potential follows the FTE.
     continuity_weight
         How strongly units are kept in their current territory: 1 means keeping a unit is worth
         as much as having its whole weight one typical territory radius closer. 0 ignores history
         (but today's territories are still the warm start).
-    candidates
-        Number of nearest centres a unit may be assigned to in the LP.
-    lp_tightening
-        The LP balances the combined metric to ``lp_tightening × tolerance`` (room for rounding).
-    lp_relax
-        Each single metric is held in the LP to ``lp_relax × lp_tightening × tolerance`` (the
-        local search tightens it to the tolerance); ``inf`` balances only the combined metric.
-        Tight per-metric rows make the LP interleave units of different metric mix, which the
-        contiguity repair then has to undo.
-    max_iter
-        Location-allocation iterations.
-    warm_start
-        ``"current"`` (default): today's territories (``current_col``); ``"kmeans"``: compact
-        k-means++ regions of the units, named after today's territories by the matching that
-        keeps most continuity value -- better when today's territories are badly fragmented
-        and few LP iterations are run, at the price of more disruption. Without current
-        territories k-means++ is used either way.
     start_col
         Optional column with a complete plan (territory id per unit) to start from instead,
         e.g. the main scenario when computing a variant of it; with ``max_iter=0`` only the
@@ -1293,24 +1454,7 @@ def design_territories(
         Optional centres to start from instead of k-means++ (columns ``coord_cols``, any number
         of rows), e.g. the territory centres of another scenario: adapted to ``n_territories``
         by merging the closest pairs or adding the units furthest from every centre, then a
-        few weighted Lloyd steps. Used when ``warm_start`` is ``"kmeans"`` or there are no
-        current territories.
-    max_passes
-        Work budget of the local search (passes over all boundary moves); with it, results are
-        deterministic for a seed.
-    exchange_rounds
-        Rounds of exchange LP + local search in the balance step (0 = local search only).
-    exchange_tightening
-        The exchange LP aims at every metric within this share of its tolerance (room for
-        moves that cannot be made without breaking contiguity).
-    both_repairs
-        Balance after both contiguity repairs when the first does not reach the tolerance
-        everywhere (``False``: only the regrowing repair; about half the work of a hard case).
-    time_limit
-        Safety limit in seconds for the local search (only reached on very large instances;
-        a run cut short by it is not reproducible).
-    seed
-        Seed of the k-means++ warm start (only used without current territories).
+        few weighted Lloyd steps.
     bases
         Optional fixed base of every territory (a rep's home or office): one row per territory
         with ``territory_id`` and the ``coord_cols``. Territories are then built around their
@@ -1332,21 +1476,14 @@ def design_territories(
         Keep every territory connected on the adjacency (default). ``False`` lets units move
         freely between neighbouring territories (e.g. when today's plan is not contiguous and
         the client does not need it); ``result.summary["n_contiguous"]`` still reports it.
-    metric_shares
-        Optional per-metric territory shares overriding ``target_shares`` for that metric,
-        e.g. ``{"workload": {territory: capacity hours of its rep}}``: workload then follows
-        each rep's capacity (utilisation equal) while potential follows the FTE.
-    pair_milp_units
-        On instances with at most this many units, the polish also re-splits every pair of
-        neighbouring territories exactly (a small MILP each, kept when cheaper and connected).
-    polish_passes
-        Passes of cost-lowering swaps between neighbouring territories at the end (each
-        keeps both territories within tolerance and connected); 0 = none.
     objective
         ``"compactness"`` (weighted squared distance to free territory centres), ``"bases"``
         (distance to the fixed ``bases``; implied by ``bases`` or ``distance``) or
         ``"disruption"`` (keep as much continuity value as possible within the balance band:
         distance only breaks ties).
+    settings, **solver
+        Solver settings (:class:`SolverSettings`; default today's), and single fields of it
+        changed by keyword.
 
     Returns
     -------
@@ -1357,12 +1494,138 @@ def design_territories(
     ValueError
         For missing/invalid columns or parameters (all problems listed at once), or locked units
         without a current territory.
+    TypeError
+        For a keyword that is neither a problem parameter nor a solver setting.
     """
+    cfg = solver_settings(settings, **solver)
     t0 = time.perf_counter()
     metrics = list(metrics)
+    if coord_cols is None:  # a distance / travel-time matrix instead of coordinates
+        units = _embed(units, id_col, distance, edges, contiguity)
+        coord_cols, planar, embedded = ("_x", "_y"), True, True
+    else:
+        embedded = False
+    tol_map = _validate(
+        units,
+        metrics,
+        tolerance,
+        id_col,
+        coord_cols,
+        [c for c in (current_col, locked_col, compactness_col, continuity_col, start_col) if c],
+        initial_centres,
+        objective,
+        travel is not None,
+        travel_metric,
+        bases is not None or distance is not None,
+    )
+    p, st = _setup(
+        units,
+        n_territories,
+        metrics,
+        tol_map,
+        _Columns(
+            id_col,
+            coord_cols,
+            planar,
+            current_col,
+            locked_col,
+            start_col,
+            compactness_col,
+            continuity_col,
+        ),  # fmt: skip
+        edges=edges,
+        territory_ids=territory_ids,
+        target_shares=target_shares,
+        metric_shares=metric_shares,
+    )
+    st.contiguous = bool(contiguity)
+    if bases is not None:
+        st.centres = _base_coordinates(bases, p.territory_ids, coord_cols, planar, p.c1)
+        st.fixed = True
+    if distance is not None:
+        st.D = _unit_by_territory(distance, "distance", p.ids, p.territory_ids)
+        st.fixed = True
+    if travel is not None:
+        st.E = _unit_by_territory(travel, "travel", p.ids, p.territory_ids)
+        st.ej = metrics.index(travel_metric or metrics[-1])
+    if objective == "disruption":
+        st.w = st.w * 1e-3  # distance only breaks ties; continuity dominates
+        continuity_weight = continuity_weight if continuity_weight > 0 else 1.0
+    stats: dict[str, Any] = {
+        "warm_start": _warm_start(st, p, cfg, units, coord_cols, planar, initial_centres)
+    }
+    _allocate(st, p, cfg, continuity_weight, stats)
+    deadline = t0 + cfg.time_limit
+    _repair_and_balance(st, p, cfg, deadline, stats)
+    _polish(st, p, cfg, deadline, stats)
+    stats["objective"] = objective if not st.fixed else "bases"
+    res = _result(units, p, st, planar, coord_cols, stats, t0)
+    if embedded:  # the embedding's centres mean nothing to the caller
+        res.territories = res.territories.drop(columns=["centre__x", "centre__y"])
+    return res
+
+
+def _embed(
+    units: pd.DataFrame,
+    id_col: str,
+    distance: np.ndarray | pd.DataFrame | None,
+    edges: pd.DataFrame | None,
+    contiguity: bool,
+) -> pd.DataFrame:
+    """Units without coordinates: planar stand-ins ``_x``, ``_y`` from the distance matrix
+    (its first two principal components: units far apart in it lie far apart), used only for
+    the warm start and ties; the cost is the matrix itself."""
+    if distance is None:
+        raise ValueError(
+            "cannot design territories without coordinates (coord_cols=None) and without a "
+            "distance matrix: give one of them"
+        )
+    if edges is None and contiguity:
+        raise ValueError(
+            "without coordinates the neighbourhood cannot be derived: give the neighbour pairs "
+            "(edges) or switch contiguity off (contiguity=False)"
+        )
+    if id_col not in units.columns:
+        raise ValueError(f"units table lacks its id column '{id_col}'")
+    if isinstance(distance, pd.DataFrame):
+        d = distance.copy()
+        d.index = d.index.astype(str)
+        ids = units[id_col].astype(str)
+        missing = sorted(set(ids) - set(d.index))[:5]
+        if missing:
+            raise ValueError(f"distance matrix lacks units {missing}: one row per unit id")
+        m = d.loc[ids.tolist()].to_numpy(dtype=float)
+    else:
+        m = np.asarray(distance, dtype=float)
+    if m.ndim != 2 or m.shape[0] != len(units) or not np.isfinite(m).all():
+        raise ValueError(
+            f"distance matrix must be finite with one row per unit ({len(units)}); got shape "
+            f"{m.shape}"
+        )
+    c = m - m.mean(axis=0)
+    u_, sv, _ = np.linalg.svd(c, full_matrices=False)
+    xy = np.zeros((len(units), 2))
+    r = min(2, len(sv))
+    xy[:, :r] = u_[:, :r] * sv[:r]
+    return units.assign(_x=xy[:, 0], _y=xy[:, 1])
+
+
+def _validate(
+    units: pd.DataFrame,
+    metrics: list[str],
+    tolerance: float | Mapping[str, float],
+    id_col: str,
+    coord_cols: tuple[str, str],
+    extra: list[str],
+    initial_centres: pd.DataFrame | None,
+    objective: str,
+    has_travel: bool,
+    travel_metric: str | None,
+    has_bases: bool,
+) -> dict[str, float]:
+    """Every problem with the input at once (ValueError); the tolerance per metric."""
     if not metrics:
         raise ValueError("metrics must name at least one column to balance")
-    extra = [c for c in (current_col, locked_col, compactness_col, continuity_col, start_col) if c]
     problems = _check_units(units, id_col, coord_cols, metrics, extra)
     tol_map = (
         {m: float(tolerance) for m in metrics}
@@ -1386,23 +1649,19 @@ def design_territories(
         problems.append(
             f"objective must be 'compactness', 'bases' or 'disruption'; got {objective!r}"
         )
-    if travel is not None and (travel_metric or metrics[-1]) not in metrics:
+    if has_travel and (travel_metric or metrics[-1]) not in metrics:
         problems.append(f"travel_metric {travel_metric!r} is not one of the metrics {metrics}")
-    if objective == "bases" and bases is None and distance is None:
+    if objective == "bases" and not has_bases:
         problems.append("objective 'bases' needs the territories' bases (or a distance matrix)")
     if problems:
         raise ValueError("cannot design territories:\n- " + "\n- ".join(problems))
-    n = len(units)
-    ids = units[id_col].astype(str).to_numpy()
-    c1 = units[coord_cols[0]].to_numpy(dtype=float)
-    c2 = units[coord_cols[1]].to_numpy(dtype=float)
-    xy = np.column_stack([c1, c2]) if planar else planar_km(c1, c2)
-    a = units[metrics].to_numpy(dtype=float)
-    cur_lab = (
-        units[current_col].astype("string").to_numpy(dtype=object, na_value=None)
-        if current_col
-        else np.full(n, None, dtype=object)
-    )
+    return tol_map
+
+
+def _territory_names(
+    cur_lab: np.ndarray, n_territories: int | None, territory_ids: Sequence[str] | None, n: int
+) -> list[str]:
+    """The territories' names (given, today's when their number matches, else T01...)."""
     cur_names = sorted({c for c in cur_lab if c is not None})
     if territory_ids is None:
         if n_territories is None:
@@ -1424,10 +1683,91 @@ def design_territories(
         raise ValueError(
             f"territory_ids must be {n_territories} distinct names; got {len(territory_ids)}"
         )
-    k = n_territories
-    if not 1 <= k <= n:
-        raise ValueError(f"n_territories must be between 1 and the number of units ({n}); got {k}")
-    tid = {t: i for i, t in enumerate(territory_ids)}
+    if not 1 <= n_territories <= n:
+        raise ValueError(
+            f"n_territories must be between 1 and the number of units ({n}); got {n_territories}"
+        )
+    return territory_ids
+
+
+def _target_shares(
+    territory_ids: list[str],
+    metrics: list[str],
+    target_shares: Mapping[str, float] | None,
+    metric_shares: Mapping[str, Mapping[str, float]] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised share of every territory, overall and per metric ``(k, metrics)``."""
+    k = len(territory_ids)
+    shares = np.ones(k)
+    if target_shares is not None:
+        unknown = sorted(set(target_shares) - set(territory_ids))
+        if unknown:
+            raise ValueError(f"target_shares names unknown territories {unknown[:5]}")
+        shares = np.array([float(target_shares.get(t, 1.0)) for t in territory_ids])
+        if (shares <= 0).any():
+            raise ValueError(
+                "target_shares must be positive (e.g. the FTE of each territory's rep)"
+            )
+    shares = shares / shares.sum()
+    share_m = np.repeat(shares[:, None], len(metrics), axis=1)
+    for m, sh in (metric_shares or {}).items():
+        if m not in metrics:
+            raise ValueError(
+                f"metric_shares names {m!r}, which is not one of the metrics {metrics}"
+            )
+        v = np.array([float(sh.get(t, np.nan)) for t in territory_ids])
+        if not (np.isfinite(v).all() and (v > 0).all()):
+            raise ValueError(
+                f"metric_shares[{m!r}] needs a positive share for every territory "
+                "(e.g. each rep's capacity hours)"
+            )
+        share_m[:, metrics.index(m)] = v / v.sum()
+    return shares, share_m
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Where the problem's columns are in the units table."""
+
+    id_col: str
+    coord_cols: tuple[str, str]
+    planar: bool
+    current_col: str | None
+    locked_col: str | None
+    start_col: str | None
+    compactness_col: str | None
+    continuity_col: str | None
+
+
+def _setup(
+    units: pd.DataFrame,
+    n_territories: int | None,
+    metrics: list[str],
+    tol_map: dict[str, float],
+    cols: _Columns,
+    *,
+    edges: pd.DataFrame | None,
+    territory_ids: Sequence[str] | None,
+    target_shares: Mapping[str, float] | None,
+    metric_shares: Mapping[str, Mapping[str, float]] | None,
+) -> tuple[_Problem, _State]:
+    """The problem as arrays and the optimiser's working state (unassigned)."""
+    id_col, coord_cols, planar = cols.id_col, cols.coord_cols, cols.planar
+    current_col, locked_col, start_col = cols.current_col, cols.locked_col, cols.start_col
+    compactness_col, continuity_col = cols.compactness_col, cols.continuity_col
+    n = len(units)
+    ids = units[id_col].astype(str).to_numpy()
+    c1 = units[coord_cols[0]].to_numpy(dtype=float)
+    c2 = units[coord_cols[1]].to_numpy(dtype=float)
+    xy = np.column_stack([c1, c2]) if planar else planar_km(c1, c2)
+    a = units[metrics].to_numpy(dtype=float)
+    cur_lab = (
+        units[current_col].astype("string").to_numpy(dtype=object, na_value=None)
+        if current_col
+        else np.full(n, None, dtype=object)
+    )
+    names = _territory_names(cur_lab, n_territories, territory_ids, n)
+    tid = {t: i for i, t in enumerate(names)}
     cur = np.array([tid.get(c, -1) if c is not None else -1 for c in cur_lab], dtype=np.int64)
     locked = (
         units[locked_col].fillna(False).astype(bool).to_numpy() if locked_col else np.zeros(n, bool)
@@ -1449,212 +1789,213 @@ def design_territories(
             f"{int(bad_lock.sum())} locked unit(s) have no current territory among the territory "
             f"ids (e.g. {ids[bad_lock][:5].tolist()}): give them a current territory or unlock them"
         )
-    shares = np.ones(k)
-    if target_shares is not None:
-        unknown = sorted(set(target_shares) - set(territory_ids))
-        if unknown:
-            raise ValueError(f"target_shares names unknown territories {unknown[:5]}")
-        shares = np.array([float(target_shares.get(t, 1.0)) for t in territory_ids])
-        if (shares <= 0).any():
-            raise ValueError(
-                "target_shares must be positive (e.g. the FTE of each territory's rep)"
-            )
-    shares = shares / shares.sum()
+    shares, share_m = _target_shares(names, metrics, target_shares, metric_shares)
     totals = a.sum(axis=0)
-    share_m = np.repeat(shares[:, None], len(metrics), axis=1)
-    for m, sh in (metric_shares or {}).items():
-        if m not in metrics:
-            raise ValueError(
-                f"metric_shares names {m!r}, which is not one of the metrics {metrics}"
-            )
-        v = np.array([float(sh.get(t, np.nan)) for t in territory_ids])
-        if not (np.isfinite(v).all() and (v > 0).all()):
-            raise ValueError(
-                f"metric_shares[{m!r}] needs a positive share for every territory "
-                "(e.g. each rep's capacity hours)"
-            )
-        share_m[:, metrics.index(m)] = v / v.sum()
-    targets = share_m * totals[None, :]
     tol = np.array([tol_map[m] for m in metrics])
     if compactness_col:
         w_raw = units[compactness_col].to_numpy(dtype=float)
     else:  # combined metric: each metric as a share of its total, summed
         w_raw = (a / np.where(totals > 0, totals, 1.0)).sum(axis=1)
     w = w_raw + 0.05 * (w_raw.mean() if w_raw.mean() > 0 else 1.0)  # empty units still matter a bit
-    if objective == "disruption" and continuity_weight <= 0:
-        continuity_weight = 1.0  # disruption is the objective: keeping units must count
-    ccol = continuity_col or metrics[0]
-    cval = np.clip(units[ccol].to_numpy(dtype=float), 0, None)
-
+    cval = np.clip(units[continuity_col or metrics[0]].to_numpy(dtype=float), 0, None)
     graph = build_unit_graph(ids, xy, edges)
+    targets = share_m * totals[None, :]
     st = _State(xy, a, targets, tol, w, np.zeros(n), cur, locked, graph.neighbours())
-    st.contiguous = bool(contiguity)
-    base_xy = None
-    if bases is not None:
-        base_xy = _base_coordinates(bases, territory_ids, coord_cols, planar, c1)
-        st.centres = base_xy.copy()
-        st.fixed = True
-    if distance is not None:
-        st.D = _unit_by_territory(distance, "distance", ids, territory_ids)
-        st.fixed = True
-    if travel is not None:
-        st.E = _unit_by_territory(travel, "travel", ids, territory_ids)
-        st.ej = metrics.index(travel_metric or metrics[-1])
-    if objective == "disruption":
-        st.w = st.w * 1e-3  # distance only breaks ties; continuity dominates
-    rng = np.random.default_rng(seed)
-    core = (a.sum(axis=1) > 0) | locked
-    if core.sum() < k:
-        core[:] = True
+    p = _Problem(
+        ids, metrics, names, shares, share_m, cur, cur_lab, locked, cval, start, graph, c1, tol, w
+    )
+    return p, st
 
-    # warm start
+
+def _warm_start(
+    st: _State,
+    p: _Problem,
+    cfg: SolverSettings,
+    units: pd.DataFrame,
+    coord_cols: tuple[str, str],
+    planar: bool,
+    initial_centres: pd.DataFrame | None,
+) -> str:
+    """First plan: a given plan, today's territories, the bases, or compact k-means++ regions."""
+    cur, locked, k = p.cur, p.locked, st.k
     has_current = (cur >= 0).sum() > 0 and len(set(cur[cur >= 0])) == k
-    if start is not None:
-        st.assign = start.copy()
-        warm = "given plan"
-    elif has_current and warm_start == "current":
+    if p.start is not None:
+        st.assign = p.start.copy()
+        return "given plan"
+    if has_current and cfg.warm_start == "current":
         st.assign = np.where(cur >= 0, cur, 0)
         st.update_centres()
-        # units without a current territory: nearest centre
-        nocur = np.flatnonzero(cur < 0)
+        nocur = np.flatnonzero(cur < 0)  # units without a current territory: nearest centre
         if len(nocur):
             st.assign[nocur] = np.argmin(st.dist(nocur), axis=1)
-        warm = "current territories"
+        return "current territories"
+    if st.fixed:
+        warm = "nearest base"
+    elif initial_centres is not None:
+        ic = initial_centres[list(coord_cols)].to_numpy(dtype=float)
+        if planar:
+            ic_xy = ic
+        else:  # the same projection as the units (planar_km around their mean latitude)
+            lat0 = np.radians(np.nanmean(p.c1))
+            ic_xy = np.column_stack([ic[:, 1] * 111.320 * np.cos(lat0), ic[:, 0] * 110.574])
+        st.centres = _adapt_centres(st.xy, p.w, ic_xy, k)
+        warm = "given centres"
     else:
-        if st.fixed:
-            warm = "nearest base"
-        elif initial_centres is not None:
-            ic = initial_centres[list(coord_cols)].to_numpy(dtype=float)
-            if planar:
-                ic_xy = ic
-            else:  # the same projection as the units (planar_km around their mean latitude)
-                lat0 = np.radians(np.nanmean(c1))
-                ic_xy = np.column_stack([ic[:, 1] * 111.320 * np.cos(lat0), ic[:, 0] * 110.574])
-            st.centres = _adapt_centres(xy, w, ic_xy, k)
-            warm = "given centres"
-        else:
-            st.centres = _kmeans_pp(xy, w, k, rng)
-            warm = "k-means++"
-        st.assign = np.argmin(st.dist(slice(None)), axis=1)
-        if has_current and not st.fixed:
-            # name the compact k-means regions after today's territories: the matching that
-            # keeps the most continuity value (today's territories are often fragmented, so
-            # their centroids make a poor start)
-            keep = np.zeros((k, k))
-            ok = cur >= 0
-            np.add.at(keep, (st.assign[ok], cur[ok]), cval[ok] + 1e-6 * w[ok])
-            rows, cols = linear_sum_assignment(-keep)
-            perm = np.empty(k, dtype=np.int64)
-            perm[rows] = cols
-            st.centres[cols] = st.centres[rows].copy()
-            st.assign = perm[st.assign]
-            warm += " named after today's territories"
-        st.assign[locked] = cur[locked]
+        st.centres = _kmeans_pp(st.xy, p.w, k, np.random.default_rng(cfg.seed))
+        warm = "k-means++"
+    st.assign = np.argmin(st.dist(slice(None)), axis=1)
+    if has_current and not st.fixed:
+        # name the compact k-means regions after today's territories: the matching that
+        # keeps the most continuity value (today's territories are often fragmented, so
+        # their centroids make a poor start)
+        keep = np.zeros((k, k))
+        ok = cur >= 0
+        np.add.at(keep, (st.assign[ok], cur[ok]), p.cval[ok] + 1e-6 * p.w[ok])
+        rows, cols = linear_sum_assignment(-keep)
+        perm = np.empty(k, dtype=np.int64)
+        perm[rows] = cols
+        st.centres[cols] = st.centres[rows].copy()
+        st.assign = perm[st.assign]
+        warm += " named after today's territories"
+    st.assign[locked] = cur[locked]
+    return warm
+
+
+def _allocate(
+    st: _State,
+    p: _Problem,
+    cfg: SolverSettings,
+    continuity_weight: float,
+    stats: dict[str, Any],
+) -> None:
+    """Location-allocation: assignment LP, fill along the graph, move centres; repeat."""
+    n = len(st.assign)
+    core = (st.a.sum(axis=1) > 0) | p.locked
+    if core.sum() < st.k:
+        core[:] = True
     st.update_centres()
-    st.retarget(share_m[:, st.ej])
+    st.retarget(p.share_m[:, st.ej])
     st.power = DISTANCE_POWER
     radius = float(np.median(st.dist(np.arange(n), st.assign))) or 1.0
     radius = radius**st.power
+    cval = p.cval
     if continuity_weight > 0 and cval.sum() > 0:
-        st.pen = continuity_weight * radius * cval * (w.sum() / cval.sum())
-    stats: dict[str, Any] = {"warm_start": warm}
+        st.pen = continuity_weight * radius * cval * (p.w.sum() / cval.sum())
     prev = None
     lp_seconds = 0.0
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported below
+    for n_iter in range(1, cfg.max_iter + 1):  # noqa: B007 - reported below
         tl = time.perf_counter()
-        info = _solve_lp(st, tol * lp_tightening, candidates, core, lp_relax)
+        info = _solve_lp(st, p.tol * cfg.lp_tightening, cfg.candidates, core, cfg.lp_relax)
         lp_seconds += time.perf_counter() - tl
         stats.update(info)
-        _fill_by_graph(st, graph, core)
+        _fill_by_graph(st, p.graph, core)
         st.update_centres()
-        st.retarget(share_m[:, st.ej])
+        st.retarget(p.share_m[:, st.ej])
         if prev is not None and np.mean(prev != st.assign) < 0.002:
             break
         prev = st.assign.copy()
-    if start is not None and max_iter == 0:
-        st.assign[locked] = cur[locked]
+    if p.start is not None and cfg.max_iter == 0:
+        st.assign[p.locked] = p.cur[p.locked]
     stats["iterations"] = n_iter
     stats["lp_seconds"] = round(lp_seconds, 3)
-    deadline = t0 + time_limit
-    # contiguity: two repairs, each followed by the balance search; the plan with fewer
-    # territories outside the tolerance (then less excess) is kept
+
+
+def _balance_rounds(
+    st: _State, p: _Problem, cfg: SolverSettings, deadline: float
+) -> tuple[tuple[int, float], dict[str, int]]:
+    """Rounds of exchange LP + local search from the current plan; the best plan is kept.
+
+    Returns the key ``(territories outside the tolerance, total excess)`` and the counts.
+    """
+    info = dict.fromkeys(
+        ("balance_moves", "balance_swaps", "balance_kicks", "exchange_rounds", "exchange_moves"),
+        0,
+    )
+    key: tuple[int, float] = (st.k + 1, np.inf)
+    cand = st.assign.copy()
+    stale = 0
+    for rnd in range(max(1, cfg.exchange_rounds)):
+        st.retarget(p.share_m[:, st.ej])  # travel targets follow the plan's total travel
+        if st.E is not None:
+            viol = st.violation(st.sums())
+            key = min(key, (int((viol > 1e-12).sum()), float(viol.sum())))
+        if cfg.exchange_rounds:
+            if key[1] <= 1e-12 or time.perf_counter() > deadline:
+                break
+            ex = _exchange_lp(st, tighten=cfg.exchange_tightening)
+            info["exchange_rounds"] += 1
+            info["exchange_moves"] += ex["applied"]
+            viol = st.violation(st.sums())
+            new_key = (int((viol > 1e-12).sum()), float(viol.sum()))
+            if new_key < key:
+                key, cand, stale = new_key, st.assign.copy(), 0
+            if key[1] <= 1e-12:
+                break
+        more = _balance_search(
+            st, deadline=deadline, max_passes=cfg.max_passes, max_kicks=60 if rnd == 0 else 5
+        )
+        for nm in ("balance_moves", "balance_swaps", "balance_kicks"):
+            info[nm] += more[nm]
+        viol = st.violation(st.sums())
+        new_key = (int((viol > 1e-12).sum()), float(viol.sum()))  # outside, excess
+        if new_key < key:
+            key, cand, stale = new_key, st.assign.copy(), 0
+        else:
+            stale += 1
+            if stale >= 2:
+                break
+    st.assign[:] = cand
+    return key, info
+
+
+def _repair_and_balance(
+    st: _State, p: _Problem, cfg: SolverSettings, deadline: float, stats: dict[str, Any]
+) -> None:
+    """Contiguity, two ways, each followed by the balance rounds; the better plan is kept
+    (fewer territories outside the tolerance, then less excess)."""
+    graph = p.graph
     lp_plan = st.assign.copy()
     n_whole = _repair_contiguity(st, graph) if st.contiguous else 0
     whole = st.assign.copy()
     st.assign[:] = lp_plan
     n_regrown = _regrow(st, graph) if st.contiguous else 0
     regrown = st.assign.copy()
-    st.retarget(share_m[:, st.ej])
+    st.retarget(p.share_m[:, st.ej])
     tries = [("territories regrown", regrown, n_regrown)]
-    if both_repairs and not np.array_equal(whole, regrown):
+    if cfg.both_repairs and not np.array_equal(whole, regrown):
         tries.append(("pieces moved whole", whole, n_whole))
     best = None
     for name, plan, n_rep in tries:
         if best is not None and best[0][0] == 0:
             break  # the first repair already led to a plan within tolerance everywhere
         st.assign[:] = plan
-        info = dict.fromkeys(
-            (
-                "balance_moves",
-                "balance_swaps",
-                "balance_kicks",
-                "exchange_rounds",
-                "exchange_moves",
-            ),
-            0,
-        )
-        key: tuple[int, float] = (st.k + 1, np.inf)
-        cand = st.assign.copy()
-        stale = 0
-        for rnd in range(max(1, exchange_rounds)):
-            st.retarget(share_m[:, st.ej])  # travel targets follow the plan's total travel
-            if st.E is not None:
-                viol = st.violation(st.sums())
-                key = min(key, (int((viol > 1e-12).sum()), float(viol.sum())))
-            if exchange_rounds:
-                if key[1] <= 1e-12 or time.perf_counter() > deadline:
-                    break
-                ex = _exchange_lp(st, tighten=exchange_tightening)
-                info["exchange_rounds"] += 1
-                info["exchange_moves"] += ex["applied"]
-                viol = st.violation(st.sums())
-                new_key = (int((viol > 1e-12).sum()), float(viol.sum()))
-                if new_key < key:
-                    key, cand, stale = new_key, st.assign.copy(), 0
-                if key[1] <= 1e-12:
-                    break
-            more = _balance_search(
-                st, deadline=deadline, max_passes=max_passes, max_kicks=60 if rnd == 0 else 5
-            )
-            for nm in ("balance_moves", "balance_swaps", "balance_kicks"):
-                info[nm] += more[nm]
-            viol = st.violation(st.sums())
-            new_key = (int((viol > 1e-12).sum()), float(viol.sum()))  # outside, excess
-            if new_key < key:
-                key, cand, stale = new_key, st.assign.copy(), 0
-            else:
-                stale += 1
-                if stale >= 2:
-                    break
-        st.assign[:] = cand
+        key, info = _balance_rounds(st, p, cfg, deadline)
         if best is None or key < best[0]:
             best = (key, st.assign.copy(), name, n_rep, info)
     _, plan, name, n_rep, info = best
     st.assign[:] = plan
     stats.update(info, contiguity_repair=name, contiguity_repairs=n_rep)
+
+
+def _polish(
+    st: _State, p: _Problem, cfg: SolverSettings, deadline: float, stats: dict[str, Any]
+) -> None:
+    """Cost-lowering moves, swaps and (small instances) pair MILPs within the tolerance, then
+    a last balance pass (with travel, until the plan's travel targets settle)."""
+    n = len(st.assign)
     stats["compactness_moves"] = _compact_search(st, passes=8, deadline=deadline)
     stats["compactness_swaps"] = 0
     stats["pair_milp_improvements"] = 0
-    if polish_passes:
+    if cfg.polish_passes:
         for _ in range(6):
-            n_sw = _cost_swaps(st, passes=polish_passes, deadline=deadline)
+            n_sw = _cost_swaps(st, passes=cfg.polish_passes, deadline=deadline)
             n_mv = _compact_search(st, passes=8, deadline=deadline)
-            n_pm = (
-                _pair_milp(st, passes=polish_passes, deadline=deadline)
-                if n <= pair_milp_units  # small instance: re-split neighbouring pairs exactly
-                else 0
-            )
+            n_pm = 0
+            if n <= cfg.pair_milp_units:  # small instance: re-split neighbouring groups exactly
+                n_pm = _pair_milp(st, passes=cfg.polish_passes, deadline=deadline)
+                if not n_pm and st.k >= 3:
+                    n_pm = _group_milp(st, 3, deadline=deadline)
             stats["compactness_swaps"] += n_sw
             stats["compactness_moves"] += n_mv
             stats["pair_milp_improvements"] += n_pm
@@ -1663,60 +2004,34 @@ def design_territories(
     st.update_centres()
     # a final balance pass in case compactness moves were cut short; with travel the targets
     # follow the plan's total travel, so balance again until they settle
+    share_e = p.share_m[:, st.ej]
     for _ in range(3 if st.E is not None else 1):
-        st.retarget(share_m[:, st.ej])
+        st.retarget(share_e)
         more = _balance_search(
             st,
             deadline=deadline + 5,
-            max_passes=max_passes if st.E is not None else max_passes // 3,
+            max_passes=cfg.max_passes if st.E is not None else cfg.max_passes // 3,
         )
         for name in ("balance_moves", "balance_swaps", "balance_kicks"):
             stats[name] += more[name]
         if st.E is None:
             break
-        st.retarget(share_m[:, st.ej])
+        st.retarget(share_e)
         if st.violation(st.sums()).sum() <= 1e-12:
             break
-    stats["objective"] = objective if not st.fixed else "bases"
-
-    return _result(
-        units,
-        id_col,
-        ids,
-        st,
-        graph,
-        metrics,
-        territory_ids,
-        shares,
-        cur,
-        cur_lab,
-        locked,
-        cval,
-        planar,
-        coord_cols,
-        stats,
-        t0,
-    )
 
 
 def _result(
     units: pd.DataFrame,
-    id_col: str,
-    ids: np.ndarray,
+    p: _Problem,
     st: _State,
-    graph: UnitGraph,
-    metrics: list[str],
-    territory_ids: list[str],
-    shares: np.ndarray,
-    cur: np.ndarray,
-    cur_lab: np.ndarray,
-    locked: np.ndarray,
-    cval: np.ndarray,
     planar: bool,
     coord_cols: tuple[str, str],
     stats: dict[str, Any],
     t0: float,
 ) -> TerritoryResult:
+    ids, metrics, territory_ids, graph = p.ids, p.metrics, p.territory_ids, p.graph
+    shares, cur, cur_lab, locked, cval = p.shares, p.cur, p.cur_lab, p.locked, p.cval
     k = st.k
     labels = np.array(territory_ids, dtype=object)
     assign_lab = labels[st.assign]

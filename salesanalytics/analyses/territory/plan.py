@@ -32,7 +32,7 @@ Rules the design follows (and the report states):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -50,16 +50,29 @@ from salesanalytics.analyses.territory.design import (
     territory_summary,
     workload_segment,
 )
-from salesanalytics.analyses.territory.feasibility import reachability, shortfall
+from salesanalytics.analyses.territory.feasibility import balance_bound, reachability, shortfall
 from salesanalytics.analyses.territory.graph import build_unit_graph, planar_km
 from salesanalytics.analyses.territory.metrics import plan_quality, table_balance, table_quality
-from salesanalytics.analyses.territory.optimiser import TerritoryResult, design_territories
+from salesanalytics.analyses.territory.optimiser import (
+    SolverSettings,
+    TerritoryResult,
+    design_territories,
+    solver_settings,
+)
 from salesanalytics.present.i18n import gettext as _
 from salesanalytics.reference import geo
 from salesanalytics.reference.geo import ROAD_FACTOR, SPEED_KMH
+from salesanalytics.reference.geography import (
+    Geography,
+    SwissPolygons,
+    account_keys,
+    for_accounts,
+    unit_postal_codes,
+)
 
 __all__ = [
     "METRICS",
+    "SCENARIO_SETTINGS",
     "TerritoryInputs",
     "TerritoryPlan",
     "compare_plans",
@@ -74,6 +87,18 @@ __all__ = [
 
 METRICS: tuple[str, ...] = ("potential_mrr", "workload_hours")
 """Metrics balanced by default: monthly revenue potential and yearly workload hours."""
+
+BOUND_MAX_VARIABLES = 400_000
+"""Largest units x territories for which a plan that misses its band gets the LP bound (it
+says whether any plan could reach the band with these bases)."""
+
+SCENARIO_SETTINGS = SolverSettings(
+    max_passes=100, time_limit=3600.0, max_iter=1, candidates=8, exchange_rounds=20
+)
+"""Solver settings of an engagement scenario (:func:`run_scenario`): a generous time limit (a
+busy machine must not change the plan; the effort is bounded by ``max_passes``), one
+assignment LP per design step, up to 20 rounds of exchange LP and local search while they
+make progress (3,000-account demo, seed 11: 26 instead of 22 of 28 territories within ±5%)."""
 
 
 @dataclass
@@ -115,6 +140,9 @@ class TerritoryInputs:
     info: dict[str, Any] = field(default_factory=dict)
     postal_edges: pd.DataFrame = field(default_factory=pd.DataFrame)
     """Postal-code adjacency (for maps)."""
+    geography: Geography = field(default_factory=SwissPolygons)
+    """The engagement's geography (its accounts' countries): maps draw it; in a multi-country
+    engagement unit and postal-code ids are its keys (``"DE-79539"``)."""
 
 
 @dataclass
@@ -162,6 +190,7 @@ def prepare_inputs(
     max_unit_share: float = 0.02,
     customer_unit_share: float = 0.05,
     workload: pd.DataFrame | None = None,
+    geography: Geography | None = None,
 ) -> TerritoryInputs:
     """Join potentials, derive workload, carve out key accounts and build postal-code units.
 
@@ -202,6 +231,12 @@ def prepare_inputs(
         used instead of the norms measured here so that the territories carry exactly the field
         workload the channel mix leaves in the field; accounts missing from it get none.
         ``None`` = measure the norms from ``activities``.
+    geography
+        The engagement's geography; default: the countries of the accounts (``country``, else
+        Switzerland; :func:`salesanalytics.reference.geography.for_accounts`). Outside Switzerland,
+        postal-code units come from GeoNames points with a pruned Delaunay adjacency
+        (:func:`salesanalytics.reference.geography.point_adjacency`); across borders, codes near the
+        border on both sides are neighbours.
 
     Raises
     ------
@@ -230,9 +265,13 @@ def prepare_inputs(
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise KeyError(f"table '{name}' lacks column(s) {missing}; it has {list(df.columns)}")
+    g = for_accounts(accounts) if geography is None else geography
+    swiss = isinstance(g, SwissPolygons)
     acc = accounts[
         ["account_id", "postal_code", "latitude", "longitude", "status", "owner_id"]
     ].copy()
+    if not swiss:
+        acc["postal_code"] = account_keys(accounts, g).to_numpy()
     acc["account_id"] = acc["account_id"].astype("string")
     pot = potential[["account_id", "potential_mrr", "current_mrr", "white_space_mrr"]].copy()
     pot["account_id"] = pot["account_id"].astype("string")
@@ -247,7 +286,8 @@ def prepare_inputs(
     for c in ("potential_mrr", "current_mrr", "white_space_mrr"):
         acc[c] = acc[c].fillna(0.0)
     # accounts without coordinates: take their postal code's
-    pc = geo.postal_codes().set_index("postal_code")
+    pc = geo.postal_codes() if swiss else g.places().assign(postal_code=g.places()["key"])
+    pc = pc.set_index("postal_code")
     miss = acc["latitude"].isna() | acc["longitude"].isna()
     acc.loc[miss, "latitude"] = acc.loc[miss, "postal_code"].map(pc["latitude"]).astype("float64")
     acc.loc[miss, "longitude"] = acc.loc[miss, "postal_code"].map(pc["longitude"]).astype("float64")
@@ -284,10 +324,14 @@ def prepare_inputs(
             "(check the role mapping, e.g. Sales_Role__c = 'Field Sales')"
         )
     scope = acc[~acc["key_account"]]
-    pc_units = postal_code_units(scope, field_ids, locked_postal_codes=locked_postal_codes)
+    unit_pc = None if swiss else unit_postal_codes(g, scope["postal_code"].dropna())
+    pc_units = postal_code_units(
+        scope, field_ids, postal_codes=unit_pc, locked_postal_codes=locked_postal_codes
+    )
     # codes without a polygon (PO boxes, company codes) belong to the polygon that contains
-    # (or is nearest to) their coordinates: one edge to that host, so they never bridge areas
-    poly_edges = geo.postal_code_neighbours(
+    # (or is nearest to) their coordinates: one edge to that host, so they never bridge areas;
+    # codes known only by points are neighbours on the pruned Delaunay graph of the geography
+    poly_edges = g.neighbours(
         pc_units["unit_id"], pc_units["latitude"].to_numpy(), pc_units["longitude"].to_numpy()
     )
     n_hosted = int(poly_edges.attrs.get("n_hosted", 0))
@@ -318,8 +362,9 @@ def prepare_inputs(
     edges.columns = ["postal_code_a", "postal_code_b"]
     if (units["n_accounts"] > 0).sum() == 0:
         raise ValueError(
-            f"none of the {len(scope)} accounts outside the key accounts has a Swiss postal code: "
-            "territories are built from postal codes; map the billing postal code in the intake"
+            f"none of the {len(scope)} accounts outside the key accounts has a postal code of "
+            f"{', '.join(g.countries)}: territories are built from postal codes; map the billing "
+            "postal code (and country) in the intake"
         )
     info = {
         "n_accounts": len(acc),
@@ -340,11 +385,17 @@ def prepare_inputs(
         "graph_hosted_codes": n_hosted,
         "graph_delaunay_edges": graph.n_delaunay,
         "graph_bridges": graph.n_bridges,
+        "postal_graph_delaunay_edges": pgraph.n_delaunay,
+        "postal_graph_bridges": pgraph.n_bridges,
         "total_workload_hours": float(units["workload_hours"].sum()),
         "field_capacity_hours": float(field_reps["capacity_hours"].sum()),
         "activity_window_years": norms.attrs.get("years"),
     }
-    return TerritoryInputs(acc, units, edges, field_reps, reps, norms, info, postal_edges)
+    info["countries"] = ", ".join(g.countries)
+    info["neighbours_from"] = (
+        "polygons" if swiss else ("polygons and points" if g.has_polygons else "points")
+    )
+    return TerritoryInputs(acc, units, edges, field_reps, reps, norms, info, postal_edges, g)
 
 
 def _fte(fte: pd.Series, rep: str) -> float:
@@ -576,28 +627,42 @@ def _known_centres(plan: TerritoryPlan | None) -> pd.DataFrame | None:
     return cen[ok] if ok.any() else None
 
 
+def _candidate_reps(field_reps: pd.DataFrame, n: int) -> list[str]:
+    """Reps who may get one of ``n`` territories: all of them when there are at least as many
+    territories as reps, else the ones with the most FTE first (ties: all of equal FTE), so
+    that fewer territories than reps go to full-time reps and part-timers are the ones freed
+    for other roles."""
+    ids = field_reps["rep_id"].astype(str)
+    if n >= len(field_reps):
+        return ids.tolist()
+    fte = field_reps["fte"].fillna(1.0).astype(float).to_numpy()
+    cut = np.sort(fte)[::-1][n - 1]
+    return ids[fte >= cut - 1e-9].tolist()
+
+
 def run_scenario(
     inputs: TerritoryInputs,
     n_territories: int | None = None,
     tolerance: float = 0.05,
     continuity_weight: float = 1.0,
     fte_scaled: bool = True,
-    seed: int = 0,
+    seed: int | None = None,
     name: str | None = None,
     road_factor: float = ROAD_FACTOR,
     speed_kmh: float = SPEED_KMH,
     locked_accounts: Sequence[str] = (),
-    max_passes: int = 100,
-    time_limit: float = 3600.0,
+    max_passes: int | None = None,
+    time_limit: float | None = None,
     travel_weight: float = 1.0,
-    max_iter: int = 1,
+    max_iter: int | None = None,
     start: TerritoryPlan | None = None,
-    candidates: int = 8,
-    exchange_rounds: int = 6,
-    warm_start: str = "current",
+    candidates: int | None = None,
+    exchange_rounds: int | None = None,
+    warm_start: str | None = None,
     centres_from: TerritoryPlan | None = None,
-    both_repairs: bool = True,
+    both_repairs: bool | None = None,
     base_iter: int = 1,
+    settings: SolverSettings | None = None,
 ) -> TerritoryPlan:
     """Optimise the field territories for one scenario and turn them into account owners.
 
@@ -645,7 +710,29 @@ def run_scenario(
     travel_weight
         When reps are matched to the new territories: weight of their travel from home against
         the customer revenue they keep.
+    settings
+        Solver settings (:class:`~salesanalytics.analyses.territory.optimiser.SolverSettings`; default
+        :data:`SCENARIO_SETTINGS`); ``seed``, ``max_passes``, ``time_limit``, ``max_iter``,
+        ``candidates``, ``exchange_rounds``, ``warm_start`` and ``both_repairs`` given as
+        keywords change single fields of it.
     """
+    cfg = solver_settings(
+        settings or SCENARIO_SETTINGS,
+        **{
+            k: v
+            for k, v in {
+                "seed": seed,
+                "max_passes": max_passes,
+                "time_limit": time_limit,
+                "max_iter": max_iter,
+                "candidates": candidates,
+                "exchange_rounds": exchange_rounds,
+                "warm_start": warm_start,
+                "both_repairs": both_repairs,
+            }.items()
+            if v is not None
+        },
+    )
     fr = inputs.field_reps
     n_reps = len(fr)
     n = n_territories or n_reps
@@ -679,70 +766,156 @@ def run_scenario(
         u = u.assign(_start=st_ids.map(start.territory_rep).astype("string"))
         if u["_start"].isin(ids).all():
             start_col = "_start"
-    rshare = dict(zip(fr["rep_id"].astype(str), fr["fte"].fillna(1.0).astype(float), strict=True))
     if start_col is not None and start is not None:
         # refine a plan: its territories, reps and bases stay; only the second step runs
         ut = start.unit_territory.astype(str)
         trep = dict(start.territory_rep)
         first_seconds = 0.0
     else:
-        res = design_territories(
+        ut, trep, first_seconds = _first_step(
+            inputs,
             u,
             n,
-            metrics=METRICS,
-            tolerance=tolerance,
-            current_col="current" if same else None,
-            locked_col="locked" if same else None,
-            edges=inputs.edges,
-            territory_ids=ids,
-            target_shares=shares,
-            continuity_col="current_mrr",
-            continuity_weight=continuity_weight if same else 0.0,
-            seed=seed,
-            # a first, rough design: only its regions matter (reps are matched to them, and the
-            # second step balances with travel from the reps' bases)
-            max_passes=min(max_passes, 20),
-            time_limit=time_limit,
-            max_iter=max_iter if (start_col or max_iter > 0) else 1,
-            start_col=start_col,
-            candidates=candidates,
-            exchange_rounds=min(exchange_rounds, 2),
-            warm_start=warm_start,
-            both_repairs=False,
-            initial_centres=_known_centres(centres_from),
+            ids,
+            shares,
+            tolerance,
+            continuity_weight,
+            fte_scaled,
+            travel_weight,
+            centres_from,
+            replace(
+                cfg,
+                max_passes=min(cfg.max_passes, 20),
+                max_iter=cfg.max_iter if cfg.max_iter > 0 else 1,
+                exchange_rounds=min(cfg.exchange_rounds, 2),
+                both_repairs=False,
+            ),
         )
-        # name territories T01.. from west to east, then give each the rep who keeps most customers
-        cen = res.territories.sort_values(["centre_longitude", "territory_id"])
-        width = max(2, len(str(n)))
-        rename = {t: f"T{i + 1:0{width}d}" for i, t in enumerate(cen["territory_id"].astype(str))}
-        ut = pd.Series(
-            res.assignment["territory_id"].astype(str).map(rename).to_numpy(),
-            index=res.assignment["unit_id"].to_numpy(),
-        )
-        ua = pd.DataFrame({"unit_id": ut.index, "territory_id": ut.to_numpy()})
-        tshare = {
-            rename[str(t)]: float(v)
-            for t, v in zip(
-                res.territories["territory_id"], res.territories["target_share"], strict=True
-            )
-        }
-        trep = match_territories_to_reps(
-            ua,
-            u,
-            fr["rep_id"].astype(str).tolist(),
-            tshare if (same and fte_scaled) else None,
-            rshare if (same and fte_scaled) else None,
-            homes=fr[["rep_id", "home_latitude", "home_longitude"]],
-            travel_weight=travel_weight,
-        )
-        # a territory the rough first design left without units still needs a rep or a vacancy
-        vacancies = sum(str(r).startswith("VACANT-") for r in trep.values())
-        for i, t in enumerate(sorted(set(rename.values()) - set(trep)), start=vacancies + 1):
-            trep[t] = f"VACANT-{i:02d}"
-        first_seconds = float(res.summary["seconds"])
     # second step: every territory now has its rep (or a suggested base when vacant); balance
     # the workload a rep really has -- service plus travel from their base -- and build the
     # territories around the bases
+    s2 = _second_step(
+        inputs,
+        u,
+        ut,
+        trep,
+        tolerance,
+        continuity_weight if same else 0.0,
+        fte_scaled,
+        same,
+        road_factor,
+        speed_kmh,
+        replace(cfg, max_iter=base_iter if start_col is None else 0),
+    )
+    res2 = s2["result"]
+    res2.summary["first_step_seconds"] = first_seconds
+    res2.summary["seconds"] = round(first_seconds + res2.summary["seconds"], 3)
+    ut = pd.Series(
+        res2.assignment["territory_id"].astype(str).to_numpy(),
+        index=res2.assignment["unit_id"].to_numpy(),
+    )
+    plan = _finish(
+        inputs,
+        name or _("{n} territories, ±{tolerance}").format(n=n, tolerance=f"{tolerance:.0%}"),
+        ut,
+        trep,
+        road_factor,
+        speed_kmh,
+        res2,
+        locked_accounts,
+        fte_scaled,
+        bases=s2["bases"],
+    )
+    plan.feasibility = _feasibility(plan, reach, u, ut, tolerance, s2)
+    return plan
+
+
+def _first_step(
+    inputs: TerritoryInputs,
+    u: pd.DataFrame,
+    n: int,
+    ids: list[str] | None,
+    shares: dict[str, float] | None,
+    tolerance: float,
+    continuity_weight: float,
+    fte_scaled: bool,
+    travel_weight: float,
+    centres_from: TerritoryPlan | None,
+    cfg: SolverSettings,
+) -> tuple[pd.Series, dict[str, str], float]:
+    """A first, rough design without travel: only its regions matter. Territories are named
+    T01.. from west to east and matched to reps (who keeps most customers, near home; with
+    fewer territories than reps, full-time reps first); a territory left without a rep is a
+    vacancy. Returns the unit -> territory series, territory -> rep, seconds."""
+    fr = inputs.field_reps
+    same = ids is not None
+    res = design_territories(
+        u,
+        n,
+        metrics=METRICS,
+        tolerance=tolerance,
+        current_col="current" if same else None,
+        locked_col="locked" if same else None,
+        edges=inputs.edges,
+        territory_ids=ids,
+        target_shares=shares,
+        continuity_col="current_mrr",
+        continuity_weight=continuity_weight if same else 0.0,
+        initial_centres=_known_centres(centres_from),
+        settings=cfg,
+    )
+    cen = res.territories.sort_values(["centre_longitude", "territory_id"])
+    width = max(2, len(str(n)))
+    rename = {t: f"T{i + 1:0{width}d}" for i, t in enumerate(cen["territory_id"].astype(str))}
+    ut = pd.Series(
+        res.assignment["territory_id"].astype(str).map(rename).to_numpy(),
+        index=res.assignment["unit_id"].to_numpy(),
+    )
+    ua = pd.DataFrame({"unit_id": ut.index, "territory_id": ut.to_numpy()})
+    tshare = {
+        rename[str(t)]: float(v)
+        for t, v in zip(
+            res.territories["territory_id"], res.territories["target_share"], strict=True
+        )
+    }
+    rshare = dict(zip(fr["rep_id"].astype(str), fr["fte"].fillna(1.0).astype(float), strict=True))
+    trep = match_territories_to_reps(
+        ua,
+        u,
+        _candidate_reps(fr, n),
+        tshare if (same and fte_scaled) else None,
+        rshare if (same and fte_scaled) else None,
+        homes=fr[["rep_id", "home_latitude", "home_longitude"]],
+        travel_weight=travel_weight,
+    )
+    # a territory the rough first design left without units still needs a rep or a vacancy
+    vacancies = sum(str(r).startswith("VACANT-") for r in trep.values())
+    for i, t in enumerate(sorted(set(rename.values()) - set(trep)), start=vacancies + 1):
+        trep[t] = f"VACANT-{i:02d}"
+    return ut, trep, float(res.summary["seconds"])
+
+
+def _second_step(
+    inputs: TerritoryInputs,
+    u: pd.DataFrame,
+    ut: pd.Series,
+    trep: dict[str, str],
+    tolerance: float,
+    continuity_weight: float,
+    fte_scaled: bool,
+    same: bool,
+    road_factor: float,
+    speed_kmh: float,
+    cfg: SolverSettings,
+) -> dict[str, Any]:
+    """The design around the reps' bases, balancing service plus travel from each base.
+
+    Potential follows each territory's rep FTE, workload the rep's capacity (utilisation
+    balanced; a vacancy counts as one full-time rep at the median hours per FTE). Returns the
+    optimiser's ``result``, the ``bases``, per-unit ``service`` and ``travel`` (units x
+    territories), ``names``, the ``shares`` per metric and the ``fixed`` territory of locked
+    units (for the balance bound)."""
+    fr = inputs.field_reps
     bases = territory_bases(inputs, ut, trep)
     names = bases["territory_id"].astype(str).tolist()
     service, travel = travel_by_base(
@@ -758,17 +931,22 @@ def run_scenario(
         _start=ut.reindex(u["unit_id"].astype(str)).to_numpy(),
         _current=u["current"].astype("string").map(rep_to_t).astype("string"),
     )
-    t_shares = {t: rshare.get(trep[t], 1.0) for t in names} if (same and fte_scaled) else None
-    # workload follows each rep's capacity (hours a year: FTE x contract hours), so that
-    # utilisation is balanced; a vacancy counts as one full-time rep at the median hours
-    cap = fr.set_index(fr["rep_id"].astype(str))["capacity_hours"].astype(float)
-    per_fte = float(np.nanmedian(cap / fr.set_index(fr["rep_id"].astype(str))["fte"].astype(float)))
+    rid = fr["rep_id"].astype(str)
+    rshare = dict(zip(rid, fr["fte"].fillna(1.0).astype(float), strict=True))
+    t_shares = {t: rshare.get(trep[t], 1.0) for t in names} if fte_scaled else None
+    cap = fr.set_index(rid)["capacity_hours"].astype(float)
+    per_fte = float(np.nanmedian(cap / fr.set_index(rid)["fte"].astype(float)))
     cap_share = {t: float(cap.get(trep[t], np.nan)) for t in names}
     cap_share = {t: v if np.isfinite(v) and v > 0 else per_fte for t, v in cap_share.items()}
     locked_ok = same and bool(ub.loc[ub["locked"].astype(bool), "_current"].notna().all())
-    res2 = design_territories(
+    if locked_ok:
+        # a locked unit starts in its rep's territory (the first step's region may have gone to
+        # another rep), and the search never moves it
+        lk = ub["locked"].astype(bool).to_numpy()
+        ub.loc[lk, "_start"] = ub.loc[lk, "_current"].to_numpy()
+    res = design_territories(
         ub,
-        n,
+        len(names),
         metrics=METRICS,
         tolerance=tolerance,
         current_col="_current",
@@ -776,50 +954,71 @@ def run_scenario(
         edges=inputs.edges,
         territory_ids=names,
         target_shares=t_shares,
-        metric_shares={"workload_hours": cap_share} if (same and fte_scaled) else None,
+        metric_shares={"workload_hours": cap_share} if fte_scaled else None,
         continuity_col="current_mrr",
-        continuity_weight=continuity_weight if same else 0.0,
-        seed=seed,
-        max_passes=max_passes,
-        time_limit=time_limit,
-        max_iter=base_iter if start_col is None else 0,
-        candidates=candidates,
+        continuity_weight=continuity_weight,
         start_col="_start",
-        exchange_rounds=exchange_rounds,
-        both_repairs=both_repairs,
+        settings=cfg,
         bases=bases.rename(columns={"base_latitude": "latitude", "base_longitude": "longitude"}),
         travel=travel,
         travel_metric="workload_hours",
     )
-    res2.summary["first_step_seconds"] = first_seconds
-    res2.summary["seconds"] = round(first_seconds + res2.summary["seconds"], 3)
-    ut = pd.Series(
-        res2.assignment["territory_id"].astype(str).to_numpy(),
-        index=res2.assignment["unit_id"].to_numpy(),
+    sh_p = np.array([(t_shares or {}).get(t, 1.0) for t in names])
+    sh_w = np.array([cap_share[t] for t in names]) if fte_scaled else sh_p
+    fixed = (
+        np.where(
+            ub["locked"].astype(bool).to_numpy(),
+            ub["_current"].map({t: i for i, t in enumerate(names)}).fillna(-1).to_numpy(),
+            -1,
+        ).astype(np.int64)
+        if locked_ok
+        else None
     )
-    label = name or _("{n} territories, ±{tolerance}").format(n=n, tolerance=f"{tolerance:.0%}")
-    plan = _finish(
-        inputs,
-        label,
-        ut,
-        trep,
-        road_factor,
-        speed_kmh,
-        res2,
-        locked_accounts,
-        fte_scaled and same,
-        bases=bases,
-    )
-    plan.feasibility = {
+    return {
+        "result": res,
+        "bases": bases,
+        "service": service,
+        "travel": travel,
+        "names": names,
+        "shares": np.column_stack([sh_p / sh_p.sum(), sh_w / sh_w.sum()]),
+        "fixed": fixed,
+    }
+
+
+def _feasibility(
+    plan: TerritoryPlan,
+    reach: dict[str, Any],
+    u: pd.DataFrame,
+    ut: pd.Series,
+    tolerance: float,
+    s2: dict[str, Any],
+) -> dict[str, Any]:
+    """What the tolerance allowed before the search, and what was missed after it: when a
+    territory misses the band, the LP bound says whether any plan could reach it."""
+    out = {
         "feasible_by_bounds": reach["feasible"],
         "problems": reach["problems"],
         "risks": reach["risks"],
         "min_tolerance": reach["min_tolerance"],
         "largest_units": reach["largest_units"],
         "tolerance": tolerance,
-        "shortfall": shortfall(plan.territories, tolerance, METRICS, reach, u, ut),
     }
-    return plan
+    short = shortfall(plan.territories, tolerance, METRICS, reach, u, ut)
+    if short and len(u) * len(s2["names"]) <= BOUND_MAX_VARIABLES:
+        f = plan.territories[plan.territories["dev_potential_mrr"].notna()]
+        best = float(f[["dev_potential_mrr", "dev_workload_hours"]].abs().max().max())
+        out["bound"] = balance_bound(
+            np.column_stack([u["potential_mrr"].to_numpy(dtype=float), s2["service"]]),
+            s2["shares"],
+            tolerance,
+            travel=s2["travel"],
+            travel_metric=1,
+            fixed=s2["fixed"],
+            upper=best,
+        )
+        short = shortfall(plan.territories, tolerance, METRICS, reach, u, ut, out["bound"])
+    out["shortfall"] = short
+    return out
 
 
 def status_quo_plan(

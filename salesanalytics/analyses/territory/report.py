@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from salesanalytics.analyses.territory.capacity import capacity_line
 from salesanalytics.analyses.territory.design import n_territories_for_capacity
 from salesanalytics.analyses.territory.metrics import balance_table
 from salesanalytics.analyses.territory.plan import (
@@ -40,14 +41,55 @@ def _num(x: float) -> str:
     return f"{x:,.0f}".replace(",", "'")
 
 
-def input_summary(inputs: TerritoryInputs) -> list[str]:
-    """Plain-language summary of the territory inputs (accounts, units, workload, capacity)."""
+def _neighbourhood(i: dict) -> str:
+    """The neighbourhood sentence: shared borders of polygons, or neighbours of points."""
+    src = i.get("neighbours_from", "polygons")
+    if src == "polygons":
+        return _(
+            "Postal-code neighbourhood: {edges} shared borders; {hosted} postal codes without an "
+            "area of their own (PO boxes, company codes) belong to the area that contains them; "
+            "{bridges} bridges between separate areas."
+        ).format(
+            edges=_num(i["graph_polygon_edges"]),
+            hosted=_num(i.get("graph_hosted_codes", 0)),
+            bridges=_num(i["graph_bridges"]),
+        )
+    where = f" ({i['countries']})" if i.get("countries") else ""
+    how = (
+        _(
+            "shared borders of the Swiss polygons; elsewhere neighbouring cells around the postal "
+            "codes' points, without links across the sea, large lakes or long gaps, across a "
+            "border only near it"
+        )
+        if src != "points"
+        else _(
+            "neighbouring cells around the postal codes' points, without links across the sea, "
+            "large lakes or long gaps, across a border only near it"
+        )
+    )
+    return _(
+        "Postal-code neighbourhood{where}: {pairs} neighbour pairs ({how}); {links} links added "
+        "between separate areas."
+    ).format(
+        where=where,
+        pairs=_num(i["graph_polygon_edges"]),
+        how=how,
+        links=_num(i.get("postal_graph_bridges", 0) + i["graph_bridges"]),
+    )
+
+
+def input_summary(inputs: TerritoryInputs, capacity: pd.DataFrame | None = None) -> list[str]:
+    """Plain-language summary of the territory inputs (accounts, units, workload, capacity).
+
+    With ``capacity`` (:func:`~salesanalytics.analyses.territory.capacity.field_capacity`: the channel
+    phase's field workload and FTE) the territory count is that table's, not recomputed here.
+    """
     i = inputs.info
     cap = inputs.field_reps["capacity_hours"]
     need = (
         n_territories_for_capacity(i["total_workload_hours"], float(cap.mean())) if len(cap) else 0
     )
-    return [
+    lines = [
         _(
             "{accounts} accounts; {key} key accounts are carved out to the key-account managers; "
             "{scope} accounts in {codes} postal codes are distributed over the field territories."
@@ -73,27 +115,25 @@ def input_summary(inputs: TerritoryInputs) -> list[str]:
             without_code=_num(i["n_without_postal_code"]),
             without_potential=_num(i["n_without_potential"]),
         ),
-        _(
-            "Postal-code neighbourhood: {edges} shared borders; {hosted} postal codes without an "
-            "area of their own (PO boxes, company codes) belong to the area that contains them; "
-            "{bridges} bridges between separate areas."
-        ).format(
-            edges=_num(i["graph_polygon_edges"]),
-            hosted=_num(i.get("graph_hosted_codes", 0)),
-            bridges=_num(i["graph_bridges"]),
-        ),
-        _(
-            "Field workload: {workload} hours a year against a capacity of {capacity} hours of "
-            "{reps} active field reps; at {per_rep} hours per rep the workload needs {need} "
-            "territories."
-        ).format(
-            workload=_num(i["total_workload_hours"]),
-            capacity=_num(i["field_capacity_hours"]),
-            reps=_num(i["n_field_reps"]),
-            per_rep=_num(float(cap.mean()) if len(cap) else 0),
-            need=need,
-        ),
+        _neighbourhood(i),
     ]
+    if capacity is not None:
+        lines.append(capacity_line(capacity))
+    else:
+        lines.append(
+            _(
+                "Field workload: {workload} hours a year against a capacity of {capacity} hours "
+                "of {reps} active field reps; at {per_rep} hours per rep the workload needs {need} "
+                "territories."
+            ).format(
+                workload=_num(i["total_workload_hours"]),
+                capacity=_num(i["field_capacity_hours"]),
+                reps=_num(i["n_field_reps"]),
+                per_rep=_num(float(cap.mean()) if len(cap) else 0),
+                need=need,
+            )
+        )
+    return lines
 
 
 def rep_homes(field_reps: pd.DataFrame) -> pd.DataFrame:

@@ -1,12 +1,12 @@
-"""The engagement's phases, in order. Each module declares one :class:`~salesanalytics.engagement.pipeline.spec.PhaseSpec`."""
+"""The engagement's phases, in order. Each module declares one :class:`~salesanalytics.engagement.spec.PhaseSpec`."""
 
 from __future__ import annotations
 
 from importlib import import_module
 
-from salesanalytics.engagement.pipeline.spec import PhaseSpec
+from salesanalytics.engagement.spec import PhaseSpec
 
-__all__ = ["PHASE_MODULES", "all_phases", "get_phase"]
+__all__ = ["PHASE_MODULES", "all_phases", "get_phase", "titles"]
 
 PHASE_MODULES: tuple[str, ...] = (
     "intake",
@@ -48,3 +48,8 @@ def get_phase(name: str) -> PhaseSpec:
     raise KeyError(
         f"unknown phase '{name}'; known phases: {', '.join(p.name for p in all_phases())}"
     )
+
+
+def titles() -> dict[str, str]:
+    """Phase name -> the title of its report, in engagement order (handed to the summary)."""
+    return {p.name: p.title for p in all_phases()}

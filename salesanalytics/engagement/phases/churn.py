@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from salesanalytics.engagement.pipeline.paramcheck import check_order
-from salesanalytics.engagement.pipeline.spec import Need, PhaseParams, PhaseSpec
+from salesanalytics.analyses.churn.model import CustomerTableConfig
+from salesanalytics.engagement.paramcheck import check_order
+from salesanalytics.engagement.spec import Need, PhaseParams, PhaseSpec, setting
 
 __all__ = ["PHASE", "Params"]
 
@@ -16,10 +17,9 @@ class Params(PhaseParams):
     window_months: int = Field(
         12, ge=1, le=60, description="Window in months for churn and retention rates."
     )
-    start_window_days: int = Field(
-        30,
-        ge=0,
-        le=366,
+    start_window_days: int = setting(
+        CustomerTableConfig,
+        "start_window_days",
         description="Contracts starting within this many days count as products at start.",
     )
     horizon_months: int = Field(

@@ -1,5 +1,6 @@
 """Phase ``compensation``: the current plan against the proposed plan, per-rep statements and a
-Monte-Carlo simulation of the proposed plan's cost."""
+Monte-Carlo simulation of the proposed plan's cost.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from importlib import resources
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from salesanalytics.engagement.pipeline.paramcheck import PATH_PARAM, check_file, check_order
-from salesanalytics.engagement.pipeline.spec import Need, PerEntitySpec, PhaseParams, PhaseSpec
+from salesanalytics.engagement.paramcheck import PATH_PARAM, check_file, check_order
+from salesanalytics.engagement.spec import Need, PerEntitySpec, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 
@@ -89,7 +90,7 @@ PHASE = PhaseSpec(
     name="compensation",
     notebook="80_compensation.ipynb",
     title="Incentive compensation: current against proposed plan",
-    reads=("intake", "potential", "territory", "portfolio", "churn"),
+    reads=("intake", "potential", "channels", "territory", "portfolio", "churn"),
     writes=(
         "payouts_current",
         "payouts_proposed",
@@ -122,6 +123,10 @@ PHASE = PhaseSpec(
     ),
     optional_reads=(
         ("territory", "credits use today's account owners"),
+        (
+            "channels",
+            "deals are credited to their owners (no channel matrix to route the credit by)",
+        ),
         ("churn", "no churn-risk adjustment of the retention measures"),
         ("potential", "no potential-based quotas"),
     ),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from salesanalytics.engagement.pipeline.paramcheck import PATH_PARAM, check_file
-from salesanalytics.engagement.pipeline.spec import Need, PerEntitySpec, PhaseParams, PhaseSpec
+from salesanalytics.engagement.paramcheck import PATH_PARAM, check_file
+from salesanalytics.engagement.spec import Need, PerEntitySpec, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from salesanalytics.engagement.pipeline.spec import PhaseParams, PhaseSpec
+from salesanalytics.engagement.spec import PhaseParams, PhaseSpec
 from salesanalytics.present.i18n import check_locale
 
 __all__ = ["PHASE", "Params"]
@@ -27,7 +27,13 @@ class Params(PhaseParams):
         "",
         pattern="^([A-Za-z]{3})?$",
         description="Currency of the export's amounts (ISO code such as CHF, EUR, USD); empty = "
-        "the mapping's currency.",
+        "the mapping's currency, else the legal tender of the accounts' country (CHF, EUR).",
+    )
+    country: str = Field(
+        "CH",
+        pattern="^(CH|LI|DE|AT)$",
+        description="Default country (ISO code CH, LI, DE or AT) of accounts and reps whose "
+        "export gives none; it also sets the default currency (CHF, EUR).",
     )
     language: Literal["en", "de"] = Field(
         "en",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from salesanalytics.engagement.pipeline.paramcheck import check_order
-from salesanalytics.engagement.pipeline.spec import Need, PhaseParams, PhaseSpec
+from salesanalytics.engagement.paramcheck import check_order
+from salesanalytics.engagement.spec import Need, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 
@@ -52,7 +52,7 @@ PHASE = PhaseSpec(
     name="portfolio",
     notebook="30_portfolio_key_accounts.ipynb",
     title="Portfolios, key accounts and the KPI catalogue",
-    reads=("intake", "potential", "territory"),
+    reads=("intake", "potential", "channels", "territory"),
     writes=(
         "account_segments",
         "matrix_summary",
@@ -85,5 +85,10 @@ PHASE = PhaseSpec(
     ),
     optional_reads=(
         ("territory", "portfolios are today's account owners instead of the new territories"),
+        (
+            "channels",
+            "no channel split per matrix cell (which accounts get field visits is the channel "
+            "matrix's decision)",
+        ),
     ),
 )

@@ -1,11 +1,13 @@
 """Phase ``potential``: revenue potential and white space of every account, market potential, and
-the engagement's key-account list (drawn once here, read by territory, portfolio, roles and summary)."""
+the engagement's key-account list (drawn once here, read by territory, portfolio, roles and summary).
+"""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from salesanalytics.engagement.pipeline.spec import Need, PhaseParams, PhaseSpec
+from salesanalytics.analyses.portfolio.model import KeyAccountCriteria
+from salesanalytics.engagement.spec import Need, PhaseParams, PhaseSpec, setting
 
 __all__ = ["PHASE", "Params"]
 
@@ -28,24 +30,45 @@ class Params(PhaseParams):
         le=1000,
         description="Minimum paying customers in a segment for its product-group white space.",
     )
-    ka_potential_quantile: float = Field(
-        0.98, gt=0, lt=1, description="Key-account criterion: potential at or above this quantile."
+    # The key-account criteria are declared once, by portfolio.KeyAccountCriteria (default and
+    # bounds); the phase adds only the upper bounds of a plausible project file.
+    ka_potential_quantile: float = setting(
+        KeyAccountCriteria,
+        "potential_quantile",
+        description="Key-account criterion: potential at or above this quantile.",
     )
-    ka_revenue_quantile: float = Field(
-        0.98, gt=0, lt=1, description="Key-account criterion: MRR at or above this quantile."
+    ka_revenue_quantile: float = setting(
+        KeyAccountCriteria,
+        "revenue_quantile",
+        description="Key-account criterion: MRR at or above this quantile.",
     )
-    ka_min_products: int = Field(
-        3, ge=1, le=50, description="Key-account criterion: at least this many products."
+    ka_min_products: int = setting(
+        KeyAccountCriteria,
+        "min_products",
+        le=50,
+        description="Key-account criterion: at least this many products.",
     )
-    ka_min_locations: int = Field(
-        3,
-        ge=2,
+    ka_min_locations: int = setting(
+        KeyAccountCriteria,
+        "min_locations",
         le=1000,
         description="Key-account criterion: a group with at least this many locations.",
     )
-    ka_min_criteria: int = Field(
-        2, ge=1, le=4, description="How many of the four key-account criteria an account must meet."
+    ka_min_criteria: int = setting(
+        KeyAccountCriteria,
+        "min_criteria",
+        description="How many of the four key-account criteria an account must meet.",
     )
+
+    def key_account_criteria(self) -> KeyAccountCriteria:
+        """The ``ka_*`` parameters as the portfolio analysis' settings object."""
+        return KeyAccountCriteria(
+            potential_quantile=self.ka_potential_quantile,
+            revenue_quantile=self.ka_revenue_quantile,
+            min_products=self.ka_min_products,
+            min_locations=self.ka_min_locations,
+            min_criteria=self.ka_min_criteria,
+        )
 
 
 PHASE = PhaseSpec(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from salesanalytics.engagement.pipeline.spec import PhaseParams, PhaseSpec
+from salesanalytics.engagement.spec import PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 

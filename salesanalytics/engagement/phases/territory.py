@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from salesanalytics.engagement.pipeline.spec import Need, PhaseParams, PhaseSpec
+from salesanalytics.engagement.paramcheck import PATH_PARAM, check_file
+from salesanalytics.engagement.spec import Need, PhaseParams, PhaseSpec
 from salesanalytics.reference.travel import ROAD_FACTOR, SPEED_KMH
 
 __all__ = ["MAX_CONTINUITY_WEIGHT", "MAX_TERRITORIES", "PHASE", "Params"]
@@ -22,7 +23,10 @@ class Params(PhaseParams):
         0,
         ge=0,
         le=MAX_TERRITORIES,
-        description="Number of field territories; 0 = one per active field rep.",
+        description="Number of field territories; 0 = as many as the field workload the channel "
+        "mix leaves needs (field hours outside key accounts / hours per FTE, the fewest "
+        "territories within the tolerance of full utilisation); without the channel phase one "
+        "per active field rep.",
     )
     tolerance: float = Field(
         0.05,
@@ -71,6 +75,23 @@ class Params(PhaseParams):
         description="Local-search effort of the proposal (passes over boundaries).",
     )
     seed: int = Field(0, ge=0, description="Seed of the optimiser's warm start.")
+    overrides: str = Field(
+        "",
+        description="Manual territory changes (YAML written by the territory editor); empty = "
+        "the project's territory_overrides.yaml when it exists.",
+        json_schema_extra=PATH_PARAM,
+    )
+
+    @field_validator("overrides")
+    @classmethod
+    def _overrides_are_valid(cls, value: str) -> str:
+        return check_file("overrides", value, _load_overrides, what="territory overrides")
+
+
+def _load_overrides(path: str) -> object:
+    from salesanalytics.analyses.territory.overrides import load_overrides
+
+    return load_overrides(path)
 
 
 PHASE = PhaseSpec(
@@ -78,7 +99,9 @@ PHASE = PhaseSpec(
     notebook="20_territory_design.ipynb",
     title="Territory design",
     reads=("intake", "potential", "channels"),
+    project_files=(("overrides", "territory_overrides.yaml"),),
     writes=(
+        "manual_changes",
         "assignment",
         "territories",
         "unit_assignment",
@@ -86,6 +109,8 @@ PHASE = PhaseSpec(
         "disruption",
         "design",
         "bases",
+        "field_capacity",
+        "reps_available",
     ),
     params=Params,
     seconds=9,
@@ -99,8 +124,8 @@ PHASE = PhaseSpec(
         Need(
             "territory design",
             requires=("accounts.postal_code", "reps"),
-            add="Map the accounts' Swiss billing postal code (4 digits); territories are built "
-            "from postal-code areas.",
+            add="Map the accounts' Swiss billing postal code (4 digits; for accounts abroad also "
+            "the billing country); territories are built from postal-code areas.",
         ),
         Need(
             "workload per account from the activity log",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from salesanalytics.engagement.phases.territory import MAX_CONTINUITY_WEIGHT, MAX_TERRITORIES
-from salesanalytics.engagement.pipeline.spec import Need, PhaseParams, PhaseSpec
+from salesanalytics.engagement.spec import Need, PhaseParams, PhaseSpec
 
 __all__ = ["PHASE", "Params"]
 

@@ -1,8 +1,11 @@
 """Phase pipeline: parameters, graph, execution, reports.
 
-Modules (kept import-light: ``spec`` is imported by every phase module):
+The phase declarations it runs (``PhaseSpec``, ``PhaseParams``, ``PerEntitySpec``) live below it in
+:mod:`salesanalytics.engagement.spec` and :mod:`salesanalytics.engagement.paramcheck`, so the
+arrows run one way: ``pipeline`` -> ``phases`` -> ``spec``.
 
-* :mod:`~salesanalytics.engagement.pipeline.spec` – ``PhaseSpec``, ``PhaseParams``, ``PerEntitySpec``;
+Modules:
+
 * :mod:`~salesanalytics.engagement.pipeline.config` – ``project.yaml`` (``init_project``, ``load_project``),
   parameter validation for the file and ``--set``;
 * :mod:`~salesanalytics.engagement.pipeline.graph` – order, ``--phase`` selection, downstream;

@@ -68,11 +68,11 @@ class _Page(HTMLParser):
         self._cell_is_header = False
         self._row: list[str] | None = None
         self._in_thead = False
-        self._skip = 0  # inside <style>
+        self._skip = 0  # inside <style> or <script> (the map library and its data: not text)
         self._header = 0  # inside <header class="sa-header">
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "style":
+        if tag in ("style", "script"):
             self._skip += 1
         elif tag == "pre":
             self.pre += 1
@@ -89,7 +89,7 @@ class _Page(HTMLParser):
             self._cell_is_header = tag == "th" and (self._in_thead or not self._row)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "style":
+        if tag in ("style", "script"):
             self._skip = max(0, self._skip - 1)
         elif tag == "header":
             self._header = max(0, self._header - 1)
@@ -135,7 +135,9 @@ def known_ids(run_dir: str | Path) -> set[str]:
     return ids
 
 
-def audit_page(html_text: str, ids: set[str] = frozenset(), name: str = "page") -> list[str]:
+def audit_page(
+    html_text: str, ids: set[str] | frozenset[str] = frozenset(), name: str = "page"
+) -> list[str]:
     """Problems of one client page (see the module docstring); empty when it is clean."""
     page = _Page()
     page.feed(html_text)

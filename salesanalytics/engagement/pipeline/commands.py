@@ -1,5 +1,6 @@
 """Subcommands ``init`` (scaffold a client project), ``run`` (run the engagement's phases) and
-``clean`` (tidy up after interrupted runs)."""
+``clean`` (tidy up after interrupted runs).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from salesanalytics.errors import UserError
 __all__ = ["cmd_clean", "cmd_init", "cmd_run", "register_cli"]
 
 
-def register_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the ``init`` and ``run`` subcommands."""
+def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``init``, ``run`` and ``clean`` subcommands."""
+    _add_init(subparsers)
+    _add_run(subparsers)
+    _add_clean(subparsers)
+
+
+def _add_init(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``init`` subcommand."""
     p = subparsers.add_parser(
         "init",
         help="scaffold a client project (project.yaml with every phase's parameters)",
@@ -58,6 +66,9 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     p.add_argument("--force", action="store_true", help="overwrite an existing project.yaml")
     p.set_defaults(func=cmd_init)
 
+
+def _add_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``run`` subcommand."""
     r = subparsers.add_parser(
         "run",
         help="run the engagement's phases and write the HTML reports",
@@ -118,6 +129,9 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     g.add_argument("--verbose", "-v", action="store_true", help="also show cell progress")
     r.set_defaults(func=cmd_run)
 
+
+def _add_clean(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``clean`` subcommand."""
     c = subparsers.add_parser(
         "clean",
         help="tidy up after interrupted runs (mark them, remove their staging folders)",
@@ -175,7 +189,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # "iri" string formats, which notebooks do not use; building its grammar costs about a second
     # at every start of this command
     if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     from salesanalytics.engagement.phases import all_phases
     from salesanalytics.engagement.pipeline.config import load_project
     from salesanalytics.engagement.pipeline.runner import options_from_project, run_pipeline

@@ -40,8 +40,8 @@ import yaml
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
-from salesanalytics.engagement.pipeline.paramcheck import is_path_param, looks_like_path
-from salesanalytics.engagement.pipeline.spec import PhaseSpec
+from salesanalytics.engagement.paramcheck import is_path_param, looks_like_path
+from salesanalytics.engagement.spec import PhaseSpec
 from salesanalytics.errors import UserError
 from salesanalytics.present.i18n import check_locale
 
@@ -118,6 +118,7 @@ _TOP_KEYS = {
     "notebooks",
     "run",
     "phases",
+    "deck_template",
 }
 _RUN_KEYS = {"cell_timeout", "workers"}
 
@@ -149,6 +150,9 @@ class ProjectConfig:
     phase_params
         Validated parameters per phase (``model_dump(mode="json")`` of each ``Params``), for every
         phase in the list given to :func:`load_project`.
+    deck_template
+        PowerPoint file whose slide master and layouts the run's ``deck.pptx`` uses (absolute);
+        ``None`` = the house template.
     """
 
     path: Path
@@ -162,6 +166,7 @@ class ProjectConfig:
     cell_timeout: int = 900
     workers: int = 0
     phase_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deck_template: Path | None = None
 
     @property
     def project_dir(self) -> Path:
@@ -248,6 +253,7 @@ def project_yaml(
     if notebooks is not None:
         lines.append(f"notebooks: {q(notebooks)}  # the phase notebooks")
     lines += [
+        'deck_template: ""  # PowerPoint template (slide master, layouts) of deck.pptx; empty = house template',
         "run:",
         "  cell_timeout: 900  # seconds a single notebook cell may run before the phase fails",
         "  workers: 0  # phases run in parallel; 0 = number of available cores",
@@ -479,7 +485,8 @@ def parse_set_options(
 
 def split_top_level_options(options: Sequence[str]) -> tuple[dict[str, str], list[str]]:
     """The ``--set key=value`` options that set a top-level setting (:data:`TOP_LEVEL_SET`:
-    ``--set language=de``, ``--set locale=de-DE``) and the other options."""
+    ``--set language=de``, ``--set locale=de-DE``) and the other options.
+    """
     top: dict[str, str] = {}
     rest: list[str] = []
     for opt in options:
@@ -574,7 +581,7 @@ def resolve_path_params(
 ) -> dict[str, Any]:
     """Make relative file paths in phase parameters absolute, relative to ``base``.
 
-    Only parameters declared with :data:`~salesanalytics.engagement.pipeline.paramcheck.PATH_PARAM` are
+    Only parameters declared with :data:`~salesanalytics.engagement.paramcheck.PATH_PARAM` are
     touched, and only values that look like a path (a built-in name such as ``proposed`` stays).
     Phase notebooks run inside the run folder, so a relative path would not be found there.
 
@@ -612,19 +619,8 @@ def resolve_path_params(
     return out
 
 
-def load_project(
-    path: str | os.PathLike[str],
-    phases: Sequence[PhaseSpec],
-    overrides: Sequence[str] = (),
-) -> ProjectConfig:
-    """Load ``project.yaml`` (or a folder containing it), apply ``--set`` options and validate.
-
-    Raises
-    ------
-    ConfigError
-        Listing every problem: unreadable YAML, unknown keys, missing source, unknown phases or
-        parameters (with suggestions), wrong types and out-of-range values (with the allowed range).
-    """
+def _read_project_file(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
+    """The resolved path of ``project.yaml`` (or of the folder's) and its top-level mapping."""
     p = Path(path)
     if p.is_dir():
         p = p / PROJECT_FILE
@@ -634,20 +630,19 @@ def load_project(
             "`salesanalytics init DIR --source EXPORT_FOLDER`"
         )
     p = p.resolve()
-    label = p.name
     try:
         raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{p}: expected a mapping of settings at the top level")
-    problems: list[str] = []
-    for key in raw:
-        if key not in _TOP_KEYS:
-            problems.append(
-                f"{label}: unknown setting '{key}'" + _suggest(str(key), _TOP_KEYS, "settings")
-            )
-    base = p.parent
+    return p, raw
+
+
+def _client_settings(
+    raw: dict[str, Any], base: Path, label: str, problems: list[str]
+) -> tuple[str, str]:
+    """Client name and folder-safe slug (problems appended)."""
     client_sec = raw.get("client") or {}
     if isinstance(client_sec, str):
         client_sec = {"name": client_sec}
@@ -663,6 +658,13 @@ def load_project(
         problems.append(
             f"{label}: client.slug {slug!r} is not folder-safe; use lower-case letters, digits, '-', '_'"
         )
+    return client, str(slug)
+
+
+def _source_setting(
+    raw: dict[str, Any], base: Path, label: str, problems: list[str]
+) -> tuple[Path, str]:
+    """The export folder (resolved) and its name as shown in the reports (problems appended)."""
     source_text = raw.get("source")
     if not source_text:
         problems.append(f"{label}: 'source' (folder with the CRM export) is missing")
@@ -671,6 +673,16 @@ def load_project(
         source = (base / str(source_text)).resolve()
         if not source.exists():
             problems.append(f"{label}: source {source_text!r} does not exist (looked at {source})")
+    source_display = str(source_text or "")
+    if Path(source_display).is_absolute():
+        source_display = Path(source_display).name
+    return source, source_display
+
+
+def _folder_settings(
+    raw: dict[str, Any], base: Path, label: str, problems: list[str]
+) -> tuple[str, Path, Path]:
+    """Mapping (built-in name or resolved file), reports and notebooks folders."""
     mapping = str(raw.get("mapping") or "salesforce")
     if Path(mapping).suffix.lower() in {".yaml", ".yml"}:
         mapping = str((base / mapping).resolve())
@@ -681,6 +693,11 @@ def load_project(
         notebooks = default_notebooks_dir(base) or base / "notebooks"
     if not notebooks.is_dir():
         problems.append(f"{label}: notebooks folder {notebooks} does not exist; set 'notebooks'")
+    return mapping, reports, notebooks
+
+
+def _run_settings(raw: dict[str, Any], label: str, problems: list[str]) -> tuple[int, int]:
+    """``run.cell_timeout`` and ``run.workers`` (defaults 900 and 0; problems appended)."""
     run_sec = raw.get("run") or {}
     cell_timeout, workers = 900, 0
     if not isinstance(run_sec, dict):
@@ -703,15 +720,50 @@ def load_project(
         problems.append(f"{label}: run.workers must be a whole number ≥ 0, not {wk!r}")
     else:
         workers = wk
+    return cell_timeout, workers
+
+
+def load_project(
+    path: str | os.PathLike[str],
+    phases: Sequence[PhaseSpec],
+    overrides: Sequence[str] = (),
+) -> ProjectConfig:
+    """Load ``project.yaml`` (or a folder containing it), apply ``--set`` options and validate.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem: unreadable YAML, unknown keys, missing source, unknown phases or
+        parameters (with suggestions), wrong types and out-of-range values (with the allowed range).
+    """
+    p, raw = _read_project_file(path)
+    label = p.name
+    problems: list[str] = []
+    for key in raw:
+        if key not in _TOP_KEYS:
+            problems.append(
+                f"{label}: unknown setting '{key}'" + _suggest(str(key), _TOP_KEYS, "settings")
+            )
+    base = p.parent
+    client, slug = _client_settings(raw, base, label, problems)
+    source, source_display = _source_setting(raw, base, label, problems)
+    mapping, reports, notebooks = _folder_settings(raw, base, label, problems)
+    cell_timeout, workers = _run_settings(raw, label, problems)
+    deck_template = None
+    if raw.get("deck_template"):
+        deck_template = (base / str(raw["deck_template"])).resolve()
+        from salesanalytics.engagement.deck import DeckError, check_template
+
+        try:
+            check_template(deck_template)
+        except DeckError as exc:
+            problems.append(f"{label}: {exc}")
     overrides_map, set_problems = parse_set_options(overrides, phases)
     problems += set_problems
     phases_sec = raw.get("phases") or {}
     if not isinstance(phases_sec, dict):
         problems.append(f"{label}: 'phases' must be a mapping of phase: parameters")
         phases_sec = {}
-    source_display = str(source_text or "")
-    if Path(source_display).is_absolute():
-        source_display = Path(source_display).name
     phases_sec = resolve_path_params(phases, phases_sec, base)
     overrides_map = resolve_path_params(phases, overrides_map, Path.cwd())
     top_level: dict[str, Any] = {"source": str(source), "mapping": mapping}
@@ -734,7 +786,7 @@ def load_project(
     return ProjectConfig(
         path=p,
         client=client,
-        slug=str(slug),
+        slug=slug,
         source=source,
         mapping=mapping,
         source_display=source_display,
@@ -743,4 +795,5 @@ def load_project(
         cell_timeout=cell_timeout,
         workers=workers,
         phase_params=params,
+        deck_template=deck_template,
     )

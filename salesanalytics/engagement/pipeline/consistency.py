@@ -207,7 +207,7 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def read_source(run_dir: str | Path, src: FigureSource) -> tuple[dict[str, float], float] | None:
+def read_source(run_dir: str | Path, src: FigureSource) -> tuple[dict[str, float], float] | None:  # noqa: C901 - one branch per figure kind
     """The value(s) of one source in a run folder, and their precision.
 
     Returns
@@ -339,8 +339,8 @@ def _check(run_dir: Path, fig: SharedFigure) -> _Result:
                 )
     if diffs:
         res.status = "mismatch"
-        shown = diffs[:5] + ([f"and {len(diffs) - 5} more"] if len(diffs) > 5 else [])
-        res.message = "; ".join(shown)
+        listed = diffs[:5] + ([f"and {len(diffs) - 5} more"] if len(diffs) > 5 else [])
+        res.message = "; ".join(listed)
     return res
 
 

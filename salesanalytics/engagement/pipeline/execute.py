@@ -246,7 +246,8 @@ class KernelPool:
     def _fill(self) -> None:
         """Start kernels up to the expected need, one at a time: two kernels warming up at once
         on a small machine make the first one ready no sooner than both, and the first phase of a
-        run waits for it."""
+        run waits for it.
+        """
         if self._closed or any(not t.done() for t in self._starting):
             return
         if len(self._ready) < min(self.wanted, self._capacity()):
@@ -320,7 +321,8 @@ class KernelPool:
 
     async def acquire(self) -> Kernel:
         """A kernel ready for a notebook (recycled or started ahead if available); hand it back
-        with :meth:`release`."""
+        with :meth:`release`.
+        """
         while True:
             if not self._ready:  # needed now: start one even while another is starting
                 self._ready.append(asyncio.ensure_future(self._start()))
@@ -403,7 +405,8 @@ def _merge_adjacent_streams(nb: Any) -> None:
 
     The kernel sends printed text in chunks as its buffer is flushed by a timer, so one
     ``print`` can arrive as two outputs on a busy machine; joined, a report does not depend on
-    timing. Interleaving with other outputs (a table between two prints) is kept."""
+    timing. Interleaving with other outputs (a table between two prints) is kept.
+    """
     for cell in nb.cells:
         outs = cell.get("outputs") if cell.get("cell_type") == "code" else None
         if not outs:
@@ -428,7 +431,8 @@ _STYLER_ID = re.compile(r"\bT_([0-9a-f]{5})(?=[_\"' ])")
 
 def _stable_table_ids(nb: Any) -> None:
     """Replace the random ids pandas gives each styled table (``T_9e48c``, ``T_9e48c_row0_col0``)
-    by ids numbered in order of appearance: the same input gives the same report."""
+    by ids numbered in order of appearance: the same input gives the same report.
+    """
     names: dict[str, str] = {}
 
     def sub(m: re.Match[str]) -> str:
@@ -459,7 +463,8 @@ _CELL_FRAME = re.compile(r"Cell In\[\d*\], line (\d+)")
 def _failing_statement(cell: Any) -> str:
     """The statement of ``cell`` that raised, from its error output: ``line N: <first line of the
     innermost statement containing line N>``; the cell's first line when the traceback does not
-    say (a syntax error, an error raised before the cell's code ran)."""
+    say (a syntax error, an error raised before the cell's code ran).
+    """
     source = str(cell.get("source", ""))
     lineno = None
     for out in cell.get("outputs", []):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-from salesanalytics.engagement.pipeline.spec import PhaseSpec
+from salesanalytics.engagement.spec import PhaseSpec
 
 __all__ = ["downstream", "effective_reads", "select_phases", "topological_order"]
 

@@ -61,7 +61,7 @@ def restore() -> None:
         warnings.simplefilter("ignore")
         mpl.rcParams.update(copy.deepcopy(_STATE["rc"]))
         pd.reset_option("all")  # the warm-up sets no pandas option
-    warnings.filters[:] = _STATE["filters"]
+    warnings.filters[:] = _STATE["filters"]  # type: ignore[index]  # a list at run time
     mutated = getattr(warnings, "_filters_mutated", None)  # resets the "once" registries
     if mutated is not None:
         mutated()
@@ -88,7 +88,8 @@ def restore() -> None:
 
 def _clear_namespace(shell: Any) -> None:
     """What ``%reset -f`` does, without its full garbage collection (a fifth of a second with
-    pandas, scipy and matplotlib loaded): user variables, output caches, input history."""
+    pandas, scipy and matplotlib loaded): user variables, output caches, input history.
+    """
     ns = shell.user_ns
     for key in [k for k in ns if k not in shell.user_ns_hidden]:
         del ns[key]

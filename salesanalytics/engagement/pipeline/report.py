@@ -2,9 +2,12 @@
 (with code) and the run's ``index.html``.
 
 The client version is rendered with nbconvert's ``basic`` template (body only) and wrapped in our own
-page with inline CSS. It contains no ``<script>`` at all, embeds images as data URIs, and is sanitised
-with bleach (defence in depth: notebooks already escape CRM text through ``style.table``); a
-Content-Security-Policy forbids the browser to fetch or run anything.
+page with inline CSS. It embeds images as data URIs and is sanitised with bleach (defence in depth:
+notebooks already escape CRM text through ``style.table``); a Content-Security-Policy forbids the
+browser to fetch anything. No script of a notebook ever reaches the page: the only scripts are the
+project's own, for interactive maps (:mod:`salesanalytics.present.interactive_map`): the inlined Bokeh
+library and the embed script, each allowed by its SHA-256 hash in the policy, and the maps' data
+as inert JSON blocks (``<`` escaped, so CRM text cannot end the block).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import base64
 import copy
 import html
+import json
 import re
+import secrets
 import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -37,6 +42,7 @@ __all__ = [
     "client_body",
     "client_html",
     "index_html",
+    "page_scripts",
     "param_rows",
     "sanitize_fragment",
     "scrub_paths",
@@ -78,6 +84,8 @@ _ANALYST_ONLY = re.compile(
 Markdown section whose heading matches is left out of the client version with everything under
 it; any other Markdown cell or output that matches is left out on its own."""
 _HEADING = re.compile(r"^\s*(#{1,6})\s", re.M)
+MAP_MIME = "application/vnd.salesanalytics.bokeh+json"
+"""Output type of an interactive map (:data:`salesanalytics.present.interactive_map.MIME_TYPE`)."""
 _lock = threading.Lock()
 
 
@@ -143,7 +151,8 @@ def _is_widget(out: Any) -> bool:
 
 def _is_repr_only(out: Any) -> bool:
     """An output that is nothing but a Python object's repr (``<Figure size ...>``, a widget's
-    ``VBox(children=...)``): code, not a result."""
+    ``VBox(children=...)``): code, not a result.
+    """
     data = out.get("data")
     return out.get("output_type") in {"execute_result", "display_data"} and set(data or {}) <= {
         "text/plain"
@@ -162,7 +171,8 @@ def _output_text(out: Any) -> str:
 
 def _callout(text: str) -> str:
     """Printed text (a finding written with ``print``) as a highlighted callout in the house
-    style: paragraphs at blank lines, lines starting with ``-`` or ``•`` as a list."""
+    style: paragraphs at blank lines, lines starting with ``-`` or ``•`` as a list.
+    """
     parts = []
     for para in re.split(r"\n\s*\n", text.strip()):
         lines = [ln.strip() for ln in para.splitlines() if ln.strip()]
@@ -176,10 +186,60 @@ def _callout(text: str) -> str:
     return '<div class="sa-callout">' + "".join(parts) + "</div>"
 
 
-def _client_notebook(nb: Any, title: str = "") -> Any:
+def _drop_repeated_title(src_cells: list[Any], title: str) -> None:
+    """Remove the notebook's own title heading: the page's title block shows the phase's title.
+
+    One source, ``PhaseSpec.title``, which the notebook's heading repeats (a test checks it).
+    """
+    first = next((c for c in src_cells if c.cell_type == "markdown"), None)
+    if first is not None and title and src_cells.index(first) < 2:
+        text = first.source if isinstance(first.source, str) else "".join(first.source)
+        if re.match(r"#\s+\S", text):
+            first.source = text.split("\n", 1)[1] if "\n" in text else ""
+
+
+def _map_html(out: Any, maps: list[dict[str, Any]], token: str) -> str:
+    """An interactive map's place in the page: the live map (drawn by the embed script from the
+    data block that replaces the marker) and its static image for print.
+    """
+    data = out.get("data") or {}
+    payload = data.get(MAP_MIME) or {}
+    if isinstance(payload, str):
+        payload = json.loads(payload)
+    n = len(maps) + 1
+    target = f"sa-imap-{n}"
+    maps.append({"target": target, "item": payload.get("item") or {}})
+    alt = html.escape(str(payload.get("alt") or "map"))
+    png = data.get("image/png")
+    png = png if isinstance(png, str) or png is None else "".join(png)
+    img = (
+        f'<img class="sa-imap-print" src="data:image/png;base64,{png.strip()}" alt="{alt}">'
+        if png and re.fullmatch(r"[A-Za-z0-9+/=\s]+", png)
+        else ""
+    )
+    return (
+        f'<figure class="sa-imap"><div class="sa-imap-live" id="{target}" role="img" '
+        f'aria-label="{alt}"></div><!--{token}-{n}-->{img}</figure>'
+    )
+
+
+def _map_block(entry: dict[str, Any]) -> str:
+    """The inert JSON block of one map (``<``, ``>`` and ``&`` escaped)."""
+    text = json.dumps(entry["item"], ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return (
+        f'<script type="application/json" class="sa-imap-data" '
+        f'data-target="{entry["target"]}">{text}</script>'
+    )
+
+
+def _client_notebook(  # noqa: C901 - one pass over the cells; split pending
+    nb: Any, title: str = "", maps: list[dict[str, Any]] | None = None, token: str = ""
+) -> Any:
     """A copy of ``nb`` prepared for the client: no parameter cells, no stderr, no errors, no
     interactive widgets (nor the text introducing them) and no object reprs; printed findings
-    become callouts."""
+    become callouts; interactive maps become placeholders (their data collected in ``maps``).
+    """
     nb = copy.deepcopy(nb)
     cells = []
     src_cells = list(nb.cells)
@@ -195,17 +255,7 @@ def _client_notebook(nb: Any, title: str = "") -> Any:
         and src_cells[i - 1].cell_type == "markdown"
     }
     skip_level = 0  # inside an analyst-only section of this heading level
-    first = next((c for c in src_cells if c.cell_type == "markdown"), None)
-    if first is not None and title and src_cells.index(first) < 2:
-        text = first.source if isinstance(first.source, str) else "".join(first.source)
-        m = re.match(r"#\s+(.*)", text)
-
-        def norm(t: str) -> str:
-            return re.sub(r"[^a-z0-9]+", " ", t.lower()).strip()
-
-        if m and norm(m.group(1)) and norm(m.group(1)) in norm(title):
-            # the page's title block already shows the title
-            first.source = text.split("\n", 1)[1] if "\n" in text else ""
+    _drop_repeated_title(src_cells, title)
     for i, cell in enumerate(src_cells):
         if cell.cell_type == "markdown":
             text = cell.source if isinstance(cell.source, str) else "".join(cell.source)
@@ -260,7 +310,13 @@ def _client_notebook(nb: Any, title: str = "") -> Any:
                     outs.append(out)
                     continue
                 data = out.get("data")
+                if data is not None and MAP_MIME in data and maps is not None:
+                    h = _map_html(out, maps, token)
+                    out = nbformat.v4.new_output("display_data", data={"text/html": h})
+                    outs.append(out)
+                    continue
                 if data is not None:
+                    data.pop(MAP_MIME, None)
                     for key in [k for k in data if "javascript" in k or "widget" in k]:
                         del data[key]
                     svg = data.pop("image/svg+xml", None)
@@ -298,7 +354,8 @@ def _client_notebook(nb: Any, title: str = "") -> Any:
 @lru_cache(maxsize=256)
 def _markdown_cell_html(source: str) -> str:
     """A Markdown cell rendered and sanitised (cached: per-entity reports repeat their template's
-    Markdown cells for every entity)."""
+    Markdown cells for every entity).
+    """
     return sanitize_fragment(_markdown(source))
 
 
@@ -307,7 +364,8 @@ _local = threading.local()
 
 class _BodyExporter(HTMLExporter):
     """``HTMLExporter`` without its BeautifulSoup pass over the whole page (alt texts, tab
-    indices), which costs more than the rendering itself on pages with embedded charts."""
+    indices), which costs more than the rendering itself on pages with embedded charts.
+    """
 
     def from_notebook_node(  # type: ignore[override]
         self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
@@ -326,7 +384,8 @@ class _BodyExporter(HTMLExporter):
 
     def _validate_preprocessor(self, nbc: Any, preprocessor: Any) -> None:
         """No schema validation after each preprocessor: the notebooks come straight from the
-        kernel (and ``_client_notebook``), and validating them cost a fifth of an export."""
+        kernel (and ``_client_notebook``), and validating them cost a fifth of an export.
+        """
 
 
 def _exporter(kind: str) -> HTMLExporter:
@@ -360,16 +419,36 @@ def client_body(nb: Any, title: str = "") -> str:
 
     Every HTML or Markdown output is sanitised (:func:`sanitize_fragment`); text outputs are
     escaped by nbconvert; images are embedded as data URIs; Markdown cells (written by the
-    notebook's author, not from the CRM) are rendered as they are, minus any ``<script>``.
+    notebook's author, not from the CRM) are rendered as they are, minus any ``<script>``. An
+    interactive map becomes a placeholder, its static image and its data as an inert JSON block
+    (``<script type="application/json" class="sa-imap-data">``), inserted after every script
+    of the notebook was removed.
     """
-    body, _ = _exporter("client").from_notebook_node(_client_notebook(nb, title))
-    return _SCRIPT.sub("", body)
+    maps: list[dict[str, Any]] = []
+    token = "sa-imap-" + secrets.token_hex(8)  # unguessable: notebook text cannot forge it
+    body, _ = _exporter("client").from_notebook_node(_client_notebook(nb, title, maps, token))
+    body = _SCRIPT.sub("", body)
+    for n, entry in enumerate(maps, start=1):
+        body = body.replace(f"<!--{token}-{n}-->", _map_block(entry), 1)
+    return body
+
+
+def page_scripts(body: str) -> list[str]:
+    """The project's own scripts a client page needs: the Bokeh library and the embed script
+    when the body holds an interactive map, else none.
+    """
+    if 'class="sa-imap-data"' not in body:
+        return []
+    from salesanalytics.present.interactive_map import EMBED_SCRIPT, bokeh_script
+
+    return [bokeh_script(), EMBED_SCRIPT]
 
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
     """The page templates' environment; ``_()`` in a template is :func:`salesanalytics.present.i18n.gettext`
-    (the run's language)."""
+    (the run's language).
+    """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
@@ -415,7 +494,7 @@ def _plan_title(value: str) -> str:
     return Path(value).stem
 
 
-def _param_value(value: Any, spec: Mapping[str, Any]) -> str:
+def _param_value(value: Any, spec: Mapping[str, Any]) -> str:  # noqa: C901 - one branch per value kind
     fmt = spec.get("format", "")
     if value is None or value == "" or value == []:
         return _(str(spec.get("empty", "–")))
@@ -446,7 +525,9 @@ def _param_value(value: Any, spec: Mapping[str, Any]) -> str:
     elif fmt == "kmh":
         text = f"{_swiss(float(value))} km/h"
     elif fmt == "chf":
-        text = f"CHF {_swiss(float(value), 0)}"
+        from salesanalytics.present.formats import currency
+
+        text = f"{currency()} {_swiss(float(value), 0)}"
     elif fmt == "factor":
         text = f"×{_swiss(float(value))}"
     elif fmt == "plan":
@@ -486,8 +567,7 @@ def _param_text(value: Any) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, int | float) and not isinstance(value, bool):
-        s = f"{value:,}".replace(",", "'")
-        return s
+        return _swiss(float(value))  # Swiss grouping, no trailing zeros (20.0 -> 20)
     if isinstance(value, list | tuple):
         return ", ".join(_param_text(v) for v in value)
     if isinstance(value, dict):
@@ -526,11 +606,16 @@ def client_html(
         The phase's name: its parameters are shown with the labels and formats of
         :func:`param_rows`.
     """
+    from salesanalytics.present.interactive_map import script_hash
+
     body = client_body(nb, title)
+    scripts = page_scripts(body)
     page = (
         _env()
         .get_template("client_page.html.j2")
         .render(
+            scripts=scripts,
+            script_src=" ".join(script_hash(x) for x in scripts),
             css=_css(),
             client=client,
             title=title,
@@ -547,7 +632,8 @@ def client_html(
 
 def warm_up() -> None:
     """Create this thread's exporters and load the page template and style sheet (what the first
-    export of a run would otherwise pay for)."""
+    export of a run would otherwise pay for).
+    """
     _exporter("client")
     _exporter("analyst")
     _env().get_template("client_page.html.j2")

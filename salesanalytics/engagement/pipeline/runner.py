@@ -74,8 +74,14 @@ from salesanalytics.engagement.pipeline.graph import (
     topological_order,
 )
 from salesanalytics.engagement.pipeline.runlock import project_lock, recover_interrupted
-from salesanalytics.engagement.pipeline.spec import PerEntitySpec, PhaseSpec
-from salesanalytics.engagement.workspace import HEADLINES_FILE, WARNINGS_FILE, atomic_write_bytes
+from salesanalytics.engagement.spec import PerEntitySpec, PhaseSpec
+from salesanalytics.engagement.workspace import (
+    HEADLINES_FILE,
+    TRUTH_DIR,
+    WARNINGS_FILE,
+    atomic_write_bytes,
+    place_truth,
+)
 from salesanalytics.present.deliverables import safe_file_stem
 from salesanalytics.present.i18n import check_locale, select_language, set_language
 from salesanalytics.present.i18n import gettext as _
@@ -167,6 +173,7 @@ class RunOptions:
     recycle_kernels: bool = True
     date: dt.date | None = None
     project_dir: Path | None = None
+    deck_template: Path | None = None
 
 
 @dataclass
@@ -251,12 +258,14 @@ def options_from_project(
         verbose=verbose,
         recycle_kernels=recycle_kernels,
         project_dir=cfg.project_dir,
+        deck_template=cfg.deck_template,
     )
 
 
 def _client_html(*args: Any, **kw: Any) -> str:
     """:func:`~salesanalytics.engagement.pipeline.report.client_html`, imported when first used (nbconvert and
-    bleach take a while to import, which would delay the start of the first kernel)."""
+    bleach take a while to import, which would delay the start of the first kernel).
+    """
     from salesanalytics.engagement.pipeline.report import client_html
 
     return client_html(*args, **kw)
@@ -272,7 +281,8 @@ def _analyst_html(*args: Any, **kw: Any) -> str:
 def _preload() -> None:
     """Import what the exports and per-entity listings need, in the export thread, while the
     first kernel starts (imported on first use instead, nbconvert, bleach and pandas would stall
-    the run for a second or two between two phases)."""
+    the run for a second or two between two phases).
+    """
     import pandas  # noqa: F401
     import pyarrow.parquet  # noqa: F401
 
@@ -358,14 +368,16 @@ def _read_json(path: Path) -> Any:
 
 def _entity_file(entity_id: Any) -> str:
     """A file name stem for an entity id (:func:`salesanalytics.present.deliverables.safe_file_stem`):
-    readable, umlauts transliterated, never a path or a reserved name, at most 80 characters."""
+    readable, umlauts transliterated, never a path or a reserved name, at most 80 characters.
+    """
     return safe_file_stem(entity_id)
 
 
 def _consistency(run_dir: Path) -> dict[str, Any]:
     """The run's shared figures compared across phases
     (:func:`salesanalytics.engagement.pipeline.consistency.check_run`); a check that cannot run is reported
-    as such instead of failing the run."""
+    as such instead of failing the run.
+    """
     from salesanalytics.engagement.pipeline.consistency import check_run
 
     try:
@@ -376,7 +388,8 @@ def _consistency(run_dir: Path) -> dict[str, Any]:
 
 def _distribute(run_dir: Path, results: Mapping[str, Any]) -> dict[str, Any]:
     """Per-recipient folders of the personal reports
-    (:func:`salesanalytics.engagement.pipeline.distribution.build_distribution`)."""
+    (:func:`salesanalytics.engagement.pipeline.distribution.build_distribution`).
+    """
     from salesanalytics.engagement.pipeline.distribution import build_distribution
 
     try:
@@ -396,6 +409,10 @@ def _describe_change(old: Mapping[str, Any], new: Mapping[str, Any], reran: set[
     for k in sorted(set(op) | set(np_)):
         if op.get(k) != np_.get(k):
             reasons.append(f"parameter {k} changed ({op.get(k, '–')!r} → {np_.get(k, '–')!r})")
+    of, nf = old.get("files", {}), new.get("files", {})
+    for k in sorted(set(of) | set(nf)):
+        if of.get(k) != nf.get(k) and op.get(k) == np_.get(k):
+            reasons.append(f"file of parameter {k} changed")
     ou, nu = old.get("upstream", {}), new.get("upstream", {})
     for k in sorted(set(ou) | set(nu)):
         if ou.get(k) != nu.get(k):
@@ -450,7 +467,8 @@ class _Runner:
 
     def in_scope(self, opts: RunOptions) -> set[str]:
         """Phases this run may execute: all, or for ``--phase`` the named ones, what they read
-        and (unless ``only``) what reads them; the others are reused or carried over."""
+        and (unless ``only``) what reads them; the others are reused or carried over.
+        """
         wanted = [p.name for p in select_phases(self.all, list(opts.selected))]
         if not opts.selected:
             return set(wanted)
@@ -475,8 +493,24 @@ class _Runner:
             print(msg, file=sys.stderr)
 
     # ------------------------------------------------------------ fingerprints
-    def display_params(self, phase: PhaseSpec) -> dict[str, Any]:
+    def phase_params(self, phase: PhaseSpec) -> dict[str, Any]:
+        """The phase's parameters, with the project's own files (``PhaseSpec.project_files``,
+        e.g. ``territory_overrides.yaml``) filled in as absolute paths where the parameter is
+        empty and the project folder holds the file.
+        """
         params = dict(self.o.params.get(phase.name) or phase.params().model_dump(mode="json"))
+        if self.o.project_dir is not None:
+            for key, name in phase.project_files:
+                f = Path(self.o.project_dir) / name
+                if not params.get(key) and f.is_file():
+                    params[key] = str(f.resolve())
+        return params
+
+    def display_params(self, phase: PhaseSpec) -> dict[str, Any]:
+        params = self.phase_params(phase)
+        for key, _name in phase.project_files:
+            if params.get(key):
+                params[key] = Path(str(params[key])).name
         if phase.name in TOP_LEVEL_PARAMS and "source" in params:
             params["source"] = self.o.source_display or Path(str(params["source"])).name
         if phase.name in TOP_LEVEL_PARAMS and "mapping" in params:
@@ -486,7 +520,7 @@ class _Runner:
         return params
 
     def notebook_params(self, phase: PhaseSpec) -> dict[str, Any]:
-        params = dict(self.o.params.get(phase.name) or phase.params().model_dump(mode="json"))
+        params = self.phase_params(phase)
         for key in ("source", "mapping"):
             if phase.name in TOP_LEVEL_PARAMS and key in params:
                 p = Path(str(params[key]))
@@ -504,6 +538,9 @@ class _Runner:
                 u: self.results[u].output_fingerprint for u in effective_reads(phase, self.by_name)
             },
         }
+        files = self.param_files(phase)
+        if files:
+            comp["files"] = files
         if phase.per_entity:
             comp["templates"] = {
                 pe.notebook: file_digest(self.o.notebooks_dir / pe.notebook)
@@ -520,9 +557,26 @@ class _Runner:
             comp["mapping"] = self.mapping_fp
         return comp
 
+    def param_files(self, phase: PhaseSpec) -> dict[str, str]:
+        """Content digest of every file a file parameter of the phase names: editing the file
+        (a pay plan, the territory overrides) reruns the phase and those downstream.
+        """
+        from salesanalytics.engagement.paramcheck import is_path_param
+
+        params = self.phase_params(phase)
+        out = {}
+        for key, info in phase.params.model_fields.items():
+            value = params.get(key)
+            if is_path_param(info) and isinstance(value, str) and value:
+                p = Path(value)
+                if p.is_absolute() and p.is_file():
+                    out[key] = file_digest(p)
+        return out
+
     def load_history(self) -> None:
         """Earlier runs' phase entries: by fingerprint (for reuse, newest run first), latest per
-        phase (for reasons) and those of the run ``latest`` points to (for carrying over)."""
+        phase (for reasons) and those of the run ``latest`` points to (for carrying over).
+        """
         self.cache: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.previous: dict[str, dict[str, Any]] = {}
         self.base_run = ""
@@ -557,7 +611,7 @@ class _Runner:
                     for i in g.get("items", [])
                     if i.get("href")
                 ]
-                if not all((d / f).is_file() for f in files):
+                if not all((d / f).exists() for f in files):
                     continue
                 self.previous.setdefault(name, entry)
                 self.cache.setdefault(f"{name}:{entry.get('fingerprint')}", []).append(
@@ -571,7 +625,8 @@ class _Runner:
         phases that depend on it (durations of the latest run that ran each phase, else the
         phase's own estimate ``PhaseSpec.seconds``).
         Phases ready at the same time start longest chain first, so the critical path of the
-        engagement (e.g. territory before churn) never waits for a side branch."""
+        engagement (e.g. territory before churn) never waits for a side branch.
+        """
         names = [p.name for p in self.phases]
         prio: dict[str, float] = {}
         for p in reversed(topological_order(self.phases)):
@@ -583,7 +638,8 @@ class _Runner:
     # ------------------------------------------------------------ phase steps
     def changed_outputs(self, run_id: str, name: str, entry: Mapping[str, Any]) -> list[str]:
         """Output files of phase ``name`` in run ``run_id`` whose content no longer matches the
-        fingerprints recorded when the phase finished (empty: unchanged)."""
+        fingerprints recorded when the phase finished (empty: unchanged).
+        """
         files = folder_fingerprint(self.base / run_id / "data" / name)
         if json_digest(files) == entry.get("output_fingerprint"):
             return []
@@ -614,7 +670,8 @@ class _Runner:
 
     def link_outputs(self, phase: PhaseSpec, run_id: str, entry: Mapping[str, Any]) -> None:
         """Hard-link the outputs and reports of ``phase`` in run ``run_id`` into this run (all or,
-        on an error, none)."""
+        on an error, none).
+        """
         src = self.base / run_id
         staging = self.run_dir / STAGING / phase.name
         shutil.rmtree(staging, ignore_errors=True)
@@ -656,7 +713,8 @@ class _Runner:
 
     def carry_over(self, phase: PhaseSpec, comp: Mapping[str, Any]) -> bool:
         """Carry ``phase`` over, out of date, from the run ``latest`` points to (a phase outside
-        a ``--phase`` selection whose inputs or parameters changed); False if that run lacks it."""
+        a ``--phase`` selection whose inputs or parameters changed); False if that run lacks it.
+        """
         entry = self.base_entries.get(phase.name)
         if entry is None or not self.try_reuse(phase, [(self.base_run, entry)]):
             return False
@@ -691,6 +749,20 @@ class _Runner:
         self.write_manifest("running")
         if self.bar is not None:
             self.bar.update(1)
+
+    def place_truth(self, phase: PhaseSpec) -> None:
+        """A demo export's planted truths go to the run's analyst folder (``analyst/truth/``),
+        never to the client's data folder: the demo checks read them there. Recorded with the
+        phase's reports, so that a reused intake brings its truths along.
+        """
+        src = self.o.source or (self.o.params.get(phase.name) or {}).get("source")
+        if src is None:
+            return
+        path = Path(str(src))
+        if not path.is_absolute():
+            path = (self.run_dir / path).resolve()
+        if place_truth(path, self.run_dir):
+            self.results[phase.name].reports["truth"] = TRUTH_DIR
 
     def submit_export(self, fn: Callable[..., str], target: Path, *args: Any, **kw: Any) -> None:
         def job() -> None:
@@ -744,7 +816,7 @@ class _Runner:
         except Exception as exc:
             kernel = None
             executed = pnb
-            failure = (
+            failure: str | None = (
                 f"phase {phase.name} failed: could not start a kernel: {type(exc).__name__}: {exc}"
             )
         finally:
@@ -807,6 +879,8 @@ class _Runner:
             return
         final = self.run_dir / "data" / phase.name
         os.replace(staging, final)
+        if phase.name in TOP_LEVEL_PARAMS:
+            self.place_truth(phase)
         r.output_files = folder_fingerprint(final)
         r.outputs = sorted(r.output_files)
         r.output_fingerprint = json_digest(r.output_files)
@@ -826,7 +900,8 @@ class _Runner:
         """Render every per-entity report of ``phase``: all groups' entities form one job list,
         worked off by one kernel, or by a second one (third, ...) while the list is long and a
         worker slot is free. Each report depends only on its parameters, so which kernel renders
-        it does not change it; the listing keeps the entities' order."""
+        it does not change it; the listing keeps the entities' order.
+        """
         r = self.results[phase.name]
         t0 = time.perf_counter()
         self.awaiting_kernel -= len(phase.per_entity)  # the scheduler's hint; counted below
@@ -852,7 +927,8 @@ class _Runner:
 
         def more_workers(seconds: float) -> None:
             """Start another kernel while the work left per kernel is worth its start-up (a
-            kernel idle in the pool costs nothing to start; a new one several seconds)."""
+            kernel idle in the pool costs nothing to start; a new one several seconds).
+            """
             times.append(seconds)
             if len(times) < 3:  # the first report also pays the template's imports
                 return
@@ -1040,7 +1116,8 @@ class _Runner:
 
     def export_salesforce(self) -> None:
         """Write the run's ``salesforce/`` folder from the phases that finished (a partial run
-        writes the parts its phases allow; see :mod:`salesanalytics.salesforce`)."""
+        writes the parts its phases allow; see :mod:`salesanalytics.salesforce`).
+        """
         done = [n for n, r in self.results.items() if r.status in {"ran", "reused"}]
         try:
             from salesanalytics.salesforce import write_salesforce_folder
@@ -1061,7 +1138,7 @@ class _Runner:
                 reuse_from=[self.base / r for r in earlier],
             )
         except Exception as exc:  # a broken export must not cost the run its reports
-            self.salesforce = {"error": f"{type(exc).__name__}: {exc}"}
+            self.salesforce: dict[str, Any] = {"error": f"{type(exc).__name__}: {exc}"}
             self.log(f"FAILED salesforce export: {type(exc).__name__}: {exc}", always=True)
             return
         if res is not None:
@@ -1074,6 +1151,24 @@ class _Runner:
             self.log(res.summary())
             for note in res.notes if not res.reused_from else ():
                 self.log(note)
+
+    def write_deck(self) -> bool:
+        """Write the run's ``deck.pptx`` from its manifest (headlines, parameters) and phase
+        outputs (:mod:`salesanalytics.engagement.deck`); a deck that fails is logged and
+        recorded, never failing the run's reports.
+        """
+        try:
+            from salesanalytics.engagement.deck import write_deck
+
+            self.deck = write_deck(self.run_dir, template=self.o.deck_template)
+        except OSError:
+            raise
+        except Exception as exc:
+            self.deck = {"error": f"{type(exc).__name__}: {exc}"}
+            self.log(f"FAILED deck.pptx: {type(exc).__name__}: {exc}", always=True)
+            return True
+        self.log(f"deck.pptx: {self.deck['slides']} slides")
+        return True
 
     # ------------------------------------------------------------ manifest / index
     def write_manifest(self, status: str) -> None:
@@ -1105,6 +1200,7 @@ class _Runner:
             "distribution": getattr(self, "distribution", None),
             "coverage": self.coverage,
             "salesforce": getattr(self, "salesforce", None),
+            "deck": getattr(self, "deck", None),
         }
         atomic_write_bytes(
             self.run_dir / MANIFEST,
@@ -1170,7 +1266,8 @@ class _Runner:
 
     def coverage_rows(self) -> list[dict[str, str]]:
         """The coverage matrix for the index page: one row per phase with its status and reason,
-        and one per analysis that does not simply run."""
+        and one per analysis that does not simply run.
+        """
         if not self.coverage:
             return []
         rows = []
@@ -1196,7 +1293,8 @@ class _Runner:
 
     def load_coverage(self, phase: str) -> None:
         """Read the coverage matrix ``phase`` (the intake) wrote, print it and note the phases
-        it skips (``salesanalytics.engagement.coverage``)."""
+        it skips (``salesanalytics.engagement.coverage``).
+        """
         from salesanalytics.engagement.coverage import SKIPPED, Coverage
 
         path = self.run_dir / "data" / phase / "coverage.json"
@@ -1218,7 +1316,7 @@ class _Runner:
         os.replace(tmp, link)
 
     # ------------------------------------------------------------ scheduling
-    async def run(self) -> RunResult:
+    async def run(self) -> RunResult:  # noqa: C901 - split pending
         self.t0 = time.perf_counter()
         self.started = _now()
         self.run_id, self.run_dir = _new_run_dir(self.base)
@@ -1280,9 +1378,9 @@ class _Runner:
             if unfinished:
                 await asyncio.gather(*unfinished, return_exceptions=True)
             await self.pool.close()
-            for t in self.bg:
+            for task in self.bg:
                 with contextlib.suppress(BaseException):
-                    await t
+                    await task
             for fut in self.exports:
                 try:
                     await asyncio.wrap_future(fut)
@@ -1302,6 +1400,8 @@ class _Runner:
             self.distribution = _distribute(self.run_dir, self.results)
             try:
                 self.write_manifest(status)
+                if self.write_deck():
+                    self.write_manifest(status)
                 self.write_index()
             except OSError as exc:
                 self.fail_run(exc)
@@ -1354,7 +1454,7 @@ class _Runner:
             self.bar.refresh()
             await asyncio.sleep(1)
 
-    async def schedule(self) -> None:
+    async def schedule(self) -> None:  # noqa: C901 - scheduler loop; split pending
         pending = list(self.phases)
         data_tasks: dict[asyncio.Task[None], PhaseSpec] = self.data_tasks
         report_tasks: dict[asyncio.Task[None], PhaseSpec] = self.report_tasks

@@ -13,6 +13,7 @@ import pytest
 
 from salesanalytics.analyses.channels import matrix as cm
 from salesanalytics.analyses.channels import model as channels
+from salesanalytics.analyses.channels import plots as chanplots
 from salesanalytics.analyses.funnel.model import channel_group_funnels, deal_progress
 from salesanalytics.analyses.roles import model as roles
 from salesanalytics.ingest import demo, intake
@@ -174,7 +175,7 @@ def test_excel_holds_the_assignment_with_names(demo_run, tmp_path: Path) -> None
     one = a[a["account_id"] == x["Account id"].iloc[0]].set_index("product_group")["mode"]
     for g, mode in one.items():
         assert x.loc[0, f"{g}: channel"] == mode
-    path = cm.write_workbook(tmp_path / "m.xlsx", ro)
+    path = chanplots.write_workbook(tmp_path / "m.xlsx", ro)
     sheets = pd.read_excel(path, sheet_name=None)
     assert list(sheets) == [
         "Channel matrix",
@@ -187,7 +188,7 @@ def test_excel_holds_the_assignment_with_names(demo_run, tmp_path: Path) -> None
 
 def test_heat_table_renders_every_cell(demo_run) -> None:
     m = demo_run["routing"].result.matrix
-    html = cm.heat_table(m).to_html()
+    html = chanplots.heat_table(m).to_html()
     for g in m["product_group"].unique():
         assert g in html
     assert "New · small" in html and "rgba(" in html
@@ -245,6 +246,22 @@ def test_maven_export_computes_as_far_as_the_data_allows() -> None:
     got = got["won"] / got["closed"]
     for s in direct.index:
         assert got[s] == pytest.approx(direct[s], abs=0.02)
+    # the routing table follows: every Maven account × series, by name, weights summing to 1
+    acc = t["accounts"]
+    routed = cm.assign_account_groups(
+        r.segments,
+        m,
+        acc,
+        reps=t["reps"],
+        contracts=t.get("contracts"),
+        products=t["products"],
+        as_of=res.as_of,
+    )
+    assert len(routed) == len(r.segments) * len(series)
+    assert routed["name"].notna().all()
+    per_account = routed.groupby("account_id", observed=True)["weight"].sum()
+    assert per_account.to_numpy() == pytest.approx(1.0)
+    assert set(routed["channel"].astype(str)) == {"field"}  # only field agents in the data
 
 
 def _tiny() -> dict[str, pd.DataFrame]:

@@ -333,7 +333,7 @@ def test_demo_planted_checks_in_the_report(demo) -> None:
         t["activities"],
         t["channel_rates"],
         demo["as_of"],
-        window_days=730,
+        settings=channels.ChannelMixSettings(window_days=730),
     )
     costs, minutes = channels.planted_checks(
         mix.account_channel, mix.cost_by_type, demo["truth"], demo["truth_accounts"]
@@ -344,3 +344,26 @@ def test_demo_planted_checks_in_the_report(demo) -> None:
     assert set(minutes["type"]) == {"visit", "call", "email", "online_session"}
     empty = channels.planted_checks(mix.account_channel, mix.cost_by_type, None, None)
     assert empty[0].empty and empty[1].empty
+
+
+def test_channel_mix_settings_keep_todays_defaults_and_fill_field_capacity() -> None:
+    s = channels.ChannelMixSettings()
+    assert (s.window_days, s.service_cost_share, s.default_cost_share, s.n_waves) == (
+        365,
+        0.08,
+        0.3,
+        3,
+    )
+    assert s.rules is None
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["f1", "f2", "k1", "t1"],
+            "role": ["field", "field", "key_account", "tele"],
+            "capacity_hours": [1000.0, 800.0, 500.0, 1200.0],
+            "active": [True, False, True, True],
+        }
+    )
+    rules = channels._with_field_capacity(channels.AssignmentRules(), reps)
+    assert rules.field_capacity_hours == 1500.0  # active field and key-account reps only
+    fixed = channels.AssignmentRules(field_capacity_hours=99.0)
+    assert channels._with_field_capacity(fixed, reps) is fixed

@@ -141,7 +141,7 @@ def test_customer_table_known_answers() -> None:
 
 def test_customer_table_names_missing_columns() -> None:
     with pytest.raises(
-        KeyError, match="build_customer_table\\(contracts\\): missing column.*'mrr'"
+        KeyError, match=r"build_customer_table\(contracts\) lacks column\(s\) .*mrr"
     ):
         ch.build_customer_table(pd.DataFrame({"account_id": []}), pd.DataFrame(), "2026-01-01")
 
@@ -239,7 +239,7 @@ def test_singular_design_names_the_culprits() -> None:
     const = df.assign(c=1.0)
     with pytest.raises(ValueError, match="without variation.*'c' is constant"):
         ch.fit_logistic(const, ch.ModelConfig(event="y", covariates=("a", "c")))
-    with pytest.raises(KeyError, match="missing column.*'nope'"):
+    with pytest.raises(KeyError, match=r"lacks column\(s\) nope"):
         ch.fit_logistic(df, ch.ModelConfig(event="y", covariates=("a", "nope")))
     with pytest.raises(ValueError, match="reference level 'x' of 'g' does not occur"):
         ch.design_matrix(

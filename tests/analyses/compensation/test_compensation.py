@@ -860,7 +860,7 @@ def test_clawback_exposure_weights_pay_with_churn_risk():
 
 
 def test_lever_widget_recomputes_on_slider_change():
-    from salesanalytics.analyses.compensation import lever_widget
+    from salesanalytics.analyses.compensation.plots import lever_widget
 
     reps = pd.DataFrame({"rep_id": ["a", "b"], "role": "field"})
     wd = lever_widget(_sim_plan(), reps, calibrate(_history()), n_scenarios=100, seed=1)
@@ -919,10 +919,10 @@ def _mixed_plan():
 def test_lever_widget_starts_from_the_plan_as_it_is():
     from salesanalytics.analyses.compensation import (
         Calibration,
-        lever_widget,
         plan_levers,
         scenario_table,
     )
+    from salesanalytics.analyses.compensation.plots import lever_widget
     from salesanalytics.present import style
 
     plan = _mixed_plan()
@@ -975,7 +975,8 @@ def test_plot_simulation_bars_are_the_histogram_of_the_cost():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from salesanalytics.analyses.compensation import SimulationResult, plot_simulation
+    from salesanalytics.analyses.compensation import SimulationResult
+    from salesanalytics.analyses.compensation.plots import plot_simulation
 
     def result(cost, pay):
         pay = np.asarray(pay, dtype=float)
@@ -1003,7 +1004,7 @@ def test_plot_simulation_bars_are_the_histogram_of_the_cost():
 
 
 def test_read_statement_reads_a_run_once_and_shows_one_rep(tmp_path):
-    from salesanalytics.analyses.compensation import read_statement
+    from salesanalytics.engagement.results import read_statement
 
     plan = _plan(cap=2.0)
     deals = _deals([("d1", "a", 120, "2024-02-01"), ("d2", "b", 30, "2024-02-01")])
@@ -1038,3 +1039,86 @@ def test_clawback_line_names_the_customer_with_the_deal_id_last():
     s = _pay(plan, deals).statement_lines
     line = s.loc[s["kind"] == "clawback", "description"].iloc[0]
     assert line.startswith("Clawback: Bäckerei Müller GmbH (deal d1) (won 01.02.2024)")
+
+
+def test_credit_follows_the_channel_matrix_routing_not_the_deal_owner() -> None:
+    from salesanalytics.analyses.compensation import credit_notes, route_credits, serving_reps
+
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["F1", "F2", "T1", "T2", "O1"],
+            "role": ["field", "field", "tele", "tele", "online"],
+            "team": ["East", "East", "East", "East", "East"],
+        }
+    )
+    deals = pd.DataFrame(
+        {
+            "deal_id": ["d1", "d2", "d3", "d4", "d5", "d6"],
+            "rep_id": ["T1", "F1", "F2", "F1", "O1", "F1"],
+            "account_id": ["a1", "a1", "a2", "a3", "a4", "a1"],
+            "measure": ["new_arr"] * 6,
+            "amount": [1000.0, 200.0, 300.0, 400.0, 500.0, 600.0],
+        }
+    )
+    groups = pd.Series(
+        {
+            "d1": "SEO",
+            "d2": "Listings",
+            "d3": "Listings",
+            "d4": "Listings",
+            "d5": "SEO",
+            "d6": "Booking",
+        }
+    )
+    routing = pd.DataFrame(
+        {
+            "account_id": ["a1", "a1", "a2", "a3", "a4"],
+            "product_group": ["SEO", "Listings", "Listings", "Listings", "SEO"],
+            "channel": ["field", "tele", "tele", "tele", "field"],
+        }
+    )
+    owners = pd.DataFrame(
+        {"account_id": ["a1", "a2", "a3", "a4"], "rep_id": ["F1", "F2", "F1", "F2"]}
+    )
+    contracts = pd.DataFrame(
+        {
+            "account_id": ["a1", "a1", "a2"],
+            "start_date": pd.to_datetime(["2024-01-01", "2025-01-01", "2025-02-01"]),
+            "owner_id": ["T1", "T2", "F2"],
+        }
+    )
+    serving = serving_reps(contracts, reps)
+    assert serving.to_dict("records") == [{"account_id": "a1", "channel": "tele", "rep_id": "T2"}]
+    out = route_credits(deals, routing, groups, reps, owners, serving)
+    got = {
+        (r.deal_id, r.rep_id): (r.credit_basis, round(r.amount, 2))
+        for r in out.itertuples(index=False)
+    }
+    assert got == {
+        # a tele rep sold SEO, which the matrix keeps in the field: the field owner earns it
+        ("d1", "F1"): ("field_owner", 1000.0),
+        # a field rep sold a Listings add-on the matrix gives to tele: the account's tele rep
+        ("d2", "T2"): ("channel_rep", 200.0),
+        # no tele rep of its own: shared among the team's tele reps
+        ("d3", "T1"): ("team_channel", 150.0),
+        ("d3", "T2"): ("team_channel", 150.0),
+        ("d4", "T1"): ("team_channel", 200.0),
+        ("d4", "T2"): ("team_channel", 200.0),
+        # routed to the field, sold by an online rep: the field owner F2
+        ("d5", "F2"): ("field_owner", 500.0),
+        # a product group the matrix does not route: the owner keeps it
+        ("d6", "F1"): ("unrouted", 600.0),
+    }
+    # credit is moved, never created or lost
+    assert out["amount"].sum() == pytest.approx(deals["amount"].sum())
+    assert out.loc[out["deal_id"] == "d2", "sold_by"].tolist() == ["F1"]
+    notes = credit_notes(out)
+    assert notes[("F1", "new_arr")] == (
+        "credit by the channel matrix: 1 as the account's field owner, "
+        "1 sold by you, not in the channel matrix"
+    )
+    assert notes[("T2", "new_arr")].startswith(
+        "credit by the channel matrix: 1 as the account's tele rep, 2 shared among"
+    )
+    with pytest.raises(KeyError, match="routing lacks column"):
+        route_credits(deals, routing.drop(columns="channel"), groups, reps, owners)

@@ -2,95 +2,27 @@
 
 from __future__ import annotations
 
-import io
-from html import unescape
-
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 
 from salesanalytics.analyses.controlling import model as kpi
+from salesanalytics.engagement import results
 
-AS_OF = pd.Timestamp("2025-06-30")
-
-
-def _reps() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "rep_id": ["r1", "r2", "r3"],
-            "name": ["Anna <b>Meier</b>", "Beat Keller", "Carla Rossi"],
-            "team": ["Nord", "Nord", "Süd"],
-            "role": ["field", "tele", "field"],
-        }
-    )
-
-
-def _opps() -> pd.DataFrame:
-    rows = [
-        # owner, type, status, amount, created, close
-        ("r1", "new_business", "won", 1000.0, "2025-01-10", "2025-02-15"),
-        ("r1", "new_business", "lost", 500.0, "2025-01-10", "2025-03-01"),
-        ("r1", "upsell", "won", 200.0, "2025-03-01", "2025-04-01"),
-        ("r1", "renewal", "won", 999.0, "2025-03-01", "2025-04-01"),  # not bookings
-        ("r1", "new_business", "won", 800.0, "2024-01-10", "2024-02-15"),  # prior window
-        ("r1", "new_business", "won", 5000.0, "2024-08-10", "2024-09-15"),  # after prior window
-        ("r2", "new_business", "lost", 300.0, "2025-01-10", "2025-05-01"),
-        ("r2", "new_business", "won", 100.0, "2025-02-10", "2025-06-30"),  # last day counts
-        ("r2", "new_business", "open", 700.0, "2025-05-10", "2025-09-30"),
-        ("r3", "new_business", "won", 400.0, "2024-02-10", "2024-03-30"),
-        (None, "new_business", "won", 50.0, "2025-02-10", "2025-03-30"),
-    ]
-    df = pd.DataFrame(
-        rows, columns=["owner_id", "type", "status", "amount", "created_date", "close_date"]
-    )
-    for c in ("created_date", "close_date"):
-        df[c] = pd.to_datetime(df[c])
-    df["owner_id"] = df["owner_id"].astype("string")
-    return df
-
-
-def _activities() -> pd.DataFrame:
-    rows = [
-        ("r1", "2025-01-05", "visit", 60.0),
-        ("r1", "2025-02-05", "call", 15.0),
-        ("r1", "2025-02-06", "email", 5.0),
-        ("r1", "2024-02-05", "visit", 60.0),
-        ("r2", "2025-03-05", "call", 10.0),
-        ("r2", "2025-07-05", "call", 10.0),  # after as_of
-        ("r3", "2024-05-05", "online_session", 30.0),
-    ]
-    df = pd.DataFrame(rows, columns=["rep_id", "date", "type", "minutes"])
-    df["date"] = pd.to_datetime(df["date"])
-    return df
-
-
-def _accounts() -> pd.DataFrame:
-    return pd.DataFrame({"account_id": ["a1", "a2", "a3"], "owner_id": ["r1", "r2", "r3"]})
-
-
-def _contracts() -> pd.DataFrame:
-    rows = [
-        ("a1", "2023-01-01", None, 100.0),
-        ("a1", "2023-01-01", "2025-03-31", 50.0),  # churned this year
-        ("a2", "2023-01-01", "2024-04-30", 80.0),  # churned last year
-        ("a2", "2025-02-01", None, 30.0),  # started after 1 Jan: not in start MRR
-        ("a3", "2024-06-01", None, 60.0),
-    ]
-    df = pd.DataFrame(rows, columns=["account_id", "start_date", "end_date", "mrr"])
-    for c in ("start_date", "end_date"):
-        df[c] = pd.to_datetime(df[c])
-    return df
-
-
-def _measures(window: str) -> pd.DataFrame:
-    start, end = kpi.ytd_windows(AS_OF)[window]
-    return kpi.measures(
-        _opps(), _activities(), _contracts(), _accounts(), start, end, ["r1", "r2", "r3"]
-    )
+from .tables import (
+    AS_OF,
+    _accounts,
+    _activities,
+    _actuals,
+    _cockpit_tables,
+    _contracts,
+    _measures,
+    _opps,
+    _reps,
+)
 
 
 def test_packaged_kpi_system_loads_and_names_owner_targets_and_indicators() -> None:
@@ -157,18 +89,6 @@ def test_traffic_light_known_answers() -> None:
         kpi.traffic_light([1], [1], "up")
 
 
-def _actuals() -> pd.DataFrame:
-    snap = kpi.snapshot_measures(
-        ["r1", "r2", "r3"],
-        coverage=pd.DataFrame(
-            {"rep_id": ["r1", "r2"], "pipeline": [900.0, 700.0], "remaining": [300.0, 700.0]}
-        ),
-    )
-    return kpi.kpi_actuals(
-        kpi.load_kpi_system(), _reps(), _measures("ytd"), _measures("prior"), snap
-    )
-
-
 def test_kpi_actuals_targets_statuses_and_pooled_team_ratios() -> None:
     a = _actuals().set_index(["level", "entity_id", "kpi_id"])
     b = a.loc[("rep", "r1", "bookings_ytd")]
@@ -230,27 +150,6 @@ def test_team_funnel_pools_counts() -> None:
     assert tf.loc[("team", "Nord"), "conversion"] == pytest.approx(5 / 10)
 
 
-def _cockpit_tables() -> tuple[pd.DataFrame, ...]:
-    actuals = _actuals()
-    trend = kpi.monthly_trend(_opps(), _activities(), _reps(), AS_OF)
-    rf = pd.DataFrame(
-        {
-            "rep_id": ["r1", "r2", "r3"],
-            "funnel": ["new_business"] * 3,
-            "stage_index": [0, 0, 0],
-            "stage": ["A"] * 3,
-            "reached": [3, 2, 1],
-            "open_here": [0, 1, 0],
-            "advanced": [1, 1, 1],
-        }
-    )
-    funnel = kpi.team_funnel(rf, _reps())
-    mrr = pd.Series([100.0, 30.0, 60.0], index=["a1", "a2", "a3"])
-    churn = pd.DataFrame({"account_id": ["a1", "a2"], "risk_band": ["high", "low"]})
-    retention = kpi.retention_panel(mrr, _accounts(), _reps(), churn)
-    return actuals, trend, funnel, retention
-
-
 def test_rep_cockpit_contains_no_other_reps_data() -> None:
     tables = _cockpit_tables()
     for rep in ("r1", "r2", "r3"):
@@ -264,20 +163,6 @@ def test_rep_cockpit_contains_no_other_reps_data() -> None:
     assert r1.retention.set_index("risk_band").loc["high", "mrr"] == 100.0
     with pytest.raises(KeyError, match="no cockpit data for rep 'r9'; known rep ids include: r1"):
         kpi.cockpit_data("rep", "r9", *tables)
-
-
-def test_cockpit_page_escapes_names_and_draws_four_panels() -> None:
-    c = kpi.cockpit_data("rep", "r1", *_cockpit_tables())
-    html = kpi.kpi_tiles(c).to_html()
-    assert "Anna &lt;b&gt;Meier&lt;/b&gt;" in html and "<b>Meier" not in html
-    assert "CHF 1'200" in unescape(html)
-    fig = kpi.cockpit_figure(c)
-    assert len(fig.axes) == 4
-    svg = kpi.cockpit_image(c).data
-    assert "Anna &lt;b&gt;Meier&lt;/b&gt;" in svg and "<b>Meier" not in svg
-    text = kpi.cockpit_sentence(c)
-    n_red = int((c.kpis["status"] == "red").sum())
-    assert f"{n_red} behind (red)" in text
 
 
 def test_cockpit_entities() -> None:
@@ -346,8 +231,10 @@ def test_build_controlling_and_read_cockpit_show_one_rep_only(tmp_path) -> None:
         _opps(),
         _activities(),
         AS_OF,
-        rep_funnel=rf,
-        customer_churn=pd.DataFrame({"account_id": ["a1"], "risk_band": ["high"]}),
+        upstream=kpi.UpstreamResults(
+            rep_funnel=rf,
+            customer_churn=pd.DataFrame({"account_id": ["a1"], "risk_band": ["high"]}),
+        ),
     )
     assert ctl.sources == {"funnel": True, "churn": True, "channels": False, "portfolio": False}
     assert ctl.excluded["opportunities without a rep"] == 1  # counted, not silently dropped
@@ -361,19 +248,19 @@ def test_build_controlling_and_read_cockpit_show_one_rep_only(tmp_path) -> None:
     }.items():
         df.to_parquet(folder / f"{name}.parquet", index=False)
     for rep in ctl.cockpit_reps["rep_id"]:
-        c = kpi.read_cockpit(tmp_path, "rep", rep)
+        c = results.read_cockpit(tmp_path, "rep", rep)
         for part in (c.kpis, c.trend, c.funnel, c.retention):
             assert set(part["entity_id"]) <= {rep} and set(part["level"]) <= {"rep"}
         assert len(c.kpis) == len([k for k in kpi.load_kpi_system().kpis if "rep" in k.levels])
-    r1 = kpi.read_cockpit(tmp_path, "rep", "r1")
+    r1 = results.read_cockpit(tmp_path, "rep", "r1")
     risk = r1.kpis.set_index("kpi_id").loc["mrr_at_risk_share", "actual"]
     assert risk == pytest.approx(1.0)  # all of r1's current MRR (a1: 100) is high risk
-    assert kpi.read_cockpit(tmp_path, "rep", "").entity_id == "r1"  # opened by hand
+    assert results.read_cockpit(tmp_path, "rep", "").entity_id == "r1"  # opened by hand
 
-    team = kpi.read_cockpit(tmp_path, "team", "Süd")
+    team = results.read_cockpit(tmp_path, "team", "Süd")
     assert set(team.trend["entity_id"]) == {"Süd"}
     with pytest.raises(FileNotFoundError, match="run the controlling phase first"):
-        kpi.read_cockpit(tmp_path / "nowhere", "rep", "r1")
+        results.read_cockpit(tmp_path / "nowhere", "rep", "r1")
 
 
 def test_template_opened_by_hand_shows_the_first_rep_with_data() -> None:
@@ -384,71 +271,13 @@ def test_template_opened_by_hand_shows_the_first_rep_with_data() -> None:
         entity_id="r0", entity_name="Lead", actual=float("nan"), status="grey"
     )
     a = pd.concat([lead, a], ignore_index=True)
-    assert kpi._first_entity(a, "rep") == "r1"
+    assert kpi.first_entity(a, "rep") == "r1"
     reps, _ = kpi.cockpit_entities(
         pd.concat([pd.DataFrame({"rep_id": ["r0"], "name": ["Lead"], "team": ["Nord"]}), _reps()]),
         a,
     )
     assert "r0" not in set(reps["rep_id"])
-    assert kpi._first_entity(a[a["entity_id"] == "r0"], "rep") == "r0"  # nobody has data
-
-
-def _retention(bands: dict[str, list[str]]) -> pd.DataFrame:
-    rows = [
-        ("rep", rep, band, 1, 1000.0 * (i + 1) + 10.0 * j)
-        for j, (rep, bs) in enumerate(bands.items())
-        for i, band in enumerate(bs)
-    ]
-    return pd.DataFrame(rows, columns=["level", "entity_id", "risk_band", "accounts", "mrr"])
-
-
-def test_cockpit_image_reuses_its_figure_and_gives_the_bytes_of_a_new_one(monkeypatch) -> None:
-    actuals, trend, funnel, _ = _cockpit_tables()
-    # r1 and r2 share a layout (same months, stages and risk bands), r3 has no funnel and another
-    # set of bands; r1's prior-year bookings exist, r2's are zero
-    retention = _retention({"r1": ["high", "low"], "r2": ["low", "high"], "r3": ["not scored"]})
-    funnel = funnel[funnel["entity_id"] != "r3"]
-    tables = (actuals, trend, funnel, retention)
-    cockpits = {r: kpi.cockpit_data("rep", r, *tables) for r in ("r1", "r2", "r3")}
-
-    def plain(c: kpi.Cockpit) -> str:  # matplotlib's own drawing of a new figure
-        fig = kpi.cockpit_figure(c)
-        buf = io.BytesIO()
-        with matplotlib.rc_context(kpi._SVG_RC):
-            fig.savefig(buf, format="svg", metadata={"Date": None})
-        plt.close(fig)
-        return buf.getvalue().decode("utf-8")
-
-    fresh = {}
-    for rep, c in cockpits.items():
-        kpi._FIGURES.clear()
-        fresh[rep] = kpi.cockpit_image(c).data
-    assert len({*fresh.values()}) == 3
-    assert fresh["r1"] == plain(cockpits["r1"])
-
-    kpi._FIGURES.clear()
-    first = kpi.cockpit_image(cockpits["r1"]).data
-    fig = next(iter(kpi._FIGURES.values())).fig
-    # drawn into the same figure: nothing of r1 may show in r2's image and vice versa
-    assert kpi.cockpit_image(cockpits["r2"]).data == fresh["r2"]
-    assert len(kpi._FIGURES) == 1 and next(iter(kpi._FIGURES.values())).fig is fig
-    assert kpi.cockpit_image(cockpits["r3"]).data == fresh["r3"]  # another layout: own figure
-    assert len(kpi._FIGURES) == 2
-    for rep in ("r1", "r3"):
-        assert kpi.cockpit_image(cockpits[rep]).data == fresh[rep]
-    assert first == fresh["r1"]
-    assert "Anna &lt;b&gt;Meier&lt;/b&gt;" in fresh["r1"] and "Anna" not in fresh["r2"]
-    # other matplotlib settings: a new figure, not the one drawn with the old settings
-    with matplotlib.rc_context({"axes.titlesize": 9}):
-        small = kpi.cockpit_image(cockpits["r1"]).data
-        assert small == plain(cockpits["r1"]) != fresh["r1"]
-    # the cache is bounded
-    monkeypatch.setattr(kpi, "_MAX_FIGURES", 2)
-    for i in range(3):
-        band = [f"band {i}"]
-        c = kpi.cockpit_data("rep", "r1", actuals, trend, funnel, _retention({"r1": band}))
-        kpi.cockpit_image(c)
-    assert len(kpi._FIGURES) == 2
+    assert kpi.first_entity(a[a["entity_id"] == "r0"], "rep") == "r0"  # nobody has data
 
 
 def test_kpi_formulas_evaluate_like_arithmetic_on_the_columns() -> None:

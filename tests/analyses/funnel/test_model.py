@@ -201,7 +201,7 @@ def test_bad_input_is_reported_clearly() -> None:
     bad = _opps().assign(status=["won", "lost", "open", "lost", "open", "gewonnen", "won", "x"])
     with pytest.raises(ValueError, match=r"2 value\(s\) other than won/lost/open: gewonnen, x"):
         funnel.deal_progress(bad, None, AS_OF)
-    with pytest.raises(KeyError, match="opportunities is missing column\\(s\\) status"):
+    with pytest.raises(KeyError, match="opportunities lacks column\\(s\\) status"):
         funnel.deal_progress(_opps().drop(columns="status"))
 
 
@@ -404,3 +404,67 @@ def test_product_groups_fall_back_to_the_product_name() -> None:
     )  # fmt: skip
     g = funnel.product_groups(products)
     assert g[["p1", "p2"]].tolist() == ["SEO", "Website Basic"] and pd.isna(g["p3"])
+
+
+def test_long_tables_show_a_top_n_and_the_workbook_holds_every_row(tmp_path) -> None:
+    from openpyxl import load_workbook
+
+    reps = pd.DataFrame(
+        {
+            "funnel": ["new_business"] * 15 + ["existing"] * 12,
+            "rep_id": [f"r{i}" for i in range(27)],
+            "rep_name": [f"Rep {i}" for i in range(27)],
+            "won_amount": [float(i) for i in range(27)],
+        }
+    )
+    shown, note = funnel.top_rows(reps, "won_amount", n=10, per="funnel")
+    assert shown.groupby("funnel", sort=False).size().to_dict() == {
+        "new_business": 10,
+        "existing": 10,
+    }
+    assert shown["won_amount"].iloc[0] == 14.0  # largest first within the funnel
+    assert note == "top 10 of up to 15 per funnel; all in the Excel workbook"
+    few, few_note = funnel.top_rows(reps.head(5), "won_amount", n=10)
+    assert len(few) == 5 and few_note == ""  # everything shown: no note
+    with pytest.raises(KeyError, match=r"table lacks column\(s\) coverage"):
+        funnel.top_rows(reps, "coverage")  # names the missing column
+    view = funnel.for_report(shown)
+    assert "rep_id" not in view.columns and set(view["funnel"]) == {
+        "New business",
+        "Existing customers",
+    }
+    stuck = pd.DataFrame(
+        {
+            "opportunity_id": ["o1"],
+            "account_id": ["a1"],
+            "owner_id": ["r1"],
+            "rep_name": ["Rep 1"],
+            "days_in_stage": [40.0],
+        }
+    )
+    accounts = pd.DataFrame({"account_id": ["a1"], "name": ["Bäckerei Frei"]})
+    v = funnel.for_report(stuck, accounts)
+    assert list(v.columns) == ["account", "rep_name", "days_in_stage", "opportunity_id"]
+    assert v["account"].tolist() == ["Bäckerei Frei"]
+    # the workbook: every rep, names beside ids
+    fa = funnel.FunnelAnalysis(
+        progress=pd.DataFrame(),
+        stages=pd.DataFrame(),
+        rep_funnel=reps.assign(stage="Proposal"),
+        rates=pd.DataFrame(),
+        rates_by_channel=pd.DataFrame({"funnel": ["new_business"], "win_rate": [0.3]}),
+        rep_rates=reps,
+        cycle=pd.DataFrame(),
+        time_in_stage=pd.DataFrame(),
+        transitions=pd.DataFrame(),
+        coverage=reps.assign(coverage=1.0),
+        stuck=stuck,
+    )
+    from salesanalytics.analyses.funnel.plots import write_workbook
+
+    path = write_workbook(tmp_path / "funnel.xlsx", fa, names={"a1": "Bäckerei Frei"})
+    wb = load_workbook(path, read_only=True)
+    rows = list(wb["Per rep"].values)
+    assert len(rows) == 1 + 27
+    stuck_rows = list(wb["Stuck deals"].values)
+    assert "Bäckerei Frei" in stuck_rows[1]

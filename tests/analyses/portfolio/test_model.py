@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from salesanalytics.analyses.portfolio import model as pf
+from salesanalytics.analyses.portfolio import plots as pfplots
 
 AS_OF = pd.Timestamp("2026-01-01")  # window: 2025-01-01 .. 2026-01-01
 
@@ -300,7 +301,7 @@ def test_measures_reject_double_assignment(world) -> None:
     dup = pd.concat([world["portfolio"], world["portfolio"].head(1)])
     with pytest.raises(ValueError, match="1 account\\(s\\) assigned twice, e.g. 'a1'"):
         pf.account_measures(dup, world["contracts"], AS_OF)
-    with pytest.raises(KeyError, match="missing column.*'rep_id'"):
+    with pytest.raises(KeyError, match=r"lacks column\(s\) rep_id"):
         pf.account_measures(world["portfolio"][["account_id"]], world["contracts"], AS_OF)
 
 
@@ -417,9 +418,11 @@ def test_vacant_territories_get_their_own_name_team_and_peer_group():
     )
     ranking["name"] = ranking["entity_id"].map(owners["name"]).astype("string")
     ranking.loc[0, "name"] = pd.NA
-    ax = pf.plot_ranking(ranking)  # a missing name falls back to the id; vacancies are not ranked
+    ax = pfplots.plot_ranking(
+        ranking
+    )  # a missing name falls back to the id; vacancies are not ranked
     assert [t.get_text() for t in ax.get_yticklabels()] == ["r1"]
-    ax = pf.plot_ranking(ranking.drop(columns="peer_group"))
+    ax = pfplots.plot_ranking(ranking.drop(columns="peer_group"))
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "vacant territory (VACANT-02)",
         "vacant territory (VACANT-01)",
@@ -454,3 +457,50 @@ def test_key_account_list_is_drawn_on_todays_owners_and_flagged_on_the_potential
     assert kam.to_dict() == key.set_index("account_id")["proposed_kam_id"].astype(str).to_dict()
     with pytest.raises(KeyError, match="proposed_kam_id"):
         pf.flag_key_accounts(world["potential"], key.drop(columns="proposed_kam_id"))
+
+
+def test_channel_split_reads_the_channel_matrix_not_a_rule_of_its_own() -> None:
+    segments = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c"],
+            "matrix_cell": ["develop", "serve efficiently", "serve efficiently"],
+        }
+    )
+    # the channel phase's account_workload: "d" has no field work (in no field portfolio)
+    workload = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c", "d"],
+            "field_share": [1.0, 0.25, 1.0, 0.0],
+            "field_hours": [10.0, 2.0, 4.0, 0.0],
+            "tele_hours": [0.0, 3.0, 0.0, 1.5],
+            "online_hours": [0.0, 1.0, 0.0, 0.5],
+        }
+    )
+    split = pf.channel_split(segments, workload).set_index("matrix_cell")
+    assert list(split.index) == [*pf.MATRIX_TREATMENTS, pf.NO_FIELD_WORK]
+    se = split.loc["serve efficiently"]
+    # "serve efficiently" accounts the matrix keeps in the field are counted as visited
+    assert (se["accounts"], se["field_all_groups"], se["field_some_groups"], se["no_field"]) == (
+        2,
+        1,
+        1,
+        0,
+    )
+    assert se["field_share"] == pytest.approx(6.0 / 10.0)
+    assert split.loc[pf.NO_FIELD_WORK, ["accounts", "no_field"]].tolist() == [1, 1]
+    assert split["no_field"].sum() == int((workload["field_share"] <= 0).sum())
+    text = pf.describe_channel_split(split.reset_index())
+    assert text.startswith("The channel matrix leaves 1 accounts without field visits")
+    assert "no field visits" not in pf.MATRIX_TREATMENTS["serve efficiently"]
+    # the portfolios are the field portfolios: shares of MRR say so (the client's MRR is larger)
+    seg = segments.assign(
+        rep_id="r1", current_mrr=[100.0, 5.0, 0.0], potential_mrr=[200.0, 10.0, 5.0]
+    )
+    summary = pf.matrix_summary(pf.segment_accounts(seg.rename(columns={"current_mrr": "mrr"})))
+    none = pd.DataFrame(columns=["name", "potential_mrr"])
+    rank = pd.DataFrame(columns=["entity_id", "overall_score"])
+    lines = pf.describe_portfolio(summary, none, rank, split.reset_index())
+    assert any("of the field portfolios' MRR" in t for t in lines), lines
+    assert not any("field portfolios" in t for t in pf.describe_portfolio(summary, none, rank))
+    with pytest.raises(KeyError, match="account_workload"):
+        pf.channel_split(segments, workload.drop(columns="tele_hours"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from salesanalytics.analyses.summary.model import (
     blocks_html,
@@ -12,6 +13,9 @@ from salesanalytics.analyses.summary.model import (
     key_figures,
     phase_status,
 )
+from salesanalytics.engagement.phases import titles as phase_titles
+
+TITLES = phase_titles()
 
 
 def _run(tmp_path):
@@ -46,13 +50,13 @@ def _run(tmp_path):
 
 
 def test_phase_status_links_relative_to_client_folder(tmp_path):
-    st = phase_status(_run(tmp_path)).set_index("phase")
+    st = phase_status(_run(tmp_path), titles=TITLES).set_index("phase")
     assert st.loc["compensation", "href"] == "compensation.html"
     assert st.loc["compensation", "headlines"] == [
         "Pay <script>alert(1)</script> follows performance"
     ]
     assert st.loc["potential", "href"] == "" and not st.loc["potential", "available"]
-    from_root = phase_status(_run(tmp_path / "x"), from_dir=".").set_index("phase")
+    from_root = phase_status(_run(tmp_path / "x"), from_dir=".", titles=TITLES).set_index("phase")
     assert from_root.loc["roles", "href"] == "client/roles.html"
 
 
@@ -67,7 +71,7 @@ def test_key_figures_computed_from_tables_and_missing_counted(tmp_path):
 
 
 def test_blocks_html_escapes_and_links(tmp_path):
-    b = building_blocks(_run(tmp_path))
+    b = building_blocks(_run(tmp_path), titles=TITLES)
     page = blocks_html(b)
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert '<a href="compensation.html">' in page
@@ -79,14 +83,28 @@ def test_blocks_html_escapes_and_links(tmp_path):
 def test_recommendations_are_worded_from_figures(tmp_path):
     from salesanalytics.analyses.summary.model import recommendations
 
-    r = recommendations(_run(tmp_path))
+    run = _run(tmp_path)
+    r = recommendations(run)
     assert "lowers the cost of sales by 5.0 percentage points" in r["Compensation"]
     assert "shift capacity from Field; build up Tele" in r["Role profiles"]
     assert "Territory model" not in r  # its tables are missing
+    # every role above its need: nothing to shift capacity to, the freed capacity is named
+    pd.DataFrame(
+        {
+            "name": ["Field", "Tele"],
+            "fte_needed": [3.0, 0.5],
+            "fte_today": [4.0, 1.0],
+            "gap": [-1.0, -0.5],
+        }
+    ).to_parquet(run / "data" / "roles" / "headcount.parquet")
+    text = recommendations(run)["Role profiles"]
+    assert "shift capacity" not in text
+    assert text.startswith("The new channel mix needs 3.5 sales FTE for its workload against 5.0")
 
 
 def test_one_page_answers_first_with_tiles_charts_recommendations_and_links(tmp_path):
-    from salesanalytics.analyses.summary.model import one_page_html, plot_overview, tiles
+    from salesanalytics.analyses.summary.model import one_page_html, tiles
+    from salesanalytics.analyses.summary.plots import plot_overview
 
     run = _run(tmp_path)
     pot = run / "data" / "potential"
@@ -103,7 +121,7 @@ def test_one_page_answers_first_with_tiles_charts_recommendations_and_links(tmp_
     top = one_page_html(run, "top")
     assert top.startswith('<div class="sa-answer">The new sales model rests on 3 key accounts')
     assert "cost of sales of 15.0% (today 20.0%)" in top and top.count('class="sa-tile"') == len(t)
-    bottom = one_page_html(run, "bottom")
+    bottom = one_page_html(run, "bottom", TITLES)
     assert "<h2>What we recommend</h2>" in bottom and "pilot year" in bottom
     assert '<a href="compensation.html">' in bottom
     assert "&lt;script&gt;" not in bottom and "<script>" not in bottom  # no headline bullets
@@ -134,3 +152,37 @@ def test_channel_tile_reads_the_contribution_of_the_channel_phases_migration_wav
     )
     value, label = next(t for t in tiles(tmp_path) if "another channel" in t[1])
     assert value == "+CHF 2.5 Mio." and "2 accounts" in label
+
+
+def test_summary_is_handed_phase_titles(tmp_path):
+    st = phase_status(_run(tmp_path), titles={"compensation": "Pay plan"}).set_index("phase")
+    assert st.loc["compensation", "title"] == "Pay plan"
+    assert st.loc["roles", "title"] == "roles"  # no title handed in: the phase's name
+    from salesanalytics.analyses.summary.model import one_page_html
+
+    with pytest.raises(ValueError, match=r"needs their titles: pass titles="):
+        one_page_html(_run(tmp_path / "y"), "bottom")
+
+
+def test_channel_panel_shows_hours_which_add_up_not_accounts_served_by_several_channels(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from salesanalytics.analyses.summary.plots import plot_overview
+
+    d = tmp_path / "data" / "channels"
+    d.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "scenario": ["today"] * 3 + ["proposed"] * 3,
+            "channel": ["field", "tele", "online"] * 2,
+            # proposed: 3 accounts, each with work in two channels
+            "accounts": [2, 1, 0, 3, 2, 1],
+            "workload_hours": [100.0, 20.0, 0.0, 40.0, 50.0, 30.0],
+        }
+    ).to_parquet(d / "channel_summary.parquet")
+    fig = plot_overview(tmp_path)
+    ax = next(a for a in fig.axes if a.get_title().startswith("Channel mix"))
+    assert ax.get_title() == "Channel mix: workload per channel (h per year)"
+    heights = sorted(round(p.get_height()) for p in ax.patches)
+    assert heights == [0, 20, 30, 40, 50, 100]

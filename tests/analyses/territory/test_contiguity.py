@@ -223,3 +223,23 @@ def test_reps_are_matched_near_home_and_vacancies_get_a_suggested_base(
     own = np.diag(d)
     other = (d.sum(axis=1) - own) / (len(own) - 1)
     assert np.median(own) < 0.5 * np.median(other)
+
+
+def test_fewer_territories_than_reps_go_to_full_time_reps_and_free_the_others(
+    demo11: tm.TerritoryInputs,
+) -> None:
+    fr = demo11.field_reps
+    n = 5
+    plan = tm.run_scenario(demo11, n_territories=n, tolerance=0.1, max_passes=20)
+    reps = {str(r) for r in plan.territory_rep.values()}
+    assert len(reps) == n and not any(r.startswith("VACANT") for r in reps)
+    fte = fr.set_index(fr["rep_id"].astype(str))["fte"].astype(float)
+    assert fte.loc[sorted(reps)].min() >= fte.sort_values(ascending=False).iloc[n - 1]
+    available = tm.reps_available(fr, plan.territory_rep)
+    assert len(available) == len(fr) - n
+    assert not set(available["rep_id"].astype(str)) & reps
+    # the table's targets follow the chosen reps' FTE and capacity, as recomputed
+    g = recomputed_balance(demo11, plan)
+    t = plan.territories.set_index("territory_id").loc[g.index]
+    np.testing.assert_allclose(t["dev_workload_hours"], g["dev_work"], atol=1e-6)
+    np.testing.assert_allclose(t["dev_potential_mrr"], g["dev_potential"], atol=1e-6)

@@ -63,8 +63,9 @@ def test_heuristic_is_feasible_whenever_the_milp_is_and_close_to_its_optimum(see
     assert max(dev.values()) <= 0.1 + 1e-9
     hc = plan_cost(u, h.assignment["territory_id"], b, METRICS, **KW)
     assert hc >= ex["objective"] * (1 - 1e-6)  # the MILP's optimum bounds every plan
-    # measured gaps (bench/bench_territory.py --part exact): 1.1%, 3.4% and 0.3% on these
-    assert hc <= 1.05 * ex["objective"]
+    # measured gaps with the three-territory MILP polish: 0.9%, 1.5% and 0.2% on these
+    # (before it: 1.1%, 3.4%, 0.3%); the issue's goal is 2%
+    assert hc <= 1.02 * ex["objective"]
 
 
 def test_milp_with_contiguity_and_travel_gives_connected_balanced_territories() -> None:
@@ -182,3 +183,113 @@ def test_shortfall_names_territories_best_deviation_and_remedies() -> None:
     assert "reaches ±8.0%" in lines[0]
     assert lines[-1] == "What would make it reachable: a band of ±8%, or fewer territories."
     assert tm.shortfall(table, 0.1) == []
+
+
+def test_balance_bound_proves_a_band_out_of_reach_and_finds_the_limit() -> None:
+    from salesanalytics.analyses.territory.feasibility import balance_bound
+
+    # two territories, equal shares; units of potential 10, 10, 10, 30: 30 | 30 balances
+    loads = np.array([[10.0, 1.0], [10.0, 1.0], [10.0, 1.0], [30.0, 1.0]])
+    shares = np.full((2, 2), 0.5)
+    assert balance_bound(loads, shares, 0.01)["feasible"]
+    # potential 10 | 10 | 40 between two territories: a fraction can move, so the
+    # relaxation still balances; locked units cannot: 40 fixed in T0, 10 + 10 fixed in T1
+    loads = np.array([[10.0, 1.0], [10.0, 1.0], [40.0, 1.0]])
+    free = balance_bound(loads, shares, 0.05)
+    assert free["feasible"] and free["bound"] is None
+    locked = balance_bound(loads, shares, 0.05, fixed=np.array([1, 1, 0]), upper=1.0, steps=8)
+    # T0 holds 40 of 60 (target 30): +33% on potential
+    assert not locked["feasible"]
+    assert locked["bound"] <= 1 / 3 <= locked["bound_upper"] + 1e-9
+    assert locked["bound_upper"] - locked["bound"] < 0.01
+    # travel: the workload of a unit in T1 is its service plus 3 h; T1's workload target
+    # follows the plan's total (it grows with what T1 takes)
+    travel = np.array([[0.0, 3.0], [0.0, 3.0], [0.0, 3.0]])
+    tr = balance_bound(
+        np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]),
+        shares,
+        0.05,
+        travel=travel,
+        travel_metric=1,
+        upper=1.0,
+        steps=8,
+    )
+    # T1 holds x1 units: potential deviation |x1 / 1.5 - 1|, workload 4 x1 against half of
+    # the total 3 + 3 x1; both equal at x1 = 1.0: 1/3 (potential -33%, workload +33%)
+    assert not tr["feasible"] and tr["bound"] <= 1 / 3 <= tr["bound_upper"] + 1e-9
+
+
+def test_shortfall_says_whether_the_miss_is_proven_or_the_searchs() -> None:
+    table = pd.DataFrame(
+        {
+            "territory_id": ["T01", "T02"],
+            "dev_potential_mrr": [0.08, -0.08],
+            "dev_workload_hours": [-0.01, 0.01],
+        }
+    )
+    proven = tm.shortfall(table, 0.05, bound={"feasible": False, "bound": 0.072})
+    assert any(
+        line.startswith("No plan can reach ±5% with these reps' bases") and "7.2%" in line
+        for line in proven
+    )
+    open_ = tm.shortfall(table, 0.05, bound={"feasible": True, "bound": None})
+    assert any("not ruled out" in line and "not a proven limit" in line for line in open_)
+
+
+def test_distance_disruption_front_trades_distance_for_kept_units() -> None:
+    u, b = _instance(150, 5, seed=3)
+    # today's plan: compact regions around other points (a reorganisation is due)
+    xy = u[["x", "y"]].to_numpy()
+    old = xy[np.random.default_rng(1).choice(len(u), 5, replace=False)]
+    u["current"] = [f"T{i}" for i in np.argmin(((xy[:, None] - old[None]) ** 2).sum(-1), axis=1)]
+    front, plans = tm.distance_disruption_front(
+        u,
+        5,
+        weights=(0.0, 2.0),
+        current_col="current",
+        metrics=METRICS,
+        tolerance=0.1,
+        bases=b,
+        territory_ids=b["territory_id"].tolist(),
+        max_passes=100,
+        **KW,
+    )
+    assert front["plan"].tolist() == ["weight 0", "weight 2", "disruption"]
+    assert set(plans) == set(front["plan"])
+    assert (front["max_dev"] <= 0.1 + 1e-9).all() and (front["n_contiguous"] == 5).all()
+    d = front.set_index("plan")
+    # distance only: the shortest distance; disruption: the fewest units moved
+    assert d.loc["weight 0", "distance_km"] <= d["distance_km"].min() + 1e-9
+    assert d.loc["disruption", "disruption"] <= d["disruption"].min() + 1e-9
+    assert d.loc["disruption", "disruption"] < d.loc["weight 0", "disruption"]
+    assert front["efficient"].any()
+    with pytest.raises(ValueError, match="the front sets"):
+        tm.distance_disruption_front(u, 5, current_col="current", objective="bases", **KW)
+
+
+def test_a_travel_time_matrix_replaces_coordinates() -> None:
+    u, b = _instance(80, 4, seed=5)
+    tids = b["territory_id"].tolist()
+    xy, bxy = u[["x", "y"]].to_numpy(), b[["x", "y"]].to_numpy()
+    minutes = pd.DataFrame(
+        np.hypot(*(xy[:, None, :] - bxy[None, :, :]).transpose(2, 0, 1)) * 1.2,
+        index=u["unit_id"],
+        columns=tids,
+    )
+    bare = u.drop(columns=["x", "y"])
+    res = tm.design_territories(
+        bare, 4, metrics=METRICS, tolerance=0.1, coord_cols=None, distance=minutes,
+        territory_ids=tids, contiguity=False, max_passes=100,
+    )  # fmt: skip
+    assert res.summary["max_dev_potential"] <= 0.1 + 1e-9
+    assert res.summary["max_dev_workload"] <= 0.1 + 1e-9
+    assert "centre__x" not in res.territories.columns
+    # the same problem with coordinates and the same matrix: the same kind of plan (each unit
+    # mostly with its nearest base)
+    lab = res.assignment["territory_id"].to_numpy()
+    near = np.array(tids)[minutes.to_numpy().argmin(axis=1)]
+    assert (lab == near).mean() > 0.6
+    with pytest.raises(ValueError, match="give the neighbour pairs"):
+        tm.design_territories(bare, 4, metrics=METRICS, coord_cols=None, distance=minutes)
+    with pytest.raises(ValueError, match="without a distance matrix"):
+        tm.design_territories(bare, 4, metrics=METRICS, coord_cols=None, contiguity=False)

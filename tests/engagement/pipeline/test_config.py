@@ -20,7 +20,7 @@ from salesanalytics.engagement.pipeline.config import (
     slugify,
 )
 from salesanalytics.engagement.pipeline.graph import downstream, select_phases, topological_order
-from salesanalytics.engagement.pipeline.spec import PhaseParams, PhaseSpec
+from salesanalytics.engagement.spec import PhaseParams, PhaseSpec
 from salesanalytics.errors import UserError
 
 NB = Path(__file__).resolve().parents[2] / "notebooks"
@@ -408,3 +408,37 @@ def test_language_and_locale_are_project_settings_set_at_the_top_or_with_set(
         load_project(path, phases, overrides=["language=en", "locale=de-DE"])
     with pytest.raises(ConfigError, match=r"language 'fr' is not supported"):
         init_project(tmp_path / "q", source=tmp_path / "export", phases=phases, language="fr")
+
+
+def test_load_project_steps_collect_problems_without_stopping(tmp_path):
+    from salesanalytics.engagement.pipeline.config import (
+        _client_settings,
+        _folder_settings,
+        _run_settings,
+        _source_setting,
+    )
+
+    problems: list[str] = []
+    assert _run_settings({"run": {"cell_timeout": 0, "workers": 2}}, "p.yaml", problems) == (900, 2)
+    assert _run_settings({}, "p.yaml", problems) == (900, 0)
+    assert problems == ["p.yaml: run.cell_timeout must be a whole number of seconds ≥ 1, not 0"]
+    problems.clear()
+    assert _client_settings({"client": "Acme AG"}, tmp_path, "p.yaml", problems) == (
+        "Acme AG",
+        "acme-ag",
+    )
+    _client_settings({"client": {"name": "X", "slug": "Bad Slug"}}, tmp_path, "p.yaml", problems)
+    assert problems == [
+        "p.yaml: client.slug 'Bad Slug' is not folder-safe; use lower-case letters, digits, '-', '_'"
+    ]
+    problems.clear()
+    source, shown = _source_setting({"source": str(tmp_path)}, tmp_path, "p.yaml", problems)
+    assert source == tmp_path.resolve() and shown == tmp_path.name and not problems
+    mapping, reports, _ = _folder_settings(
+        {"mapping": "m.yaml", "notebooks": "nb"}, tmp_path, "p.yaml", problems
+    )
+    assert mapping == str((tmp_path / "m.yaml").resolve())
+    assert reports == (tmp_path / "reports").resolve()
+    assert problems == [
+        f"p.yaml: notebooks folder {(tmp_path / 'nb').resolve()} does not exist; set 'notebooks'"
+    ]

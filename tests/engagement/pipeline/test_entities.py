@@ -18,7 +18,7 @@ import pytest
 
 from salesanalytics.engagement.pipeline import runner
 from salesanalytics.engagement.pipeline.runner import RunOptions, RunResult, run_pipeline
-from salesanalytics.engagement.pipeline.spec import PerEntitySpec
+from salesanalytics.engagement.spec import PerEntitySpec
 
 NB = Path(__file__).resolve().parents[2] / "notebooks"
 _spec = importlib.util.spec_from_file_location("fake_phases", NB / "fake_phases.py")

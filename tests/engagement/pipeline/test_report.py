@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import nbformat
 import pandas as pd
@@ -32,7 +33,7 @@ def _executed_notebook() -> nbformat.NotebookNode:
     return new_notebook(
         cells=[
             new_markdown_cell(
-                "# Findings\nThe **top accounts** carry most revenue. <img src=x onerror=alert(9)>"
+                "# Territory design\n## Findings\nThe **top accounts** carry most revenue. <img src=x onerror=alert(9)>"
             ),
             params,
             injected,
@@ -135,7 +136,7 @@ def test_crm_text_is_shown_escaped_as_text() -> None:
     assert "CHF 1'234" in page
     # markdown from the notebook author survives sanitising (minus active content)
     assert "<strong>top accounts</strong>" in page
-    assert "Findings</h1>" in page
+    assert "Findings</h2>" in page
     assert "alert(9)" not in page
     assert "Top accounts" in page
 
@@ -286,3 +287,47 @@ def test_analyst_version_is_offline_and_has_a_real_title() -> None:
     assert not re.search(r"<script[^>]*src=[\"']?(https?:)?//", page, re.I)
     assert "cdnjs" not in page and "unpkg" not in page
     assert "SECRET_CODE_MARKER" in page  # the code is there
+
+
+def test_the_page_title_is_shown_once_even_where_the_notebook_words_it_differently() -> None:
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell(
+                "# Incentive compensation: today's plan against the new one\n\nIntro."
+            ),
+            new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+            new_markdown_cell("# A later chapter heading stays"),
+        ]
+    )
+    page = client_html(
+        nb, client="C", title="Incentive compensation: current against proposed plan", date="d"
+    )
+    assert len(re.findall(r"<h1\b", page)) == 2  # the title block's and the later chapter's
+    assert "<h1>Incentive compensation: current against proposed plan</h1>" in page
+    assert "today's plan against the new one" not in page and "Intro." in page
+    assert "A later chapter heading stays" in page
+
+
+def test_every_phase_parameter_has_a_client_label_and_format() -> None:
+    import yaml
+
+    from salesanalytics.engagement.phases import all_phases
+    from salesanalytics.engagement.pipeline.report import param_rows
+
+    labels = yaml.safe_load(
+        (
+            Path(__file__).resolve().parents[3] / "salesanalytics/config/parameter_labels.yaml"
+        ).read_text(encoding="utf-8")
+    )
+    missing = [
+        f"{p.name}.{n}"
+        for p in all_phases()
+        for n in p.params.model_fields
+        if n not in (labels.get(p.name) or {})
+    ]
+    assert missing == [], f"add these to config/parameter_labels.yaml: {missing}"
+    rows = dict(param_rows("channels", {"hybrid_band": 0.15, "prior_deals": 20.0}))
+    assert rows == {
+        "Online with tele follow-up when tele earns within": "15% of online",
+        "Weight of the product group's figures in a thin cell": "20 deals",
+    }

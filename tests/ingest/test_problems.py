@@ -1,0 +1,54 @@
+"""Problem frames: what is wrong, where and what to do, many at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from salesanalytics.ingest import problems as pr
+from salesanalytics.ingest import validation
+
+
+def test_problem_frame_repeats_scalars_along_arrays() -> None:
+    df = pr.problem_frame(
+        severity="error",
+        check="bad_date",
+        message="not a date",
+        file="a.csv",
+        column="Day",
+        row=np.array([2, 5]),
+        value=["x", "y"],
+    )
+    assert list(df.columns) == pr.PROBLEM_COLUMNS
+    assert list(df["row"]) == [2, 5] and str(df["row"].dtype) == "Int64"
+    assert list(df["file"]) == ["a.csv", "a.csv"] and list(df["value"]) == ["x", "y"]
+
+
+def test_problem_frame_escapes_control_characters_and_cuts_long_values() -> None:
+    df = pr.problem_frame(severity="warning", check="c", message="m", value=["a\x00b", "z" * 300])
+    assert df["value"].iloc[0] == "a\\x00b"
+    assert df["value"].iloc[1].endswith("... (300 characters)")
+
+
+def test_problem_frame_rejects_an_unknown_severity() -> None:
+    with pytest.raises(ValueError, match="severity must be one of"):
+        pr.problem_frame(severity="fatal", check="c", message="m")
+
+
+def test_empty_problems_has_the_columns_and_is_a_copy() -> None:
+    a = pr.empty_problems()
+    assert a.empty and list(a.columns) == pr.PROBLEM_COLUMNS
+    a["check"] = a["check"].astype(object)
+    assert str(pr.empty_problems()["check"].dtype) == "string"
+
+
+def test_problem_text_and_thousands() -> None:
+    p = pr.Problem("error", "a.csv", "accounts", "Id", 3, "x\x01", "duplicate_id", "twice", "Fix.")
+    assert p.text() == "error: file a.csv, column Id, row 3: twice (value 'x\\x01'). Fix."
+    assert pr.fmt_int(1234567) == "1'234'567"
+
+
+def test_validation_reexports_the_same_objects() -> None:
+    assert validation.problem_frame is pr.problem_frame
+    assert validation.Problem is pr.Problem
+    assert validation.FILE_COL == pr.FILE_COL == "_file"
