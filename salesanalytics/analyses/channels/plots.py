@@ -98,7 +98,9 @@ def heat_table(matrix: pd.DataFrame) -> Any:
     for i in shown.index:
         for j in shown.columns:
             v = contrib.loc[i, j]
-            label = style.value_label(str(text.loc[i, j]))
+            raw = str(text.loc[i, j])
+            # the channel in the run's language (English shows the matrix's own words)
+            label = raw if i18n.language() == "en" else str(style.value_label(raw))
             shown.loc[i, j] = (
                 f"{label} · {style.chf(v)}" if pd.notna(v) else f"{label} · {_('rule')}"
             )

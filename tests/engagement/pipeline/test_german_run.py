@@ -1,6 +1,8 @@
 """The whole engagement in German (``--set language=de``) on the small demo client.
 
-One run of every phase (module fixture, 1,500 accounts, Swiss German: ``de-CH``), then:
+One run of every phase (module fixture, the session's 1,500-account demo export, Swiss German:
+``de-CH``, the lightest search and simulation settings: one alternative territory count, one extra
+continuity weight, 100 simulated years), then:
 
 * every phase ran and the shared figures agree (the consistency check reads the German
   headlines through the German patterns of ``config/shared_figures.yaml``);
@@ -43,11 +45,15 @@ def german_run(demo_export: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     cfg = load_project(
         project,
         all_phases(),
+        # the lightest settings that still run every phase and every kind of text: the English
+        # figures are checked by test_demo_run; here the words count, not the search effort
         overrides=[
             "language=de",
-            "compensation.n_scenarios=500",
-            "territory.search_passes=10",
-            "territory_scenarios.search_passes=3",
+            "compensation.n_scenarios=100",
+            "territory.search_passes=2",
+            "territory_scenarios.search_passes=1",
+            "territory_scenarios.scenario_offsets=[2]",
+            "territory_scenarios.pareto_weights=[0.0]",
         ],
     )
     # one worker: the test shares the machine with the rest of the suite
