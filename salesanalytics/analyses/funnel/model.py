@@ -1586,7 +1586,11 @@ def for_report(table: pd.DataFrame, accounts: pd.DataFrame | None = None) -> pd.
     """
     out = table.copy()
     if "funnel" in out.columns:
-        out["funnel"] = out["funnel"].astype("string").map(lambda f: _(FUNNEL_LABELS.get(f, f)))
+        out["funnel"] = (
+            out["funnel"]
+            .astype("string")
+            .map(lambda f: _(FUNNEL_LABELS[f]) if f in FUNNEL_LABELS else f)
+        )
     drop = [c for c in ("owner_id",) if c in out.columns]
     if "stage_index" in out.columns and "stage" in out.columns:
         drop.append("stage_index")  # the stage's name says it; the workbook keeps the number
