@@ -251,29 +251,12 @@ def test_same_export_and_parameters_give_identical_tables_and_report_text(
 
 
 def test_partial_run_from_the_readme(acme: dict[str, Path]) -> None:
+    """The README's partial run: another territory count reruns territory and its downstream."""
     (line,) = [ln for ln in _readme_lines("salesanalytics run") if "--phase" in ln]
-    res = _sh(line, cwd=acme["work"])
-    if res.returncode == 1 and re.search(
-        r"phase portfolio failed in cell \d+ \(`(line \d+: )?pfplots.plot_ranking\(ranking\)`\): "
-        r"TypeError",
-        res.stderr,
-    ):  # more territories than reps: fixed by issue 22's parameter-range work, merged separately
-        assert (acme["base"] / "latest").resolve() == acme["first"]  # a failed run: not latest
-        pytest.xfail("known: portfolio's ranking chart fails on unstaffed territories")
-    _ok(res)
-    _assert_territory_rerun_with_downstream(acme, 45)
-
-
-def test_partial_run_with_fewer_territories(acme: dict[str, Path]) -> None:
-    """The README's partial run with a territory count every phase handles on this branch."""
-    n = 24  # the 2,000-account demo derives 28 territories; fewer leave none without a rep
-    _ok(
-        _sh(
-            f"salesanalytics run --config {acme['project']} --phase territory "
-            f"--set territory.n_territories={n} -q",
-            cwd=acme["work"],
-        )
-    )
+    found = re.search(r"territory\.n_territories=(\d+)", line)
+    assert found, line
+    _ok(_sh(line, cwd=acme["work"]))
+    n = int(found.group(1))
     _assert_territory_rerun_with_downstream(acme, n)
 
 

@@ -1573,8 +1573,9 @@ def for_report(table: pd.DataFrame, accounts: pd.DataFrame | None = None) -> pd.
 
     Rep ids are dropped where the rep's name is beside them (``rep_id`` with ``rep_name``,
     ``owner_id``), stage numbers where the stage's name is; an account id becomes the account's name (``account``, from ``accounts``);
-    an ``opportunity_id`` moves to the last column, where a CRM user finds the record. The
-    workbook keeps every id.
+    an ``opportunity_id`` is dropped where the account's name identifies the deal (it would
+    not fit an A4 page beside it) and otherwise moves to the last column. The workbook keeps
+    every id, for the CRM user who looks a record up.
 
     Parameters
     ----------
@@ -1608,6 +1609,8 @@ def for_report(table: pd.DataFrame, accounts: pd.DataFrame | None = None) -> pd.
             ids.map(names).fillna(ids).astype("string").to_numpy(),
         )
         drop.append("account_id")
+        if "opportunity_id" in out.columns:
+            drop.append("opportunity_id")
     out = out.drop(columns=drop)
     if "opportunity_id" in out.columns:
         out = out[[c for c in out.columns if c != "opportunity_id"] + ["opportunity_id"]]

@@ -372,6 +372,7 @@ def match_territories_to_reps(
     rep_share: dict[str, float] | None = None,
     homes: pd.DataFrame | None = None,
     travel_weight: float = 1.0,
+    required: Sequence[str] = (),
 ) -> dict[str, str]:
     """Give every territory a rep: the matching that keeps the most customer revenue with its rep.
 
@@ -392,6 +393,10 @@ def match_territories_to_reps(
         needs ``latitude``, ``longitude``, ``workload_hours`` in ``units``).
     travel_weight
         Weight of travel against kept customer revenue (both scaled to their largest value).
+    required
+        Reps who must get a territory when there are fewer territories than reps (the reps that
+        manual changes lock units to), each preferably the territory holding most of the units
+        locked to them (``locked`` in ``units``, with ``current`` = the rep).
 
     Returns
     -------
@@ -453,6 +458,18 @@ def match_territories_to_reps(
         cost = cost + (keep.sum() + 1.0) * 10 * np.abs(ts[:, None] - rs[None, :]) / max(
             ts.max(), 1e-12
         )
+    must = [ri[str(r)] for r in dict.fromkeys(str(r) for r in required) if str(r) in ri]
+    if must:
+        # a bonus larger than any other cost difference: every required rep gets a territory,
+        # the one with most of the units locked to them first
+        big = float(np.abs(cost).max()) * 2 * (len(terr) + 1) + 1.0
+        cost[:, must] -= big
+        if "locked" in units.columns:
+            lk = units.loc[units["locked"].astype(bool), ["unit_id", "current"]]
+            lk = lk.merge(unit_assignment[["unit_id", "territory_id"]], on="unit_id")
+            for t, c in zip(lk["territory_id"].astype(str), lk["current"].astype(str), strict=True):
+                if c in ri and ri[c] in must and t in ti:
+                    cost[ti[t], ri[c]] -= big / (len(lk) + 1)
     rows, cols = linear_sum_assignment(cost) if len(reps) else (np.array([]), np.array([]))
     out = {terr[r]: reps[c] for r, c in zip(rows, cols, strict=True)}
     vacant = [t for t in terr if t not in out]

@@ -585,8 +585,11 @@ def _balance_search(
     mu: float = 0.2,
     max_kicks: int = 60,
     tabu_tenure: int = 25,
+    swap_side: int = 60,
 ) -> dict[str, int]:
     """Reduce the balance violation by boundary moves (and swaps when single moves are stuck).
+
+    Swaps try at most ``swap_side`` boundary units per side of a territory pair.
 
     The objective is the squared excess over the tolerance plus ``mu`` times the squared
     deviation from target: the small second term lets territories inside their tolerance make
@@ -688,6 +691,14 @@ def _balance_search(
                 if not out_u or not in_v:
                     continue
                 ou, iv = np.array(out_u), np.array(in_v)
+                # long boundaries: only the units whose one-way move helps most on each side
+                # (keeps the swap matrix small; a deterministic choice, ties by unit order)
+                if len(ou) > swap_side:
+                    one = score(s[t] - st.loads(ou, t), t) + score(s[b] + st.loads(ou, b), b)
+                    ou = ou[np.argsort(one, kind="stable")[:swap_side]]
+                if len(iv) > swap_side:
+                    one = score(s[b] - st.loads(iv, b), b) + score(s[t] + st.loads(iv, t), t)
+                    iv = iv[np.argsort(one, kind="stable")[:swap_side]]
                 # change of t's and b's sums when u (of t) and v (of b) swap
                 d_t = st.loads(iv, t)[None, :, :] - st.loads(ou, t)[:, None, :]
                 d_b = st.loads(ou, b)[:, None, :] - st.loads(iv, b)[None, :, :]
@@ -1077,7 +1088,7 @@ def _pair_milp(st: _State, passes: int, deadline: float, max_units: int = 80) ->
                 constraints=LinearConstraint(np.array(rows), lo, hi) if rows else (),
                 integrality=np.ones(len(U)),
                 bounds=Bounds(lb, ub),
-                options={"time_limit": 5.0, "disp": False},
+                options={"time_limit": 30.0, "node_limit": 2000, "disp": False},
             )
             if res.x is None:
                 continue
@@ -1165,7 +1176,7 @@ def _group_milp(st: _State, size: int, deadline: float, max_units: int = 90) -> 
             constraints=cons,
             integrality=np.ones(len(U) * m),
             bounds=Bounds(lb, ub),
-            options={"time_limit": 5.0, "disp": False},
+            options={"time_limit": 30.0, "node_limit": 2000, "disp": False},
         )
         if res.x is None or cost @ np.round(res.x) >= cost @ now - 1e-9:
             continue

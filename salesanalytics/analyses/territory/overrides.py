@@ -48,6 +48,7 @@ __all__ = [
     "dump_overrides",
     "load_overrides",
     "override_costs",
+    "overrides_from_records",
     "save_overrides",
 ]
 
@@ -174,6 +175,24 @@ def load_overrides(path: str | os.PathLike[str]) -> list[Override]:
     return out
 
 
+def overrides_from_records(records: Sequence[dict[str, str]]) -> list[Override]:
+    """Manual changes as the territory phase recorded them (``Override.as_dict`` each, in the
+    phase's ``design``), for the phases that redo its design (the scenarios).
+
+    Raises
+    ------
+    OverrideError
+        A record without ``unit`` or ``rep_id``.
+    """
+    bad = [i for i, r in enumerate(records) if not r.get("unit") or not r.get("rep_id")]
+    if bad:
+        raise OverrideError(
+            f"manual changes recorded by the territory phase lack unit or rep_id (entries {bad}); "
+            "rerun the territory phase"
+        )
+    return [Override(**{k: str(v) for k, v in r.items() if k in _FIELDS}) for r in records]
+
+
 def dump_overrides(overrides: Sequence[Override]) -> str:
     """The text of an overrides file (with a header explaining it)."""
     body = yaml.safe_dump(
@@ -222,8 +241,8 @@ def check_overrides(
         The territory phase's inputs (units with ``unit_id``, ``postal_code``; active field
         reps with ``rep_id``).
     n_territories
-        The plan's number of territories (``None`` = one per field rep): overrides lock units
-        to a rep's territory, which needs one territory per active field rep.
+        The plan's number of territories (``None`` or 0 = derived): the reps named by the
+        overrides each keep a territory, so there must be at least as many territories.
     path
         The file (for messages).
 
@@ -231,19 +250,20 @@ def check_overrides(
     ------
     OverrideError
         Every entry whose unit is unknown, whose rep no longer has a territory (not an active
-        field rep), or all of them when the plan has not one territory per rep: with file and
+        field rep), or all of them when the plan has fewer territories than reps named: with file and
         line and what to do.
     """
     if not overrides:
         return
     problems = []
     reps = set(inputs.field_reps["rep_id"].astype(str))
-    n_reps = len(reps)
-    if n_territories and n_territories != n_reps:
+    n_named = len({o.rep_id for o in overrides})
+    if n_territories and n_territories < n_named:
         problems.append(
-            f"{_where(path, 0)}: manual changes lock units to a rep's territory, which needs one "
-            f"territory per active field rep (territory.n_territories = 0 or {n_reps}; it is "
-            f"{n_territories}); remove the file or set the number of territories"
+            f"{_where(path, 0)}: manual changes lock units to the territories of {n_named} reps, "
+            f"but the plan has only {n_territories} territories (territory.n_territories); "
+            "set at least that many territories (0 = derived from the workload) or remove "
+            "entries"
         )
     for o in overrides:
         if not _unit_rows(inputs.units, o.unit).any():

@@ -362,9 +362,10 @@ def prepare_inputs(
     edges.columns = ["postal_code_a", "postal_code_b"]
     if (units["n_accounts"] > 0).sum() == 0:
         raise ValueError(
-            f"none of the {len(scope)} accounts outside the key accounts has a postal code of "
-            f"{', '.join(g.countries)}: territories are built from postal codes; map the billing "
-            "postal code (and country) in the intake"
+            f"no account outside the key accounts has a postal code in {', '.join(g.countries)} "
+            f"({len(scope)} such accounts, {len(acc) - len(scope)} key accounts kept apart): "
+            "territories are built from postal codes; map the billing postal code (and country) "
+            "in the intake"
         )
     info = {
         "n_accounts": len(acc),
@@ -879,14 +880,22 @@ def _first_step(
         )
     }
     rshare = dict(zip(fr["rep_id"].astype(str), fr["fte"].fillna(1.0).astype(float), strict=True))
+    # reps that manual changes lock units to keep a territory, whatever the territory count
+    manual = u["manual"].fillna(False).astype(bool) if "manual" in u.columns else None
+    required = (
+        sorted(set(u.loc[manual, "current"].dropna().astype(str))) if manual is not None else []
+    )
+    candidates = _candidate_reps(fr, n)
+    candidates += [r for r in required if r not in candidates]
     trep = match_territories_to_reps(
         ua,
         u,
-        _candidate_reps(fr, n),
+        candidates,
         tshare if (same and fte_scaled) else None,
         rshare if (same and fte_scaled) else None,
         homes=fr[["rep_id", "home_latitude", "home_longitude"]],
         travel_weight=travel_weight,
+        required=required,
     )
     # a territory the rough first design left without units still needs a rep or a vacancy
     vacancies = sum(str(r).startswith("VACANT-") for r in trep.values())
@@ -938,7 +947,15 @@ def _second_step(
     per_fte = float(np.nanmedian(cap / fr.set_index(rid)["fte"].astype(float)))
     cap_share = {t: float(cap.get(trep[t], np.nan)) for t in names}
     cap_share = {t: v if np.isfinite(v) and v > 0 else per_fte for t, v in cap_share.items()}
-    locked_ok = same and bool(ub.loc[ub["locked"].astype(bool), "_current"].notna().all())
+    # locked units stay with their rep's territory; with fewer territories than reps, a unit
+    # locked to a rep without a territory cannot be (manual changes always can: their reps
+    # get a territory in the first step)
+    lk_all = ub["locked"].astype(bool)
+    if not same:
+        ub["locked"] = lk_all & ub["_current"].notna()
+    locked_ok = bool(ub["locked"].any()) and bool(
+        ub.loc[ub["locked"].astype(bool), "_current"].notna().all()
+    )
     if locked_ok:
         # a locked unit starts in its rep's territory (the first step's region may have gone to
         # another rep), and the search never moves it

@@ -3,6 +3,7 @@ workshop editor's moves, undo and balance figures."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -140,8 +141,17 @@ def test_override_that_no_longer_fits_is_an_error_naming_the_line(
         "no longer exists" in msg
     )
     assert f"line {entries[0].line}" not in msg
-    with pytest.raises(tov.OverrideError, match=r"one territory per active field rep"):
-        tov.apply_overrides(demo_inputs, entries[:1], n_territories=len(demo_inputs.field_reps) + 2)
+    # the reps named by manual changes each keep a territory: at least that many territories
+    reps = demo_inputs.field_reps["rep_id"].astype(str)
+    two = [
+        entries[0],
+        dataclasses.replace(entries[0], rep_id=next(r for r in reps if r != entries[0].rep_id)),
+    ]
+    with pytest.raises(
+        tov.OverrideError, match=r"territories of 2 reps, but the plan has only 1 territories"
+    ):
+        tov.apply_overrides(demo_inputs, two, n_territories=1)
+    assert tov.apply_overrides(demo_inputs, two, n_territories=2).units["manual"].sum() > 0
 
 
 def test_editor_moves_undoes_and_recomputes_balance(session: EditSession) -> None:
@@ -226,3 +236,10 @@ def test_locked_overrides_hold_in_the_design_and_their_cost_is_listed(
     assert tov.change_findings(tov.override_costs(plan, demo_inputs, []))[0].startswith(
         "No manual changes"
     )
+
+
+def test_recorded_overrides_round_trip_for_the_scenarios() -> None:
+    o = tov.Override(unit="8004", rep_id="R1", who="Lea Keller", why="workshop", territory="T01")
+    assert tov.overrides_from_records([o.as_dict()]) == [o]
+    with pytest.raises(tov.OverrideError, match=r"lack unit or rep_id \(entries \[0\]\)"):
+        tov.overrides_from_records([{"unit": "8004", "who": "x"}])
