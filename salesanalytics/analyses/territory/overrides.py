@@ -30,6 +30,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -190,7 +191,10 @@ def overrides_from_records(records: Sequence[dict[str, str]]) -> list[Override]:
             f"manual changes recorded by the territory phase lack unit or rep_id (entries {bad}); "
             "rerun the territory phase"
         )
-    return [Override(**{k: str(v) for k, v in r.items() if k in _FIELDS}) for r in records]
+    fields: list[dict[str, Any]] = [
+        {k: str(v) for k, v in r.items() if k in _FIELDS} for r in records
+    ]  # text fields only (_FIELDS has no line number)
+    return [Override(**f) for f in fields]
 
 
 def dump_overrides(overrides: Sequence[Override]) -> str:
