@@ -250,6 +250,7 @@ def headcount(
     scenario: str = "proposed",
     method: str = "auto",
     key_account_hours: float | None = None,
+    field_capacity: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """FTE each role needs for the proposed channel mix, against FTE today.
 
@@ -263,6 +264,9 @@ def headcount(
       ``"auto"`` uses ``capacity`` when ``channel_summary`` gives ``fte_needed`` (the channel
       phase owns the FTE per channel: roles read it, one set of numbers), else ``relative`` when
       it has a ``today`` scenario;
+    * field, with ``field_capacity`` (the territory phase's table): the territory phase owns the
+      field headcount -- the workload is the territories' workload including the travel from
+      the reps' bases, the FTE need the number of territories of its plan (one rep each);
     * key-account managers: ``n_key_accounts x key_account_hours`` of the field workload is moved
       to them and divided by their capacity;
     * team leads: one per ``span_of_control`` FTE of the other roles (rounded up).
@@ -289,6 +293,9 @@ def headcount(
         Measured yearly field hours of the key accounts (the channel phase's ``field_workload``
         of the accounts key-account managers own), moved from field to the key-account managers;
         ``None`` = ``n_key_accounts x key_account_hours`` of the catalogue.
+    field_capacity
+        Optional one-row table of the territory phase: ``workload_from_bases_hours``,
+        ``capacity_hours_per_fte``, ``n_territories``.
 
     Returns
     -------
@@ -328,6 +335,8 @@ def headcount(
         if key == "team_lead" or r.channel is None:
             continue
         rows.append(_role_need(key, r, cat, cs, base_work, today, ka_hours, keep_ka_team))
+    if field_capacity is not None and len(field_capacity):
+        _field_from_territories(rows, field_capacity)
     if "team_lead" in cat.roles:
         others = float(np.nansum([x["fte_needed"] for x in rows]))
         rows.append(
@@ -344,6 +353,21 @@ def headcount(
     out["fte_today"] = out["role"].map(today["fte_today"]).fillna(0.0).astype(float)
     out["gap"] = out["fte_needed"] - out["fte_today"]
     return out
+
+
+def _field_from_territories(rows: list[dict[str, Any]], field_capacity: pd.DataFrame) -> None:
+    """The field row as the territory plan staffs it (workload with travel, one FTE a territory)."""
+    require_columns(
+        field_capacity,
+        ["workload_from_bases_hours", "capacity_hours_per_fte", "n_territories"],
+        "field_capacity",
+    )
+    fc = field_capacity.iloc[0]
+    for row in rows:
+        if row["role"] == "field":
+            row["workload_hours"] = float(fc["workload_from_bases_hours"])
+            row["capacity_hours"] = float(fc["capacity_hours_per_fte"])
+            row["fte_needed"] = float(fc["n_territories"])
 
 
 def _headcount_without_workload(cat: RoleCatalogue, reps: pd.DataFrame) -> pd.DataFrame:

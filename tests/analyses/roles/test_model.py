@@ -126,6 +126,34 @@ def test_headcount_known_answer():
     assert "needs 11.2 FTE in sales against 5.0 today" in text
 
 
+def test_headcount_takes_the_field_need_from_the_territory_plan():
+    """One set of numbers: the field headcount is the territory plan's (travel included)."""
+    cs = pd.DataFrame(
+        {
+            "channel": ["field", "tele", "online"],
+            "workload_hours": [6000.0, 3000.0, 1500.0],
+            "fte_needed": [5.0, 2.0, 1.0],
+        }
+    )
+    reps = pd.DataFrame({"rep_id": list("abcde"), "role": ["field"] * 4 + ["tele"]})
+    fc = pd.DataFrame(
+        {
+            "workload_from_bases_hours": [9900.0],
+            "capacity_hours_per_fte": [1320.0],
+            "n_territories": [8],
+        }
+    )
+    hc = headcount(_cat(), cs, reps, n_key_accounts=24, field_capacity=fc).set_index("role")
+    assert hc.loc["field", "fte_needed"] == 8.0
+    assert hc.loc["field", "workload_hours"] == 9900.0
+    assert hc.loc["field", "gap"] == pytest.approx(4.0)
+    assert hc.loc["key_account", "fte_needed"] == pytest.approx(1200 / 1000)  # unchanged
+    # team leads follow: ceil((8 + 1.2 + 2 + 1) / 4) = 4
+    assert hc.loc["team_lead", "fte_needed"] == 4.0
+    with pytest.raises(KeyError, match=r"field_capacity.*n_territories"):
+        headcount(_cat(), cs, reps, field_capacity=fc.drop(columns="n_territories"))
+
+
 def test_headcount_missing_channel_is_named():
     cs = pd.DataFrame({"channel": ["field"], "workload_hours": [10.0]})
     with pytest.raises(KeyError, match="no row for channel\\(s\\) online, tele"):
