@@ -45,6 +45,8 @@ RUN_HERE = {
     # run by other test modules
     "python -m salesanalytics.salesforce": "tests/test_salesforce_export.py (export, resolve)",
     "sf project convert": "tests/test_salesforce_export.py (the real Salesforce CLI)",
+    "python -m salesanalytics.engagement.translations": "tests/engagement/test_translations.py "
+    "(check de, update on a copy)",
 }
 NOT_RUN_HERE = {
     "make test": "the command that runs this suite (CI runs it on a fresh clone)",

@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from salesanalytics.engagement.spec import Need, PhaseSpec
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "LIMITED",
@@ -188,16 +189,21 @@ def _analysis(need: Need, tables: Mapping[str, pd.DataFrame]) -> AnalysisCoverag
         for r in need.requires
         if (n := count_requirement(tables, r)) < need.min_rows
     ]
+    add = _(need.add) if need.add else need.add  # the words in the run's language
     if missing:
         return AnalysisCoverage(
-            need.analysis, SKIPPED, missing, "missing " + " and ".join(missing), need.add
+            need.analysis,
+            SKIPPED,
+            missing,
+            _("missing {what}").format(what=_(" and ").join(missing)),
+            add,
         )
     lacking = [_describe(r, n, 1) for r in need.improves if (n := count_requirement(tables, r)) < 1]
     if lacking:
-        note = "without " + " and ".join(lacking)
+        note = _("without {what}").format(what=_(" and ").join(lacking))
         if need.limitation:
-            note += f": {need.limitation}"
-        return AnalysisCoverage(need.analysis, LIMITED, lacking, note, need.add)
+            note += f": {_(need.limitation)}"
+        return AnalysisCoverage(need.analysis, LIMITED, lacking, note, add)
     return AnalysisCoverage(need.analysis, RUNS)
 
 

@@ -32,6 +32,9 @@ from typing import Any
 
 import pandas as pd
 
+from salesanalytics.present import formats
+from salesanalytics.present.i18n import gettext as _
+
 __all__ = [
     "DECK_FILE",
     "MIN_PT",
@@ -346,7 +349,7 @@ class _Deck:
             Emu(w),
             Emu(h),
         )
-        pic.name = f"Chart: {label}"
+        pic.name = _("Chart: {label}").format(label=label)
         design_w = px_w / dpi * _EMU_PER_IN  # the chart's size as drawn (fonts at their size)
         self.charts.append({"slide": label, "scale": round(w / design_w, 3)})
 
@@ -373,12 +376,14 @@ def _phase_slides(d: _Deck, title: str, headlines: Sequence[str], charts: Sequen
     body_h = bottom - body_top
     chart = charts[0] if charts else None
     if chart is not None:
-        px_w, px_h, _ = _png_size(chart)
+        px_w, px_h, _dpi = _png_size(chart)
         wide = px_w / px_h > 2.2
     else:
         wide = False
     if chart is None:
-        d.text(s, rest or ["(no further findings)"], (m, body_top, avail_w, body_h), bullets=True)
+        d.text(
+            s, rest or [_("(no further findings)")], (m, body_top, avail_w, body_h), bullets=True
+        )
     elif wide or not rest:
         text_h = int(1.3 * _EMU_PER_IN) if rest else 0
         d.picture(s, chart, (m, body_top, avail_w, body_h - text_h), title)
@@ -390,14 +395,14 @@ def _phase_slides(d: _Deck, title: str, headlines: Sequence[str], charts: Sequen
         gap = int(0.2 * _EMU_PER_IN)
         d.picture(s, chart, (m + text_w + gap, body_top, avail_w - text_w - gap, body_h), title)
     if len(charts) > 1 or warnings:
-        s2 = d.slide(f"{title}: details")
+        s2 = d.slide(_("{title}: details").format(title=title))
         top2 = d._top(s2)
         h2 = bottom - top2
         if warnings:
             wh = int(1.6 * _EMU_PER_IN) if len(charts) > 1 else h2
             d.text(
                 s2,
-                ["Open points:", *warnings],
+                [_("Open points:"), *warnings],
                 (m, bottom - wh, avail_w, wh),
                 max_pt=18,
                 bold_first=True,
@@ -444,7 +449,7 @@ def _title_slide(d: _Deck, client: str, date: str) -> None:
     """The title slide: what the deck is, the client and the date."""
     slide = d.prs.slides.add_slide(d.title_layout)
     if slide.shapes.title is not None:
-        slide.shapes.title.text = "Sales strategy: results for the steering committee"
+        slide.shapes.title.text = _("Sales strategy: results for the steering committee")
     subtitle = next((ph for ph in slide.placeholders if ph.placeholder_format.idx == 1), None)
     if subtitle is not None:
         subtitle.text = f"{client}\n{date}"
@@ -506,9 +511,9 @@ def build_deck(
     _title_slide(d, client, date)
     agenda = [str(phases[n].get("title") or n) for n in done]
     if "summary" in phases:
-        agenda.append("Executive summary")
-    agenda.append("Appendix: parameters and data quality")
-    s = d.slide("Agenda")
+        agenda.append(_("Executive summary"))
+    agenda.append(_("Appendix: parameters and data quality"))
+    s = d.slide(_("Agenda"))
     top = d._top(s)
     d.text(s, agenda, (d.margin, top, d.w - 2 * d.margin, d.h - top - d.margin), bullets=True)
     for n in done:
@@ -517,7 +522,7 @@ def build_deck(
         _phase_slides(d, str(entry.get("title") or n), list(entry.get("headlines") or []), charts)
     summary = phases.get("summary") or {}
     if summary.get("status") in {"ran", "reused"}:
-        s = d.slide("Executive summary")
+        s = d.slide(_("Executive summary"))
         top = d._top(s)
         m = d.margin
         avail_w = d.w - 2 * m
@@ -541,13 +546,16 @@ def build_deck(
             )
         else:
             d.text(s, heads, (m, top, avail_w, d.h - top - m), bullets=True)
-    d.slide("Appendix: parameters and data quality", d.section_layout)
+    d.slide(_("Appendix: parameters and data quality"), d.section_layout)
     params = manifest.get("parameters") or {}
     for n in [*done, *(["summary"] if "summary" in phases else [])]:
         rows = param_rows(n, params.get(n) or {})
         if rows:
             _table_slide(
-                d, f"Parameters: {phases[n].get('title') or n}", rows, ("Parameter", "Value")
+                d,
+                _("Parameters: {title}").format(title=phases[n].get("title") or n),
+                rows,
+                (_("Parameter"), _("Value")),
             )
     q = _read_table(run / "data" / "intake" / "quality_tables.parquet")
     counts_p = run / "data" / "intake" / "quality_counts.json"
@@ -555,18 +563,22 @@ def build_deck(
     if q is not None:
         rows = [
             (
-                str(r.table).replace("_", " ").capitalize(),
-                f"{_num(r.rows)} rows, {_num(r.excluded)} excluded",
+                _(str(r.table).replace("_", " ").capitalize()),
+                _("{rows} rows, {excluded} excluded").format(
+                    rows=_num(r.rows), excluded=_num(r.excluded)
+                ),
             )
             for r in q.itertuples()
         ]
         rows.append(
             (
-                "Problems found in the export",
-                f"{counts.get('errors', 0)} errors, {counts.get('warnings', 0)} warnings",
+                _("Problems found in the export"),
+                _("{errors} errors, {warnings} warnings").format(
+                    errors=counts.get("errors", 0), warnings=counts.get("warnings", 0)
+                ),
             )
         )
-        _table_slide(d, "Data quality", rows, ("Table", "Rows used"))
+        _table_slide(d, _("Data quality"), rows, (_("Table"), _("Rows used")))
     info = {"slides": len(prs.slides), "phases": done, "charts": d.charts}
     return prs, info
 
@@ -593,5 +605,5 @@ def write_deck(
 
 
 def _num(value: Any) -> str:
-    """A whole number in Swiss style (20'000)."""
-    return f"{int(value):,}".replace(",", "'")
+    """A whole number in the run's locale (20'000 in Swiss locales, 20.000 in de-DE)."""
+    return formats.num(int(value))

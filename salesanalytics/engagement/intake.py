@@ -30,7 +30,12 @@ from salesanalytics.present.deliverables import write_csv
 __all__ = ["export_coverage", "register_cli", "write_intake"]
 
 
-def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
+def write_intake(
+    result: IntakeResult,
+    target: Workspace | str | Path,
+    language: str = "en",
+    locale: str = "",
+) -> Path:
     """Write the canonical tables, quality tables and ``as_of.json``.
 
     Writes into the output folder of ``target`` (a :class:`~salesanalytics.engagement.workspace.Workspace`
@@ -41,7 +46,10 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     (Parquet); ``quarantine.csv`` (excluded rows with reasons, when there are any);
     ``as_of.json`` (``{"as_of": "YYYY-MM-DD"}``) and ``quality_counts.json``;
     ``derivations.parquet`` (tables derived because the export lacks them, with rows produced),
-    ``settings.json`` (``{"currency": "USD"}``: the run's currency, read by every phase) and
+    ``settings.json`` (``{"currency": "USD", "country": "CH", "countries": [...], "language": "de",
+    "locale": "de-CH"}``: the run's currency and countries, the client's language and the locale of
+    its number formats, read by every phase; ``language`` / ``locale`` are the project's, see
+    :func:`salesanalytics.present.i18n.check_locale`) and
     ``coverage.json`` (the coverage matrix, :func:`export_coverage`). A demo export's planted
     truths are not written here (this is the client's data folder): the run places them in its
     analyst folder (:func:`salesanalytics.engagement.workspace.place_truth`).
@@ -75,9 +83,16 @@ def write_intake(result: IntakeResult, target: Workspace | str | Path) -> Path:
     ws.write("derivations", derivation_frame(result.derivations))
     for name, df in result.extras.items():
         ws.write(name, df)
+    # language and locale come validated from the project (engagement.phases.intake.Params)
     ws.write_json(
         "settings",
-        {"currency": result.currency, "country": result.country, "countries": result.countries},
+        {
+            "currency": result.currency,
+            "country": result.country,
+            "countries": result.countries,
+            "language": language or "en",
+            "locale": locale or "",
+        },
     )
     ws.write_json("coverage", export_coverage(result).to_json())
     ws.write_json(

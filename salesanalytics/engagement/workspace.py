@@ -159,17 +159,19 @@ def read_phase_tables(
 
 def apply_run_settings(run_dir: str | os.PathLike[str]) -> str:
     """Apply the run's settings written by the intake (``data/intake/settings.json``: the
-    currency) to the house style, so that every amount in a report is shown in the run's
-    currency; returns the currency code. A run without them (older runs) is shown in CHF.
+    currency, the language and the locale) to the house style, so that every amount in a report
+    is shown in the run's currency and locale and every text in its language; returns the
+    currency code. A run without them (older runs) is shown in CHF, in English.
     Called by :class:`Workspace` and by the per-entity report readers (cockpits, statements).
     """
     path = Path(run_dir) / "data" / "intake" / "settings.json"
-    code = None
+    settings: dict[str, Any] = {}
     if path.exists():
-        code = json.loads(path.read_text(encoding="utf-8")).get("currency")
+        settings = json.loads(path.read_text(encoding="utf-8"))
     from salesanalytics.present import style
 
-    return style.set_currency(code)
+    style.set_locale(settings.get("language"), settings.get("locale"))
+    return style.set_currency(settings.get("currency"))
 
 
 ENGINE_FILE = "engine.json"

@@ -1,4 +1,5 @@
-"""Number formats and client words: Swiss money, percentages, labels for codes (no plotting imports).
+"""Number formats and client words in the run's locale and language: money, percentages, dates,
+labels for codes (no plotting imports).
 
 Analysis models and text builders import this module; it loads neither matplotlib nor seaborn.
 The run's currency is set once per run (:func:`set_currency`, done by the workspace) and every money
@@ -15,6 +16,8 @@ from typing import Any
 import pandas as pd
 
 from salesanalytics.errors import ParameterError
+from salesanalytics.present import i18n
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "LABELS",
@@ -23,12 +26,15 @@ __all__ = [
     "auto_number",
     "chf",
     "currency",
+    "date",
     "escape",
     "label",
     "money",
+    "month",
     "num",
     "pct",
     "set_currency",
+    "set_locale",
     "value_label",
 ]
 
@@ -40,11 +46,66 @@ def _group(x: float, decimals: int) -> str:
     return ("-" if x < 0 and float(s.replace(_SEP, "")) != 0 else "") + s
 
 
+def _swiss_formats() -> bool:
+    """Whether the run's locale writes numbers Swiss style (``1'234'567.5``, ``CHF 1'234``)."""
+    return i18n.locale().endswith("-CH")
+
+
+def _babel_locale() -> str:
+    return i18n.locale().replace("-", "_")
+
+
+def _babel_num(v: float, decimals: int) -> str:
+    """A number in the run's (non-Swiss) locale through Babel: ``1.234.567,5`` in de-DE."""
+    from babel.numbers import format_decimal
+
+    if round(v, decimals) == 0:
+        v = 0.0  # no "-0"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(v, format=pattern, locale=_babel_locale())
+
+
 def num(x: Any, decimals: int = 0) -> str:
-    """Format a number Swiss style: ``1'234'567`` (``decimals`` after the point). Missing -> ``–``."""
+    """Format a number in the run's locale: ``1'234'567`` (Swiss locales, the default),
+    ``1.234.567`` (de-DE, de-AT); ``decimals`` after the point. Missing -> ``–``."""
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
         return "–"
-    return _group(float(x), decimals)
+    if _swiss_formats():
+        return _group(float(x), decimals)
+    return _babel_num(float(x), decimals)
+
+
+def set_locale(language: str | None = None, locale: str | None = None) -> str:
+    """Set the run's language and locale (see :func:`salesanalytics.present.i18n.set_language`):
+    the locale drives the number, money and date formats, the language the words. Returns the
+    locale.
+
+    Every phase notebook sets them through its
+    :class:`~salesanalytics.engagement.workspace.Workspace` from the intake's ``settings.json``,
+    as it sets the currency.
+    """
+    i18n.set_language(language, locale)
+    return i18n.locale()
+
+
+def date(x: Any) -> str:
+    """A date in the run's locale: ``31.12.2026`` (every supported locale). Missing -> ``–``."""
+    if x is None or x is pd.NA or (not isinstance(x, str) and pd.isna(x)):
+        return "–"
+    return pd.Timestamp(x).strftime("%d.%m.%Y")
+
+
+def month(x: Any) -> str:
+    """A month in the run's language: ``Mar 26`` (English), ``März 26`` (German), ``Jän. 26``
+    (de-AT). Missing -> ``–``."""
+    if x is None or x is pd.NA or (not isinstance(x, str) and pd.isna(x)):
+        return "–"
+    ts = pd.Timestamp(x)
+    if i18n.language() == "en":
+        return ts.strftime("%b %y")
+    from babel.dates import format_date
+
+    return format_date(ts.date(), "MMM yy", locale=_babel_locale())
 
 
 _RUN = {"currency": "CHF"}
@@ -73,17 +134,29 @@ def currency() -> str:
 
 
 def money(x: Any, decimals: int = 0, compact: bool = False) -> str:
-    """Format an amount in the run's currency: ``CHF 1'234'567``; ``compact=True`` gives
-    ``CHF 1.2 Mio.`` (``USD 1.2 Mio.`` in a USD run). Missing -> ``–``."""
+    """Format an amount in the run's currency and locale: ``CHF 1'234'567`` (Swiss locales),
+    ``1.234.567 €`` (de-DE, de-AT); ``compact=True`` gives ``CHF 1.2 Mio.`` (``USD 1.2 Mio.`` in
+    a USD run, ``1,2 Mio. €`` in de-DE). Missing -> ``–``."""
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
         return "–"
     v = float(x)
     cur = _RUN["currency"]
+    if _swiss_formats():
+        if compact and abs(v) >= 1e6:
+            return f"{cur} {v / 1e6:.1f} Mio."
+        if compact and abs(v) >= 1e4:
+            return f"{cur} {_group(v / 1e3, 0)}" + ("k" if i18n.language() == "en" else " Tsd.")
+        return f"{cur} {_group(v, decimals)}"
+    # German and Austrian usage (Babel): the amount, then the symbol: 1.234.567 €
+    from babel.numbers import get_currency_symbol
+
+    sym = get_currency_symbol(cur, locale=_babel_locale())
     if compact and abs(v) >= 1e6:
-        return f"{cur} {v / 1e6:.1f} Mio."
+        return f"{_babel_num(v / 1e6, 1)} Mio. {sym}"
     if compact and abs(v) >= 1e4:
-        return f"{cur} {_group(v / 1e3, 0)}k"
-    return f"{cur} {_group(v, decimals)}"
+        unit = "k" if i18n.language() == "en" else "Tsd."
+        return f"{_babel_num(v / 1e3, 0)} {unit} {sym}"
+    return f"{_babel_num(v, decimals)} {sym}"
 
 
 def chf(x: Any, decimals: int = 0, compact: bool = False) -> str:
@@ -93,12 +166,15 @@ def chf(x: Any, decimals: int = 0, compact: bool = False) -> str:
 
 
 def pct(x: Any, decimals: int = 1, signed: bool = False) -> str:
-    """Format a share (0.123) as a percentage (``12.3%``); ``signed=True`` adds ``+`` to gains."""
+    """Format a share (0.123) as a percentage (``12.3%``; ``12,3 %`` in de-DE / de-AT);
+    ``signed=True`` adds ``+`` to gains."""
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
         return "–"
     v = float(x) * 100
     sign = "+" if signed and v > 0 else ""
-    return f"{sign}{v:.{decimals}f}%"
+    if _swiss_formats():
+        return f"{sign}{v:.{decimals}f}%"
+    return f"{sign}{_babel_num(v, decimals)} %"  # German usage: 12,3 %
 
 
 def escape(text: Any) -> str:
@@ -242,15 +318,16 @@ def label(name: Any) -> str:
     """
     text = str(name)
     if text in LABELS:
-        return LABELS[text].replace("(CHF)", f"({currency()})")
+        return _(LABELS[text]).replace("(CHF)", f"({currency()})")
     if not _CODE.match(text):
-        return text[:1].upper() + text[1:] if text[:1].islower() else text
+        text = text[:1].upper() + text[1:] if text[:1].islower() else text
+        return _(text)
     words = [_word(w) for w in text.split("_")]
     out = " ".join(w for w in words if w)
     if out.endswith(" of"):  # a lone count prefix: n -> Number
         out = out[:-3]
-    out = out.replace("(CHF)", f"({currency()})")  # the run's currency
-    return out[:1].upper() + out[1:]
+    out = _(out[:1].upper() + out[1:])  # the words in the run's language
+    return out.replace("(CHF)", f"({currency()})")  # the run's currency
 
 
 def _word(token: str) -> str:
@@ -264,12 +341,12 @@ def value_label(value: Any) -> Any:
     """A category code in a table cell in client words (``key_account`` -> ``Key account``);
     booleans become ``yes``/``no``; anything else is returned unchanged."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     try:
         import numpy as np
 
         if isinstance(value, np.bool_):
-            return "yes" if bool(value) else "no"
+            return _("yes") if bool(value) else _("no")
     except ImportError:  # pragma: no cover - numpy is a pandas dependency
         pass
     if isinstance(value, str):
@@ -277,16 +354,17 @@ def value_label(value: Any) -> Any:
         if term:  # a regression term: C(industry)[T.Retail] -> Industry: Retail
             return f"{label(term.group(1))}: {term.group(2)}"
         if value in VALUE_LABELS:
-            return VALUE_LABELS[value]
+            return _(VALUE_LABELS[value])
         if value in LABELS and _CODE_VALUE.match(value):
-            return LABELS[value]
+            return _(LABELS[value])
         if "|" in value and all(_CODE.match(v) or len(v) <= 3 for v in value.split("|")):
             # a composite code such as a workload segment: former_customer|A
             return " · ".join(str(value_label(v)) for v in value.split("|"))
         if _CODE_VALUE.match(value):
             words = [_word(w) for w in value.split("_")]
             out = " ".join(words)
-            return out[:1].upper() + out[1:]
+            return _(out[:1].upper() + out[1:])
+        return i18n.gettext_known(value)  # a word of the package (matrix cell, plan, band)
     return value
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesanalytics.present.i18n import gettext as _
 from salesanalytics.reference import geo
 
 __all__ = [
@@ -289,13 +290,18 @@ def _territory_tools(
         HoverTool(
             renderers=[units_r],
             tooltips=[
-                ("Postal code", "@postal_code @place"),
-                ("Territory", "@territory"),
-                ("Rep", "@rep"),
-                ("Potential", "@potential per month"),
-                ("Workload", "@workload per year"),
-                ("Accounts", "@accounts"),
-                ("Territory against target", "potential @dev_potential, workload @dev_workload"),
+                (_("Postal code"), "@postal_code @place"),
+                (_("Territory"), "@territory"),
+                (_("Rep"), "@rep"),
+                (_("Potential"), _("{value} per month").format(value="@potential")),
+                (_("Workload"), _("{value} per year").format(value="@workload")),
+                (_("Accounts"), "@accounts"),
+                (
+                    _("Territory against target"),
+                    _("potential {potential}, workload {workload}").format(
+                        potential="@dev_potential", workload="@dev_workload"
+                    ),
+                ),
             ],
         ),
         TapTool(renderers=[terr_r]),
@@ -390,7 +396,7 @@ def territory_map(
             "postal_code": shp["postal_code"].to_list(),
             "place": shp["postal_code"].map(_places()).fillna("").to_list(),
             "territory": [label(x) for x in terr],
-            "rep": row["rep_name"].astype("string").fillna("vacant").to_list(),
+            "rep": row["rep_name"].astype("string").fillna(_("vacant")).to_list(),
             "potential": [money(v) for v in row["potential_mrr"].to_numpy(dtype=float)],
             "workload": [f"{style.num(v)} h" for v in row["workload_hours"].to_numpy(dtype=float)],
             "accounts": [style.num(v) for v in row["n_accounts"].to_numpy(dtype=float)],
@@ -441,10 +447,10 @@ def _static_territory_map(
 
     sfig, ax = plt.subplots(figsize=(10, 6.5))
     maps.territory_map(ut, title, labels={x: x for x in order}, edges=edges, ax=ax)
-    alt = (
-        f"{title}: map of {len(order)} territories; hover a postal code for its figures, "
-        "click a territory to highlight it"
-    )
+    alt = _(
+        "{title}: map of {n} territories; hover a postal code for its figures, click a "
+        "territory to highlight it"
+    ).format(title=title, n=len(order))
     return _png(sfig), alt
 
 
@@ -559,7 +565,7 @@ def value_map(
         "place": codes.map(_places()).fillna("").to_list(),
         "value": np.where(ok, vals, np.nan),
     }
-    tips = [("Postal code", "@postal_code @place")]
+    tips = [(_("Postal code"), "@postal_code @place")]
     for i, (col, lab) in enumerate(tooltips.items()):
         f = formats.get(col, style.num)
         raw = v[col].reindex(codes)
@@ -582,4 +588,8 @@ def value_map(
 
     sfig, ax = plt.subplots(figsize=(9, 6))
     maps.value_map(v[value], title, log=log, label=label, ax=ax)
-    return InteractiveMap(fig, _png(sfig), f"{title}: map of {label or value} per postal code")
+    return InteractiveMap(
+        fig,
+        _png(sfig),
+        _("{title}: map of {what} per postal code").format(title=title, what=label or value),
+    )

@@ -29,6 +29,7 @@ from matplotlib.colors import LogNorm, Normalize
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MPath
 
+from salesanalytics.present.i18n import gettext as _
 from salesanalytics.present.style import PALETTE
 from salesanalytics.reference.geography import Geography, geography
 
@@ -119,7 +120,7 @@ def lonlat_xy(
 
 def _base_axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize)
+        _fig, ax = plt.subplots(figsize=figsize)
     ax.set_aspect("equal")
     ax.set_axis_off()
     return ax
@@ -381,7 +382,7 @@ def balance_chart(
         Drawn as a shaded band ±tolerance.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(10, 4))
+        _fig, ax = plt.subplots(figsize=(10, 4))
     df = territories.sort_values(label_col).reset_index(drop=True)
     shown = "label" if label_col == "territory_id" and "label" in df.columns else label_col
     x = np.arange(len(df))
@@ -400,12 +401,12 @@ def balance_chart(
         color="#5a9e6f",
         alpha=0.12,
         zorder=0,
-        label=f"±{tolerance:.0%} tolerance",
+        label=_("±{tolerance} tolerance").format(tolerance=f"{tolerance:.0%}"),
     )
     ax.axhline(0, color="#333333", lw=0.6)
     ax.set_xticks(x)
     ax.set_xticklabels(df[shown].astype(str), rotation=90, fontsize=7)
-    ax.set_ylabel("deviation from target (%)")
+    ax.set_ylabel(_("deviation from target (%)"))
     ax.yaxis.set_major_formatter(mpl.ticker.FormatStrFormatter("%+.0f%%"))
     ax.legend(fontsize=8, ncols=3, loc="upper right")
     if title:

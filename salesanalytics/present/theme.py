@@ -19,6 +19,7 @@ import seaborn as sns
 from salesanalytics.present.formats import (
     auto_number,
     chf,
+    date,
     escape,
     label,
     money,
@@ -26,6 +27,7 @@ from salesanalytics.present.formats import (
     pct,
     value_label,
 )
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = ["CHANNEL_COLORS", "PALETTE", "TRAFFIC_COLORS", "set_theme", "table"]
 
@@ -115,7 +117,7 @@ def table(
         "pct": pct,
         "num": num,
         "num1": lambda v: num(v, 1),
-        "date": lambda v: "–" if pd.isna(v) else pd.Timestamp(v).strftime("%d.%m.%Y"),
+        "date": date,
     }
     shown = df.head(max_rows)
     if not index:
@@ -140,7 +142,8 @@ def table(
             shown[col] = s.map(value_label)
     styler = shown.style.format(funcs, escape="html", na_rep="–")
     if flat:
-        names = [(labels or {}).get(str(c)) or label(c) for c in shown.columns]
+        given = labels or {}
+        names = [_(given[str(c)]) if given.get(str(c)) else label(c) for c in shown.columns]
         styler = styler.relabel_index([escape(n) for n in names], axis=1)
     else:
         styler = styler.format_index(escape="html", axis=1)
@@ -152,9 +155,9 @@ def table(
             shown.index.name = label(shown.index.name)
     else:
         styler = styler.hide(axis="index")
-    cap = escape(caption) if caption else ""
+    cap = escape(_(caption)) if caption else ""
     if len(df) > max_rows:
-        cap += f" (first {max_rows} of {num(len(df))} rows)"
+        cap += _(" (first {shown} of {total} rows)").format(shown=max_rows, total=num(len(df)))
     if cap:
         styler = styler.set_caption(cap)
     wide = " sa-wide" if len(shown.columns) + int(index) > 8 else ""

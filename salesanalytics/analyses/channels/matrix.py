@@ -56,6 +56,8 @@ from salesanalytics.analyses.funnel import model as funnel
 from salesanalytics.errors import require_columns
 from salesanalytics.ingest.schema import CHANNELS, ROLE_CHANNEL
 from salesanalytics.present import formats
+from salesanalytics.present.i18n import N_
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "CHANNEL_LABELS",
@@ -714,59 +716,86 @@ def _choose(
                 "channel": ch,
                 "mode": label[ch],
                 "basis": "rule",
-                "reason": f"Too little data ({row.get('closed_deals', 0)} closed deals, fewer "
-                f"than {rules.min_deals} in every channel) and no product complexity: stays "
-                f"with the channel that sells the product group today ({ch}).",
+                "reason": _(
+                    "Too little data ({closed} closed deals, fewer than {min_deals} in every "
+                    "channel) and no product complexity: stays with the channel that sells the "
+                    "product group today ({channel})."
+                ).format(
+                    closed=row.get("closed_deals", 0),
+                    min_deals=rules.min_deals,
+                    channel=_(ch),
+                ),
             }
         why = (
-            "needs explanation, worth a visit for the largest customers"
+            _("needs explanation, worth a visit for the largest customers")
             if ch == "field"
-            else "needs explanation, by phone for customers of this size"
+            else _("needs explanation, by phone for customers of this size")
             if not np.isnan(complexity) and complexity >= rules.field_min_complexity
-            else "simple enough to buy online"
+            else _("simple enough to buy online")
             if ch == "online"
-            else "needs some explanation"
+            else _("needs some explanation")
         )
         return {
             "channel": ch,
             "mode": label[ch],
             "basis": "rule",
-            "reason": f"Too little data ({row.get('closed_deals', 0)} closed deals, fewer than "
-            f"{rules.min_deals} in every channel): rule by complexity ({cx} of 5, {why}) → "
-            f"{label[ch].lower()}.",
+            "reason": _(
+                "Too little data ({closed} closed deals, fewer than {min_deals} in every "
+                "channel): rule by complexity ({complexity} of 5, {why}) → {channel}."
+            ).format(
+                closed=row.get("closed_deals", 0),
+                min_deals=rules.min_deals,
+                complexity=_(cx),
+                why=why,
+                channel=_(label[ch]).lower(),
+            ),
         }
     best = max(cand, key=lambda c: (cand[c], -_RANK[c]))
     ch, mode = best, label[best]
     basis = "measured" if bases[best] == "measured" else "pooled"
     others = {c: v for c, v in cand.items() if c != best}
     wr = row[f"win_rate_{best}"]
-    parts = [f"{label[best]} wins {formats.pct(wr, 0)} of deals"]
+    parts = [
+        _("{channel} wins {share} of deals").format(
+            channel=_(label[best]), share=formats.pct(wr, 0)
+        )
+    ]
     if others:
         runner = max(others, key=others.get)
-        parts[0] += f" (vs {formats.pct(row[f'win_rate_{runner}'], 0)} by {runner})"
+        parts[0] += _(" (vs {share} by {channel})").format(
+            share=formats.pct(row[f"win_rate_{runner}"], 0), channel=_(runner)
+        )
     size, cycle = row[f"deal_size_{best}"], row[f"cycle_days_{best}"]
     if not np.isnan(size):
-        parts[0] += f", won deals worth {formats.chf(size)} in the first year"
+        parts[0] += _(", won deals worth {size} in the first year").format(size=formats.chf(size))
         if not np.isnan(cycle):
-            parts[0] += f", closing in {formats.num(cycle)} days (median)"
+            parts[0] += _(", closing in {days} days (median)").format(days=formats.num(cycle))
     cpd = row[f"cost_per_deal_{best}"]
     if not np.isnan(cpd):
-        parts.append(f"selling cost {formats.chf(cpd)} per deal")
+        parts.append(_("selling cost {cost} per deal").format(cost=formats.chf(cpd)))
     if others:
         gap = cand[best] - others[runner]
-        parts.append(f"earns {formats.chf(gap)} more per deal worked than {runner}")
+        parts.append(
+            _("earns {gap} more per deal worked than {channel}").format(
+                gap=formats.chf(gap), channel=_(runner)
+            )
+        )
     if not np.isnan(complexity):
-        parts.append(f"complexity {formats.num(complexity, 1)} of 5")
+        parts.append(_("complexity {value} of 5").format(value=formats.num(complexity, 1)))
     reason = "; ".join(parts) + "."
     pref = row.get("preferred")
     if pref and pref != best and pref in cand:
         if cand[pref] >= cand[best] - rules.preference_band * abs(cand[best]):
             ch, mode = pref, label[pref]
             basis = "measured" if bases[pref] == "measured" else "pooled"
-            reason = (
-                f"Most customers of this segment ({formats.pct(row['preference_share'], 0)}) "
-                f"prefer {pref}, which earns within {formats.pct(rules.preference_band, 0)} of "
-                f"the best channel ({best})."
+            reason = _(
+                "Most customers of this segment ({share}) prefer {preferred}, which earns within "
+                "{band} of the best channel ({best})."
+            ).format(
+                share=formats.pct(row["preference_share"], 0),
+                preferred=_(pref),
+                band=formats.pct(rules.preference_band, 0),
+                best=_(best),
             )
     if ch == "online" and "tele" in cand:
         close = cand["tele"] >= cand["online"] - rules.hybrid_band * abs(cand["online"])
@@ -774,12 +803,12 @@ def _choose(
         if close or needs_talk:
             mode = "Online with tele follow-up"
             reason += (
-                " Tele follows up: the product needs explanation."
+                _(" Tele follows up: the product needs explanation.")
                 if needs_talk
-                else " Tele follows up: it earns nearly as much."
+                else _(" Tele follows up: it earns nearly as much.")
             )
     if basis == "pooled":
-        reason += " (Few deals in this size class: the product group's figures over all sizes.)"
+        reason += _(" (Few deals in this size class: the product group's figures over all sizes.)")
     return {"channel": ch, "mode": mode, "basis": basis, "reason": reason}
 
 
@@ -1322,12 +1351,16 @@ def data_gaps(
     prod = tables.get("products")
     if prod is None or "complexity" not in prod.columns or prod["complexity"].isna().all():
         gaps.append(
-            "no product complexity: thin cells stay with the channel that sells the product "
-            "group today"
+            _(
+                "no product complexity: thin cells stay with the channel that sells the product "
+                "group today"
+            )
         )
     if prod is None or "cost_share" not in prod.columns or prod["cost_share"].isna().all():
         gaps.append(
-            f"no product cost shares: a margin of {formats.pct(rules.default_margin, 0)} is assumed"
+            _("no product cost shares: a margin of {margin} is assumed").format(
+                margin=formats.pct(rules.default_margin, 0)
+            )
         )
     acc = tables.get("accounts")
     if (
@@ -1335,20 +1368,24 @@ def data_gaps(
         or "channel_preference" not in acc.columns
         or acc["channel_preference"].isna().all()
     ):
-        gaps.append("no stated channel preferences")
+        gaps.append(_("no stated channel preferences"))
     if len(deals):
         seen = sorted(deals["channel"].dropna().unique())
         if len(seen) < len(CHANNELS):
             missing = [c for c in CHANNELS if c not in seen]
             gaps.append(
-                f"deals only in {', '.join(seen)}: {', '.join(missing)} cannot be measured, so "
-                "the matrix can only confirm or rule out the channels seen"
+                _(
+                    "deals only in {seen}: {missing} cannot be measured, so the matrix can only "
+                    "confirm or rule out the channels seen"
+                ).format(
+                    seen=", ".join(_(c) for c in seen), missing=", ".join(_(c) for c in missing)
+                )
             )
         src = deals.get("channel_source")
         if src is not None and src.eq("owner role").all():
-            gaps.append("no channel field on deals: each deal's channel is its owner's role")
+            gaps.append(_("no channel field on deals: each deal's channel is its owner's role"))
         if not deals["customer_type"].eq("existing").any():
-            gaps.append("no upsell deals: the existing-customer rows rest on the fallback rule")
+            gaps.append(_("no upsell deals: the existing-customer rows rest on the fallback rule"))
     if segments.attrs.get("size_basis", rules.size_basis) != rules.size_basis:
         gaps.append(
             f"no {rules.size_basis} for most accounts: size classes use "
@@ -1356,12 +1393,12 @@ def data_gaps(
         )
     counts = deals.attrs.get("counts", {})
     for key, text in (
-        ("without_product_group", "deals without a product group"),
-        ("without_account", "deals without an account"),
-        ("without_channel", "deals without a channel or owner role"),
+        ("without_product_group", N_("deals without a product group")),
+        ("without_account", N_("deals without an account")),
+        ("without_channel", N_("deals without a channel or owner role")),
     ):
         if counts.get(key):
-            gaps.append(f"{formats.num(counts[key])} {text} (left out)")
+            gaps.append(_("{n} {what} (left out)").format(n=formats.num(counts[key]), what=_(text)))
     return gaps
 
 
@@ -1370,18 +1407,25 @@ def matrix_sentence(matrix: pd.DataFrame, summary: pd.DataFrame | None = None) -
     n = len(matrix)
     by = matrix["channel"].value_counts()
     parts = [
-        f"Of {n} segment × product-group cells, "
-        + ", ".join(f"{formats.num(by.get(c, 0))} go to {c}" for c in CHANNELS)
-        + f"; {formats.num(int(matrix['basis'].eq('rule').sum()))} have too little data and follow "
-        "the complexity rule."
+        _("Of {n} segment × product-group cells, ").format(n=n)
+        + ", ".join(
+            _("{n} go to {channel}").format(n=formats.num(by.get(c, 0)), channel=_(c))
+            for c in CHANNELS
+        )
+        + _("; {n} have too little data and follow the complexity rule.").format(
+            n=formats.num(int(matrix["basis"].eq("rule").sum()))
+        )
     ]
     if summary is not None and len(summary):
         s = summary[summary["scenario"] == "proposed"].set_index("channel")
         if s["fte_needed"].notna().any():
             parts.append(
-                "The proposed split needs "
+                _("The proposed split needs ")
                 + ", ".join(
-                    f"{formats.num(s.loc[c, 'fte_needed'], 1)} FTE in {c}" for c in CHANNELS
+                    _("{fte} FTE in {channel}").format(
+                        fte=formats.num(s.loc[c, "fte_needed"], 1), channel=_(c)
+                    )
+                    for c in CHANNELS
                 )
                 + "."
             )
@@ -1416,15 +1460,15 @@ def account_groups_for_excel(assignment: pd.DataFrame) -> pd.DataFrame:
             "Segment": first["segment"].reindex(ids).to_numpy(),
             "Key account": np.where(
                 a.groupby("account_id")["key_account"].any().reindex(ids).to_numpy(bool),
-                "yes",
-                "no",
+                _("yes"),
+                _("no"),
             ),
             f"Revenue per year ({formats.currency()})": rev.reindex(ids).round(0).to_numpy(),
             "Product groups held today": held.reindex(ids).fillna("").to_numpy(),
         }
     )
     for j, g in enumerate(groups):
-        out[f"{g}: channel"] = grid[:, j]
+        out[_("{group}: channel").format(group=g)] = grid[:, j]
     if "migration_wave" in a.columns:
         w = a.groupby("account_id")["migration_wave"].min().reindex(ids)
         out["First migration wave"] = w.to_numpy()
@@ -1772,10 +1816,10 @@ def workbook_sheets(routing: Routing) -> dict[str, pd.DataFrame]:
         }
     )
     return {
-        "Channel matrix": matrix,
-        "Accounts x product groups": account_groups_for_excel(routing.assignment),
-        "Migration waves": waves,
-        "Workload per channel": s,
+        _("Channel matrix"): matrix,
+        _("Accounts x product groups"): account_groups_for_excel(routing.assignment),
+        _("Migration waves"): waves,
+        _("Workload per channel"): s,
     }
 
 
@@ -1841,26 +1885,26 @@ def data_used(routing: Routing, mix_counts: Mapping[str, Any] | None = None) -> 
     """What the matrix and the costing used and left out, in plain words (``item, count``)."""
     c = routing.result.deals.attrs.get("counts", {})
     labels = {
-        "deals": "deals in the CRM",
-        "usable": "deals used (with channel, product group and account)",
-        "renewals": "of which renewals (existing customers)",
-        "without_channel": "deals without channel or owner role (left out)",
-        "without_product_group": "deals without product group (left out)",
-        "without_account": "deals without a known account (left out)",
+        "deals": N_("deals in the CRM"),
+        "usable": N_("deals used (with channel, product group and account)"),
+        "renewals": N_("of which renewals (existing customers)"),
+        "without_channel": N_("deals without channel or owner role (left out)"),
+        "without_product_group": N_("deals without product group (left out)"),
+        "without_account": N_("deals without a known account (left out)"),
     }
     rows = [(labels[k], c[k]) for k in labels if k in c]
-    rows.append(("accounts routed", routing.assignment["account_id"].nunique()))
-    rows.append(("account × product-group rows", len(routing.assignment)))
+    rows.append((N_("accounts routed"), routing.assignment["account_id"].nunique()))
+    rows.append((N_("account × product-group rows"), len(routing.assignment)))
     more = {
-        "activities_in_window": "activities costed (window)",
-        "activities_without_account": "activities without account (left out)",
-        "visits_without_coordinates": "visits without coordinates (no travel cost)",
-        "contracts_with_default_cost_share": "contracts with the default product cost share",
+        "activities_in_window": N_("activities costed (window)"),
+        "activities_without_account": N_("activities without account (left out)"),
+        "visits_without_coordinates": N_("visits without coordinates (no travel cost)"),
+        "contracts_with_default_cost_share": N_("contracts with the default product cost share"),
     }
     for k, lab in more.items():
         if mix_counts and k in mix_counts:
             rows.append((lab, mix_counts[k]))
-    return pd.DataFrame(rows, columns=["item", "count"])
+    return pd.DataFrame([(_(i), n) for i, n in rows], columns=["item", "count"])
 
 
 TRACKING_COLUMNS = (

@@ -38,6 +38,7 @@ import pandas as pd
 from salesanalytics.errors import require_columns
 from salesanalytics.ingest.schema import CHANNELS, ROLE_CHANNEL
 from salesanalytics.present import formats
+from salesanalytics.present.i18n import gettext as _
 from salesanalytics.reference.geo import ROAD_FACTOR, SPEED_KMH, haversine_km
 
 __all__ = [
@@ -1084,10 +1085,16 @@ def channel_sentence(
     s = summary.set_index(["scenario", "channel"])
     gain = s.xs("proposed")["contribution"].sum() - s.xs("today")["contribution"].sum()
     parts = [
-        f"The proposal moves {formats.num(moves)} of {formats.num(len(account_channel))} accounts to another channel",
-        f"and raises the contribution after selling cost by {formats.chf(gain, compact=True)} a year.",
-        f"A field rep pays above a yearly account value of {formats.chf(thresholds['field'])};"
-        f" tele pays over online above {formats.chf(thresholds['tele'])}.",
+        _("The proposal moves {n} of {total} accounts to another channel").format(
+            n=formats.num(moves), total=formats.num(len(account_channel))
+        ),
+        _("and raises the contribution after selling cost by {gain} a year.").format(
+            gain=formats.chf(gain, compact=True)
+        ),
+        _(
+            "A field rep pays above a yearly account value of {field}; tele pays over online "
+            "above {tele}."
+        ).format(field=formats.chf(thresholds["field"]), tele=formats.chf(thresholds["tele"])),
     ]
     return " ".join(parts)
 

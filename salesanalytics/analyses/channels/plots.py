@@ -16,8 +16,9 @@ import pandas as pd
 
 from salesanalytics.analyses.channels.matrix import Routing, _segment_order, workbook_sheets
 from salesanalytics.ingest.schema import CHANNELS
-from salesanalytics.present import style
+from salesanalytics.present import i18n, style
 from salesanalytics.present.deliverables import write_excel
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = ["heat_table", "plot_channel_summary", "plot_whale", "write_workbook"]
 
@@ -27,21 +28,21 @@ def plot_whale(curve: pd.DataFrame, ax: Any = None) -> Any:
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
+        _fig, ax = plt.subplots(figsize=(8, 4))
     ax.plot(curve["customer_share"] * 100, curve["cumulative_share"] * 100, color=style.PALETTE[0])
     ax.axhline(100, color=style.PALETTE[7], lw=0.8, ls="--")
     if len(curve):
         i = int(np.nanargmax(curve["cumulative_share"].to_numpy()))
         ax.annotate(
-            f"peak {style.pct(curve['cumulative_share'].iloc[i], 0)}",
+            _("peak {share}").format(share=style.pct(curve["cumulative_share"].iloc[i], 0)),
             (curve["customer_share"].iloc[i] * 100, curve["cumulative_share"].iloc[i] * 100),
             textcoords="offset points",
             xytext=(5, 5),
             fontsize=9,
         )
-    ax.set_xlabel("customers ranked from most to least profitable (%)")
-    ax.set_ylabel("cumulative contribution III (% of total)")
-    ax.set_title("Whale curve")
+    ax.set_xlabel(_("customers ranked from most to least profitable (%)"))
+    ax.set_ylabel(_("cumulative contribution III (% of total)"))
+    ax.set_title(_("Whale curve"))
     return ax
 
 
@@ -50,7 +51,7 @@ def plot_channel_summary(summary: pd.DataFrame, ax: Any = None) -> Any:
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
+        _fig, ax = plt.subplots(figsize=(8, 4))
     x = np.arange(len(CHANNELS))
     s = summary.set_index(["scenario", "channel"])
     for j, (scen, alpha) in enumerate((("today", 0.55), ("proposed", 1.0))):
@@ -61,13 +62,13 @@ def plot_channel_summary(summary: pd.DataFrame, ax: Any = None) -> Any:
             width=0.38,
             color=[style.CHANNEL_COLORS[c] for c in CHANNELS],
             alpha=alpha,
-            label=scen,
+            label=_(scen),
         )
     avail = s.xs("today")["fte_available"].reindex(list(CHANNELS)).to_numpy()
-    ax.scatter(x, avail, marker="_", s=900, color="black", label="FTE today (CRM)")
-    ax.set_xticks(x, list(CHANNELS))
+    ax.scatter(x, avail, marker="_", s=900, color="black", label=_("FTE today (CRM)"))
+    ax.set_xticks(x, [_(c) for c in CHANNELS])
     ax.set_ylabel("FTE")
-    ax.set_title("Workload in FTE per channel: today (light) and proposed (dark)")
+    ax.set_title(_("Workload in FTE per channel: today (light) and proposed (dark)"))
     ax.legend(fontsize=8, frameon=False)
     return ax
 
@@ -97,8 +98,12 @@ def heat_table(matrix: pd.DataFrame) -> Any:
     for i in shown.index:
         for j in shown.columns:
             v = contrib.loc[i, j]
-            label = str(text.loc[i, j])
-            shown.loc[i, j] = f"{label} · {style.chf(v)}" if pd.notna(v) else f"{label} · rule"
+            raw = str(text.loc[i, j])
+            # the channel in the run's language (English shows the matrix's own words)
+            label = raw if i18n.language() == "en" else str(style.value_label(raw))
+            shown.loc[i, j] = (
+                f"{label} · {style.chf(v)}" if pd.notna(v) else f"{label} · {_('rule')}"
+            )
     vmax = (
         float(np.nanmax(np.abs(contrib.to_numpy(dtype="float64"))))
         if contrib.notna().any().any()
@@ -125,11 +130,17 @@ def heat_table(matrix: pd.DataFrame) -> Any:
     shown.index.name = None
     shown.columns.name = None
     styler = shown.style.apply(colour, axis=0).format(escape="html")
+    if i18n.language() != "en":  # segment names in the run's language
+        styler = styler.relabel_index(
+            [style.escape(style.value_label(str(i))) for i in shown.index], axis=0
+        )
     styler = styler.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     styler = styler.set_caption(
-        "Channel per customer segment (rows) and product group (columns), with the contribution "
-        f"per deal worked ({style.currency()}; darker = more; field dark blue, tele light blue, online orange). "
-        "Grey italic cells: too little data, decided by the rule."
+        _(
+            "Channel per customer segment (rows) and product group (columns), with the "
+            "contribution per deal worked ({currency}; darker = more; field dark blue, tele light "
+            "blue, online orange). Grey italic cells: too little data, decided by the rule."
+        ).format(currency=style.currency())
     )
     return styler.set_table_attributes('class="sa-table sa-heat"')
 

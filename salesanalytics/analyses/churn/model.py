@@ -40,6 +40,8 @@ from statsmodels.duration.survfunc import SurvfuncRight
 from salesanalytics.errors import require_columns
 from salesanalytics.ingest.derive import CHURN_FALSE, CHURN_TRUE, parse_flag
 from salesanalytics.present import formats
+from salesanalytics.present.i18n import N_
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "DAYS_PER_MONTH",
@@ -1003,25 +1005,39 @@ def describe_hazard_ratios(result: CoxResult, alpha: float = 0.05) -> list[str]:
     out = []
     for r in hr.sort_values("strength", ascending=False).itertuples():
         label = cfg.labels.get(r.column, r.column)
+        label = _(label)
         if r.level:
-            who = f"Customers with {label} = {r.level} (compared with {r.reference})"
+            who = _("Customers with {label} = {level} (compared with {reference})").format(
+                label=label, level=_(str(r.level)), reference=_(str(r.reference))
+            )
         elif r.kind == "binary":
-            who = f"Customers with {label}"
+            who = _("Customers with {label}").format(label=label)
         else:
-            who = f"Per additional {label}, customers"
+            who = _("Per additional {label}, customers").format(label=label)
         if r.p_value > alpha:
             out.append(
-                f"{who}: no clear difference in churn (hazard ratio {r.hazard_ratio:.2f}, "
-                f"range {r.ci_low:.2f}–{r.ci_high:.2f})."
+                _(
+                    "{who}: no clear difference in churn (hazard ratio {hr}, range {low}–{high})."
+                ).format(
+                    who=who,
+                    hr=f"{r.hazard_ratio:.2f}",
+                    low=f"{r.ci_low:.2f}",
+                    high=f"{r.ci_high:.2f}",
+                )
             )
             continue
         if r.hazard_ratio >= 1:
-            effect = f"churn {(r.hazard_ratio - 1) * 100:.0f}% faster"
+            effect = _("churn {pct}% faster").format(pct=f"{(r.hazard_ratio - 1) * 100:.0f}")
         else:
-            effect = f"churn {(1 - r.hazard_ratio) * 100:.0f}% slower"
+            effect = _("churn {pct}% slower").format(pct=f"{(1 - r.hazard_ratio) * 100:.0f}")
         out.append(
-            f"{who} {effect} (hazard ratio {r.hazard_ratio:.2f}, 95% range "
-            f"{r.ci_low:.2f}–{r.ci_high:.2f})."
+            _("{who} {effect} (hazard ratio {hr}, 95% range {low}–{high}).").format(
+                who=who,
+                effect=effect,
+                hr=f"{r.hazard_ratio:.2f}",
+                low=f"{r.ci_low:.2f}",
+                high=f"{r.ci_high:.2f}",
+            )
         )
     return out
 
@@ -1260,16 +1276,26 @@ class OutOfTimeResult:
     def describe(self, horizon_months: int = 6) -> str:
         """How the score was validated, in one sentence for the report."""
         if self.method == "cross_validation":
-            return (
-                f"Validated by {self.folds}-fold cross-validation on {formats.num(self.n_test)} "
-                f"customers ({formats.pct(self.churn_rate_test)} churned): every customer is scored "
-                f"by a model that did not see it; ROC AUC {self.auc:.2f}."
+            return _(
+                "Validated by {folds}-fold cross-validation on {n} customers ({rate} churned): "
+                "every customer is scored by a model that did not see it; ROC AUC {auc}."
+            ).format(
+                folds=self.folds,
+                n=formats.num(self.n_test),
+                rate=formats.pct(self.churn_rate_test),
+                auc=f"{self.auc:.2f}",
             )
-        return (
-            f"Trained on customers active on {self.train_at:%d.%m.%Y} ({formats.num(self.n_train)}), "
-            f"tested on those active on {self.test_at:%d.%m.%Y} ({formats.num(self.n_test)}, "
-            f"{formats.pct(self.churn_rate_test)} churned within {horizon_months} months): ROC AUC "
-            f"{self.auc:.2f}."
+        return _(
+            "Trained on customers active on {train_at} ({n_train}), tested on those active on "
+            "{test_at} ({n_test}, {rate} churned within {months} months): ROC AUC {auc}."
+        ).format(
+            train_at=f"{self.train_at:%d.%m.%Y}",
+            n_train=formats.num(self.n_train),
+            test_at=f"{self.test_at:%d.%m.%Y}",
+            n_test=formats.num(self.n_test),
+            rate=formats.pct(self.churn_rate_test),
+            months=horizon_months,
+            auc=f"{self.auc:.2f}",
         )
 
 
@@ -1445,9 +1471,9 @@ def with_attributes(customers: pd.DataFrame, attributes: pd.DataFrame | None) ->
 
 
 SURVIVAL_GROUPS: tuple[tuple[str, str], ...] = (
-    ("first_term", "By term of the first contract (months)"),
-    ("channel", "By acquisition channel"),
-    ("first_product_group", "By first product group"),
+    ("first_term", N_("By term of the first contract (months)")),
+    ("channel", N_("By acquisition channel")),
+    ("first_product_group", N_("By first product group")),
 )
 """Survival-curve groupings of a CRM export's customers: column, chart title."""
 
@@ -1465,7 +1491,9 @@ def survival_groups(
     cands = (
         list(SURVIVAL_GROUPS)
         if attributes is None
-        else [(c, f"By {c}") for c in attributes.columns if c != "account_id"]
+        else [
+            (c, _("By {column}").format(column=c)) for c in attributes.columns if c != "account_id"
+        ]
     )
     out = []
     for col, title in cands:
@@ -1743,9 +1771,9 @@ def describe_excluded(excluded: Mapping[str, int]) -> str:
         Reason -> count, e.g. ``df.attrs["excluded"]`` of :func:`build_customer_table`.
     """
     if not excluded:
-        return "Nothing was left out."
-    parts = [f"{formats.num(n)} {reason}" for reason, n in excluded.items()]
-    return "Left out: " + "; ".join(parts) + "."
+        return _("Nothing was left out.")
+    parts = [f"{formats.num(n)} {_(reason)}" for reason, n in excluded.items()]
+    return _("Left out: ") + "; ".join(parts) + "."
 
 
 def at_risk_by_rep(scores: pd.DataFrame, reps: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -1809,45 +1837,57 @@ def describe_churn(
         sBG fit and :func:`sbg_projection` (with ``remaining_value`` if available).
     """
     auc = oot.auc
-    quality = "well" if auc >= 0.75 else "moderately well" if auc >= 0.65 else "only weakly"
-    first = (
-        f"Of the {formats.num(total['customers_start'])} customers of a year ago, "
-        f"{formats.pct(total['logo_churn'])} have left (logo churn)"
+    quality = (
+        _("well") if auc >= 0.75 else _("moderately well") if auc >= 0.65 else _("only weakly")
+    )
+    first = _("Of the {n} customers of a year ago, {share} have left (logo churn)").format(
+        n=formats.num(total["customers_start"]), share=formats.pct(total["logo_churn"])
     )
     if pd.notna(total["revenue_churn"]):
-        first += (
-            f"; together with downgrades the company lost {formats.pct(total['revenue_churn'])} of "
-            "their monthly revenue. Upsell from the remaining customers brings net revenue "
-            f"retention to {formats.pct(total['nrr'])}."
-        )
+        first += _(
+            "; together with downgrades the company lost {revenue_churn} of their monthly "
+            "revenue. Upsell from the remaining customers brings net revenue retention to {nrr}."
+        ).format(revenue_churn=formats.pct(total["revenue_churn"]), nrr=formats.pct(total["nrr"]))
     else:
-        first += "; the data holds no revenue per customer, so revenue churn is not measured."
+        first += _("; the data holds no revenue per customer, so revenue churn is not measured.")
     out = [
         first,
-        f"The churn-risk score ranks customers {quality}: "
+        _("The churn-risk score ranks customers {quality}: ").format(quality=quality)
         + (
-            f"scored by models that did not see them ({oot.folds}-fold cross-validation)"
+            _("scored by models that did not see them ({folds}-fold cross-validation)").format(
+                folds=oot.folds
+            )
             if oot.method == "cross_validation"
-            else "tested on a later period than it was trained on"
+            else _("tested on a later period than it was trained on")
         )
-        + f", it puts a customer who churned above one who stayed {auc * 100:.0f}% of the time "
-        f"(ROC AUC {auc:.2f}).",
+        + _(
+            ", it puts a customer who churned above one who stayed {pct}% of the time "
+            "(ROC AUC {auc})."
+        ).format(pct=f"{auc * 100:.0f}", auc=f"{auc:.2f}"),
     ]
     years = period_months / 12
     s5 = projection.loc[projection["period"] == min(5, projection["period"].max()), "survival"]
     if len(s5):
         per = int(min(5, projection["period"].max()))
         out.append(
-            f"Projected over {per * years:g} years, {float(s5.iloc[0]) * 100:.0f}% of a new "
-            f"customer cohort will still be a customer; retention improves with tenure "
-            f"(from {float(projection['retention'].iloc[1]) * 100:.0f}% after the first period "
-            f"to {float(projection['retention'].iloc[-1]) * 100:.0f}% in period "
-            f"{int(projection['period'].iloc[-1])})."
+            _(
+                "Projected over {years} years, {share}% of a new customer cohort will still be a "
+                "customer; retention improves with tenure (from {first}% after the first period "
+                "to {last}% in period {period})."
+            ).format(
+                years=f"{per * years:g}",
+                share=f"{float(s5.iloc[0]) * 100:.0f}",
+                first=f"{float(projection['retention'].iloc[1]) * 100:.0f}",
+                last=f"{float(projection['retention'].iloc[-1]) * 100:.0f}",
+                period=int(projection["period"].iloc[-1]),
+            )
         )
     if "remaining_value" in projection.columns and pd.notna(projection["remaining_value"].iloc[0]):
         out.append(
-            f"A new customer is worth about {formats.chf(projection['remaining_value'].iloc[0])} "
-            "of revenue over its expected (discounted) lifetime."
+            _(
+                "A new customer is worth about {value} of revenue over its expected (discounted) "
+                "lifetime."
+            ).format(value=formats.chf(projection["remaining_value"].iloc[0]))
         )
     return out
 

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesanalytics.present.i18n import gettext as _
+
 __all__ = ["plot_calibration", "plot_hazard_ratios", "plot_km_curves", "plot_sbg_projection"]
 
 
@@ -33,16 +35,16 @@ def plot_km_curves(km: pd.DataFrame, title: str = "", ax: Any = None) -> Any:
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots()
+        _fig, ax = plt.subplots()
     for name, g in km.groupby("group", sort=True):
-        (line,) = ax.step(g["time"], g["survival"], where="post", label=str(name))
+        (line,) = ax.step(g["time"], g["survival"], where="post", label=_(str(name)))
         ax.fill_between(
             g["time"], g["ci_low"], g["ci_high"], step="post", alpha=0.2, color=line.get_color()
         )
-    ax.set_xlabel("months since becoming a customer")
-    ax.set_ylabel("share still a customer")
+    ax.set_xlabel(_("months since becoming a customer"))
+    ax.set_ylabel(_("share still a customer"))
     ax.set_ylim(0, 1.02)
-    ax.set_title(title)
+    ax.set_title(_(title) if title else title)
     ax.legend(frameon=False, fontsize=8)
     return ax
 
@@ -58,7 +60,7 @@ def plot_hazard_ratios(hazard_ratios: pd.DataFrame, ax: Any = None) -> Any:
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.45 * len(hazard_ratios) + 1.2))
+        _fig, ax = plt.subplots(figsize=(8, 0.45 * len(hazard_ratios) + 1.2))
     hr = hazard_ratios.iloc[::-1]
     y = np.arange(len(hr))
     err = [hr["hazard_ratio"] - hr["ci_low"], hr["ci_high"] - hr["hazard_ratio"]]
@@ -68,8 +70,8 @@ def plot_hazard_ratios(hazard_ratios: pd.DataFrame, ax: Any = None) -> Any:
     ax.axvline(1, color="#1f3a5f", lw=1, ls="--")
     ax.set_xscale("log")
     ax.set_yticks(y, hr["term"])
-    ax.set_xlabel("hazard ratio (>1 churns faster, <1 churns slower)")
-    ax.set_title("What drives churn")
+    ax.set_xlabel(_("hazard ratio (>1 churns faster, <1 churns slower)"))
+    ax.set_title(_("What drives churn"))
     return ax
 
 
@@ -78,14 +80,14 @@ def plot_calibration(calibration: pd.DataFrame, ax: Any = None) -> Any:
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots()
+        _fig, ax = plt.subplots()
     x = calibration["decile"].to_numpy()
-    ax.bar(x - 0.2, calibration["predicted"], width=0.4, label="predicted", color="#3c7dc4")
-    ax.bar(x + 0.2, calibration["observed"], width=0.4, label="observed", color="#e07a1f")
+    ax.bar(x - 0.2, calibration["predicted"], width=0.4, label=_("predicted"), color="#3c7dc4")
+    ax.bar(x + 0.2, calibration["observed"], width=0.4, label=_("observed"), color="#e07a1f")
     ax.set_xticks(x)
-    ax.set_xlabel("risk decile (10 = highest predicted risk)")
-    ax.set_ylabel("churn rate in the horizon")
-    ax.set_title("Churn-risk score: predicted vs. observed")
+    ax.set_xlabel(_("risk decile (10 = highest predicted risk)"))
+    ax.set_ylabel(_("churn rate in the horizon"))
+    ax.set_title(_("Churn-risk score: predicted vs. observed"))
     ax.legend(frameon=False)
     return ax
 
@@ -105,15 +107,15 @@ def plot_sbg_projection(
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots()
-    ax.plot(projection["period"], projection["survival"], marker="o", label="projected (sBG)")
+        _fig, ax = plt.subplots()
+    ax.plot(projection["period"], projection["survival"], marker="o", label=_("projected (sBG)"))
     if observed is not None:
         ax.scatter(
-            observed["period"], observed["survival"], color="#e07a1f", zorder=3, label="observed"
+            observed["period"], observed["survival"], color="#e07a1f", zorder=3, label=_("observed")
         )
-    ax.set_xlabel("period (contract years)")
-    ax.set_ylabel("share of a cohort still a customer")
+    ax.set_xlabel(_("period (contract years)"))
+    ax.set_ylabel(_("share of a cohort still a customer"))
     ax.set_ylim(0, 1.02)
-    ax.set_title("Cohort retention projected")
+    ax.set_title(_("Cohort retention projected"))
     ax.legend(frameon=False)
     return ax

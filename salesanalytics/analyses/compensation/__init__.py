@@ -37,6 +37,7 @@ from __future__ import annotations
 from salesanalytics.analyses.compensation.actuals import (
     CREDIT_BASIS,
     MEASURES,
+    credit_basis_text,
     credit_notes,
     deal_credits,
     mrr_at,
@@ -131,6 +132,7 @@ __all__ = [
     "comparison_text",
     "composite_attainment",
     "compute_payouts",
+    "credit_basis_text",
     "credit_notes",
     "credit_summary",
     "curve_factor",

@@ -20,10 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from salesanalytics.errors import require_columns
+from salesanalytics.present.i18n import N_
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "CREDIT_BASIS",
     "MEASURES",
+    "credit_basis_text",
     "credit_notes",
     "deal_credits",
     "mrr_at",
@@ -38,44 +41,44 @@ __all__ = [
 MEASURES: dict[str, dict[str, str]] = {
     "new_arr": {
         "kind": "deal",
-        "name": "New ARR",
+        "name": N_("New ARR"),
         "description": "First-year value of won new-business deals (new customers).",
     },
     "upsell_arr": {
         "kind": "deal",
-        "name": "Upsell ARR",
+        "name": N_("Upsell ARR"),
         "description": "First-year value of won upsell deals with existing customers.",
     },
     "new_business_value": {
         "kind": "deal",
-        "name": "Sales value (new + upsell)",
+        "name": N_("Sales value (new + upsell)"),
         "description": "First-year value of all won new-business and upsell deals.",
     },
     "new_product_arr": {
         "kind": "deal",
-        "name": "New-product ARR",
+        "name": N_("New-product ARR"),
         "description": "First-year value of won deals for recently launched products.",
     },
     "net_revenue_retention": {
         "kind": "portfolio",
-        "name": "Net revenue retention",
+        "name": N_("Net revenue retention"),
         "description": "MRR at period end of the accounts that were customers at period start, "
         "divided by their MRR at period start (upsell counts, churn and downgrades reduce it).",
     },
     "gross_retention": {
         "kind": "portfolio",
-        "name": "Gross revenue retention",
+        "name": N_("Gross revenue retention"),
         "description": "Share of period-start MRR kept (churn and downgrades reduce it, upsell "
         "does not count).",
     },
     "portfolio_growth": {
         "kind": "portfolio",
-        "name": "Portfolio growth",
+        "name": N_("Portfolio growth"),
         "description": "MRR of the whole portfolio at period end divided by its MRR at period start.",
     },
     "activity_quality": {
         "kind": "portfolio",
-        "name": "Customer contact quality",
+        "name": N_("Customer contact quality"),
         "description": "Share of the portfolio's customers with at least one qualified contact "
         "(visit, online session or call of 5 minutes or more) in the period.",
     },
@@ -423,26 +426,41 @@ def with_team_deals(deals: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
 
 
 CREDIT_BASIS: dict[str, str] = {
-    "own_channel": "sold by the rep in the channel the matrix routes the product group to",
-    "field_owner": "credited to the account's field owner (the matrix routes the product group "
-    "to the field)",
-    "channel_rep": "credited to the account's {channel} rep (the matrix routes the product "
-    "group to {channel})",
-    "team_channel": "shared among the team's {channel} reps (the matrix routes the product group "
-    "to {channel}; the account has no {channel} rep yet)",
-    "unrouted": "credited to the deal owner (account or product group not in the channel matrix)",
-    "no_rep": "credited to the deal owner (no rep of the routed channel for the account)",
+    "own_channel": N_("sold by the rep in the channel the matrix routes the product group to"),
+    "field_owner": N_(
+        "credited to the account's field owner (the matrix routes the product group to the field)"
+    ),
+    "channel_rep": N_(
+        "credited to the account's {channel} rep (the matrix routes the product group to {channel})"
+    ),
+    "team_channel": N_(
+        "shared among the team's {channel} reps (the matrix routes the product group to "
+        "{channel}; the account has no {channel} rep yet)"
+    ),
+    "unrouted": N_(
+        "credited to the deal owner (account or product group not in the channel matrix)"
+    ),
+    "no_rep": N_("credited to the deal owner (no rep of the routed channel for the account)"),
 }
-"""How a deal's credit was assigned under channel-matrix credit (:func:`route_credits`)."""
+"""How a deal's credit was assigned under channel-matrix credit (:func:`route_credits`); the
+English catalogue texts (:func:`credit_basis_text` gives one in the run's language)."""
+
+
+def credit_basis_text(basis: str, channel: Any = None) -> str:
+    """The :data:`CREDIT_BASIS` text of ``basis`` in the run's language, ``{channel}`` filled in
+    (the routed channel's name; ``routed`` when there is none)."""
+    ch = _(channel) if isinstance(channel, str) and channel else _("routed")
+    return _(CREDIT_BASIS[basis]).format(channel=ch)
+
 
 _BASIS_SHORT: dict[str, str] = {
-    "own_channel": "sold by you in the routed channel",
-    "field_owner": "as the account's field owner",
-    "channel_rep": "as the account's {channel} rep",
-    "team_channel": "shared among your team's {channel} reps",
-    "unrouted": "sold by you, not in the channel matrix",
-    "no_rep": "sold by you, no rep of the routed channel",
-    "team": "won by your team",
+    "own_channel": N_("sold by you in the routed channel"),
+    "field_owner": N_("as the account's field owner"),
+    "channel_rep": N_("as the account's {channel} rep"),
+    "team_channel": N_("shared among your team's {channel} reps"),
+    "unrouted": N_("sold by you, not in the channel matrix"),
+    "no_rep": N_("sold by you, no rep of the routed channel"),
+    "team": N_("won by your team"),
 }
 
 
@@ -674,9 +692,9 @@ def credit_notes(deals: pd.DataFrame) -> pd.Series:
         counts.items(), key=lambda kv: (kv[0][0], kv[0][1], order.index(kv[0][2]), kv[0][3])
     ):
         parts.setdefault((str(r), str(m)), []).append(
-            f"{n} {_BASIS_SHORT[b].format(channel=c or 'routed')}"
+            f"{n} {_(_BASIS_SHORT[b]).format(channel=_(c) if c else _('routed'))}"
         )
     return pd.Series(
-        {k: "credit by the channel matrix: " + ", ".join(v) for k, v in parts.items()},
+        {k: _("credit by the channel matrix: ") + ", ".join(v) for k, v in parts.items()},
         dtype="string",
     )

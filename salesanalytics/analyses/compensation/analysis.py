@@ -11,6 +11,7 @@ import pandas as pd
 from salesanalytics.analyses.compensation.engine import PayoutResult
 from salesanalytics.analyses.compensation.plan import Plan
 from salesanalytics.present import formats
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "clawback_exposure",
@@ -252,14 +253,22 @@ def comparison_text(summary: pd.DataFrame, before: str, after: str) -> str:
     s = summary.set_index("plan")
     b, a = s.loc[before], s.loc[after]
     diff = a["total_cost"] - b["total_cost"]
-    return (
-        f"On the same year of actuals the {after} plan costs {formats.chf(a['total_cost'], compact=True)} "
-        f"in total pay against {formats.chf(b['total_cost'], compact=True)} today "
-        f"({'+' if diff >= 0 else '-'}{formats.chf(abs(diff), compact=True)}); the cost of sales moves "
-        f"from {formats.pct(b['cost_of_sales'])} to {formats.pct(a['cost_of_sales'])} of recurring revenue. "
-        f"{formats.pct(a['share_target'], 0)} of reps reach target under the {after} plan "
-        f"({formats.pct(b['share_target'], 0)} today) and {formats.pct(a['share_excellence'], 0)} reach "
-        f"excellence ({formats.pct(b['share_excellence'], 0)} today)."
+    return _(
+        "On the same year of actuals the {after} plan costs {cost} in total pay against "
+        "{cost_today} today ({diff}); the cost of sales moves from {cos_today} to {cos} of "
+        "recurring revenue. {target} of reps reach target under the {after} plan ({target_today} "
+        "today) and {excellence} reach excellence ({excellence_today} today)."
+    ).format(
+        after=_(after),
+        cost=formats.chf(a["total_cost"], compact=True),
+        cost_today=formats.chf(b["total_cost"], compact=True),
+        diff=("+" if diff >= 0 else "-") + formats.chf(abs(diff), compact=True),
+        cos_today=formats.pct(b["cost_of_sales"]),
+        cos=formats.pct(a["cost_of_sales"]),
+        target=formats.pct(a["share_target"], 0),
+        target_today=formats.pct(b["share_target"], 0),
+        excellence=formats.pct(a["share_excellence"], 0),
+        excellence_today=formats.pct(b["share_excellence"], 0),
     )
 
 
@@ -279,9 +288,13 @@ def plan_overview(plan: Plan, label: str = "") -> pd.DataFrame:
         fixed = round(100 * (1 - rp.pay_mix))
         meas = []
         for m in rp.measures:
-            name = MEASURES.get(m.id, {}).get("name", m.id)
+            name = _(MEASURES.get(m.id, {}).get("name", m.id))
             if m.commission_rate is not None:
-                meas.append(f"{name}: {m.commission_rate:.0%} commission")
+                meas.append(
+                    _("{measure}: {rate} commission").format(
+                        measure=name, rate=f"{m.commission_rate:.0%}"
+                    )
+                )
             else:
                 meas.append(f"{name} {m.weight:.0%}")
         rows.append(
@@ -292,19 +305,25 @@ def plan_overview(plan: Plan, label: str = "") -> pd.DataFrame:
                 "target_incentive": rp.target_incentive,
                 "pay_mix": f"{fixed}/{100 - fixed}",
                 "measures": "; ".join(meas),
-                "plan_cap": "none" if rp.cap is None else f"{rp.cap:g} x target",
-                "boosters": "; ".join(f"{b.name or b.id} x{b.multiplier:g}" for b in rp.boosters)
-                or "none",
+                "plan_cap": _("none")
+                if rp.cap is None
+                else _("{cap} x target").format(cap=f"{rp.cap:g}"),
+                "boosters": "; ".join(f"{_(b.name or b.id)} x{b.multiplier:g}" for b in rp.boosters)
+                or _("none"),
                 "contests": "; ".join(
-                    f"{c.name or c.id} {formats.chf(c.budget)}" for c in rp.contests
+                    f"{_(c.name or c.id)} {formats.chf(c.budget)}" for c in rp.contests
                 )
-                or "none",
-                "clawback": "none"
+                or _("none"),
+                "clawback": _("none")
                 if rp.clawback is None
-                else f"{rp.clawback.share:.0%} within {rp.clawback.window_months} months",
-                "draw": "none"
+                else _("{share} within {months} months").format(
+                    share=f"{rp.clawback.share:.0%}", months=rp.clawback.window_months
+                ),
+                "draw": _("none")
                 if rp.draw is None
-                else f"{formats.chf(rp.draw.monthly_amount)}/month for {rp.draw.months} months",
+                else _("{amount}/month for {months} months").format(
+                    amount=formats.chf(rp.draw.monthly_amount), months=rp.draw.months
+                ),
             }
         )
     return pd.DataFrame(rows)
@@ -346,22 +365,29 @@ def headlines(ev: Any, summary: pd.DataFrame | None = None) -> list[str]:
     """Two or three headline findings of the compensation phase (computed, for the run index)."""
     s = ev.comparison.set_index("plan")
     out = [
-        f"Proposed plan on last year's actuals: total pay {formats.chf(s.loc['proposed', 'total_cost'], compact=True)} "
-        f"vs {formats.chf(s.loc['current', 'total_cost'], compact=True)} today "
-        f"(cost of sales {formats.pct(s.loc['proposed', 'cost_of_sales'])} vs "
-        f"{formats.pct(s.loc['current', 'cost_of_sales'])})."
+        _(
+            "Proposed plan on last year's actuals: total pay {total} vs {total_today} today "
+            "(cost of sales {cos} vs {cos_today})."
+        ).format(
+            total=formats.chf(s.loc["proposed", "total_cost"], compact=True),
+            total_today=formats.chf(s.loc["current", "total_cost"], compact=True),
+            cos=formats.pct(s.loc["proposed", "cost_of_sales"]),
+            cos_today=formats.pct(s.loc["current", "cost_of_sales"]),
+        )
     ]
     if len(ev.correlation) == 2:
         c = ev.correlation.set_index("plan")["rho"]
         out.append(
-            f"Correlation of incentive with territory potential: {c['current']:.2f} today, "
-            f"{c['proposed']:.2f} with the proposed plan."
+            _(
+                "Correlation of incentive with territory potential: {today} today, {proposed} "
+                "with the proposed plan."
+            ).format(today=f"{c['current']:.2f}", proposed=f"{c['proposed']:.2f}")
         )
     if summary is not None and len(summary):
         v = summary.set_index(["scenario", "statistic"])["value"]
         out.append(
-            "Simulated yearly incentive cost of the proposed plan (P10 / P50 / P90): "
-            f"{formats.chf(v['proposed', 'cost_p10'], compact=True)} / "
+            _("Simulated yearly incentive cost of the proposed plan (P10 / P50 / P90): ")
+            + f"{formats.chf(v['proposed', 'cost_p10'], compact=True)} / "
             f"{formats.chf(v['proposed', 'cost_p50'], compact=True)} / "
             f"{formats.chf(v['proposed', 'cost_p90'], compact=True)}"
         )
@@ -399,18 +425,27 @@ def rep_statement(
         raise KeyError(f"rep '{rep_id}' has no statement; reps with a statement include: {known}")
     new = totals_proposed.set_index("rep_id").loc[rep_id]
     cur = totals_current.set_index("rep_id")
-    head = (
-        f"{rep_name or rep_id} ({formats.ROLE_LABELS.get(str(new['role']), str(new['role']))}): incentive under the proposed plan "
-        f"{formats.chf(new['incentive'])} on a target of {formats.chf(new['target_incentive'])} "
-        f"({formats.pct(new['incentive'] / new['target_incentive']) if new['target_incentive'] else '–'} "
-        f"of target); total pay {formats.chf(new['total_pay'])}."
+    head = _(
+        "{name} ({role}): incentive under the proposed plan {incentive} on a target of "
+        "{target} ({share} of target); total pay {total}."
+    ).format(
+        name=rep_name or rep_id,
+        role=_(formats.ROLE_LABELS.get(str(new["role"]), str(new["role"]))),
+        incentive=formats.chf(new["incentive"]),
+        target=formats.chf(new["target_incentive"]),
+        share=formats.pct(new["incentive"] / new["target_incentive"])
+        if new["target_incentive"]
+        else "–",
+        total=formats.chf(new["total_pay"]),
     )
     if rep_id in cur.index:
         c = cur.loc[rep_id]
         diff = new["total_pay"] - c["total_pay"]
-        head += (
-            f" Under today's plan the same year paid {formats.chf(c['total_pay'])} "
-            f"({'+' if diff >= 0 else '-'}{formats.chf(abs(diff))} with the proposed plan)."
+        head += _(
+            " Under today's plan the same year paid {paid} ({change} with the proposed plan)."
+        ).format(
+            paid=formats.chf(c["total_pay"]),
+            change=("+" if diff >= 0 else "-") + formats.chf(abs(diff)),
         )
     table = mine[["line", "description", "attainment", "amount"]].reset_index(drop=True)
     return head, table

@@ -36,6 +36,7 @@ from salesanalytics.analyses.compensation.actuals import MEASURES, credit_notes
 from salesanalytics.analyses.compensation.plan import Plan, curve_factor
 from salesanalytics.analyses.compensation.statement import statement_lines
 from salesanalytics.errors import require_columns
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "PAY_ROUNDING",
@@ -223,7 +224,9 @@ def plan_reps(
     if (~in_plan).any():
         roles = ", ".join(sorted(map(str, r.loc[~in_plan, "role"].dropna().unique())))
         notes.append(
-            f"{int((~in_plan).sum())} rep(s) left out: their role has no plan in '{plan.name}' ({roles})."
+            _("{n} rep(s) left out: their role has no plan in '{plan}' ({roles}).").format(
+                n=int((~in_plan).sum()), plan=_(plan.name), roles=roles
+            )
         )
     r = r[in_plan]
     fte = pd.to_numeric(r["fte"], errors="coerce").fillna(1.0) if "fte" in r else 1.0
@@ -307,7 +310,9 @@ def credit_deals(
     n_unknown = int(d.loc[unknown, "deal_id"].nunique())
     if n_unknown:
         notes.append(
-            f"{n_unknown} deal(s) of reps without a plan (role not covered or rep unknown) not credited."
+            _(
+                "{n} deal(s) of reps without a plan (role not covered or rep unknown) not credited."
+            ).format(n=n_unknown)
         )
     how_credited = credit_notes(d)
     d = d.merge(
@@ -363,8 +368,10 @@ def attach_actuals(
     no_actual = rm["actual"].isna()
     if no_actual.any():
         notes.append(
-            f"{int(no_actual.sum())} rep-measure value(s) without an actual (e.g. no customers at "
-            "period start for a retention measure): attainment 0, nothing paid."
+            _(
+                "{n} rep-measure value(s) without an actual (e.g. no customers at period start for "
+                "a retention measure): attainment 0, nothing paid."
+            ).format(n=int(no_actual.sum()))
         )
     return rm, portfolio
 
@@ -409,8 +416,10 @@ def _auto_quotas(
     else:
         rm.loc[auto, "quota_source"] = "same"
         notes.append(
-            "no prior period given: 'auto' quotas were set on the same period's actuals, "
-            "which makes attainment circular; pass the prior period (quota_history)."
+            _(
+                "no prior period given: 'auto' quotas were set on the same period's actuals, "
+                "which makes attainment circular; pass the prior period (quota_history)."
+            )
         )
     qv = (
         basis[auto]
@@ -429,8 +438,10 @@ def _auto_quotas(
     bad = auto & ~(rm["plan_quota"] > rm["floor"])
     if bad.any():
         notes.append(
-            f"{int(bad.sum())} rep-measure value(s) with an automatic quota that is not above "
-            "the floor (no history to set it on): nothing paid on them."
+            _(
+                "{n} rep-measure value(s) with an automatic quota that is not above the floor "
+                "(no history to set it on): nothing paid on them."
+            ).format(n=int(bad.sum()))
         )
         rm.loc[bad, "plan_quota"] = np.nan
     return rm

@@ -25,6 +25,7 @@ from salesanalytics.analyses.compensation.simulation import (
     with_levers,
 )
 from salesanalytics.present import style
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = ["lever_widget", "plot_simulation"]
 
@@ -56,7 +57,7 @@ def plot_simulation(sims: dict[str, SimulationResult], bins: int = 80) -> Any:
     colors = [c["color"] for c in mpl.rcParams["axes.prop_cycle"]]
     edge = mpl.rcParams["patch.edgecolor"] if mpl.rcParams["patch.force_edgecolor"] else "none"
     for i, (label, res) in enumerate(sims.items()):
-        counts, _ = np.histogram(res.cost / 1e6, bins=edges)
+        counts, _edges = np.histogram(res.cost / 1e6, bins=edges)
         # the bars of Axes.hist as one collection: looks the same, draws several times faster
         bars = PolyCollection(
             [
@@ -67,22 +68,28 @@ def plot_simulation(sims: dict[str, SimulationResult], bins: int = 80) -> Any:
             edgecolors=edge,
             linewidths=mpl.rcParams["patch.linewidth"],
             alpha=0.6,
-            label=label,
+            label=_(label),
         )
         bars.sticky_edges.y.append(0)
         axes[0].add_collection(bars)
         expected = res.pay.mean(axis=0)
         lc = lorenz(expected)
-        axes[1].plot(lc["rep_share"], lc["pay_share"], label=f"{label} (Gini {gini(expected):.2f})")
+        axes[1].plot(
+            lc["rep_share"], lc["pay_share"], label=f"{_(label)} (Gini {gini(expected):.2f})"
+        )
     axes[0].autoscale_view()
     axes[0].set(
-        xlabel=f"Incentive cost per simulated year ({style.currency()} Mio.)",
-        ylabel="Years",
-        title="Plan cost",
+        xlabel=_("Incentive cost per simulated year ({currency} Mio.)").format(
+            currency=style.currency()
+        ),
+        ylabel=_("Years"),
+        title=_("Plan cost"),
     )
     axes[1].plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
     axes[1].set(
-        xlabel="Share of reps", ylabel="Share of incentive", title="Lorenz curve of expected pay"
+        xlabel=_("Share of reps"),
+        ylabel=_("Share of incentive"),
+        title=_("Lorenz curve of expected pay"),
     )
     axes[0].legend()
     axes[1].legend()

@@ -19,6 +19,8 @@ import pandas as pd
 
 from salesanalytics.analyses.compensation.plan import Plan, curve_factor
 from salesanalytics.errors import require_columns
+from salesanalytics.present.i18n import N_
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "Calibration",
@@ -525,16 +527,16 @@ def scenario_table(
 
 
 _STAT_LABELS = {
-    "cost_p10": ("Incentive cost P10", "chf"),
-    "cost_p50": ("Incentive cost P50 (median)", "chf"),
-    "cost_p90": ("Incentive cost P90", "chf"),
-    "cost_mean": ("Incentive cost, mean", "chf"),
-    "target_cost": ("Incentive cost if every rep is exactly on target", "chf"),
-    "gini_p50": ("Gini of incentive across reps (median year)", "ratio"),
-    "share_above_target": ("Share of rep-years paid above target", "pct"),
-    "pay_p10": ("Rep pay / target, P10", "pct"),
-    "pay_p50": ("Rep pay / target, P50", "pct"),
-    "pay_p90": ("Rep pay / target, P90", "pct"),
+    "cost_p10": (N_("Incentive cost P10"), "chf"),
+    "cost_p50": (N_("Incentive cost P50 (median)"), "chf"),
+    "cost_p90": (N_("Incentive cost P90"), "chf"),
+    "cost_mean": (N_("Incentive cost, mean"), "chf"),
+    "target_cost": (N_("Incentive cost if every rep is exactly on target"), "chf"),
+    "gini_p50": (N_("Gini of incentive across reps (median year)"), "ratio"),
+    "share_above_target": (N_("Share of rep-years paid above target"), "pct"),
+    "pay_p10": (N_("Rep pay / target, P10"), "pct"),
+    "pay_p50": (N_("Rep pay / target, P50"), "pct"),
+    "pay_p90": (N_("Rep pay / target, P90"), "pct"),
 }
 
 
@@ -556,7 +558,7 @@ def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
     fmt = {"chf": formats.chf, "pct": formats.pct, "ratio": lambda v: f"{v:.3f}"}
     wide = summary.pivot(index="statistic", columns="scenario", values="value")
     order = [s for s in _STAT_LABELS if s in wide.index]
-    out = pd.DataFrame({"figure": [_STAT_LABELS[s][0] for s in order]})
+    out = pd.DataFrame({"figure": [_(_STAT_LABELS[s][0]) for s in order]})
     for col in wide.columns:
         out[str(col)] = [fmt[_STAT_LABELS[s][1]](wide.loc[s, col]) for s in order]
     return out

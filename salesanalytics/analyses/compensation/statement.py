@@ -13,6 +13,7 @@ import pandas as pd
 from salesanalytics.analyses.compensation.actuals import MEASURES
 from salesanalytics.analyses.compensation.plan import Plan
 from salesanalytics.present import formats
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = ["STATEMENT_COLUMNS", "statement_lines"]
 
@@ -35,30 +36,34 @@ def _customer(row: Any) -> str:
     """The customer of a clawed-back deal by name, the deal's CRM id last (to find it)."""
     name = getattr(row, "customer", None)
     if name is None or pd.isna(name) or not str(name).strip():
-        return f"customer of deal {row.deal_id}"
-    return f"{name} (deal {row.deal_id})"
+        return _("customer of deal {deal}").format(deal=row.deal_id)
+    return _("{name} (deal {deal})").format(name=name, deal=row.deal_id)
 
 
 def _quota_origin(row: Any) -> str:
     """How a measure's quota was set, in words, for the statement."""
     src = getattr(row, "quota_source", "plan")
     if src == "plan":
-        text = "fixed in the plan"
+        text = _("fixed in the plan")
     else:
         q = float(row.auto_q)
-        level = "median" if abs(q - 0.5) < 1e-9 else f"{q:.0%} percentile"
+        level = (
+            _("median") if abs(q - 0.5) < 1e-9 else _("{share} percentile").format(share=f"{q:.0%}")
+        )
         if src == "prior":
-            text = f"the role's {level} of the prior year's results"
+            text = _("the role's {level} of the prior year's results").format(level=level)
             growth = float(getattr(row, "growth_target", 0.0) or 0.0)
             if growth:
-                text += f" plus a growth target of {formats.pct(growth, 0)}"
+                text += _(" plus a growth target of {growth}").format(growth=formats.pct(growth, 0))
         else:
-            text = f"the role's {level} of this year's results (no prior year available)"
+            text = _("the role's {level} of this year's results (no prior year available)").format(
+                level=level
+            )
     if bool(row.by_potential):
-        text += ", scaled to the territory's potential"
+        text += _(", scaled to the territory's potential")
     if row.kind == "deal" and float(row.prorate) < 0.999:
-        text += (
-            f", prorated to {formats.pct(float(row.prorate), 0)} (part-time or joined in the year)"
+        text += _(", prorated to {share} (part-time or joined in the year)").format(
+            share=formats.pct(float(row.prorate), 0)
         )
     return text
 
@@ -87,7 +92,7 @@ def statement_lines(
     pandas.DataFrame
         :data:`STATEMENT_COLUMNS`; the ``amount`` lines of a rep sum to its incentive.
     """
-    names = {m: MEASURES.get(m, {}).get("name", m) for m in rm["measure"].unique()}
+    names = {m: _(MEASURES.get(m, {}).get("name", m)) for m in rm["measure"].unique()}
     lines = (
         _booster_lines(d, booster_rows, names)
         + _measure_lines(plan, rm, names)
@@ -115,9 +120,16 @@ def _booster_lines(d: pd.DataFrame, booster_rows: list, names: dict[str, str]) -
                     "order": 1,
                     "kind": "booster",
                     "measure": b.measure,
-                    "description": f"Booster '{b.name or b.id}': {n[rid]} deal(s) credited "
-                    f"x{b.multiplier:g}, adding {formats.chf(x)} credit to {names.get(b.measure, b.measure)} "
-                    "(included in the credit below).",
+                    "description": _(
+                        "Booster '{booster}': {n} deal(s) credited x{multiplier}, adding {credit} "
+                        "credit to {measure} (included in the credit below)."
+                    ).format(
+                        booster=_(b.name or b.id),
+                        n=n[rid],
+                        multiplier=f"{b.multiplier:g}",
+                        credit=formats.chf(x),
+                        measure=names.get(b.measure, b.measure),
+                    ),
                     "basis": float(x),
                     "amount": 0.0,
                 }
@@ -131,31 +143,50 @@ def _measure_lines(plan: Plan, rm: pd.DataFrame, names: dict[str, str]) -> list[
     for row in rm.itertuples(index=False):
         name = names[row.measure]
         if row.kind == "deal":
-            basis = f"{formats.chf(row.actual)} credited from {row.deals} won deal(s)"
+            basis = _("{credit} credited from {deals} won deal(s)").format(
+                credit=formats.chf(row.actual), deals=row.deals
+            )
             if row.capped:
-                basis += f" ({row.capped} capped at {formats.chf(row.deal_cap)} per deal)"
+                basis += _(" ({capped} capped at {cap} per deal)").format(
+                    capped=row.capped, cap=formats.chf(row.deal_cap)
+                )
             note = getattr(row, "credit_note", None)
             if note is not None and not pd.isna(note) and row.deals:
                 basis += f" ({note})"
         else:
-            basis = "actual " + ("–" if pd.isna(row.actual) else formats.pct(row.actual))
+            basis = _("actual ") + ("–" if pd.isna(row.actual) else formats.pct(row.actual))
         if not pd.isna(row.commission_rate):
-            desc = f"{name}: {basis}; commission {formats.pct(row.commission_rate)} of the credit."
+            desc = _("{measure}: {basis}; commission {rate} of the credit.").format(
+                measure=name, basis=basis, rate=formats.pct(row.commission_rate)
+            )
         elif pd.isna(row.attainment) or pd.isna(row.actual):
-            desc = f"{name}: no actual value for the period; nothing paid."
+            desc = _("{measure}: no actual value for the period; nothing paid.").format(
+                measure=name
+            )
         else:
             qtxt = formats.chf(row.quota) if row.kind == "deal" else formats.pct(row.quota)
             qtxt += f" ({_quota_origin(row)})"
-            desc = (
-                f"{name}: {basis}; quota {qtxt} -> attainment {formats.pct(row.attainment)}; "
-                f"curve pays {row.factor:.2f} x the target share of {formats.chf(row.target_share)} "
-                f"(weight {formats.pct(row.weight, 0)})."
+            desc = _(
+                "{measure}: {basis}; quota {quota} -> attainment {attainment}; curve pays "
+                "{factor} x the target share of {target_share} (weight {weight})."
+            ).format(
+                measure=name,
+                basis=basis,
+                quota=qtxt,
+                attainment=formats.pct(row.attainment),
+                factor=f"{row.factor:.2f}",
+                target_share=formats.chf(row.target_share),
+                weight=formats.pct(row.weight, 0),
             )
             curve = plan.roles[row.role].measure(row.measure).curve
             if row.attainment < curve.threshold:
-                desc += f" Threshold of {formats.pct(curve.threshold, 0)} not reached."
+                desc += _(" Threshold of {threshold} not reached.").format(
+                    threshold=formats.pct(curve.threshold, 0)
+                )
             if curve.cap is not None and row.factor >= curve.cap - 1e-12:
-                desc += f" Measure cap of {curve.cap:g} x target share applies."
+                desc += _(" Measure cap of {cap} x target share applies.").format(
+                    cap=f"{curve.cap:g}"
+                )
         lines.append(
             {
                 "rep_id": row.rep_id,
@@ -185,23 +216,31 @@ def _cap_and_draw_lines(plan: Plan, t: pd.DataFrame) -> list[dict]:
                     "order": 3,
                     "kind": "plan_cap",
                     "measure": None,
-                    "description": f"Plan cap: incentive limited to {rp.cap:g} x target incentive "
-                    f"= {formats.chf(rp.cap * row.target_incentive)}.",
+                    "description": _(
+                        "Plan cap: incentive limited to {cap} x target incentive = {amount}."
+                    ).format(cap=f"{rp.cap:g}", amount=formats.chf(rp.cap * row.target_incentive)),
                     "amount": float(row.cap_reduction),
                 }
             )
         if row.draw_topup > 0:
             rp = plan.roles[row.role]
-            kind = "recoverable advance" if rp.draw.recoverable else "guarantee"
+            kind = _("recoverable advance") if rp.draw.recoverable else _("guarantee")
             lines.append(
                 {
                     "rep_id": row.rep_id,
                     "order": 6,
                     "kind": "draw",
                     "measure": None,
-                    "description": f"Draw for new hires ({kind}): {row.draw_months:g} month(s) x "
-                    f"{formats.chf(rp.draw.monthly_amount)} = {formats.chf(row.draw_guarantee)} "
-                    f"guaranteed; earned incentive topped up by {formats.chf(row.draw_topup)}.",
+                    "description": _(
+                        "Draw for new hires ({kind}): {months} month(s) x {monthly} = "
+                        "{guarantee} guaranteed; earned incentive topped up by {topup}."
+                    ).format(
+                        kind=kind,
+                        months=f"{row.draw_months:g}",
+                        monthly=formats.chf(rp.draw.monthly_amount),
+                        guarantee=formats.chf(row.draw_guarantee),
+                        topup=formats.chf(row.draw_topup),
+                    ),
                     "amount": float(row.draw_topup),
                 }
             )
@@ -218,10 +257,17 @@ def _clawback_lines(claw: pd.DataFrame) -> list[dict]:
                 "order": 4,
                 "kind": "clawback",
                 "measure": row.measure,
-                "description": f"Clawback: {_customer(row)} (won "
-                f"{row.close_date:%d.%m.%Y}) lost on {row.lost_date:%d.%m.%Y}, within "
-                f"{row.window_months} months; {formats.pct(row.share, 0)} of the pay on its "
-                f"{formats.chf(row.credit)} credit is taken back.",
+                "description": _(
+                    "Clawback: {customer} (won {won}) lost on {lost}, within {months} months; "
+                    "{share} of the pay on its {credit} credit is taken back."
+                ).format(
+                    customer=_customer(row),
+                    won=f"{row.close_date:%d.%m.%Y}",
+                    lost=f"{row.lost_date:%d.%m.%Y}",
+                    months=row.window_months,
+                    share=formats.pct(row.share, 0),
+                    credit=formats.chf(row.credit),
+                ),
                 "basis": float(row.credit),
                 "amount": float(row.amount),
             }
@@ -240,9 +286,15 @@ def _contest_lines(contests: pd.DataFrame) -> list[dict]:
                 "order": 5,
                 "kind": "contest",
                 "measure": c.measure,
-                "description": f"Contest '{c.name or c.id}': rank {row.rank} on "
-                f"{MEASURES.get(c.measure, {}).get('name', c.measure)}, "
-                f"{formats.pct(c.split[row.rank - 1], 0)} of the {formats.chf(c.budget)} budget.",
+                "description": _(
+                    "Contest '{contest}': rank {rank} on {measure}, {share} of the {budget} budget."
+                ).format(
+                    contest=_(c.name or c.id),
+                    rank=row.rank,
+                    measure=_(MEASURES.get(c.measure, {}).get("name", c.measure)),
+                    share=formats.pct(c.split[row.rank - 1], 0),
+                    budget=formats.chf(c.budget),
+                ),
                 "basis": row.value,
                 "amount": float(row.amount),
             }
@@ -260,9 +312,15 @@ def _total_lines(t: pd.DataFrame) -> list[dict]:
                 "order": 9,
                 "kind": "total",
                 "measure": None,
-                "description": f"Total incentive {formats.chf(row.incentive)} on a target of "
-                f"{formats.chf(row.target_incentive)}; with base salary "
-                f"{formats.chf(row.base_salary)} total pay {formats.chf(row.total_pay)}.",
+                "description": _(
+                    "Total incentive {incentive} on a target of {target}; with base salary {base} "
+                    "total pay {total}."
+                ).format(
+                    incentive=formats.chf(row.incentive),
+                    target=formats.chf(row.target_incentive),
+                    base=formats.chf(row.base_salary),
+                    total=formats.chf(row.total_pay),
+                ),
                 "amount": float(row.incentive),
             }
         )

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from salesanalytics.analyses.compensation.actuals import (
-    CREDIT_BASIS,
+    credit_basis_text,
     deal_credits,
     period_revenue,
     portfolio_actuals,
@@ -42,6 +42,7 @@ from salesanalytics.analyses.compensation.simulation import (
     with_assumed,
 )
 from salesanalytics.present import formats
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "CreditRouting",
@@ -225,7 +226,11 @@ def evaluate_plans(
         multi_year_months=cfg.multi_year_months,
     )
     if deals.attrs.get("excluded"):
-        notes.append(f"{deals.attrs['excluded']} won deal(s) without owner or amount not credited.")
+        notes.append(
+            _("{n} won deal(s) without owner or amount not credited.").format(
+                n=deals.attrs["excluded"]
+            )
+        )
     owner_before = accounts[["account_id", "owner_id"]].rename(columns={"owner_id": "rep_id"})
     pairs = portfolio_owners(owner_before, contracts, reps)
     actuals = portfolio_actuals(contracts, activities, pairs, start, end)
@@ -272,8 +277,8 @@ def evaluate_plans(
             )
         )
     res_cur, res_new = results
-    notes += [f"current plan: {n}" for n in res_cur.notes]
-    notes += [f"proposed plan: {n}" for n in res_new.notes]
+    notes += [_("current plan: {note}").format(note=n) for n in res_cur.notes]
+    notes += [_("proposed plan: {note}").format(note=n) for n in res_new.notes]
     revenue = period_revenue(contracts, start, end)
     comparison = compare_plans(
         {"current": res_cur, "proposed": res_new}, revenue, cfg.threshold, cfg.excellence
@@ -342,7 +347,7 @@ def credit_summary(ev: Evaluation) -> pd.DataFrame:
     total = out["credited_value"].sum()
     out["share_of_value"] = out["credited_value"] / total if total else 0.0
     out["how_credited"] = [
-        CREDIT_BASIS[b].format(channel=c if isinstance(c, str) else "routed")
+        credit_basis_text(b, c)
         for b, c in zip(out["credit_basis"], out["routed_channel"], strict=True)
     ]
     return out.sort_values("credited_value", ascending=False, ignore_index=True)[cols]
@@ -364,8 +369,10 @@ def _credit_by_matrix(
         return None
     if routing is None:
         notes.append(
-            "The proposed plan credits deals by the channel matrix, but the channel phase did "
-            "not run: every deal is credited to its owner."
+            _(
+                "The proposed plan credits deals by the channel matrix, but the channel phase did "
+                "not run: every deal is credited to its owner."
+            )
         )
         return None
     opportunities, contracts = tables
@@ -416,8 +423,10 @@ def paid_reps(reps: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
         inactive = r["active"].fillna(True).astype(bool).eq(False)
         if inactive.any():
             notes.append(
-                f"{int(inactive.sum())} inactive rep(s) (left the company) are not paid in the "
-                "comparison; their deals are not credited to anyone."
+                _(
+                    "{n} inactive rep(s) (left the company) are not paid in the comparison; their "
+                    "deals are not credited to anyone."
+                ).format(n=int(inactive.sum()))
             )
         r = r[~inactive]
     return r
@@ -526,33 +535,48 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
     s = ev.comparison.set_index("plan")
     cur, new = s.loc["current"], s.loc["proposed"]
     parts = [
-        f"Paid on the same 12 months of actuals ({ev.period_start:%d.%m.%Y} to "
-        f"{ev.period_end:%d.%m.%Y}, {formats.num(len(ev.reps))} active reps), the proposed plan costs "
-        f"{formats.chf(new['total_cost'], compact=True)} in total pay against "
-        f"{formats.chf(cur['total_cost'], compact=True)} under today's commission plan; the cost of "
-        f"sales moves from {formats.pct(cur['cost_of_sales'])} to {formats.pct(new['cost_of_sales'])} "
-        "of recurring revenue."
+        _(
+            "Paid on the same 12 months of actuals ({start} to {end}, {reps} active reps), the "
+            "proposed plan costs {total} in total pay against {total_today} under today's "
+            "commission plan; the cost of sales moves from {cos_today} to {cos} of recurring "
+            "revenue."
+        ).format(
+            start=f"{ev.period_start:%d.%m.%Y}",
+            end=f"{ev.period_end:%d.%m.%Y}",
+            reps=formats.num(len(ev.reps)),
+            total=formats.chf(new["total_cost"], compact=True),
+            total_today=formats.chf(cur["total_cost"], compact=True),
+            cos_today=formats.pct(cur["cost_of_sales"]),
+            cos=formats.pct(new["cost_of_sales"]),
+        )
     ]
     w = ev.winners
     if len(w):
         gain, loss = (w["change"] > 0).sum(), (w["change"] < 0).sum()
         parts.append(
-            f"{formats.num(gain)} reps earn more and {formats.num(loss)} earn less; the median change is "
-            f"{formats.chf(w['change'].median())} a year."
+            _(
+                "{gain} reps earn more and {loss} earn less; the median change is {median} a year."
+            ).format(
+                gain=formats.num(gain),
+                loss=formats.num(loss),
+                median=formats.chf(w["change"].median()),
+            )
         )
     if len(ev.correlation) == 2:
         c = ev.correlation.set_index("plan")["rho"]
         parts.append(
-            f"The correlation of incentive with the potential of the rep's territory falls from "
-            f"{c['current']:.2f} to {c['proposed']:.2f}: pay follows performance against a fair "
-            "quota rather than the luck of a rich territory."
+            _(
+                "The correlation of incentive with the potential of the rep's territory falls "
+                "from {today} to {proposed}: pay follows performance against a fair quota rather "
+                "than the luck of a rich territory."
+            ).format(today=f"{c['current']:.2f}", proposed=f"{c['proposed']:.2f}")
         )
     credits = credit_summary(ev)
     if len(credits):
         moved = credits.loc[
             credits["how_credited"].isin(
                 [
-                    CREDIT_BASIS[b].format(channel=c)
+                    credit_basis_text(b, c)
                     for b in ("field_owner", "channel_rep", "team_channel")
                     for c in ("field", "tele", "online")
                 ]
@@ -560,16 +584,22 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
             "credited_value",
         ].sum()
         parts.append(
-            "Under the proposed plan the channel that sells a product group to an account earns "
-            f"the deal (channel matrix): {formats.pct(moved / credits['credited_value'].sum(), 0)} "
-            "of the year's credited sales value goes to a rep other than the deal's owner."
+            _(
+                "Under the proposed plan the channel that sells a product group to an account "
+                "earns the deal (channel matrix): {share} of the year's credited sales value goes "
+                "to a rep other than the deal's owner."
+            ).format(share=formats.pct(moved / credits["credited_value"].sum(), 0))
         )
     if summary is not None and len(summary):
         v = summary.set_index(["scenario", "statistic"])["value"]
         parts.append(
-            "In 8 of 10 simulated years the proposed plan's incentive cost stays between "
-            f"{formats.chf(v['proposed', 'cost_p10'], compact=True)} and "
-            f"{formats.chf(v['proposed', 'cost_p90'], compact=True)} "
-            f"(median {formats.chf(v['proposed', 'cost_p50'], compact=True)})."
+            _(
+                "In 8 of 10 simulated years the proposed plan's incentive cost stays between "
+                "{p10} and {p90} (median {p50})."
+            ).format(
+                p10=formats.chf(v["proposed", "cost_p10"], compact=True),
+                p90=formats.chf(v["proposed", "cost_p90"], compact=True),
+                p50=formats.chf(v["proposed", "cost_p50"], compact=True),
+            )
         )
     return " ".join(parts)

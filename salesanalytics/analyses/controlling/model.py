@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from salesanalytics.errors import require_columns
 from salesanalytics.present import formats
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "LEVELS",
@@ -224,7 +225,9 @@ class KpiSystem(BaseModel):
         for k in self.kpis:
             t = self.thresholds(k)
             target = {
-                "prior_year_growth": f"last year {k.target.value:+.0%}",
+                "prior_year_growth": _("last year {growth}").format(
+                    growth=f"{k.target.value:+.0%}"
+                ),
                 "absolute": formats.num(k.target.value, 2)
                 if k.unit == "ratio"
                 else (
@@ -232,20 +235,20 @@ class KpiSystem(BaseModel):
                     if k.unit == "pct"
                     else formats.num(k.target.value)
                 ),
-                "peer_median": f"median of peers × {k.target.value:g}",
+                "peer_median": _("median of peers × {factor}").format(factor=f"{k.target.value:g}"),
             }[k.target.type]
             rows.append(
                 {
                     "kpi_id": k.id,
-                    "KPI": k.name,
-                    "indicator": k.indicator,
-                    "definition": k.definition,
+                    "KPI": _(k.name),
+                    "indicator": _(k.indicator),
+                    "definition": _(k.definition),
                     "formula": k.formula,
-                    "owner": k.owner_role.replace("_", " "),
+                    "owner": _(k.owner_role.replace("_", " ")),
                     "target": target,
-                    "better": k.direction,
-                    "green from": f"{t.green:.0%} of target",
-                    "amber from": f"{t.amber:.0%} of target",
+                    "better": _(k.direction),
+                    "green from": _("{share} of target").format(share=f"{t.green:.0%}"),
+                    "amber from": _("{share} of target").format(share=f"{t.amber:.0%}"),
                 }
             )
         return pd.DataFrame(rows)
@@ -778,19 +781,23 @@ def status_headline(actuals: pd.DataFrame, prefer: str = "bookings_ytd") -> str:
     require_columns(actuals, ["level", "kpi_id", "kpi_name", "indicator", "status"], "actuals")
     rep = actuals[actuals["level"] == "rep"]
     if rep.empty:
-        return "The KPI system has no KPI at rep level: no traffic lights per rep."
+        return _("The KPI system has no KPI at rep level: no traffic lights per rep.")
     ids = list(dict.fromkeys(rep["kpi_id"].astype(str)))
     lagging = list(dict.fromkeys(rep.loc[rep["indicator"] == "lagging", "kpi_id"].astype(str)))
     kid = prefer if prefer in ids else (lagging or ids)[0]
     k = rep[rep["kpi_id"] == kid]
-    name = str(k["kpi_name"].iloc[0])
+    name = _(str(k["kpi_name"].iloc[0]))
     scored = k[k["status"].isin(["green", "amber", "red"])]
     if scored.empty:
-        return f"No rep has a target for {name} yet (its inputs are missing)."
-    return (
-        f"{formats.num((scored['status'] == 'green').sum())} of the {formats.num(len(scored))} reps "
-        f"with a target for {name} are on or above it; "
-        f"{formats.num((scored['status'] == 'red').sum())} are clearly behind."
+        return _("No rep has a target for {kpi} yet (its inputs are missing).").format(kpi=name)
+    return _(
+        "{green} of the {n} reps with a target for {kpi} are on or above it; {red} are clearly "
+        "behind."
+    ).format(
+        green=formats.num((scored["status"] == "green").sum()),
+        n=formats.num(len(scored)),
+        kpi=name,
+        red=formats.num((scored["status"] == "red").sum()),
     )
 
 
@@ -1168,15 +1175,20 @@ def cockpit_sentence(cockpit: Cockpit) -> str:
     counts = k["status"].value_counts()
     reds = k.loc[k["status"].eq("red").fillna(False).to_numpy(bool), "kpi_name"].tolist()
     greens = int(counts.get("green", 0))
-    text = (
-        f"{cockpit.entity_name}: {greens} of {len(k)} KPIs on target (green), "
-        f"{int(counts.get('amber', 0))} close (amber), {len(reds)} behind (red)"
+    text = _(
+        "{name}: {green} of {n} KPIs on target (green), {amber} close (amber), {red} behind (red)"
+    ).format(
+        name=cockpit.entity_name,
+        green=greens,
+        n=len(k),
+        amber=int(counts.get("amber", 0)),
+        red=len(reds),
     )
     if reds:
-        text += " – behind on " + ", ".join(reds)
+        text += _(" – behind on ") + ", ".join(_(str(r)) for r in reds)
     grey = int(counts.get("grey", 0))
     if grey:
-        text += f"; {grey} without data or target (grey)"
+        text += _("; {n} without data or target (grey)").format(n=grey)
     return text + "."
 
 

@@ -25,6 +25,8 @@ from matplotlib.transforms import Bbox
 
 from salesanalytics.analyses.controlling.model import LEVELS, Cockpit
 from salesanalytics.present import style
+from salesanalytics.present.i18n import N_
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = ["SvgImage", "cockpit_figure", "cockpit_image", "kpi_tiles", "traffic_light_table"]
 
@@ -49,8 +51,8 @@ def kpi_tiles(cockpit: Cockpit) -> Any:
     k = cockpit.kpis
     shown = pd.DataFrame(
         {
-            "KPI": k["kpi_name"].to_numpy(),
-            "type": k["indicator"].to_numpy(),
+            "KPI": [_(str(n)) for n in k["kpi_name"]],
+            "type": [_(str(i)) for i in k["indicator"]],
             "actual": [_fmt_value(v, u) for v, u in zip(k["actual"], k["unit"], strict=True)],
             "target": [_fmt_value(v, u) for v, u in zip(k["target"], k["unit"], strict=True)],
             "attainment": k["attainment"].to_numpy(),
@@ -59,8 +61,8 @@ def kpi_tiles(cockpit: Cockpit) -> Any:
     )
     styler = style.table(
         shown,
-        formats={"attainment": lambda v: style.pct(v, 0)},
-        caption=f"KPIs of {cockpit.entity_name}",
+        formats={"attainment": lambda v: style.pct(v, 0), "status": lambda v: _(str(v))},
+        caption=_("KPIs of {name}").format(name=cockpit.entity_name),
         max_rows=50,
     )
     return styler.map(
@@ -87,9 +89,9 @@ _RISK_ORDER = ("low", "medium", "high", "not scored")
 
 
 _CONTACT_TYPES = (
-    ("visits", "Visits", "field"),
-    ("calls", "Calls", "tele"),
-    ("online_sessions", "Online sessions", "online"),
+    ("visits", N_("Visits"), "field"),
+    ("calls", N_("Calls"), "tele"),
+    ("online_sessions", N_("Online sessions"), "online"),
 )
 
 
@@ -133,8 +135,8 @@ def _panels(cockpit: Cockpit) -> _Panels:
         else np.zeros(0)
     )
     return _Panels(
-        title=f"Sales cockpit – {cockpit.entity_name}",
-        labels=b["month"].dt.strftime("%b %y").tolist(),
+        title=_("Sales cockpit – {name}").format(name=cockpit.entity_name),
+        labels=[style.month(m) for m in b["month"]],
         bookings=b["value"].to_numpy() / 1e3,
         prior=b["prior_value"].to_numpy() / 1e3,
         contacts=contacts,
@@ -173,24 +175,24 @@ def _draw_cockpit(fig: Any, p: _Panels) -> _CockpitArtists:
     ax = axes[0, 0]
     x = np.arange(len(p.labels))
     step = max(1, len(x) // 6)  # about six month labels: readable without rotating them
-    bk = ax.bar(x, p.bookings, color=style.PALETTE[1], label="actual")
+    bk = ax.bar(x, p.bookings, color=style.PALETTE[1], label=_("actual"))
     (prior,) = ax.plot(
-        x, p.prior, color=style.PALETTE[3], marker="o", label="same month a year earlier"
+        x, p.prior, color=style.PALETTE[3], marker="o", label=_("same month a year earlier")
     )
     ax.set_xticks(x[::step], p.labels[::step], fontsize=8)
-    ax.set_ylabel(f"{style.currency()} thousand")
-    ax.set_title("Bookings per month", y=1.0)
+    ax.set_ylabel(_("{currency} thousand").format(currency=style.currency()))
+    ax.set_title(_("Bookings per month"), y=1.0)
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3)
     ax = axes[0, 1]
     bottom = np.zeros(len(x))
     contacts = []
     for (_m, lab, channel), vals in zip(_CONTACT_TYPES, p.contacts, strict=True):
-        bars = ax.bar(x, vals, bottom=bottom, color=style.CHANNEL_COLORS[channel], label=lab)
+        bars = ax.bar(x, vals, bottom=bottom, color=style.CHANNEL_COLORS[channel], label=_(lab))
         contacts.append(list(bars.patches))
         bottom = bottom + vals
     ax.set_xticks(x[::step], p.labels[::step], fontsize=8)
     ax.yaxis.set_major_formatter(_SWISS)
-    ax.set_title("Customer contacts per month", y=1.0)
+    ax.set_title(_("Customer contacts per month"), y=1.0)
     ax.legend(fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=3)
     ax = axes[1, 0]
     funnel, funnel_text = [], []
@@ -202,15 +204,17 @@ def _draw_cockpit(fig: Any, p: _Panels) -> _CockpitArtists:
             funnel_text.append(ax.text(r, yi, _funnel_label(r, c), va="center", fontsize=8))
         ax.set_xlim(0, max(1.0, float(p.reached.max())) * 1.35)
     else:
-        ax.text(0.5, 0.5, "no new-business deals", ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, _("no new-business deals"), ha="center", va="center", transform=ax.transAxes
+        )
     ax.xaxis.set_major_formatter(_SWISS)
-    ax.set_title("New-business funnel (deals reaching each stage)", y=1.0)
+    ax.set_title(_("New-business funnel (deals reaching each stage)"), y=1.0)
     ax = axes[1, 1]
     bands, band_text = [], []
     if p.bands:
         bands = list(
             ax.bar(
-                p.bands,
+                [_(b) for b in p.bands],
                 p.band_mrr / 1e3,
                 color=[_BAND_COLORS.get(o, style.PALETTE[7]) for o in p.bands],
             ).patches
@@ -222,9 +226,11 @@ def _draw_cockpit(fig: Any, p: _Panels) -> _CockpitArtists:
                 )
             )
     else:
-        ax.text(0.5, 0.5, "no recurring revenue", ha="center", va="center", transform=ax.transAxes)
-    ax.set_ylabel(f"MRR, {style.currency()} thousand")
-    ax.set_title("Portfolio MRR by churn risk", y=1.0)
+        ax.text(
+            0.5, 0.5, _("no recurring revenue"), ha="center", va="center", transform=ax.transAxes
+        )
+    ax.set_ylabel(_("MRR, {currency} thousand").format(currency=style.currency()))
+    ax.set_title(_("Portfolio MRR by churn risk"), y=1.0)
     title = fig.suptitle(p.title, x=0.01, ha="left", fontweight="bold")
     # fixed margins: cheaper than tight_layout, and every cockpit page looks the same
     fig.subplots_adjust(left=0.12, right=0.98, top=0.9, bottom=0.08, hspace=0.55, wspace=0.3)
@@ -453,13 +459,17 @@ def traffic_light_table(actuals: pd.DataFrame, level: str = "rep", max_rows: int
     a = actuals[actuals["level"].eq(level).fillna(False).to_numpy(bool)].copy()
     a["text"] = [_fmt_value(v, u) for v, u in zip(a["actual"], a["unit"], strict=True)]
     order = list(dict.fromkeys(a["kpi_name"]))
+    a["kpi_name"] = [_(str(n)) for n in a["kpi_name"]]
+    order = [_(str(n)) for n in order]
     text = a.pivot_table(index="entity_name", columns="kpi_name", values="text", aggfunc="first")
     stat = a.pivot_table(index="entity_name", columns="kpi_name", values="status", aggfunc="first")
     text, stat = text[order], stat[order]
     shown = text.reset_index().rename(columns={"entity_name": level})
     colours = stat.reset_index(drop=True).head(max_rows)
     styler = style.table(
-        shown, caption=f"KPIs per {level}: actual value, colour = status", max_rows=max_rows
+        shown,
+        caption=_("KPIs per {level}: actual value, colour = status").format(level=_(level)),
+        max_rows=max_rows,
     )
 
     def _css(col: pd.Series) -> list[str]:

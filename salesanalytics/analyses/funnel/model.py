@@ -37,6 +37,8 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from salesanalytics.errors import require_columns
 from salesanalytics.ingest.schema import ROLE_CHANNEL
+from salesanalytics.present.i18n import N_
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "product_groups",
@@ -73,19 +75,22 @@ __all__ = [
 FUNNELS: tuple[str, ...] = ("new_business", "existing")
 """The two funnels: new business, and existing customers (upsell and renewal)."""
 
-FUNNEL_LABELS: dict[str, str] = {"new_business": "New business", "existing": "Existing customers"}
-"""The funnels in client words."""
+FUNNEL_LABELS: dict[str, str] = {
+    "new_business": N_("New business"),
+    "existing": N_("Existing customers"),
+}
+"""The funnels in client words (English; translated where shown)."""
 
 COUNT_LABELS: dict[str, str] = {
-    "deals": "Deals analysed",
-    "open": "Open deals (still running)",
-    "without_owner": "Deals without an owner",
-    "without_created_date": "Deals without a creation date",
-    "without_amount": "Deals without an amount",
-    "stage_history_rows": "Rows of stage history",
-    "stage_history_rows_dropped": "Rows of stage history not used (unknown stage or deal)",
+    "deals": N_("Deals analysed"),
+    "open": N_("Open deals (still running)"),
+    "without_owner": N_("Deals without an owner"),
+    "without_created_date": N_("Deals without a creation date"),
+    "without_amount": N_("Deals without an amount"),
+    "stage_history_rows": N_("Rows of stage history"),
+    "stage_history_rows_dropped": N_("Rows of stage history not used (unknown stage or deal)"),
 }
-"""The counts of :attr:`FunnelAnalysis.counts` in client words."""
+"""The counts of :attr:`FunnelAnalysis.counts` in client words (English; translated where shown)."""
 
 DEFAULT_STAGE_ORDERS: dict[str, tuple[str, ...]] = {
     "new_business": ("Prospecting", "Qualification", "Needs Analysis", "Proposal", "Negotiation"),
@@ -1183,14 +1188,14 @@ def history_note(progress: pd.DataFrame) -> str:
     if progress.attrs.get("stage_history", True):
         return ""
     lost = int(progress["status"].eq("lost").sum())
-    return (
+    return _(
         "The export has no stage history (the stages each deal went through, with dates). "
-        f"Known: the win rate (won / closed deals), deal sizes, sales-cycle lengths and the stage "
-        f"where each open deal stands today. Not known: at which stage the {lost:,} lost deals "
+        "Known: the win rate (won / closed deals), deal sizes, sales-cycle lengths and the stage "
+        "where each open deal stands today. Not known: at which stage the {lost} lost deals "
         "were lost, hence the conversion from stage to stage and the time spent in each stage; "
         "they are left empty rather than estimated. Export the opportunity stage history "
         "(e.g. Salesforce OpportunityHistory) to measure them."
-    )
+    ).format(lost=f"{lost:,}")
 
 
 def funnel_sentence(rates: pd.DataFrame) -> str:
@@ -1204,17 +1209,26 @@ def funnel_sentence(rates: pd.DataFrame) -> str:
     """
     from salesanalytics.present.formats import chf, num, pct
 
-    names = {"new_business": "New business", "existing": "Existing customers"}
+    names = {"new_business": _("New business"), "existing": _("Existing customers")}
     parts = []
     for r in rates.itertuples(index=False):
         cyc = (
-            f"a typical deal closes after {num(r.median_cycle_days)} days"
+            _("a typical deal closes after {days} days").format(days=num(r.median_cycle_days))
             if pd.notna(r.median_cycle_days)
-            else "too few closed deals to measure the sales cycle"
+            else _("too few closed deals to measure the sales cycle")
         )
         parts.append(
-            f"{names.get(r.funnel, r.funnel)}: {num(r.won)} deals won and {num(r.lost)} lost "
-            f"(win rate {pct(r.win_rate)}), average won deal {chf(r.avg_deal_size)}; {cyc}."
+            _(
+                "{funnel}: {won} deals won and {lost} lost (win rate {rate}), average won deal "
+                "{size}; {cycle}."
+            ).format(
+                funnel=names.get(r.funnel, r.funnel),
+                won=num(r.won),
+                lost=num(r.lost),
+                rate=pct(r.win_rate),
+                size=chf(r.avg_deal_size),
+                cycle=cyc,
+            )
         )
     return " ".join(parts)
 
@@ -1496,13 +1510,19 @@ def top_rows(
         order = pd.Index(pd.unique(table[per]))
         shown = shown.iloc[np.argsort(order.get_indexer(shown[per]), kind="stable")]
         note = (
-            f"top {n} of up to {largest} per {per.replace('_', ' ')}; all in the Excel workbook"
+            _("top {n} of up to {largest} per {group}; all in the Excel workbook").format(
+                n=n, largest=largest, group=_(per.replace("_", " "))
+            )
             if largest > n
             else ""
         )
     else:
         shown = ordered.head(n)
-        note = f"top {n} of {len(table)}; all in the Excel workbook" if len(table) > n else ""
+        note = (
+            _("top {n} of {total}; all in the Excel workbook").format(n=n, total=len(table))
+            if len(table) > n
+            else ""
+        )
     return shown.reset_index(drop=True), note
 
 
@@ -1522,18 +1542,18 @@ def workbook_sheets(
         :func:`channel_group_funnels` (optional).
     """
     sheets = {
-        "Per funnel and channel": analysis.rates_by_channel,
-        "Per rep": analysis.rep_rates.sort_values(
+        _("Per funnel and channel"): analysis.rates_by_channel,
+        _("Per rep"): analysis.rep_rates.sort_values(
             ["funnel", "won_amount"], ascending=[True, False]
         ),
-        "Stages per rep": analysis.rep_funnel,
-        "Pipeline coverage": analysis.coverage.sort_values("coverage", na_position="last"),
-        "Stuck deals": analysis.stuck,
+        _("Stages per rep"): analysis.rep_funnel,
+        _("Pipeline coverage"): analysis.coverage.sort_values("coverage", na_position="last"),
+        _("Stuck deals"): analysis.stuck,
     }
     if group_rates is not None:
-        sheets["Channel x product group"] = group_rates
+        sheets[_("Channel x product group")] = group_rates
     if group_stages is not None:
-        sheets["Stages channel x group"] = group_stages
+        sheets[_("Stages channel x group")] = group_stages
     return sheets
 
 
@@ -1542,7 +1562,7 @@ def counts_table(counts: Mapping[str, int]) -> pd.DataFrame:
     words (``item``, ``count``)."""
     return pd.DataFrame(
         {
-            "item": [COUNT_LABELS.get(k, str(k).replace("_", " ")) for k in counts],
+            "item": [_(COUNT_LABELS.get(k, str(k).replace("_", " "))) for k in counts],
             "count": [int(v) for v in counts.values()],
         }
     )
@@ -1567,7 +1587,11 @@ def for_report(table: pd.DataFrame, accounts: pd.DataFrame | None = None) -> pd.
     """
     out = table.copy()
     if "funnel" in out.columns:
-        out["funnel"] = out["funnel"].astype("string").map(lambda f: FUNNEL_LABELS.get(f, f))
+        out["funnel"] = (
+            out["funnel"]
+            .astype("string")
+            .map(lambda f: _(FUNNEL_LABELS[f]) if f in FUNNEL_LABELS else f)
+        )
     drop = [c for c in ("owner_id",) if c in out.columns]
     if "stage_index" in out.columns and "stage" in out.columns:
         drop.append("stage_index")  # the stage's name says it; the workbook keeps the number

@@ -18,6 +18,7 @@ from salesanalytics.analyses.funnel.model import (
     kaplan_meier,
     workbook_sheets,
 )
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = ["plot_cycle", "plot_funnel", "write_workbook"]
 
@@ -38,7 +39,7 @@ def plot_funnel(stages: pd.DataFrame, funnel: str, ax: Any = None) -> Any:
 
     s = stages[(stages["funnel"] == funnel) & (stages["channel"] != "all")]
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 4))
+        _fig, ax = plt.subplots(figsize=(9, 4))
     chans = [c for c in ("field", "tele", "online", "unknown") if c in set(s["channel"])]
     stage_names = (
         s.drop_duplicates("stage_index").sort_values("stage_index")["stage"].astype(str).tolist()
@@ -53,18 +54,18 @@ def plot_funnel(stages: pd.DataFrame, funnel: str, ax: Any = None) -> Any:
             share * 100,
             height=h,
             color=CHANNEL_COLORS.get(ch, PALETTE[7]),
-            label=ch,
+            label=_(ch),
         )
         for yi, (sh, cv) in zip(y, zip(share, g["conversion"], strict=True), strict=True):
             if pd.notna(cv):
                 ax.text(sh * 100 + 1, yi - j * h + 0.4 - h / 2, pct(cv, 0), va="center", fontsize=7)
     ax.set_yticks(y, stage_names)
-    ax.set_xlabel("share of deals reaching the stage (%), label: conversion to the next stage")
+    ax.set_xlabel(_("share of deals reaching the stage (%), label: conversion to the next stage"))
     ax.set_title(
-        {"new_business": "New-business funnel", "existing": "Existing-customer funnel"}.get(
-            funnel, funnel
-        )
-        + " by channel"
+        {
+            "new_business": _("New-business funnel by channel"),
+            "existing": _("Existing-customer funnel by channel"),
+        }.get(funnel, funnel + _(" by channel"))
     )
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     return ax
@@ -77,16 +78,16 @@ def plot_cycle(progress: pd.DataFrame, ax: Any = None) -> Any:
     from salesanalytics.present.style import PALETTE
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
+        _fig, ax = plt.subplots(figsize=(8, 4))
     for i, f in enumerate(FUNNELS):
         g = progress[progress["funnel"] == f]
         if g.empty:
             continue
         km = kaplan_meier(g["cycle_days"], g["closed"])
-        ax.step(km["time"], km["survival"] * 100, where="post", color=PALETTE[i * 3], label=f)
-    ax.set_xlabel("days since the deal was created")
-    ax.set_ylabel("deals still open (%)")
-    ax.set_title("Sales cycle (Kaplan–Meier, open deals censored)")
+        ax.step(km["time"], km["survival"] * 100, where="post", color=PALETTE[i * 3], label=_(f))
+    ax.set_xlabel(_("days since the deal was created"))
+    ax.set_ylabel(_("deals still open (%)"))
+    ax.set_title(_("Sales cycle (Kaplan–Meier, open deals censored)"))
     ax.legend(fontsize=8, frameon=False)
     return ax
 

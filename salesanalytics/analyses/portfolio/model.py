@@ -32,6 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from salesanalytics.errors import require_columns
 from salesanalytics.present import formats
+from salesanalytics.present.i18n import N_
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "CATEGORIES",
@@ -96,19 +98,27 @@ MEASURES: dict[str, str] = {
 """Additive account measures; KPI formulas in the catalogue are expressions over their sums."""
 
 MATRIX_TREATMENTS: dict[str, str] = {
-    "develop": "High potential, low revenue today: invest selling time to win share of wallet "
-    "(needs analysis, cross-sell offers, field visits for the largest).",
-    "defend": "High potential and high revenue: the most valuable relationships. Regular account "
-    "reviews, early renewal talks, senior contact, proactive service.",
-    "maintain": "Low remaining potential, high revenue: keep and protect. Secure renewals (auto-"
-    "renewal, multi-year), efficient tele care, few visits.",
-    "serve efficiently": "Low potential and low revenue: serve at the lowest cost. Which product "
-    "group goes to tele, online or a field visit is the channel matrix's decision (see the "
-    "channel split below).",
+    "develop": N_(
+        "High potential, low revenue today: invest selling time to win share of wallet "
+        "(needs analysis, cross-sell offers, field visits for the largest)."
+    ),
+    "defend": N_(
+        "High potential and high revenue: the most valuable relationships. Regular account "
+        "reviews, early renewal talks, senior contact, proactive service."
+    ),
+    "maintain": N_(
+        "Low remaining potential, high revenue: keep and protect. Secure renewals (auto-"
+        "renewal, multi-year), efficient tele care, few visits."
+    ),
+    "serve efficiently": N_(
+        "Low potential and low revenue: serve at the lowest cost. Which product group goes to "
+        "tele, online or a field visit is the channel matrix's decision (see the channel split "
+        "below)."
+    ),
 }
 """Portfolio matrix cells (current revenue against potential) and the recommended treatment."""
 
-NO_FIELD_WORK = "no field work"
+NO_FIELD_WORK = N_("no field work")
 """Row of :func:`channel_split` for the accounts the channel matrix leaves to tele and online
 entirely (in no field portfolio)."""
 
@@ -533,7 +543,9 @@ def segment_accounts(measures: pd.DataFrame, config: PortfolioConfig | None = No
         "serve efficiently",
     )
     out["matrix_cell"] = pd.array(cell, dtype="string")
-    out["treatment"] = out["matrix_cell"].map(MATRIX_TREATMENTS).astype("string")
+    out["treatment"] = (
+        out["matrix_cell"].map({k: _(v) for k, v in MATRIX_TREATMENTS.items()}).astype("string")
+    )
     return out.reset_index(drop=True)
 
 
@@ -555,7 +567,7 @@ def matrix_summary(segments: pd.DataFrame) -> pd.DataFrame:
         }
     ).reindex(list(MATRIX_TREATMENTS), fill_value=0)
     out["share_of_mrr"] = out["current_mrr"] / max(out["current_mrr"].sum(), 1e-12)
-    out["treatment"] = [MATRIX_TREATMENTS[c] for c in out.index]
+    out["treatment"] = [_(MATRIX_TREATMENTS[c]) for c in out.index]
     return out.rename_axis("matrix_cell").reset_index()
 
 
@@ -684,16 +696,20 @@ def describe_channel_split(split: pd.DataFrame) -> str:
     port = s.drop(index=NO_FIELD_WORK, errors="ignore")
     outside = int(s.loc[NO_FIELD_WORK, "accounts"]) if NO_FIELD_WORK in s.index else 0
     text = (
-        f"The channel matrix leaves {formats.num(s['no_field'].sum())} accounts without field "
-        "visits: tele and online serve them"
-        + (", so they are in no field portfolio" if outside == s["no_field"].sum() else "")
+        _(
+            "The channel matrix leaves {n} accounts without field visits: tele and online serve them"
+        ).format(n=formats.num(s["no_field"].sum()))
+        + (_(", so they are in no field portfolio") if outside == s["no_field"].sum() else "")
         + ". "
     )
-    return text + (
-        f"Of the {formats.num(port['accounts'].sum())} accounts in the field portfolios, "
-        f"{formats.num(port['field_all_groups'].sum())} are visited for every product group and "
-        f"{formats.num(port['field_some_groups'].sum())} for the complex groups only (the simple "
-        "add-ons are sold by tele or online)."
+    return text + _(
+        "Of the {n} accounts in the field portfolios, {all_groups} are visited for every product "
+        "group and {some_groups} for the complex groups only (the simple add-ons are sold by tele "
+        "or online)."
+    ).format(
+        n=formats.num(port["accounts"].sum()),
+        all_groups=formats.num(port["field_all_groups"].sum()),
+        some_groups=formats.num(port["field_some_groups"].sum()),
     )
 
 
@@ -788,7 +804,7 @@ def key_accounts(
     f = flags.loc[chosen]
     text = pd.Series("", index=f.index, dtype="string")
     for name in f.columns:
-        text = text.where(~f[name], text + np.where(text == "", "", ", ") + name)
+        text = text.where(~f[name], text + np.where(text == "", "", ", ") + _(name))
     ka["criteria_met"] = text
     ka = ka.rename(columns={"mrr": "current_mrr"})
 
@@ -1294,29 +1310,46 @@ def describe_portfolio(
     if channel_split is not None and len(channel_split):
         cs = channel_split.set_index("matrix_cell")
         outside = int(cs.loc[NO_FIELD_WORK, "accounts"]) if NO_FIELD_WORK in cs.index else 0
-    of_mrr = "the field portfolios' MRR" if outside else "today's MRR"
     s = summary.set_index("matrix_cell")
     total_acc = max(int(s["accounts"].sum()), 1)
     dev = s.loc["develop"] if "develop" in s.index else None
     out = []
     if dev is not None:
         out.append(
-            f"{formats.num(dev['accounts'])} accounts ({formats.pct(dev['accounts'] / total_acc, 0)}) "
-            "have high potential but little or no revenue today ('develop'): together "
-            f"{formats.chf(dev['potential_mrr'])} potential MRR against "
-            f"{formats.chf(dev['current_mrr'])} today. This is where additional selling time pays most."
+            _(
+                "{n} accounts ({share}) have high potential but little or no revenue today "
+                "('develop'): together {potential} potential MRR against {current} today. This is "
+                "where additional selling time pays most."
+            ).format(
+                n=formats.num(dev["accounts"]),
+                share=formats.pct(dev["accounts"] / total_acc, 0),
+                potential=formats.chf(dev["potential_mrr"]),
+                current=formats.chf(dev["current_mrr"]),
+            )
         )
     if "defend" in s.index:
         d = s.loc["defend"]
         out.append(
-            f"{formats.num(d['accounts'])} accounts carry {formats.pct(d['share_of_mrr'], 0)} of "
-            f"{of_mrr} and still have high potential ('defend'): they need regular reviews and "
-            "early renewal talks."
+            (
+                _(
+                    "{n} accounts carry {share} of the field portfolios' MRR and still have high "
+                    "potential ('defend'): they need regular reviews and early renewal talks."
+                )
+                if outside
+                else _(
+                    "{n} accounts carry {share} of today's MRR and still have high potential "
+                    "('defend'): they need regular reviews and early renewal talks."
+                )
+            ).format(n=formats.num(d["accounts"]), share=formats.pct(d["share_of_mrr"], 0))
         )
     out.append(
-        f"{formats.num(len(key_accounts))} accounts qualify as key accounts "
-        f"({formats.chf(key_accounts['potential_mrr'].sum())} potential MRR); each has a proposed "
-        "key-account manager."
+        _(
+            "{n} accounts qualify as key accounts ({potential} potential MRR); each has a "
+            "proposed key-account manager."
+        ).format(
+            n=formats.num(len(key_accounts)),
+            potential=formats.chf(key_accounts["potential_mrr"].sum()),
+        )
     )
     label = "name" if "name" in ranking.columns else "entity_id"
     peer = (
@@ -1327,18 +1360,32 @@ def describe_portfolio(
     for group, r in ranking.groupby(peer, sort=False):
         if group == VACANT_LABEL:
             out.append(
-                f"{formats.num(len(r))} portfolio(s) belong to territories without a rep yet "
-                "(vacant territories; a hire is needed): they are listed but not ranked."
+                _(
+                    "{n} portfolio(s) belong to territories without a rep yet (vacant "
+                    "territories; a hire is needed): they are listed but not ranked."
+                ).format(n=formats.num(len(r)))
             )
             continue
         if len(r) < 2:
             continue
         r = r.sort_values("overall_score", ascending=False)
         top, bottom = r.iloc[0], r.iloc[-1]
-        among = "" if group == "all" else f" among the {str(group).replace('_', '-')} reps"
+        among = (
+            ""
+            if group == "all"
+            else _(" among the {group} reps").format(group=_(str(group).replace("_", "-")))
+        )
         out.append(
-            "Measured fairly (KPIs normalised by each portfolio's potential and size, compared "
-            f"with peers){among}, {top[label]} leads with a score of {top['overall_score']:.0f} "
-            f"of 100; {bottom[label]} is last with {bottom['overall_score']:.0f}."
+            _(
+                "Measured fairly (KPIs normalised by each portfolio's potential and size, compared "
+                "with peers){among}, {top} leads with a score of {top_score} of 100; {bottom} is "
+                "last with {bottom_score}."
+            ).format(
+                among=among,
+                top=top[label],
+                top_score=f"{top['overall_score']:.0f}",
+                bottom=bottom[label],
+                bottom_score=f"{bottom['overall_score']:.0f}",
+            )
         )
     return out

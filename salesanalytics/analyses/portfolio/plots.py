@@ -12,6 +12,7 @@ import pandas as pd
 
 from salesanalytics.analyses.portfolio.model import VACANT_LABEL
 from salesanalytics.present import style
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = ["plot_matrix", "plot_ranking"]
 
@@ -28,20 +29,22 @@ def plot_matrix(summary: pd.DataFrame, ax: Any = None) -> Any:
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots()
+        _fig, ax = plt.subplots()
     shares = pd.DataFrame(
         {
-            "accounts": summary["accounts"] / summary["accounts"].sum(),
-            "MRR today": summary["current_mrr"] / summary["current_mrr"].sum(),
-            "potential MRR": summary["potential_mrr"] / summary["potential_mrr"].sum(),
+            _("accounts"): summary["accounts"] / summary["accounts"].sum(),
+            _("MRR today"): summary["current_mrr"] / summary["current_mrr"].sum(),
+            _("potential MRR"): summary["potential_mrr"] / summary["potential_mrr"].sum(),
         }
     )
-    shares.index = summary["matrix_cell"]
+    shares.index = pd.Index(
+        [_(str(c)) for c in summary["matrix_cell"]], name=summary["matrix_cell"].name
+    )
     shares.T.plot.barh(stacked=True, ax=ax, width=0.6)
-    ax.set_xlabel("share")
+    ax.set_xlabel(_("share"))
     ax.set_xlim(0, 1)
     ax.set_ylabel("")
-    ax.set_title("Portfolio matrix: where accounts, revenue and potential sit")
+    ax.set_title(_("Portfolio matrix: where accounts, revenue and potential sit"))
     ax.legend(frameon=False, bbox_to_anchor=(1, 1), loc="upper left")
     return ax
 
@@ -57,7 +60,7 @@ def plot_ranking(ranking: pd.DataFrame, label: str = "name", ax: Any = None) -> 
     if "peer_group" in ranking.columns:
         ranking = ranking[ranking["peer_group"].astype("string").fillna("") != VACANT_LABEL]
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.28 * len(ranking) + 1.2))
+        _fig, ax = plt.subplots(figsize=(8, 0.28 * len(ranking) + 1.2))
     r = ranking.iloc[::-1]
     ids = r["entity_id"].astype("string")
     names = (r[label].astype("string").fillna(ids) if label in r.columns else ids).astype(object)
@@ -73,12 +76,12 @@ def plot_ranking(ranking: pd.DataFrame, label: str = "name", ax: Any = None) -> 
 
         ax.legend(
             [Patch(color=c) for c in colors.values()],
-            list(colors),
+            [_(str(g)) for g in colors],
             frameon=False,
             loc="lower right",
         )
     ax.axvline(50, color="#8c8c8c", lw=1, ls="--")
     ax.set_xlim(0, 100)
-    ax.set_xlabel("overall score (0 = worst, 100 = best on every KPI)")
-    ax.set_title("Fair ranking of portfolios")
+    ax.set_xlabel(_("overall score (0 = worst, 100 = best on every KPI)"))
+    ax.set_title(_("Fair ranking of portfolios"))
     return ax

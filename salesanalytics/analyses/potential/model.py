@@ -28,6 +28,7 @@ import statsmodels.formula.api as smf
 
 from salesanalytics.errors import require_columns
 from salesanalytics.present import formats
+from salesanalytics.present.i18n import gettext as _
 from salesanalytics.reference import geo
 from salesanalytics.reference.geography import (
     Geography,
@@ -599,22 +600,36 @@ def potential_findings(result: PotentialResult) -> list[str]:
     pros = a[a["status"] != "customer"]
     q = int(round(result.info["quantile"] * 100))
     lines = [
-        f"Total monthly revenue potential: {formats.money(pot)} against {formats.money(cur)} today "
-        f"({cur / pot:.0%} penetration).",
-        f"Existing customers could grow by {formats.money(cust['white_space_mrr'].sum())} per month "
-        f"if each bought as much as the top {100 - q}% of comparable customers; prospects and "
-        f"former customers add {formats.money(pros['white_space_mrr'].sum())} per month.",
+        _(
+            "Total monthly revenue potential: {potential} against {current} today "
+            "({penetration} penetration)."
+        ).format(
+            potential=formats.money(pot), current=formats.money(cur), penetration=f"{cur / pot:.0%}"
+        ),
+        _(
+            "Existing customers could grow by {customers} per month if each bought as much as "
+            "the top {top}% of comparable customers; prospects and former customers add "
+            "{prospects} per month."
+        ).format(
+            customers=formats.money(cust["white_space_mrr"].sum()),
+            top=100 - q,
+            prospects=formats.money(pros["white_space_mrr"].sum()),
+        ),
     ]
     coef = result.coefficients.set_index("term")["coef"]
     if "log_employees" in coef:
         lines.append(
-            f"Potential grows with company size: 10% more employees means about "
-            f"{(1.1 ** coef['log_employees'] - 1):.1%} more potential revenue."
+            _(
+                "Potential grows with company size: 10% more employees means about {effect} more "
+                "potential revenue."
+            ).format(effect=f"{(1.1 ** coef['log_employees'] - 1):.1%}")
         )
     if "urban" in coef:
         lines.append(
-            f"Accounts in dense (urban) postal codes have about {np.exp(coef['urban']) - 1:+.0%} "
-            "potential compared with rural ones of the same size and industry."
+            _(
+                "Accounts in dense (urban) postal codes have about {effect} potential compared "
+                "with rural ones of the same size and industry."
+            ).format(effect=f"{np.exp(coef['urban']) - 1:+.0%}")
         )
     return lines
 
@@ -629,9 +644,14 @@ def model_summary(result: PotentialResult) -> str:
     filled = [
         f"{formats.num(n)} × {formats.label(k).lower()}" for k, n in info["imputed"].items() if n
     ]
-    return (
-        f"Model fitted on {formats.num(info['n_fit'])} paying customers "
-        f"({formats.num(info['n_excluded_fit'])} customers without active contracts left out of the "
-        f"fit), applied to all {formats.num(len(result.accounts))} accounts. Characteristics used: "
-        f"{feats}. Missing values filled in: {', '.join(filled) if filled else 'none'}."
+    return _(
+        "Model fitted on {n_fit} paying customers ({n_excluded} customers without active "
+        "contracts left out of the fit), applied to all {n} accounts. Characteristics used: "
+        "{features}. Missing values filled in: {filled}."
+    ).format(
+        n_fit=formats.num(info["n_fit"]),
+        n_excluded=formats.num(info["n_excluded_fit"]),
+        n=formats.num(len(result.accounts)),
+        features=feats,
+        filled=", ".join(filled) if filled else _("none"),
     )

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from salesanalytics.errors import require_columns
 from salesanalytics.ingest.schema import CHANNELS, REP_ROLES
 from salesanalytics.present import formats
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "ROLES_FILE",
@@ -177,14 +178,14 @@ def role_profiles(
         rows.append(
             {
                 "role": key,
-                "name": r.name,
+                "name": _(r.name),
                 "channel": r.channel or "–",
-                "mission": r.mission,
-                "tasks": "; ".join(r.tasks),
-                "segments": "; ".join(r.segments),
-                "kpis": ", ".join(names.get(k, k) for k in r.kpis),
+                "mission": _(r.mission),
+                "tasks": "; ".join(_(t) for t in r.tasks),
+                "segments": "; ".join(_(s) for s in r.segments),
+                "kpis": ", ".join(_(names.get(k, k)) for k in r.kpis),
                 "next_roles": ", ".join(
-                    cat.roles[x.to].name for x in r.development if x.to in cat.roles
+                    _(cat.roles[x.to].name) for x in r.development if x.to in cat.roles
                 ),
             }
         )
@@ -204,7 +205,11 @@ def role_profiles(
 def development_paths(cat: RoleCatalogue) -> pd.DataFrame:
     """The development paths between roles: ``from_role, to_role, requirement`` (role names)."""
     rows = [
-        {"from_role": r.name, "to_role": cat.roles[s.to].name, "requirement": s.requirement}
+        {
+            "from_role": _(r.name),
+            "to_role": _(cat.roles[s.to].name),
+            "requirement": _(s.requirement),
+        }
         for r in cat.roles.values()
         for s in r.development
     ]
@@ -468,26 +473,31 @@ def _role_need(
 def headcount_text(hc: pd.DataFrame) -> str:
     """Plain-language summary of :func:`headcount` for the client."""
     if hc["fte_needed"].isna().all():
-        return f"{formats.num(hc['fte_today'].sum(), 1)} FTE in sales today. " + hc.attrs.get(
-            "note", "The FTE needed is not computed."
-        )
+        return _("{fte} FTE in sales today. ").format(
+            fte=formats.num(hc["fte_today"].sum(), 1)
+        ) + _(hc.attrs.get("note", "The FTE needed is not computed."))
     need, now = hc["fte_needed"].sum(), hc["fte_today"].sum()
     parts = [
-        f"The proposed channel mix needs {formats.num(need, 1)} FTE in sales against "
-        f"{formats.num(now, 1)} today ({'+' if need >= now else '-'}{formats.num(abs(need - now), 1)})."
+        _(
+            "The proposed channel mix needs {need} FTE in sales against {now} today ({diff})."
+        ).format(
+            need=formats.num(need, 1),
+            now=formats.num(now, 1),
+            diff=("+" if need >= now else "-") + formats.num(abs(need - now), 1),
+        )
     ]
     hire = hc[hc["gap"] >= 0.5].sort_values("gap", ascending=False)
     cut = hc[hc["gap"] <= -0.5].sort_values("gap")
     if len(hire):
         parts.append(
-            "Build up: "
-            + ", ".join(f"{r.name} +{formats.num(r.gap, 1)}" for r in hire.itertuples())
+            _("Build up: ")
+            + ", ".join(f"{_(str(r.name))} +{formats.num(r.gap, 1)}" for r in hire.itertuples())
             + "."
         )
     if len(cut):
         parts.append(
-            "Shift or reduce: "
-            + ", ".join(f"{r.name} {formats.num(r.gap, 1)}" for r in cut.itertuples())
+            _("Shift or reduce: ")
+            + ", ".join(f"{_(str(r.name))} {formats.num(r.gap, 1)}" for r in cut.itertuples())
             + "."
         )
     return " ".join(parts)

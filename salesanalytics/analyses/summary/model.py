@@ -22,6 +22,8 @@ from typing import Any
 import pandas as pd
 
 from salesanalytics.present import formats
+from salesanalytics.present.i18n import N_
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "BUILDING_BLOCKS",
@@ -36,14 +38,14 @@ __all__ = [
 ]
 
 BUILDING_BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Data basis", ("intake",)),
-    ("Territory model", ("potential", "territory")),
-    ("Portfolio and key accounts", ("portfolio",)),
-    ("Customer retention", ("churn",)),
-    ("Channel mix and sales funnel", ("channels", "funnel")),
-    ("Controlling", ("controlling",)),
-    ("Compensation", ("compensation",)),
-    ("Role profiles", ("roles",)),
+    (N_("Data basis"), ("intake",)),
+    (N_("Territory model"), ("potential", "territory")),
+    (N_("Portfolio and key accounts"), ("portfolio",)),
+    (N_("Customer retention"), ("churn",)),
+    (N_("Channel mix and sales funnel"), ("channels", "funnel")),
+    (N_("Controlling"), ("controlling",)),
+    (N_("Compensation"), ("compensation",)),
+    (N_("Role profiles"), ("roles",)),
 )
 """The engagement's building blocks and the phases that make them up, in order."""
 
@@ -97,7 +99,7 @@ def phase_status(
             rows.append(
                 {
                     "phase": ph,
-                    "title": titles.get(ph, ph),
+                    "title": _(titles.get(ph, ph)),
                     "available": available,
                     "headlines": heads,
                     "href": href,
@@ -115,66 +117,66 @@ def _fig_intake(run: Path) -> list[tuple[str, str]]:
     r = _read(run, "intake", "reps", ["rep_id", "active"])
     active = int(r["active"].fillna(True).astype(bool).sum())
     return [
-        ("Accounts in the CRM", formats.num(len(a))),
+        (N_("Accounts in the CRM"), formats.num(len(a))),
         ("Customers", formats.num(int((a["status"] == "customer").sum()))),
-        ("Active sales staff", formats.num(active)),
+        (N_("Active sales staff"), formats.num(active)),
     ]
 
 
 def _fig_potential(run: Path) -> list[tuple[str, str]]:
     p = _read(run, "potential", "account_potential", ["potential_mrr", "white_space_mrr"])
     return [
-        ("Yearly revenue potential", formats.chf(12 * p["potential_mrr"].sum(), compact=True)),
-        ("Yearly white space", formats.chf(12 * p["white_space_mrr"].sum(), compact=True)),
+        (N_("Yearly revenue potential"), formats.chf(12 * p["potential_mrr"].sum(), compact=True)),
+        (N_("Yearly white space"), formats.chf(12 * p["white_space_mrr"].sum(), compact=True)),
     ]
 
 
 def _fig_territory(run: Path) -> list[tuple[str, str]]:
     a = _read(run, "territory", "assignment", ["changed"])
-    return [("Accounts changing owner", formats.pct(a["changed"].astype(bool).mean()))]
+    return [(N_("Accounts changing owner"), formats.pct(a["changed"].astype(bool).mean()))]
 
 
 def _fig_portfolio(run: Path) -> list[tuple[str, str]]:
     k = _read(run, "potential", "key_accounts", ["account_id"])  # the one list (potential owns it)
-    return [("Key accounts", formats.num(len(k)))]
+    return [(N_("Key accounts"), formats.num(len(k)))]
 
 
 def _fig_churn(run: Path) -> list[tuple[str, str]]:
     c = _read(run, "churn", "customer_churn", ["churn_probability"])
     return [
-        ("Average 12-month churn risk of customers", formats.pct(c["churn_probability"].mean()))
+        (N_("Average 12-month churn risk of customers"), formats.pct(c["churn_probability"].mean()))
     ]
 
 
 def _fig_channels(run: Path) -> list[tuple[str, str]]:
     a = _read(run, "channels", "account_channel", ["current_channel", "proposed_channel"])
     moved = (a["current_channel"].astype(str) != a["proposed_channel"].astype(str)).mean()
-    return [("Accounts moving to another channel", formats.pct(moved))]
+    return [(N_("Accounts moving to another channel"), formats.pct(moved))]
 
 
 def _fig_funnel(run: Path) -> list[tuple[str, str]]:
     s = _read(run, "funnel", "stuck_deals")
-    return [("Open deals stuck in the funnel", formats.num(len(s)))]
+    return [(N_("Open deals stuck in the funnel"), formats.num(len(s)))]
 
 
 def _fig_controlling(run: Path) -> list[tuple[str, str]]:
     k = _read(run, "controlling", "kpi_actuals", ["level", "status"])
     reps = k[k["level"] == "rep"]
-    return [("Rep KPIs in the red", formats.pct((reps["status"] == "red").mean()))]
+    return [(N_("Rep KPIs in the red"), formats.pct((reps["status"] == "red").mean()))]
 
 
 def _fig_compensation(run: Path) -> list[tuple[str, str]]:
     c = _read(run, "compensation", "plan_comparison").set_index("plan")
     out = [
-        ("Cost of sales today", formats.pct(c.loc["current", "cost_of_sales"])),
-        ("Cost of sales, proposed plan", formats.pct(c.loc["proposed", "cost_of_sales"])),
+        (N_("Cost of sales today"), formats.pct(c.loc["current", "cost_of_sales"])),
+        (N_("Cost of sales, proposed plan"), formats.pct(c.loc["proposed", "cost_of_sales"])),
     ]
     s = _read(run, "compensation", "simulation_summary")
     v = s.set_index(["scenario", "statistic"])["value"]
     if ("proposed", "cost_p10") in v.index:
         out.append(
             (
-                "Simulated incentive cost, proposed plan (P10-P90)",
+                N_("Simulated incentive cost, proposed plan (P10-P90)"),
                 f"{formats.chf(v['proposed', 'cost_p10'], compact=True)} – "
                 f"{formats.chf(v['proposed', 'cost_p90'], compact=True)}",
             )
@@ -186,7 +188,7 @@ def _fig_roles(run: Path) -> list[tuple[str, str]]:
     h = _read(run, "roles", "headcount", ["fte_needed", "fte_today"])
     need, now = h["fte_needed"].sum(), h["fte_today"].sum()
     return [
-        ("Sales FTE needed by role", formats.num(need, 1)),
+        (N_("Sales FTE needed by role"), formats.num(need, 1)),
         ("FTE today", formats.num(now, 1)),
     ]
 
@@ -208,30 +210,43 @@ _FIGURES: dict[str, Callable[[Path], list[tuple[str, str]]]] = {
 def _rec_territory(run: Path) -> str:
     a = _read(run, "territory", "assignment", ["changed"])
     share = a["changed"].astype(bool).mean()
-    return (
-        f"Roll out the new territories; {formats.pct(share)} of accounts change owner, so plan the "
-        "handovers (introductions, owner change in the CRM) before the start of the year."
-    )
+    return _(
+        "Roll out the new territories; {share} of accounts change owner, so plan the handovers "
+        "(introductions, owner change in the CRM) before the start of the year."
+    ).format(share=formats.pct(share))
 
 
 def _rec_channels(run: Path) -> str:
     a = _read(run, "channels", "account_channel", ["current_channel", "proposed_channel"])
     moved = int((a["current_channel"].astype(str) != a["proposed_channel"].astype(str)).sum())
-    return (
-        f"Move {formats.num(moved)} accounts to their proposed channel in waves, starting with the "
-        "first migration wave, and track contribution per channel in the cockpit."
-    )
+    return _(
+        "Move {n} accounts to their proposed channel in waves, starting with the first migration "
+        "wave, and track contribution per channel in the cockpit."
+    ).format(n=formats.num(moved))
 
 
 def _rec_compensation(run: Path) -> str:
     c = _read(run, "compensation", "plan_comparison").set_index("plan")
     diff = c.loc["proposed", "cost_of_sales"] - c.loc["current", "cost_of_sales"]
-    verb = "raises" if diff > 0 else "lowers"
-    return (
-        f"Introduce the proposed plan with a pilot year: on last year's actuals it {verb} the cost "
-        f"of sales by {formats.num(abs(diff) * 100, 1)} percentage points and rewards retention and "
-        "portfolio development; review quotas and curves with the simulated ranges."
+    text = (
+        _(
+            "Introduce the proposed plan with a pilot year: on last year's actuals it raises the "
+            "cost of sales by {points} percentage points and rewards retention and portfolio "
+            "development; review quotas and curves with the simulated ranges."
+        )
+        if diff > 0
+        else _(
+            "Introduce the proposed plan with a pilot year: on last year's actuals it lowers the "
+            "cost of sales by {points} percentage points and rewards retention and portfolio "
+            "development; review quotas and curves with the simulated ranges."
+        )
     )
+    return text.format(points=formats.num(abs(diff) * 100, 1))
+
+
+def _role_names(names: Any) -> str:
+    """Role names in the run's language, comma-separated."""
+    return ", ".join(_(str(n)) for n in names)
 
 
 def _rec_roles(run: Path) -> str:
@@ -239,29 +254,27 @@ def _rec_roles(run: Path) -> str:
     up = h[h["gap"] >= 0.5].sort_values("gap", ascending=False)
     down = h[h["gap"] <= -0.5].sort_values("gap")
     if len(down) and len(up):
-        return (
-            "Staff the roles to the new channel mix: shift capacity from "
-            + ", ".join(map(str, down["name"]))
-            + "; build up "
-            + ", ".join(map(str, up["name"]))
-            + ", using the development paths between roles before hiring."
-        )
+        return _(
+            "Staff the roles to the new channel mix: shift capacity from {down}; build up {up}, "
+            "using the development paths between roles before hiring."
+        ).format(down=_role_names(down["name"]), up=_role_names(up["name"]))
     if len(up):
-        return (
-            "Staff the roles to the new channel mix: build up "
-            + ", ".join(map(str, up["name"]))
-            + ", using the development paths between roles before hiring."
-        )
+        return _(
+            "Staff the roles to the new channel mix: build up {up}, using the development paths "
+            "between roles before hiring."
+        ).format(up=_role_names(up["name"]))
     if len(down):  # no role to shift to: say what the freed capacity is, not a shift
         need, today = h["fte_needed"].sum(), h["fte_today"].sum()
-        return (
-            f"The new channel mix needs {formats.num(need, 1)} sales FTE for its workload "
-            f"against {formats.num(today, 1)} today (most in "
-            + ", ".join(map(str, down["name"].head(2)))
-            + "): put the freed capacity on the untapped potential before any reduction, "
-            "and review the workload norms with the sales managers."
+        return _(
+            "The new channel mix needs {need} sales FTE for its workload against {today} today "
+            "(most in {roles}): put the freed capacity on the untapped potential before any "
+            "reduction, and review the workload norms with the sales managers."
+        ).format(
+            need=formats.num(need, 1),
+            today=formats.num(today, 1),
+            roles=_role_names(down["name"].head(2)),
         )
-    return "Keep today's team size per role; use the development paths to fill vacancies."
+    return _("Keep today's team size per role; use the development paths to fill vacancies.")
 
 
 _RECOMMENDATIONS: dict[str, Callable[[Path], str]] = {
@@ -338,7 +351,7 @@ def building_blocks(
                 "phases_missing": [p for p in phases if p not in ran],
                 "findings": [h for p in ran for h in st.loc[p, "headlines"]],
                 "figures": [(r.figure, r.value) for r in figs[figs["block"] == block].itertuples()],
-                "links": [(st.loc[p, "title"], st.loc[p, "href"]) for p in ran],
+                "links": [(_(st.loc[p, "title"]), st.loc[p, "href"]) for p in ran],
                 "recommendation": recs.get(block, ""),
             }
         )
@@ -354,30 +367,40 @@ def blocks_html(blocks: pd.DataFrame) -> str:
     e = formats.escape
     parts = ['<div class="sa-summary">']
     for b in blocks.itertuples():
-        parts.append(f"<h3>{e(b.block)}</h3>")
+        parts.append(f"<h3>{e(_(b.block))}</h3>")
         if not b.phases_run:
             parts.append(
-                "<p><em>Not part of this run (phases: "
-                + e(", ".join(b.phases_missing))
-                + ").</em></p>"
+                "<p><em>"
+                + e(
+                    _("Not part of this run (phases: {phases}).").format(
+                        phases=", ".join(b.phases_missing)
+                    )
+                )
+                + "</em></p>"
             )
             continue
         if b.findings:
             parts.append("<ul>" + "".join(f"<li>{e(f)}</li>" for f in b.findings) + "</ul>")
         if b.recommendation:
-            parts.append(f"<p><b>Recommendation:</b> {e(b.recommendation)}</p>")
+            parts.append("<p><b>" + e(_("Recommendation:")) + f"</b> {e(b.recommendation)}</p>")
         if b.figures:
             parts.append(
                 '<table class="sa-table"><tbody>'
-                + "".join(f"<tr><td>{e(f)}</td><td><b>{e(v)}</b></td></tr>" for f, v in b.figures)
+                + "".join(
+                    f"<tr><td>{e(_(f))}</td><td><b>{e(v)}</b></td></tr>" for f, v in b.figures
+                )
                 + "</tbody></table>"
             )
         links = " · ".join(
             f'<a href="{html.escape(href, quote=True)}">{e(title)}</a>' for title, href in b.links
         )
-        parts.append(f"<p>Full report: {links}</p>")
+        parts.append("<p>" + e(_("Full report:")) + f" {links}</p>")
         if b.phases_missing:
-            parts.append("<p><em>Not in this run: " + e(", ".join(b.phases_missing)) + ".</em></p>")
+            parts.append(
+                "<p><em>"
+                + e(_("Not in this run: {phases}.").format(phases=", ".join(b.phases_missing)))
+                + "</em></p>"
+            )
     parts.append("</div>")
     return "\n".join(parts)
 
@@ -458,8 +481,9 @@ def tiles(run_dir: str | os.PathLike[str]) -> list[tuple[str, str]]:
         out.append(
             (
                 formats.chf(pot - now, compact=True),
-                f"yearly revenue not yet won ({formats.pct(now / pot if pot else 0, 0)} of the "
-                "potential is won today)",
+                _("yearly revenue not yet won ({share} of the potential is won today)").format(
+                    share=formats.pct(now / pot if pot else 0, 0)
+                ),
             )
         )
     if f["channels"]:
@@ -467,7 +491,9 @@ def tiles(run_dir: str | os.PathLike[str]) -> list[tuple[str, str]]:
         out.append(
             (
                 ("+" if gain >= 0 else "") + formats.chf(gain, compact=True),
-                f"contribution a year from serving {formats.num(moved)} accounts in another channel",
+                _("contribution a year from serving {n} accounts in another channel").format(
+                    n=formats.num(moved)
+                ),
             )
         )
     if f["territories"]:
@@ -475,50 +501,66 @@ def tiles(run_dir: str | os.PathLike[str]) -> list[tuple[str, str]]:
         out.append(
             (
                 formats.num(n),
-                f"balanced field territories, none more than {formats.pct(dev, 0)} off target "
-                f"(today up to {formats.pct(dev0, 0)})",
+                _(
+                    "balanced field territories, none more than {dev} off target (today up to "
+                    "{today})"
+                ).format(dev=formats.pct(dev, 0), today=formats.pct(dev0, 0)),
             )
         )
     if f["key_accounts"] is not None:
-        out.append((formats.num(f["key_accounts"]), "key accounts with their own manager"))
+        out.append((formats.num(f["key_accounts"]), _("key accounts with their own manager")))
     if f["pay"]:
         cur, new = f["pay"]
         out.append(
-            (formats.pct(new), f"cost of sales with the new pay plan (today {formats.pct(cur)})")
+            (
+                formats.pct(new),
+                _("cost of sales with the new pay plan (today {today})").format(
+                    today=formats.pct(cur)
+                ),
+            )
         )
     elif f["nrr"] is not None:
-        out.append((formats.pct(f["nrr"]), "net revenue retention of last year's customers"))
+        out.append((formats.pct(f["nrr"]), _("net revenue retention of last year's customers")))
     return out[:5]
 
 
 def _answer(f: dict[str, Any]) -> str:
     parts = []
     if f["territories"]:
-        parts.append(f"{formats.num(f['territories'][0])} balanced field territories")
+        parts.append(_("{n} balanced field territories").format(n=formats.num(f["territories"][0])))
     if f["key_accounts"] is not None:
-        parts.append(f"{formats.num(f['key_accounts'])} key accounts with their own managers")
+        parts.append(
+            _("{n} key accounts with their own managers").format(n=formats.num(f["key_accounts"]))
+        )
     if f["channels"]:
         moved, gain = f["channels"]
         parts.append(
-            f"{formats.num(moved)} accounts served in the channel that pays for them "
-            f"({'+' if gain >= 0 else ''}{formats.chf(gain, compact=True)} contribution a year)"
+            _(
+                "{n} accounts served in the channel that pays for them ({gain} contribution a year)"
+            ).format(
+                n=formats.num(moved),
+                gain=("+" if gain >= 0 else "") + formats.chf(gain, compact=True),
+            )
         )
     if f["pay"]:
         parts.append(
-            "a pay plan that rewards keeping and developing customers at a cost of sales of "
-            f"{formats.pct(f['pay'][1])} (today {formats.pct(f['pay'][0])})"
+            _(
+                "a pay plan that rewards keeping and developing customers at a cost of sales of "
+                "{new} (today {today})"
+            ).format(new=formats.pct(f["pay"][1]), today=formats.pct(f["pay"][0]))
         )
     if not parts:
-        return "This run holds no results of the building blocks yet."
-    lead = "The new sales model rests on " + (
-        parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return _("This run holds no results of the building blocks yet.")
+    lead = _("The new sales model rests on ") + (
+        parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + _(" and ") + parts[-1]
     )
     if f["potential"]:
         pot, now = f["potential"]
-        lead += (
-            f". It goes after {formats.chf(pot - now, compact=True)} of yearly revenue the client "
-            f"does not win today (it wins {formats.pct(now / pot if pot else 0, 0)} of its market "
-            "potential)"
+        lead += _(
+            ". It goes after {gap} of yearly revenue the client does not win today (it wins "
+            "{share} of its market potential)"
+        ).format(
+            gap=formats.chf(pot - now, compact=True), share=formats.pct(now / pot if pot else 0, 0)
         )
     return lead + "."
 
@@ -558,21 +600,23 @@ def one_page_html(
         )
     blocks = building_blocks(run, titles=titles)
     recs = [(b.block, b.recommendation) for b in blocks.itertuples() if b.recommendation]
-    out = ["<h2>What we recommend</h2>"]
+    out = ["<h2>" + e(_("What we recommend")) + "</h2>"]
     if recs:
         out.append(
             '<ol class="sa-recs">'
-            + "".join(f"<li><strong>{e(b)}:</strong> {e(r)}</li>" for b, r in recs)
+            + "".join(f"<li><strong>{e(_(b))}:</strong> {e(r)}</li>" for b, r in recs)
             + "</ol>"
         )
-    out.append("<h2>The full reports</h2><ul>")
+    out.append("<h2>" + e(_("The full reports")) + "</h2><ul>")
     for b in blocks.itertuples():
         if b.links:
             links = " · ".join(
                 f'<a href="{html.escape(h, quote=True)}">{e(t)}</a>' for t, h in b.links
             )
-            out.append(f"<li><strong>{e(b.block)}</strong>: {links}</li>")
+            out.append(f"<li><strong>{e(_(b.block))}</strong>: {links}</li>")
         else:
-            out.append(f"<li><strong>{e(b.block)}</strong>: not part of this run</li>")
+            out.append(
+                f"<li><strong>{e(_(b.block))}</strong>: " + e(_("not part of this run")) + "</li>"
+            )
     out.append("</ul>")
     return "".join(out)

@@ -9,6 +9,7 @@ from typing import Any
 
 from salesanalytics.analyses.summary.model import _read, _try
 from salesanalytics.present import style
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = ["plot_overview"]
 
@@ -44,8 +45,8 @@ def plot_overview(run_dir: str | os.PathLike[str]) -> Any:
                     comp.loc["proposal", "max_dev_workload"],
                 ),
             ]
-            ax.bar(["today", "proposal"], vals, color=[style.PALETTE[7], style.PALETTE[0]])
-            ax.set_title("Territories: largest deviation from target")
+            ax.bar([_("today"), _("proposal")], vals, color=[style.PALETTE[7], style.PALETTE[0]])
+            ax.set_title(_("Territories: largest deviation from target"))
             ax.yaxis.set_major_formatter(pct_axis)
 
         panels.append(terr)
@@ -58,12 +59,16 @@ def plot_overview(run_dir: str | os.PathLike[str]) -> Any:
             w = cs.pivot(index="channel", columns="scenario", values="workload_hours")
             w = w.reindex([c for c in ("field", "tele", "online") if c in w.index])
             x = range(len(w))
-            ax.bar([i - 0.2 for i in x], w["today"], 0.4, label="today", color=style.PALETTE[7])
+            ax.bar([i - 0.2 for i in x], w["today"], 0.4, label=_("today"), color=style.PALETTE[7])
             ax.bar(
-                [i + 0.2 for i in x], w["proposed"], 0.4, label="proposed", color=style.PALETTE[0]
+                [i + 0.2 for i in x],
+                w["proposed"],
+                0.4,
+                label=_("proposed"),
+                color=style.PALETTE[0],
             )
             ax.set_xticks(list(x), [style.value_label(c) for c in w.index])
-            ax.set_title("Channel mix: workload per channel (h per year)")
+            ax.set_title(_("Channel mix: workload per channel (h per year)"))
             ax.yaxis.set_major_formatter(swiss)
             ax.legend(frameon=False)
 
@@ -75,14 +80,18 @@ def plot_overview(run_dir: str | os.PathLike[str]) -> Any:
             h = hc.dropna(subset=["fte_needed"])
             y = range(len(h))
             ax.barh(
-                [i + 0.2 for i in y], h["fte_today"], 0.4, label="today", color=style.PALETTE[7]
+                [i + 0.2 for i in y], h["fte_today"], 0.4, label=_("today"), color=style.PALETTE[7]
             )
             ax.barh(
-                [i - 0.2 for i in y], h["fte_needed"], 0.4, label="needed", color=style.PALETTE[0]
+                [i - 0.2 for i in y],
+                h["fte_needed"],
+                0.4,
+                label=_("needed"),
+                color=style.PALETTE[0],
             )
-            ax.set_yticks(list(y), [str(n).split(" (")[0] for n in h["name"]])
+            ax.set_yticks(list(y), [_(str(n)).split(" (")[0] for n in h["name"]])
             ax.invert_yaxis()
-            ax.set_title("Headcount: FTE per role")
+            ax.set_title(_("Headcount: FTE per role"))
             ax.legend(frameon=False)
 
         panels.append(roles)
@@ -91,11 +100,11 @@ def plot_overview(run_dir: str | os.PathLike[str]) -> Any:
 
         def pay(ax: Any) -> None:
             ax.bar(
-                ["today's plan", "proposed plan"],
+                [_("today's plan"), _("proposed plan")],
                 [pc.loc["current", "cost_of_sales"], pc.loc["proposed", "cost_of_sales"]],
                 color=[style.PALETTE[7], style.PALETTE[0]],
             )
-            ax.set_title("Pay: cost of sales")
+            ax.set_title(_("Pay: cost of sales"))
             ax.yaxis.set_major_locator(MultipleLocator(0.05))
             ax.yaxis.set_major_formatter(pct_axis)
 

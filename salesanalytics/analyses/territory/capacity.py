@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesanalytics.present import formats
+from salesanalytics.present.i18n import gettext as _
 from salesanalytics.reference import geo
 from salesanalytics.reference.geo import ROAD_FACTOR, SPEED_KMH
 
@@ -66,7 +68,7 @@ def _greedy_bases(cost: np.ndarray, n: int) -> np.ndarray:
     lowers the accounts' summed cost to their nearest chosen base most (a k-median heuristic)."""
     chosen: list[int] = []
     best = np.full(cost.shape[0], np.inf)
-    for _ in range(min(n, cost.shape[1])):
+    for _pick in range(min(n, cost.shape[1])):
         gain = np.minimum(best[:, None], cost).sum(axis=0)
         gain[chosen] = np.inf
         j = int(np.argmin(gain))
@@ -282,18 +284,26 @@ def reps_available(field_reps: pd.DataFrame, territory_rep: Mapping[str, str]) -
 
 
 def _num(x: float) -> str:
-    return f"{x:,.0f}".replace(",", "'")
+    return formats.num(x)
+
+
+def _fte(x: float) -> str:
+    return formats.num(float(x), 1)
 
 
 def capacity_line(capacity: pd.DataFrame) -> str:
     """One sentence for the client: the channel mix's field workload and the FTE it needs."""
     c = capacity.iloc[0]
-    return (
-        f"The proposed channel mix leaves {_num(c['field_workload_hours'])} hours a year of field "
-        f"work; {_num(c['key_account_hours'])} of them on key accounts (for the key-account "
-        f"managers) and {_num(c['territory_workload_hours'])} for the field territories: "
-        f"{c['fte_needed']:.1f} FTE at {_num(c['capacity_hours_per_fte'])} hours per FTE with "
-        "travel from the nearest rep's home."
+    return _(
+        "The proposed channel mix leaves {field} hours a year of field work; {key} of them on key "
+        "accounts (for the key-account managers) and {territories} for the field territories: "
+        "{fte} FTE at {per_fte} hours per FTE with travel from the nearest rep's home."
+    ).format(
+        field=_num(c["field_workload_hours"]),
+        key=_num(c["key_account_hours"]),
+        territories=_num(c["territory_workload_hours"]),
+        fte=_fte(c["fte_needed"]),
+        per_fte=_num(c["capacity_hours_per_fte"]),
     )
 
 
@@ -301,16 +311,25 @@ def count_line(capacity: pd.DataFrame) -> str:
     """One sentence for the client: why the plan has its number of territories."""
     c = capacity.iloc[0]
     n = int(c["n_territories_needed"])
-    lead = (
-        "Served from fewer bases than today, the reps drive further: with"
+    text = (
+        _(
+            "Served from fewer bases than today, the reps drive further: with {n} territories, "
+            "service plus travel from their bases is {hours} hours a year ({fte} FTE), so the "
+            "plan has {n} territories, against {reps} active field reps ({field_fte} FTE) today."
+        )
         if n < int(c["field_reps"])
-        else "With"
+        else _(
+            "With {n} territories, service plus travel from their bases is {hours} hours a year "
+            "({fte} FTE), so the plan has {n} territories, against {reps} active field reps "
+            "({field_fte} FTE) today."
+        )
     )
-    return (
-        f"{lead} {n} territories, service plus travel from their bases is "
-        f"{_num(c['workload_from_bases_hours'])} hours a year ({c['fte_from_bases']:.1f} FTE), "
-        f"so the plan has {n} territories, against {int(c['field_reps'])} active field reps "
-        f"({c['field_fte']:.1f} FTE) today."
+    return text.format(
+        n=n,
+        hours=_num(c["workload_from_bases_hours"]),
+        fte=_fte(c["fte_from_bases"]),
+        reps=int(c["field_reps"]),
+        field_fte=_fte(c["field_fte"]),
     )
 
 
@@ -468,10 +487,10 @@ def available_line(available: pd.DataFrame, n_territories: int) -> str:
     """
     n_terr = int(n_territories)
     if not len(available):
-        return f"Every active field rep has one of the {n_terr} territories."
+        return _("Every active field rep has one of the {n} territories.").format(n=n_terr)
     fte = float(available["fte"].fillna(1.0).sum()) if "fte" in available else float(len(available))
-    return (
-        f"{len(available)} field reps ({fte:.1f} FTE) get none of the {n_terr} field territories: "
-        "the proposed channel mix does not need them in the field, so they are available for "
-        "other roles (tele or online sales, key accounts; see the role profiles)."
-    )
+    return _(
+        "{n} field reps ({fte} FTE) get none of the {n_territories} field territories: the "
+        "proposed channel mix does not need them in the field, so they are available for other "
+        "roles (tele or online sales, key accounts; see the role profiles)."
+    ).format(n=len(available), fte=_fte(fte), n_territories=n_terr)

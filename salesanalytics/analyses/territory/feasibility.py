@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesanalytics.present.i18n import gettext as _
+
 __all__ = ["balance_bound", "reachability", "shortfall"]
 
 
@@ -189,33 +191,45 @@ def shortfall(
     out: list[str] = []
     if reach and reach.get("problems"):
         out.append(
-            "The tolerance cannot be reached with these units: " + " ".join(reach["problems"])
+            _("The tolerance cannot be reached with these units: ") + " ".join(reach["problems"])
         )
     parts = []
-    for _, r in miss.iterrows():
+    for _i, r in miss.iterrows():
         devs = ", ".join(
-            f"{m.replace('_mrr', '').replace('_hours', '')} {r[f'dev_{m}']:+.1%}" for m in metrics
+            f"{_(m.replace('_mrr', '').replace('_hours', ''))} {r[f'dev_{m}']:+.1%}"
+            for m in metrics
         )
         parts.append(f"{r['territory_id']} ({devs})")
     best = float(f["worst"].max())
     out.append(
-        f"{len(miss)} of {len(f)} territories miss ±{tolerance:.0%}: " + "; ".join(parts) + ". "
-        f"The best plan found reaches ±{np.ceil(best * 1000) / 10:.1f}% on every territory."
+        _("{n} of {total} territories miss ±{tolerance}: ").format(
+            n=len(miss), total=len(f), tolerance=f"{tolerance:.0%}"
+        )
+        + "; ".join(parts)
+        + ". "
+        + _("The best plan found reaches ±{best}% on every territory.").format(
+            best=f"{np.ceil(best * 1000) / 10:.1f}"
+        )
     )
     if bound is not None and not bound.get("feasible", True):
         out.append(
-            f"No plan can reach ±{tolerance:.0%} with these reps' bases, even one that splits "
-            "every postal code and ignores contiguity: every plan leaves some territory at least "
-            f"{bound['bound']:.1%} from its target on potential or on workload including travel "
-            "(a proven bound: the linear relaxation of the balance constraints)."
+            _(
+                "No plan can reach ±{tolerance} with these reps' bases, even one that splits "
+                "every postal code and ignores contiguity: every plan leaves some territory at "
+                "least {bound} from its target on potential or on workload including travel "
+                "(a proven bound: the linear relaxation of the balance constraints)."
+            ).format(tolerance=f"{tolerance:.0%}", bound=f"{bound['bound']:.1%}")
         )
     elif bound is not None:
         out.append(
-            f"±{tolerance:.0%} is not ruled out: a plan that splits postal codes and ignores "
-            "contiguity could reach it, so more search effort (search passes) or other "
-            "territory bases may close the gap; this plan is the best found, not a proven limit."
+            _(
+                "±{tolerance} is not ruled out: a plan that splits postal codes and ignores "
+                "contiguity could reach it, so more search effort (search passes) or other "
+                "territory bases may close the gap; this plan is the best found, not a proven "
+                "limit."
+            ).format(tolerance=f"{tolerance:.0%}")
         )
-    helps = [f"a band of ±{np.ceil(best * 100):.0f}%"]
+    helps = [_("a band of ±{band}%").format(band=f"{np.ceil(best * 100):.0f}")]
     if units is not None and unit_territory is not None and len(units):
         t = units["unit_id"].astype(str).map(unit_territory.astype(str))
         load = sum(
@@ -230,9 +244,13 @@ def shortfall(
                 place = row.get("place", "")
                 names.append(f"{row['postal_code']} {place if pd.notna(place) else ''}".strip())
         if names:
-            helps.append("splitting " + ", ".join(names) + " into account groups")
-    helps.append("fewer territories")
-    out.append("What would make it reachable: " + ", or ".join(helps) + ".")
+            helps.append(
+                _("splitting {postal_codes} into account groups").format(
+                    postal_codes=", ".join(names)
+                )
+            )
+    helps.append(_("fewer territories"))
+    out.append(_("What would make it reachable: ") + _(", or ").join(helps) + ".")
     return out
 
 
@@ -368,7 +386,7 @@ def balance_bound(
         return {"feasible": True, "bound": None, "bound_upper": None}
     lo, hi = float(tol.max()), float(upper if upper is not None else 1.0)
     scale = tol / tol.max()
-    for _ in range(steps):
+    for _step in range(steps):
         mid = (lo + hi) / 2
         if feasible(mid * scale):
             hi = mid

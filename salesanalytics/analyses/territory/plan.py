@@ -60,6 +60,7 @@ from salesanalytics.analyses.territory.optimiser import (
     design_territories,
     solver_settings,
 )
+from salesanalytics.present.i18n import gettext as _
 from salesanalytics.reference import geo
 from salesanalytics.reference.geo import ROAD_FACTOR, SPEED_KMH
 from salesanalytics.reference.geography import (
@@ -823,7 +824,7 @@ def run_scenario(
     )
     plan = _finish(
         inputs,
-        name or f"{n} territories, ±{tolerance:.0%}",
+        name or _("{n} territories, ±{tolerance}").format(n=n, tolerance=f"{tolerance:.0%}"),
         ut,
         trep,
         road_factor,
@@ -1092,7 +1093,9 @@ def status_quo_plan(
     quality.update(table_quality(terr))
     ut = pd.Series(filled.fillna("none").to_numpy(), index=u["unit_id"].to_numpy())
     trep = {str(t): str(t) for t in u["current"].dropna().unique()}
-    return TerritoryPlan("today (postal-code ranges)", ut, assignment, terr, quality, None, trep, u)
+    return TerritoryPlan(
+        _("today (postal-code ranges)"), ut, assignment, terr, quality, None, trep, u
+    )
 
 
 def compare_plans(plans: Sequence[TerritoryPlan]) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from salesanalytics.analyses.territory.plan import (
     TerritoryPlan,
     run_scenario,
 )
+from salesanalytics.present.i18n import gettext as _
 from salesanalytics.present.style import PALETTE
 
 __all__ = [
@@ -44,20 +45,36 @@ def _neighbourhood(i: dict) -> str:
     """The neighbourhood sentence: shared borders of polygons, or neighbours of points."""
     src = i.get("neighbours_from", "polygons")
     if src == "polygons":
-        return (
-            f"Postal-code neighbourhood: {_num(i['graph_polygon_edges'])} shared borders; "
-            f"{_num(i.get('graph_hosted_codes', 0))} postal codes without an area of their own (PO "
-            f"boxes, company codes) belong to the area that contains them; "
-            f"{_num(i['graph_bridges'])} bridges between separate areas."
+        return _(
+            "Postal-code neighbourhood: {edges} shared borders; {hosted} postal codes without an "
+            "area of their own (PO boxes, company codes) belong to the area that contains them; "
+            "{bridges} bridges between separate areas."
+        ).format(
+            edges=_num(i["graph_polygon_edges"]),
+            hosted=_num(i.get("graph_hosted_codes", 0)),
+            bridges=_num(i["graph_bridges"]),
         )
     where = f" ({i['countries']})" if i.get("countries") else ""
-    return (
-        f"Postal-code neighbourhood{where}: {_num(i['graph_polygon_edges'])} neighbour pairs "
-        + ("(shared borders of the Swiss polygons; elsewhere " if src != "points" else "(")
-        + "neighbouring cells around the postal codes' points, without links across the sea, "
-        f"large lakes or long gaps, across a border only near it); "
-        f"{_num(i.get('postal_graph_bridges', 0) + i['graph_bridges'])} links added between "
-        "separate areas."
+    how = (
+        _(
+            "shared borders of the Swiss polygons; elsewhere neighbouring cells around the postal "
+            "codes' points, without links across the sea, large lakes or long gaps, across a "
+            "border only near it"
+        )
+        if src != "points"
+        else _(
+            "neighbouring cells around the postal codes' points, without links across the sea, "
+            "large lakes or long gaps, across a border only near it"
+        )
+    )
+    return _(
+        "Postal-code neighbourhood{where}: {pairs} neighbour pairs ({how}); {links} links added "
+        "between separate areas."
+    ).format(
+        where=where,
+        pairs=_num(i["graph_polygon_edges"]),
+        how=how,
+        links=_num(i.get("postal_graph_bridges", 0) + i["graph_bridges"]),
     )
 
 
@@ -73,26 +90,48 @@ def input_summary(inputs: TerritoryInputs, capacity: pd.DataFrame | None = None)
         n_territories_for_capacity(i["total_workload_hours"], float(cap.mean())) if len(cap) else 0
     )
     lines = [
-        f"{_num(i['n_accounts'])} accounts; {_num(i['n_key_accounts'])} key accounts are carved out to the "
-        f"key-account managers; {_num(i['n_scope_accounts'])} accounts in "
-        f"{_num(i.get('n_postal_codes_with_accounts', i['n_units_with_accounts']))} "
-        f"postal codes are distributed over the field territories.",
-        f"{_num(i.get('n_customer_units', 0))} of the largest customer relationships are units of their "
-        f"own (they can stay with their rep while their postal code moves); "
-        f"{_num(i.get('n_postal_codes_split', 0))} large postal codes are split into "
-        f"{_num(i.get('n_account_pieces', 0))} groups of accounts.",
-        f"Accounts without postal code (kept with their owner): {_num(i['n_without_postal_code'])}; without "
-        f"a potential estimate (counted as 0): {_num(i['n_without_potential'])}.",
+        _(
+            "{accounts} accounts; {key} key accounts are carved out to the key-account managers; "
+            "{scope} accounts in {codes} postal codes are distributed over the field territories."
+        ).format(
+            accounts=_num(i["n_accounts"]),
+            key=_num(i["n_key_accounts"]),
+            scope=_num(i["n_scope_accounts"]),
+            codes=_num(i.get("n_postal_codes_with_accounts", i["n_units_with_accounts"])),
+        ),
+        _(
+            "{units} of the largest customer relationships are units of their own (they can stay "
+            "with their rep while their postal code moves); {split} large postal codes are split "
+            "into {pieces} groups of accounts."
+        ).format(
+            units=_num(i.get("n_customer_units", 0)),
+            split=_num(i.get("n_postal_codes_split", 0)),
+            pieces=_num(i.get("n_account_pieces", 0)),
+        ),
+        _(
+            "Accounts without postal code (kept with their owner): {without_code}; without a "
+            "potential estimate (counted as 0): {without_potential}."
+        ).format(
+            without_code=_num(i["n_without_postal_code"]),
+            without_potential=_num(i["n_without_potential"]),
+        ),
         _neighbourhood(i),
     ]
     if capacity is not None:
         lines.append(capacity_line(capacity))
     else:
         lines.append(
-            f"Field workload: {_num(i['total_workload_hours'])} hours a year against a capacity "
-            f"of {_num(i['field_capacity_hours'])} hours of {_num(i['n_field_reps'])} active "
-            f"field reps; at {_num(float(cap.mean()) if len(cap) else 0)} hours per rep the "
-            f"workload needs {need} territories."
+            _(
+                "Field workload: {workload} hours a year against a capacity of {capacity} hours "
+                "of {reps} active field reps; at {per_rep} hours per rep the workload needs {need} "
+                "territories."
+            ).format(
+                workload=_num(i["total_workload_hours"]),
+                capacity=_num(i["field_capacity_hours"]),
+                reps=_num(i["n_field_reps"]),
+                per_rep=_num(float(cap.mean()) if len(cap) else 0),
+                need=need,
+            )
         )
     return lines
 
@@ -173,38 +212,78 @@ def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: flo
     f = t[t["dev_potential_mrr"].notna()] if "dev_potential_mrr" in t else t
     util = f["utilisation"].dropna()
     lines = [
-        f"{n} territories: {n_in} of {n} are within ±{tolerance:.0%} of their target on both potential "
-        f"and workload (service time plus travel from the rep's base); the largest deviation is "
-        f"{dev['dev_potential_mrr'].abs().max():.1%} on potential and "
-        f"{dev['dev_workload_hours'].abs().max():.1%} on workload (today: "
-        f"{sq['dev_potential_mrr'].abs().max():.0%} and {sq['dev_workload_hours'].abs().max():.0%}).",
+        _(
+            "{n} territories: {n_in} of {n} are within ±{tolerance} of their target on both "
+            "potential and workload (service time plus travel from the rep's base); the largest "
+            "deviation is {dev_potential} on potential and {dev_workload} on workload (today: "
+            "{today_potential} and {today_workload})."
+        ).format(
+            n=n,
+            n_in=n_in,
+            tolerance=f"{tolerance:.0%}",
+            dev_potential=f"{dev['dev_potential_mrr'].abs().max():.1%}",
+            dev_workload=f"{dev['dev_workload_hours'].abs().max():.1%}",
+            today_potential=f"{sq['dev_potential_mrr'].abs().max():.0%}",
+            today_workload=f"{sq['dev_workload_hours'].abs().max():.0%}",
+        ),
     ]
     if len(util):
         lines.append(
-            f"Utilisation of the reps' capacity runs from {util.min():.0%} to {util.max():.0%}; "
-            f"travel is {f['travel_hours'].sum() / max(f['workload_hours'].sum(), 1e-9):.0%} of the "
-            f"field workload ({_num(f['travel_hours'].sum())} of {_num(f['workload_hours'].sum())} "
-            "hours a year)."
+            _(
+                "Utilisation of the reps' capacity runs from {low} to {high}; travel is {travel} "
+                "of the field workload ({travel_hours} of {workload_hours} hours a year)."
+            ).format(
+                low=f"{util.min():.0%}",
+                high=f"{util.max():.0%}",
+                travel=f"{f['travel_hours'].sum() / max(f['workload_hours'].sum(), 1e-9):.0%}",
+                travel_hours=_num(f["travel_hours"].sum()),
+                workload_hours=_num(f["workload_hours"].sum()),
+            )
         )
     vac = plan.bases[plan.bases["vacant"]] if len(plan.bases) and "vacant" in plan.bases else None
     if vac is not None and len(vac):
         where = ", ".join(
-            f"{r.territory_id} (suggested base {r.base_postal_code} {r.base_place})"
+            _("{territory} (suggested base {postal_code} {place})").format(
+                territory=r.territory_id, postal_code=r.base_postal_code, place=r.base_place
+            )
             for r in vac.itertuples()
         )
         lines.append(
-            f"{len(vac)} of {n} territories are vacant (more territories than field reps): {where}; "
-            "their workload counts travel from the suggested base."
+            _(
+                "{n_vacant} of {n} territories are vacant (more territories than field reps): "
+                "{where}; their workload counts travel from the suggested base."
+            ).format(n_vacant=len(vac), n=n, where=where)
         )
     lines += [
-        f"Spread across territories (coefficient of variation) falls from {s['cv_potential_mrr']:.0%} to "
-        f"{q['cv_potential_mrr']:.0%} for potential and from {s['cv_workload_hours']:.0%} to "
-        f"{q['cv_workload_hours']:.0%} for workload.",
-        f"{int(q.get('contiguous', 0))} of {n} territories are one connected area on the map (today "
-        f"{int(s.get('contiguous', 0))} of {int(s['n_territories'])}); mean travel per visit "
-        f"{q['mean_travel_km']:.0f} km (today {s['mean_travel_km']:.0f} km).",
-        f"{q['customers_changing_rep']:.0%} of customers ({q['revenue_changing_rep']:.0%} of monthly "
-        f"revenue, {q['potential_changing_rep']:.0%} of potential) change rep.",
+        _(
+            "Spread across territories (coefficient of variation) falls from {before_potential} "
+            "to {after_potential} for potential and from {before_workload} to {after_workload} "
+            "for workload."
+        ).format(
+            before_potential=f"{s['cv_potential_mrr']:.0%}",
+            after_potential=f"{q['cv_potential_mrr']:.0%}",
+            before_workload=f"{s['cv_workload_hours']:.0%}",
+            after_workload=f"{q['cv_workload_hours']:.0%}",
+        ),
+        _(
+            "{contiguous} of {n} territories are one connected area on the map (today "
+            "{today_contiguous} of {today_n}); mean travel per visit {km} km (today {today_km} km)."
+        ).format(
+            contiguous=int(q.get("contiguous", 0)),
+            n=n,
+            today_contiguous=int(s.get("contiguous", 0)),
+            today_n=int(s["n_territories"]),
+            km=f"{q['mean_travel_km']:.0f}",
+            today_km=f"{s['mean_travel_km']:.0f}",
+        ),
+        _(
+            "{customers} of customers ({revenue} of monthly revenue, {potential} of potential) "
+            "change rep."
+        ).format(
+            customers=f"{q['customers_changing_rep']:.0%}",
+            revenue=f"{q['revenue_changing_rep']:.0%}",
+            potential=f"{q['potential_changing_rep']:.0%}",
+        ),
     ]
     lines += list(plan.feasibility.get("shortfall", []))
     return lines
@@ -221,20 +300,24 @@ def base_table(plan: TerritoryPlan) -> pd.DataFrame:
     """
     b = plan.bases
     if b.empty:
-        return pd.DataFrame(columns=["Territory", "Rep", "Base", "Vacant"])
+        return pd.DataFrame(columns=[_("Territory"), _("Rep"), _("Base"), _("Vacant")])
     names = plan.territories.drop_duplicates("territory_id").set_index("territory_id")["rep_name"]
     return pd.DataFrame(
         {
-            "Territory": b["territory_id"].astype(str).to_numpy(),
-            "Rep": b["territory_id"].map(names).fillna("vacant (to hire)").astype(str).to_numpy(),
-            "Base": (
+            _("Territory"): b["territory_id"].astype(str).to_numpy(),
+            _("Rep"): b["territory_id"]
+            .map(names)
+            .fillna(_("vacant (to hire)"))
+            .astype(str)
+            .to_numpy(),
+            _("Base"): (
                 b["base_postal_code"].astype(str)
                 + " "
                 + b["base_place"].astype("string").fillna("")
             )
             .str.strip()
             .to_numpy(),
-            "Vacant": np.where(b["vacant"], "yes: suggested base", "no"),
+            _("Vacant"): np.where(b["vacant"], _("yes: suggested base"), _("no")),
         }
     )
 
@@ -305,28 +388,44 @@ def scenario_findings(comparison: pd.DataFrame, front: pd.DataFrame, tolerance: 
     if len(alt):
         worst = np.maximum(alt["max_dev_potential"], alt["max_dev_workload"])
         parts = [
-            f"{name}: largest deviation {w:.0%}"
+            _("{scenario}: largest deviation {deviation}").format(
+                scenario=_(str(name)), deviation=f"{w:.0%}"
+            )
             for name, w in zip(alt["scenario"], worst, strict=True)
         ]
         lines.append(
-            "Alternatives to the proposal (largest deviation of any territory from its target, "
-            "potential or workload): " + "; ".join(parts) + "."
+            _(
+                "Alternatives to the proposal (largest deviation of any territory from its target, "
+                "potential or workload): "
+            )
+            + "; ".join(parts)
+            + "."
         )
     if len(front) >= 2:
         f = front.sort_values("continuity_weight")
         lo, hi = f.iloc[0], f.iloc[-1]
         lines.append(
-            f"Compactness against continuity: from {lo['compactness_km']:.1f} km with "
-            f"{lo['revenue_changing_rep']:.0%} of revenue changing rep (continuity weight "
-            f"{lo['continuity_weight']:g}) to {hi['compactness_km']:.1f} km with "
-            f"{hi['revenue_changing_rep']:.0%} (weight {hi['continuity_weight']:g})."
+            _(
+                "Compactness against continuity: from {lo_km} km with {lo_revenue} of revenue "
+                "changing rep (continuity weight {lo_weight}) to {hi_km} km with {hi_revenue} "
+                "(weight {hi_weight})."
+            ).format(
+                lo_km=f"{lo['compactness_km']:.1f}",
+                lo_revenue=f"{lo['revenue_changing_rep']:.0%}",
+                lo_weight=f"{lo['continuity_weight']:g}",
+                hi_km=f"{hi['compactness_km']:.1f}",
+                hi_revenue=f"{hi['revenue_changing_rep']:.0%}",
+                hi_weight=f"{hi['continuity_weight']:g}",
+            )
         )
         dev = np.maximum(f["max_dev_potential"], f["max_dev_workload"])
         off = f.loc[dev > tolerance + 1e-9, "continuity_weight"]
         if len(off):
             lines.append(
-                "Designs on the front outside the ±"
-                f"{tolerance:.0%} balance: continuity weight {', '.join(f'{w:g}' for w in off)}."
+                _(
+                    "Designs on the front outside the ±{tolerance} balance: continuity weight "
+                    "{weights}."
+                ).format(tolerance=f"{tolerance:.0%}", weights=", ".join(f"{w:g}" for w in off))
             )
     return lines
 
@@ -334,7 +433,7 @@ def scenario_findings(comparison: pd.DataFrame, front: pd.DataFrame, tolerance: 
 def plot_pareto(front: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Scatter of compactness (km) against revenue changing rep, one point per continuity weight."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        _fig, ax = plt.subplots(figsize=(7, 4))
     opt = front["pareto_optimal"].to_numpy(dtype=bool)
     ax.scatter(
         front["revenue_changing_rep"] * 100,
@@ -343,9 +442,9 @@ def plot_pareto(front: pd.DataFrame, ax: Axes | None = None) -> Axes:
         s=50,
         zorder=3,
     )
-    for _, r in front.iterrows():
+    for _i, r in front.iterrows():
         ax.annotate(
-            f"weight {r['continuity_weight']:g}",
+            _("weight {weight}").format(weight=f"{r['continuity_weight']:g}"),
             (r["revenue_changing_rep"] * 100, r["compactness_km"]),
             textcoords="offset points",
             xytext=(5, 5),
@@ -353,9 +452,9 @@ def plot_pareto(front: pd.DataFrame, ax: Axes | None = None) -> Axes:
         )
     f = front[opt].sort_values("revenue_changing_rep")
     ax.plot(f["revenue_changing_rep"] * 100, f["compactness_km"], color=PALETTE[3], lw=1)
-    ax.set_xlabel("monthly revenue changing rep (%)")
-    ax.set_ylabel("mean distance to territory centre (km)")
-    ax.set_title("Compactness against disruption")
+    ax.set_xlabel(_("monthly revenue changing rep (%)"))
+    ax.set_ylabel(_("mean distance to territory centre (km)"))
+    ax.set_title(_("Compactness against disruption"))
     return ax
 
 

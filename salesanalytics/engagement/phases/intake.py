@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from salesanalytics.engagement.spec import PhaseParams, PhaseSpec
+from salesanalytics.present.i18n import check_locale
 
 __all__ = ["PHASE", "Params"]
 
@@ -32,10 +35,27 @@ class Params(PhaseParams):
         description="Default country (ISO code CH, LI, DE or AT) of accounts and reps whose "
         "export gives none; it also sets the default currency (CHF, EUR).",
     )
+    language: Literal["en", "de"] = Field(
+        "en",
+        description="Language of the client's reports: en (English) or de (German).",
+    )
+    locale: str = Field(
+        "",
+        description="Locale of numbers, amounts and dates: en-CH, de-CH (CHF 1'234'567), de-DE, "
+        "de-AT (1.234.567 €); empty = the language's Swiss locale (en-CH, de-CH).",
+    )
     quarantine: bool = Field(
         False,
         description="Write invalid rows with their reasons to quarantine.csv instead of failing.",
     )
+
+    @model_validator(mode="after")
+    def _check_locale(self) -> Params:
+        try:
+            check_locale(self.language, self.locale)
+        except ValueError as exc:
+            raise ValueError(f"language={self.language!r}, locale={self.locale!r}: {exc}") from None
+        return self
 
 
 PHASE = PhaseSpec(

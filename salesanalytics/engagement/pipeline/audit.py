@@ -19,13 +19,21 @@ It uses the standard library's HTML parser only, so it can run anywhere a run fo
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["audit_client_pages", "audit_page", "known_ids"]
+__all__ = [
+    "ENGLISH_PHRASES",
+    "GERMAN_LOANWORDS",
+    "audit_client_pages",
+    "audit_page",
+    "english_left",
+    "known_ids",
+]
 
 _CODE_HEADER = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 _INTERNAL = re.compile(
@@ -180,3 +188,128 @@ def audit_client_pages(run_dir: str | Path) -> list[str]:
         rel = path.relative_to(run).as_posix()
         problems += audit_page(path.read_text(encoding="utf-8"), ids, rel)
     return problems
+
+
+ENGLISH_PHRASES: tuple[str, ...] = (
+    "the",
+    "and",
+    "of",
+    "with",
+    "which",
+    "from",
+    "for",
+    "this",
+    "that",
+    "are",
+    "is",
+    "than",
+    "to",
+    "their",
+    "by",
+    "or",
+    "each",
+    "every",
+    "not",
+    "none",
+    "yes",
+    "customers",
+    "customer",
+    "territory",
+    "territories",
+    "rep",
+    "reps",
+    "revenue",
+    "workload",
+    "today",
+    "proposed",
+    "proposal",
+    "share",
+    "deal",
+    "deals",
+    "per rep",
+    "per month",
+    "per year",
+    "target",
+    "churn risk",
+    "key account",
+    "key accounts",
+    "field sales",
+    "tele sales",
+    "online sales",
+    "base salary",
+    "incentive",
+    "statement",
+    "cockpit of",
+    "no data",
+    "Contents",
+    "report",
+)
+"""English words and phrases that never stand in German running text (whole words, case as
+written for capitalised ones, any case for lower-case ones): a German report that shows one has
+English left. CRM data (names, product groups, stage names) may hold English words; pass them as
+``allowed``."""
+
+
+GERMAN_LOANWORDS: tuple[str, ...] = ("Share of Wallet",)
+"""English terms a German sales consultancy uses as they are (always allowed by
+:func:`english_left`; ``Account`` is German CRM usage and not in :data:`ENGLISH_PHRASES`)."""
+
+
+def _client_part(html_text: str) -> str:
+    """The client's part of the index page (the project team's part is internal)."""
+    cut = html_text.find('<section class="sa-analyst">')
+    return html_text if cut < 0 else html_text[:cut]
+
+
+def english_left(
+    run_dir: str | Path,
+    phrases: Sequence[str] = ENGLISH_PHRASES,
+    allowed: Sequence[str] = (),
+) -> list[str]:
+    """English left in a non-English run: every phrase of ``phrases`` found in the visible text
+    of the client pages (``client/**/*.html``) and the client part of ``index.html``.
+
+    Parameters
+    ----------
+    run_dir
+        A run folder.
+    phrases
+        Words and phrases to look for (:data:`ENGLISH_PHRASES`).
+    allowed
+        Text that may appear as it is (CRM data: names, product groups, stage names); removed
+        from the page text before the search.
+
+    Returns
+    -------
+    list of str
+        ``"<page>: 'phrase' in …context…"``, one per page and phrase; empty when none is left.
+    """
+    run = Path(run_dir)
+    pages = sorted((run / "client").rglob("*.html"))
+    out: list[str] = []
+    pats = [
+        (
+            p,
+            re.compile(
+                rf"(?<![\w-]){re.escape(p)}(?![\w-])",
+                0 if p[:1].isupper() else re.IGNORECASE,
+            ),
+        )
+        for p in phrases
+    ]
+    for path in [run / "index.html", *pages]:
+        if not path.is_file():
+            continue
+        page = _Page()
+        raw = path.read_text(encoding="utf-8")
+        page.feed(_client_part(raw) if path.name == "index.html" else raw)
+        text = " ".join(" ".join(page.text).split())
+        for a in sorted([*allowed, *GERMAN_LOANWORDS], key=len, reverse=True):
+            text = text.replace(a, " ")
+        rel = path.relative_to(run).as_posix()
+        for phrase, pat in pats:
+            m = pat.search(text)
+            if m:
+                ctx = text[max(0, m.start() - 50) : m.end() + 50]
+                out.append(f"{rel}: {phrase!r} in …{ctx}…")
+    return out

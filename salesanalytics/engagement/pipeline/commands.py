@@ -14,7 +14,14 @@ __all__ = ["cmd_clean", "cmd_init", "cmd_run", "register_cli"]
 
 
 def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``init`` and ``run`` subcommands."""
+    """Add the ``init``, ``run`` and ``clean`` subcommands."""
+    _add_init(subparsers)
+    _add_run(subparsers)
+    _add_clean(subparsers)
+
+
+def _add_init(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``init`` subcommand."""
     p = subparsers.add_parser(
         "init",
         help="scaffold a client project (project.yaml with every phase's parameters)",
@@ -43,9 +50,25 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument(
         "--notebooks", metavar="FOLDER", help="phase notebooks folder (default: ./notebooks)"
     )
+    p.add_argument(
+        "--language",
+        default="en",
+        choices=["en", "de"],
+        help="language of the client's reports (default: en)",
+    )
+    p.add_argument(
+        "--locale",
+        default="",
+        metavar="LOCALE",
+        help="number, money and date formats: en-CH, de-CH, de-DE, de-AT "
+        "(default: the language's Swiss locale)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite an existing project.yaml")
     p.set_defaults(func=cmd_init)
 
+
+def _add_run(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``run`` subcommand."""
     r = subparsers.add_parser(
         "run",
         help="run the engagement's phases and write the HTML reports",
@@ -88,7 +111,8 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         action="append",
         default=[],
         metavar="PHASE.PARAM=VALUE",
-        help="override a parameter for this run (value read as YAML: 40, 0.5, true, text)",
+        help="override a parameter for this run (value read as YAML: 40, 0.5, true, text); "
+        "language=de and locale=de-DE set the project's language and locale",
     )
     r.add_argument(
         "--cell-timeout", type=int, metavar="SECONDS", help="seconds a single cell may run"
@@ -105,6 +129,9 @@ def register_cli(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     g.add_argument("--verbose", "-v", action="store_true", help="also show cell progress")
     r.set_defaults(func=cmd_run)
 
+
+def _add_clean(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``clean`` subcommand."""
     c = subparsers.add_parser(
         "clean",
         help="tidy up after interrupted runs (mark them, remove their staging folders)",
@@ -149,6 +176,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         reports=args.reports,
         notebooks=args.notebooks,
         force=args.force,
+        language=args.language,
+        locale=args.locale,
     )
     print(f"wrote {path}; edit the parameters, then: salesanalytics run --config {path}")
     return 0

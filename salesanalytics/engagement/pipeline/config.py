@@ -7,6 +7,8 @@ A project file looks like this (relative paths are relative to the YAML file)::
       slug: muster-web-ag
     source: export            # folder with the CRM export (intake phase)
     mapping: salesforce       # built-in mapping or path to a YAML mapping
+    language: de              # language of the client's reports (en, de)
+    locale: de-CH             # number, money and date formats (en-CH, de-CH, de-DE, de-AT)
     reports: ../reports       # runs go to <reports>/<slug>/<run-id>/
     notebooks: ../notebooks   # phase notebooks
     run:
@@ -41,6 +43,7 @@ from pydantic.fields import FieldInfo
 from salesanalytics.engagement.paramcheck import is_path_param, looks_like_path
 from salesanalytics.engagement.spec import PhaseSpec
 from salesanalytics.errors import UserError
+from salesanalytics.present.i18n import check_locale
 
 __all__ = [
     "PROJECT_FILE",
@@ -56,12 +59,24 @@ __all__ = [
     "resolve_params",
     "resolve_path_params",
     "slugify",
+    "split_top_level_options",
+    "TOP_LEVEL_SET",
 ]
 
 PROJECT_FILE = "project.yaml"
 
-TOP_LEVEL_PARAMS: dict[str, dict[str, str]] = {"intake": {"source": "source", "mapping": "mapping"}}
+TOP_LEVEL_PARAMS: dict[str, dict[str, str]] = {
+    "intake": {
+        "source": "source",
+        "mapping": "mapping",
+        "language": "language",
+        "locale": "locale",
+    }
+}
 """Phase parameters that come from the project's top level: phase -> {param: top-level key}."""
+
+TOP_LEVEL_SET: tuple[str, ...] = ("language", "locale")
+"""Top-level settings a run can override with ``--set key=value`` (``--set language=de``)."""
 
 MOVED_PARAMS: dict[tuple[str, str], str] = {
     ("portfolio", name): "potential"
@@ -97,6 +112,8 @@ _TOP_KEYS = {
     "client",
     "source",
     "mapping",
+    "language",
+    "locale",
     "reports",
     "notebooks",
     "run",
@@ -219,6 +236,8 @@ def project_yaml(
     mapping: str,
     reports: str,
     notebooks: str | None,
+    language: str = "en",
+    locale: str = "",
 ) -> str:
     """Text of a new ``project.yaml``: settings plus every phase parameter with its default and help."""
     q = _yaml_scalar
@@ -231,6 +250,9 @@ def project_yaml(
         f"  slug: {q(slug)}  # folder name for this client's reports",
         f"source: {q(source)}  # folder with the client's CRM export",
         f"mapping: {q(mapping)}  # built-in mapping name or path to a YAML mapping file",
+        f"language: {q(language)}  # language of the client's reports: en or de",
+        f"locale: {q(locale)}  # number, money and date formats: en-CH, de-CH, de-DE, de-AT; "
+        "empty = the language's Swiss locale",
         f"reports: {q(reports)}  # each run is written to <reports>/<slug>/<run-id>/",
     ]
     if notebooks is not None:
@@ -269,6 +291,8 @@ def init_project(
     reports: str | os.PathLike[str] | None = None,
     notebooks: str | os.PathLike[str] | None = None,
     force: bool = False,
+    language: str = "en",
+    locale: str = "",
 ) -> Path:
     """Scaffold a client project: write ``directory/project.yaml`` and return its path.
 
@@ -291,6 +315,9 @@ def init_project(
         (default: found from the current directory).
     force
         Overwrite an existing ``project.yaml``.
+    language, locale
+        Language of the client's reports (``en``, ``de``) and the locale of their number, money
+        and date formats (empty: ``en-CH`` / ``de-CH``); see :func:`salesanalytics.present.i18n.check_locale`.
 
     Raises
     ------
@@ -312,6 +339,10 @@ def init_project(
         raise ConfigError(
             f"slug {the_slug!r} is not folder-safe: use lower-case letters, digits, '-' and '_'"
         )
+    try:
+        language, _loc = check_locale(language, locale)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     d.mkdir(parents=True, exist_ok=True)
     src = Path(source)
     if not src.is_absolute() and not src.exists() and (d / src).exists():
@@ -328,6 +359,8 @@ def init_project(
         mapping=mapping_text,
         reports=_rel(rep, d),
         notebooks=_rel(nbd, d) if nbd is not None else None,
+        language=language,
+        locale=locale and _loc,
     )
     target.write_text(text, encoding="utf-8")
     return target
@@ -430,6 +463,8 @@ def parse_set_options(
     out: dict[str, dict[str, Any]] = {}
     problems = []
     for opt in options:
+        if split_top_level_options([opt])[0]:
+            continue  # a top-level setting (--set language=de): see split_top_level_options
         m = re.fullmatch(r"\s*([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)\s*=(.*)", opt, flags=re.S)
         if not m:
             problems.append(
@@ -451,6 +486,21 @@ def parse_set_options(
             value = raw  # a text parameter keeps the text as typed (e.g. "0042")
         out.setdefault(phase, {})[param] = value
     return out, problems
+
+
+def split_top_level_options(options: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """The ``--set key=value`` options that set a top-level setting (:data:`TOP_LEVEL_SET`:
+    ``--set language=de``, ``--set locale=de-DE``) and the other options.
+    """
+    top: dict[str, str] = {}
+    rest: list[str] = []
+    for opt in options:
+        m = re.fullmatch(r"\s*([A-Za-z_]\w*)\s*=(.*)", opt, flags=re.S)
+        if m and m.group(1) in TOP_LEVEL_SET:
+            top[m.group(1)] = m.group(2).strip()
+        else:
+            rest.append(opt)
+    return top, rest
 
 
 def resolve_params(
@@ -520,7 +570,7 @@ def resolve_params(
             values[k] = v
             origin[k] = f"--set {phase.name}.{k}"
         for k, key in fixed.items():
-            if top_level is not None and key in top_level:
+            if top_level is not None and key in top_level and k in phase.params.model_fields:
                 values[k] = top_level[key]
                 origin[k] = f"{file_label} '{key}'"
         found = _param_problems(phase, values, origin)
@@ -744,11 +794,16 @@ def load_project(
         phases_sec = {}
     phases_sec = resolve_path_params(phases, phases_sec, base)
     overrides_map = resolve_path_params(phases, overrides_map, Path.cwd())
+    top_level: dict[str, Any] = {"source": str(source), "mapping": mapping}
+    for key in TOP_LEVEL_SET:
+        if raw.get(key) is not None:
+            top_level[key] = str(raw[key])
+    top_level.update(split_top_level_options(overrides)[0])
     params, param_problems = resolve_params(
         phases,
         phases_sec,
         overrides_map,
-        top_level={"source": str(source), "mapping": mapping},
+        top_level=top_level,
         file_label=label,
     )
     problems += param_problems

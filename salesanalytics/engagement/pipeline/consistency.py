@@ -30,6 +30,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from salesanalytics.present import i18n
+
 __all__ = [
     "FigureSource",
     "SharedFigure",
@@ -228,12 +230,14 @@ def read_source(run_dir: str | Path, src: FigureSource) -> tuple[dict[str, float
         heads = _read_json(folder / "headlines.json")
         if not isinstance(heads, list):
             return None
+        # the pattern in the run's language (the catalogue holds its translation)
+        pattern = i18n.gettext(src.headline)
         for h in heads:
-            m = re.search(src.headline, str(h))
+            m = re.search(pattern, str(h))
             if m:
                 v, prec = parse_number(m.group(1))
                 return {"": v / src.divide_by}, prec / src.divide_by
-        raise ValueError(f"no headline of {src.phase} matches /{src.headline}/")
+        raise ValueError(f"no headline of {src.phase} matches /{pattern}/")
     if src.json_file:
         obj = _read_json(folder / f"{src.json_file}.json")
         if obj is None:

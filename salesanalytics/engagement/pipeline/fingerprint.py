@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = ["file_digest", "folder_fingerprint", "json_digest", "package_fingerprint"]
 
-_PKG_SUFFIXES = {".py", ".yaml", ".yml", ".css", ".j2", ".html", ".tpl"}
+_PKG_SUFFIXES = {".py", ".yaml", ".yml", ".css", ".j2", ".html", ".tpl", ".po"}
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:
@@ -60,7 +60,8 @@ def _package_fp(root: str, stamp: tuple[tuple[str, int, int], ...]) -> str:
 
 
 def package_fingerprint(root: str | os.PathLike[str] | None = None) -> str:
-    """Hash of the ``salesanalytics`` package source (Python files, mappings, templates).
+    """Hash of the ``salesanalytics`` package source (Python files, mappings, templates, the
+    language catalogues).
 
     Large data files (``data/``) are not included.
     """

@@ -33,6 +33,9 @@ from nbconvert.exporters.templateexporter import TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
+from salesanalytics.present import i18n
+from salesanalytics.present.i18n import gettext as _
+
 __all__ = [
     "TEMPLATES",
     "analyst_html",
@@ -443,12 +446,17 @@ def page_scripts(body: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
+    """The page templates' environment; ``_()`` in a template is :func:`salesanalytics.present.i18n.gettext`
+    (the run's language).
+    """
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["_"] = i18n.gettext
+    return env
 
 
 @lru_cache(maxsize=1)
@@ -480,7 +488,7 @@ def _plan_title(value: str) -> str:
         from salesanalytics.analyses.compensation.plan import load_plan
 
         if "/" not in value and "\\" not in value:
-            return str(load_plan(value).name)
+            return _(str(load_plan(value).name))
     except Exception:  # an unknown plan is shown by its file name
         pass
     return Path(value).stem
@@ -489,12 +497,12 @@ def _plan_title(value: str) -> str:
 def _param_value(value: Any, spec: Mapping[str, Any]) -> str:  # noqa: C901 - one branch per value kind
     fmt = spec.get("format", "")
     if value is None or value == "" or value == []:
-        return str(spec.get("empty", "–"))
+        return _(str(spec.get("empty", "–")))
     if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
         if "zero" in spec:
-            return str(spec["zero"])
+            return _(str(spec["zero"]))
     if fmt == "yesno" or isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if fmt == "list" and isinstance(value, list | tuple):
         text = ", ".join(
             (f"{v:+g}" if spec.get("signed") else _swiss(float(v)))
@@ -507,11 +515,11 @@ def _param_value(value: Any, spec: Mapping[str, Any]) -> str:  # noqa: C901 - on
     elif fmt == "plusminus":
         text = f"±{_swiss(float(value) * 100, 1)}%"
     elif fmt == "top":
-        text = f"top {_swiss((1 - float(value)) * 100, 1)}%"
+        text = _("top {share}%").format(share=_swiss((1 - float(value)) * 100, 1))
     elif fmt == "months":
-        text = f"{_swiss(float(value))} months"
+        text = _("{n} months").format(n=_swiss(float(value)))
     elif fmt == "days":
-        text = f"{_swiss(float(value))} days"
+        text = _("{n} days").format(n=_swiss(float(value)))
     elif fmt == "hours":
         text = f"{_swiss(float(value), 0)} h"
     elif fmt == "kmh":
@@ -530,7 +538,8 @@ def _param_value(value: Any, spec: Mapping[str, Any]) -> str:  # noqa: C901 - on
         text = str(value)
     else:
         text = _param_text(value)
-    return f"{spec.get('prefix', '')}{text}{spec.get('suffix', '')}"
+    prefix, suffix = spec.get("prefix", ""), spec.get("suffix", "")
+    return f"{_(prefix) if prefix else ''}{text}{_(suffix) if suffix else ''}"
 
 
 def param_rows(phase: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -549,13 +558,14 @@ def param_rows(phase: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         spec = specs.get(key) or {}
         if spec.get("format") == "hide":
             continue
-        rows.append((str(spec.get("label") or label(key)), _param_value(value, spec)))
+        name = _(str(spec["label"])) if spec.get("label") else label(key)
+        rows.append((name, _param_value(value, spec)))
     return rows
 
 
 def _param_text(value: Any) -> str:
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _swiss(float(value))  # Swiss grouping, no trailing zeros (20.0 -> 20)
     if isinstance(value, list | tuple):
@@ -667,6 +677,7 @@ def index_html(
     consistency: Mapping[str, Any] | None = None,
     distribution: bool = False,
     coverage: Sequence[Mapping[str, Any]] = (),
+    lang: str = "en",
 ) -> str:
     """The run's ``index.html``.
 
@@ -703,5 +714,6 @@ def index_html(
             consistency=consistency or {},
             distribution=distribution,
             coverage=coverage,
+            lang=lang,
         )
     )

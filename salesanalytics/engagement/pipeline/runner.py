@@ -84,6 +84,8 @@ from salesanalytics.engagement.workspace import (
     write_engine_settings,
 )
 from salesanalytics.present.deliverables import safe_file_stem
+from salesanalytics.present.i18n import check_locale, select_language, set_language
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "LATEST",
@@ -442,7 +444,12 @@ class _Runner:
         self.by_name = {p.name: p for p in self.phases}
         self.workers = opts.workers or _cores()
         self.base = opts.reports_dir / opts.slug
-        self.results = {p.name: PhaseResult(p.name, p.title) for p in self.phases}
+        intake = dict(opts.params.get("intake") or {})
+        self.language, self.locale = check_locale(
+            str(intake.get("language") or "en"), str(intake.get("locale") or "")
+        )
+        set_language(self.language, self.locale)  # index page, titles, entity listings
+        self.results = {p.name: PhaseResult(p.name, _(p.title)) for p in self.phases}
         self.exports: list[Future[Any]] = []
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sa-export")
         self.pkg_fp = package_fingerprint()
@@ -780,8 +787,9 @@ class _Runner:
     def client_kwargs(self, phase: PhaseSpec, title: str | None = None) -> dict[str, Any]:
         return {
             "client": self.o.client,
-            "title": title or phase.title,
+            "title": title or _(phase.title),
             "date": self.date.strftime("%d.%m.%Y"),
+            "lang": self.language,
             "run_id": self.run_id,
             "local_paths": self.local_paths(),
             "phase": phase.name,
@@ -804,6 +812,7 @@ class _Runner:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         nb = nbformat.read(self.o.notebooks_dir / phase.notebook, as_version=4)
+        nb = select_language(nb, self.language, self.locale)
         pnb = parameterize(nb, self.notebook_params(phase))
         try:
             kernel = await self.pool.acquire()
@@ -846,7 +855,7 @@ class _Runner:
             _analyst_html,
             self.run_dir / r.reports["analyst"],
             executed,
-            title=phase.title,
+            title=_(phase.title),
             client=self.o.client,
         )
         if failure is None:
@@ -984,7 +993,13 @@ class _Runner:
     ) -> dict[str, Any]:
         """The listing group of ``spec``; appends one job per entity to ``jobs`` (in order)."""
         src_phase, table = spec.entities_table
-        title = spec.title or f"{phase.title}: one report per {spec.entity_param}"
+        title = (
+            _(spec.title)
+            if spec.title
+            else _("{title}: one report per {entity}").format(
+                title=_(phase.title), entity=spec.entity_param
+            )
+        )
         group: dict[str, Any] = {"title": title, "param": spec.entity_param, "items": []}
         path = self.run_dir / "data" / src_phase / f"{table}.parquet"
         try:
@@ -993,7 +1008,11 @@ class _Runner:
             ents = pd.read_parquet(
                 path, columns=list(dict.fromkeys([spec.id_column, spec.label_column]))
             )
-            template = nbformat.read(self.o.notebooks_dir / spec.notebook, as_version=4)
+            template = select_language(
+                nbformat.read(self.o.notebooks_dir / spec.notebook, as_version=4),
+                self.language,
+                self.locale,
+            )
         except (OSError, KeyError, ValueError) as exc:
             group["items"].append(
                 {
@@ -1086,7 +1105,7 @@ class _Runner:
                     executed,
                     params={},  # the page's subtitle names the rep or team
                     subtitle=job.label,
-                    **self.client_kwargs(phase, title=spec.title or phase.title),
+                    **self.client_kwargs(phase, title=_(spec.title or phase.title)),
                 )
                 results[i] = {"label": job.label, "href": href, "error": ""}
                 more(time.perf_counter() - t0)
@@ -1207,7 +1226,7 @@ class _Runner:
             rows.append(
                 {
                     "name": p.name,
-                    "title": p.title,
+                    "title": _(p.title),
                     "status": "stale" if r.stale and r.status in {"ran", "reused"} else r.status,
                     # a phase whose notebook succeeded but some per-entity reports failed keeps
                     # its (complete) client report
@@ -1225,12 +1244,12 @@ class _Runner:
         counts: dict[str, int] = {}
         for r in self.results.values():
             counts[r.status] = counts.get(r.status, 0) + 1
-        summary = ", ".join(f"{v} {k}" for k, v in counts.items())
+        summary = ", ".join(f"{v} {_(k)}" for k, v in counts.items())
         n_stale = sum(1 for r in self.results.values() if r.stale)
         if n_stale:
-            summary += f" ({n_stale} stale: out of date with the project file)"
+            summary += _(" ({n} stale: out of date with the project file)").format(n=n_stale)
         if self.error:
-            summary += f" · run failed: {self.error}"
+            summary += _(" · run failed: {error}").format(error=self.error)
         from salesanalytics import __version__
         from salesanalytics.engagement.pipeline.report import index_html
 
@@ -1244,6 +1263,7 @@ class _Runner:
             consistency=getattr(self, "consistency", None),
             distribution=bool((getattr(self, "distribution", None) or {}).get("recipients")),
             coverage=self.coverage_rows(),
+            lang=self.language,
         )
         atomic_write_bytes(self.run_dir / "index.html", text.encode("utf-8"))
         os.chmod(self.run_dir / "index.html", 0o644)
@@ -1260,7 +1280,7 @@ class _Runner:
             if p["status"] != "skipped":  # limited analyses have their own rows below
                 detail = "; ".join(x for x in detail.split("; ") if " skipped: " in x)
             rows.append(
-                {"phase": p["title"], "analysis": "", "status": p["status"], "detail": detail}
+                {"phase": _(p["title"]), "analysis": "", "status": p["status"], "detail": detail}
             )
             for a in p.get("analyses", []):
                 if a["status"] != "runs" and p["status"] != "skipped":
@@ -1268,7 +1288,7 @@ class _Runner:
                     rows.append(
                         {
                             "phase": "",
-                            "analysis": a["analysis"],
+                            "analysis": _(a["analysis"]),
                             "status": a["status"],
                             "detail": detail,
                         }
@@ -1612,5 +1632,8 @@ def run_pipeline(options: RunOptions) -> RunResult:
         runner.lock_notes.append(msg)
         print(msg, file=sys.stderr)
 
-    with project_lock(options.reports_dir / options.slug, wait=options.wait, log=say):
-        return asyncio.run(runner.run())
+    try:
+        with project_lock(options.reports_dir / options.slug, wait=options.wait, log=say):
+            return asyncio.run(runner.run())
+    finally:
+        set_language(None)  # the runner's process goes back to English

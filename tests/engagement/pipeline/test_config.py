@@ -379,6 +379,37 @@ def test_key_account_criteria_set_for_the_portfolio_phase_move_to_the_potential_
     assert params["potential"]["ka_min_criteria"] == 1
 
 
+def test_language_and_locale_are_project_settings_set_at_the_top_or_with_set(
+    tmp_path: Path,
+) -> None:
+    from salesanalytics.engagement.phases import intake
+
+    (tmp_path / "export").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    phases = [intake.PHASE]
+    path = init_project(
+        tmp_path / "p",
+        source=tmp_path / "export",
+        phases=phases,
+        notebooks=tmp_path / "notebooks",
+        language="de",
+    )
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert raw["language"] == "de" and raw["locale"] == ""
+    assert "language" not in (raw["phases"].get("intake") or {})
+    cfg = load_project(path, phases)
+    assert (cfg.phase_params["intake"]["language"], cfg.phase_params["intake"]["locale"]) == (
+        "de",
+        "",
+    )
+    cfg = load_project(path, phases, overrides=["language=en", "locale=en-CH"])
+    assert cfg.phase_params["intake"]["language"] == "en"
+    with pytest.raises(ConfigError, match=r"locale 'de-DE' does not fit language 'en'"):
+        load_project(path, phases, overrides=["language=en", "locale=de-DE"])
+    with pytest.raises(ConfigError, match=r"language 'fr' is not supported"):
+        init_project(tmp_path / "q", source=tmp_path / "export", phases=phases, language="fr")
+
+
 def test_load_project_steps_collect_problems_without_stopping(tmp_path):
     from salesanalytics.engagement.pipeline.config import (
         _client_settings,
