@@ -30,12 +30,14 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
 from salesanalytics.analyses.territory.plan import METRICS, TerritoryInputs, TerritoryPlan
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "OVERRIDES_FILE",
@@ -189,23 +191,10 @@ def overrides_from_records(records: Sequence[dict[str, str]]) -> list[Override]:
             f"manual changes recorded by the territory phase lack unit or rep_id (entries {bad}); "
             "rerun the territory phase"
         )
-    out = []
-    for r in records:
-        f = {k: str(r.get(k, "")) for k in _FIELDS}
-        out.append(
-            Override(
-                unit=f["unit"],
-                rep_id=f["rep_id"],
-                who=f["who"],
-                why=f["why"],
-                territory=f["territory"],
-                rep=f["rep"],
-                from_territory=f["from_territory"],
-                from_rep_id=f["from_rep_id"],
-                date=f["date"],
-            )
-        )
-    return out
+    fields: list[dict[str, Any]] = [
+        {k: str(v) for k, v in r.items() if k in _FIELDS} for r in records
+    ]  # text fields only (_FIELDS has no line number)
+    return [Override(**f) for f in fields]
 
 
 def dump_overrides(overrides: Sequence[Override]) -> str:
@@ -435,21 +424,28 @@ def change_findings(costs: pd.DataFrame) -> list[str]:
     """Plain-language lines on the manual changes (:func:`override_costs`)."""
     if costs.empty:
         return [
-            "No manual changes: the territories are the optimiser's proposal. Changes agreed in "
-            "a workshop are saved with the territory editor and kept by the next run."
+            _(
+                "No manual changes: the territories are the optimiser's proposal. Changes agreed "
+                "in a workshop are saved with the territory editor and kept by the next run."
+            )
         ]
     worst = costs[["cost_potential_pp", "cost_workload_pp"]].max(axis=1)
     lines = [
-        f"{len(costs)} postal code(s) were moved by hand in the workshop and are kept where "
-        "they were put; the other postal codes were balanced around them."
+        _(
+            "{n} postal code(s) were moved by hand in the workshop and are kept where they were "
+            "put; the other postal codes were balanced around them."
+        ).format(n=len(costs))
     ]
     if (worst > 0).any():
         top = costs.loc[worst.idxmax()]
         lines.append(
-            f"The costliest change is {top['unit']} {top['place']} to {top['to_rep']}: the worse "
-            f"of the two territories involved is {worst.max():.1f} percentage points further "
-            "from its target."
+            _(
+                "The costliest change is {unit} {place} to {rep}: the worse of the two territories "
+                "involved is {points} percentage points further from its target."
+            ).format(
+                unit=top["unit"], place=top["place"], rep=top["to_rep"], points=f"{worst.max():.1f}"
+            )
         )
     else:
-        lines.append("No change made the balance worse.")
+        lines.append(_("No change made the balance worse."))
     return lines
