@@ -79,8 +79,9 @@ def test_write_excel_neutralises_text_and_keeps_numbers(tmp_path: Path) -> None:
     assert ws.title == "Reps- -all-"
     rows = list(ws.iter_rows(values_only=True))
     assert not [v for r in rows for v in r if _starts_with_formula(v)]
-    # (XML reads a carriage return back as a line feed)
-    assert [r[0] for r in rows[1:]] == ["'" + t.replace("\r", "\n") for t in HOSTILE]
+    # (depending on the XML writer a carriage return reads back as itself or as a line feed)
+    back = [str(r[0]).replace("\r", "\n") for r in rows[1:]]
+    assert back == ["'" + t.replace("\r", "\n") for t in HOSTILE]
     assert [r[3] for r in rows[1:]] == [-3, -2, -1, 0, 1, 2, 3]  # numbers stay numbers
     assert rows[1][4] == -0.5 and rows[3][4] is None
     assert all(c.data_type != "f" for r in ws.iter_rows() for c in r)  # no formula cell

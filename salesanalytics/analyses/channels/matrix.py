@@ -1427,7 +1427,10 @@ def matrix_sentence(matrix: pd.DataFrame, summary: pd.DataFrame | None = None) -
                     )
                     for c in CHANNELS
                 )
-                + "."
+                + _(
+                    " for their customer work; the field's travel comes on top and is sized "
+                    "with the territories."
+                )
             )
     return " ".join(parts)
 

@@ -18,6 +18,7 @@ from salesanalytics.analyses.territory.plan import (
     TerritoryPlan,
     run_scenario,
 )
+from salesanalytics.present import formats
 from salesanalytics.present.i18n import gettext as _
 from salesanalytics.present.style import PALETTE
 
@@ -38,7 +39,8 @@ __all__ = [
 
 
 def _num(x: float) -> str:
-    return f"{x:,.0f}".replace(",", "'")
+    """A whole number in the run's locale (``1'234`` Swiss, ``1.234`` de-DE/de-AT)."""
+    return formats.num(x)
 
 
 def _neighbourhood(i: dict) -> str:
