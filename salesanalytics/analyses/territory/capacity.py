@@ -283,10 +283,6 @@ def reps_available(field_reps: pd.DataFrame, territory_rep: Mapping[str, str]) -
     return out.sort_values(["name", "rep_id"]).reset_index(drop=True)
 
 
-def _num(x: float) -> str:
-    return formats.num(x)
-
-
 def _fte(x: float) -> str:
     return formats.num(float(x), 1)
 
@@ -299,11 +295,11 @@ def capacity_line(capacity: pd.DataFrame) -> str:
         "accounts (for the key-account managers) and {territories} for the field territories: "
         "{fte} FTE at {per_fte} hours per FTE with travel from the nearest rep's home."
     ).format(
-        field=_num(c["field_workload_hours"]),
-        key=_num(c["key_account_hours"]),
-        territories=_num(c["territory_workload_hours"]),
+        field=formats.num(c["field_workload_hours"]),
+        key=formats.num(c["key_account_hours"]),
+        territories=formats.num(c["territory_workload_hours"]),
         fte=_fte(c["fte_needed"]),
-        per_fte=_num(c["capacity_hours_per_fte"]),
+        per_fte=formats.num(c["capacity_hours_per_fte"]),
     )
 
 
@@ -326,7 +322,7 @@ def count_line(capacity: pd.DataFrame) -> str:
     )
     return text.format(
         n=n,
-        hours=_num(c["workload_from_bases_hours"]),
+        hours=formats.num(c["workload_from_bases_hours"]),
         fte=_fte(c["fte_from_bases"]),
         reps=int(c["field_reps"]),
         field_fte=_fte(c["field_fte"]),

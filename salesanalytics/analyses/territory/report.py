@@ -38,11 +38,6 @@ __all__ = [
 ]
 
 
-def _num(x: float) -> str:
-    """A whole number in the run's locale (``1'234`` Swiss, ``1.234`` de-DE/de-AT)."""
-    return formats.num(x)
-
-
 def _neighbourhood(i: dict) -> str:
     """The neighbourhood sentence: shared borders of polygons, or neighbours of points."""
     src = i.get("neighbours_from", "polygons")
@@ -52,9 +47,9 @@ def _neighbourhood(i: dict) -> str:
             "area of their own (PO boxes, company codes) belong to the area that contains them; "
             "{bridges} bridges between separate areas."
         ).format(
-            edges=_num(i["graph_polygon_edges"]),
-            hosted=_num(i.get("graph_hosted_codes", 0)),
-            bridges=_num(i["graph_bridges"]),
+            edges=formats.num(i["graph_polygon_edges"]),
+            hosted=formats.num(i.get("graph_hosted_codes", 0)),
+            bridges=formats.num(i["graph_bridges"]),
         )
     where = f" ({i['countries']})" if i.get("countries") else ""
     how = (
@@ -74,9 +69,9 @@ def _neighbourhood(i: dict) -> str:
         "between separate areas."
     ).format(
         where=where,
-        pairs=_num(i["graph_polygon_edges"]),
+        pairs=formats.num(i["graph_polygon_edges"]),
         how=how,
-        links=_num(i.get("postal_graph_bridges", 0) + i["graph_bridges"]),
+        links=formats.num(i.get("postal_graph_bridges", 0) + i["graph_bridges"]),
     )
 
 
@@ -96,26 +91,26 @@ def input_summary(inputs: TerritoryInputs, capacity: pd.DataFrame | None = None)
             "{accounts} accounts; {key} key accounts are carved out to the key-account managers; "
             "{scope} accounts in {codes} postal codes are distributed over the field territories."
         ).format(
-            accounts=_num(i["n_accounts"]),
-            key=_num(i["n_key_accounts"]),
-            scope=_num(i["n_scope_accounts"]),
-            codes=_num(i.get("n_postal_codes_with_accounts", i["n_units_with_accounts"])),
+            accounts=formats.num(i["n_accounts"]),
+            key=formats.num(i["n_key_accounts"]),
+            scope=formats.num(i["n_scope_accounts"]),
+            codes=formats.num(i.get("n_postal_codes_with_accounts", i["n_units_with_accounts"])),
         ),
         _(
             "{units} of the largest customer relationships are units of their own (they can stay "
             "with their rep while their postal code moves); {split} large postal codes are split "
             "into {pieces} groups of accounts."
         ).format(
-            units=_num(i.get("n_customer_units", 0)),
-            split=_num(i.get("n_postal_codes_split", 0)),
-            pieces=_num(i.get("n_account_pieces", 0)),
+            units=formats.num(i.get("n_customer_units", 0)),
+            split=formats.num(i.get("n_postal_codes_split", 0)),
+            pieces=formats.num(i.get("n_account_pieces", 0)),
         ),
         _(
             "Accounts without postal code (kept with their owner): {without_code}; without a "
             "potential estimate (counted as 0): {without_potential}."
         ).format(
-            without_code=_num(i["n_without_postal_code"]),
-            without_potential=_num(i["n_without_potential"]),
+            without_code=formats.num(i["n_without_postal_code"]),
+            without_potential=formats.num(i["n_without_potential"]),
         ),
         _neighbourhood(i),
     ]
@@ -128,10 +123,10 @@ def input_summary(inputs: TerritoryInputs, capacity: pd.DataFrame | None = None)
                 "of {reps} active field reps; at {per_rep} hours per rep the workload needs {need} "
                 "territories."
             ).format(
-                workload=_num(i["total_workload_hours"]),
-                capacity=_num(i["field_capacity_hours"]),
-                reps=_num(i["n_field_reps"]),
-                per_rep=_num(float(cap.mean()) if len(cap) else 0),
+                workload=formats.num(i["total_workload_hours"]),
+                capacity=formats.num(i["field_capacity_hours"]),
+                reps=formats.num(i["n_field_reps"]),
+                per_rep=formats.num(float(cap.mean()) if len(cap) else 0),
                 need=need,
             )
         )
@@ -238,8 +233,8 @@ def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: flo
                 low=f"{util.min():.0%}",
                 high=f"{util.max():.0%}",
                 travel=f"{f['travel_hours'].sum() / max(f['workload_hours'].sum(), 1e-9):.0%}",
-                travel_hours=_num(f["travel_hours"].sum()),
-                workload_hours=_num(f["workload_hours"].sum()),
+                travel_hours=formats.num(f["travel_hours"].sum()),
+                workload_hours=formats.num(f["workload_hours"].sum()),
             )
         )
     vac = plan.bases[plan.bases["vacant"]] if len(plan.bases) and "vacant" in plan.bases else None
