@@ -35,6 +35,7 @@ from salesanalytics.present import i18n
 __all__ = [
     "FigureSource",
     "SharedFigure",
+    "alert_lines",
     "check_run",
     "load_figures",
     "parse_number",
@@ -290,6 +291,7 @@ class _Result:
     status: str
     values: list[dict[str, Any]] = field(default_factory=list)
     message: str = ""
+    differences: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _fmt(v: float) -> str:
@@ -334,6 +336,15 @@ def _check(run_dir: Path, fig: SharedFigure) -> _Result:
             allowed = fig.tolerance + ref_prec + prec + fig.rel_tolerance * max(abs(a), abs(b))
             if math.isnan(a) or math.isnan(b) or abs(a - b) > allowed + 1e-12:
                 who = f" for {k}" if k else ""
+                res.differences.append(
+                    {
+                        "phase": src.phase,
+                        "key": k,
+                        "value": b,
+                        "reference_phase": ref_src.phase,
+                        "reference_value": a,
+                    }
+                )
                 diffs.append(
                     f"{src.describe()} shows {_fmt(b)}{who}, {ref_src.describe()} {_fmt(a)}"
                 )
@@ -372,3 +383,50 @@ def check_run(run_dir: str | Path, figures: Sequence[SharedFigure] | None = None
         "skipped": sum(r.status == "skipped" for r in results),
         "figures": [r.__dict__ for r in results],
     }
+
+
+def alert_lines(result: Mapping[str, Any], titles: Mapping[str, str]) -> list[dict[str, str]]:
+    """The figures that disagree, in the run's language, for the index page's alert box.
+
+    Parameters
+    ----------
+    result
+        The result of :func:`check_run`.
+    titles
+        Phase name -> the phase's report title in the run's language.
+
+    Returns
+    -------
+    list of dict
+        Per figure that disagrees or cannot be read: ``label`` (translated) and ``text`` (which
+        reports show which value; for a source that cannot be read, the technical reason).
+    """
+    from salesanalytics.present import formats
+
+    _ = i18n.gettext
+    out = []
+    for fig in result.get("figures", []):
+        if fig.get("status") not in {"mismatch", "error"}:
+            continue
+        diffs = fig.get("differences") or []
+        if fig["status"] == "error" or not diffs:
+            text = _("a report's figure cannot be read ({detail})").format(detail=fig["message"])
+        else:
+            parts = []
+            for d in diffs[:5]:
+                shown = _("{report} shows {value}, {owner} {owner_value}").format(
+                    report=titles.get(d["phase"], d["phase"]),
+                    value=formats.num(d["value"], 2 if d["value"] % 1 else 0),
+                    owner=titles.get(d["reference_phase"], d["reference_phase"]),
+                    owner_value=formats.num(
+                        d["reference_value"], 2 if d["reference_value"] % 1 else 0
+                    ),
+                )
+                if d["key"]:
+                    shown = _("{key}: {difference}").format(key=d["key"], difference=shown)
+                parts.append(shown)
+            if len(diffs) > 5:
+                parts.append(_("and {n} more").format(n=len(diffs) - 5))
+            text = "; ".join(parts)
+        out.append({"label": _(fig["label"]), "text": text})
+    return out

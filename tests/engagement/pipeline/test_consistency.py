@@ -10,12 +10,14 @@ import pytest
 
 from salesanalytics.engagement.pipeline.consistency import (
     SharedFigure,
+    alert_lines,
     check_run,
     load_figures,
     parse_number,
     read_source,
 )
 from salesanalytics.engagement.pipeline.report import index_html
+from salesanalytics.present import i18n
 
 
 def _write(run: Path, phase: str, table: str, df: pd.DataFrame) -> None:
@@ -171,16 +173,17 @@ def test_a_declared_source_that_cannot_be_read_is_an_error(tmp_path: Path) -> No
     assert read_source(tmp_path, FigureSource(phase="churn", table="x")) is None
 
 
-def test_the_index_page_lists_figures_that_disagree() -> None:
-    res = {
-        "status": "failed",
-        "checked": 2,
-        "failed": 1,
-        "figures": [
-            {"label": "Key accounts", "status": "mismatch", "message": "territory shows 200"},
-            {"label": "MRR", "status": "ok", "message": ""},
-        ],
-    }
+_TITLES = {
+    "potential": "Sales potential",
+    "territory": "Territory design",
+    "portfolio": "Portfolio",
+}
+_PHASES = [{"name": k, "title": v, "status": "ok"} for k, v in _TITLES.items()]
+
+
+def test_the_index_page_lists_figures_that_disagree(tmp_path: Path) -> None:
+    _key_account_run(tmp_path, [True, True, True, True, False], 3)
+    res = check_run(tmp_path)
     page = index_html(
         client="Muster AG", run_id="r1", date="01.01.2026", summary="", phases=[], version="1"
     )
@@ -190,10 +193,27 @@ def test_the_index_page_lists_figures_that_disagree() -> None:
         run_id="r1",
         date="01.01.2026",
         summary="",
-        phases=[],
+        phases=_PHASES,
         version="1",
         consistency=res,
     )
     assert "Figures that disagree between reports" in page
-    assert "<strong>Key accounts</strong>: territory shows 200" in page
-    assert "MRR" not in page
+    # by report title and formatted value, not by table path
+    assert "<strong>Key accounts</strong>: Territory design shows 4, Sales potential 3" in page
+    kam = "<strong>Key accounts per key-account manager</strong>: R1: Territory design shows 1"
+    assert kam + ", Sales potential –" in page  # R1 has no key account in potential's list
+    assert "assignment[" not in page
+    assert "Monthly recurring revenue" not in page  # figures that agree or were skipped
+
+
+def test_the_alert_box_is_in_the_runs_language(tmp_path: Path) -> None:
+    _key_account_run(tmp_path, [True, True, True, True, False], 3)
+    res = check_run(tmp_path)
+    i18n.set_language("de", "de-CH")
+    try:
+        lines = alert_lines(res, {"potential": "Verkaufspotenzial", "territory": "Gebietsmodell"})
+    finally:
+        i18n.set_language(None)
+    by_label = {line["label"]: line["text"] for line in lines}
+    assert by_label["Schlüsselkunden"] == "Gebietsmodell zeigt 4, Verkaufspotenzial 3"
+    assert by_label["Schlüsselkunden pro Key-Account-Manager"].startswith("R1: Gebietsmodell zeigt")
