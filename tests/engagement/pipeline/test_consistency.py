@@ -12,6 +12,7 @@ from salesanalytics.engagement.pipeline.consistency import (
     SharedFigure,
     alert_lines,
     check_run,
+    house_text,
     load_figures,
     parse_number,
     read_source,
@@ -217,3 +218,56 @@ def test_the_alert_box_is_in_the_runs_language(tmp_path: Path) -> None:
     by_label = {line["label"]: line["text"] for line in lines}
     assert by_label["Schlüsselkunden"] == "Gebietsmodell zeigt 4, Verkaufspotenzial 3"
     assert by_label["Schlüsselkunden pro Key-Account-Manager"].startswith("R1: Gebietsmodell zeigt")
+
+
+def test_headlines_in_any_currency_and_number_format_read_as_the_patterns_are_written() -> None:
+    assert house_text("MRR USD 833'794 today", "en-CH", "USD") == "MRR CHF 833'794 today"
+    assert house_text("MRR CHF 833'794", "de-CH", "CHF") == "MRR CHF 833'794"
+    de = house_text(
+        "Potenzial 1,2 Mio. € gegenüber 833.794 € heute, 12,3 % am 31.12.2026", "de-DE", "EUR"
+    )
+    assert de == "Potenzial CHF 1.2 Mio. gegenüber CHF 833'794 heute, 12.3% am 31.12.2026"
+    assert (
+        house_text("braucht 35,0 FTE; MRR 1.234 $", "de-AT", "USD")
+        == "braucht 35.0 FTE; MRR CHF 1'234"
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "headline"),
+    [
+        ({"language": "en", "locale": "", "currency": "USD"}, "against USD 1'500 today"),
+        ({"language": "de", "locale": "de-DE", "currency": "EUR"}, "gegenüber 1.500 € heute"),
+    ],
+)
+def test_a_client_in_another_currency_is_checked_like_a_swiss_one(
+    tmp_path: Path, settings: dict, headline: str
+) -> None:
+    (tmp_path / "data" / "intake").mkdir(parents=True)
+    (tmp_path / "data" / "intake" / "settings.json").write_text(json.dumps(settings), "utf-8")
+    _write(
+        tmp_path, "potential", "account_potential", pd.DataFrame({"current_mrr": [1000.0, 500.0]})
+    )
+    _headlines(tmp_path, "potential", [f"Potential ... {headline}."])
+    mrr = {f["id"]: f for f in check_run(tmp_path)["figures"]}["mrr"]
+    assert mrr["status"] == "ok", mrr["message"]
+    assert i18n.language() == "en"  # the run's language was used for the check only
+    _write(
+        tmp_path, "potential", "account_potential", pd.DataFrame({"current_mrr": [1000.0, 600.0]})
+    )
+    mrr = {f["id"]: f for f in check_run(tmp_path)["figures"]}["mrr"]
+    assert mrr["status"] == "mismatch"
+
+
+def test_a_figure_its_owner_does_not_compute_is_skipped_not_an_error(tmp_path: Path) -> None:
+    # roles without a channel workload: no FTE need per role (NaN) and a headline without it
+    _write(
+        tmp_path,
+        "roles",
+        "headcount",
+        pd.DataFrame({"role": ["field", "tele"], "fte_needed": [float("nan")] * 2}),
+    )
+    _headlines(tmp_path, "roles", ["35.0 FTE in sales today."])
+    fig = {f["id"]: f for f in check_run(tmp_path)["figures"]}["sales_fte_needed"]
+    assert fig["status"] == "skipped"
+    assert "owns the figure does not show it" in fig["message"]
