@@ -770,6 +770,25 @@ class Transactions(BaseModel):
         return [c for c in dict.fromkeys([*cols, self.product_name]) if c]
 
 
+def _transactions_description(spec: Transactions, file: str, counts: dict[str, int]) -> Text:
+    """The derivation's description: lines read, left out and taken as won deals."""
+    nonpositive = (
+        Text(N_("; {n} invoices of zero or negative value left out"), {"n": counts["nonpositive"]})
+        if counts["nonpositive"]
+        else ""
+    )
+    return Text(
+        N_(
+            "Invoice lines {file}: {lines} lines, of which {duplicates} exact duplicates, "
+            "{cancellations} lines of cancellations (invoices starting with '{prefix}') and "
+            "{no_customer} lines without customer left out; {invoices} invoices of {customers} "
+            "customers taken as won deals (amount = sum of quantity x price of the lines"
+            "{nonpositive})."
+        ),
+        {**counts, "file": file, "prefix": spec.cancellation_prefix, "nonpositive": nonpositive},
+    )
+
+
 def tables_from_transactions(
     raw: pd.DataFrame, spec: Transactions, file: str = ""
 ) -> tuple[dict[str, pd.DataFrame], list[Derivation]]:
@@ -872,29 +891,17 @@ def tables_from_transactions(
         "products": schema.coerce_table("products", products),
         "opportunities": schema.coerce_table("opportunities", opps),
     }
-    nonpositive = (
-        Text(N_("; {n} invoices of zero or negative value left out"), {"n": int(nonpos.sum())})
-        if nonpos.any()
-        else ""
-    )
-    desc = Text(
-        N_(
-            "Invoice lines {file}: {lines} lines, of which {duplicates} exact duplicates, "
-            "{cancellations} lines of cancellations (invoices starting with '{prefix}') and "
-            "{no_customer} lines without customer left out; {invoices} invoices of {customers} "
-            "customers taken as won deals (amount = sum of quantity x price of the lines"
-            "{nonpositive})."
-        ),
+    desc = _transactions_description(
+        spec,
+        file,
         {
-            "file": file,
             "lines": n_lines,
             "duplicates": int(dup.sum()),
             "cancellations": int((cancelled & ~no_cust).sum()),
-            "prefix": spec.cancellation_prefix,
             "no_customer": int(no_cust.sum()),
             "invoices": len(opps),
             "customers": len(accounts),
-            "nonpositive": nonpositive,
+            "nonpositive": int(nonpos.sum()),
         },
     )
     return tables, [Derivation("deals_from_invoice_lines", "opportunities", len(opps), desc)]
