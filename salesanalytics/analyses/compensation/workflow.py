@@ -215,22 +215,8 @@ def evaluate_plans(
     start, end = period_bounds(as_of, cfg.period_months)
     notes: list[str] = []
     r = paid_reps(reps, notes)
-    deals = deal_credits(
-        opportunities,
-        contracts,
-        products,
-        start,
-        end,
-        as_of=end,
-        new_product_months=cfg.new_product_months,
-        multi_year_months=cfg.multi_year_months,
-    )
-    if deals.attrs.get("excluded"):
-        notes.append(
-            _("{n} won deal(s) without owner or amount not credited.").format(
-                n=deals.attrs["excluded"]
-            )
-        )
+    deals = _period_deals(opportunities, contracts, products, (start, end), cfg)
+    _note_excluded(deals, notes)
     owner_before = accounts[["account_id", "owner_id"]].rename(columns={"owner_id": "rep_id"})
     pairs = portfolio_owners(owner_before, contracts, reps)
     actuals = portfolio_actuals(contracts, activities, pairs, start, end)
@@ -240,16 +226,7 @@ def evaluate_plans(
         deals["customer"] = deals["account_id"].map(customer).astype("string")
     # quotas are set on the prior period (same length, ending the day before this one)
     p_start, p_end = period_bounds(start - pd.Timedelta(days=1), cfg.period_months)
-    prior = deal_credits(
-        opportunities,
-        contracts,
-        products,
-        p_start,
-        p_end,
-        as_of=p_end,
-        new_product_months=cfg.new_product_months,
-        multi_year_months=cfg.multi_year_months,
-    )
+    prior = _period_deals(opportunities, contracts, products, (p_start, p_end), cfg)
     by_owner = {"paid": deals, "prior": prior}
     by_matrix = _credit_by_matrix(
         (current, proposed),
@@ -284,14 +261,7 @@ def evaluate_plans(
         {"current": res_cur, "proposed": res_new}, revenue, cfg.threshold, cfg.excellence
     )
     winners = winners_losers(res_cur.totals, res_new.totals, r)
-    perf = composite_attainment(res_new.payouts)
-    pfp = pd.concat(
-        [
-            pay_for_performance(res_cur.totals, perf).assign(plan="current"),
-            pay_for_performance(res_new.totals, perf).assign(plan="proposed"),
-        ],
-        ignore_index=True,
-    )
+    pfp = _pay_for_performance(res_cur, res_new)
     return Evaluation(
         period_start=start,
         period_end=end,
@@ -307,6 +277,49 @@ def evaluate_plans(
         deals=credited["proposed"],
         plans={"current": current, "proposed": proposed},
         notes=notes,
+    )
+
+
+def _note_excluded(deals: pd.DataFrame, notes: list[str]) -> None:
+    """Note the won deals left out of ``deals`` (without owner or amount), if any."""
+    if deals.attrs.get("excluded"):
+        notes.append(
+            _("{n} won deal(s) without owner or amount not credited.").format(
+                n=deals.attrs["excluded"]
+            )
+        )
+
+
+def _period_deals(
+    opportunities: pd.DataFrame,
+    contracts: pd.DataFrame,
+    products: pd.DataFrame | None,
+    bounds: tuple[pd.Timestamp, pd.Timestamp],
+    cfg: EvaluationSettings,
+) -> pd.DataFrame:
+    """The deal credits of one period (``bounds``: first and last day), as of its last day."""
+    start, end = bounds
+    return deal_credits(
+        opportunities,
+        contracts,
+        products,
+        start,
+        end,
+        as_of=end,
+        new_product_months=cfg.new_product_months,
+        multi_year_months=cfg.multi_year_months,
+    )
+
+
+def _pay_for_performance(res_cur: PayoutResult, res_new: PayoutResult) -> pd.DataFrame:
+    """Pay against performance under both plans, performance measured by the proposed plan."""
+    perf = composite_attainment(res_new.payouts)
+    return pd.concat(
+        [
+            pay_for_performance(res_cur.totals, perf).assign(plan="current"),
+            pay_for_performance(res_new.totals, perf).assign(plan="proposed"),
+        ],
+        ignore_index=True,
     )
 
 

@@ -14,8 +14,10 @@ import pytest
 from salesanalytics.analyses.channels import matrix as cm
 from salesanalytics.analyses.channels import model as channels
 from salesanalytics.analyses.channels import plots as chanplots
+from salesanalytics.analyses.funnel import model as funnel_model
 from salesanalytics.analyses.funnel.model import channel_group_funnels, deal_progress
 from salesanalytics.analyses.roles import model as roles
+from salesanalytics.analyses.territory import design as territory_design
 from salesanalytics.ingest import demo, intake
 
 MAVEN = Path(__file__).resolve().parents[2] / "data" / "real" / "maven_crm"
@@ -36,7 +38,9 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         t["channel_rates"],
         res.as_of,
     )
-    routing = cm.route_accounts(mix, t, res.as_of)
+    routing = cm.route_accounts(
+        mix, t, res.as_of, funnel=funnel_model, workload_model=territory_design
+    )
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
     return {"tables": t, "as_of": res.as_of, "mix": mix, "routing": routing, "truth": truth}
 
@@ -210,7 +214,9 @@ def test_funnels_per_channel_and_product_group(demo_run) -> None:
 def test_maven_export_computes_as_far_as_the_data_allows() -> None:
     res = intake.load_export(MAVEN, "maven-crm", quarantine=True)
     t = res.tables
-    r = cm.analyse_matrix(t, res.as_of, rules=cm.MatrixRules(size_basis="employees"))
+    r = cm.analyse_matrix(
+        t, res.as_of, rules=cm.MatrixRules(size_basis="employees"), funnel=funnel_model
+    )
     m = r.matrix
     assert r.segments.attrs["size_basis"] == "employees"
     series = set(t["products"]["product_group"].dropna())
@@ -307,7 +313,9 @@ def _tiny() -> dict[str, pd.DataFrame]:
 
 def test_thin_cells_follow_the_documented_rule() -> None:
     t = _tiny()
-    r = cm.analyse_matrix(t, "2024-06-30", rules=cm.MatrixRules(size_basis="employees"))
+    r = cm.analyse_matrix(
+        t, "2024-06-30", rules=cm.MatrixRules(size_basis="employees"), funnel=funnel_model
+    )
     m = r.matrix.set_index(["segment", "product_group"])
     assert (r.matrix["basis"] == "rule").all()
     assert m.loc[("New · large", "Complex"), "channel"] == "field"
@@ -318,7 +326,10 @@ def test_thin_cells_follow_the_documented_rule() -> None:
     assert m.loc[("New · small", "Complex"), "reason"].startswith("Too little data")
     # with a lower threshold the same cells are measured from the pooled deals
     r2 = cm.analyse_matrix(
-        t, "2024-06-30", rules=cm.MatrixRules(size_basis="employees", min_deals=2)
+        t,
+        "2024-06-30",
+        rules=cm.MatrixRules(size_basis="employees", min_deals=2),
+        funnel=funnel_model,
     )
     assert set(r2.matrix.loc[r2.matrix["customer_type"] == "new", "basis"]) <= {
         "measured",
@@ -340,9 +351,9 @@ def test_shrinkage_pulls_thin_cells_to_the_group_rate() -> None:
             "funnel": "new_business",
         }
     )
-    m = cm.cell_measures(deals, cm.MatrixRules(prior_deals=10, min_deals=30)).set_index(
-        "size_class"
-    )
+    m = cm.cell_measures(
+        deals, cm.MatrixRules(prior_deals=10, min_deals=30), funnel=funnel_model
+    ).set_index("size_class")
     pooled = 30 / 110
     assert m.loc["large", "win_rate_raw"] == 1.0
     assert m.loc["large", "win_rate"] == pytest.approx((10 + 10 * pooled) / 20)
