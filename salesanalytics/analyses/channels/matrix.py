@@ -1451,8 +1451,11 @@ def matrix_waves(
 
 
 def wave_effects(assignment: pd.DataFrame) -> pd.DataFrame:
-    """Moves per wave and cell: ``migration_wave, segment, product_group, current_channel,
-    channel, accounts, revenue, yearly_effect`` (from :func:`matrix_waves`)."""
+    """Moves per wave and cell (from :func:`matrix_waves`).
+
+    Columns ``migration_wave, segment, product_group, current_channel, channel, accounts, revenue,
+    yearly_effect``.
+    """
     m = assignment[assignment["migration_wave"].notna().to_numpy(bool)]
     g = (
         m.groupby(
@@ -1997,8 +2000,10 @@ def proposed_account_channel(
 
 
 def workbook_sheets(routing: Routing) -> dict[str, pd.DataFrame]:
-    """The sheets of the channel workbook, client words as headers: matrix with reasons,
-    account × product-group assignment with names, migration waves, workload per channel.
+    """The sheets of the channel workbook, client words as headers.
+
+    Matrix with reasons, account × product-group assignment with names, migration waves, workload
+    per channel.
 
     Written by :func:`salesanalytics.analyses.channels.plots.write_workbook`.
     """
@@ -2104,8 +2109,9 @@ def field_scope(accounts: pd.DataFrame, field_workload: pd.DataFrame | None) -> 
 
 
 def today_vs_proposed(account_channel: pd.DataFrame) -> pd.DataFrame:
-    """Accounts by today's channel (rows) and the channel carrying most of their business after
-    the matrix (columns): ``today, field, tele, online``.
+    """Accounts by today's channel (rows) and the channel carrying most of their business after it.
+
+    The channel after the matrix in the columns: ``today, field, tele, online``.
 
     Parameters
     ----------
@@ -2160,7 +2166,7 @@ TRACKING_COLUMNS = (
 
 
 def matrix_tracking(matrix: pd.DataFrame | None, group_rates: pd.DataFrame | None) -> pd.DataFrame:
-    """Cockpit view: does each product group sell where the matrix sends it?
+    """Cockpit view: whether each product group sells where the matrix sends it.
 
     Parameters
     ----------

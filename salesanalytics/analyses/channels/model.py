@@ -1212,8 +1212,10 @@ class ChannelMixSettings:
 
 
 def _with_field_capacity(rules: AssignmentRules, reps: pd.DataFrame) -> AssignmentRules:
-    """``rules`` with the field capacity of the active field and key-account reps where the rules
-    leave it at 0 (and the reps give capacity hours)."""
+    """``rules`` with the field capacity of the active field and key-account reps.
+
+    Only where the rules leave it at 0 (and the reps give capacity hours).
+    """
     if rules.field_capacity_hours == 0 and {"role", "capacity_hours"} <= set(reps.columns):
         rr = reps
         if "active" in rr.columns:

@@ -727,10 +727,11 @@ def prepare_model_table(
 def drop_constant_covariates(
     config: ModelConfig, df: pd.DataFrame
 ) -> tuple[ModelConfig, list[str]]:
-    """``config`` without the covariates that do not vary in ``df`` (fewer than two distinct
-    filled values), which no model can estimate: e.g. the contract term when every contract was
-    derived from a won deal with the same term. Returns the reduced config and the dropped
-    covariates' labels (for a note in the report).
+    """``config`` without the covariates that do not vary in ``df``.
+
+    A covariate with fewer than two distinct filled values cannot be estimated by any model: e.g.
+    the contract term when every contract was derived from a won deal with the same term. Returns
+    the reduced config and the dropped covariates' labels (for a note in the report).
 
     Raises
     ------
@@ -1294,9 +1295,11 @@ class OutOfTimeResult:
     folds: int = 0
 
     def validation(self, horizon_months: int = 6) -> dict[str, Any]:
-        """The validation figures for ``propensity_validation.json``: ``auc``, ``method``,
-        ``folds``, ``train_at``/``test_at`` (ISO dates, ``None`` under cross-validation),
-        ``n_train``, ``n_test``, ``horizon_months``."""
+        """The validation figures for ``propensity_validation.json``.
+
+        ``auc``, ``method``, ``folds``, ``train_at``/``test_at`` (ISO dates, ``None`` under
+        cross-validation), ``n_train``, ``n_test``, ``horizon_months``.
+        """
 
         def day(t: pd.Timestamp) -> str | None:
             return None if pd.isna(t) else t.date().isoformat()
@@ -1432,8 +1435,9 @@ def propensity_cross_validated(
     high: float = 0.9,
     medium: float = 0.7,
 ) -> OutOfTimeResult:
-    """Churn propensity of a single snapshot (a flat customer extract): logistic model validated
-    by ``folds``-fold cross-validation, scores for today's customers.
+    """Churn propensity of a single snapshot (a flat customer extract).
+
+    A logistic model validated by ``folds``-fold cross-validation, scores for today's customers.
 
     Parameters
     ----------
@@ -1498,8 +1502,10 @@ def propensity_cross_validated(
 
 
 def with_attributes(customers: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
-    """The customer table with a flat extract's attribute columns (joined on ``account_id``);
-    ``customers`` unchanged when there are none."""
+    """The customer table with a flat extract's attribute columns (joined on ``account_id``).
+
+    ``customers`` unchanged when there are none.
+    """
     if attributes is None:
         return customers
     require_columns(attributes, ["account_id"], "with_attributes(attributes)")
@@ -1524,9 +1530,12 @@ def survival_groups(
     max_levels: int = 8,
     limit: int = 3,
 ) -> list[tuple[str, str]]:
-    """The groupings worth a survival curve: the CRM groupings (:data:`SURVIVAL_GROUPS`) or, for
-    a flat extract, its attribute columns with 2 to ``max_levels`` values, each keeping those
-    with at least two groups of ``min_customers`` customers (at most ``limit``)."""
+    """The groupings worth a survival curve.
+
+    The CRM groupings (:data:`SURVIVAL_GROUPS`) or, for a flat extract, its attribute columns with 2
+    to ``max_levels`` values, each keeping those with at least two groups of ``min_customers``
+    customers (at most ``limit``).
+    """
     cands = (
         list(SURVIVAL_GROUPS)
         if attributes is None
@@ -1547,9 +1556,12 @@ def survival_groups(
 def churn_driver_config(
     table: pd.DataFrame, attributes: pd.DataFrame | None = None
 ) -> tuple[ModelConfig, list[str]]:
-    """The churn-driver model for ``table``: the canonical model (:func:`canonical_cox_config`)
-    without covariates that do not vary, or, for a flat extract, its attribute columns. Returns
-    the config and the labels of the covariates left out."""
+    """The churn-driver model for ``table`` and the labels of the covariates left out.
+
+    The canonical model (:func:`canonical_cox_config`) without covariates that do not vary, or, for
+    a flat extract, its attribute columns. Returns the config and the labels of the covariates left
+    out.
+    """
     if attributes is None:
         return drop_constant_covariates(canonical_cox_config(), table)
     cov = tuple(c for c in attributes.columns if c != "account_id")

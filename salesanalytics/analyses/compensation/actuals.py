@@ -468,8 +468,10 @@ English catalogue texts (:func:`credit_basis_text` gives one in the run's langua
 
 
 def credit_basis_text(basis: str, channel: Any = None) -> str:
-    """The :data:`CREDIT_BASIS` text of ``basis`` in the run's language, ``{channel}`` filled in
-    (the routed channel's name; ``routed`` when there is none)."""
+    """The :data:`CREDIT_BASIS` text of ``basis`` in the run's language, ``{channel}`` filled in.
+
+    ``{channel}`` is the routed channel's name; ``routed`` when there is none.
+    """
     ch = _(channel) if isinstance(channel, str) and channel else _("routed")
     return _(CREDIT_BASIS[basis]).format(channel=ch)
 
@@ -486,8 +488,9 @@ _BASIS_SHORT: dict[str, str] = {
 
 
 def serving_reps(contracts: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
-    """The tele and online rep serving each account: the rep of that channel who sold the
-    account's most recent contract in the channel.
+    """The tele and online rep serving each account.
+
+    The rep of that channel who sold the account's most recent contract in the channel.
 
     Parameters
     ----------
@@ -533,8 +536,9 @@ def route_credits(
     field_owner: pd.DataFrame,
     serving: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Deal credits assigned by the channel matrix: the channel that sells a product group to
-    an account earns the credit.
+    """Deal credits assigned by the channel matrix.
+
+    The channel that sells a product group to an account earns the credit.
 
     The routing is the channel phase's account × product group → channel table, read as it is
     (never decided here). For each credited deal, with the channel the matrix routes its
@@ -634,8 +638,11 @@ def route_credits(
 
 @dataclass
 class _RouteContext:
-    """What :func:`_credit_rows` looks up: each rep's channel, the creditable reps, the account's
-    tele/online rep (by account and channel), each rep's team and the team's reps per channel."""
+    """What :func:`_credit_rows` looks up.
+
+    Each rep's channel, the creditable reps, the account's tele/online rep (by account and channel),
+    each rep's team and the team's reps per channel.
+    """
 
     rep_channel: pd.Series
     known: set
@@ -679,9 +686,10 @@ def _credit_rows(rec: dict, ch: Any, owner: Any, ctx: _RouteContext) -> list[dic
 
 
 def credit_notes(deals: pd.DataFrame) -> pd.Series:
-    """How each rep's credit per measure was assigned, in words for the statement
-    (``"credit by the channel matrix: 9 deal(s) as the account's field owner, 3 sold by you in
-    the routed channel"``).
+    """How each rep's credit per measure was assigned, in words for the statement.
+
+    For example ``"credit by the channel matrix: 9 deal(s) as the account's field owner, 3 sold by
+    you in the routed channel"``.
 
     Parameters
     ----------

@@ -324,8 +324,10 @@ def _pay_for_performance(res_cur: PayoutResult, res_new: PayoutResult) -> pd.Dat
 
 
 def _deal_groups(opportunities: pd.DataFrame, product_groups: pd.Series | None) -> pd.Series:
-    """Product group per opportunity id (its product's group, ``product_groups``: per product
-    id)."""
+    """Product group per opportunity id (its product's group).
+
+    ``product_groups`` gives the group per product id.
+    """
     if product_groups is None or "product_id" not in opportunities.columns:
         return pd.Series(dtype="string")
     pid = pd.Series(
@@ -339,8 +341,10 @@ def _deal_groups(opportunities: pd.DataFrame, product_groups: pd.Series | None) 
 
 
 def credit_summary(ev: Evaluation) -> pd.DataFrame:
-    """How the proposed plan's deal credit was assigned: per basis (and routed channel), the
-    deals and their credited value (one measure of sales value, team leads' copies left out).
+    """How the proposed plan's deal credit was assigned.
+
+    Per basis (and routed channel), the deals and their credited value (one measure of sales value,
+    team leads' copies left out).
 
     Returns
     -------
@@ -375,9 +379,12 @@ def _credit_by_matrix(
     field_owner: pd.DataFrame,
     notes: list[str],
 ) -> dict[str, pd.DataFrame] | None:
-    """The deal credits (``by_owner``: paid and prior period) routed by the channel matrix when a
-    plan asks for it (``credit: channel_matrix``); ``None`` when no plan does, or, with a note,
-    when the channel phase did not run. ``tables``: opportunities, contracts."""
+    """The deal credits routed by the channel matrix when a plan asks for it.
+
+    Routes ``by_owner`` (paid and prior period) where a plan says ``credit: channel_matrix``;
+    ``None`` when no plan does, or, with a note, when the channel phase did not run. ``tables``:
+    opportunities, contracts.
+    """
     if not any(p.credit == "channel_matrix" for p in plans):
         return None
     if routing is None:
@@ -405,8 +412,11 @@ def _pay_on_prior_quotas(
     potential: pd.DataFrame | None,
     quota_growth: float,
 ) -> PayoutResult:
-    """Pay ``plan`` on ``period`` (deals, portfolio actuals, start, end) with ``auto`` quotas set
-    on the same plan paid on the ``prior`` period."""
+    """Pay ``plan`` on ``period`` with ``auto`` quotas set on the ``prior`` period.
+
+    ``period`` is (deals, portfolio actuals, start, end); the quotas come from the same plan paid on
+    the ``prior`` period.
+    """
     prior_deals, prior_actuals, p_start, p_end = prior
     history = compute_payouts(
         plan, reps, prior_deals, prior_actuals, p_start, p_end, potential=potential
@@ -450,8 +460,9 @@ def rep_potentials(
     owner_before: pd.DataFrame,
     assignment: pd.DataFrame | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Territory potential per rep before (today's owners ``account_id, rep_id``) and, with an
-    ``assignment``, after the new territories.
+    """Territory potential per rep before and, with an ``assignment``, after the new territories.
+
+    Before: today's owners (``account_id, rep_id``).
 
     Returns
     -------

@@ -322,8 +322,11 @@ def ytd_windows(as_of: str | pd.Timestamp) -> dict[str, tuple[pd.Timestamp, pd.T
 
 
 def _activity_weights(activities: pd.DataFrame) -> np.ndarray:
-    """How many activities each row stands for: 1 per row of the canonical table, the count
-    ``activities`` per row of the aggregation layer's ``rep_activity`` (rep x date x type)."""
+    """How many activities each row stands for.
+
+    1 per row of the canonical table, the count ``activities`` per row of the aggregation layer's
+    ``rep_activity`` (rep x date x type).
+    """
     if "activities" in activities.columns:
         return activities["activities"].to_numpy(dtype="float64")
     return np.ones(len(activities))
@@ -629,8 +632,11 @@ def _compiled(formula: str) -> tuple[Any, tuple[str, ...]]:
 
 
 def _eval(formula: str, frame: pd.DataFrame) -> np.ndarray:
-    """Evaluate a KPI formula (``+ - * /`` over measure names, checked by :class:`KpiDefinition`)
-    on the columns of ``frame`` as float arrays; division by zero and 0/0 give NaN."""
+    """Evaluate a KPI formula on the columns of ``frame`` as float arrays.
+
+    The formula is ``+ - * /`` over measure names, checked by :class:`KpiDefinition`; division by
+    zero and 0/0 give NaN.
+    """
     code, names = _compiled(formula)
     env = {n: frame[n].to_numpy(dtype="float64") for n in names}
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -1264,8 +1270,10 @@ class Controlling:
 
 
 def current_mrr(contracts: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.Series:
-    """MRR per account of the contracts active at ``as_of`` (``account_id, start_date, end_date,
-    mrr``)."""
+    """MRR per account of the contracts active at ``as_of``.
+
+    ``contracts``: ``account_id, start_date, end_date, mrr``.
+    """
     require_columns(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
     as_of = pd.Timestamp(as_of)
     active = (contracts["start_date"] <= as_of).fillna(False).to_numpy(bool) & ~(
@@ -1277,8 +1285,9 @@ def current_mrr(contracts: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.Series
 
 @dataclass(frozen=True, eq=False)
 class UpstreamResults:
-    """Other phases' outputs :func:`build_controlling` reads; each optional (a KPI that needs a
-    missing one is grey).
+    """Other phases' outputs :func:`build_controlling` reads.
+
+    Each optional (a KPI that needs a missing one is grey).
 
     Parameters
     ----------
@@ -1411,8 +1420,11 @@ def build_controlling(
 
 
 def first_entity(actuals: pd.DataFrame, level: str) -> str:
-    """The first ``level`` entity (by id) with at least one KPI that is not grey, as listed by
-    :func:`cockpit_entities`; the first of all if none has data (``""`` if there is none)."""
+    """The first ``level`` entity (by id) with at least one KPI that is not grey.
+
+    As listed by :func:`cockpit_entities`; the first of all if none has data (``""`` if there is
+    none).
+    """
     lv = actuals[actuals["level"].eq(level).fillna(False).to_numpy(bool)]
     with_data = lv[lv["status"].ne("grey").fillna(False).to_numpy(bool)]
     ids = sorted((with_data if len(with_data) else lv)["entity_id"].dropna().astype(str).unique())

@@ -1501,8 +1501,9 @@ def top_rows(
     ascending: bool = False,
     per: str | None = None,
 ) -> tuple[pd.DataFrame, str]:
-    """The ``n`` first rows of a long table for the report (the rest go to the workbook), and
-    a caption note saying how many are shown.
+    """The ``n`` first rows of a long table for the report and a caption note.
+
+    The rest go to the workbook; the note says how many are shown.
 
     Parameters
     ----------
@@ -1561,8 +1562,10 @@ def workbook_sheets(
     group_rates: pd.DataFrame | None = None,
     group_stages: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The funnel workbook's sheets: every row of the report's tables (the report shows the top
-    rows, :func:`top_rows`), one sheet each, ids kept (the writer puts names beside them).
+    """The funnel workbook's sheets: every row of the report's tables, one sheet each.
+
+    The report shows the top rows (:func:`top_rows`); ids are kept (the writer puts names beside
+    them).
 
     Parameters
     ----------
@@ -1588,8 +1591,10 @@ def workbook_sheets(
 
 
 def counts_table(counts: Mapping[str, int]) -> pd.DataFrame:
-    """The analysis' counts (:attr:`FunnelAnalysis.counts`) as a two-column table in client
-    words (``item``, ``count``)."""
+    """The analysis' counts (:attr:`FunnelAnalysis.counts`) as a two-column table.
+
+    In client words (``item``, ``count``).
+    """
     return pd.DataFrame(
         {
             "item": [_(COUNT_LABELS.get(k, str(k).replace("_", " "))) for k in counts],

@@ -99,16 +99,19 @@ def size_band(employees: pd.Series) -> pd.Series:
 
 
 def map_geography(accounts: pd.DataFrame) -> Geography:
-    """The geography the accounts' maps are drawn on: every country of the accounts
-    (``country``; Switzerland where there is none), see
-    :func:`salesanalytics.reference.geography.for_accounts`."""
+    """The geography the accounts' maps are drawn on.
+
+    Every country of the accounts (``country``; Switzerland where there is none), see
+    :func:`salesanalytics.reference.geography.for_accounts`.
+    """
     return for_accounts(accounts)
 
 
 def with_map_key(accounts: pd.DataFrame, g: Geography | None = None) -> pd.DataFrame:
-    """``accounts`` with a column ``map_key``: the key of its postal code on the map of ``g``
-    (default :func:`map_geography`): the postal code itself, or ``"DE-10115"`` when the map
-    spans several countries (Swiss and Austrian codes overlap).
+    """``accounts`` with a column ``map_key``: the key of its postal code on the map of ``g``.
+
+    ``g`` defaults to :func:`map_geography`; the key is the postal code itself, or ``"DE-10115"``
+    when the map spans several countries (Swiss and Austrian codes overlap).
 
     Parameters
     ----------
@@ -711,8 +714,11 @@ def potential_findings(result: PotentialResult) -> list[str]:
 
 
 def model_summary(result: PotentialResult) -> str:
-    """How the potential model was fitted, in words for the client: customers used, accounts
-    scored, the characteristics used and how many missing values were filled in."""
+    """How the potential model was fitted, in words for the client.
+
+    Customers used, accounts scored, the characteristics used and how many missing values were
+    filled in.
+    """
     from salesanalytics.present import formats
 
     info = result.info
