@@ -438,3 +438,39 @@ def test_matrix_tracking_without_a_channel_or_funnel_table_is_empty_with_its_col
     out = cm.matrix_tracking(None, None)
     assert out.empty
     assert tuple(out.columns) == cm.TRACKING_COLUMNS
+
+
+def test_territory_field_workload_takes_the_field_share_of_each_account() -> None:
+    fw = pd.DataFrame(
+        {
+            "activity_hours": [10.0, 20.0, 30.0],
+            "visits_per_year": [4.0, 8.0, 12.0],
+            "travel_hours": [2.0, 4.0, 6.0],
+            "workload_hours": [12.0, 24.0, 36.0],
+        },
+        index=pd.Index(["a", "b", "c"], dtype="string"),
+    )
+    per_acc = pd.DataFrame({"account_id": ["a", "b", "c"], "field_share": [1.0, 0.25, 0.0]})
+    asg = pd.DataFrame(
+        {"account_id": ["a", "a", "b", "c"], "key_account": [True, False, False, False]}
+    )
+    out = cm.territory_field_workload(fw, per_acc, asg)
+    assert out["field_share"].tolist() == [1.0, 0.25]  # c has no field work: left out
+    assert out["workload_hours"].tolist() == [12.0, 6.0]
+    assert out["visits_per_year"].tolist() == [4.0, 2.0]
+    assert out["key_account"].tolist() == [True, False]
+
+
+def test_segment_preferences_share_per_segment() -> None:
+    segs = pd.DataFrame({"account_id": ["a", "b", "c", "d"], "segment": ["S1", "S1", "S1", "S2"]})
+    acc = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c", "d"],
+            "channel_preference": ["online", "online", None, "tele"],
+        }
+    )
+    p = cm.segment_preferences(segs, acc)
+    assert p.loc["S1", "online"] == pytest.approx(2 / 3)
+    assert p.loc["S1", "none"] == pytest.approx(1 / 3)
+    assert p.loc["S2", "tele"] == 1.0
+    assert cm.segment_preferences(segs, acc.drop(columns="channel_preference")).empty
