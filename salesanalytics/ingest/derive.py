@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from salesanalytics.errors import MappingError
 from salesanalytics.ingest import schema
+from salesanalytics.ingest.problems import N_
 
 __all__ = [
     "DERIVATIONS",
@@ -173,11 +174,6 @@ class CustomerExtract(BaseModel):
         cols = [self.id, self.name, self.tenure, self.start_date, self.churned, self.churn_date]
         cols += [self.revenue, *self.attributes]
         return [c for c in dict.fromkeys(cols) if c]
-
-
-def N_(text: str) -> str:
-    """Mark ``text`` as a catalogue text, translated where a report shows it (docs/i18n.md)."""
-    return text
 
 
 def _english_number(n: float) -> str:
