@@ -30,8 +30,6 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +38,8 @@ if TYPE_CHECKING:  # pandas is imported when a table is read: the pipeline runne
 
     from salesanalytics.aggregate.catalogue import Aggregator
     from salesanalytics.aggregate.engine import EngineSettings
+
+from salesanalytics.present.deliverables import atomic_write_bytes
 
 __all__ = [
     "ENGINE_FILE",
@@ -50,10 +50,8 @@ __all__ = [
     "TRUTH_FILES",
     "Workspace",
     "apply_run_settings",
-    "atomic_write_bytes",
     "engine_settings",
     "place_truth",
-    "read_phase_tables",
     "scratch_dir",
     "write_engine_settings",
 ]
@@ -110,53 +108,6 @@ def scratch_dir(run_dir: str | os.PathLike[str], phase: str) -> Path:
     raise RuntimeError(f"cannot create a scratch folder in {base}")  # pragma: no cover
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def read_phase_tables(
-    run_dir: str | os.PathLike[str], phase: str, tables: Sequence[str]
-) -> tuple[pd.DataFrame, ...]:
-    """Tables of a finished phase, read once and cached while their files are unchanged.
-
-    Per-entity report templates (cockpits, pay statements) call this once per rep in the same
-    kernel; the Parquet files are read for the first one only.
-
-    Parameters
-    ----------
-    run_dir
-        The run folder.
-    phase
-        The phase whose outputs (``run_dir/data/<phase>/<table>.parquet``) are read.
-    tables
-        Table names, in the order returned.
-
-    Raises
-    ------
-    FileNotFoundError
-        If a table is missing, naming them and the command that writes them.
-    """
-    folder = Path(run_dir) / "data" / phase
-    paths = [folder / f"{t}.parquet" for t in tables]
-    missing = [p.name for p in paths if not p.exists()]
-    if missing:
-        raise FileNotFoundError(
-            f"{folder} lacks {', '.join(missing)}: run the {phase} phase first "
-            f"(`salesanalytics run --phase {phase}`)."
-        )
-    stamp = tuple(p.stat().st_mtime_ns for p in paths)
-    return _read_tables(str(folder.resolve()), tuple(tables), stamp)
-
-
 def apply_run_settings(run_dir: str | os.PathLike[str]) -> str:
     """Apply the run's settings written by the intake (``data/intake/settings.json``: the
     currency, the language and the locale) to the house style, so that every amount in a report
@@ -195,15 +146,6 @@ def engine_settings(run_dir: str | os.PathLike[str]) -> EngineSettings:
     if not path.is_file():
         return EngineSettings()
     return EngineSettings.model_validate(json.loads(path.read_text(encoding="utf-8")))
-
-
-@lru_cache(maxsize=8)
-def _read_tables(
-    folder: str, tables: tuple[str, ...], stamp: tuple[int, ...]
-) -> tuple[pd.DataFrame, ...]:
-    import pandas as pd
-
-    return tuple(pd.read_parquet(Path(folder) / f"{t}.parquet") for t in tables)
 
 
 class Workspace:

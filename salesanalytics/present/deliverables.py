@@ -38,6 +38,7 @@ __all__ = [
     "EXCEL_CELL_LIMIT",
     "FORMULA_PREFIXES",
     "MAX_STEM",
+    "atomic_write_bytes",
     "neutralise",
     "neutralise_frame",
     "safe_file_stem",
@@ -124,6 +125,24 @@ def _replace_atomically(path: Path, write: Callable[[Path], None]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename.
+
+    Parameters
+    ----------
+    path
+        Target file; its folder is created when missing. A file already there (also one that
+        another run shares through a hard link) is replaced, never changed in place.
+    data
+        The file's content.
+    """
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    _replace_atomically(path, write)
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, *, index: bool = False, **to_csv: Any) -> Path:

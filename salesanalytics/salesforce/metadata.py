@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from salesanalytics.engagement.workspace import atomic_write_bytes
 from salesanalytics.errors import InputFileError
+from salesanalytics.present.deliverables import atomic_write_bytes
 
 __all__ = [
     "API_VERSION",

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from salesanalytics.engagement.workspace import atomic_write_bytes
 from salesanalytics.errors import UserError
+from salesanalytics.present.deliverables import atomic_write_bytes
 
 try:  # pragma: no cover - always there on Linux and macOS
     import fcntl

@@ -79,11 +79,10 @@ from salesanalytics.engagement.workspace import (
     HEADLINES_FILE,
     TRUTH_DIR,
     WARNINGS_FILE,
-    atomic_write_bytes,
     place_truth,
     write_engine_settings,
 )
-from salesanalytics.present.deliverables import safe_file_stem
+from salesanalytics.present.deliverables import atomic_write_bytes, safe_file_stem
 from salesanalytics.present.i18n import check_locale, select_language, set_language
 from salesanalytics.present.i18n import gettext as _
 
