@@ -69,9 +69,11 @@ TRUTH_FILES: tuple[str, ...] = ("truth.json", "truth_accounts.parquet")
 
 
 def place_truth(source: str | os.PathLike[str], run_dir: str | os.PathLike[str]) -> list[str]:
-    """Copy a demo export's planted truths (:data:`TRUTH_FILES` beside the export) into the
-    run's analyst folder ``run_dir/analyst/truth/``; a client's export has none (nothing is
-    written). Each file is written to a new file and renamed into place.
+    """Copy a demo export's planted truths into the run's analyst folder.
+
+    The files are :data:`TRUTH_FILES` beside the export, copied to ``run_dir/analyst/truth/``; a
+    client's export has none (nothing is written). Each file is written to a new file and renamed
+    into place.
 
     Returns
     -------
@@ -109,11 +111,12 @@ def scratch_dir(run_dir: str | os.PathLike[str], phase: str) -> Path:
 
 
 def apply_run_settings(run_dir: str | os.PathLike[str]) -> str:
-    """Apply the run's settings written by the intake (``data/intake/settings.json``: the
-    currency, the language and the locale) to the house style, so that every amount in a report
-    is shown in the run's currency and locale and every text in its language; returns the
-    currency code. A run without them (older runs) is shown in CHF, in English.
-    Called by :class:`Workspace` and by the per-entity report readers (cockpits, statements).
+    """Apply the run's settings written by the intake to the house style; return the currency.
+
+    The settings (``data/intake/settings.json``: the currency, the language and the locale) make
+    every amount in a report shown in the run's currency and locale and every text in its language;
+    returns the currency code. A run without them (older runs) is shown in CHF, in English. Called
+    by :class:`Workspace` and by the per-entity report readers (cockpits, statements).
     """
     path = Path(run_dir) / "data" / "intake" / "settings.json"
     settings: dict[str, Any] = {}
@@ -238,9 +241,10 @@ class Workspace:
         return json.loads(path.read_text(encoding="utf-8"))
 
     def truth(self, name: str) -> Any:
-        """The demo's planted truth ``name`` (``truth``: the dict of ``truth.json``;
-        ``truth_accounts``: the per-account table) from the run's analyst folder
-        (:data:`TRUTH_DIR`), or None for a client's data (no planted truths). Demo checks are
+        """The demo's planted truth ``name`` from the run's analyst folder, or None for a client.
+
+        ``truth``: the dict of ``truth.json``; ``truth_accounts``: the per-account table; read from
+        :data:`TRUTH_DIR`; None for a client's data (no planted truths). Demo checks are
         analyst-only: the client's data folder never holds these files.
         """
         folder = self.run_dir / TRUTH_DIR
@@ -289,8 +293,10 @@ class Workspace:
         return path
 
     def warning(self, text: str) -> None:
-        """Record a warning the client must see (e.g. a target that cannot be met): the run
-        prints it on the command line and lists it with the phase's headlines in ``index.html``.
+        """Record a warning the client must see (e.g. a target that cannot be met).
+
+        The run prints it on the command line and lists it with the phase's headlines in
+        ``index.html``.
         """
         path = self.output_dir / WARNINGS_FILE
         items = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []

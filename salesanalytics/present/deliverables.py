@@ -61,8 +61,10 @@ _CUT_MARK = " [...]"
 
 
 def neutralise(value: Any) -> Any:
-    """A cell value safe for a spreadsheet: text starting with a formula character is prefixed
-    with ``'``; every other value (numbers included) is returned unchanged.
+    """A cell value safe for a spreadsheet.
+
+    Text starting with a formula character is prefixed with ``'``; every other value (numbers
+    included) is returned unchanged.
 
     >>> neutralise("=1+1"), neutralise("-Anna"), neutralise("Anna"), neutralise(-3)
     ("'=1+1", "'-Anna", 'Anna', -3)
@@ -146,8 +148,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, *, index: bool = False, **to_csv: Any) -> Path:
-    """Write ``df`` as a client CSV file (UTF-8, CRLF line ends), text cells neutralised
-    (:func:`neutralise_frame`).
+    """Write ``df`` as a client CSV file (UTF-8, CRLF line ends), text cells neutralised.
+
+    Cells are neutralised with :func:`neutralise_frame`.
 
     Parameters
     ----------
@@ -292,10 +295,10 @@ def _digest(text: str) -> str:
 
 
 def safe_file_stem(name: Any, max_len: int = MAX_STEM) -> str:
-    """A readable file name stem for an entity (rep, team, territory) that cannot leave its folder.
+    r"""A readable file name stem for an entity (rep, team, territory) that cannot leave its folder.
 
     Umlauts are transliterated (``ü`` -> ``ue``), other accents dropped (``é`` -> ``e``), every
-    run of other characters (``/``, ``\\``, ``..``, spaces, emoji, control characters) becomes
+    run of other characters (``/``, ``\``, ``..``, spaces, emoji, control characters) becomes
     one ``-``; letters, digits, ``_`` and ``-`` are kept with their case (CRM ids are
     case-sensitive). Names that are empty afterwards, consist of dots only, or are reserved by
     Windows (``CON``, ``NUL``, ``COM1``, ...) get a short hash of the original name; names longer

@@ -1,5 +1,7 @@
-"""Write a run's ``salesforce/`` folder: metadata (source format), Data Loader files, dry run,
-manifest and guide, from the phases' output tables in the run folder (never recomputed).
+"""Write a run's ``salesforce/`` folder.
+
+Metadata (source format), Data Loader files, dry run, manifest and guide, from the phases' output
+tables in the run folder (never recomputed).
 
 The folder holds the parts whose phases finished in the run:
 

@@ -1,5 +1,6 @@
-"""One set of numbers: a check, after every run, that every figure shown by more than one phase is
-the same everywhere.
+"""One set of numbers: every figure shown by more than one phase is the same everywhere.
+
+A check, after every run, that every figure shown by more than one phase is the same everywhere.
 
 The shared figures are declared as data (``config/shared_figures.yaml``): each figure names the
 phase that owns it first and then every other place it appears -- a Parquet table reduced to one

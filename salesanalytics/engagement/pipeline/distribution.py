@@ -37,8 +37,10 @@ _TRANSLIT = str.maketrans(
 
 
 def folder_name(text: str) -> str:
-    """A readable, portable file or folder name: umlauts written out, accents dropped, anything
-    but letters, digits, spaces, ``()._-`` replaced (``Zürich / Ost`` -> ``Zuerich - Ost``).
+    """A readable, portable file or folder name.
+
+    Umlauts written out, accents dropped, anything but letters, digits, spaces, ``()._-`` replaced
+    (``Zürich / Ost`` -> ``Zuerich - Ost``).
     """
     t = unicodedata.normalize("NFKD", str(text).translate(_TRANSLIT))
     t = "".join(ch for ch in t if not unicodedata.combining(ch))

@@ -1,5 +1,7 @@
-"""HTML reports: client version (no code, house style, self-contained, sanitised), analyst version
-(with code) and the run's ``index.html``.
+"""HTML reports: client version, analyst version and the run's ``index.html``.
+
+The client version has no code, the house style, is self-contained and sanitised; the analyst
+version shows the code.
 
 The client version is rendered with nbconvert's ``basic`` template (body only) and wrapped in our own
 page with inline CSS. It embeds images as data URIs and is sanitised with bleach (defence in depth:
@@ -150,8 +152,9 @@ def _is_widget(out: Any) -> bool:
 
 
 def _is_repr_only(out: Any) -> bool:
-    """An output that is nothing but a Python object's repr (``<Figure size ...>``, a widget's
-    ``VBox(children=...)``): code, not a result.
+    """An output that is nothing but a Python object's repr: code, not a result.
+
+    For example ``<Figure size ...>`` or a widget's ``VBox(children=...)``.
     """
     data = out.get("data")
     return out.get("output_type") in {"execute_result", "display_data"} and set(data or {}) <= {
@@ -170,8 +173,9 @@ def _output_text(out: Any) -> str:
 
 
 def _callout(text: str) -> str:
-    """Printed text (a finding written with ``print``) as a highlighted callout in the house
-    style: paragraphs at blank lines, lines starting with ``-`` or ``•`` as a list.
+    """Printed text (a finding written with ``print``) as a callout in the house style.
+
+    Paragraphs at blank lines, lines starting with ``-`` or ``•`` as a list.
     """
     parts = []
     for para in re.split(r"\n\s*\n", text.strip()):
@@ -199,8 +203,10 @@ def _drop_repeated_title(src_cells: list[Any], title: str) -> None:
 
 
 def _map_html(out: Any, maps: list[dict[str, Any]], token: str) -> str:
-    """An interactive map's place in the page: the live map (drawn by the embed script from the
-    data block that replaces the marker) and its static image for print.
+    """An interactive map's place in the page.
+
+    The live map (drawn by the embed script from the data block that replaces the marker) and its
+    static image for print.
     """
     data = out.get("data") or {}
     payload = data.get(MAP_MIME) or {}
@@ -236,9 +242,11 @@ def _map_block(entry: dict[str, Any]) -> str:
 def _client_notebook(  # noqa: C901 - one pass over the cells; split pending
     nb: Any, title: str = "", maps: list[dict[str, Any]] | None = None, token: str = ""
 ) -> Any:
-    """A copy of ``nb`` prepared for the client: no parameter cells, no stderr, no errors, no
-    interactive widgets (nor the text introducing them) and no object reprs; printed findings
-    become callouts; interactive maps become placeholders (their data collected in ``maps``).
+    """A copy of ``nb`` prepared for the client.
+
+    No parameter cells, no stderr, no errors, no interactive widgets (nor the text introducing them)
+    and no object reprs; printed findings become callouts; interactive maps become placeholders
+    (their data collected in ``maps``).
     """
     nb = copy.deepcopy(nb)
     cells = []
@@ -353,8 +361,9 @@ def _client_notebook(  # noqa: C901 - one pass over the cells; split pending
 
 @lru_cache(maxsize=256)
 def _markdown_cell_html(source: str) -> str:
-    """A Markdown cell rendered and sanitised (cached: per-entity reports repeat their template's
-    Markdown cells for every entity).
+    """A Markdown cell rendered and sanitised (cached).
+
+    Per-entity reports repeat their template's Markdown cells for every entity.
     """
     return sanitize_fragment(_markdown(source))
 
@@ -363,8 +372,10 @@ _local = threading.local()
 
 
 class _BodyExporter(HTMLExporter):
-    """``HTMLExporter`` without its BeautifulSoup pass over the whole page (alt texts, tab
-    indices), which costs more than the rendering itself on pages with embedded charts.
+    """``HTMLExporter`` without its BeautifulSoup pass over the whole page.
+
+    That pass (alt texts, tab indices) costs more than the rendering itself on pages with embedded
+    charts.
     """
 
     def from_notebook_node(  # type: ignore[override]
@@ -383,8 +394,10 @@ class _BodyExporter(HTMLExporter):
         return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
     def _validate_preprocessor(self, nbc: Any, preprocessor: Any) -> None:
-        """No schema validation after each preprocessor: the notebooks come straight from the
-        kernel (and ``_client_notebook``), and validating them cost a fifth of an export.
+        """No schema validation after each preprocessor.
+
+        The notebooks come straight from the kernel (and ``_client_notebook``), and validating them
+        cost a fifth of an export.
         """
 
 
@@ -434,8 +447,9 @@ def client_body(nb: Any, title: str = "") -> str:
 
 
 def page_scripts(body: str) -> list[str]:
-    """The project's own scripts a client page needs: the Bokeh library and the embed script
-    when the body holds an interactive map, else none.
+    """The project's own scripts a client page needs.
+
+    The Bokeh library and the embed script when the body holds an interactive map, else none.
     """
     if 'class="sa-imap-data"' not in body:
         return []
@@ -446,8 +460,9 @@ def page_scripts(body: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    """The page templates' environment; ``_()`` in a template is :func:`salesanalytics.present.i18n.gettext`
-    (the run's language).
+    """The page templates' environment.
+
+    ``_()`` in a template is :func:`salesanalytics.present.i18n.gettext` (the run's language).
     """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -631,8 +646,9 @@ def client_html(
 
 
 def warm_up() -> None:
-    """Create this thread's exporters and load the page template and style sheet (what the first
-    export of a run would otherwise pay for).
+    """Create this thread's exporters and load the page template and style sheet.
+
+    That is what the first export of a run would otherwise pay for.
     """
     _exporter("client")
     _exporter("analyst")

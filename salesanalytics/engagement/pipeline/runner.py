@@ -265,8 +265,9 @@ def options_from_project(
 
 
 def _client_html(*args: Any, **kw: Any) -> str:
-    """:func:`~salesanalytics.engagement.pipeline.report.client_html`, imported when first used (nbconvert and
-    bleach take a while to import, which would delay the start of the first kernel).
+    """:func:`~salesanalytics.engagement.pipeline.report.client_html`, imported when first used.
+
+    nbconvert and bleach take a while to import, which would delay the start of the first kernel.
     """
     from salesanalytics.engagement.pipeline.report import client_html
 
@@ -281,9 +282,10 @@ def _analyst_html(*args: Any, **kw: Any) -> str:
 
 
 def _preload() -> None:
-    """Import what the exports and per-entity listings need, in the export thread, while the
-    first kernel starts (imported on first use instead, nbconvert, bleach and pandas would stall
-    the run for a second or two between two phases).
+    """Import what the exports need, in the export thread, while the first kernel starts.
+
+    The exports and per-entity listings need nbconvert, bleach and pandas; imported on first use
+    instead, they would stall the run for a second or two between two phases.
     """
     import pandas  # noqa: F401
     import pyarrow.parquet  # noqa: F401
@@ -369,16 +371,19 @@ def _read_json(path: Path) -> Any:
 
 
 def _entity_file(entity_id: Any) -> str:
-    """A file name stem for an entity id (:func:`salesanalytics.present.deliverables.safe_file_stem`):
-    readable, umlauts transliterated, never a path or a reserved name, at most 80 characters.
+    """A file name stem for an entity id.
+
+    See :func:`salesanalytics.present.deliverables.safe_file_stem`: readable, umlauts
+    transliterated, never a path or a reserved name, at most 80 characters.
     """
     return safe_file_stem(entity_id)
 
 
 def _consistency(run_dir: Path) -> dict[str, Any]:
-    """The run's shared figures compared across phases
-    (:func:`salesanalytics.engagement.pipeline.consistency.check_run`); a check that cannot run is reported
-    as such instead of failing the run.
+    """The run's shared figures compared across phases.
+
+    See :func:`salesanalytics.engagement.pipeline.consistency.check_run`; a check that cannot run is
+    reported as such instead of failing the run.
     """
     from salesanalytics.engagement.pipeline.consistency import check_run
 
@@ -389,8 +394,9 @@ def _consistency(run_dir: Path) -> dict[str, Any]:
 
 
 def _distribute(run_dir: Path, results: Mapping[str, Any]) -> dict[str, Any]:
-    """Per-recipient folders of the personal reports
-    (:func:`salesanalytics.engagement.pipeline.distribution.build_distribution`).
+    """Per-recipient folders of the personal reports.
+
+    See :func:`salesanalytics.engagement.pipeline.distribution.build_distribution`.
     """
     from salesanalytics.engagement.pipeline.distribution import build_distribution
 
@@ -468,8 +474,10 @@ class _Runner:
         self.coverage_skip: dict[str, str] = {}
 
     def in_scope(self, opts: RunOptions) -> set[str]:
-        """Phases this run may execute: all, or for ``--phase`` the named ones, what they read
-        and (unless ``only``) what reads them; the others are reused or carried over.
+        """Phases this run may execute.
+
+        All, or for ``--phase`` the named ones, what they read and (unless ``only``) what reads
+        them; the others are reused or carried over.
         """
         wanted = [p.name for p in select_phases(self.all, list(opts.selected))]
         if not opts.selected:
@@ -496,9 +504,11 @@ class _Runner:
 
     # ------------------------------------------------------------ fingerprints
     def phase_params(self, phase: PhaseSpec) -> dict[str, Any]:
-        """The phase's parameters, with the project's own files (``PhaseSpec.project_files``,
-        e.g. ``territory_overrides.yaml``) filled in as absolute paths where the parameter is
-        empty and the project folder holds the file.
+        """The phase's parameters, with the project's own files filled in.
+
+        The project's own files (``PhaseSpec.project_files``, e.g. ``territory_overrides.yaml``) are
+        filled in as absolute paths where the parameter is empty and the project folder holds the
+        file.
         """
         params = dict(self.o.params.get(phase.name) or phase.params().model_dump(mode="json"))
         if self.o.project_dir is not None:
@@ -560,8 +570,10 @@ class _Runner:
         return comp
 
     def param_files(self, phase: PhaseSpec) -> dict[str, str]:
-        """Content digest of every file a file parameter of the phase names: editing the file
-        (a pay plan, the territory overrides) reruns the phase and those downstream.
+        """Content digest of every file a file parameter of the phase names.
+
+        Editing the file (a pay plan, the territory overrides) reruns the phase and those
+        downstream.
         """
         from salesanalytics.engagement.paramcheck import is_path_param
 
@@ -576,8 +588,10 @@ class _Runner:
         return out
 
     def load_history(self) -> None:
-        """Earlier runs' phase entries: by fingerprint (for reuse, newest run first), latest per
-        phase (for reasons) and those of the run ``latest`` points to (for carrying over).
+        """Earlier runs' phase entries.
+
+        By fingerprint (for reuse, newest run first), latest per phase (for reasons) and those of
+        the run ``latest`` points to (for carrying over).
         """
         self.cache: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.previous: dict[str, dict[str, Any]] = {}
@@ -623,11 +637,12 @@ class _Runner:
                     self.base_entries[name] = entry
 
     def priorities(self) -> dict[str, float]:
-        """Per phase: the expected seconds from its start to the end of the longest chain of
-        phases that depend on it (durations of the latest run that ran each phase, else the
-        phase's own estimate ``PhaseSpec.seconds``).
-        Phases ready at the same time start longest chain first, so the critical path of the
-        engagement (e.g. territory before churn) never waits for a side branch.
+        """Per phase: the expected seconds from its start to the end of its longest dependent chain.
+
+        The chain is the longest one of phases that depend on it (durations of the latest run that
+        ran each phase, else the phase's own estimate ``PhaseSpec.seconds``). Phases ready at the
+        same time start longest chain first, so the critical path of the engagement (e.g. territory
+        before churn) never waits for a side branch.
         """
         names = [p.name for p in self.phases]
         prio: dict[str, float] = {}
@@ -639,8 +654,10 @@ class _Runner:
 
     # ------------------------------------------------------------ phase steps
     def changed_outputs(self, run_id: str, name: str, entry: Mapping[str, Any]) -> list[str]:
-        """Output files of phase ``name`` in run ``run_id`` whose content no longer matches the
-        fingerprints recorded when the phase finished (empty: unchanged).
+        """Output files of phase ``name`` in run ``run_id`` whose content changed since it finished.
+
+        Those whose content no longer matches the fingerprints recorded when the phase finished
+        (empty: unchanged).
         """
         files = folder_fingerprint(self.base / run_id / "data" / name)
         if json_digest(files) == entry.get("output_fingerprint"):
@@ -671,8 +688,9 @@ class _Runner:
         return False
 
     def link_outputs(self, phase: PhaseSpec, run_id: str, entry: Mapping[str, Any]) -> None:
-        """Hard-link the outputs and reports of ``phase`` in run ``run_id`` into this run (all or,
-        on an error, none).
+        """Hard-link the outputs and reports of ``phase`` in run ``run_id`` into this run.
+
+        All or, on an error, none.
         """
         src = self.base / run_id
         staging = self.run_dir / STAGING / phase.name
@@ -714,8 +732,10 @@ class _Runner:
         self.log(f"{phase.name}: reused ({r.reason})")
 
     def carry_over(self, phase: PhaseSpec, comp: Mapping[str, Any]) -> bool:
-        """Carry ``phase`` over, out of date, from the run ``latest`` points to (a phase outside
-        a ``--phase`` selection whose inputs or parameters changed); False if that run lacks it.
+        """Carry ``phase`` over, out of date, from the run ``latest`` points to.
+
+        A phase outside a ``--phase`` selection whose inputs or parameters changed; False if that
+        run lacks it.
         """
         entry = self.base_entries.get(phase.name)
         if entry is None or not self.try_reuse(phase, [(self.base_run, entry)]):
@@ -753,8 +773,9 @@ class _Runner:
             self.bar.update(1)
 
     def place_truth(self, phase: PhaseSpec) -> None:
-        """A demo export's planted truths go to the run's analyst folder (``analyst/truth/``),
-        never to the client's data folder: the demo checks read them there. Recorded with the
+        """A demo export's planted truths go to the run's analyst folder (``analyst/truth/``).
+
+        Never to the client's data folder: the demo checks read them there. Recorded with the
         phase's reports, so that a reused intake brings its truths along.
         """
         src = self.o.source or (self.o.params.get(phase.name) or {}).get("source")
@@ -899,10 +920,12 @@ class _Runner:
         self.log(f"{phase.name}: ran in {r.seconds:.1f} s ({r.reason})")
 
     async def render_entities(self, phase: PhaseSpec) -> None:
-        """Render every per-entity report of ``phase``: all groups' entities form one job list,
-        worked off by one kernel, or by a second one (third, ...) while the list is long and a
-        worker slot is free. Each report depends only on its parameters, so which kernel renders
-        it does not change it; the listing keeps the entities' order.
+        """Render every per-entity report of ``phase``.
+
+        All groups' entities form one job list, worked off by one kernel, or by a second one (third,
+        ...) while the list is long and a worker slot is free. Each report depends only on its
+        parameters, so which kernel renders it does not change it; the listing keeps the entities'
+        order.
         """
         r = self.results[phase.name]
         t0 = time.perf_counter()
@@ -928,8 +951,9 @@ class _Runner:
             )
 
         def more_workers(seconds: float) -> None:
-            """Start another kernel while the work left per kernel is worth its start-up (a
-            kernel idle in the pool costs nothing to start; a new one several seconds).
+            """Start another kernel while the work left per kernel is worth its start-up.
+
+            A kernel idle in the pool costs nothing to start; a new one several seconds.
             """
             times.append(seconds)
             if len(times) < 3:  # the first report also pays the template's imports
@@ -1117,8 +1141,9 @@ class _Runner:
         self.bg.append(asyncio.ensure_future(coro))
 
     def export_salesforce(self) -> None:
-        """Write the run's ``salesforce/`` folder from the phases that finished (a partial run
-        writes the parts its phases allow; see :mod:`salesanalytics.salesforce`).
+        """Write the run's ``salesforce/`` folder from the phases that finished.
+
+        A partial run writes the parts its phases allow; see :mod:`salesanalytics.salesforce`.
         """
         done = [n for n, r in self.results.items() if r.status in {"ran", "reused"}]
         try:
@@ -1155,9 +1180,10 @@ class _Runner:
                 self.log(note)
 
     def write_deck(self) -> bool:
-        """Write the run's ``deck.pptx`` from its manifest (headlines, parameters) and phase
-        outputs (:mod:`salesanalytics.engagement.deck`); a deck that fails is logged and
-        recorded, never failing the run's reports.
+        """Write the run's ``deck.pptx`` from its manifest and phase outputs.
+
+        The manifest gives headlines and parameters (:mod:`salesanalytics.engagement.deck`); a deck
+        that fails is logged and recorded, never failing the run's reports.
         """
         try:
             from salesanalytics.engagement.deck import write_deck
@@ -1268,8 +1294,9 @@ class _Runner:
         os.chmod(self.run_dir / "index.html", 0o644)
 
     def coverage_rows(self) -> list[dict[str, str]]:
-        """The coverage matrix for the index page: one row per phase with its status and reason,
-        and one per analysis that does not simply run.
+        """The coverage matrix for the index page.
+
+        One row per phase with its status and reason, and one per analysis that does not simply run.
         """
         if not self.coverage:
             return []
@@ -1295,8 +1322,9 @@ class _Runner:
         return rows
 
     def load_coverage(self, phase: str) -> None:
-        """Read the coverage matrix ``phase`` (the intake) wrote, print it and note the phases
-        it skips (``salesanalytics.engagement.coverage``).
+        """Read the coverage matrix the intake wrote, print it and note the phases it skips.
+
+        See ``salesanalytics.engagement.coverage``.
         """
         from salesanalytics.engagement.coverage import SKIPPED, Coverage
 
