@@ -1347,7 +1347,28 @@ class _Runner:
         os.replace(tmp, link)
 
     # ------------------------------------------------------------ scheduling
-    async def run(self) -> RunResult:  # noqa: C901 - split pending
+    async def run(self) -> RunResult:
+        """Run the phases into a new run folder and write its manifest, index and deck."""
+        self._open_run()
+        ticker = asyncio.ensure_future(self._tick()) if self.bar is not None else None
+        status = "interrupted"
+        self.data_tasks: dict[asyncio.Task[None], PhaseSpec] = {}
+        self.report_tasks: dict[asyncio.Task[None], PhaseSpec] = {}
+        try:
+            await self.schedule()
+            self.export_salesforce()
+            status = (
+                "failed" if any(r.status == "failed" for r in self.results.values()) else "finished"
+            )
+        except OSError as exc:  # disk full, permissions: end the run with a clear message
+            self.fail_run(exc)
+            status = "failed"
+        finally:
+            status = await self._close_run(status, ticker)
+        return self._result(status)
+
+    def _open_run(self) -> None:
+        """Create the run folder, the kernel pool and the progress bar; note recovered runs."""
         self.t0 = time.perf_counter()
         self.started = _now()
         self.run_id, self.run_dir = _new_run_dir(self.base)
@@ -1387,57 +1408,53 @@ class _Runner:
                 bar_format="{l_bar}{bar:20}| {n_fmt}/{total_fmt} phases [{elapsed}]{postfix}",
                 dynamic_ncols=True,
             )
-        ticker = asyncio.ensure_future(self._tick()) if self.bar is not None else None
-        status = "interrupted"
-        self.data_tasks: dict[asyncio.Task[None], PhaseSpec] = {}
-        self.report_tasks: dict[asyncio.Task[None], PhaseSpec] = {}
-        try:
-            await self.schedule()
-            self.export_salesforce()
-            status = (
-                "failed" if any(r.status == "failed" for r in self.results.values()) else "finished"
-            )
-        except OSError as exc:  # disk full, permissions: end the run with a clear message
-            self.fail_run(exc)
-            status = "failed"
-        finally:
-            if ticker is not None:
-                ticker.cancel()
-            self.cancelling = True
-            unfinished = [t for t in (*self.data_tasks, *self.report_tasks) if not t.done()]
-            for t in unfinished:
-                t.cancel()
-            if unfinished:
-                await asyncio.gather(*unfinished, return_exceptions=True)
-            await self.pool.close()
-            for task in self.bg:
-                with contextlib.suppress(BaseException):
-                    await task
-            for fut in self.exports:
-                try:
-                    await asyncio.wrap_future(fut)
-                except OSError as exc:
-                    self.fail_run(exc)
-                    status = "failed"
-                except Exception as exc:
-                    self.log(f"report export failed: {exc}", always=True)
-                    self.error = self.error or f"a report could not be written: {exc}"
-                    status = "failed"
-            self.executor.shutdown(wait=True)
-            shutil.rmtree(self.run_dir / STAGING, ignore_errors=True)
-            if self.bar is not None:
-                self.bar.close()
-                self.bar = None
-            self.consistency = _consistency(self.run_dir)
-            self.distribution = _distribute(self.run_dir, self.results)
+
+    async def _close_run(self, status: str, ticker: asyncio.Future[None] | None) -> str:
+        """Stop what still runs, wait for the exports, write manifest, deck and index.
+
+        Returns the run's status (``failed`` when a write or an export failed).
+        """
+        if ticker is not None:
+            ticker.cancel()
+        self.cancelling = True
+        unfinished = [t for t in (*self.data_tasks, *self.report_tasks) if not t.done()]
+        for t in unfinished:
+            t.cancel()
+        if unfinished:
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        await self.pool.close()
+        for task in self.bg:
+            with contextlib.suppress(BaseException):
+                await task
+        for fut in self.exports:
             try:
-                self.write_manifest(status)
-                if self.write_deck():
-                    self.write_manifest(status)
-                self.write_index()
+                await asyncio.wrap_future(fut)
             except OSError as exc:
                 self.fail_run(exc)
                 status = "failed"
+            except Exception as exc:
+                self.log(f"report export failed: {exc}", always=True)
+                self.error = self.error or f"a report could not be written: {exc}"
+                status = "failed"
+        self.executor.shutdown(wait=True)
+        shutil.rmtree(self.run_dir / STAGING, ignore_errors=True)
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        self.consistency = _consistency(self.run_dir)
+        self.distribution = _distribute(self.run_dir, self.results)
+        try:
+            self.write_manifest(status)
+            if self.write_deck():
+                self.write_manifest(status)
+            self.write_index()
+        except OSError as exc:
+            self.fail_run(exc)
+            status = "failed"
+        return status
+
+    def _result(self, status: str) -> RunResult:
+        """Move ``latest`` to a finished run and log the run's outcome."""
         if status == "finished":
             try:
                 self.point_latest()
@@ -1486,78 +1503,21 @@ class _Runner:
             self.bar.refresh()
             await asyncio.sleep(1)
 
-    async def schedule(self) -> None:  # noqa: C901 - scheduler loop; split pending
+    async def schedule(self) -> None:
+        """Run every phase once its upstream data is ready, longest chain first, in worker slots.
+
+        A phase is skipped (coverage, failed upstream), reused, carried over or executed; a
+        phase with per-entity reports finishes when they are rendered.
+        """
         pending = list(self.phases)
-        data_tasks: dict[asyncio.Task[None], PhaseSpec] = self.data_tasks
-        report_tasks: dict[asyncio.Task[None], PhaseSpec] = self.report_tasks
         waiting: list[tuple[PhaseSpec, dict[str, Any]]] = []
         data_ready: set[str] = set()
         prio = self.priorities()
-        while pending or data_tasks or report_tasks or waiting:
-            progressed = True
-            while progressed:
-                progressed = False
-                for p in list(pending):
-                    ups = effective_reads(p, self.by_name)
-                    optional = {u for u, _ in p.optional_reads}
-                    if p.name in self.coverage_skip:
-                        r = self.results[p.name]
-                        r.status = "skipped"
-                        r.reason = self.coverage_skip[p.name]
-                        pending.remove(p)
-                        self.finish_phase(p)
-                        self.log(f"{p.name}: skipped ({r.reason})", always=True)
-                        progressed = True
-                        continue
-                    bad = [
-                        u
-                        for u in ups
-                        if self.results[u].status == "failed"
-                        or (self.results[u].status == "skipped" and u not in optional)
-                    ]
-                    if bad:
-                        r = self.results[p.name]
-                        r.status = "skipped"
-                        r.reason = f"upstream {bad[0]} {self.results[bad[0]].status}"
-                        pending.remove(p)
-                        self.finish_phase(p)
-                        self.log(f"{p.name}: skipped ({r.reason})", always=True)
-                        progressed = True
-                        continue
-                    if not all(
-                        u in data_ready or (u in optional and self.results[u].status == "skipped")
-                        for u in ups
-                    ):
-                        continue
-                    pending.remove(p)
-                    progressed = True
-                    comp = self.components(p)
-                    fp = json_digest(comp)
-                    if self.try_reuse(p, self.cache.get(f"{p.name}:{fp}", [])):
-                        self.mark_stale_readers(p, ups)
-                        data_ready.add(p.name)
-                        if "coverage" in p.writes:
-                            self.load_coverage(p.name)
-                        continue
-                    if p.name not in self.scope and self.carry_over(p, comp):
-                        data_ready.add(p.name)
-                        if "coverage" in p.writes:
-                            self.load_coverage(p.name)
-                        continue
-                    r = self.results[p.name]
-                    prev = self.previous.get(p.name)
-                    if not r.reason:
-                        r.reason = (
-                            _describe_change(prev.get("components") or {}, comp, self.reran)
-                            if prev
-                            else "no earlier result"
-                        )
-                    waiting.append((p, comp))
+        while pending or self.data_tasks or self.report_tasks or waiting:
+            while self._decide_pending(pending, waiting, data_ready):
+                pass
             waiting.sort(key=lambda pc: -prio[pc[0].name])  # stable: engagement order on ties
-            while waiting and len(data_tasks) + len(report_tasks) + self.extra_slots < self.workers:
-                p, comp = waiting.pop(0)
-                self.awaiting_kernel += 1
-                data_tasks[asyncio.ensure_future(self.execute_phase(p, comp))] = p
+            self._launch_waiting(waiting)
             # kernels wanted soon: tasks launched but not yet holding a kernel, phases waiting
             # for a slot, phases not decided yet (mostly downstream of running ones) and their
             # per-entity reports
@@ -1567,33 +1527,114 @@ class _Runner:
                 + sum(1 + len(p.per_entity) for p in pending)
             )
             self.pool.prefetch(expected)
-            if not data_tasks and not report_tasks:
+            if not self.data_tasks and not self.report_tasks:
                 if pending and not waiting:  # pragma: no cover - graph error guard
                     raise RuntimeError(f"phases cannot be scheduled: {[p.name for p in pending]}")
                 continue
             done, _ = await asyncio.wait(
-                set(data_tasks) | set(report_tasks), return_when=asyncio.FIRST_COMPLETED
+                set(self.data_tasks) | set(self.report_tasks), return_when=asyncio.FIRST_COMPLETED
             )
             for t in done:
-                if t in data_tasks:
-                    p = data_tasks.pop(t)
-                    t.result()
-                    r = self.results[p.name]
-                    if r.status == "ran":
-                        self.mark_stale_readers(p, effective_reads(p, self.by_name))
-                        data_ready.add(p.name)
-                        if "coverage" in p.writes:
-                            self.load_coverage(p.name)
-                        if p.per_entity:
-                            self.awaiting_kernel += len(p.per_entity)
-                            self.pool.prefetch(self.pool.wanted + len(p.per_entity))
-                            report_tasks[asyncio.ensure_future(self.render_entities(p))] = p
-                        else:
-                            self.finish_phase(p)
-                else:
-                    p = report_tasks.pop(t)
-                    t.result()
-                    self.finish_phase(p)
+                self._task_done(t, data_ready)
+
+    def _decide_pending(
+        self,
+        pending: list[PhaseSpec],
+        waiting: list[tuple[PhaseSpec, dict[str, Any]]],
+        data_ready: set[str],
+    ) -> bool:
+        """One pass over the pending phases: skip, reuse or queue those that can be decided.
+
+        Returns whether any phase was decided (another pass may then decide more).
+        """
+        progressed = False
+        for p in list(pending):
+            ups = effective_reads(p, self.by_name)
+            optional = {u for u, _ in p.optional_reads}
+            reason = self._skip_reason(p, ups, optional)
+            if reason is not None:
+                r = self.results[p.name]
+                r.status = "skipped"
+                r.reason = reason
+                pending.remove(p)
+                self.finish_phase(p)
+                self.log(f"{p.name}: skipped ({r.reason})", always=True)
+                progressed = True
+                continue
+            if not all(
+                u in data_ready or (u in optional and self.results[u].status == "skipped")
+                for u in ups
+            ):
+                continue
+            pending.remove(p)
+            progressed = True
+            comp = self.components(p)
+            if self._reused(p, ups, comp):
+                data_ready.add(p.name)
+                if "coverage" in p.writes:
+                    self.load_coverage(p.name)
+                continue
+            r = self.results[p.name]
+            prev = self.previous.get(p.name)
+            if not r.reason:
+                r.reason = (
+                    _describe_change(prev.get("components") or {}, comp, self.reran)
+                    if prev
+                    else "no earlier result"
+                )
+            waiting.append((p, comp))
+        return progressed
+
+    def _skip_reason(self, p: PhaseSpec, ups: Sequence[str], optional: set[str]) -> str | None:
+        """Why ``p`` is skipped (its core data is missing, an upstream phase failed), or None."""
+        if p.name in self.coverage_skip:
+            return self.coverage_skip[p.name]
+        bad = [
+            u
+            for u in ups
+            if self.results[u].status == "failed"
+            or (self.results[u].status == "skipped" and u not in optional)
+        ]
+        return f"upstream {bad[0]} {self.results[bad[0]].status}" if bad else None
+
+    def _reused(self, p: PhaseSpec, ups: Sequence[str], comp: dict[str, Any]) -> bool:
+        """Reuse ``p`` from an earlier run with the same fingerprint, or carry it over."""
+        if self.try_reuse(p, self.cache.get(f"{p.name}:{json_digest(comp)}", [])):
+            self.mark_stale_readers(p, ups)
+            return True
+        return p.name not in self.scope and self.carry_over(p, comp)
+
+    def _launch_waiting(self, waiting: list[tuple[PhaseSpec, dict[str, Any]]]) -> None:
+        """Start the first waiting phases while worker slots are free."""
+        while (
+            waiting
+            and len(self.data_tasks) + len(self.report_tasks) + self.extra_slots < self.workers
+        ):
+            p, comp = waiting.pop(0)
+            self.awaiting_kernel += 1
+            self.data_tasks[asyncio.ensure_future(self.execute_phase(p, comp))] = p
+
+    def _task_done(self, t: asyncio.Task[None], data_ready: set[str]) -> None:
+        """A phase's data task or its per-entity reports finished: release what waits on it."""
+        if t not in self.data_tasks:
+            p = self.report_tasks.pop(t)
+            t.result()
+            self.finish_phase(p)
+            return
+        p = self.data_tasks.pop(t)
+        t.result()
+        if self.results[p.name].status != "ran":
+            return
+        self.mark_stale_readers(p, effective_reads(p, self.by_name))
+        data_ready.add(p.name)
+        if "coverage" in p.writes:
+            self.load_coverage(p.name)
+        if p.per_entity:
+            self.awaiting_kernel += len(p.per_entity)
+            self.pool.prefetch(self.pool.wanted + len(p.per_entity))
+            self.report_tasks[asyncio.ensure_future(self.render_entities(p))] = p
+        else:
+            self.finish_phase(p)
 
 
 @dataclass(frozen=True)
