@@ -184,6 +184,8 @@ def _config_texts(pkg: Path, add: _Add) -> None:
                 add(text, path.relative_to(pkg.parent).as_posix())
     shared = yaml.safe_load((pkg / "config" / "shared_figures.yaml").read_text("utf-8")) or {}
     for fig in (shared.get("figures") or []) if isinstance(shared, dict) else []:
+        if isinstance(fig, dict) and isinstance(fig.get("label"), str):
+            add(fig["label"], "config/shared_figures.yaml (figure label)")
         for src in fig.get("sources", []) if isinstance(fig, dict) else []:
             if isinstance(src, dict) and isinstance(src.get("headline"), str):
                 add(src["headline"], "config/shared_figures.yaml (headline pattern)")
