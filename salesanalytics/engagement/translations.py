@@ -158,6 +158,8 @@ def _phase_texts(add: _Add) -> None:
             for text in (need.analysis, need.limitation, need.add):
                 if text:
                     add(text, f"phases/{phase.name}.py (coverage)")
+        for _upstream, effect in phase.optional_reads:
+            add(effect, f"phases/{phase.name}.py (without an upstream phase)")
     for table in ("LABELS", "VALUE_LABELS", "ROLE_LABELS"):
         for text in getattr(style, table).values():
             add(text, f"style.{table}")

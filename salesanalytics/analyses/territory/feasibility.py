@@ -108,31 +108,9 @@ def reachability(
                 "splittable": bool(split.iloc[i]),
             }
         )
-        over = np.flatnonzero(v > t_min * (1 + tolerance))
-        for j in over[np.argsort(-v[over])][:5]:
-            need = v[j] / t_min - 1
-            min_tol = max(min_tol, need) if not split.iloc[j] else min_tol
-            fix = (
-                _("split it into account groups")
-                if split.iloc[j]
-                else _("give its territory a larger share or widen the band to ±{band}").format(
-                    band=_pct(need)
-                )
-            )
-            problems.append(
-                _(
-                    "Unit {unit} alone holds {share} of the smallest territory's {metric} target: "
-                    "whichever territory takes it ends at least {need} above target. To reach "
-                    "±{tolerance}: {fix}."
-                ).format(
-                    unit=label.iloc[j],
-                    share=f"{v[j] / t_min:.0%}",
-                    metric=_metric(m),
-                    need=_pct(need),
-                    tolerance=f"{tolerance:.0%}",
-                    fix=fix,
-                )
-            )
+        found, need = _oversized_units(m, v, t_min, tolerance, label, split)
+        problems += found
+        min_tol = max(min_tol, need)
         band = 2 * tolerance * t_min
         wide = np.flatnonzero((v > band) & (v <= t_min * (1 + tolerance)))
         if len(wide):
@@ -144,23 +122,12 @@ def reachability(
                 ).format(n=len(wide), tolerance=f"{tolerance:.0%}", metric=_metric(m), names=names)
             )
         if locked_col and current_col:
-            lk = units[locked_col].fillna(False).astype(bool).to_numpy()
-            cur = units[current_col].astype("string")
-            per = pd.Series(v[lk]).groupby(cur[lk].to_numpy()).sum()
-            for t, s in per.items():
-                tgt = float(shares.get(str(t), np.nan) * total)
-                if np.isfinite(tgt) and s > tgt * (1 + tolerance):
-                    need = s / tgt - 1
-                    min_tol = max(min_tol, need)
-                    problems.append(
-                        _(
-                            "Territory {territory}: its locked units alone hold {share} of its "
-                            "{metric} target ({need} above). Unlock some of them or widen the "
-                            "band."
-                        ).format(
-                            territory=t, share=f"{s / tgt:.0%}", metric=_metric(m), need=_pct(need)
-                        )
-                    )
+            locked = units[locked_col].fillna(False).astype(bool).to_numpy()
+            found, need = _locked_overfill(
+                m, v, locked, units[current_col].astype("string"), shares, tolerance
+            )
+            problems += found
+            min_tol = max(min_tol, need)
     return {
         "feasible": not problems,
         "problems": problems,
@@ -168,6 +135,68 @@ def reachability(
         "min_tolerance": float(min_tol),
         "largest_units": pd.DataFrame(rows),
     }
+
+
+def _oversized_units(
+    m: str, v: np.ndarray, t_min: float, tolerance: float, label: pd.Series, split: pd.Series
+) -> tuple[list[str], float]:
+    """The five largest units over the smallest target's band on ``m``, and the tolerance forced."""
+    problems: list[str] = []
+    min_tol = 0.0
+    over = np.flatnonzero(v > t_min * (1 + tolerance))
+    for j in over[np.argsort(-v[over])][:5]:
+        need = v[j] / t_min - 1
+        min_tol = max(min_tol, need) if not split.iloc[j] else min_tol
+        fix = (
+            _("split it into account groups")
+            if split.iloc[j]
+            else _("give its territory a larger share or widen the band to ±{band}").format(
+                band=_pct(need)
+            )
+        )
+        problems.append(
+            _(
+                "Unit {unit} alone holds {share} of the smallest territory's {metric} target: "
+                "whichever territory takes it ends at least {need} above target. To reach "
+                "±{tolerance}: {fix}."
+            ).format(
+                unit=label.iloc[j],
+                share=f"{v[j] / t_min:.0%}",
+                metric=_metric(m),
+                need=_pct(need),
+                tolerance=f"{tolerance:.0%}",
+                fix=fix,
+            )
+        )
+    return problems, min_tol
+
+
+def _locked_overfill(
+    m: str,
+    v: np.ndarray,
+    locked: np.ndarray,
+    current: pd.Series,
+    shares: pd.Series,
+    tolerance: float,
+) -> tuple[list[str], float]:
+    """Territories whose locked units alone overfill their band on ``m``, and the tolerance forced."""
+    problems: list[str] = []
+    min_tol = 0.0
+    total = float(v.sum())
+    per = pd.Series(v[locked]).groupby(current[locked].to_numpy()).sum()
+    for t, s in per.items():
+        tgt = float(shares.get(str(t), np.nan) * total)
+        if np.isfinite(tgt) and s > tgt * (1 + tolerance):
+            need = s / tgt - 1
+            min_tol = max(min_tol, need)
+            problems.append(
+                _(
+                    "Territory {territory}: its locked units alone hold {share} of its "
+                    "{metric} target ({need} above). Unlock some of them or widen the "
+                    "band."
+                ).format(territory=t, share=f"{s / tgt:.0%}", metric=_metric(m), need=_pct(need))
+            )
+    return problems, min_tol
 
 
 def shortfall(
