@@ -64,14 +64,6 @@ IMPORT_EXCEPTIONS: dict[tuple[str, str], str] = {
         "analyses.territory.report",
         "present.style",
     ): "territory rewritten today (wt/territory): report -> plots",
-    (
-        "salesforce.export",
-        "engagement.workspace",
-    ): "salesforce export reads the run folder (atomic writes to move)",
-    (
-        "salesforce.metadata",
-        "engagement.workspace",
-    ): "salesforce export reads the run folder (atomic writes to move)",
 }
 
 # --- reading the source -----------------------------------------------------------------------
@@ -171,6 +163,10 @@ LAYERS: dict[str, tuple[tuple[str, ...], str]] = {
     "present": (
         ("present", "reference", "errors"),
         "present imports only reference, errors, itself",
+    ),
+    "runfolder": (
+        ("runfolder",),
+        "runfolder (reading a run's phase outputs) imports nothing of the package",
     ),
 }
 

@@ -1,5 +1,7 @@
-"""The intake phase in a run: write a loaded export into the run folder, evaluate the coverage of
-the engagement's phases on it, and the ``salesanalytics validate`` command.
+"""The intake phase in a run: the export into the run folder, coverage, ``validate``.
+
+Writes a loaded export into the run folder, evaluates the coverage of the engagement's phases on it,
+and holds the ``salesanalytics validate`` command.
 
 :mod:`salesanalytics.ingest.intake` loads an export (read, map, validate) and knows nothing of
 phases or run folders; this module hands it to the engagement.
@@ -163,8 +165,9 @@ def write_intake(
 
 
 def export_coverage(result: IntakeResult) -> Coverage:
-    """The coverage matrix of every phase of the engagement on this export (derivations
-    included): which phase and analysis runs, runs with limitations or is skipped, and why.
+    """The coverage matrix of every phase of the engagement on this export (derivations included).
+
+    Which phase and analysis runs, runs with limitations or is skipped, and why.
     """
     from salesanalytics.engagement.phases import all_phases
 

@@ -98,8 +98,11 @@ _MAX_VALUE_CHARS = 200
 
 
 def printable(text: Any, limit: int | None = _MAX_VALUE_CHARS) -> Any:
-    """``text`` safe to print: control and bidi characters escaped (NUL -> ``\\x00``), cut to
-    ``limit`` characters with the full length named. Non-text values are returned unchanged."""
+    r"""``text`` safe to print.
+
+    Control and bidi characters escaped (NUL -> ``\x00``), cut to ``limit`` characters with the
+    full length named. Non-text values are returned unchanged.
+    """
     if not isinstance(text, str):
         return text
     out = _UNPRINTABLE.sub(

@@ -658,8 +658,10 @@ def _order_rule(
     hint: str,
     labels: Any,
 ) -> pd.DataFrame:
-    """Problems for rows where date ``later`` is out of order with ``earlier``; the value names
-    both dates (``2001-03-01 (StartDate 2023-03-01)``)."""
+    """Problems for rows where date ``later`` is out of order with ``earlier``.
+
+    The value names both dates (``2001-03-01 (StartDate 2023-03-01)``).
+    """
     m = np.asarray(mask, dtype=bool)
     if not m.any():
         return _empty_problems()
@@ -770,9 +772,11 @@ class FutureRule:
 def _stage_history_problems(
     tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
 ) -> list[pd.DataFrame]:
-    """Stage history against its opportunity: a stage entered before the opportunity was
-    created (error), after a closed opportunity's close date, or after the opportunity's final
-    stage (warnings)."""
+    """Stage history against its opportunity.
+
+    A stage entered before the opportunity was created (error), after a closed opportunity's close
+    date, or after the opportunity's final stage (warnings).
+    """
     s, o = tables.get("opportunity_stages"), tables.get("opportunities")
     if not (
         s is not None
@@ -1039,8 +1043,11 @@ def check_date_order(
 
 
 def _postal_codes(countries: Iterable[str] | None = None) -> pd.DataFrame:
-    """Postal codes (``country`` column) of the given countries (default: every country with a
-    geography); a Swiss-only export never loads the other countries' files."""
+    """Postal codes (``country`` column) of the given countries.
+
+    Default: every country with a geography; a Swiss-only export never loads the other countries'
+    files.
+    """
     from salesanalytics.reference.geography import SUPPORTED_COUNTRIES
 
     wanted = SUPPORTED_COUNTRIES if countries is None else tuple(countries)
@@ -1116,8 +1123,10 @@ _PREFIX = r"^(?:(CH|LI|FL|DE|D|AT|A)\s*-\s*|CH\s*)"
 
 
 def _clean_codes(codes: pd.Series) -> pd.Series:
-    """Postal codes as digits: strips blanks, a country prefix (``CH-``, ``D-``, ``A-``, ``FL-``)
-    and an Excel ``.0``."""
+    """Postal codes as digits.
+
+    Strips blanks, a country prefix (``CH-``, ``D-``, ``A-``, ``FL-``) and an Excel ``.0``.
+    """
     txt = codes.astype("string").str.strip()
     if txt.str.fullmatch(r"\d{4,5}").fillna(True).all():
         return txt  # fast path: nothing to clean
@@ -1134,9 +1143,10 @@ def _prefix_country(codes: pd.Series) -> pd.Series:
 
 
 def row_countries(df: pd.DataFrame, table: str, default_country: str = "CH") -> pd.Series:
-    """Country (ISO alpha-2) of every row of ``accounts`` or ``reps``: the mapped country
-    column (already normalised by :func:`assign_countries`), else the postal code's prefix
-    (``D-80331``), else ``default_country``.
+    """Country (ISO alpha-2) of every row of ``accounts`` or ``reps``.
+
+    The mapped country column (already normalised by :func:`assign_countries`), else the postal
+    code's prefix (``D-80331``), else ``default_country``.
 
     Returns
     -------
@@ -1232,9 +1242,11 @@ def check_postal_codes(
     labels: Mapping[tuple[str, str], str] | None = None,
     postal_codes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Non-empty postal codes of accounts and reps that are not postal codes of their row's
-    country (warnings naming file, column, row, value and the country: Swiss and Austrian codes
-    overlap, so ``1010`` is valid in both, ``10115`` only in Germany)."""
+    """Non-empty postal codes of accounts and reps that are not postal codes of their row's country.
+
+    Warnings naming file, column, row, value and the country: Swiss and Austrian codes overlap, so
+    ``1010`` is valid in both, ``10115`` only in Germany.
+    """
     pcs = postal_codes if postal_codes is not None else _postal_codes()
     known = _country_keys(_ref_countries(pcs), pcs["postal_code"]).drop_duplicates()
     out = []
