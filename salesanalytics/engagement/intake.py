@@ -30,10 +30,18 @@ from salesanalytics.ingest.intake import IntakeResult, load_export
 from salesanalytics.ingest.problems import reword
 from salesanalytics.ingest.validation import ValidationReport
 from salesanalytics.present.deliverables import write_csv
+from salesanalytics.present.formats import label
 from salesanalytics.present.i18n import N_
 from salesanalytics.present.i18n import gettext as _
 
-__all__ = ["CHECK_LABELS", "export_coverage", "problem_table", "register_cli", "write_intake"]
+__all__ = [
+    "CHECK_LABELS",
+    "completeness_table",
+    "export_coverage",
+    "problem_table",
+    "register_cli",
+    "write_intake",
+]
 
 CHECK_LABELS: dict[str, str] = {
     "above_maximum": N_("Value too large"),
@@ -67,6 +75,28 @@ CHECK_LABELS: dict[str, str] = {
     "wrong_type": N_("Wrong type"),
 }
 """The data-quality checks in the reader's words (translated where shown)."""
+
+
+def completeness_table(report: ValidationReport, n: int = 25) -> pd.DataFrame:
+    """The least complete fields of the tables that have rows, labelled for the reader.
+
+    Parameters
+    ----------
+    report
+        The validation report of the intake (its ``completeness``: ``table``, ``column``,
+        ``rows``, ``filled``, ``share``).
+    n
+        How many fields.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``n`` fields with the smallest filled share, ``column`` as the field's label in the
+        run's language.
+    """
+    comp = report.completeness[report.completeness["rows"] > 0]
+    least = comp.sort_values("share", kind="stable").head(n)
+    return least.assign(column=least["column"].map(label))
 
 
 def problem_table(report: ValidationReport, examples: int = 3) -> pd.DataFrame:

@@ -165,6 +165,11 @@ def _phase_texts(add: _Add) -> None:
             add(text, f"style.{table}")
     for word in STATUS_WORDS:
         add(word, "index page")
+    from salesanalytics.ingest import schema
+
+    for table in schema.TABLES.values():  # the intake's completeness table shows every field
+        for column in table.column_names:
+            add(style.label(column), "schema (field labels of the intake's tables)")
 
 
 def _config_texts(pkg: Path, add: _Add) -> None:
