@@ -405,15 +405,17 @@ def propose(
         The plan, the capacity table (updated by :func:`plan_within_capacity`) and the
         proposal parameters with the count used (so that a rerun gives the same plan).
     """
-    from salesanalytics.analyses.territory.plan import run_scenario
+    from salesanalytics.analyses.territory.plan import run_scenario, scenario_arguments
 
     proposal = dict(proposal)
     if proposal.get("n_territories") is None and capacity is not None:
         rest = {k: v for k, v in proposal.items() if k != "n_territories"}
-        plan, capacity = plan_within_capacity(inputs, capacity, name=name, **rest)
+        plan, capacity = plan_within_capacity(
+            inputs, capacity, name=name, **scenario_arguments(rest)
+        )
         proposal["n_territories"] = int(capacity["n_territories_needed"].iloc[0])
         return plan, capacity, proposal
-    return run_scenario(inputs, **proposal, name=name), capacity, proposal
+    return run_scenario(inputs, **scenario_arguments(proposal), name=name), capacity, proposal
 
 
 def capacity_table(

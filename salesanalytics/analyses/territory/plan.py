@@ -31,8 +31,9 @@ Rules the design follows (and the report states):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -55,8 +56,11 @@ from salesanalytics.analyses.territory.feasibility import balance_bound, reachab
 from salesanalytics.analyses.territory.graph import build_unit_graph, planar_km
 from salesanalytics.analyses.territory.metrics import plan_quality, table_balance, table_quality
 from salesanalytics.analyses.territory.optimiser import (
+    Bases,
     SolverSettings,
+    Targets,
     TerritoryResult,
+    UnitColumns,
     design_territories,
     solver_settings,
 )
@@ -74,12 +78,14 @@ from salesanalytics.reference.geography import (
 __all__ = [
     "METRICS",
     "SCENARIO_SETTINGS",
+    "ScenarioSettings",
     "TerritoryInputs",
     "TerritoryPlan",
     "compare_plans",
     "pareto_front",
     "prepare_inputs",
     "run_scenario",
+    "scenario_arguments",
     "side_scenarios",
     "status_quo_plan",
     "territory_bases",
@@ -93,7 +99,28 @@ BOUND_MAX_VARIABLES = 400_000
 """Largest units x territories for which a plan that misses its band gets the LP bound (it
 says whether any plan could reach the band with these bases)."""
 
-SCENARIO_SETTINGS = SolverSettings(
+
+@dataclass(frozen=True)
+class ScenarioSettings(SolverSettings):
+    """How an engagement scenario (:func:`run_scenario`) searches: the optimiser's settings plus
+    two of the scenario's own.
+
+    Attributes
+    ----------
+    base_iter
+        Assignment LPs of the second step, which builds the territories around their reps'
+        bases with travel in the workload (0 = exchange LP and local search only).
+    bound
+        When a territory misses the tolerance, prove with the LP bound whether any plan could
+        reach it (:func:`~salesanalytics.analyses.territory.feasibility.balance_bound`); the
+        alternatives of the scenario report skip it (their table shows deviations only).
+    """
+
+    base_iter: int = 1
+    bound: bool = True
+
+
+SCENARIO_SETTINGS = ScenarioSettings(
     max_passes=100, time_limit=3600.0, max_iter=1, candidates=8, exchange_rounds=20
 )
 """Solver settings of an engagement scenario (:func:`run_scenario`): a generous time limit (a
@@ -649,24 +676,15 @@ def run_scenario(
     tolerance: float = 0.05,
     continuity_weight: float = 1.0,
     fte_scaled: bool = True,
-    seed: int | None = None,
     name: str | None = None,
     road_factor: float = ROAD_FACTOR,
     speed_kmh: float = SPEED_KMH,
     locked_accounts: Sequence[str] = (),
-    max_passes: int | None = None,
-    time_limit: float | None = None,
     travel_weight: float = 1.0,
-    max_iter: int | None = None,
     start: TerritoryPlan | None = None,
-    candidates: int | None = None,
-    exchange_rounds: int | None = None,
-    warm_start: str | None = None,
     centres_from: TerritoryPlan | None = None,
-    both_repairs: bool | None = None,
-    base_iter: int = 1,
     settings: SolverSettings | None = None,
-    bound: bool = True,
+    **legacy: Any,
 ) -> TerritoryPlan:
     """Optimise the field territories for one scenario and turn them into account owners.
 
@@ -682,70 +700,39 @@ def run_scenario(
         Weight of keeping customers with their current rep (0 = ignore, 1 = default, 4 = strong).
     fte_scaled
         Scale each territory's target by its rep's FTE (only when territories = reps).
-    seed
-        Seed of the optimiser's warm start.
-    max_passes, max_iter
-        Optimiser effort (see :func:`design_territories`); side scenarios can use less.
-    candidates
-        Nearest territory centres a unit may join in the assignment LP (fewer = faster LP).
-    exchange_rounds
-        Rounds of the boundary-exchange LP that balances every metric (see
-        :func:`design_territories`); side scenarios can use fewer.
-    warm_start
-        ``"current"``: start from today's territories; ``"kmeans"``: from compact regions
-        named after today's territories (less continuity, more compact).
-    both_repairs
-        Try both contiguity repairs (see :func:`design_territories`); side scenarios use one.
-    bound
-        When a territory misses the tolerance, prove with the LP bound whether any plan could
-        reach it (:func:`~salesanalytics.analyses.territory.feasibility.balance_bound`); the
-        alternatives of the scenario report skip it (their table shows deviations only).
-    centres_from
-        A plan whose territory centres seed the compact regions (instead of k-means++; for
-        another number of territories they are merged or added): much cheaper than a design
-        from scratch.
+    name
+        The plan's name (default: its count and tolerance).
+    road_factor, speed_kmh
+        Travel model: road km = straight-line km x ``road_factor``; driving speed.
+    locked_accounts
+        Accounts that keep their current rep.
+    travel_weight
+        When reps are matched to the new territories: weight of their travel from home against
+        the customer revenue they keep.
     start
         A plan with the same number of territories to start from (e.g. the main scenario):
         with ``max_iter=0`` only the local search adapts it to this scenario's tolerance and
         continuity weight, several times faster than designing from scratch.
-    base_iter
-        Assignment LPs of the second step, which builds the territories around their reps'
-        bases with travel in the workload (0 = exchange LP and local search only).
-    time_limit
-        Safety limit in CPU seconds per design step (the effort is bounded by ``max_passes``;
-        a run cut short by this limit may not be reproducible, so it is generous; counted in
-        CPU time, a shared, busy machine does not change the plan).
-    travel_weight
-        When reps are matched to the new territories: weight of their travel from home against
-        the customer revenue they keep.
+    centres_from
+        A plan whose territory centres seed the compact regions (instead of k-means++; for
+        another number of territories they are merged or added): much cheaper than a design
+        from scratch.
     settings
-        Solver settings (:class:`~salesanalytics.analyses.territory.optimiser.SolverSettings`; default
-        :data:`SCENARIO_SETTINGS`); ``seed``, ``max_passes``, ``time_limit``, ``max_iter``,
-        ``candidates``, ``exchange_rounds``, ``warm_start`` and ``both_repairs`` given as
-        keywords change single fields of it.
+        How hard the optimiser searches (:class:`ScenarioSettings`; default
+        :data:`SCENARIO_SETTINGS`; a plain
+        :class:`~salesanalytics.analyses.territory.optimiser.SolverSettings` gets the scenario
+        defaults of ``base_iter`` and ``bound``). Its ``time_limit`` is per design step (the
+        effort is bounded by ``max_passes``; a run cut short by this limit may not be
+        reproducible, so it is generous; counted in CPU time, a shared, busy machine does not
+        change the plan).
+    **legacy
+        Single settings as keywords (``seed=``, ``max_passes=``...), as in the earlier
+        signature: deprecated, use ``settings``.
     """
-    cfg = solver_settings(
-        settings or SCENARIO_SETTINGS,
-        **{
-            k: v
-            for k, v in {
-                "seed": seed,
-                "max_passes": max_passes,
-                "time_limit": time_limit,
-                "max_iter": max_iter,
-                "candidates": candidates,
-                "exchange_rounds": exchange_rounds,
-                "warm_start": warm_start,
-                "both_repairs": both_repairs,
-            }.items()
-            if v is not None
-        },
-    )
+    cfg = _scenario_settings(settings, legacy)
     fr = inputs.field_reps
-    n_reps = len(fr)
-    n = n_territories or n_reps
-    u = inputs.units
-    same = n == n_reps
+    n = n_territories or len(fr)
+    same = n == len(fr)
     ids = fr["rep_id"].astype(str).tolist() if same else None
     shares = (
         dict(zip(ids, fr["fte"].fillna(1.0).astype(float), strict=True))
@@ -753,52 +740,15 @@ def run_scenario(
         else None
     )
     # what the tolerance allows, before searching
-    pre_shares = shares if shares is not None else {f"T{i:03d}": 1.0 for i in range(n)}
-    reach = reachability(
-        u.assign(
-            _label=u["postal_code"].astype(str)
-            + (" " + u["place"].astype("string").fillna("") if "place" in u else ""),
-            _split=u["n_accounts"] > 1,
-        ),
-        METRICS,
-        pre_shares,
-        tolerance,
-        label_col="_label",
-        splittable_col="_split",
-        locked_col="locked" if same else None,
-        current_col="current" if same else None,
-    )
-    start_col = None
-    if start is not None and same:
-        st_ids = u["unit_id"].astype(str).map(start.unit_territory.astype(str))
-        u = u.assign(_start=st_ids.map(start.territory_rep).astype("string"))
-        if u["_start"].isin(ids).all():
-            start_col = "_start"
+    reach = _reach(inputs, shares if shares is not None else {f"T{i:03d}": 1.0 for i in range(n)},
+                   tolerance, same)  # fmt: skip
+    u, start_col = _start_units(inputs.units, start, ids, same)
     if start_col is not None and start is not None:
         # refine a plan: its territories, reps and bases stay; only the second step runs
-        ut = start.unit_territory.astype(str)
-        trep = dict(start.territory_rep)
-        first_seconds = 0.0
+        ut, trep, first_seconds = start.unit_territory.astype(str), dict(start.territory_rep), 0.0
     else:
-        ut, trep, first_seconds = _first_step(
-            inputs,
-            u,
-            n,
-            ids,
-            shares,
-            tolerance,
-            continuity_weight,
-            fte_scaled,
-            travel_weight,
-            centres_from,
-            replace(
-                cfg,
-                max_passes=min(cfg.max_passes, 20),
-                max_iter=cfg.max_iter if cfg.max_iter > 0 else 1,
-                exchange_rounds=min(cfg.exchange_rounds, 2),
-                both_repairs=False,
-            ),
-        )
+        first = _FirstStep(n, ids, shares, tolerance, continuity_weight, fte_scaled, travel_weight)
+        ut, trep, first_seconds = _first_step(inputs, u, first, centres_from, _rough(cfg))
     # second step: every territory now has its rep (or a suggested base when vacant); balance
     # the workload a rep really has -- service plus travel from their base -- and build the
     # territories around the bases
@@ -813,7 +763,7 @@ def run_scenario(
         same,
         road_factor,
         speed_kmh,
-        replace(cfg, max_iter=base_iter if start_col is None else 0),
+        replace(cfg, max_iter=cfg.base_iter if start_col is None else 0),
     )
     res2 = s2["result"]
     res2.summary["first_step_seconds"] = first_seconds
@@ -834,20 +784,92 @@ def run_scenario(
         fte_scaled,
         bases=s2["bases"],
     )
-    plan.feasibility = _feasibility(plan, reach, u, ut, tolerance, s2, bound=bound)
+    plan.feasibility = _feasibility(plan, reach, u, ut, tolerance, s2, bound=cfg.bound)
     return plan
+
+
+def _scenario_settings(
+    settings: SolverSettings | None, legacy: Mapping[str, Any]
+) -> ScenarioSettings:
+    """The scenario's settings: ``settings`` (default :data:`SCENARIO_SETTINGS`) as
+    :class:`ScenarioSettings`, with the deprecated single keywords of ``legacy`` applied."""
+    base = settings or SCENARIO_SETTINGS
+    if not isinstance(base, ScenarioSettings):
+        base = ScenarioSettings(**{f.name: getattr(base, f.name) for f in fields(base)})
+    changes = {k: v for k, v in legacy.items() if v is not None}
+    if changes:
+        warnings.warn(
+            f"keywords {sorted(changes)} of run_scenario are deprecated: pass "
+            "settings=ScenarioSettings(...) (or solver_settings(SCENARIO_SETTINGS, ...))",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    cfg = solver_settings(base, **changes)
+    assert isinstance(cfg, ScenarioSettings)
+    return cfg
+
+
+def _rough(cfg: ScenarioSettings) -> ScenarioSettings:
+    """The lighter settings of the first, rough design step."""
+    return replace(
+        cfg,
+        max_passes=min(cfg.max_passes, 20),
+        max_iter=cfg.max_iter if cfg.max_iter > 0 else 1,
+        exchange_rounds=min(cfg.exchange_rounds, 2),
+        both_repairs=False,
+    )
+
+
+def _reach(
+    inputs: TerritoryInputs, shares: dict[str, float], tolerance: float, same: bool
+) -> dict[str, Any]:
+    """What the tolerance allows before searching (:func:`reachability` on the units)."""
+    u = inputs.units
+    return reachability(
+        u.assign(
+            _label=u["postal_code"].astype(str)
+            + (" " + u["place"].astype("string").fillna("") if "place" in u else ""),
+            _split=u["n_accounts"] > 1,
+        ),
+        METRICS,
+        shares,
+        tolerance,
+        label_col="_label",
+        splittable_col="_split",
+        locked_col="locked" if same else None,
+        current_col="current" if same else None,
+    )
+
+
+def _start_units(
+    u: pd.DataFrame, start: TerritoryPlan | None, ids: list[str] | None, same: bool
+) -> tuple[pd.DataFrame, str | None]:
+    """The units with the start plan's territory (rep) per unit in ``_start``, when ``start``
+    can be refined (same territories as reps); else the units unchanged and ``None``."""
+    if start is None or not same:
+        return u, None
+    st_ids = u["unit_id"].astype(str).map(start.unit_territory.astype(str))
+    u = u.assign(_start=st_ids.map(start.territory_rep).astype("string"))
+    return u, ("_start" if u["_start"].isin(ids).all() else None)
+
+
+@dataclass(frozen=True)
+class _FirstStep:
+    """The scenario's problem as the first step needs it."""
+
+    n: int
+    ids: list[str] | None
+    shares: dict[str, float] | None
+    tolerance: float
+    continuity_weight: float
+    fte_scaled: bool
+    travel_weight: float
 
 
 def _first_step(
     inputs: TerritoryInputs,
     u: pd.DataFrame,
-    n: int,
-    ids: list[str] | None,
-    shares: dict[str, float] | None,
-    tolerance: float,
-    continuity_weight: float,
-    fte_scaled: bool,
-    travel_weight: float,
+    first: _FirstStep,
     centres_from: TerritoryPlan | None,
     cfg: SolverSettings,
 ) -> tuple[pd.Series, dict[str, str], float]:
@@ -856,19 +878,21 @@ def _first_step(
     fewer territories than reps, full-time reps first); a territory left without a rep is a
     vacancy. Returns the unit -> territory series, territory -> rep, seconds."""
     fr = inputs.field_reps
+    n, ids, fte_scaled = first.n, first.ids, first.fte_scaled
     same = ids is not None
     res = design_territories(
         u,
         n,
         metrics=METRICS,
-        tolerance=tolerance,
-        current_col="current" if same else None,
-        locked_col="locked" if same else None,
+        tolerance=first.tolerance,
+        columns=UnitColumns(
+            current_col="current" if same else None,
+            locked_col="locked" if same else None,
+            continuity_col="current_mrr",
+        ),
         edges=inputs.edges,
-        territory_ids=ids,
-        target_shares=shares,
-        continuity_col="current_mrr",
-        continuity_weight=continuity_weight if same else 0.0,
+        targets=Targets(territory_ids=ids, target_shares=first.shares),
+        continuity_weight=first.continuity_weight if same else 0.0,
         initial_centres=_known_centres(centres_from),
         settings=cfg,
     )
@@ -901,7 +925,7 @@ def _first_step(
         tshare if (same and fte_scaled) else None,
         rshare if (same and fte_scaled) else None,
         homes=fr[["rep_id", "home_latitude", "home_longitude"]],
-        travel_weight=travel_weight,
+        travel_weight=first.travel_weight,
         required=required,
     )
     # a territory the rough first design left without units still needs a rep or a vacancy
@@ -973,19 +997,27 @@ def _second_step(
         len(names),
         metrics=METRICS,
         tolerance=tolerance,
-        current_col="_current",
-        locked_col="locked" if locked_ok else None,
+        columns=UnitColumns(
+            current_col="_current",
+            locked_col="locked" if locked_ok else None,
+            start_col="_start",
+            continuity_col="current_mrr",
+        ),
         edges=inputs.edges,
-        territory_ids=names,
-        target_shares=t_shares,
-        metric_shares={"workload_hours": cap_share} if fte_scaled else None,
-        continuity_col="current_mrr",
+        targets=Targets(
+            territory_ids=names,
+            target_shares=t_shares,
+            metric_shares={"workload_hours": cap_share} if fte_scaled else None,
+        ),
+        bases=Bases(
+            locations=bases.rename(
+                columns={"base_latitude": "latitude", "base_longitude": "longitude"}
+            ),
+            travel=travel,
+            travel_metric="workload_hours",
+        ),
         continuity_weight=continuity_weight,
-        start_col="_start",
         settings=cfg,
-        bases=bases.rename(columns={"base_latitude": "latitude", "base_longitude": "longitude"}),
-        travel=travel,
-        travel_metric="workload_hours",
     )
     sh_p = np.array([(t_shares or {}).get(t, 1.0) for t in names])
     sh_w = np.array([cap_share[t] for t in names]) if fte_scaled else sh_p
@@ -1191,16 +1223,19 @@ def pareto_front(
             tolerance=tolerance,
             continuity_weight=w,
             fte_scaled=fte_scaled,
-            seed=seed,
             name=f"continuity {w:g}",
-            max_passes=max_passes,
-            max_iter=0 if start is not None else max_iter,
             start=start,
-            warm_start=ws,
             centres_from=done.get(pivot) if ws == "kmeans" else None,
-            exchange_rounds=exchange_rounds,
-            both_repairs=both_repairs,
-            bound=False,
+            settings=replace(
+                SCENARIO_SETTINGS,
+                seed=seed,
+                max_passes=max_passes,
+                max_iter=0 if start is not None else max_iter,
+                warm_start=ws,
+                exchange_rounds=exchange_rounds,
+                both_repairs=both_repairs,
+                bound=False,
+            ),
         )
     front = pd.DataFrame(
         [
@@ -1263,24 +1298,26 @@ def side_scenarios(
         One plan per valid offset, then the refined proposal.
     """
     n_main = int(plan.quality["n_territories"])
+    cfg = replace(
+        SCENARIO_SETTINGS,
+        seed=seed,
+        max_passes=max_passes,
+        exchange_rounds=3,
+        both_repairs=False,
+        bound=False,
+    )
     light: dict[str, Any] = {
         "continuity_weight": continuity_weight,
-        "seed": seed,
         "road_factor": road_factor,
         "speed_kmh": speed_kmh,
-        "max_passes": max_passes,
-        "exchange_rounds": 3,
-        "both_repairs": False,
-        "bound": False,
     }
     out = [
         run_scenario(
             inputs,
             n_main + off,
             tolerance=tolerance,
-            max_iter=2,
-            candidates=6,
             centres_from=plan,
+            settings=replace(cfg, max_iter=2, candidates=6),
             **light,
         )
         for off in offsets
@@ -1292,9 +1329,25 @@ def side_scenarios(
             n_main,
             tolerance=scenario_tolerance,
             fte_scaled=fte_scaled,
-            max_iter=0,
             start=plan,
+            settings=replace(cfg, max_iter=0),
             **light,
         )
     )
+    return out
+
+
+def scenario_arguments(proposal: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of :func:`run_scenario` from a flat record of a proposal.
+
+    The territory phase stores its proposal as plain values (``n_territories``,
+    ``tolerance``, ``continuity_weight``, ``fte_scaled``, ``road_factor``, ``speed_kmh``,
+    ``seed``, ``max_passes``; the run folder's ``design.json``); the fields of
+    :class:`ScenarioSettings` among them go into ``settings`` (based on
+    :data:`SCENARIO_SETTINGS`, or on a ``settings`` entry), the others stay.
+    """
+    names = {f.name for f in fields(ScenarioSettings)}
+    out = {k: v for k, v in proposal.items() if k not in names}
+    changes = {k: v for k, v in proposal.items() if k in names and v is not None}
+    out["settings"] = solver_settings(_scenario_settings(out.get("settings"), {}), **changes)
     return out
