@@ -41,21 +41,10 @@ LONG_FUNCTIONS: dict[str, str] = {
     "analyses.funnel.model:deal_progress": "funnel split pending (issue 13, analyses)",
     "analyses.potential.model:estimate_potential": "potential split pending (issue 13, analyses)",
     "analyses.potential.model:white_space_by_group": "potential split pending (issue 13)",
-    "analyses.territory.design:customer_units": "territory rewritten today (wt/territory)",
-    "analyses.territory.design:split_lumpy_units": "territory rewritten today (wt/territory)",
-    "analyses.territory.exact:exact_territories": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:_balance_search": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:_exchange_lp": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:design_territories": "territory rewritten today (wt/territory)",
-    "analyses.territory.plan:prepare_inputs": "territory rewritten today (wt/territory)",
-    "analyses.territory.plan:run_scenario": "territory rewritten today (wt/territory)",
 }
 
 MANY_PARAMETERS: dict[str, str] = {
     # module:function -> reason it still takes more than MAX_PARAMS parameters
-    "analyses.territory.exact:exact_territories": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:design_territories": "solver settings (wt/territory)",
-    "analyses.territory.plan:run_scenario": "solver settings (wt/territory)",
 }
 
 IMPORT_EXCEPTIONS: dict[tuple[str, str], str] = {
@@ -68,22 +57,6 @@ IMPORT_EXCEPTIONS: dict[tuple[str, str], str] = {
         "analyses.channels.matrix",
         "analyses.territory.design",
     ): "cross-analysis lookup: hand it in or move it to its owner",
-    (
-        "analyses.territory.report",
-        "IPython",
-    ): "territory rewritten today (wt/territory): report -> plots",
-    (
-        "analyses.territory.report",
-        "matplotlib",
-    ): "territory rewritten today (wt/territory): report -> plots",
-    (
-        "analyses.territory.report",
-        "present.maps",
-    ): "territory rewritten today (wt/territory): report -> plots",
-    (
-        "analyses.territory.report",
-        "present.style",
-    ): "territory rewritten today (wt/territory): report -> plots",
     (
         "salesforce.export",
         "engagement.workspace",

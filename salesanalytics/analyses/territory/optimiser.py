@@ -846,7 +846,7 @@ def _exchange_lp(st: _State, tighten: float = 0.5) -> dict[str, Any]:
     # variables: (unit, own territory) for every boundary unit, then (unit, neighbour territory)
     vu = np.r_[units, uu]
     vt = np.r_[asg[units], dd]
-    pos = np.searchsorted(units, vu)  # row of the unit in the assignment constraints
+    pos = np.asarray(np.searchsorted(units, vu))  # row of the unit in the assignment rows
     res = _exchange_solve(st, units, vu, vt, pos, tighten)
     if res is None:
         return {"planned": 0, "applied": 0}
@@ -2041,8 +2041,8 @@ def _setup(
     w = w_raw + 0.05 * (w_raw.mean() if w_raw.mean() > 0 else 1.0)  # empty units still matter a bit
     cval = np.clip(units[continuity_col or metrics[0]].to_numpy(dtype=float), 0, None)
     graph = build_unit_graph(ids, xy, edges)
-    targets = share_m * totals[None, :]
-    st = _State(xy, a, targets, tol, w, np.zeros(n), cur, locked, graph.neighbours())
+    target = share_m * totals[None, :]
+    st = _State(xy, a, target, tol, w, np.zeros(n), cur, locked, graph.neighbours())
     p = _Problem(
         ids, metrics, names, shares, share_m, cur, cur_lab, locked, cval, start, graph, c1, tol, w
     )
@@ -2054,11 +2054,11 @@ def _warm_start(
     p: _Problem,
     cfg: SolverSettings,
     units: pd.DataFrame,
-    cols: UnitColumns,
+    columns: UnitColumns,
     initial_centres: pd.DataFrame | None,
 ) -> str:
     """First plan: a given plan, today's territories, the bases, or compact k-means++ regions."""
-    coord_cols, planar = cols.coord_cols, cols.planar
+    coord_cols, planar = columns.coord_cols, columns.planar
     cur, locked, k = p.cur, p.locked, st.k
     has_current = (cur >= 0).sum() > 0 and len(set(cur[cur >= 0])) == k
     if p.start is not None:

@@ -53,7 +53,7 @@ from salesanalytics.analyses.territory.design import (
     workload_segment,
 )
 from salesanalytics.analyses.territory.feasibility import balance_bound, reachability, shortfall
-from salesanalytics.analyses.territory.graph import build_unit_graph, planar_km
+from salesanalytics.analyses.territory.graph import UnitGraph, build_unit_graph, planar_km
 from salesanalytics.analyses.territory.metrics import plan_quality, table_balance, table_quality
 from salesanalytics.analyses.territory.optimiser import (
     Bases,
@@ -241,10 +241,9 @@ def prepare_inputs(
         Travel model: road km = haversine km x ``road_factor``; driving speed.
     key_account_share
         Share of largest accounts flagged as key accounts when no rep has the KAM role; only used
-        when ``potential`` carries no key-account list. When it has the columns ``key_account``
-        and ``key_account_manager_id`` (the potential phase's list,
-        :func:`salesanalytics.analyses.portfolio.model.flag_key_accounts`), exactly those accounts are carved
-        out and go to their proposed key-account manager.
+        when ``potential`` carries no key-account list (columns ``key_account`` and
+        ``key_account_manager_id``, :func:`salesanalytics.analyses.portfolio.model.flag_key_accounts`):
+        exactly those accounts are carved out and go to their proposed key-account manager.
     locked_postal_codes
         Postal codes that stay with their current rep.
     max_unit_share
@@ -275,6 +274,68 @@ def prepare_inputs(
     ValueError
         If there is no active field rep or no account with a Swiss postal code.
     """
+    _check_tables(accounts, potential, reps)
+    g = for_accounts(accounts) if geography is None else geography
+    swiss = isinstance(g, SwissPolygons)
+    acc, ka_list, n_no_potential = _join_potential(accounts, potential, g, swiss)
+    norms = _add_workload(acc, activities, reps, (road_factor, speed_kmh), workload)
+    acc["key_account"] = (
+        acc.pop("key_account_list").fillna(False).astype(bool)
+        if ka_list
+        else key_account_carve_out(acc, reps, share=key_account_share).to_numpy()
+    )
+    field_reps = _field_reps(reps)
+    field_ids = field_reps["rep_id"].astype(str).tolist()
+    scope = acc[~acc["key_account"]]
+    b = _build_units(
+        scope,
+        g,
+        field_ids,
+        locked_postal_codes,
+        customer_unit_share=customer_unit_share,
+        max_unit_share=max_unit_share,
+    )
+    units = b.units
+    acc["unit_id"] = acc["account_id"].map(b.account_unit).where(~acc["key_account"])
+    acc["unit_id"] = acc["unit_id"].astype("string")
+    if (units["n_accounts"] > 0).sum() == 0:
+        raise ValueError(
+            f"no account outside the key accounts has a postal code in {', '.join(g.countries)} "
+            f"({len(scope)} such accounts, {len(acc) - len(scope)} key accounts kept apart): "
+            "territories are built from postal codes; map the billing postal code (and country) "
+            "in the intake"
+        )
+    info = {
+        "n_accounts": len(acc),
+        "n_key_accounts": int(acc["key_account"].sum()),
+        "n_scope_accounts": len(scope),
+        "n_without_postal_code": units.attrs.get("n_without_postal_code", 0),
+        "n_without_potential": n_no_potential,
+        **_unit_info(b),
+        "n_field_reps": len(field_reps),
+        **_graph_info(b),
+        "total_workload_hours": float(units["workload_hours"].sum()),
+        "field_capacity_hours": float(field_reps["capacity_hours"].sum()),
+        "activity_window_years": norms.attrs.get("years"),
+        **_geography_info(g),
+    }
+    return TerritoryInputs(acc, units, b.edges, field_reps, reps, norms, info, b.postal_edges, g)
+
+
+def _field_reps(reps: pd.DataFrame) -> pd.DataFrame:
+    """The active field reps (ValueError when there is none)."""
+    active = reps["active"].fillna(True).astype(bool) if "active" in reps else True
+    field_reps = reps[(reps["role"] == "field") & active].copy().reset_index(drop=True)
+    if field_reps.empty:
+        raise ValueError(
+            "no active rep with role 'field' in the reps table: field territories need field reps "
+            "(check the role mapping, e.g. Sales_Role__c = 'Field Sales')"
+        )
+    return field_reps
+
+
+def _check_tables(accounts: pd.DataFrame, potential: pd.DataFrame, reps: pd.DataFrame) -> None:
+    """Raise KeyError naming the first table that lacks a required column."""
     for name, df, cols in (
         (
             "accounts",
@@ -295,8 +356,13 @@ def prepare_inputs(
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise KeyError(f"table '{name}' lacks column(s) {missing}; it has {list(df.columns)}")
-    g = for_accounts(accounts) if geography is None else geography
-    swiss = isinstance(g, SwissPolygons)
+
+
+def _join_potential(
+    accounts: pd.DataFrame, potential: pd.DataFrame, g: Geography, swiss: bool
+) -> tuple[pd.DataFrame, bool, int]:
+    """The accounts with their potential (missing = 0) and coordinates (missing: their postal
+    code's); whether the potential carries a key-account list; how many had no potential."""
     acc = accounts[
         ["account_id", "postal_code", "latitude", "longitude", "status", "owner_id"]
     ].copy()
@@ -321,39 +387,75 @@ def prepare_inputs(
     miss = acc["latitude"].isna() | acc["longitude"].isna()
     acc.loc[miss, "latitude"] = acc.loc[miss, "postal_code"].map(pc["latitude"]).astype("float64")
     acc.loc[miss, "longitude"] = acc.loc[miss, "postal_code"].map(pc["longitude"]).astype("float64")
+    return acc, ka_list, n_no_potential
+
+
+def _add_workload(
+    acc: pd.DataFrame,
+    activities: pd.DataFrame | ActivityEffort,
+    reps: pd.DataFrame,
+    travel: tuple[float, float],
+    workload: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """Add every account's segment and field workload to ``acc`` (in place); the norms.
+
+    The workload is measured with the activity norms and the ``travel`` model (road factor,
+    speed), or taken from ``workload`` when it is given.
+    """
     seg = workload_segment(acc)
     seg.index = acc["account_id"]
     norms = activity_norms(activities, seg, channel="field")
-    wl = account_workload(acc, seg, norms, reps, road_factor=road_factor, speed_kmh=speed_kmh)
+    wl = account_workload(acc, seg, norms, reps, road_factor=travel[0], speed_kmh=travel[1])
     if workload is not None:
-        cols = ["segment", "activity_hours", "visits_per_year", "travel_hours", "workload_hours"]
-        missing = [c for c in ["account_id", *cols] if c not in workload.columns]
-        if missing:
-            raise KeyError(
-                f"table 'workload' lacks column(s) {missing}; it has {list(workload.columns)}"
-            )
-        given = workload.assign(account_id=workload["account_id"].astype("string")).set_index(
-            "account_id"
-        )
-        aid = acc["account_id"].astype("string")
-        for c in cols:
-            v = aid.map(given[c])
-            wl[c] = (v if c == "segment" else v.astype("float64").fillna(0.0)).to_numpy()
+        _use_given_workload(wl, acc, workload)
     for c in ("segment", "activity_hours", "visits_per_year", "travel_hours", "workload_hours"):
         acc[c] = wl[c].to_numpy()
-    if ka_list:
-        acc["key_account"] = acc.pop("key_account_list").fillna(False).astype(bool)
-    else:
-        acc["key_account"] = key_account_carve_out(acc, reps, share=key_account_share).to_numpy()
-    active = reps["active"].fillna(True).astype(bool) if "active" in reps else True
-    field_reps = reps[(reps["role"] == "field") & active].copy().reset_index(drop=True)
-    field_ids = field_reps["rep_id"].astype(str).tolist()
-    if not field_ids:
-        raise ValueError(
-            "no active rep with role 'field' in the reps table: field territories need field reps "
-            "(check the role mapping, e.g. Sales_Role__c = 'Field Sales')"
+    return norms
+
+
+def _use_given_workload(wl: pd.DataFrame, acc: pd.DataFrame, workload: pd.DataFrame) -> None:
+    """Replace the measured workload ``wl`` (in place) by the one computed upstream."""
+    cols = ["segment", "activity_hours", "visits_per_year", "travel_hours", "workload_hours"]
+    missing = [c for c in ["account_id", *cols] if c not in workload.columns]
+    if missing:
+        raise KeyError(
+            f"table 'workload' lacks column(s) {missing}; it has {list(workload.columns)}"
         )
-    scope = acc[~acc["key_account"]]
+    given = workload.assign(account_id=workload["account_id"].astype("string")).set_index(
+        "account_id"
+    )
+    aid = acc["account_id"].astype("string")
+    for c in cols:
+        v = aid.map(given[c])
+        wl[c] = (v if c == "segment" else v.astype("float64").fillna(0.0)).to_numpy()
+
+
+@dataclass
+class _Units:
+    """The design units built from the accounts in scope, and their graphs."""
+
+    units: pd.DataFrame
+    edges: pd.DataFrame
+    account_unit: pd.Series
+    postal_edges: pd.DataFrame
+    poly_edges: pd.DataFrame
+    pgraph: UnitGraph
+    graph: UnitGraph
+    n_customer_units: int
+
+
+def _build_units(
+    scope: pd.DataFrame,
+    g: Geography,
+    field_ids: list[str],
+    locked_postal_codes: Sequence[str],
+    *,
+    customer_unit_share: float,
+    max_unit_share: float,
+) -> _Units:
+    """Postal-code units, customer units and split pieces of the accounts in ``scope``, with the
+    postal-code graph (maps) and the unit graph (the design)."""
+    swiss = isinstance(g, SwissPolygons)
     unit_pc = None if swiss else unit_postal_codes(g, scope["postal_code"].dropna())
     pc_units = postal_code_units(
         scope, field_ids, postal_codes=unit_pc, locked_postal_codes=locked_postal_codes
@@ -364,7 +466,6 @@ def prepare_inputs(
     poly_edges = g.neighbours(
         pc_units["unit_id"], pc_units["latitude"].to_numpy(), pc_units["longitude"].to_numpy()
     )
-    n_hosted = int(poly_edges.attrs.get("n_hosted", 0))
     # postal-code graph (maps): polygon neighbours and hosted codes (no Delaunay links needed)
     pgraph = build_unit_graph(
         pc_units["unit_id"].astype(str).to_numpy(),
@@ -381,8 +482,6 @@ def prepare_inputs(
         cu, rest, cu_edges, len(field_ids), field_ids, max_share=max_unit_share
     )
     account_unit = pd.concat([account_unit, customer_unit])
-    acc["unit_id"] = acc["account_id"].map(account_unit).where(~acc["key_account"])
-    acc["unit_id"] = acc["unit_id"].astype("string")
     graph = build_unit_graph(
         units["unit_id"].astype(str).to_numpy(),
         planar_km(units["latitude"].to_numpy(), units["longitude"].to_numpy()),
@@ -390,43 +489,55 @@ def prepare_inputs(
     )
     edges = graph.edge_frame(units["unit_id"].astype(str).to_numpy())
     edges.columns = ["postal_code_a", "postal_code_b"]
-    if (units["n_accounts"] > 0).sum() == 0:
-        raise ValueError(
-            f"no account outside the key accounts has a postal code in {', '.join(g.countries)} "
-            f"({len(scope)} such accounts, {len(acc) - len(scope)} key accounts kept apart): "
-            "territories are built from postal codes; map the billing postal code (and country) "
-            "in the intake"
-        )
-    info = {
-        "n_accounts": len(acc),
-        "n_key_accounts": int(acc["key_account"].sum()),
-        "n_scope_accounts": len(scope),
-        "n_without_postal_code": units.attrs.get("n_without_postal_code", 0),
-        "n_without_potential": n_no_potential,
+    return _Units(
+        units,
+        edges,
+        account_unit,
+        postal_edges,
+        poly_edges,
+        pgraph,
+        graph,
+        cu.attrs.get("n_customer_units", 0),
+    )
+
+
+def _geography_info(g: Geography) -> dict[str, Any]:
+    """The inputs summary's countries and where the neighbourhood comes from."""
+    swiss = isinstance(g, SwissPolygons)
+    return {
+        "countries": ", ".join(g.countries),
+        "neighbours_from": (
+            "polygons" if swiss else ("polygons and points" if g.has_polygons else "points")
+        ),
+    }
+
+
+def _unit_info(b: _Units) -> dict[str, Any]:
+    """The inputs summary's unit counts."""
+    units = b.units
+    return {
         "n_units": len(units),
         "n_postal_codes_split": units.attrs.get("n_split", 0),
         "n_account_pieces": units.attrs.get("n_pieces", 0),
-        "n_customer_units": cu.attrs.get("n_customer_units", 0),
+        "n_customer_units": b.n_customer_units,
         "n_units_with_accounts": int((units["n_accounts"] > 0).sum()),
         "n_postal_codes_with_accounts": int(
             units.loc[units["n_accounts"] > 0, "postal_code"].nunique()
         ),
-        "n_field_reps": len(field_reps),
-        "graph_polygon_edges": int(len(poly_edges) - n_hosted),
-        "graph_hosted_codes": n_hosted,
-        "graph_delaunay_edges": graph.n_delaunay,
-        "graph_bridges": graph.n_bridges,
-        "postal_graph_delaunay_edges": pgraph.n_delaunay,
-        "postal_graph_bridges": pgraph.n_bridges,
-        "total_workload_hours": float(units["workload_hours"].sum()),
-        "field_capacity_hours": float(field_reps["capacity_hours"].sum()),
-        "activity_window_years": norms.attrs.get("years"),
     }
-    info["countries"] = ", ".join(g.countries)
-    info["neighbours_from"] = (
-        "polygons" if swiss else ("polygons and points" if g.has_polygons else "points")
-    )
-    return TerritoryInputs(acc, units, edges, field_reps, reps, norms, info, postal_edges, g)
+
+
+def _graph_info(b: _Units) -> dict[str, Any]:
+    """The inputs summary's graph figures (polygon edges, hosted codes, Delaunay links, bridges)."""
+    n_hosted = int(b.poly_edges.attrs.get("n_hosted", 0))
+    return {
+        "graph_polygon_edges": int(len(b.poly_edges) - n_hosted),
+        "graph_hosted_codes": n_hosted,
+        "graph_delaunay_edges": b.graph.n_delaunay,
+        "graph_bridges": b.graph.n_bridges,
+        "postal_graph_delaunay_edges": b.pgraph.n_delaunay,
+        "postal_graph_bridges": b.pgraph.n_bridges,
+    }
 
 
 def _fte(fte: pd.Series, rep: str) -> float:
