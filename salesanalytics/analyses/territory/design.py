@@ -799,9 +799,11 @@ def salesforce_owner_changes(assignment: pd.DataFrame) -> pd.DataFrame:
 def write_excel(
     path: str | Path, sheets: dict[str, pd.DataFrame], names: Mapping[str, str] | None = None
 ) -> Path:
-    """Write the client workbook: one sheet per table (sheet names cut to Excel's 31 chars),
-    laid out for the client (:func:`salesanalytics.present.excel.sheet_layout`: words as headers,
-    ``names`` of ids beside them, number formats, frozen header row, column widths).
+    """Write the client workbook: one sheet per table, laid out for the client.
+
+    Sheet names are cut to Excel's 31 chars; the layout is
+    :func:`salesanalytics.present.excel.sheet_layout` (words as headers, ``names`` of ids beside
+    them, number formats, frozen header row, column widths).
 
     Delegates to :func:`salesanalytics.present.deliverables.write_excel`: missing values are empty
     cells, booleans TRUE/FALSE, numbers numbers, and text always text, neutralised against
@@ -937,8 +939,11 @@ def _chosen_customers(
 
 
 def _customer_unit_rows(c: pd.DataFrame, u: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
-    """One unit per chosen customer ``c`` (id ``<postal code>@<account id>``), placed at the
-    account (else its postal code) with the postal code's canton and place."""
+    """Make one unit per chosen customer ``c`` (id ``<postal code>@<account id>``).
+
+    The unit lies at the account (else at its postal code) and has the postal code's canton and
+    place.
+    """
     cpc = c["postal_code"].astype(str).to_numpy()
     cid = pd.array(
         [f"{p}@{a}" for p, a in zip(cpc, c["account_id"].astype(str), strict=True)],
@@ -970,9 +975,11 @@ def _customer_unit_rows(c: pd.DataFrame, u: pd.DataFrame, metrics: list[str]) ->
 def _take_out_customers(
     u: pd.DataFrame, new: pd.DataFrame, others: pd.DataFrame, reps: set[str], metrics: list[str]
 ) -> None:
-    """Subtract the customer units ``new`` from their postal codes in ``u`` (in place); a postal
-    code that lost customers belongs today to the field rep with most revenue left in
-    ``others`` (the accounts not carved out)."""
+    """Subtract the customer units ``new`` from their postal codes in ``u`` (in place).
+
+    A postal code that lost customers belongs today to the field rep with most revenue left in
+    ``others`` (the accounts not carved out).
+    """
     taken = new.groupby("postal_code")[[*metrics, "current_mrr", "n_accounts", "n_customers"]].sum()
     idx = u["unit_id"].astype(str)
     for col in taken.columns:
@@ -1137,8 +1144,11 @@ def _piece_ids(
 def _piece_units(
     a: pd.DataFrame, u: pd.DataFrame, metrics: list[str], field_reps: Sequence[str]
 ) -> pd.DataFrame:
-    """The pieces as units (the columns of ``u``): the sums of their accounts ``a`` (with
-    ``unit_id``), placed at their mean, today's owner the field rep with most revenue."""
+    """Make the pieces units with the columns of ``u``.
+
+    A piece sums its accounts ``a`` (with ``unit_id``), lies at their mean, and belongs today to the
+    field rep with most revenue.
+    """
     a = a.assign(is_customer=(a["status"] == "customer").astype(int))
     agg = a.groupby("unit_id").agg(
         **{mm: (mm, "sum") for mm in metrics},
@@ -1173,8 +1183,10 @@ def _piece_units(
 
 
 def _piece_edges(e: pd.DataFrame, pieces: pd.DataFrame) -> pd.DataFrame:
-    """Neighbour pairs with the pieces: a split postal code's edges go to each of its pieces;
-    pieces of one code are linked."""
+    """Give the pieces their neighbour pairs.
+
+    A split postal code's edges go to each of its pieces; pieces of one code are linked.
+    """
     kids = pieces.groupby("postal_code")["unit_id"].agg(list)
     ends = pd.unique(pd.concat([e["a"], e["b"]], ignore_index=True))
     whole = ends[~pd.Series(ends).isin(kids.index).to_numpy()]

@@ -210,8 +210,11 @@ def _loads(units: pd.DataFrame, metrics: list[str], fixed: Bases, k: int) -> np.
 
 
 class _Milp:
-    """The MILP's rows and bounds as they are built: ``x[u, t]`` at ``u * k + t`` (binary),
-    then the flow variables (continuous, added by :func:`_flow_rows`)."""
+    """The MILP's rows and bounds as they are built.
+
+    Variables: ``x[u, t]`` at ``u * k + t`` (binary), then the flow variables (continuous, added by
+    :func:`_flow_rows`).
+    """
 
     def __init__(self, nx: int) -> None:
         self.nx, self.nf = nx, 0
@@ -286,8 +289,10 @@ def _lock_bounds(
 
 
 def _flow_rows(lp: _Milp, graph: UnitGraph, d: np.ndarray) -> None:
-    """Contiguity: a single-commodity flow per territory from its root (the unit nearest its
-    base) along the arcs of ``graph`` to every unit of the territory.
+    """Add contiguity: a single-commodity flow per territory from its root.
+
+    The root is the unit nearest the territory's base; the flow runs along the arcs of ``graph`` to
+    every unit of the territory.
 
     Raises
     ------

@@ -255,8 +255,11 @@ def shortfall(
 
 
 def _assignment_rows(n: int, ui: np.ndarray, travel_load: np.ndarray | None) -> tuple[Any, Any]:
-    """Equality rows of the bound's LP: every unit shared out in full; with travel, the last
-    variable equals the travel metric's total over all variables."""
+    """Build the equality rows of the bound's LP.
+
+    Every unit is shared out in full; with travel, the last variable equals the travel metric's
+    total over all variables.
+    """
     import scipy.sparse as sp
 
     nv = len(ui)
@@ -284,8 +287,10 @@ def balance_bound(
     upper: float | None = None,
     steps: int = 4,
 ) -> dict[str, Any]:
-    """Whether any plan -- even one that splits every unit and ignores contiguity -- can reach
-    the tolerance, and if not, the least deviation any plan can reach (a proven lower bound).
+    """Prove whether any plan can reach the tolerance, else the least deviation any can.
+
+    Any plan -- even one that splits every unit and ignores contiguity; the least deviation is a
+    proven lower bound.
 
     The linear relaxation of the balance constraints (HiGHS through
     :func:`scipy.optimize.linprog`): every unit is shared out between the territories in any

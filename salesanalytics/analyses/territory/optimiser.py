@@ -163,8 +163,11 @@ class _State:
             self.T[:, self.ej] = shares * self.sums()[:, self.ej].sum()
 
     def violation(self, s: np.ndarray, t: np.ndarray | int | None = None) -> np.ndarray:
-        """Squared excess of the relative deviation over the tolerance (0 inside), summed over
-        metrics; ``s`` holds sums of territories ``t`` (default: all territories, in order)."""
+        """Squared excess of the relative deviation over the tolerance, summed over metrics.
+
+        Zero inside the tolerance; ``s`` holds sums of territories ``t`` (default: all territories,
+        in order).
+        """
         if t is None:
             t = np.arange(self.k)
         T, act = self.T[t], self.active[t]
@@ -216,9 +219,11 @@ def _kmeans_pp(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator) 
 
 
 def _adapt_centres(xy: np.ndarray, w: np.ndarray, cent: np.ndarray, k: int) -> np.ndarray:
-    """Centres of another plan adapted to ``k`` territories: while too many, the closest pair
-    is merged at its midpoint; while too few, the unit with the largest weighted squared
-    distance to every centre becomes one; then a few weighted Lloyd steps."""
+    """Adapt the centres of another plan to ``k`` territories.
+
+    While too many, the closest pair is merged at its midpoint; while too few, the unit with the
+    largest weighted squared distance to every centre becomes one; then a few weighted Lloyd steps.
+    """
     cent = np.asarray(cent, dtype=float).copy()
     while len(cent) > k:
         d = ((cent[:, None, :] - cent[None]) ** 2).sum(-1)
@@ -341,9 +346,11 @@ def _solve_lp(
 
 
 def _fill_by_graph(st: _State, graph: UnitGraph, core: np.ndarray) -> None:
-    """Give every non-core unit (no metric, not locked) the territory of its nearest core unit
-    along the neighbourhood graph (edge length = distance), so territories grow as connected
-    regions instead of following the straight-line Voronoi cells of their centres."""
+    """Give every non-core unit the territory of its nearest core unit along the graph.
+
+    Non-core units have no metric and are not locked; edge length = distance. Territories thus grow
+    as connected regions instead of following the straight-line Voronoi cells of their centres.
+    """
     from scipy.sparse.csgraph import dijkstra
 
     src = np.flatnonzero(core)
@@ -416,10 +423,13 @@ def _repair_contiguity(st: _State, graph: UnitGraph) -> int:
 
 
 def _regrow(st: _State, graph: UnitGraph) -> int:
-    """Contiguity repair that keeps balance: every piece of a territory cut off from its main
-    part is released, and the released units are handed out again by growing the territories
-    into them -- always the territory furthest below its target next, taking its cheapest
-    (nearest, least disruptive) neighbouring unit. Returns the number of units released."""
+    """Repair contiguity by releasing cut-off pieces and regrowing the territories into them.
+
+    Every piece of a territory cut off from its main part is released, and the released units are
+    handed out again by growing the territories into them -- always the territory furthest below its
+    target next, taking its cheapest (nearest, least disruptive) neighbouring unit; this keeps
+    balance. Returns the number of units released.
+    """
     import heapq
 
     comp = _components(st, graph)
@@ -477,8 +487,11 @@ def _regrow(st: _State, graph: UnitGraph) -> int:
 
 
 def _cut_units(st: _State, assign: np.ndarray) -> np.ndarray:
-    """Units whose departure would split their territory: the articulation points of every
-    territory's induced subgraph (iterative Hopcroft-Tarjan depth-first search, linear time)."""
+    """Find the units whose departure would split their territory.
+
+    The articulation points of every territory's induced subgraph (iterative Hopcroft-Tarjan
+    depth-first search, linear time).
+    """
     n = len(assign)
     if not st.contiguous:
         return np.zeros(n, dtype=bool)
@@ -531,7 +544,8 @@ def _connected_without(
     First checks that ``u``'s neighbours in ``t`` stay linked through their own neighbours (a
     cheap, sufficient test that settles almost every move); with ``local_only`` a move failing
     it is refused (conservative: contiguity is never broken), otherwise a BFS of the territory
-    decides."""
+    decides.
+    """
     if not st.contiguous:
         return True
     nbrs = st.nbrs
@@ -1234,8 +1248,10 @@ def _pair_milp(st: _State, passes: int, deadline: float, max_units: int = 80) ->
 
 
 def _territory_groups(st: _State, size: int) -> list[tuple[int, ...]]:
-    """Groups of ``size`` territories that can exchange units: connected on the territory
-    adjacency (with contiguity), or any ``size`` territories (without)."""
+    """List the groups of ``size`` territories that can exchange units.
+
+    Connected on the territory adjacency (with contiguity), or any ``size`` territories (without).
+    """
     from itertools import combinations
 
     if not st.contiguous:
@@ -1255,12 +1271,14 @@ def _territory_groups(st: _State, size: int) -> list[tuple[int, ...]]:
 
 
 def _group_milp(st: _State, size: int, deadline: float, max_units: int = 90) -> int:
-    """Re-divide the units of groups of ``size`` neighbouring territories optimally (a small
-    MILP on HiGHS each: least cost, every territory of the group within tolerance); kept when
-    cheaper and, with contiguity, every territory of the group stays connected. One pass over
-    all groups; returns the number of improved groups. (Pairs alone leave plans in which only
-    a chain of three territories can lower the cost: a unit moves from A to B while B hands
-    one on to C.)"""
+    """Re-divide the units of groups of ``size`` neighbouring territories optimally.
+
+    A small MILP on HiGHS each (least cost, every territory of the group within tolerance); kept
+    when cheaper and, with contiguity, every territory of the group stays connected. One pass over
+    all groups; returns the number of improved groups. (Pairs alone leave plans in which only a
+    chain of three territories can lower the cost: a unit moves from A to B while B hands one on to
+    C.)
+    """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     improved = 0
@@ -1332,7 +1350,7 @@ def _check_units(
     if missing:
         problems.append(
             f"units table lacks column(s) {missing}; it has {list(units.columns)}. "
-            "Pass the column names via id_col / coord_cols / metrics."
+            "Pass the column names via columns=UnitColumns(id_col=..., coord_cols=...) and metrics."
         )
         return problems
     if units[id_col].isna().any() or units[id_col].duplicated().any():
@@ -1409,8 +1427,10 @@ def _base_coordinates(
 
 @dataclass(frozen=True)
 class SolverSettings:
-    """How the optimiser searches -- not what it solves (that is the problem: units, metrics,
-    tolerances, edges, locks, today's plan, targets, bases, objective).
+    """How the optimiser searches -- not what it solves.
+
+    What it solves is the problem: units, metrics, tolerances, edges, locks, today's plan, targets,
+    bases, objective.
 
     One frozen value with today's defaults, shared by :func:`design_territories` and
     :func:`~salesanalytics.analyses.territory.plan.run_scenario` (which uses
@@ -1634,14 +1654,14 @@ def _problem_groups(
             solver[key] = value
         else:
             changes[group]["locations" if key == "bases" else key] = value
-    grouped = sorted(k for k in legacy if k in _LEGACY_GROUPS)
+    old = sorted(legacy)
     if isinstance(bases, pd.DataFrame):
         changes[Bases].setdefault("locations", bases)
-        bases, grouped = None, sorted([*grouped, "bases"])
-    if grouped:
+        bases, old = None, sorted([*old, "bases"])
+    if old:
         warnings.warn(
-            f"keywords {grouped} are deprecated: pass columns=UnitColumns(...), "
-            "targets=Targets(...) or bases=Bases(...)",
+            f"keywords {old} are deprecated: pass columns=UnitColumns(...), "
+            "targets=Targets(...), bases=Bases(...) or settings=SolverSettings(...)",
             DeprecationWarning,
             stacklevel=3,
         )
@@ -1829,9 +1849,11 @@ def _embed(
     edges: pd.DataFrame | None,
     contiguity: bool,
 ) -> pd.DataFrame:
-    """Units without coordinates: planar stand-ins ``_x``, ``_y`` from the distance matrix
-    (its first two principal components: units far apart in it lie far apart), used only for
-    the warm start and ties; the cost is the matrix itself."""
+    """Embed units without coordinates: planar stand-ins ``_x``, ``_y`` from the distance matrix.
+
+    Its first two principal components (units far apart in it lie far apart), used only for the warm
+    start and ties; the cost is the matrix itself.
+    """
     if distance is None:
         raise ValueError(
             "cannot design territories without coordinates (coord_cols=None) and without a "
@@ -2195,8 +2217,10 @@ def _balance_rounds(
 def _repair_and_balance(
     st: _State, p: _Problem, cfg: SolverSettings, deadline: float, stats: dict[str, Any]
 ) -> None:
-    """Contiguity, two ways, each followed by the balance rounds; the better plan is kept
-    (fewer territories outside the tolerance, then less excess)."""
+    """Repair contiguity two ways, each followed by the balance rounds; keep the better plan.
+
+    Better: fewer territories outside the tolerance, then less excess.
+    """
     graph = p.graph
     lp_plan = st.assign.copy()
     n_whole = _repair_contiguity(st, graph) if st.contiguous else 0
@@ -2224,8 +2248,11 @@ def _repair_and_balance(
 def _polish(
     st: _State, p: _Problem, cfg: SolverSettings, deadline: float, stats: dict[str, Any]
 ) -> None:
-    """Cost-lowering moves, swaps and (small instances) pair MILPs within the tolerance, then
-    a last balance pass (with travel, until the plan's travel targets settle)."""
+    """Polish: cost-lowering moves, swaps and pair MILPs, then a last balance pass.
+
+    Moves and swaps stay within the tolerance; pair MILPs run on small instances only; with travel,
+    the last balance pass repeats until the plan's travel targets settle.
+    """
     n = len(st.assign)
     stats["compactness_moves"] = _compact_search(st, passes=8, deadline=deadline)
     stats["compactness_swaps"] = 0

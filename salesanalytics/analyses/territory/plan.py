@@ -102,8 +102,9 @@ says whether any plan could reach the band with these bases)."""
 
 @dataclass(frozen=True)
 class ScenarioSettings(SolverSettings):
-    """How an engagement scenario (:func:`run_scenario`) searches: the optimiser's settings plus
-    two of the scenario's own.
+    """How an engagement scenario (:func:`run_scenario`) searches.
+
+    The optimiser's settings plus two of the scenario's own.
 
     Attributes
     ----------
@@ -193,8 +194,10 @@ class TerritoryPlan:
     """What the tolerance allows before the search (:func:`~salesanalytics.analyses.territory.feasibility.reachability`)."""
 
     def postal_territory(self) -> pd.Series:
-        """Territory per postal code (for maps): a split postal code shows the territory holding
-        most of its potential and workload."""
+        """Territory per postal code (for maps).
+
+        A split postal code shows the territory holding most of its potential and workload.
+        """
         u = self.units
         pc = u["postal_code"] if "postal_code" in u else u["unit_id"]
         t = u["unit_id"].astype(str).map(self.unit_territory.astype(str))
@@ -361,8 +364,11 @@ def _check_tables(accounts: pd.DataFrame, potential: pd.DataFrame, reps: pd.Data
 def _join_potential(
     accounts: pd.DataFrame, potential: pd.DataFrame, g: Geography, swiss: bool
 ) -> tuple[pd.DataFrame, bool, int]:
-    """The accounts with their potential (missing = 0) and coordinates (missing: their postal
-    code's); whether the potential carries a key-account list; how many had no potential."""
+    """Join the accounts with their potential and complete their coordinates.
+
+    Missing potential is 0; missing coordinates are the postal code's. Returns the accounts, whether
+    the potential carries a key-account list and how many accounts had no potential.
+    """
     acc = accounts[
         ["account_id", "postal_code", "latitude", "longitude", "status", "owner_id"]
     ].copy()
@@ -453,8 +459,11 @@ def _build_units(
     customer_unit_share: float,
     max_unit_share: float,
 ) -> _Units:
-    """Postal-code units, customer units and split pieces of the accounts in ``scope``, with the
-    postal-code graph (maps) and the unit graph (the design)."""
+    """Build the units of the accounts in ``scope``, with their graphs.
+
+    Postal-code units, customer units and split pieces, with the postal-code graph (maps) and the
+    unit graph (the design).
+    """
     swiss = isinstance(g, SwissPolygons)
     unit_pc = None if swiss else unit_postal_codes(g, scope["postal_code"].dropna())
     pc_units = postal_code_units(
@@ -757,8 +766,10 @@ def territory_bases(
 
 
 def _known_centres(plan: TerritoryPlan | None) -> pd.DataFrame | None:
-    """A plan's territory centres with known coordinates (vacant territories without units have
-    none), as ``initial_centres`` for another design; ``None`` when there is none."""
+    """A plan's territory centres with known coordinates, as ``initial_centres``.
+
+    Vacant territories without units have none; ``None`` when no territory has one.
+    """
     if plan is None or plan.result is None:
         return None
     cen = plan.result.territories.rename(
@@ -769,10 +780,12 @@ def _known_centres(plan: TerritoryPlan | None) -> pd.DataFrame | None:
 
 
 def _candidate_reps(field_reps: pd.DataFrame, n: int) -> list[str]:
-    """Reps who may get one of ``n`` territories: all of them when there are at least as many
-    territories as reps, else the ones with the most FTE first (ties: all of equal FTE), so
-    that fewer territories than reps go to full-time reps and part-timers are the ones freed
-    for other roles."""
+    """Choose the reps who may get one of ``n`` territories.
+
+    All of them when there are at least as many territories as reps, else the ones with the most FTE
+    first (ties: all of equal FTE), so that fewer territories than reps go to full-time reps and
+    part-timers are the ones freed for other roles.
+    """
     ids = field_reps["rep_id"].astype(str)
     if n >= len(field_reps):
         return ids.tolist()
@@ -902,8 +915,11 @@ def run_scenario(
 def _scenario_settings(
     settings: SolverSettings | None, legacy: Mapping[str, Any]
 ) -> ScenarioSettings:
-    """The scenario's settings: ``settings`` (default :data:`SCENARIO_SETTINGS`) as
-    :class:`ScenarioSettings`, with the deprecated single keywords of ``legacy`` applied."""
+    """The scenario's settings as :class:`ScenarioSettings`.
+
+    ``settings`` (default :data:`SCENARIO_SETTINGS`) with the deprecated single keywords of
+    ``legacy`` applied.
+    """
     base = settings or SCENARIO_SETTINGS
     if not isinstance(base, ScenarioSettings):
         base = ScenarioSettings(**{f.name: getattr(base, f.name) for f in fields(base)})
@@ -955,8 +971,11 @@ def _reach(
 def _start_units(
     u: pd.DataFrame, start: TerritoryPlan | None, ids: list[str] | None, same: bool
 ) -> tuple[pd.DataFrame, str | None]:
-    """The units with the start plan's territory (rep) per unit in ``_start``, when ``start``
-    can be refined (same territories as reps); else the units unchanged and ``None``."""
+    """Add the start plan's territory (rep) per unit in ``_start``.
+
+    The column is used when ``start`` can be refined (same territories as reps): returns the units
+    and ``"_start"``, else ``None`` as the column.
+    """
     if start is None or not same:
         return u, None
     st_ids = u["unit_id"].astype(str).map(start.unit_territory.astype(str))
@@ -984,10 +1003,12 @@ def _first_step(
     centres_from: TerritoryPlan | None,
     cfg: SolverSettings,
 ) -> tuple[pd.Series, dict[str, str], float]:
-    """A first, rough design without travel: only its regions matter. Territories are named
-    T01.. from west to east and matched to reps (who keeps most customers, near home; with
-    fewer territories than reps, full-time reps first); a territory left without a rep is a
-    vacancy. Returns the unit -> territory series, territory -> rep, seconds."""
+    """Make a first, rough design without travel: only its regions matter.
+
+    Territories are named T01.. from west to east and matched to reps (who keeps most customers,
+    near home; with fewer territories than reps, full-time reps first); a territory left without a
+    rep is a vacancy. Returns the unit -> territory series, territory -> rep, seconds.
+    """
     fr = inputs.field_reps
     n, ids, fte_scaled = first.n, first.ids, first.fte_scaled
     same = ids is not None
@@ -1065,7 +1086,8 @@ def _second_step(
     balanced; a vacancy counts as one full-time rep at the median hours per FTE). Returns the
     optimiser's ``result``, the ``bases``, per-unit ``service`` and ``travel`` (units x
     territories), ``names``, the ``shares`` per metric and the ``fixed`` territory of locked
-    units (for the balance bound)."""
+    units (for the balance bound).
+    """
     fr = inputs.field_reps
     bases = territory_bases(inputs, ut, trep)
     names = bases["territory_id"].astype(str).tolist()
@@ -1161,9 +1183,11 @@ def _feasibility(
     s2: dict[str, Any],
     bound: bool = True,
 ) -> dict[str, Any]:
-    """What the tolerance allowed before the search, and what was missed after it: when a
-    territory misses the band, the LP bound (with ``bound``) says whether any plan could reach
-    it."""
+    """Check the tolerance before the search and what was missed after it.
+
+    When a territory misses the band, the LP bound (with ``bound``) says whether any plan could
+    reach it.
+    """
     out = {
         "feasible_by_bounds": reach["feasible"],
         "problems": reach["problems"],

@@ -315,8 +315,11 @@ def base_table(plan: TerritoryPlan) -> pd.DataFrame:
 
 
 def feasibility_lines(plan: TerritoryPlan) -> list[str]:
-    """What the tolerance allows, in plain words: proven limits before the search and the
-    territories that miss the band after it (empty when every territory is within it)."""
+    """Say in plain words what the tolerance allows.
+
+    Proven limits before the search and the territories that miss the band after it (empty when
+    every territory is within it).
+    """
     f = plan.feasibility
     if not f:
         return []
