@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from salesanalytics.engagement.spec import Need, PhaseSpec
+from salesanalytics.present.formats import num
 from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
@@ -68,6 +69,8 @@ class PhaseCoverage:
     status: str
     reason: str = ""
     analyses: list[AnalysisCoverage] = field(default_factory=list)
+    upstream: list[str] = field(default_factory=list)
+    """What changes because an upstream phase it can do without is skipped (part of ``reason``)."""
 
 
 @dataclass
@@ -124,9 +127,8 @@ class Coverage:
                 if a.status != RUNS:
                     detail = "; ".join(x for x in (a.note, a.add) if x)
                     lines.append(f"      - {a.analysis} ({marks[a.status]}): {detail}")
-            for note in p.reason.split("; ") if p.reason else []:
-                if " skipped: " in note:
-                    lines.append(f"      - {note}")
+            for note in p.upstream:
+                lines.append(f"      - {note}")
         return "\n".join(_wrap(line, width) for line in lines)
 
 
@@ -171,16 +173,23 @@ def requirement_label(req: str) -> str:
     """
     table, column, value = _parse(req)
     if column is None:
-        return f"table {table}"
+        return _("table {table}").format(table=table)
     if value is None:
-        return f"column {table}.{column}"
-    return f"{table} with {column} '{value}'"
+        return _("column {column}").format(column=f"{table}.{column}")
+    return _("{table} with {column} '{value}'").format(table=table, column=column, value=value)
 
 
 def _describe(req: str, n: int, need: int) -> str:
-    label = requirement_label(req)
-    what = "rows" if "." not in req or "=" in req else "filled values"
-    return f"{label} ({n:,} {what}" + (f", needs at least {need:,})" if need > 1 else ")")
+    rows = "." not in req or "=" in req
+    found = (_("{n} rows") if rows else _("{n} filled values")).format(n=num(n))
+    if need > 1:
+        found = _("{found}, needs at least {need}").format(found=found, need=num(need))
+    return f"{requirement_label(req)} ({found})"
+
+
+def _short(title: str) -> str:
+    """A phase's title in the run's language, up to its colon (``Kanal-Mix``, ``Churn``)."""
+    return _(title).split(":")[0].strip()
 
 
 def _analysis(need: Need, tables: Mapping[str, pd.DataFrame]) -> AnalysisCoverage:
@@ -236,22 +245,29 @@ def evaluate(phases: Sequence[PhaseSpec], tables: Mapping[str, pd.DataFrame]) ->
         needed_up = [r for r in skipped_up if r not in optional]
         if core_missing:
             a = core_missing[0]
-            reason = f"{a.analysis}: {a.note}" + (f". {a.add}" if a.add else "")
+            reason = f"{_(a.analysis)}: {a.note}" + (f". {a.add}" if a.add else "")
             pc = PhaseCoverage(ph.name, ph.title, SKIPPED, reason, analyses)
         elif needed_up:
-            pc = PhaseCoverage(
-                ph.name,
-                ph.title,
-                SKIPPED,
-                f"needs the {needed_up[0]} phase, which is skipped",
-                analyses,
+            reason = _("needs “{phase}”, which is skipped").format(
+                phase=_short(by_name[needed_up[0]].title)
             )
+            pc = PhaseCoverage(ph.name, ph.title, SKIPPED, reason, analyses)
         else:
-            notes = [f"{r} skipped: {optional[r]}" for r in skipped_up]
-            notes += [f"{a.analysis} {a.status}" for a in analyses if a.status != RUNS]
-            notes = [n.replace(f" {LIMITED}", " limited") for n in notes]
+            upstream = [
+                _("{phase} skipped: {effect}").format(
+                    phase=_short(by_name[r].title), effect=_(optional[r])
+                )
+                for r in skipped_up
+            ]
+            notes = upstream + [
+                (
+                    _("{analysis} limited") if a.status == LIMITED else _("{analysis} skipped")
+                ).format(analysis=_(a.analysis))
+                for a in analyses
+                if a.status != RUNS
+            ]
             status = LIMITED if notes else RUNS
-            pc = PhaseCoverage(ph.name, ph.title, status, "; ".join(notes), analyses)
+            pc = PhaseCoverage(ph.name, ph.title, status, "; ".join(notes), analyses, upstream)
         out.append(pc)
         by_name[ph.name] = pc
     return Coverage(out)

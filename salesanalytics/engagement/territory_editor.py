@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from salesanalytics.analyses.territory.editor import EditSession
+from salesanalytics.present.i18n import gettext as _
 
 __all__ = ["editor_widget"]
 
@@ -24,7 +25,7 @@ def editor_widget(session: EditSession, path: str | os.PathLike[str]) -> Any:
     """
     import ipywidgets as w
     import matplotlib.pyplot as plt
-    from IPython.display import display
+    from IPython.display import HTML, display
 
     from salesanalytics.present import maps, style
 
@@ -33,21 +34,21 @@ def editor_widget(session: EditSession, path: str | os.PathLike[str]) -> Any:
         (f"{r.postal_code} {r.place} ({r.territory_id})", r.postal_code) for r in pcs.itertuples()
     ]
     unit = w.Combobox(
-        placeholder="postal code or place",
+        placeholder=_("postal code or place"),
         options=[o[0] for o in options],
-        description="Postal code",
+        description=_("Postal code"),
         ensure_option=True,
     )
     by_label = dict(options)
     target = w.Dropdown(
         options=[(session.territory_label(t), t) for t in session.territory_ids()],
-        description="Move to",
+        description=_("Move to"),
     )
-    move_b = w.Button(description="Move", button_style="primary")
-    undo_b = w.Button(description="Undo")
-    who = w.Text(description="Who")
-    why = w.Text(description="Why", layout=w.Layout(width="480px"))
-    save_b = w.Button(description="Save overrides", button_style="success")
+    move_b = w.Button(description=_("Move"), button_style="primary")
+    undo_b = w.Button(description=_("Undo"))
+    who = w.Text(description=_("Who"))
+    why = w.Text(description=_("Why"), layout=w.Layout(width="480px"))
+    save_b = w.Button(description=_("Save manual changes"), button_style="success")
     msg = w.HTML()
     figures = w.Output()
     mapout = w.Output()
@@ -66,11 +67,11 @@ def editor_widget(session: EditSession, path: str | os.PathLike[str]) -> Any:
                     formats={c: "pct" for c in b.columns if c.startswith("dev_")}
                     | {c: "chf" for c in b.columns if "potential" in c and not c.startswith("dev_")}
                     | {c: "num" for c in b.columns if "workload" in c and not c.startswith("dev_")},
-                    caption="Territories changed by the moves" if moved else "Territories",
+                    caption=_("Territories changed by the moves") if moved else _("Territories"),
                     max_rows=80,
                 )
             )
-            print(_summary(session, pieces))
+            display(HTML(_summary(session, pieces)))
         mapout.clear_output(wait=True)
         with mapout:
             main = (
@@ -81,31 +82,43 @@ def editor_widget(session: EditSession, path: str | os.PathLike[str]) -> Any:
             fig, ax = plt.subplots(figsize=(9, 5.8))
             maps.territory_map(
                 main,
-                "Territories with the moves",
+                _("Territories with the moves"),
                 labels={t: t for t in session.territory_ids()},
                 ax=ax,
             )
             plt.show()
 
-    def on_move(_: Any) -> None:
+    def on_move(_event: Any) -> None:
         try:
             mv = session.move(by_label.get(unit.value, unit.value), target.value)
-            msg.value = f"Moved {mv.unit} from {mv.from_territory} to {mv.to_territory}."
+            msg.value = html.escape(
+                _("Moved {unit} from {source} to {target}.").format(
+                    unit=mv.unit, source=mv.from_territory, target=mv.to_territory
+                )
+            )
         except ValueError as exc:
-            msg.value = f"<b>Not moved:</b> {html.escape(str(exc))}"
+            msg.value = "<b>" + html.escape(_("Not moved:")) + "</b> " + html.escape(str(exc))
         refresh()
 
-    def on_undo(_: Any) -> None:
+    def on_undo(_event: Any) -> None:
         mv = session.undo()
-        msg.value = f"Undone: {mv.unit} back to {mv.from_territory}." if mv else "Nothing to undo."
+        msg.value = html.escape(
+            _("Undone: {unit} back to {source}.").format(unit=mv.unit, source=mv.from_territory)
+            if mv
+            else _("Nothing to undo.")
+        )
         refresh()
 
-    def on_save(_: Any) -> None:
+    def on_save(_event: Any) -> None:
         try:
             p = session.save(path, who.value, why.value)
-            msg.value = f"Saved {len(session.overrides(who.value, why.value))} manual change(s) to {p.name}; the next run keeps them."
+            msg.value = html.escape(
+                _("Saved {n} manual change(s) to {file}; the next run keeps them.").format(
+                    n=len(session.overrides(who.value, why.value)), file=p.name
+                )
+            )
         except ValueError as exc:
-            msg.value = f"<b>Not saved:</b> {html.escape(str(exc))}"
+            msg.value = "<b>" + html.escape(_("Not saved:")) + "</b> " + html.escape(str(exc))
 
     move_b.on_click(on_move)
     undo_b.on_click(on_undo)
@@ -123,24 +136,35 @@ def editor_widget(session: EditSession, path: str | os.PathLike[str]) -> Any:
 
 
 def _summary(session: EditSession, pieces: pd.DataFrame) -> str:
-    """Largest deviation, territories split by the moves and who changes rep, in words."""
+    """Largest deviation, territories split by the moves and who changes rep, as HTML lines."""
     from salesanalytics.present import style
 
     dis = session.disruption()
     dev = session.max_deviation()
     split = pieces[pieces["pieces"] > pieces["pieces_plan"]]
-    return (
-        f"Largest deviation from target: potential {dev.get('potential_mrr', 0):.1%}, "
-        f"workload {dev.get('workload_hours', 0):.1%}.\n"
-        + (
-            "No territory is split by the moves."
-            if split.empty
-            else "Split by the moves: "
-            + ", ".join(f"{r.territory_id} ({r.pieces} pieces)" for r in split.itertuples())
-        )
-        + f"\nAccounts changing rep: {style.num(dis['accounts_changing_now'])} "
-        f"(plan: {style.num(dis['accounts_changing_plan'])}); customers "
-        f"{style.num(dis['customers_changing_now'])} "
-        f"(plan: {style.num(dis['customers_changing_plan'])}); their monthly revenue "
-        f"{style.chf(dis['mrr_changing_now'])} (plan: {style.chf(dis['mrr_changing_plan'])})."
-    )
+    lines = [
+        _("Largest deviation from target: potential {potential}, workload {workload}.").format(
+            potential=style.pct(dev.get("potential_mrr", 0.0)),
+            workload=style.pct(dev.get("workload_hours", 0.0)),
+        ),
+        _("No territory is split by the moves.")
+        if split.empty
+        else _("Split by the moves: {territories}").format(
+            territories=", ".join(
+                _("{territory} ({n} pieces)").format(territory=r.territory_id, n=r.pieces)
+                for r in split.itertuples()
+            )
+        ),
+        _(
+            "Accounts changing rep: {accounts} (plan: {accounts_plan}); customers {customers} "
+            "(plan: {customers_plan}); their monthly revenue {mrr} (plan: {mrr_plan})."
+        ).format(
+            accounts=style.num(dis["accounts_changing_now"]),
+            accounts_plan=style.num(dis["accounts_changing_plan"]),
+            customers=style.num(dis["customers_changing_now"]),
+            customers_plan=style.num(dis["customers_changing_plan"]),
+            mrr=style.chf(dis["mrr_changing_now"]),
+            mrr_plan=style.chf(dis["mrr_changing_plan"]),
+        ),
+    ]
+    return "<br>".join(html.escape(line) for line in lines)

@@ -157,6 +157,8 @@ def _phase_texts(add: _Add) -> None:
             for text in (need.analysis, need.limitation, need.add):
                 if text:
                     add(text, f"phases/{phase.name}.py (coverage)")
+        for _upstream, effect in phase.optional_reads:
+            add(effect, f"phases/{phase.name}.py (without an upstream phase)")
     for table in ("LABELS", "VALUE_LABELS", "ROLE_LABELS"):
         for text in getattr(style, table).values():
             add(text, f"style.{table}")
@@ -183,6 +185,8 @@ def _config_texts(pkg: Path, add: _Add) -> None:
                 add(text, path.relative_to(pkg.parent).as_posix())
     shared = yaml.safe_load((pkg / "config" / "shared_figures.yaml").read_text("utf-8")) or {}
     for fig in (shared.get("figures") or []) if isinstance(shared, dict) else []:
+        if isinstance(fig, dict) and isinstance(fig.get("label"), str):
+            add(fig["label"], "config/shared_figures.yaml (figure label)")
         for src in fig.get("sources", []) if isinstance(fig, dict) else []:
             if isinstance(src, dict) and isinstance(src.get("headline"), str):
                 add(src["headline"], "config/shared_figures.yaml (headline pattern)")

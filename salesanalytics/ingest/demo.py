@@ -2223,14 +2223,14 @@ def _channel_matrix_truth(cells: dict[str, np.ndarray], families: np.ndarray) ->
     """Planted new-business win rate per channel x product family (closed deals, expected)."""
     fams = list(dict.fromkeys(families.tolist()))
     won, lost = cells["won"], cells["lost"]
-    rate: dict[str, dict[str, float]] = {}
+    rate: dict[str, dict[str, float | None]] = {}
     counts: dict[str, dict[str, int]] = {}
     for f in fams:
         sel = families == f
         rate[f], counts[f] = {}, {}
         for i, c in enumerate(CHANNELS):
             w, lo = float(won[i, sel].sum()), float(lost[i, sel].sum())
-            rate[f][c] = w / (w + lo) if w + lo > 0 else float("nan")
+            rate[f][c] = w / (w + lo) if w + lo > 0 else None  # no closed deal: no rate
             counts[f][c] = int(round(w + lo))
     return {
         "model": "a lost new-business deal's product is drawn with weight popularity x "

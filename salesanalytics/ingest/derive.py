@@ -35,7 +35,8 @@ before the steps above: a flat customer extract (``customer_extract``, :func:`ta
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -51,6 +52,7 @@ __all__ = [
     "DeriveOptions",
     "Transactions",
     "Derivation",
+    "Text",
     "derivation_frame",
     "derive_tables",
     "parse_flag",
@@ -173,21 +175,81 @@ class CustomerExtract(BaseModel):
         return [c for c in dict.fromkeys(cols) if c]
 
 
+def N_(text: str) -> str:
+    """Mark ``text`` as a catalogue text, translated where a report shows it (docs/i18n.md)."""
+    return text
+
+
+def _english_number(n: float) -> str:
+    return f"{n:,}"
+
+
+@dataclass(frozen=True)
+class Text:
+    """A sentence for a reader: a catalogue template and its values, rendered in any language.
+
+    ``ingest`` does not import the presentation layer; the intake report renders the text with
+    the run's translation and number format, the console and the analyst with the defaults.
+    Values are numbers (formatted by ``number``), strings (shown as they are) or nested texts.
+    """
+
+    template: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def render(
+        self,
+        translate: Callable[[str], str] = str,
+        number: Callable[[float], str] = _english_number,
+    ) -> str:
+        """The sentence: ``translate(template)`` filled with the rendered values."""
+        vals = {}
+        for key, v in self.values.items():
+            if isinstance(v, Text):
+                vals[key] = v.render(translate, number)
+            elif isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
+                vals[key] = number(v)
+            else:
+                vals[key] = v
+        return translate(self.template).format(**vals)
+
+
 @dataclass(frozen=True)
 class Derivation:
-    """One derivation that ran: its name, the table it filled, rows produced and a description."""
+    """One derivation that ran: its name, the table it filled, rows produced and what it did."""
 
     name: str
     table: str
     rows: int
-    description: str
+    text: Text
+
+    @property
+    def description(self) -> str:
+        """What the derivation did, in English."""
+        return self.text.render()
 
 
-def derivation_frame(derivations: list[Derivation]) -> pd.DataFrame:
-    """The derivations as a table: ``name``, ``table``, ``rows``, ``description``."""
-    return pd.DataFrame(
-        [asdict(d) for d in derivations], columns=["name", "table", "rows", "description"]
-    ).astype({"name": "string", "table": "string", "rows": "int64", "description": "string"})
+def derivation_frame(
+    derivations: list[Derivation],
+    translate: Callable[[str], str] = str,
+    number: Callable[[float], str] = _english_number,
+) -> pd.DataFrame:
+    """The derivations as a table: ``name``, ``table``, ``rows``, ``description``.
+
+    ``translate`` and ``number`` render the descriptions in the reader's language and number
+    format (the intake report passes the run's ``gettext`` and number format).
+    """
+    rows = [
+        {
+            "name": d.name,
+            "table": d.table,
+            "rows": d.rows,
+            "description": d.text.render(translate, number),
+        }
+        for d in derivations
+    ]
+    return pd.DataFrame(rows, columns=["name", "table", "rows", "description"]).astype(
+        {"name": "string", "table": "string", "rows": "int64", "description": "string"}
+    )
 
 
 def _contracts_from_deals(
@@ -221,20 +283,30 @@ def _contracts_from_deals(
     out = schema.coerce_table("contracts", out.reset_index(drop=True))
     left = n_won - len(out)
     kind = (
-        f"a subscription of {term} months (monthly revenue = amount / {term})"
-        if opts.revenue == "recurring"
-        else "a one-time sale counted as revenue for the 12 months after it"
-    )
-    desc = (
-        f"The export has no contracts: each of the {n_won:,} won deals is taken as {kind}, "
-        f"starting on its close date; {len(out):,} contracts derived"
-        + (
-            f", {left:,} won deal(s) left out (no known account, no close date, "
-            "a close date after the reference date or no amount)"
-            if left
-            else ""
+        Text(
+            N_("a subscription of {term} months (monthly revenue = amount / {term})"),
+            {"term": term},
         )
-        + "."
+        if opts.revenue == "recurring"
+        else Text(N_("a one-time sale counted as revenue for the 12 months after it"))
+    )
+    left_out = (
+        Text(
+            N_(
+                ", {left} won deal(s) left out (no known account, no close date, a close date "
+                "after the reference date or no amount)"
+            ),
+            {"left": left},
+        )
+        if left
+        else ""
+    )
+    desc = Text(
+        N_(
+            "The export has no contracts: each of the {n_won} won deals is taken as {kind}, "
+            "starting on its close date; {n} contracts derived{left_out}."
+        ),
+        {"n_won": n_won, "kind": kind, "n": len(out), "left_out": left_out},
     )
     return out, desc
 
@@ -254,12 +326,17 @@ def _status_from_contracts(
     acc["status"] = pd.Series(status, index=acc.index, dtype="string")
     acc["customer_since"] = ids.map(first).astype("datetime64[ns]")
     counts = acc["status"].value_counts()
-    desc = (
-        "Account status from the contracts at the reference date: "
-        f"{int(counts.get('customer', 0)):,} customers (a contract active), "
-        f"{int(counts.get('former_customer', 0)):,} former customers (contracts all ended), "
-        f"{int(counts.get('prospect', 0)):,} prospects (never a contract); "
-        "customer since = start of the first contract."
+    desc = Text(
+        N_(
+            "Account status from the contracts at the reference date: {customers} customers "
+            "(a contract active), {former} former customers (contracts all ended), {prospects} "
+            "prospects (never a contract); customer since = start of the first contract."
+        ),
+        {
+            "customers": int(counts.get("customer", 0)),
+            "former": int(counts.get("former_customer", 0)),
+            "prospects": int(counts.get("prospect", 0)),
+        },
     )
     return acc, desc
 
@@ -273,9 +350,12 @@ def _owner_from_deals(accounts: pd.DataFrame, opps: pd.DataFrame) -> tuple[pd.Da
     acc = accounts.copy()
     acc["owner_id"] = acc["account_id"].map(latest).astype("string")
     n = int(acc["owner_id"].notna().sum())
-    desc = (
-        "No account has an owner in the export: the owner of each account's latest won deal "
-        f"(or latest deal) is taken as today's account owner ({n:,} of {len(acc):,} accounts)."
+    desc = Text(
+        N_(
+            "No account has an owner in the export: the owner of each account's latest won deal "
+            "(or latest deal) is taken as today's account owner ({n} of {total} accounts)."
+        ),
+        {"n": n, "total": len(acc)},
     )
     return acc, desc, n
 
@@ -309,11 +389,14 @@ def _workload_from_deals(
             "minutes": float(minutes),
         }
     )
-    desc = (
-        f"The export has no activity log: each of the {len(act):,} deals with account and owner "
-        f"is taken as {minutes:g} minutes of sales work (the norm per deal set in the mapping) on "
-        "its close date (open deals: creation date), in the deal's channel or its owner's; the "
-        "workload of an account thus follows its number of deals."
+    desc = Text(
+        N_(
+            "The export has no activity log: each of the {n} deals with account and owner is "
+            "taken as {minutes} minutes of sales work (the norm per deal set in the mapping) on "
+            "its close date (open deals: creation date), in the deal's channel or its owner's; "
+            "the workload of an account thus follows its number of deals."
+        ),
+        {"n": len(act), "minutes": f"{minutes:g}"},
     )
     return schema.coerce_table("activities", act), desc
 
@@ -514,25 +597,38 @@ def _extract_attributes(raw: pd.DataFrame, spec: CustomerExtract, ids: pd.Series
 
 def _extract_description(
     spec: CustomerExtract, file: str, as_of: pd.Timestamp, n_kept: int, n_churned: int, n_bad: int
-) -> str:
+) -> Text:
     """The derivation's description: how start and end were taken, rows left out."""
     how = (
-        f"start = reference date {as_of:%d.%m.%Y} minus the tenure ({spec.tenure}, "
-        f"{spec.tenure_unit})"
+        Text(
+            N_("start = reference date {date} minus the tenure ({tenure}, {unit})"),
+            {"date": f"{as_of:%d.%m.%Y}", "tenure": spec.tenure, "unit": spec.tenure_unit},
+        )
         if spec.tenure
-        else f"start = {spec.start_date}"
+        else Text(N_("start = {column}"), {"column": str(spec.start_date)})
     )
     end_how = (
-        f"end = {spec.churn_date} (or the reference date)"
+        Text(N_("end = {column} (or the reference date)"), {"column": spec.churn_date})
         if spec.churn_date
-        else "end = the reference date"
+        else Text(N_("end = the reference date"))
     )
-    return (
-        f"Flat customer extract {file}: one contract per customer, {how}; {end_how} for the "
-        f"{n_churned:,} churned customers ({spec.churned}), open for the {n_kept - n_churned:,} "
-        f"others; {len(spec.attributes)} attribute column(s) kept for the churn models"
-        + (f"; {n_bad:,} row(s) left out (see the problems)" if n_bad else "")
-        + "."
+    bad = Text(N_("; {n} row(s) left out (see the problems)"), {"n": n_bad}) if n_bad else ""
+    return Text(
+        N_(
+            "Flat customer extract {file}: one contract per customer, {how}; {end_how} for the "
+            "{churned} churned customers ({flag}), open for the {others} others; {attributes} "
+            "attribute column(s) kept for the churn models{bad}."
+        ),
+        {
+            "file": file,
+            "how": how,
+            "end_how": end_how,
+            "churned": n_churned,
+            "flag": spec.churned,
+            "others": n_kept - n_churned,
+            "attributes": len(spec.attributes),
+            "bad": bad,
+        },
     )
 
 
@@ -776,17 +872,29 @@ def tables_from_transactions(
         "products": schema.coerce_table("products", products),
         "opportunities": schema.coerce_table("opportunities", opps),
     }
-    desc = (
-        f"Invoice lines {file}: {n_lines:,} lines, of which {int(dup.sum()):,} exact duplicates, "
-        f"{int((cancelled & ~no_cust).sum()):,} lines of cancellations (invoices starting with "
-        f"'{spec.cancellation_prefix}') and {int(no_cust.sum()):,} lines without customer left "
-        f"out; {len(opps):,} invoices of {len(accounts):,} customers taken as won deals "
-        f"(amount = sum of quantity x price of the lines"
-        + (
-            f"; {int(nonpos.sum()):,} invoices of zero or negative value left out"
-            if nonpos.any()
-            else ""
-        )
-        + ")."
+    nonpositive = (
+        Text(N_("; {n} invoices of zero or negative value left out"), {"n": int(nonpos.sum())})
+        if nonpos.any()
+        else ""
+    )
+    desc = Text(
+        N_(
+            "Invoice lines {file}: {lines} lines, of which {duplicates} exact duplicates, "
+            "{cancellations} lines of cancellations (invoices starting with '{prefix}') and "
+            "{no_customer} lines without customer left out; {invoices} invoices of {customers} "
+            "customers taken as won deals (amount = sum of quantity x price of the lines"
+            "{nonpositive})."
+        ),
+        {
+            "file": file,
+            "lines": n_lines,
+            "duplicates": int(dup.sum()),
+            "cancellations": int((cancelled & ~no_cust).sum()),
+            "prefix": spec.cancellation_prefix,
+            "no_customer": int(no_cust.sum()),
+            "invoices": len(opps),
+            "customers": len(accounts),
+            "nonpositive": nonpositive,
+        },
     )
     return tables, [Derivation("deals_from_invoice_lines", "opportunities", len(opps), desc)]

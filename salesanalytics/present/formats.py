@@ -276,6 +276,9 @@ LABELS: dict[str, str] = {
 names are turned into words by :func:`label`."""
 
 VALUE_LABELS: dict[str, str] = {
+    # the basis of a measure's simulated attainment (compensation.simulation.Calibration.table)
+    "history": "history",
+    "assumed at target (no history)": "assumed at target (no history)",
     "field": "Field",
     "tele": "Tele",
     "online": "Online",

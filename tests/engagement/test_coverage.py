@@ -19,6 +19,7 @@ from salesanalytics.engagement import intake as run_intake
 from salesanalytics.engagement.phases import all_phases
 from salesanalytics.engagement.spec import Need, PhaseParams, PhaseSpec
 from salesanalytics.ingest import intake
+from salesanalytics.present import i18n
 
 LIMITED, SKIPPED = "runs with limitations", "skipped"
 
@@ -92,15 +93,44 @@ def test_skipped_limited_and_runs_with_reasons_and_upstream() -> None:
     assert money["history"].note == "without table activities (0 rows): no trend"
     assert money["churn"].status == SKIPPED
     assert "(1 rows, needs at least 5)" in money["churn"].note
-    assert cov.get("needs_geo").reason == "needs the geo phase, which is skipped"
-    assert cov.get("uses_geo").reason == "geo skipped: today's owners"
+    assert cov.get("needs_geo").reason == "needs “Geo”, which is skipped"  # the phase's title
+    assert cov.get("uses_geo").reason == "Geo skipped: today's owners"
+    assert cov.get("uses_geo").upstream == ["Geo skipped: today's owners"]
     # round trip through JSON (coverage.json, manifest) and the text / frame views
     again = coverage.Coverage.from_json(cov.to_json())
     assert again == cov
     text = cov.to_text()
     assert "geo                  SKIPPED" in text and "Map the postal code." in text
+    assert "- Geo skipped: today's owners" in text
     frame = cov.frame()
     assert frame[frame["analysis"] == "whole phase"]["status"].tolist() == list(st.values())
+
+
+def test_the_matrix_is_written_in_the_runs_language() -> None:
+    real = {p.name: p for p in all_phases()}
+    channels = PhaseSpec(
+        "channels",
+        "c.ipynb",
+        real["channels"].title,
+        (),
+        (),
+        PhaseParams,
+        (),
+        1.0,
+        (Need("cost-to-serve per account and channel", requires=("activities",)),),
+    )
+    compensation = PhaseSpec(
+        "compensation", "k.ipynb", real["compensation"].title, ("channels",), (), PhaseParams,
+        (), 1.0, (), (("channels", dict(real["compensation"].optional_reads)["channels"]),),
+    )  # fmt: skip
+    i18n.set_language("de", "de-CH")
+    try:
+        cov = coverage.evaluate([channels, compensation], _tables())
+    finally:
+        i18n.set_language(None)
+    assert "es fehlt Tabelle activities (0 Zeilen)" in cov.get("channels").reason
+    assert cov.get("compensation").reason == cov.get("compensation").upstream[0]
+    assert cov.get("compensation").upstream[0].startswith("Kanal-Mix übersprungen: Abschlüsse ")
 
 
 # -------------------------------------------------------------------------------- demo matrix

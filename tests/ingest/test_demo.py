@@ -530,3 +530,18 @@ def test_swiss_demo_with_accounts_abroad(tmp_path: Path) -> None:
     assert truth["geography"]["accounts_by_country"] == {k: int(v) for k, v in by.items()}
     with pytest.raises(ValueError, match="abroad must be a share"):
         demo.generate(out, n_accounts=1500, seed=7, abroad=0.2, country="DE")
+
+
+def test_small_early_demo_writes_a_valid_truth_with_cells_without_closed_deals(
+    tmp_path: Path,
+) -> None:
+    # 1,500 accounts as of March 2025: some product families have no closed new-business deal
+    # in a channel yet; their planted win rate is null (no rate), not NaN (invalid JSON)
+    demo.generate(tmp_path, n_accounts=1500, seed=42, as_of="2025-03-31")
+    truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
+    rates = truth["channel_matrix"]["expected_win_rate_new_business"]
+    counts = truth["channel_matrix"]["expected_closed_deals_new_business"]
+    empty = [(f, c) for f, by in rates.items() for c, r in by.items() if r is None]
+    assert empty, "this case is meant to have cells without closed deals"
+    assert all(counts[f][c] == 0 for f, c in empty)
+    assert all(0 <= r <= 1 for by in rates.values() for r in by.values() if r is not None)

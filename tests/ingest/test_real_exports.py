@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 REAL = ROOT / "tests" / "data" / "real"
 
 
-def _engagement(tmp: Path, name: str, source: Path, mapping: str) -> tuple[int, dict[str, Any]]:
+def _engagement(
+    tmp: Path, name: str, source: Path, mapping: str, *init_args: str
+) -> tuple[int, dict[str, Any]]:
     project = tmp / name
     assert (
         cli.main(
@@ -39,6 +42,7 @@ def _engagement(tmp: Path, name: str, source: Path, mapping: str) -> tuple[int, 
                 str(tmp / "reports"),
                 "--notebooks",
                 str(ROOT / "notebooks"),
+                *init_args,
             ]
         )
         == 0
@@ -95,9 +99,9 @@ def test_maven_index_says_why_territory_is_skipped(maven: dict[str, Any]) -> Non
 
 
 def test_maven_intake_names_its_derivations_with_rows(maven: dict[str, Any]) -> None:
-    html = (maven["dir"] / "client" / "intake.html").read_text(encoding="utf-8")
+    html = unescape((maven["dir"] / "client" / "intake.html").read_text(encoding="utf-8"))
     assert "Tables derived from others" in html
-    assert "each of the 4,238 won deals is taken as a subscription of 12 months" in html
+    assert "each of the 4'238 won deals is taken as a subscription of 12 months" in html
     import pandas as pd
 
     d = pd.read_parquet(maven["dir"] / "data" / "intake" / "derivations.parquet")
@@ -119,6 +123,46 @@ def test_maven_money_is_shown_in_usd_in_every_report(maven: dict[str, Any]) -> N
 def test_maven_funnel_says_what_it_cannot_know(maven: dict[str, Any]) -> None:
     text = (maven["dir"] / "client" / "funnel.html").read_text(encoding="utf-8")
     assert "no stage history" in text and "2,473 lost deals" in text
+
+
+@pytest.fixture(scope="module")
+def maven_de(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    code, out = _engagement(
+        tmp_path_factory.mktemp("maven_de"),
+        "maven",
+        REAL / "maven_crm",
+        "maven-crm",
+        "--language",
+        "de",
+    )
+    out["code"] = code
+    return out
+
+
+def test_maven_in_german_says_what_is_missing_and_derived_in_german(
+    maven_de: dict[str, Any],
+) -> None:
+    from german_checks import crm_words
+
+    from salesanalytics.engagement.pipeline.audit import english_left
+
+    assert maven_de["code"] == 0
+    run = maven_de["dir"]
+    # the coverage matrix, the skipped phases' reasons, the derivations and the role note: the
+    # paths a real export takes and the demo does not
+    # the funnel's stage parameters (Salesforce's default stages) are shown in its parameter box
+    stages = ["Prospecting", "Qualification", "Needs Analysis", "Proposal", "Negotiation"]
+    left = english_left(run, allowed=[*crm_words(run), *stages])
+    # known gap (issue 16): the intake's data-quality table keeps the validation's English texts
+    pages = {x.split(":", 1)[0] for x in left}
+    assert not pages - {"client/intake.html"}, "\n".join(left)
+    index = unescape((run / "index.html").read_text(encoding="utf-8"))
+    assert "Kanal-Mix übersprungen: " in index and "es fehlt Tabelle activities (0 Zeilen)" in index
+    intake = unescape((run / "client" / "intake.html").read_text(encoding="utf-8"))
+    assert "Der Export enthält keine Verträge: Jeder der 4'238 gewonnenen Abschlüsse" in intake
+    assert "Kein Account hat im Export einen Betreuer" in intake
+    # a USD client's headlines are read by the consistency check: nothing to alert
+    assert maven_de["manifest"]["consistency"]["status"] == "passed"
 
 
 # ------------------------------------------------------------------- a flat customer extract

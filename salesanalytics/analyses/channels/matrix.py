@@ -1517,10 +1517,17 @@ def planted_matrix_checks(
     new = measures[measures["customer_type"] == "new"]
     g = new.groupby(["product_group", "channel"])[["won", "closed"]].sum().reset_index()
     g["measured_win_rate"] = g["won"] / g["closed"].where(g["closed"] > 0)
-    g["planted_win_rate"] = [
-        planted.get(f, {}).get(c, np.nan)
-        for f, c in zip(g["product_group"], g["channel"], strict=True)
-    ]
+    g["planted_win_rate"] = pd.to_numeric(
+        pd.Series(
+            [
+                planted.get(f, {}).get(c)  # None: no closed deal of the cell in the demo
+                for f, c in zip(g["product_group"], g["channel"], strict=True)
+            ],
+            index=g.index,
+            dtype=object,
+        ),
+        errors="coerce",
+    ).astype(float)
     g["difference"] = g["measured_win_rate"] - g["planted_win_rate"]
     exp_ch = cm.get("expected_channel", {})
     g["planted_channel"] = g["product_group"].map(exp_ch)

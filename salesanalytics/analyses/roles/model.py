@@ -380,7 +380,7 @@ def _headcount_without_workload(cat: RoleCatalogue, reps: pd.DataFrame) -> pd.Da
         out[c] = np.nan
     out["fte_today"] = out["role"].map(today).fillna(0.0).astype(float)
     out["gap"] = np.nan
-    out.attrs["note"] = (
+    out.attrs["note"] = _(
         "The FTE each role needs is not computed: it follows from the channel workload "
         "(channel phase), which needs the activity log and the channel cost rates."
     )

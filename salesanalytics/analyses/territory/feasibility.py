@@ -25,6 +25,11 @@ def _pct(x: float) -> str:
     return f"{x:.1%}" if abs(x) < 0.1 else f"{x:.0%}"
 
 
+def _metric(m: str) -> str:
+    """The reader's word for a metric column: ``potential_mrr`` is "potential"."""
+    return _(m.replace("_mrr", "").replace("_hours", "").replace("_", " "))
+
+
 def reachability(
     units: pd.DataFrame,
     metrics: Sequence[str],
@@ -79,8 +84,10 @@ def reachability(
     loaded = int((units[list(metrics)].sum(axis=1) > 0).sum())
     if loaded < k:
         problems.append(
-            f"Only {loaded} units carry any potential or workload for {k} territories: at least "
-            f"{k - loaded} territories would stay empty. Design fewer territories."
+            _(
+                "Only {loaded} units carry any potential or workload for {k} territories: at "
+                "least {empty} territories would stay empty. Design fewer territories."
+            ).format(loaded=loaded, k=k, empty=k - loaded)
         )
         min_tol = max(min_tol, 1.0)
     for m in metrics:
@@ -106,23 +113,35 @@ def reachability(
             need = v[j] / t_min - 1
             min_tol = max(min_tol, need) if not split.iloc[j] else min_tol
             fix = (
-                "split it into account groups"
+                _("split it into account groups")
                 if split.iloc[j]
-                else f"give its territory a larger share or widen the band to ±{_pct(need)}"
+                else _("give its territory a larger share or widen the band to ±{band}").format(
+                    band=_pct(need)
+                )
             )
             problems.append(
-                f"Unit {label.iloc[j]} alone holds {v[j] / t_min:.0%} of the smallest territory's "
-                f"{m.replace('_', ' ')} target: whichever territory takes it ends at least "
-                f"{_pct(need)} above target. To reach ±{tolerance:.0%}: {fix}."
+                _(
+                    "Unit {unit} alone holds {share} of the smallest territory's {metric} target: "
+                    "whichever territory takes it ends at least {need} above target. To reach "
+                    "±{tolerance}: {fix}."
+                ).format(
+                    unit=label.iloc[j],
+                    share=f"{v[j] / t_min:.0%}",
+                    metric=_metric(m),
+                    need=_pct(need),
+                    tolerance=f"{tolerance:.0%}",
+                    fix=fix,
+                )
             )
         band = 2 * tolerance * t_min
         wide = np.flatnonzero((v > band) & (v <= t_min * (1 + tolerance)))
         if len(wide):
             names = ", ".join(label.iloc[wide[np.argsort(-v[wide])][:3]].tolist())
             risks.append(
-                f"{len(wide)} unit(s) are larger than the ±{tolerance:.0%} band of the smallest "
-                f"territory on {m.replace('_', ' ')} (largest: {names}): hitting the band depends "
-                "on how they combine."
+                _(
+                    "{n} unit(s) are larger than the ±{tolerance} band of the smallest territory "
+                    "on {metric} (largest: {names}): hitting the band depends on how they combine."
+                ).format(n=len(wide), tolerance=f"{tolerance:.0%}", metric=_metric(m), names=names)
             )
         if locked_col and current_col:
             lk = units[locked_col].fillna(False).astype(bool).to_numpy()
@@ -134,9 +153,13 @@ def reachability(
                     need = s / tgt - 1
                     min_tol = max(min_tol, need)
                     problems.append(
-                        f"Territory {t}: its locked units alone hold {s / tgt:.0%} of its "
-                        f"{m.replace('_', ' ')} target ({_pct(need)} above). Unlock some of them "
-                        "or widen the band."
+                        _(
+                            "Territory {territory}: its locked units alone hold {share} of its "
+                            "{metric} target ({need} above). Unlock some of them or widen the "
+                            "band."
+                        ).format(
+                            territory=t, share=f"{s / tgt:.0%}", metric=_metric(m), need=_pct(need)
+                        )
                     )
     return {
         "feasible": not problems,
@@ -195,10 +218,7 @@ def shortfall(
         )
     parts = []
     for _i, r in miss.iterrows():
-        devs = ", ".join(
-            f"{_(m.replace('_mrr', '').replace('_hours', ''))} {r[f'dev_{m}']:+.1%}"
-            for m in metrics
-        )
+        devs = ", ".join(f"{_metric(m)} {r[f'dev_{m}']:+.1%}" for m in metrics)
         parts.append(f"{r['territory_id']} ({devs})")
     best = float(f["worst"].max())
     out.append(

@@ -250,7 +250,7 @@ English left. CRM data (names, product groups, stage names) may hold English wor
 ``allowed``."""
 
 
-GERMAN_LOANWORDS: tuple[str, ...] = ("Share of Wallet",)
+GERMAN_LOANWORDS: tuple[str, ...] = ("Share of Wallet", "Key Accounts", "Key Account")
 """English terms a German sales consultancy uses as they are (always allowed by
 :func:`english_left`; ``Account`` is German CRM usage and not in :data:`ENGLISH_PHRASES`)."""
 

@@ -35,7 +35,9 @@ from salesanalytics.present import i18n
 __all__ = [
     "FigureSource",
     "SharedFigure",
+    "alert_lines",
     "check_run",
+    "house_text",
     "load_figures",
     "parse_number",
     "read_source",
@@ -200,6 +202,61 @@ def parse_number(text: Any) -> tuple[float, float]:
     return value * scale, half * scale
 
 
+def _run_settings(run_dir: Path) -> tuple[str, str, str]:
+    """The run's language, locale and currency from the intake's ``settings.json``.
+
+    English and Swiss CHF when the run has none.
+    """
+    settings = _read_json(run_dir / "data" / "intake" / "settings.json")
+    settings = settings if isinstance(settings, dict) else {}
+    try:
+        lang, loc = i18n.check_locale(settings.get("language") or "en", settings.get("locale"))
+    except ValueError:
+        lang, loc = "en", "en-CH"
+    return lang, loc, str(settings.get("currency") or "CHF").upper()
+
+
+_GROUPED = re.compile(r"(?<![\d.,])(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d+)(?![\d])")
+
+
+def house_text(text: str, locale: str, currency: str) -> str:
+    r"""A headline in the form the patterns of ``shared_figures.yaml`` are written in.
+
+    The patterns name amounts as Swiss francs in Swiss formats (``MRR CHF ([\\d']+)``). A run in
+    another currency or locale writes ``MRR USD 833'794`` or ``MRR 833.794 €``; both become
+    ``MRR CHF 833'794`` here, and ``12,3 %`` becomes ``12.3%``, so one pattern per language
+    finds the figure whatever the client's currency and number format.
+
+    Parameters
+    ----------
+    text
+        A headline as a phase wrote it.
+    locale
+        The run's locale (``en-CH``, ``de-CH``, ``de-DE``, ``de-AT``).
+    currency
+        The run's ISO 4217 currency code.
+
+    Returns
+    -------
+    str
+        The headline with amounts in ``CHF 1'234'567.5`` form and percentages as ``12.3%``.
+    """
+    if locale.endswith("-CH"):
+        if currency == "CHF":
+            return text
+        return re.sub(rf"\b{re.escape(currency)} (?=[-−]?\d)", "CHF ", text)
+    from babel.numbers import get_currency_symbol
+
+    sym = re.escape(get_currency_symbol(currency, locale=locale.replace("-", "_")))
+    text = re.sub(
+        rf"([-−]?\d[\d.]*(?:,\d+)?)((?: Mio\.| Tsd\.| k)?) {sym}(?![\w])",
+        lambda m: f"CHF {m.group(1)}{m.group(2)}",
+        text,
+    )
+    text = _GROUPED.sub(lambda m: m.group(0).replace(".", "'").replace(",", "."), text)
+    return re.sub(r"(\d) %", r"\1%", text)
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -232,8 +289,9 @@ def read_source(run_dir: str | Path, src: FigureSource) -> tuple[dict[str, float
             return None
         # the pattern in the run's language (the catalogue holds its translation)
         pattern = i18n.gettext(src.headline)
+        _lang, loc, cur = _run_settings(Path(run_dir))
         for h in heads:
-            m = re.search(pattern, str(h))
+            m = re.search(pattern, house_text(str(h), loc, cur))
             if m:
                 v, prec = parse_number(m.group(1))
                 return {"": v / src.divide_by}, prec / src.divide_by
@@ -277,6 +335,8 @@ def read_source(run_dir: str | Path, src: FigureSource) -> tuple[dict[str, float
             col = g[src.column]
             if src.agg in ("sum", "mean") and col.dtype == bool:
                 col = col.astype(int)
+            if not src.by and src.agg in ("sum", "mean") and len(col) and col.isna().all():
+                return None  # the phase does not compute this figure in this run
             v = float(getattr(col, src.agg)())
         out[k] = v / src.divide_by
     return out, prec / src.divide_by
@@ -290,6 +350,7 @@ class _Result:
     status: str
     values: list[dict[str, Any]] = field(default_factory=list)
     message: str = ""
+    differences: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _fmt(v: float) -> str:
@@ -318,6 +379,10 @@ def _check(run_dir: Path, fig: SharedFigure) -> _Result:
         read.append((src, vals, prec))
         shown = vals[""] if set(vals) == {""} else f"{len(vals)} values by {src.by}"
         res.values.append({"phase": src.phase, "source": src.describe(), "value": shown})
+    if res.values and res.values[0].get("missing"):
+        res.status = "skipped"  # nothing to compare against: the owner does not show it
+        res.message = "the phase that owns the figure does not show it in this run"
+        return res
     if errors:
         res.status = "error"
         res.message = "; ".join(errors)
@@ -334,6 +399,15 @@ def _check(run_dir: Path, fig: SharedFigure) -> _Result:
             allowed = fig.tolerance + ref_prec + prec + fig.rel_tolerance * max(abs(a), abs(b))
             if math.isnan(a) or math.isnan(b) or abs(a - b) > allowed + 1e-12:
                 who = f" for {k}" if k else ""
+                res.differences.append(
+                    {
+                        "phase": src.phase,
+                        "key": k,
+                        "value": b,
+                        "reference_phase": ref_src.phase,
+                        "reference_value": a,
+                    }
+                )
                 diffs.append(
                     f"{src.describe()} shows {_fmt(b)}{who}, {ref_src.describe()} {_fmt(a)}"
                 )
@@ -363,7 +437,13 @@ def check_run(run_dir: str | Path, figures: Sequence[SharedFigure] | None = None
         ``values`` (per source: phase, source, value or missing/error) and ``message``.
     """
     figs = load_figures() if figures is None else list(figures)
-    results = [_check(Path(run_dir), f) for f in figs]
+    # headline patterns in the run's language, whatever the caller's language is
+    before = (i18n.language(), i18n.locale())
+    i18n.set_language(*_run_settings(Path(run_dir))[:2])
+    try:
+        results = [_check(Path(run_dir), f) for f in figs]
+    finally:
+        i18n.set_language(*before)
     bad = [r for r in results if r.status in {"mismatch", "error"}]
     return {
         "status": "failed" if bad else "passed",
@@ -372,3 +452,50 @@ def check_run(run_dir: str | Path, figures: Sequence[SharedFigure] | None = None
         "skipped": sum(r.status == "skipped" for r in results),
         "figures": [r.__dict__ for r in results],
     }
+
+
+def alert_lines(result: Mapping[str, Any], titles: Mapping[str, str]) -> list[dict[str, str]]:
+    """The figures that disagree, in the run's language, for the index page's alert box.
+
+    Parameters
+    ----------
+    result
+        The result of :func:`check_run`.
+    titles
+        Phase name -> the phase's report title in the run's language.
+
+    Returns
+    -------
+    list of dict
+        Per figure that disagrees or cannot be read: ``label`` (translated) and ``text`` (which
+        reports show which value; for a source that cannot be read, the technical reason).
+    """
+    from salesanalytics.present import formats
+
+    _ = i18n.gettext
+    out = []
+    for fig in result.get("figures", []):
+        if fig.get("status") not in {"mismatch", "error"}:
+            continue
+        diffs = fig.get("differences") or []
+        if fig["status"] == "error" or not diffs:
+            text = _("a report's figure cannot be read ({detail})").format(detail=fig["message"])
+        else:
+            parts = []
+            for d in diffs[:5]:
+                shown = _("{report} shows {value}, {owner} {owner_value}").format(
+                    report=titles.get(d["phase"], d["phase"]),
+                    value=formats.num(d["value"], 2 if d["value"] % 1 else 0),
+                    owner=titles.get(d["reference_phase"], d["reference_phase"]),
+                    owner_value=formats.num(
+                        d["reference_value"], 2 if d["reference_value"] % 1 else 0
+                    ),
+                )
+                if d["key"]:
+                    shown = _("{key}: {difference}").format(key=d["key"], difference=shown)
+                parts.append(shown)
+            if len(diffs) > 5:
+                parts.append(_("and {n} more").format(n=len(diffs) - 5))
+            text = "; ".join(parts)
+        out.append({"label": _(fig["label"]), "text": text})
+    return out

@@ -33,6 +33,7 @@ from nbconvert.exporters.templateexporter import TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
+from salesanalytics.engagement.pipeline.consistency import alert_lines
 from salesanalytics.present import i18n
 from salesanalytics.present.i18n import gettext as _
 
@@ -712,6 +713,7 @@ def index_html(
             phases=sorted(phases, key=lambda p: p.get("name") != "summary"),
             version=version,
             consistency=consistency or {},
+            alerts=alert_lines(consistency or {}, {p["name"]: p["title"] for p in phases}),
             distribution=distribution,
             coverage=coverage,
             lang=lang,

@@ -1278,7 +1278,7 @@ class _Runner:
         for p in self.coverage.get("phases", []):
             detail = p["reason"]
             if p["status"] != "skipped":  # limited analyses have their own rows below
-                detail = "; ".join(x for x in detail.split("; ") if " skipped: " in x)
+                detail = "; ".join(p.get("upstream") or [])
             rows.append(
                 {"phase": _(p["title"]), "analysis": "", "status": p["status"], "detail": detail}
             )

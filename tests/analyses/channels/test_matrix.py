@@ -52,6 +52,19 @@ def test_planted_win_rates_are_recovered_per_channel_and_family(demo_run) -> Non
     assert bad.empty, bad.to_string()
 
 
+def test_a_planted_cell_without_closed_deals_has_no_rate_to_compare(demo_run) -> None:
+    r = demo_run["routing"].result
+    truth = json.loads(json.dumps(demo_run["truth"]))
+    rates = truth["channel_matrix"]["expected_win_rate_new_business"]
+    family = next(iter(rates))
+    rates[family] = dict.fromkeys(rates[family])  # JSON null: the demo closed no deal there
+    chk = cm.planted_matrix_checks(r.measures, r.matrix, truth)
+    cell = chk[chk["product_group"] == family]
+    assert len(cell) and cell["planted_win_rate"].isna().all() and cell["difference"].isna().all()
+    assert chk["planted_win_rate"].dtype == float
+    assert chk.loc[chk["product_group"] != family, "planted_win_rate"].notna().any()
+
+
 def test_planted_cells_get_the_planted_channel(demo_run) -> None:
     m = demo_run["routing"].result.matrix
     new = m[(m["customer_type"] == "new") & (m["basis"] != "rule")]

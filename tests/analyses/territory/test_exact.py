@@ -10,6 +10,7 @@ from territory_checks import pieces
 from salesanalytics.analyses import territory as tm
 from salesanalytics.analyses.territory.exact import exact_territories, plan_cost
 from salesanalytics.analyses.territory.synthetic import random_planar_units
+from salesanalytics.present import i18n
 
 METRICS = ("potential", "workload")
 KW = {"columns": tm.UnitColumns(coord_cols=("x", "y"), planar=True)}
@@ -200,6 +201,13 @@ def test_reachability_names_units_too_large_and_what_would_help() -> None:
     assert (
         r2["min_tolerance"] == pytest.approx(0.5) and "widen the band to ±50%" in r2["problems"][0]
     )
+    i18n.set_language("de", "de-CH")  # the sentences reach the client's report
+    try:
+        r3 = tm.reachability(u2, METRICS, {"A": 1, "B": 1, "C": 1}, 0.05, label_col="label")
+    finally:
+        i18n.set_language(None)
+    assert r3["problems"][0].startswith("Die Einheit 8001 Zürich allein hält 150% des Ziels")
+    assert "für Potenzial" in r3["problems"][0] and "auf ±50% erweitern" in r3["problems"][0]
 
 
 def test_shortfall_names_territories_best_deviation_and_remedies() -> None:

@@ -10,12 +10,15 @@ import pytest
 
 from salesanalytics.engagement.pipeline.consistency import (
     SharedFigure,
+    alert_lines,
     check_run,
+    house_text,
     load_figures,
     parse_number,
     read_source,
 )
 from salesanalytics.engagement.pipeline.report import index_html
+from salesanalytics.present import i18n
 
 
 def _write(run: Path, phase: str, table: str, df: pd.DataFrame) -> None:
@@ -171,16 +174,17 @@ def test_a_declared_source_that_cannot_be_read_is_an_error(tmp_path: Path) -> No
     assert read_source(tmp_path, FigureSource(phase="churn", table="x")) is None
 
 
-def test_the_index_page_lists_figures_that_disagree() -> None:
-    res = {
-        "status": "failed",
-        "checked": 2,
-        "failed": 1,
-        "figures": [
-            {"label": "Key accounts", "status": "mismatch", "message": "territory shows 200"},
-            {"label": "MRR", "status": "ok", "message": ""},
-        ],
-    }
+_TITLES = {
+    "potential": "Sales potential",
+    "territory": "Territory design",
+    "portfolio": "Portfolio",
+}
+_PHASES = [{"name": k, "title": v, "status": "ok"} for k, v in _TITLES.items()]
+
+
+def test_the_index_page_lists_figures_that_disagree(tmp_path: Path) -> None:
+    _key_account_run(tmp_path, [True, True, True, True, False], 3)
+    res = check_run(tmp_path)
     page = index_html(
         client="Muster AG", run_id="r1", date="01.01.2026", summary="", phases=[], version="1"
     )
@@ -190,10 +194,80 @@ def test_the_index_page_lists_figures_that_disagree() -> None:
         run_id="r1",
         date="01.01.2026",
         summary="",
-        phases=[],
+        phases=_PHASES,
         version="1",
         consistency=res,
     )
     assert "Figures that disagree between reports" in page
-    assert "<strong>Key accounts</strong>: territory shows 200" in page
-    assert "MRR" not in page
+    # by report title and formatted value, not by table path
+    assert "<strong>Key accounts</strong>: Territory design shows 4, Sales potential 3" in page
+    kam = "<strong>Key accounts per key-account manager</strong>: R1: Territory design shows 1"
+    assert kam + ", Sales potential –" in page  # R1 has no key account in potential's list
+    assert "assignment[" not in page
+    assert "Monthly recurring revenue" not in page  # figures that agree or were skipped
+
+
+def test_the_alert_box_is_in_the_runs_language(tmp_path: Path) -> None:
+    _key_account_run(tmp_path, [True, True, True, True, False], 3)
+    res = check_run(tmp_path)
+    i18n.set_language("de", "de-CH")
+    try:
+        lines = alert_lines(res, {"potential": "Verkaufspotenzial", "territory": "Gebietsmodell"})
+    finally:
+        i18n.set_language(None)
+    by_label = {line["label"]: line["text"] for line in lines}
+    assert by_label["Schlüsselkunden"] == "Gebietsmodell zeigt 4, Verkaufspotenzial 3"
+    assert by_label["Schlüsselkunden pro Key-Account-Manager"].startswith("R1: Gebietsmodell zeigt")
+
+
+def test_headlines_in_any_currency_and_number_format_read_as_the_patterns_are_written() -> None:
+    assert house_text("MRR USD 833'794 today", "en-CH", "USD") == "MRR CHF 833'794 today"
+    assert house_text("MRR CHF 833'794", "de-CH", "CHF") == "MRR CHF 833'794"
+    de = house_text(
+        "Potenzial 1,2 Mio. € gegenüber 833.794 € heute, 12,3 % am 31.12.2026", "de-DE", "EUR"
+    )
+    assert de == "Potenzial CHF 1.2 Mio. gegenüber CHF 833'794 heute, 12.3% am 31.12.2026"
+    assert (
+        house_text("braucht 35,0 FTE; MRR 1.234 $", "de-AT", "USD")
+        == "braucht 35.0 FTE; MRR CHF 1'234"
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "headline"),
+    [
+        ({"language": "en", "locale": "", "currency": "USD"}, "against USD 1'500 today"),
+        ({"language": "de", "locale": "de-DE", "currency": "EUR"}, "gegenüber 1.500 € heute"),
+    ],
+)
+def test_a_client_in_another_currency_is_checked_like_a_swiss_one(
+    tmp_path: Path, settings: dict, headline: str
+) -> None:
+    (tmp_path / "data" / "intake").mkdir(parents=True)
+    (tmp_path / "data" / "intake" / "settings.json").write_text(json.dumps(settings), "utf-8")
+    _write(
+        tmp_path, "potential", "account_potential", pd.DataFrame({"current_mrr": [1000.0, 500.0]})
+    )
+    _headlines(tmp_path, "potential", [f"Potential ... {headline}."])
+    mrr = {f["id"]: f for f in check_run(tmp_path)["figures"]}["mrr"]
+    assert mrr["status"] == "ok", mrr["message"]
+    assert i18n.language() == "en"  # the run's language was used for the check only
+    _write(
+        tmp_path, "potential", "account_potential", pd.DataFrame({"current_mrr": [1000.0, 600.0]})
+    )
+    mrr = {f["id"]: f for f in check_run(tmp_path)["figures"]}["mrr"]
+    assert mrr["status"] == "mismatch"
+
+
+def test_a_figure_its_owner_does_not_compute_is_skipped_not_an_error(tmp_path: Path) -> None:
+    # roles without a channel workload: no FTE need per role (NaN) and a headline without it
+    _write(
+        tmp_path,
+        "roles",
+        "headcount",
+        pd.DataFrame({"role": ["field", "tele"], "fte_needed": [float("nan")] * 2}),
+    )
+    _headlines(tmp_path, "roles", ["35.0 FTE in sales today."])
+    fig = {f["id"]: f for f in check_run(tmp_path)["figures"]}["sales_fte_needed"]
+    assert fig["status"] == "skipped"
+    assert "owns the figure does not show it" in fig["message"]

@@ -19,8 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
+from german_checks import crm_words
 
 from salesanalytics.engagement.phases import all_phases
 from salesanalytics.engagement.pipeline.audit import _Page, english_left
@@ -63,35 +63,6 @@ def german_run(demo_export: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     return res.run_dir
 
 
-def _crm_words(run: Path) -> list[str]:
-    """Text that comes from the CRM (names, groups, stages, industries, places): may be English."""
-    base = run / "data" / "intake"
-    words: set[str] = set()
-    for table, cols in {
-        "accounts": ["name", "industry", "municipality", "canton"],
-        "reps": ["name", "team"],
-        "products": ["name", "product_group"],
-        "opportunity_stages": ["stage"],
-        "opportunities": ["stage"],
-        # the export's own values as the mapping translated them ("Former Customer" -> former
-        # customer) and the mapping's rules for them ("IsClosed = true/1/yes")
-        "quality_remappings": ["from_value"],
-    }.items():
-        path = base / f"{table}.parquet"
-        if not path.is_file():
-            continue
-        df = pd.read_parquet(path)
-        for c in cols:
-            if c in df.columns:
-                words |= {str(v) for v in df[c].dropna().unique() if str(v).strip()}
-    path = base / "quality_remappings.parquet"
-    if path.is_file():
-        df = pd.read_parquet(path)
-        words |= {f"{c} = {v}" for c, v in zip(df["column"], df["from_value"], strict=True)}
-        words |= {w for w in df["from_value"].astype(str) if "/" in w}
-    return sorted(words)
-
-
 def _manifest(run: Path) -> dict[str, Any]:
     return json.loads((run / "manifest.json").read_text(encoding="utf-8"))
 
@@ -107,7 +78,7 @@ def test_the_german_engagement_is_complete_and_its_figures_agree(german_run: Pat
 
 
 def test_no_english_is_left_in_the_client_pages(german_run: Path) -> None:
-    left = english_left(german_run, allowed=_crm_words(german_run))
+    left = english_left(german_run, allowed=crm_words(german_run))
     assert left == [], f"{len(left)} English phrase(s) left:\n" + "\n".join(left[:60])
 
 
