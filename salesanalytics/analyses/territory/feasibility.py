@@ -108,31 +108,7 @@ def reachability(
                 "splittable": bool(split.iloc[i]),
             }
         )
-        over = np.flatnonzero(v > t_min * (1 + tolerance))
-        for j in over[np.argsort(-v[over])][:5]:
-            need = v[j] / t_min - 1
-            min_tol = max(min_tol, need) if not split.iloc[j] else min_tol
-            fix = (
-                _("split it into account groups")
-                if split.iloc[j]
-                else _("give its territory a larger share or widen the band to ±{band}").format(
-                    band=_pct(need)
-                )
-            )
-            problems.append(
-                _(
-                    "Unit {unit} alone holds {share} of the smallest territory's {metric} target: "
-                    "whichever territory takes it ends at least {need} above target. To reach "
-                    "±{tolerance}: {fix}."
-                ).format(
-                    unit=label.iloc[j],
-                    share=f"{v[j] / t_min:.0%}",
-                    metric=_metric(m),
-                    need=_pct(need),
-                    tolerance=f"{tolerance:.0%}",
-                    fix=fix,
-                )
-            )
+        min_tol = max(min_tol, _too_large_units(v, t_min, tolerance, label, split, m, problems))
         band = 2 * tolerance * t_min
         wide = np.flatnonzero((v > band) & (v <= t_min * (1 + tolerance)))
         if len(wide):
@@ -147,20 +123,7 @@ def reachability(
             lk = units[locked_col].fillna(False).astype(bool).to_numpy()
             cur = units[current_col].astype("string")
             per = pd.Series(v[lk]).groupby(cur[lk].to_numpy()).sum()
-            for t, s in per.items():
-                tgt = float(shares.get(str(t), np.nan) * total)
-                if np.isfinite(tgt) and s > tgt * (1 + tolerance):
-                    need = s / tgt - 1
-                    min_tol = max(min_tol, need)
-                    problems.append(
-                        _(
-                            "Territory {territory}: its locked units alone hold {share} of its "
-                            "{metric} target ({need} above). Unlock some of them or widen the "
-                            "band."
-                        ).format(
-                            territory=t, share=f"{s / tgt:.0%}", metric=_metric(m), need=_pct(need)
-                        )
-                    )
+            min_tol = max(min_tol, _locked_excess(per, shares * total, tolerance, m, problems))
     return {
         "feasible": not problems,
         "problems": problems,
@@ -168,6 +131,73 @@ def reachability(
         "min_tolerance": float(min_tol),
         "largest_units": pd.DataFrame(rows),
     }
+
+
+def _too_large_units(
+    v: np.ndarray,
+    t_min: float,
+    tolerance: float,
+    label: pd.Series,
+    split: pd.Series,
+    m: str,
+    problems: list[str],
+) -> float:
+    """Name the (at most five) units of metric ``m`` larger than the smallest target's band.
+
+    Appends a sentence per unit to ``problems``; returns the tolerance the unsplittable ones
+    need (0 when none).
+    """
+    min_tol = 0.0
+    over = np.flatnonzero(v > t_min * (1 + tolerance))
+    for j in over[np.argsort(-v[over])][:5]:
+        need = v[j] / t_min - 1
+        min_tol = max(min_tol, need) if not split.iloc[j] else min_tol
+        fix = (
+            _("split it into account groups")
+            if split.iloc[j]
+            else _("give its territory a larger share or widen the band to ±{band}").format(
+                band=_pct(need)
+            )
+        )
+        problems.append(
+            _(
+                "Unit {unit} alone holds {share} of the smallest territory's {metric} target: "
+                "whichever territory takes it ends at least {need} above target. To reach "
+                "±{tolerance}: {fix}."
+            ).format(
+                unit=label.iloc[j],
+                share=f"{v[j] / t_min:.0%}",
+                metric=_metric(m),
+                need=_pct(need),
+                tolerance=f"{tolerance:.0%}",
+                fix=fix,
+            )
+        )
+    return min_tol
+
+
+def _locked_excess(
+    per: pd.Series, targets: pd.Series, tolerance: float, m: str, problems: list[str]
+) -> float:
+    """Name the territories whose locked units alone exceed their band on metric ``m``.
+
+    ``per`` is the locked load per territory, ``targets`` every territory's target. Appends a
+    sentence per territory to ``problems``; returns the tolerance they need (0 when none).
+    """
+    min_tol = 0.0
+    for t, s in per.items():
+        tgt = float(targets.get(str(t), np.nan))
+        if np.isfinite(tgt) and s > tgt * (1 + tolerance):
+            need = s / tgt - 1
+            min_tol = max(min_tol, need)
+            problems.append(
+                _(
+                    "Territory {territory}: its locked units alone hold {share} of its "
+                    "{metric} target ({need} above). Unlock some of them or widen the "
+                    "band."
+                ).format(territory=t, share=f"{s / tgt:.0%}", metric=_metric(m), need=_pct(need))
+            )
+    return min_tol
 
 
 def shortfall(
@@ -309,15 +339,13 @@ def balance_bound(
 ) -> dict[str, Any]:
     """Prove whether any plan can reach the tolerance, else the least deviation any can.
 
-    Any plan -- even one that splits every unit and ignores contiguity; the least deviation is a
-    proven lower bound.
-
-    The linear relaxation of the balance constraints (HiGHS through
-    :func:`scipy.optimize.linprog`): every unit is shared out between the territories in any
-    fractions; with ``travel`` a unit's load on ``travel_metric`` depends on its territory and
-    that metric's targets follow the plan's own total, as in the design. When the relaxation
-    is infeasible at the tolerance, no plan can reach it: a bisection between the tolerance
-    and ``upper`` then finds the band within which the relaxation first becomes feasible.
+    Any plan -- even one that splits every unit and ignores contiguity: the linear relaxation of
+    the balance constraints (HiGHS through :func:`scipy.optimize.linprog`) shares every unit out
+    between the territories in any fractions; with ``travel`` a unit's load on ``travel_metric``
+    depends on its territory and that metric's targets follow the plan's own total, as in the
+    design. When the relaxation is infeasible at the tolerance, no plan can reach it: a bisection
+    between the tolerance and ``upper`` finds the band within which the relaxation first becomes
+    feasible (a proven lower bound on the deviation).
 
     Parameters
     ----------
