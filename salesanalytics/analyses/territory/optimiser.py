@@ -1432,10 +1432,12 @@ class SolverSettings:
     What it solves is the problem: units, metrics, tolerances, edges, locks, today's plan, targets,
     bases, objective.
 
-    One frozen value with today's defaults, shared by :func:`design_territories` and
-    :func:`~salesanalytics.analyses.territory.plan.run_scenario` (which uses
-    :data:`~salesanalytics.analyses.territory.plan.SCENARIO_SETTINGS`). Change a field with
-    :func:`dataclasses.replace` or :func:`solver_settings`.
+    One frozen value with today's defaults, shared by :func:`design_territories`,
+    :func:`~salesanalytics.analyses.territory.plan.run_scenario` (a
+    :class:`~salesanalytics.analyses.territory.plan.ScenarioSettings`, default
+    :data:`~salesanalytics.analyses.territory.plan.SCENARIO_SETTINGS`) and
+    :func:`~salesanalytics.analyses.territory.exact.exact_territories` (``time_limit`` only).
+    Change a field with :func:`dataclasses.replace` or :func:`solver_settings`.
 
     Attributes
     ----------
