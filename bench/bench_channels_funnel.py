@@ -241,6 +241,7 @@ def run_size(n_acc: int, n_act: int, only: str) -> None:
             AS_OF,
         )
         from salesanalytics.analyses.channels import matrix as channel_matrix
+        from salesanalytics.analyses.territory import design as territory_design
 
         routing = _timed(
             "channel matrix + account x group routing",
@@ -249,6 +250,8 @@ def run_size(n_acc: int, n_act: int, only: str) -> None:
             t,
             AS_OF,
             rules=channel_matrix.MatrixRules(size_basis="employees"),
+            funnel=funnel,
+            workload_model=territory_design,
         )
         print(f"  account x product-group rows: {num(len(routing.assignment))}")
         del mix, routing

@@ -29,18 +29,6 @@ NOT_COUNTED = {"self", "cls", "settings"}
 
 LONG_FUNCTIONS: dict[str, str] = {
     # module:function -> reason it is still over MAX_LINES lines
-    "analyses.channels.matrix:assign_account_groups": "channels split pending (issue 13, analyses)",
-    "analyses.channels.matrix:decide_cells": "channels split pending (issue 13, analyses)",
-    "analyses.channels.matrix:route_accounts": "channels split pending (issue 13, analyses)",
-    "analyses.channels.model:account_channel_table": "channels split pending (issue 13, analyses)",
-    "analyses.churn.model:build_customer_table": "churn split pending (issue 13, analyses)",
-    "analyses.compensation.actuals:deal_credits": "compensation split pending (issue 13, analyses)",
-    "analyses.compensation.workflow:evaluate_plans": "compensation split pending (issue 13)",
-    "analyses.controlling.model:kpi_actuals": "controlling split pending (issue 13, analyses)",
-    "analyses.controlling.model:measures": "controlling split pending (issue 13, analyses)",
-    "analyses.funnel.model:deal_progress": "funnel split pending (issue 13, analyses)",
-    "analyses.potential.model:estimate_potential": "potential split pending (issue 13, analyses)",
-    "analyses.potential.model:white_space_by_group": "potential split pending (issue 13)",
 }
 
 MANY_PARAMETERS: dict[str, str] = {
@@ -49,14 +37,6 @@ MANY_PARAMETERS: dict[str, str] = {
 
 IMPORT_EXCEPTIONS: dict[tuple[str, str], str] = {
     # (importing module, imported module or third-party package) -> reason the rule is not met yet
-    (
-        "analyses.channels.matrix",
-        "analyses.funnel.model",
-    ): "cross-analysis lookup: hand it in or move it to its owner",
-    (
-        "analyses.channels.matrix",
-        "analyses.territory.design",
-    ): "cross-analysis lookup: hand it in or move it to its owner",
     (
         "salesforce.export",
         "engagement.workspace",

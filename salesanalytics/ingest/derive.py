@@ -206,8 +206,10 @@ class Text:
         for key, v in self.values.items():
             if isinstance(v, Text):
                 vals[key] = v.render(translate, number)
-            elif isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool):
-                vals[key] = number(v)
+            elif isinstance(v, int | np.integer) and not isinstance(v, bool):
+                vals[key] = number(int(v))
+            elif isinstance(v, float | np.floating):
+                vals[key] = number(float(v))
             else:
                 vals[key] = v
         return translate(self.template).format(**vals)
@@ -254,7 +256,7 @@ def derivation_frame(
 
 def _contracts_from_deals(
     opps: pd.DataFrame, accounts: pd.DataFrame, as_of: pd.Timestamp, opts: DeriveOptions
-) -> tuple[pd.DataFrame, str]:
+) -> tuple[pd.DataFrame, Text]:
     won = opps[opps["status"].eq("won").fillna(False).to_numpy(bool)]
     n_won = len(won)
     known = set(accounts["account_id"].dropna())
@@ -313,7 +315,7 @@ def _contracts_from_deals(
 
 def _status_from_contracts(
     accounts: pd.DataFrame, contracts: pd.DataFrame, as_of: pd.Timestamp
-) -> tuple[pd.DataFrame, str]:
+) -> tuple[pd.DataFrame, Text]:
     c = contracts[contracts["start_date"] <= as_of]
     active = c["end_date"].isna() | (c["end_date"] > as_of)
     n_active = active.groupby(c["account_id"]).sum()
@@ -341,7 +343,7 @@ def _status_from_contracts(
     return acc, desc
 
 
-def _owner_from_deals(accounts: pd.DataFrame, opps: pd.DataFrame) -> tuple[pd.DataFrame, str, int]:
+def _owner_from_deals(accounts: pd.DataFrame, opps: pd.DataFrame) -> tuple[pd.DataFrame, Text, int]:
     o = opps[opps["account_id"].notna() & opps["owner_id"].notna()].copy()
     o["_won"] = o["status"].eq("won").fillna(False).astype(int)
     o["_date"] = o["close_date"].fillna(o["created_date"])
@@ -366,7 +368,7 @@ _CHANNEL_TYPE = {"field": "visit", "tele": "call", "online": "online_session"}
 
 def _workload_from_deals(
     opps: pd.DataFrame, reps: pd.DataFrame | None, minutes: float
-) -> tuple[pd.DataFrame, str]:
+) -> tuple[pd.DataFrame, Text]:
     o = opps[opps["account_id"].notna() & opps["owner_id"].notna()]
     date = o["close_date"].where(o["status"].ne("open").fillna(False), o["created_date"])
     date = date.fillna(o["created_date"])
@@ -770,6 +772,25 @@ class Transactions(BaseModel):
         return [c for c in dict.fromkeys([*cols, self.product_name]) if c]
 
 
+def _transactions_description(spec: Transactions, file: str, counts: dict[str, int]) -> Text:
+    """The derivation's description: lines read, left out and taken as won deals."""
+    nonpositive = (
+        Text(N_("; {n} invoices of zero or negative value left out"), {"n": counts["nonpositive"]})
+        if counts["nonpositive"]
+        else ""
+    )
+    return Text(
+        N_(
+            "Invoice lines {file}: {lines} lines, of which {duplicates} exact duplicates, "
+            "{cancellations} lines of cancellations (invoices starting with '{prefix}') and "
+            "{no_customer} lines without customer left out; {invoices} invoices of {customers} "
+            "customers taken as won deals (amount = sum of quantity x price of the lines"
+            "{nonpositive})."
+        ),
+        {**counts, "file": file, "prefix": spec.cancellation_prefix, "nonpositive": nonpositive},
+    )
+
+
 def tables_from_transactions(
     raw: pd.DataFrame, spec: Transactions, file: str = ""
 ) -> tuple[dict[str, pd.DataFrame], list[Derivation]]:
@@ -872,29 +893,17 @@ def tables_from_transactions(
         "products": schema.coerce_table("products", products),
         "opportunities": schema.coerce_table("opportunities", opps),
     }
-    nonpositive = (
-        Text(N_("; {n} invoices of zero or negative value left out"), {"n": int(nonpos.sum())})
-        if nonpos.any()
-        else ""
-    )
-    desc = Text(
-        N_(
-            "Invoice lines {file}: {lines} lines, of which {duplicates} exact duplicates, "
-            "{cancellations} lines of cancellations (invoices starting with '{prefix}') and "
-            "{no_customer} lines without customer left out; {invoices} invoices of {customers} "
-            "customers taken as won deals (amount = sum of quantity x price of the lines"
-            "{nonpositive})."
-        ),
+    desc = _transactions_description(
+        spec,
+        file,
         {
-            "file": file,
             "lines": n_lines,
             "duplicates": int(dup.sum()),
             "cancellations": int((cancelled & ~no_cust).sum()),
-            "prefix": spec.cancellation_prefix,
             "no_customer": int(no_cust.sum()),
             "invoices": len(opps),
             "customers": len(accounts),
-            "nonpositive": nonpositive,
+            "nonpositive": int(nonpos.sum()),
         },
     )
     return tables, [Derivation("deals_from_invoice_lines", "opportunities", len(opps), desc)]

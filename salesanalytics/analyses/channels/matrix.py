@@ -47,12 +47,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from salesanalytics.analyses.funnel import model as funnel
 from salesanalytics.errors import require_columns
 from salesanalytics.ingest.schema import CHANNELS, ROLE_CHANNEL
 from salesanalytics.present import formats
@@ -61,6 +60,8 @@ from salesanalytics.present.i18n import gettext as _
 
 __all__ = [
     "CHANNEL_LABELS",
+    "DealMeasures",
+    "FieldWorkloadModel",
     "MatrixResult",
     "MatrixRules",
     "Routing",
@@ -82,7 +83,10 @@ __all__ = [
     "matrix_tracking",
     "matrix_waves",
     "planted_matrix_checks",
+    "proposed_account_channel",
     "route_accounts",
+    "segment_preferences",
+    "territory_field_workload",
     "today_vs_proposed",
     "wave_effects",
     "workbook_sheets",
@@ -116,6 +120,62 @@ _CELL_COLUMNS = (
     "basis",
 )
 """Measured columns of a segment x product-group cell (after its key columns)."""
+
+
+class DealMeasures(Protocol):
+    """The funnel analysis' deal measures the matrix reads, handed in by the phase.
+
+    :mod:`salesanalytics.analyses.funnel.model` meets it: the channel notebook passes that module,
+    so a deal's funnel, cycle and win rate are computed by the funnel's code alone.
+    """
+
+    def deal_progress(
+        self,
+        opportunities: pd.DataFrame,
+        opportunity_stages: pd.DataFrame | None = ...,
+        as_of: str | pd.Timestamp | None = ...,
+        stage_orders: Mapping[str, Sequence[str]] | None = ...,
+    ) -> pd.DataFrame:
+        """One row per deal: funnel, furthest stage, cycle length (``deal_progress``)."""
+        ...
+
+    def product_groups(self, products: pd.DataFrame) -> pd.Series:
+        """Product group of every product, indexed by product id (``product_groups``)."""
+        ...
+
+    def win_rates(self, progress: pd.DataFrame, by: Sequence[str] = ...) -> pd.DataFrame:
+        """Deals, win rate, deal size and median cycle per funnel and group (``win_rates``)."""
+        ...
+
+
+class FieldWorkloadModel(Protocol):
+    """The territory design's workload model the matrix reads, handed in by the phase.
+
+    :mod:`salesanalytics.analyses.territory.design` meets it: the channel notebook passes that
+    module, so the channel mix, the territories and the roles show one field workload.
+    """
+
+    def workload_segment(self, accounts: pd.DataFrame) -> pd.Series:
+        """Norm segment per account: status x potential class (``workload_segment``)."""
+        ...
+
+    def activity_norms(
+        self, activities: pd.DataFrame, segments: pd.Series, channel: str | None = ...
+    ) -> pd.DataFrame:
+        """Minutes and visits per account and year by segment (``activity_norms``)."""
+        ...
+
+    def account_workload(
+        self,
+        accounts: pd.DataFrame,
+        segments: pd.Series,
+        norms: pd.DataFrame,
+        reps: pd.DataFrame,
+        road_factor: float = ...,
+        speed_kmh: float = ...,
+    ) -> pd.DataFrame:
+        """Hours per account and year: activity norm plus travel (``account_workload``)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -286,6 +346,8 @@ def deal_table(
     opportunity_stages: pd.DataFrame | None = None,
     as_of: str | pd.Timestamp | None = None,
     stage_orders: Mapping[str, Sequence[str]] | None = None,
+    *,
+    funnel: DealMeasures,
 ) -> pd.DataFrame:
     """Deals with their channel, product group and segment (new business, upsell, renewal).
 
@@ -302,6 +364,8 @@ def deal_table(
         ``rep_id, role``: the channel of deals without a channel field.
     opportunity_stages, as_of, stage_orders
         For :func:`salesanalytics.analyses.funnel.model.deal_progress`.
+    funnel
+        The funnel's deal measures (:class:`DealMeasures`).
 
     Returns
     -------
@@ -369,6 +433,8 @@ def cell_measures(
     deals: pd.DataFrame,
     rules: MatrixRules | None = None,
     size_classes: Sequence[str] | None = None,
+    *,
+    funnel: DealMeasures,
 ) -> pd.DataFrame:
     """Win rate, cycle and deal size per segment × product group × channel.
 
@@ -382,6 +448,8 @@ def cell_measures(
     size_classes
         All size classes (cells of classes without deals get the pooled figures); default the
         classes seen in ``deals``.
+    funnel
+        The funnel's deal measures (:class:`DealMeasures`: ``win_rates``).
 
     Returns
     -------
@@ -613,31 +681,10 @@ def decide_cells(
     groups = list(facts.index)
     seen = measures["product_group"].dropna().unique().tolist() if len(measures) else []
     groups = [g for g in groups if g in set(seen)] + [g for g in groups if g not in set(seen)]
-    # preferences per segment
-    pref_share = pd.DataFrame()
-    if accounts is not None and "channel_preference" in accounts.columns:
-        pa_ = segments[["account_id", "segment"]].merge(
-            accounts[["account_id", "channel_preference"]].assign(
-                account_id=accounts["account_id"].astype("string")
-            ),
-            on="account_id",
-            how="left",
-        )
-        pref_share = (
-            pd.crosstab(pa_["segment"], pa_["channel_preference"].fillna("none"), normalize="index")
-            if len(pa_)
-            else pd.DataFrame()
-        )
+    pref_share = segment_preferences(segments, accounts)
     cost = costs.set_index(["channel", "customer_type"])["cost_per_deal"]
     meas = measures.set_index(["customer_type", "size_class", "product_group", "channel"])
-    # the channel that sells each group today (most closed deals): the rule's default when the
-    # group's complexity is unknown
-    today_ch: dict[str, str] = {}
-    if len(measures):
-        by = measures.groupby(["product_group", "channel"])["closed"].sum()
-        by = by[by > 0]
-        for (g_, c_), _n in by.sort_values(ascending=False, kind="stable").items():
-            today_ch.setdefault(str(g_), str(c_))
+    today_ch = _selling_channel_today(measures)
     rows = []
     for t in ("new", "existing"):
         for s in sizes:
@@ -655,29 +702,7 @@ def decide_cells(
                     "complexity": cx,
                     "margin": margin,
                 }
-                cand: dict[str, float] = {}
-                closed = 0
-                bases = {}
-                for c in CHANNELS:
-                    key = (t, s, g, c)
-                    mr = meas.loc[key] if key in meas.index else None
-                    wr = float(mr["win_rate"]) if mr is not None else np.nan
-                    ds = float(mr["deal_size"]) if mr is not None else np.nan
-                    cy = float(mr["cycle_days"]) if mr is not None else np.nan
-                    basis = str(mr["basis"]) if mr is not None else "thin"
-                    closed += int(mr["closed"]) if mr is not None else 0
-                    cpd = float(cost.get((c, t), np.nan))
-                    contrib = wr * ds * margin - (0.0 if np.isnan(cpd) else cpd)
-                    row[f"win_rate_{c}"] = wr
-                    row[f"deal_size_{c}"] = ds
-                    row[f"cycle_days_{c}"] = cy
-                    row[f"cost_per_deal_{c}"] = cpd
-                    row[f"contribution_{c}"] = contrib if basis != "thin" else np.nan
-                    row[f"closed_{c}"] = int(mr["closed"]) if mr is not None else 0
-                    bases[c] = basis
-                    if basis != "thin" and not np.isnan(contrib):
-                        cand[c] = contrib
-                row["closed_deals"] = closed
+                cand, bases = _cell_channel_figures(row, meas, cost)
                 pref, pshare = None, 0.0
                 if seg in pref_share.index:
                     ps = pref_share.loc[seg].drop(labels=["none"], errors="ignore")
@@ -695,6 +720,86 @@ def decide_cells(
         for _, r in out.iterrows()
     ]
     return out
+
+
+def segment_preferences(segments: pd.DataFrame, accounts: pd.DataFrame | None) -> pd.DataFrame:
+    """Share of each segment's accounts per stated channel preference (``none`` = no preference).
+
+    Parameters
+    ----------
+    segments
+        :func:`account_segments` (``account_id, segment``).
+    accounts
+        ``account_id, channel_preference`` (optional).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index segment, one column per preference, rows summing to 1; empty without preferences.
+    """
+    if accounts is None or "channel_preference" not in accounts.columns:
+        return pd.DataFrame()
+    pa_ = segments[["account_id", "segment"]].merge(
+        accounts[["account_id", "channel_preference"]].assign(
+            account_id=accounts["account_id"].astype("string")
+        ),
+        on="account_id",
+        how="left",
+    )
+    return (
+        pd.crosstab(pa_["segment"], pa_["channel_preference"].fillna("none"), normalize="index")
+        if len(pa_)
+        else pd.DataFrame()
+    )
+
+
+def _selling_channel_today(measures: pd.DataFrame) -> dict[str, str]:
+    """The channel that sells each group today (most closed deals).
+
+    The rule's default when the group's complexity is unknown.
+    """
+    today_ch: dict[str, str] = {}
+    if len(measures):
+        by = measures.groupby(["product_group", "channel"])["closed"].sum()
+        by = by[by > 0]
+        for (g_, c_), _n in by.sort_values(ascending=False, kind="stable").items():
+            today_ch.setdefault(str(g_), str(c_))
+    return today_ch
+
+
+def _cell_channel_figures(
+    row: dict[str, Any], meas: pd.DataFrame, cost: pd.Series
+) -> tuple[dict[str, float], dict[str, str]]:
+    """Fill a cell's per-channel figures into ``row``.
+
+    Returns the candidates (channel -> contribution per deal worked, measured or pooled) and
+    each channel's basis.
+    """
+    t, s, g, margin = row["customer_type"], row["size_class"], row["product_group"], row["margin"]
+    cand: dict[str, float] = {}
+    closed = 0
+    bases = {}
+    for c in CHANNELS:
+        key = (t, s, g, c)
+        mr = meas.loc[key] if key in meas.index else None
+        wr = float(mr["win_rate"]) if mr is not None else np.nan
+        ds = float(mr["deal_size"]) if mr is not None else np.nan
+        cy = float(mr["cycle_days"]) if mr is not None else np.nan
+        basis = str(mr["basis"]) if mr is not None else "thin"
+        closed += int(mr["closed"]) if mr is not None else 0
+        cpd = float(cost.get((c, t), np.nan))
+        contrib = wr * ds * margin - (0.0 if np.isnan(cpd) else cpd)
+        row[f"win_rate_{c}"] = wr
+        row[f"deal_size_{c}"] = ds
+        row[f"cycle_days_{c}"] = cy
+        row[f"cost_per_deal_{c}"] = cpd
+        row[f"contribution_{c}"] = contrib if basis != "thin" else np.nan
+        row[f"closed_{c}"] = int(mr["closed"]) if mr is not None else 0
+        bases[c] = basis
+        if basis != "thin" and not np.isnan(contrib):
+            cand[c] = contrib
+    row["closed_deals"] = closed
+    return cand, bases
 
 
 def _choose(
@@ -867,17 +972,9 @@ def assign_account_groups(
     seg_names = list(dict.fromkeys(mx["segment"].astype(str)))
     n, g = len(segments), len(groups)
     ids = pd.Index(segments["account_id"].astype("string").to_numpy())
-    seg_code = pd.Index(seg_names).get_indexer(segments["segment"].astype(str))
-    # cell of every (segment, group): row of the matrix
-    cell_of = np.full((len(seg_names), g), -1, dtype=np.int64)
-    cell_of[
-        pd.Index(seg_names).get_indexer(mx["segment"].astype(str)),
-        pd.Index(groups).get_indexer(mx["product_group"].astype(str)),
-    ] = np.arange(len(mx))
     acc = np.repeat(np.arange(n), g)
     grp = np.tile(np.arange(g), n)
-    sc = seg_code[acc]
-    cell = np.where(sc >= 0, cell_of[np.maximum(sc, 0), grp], -1)
+    cell = _row_cells(mx, segments, seg_names, groups)
     has = cell >= 0
 
     def from_matrix(col: str, fill: str) -> np.ndarray:
@@ -891,6 +988,86 @@ def assign_account_groups(
     a_idx = accounts.assign(account_id=accounts["account_id"].astype("string")).set_index(
         "account_id"
     )
+    ka = _key_account_mask(a_idx, ids, reps, key_accounts)[acc]
+    channel = np.where(ka, "field", channel)
+    mode = np.where(ka, "Field", mode)
+    basis = np.where(ka, "key account", basis)
+    # revenue and today's channel per account and group
+    revenue, held, cur_ch = _group_revenue(contracts, products, as_of, ids, groups)
+    if current is not None:
+        cur = pd.Series(
+            current["current_channel"].astype("string").to_numpy(dtype=object, na_value=None),
+            index=current["account_id"].astype("string").to_numpy(),
+        )
+        acc_cur = cur.reindex(ids).to_numpy(dtype=object)
+        fill = pd.isna(cur_ch)
+        cur_ch[fill] = acc_cur[acc[fill]]
+    cur_ch = np.where(pd.Series(cur_ch).isin(list(CHANNELS)).to_numpy(), cur_ch, None)
+    # weights: revenue in the group, else the segment's mix of won deal value
+    weight = _row_weights(mx, cell, acc, revenue, n, g)
+    moves = pd.notna(cur_ch) & (cur_ch != channel) & (held | (weight > 0))
+    names = a_idx["name"].astype("string").reindex(ids) if "name" in a_idx.columns else None
+    seg_cat = segments["segment"].astype(str).to_numpy()
+    cat = pd.Categorical
+
+    out = pd.DataFrame(
+        {
+            "account_id": pd.array(ids, dtype="string").take(acc),
+            "name": (
+                pd.array(names.to_numpy(), dtype="string").take(acc)
+                if names is not None
+                else pd.array([pd.NA] * (n * g), dtype="string")
+            ),
+            "segment": cat(seg_cat[acc], categories=_segment_categories(seg_names, seg_cat)),
+            "customer_type": cat(segments["customer_type"].astype(str).to_numpy()[acc]),
+            "size_class": cat(segments["size_class"].astype(str).to_numpy()[acc]),
+            "product_group": cat(np.asarray(groups, dtype=object)[grp], categories=groups),
+            "cell_id": cell,
+            "holds": held,
+            "revenue": revenue,
+            "weight": weight,
+            "current_channel": cat(cur_ch, categories=list(CHANNELS)),
+            "channel": cat(channel, categories=list(CHANNELS)),
+            "mode": cat(mode),
+            "basis": cat(basis),
+            "key_account": ka,
+            "moves": moves,
+        }
+    )
+    return out
+
+
+def _row_cells(
+    mx: pd.DataFrame, segments: pd.DataFrame, seg_names: Sequence[str], groups: Sequence[str]
+) -> np.ndarray:
+    """The matrix row (cell) of every account × group row; -1 where the segment has none.
+
+    Rows run account by account (``account * len(groups) + group``) over ``segments``.
+    """
+    n, g = len(segments), len(groups)
+    seg_code = pd.Index(seg_names).get_indexer(segments["segment"].astype(str))
+    # cell of every (segment, group): row of the matrix
+    cell_of = np.full((len(seg_names), g), -1, dtype=np.int64)
+    cell_of[
+        pd.Index(seg_names).get_indexer(mx["segment"].astype(str)),
+        pd.Index(groups).get_indexer(mx["product_group"].astype(str)),
+    ] = np.arange(len(mx))
+    sc = seg_code[np.repeat(np.arange(n), g)]
+    return np.where(sc >= 0, cell_of[np.maximum(sc, 0), np.tile(np.arange(g), n)], -1)
+
+
+def _key_account_mask(
+    a_idx: pd.DataFrame,
+    ids: pd.Index,
+    reps: pd.DataFrame | None,
+    key_accounts: pd.Series | None,
+) -> np.ndarray:
+    """Key account or not, per account of ``ids``.
+
+    The engagement's key-account list where given, else the accounts owned by a key-account
+    manager (``a_idx``: accounts indexed by account id, ``owner_id``).
+    """
+    n = len(ids)
     is_ka = np.zeros(n, dtype=bool)
     if key_accounts is not None:
         flags = pd.Series(
@@ -904,11 +1081,22 @@ def assign_account_groups(
         is_ka = (
             a_idx["owner_id"].astype("string").isin(kam).fillna(False).reindex(ids).fillna(False)
         ).to_numpy(bool)
-    ka = is_ka[acc]
-    channel = np.where(ka, "field", channel)
-    mode = np.where(ka, "Field", mode)
-    basis = np.where(ka, "key account", basis)
-    # revenue and today's channel per account and group
+    return is_ka
+
+
+def _group_revenue(
+    contracts: pd.DataFrame | None,
+    products: pd.DataFrame | None,
+    as_of: str | pd.Timestamp | None,
+    ids: pd.Index,
+    groups: Sequence[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Yearly revenue, held or not and today's channel per account × group row.
+
+    Rows run account by account (``account * len(groups) + group``); revenue counts the active
+    contracts on ``as_of``, today's channel is that of the latest contract of the row.
+    """
+    n, g = len(ids), len(groups)
     revenue = np.zeros(n * g)
     cur_ch = np.full(n * g, None, dtype=object)
     if contracts is not None and products is not None and as_of is not None and len(contracts):
@@ -950,16 +1138,18 @@ def assign_account_groups(
             cur_ch[latest["row"].to_numpy()] = latest["ch"].to_numpy(dtype=object)
     else:
         held = np.zeros(n * g, dtype=bool)
-    if current is not None:
-        cur = pd.Series(
-            current["current_channel"].astype("string").to_numpy(dtype=object, na_value=None),
-            index=current["account_id"].astype("string").to_numpy(),
-        )
-        acc_cur = cur.reindex(ids).to_numpy(dtype=object)
-        fill = pd.isna(cur_ch)
-        cur_ch[fill] = acc_cur[acc[fill]]
-    cur_ch = np.where(pd.Series(cur_ch).isin(list(CHANNELS)).to_numpy(), cur_ch, None)
-    # weights: revenue in the group, else the segment's mix of won deal value
+    return revenue, held, cur_ch
+
+
+def _row_weights(
+    mx: pd.DataFrame, cell: np.ndarray, acc: np.ndarray, revenue: np.ndarray, n: int, g: int
+) -> np.ndarray:
+    """Share of the account's workload each account × group row carries (sums to 1 per account).
+
+    The row's revenue share where the account has revenue, else the segment's mix of won deal
+    value (win rate × deal size of the best channel), else equal shares.
+    """
+    has = cell >= 0
     v = np.zeros(len(mx))
     for c_ in CHANNELS:
         if f"win_rate_{c_}" in mx.columns:
@@ -971,37 +1161,7 @@ def assign_account_groups(
     acc_rev = np.bincount(acc, weights=revenue, minlength=n)[acc]
     weight = np.where(acc_rev > 0, revenue / np.where(acc_rev > 0, acc_rev, 1), seg_share)
     wsum = np.bincount(acc, weights=weight, minlength=n)[acc]
-    weight = np.where(wsum > 0, weight / np.where(wsum > 0, wsum, 1), 1.0 / g)
-    moves = pd.notna(cur_ch) & (cur_ch != channel) & (held | (weight > 0))
-    names = a_idx["name"].astype("string").reindex(ids) if "name" in a_idx.columns else None
-    seg_cat = segments["segment"].astype(str).to_numpy()
-    cat = pd.Categorical
-
-    out = pd.DataFrame(
-        {
-            "account_id": pd.array(ids, dtype="string").take(acc),
-            "name": (
-                pd.array(names.to_numpy(), dtype="string").take(acc)
-                if names is not None
-                else pd.array([pd.NA] * (n * g), dtype="string")
-            ),
-            "segment": cat(seg_cat[acc], categories=_segment_categories(seg_names, seg_cat)),
-            "customer_type": cat(segments["customer_type"].astype(str).to_numpy()[acc]),
-            "size_class": cat(segments["size_class"].astype(str).to_numpy()[acc]),
-            "product_group": cat(np.asarray(groups, dtype=object)[grp], categories=groups),
-            "cell_id": cell,
-            "holds": held,
-            "revenue": revenue,
-            "weight": weight,
-            "current_channel": cat(cur_ch, categories=list(CHANNELS)),
-            "channel": cat(channel, categories=list(CHANNELS)),
-            "mode": cat(mode),
-            "basis": cat(basis),
-            "key_account": ka,
-            "moves": moves,
-        }
-    )
-    return out
+    return np.where(wsum > 0, weight / np.where(wsum > 0, wsum, 1), 1.0 / g)
 
 
 def _segment_categories(seg_names: Sequence[str], seen: np.ndarray) -> list[str]:
@@ -1045,6 +1205,8 @@ def field_workload(
     served_today: pd.Series,
     road_factor: float | None = None,
     speed_kmh: float | None = None,
+    *,
+    model: FieldWorkloadModel,
 ) -> pd.DataFrame:
     """Full field workload per account (hours per year) by the territory design's norm model.
 
@@ -1066,6 +1228,8 @@ def field_workload(
         Boolean per account id: served by the field today (norm population).
     road_factor, speed_kmh
         Travel model (defaults of :mod:`salesanalytics.reference.travel`).
+    model
+        The territory design's workload model (:class:`FieldWorkloadModel`).
 
     Returns
     -------
@@ -1074,7 +1238,6 @@ def field_workload(
         activity_hours, visits_per_year, travel_km, travel_hours, workload_hours``) for all
         accounts.
     """
-    from salesanalytics.analyses.territory import design
     from salesanalytics.reference.travel import ROAD_FACTOR, SPEED_KMH
 
     acc = accounts[["account_id", "status", "latitude", "longitude"]].copy()
@@ -1087,11 +1250,11 @@ def field_workload(
         acc["potential_mrr"] = acc["account_id"].map(pot).fillna(0.0).to_numpy()
     else:
         acc["potential_mrr"] = 0.0
-    seg = design.workload_segment(acc)
+    seg = model.workload_segment(acc)
     seg.index = acc["account_id"].to_numpy()
     today = served_today.reindex(seg.index).fillna(False).astype(bool)
-    norms = design.activity_norms(activities, seg[today.to_numpy()], channel="field")
-    return design.account_workload(
+    norms = model.activity_norms(activities, seg[today.to_numpy()], channel="field")
+    return model.account_workload(
         acc,
         seg,
         norms,
@@ -1288,8 +1451,11 @@ def matrix_waves(
 
 
 def wave_effects(assignment: pd.DataFrame) -> pd.DataFrame:
-    """Moves per wave and cell: ``migration_wave, segment, product_group, current_channel,
-    channel, accounts, revenue, yearly_effect`` (from :func:`matrix_waves`)."""
+    """Moves per wave and cell (from :func:`matrix_waves`).
+
+    Columns ``migration_wave, segment, product_group, current_channel, channel, accounts, revenue,
+    yearly_effect``.
+    """
     m = assignment[assignment["migration_wave"].notna().to_numpy(bool)]
     g = (
         m.groupby(
@@ -1557,6 +1723,8 @@ def analyse_matrix(
     cts: pd.DataFrame | None = None,
     rules: MatrixRules | None = None,
     window_days: int = 365,
+    *,
+    funnel: DealMeasures,
 ) -> MatrixResult:
     """Measure and decide the channel matrix from canonical tables.
 
@@ -1581,6 +1749,8 @@ def analyse_matrix(
         :class:`MatrixRules`.
     window_days
         Costing window.
+    funnel
+        The funnel's deal measures (:class:`DealMeasures`), handed in by the phase.
     """
     rules = rules or MatrixRules()
     for name in ("accounts", "products", "opportunities"):
@@ -1595,8 +1765,9 @@ def analyse_matrix(
         tables.get("reps"),
         tables.get("opportunity_stages"),
         as_of,
+        funnel=funnel,
     )
-    measures = cell_measures(deals, rules, segs.attrs.get("size_labels"))
+    measures = cell_measures(deals, rules, segs.attrs.get("size_labels"), funnel=funnel)
     costs = cost_per_deal(cts, segs, deals, as_of, window_days)
     matrix = decide_cells(measures, costs, tables["products"], segs, accounts, rules)
     gaps = data_gaps(tables, segs, deals, rules)
@@ -1626,14 +1797,17 @@ def route_accounts(
     window_days: int = 365,
     road_factor: float | None = None,
     speed_kmh: float | None = None,
+    *,
+    funnel: DealMeasures,
+    workload_model: FieldWorkloadModel,
 ) -> Routing:
     """Matrix, account × product-group routing, workload per channel and migration waves.
 
     Parameters
     ----------
     mix
-        :class:`salesanalytics.analyses.channels.model.ChannelMix` (cost-to-serve, contributions, today's
-        channel, service model).
+        :class:`salesanalytics.analyses.channels.model.ChannelMix` (cost-to-serve, contributions,
+        today's channel, service model).
     tables
         Canonical tables (``accounts, reps, products, opportunities, opportunity_stages,
         contracts, activities, channel_rates``).
@@ -1643,6 +1817,9 @@ def route_accounts(
         Potential phase ``account_potential``.
     rules, n_waves, window_days, road_factor, speed_kmh
         See :class:`MatrixRules`, :func:`matrix_waves`, :func:`field_workload`.
+    funnel, workload_model
+        The funnel's deal measures (:class:`DealMeasures`) and the territory design's workload
+        model (:class:`FieldWorkloadModel`), handed in by the phase.
 
     Returns
     -------
@@ -1650,22 +1827,15 @@ def route_accounts(
         ``assignment`` (account × group, with waves), ``waves`` (per wave), ``summary`` (per
         channel today and proposed: the one workload/FTE table), ``account_workload`` (per
         account shares and hours per channel), ``field_workload`` (territory input: accounts
-        with field work, their field hours, ``key_account``), ``account_channel`` (the channel phase's per-account
-        table with ``proposed_channel`` = the channel carrying most of the account's weight).
+        with field work, their field hours, ``key_account``), ``account_channel`` (the channel
+        phase's per-account table with ``proposed_channel`` = the channel carrying most of the
+        account's weight).
     """
     rules = rules or MatrixRules()
-    res = analyse_matrix(tables, as_of, potential, mix.cost_to_serve, rules, window_days)
-    accounts = tables["accounts"]
-    ac = mix.account_channel
-    current = ac[["account_id", "current_channel"]]
-    ka_list = (
-        pd.Series(
-            potential["key_account"].fillna(False).to_numpy(bool),
-            index=potential["account_id"].astype("string").to_numpy(),
-        )
-        if potential is not None and "key_account" in potential.columns
-        else None
+    res = analyse_matrix(
+        tables, as_of, potential, mix.cost_to_serve, rules, window_days, funnel=funnel
     )
+    accounts = tables["accounts"]
     asg = assign_account_groups(
         res.segments,
         res.matrix,
@@ -1673,9 +1843,9 @@ def route_accounts(
         tables.get("reps"),
         tables.get("contracts"),
         tables.get("products"),
-        current,
+        mix.account_channel[["account_id", "current_channel"]],
         as_of,
-        key_accounts=ka_list,
+        key_accounts=_key_account_flags(potential),
     )
     asg, waves = matrix_waves(res.matrix, asg, res.deals, n_waves)
     today_field = account_channel_shares(
@@ -1689,58 +1859,136 @@ def route_accounts(
         today_field > 0,
         road_factor,
         speed_kmh,
+        model=workload_model,
     )
     fw_full = fw.set_index(fw["account_id"].astype("string"))
-    status = pd.Series(
-        accounts["status"].astype("string").to_numpy(),
-        index=accounts["account_id"].astype("string").to_numpy(),
-    )
-    model = (
-        mix.model.set_index(["channel", "status"]) if "channel" in mix.model.columns else mix.model
-    )
-    model = model.copy()
-    model.attrs["status"] = status
-    value = ac.set_index(ac["account_id"].astype("string"))[["contribution_2"]]
+    ac = mix.account_channel
     rates = tables.get("channel_rates")
     if rates is not None and rates.empty:
         rates = None  # no cost rates in the export: FTE and cost stay unknown
     summary, per_acc = channel_workload(
         asg,
         fw_full["workload_hours"],
-        model,
+        _service_hours(mix.model, accounts),
         rates,
         tables.get("reps"),
-        value,
+        ac.set_index(ac["account_id"].astype("string"))[["contribution_2"]],
     )
-    # territory input: the field share of every account with field work
-    share = per_acc.set_index("account_id")["field_share"]
-    fwp = fw_full.loc[share.index[share.to_numpy() > 0]].copy()
+    return Routing(
+        result=res,
+        assignment=asg,
+        waves=waves,
+        summary=summary,
+        account_workload=per_acc,
+        field_workload=territory_field_workload(fw_full, per_acc, asg),
+        account_channel=proposed_account_channel(ac, asg, per_acc, rates),
+    )
+
+
+def _key_account_flags(potential: pd.DataFrame | None) -> pd.Series | None:
+    """The potential phase's key-account flag per account id (None when it has none)."""
+    if potential is None or "key_account" not in potential.columns:
+        return None
+    return pd.Series(
+        potential["key_account"].fillna(False).to_numpy(bool),
+        index=potential["account_id"].astype("string").to_numpy(),
+    )
+
+
+def _service_hours(service_model: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+    """The channel mix's service model by ``(channel, status)``, accounts' status in ``attrs``."""
+    status = pd.Series(
+        accounts["status"].astype("string").to_numpy(),
+        index=accounts["account_id"].astype("string").to_numpy(),
+    )
+    model = (
+        service_model.set_index(["channel", "status"])
+        if "channel" in service_model.columns
+        else service_model
+    )
+    model = model.copy()
+    model.attrs["status"] = status
+    return model
+
+
+def territory_field_workload(
+    field_workload: pd.DataFrame, account_workload: pd.DataFrame, assignment: pd.DataFrame
+) -> pd.DataFrame:
+    """The territory input: the field share of every account with field work.
+
+    Parameters
+    ----------
+    field_workload
+        :func:`field_workload` indexed by account id (full field hours per account).
+    account_workload
+        :func:`channel_workload` per account (``account_id, field_share``).
+    assignment
+        :func:`assign_account_groups` (``account_id, key_account``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The accounts with a field share above 0, their hours (``activity_hours,
+        visits_per_year, travel_hours, workload_hours``) times that share, ``field_share`` and
+        ``key_account``.
+    """
+    share = account_workload.set_index("account_id")["field_share"]
+    fwp = field_workload.loc[share.index[share.to_numpy() > 0]].copy()
     sh = share.reindex(fwp.index).to_numpy()
     for c in ("activity_hours", "visits_per_year", "travel_hours", "workload_hours"):
         fwp[c] = fwp[c].to_numpy() * sh
     fwp["field_share"] = sh
-    is_ka = asg.groupby("account_id", observed=True)["key_account"].any()
+    is_ka = assignment.groupby("account_id", observed=True)["key_account"].any()
     fwp["key_account"] = is_ka.reindex(fwp.index).fillna(False).to_numpy(bool)
-    fwp = fwp.reset_index(drop=True)
-    # the per-account table follows the matrix
-    shares = per_acc.set_index("account_id")[[f"{c}_share" for c in CHANNELS]]
+    return fwp.reset_index(drop=True)
+
+
+def proposed_account_channel(
+    account_channel: pd.DataFrame,
+    assignment: pd.DataFrame,
+    account_workload: pd.DataFrame,
+    rates: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """The channel phase's per-account table following the matrix.
+
+    Parameters
+    ----------
+    account_channel
+        The channel mix's per-account table (``account_id``).
+    assignment
+        :func:`assign_account_groups` with waves (``account_id, key_account, yearly_effect,
+        migration_wave``).
+    account_workload
+        :func:`channel_workload` per account (``<channel>_share``, ``<channel>_hours``).
+    rates
+        Canonical ``channel_rates``; None = the proposed cost stays unknown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``account_channel`` plus ``proposed_channel`` (the channel carrying most of the
+        account's weight; ties go to the most personal channel), ``reason``,
+        ``proposed_cost`` (with rates), ``delta_contribution`` and ``migration_wave``.
+    """
+    from salesanalytics.analyses.channels.model import channel_rates
+
+    shares = account_workload.set_index("account_id")[[f"{c}_share" for c in CHANNELS]]
     order = np.array([_RANK[c] for c in CHANNELS]) * 1e-9  # ties: most personal channel
     primary = np.asarray(CHANNELS, dtype=object)[
         np.argmax(shares.to_numpy() + order[None, :], axis=1)
     ]
     prim = pd.Series(primary, index=shares.index)
-    eff = asg.groupby("account_id")["yearly_effect"].sum()
-    wave = asg.groupby("account_id")["migration_wave"].min()
-    hours = per_acc.set_index("account_id")
-    from salesanalytics.analyses.channels.model import channel_rates
-
+    eff = assignment.groupby("account_id")["yearly_effect"].sum()
+    wave = assignment.groupby("account_id")["migration_wave"].min()
+    hours = account_workload.set_index("account_id")
     rr = channel_rates(rates) if rates is not None else None
-    ac = ac.copy()
+    ac = account_channel.copy()
     aid = ac["account_id"].astype("string")
     ac["proposed_channel"] = pd.array(aid.map(prim).to_numpy(), dtype="string")
+    ka = aid.map(assignment.groupby("account_id")["key_account"].any())
     ac["reason"] = pd.array(
         np.where(
-            aid.map(asg.groupby("account_id")["key_account"].any()).fillna(False).to_numpy(bool),
+            ka.fillna(False).to_numpy(bool),
             "key account: stays with its key-account manager",
             "follows the channel matrix (segment × product group)",
         ),
@@ -1755,20 +2003,14 @@ def route_accounts(
         ac["proposed_cost"] = cost
     ac["delta_contribution"] = aid.map(eff).fillna(0.0).to_numpy()
     ac["migration_wave"] = pd.array(aid.map(wave).to_numpy(), dtype="Int64")
-    return Routing(
-        result=res,
-        assignment=asg,
-        waves=waves,
-        summary=summary,
-        account_workload=per_acc,
-        field_workload=fwp,
-        account_channel=ac,
-    )
+    return ac
 
 
 def workbook_sheets(routing: Routing) -> dict[str, pd.DataFrame]:
-    """The sheets of the channel workbook, client words as headers: matrix with reasons,
-    account × product-group assignment with names, migration waves, workload per channel.
+    """The sheets of the channel workbook, client words as headers.
+
+    Matrix with reasons, account × product-group assignment with names, migration waves, workload
+    per channel.
 
     Written by :func:`salesanalytics.analyses.channels.plots.write_workbook`.
     """
@@ -1874,8 +2116,9 @@ def field_scope(accounts: pd.DataFrame, field_workload: pd.DataFrame | None) -> 
 
 
 def today_vs_proposed(account_channel: pd.DataFrame) -> pd.DataFrame:
-    """Accounts by today's channel (rows) and the channel carrying most of their business after
-    the matrix (columns): ``today, field, tele, online``.
+    """Accounts by today's channel (rows) and the channel carrying most of their business after it.
+
+    The channel after the matrix in the columns: ``today, field, tele, online``.
 
     Parameters
     ----------
@@ -1930,7 +2173,7 @@ TRACKING_COLUMNS = (
 
 
 def matrix_tracking(matrix: pd.DataFrame | None, group_rates: pd.DataFrame | None) -> pd.DataFrame:
-    """Cockpit view: does each product group sell where the matrix sends it?
+    """Cockpit view: whether each product group sells where the matrix sends it.
 
     Parameters
     ----------

@@ -47,6 +47,7 @@ __all__ = [
     "ChannelMix",
     "ChannelMixSettings",
     "account_channel_table",
+    "account_value",
     "analyse_channel_mix",
     "account_revenue",
     "activity_costs",
@@ -60,6 +61,7 @@ __all__ = [
     "cost_to_serve",
     "current_channel",
     "migration_waves",
+    "move_effect",
     "planted_checks",
     "service_model",
     "visit_travel",
@@ -907,18 +909,8 @@ def account_channel_table(
         current["current_channel"].to_numpy(), index=current["account_id"].to_numpy()
     ).reindex(ids)
     cur.index = ids_ix
-    rev = con["revenue"]
-    pot = (
-        potential_yearly.reindex(ids).to_numpy(dtype="float64", na_value=np.nan)
-        if potential_yearly is not None
-        else np.full(len(ids), np.nan)
-    )
-    ws = np.clip(np.nan_to_num(pot, nan=0.0) - rev.to_numpy(), 0, None)
-    value = pd.Series(rev.to_numpy() + rules.white_space_weight * ws, index=ids_ix)
-    if margin is None:
-        total = con["revenue"].sum()
-        margin = float(con["contribution_1"].sum() / total) if total > 0 else 0.7
-    margin = min(max(margin, 0.05), 1.0)
+    value = account_value(con["revenue"], potential_yearly, rules.white_space_weight)
+    margin = _portfolio_margin(con, margin)
     cust_cost = {
         c: float(model.loc[(c, "customer"), "cost"])
         if (c, "customer") in model.index
@@ -937,25 +929,7 @@ def account_channel_table(
     comp.index = ids_ix
     asg = assign_channels(value, comp, pref, th, rules, field_hours)
     prop = asg["proposed_channel"]
-    # expected contribution II after the move: revenue scales with the channel's uplift,
-    # cost becomes the typical cost of the proposed channel for the account's status
-    mult = {
-        "online": 1.0,
-        "tele": 1 + rules.tele_uplift,
-        "field": (1 + rules.tele_uplift) * (1 + rules.field_uplift),
-    }
-    m_cur = cur.map(mult).astype("float64").to_numpy()
-    m_new = prop.map(mult).astype("float64").to_numpy()
-    new_cost = (
-        model["cost"]
-        .reindex(pd.MultiIndex.from_arrays([prop.to_numpy(dtype=object), status.to_numpy()]))
-        .to_numpy()
-    )
-    moving = prop.to_numpy(dtype=object) != cur.to_numpy(dtype=object)
-    new_cost = np.where(moving, new_cost, con["selling_cost"].to_numpy())
-    c1_new = con["contribution_1"].to_numpy() * m_new / m_cur
-    delta = (c1_new - new_cost) - con["contribution_2"].to_numpy()
-    delta = np.where(moving, delta, 0.0)
+    new_cost, delta, moving = move_effect(con, cur, prop, status, model, rules)
     waves = migration_waves(
         pd.Series(delta, index=ids_ix), pd.Series(moving, index=ids_ix), n_waves
     )
@@ -979,6 +953,95 @@ def account_channel_table(
         }
     )
     return out, {**th, "margin": margin}
+
+
+def account_value(
+    revenue: pd.Series, potential_yearly: pd.Series | None, white_space_weight: float
+) -> pd.Series:
+    """An account's value for the channel choice: revenue plus weighted white space.
+
+    Parameters
+    ----------
+    revenue
+        Yearly revenue per account (index account id).
+    potential_yearly
+        Yearly potential per account (12 × potential MRR); None = revenue only.
+    white_space_weight
+        Weight of the white space (potential above revenue, never below 0).
+
+    Returns
+    -------
+    pandas.Series
+        Value per account, on ``revenue``'s index.
+    """
+    pot = (
+        potential_yearly.reindex(revenue.index).to_numpy(dtype="float64", na_value=np.nan)
+        if potential_yearly is not None
+        else np.full(len(revenue), np.nan)
+    )
+    ws = np.clip(np.nan_to_num(pot, nan=0.0) - revenue.to_numpy(), 0, None)
+    return pd.Series(revenue.to_numpy() + white_space_weight * ws, index=revenue.index)
+
+
+def _portfolio_margin(con: pd.DataFrame, margin: float | None) -> float:
+    """The contribution-I margin: given, else the portfolio's (0.7 without revenue); 5% to 100%."""
+    if margin is None:
+        total = con["revenue"].sum()
+        margin = float(con["contribution_1"].sum() / total) if total > 0 else 0.7
+    return min(max(margin, 0.05), 1.0)
+
+
+def move_effect(
+    contributions: pd.DataFrame,
+    current: pd.Series,
+    proposed: pd.Series,
+    status: pd.Series,
+    model: pd.DataFrame,
+    rules: AssignmentRules,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cost and contribution effect of moving each account to its proposed channel.
+
+    After a move revenue scales with the channel's uplift and the cost becomes the typical
+    cost of the proposed channel for the account's status.
+
+    Parameters
+    ----------
+    contributions
+        :func:`contribution_levels` per account (``selling_cost, contribution_1,
+        contribution_2``), aligned with the other arguments.
+    current, proposed
+        Today's and the proposed channel per account.
+    status
+        Account status per account.
+    model
+        :func:`service_model` indexed by ``(channel, status)`` (``cost``).
+    rules
+        :class:`AssignmentRules` (``tele_uplift``, ``field_uplift``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (proposed cost, change of contribution II (0 where the account stays), moving or not).
+    """
+    con = contributions
+    mult = {
+        "online": 1.0,
+        "tele": 1 + rules.tele_uplift,
+        "field": (1 + rules.tele_uplift) * (1 + rules.field_uplift),
+    }
+    m_cur = current.map(mult).astype("float64").to_numpy()
+    m_new = proposed.map(mult).astype("float64").to_numpy()
+    new_cost = (
+        model["cost"]
+        .reindex(pd.MultiIndex.from_arrays([proposed.to_numpy(dtype=object), status.to_numpy()]))
+        .to_numpy()
+    )
+    moving = proposed.to_numpy(dtype=object) != current.to_numpy(dtype=object)
+    new_cost = np.where(moving, new_cost, con["selling_cost"].to_numpy())
+    c1_new = con["contribution_1"].to_numpy() * m_new / m_cur
+    delta = (c1_new - new_cost) - con["contribution_2"].to_numpy()
+    delta = np.where(moving, delta, 0.0)
+    return new_cost, delta, moving
 
 
 def channel_summary(
@@ -1149,8 +1212,10 @@ class ChannelMixSettings:
 
 
 def _with_field_capacity(rules: AssignmentRules, reps: pd.DataFrame) -> AssignmentRules:
-    """``rules`` with the field capacity of the active field and key-account reps where the rules
-    leave it at 0 (and the reps give capacity hours)."""
+    """``rules`` with the field capacity of the active field and key-account reps.
+
+    Only where the rules leave it at 0 (and the reps give capacity hours).
+    """
     if rules.field_capacity_hours == 0 and {"role", "capacity_hours"} <= set(reps.columns):
         rr = reps
         if "active" in rr.columns:

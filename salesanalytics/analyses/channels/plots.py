@@ -1,5 +1,7 @@
-"""Channel charts, tables and the client workbook: the whale curve, the channel summary, the
-channel matrix as a heat table, the channel workbook (Excel).
+"""Channel charts, tables and the client workbook.
+
+The whale curve, the channel summary, the channel matrix as a heat table, the channel workbook
+(Excel).
 
 The numbers come from :mod:`salesanalytics.analyses.channels.model` and
 :mod:`salesanalytics.analyses.channels.matrix`; this module only draws them (matplotlib, the
@@ -146,7 +148,9 @@ def heat_table(matrix: pd.DataFrame) -> Any:
 
 
 def write_workbook(path: str | Path, routing: Routing) -> Path:
-    """Write the channel workbook (:func:`~salesanalytics.analyses.channels.matrix.workbook_sheets`,
-    one sheet each) with :func:`salesanalytics.present.deliverables.write_excel` (formula-safe,
-    replaced atomically)."""
+    """Write the channel workbook, one sheet each, formula-safe and replaced atomically.
+
+    The sheets of :func:`~salesanalytics.analyses.channels.matrix.workbook_sheets`, written with
+    :func:`salesanalytics.present.deliverables.write_excel`.
+    """
     return write_excel(path, workbook_sheets(routing))

@@ -199,6 +199,44 @@ def build_customer_table(
     require_columns(accounts, ["account_id", "owner_id"], "build_customer_table(accounts)")
     as_of = pd.Timestamp(as_of)
     excluded: dict[str, int] = {}
+    c = _usable_contracts(contracts, as_of, excluded)
+    cust = _customer_lifetimes(c, accounts, as_of, cfg, excluded)
+    first = _add_start_covariates(cust, c, cfg)
+    ids = cust["account_id"]
+    cols = [
+        "account_id",
+        "rep_id",
+        "customer_since",
+        "churn_date",
+        "duration_months",
+        "churned",
+        "cohort",
+        "first_term",
+        "auto_renewal",
+        "channel",
+        "n_products_start",
+        "mrr_start",
+        "mrr_current",
+    ]
+    if products is not None:
+        require_columns(products, ["product_id", "product_group"], "build_customer_table(products)")
+        group = products.set_index("product_id")["product_group"]
+        cust["first_product_group"] = ids.map(first["product_id"]).map(group).astype("string")
+        cols.append("first_product_group")
+    out = cust[cols].reset_index(drop=True)
+    out["churned"] = out["churned"].astype(bool)
+    out.attrs["excluded"] = excluded
+    return out
+
+
+def _usable_contracts(
+    contracts: pd.DataFrame, as_of: pd.Timestamp, excluded: dict[str, int]
+) -> pd.DataFrame:
+    """The contracts with an account and a start on or before ``as_of``; ends after it unknown.
+
+    Rows left out are counted into ``excluded`` by reason; an end after ``as_of`` is not known
+    yet and becomes NaT (the contract is active).
+    """
     c = contracts[
         ["contract_id", "account_id", "product_id", "start_date", "end_date", "term_months"]
         + ["auto_renewal", "mrr", "channel"]
@@ -212,7 +250,21 @@ def build_customer_table(
     c = c.loc[~bad & ~future].copy()
     # an end after as_of is not known yet: treat it as active
     c.loc[c["end_date"] > as_of, "end_date"] = pd.NaT
+    return c
 
+
+def _customer_lifetimes(
+    c: pd.DataFrame,
+    accounts: pd.DataFrame,
+    as_of: pd.Timestamp,
+    cfg: CustomerTableConfig,
+    excluded: dict[str, int],
+) -> pd.DataFrame:
+    """Per customer: ``customer_since``, ``churned``, ``churn_date`` and ``duration_months``.
+
+    ``c`` are :func:`_usable_contracts`; customers whose churn date lies before their
+    ``customer_since`` are left out and counted into ``excluded``.
+    """
     first_start = c.groupby("account_id")["start_date"].min()
     cust = pd.DataFrame({"account_id": first_start.index, "first_start": first_start.to_numpy()})
     acc = accounts[["account_id", "owner_id"]].copy()
@@ -239,9 +291,19 @@ def build_customer_table(
     neg = cust["duration_months"] < 0
     if neg.any():
         excluded["customers whose churn date is before customer_since"] = int(neg.sum())
-    cust = cust.loc[~neg].copy()
+    return cust.loc[~neg].copy()
 
-    # first contract: earliest start, then highest MRR, then contract id (deterministic)
+
+def _add_start_covariates(
+    cust: pd.DataFrame, c: pd.DataFrame, cfg: CustomerTableConfig
+) -> pd.DataFrame:
+    """Add the covariates at acquisition and today's MRR to ``cust`` (in place).
+
+    The first contract is the earliest start, then the highest MRR, then the contract id
+    (deterministic); "at start" counts contracts within ``start_window_days`` of
+    ``customer_since``. Returns the first contract per account (index account id).
+    """
+    active = c["end_date"].isna()
     cs = c.merge(cust[["account_id", "customer_since"]], on="account_id", how="inner")
     cs = cs.sort_values(["account_id", "start_date", "mrr", "contract_id"], ascending=[1, 1, 0, 1])
     first = cs.drop_duplicates("account_id").set_index("account_id")
@@ -260,30 +322,7 @@ def build_customer_table(
     cust["n_products_start"] = ids.map(n_start).fillna(1).astype("int64").clip(lower=1)
     cust["mrr_start"] = ids.map(mrr_start).fillna(0.0).astype("float64")
     cust["mrr_current"] = ids.map(mrr_now).fillna(0.0).astype("float64")
-    cols = [
-        "account_id",
-        "rep_id",
-        "customer_since",
-        "churn_date",
-        "duration_months",
-        "churned",
-        "cohort",
-        "first_term",
-        "auto_renewal",
-        "channel",
-        "n_products_start",
-        "mrr_start",
-        "mrr_current",
-    ]
-    if products is not None:
-        require_columns(products, ["product_id", "product_group"], "build_customer_table(products)")
-        group = products.set_index("product_id")["product_group"]
-        cust["first_product_group"] = ids.map(first["product_id"]).map(group).astype("string")
-        cols.append("first_product_group")
-    out = cust[cols].reset_index(drop=True)
-    out["churned"] = out["churned"].astype(bool)
-    out.attrs["excluded"] = excluded
-    return out
+    return first
 
 
 # --------------------------------------------------------------------------------------------
@@ -688,10 +727,11 @@ def prepare_model_table(
 def drop_constant_covariates(
     config: ModelConfig, df: pd.DataFrame
 ) -> tuple[ModelConfig, list[str]]:
-    """``config`` without the covariates that do not vary in ``df`` (fewer than two distinct
-    filled values), which no model can estimate: e.g. the contract term when every contract was
-    derived from a won deal with the same term. Returns the reduced config and the dropped
-    covariates' labels (for a note in the report).
+    """``config`` without the covariates that do not vary in ``df``.
+
+    A covariate with fewer than two distinct filled values cannot be estimated by any model: e.g.
+    the contract term when every contract was derived from a won deal with the same term. Returns
+    the reduced config and the dropped covariates' labels (for a note in the report).
 
     Raises
     ------
@@ -1255,9 +1295,11 @@ class OutOfTimeResult:
     folds: int = 0
 
     def validation(self, horizon_months: int = 6) -> dict[str, Any]:
-        """The validation figures for ``propensity_validation.json``: ``auc``, ``method``,
-        ``folds``, ``train_at``/``test_at`` (ISO dates, ``None`` under cross-validation),
-        ``n_train``, ``n_test``, ``horizon_months``."""
+        """The validation figures for ``propensity_validation.json``.
+
+        ``auc``, ``method``, ``folds``, ``train_at``/``test_at`` (ISO dates, ``None`` under
+        cross-validation), ``n_train``, ``n_test``, ``horizon_months``.
+        """
 
         def day(t: pd.Timestamp) -> str | None:
             return None if pd.isna(t) else t.date().isoformat()
@@ -1393,8 +1435,9 @@ def propensity_cross_validated(
     high: float = 0.9,
     medium: float = 0.7,
 ) -> OutOfTimeResult:
-    """Churn propensity of a single snapshot (a flat customer extract): logistic model validated
-    by ``folds``-fold cross-validation, scores for today's customers.
+    """Churn propensity of a single snapshot (a flat customer extract).
+
+    A logistic model validated by ``folds``-fold cross-validation, scores for today's customers.
 
     Parameters
     ----------
@@ -1459,8 +1502,10 @@ def propensity_cross_validated(
 
 
 def with_attributes(customers: pd.DataFrame, attributes: pd.DataFrame | None) -> pd.DataFrame:
-    """The customer table with a flat extract's attribute columns (joined on ``account_id``);
-    ``customers`` unchanged when there are none."""
+    """The customer table with a flat extract's attribute columns (joined on ``account_id``).
+
+    ``customers`` unchanged when there are none.
+    """
     if attributes is None:
         return customers
     require_columns(attributes, ["account_id"], "with_attributes(attributes)")
@@ -1485,9 +1530,12 @@ def survival_groups(
     max_levels: int = 8,
     limit: int = 3,
 ) -> list[tuple[str, str]]:
-    """The groupings worth a survival curve: the CRM groupings (:data:`SURVIVAL_GROUPS`) or, for
-    a flat extract, its attribute columns with 2 to ``max_levels`` values, each keeping those
-    with at least two groups of ``min_customers`` customers (at most ``limit``)."""
+    """The groupings worth a survival curve.
+
+    The CRM groupings (:data:`SURVIVAL_GROUPS`) or, for a flat extract, its attribute columns with 2
+    to ``max_levels`` values, each keeping those with at least two groups of ``min_customers``
+    customers (at most ``limit``).
+    """
     cands = (
         list(SURVIVAL_GROUPS)
         if attributes is None
@@ -1508,9 +1556,12 @@ def survival_groups(
 def churn_driver_config(
     table: pd.DataFrame, attributes: pd.DataFrame | None = None
 ) -> tuple[ModelConfig, list[str]]:
-    """The churn-driver model for ``table``: the canonical model (:func:`canonical_cox_config`)
-    without covariates that do not vary, or, for a flat extract, its attribute columns. Returns
-    the config and the labels of the covariates left out."""
+    """The churn-driver model for ``table`` and the labels of the covariates left out.
+
+    The canonical model (:func:`canonical_cox_config`) without covariates that do not vary, or, for
+    a flat extract, its attribute columns. Returns the config and the labels of the covariates left
+    out.
+    """
     if attributes is None:
         return drop_constant_covariates(canonical_cox_config(), table)
     cov = tuple(c for c in attributes.columns if c != "account_id")

@@ -197,7 +197,29 @@ def deal_credits(
     )
     for col in ("deal_id", "rep_id", "account_id", "type", "product_id"):
         d[col] = d[col].astype("string")
-    # multi-year flag: term of the account's contract starting nearest after the close date
+    d["multi_year"] = _contract_terms(d, contracts) >= multi_year_months
+    d["new_product"] = _new_product(d, products, new_product_months)
+    d["lost_date"] = _lost_dates(d["account_id"], contracts, as_of)
+    parts = []
+    for measure, types in _DEAL_TYPES.items():
+        sel = d["type"].isin(types)
+        if measure == "new_product_arr":
+            sel &= d["new_product"]
+        part = d.loc[sel].drop(columns=["type", "product_id"])
+        part.insert(3, "measure", measure)
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    out["measure"] = out["measure"].astype("string")
+    out.attrs["excluded"] = excluded
+    return out
+
+
+def _contract_terms(d: pd.DataFrame, contracts: pd.DataFrame) -> np.ndarray:
+    """Term (months) of the account's contract starting nearest after each deal's close.
+
+    Within 120 days of the close date; 0 where there is none (``d``: ``deal_id, account_id,
+    close_date``).
+    """
     c = contracts.dropna(subset=["account_id", "start_date"])
     c = pd.DataFrame(
         {
@@ -217,42 +239,41 @@ def deal_credits(
         tolerance=pd.Timedelta(days=120),
     )
     term = m.set_index("deal_id")["term_months"]
-    d["multi_year"] = d["deal_id"].map(term).fillna(0).to_numpy() >= multi_year_months
-    # new product flag
-    if products is not None and "launch_date" in products.columns:
-        launch = products.set_index(products["product_id"].astype("string"))["launch_date"]
-        ld = pd.to_datetime(d["product_id"].map(launch))
-        age_days = (d["close_date"] - ld).dt.days
-        d["new_product"] = (age_days.notna() & (age_days <= new_product_months * 30.4375)).to_numpy(
-            dtype=bool
-        )
-    else:
-        d["new_product"] = False
-    # lost date: accounts with no active contract at as_of -> last contract end
+    return d["deal_id"].map(term).fillna(0).to_numpy()
+
+
+def _new_product(
+    d: pd.DataFrame, products: pd.DataFrame | None, new_product_months: int
+) -> np.ndarray | bool:
+    """True where the deal's product was launched at most ``new_product_months`` before it closed.
+
+    False throughout without products or launch dates (``d``: ``product_id, close_date``).
+    """
+    if products is None or "launch_date" not in products.columns:
+        return False
+    launch = products.set_index(products["product_id"].astype("string"))["launch_date"]
+    ld = pd.to_datetime(d["product_id"].map(launch))
+    age_days = (d["close_date"] - ld).dt.days
+    return (age_days.notna() & (age_days <= new_product_months * 30.4375)).to_numpy(dtype=bool)
+
+
+def _lost_dates(account_id: pd.Series, contracts: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
+    """Date each account was lost: its last contract end when no contract is active at ``as_of``.
+
+    NaT for accounts still customers.
+    """
     active_now = mrr_at(contracts, as_of)
     last_end = contracts.groupby("account_id")["end_date"].max()
     lost = last_end[~_isin_ids(last_end.index, active_now.index)].dropna()
     lost.index = lost.index.astype("string")
     # reindex, not map: mapping onto an empty datetime Series fails in pandas (cannot cast
     # DatetimeArray to float64) when no account was lost
-    d["lost_date"] = (
+    return (
         pd.to_datetime(lost)
         .astype("datetime64[ns]")
-        .reindex(d["account_id"].astype("string").to_numpy())
+        .reindex(account_id.astype("string").to_numpy())
         .to_numpy()
     )
-    parts = []
-    for measure, types in _DEAL_TYPES.items():
-        sel = d["type"].isin(types)
-        if measure == "new_product_arr":
-            sel &= d["new_product"]
-        part = d.loc[sel].drop(columns=["type", "product_id"])
-        part.insert(3, "measure", measure)
-        parts.append(part)
-    out = pd.concat(parts, ignore_index=True)
-    out["measure"] = out["measure"].astype("string")
-    out.attrs["excluded"] = excluded
-    return out
 
 
 def portfolio_actuals(
@@ -447,8 +468,10 @@ English catalogue texts (:func:`credit_basis_text` gives one in the run's langua
 
 
 def credit_basis_text(basis: str, channel: Any = None) -> str:
-    """The :data:`CREDIT_BASIS` text of ``basis`` in the run's language, ``{channel}`` filled in
-    (the routed channel's name; ``routed`` when there is none)."""
+    """The :data:`CREDIT_BASIS` text of ``basis`` in the run's language, ``{channel}`` filled in.
+
+    ``{channel}`` is the routed channel's name; ``routed`` when there is none.
+    """
     ch = _(channel) if isinstance(channel, str) and channel else _("routed")
     return _(CREDIT_BASIS[basis]).format(channel=ch)
 
@@ -465,8 +488,9 @@ _BASIS_SHORT: dict[str, str] = {
 
 
 def serving_reps(contracts: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
-    """The tele and online rep serving each account: the rep of that channel who sold the
-    account's most recent contract in the channel.
+    """The tele and online rep serving each account.
+
+    The rep of that channel who sold the account's most recent contract in the channel.
 
     Parameters
     ----------
@@ -512,8 +536,9 @@ def route_credits(
     field_owner: pd.DataFrame,
     serving: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Deal credits assigned by the channel matrix: the channel that sells a product group to
-    an account earns the credit.
+    """Deal credits assigned by the channel matrix.
+
+    The channel that sells a product group to an account earns the credit.
 
     The routing is the channel phase's account × product group → channel table, read as it is
     (never decided here). For each credited deal, with the channel the matrix routes its
@@ -613,8 +638,11 @@ def route_credits(
 
 @dataclass
 class _RouteContext:
-    """What :func:`_credit_rows` looks up: each rep's channel, the creditable reps, the account's
-    tele/online rep (by account and channel), each rep's team and the team's reps per channel."""
+    """What :func:`_credit_rows` looks up.
+
+    Each rep's channel, the creditable reps, the account's tele/online rep (by account and channel),
+    each rep's team and the team's reps per channel.
+    """
 
     rep_channel: pd.Series
     known: set
@@ -658,9 +686,10 @@ def _credit_rows(rec: dict, ch: Any, owner: Any, ctx: _RouteContext) -> list[dic
 
 
 def credit_notes(deals: pd.DataFrame) -> pd.Series:
-    """How each rep's credit per measure was assigned, in words for the statement
-    (``"credit by the channel matrix: 9 deal(s) as the account's field owner, 3 sold by you in
-    the routed channel"``).
+    """How each rep's credit per measure was assigned, in words for the statement.
+
+    For example ``"credit by the channel matrix: 9 deal(s) as the account's field owner, 3 sold by
+    you in the routed channel"``.
 
     Parameters
     ----------

@@ -1,5 +1,8 @@
-"""Old plan against new plan on the same actuals: cost, pay for performance, winners and losers,
-and whether pay follows performance or territory potential."""
+"""Old plan against new plan on the same actuals.
+
+Cost, pay for performance, winners and losers, and whether pay follows performance or territory
+potential.
+"""
 
 from __future__ import annotations
 

@@ -242,8 +242,11 @@ def plan_reps(
 
 
 def measure_targets(plan: Plan, r: pd.DataFrame) -> pd.DataFrame:
-    """One row per rep and plan measure with the measure's settings and its target share
-    (``target incentive x prorate x weight``); ``r`` is the output of :func:`plan_reps`."""
+    """One row per rep and plan measure with the measure's settings and its target share.
+
+    The target share is ``target incentive x prorate x weight``; ``r`` is the output of
+    :func:`plan_reps`.
+    """
     rows = []
     for role, rp in plan.roles.items():
         for m in rp.measures:
@@ -352,9 +355,12 @@ def credit_deals(
 def attach_actuals(
     rm: pd.DataFrame, dsum: pd.DataFrame, rep_actuals: pd.DataFrame, notes: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each rep-measure's actual: the credited deals for deal measures, ``rep_actuals`` for
-    portfolio measures (``rep_id, measure, actual``); returns the frame and the portfolio actuals
-    (``rep_id`` as string). Values without an actual are counted in ``notes``."""
+    """Each rep-measure's actual: the credited deals or the portfolio actuals.
+
+    The credited deals for deal measures, ``rep_actuals`` for portfolio measures (``rep_id, measure,
+    actual``); returns the frame and the portfolio actuals (``rep_id`` as string). Values without an
+    actual are counted in ``notes``.
+    """
     portfolio = rep_actuals[["rep_id", "measure", "actual"]].copy()
     portfolio["rep_id"] = portfolio["rep_id"].astype("string")
     rm = rm.merge(dsum, on=["rep_id", "measure"], how="left", suffixes=("", "_d"))
@@ -398,8 +404,11 @@ def _auto_quotas(
     quota_growth: float,
     notes: list[str],
 ) -> pd.DataFrame:
-    """Set ``auto`` quotas: the role's quantile of full-year actuals (the prior period's where
-    given), raised by ``quota_growth`` for value measures; quotas not above the floor are dropped."""
+    """Set ``auto`` quotas from the role's quantile of full-year actuals.
+
+    The quantile is taken on the prior period's actuals where given and raised by ``quota_growth``
+    for value measures; quotas not above the floor are dropped.
+    """
     auto = rm["auto_q"].notna()
     rm["quota_source"] = np.where(auto, "", "plan")
     if not auto.any():
@@ -455,8 +464,10 @@ def set_quotas(
     quotas: pd.DataFrame | None,
     notes: list[str],
 ) -> pd.DataFrame:
-    """Each rep-measure's quota: the plan's value or ``auto``, spread by territory potential
-    where asked, prorated for deal measures, overridden per rep by ``quotas``.
+    """Each rep-measure's quota.
+
+    The plan's value or ``auto``, spread by territory potential where asked, prorated for deal
+    measures, overridden per rep by ``quotas``.
 
     Parameters
     ----------
@@ -496,8 +507,11 @@ def set_quotas(
 
 
 def pay_measures(plan: Plan, rm: pd.DataFrame) -> pd.DataFrame:
-    """Attainment ``(actual - floor) / (quota - floor)``, the curve's factor and the measure
-    payout (``target share x factor``, or ``rate x actual`` for a commission measure), rounded."""
+    """Attainment, the curve's factor and the measure payout (rounded).
+
+    Attainment is ``(actual - floor) / (quota - floor)``; the payout ``target share x factor``, or
+    ``rate x actual`` for a commission measure.
+    """
     is_comm = rm["commission_rate"].notna()
     with np.errstate(divide="ignore", invalid="ignore"):
         rm["attainment"] = (rm["actual"] - rm["floor"]) / (rm["quota"] - rm["floor"])
@@ -518,8 +532,11 @@ def pay_measures(plan: Plan, rm: pd.DataFrame) -> pd.DataFrame:
 
 
 def rep_totals(plan: Plan, r: pd.DataFrame, rm: pd.DataFrame) -> pd.DataFrame:
-    """Per rep: base salary and target incentive (prorated), the measures' payout and the plan
-    cap's reduction (``_scale`` = the share of measure pay left after the cap)."""
+    """Per rep: base salary, target incentive, the measures' payout and the plan cap's reduction.
+
+    Base salary and target incentive are prorated; ``_scale`` is the share of measure pay left after
+    the cap.
+    """
     t = r[["rep_id", "role", "prorate", "_hire"]].copy()
     t["base_salary"] = round_pay(
         t["role"].map({k: v.base_salary for k, v in plan.roles.items()}) * t["prorate"]
@@ -545,9 +562,12 @@ def rep_totals(plan: Plan, r: pd.DataFrame, rm: pd.DataFrame) -> pd.DataFrame:
 def apply_clawbacks(
     plan: Plan, d: pd.DataFrame, rm: pd.DataFrame, t: pd.DataFrame, end: pd.Timestamp
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Claw back ``share`` of the pay per credited CHF on deals whose customer was lost within
-    the window (``lost_date`` of the credited deals ``d``); after the plan cap. Returns the
-    totals with ``clawback`` and the clawed-back deals (adds ``rate_per_credit`` to ``rm``)."""
+    """Claw back ``share`` of the pay per credited CHF on deals whose customer was lost.
+
+    Deals whose customer was lost within the window (``lost_date`` of the credited deals ``d``);
+    after the plan cap. Returns the totals with ``clawback`` and the clawed-back deals (adds
+    ``rate_per_credit`` to ``rm``).
+    """
     rm["rate_per_credit"] = np.where(rm["actual"] > 0, rm["payout"] / rm["actual"], 0.0)
     claw_parts = []
     if "lost_date" in d.columns:
@@ -588,9 +608,12 @@ def award_contests(
     start: pd.Timestamp,
     end: pd.Timestamp,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split each contest's budget among the role's best reps on its measure (uncapped deal
-    amounts of the period, or the portfolio actual); outside the plan cap. Returns the totals
-    with ``contest`` and the awards ``rep_id, contest, rank, value, amount``."""
+    """Split each contest's budget among the role's best reps on its measure.
+
+    Ranked on the uncapped deal amounts of the period, or the portfolio actual; outside the plan
+    cap. Returns the totals with ``contest`` and the awards ``rep_id, contest, rank, value,
+    amount``.
+    """
     contest_rows = []
     all_deal_sums = (
         deals[deals["close_date"].between(start, end)]
@@ -635,8 +658,11 @@ def award_contests(
 def apply_draws(
     plan: Plan, t: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
-    """Top a new hire's earned incentive (after cap and clawback) up to the draw's guarantee for
-    the draw months within the period; recoverable draws are also booked as recoverable."""
+    """Top a new hire's earned incentive up to the draw's guarantee.
+
+    The earned incentive after cap and clawback, for the draw months within the period; recoverable
+    draws are also booked as recoverable.
+    """
     t["draw_topup"] = 0.0
     t["draw_recoverable"] = 0.0
     t["draw_months"] = 0.0

@@ -272,52 +272,67 @@ def plan_problems(plan: Plan, known_measures: set[str] | None = None) -> list[st
     """
     out: list[str] = []
     for role, rp in plan.roles.items():
-        where = f"roles.{role}"
-        wsum = sum(m.weight for m in rp.measures)
-        if not rp.measures:
-            out.append(f"{where}.measures: no measures; add at least one.")
-        elif abs(wsum - 1.0) > 1e-6:
+        out += _role_problems(f"roles.{role}", rp, known_measures)
+    return out
+
+
+def _role_problems(where: str, rp: RolePlan, known_measures: set[str] | None) -> list[str]:
+    """The problems of one role's plan (``where``: its place in the plan, ``roles.<role>``)."""
+    out: list[str] = []
+    wsum = sum(m.weight for m in rp.measures)
+    if not rp.measures:
+        out.append(f"{where}.measures: no measures; add at least one.")
+    elif abs(wsum - 1.0) > 1e-6:
+        out.append(
+            f"{where}.measures: weights sum to {wsum * 100:.1f}%, not 100% "
+            f"({', '.join(f'{m.id}={m.weight:g}' for m in rp.measures)}); adjust the weights."
+        )
+    ids = [m.id for m in rp.measures]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        out.append(f"{where}.measures: measure '{dup}' appears more than once.")
+    for i, m in enumerate(rp.measures):
+        out += _measure_problems(f"{where}.measures[{i}] ({m.id})", m, known_measures)
+    if rp.cap is not None and rp.cap < 1.0 - _TOL:
+        out.append(
+            f"{where}.cap: plan cap {rp.cap:g} x target incentive is below target (1.0); "
+            "a rep at 100% could not earn the target incentive. Raise it to at least 1."
+        )
+    return out + _reference_problems(where, rp, ids, known_measures)
+
+
+def _measure_problems(mw: str, m: Measure, known_measures: set[str] | None) -> list[str]:
+    """The problems of one measure: known, with a quota above its floor, a valid curve."""
+    out: list[str] = []
+    if known_measures is not None and m.id not in known_measures:
+        out.append(f"{mw}: unknown measure; known measures: {', '.join(sorted(known_measures))}.")
+    if m.commission_rate is None and m.quota is None:
+        out.append(f"{mw}: no quota; give 'quota' (or 'commission_rate' for a commission).")
+    if isinstance(m.quota, float | int) and m.quota <= 0:
+        out.append(f"{mw}: quota {m.quota:g} must be positive.")
+    elif isinstance(m.quota, float | int) and m.quota <= m.floor:
+        out.append(f"{mw}: quota {m.quota:g} is not above floor {m.floor:g}.")
+    return out + _curve_problems(m.curve, mw)
+
+
+def _reference_problems(
+    where: str, rp: RolePlan, ids: list[str], known_measures: set[str] | None
+) -> list[str]:
+    """Boosters, contests and clawbacks pointing elsewhere than the role's measures; splits."""
+    out: list[str] = []
+    for kind, items in (("boosters", rp.boosters), ("contests", rp.contests)):
+        for i, b in enumerate(items):
+            if b.measure not in ids and (known_measures is None or b.measure not in known_measures):
+                out.append(f"{where}.{kind}[{i}] ({b.id}): unknown measure '{b.measure}'.")
+    for i, c in enumerate(rp.contests):
+        if sum(c.split) > 1.0 + 1e-6:
             out.append(
-                f"{where}.measures: weights sum to {wsum * 100:.1f}%, not 100% "
-                f"({', '.join(f'{m.id}={m.weight:g}' for m in rp.measures)}); adjust the weights."
+                f"{where}.contests[{i}] ({c.id}): split sums to {sum(c.split) * 100:.0f}% "
+                "of the budget; it must be at most 100%."
             )
-        ids = [m.id for m in rp.measures]
-        for dup in sorted({i for i in ids if ids.count(i) > 1}):
-            out.append(f"{where}.measures: measure '{dup}' appears more than once.")
-        for i, m in enumerate(rp.measures):
-            mw = f"{where}.measures[{i}] ({m.id})"
-            if known_measures is not None and m.id not in known_measures:
-                out.append(
-                    f"{mw}: unknown measure; known measures: {', '.join(sorted(known_measures))}."
-                )
-            if m.commission_rate is None and m.quota is None:
-                out.append(f"{mw}: no quota; give 'quota' (or 'commission_rate' for a commission).")
-            if isinstance(m.quota, float | int) and m.quota <= 0:
-                out.append(f"{mw}: quota {m.quota:g} must be positive.")
-            elif isinstance(m.quota, float | int) and m.quota <= m.floor:
-                out.append(f"{mw}: quota {m.quota:g} is not above floor {m.floor:g}.")
-            out += _curve_problems(m.curve, mw)
-        if rp.cap is not None and rp.cap < 1.0 - _TOL:
-            out.append(
-                f"{where}.cap: plan cap {rp.cap:g} x target incentive is below target (1.0); "
-                "a rep at 100% could not earn the target incentive. Raise it to at least 1."
-            )
-        for kind, items in (("boosters", rp.boosters), ("contests", rp.contests)):
-            for i, b in enumerate(items):
-                if b.measure not in ids and (
-                    known_measures is None or b.measure not in known_measures
-                ):
-                    out.append(f"{where}.{kind}[{i}] ({b.id}): unknown measure '{b.measure}'.")
-        for i, c in enumerate(rp.contests):
-            if sum(c.split) > 1.0 + 1e-6:
-                out.append(
-                    f"{where}.contests[{i}] ({c.id}): split sums to {sum(c.split) * 100:.0f}% "
-                    "of the budget; it must be at most 100%."
-                )
-        if rp.clawback is not None:
-            for mid in rp.clawback.measures:
-                if mid not in ids:
-                    out.append(f"{where}.clawback: measure '{mid}' is not a measure of the role.")
+    if rp.clawback is not None:
+        for mid in rp.clawback.measures:
+            if mid not in ids:
+                out.append(f"{where}.clawback: measure '{mid}' is not a measure of the role.")
     return out
 
 

@@ -31,9 +31,10 @@ __all__ = ["lever_widget", "plot_simulation"]
 
 
 def plot_simulation(sims: dict[str, SimulationResult], bins: int = 80) -> Any:
-    """Plan cost and spread of pay: histograms of the simulated yearly incentive cost of every plan
-    (common bins, CHF Mio.) and the Lorenz curve of every plan's expected pay per rep with its
-    Gini coefficient.
+    """Plan cost and spread of pay.
+
+    Histograms of the simulated yearly incentive cost of every plan (common bins, CHF Mio.) and the
+    Lorenz curve of every plan's expected pay per rep with its Gini coefficient.
 
     Parameters
     ----------

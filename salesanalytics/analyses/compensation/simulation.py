@@ -90,9 +90,11 @@ class Calibration:
 
 
 def with_assumed(cal: Calibration, measures: list[str], min_sigma: float = 0.05) -> Calibration:
-    """``cal`` extended by ``measures`` that have no history: each is simulated at target
-    (log-mean 0, i.e. median attainment 100%) with the median spread of the calibrated measures
-    (``min_sigma`` if there are none), uncorrelated with the others. Listed in ``assumed``."""
+    """``cal`` extended by ``measures`` that have no history, listed in ``assumed``.
+
+    Each is simulated at target (log-mean 0, i.e. median attainment 100%) with the median spread of
+    the calibrated measures (``min_sigma`` if there are none), uncorrelated with the others.
+    """
     new = [m for m in measures if m not in cal.measures]
     if not new:
         return cal

@@ -1,6 +1,7 @@
-"""The pay statement in words: one explained line per booster, measure, plan cap, clawback,
-contest, draw and total, built from the payout engine's steps
-(:mod:`salesanalytics.analyses.compensation.engine`).
+"""The pay statement in words, built from the payout engine's steps.
+
+One explained line per booster, measure, plan cap, clawback, contest, draw and total, from
+:mod:`salesanalytics.analyses.compensation.engine`.
 """
 
 from __future__ import annotations

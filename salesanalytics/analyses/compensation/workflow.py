@@ -215,22 +215,8 @@ def evaluate_plans(
     start, end = period_bounds(as_of, cfg.period_months)
     notes: list[str] = []
     r = paid_reps(reps, notes)
-    deals = deal_credits(
-        opportunities,
-        contracts,
-        products,
-        start,
-        end,
-        as_of=end,
-        new_product_months=cfg.new_product_months,
-        multi_year_months=cfg.multi_year_months,
-    )
-    if deals.attrs.get("excluded"):
-        notes.append(
-            _("{n} won deal(s) without owner or amount not credited.").format(
-                n=deals.attrs["excluded"]
-            )
-        )
+    deals = _period_deals(opportunities, contracts, products, (start, end), cfg)
+    _note_excluded(deals, notes)
     owner_before = accounts[["account_id", "owner_id"]].rename(columns={"owner_id": "rep_id"})
     pairs = portfolio_owners(owner_before, contracts, reps)
     actuals = portfolio_actuals(contracts, activities, pairs, start, end)
@@ -240,16 +226,7 @@ def evaluate_plans(
         deals["customer"] = deals["account_id"].map(customer).astype("string")
     # quotas are set on the prior period (same length, ending the day before this one)
     p_start, p_end = period_bounds(start - pd.Timedelta(days=1), cfg.period_months)
-    prior = deal_credits(
-        opportunities,
-        contracts,
-        products,
-        p_start,
-        p_end,
-        as_of=p_end,
-        new_product_months=cfg.new_product_months,
-        multi_year_months=cfg.multi_year_months,
-    )
+    prior = _period_deals(opportunities, contracts, products, (p_start, p_end), cfg)
     by_owner = {"paid": deals, "prior": prior}
     by_matrix = _credit_by_matrix(
         (current, proposed),
@@ -284,14 +261,7 @@ def evaluate_plans(
         {"current": res_cur, "proposed": res_new}, revenue, cfg.threshold, cfg.excellence
     )
     winners = winners_losers(res_cur.totals, res_new.totals, r)
-    perf = composite_attainment(res_new.payouts)
-    pfp = pd.concat(
-        [
-            pay_for_performance(res_cur.totals, perf).assign(plan="current"),
-            pay_for_performance(res_new.totals, perf).assign(plan="proposed"),
-        ],
-        ignore_index=True,
-    )
+    pfp = _pay_for_performance(res_cur, res_new)
     return Evaluation(
         period_start=start,
         period_end=end,
@@ -310,9 +280,54 @@ def evaluate_plans(
     )
 
 
+def _note_excluded(deals: pd.DataFrame, notes: list[str]) -> None:
+    """Note the won deals left out of ``deals`` (without owner or amount), if any."""
+    if deals.attrs.get("excluded"):
+        notes.append(
+            _("{n} won deal(s) without owner or amount not credited.").format(
+                n=deals.attrs["excluded"]
+            )
+        )
+
+
+def _period_deals(
+    opportunities: pd.DataFrame,
+    contracts: pd.DataFrame,
+    products: pd.DataFrame | None,
+    bounds: tuple[pd.Timestamp, pd.Timestamp],
+    cfg: EvaluationSettings,
+) -> pd.DataFrame:
+    """The deal credits of one period (``bounds``: first and last day), as of its last day."""
+    start, end = bounds
+    return deal_credits(
+        opportunities,
+        contracts,
+        products,
+        start,
+        end,
+        as_of=end,
+        new_product_months=cfg.new_product_months,
+        multi_year_months=cfg.multi_year_months,
+    )
+
+
+def _pay_for_performance(res_cur: PayoutResult, res_new: PayoutResult) -> pd.DataFrame:
+    """Pay against performance under both plans, performance measured by the proposed plan."""
+    perf = composite_attainment(res_new.payouts)
+    return pd.concat(
+        [
+            pay_for_performance(res_cur.totals, perf).assign(plan="current"),
+            pay_for_performance(res_new.totals, perf).assign(plan="proposed"),
+        ],
+        ignore_index=True,
+    )
+
+
 def _deal_groups(opportunities: pd.DataFrame, product_groups: pd.Series | None) -> pd.Series:
-    """Product group per opportunity id (its product's group, ``product_groups``: per product
-    id)."""
+    """Product group per opportunity id (its product's group).
+
+    ``product_groups`` gives the group per product id.
+    """
     if product_groups is None or "product_id" not in opportunities.columns:
         return pd.Series(dtype="string")
     pid = pd.Series(
@@ -326,8 +341,10 @@ def _deal_groups(opportunities: pd.DataFrame, product_groups: pd.Series | None) 
 
 
 def credit_summary(ev: Evaluation) -> pd.DataFrame:
-    """How the proposed plan's deal credit was assigned: per basis (and routed channel), the
-    deals and their credited value (one measure of sales value, team leads' copies left out).
+    """How the proposed plan's deal credit was assigned.
+
+    Per basis (and routed channel), the deals and their credited value (one measure of sales value,
+    team leads' copies left out).
 
     Returns
     -------
@@ -362,9 +379,12 @@ def _credit_by_matrix(
     field_owner: pd.DataFrame,
     notes: list[str],
 ) -> dict[str, pd.DataFrame] | None:
-    """The deal credits (``by_owner``: paid and prior period) routed by the channel matrix when a
-    plan asks for it (``credit: channel_matrix``); ``None`` when no plan does, or, with a note,
-    when the channel phase did not run. ``tables``: opportunities, contracts."""
+    """The deal credits routed by the channel matrix when a plan asks for it.
+
+    Routes ``by_owner`` (paid and prior period) where a plan says ``credit: channel_matrix``;
+    ``None`` when no plan does, or, with a note, when the channel phase did not run. ``tables``:
+    opportunities, contracts.
+    """
     if not any(p.credit == "channel_matrix" for p in plans):
         return None
     if routing is None:
@@ -392,8 +412,11 @@ def _pay_on_prior_quotas(
     potential: pd.DataFrame | None,
     quota_growth: float,
 ) -> PayoutResult:
-    """Pay ``plan`` on ``period`` (deals, portfolio actuals, start, end) with ``auto`` quotas set
-    on the same plan paid on the ``prior`` period."""
+    """Pay ``plan`` on ``period`` with ``auto`` quotas set on the ``prior`` period.
+
+    ``period`` is (deals, portfolio actuals, start, end); the quotas come from the same plan paid on
+    the ``prior`` period.
+    """
     prior_deals, prior_actuals, p_start, p_end = prior
     history = compute_payouts(
         plan, reps, prior_deals, prior_actuals, p_start, p_end, potential=potential
@@ -437,8 +460,9 @@ def rep_potentials(
     owner_before: pd.DataFrame,
     assignment: pd.DataFrame | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """Territory potential per rep before (today's owners ``account_id, rep_id``) and, with an
-    ``assignment``, after the new territories.
+    """Territory potential per rep before and, with an ``assignment``, after the new territories.
+
+    Before: today's owners (``account_id, rep_id``).
 
     Returns
     -------

@@ -55,6 +55,7 @@ __all__ = [
     "cockpit_sentence",
     "catalogue_ids",
     "kpi_actuals",
+    "kpi_target",
     "load_kpi_system",
     "measures",
     "monthly_trend",
@@ -321,8 +322,11 @@ def ytd_windows(as_of: str | pd.Timestamp) -> dict[str, tuple[pd.Timestamp, pd.T
 
 
 def _activity_weights(activities: pd.DataFrame) -> np.ndarray:
-    """How many activities each row stands for: 1 per row of the canonical table, the count
-    ``activities`` per row of the aggregation layer's ``rep_activity`` (rep x date x type)."""
+    """How many activities each row stands for.
+
+    1 per row of the canonical table, the count ``activities`` per row of the aggregation layer's
+    ``rep_activity`` (rep x date x type).
+    """
     if "activities" in activities.columns:
         return activities["activities"].to_numpy(dtype="float64")
     return np.ones(len(activities))
@@ -383,8 +387,38 @@ def measures(
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     if end < start:
         raise ValueError(f"window end {end.date()} is before its start {start.date()}")
+    # one groupby per table (grouping by the rep id string is the expensive part); the sums are
+    # the same as one groupby per measure
+    deals, owner = _deal_window_sums(opportunities, start, end)
+    acts, aw, arep = _activity_window_sums(activities, start, end)
+    churn, own = _churn_window_sums(contracts, accounts, start, end)
     parts: dict[str, pd.Series] = {}
-    o = opportunities
+    parts.update(deals.items())
+    parts.update(acts.items())
+    parts.update(churn.items())
+    res = pd.DataFrame({k: v.astype("float64") for k, v in parts.items()})
+    res = res[[m for m in _WINDOW_MEASURES]]
+    res.index = res.index.astype("string")
+    res.index.name = "rep_id"
+    res = res[res.index.notna()]
+    if rep_ids is not None:
+        res = res.reindex(pd.Index(list(rep_ids), dtype="string", name="rep_id"), fill_value=0.0)
+    res = res.fillna(0.0)
+    res.attrs["without_rep"] = {
+        "opportunities": int(owner.isna().sum()),
+        "activities": int(aw[arep.isna().to_numpy(bool)].sum()),
+        "contracts": int(own.isna().sum()),
+    }
+    return res
+
+
+def _deal_window_sums(
+    o: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Bookings, won and lost deals and opportunities created per owner in the window.
+
+    Returns the sums (index owner id) and the owner per opportunity.
+    """
     owner = o["owner_id"].astype("string")
     typ = o["type"].astype("string")
     st = o["status"].astype("string")
@@ -394,9 +428,7 @@ def measures(
     lost = st.eq("lost").fillna(False).to_numpy(bool) & closed_in
     new = typ.eq("new_business").fillna(False).to_numpy(bool)
     ups = typ.eq("upsell").fillna(False).to_numpy(bool)
-    # one groupby per table (grouping by the rep id string is the expensive part); the sums are
-    # the same as one groupby per measure
-    parts.update(
+    sums = (
         pd.DataFrame(
             {
                 "bookings": amt.where(won & (new | ups), 0.0).to_numpy(),
@@ -410,9 +442,17 @@ def measures(
         )
         .groupby(owner.array)
         .sum()
-        .items()
     )
-    a = activities
+    return sums, owner
+
+
+def _activity_window_sums(
+    a: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
+    """Activities by kind, contacts and activity minutes per rep in the window.
+
+    Returns the sums (index rep id), each row's activity count (weight) and its rep id.
+    """
     arep = a["rep_id"].astype("string")
     ain = _in(a["date"], start, end)
     atype = a["type"].astype("string")
@@ -427,9 +467,17 @@ def measures(
         ain & atype.isin(list(_ACTIVITY_TYPES)).fillna(False).to_numpy(bool), aw, 0.0
     )
     act_cols["activity_minutes"] = np.where(ain, mins, 0.0)
-    parts.update(pd.DataFrame(act_cols).groupby(arep.array).sum().items())
-    # churn: contracts active at window start, of accounts owned today
-    c = contracts
+    return pd.DataFrame(act_cols).groupby(arep.array).sum(), aw, arep
+
+
+def _churn_window_sums(
+    c: pd.DataFrame, accounts: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.Series]:
+    """MRR at the window's start and MRR churned in it per today's account owner.
+
+    Counts the contracts active at the window start. Returns the sums (index rep id) and the
+    owner per contract.
+    """
     own = (
         c["account_id"]
         .astype("string")
@@ -445,28 +493,14 @@ def measures(
     ).fillna(False).to_numpy(bool)
     mrr = pd.to_numeric(c["mrr"], errors="coerce").fillna(0.0).to_numpy()
     ended = active & _in(c["end_date"], start, end)
-    parts.update(
+    sums = (
         pd.DataFrame(
             {"start_mrr": np.where(active, mrr, 0.0), "churned_mrr": np.where(ended, mrr, 0.0)}
         )
         .groupby(own.array)
         .sum()
-        .items()
     )
-    res = pd.DataFrame({k: v.astype("float64") for k, v in parts.items()})
-    res = res[[m for m in _WINDOW_MEASURES]]
-    res.index = res.index.astype("string")
-    res.index.name = "rep_id"
-    res = res[res.index.notna()]
-    if rep_ids is not None:
-        res = res.reindex(pd.Index(list(rep_ids), dtype="string", name="rep_id"), fill_value=0.0)
-    res = res.fillna(0.0)
-    res.attrs["without_rep"] = {
-        "opportunities": int(owner.isna().sum()),
-        "activities": int(aw[arep.isna().to_numpy(bool)].sum()),
-        "contracts": int(own.isna().sum()),
-    }
-    return res
+    return sums, own
 
 
 def snapshot_measures(
@@ -598,8 +632,11 @@ def _compiled(formula: str) -> tuple[Any, tuple[str, ...]]:
 
 
 def _eval(formula: str, frame: pd.DataFrame) -> np.ndarray:
-    """Evaluate a KPI formula (``+ - * /`` over measure names, checked by :class:`KpiDefinition`)
-    on the columns of ``frame`` as float arrays; division by zero and 0/0 give NaN."""
+    """Evaluate a KPI formula on the columns of ``frame`` as float arrays.
+
+    The formula is ``+ - * /`` over measure names, checked by :class:`KpiDefinition`; division by
+    zero and 0/0 give NaN.
+    """
     code, names = _compiled(formula)
     env = {n: frame[n].to_numpy(dtype="float64") for n in names}
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -656,17 +693,7 @@ def kpi_actuals(
         ``team``; for teams ``entity_id`` is the team name).
     """
     require_columns(reps, ["rep_id", "name"], "reps")
-    r = pd.DataFrame(
-        {
-            "rep_id": reps["rep_id"].astype("string").to_numpy(),
-            "name": reps["name"].astype("string").to_numpy(),
-            "team": (
-                reps["team"].astype("string").fillna("(no team)").to_numpy()
-                if "team" in reps.columns
-                else "(no team)"
-            ),
-        }
-    )
+    r = _rep_teams(reps)
     idx = pd.Index(r["rep_id"], dtype="string", name="rep_id")
     cur = current.reindex(idx).fillna(0.0)
     pri = prior.reindex(idx).fillna(0.0)
@@ -717,20 +744,7 @@ def kpi_actuals(
                 if k.window == "ytd" and k.source == "measures"
                 else np.full(len(c), np.nan)
             )
-            if k.target.type == "prior_year_growth":
-                # no basis last year (new rep, new team): no target rather than a target of 0
-                basis = (
-                    prior_v if k.direction == "lower" else np.where(prior_v > 0, prior_v, np.nan)
-                )
-                target = basis * (1 + k.target.value)
-            elif k.target.type == "absolute":
-                target = np.full(len(c), k.target.value)
-            else:
-                target = (
-                    np.full(len(c), np.nanmedian(actual) * k.target.value)
-                    if np.isfinite(actual).any()
-                    else np.full(len(c), np.nan)
-                )
+            target = kpi_target(k, actual, prior_v)
             th = system.thresholds(k)
             att, status = traffic_light(actual, target, k.direction, th.green, th.amber)
             frames.append(
@@ -758,6 +772,53 @@ def kpi_actuals(
     for col in ("level", "entity_id", "entity_name", "team", "kpi_id", "status"):
         out[col] = out[col].astype("string")
     return out
+
+
+def _rep_teams(reps: pd.DataFrame) -> pd.DataFrame:
+    """``rep_id, name, team`` as text, a missing team as ``(no team)``."""
+    return pd.DataFrame(
+        {
+            "rep_id": reps["rep_id"].astype("string").to_numpy(),
+            "name": reps["name"].astype("string").to_numpy(),
+            "team": (
+                reps["team"].astype("string").fillna("(no team)").to_numpy()
+                if "team" in reps.columns
+                else "(no team)"
+            ),
+        }
+    )
+
+
+def kpi_target(kpi: KpiDefinition, actual: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """A KPI's target per entity by its target type.
+
+    Parameters
+    ----------
+    kpi
+        The KPI (``target.type``, ``target.value``, ``direction``).
+    actual
+        Its actuals per entity (the peer median's basis).
+    prior
+        Its values the same period last year per entity (the growth target's basis).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``prior_year_growth``: last year × (1 + value), no target without a basis last year
+        (new rep, new team) rather than a target of 0; ``absolute``: the value; otherwise the
+        peer median of the actuals × the value (NaN when no actual is finite).
+    """
+    if kpi.target.type == "prior_year_growth":
+        # no basis last year (new rep, new team): no target rather than a target of 0
+        basis = prior if kpi.direction == "lower" else np.where(prior > 0, prior, np.nan)
+        return basis * (1 + kpi.target.value)
+    if kpi.target.type == "absolute":
+        return np.full(len(actual), kpi.target.value)
+    return (
+        np.full(len(actual), np.nanmedian(actual) * kpi.target.value)
+        if np.isfinite(actual).any()
+        else np.full(len(actual), np.nan)
+    )
 
 
 def status_headline(actuals: pd.DataFrame, prefer: str = "bookings_ytd") -> str:
@@ -1209,8 +1270,10 @@ class Controlling:
 
 
 def current_mrr(contracts: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.Series:
-    """MRR per account of the contracts active at ``as_of`` (``account_id, start_date, end_date,
-    mrr``)."""
+    """MRR per account of the contracts active at ``as_of``.
+
+    ``contracts``: ``account_id, start_date, end_date, mrr``.
+    """
     require_columns(contracts, ["account_id", "start_date", "end_date", "mrr"], "contracts")
     as_of = pd.Timestamp(as_of)
     active = (contracts["start_date"] <= as_of).fillna(False).to_numpy(bool) & ~(
@@ -1222,8 +1285,9 @@ def current_mrr(contracts: pd.DataFrame, as_of: str | pd.Timestamp) -> pd.Series
 
 @dataclass(frozen=True, eq=False)
 class UpstreamResults:
-    """Other phases' outputs :func:`build_controlling` reads; each optional (a KPI that needs a
-    missing one is grey).
+    """Other phases' outputs :func:`build_controlling` reads.
+
+    Each optional (a KPI that needs a missing one is grey).
 
     Parameters
     ----------
@@ -1356,8 +1420,11 @@ def build_controlling(
 
 
 def first_entity(actuals: pd.DataFrame, level: str) -> str:
-    """The first ``level`` entity (by id) with at least one KPI that is not grey, as listed by
-    :func:`cockpit_entities`; the first of all if none has data (``""`` if there is none)."""
+    """The first ``level`` entity (by id) with at least one KPI that is not grey.
+
+    As listed by :func:`cockpit_entities`; the first of all if none has data (``""`` if there is
+    none).
+    """
     lv = actuals[actuals["level"].eq(level).fillna(False).to_numpy(bool)]
     with_data = lv[lv["status"].ne("grey").fillna(False).to_numpy(bool)]
     ids = sorted((with_data if len(with_data) else lv)["entity_id"].dropna().astype(str).unique())

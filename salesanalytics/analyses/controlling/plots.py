@@ -1,5 +1,7 @@
-"""The controlling cockpit drawn: KPI tiles with traffic lights, the four-panel cockpit figure (as
-an SVG image for the reports) and the traffic-light table of all reps or teams.
+"""The controlling cockpit drawn.
+
+KPI tiles with traffic lights, the four-panel cockpit figure (as an SVG image for the reports) and
+the traffic-light table of all reps or teams.
 
 The numbers come from :mod:`salesanalytics.analyses.controlling.model`; this module only draws
 them (matplotlib, the house theme of :mod:`salesanalytics.present`).
@@ -442,8 +444,9 @@ _TEXT_METRICS_RC: dict[str, Any] = {}
 
 
 def traffic_light_table(actuals: pd.DataFrame, level: str = "rep", max_rows: int = 80) -> Any:
-    """At-a-glance table: one row per rep/team, one column per KPI, each cell the actual value
-    coloured by its traffic light (an escaped ``Styler``).
+    """At-a-glance table: one row per rep/team, one column per KPI.
+
+    Each cell is the actual value coloured by its traffic light (an escaped ``Styler``).
 
     Parameters
     ----------

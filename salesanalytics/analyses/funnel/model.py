@@ -287,72 +287,13 @@ def deal_progress(
             f"{', '.join(vals[:10])}; map them to won, lost or open in the column mapping."
         )
     orders = resolve_stage_orders(opp, hist, stage_orders)
-    if as_of is None:
-        dates = [opp["created_date"].max()]
-        if "close_date" in opp.columns:
-            dates.append(opp.loc[status.ne("open").to_numpy(bool), "close_date"].max())
-        as_of = max(d for d in dates if pd.notna(d))
-    as_of = pd.Timestamp(as_of)
-
-    n = len(opp)
-
-    def col(name: str) -> pd.Series:
-        if name in opp.columns:
-            return opp[name].astype("string")
-        return pd.Series(pd.array([pd.NA] * n, dtype="string"), index=opp.index)
-
-    out = pd.DataFrame(
-        {
-            "opportunity_id": col("opportunity_id"),
-            "account_id": col("account_id"),
-            "owner_id": col("owner_id"),
-            "channel": col("channel"),
-            "type": col("type"),
-            "funnel": funnel_of(opp["type"]),
-            "status": status,
-            "amount": pd.to_numeric(opp["amount"], errors="coerce").astype("float64"),
-            "created_date": pd.to_datetime(opp["created_date"]).astype("datetime64[ns]"),
-            "close_date": (
-                pd.to_datetime(opp["close_date"]).astype("datetime64[ns]")
-                if "close_date" in opp.columns
-                else pd.Series(pd.NaT, index=opp.index, dtype="datetime64[ns]")
-            ),
-            "stage": col("stage"),
-        }
-    ).reset_index(drop=True)
+    as_of = _default_as_of(opp, status, as_of)
+    out = _deal_columns(opp, status)
     is_new = out["funnel"].eq("new_business").to_numpy(bool)
     n_stages = np.where(is_new, len(orders["new_business"]), len(orders["existing"]))
-
-    def stage_index(stage: pd.Series, new: np.ndarray) -> np.ndarray:
-        """Index of each stage name in its funnel's order (NaN if not an open stage)."""
-        codes, uniq = pd.factorize(stage.str.lower(), use_na_sentinel=True)
-        res = np.full(len(stage), np.nan)
-        for f, sel in (("new_business", new), ("existing", ~new)):
-            pos = {s.lower(): i for i, s in enumerate(orders[f])}
-            lut = np.array([pos.get(str(u), np.nan) for u in uniq] + [np.nan], dtype="float64")
-            res[sel] = lut[codes[sel]]
-        return res
-
-    cur_idx = stage_index(out["stage"], is_new)
-    is_open = out["status"].eq("open").to_numpy(bool)
     is_won = out["status"].eq("won").to_numpy(bool)
-    furthest = np.where(is_open, cur_idx, np.nan)
-    entered = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    if hist is not None and len(hist):
-        pos = _positions(out["opportunity_id"], hist["opportunity_id"].astype("string"))
-        ok = pos >= 0
-        pos = pos[ok]
-        h_idx = stage_index(hist["stage"].astype("string")[ok].reset_index(drop=True), is_new[pos])
-        h_at = pd.to_datetime(hist["entered_at"]).to_numpy(dtype="datetime64[ns]")[ok]
-        hmax = np.full(n, -1.0)
-        valid = ~np.isnan(h_idx)
-        np.maximum.at(hmax, pos[valid], h_idx[valid])
-        furthest = np.fmax(furthest, np.where(hmax >= 0, hmax, np.nan))
-        # entry into the current stage (last entry of that stage) of open deals
-        same = valid & is_open[pos] & (h_idx == cur_idx[pos])
-        last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-        np.maximum.at(last, pos[same], h_at[same].astype(np.int64))
-        entered = last.astype("datetime64[ns]")  # the int64 minimum is NaT
+    is_open = out["status"].eq("open").to_numpy(bool)
+    furthest, entered = _furthest_and_entered(out, hist, orders)
     furthest = np.where(is_won, n_stages, furthest)
     furthest = np.where(np.isnan(furthest), 0, furthest).astype("int64")
     out["furthest_index"] = furthest
@@ -380,6 +321,95 @@ def deal_progress(
     out.attrs["stage_orders"] = orders
     out.attrs["without_created_date"] = int(out["created_date"].isna().sum())
     return out
+
+
+def _default_as_of(
+    opp: pd.DataFrame, status: pd.Series, as_of: str | pd.Timestamp | None
+) -> pd.Timestamp:
+    """``as_of``, by default the latest creation or close date of a closed deal in the data."""
+    if as_of is None:
+        dates = [opp["created_date"].max()]
+        if "close_date" in opp.columns:
+            dates.append(opp.loc[status.ne("open").to_numpy(bool), "close_date"].max())
+        as_of = max(d for d in dates if pd.notna(d))
+    return pd.Timestamp(as_of)
+
+
+def _deal_columns(opp: pd.DataFrame, status: pd.Series) -> pd.DataFrame:
+    """The deal's own columns in canonical dtypes (missing optional ones as missing values)."""
+    n = len(opp)
+
+    def col(name: str) -> pd.Series:
+        if name in opp.columns:
+            return opp[name].astype("string")
+        return pd.Series(pd.array([pd.NA] * n, dtype="string"), index=opp.index)
+
+    return pd.DataFrame(
+        {
+            "opportunity_id": col("opportunity_id"),
+            "account_id": col("account_id"),
+            "owner_id": col("owner_id"),
+            "channel": col("channel"),
+            "type": col("type"),
+            "funnel": funnel_of(opp["type"]),
+            "status": status,
+            "amount": pd.to_numeric(opp["amount"], errors="coerce").astype("float64"),
+            "created_date": pd.to_datetime(opp["created_date"]).astype("datetime64[ns]"),
+            "close_date": (
+                pd.to_datetime(opp["close_date"]).astype("datetime64[ns]")
+                if "close_date" in opp.columns
+                else pd.Series(pd.NaT, index=opp.index, dtype="datetime64[ns]")
+            ),
+            "stage": col("stage"),
+        }
+    ).reset_index(drop=True)
+
+
+def _stage_index(
+    stage: pd.Series, new: np.ndarray, orders: Mapping[str, Sequence[str]]
+) -> np.ndarray:
+    """Index of each stage name in its funnel's order (NaN if not an open stage)."""
+    codes, uniq = pd.factorize(stage.str.lower(), use_na_sentinel=True)
+    res = np.full(len(stage), np.nan)
+    for f, sel in (("new_business", new), ("existing", ~new)):
+        pos = {s.lower(): i for i, s in enumerate(orders[f])}
+        lut = np.array([pos.get(str(u), np.nan) for u in uniq] + [np.nan], dtype="float64")
+        res[sel] = lut[codes[sel]]
+    return res
+
+
+def _furthest_and_entered(
+    out: pd.DataFrame, hist: pd.DataFrame | None, orders: Mapping[str, Sequence[str]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Furthest open stage index reached (NaN unknown) and entry into the current stage.
+
+    From the current stage of open deals and, with a stage history, every stage a deal entered;
+    the entry (last entry of the current stage of open deals) is NaT without a history.
+    """
+    n = len(out)
+    is_new = out["funnel"].eq("new_business").to_numpy(bool)
+    cur_idx = _stage_index(out["stage"], is_new, orders)
+    is_open = out["status"].eq("open").to_numpy(bool)
+    furthest = np.where(is_open, cur_idx, np.nan)
+    entered = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if hist is not None and len(hist):
+        pos = _positions(out["opportunity_id"], hist["opportunity_id"].astype("string"))
+        ok = pos >= 0
+        pos = pos[ok]
+        h_idx = _stage_index(
+            hist["stage"].astype("string")[ok].reset_index(drop=True), is_new[pos], orders
+        )
+        h_at = pd.to_datetime(hist["entered_at"]).to_numpy(dtype="datetime64[ns]")[ok]
+        hmax = np.full(n, -1.0)
+        valid = ~np.isnan(h_idx)
+        np.maximum.at(hmax, pos[valid], h_idx[valid])
+        furthest = np.fmax(furthest, np.where(hmax >= 0, hmax, np.nan))
+        # entry into the current stage (last entry of that stage) of open deals
+        same = valid & is_open[pos] & (h_idx == cur_idx[pos])
+        last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+        np.maximum.at(last, pos[same], h_at[same].astype(np.int64))
+        entered = last.astype("datetime64[ns]")  # the int64 minimum is NaT
+    return furthest, entered
 
 
 def _stage_names(
@@ -1471,8 +1501,9 @@ def top_rows(
     ascending: bool = False,
     per: str | None = None,
 ) -> tuple[pd.DataFrame, str]:
-    """The ``n`` first rows of a long table for the report (the rest go to the workbook), and
-    a caption note saying how many are shown.
+    """The ``n`` first rows of a long table for the report and a caption note.
+
+    The rest go to the workbook; the note says how many are shown.
 
     Parameters
     ----------
@@ -1531,8 +1562,10 @@ def workbook_sheets(
     group_rates: pd.DataFrame | None = None,
     group_stages: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The funnel workbook's sheets: every row of the report's tables (the report shows the top
-    rows, :func:`top_rows`), one sheet each, ids kept (the writer puts names beside them).
+    """The funnel workbook's sheets: every row of the report's tables, one sheet each.
+
+    The report shows the top rows (:func:`top_rows`); ids are kept (the writer puts names beside
+    them).
 
     Parameters
     ----------
@@ -1558,8 +1591,10 @@ def workbook_sheets(
 
 
 def counts_table(counts: Mapping[str, int]) -> pd.DataFrame:
-    """The analysis' counts (:attr:`FunnelAnalysis.counts`) as a two-column table in client
-    words (``item``, ``count``)."""
+    """The analysis' counts (:attr:`FunnelAnalysis.counts`) as a two-column table.
+
+    In client words (``item``, ``count``).
+    """
     return pd.DataFrame(
         {
             "item": [_(COUNT_LABELS.get(k, str(k).replace("_", " "))) for k in counts],

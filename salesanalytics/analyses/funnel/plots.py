@@ -99,10 +99,12 @@ def write_workbook(
     group_stages: pd.DataFrame | None = None,
     names: Mapping[str, str] | None = None,
 ) -> Any:
-    """The funnel workbook (:func:`~salesanalytics.analyses.funnel.model.workbook_sheets`) laid
-    out for the client by :func:`salesanalytics.present.excel.write_workbook`: words as headers,
-    names beside ids (``names``: id -> name of reps and accounts), number formats, frozen header
-    row."""
+    """The funnel workbook laid out for the client.
+
+    The sheets of :func:`~salesanalytics.analyses.funnel.model.workbook_sheets` written by
+    :func:`salesanalytics.present.excel.write_workbook`: words as headers, names beside ids
+    (``names``: id -> name of reps and accounts), number formats, frozen header row.
+    """
     from salesanalytics.present.excel import write_workbook as _write
 
     return _write(path, workbook_sheets(analysis, group_rates, group_stages), names)

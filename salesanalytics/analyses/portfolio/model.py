@@ -336,8 +336,11 @@ def _per_account(n: int, codes: np.ndarray, weights: Any = None) -> np.ndarray:
 def _coded_contracts(
     contracts: pd.DataFrame, index: pd.Index, products: pd.DataFrame | None
 ) -> pd.DataFrame:
-    """The portfolio accounts' contracts with the account's position (``code``), the term (at
-    least a month) and the product group as an integer (``group``; the product where no group)."""
+    """The portfolio accounts' contracts with position, term and product group.
+
+    The account's position (``code``), the term (at least a month) and the product group as an
+    integer (``group``; the product where no group).
+    """
     code_all = index.get_indexer(contracts["account_id"])
     c = contracts.loc[code_all >= 0].copy()
     c["code"] = code_all[code_all >= 0]
@@ -356,8 +359,10 @@ def _coded_contracts(
 def _book_measures(
     out: pd.DataFrame, now: pd.DataFrame, t1: pd.Timestamp, cfg: PortfolioConfig
 ) -> None:
-    """The measures of the contracts active on ``t1`` (MRR by kind, contracts, products,
-    customers, ABC class), added to ``out``."""
+    """The measures of the contracts active on ``t1``, added to ``out``.
+
+    MRR by kind, contracts, products, customers, ABC class.
+    """
     n = len(out)
     code = now["code"].to_numpy()
     mrr = now["mrr"].fillna(0).to_numpy(float)
@@ -387,8 +392,10 @@ def _tenure_months(
     accounts: pd.DataFrame | None,
     t1: pd.Timestamp,
 ) -> pd.Series:
-    """Months each customer has been one on ``t1`` (``customer_since`` where the accounts give
-    it, else the first contract's start); 0 for non-customers."""
+    """Months each customer has been one on ``t1``; 0 for non-customers.
+
+    From ``customer_since`` where the accounts give it, else the first contract's start.
+    """
     n = len(index)
     first = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     if len(c):
@@ -415,8 +422,10 @@ def _growth_measures(
     t1: pd.Timestamp,
     cfg: PortfolioConfig,
 ) -> None:
-    """Cross-sold and upsold customers, new MRR and new products' MRR in the window
-    ``(t0, t1]``, added to ``out``."""
+    """Cross-sold and upsold customers, new MRR and new products' MRR, added to ``out``.
+
+    In the window ``(t0, t1]``.
+    """
     n = len(out)
     code = now["code"].to_numpy()
     mrr = now["mrr"].fillna(0).to_numpy(float)

@@ -99,16 +99,19 @@ def size_band(employees: pd.Series) -> pd.Series:
 
 
 def map_geography(accounts: pd.DataFrame) -> Geography:
-    """The geography the accounts' maps are drawn on: every country of the accounts
-    (``country``; Switzerland where there is none), see
-    :func:`salesanalytics.reference.geography.for_accounts`."""
+    """The geography the accounts' maps are drawn on.
+
+    Every country of the accounts (``country``; Switzerland where there is none), see
+    :func:`salesanalytics.reference.geography.for_accounts`.
+    """
     return for_accounts(accounts)
 
 
 def with_map_key(accounts: pd.DataFrame, g: Geography | None = None) -> pd.DataFrame:
-    """``accounts`` with a column ``map_key``: the key of its postal code on the map of ``g``
-    (default :func:`map_geography`): the postal code itself, or ``"DE-10115"`` when the map
-    spans several countries (Swiss and Austrian codes overlap).
+    """``accounts`` with a column ``map_key``: the key of its postal code on the map of ``g``.
+
+    ``g`` defaults to :func:`map_geography`; the key is the postal code itself, or ``"DE-10115"``
+    when the map spans several countries (Swiss and Austrian codes overlap).
 
     Parameters
     ----------
@@ -281,29 +284,84 @@ def estimate_potential(
             "need at least 20 to estimate potential; check the revenue input (contracts / won deals)"
         )
     fit = feat.loc[fit_mask]
+    used = _usable_features(fit, features)
+    formula, data = _regression_data(fit, used, log_scale)
+    model = smf.quantreg(formula, data).fit(q=quantile, max_iter=2000)
+    predicted = _predict_mrr(
+        model, feat, used, set(data["industry"]) if "industry" in used else None, log_scale
+    )
+    out = _potential_table(accounts, feat, predicted)
+    coefs = _coefficient_table(model)
+    info = {
+        "quantile": quantile,
+        "features": used,
+        "formula": formula,
+        "n_fit": n_fit,
+        "n_excluded_fit": n_excluded,
+        "imputed": imputed,
+        "n_capped": int(out["capped"].sum()),
+        "pseudo_r2": float(model.prsquared),
+        "log_scale": log_scale,
+    }
+    return PotentialResult(accounts=out, coefficients=coefs, info=info)
+
+
+def _usable_features(fit: pd.DataFrame, features: Sequence[str]) -> list[str]:
+    """The ``features`` with data and at least two values among the customers fitted on."""
     used = []
     for f in features:
         col = fit[f]
         if col.isna().all() or col.nunique(dropna=True) < 2:
             continue
         used.append(f)
+    return used
+
+
+def _regression_data(
+    fit: pd.DataFrame, used: Sequence[str], log_scale: bool
+) -> tuple[str, pd.DataFrame]:
+    """The regression formula (industry as a category) and the frame it is fitted on."""
     terms = ["C(industry)" if f == "industry" else f for f in used]
     target = "np.log(current_mrr)" if log_scale else "current_mrr"
     formula = f"{target} ~ " + (" + ".join(terms) if terms else "1")
     data = fit[["current_mrr", *used]].copy()
     if "industry" in used:
         data["industry"] = data["industry"].astype(object)
-    model = smf.quantreg(formula, data).fit(q=quantile, max_iter=2000)
-    pred_data = feat[used].copy()
-    if "industry" in used:
+    return formula, data
+
+
+def _predict_mrr(
+    model: Any,
+    feat: pd.DataFrame,
+    used: Sequence[str],
+    seen_industries: set[Any] | None,
+    log_scale: bool,
+) -> np.ndarray:
+    """The fitted quantile of MRR for every account (never below 0).
+
+    Industries unseen in the fit (``seen_industries``) fall back to the reference level.
+    """
+    pred_data = feat[list(used)].copy()
+    if seen_industries is not None:
         # industries unseen in the fit fall back to the reference level
-        seen = set(data["industry"])
-        ref = sorted(seen)[0]
+        ref = sorted(seen_industries)[0]
         pred_data["industry"] = (
-            pred_data["industry"].astype(object).where(pred_data["industry"].isin(seen), ref)
+            pred_data["industry"]
+            .astype(object)
+            .where(pred_data["industry"].isin(seen_industries), ref)
         )
     lin = np.asarray(model.predict(pred_data), dtype=float)
-    predicted = np.exp(lin) if log_scale else np.clip(lin, 0, None)
+    return np.asarray(np.exp(lin) if log_scale else np.clip(lin, 0, None), dtype=float)
+
+
+def _potential_table(
+    accounts: pd.DataFrame, feat: pd.DataFrame, predicted: np.ndarray
+) -> pd.DataFrame:
+    """Per account: current, predicted and potential MRR, white space, location and features.
+
+    Potential is the prediction, at least the current MRR (``capped`` where the current MRR is
+    above the prediction).
+    """
     out = pd.DataFrame(
         {
             "account_id": feat["account_id"].to_numpy(),
@@ -333,8 +391,13 @@ def estimate_potential(
         "industry",
     ):
         out[col] = out[col].astype("string")
+    return out
+
+
+def _coefficient_table(model: Any) -> pd.DataFrame:
+    """The fitted terms with coefficient and confidence interval: ``term, coef, lower, upper``."""
     ci = model.conf_int()
-    coefs = pd.DataFrame(
+    return pd.DataFrame(
         {
             "term": [str(t) for t in model.params.index],
             "coef": model.params.to_numpy(),
@@ -342,18 +405,6 @@ def estimate_potential(
             "upper": ci.iloc[:, 1].to_numpy(),
         }
     )
-    info = {
-        "quantile": quantile,
-        "features": used,
-        "formula": formula,
-        "n_fit": n_fit,
-        "n_excluded_fit": n_excluded,
-        "imputed": imputed,
-        "n_capped": int(out["capped"].sum()),
-        "pseudo_r2": float(model.prsquared),
-        "log_scale": log_scale,
-    }
-    return PotentialResult(accounts=out, coefficients=coefs, info=info)
 
 
 def white_space_by_group(
@@ -404,22 +455,7 @@ def white_space_by_group(
         contracts, ["account_id", "product_id", "start_date", "end_date", "mrr"], "contracts"
     )
     require_columns(products, ["product_id", "product_group"], "products")
-    day = pd.Timestamp(as_of)
-    c = contracts
-    active = c.loc[(c["start_date"] <= day) & (c["end_date"].isna() | (c["end_date"] > day))]
-    grp = products.set_index("product_id")["product_group"].astype("string")
-    held = pd.DataFrame(
-        {
-            "account_id": active["account_id"].astype("string").to_numpy(),
-            "product_group": active["product_id"]
-            .map(grp)
-            .fillna("other")
-            .astype("string")
-            .to_numpy(),
-            "mrr": active["mrr"].to_numpy(),
-        }
-    )
-    held = held.groupby(["account_id", "product_group"], as_index=False)["mrr"].sum()
+    held = _held_groups(contracts, products, pd.Timestamp(as_of))
     groups = sorted(held["product_group"].unique())
     if not groups:
         return pd.DataFrame(
@@ -436,43 +472,7 @@ def white_space_by_group(
     holding = held.pivot_table(
         index="account_id", columns="product_group", values="mrr", aggfunc="sum", fill_value=0.0
     ).reindex(columns=groups, fill_value=0.0)
-    indexed = pot.set_index("account_id")
-    # holding.index is unique: get_indexer is a fast isin for Arrow-backed text
-    payers = indexed.loc[holding.index.get_indexer(indexed.index) >= 0]
-    hold_mat = holding.reindex(payers.index).fillna(0.0)
-
-    def seg_key(df: pd.DataFrame, keys: list[str]) -> pd.Series:
-        if not keys:
-            return pd.Series("all", index=df.index)
-        out = df[keys[0]].astype(str)
-        for k in keys[1:]:
-            out = out + "|" + df[k].astype(str)
-        return out
-
-    def seg_stats(keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-        k = seg_key(payers, keys)
-        adopt = (hold_mat > 0).groupby(k.to_numpy()).mean()
-        mix = hold_mat.groupby(k.to_numpy()).sum()
-        mix = mix.div(mix.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
-        size = k.value_counts()
-        return adopt, mix, size
-
-    levels = [list(segment_cols), list(segment_cols[:1]), []]
-    stats = [seg_stats(lv) for lv in levels]
-    # per account: choose the finest level whose segment is large enough
-    adopt_rows = np.zeros((len(pot), len(groups)))
-    mix_rows = np.zeros((len(pot), len(groups)))
-    chosen = np.zeros(len(pot), dtype=bool)
-    for lv, (adopt, mix, size) in zip(levels, stats, strict=True):
-        key = seg_key(pot, lv)
-        pos = size.index.get_indexer(key)  # size.index is unique (value counts)
-        n_seg = np.where(pos >= 0, size.to_numpy()[np.maximum(pos, 0)], 0)
-        ok = n_seg >= (min_segment if lv else 0)
-        take = ok & ~chosen
-        if take.any():
-            adopt_rows[take] = adopt.reindex(key[take].to_numpy()).fillna(0.0).to_numpy()
-            mix_rows[take] = mix.reindex(key[take].to_numpy()).fillna(0.0).to_numpy()
-            chosen |= take
+    adopt_rows, mix_rows = _segment_adoption(pot, holding, segment_cols, min_segment)
     own = holding.reindex(pot["account_id"]).fillna(0.0).to_numpy() > 0
     weight = np.where(own, 0.0, adopt_rows * mix_rows)
     none_left = weight.sum(axis=1) <= 0
@@ -494,6 +494,85 @@ def white_space_by_group(
             "held": own.ravel()[keep],
         }
     )
+
+
+def _held_groups(
+    contracts: pd.DataFrame, products: pd.DataFrame, day: pd.Timestamp
+) -> pd.DataFrame:
+    """MRR of the contracts active on ``day`` per account and product group (``other`` unknown).
+
+    Returns ``account_id, product_group, mrr``.
+    """
+    c = contracts
+    active = c.loc[(c["start_date"] <= day) & (c["end_date"].isna() | (c["end_date"] > day))]
+    grp = products.set_index("product_id")["product_group"].astype("string")
+    held = pd.DataFrame(
+        {
+            "account_id": active["account_id"].astype("string").to_numpy(),
+            "product_group": active["product_id"]
+            .map(grp)
+            .fillna("other")
+            .astype("string")
+            .to_numpy(),
+            "mrr": active["mrr"].to_numpy(),
+        }
+    )
+    return held.groupby(["account_id", "product_group"], as_index=False)["mrr"].sum()
+
+
+def _segment_key(df: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """The segment of every row: its ``keys`` joined by ``|`` (``all`` without keys)."""
+    if not keys:
+        return pd.Series("all", index=df.index)
+    out = df[keys[0]].astype(str)
+    for k in keys[1:]:
+        out = out + "|" + df[k].astype(str)
+    return out
+
+
+def _segment_adoption(
+    pot: pd.DataFrame,
+    holding: pd.DataFrame,
+    segment_cols: Sequence[str],
+    min_segment: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Adoption rate and MRR mix of each product group in every account's segment.
+
+    The segment is the finest level (``segment_cols``, their first column, all customers) with
+    at least ``min_segment`` paying customers. ``holding``: MRR per paying account (index) and
+    group (columns); returns two arrays accounts of ``pot`` × groups.
+    """
+    groups = list(holding.columns)
+    indexed = pot.set_index("account_id")
+    # holding.index is unique: get_indexer is a fast isin for Arrow-backed text
+    payers = indexed.loc[holding.index.get_indexer(indexed.index) >= 0]
+    hold_mat = holding.reindex(payers.index).fillna(0.0)
+
+    def seg_stats(keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+        k = _segment_key(payers, keys)
+        adopt = (hold_mat > 0).groupby(k.to_numpy()).mean()
+        mix = hold_mat.groupby(k.to_numpy()).sum()
+        mix = mix.div(mix.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+        size = k.value_counts()
+        return adopt, mix, size
+
+    levels = [list(segment_cols), list(segment_cols[:1]), []]
+    stats = [seg_stats(lv) for lv in levels]
+    # per account: choose the finest level whose segment is large enough
+    adopt_rows = np.zeros((len(pot), len(groups)))
+    mix_rows = np.zeros((len(pot), len(groups)))
+    chosen = np.zeros(len(pot), dtype=bool)
+    for lv, (adopt, mix, size) in zip(levels, stats, strict=True):
+        key = _segment_key(pot, lv)
+        pos = size.index.get_indexer(key)  # size.index is unique (value counts)
+        n_seg = np.where(pos >= 0, size.to_numpy()[np.maximum(pos, 0)], 0)
+        ok = n_seg >= (min_segment if lv else 0)
+        take = ok & ~chosen
+        if take.any():
+            adopt_rows[take] = adopt.reindex(key[take].to_numpy()).fillna(0.0).to_numpy()
+            mix_rows[take] = mix.reindex(key[take].to_numpy()).fillna(0.0).to_numpy()
+            chosen |= take
+    return adopt_rows, mix_rows
 
 
 def aggregate_potential(
@@ -635,8 +714,11 @@ def potential_findings(result: PotentialResult) -> list[str]:
 
 
 def model_summary(result: PotentialResult) -> str:
-    """How the potential model was fitted, in words for the client: customers used, accounts
-    scored, the characteristics used and how many missing values were filled in."""
+    """How the potential model was fitted, in words for the client.
+
+    Customers used, accounts scored, the characteristics used and how many missing values were
+    filled in.
+    """
     from salesanalytics.present import formats
 
     info = result.info

@@ -390,8 +390,11 @@ def _headcount_without_workload(cat: RoleCatalogue, reps: pd.DataFrame) -> pd.Da
 def _scenario_workload(
     channel_summary: pd.DataFrame, scenario: str, method: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
-    """The scenario's workload rows, today's rows (for the relative method) and whether the need
-    is scaled from today's FTE (``relative``) rather than computed from capacity hours."""
+    """The scenario's workload rows, today's rows and whether the need is scaled from today's FTE.
+
+    Today's rows serve the relative method; ``relative`` means the need is scaled from today's FTE
+    rather than computed from capacity hours.
+    """
     require_columns(channel_summary, ["channel", "workload_hours"], "channel_summary")
     if "scenario" in channel_summary.columns:
         known = sorted(map(str, channel_summary["scenario"].dropna().unique()))
@@ -424,9 +427,12 @@ def _role_need(
     ka_hours: float,
     keep_ka_team: bool,
 ) -> dict[str, Any]:
-    """One role's workload, capacity and FTE needed: key accounts from their hours (today's team
-    without a key-account list), the other roles from their channel's workload (scaled from
-    today's FTE where ``base_work`` is given; field net of the key-account hours)."""
+    """One role's workload, capacity and FTE needed.
+
+    Key accounts from their hours (today's team without a key-account list), the other roles from
+    their channel's workload (scaled from today's FTE where ``base_work`` is given; field net of the
+    key-account hours).
+    """
     if key == "key_account":
         work, cap = ka_hours, r.capacity_hours
         if keep_ka_team:

@@ -472,8 +472,10 @@ def _facts(run: Path) -> dict[str, Any]:
 
 
 def tiles(run_dir: str | os.PathLike[str]) -> list[tuple[str, str]]:
-    """Three to five key figures of the engagement as ``(value, label)`` tiles (those whose
-    phase ran), each read from the table of the phase that owns it."""
+    """Three to five key figures of the engagement as ``(value, label)`` tiles.
+
+    Those whose phase ran, each read from the table of the phase that owns it.
+    """
     f = _facts(Path(run_dir))
     out: list[tuple[str, str]] = []
     if f["potential"]:

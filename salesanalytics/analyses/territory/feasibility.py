@@ -108,7 +108,9 @@ def reachability(
                 "splittable": bool(split.iloc[i]),
             }
         )
-        min_tol = max(min_tol, _too_large_units(v, t_min, tolerance, label, split, m, problems))
+        found, need = _oversized_units(m, v, t_min, tolerance, label, split)
+        problems += found
+        min_tol = max(min_tol, need)
         band = 2 * tolerance * t_min
         wide = np.flatnonzero((v > band) & (v <= t_min * (1 + tolerance)))
         if len(wide):
@@ -120,10 +122,12 @@ def reachability(
                 ).format(n=len(wide), tolerance=f"{tolerance:.0%}", metric=_metric(m), names=names)
             )
         if locked_col and current_col:
-            lk = units[locked_col].fillna(False).astype(bool).to_numpy()
-            cur = units[current_col].astype("string")
-            per = pd.Series(v[lk]).groupby(cur[lk].to_numpy()).sum()
-            min_tol = max(min_tol, _locked_excess(per, shares * total, tolerance, m, problems))
+            locked = units[locked_col].fillna(False).astype(bool).to_numpy()
+            found, need = _locked_overfill(
+                m, v, locked, units[current_col].astype("string"), shares, tolerance
+            )
+            problems += found
+            min_tol = max(min_tol, need)
     return {
         "feasible": not problems,
         "problems": problems,
@@ -133,20 +137,11 @@ def reachability(
     }
 
 
-def _too_large_units(
-    v: np.ndarray,
-    t_min: float,
-    tolerance: float,
-    label: pd.Series,
-    split: pd.Series,
-    m: str,
-    problems: list[str],
-) -> float:
-    """Name the (at most five) units of metric ``m`` larger than the smallest target's band.
-
-    Appends a sentence per unit to ``problems``; returns the tolerance the unsplittable ones
-    need (0 when none).
-    """
+def _oversized_units(
+    m: str, v: np.ndarray, t_min: float, tolerance: float, label: pd.Series, split: pd.Series
+) -> tuple[list[str], float]:
+    """The five largest units over the smallest target's band on ``m``, and the tolerance forced."""
+    problems: list[str] = []
     min_tol = 0.0
     over = np.flatnonzero(v > t_min * (1 + tolerance))
     for j in over[np.argsort(-v[over])][:5]:
@@ -173,20 +168,24 @@ def _too_large_units(
                 fix=fix,
             )
         )
-    return min_tol
+    return problems, min_tol
 
 
-def _locked_excess(
-    per: pd.Series, targets: pd.Series, tolerance: float, m: str, problems: list[str]
-) -> float:
-    """Name the territories whose locked units alone exceed their band on metric ``m``.
-
-    ``per`` is the locked load per territory, ``targets`` every territory's target. Appends a
-    sentence per territory to ``problems``; returns the tolerance they need (0 when none).
-    """
+def _locked_overfill(
+    m: str,
+    v: np.ndarray,
+    locked: np.ndarray,
+    current: pd.Series,
+    shares: pd.Series,
+    tolerance: float,
+) -> tuple[list[str], float]:
+    """Territories whose locked units alone overfill their band on ``m``, and the tolerance forced."""
+    problems: list[str] = []
     min_tol = 0.0
+    total = float(v.sum())
+    per = pd.Series(v[locked]).groupby(current[locked].to_numpy()).sum()
     for t, s in per.items():
-        tgt = float(targets.get(str(t), np.nan))
+        tgt = float(shares.get(str(t), np.nan) * total)
         if np.isfinite(tgt) and s > tgt * (1 + tolerance):
             need = s / tgt - 1
             min_tol = max(min_tol, need)
@@ -197,7 +196,7 @@ def _locked_excess(
                     "band."
                 ).format(territory=t, share=f"{s / tgt:.0%}", metric=_metric(m), need=_pct(need))
             )
-    return min_tol
+    return problems, min_tol
 
 
 def shortfall(

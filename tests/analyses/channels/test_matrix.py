@@ -14,8 +14,10 @@ import pytest
 from salesanalytics.analyses.channels import matrix as cm
 from salesanalytics.analyses.channels import model as channels
 from salesanalytics.analyses.channels import plots as chanplots
+from salesanalytics.analyses.funnel import model as funnel_model
 from salesanalytics.analyses.funnel.model import channel_group_funnels, deal_progress
 from salesanalytics.analyses.roles import model as roles
+from salesanalytics.analyses.territory import design as territory_design
 from salesanalytics.ingest import demo, intake
 
 MAVEN = Path(__file__).resolve().parents[2] / "data" / "real" / "maven_crm"
@@ -36,7 +38,9 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         t["channel_rates"],
         res.as_of,
     )
-    routing = cm.route_accounts(mix, t, res.as_of)
+    routing = cm.route_accounts(
+        mix, t, res.as_of, funnel=funnel_model, workload_model=territory_design
+    )
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
     return {"tables": t, "as_of": res.as_of, "mix": mix, "routing": routing, "truth": truth}
 
@@ -223,7 +227,9 @@ def test_funnels_per_channel_and_product_group(demo_run) -> None:
 def test_maven_export_computes_as_far_as_the_data_allows() -> None:
     res = intake.load_export(MAVEN, "maven-crm", quarantine=True)
     t = res.tables
-    r = cm.analyse_matrix(t, res.as_of, rules=cm.MatrixRules(size_basis="employees"))
+    r = cm.analyse_matrix(
+        t, res.as_of, rules=cm.MatrixRules(size_basis="employees"), funnel=funnel_model
+    )
     m = r.matrix
     assert r.segments.attrs["size_basis"] == "employees"
     series = set(t["products"]["product_group"].dropna())
@@ -320,7 +326,9 @@ def _tiny() -> dict[str, pd.DataFrame]:
 
 def test_thin_cells_follow_the_documented_rule() -> None:
     t = _tiny()
-    r = cm.analyse_matrix(t, "2024-06-30", rules=cm.MatrixRules(size_basis="employees"))
+    r = cm.analyse_matrix(
+        t, "2024-06-30", rules=cm.MatrixRules(size_basis="employees"), funnel=funnel_model
+    )
     m = r.matrix.set_index(["segment", "product_group"])
     assert (r.matrix["basis"] == "rule").all()
     assert m.loc[("New · large", "Complex"), "channel"] == "field"
@@ -331,7 +339,10 @@ def test_thin_cells_follow_the_documented_rule() -> None:
     assert m.loc[("New · small", "Complex"), "reason"].startswith("Too little data")
     # with a lower threshold the same cells are measured from the pooled deals
     r2 = cm.analyse_matrix(
-        t, "2024-06-30", rules=cm.MatrixRules(size_basis="employees", min_deals=2)
+        t,
+        "2024-06-30",
+        rules=cm.MatrixRules(size_basis="employees", min_deals=2),
+        funnel=funnel_model,
     )
     assert set(r2.matrix.loc[r2.matrix["customer_type"] == "new", "basis"]) <= {
         "measured",
@@ -353,9 +364,9 @@ def test_shrinkage_pulls_thin_cells_to_the_group_rate() -> None:
             "funnel": "new_business",
         }
     )
-    m = cm.cell_measures(deals, cm.MatrixRules(prior_deals=10, min_deals=30)).set_index(
-        "size_class"
-    )
+    m = cm.cell_measures(
+        deals, cm.MatrixRules(prior_deals=10, min_deals=30), funnel=funnel_model
+    ).set_index("size_class")
     pooled = 30 / 110
     assert m.loc["large", "win_rate_raw"] == 1.0
     assert m.loc["large", "win_rate"] == pytest.approx((10 + 10 * pooled) / 20)
@@ -427,3 +438,39 @@ def test_matrix_tracking_without_a_channel_or_funnel_table_is_empty_with_its_col
     out = cm.matrix_tracking(None, None)
     assert out.empty
     assert tuple(out.columns) == cm.TRACKING_COLUMNS
+
+
+def test_territory_field_workload_takes_the_field_share_of_each_account() -> None:
+    fw = pd.DataFrame(
+        {
+            "activity_hours": [10.0, 20.0, 30.0],
+            "visits_per_year": [4.0, 8.0, 12.0],
+            "travel_hours": [2.0, 4.0, 6.0],
+            "workload_hours": [12.0, 24.0, 36.0],
+        },
+        index=pd.Index(["a", "b", "c"], dtype="string"),
+    )
+    per_acc = pd.DataFrame({"account_id": ["a", "b", "c"], "field_share": [1.0, 0.25, 0.0]})
+    asg = pd.DataFrame(
+        {"account_id": ["a", "a", "b", "c"], "key_account": [True, False, False, False]}
+    )
+    out = cm.territory_field_workload(fw, per_acc, asg)
+    assert out["field_share"].tolist() == [1.0, 0.25]  # c has no field work: left out
+    assert out["workload_hours"].tolist() == [12.0, 6.0]
+    assert out["visits_per_year"].tolist() == [4.0, 2.0]
+    assert out["key_account"].tolist() == [True, False]
+
+
+def test_segment_preferences_share_per_segment() -> None:
+    segs = pd.DataFrame({"account_id": ["a", "b", "c", "d"], "segment": ["S1", "S1", "S1", "S2"]})
+    acc = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c", "d"],
+            "channel_preference": ["online", "online", None, "tele"],
+        }
+    )
+    p = cm.segment_preferences(segs, acc)
+    assert p.loc["S1", "online"] == pytest.approx(2 / 3)
+    assert p.loc["S1", "none"] == pytest.approx(1 / 3)
+    assert p.loc["S2", "tele"] == 1.0
+    assert cm.segment_preferences(segs, acc.drop(columns="channel_preference")).empty

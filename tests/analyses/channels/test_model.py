@@ -367,3 +367,38 @@ def test_channel_mix_settings_keep_todays_defaults_and_fill_field_capacity() -> 
     assert rules.field_capacity_hours == 1500.0  # active field and key-account reps only
     fixed = channels.AssignmentRules(field_capacity_hours=99.0)
     assert channels._with_field_capacity(fixed, reps) is fixed
+
+
+def test_account_value_weights_the_white_space_above_revenue() -> None:
+    revenue = pd.Series([100.0, 500.0, 50.0], index=pd.Index(["a", "b", "c"]))
+    potential = pd.Series([300.0, 400.0], index=["a", "b"])  # b above its potential, c none
+    value = channels.account_value(revenue, potential, white_space_weight=0.5)
+    assert value.to_dict() == {"a": 200.0, "b": 500.0, "c": 50.0}
+    assert channels.account_value(revenue, None, 0.5).equals(revenue)
+
+
+def test_move_effect_scales_contribution_by_the_uplift_and_takes_the_new_channel_cost() -> None:
+    rules = channels.AssignmentRules(tele_uplift=0.1, field_uplift=0.2)
+    con = pd.DataFrame(
+        {
+            "selling_cost": [30.0, 40.0],
+            "contribution_1": [110.0, 100.0],
+            "contribution_2": [80.0, 60.0],
+        }
+    )
+    model = pd.DataFrame(
+        {"cost": [10.0, 50.0]},
+        index=pd.MultiIndex.from_tuples([("online", "customer"), ("field", "customer")]),
+    )
+    cost, delta, moving = channels.move_effect(
+        con,
+        pd.Series(["tele", "field"]),
+        pd.Series(["online", "field"]),
+        pd.Series(["customer", "customer"]),
+        model,
+        rules,
+    )
+    assert moving.tolist() == [True, False]
+    # tele -> online: contribution I / 1.1, online's cost; the account staying keeps its own
+    np.testing.assert_allclose(cost, [10.0, 40.0])
+    np.testing.assert_allclose(delta, [110.0 / 1.1 - 10.0 - 80.0, 0.0])

@@ -342,3 +342,32 @@ def test_measures_and_trend_from_the_aggregation_layer_equal_those_of_the_log(
     pd.testing.assert_frame_equal(agg_tr, raw_tr, check_exact=True)
     assert agg_m.attrs == raw_m.attrs
     assert raw_m["visits"].sum() > 0 and raw_m["activity_minutes"].sum() > 0
+
+
+def _kpi(target_type: str, value: float, direction: str = "higher") -> kpi.KpiDefinition:
+    return kpi.KpiDefinition(
+        id="bookings_ytd",
+        name="Bookings",
+        definition="Won bookings year to date",
+        formula="bookings",
+        unit="chf",
+        indicator="lagging",
+        direction=direction,
+        owner_role="rep",
+        target=kpi.Target(type=target_type, value=value),
+    )
+
+
+def test_kpi_target_per_target_type() -> None:
+    actual = np.array([100.0, 200.0, 300.0])
+    prior = np.array([50.0, 0.0, 100.0])
+    growth = kpi.kpi_target(_kpi("prior_year_growth", 0.1), actual, prior)
+    # no basis last year (0): no target rather than a target of 0
+    np.testing.assert_allclose(growth, [55.0, np.nan, 110.0])
+    # a lower-is-better KPI keeps a 0 basis
+    lower = kpi.kpi_target(_kpi("prior_year_growth", 0.1, "lower"), actual, prior)
+    np.testing.assert_allclose(lower, [55.0, 0.0, 110.0])
+    np.testing.assert_allclose(kpi.kpi_target(_kpi("absolute", 250.0), actual, prior), 250.0)
+    np.testing.assert_allclose(kpi.kpi_target(_kpi("peer_median", 1.1), actual, prior), 220.0)
+    nothing = kpi.kpi_target(_kpi("peer_median", 1.1), np.full(3, np.nan), prior)
+    assert np.isnan(nothing).all()
