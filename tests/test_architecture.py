@@ -37,14 +37,6 @@ MANY_PARAMETERS: dict[str, str] = {
 
 IMPORT_EXCEPTIONS: dict[tuple[str, str], str] = {
     # (importing module, imported module or third-party package) -> reason the rule is not met yet
-    (
-        "salesforce.export",
-        "engagement.workspace",
-    ): "salesforce export reads the run folder (atomic writes to move)",
-    (
-        "salesforce.metadata",
-        "engagement.workspace",
-    ): "salesforce export reads the run folder (atomic writes to move)",
 }
 
 # --- reading the source -----------------------------------------------------------------------
@@ -144,6 +136,10 @@ LAYERS: dict[str, tuple[tuple[str, ...], str]] = {
     "present": (
         ("present", "reference", "errors"),
         "present imports only reference, errors, itself",
+    ),
+    "runfolder": (
+        ("runfolder",),
+        "runfolder (reading a run's phase outputs) imports nothing of the package",
     ),
 }
 

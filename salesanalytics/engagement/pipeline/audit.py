@@ -266,8 +266,10 @@ def english_left(
     phrases: Sequence[str] = ENGLISH_PHRASES,
     allowed: Sequence[str] = (),
 ) -> list[str]:
-    """English left in a non-English run: every phrase of ``phrases`` found in the visible text
-    of the client pages (``client/**/*.html``) and the client part of ``index.html``.
+    """English left in a non-English run.
+
+    Every phrase of ``phrases`` found in the visible text of the client pages (``client/**/*.html``)
+    and the client part of ``index.html``.
 
     Parameters
     ----------
