@@ -29,41 +29,14 @@ NOT_COUNTED = {"self", "cls", "settings"}
 
 LONG_FUNCTIONS: dict[str, str] = {
     # module:function -> reason it is still over MAX_LINES lines
-    "analyses.territory.design:customer_units": "territory rewritten today (wt/territory)",
-    "analyses.territory.design:split_lumpy_units": "territory rewritten today (wt/territory)",
-    "analyses.territory.exact:exact_territories": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:_balance_search": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:_exchange_lp": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:design_territories": "territory rewritten today (wt/territory)",
-    "analyses.territory.plan:prepare_inputs": "territory rewritten today (wt/territory)",
-    "analyses.territory.plan:run_scenario": "territory rewritten today (wt/territory)",
 }
 
 MANY_PARAMETERS: dict[str, str] = {
     # module:function -> reason it still takes more than MAX_PARAMS parameters
-    "analyses.territory.exact:exact_territories": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:design_territories": "solver settings (wt/territory)",
-    "analyses.territory.plan:run_scenario": "solver settings (wt/territory)",
 }
 
 IMPORT_EXCEPTIONS: dict[tuple[str, str], str] = {
     # (importing module, imported module or third-party package) -> reason the rule is not met yet
-    (
-        "analyses.territory.report",
-        "IPython",
-    ): "territory rewritten today (wt/territory): report -> plots",
-    (
-        "analyses.territory.report",
-        "matplotlib",
-    ): "territory rewritten today (wt/territory): report -> plots",
-    (
-        "analyses.territory.report",
-        "present.maps",
-    ): "territory rewritten today (wt/territory): report -> plots",
-    (
-        "analyses.territory.report",
-        "present.style",
-    ): "territory rewritten today (wt/territory): report -> plots",
 }
 
 # --- reading the source -----------------------------------------------------------------------
