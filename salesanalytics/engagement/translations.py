@@ -167,8 +167,8 @@ def _phase_texts(add: _Add) -> None:
         add(word, "index page")
     from salesanalytics.ingest import schema
 
-    for table in schema.TABLES.values():  # the intake's completeness table shows every field
-        for column in table.column_names:
+    for spec in schema.TABLES.values():  # the intake's completeness table shows every field
+        for column in spec.column_names:
             add(style.label(column), "schema (field labels of the intake's tables)")
 
 
