@@ -34,6 +34,7 @@ from salesanalytics.ingest.derive import (
 )
 from salesanalytics.ingest.mapping import MappedTable, Mapping, load_mapping, map_input, match_files
 from salesanalytics.ingest.mapping import stack_inputs as _stack
+from salesanalytics.ingest.problems import N_
 from salesanalytics.ingest.validation import (
     INTERNAL_COLUMNS,
     ValidationReport,
@@ -183,13 +184,26 @@ def _no_rows_problem(m: Mapping, source_name: str, label: str) -> pd.DataFrame:
         if c.references and not c.references.startswith(f"{name}.")
     }
     required = m.sources[source_name].required or bool(referenced & set(tables))
-    what = f"table {', '.join(tables)} stays empty" if tables else "it is used for look-ups"
+    message = (
+        N_("file has a header but no data rows: table {tables} stays empty").format(
+            tables=", ".join(tables)
+        )
+        if tables
+        else N_("file has a header but no data rows: it is used for look-ups")
+    )
+    hint = (
+        N_(
+            "Export the table again with its rows (was the export filtered or cut off?). "
+            "Problems of other files that refer to it follow from this one."
+        )
+        if required
+        else N_("Export the table again with its rows (was the export filtered or cut off?).")
+    )
     return problem_frame(
         severity="error" if required else "warning",
         check="no_rows",
-        message=f"file has a header but no data rows: {what}",
-        hint="Export the table again with its rows (was the export filtered or cut off?)."
-        + (" Problems of other files that refer to it follow from this one." if required else ""),
+        message=message,
+        hint=hint,
         file=label,
         table=tables[0] if tables else None,
     )
@@ -208,8 +222,8 @@ def _nul_problems(raw: sio.RawTable, label: str, read: set[str]) -> pd.DataFrame
     return problem_frame(
         severity="warning",
         check="control_characters",
-        message="NUL bytes in a column the analyses do not read (a sign of a damaged export)",
-        hint="Check how the file was exported; the column is not used, the rest is read.",
+        message=N_("NUL bytes in a column the analyses do not read (a sign of a damaged export)"),
+        hint=N_("Check how the file was exported; the column is not used, the rest is read."),
         file=label,
         column=[h.column or "(line)" for h in hits],
         row=[h.row for h in hits],
@@ -396,9 +410,11 @@ class _ExportReader:
                 problem_frame(
                     severity="error",
                     check="malformed_row",
-                    message=f"row cannot be split into the {len(self.headers[label])} columns "
-                    "of the header (wrong number of delimiters or an unclosed quote)",
-                    hint="Correct the row in the file; it was not read.",
+                    message=N_(
+                        "row cannot be split into the {n} columns of the header (wrong number of "
+                        "delimiters or an unclosed quote)"
+                    ).format(n=len(self.headers[label])),
+                    hint=N_("Correct the row in the file; it was not read."),
                     file=label,
                     row=[b[0] for b in r.bad_rows],
                     value=[b[1] for b in r.bad_rows],

@@ -66,7 +66,7 @@ from salesanalytics.errors import InputNotFoundError, MappingError
 from salesanalytics.ingest import io as sio
 from salesanalytics.ingest import schema
 from salesanalytics.ingest.derive import CustomerExtract, DeriveOptions, Transactions
-from salesanalytics.ingest.problems import FILE_COL, ROW_COL, empty_problems, problem_frame
+from salesanalytics.ingest.problems import FILE_COL, N_, ROW_COL, empty_problems, problem_frame
 
 __all__ = [
     "BUILTIN_MAPPINGS",
@@ -440,9 +440,11 @@ def match_files(
                 problem_frame(
                     severity="error",
                     check="ambiguous_file",
-                    message=f"file could be any of {', '.join(cands)}",
-                    hint="Rename the file after its object (e.g. Account.csv) so it is recognised "
-                    "by name.",
+                    message=N_("file could be any of {objects}").format(objects=", ".join(cands)),
+                    hint=N_(
+                        "Rename the file after its object (e.g. Account.csv) so it is recognised "
+                        "by name."
+                    ),
                     file=label,
                 )
             )
@@ -452,8 +454,10 @@ def match_files(
                 problem_frame(
                     severity="info",
                     check="file_not_used",
-                    message=f"file not used: mapping '{mapping.name}' has no source for it",
-                    hint="Rename it or extend the mapping if it should be read.",
+                    message=N_("file not used: mapping '{mapping}' has no source for it").format(
+                        mapping=mapping.name
+                    ),
+                    hint=N_("Rename it or extend the mapping if it should be read."),
                     file=label,
                 )
             )
@@ -462,14 +466,22 @@ def match_files(
         if n in used:
             continue
         tables = [t for t, ts in mapping.tables.items() if any(i.source == n for i in ts.inputs)]
-        what = f"for table {', '.join(tables)}" if tables else "(lookup)"
+        message = (
+            N_("no {source} file found for table {tables}").format(
+                source=n, tables=", ".join(tables)
+            )
+            if tables
+            else N_("no {source} file found (lookup)").format(source=n)
+        )
         probs.append(
             problem_frame(
                 severity="error" if s.required else "warning",
                 check="missing_file",
-                message=f"no {n} file found {what}",
-                hint=f"Add the {n} export (named like {', '.join(s.files) or n}, or with columns "
-                f"{', '.join(s.detect)}) to the export folder.",
+                message=message,
+                hint=N_(
+                    "Add the {source} export (named like {files}, or with columns {columns}) to "
+                    "the export folder."
+                ).format(source=n, files=", ".join(s.files) or n, columns=", ".join(s.detect)),
                 table=tables[0] if tables else None,
             )
         )
@@ -488,23 +500,23 @@ def _no_problems() -> pd.DataFrame:
 _CONVERT_MESSAGES = {
     "float": (
         "not_a_number",
-        "cannot be read as a number",
-        "Write numbers like 1234.50, 1'234.50 or 1234,50.",
+        N_("cannot be read as a number ({field})"),
+        N_("Write numbers like 1234.50, 1'234.50 or 1234,50."),
     ),
     "int": (
         "not_a_whole_number",
-        "cannot be read as a whole number",
-        "Write whole numbers without decimals, like 12.",
+        N_("cannot be read as a whole number ({field})"),
+        N_("Write whole numbers without decimals, like 12."),
     ),
     "date": (
         "not_a_date",
-        "cannot be read as a date",
-        "Write dates as dd.mm.yyyy or yyyy-mm-dd (or set date_format in the mapping).",
+        N_("cannot be read as a date ({field})"),
+        N_("Write dates as dd.mm.yyyy or yyyy-mm-dd (or set date_format in the mapping)."),
     ),
     "bool": (
         "not_a_boolean",
-        "cannot be read as yes/no",
-        "Write true/false, yes/no, ja/nein or 1/0.",
+        N_("cannot be read as yes/no ({field})"),
+        N_("Write true/false, yes/no, ja/nein or 1/0."),
     ),
 }
 
@@ -714,9 +726,13 @@ def _control_characters(
             problem_frame(
                 severity="error",
                 check="control_character_in_id",
-                message=f"id contains control characters such as NUL ({table}.{column.name})",
-                hint="Correct the id in the export: an id with invisible characters matches "
-                "no other row. The row is read without this id.",
+                message=N_("id contains control characters such as NUL ({field})").format(
+                    field=f"{table}.{column.name}"
+                ),
+                hint=N_(
+                    "Correct the id in the export: an id with invisible characters matches "
+                    "no other row. The row is read without this id."
+                ),
                 row=rows[ctrl],
                 value=txt[ctrl].to_numpy(dtype=object),
                 n=int(ctrl.sum()),
@@ -729,10 +745,12 @@ def _control_characters(
             problem_frame(
                 severity="warning",
                 check="control_characters",
-                message=f"text contains control characters such as NUL; they were removed "
-                f"({table}.{column.name})",
-                hint="Clean the text in the CRM; the analyses use it without the "
-                "control characters.",
+                message=N_(
+                    "text contains control characters such as NUL; they were removed ({field})"
+                ).format(field=f"{table}.{column.name}"),
+                hint=N_(
+                    "Clean the text in the CRM; the analyses use it without the control characters."
+                ),
                 row=rows[ctrl],
                 value=txt[ctrl].to_numpy(dtype=object),
                 n=int(ctrl.sum()),
@@ -755,8 +773,10 @@ def _long_texts(
         problem_frame(
             severity="info",
             check="long_text",
-            message="text longer than 32'767 characters (kept whole; Excel deliverables "
-            f"cut it) ({where['table']}.{column.name})",
+            message=N_(
+                "text longer than 32'767 characters (kept whole; Excel deliverables cut it) "
+                "({field})"
+            ).format(field=f"{where['table']}.{column.name}"),
             hint="",
             row=rows[long],
             value=values[long].to_numpy(dtype=object),
@@ -793,12 +813,14 @@ def _unknown_values(
             problem_frame(
                 severity="info",
                 check="unknown_value",
-                message=f"unknown value of {where['table']}.{column.name}, not in the "
-                f"mapping's list of known values ({k:,} rows; the first is shown)".replace(
-                    f"{k:,}", f"{k:,}".replace(",", "'")
+                message=N_(
+                    "unknown value of {field}, not in the mapping's list of known values "
+                    "({n} rows; the first is shown)"
+                ).format(field=f"{where['table']}.{column.name}", n=f"{k:,}".replace(",", "'")),
+                hint=N_(
+                    "Kept as it is. If it is a new picklist value, add it to 'known' (and, for "
+                    "stages, to the funnel's stage order)."
                 ),
-                hint="Kept as it is. If it is a new picklist value, add it to 'known' "
-                "(and, for stages, to the funnel's stage order).",
                 row=int(rows[first]),
                 value=str(u),
                 **where,
@@ -861,10 +883,13 @@ class InputMapper:
             problem_frame(
                 severity="error",
                 check="missing_column",
-                message=f"column {' or '.join(source_cols)} is missing (needed for "
-                f"{self.table}.{col_name})",
-                hint=f"The file has the columns: {have}. Add the column to the export or "
-                f"adapt the mapping '{self.mapping.name}'.",
+                message=N_("column {columns} is missing (needed for {field})").format(
+                    columns=" or ".join(source_cols), field=f"{self.table}.{col_name}"
+                ),
+                hint=N_(
+                    "The file has the columns: {have}. Add the column to the export or adapt "
+                    "the mapping '{mapping}'."
+                ).format(have=have, mapping=self.mapping.name),
                 file=self.raw.file,
                 table=self.table,
                 column=" or ".join(source_cols),
@@ -886,8 +911,10 @@ class InputMapper:
                 problem_frame(
                     severity="error",
                     check="date_out_of_range",
-                    message=f"date outside {lo}-{hi}, not a plausible date for {table}.{col_name}",
-                    hint="Correct the date in the CRM (a typing error such as 2999 for 2029?).",
+                    message=N_(
+                        "date outside {low}-{high}, not a plausible date for {field}"
+                    ).format(low=lo, high=hi, field=f"{table}.{col_name}"),
+                    hint=N_("Correct the date in the CRM (a typing error such as 2999 for 2029?)."),
                     row=rows[m],
                     value=txt[m].to_numpy(dtype=object),
                     n=int(m.sum()),
@@ -906,7 +933,7 @@ class InputMapper:
                 problem_frame(
                     severity="error",
                     check=check,
-                    message=f"{msg} ({table}.{col_name})",
+                    message=msg.format(field=f"{table}.{col_name}"),
                     hint=hint,
                     file=self.raw.file,
                     table=table,
@@ -986,8 +1013,10 @@ def _lookup_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> _Col
             problem_frame(
                 severity="warning",
                 check="lookup_unavailable",
-                message=f"{ctx.table}.{c.name} stays empty: {why}",
-                hint=f"Add the {lk.source} export to fill it.",
+                message=N_("{field} stays empty: {why}").format(
+                    field=f"{ctx.table}.{c.name}", why=why
+                ),
+                hint=N_("Add the {source} export to fill it.").format(source=lk.source),
                 file=ctx.raw.file,
                 table=ctx.table,
                 column=label,

@@ -62,6 +62,11 @@ def N_(template: str) -> str:
     return template
 
 
+def _most_specific_first() -> list[tuple[str, re.Pattern[str]]]:
+    """Templates with the most fixed text first: ``{a} is empty`` before ``{a} ({b})``."""
+    return sorted(TEMPLATES.items(), key=lambda kv: -len(re.sub(r"\{\w+\}", "", kv[0])))
+
+
 def reword(text: str, translate: Any) -> str:
     """``text`` written from a marked template, in the words of ``translate(template)``.
 
@@ -70,10 +75,11 @@ def reword(text: str, translate: Any) -> str:
     """
     if not text:
         return text
-    for template, pattern in TEMPLATES.items():
+    for template, pattern in _most_specific_first():
         m = pattern.match(text)
-        if m:
-            return str(translate(template)).format(**m.groupdict())
+        if m:  # a value that is itself a marked constant (a format hint) is translated too
+            values = {k: str(translate(v)) for k, v in m.groupdict().items()}
+            return str(translate(template)).format(**values)
     return str(translate(text))
 
 

@@ -1087,19 +1087,19 @@ def _country_places(cc: str) -> pd.DataFrame:
     )
 
 
-COUNTRY_ADJECTIVE: dict[str, str] = {
-    "CH": "Swiss",
-    "LI": "Liechtenstein",
-    "DE": "German",
-    "AT": "Austrian",
+_POSTAL_MESSAGE: dict[str, str] = {
+    "CH": N_("not a Swiss postal code"),
+    "LI": N_("not a Liechtenstein postal code (country LI)"),
+    "DE": N_("not a German postal code (country DE)"),
+    "AT": N_("not an Austrian postal code (country AT)"),
 }
-"""How problems name a country's postal codes ("not a German postal code")."""
+"""The problem of a postal code unknown in its row's country, per country."""
 
 _POSTAL_HINT: dict[str, str] = {
-    "CH": "4 digits, e.g. 8004",
-    "LI": "4 digits, 9485 to 9498",
-    "DE": "5 digits with the leading zero, e.g. 01067 or 80331",
-    "AT": "4 digits, e.g. 1010",
+    "CH": N_("4 digits, e.g. 8004"),
+    "LI": N_("4 digits, 9485 to 9498"),
+    "DE": N_("5 digits with the leading zero, e.g. 01067 or 80331"),
+    "AT": N_("4 digits, e.g. 1010"),
 }
 
 _POSTAL_FIELDS: dict[str, dict[str, str]] = {
@@ -1206,9 +1206,9 @@ def assign_countries(
                     field_name=col,
                     severity="error",
                     check="unknown_country",
-                    message="not a country with postal-code geography ("
-                    + ", ".join(SUPPORTED_COUNTRIES)
-                    + ")",
+                    message=N_("not a country with postal-code geography ({countries})").format(
+                        countries=", ".join(SUPPORTED_COUNTRIES)
+                    ),
                     hint=N_(
                         "Correct the country in the CRM (a name such as Deutschland or Schweiz, "
                         "or an ISO code such as DE or CH); rows outside these countries cannot be "
@@ -1265,7 +1265,9 @@ def check_postal_codes(
         )
         for cc in sorted(set(ctry[bad].dropna())):
             m = bad & (ctry == cc).fillna(False).to_numpy(dtype=bool)
-            adj = COUNTRY_ADJECTIVE.get(cc, cc)
+            message = _POSTAL_MESSAGE.get(cc) or N_(
+                "not a postal code of country {country}"
+            ).format(country=cc)
             out.append(
                 _rows_problems(
                     df,
@@ -1274,10 +1276,11 @@ def check_postal_codes(
                     field_name=col,
                     severity="warning",
                     check="unknown_postal_code",
-                    message=f"not a {adj} postal code" + ("" if cc == "CH" else f" (country {cc})"),
-                    hint=f"Correct the postal code in the CRM ({_POSTAL_HINT.get(cc, 'the code')}) "
-                    "or the row's country; without it the row cannot be placed on the map or in a "
-                    "territory.",
+                    message=message,
+                    hint=N_(
+                        "Correct the postal code in the CRM ({format}) or the row's country; "
+                        "without it the row cannot be placed on the map or in a territory."
+                    ).format(format=_POSTAL_HINT.get(cc, "the code")),
                     labels=labels,
                 )
             )

@@ -73,3 +73,19 @@ def test_a_text_from_a_marked_template_is_reworded_with_its_values() -> None:
         "etwas anderes"
     )
     assert pr.reword("", str.upper) == ""
+
+
+def test_a_marked_constant_inside_a_text_is_translated_with_it() -> None:
+    hint = pr.N_("Correct the postal code in the CRM ({format}) or the row's country.")
+    digits = pr.N_("4 digits, e.g. 8004")
+    german = {hint: "Die Postleitzahl im CRM korrigieren ({format}).", digits: "4 Ziffern"}
+    text = hint.format(format=digits)
+    assert (
+        pr.reword(text, lambda t: german.get(t, t))
+        == "Die Postleitzahl im CRM korrigieren (4 Ziffern)."
+    )
+    # the most specific template wins over a general one that also matches
+    pr.N_("{a} ({b})")
+    empty = pr.N_("{field} is empty ({why})")
+    german = {empty: "{field} ist leer ({why})", "{a} ({b})": "{b}: {a}"}
+    assert pr.reword("x.y is empty (gap)", lambda t: german.get(t, t)) == "x.y ist leer (gap)"
