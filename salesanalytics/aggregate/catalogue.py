@@ -118,11 +118,11 @@ AGGREGATES: dict[str, Aggregate] = {
         "deals that reached each stage of each funnel (stage history)",
     ),
     "stage_history_rows": Aggregate(
-        lambda t, _: ex.stage_history_rows(t["opportunities"], t["opportunity_stages"]),
-        ("opportunities", "opportunity_stages"),
+        lambda t, _: ex.stage_history_rows(t["opportunity_stages"]),
+        ("opportunity_stages",),
         (),
         (),
-        "stage history: rows, rows of known deals",
+        "stage history: rows",
     ),
     "stage_entries": Aggregate(
         lambda t, _: ex.stage_entries(t["opportunities"], t["opportunity_stages"]),
@@ -152,8 +152,8 @@ AGGREGATES: dict[str, Aggregate] = {
         ("orders",),
     ),
     "stage_outcomes": Aggregate(
-        lambda t, as_of, orders=None: ex.stage_outcomes(
-            t["opportunities"], t["opportunity_stages"], _as_of(as_of), orders
+        lambda t, _, orders=None: ex.stage_outcomes(
+            t["opportunities"], t["opportunity_stages"], orders
         ),
         ("opportunities", "opportunity_stages"),
         ("funnel", "stage_index"),

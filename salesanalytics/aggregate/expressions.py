@@ -385,19 +385,15 @@ def _history(
     return j.drop("lookup_funnel", "lookup_key")
 
 
-def stage_history_rows(opportunities: ir.Table, stages: ir.Table) -> ir.Table:
-    """One row: ``rows`` of the stage history and ``known`` (rows of deals in ``opportunities``).
+def stage_history_rows(stages: ir.Table) -> ir.Table:
+    """One row: ``rows`` of the stage history (those of known deals: :func:`stage_entries`).
 
     Parameters
     ----------
-    opportunities
-        Canonical ``opportunities`` (``opportunity_id``).
     stages
-        Canonical ``opportunity_stages`` (``opportunity_id``).
+        Canonical ``opportunity_stages``.
     """
-    o = opportunities.select("opportunity_id")
-    j = stages.select("opportunity_id").inner_join(o, "opportunity_id")
-    return stages.aggregate(rows=stages.count()).cross_join(j.aggregate(known=j.count()))
+    return stages.aggregate(rows=stages.count())
 
 
 def stage_entries(opportunities: ir.Table, stages: ir.Table) -> ir.Table:
@@ -543,27 +539,30 @@ def stage_stays(
 def stage_outcomes(
     opportunities: ir.Table,
     stages: ir.Table,
-    as_of: str | dt.date,
     orders: dict[str, tuple[str, ...]] | None = None,
 ) -> ir.Table:
     """Closed and won deals among those that were ever in each open stage (stage history).
 
-    A deal counts as closed (won) when one of its stays ended in ``Lost`` or ``Won`` (see
-    :func:`stage_stays`).
+    Parameters
+    ----------
+    opportunities
+        Canonical ``opportunities``: ``opportunity_id``, ``type``, ``status``.
+    stages
+        Canonical ``opportunity_stages``: ``opportunity_id``, ``stage``, ``entered_at``.
+    orders
+        Open stages of each funnel (see :func:`deal_stage_path`).
 
     Returns
     -------
     ibis Table
-        ``funnel``, ``stage_index``, ``closed``, ``won`` (distinct deals).
+        ``funnel``, ``stage_index``, ``closed`` (won or lost deals), ``won`` (distinct deals).
+        A closed deal's last stay in an open stage ends in ``Won`` or ``Lost`` (see
+        :func:`stage_stays`), so the deal's status is its outcome.
     """
-    s = _stays(opportunities, stages, orders, as_of)
-    flags = s.group_by("opportunity_id").aggregate(
-        won_deal=(s.next_stage == "Won").coalesce(False).any(),
-        lost_deal=(s.next_stage == "Lost").coalesce(False).any(),
-    )
-    ever = s.select("opportunity_id", "funnel", "stage_index").distinct()
-    e = ever.inner_join(flags, "opportunity_id")
-    closed = e.won_deal | e.lost_deal
-    return e.group_by(["funnel", "stage_index"]).aggregate(
-        closed=closed.cast("int64").sum(), won=(closed & e.won_deal).cast("int64").sum()
+    h = _history(opportunities, stages, orders)
+    h = h.filter(h.stage_index.notnull())
+    ever = h.select("opportunity_id", "funnel", "stage_index", "status").distinct()
+    return ever.group_by(["funnel", "stage_index"]).aggregate(
+        closed=ever.status.isin(["won", "lost"]).cast("int64").sum(),
+        won=(ever.status == "won").cast("int64").sum(),
     )

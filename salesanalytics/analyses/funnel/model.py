@@ -1319,21 +1319,18 @@ class EngineStageHistory:
             self._frames[key] = self.aggregator.frame(name, **options)
         return self._frames[key]
 
-    def _counts(self) -> tuple[int, int]:
-        if "opportunity_stages" not in self.aggregator.tables:
-            return 0, 0
-        r = self.frame("stage_history_rows")
-        return int(r["rows"].iloc[0]), int(r["known"].iloc[0])
-
     def __len__(self) -> int:
         """Rows of the stage history."""
-        return self._counts()[0]
+        if "opportunity_stages" not in self.aggregator.tables:
+            return 0
+        return int(self.frame("stage_history_rows")["rows"].iloc[0])
 
     @property
     def dropped_rows(self) -> int:
         """History rows of deals missing from the opportunities."""
-        rows, known = self._counts()
-        return rows - known
+        if not len(self):
+            return 0
+        return len(self) - int(self.frame("stage_entries")["entries"].sum())
 
 
 def _km_counts(df: pd.DataFrame, keys: list[str], quantiles: Sequence[float]) -> pd.DataFrame:
