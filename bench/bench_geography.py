@@ -109,9 +109,9 @@ def run(k: int, py: Path | None, timeout: float) -> pd.DataFrame:
             k,
             metrics=METRICS,
             tolerance=tol,
-            coord_cols=("latitude", "longitude"),
             edges=adj,
-            seed=0,
+            columns=tm.UnitColumns(coord_cols=("latitude", "longitude")),
+            settings=tm.SolverSettings(seed=0),
         )
         rows.append(
             evaluate(

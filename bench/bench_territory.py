@@ -359,13 +359,11 @@ def part_travel(
             k,
             metrics=metrics,
             tolerance=0.03,
-            planar=planar,
             edges=edges,
-            territory_ids=tids,
-            bases=b,
-            travel=tr,
-            travel_metric="workload",
-            max_passes=100,
+            columns=tm.UnitColumns(planar=planar),
+            targets=tm.Targets(territory_ids=tids),
+            bases=tm.Bases(locations=b, travel=tr, travel_metric="workload"),
+            settings=tm.SolverSettings(max_passes=100),
         )
         secs, cpu = time.perf_counter() - t0, time.process_time() - c0
         lab = res.assignment["territory_id"].astype(str).to_numpy()
@@ -441,10 +439,16 @@ def part_exact(quick: bool) -> None:
         u = random_planar_units(n, seed=seed, clusters=5, size_km=100)
         b = u.sample(k, random_state=seed)[["x", "y"]].reset_index(drop=True)
         b["territory_id"] = [f"T{i}" for i in range(k)]
-        kw = {"coord_cols": ("x", "y"), "planar": True}
+        kw = {"columns": tm.UnitColumns(coord_cols=("x", "y"), planar=True)}
         c0 = time.process_time()
         ex = exact_territories(
-            u, b, metrics=METRICS, tolerance=0.1, contiguity=contig, time_limit=300, **kw
+            u,
+            b,
+            metrics=METRICS,
+            tolerance=0.1,
+            contiguity=contig,
+            settings=tm.SolverSettings(time_limit=300),
+            **kw,
         )
         c_ex = time.process_time() - c0
         c0 = time.process_time()
@@ -453,10 +457,10 @@ def part_exact(quick: bool) -> None:
             k,
             metrics=METRICS,
             tolerance=0.1,
-            bases=b,
-            territory_ids=b["territory_id"].tolist(),
             contiguity=contig,
-            max_passes=200,
+            targets=tm.Targets(territory_ids=b["territory_id"].tolist()),
+            bases=tm.Bases(locations=b),
+            settings=tm.SolverSettings(max_passes=200),
             **kw,
         )
         c_h = time.process_time() - c0
@@ -607,10 +611,11 @@ def main() -> None:
                 k,
                 metrics=METRICS,
                 tolerance=tol,
-                coord_cols=("y", "x") if planar else ("latitude", "longitude"),
-                planar=planar,
                 edges=full,
-                seed=0,
+                columns=tm.UnitColumns(
+                    coord_cols=("y", "x") if planar else ("latitude", "longitude"), planar=planar
+                ),
+                settings=tm.SolverSettings(seed=0),
             )
             secs, cpu = time.perf_counter() - t0, time.process_time() - c0
             rows.append(
@@ -631,13 +636,15 @@ def main() -> None:
             k,
             metrics=METRICS,
             tolerance=0.05,
-            coord_cols=("y", "x") if planar else ("latitude", "longitude"),
-            planar=planar,
             edges=full,
-            current_col="current",
-            continuity_col="potential",
             continuity_weight=1.0,
-            seed=0,
+            columns=tm.UnitColumns(
+                coord_cols=("y", "x") if planar else ("latitude", "longitude"),
+                planar=planar,
+                current_col="current",
+                continuity_col="potential",
+            ),
+            settings=tm.SolverSettings(seed=0),
         )
         rows.append(
             evaluate(

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from salesanalytics.present.formats import value_label
+
 
 def crm_words(run: Path) -> list[str]:
     """Text that comes from the CRM (names, groups, stages, industries, places): may be English."""
@@ -33,4 +35,6 @@ def crm_words(run: Path) -> list[str]:
         df = pd.read_parquet(path)
         words |= {f"{c} = {v}" for c, v in zip(df["column"], df["from_value"], strict=True)}
         words |= {w for w in df["from_value"].astype(str) if "/" in w}
+        # the export's own column names, shown as labels where the mapping table lists them
+        words |= {str(value_label(c)) for c in df["column"].dropna().astype(str)}
     return sorted(words)

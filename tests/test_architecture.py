@@ -29,49 +29,14 @@ NOT_COUNTED = {"self", "cls", "settings"}
 
 LONG_FUNCTIONS: dict[str, str] = {
     # module:function -> reason it is still over MAX_LINES lines
-    "analyses.territory.design:customer_units": "territory rewritten today (wt/territory)",
-    "analyses.territory.design:split_lumpy_units": "territory rewritten today (wt/territory)",
-    "analyses.territory.exact:exact_territories": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:_balance_search": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:_exchange_lp": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:design_territories": "territory rewritten today (wt/territory)",
-    "analyses.territory.plan:prepare_inputs": "territory rewritten today (wt/territory)",
-    "analyses.territory.plan:run_scenario": "territory rewritten today (wt/territory)",
 }
 
 MANY_PARAMETERS: dict[str, str] = {
     # module:function -> reason it still takes more than MAX_PARAMS parameters
-    "analyses.territory.exact:exact_territories": "territory rewritten today (wt/territory)",
-    "analyses.territory.optimiser:design_territories": "solver settings (wt/territory)",
-    "analyses.territory.plan:run_scenario": "solver settings (wt/territory)",
 }
 
 IMPORT_EXCEPTIONS: dict[tuple[str, str], str] = {
     # (importing module, imported module or third-party package) -> reason the rule is not met yet
-    (
-        "analyses.territory.report",
-        "IPython",
-    ): "territory rewritten today (wt/territory): report -> plots",
-    (
-        "analyses.territory.report",
-        "matplotlib",
-    ): "territory rewritten today (wt/territory): report -> plots",
-    (
-        "analyses.territory.report",
-        "present.maps",
-    ): "territory rewritten today (wt/territory): report -> plots",
-    (
-        "analyses.territory.report",
-        "present.style",
-    ): "territory rewritten today (wt/territory): report -> plots",
-    (
-        "salesforce.export",
-        "engagement.workspace",
-    ): "salesforce export reads the run folder (atomic writes to move)",
-    (
-        "salesforce.metadata",
-        "engagement.workspace",
-    ): "salesforce export reads the run folder (atomic writes to move)",
 }
 
 # --- reading the source -----------------------------------------------------------------------
@@ -171,6 +136,10 @@ LAYERS: dict[str, tuple[tuple[str, ...], str]] = {
     "present": (
         ("present", "reference", "errors"),
         "present imports only reference, errors, itself",
+    ),
+    "runfolder": (
+        ("runfolder",),
+        "runfolder (reading a run's phase outputs) imports nothing of the package",
     ),
 }
 

@@ -97,9 +97,10 @@ class Coverage:
         return cls(phases)
 
     def frame(self) -> pd.DataFrame:
-        """One row per phase and analysis: ``phase``, ``title``, ``analysis``, ``status``,
-        ``detail`` (what is missing or limited, and what to add); the first row of a phase has
-        analysis ``whole phase``.
+        """One row per phase and analysis, with its status and what is missing.
+
+        Columns ``phase``, ``title``, ``analysis``, ``status``, ``detail`` (what is missing or
+        limited, and what to add); the first row of a phase has analysis ``whole phase``.
         """
         rows = []
         for p in self.phases:
@@ -111,8 +112,9 @@ class Coverage:
         return pd.DataFrame(rows, columns=["phase", "title", "analysis", "status", "detail"])
 
     def to_text(self, width: int = 100) -> str:
-        """The matrix as text for the console: one line per phase, indented analyses below
-        phases that do not simply run.
+        """The matrix as text for the console.
+
+        One line per phase, indented analyses below phases that do not simply run.
         """
         marks = {RUNS: "runs", LIMITED: "limited", SKIPPED: "SKIPPED"}
         lines = [
@@ -149,8 +151,10 @@ def _parse(req: str) -> tuple[str, str | None, str | None]:
 
 
 def count_requirement(tables: Mapping[str, pd.DataFrame], req: str) -> int:
-    """How many rows fulfil requirement ``req`` (``table``, ``table.column`` or
-    ``table.column=value``; see :class:`~salesanalytics.engagement.spec.Need`).
+    """How many rows fulfil requirement ``req``.
+
+    ``req`` is ``table``, ``table.column`` or ``table.column=value``; see
+    :class:`~salesanalytics.engagement.spec.Need`.
     """
     table, column, value = _parse(req)
     df = tables.get(table)
@@ -167,9 +171,10 @@ def count_requirement(tables: Mapping[str, pd.DataFrame], req: str) -> int:
 
 
 def requirement_label(req: str) -> str:
-    """``req`` in words: ``contracts`` -> ``table contracts``; ``accounts.postal_code`` ->
-    ``column accounts.postal_code``; ``accounts.status=customer`` -> ``accounts with status
-    'customer'``.
+    """``req`` in words.
+
+    ``contracts`` -> ``table contracts``; ``accounts.postal_code`` -> ``column
+    accounts.postal_code``; ``accounts.status=customer`` -> ``accounts with status 'customer'``.
     """
     table, column, value = _parse(req)
     if column is None:

@@ -131,8 +131,9 @@ def fit_text(
     min_pt: float = MIN_PT,
     bold: bool = False,
 ) -> TextBox:
-    """The largest font size (whole points, ``min_pt``..``max_pt``) at which ``paragraphs`` fit
-    the box; when even ``min_pt`` does not fit, the last paragraphs are dropped or shortened.
+    """The largest font size (whole points, ``min_pt``..``max_pt``) at which ``paragraphs`` fit.
+
+    When even ``min_pt`` does not fit, the last paragraphs are dropped or shortened.
     """
     pars = [p for p in (str(x).strip() for x in paragraphs) if p]
     size = float(max_pt)
@@ -155,8 +156,9 @@ def fit_text(
 
 # ------------------------------------------------------------------ template
 def house_template() -> Any:
-    """The default deck template: python-pptx's slide master and layouts at 16:9, titles in
-    the house navy.
+    """The default deck template: python-pptx's slide master and layouts at 16:9.
+
+    Titles in the house navy.
     """
     from pptx import Presentation
     from pptx.dml.color import RGBColor
@@ -230,8 +232,9 @@ def _layout(prs: Any, names: Sequence[str], fallback: int) -> Any:
 
 # ------------------------------------------------------------------ run content
 def key_charts(notebook: str | os.PathLike[str], limit: int = 2) -> list[bytes]:
-    """The first ``limit`` charts (PNG) of a phase as its client report shows them (demo checks
-    and analyst-only cells left out).
+    """The first ``limit`` charts (PNG) of a phase as its client report shows them.
+
+    Demo checks and analyst-only cells are left out.
     """
     import nbformat
 

@@ -1,5 +1,7 @@
-"""The intake phase in a run: write a loaded export into the run folder, evaluate the coverage of
-the engagement's phases on it, and the ``salesanalytics validate`` command.
+"""The intake phase in a run: the export into the run folder, coverage, ``validate``.
+
+Writes a loaded export into the run folder, evaluates the coverage of the engagement's phases on it,
+and holds the ``salesanalytics validate`` command.
 
 :mod:`salesanalytics.ingest.intake` loads an export (read, map, validate) and knows nothing of
 phases or run folders; this module hands it to the engagement.
@@ -25,9 +27,100 @@ from salesanalytics.engagement.workspace import Workspace
 from salesanalytics.errors import UserError
 from salesanalytics.ingest.derive import derivation_frame
 from salesanalytics.ingest.intake import IntakeResult, load_export
+from salesanalytics.ingest.problems import reword
+from salesanalytics.ingest.validation import ValidationReport
 from salesanalytics.present.deliverables import write_csv
+from salesanalytics.present.formats import label
+from salesanalytics.present.i18n import N_
+from salesanalytics.present.i18n import gettext as _
 
-__all__ = ["export_coverage", "register_cli", "write_intake"]
+__all__ = [
+    "CHECK_LABELS",
+    "completeness_table",
+    "export_coverage",
+    "problem_table",
+    "register_cli",
+    "write_intake",
+]
+
+CHECK_LABELS: dict[str, str] = {
+    "above_maximum": N_("Value too large"),
+    "ambiguous_file": N_("Ambiguous file"),
+    "below_minimum": N_("Value too small"),
+    "control_character_in_id": N_("Control character in an id"),
+    "control_characters": N_("Control characters"),
+    "date_order": N_("Dates out of order"),
+    "date_out_of_range": N_("Implausible date"),
+    "duplicate_id": N_("Duplicate id"),
+    "empty_reference_table": N_("Referenced table empty"),
+    "file_not_used": N_("File not used"),
+    "future_date": N_("Date in the future"),
+    "long_text": N_("Long text"),
+    "lookup_unavailable": N_("Lookup unavailable"),
+    "malformed_row": N_("Malformed row"),
+    "missing_column": N_("Missing column"),
+    "missing_file": N_("Missing file"),
+    "missing_value": N_("Missing value"),
+    "negative_value": N_("Negative value"),
+    "no_files": N_("No files"),
+    "no_rows": N_("No rows"),
+    "not_allowed": N_("Value not allowed"),
+    "orphan_reference": N_("Reference to a missing row"),
+    "stage_order": N_("Stages out of order"),
+    "transactions": N_("Invoice lines"),
+    "unknown_country": N_("Unknown country"),
+    "unknown_postal_code": N_("Unknown postal code"),
+    "unknown_value": N_("Unknown value"),
+    "unreadable_file": N_("Unreadable file"),
+    "wrong_type": N_("Wrong type"),
+}
+"""The data-quality checks in the reader's words (translated where shown)."""
+
+
+def completeness_table(report: ValidationReport, n: int = 25) -> pd.DataFrame:
+    """The least complete fields of the tables that have rows, labelled for the reader.
+
+    Parameters
+    ----------
+    report
+        The validation report of the intake (its ``completeness``: ``table``, ``column``,
+        ``rows``, ``filled``, ``share``).
+    n
+        How many fields.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``n`` fields with the smallest filled share, ``column`` as the field's label in the
+        run's language.
+    """
+    comp = report.completeness[report.completeness["rows"] > 0]
+    least = comp.sort_values("share", kind="stable").head(n)
+    return least.assign(column=least["column"].map(label))
+
+
+def problem_table(report: ValidationReport, examples: int = 3) -> pd.DataFrame:
+    """The grouped data-quality problems for a report, in the run's language.
+
+    Parameters
+    ----------
+    report
+        The validation report of the intake (``IntakeResult.report``).
+    examples
+        Example rows per group.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :meth:`~salesanalytics.ingest.validation.ValidationReport.problem_summary` with the
+        check, message, hint and examples in the run's language (texts of the checks marked as
+        templates are reworded from the catalogue; table and column names stay as in the data).
+    """
+    out = report.problem_summary(examples, row_word=_("row {row}")).copy()
+    out["check"] = out["check"].map(lambda c: _(CHECK_LABELS[c]) if c in CHECK_LABELS else c)
+    for col in ("message", "hint"):
+        out[col] = out[col].map(lambda t: reword(t, _) if isinstance(t, str) else t)
+    return out
 
 
 def write_intake(
@@ -102,8 +195,9 @@ def write_intake(
 
 
 def export_coverage(result: IntakeResult) -> Coverage:
-    """The coverage matrix of every phase of the engagement on this export (derivations
-    included): which phase and analysis runs, runs with limitations or is skipped, and why.
+    """The coverage matrix of every phase of the engagement on this export (derivations included).
+
+    Which phase and analysis runs, runs with limitations or is skipped, and why.
     """
     from salesanalytics.engagement.phases import all_phases
 

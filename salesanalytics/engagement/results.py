@@ -2,7 +2,7 @@
 
 The templates (rep cockpit, team cockpit, rep statement) run once per rep or team in one kernel:
 these readers load the phase's tables once per run folder and file version (through
-:func:`~salesanalytics.engagement.workspace.read_phase_tables`), set the run's currency, and hand
+:func:`~salesanalytics.runfolder.read_phase_tables`), set the run's currency, and hand
 the tables to the analysis' pure functions.
 """
 
@@ -14,7 +14,8 @@ import pandas as pd
 
 from salesanalytics.analyses.compensation.analysis import rep_statement
 from salesanalytics.analyses.controlling.model import Cockpit, cockpit_data, first_entity
-from salesanalytics.engagement.workspace import apply_run_settings, read_phase_tables
+from salesanalytics.engagement.workspace import apply_run_settings
+from salesanalytics.runfolder import read_phase_tables
 
 __all__ = ["read_cockpit", "read_statement"]
 

@@ -155,8 +155,10 @@ class PerEntitySpec:
 
 @dataclass(frozen=True)
 class Need:
-    """What one analysis of a phase needs from the canonical tables (evaluated by
-    :func:`salesanalytics.engagement.coverage.evaluate` on the intake's tables, derivations included).
+    """What one analysis of a phase needs from the canonical tables.
+
+    Evaluated by :func:`salesanalytics.engagement.coverage.evaluate` on the intake's tables,
+    derivations included.
 
     Parameters
     ----------

@@ -1,5 +1,6 @@
-"""The territory editor in JupyterLab (ipywidgets): the face of
-:class:`salesanalytics.analyses.territory.editor.EditSession` for the workshop notebook
+"""The territory editor in JupyterLab (ipywidgets).
+
+The face of :class:`salesanalytics.analyses.territory.editor.EditSession` for the workshop notebook
 ``notebooks/22_territory_editor.ipynb``.
 """
 

@@ -1,5 +1,6 @@
-"""The catalogue's texts: where the words of the client's reports come from, and keeping a
-language's catalogue complete.
+"""The catalogue's texts: where the client's report words come from, complete per language.
+
+Where the words of the client's reports come from, and keeping a language's catalogue complete.
 
 ``python -m salesanalytics.engagement.translations update de`` adds the texts of the code that the
 German catalogue lacks (untranslated, to fill in); ``check de`` lists them. The runtime side (the
@@ -164,6 +165,11 @@ def _phase_texts(add: _Add) -> None:
             add(text, f"style.{table}")
     for word in STATUS_WORDS:
         add(word, "index page")
+    from salesanalytics.ingest import schema
+
+    for spec in schema.TABLES.values():  # the intake's completeness table shows every field
+        for column in spec.column_names:
+            add(style.label(column), "schema (field labels of the intake's tables)")
 
 
 def _config_texts(pkg: Path, add: _Add) -> None:
@@ -215,10 +221,10 @@ def extract_messages(root: str | os.PathLike[str] | None = None) -> dict[str, li
 
 
 def update_catalogue(lang: str, root: str | os.PathLike[str] | None = None) -> list[str]:
-    """Add the texts of :func:`extract_messages` that ``lang``'s catalogue lacks (untranslated),
-    keeping every entry and translation it has; return the added texts. For translators:
-    ``python -m salesanalytics.engagement.translations update de``, then fill the empty
-    ``msgstr``.
+    """Add the texts of :func:`extract_messages` that ``lang``'s catalogue lacks (untranslated).
+
+    Keeps every entry and translation it has; returns the added texts. For translators: ``python -m
+    salesanalytics.engagement.translations update de``, then fill the empty ``msgstr``.
     """
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import read_po, write_po
@@ -242,8 +248,10 @@ def update_catalogue(lang: str, root: str | os.PathLike[str] | None = None) -> l
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m salesanalytics.engagement.translations update LANG``: add new texts to LANG's
-    catalogue; ``... check LANG``: list the texts without a translation.
+    """``python -m salesanalytics.engagement.translations update LANG`` or ``check LANG``.
+
+    ``update LANG``: add new texts to LANG's catalogue; ``check LANG``: list the texts without a
+    translation.
     """
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2 or args[0] not in {"update", "check"}:

@@ -30,8 +30,6 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +38,8 @@ if TYPE_CHECKING:  # pandas is imported when a table is read: the pipeline runne
 
     from salesanalytics.aggregate.catalogue import Aggregator
     from salesanalytics.aggregate.engine import EngineSettings
+
+from salesanalytics.present.deliverables import atomic_write_bytes
 
 __all__ = [
     "ENGINE_FILE",
@@ -50,10 +50,8 @@ __all__ = [
     "TRUTH_FILES",
     "Workspace",
     "apply_run_settings",
-    "atomic_write_bytes",
     "engine_settings",
     "place_truth",
-    "read_phase_tables",
     "scratch_dir",
     "write_engine_settings",
 ]
@@ -71,9 +69,11 @@ TRUTH_FILES: tuple[str, ...] = ("truth.json", "truth_accounts.parquet")
 
 
 def place_truth(source: str | os.PathLike[str], run_dir: str | os.PathLike[str]) -> list[str]:
-    """Copy a demo export's planted truths (:data:`TRUTH_FILES` beside the export) into the
-    run's analyst folder ``run_dir/analyst/truth/``; a client's export has none (nothing is
-    written). Each file is written to a new file and renamed into place.
+    """Copy a demo export's planted truths into the run's analyst folder.
+
+    The files are :data:`TRUTH_FILES` beside the export, copied to ``run_dir/analyst/truth/``; a
+    client's export has none (nothing is written). Each file is written to a new file and renamed
+    into place.
 
     Returns
     -------
@@ -110,59 +110,13 @@ def scratch_dir(run_dir: str | os.PathLike[str], phase: str) -> Path:
     raise RuntimeError(f"cannot create a scratch folder in {base}")  # pragma: no cover
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def read_phase_tables(
-    run_dir: str | os.PathLike[str], phase: str, tables: Sequence[str]
-) -> tuple[pd.DataFrame, ...]:
-    """Tables of a finished phase, read once and cached while their files are unchanged.
-
-    Per-entity report templates (cockpits, pay statements) call this once per rep in the same
-    kernel; the Parquet files are read for the first one only.
-
-    Parameters
-    ----------
-    run_dir
-        The run folder.
-    phase
-        The phase whose outputs (``run_dir/data/<phase>/<table>.parquet``) are read.
-    tables
-        Table names, in the order returned.
-
-    Raises
-    ------
-    FileNotFoundError
-        If a table is missing, naming them and the command that writes them.
-    """
-    folder = Path(run_dir) / "data" / phase
-    paths = [folder / f"{t}.parquet" for t in tables]
-    missing = [p.name for p in paths if not p.exists()]
-    if missing:
-        raise FileNotFoundError(
-            f"{folder} lacks {', '.join(missing)}: run the {phase} phase first "
-            f"(`salesanalytics run --phase {phase}`)."
-        )
-    stamp = tuple(p.stat().st_mtime_ns for p in paths)
-    return _read_tables(str(folder.resolve()), tuple(tables), stamp)
-
-
 def apply_run_settings(run_dir: str | os.PathLike[str]) -> str:
-    """Apply the run's settings written by the intake (``data/intake/settings.json``: the
-    currency, the language and the locale) to the house style, so that every amount in a report
-    is shown in the run's currency and locale and every text in its language; returns the
-    currency code. A run without them (older runs) is shown in CHF, in English.
-    Called by :class:`Workspace` and by the per-entity report readers (cockpits, statements).
+    """Apply the run's settings written by the intake to the house style; return the currency.
+
+    The settings (``data/intake/settings.json``: the currency, the language and the locale) make
+    every amount in a report shown in the run's currency and locale and every text in its language;
+    returns the currency code. A run without them (older runs) is shown in CHF, in English. Called
+    by :class:`Workspace` and by the per-entity report readers (cockpits, statements).
     """
     path = Path(run_dir) / "data" / "intake" / "settings.json"
     settings: dict[str, Any] = {}
@@ -195,15 +149,6 @@ def engine_settings(run_dir: str | os.PathLike[str]) -> EngineSettings:
     if not path.is_file():
         return EngineSettings()
     return EngineSettings.model_validate(json.loads(path.read_text(encoding="utf-8")))
-
-
-@lru_cache(maxsize=8)
-def _read_tables(
-    folder: str, tables: tuple[str, ...], stamp: tuple[int, ...]
-) -> tuple[pd.DataFrame, ...]:
-    import pandas as pd
-
-    return tuple(pd.read_parquet(Path(folder) / f"{t}.parquet") for t in tables)
 
 
 class Workspace:
@@ -296,9 +241,10 @@ class Workspace:
         return json.loads(path.read_text(encoding="utf-8"))
 
     def truth(self, name: str) -> Any:
-        """The demo's planted truth ``name`` (``truth``: the dict of ``truth.json``;
-        ``truth_accounts``: the per-account table) from the run's analyst folder
-        (:data:`TRUTH_DIR`), or None for a client's data (no planted truths). Demo checks are
+        """The demo's planted truth ``name`` from the run's analyst folder, or None for a client.
+
+        ``truth``: the dict of ``truth.json``; ``truth_accounts``: the per-account table; read from
+        :data:`TRUTH_DIR`; None for a client's data (no planted truths). Demo checks are
         analyst-only: the client's data folder never holds these files.
         """
         folder = self.run_dir / TRUTH_DIR
@@ -347,8 +293,10 @@ class Workspace:
         return path
 
     def warning(self, text: str) -> None:
-        """Record a warning the client must see (e.g. a target that cannot be met): the run
-        prints it on the command line and lists it with the phase's headlines in ``index.html``.
+        """Record a warning the client must see (e.g. a target that cannot be met).
+
+        The run prints it on the command line and lists it with the phase's headlines in
+        ``index.html``.
         """
         path = self.output_dir / WARNINGS_FILE
         items = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []

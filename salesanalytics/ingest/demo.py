@@ -332,8 +332,10 @@ DEMO_COUNTRIES: dict[str, _DemoCountry] = {
 
 
 def _border_postal_codes(columns: pd.Index) -> pd.DataFrame:
-    """Liechtenstein's postal codes and the German PLZ within 30 km of Switzerland, with the
-    demo's columns, estimated population and ``billing_country``."""
+    """Liechtenstein's postal codes and the German PLZ within 30 km of Switzerland.
+
+    With the demo's columns, estimated population and ``billing_country``.
+    """
     import shapely
 
     from salesanalytics.reference.geography import LV95, SwissPolygons, geography, reproject
@@ -358,8 +360,10 @@ def _border_postal_codes(columns: pd.Index) -> pd.DataFrame:
 
 
 def _regions_de(n_accounts: int, pcs: pd.DataFrame) -> tuple[tuple[str, int, int, int], ...]:
-    """German region teams with field-rep head counts scaled to the accounts (at least 2 per
-    region, at most one per 2-digit prefix present)."""
+    """German region teams with field-rep head counts scaled to the accounts.
+
+    At least 2 per region, at most one per 2-digit prefix present.
+    """
     total = max(10, round(n_accounts / ACCOUNTS_PER_FIELD_REP))
     share = np.array([r[3] for r in REGIONS_DE], dtype=float)
     raw = total * share / share.sum()
@@ -839,10 +843,12 @@ class _AccountPlan:
 def _place_abroad(
     g: _Geography, code_idx: np.ndarray, abroad: tuple[float, int]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Move ``abroad[0]`` of the accounts to Liechtenstein and German border postal codes (own
-    random stream from seed ``abroad[1]``: the Swiss accounts keep the draws of ``abroad=0``);
-    appends those codes to ``g`` and changes ``code_idx`` in place. Which accounts moved and
-    every account's billing country."""
+    """Move ``abroad[0]`` of the accounts to Liechtenstein and German border postal codes.
+
+    Own random stream from seed ``abroad[1]``: the Swiss accounts keep the draws of ``abroad=0``;
+    appends those codes to ``g`` and changes ``code_idx`` in place. Returns which accounts moved and
+    every account's billing country.
+    """
     n = len(code_idx)
     foreign = np.zeros(n, dtype=bool)
     billing_country = np.full(n, g.country.billing_country, dtype=object)
@@ -868,11 +874,13 @@ def _plan_accounts(
     book: _RepBook,
     abroad: tuple[float, int] = (0.0, 0),
 ) -> _AccountPlan:
-    """Draw the accounts: place, industry, size, groups, potential (the planted log-linear
-    model), territory (field rep by 2-digit prefix; top 1% potential -> nearest key account
-    manager) and serving channel. ``abroad`` = (share, seed): that share of the Swiss client's
-    accounts is placed in Liechtenstein and German border postal codes (own random stream), which
-    are appended to ``g``."""
+    """Draw the accounts: place, industry, size, groups, potential, territory and channel.
+
+    Potential follows the planted log-linear model; territory is the field rep by 2-digit prefix
+    (top 1% potential -> nearest key account manager); channel is the serving channel. ``abroad`` =
+    (share, seed): that share of the Swiss client's accounts is placed in Liechtenstein and German
+    border postal codes (own random stream), which are appended to ``g``.
+    """
     pop = g.pcs["population"].to_numpy(float)
     code_idx = arng.choice(len(g.codes), size=n, p=pop / pop.sum())
     foreign, billing_country = _place_abroad(g, code_idx, abroad)
@@ -1108,8 +1116,11 @@ def _write_products(out: Path, cat: _Catalogue) -> int:
 
 @dataclass
 class _ContractPlan:
-    """Contracts (initial ones and won upsells) sorted by account and start, the upsell deals
-    and each ever-customer's product preference order (for the new-business line items)."""
+    """Contracts sorted by account and start, the upsell deals and product preference orders.
+
+    Contracts are the initial ones and won upsells; each ever-customer's product preference order is
+    for the new-business line items.
+    """
 
     acc: np.ndarray
     start: np.ndarray
@@ -1133,8 +1144,11 @@ def _plan_contracts(
     cat: _Catalogue,
     today: int,
 ) -> _ContractPlan:
-    """Draw each customer's initial products, the upsell funnel (existing customers) and the
-    contracts it wins, and scale each customer's MRR to potential x penetration."""
+    """Draw each customer's initial products, upsell funnel and contracts; scale MRR to potential.
+
+    The upsell funnel is that of existing customers with the contracts it wins; each customer's MRR
+    is scaled to potential x penetration.
+    """
     eidx, ne, n0, n_prod = cust.eidx, len(cust.eidx), cust.n0, cat.n
     cs, churned_e, end_e, churn_day_e = cust.cs, cust.churned_e, cust.end_e, cust.churn_day_e
     launch = cat.launch
@@ -1261,8 +1275,10 @@ def _write_contracts(
 
 
 def _names(nrng: np.random.Generator, acc: _AccountPlan, g: _Geography) -> pa.Array:
-    """Account names: a group's locations are "<head> – Filiale <place>"; three accounts
-    carry HTML in their name (the reports must escape it)."""
+    """Account names: a group's locations are "<head> – Filiale <place>".
+
+    Three accounts carry HTML in their name (the reports must escape it).
+    """
     n, children = acc.n, acc.children
     names = _account_names(
         nrng, acc.industry, acc.ind_names, g.pcs["place"].to_numpy(str)[acc.code_idx]
@@ -1303,8 +1319,10 @@ def _write_accounts(
     acct_first: np.ndarray,
     today: int,
 ) -> tuple[int, np.ndarray]:
-    """``Account.csv`` (created before the account's first deal, activity or contract); its
-    data rows and whether each account has a customer-since date."""
+    """``Account.csv`` (created before the account's first deal, activity or contract).
+
+    Its data rows and whether each account has a customer-since date.
+    """
     n, status, cs = acc.n, cust.status, cust.cs
     acc_ids, names = ids
     pcs, codes, code_idx = g.pcs, g.codes, acc.code_idx
@@ -1434,8 +1452,10 @@ def _deals(
     dates: tuple[int, int, int],
     win_cells: dict[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
-    """Every deal (:func:`_opportunities`) of the planned customers and contracts; ``dates``
-    are today, the start of the history and of the activity window (days)."""
+    """Every deal (:func:`_opportunities`) of the planned customers and contracts.
+
+    ``dates`` are today, the start of the history and of the activity window (days).
+    """
     today, history_start, act_start = dates
     return _opportunities(
         orng,
@@ -1566,8 +1586,10 @@ def _activities(
     acc_ids: pa.Array,
     window: tuple[int, int],
 ) -> tuple[np.ndarray, dict[str, int], np.ndarray, dict[str, Any]]:
-    """Activity rates per account (per year, 4 types) and the written ``Task``/``Event`` files:
-    the rates, rows written, each account's first activity day and the activity statistics."""
+    """Activity rates per account (per year, 4 types) and the written ``Task``/``Event`` files.
+
+    The rates, rows written, each account's first activity day and the activity statistics.
+    """
     lam = _activity_rates(acc, cust)
     rows, first, stats = _write_activities(
         out,
@@ -1859,9 +1881,11 @@ def _opportunities(rng: np.random.Generator, **k: Any) -> dict[str, np.ndarray]:
 def _renewal_deals(
     c: dict[str, np.ndarray], churn: np.ndarray, today: int, act_start: int, S: int
 ) -> list[dict[str, np.ndarray]]:
-    """Renewal deals of non-auto-renewing contracts with a term of 12+ months, created
-    ``renewal_lead_days`` before each term end in the activity window: won on the term end
-    unless the account churned before (then lost on the churn date)."""
+    """Renewal deals of non-auto-renewing contracts with a term of 12+ months.
+
+    Created ``renewal_lead_days`` before each term end in the activity window: won on the term end
+    unless the account churned before (then lost on the churn date).
+    """
     # renewals of non-auto-renewing contracts with a term of 12+ months
     sel = (~c["auto"]) & (c["term"] >= 12)
     r_acc, r_start, r_term = c["acc"][sel], c["start"][sel], c["term"][sel]
@@ -1895,9 +1919,11 @@ def _censor_and_order(
     channel: np.ndarray,
     today: int,
 ) -> dict[str, np.ndarray]:
-    """The deals as aligned arrays, censored at as_of (deals not yet created are dropped,
-    running deals are open, later stages are not yet entered), ordered by created date and
-    account, with some open amounts missing and a lead source."""
+    """The deals as aligned arrays, censored at as_of, ordered by created date and account.
+
+    Deals not yet created are dropped, running deals are open, later stages are not yet entered;
+    some open amounts are missing; each has a lead source.
+    """
     o = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     # censoring at as_of: deals not yet created are dropped, running deals are open
     first_entered = np.where(o["entered"] == _NAT, np.iinfo(np.int64).max, o["entered"]).min(axis=1)

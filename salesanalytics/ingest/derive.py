@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from salesanalytics.errors import MappingError
 from salesanalytics.ingest import schema
+from salesanalytics.ingest.problems import N_
 
 __all__ = [
     "DERIVATIONS",
@@ -106,9 +107,11 @@ CHURN_FALSE = FLAG_FALSE | {"stayed", "retained", "active", "current", "kept", "
 
 
 def parse_flag(s: pd.Series, churn: bool = False) -> pd.Series | None:
-    """0/1 floats (NaN where empty) when every filled value of ``s`` is a flag spelling (Yes/No,
-    1/0, True/False, ...; with ``churn`` also "Churned"/"Stayed", "Exited"/"Retained", ...),
-    else ``None``. Case and surrounding blanks are ignored."""
+    """0/1 floats (NaN where empty) when every filled value of ``s`` is a flag, else ``None``.
+
+    Flag spellings: Yes/No, 1/0, True/False, ...; with ``churn`` also "Churned"/"Stayed",
+    "Exited"/"Retained", .... Case and surrounding blanks are ignored.
+    """
     true, false = (CHURN_TRUE, CHURN_FALSE) if churn else (FLAG_TRUE, FLAG_FALSE)
     if pd.api.types.is_bool_dtype(s):
         return s.astype("Float64").astype(float)
@@ -120,8 +123,9 @@ def parse_flag(s: pd.Series, churn: bool = False) -> pd.Series | None:
 
 
 class CustomerExtract(BaseModel):
-    """A flat customer extract (``customer_extract:`` block of a mapping): one row per customer
-    with a tenure (or start date) and a churn flag, instead of a CRM export.
+    """A flat customer extract (``customer_extract:`` block of a mapping).
+
+    One row per customer with a tenure (or start date) and a churn flag, instead of a CRM export.
 
     Parameters
     ----------
@@ -173,11 +177,6 @@ class CustomerExtract(BaseModel):
         cols = [self.id, self.name, self.tenure, self.start_date, self.churned, self.churn_date]
         cols += [self.revenue, *self.attributes]
         return [c for c in dict.fromkeys(cols) if c]
-
-
-def N_(text: str) -> str:
-    """Mark ``text`` as a catalogue text, translated where a report shows it (docs/i18n.md)."""
-    return text
 
 
 def _english_number(n: float) -> str:
@@ -534,8 +533,10 @@ def _extract_ids(ex: _ExtractRows, spec: CustomerExtract) -> pd.Series:
 
 
 def _extract_churn_flag(ex: _ExtractRows, spec: CustomerExtract) -> pd.Series:
-    """The churn flag (1.0 churned, 0.0 stayed); rows with an unknown or empty flag are left
-    out."""
+    """The churn flag (1.0 churned, 0.0 stayed).
+
+    Rows with an unknown or empty flag are left out.
+    """
     raw = ex.raw
     flag = parse_flag(raw[spec.churned], churn=True)
     if flag is None:
@@ -557,8 +558,10 @@ def _extract_churn_flag(ex: _ExtractRows, spec: CustomerExtract) -> pd.Series:
 
 
 def _start_from_tenure(ex: _ExtractRows, spec: CustomerExtract, as_of: pd.Timestamp) -> pd.Series:
-    """Start dates = reference date minus the tenure (calendar months where whole, else days);
-    rows without a tenure of 0 or more are left out."""
+    """Start dates = reference date minus the tenure (calendar months where whole, else days).
+
+    Rows without a tenure of 0 or more are left out.
+    """
     assert spec.tenure is not None
     tenure = _numbers(ex.raw[spec.tenure])
     neg = tenure.isna() | (tenure < 0)
@@ -581,8 +584,10 @@ def _start_from_tenure(ex: _ExtractRows, spec: CustomerExtract, as_of: pd.Timest
 
 
 def _extract_attributes(raw: pd.DataFrame, spec: CustomerExtract, ids: pd.Series) -> pd.DataFrame:
-    """``account_id`` and the attribute columns of the kept rows (``ids``' index); a column of
-    numbers stored as text (95% of its filled cells) is read as numbers."""
+    """``account_id`` and the attribute columns of the kept rows (``ids``' index).
+
+    A column of numbers stored as text (95% of its filled cells) is read as numbers.
+    """
     k = ids.index
     attrs = pd.DataFrame({"account_id": ids.astype("string").to_numpy()})
     for col in spec.attributes:
@@ -637,9 +642,10 @@ def _extract_description(
 def tables_from_extract(
     raw: pd.DataFrame, spec: CustomerExtract, file: str = "", first_row: int = 2
 ) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]], Derivation | None, pd.Timestamp | None]:
-    """Canonical ``accounts`` and ``contracts`` (and the ``customer_attributes``) from a flat
-    customer extract: one contract per customer from its start (reference date minus tenure, or
-    the start date) to its churn date (or the reference date) when it churned, open otherwise.
+    """Canonical ``accounts``, ``contracts``, ``customer_attributes`` from a customer extract.
+
+    One contract per customer from its start (reference date minus tenure, or the start date) to its
+    churn date (or the reference date) when it churned, open otherwise.
 
     Parameters
     ----------
@@ -737,8 +743,9 @@ def tables_from_extract(
 
 
 class Transactions(BaseModel):
-    """Invoice or order lines instead of a CRM (``transactions:`` block of a mapping): one row per
-    line with invoice, customer, date, product, quantity and unit price.
+    """Invoice or order lines instead of a CRM (``transactions:`` block of a mapping).
+
+    One row per line with invoice, customer, date, product, quantity and unit price.
 
     Parameters
     ----------
@@ -794,12 +801,13 @@ def _transactions_description(spec: Transactions, file: str, counts: dict[str, i
 def tables_from_transactions(
     raw: pd.DataFrame, spec: Transactions, file: str = ""
 ) -> tuple[dict[str, pd.DataFrame], list[Derivation]]:
-    """Canonical ``accounts``, ``products`` and ``opportunities`` from invoice lines: one won
-    deal per invoice of a known customer (amount = sum of its lines, the customer's first invoice
-    ``new_business``, later ones ``upsell``, main product = the line of highest value), one
+    """Canonical ``accounts``, ``products`` and ``opportunities`` from invoice lines.
+
+    One won deal per invoice of a known customer (amount = sum of its lines, the customer's first
+    invoice ``new_business``, later ones ``upsell``, main product = the line of highest value), one
     account per customer, one product per product code. Exact duplicate lines, lines without
-    customer, cancellations and invoices of zero or negative value are left out and counted in
-    the derivation's description.
+    customer, cancellations and invoices of zero or negative value are left out and counted in the
+    derivation's description.
 
     Parameters
     ----------

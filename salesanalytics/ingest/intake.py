@@ -170,9 +170,11 @@ def _needed_columns(m: Mapping) -> dict[str, set[str]]:
 
 
 def _no_rows_problem(m: Mapping, source_name: str, label: str) -> pd.DataFrame:
-    """A file with a header but no rows: an error for a required source (e.g. Account) and for a
-    table other tables refer to (e.g. User: every owner would be unknown); a warning otherwise
-    (the table stays empty)."""
+    """A file with a header but no rows.
+
+    An error for a required source (e.g. Account) and for a table other tables refer to (e.g. User:
+    every owner would be unknown); a warning otherwise (the table stays empty).
+    """
     tables = [t for t, ts in m.tables.items() if any(i.source == source_name for i in ts.inputs)]
     referenced = {
         c.references.split(".")[0]
@@ -194,8 +196,11 @@ def _no_rows_problem(m: Mapping, source_name: str, label: str) -> pd.DataFrame:
 
 
 def _nul_problems(raw: sio.RawTable, label: str, read: set[str]) -> pd.DataFrame:
-    """Warnings for NUL bytes in CSV columns the mapping does not read (the columns it reads
-    are checked cell by cell, see :func:`salesanalytics.ingest.mapping.text_cell_problems`)."""
+    """Warnings for NUL bytes in CSV columns the mapping does not read.
+
+    The columns it reads are checked cell by cell, see
+    :func:`salesanalytics.ingest.mapping.text_cell_problems`.
+    """
     try:
         hits = [h for h in sio.find_nul_bytes(raw.path) if h.column not in read]
     except READ_ERRORS:  # pragma: no cover - the file was just read
@@ -300,8 +305,10 @@ def read_headers(
 
 
 def _last_use(m: Mapping, table_order: list[str]) -> dict[str, int]:
-    """Source name -> index in ``table_order`` of the last table that reads it (its files can
-    be dropped from memory after that table is mapped)."""
+    """Source name -> index in ``table_order`` of the last table that reads it.
+
+    Its files can be dropped from memory after that table is mapped.
+    """
     last_use: dict[str, int] = {}
     for i, t in enumerate(table_order):
         for inp in m.tables[t].inputs:
@@ -399,8 +406,10 @@ class _ExportReader:
             )
 
     def files_frame(self, matched: dict[str, str | None]) -> pd.DataFrame:
-        """Every file received: what it was read as and which tables it feeds; files the
-        mapping does not use are listed without a table."""
+        """Every file received: what it was read as and which tables it feeds.
+
+        Files the mapping does not use are listed without a table.
+        """
         files_df = pd.DataFrame(
             self.file_rows,
             columns=["file", "source", "kind", "encoding", "delimiter", "rows", "columns"],
@@ -420,9 +429,11 @@ class _ExportReader:
 
 
 def map_tables(m: Mapping, reader: _ExportReader) -> dict[str, MappedTable]:
-    """Map every canonical table from its input files (and look-up files), in schema order,
-    dropping each file from memory after the last table that reads it. Tables the mapping
-    does not fill are empty."""
+    """Map every canonical table from its input files (and look-up files), in schema order.
+
+    Each file is dropped from memory after the last table that reads it. Tables the mapping does not
+    fill are empty.
+    """
     table_order = [t for t in schema.TABLES if t in m.tables]
     last_use = _last_use(m, table_order)
     mapped: dict[str, MappedTable] = {}
@@ -474,8 +485,11 @@ def validate_and_coerce(
     quarantine: bool,
     default_country: str = "CH",
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Validate the mapped tables, set invalid rows aside (``quarantine``) and coerce each table
-    to its canonical dtypes without the internal columns; the tables and the excluded rows."""
+    """Validate the mapped tables, set invalid rows aside and coerce them to canonical dtypes.
+
+    Invalid rows go to ``quarantine``; each table is coerced to its canonical dtypes without the
+    internal columns. Returns the tables and the excluded rows.
+    """
     warn = {t: ts.warn_missing for t, ts in m.tables.items()}
     tables, report = validate_tables(
         tables, report, labels=labels, warn_missing=warn, default_country=default_country
@@ -505,8 +519,11 @@ def _from_transactions(
     final: dict[str, pd.DataFrame],
     report: ValidationReport,
 ) -> list[Derivation] | None:
-    """Accounts, products and opportunities built from transaction lines (into ``final``) and
-    their derivations; ``None`` (reported) when the transactions block does not fit the file."""
+    """Accounts, products and opportunities built from transaction lines, and their derivations.
+
+    The tables go into ``final``; ``None`` (reported) when the transactions block does not fit the
+    file.
+    """
     assert m.transactions is not None
     lines = pd.concat([r.data for r in line_raws], ignore_index=True)
     label = ", ".join(r.file for r in line_raws)
@@ -534,9 +551,11 @@ def _from_customer_extract(
     extras: dict[str, pd.DataFrame],
     report: ValidationReport,
 ) -> tuple[Derivation | None, pd.Timestamp | None]:
-    """Accounts and contracts built from a flat customer extract (into ``final``, its
-    attributes into ``extras``); the derivation and the extract's reference date, or
-    ``(None, None)`` when the extract's problems prevent it."""
+    """Accounts and contracts built from a flat customer extract.
+
+    The tables go into ``final``, its attributes into ``extras``. Returns the derivation and the
+    extract's reference date, or ``(None, None)`` when the extract's problems prevent it.
+    """
     assert m.customer_extract is not None
     ext, probs, deriv, ext_as_of = tables_from_extract(
         raw.data, m.customer_extract, raw.file, raw.first_row

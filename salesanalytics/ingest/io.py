@@ -363,8 +363,11 @@ def _read_csv(path: Path, label: str, columns: set[str] | None = None) -> RawTab
 
 @dataclass(frozen=True)
 class NulByte:
-    """A NUL byte in a CSV file: its line (the spreadsheet row when no value spans lines), the
-    column it lies in (``None`` if the line cannot be split) and that field's text."""
+    """A NUL byte in a CSV file.
+
+    Its line (the spreadsheet row when no value spans lines), the column it lies in (``None`` if the
+    line cannot be split) and that field's text.
+    """
 
     row: int
     column: str | None

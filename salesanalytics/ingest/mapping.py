@@ -602,8 +602,10 @@ EXCEL_CELL_LIMIT = 32_767
 
 
 def _byte_scan(values: pd.Series) -> tuple[bool, int]:
-    """(any control character?, longest value in bytes) of a text column, from its Arrow
-    buffers: a pass over the raw bytes instead of a regex per value (most columns are clean)."""
+    """(any control character?, longest value in bytes) of a text column, from its Arrow buffers.
+
+    A pass over the raw bytes instead of a regex per value (most columns are clean).
+    """
     import pyarrow as pa
 
     arr = pa.array(values.array)
@@ -697,8 +699,11 @@ def _control_characters(
     where: dict[str, Any],
     probs: list[pd.DataFrame],
 ) -> sio.Converted:
-    """Cells with control characters: in an id an error (the cell is emptied), in other text
-    a warning (they are removed); the problems go to ``probs``, the cleaned values back."""
+    """Cells with control characters.
+
+    In an id an error (the cell is emptied), in other text a warning (they are removed); the
+    problems go to ``probs``, the cleaned values back.
+    """
     values = conv.values
     table = str(where["table"])
     ctrl = values.str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).to_numpy(dtype=bool)
@@ -768,8 +773,10 @@ def _unknown_values(
     known: list[str],
     where: dict[str, Any],
 ) -> list[pd.DataFrame]:
-    """A note per distinct value not in ``known`` (any case), with its count, spelled as in its
-    first row (Verhandlung = verhandlung)."""
+    """A note per distinct value not in ``known`` (any case), with its count.
+
+    Spelled as in its first row (Verhandlung = verhandlung).
+    """
     known_lower = {_norm(k) for k in known}
     codes, uniques = pd.factorize(values.str.lower(), use_na_sentinel=True)
     if not len(uniques):
@@ -932,8 +939,11 @@ def _constant_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> _C
 
 
 def _cases_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
-    """A ``cases`` column: the value of the first case whose conditions a row meets, else the
-    default; each case's rows are counted as translations."""
+    """A ``cases`` column.
+
+    The value of the first case whose conditions a row meets, else the default; each case's rows are
+    counted as translations.
+    """
     assert spec.cases is not None
     df, n = ctx.df, ctx.n
     label = "/".join(dict.fromkeys(k for case in spec.cases for k in case.when))
@@ -994,8 +1004,11 @@ def _lookup_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> _Col
 
 
 def _source_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> _Column:
-    """A column read from the file: the first of its source columns with a value, translated
-    by ``values``/``default`` and scaled by its ``factor``."""
+    """A column read from the file.
+
+    The first of its source columns with a value, translated by ``values``/``default`` and scaled by
+    its ``factor``.
+    """
     df, dtype = ctx.df, c.dtype
     srcs = spec.sources
     present = [s for s in srcs if s in df.columns]
@@ -1053,8 +1066,11 @@ def _fill_blanks(
 
 
 def map_column(ctx: InputMapper, c: schema.Column, spec: ColumnSpec) -> tuple[pd.Series, str]:
-    """Map one canonical column by the kind of its spec (constant, cases, lookup, source
-    columns), then fill its blank cells; the values and the column's label in the report."""
+    """Map one canonical column by the kind of its spec, then fill its blank cells.
+
+    Kinds: constant, cases, lookup, source columns. Returns the values and the column's label in the
+    report.
+    """
     if "constant" in spec.model_fields_set:
         column = _constant_column(ctx, c, spec)
     elif spec.cases is not None:

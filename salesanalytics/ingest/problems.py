@@ -19,6 +19,8 @@ import pandas as pd
 
 __all__ = [
     "FILE_COL",
+    "N_",
+    "TEMPLATES",
     "INTERNAL_COLUMNS",
     "PROBLEM_COLUMNS",
     "ROW_COL",
@@ -28,7 +30,52 @@ __all__ = [
     "fmt_int",
     "printable",
     "problem_frame",
+    "reword",
 ]
+
+TEMPLATES: dict[str, re.Pattern[str]] = {}
+"""Message and hint templates marked with :func:`N_`, each with the pattern that finds its values
+in a text written from it (``"{field} is empty"`` finds ``field`` in ``"accounts.name is empty"``)."""
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    out, seen, pos = ["^"], set(), 0
+    for m in re.finditer(r"\{(\w+)\}", template):
+        out.append(re.escape(template[pos : m.start()]))
+        name = m.group(1)
+        out.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
+        seen.add(name)
+        pos = m.end()
+    out += [re.escape(template[pos:]), "$"]
+    return re.compile("".join(out), re.DOTALL)
+
+
+def N_(template: str) -> str:
+    """Mark a problem text (a ``str.format`` template) for the client's language.
+
+    ``ingest`` does not import the presentation layer: its texts are written in English from
+    templates marked here, and a report in another language rewords them (:func:`reword`) with
+    the catalogue's translation of the template. Returns ``template`` unchanged.
+    """
+    if template not in TEMPLATES:
+        TEMPLATES[template] = _pattern(template)
+    return template
+
+
+def reword(text: str, translate: Any) -> str:
+    """``text`` written from a marked template, in the words of ``translate(template)``.
+
+    A text from no marked template is returned as it is (``translate(text)`` when that differs,
+    so a constant text marked or not is still translated).
+    """
+    if not text:
+        return text
+    for template, pattern in TEMPLATES.items():
+        m = pattern.match(text)
+        if m:
+            return str(translate(template)).format(**m.groupdict())
+    return str(translate(text))
+
 
 SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
 PROBLEM_COLUMNS: list[str] = [
@@ -51,8 +98,11 @@ _MAX_VALUE_CHARS = 200
 
 
 def printable(text: Any, limit: int | None = _MAX_VALUE_CHARS) -> Any:
-    """``text`` safe to print: control and bidi characters escaped (NUL -> ``\\x00``), cut to
-    ``limit`` characters with the full length named. Non-text values are returned unchanged."""
+    r"""``text`` safe to print.
+
+    Control and bidi characters escaped (NUL -> ``\x00``), cut to ``limit`` characters with the
+    full length named. Non-text values are returned unchanged.
+    """
     if not isinstance(text, str):
         return text
     out = _UNPRINTABLE.sub(

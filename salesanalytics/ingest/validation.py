@@ -35,6 +35,7 @@ from salesanalytics.ingest._pandera import errors as pa_errors
 from salesanalytics.ingest.problems import (
     FILE_COL,
     INTERNAL_COLUMNS,
+    N_,
     PROBLEM_COLUMNS,
     ROW_COL,
     SEVERITIES,
@@ -194,8 +195,15 @@ class ValidationReport:
         """True when there are no errors (warnings allowed)."""
         return self.n_errors == 0
 
-    def problem_summary(self, examples: int = 3) -> pd.DataFrame:
+    def problem_summary(self, examples: int = 3, row_word: str = "row {row}") -> pd.DataFrame:
         """Problems grouped by severity, file, table, column, check and message.
+
+        Parameters
+        ----------
+        examples
+            Example rows per group.
+        row_word
+            How an example names its row (a report in another language passes its words).
 
         Returns
         -------
@@ -215,7 +223,7 @@ class ValidationReport:
         def ex(r: pd.Series) -> str:
             parts = []
             if not pd.isna(r["row"]):
-                parts.append(f"row {int(r['row'])}")
+                parts.append(row_word.format(row=int(r["row"])))
             if not pd.isna(r["value"]):
                 parts.append(f"'{str(r['value'])[:60]}'")
             return ": ".join(parts)
@@ -437,8 +445,10 @@ def _pandera_problems(
                 problem_frame(
                     severity="error",
                     check="missing_column",
-                    message=f"table {name} has no column '{missing}'",
-                    hint="Map this column in the mapping file, or add it to the export.",
+                    message=N_("table {table} has no column '{column}'").format(
+                        table=name, column=missing
+                    ),
+                    hint=N_("Map this column in the mapping file, or add it to the export."),
                     table=name,
                     column=missing,
                     field=missing,
@@ -452,29 +462,38 @@ def _pandera_problems(
         if check == "not_nullable":
             cname, msg, hint = (
                 "missing_value",
-                f"required value is empty ({name}.{col})",
-                "Fill in the value in the CRM, or map another column to it.",
+                N_("required value is empty ({field})").format(field=f"{name}.{col}"),
+                N_("Fill in the value in the CRM, or map another column to it."),
             )
         elif check.startswith("isin"):
             allowed = ", ".join(colspec.allowed or ())
             cname, msg, hint = (
                 "not_allowed",
-                f"value is not one of {allowed} ({name}.{col})",
-                "Add a value translation for it to the mapping (values: ...), or correct it.",
+                N_("value is not one of {allowed} ({field})").format(
+                    allowed=allowed, field=f"{name}.{col}"
+                ),
+                N_("Add a value translation for it to the mapping (values: ...), or correct it."),
             )
         elif check.startswith("greater_than_or_equal_to"):
-            what = "negative" if (colspec.min_value or 0) == 0 else "too small"
-            lo = f"{colspec.min_value:g}"
+            negative = (colspec.min_value or 0) == 0
             cname, msg, hint = (
-                "below_minimum" if what == "too small" else "negative_value",
-                f"{what} value ({name}.{col} must be at least {lo})",
-                "Correct the value in the CRM; amounts, prices and durations cannot be negative.",
+                "negative_value" if negative else "below_minimum",
+                (
+                    N_("negative value ({field} must be at least {minimum})")
+                    if negative
+                    else N_("too small value ({field} must be at least {minimum})")
+                ).format(field=f"{name}.{col}", minimum=f"{colspec.min_value:g}"),
+                N_(
+                    "Correct the value in the CRM; amounts, prices and durations cannot be negative."
+                ),
             )
         elif check.startswith("less_than_or_equal_to"):
             cname, msg, hint = (
                 "above_maximum",
-                f"value too large ({name}.{col} must be at most {colspec.max_value:g})",
-                "Correct the value in the CRM.",
+                N_("value too large ({field} must be at most {maximum})").format(
+                    field=f"{name}.{col}", maximum=f"{colspec.max_value:g}"
+                ),
+                N_("Correct the value in the CRM."),
             )
         elif check.startswith("dtype"):
             cname, msg, hint = (
@@ -530,8 +549,8 @@ def check_duplicates(
         field_name=key,
         severity="error",
         check="duplicate_id",
-        message=f"duplicate id in {name}.{key}",
-        hint="Every id may appear only once: remove or merge the duplicate rows.",
+        message=N_("duplicate id in {field}").format(field=f"{name}.{key}"),
+        hint=N_("Every id may appear only once: remove or merge the duplicate rows."),
         labels=labels,
     )
     where = (
@@ -566,10 +585,19 @@ def check_references(
                     problem_frame(
                         severity="error",
                         check="empty_reference_table",
-                        message=f"{_fmt_int(int(mask.sum()))} row(s) of {name} refer to "
-                        f"{t_table} ({name}.{c.name}), but table {t_table} is empty",
-                        hint=f"Add the {t_table} export with its rows; every reference to it "
-                        "fails until then.",
+                        message=N_(
+                            "{n} row(s) of {table} refer to {target} ({field}), but table "
+                            "{target} is empty"
+                        ).format(
+                            n=_fmt_int(int(mask.sum())),
+                            table=name,
+                            target=t_table,
+                            field=f"{name}.{c.name}",
+                        ),
+                        hint=N_(
+                            "Add the {target} export with its rows; every reference to it fails "
+                            "until then."
+                        ).format(target=t_table),
                         table=name,
                         column=_labels_for(
                             df[FILE_COL].astype("string").iloc[:1], name, c.name, labels
@@ -589,9 +617,13 @@ def check_references(
                         field_name=c.name,
                         severity="error",
                         check="orphan_reference",
-                        message=f"{name}.{c.name} refers to a {t_table} id that does not exist",
-                        hint=f"Add the missing row to {t_table}, correct the id, or leave it "
-                        "empty where allowed.",
+                        message=N_("{field} refers to a {target} id that does not exist").format(
+                            field=f"{name}.{c.name}", target=t_table
+                        ),
+                        hint=N_(
+                            "Add the missing row to {target}, correct the id, or leave it empty "
+                            "where allowed."
+                        ).format(target=t_table),
                         labels=labels,
                     )
                 )
@@ -626,8 +658,10 @@ def _order_rule(
     hint: str,
     labels: Any,
 ) -> pd.DataFrame:
-    """Problems for rows where date ``later`` is out of order with ``earlier``; the value names
-    both dates (``2001-03-01 (StartDate 2023-03-01)``)."""
+    """Problems for rows where date ``later`` is out of order with ``earlier``.
+
+    The value names both dates (``2001-03-01 (StartDate 2023-03-01)``).
+    """
     m = np.asarray(mask, dtype=bool)
     if not m.any():
         return _empty_problems()
@@ -697,7 +731,7 @@ class OrderRule:
 class FutureRule:
     """Rows of ``table`` whose date ``column`` lies after the day of the check (``future_date``).
 
-    ``message`` may name the day as ``{day:%d.%m.%Y}``; ``closed_only`` restricts the rule to
+    ``message`` may name the day as ``{day}`` (``31.12.2026``); ``closed_only`` restricts the rule to
     won and lost opportunities; checked when the table has ``column`` and the ``requires``
     columns.
     """
@@ -728,7 +762,7 @@ class FutureRule:
                 field_name=self.column,
                 severity=self.severity,
                 check="future_date",
-                message=self.message.format(day=day),
+                message=self.message.format(day=f"{day:%d.%m.%Y}"),
                 hint=self.hint,
                 labels=labels,
             )
@@ -738,9 +772,11 @@ class FutureRule:
 def _stage_history_problems(
     tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
 ) -> list[pd.DataFrame]:
-    """Stage history against its opportunity: a stage entered before the opportunity was
-    created (error), after a closed opportunity's close date, or after the opportunity's final
-    stage (warnings)."""
+    """Stage history against its opportunity.
+
+    A stage entered before the opportunity was created (error), after a closed opportunity's close
+    date, or after the opportunity's final stage (warnings).
+    """
     s, o = tables.get("opportunity_stages"), tables.get("opportunities")
     if not (
         s is not None
@@ -778,8 +814,8 @@ def _stage_history_problems(
             earlier_name="opportunity created",
             severity="error",
             check="date_order",
-            message="stage entered before the opportunity was created",
-            hint="Correct the stage date or the opportunity's created date.",
+            message=N_("stage entered before the opportunity was created"),
+            hint=N_("Correct the stage date or the opportunity's created date."),
             labels=labels,
         )
     )
@@ -799,9 +835,11 @@ def _stage_history_problems(
                 earlier_name="opportunity closed",
                 severity="warning",
                 check="date_order",
-                message="stage entered after the opportunity was closed",
-                hint="Check the stage history and the close date of the opportunity; the "
-                "funnel takes the stage dates as they are.",
+                message=N_("stage entered after the opportunity was closed"),
+                hint=N_(
+                    "Check the stage history and the close date of the opportunity; the "
+                    "funnel takes the stage dates as they are."
+                ),
                 labels=labels,
             )
         )
@@ -836,10 +874,14 @@ def _stage_history_problems(
                     earlier_name="final stage entered",
                     severity="warning",
                     check="stage_order",
-                    message="stage history out of order: a stage entered after the "
-                    "opportunity's final (closing) stage",
-                    hint="Check the stage history in the CRM; the funnel orders stages by "
-                    "their dates.",
+                    message=N_(
+                        "stage history out of order: a stage entered after the "
+                        "opportunity's final (closing) stage"
+                    ),
+                    hint=N_(
+                        "Check the stage history in the CRM; the funnel orders stages by "
+                        "their dates."
+                    ),
                     labels=labels,
                 )
             )
@@ -876,9 +918,11 @@ def _customer_since_problems(
             earlier_name="first contract started",
             severity="warning",
             check="date_order",
-            message="customer since a date after the account's first contract started",
-            hint="Correct the customer-since date (the start of the first contract); the "
-            "churn analysis measures customer lifetimes from it.",
+            message=N_("customer since a date after the account's first contract started"),
+            hint=N_(
+                "Correct the customer-since date (the start of the first contract); the "
+                "churn analysis measures customer lifetimes from it."
+            ),
             labels=labels,
         )
     )
@@ -893,8 +937,8 @@ DATE_CHECKS: tuple[Any, ...] = (
         earlier_name="start",
         severity="error",
         check="date_order",
-        message="contract is cancelled before it starts (end_date before start_date)",
-        hint="Correct the start or end date of the contract.",
+        message=N_("contract is cancelled before it starts (end_date before start_date)"),
+        hint=N_("Correct the start or end date of the contract."),
     ),
     OrderRule(
         "contracts",
@@ -903,8 +947,8 @@ DATE_CHECKS: tuple[Any, ...] = (
         earlier_name="start",
         severity="error",
         check="date_order",
-        message="contract term ends before it starts (term_end_date before start_date)",
-        hint="Correct the start or end date of the contract.",
+        message=N_("contract term ends before it starts (term_end_date before start_date)"),
+        hint=N_("Correct the start or end date of the contract."),
     ),
     OrderRule(
         "opportunities",
@@ -913,23 +957,23 @@ DATE_CHECKS: tuple[Any, ...] = (
         earlier_name="created",
         severity="error",
         check="date_order",
-        message="opportunity closes before it was created (close_date before created_date)",
-        hint="Correct the close or created date of the opportunity.",
+        message=N_("opportunity closes before it was created (close_date before created_date)"),
+        hint=N_("Correct the close or created date of the opportunity."),
     ),
     FutureRule(
         "opportunities",
         "created_date",
         severity="error",
-        message="opportunity created in the future (after {day:%d.%m.%Y})",
-        hint="A created date is set by the CRM and cannot lie in the future: correct it.",
+        message=N_("opportunity created in the future (after {day})"),
+        hint=N_("A created date is set by the CRM and cannot lie in the future: correct it."),
         requires=("close_date",),
     ),
     FutureRule(
         "opportunities",
         "close_date",
         severity="warning",
-        message="won or lost opportunity closed in the future (after {day:%d.%m.%Y})",
-        hint="Correct the close date; the funnel counts the deal as closed.",
+        message=N_("won or lost opportunity closed in the future (after {day})"),
+        hint=N_("Correct the close date; the funnel counts the deal as closed."),
         requires=("created_date", "status"),
         closed_only=True,
     ),
@@ -937,24 +981,26 @@ DATE_CHECKS: tuple[Any, ...] = (
         "opportunity_stages",
         "entered_at",
         severity="error",
-        message="stage entered in the future (after {day:%d.%m.%Y})",
-        hint="Stage history dates are set by the CRM and cannot lie in the future.",
+        message=N_("stage entered in the future (after {day})"),
+        hint=N_("Stage history dates are set by the CRM and cannot lie in the future."),
     ),
     _stage_history_problems,
     FutureRule(
         "activities",
         "date",
         severity="warning",
-        message="activity dated in the future (after {day:%d.%m.%Y}): planned, not done",
-        hint="Planned activities are not workload yet; export only completed "
-        "activities, or leave them: the export's reference date ignores them.",
+        message=N_("activity dated in the future (after {day}): planned, not done"),
+        hint=N_(
+            "Planned activities are not workload yet; export only completed "
+            "activities, or leave them: the export's reference date ignores them."
+        ),
     ),
     FutureRule(
         "accounts",
         "customer_since",
         severity="warning",
-        message="customer since a date in the future (after {day:%d.%m.%Y})",
-        hint="Correct the date in the CRM.",
+        message=N_("customer since a date in the future (after {day})"),
+        hint=N_("Correct the date in the CRM."),
     ),
     _customer_since_problems,
 )
@@ -997,8 +1043,11 @@ def check_date_order(
 
 
 def _postal_codes(countries: Iterable[str] | None = None) -> pd.DataFrame:
-    """Postal codes (``country`` column) of the given countries (default: every country with a
-    geography); a Swiss-only export never loads the other countries' files."""
+    """Postal codes (``country`` column) of the given countries.
+
+    Default: every country with a geography; a Swiss-only export never loads the other countries'
+    files.
+    """
     from salesanalytics.reference.geography import SUPPORTED_COUNTRIES
 
     wanted = SUPPORTED_COUNTRIES if countries is None else tuple(countries)
@@ -1074,8 +1123,10 @@ _PREFIX = r"^(?:(CH|LI|FL|DE|D|AT|A)\s*-\s*|CH\s*)"
 
 
 def _clean_codes(codes: pd.Series) -> pd.Series:
-    """Postal codes as digits: strips blanks, a country prefix (``CH-``, ``D-``, ``A-``, ``FL-``)
-    and an Excel ``.0``."""
+    """Postal codes as digits.
+
+    Strips blanks, a country prefix (``CH-``, ``D-``, ``A-``, ``FL-``) and an Excel ``.0``.
+    """
     txt = codes.astype("string").str.strip()
     if txt.str.fullmatch(r"\d{4,5}").fillna(True).all():
         return txt  # fast path: nothing to clean
@@ -1092,9 +1143,10 @@ def _prefix_country(codes: pd.Series) -> pd.Series:
 
 
 def row_countries(df: pd.DataFrame, table: str, default_country: str = "CH") -> pd.Series:
-    """Country (ISO alpha-2) of every row of ``accounts`` or ``reps``: the mapped country
-    column (already normalised by :func:`assign_countries`), else the postal code's prefix
-    (``D-80331``), else ``default_country``.
+    """Country (ISO alpha-2) of every row of ``accounts`` or ``reps``.
+
+    The mapped country column (already normalised by :func:`assign_countries`), else the postal
+    code's prefix (``D-80331``), else ``default_country``.
 
     Returns
     -------
@@ -1157,9 +1209,11 @@ def assign_countries(
                     message="not a country with postal-code geography ("
                     + ", ".join(SUPPORTED_COUNTRIES)
                     + ")",
-                    hint="Correct the country in the CRM (a name such as Deutschland or Schweiz, "
-                    "or an ISO code such as DE or CH); rows outside these countries cannot be "
-                    "placed on the map or in a territory.",
+                    hint=N_(
+                        "Correct the country in the CRM (a name such as Deutschland or Schweiz, "
+                        "or an ISO code such as DE or CH); rows outside these countries cannot be "
+                        "placed on the map or in a territory."
+                    ),
                     labels=labels,
                 )
             )
@@ -1188,9 +1242,11 @@ def check_postal_codes(
     labels: Mapping[tuple[str, str], str] | None = None,
     postal_codes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Non-empty postal codes of accounts and reps that are not postal codes of their row's
-    country (warnings naming file, column, row, value and the country: Swiss and Austrian codes
-    overlap, so ``1010`` is valid in both, ``10115`` only in Germany)."""
+    """Non-empty postal codes of accounts and reps that are not postal codes of their row's country.
+
+    Warnings naming file, column, row, value and the country: Swiss and Austrian codes overlap, so
+    ``1010`` is valid in both, ``10115`` only in Germany.
+    """
     pcs = postal_codes if postal_codes is not None else _postal_codes()
     known = _country_keys(_ref_countries(pcs), pcs["postal_code"]).drop_duplicates()
     out = []
@@ -1391,9 +1447,11 @@ def validate_tables(
                     field_name=col,
                     severity="warning",
                     check="missing_value",
-                    message=f"{name}.{col} is empty",
-                    hint="Known gap of this export (declared in the mapping); analyses that "
-                    "need the value leave these rows out and say so.",
+                    message=N_("{field} is empty").format(field=f"{name}.{col}"),
+                    hint=N_(
+                        "Known gap of this export (declared in the mapping); analyses that "
+                        "need the value leave these rows out and say so."
+                    ),
                     labels=labels,
                 )
                 report.add_frame(_drop_already_reported(gaps, reported))

@@ -38,6 +38,7 @@ __all__ = [
     "EXCEL_CELL_LIMIT",
     "FORMULA_PREFIXES",
     "MAX_STEM",
+    "atomic_write_bytes",
     "neutralise",
     "neutralise_frame",
     "safe_file_stem",
@@ -60,8 +61,10 @@ _CUT_MARK = " [...]"
 
 
 def neutralise(value: Any) -> Any:
-    """A cell value safe for a spreadsheet: text starting with a formula character is prefixed
-    with ``'``; every other value (numbers included) is returned unchanged.
+    """A cell value safe for a spreadsheet.
+
+    Text starting with a formula character is prefixed with ``'``; every other value (numbers
+    included) is returned unchanged.
 
     >>> neutralise("=1+1"), neutralise("-Anna"), neutralise("Anna"), neutralise(-3)
     ("'=1+1", "'-Anna", 'Anna', -3)
@@ -126,9 +129,28 @@ def _replace_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename.
+
+    Parameters
+    ----------
+    path
+        Target file; its folder is created when missing. A file already there (also one that
+        another run shares through a hard link) is replaced, never changed in place.
+    data
+        The file's content.
+    """
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    _replace_atomically(path, write)
+
+
 def write_csv(df: pd.DataFrame, path: str | Path, *, index: bool = False, **to_csv: Any) -> Path:
-    """Write ``df`` as a client CSV file (UTF-8, CRLF line ends), text cells neutralised
-    (:func:`neutralise_frame`).
+    """Write ``df`` as a client CSV file (UTF-8, CRLF line ends), text cells neutralised.
+
+    Cells are neutralised with :func:`neutralise_frame`.
 
     Parameters
     ----------
@@ -273,10 +295,10 @@ def _digest(text: str) -> str:
 
 
 def safe_file_stem(name: Any, max_len: int = MAX_STEM) -> str:
-    """A readable file name stem for an entity (rep, team, territory) that cannot leave its folder.
+    r"""A readable file name stem for an entity (rep, team, territory) that cannot leave its folder.
 
     Umlauts are transliterated (``ü`` -> ``ue``), other accents dropped (``é`` -> ``e``), every
-    run of other characters (``/``, ``\\``, ``..``, spaces, emoji, control characters) becomes
+    run of other characters (``/``, ``\``, ``..``, spaces, emoji, control characters) becomes
     one ``-``; letters, digits, ``_`` and ``-`` are kept with their case (CRM ids are
     case-sensitive). Names that are empty afterwards, consist of dots only, or are reserved by
     Windows (``CON``, ``NUL``, ``COM1``, ...) get a short hash of the original name; names longer

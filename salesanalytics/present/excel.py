@@ -1,5 +1,6 @@
-"""Client workbooks that read like a deliverable: words as headers, names beside ids, number
-formats, frozen header rows and fitted column widths.
+"""Client workbooks that read like a deliverable.
+
+Words as headers, names beside ids, number formats, frozen header rows and fitted column widths.
 
 :func:`sheet_layout` decides how a table is shown (names inserted beside ids, header words, a
 number format and a width per column); a streaming writer such as
@@ -72,8 +73,11 @@ def number_format(column: str, values: list[object]) -> str | None:
 
 @dataclass
 class SheetLayout:
-    """How one sheet is shown: the table (names inserted beside ids), header labels, a number
-    format and a width per column (see :func:`sheet_layout`)."""
+    """How one sheet is shown.
+
+    The table (names inserted beside ids), header labels, a number format and a width per column
+    (see :func:`sheet_layout`).
+    """
 
     frame: pd.DataFrame
     labels: list[str]
@@ -177,8 +181,10 @@ def sheet_layout(
 
 
 def id_names(*tables: tuple[pd.DataFrame, str, str]) -> dict[str, str]:
-    """Display names of ids from ``(table, id column, name column)`` triples, e.g.
-    ``id_names((reps, "rep_id", "name"), (accounts, "account_id", "name"))``."""
+    """Display names of ids from ``(table, id column, name column)`` triples.
+
+    E.g. ``id_names((reps, "rep_id", "name"), (accounts, "account_id", "name"))``.
+    """
     out: dict[str, str] = {}
     for df, id_col, name_col in tables:
         sub = df[[id_col, name_col]].dropna()
@@ -189,8 +195,10 @@ def id_names(*tables: tuple[pd.DataFrame, str, str]) -> dict[str, str]:
 def write_workbook(
     path: str | Path, sheets: Mapping[str, pd.DataFrame], names: Mapping[str, str] | None = None
 ) -> Path:
-    """Write a client workbook, one sheet per table, laid out by :func:`sheet_layout` (the same
-    streaming writer as the territory workbook: text stays text, never a formula)."""
+    """Write a client workbook, one sheet per table, laid out by :func:`sheet_layout`.
+
+    The same streaming writer as the territory workbook: text stays text, never a formula.
+    """
     from salesanalytics.present.deliverables import write_excel
 
     return write_excel(path, dict(sheets), names)

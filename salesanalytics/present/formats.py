@@ -1,5 +1,6 @@
-"""Number formats and client words in the run's locale and language: money, percentages, dates,
-labels for codes (no plotting imports).
+"""Number formats and client words in the run's locale and language.
+
+Money, percentages, dates, labels for codes (no plotting imports).
 
 Analysis models and text builders import this module; it loads neither matplotlib nor seaborn.
 The run's currency is set once per run (:func:`set_currency`, done by the workspace) and every money
@@ -66,8 +67,11 @@ def _babel_num(v: float, decimals: int) -> str:
 
 
 def num(x: Any, decimals: int = 0) -> str:
-    """Format a number in the run's locale: ``1'234'567`` (Swiss locales, the default),
-    ``1.234.567`` (de-DE, de-AT); ``decimals`` after the point. Missing -> ``–``."""
+    """Format a number in the run's locale.
+
+    ``1'234'567`` (Swiss locales, the default), ``1.234.567`` (de-DE, de-AT); ``decimals`` after the
+    point. Missing -> ``–``.
+    """
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
         return "–"
     if _swiss_formats():
@@ -76,8 +80,9 @@ def num(x: Any, decimals: int = 0) -> str:
 
 
 def set_locale(language: str | None = None, locale: str | None = None) -> str:
-    """Set the run's language and locale (see :func:`salesanalytics.present.i18n.set_language`):
-    the locale drives the number, money and date formats, the language the words. Returns the
+    """Set the run's language and locale (see :func:`salesanalytics.present.i18n.set_language`).
+
+    The locale drives the number, money and date formats, the language the words. Returns the
     locale.
 
     Every phase notebook sets them through its
@@ -96,8 +101,10 @@ def date(x: Any) -> str:
 
 
 def month(x: Any) -> str:
-    """A month in the run's language: ``Mar 26`` (English), ``März 26`` (German), ``Jän. 26``
-    (de-AT). Missing -> ``–``."""
+    """A month in the run's language.
+
+    ``Mar 26`` (English), ``März 26`` (German), ``Jän. 26`` (de-AT). Missing -> ``–``.
+    """
     if x is None or x is pd.NA or (not isinstance(x, str) and pd.isna(x)):
         return "–"
     ts = pd.Timestamp(x)
@@ -134,9 +141,11 @@ def currency() -> str:
 
 
 def money(x: Any, decimals: int = 0, compact: bool = False) -> str:
-    """Format an amount in the run's currency and locale: ``CHF 1'234'567`` (Swiss locales),
-    ``1.234.567 €`` (de-DE, de-AT); ``compact=True`` gives ``CHF 1.2 Mio.`` (``USD 1.2 Mio.`` in
-    a USD run, ``1,2 Mio. €`` in de-DE). Missing -> ``–``."""
+    """Format an amount in the run's currency and locale.
+
+    ``CHF 1'234'567`` (Swiss locales), ``1.234.567 €`` (de-DE, de-AT); ``compact=True`` gives ``CHF
+    1.2 Mio.`` (``USD 1.2 Mio.`` in a USD run, ``1,2 Mio. €`` in de-DE). Missing -> ``–``.
+    """
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
         return "–"
     v = float(x)
@@ -160,14 +169,18 @@ def money(x: Any, decimals: int = 0, compact: bool = False) -> str:
 
 
 def chf(x: Any, decimals: int = 0, compact: bool = False) -> str:
-    """Format an amount in the run's currency (the name is historical: CHF unless the run's
-    currency is another, see :func:`set_currency`): ``CHF 1'234'567``."""
+    """Format an amount in the run's currency: ``CHF 1'234'567``.
+
+    The name is historical: CHF unless the run's currency is another, see :func:`set_currency`.
+    """
     return money(x, decimals, compact)
 
 
 def pct(x: Any, decimals: int = 1, signed: bool = False) -> str:
-    """Format a share (0.123) as a percentage (``12.3%``; ``12,3 %`` in de-DE / de-AT);
-    ``signed=True`` adds ``+`` to gains."""
+    """Format a share (0.123) as a percentage: ``12.3%`` (``12,3 %`` in de-DE / de-AT).
+
+    ``signed=True`` adds ``+`` to gains.
+    """
     if x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA:
         return "–"
     v = float(x) * 100
@@ -313,8 +326,10 @@ _CODE_VALUE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 
 
 def label(name: Any) -> str:
-    """A column name in client words: ``current_mrr`` -> ``MRR today (CHF)``,
-    ``n_territories`` -> ``Number of territories``, ``cost_chf`` -> ``Cost (CHF)``.
+    """A column name in client words.
+
+    ``current_mrr`` -> ``MRR today (CHF)``, ``n_territories`` -> ``Number of territories``,
+    ``cost_chf`` -> ``Cost (CHF)``.
 
     Names that are not snake_case code (``Accounts``, ``Potential MRR``) are kept as they are,
     with a capital first letter.
@@ -341,8 +356,10 @@ def _word(token: str) -> str:
 
 
 def value_label(value: Any) -> Any:
-    """A category code in a table cell in client words (``key_account`` -> ``Key account``);
-    booleans become ``yes``/``no``; anything else is returned unchanged."""
+    """A category code in a table cell in client words (``key_account`` -> ``Key account``).
+
+    Booleans become ``yes``/``no``; anything else is returned unchanged.
+    """
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     try:
@@ -372,8 +389,10 @@ def value_label(value: Any) -> Any:
 
 
 def auto_number(v: Any) -> str:
-    """Default display of a number without an explicit format: Swiss grouping, no trailing
-    ``.000000`` (whole numbers without decimals, others with up to two)."""
+    """Default display of a number without an explicit format.
+
+    Swiss grouping, no trailing ``.000000`` (whole numbers without decimals, others with up to two).
+    """
     if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return "–"
     x = float(v)

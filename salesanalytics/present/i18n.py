@@ -146,8 +146,10 @@ def _po_path(lang: str) -> Path:
 
 @lru_cache(maxsize=8)
 def catalogue(lang: str) -> dict[Any, Any]:
-    """The translations of ``lang``: ``msgid`` (or ``(context, msgid)``) -> ``msgstr`` (a tuple
-    of forms for a plural entry). Empty and fuzzy entries are left out; English has none.
+    """The translations of ``lang``.
+
+    ``msgid`` (or ``(context, msgid)``) -> ``msgstr`` (a tuple of forms for a plural entry). Empty
+    and fuzzy entries are left out; English has none.
 
     Read from the ``.po`` file with Babel (no compiled ``.mo`` needed), once per process.
     """
@@ -202,8 +204,10 @@ _ = gettext
 
 
 def gettext_known(message: str) -> str:
-    """``message`` in the run's language when the catalogue has it, else unchanged, without
-    noting it as missing: for table cells, which hold CRM text (names) as well as words."""
+    """``message`` in the run's language when the catalogue has it, else unchanged.
+
+    Not noted as missing: for table cells, which hold CRM text (names) as well as words.
+    """
     lang = _STATE["language"]
     if lang == "en" or not message:
         return message
@@ -214,8 +218,10 @@ def gettext_known(message: str) -> str:
 
 
 def pgettext(context: str, message: str) -> str:
-    """``message`` in the run's language, for words whose translation depends on where they
-    stand (``pgettext("channel", "Field")`` -> ``Feld``)."""
+    """``message`` in the run's language, for words whose translation depends on where they stand.
+
+    ``pgettext("channel", "Field")`` -> ``Feld``.
+    """
     lang = _STATE["language"]
     if lang == "en" or not message:
         return message
@@ -240,8 +246,10 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def N_(message: str) -> str:
-    """Mark a text for the catalogue without translating it now (module constants: the text is
-    translated where it is shown, with :func:`gettext`)."""
+    """Mark a text for the catalogue without translating it now.
+
+    For module constants: the text is translated where it is shown, with :func:`gettext`.
+    """
     return message
 
 

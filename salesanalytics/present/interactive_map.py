@@ -87,9 +87,11 @@ def script_hash(script: str) -> str:
 
 
 def _coords(a: np.ndarray) -> list[float]:
-    """Coordinates as plain numbers to 0.1 screen units (about 50 m): a list is written to the
-    page as short JSON numbers, while Bokeh would wrap every small array in a compressed block
-    several times its size."""
+    """Coordinates as plain numbers to 0.1 screen units (about 50 m).
+
+    A list is written to the page as short JSON numbers, while Bokeh would wrap every small array in
+    a compressed block several times its size.
+    """
     return [float(v) for v in np.round(np.asarray(a, dtype=float), 1)]
 
 
@@ -282,8 +284,10 @@ def postal_code_table(units: pd.DataFrame, territories: pd.DataFrame) -> pd.Data
 def _territory_tools(
     fig: Any, units_r: Any, terr_r: Any, terr: np.ndarray, label: Any
 ) -> list[str]:
-    """Hover on the postal codes, click on the territories, and the legend; returns the
-    territories in legend order."""
+    """Hover on the postal codes, click on the territories, and the legend.
+
+    Returns the territories in legend order.
+    """
     from bokeh.models import HoverTool, Legend, LegendItem, TapTool
 
     fig.add_tools(

@@ -138,8 +138,11 @@ def _outline_paths(g: Geography) -> tuple[tuple[MPath, ...], tuple[MPath, ...], 
 
 
 def _view(cxy: np.ndarray, shown: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The map's extent: the cells that carry data (``shown``), with a margin of 8% (at least
-    15 km); ``None`` when nothing is shown (the whole geography)."""
+    """The map's extent.
+
+    The cells that carry data (``shown``), with a margin of 8% (at least 15 km); ``None`` when
+    nothing is shown (the whole geography).
+    """
     pts = cxy[shown & np.isfinite(cxy).all(axis=1)]
     if not len(pts):
         return None

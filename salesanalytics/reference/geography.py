@@ -245,8 +245,9 @@ _NAME_TO_CODE: dict[str, str] = {
 
 
 def country_code(text: Any) -> str | None:
-    """ISO alpha-2 code of a country name or code (``"Deutschland"`` -> ``"DE"``); ``None`` if
-    empty or not one of :data:`SUPPORTED_COUNTRIES`.
+    """ISO alpha-2 code of a country name or code (``"Deutschland"`` -> ``"DE"``).
+
+    ``None`` if empty or not one of :data:`SUPPORTED_COUNTRIES`.
     """
     if text is None or text is pd.NA or (isinstance(text, float) and np.isnan(text)):
         return None
@@ -254,8 +255,10 @@ def country_code(text: Any) -> str | None:
 
 
 def country_codes(values: pd.Series) -> pd.Series:
-    """Vectorised :func:`country_code`: ISO alpha-2 codes (string dtype, missing where the text
-    is empty or unknown), aligned with ``values``.
+    """Vectorised :func:`country_code`.
+
+    ISO alpha-2 codes (string dtype, missing where the text is empty or unknown), aligned with
+    ``values``.
     """
     txt = values.astype("string").str.strip().str.casefold()
     return txt.map(_NAME_TO_CODE).astype("string")
@@ -283,8 +286,10 @@ def currency_for_countries(countries: Iterable[str]) -> str:
 
 
 def postal_key(country: pd.Series | str, postal_code: pd.Series | str, multi: bool) -> Any:
-    """The key of a postal code in a geography: the code itself, or ``"CC-code"`` when the
-    geography spans several countries (Swiss and Austrian codes overlap).
+    """The key of a postal code in a geography.
+
+    The code itself, or ``"CC-code"`` when the geography spans several countries (Swiss and Austrian
+    codes overlap).
     """
     if not multi:
         return postal_code
@@ -355,15 +360,17 @@ class Geography(ABC):
 
     @abstractmethod
     def places(self) -> pd.DataFrame:
-        """One row per postal code: ``key``, ``country``, ``postal_code``, ``place``,
-        ``region`` (canton / Land code), ``region_name``, ``latitude``, ``longitude``
-        (WGS84); sorted by ``key``. Cheap: no geometry.
+        """One row per postal code.
+
+        ``key``, ``country``, ``postal_code``, ``place``, ``region`` (canton / Land code),
+        ``region_name``, ``latitude``, ``longitude`` (WGS84); sorted by ``key``. Cheap: no geometry.
         """
 
     @abstractmethod
     def postal_codes(self) -> pd.DataFrame:
-        """:meth:`places` plus ``population``, ``area_km2`` and ``density`` (NaN where the
-        source has no figure; point sources have no population).
+        """:meth:`places` plus ``population``, ``area_km2`` and ``density``.
+
+        NaN where the source has no figure; point sources have no population.
         """
 
     @abstractmethod
@@ -393,8 +400,10 @@ class Geography(ABC):
         return _project_lonlat(lat, lon, self.crs)
 
     def neighbours(self, keys: Sequence[str], latitude: Any, longitude: Any) -> pd.DataFrame:
-        """Neighbour pairs among ``keys`` as the map shows them (keys unknown to the geography
-        get no pair here; the territory graph attaches them by their coordinates).
+        """Neighbour pairs among ``keys`` as the map shows them.
+
+        Keys unknown to the geography get no pair here; the territory graph attaches them by their
+        coordinates.
 
         Returns
         -------
@@ -433,6 +442,7 @@ class SwissPolygons(Geography):
     has_polygons = True
 
     def places(self) -> pd.DataFrame:
+        """The Swiss postal codes of :mod:`salesanalytics.reference.geo`, regions = cantons."""
         from salesanalytics.reference import geo
 
         pc = geo.postal_code_places()
@@ -449,6 +459,7 @@ class SwissPolygons(Geography):
         return _places_frame(out, "CH", False)
 
     def postal_codes(self) -> pd.DataFrame:
+        """:meth:`places` plus municipality, BFS number, population, area and density."""
         from salesanalytics.reference import geo
 
         pc = geo.postal_codes()
@@ -501,14 +512,17 @@ class SwissPolygons(Geography):
         return pd.Series(geoms, index=pd.Index(codes, dtype="string", name="key"), dtype=object)
 
     def cells(self) -> pd.Series:
+        """The postal-code polygons in LV95, one per key (a copy)."""
         return self._cells.copy()
 
     def adjacency(self) -> pd.DataFrame:
+        """Neighbouring postal codes: their polygons share a border arc."""
         from salesanalytics.reference import geo
 
         return geo.postal_code_adjacency()
 
     def neighbours(self, keys: Sequence[str], latitude: Any, longitude: Any) -> pd.DataFrame:
+        """Neighbour pairs; see :func:`salesanalytics.reference.geo.postal_code_neighbours`."""
         from salesanalytics.reference import geo
 
         return geo.postal_code_neighbours(keys, latitude, longitude)
@@ -527,6 +541,7 @@ class SwissPolygons(Geography):
         return pd.Series(self._from_screen(s.to_numpy()), index=s.index, dtype=object)
 
     def regions(self) -> pd.Series:
+        """Canton outlines in LV95, one per canton code (a copy)."""
         return self._regions.copy()
 
     @cached_property
@@ -536,9 +551,11 @@ class SwissPolygons(Geography):
         return shapely.union_all(self._regions.to_numpy()).buffer(0)
 
     def outline(self) -> Any:
+        """Switzerland's outline in LV95 (the union of the cantons)."""
         return self._outline
 
     def lakes(self) -> pd.Series:
+        """The lakes shipped with the Swiss data, one geometry per name in LV95."""
         import shapely
 
         from salesanalytics.reference import geo
@@ -644,9 +661,10 @@ def _delaunay(xy: np.ndarray) -> np.ndarray:
 
 
 def _alpha_shape(xy: np.ndarray, edge_m: float, buffer_m: float) -> Any:
-    """Outline of a point set: Delaunay triangles with sides up to ``edge_m``, their union's
-    outer rings (no holes), buffered by ``buffer_m``, plus a disc of ``buffer_m`` around every
-    point.
+    """Outline of a point set.
+
+    Delaunay triangles with sides up to ``edge_m``, their union's outer rings (no holes), buffered
+    by ``buffer_m``, plus a disc of ``buffer_m`` around every point.
     """
     import shapely
     from scipy.spatial import Delaunay
@@ -778,13 +796,16 @@ class GeoNamesPoints(Geography):
         self.crs = crs
 
     def places(self) -> pd.DataFrame:
+        """The country's GeoNames postal-code points with the source's regions."""
         df = _read_points(self.countries[0])
         cols = ["postal_code", "place", "region", "region_name", "latitude", "longitude"]
         return _places_frame(df[cols], self.countries[0], False)
 
     def postal_codes(self) -> pd.DataFrame:
-        """:meth:`places` with ``municipality``, ``area_km2`` (of the clipped Voronoi cell) and
-        an **estimated** ``population`` and ``density``.
+        """:meth:`places` with ``municipality``, ``area_km2``, estimated population and density.
+
+        ``area_km2`` is that of the clipped Voronoi cell; ``population`` and ``density`` are
+        **estimated**.
 
         GeoNames has no population per postal code. The estimate: each region's official
         population (:data:`REGION_POPULATION`) shared among its postal codes in proportion to
@@ -841,6 +862,7 @@ class GeoNamesPoints(Geography):
         return shape.buffer(0)
 
     def outline(self) -> Any:
+        """The country's outline: an alpha shape of its points, lakes and Switzerland cut out."""
         return self._outline
 
     @cached_property
@@ -851,6 +873,7 @@ class GeoNamesPoints(Geography):
         )
 
     def cells(self) -> pd.Series:
+        """Voronoi cells of the postal-code points, clipped to the outline, one per key (a copy)."""
         return self._cells.copy()
 
     @cached_property
@@ -860,6 +883,7 @@ class GeoNamesPoints(Geography):
         return _edge_frame(keys, e), info
 
     def adjacency(self) -> pd.DataFrame:
+        """Neighbouring points: the pruned Delaunay edges of :func:`point_adjacency` (a copy)."""
         return self._adjacency[0].copy()
 
     @property
@@ -868,14 +892,16 @@ class GeoNamesPoints(Geography):
         return dict(self._adjacency[1])
 
     def regions(self) -> pd.Series:
+        """Region outlines dissolved from the cells of each region's postal codes."""
         return _dissolve(self.cells(), self.places().set_index("key")["region"])
 
 
 @cache
 def _water(crs: int) -> Any:
-    """Large lakes as one geometry in ``crs``: the lakes shipped with the Swiss data (Bodensee
-    and Lac Léman in full, Lago Maggiore, Lago di Lugano, ...). Outlines of point countries
-    exclude them, and no neighbour link crosses them.
+    """Large lakes as one geometry in ``crs``.
+
+    The lakes shipped with the Swiss data (Bodensee and Lac Léman in full, Lago Maggiore, Lago di
+    Lugano, ...). Outlines of point countries exclude them, and no neighbour link crosses them.
     """
     import shapely
 
@@ -995,6 +1021,7 @@ class CombinedGeography(Geography):
         self.has_polygons = any(p.has_polygons for p in self.parts)
 
     def places(self) -> pd.DataFrame:
+        """Every part's :meth:`Geography.places`, keyed ``"CC-code"``."""
         frames = []
         for p in self.parts:
             f = p.places()
@@ -1003,8 +1030,9 @@ class CombinedGeography(Geography):
         return pd.concat(frames, ignore_index=True).sort_values("key", ignore_index=True)
 
     def postal_codes(self) -> pd.DataFrame:
-        """Every country's :meth:`Geography.postal_codes` (areas of each country's own cells;
-        estimated population where the source has none), keyed ``"CC-code"``.
+        """Every country's :meth:`Geography.postal_codes`, keyed ``"CC-code"``.
+
+        Areas of each country's own cells; estimated population where the source has none.
         """
         frames = []
         for p in self.parts:
@@ -1064,6 +1092,7 @@ class CombinedGeography(Geography):
         return pd.concat(parts).sort_index()
 
     def cells(self) -> pd.Series:
+        """Every part's cells in this projection, each within its own country's outline (a copy)."""
         return self._cells.copy()
 
     @cached_property
@@ -1087,9 +1116,11 @@ class CombinedGeography(Geography):
         return out.sort_values(["postal_code_a", "postal_code_b"], ignore_index=True)
 
     def adjacency(self) -> pd.DataFrame:
+        """Every part's neighbour pairs plus the cross-border ones, keyed ``"CC-code"`` (a copy)."""
         return self._adjacency.copy()
 
     def neighbours(self, keys: Sequence[str], latitude: Any, longitude: Any) -> pd.DataFrame:
+        """Neighbour pairs among ``keys``: each part's own pairs plus the cross-border ones."""
         ks = pd.Series(np.asarray(keys, dtype=object)).astype("string")
         lat = np.asarray(latitude, dtype=float)
         lon = np.asarray(longitude, dtype=float)
@@ -1115,11 +1146,13 @@ class CombinedGeography(Geography):
         return out
 
     def outline(self) -> Any:
+        """The union of the countries' outlines."""
         import shapely
 
         return shapely.union_all(list(self._outlines.values()))
 
     def regions(self) -> pd.Series:
+        """Polygon parts' region outlines and the point parts' dissolved cells (``"CC-region"``)."""
         frames = []
         for p in self.parts:
             if p.has_polygons:
@@ -1134,6 +1167,7 @@ class CombinedGeography(Geography):
         return pd.concat(frames) if frames else pd.Series([], dtype=object)
 
     def lakes(self) -> pd.Series:
+        """Every part's lakes, reprojected to this geography's projection."""
         frames = []
         for p in self.parts:
             lk = p.lakes()
@@ -1218,8 +1252,10 @@ def account_keys(
     country_column: str = "country",
     default_country: str = "CH",
 ) -> pd.Series:
-    """Key of each account's postal code in geography ``g`` (the code itself in a
-    single-country geography, ``"CC-code"`` in a multi-country one; missing without code).
+    """Key of each account's postal code in geography ``g``.
+
+    The code itself in a single-country geography, ``"CC-code"`` in a multi-country one; missing
+    without code.
 
     Returns
     -------

@@ -1,5 +1,7 @@
-"""The engagement's results as a Salesforce deployment: territory model, Account fields, the KPI
-cockpit as reports and dashboards, Data Loader files, manifest, guide and dry run.
+"""The engagement's results as a Salesforce deployment.
+
+Territory model, Account fields, the KPI cockpit as reports and dashboards, Data Loader files,
+manifest, guide and dry run.
 
 Every run writes ``<run>/salesforce/`` (:func:`write_salesforce_folder`) from the phases' output
 tables. Modules: :mod:`~salesanalytics.salesforce.names` (DeveloperName rules),

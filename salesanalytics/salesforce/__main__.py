@@ -1,5 +1,6 @@
-"""``python -m salesanalytics.salesforce``: rewrite a run's Salesforce folder, or put the org's
-territory Ids into an association file.
+"""``python -m salesanalytics.salesforce``: rewrite a run's Salesforce folder, or fill in Ids.
+
+Rewrite a run's Salesforce folder, or put the org's territory Ids into an association file.
 
 Examples
 --------

@@ -1,5 +1,7 @@
-"""Write a run's ``salesforce/`` folder: metadata (source format), Data Loader files, dry run,
-manifest and guide, from the phases' output tables in the run folder (never recomputed).
+"""Write a run's ``salesforce/`` folder.
+
+Metadata (source format), Data Loader files, dry run, manifest and guide, from the phases' output
+tables in the run folder (never recomputed).
 
 The folder holds the parts whose phases finished in the run:
 
@@ -31,9 +33,9 @@ from typing import Any
 
 import pandas as pd
 
-from salesanalytics.engagement.workspace import atomic_write_bytes, read_phase_tables
 from salesanalytics.errors import InputNotFoundError
-from salesanalytics.present.deliverables import write_csv
+from salesanalytics.present.deliverables import atomic_write_bytes, write_csv
+from salesanalytics.runfolder import read_phase_tables
 from salesanalytics.salesforce import cockpit as ck
 from salesanalytics.salesforce import fields as fl
 from salesanalytics.salesforce import territories as tr

@@ -252,9 +252,11 @@ def _money(s: pd.Series) -> pd.Series:
 
 
 def account_update(values: pd.DataFrame) -> pd.DataFrame:
-    """The Data Loader update file (Account): ``Id`` and the fields' API names, values as
-    Salesforce expects them (numbers with a point and no thousands separator, ``true``/``false``,
-    picklist values as declared, dates ``YYYY-MM-DD``, empty = no value).
+    """The Data Loader update file (Account).
+
+    ``Id`` and the fields' API names, values as Salesforce expects them (numbers with a point and no
+    thousands separator, ``true``/``false``, picklist values as declared, dates ``YYYY-MM-DD``,
+    empty = no value).
 
     Parameters
     ----------
@@ -281,10 +283,12 @@ def account_update(values: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_account_update(path: str | Path) -> pd.DataFrame:
-    """Read an Account update file (or an Account export with these fields) back into canonical
-    values, as the project reads a client's export: the file through :func:`salesanalytics.ingest.io.read_file`
-    (any CSV dialect Excel writes), the channel through the built-in ``salesforce`` mapping's
-    channel values, the other picklists through :data:`ACCOUNT_FIELDS`.
+    """Read an Account update file (or an Account export with these fields) as canonical values.
+
+    As the project reads a client's export: the file through
+    :func:`salesanalytics.ingest.io.read_file` (any CSV dialect Excel writes), the channel through
+    the built-in ``salesforce`` mapping's channel values, the other picklists through
+    :data:`ACCOUNT_FIELDS`.
 
     Returns
     -------

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from salesanalytics.engagement.workspace import atomic_write_bytes
 from salesanalytics.errors import InputFileError
+from salesanalytics.present.deliverables import atomic_write_bytes
 
 __all__ = [
     "API_VERSION",
@@ -73,8 +73,11 @@ def write_metadata(path: Path, root_tag: str, fields: Sequence[Field]) -> Path:
 
 
 def parse_metadata(path: str | Path) -> ET.Element:
-    """Parse a metadata file; ``ValueError`` naming the file and position if it is not well formed
-    or not in the Metadata API namespace."""
+    """Parse a metadata file.
+
+    ``ValueError`` naming the file and position if it is not well formed or not in the Metadata API
+    namespace.
+    """
     try:
         root = ET.parse(path).getroot()
     except ET.ParseError as exc:

@@ -93,8 +93,10 @@ def check_developer_name(name: str) -> list[str]:
 def unique_developer_names(
     texts: Iterable[str], prefix: str = "X", taken: Iterable[str] = ()
 ) -> list[str]:
-    """DeveloperNames for ``texts``, in order, unique (case-insensitive) among themselves and
-    against ``taken``: a repeated name gets ``_2``, ``_3`` ... (shortened to stay within 80).
+    """DeveloperNames for ``texts``, in order, unique (case-insensitive).
+
+    Unique among themselves and against ``taken``: a repeated name gets ``_2``, ``_3`` ...
+    (shortened to stay within 80).
     """
     used = {t.lower() for t in taken}
     out = []

@@ -125,8 +125,11 @@ def _short_team(team: str) -> str:
 
 
 def _leaf_territories(t: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
-    """One row per territory and rep: its label, kind, team (the rep's, else the team most of
-    its accounts came from), rep and figures."""
+    """One row per territory and rep.
+
+    Its label, kind, team (the rep's, else the team most of its accounts came from), rep and
+    figures.
+    """
     rep_team = dict(zip(reps["rep_id"].astype(str), reps["team"].astype("string"), strict=True))
     rep_role = dict(zip(reps["rep_id"].astype(str), reps["role"].astype(str), strict=True))
     shared = t["territory_id"].duplicated(keep=False)
@@ -173,8 +176,10 @@ def _leaf_territories(t: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame) -> p
 
 
 def _with_team_parents(leaves: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The hierarchy: one parent territory per team (key accounts last) above the leaves, which
-    get developer names; the territories and the team -> developer name map."""
+    """The hierarchy: one parent territory per team (key accounts last) above the leaves.
+
+    The leaves get developer names. Returns the territories and the team -> developer name map.
+    """
     teams = sorted(leaves["team"].unique(), key=lambda s: (s == KEY_ACCOUNT_TEAM, s))
     team_dev = dict(zip(teams, unique_developer_names(teams, prefix="Team"), strict=True))
     leaves["developer_name"] = unique_developer_names(

@@ -469,8 +469,7 @@ def test_territory_plan_assigns_every_field_account_once(territory_inputs, p) ->
         tolerance=p.tolerance,
         continuity_weight=p.continuity_weight,
         fte_scaled=p.fte_scaled,
-        max_passes=2,
-        exchange_rounds=1,
+        settings=tm.solver_settings(tm.SCENARIO_SETTINGS, max_passes=2, exchange_rounds=1),
     )
     n = p.n_territories or len(territory_inputs.field_reps)
     assert plan.quality["n_territories"] == n

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +15,6 @@ from salesanalytics.engagement.workspace import (
     Workspace,
     engine_settings,
     place_truth,
-    read_phase_tables,
     write_engine_settings,
 )
 
@@ -88,26 +86,6 @@ def test_warnings_accumulate_without_duplicates(tmp_path: Path) -> None:
     assert ws.read_json("territory", WARNINGS_FILE.removesuffix(".json")) == [
         "2 of 28 territories miss ±5%."
     ]
-
-
-def test_read_phase_tables_reads_once_until_a_file_changes(tmp_path: Path) -> None:
-    folder = tmp_path / "data" / "controlling"
-    folder.mkdir(parents=True)
-    pd.DataFrame({"a": [1, 2]}).to_parquet(folder / "one.parquet")
-    pd.DataFrame({"b": ["x"]}).to_parquet(folder / "two.parquet")
-    first = read_phase_tables(tmp_path, "controlling", ["two", "one"])
-    assert list(first[0].columns) == ["b"] and first[1]["a"].tolist() == [1, 2]
-    assert read_phase_tables(tmp_path, "controlling", ["two", "one"])[1] is first[1]  # cached
-    pd.DataFrame({"a": [3]}).to_parquet(folder / "one.parquet")
-    st = (folder / "one.parquet").stat()
-    os.utime(folder / "one.parquet", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
-    assert read_phase_tables(tmp_path, "controlling", ["two", "one"])[1]["a"].tolist() == [3]
-    with pytest.raises(
-        FileNotFoundError,
-        match=r"lacks three.parquet, four.parquet: run the controlling phase first "
-        r"\(`salesanalytics run --phase controlling`\)",
-    ):
-        read_phase_tables(tmp_path, "controlling", ["one", "three", "four"])
 
 
 def test_aggregator_runs_on_the_engine_the_run_names(small_intake_dir: Path) -> None:

@@ -52,3 +52,24 @@ def test_validation_reexports_the_same_objects() -> None:
     assert validation.problem_frame is pr.problem_frame
     assert validation.Problem is pr.Problem
     assert validation.FILE_COL == pr.FILE_COL == "_file"
+
+
+def test_a_text_from_a_marked_template_is_reworded_with_its_values() -> None:
+    template = pr.N_("{field} refers to a {target} id that does not exist")
+    german = {template: "{field} verweist auf eine ID von {target}, die es nicht gibt"}
+    text = template.format(field="contracts.account_id", target="accounts")
+    assert pr.reword(text, lambda t: german.get(t, t)) == (
+        "contracts.account_id verweist auf eine ID von accounts, die es nicht gibt"
+    )
+    # a repeated placeholder must hold the same value twice
+    twice = pr.N_("a subscription of {term} months (amount / {term})")
+    german = {twice: "ein Abonnement über {term} Monate (Betrag / {term})"}
+    assert pr.reword("a subscription of 12 months (amount / 12)", lambda t: german.get(t, t)) == (
+        "ein Abonnement über 12 Monate (Betrag / 12)"
+    )
+    assert pr.TEMPLATES[twice].match("a subscription of 12 months (amount / 24)") is None
+    # unmarked text: looked up as it is, unchanged without a translation
+    assert pr.reword("something else", lambda t: {"something else": "etwas anderes"}.get(t, t)) == (
+        "etwas anderes"
+    )
+    assert pr.reword("", str.upper) == ""

@@ -333,9 +333,7 @@ def test_default_country_applies_to_rows_without_one() -> None:
 def test_date_checks_table_future_rule_needs_its_columns() -> None:
     from salesanalytics.ingest.validation import DATE_CHECKS, FutureRule, OrderRule
 
-    rule = FutureRule(
-        "activities", "date", severity="warning", message="after {day:%d.%m.%Y}", hint="h"
-    )
+    rule = FutureRule("activities", "date", severity="warning", message="after {day}", hint="h")
     acts = _mapped(
         "activities",
         "Task.csv",

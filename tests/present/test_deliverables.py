@@ -136,6 +136,17 @@ def test_failed_write_leaves_no_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_atomic_write_bytes_replaces_a_hard_linked_file(tmp_path: Path) -> None:
+    """The run folder's and the Salesforce export's files: new content, the earlier link kept."""
+    target = tmp_path / "sub" / "index.html"
+    dl.atomic_write_bytes(target, b"first")
+    earlier = tmp_path / "earlier.html"
+    os.link(target, earlier)
+    dl.atomic_write_bytes(target, b"second")
+    assert (target.read_bytes(), earlier.read_bytes()) == (b"second", b"first")
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
+
+
 def test_territory_workbook_goes_through_the_safe_writer(tmp_path: Path) -> None:
     path = tm.write_excel(tmp_path / "territory_plan.xlsx", {"Territories": _frame()})
     rows = list(openpyxl.load_workbook(path).active.iter_rows(values_only=True))

@@ -3,7 +3,10 @@
 Public API (``from salesanalytics.analyses.territory import ...``):
 
 * :func:`design_territories` -- the optimiser on a plain table of units (any geography);
-  :class:`SolverSettings` -- how hard it searches, apart from the problem;
+  the problem's :class:`UnitColumns`, :class:`Targets` and :class:`Bases`, and
+  :class:`SolverSettings` -- how hard it searches, apart from the problem
+  (:class:`ScenarioSettings` for :func:`run_scenario`);
+  :func:`exact_territories` -- the proven optimum of small instances;
   :func:`distance_disruption_front` -- plans from least distance to least disruption.
 * :func:`build_unit_graph`, :func:`planar_km` -- adjacency (given edges + pruned Delaunay).
 * :func:`plan_quality`, :func:`balance_table`, :func:`count_pieces` -- independent plan figures.
@@ -17,6 +20,9 @@ Public API (``from salesanalytics.analyses.territory import ...``):
 * :func:`field_capacity` -- the territory count from the field workload the channel mix leaves
   (one set of numbers with the roles phase), :func:`reps_available` -- field reps without a
   territory, available for other roles.
+
+The charts and the what-if widget are in :mod:`salesanalytics.analyses.territory.plots` (not
+imported here: the model loads no matplotlib).
 """
 
 from salesanalytics.analyses.territory.capacity import (
@@ -50,6 +56,7 @@ from salesanalytics.analyses.territory.design import (
     workload_segment,
     write_excel,
 )
+from salesanalytics.analyses.territory.exact import EXACT_SETTINGS, exact_territories
 from salesanalytics.analyses.territory.feasibility import reachability, shortfall
 from salesanalytics.analyses.territory.front import distance_disruption_front
 from salesanalytics.analyses.territory.graph import (
@@ -66,20 +73,25 @@ from salesanalytics.analyses.territory.metrics import (
     table_quality,
 )
 from salesanalytics.analyses.territory.optimiser import (
+    Bases,
     SolverSettings,
+    Targets,
     TerritoryResult,
+    UnitColumns,
     design_territories,
     solver_settings,
 )
 from salesanalytics.analyses.territory.plan import (
     METRICS,
     SCENARIO_SETTINGS,
+    ScenarioSettings,
     TerritoryInputs,
     TerritoryPlan,
     compare_plans,
     pareto_front,
     prepare_inputs,
     run_scenario,
+    scenario_arguments,
     side_scenarios,
     status_quo_plan,
     territory_bases,
@@ -92,17 +104,21 @@ from salesanalytics.analyses.territory.report import (
     feasibility_lines,
     input_summary,
     plan_findings,
-    plot_pareto,
     rep_homes,
     scenario_findings,
-    scenario_widget,
     territory_labels,
     unit_table,
 )
 
 __all__ = [
     "METRICS",
+    "EXACT_SETTINGS",
     "SCENARIO_SETTINGS",
+    "Bases",
+    "ScenarioSettings",
+    "Targets",
+    "UnitColumns",
+    "exact_territories",
     "available_line",
     "capacity_line",
     "capacity_table",
@@ -142,10 +158,8 @@ __all__ = [
     "deviation_table",
     "input_summary",
     "plan_findings",
-    "plot_pareto",
     "rep_homes",
     "scenario_findings",
-    "scenario_widget",
     "side_scenarios",
     "territory_labels",
     "unit_table",
@@ -162,6 +176,7 @@ __all__ = [
     "postal_code_units",
     "prepare_inputs",
     "run_scenario",
+    "scenario_arguments",
     "salesforce_owner_changes",
     "split_lumpy_units",
     "status_quo_plan",
@@ -169,3 +184,15 @@ __all__ = [
     "workload_segment",
     "write_excel",
 ]
+
+
+_MOVED_TO_PLOTS = ("plot_pareto", "scenario_widget")
+
+
+def __getattr__(name: str) -> object:
+    """Lazily give the charts their earlier home (kept for one release; import ``plots``)."""
+    if name in _MOVED_TO_PLOTS:
+        from salesanalytics.analyses.territory import plots
+
+        return getattr(plots, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

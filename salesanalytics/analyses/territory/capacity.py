@@ -64,8 +64,11 @@ def territory_count(fte_needed: float, tolerance: float = 0.05) -> int:
 
 
 def _greedy_bases(cost: np.ndarray, n: int) -> np.ndarray:
-    """``n`` columns of ``cost`` (accounts x candidate bases) chosen greedily, each the one that
-    lowers the accounts' summed cost to their nearest chosen base most (a k-median heuristic)."""
+    """Choose ``n`` columns of ``cost`` (accounts x candidate bases) greedily (k-median).
+
+    Each chosen base is the one that lowers the accounts' summed cost to their nearest chosen base
+    most.
+    """
     chosen: list[int] = []
     best = np.full(cost.shape[0], np.inf)
     for _pick in range(min(n, cost.shape[1])):
@@ -336,9 +339,10 @@ def plan_within_capacity(
     max_designs: int = 3,
     **scenario: Any,
 ) -> tuple[Any, pd.DataFrame]:
-    """Design with the count of :func:`field_capacity`, and redesign with more territories
-    while the reps' workload -- service plus travel from their own bases, as designed --
-    exceeds their capacity by more than the tolerance.
+    """Design with the count of :func:`field_capacity`, adding territories while capacity is short.
+
+    The redesign runs while the reps' workload -- service plus travel from their own bases, as
+    designed -- exceeds their capacity by more than the tolerance.
 
     The count before the design rests on an estimate of the travel (accounts to their nearest
     base); a balanced plan drives further. After each design the fleet's utilisation ``U``
@@ -394,10 +398,13 @@ def plan_within_capacity(
 def propose(
     inputs: Any, capacity: pd.DataFrame | None, proposal: dict[str, Any], name: str = "proposal"
 ) -> tuple[Any, pd.DataFrame | None, dict[str, Any]]:
-    """The territory phase's proposal: with ``proposal["n_territories"]`` unset and a
-    ``capacity`` table, as many territories as the field workload needs
-    (:func:`plan_within_capacity`), else :func:`~salesanalytics.analyses.territory.plan.run_scenario`
-    with the given count (unset: one per active field rep).
+    """Design the territory phase's proposal.
+
+    With ``proposal["n_territories"]`` unset and a ``capacity`` table, as many territories as the
+    field workload needs (:func:`plan_within_capacity`), else
+    :func:`~salesanalytics.analyses.territory.plan.run_scenario` with the given count (unset: one
+    per active field rep). ``proposal`` is a flat record
+    (:func:`~salesanalytics.analyses.territory.plan.scenario_arguments`).
 
     Returns
     -------
@@ -405,15 +412,17 @@ def propose(
         The plan, the capacity table (updated by :func:`plan_within_capacity`) and the
         proposal parameters with the count used (so that a rerun gives the same plan).
     """
-    from salesanalytics.analyses.territory.plan import run_scenario
+    from salesanalytics.analyses.territory.plan import run_scenario, scenario_arguments
 
     proposal = dict(proposal)
     if proposal.get("n_territories") is None and capacity is not None:
         rest = {k: v for k, v in proposal.items() if k != "n_territories"}
-        plan, capacity = plan_within_capacity(inputs, capacity, name=name, **rest)
+        plan, capacity = plan_within_capacity(
+            inputs, capacity, name=name, **scenario_arguments(rest)
+        )
         proposal["n_territories"] = int(capacity["n_territories_needed"].iloc[0])
         return plan, capacity, proposal
-    return run_scenario(inputs, **proposal, name=name), capacity, proposal
+    return run_scenario(inputs, **scenario_arguments(proposal), name=name), capacity, proposal
 
 
 def capacity_table(

@@ -799,9 +799,11 @@ def salesforce_owner_changes(assignment: pd.DataFrame) -> pd.DataFrame:
 def write_excel(
     path: str | Path, sheets: dict[str, pd.DataFrame], names: Mapping[str, str] | None = None
 ) -> Path:
-    """Write the client workbook: one sheet per table (sheet names cut to Excel's 31 chars),
-    laid out for the client (:func:`salesanalytics.present.excel.sheet_layout`: words as headers,
-    ``names`` of ids beside them, number formats, frozen header row, column widths).
+    """Write the client workbook: one sheet per table, laid out for the client.
+
+    Sheet names are cut to Excel's 31 chars; the layout is
+    :func:`salesanalytics.present.excel.sheet_layout` (words as headers, ``names`` of ids beside
+    them, number formats, frozen header row, column widths).
 
     Delegates to :func:`salesanalytics.present.deliverables.write_excel`: missing values are empty
     cells, booleans TRUE/FALSE, numbers numbers, and text always text, neutralised against
@@ -880,9 +882,43 @@ def customer_units(
     u["customer_unit"] = False
     e = pd.DataFrame({"a": edges.iloc[:, 0].astype(str), "b": edges.iloc[:, 1].astype(str)})
     reps = set(map(str, field_reps))
+    acc = accounts[accounts["postal_code"].notna()]
+    chosen = _chosen_customers(u, acc, reps, min_mrr, top_share)
+    empty = pd.Series([], index=pd.Index([], dtype="string", name="account_id"), dtype="string")
+    if not chosen.any():
+        u.attrs.update(units.attrs)
+        u.attrs["n_customer_units"] = 0
+        return u, e, empty
+    c = acc[chosen]
+    new = _customer_unit_rows(c, u, metrics)
+    cid, cpc = new["unit_id"].array, c["postal_code"].astype(str).to_numpy()
+    _take_out_customers(u, new, acc[~chosen], reps, metrics)
+    out = pd.concat([u, new[u.columns]], ignore_index=True)
+    # edges: to the own postal code and to every neighbour of it
+    nb = pd.concat([e, e.rename(columns={"a": "b", "b": "a"})], ignore_index=True)
+    link = pd.DataFrame({"a": cid.astype(str), "pc": cpc})
+    to_nb = link.merge(nb, left_on="pc", right_on="a", suffixes=("", "_e"))[["a", "b"]]
+    e_out = pd.concat(
+        [e, pd.DataFrame({"a": link["a"], "b": link["pc"]}), to_nb], ignore_index=True
+    )
+    account_unit = pd.Series(
+        cid, index=pd.Index(c["account_id"].astype("string").to_numpy(), name="account_id")
+    )
+    out.attrs.update(units.attrs)
+    out.attrs["n_customer_units"] = len(new)
+    return out, e_out.astype(str).reset_index(drop=True), account_unit
+
+
+def _chosen_customers(
+    u: pd.DataFrame, acc: pd.DataFrame, reps: set[str], min_mrr: float | None, top_share: float
+) -> np.ndarray:
+    """Which accounts of ``acc`` become customer units (bool per row).
+
+    Eligible: customers of the field ``reps`` with revenue, in a postal code of ``u`` that is
+    not locked; of them those with ``min_mrr`` or more, else the ``top_share`` by revenue.
+    """
     locked_pc = set(u.loc[u["locked"].astype(bool), "unit_id"].astype(str))
     pcs = set(u["unit_id"].astype(str))
-    acc = accounts[accounts["postal_code"].notna()]
     pc = acc["postal_code"].astype("string")
     elig = (
         (acc["status"] == "customer").to_numpy()
@@ -892,22 +928,22 @@ def customer_units(
         & (acc["current_mrr"].to_numpy(dtype=float) > 0)
     )
     mrr = acc["current_mrr"].to_numpy(dtype=float)
-    if min_mrr is None:
-        n = int(math.floor(top_share * elig.sum()))
-        if n > 0:
-            order = np.lexsort((acc["account_id"].astype(str).to_numpy(), -mrr))
-            chosen = np.zeros(len(acc), dtype=bool)
-            chosen[order[elig[order]][:n]] = True
-        else:
-            chosen = np.zeros(len(acc), dtype=bool)
-    else:
-        chosen = elig & (mrr >= min_mrr)
-    empty = pd.Series([], index=pd.Index([], dtype="string", name="account_id"), dtype="string")
-    if not chosen.any():
-        u.attrs.update(units.attrs)
-        u.attrs["n_customer_units"] = 0
-        return u, e, empty
-    c = acc[chosen]
+    if min_mrr is not None:
+        return elig & (mrr >= min_mrr)
+    chosen = np.zeros(len(acc), dtype=bool)
+    n = int(math.floor(top_share * elig.sum()))
+    if n > 0:
+        order = np.lexsort((acc["account_id"].astype(str).to_numpy(), -mrr))
+        chosen[order[elig[order]][:n]] = True
+    return chosen
+
+
+def _customer_unit_rows(c: pd.DataFrame, u: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Make one unit per chosen customer ``c`` (id ``<postal code>@<account id>``).
+
+    The unit lies at the account (else at its postal code) and has the postal code's canton and
+    place.
+    """
     cpc = c["postal_code"].astype(str).to_numpy()
     cid = pd.array(
         [f"{p}@{a}" for p, a in zip(cpc, c["account_id"].astype(str), strict=True)],
@@ -933,14 +969,23 @@ def customer_units(
     new["locked"] = False
     new["postal_code"] = pd.array(cpc, dtype="string")
     new["customer_unit"] = True
-    # take the customers out of their postal codes
+    return new
+
+
+def _take_out_customers(
+    u: pd.DataFrame, new: pd.DataFrame, others: pd.DataFrame, reps: set[str], metrics: list[str]
+) -> None:
+    """Subtract the customer units ``new`` from their postal codes in ``u`` (in place).
+
+    A postal code that lost customers belongs today to the field rep with most revenue left in
+    ``others`` (the accounts not carved out).
+    """
     taken = new.groupby("postal_code")[[*metrics, "current_mrr", "n_accounts", "n_customers"]].sum()
     idx = u["unit_id"].astype(str)
     for col in taken.columns:
         sub = idx.map(taken[col]).fillna(0.0).to_numpy()
         u[col] = np.clip(u[col].to_numpy(dtype=float) - sub, 0.0, None)
-    # today's owner of a postal code that lost customers: the field rep with most revenue left
-    rest = acc[~chosen & acc["owner_id"].astype("string").isin(reps).fillna(False).to_numpy()]
+    rest = others[others["owner_id"].astype("string").isin(reps).fillna(False).to_numpy()]
     score = (
         rest.groupby([rest["postal_code"].astype(str), rest["owner_id"].astype(str)])
         .agg(mrr=("current_mrr", "sum"), n=("account_id", "size"))
@@ -951,20 +996,6 @@ def customer_units(
     )
     touched = idx.isin(taken.index)
     u.loc[touched, "current"] = idx[touched].map(score).astype("string")
-    out = pd.concat([u, new[u.columns]], ignore_index=True)
-    # edges: to the own postal code and to every neighbour of it
-    nb = pd.concat([e, e.rename(columns={"a": "b", "b": "a"})], ignore_index=True)
-    link = pd.DataFrame({"a": cid.astype(str), "pc": cpc})
-    to_nb = link.merge(nb, left_on="pc", right_on="a", suffixes=("", "_e"))[["a", "b"]]
-    e_out = pd.concat(
-        [e, pd.DataFrame({"a": link["a"], "b": link["pc"]}), to_nb], ignore_index=True
-    )
-    account_unit = pd.Series(
-        cid, index=pd.Index(c["account_id"].astype("string").to_numpy(), name="account_id")
-    )
-    out.attrs.update(units.attrs)
-    out.attrs["n_customer_units"] = len(new)
-    return out, e_out.astype(str).reset_index(drop=True), account_unit
 
 
 def split_lumpy_units(
@@ -1052,16 +1083,43 @@ def split_lumpy_units(
     split_pc = u.loc[lumpy, "unit_id"].astype(str)
     sel = pd.Series(pc_of).isin(split_pc).to_numpy()
     a = acc[sel]
-    pc = pc_of[sel]
+    norm = a[metrics].to_numpy(dtype=float) / tot
+    pid = _piece_ids(a, pc_of[sel], aid[sel], norm, n_territories, max_share, split_by)
+    account_unit.iloc[np.flatnonzero(sel)] = pid
+    pieces = _piece_units(a.assign(unit_id=pid), u, metrics, field_reps)
+    out = pd.concat([u[~lumpy], pieces], ignore_index=True)
+    for c in metrics + ["current_mrr", "n_accounts", "n_customers"]:
+        out[c] = out[c].astype("float64")
+    e_out = _piece_edges(e, pieces)
+    out.attrs.update(units.attrs)
+    out.attrs.update(n_split=int(lumpy.sum()), n_pieces=len(pieces))
+    return out, e_out.reset_index(drop=True), account_unit
+
+
+def _piece_ids(
+    a: pd.DataFrame,
+    pc: np.ndarray,
+    aid: np.ndarray,
+    norm: np.ndarray,
+    n_territories: int,
+    max_share: float,
+    split_by: str,
+) -> np.ndarray:
+    """The piece id (``<postal code>#<n>``) of every account ``a`` of a postal code to split.
+
+    ``pc`` and ``aid`` are the accounts' postal codes and ids, ``norm`` their metrics as shares
+    of the totals. Accounts are ordered by mix class (``split_by="mix"``), bearing around the
+    postal code's centre and id, and cut into the fewest runs of equal load below
+    ``max_share`` of a target.
+    """
     lat = a["latitude"].to_numpy(dtype=float)
     lon = a["longitude"].to_numpy(dtype=float)
     grp = pd.DataFrame({"pc": pc, "lat": lat, "lon": lon})
     mlat = grp.groupby("pc")["lat"].transform("mean").to_numpy()
     mlon = grp.groupby("pc")["lon"].transform("mean").to_numpy()
     bearing = np.arctan2(np.nan_to_num(lat - mlat), np.nan_to_num(lon - mlon))
-    norm = a[metrics].to_numpy(dtype=float) / tot
     load = norm.sum(axis=1) + 1e-12
-    if split_by == "mix" and len(metrics) > 1:
+    if split_by == "mix" and norm.shape[1] > 1:
         # pieces of different metric mix (high potential per hour of work, and low): they let
         # a territory correct its mix with nearby units instead of reaching far away
         key = np.round((norm[:, 0] - norm[:, 1:].mean(axis=1)) / load * 8)
@@ -1070,7 +1128,7 @@ def split_lumpy_units(
     # cut by the account's largest share of a target over the metrics, so that no piece exceeds
     # max_share on any metric (by more than one account)
     cut = norm.max(axis=1) * n_territories + 1e-12
-    order = np.lexsort((aid[sel], bearing, key, pc))
+    order = np.lexsort((aid, bearing, key, pc))
     o_pc, o_load = pc[order], cut[order]
     cum = pd.Series(o_load).groupby(o_pc).cumsum().to_numpy() - o_load / 2
     total = pd.Series(o_load).groupby(o_pc).transform("sum").to_numpy()
@@ -1080,9 +1138,18 @@ def split_lumpy_units(
     piece_id = pd.Series(o_pc).str.cat(pd.Series(piece).astype(str), sep="#").to_numpy()
     pid = np.empty(len(order), dtype=object)
     pid[order] = piece_id
-    account_unit.iloc[np.flatnonzero(sel)] = pid
-    # the pieces as units
-    a = a.assign(unit_id=pid, is_customer=(a["status"] == "customer").astype(int))
+    return pid
+
+
+def _piece_units(
+    a: pd.DataFrame, u: pd.DataFrame, metrics: list[str], field_reps: Sequence[str]
+) -> pd.DataFrame:
+    """Make the pieces units with the columns of ``u``.
+
+    A piece sums its accounts ``a`` (with ``unit_id``), lies at their mean, and belongs today to the
+    field rep with most revenue.
+    """
+    a = a.assign(is_customer=(a["status"] == "customer").astype(int))
     agg = a.groupby("unit_id").agg(
         **{mm: (mm, "sum") for mm in metrics},
         current_mrr=("current_mrr", "sum"),
@@ -1112,10 +1179,14 @@ def split_lumpy_units(
         agg["customer_unit"] = False
     pieces = agg.reset_index()[list(u.columns)]
     pieces["unit_id"] = pieces["unit_id"].astype("string")
-    out = pd.concat([u[~lumpy], pieces], ignore_index=True)
-    for c in metrics + ["current_mrr", "n_accounts", "n_customers"]:
-        out[c] = out[c].astype("float64")
-    # edges: a split postal code's edges go to each of its pieces; pieces of one code are linked
+    return pieces
+
+
+def _piece_edges(e: pd.DataFrame, pieces: pd.DataFrame) -> pd.DataFrame:
+    """Give the pieces their neighbour pairs.
+
+    A split postal code's edges go to each of its pieces; pieces of one code are linked.
+    """
     kids = pieces.groupby("postal_code")["unit_id"].agg(list)
     ends = pd.unique(pd.concat([e["a"], e["b"]], ignore_index=True))
     whole = ends[~pd.Series(ends).isin(kids.index).to_numpy()]
@@ -1135,9 +1206,6 @@ def split_lumpy_units(
         columns={"unit": "b"}
     )
     sib = [(x, y) for ks in kids for i, x in enumerate(ks) for y in ks[i + 1 :]]
-    e_out = pd.concat(
+    return pd.concat(
         [expand[["a", "b"]], pd.DataFrame(sib, columns=["a", "b"])], ignore_index=True
     ).astype(str)
-    out.attrs.update(units.attrs)
-    out.attrs.update(n_split=int(lumpy.sum()), n_pieces=len(pieces))
-    return out, e_out.reset_index(drop=True), account_unit

@@ -1,5 +1,7 @@
-"""The territory editor for workshops: move postal codes, see balance, contiguity and disruption
-change at once, undo, and save the moves as ``territory_overrides.yaml``.
+"""The territory editor for workshops: moves of postal codes, saved as overrides.
+
+Move postal codes, see balance, contiguity and disruption change at once, undo, and save the moves
+as ``territory_overrides.yaml``.
 
 :class:`EditSession` holds the logic (tested);
 :func:`salesanalytics.engagement.territory_editor.editor_widget` is its ipywidgets face for
@@ -105,8 +107,11 @@ class EditSession:
         return f"{tid} · {name}" if isinstance(name, str) and name else tid
 
     def postal_codes(self) -> pd.DataFrame:
-        """Postal codes that can be moved: ``postal_code``, ``place``, ``territory_id`` (the
-        one holding most of its potential), ``potential_mrr``."""
+        """List the postal codes that can be moved.
+
+        Columns ``postal_code``, ``place``, ``territory_id`` (the one holding most of its
+        potential), ``potential_mrr``.
+        """
         u = self.units
         g = u.groupby("postal_code", as_index=False).agg(
             place=("place", "first") if "place" in u else ("postal_code", "first"),
@@ -165,8 +170,11 @@ class EditSession:
 
     # ---------------------------------------------------------------- figures
     def balance(self) -> pd.DataFrame:
-        """Per territory: potential and workload now, their targets and deviations, and the
-        change against the plan (``delta_<metric>``)."""
+        """Tabulate the balance per territory, now and against the plan.
+
+        Potential and workload now, their targets and deviations, and the change against the plan
+        (``delta_<metric>``).
+        """
         t = self.territories
         out = pd.DataFrame(index=t.index)
         out["rep_name"] = t["rep_name"]
@@ -196,11 +204,13 @@ class EditSession:
         return pieces.reindex(self.territory_ids()).fillna(0).astype(int)
 
     def contiguity(self) -> pd.DataFrame:
-        """Connected pieces per territory on the postal-code neighbour graph (each postal code
-        in the territory holding most of its potential), in the plan and now: a move that
-        raises a territory's pieces splits it. (A plan's territories can have several pieces
-        at this level when large postal codes are shared between territories as account
-        groups.)"""
+        """Count the connected pieces per territory, in the plan and now.
+
+        Pieces on the postal-code neighbour graph (each postal code in the territory holding most of
+        its potential): a move that raises a territory's pieces splits it. (A plan's territories can
+        have several pieces at this level when large postal codes are shared between territories as
+        account groups.)
+        """
         return pd.DataFrame(
             {
                 "territory_id": self.territory_ids(),
@@ -210,8 +220,10 @@ class EditSession:
         )
 
     def disruption(self) -> dict[str, float]:
-        """Accounts, customers and monthly revenue that change rep against today, now
-        (``*_now``) and in the plan (``*_plan``)."""
+        """Count what changes rep against today, now and in the plan.
+
+        Accounts, customers and monthly revenue, now (``*_now``) and in the plan (``*_plan``).
+        """
         rep = self.territories["rep_id"].astype(str)
         cur = self.units["current"].astype("string")
         out = {}
@@ -237,8 +249,10 @@ class EditSession:
 
     # ---------------------------------------------------------------- saving
     def overrides(self, who: str, why: str) -> list[Override]:
-        """The session's net moves (a unit moved back to where it started drops out) plus the
-        earlier overrides not touched in this session.
+        """Collect the session's net moves and the earlier overrides.
+
+        A unit moved back to where it started drops out; earlier overrides not touched in this
+        session are kept.
 
         Raises
         ------
@@ -281,8 +295,10 @@ class EditSession:
     def from_run(
         cls, run_dir: str | os.PathLike[str], overrides_path: str | os.PathLike[str] | None = None
     ) -> EditSession:
-        """A session on a run's territory plan (``data/territory``), with the earlier overrides
-        of ``overrides_path`` when that file exists."""
+        """Open a session on a run's territory plan (``data/territory``).
+
+        The earlier overrides of ``overrides_path`` are read when that file exists.
+        """
         d = Path(run_dir) / "data" / "territory"
         units = pd.read_parquet(d / "unit_assignment.parquet")
         terr = pd.read_parquet(d / "territories.parquet")
@@ -295,8 +311,9 @@ class EditSession:
 
 
 def postal_code_graph(units: pd.DataFrame) -> pd.DataFrame:
-    """The postal-code neighbour graph of a plan's units, as the territory design builds it
-    (polygon neighbours, codes without a polygon attached to their host, islands bridged).
+    """Build the postal-code neighbour graph of a plan's units, as the territory design does.
+
+    Polygon neighbours, codes without a polygon attached to their host, islands bridged.
 
     Parameters
     ----------

@@ -304,8 +304,11 @@ def shortfall(
 
 
 def _assignment_rows(n: int, ui: np.ndarray, travel_load: np.ndarray | None) -> tuple[Any, Any]:
-    """Equality rows of the bound's LP: every unit shared out in full; with travel, the last
-    variable equals the travel metric's total over all variables."""
+    """Build the equality rows of the bound's LP.
+
+    Every unit is shared out in full; with travel, the last variable equals the travel metric's
+    total over all variables.
+    """
     import scipy.sparse as sp
 
     nv = len(ui)
@@ -333,15 +336,15 @@ def balance_bound(
     upper: float | None = None,
     steps: int = 4,
 ) -> dict[str, Any]:
-    """Whether any plan -- even one that splits every unit and ignores contiguity -- can reach
-    the tolerance, and if not, the least deviation any plan can reach (a proven lower bound).
+    """Prove whether any plan can reach the tolerance, else the least deviation any can.
 
-    The linear relaxation of the balance constraints (HiGHS through
-    :func:`scipy.optimize.linprog`): every unit is shared out between the territories in any
-    fractions; with ``travel`` a unit's load on ``travel_metric`` depends on its territory and
-    that metric's targets follow the plan's own total, as in the design. When the relaxation
-    is infeasible at the tolerance, no plan can reach it: a bisection between the tolerance
-    and ``upper`` then finds the band within which the relaxation first becomes feasible.
+    Any plan -- even one that splits every unit and ignores contiguity: the linear relaxation of
+    the balance constraints (HiGHS through :func:`scipy.optimize.linprog`) shares every unit out
+    between the territories in any fractions; with ``travel`` a unit's load on ``travel_metric``
+    depends on its territory and that metric's targets follow the plan's own total, as in the
+    design. When the relaxation is infeasible at the tolerance, no plan can reach it: a bisection
+    between the tolerance and ``upper`` finds the band within which the relaxation first becomes
+    feasible (a proven lower bound on the deviation).
 
     Parameters
     ----------

@@ -11,13 +11,16 @@ marked. (The engagement's territory phase draws its own front with
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
 from salesanalytics.analyses.territory.optimiser import (
+    Bases,
     SolverSettings,
     TerritoryResult,
+    UnitColumns,
     design_territories,
 )
 
@@ -46,12 +49,13 @@ def distance_disruption_front(
         Continuity weights to try (0 = distance only); the objective ``"disruption"`` is added
         as the last plan.
     current_col
-        Today's territory per unit (required: disruption is measured against it).
+        Today's territory per unit (required: disruption is measured against it); it sets
+        ``current_col`` of the ``columns`` given in ``problem``.
     settings
         Solver settings shared by every plan.
     **problem
-        Further problem arguments of ``design_territories`` (metrics, tolerance, edges, bases,
-        distance, travel, contiguity, continuity_col...); not ``objective`` or
+        Further problem arguments of ``design_territories`` (metrics, tolerance, columns,
+        edges, targets, bases, contiguity...); not ``objective`` or
         ``continuity_weight`` (the front sets them).
 
     Returns
@@ -75,7 +79,13 @@ def distance_disruption_front(
         raise ValueError(f"the front sets {clash} itself; leave them out")
     if not len(weights) or min(weights) < 0:
         raise ValueError(f"weights must be non-negative continuity weights; got {list(weights)}")
-    fixed = problem.get("bases") is not None or problem.get("distance") is not None
+    b = problem.get("bases")
+    fixed = (
+        isinstance(b, pd.DataFrame)
+        or (isinstance(b, Bases) and (b.locations is not None or b.distance is not None))
+        or problem.get("distance") is not None
+    )
+    cols = replace(problem.pop("columns", None) or UnitColumns(), current_col=current_col)
     runs: list[tuple[str, float, str]] = [
         (f"weight {w:g}", float(w), "bases" if fixed else "compactness")
         for w in sorted(set(weights))
@@ -86,7 +96,7 @@ def distance_disruption_front(
         res = design_territories(
             units,
             n_territories,
-            current_col=current_col,
+            columns=cols,
             continuity_weight=w,
             objective=objective,
             settings=settings,

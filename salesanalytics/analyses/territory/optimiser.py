@@ -40,6 +40,7 @@ Algorithm (a location-allocation heuristic, deterministic for a given ``seed``):
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -52,7 +53,15 @@ from scipy.sparse.csgraph import connected_components
 
 from salesanalytics.analyses.territory.graph import UnitGraph, build_unit_graph, planar_km
 
-__all__ = ["SolverSettings", "TerritoryResult", "design_territories", "solver_settings"]
+__all__ = [
+    "Bases",
+    "SolverSettings",
+    "Targets",
+    "TerritoryResult",
+    "UnitColumns",
+    "design_territories",
+    "solver_settings",
+]
 
 DISTANCE_POWER = 2.0
 """Costs use weight x distance**2 (moment of inertia): boundaries stay sharp under balancing."""
@@ -154,8 +163,11 @@ class _State:
             self.T[:, self.ej] = shares * self.sums()[:, self.ej].sum()
 
     def violation(self, s: np.ndarray, t: np.ndarray | int | None = None) -> np.ndarray:
-        """Squared excess of the relative deviation over the tolerance (0 inside), summed over
-        metrics; ``s`` holds sums of territories ``t`` (default: all territories, in order)."""
+        """Squared excess of the relative deviation over the tolerance, summed over metrics.
+
+        Zero inside the tolerance; ``s`` holds sums of territories ``t`` (default: all territories,
+        in order).
+        """
         if t is None:
             t = np.arange(self.k)
         T, act = self.T[t], self.active[t]
@@ -207,9 +219,11 @@ def _kmeans_pp(xy: np.ndarray, w: np.ndarray, k: int, rng: np.random.Generator) 
 
 
 def _adapt_centres(xy: np.ndarray, w: np.ndarray, cent: np.ndarray, k: int) -> np.ndarray:
-    """Centres of another plan adapted to ``k`` territories: while too many, the closest pair
-    is merged at its midpoint; while too few, the unit with the largest weighted squared
-    distance to every centre becomes one; then a few weighted Lloyd steps."""
+    """Adapt the centres of another plan to ``k`` territories.
+
+    While too many, the closest pair is merged at its midpoint; while too few, the unit with the
+    largest weighted squared distance to every centre becomes one; then a few weighted Lloyd steps.
+    """
     cent = np.asarray(cent, dtype=float).copy()
     while len(cent) > k:
         d = ((cent[:, None, :] - cent[None]) ** 2).sum(-1)
@@ -332,9 +346,11 @@ def _solve_lp(
 
 
 def _fill_by_graph(st: _State, graph: UnitGraph, core: np.ndarray) -> None:
-    """Give every non-core unit (no metric, not locked) the territory of its nearest core unit
-    along the neighbourhood graph (edge length = distance), so territories grow as connected
-    regions instead of following the straight-line Voronoi cells of their centres."""
+    """Give every non-core unit the territory of its nearest core unit along the graph.
+
+    Non-core units have no metric and are not locked; edge length = distance. Territories thus grow
+    as connected regions instead of following the straight-line Voronoi cells of their centres.
+    """
     from scipy.sparse.csgraph import dijkstra
 
     src = np.flatnonzero(core)
@@ -407,10 +423,13 @@ def _repair_contiguity(st: _State, graph: UnitGraph) -> int:
 
 
 def _regrow(st: _State, graph: UnitGraph) -> int:
-    """Contiguity repair that keeps balance: every piece of a territory cut off from its main
-    part is released, and the released units are handed out again by growing the territories
-    into them -- always the territory furthest below its target next, taking its cheapest
-    (nearest, least disruptive) neighbouring unit. Returns the number of units released."""
+    """Repair contiguity by releasing cut-off pieces and regrowing the territories into them.
+
+    Every piece of a territory cut off from its main part is released, and the released units are
+    handed out again by growing the territories into them -- always the territory furthest below its
+    target next, taking its cheapest (nearest, least disruptive) neighbouring unit; this keeps
+    balance. Returns the number of units released.
+    """
     import heapq
 
     comp = _components(st, graph)
@@ -468,8 +487,11 @@ def _regrow(st: _State, graph: UnitGraph) -> int:
 
 
 def _cut_units(st: _State, assign: np.ndarray) -> np.ndarray:
-    """Units whose departure would split their territory: the articulation points of every
-    territory's induced subgraph (iterative Hopcroft-Tarjan depth-first search, linear time)."""
+    """Find the units whose departure would split their territory.
+
+    The articulation points of every territory's induced subgraph (iterative Hopcroft-Tarjan
+    depth-first search, linear time).
+    """
     n = len(assign)
     if not st.contiguous:
         return np.zeros(n, dtype=bool)
@@ -522,7 +544,8 @@ def _connected_without(
     First checks that ``u``'s neighbours in ``t`` stay linked through their own neighbours (a
     cheap, sufficient test that settles almost every move); with ``local_only`` a move failing
     it is refused (conservative: contiguity is never broken), otherwise a BFS of the territory
-    decides."""
+    decides.
+    """
     if not st.contiguous:
         return True
     nbrs = st.nbrs
@@ -578,6 +601,190 @@ def _boundary_moves(st: _State, asg: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return uu, asg[uu], dd
 
 
+class _Balancer:
+    """Working state of :func:`_balance_search`: the plan, every territory's members and sums.
+
+    The objective is the squared excess over the tolerance plus ``mu`` times the squared
+    deviation from target (see :func:`_balance_search`).
+    """
+
+    def __init__(self, st: _State, mu: float) -> None:
+        self.st, self.mu = st, mu
+        self.assign = st.assign.tolist()
+        self.members: list[set[int]] = [set() for _ in range(st.k)]
+        for i, t in enumerate(self.assign):
+            self.members[t].add(i)
+        self.s = st.sums()
+        self.t_l, self.act_l = st.T.tolist(), st.active.tolist()
+        self.tol_l, self.a_l = st.tol.tolist(), st.a.tolist()
+
+    def score(self, rows: np.ndarray, t: np.ndarray | int) -> np.ndarray:
+        """Objective of territories ``t`` with metric sums ``rows`` (vectorised)."""
+        st = self.st
+        T, act = st.T[t], st.active[t]
+        dev = np.where(act, rows / np.where(act, T, 1.0) - 1.0, 0.0)
+        ex = np.maximum(np.abs(dev) - st.tol, 0.0)
+        return (ex**2 + self.mu * dev**2).sum(axis=-1)
+
+    def _sc1(self, x: float, t: float, tl: float) -> float:
+        dev = x / t - 1.0
+        ex = abs(dev) - tl
+        return (ex * ex if ex > 0 else 0.0) + self.mu * dev * dev
+
+    def move_gain(self, u: int, src: int, dst: int) -> float:
+        """Change of the objective when ``u`` moves (scalar fast path of ``score``)."""
+        E, ej, sc1 = self.st.E, self.st.ej, self._sc1
+        g = 0.0
+        au, s_a, s_b = self.a_l[u], self.s[src].tolist(), self.s[dst].tolist()
+        av = au
+        if E is not None:
+            au, av = list(au), list(au)
+            au[ej] += float(E[u, src])
+            av[ej] += float(E[u, dst])
+        for j, tl in enumerate(self.tol_l):
+            if self.act_l[src][j]:
+                t = self.t_l[src][j]
+                g += sc1(s_a[j] - au[j], t, tl) - sc1(s_a[j], t, tl)
+            if self.act_l[dst][j]:
+                t = self.t_l[dst][j]
+                g += sc1(s_b[j] + av[j], t, tl) - sc1(s_b[j], t, tl)
+        return g
+
+    def apply(self, u: int, src: int, dst: int) -> None:
+        """Move unit ``u`` from ``src`` to ``dst``."""
+        self.assign[u] = dst
+        self.members[src].discard(u)
+        self.members[dst].add(u)
+        self.s[src] -= self.st.loads(u, src)
+        self.s[dst] += self.st.loads(u, dst)
+
+    def gains(self, uu: np.ndarray, ss: np.ndarray, dd: np.ndarray) -> np.ndarray:
+        """Change of the objective of every boundary move ``uu``: ``ss`` -> ``dd``."""
+        s, st, score = self.s, self.st, self.score
+        au, av = st.loads(uu, ss), st.loads(uu, dd)
+        return score(s[ss] - au, ss) + score(s[dd] + av, dd) - score(s[ss], ss) - score(s[dd], dd)
+
+    def single_moves(
+        self, uu: np.ndarray, ss: np.ndarray, dd: np.ndarray, df: np.ndarray, eps: float
+    ) -> int:
+        """Apply the improving boundary moves, best first, that keep contiguity; how many."""
+        assign, members, nbrs = self.assign, self.members, self.st.nbrs
+        cand = np.flatnonzero(df < -eps)
+        applied = 0
+        touched: set[int] = set()  # territories changed in this pass: their gains are stale
+        for idx in cand[np.argsort(df[cand], kind="stable")].tolist():
+            a_, b_ = int(ss[idx]), int(dd[idx])
+            u = int(uu[idx])
+            if assign[u] != a_ or len(members[a_]) <= 1:
+                continue
+            if a_ in touched or b_ in touched:  # re-evaluate with the current sums
+                if self.move_gain(u, a_, b_) >= -eps or not any(assign[v] == b_ for v in nbrs[u]):
+                    continue
+            if not _connected_without(self.st, u, a_, assign):
+                continue
+            self.apply(u, a_, b_)
+            touched.update((a_, b_))
+            applied += 1
+        return applied
+
+    def swap(self, viol: np.ndarray, eps: float, swap_side: int) -> bool:
+        """One improving swap around the most violating territories; whether one was made."""
+        for t in np.argsort(-viol, kind="stable")[:5]:
+            t = int(t)
+            if viol[t] <= eps:
+                break
+            assign, nbrs = self.assign, self.st.nbrs
+            nb_terr = sorted({assign[v] for u in self.members[t] for v in nbrs[u]} - {t})
+            for b in nb_terr:
+                if self._swap_pair(t, b, eps, swap_side):
+                    return True
+        return False
+
+    def _pair_sides(self, t: int, b: int, swap_side: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """Find the free units of ``t`` touching ``b`` and of ``b`` touching ``t``.
+
+        At most the ``swap_side`` most helpful on each side; ``None`` when a side has none.
+        """
+        st, s, score = self.st, self.s, self.score
+        assign, members, nbrs, locked = self.assign, self.members, st.nbrs, st.locked
+        out_u = [u for u in members[t] if not locked[u] and any(assign[v] == b for v in nbrs[u])]
+        in_v = [v for v in members[b] if not locked[v] and any(assign[x] == t for x in nbrs[v])]
+        if not out_u or not in_v:
+            return None
+        ou, iv = np.array(out_u), np.array(in_v)
+        # long boundaries: only the units whose one-way move helps most on each side
+        # (keeps the swap matrix small; a deterministic choice, ties by unit order)
+        if len(ou) > swap_side:
+            one = score(s[t] - st.loads(ou, t), t) + score(s[b] + st.loads(ou, b), b)
+            ou = ou[np.argsort(one, kind="stable")[:swap_side]]
+        if len(iv) > swap_side:
+            one = score(s[b] - st.loads(iv, b), b) + score(s[t] + st.loads(iv, t), t)
+            iv = iv[np.argsort(one, kind="stable")[:swap_side]]
+        return ou, iv
+
+    def _swap_pair(self, t: int, b: int, eps: float, swap_side: int) -> bool:
+        """The best swap between ``t`` and ``b`` that keeps both connected; whether one was made."""
+        sides = self._pair_sides(t, b, swap_side)
+        if sides is None:
+            return False
+        ou, iv = sides
+        st, s, score = self.st, self.s, self.score
+        assign, members, nbrs = self.assign, self.members, st.nbrs
+        # change of t's and b's sums when u (of t) and v (of b) swap
+        d_t = st.loads(iv, t)[None, :, :] - st.loads(ou, t)[:, None, :]
+        d_b = st.loads(ou, b)[:, None, :] - st.loads(iv, b)[None, :, :]
+        gain = (
+            score(s[t][None, None, :] + d_t, t)
+            + score(s[b][None, None, :] + d_b, b)
+            - score(s[t], t)
+            - score(s[b], b)
+        )
+        for f in np.argsort(gain, axis=None, kind="stable")[:30]:
+            i, j = np.unravel_index(f, gain.shape)
+            if gain[i, j] >= -eps:
+                break
+            u, v = int(ou[i]), int(iv[j])
+            # t - u and b - v stay connected, and v (u) still touches t - u (b - v)
+            if (
+                len(members[t]) > 1
+                and len(members[b]) > 1
+                and any(assign[x] == t and x != u for x in nbrs[v])
+                and any(assign[x] == b and x != v for x in nbrs[u])
+                and _connected_without(st, u, t, assign)
+                and _connected_without(st, v, b, assign)
+            ):
+                self.apply(u, t, b)
+                self.apply(v, b, t)
+                return True
+        return False
+
+    def kick(
+        self,
+        moves: tuple[np.ndarray, np.ndarray, np.ndarray],
+        df: np.ndarray,
+        viol: np.ndarray,
+        tabu: dict[int, int],
+        step: int,
+        eps: float,
+    ) -> int:
+        """Make the least damaging move out of / into a violating territory.
+
+        Only units that are not tabu move. Returns the unit moved, or -1 when none could.
+        """
+        uu, ss, dd = moves
+        bad = viol[ss] + viol[dd] > eps
+        order = np.flatnonzero(bad)[np.argsort(df[bad], kind="stable")]
+        for idx in order:
+            u, a_, b_ = int(uu[idx]), int(ss[idx]), int(dd[idx])
+            if tabu.get(u, -1) >= step or len(self.members[a_]) <= 1:
+                continue
+            if not _connected_without(self.st, u, a_, self.assign):
+                continue
+            self.apply(u, a_, b_)
+            return u
+        return -1
+
+
 def _balance_search(
     st: _State,
     deadline: float,
@@ -595,163 +802,37 @@ def _balance_search(
     deviation from target: the small second term lets territories inside their tolerance make
     room for a violating neighbour, so violations can be pushed along chains of territories.
     """
-    assign = st.assign.tolist()
-    members: list[set[int]] = [set() for _ in range(st.k)]
-    for i, t in enumerate(assign):
-        members[t].add(i)
-    s = st.sums()
-    locked = st.locked
-    nbrs = st.nbrs
+    bal = _Balancer(st, mu)
     n_moves = n_swaps = n_kicks = 0
     eps = 1e-12
     tabu: dict[int, int] = {}
-    best_viol, best_assign, since_best = np.inf, list(assign), 0
-
-    def score(rows: np.ndarray, t: np.ndarray | int) -> np.ndarray:
-        T, act = st.T[t], st.active[t]
-        dev = np.where(act, rows / np.where(act, T, 1.0) - 1.0, 0.0)
-        ex = np.maximum(np.abs(dev) - st.tol, 0.0)
-        return (ex**2 + mu * dev**2).sum(axis=-1)
-
-    t_l, act_l, tol_l, a_l = st.T.tolist(), st.active.tolist(), st.tol.tolist(), st.a.tolist()
-    E, ej = st.E, st.ej
-
-    def sc1(x: float, t: float, tl: float) -> float:
-        dev = x / t - 1.0
-        ex = abs(dev) - tl
-        return (ex * ex if ex > 0 else 0.0) + mu * dev * dev
-
-    def move_gain(u: int, src: int, dst: int) -> float:
-        """Change of the objective when ``u`` moves (scalar fast path of ``score``)."""
-        g = 0.0
-        au, s_a, s_b = a_l[u], s[src].tolist(), s[dst].tolist()
-        av = au
-        if E is not None:
-            au, av = list(au), list(au)
-            au[ej] += float(E[u, src])
-            av[ej] += float(E[u, dst])
-        for j, tl in enumerate(tol_l):
-            if act_l[src][j]:
-                t = t_l[src][j]
-                g += sc1(s_a[j] - au[j], t, tl) - sc1(s_a[j], t, tl)
-            if act_l[dst][j]:
-                t = t_l[dst][j]
-                g += sc1(s_b[j] + av[j], t, tl) - sc1(s_b[j], t, tl)
-        return g
-
-    def apply(u: int, src: int, dst: int) -> None:
-        assign[u] = dst
-        members[src].discard(u)
-        members[dst].add(u)
-        s[src] -= st.loads(u, src)
-        s[dst] += st.loads(u, dst)
-
+    best_viol, best_assign, since_best = np.inf, list(bal.assign), 0
     for step in range(max_passes):
-        viol = st.violation(s)
+        viol = st.violation(bal.s)
         if viol.sum() < best_viol - eps:
-            best_viol, best_assign, since_best = float(viol.sum()), list(assign), 0
+            best_viol, best_assign, since_best = float(viol.sum()), list(bal.assign), 0
         if viol.sum() <= eps or time.process_time() > deadline or since_best > max_kicks:
             break
-        asg_now = np.asarray(assign)
-        uu, ss, dd = _boundary_moves(st, asg_now)
-        au, av = st.loads(uu, ss), st.loads(uu, dd)
-        df = score(s[ss] - au, ss) + score(s[dd] + av, dd) - score(s[ss], ss) - score(s[dd], dd)
-        cand = np.flatnonzero(df < -eps)
-        applied = 0
-        touched: set[int] = set()  # territories changed in this pass: their gains are stale
-        for idx in cand[np.argsort(df[cand], kind="stable")].tolist():
-            a_, b_ = int(ss[idx]), int(dd[idx])
-            u = int(uu[idx])
-            if assign[u] != a_ or len(members[a_]) <= 1:
-                continue
-            if a_ in touched or b_ in touched:  # re-evaluate with the current sums
-                if move_gain(u, a_, b_) >= -eps or not any(assign[v] == b_ for v in nbrs[u]):
-                    continue
-            if not _connected_without(st, u, a_, assign):
-                continue
-            apply(u, a_, b_)
-            touched.update((a_, b_))
-            applied += 1
+        uu, ss, dd = _boundary_moves(st, np.asarray(bal.assign))
+        df = bal.gains(uu, ss, dd)
+        applied = bal.single_moves(uu, ss, dd, df, eps)
         n_moves += applied
         if applied:
             continue
         # single moves are stuck: try swaps around the most violating territories
-        for t in np.argsort(-viol, kind="stable")[:5]:
-            t = int(t)
-            if viol[t] <= eps:
-                break
-            nb_terr = sorted({assign[v] for u in members[t] for v in nbrs[u]} - {t})
-            for b in nb_terr:
-                out_u = [
-                    u for u in members[t] if not locked[u] and any(assign[v] == b for v in nbrs[u])
-                ]
-                in_v = [
-                    v for v in members[b] if not locked[v] and any(assign[x] == t for x in nbrs[v])
-                ]
-                if not out_u or not in_v:
-                    continue
-                ou, iv = np.array(out_u), np.array(in_v)
-                # long boundaries: only the units whose one-way move helps most on each side
-                # (keeps the swap matrix small; a deterministic choice, ties by unit order)
-                if len(ou) > swap_side:
-                    one = score(s[t] - st.loads(ou, t), t) + score(s[b] + st.loads(ou, b), b)
-                    ou = ou[np.argsort(one, kind="stable")[:swap_side]]
-                if len(iv) > swap_side:
-                    one = score(s[b] - st.loads(iv, b), b) + score(s[t] + st.loads(iv, t), t)
-                    iv = iv[np.argsort(one, kind="stable")[:swap_side]]
-                # change of t's and b's sums when u (of t) and v (of b) swap
-                d_t = st.loads(iv, t)[None, :, :] - st.loads(ou, t)[:, None, :]
-                d_b = st.loads(ou, b)[:, None, :] - st.loads(iv, b)[None, :, :]
-                gain = (
-                    score(s[t][None, None, :] + d_t, t)
-                    + score(s[b][None, None, :] + d_b, b)
-                    - score(s[t], t)
-                    - score(s[b], b)
-                )
-                for f in np.argsort(gain, axis=None, kind="stable")[:30]:
-                    i, j = np.unravel_index(f, gain.shape)
-                    if gain[i, j] >= -eps:
-                        break
-                    u, v = int(ou[i]), int(iv[j])
-                    # t - u and b - v stay connected, and v (u) still touches t - u (b - v)
-                    if (
-                        len(members[t]) > 1
-                        and len(members[b]) > 1
-                        and any(assign[x] == t and x != u for x in nbrs[v])
-                        and any(assign[x] == b and x != v for x in nbrs[u])
-                        and _connected_without(st, u, t, assign)
-                        and _connected_without(st, v, b, assign)
-                    ):
-                        apply(u, t, b)
-                        apply(v, b, t)
-                        n_swaps += 1
-                        applied = 1
-                        break
-                if applied:
-                    break
-            if applied:
-                break
-        if applied:
+        if bal.swap(viol, eps, swap_side):
+            n_swaps += 1
             continue
         # stuck in a local optimum: kick -- the least damaging move out of / into a violating
         # territory whose unit has not moved recently (tabu), then continue improving
         since_best += 1
-        bad = viol[ss] + viol[dd] > eps
-        order = np.flatnonzero(bad)[np.argsort(df[bad], kind="stable")]
-        for idx in order:
-            u, a_, b_ = int(uu[idx]), int(ss[idx]), int(dd[idx])
-            if tabu.get(u, -1) >= step or len(members[a_]) <= 1:
-                continue
-            if not _connected_without(st, u, a_, assign):
-                continue
-            apply(u, a_, b_)
-            tabu[u] = step + tabu_tenure
-            n_kicks += 1
-            applied = 1
+        kicked = bal.kick((uu, ss, dd), df, viol, tabu, step, eps)
+        if kicked < 0:
             break
-        if not applied:
-            break
-    if st.violation(s).sum() > best_viol + eps:
+        tabu[kicked] = step + tabu_tenure
+        n_kicks += 1
+    assign = bal.assign
+    if st.violation(bal.s).sum() > best_viol + eps:
         assign = best_assign
     st.assign[:] = assign
     return {"balance_moves": n_moves, "balance_swaps": n_swaps, "balance_kicks": n_kicks}
@@ -776,12 +857,46 @@ def _exchange_lp(st: _State, tighten: float = 0.5) -> dict[str, Any]:
     if len(uu) == 0:
         return {"planned": 0, "applied": 0}
     units = np.unique(uu)
-    k = st.k
     # variables: (unit, own territory) for every boundary unit, then (unit, neighbour territory)
     vu = np.r_[units, uu]
     vt = np.r_[asg[units], dd]
+    pos = np.asarray(np.searchsorted(units, vu))  # row of the unit in the assignment rows
+    res = _exchange_solve(st, units, vu, vt, pos, tighten)
+    if res is None:
+        return {"planned": 0, "applied": 0}
+    nv, nb = len(vu), (len(res.x) - len(vu)) // 4
+    x = res.x[:nv]
+    order = np.lexsort((vt, -x, pos))
+    first = np.r_[True, pos[order][1:] != pos[order][:-1]]
+    sel = order[first]
+    want = np.full(len(asg), -1)
+    want[vu[sel]] = vt[sel]
+    _round_split_units(st, x, vu, vt, want)
+    movers = np.flatnonzero((want >= 0) & (want != asg))
+    applied = _apply_planned_moves(st, want, movers)
+    return {
+        "planned": len(movers),
+        "applied": applied,
+        "slack": float(res.x[nv : nv + 2 * nb].sum()),
+        "excess": float(res.x[nv + 2 * nb :].sum()),
+    }
+
+
+def _exchange_solve(
+    st: _State,
+    units: np.ndarray,
+    vu: np.ndarray,
+    vt: np.ndarray,
+    pos: np.ndarray,
+    tighten: float,
+) -> Any:
+    """Solve the exchange LP of :func:`_exchange_lp` (``None`` without balance rows).
+
+    Variables: one per (unit ``vu``, territory ``vt``), then four elastic slacks per active
+    (territory, metric) row; ``pos`` is each variable's unit row in ``units``.
+    """
+    asg, k = st.assign, st.k
     nv = len(vu)
-    pos = np.searchsorted(units, vu)  # row of the unit in the assignment constraints
     cost = st.unit_cost(vu, vt)
     inside = np.ones(len(asg), dtype=bool)
     inside[units] = False
@@ -791,7 +906,7 @@ def _exchange_lp(st: _State, tighten: float = 0.5) -> dict[str, Any]:
     act = np.argwhere(st.active)  # (territory, metric) rows
     nb = len(act)
     if nb == 0:
-        return {"planned": 0, "applied": 0}
+        return None
     row_of = np.full((k, st.a.shape[1]), -1)
     row_of[act[:, 0], act[:, 1]] = np.arange(nb)
     br, bc, bv = [], [], []
@@ -832,33 +947,45 @@ def _exchange_lp(st: _State, tighten: float = 0.5) -> dict[str, Any]:
         method="highs-ds",
     )
     if res.x is None:  # pragma: no cover - elastic LP is always feasible
-        return {"planned": 0, "applied": 0}
-    x = res.x[:nv]
-    order = np.lexsort((vt, -x, pos))
-    first = np.r_[True, pos[order][1:] != pos[order][:-1]]
-    sel = order[first]
-    want = np.full(len(asg), -1)
-    want[vu[sel]] = vt[sel]
-    # split units (a vertex solution has at most one per binding balance row): each goes, the
-    # largest first, where it leaves the least excess over the tolerance given the others
+        return None
+    return res
+
+
+def _round_split_units(
+    st: _State, x: np.ndarray, vu: np.ndarray, vt: np.ndarray, want: np.ndarray
+) -> None:
+    """Send every unit the LP split to the side that leaves the least excess (``want``).
+
+    A vertex solution has at most one split unit per binding balance row; each goes, the
+    largest first, where it leaves the least excess over the tolerance given the others.
+    """
+    asg, k = st.assign, st.k
     split = np.unique(vu[(x > 1e-6) & (x < 1 - 1e-6)])
-    if len(split):
-        want_all = np.where(want >= 0, want, asg)
-        fixed = np.ones(len(asg), dtype=bool)
-        fixed[split] = False
-        sums = np.zeros((k, st.a.shape[1]))
-        fx = np.flatnonzero(fixed)
-        np.add.at(sums, want_all[fx], st.loads(fx, want_all[fx]))
-        frac = (x > 1e-6) & (x < 1 - 1e-6)
-        for u in split[np.argsort(-st.w[split], kind="stable")].tolist():
-            opts = np.unique(vt[(vu == u) & frac])
-            before = st.violation(sums[opts], opts)
-            after = st.violation(sums[opts] + st.loads(u, opts), opts)
-            t = int(opts[np.argmin(after - before)])
-            want[u] = t
-            sums[t] += st.loads(u, t)
-    movers = np.flatnonzero((want >= 0) & (want != asg))
-    # apply: repeatedly, the planned moves that keep contiguity (largest load first)
+    if not len(split):
+        return
+    want_all = np.where(want >= 0, want, asg)
+    fixed = np.ones(len(asg), dtype=bool)
+    fixed[split] = False
+    sums = np.zeros((k, st.a.shape[1]))
+    fx = np.flatnonzero(fixed)
+    np.add.at(sums, want_all[fx], st.loads(fx, want_all[fx]))
+    frac = (x > 1e-6) & (x < 1 - 1e-6)
+    for u in split[np.argsort(-st.w[split], kind="stable")].tolist():
+        opts = np.unique(vt[(vu == u) & frac])
+        before = st.violation(sums[opts], opts)
+        after = st.violation(sums[opts] + st.loads(u, opts), opts)
+        t = int(opts[np.argmin(after - before)])
+        want[u] = t
+        sums[t] += st.loads(u, t)
+
+
+def _apply_planned_moves(st: _State, want: np.ndarray, movers: np.ndarray) -> int:
+    """Apply, repeatedly, the planned moves that keep contiguity (largest load first).
+
+    A move waits while its unit does not touch the receiving territory or its departure
+    would cut its territory; returns how many moves were applied.
+    """
+    asg, k = st.assign, st.k
     assign = asg.tolist()
     size = np.bincount(asg, minlength=k).tolist()
     nbrs = st.nbrs
@@ -882,12 +1009,7 @@ def _exchange_lp(st: _State, tighten: float = 0.5) -> dict[str, Any]:
             break
         todo = rest
     st.assign[:] = assign
-    return {
-        "planned": len(movers),
-        "applied": applied,
-        "slack": float(res.x[nv : nv + 2 * nb].sum()),
-        "excess": float(res.x[nv + 2 * nb :].sum()),
-    }
+    return applied
 
 
 def _compact_search(st: _State, passes: int, deadline: float) -> int:
@@ -1029,6 +1151,78 @@ def _territory_connected(st: _State, members: np.ndarray) -> bool:
     return len(seen) == len(inside)
 
 
+def _neighbour_pairs(st: _State) -> list[tuple[int, int]]:
+    """Pairs of territories that touch (every pair when contiguity is off), sorted."""
+    asg = st.assign
+    if not st.contiguous:
+        return [(a_, b_) for a_ in range(st.k) for b_ in range(a_ + 1, st.k)]
+    ip, ix = st.indptr, st.indices
+    src = np.repeat(np.arange(len(asg)), np.diff(ip))
+    a_t, b_t = asg[src], asg[ix]
+    keep = a_t < b_t
+    return sorted(set(zip(a_t[keep].tolist(), b_t[keep].tolist(), strict=True)))
+
+
+def _pair_rows(
+    st: _State, U: np.ndarray, a_: int, b_: int
+) -> tuple[list[np.ndarray], list[float], list[float]]:
+    """Balance rows of the pair MILP: ``lo <= row @ y <= hi`` (``y = 1``: the unit goes to b)."""
+    La, Lb = st.loads(U, a_), st.loads(U, b_)
+    rows, lo, hi = [], [], []
+    for j in range(st.a.shape[1]):
+        for t, L, sign in ((a_, La, -1.0), (b_, Lb, 1.0)):
+            if not st.active[t, j]:
+                continue
+            T = st.T[t, j]
+            lo_t, hi_t = T * (1 - st.tol[j]), T * (1 + st.tol[j])
+            if sign < 0:  # territory a holds the units with y = 0: sum L - sum L y
+                rows.append(-L[:, j])
+                lo.append(lo_t - L[:, j].sum())
+                hi.append(hi_t - L[:, j].sum())
+            else:
+                rows.append(L[:, j])
+                lo.append(lo_t)
+                hi.append(hi_t)
+    return rows, lo, hi
+
+
+def _resplit_pair(st: _State, a_: int, b_: int, max_units: int) -> bool:
+    """Re-divide the units of territories ``a_`` and ``b_`` optimally; whether it improved."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    U = np.flatnonzero((st.assign == a_) | (st.assign == b_))
+    if len(U) > max_units or len(U) < 2:
+        return False
+    ca = st.unit_cost(U, np.full(len(U), a_))
+    cb = st.unit_cost(U, np.full(len(U), b_))
+    rows, lo, hi = _pair_rows(st, U, a_, b_)
+    now = (st.assign[U] == b_).astype(float)
+    lb = np.zeros(len(U))
+    ub = np.ones(len(U))
+    lk = st.locked[U]
+    lb[lk], ub[lk] = now[lk], now[lk]
+    res = milp(
+        cb - ca,
+        constraints=LinearConstraint(np.array(rows), lo, hi) if rows else (),
+        integrality=np.ones(len(U)),
+        bounds=Bounds(lb, ub),
+        options={"time_limit": 30.0, "node_limit": 2000, "disp": False},
+    )
+    if res.x is None:
+        return False
+    y = np.round(res.x)
+    if (cb - ca) @ y >= (cb - ca) @ now - 1e-9:
+        return False
+    if st.contiguous and not (
+        _territory_connected(st, U[y == 0]) and _territory_connected(st, U[y == 1])
+    ):
+        return False
+    if (y == 0).all() or (y == 1).all():
+        return False
+    st.assign[U] = np.where(y == 1, b_, a_)
+    return True
+
+
 def _pair_milp(st: _State, passes: int, deadline: float, max_units: int = 80) -> int:
     """Re-split pairs of neighbouring territories optimally (a small MILP on HiGHS each).
 
@@ -1038,71 +1232,15 @@ def _pair_milp(st: _State, passes: int, deadline: float, max_units: int = 80) ->
     pair improves: on small instances this closes most of the gap to the exact optimum.
     Returns the number of improved pairs.
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
     improved = 0
     for _ in range(passes):
         if time.process_time() > deadline:
             break
-        asg = st.assign
-        if st.contiguous:
-            ip, ix = st.indptr, st.indices
-            src = np.repeat(np.arange(len(asg)), np.diff(ip))
-            a_t, b_t = asg[src], asg[ix]
-            keep = a_t < b_t
-            pairs = sorted(set(zip(a_t[keep].tolist(), b_t[keep].tolist(), strict=True)))
-        else:
-            pairs = [(a_, b_) for a_ in range(st.k) for b_ in range(a_ + 1, st.k)]
         changed = 0
-        for a_, b_ in pairs:
+        for a_, b_ in _neighbour_pairs(st):
             if time.process_time() > deadline:
                 break
-            U = np.flatnonzero((st.assign == a_) | (st.assign == b_))
-            if len(U) > max_units or len(U) < 2:
-                continue
-            ca = st.unit_cost(U, np.full(len(U), a_))
-            cb = st.unit_cost(U, np.full(len(U), b_))
-            La, Lb = st.loads(U, a_), st.loads(U, b_)
-            rows, lo, hi = [], [], []
-            for j in range(st.a.shape[1]):
-                for t, L, sign in ((a_, La, -1.0), (b_, Lb, 1.0)):
-                    if not st.active[t, j]:
-                        continue
-                    T = st.T[t, j]
-                    lo_t, hi_t = T * (1 - st.tol[j]), T * (1 + st.tol[j])
-                    if sign < 0:  # territory a holds the units with y = 0: sum L - sum L y
-                        rows.append(-L[:, j])
-                        lo.append(lo_t - L[:, j].sum())
-                        hi.append(hi_t - L[:, j].sum())
-                    else:
-                        rows.append(L[:, j])
-                        lo.append(lo_t)
-                        hi.append(hi_t)
-            now = (st.assign[U] == b_).astype(float)
-            lb = np.zeros(len(U))
-            ub = np.ones(len(U))
-            lk = st.locked[U]
-            lb[lk], ub[lk] = now[lk], now[lk]
-            res = milp(
-                cb - ca,
-                constraints=LinearConstraint(np.array(rows), lo, hi) if rows else (),
-                integrality=np.ones(len(U)),
-                bounds=Bounds(lb, ub),
-                options={"time_limit": 30.0, "node_limit": 2000, "disp": False},
-            )
-            if res.x is None:
-                continue
-            y = np.round(res.x)
-            if (cb - ca) @ y >= (cb - ca) @ now - 1e-9:
-                continue
-            if st.contiguous and not (
-                _territory_connected(st, U[y == 0]) and _territory_connected(st, U[y == 1])
-            ):
-                continue
-            if (y == 0).all() or (y == 1).all():
-                continue
-            st.assign[U] = np.where(y == 1, b_, a_)
-            changed += 1
+            changed += int(_resplit_pair(st, a_, b_, max_units))
         improved += changed
         if not changed:
             break
@@ -1110,8 +1248,10 @@ def _pair_milp(st: _State, passes: int, deadline: float, max_units: int = 80) ->
 
 
 def _territory_groups(st: _State, size: int) -> list[tuple[int, ...]]:
-    """Groups of ``size`` territories that can exchange units: connected on the territory
-    adjacency (with contiguity), or any ``size`` territories (without)."""
+    """List the groups of ``size`` territories that can exchange units.
+
+    Connected on the territory adjacency (with contiguity), or any ``size`` territories (without).
+    """
     from itertools import combinations
 
     if not st.contiguous:
@@ -1131,12 +1271,14 @@ def _territory_groups(st: _State, size: int) -> list[tuple[int, ...]]:
 
 
 def _group_milp(st: _State, size: int, deadline: float, max_units: int = 90) -> int:
-    """Re-divide the units of groups of ``size`` neighbouring territories optimally (a small
-    MILP on HiGHS each: least cost, every territory of the group within tolerance); kept when
-    cheaper and, with contiguity, every territory of the group stays connected. One pass over
-    all groups; returns the number of improved groups. (Pairs alone leave plans in which only
-    a chain of three territories can lower the cost: a unit moves from A to B while B hands
-    one on to C.)"""
+    """Re-divide the units of groups of ``size`` neighbouring territories optimally.
+
+    A small MILP on HiGHS each (least cost, every territory of the group within tolerance); kept
+    when cheaper and, with contiguity, every territory of the group stays connected. One pass over
+    all groups; returns the number of improved groups. (Pairs alone leave plans in which only a
+    chain of three territories can lower the cost: a unit moves from A to B while B hands one on to
+    C.)
+    """
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     improved = 0
@@ -1208,7 +1350,7 @@ def _check_units(
     if missing:
         problems.append(
             f"units table lacks column(s) {missing}; it has {list(units.columns)}. "
-            "Pass the column names via id_col / coord_cols / metrics."
+            "Pass the column names via columns=UnitColumns(id_col=..., coord_cols=...) and metrics."
         )
         return problems
     if units[id_col].isna().any() or units[id_col].duplicated().any():
@@ -1285,13 +1427,17 @@ def _base_coordinates(
 
 @dataclass(frozen=True)
 class SolverSettings:
-    """How the optimiser searches -- not what it solves (that is the problem: units, metrics,
-    tolerances, edges, locks, today's plan, targets, bases, objective).
+    """How the optimiser searches -- not what it solves.
 
-    One frozen value with today's defaults, shared by :func:`design_territories` and
-    :func:`~salesanalytics.analyses.territory.plan.run_scenario` (which uses
-    :data:`~salesanalytics.analyses.territory.plan.SCENARIO_SETTINGS`). Change a field with
-    :func:`dataclasses.replace` or :func:`solver_settings`.
+    What it solves is the problem: units, metrics, tolerances, edges, locks, today's plan, targets,
+    bases, objective.
+
+    One frozen value with today's defaults, shared by :func:`design_territories`,
+    :func:`~salesanalytics.analyses.territory.plan.run_scenario` (a
+    :class:`~salesanalytics.analyses.territory.plan.ScenarioSettings`, default
+    :data:`~salesanalytics.analyses.territory.plan.SCENARIO_SETTINGS`) and
+    :func:`~salesanalytics.analyses.territory.exact.exact_territories` (``time_limit`` only).
+    Change a field with :func:`dataclasses.replace` or :func:`solver_settings`.
 
     Attributes
     ----------
@@ -1353,11 +1499,14 @@ def solver_settings(settings: SolverSettings | None = None, **changes: Any) -> S
     TypeError
         For a name that is not a solver setting (listing the settings there are).
     """
-    names = {f.name for f in fields(SolverSettings)}
+    base = settings or SolverSettings()
+    names = {f.name for f in fields(base)}
     unknown = sorted(set(changes) - names)
     if unknown:
-        raise TypeError(f"unknown solver setting(s) {unknown}; SolverSettings has {sorted(names)}")
-    return replace(settings or SolverSettings(), **changes)
+        raise TypeError(
+            f"unknown solver setting(s) {unknown}; {type(base).__name__} has {sorted(names)}"
+        )
+    return replace(base, **changes)
 
 
 @dataclass
@@ -1380,102 +1529,85 @@ class _Problem:
     w: np.ndarray  # compactness weight before any objective scaling
 
 
-def design_territories(
-    units: pd.DataFrame,
-    n_territories: int | None = None,
-    *,
-    metrics: Sequence[str] = ("potential", "workload"),
-    tolerance: float | Mapping[str, float] = 0.05,
-    id_col: str = "unit_id",
-    coord_cols: tuple[str, str] | None = ("latitude", "longitude"),
-    planar: bool = False,
-    current_col: str | None = None,
-    locked_col: str | None = None,
-    edges: pd.DataFrame | None = None,
-    territory_ids: Sequence[str] | None = None,
-    target_shares: Mapping[str, float] | None = None,
-    metric_shares: Mapping[str, Mapping[str, float]] | None = None,
-    compactness_col: str | None = None,
-    continuity_col: str | None = None,
-    continuity_weight: float = 0.0,
-    start_col: str | None = None,
-    initial_centres: pd.DataFrame | None = None,
-    bases: pd.DataFrame | None = None,
-    distance: np.ndarray | pd.DataFrame | None = None,
-    travel: np.ndarray | pd.DataFrame | None = None,
-    travel_metric: str | None = None,
-    contiguity: bool = True,
-    objective: str = "compactness",
-    settings: SolverSettings | None = None,
-    **solver: Any,
-) -> TerritoryResult:
-    """Partition units into balanced, contiguous, compact territories.
+@dataclass(frozen=True)
+class UnitColumns:
+    """Where the units table holds what (the column names of a territory problem).
 
-    Works on any geography: the units are a plain table, the neighbourhood an optional edge list.
-    The keyword arguments state the PROBLEM; how hard the search works is ``settings`` (a
-    :class:`SolverSettings`), whose fields may also be given one by one as keywords
-    (``max_passes=100``, ``seed=3``; they change ``settings``).
-
-    Parameters
+    Attributes
     ----------
-    units
-        One row per unit (postal code, municipality, customer...). Required columns: ``id_col``
-        (unique id), the two ``coord_cols`` (``latitude``, ``longitude`` in degrees, or planar
-        ``x``, ``y`` in km with ``planar=True``) and one non-negative numeric column per entry of
-        ``metrics``. Optional: ``current_col`` (today's territory id, missing = none),
-        ``locked_col`` (bool: the unit stays in its current territory, and counts towards its
-        balance), ``compactness_col`` (weight of a unit's squared distance to its centre; default
-        the combined metric, i.e. each metric as a share of its total, summed),
-        ``continuity_col`` (value lost when the unit changes territory, e.g. customer revenue;
-        default the first metric).
-    coord_cols, planar
-        The coordinate columns (degrees, or km with ``planar=True``). ``coord_cols=None``: the
-        units have no coordinates; the cost is then the ``distance`` matrix (required), the
-        neighbourhood the ``edges`` (required unless ``contiguity=False``).
-    n_territories
-        Number of territories. Default: the number of ``territory_ids``, else of distinct
-        current territories.
-    metrics
-        Columns to balance, each within its own tolerance of its target.
-    tolerance
-        Allowed relative deviation from target, one value for all metrics or one per metric
-        (``{"potential": 0.03, "workload": 0.05}``).
-    edges
-        Optional neighbour pairs (first two columns = unit ids); units without any edge are
-        attached by a pruned Delaunay graph (see :func:`~salesanalytics.analyses.territory.graph.build_unit_graph`).
+    id_col
+        Unique unit id.
+    coord_cols
+        The two coordinate columns: ``latitude``, ``longitude`` in degrees, or planar ``x``,
+        ``y`` in km with ``planar=True``. ``None``: the units have no coordinates; the cost is
+        then the ``distance`` matrix of :class:`Bases` (required), the neighbourhood the
+        ``edges`` (required unless ``contiguity=False``).
+    planar
+        The coordinates are planar km, not degrees.
+    current_col
+        Today's territory id per unit (missing = none).
+    locked_col
+        Bool: the unit stays in its current territory (and counts towards its balance).
+    start_col
+        A complete plan (territory id per unit) to start from instead, e.g. the main scenario
+        when computing a variant of it; with ``max_iter=0`` only the local search runs (a cheap
+        variant with another tolerance or continuity weight).
+    compactness_col
+        Weight of a unit's squared distance to its centre; default the combined metric (each
+        metric as a share of its total, summed).
+    continuity_col
+        Value lost when the unit changes territory (e.g. customer revenue); default the first
+        metric.
+    """
+
+    id_col: str = "unit_id"
+    coord_cols: tuple[str, str] | None = ("latitude", "longitude")
+    planar: bool = False
+    current_col: str | None = None
+    locked_col: str | None = None
+    start_col: str | None = None
+    compactness_col: str | None = None
+    continuity_col: str | None = None
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The territories' names and relative sizes (targets = metric totals x normalised shares).
+
+    Attributes
+    ----------
     territory_ids
         Names of the territories. Default: today's territory ids when their number matches
         ``n_territories``, else ``T01``, ``T02``, ...
     target_shares
-        Territory id -> relative size (e.g. the FTE of its rep); targets are the metric totals
-        times the normalised shares. Default equal shares.
+        Territory id -> relative size (e.g. the FTE of its rep). Default equal shares.
     metric_shares
         Optional per-metric territory shares overriding ``target_shares`` for that metric,
         e.g. ``{"workload": {territory: capacity hours of its rep}}``: workload then follows
         each rep's capacity (utilisation equal) while potential follows the FTE.
-    continuity_weight
-        How strongly units are kept in their current territory: 1 means keeping a unit is worth
-        as much as having its whole weight one typical territory radius closer. 0 ignores history
-        (but today's territories are still the warm start).
-    start_col
-        Optional column with a complete plan (territory id per unit) to start from instead,
-        e.g. the main scenario when computing a variant of it; with ``max_iter=0`` only the
-        local search runs (a cheap variant with another tolerance or continuity weight).
-    initial_centres
-        Optional centres to start from instead of k-means++ (columns ``coord_cols``, any number
-        of rows), e.g. the territory centres of another scenario: adapted to ``n_territories``
-        by merging the closest pairs or adding the units furthest from every centre, then a
-        few weighted Lloyd steps.
-    bases
-        Optional fixed base of every territory (a rep's home or office): one row per territory
-        with ``territory_id`` and the ``coord_cols``. Territories are then built around their
-        bases (the cost is the distance of a unit to its territory's base, not to a moving
-        centre) -- the objective ``"bases"``.
+    """
+
+    territory_ids: Sequence[str] | None = None
+    target_shares: Mapping[str, float] | None = None
+    metric_shares: Mapping[str, Mapping[str, float]] | None = None
+
+
+@dataclass(frozen=True)
+class Bases:
+    """Fixed bases of the territories (a rep's home or office) and the costs measured from them.
+
+    Territories are then built around their bases (the cost is the distance of a unit to its
+    territory's base, not to a moving centre) -- the objective ``"bases"``.
+
+    Attributes
+    ----------
+    locations
+        One row per territory with ``territory_id`` and the units' coordinate columns.
     distance
         Optional ``(units x territories)`` distance or travel-time matrix from every unit to
-        every territory's base (rows in unit order, columns in ``territory_ids`` order, or a
-        frame indexed by unit id with territory-id columns); replaces straight-line distance
-        and fixes the centres at the bases.
+        every territory's base (rows in unit order, columns in territory order, or a frame
+        indexed by unit id with territory-id columns); replaces straight-line distance and
+        fixes the centres at the bases.
     travel
         Optional ``(units x territories)`` load that a unit adds to ``travel_metric`` when it
         belongs to a territory: e.g. the hours a territory's rep drives from their base to the
@@ -1483,18 +1615,137 @@ def design_territories(
         targets taken from the plan's total (travel depends on the plan).
     travel_metric
         The metric that ``travel`` adds to (default: the last metric).
+    """
+
+    locations: pd.DataFrame | None = None
+    distance: np.ndarray | pd.DataFrame | None = None
+    travel: np.ndarray | pd.DataFrame | None = None
+    travel_metric: str | None = None
+
+
+_LEGACY_GROUPS: dict[str, type] = {
+    **{f.name: UnitColumns for f in fields(UnitColumns)},
+    **{f.name: Targets for f in fields(Targets)},
+    **{f.name: Bases for f in fields(Bases) if f.name != "locations"},
+}
+
+
+def _problem_groups(
+    columns: UnitColumns | None,
+    targets: Targets | None,
+    bases: Bases | pd.DataFrame | None,
+    settings: SolverSettings | None,
+    legacy: Mapping[str, Any],
+) -> tuple[UnitColumns, Targets, Bases | None, SolverSettings]:
+    """Fold the keywords of the earlier flat signature into the groups.
+
+    ``legacy`` holds keywords such as ``coord_cols=...``, ``territory_ids=...``,
+    ``bases=<frame>``, ``travel=...`` or ``seed=...``, each changing a field of its group.
+    Kept for one release for notebooks outside the package; they warn (DeprecationWarning).
+
+    Raises
+    ------
+    TypeError
+        For a keyword that is neither a field of a group nor a solver setting.
+    """
+    changes: dict[type, dict[str, Any]] = {UnitColumns: {}, Targets: {}, Bases: {}}
+    solver: dict[str, Any] = {}
+    for key, value in legacy.items():
+        group = _LEGACY_GROUPS.get(key)
+        if group is None:
+            solver[key] = value
+        else:
+            changes[group]["locations" if key == "bases" else key] = value
+    old = sorted(legacy)
+    if isinstance(bases, pd.DataFrame):
+        changes[Bases].setdefault("locations", bases)
+        bases, old = None, sorted([*old, "bases"])
+    if old:
+        warnings.warn(
+            f"keywords {old} are deprecated: pass columns=UnitColumns(...), "
+            "targets=Targets(...), bases=Bases(...) or settings=SolverSettings(...)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    cols = replace(columns or UnitColumns(), **changes[UnitColumns])
+    tgt = replace(targets or Targets(), **changes[Targets])
+    if changes[Bases]:
+        bases = replace(bases or Bases(), **changes[Bases])
+    return cols, tgt, bases, solver_settings(settings, **solver)
+
+
+def design_territories(
+    units: pd.DataFrame,
+    n_territories: int | None = None,
+    *,
+    metrics: Sequence[str] = ("potential", "workload"),
+    tolerance: float | Mapping[str, float] = 0.05,
+    columns: UnitColumns | None = None,
+    edges: pd.DataFrame | None = None,
+    targets: Targets | None = None,
+    bases: Bases | None = None,
+    continuity_weight: float = 0.0,
+    initial_centres: pd.DataFrame | None = None,
+    contiguity: bool = True,
+    objective: str = "compactness",
+    settings: SolverSettings | None = None,
+    **legacy: Any,
+) -> TerritoryResult:
+    """Partition units into balanced, contiguous, compact territories.
+
+    Works on any geography: the units are a plain table, the neighbourhood an optional edge list.
+    The arguments state the PROBLEM; how hard the search works is ``settings`` (a
+    :class:`SolverSettings`).
+
+    Parameters
+    ----------
+    units
+        One row per unit (postal code, municipality, customer...). Required columns (named by
+        ``columns``): the unit id, the two coordinates (unless the units have none) and one
+        non-negative numeric column per entry of ``metrics``; optional today's territory, locks,
+        a start plan, compactness and continuity weights.
+    n_territories
+        Number of territories. Default: the number of ``targets.territory_ids``, else of
+        distinct current territories.
+    metrics
+        Columns to balance, each within its own tolerance of its target.
+    tolerance
+        Allowed relative deviation from target, one value for all metrics or one per metric
+        (``{"potential": 0.03, "workload": 0.05}``).
+    columns
+        Where the units table holds what (:class:`UnitColumns`; default ``unit_id``,
+        ``latitude``, ``longitude``, no current territories).
+    edges
+        Optional neighbour pairs (first two columns = unit ids); units without any edge are
+        attached by a pruned Delaunay graph (see
+        :func:`~salesanalytics.analyses.territory.graph.build_unit_graph`).
+    targets
+        The territories' names and relative sizes (:class:`Targets`; default equal shares).
+    bases
+        Optional fixed bases, distance matrix and travel load (:class:`Bases`).
+    continuity_weight
+        How strongly units are kept in their current territory: 1 means keeping a unit is worth
+        as much as having its whole weight one typical territory radius closer. 0 ignores history
+        (but today's territories are still the warm start).
+    initial_centres
+        Optional centres to start from instead of k-means++ (the coordinate columns, any number
+        of rows), e.g. the territory centres of another scenario: adapted to ``n_territories``
+        by merging the closest pairs or adding the units furthest from every centre, then a
+        few weighted Lloyd steps.
     contiguity
         Keep every territory connected on the adjacency (default). ``False`` lets units move
         freely between neighbouring territories (e.g. when today's plan is not contiguous and
         the client does not need it); ``result.summary["n_contiguous"]`` still reports it.
     objective
         ``"compactness"`` (weighted squared distance to free territory centres), ``"bases"``
-        (distance to the fixed ``bases``; implied by ``bases`` or ``distance``) or
+        (distance to the fixed ``bases``; implied by bases or a distance matrix) or
         ``"disruption"`` (keep as much continuity value as possible within the balance band:
         distance only breaks ties).
-    settings, **solver
-        Solver settings (:class:`SolverSettings`; default today's), and single fields of it
-        changed by keyword.
+    settings
+        Solver settings (:class:`SolverSettings`; default today's).
+    **legacy
+        The earlier flat keywords (``coord_cols=``, ``territory_ids=``, ``bases=<frame>``,
+        ``seed=``...), deprecated: see :func:`_problem_groups`.
 
     Returns
     -------
@@ -1508,63 +1759,22 @@ def design_territories(
     TypeError
         For a keyword that is neither a problem parameter nor a solver setting.
     """
-    cfg = solver_settings(settings, **solver)
+    cols, tgt, fixed, cfg = _problem_groups(columns, targets, bases, settings, legacy)
     t0, c0 = time.perf_counter(), time.process_time()
     metrics = list(metrics)
-    if coord_cols is None:  # a distance / travel-time matrix instead of coordinates
-        units = _embed(units, id_col, distance, edges, contiguity)
-        coord_cols, planar, embedded = ("_x", "_y"), True, True
-    else:
-        embedded = False
-    tol_map = _validate(
-        units,
-        metrics,
-        tolerance,
-        id_col,
-        coord_cols,
-        [c for c in (current_col, locked_col, compactness_col, continuity_col, start_col) if c],
-        initial_centres,
-        objective,
-        travel is not None,
-        travel_metric,
-        bases is not None or distance is not None,
-    )
-    p, st = _setup(
-        units,
-        n_territories,
-        metrics,
-        tol_map,
-        _Columns(
-            id_col,
-            coord_cols,
-            planar,
-            current_col,
-            locked_col,
-            start_col,
-            compactness_col,
-            continuity_col,
-        ),  # fmt: skip
-        edges=edges,
-        territory_ids=territory_ids,
-        target_shares=target_shares,
-        metric_shares=metric_shares,
-    )
+    fixed = fixed or Bases()
+    embedded = cols.coord_cols is None
+    if embedded:  # a distance / travel-time matrix instead of coordinates
+        units = _embed(units, cols.id_col, fixed.distance, edges, contiguity)
+        cols = replace(cols, coord_cols=("_x", "_y"), planar=True)
+    tol_map = _validate_problem(units, metrics, tolerance, cols, fixed, initial_centres, objective)
+    p, st = _setup(units, n_territories, metrics, tol_map, cols, edges=edges, targets=tgt)
     st.contiguous = bool(contiguity)
-    if bases is not None:
-        st.centres = _base_coordinates(bases, p.territory_ids, coord_cols, planar, p.c1)
-        st.fixed = True
-    if distance is not None:
-        st.D = _unit_by_territory(distance, "distance", p.ids, p.territory_ids)
-        st.fixed = True
-    if travel is not None:
-        st.E = _unit_by_territory(travel, "travel", p.ids, p.territory_ids)
-        st.ej = metrics.index(travel_metric or metrics[-1])
+    _fix_bases(st, p, fixed, metrics, cols)
     if objective == "disruption":
         st.w = st.w * 1e-3  # distance only breaks ties; continuity dominates
         continuity_weight = continuity_weight if continuity_weight > 0 else 1.0
-    stats: dict[str, Any] = {
-        "warm_start": _warm_start(st, p, cfg, units, coord_cols, planar, initial_centres)
-    }
+    stats: dict[str, Any] = {"warm_start": _warm_start(st, p, cfg, units, cols, initial_centres)}
     _allocate(st, p, cfg, continuity_weight, stats)
     # the limit counts this process's CPU time: on a busy machine the search does the same work
     deadline = c0 + cfg.time_limit
@@ -1573,10 +1783,65 @@ def design_territories(
     stats["time_limit_reached"] = time.process_time() > deadline
     stats["cpu_seconds"] = round(time.process_time() - c0, 3)
     stats["objective"] = objective if not st.fixed else "bases"
-    res = _result(units, p, st, planar, coord_cols, stats, t0)
+    res = _result(units, p, st, cols, stats, t0)
     if embedded:  # the embedding's centres mean nothing to the caller
         res.territories = res.territories.drop(columns=["centre__x", "centre__y"])
     return res
+
+
+def _validate_problem(
+    units: pd.DataFrame,
+    metrics: list[str],
+    tolerance: float | Mapping[str, float],
+    cols: UnitColumns,
+    fixed: Bases,
+    initial_centres: pd.DataFrame | None,
+    objective: str,
+) -> dict[str, float]:
+    """Check the problem (every problem at once, ValueError); the tolerance per metric."""
+    assert cols.coord_cols is not None  # units without coordinates are embedded first
+    extra = [
+        c
+        for c in (
+            cols.current_col,
+            cols.locked_col,
+            cols.compactness_col,
+            cols.continuity_col,
+            cols.start_col,
+        )
+        if c
+    ]
+    return _validate(
+        units,
+        metrics,
+        tolerance,
+        cols.id_col,
+        cols.coord_cols,
+        extra,
+        initial_centres,
+        objective,
+        fixed.travel is not None,
+        fixed.travel_metric,
+        fixed.locations is not None or fixed.distance is not None,
+    )
+
+
+def _fix_bases(
+    st: _State, p: _Problem, fixed: Bases, metrics: list[str], cols: UnitColumns
+) -> None:
+    """Fix the centres at the bases, and set the distance matrix and travel load if given."""
+    assert cols.coord_cols is not None
+    if fixed.locations is not None:
+        st.centres = _base_coordinates(
+            fixed.locations, p.territory_ids, cols.coord_cols, cols.planar, p.c1
+        )
+        st.fixed = True
+    if fixed.distance is not None:
+        st.D = _unit_by_territory(fixed.distance, "distance", p.ids, p.territory_ids)
+        st.fixed = True
+    if fixed.travel is not None:
+        st.E = _unit_by_territory(fixed.travel, "travel", p.ids, p.territory_ids)
+        st.ej = metrics.index(fixed.travel_metric or metrics[-1])
 
 
 def _embed(
@@ -1586,9 +1851,11 @@ def _embed(
     edges: pd.DataFrame | None,
     contiguity: bool,
 ) -> pd.DataFrame:
-    """Units without coordinates: planar stand-ins ``_x``, ``_y`` from the distance matrix
-    (its first two principal components: units far apart in it lie far apart), used only for
-    the warm start and ties; the cost is the matrix itself."""
+    """Embed units without coordinates: planar stand-ins ``_x``, ``_y`` from the distance matrix.
+
+    Its first two principal components (units far apart in it lie far apart), used only for the warm
+    start and ties; the cost is the matrix itself.
+    """
     if distance is None:
         raise ValueError(
             "cannot design territories without coordinates (coord_cols=None) and without a "
@@ -1739,34 +2006,19 @@ def _target_shares(
     return shares, share_m
 
 
-@dataclass(frozen=True)
-class _Columns:
-    """Where the problem's columns are in the units table."""
-
-    id_col: str
-    coord_cols: tuple[str, str]
-    planar: bool
-    current_col: str | None
-    locked_col: str | None
-    start_col: str | None
-    compactness_col: str | None
-    continuity_col: str | None
-
-
 def _setup(
     units: pd.DataFrame,
     n_territories: int | None,
     metrics: list[str],
     tol_map: dict[str, float],
-    cols: _Columns,
+    cols: UnitColumns,
     *,
     edges: pd.DataFrame | None,
-    territory_ids: Sequence[str] | None,
-    target_shares: Mapping[str, float] | None,
-    metric_shares: Mapping[str, Mapping[str, float]] | None,
+    targets: Targets,
 ) -> tuple[_Problem, _State]:
     """The problem as arrays and the optimiser's working state (unassigned)."""
     id_col, coord_cols, planar = cols.id_col, cols.coord_cols, cols.planar
+    assert coord_cols is not None  # units without coordinates are embedded first
     current_col, locked_col, start_col = cols.current_col, cols.locked_col, cols.start_col
     compactness_col, continuity_col = cols.compactness_col, cols.continuity_col
     n = len(units)
@@ -1780,7 +2032,7 @@ def _setup(
         if current_col
         else np.full(n, None, dtype=object)
     )
-    names = _territory_names(cur_lab, n_territories, territory_ids, n)
+    names = _territory_names(cur_lab, n_territories, targets.territory_ids, n)
     tid = {t: i for i, t in enumerate(names)}
     cur = np.array([tid.get(c, -1) if c is not None else -1 for c in cur_lab], dtype=np.int64)
     locked = (
@@ -1803,7 +2055,7 @@ def _setup(
             f"{int(bad_lock.sum())} locked unit(s) have no current territory among the territory "
             f"ids (e.g. {ids[bad_lock][:5].tolist()}): give them a current territory or unlock them"
         )
-    shares, share_m = _target_shares(names, metrics, target_shares, metric_shares)
+    shares, share_m = _target_shares(names, metrics, targets.target_shares, targets.metric_shares)
     totals = a.sum(axis=0)
     tol = np.array([tol_map[m] for m in metrics])
     if compactness_col:
@@ -1813,8 +2065,8 @@ def _setup(
     w = w_raw + 0.05 * (w_raw.mean() if w_raw.mean() > 0 else 1.0)  # empty units still matter a bit
     cval = np.clip(units[continuity_col or metrics[0]].to_numpy(dtype=float), 0, None)
     graph = build_unit_graph(ids, xy, edges)
-    targets = share_m * totals[None, :]
-    st = _State(xy, a, targets, tol, w, np.zeros(n), cur, locked, graph.neighbours())
+    target = share_m * totals[None, :]
+    st = _State(xy, a, target, tol, w, np.zeros(n), cur, locked, graph.neighbours())
     p = _Problem(
         ids, metrics, names, shares, share_m, cur, cur_lab, locked, cval, start, graph, c1, tol, w
     )
@@ -1826,11 +2078,11 @@ def _warm_start(
     p: _Problem,
     cfg: SolverSettings,
     units: pd.DataFrame,
-    coord_cols: tuple[str, str],
-    planar: bool,
+    columns: UnitColumns,
     initial_centres: pd.DataFrame | None,
 ) -> str:
     """First plan: a given plan, today's territories, the bases, or compact k-means++ regions."""
+    coord_cols, planar = columns.coord_cols, columns.planar
     cur, locked, k = p.cur, p.locked, st.k
     has_current = (cur >= 0).sum() > 0 and len(set(cur[cur >= 0])) == k
     if p.start is not None:
@@ -1846,6 +2098,7 @@ def _warm_start(
     if st.fixed:
         warm = "nearest base"
     elif initial_centres is not None:
+        assert coord_cols is not None
         ic = initial_centres[list(coord_cols)].to_numpy(dtype=float)
         if planar:
             ic_xy = ic
@@ -1966,8 +2219,10 @@ def _balance_rounds(
 def _repair_and_balance(
     st: _State, p: _Problem, cfg: SolverSettings, deadline: float, stats: dict[str, Any]
 ) -> None:
-    """Contiguity, two ways, each followed by the balance rounds; the better plan is kept
-    (fewer territories outside the tolerance, then less excess)."""
+    """Repair contiguity two ways, each followed by the balance rounds; keep the better plan.
+
+    Better: fewer territories outside the tolerance, then less excess.
+    """
     graph = p.graph
     lp_plan = st.assign.copy()
     n_whole = _repair_contiguity(st, graph) if st.contiguous else 0
@@ -1995,8 +2250,11 @@ def _repair_and_balance(
 def _polish(
     st: _State, p: _Problem, cfg: SolverSettings, deadline: float, stats: dict[str, Any]
 ) -> None:
-    """Cost-lowering moves, swaps and (small instances) pair MILPs within the tolerance, then
-    a last balance pass (with travel, until the plan's travel targets settle)."""
+    """Polish: cost-lowering moves, swaps and pair MILPs, then a last balance pass.
+
+    Moves and swaps stay within the tolerance; pair MILPs run on small instances only; with travel,
+    the last balance pass repeats until the plan's travel targets settle.
+    """
     n = len(st.assign)
     stats["compactness_moves"] = _compact_search(st, passes=8, deadline=deadline)
     stats["compactness_swaps"] = 0
@@ -2039,11 +2297,13 @@ def _result(
     units: pd.DataFrame,
     p: _Problem,
     st: _State,
-    planar: bool,
-    coord_cols: tuple[str, str],
+    cols: UnitColumns,
     stats: dict[str, Any],
     t0: float,
 ) -> TerritoryResult:
+    """The optimiser's result from the final state."""
+    coord_cols = cols.coord_cols
+    assert coord_cols is not None
     ids, metrics, territory_ids, graph = p.ids, p.metrics, p.territory_ids, p.graph
     shares, cur, cur_lab, locked, cval = p.shares, p.cur, p.cur_lab, p.locked, p.cval
     k = st.k

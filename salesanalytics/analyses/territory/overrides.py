@@ -177,8 +177,10 @@ def load_overrides(path: str | os.PathLike[str]) -> list[Override]:
 
 
 def overrides_from_records(records: Sequence[dict[str, str]]) -> list[Override]:
-    """Manual changes as the territory phase recorded them (``Override.as_dict`` each, in the
-    phase's ``design``), for the phases that redo its design (the scenarios).
+    """Read the manual changes as the territory phase recorded them.
+
+    ``Override.as_dict`` each, in the phase's ``design``; for the phases that redo its design (the
+    scenarios).
 
     Raises
     ------

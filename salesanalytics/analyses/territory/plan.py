@@ -31,8 +31,9 @@ Rules the design follows (and the report states):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -52,11 +53,14 @@ from salesanalytics.analyses.territory.design import (
     workload_segment,
 )
 from salesanalytics.analyses.territory.feasibility import balance_bound, reachability, shortfall
-from salesanalytics.analyses.territory.graph import build_unit_graph, planar_km
+from salesanalytics.analyses.territory.graph import UnitGraph, build_unit_graph, planar_km
 from salesanalytics.analyses.territory.metrics import plan_quality, table_balance, table_quality
 from salesanalytics.analyses.territory.optimiser import (
+    Bases,
     SolverSettings,
+    Targets,
     TerritoryResult,
+    UnitColumns,
     design_territories,
     solver_settings,
 )
@@ -74,12 +78,14 @@ from salesanalytics.reference.geography import (
 __all__ = [
     "METRICS",
     "SCENARIO_SETTINGS",
+    "ScenarioSettings",
     "TerritoryInputs",
     "TerritoryPlan",
     "compare_plans",
     "pareto_front",
     "prepare_inputs",
     "run_scenario",
+    "scenario_arguments",
     "side_scenarios",
     "status_quo_plan",
     "territory_bases",
@@ -93,7 +99,29 @@ BOUND_MAX_VARIABLES = 400_000
 """Largest units x territories for which a plan that misses its band gets the LP bound (it
 says whether any plan could reach the band with these bases)."""
 
-SCENARIO_SETTINGS = SolverSettings(
+
+@dataclass(frozen=True)
+class ScenarioSettings(SolverSettings):
+    """How an engagement scenario (:func:`run_scenario`) searches.
+
+    The optimiser's settings plus two of the scenario's own.
+
+    Attributes
+    ----------
+    base_iter
+        Assignment LPs of the second step, which builds the territories around their reps'
+        bases with travel in the workload (0 = exchange LP and local search only).
+    bound
+        When a territory misses the tolerance, prove with the LP bound whether any plan could
+        reach it (:func:`~salesanalytics.analyses.territory.feasibility.balance_bound`); the
+        alternatives of the scenario report skip it (their table shows deviations only).
+    """
+
+    base_iter: int = 1
+    bound: bool = True
+
+
+SCENARIO_SETTINGS = ScenarioSettings(
     max_passes=100, time_limit=3600.0, max_iter=1, candidates=8, exchange_rounds=20
 )
 """Solver settings of an engagement scenario (:func:`run_scenario`): a generous time limit (a
@@ -166,8 +194,10 @@ class TerritoryPlan:
     """What the tolerance allows before the search (:func:`~salesanalytics.analyses.territory.feasibility.reachability`)."""
 
     def postal_territory(self) -> pd.Series:
-        """Territory per postal code (for maps): a split postal code shows the territory holding
-        most of its potential and workload."""
+        """Territory per postal code (for maps).
+
+        A split postal code shows the territory holding most of its potential and workload.
+        """
         u = self.units
         pc = u["postal_code"] if "postal_code" in u else u["unit_id"]
         t = u["unit_id"].astype(str).map(self.unit_territory.astype(str))
@@ -214,10 +244,9 @@ def prepare_inputs(
         Travel model: road km = haversine km x ``road_factor``; driving speed.
     key_account_share
         Share of largest accounts flagged as key accounts when no rep has the KAM role; only used
-        when ``potential`` carries no key-account list. When it has the columns ``key_account``
-        and ``key_account_manager_id`` (the potential phase's list,
-        :func:`salesanalytics.analyses.portfolio.model.flag_key_accounts`), exactly those accounts are carved
-        out and go to their proposed key-account manager.
+        when ``potential`` carries no key-account list (columns ``key_account`` and
+        ``key_account_manager_id``, :func:`salesanalytics.analyses.portfolio.model.flag_key_accounts`):
+        exactly those accounts are carved out and go to their proposed key-account manager.
     locked_postal_codes
         Postal codes that stay with their current rep.
     max_unit_share
@@ -248,6 +277,68 @@ def prepare_inputs(
     ValueError
         If there is no active field rep or no account with a Swiss postal code.
     """
+    _check_tables(accounts, potential, reps)
+    g = for_accounts(accounts) if geography is None else geography
+    swiss = isinstance(g, SwissPolygons)
+    acc, ka_list, n_no_potential = _join_potential(accounts, potential, g, swiss)
+    norms = _add_workload(acc, activities, reps, (road_factor, speed_kmh), workload)
+    acc["key_account"] = (
+        acc.pop("key_account_list").fillna(False).astype(bool)
+        if ka_list
+        else key_account_carve_out(acc, reps, share=key_account_share).to_numpy()
+    )
+    field_reps = _field_reps(reps)
+    field_ids = field_reps["rep_id"].astype(str).tolist()
+    scope = acc[~acc["key_account"]]
+    b = _build_units(
+        scope,
+        g,
+        field_ids,
+        locked_postal_codes,
+        customer_unit_share=customer_unit_share,
+        max_unit_share=max_unit_share,
+    )
+    units = b.units
+    acc["unit_id"] = acc["account_id"].map(b.account_unit).where(~acc["key_account"])
+    acc["unit_id"] = acc["unit_id"].astype("string")
+    if (units["n_accounts"] > 0).sum() == 0:
+        raise ValueError(
+            f"no account outside the key accounts has a postal code in {', '.join(g.countries)} "
+            f"({len(scope)} such accounts, {len(acc) - len(scope)} key accounts kept apart): "
+            "territories are built from postal codes; map the billing postal code (and country) "
+            "in the intake"
+        )
+    info = {
+        "n_accounts": len(acc),
+        "n_key_accounts": int(acc["key_account"].sum()),
+        "n_scope_accounts": len(scope),
+        "n_without_postal_code": units.attrs.get("n_without_postal_code", 0),
+        "n_without_potential": n_no_potential,
+        **_unit_info(b),
+        "n_field_reps": len(field_reps),
+        **_graph_info(b),
+        "total_workload_hours": float(units["workload_hours"].sum()),
+        "field_capacity_hours": float(field_reps["capacity_hours"].sum()),
+        "activity_window_years": norms.attrs.get("years"),
+        **_geography_info(g),
+    }
+    return TerritoryInputs(acc, units, b.edges, field_reps, reps, norms, info, b.postal_edges, g)
+
+
+def _field_reps(reps: pd.DataFrame) -> pd.DataFrame:
+    """The active field reps (ValueError when there is none)."""
+    active = reps["active"].fillna(True).astype(bool) if "active" in reps else True
+    field_reps = reps[(reps["role"] == "field") & active].copy().reset_index(drop=True)
+    if field_reps.empty:
+        raise ValueError(
+            "no active rep with role 'field' in the reps table: field territories need field reps "
+            "(check the role mapping, e.g. Sales_Role__c = 'Field Sales')"
+        )
+    return field_reps
+
+
+def _check_tables(accounts: pd.DataFrame, potential: pd.DataFrame, reps: pd.DataFrame) -> None:
+    """Raise KeyError naming the first table that lacks a required column."""
     for name, df, cols in (
         (
             "accounts",
@@ -268,8 +359,16 @@ def prepare_inputs(
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise KeyError(f"table '{name}' lacks column(s) {missing}; it has {list(df.columns)}")
-    g = for_accounts(accounts) if geography is None else geography
-    swiss = isinstance(g, SwissPolygons)
+
+
+def _join_potential(
+    accounts: pd.DataFrame, potential: pd.DataFrame, g: Geography, swiss: bool
+) -> tuple[pd.DataFrame, bool, int]:
+    """Join the accounts with their potential and complete their coordinates.
+
+    Missing potential is 0; missing coordinates are the postal code's. Returns the accounts, whether
+    the potential carries a key-account list and how many accounts had no potential.
+    """
     acc = accounts[
         ["account_id", "postal_code", "latitude", "longitude", "status", "owner_id"]
     ].copy()
@@ -294,39 +393,78 @@ def prepare_inputs(
     miss = acc["latitude"].isna() | acc["longitude"].isna()
     acc.loc[miss, "latitude"] = acc.loc[miss, "postal_code"].map(pc["latitude"]).astype("float64")
     acc.loc[miss, "longitude"] = acc.loc[miss, "postal_code"].map(pc["longitude"]).astype("float64")
+    return acc, ka_list, n_no_potential
+
+
+def _add_workload(
+    acc: pd.DataFrame,
+    activities: pd.DataFrame | ActivityEffort,
+    reps: pd.DataFrame,
+    travel: tuple[float, float],
+    workload: pd.DataFrame | None,
+) -> pd.DataFrame:
+    """Add every account's segment and field workload to ``acc`` (in place); the norms.
+
+    The workload is measured with the activity norms and the ``travel`` model (road factor,
+    speed), or taken from ``workload`` when it is given.
+    """
     seg = workload_segment(acc)
     seg.index = acc["account_id"]
     norms = activity_norms(activities, seg, channel="field")
-    wl = account_workload(acc, seg, norms, reps, road_factor=road_factor, speed_kmh=speed_kmh)
+    wl = account_workload(acc, seg, norms, reps, road_factor=travel[0], speed_kmh=travel[1])
     if workload is not None:
-        cols = ["segment", "activity_hours", "visits_per_year", "travel_hours", "workload_hours"]
-        missing = [c for c in ["account_id", *cols] if c not in workload.columns]
-        if missing:
-            raise KeyError(
-                f"table 'workload' lacks column(s) {missing}; it has {list(workload.columns)}"
-            )
-        given = workload.assign(account_id=workload["account_id"].astype("string")).set_index(
-            "account_id"
-        )
-        aid = acc["account_id"].astype("string")
-        for c in cols:
-            v = aid.map(given[c])
-            wl[c] = (v if c == "segment" else v.astype("float64").fillna(0.0)).to_numpy()
+        _use_given_workload(wl, acc, workload)
     for c in ("segment", "activity_hours", "visits_per_year", "travel_hours", "workload_hours"):
         acc[c] = wl[c].to_numpy()
-    if ka_list:
-        acc["key_account"] = acc.pop("key_account_list").fillna(False).astype(bool)
-    else:
-        acc["key_account"] = key_account_carve_out(acc, reps, share=key_account_share).to_numpy()
-    active = reps["active"].fillna(True).astype(bool) if "active" in reps else True
-    field_reps = reps[(reps["role"] == "field") & active].copy().reset_index(drop=True)
-    field_ids = field_reps["rep_id"].astype(str).tolist()
-    if not field_ids:
-        raise ValueError(
-            "no active rep with role 'field' in the reps table: field territories need field reps "
-            "(check the role mapping, e.g. Sales_Role__c = 'Field Sales')"
+    return norms
+
+
+def _use_given_workload(wl: pd.DataFrame, acc: pd.DataFrame, workload: pd.DataFrame) -> None:
+    """Replace the measured workload ``wl`` (in place) by the one computed upstream."""
+    cols = ["segment", "activity_hours", "visits_per_year", "travel_hours", "workload_hours"]
+    missing = [c for c in ["account_id", *cols] if c not in workload.columns]
+    if missing:
+        raise KeyError(
+            f"table 'workload' lacks column(s) {missing}; it has {list(workload.columns)}"
         )
-    scope = acc[~acc["key_account"]]
+    given = workload.assign(account_id=workload["account_id"].astype("string")).set_index(
+        "account_id"
+    )
+    aid = acc["account_id"].astype("string")
+    for c in cols:
+        v = aid.map(given[c])
+        wl[c] = (v if c == "segment" else v.astype("float64").fillna(0.0)).to_numpy()
+
+
+@dataclass
+class _Units:
+    """The design units built from the accounts in scope, and their graphs."""
+
+    units: pd.DataFrame
+    edges: pd.DataFrame
+    account_unit: pd.Series
+    postal_edges: pd.DataFrame
+    poly_edges: pd.DataFrame
+    pgraph: UnitGraph
+    graph: UnitGraph
+    n_customer_units: int
+
+
+def _build_units(
+    scope: pd.DataFrame,
+    g: Geography,
+    field_ids: list[str],
+    locked_postal_codes: Sequence[str],
+    *,
+    customer_unit_share: float,
+    max_unit_share: float,
+) -> _Units:
+    """Build the units of the accounts in ``scope``, with their graphs.
+
+    Postal-code units, customer units and split pieces, with the postal-code graph (maps) and the
+    unit graph (the design).
+    """
+    swiss = isinstance(g, SwissPolygons)
     unit_pc = None if swiss else unit_postal_codes(g, scope["postal_code"].dropna())
     pc_units = postal_code_units(
         scope, field_ids, postal_codes=unit_pc, locked_postal_codes=locked_postal_codes
@@ -337,7 +475,6 @@ def prepare_inputs(
     poly_edges = g.neighbours(
         pc_units["unit_id"], pc_units["latitude"].to_numpy(), pc_units["longitude"].to_numpy()
     )
-    n_hosted = int(poly_edges.attrs.get("n_hosted", 0))
     # postal-code graph (maps): polygon neighbours and hosted codes (no Delaunay links needed)
     pgraph = build_unit_graph(
         pc_units["unit_id"].astype(str).to_numpy(),
@@ -354,8 +491,6 @@ def prepare_inputs(
         cu, rest, cu_edges, len(field_ids), field_ids, max_share=max_unit_share
     )
     account_unit = pd.concat([account_unit, customer_unit])
-    acc["unit_id"] = acc["account_id"].map(account_unit).where(~acc["key_account"])
-    acc["unit_id"] = acc["unit_id"].astype("string")
     graph = build_unit_graph(
         units["unit_id"].astype(str).to_numpy(),
         planar_km(units["latitude"].to_numpy(), units["longitude"].to_numpy()),
@@ -363,43 +498,55 @@ def prepare_inputs(
     )
     edges = graph.edge_frame(units["unit_id"].astype(str).to_numpy())
     edges.columns = ["postal_code_a", "postal_code_b"]
-    if (units["n_accounts"] > 0).sum() == 0:
-        raise ValueError(
-            f"no account outside the key accounts has a postal code in {', '.join(g.countries)} "
-            f"({len(scope)} such accounts, {len(acc) - len(scope)} key accounts kept apart): "
-            "territories are built from postal codes; map the billing postal code (and country) "
-            "in the intake"
-        )
-    info = {
-        "n_accounts": len(acc),
-        "n_key_accounts": int(acc["key_account"].sum()),
-        "n_scope_accounts": len(scope),
-        "n_without_postal_code": units.attrs.get("n_without_postal_code", 0),
-        "n_without_potential": n_no_potential,
+    return _Units(
+        units,
+        edges,
+        account_unit,
+        postal_edges,
+        poly_edges,
+        pgraph,
+        graph,
+        cu.attrs.get("n_customer_units", 0),
+    )
+
+
+def _geography_info(g: Geography) -> dict[str, Any]:
+    """The inputs summary's countries and where the neighbourhood comes from."""
+    swiss = isinstance(g, SwissPolygons)
+    return {
+        "countries": ", ".join(g.countries),
+        "neighbours_from": (
+            "polygons" if swiss else ("polygons and points" if g.has_polygons else "points")
+        ),
+    }
+
+
+def _unit_info(b: _Units) -> dict[str, Any]:
+    """The inputs summary's unit counts."""
+    units = b.units
+    return {
         "n_units": len(units),
         "n_postal_codes_split": units.attrs.get("n_split", 0),
         "n_account_pieces": units.attrs.get("n_pieces", 0),
-        "n_customer_units": cu.attrs.get("n_customer_units", 0),
+        "n_customer_units": b.n_customer_units,
         "n_units_with_accounts": int((units["n_accounts"] > 0).sum()),
         "n_postal_codes_with_accounts": int(
             units.loc[units["n_accounts"] > 0, "postal_code"].nunique()
         ),
-        "n_field_reps": len(field_reps),
-        "graph_polygon_edges": int(len(poly_edges) - n_hosted),
-        "graph_hosted_codes": n_hosted,
-        "graph_delaunay_edges": graph.n_delaunay,
-        "graph_bridges": graph.n_bridges,
-        "postal_graph_delaunay_edges": pgraph.n_delaunay,
-        "postal_graph_bridges": pgraph.n_bridges,
-        "total_workload_hours": float(units["workload_hours"].sum()),
-        "field_capacity_hours": float(field_reps["capacity_hours"].sum()),
-        "activity_window_years": norms.attrs.get("years"),
     }
-    info["countries"] = ", ".join(g.countries)
-    info["neighbours_from"] = (
-        "polygons" if swiss else ("polygons and points" if g.has_polygons else "points")
-    )
-    return TerritoryInputs(acc, units, edges, field_reps, reps, norms, info, postal_edges, g)
+
+
+def _graph_info(b: _Units) -> dict[str, Any]:
+    """The inputs summary's graph figures (polygon edges, hosted codes, Delaunay links, bridges)."""
+    n_hosted = int(b.poly_edges.attrs.get("n_hosted", 0))
+    return {
+        "graph_polygon_edges": int(len(b.poly_edges) - n_hosted),
+        "graph_hosted_codes": n_hosted,
+        "graph_delaunay_edges": b.graph.n_delaunay,
+        "graph_bridges": b.graph.n_bridges,
+        "postal_graph_delaunay_edges": b.pgraph.n_delaunay,
+        "postal_graph_bridges": b.pgraph.n_bridges,
+    }
 
 
 def _fte(fte: pd.Series, rep: str) -> float:
@@ -619,8 +766,10 @@ def territory_bases(
 
 
 def _known_centres(plan: TerritoryPlan | None) -> pd.DataFrame | None:
-    """A plan's territory centres with known coordinates (vacant territories without units have
-    none), as ``initial_centres`` for another design; ``None`` when there is none."""
+    """A plan's territory centres with known coordinates, as ``initial_centres``.
+
+    Vacant territories without units have none; ``None`` when no territory has one.
+    """
     if plan is None or plan.result is None:
         return None
     cen = plan.result.territories.rename(
@@ -631,10 +780,12 @@ def _known_centres(plan: TerritoryPlan | None) -> pd.DataFrame | None:
 
 
 def _candidate_reps(field_reps: pd.DataFrame, n: int) -> list[str]:
-    """Reps who may get one of ``n`` territories: all of them when there are at least as many
-    territories as reps, else the ones with the most FTE first (ties: all of equal FTE), so
-    that fewer territories than reps go to full-time reps and part-timers are the ones freed
-    for other roles."""
+    """Choose the reps who may get one of ``n`` territories.
+
+    All of them when there are at least as many territories as reps, else the ones with the most FTE
+    first (ties: all of equal FTE), so that fewer territories than reps go to full-time reps and
+    part-timers are the ones freed for other roles.
+    """
     ids = field_reps["rep_id"].astype(str)
     if n >= len(field_reps):
         return ids.tolist()
@@ -649,24 +800,15 @@ def run_scenario(
     tolerance: float = 0.05,
     continuity_weight: float = 1.0,
     fte_scaled: bool = True,
-    seed: int | None = None,
     name: str | None = None,
     road_factor: float = ROAD_FACTOR,
     speed_kmh: float = SPEED_KMH,
     locked_accounts: Sequence[str] = (),
-    max_passes: int | None = None,
-    time_limit: float | None = None,
     travel_weight: float = 1.0,
-    max_iter: int | None = None,
     start: TerritoryPlan | None = None,
-    candidates: int | None = None,
-    exchange_rounds: int | None = None,
-    warm_start: str | None = None,
     centres_from: TerritoryPlan | None = None,
-    both_repairs: bool | None = None,
-    base_iter: int = 1,
     settings: SolverSettings | None = None,
-    bound: bool = True,
+    **legacy: Any,
 ) -> TerritoryPlan:
     """Optimise the field territories for one scenario and turn them into account owners.
 
@@ -682,70 +824,39 @@ def run_scenario(
         Weight of keeping customers with their current rep (0 = ignore, 1 = default, 4 = strong).
     fte_scaled
         Scale each territory's target by its rep's FTE (only when territories = reps).
-    seed
-        Seed of the optimiser's warm start.
-    max_passes, max_iter
-        Optimiser effort (see :func:`design_territories`); side scenarios can use less.
-    candidates
-        Nearest territory centres a unit may join in the assignment LP (fewer = faster LP).
-    exchange_rounds
-        Rounds of the boundary-exchange LP that balances every metric (see
-        :func:`design_territories`); side scenarios can use fewer.
-    warm_start
-        ``"current"``: start from today's territories; ``"kmeans"``: from compact regions
-        named after today's territories (less continuity, more compact).
-    both_repairs
-        Try both contiguity repairs (see :func:`design_territories`); side scenarios use one.
-    bound
-        When a territory misses the tolerance, prove with the LP bound whether any plan could
-        reach it (:func:`~salesanalytics.analyses.territory.feasibility.balance_bound`); the
-        alternatives of the scenario report skip it (their table shows deviations only).
-    centres_from
-        A plan whose territory centres seed the compact regions (instead of k-means++; for
-        another number of territories they are merged or added): much cheaper than a design
-        from scratch.
+    name
+        The plan's name (default: its count and tolerance).
+    road_factor, speed_kmh
+        Travel model: road km = straight-line km x ``road_factor``; driving speed.
+    locked_accounts
+        Accounts that keep their current rep.
+    travel_weight
+        When reps are matched to the new territories: weight of their travel from home against
+        the customer revenue they keep.
     start
         A plan with the same number of territories to start from (e.g. the main scenario):
         with ``max_iter=0`` only the local search adapts it to this scenario's tolerance and
         continuity weight, several times faster than designing from scratch.
-    base_iter
-        Assignment LPs of the second step, which builds the territories around their reps'
-        bases with travel in the workload (0 = exchange LP and local search only).
-    time_limit
-        Safety limit in CPU seconds per design step (the effort is bounded by ``max_passes``;
-        a run cut short by this limit may not be reproducible, so it is generous; counted in
-        CPU time, a shared, busy machine does not change the plan).
-    travel_weight
-        When reps are matched to the new territories: weight of their travel from home against
-        the customer revenue they keep.
+    centres_from
+        A plan whose territory centres seed the compact regions (instead of k-means++; for
+        another number of territories they are merged or added): much cheaper than a design
+        from scratch.
     settings
-        Solver settings (:class:`~salesanalytics.analyses.territory.optimiser.SolverSettings`; default
-        :data:`SCENARIO_SETTINGS`); ``seed``, ``max_passes``, ``time_limit``, ``max_iter``,
-        ``candidates``, ``exchange_rounds``, ``warm_start`` and ``both_repairs`` given as
-        keywords change single fields of it.
+        How hard the optimiser searches (:class:`ScenarioSettings`; default
+        :data:`SCENARIO_SETTINGS`; a plain
+        :class:`~salesanalytics.analyses.territory.optimiser.SolverSettings` gets the scenario
+        defaults of ``base_iter`` and ``bound``). Its ``time_limit`` is per design step (the
+        effort is bounded by ``max_passes``; a run cut short by this limit may not be
+        reproducible, so it is generous; counted in CPU time, a shared, busy machine does not
+        change the plan).
+    **legacy
+        Single settings as keywords (``seed=``, ``max_passes=``...), as in the earlier
+        signature: deprecated, use ``settings``.
     """
-    cfg = solver_settings(
-        settings or SCENARIO_SETTINGS,
-        **{
-            k: v
-            for k, v in {
-                "seed": seed,
-                "max_passes": max_passes,
-                "time_limit": time_limit,
-                "max_iter": max_iter,
-                "candidates": candidates,
-                "exchange_rounds": exchange_rounds,
-                "warm_start": warm_start,
-                "both_repairs": both_repairs,
-            }.items()
-            if v is not None
-        },
-    )
+    cfg = _scenario_settings(settings, legacy)
     fr = inputs.field_reps
-    n_reps = len(fr)
-    n = n_territories or n_reps
-    u = inputs.units
-    same = n == n_reps
+    n = n_territories or len(fr)
+    same = n == len(fr)
     ids = fr["rep_id"].astype(str).tolist() if same else None
     shares = (
         dict(zip(ids, fr["fte"].fillna(1.0).astype(float), strict=True))
@@ -753,52 +864,15 @@ def run_scenario(
         else None
     )
     # what the tolerance allows, before searching
-    pre_shares = shares if shares is not None else {f"T{i:03d}": 1.0 for i in range(n)}
-    reach = reachability(
-        u.assign(
-            _label=u["postal_code"].astype(str)
-            + (" " + u["place"].astype("string").fillna("") if "place" in u else ""),
-            _split=u["n_accounts"] > 1,
-        ),
-        METRICS,
-        pre_shares,
-        tolerance,
-        label_col="_label",
-        splittable_col="_split",
-        locked_col="locked" if same else None,
-        current_col="current" if same else None,
-    )
-    start_col = None
-    if start is not None and same:
-        st_ids = u["unit_id"].astype(str).map(start.unit_territory.astype(str))
-        u = u.assign(_start=st_ids.map(start.territory_rep).astype("string"))
-        if u["_start"].isin(ids).all():
-            start_col = "_start"
+    reach = _reach(inputs, shares if shares is not None else {f"T{i:03d}": 1.0 for i in range(n)},
+                   tolerance, same)  # fmt: skip
+    u, start_col = _start_units(inputs.units, start, ids, same)
     if start_col is not None and start is not None:
         # refine a plan: its territories, reps and bases stay; only the second step runs
-        ut = start.unit_territory.astype(str)
-        trep = dict(start.territory_rep)
-        first_seconds = 0.0
+        ut, trep, first_seconds = start.unit_territory.astype(str), dict(start.territory_rep), 0.0
     else:
-        ut, trep, first_seconds = _first_step(
-            inputs,
-            u,
-            n,
-            ids,
-            shares,
-            tolerance,
-            continuity_weight,
-            fte_scaled,
-            travel_weight,
-            centres_from,
-            replace(
-                cfg,
-                max_passes=min(cfg.max_passes, 20),
-                max_iter=cfg.max_iter if cfg.max_iter > 0 else 1,
-                exchange_rounds=min(cfg.exchange_rounds, 2),
-                both_repairs=False,
-            ),
-        )
+        first = _FirstStep(n, ids, shares, tolerance, continuity_weight, fte_scaled, travel_weight)
+        ut, trep, first_seconds = _first_step(inputs, u, first, centres_from, _rough(cfg))
     # second step: every territory now has its rep (or a suggested base when vacant); balance
     # the workload a rep really has -- service plus travel from their base -- and build the
     # territories around the bases
@@ -813,7 +887,7 @@ def run_scenario(
         same,
         road_factor,
         speed_kmh,
-        replace(cfg, max_iter=base_iter if start_col is None else 0),
+        replace(cfg, max_iter=cfg.base_iter if start_col is None else 0),
     )
     res2 = s2["result"]
     res2.summary["first_step_seconds"] = first_seconds
@@ -834,41 +908,123 @@ def run_scenario(
         fte_scaled,
         bases=s2["bases"],
     )
-    plan.feasibility = _feasibility(plan, reach, u, ut, tolerance, s2, bound=bound)
+    plan.feasibility = _feasibility(plan, reach, u, ut, tolerance, s2, bound=cfg.bound)
     return plan
+
+
+def _scenario_settings(
+    settings: SolverSettings | None, legacy: Mapping[str, Any]
+) -> ScenarioSettings:
+    """The scenario's settings as :class:`ScenarioSettings`.
+
+    ``settings`` (default :data:`SCENARIO_SETTINGS`) with the deprecated single keywords of
+    ``legacy`` applied.
+    """
+    base = settings or SCENARIO_SETTINGS
+    if not isinstance(base, ScenarioSettings):
+        base = ScenarioSettings(**{f.name: getattr(base, f.name) for f in fields(base)})
+    changes = {k: v for k, v in legacy.items() if v is not None}
+    if changes:
+        warnings.warn(
+            f"keywords {sorted(changes)} of run_scenario are deprecated: pass "
+            "settings=ScenarioSettings(...) (or solver_settings(SCENARIO_SETTINGS, ...))",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    cfg = solver_settings(base, **changes)
+    assert isinstance(cfg, ScenarioSettings)
+    return cfg
+
+
+def _rough(cfg: ScenarioSettings) -> ScenarioSettings:
+    """The lighter settings of the first, rough design step."""
+    return replace(
+        cfg,
+        max_passes=min(cfg.max_passes, 20),
+        max_iter=cfg.max_iter if cfg.max_iter > 0 else 1,
+        exchange_rounds=min(cfg.exchange_rounds, 2),
+        both_repairs=False,
+    )
+
+
+def _reach(
+    inputs: TerritoryInputs, shares: dict[str, float], tolerance: float, same: bool
+) -> dict[str, Any]:
+    """What the tolerance allows before searching (:func:`reachability` on the units)."""
+    u = inputs.units
+    return reachability(
+        u.assign(
+            _label=u["postal_code"].astype(str)
+            + (" " + u["place"].astype("string").fillna("") if "place" in u else ""),
+            _split=u["n_accounts"] > 1,
+        ),
+        METRICS,
+        shares,
+        tolerance,
+        label_col="_label",
+        splittable_col="_split",
+        locked_col="locked" if same else None,
+        current_col="current" if same else None,
+    )
+
+
+def _start_units(
+    u: pd.DataFrame, start: TerritoryPlan | None, ids: list[str] | None, same: bool
+) -> tuple[pd.DataFrame, str | None]:
+    """Add the start plan's territory (rep) per unit in ``_start``.
+
+    The column is used when ``start`` can be refined (same territories as reps): returns the units
+    and ``"_start"``, else ``None`` as the column.
+    """
+    if start is None or not same:
+        return u, None
+    st_ids = u["unit_id"].astype(str).map(start.unit_territory.astype(str))
+    u = u.assign(_start=st_ids.map(start.territory_rep).astype("string"))
+    return u, ("_start" if u["_start"].isin(ids).all() else None)
+
+
+@dataclass(frozen=True)
+class _FirstStep:
+    """The scenario's problem as the first step needs it."""
+
+    n: int
+    ids: list[str] | None
+    shares: dict[str, float] | None
+    tolerance: float
+    continuity_weight: float
+    fte_scaled: bool
+    travel_weight: float
 
 
 def _first_step(
     inputs: TerritoryInputs,
     u: pd.DataFrame,
-    n: int,
-    ids: list[str] | None,
-    shares: dict[str, float] | None,
-    tolerance: float,
-    continuity_weight: float,
-    fte_scaled: bool,
-    travel_weight: float,
+    first: _FirstStep,
     centres_from: TerritoryPlan | None,
     cfg: SolverSettings,
 ) -> tuple[pd.Series, dict[str, str], float]:
-    """A first, rough design without travel: only its regions matter. Territories are named
-    T01.. from west to east and matched to reps (who keeps most customers, near home; with
-    fewer territories than reps, full-time reps first); a territory left without a rep is a
-    vacancy. Returns the unit -> territory series, territory -> rep, seconds."""
+    """Make a first, rough design without travel: only its regions matter.
+
+    Territories are named T01.. from west to east and matched to reps (who keeps most customers,
+    near home; with fewer territories than reps, full-time reps first); a territory left without a
+    rep is a vacancy. Returns the unit -> territory series, territory -> rep, seconds.
+    """
     fr = inputs.field_reps
+    n, ids, fte_scaled = first.n, first.ids, first.fte_scaled
     same = ids is not None
     res = design_territories(
         u,
         n,
         metrics=METRICS,
-        tolerance=tolerance,
-        current_col="current" if same else None,
-        locked_col="locked" if same else None,
+        tolerance=first.tolerance,
+        columns=UnitColumns(
+            current_col="current" if same else None,
+            locked_col="locked" if same else None,
+            continuity_col="current_mrr",
+        ),
         edges=inputs.edges,
-        territory_ids=ids,
-        target_shares=shares,
-        continuity_col="current_mrr",
-        continuity_weight=continuity_weight if same else 0.0,
+        targets=Targets(territory_ids=ids, target_shares=first.shares),
+        continuity_weight=first.continuity_weight if same else 0.0,
         initial_centres=_known_centres(centres_from),
         settings=cfg,
     )
@@ -901,7 +1057,7 @@ def _first_step(
         tshare if (same and fte_scaled) else None,
         rshare if (same and fte_scaled) else None,
         homes=fr[["rep_id", "home_latitude", "home_longitude"]],
-        travel_weight=travel_weight,
+        travel_weight=first.travel_weight,
         required=required,
     )
     # a territory the rough first design left without units still needs a rep or a vacancy
@@ -930,7 +1086,8 @@ def _second_step(
     balanced; a vacancy counts as one full-time rep at the median hours per FTE). Returns the
     optimiser's ``result``, the ``bases``, per-unit ``service`` and ``travel`` (units x
     territories), ``names``, the ``shares`` per metric and the ``fixed`` territory of locked
-    units (for the balance bound)."""
+    units (for the balance bound).
+    """
     fr = inputs.field_reps
     bases = territory_bases(inputs, ut, trep)
     names = bases["territory_id"].astype(str).tolist()
@@ -973,19 +1130,27 @@ def _second_step(
         len(names),
         metrics=METRICS,
         tolerance=tolerance,
-        current_col="_current",
-        locked_col="locked" if locked_ok else None,
+        columns=UnitColumns(
+            current_col="_current",
+            locked_col="locked" if locked_ok else None,
+            start_col="_start",
+            continuity_col="current_mrr",
+        ),
         edges=inputs.edges,
-        territory_ids=names,
-        target_shares=t_shares,
-        metric_shares={"workload_hours": cap_share} if fte_scaled else None,
-        continuity_col="current_mrr",
+        targets=Targets(
+            territory_ids=names,
+            target_shares=t_shares,
+            metric_shares={"workload_hours": cap_share} if fte_scaled else None,
+        ),
+        bases=Bases(
+            locations=bases.rename(
+                columns={"base_latitude": "latitude", "base_longitude": "longitude"}
+            ),
+            travel=travel,
+            travel_metric="workload_hours",
+        ),
         continuity_weight=continuity_weight,
-        start_col="_start",
         settings=cfg,
-        bases=bases.rename(columns={"base_latitude": "latitude", "base_longitude": "longitude"}),
-        travel=travel,
-        travel_metric="workload_hours",
     )
     sh_p = np.array([(t_shares or {}).get(t, 1.0) for t in names])
     sh_w = np.array([cap_share[t] for t in names]) if fte_scaled else sh_p
@@ -1018,9 +1183,11 @@ def _feasibility(
     s2: dict[str, Any],
     bound: bool = True,
 ) -> dict[str, Any]:
-    """What the tolerance allowed before the search, and what was missed after it: when a
-    territory misses the band, the LP bound (with ``bound``) says whether any plan could reach
-    it."""
+    """Check the tolerance before the search and what was missed after it.
+
+    When a territory misses the band, the LP bound (with ``bound``) says whether any plan could
+    reach it.
+    """
     out = {
         "feasible_by_bounds": reach["feasible"],
         "problems": reach["problems"],
@@ -1191,16 +1358,19 @@ def pareto_front(
             tolerance=tolerance,
             continuity_weight=w,
             fte_scaled=fte_scaled,
-            seed=seed,
             name=f"continuity {w:g}",
-            max_passes=max_passes,
-            max_iter=0 if start is not None else max_iter,
             start=start,
-            warm_start=ws,
             centres_from=done.get(pivot) if ws == "kmeans" else None,
-            exchange_rounds=exchange_rounds,
-            both_repairs=both_repairs,
-            bound=False,
+            settings=replace(
+                SCENARIO_SETTINGS,
+                seed=seed,
+                max_passes=max_passes,
+                max_iter=0 if start is not None else max_iter,
+                warm_start=ws,
+                exchange_rounds=exchange_rounds,
+                both_repairs=both_repairs,
+                bound=False,
+            ),
         )
     front = pd.DataFrame(
         [
@@ -1263,24 +1433,26 @@ def side_scenarios(
         One plan per valid offset, then the refined proposal.
     """
     n_main = int(plan.quality["n_territories"])
+    cfg = replace(
+        SCENARIO_SETTINGS,
+        seed=seed,
+        max_passes=max_passes,
+        exchange_rounds=3,
+        both_repairs=False,
+        bound=False,
+    )
     light: dict[str, Any] = {
         "continuity_weight": continuity_weight,
-        "seed": seed,
         "road_factor": road_factor,
         "speed_kmh": speed_kmh,
-        "max_passes": max_passes,
-        "exchange_rounds": 3,
-        "both_repairs": False,
-        "bound": False,
     }
     out = [
         run_scenario(
             inputs,
             n_main + off,
             tolerance=tolerance,
-            max_iter=2,
-            candidates=6,
             centres_from=plan,
+            settings=replace(cfg, max_iter=2, candidates=6),
             **light,
         )
         for off in offsets
@@ -1292,9 +1464,25 @@ def side_scenarios(
             n_main,
             tolerance=scenario_tolerance,
             fte_scaled=fte_scaled,
-            max_iter=0,
             start=plan,
+            settings=replace(cfg, max_iter=0),
             **light,
         )
     )
+    return out
+
+
+def scenario_arguments(proposal: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of :func:`run_scenario` from a flat record of a proposal.
+
+    The territory phase stores its proposal as plain values (``n_territories``,
+    ``tolerance``, ``continuity_weight``, ``fte_scaled``, ``road_factor``, ``speed_kmh``,
+    ``seed``, ``max_passes``; the run folder's ``design.json``); the fields of
+    :class:`ScenarioSettings` among them go into ``settings`` (based on
+    :data:`SCENARIO_SETTINGS`, or on a ``settings`` entry), the others stay.
+    """
+    names = {f.name for f in fields(ScenarioSettings)}
+    out = {k: v for k, v in proposal.items() if k not in names}
+    changes = {k: v for k, v in proposal.items() if k in names and v is not None}
+    out["settings"] = solver_settings(_scenario_settings(out.get("settings"), {}), **changes)
     return out

@@ -1,5 +1,7 @@
-"""Phase ``compensation``: the current plan against the proposed plan, per-rep statements and a
-Monte-Carlo simulation of the proposed plan's cost.
+"""Phase ``compensation``: current against proposed pay plan, statements, cost simulation.
+
+The current plan against the proposed plan, per-rep statements and a Monte-Carlo simulation of the
+proposed plan's cost.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
-"""Phase ``potential``: revenue potential and white space of every account, market potential, and
-the engagement's key-account list (drawn once here, read by territory, portfolio, roles and summary).
+"""Phase ``potential``: account potential, white space, market potential, key accounts.
+
+Revenue potential and white space of every account, market potential, and the engagement's
+key-account list (drawn once here, read by territory, portfolio, roles and summary).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Phase ``territory_scenarios``: alternatives to the territory proposal and the trade-off between
-compactness and continuity.
+"""Phase ``territory_scenarios``: alternatives to the territory proposal.
+
+The alternatives and the trade-off between compactness and continuity.
 
 A phase of its own, next to ``territory``: the phases downstream need only the proposal, so they
 do not wait for the alternatives, and trying other scenarios (``--set territory_scenarios....``)

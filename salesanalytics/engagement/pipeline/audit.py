@@ -250,6 +250,9 @@ English left. CRM data (names, product groups, stage names) may hold English wor
 ``allowed``."""
 
 
+_FIELD_CODE = re.compile(r"\b[a-z][a-z_]*\.[a-z][a-z_]*\b")
+"""A canonical table and column (``accounts.postal_code``): a code, not English running text."""
+
 GERMAN_LOANWORDS: tuple[str, ...] = ("Share of Wallet", "Key Accounts", "Key Account")
 """English terms a German sales consultancy uses as they are (always allowed by
 :func:`english_left`; ``Account`` is German CRM usage and not in :data:`ENGLISH_PHRASES`)."""
@@ -266,8 +269,10 @@ def english_left(
     phrases: Sequence[str] = ENGLISH_PHRASES,
     allowed: Sequence[str] = (),
 ) -> list[str]:
-    """English left in a non-English run: every phrase of ``phrases`` found in the visible text
-    of the client pages (``client/**/*.html``) and the client part of ``index.html``.
+    """English left in a non-English run.
+
+    Every phrase of ``phrases`` found in the visible text of the client pages (``client/**/*.html``)
+    and the client part of ``index.html``.
 
     Parameters
     ----------
@@ -306,6 +311,7 @@ def english_left(
         text = " ".join(" ".join(page.text).split())
         for a in sorted([*allowed, *GERMAN_LOANWORDS], key=len, reverse=True):
             text = text.replace(a, " ")
+        text = _FIELD_CODE.sub(" ", text)  # reps.home_postal_code: a field of the data model
         rel = path.relative_to(run).as_posix()
         for phrase, pat in pats:
             m = pat.search(text)

@@ -1,5 +1,7 @@
-"""Subcommands ``init`` (scaffold a client project), ``run`` (run the engagement's phases) and
-``clean`` (tidy up after interrupted runs).
+"""Subcommands ``init``, ``run`` and ``clean``.
+
+``init`` scaffolds a client project, ``run`` runs the engagement's phases and ``clean`` tidies up
+after interrupted runs.
 """
 
 from __future__ import annotations

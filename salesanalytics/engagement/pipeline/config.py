@@ -489,8 +489,10 @@ def parse_set_options(
 
 
 def split_top_level_options(options: Sequence[str]) -> tuple[dict[str, str], list[str]]:
-    """The ``--set key=value`` options that set a top-level setting (:data:`TOP_LEVEL_SET`:
-    ``--set language=de``, ``--set locale=de-DE``) and the other options.
+    """The ``--set key=value`` options that set a top-level setting, and the other options.
+
+    Top-level settings are those of :data:`TOP_LEVEL_SET` (``--set language=de``, ``--set
+    locale=de-DE``).
     """
     top: dict[str, str] = {}
     rest: list[str] = []

@@ -1,5 +1,6 @@
-"""One set of numbers: a check, after every run, that every figure shown by more than one phase is
-the same everywhere.
+"""One set of numbers: every figure shown by more than one phase is the same everywhere.
+
+A check, after every run, that every figure shown by more than one phase is the same everywhere.
 
 The shared figures are declared as data (``config/shared_figures.yaml``): each figure names the
 phase that owns it first and then every other place it appears -- a Parquet table reduced to one
@@ -264,7 +265,7 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def read_source(run_dir: str | Path, src: FigureSource) -> tuple[dict[str, float], float] | None:  # noqa: C901 - one branch per figure kind
+def read_source(run_dir: str | Path, src: FigureSource) -> tuple[dict[str, float], float] | None:
     """The value(s) of one source in a run folder, and their precision.
 
     Returns
@@ -284,28 +285,49 @@ def read_source(run_dir: str | Path, src: FigureSource) -> tuple[dict[str, float
     if not folder.is_dir():
         return None
     if src.headline:
-        heads = _read_json(folder / "headlines.json")
-        if not isinstance(heads, list):
-            return None
-        # the pattern in the run's language (the catalogue holds its translation)
-        pattern = i18n.gettext(src.headline)
-        _lang, loc, cur = _run_settings(Path(run_dir))
-        for h in heads:
-            m = re.search(pattern, house_text(str(h), loc, cur))
-            if m:
-                v, prec = parse_number(m.group(1))
-                return {"": v / src.divide_by}, prec / src.divide_by
-        raise ValueError(f"no headline of {src.phase} matches /{pattern}/")
+        return _from_headline(Path(run_dir), src, src.headline)
     if src.json_file:
-        obj = _read_json(folder / f"{src.json_file}.json")
-        if obj is None:
-            return None
-        for part in str(src.key).split("."):
-            if not isinstance(obj, Mapping) or part not in obj:
-                raise KeyError(f"{src.describe()}: key {part!r} not found")
-            obj = obj[part]
-        v, prec = parse_number(obj)
-        return {"": v / src.divide_by}, prec / src.divide_by
+        return _from_json(folder, src)
+    return _from_table(folder, src)
+
+
+_Read = tuple[dict[str, float], float]
+
+
+def _from_headline(run_dir: Path, src: FigureSource, headline: str) -> _Read | None:
+    """The number in the first headline of the phase that matches ``headline``.
+
+    Headlines are read in the form the patterns are written in (:func:`house_text`).
+    """
+    heads = _read_json(run_dir / "data" / src.phase / "headlines.json")
+    if not isinstance(heads, list):
+        return None
+    # the pattern in the run's language (the catalogue holds its translation)
+    pattern = i18n.gettext(headline)
+    _lang, loc, cur = _run_settings(run_dir)
+    for h in heads:
+        m = re.search(pattern, house_text(str(h), loc, cur))
+        if m:
+            v, prec = parse_number(m.group(1))
+            return {"": v / src.divide_by}, prec / src.divide_by
+    raise ValueError(f"no headline of {src.phase} matches /{pattern}/")
+
+
+def _from_json(folder: Path, src: FigureSource) -> _Read | None:
+    """The number at the dotted ``src.key`` of the phase's JSON file ``src.json_file``."""
+    obj = _read_json(folder / f"{src.json_file}.json")
+    if obj is None:
+        return None
+    for part in str(src.key).split("."):
+        if not isinstance(obj, Mapping) or part not in obj:
+            raise KeyError(f"{src.describe()}: key {part!r} not found")
+        obj = obj[part]
+    v, prec = parse_number(obj)
+    return {"": v / src.divide_by}, prec / src.divide_by
+
+
+def _from_table(folder: Path, src: FigureSource) -> _Read | None:
+    """``src.agg`` of ``src.column`` in the phase's table, per ``src.by`` group if given."""
     path = folder / f"{src.table}.parquet"
     if not path.is_file():
         return None
@@ -324,22 +346,33 @@ def read_source(run_dir: str | Path, src: FigureSource) -> tuple[dict[str, float
     out: dict[str, float] = {}
     prec = 0.0
     for k, g in groups:
-        if src.agg == "count":
-            v = float(len(g))
-        elif src.agg == "value":
-            if len(g) != 1:
-                raise ValueError(f"{src.describe()}: {len(g)} rows instead of one")
-            v, p = parse_number(g[src.column].iloc[0])
-            prec = max(prec, p)
-        else:
-            col = g[src.column]
-            if src.agg in ("sum", "mean") and col.dtype == bool:
-                col = col.astype(int)
-            if not src.by and src.agg in ("sum", "mean") and len(col) and col.isna().all():
-                return None  # the phase does not compute this figure in this run
-            v = float(getattr(col, src.agg)())
+        reduced = _reduce(g, src)
+        if reduced is None:
+            return None  # the phase does not compute this figure in this run
+        v, p = reduced
+        prec = max(prec, p)
         out[k] = v / src.divide_by
     return out, prec / src.divide_by
+
+
+def _reduce(g: pd.DataFrame, src: FigureSource) -> tuple[float, float] | None:
+    """One group's figure and its precision (0 unless read from a formatted ``value``).
+
+    None when a sum or mean over the whole table has no value at all: the phase does not compute
+    the figure in this run.
+    """
+    if src.agg == "count":
+        return float(len(g)), 0.0
+    if src.agg == "value":
+        if len(g) != 1:
+            raise ValueError(f"{src.describe()}: {len(g)} rows instead of one")
+        return parse_number(g[src.column].iloc[0])
+    col = g[src.column]
+    if src.agg in ("sum", "mean") and col.dtype == bool:
+        col = col.astype(int)
+    if not src.by and src.agg in ("sum", "mean") and len(col) and col.isna().all():
+        return None
+    return float(getattr(col, src.agg)()), 0.0
 
 
 @dataclass

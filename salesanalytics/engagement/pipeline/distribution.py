@@ -37,8 +37,10 @@ _TRANSLIT = str.maketrans(
 
 
 def folder_name(text: str) -> str:
-    """A readable, portable file or folder name: umlauts written out, accents dropped, anything
-    but letters, digits, spaces, ``()._-`` replaced (``Zürich / Ost`` -> ``Zuerich - Ost``).
+    """A readable, portable file or folder name.
+
+    Umlauts written out, accents dropped, anything but letters, digits, spaces, ``()._-`` replaced
+    (``Zürich / Ost`` -> ``Zuerich - Ost``).
     """
     t = unicodedata.normalize("NFKD", str(text).translate(_TRANSLIT))
     t = "".join(ch for ch in t if not unicodedata.combining(ch))
@@ -61,7 +63,7 @@ def _stem_of(entity_id: str) -> str:
     return _entity_file(entity_id)
 
 
-def build_distribution(  # noqa: C901 - split pending
+def build_distribution(
     run_dir: str | Path, entities: Mapping[str, Sequence[Mapping[str, Any]]]
 ) -> dict[str, Any]:
     """Sort a run's per-entity pages into one folder per recipient (see the module docstring).
@@ -89,13 +91,29 @@ def build_distribution(  # noqa: C901 - split pending
         return {"recipients": 0, "pages": 0}
     reps = pd.read_parquet(reps_path)
     reps["rep_id"] = reps["rep_id"].astype(str)
+    rep_pages, team_pages = _pages_by_owner(run, groups, reps)
+    placed = _place_rep_pages(out_dir, reps, rep_pages)
+    placed += _place_lead_pages(out_dir, reps, rep_pages, team_pages)
+    if not placed:
+        return {"recipients": 0, "pages": 0}
+    rows: dict[str, list[str]] = {}
+    for folder, f in placed:
+        rows.setdefault(folder, []).append(f)
+    _write_index(out_dir, rows)
+    return {"recipients": len(rows), "pages": len(placed)}
+
+
+_Pages = dict[str, list[tuple[str, Path]]]
+
+
+def _pages_by_owner(
+    run: Path, groups: Sequence[Mapping[str, Any]], reps: pd.DataFrame
+) -> tuple[_Pages, _Pages]:
+    """The run's per-entity pages that exist, per rep id and per team: ``(title, file)`` each."""
     by_stem = {_stem_of(r): r for r in reps["rep_id"]}
     team_by_stem = {_stem_of(t): t for t in reps["team"].dropna().astype(str).unique()}
-    name = reps.set_index("rep_id")["name"].astype(str)
-    team = reps.set_index("rep_id")["team"].astype("string")
-    # pages per rep and per team
-    rep_pages: dict[str, list[tuple[str, Path]]] = {}
-    team_pages: dict[str, list[tuple[str, Path]]] = {}
+    rep_pages: _Pages = {}
+    team_pages: _Pages = {}
     for g in groups:
         for item in g.get("items", []):
             href = item.get("href")
@@ -106,13 +124,29 @@ def build_distribution(  # noqa: C901 - split pending
                 rep_pages.setdefault(by_stem[stem], []).append((g["title"], run / href))
             elif stem in team_by_stem:
                 team_pages.setdefault(team_by_stem[stem], []).append((g["title"], run / href))
-    placed: list[tuple[str, str]] = []  # (recipient folder, file)
+    return rep_pages, team_pages
+
+
+def _place_rep_pages(out_dir: Path, reps: pd.DataFrame, rep_pages: _Pages) -> list[tuple[str, str]]:
+    """Each rep's own pages into the rep's folder; ``(folder, file)`` per page placed."""
+    name = reps.set_index("rep_id")["name"].astype(str)
+    placed: list[tuple[str, str]] = []
     for rid, pages in sorted(rep_pages.items(), key=lambda kv: name.get(kv[0], kv[0])):
         folder = folder_name(name.get(rid, rid))
         for title, src in pages:
             dst = out_dir / folder / f"{folder_name(title)}.html"
             _place(src, dst)
             placed.append((folder, dst.name))
+    return placed
+
+
+def _place_lead_pages(
+    out_dir: Path, reps: pd.DataFrame, rep_pages: _Pages, team_pages: _Pages
+) -> list[tuple[str, str]]:
+    """Each team lead's folder: their teams' pages and their reps' pages; ``(folder, file)``."""
+    name = reps.set_index("rep_id")["name"].astype(str)
+    team = reps.set_index("rep_id")["team"].astype("string")
+    placed: list[tuple[str, str]] = []
     leads = reps[reps["role"].astype(str) == "team_lead"]
     for lead in leads.itertuples():
         members = reps[reps["manager_id"].astype("string") == lead.rep_id]["rep_id"]
@@ -133,11 +167,11 @@ def build_distribution(  # noqa: C901 - split pending
                 )
                 _place(src, dst)
                 placed.append((folder, dst.name))
-    if not placed:
-        return {"recipients": 0, "pages": 0}
-    rows: dict[str, list[str]] = {}
-    for folder, f in placed:
-        rows.setdefault(folder, []).append(f)
+    return placed
+
+
+def _write_index(out_dir: Path, rows: Mapping[str, list[str]]) -> None:
+    """``distribution/index.html``: every recipient folder with links to its pages."""
     items = "".join(
         f"<tr><th>{html.escape(folder)}</th><td>"
         + "<br>".join(
@@ -160,4 +194,3 @@ def build_distribution(  # noqa: C901 - split pending
         "each folder to its recipient only.</p><table>" + items + "</table></body></html>",
         encoding="utf-8",
     )
-    return {"recipients": len(rows), "pages": len(placed)}

@@ -244,9 +244,10 @@ class KernelPool:
         return max(0, self.size - (self.in_use if self.recycle else 0))
 
     def _fill(self) -> None:
-        """Start kernels up to the expected need, one at a time: two kernels warming up at once
-        on a small machine make the first one ready no sooner than both, and the first phase of a
-        run waits for it.
+        """Start kernels up to the expected need, one at a time.
+
+        Two kernels warming up at once on a small machine make the first one ready no sooner than
+        both, and the first phase of a run waits for it.
         """
         if self._closed or any(not t.done() for t in self._starting):
             return
@@ -320,8 +321,9 @@ class KernelPool:
         return sum(1 for t in self._ready if t.done() and not t.cancelled() and not t.exception())
 
     async def acquire(self) -> Kernel:
-        """A kernel ready for a notebook (recycled or started ahead if available); hand it back
-        with :meth:`release`.
+        """A kernel ready for a notebook (recycled or started ahead if available).
+
+        Hand it back with :meth:`release`.
         """
         while True:
             if not self._ready:  # needed now: start one even while another is starting
@@ -430,8 +432,10 @@ _STYLER_ID = re.compile(r"\bT_([0-9a-f]{5})(?=[_\"' ])")
 
 
 def _stable_table_ids(nb: Any) -> None:
-    """Replace the random ids pandas gives each styled table (``T_9e48c``, ``T_9e48c_row0_col0``)
-    by ids numbered in order of appearance: the same input gives the same report.
+    """Replace the random ids of styled tables by ids numbered in order of appearance.
+
+    pandas gives each styled table random ids (``T_9e48c``, ``T_9e48c_row0_col0``); numbered in
+    order of appearance, the same input gives the same report.
     """
     names: dict[str, str] = {}
 
@@ -461,9 +465,10 @@ _CELL_FRAME = re.compile(r"Cell In\[\d*\], line (\d+)")
 
 
 def _failing_statement(cell: Any) -> str:
-    """The statement of ``cell`` that raised, from its error output: ``line N: <first line of the
-    innermost statement containing line N>``; the cell's first line when the traceback does not
-    say (a syntax error, an error raised before the cell's code ran).
+    """The statement of ``cell`` that raised, from its error output.
+
+    ``line N: <first line of the innermost statement containing line N>``; the cell's first line
+    when the traceback does not say (a syntax error, an error raised before the cell's code ran).
     """
     source = str(cell.get("source", ""))
     lineno = None

@@ -60,8 +60,9 @@ def _package_fp(root: str, stamp: tuple[tuple[str, int, int], ...]) -> str:
 
 
 def package_fingerprint(root: str | os.PathLike[str] | None = None) -> str:
-    """Hash of the ``salesanalytics`` package source (Python files, mappings, templates, the
-    language catalogues).
+    """Hash of the ``salesanalytics`` package source.
+
+    Python files, mappings, templates, the language catalogues.
 
     Large data files (``data/``) are not included.
     """

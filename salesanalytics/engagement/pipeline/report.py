@@ -1,5 +1,7 @@
-"""HTML reports: client version (no code, house style, self-contained, sanitised), analyst version
-(with code) and the run's ``index.html``.
+"""HTML reports: client version, analyst version and the run's ``index.html``.
+
+The client version has no code, the house style, is self-contained and sanitised; the analyst
+version shows the code.
 
 The client version is rendered with nbconvert's ``basic`` template (body only) and wrapped in our own
 page with inline CSS. It embeds images as data URIs and is sanitised with bleach (defence in depth:
@@ -19,7 +21,7 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -151,8 +153,9 @@ def _is_widget(out: Any) -> bool:
 
 
 def _is_repr_only(out: Any) -> bool:
-    """An output that is nothing but a Python object's repr (``<Figure size ...>``, a widget's
-    ``VBox(children=...)``): code, not a result.
+    """An output that is nothing but a Python object's repr: code, not a result.
+
+    For example ``<Figure size ...>`` or a widget's ``VBox(children=...)``.
     """
     data = out.get("data")
     return out.get("output_type") in {"execute_result", "display_data"} and set(data or {}) <= {
@@ -171,8 +174,9 @@ def _output_text(out: Any) -> str:
 
 
 def _callout(text: str) -> str:
-    """Printed text (a finding written with ``print``) as a highlighted callout in the house
-    style: paragraphs at blank lines, lines starting with ``-`` or ``•`` as a list.
+    """Printed text (a finding written with ``print``) as a callout in the house style.
+
+    Paragraphs at blank lines, lines starting with ``-`` or ``•`` as a list.
     """
     parts = []
     for para in re.split(r"\n\s*\n", text.strip()):
@@ -200,8 +204,10 @@ def _drop_repeated_title(src_cells: list[Any], title: str) -> None:
 
 
 def _map_html(out: Any, maps: list[dict[str, Any]], token: str) -> str:
-    """An interactive map's place in the page: the live map (drawn by the embed script from the
-    data block that replaces the marker) and its static image for print.
+    """An interactive map's place in the page.
+
+    The live map (drawn by the embed script from the data block that replaces the marker) and its
+    static image for print.
     """
     data = out.get("data") or {}
     payload = data.get(MAP_MIME) or {}
@@ -234,18 +240,43 @@ def _map_block(entry: dict[str, Any]) -> str:
     )
 
 
-def _client_notebook(  # noqa: C901 - one pass over the cells; split pending
+def _client_notebook(
     nb: Any, title: str = "", maps: list[dict[str, Any]] | None = None, token: str = ""
 ) -> Any:
-    """A copy of ``nb`` prepared for the client: no parameter cells, no stderr, no errors, no
-    interactive widgets (nor the text introducing them) and no object reprs; printed findings
-    become callouts; interactive maps become placeholders (their data collected in ``maps``).
+    """A copy of ``nb`` prepared for the client.
+
+    No parameter cells, no stderr, no errors, no interactive widgets (nor the text introducing them)
+    and no object reprs; printed findings become callouts; interactive maps become placeholders
+    (their data collected in ``maps``).
     """
     nb = copy.deepcopy(nb)
     cells = []
     src_cells = list(nb.cells)
-    # a Markdown cell introducing an interactive part ("Try it yourself") goes with it
-    drop_intro = {
+    drop_intro = _interactive_intros(src_cells)
+    _drop_repeated_title(src_cells, title)
+    for cell, tags in _client_cells(src_cells, drop_intro):
+        if cell.cell_type == "markdown":
+            cells.append(_markdown_as_output(cell))
+            continue
+        if cell.cell_type == "code":
+            if "remove-output" in tags or "remove_output" in tags:
+                cell.outputs = []
+            kept = (_client_output(out, maps, token) for out in cell.get("outputs", []))
+            cell.outputs = [out for out in kept if out is not None]
+            if not cell.outputs:
+                continue
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def _cell_text(cell: Any) -> str:
+    return cell.source if isinstance(cell.source, str) else "".join(cell.source)
+
+
+def _interactive_intros(src_cells: Sequence[Any]) -> set[int]:
+    """Markdown cells introducing an interactive part ("Try it yourself"): they go with it."""
+    return {
         i - 1
         for i, c in enumerate(src_cells)
         if c.cell_type == "code"
@@ -255,107 +286,112 @@ def _client_notebook(  # noqa: C901 - one pass over the cells; split pending
         and i > 0
         and src_cells[i - 1].cell_type == "markdown"
     }
+
+
+def _client_cells(src_cells: Sequence[Any], drop_intro: set[int]) -> Iterator[tuple[Any, set[str]]]:
+    """The cells a client sees, with their tags.
+
+    Analyst-only sections (to the next heading of the same level or higher) and cells, the
+    introductions of interactive parts, cells tagged for the analyst and raw cells are left out.
+    """
     skip_level = 0  # inside an analyst-only section of this heading level
-    _drop_repeated_title(src_cells, title)
     for i, cell in enumerate(src_cells):
+        text = _cell_text(cell) if cell.cell_type == "markdown" else ""
         if cell.cell_type == "markdown":
-            text = cell.source if isinstance(cell.source, str) else "".join(cell.source)
             head = _HEADING.match(text)
             if head and skip_level and len(head.group(1)) <= skip_level:
                 skip_level = 0
             if head and _ANALYST_ONLY.search(text.splitlines()[0] if text else ""):
                 skip_level = len(head.group(1))
-        if skip_level:
+        if skip_level or i in drop_intro or cell.cell_type == "raw":
             continue
-        if cell.cell_type == "markdown" and _ANALYST_ONLY.search(
-            cell.source if isinstance(cell.source, str) else "".join(cell.source)
-        ):
-            continue
-        if i in drop_intro:
+        if cell.cell_type == "markdown" and _ANALYST_ONLY.search(text):
             continue
         tags = set(cell.get("metadata", {}).get("tags", []))
-        if tags & _CLIENT_DROP_TAGS:
-            continue
-        if cell.cell_type == "raw":
-            continue
-        if cell.cell_type == "markdown":
-            # rendered and sanitised like an HTML output (attachments are not embedded)
-            html_text = _markdown_cell_html(cell.source)
-            md_id = cell.get("id")
-            cell = nbformat.v4.new_code_cell(
-                "", outputs=[nbformat.v4.new_output("display_data", data={"text/html": html_text})]
-            )
-            if md_id:  # the markdown cell's own id, not a random one: same input, same report
-                cell.id = md_id
-            cells.append(cell)
-            continue
-        if cell.cell_type == "code":
-            if "remove-output" in tags or "remove_output" in tags:
-                cell.outputs = []
-            outs = []
-            for out in cell.get("outputs", []):
-                if out.output_type == "error":
-                    continue
-                if out.output_type == "stream" and out.get("name") == "stderr":
-                    continue
-                if _is_widget(out) or _is_repr_only(out):
-                    continue
-                if _ANALYST_ONLY.search(_output_text(out)):
-                    continue
-                if out.output_type == "stream":
-                    text = out.get("text", "")
-                    text = text if isinstance(text, str) else "".join(text)
-                    if not text.strip():
-                        continue
-                    out = nbformat.v4.new_output("display_data", data={"text/html": _callout(text)})
-                    outs.append(out)
-                    continue
-                data = out.get("data")
-                if data is not None and MAP_MIME in data and maps is not None:
-                    h = _map_html(out, maps, token)
-                    out = nbformat.v4.new_output("display_data", data={"text/html": h})
-                    outs.append(out)
-                    continue
-                if data is not None:
-                    data.pop(MAP_MIME, None)
-                    for key in [k for k in data if "javascript" in k or "widget" in k]:
-                        del data[key]
-                    svg = data.pop("image/svg+xml", None)
-                    own_html = False
-                    if svg is not None and not any(k.startswith("image/") for k in data):
-                        # an image of our own making (base64 cannot break out of the attribute):
-                        # sanitising its long data URI would cost more than drawing the chart
-                        raw = svg if isinstance(svg, str) else "".join(svg)
-                        b64 = base64.b64encode(raw.encode("utf-8")).decode("ascii")
-                        data.pop("text/html", None)
-                        data["text/html"] = (
-                            f'<img src="data:image/svg+xml;base64,{b64}" alt="chart">'
-                        )
-                        own_html = True
-                    md = data.pop("text/markdown", None)
-                    if md is not None and "text/html" not in data:
-                        data["text/html"] = _markdown(md if isinstance(md, str) else "".join(md))
-                    if "text/html" in data and not own_html:
-                        h = data["text/html"]
-                        data["text/html"] = sanitize_fragment(
-                            h if isinstance(h, str) else "".join(h)
-                        )
-                        data.pop("text/latex", None)
-                    if not data:
-                        continue
-                outs.append(out)
-            cell.outputs = outs
-            if not outs:
-                continue
-        cells.append(cell)
-    nb.cells = cells
-    return nb
+        if not tags & _CLIENT_DROP_TAGS:
+            yield cell, tags
+
+
+def _markdown_as_output(cell: Any) -> Any:
+    """A Markdown cell as a code cell showing it rendered and sanitised like an HTML output.
+
+    Attachments are not embedded; the cell keeps the Markdown cell's id (not a random one: same
+    input, same report).
+    """
+    html_text = _markdown_cell_html(cell.source)
+    md_id = cell.get("id")
+    out = nbformat.v4.new_code_cell(
+        "", outputs=[nbformat.v4.new_output("display_data", data={"text/html": html_text})]
+    )
+    if md_id:
+        out.id = md_id
+    return out
+
+
+def _client_output(out: Any, maps: list[dict[str, Any]] | None, token: str) -> Any | None:
+    """One output as the client sees it, or None when it is left out."""
+    if out.output_type == "error":
+        return None
+    if out.output_type == "stream" and out.get("name") == "stderr":
+        return None
+    if _is_widget(out) or _is_repr_only(out) or _ANALYST_ONLY.search(_output_text(out)):
+        return None
+    if out.output_type == "stream":
+        text = out.get("text", "")
+        text = text if isinstance(text, str) else "".join(text)
+        if not text.strip():
+            return None
+        return nbformat.v4.new_output("display_data", data={"text/html": _callout(text)})
+    data = out.get("data")
+    if data is None:
+        return out
+    if MAP_MIME in data and maps is not None:
+        h = _map_html(out, maps, token)
+        return nbformat.v4.new_output("display_data", data={"text/html": h})
+    return out if _client_data(data) else None
+
+
+def _client_data(data: Any) -> bool:
+    """Reduce an output's data (in place) to what a client page shows; False when none is left.
+
+    No map payloads, scripts or widget state; an SVG chart becomes an image, Markdown and HTML
+    are rendered and sanitised.
+    """
+    data.pop(MAP_MIME, None)
+    for key in [k for k in data if "javascript" in k or "widget" in k]:
+        del data[key]
+    own_html = _svg_as_image(data)
+    md = data.pop("text/markdown", None)
+    if md is not None and "text/html" not in data:
+        data["text/html"] = _markdown(md if isinstance(md, str) else "".join(md))
+    if "text/html" in data and not own_html:
+        h = data["text/html"]
+        data["text/html"] = sanitize_fragment(h if isinstance(h, str) else "".join(h))
+        data.pop("text/latex", None)
+    return bool(data)
+
+
+def _svg_as_image(data: Any) -> bool:
+    """An SVG chart (the output's only image) as an ``<img>`` in ``text/html``; True if done.
+
+    An image of our own making (base64 cannot break out of the attribute): sanitising its long
+    data URI would cost more than drawing the chart.
+    """
+    svg = data.pop("image/svg+xml", None)
+    if svg is None or any(k.startswith("image/") for k in data):
+        return False
+    raw = svg if isinstance(svg, str) else "".join(svg)
+    b64 = base64.b64encode(raw.encode("utf-8")).decode("ascii")
+    data.pop("text/html", None)
+    data["text/html"] = f'<img src="data:image/svg+xml;base64,{b64}" alt="chart">'
+    return True
 
 
 @lru_cache(maxsize=256)
 def _markdown_cell_html(source: str) -> str:
-    """A Markdown cell rendered and sanitised (cached: per-entity reports repeat their template's
-    Markdown cells for every entity).
+    """A Markdown cell rendered and sanitised (cached).
+
+    Per-entity reports repeat their template's Markdown cells for every entity.
     """
     return sanitize_fragment(_markdown(source))
 
@@ -364,8 +400,10 @@ _local = threading.local()
 
 
 class _BodyExporter(HTMLExporter):
-    """``HTMLExporter`` without its BeautifulSoup pass over the whole page (alt texts, tab
-    indices), which costs more than the rendering itself on pages with embedded charts.
+    """``HTMLExporter`` without its BeautifulSoup pass over the whole page.
+
+    That pass (alt texts, tab indices) costs more than the rendering itself on pages with embedded
+    charts.
     """
 
     def from_notebook_node(  # type: ignore[override]
@@ -384,8 +422,10 @@ class _BodyExporter(HTMLExporter):
         return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
     def _validate_preprocessor(self, nbc: Any, preprocessor: Any) -> None:
-        """No schema validation after each preprocessor: the notebooks come straight from the
-        kernel (and ``_client_notebook``), and validating them cost a fifth of an export.
+        """No schema validation after each preprocessor.
+
+        The notebooks come straight from the kernel (and ``_client_notebook``), and validating them
+        cost a fifth of an export.
         """
 
 
@@ -435,8 +475,9 @@ def client_body(nb: Any, title: str = "") -> str:
 
 
 def page_scripts(body: str) -> list[str]:
-    """The project's own scripts a client page needs: the Bokeh library and the embed script
-    when the body holds an interactive map, else none.
+    """The project's own scripts a client page needs.
+
+    The Bokeh library and the embed script when the body holds an interactive map, else none.
     """
     if 'class="sa-imap-data"' not in body:
         return []
@@ -447,8 +488,9 @@ def page_scripts(body: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    """The page templates' environment; ``_()`` in a template is :func:`salesanalytics.present.i18n.gettext`
-    (the run's language).
+    """The page templates' environment.
+
+    ``_()`` in a template is :func:`salesanalytics.present.i18n.gettext` (the run's language).
     """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -495,52 +537,60 @@ def _plan_title(value: str) -> str:
     return Path(value).stem
 
 
-def _param_value(value: Any, spec: Mapping[str, Any]) -> str:  # noqa: C901 - one branch per value kind
+def _chf_text(value: Any) -> str:
+    from salesanalytics.present.formats import currency
+
+    return f"{currency()} {_swiss(float(value), 0)}"
+
+
+# a parameter's value by its ``format`` in parameter_labels.yaml (words in the run's language)
+_VALUE_FORMATS: dict[str, Callable[[Any], str]] = {
+    "share": lambda v: f"{_swiss(float(v) * 100, 1)}%",
+    "plusminus": lambda v: f"±{_swiss(float(v) * 100, 1)}%",
+    "top": lambda v: _("top {share}%").format(share=_swiss((1 - float(v)) * 100, 1)),
+    "months": lambda v: _("{n} months").format(n=_swiss(float(v))),
+    "days": lambda v: _("{n} days").format(n=_swiss(float(v))),
+    "hours": lambda v: f"{_swiss(float(v), 0)} h",
+    "kmh": lambda v: f"{_swiss(float(v))} km/h",
+    "chf": _chf_text,
+    "factor": lambda v: f"×{_swiss(float(v))}",
+    "plan": lambda v: _plan_title(str(v)),
+    "file": lambda v: Path(str(v)).name,
+    "text": str,
+}
+
+
+def _param_value(value: Any, spec: Mapping[str, Any]) -> str:
+    word = _value_word(value, spec)
+    if word is not None:
+        return word
     fmt = spec.get("format", "")
+    if fmt == "list" and isinstance(value, list | tuple):
+        text = _list_text(value, bool(spec.get("signed")))
+    else:
+        by_format = _VALUE_FORMATS.get(fmt)
+        text = by_format(value) if by_format is not None else _param_text(value)
+    prefix, suffix = spec.get("prefix", ""), spec.get("suffix", "")
+    return f"{_(prefix) if prefix else ''}{text}{_(suffix) if suffix else ''}"
+
+
+def _value_word(value: Any, spec: Mapping[str, Any]) -> str | None:
+    """A value shown as a word: empty, a zero with a word of its own, yes/no; else None."""
     if value is None or value == "" or value == []:
         return _(str(spec.get("empty", "–")))
     if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
         if "zero" in spec:
             return _(str(spec["zero"]))
-    if fmt == "yesno" or isinstance(value, bool):
+    if spec.get("format", "") == "yesno" or isinstance(value, bool):
         return _("yes") if value else _("no")
-    if fmt == "list" and isinstance(value, list | tuple):
-        text = ", ".join(
-            (f"{v:+g}" if spec.get("signed") else _swiss(float(v)))
-            if isinstance(v, int | float)
-            else str(v)
-            for v in value
-        )
-    elif fmt == "share":
-        text = f"{_swiss(float(value) * 100, 1)}%"
-    elif fmt == "plusminus":
-        text = f"±{_swiss(float(value) * 100, 1)}%"
-    elif fmt == "top":
-        text = _("top {share}%").format(share=_swiss((1 - float(value)) * 100, 1))
-    elif fmt == "months":
-        text = _("{n} months").format(n=_swiss(float(value)))
-    elif fmt == "days":
-        text = _("{n} days").format(n=_swiss(float(value)))
-    elif fmt == "hours":
-        text = f"{_swiss(float(value), 0)} h"
-    elif fmt == "kmh":
-        text = f"{_swiss(float(value))} km/h"
-    elif fmt == "chf":
-        from salesanalytics.present.formats import currency
+    return None
 
-        text = f"{currency()} {_swiss(float(value), 0)}"
-    elif fmt == "factor":
-        text = f"×{_swiss(float(value))}"
-    elif fmt == "plan":
-        text = _plan_title(str(value))
-    elif fmt == "file":
-        text = Path(str(value)).name
-    elif fmt == "text":
-        text = str(value)
-    else:
-        text = _param_text(value)
-    prefix, suffix = spec.get("prefix", ""), spec.get("suffix", "")
-    return f"{_(prefix) if prefix else ''}{text}{_(suffix) if suffix else ''}"
+
+def _list_text(values: list[Any] | tuple[Any, ...], signed: bool) -> str:
+    return ", ".join(
+        (f"{v:+g}" if signed else _swiss(float(v))) if isinstance(v, int | float) else str(v)
+        for v in values
+    )
 
 
 def param_rows(phase: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -632,8 +682,9 @@ def client_html(
 
 
 def warm_up() -> None:
-    """Create this thread's exporters and load the page template and style sheet (what the first
-    export of a run would otherwise pay for).
+    """Create this thread's exporters and load the page template and style sheet.
+
+    That is what the first export of a run would otherwise pay for.
     """
     _exporter("client")
     _exporter("analyst")

@@ -1,5 +1,7 @@
-"""One run of a project at a time: a lock file in the client's reports folder, and recovery of the
-folders that killed runs leave behind.
+"""One run of a project at a time.
+
+A lock file in the client's reports folder, and recovery of the folders that killed runs leave
+behind.
 
 ``<reports>/<slug>/.run.lock`` holds the holder's pid, host, start time and command line. It is
 locked with ``flock`` while a run (or ``salesanalytics clean``) works on the folder; the operating
@@ -28,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from salesanalytics.engagement.workspace import atomic_write_bytes
 from salesanalytics.errors import UserError
+from salesanalytics.present.deliverables import atomic_write_bytes
 
 try:  # pragma: no cover - always there on Linux and macOS
     import fcntl

@@ -79,11 +79,10 @@ from salesanalytics.engagement.workspace import (
     HEADLINES_FILE,
     TRUTH_DIR,
     WARNINGS_FILE,
-    atomic_write_bytes,
     place_truth,
     write_engine_settings,
 )
-from salesanalytics.present.deliverables import safe_file_stem
+from salesanalytics.present.deliverables import atomic_write_bytes, safe_file_stem
 from salesanalytics.present.i18n import check_locale, select_language, set_language
 from salesanalytics.present.i18n import gettext as _
 
@@ -266,8 +265,9 @@ def options_from_project(
 
 
 def _client_html(*args: Any, **kw: Any) -> str:
-    """:func:`~salesanalytics.engagement.pipeline.report.client_html`, imported when first used (nbconvert and
-    bleach take a while to import, which would delay the start of the first kernel).
+    """:func:`~salesanalytics.engagement.pipeline.report.client_html`, imported when first used.
+
+    nbconvert and bleach take a while to import, which would delay the start of the first kernel.
     """
     from salesanalytics.engagement.pipeline.report import client_html
 
@@ -282,9 +282,10 @@ def _analyst_html(*args: Any, **kw: Any) -> str:
 
 
 def _preload() -> None:
-    """Import what the exports and per-entity listings need, in the export thread, while the
-    first kernel starts (imported on first use instead, nbconvert, bleach and pandas would stall
-    the run for a second or two between two phases).
+    """Import what the exports need, in the export thread, while the first kernel starts.
+
+    The exports and per-entity listings need nbconvert, bleach and pandas; imported on first use
+    instead, they would stall the run for a second or two between two phases.
     """
     import pandas  # noqa: F401
     import pyarrow.parquet  # noqa: F401
@@ -370,16 +371,19 @@ def _read_json(path: Path) -> Any:
 
 
 def _entity_file(entity_id: Any) -> str:
-    """A file name stem for an entity id (:func:`salesanalytics.present.deliverables.safe_file_stem`):
-    readable, umlauts transliterated, never a path or a reserved name, at most 80 characters.
+    """A file name stem for an entity id.
+
+    See :func:`salesanalytics.present.deliverables.safe_file_stem`: readable, umlauts
+    transliterated, never a path or a reserved name, at most 80 characters.
     """
     return safe_file_stem(entity_id)
 
 
 def _consistency(run_dir: Path) -> dict[str, Any]:
-    """The run's shared figures compared across phases
-    (:func:`salesanalytics.engagement.pipeline.consistency.check_run`); a check that cannot run is reported
-    as such instead of failing the run.
+    """The run's shared figures compared across phases.
+
+    See :func:`salesanalytics.engagement.pipeline.consistency.check_run`; a check that cannot run is
+    reported as such instead of failing the run.
     """
     from salesanalytics.engagement.pipeline.consistency import check_run
 
@@ -390,8 +394,9 @@ def _consistency(run_dir: Path) -> dict[str, Any]:
 
 
 def _distribute(run_dir: Path, results: Mapping[str, Any]) -> dict[str, Any]:
-    """Per-recipient folders of the personal reports
-    (:func:`salesanalytics.engagement.pipeline.distribution.build_distribution`).
+    """Per-recipient folders of the personal reports.
+
+    See :func:`salesanalytics.engagement.pipeline.distribution.build_distribution`.
     """
     from salesanalytics.engagement.pipeline.distribution import build_distribution
 
@@ -469,8 +474,10 @@ class _Runner:
         self.coverage_skip: dict[str, str] = {}
 
     def in_scope(self, opts: RunOptions) -> set[str]:
-        """Phases this run may execute: all, or for ``--phase`` the named ones, what they read
-        and (unless ``only``) what reads them; the others are reused or carried over.
+        """Phases this run may execute.
+
+        All, or for ``--phase`` the named ones, what they read and (unless ``only``) what reads
+        them; the others are reused or carried over.
         """
         wanted = [p.name for p in select_phases(self.all, list(opts.selected))]
         if not opts.selected:
@@ -497,9 +504,11 @@ class _Runner:
 
     # ------------------------------------------------------------ fingerprints
     def phase_params(self, phase: PhaseSpec) -> dict[str, Any]:
-        """The phase's parameters, with the project's own files (``PhaseSpec.project_files``,
-        e.g. ``territory_overrides.yaml``) filled in as absolute paths where the parameter is
-        empty and the project folder holds the file.
+        """The phase's parameters, with the project's own files filled in.
+
+        The project's own files (``PhaseSpec.project_files``, e.g. ``territory_overrides.yaml``) are
+        filled in as absolute paths where the parameter is empty and the project folder holds the
+        file.
         """
         params = dict(self.o.params.get(phase.name) or phase.params().model_dump(mode="json"))
         if self.o.project_dir is not None:
@@ -561,8 +570,10 @@ class _Runner:
         return comp
 
     def param_files(self, phase: PhaseSpec) -> dict[str, str]:
-        """Content digest of every file a file parameter of the phase names: editing the file
-        (a pay plan, the territory overrides) reruns the phase and those downstream.
+        """Content digest of every file a file parameter of the phase names.
+
+        Editing the file (a pay plan, the territory overrides) reruns the phase and those
+        downstream.
         """
         from salesanalytics.engagement.paramcheck import is_path_param
 
@@ -577,8 +588,10 @@ class _Runner:
         return out
 
     def load_history(self) -> None:
-        """Earlier runs' phase entries: by fingerprint (for reuse, newest run first), latest per
-        phase (for reasons) and those of the run ``latest`` points to (for carrying over).
+        """Earlier runs' phase entries.
+
+        By fingerprint (for reuse, newest run first), latest per phase (for reasons) and those of
+        the run ``latest`` points to (for carrying over).
         """
         self.cache: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.previous: dict[str, dict[str, Any]] = {}
@@ -624,11 +637,12 @@ class _Runner:
                     self.base_entries[name] = entry
 
     def priorities(self) -> dict[str, float]:
-        """Per phase: the expected seconds from its start to the end of the longest chain of
-        phases that depend on it (durations of the latest run that ran each phase, else the
-        phase's own estimate ``PhaseSpec.seconds``).
-        Phases ready at the same time start longest chain first, so the critical path of the
-        engagement (e.g. territory before churn) never waits for a side branch.
+        """Per phase: the expected seconds from its start to the end of its longest dependent chain.
+
+        The chain is the longest one of phases that depend on it (durations of the latest run that
+        ran each phase, else the phase's own estimate ``PhaseSpec.seconds``). Phases ready at the
+        same time start longest chain first, so the critical path of the engagement (e.g. territory
+        before churn) never waits for a side branch.
         """
         names = [p.name for p in self.phases]
         prio: dict[str, float] = {}
@@ -640,8 +654,10 @@ class _Runner:
 
     # ------------------------------------------------------------ phase steps
     def changed_outputs(self, run_id: str, name: str, entry: Mapping[str, Any]) -> list[str]:
-        """Output files of phase ``name`` in run ``run_id`` whose content no longer matches the
-        fingerprints recorded when the phase finished (empty: unchanged).
+        """Output files of phase ``name`` in run ``run_id`` whose content changed since it finished.
+
+        Those whose content no longer matches the fingerprints recorded when the phase finished
+        (empty: unchanged).
         """
         files = folder_fingerprint(self.base / run_id / "data" / name)
         if json_digest(files) == entry.get("output_fingerprint"):
@@ -672,8 +688,9 @@ class _Runner:
         return False
 
     def link_outputs(self, phase: PhaseSpec, run_id: str, entry: Mapping[str, Any]) -> None:
-        """Hard-link the outputs and reports of ``phase`` in run ``run_id`` into this run (all or,
-        on an error, none).
+        """Hard-link the outputs and reports of ``phase`` in run ``run_id`` into this run.
+
+        All or, on an error, none.
         """
         src = self.base / run_id
         staging = self.run_dir / STAGING / phase.name
@@ -715,8 +732,10 @@ class _Runner:
         self.log(f"{phase.name}: reused ({r.reason})")
 
     def carry_over(self, phase: PhaseSpec, comp: Mapping[str, Any]) -> bool:
-        """Carry ``phase`` over, out of date, from the run ``latest`` points to (a phase outside
-        a ``--phase`` selection whose inputs or parameters changed); False if that run lacks it.
+        """Carry ``phase`` over, out of date, from the run ``latest`` points to.
+
+        A phase outside a ``--phase`` selection whose inputs or parameters changed; False if that
+        run lacks it.
         """
         entry = self.base_entries.get(phase.name)
         if entry is None or not self.try_reuse(phase, [(self.base_run, entry)]):
@@ -754,8 +773,9 @@ class _Runner:
             self.bar.update(1)
 
     def place_truth(self, phase: PhaseSpec) -> None:
-        """A demo export's planted truths go to the run's analyst folder (``analyst/truth/``),
-        never to the client's data folder: the demo checks read them there. Recorded with the
+        """A demo export's planted truths go to the run's analyst folder (``analyst/truth/``).
+
+        Never to the client's data folder: the demo checks read them there. Recorded with the
         phase's reports, so that a reused intake brings its truths along.
         """
         src = self.o.source or (self.o.params.get(phase.name) or {}).get("source")
@@ -900,10 +920,12 @@ class _Runner:
         self.log(f"{phase.name}: ran in {r.seconds:.1f} s ({r.reason})")
 
     async def render_entities(self, phase: PhaseSpec) -> None:
-        """Render every per-entity report of ``phase``: all groups' entities form one job list,
-        worked off by one kernel, or by a second one (third, ...) while the list is long and a
-        worker slot is free. Each report depends only on its parameters, so which kernel renders
-        it does not change it; the listing keeps the entities' order.
+        """Render every per-entity report of ``phase``.
+
+        All groups' entities form one job list, worked off by one kernel, or by a second one (third,
+        ...) while the list is long and a worker slot is free. Each report depends only on its
+        parameters, so which kernel renders it does not change it; the listing keeps the entities'
+        order.
         """
         r = self.results[phase.name]
         t0 = time.perf_counter()
@@ -929,8 +951,9 @@ class _Runner:
             )
 
         def more_workers(seconds: float) -> None:
-            """Start another kernel while the work left per kernel is worth its start-up (a
-            kernel idle in the pool costs nothing to start; a new one several seconds).
+            """Start another kernel while the work left per kernel is worth its start-up.
+
+            A kernel idle in the pool costs nothing to start; a new one several seconds.
             """
             times.append(seconds)
             if len(times) < 3:  # the first report also pays the template's imports
@@ -1118,8 +1141,9 @@ class _Runner:
         self.bg.append(asyncio.ensure_future(coro))
 
     def export_salesforce(self) -> None:
-        """Write the run's ``salesforce/`` folder from the phases that finished (a partial run
-        writes the parts its phases allow; see :mod:`salesanalytics.salesforce`).
+        """Write the run's ``salesforce/`` folder from the phases that finished.
+
+        A partial run writes the parts its phases allow; see :mod:`salesanalytics.salesforce`.
         """
         done = [n for n, r in self.results.items() if r.status in {"ran", "reused"}]
         try:
@@ -1156,9 +1180,10 @@ class _Runner:
                 self.log(note)
 
     def write_deck(self) -> bool:
-        """Write the run's ``deck.pptx`` from its manifest (headlines, parameters) and phase
-        outputs (:mod:`salesanalytics.engagement.deck`); a deck that fails is logged and
-        recorded, never failing the run's reports.
+        """Write the run's ``deck.pptx`` from its manifest and phase outputs.
+
+        The manifest gives headlines and parameters (:mod:`salesanalytics.engagement.deck`); a deck
+        that fails is logged and recorded, never failing the run's reports.
         """
         try:
             from salesanalytics.engagement.deck import write_deck
@@ -1269,8 +1294,9 @@ class _Runner:
         os.chmod(self.run_dir / "index.html", 0o644)
 
     def coverage_rows(self) -> list[dict[str, str]]:
-        """The coverage matrix for the index page: one row per phase with its status and reason,
-        and one per analysis that does not simply run.
+        """The coverage matrix for the index page.
+
+        One row per phase with its status and reason, and one per analysis that does not simply run.
         """
         if not self.coverage:
             return []
@@ -1296,8 +1322,9 @@ class _Runner:
         return rows
 
     def load_coverage(self, phase: str) -> None:
-        """Read the coverage matrix ``phase`` (the intake) wrote, print it and note the phases
-        it skips (``salesanalytics.engagement.coverage``).
+        """Read the coverage matrix the intake wrote, print it and note the phases it skips.
+
+        See ``salesanalytics.engagement.coverage``.
         """
         from salesanalytics.engagement.coverage import SKIPPED, Coverage
 
@@ -1320,7 +1347,28 @@ class _Runner:
         os.replace(tmp, link)
 
     # ------------------------------------------------------------ scheduling
-    async def run(self) -> RunResult:  # noqa: C901 - split pending
+    async def run(self) -> RunResult:
+        """Run the phases into a new run folder and write its manifest, index and deck."""
+        self._open_run()
+        ticker = asyncio.ensure_future(self._tick()) if self.bar is not None else None
+        status = "interrupted"
+        self.data_tasks: dict[asyncio.Task[None], PhaseSpec] = {}
+        self.report_tasks: dict[asyncio.Task[None], PhaseSpec] = {}
+        try:
+            await self.schedule()
+            self.export_salesforce()
+            status = (
+                "failed" if any(r.status == "failed" for r in self.results.values()) else "finished"
+            )
+        except OSError as exc:  # disk full, permissions: end the run with a clear message
+            self.fail_run(exc)
+            status = "failed"
+        finally:
+            status = await self._close_run(status, ticker)
+        return self._result(status)
+
+    def _open_run(self) -> None:
+        """Create the run folder, the kernel pool and the progress bar; note recovered runs."""
         self.t0 = time.perf_counter()
         self.started = _now()
         self.run_id, self.run_dir = _new_run_dir(self.base)
@@ -1360,57 +1408,53 @@ class _Runner:
                 bar_format="{l_bar}{bar:20}| {n_fmt}/{total_fmt} phases [{elapsed}]{postfix}",
                 dynamic_ncols=True,
             )
-        ticker = asyncio.ensure_future(self._tick()) if self.bar is not None else None
-        status = "interrupted"
-        self.data_tasks: dict[asyncio.Task[None], PhaseSpec] = {}
-        self.report_tasks: dict[asyncio.Task[None], PhaseSpec] = {}
-        try:
-            await self.schedule()
-            self.export_salesforce()
-            status = (
-                "failed" if any(r.status == "failed" for r in self.results.values()) else "finished"
-            )
-        except OSError as exc:  # disk full, permissions: end the run with a clear message
-            self.fail_run(exc)
-            status = "failed"
-        finally:
-            if ticker is not None:
-                ticker.cancel()
-            self.cancelling = True
-            unfinished = [t for t in (*self.data_tasks, *self.report_tasks) if not t.done()]
-            for t in unfinished:
-                t.cancel()
-            if unfinished:
-                await asyncio.gather(*unfinished, return_exceptions=True)
-            await self.pool.close()
-            for task in self.bg:
-                with contextlib.suppress(BaseException):
-                    await task
-            for fut in self.exports:
-                try:
-                    await asyncio.wrap_future(fut)
-                except OSError as exc:
-                    self.fail_run(exc)
-                    status = "failed"
-                except Exception as exc:
-                    self.log(f"report export failed: {exc}", always=True)
-                    self.error = self.error or f"a report could not be written: {exc}"
-                    status = "failed"
-            self.executor.shutdown(wait=True)
-            shutil.rmtree(self.run_dir / STAGING, ignore_errors=True)
-            if self.bar is not None:
-                self.bar.close()
-                self.bar = None
-            self.consistency = _consistency(self.run_dir)
-            self.distribution = _distribute(self.run_dir, self.results)
+
+    async def _close_run(self, status: str, ticker: asyncio.Future[None] | None) -> str:
+        """Stop what still runs, wait for the exports, write manifest, deck and index.
+
+        Returns the run's status (``failed`` when a write or an export failed).
+        """
+        if ticker is not None:
+            ticker.cancel()
+        self.cancelling = True
+        unfinished = [t for t in (*self.data_tasks, *self.report_tasks) if not t.done()]
+        for t in unfinished:
+            t.cancel()
+        if unfinished:
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        await self.pool.close()
+        for task in self.bg:
+            with contextlib.suppress(BaseException):
+                await task
+        for fut in self.exports:
             try:
-                self.write_manifest(status)
-                if self.write_deck():
-                    self.write_manifest(status)
-                self.write_index()
+                await asyncio.wrap_future(fut)
             except OSError as exc:
                 self.fail_run(exc)
                 status = "failed"
+            except Exception as exc:
+                self.log(f"report export failed: {exc}", always=True)
+                self.error = self.error or f"a report could not be written: {exc}"
+                status = "failed"
+        self.executor.shutdown(wait=True)
+        shutil.rmtree(self.run_dir / STAGING, ignore_errors=True)
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        self.consistency = _consistency(self.run_dir)
+        self.distribution = _distribute(self.run_dir, self.results)
+        try:
+            self.write_manifest(status)
+            if self.write_deck():
+                self.write_manifest(status)
+            self.write_index()
+        except OSError as exc:
+            self.fail_run(exc)
+            status = "failed"
+        return status
+
+    def _result(self, status: str) -> RunResult:
+        """Move ``latest`` to a finished run and log the run's outcome."""
         if status == "finished":
             try:
                 self.point_latest()
@@ -1459,78 +1503,21 @@ class _Runner:
             self.bar.refresh()
             await asyncio.sleep(1)
 
-    async def schedule(self) -> None:  # noqa: C901 - scheduler loop; split pending
+    async def schedule(self) -> None:
+        """Run every phase once its upstream data is ready, longest chain first, in worker slots.
+
+        A phase is skipped (coverage, failed upstream), reused, carried over or executed; a
+        phase with per-entity reports finishes when they are rendered.
+        """
         pending = list(self.phases)
-        data_tasks: dict[asyncio.Task[None], PhaseSpec] = self.data_tasks
-        report_tasks: dict[asyncio.Task[None], PhaseSpec] = self.report_tasks
         waiting: list[tuple[PhaseSpec, dict[str, Any]]] = []
         data_ready: set[str] = set()
         prio = self.priorities()
-        while pending or data_tasks or report_tasks or waiting:
-            progressed = True
-            while progressed:
-                progressed = False
-                for p in list(pending):
-                    ups = effective_reads(p, self.by_name)
-                    optional = {u for u, _ in p.optional_reads}
-                    if p.name in self.coverage_skip:
-                        r = self.results[p.name]
-                        r.status = "skipped"
-                        r.reason = self.coverage_skip[p.name]
-                        pending.remove(p)
-                        self.finish_phase(p)
-                        self.log(f"{p.name}: skipped ({r.reason})", always=True)
-                        progressed = True
-                        continue
-                    bad = [
-                        u
-                        for u in ups
-                        if self.results[u].status == "failed"
-                        or (self.results[u].status == "skipped" and u not in optional)
-                    ]
-                    if bad:
-                        r = self.results[p.name]
-                        r.status = "skipped"
-                        r.reason = f"upstream {bad[0]} {self.results[bad[0]].status}"
-                        pending.remove(p)
-                        self.finish_phase(p)
-                        self.log(f"{p.name}: skipped ({r.reason})", always=True)
-                        progressed = True
-                        continue
-                    if not all(
-                        u in data_ready or (u in optional and self.results[u].status == "skipped")
-                        for u in ups
-                    ):
-                        continue
-                    pending.remove(p)
-                    progressed = True
-                    comp = self.components(p)
-                    fp = json_digest(comp)
-                    if self.try_reuse(p, self.cache.get(f"{p.name}:{fp}", [])):
-                        self.mark_stale_readers(p, ups)
-                        data_ready.add(p.name)
-                        if "coverage" in p.writes:
-                            self.load_coverage(p.name)
-                        continue
-                    if p.name not in self.scope and self.carry_over(p, comp):
-                        data_ready.add(p.name)
-                        if "coverage" in p.writes:
-                            self.load_coverage(p.name)
-                        continue
-                    r = self.results[p.name]
-                    prev = self.previous.get(p.name)
-                    if not r.reason:
-                        r.reason = (
-                            _describe_change(prev.get("components") or {}, comp, self.reran)
-                            if prev
-                            else "no earlier result"
-                        )
-                    waiting.append((p, comp))
+        while pending or self.data_tasks or self.report_tasks or waiting:
+            while self._decide_pending(pending, waiting, data_ready):
+                pass
             waiting.sort(key=lambda pc: -prio[pc[0].name])  # stable: engagement order on ties
-            while waiting and len(data_tasks) + len(report_tasks) + self.extra_slots < self.workers:
-                p, comp = waiting.pop(0)
-                self.awaiting_kernel += 1
-                data_tasks[asyncio.ensure_future(self.execute_phase(p, comp))] = p
+            self._launch_waiting(waiting)
             # kernels wanted soon: tasks launched but not yet holding a kernel, phases waiting
             # for a slot, phases not decided yet (mostly downstream of running ones) and their
             # per-entity reports
@@ -1540,33 +1527,114 @@ class _Runner:
                 + sum(1 + len(p.per_entity) for p in pending)
             )
             self.pool.prefetch(expected)
-            if not data_tasks and not report_tasks:
+            if not self.data_tasks and not self.report_tasks:
                 if pending and not waiting:  # pragma: no cover - graph error guard
                     raise RuntimeError(f"phases cannot be scheduled: {[p.name for p in pending]}")
                 continue
             done, _ = await asyncio.wait(
-                set(data_tasks) | set(report_tasks), return_when=asyncio.FIRST_COMPLETED
+                set(self.data_tasks) | set(self.report_tasks), return_when=asyncio.FIRST_COMPLETED
             )
             for t in done:
-                if t in data_tasks:
-                    p = data_tasks.pop(t)
-                    t.result()
-                    r = self.results[p.name]
-                    if r.status == "ran":
-                        self.mark_stale_readers(p, effective_reads(p, self.by_name))
-                        data_ready.add(p.name)
-                        if "coverage" in p.writes:
-                            self.load_coverage(p.name)
-                        if p.per_entity:
-                            self.awaiting_kernel += len(p.per_entity)
-                            self.pool.prefetch(self.pool.wanted + len(p.per_entity))
-                            report_tasks[asyncio.ensure_future(self.render_entities(p))] = p
-                        else:
-                            self.finish_phase(p)
-                else:
-                    p = report_tasks.pop(t)
-                    t.result()
-                    self.finish_phase(p)
+                self._task_done(t, data_ready)
+
+    def _decide_pending(
+        self,
+        pending: list[PhaseSpec],
+        waiting: list[tuple[PhaseSpec, dict[str, Any]]],
+        data_ready: set[str],
+    ) -> bool:
+        """One pass over the pending phases: skip, reuse or queue those that can be decided.
+
+        Returns whether any phase was decided (another pass may then decide more).
+        """
+        progressed = False
+        for p in list(pending):
+            ups = effective_reads(p, self.by_name)
+            optional = {u for u, _ in p.optional_reads}
+            reason = self._skip_reason(p, ups, optional)
+            if reason is not None:
+                r = self.results[p.name]
+                r.status = "skipped"
+                r.reason = reason
+                pending.remove(p)
+                self.finish_phase(p)
+                self.log(f"{p.name}: skipped ({r.reason})", always=True)
+                progressed = True
+                continue
+            if not all(
+                u in data_ready or (u in optional and self.results[u].status == "skipped")
+                for u in ups
+            ):
+                continue
+            pending.remove(p)
+            progressed = True
+            comp = self.components(p)
+            if self._reused(p, ups, comp):
+                data_ready.add(p.name)
+                if "coverage" in p.writes:
+                    self.load_coverage(p.name)
+                continue
+            r = self.results[p.name]
+            prev = self.previous.get(p.name)
+            if not r.reason:
+                r.reason = (
+                    _describe_change(prev.get("components") or {}, comp, self.reran)
+                    if prev
+                    else "no earlier result"
+                )
+            waiting.append((p, comp))
+        return progressed
+
+    def _skip_reason(self, p: PhaseSpec, ups: Sequence[str], optional: set[str]) -> str | None:
+        """Why ``p`` is skipped (its core data is missing, an upstream phase failed), or None."""
+        if p.name in self.coverage_skip:
+            return self.coverage_skip[p.name]
+        bad = [
+            u
+            for u in ups
+            if self.results[u].status == "failed"
+            or (self.results[u].status == "skipped" and u not in optional)
+        ]
+        return f"upstream {bad[0]} {self.results[bad[0]].status}" if bad else None
+
+    def _reused(self, p: PhaseSpec, ups: Sequence[str], comp: dict[str, Any]) -> bool:
+        """Reuse ``p`` from an earlier run with the same fingerprint, or carry it over."""
+        if self.try_reuse(p, self.cache.get(f"{p.name}:{json_digest(comp)}", [])):
+            self.mark_stale_readers(p, ups)
+            return True
+        return p.name not in self.scope and self.carry_over(p, comp)
+
+    def _launch_waiting(self, waiting: list[tuple[PhaseSpec, dict[str, Any]]]) -> None:
+        """Start the first waiting phases while worker slots are free."""
+        while (
+            waiting
+            and len(self.data_tasks) + len(self.report_tasks) + self.extra_slots < self.workers
+        ):
+            p, comp = waiting.pop(0)
+            self.awaiting_kernel += 1
+            self.data_tasks[asyncio.ensure_future(self.execute_phase(p, comp))] = p
+
+    def _task_done(self, t: asyncio.Task[None], data_ready: set[str]) -> None:
+        """A phase's data task or its per-entity reports finished: release what waits on it."""
+        if t not in self.data_tasks:
+            p = self.report_tasks.pop(t)
+            t.result()
+            self.finish_phase(p)
+            return
+        p = self.data_tasks.pop(t)
+        t.result()
+        if self.results[p.name].status != "ran":
+            return
+        self.mark_stale_readers(p, effective_reads(p, self.by_name))
+        data_ready.add(p.name)
+        if "coverage" in p.writes:
+            self.load_coverage(p.name)
+        if p.per_entity:
+            self.awaiting_kernel += len(p.per_entity)
+            self.pool.prefetch(self.pool.wanted + len(p.per_entity))
+            self.report_tasks[asyncio.ensure_future(self.render_entities(p))] = p
+        else:
+            self.finish_phase(p)
 
 
 @dataclass(frozen=True)

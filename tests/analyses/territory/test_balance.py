@@ -89,7 +89,12 @@ def mix_grid(n: int = 14, seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_exchange_lp_balances_both_metrics_when_their_mix_varies_across_the_map() -> None:
     units, edges = mix_grid()
     res = tm.design_territories(
-        units, 6, tolerance=0.03, coord_cols=("x", "y"), planar=True, edges=edges, seed=1
+        units,
+        6,
+        tolerance=0.03,
+        edges=edges,
+        columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True),
+        settings=tm.SolverSettings(seed=1),
     )
     terr = res.assignment["territory_id"].to_numpy()
     assert max_dev(units, terr, "potential") <= 0.03 + 1e-9
@@ -99,7 +104,12 @@ def test_exchange_lp_balances_both_metrics_when_their_mix_varies_across_the_map(
     assert res.summary["exchange_rounds"] >= 1
     # deterministic for a seed
     again = tm.design_territories(
-        units, 6, tolerance=0.03, coord_cols=("x", "y"), planar=True, edges=edges, seed=1
+        units,
+        6,
+        tolerance=0.03,
+        edges=edges,
+        columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True),
+        settings=tm.SolverSettings(seed=1),
     )
     assert again.assignment["territory_id"].tolist() == terr.tolist()
 
@@ -107,7 +117,12 @@ def test_exchange_lp_balances_both_metrics_when_their_mix_varies_across_the_map(
 def test_swiss_postal_codes_within_3pct_on_both_metrics_and_contiguous() -> None:
     units, edges = swiss_postal_code_units(700, seed=5)
     res = tm.design_territories(
-        units, 12, metrics=["potential", "workload"], tolerance=0.03, edges=edges, seed=0
+        units,
+        12,
+        metrics=["potential", "workload"],
+        tolerance=0.03,
+        edges=edges,
+        settings=tm.SolverSettings(seed=0),
     )
     terr = res.assignment["territory_id"].to_numpy()
     for m in ("potential", "workload"):
@@ -124,11 +139,10 @@ def test_initial_centres_are_adapted_to_the_territory_count() -> None:
         units,
         4,
         tolerance=0.05,
-        coord_cols=("x", "y"),
-        planar=True,
         edges=edges,
         initial_centres=cen,
-        max_iter=1,
+        columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True),
+        settings=tm.SolverSettings(max_iter=1),
     )
     assert res.summary["warm_start"] == "given centres"
     terr = res.assignment["territory_id"].to_numpy()
@@ -150,9 +164,8 @@ def test_initial_centres_are_adapted_to_the_territory_count() -> None:
         tm.design_territories(
             units,
             4,
-            coord_cols=("x", "y"),
-            planar=True,
             initial_centres=pd.DataFrame({"lat": [1.0]}),
+            columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True),
         )
 
 

@@ -76,7 +76,12 @@ def test_full_swiss_geography_every_territory_one_piece_on_the_map(k: int) -> No
     units, edges = swiss_postal_code_units(seed=3)
     assert len(units) == len(geo.postal_codes())
     res = tm.design_territories(
-        units, k, metrics=("potential", "workload"), tolerance=0.05, edges=edges, max_passes=60
+        units,
+        k,
+        metrics=("potential", "workload"),
+        tolerance=0.05,
+        edges=edges,
+        settings=tm.SolverSettings(max_passes=60),
     )
     assert res.summary["graph_bridges"] == 0 and res.summary["graph_edges_delaunay"] == 0
     assign = dict(
@@ -189,7 +194,12 @@ def test_reps_are_matched_near_home_and_vacancies_get_a_suggested_base(
     demo11: tm.TerritoryInputs,
 ) -> None:
     n_reps = len(demo11.field_reps)
-    plan = tm.run_scenario(demo11, n_territories=n_reps + 2, tolerance=0.1, max_passes=40)
+    plan = tm.run_scenario(
+        demo11,
+        n_territories=n_reps + 2,
+        tolerance=0.1,
+        settings=tm.solver_settings(tm.SCENARIO_SETTINGS, max_passes=40),
+    )
     b = plan.bases
     assert len(b) == n_reps + 2 and int(b["vacant"].sum()) == 2
     vac = b[b["vacant"]]
@@ -230,7 +240,12 @@ def test_fewer_territories_than_reps_go_to_full_time_reps_and_free_the_others(
 ) -> None:
     fr = demo11.field_reps
     n = 5
-    plan = tm.run_scenario(demo11, n_territories=n, tolerance=0.1, max_passes=20)
+    plan = tm.run_scenario(
+        demo11,
+        n_territories=n,
+        tolerance=0.1,
+        settings=tm.solver_settings(tm.SCENARIO_SETTINGS, max_passes=20),
+    )
     reps = {str(r) for r in plan.territory_rep.values()}
     assert len(reps) == n and not any(r.startswith("VACANT") for r in reps)
     fte = fr.set_index(fr["rep_id"].astype(str))["fte"].astype(float)

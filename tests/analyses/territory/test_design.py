@@ -90,10 +90,9 @@ def test_grid_territories_are_balanced_contiguous_and_deterministic() -> None:
     kw = dict(
         metrics=["potential", "workload"],
         tolerance=0.05,
-        coord_cols=("x", "y"),
-        planar=True,
+        columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True),
         edges=edges,
-        seed=3,
+        settings=tm.SolverSettings(seed=3),
     )
     res = tm.design_territories(units, 4, **kw)
     assign = res.assignment.set_index("unit_id")["territory_id"]
@@ -110,7 +109,11 @@ def test_grid_territories_are_balanced_contiguous_and_deterministic() -> None:
 def test_random_planar_instance_within_tolerance_and_more_compact_than_random() -> None:
     units = random_planar_units(600, seed=5)
     res = tm.design_territories(
-        units, 8, tolerance=0.05, coord_cols=("x", "y"), planar=True, seed=1
+        units,
+        8,
+        tolerance=0.05,
+        columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True),
+        settings=tm.SolverSettings(seed=1),
     )
     assign = res.assignment["territory_id"].to_numpy()
     for m in ("potential", "workload"):
@@ -135,7 +138,9 @@ def test_random_planar_instance_within_tolerance_and_more_compact_than_random() 
 
 def test_swiss_postal_codes_contiguous_on_real_adjacency() -> None:
     units, edges = swiss_postal_code_units(400, seed=2)
-    res = tm.design_territories(units, 5, tolerance=0.05, edges=edges, seed=0)
+    res = tm.design_territories(
+        units, 5, tolerance=0.05, edges=edges, settings=tm.SolverSettings(seed=0)
+    )
     assign = dict(zip(res.assignment["unit_id"], res.assignment["territory_id"], strict=True))
     full = res.graph.edge_frame(units["unit_id"].to_numpy())  # polygons + Delaunay for the rest
     assert set(pieces(assign, list(full.itertuples(index=False, name=None))).values()) == {1}
@@ -154,12 +159,11 @@ def test_locked_units_stay_and_count_towards_balance() -> None:
     res = tm.design_territories(
         units,
         metrics=["potential", "workload"],
-        coord_cols=("x", "y"),
-        planar=True,
-        current_col="current",
-        locked_col="locked",
         edges=edges,
         tolerance=0.05,
+        columns=tm.UnitColumns(
+            coord_cols=("x", "y"), planar=True, current_col="current", locked_col="locked"
+        ),
     )
     a = res.assignment.set_index("unit_id")
     for u in locked_ids:
@@ -176,12 +180,10 @@ def test_target_shares_scale_territories_by_fte() -> None:
         units,
         3,
         metrics=["potential", "workload"],
-        coord_cols=("x", "y"),
-        planar=True,
         edges=edges,
-        territory_ids=["A", "B", "C"],
-        target_shares=shares,
         tolerance=0.05,
+        columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True),
+        targets=tm.Targets(territory_ids=["A", "B", "C"], target_shares=shares),
     )
     assign = res.assignment["territory_id"]
     dev = deviations(units, assign, "workload", shares)
@@ -196,9 +198,7 @@ def test_continuity_weight_keeps_units_with_their_current_territory() -> None:
     units["current"] = np.where((units["y"] >= 6) | (units["x"] == 0), "N", "S")
     kw = dict(
         metrics=["potential", "workload"],
-        coord_cols=("x", "y"),
-        planar=True,
-        current_col="current",
+        columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True, current_col="current"),
         edges=edges,
         tolerance=0.15,
     )
@@ -219,20 +219,28 @@ def test_continuity_weight_keeps_units_with_their_current_territory() -> None:
 def test_bad_units_are_reported_clearly(change, message) -> None:
     units, _ = grid_units(12)
     with pytest.raises(ValueError, match=message):
-        tm.design_territories(change(units), 3, coord_cols=("x", "y"), planar=True)
+        tm.design_territories(
+            change(units), 3, columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True)
+        )
 
 
 def test_bad_parameters_are_reported_clearly() -> None:
     units, _ = grid_units(6)
     with pytest.raises(ValueError, match="tolerance must be between 0 and 1"):
-        tm.design_territories(units, 2, coord_cols=("x", "y"), planar=True, tolerance=5)
+        tm.design_territories(
+            units, 2, tolerance=5, columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True)
+        )
     with pytest.raises(ValueError, match="n_territories is required"):
-        tm.design_territories(units, coord_cols=("x", "y"), planar=True)
+        tm.design_territories(units, columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True))
     units["current"] = pd.NA
     units["locked"] = [True] + [False] * (len(units) - 1)
     with pytest.raises(ValueError, match="locked unit\\(s\\) have no current territory"):
         tm.design_territories(
-            units, 2, coord_cols=("x", "y"), planar=True, current_col="current", locked_col="locked"
+            units,
+            2,
+            columns=tm.UnitColumns(
+                coord_cols=("x", "y"), planar=True, current_col="current", locked_col="locked"
+            ),
         )
 
 
@@ -392,7 +400,9 @@ def demo_inputs(demo_export: Path) -> tm.TerritoryInputs:
 
 @pytest.fixture(scope="module")
 def demo_plan(demo_inputs: tm.TerritoryInputs) -> tm.TerritoryPlan:
-    return tm.run_scenario(demo_inputs, tolerance=0.1, max_passes=60)
+    return tm.run_scenario(
+        demo_inputs, tolerance=0.1, settings=tm.solver_settings(tm.SCENARIO_SETTINGS, max_passes=60)
+    )
 
 
 def test_demo_plan_assigns_every_account_keeps_key_accounts_and_is_contiguous(
@@ -542,7 +552,12 @@ def test_split_units_balance_every_territory_within_tolerance_on_accounts() -> N
 def test_start_plan_is_refined_by_local_search_only_and_checked() -> None:
     units, edges = grid_units(10, seed=4)
     first = tm.design_territories(
-        units, 4, tolerance=0.1, coord_cols=("x", "y"), planar=True, edges=edges, seed=0
+        units,
+        4,
+        tolerance=0.1,
+        edges=edges,
+        columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True),
+        settings=tm.SolverSettings(seed=0),
     )
     units["start"] = first.assignment["territory_id"].to_numpy()
     ids = sorted(units["start"].unique())
@@ -550,12 +565,10 @@ def test_start_plan_is_refined_by_local_search_only_and_checked() -> None:
         units,
         4,
         tolerance=0.03,
-        coord_cols=("x", "y"),
-        planar=True,
         edges=edges,
-        territory_ids=ids,
-        start_col="start",
-        max_iter=0,
+        columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True, start_col="start"),
+        targets=tm.Targets(territory_ids=ids),
+        settings=tm.SolverSettings(max_iter=0),
     )
     assert res.summary["warm_start"] == "given plan" and "lp_variables" not in res.summary
     terr = res.assignment["territory_id"]
@@ -570,7 +583,10 @@ def test_start_plan_is_refined_by_local_search_only_and_checked() -> None:
         ValueError, match="column 'start' must give every unit one of the territory"
     ):
         tm.design_territories(
-            units, 4, coord_cols=("x", "y"), planar=True, territory_ids=ids, start_col="start"
+            units,
+            4,
+            columns=tm.UnitColumns(coord_cols=("x", "y"), planar=True, start_col="start"),
+            targets=tm.Targets(territory_ids=ids),
         )
 
 
@@ -612,7 +628,9 @@ def test_demo_customer_units_side_scenarios_and_a_wide_pareto_front(demo_inputs,
 def test_recomputed_proposal_is_checked_against_the_delivered_assignment(
     demo_inputs, demo_plan
 ) -> None:
-    again = tm.run_scenario(demo_inputs, tolerance=0.1, max_passes=60)
+    again = tm.run_scenario(
+        demo_inputs, tolerance=0.1, settings=tm.solver_settings(tm.SCENARIO_SETTINGS, max_passes=60)
+    )
     delivered = demo_plan.assignment[["account_id", "territory_id"]]
     tm.check_same_plan(again, delivered)  # deterministic: the same plan
     changed = delivered.copy()
@@ -674,7 +692,9 @@ def test_the_potential_phase_key_account_list_is_carved_out_and_handed_to_its_ma
     )
     flagged = pf.flag_key_accounts(pot, key)
     inputs = tm.prepare_inputs(t["accounts"], flagged, t["activities"], t["reps"])
-    plan = tm.run_scenario(inputs, tolerance=0.2, max_passes=5)
+    plan = tm.run_scenario(
+        inputs, tolerance=0.2, settings=tm.solver_settings(tm.SCENARIO_SETTINGS, max_passes=5)
+    )
     a = plan.assignment.set_index("account_id")
     # exactly the list, not today's key-account owners nor a share of the largest accounts
     assert set(a.index[a["key_account"]]) == set(key["account_id"])

@@ -13,7 +13,7 @@ from salesanalytics.analyses.territory.synthetic import random_planar_units
 from salesanalytics.present import i18n
 
 METRICS = ("potential", "workload")
-KW = {"coord_cols": ("x", "y"), "planar": True}
+KW = {"columns": tm.UnitColumns(coord_cols=("x", "y"), planar=True)}
 
 
 def _instance(n: int, k: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -56,9 +56,16 @@ def test_heuristic_is_feasible_whenever_the_milp_is_and_close_to_its_optimum(see
     tids = b["territory_id"].tolist()
     ex = exact_territories(u, b, metrics=METRICS, tolerance=0.1, contiguity=False, **KW)
     h = tm.design_territories(
-        u, 6, metrics=METRICS, tolerance=0.1, bases=b, territory_ids=tids,
-        contiguity=False, max_passes=200, **KW,
-    )  # fmt: skip
+        u,
+        6,
+        metrics=METRICS,
+        tolerance=0.1,
+        contiguity=False,
+        targets=tm.Targets(territory_ids=tids),
+        bases=tm.Bases(locations=b),
+        settings=tm.SolverSettings(max_passes=200),
+        **KW,
+    )
     assert ex["feasible"]
     dev = _devs(u, h.assignment["territory_id"].to_numpy(), None, tids)
     assert max(dev.values()) <= 0.1 + 1e-9
@@ -77,9 +84,13 @@ def test_milp_with_contiguity_and_travel_gives_connected_balanced_territories() 
     )
     travel = 0.05 * d * u["accounts"].to_numpy()[:, None]
     ex = exact_territories(
-        u, b, metrics=METRICS, tolerance=0.15, travel=travel, travel_metric="workload",
-        time_limit=120, **KW,
-    )  # fmt: skip
+        u,
+        tm.Bases(locations=b, travel=travel, travel_metric="workload"),
+        metrics=METRICS,
+        tolerance=0.15,
+        settings=tm.SolverSettings(time_limit=120),
+        **KW,
+    )
     assert ex["feasible"]
     lab = ex["assignment"]["territory_id"].to_numpy()
     assert max(_devs(u, lab, travel, b["territory_id"].tolist()).values()) <= 0.15 + 1e-6
@@ -97,9 +108,14 @@ def test_heuristic_balances_workload_including_travel_from_fixed_bases() -> None
     )
     travel = 0.2 * d * u["accounts"].to_numpy()[:, None]  # travel ~ as large as service
     res = tm.design_territories(
-        u, 8, metrics=METRICS, tolerance=0.05, bases=b, territory_ids=tids, travel=travel,
-        travel_metric="workload", **KW,
-    )  # fmt: skip
+        u,
+        8,
+        metrics=METRICS,
+        tolerance=0.05,
+        targets=tm.Targets(territory_ids=tids),
+        bases=tm.Bases(locations=b, travel=travel, travel_metric="workload"),
+        **KW,
+    )
     lab = res.assignment["territory_id"].to_numpy()
     dev = _devs(u, lab, travel, tids)
     assert max(dev.values()) <= 0.05 + 1e-9, dev
@@ -108,9 +124,14 @@ def test_heuristic_balances_workload_including_travel_from_fixed_bases() -> None
     assert res.summary["objective"] == "bases" and res.summary["n_contiguous"] == 8
     # a distance matrix instead of coordinates: the same plan
     res2 = tm.design_territories(
-        u, 8, metrics=METRICS, tolerance=0.05, distance=d, territory_ids=tids, travel=travel,
-        travel_metric="workload", **KW,
-    )  # fmt: skip
+        u,
+        8,
+        metrics=METRICS,
+        tolerance=0.05,
+        targets=tm.Targets(territory_ids=tids),
+        bases=tm.Bases(distance=d, travel=travel, travel_metric="workload"),
+        **KW,
+    )
     assert (res2.assignment["territory_id"] == res.assignment["territory_id"]).mean() > 0.95
 
 
@@ -118,7 +139,11 @@ def test_contiguity_can_be_switched_off_and_disruption_keeps_todays_plan() -> No
     u = random_planar_units(300, seed=1)
     rng = np.random.default_rng(0)
     u["current"] = [f"T{i}" for i in rng.integers(0, 5, len(u))]  # scattered: not contiguous
-    common = {"metrics": METRICS, "tolerance": 0.1, "current_col": "current", **KW}
+    common = {
+        "metrics": METRICS,
+        "tolerance": 0.1,
+        "columns": tm.UnitColumns(coord_cols=("x", "y"), planar=True, current_col="current"),
+    }
     free = tm.design_territories(u, 5, contiguity=False, objective="disruption", **common)
     assert free.summary["moved_share"] < 0.35 and free.summary["n_contiguous"] < 5
     tight = tm.design_territories(u, 5, **common)
@@ -136,10 +161,17 @@ def test_bad_bases_distance_and_objective_are_reported_clearly() -> None:
         tm.design_territories(u, 3, metrics=METRICS, objective="bases", **KW)
     with pytest.raises(ValueError, match=r"bases has no row for territories \['T2'\]"):
         tm.design_territories(
-            u, 3, metrics=METRICS, bases=b.iloc[:2], territory_ids=["T0", "T1", "T2"], **KW
+            u,
+            3,
+            metrics=METRICS,
+            targets=tm.Targets(territory_ids=["T0", "T1", "T2"]),
+            bases=tm.Bases(locations=b.iloc[:2]),
+            **KW,
         )
     with pytest.raises(ValueError, match=r"distance matrix must have shape \(30 units, 3"):
-        tm.design_territories(u, 3, metrics=METRICS, distance=np.ones((30, 2)), **KW)
+        tm.design_territories(
+            u, 3, metrics=METRICS, bases=tm.Bases(distance=np.ones((30, 2))), **KW
+        )
 
 
 def test_reachability_names_units_too_large_and_what_would_help() -> None:
@@ -257,9 +289,9 @@ def test_distance_disruption_front_trades_distance_for_kept_units() -> None:
         current_col="current",
         metrics=METRICS,
         tolerance=0.1,
-        bases=b,
-        territory_ids=b["territory_id"].tolist(),
-        max_passes=100,
+        targets=tm.Targets(territory_ids=b["territory_id"].tolist()),
+        bases=tm.Bases(locations=b),
+        settings=tm.SolverSettings(max_passes=100),
         **KW,
     )
     assert front["plan"].tolist() == ["weight 0", "weight 2", "disruption"]
@@ -286,9 +318,16 @@ def test_a_travel_time_matrix_replaces_coordinates() -> None:
     )
     bare = u.drop(columns=["x", "y"])
     res = tm.design_territories(
-        bare, 4, metrics=METRICS, tolerance=0.1, coord_cols=None, distance=minutes,
-        territory_ids=tids, contiguity=False, max_passes=100,
-    )  # fmt: skip
+        bare,
+        4,
+        metrics=METRICS,
+        tolerance=0.1,
+        contiguity=False,
+        columns=tm.UnitColumns(coord_cols=None),
+        targets=tm.Targets(territory_ids=tids),
+        bases=tm.Bases(distance=minutes),
+        settings=tm.SolverSettings(max_passes=100),
+    )
     assert res.summary["max_dev_potential"] <= 0.1 + 1e-9
     assert res.summary["max_dev_workload"] <= 0.1 + 1e-9
     assert "centre__x" not in res.territories.columns
@@ -298,6 +337,14 @@ def test_a_travel_time_matrix_replaces_coordinates() -> None:
     near = np.array(tids)[minutes.to_numpy().argmin(axis=1)]
     assert (lab == near).mean() > 0.6
     with pytest.raises(ValueError, match="give the neighbour pairs"):
-        tm.design_territories(bare, 4, metrics=METRICS, coord_cols=None, distance=minutes)
+        tm.design_territories(
+            bare,
+            4,
+            metrics=METRICS,
+            columns=tm.UnitColumns(coord_cols=None),
+            bases=tm.Bases(distance=minutes),
+        )
     with pytest.raises(ValueError, match="without a distance matrix"):
-        tm.design_territories(bare, 4, metrics=METRICS, coord_cols=None, contiguity=False)
+        tm.design_territories(
+            bare, 4, metrics=METRICS, contiguity=False, columns=tm.UnitColumns(coord_cols=None)
+        )

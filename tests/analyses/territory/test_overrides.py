@@ -29,7 +29,9 @@ def demo_inputs(demo_export: Path) -> tm.TerritoryInputs:
 
 @pytest.fixture(scope="module")
 def demo_plan(demo_inputs: tm.TerritoryInputs) -> tm.TerritoryPlan:
-    return tm.run_scenario(demo_inputs, tolerance=0.1, max_passes=20)
+    return tm.run_scenario(
+        demo_inputs, tolerance=0.1, settings=tm.solver_settings(tm.SCENARIO_SETTINGS, max_passes=20)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +222,9 @@ def test_locked_overrides_hold_in_the_design_and_their_cost_is_listed(
     locked = tov.apply_overrides(demo_inputs, entries)
     assert locked.units["manual"].sum() >= 2
     assert not demo_inputs.units["locked"].equals(locked.units["locked"])  # inputs unchanged
-    plan = tm.run_scenario(locked, tolerance=0.1, max_passes=20)
+    plan = tm.run_scenario(
+        locked, tolerance=0.1, settings=tm.solver_settings(tm.SCENARIO_SETTINGS, max_passes=20)
+    )
     ut = tm.unit_table(plan, demo_inputs)
     for o in entries:
         reps = ut.loc[ut["postal_code"] == o.unit, "rep_id"].astype(str)
