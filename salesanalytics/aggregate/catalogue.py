@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AGGREGATES", "Aggregate", "Aggregator"]
 
-Builder = Callable[[TableSet, "dt.date | str | None"], "ir.Table"]
+Builder = Callable[..., "ir.Table"]
+"""``(tables, as_of, **options) -> Ibis expression``."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class Aggregate:
         Its id and code columns (pandas ``string`` dtype).
     description
         One line for the documentation.
+    options
+        Keyword options of ``build`` (e.g. ``orders``, a funnel's stage order).
     """
 
     build: Builder
@@ -55,6 +58,7 @@ class Aggregate:
     keys: tuple[str, ...]
     strings: tuple[str, ...]
     description: str
+    options: tuple[str, ...] = ()
 
 
 def _as_of(value: dt.date | str | None) -> dt.date | str:
@@ -113,6 +117,50 @@ AGGREGATES: dict[str, Aggregate] = {
         ("type", "stage"),
         "deals that reached each stage of each funnel (stage history)",
     ),
+    "stage_history_rows": Aggregate(
+        lambda t, _: ex.stage_history_rows(t["opportunity_stages"]),
+        ("opportunity_stages",),
+        (),
+        (),
+        "stage history: rows",
+    ),
+    "stage_entries": Aggregate(
+        lambda t, _: ex.stage_entries(t["opportunities"], t["opportunity_stages"]),
+        ("opportunities", "opportunity_stages"),
+        ("funnel", "stage", "days"),
+        ("funnel", "stage"),
+        "entries into each stage per funnel and day of the deal's life (stage orders)",
+    ),
+    "deal_stage_path": Aggregate(
+        lambda t, _, orders=None: ex.deal_stage_path(
+            t["opportunities"], t["opportunity_stages"], orders
+        ),
+        ("opportunities", "opportunity_stages"),
+        ("opportunity_id",),
+        ("opportunity_id",),
+        "per deal: furthest open stage of its history, entry into its current stage",
+        ("orders",),
+    ),
+    "stage_stays": Aggregate(
+        lambda t, as_of, orders=None: ex.stage_stays(
+            t["opportunities"], t["opportunity_stages"], _as_of(as_of), orders
+        ),
+        ("opportunities", "opportunity_stages"),
+        ("funnel", "stage_index", "stage", "next_stage", "left", "days"),
+        ("funnel", "stage", "next_stage", "first_opportunity"),
+        "stays in each open stage by length and next stage (time in stage, transitions)",
+        ("orders",),
+    ),
+    "stage_outcomes": Aggregate(
+        lambda t, _, orders=None: ex.stage_outcomes(
+            t["opportunities"], t["opportunity_stages"], orders
+        ),
+        ("opportunities", "opportunity_stages"),
+        ("funnel", "stage_index"),
+        ("funnel",),
+        "closed and won deals that were ever in each open stage",
+        ("orders",),
+    ),
     "account_mrr": Aggregate(
         lambda t, as_of: ex.account_mrr(t["contracts"], _as_of(as_of)),
         ("contracts",),
@@ -168,15 +216,22 @@ class Aggregator:
             self._tables = open_tables(self.folder, self.settings, con=self._con)
         return self._tables
 
-    def expression(self, name: str) -> ir.Table:
-        """The Ibis expression of aggregation ``name`` (not executed)."""
+    def expression(self, name: str, **options: object) -> ir.Table:
+        """The Ibis expression of aggregation ``name`` with its ``options`` (not executed)."""
         if name not in AGGREGATES:
             raise KeyError(f"unknown aggregation '{name}'; known: {', '.join(sorted(AGGREGATES))}")
-        return AGGREGATES[name].build(self.tables, self.as_of)
+        a = AGGREGATES[name]
+        unknown = sorted(set(options) - set(a.options))
+        if unknown:
+            raise TypeError(
+                f"aggregation '{name}' has no option {', '.join(unknown)}; its options: "
+                f"{', '.join(a.options) or 'none'}"
+            )
+        return a.build(self.tables, self.as_of, **options)
 
-    def frame(self, name: str) -> pd.DataFrame:
-        """Aggregation ``name`` executed: a pandas frame sorted by its keys."""
-        expr = self.expression(name)
+    def frame(self, name: str, **options: object) -> pd.DataFrame:
+        """Aggregation ``name`` executed (with its ``options``): a pandas frame sorted by its keys."""
+        expr = self.expression(name, **options)
         a = AGGREGATES[name]
         df = execute(expr, keys=a.keys, strings=a.strings)
         df.attrs["engine"] = self.settings.engine

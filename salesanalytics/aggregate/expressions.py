@@ -28,10 +28,16 @@ __all__ = [
     "account_effort",
     "account_mrr",
     "activity_span",
+    "DEFAULT_STAGE_ORDERS",
     "deal_outcomes",
+    "deal_stage_path",
     "rep_activity",
     "rep_workload",
+    "stage_entries",
+    "stage_history_rows",
+    "stage_outcomes",
     "stage_reach",
+    "stage_stays",
     "white_space",
 ]
 
@@ -308,4 +314,255 @@ def white_space(
         contracts=j.contracts.coalesce(0),
         won_deals=j.won_deals.coalesce(0),
         won_amount=j.won_amount.coalesce(0.0),
+    )
+
+
+# --------------------------------------------------------------------------- the funnel's history
+DEFAULT_STAGE_ORDERS: dict[str, tuple[str, ...]] = {
+    "new_business": ("Prospecting", "Qualification", "Needs Analysis", "Proposal", "Negotiation"),
+    "existing": ("Qualification", "Proposal", "Negotiation"),
+}
+"""Open stages of each funnel in order (the closing stage ``Won``/``Lost`` follows the last)."""
+
+_DAY_SECONDS = 86_400
+
+
+def _deals(opportunities: ir.Table) -> ir.Table:
+    """The deals' columns the stage history needs.
+
+    ``opportunity_id``, ``funnel`` (``new_business`` for that type, any case; else
+    ``existing``), ``status`` (lower case), ``close_date``, ``created_date``, ``stage_key``
+    (the current stage in lower case; missing without a stage column).
+    """
+    import ibis
+
+    o = opportunities
+    new = (o.type.lower() == "new_business").coalesce(False)
+    stage_key = o.stage.lower() if "stage" in o.columns else ibis.null().cast("string")
+    close = o.close_date if "close_date" in o.columns else ibis.null().cast("timestamp")
+    return o.select(
+        "opportunity_id",
+        "created_date",
+        funnel=new.ifelse("new_business", "existing"),
+        status=o.status.lower(),
+        close_date=close,
+        stage_key=stage_key,
+    )
+
+
+def _stage_lookup(orders: dict[str, tuple[str, ...]] | None) -> ir.Table:
+    """``funnel``, ``lookup_key`` (stage name in lower case), ``stage_index`` of ``orders``."""
+    import ibis
+    import pandas as pd
+
+    rows = [
+        (f, s.lower(), i)
+        for f, st in (orders or DEFAULT_STAGE_ORDERS).items()
+        for i, s in enumerate(st)
+    ]
+    df = pd.DataFrame(rows, columns=["lookup_funnel", "lookup_key", "stage_index"])
+    return ibis.memtable(df.astype({"stage_index": "int64"}))
+
+
+def _days(end: ir.TimestampValue, start: ir.TimestampValue) -> ir.NumericValue:
+    """Whole days from ``start`` to ``end`` (floored, as pandas' ``Timedelta.days``)."""
+    return ((end.epoch_seconds() - start.epoch_seconds()) / _DAY_SECONDS).floor().cast("float64")
+
+
+def _history(
+    opportunities: ir.Table, stages: ir.Table, orders: dict[str, tuple[str, ...]] | None
+) -> ir.Table:
+    """History rows of known deals, with the deal's columns and the row's ``stage_index``.
+
+    The index of the row's stage in its funnel's order (missing where the stage is not an open
+    stage of the funnel).
+    """
+    d = _deals(opportunities)
+    h = stages.select("opportunity_id", "stage", "entered_at").inner_join(d, "opportunity_id")
+    h = h.mutate(stage_key=h.stage.lower(), current_key=h.stage_key)
+    lk = _stage_lookup(orders)
+    j = h.left_join(lk, [h.funnel == lk.lookup_funnel, h.stage_key == lk.lookup_key])
+    return j.drop("lookup_funnel", "lookup_key")
+
+
+def stage_history_rows(stages: ir.Table) -> ir.Table:
+    """One row: ``rows`` of the stage history (those of known deals: :func:`stage_entries`).
+
+    Parameters
+    ----------
+    stages
+        Canonical ``opportunity_stages``.
+    """
+    return stages.aggregate(rows=stages.count())
+
+
+def stage_entries(opportunities: ir.Table, stages: ir.Table) -> ir.Table:
+    """Entries into each stage per funnel and day of the deal's life (to resolve stage orders).
+
+    Parameters
+    ----------
+    opportunities
+        Canonical ``opportunities``: ``opportunity_id``, ``type``, ``status``, ``created_date``.
+    stages
+        Canonical ``opportunity_stages``: ``opportunity_id``, ``stage``, ``entered_at``; rows of
+        deals missing from ``opportunities`` are left out.
+
+    Returns
+    -------
+    ibis Table
+        ``funnel``, ``stage`` (as spelled), ``days`` (whole days from the deal's creation to the
+        entry, floored; missing without creation date), ``entries``.
+    """
+    d = _deals(opportunities)
+    h = stages.select("opportunity_id", "stage", "entered_at").inner_join(d, "opportunity_id")
+    h = h.mutate(days=_days(h.entered_at, h.created_date))
+    return h.group_by(["funnel", "stage", "days"]).aggregate(entries=h.count())
+
+
+def deal_stage_path(
+    opportunities: ir.Table,
+    stages: ir.Table,
+    orders: dict[str, tuple[str, ...]] | None = None,
+) -> ir.Table:
+    """Per deal: the furthest open stage its history reached and when it entered its current one.
+
+    Parameters
+    ----------
+    opportunities
+        Canonical ``opportunities``: ``opportunity_id``, ``type``, ``status``, ``stage``.
+    stages
+        Canonical ``opportunity_stages``: ``opportunity_id``, ``stage``, ``entered_at``.
+    orders
+        Open stages of each funnel in order (matched in lower case); default
+        :data:`DEFAULT_STAGE_ORDERS`.
+
+    Returns
+    -------
+    ibis Table
+        ``opportunity_id`` (deals with history), ``furthest_index`` (highest stage index of a
+        history row; missing when none is an open stage of the funnel), ``entered_current``
+        (open deals: last entry into the current stage; else missing).
+    """
+    h = _history(opportunities, stages, orders)
+    lk = _stage_lookup(orders)
+    cur = lk.select(
+        cur_funnel=lk.lookup_funnel, cur_key=lk.lookup_key, current_index=lk.stage_index
+    )
+    h = h.left_join(cur, [h.funnel == cur.cur_funnel, h.current_key == cur.cur_key])
+    same = (h.status == "open") & (h.stage_index == h.current_index)
+    return h.group_by("opportunity_id").aggregate(
+        furthest_index=h.stage_index.max(),
+        entered_current=same.coalesce(False).ifelse(h.entered_at, None).max(),
+    )
+
+
+def _stays(
+    opportunities: ir.Table,
+    stages: ir.Table,
+    orders: dict[str, tuple[str, ...]] | None,
+    as_of: str | dt.date,
+) -> ir.Table:
+    """Every stay in an open stage, as the funnel's ``stage_durations`` computes it.
+
+    ``opportunity_id, funnel, stage, stage_index, next_stage, left, days``.
+    """
+    import ibis
+
+    h = _history(opportunities, stages, orders)
+    w = ibis.window(group_by=h.opportunity_id, order_by=[h.entered_at])
+    h = h.mutate(
+        next_at=h.entered_at.lead().over(w),
+        next_index=h.stage_index.lead().over(w),
+        next_name=h.stage.lead().over(w),
+        is_last=h.opportunity_id.lead().over(w).isnull(),
+    )
+    closed = h.status.isin(["won", "lost"])
+    next_closing = ~h.is_last & h.next_index.isnull()
+    outcome = (h.status == "won").ifelse("Won", "Lost")
+    next_stage = ibis.cases(
+        (~h.is_last & ~next_closing, h.next_name),
+        ((h.is_last | next_closing) & closed, outcome),
+        else_=ibis.null().cast("string"),
+    )
+    left = ~h.is_last | closed
+    left_at = (h.is_last & closed).ifelse(h.close_date, h.next_at)
+    end = left.ifelse(left_at, ibis.literal(_day(as_of)))
+    days = _days(end, h.entered_at)
+    s = h.filter(h.stage_index.notnull())
+    return s.select(
+        "opportunity_id",
+        "funnel",
+        "stage",
+        "stage_index",
+        next_stage=next_stage,
+        left=left,
+        days=(days < 0).ifelse(0.0, days),
+    )
+
+
+def stage_stays(
+    opportunities: ir.Table,
+    stages: ir.Table,
+    as_of: str | dt.date,
+    orders: dict[str, tuple[str, ...]] | None = None,
+) -> ir.Table:
+    """Stays of deals in each open stage, counted by length and by where they went.
+
+    A stay runs from the entry into a stage to the next entry of the deal (or its close date
+    after its last entry; open deals' last stays are censored at ``as_of``).
+
+    Parameters
+    ----------
+    opportunities
+        Canonical ``opportunities``: ``opportunity_id``, ``type``, ``status``, ``close_date``.
+    stages
+        Canonical ``opportunity_stages``: ``opportunity_id``, ``stage``, ``entered_at``.
+    as_of
+        Reference date.
+    orders
+        Open stages of each funnel (see :func:`deal_stage_path`).
+
+    Returns
+    -------
+    ibis Table
+        ``funnel``, ``stage_index``, ``stage`` (as spelled), ``next_stage`` (the next entry's
+        stage as spelled, ``Won`` or ``Lost`` after the last open stage of a closed deal, missing
+        while open), ``left`` (False: censored), ``days`` (whole days in the stage, at least 0),
+        ``stays``, ``first_opportunity`` (the smallest deal id among them).
+    """
+    s = _stays(opportunities, stages, orders, as_of)
+    return s.group_by(["funnel", "stage_index", "stage", "next_stage", "left", "days"]).aggregate(
+        stays=s.count(), first_opportunity=s.opportunity_id.min()
+    )
+
+
+def stage_outcomes(
+    opportunities: ir.Table,
+    stages: ir.Table,
+    orders: dict[str, tuple[str, ...]] | None = None,
+) -> ir.Table:
+    """Closed and won deals among those that were ever in each open stage (stage history).
+
+    Parameters
+    ----------
+    opportunities
+        Canonical ``opportunities``: ``opportunity_id``, ``type``, ``status``.
+    stages
+        Canonical ``opportunity_stages``: ``opportunity_id``, ``stage``, ``entered_at``.
+    orders
+        Open stages of each funnel (see :func:`deal_stage_path`).
+
+    Returns
+    -------
+    ibis Table
+        ``funnel``, ``stage_index``, ``closed`` (won or lost deals), ``won`` (distinct deals).
+        A closed deal's last stay in an open stage ends in ``Won`` or ``Lost`` (see
+        :func:`stage_stays`), so the deal's status is its outcome.
+    """
+    h = _history(opportunities, stages, orders)
+    h = h.filter(h.stage_index.notnull())
+    ever = h.select("opportunity_id", "funnel", "stage_index", "status").distinct()
+    return ever.group_by(["funnel", "stage_index"]).aggregate(
+        closed=ever.status.isin(["won", "lost"]).cast("int64").sum(),
+        won=(ever.status == "won").cast("int64").sum(),
     )

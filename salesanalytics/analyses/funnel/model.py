@@ -29,12 +29,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from statsmodels.duration.survfunc import SurvfuncRight
 
+if TYPE_CHECKING:
+    from salesanalytics.aggregate.catalogue import Aggregator
+
+from salesanalytics.aggregate.expressions import DEFAULT_STAGE_ORDERS as _DEFAULT_ORDERS
 from salesanalytics.errors import require_columns
 from salesanalytics.ingest.schema import ROLE_CHANNEL
 from salesanalytics.present.i18n import N_
@@ -43,6 +48,7 @@ from salesanalytics.present.i18n import gettext as _
 __all__ = [
     "product_groups",
     "DEFAULT_STAGE_ORDERS",
+    "EngineStageHistory",
     "FUNNELS",
     "FUNNEL_LABELS",
     "TOP_N",
@@ -66,6 +72,8 @@ __all__ = [
     "stage_durations",
     "stuck_deals",
     "time_in_stage",
+    "time_in_stage_counts",
+    "transition_counts",
     "top_rows",
     "transition_matrix",
     "win_rates",
@@ -92,10 +100,7 @@ COUNT_LABELS: dict[str, str] = {
 }
 """The counts of :attr:`FunnelAnalysis.counts` in client words (English; translated where shown)."""
 
-DEFAULT_STAGE_ORDERS: dict[str, tuple[str, ...]] = {
-    "new_business": ("Prospecting", "Qualification", "Needs Analysis", "Proposal", "Negotiation"),
-    "existing": ("Qualification", "Proposal", "Negotiation"),
-}
+DEFAULT_STAGE_ORDERS: dict[str, tuple[str, ...]] = _DEFAULT_ORDERS
 """Open stages of each funnel in order (the closing stage ``Won``/``Lost`` follows the last)."""
 
 WON = "Won"
@@ -157,7 +162,7 @@ def _string_array(codes: np.ndarray, names: Sequence[str]) -> pd.api.extensions.
 
 def resolve_stage_orders(
     opportunities: pd.DataFrame,
-    opportunity_stages: pd.DataFrame | None = None,
+    opportunity_stages: pd.DataFrame | EngineStageHistory | None = None,
     stage_orders: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, tuple[str, ...]]:
     """The ordered open stages of each funnel, as spelled in the data.
@@ -168,7 +173,8 @@ def resolve_stage_orders(
         Canonical opportunities; needs ``opportunity_id``, ``type``, ``status``, ``stage``,
         ``created_date``.
     opportunity_stages
-        Optional stage history with ``opportunity_id``, ``stage``, ``entered_at``.
+        Optional stage history with ``opportunity_id``, ``stage``, ``entered_at``, or the
+        aggregation layer's (:class:`EngineStageHistory`).
     stage_orders
         Configured order per funnel; default :data:`DEFAULT_STAGE_ORDERS`.
 
@@ -190,8 +196,16 @@ def resolve_stage_orders(
         stages.append(opp["stage"].astype("string")[is_open].reset_index(drop=True))
         new_flags.append(is_new[is_open])
         ranks.append(np.full(int(is_open.sum()), np.nan))
+    weights: list[np.ndarray] = [np.ones(len(s), dtype=np.int64) for s in stages]
     has_history = opportunity_stages is not None and len(opportunity_stages) > 0
-    if has_history:
+    if has_history and isinstance(opportunity_stages, EngineStageHistory):
+        entries = opportunity_stages.frame("stage_entries")
+        stages.append(entries["stage"].reset_index(drop=True))
+        new_flags.append(entries["funnel"].eq("new_business").to_numpy(bool))
+        ranks.append(entries["days"].to_numpy(dtype="float64"))
+        weights.append(entries["entries"].to_numpy(dtype=np.int64))
+    elif has_history:
+        assert isinstance(opportunity_stages, pd.DataFrame)
         pos = _positions(opp["opportunity_id"], opportunity_stages["opportunity_id"])
         ok = pos >= 0
         created = pd.to_datetime(opp["created_date"]).to_numpy(dtype="datetime64[ns]")[pos[ok]]
@@ -201,11 +215,13 @@ def resolve_stage_orders(
         stages.append(opportunity_stages["stage"].astype("string")[ok].reset_index(drop=True))
         new_flags.append(is_new[pos[ok]])
         ranks.append((entered - created).astype("timedelta64[D]").astype("float64"))
+        weights.append(np.ones(int(ok.sum()), dtype=np.int64))
     if not stages:
         return orders
     codes, uniq = pd.factorize(pd.concat(stages, ignore_index=True), use_na_sentinel=True)
     new_all = np.concatenate(new_flags)
     rank_all = np.concatenate(ranks)
+    weight_all = np.concatenate(weights)
     names = [str(u) for u in uniq]
     closing = np.array(
         [any(w in n.lower() for w in ("closed", "won", "lost")) for n in names], dtype=bool
@@ -226,7 +242,8 @@ def resolve_stage_orders(
         ]
         if extra_codes:
             m = sel & np.isin(codes, extra_codes)
-            med = pd.Series(rank_all[m]).groupby(codes[m]).median()
+            n = weight_all[m]  # history rows aggregated by day: each day as often as it occurs
+            med = pd.Series(np.repeat(rank_all[m], n)).groupby(np.repeat(codes[m], n)).median()
             med = med.reindex(sorted(extra_codes, key=lambda c: names[c]))
             ordered += [names[c] for c in med.sort_values(kind="stable", na_position="last").index]
         out[funnel] = tuple(ordered)
@@ -235,7 +252,7 @@ def resolve_stage_orders(
 
 def deal_progress(
     opportunities: pd.DataFrame,
-    opportunity_stages: pd.DataFrame | None = None,
+    opportunity_stages: pd.DataFrame | EngineStageHistory | None = None,
     as_of: str | pd.Timestamp | None = None,
     stage_orders: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
@@ -248,7 +265,8 @@ def deal_progress(
         ``created_date``, ``status`` and, if present, ``close_date``, ``stage``, ``channel``,
         ``account_id``.
     opportunity_stages
-        Optional stage history (``opportunity_id``, ``stage``, ``entered_at``).
+        Optional stage history (``opportunity_id``, ``stage``, ``entered_at``), or the
+        aggregation layer's (:class:`EngineStageHistory`: the same result).
     as_of
         Reference date ("today"); open deals are censored here. Default: latest date in the data.
     stage_orders
@@ -275,7 +293,7 @@ def deal_progress(
     """
     require_columns(opportunities, _OPP_COLUMNS, "opportunities")
     hist = opportunity_stages
-    if hist is not None:
+    if isinstance(hist, pd.DataFrame):
         require_columns(hist, _HIST_COLUMNS, "opportunity_stages")
     opp = opportunities
     status = opp["status"].astype("string").str.lower()
@@ -379,7 +397,9 @@ def _stage_index(
 
 
 def _furthest_and_entered(
-    out: pd.DataFrame, hist: pd.DataFrame | None, orders: Mapping[str, Sequence[str]]
+    out: pd.DataFrame,
+    hist: pd.DataFrame | EngineStageHistory | None,
+    orders: Mapping[str, Sequence[str]],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Furthest open stage index reached (NaN unknown) and entry into the current stage.
 
@@ -392,7 +412,15 @@ def _furthest_and_entered(
     is_open = out["status"].eq("open").to_numpy(bool)
     furthest = np.where(is_open, cur_idx, np.nan)
     entered = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    if hist is not None and len(hist):
+    if isinstance(hist, EngineStageHistory) and len(hist):
+        path = hist.frame("deal_stage_path", orders={f: tuple(o) for f, o in orders.items()})
+        at = _positions(path["opportunity_id"], out["opportunity_id"])
+        known = at >= 0
+        hmax = np.full(n, np.nan)
+        hmax[known] = path["furthest_index"].to_numpy(dtype="float64", na_value=np.nan)[at[known]]
+        furthest = np.fmax(furthest, hmax)
+        entered[known] = path["entered_current"].to_numpy(dtype="datetime64[ns]")[at[known]]
+    elif isinstance(hist, pd.DataFrame) and len(hist):
         pos = _positions(out["opportunity_id"], hist["opportunity_id"].astype("string"))
         ok = pos >= 0
         pos = pos[ok]
@@ -1263,6 +1291,181 @@ def funnel_sentence(rates: pd.DataFrame) -> str:
     return " ".join(parts)
 
 
+# --------------------------------------------------------------------- the history on the engine
+class EngineStageHistory:
+    """The stage history as the aggregation layer computes it: never read into pandas.
+
+    Pass it instead of the ``opportunity_stages`` frame to :func:`deal_progress`,
+    :func:`resolve_stage_orders` or :func:`analyse_funnels`; the results are the same. The engine
+    (DuckDB, or Spark) follows every deal's stage path; pandas gets one row per deal (furthest
+    stage) and the stays counted by funnel, stage, next stage and length (time in stage,
+    transitions).
+
+    Parameters
+    ----------
+    aggregator
+        The run's aggregation layer (``Workspace.aggregator()``), or any object with its
+        ``frame(name, **options)`` and ``tables``.
+    """
+
+    def __init__(self, aggregator: Aggregator) -> None:
+        self.aggregator = aggregator
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def frame(self, name: str, **options: object) -> pd.DataFrame:
+        """Aggregate ``name`` of the stage history (computed once per name and options)."""
+        key = f"{name}{sorted(options.items())!r}"
+        if key not in self._frames:
+            self._frames[key] = self.aggregator.frame(name, **options)
+        return self._frames[key]
+
+    def __len__(self) -> int:
+        """Rows of the stage history."""
+        if "opportunity_stages" not in self.aggregator.tables:
+            return 0
+        return int(self.frame("stage_history_rows")["rows"].iloc[0])
+
+    @property
+    def dropped_rows(self) -> int:
+        """History rows of deals missing from the opportunities."""
+        if not len(self):
+            return 0
+        return len(self) - int(self.frame("stage_entries")["entries"].sum())
+
+
+def _km_counts(df: pd.DataFrame, keys: list[str], quantiles: Sequence[float]) -> pd.DataFrame:
+    """:func:`_km_by` of ``days``/``left`` rows counted in ``stays`` (frequency weights)."""
+    rows = []
+    for key, g in df.groupby(keys, dropna=False, observed=True, sort=True):
+        t = g["days"].to_numpy(dtype="float64")
+        e = g["left"].to_numpy(bool)
+        w = g["stays"].to_numpy(dtype=np.int64)
+        row = dict(zip(keys, key, strict=True))
+        row["stays"] = int(w.sum())
+        row["events"] = int(w[e].sum())
+        row["censored"] = int(w[~e].sum())
+        ok = ~np.isnan(t)
+        for q in quantiles:
+            value = float("nan")
+            if e[ok].any():
+                sf = SurvfuncRight(t[ok], e[ok].astype("float64"), freq_weights=w[ok])
+                q_value = sf.quantile(q)
+                if q_value is not None and np.isfinite(q_value):
+                    value = float(q_value)
+            row[f"p{round(q * 100)}_days"] = value
+        rows.append(row)
+    cols = [*keys, "stays", "events", "censored", *[f"p{round(q * 100)}_days" for q in quantiles]]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def time_in_stage_counts(
+    stays: pd.DataFrame, quantiles: Sequence[float] = (0.5, 0.9)
+) -> pd.DataFrame:
+    """:func:`time_in_stage` (without ``by``) from the stays counted by the aggregation layer.
+
+    Parameters
+    ----------
+    stays
+        The ``stage_stays`` aggregate: ``funnel, stage_index, stage, left, days, stays,
+        first_opportunity``.
+    quantiles
+        KM quantiles to report.
+    """
+    require_columns(
+        stays, ["funnel", "stage_index", "stage", "left", "days", "stays"], "stage stays"
+    )
+    d = stays.assign(stage=stays["stage"].str.strip())
+    # one spelling per index: that of the first deal (by id), as time_in_stage takes the first
+    first = d.sort_values("first_opportunity", kind="stable").drop_duplicates(
+        ["funnel", "stage_index"]
+    )
+    spelling = first.set_index(["funnel", "stage_index"])["stage"]
+    d["stage"] = spelling.reindex(pd.MultiIndex.from_frame(d[["funnel", "stage_index"]])).to_numpy()
+    return _km_counts(d, ["funnel", "stage_index", "stage"], quantiles)
+
+
+def transition_counts(
+    stays: pd.DataFrame, outcomes: pd.DataFrame, funnel: str, stages: Sequence[str]
+) -> pd.DataFrame:
+    """:func:`transition_matrix` of one funnel from the aggregation layer's counts.
+
+    Parameters
+    ----------
+    stays
+        The ``stage_stays`` aggregate (``funnel, stage_index, next_stage, left, stays``).
+    outcomes
+        The ``stage_outcomes`` aggregate (``funnel, stage_index, closed, won``).
+    funnel
+        ``new_business`` or ``existing``.
+    stages
+        The funnel's open stages in order.
+    """
+    stages = list(stages)
+    k = len(stages)
+    cols = [*stages, WON, LOST]
+    lower_to_name = {x.lower(): x for x in stages}
+    col_at = {c: j for j, c in enumerate(cols)}
+    f = stays[stays["funnel"].eq(funnel).fillna(False).to_numpy(bool)]
+    done = f[f["left"].to_numpy(bool) & f["next_stage"].notna().to_numpy(bool)]
+    col = np.array(
+        [col_at.get(lower_to_name.get(str(c).lower(), str(c)), -1) for c in done["next_stage"]],
+        dtype=np.int64,
+    )
+    row = done["stage_index"].to_numpy(dtype=np.int64)
+    ok = (row >= 0) & (row < k) & (col >= 0)
+    counts = np.bincount(
+        row[ok] * len(cols) + col[ok],
+        weights=done["stays"].to_numpy(dtype=np.int64)[ok],
+        minlength=k * len(cols),
+    )
+    counts = counts.reshape(k, len(cols)).astype(np.int64)
+    totals = counts.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = counts / np.where(totals > 0, totals, np.nan)[:, None]
+    probs = pd.DataFrame(shares, index=pd.Index(stages, name="from_stage"), columns=cols)
+    probs["stays_left"] = totals
+    o = outcomes[outcomes["funnel"].eq(funnel).fillna(False).to_numpy(bool)]
+    o = o.set_index("stage_index").reindex(range(k))
+    n_closed = o["closed"].fillna(0).to_numpy(dtype=np.int64)
+    n_won = o["won"].fillna(0).to_numpy(dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        probs["win_probability"] = np.where(n_closed > 0, n_won / n_closed, np.nan)
+    return probs
+
+
+def _history_tables(
+    opportunities: pd.DataFrame,
+    history: pd.DataFrame | EngineStageHistory,
+    as_of: pd.Timestamp,
+    orders: dict[str, tuple[str, ...]],
+    quantiles: Sequence[float],
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Time in stage, the transition matrices and the dropped history rows."""
+    if isinstance(history, EngineStageHistory):
+        opts = {f: tuple(o) for f, o in orders.items()}
+        stays = history.frame("stage_stays", orders=opts)
+        outcomes = history.frame("stage_outcomes", orders=opts)
+        tis = time_in_stage_counts(stays, quantiles=quantiles)
+        present = set(stays["funnel"].dropna())
+        parts = [
+            transition_counts(stays, outcomes, f, orders.get(f, ())).reset_index().assign(funnel=f)
+            for f in FUNNELS
+            if f in present
+        ]
+        return tis, pd.concat(parts, ignore_index=True), history.dropped_rows
+    dur = stage_durations(opportunities, history, as_of, orders, resolve=False)
+    tis = time_in_stage(dur, quantiles=quantiles)
+    trans = pd.concat(
+        [
+            transition_matrix(dur, f).reset_index().assign(funnel=f)
+            for f in FUNNELS
+            if (dur["funnel"] == f).any()
+        ],
+        ignore_index=True,
+    )
+    return tis, trans, int(dur.attrs["dropped_rows"])
+
+
 # --------------------------------------------------------------------------- the whole analysis
 @dataclass
 class FunnelAnalysis:
@@ -1302,7 +1505,7 @@ def parse_stage_order(text: str) -> tuple[str, ...]:
 
 def analyse_funnels(
     opportunities: pd.DataFrame,
-    opportunity_stages: pd.DataFrame | None,
+    opportunity_stages: pd.DataFrame | EngineStageHistory | None,
     reps: pd.DataFrame,
     as_of: str | pd.Timestamp,
     stage_orders: Mapping[str, Sequence[str]] | None = None,
@@ -1316,7 +1519,9 @@ def analyse_funnels(
     Parameters
     ----------
     opportunities, opportunity_stages
-        Canonical tables (see :func:`deal_progress`); the stage history may be empty.
+        Canonical tables (see :func:`deal_progress`); the stage history may be empty, or the
+        aggregation layer's (:class:`EngineStageHistory`, the same figures: the history is
+        never read into pandas).
     reps
         ``rep_id, name`` (for names in the rep tables).
     as_of
@@ -1355,21 +1560,17 @@ def analyse_funnels(
     cycle = sales_cycle(p, by=["channel"])
     q = round(stuck_quantile * 100)
     has_hist = opportunity_stages is not None and len(opportunity_stages) > 0
+    dropped = 0
     if has_hist:
-        dur = stage_durations(
-            opportunities, opportunity_stages, as_of, p.attrs["stage_orders"], resolve=False
-        )
-        tis = time_in_stage(dur, quantiles=sorted({0.5, stuck_quantile}))
-        trans = pd.concat(
-            [
-                transition_matrix(dur, f).reset_index().assign(funnel=f)
-                for f in FUNNELS
-                if (dur["funnel"] == f).any()
-            ],
-            ignore_index=True,
+        assert opportunity_stages is not None
+        tis, trans, dropped = _history_tables(
+            opportunities,
+            opportunity_stages,
+            as_of,
+            p.attrs["stage_orders"],
+            sorted({0.5, stuck_quantile}),
         )
     else:
-        dur = None
         tis = pd.DataFrame(columns=["funnel", "stage_index", "stage", "stays", "p50_days"])
         trans = pd.DataFrame(columns=["from_stage", "funnel"])
     stuck = stuck_deals(
@@ -1392,7 +1593,7 @@ def analyse_funnels(
         "without_created_date": int(p.attrs["without_created_date"]),
         "without_amount": int(p["amount"].isna().sum()),
         "stage_history_rows": 0 if opportunity_stages is None else len(opportunity_stages),
-        "stage_history_rows_dropped": 0 if dur is None else int(dur.attrs["dropped_rows"]),
+        "stage_history_rows_dropped": dropped,
     }
     return FunnelAnalysis(
         progress=p,

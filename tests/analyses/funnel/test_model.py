@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from salesanalytics.aggregate.catalogue import Aggregator
 from salesanalytics.analyses.funnel import model as funnel
 
 ORDERS = {"new_business": ("A", "B", "C"), "existing": ("B", "C")}
@@ -469,3 +471,74 @@ def test_long_tables_show_a_top_n_and_the_workbook_holds_every_row(tmp_path) -> 
     assert len(rows) == 1 + 27
     stuck_rows = list(wb["Stuck deals"].values)
     assert "Bäckerei Frei" in stuck_rows[1]
+
+
+# --- the stage history on the aggregation layer (the same figures as on the raw table) -----
+
+
+def _assert_same_analysis(raw: funnel.FunnelAnalysis, eng: funnel.FunnelAnalysis) -> None:
+    for f in dataclasses.fields(funnel.FunnelAnalysis):
+        a, b = getattr(raw, f.name), getattr(eng, f.name)
+        if isinstance(a, pd.DataFrame):
+            pd.testing.assert_frame_equal(a, b, check_exact=True, obj=f.name)
+        else:
+            assert a == b, f.name
+    assert raw.progress.attrs == eng.progress.attrs
+
+
+def _reps() -> pd.DataFrame:
+    return pd.DataFrame({"rep_id": ["r1", "r2"], "name": ["Rep One", "Rep Two"]})
+
+
+def test_demo_funnel_from_the_engine_equals_the_raw_tables(small_intake_dir: Path) -> None:
+    """The small demo: every table of the funnel report, exactly (the phase's own output)."""
+    d = small_intake_dir
+    opp = pd.read_parquet(d / "opportunities.parquet")
+    hist = pd.read_parquet(d / "opportunity_stages.parquet")
+    reps = pd.read_parquet(d / "reps.parquet")
+    as_of = pd.Timestamp(opp["close_date"].max()).normalize()
+    history = funnel.EngineStageHistory(Aggregator(d, as_of=as_of))
+    raw = funnel.analyse_funnels(opp, hist, reps, as_of, stuck_quantile=0.8)
+    eng = funnel.analyse_funnels(opp, history, reps, as_of, stuck_quantile=0.8)
+    assert len(history) == len(hist) > 0 and len(raw.stuck) > 0
+    _assert_same_analysis(raw, eng)
+
+
+def test_hand_built_deals_on_the_engine(tmp_path: Path) -> None:
+    """Unknown stages, closing stages, a deal missing from the opportunities, open deals."""
+    _opps().to_parquet(tmp_path / "opportunities.parquet")
+    _history().to_parquet(tmp_path / "opportunity_stages.parquet")
+    history = funnel.EngineStageHistory(Aggregator(tmp_path, as_of=AS_OF))
+    assert history.dropped_rows == 1  # the ghost deal
+    raw = funnel.analyse_funnels(_opps(), _history(), _reps(), AS_OF, stage_orders=ORDERS)
+    eng = funnel.analyse_funnels(_opps(), history, _reps(), AS_OF, stage_orders=ORDERS)
+    _assert_same_analysis(raw, eng)
+    # a stage of the data's own (not configured) is placed by its median entry day
+    h = _history()
+    h.loc[h["stage"].eq("B") & h["opportunity_id"].isin(["o7", "o8"]), "stage"] = "Engaging"
+    h.to_parquet(tmp_path / "opportunity_stages.parquet")
+    history = funnel.EngineStageHistory(Aggregator(tmp_path, as_of=AS_OF))
+    assert funnel.resolve_stage_orders(_opps(), history, ORDERS) == funnel.resolve_stage_orders(
+        _opps(), h, ORDERS
+    )
+
+
+def test_without_a_stage_history_the_engine_gives_the_same_figures(tmp_path: Path) -> None:
+    _opps().to_parquet(tmp_path / "opportunities.parquet")
+    history = funnel.EngineStageHistory(Aggregator(tmp_path, as_of=AS_OF))
+    assert len(history) == 0
+    raw = funnel.analyse_funnels(_opps(), None, _reps(), AS_OF, stage_orders=ORDERS)
+    eng = funnel.analyse_funnels(_opps(), history, _reps(), AS_OF, stage_orders=ORDERS)
+    _assert_same_analysis(raw, eng)
+
+
+def test_aggregations_name_their_options(tmp_path: Path) -> None:
+    _opps().to_parquet(tmp_path / "opportunities.parquet")
+    _history().to_parquet(tmp_path / "opportunity_stages.parquet")
+    agg = Aggregator(tmp_path, as_of=AS_OF)
+    with pytest.raises(TypeError, match="'stage_entries' has no option orders; its options: none"):
+        agg.frame("stage_entries", orders=ORDERS)
+    path = agg.frame("deal_stage_path", orders=ORDERS).set_index("opportunity_id")
+    # o3 is open in B, entered on 31 January; o1 got to C (index 2) before it was won
+    assert path.loc["o3", "entered_current"] == pd.Timestamp("2025-01-31")
+    assert path.loc["o1", "furthest_index"] == 2 and pd.isna(path.loc["o1", "entered_current"])
