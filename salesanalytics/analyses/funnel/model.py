@@ -959,6 +959,34 @@ def _transition_table(d: pd.DataFrame, done: pd.DataFrame, stages: list[str]) ->
     return probs
 
 
+def _transition_shares(
+    row: np.ndarray,
+    col: np.ndarray,
+    weights: np.ndarray | None,
+    stages: list[str],
+    cols: list[str],
+) -> pd.DataFrame:
+    """Share of stays leaving each stage (rows) for each next stage or outcome (columns).
+
+    ``row``/``col`` index ``stages``/``cols`` per stay (``weights``: stays per row, e.g. counted
+    ones); entries outside them are left out. Adds ``stays_left`` (completed stays per stage).
+    """
+    k = len(stages)
+    ok = (row >= 0) & (row < k) & (col >= 0)
+    counts = np.bincount(
+        row[ok] * len(cols) + col[ok],
+        weights=None if weights is None else weights[ok],
+        minlength=k * len(cols),
+    )
+    counts = counts.reshape(k, len(cols)).astype(np.int64)
+    totals = counts.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = counts / np.where(totals > 0, totals, np.nan)[:, None]
+    probs = pd.DataFrame(shares, index=pd.Index(stages, name="from_stage"), columns=cols)
+    probs["stays_left"] = totals
+    return probs
+
+
 def _transition_counts(
     d: pd.DataFrame, done: pd.DataFrame, stages: list[str]
 ) -> pd.DataFrame | None:
@@ -980,15 +1008,7 @@ def _transition_counts(
         dtype=np.int64,
     )
     row = done["stage_index"].to_numpy(dtype=np.int64)
-    col = name_col[ncodes]
-    ok = (row >= 0) & (row < k) & (col >= 0)
-    counts = np.bincount(row[ok] * len(cols) + col[ok], minlength=k * len(cols))
-    counts = counts.reshape(k, len(cols)).astype(np.int64)
-    totals = counts.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shares = counts / np.where(totals > 0, totals, np.nan)[:, None]
-    probs = pd.DataFrame(shares, index=pd.Index(stages, name="from_stage"), columns=cols)
-    probs["stays_left"] = totals
+    probs = _transition_shares(row, name_col[ncodes], None, stages, cols)
     # empirical win probability: closed deals ever in the stage
     ids, uniq = pd.factorize(d["opportunity_id"])
     nxt = d["next_stage"]
@@ -1412,18 +1432,7 @@ def transition_counts(
         dtype=np.int64,
     )
     row = done["stage_index"].to_numpy(dtype=np.int64)
-    ok = (row >= 0) & (row < k) & (col >= 0)
-    counts = np.bincount(
-        row[ok] * len(cols) + col[ok],
-        weights=done["stays"].to_numpy(dtype=np.int64)[ok],
-        minlength=k * len(cols),
-    )
-    counts = counts.reshape(k, len(cols)).astype(np.int64)
-    totals = counts.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shares = counts / np.where(totals > 0, totals, np.nan)[:, None]
-    probs = pd.DataFrame(shares, index=pd.Index(stages, name="from_stage"), columns=cols)
-    probs["stays_left"] = totals
+    probs = _transition_shares(row, col, done["stays"].to_numpy(dtype=np.int64), stages, cols)
     o = outcomes[outcomes["funnel"].eq(funnel).fillna(False).to_numpy(bool)]
     o = o.set_index("stage_index").reindex(range(k))
     n_closed = o["closed"].fillna(0).to_numpy(dtype=np.int64)
