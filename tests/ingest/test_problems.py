@@ -54,7 +54,13 @@ def test_validation_reexports_the_same_objects() -> None:
     assert validation.FILE_COL == pr.FILE_COL == "_file"
 
 
-def test_a_text_from_a_marked_template_is_reworded_with_its_values() -> None:
+@pytest.fixture
+def own_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The templates a test marks stay in the test (the registry is the package's)."""
+    monkeypatch.setattr(pr, "TEMPLATES", dict(pr.TEMPLATES))
+
+
+def test_a_text_from_a_marked_template_is_reworded_with_its_values(own_templates) -> None:
     template = pr.N_("{field} refers to a {target} id that does not exist")
     german = {template: "{field} verweist auf eine ID von {target}, die es nicht gibt"}
     text = template.format(field="contracts.account_id", target="accounts")
@@ -75,7 +81,7 @@ def test_a_text_from_a_marked_template_is_reworded_with_its_values() -> None:
     assert pr.reword("", str.upper) == ""
 
 
-def test_a_marked_constant_inside_a_text_is_translated_with_it() -> None:
+def test_a_marked_constant_inside_a_text_is_translated_with_it(own_templates) -> None:
     hint = pr.N_("Correct the postal code in the CRM ({format}) or the row's country.")
     digits = pr.N_("4 digits, e.g. 8004")
     german = {hint: "Die Postleitzahl im CRM korrigieren ({format}).", digits: "4 Ziffern"}
