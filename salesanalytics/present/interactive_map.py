@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesanalytics.present.formats import pct
 from salesanalytics.present.i18n import gettext as _
 from salesanalytics.reference import geo
 
@@ -387,7 +388,7 @@ def territory_map(
 
     def dev(col: str) -> list[str]:
         v = t[col].reindex(terr).to_numpy(dtype=float)
-        return [f"{x:+.1%}" if np.isfinite(x) else "–" for x in v]
+        return [pct(x, 1, signed=True) if np.isfinite(x) else "–" for x in v]
 
     def label(tid: str) -> str:
         name = t["rep_name"].get(tid)

@@ -49,7 +49,9 @@ def _quota_origin(row: Any) -> str:
     else:
         q = float(row.auto_q)
         level = (
-            _("median") if abs(q - 0.5) < 1e-9 else _("{share} percentile").format(share=f"{q:.0%}")
+            _("median")
+            if abs(q - 0.5) < 1e-9
+            else _("{share} percentile").format(share=formats.pct(q, 0))
         )
         if src == "prior":
             text = _("the role's {level} of the prior year's results").format(level=level)
