@@ -93,7 +93,8 @@ def table(
     df
         The table to show; any columns.
     formats
-        Column -> ``"chf"``, ``"pct"``, ``"num"``, ``"num1"`` (one decimal), ``"date"`` or a callable.
+        Column -> ``"chf"``, ``"pct"``, ``"num"``, ``"num1"`` / ``"num2"`` / ``"num3"`` (one to
+        three decimals), ``"date"`` or a callable.
     caption
         Optional caption above the table.
     max_rows
@@ -117,6 +118,8 @@ def table(
         "pct": pct,
         "num": num,
         "num1": lambda v: num(v, 1),
+        "num2": lambda v: num(v, 2),
+        "num3": lambda v: num(v, 3),
         "date": date,
     }
     shown = df.head(max_rows)
