@@ -127,3 +127,13 @@ def test_table_shows_the_name_not_the_crm_id_where_the_name_tells_records_apart(
     # a rep without a name keeps the id column
     unnamed = reps.assign(rep_name=["Anna Keller", None, None])
     assert "0055g0000000002AAA" in style.table(unnamed).to_html()
+
+
+def test_factors_in_text_have_the_decimals_they_need_in_the_run_locale() -> None:
+    assert [style.plain(v) for v in (1.25, 1.5, 2.0, 0.125)] == ["1.25", "1.5", "2", "0.125"]
+    try:
+        style.set_locale("de", "de-DE")
+        assert style.plain(1.25) == "1,25" and style.num(2.891, 2) == "2,89"
+        assert style.pct(0.12) == "12,0 %"
+    finally:
+        style.set_locale("en", "")

@@ -310,8 +310,10 @@ def plan_overview(plan: Plan, label: str = "") -> pd.DataFrame:
                 "measures": "; ".join(meas),
                 "plan_cap": _("none")
                 if rp.cap is None
-                else _("{cap} x target").format(cap=f"{rp.cap:g}"),
-                "boosters": "; ".join(f"{_(b.name or b.id)} x{b.multiplier:g}" for b in rp.boosters)
+                else _("{cap} x target").format(cap=formats.plain(rp.cap)),
+                "boosters": "; ".join(
+                    f"{_(b.name or b.id)} x{formats.plain(b.multiplier)}" for b in rp.boosters
+                )
                 or _("none"),
                 "contests": "; ".join(
                     f"{_(c.name or c.id)} {formats.chf(c.budget)}" for c in rp.contests

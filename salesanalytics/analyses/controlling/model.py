@@ -236,7 +236,9 @@ class KpiSystem(BaseModel):
                     if k.unit == "pct"
                     else formats.num(k.target.value)
                 ),
-                "peer_median": _("median of peers × {factor}").format(factor=f"{k.target.value:g}"),
+                "peer_median": _("median of peers × {factor}").format(
+                    factor=formats.plain(k.target.value)
+                ),
             }[k.target.type]
             rows.append(
                 {

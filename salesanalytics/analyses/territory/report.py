@@ -267,8 +267,8 @@ def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: flo
             n=n,
             today_contiguous=int(s.get("contiguous", 0)),
             today_n=int(s["n_territories"]),
-            km=f"{q['mean_travel_km']:.0f}",
-            today_km=f"{s['mean_travel_km']:.0f}",
+            km=formats.num(q["mean_travel_km"]),
+            today_km=formats.num(s["mean_travel_km"]),
         ),
         _(
             "{customers} of customers ({revenue} of monthly revenue, {potential} of potential) "
@@ -407,12 +407,12 @@ def scenario_findings(comparison: pd.DataFrame, front: pd.DataFrame, tolerance: 
                 "changing rep (continuity weight {lo_weight}) to {hi_km} km with {hi_revenue} "
                 "(weight {hi_weight})."
             ).format(
-                lo_km=f"{lo['compactness_km']:.1f}",
+                lo_km=formats.num(lo["compactness_km"], 1),
                 lo_revenue=formats.pct(lo["revenue_changing_rep"], 0),
-                lo_weight=f"{lo['continuity_weight']:g}",
-                hi_km=f"{hi['compactness_km']:.1f}",
+                lo_weight=formats.plain(lo["continuity_weight"]),
+                hi_km=formats.num(hi["compactness_km"], 1),
                 hi_revenue=formats.pct(hi["revenue_changing_rep"], 0),
-                hi_weight=f"{hi['continuity_weight']:g}",
+                hi_weight=formats.plain(hi["continuity_weight"]),
             )
         )
         dev = np.maximum(f["max_dev_potential"], f["max_dev_workload"])
@@ -423,7 +423,8 @@ def scenario_findings(comparison: pd.DataFrame, front: pd.DataFrame, tolerance: 
                     "Designs on the front outside the ±{tolerance} balance: continuity weight "
                     "{weights}."
                 ).format(
-                    tolerance=formats.pct(tolerance, 0), weights=", ".join(f"{w:g}" for w in off)
+                    tolerance=formats.pct(tolerance, 0),
+                    weights=", ".join(formats.plain(w) for w in off),
                 )
             )
     return lines
