@@ -35,6 +35,7 @@ __all__ = [
     "num",
     "pct",
     "plain",
+    "plain_pct",
     "set_currency",
     "set_locale",
     "value_label",
@@ -399,6 +400,14 @@ def plain(x: Any, max_decimals: int = 3) -> str:
     v = float(x)
     d = next((d for d in range(max_decimals + 1) if round(v, d) == round(v, max_decimals)), 0)
     return num(v, d)
+
+
+def plain_pct(x: Any, max_decimals: int = 1) -> str:
+    """A share as a percentage with the decimals it needs: ``12.5%``, ``5%`` (``5 %`` in de-DE)."""
+    if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    text = plain(float(x) * 100, max_decimals)
+    return f"{text}%" if _swiss_formats() else f"{text} %"
 
 
 def auto_number(v: Any) -> str:
