@@ -340,6 +340,16 @@ def _territory_tools(
     return order
 
 
+def _require_map_columns(units: pd.DataFrame, territories: pd.DataFrame) -> None:
+    """Raise a KeyError naming the columns a territory map's tables lack."""
+    need_u = ["postal_code", "territory_id", "rep_name", "potential_mrr", "workload_hours"]
+    need_t = ["territory_id", "rep_name", "dev_potential_mrr", "dev_workload_hours"]
+    for name, df, cols in (("units", units, need_u), ("territories", territories, need_t)):
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise KeyError(f"table '{name}' lacks column(s) {missing}; it has {list(df.columns)}")
+
+
 def territory_map(
     units: pd.DataFrame,
     territories: pd.DataFrame,
@@ -384,12 +394,7 @@ def territory_map(
 
     from salesanalytics.present import maps, style
 
-    need_u = ["postal_code", "territory_id", "rep_name", "potential_mrr", "workload_hours"]
-    need_t = ["territory_id", "rep_name", "dev_potential_mrr", "dev_workload_hours"]
-    for name, df, cols in (("units", units, need_u), ("territories", territories, need_t)):
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise KeyError(f"table '{name}' lacks column(s) {missing}; it has {list(df.columns)}")
+    _require_map_columns(units, territories)
     money = money or style.chf
     u = units.copy()
     u["postal_code"] = u["postal_code"].astype(str)
