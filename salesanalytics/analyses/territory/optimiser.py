@@ -2376,7 +2376,7 @@ def _repair(
     Then a last balance pass: with travel, the targets follow the plan's new total.
     """
     stats["repair_milps"] = stats["repair_improvements"] = 0
-    if not cfg.repair_layers or st.violation(st.sums()).sum() <= 1e-12:
+    if cfg.repair_layers <= 0 or cfg.repair_milps <= 0 or st.violation(st.sums()).sum() <= 1e-12:
         return
     from salesanalytics.analyses.territory.repair import repair_outliers
 
