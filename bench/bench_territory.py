@@ -370,6 +370,11 @@ def part_travel(
         row = {"instance": name, "method": "optimiser"}
         row.update(_measure(units, lab, ctx), seconds=secs, cpu_s=cpu)
         row["note"] = _bound_note(units, tr, metrics, tids, row)
+        if res.summary.get("repair_milps"):
+            row["note"] += (
+                f"; repair: {res.summary['repair_improvements']} of "
+                f"{res.summary['repair_milps']} MILPs kept"
+            )
         if res.summary.get("time_limit_reached"):
             row["note"] += "; CPU limit reached"
         rows.append(row)
