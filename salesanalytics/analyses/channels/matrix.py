@@ -132,7 +132,7 @@ class DealMeasures(Protocol):
     def deal_progress(
         self,
         opportunities: pd.DataFrame,
-        opportunity_stages: pd.DataFrame | None = ...,
+        opportunity_stages: Any = ...,
         as_of: str | pd.Timestamp | None = ...,
         stage_orders: Mapping[str, Sequence[str]] | None = ...,
     ) -> pd.DataFrame:
@@ -343,7 +343,7 @@ def deal_table(
     products: pd.DataFrame,
     segments: pd.DataFrame,
     reps: pd.DataFrame | None = None,
-    opportunity_stages: pd.DataFrame | None = None,
+    opportunity_stages: Any = None,
     as_of: str | pd.Timestamp | None = None,
     stage_orders: Mapping[str, Sequence[str]] | None = None,
     *,

@@ -144,3 +144,36 @@ def test_field_norms_from_the_engine_equal_those_of_the_log(small_intake, small_
     eng = territory_design.activity_norms(territory_design.field_effort(agg), seg, "field")
     raw = territory_design.activity_norms(t["activities"], seg, "field")
     pd.testing.assert_frame_equal(eng, raw, check_exact=True)
+
+
+def test_routing_on_the_engine_equals_the_raw_tables_exactly(both, small_intake, small_intake_dir):
+    """The whole channel phase: activity log, stage history and field norms from the engine
+    give the same matrix, routing, workload and per-account table as the raw tables."""
+    from salesanalytics.analyses.channels import matrix as cm
+    from salesanalytics.analyses.funnel import model as funnel
+
+    t, as_of = small_intake.tables, small_intake.as_of
+    agg = Aggregator(small_intake_dir, as_of=as_of)
+    out = {}
+    for how in ("raw", "engine"):
+        tables = dict(t)
+        kw = {}
+        acts = t["activities"]
+        if how == "engine":
+            tables.pop("activities")
+            tables["opportunity_stages"] = funnel.EngineStageHistory(agg)
+            kw = {"field_effort": territory_design.field_effort(agg)}
+            acts = both[0]
+        mix = _mix(t, acts, as_of)
+        out[how] = cm.route_accounts(
+            mix, tables, as_of, funnel=funnel, workload_model=territory_design, **kw
+        )
+    raw, eng = out["raw"], out["engine"]
+    for name in ("assignment", "waves", "summary", "account_workload", "field_workload"):
+        pd.testing.assert_frame_equal(getattr(eng, name), getattr(raw, name), check_exact=True)
+    pd.testing.assert_frame_equal(eng.account_channel, raw.account_channel, check_exact=True)
+    for name in ("deals", "measures", "costs", "matrix"):
+        pd.testing.assert_frame_equal(
+            getattr(eng.result, name), getattr(raw.result, name), check_exact=True
+        )
+    assert eng.result.gaps == raw.result.gaps
