@@ -122,11 +122,12 @@ def _in_window(t: ir.Table, start: object, end: object) -> ir.BooleanValue:
     """``start < t.date <= end`` as a column (either bound may be None; missing dates: False)."""
     import ibis
 
-    inside = ibis.literal(True)
+    inside = t.date.isnull() | t.date.notnull()  # a column (not a scalar): every row
     if start is not None:
-        inside = inside & (t.date > ibis.literal(_day(start)))  # type: ignore[arg-type]
+        inside = t.date > ibis.literal(_day(start))  # type: ignore[arg-type]
     if end is not None:
-        inside = inside & (t.date <= ibis.literal(_day(end)))  # type: ignore[arg-type]
+        up_to_end = t.date <= ibis.literal(_day(end))  # type: ignore[arg-type]
+        inside = up_to_end if start is None else inside & up_to_end
     return inside.coalesce(False)
 
 
