@@ -83,11 +83,38 @@ AGGREGATES: dict[str, Aggregate] = {
         "field activities, minutes and visits per account (whole log; territory norms)",
     ),
     "account_effort": Aggregate(
-        lambda t, _: ex.account_effort(t["activities"]),
+        lambda t, _, start=None, end=None: ex.account_effort(t["activities"], None, start, end),
         ("activities",),
         ("account_id", "channel"),
         ("account_id", "channel"),
-        "activities, minutes and visits per account and channel (whole log)",
+        "activities, minutes and visits per account and channel (whole log or a window)",
+        ("start", "end"),
+    ),
+    "visit_routes": Aggregate(
+        lambda t, _, start=None, end=None: ex.visit_routes(t["activities"], start, end),
+        ("activities",),
+        ("account_id", "rep_id", "channel"),
+        ("account_id", "rep_id", "channel"),
+        "visits per account, rep and channel, whole log and window (channel travel cost)",
+        ("start", "end"),
+    ),
+    "type_effort": Aggregate(
+        lambda t, _, start=None, end=None: ex.type_effort(t["activities"], start, end),
+        ("activities",),
+        ("channel", "type"),
+        ("channel", "type"),
+        "activities and minutes per channel and type, whole log and window (channel costing)",
+        ("start", "end"),
+    ),
+    "contacted_accounts": Aggregate(
+        lambda t, _, start=None, end=None, call_minutes=5.0: ex.contacted_accounts(
+            t["activities"], start, end, call_minutes
+        ),
+        ("activities",),
+        ("account_id",),
+        ("account_id",),
+        "accounts with a qualified contact in a period (compensation's contact quality)",
+        ("start", "end", "call_minutes"),
     ),
     "rep_workload": Aggregate(
         lambda t, _: ex.rep_workload(t["activities"]),

@@ -9,7 +9,9 @@ history.
 The aggregations (table -> grain):
 
 * activities -> :func:`activity_span` (one row), :func:`account_effort` (account x channel),
-  :func:`rep_workload` (rep x channel x month), :func:`rep_activity` (rep x date x type);
+  :func:`rep_workload` (rep x channel x month), :func:`rep_activity` (rep x date x type),
+  :func:`visit_routes` (account x rep x channel: visits, for their travel), :func:`type_effort`
+  (channel x type), :func:`contacted_accounts` (accounts with a qualified contact in a period);
 * opportunities and their stage history -> :func:`deal_outcomes` (owner x funnel x channel),
   :func:`stage_reach` (funnel x stage);
 * contracts -> :func:`account_mrr` (account: MRR at a date);
@@ -28,6 +30,7 @@ __all__ = [
     "account_effort",
     "account_mrr",
     "activity_span",
+    "contacted_accounts",
     "DEFAULT_STAGE_ORDERS",
     "deal_outcomes",
     "deal_stage_path",
@@ -38,6 +41,8 @@ __all__ = [
     "stage_outcomes",
     "stage_reach",
     "stage_stays",
+    "type_effort",
+    "visit_routes",
     "white_space",
 ]
 
@@ -111,6 +116,114 @@ def account_effort(
         minutes=t.minutes.sum().coalesce(0.0),
         visits=(t.type == "visit").cast("int64").sum(),
     )
+
+
+def _in_window(t: ir.Table, start: object, end: object) -> ir.BooleanValue:
+    """``start < t.date <= end`` as a column (either bound may be None; missing dates: False)."""
+    import ibis
+
+    inside = t.date.isnull() | t.date.notnull()  # a column (not a scalar): every row
+    if start is not None:
+        inside = t.date > ibis.literal(_day(start))  # type: ignore[arg-type]
+    if end is not None:
+        up_to_end = t.date <= ibis.literal(_day(end))  # type: ignore[arg-type]
+        inside = up_to_end if start is None else inside & up_to_end
+    return inside.coalesce(False)
+
+
+def visit_routes(
+    activities: ir.Table,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+) -> ir.Table:
+    """Visits per account, rep and channel: the trips whose travel the channel phase costs.
+
+    Parameters
+    ----------
+    activities
+        Canonical ``activities``: ``account_id``, ``rep_id``, ``channel``, ``type``, ``date``.
+    start, end
+        Costing window ``start < date <= end``; ``None`` = open.
+
+    Returns
+    -------
+    ibis Table
+        ``account_id``, ``rep_id``, ``channel`` (missing ids form their own rows), ``visits``
+        (activities of type ``visit`` in the whole log), ``window_visits`` (of them, in the
+        window).
+    """
+    t = activities.filter(activities.type == "visit")
+    inside = _in_window(t, start, end)
+    return t.group_by(["account_id", "rep_id", "channel"]).aggregate(
+        visits=t.count(), window_visits=inside.cast("int64").sum()
+    )
+
+
+def type_effort(
+    activities: ir.Table,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+) -> ir.Table:
+    """Activities and minutes per channel and activity type, in the whole log and in a window.
+
+    Parameters
+    ----------
+    activities
+        Canonical ``activities``: ``channel``, ``type``, ``minutes``, ``date``.
+    start, end
+        Window ``start < date <= end``; ``None`` = open.
+
+    Returns
+    -------
+    ibis Table
+        ``channel``, ``type`` (missing values form their own rows), ``activities``,
+        ``window_activities``, ``window_minutes`` (sum in the window; missing minutes count as 0).
+    """
+    t = activities
+    inside = _in_window(t, start, end)
+    return t.group_by(["channel", "type"]).aggregate(
+        activities=t.count(),
+        window_activities=inside.cast("int64").sum(),
+        window_minutes=inside.ifelse(t.minutes.coalesce(0.0), 0.0).sum(),
+    )
+
+
+def contacted_accounts(
+    activities: ir.Table,
+    start: str | dt.date | None = None,
+    end: str | dt.date | None = None,
+    call_minutes: float = 5.0,
+) -> ir.Table:
+    """Accounts with a qualified contact in a period (``start <= date <= end``).
+
+    A qualified contact is a visit, an online session or a call of at least ``call_minutes``.
+
+    Parameters
+    ----------
+    activities
+        Canonical ``activities``: ``account_id``, ``type``, ``minutes``, ``date``.
+    start, end
+        The period, both days included; ``None`` = open.
+    call_minutes
+        Minimum length of a qualified call.
+
+    Returns
+    -------
+    ibis Table
+        ``account_id`` (accounts with at least one qualified contact), ``contacts`` (their number).
+    """
+    import ibis
+
+    t = activities.filter(activities.account_id.notnull())
+    if start is not None:
+        t = t.filter(t.date >= ibis.literal(_day(start)))
+    if end is not None:
+        t = t.filter(t.date <= ibis.literal(_day(end)))
+    qualified = t.type.isin(["visit", "online_session"]) | (
+        (t.type == "call") & (t.minutes >= call_minutes)
+    )
+    t = t.filter(qualified.coalesce(False))
+    return t.group_by("account_id").aggregate(contacts=t.count())
 
 
 def rep_workload(

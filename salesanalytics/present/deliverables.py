@@ -27,7 +27,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,7 +175,7 @@ def write_csv(df: pd.DataFrame, path: str | Path, *, index: bool = False, **to_c
 
 
 def _excel_columns(df: pd.DataFrame) -> list[list[Any]]:
-    """Columns as lists of plain Python values (None for missing) for openpyxl."""
+    """Columns as lists of plain Python values (None for missing) for the Excel writer."""
     import numpy as np
     import pandas as pd
 
@@ -204,6 +204,26 @@ def _excel_columns(df: pd.DataFrame) -> list[list[Any]]:
     return cols
 
 
+def _write_rows(ws: Any, columns: list[list[Any]], formats: Sequence[Any]) -> None:
+    """Write the data rows below the header.
+
+    Text as text (never a formula; a carriage return becomes a line break, as Excel keeps
+    it), numbers with their column's number format, booleans as TRUE/FALSE, missing values as
+    empty cells.
+    """
+    write_string, write_number, write_boolean = ws.write_string, ws.write_number, ws.write_boolean
+    for i, row in enumerate(zip(*columns, strict=True), start=1):
+        for j, x in enumerate(row):
+            if x is None:
+                continue
+            if isinstance(x, str):
+                write_string(i, j, x.replace("\r\n", "\n").replace("\r", "\n") if "\r" in x else x)
+            elif isinstance(x, bool):
+                write_boolean(i, j, x)
+            else:
+                write_number(i, j, x, formats[j])
+
+
 def write_excel(
     path: str | Path,
     sheets: Mapping[str, pd.DataFrame],
@@ -215,8 +235,9 @@ def write_excel(
     Sheet names are cut to Excel's 31 characters (characters Excel forbids in sheet names are
     replaced). Missing values are empty cells, booleans TRUE/FALSE, numbers numbers, and text
     is always stored as text (a cell never becomes a formula, even without the quote), cut to
-    :data:`EXCEL_CELL_LIMIT` characters. Written with openpyxl's streaming mode to a new file
-    that is renamed into place.
+    :data:`EXCEL_CELL_LIMIT` characters. Written with XlsxWriter's streaming mode (constant
+    memory; several times faster than openpyxl for the per-account sheets of a large client) to
+    a new file that is renamed into place.
 
     With ``layout`` (the default) every sheet is laid out for the client by
     :func:`salesanalytics.present.excel.sheet_layout`: words as headers, the ``names`` of ids beside
@@ -228,11 +249,33 @@ def write_excel(
     pathlib.Path
         ``path``.
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+    import xlsxwriter
+
+    from salesanalytics.present.excel import HEADER_FILL, sheet_layout
 
     def write(tmp: Path) -> None:
-        wb = Workbook(write_only=True)
+        wb = xlsxwriter.Workbook(
+            str(tmp),
+            {
+                "constant_memory": True,  # streams row by row: memory does not grow with rows
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        number_formats: dict[str, Any] = {}
+
+        def fmt(code: str | None) -> Any:
+            if code is None:
+                return None
+            if code not in number_formats:
+                number_formats[code] = wb.add_format({"num_format": code})
+            return number_formats[code]
+
+        head_fmt = wb.add_format(
+            {"bold": True, "font_color": "#FFFFFF", "bg_color": f"#{HEADER_FILL}", "pattern": 1}
+            | {"valign": "top", "text_wrap": True}
+        )
         used: set[str] = set()
         for name, df in sheets.items():
             title = re.sub(r"[\[\]:*?/\\]", "-", str(name))[:31] or "Sheet"
@@ -241,26 +284,21 @@ def write_excel(
                 n += 1
                 title = f"{title[: 31 - len(str(n)) - 1]}-{n}"
             used.add(title.lower())
-            ws = wb.create_sheet(title=title)
+            ws = wb.add_worksheet(title)
             if layout:
-                from salesanalytics.present.excel import sheet_layout
-
                 lay = sheet_layout(df, names)
                 safe = neutralise_frame(lay.frame)
-                lay.prepare(ws)
-                ws.append(lay.header(ws))
+                for j, w in enumerate(lay.widths):
+                    ws.set_column(j, j, w)
+                ws.freeze_panes(1, 0)
+                ws.write_row(0, 0, [str(x) for x in lay.labels], head_fmt)
+                formats = [fmt(f) for f in lay.formats]
             else:
                 safe = neutralise_frame(df)
-                ws.append([str(c) for c in safe.columns])
-            for row in zip(*_excel_columns(safe), strict=True):
-                cells = []
-                for x in row:
-                    cell = WriteOnlyCell(ws, value=x)
-                    if isinstance(x, str):
-                        cell.data_type = "s"  # text, never a formula
-                    cells.append(cell)
-                ws.append(lay.row(ws, cells) if layout else cells)
-        wb.save(tmp)
+                ws.write_row(0, 0, [str(c) for c in safe.columns])
+                formats = [None] * safe.shape[1]
+            _write_rows(ws, _excel_columns(safe), formats)
+        wb.close()
 
     return _replace_atomically(Path(path), write)
 

@@ -3,24 +3,24 @@
 Words as headers, names beside ids, number formats, frozen header rows and fitted column widths.
 
 :func:`sheet_layout` decides how a table is shown (names inserted beside ids, header words, a
-number format and a width per column); a streaming writer such as
-:func:`salesanalytics.analyses.territory.write_excel` applies it while it writes. The data stay as they
+number format and a width per column); the streaming writer
+:func:`salesanalytics.present.deliverables.write_excel` applies it while it writes. The data stay as they
 are: numbers remain numbers, text remains text.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from salesanalytics.present import style
 
 __all__ = [
+    "HEADER_FILL",
     "MONEY",
     "SHARE",
     "SheetLayout",
@@ -44,7 +44,8 @@ SHARE = re.compile(
 _COUNT = re.compile(r"(^n_|accounts|customers|deals|territories|^count|contiguous|reps$)", re.I)
 _HOURS = re.compile(r"(hours|minutes)", re.I)
 
-_NAVY = "1F3A5F"
+HEADER_FILL = "1F3A5F"
+"""Background of the header row (navy; bold white words)."""
 
 
 def number_format(column: str, values: list[object]) -> str | None:
@@ -84,52 +85,6 @@ class SheetLayout:
     formats: list[str | None]
     widths: list[float]
 
-    def header(self, ws: Any) -> list[Any]:
-        """The header row as styled write-only cells (words, bold white on navy)."""
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Alignment, Font, PatternFill
-
-        cells = []
-        for text in self.labels:
-            c = WriteOnlyCell(ws, value=text)
-            c.font = Font(bold=True, color="FFFFFF")
-            c.fill = PatternFill("solid", fgColor=_NAVY)
-            c.alignment = Alignment(vertical="top", wrap_text=True)
-            cells.append(c)
-        return cells
-
-    def row(self, ws: Any, values: Sequence[Any]) -> list[Any]:
-        """A data row with the column's number format on numbers and dates."""
-        import datetime as dt
-
-        from openpyxl.cell import WriteOnlyCell
-
-        out: list[Any] = []
-        for v, fmt in zip(values, self.formats, strict=True):
-            if fmt and hasattr(v, "number_format"):  # already a cell (text kept as text)
-                if isinstance(v.value, int | float) and not isinstance(v.value, bool):
-                    v.number_format = fmt
-                out.append(v)
-            elif (
-                fmt
-                and isinstance(v, int | float | dt.date | dt.datetime)
-                and not isinstance(v, bool)
-            ):
-                c = WriteOnlyCell(ws, value=v)
-                c.number_format = fmt
-                out.append(c)
-            else:
-                out.append(v)
-        return out
-
-    def prepare(self, ws: Any) -> None:
-        """Column widths and the frozen header row of a write-only sheet (before any row)."""
-        from openpyxl.utils import get_column_letter
-
-        for j, w in enumerate(self.widths, start=1):
-            ws.column_dimensions[get_column_letter(j)].width = w
-        ws.freeze_panes = "A2"
-
 
 def sheet_layout(
     df: pd.DataFrame, names: Mapping[str, str] | None = None, max_width: int = 60
@@ -148,7 +103,13 @@ def sheet_layout(
     """
     out = df.copy()
     names = names or {}
+    known = None
     if names:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # Arrow's is_in: pandas converts a long list of names one by one for string data
+        known = pa.array(list(names), type=pa.string())
         for col in [c for c in df.columns if str(c).endswith("_id")][::-1]:
             base = str(col)[:-3]
             if (
@@ -158,7 +119,11 @@ def sheet_layout(
             ):
                 continue
             ids = out[col].astype("string")
-            if not ids.isin(list(names)).any():
+            hit = pc.is_in(
+                pa.array(ids.to_numpy(dtype=object, na_value=None), type=pa.string()),
+                value_set=known,
+            )
+            if not pc.any(hit).as_py():
                 continue
             pos = list(out.columns).index(col) + 1
             out.insert(pos, f"{base}_name", ids.map(names).astype("string"))

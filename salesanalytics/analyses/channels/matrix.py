@@ -132,7 +132,7 @@ class DealMeasures(Protocol):
     def deal_progress(
         self,
         opportunities: pd.DataFrame,
-        opportunity_stages: pd.DataFrame | None = ...,
+        opportunity_stages: Any = ...,
         as_of: str | pd.Timestamp | None = ...,
         stage_orders: Mapping[str, Sequence[str]] | None = ...,
     ) -> pd.DataFrame:
@@ -160,7 +160,7 @@ class FieldWorkloadModel(Protocol):
         ...
 
     def activity_norms(
-        self, activities: pd.DataFrame, segments: pd.Series, channel: str | None = ...
+        self, activities: Any, segments: pd.Series, channel: str | None = ...
     ) -> pd.DataFrame:
         """Minutes and visits per account and year by segment (``activity_norms``)."""
         ...
@@ -343,7 +343,7 @@ def deal_table(
     products: pd.DataFrame,
     segments: pd.DataFrame,
     reps: pd.DataFrame | None = None,
-    opportunity_stages: pd.DataFrame | None = None,
+    opportunity_stages: Any = None,
     as_of: str | pd.Timestamp | None = None,
     stage_orders: Mapping[str, Sequence[str]] | None = None,
     *,
@@ -1200,7 +1200,7 @@ def account_channel_shares(assignment: pd.DataFrame, column: str = "channel") ->
 def field_workload(
     accounts: pd.DataFrame,
     potential: pd.DataFrame | None,
-    activities: pd.DataFrame,
+    activities: Any,
     reps: pd.DataFrame,
     served_today: pd.Series,
     road_factor: float | None = None,
@@ -1221,7 +1221,8 @@ def field_workload(
     potential
         ``account_id, potential_mrr`` (else every account is class C).
     activities
-        Canonical activities.
+        Canonical activities, or the field activities per account aggregated by the run's engine
+        (what the model's ``activity_norms`` reads: the territory design's ``ActivityEffort``).
     reps
         Canonical reps (field bases for travel).
     served_today
@@ -1480,6 +1481,7 @@ def data_gaps(
     segments: pd.DataFrame,
     deals: pd.DataFrame,
     rules: MatrixRules | None = None,
+    has_activities: bool | None = None,
 ) -> list[str]:
     """What the data lacks for a full channel matrix, in plain words (empty when complete).
 
@@ -1494,6 +1496,9 @@ def data_gaps(
         :func:`deal_table`.
     rules
         :class:`MatrixRules`.
+    has_activities
+        Whether the export holds activities (when the phase reads them aggregated, not as a
+        table); ``None`` = from ``tables["activities"]``.
     """
     rules = rules or MatrixRules()
     gaps: list[str] = []
@@ -1504,7 +1509,8 @@ def data_gaps(
 
     if empty("opportunities"):
         gaps.append("no opportunities: win rates, cycle times and deal sizes cannot be measured")
-    if empty("activities") or empty("channel_rates"):
+    no_activities = empty("activities") if has_activities is None else not has_activities
+    if no_activities or empty("channel_rates"):
         gaps.append(
             "no activities or channel cost rates: the selling cost per deal is unknown, so the "
             "channel is chosen on win rate × deal value × margin alone"
@@ -1601,6 +1607,26 @@ def matrix_sentence(matrix: pd.DataFrame, summary: pd.DataFrame | None = None) -
     return " ".join(parts)
 
 
+def _groups_held(
+    hold: np.ndarray, pos: np.ndarray, gpos: np.ndarray, groups: list[str], ids: pd.Index
+) -> pd.Series:
+    """Per account the product groups it holds, sorted and joined (``""`` for none).
+
+    One bit per group and account; each combination of groups is joined once.
+    """
+    if len(groups) > 62:  # more groups than bits: join per account
+        s = pd.Series(np.asarray(groups, dtype=object)[gpos[hold]], index=ids[pos[hold]])
+        joined = s.groupby(level=0).agg(lambda x: ", ".join(sorted(x)))
+        return joined.reindex(ids).fillna("")
+    bits = np.zeros(len(ids), dtype=np.int64)
+    np.bitwise_or.at(bits, pos[hold], np.left_shift(1, gpos[hold]).astype(np.int64))
+    names = {
+        m: ", ".join(sorted(g for j, g in enumerate(groups) if m >> j & 1))
+        for m in np.unique(bits).tolist()
+    }
+    return pd.Series([names[m] for m in bits.tolist()], index=ids, dtype=object)
+
+
 def account_groups_for_excel(assignment: pd.DataFrame) -> pd.DataFrame:
     """The account × product-group assignment for the workbook: one row per account.
 
@@ -1617,11 +1643,7 @@ def account_groups_for_excel(assignment: pd.DataFrame) -> pd.DataFrame:
     grid = np.full((len(ids), len(groups)), "", dtype=object)
     grid[pos, gpos] = a["mode"].astype(str).to_numpy(dtype=object)
     first = a.drop_duplicates("account_id").set_index("account_id")
-    held = (
-        a[a["holds"].to_numpy(bool)]
-        .groupby("account_id")["product_group"]
-        .agg(lambda s: ", ".join(sorted(map(str, s))))
-    )
+    held = _groups_held(a["holds"].to_numpy(bool), pos, gpos, groups, ids)
     rev = a.groupby("account_id")["revenue"].sum()
     out = pd.DataFrame(
         {
@@ -1633,7 +1655,7 @@ def account_groups_for_excel(assignment: pd.DataFrame) -> pd.DataFrame:
                 _("no"),
             ),
             f"Revenue per year ({formats.currency()})": rev.reindex(ids).round(0).to_numpy(),
-            "Product groups held today": held.reindex(ids).fillna("").to_numpy(),
+            "Product groups held today": held.to_numpy(),
         }
     )
     for j, g in enumerate(groups):
@@ -1725,6 +1747,7 @@ def analyse_matrix(
     window_days: int = 365,
     *,
     funnel: DealMeasures,
+    has_activities: bool | None = None,
 ) -> MatrixResult:
     """Measure and decide the channel matrix from canonical tables.
 
@@ -1751,6 +1774,8 @@ def analyse_matrix(
         Costing window.
     funnel
         The funnel's deal measures (:class:`DealMeasures`), handed in by the phase.
+    has_activities
+        Whether the export holds activities (see :func:`data_gaps`).
     """
     rules = rules or MatrixRules()
     for name in ("accounts", "products", "opportunities"):
@@ -1770,7 +1795,7 @@ def analyse_matrix(
     measures = cell_measures(deals, rules, segs.attrs.get("size_labels"), funnel=funnel)
     costs = cost_per_deal(cts, segs, deals, as_of, window_days)
     matrix = decide_cells(measures, costs, tables["products"], segs, accounts, rules)
-    gaps = data_gaps(tables, segs, deals, rules)
+    gaps = data_gaps(tables, segs, deals, rules, has_activities)
     return MatrixResult(segs, deals, measures, costs, matrix, gaps)
 
 
@@ -1800,6 +1825,7 @@ def route_accounts(
     *,
     funnel: DealMeasures,
     workload_model: FieldWorkloadModel,
+    field_effort: object | None = None,
 ) -> Routing:
     """Matrix, account × product-group routing, workload per channel and migration waves.
 
@@ -1820,6 +1846,10 @@ def route_accounts(
     funnel, workload_model
         The funnel's deal measures (:class:`DealMeasures`) and the territory design's workload
         model (:class:`FieldWorkloadModel`), handed in by the phase.
+    field_effort
+        The field activities per account aggregated by the run's engine (the territory design's
+        ``field_effort``), read instead of ``tables["activities"]`` (which the phase then need
+        not load).
 
     Returns
     -------
@@ -1832,8 +1862,16 @@ def route_accounts(
         account's weight).
     """
     rules = rules or MatrixRules()
+    has_activities = None if field_effort is None else mix.activity_rows > 0
     res = analyse_matrix(
-        tables, as_of, potential, mix.cost_to_serve, rules, window_days, funnel=funnel
+        tables,
+        as_of,
+        potential,
+        mix.cost_to_serve,
+        rules,
+        window_days,
+        funnel=funnel,
+        has_activities=has_activities,
     )
     accounts = tables["accounts"]
     asg = assign_account_groups(
@@ -1854,7 +1892,7 @@ def route_accounts(
     fw = field_workload(
         accounts,
         potential,
-        tables["activities"],
+        field_effort if field_effort is not None else tables["activities"],
         tables["reps"],
         today_field > 0,
         road_factor,

@@ -35,6 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesanalytics.analyses.channels.effort import (
+    ActivityAggregates,
+    aggregate_activities,
+    channel_costs,
+    costing_window,
+)
 from salesanalytics.errors import require_columns
 from salesanalytics.ingest.schema import CHANNELS, ROLE_CHANNEL
 from salesanalytics.present import formats
@@ -269,8 +275,10 @@ def cost_to_serve(
     Parameters
     ----------
     costs
-        Output of :func:`activity_costs` (``account_id, date, channel, minutes, travel_minutes,
-        cost``).
+        Output of :func:`activity_costs` (one row per activity: ``account_id, date, channel,
+        minutes, travel_minutes, cost``), or the window's activities priced per account and
+        channel (:attr:`salesanalytics.analyses.channels.effort.ChannelCosts.accounts`: no
+        ``date``, ``activities`` per row).
     as_of
         Reference date; the window is ``(as_of − window_days, as_of]``.
     window_days
@@ -286,17 +294,18 @@ def cost_to_serve(
         channel. Activities without an account are left out and counted in
         ``attrs["without_account"]``.
     """
-    if window_days < 1:
-        raise ValueError(f"window_days must be ≥ 1, got {window_days}")
+    start, as_of = costing_window(as_of, window_days)
     require_columns(
-        costs,
-        ["account_id", "date", "channel", "minutes", "travel_minutes", "cost"],
-        "activity costs",
+        costs, ["account_id", "channel", "minutes", "travel_minutes", "cost"], "activity costs"
     )
-    as_of = pd.Timestamp(as_of)
-    start = as_of - pd.Timedelta(days=window_days)
-    inw = ((costs["date"] > start) & (costs["date"] <= as_of)).fillna(False).to_numpy(bool)
-    c = costs[inw]
+    if "date" in costs.columns:  # one row per activity (activity_costs)
+        inw = ((costs["date"] > start) & (costs["date"] <= as_of)).fillna(False).to_numpy(bool)
+        c = costs[inw]
+        n = np.ones(len(c))
+    else:  # per account and channel, in the window (ChannelCosts.accounts)
+        require_columns(costs, ["activities"], "activity costs")
+        c = costs
+        n = c["activities"].to_numpy(dtype="float64")
     codes, uniques = pd.factorize(c["account_id"], use_na_sentinel=True)
     no_acc = codes < 0
     keep = ~no_acc
@@ -313,7 +322,7 @@ def cost_to_serve(
     res = pd.DataFrame(index=pd.Index(uniques, dtype="string", name="account_id"))
     res["cost_to_serve"] = np.bincount(codes, weights=cost, minlength=k)
     res["hours"] = np.bincount(codes, weights=hours, minlength=k)
-    res["activities"] = np.bincount(codes, minlength=k) * scale
+    res["activities"] = np.bincount(codes, weights=n[keep], minlength=k) * scale
     for j, name in enumerate(CHANNELS):
         m = ch == j
         res[f"cost_{name}"] = np.bincount(codes[m], weights=cost[m], minlength=k)
@@ -322,7 +331,7 @@ def cost_to_serve(
         res[f"hours_{name}"] = np.bincount(codes[m], weights=hours[m], minlength=k)
     if account_ids is not None:
         res = res.reindex(pd.Index(account_ids, dtype="string", name="account_id"), fill_value=0.0)
-    res.attrs["without_account"] = int(no_acc.sum())
+    res.attrs["without_account"] = int(n[no_acc].sum())
     res.attrs["window"] = (start.strftime("%Y-%m-%d"), as_of.strftime("%Y-%m-%d"))
     return res
 
@@ -1179,6 +1188,8 @@ class ChannelMix:
     counts: dict[str, int]
     cost_to_serve: pd.DataFrame | None = None
     """Per account (index ``account_id``): :func:`cost_to_serve` with cost and hours per channel."""
+    activity_rows: int = 0
+    """Activities in the whole log (the matrix notes a log without any)."""
 
 
 @dataclass(frozen=True)
@@ -1232,7 +1243,7 @@ def analyse_channel_mix(
     reps: pd.DataFrame,
     products: pd.DataFrame,
     contracts: pd.DataFrame,
-    activities: pd.DataFrame,
+    activities: pd.DataFrame | ActivityAggregates,
     rates: pd.DataFrame,
     as_of: str | pd.Timestamp,
     potential: pd.DataFrame | None = None,
@@ -1248,8 +1259,12 @@ def analyse_channel_mix(
     reps
         Canonical reps (``rep_id, role, home_latitude, home_longitude, fte, capacity_hours,
         active``).
-    products, contracts, activities, rates
-        Canonical tables (see :func:`account_revenue`, :func:`activity_costs`).
+    products, contracts, rates
+        Canonical tables (see :func:`account_revenue`, :func:`channel_rates`).
+    activities
+        The activity log aggregated by the run's engine
+        (:func:`salesanalytics.analyses.channels.effort.engine_activities` for the settings'
+        window), or the canonical activities (aggregated here in pandas, to the same figures).
     as_of
         Reference date.
     potential
@@ -1262,9 +1277,21 @@ def analyse_channel_mix(
     window_days, n_waves = cfg.window_days, cfg.n_waves
     rules = cfg.rules or AssignmentRules()
     rules = _with_field_capacity(rules, reps)
-    costs = activity_costs(activities, rates, accounts, reps, cfg.road_factor, cfg.speed_kmh)
+    if isinstance(activities, ActivityAggregates):
+        agg = activities
+        if agg.window != costing_window(as_of, window_days):
+            raise ValueError(
+                f"the activity aggregates cover {agg.window[0]:%Y-%m-%d} to {agg.window[1]:%Y-%m-%d}"
+                f", the channel mix costs {window_days} days up to {pd.Timestamp(as_of):%Y-%m-%d}: "
+                "aggregate them with the same window (engine_activities(..., window_days))"
+            )
+    else:
+        agg = aggregate_activities(activities, as_of, window_days)
+    priced = channel_costs(
+        agg, channel_rates(rates), accounts, reps, cfg.road_factor, cfg.speed_kmh
+    )
     ids = accounts["account_id"].astype("string")
-    cts = cost_to_serve(costs, as_of, window_days, ids)
+    cts = cost_to_serve(priced.accounts, as_of, window_days, ids)
     rev = account_revenue(contracts, products, as_of, window_days, cfg.default_cost_share)
     con = contribution_levels(rev, cts, cfg.service_cost_share)
     cur = current_channel(accounts, cts, contracts, reps)
@@ -1288,27 +1315,11 @@ def analyse_channel_mix(
     whale = whale_curve(
         pd.Series(customers["contribution_3"].to_numpy(), index=customers["account_id"])
     )
-    start = pd.Timestamp(as_of) - pd.Timedelta(days=window_days)
-    inw = (costs["date"] > start) & (costs["date"] <= pd.Timestamp(as_of))
-    cb = (
-        costs[["channel", "type", "cost", "minutes", "travel_minutes"]][
-            inw.fillna(False).to_numpy(bool)
-        ]
-        .groupby(["channel", "type"])
-        .agg(
-            activities=("cost", "size"),
-            minutes=("minutes", "mean"),
-            travel_minutes=("travel_minutes", "mean"),
-            cost=("cost", "mean"),
-            total_cost=("cost", "sum"),
-        )
-        .reset_index()
-    )
     counts = {
         "accounts": len(ac),
-        "activities_in_window": int(inw.sum()),
+        "activities_in_window": priced.counts["activities_in_window"],
         "activities_without_account": int(cts.attrs["without_account"]),
-        "visits_without_coordinates": int(costs.attrs["visits_without_coordinates"]),
+        "visits_without_coordinates": priced.counts["visits_without_coordinates"],
         "contracts_with_default_cost_share": int(rev.attrs["contracts_with_default_cost_share"]),
         "current_channel_from_activities": int(cur["channel_source"].eq("activities").sum()),
         "current_channel_from_fallback": int(cur["channel_source"].ne("activities").sum()),
@@ -1323,9 +1334,10 @@ def analyse_channel_mix(
         model=model.reset_index(),
         thresholds=th,
         rates=channel_rates(rates).reset_index(),
-        cost_by_type=cb,
+        cost_by_type=priced.by_type,
         counts=counts,
         cost_to_serve=cts,
+        activity_rows=agg.rows,
     )
 
 

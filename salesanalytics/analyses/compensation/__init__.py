@@ -37,6 +37,8 @@ from __future__ import annotations
 from salesanalytics.analyses.compensation.actuals import (
     CREDIT_BASIS,
     MEASURES,
+    EngineContacts,
+    contacted_accounts,
     credit_basis_text,
     credit_notes,
     deal_credits,
@@ -107,6 +109,8 @@ from salesanalytics.analyses.compensation.workflow import (
 )
 
 __all__ = [
+    "EngineContacts",
+    "contacted_accounts",
     "CREDIT_BASIS",
     "WHAT_IF_SCENARIOS",
     "Booster",

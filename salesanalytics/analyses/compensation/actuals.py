@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,9 +23,14 @@ from salesanalytics.errors import require_columns
 from salesanalytics.present.i18n import N_
 from salesanalytics.present.i18n import gettext as _
 
+if TYPE_CHECKING:
+    from salesanalytics.aggregate.catalogue import Aggregator
+
 __all__ = [
     "CREDIT_BASIS",
     "MEASURES",
+    "EngineContacts",
+    "contacted_accounts",
     "credit_basis_text",
     "credit_notes",
     "deal_credits",
@@ -276,9 +281,78 @@ def _lost_dates(account_id: pd.Series, contracts: pd.DataFrame, as_of: pd.Timest
     )
 
 
+QUALIFIED_TYPES = ("visit", "online_session")
+"""Activity types that are a qualified contact whatever their length (calls need a minimum)."""
+
+
+def contacted_accounts(
+    activities: pd.DataFrame,
+    period_start: pd.Timestamp,
+    period_end: pd.Timestamp,
+    qualified_call_minutes: float = 5.0,
+) -> pd.Index:
+    """Accounts with a qualified contact in the period (both days included).
+
+    A qualified contact is a visit, an online session or a call of at least
+    ``qualified_call_minutes``.
+
+    Parameters
+    ----------
+    activities
+        Columns ``account_id``, ``date``, ``type``, ``minutes``.
+    period_start, period_end
+        The period.
+    qualified_call_minutes
+        Minimum length of a qualified call.
+
+    Returns
+    -------
+    pandas.Index
+        The account ids (``string``), sorted.
+    """
+    require_columns(activities, ["account_id", "date", "type", "minutes"], "activities")
+    act = activities[activities["date"].between(period_start, period_end)]
+    qualified = act["type"].isin(list(QUALIFIED_TYPES)) | (
+        (act["type"] == "call") & (act["minutes"] >= qualified_call_minutes)
+    )
+    ids = act.loc[qualified, "account_id"].dropna().astype("string").unique()
+    return pd.Index(ids, dtype="string", name="account_id").sort_values()
+
+
+class EngineContacts:
+    """The accounts with a qualified contact, found by the run's aggregation layer.
+
+    What :func:`portfolio_actuals` needs of the activity log, so that the compensation phase
+    never loads the log (its ``contacted_accounts`` aggregation, DuckDB or Spark).
+
+    Parameters
+    ----------
+    aggregator
+        The run's aggregation layer (``Workspace.aggregator()``).
+    """
+
+    def __init__(self, aggregator: Aggregator) -> None:
+        self.aggregator = aggregator
+
+    def accounts(
+        self,
+        period_start: pd.Timestamp,
+        period_end: pd.Timestamp,
+        qualified_call_minutes: float = 5.0,
+    ) -> pd.Index:
+        """As :func:`contacted_accounts` of the log (same ids, sorted)."""
+        df = self.aggregator.frame(
+            "contacted_accounts",
+            start=pd.Timestamp(period_start).to_pydatetime(),
+            end=pd.Timestamp(period_end).to_pydatetime(),
+            call_minutes=float(qualified_call_minutes),
+        )
+        return pd.Index(df["account_id"].to_numpy(), dtype="string", name="account_id")
+
+
 def portfolio_actuals(
     contracts: pd.DataFrame,
-    activities: pd.DataFrame | None,
+    activities: pd.DataFrame | EngineContacts | None,
     owner: pd.DataFrame,
     period_start: pd.Timestamp,
     period_end: pd.Timestamp,
@@ -291,7 +365,9 @@ def portfolio_actuals(
     contracts
         Columns ``account_id``, ``start_date``, ``end_date``, ``mrr``.
     activities
-        Columns ``account_id``, ``date``, ``type``, ``minutes`` (``None``: no contact measure).
+        Columns ``account_id``, ``date``, ``type``, ``minutes``, or the accounts with a qualified
+        contact found by the run's engine (:class:`EngineContacts`); ``None``: no contact
+        measure.
     owner
         Which rep is responsible for which account: columns ``account_id``, ``rep_id`` (today's
         owners, or the new territory assignment; an account may be in several reps' portfolios,
@@ -333,12 +409,11 @@ def portfolio_actuals(
         ),
     ]
     if activities is not None:
-        require_columns(activities, ["account_id", "date", "type", "minutes"], "activities")
-        act = activities[activities["date"].between(start, end)]
-        qualified = act["type"].isin(["visit", "online_session"]) | (
-            (act["type"] == "call") & (act["minutes"] >= qualified_call_minutes)
+        touched = (
+            activities.accounts(start, end, qualified_call_minutes)
+            if isinstance(activities, EngineContacts)
+            else contacted_accounts(activities, start, end, qualified_call_minutes)
         )
-        touched = pd.Index(act.loc[qualified, "account_id"].dropna().astype("string").unique())
         hit = pd.Series(_isin_ids(base.index, touched), index=base.index).astype(float)
         q = hit.groupby(base["rep_id"]).mean()
         parts.append(

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from salesanalytics.analyses.compensation.actuals import (
+    EngineContacts,
     credit_basis_text,
     deal_credits,
     period_revenue,
@@ -171,7 +172,7 @@ def evaluate_plans(
     contracts: pd.DataFrame,
     opportunities: pd.DataFrame,
     products: pd.DataFrame | None,
-    activities: pd.DataFrame | None,
+    activities: pd.DataFrame | EngineContacts | None,
     as_of: str | pd.Timestamp,
     assignment: pd.DataFrame | None = None,
     account_potential: pd.DataFrame | None = None,
@@ -190,8 +191,12 @@ def evaluate_plans(
         Canonical reps: ``rep_id``, ``name``, ``role``; optional ``active`` (inactive reps, who
         left, are not paid and their deals are counted as excluded), ``fte``, ``hire_date``,
         ``manager_id``, ``team``.
-    contracts, opportunities, products, activities
+    contracts, opportunities, products
         Canonical tables (see :mod:`salesanalytics.analyses.compensation.actuals` for the columns used).
+    activities
+        The activity log, or the accounts with a qualified contact found by the run's engine
+        (:class:`~salesanalytics.analyses.compensation.actuals.EngineContacts`); ``None``: no
+        contact measure.
     as_of
         Today; the period is the ``period_months`` months ending on it.
     assignment

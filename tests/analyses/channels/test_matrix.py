@@ -192,6 +192,15 @@ def test_excel_holds_the_assignment_with_names(demo_run, tmp_path: Path) -> None
     one = a[a["account_id"] == x["Account id"].iloc[0]].set_index("product_group")["mode"]
     for g, mode in one.items():
         assert x.loc[0, f"{g}: channel"] == mode
+    # the groups held, joined per account (bit masks) as a plain join per account gives them
+    held = (
+        a[a["holds"].to_numpy(bool)]
+        .groupby("account_id")["product_group"]
+        .agg(lambda s: ", ".join(sorted(map(str, s))))
+    )
+    expected = held.reindex(x["Account id"]).fillna("").tolist()
+    assert x["Product groups held today"].tolist() == expected
+    assert any(", " in h for h in expected) and "" in expected
     path = chanplots.write_workbook(tmp_path / "m.xlsx", ro)
     sheets = pd.read_excel(path, sheet_name=None)
     assert list(sheets) == [
