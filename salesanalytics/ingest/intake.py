@@ -672,7 +672,8 @@ def validate_streamed(
     streams: dict[str, TableStream] = {}
     store = Path(options["store"])
     for t in streamed:
-        ts = TableStream(t, ctx, store / f".{t}.partial.parquet")
+        labels_t = {f for i in m.tables[t].inputs for f in reader.by_source.get(i.source, [])}
+        ts = TableStream(t, ctx, store / f".{t}.partial.parquet", sorted(labels_t))
         for inp in m.tables[t].inputs:
             lookups = {}
             for name in inp.columns:

@@ -551,7 +551,8 @@ class StreamedFile:
     columns
         Read only these columns (those present); ``None`` = all.
     batch_rows
-        Rows per batch (CSV: about; a batch ends at a block boundary).
+        Rows per batch (at most; a CSV batch also ends where pyarrow's block of about as many
+        rows ends).
     rows
         Data rows seen so far (bad rows included).
     bad_rows
@@ -644,19 +645,21 @@ class StreamedFile:
             keep = np.setdiff1d(span, bad_idx)[:n]
             pos = int(keep[-1]) + 1 if n else pos + len(bad_idx)
             self.rows += n
-            df = pa.Table.from_batches([batch]).to_pandas()
-            df = df.astype("str") if len(df.columns) else df
-            yielded = True
-            yield RawTable(
-                self.file,
-                self.path,
-                df,
-                first_row=first,
-                kind="csv",
-                encoding=encoding,
-                delimiter=fmt.delimiter,
-                row_numbers=keep + first,
-            )
+            for start in range(0, n, self.batch_rows):  # a block may hold more rows
+                piece = batch.slice(start, self.batch_rows)
+                df = pa.Table.from_batches([piece]).to_pandas()
+                df = df.astype("str") if len(df.columns) else df
+                yielded = True
+                yield RawTable(
+                    self.file,
+                    self.path,
+                    df,
+                    first_row=first,
+                    kind="csv",
+                    encoding=encoding,
+                    delimiter=fmt.delimiter,
+                    row_numbers=keep[start : start + self.batch_rows] + first,
+                )
         if not yielded:
             cols = [n for n in names if self.columns is None or n in self.columns]
             yield RawTable(

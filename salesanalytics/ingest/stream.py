@@ -169,11 +169,15 @@ _UNKNOWN = (
 
 @dataclass
 class TableStream:
-    """One canonical table streamed into a Parquet file: call :meth:`add` per mapped batch."""
+    """One canonical table streamed into a Parquet file: call :meth:`add` per mapped batch.
+
+    ``files`` names every file that feeds the table (sorted: the categories of ``_file``).
+    """
 
     name: str
     context: StreamContext
     path: Path
+    files: list[str] = field(default_factory=list)
     keys: KeyIndex | None = None
     rows_in: int = 0
     rows_out: int = 0
@@ -206,6 +210,8 @@ class TableStream:
         conv = self._mapping_problems(mapped.problems)
         df = stack_inputs(self.name, [mapped]).data
         del mapped
+        if self.files:  # the categories of the whole table's ``_file`` (as in excluded rows)
+            df[FILE_COL] = df[FILE_COL].cat.set_categories(self.files)
         probs = [conv, *self._validate(df, conv)]
         probs = [p for p in probs if len(p)]
         batch = ValidationReport()
@@ -296,10 +302,10 @@ class TableStream:
                 self._late.append(
                     pd.DataFrame(
                         {
-                            FILE_COL: s.loc[late, FILE_COL].astype("string").to_numpy(),
+                            FILE_COL: s.loc[late, FILE_COL].reset_index(drop=True),
                             ROW_COL: s.loc[late, ROW_COL].to_numpy(),
                             "entered_at": s.loc[late, "entered_at"].to_numpy(),
-                            "_pos": pos[late],
+                            "_pos": pos[late].astype("int32"),
                         }
                     )
                 )
@@ -352,7 +358,7 @@ class TableStream:
             ctx.report.add_frame(merge_unknown_values(pd.concat(self._unknown, ignore_index=True)))
         if self._late and self._first_final is not None and ctx.opportunities is not None:
             late = pd.concat(self._late, ignore_index=True)
-            pos = late.pop("_pos").to_numpy()
+            pos = late.pop("_pos").to_numpy(dtype="int64")
             final_at = pd.Series(final_at_per_stage(self._first_final, ctx.opportunities, pos))
             ctx.report.add_frame(
                 final_stage_problems(late, final_at, np.ones(len(late), dtype=bool), ctx.labels)
@@ -402,8 +408,8 @@ def merge_unknown_values(probs: pd.DataFrame) -> pd.DataFrame:
 def merge_remappings(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """The translated values of every batch, counted once per file, column and value.
 
-    Ordered as the whole-table mapping lists them: by file, then by column, then by the first
-    batch (and position in it) in which the value occurred.
+    Ordered as the whole-table mapping lists them: by file, then by canonical column, then by
+    the first batch (and position in it) in which the value occurred.
     """
     cols = ["file", "table", "column", "field", "from_value", "to_value", "count"]
     if not parts:
@@ -414,9 +420,13 @@ def merge_remappings(parts: list[pd.DataFrame]) -> pd.DataFrame:
     g = df.groupby(keys, sort=False, dropna=False)
     out = g.agg(count=("count", "sum"), _pos=("_pos", "min")).reset_index()
     files = {f: i for i, f in enumerate(pd.unique(df["file"]))}
-    fields = {f: i for i, f in enumerate(pd.unique(df["field"]))}
     out["_f"] = out["file"].map(files)
-    out["_c"] = out["field"].map(fields)
+    out["_c"] = [
+        schema.TABLES[t].column_names.index(f)
+        if t in schema.TABLES and f in schema.TABLES[t].column_names
+        else len(schema.TABLES)
+        for t, f in zip(out["table"], out["field"], strict=True)
+    ]
     out = out.sort_values(["_f", "_c", "_pos"], kind="stable")
     out["count"] = out["count"].astype("int64")
     return out[cols].reset_index(drop=True)

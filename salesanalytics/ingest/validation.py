@@ -594,6 +594,7 @@ class KeyIndex:
         self._hash = np.empty(0, dtype="uint64")  # sorted
         self._order = np.empty(0, dtype="int64")  # position of each sorted hash in the lists
         self._ids: list[pa.Array] = []
+        self._labels: list[str] = []  # file names; ``_files`` holds their positions
         self._files: list[np.ndarray] = []
         self._rows: list[np.ndarray] = []
         self._all: tuple[pa.Array, np.ndarray, np.ndarray] | None = None
@@ -601,7 +602,7 @@ class KeyIndex:
     def _stored(self) -> tuple[pa.Array, np.ndarray, np.ndarray]:
         if self._all is None:
             ids = pa.concat_arrays(self._ids) if self._ids else pa.array([], pa.string())
-            files = np.concatenate(self._files) if self._files else np.empty(0, dtype=object)
+            files = np.concatenate(self._files) if self._files else np.empty(0, dtype="int32")
             rows = np.concatenate(self._rows) if self._rows else np.empty(0, dtype="int64")
             self._ids, self._files, self._rows = [ids], [files], [rows]
             self._all = (ids, files, rows)
@@ -669,7 +670,7 @@ class KeyIndex:
         for i, pos in zip(firsts[rel_np], earlier[rel_np], strict=True):
             k = ids[int(i)].as_py()
             if pos >= 0:
-                where[k] = (str(files[pos]), str(rows[pos]))
+                where[k] = (str(self._labels[files[pos]]), str(rows[pos]))
             else:
                 where[k] = (str(batch_files[i]), str(batch_rows[i]))
         keys = dup_ids.to_pylist()
@@ -687,13 +688,19 @@ class KeyIndex:
             return
         stored_n = len(self._order)
         self._ids.append(ids)
-        self._files.append(df[FILE_COL].astype("string").to_numpy(dtype=object)[at])
+        files = df[FILE_COL].astype("string").to_numpy(dtype=object)[at]
+        codes = np.empty(len(files), dtype="int32")
+        for f in pd.unique(files):
+            if f not in self._labels:
+                self._labels.append(f)
+            codes[files == f] = self._labels.index(f)
+        self._files.append(codes)
         self._rows.append(df[ROW_COL].to_numpy(dtype="int64")[at])
         self._all = None
-        allh = np.concatenate([self._hash, h])
-        order = np.concatenate([self._order, np.arange(stored_n, stored_n + len(h))])
-        srt = np.argsort(allh, kind="stable")
-        self._hash, self._order = allh[srt], order[srt]
+        srt = np.argsort(h, kind="stable")  # merge the sorted batch into the sorted hashes
+        where = np.searchsorted(self._hash, h[srt], side="right")
+        self._hash = np.insert(self._hash, where, h[srt])
+        self._order = np.insert(self._order, where, np.arange(stored_n, stored_n + len(h))[srt])
 
 
 def key_set(values: pd.Series | pd.Index) -> pa.Array:
