@@ -209,7 +209,7 @@ def export_coverage(result: IntakeResult) -> Coverage:
     """
     from salesanalytics.engagement.phases import all_phases
 
-    return evaluate(all_phases(), {**result.tables, **result.stored})  # type: ignore[dict-item]
+    return evaluate(all_phases(), {**result.tables, **result.stored})
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:

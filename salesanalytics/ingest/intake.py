@@ -825,6 +825,51 @@ def _recount_rows(report: ValidationReport, final: dict[str, pd.DataFrame]) -> N
     report.row_counts = counts.reset_index()
 
 
+def _derive(
+    m: Mapping,
+    final: dict[str, pd.DataFrame],
+    stored: dict[str, StoredTable],
+    latest: dict[str, pd.Timestamp | None],
+    raws: tuple[list[sio.RawTable], list[sio.RawTable]],
+    report: ValidationReport,
+) -> tuple[dict[str, pd.DataFrame], pd.Timestamp | None, dict[str, pd.DataFrame], list[Derivation]]:
+    """The reference date and the derived tables (from transactions, an extract, the deals).
+
+    ``stored`` tables without rows are dropped (their empty frame goes into ``final``, so a
+    derivation may fill it); ``latest`` is each stored table's latest date up to today.
+    """
+    line_raws, extract_raws = raws
+    for t, st in list(stored.items()):
+        if st.rows == 0:  # an empty table stays in memory, so derivations may fill it
+            st.discard()
+            del stored[t]
+            final[t] = schema.empty_frame(t)
+    dates = {
+        t: pd.DataFrame({AS_OF_COLUMNS[t]: pd.Series([v], dtype="datetime64[ns]")})
+        for t, v in latest.items()
+        if t in stored and v is not None
+    }
+    as_of = as_of_date({**final, **dates})
+    extras: dict[str, pd.DataFrame] = {}
+    extract_derivations: list[Derivation] = []
+    if m.transactions is not None and line_raws:
+        line_derivations = _from_transactions(m, line_raws, final, report)
+        if line_derivations is not None:
+            extract_derivations.extend(line_derivations)
+            as_of = as_of_date({**final, **dates})
+    if m.customer_extract is not None and extract_raws:
+        deriv, ext_as_of = _from_customer_extract(m, extract_raws[0], final, extras, report)
+        if deriv is not None:
+            extract_derivations.append(deriv)
+            as_of = ext_as_of
+    derived, derivations = derive_tables({**final, **stored}, as_of, m.derive)
+    final = {t: df for t, df in derived.items() if not isinstance(df, StoredTable)}
+    derivations = extract_derivations + derivations
+    if derivations:
+        _recount_rows(report, final)
+    return final, as_of, extras, derivations
+
+
 def load_export(
     source: str | Path,
     mapping: str | Path | Mapping = "salesforce",
@@ -900,17 +945,9 @@ def load_export(
     stored: dict[str, StoredTable] = {}
     latest: dict[str, pd.Timestamp | None] = {}
     if streamed:
+        opts = {"store": store, "batch_rows": batch_rows, "quarantine": quarantine}
         final, excluded, stored, latest = validate_streamed(
-            mapped,
-            reader,
-            labels,
-            streamed,
-            {
-                "store": store,
-                "batch_rows": batch_rows,
-                "quarantine": quarantine,
-                "default_country": default_country,
-            },
+            mapped, reader, labels, streamed, {**opts, "default_country": default_country}
         )
         del mapped
     extract_raws = reader.raws(m.customer_extract.source) if m.customer_extract else []
@@ -925,34 +962,9 @@ def load_export(
         final, excluded = validate_and_coerce(
             tables, report, labels, m, quarantine, default_country=default_country
         )
-    for t, st in list(stored.items()):
-        if st.rows == 0:  # an empty table stays in memory, so derivations may fill it
-            st.discard()
-            del stored[t]
-            final[t] = schema.empty_frame(t)
-    dates = {
-        t: pd.DataFrame({AS_OF_COLUMNS[t]: pd.Series([v], dtype="datetime64[ns]")})
-        for t, v in latest.items()
-        if t in stored and v is not None
-    }
-    as_of = as_of_date({**final, **dates})
-    extras: dict[str, pd.DataFrame] = {}
-    extract_derivations: list[Derivation] = []
-    if m.transactions is not None and line_raws:
-        line_derivations = _from_transactions(m, line_raws, final, report)
-        if line_derivations is not None:
-            extract_derivations.extend(line_derivations)
-            as_of = as_of_date({**final, **dates})
-    if m.customer_extract is not None and extract_raws:
-        deriv, ext_as_of = _from_customer_extract(m, extract_raws[0], final, extras, report)
-        if deriv is not None:
-            extract_derivations.append(deriv)
-            as_of = ext_as_of
-    derived, derivations = derive_tables({**final, **stored}, as_of, m.derive)  # type: ignore[dict-item]
-    final = {t: df for t, df in derived.items() if not isinstance(df, StoredTable)}
-    derivations = extract_derivations + derivations
-    if derivations:
-        _recount_rows(report, final)
+    final, as_of, extras, derivations = _derive(
+        m, final, stored, latest, (line_raws, extract_raws), report
+    )
     result = IntakeResult(
         tables=final,
         report=report,

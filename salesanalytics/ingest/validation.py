@@ -601,7 +601,7 @@ class KeyIndex:
 
     def _stored(self) -> tuple[pa.Array, np.ndarray, np.ndarray]:
         if self._all is None:
-            ids = pa.concat_arrays(self._ids) if self._ids else pa.array([], pa.string())
+            ids = pa.concat_arrays(self._ids) if self._ids else pa.array([], pa.large_string())
             files = np.concatenate(self._files) if self._files else np.empty(0, dtype="int32")
             rows = np.concatenate(self._rows) if self._rows else np.empty(0, dtype="int64")
             self._ids, self._files, self._rows = [ids], [files], [rows]
@@ -687,7 +687,7 @@ class KeyIndex:
         if not len(h):
             return
         stored_n = len(self._order)
-        self._ids.append(ids)
+        self._ids.append(ids.cast(pa.large_string()))
         files = df[FILE_COL].astype("string").to_numpy(dtype=object)[at]
         codes = np.empty(len(files), dtype="int32")
         for f in pd.unique(files):
