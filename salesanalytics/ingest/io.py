@@ -642,7 +642,7 @@ class StreamedFile:
             )
             n_bad_used = len(bad)
             span = np.arange(pos, pos + n + len(bad_idx), dtype="int64")
-            keep = np.setdiff1d(span, bad_idx)[:n]
+            keep = np.setdiff1d(span, bad_idx, assume_unique=True)[:n] if len(bad_idx) else span
             pos = int(keep[-1]) + 1 if n else pos + len(bad_idx)
             self.rows += n
             for start in range(0, n, self.batch_rows):  # a block may hold more rows

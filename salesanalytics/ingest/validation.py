@@ -688,13 +688,12 @@ class KeyIndex:
             return
         stored_n = len(self._order)
         self._ids.append(ids.cast(pa.large_string()))
-        files = df[FILE_COL].astype("string").to_numpy(dtype=object)[at]
-        codes = np.empty(len(files), dtype="int32")
-        for f in pd.unique(files):
+        cat = pd.Categorical(df[FILE_COL])
+        for f in cat.categories:
             if f not in self._labels:
-                self._labels.append(f)
-            codes[files == f] = self._labels.index(f)
-        self._files.append(codes)
+                self._labels.append(str(f))
+        lut = np.array([self._labels.index(str(f)) for f in cat.categories], dtype="int32")
+        self._files.append(lut[np.asarray(cat.codes)[at]])
         self._rows.append(df[ROW_COL].to_numpy(dtype="int64")[at])
         self._all = None
         srt = np.argsort(h, kind="stable")  # merge the sorted batch into the sorted hashes
@@ -708,10 +707,52 @@ def key_set(values: pd.Series | pd.Index) -> pa.Array:
     return pc.unique(_arrow(pd.Series(values).dropna()))
 
 
-def isin_set(s: pd.Series, value_set: pa.Array) -> np.ndarray:
-    """:func:`isin` against a :func:`key_set` computed once (missing -> False)."""
+def isin_set(s: pd.Series, value_set: pa.Array | KeyLookup) -> np.ndarray:
+    """:func:`isin` against a :func:`key_set` or :class:`KeyLookup` built once (missing -> False)."""
+    if isinstance(value_set, KeyLookup):
+        return value_set.positions(s) >= 0
     m = pc.is_in(_arrow(s), value_set=value_set)
     return np.asarray(m.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _hashes(arr: pa.Array) -> np.ndarray:
+    return pd.util.hash_array(np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object))
+
+
+class KeyLookup:
+    """Distinct ids, looked up batch after batch without rebuilding a hash table each time.
+
+    pyarrow's ``is_in`` and ``index_in`` hash their value set on every call (a million account
+    ids, for every batch of activities); this keeps one 64-bit hash index, built once, and
+    confirms every hit by comparing the ids themselves (exact; ids whose hashes collide are
+    looked up with pyarrow).
+
+    Parameters
+    ----------
+    keys
+        Distinct ids (a :func:`key_set`, or an index's values in their order).
+    """
+
+    def __init__(self, keys: pa.Array) -> None:
+        self.keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+        h = _hashes(self.keys)
+        self._index = pd.Index(h)
+        self._exact = bool(self._index.is_unique)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def positions(self, s: pd.Series | pa.Array) -> np.ndarray:
+        """Position of every value of ``s`` in :attr:`keys` (-1: not there, or missing)."""
+        arr = s if isinstance(s, pa.Array) else _arrow(s)
+        if not self._exact or not len(self.keys):
+            pos = pc.index_in(arr, value_set=self.keys)
+            return np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
+        pos = self._index.get_indexer(_hashes(arr)).astype("int64")
+        taken = self.keys.take(pa.array(np.maximum(pos, 0)))
+        same = pc.equal(arr.cast(taken.type), taken).fill_null(False)
+        ok = np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool) & (pos >= 0)
+        return np.where(ok, pos, -1)
 
 
 def _empty_reference_problem(
@@ -960,6 +1001,7 @@ class OpportunityIndex:
         opp = o.drop_duplicates("opportunity_id").set_index("opportunity_id")
         self.n = len(opp)
         self.ids = _arrow(opp.index)
+        self._lookup: KeyLookup | None = None
         self.created = opp["created_date"].to_numpy(dtype="datetime64[ns]")
         self.has_close = {"close_date", "status"} <= set(o.columns)
         self.closed = np.zeros(self.n, dtype=bool)
@@ -973,8 +1015,9 @@ class OpportunityIndex:
 
     def positions(self, s: pd.DataFrame) -> np.ndarray:
         """Position of every stage row's opportunity (-1: unknown opportunity)."""
-        pos = pc.index_in(_arrow(s["opportunity_id"]), value_set=self.ids)
-        return np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
+        if self._lookup is None:
+            self._lookup = KeyLookup(self.ids)
+        return self._lookup.positions(s["opportunity_id"])
 
     def per_stage(self, values: np.ndarray, pos: np.ndarray, missing: Any) -> np.ndarray:
         """The opportunity's value for every stage row (``missing`` where not found)."""
