@@ -613,8 +613,10 @@ class KeyIndex:
         out = np.full(len(h), -1, dtype="int64")
         if not len(self._hash) or not len(h):
             return out
-        lo = np.searchsorted(self._hash, h, side="left")
-        hi = np.searchsorted(self._hash, h, side="right")
+        srt = np.argsort(h)  # sorted probes read the sorted hashes in order
+        lo, hi = np.empty(len(h), dtype="int64"), np.empty(len(h), dtype="int64")
+        lo[srt] = np.searchsorted(self._hash, h[srt], side="left")
+        hi[srt] = np.searchsorted(self._hash, h[srt], side="right")
         cand = np.flatnonzero(hi > lo)
         if not len(cand):
             return out
@@ -636,7 +638,10 @@ class KeyIndex:
             return _empty_problems()
         ids = _arrow(df[key])
         valid = np.asarray(ids.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-        within = df[key].duplicated(keep="first").to_numpy(dtype=bool) & valid
+        if len(pc.unique(ids)) - (1 if ids.null_count else 0) == int(valid.sum()):
+            within = np.zeros(len(valid), dtype=bool)  # fast path: no id twice in the batch
+        else:
+            within = df[key].duplicated(keep="first").to_numpy(dtype=bool) & valid
         firsts = np.flatnonzero(valid & ~within)
         first_ids = ids.take(pa.array(firsts))
         h = pd.util.hash_array(np.asarray(first_ids.to_numpy(zero_copy_only=False), dtype=object))
@@ -707,52 +712,10 @@ def key_set(values: pd.Series | pd.Index) -> pa.Array:
     return pc.unique(_arrow(pd.Series(values).dropna()))
 
 
-def isin_set(s: pd.Series, value_set: pa.Array | KeyLookup) -> np.ndarray:
-    """:func:`isin` against a :func:`key_set` or :class:`KeyLookup` built once (missing -> False)."""
-    if isinstance(value_set, KeyLookup):
-        return value_set.positions(s) >= 0
+def isin_set(s: pd.Series, value_set: pa.Array) -> np.ndarray:
+    """:func:`isin` against a :func:`key_set` computed once (missing -> False)."""
     m = pc.is_in(_arrow(s), value_set=value_set)
     return np.asarray(m.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _hashes(arr: pa.Array) -> np.ndarray:
-    return pd.util.hash_array(np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object))
-
-
-class KeyLookup:
-    """Distinct ids, looked up batch after batch without rebuilding a hash table each time.
-
-    pyarrow's ``is_in`` and ``index_in`` hash their value set on every call (a million account
-    ids, for every batch of activities); this keeps one 64-bit hash index, built once, and
-    confirms every hit by comparing the ids themselves (exact; ids whose hashes collide are
-    looked up with pyarrow).
-
-    Parameters
-    ----------
-    keys
-        Distinct ids (a :func:`key_set`, or an index's values in their order).
-    """
-
-    def __init__(self, keys: pa.Array) -> None:
-        self.keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
-        h = _hashes(self.keys)
-        self._index = pd.Index(h)
-        self._exact = bool(self._index.is_unique)
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def positions(self, s: pd.Series | pa.Array) -> np.ndarray:
-        """Position of every value of ``s`` in :attr:`keys` (-1: not there, or missing)."""
-        arr = s if isinstance(s, pa.Array) else _arrow(s)
-        if not self._exact or not len(self.keys):
-            pos = pc.index_in(arr, value_set=self.keys)
-            return np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
-        pos = self._index.get_indexer(_hashes(arr)).astype("int64")
-        taken = self.keys.take(pa.array(np.maximum(pos, 0)))
-        same = pc.equal(arr.cast(taken.type), taken).fill_null(False)
-        ok = np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool) & (pos >= 0)
-        return np.where(ok, pos, -1)
 
 
 def _empty_reference_problem(
@@ -1001,7 +964,6 @@ class OpportunityIndex:
         opp = o.drop_duplicates("opportunity_id").set_index("opportunity_id")
         self.n = len(opp)
         self.ids = _arrow(opp.index)
-        self._lookup: KeyLookup | None = None
         self.created = opp["created_date"].to_numpy(dtype="datetime64[ns]")
         self.has_close = {"close_date", "status"} <= set(o.columns)
         self.closed = np.zeros(self.n, dtype=bool)
@@ -1015,9 +977,8 @@ class OpportunityIndex:
 
     def positions(self, s: pd.DataFrame) -> np.ndarray:
         """Position of every stage row's opportunity (-1: unknown opportunity)."""
-        if self._lookup is None:
-            self._lookup = KeyLookup(self.ids)
-        return self._lookup.positions(s["opportunity_id"])
+        pos = pc.index_in(_arrow(s["opportunity_id"]), value_set=self.ids)
+        return np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
 
     def per_stage(self, values: np.ndarray, pos: np.ndarray, missing: Any) -> np.ndarray:
         """The opportunity's value for every stage row (``missing`` where not found)."""
