@@ -34,6 +34,8 @@ __all__ = [
     "month",
     "num",
     "pct",
+    "plain",
+    "plain_pct",
     "set_currency",
     "set_locale",
     "value_label",
@@ -386,6 +388,26 @@ def value_label(value: Any) -> Any:
             return _(out[:1].upper() + out[1:])
         return i18n.gettext_known(value)  # a word of the package (matrix cell, plan, band)
     return value
+
+
+def plain(x: Any, max_decimals: int = 3) -> str:
+    """A number with the decimals it needs (at most ``max_decimals``) in the run's locale.
+
+    ``1.5``, ``1.25``, ``2`` (``1,5`` in de-DE / de-AT): factors, weights and caps in text.
+    """
+    if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    v = float(x)
+    d = next((d for d in range(max_decimals + 1) if round(v, d) == round(v, max_decimals)), 0)
+    return num(v, d)
+
+
+def plain_pct(x: Any, max_decimals: int = 1) -> str:
+    """A share as a percentage with the decimals it needs: ``12.5%``, ``5%`` (``5 %`` in de-DE)."""
+    if x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    text = plain(float(x) * 100, max_decimals)
+    return f"{text}%" if _swiss_formats() else f"{text} %"
 
 
 def auto_number(v: Any) -> str:

@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesanalytics.present.formats import pct
 from salesanalytics.present.i18n import gettext as _
-from salesanalytics.reference import geo
+from salesanalytics.reference.geography import Geography, geography
 
 __all__ = [
     "EMBED_SCRIPT",
@@ -65,9 +66,9 @@ EMBED_SCRIPT = """(function () {
 })();"""
 """The project's own script that draws every map of a page from its data block."""
 
-_SIMPLIFY = 0.4
-"""Polygon simplification in screen units (the plane is about 760 wide): invisible at the
-map's size, it keeps the report small."""
+_SIMPLIFY = 1 / 2000
+"""Polygon simplification as a share of the map's larger side (about 180 m across Switzerland,
+450 m across Germany): invisible at the map's size, it keeps the report small."""
 _NO_DATA = "#eeeeee"
 
 
@@ -86,54 +87,69 @@ def script_hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
 
 
-def _coords(a: np.ndarray) -> list[float]:
-    """Coordinates as plain numbers to 0.1 screen units (about 50 m).
+def _coords(a: np.ndarray, origin: float) -> list[float]:
+    """Coordinates in km from the map's corner (``origin``, metres) as plain numbers to 10 m.
 
     A list is written to the page as short JSON numbers, while Bokeh would wrap every small array in
     a compressed block several times its size.
     """
-    return [float(v) for v in np.round(np.asarray(a, dtype=float), 1)]
+    return [float(v) for v in np.round((np.asarray(a, dtype=float) - origin) / 1000.0, 2)]
+
+
+def _ring(g: Geography, xy: np.ndarray) -> tuple[list[float], list[float]]:
+    """A ring's ``x`` and ``y`` on the map of ``g`` (km from its lower-left corner)."""
+    x0, y0 = g.outline().bounds[:2]
+    return _coords(xy[:, 0], x0), _coords(xy[:, 1], y0)
+
+
+def _geo(g: Geography | None) -> Geography:
+    return geography("CH") if g is None else g
+
+
+def _tolerance(g: Geography) -> float:
+    """The simplification tolerance of a geography's maps, in metres."""
+    x0, y0, x1, y1 = g.outline().bounds
+    return max(x1 - x0, y1 - y0) * _SIMPLIFY
+
+
+def _polygons(geom: Any) -> list[Any]:
+    """The polygon parts of a (multi)polygon or collection."""
+    import shapely
+
+    if geom is None or geom.is_empty:
+        return []
+    return [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and not p.is_empty]
 
 
 @cache
-def _shapes() -> pd.DataFrame:
-    """One row per polygon ring: ``postal_code``, ``x``, ``y`` (simplified lists, y pointing up)."""
+def _geo_shapes(g: Geography) -> pd.DataFrame:
+    """One row per polygon of every postal-code cell of ``g``, largest first.
+
+    ``postal_code`` (the geography's key), ``x``, ``y`` (simplified outer ring, km, north up).
+    Drawn largest first, a postal code enclosed by another stays visible on top of it.
+    """
     import shapely
 
-    codes, polys = [], []
-    for code, rings in geo.postal_code_polygons().items():
-        for ring in rings:
-            if len(ring) >= 4:
-                codes.append(str(code))
-                polys.append(shapely.Polygon(np.column_stack([ring[:, 0], -ring[:, 1]])))
-    simple = shapely.simplify(np.array(polys, dtype=object), _SIMPLIFY, preserve_topology=True)
+    cells = g.cells()
+    simple = shapely.simplify(cells.to_numpy(), _tolerance(g), preserve_topology=True)
     rows = []
-    for code, poly in zip(codes, simple, strict=True):
-        if poly.is_empty or poly.geom_type != "Polygon":
-            continue
-        xy = np.asarray(poly.exterior.coords)
-        rows.append((code, _coords(xy[:, 0]), _coords(xy[:, 1])))
-    return pd.DataFrame(rows, columns=["postal_code", "x", "y"])
+    for key, geom in zip(cells.index, simple, strict=True):
+        for poly in _polygons(geom):
+            rows.append((str(key), *_ring(g, np.asarray(poly.exterior.coords)), float(poly.area)))
+    out = pd.DataFrame(rows, columns=["postal_code", "x", "y", "area"])
+    out = out.sort_values("area", ascending=False, kind="stable").reset_index(drop=True)
+    return out.drop(columns="area")
+
+
+def _shapes(g: Geography | None = None) -> pd.DataFrame:
+    """The postal-code polygons of a geography's map (default Switzerland), see :func:`_geo_shapes`."""
+    return _geo_shapes(_geo(g))
 
 
 @cache
-def _raw_polygons() -> tuple[list[str], Any]:
-    """The unsimplified postal-code polygons (an exact coverage: neighbours share their edges)."""
-    import shapely
-
-    codes, polys = [], []
-    for code, rings in geo.postal_code_polygons().items():
-        for ring in rings:
-            if len(ring) >= 4:
-                codes.append(str(code))
-                polys.append(shapely.Polygon(np.column_stack([ring[:, 0], -ring[:, 1]])))
-    return codes, shapely.make_valid(np.array(polys, dtype=object))
-
-
-@cache
-def _places() -> pd.Series:
-    pl = geo.postal_code_places()
-    return pl.drop_duplicates("postal_code").set_index("postal_code")["place"].astype(str)
+def _geo_places(g: Geography) -> pd.Series:
+    pl = g.places()
+    return pl.drop_duplicates("key").set_index("key")["place"].astype(str)
 
 
 class InteractiveMap:
@@ -184,13 +200,12 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def _figure(title: str, height: int = 620) -> Any:
+def _figure(title: str, shp: pd.DataFrame, height: int = 620) -> Any:
     from bokeh.plotting import figure
 
-    shp = _shapes()
     xs = np.concatenate(shp["x"].to_list())
     ys = np.concatenate(shp["y"].to_list())
-    pad = 5.0
+    pad = 2.0
     fig = figure(
         title=title,
         width=820,
@@ -211,30 +226,26 @@ def _figure(title: str, height: int = 620) -> Any:
     return fig
 
 
-def _simple_line(r: np.ndarray) -> np.ndarray:
+def _lakes_and_regions(fig: Any, g: Geography) -> None:
+    """Lakes as light-blue areas and the region (canton, Land) borders as lines."""
     import shapely
 
-    if len(r) < 3:
-        return r
-    line = shapely.simplify(shapely.LineString(r), _SIMPLIFY, preserve_topology=False)
-    return np.asarray(line.coords)
-
-
-def _lakes_and_cantons(fig: Any) -> None:
+    tol = _tolerance(g)
     lx, ly = [], []
-    for rings in geo.lakes().values():
-        for r in rings:
-            r = _simple_line(r)
-            lx.append(_coords(r[:, 0]))
-            ly.append(_coords(-r[:, 1]))
+    for geom in shapely.simplify(g.lakes().to_numpy(), tol, preserve_topology=True):
+        for poly in _polygons(geom):
+            x, y = _ring(g, np.asarray(poly.exterior.coords))
+            lx.append(x)
+            ly.append(y)
     if lx:
         fig.patches(lx, ly, fill_color="#cfe3f3", line_color=None)
     cx, cy = [], []
-    for rings in geo.canton_outlines().values():
-        for r in rings:
-            r = _simple_line(r)
-            cx.append(_coords(r[:, 0]))
-            cy.append(_coords(-r[:, 1]))
+    for geom in shapely.simplify(g.regions().to_numpy(), tol, preserve_topology=True):
+        for poly in _polygons(geom):
+            for ring in [poly.exterior, *poly.interiors]:
+                x, y = _ring(g, np.asarray(ring.coords))
+                cx.append(x)
+                cy.append(y)
     if cx:
         fig.multi_line(cx, cy, line_color="#555555", line_width=0.6)
 
@@ -329,6 +340,7 @@ def territory_map(
     edges: pd.DataFrame | None = None,
     money: Any = None,
     static_title: str = "",
+    geography: Geography | None = None,
 ) -> InteractiveMap:
     """Postal codes coloured by territory, interactive.
 
@@ -349,6 +361,8 @@ def territory_map(
         Formatter of monthly amounts (default :func:`salesanalytics.present.style.chf`).
     static_title
         Title of the printed map (default ``title``).
+    geography
+        The map's geography (default Switzerland); ``postal_code`` holds its keys.
 
     Returns
     -------
@@ -379,15 +393,16 @@ def territory_map(
     t["territory_id"] = t["territory_id"].astype(str)
     t = t.drop_duplicates("territory_id").set_index("territory_id")
     ut = u.set_index("postal_code")["territory_id"]
-    colors = maps.territory_colors(ut, edges)
-    shp = _shapes()
+    g = _geo(geography)
+    colors = maps.territory_colors(ut, edges, g)
+    shp = _shapes(g)
     shp = shp[shp["postal_code"].isin(set(u["postal_code"]))]
     row = u.set_index("postal_code").loc[shp["postal_code"]]
     terr = row["territory_id"].to_numpy()
 
     def dev(col: str) -> list[str]:
         v = t[col].reindex(terr).to_numpy(dtype=float)
-        return [f"{x:+.1%}" if np.isfinite(x) else "–" for x in v]
+        return [pct(x, 1, signed=True) if np.isfinite(x) else "–" for x in v]
 
     def label(tid: str) -> str:
         name = t["rep_name"].get(tid)
@@ -398,7 +413,7 @@ def territory_map(
             "xs": shp["x"].to_list(),
             "ys": shp["y"].to_list(),
             "postal_code": shp["postal_code"].to_list(),
-            "place": shp["postal_code"].map(_places()).fillna("").to_list(),
+            "place": shp["postal_code"].map(_geo_places(g)).fillna("").to_list(),
             "territory": [label(x) for x in terr],
             "rep": row["rep_name"].astype("string").fillna(_("vacant")).to_list(),
             "potential": [money(v) for v in row["potential_mrr"].to_numpy(dtype=float)],
@@ -409,12 +424,13 @@ def territory_map(
             "color": [colors.get(x, _NO_DATA) for x in terr],
         }
     )
-    fig = _figure(title)
+    # a map across countries shows where the plan's postal codes are, not all of every country
+    fig = _figure(title, shp if g.multi and len(shp) else _shapes(g))
     units_r = fig.patches(
         "xs", "ys", source=src, fill_color="color", line_color="white", line_width=0.3
     )
     # one outline per territory: clicking it highlights the territory, the others fade
-    outl = _territory_outlines(dict(zip(shp["postal_code"], terr, strict=True)))
+    outl = _territory_outlines(g, dict(zip(shp["postal_code"], terr, strict=True)))
     tsrc = ColumnDataSource(
         {
             "xs": outl["xs"],
@@ -436,13 +452,13 @@ def territory_map(
         nonselection_fill_alpha=0.6,
         nonselection_line_alpha=0.3,
     )
-    _lakes_and_cantons(fig)
+    _lakes_and_regions(fig, g)
     order = _territory_tools(fig, units_r, terr_r, terr, label)
-    return InteractiveMap(fig, *_static_territory_map(ut, static_title or title, order, edges))
+    return InteractiveMap(fig, *_static_territory_map(ut, static_title or title, order, edges, g))
 
 
 def _static_territory_map(
-    ut: pd.Series, title: str, order: Sequence[str], edges: pd.DataFrame | None
+    ut: pd.Series, title: str, order: Sequence[str], edges: pd.DataFrame | None, g: Geography
 ) -> tuple[bytes, str]:
     """The printed territory map (PNG) and the map's text alternative."""
     import matplotlib.pyplot as plt
@@ -450,7 +466,7 @@ def _static_territory_map(
     from salesanalytics.present import maps
 
     sfig, ax = plt.subplots(figsize=(10, 6.5))
-    maps.territory_map(ut, title, labels={x: x for x in order}, edges=edges, ax=ax)
+    maps.territory_map(ut, title, labels={x: x for x in order}, edges=edges, ax=ax, geography=g)
     alt = _(
         "{title}: map of {n} territories; hover a postal code for its figures, click a "
         "territory to highlight it"
@@ -458,29 +474,29 @@ def _static_territory_map(
     return _png(sfig), alt
 
 
-def _territory_outlines(territory_of: Mapping[str, str]) -> dict[str, list[Any]]:
+def _territory_outlines(g: Geography, territory_of: Mapping[str, str]) -> dict[str, list[Any]]:
     """Each territory's area as multi-polygon coordinates (Bokeh ``multi_polygons`` layout)."""
     import shapely
 
-    codes, polys = _raw_polygons()
+    cells = g.cells()
     by_t: dict[str, list[Any]] = {}
-    for code, poly in zip(codes, polys, strict=True):
-        tid = territory_of.get(code)
-        if tid is not None:
-            by_t.setdefault(str(tid), []).append(poly)
+    for key, geom in cells.items():
+        tid = territory_of.get(str(key))
+        if tid is not None and geom is not None and not geom.is_empty:
+            by_t.setdefault(str(tid), []).append(geom)
+    tol = _tolerance(g)
     out: dict[str, list[Any]] = {"xs": [], "ys": [], "territory_id": []}
     for tid in sorted(by_t):
-        geom = shapely.union_all(by_t[tid], grid_size=0.01)
-        geom = shapely.simplify(geom, _SIMPLIFY * 2, preserve_topology=True)
-        parts = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon"]
-        parts = [g for g in parts if g.area > 0.5]
+        geom = shapely.union_all(by_t[tid], grid_size=1.0)
+        geom = shapely.simplify(geom, tol * 2, preserve_topology=True)
+        parts = [p for p in _polygons(geom) if p.area > (tol * 2) ** 2]
         if not parts:
             continue
         xs, ys = [], []
         for p in parts:
-            rings = [np.asarray(p.exterior.coords)] + [np.asarray(h.coords) for h in p.interiors]
-            xs.append([_coords(r[:, 0]) for r in rings])
-            ys.append([_coords(r[:, 1]) for r in rings])
+            rings = [_ring(g, np.asarray(r.coords)) for r in [p.exterior, *p.interiors]]
+            xs.append([r[0] for r in rings])
+            ys.append([r[1] for r in rings])
         out["xs"].append(xs)
         out["ys"].append(ys)
         out["territory_id"].append(tid)
@@ -496,6 +512,7 @@ def value_map(
     formats: Mapping[str, Any] | None = None,
     log: bool = False,
     palette: Sequence[str] | None = None,
+    geography: Geography | None = None,
 ) -> InteractiveMap:
     """Heat map of a value per postal code, interactive.
 
@@ -516,6 +533,8 @@ def value_map(
         Logarithmic colour scale from the 2nd percentile up (for skewed values).
     palette
         Colours from low to high (default: the blues of the static map).
+    geography
+        The map's geography (default Switzerland); ``postal_code`` holds its keys.
 
     Returns
     -------
@@ -543,7 +562,8 @@ def value_map(
     formats = dict(formats or {})
     v = values.assign(postal_code=values["postal_code"].astype(str)).drop_duplicates("postal_code")
     v = v.set_index("postal_code")
-    shp = _shapes()
+    g = _geo(geography)
+    shp = _shapes(g)
     codes = shp["postal_code"]
     vals = v[value].reindex(codes).to_numpy(dtype=float)
     ok = np.isfinite(vals) & ((vals > 0) if log else True)
@@ -566,7 +586,7 @@ def value_map(
         "xs": shp["x"].to_list(),
         "ys": shp["y"].to_list(),
         "postal_code": codes.to_list(),
-        "place": codes.map(_places()).fillna("").to_list(),
+        "place": codes.map(_geo_places(g)).fillna("").to_list(),
         "value": np.where(ok, vals, np.nan),
     }
     tips = [(_("Postal code"), "@postal_code @place")]
@@ -576,7 +596,8 @@ def value_map(
         data[f"tip{i}"] = [f(x) if pd.notna(x) else "–" for x in raw]
         tips.append((lab, f"@tip{i}"))
     src = ColumnDataSource(data)
-    fig = _figure(title)
+    shown = shp[ok] if g.multi and ok.any() else shp
+    fig = _figure(title, shown)
     r = fig.patches(
         "xs",
         "ys",
@@ -585,13 +606,13 @@ def value_map(
         line_color="white",
         line_width=0.2,
     )
-    _lakes_and_cantons(fig)
+    _lakes_and_regions(fig, g)
     fig.add_tools(HoverTool(renderers=[r], tooltips=tips))
     fig.add_layout(ColorBar(color_mapper=mapper, title=label, width=12), "right")
     import matplotlib.pyplot as plt
 
     sfig, ax = plt.subplots(figsize=(9, 6))
-    maps.value_map(v[value], title, log=log, label=label, ax=ax)
+    maps.value_map(v[value], title, log=log, label=label, ax=ax, geography=g)
     return InteractiveMap(
         fig,
         _png(sfig),

@@ -29,6 +29,7 @@ from matplotlib.colors import LogNorm, Normalize
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MPath
 
+from salesanalytics.present.formats import pct
 from salesanalytics.present.i18n import gettext as _
 from salesanalytics.present.style import PALETTE
 from salesanalytics.reference.geography import Geography, geography
@@ -404,7 +405,7 @@ def balance_chart(
         color="#5a9e6f",
         alpha=0.12,
         zorder=0,
-        label=_("±{tolerance} tolerance").format(tolerance=f"{tolerance:.0%}"),
+        label=_("±{tolerance} tolerance").format(tolerance=pct(tolerance, 0)),
     )
     ax.axhline(0, color="#333333", lw=0.6)
     ax.set_xticks(x)

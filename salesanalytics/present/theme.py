@@ -29,7 +29,15 @@ from salesanalytics.present.formats import (
 )
 from salesanalytics.present.i18n import gettext as _
 
-__all__ = ["CHANNEL_COLORS", "PALETTE", "TRAFFIC_COLORS", "set_theme", "table"]
+__all__ = [
+    "CHANNEL_COLORS",
+    "ID_NAMES",
+    "PALETTE",
+    "TRAFFIC_COLORS",
+    "named_ids",
+    "set_theme",
+    "table",
+]
 
 PALETTE: list[str] = [
     "#1f3a5f",
@@ -77,6 +85,45 @@ def set_theme() -> None:
 
 Formatter = str | Callable[[Any], str]
 
+ID_NAMES: dict[str, tuple[str, ...]] = {
+    "rep_id": ("rep_name", "name"),
+    "owner_id": ("owner_name", "rep_name", "name"),
+    "account_id": ("account_name", "name"),
+    "manager_id": ("manager_name",),
+}
+"""CRM id columns and the name columns that identify the same record for a reader."""
+
+
+def named_ids(df: pd.DataFrame) -> list[str]:
+    """The id columns of ``df`` that a name column beside them makes redundant for a reader.
+
+    An id column of :data:`ID_NAMES` is redundant when one of its name columns is in ``df`` (and
+    no other id column claims the same name column) and the names tell the ids apart: every id
+    has a name, and no two ids share one.
+
+    Parameters
+    ----------
+    df
+        Any table (flat columns).
+    """
+    if isinstance(df.columns, pd.MultiIndex):
+        return []
+    cols = [str(c) for c in df.columns]
+    claimed: dict[str, list[str]] = {}
+    for id_col, names in ID_NAMES.items():
+        if id_col in cols:
+            name = next((n for n in names if n in cols), None)
+            if name is not None:
+                claimed.setdefault(name, []).append(id_col)
+    out = []
+    for name, ids in claimed.items():
+        if len(ids) != 1:
+            continue
+        pair = df[[ids[0], name]].dropna(subset=[ids[0]]).drop_duplicates()
+        if pair[name].notna().all() and not pair[name].duplicated().any():
+            out.append(ids[0])
+    return out
+
 
 def table(
     df: pd.DataFrame,
@@ -85,6 +132,7 @@ def table(
     max_rows: int = 30,
     index: bool = False,
     labels: Mapping[str, str] | None = None,
+    ids: bool = False,
 ) -> Any:
     """Return a styled, HTML-escaped table for display in a notebook/report.
 
@@ -93,7 +141,8 @@ def table(
     df
         The table to show; any columns.
     formats
-        Column -> ``"chf"``, ``"pct"``, ``"num"``, ``"num1"`` (one decimal), ``"date"`` or a callable.
+        Column -> ``"chf"``, ``"pct"``, ``"num"``, ``"num1"`` / ``"num2"`` / ``"num3"`` (one to
+        three decimals), ``"date"`` or a callable.
     caption
         Optional caption above the table.
     max_rows
@@ -105,6 +154,9 @@ def table(
         words with their unit: ``current_mrr`` -> ``MRR today (CHF)``). Formats stay keyed by
         the original column names. Boolean cells show ``yes``/``no``, category codes words
         (:func:`value_label`), numbers without a format Swiss style without trailing zeros.
+    ids
+        Show CRM id columns (``rep_id``, ``account_id``, ...) even where a name column beside them
+        identifies the record (:func:`named_ids`); by default the reader sees the name only.
 
     Returns
     -------
@@ -117,9 +169,13 @@ def table(
         "pct": pct,
         "num": num,
         "num1": lambda v: num(v, 1),
+        "num2": lambda v: num(v, 2),
+        "num3": lambda v: num(v, 3),
         "date": date,
     }
     shown = df.head(max_rows)
+    if not ids:
+        shown = shown.drop(columns=named_ids(df))
     if not index:
         shown = shown.reset_index(drop=True)
     funcs: dict[str, Callable[[Any], str]] = {}

@@ -158,3 +158,30 @@ def test_map_in_chromium_offline_shows_the_tooltip(tmp_path: Path, tmap: im.Inte
         assert "CHF 400 per month" in tip and "potential +2.0%, workload +1.0%" in tip
         errors = [e for e in drv.get_log("browser") if e["level"] in {"SEVERE", "ERROR"}]
         assert not errors, errors
+
+
+def test_a_german_plan_is_drawn_on_germany_with_its_places() -> None:
+    from salesanalytics.reference.geography import geography
+
+    g = geography("DE")
+    units = pd.DataFrame(
+        {
+            "postal_code": ["10115", "10117", "80331", "80333"],
+            "territory_id": ["T01", "T01", "T02", "T02"],
+            "rep_name": ["Anna Berg", "Anna Berg", "Beat Frei", "Beat Frei"],
+            "potential_mrr": [100.0, 200, 300, 400],
+            "workload_hours": [10.0, 20, 30, 40],
+            "n_accounts": [1, 2, 3, 4],
+        }
+    )
+    m = im.territory_map(units, TERRITORIES, "Vorschlag", geography=g)
+    assert "map of 2 territories" in m.alt
+    doc = json.dumps(m.item())
+    assert "10115" in doc and "Berlin" in doc and "M\\u00fcnchen" in doc
+    # drawn where Germany is: Berlin north-east of Munich on the map (km from the corner)
+    shp = im._shapes(g).set_index("postal_code")
+    berlin, munich = shp.loc["10115"], shp.loc["80331"]
+    assert np.mean(berlin["x"]) > np.mean(munich["x"]) and np.mean(berlin["y"]) > np.mean(
+        munich["y"]
+    )
+    assert "8001" not in set(shp.index)  # no Swiss postal codes on the German map

@@ -107,3 +107,33 @@ def test_run_currency_is_used_by_every_amount(tmp_path) -> None:
         assert apply_run_settings(tmp_path / "elsewhere") == "CHF"  # no settings: CHF
     finally:
         style.set_currency(None)
+
+
+def test_table_shows_the_name_not_the_crm_id_where_the_name_tells_records_apart() -> None:
+    reps = pd.DataFrame(
+        {
+            "territory_id": ["T01", "T02", "T03"],
+            "rep_id": ["0055g0000000001AAA", "0055g0000000002AAA", None],
+            "rep_name": ["Anna Keller", "Beat Rossi", None],
+        }
+    )
+    html = style.table(reps).to_html()
+    assert "0055g" not in html and "Anna Keller" in html and "Rep ID" not in html
+    assert "Territory ID" in html  # an id without a name column stays
+    assert "0055g0000000001AAA" in style.table(reps, ids=True).to_html()
+    # two reps of the same name: the id is what tells them apart, so it stays
+    twins = reps.assign(rep_name=["Anna Keller", "Anna Keller", None])
+    assert "0055g0000000002AAA" in style.table(twins).to_html()
+    # a rep without a name keeps the id column
+    unnamed = reps.assign(rep_name=["Anna Keller", None, None])
+    assert "0055g0000000002AAA" in style.table(unnamed).to_html()
+
+
+def test_factors_in_text_have_the_decimals_they_need_in_the_run_locale() -> None:
+    assert [style.plain(v) for v in (1.25, 1.5, 2.0, 0.125)] == ["1.25", "1.5", "2", "0.125"]
+    try:
+        style.set_locale("de", "de-DE")
+        assert style.plain(1.25) == "1,25" and style.num(2.891, 2) == "2,89"
+        assert style.pct(0.12) == "12,0 %"
+    finally:
+        style.set_locale("en", "")

@@ -1060,23 +1060,23 @@ def describe_hazard_ratios(result: CoxResult, alpha: float = 0.05) -> list[str]:
                     "{who}: no clear difference in churn (hazard ratio {hr}, range {low}–{high})."
                 ).format(
                     who=who,
-                    hr=f"{r.hazard_ratio:.2f}",
-                    low=f"{r.ci_low:.2f}",
-                    high=f"{r.ci_high:.2f}",
+                    hr=formats.num(r.hazard_ratio, 2),
+                    low=formats.num(r.ci_low, 2),
+                    high=formats.num(r.ci_high, 2),
                 )
             )
             continue
         if r.hazard_ratio >= 1:
-            effect = _("churn {pct}% faster").format(pct=f"{(r.hazard_ratio - 1) * 100:.0f}")
+            effect = _("churn {pct}% faster").format(pct=formats.num((r.hazard_ratio - 1) * 100))
         else:
-            effect = _("churn {pct}% slower").format(pct=f"{(1 - r.hazard_ratio) * 100:.0f}")
+            effect = _("churn {pct}% slower").format(pct=formats.num((1 - r.hazard_ratio) * 100))
         out.append(
             _("{who} {effect} (hazard ratio {hr}, 95% range {low}–{high}).").format(
                 who=who,
                 effect=effect,
-                hr=f"{r.hazard_ratio:.2f}",
-                low=f"{r.ci_low:.2f}",
-                high=f"{r.ci_high:.2f}",
+                hr=formats.num(r.hazard_ratio, 2),
+                low=formats.num(r.ci_low, 2),
+                high=formats.num(r.ci_high, 2),
             )
         )
     return out
@@ -1325,7 +1325,7 @@ class OutOfTimeResult:
                 folds=self.folds,
                 n=formats.num(self.n_test),
                 rate=formats.pct(self.churn_rate_test),
-                auc=f"{self.auc:.2f}",
+                auc=formats.num(self.auc, 2),
             )
         return _(
             "Trained on customers active on {train_at} ({n_train}), tested on those active on "
@@ -1337,7 +1337,7 @@ class OutOfTimeResult:
             n_test=formats.num(self.n_test),
             rate=formats.pct(self.churn_rate_test),
             months=horizon_months,
-            auc=f"{self.auc:.2f}",
+            auc=formats.num(self.auc, 2),
         )
 
 
@@ -1914,7 +1914,7 @@ def describe_churn(
         + _(
             ", it puts a customer who churned above one who stayed {pct}% of the time "
             "(ROC AUC {auc})."
-        ).format(pct=f"{auc * 100:.0f}", auc=f"{auc:.2f}"),
+        ).format(pct=formats.num(auc * 100), auc=formats.num(auc, 2)),
     ]
     years = period_months / 12
     s5 = projection.loc[projection["period"] == min(5, projection["period"].max()), "survival"]
@@ -1926,10 +1926,10 @@ def describe_churn(
                 "customer; retention improves with tenure (from {first}% after the first period "
                 "to {last}% in period {period})."
             ).format(
-                years=f"{per * years:g}",
-                share=f"{float(s5.iloc[0]) * 100:.0f}",
-                first=f"{float(projection['retention'].iloc[1]) * 100:.0f}",
-                last=f"{float(projection['retention'].iloc[-1]) * 100:.0f}",
+                years=formats.plain(per * years),
+                share=formats.num(float(s5.iloc[0]) * 100),
+                first=formats.num(float(projection["retention"].iloc[1]) * 100),
+                last=formats.num(float(projection["retention"].iloc[-1]) * 100),
                 period=int(projection["period"].iloc[-1]),
             )
         )

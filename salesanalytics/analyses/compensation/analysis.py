@@ -295,11 +295,11 @@ def plan_overview(plan: Plan, label: str = "") -> pd.DataFrame:
             if m.commission_rate is not None:
                 meas.append(
                     _("{measure}: {rate} commission").format(
-                        measure=name, rate=f"{m.commission_rate:.0%}"
+                        measure=name, rate=formats.pct(m.commission_rate, 0)
                     )
                 )
             else:
-                meas.append(f"{name} {m.weight:.0%}")
+                meas.append(f"{name} {formats.pct(m.weight, 0)}")
         rows.append(
             {
                 "plan": label or plan.name,
@@ -310,8 +310,10 @@ def plan_overview(plan: Plan, label: str = "") -> pd.DataFrame:
                 "measures": "; ".join(meas),
                 "plan_cap": _("none")
                 if rp.cap is None
-                else _("{cap} x target").format(cap=f"{rp.cap:g}"),
-                "boosters": "; ".join(f"{_(b.name or b.id)} x{b.multiplier:g}" for b in rp.boosters)
+                else _("{cap} x target").format(cap=formats.plain(rp.cap)),
+                "boosters": "; ".join(
+                    f"{_(b.name or b.id)} x{formats.plain(b.multiplier)}" for b in rp.boosters
+                )
                 or _("none"),
                 "contests": "; ".join(
                     f"{_(c.name or c.id)} {formats.chf(c.budget)}" for c in rp.contests
@@ -320,7 +322,7 @@ def plan_overview(plan: Plan, label: str = "") -> pd.DataFrame:
                 "clawback": _("none")
                 if rp.clawback is None
                 else _("{share} within {months} months").format(
-                    share=f"{rp.clawback.share:.0%}", months=rp.clawback.window_months
+                    share=formats.pct(rp.clawback.share, 0), months=rp.clawback.window_months
                 ),
                 "draw": _("none")
                 if rp.draw is None

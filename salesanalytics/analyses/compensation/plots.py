@@ -76,7 +76,9 @@ def plot_simulation(sims: dict[str, SimulationResult], bins: int = 80) -> Any:
         expected = res.pay.mean(axis=0)
         lc = lorenz(expected)
         axes[1].plot(
-            lc["rep_share"], lc["pay_share"], label=f"{_(label)} (Gini {gini(expected):.2f})"
+            lc["rep_share"],
+            lc["pay_share"],
+            label=f"{_(label)} (Gini {style.num(gini(expected), 2)})",
         )
     axes[0].autoscale_view()
     axes[0].set(

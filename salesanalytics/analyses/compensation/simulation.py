@@ -557,7 +557,7 @@ def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
     """
     from salesanalytics.present import formats
 
-    fmt = {"chf": formats.chf, "pct": formats.pct, "ratio": lambda v: f"{v:.3f}"}
+    fmt = {"chf": formats.chf, "pct": formats.pct, "ratio": lambda v: formats.num(v, 3)}
     wide = summary.pivot(index="statistic", columns="scenario", values="value")
     order = [s for s in _STAT_LABELS if s in wide.index]
     out = pd.DataFrame({"figure": [_(_STAT_LABELS[s][0]) for s in order]})

@@ -49,7 +49,9 @@ def _quota_origin(row: Any) -> str:
     else:
         q = float(row.auto_q)
         level = (
-            _("median") if abs(q - 0.5) < 1e-9 else _("{share} percentile").format(share=f"{q:.0%}")
+            _("median")
+            if abs(q - 0.5) < 1e-9
+            else _("{share} percentile").format(share=formats.pct(q, 0))
         )
         if src == "prior":
             text = _("the role's {level} of the prior year's results").format(level=level)
@@ -127,7 +129,7 @@ def _booster_lines(d: pd.DataFrame, booster_rows: list, names: dict[str, str]) -
                     ).format(
                         booster=_(b.name or b.id),
                         n=n[rid],
-                        multiplier=f"{b.multiplier:g}",
+                        multiplier=formats.plain(b.multiplier),
                         credit=formats.chf(x),
                         measure=names.get(b.measure, b.measure),
                     ),
@@ -175,7 +177,7 @@ def _measure_lines(plan: Plan, rm: pd.DataFrame, names: dict[str, str]) -> list[
                 basis=basis,
                 quota=qtxt,
                 attainment=formats.pct(row.attainment),
-                factor=f"{row.factor:.2f}",
+                factor=formats.num(row.factor, 2),
                 target_share=formats.chf(row.target_share),
                 weight=formats.pct(row.weight, 0),
             )
@@ -186,7 +188,7 @@ def _measure_lines(plan: Plan, rm: pd.DataFrame, names: dict[str, str]) -> list[
                 )
             if curve.cap is not None and row.factor >= curve.cap - 1e-12:
                 desc += _(" Measure cap of {cap} x target share applies.").format(
-                    cap=f"{curve.cap:g}"
+                    cap=formats.plain(curve.cap)
                 )
         lines.append(
             {
@@ -219,7 +221,9 @@ def _cap_and_draw_lines(plan: Plan, t: pd.DataFrame) -> list[dict]:
                     "measure": None,
                     "description": _(
                         "Plan cap: incentive limited to {cap} x target incentive = {amount}."
-                    ).format(cap=f"{rp.cap:g}", amount=formats.chf(rp.cap * row.target_incentive)),
+                    ).format(
+                        cap=formats.plain(rp.cap), amount=formats.chf(rp.cap * row.target_incentive)
+                    ),
                     "amount": float(row.cap_reduction),
                 }
             )
@@ -237,7 +241,7 @@ def _cap_and_draw_lines(plan: Plan, t: pd.DataFrame) -> list[dict]:
                         "{guarantee} guaranteed; earned incentive topped up by {topup}."
                     ).format(
                         kind=kind,
-                        months=f"{row.draw_months:g}",
+                        months=formats.plain(row.draw_months),
                         monthly=formats.chf(rp.draw.monthly_amount),
                         guarantee=formats.chf(row.draw_guarantee),
                         topup=formats.chf(row.draw_topup),

@@ -593,7 +593,7 @@ def findings_text(ev: Evaluation, summary: pd.DataFrame | None = None) -> str:
                 "The correlation of incentive with the potential of the rep's territory falls "
                 "from {today} to {proposed}: pay follows performance against a fair quota rather "
                 "than the luck of a rich territory."
-            ).format(today=f"{c['current']:.2f}", proposed=f"{c['proposed']:.2f}")
+            ).format(today=formats.num(c["current"], 2), proposed=formats.num(c["proposed"], 2))
         )
     credits = credit_summary(ev)
     if len(credits):

@@ -227,7 +227,7 @@ class KpiSystem(BaseModel):
             t = self.thresholds(k)
             target = {
                 "prior_year_growth": _("last year {growth}").format(
-                    growth=f"{k.target.value:+.0%}"
+                    growth=formats.pct(k.target.value, 0, signed=True)
                 ),
                 "absolute": formats.num(k.target.value, 2)
                 if k.unit == "ratio"
@@ -236,7 +236,9 @@ class KpiSystem(BaseModel):
                     if k.unit == "pct"
                     else formats.num(k.target.value)
                 ),
-                "peer_median": _("median of peers × {factor}").format(factor=f"{k.target.value:g}"),
+                "peer_median": _("median of peers × {factor}").format(
+                    factor=formats.plain(k.target.value)
+                ),
             }[k.target.type]
             rows.append(
                 {
@@ -248,8 +250,8 @@ class KpiSystem(BaseModel):
                     "owner": _(k.owner_role.replace("_", " ")),
                     "target": target,
                     "better": _(k.direction),
-                    "green from": _("{share} of target").format(share=f"{t.green:.0%}"),
-                    "amber from": _("{share} of target").format(share=f"{t.amber:.0%}"),
+                    "green from": _("{share} of target").format(share=formats.pct(t.green, 0)),
+                    "amber from": _("{share} of target").format(share=formats.pct(t.amber, 0)),
                 }
             )
         return pd.DataFrame(rows)

@@ -1265,6 +1265,8 @@ def history_note(progress: pd.DataFrame) -> str:
     """
     if progress.attrs.get("stage_history", True):
         return ""
+    from salesanalytics.present.formats import num
+
     lost = int(progress["status"].eq("lost").sum())
     return _(
         "The export has no stage history (the stages each deal went through, with dates). "
@@ -1273,7 +1275,7 @@ def history_note(progress: pd.DataFrame) -> str:
         "were lost, hence the conversion from stage to stage and the time spent in each stage; "
         "they are left empty rather than estimated. Export the opportunity stage history "
         "(e.g. Salesforce OpportunityHistory) to measure them."
-    ).format(lost=f"{lost:,}")
+    ).format(lost=num(lost))
 
 
 def funnel_sentence(rates: pd.DataFrame) -> str:

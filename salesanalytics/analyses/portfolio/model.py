@@ -1392,9 +1392,9 @@ def describe_portfolio(
             ).format(
                 among=among,
                 top=top[label],
-                top_score=f"{top['overall_score']:.0f}",
+                top_score=formats.num(top["overall_score"]),
                 bottom=bottom[label],
-                bottom_score=f"{bottom['overall_score']:.0f}",
+                bottom_score=formats.num(bottom["overall_score"]),
             )
         )
     return out

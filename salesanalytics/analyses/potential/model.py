@@ -683,7 +683,9 @@ def potential_findings(result: PotentialResult) -> list[str]:
             "Total monthly revenue potential: {potential} against {current} today "
             "({penetration} penetration)."
         ).format(
-            potential=formats.money(pot), current=formats.money(cur), penetration=f"{cur / pot:.0%}"
+            potential=formats.money(pot),
+            current=formats.money(cur),
+            penetration=formats.pct(cur / pot, 0),
         ),
         _(
             "Existing customers could grow by {customers} per month if each bought as much as "
@@ -701,14 +703,14 @@ def potential_findings(result: PotentialResult) -> list[str]:
             _(
                 "Potential grows with company size: 10% more employees means about {effect} more "
                 "potential revenue."
-            ).format(effect=f"{(1.1 ** coef['log_employees'] - 1):.1%}")
+            ).format(effect=formats.pct((1.1 ** coef["log_employees"] - 1), 1))
         )
     if "urban" in coef:
         lines.append(
             _(
                 "Accounts in dense (urban) postal codes have about {effect} potential compared "
                 "with rural ones of the same size and industry."
-            ).format(effect=f"{np.exp(coef['urban']) - 1:+.0%}")
+            ).format(effect=formats.pct(np.exp(coef["urban"]) - 1, 0, signed=True))
         )
     return lines
 

@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesanalytics.present.formats import pct
 from salesanalytics.present.i18n import gettext as _
 
 __all__ = ["balance_bound", "reachability", "shortfall"]
 
 
 def _pct(x: float) -> str:
-    return f"{x:.1%}" if abs(x) < 0.1 else f"{x:.0%}"
+    return pct(x, 1) if abs(x) < 0.1 else pct(x, 0)
 
 
 def _metric(m: str) -> str:
@@ -119,7 +120,7 @@ def reachability(
                 _(
                     "{n} unit(s) are larger than the ±{tolerance} band of the smallest territory "
                     "on {metric} (largest: {names}): hitting the band depends on how they combine."
-                ).format(n=len(wide), tolerance=f"{tolerance:.0%}", metric=_metric(m), names=names)
+                ).format(n=len(wide), tolerance=pct(tolerance, 0), metric=_metric(m), names=names)
             )
         if locked_col and current_col:
             locked = units[locked_col].fillna(False).astype(bool).to_numpy()
@@ -161,10 +162,10 @@ def _oversized_units(
                 "±{tolerance}: {fix}."
             ).format(
                 unit=label.iloc[j],
-                share=f"{v[j] / t_min:.0%}",
+                share=pct(v[j] / t_min, 0),
                 metric=_metric(m),
                 need=_pct(need),
-                tolerance=f"{tolerance:.0%}",
+                tolerance=pct(tolerance, 0),
                 fix=fix,
             )
         )
@@ -194,7 +195,7 @@ def _locked_overfill(
                     "Territory {territory}: its locked units alone hold {share} of its "
                     "{metric} target ({need} above). Unlock some of them or widen the "
                     "band."
-                ).format(territory=t, share=f"{s / tgt:.0%}", metric=_metric(m), need=_pct(need))
+                ).format(territory=t, share=pct(s / tgt, 0), metric=_metric(m), need=_pct(need))
             )
     return problems, min_tol
 
@@ -247,12 +248,12 @@ def shortfall(
         )
     parts = []
     for _i, r in miss.iterrows():
-        devs = ", ".join(f"{_metric(m)} {r[f'dev_{m}']:+.1%}" for m in metrics)
+        devs = ", ".join(f"{_metric(m)} {pct(r[f'dev_{m}'], 1, signed=True)}" for m in metrics)
         parts.append(f"{r['territory_id']} ({devs})")
     best = float(f["worst"].max())
     out.append(
         _("{n} of {total} territories miss ±{tolerance}: ").format(
-            n=len(miss), total=len(f), tolerance=f"{tolerance:.0%}"
+            n=len(miss), total=len(f), tolerance=pct(tolerance, 0)
         )
         + "; ".join(parts)
         + ". "
@@ -267,7 +268,7 @@ def shortfall(
                 "every postal code and ignores contiguity: every plan leaves some territory at "
                 "least {bound} from its target on potential or on workload including travel "
                 "(a proven bound: the linear relaxation of the balance constraints)."
-            ).format(tolerance=f"{tolerance:.0%}", bound=f"{bound['bound']:.1%}")
+            ).format(tolerance=pct(tolerance, 0), bound=pct(bound["bound"], 1))
         )
     elif bound is not None:
         out.append(
@@ -276,7 +277,7 @@ def shortfall(
                 "contiguity could reach it, so more search effort (search passes) or other "
                 "territory bases may close the gap; this plan is the best found, not a proven "
                 "limit."
-            ).format(tolerance=f"{tolerance:.0%}")
+            ).format(tolerance=pct(tolerance, 0))
         )
     helps = [_("a band of ±{band}%").format(band=f"{np.ceil(best * 100):.0f}")]
     if units is not None and unit_territory is not None and len(units):

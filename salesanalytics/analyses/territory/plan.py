@@ -64,6 +64,7 @@ from salesanalytics.analyses.territory.optimiser import (
     design_territories,
     solver_settings,
 )
+from salesanalytics.present.formats import pct
 from salesanalytics.present.i18n import gettext as _
 from salesanalytics.reference import geo
 from salesanalytics.reference.geo import ROAD_FACTOR, SPEED_KMH
@@ -898,7 +899,7 @@ def run_scenario(
     )
     plan = _finish(
         inputs,
-        name or _("{n} territories, ±{tolerance}").format(n=n, tolerance=f"{tolerance:.0%}"),
+        name or _("{n} territories, ±{tolerance}").format(n=n, tolerance=pct(tolerance, 0)),
         ut,
         trep,
         road_factor,

@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 
 from salesanalytics.analyses.territory.plan import TerritoryInputs, run_scenario
 from salesanalytics.present.i18n import gettext as _
-from salesanalytics.present.style import PALETTE
+from salesanalytics.present.style import PALETTE, plain
 
 __all__ = ["plot_pareto", "scenario_widget"]
 
@@ -34,7 +34,7 @@ def plot_pareto(front: pd.DataFrame, ax: Axes | None = None) -> Axes:
     )
     for _i, r in front.iterrows():
         ax.annotate(
-            _("weight {weight}").format(weight=f"{r['continuity_weight']:g}"),
+            _("weight {weight}").format(weight=plain(r["continuity_weight"])),
             (r["revenue_changing_rep"] * 100, r["compactness_km"]),
             textcoords="offset points",
             xytext=(5, 5),

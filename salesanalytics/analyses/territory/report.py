@@ -212,11 +212,11 @@ def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: flo
         ).format(
             n=n,
             n_in=n_in,
-            tolerance=f"{tolerance:.0%}",
-            dev_potential=f"{dev['dev_potential_mrr'].abs().max():.1%}",
-            dev_workload=f"{dev['dev_workload_hours'].abs().max():.1%}",
-            today_potential=f"{sq['dev_potential_mrr'].abs().max():.0%}",
-            today_workload=f"{sq['dev_workload_hours'].abs().max():.0%}",
+            tolerance=formats.pct(tolerance, 0),
+            dev_potential=formats.pct(dev["dev_potential_mrr"].abs().max(), 1),
+            dev_workload=formats.pct(dev["dev_workload_hours"].abs().max(), 1),
+            today_potential=formats.pct(sq["dev_potential_mrr"].abs().max(), 0),
+            today_workload=formats.pct(sq["dev_workload_hours"].abs().max(), 0),
         ),
     ]
     if len(util):
@@ -225,9 +225,11 @@ def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: flo
                 "Utilisation of the reps' capacity runs from {low} to {high}; travel is {travel} "
                 "of the field workload ({travel_hours} of {workload_hours} hours a year)."
             ).format(
-                low=f"{util.min():.0%}",
-                high=f"{util.max():.0%}",
-                travel=f"{f['travel_hours'].sum() / max(f['workload_hours'].sum(), 1e-9):.0%}",
+                low=formats.pct(util.min(), 0),
+                high=formats.pct(util.max(), 0),
+                travel=formats.pct(
+                    f["travel_hours"].sum() / max(f["workload_hours"].sum(), 1e-9), 0
+                ),
                 travel_hours=formats.num(f["travel_hours"].sum()),
                 workload_hours=formats.num(f["workload_hours"].sum()),
             )
@@ -252,10 +254,10 @@ def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: flo
             "to {after_potential} for potential and from {before_workload} to {after_workload} "
             "for workload."
         ).format(
-            before_potential=f"{s['cv_potential_mrr']:.0%}",
-            after_potential=f"{q['cv_potential_mrr']:.0%}",
-            before_workload=f"{s['cv_workload_hours']:.0%}",
-            after_workload=f"{q['cv_workload_hours']:.0%}",
+            before_potential=formats.pct(s["cv_potential_mrr"], 0),
+            after_potential=formats.pct(q["cv_potential_mrr"], 0),
+            before_workload=formats.pct(s["cv_workload_hours"], 0),
+            after_workload=formats.pct(q["cv_workload_hours"], 0),
         ),
         _(
             "{contiguous} of {n} territories are one connected area on the map (today "
@@ -265,16 +267,16 @@ def plan_findings(plan: TerritoryPlan, status_quo: TerritoryPlan, tolerance: flo
             n=n,
             today_contiguous=int(s.get("contiguous", 0)),
             today_n=int(s["n_territories"]),
-            km=f"{q['mean_travel_km']:.0f}",
-            today_km=f"{s['mean_travel_km']:.0f}",
+            km=formats.num(q["mean_travel_km"]),
+            today_km=formats.num(s["mean_travel_km"]),
         ),
         _(
             "{customers} of customers ({revenue} of monthly revenue, {potential} of potential) "
             "change rep."
         ).format(
-            customers=f"{q['customers_changing_rep']:.0%}",
-            revenue=f"{q['revenue_changing_rep']:.0%}",
-            potential=f"{q['potential_changing_rep']:.0%}",
+            customers=formats.pct(q["customers_changing_rep"], 0),
+            revenue=formats.pct(q["revenue_changing_rep"], 0),
+            potential=formats.pct(q["potential_changing_rep"], 0),
         ),
     ]
     lines += list(plan.feasibility.get("shortfall", []))
@@ -384,7 +386,7 @@ def scenario_findings(comparison: pd.DataFrame, front: pd.DataFrame, tolerance: 
         worst = np.maximum(alt["max_dev_potential"], alt["max_dev_workload"])
         parts = [
             _("{scenario}: largest deviation {deviation}").format(
-                scenario=_(str(name)), deviation=f"{w:.0%}"
+                scenario=_(str(name)), deviation=formats.pct(w, 0)
             )
             for name, w in zip(alt["scenario"], worst, strict=True)
         ]
@@ -405,12 +407,12 @@ def scenario_findings(comparison: pd.DataFrame, front: pd.DataFrame, tolerance: 
                 "changing rep (continuity weight {lo_weight}) to {hi_km} km with {hi_revenue} "
                 "(weight {hi_weight})."
             ).format(
-                lo_km=f"{lo['compactness_km']:.1f}",
-                lo_revenue=f"{lo['revenue_changing_rep']:.0%}",
-                lo_weight=f"{lo['continuity_weight']:g}",
-                hi_km=f"{hi['compactness_km']:.1f}",
-                hi_revenue=f"{hi['revenue_changing_rep']:.0%}",
-                hi_weight=f"{hi['continuity_weight']:g}",
+                lo_km=formats.num(lo["compactness_km"], 1),
+                lo_revenue=formats.pct(lo["revenue_changing_rep"], 0),
+                lo_weight=formats.plain(lo["continuity_weight"]),
+                hi_km=formats.num(hi["compactness_km"], 1),
+                hi_revenue=formats.pct(hi["revenue_changing_rep"], 0),
+                hi_weight=formats.plain(hi["continuity_weight"]),
             )
         )
         dev = np.maximum(f["max_dev_potential"], f["max_dev_workload"])
@@ -420,7 +422,10 @@ def scenario_findings(comparison: pd.DataFrame, front: pd.DataFrame, tolerance: 
                 _(
                     "Designs on the front outside the ±{tolerance} balance: continuity weight "
                     "{weights}."
-                ).format(tolerance=f"{tolerance:.0%}", weights=", ".join(f"{w:g}" for w in off))
+                ).format(
+                    tolerance=formats.pct(tolerance, 0),
+                    weights=", ".join(formats.plain(w) for w in off),
+                )
             )
     return lines
 

@@ -522,8 +522,10 @@ def _param_labels() -> dict[str, Any]:
 
 
 def _swiss(x: float, decimals: int = 2) -> str:
-    s = f"{x:,.{decimals}f}".replace(",", "'")
-    return s.rstrip("0").rstrip(".") if "." in s else s
+    """A number in the run's locale with the decimals it needs (at most ``decimals``)."""
+    from salesanalytics.present.formats import plain
+
+    return plain(x, decimals)
 
 
 def _plan_title(value: str) -> str:
@@ -538,15 +540,21 @@ def _plan_title(value: str) -> str:
 
 
 def _chf_text(value: Any) -> str:
-    from salesanalytics.present.formats import currency
+    from salesanalytics.present.formats import money
 
-    return f"{currency()} {_swiss(float(value), 0)}"
+    return money(float(value))
+
+
+def _share_text(value: Any, sign: str = "") -> str:
+    from salesanalytics.present.formats import plain_pct
+
+    return sign + plain_pct(float(value))
 
 
 # a parameter's value by its ``format`` in parameter_labels.yaml (words in the run's language)
 _VALUE_FORMATS: dict[str, Callable[[Any], str]] = {
-    "share": lambda v: f"{_swiss(float(v) * 100, 1)}%",
-    "plusminus": lambda v: f"±{_swiss(float(v) * 100, 1)}%",
+    "share": _share_text,
+    "plusminus": lambda v: _share_text(v, "±"),
     "top": lambda v: _("top {share}%").format(share=_swiss((1 - float(v)) * 100, 1)),
     "months": lambda v: _("{n} months").format(n=_swiss(float(v))),
     "days": lambda v: _("{n} days").format(n=_swiss(float(v))),
@@ -618,7 +626,7 @@ def _param_text(value: Any) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return _swiss(float(value))  # Swiss grouping, no trailing zeros (20.0 -> 20)
+        return _swiss(float(value))  # the run's grouping, no trailing zeros (20.0 -> 20)
     if isinstance(value, list | tuple):
         return ", ".join(_param_text(v) for v in value)
     if isinstance(value, dict):

@@ -246,7 +246,7 @@ def test_maven_crm_headline_matches_a_direct_count() -> None:
     assert conv["conversion"].isna().all()
     assert conv["open_here"].tolist() == [500, 1589, 0]
     assert conv["win_probability"].iloc[0] == pytest.approx(4238 / (4238 + 2473))
-    assert "2,473 lost deals" in funnel.history_note(progress)
+    assert "2'473 lost deals" in funnel.history_note(progress)
     # the whole phase runs without a stage history (time in stage and transitions stay empty)
     fa = funnel.analyse_funnels(
         opps, res.tables["opportunity_stages"], res.tables["reps"], res.as_of
