@@ -40,6 +40,7 @@ from salesanalytics.ingest.validation import (
     CONVERSION_CHECKS,
     DATE_CHECKS,
     KeyIndex,
+    KeyLookup,
     OpportunityIndex,
     ValidationReport,
     _drop_already_reported,
@@ -52,6 +53,7 @@ from salesanalytics.ingest.validation import (
     final_at_per_stage,
     final_stage_problems,
     first_final_entry,
+    lookup_set,
     quarantine_reasons,
     reference_problems,
 )
@@ -154,7 +156,7 @@ class StreamContext:
     report: ValidationReport
     labels: dict[tuple[str, str], str]
     warn_missing: dict[str, tuple[str, ...]]
-    targets: dict[tuple[str, str], tuple[pa.Array, int]]
+    targets: dict[tuple[str, str], tuple[pa.Array | KeyLookup, int]]
     removed: dict[tuple[str, str], pa.Array]
     opportunities: OpportunityIndex | None
     day: pd.Timestamp
@@ -434,11 +436,13 @@ def merge_remappings(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 def stream_key_sets(
     tables: dict[str, pd.DataFrame], kept: dict[str, pd.DataFrame] | None, key_set: Callable
-) -> tuple[dict[tuple[str, str], tuple[pa.Array, int]], dict[tuple[str, str], pa.Array]]:
+) -> tuple[
+    dict[tuple[str, str], tuple[pa.Array | KeyLookup, int]], dict[tuple[str, str], pa.Array]
+]:
     """Key sets of the referenced tables before quarantine, and the ids quarantine removed."""
     from salesanalytics.ingest.validation import isin
 
-    targets: dict[tuple[str, str], tuple[pa.Array, int]] = {}
+    targets: dict[tuple[str, str], tuple[pa.Array | KeyLookup, int]] = {}
     removed: dict[tuple[str, str], pa.Array] = {}
     for name in STREAMED_TABLES:
         for c in schema.TABLES[name].columns:
@@ -448,7 +452,7 @@ def stream_key_sets(
             target = tables.get(t_table)
             if target is None or t_col not in target:
                 continue
-            targets[(t_table, t_col)] = (key_set(target[t_col]), len(target))
+            targets[(t_table, t_col)] = (lookup_set(target[t_col]), len(target))
             if kept is not None and t_table in kept:
                 orig = target[t_col].dropna()
                 gone = orig[~isin(orig, kept[t_table][t_col])]

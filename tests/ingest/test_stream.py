@@ -202,3 +202,21 @@ def test_remappings_of_batches_are_counted_once_in_first_seen_order() -> None:
     )
     out = merge_remappings([b1, b2])
     assert out[["from_value", "count"]].values.tolist() == [["Call", 5], ["Email", 1], ["Tele", 1]]
+
+
+def test_hash_lookups_of_many_ids_give_the_same_intake(
+    sf_export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Key sets looked up through one hash index (as for a million ids) change nothing."""
+    from salesanalytics.ingest import validation
+
+    src = _dirty_sf(sf_export)
+    whole = intake.load_export(src, quarantine=True, raise_on_error=False)
+    monkeypatch.setattr(validation, "LOOKUP_INDEX_KEYS", 1)
+    lookup = validation.lookup_set(pd.Series(["a", "b", None, "a"]))
+    assert isinstance(lookup, validation.KeyLookup)
+    assert list(lookup.positions(pd.Series(["b", "x", None, "a"]))) == [1, -1, -1, 0]
+    streamed = intake.load_export(
+        src, quarantine=True, raise_on_error=False, store=tmp_path / "s", batch_rows=2
+    )
+    assert_same_intake(whole, streamed)
