@@ -724,8 +724,15 @@ LOOKUP_INDEX_KEYS = 1_000_000
 """From this many distinct ids on, batches look them up through a :class:`KeyLookup`."""
 
 
-def _hashes(arr: pa.Array) -> np.ndarray:
-    return pd.util.hash_array(np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object))
+def _hashes(arr: pa.Array, chunk: int = 250_000) -> np.ndarray:
+    """64-bit hashes of text values, a chunk at a time (few Python strings alive at once)."""
+    parts = [
+        pd.util.hash_array(
+            np.asarray(arr.slice(i, chunk).to_numpy(zero_copy_only=False), dtype=object)
+        )
+        for i in range(0, len(arr), chunk)
+    ]
+    return np.concatenate(parts) if parts else np.empty(0, dtype="uint64")
 
 
 class KeyLookup:
