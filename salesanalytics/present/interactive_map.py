@@ -96,9 +96,16 @@ def _coords(a: np.ndarray, origin: float) -> list[float]:
     return [float(v) for v in np.round((np.asarray(a, dtype=float) - origin) / 1000.0, 2)]
 
 
+@cache
+def _bounds(g: Geography) -> tuple[float, float, float, float]:
+    """The bounds of a geography's outline (metres), computed once per geography."""
+    x0, y0, x1, y1 = g.outline().bounds
+    return float(x0), float(y0), float(x1), float(y1)
+
+
 def _ring(g: Geography, xy: np.ndarray) -> tuple[list[float], list[float]]:
     """A ring's ``x`` and ``y`` on the map of ``g`` (km from its lower-left corner)."""
-    x0, y0 = g.outline().bounds[:2]
+    x0, y0 = _bounds(g)[:2]
     return _coords(xy[:, 0], x0), _coords(xy[:, 1], y0)
 
 
@@ -108,7 +115,7 @@ def _geo(g: Geography | None) -> Geography:
 
 def _tolerance(g: Geography) -> float:
     """The simplification tolerance of a geography's maps, in metres."""
-    x0, y0, x1, y1 = g.outline().bounds
+    x0, y0, x1, y1 = _bounds(g)
     return max(x1 - x0, y1 - y0) * _SIMPLIFY
 
 

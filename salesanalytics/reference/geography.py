@@ -1145,14 +1145,22 @@ class CombinedGeography(Geography):
         out.attrs["n_hosted"] = n_hosted
         return out
 
-    def outline(self) -> Any:
-        """The union of the countries' outlines."""
+    @cached_property
+    def _outline(self) -> Any:
         import shapely
 
         return shapely.union_all(list(self._outlines.values()))
 
+    def outline(self) -> Any:
+        """The union of the countries' outlines (computed once)."""
+        return self._outline
+
     def regions(self) -> pd.Series:
         """Polygon parts' region outlines and the point parts' dissolved cells (``"CC-region"``)."""
+        return self._regions.copy()
+
+    @cached_property
+    def _regions(self) -> pd.Series:
         frames = []
         for p in self.parts:
             if p.has_polygons:

@@ -1067,9 +1067,9 @@ def describe_hazard_ratios(result: CoxResult, alpha: float = 0.05) -> list[str]:
             )
             continue
         if r.hazard_ratio >= 1:
-            effect = _("churn {pct}% faster").format(pct=formats.num((r.hazard_ratio - 1) * 100))
+            effect = _("churn {pct} faster").format(pct=formats.pct(r.hazard_ratio - 1, 0))
         else:
-            effect = _("churn {pct}% slower").format(pct=formats.num((1 - r.hazard_ratio) * 100))
+            effect = _("churn {pct} slower").format(pct=formats.pct(1 - r.hazard_ratio, 0))
         out.append(
             _("{who} {effect} (hazard ratio {hr}, 95% range {low}–{high}).").format(
                 who=who,

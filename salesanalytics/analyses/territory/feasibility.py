@@ -257,8 +257,8 @@ def shortfall(
         )
         + "; ".join(parts)
         + ". "
-        + _("The best plan found reaches ±{best}% on every territory.").format(
-            best=f"{np.ceil(best * 1000) / 10:.1f}"
+        + _("The best plan found reaches ±{best} on every territory.").format(
+            best=pct(np.ceil(best * 1000) / 1000, 1)
         )
     )
     if bound is not None and not bound.get("feasible", True):
@@ -279,7 +279,7 @@ def shortfall(
                 "limit."
             ).format(tolerance=pct(tolerance, 0))
         )
-    helps = [_("a band of ±{band}%").format(band=f"{np.ceil(best * 100):.0f}")]
+    helps = [_("a band of ±{band}").format(band=pct(np.ceil(best * 100) / 100, 0))]
     if units is not None and unit_territory is not None and len(units):
         t = units["unit_id"].astype(str).map(unit_territory.astype(str))
         load = sum(

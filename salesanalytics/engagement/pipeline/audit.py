@@ -18,11 +18,13 @@ It uses the standard library's HTML parser only, so it can run anywhere a run fo
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -33,6 +35,7 @@ __all__ = [
     "audit_page",
     "english_left",
     "known_ids",
+    "map_words",
 ]
 
 _CODE_HEADER = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
@@ -70,8 +73,11 @@ class _Page(HTMLParser):
         self._in_thead = False
         self._skip = 0  # inside <style> or <script> (the map library and its data: not text)
         self._header = 0  # inside <header class="sa-header">
+        self._map: list[str] | None = None  # inside a map's data block (its words are text)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "script" and "sa-imap-data" in (dict(attrs).get("class") or ""):
+            self._map = []
         if tag in ("style", "script"):
             self._skip += 1
         elif tag == "pre":
@@ -89,6 +95,9 @@ class _Page(HTMLParser):
             self._cell_is_header = tag == "th" and (self._in_thead or not self._row)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._map is not None:
+            self.text.extend(f" {w} " for w in map_words("".join(self._map)))
+            self._map = None
         if tag in ("style", "script"):
             self._skip = max(0, self._skip - 1)
         elif tag == "header":
@@ -111,6 +120,8 @@ class _Page(HTMLParser):
             self.tables.append(self._stack.pop())
 
     def handle_data(self, data: str) -> None:
+        if self._map is not None:
+            self._map.append(data)
         if self._skip:
             return
         self.text.append(data)
@@ -118,6 +129,57 @@ class _Page(HTMLParser):
             self._cell.append(data)
         if self._header:
             self.title_block.append(data)
+
+
+_MAP_TEXT = {"Title": ("text",), "ColorBar": ("title",), "LegendItem": ("label",)}
+
+
+def _map_text(v: Any) -> list[str]:
+    """A text attribute of a map model (a string or a ``{"value": ...}``), as a list."""
+    if isinstance(v, str) and v.strip():
+        return [v]
+    if isinstance(v, dict) and isinstance(v.get("value"), str):
+        return [v["value"]]
+    return []
+
+
+def _node_words(name: str, attrs: dict[str, Any]) -> list[str]:
+    """The words one map model shows: its text attributes, a hover tool's labels and templates."""
+    out = [w for key in _MAP_TEXT.get(name, ()) for w in _map_text(attrs.get(key))]
+    if name == "HoverTool" and isinstance(attrs.get("tooltips"), list):
+        for pair in attrs["tooltips"]:
+            if isinstance(pair, list) and pair:
+                out += _map_text(pair[0])
+                # the value template's words ("@value per month"), not its fields
+                if len(pair) > 1 and isinstance(pair[1], str):
+                    out += _map_text(re.sub(r"@\{?\w+\}?", " ", pair[1]))
+    return out
+
+
+def map_words(data: str) -> list[str]:
+    """The words a reader sees on an interactive map: title, legend, colour bar, tooltip labels.
+
+    Parameters
+    ----------
+    data
+        The JSON of a map's data block (a Bokeh ``json_item``); unreadable data gives no words.
+    """
+    try:
+        item = json.loads(data)
+    except ValueError:
+        return []
+    out: list[str] = []
+    todo = [item]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            attrs = node.get("attributes")
+            if isinstance(attrs, dict):
+                out += _node_words(str(node.get("name")), attrs)
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    return out
 
 
 def known_ids(run_dir: str | Path) -> set[str]:
@@ -292,6 +354,11 @@ def english_left(
     run = Path(run_dir)
     pages = sorted((run / "client").rglob("*.html"))
     out: list[str] = []
+    # CRM text is taken out as whole words ("Au", a place, leaves "Auto" alone)
+    words = sorted({w for w in [*allowed, *GERMAN_LOANWORDS] if w}, key=len, reverse=True)
+    allowed_re = re.compile(
+        r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)" if words else r"(?!x)x"
+    )
     pats = [
         (
             p,
@@ -309,8 +376,7 @@ def english_left(
         raw = path.read_text(encoding="utf-8")
         page.feed(_client_part(raw) if path.name == "index.html" else raw)
         text = " ".join(" ".join(page.text).split())
-        for a in sorted([*allowed, *GERMAN_LOANWORDS], key=len, reverse=True):
-            text = text.replace(a, " ")
+        text = allowed_re.sub(" ", text)
         text = _FIELD_CODE.sub(" ", text)  # reps.home_postal_code: a field of the data model
         rel = path.relative_to(run).as_posix()
         for phrase, pat in pats:

@@ -555,7 +555,7 @@ def _share_text(value: Any, sign: str = "") -> str:
 _VALUE_FORMATS: dict[str, Callable[[Any], str]] = {
     "share": _share_text,
     "plusminus": lambda v: _share_text(v, "±"),
-    "top": lambda v: _("top {share}%").format(share=_swiss((1 - float(v)) * 100, 1)),
+    "top": lambda v: _("top {share}").format(share=_share_text(1 - float(v))),
     "months": lambda v: _("{n} months").format(n=_swiss(float(v))),
     "days": lambda v: _("{n} days").format(n=_swiss(float(v))),
     "hours": lambda v: f"{_swiss(float(v), 0)} h",

@@ -34,3 +34,32 @@ def test_code_ids_paths_demo_checks_and_console_boxes_are_found() -> None:
     assert "'salesanalytics/'" in text and "'.yaml'" in text
     assert "'Demo check'" in text and "'planted'" in text
     assert "code word in the text: 'team_lead'" in text
+
+
+def test_the_words_of_an_interactive_map_are_page_text(tmp_path) -> None:
+    import json
+
+    from bokeh.embed import json_item
+    from bokeh.models import HoverTool
+    from bokeh.plotting import figure
+
+    from salesanalytics.engagement.pipeline.audit import english_left, map_words
+
+    fig = figure(title="Proposal: 26 territories")
+    fig.patches([[0, 1, 1]], [[0, 0, 1]])
+    fig.add_tools(
+        HoverTool(tooltips=[("Postleitzahl", "@postal_code"), ("Umsatz", "@v per month")])
+    )
+    data = json.dumps(json_item(fig))
+    words = map_words(data)
+    assert "Proposal: 26 territories" in words and "Postleitzahl" in words
+    assert any("per month" in w for w in words) and not any("@" in w for w in words)
+    assert map_words("{not json") == []
+    page = (
+        '<html><body><p>Karte</p><script type="application/json" class="sa-imap-data" '
+        f'data-target="m1">{data}</script></body></html>'
+    )
+    (tmp_path / "client").mkdir()
+    (tmp_path / "client" / "territory.html").write_text(page, encoding="utf-8")
+    left = "\n".join(english_left(tmp_path))
+    assert "'territories'" in left and "'per month'" in left
