@@ -90,7 +90,7 @@ def test_streamed_small_export_equals_whole(
     whole = intake.load_export(src, quarantine=quarantine, raise_on_error=False)
     store = tmp_path / "store"
     streamed = intake.load_export(
-        src, quarantine=quarantine, raise_on_error=False, store=store, batch_rows=1
+        src, quarantine=quarantine, raise_on_error=False, store=store, batch_rows=2
     )
     assert set(streamed.stored) == {"activities", "opportunity_stages"}
     checks = set(whole.report.problems["check"])
