@@ -608,7 +608,9 @@ class StreamedFile:
             return "skip"
 
         # a block of about batch_rows rows: the bytes per row of the first megabyte
-        block = max(1 << 16, min(1 << 28, int(self.batch_rows * _bytes_per_row(self.path))))
+        # (at least the whole-file reader's 16 MiB: a block must hold a whole row, and a CRM text
+        # field may be far longer than the first megabyte's average row; batches are sliced)
+        block = max(1 << 24, min(1 << 28, int(self.batch_rows * _bytes_per_row(self.path))))
         reader = pacsv.open_csv(
             self.path,
             read_options=pacsv.ReadOptions(
