@@ -164,6 +164,11 @@ def count_requirement(tables: Mapping[str, pd.DataFrame], req: str) -> int:
         return len(df)
     if column not in df.columns:
         return 0
+    filled = getattr(df, "filled", None)
+    if isinstance(filled, dict):  # a table the intake streamed to Parquet (not in memory)
+        if value is None:
+            return int(filled.get(column, 0))
+        df = df.read([column])
     s = df[column]
     if value is None:
         return int(s.notna().sum())

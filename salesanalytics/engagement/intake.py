@@ -17,6 +17,7 @@ The command line ``salesanalytics validate --source DIR [--mapping NAME_OR_FILE]
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -136,7 +137,8 @@ def write_intake(
     """Write the canonical tables, quality tables and ``as_of.json``.
 
     Writes into the output folder of ``target`` (a :class:`~salesanalytics.engagement.workspace.Workspace`
-    or a folder path): ``<table>.parquet`` for the eight canonical tables; ``quality.parquet``
+    or a folder path): ``<table>.parquet`` for the eight canonical tables (the tables the intake
+    streamed, :attr:`~salesanalytics.ingest.intake.IntakeResult.stored`, are moved there); ``quality.parquet``
     (problems grouped by file, column and check, with counts and example rows),
     ``quality_problems.parquet`` (every problem), ``quality_files``, ``quality_tables``,
     ``quality_completeness``, ``quality_remappings``, ``quality_fills``, ``quality_excluded``
@@ -163,6 +165,8 @@ def write_intake(
     )
     for name, df in result.tables.items():
         ws.write(name, df)
+    for name, stored in result.stored.items():  # streamed by the intake: moved into place
+        stored.place(ws.output_dir / f"{name}.parquet")
     rep = result.report
     ws.write("quality", _plain(rep.problem_summary()))
     ws.write("quality_problems", _plain(rep.problems))
@@ -205,7 +209,7 @@ def export_coverage(result: IntakeResult) -> Coverage:
     """
     from salesanalytics.engagement.phases import all_phases
 
-    return evaluate(all_phases(), result.tables)
+    return evaluate(all_phases(), {**result.tables, **result.stored})
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -279,15 +283,21 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         mapping = mapping or cfg.mapping
     if not source:
         raise UserError("give the export folder with --source, or a project file with --config")
-    try:
-        result = load_export(
-            source,
-            mapping or "salesforce",
-            quarantine=args.quarantine is not None,
-            raise_on_error=False,
-        )
-    except (FileNotFoundError, ValueError) as exc:
-        raise UserError(str(exc)) from exc
+    with tempfile.TemporaryDirectory(prefix="salesanalytics-validate-") as scratch:
+        try:
+            result = load_export(
+                source,
+                mapping or "salesforce",
+                quarantine=args.quarantine is not None,
+                raise_on_error=False,
+                store=args.output or scratch,  # the large tables are streamed, never held whole
+            )
+        except (FileNotFoundError, ValueError) as exc:
+            raise UserError(str(exc)) from exc
+        return _report_validation(args, result)
+
+
+def _report_validation(args: argparse.Namespace, result: IntakeResult) -> int:
     print(result.report.to_text())
     for d in result.derivations:
         print(f"Derived {d.table} ({d.rows:,} rows): {d.description}")
@@ -300,4 +310,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if args.output and result.report.ok:
         out = write_intake(result, args.output)
         print(f"Canonical tables written to {out}")
+    else:
+        for stored in result.stored.values():
+            stored.discard()
     return 0 if result.report.ok else 1

@@ -15,6 +15,7 @@ command live in :mod:`salesanalytics.engagement.intake`, which calls this module
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,14 +33,36 @@ from salesanalytics.ingest.derive import (
     tables_from_extract,
     tables_from_transactions,
 )
-from salesanalytics.ingest.mapping import MappedTable, Mapping, load_mapping, map_input, match_files
+from salesanalytics.ingest.mapping import (
+    MappedTable,
+    Mapping,
+    load_mapping,
+    map_input,
+    match_files,
+)
 from salesanalytics.ingest.mapping import stack_inputs as _stack
 from salesanalytics.ingest.problems import N_
+from salesanalytics.ingest.stream import (
+    AS_OF_COLUMNS,
+    DEFAULT_BATCH_ROWS,
+    STREAMED_TABLES,
+    StoredTable,
+    StreamContext,
+    TableStream,
+    stream_key_sets,
+)
 from salesanalytics.ingest.validation import (
     INTERNAL_COLUMNS,
+    OpportunityIndex,
     ValidationReport,
+    _today,
     apply_quarantine,
+    cascade_exclusions,
+    exclude_rows,
+    finish_quarantine,
+    key_set,
     problem_frame,
+    quarantine_reasons,
     validate_tables,
 )
 
@@ -126,6 +149,9 @@ class IntakeResult:
     extras
         Tables beyond the canonical ones: ``customer_attributes`` of a flat customer extract
         (``account_id`` and the attribute columns, the churn models' covariates).
+    stored
+        The large tables read in batches and written to Parquet files (``load_export`` with
+        ``store``): not in :attr:`tables`; :meth:`table` reads one whole.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -138,6 +164,13 @@ class IntakeResult:
     currency: str = "CHF"
     extras: dict[str, pd.DataFrame] = field(default_factory=dict)
     country: str = "CH"
+    stored: dict[str, StoredTable] = field(default_factory=dict)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Canonical table ``name`` as one frame (a stored table is read from its file)."""
+        if name in self.stored:
+            return self.stored[name].read()
+        return self.tables[name]
 
     @property
     def countries(self) -> list[str]:
@@ -209,14 +242,14 @@ def _no_rows_problem(m: Mapping, source_name: str, label: str) -> pd.DataFrame:
     )
 
 
-def _nul_problems(raw: sio.RawTable, label: str, read: set[str]) -> pd.DataFrame:
+def _nul_problems(path: Path, label: str, read: set[str]) -> pd.DataFrame:
     """Warnings for NUL bytes in CSV columns the mapping does not read.
 
     The columns it reads are checked cell by cell, see
     :func:`salesanalytics.ingest.mapping.text_cell_problems`.
     """
     try:
-        hits = [h for h in sio.find_nul_bytes(raw.path) if h.column not in read]
+        hits = [h for h in sio.find_nul_bytes(path) if h.column not in read]
     except READ_ERRORS:  # pragma: no cover - the file was just read
         return problem_frame(severity="info", check="", message="", n=0)
     return problem_frame(
@@ -387,25 +420,76 @@ class _ExportReader:
         r = self.cache.get(label)
         if r is None:
             return
+        self._note_file(label, source_name, r.kind, r.encoding, r.delimiter, r.path)
+        self._file_problems(label, source_name, r.kind, r.path, len(r.data), r.bad_rows)
+
+    def stream(self, source_name: str, batch_rows: int) -> Iterator[sio.RawTable]:
+        """The files of ``source_name`` in batches (CSV, Parquet; an Excel file in one)."""
+        for label in self.by_source.get(source_name, []):
+            path = self.paths[label]
+            if path.suffix.lower() in sio.EXCEL_SUFFIXES:
+                yield from self.raws_of(label, source_name)
+                self.cache.pop(label, None)
+                continue
+            sf = sio.iter_file(path, label, self.need.get(source_name), batch_rows)
+            good = 0
+            try:
+                for raw in sf:
+                    good += len(raw.data)
+                    yield raw
+            except READ_ERRORS as exc:
+                self.report.add_frame(
+                    problem_frame(
+                        severity="error", check="unreadable_file", message=str(exc), file=label
+                    )
+                )
+                continue
+            self._note_file(label, source_name, sf.kind, sf.encoding, sf.delimiter, path)
+            self.file_rows[-1]["rows"] = sf.rows
+            self._file_problems(label, source_name, sf.kind, path, good, sf.bad_rows)
+
+    def raws_of(self, label: str, source_name: str) -> list[sio.RawTable]:
+        """The file ``label`` read whole (an Excel file: its sheets)."""
+        if label not in self.cache:
+            self._read(label, source_name)
+        return [self.cache[label]] if label in self.cache else []
+
+    def _note_file(
+        self,
+        label: str,
+        source_name: str,
+        kind: str,
+        encoding: str | None,
+        delimiter: str | None,
+        path: Path,
+    ) -> None:
+        r = self.cache.get(label)
         self.file_rows.append(
             {
                 "file": label,
                 "source": source_name,
-                "kind": r.kind,
-                "encoding": r.encoding,
-                "delimiter": _DELIMITER_NAMES.get(r.delimiter or "", None),
-                "rows": len(r.data) + len(r.bad_rows),
-                "columns": len(self.headers.get(label, r.data.columns)),
+                "kind": kind,
+                "encoding": encoding,
+                "delimiter": _DELIMITER_NAMES.get(delimiter or "", None),
+                "rows": len(r.data) + len(r.bad_rows) if r is not None else 0,
+                "columns": len(self.headers.get(label, r.data.columns if r is not None else [])),
             }
         )
-        self._file_problems(r, label, source_name)
 
-    def _file_problems(self, r: sio.RawTable, label: str, source_name: str) -> None:
-        if len(r.data) == 0 and not r.bad_rows:
+    def _file_problems(
+        self,
+        label: str,
+        source_name: str,
+        kind: str,
+        path: Path,
+        n_rows: int,
+        bad_rows: list[tuple[int | None, str]],
+    ) -> None:
+        if n_rows == 0 and not bad_rows:
             self.report.add_frame(_no_rows_problem(self.mapping, source_name, label))
-        if r.kind == "csv":
-            self.report.add_frame(_nul_problems(r, label, self.need.get(source_name, set())))
-        if r.bad_rows:
+        if kind == "csv":
+            self.report.add_frame(_nul_problems(path, label, self.need.get(source_name, set())))
+        if bad_rows:
             self.report.add_frame(
                 problem_frame(
                     severity="error",
@@ -416,8 +500,8 @@ class _ExportReader:
                     ).format(n=len(self.headers[label])),
                     hint=N_("Correct the row in the file; it was not read."),
                     file=label,
-                    row=[b[0] for b in r.bad_rows],
-                    value=[b[1] for b in r.bad_rows],
+                    row=[b[0] for b in bad_rows],
+                    value=[b[1] for b in bad_rows],
                 )
             )
 
@@ -444,16 +528,21 @@ class _ExportReader:
         return files_df
 
 
-def map_tables(m: Mapping, reader: _ExportReader) -> dict[str, MappedTable]:
+def map_tables(
+    m: Mapping, reader: _ExportReader, skip: tuple[str, ...] = ()
+) -> dict[str, MappedTable]:
     """Map every canonical table from its input files (and look-up files), in schema order.
 
     Each file is dropped from memory after the last table that reads it. Tables the mapping does not
-    fill are empty.
+    fill are empty. Tables in ``skip`` (streamed later, see :mod:`salesanalytics.ingest.stream`)
+    are left out; their look-up files stay in memory.
     """
     table_order = [t for t in schema.TABLES if t in m.tables]
     last_use = _last_use(m, table_order)
     mapped: dict[str, MappedTable] = {}
     for i, t in enumerate(table_order):
+        if t in skip:
+            continue
         parts = []
         for inp in m.tables[t].inputs:
             lookups = {}
@@ -470,9 +559,10 @@ def map_tables(m: Mapping, reader: _ExportReader) -> dict[str, MappedTable]:
         for s, last in last_use.items():
             if last <= i:
                 reader.release(s)
-    reader.cache.clear()
+    if not skip:
+        reader.cache.clear()
     for t in schema.TABLES:
-        if t not in mapped:
+        if t not in mapped and t not in skip:
             mapped[t] = _stack(t, [])
     return mapped
 
@@ -527,6 +617,142 @@ def validate_and_coerce(
         final[t] = schema.coerce_table(t, df.drop(columns=[c for c in INTERNAL_COLUMNS if c in df]))
         del df
     return final, excluded
+
+
+def _streamed(m: Mapping, reader: _ExportReader) -> tuple[str, ...]:
+    """The large tables this export fills from files (read in batches when writing to a folder)."""
+    return tuple(
+        t
+        for t in STREAMED_TABLES
+        if t in m.tables and any(reader.by_source.get(i.source) for i in m.tables[t].inputs)
+    )
+
+
+def validate_streamed(
+    mapped: dict[str, MappedTable],
+    reader: _ExportReader,
+    labels: dict[tuple[str, str], str],
+    streamed: tuple[str, ...],
+    options: dict[str, Any],
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict[str, StoredTable], dict[str, Any]]:
+    """Validate the in-memory tables, then stream the large ones into Parquet files.
+
+    ``options``: ``store`` (folder), ``batch_rows``, ``quarantine``, ``default_country``. The
+    small tables are validated (and quarantined) whole first: the large ones are checked against
+    their keys. Returns the small tables coerced, the excluded rows, the stored tables and the
+    latest date of each stored table (for :func:`as_of_date`).
+    """
+    m, report = reader.mapping, reader.report
+    quarantine = bool(options["quarantine"])
+    warn = {t: tuple(ts.warn_missing) for t, ts in m.tables.items()}
+    small = {t: mapped[t].data for t in schema.TABLES if t in mapped}
+    filled, report = validate_tables(
+        small, report, labels=labels, warn_missing=warn, default_country=options["default_country"]
+    )
+    del small
+    kept: dict[str, pd.DataFrame] = dict(filled)
+    direct: list[pd.DataFrame] = []
+    cascade: list[pd.DataFrame] = []
+    if quarantine:
+        reasons = quarantine_reasons(report.problems)
+        for name, df in filled.items():
+            kept[name], excl = exclude_rows(name, df, reasons)
+            if excl is not None:
+                direct.append(excl)
+        cascade = cascade_exclusions(filled, kept)
+    targets, removed = stream_key_sets(filled, kept if quarantine else None, key_set)
+    o = filled.get("opportunities")
+    opps = (
+        OpportunityIndex(o)
+        if o is not None and {"opportunity_id", "created_date"} <= set(o.columns)
+        else None
+    )
+    ctx = StreamContext(report, labels, warn, targets, removed, opps, _today(), quarantine)
+    stored: dict[str, StoredTable] = {}
+    streams: dict[str, TableStream] = {}
+    store = Path(options["store"])
+    for t in streamed:
+        labels_t = {f for i in m.tables[t].inputs for f in reader.by_source.get(i.source, [])}
+        ts = TableStream(t, ctx, store / f".{t}.partial.parquet", sorted(labels_t))
+        for inp in m.tables[t].inputs:
+            lookups = {}
+            for name in inp.columns:
+                lk = inp.column(name).lookup
+                if lk:
+                    lookups[lk.source] = reader.raws(lk.source)
+                    reader.used_for(lookups[lk.source], f"{t} (lookup)")
+            for raw in reader.stream(inp.source, int(options["batch_rows"])):
+                reader.used_for([raw], t)
+                ts.add(map_input(m, t, inp, raw, lookups))
+        stored[t] = ts.finish()
+        streams[t] = ts
+    del filled, opps, ctx
+    # files in the order the whole-table intake reads them: by the first table they feed
+    order = {t: i for i, t in enumerate(schema.TABLES)}
+
+    def first_table(row: dict[str, Any]) -> int:
+        feeds = [t.split(" ")[0] for t in reader.file_tables.get(row["file"], [])]
+        return min((order[t] for t in feeds if t in order), default=len(order))
+
+    reader.file_rows.sort(key=first_table)
+    # the report as the whole-table validation leaves it: tables in schema order
+    remaps = [
+        streams[t].remappings if t in streams else mapped[t].remappings for t in schema.TABLES
+    ]
+    remaps = [r for r in remaps if len(r)]
+    if remaps:
+        report.remappings = pd.concat(remaps, ignore_index=True)
+    report.completeness = _completeness(report.completeness, stored)
+    rows = {t: (stored[t].rows if t in stored else len(kept[t])) for t in schema.TABLES}
+    if quarantine:
+        early = [p for p in cascade if _before_streamed(p)]
+        late = [p for p in cascade if not _before_streamed(p)]
+        parts = sorted(
+            direct + [p for t in streamed for p in streams[t].excluded_direct], key=_order
+        )
+        parts += early + [p for t in streamed for p in streams[t].excluded_cascade] + late
+        excluded = finish_quarantine(report, parts, rows)
+    else:
+        excluded = pd.DataFrame(columns=["table", "file", "row", "reason"])
+        report.row_counts = pd.DataFrame(
+            {"table": list(rows), "rows": list(rows.values()), "excluded": [0] * len(rows)}
+        )
+    final = {}
+    for t in list(kept):
+        df = kept.pop(t)
+        final[t] = schema.coerce_table(t, df.drop(columns=[c for c in INTERNAL_COLUMNS if c in df]))
+    latest = {t: streams[t].as_of for t in streams}
+    return final, excluded, stored, latest
+
+
+def _order(part: pd.DataFrame) -> int:
+    return list(schema.TABLES).index(str(part["table"].iloc[0]))
+
+
+def _before_streamed(part: pd.DataFrame) -> bool:
+    return _order(part) < min(list(schema.TABLES).index(t) for t in STREAMED_TABLES)
+
+
+def _completeness(small: pd.DataFrame, stored: dict[str, StoredTable]) -> pd.DataFrame:
+    """The completeness of the in-memory tables and of the stored ones, in schema order."""
+    rows = [
+        {
+            "table": t,
+            "column": c,
+            "rows": st.rows_read,
+            "filled": st.filled_read.get(c, 0),
+            "share": (st.filled_read.get(c, 0) / st.rows_read) if st.rows_read else float("nan"),
+        }
+        for t, st in stored.items()
+        for c in schema.TABLES[t].column_names
+    ]
+    out = pd.concat([small, pd.DataFrame(rows, columns=small.columns)], ignore_index=True)
+    order = {t: i for i, t in enumerate(schema.TABLES)}
+    out["_o"] = out["table"].map(order)
+    out = out.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+    for c in ("rows", "filled"):
+        out[c] = out[c].astype("int64")
+    return out
 
 
 def _from_transactions(
@@ -599,6 +825,51 @@ def _recount_rows(report: ValidationReport, final: dict[str, pd.DataFrame]) -> N
     report.row_counts = counts.reset_index()
 
 
+def _derive(
+    m: Mapping,
+    final: dict[str, pd.DataFrame],
+    stored: dict[str, StoredTable],
+    latest: dict[str, pd.Timestamp | None],
+    raws: tuple[list[sio.RawTable], list[sio.RawTable]],
+    report: ValidationReport,
+) -> tuple[dict[str, pd.DataFrame], pd.Timestamp | None, dict[str, pd.DataFrame], list[Derivation]]:
+    """The reference date and the derived tables (from transactions, an extract, the deals).
+
+    ``stored`` tables without rows are dropped (their empty frame goes into ``final``, so a
+    derivation may fill it); ``latest`` is each stored table's latest date up to today.
+    """
+    line_raws, extract_raws = raws
+    for t, st in list(stored.items()):
+        if st.rows == 0:  # an empty table stays in memory, so derivations may fill it
+            st.discard()
+            del stored[t]
+            final[t] = schema.empty_frame(t)
+    dates = {
+        t: pd.DataFrame({AS_OF_COLUMNS[t]: pd.Series([v], dtype="datetime64[ns]")})
+        for t, v in latest.items()
+        if t in stored and v is not None
+    }
+    as_of = as_of_date({**final, **dates})
+    extras: dict[str, pd.DataFrame] = {}
+    extract_derivations: list[Derivation] = []
+    if m.transactions is not None and line_raws:
+        line_derivations = _from_transactions(m, line_raws, final, report)
+        if line_derivations is not None:
+            extract_derivations.extend(line_derivations)
+            as_of = as_of_date({**final, **dates})
+    if m.customer_extract is not None and extract_raws:
+        deriv, ext_as_of = _from_customer_extract(m, extract_raws[0], final, extras, report)
+        if deriv is not None:
+            extract_derivations.append(deriv)
+            as_of = ext_as_of
+    derived, derivations = derive_tables({**final, **stored}, as_of, m.derive)
+    final = {t: df for t, df in derived.items() if not isinstance(df, StoredTable)}
+    derivations = extract_derivations + derivations
+    if derivations:
+        _recount_rows(report, final)
+    return final, as_of, extras, derivations
+
+
 def load_export(
     source: str | Path,
     mapping: str | Path | Mapping = "salesforce",
@@ -607,6 +878,8 @@ def load_export(
     raise_on_error: bool = True,
     currency: str | None = None,
     country: str | None = None,
+    store: str | Path | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
 ) -> IntakeResult:
     """Read, map and validate a whole CRM export folder.
 
@@ -630,6 +903,15 @@ def load_export(
     country
         Default country (ISO alpha-2, or a name such as ``Deutschland``) of accounts and reps
         whose export row gives none; ``None`` or empty = ``CH``.
+    store
+        Folder to stream the large tables into (activities and stage history,
+        :data:`~salesanalytics.ingest.stream.STREAMED_TABLES`): their CSV and Parquet files are
+        read, mapped, validated and written as Parquet in batches of ``batch_rows`` rows and are
+        never held whole (:attr:`IntakeResult.stored`; ``write_intake`` puts them in place).
+        The problems, row numbers and tables are those of the whole-table intake. ``None``
+        (default): every table is held in memory.
+    batch_rows
+        Rows per batch when streaming.
 
     Returns
     -------
@@ -657,36 +939,32 @@ def load_export(
         if s:
             by_source.setdefault(s, []).append(label)
     reader = _ExportReader(m, report, headers, paths, by_source, _needed_columns(m))
-    mapped = map_tables(m, reader)
+    streamed = _streamed(m, reader) if store is not None else ()
+    mapped = map_tables(m, reader, skip=streamed)
     labels = _collect_mapping_report(mapped, report)
+    stored: dict[str, StoredTable] = {}
+    latest: dict[str, pd.Timestamp | None] = {}
+    if streamed:
+        opts = {"store": store, "batch_rows": batch_rows, "quarantine": quarantine}
+        final, excluded, stored, latest = validate_streamed(
+            mapped, reader, labels, streamed, {**opts, "default_country": default_country}
+        )
+        del mapped
     extract_raws = reader.raws(m.customer_extract.source) if m.customer_extract else []
     reader.used_for(extract_raws, "accounts", "contracts")
     line_raws = reader.raws(m.transactions.source) if m.transactions is not None else []
     reader.used_for(line_raws, "accounts", "products", "opportunities")
     report.files = reader.files_frame(matched)
 
-    tables = {t: mapped[t].data for t in schema.TABLES}
-    del mapped
-    final, excluded = validate_and_coerce(
-        tables, report, labels, m, quarantine, default_country=default_country
+    if not streamed:
+        tables = {t: mapped[t].data for t in schema.TABLES}
+        del mapped
+        final, excluded = validate_and_coerce(
+            tables, report, labels, m, quarantine, default_country=default_country
+        )
+    final, as_of, extras, derivations = _derive(
+        m, final, stored, latest, (line_raws, extract_raws), report
     )
-    as_of = as_of_date(final)
-    extras: dict[str, pd.DataFrame] = {}
-    extract_derivations: list[Derivation] = []
-    if m.transactions is not None and line_raws:
-        line_derivations = _from_transactions(m, line_raws, final, report)
-        if line_derivations is not None:
-            extract_derivations.extend(line_derivations)
-            as_of = as_of_date(final)
-    if m.customer_extract is not None and extract_raws:
-        deriv, ext_as_of = _from_customer_extract(m, extract_raws[0], final, extras, report)
-        if deriv is not None:
-            extract_derivations.append(deriv)
-            as_of = ext_as_of
-    final, derivations = derive_tables(final, as_of, m.derive)
-    derivations = extract_derivations + derivations
-    if derivations:
-        _recount_rows(report, final)
     result = IntakeResult(
         tables=final,
         report=report,
@@ -698,8 +976,11 @@ def load_export(
         currency=_currency(currency, m, final.get("accounts"), default_country),
         country=default_country,
         extras=extras,
+        stored=stored,
     )
     if raise_on_error and not report.ok:
+        for st in stored.values():
+            st.discard()
         raise IntakeError(report)
     return result
 

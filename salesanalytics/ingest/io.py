@@ -45,8 +45,10 @@ __all__ = [
     "DATE_RANGE",
     "CsvFormat",
     "RawTable",
+    "StreamedFile",
     "convert",
     "find_nul_bytes",
+    "iter_file",
     "list_files",
     "read_file",
     "read_header",
@@ -516,14 +518,239 @@ def _parquet_names(path: Path) -> list[str]:
 def _read_parquet(path: Path, label: str, columns: set[str] | None = None) -> RawTable:
     names = _parquet_names(path)
     table = pq.read_table(path, columns=[n for n in names if columns is None or n in columns])
+    return RawTable(label, path, _parquet_text(table), first_row=1, kind="parquet")
+
+
+def _parquet_text(table: pa.Table) -> pd.DataFrame:
+    """The cells of a Parquet table as text (dates and times as ISO text)."""
     cols = []
     for name in table.column_names:
         col = table.column(name)
         if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
             col = pc.strftime(col, format="%Y-%m-%dT%H:%M:%S")
         cols.append(pc.cast(col, pa.string()))
-    df = pa.table(cols, names=table.column_names).to_pandas().astype("str")
-    return RawTable(label, path, df, first_row=1, kind="parquet")
+    return pa.table(cols, names=table.column_names).to_pandas().astype("str")
+
+
+@dataclass
+class StreamedFile:
+    """A CSV or Parquet file read in record batches (:func:`iter_file`).
+
+    Iterating gives one :class:`RawTable` per batch (text cells, with the spreadsheet row of every
+    row), never the whole file. After the iteration, :attr:`rows` and :attr:`bad_rows` describe the
+    whole file as :func:`read_file` would.
+
+    Attributes
+    ----------
+    path, file
+        The file and its name in messages.
+    kind, encoding, delimiter
+        As in :class:`RawTable` (the CSV encoding is checked over the whole file before reading,
+        so that a stray Windows-1252 byte far down a big file is read as the whole-file reader
+        reads it).
+    columns
+        Read only these columns (those present); ``None`` = all.
+    batch_rows
+        Rows per batch (at most; a CSV batch also ends where pyarrow's block of about as many
+        rows ends).
+    rows
+        Data rows seen so far (bad rows included).
+    bad_rows
+        CSV rows that could not be split into the header's columns: (row, text).
+    """
+
+    path: Path
+    file: str
+    kind: str
+    columns: set[str] | None = None
+    batch_rows: int = 500_000
+    encoding: str | None = None
+    delimiter: str | None = None
+    rows: int = 0
+    bad_rows: list[tuple[int | None, str]] = field(default_factory=list)
+
+    def __iter__(self) -> Any:
+        if self.kind == "parquet":
+            return self._parquet_batches()
+        return self._csv_batches()
+
+    def _parquet_batches(self) -> Any:
+        names = _parquet_names(self.path)
+        pf = pq.ParquetFile(self.path)
+        cols = [n for n in names if self.columns is None or n in self.columns]
+        start = 1
+        for batch in pf.iter_batches(batch_size=self.batch_rows, columns=cols):
+            df = _parquet_text(pa.Table.from_batches([batch]))
+            df.index = pd.RangeIndex(len(df))
+            raw = RawTable(self.file, self.path, df, first_row=start, kind="parquet")
+            self.rows += len(df)
+            start += len(df)
+            yield raw
+        if self.rows == 0:
+            yield RawTable(
+                self.file,
+                self.path,
+                pd.DataFrame({c: pd.Series(dtype="str") for c in cols}),
+                first_row=1,
+                kind="parquet",
+            )
+
+    def _csv_batches(self) -> Any:
+        fmt = sniff_csv(self.path)
+        encoding, quoted = _scan_encoding(self.path, fmt)
+        self.encoding, self.delimiter = encoding, fmt.delimiter
+        names = list(fmt.header)
+        bad = self.bad_rows
+
+        def handler(row: Any) -> str:
+            bad.append((row.number, str(row.text)[:200]))
+            self.rows += 1
+            return "skip"
+
+        # a block of about batch_rows rows: the bytes per row of the first megabyte
+        # (at least the whole-file reader's 16 MiB: a block must hold a whole row, and a CRM text
+        # field may be far longer than the first megabyte's average row; batches are sliced)
+        block = max(1 << 24, min(1 << 28, int(self.batch_rows * _bytes_per_row(self.path))))
+        reader = pacsv.open_csv(
+            self.path,
+            read_options=pacsv.ReadOptions(
+                encoding=encoding,
+                skip_rows=fmt.skip_lines + 1,
+                column_names=names,
+                block_size=block,
+                use_threads=False,  # single-threaded: pyarrow knows the line of every bad row
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=fmt.delimiter,
+                newlines_in_values=quoted,
+                invalid_row_handler=handler,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                include_columns=[n for n in names if self.columns is None or n in self.columns],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+        first = fmt.skip_lines + 2
+        pos = 0  # data rows consumed (bad ones included)
+        n_bad_used = 0
+        yielded = False
+        for batch in reader:
+            n = batch.num_rows
+            bad_idx = np.array(
+                [b[0] - first for b in bad[n_bad_used:] if b[0] is not None], dtype="int64"
+            )
+            n_bad_used = len(bad)
+            span = np.arange(pos, pos + n + len(bad_idx), dtype="int64")
+            keep = np.setdiff1d(span, bad_idx, assume_unique=True)[:n] if len(bad_idx) else span
+            pos = int(keep[-1]) + 1 if n else pos + len(bad_idx)
+            self.rows += n
+            for start in range(0, n, self.batch_rows):  # a block may hold more rows
+                piece = batch.slice(start, self.batch_rows)
+                df = pa.Table.from_batches([piece]).to_pandas()
+                df = df.astype("str") if len(df.columns) else df
+                yielded = True
+                yield RawTable(
+                    self.file,
+                    self.path,
+                    df,
+                    first_row=first,
+                    kind="csv",
+                    encoding=encoding,
+                    delimiter=fmt.delimiter,
+                    row_numbers=keep[start : start + self.batch_rows] + first,
+                )
+        if not yielded:
+            cols = [n for n in names if self.columns is None or n in self.columns]
+            yield RawTable(
+                self.file,
+                self.path,
+                pd.DataFrame({c: pd.Series(dtype="str") for c in cols}),
+                first_row=first,
+                kind="csv",
+                encoding=encoding,
+                delimiter=fmt.delimiter,
+            )
+
+
+def _bytes_per_row(path: Path) -> float:
+    """Average bytes per line of the first megabyte of ``path`` (at least 16)."""
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    return max(16.0, len(head) / max(head.count(b"\n"), 1))
+
+
+def _scan_encoding(path: Path, fmt: CsvFormat) -> tuple[str, bool]:
+    """The encoding the whole-file reader ends up with, and whether the file has quotes.
+
+    Reads the file once in chunks: UTF-8 when every byte decodes (else Windows-1252, else
+    Latin-1, as :func:`read_file` falls back); ``quoted`` when a ``"`` occurs anywhere (values
+    may then hold line breaks).
+    """
+    import codecs
+
+    if fmt.encoding != "utf-8":
+        return fmt.encoding, fmt.quoted or _has_quote(path)
+    dec = codecs.getincrementaldecoder("utf-8")()
+    quoted = False
+    ok = True
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_SCAN_BYTES):
+            quoted = quoted or b'"' in chunk
+            if ok:
+                try:
+                    dec.decode(chunk)
+                except UnicodeDecodeError:
+                    ok = False
+    if ok:
+        return "utf-8", quoted
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_SCAN_BYTES):
+                chunk.decode("cp1252")
+        return "cp1252", quoted
+    except UnicodeDecodeError:
+        return "latin-1", quoted
+
+
+def _has_quote(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_SCAN_BYTES):
+            if b'"' in chunk:
+                return True
+    return False
+
+
+def iter_file(
+    path: str | Path,
+    label: str | None = None,
+    columns: set[str] | None = None,
+    batch_rows: int = 500_000,
+) -> StreamedFile:
+    """A CSV or Parquet file to be read in record batches of about ``batch_rows`` rows.
+
+    Cells and row numbers are those of :func:`read_file` (a batch's :attr:`RawTable.rows` are the
+    spreadsheet rows of its rows in the file). Excel workbooks are not streamed (they are read
+    whole by :func:`read_file`; openpyxl reads them row by row anyway).
+
+    Raises
+    ------
+    ValueError
+        Empty file, unrecognised delimiter, duplicate column names, unsupported type.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        kind = "csv"
+    elif suffix in PARQUET_SUFFIXES:
+        kind = "parquet"
+    else:
+        raise InputFileError(
+            f"file {p.name}: only CSV and Parquet files are read in batches, not '{suffix}'"
+        )
+    return StreamedFile(p, label or p.name, kind, columns, batch_rows)
 
 
 def read_file(

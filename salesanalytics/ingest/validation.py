@@ -542,9 +542,30 @@ def check_duplicates(
     first_rows = df.loc[~ids.duplicated(keep="first") & ids.notna()].set_index(key)
     sub = df.loc[dup.to_numpy()]
     firsts = first_rows.loc[sub[key], [FILE_COL, ROW_COL]]
-    p = _rows_problems(
+    return _duplicate_problems(
+        name,
         df,
         dup.to_numpy(),
+        firsts[FILE_COL].astype("string").to_numpy(dtype=object),
+        firsts[ROW_COL].astype("string").to_numpy(dtype=object),
+        labels,
+    )
+
+
+def _duplicate_problems(
+    name: str,
+    df: pd.DataFrame,
+    dup: np.ndarray,
+    first_files: np.ndarray,
+    first_rows: np.ndarray,
+    labels: Mapping[tuple[str, str], str] | None,
+) -> pd.DataFrame:
+    """``duplicate_id`` errors for the rows ``dup``, naming where each id was first seen."""
+    key = schema.TABLES[name].key
+    assert key is not None
+    p = _rows_problems(
+        df,
+        dup,
         table=name,
         field_name=key,
         severity="error",
@@ -553,14 +574,286 @@ def check_duplicates(
         hint=N_("Every id may appear only once: remove or merge the duplicate rows."),
         labels=labels,
     )
-    where = (
-        "first seen in "
-        + firsts[FILE_COL].astype("string").to_numpy(dtype=object)
-        + " row "
-        + firsts[ROW_COL].astype("string").to_numpy(dtype=object)
-    )
+    where = "first seen in " + first_files + " row " + first_rows
     p["message"] = (p["message"] + " (" + pd.array(where, dtype="string") + ")").astype("string")
     return p
+
+
+class KeyIndex:
+    """The primary keys of a table read in batches: where each id was first seen.
+
+    :meth:`check` reports the ids of a batch that repeat an id of the same batch or of an earlier
+    one, exactly as :func:`check_duplicates` reports them on the whole table (same rows, same
+    first occurrence). Holds one 64-bit hash, the id, the file and the row per distinct id
+    (not the batches).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.key = schema.TABLES[name].key
+        self._hash = np.empty(0, dtype="uint64")  # sorted
+        self._order = np.empty(0, dtype="int64")  # position of each sorted hash in the lists
+        self._ids: list[pa.Array] = []
+        self._labels: list[str] = []  # file names; ``_files`` holds their positions
+        self._files: list[np.ndarray] = []
+        self._rows: list[np.ndarray] = []
+        self._all: tuple[pa.Array, np.ndarray, np.ndarray] | None = None
+
+    def _stored(self) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+        if self._all is None:
+            ids = pa.concat_arrays(self._ids) if self._ids else pa.array([], pa.large_string())
+            files = np.concatenate(self._files) if self._files else np.empty(0, dtype="int32")
+            rows = np.concatenate(self._rows) if self._rows else np.empty(0, dtype="int64")
+            self._ids, self._files, self._rows = [ids], [files], [rows]
+            self._all = (ids, files, rows)
+        return self._all
+
+    def _earlier(self, ids: pa.Array, h: np.ndarray) -> np.ndarray:
+        """Position (in the stored lists) of each id seen in an earlier batch, else -1."""
+        out = np.full(len(h), -1, dtype="int64")
+        if not len(self._hash) or not len(h):
+            return out
+        srt = np.argsort(h)  # sorted probes read the sorted hashes in order
+        lo, hi = np.empty(len(h), dtype="int64"), np.empty(len(h), dtype="int64")
+        lo[srt] = np.searchsorted(self._hash, h[srt], side="left")
+        hi[srt] = np.searchsorted(self._hash, h[srt], side="right")
+        cand = np.flatnonzero(hi > lo)
+        if not len(cand):
+            return out
+        stored, _, _ = self._stored()
+        for i in cand:  # a hash found: compare the ids themselves (hashes may collide)
+            for j in range(lo[i], hi[i]):
+                pos = int(self._order[j])
+                if stored[pos].as_py() == ids[i].as_py():
+                    out[i] = pos
+                    break
+        return out
+
+    def check(
+        self, df: pd.DataFrame, labels: Mapping[tuple[str, str], str] | None = None
+    ) -> pd.DataFrame:
+        """The batch's duplicate ids (its rows then count as seen)."""
+        key = self.key
+        if key is None or key not in df or not schema.TABLES[self.name].column(key).unique:
+            return _empty_problems()
+        ids = _arrow(df[key])
+        valid = np.asarray(ids.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        if len(pc.unique(ids)) - (1 if ids.null_count else 0) == int(valid.sum()):
+            within = np.zeros(len(valid), dtype=bool)  # fast path: no id twice in the batch
+        else:
+            within = df[key].duplicated(keep="first").to_numpy(dtype=bool) & valid
+        firsts = np.flatnonzero(valid & ~within)
+        first_ids = ids.take(pa.array(firsts))
+        h = pd.util.hash_array(np.asarray(first_ids.to_numpy(zero_copy_only=False), dtype=object))
+        earlier = self._earlier(first_ids, h)
+        new = earlier < 0
+        dup = within.copy()
+        dup[firsts[~new]] = True
+        problems = _empty_problems()
+        if dup.any():
+            problems = self._problems(df, dup, ids, firsts, earlier, labels)
+        self._add(first_ids.filter(pa.array(new)), h[new], df, firsts[new])
+        return problems
+
+    def _problems(
+        self,
+        df: pd.DataFrame,
+        dup: np.ndarray,
+        ids: pa.Array,
+        firsts: np.ndarray,
+        earlier: np.ndarray,
+        labels: Mapping[tuple[str, str], str] | None,
+    ) -> pd.DataFrame:
+        _, files, rows = self._stored()
+        where: dict[Any, tuple[str, str]] = {}
+        batch_files = df[FILE_COL].astype("string").to_numpy(dtype=object)
+        batch_rows = df[ROW_COL].to_numpy()
+        d = np.flatnonzero(dup)
+        dup_ids = ids.take(pa.array(d))
+        rel = pc.is_in(ids.take(pa.array(firsts)), value_set=pc.unique(dup_ids))
+        rel_np = np.asarray(rel.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+        for i, pos in zip(firsts[rel_np], earlier[rel_np], strict=True):
+            k = ids[int(i)].as_py()
+            if pos >= 0:
+                where[k] = (str(self._labels[files[pos]]), str(rows[pos]))
+            else:
+                where[k] = (str(batch_files[i]), str(batch_rows[i]))
+        keys = dup_ids.to_pylist()
+        return _duplicate_problems(
+            self.name,
+            df,
+            dup,
+            np.array([where[k][0] for k in keys], dtype=object),
+            np.array([where[k][1] for k in keys], dtype=object),
+            labels,
+        )
+
+    def _add(self, ids: pa.Array, h: np.ndarray, df: pd.DataFrame, at: np.ndarray) -> None:
+        if not len(h):
+            return
+        stored_n = len(self._order)
+        self._ids.append(ids.cast(pa.large_string()))
+        cat = pd.Categorical(df[FILE_COL])
+        for f in cat.categories:
+            if f not in self._labels:
+                self._labels.append(str(f))
+        lut = np.array([self._labels.index(str(f)) for f in cat.categories], dtype="int32")
+        self._files.append(lut[np.asarray(cat.codes)[at]])
+        self._rows.append(df[ROW_COL].to_numpy(dtype="int64")[at])
+        self._all = None
+        srt = np.argsort(h, kind="stable")  # merge the sorted batch into the sorted hashes
+        where = np.searchsorted(self._hash, h[srt], side="right")
+        self._hash = np.insert(self._hash, where, h[srt])
+        self._order = np.insert(self._order, where, np.arange(stored_n, stored_n + len(h))[srt])
+
+
+def key_set(values: pd.Series | pd.Index) -> pa.Array:
+    """The distinct non-missing values of a key column, for :func:`isin_set`."""
+    return pc.unique(_arrow(pd.Series(values).dropna()))
+
+
+def isin_set(s: pd.Series, value_set: pa.Array | KeyLookup) -> np.ndarray:
+    """:func:`isin` against a :func:`lookup_set` computed once (missing -> False)."""
+    if isinstance(value_set, KeyLookup):
+        return value_set.positions(s) >= 0
+    m = pc.is_in(_arrow(s), value_set=value_set)
+    return np.asarray(m.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+LOOKUP_INDEX_KEYS = 1_000_000
+"""From this many distinct ids on, batches look them up through a :class:`KeyLookup`."""
+
+
+def _hashes(arr: pa.Array, chunk: int = 250_000) -> np.ndarray:
+    """64-bit hashes of text values, a chunk at a time (few Python strings alive at once)."""
+    parts = [
+        pd.util.hash_array(
+            np.asarray(arr.slice(i, chunk).to_numpy(zero_copy_only=False), dtype=object)
+        )
+        for i in range(0, len(arr), chunk)
+    ]
+    return np.concatenate(parts) if parts else np.empty(0, dtype="uint64")
+
+
+class KeyLookup:
+    """Many distinct ids, looked up batch after batch without rebuilding a hash table each time.
+
+    pyarrow's ``is_in`` and ``index_in`` hash their value set on every call (3.5 million deal ids
+    for every batch of the stage history of a million accounts); this keeps one 64-bit hash index,
+    built once, and confirms every hit by comparing the ids themselves (exact; ids whose hashes
+    collide are looked up with pyarrow). Worth it from about :data:`LOOKUP_INDEX_KEYS` ids: below,
+    hashing a batch's ids in Python costs more than pyarrow's rebuild.
+
+    Parameters
+    ----------
+    keys
+        Distinct ids (a :func:`key_set`, or an index's values in their order).
+    """
+
+    def __init__(self, keys: pa.Array) -> None:
+        self.keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+        h = _hashes(self.keys)
+        self._index = pd.Index(h)
+        self._exact = bool(self._index.is_unique)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def positions(self, s: pd.Series | pa.Array) -> np.ndarray:
+        """Position of every value of ``s`` in :attr:`keys` (-1: not there, or missing)."""
+        arr = s if isinstance(s, pa.Array) else _arrow(s)
+        if not self._exact or not len(self.keys):
+            pos = pc.index_in(arr, value_set=self.keys)
+            return np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
+        pos = self._index.get_indexer(_hashes(arr)).astype("int64")
+        taken = self.keys.take(pa.array(np.maximum(pos, 0)))
+        same = pc.equal(arr.cast(taken.type), taken).fill_null(False)
+        ok = np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool) & (pos >= 0)
+        return np.where(ok, pos, -1)
+
+
+def lookup_set(values: pd.Series | pd.Index) -> pa.Array | KeyLookup:
+    """The distinct ids of ``values`` for :func:`isin_set`, batch after batch.
+
+    A :func:`key_set` (pyarrow) or, for :data:`LOOKUP_INDEX_KEYS` ids and more, a
+    :class:`KeyLookup`.
+    """
+    keys = key_set(values)
+    return KeyLookup(keys) if len(keys) >= LOOKUP_INDEX_KEYS else keys
+
+
+def _empty_reference_problem(
+    name: str, column: str, field_name: str, target: str, n: int
+) -> pd.DataFrame:
+    """One problem for every row of ``name`` referring to the empty table ``target``."""
+    return problem_frame(
+        severity="error",
+        check="empty_reference_table",
+        message=N_(
+            "{n} row(s) of {table} refer to {target} ({field}), but table {target} is empty"
+        ).format(n=_fmt_int(n), table=name, target=target, field=f"{name}.{field_name}"),
+        hint=N_(
+            "Add the {target} export with its rows; every reference to it fails until then."
+        ).format(target=target),
+        table=name,
+        column=column,
+        field=field_name,
+    )
+
+
+def reference_problems(
+    name: str,
+    df: pd.DataFrame,
+    targets: Any,
+    labels: Mapping[tuple[str, str], str] | None = None,
+) -> tuple[list[pd.DataFrame], list[tuple[str, str, str, int]]]:
+    """Orphan references of table ``name`` (whole or one batch of it).
+
+    ``targets(table, column)`` gives the target's :func:`key_set` and its number of rows, or
+    ``None`` when the target table or column is absent (not checked). Returns the ``orphan_reference`` problems and, for
+    references to an empty table, ``(column label, field, target table, rows)`` (one problem per
+    column, not per row: see :func:`check_references`).
+    """
+    out: list[pd.DataFrame] = []
+    empty: list[tuple[str, str, str, int]] = []
+    for c in schema.TABLES[name].columns:
+        if not c.references or c.name not in df:
+            continue
+        t_table, t_col = c.references.split(".")
+        found = targets(t_table, t_col)
+        if found is None:
+            continue
+        target, n_target = found
+        vals = df[c.name]
+        mask = vals.notna().to_numpy() & ~isin_set(vals, target)
+        if mask.any() and n_target == 0 and t_table != name:
+            column = (
+                _labels_for(df[FILE_COL].astype("string").iloc[:1], name, c.name, labels)[0]
+                if len(df)
+                else c.name
+            )
+            empty.append((column, c.name, t_table, int(mask.sum())))
+            continue
+        if mask.any():
+            out.append(
+                _rows_problems(
+                    df,
+                    mask,
+                    table=name,
+                    field_name=c.name,
+                    severity="error",
+                    check="orphan_reference",
+                    message=N_("{field} refers to a {target} id that does not exist").format(
+                        field=f"{name}.{c.name}", target=t_table
+                    ),
+                    hint=N_(
+                        "Add the missing row to {target}, correct the id, or leave it empty "
+                        "where allowed."
+                    ).format(target=t_table),
+                    labels=labels,
+                )
+            )
+    return out, empty
 
 
 def check_references(
@@ -568,65 +861,18 @@ def check_references(
     labels: Mapping[tuple[str, str], str] | None = None,
 ) -> pd.DataFrame:
     """Orphan references: values of every ``references`` column missing from the target table."""
+
+    def targets(t_table: str, t_col: str) -> tuple[pa.Array, int] | None:
+        target = tables.get(t_table)
+        if target is None or t_col not in target:
+            return None
+        return key_set(target[t_col]), len(target)
+
     out = []
     for name, df in tables.items():
-        for c in schema.TABLES[name].columns:
-            if not c.references or c.name not in df:
-                continue
-            t_table, t_col = c.references.split(".")
-            target = tables.get(t_table)
-            if target is None or t_col not in target:
-                continue
-            vals = df[c.name]
-            mask = vals.notna().to_numpy() & ~isin(vals, target[t_col])
-            if mask.any() and len(target) == 0 and t_table != name:
-                # one problem, not one per row: the cause is the empty table
-                out.append(
-                    problem_frame(
-                        severity="error",
-                        check="empty_reference_table",
-                        message=N_(
-                            "{n} row(s) of {table} refer to {target} ({field}), but table "
-                            "{target} is empty"
-                        ).format(
-                            n=_fmt_int(int(mask.sum())),
-                            table=name,
-                            target=t_table,
-                            field=f"{name}.{c.name}",
-                        ),
-                        hint=N_(
-                            "Add the {target} export with its rows; every reference to it fails "
-                            "until then."
-                        ).format(target=t_table),
-                        table=name,
-                        column=_labels_for(
-                            df[FILE_COL].astype("string").iloc[:1], name, c.name, labels
-                        )[0]
-                        if len(df)
-                        else c.name,
-                        field=c.name,
-                    )
-                )
-                continue
-            if mask.any():
-                out.append(
-                    _rows_problems(
-                        df,
-                        mask,
-                        table=name,
-                        field_name=c.name,
-                        severity="error",
-                        check="orphan_reference",
-                        message=N_("{field} refers to a {target} id that does not exist").format(
-                            field=f"{name}.{c.name}", target=t_table
-                        ),
-                        hint=N_(
-                            "Add the missing row to {target}, correct the id, or leave it empty "
-                            "where allowed."
-                        ).format(target=t_table),
-                        labels=labels,
-                    )
-                )
+        probs, empty = reference_problems(name, df, targets, labels)
+        out.extend(probs)
+        out.extend(_empty_reference_problem(name, column, f, t, n) for column, f, t, n in empty)
     return pd.concat(out, ignore_index=True) if out else _empty_problems()
 
 
@@ -769,41 +1015,67 @@ class FutureRule:
         ]
 
 
-def _stage_history_problems(
-    tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
-) -> list[pd.DataFrame]:
-    """Stage history against its opportunity.
+_NAT = np.datetime64("NaT", "ns")
 
-    A stage entered before the opportunity was created (error), after a closed opportunity's close
-    date, or after the opportunity's final stage (warnings).
+
+class OpportunityIndex:
+    """The opportunities a stage history refers to, looked up by id (first row per id).
+
+    Built once and used for the whole stage history or for each batch of it.
     """
-    s, o = tables.get("opportunity_stages"), tables.get("opportunities")
-    if not (
-        s is not None
-        and o is not None
-        and len(s)
-        and {"entered_at", "opportunity_id", "stage"} <= set(s.columns)
-        and {"opportunity_id", "created_date"} <= set(o.columns)
-    ):
-        return []
-    out = []
-    opp = o.drop_duplicates("opportunity_id").set_index("opportunity_id")
-    pos = pc.index_in(_arrow(s["opportunity_id"]), value_set=_arrow(opp.index))
-    pos_np = np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
-    found = pos_np >= 0
-    take = np.maximum(pos_np, 0)
-    n_opp = len(opp)
 
-    def per_stage(values: np.ndarray, missing: Any) -> np.ndarray:
+    def __init__(self, o: pd.DataFrame) -> None:
+        opp = o.drop_duplicates("opportunity_id").set_index("opportunity_id")
+        self.n = len(opp)
+        self.ids = _arrow(opp.index)
+        self._lookup: KeyLookup | None = None
+        self.created = opp["created_date"].to_numpy(dtype="datetime64[ns]")
+        self.has_close = {"close_date", "status"} <= set(o.columns)
+        self.closed = np.zeros(self.n, dtype=bool)
+        self.close_at = np.full(self.n, _NAT)
+        self.stage: pa.Array | None = None
+        if self.has_close:
+            self.closed = opp["status"].isin(["won", "lost"]).fillna(False).to_numpy(dtype=bool)
+            self.close_at = opp["close_date"].to_numpy(dtype="datetime64[ns]")
+            if "stage" in o.columns:
+                self.stage = _lower(opp["stage"])
+
+    def positions(self, s: pd.DataFrame) -> np.ndarray:
+        """Position of every stage row's opportunity (-1: unknown opportunity)."""
+        if self.n >= LOOKUP_INDEX_KEYS:
+            if self._lookup is None:
+                self._lookup = KeyLookup(self.ids)
+            return self._lookup.positions(s["opportunity_id"])
+        pos = pc.index_in(_arrow(s["opportunity_id"]), value_set=self.ids)
+        return np.asarray(pos.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
+
+    def per_stage(self, values: np.ndarray, pos: np.ndarray, missing: Any) -> np.ndarray:
         """The opportunity's value for every stage row (``missing`` where not found)."""
-        if n_opp == 0:
-            return np.full(len(s), missing)
-        return np.where(found, values[take], missing)
+        if self.n == 0:
+            return np.full(len(pos), missing)
+        return np.where(pos >= 0, values[np.maximum(pos, 0)], missing)
 
-    nat = np.datetime64("NaT", "ns")
-    c_at = pd.Series(
-        per_stage(opp["created_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
-    )
+    def is_final(self, s: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
+        """Stage rows of a closed opportunity that enter its final stage (in any case)."""
+        closed = self.per_stage(self.closed, pos, False).astype(bool)
+        if self.stage is None or not closed.any():
+            return np.zeros(len(s), dtype=bool)
+        final = self.stage.take(pa.array(np.maximum(pos, 0), mask=pos < 0))
+        same = pc.equal(_lower(s["stage"]), final).fill_null(False)
+        return closed & np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _lower(s: pd.Series) -> pa.Array:
+    """Text in lower case (as Python lowers it), one pyarrow array."""
+    return _arrow(s.astype("string").str.lower())
+
+
+def _stage_row_problems(
+    s: pd.DataFrame, idx: OpportunityIndex, pos: np.ndarray, labels: Any
+) -> list[pd.DataFrame]:
+    """A stage entered before its opportunity was created (error) or after it closed (warning)."""
+    out = []
+    c_at = pd.Series(idx.per_stage(idx.created, pos, _NAT), index=s.index)
     out.append(
         _order_rule(
             s,
@@ -819,12 +1091,9 @@ def _stage_history_problems(
             labels=labels,
         )
     )
-    if {"close_date", "status"} <= set(o.columns):
-        opp_closed = opp["status"].isin(["won", "lost"]).fillna(False).to_numpy(dtype=bool)
-        closed = per_stage(opp_closed, False).astype(bool)
-        close_at = pd.Series(
-            per_stage(opp["close_date"].to_numpy(dtype="datetime64[ns]"), nat), index=s.index
-        )
+    if idx.has_close:
+        closed = idx.per_stage(idx.closed, pos, False).astype(bool)
+        close_at = pd.Series(idx.per_stage(idx.close_at, pos, _NAT), index=s.index)
         out.append(
             _order_rule(
                 s,
@@ -843,48 +1112,84 @@ def _stage_history_problems(
                 labels=labels,
             )
         )
-        if "stage" in o.columns and closed.any():
-            # the final stage of a won or lost opportunity must be the last one entered;
-            # stage names compared in any case through one factorisation of both columns
-            both = pd.concat(
-                [s["stage"].astype("string"), opp["stage"].astype("string")],
-                ignore_index=True,
-            )
-            codes, uniq = pd.factorize(both, use_na_sentinel=True)
-            canon, _ = pd.factorize(np.array([str(u).lower() for u in uniq], dtype=object))
-            canon = np.append(canon, -1)  # one code for any case; missing stays -1
-            codes = canon[codes]  # -1 (missing) maps to the appended -1
-            s_code = codes[: len(s)]
-            final_code = per_stage(codes[len(s) :], -2)
-            is_final = closed & (s_code == final_code) & (s_code >= 0)
-            entered = s["entered_at"].to_numpy(dtype="datetime64[ns]")
-            final_at_opp = np.full(max(n_opp, 1), np.datetime64("NaT", "ns"))
-            sel = np.flatnonzero(is_final & ~np.isnat(entered))
-            if len(sel):
-                first = pd.Series(entered[sel]).groupby(pos_np[sel]).min()
-                final_at_opp[first.index.to_numpy()] = first.to_numpy(dtype="datetime64[ns]")
-            final_at = pd.Series(per_stage(final_at_opp, nat), index=s.index)
-            out.append(
-                _order_rule(
-                    s,
-                    closed & ~is_final & _before(final_at, s["entered_at"]),
-                    table="opportunity_stages",
-                    later="entered_at",
-                    earlier=final_at,
-                    earlier_name="final stage entered",
-                    severity="warning",
-                    check="stage_order",
-                    message=N_(
-                        "stage history out of order: a stage entered after the "
-                        "opportunity's final (closing) stage"
-                    ),
-                    hint=N_(
-                        "Check the stage history in the CRM; the funnel orders stages by "
-                        "their dates."
-                    ),
-                    labels=labels,
-                )
-            )
+    return out
+
+
+def final_stage_problems(
+    s: pd.DataFrame, final_at: pd.Series, candidates: np.ndarray, labels: Any
+) -> pd.DataFrame:
+    """Stages entered after their closed opportunity's final stage (``stage_order`` warnings).
+
+    ``s`` holds ``_file``, ``_row`` and ``entered_at``; ``final_at`` the first entry into the final
+    stage of each row's opportunity (missing: none); ``candidates`` the rows of closed
+    opportunities that do not enter the final stage.
+    """
+    return _order_rule(
+        s,
+        candidates & _before(final_at, s["entered_at"]),
+        table="opportunity_stages",
+        later="entered_at",
+        earlier=final_at,
+        earlier_name="final stage entered",
+        severity="warning",
+        check="stage_order",
+        message=N_(
+            "stage history out of order: a stage entered after the opportunity's final "
+            "(closing) stage"
+        ),
+        hint=N_("Check the stage history in the CRM; the funnel orders stages by their dates."),
+        labels=labels,
+    )
+
+
+def first_final_entry(
+    s: pd.DataFrame, idx: OpportunityIndex, pos: np.ndarray, is_final: np.ndarray
+) -> np.ndarray:
+    """Per opportunity (``idx`` order): the first entry into its final stage (``int64`` ns).
+
+    ``int64`` max where ``s`` has none; combine batches with ``np.minimum``.
+    """
+    out = np.full(max(idx.n, 1), np.iinfo("int64").max, dtype="int64")
+    entered = s["entered_at"].to_numpy(dtype="datetime64[ns]")
+    sel = np.flatnonzero(is_final & ~np.isnat(entered))
+    if len(sel):
+        np.minimum.at(out, pos[sel], entered[sel].astype("int64"))
+    return out
+
+
+def final_at_per_stage(first: np.ndarray, idx: OpportunityIndex, pos: np.ndarray) -> np.ndarray:
+    """:func:`first_final_entry` for every stage row, as ``datetime64[ns]`` (NaT: none)."""
+    vals = np.where(first == np.iinfo("int64").max, np.iinfo("int64").min, first)
+    return idx.per_stage(vals.view("datetime64[ns]"), pos, _NAT)
+
+
+def _stage_history_problems(
+    tables: Mapping[str, pd.DataFrame], labels: Any, day: pd.Timestamp
+) -> list[pd.DataFrame]:
+    """Stage history against its opportunity.
+
+    A stage entered before the opportunity was created (error), after a closed opportunity's close
+    date, or after the opportunity's final stage (warnings).
+    """
+    s, o = tables.get("opportunity_stages"), tables.get("opportunities")
+    if not (
+        s is not None
+        and o is not None
+        and len(s)
+        and {"entered_at", "opportunity_id", "stage"} <= set(s.columns)
+        and {"opportunity_id", "created_date"} <= set(o.columns)
+    ):
+        return []
+    idx = OpportunityIndex(o)
+    pos = idx.positions(s)
+    out = _stage_row_problems(s, idx, pos, labels)
+    if idx.stage is not None:
+        is_final = idx.is_final(s, pos)
+        if is_final.any() or idx.per_stage(idx.closed, pos, False).any():
+            closed = idx.per_stage(idx.closed, pos, False).astype(bool)
+            first = first_final_entry(s, idx, pos, is_final)
+            final_at = pd.Series(final_at_per_stage(first, idx, pos), index=s.index)
+            out.append(final_stage_problems(s, final_at, closed & ~is_final, labels))
     return out
 
 
@@ -1484,6 +1789,139 @@ def completeness(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", "column", "rows", "filled", "share"])
 
 
+def quarantine_reasons(probs: pd.DataFrame) -> pd.Series:
+    """Why each row is left out: its errors' texts, joined (index ``table``, ``file``, ``row``).
+
+    ``probs`` are sorted as :attr:`ValidationReport.problems`; errors without a row or table
+    cannot be quarantined and are not listed.
+    """
+    err = probs[(probs["severity"] == "error") & probs["row"].notna() & probs["table"].notna()]
+    why = err.assign(
+        reason=(
+            err["column"].fillna("").astype("string")
+            + ": "
+            + err["message"]
+            + np.where(err["value"].isna(), "", " ('" + err["value"].fillna("") + "')")
+        )
+    )[["table", "file", "row", "reason"]]
+    # one reason per row: most rows have a single problem; only the others are joined
+    several = why.duplicated(["table", "file", "row"], keep=False).to_numpy(dtype=bool)
+    joined = why[several].groupby(["table", "file", "row"])["reason"].agg("; ".join)
+    single = why[~several].set_index(["table", "file", "row"])["reason"]
+    return pd.concat([single, joined]).sort_index()
+
+
+def exclude_rows(
+    name: str, df: pd.DataFrame, reasons: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The rows of ``df`` with a reason in ``reasons`` (:func:`quarantine_reasons`) left out.
+
+    Returns the remaining rows and the excluded ones (``table``, ``reason`` first), if any.
+    """
+    r = reasons.loc[name] if name in reasons.index.get_level_values(0) else None
+    if r is None or r.empty:
+        return df, None
+    key = pd.MultiIndex.from_arrays([df[FILE_COL].astype("string"), df[ROW_COL].astype("Int64")])
+    hit = key.isin(r.index)
+    if not hit.any():
+        return df, None
+    excl = df.loc[hit].copy()
+    idx = pd.MultiIndex.from_arrays(
+        [excl[FILE_COL].astype("string"), excl[ROW_COL].astype("Int64")]
+    )
+    excl.insert(0, "reason", r.reindex(idx).to_numpy())
+    excl.insert(0, "table", name)
+    return df.loc[~hit].reset_index(drop=True), excl
+
+
+def exclude_referring(
+    name: str, df: pd.DataFrame, column: str, target: str, removed: pa.Array
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Rows whose ``column`` refers to an id of ``target`` in ``removed`` left out (cascade)."""
+    if not len(removed):
+        return df, None
+    m = isin_set(df[column], removed)
+    if not m.any():
+        return df, None
+    excl = df.loc[m].copy()
+    excl.insert(
+        0,
+        "reason",
+        (
+            f"{column}: refers to {target} " + excl[column].astype("string") + " which was excluded"
+        ).to_numpy(dtype=object),
+    )
+    excl.insert(0, "table", name)
+    return df.loc[~m].reset_index(drop=True), excl
+
+
+def cascade_exclusions(
+    tables: Mapping[str, pd.DataFrame], out: dict[str, pd.DataFrame]
+) -> list[pd.DataFrame]:
+    """Leave out rows of ``out`` that refer to rows removed from ``tables``, repeatedly.
+
+    An excluded account takes its contracts, opportunities and activities with it, and an
+    excluded opportunity its stage history. ``out`` is updated; returns the excluded parts.
+    """
+    parts = []
+    changed = True
+    while changed:
+        changed = False
+        for name, df in list(out.items()):
+            for c in schema.TABLES[name].columns:
+                if not c.references or c.name not in df:
+                    continue
+                t_table, t_col = c.references.split(".")
+                if t_table not in out or t_col not in out[t_table]:
+                    continue
+                orig = tables[t_table][t_col].dropna()
+                removed = orig[~isin(orig, out[t_table][t_col])]
+                if removed.empty:
+                    continue
+                df, excl = exclude_referring(name, df, c.name, t_table, key_set(removed))
+                if excl is None:
+                    continue
+                parts.append(excl)
+                out[name] = df
+                changed = True
+    return parts
+
+
+def finish_quarantine(
+    report: ValidationReport, excluded_parts: list[pd.DataFrame], kept: Mapping[str, int]
+) -> pd.DataFrame:
+    """Record the excluded rows in ``report`` and return them.
+
+    The rows: ``table``, ``file``, ``row``, ``reason`` and the row's canonical values. The quarantined errors are downgraded to severity ``info`` (the rows are no longer in the
+    data); ``kept`` gives the rows left per table (the report's ``row_counts``).
+    """
+    if excluded_parts:
+        excluded = pd.concat(excluded_parts, ignore_index=True).rename(
+            columns={FILE_COL: "file", ROW_COL: "row"}
+        )
+        front = ["table", "file", "row", "reason"]
+        excluded = excluded[front + [c for c in excluded.columns if c not in front]]
+    else:
+        excluded = pd.DataFrame(columns=["table", "file", "row", "reason"])
+    report.excluded = excluded[["table", "file", "row", "reason"]].copy()
+    p = report.problems
+    q = (p["severity"] == "error") & p["row"].notna() & p["table"].notna()
+    if q.any():
+        p = p.copy()
+        p.loc[q, "severity"] = "info"
+        p.loc[q, "hint"] = "Row excluded (quarantine)."
+        report._parts = [p]
+        report._cache = None
+    report.row_counts = pd.DataFrame(
+        {
+            "table": list(kept),
+            "rows": list(kept.values()),
+            "excluded": [int((excluded["table"] == n).sum()) for n in kept],
+        }
+    )
+    return excluded
+
+
 def apply_quarantine(
     tables: Mapping[str, pd.DataFrame], report: ValidationReport
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
@@ -1503,94 +1941,13 @@ def apply_quarantine(
         the quarantined errors are downgraded to severity ``info`` (the rows are no longer in the
         data); unquarantinable errors keep severity ``error``.
     """
-    probs = report.problems
-    err = probs[(probs["severity"] == "error") & probs["row"].notna() & probs["table"].notna()]
-    why = err.assign(
-        reason=(
-            err["column"].fillna("").astype("string")
-            + ": "
-            + err["message"]
-            + np.where(err["value"].isna(), "", " ('" + err["value"].fillna("") + "')")
-        )
-    )[["table", "file", "row", "reason"]]
-    # one reason per row: most rows have a single problem; only the others are joined
-    several = why.duplicated(["table", "file", "row"], keep=False).to_numpy(dtype=bool)
-    joined = why[several].groupby(["table", "file", "row"])["reason"].agg("; ".join)
-    single = why[~several].set_index(["table", "file", "row"])["reason"]
-    reasons = pd.concat([single, joined]).sort_index()
+    reasons = quarantine_reasons(report.problems)
     out: dict[str, pd.DataFrame] = {}
     excluded_parts = []
     for name, df in tables.items():
-        key = pd.MultiIndex.from_arrays(
-            [df[FILE_COL].astype("string"), df[ROW_COL].astype("Int64")]
-        )
-        r = reasons.loc[name] if name in reasons.index.get_level_values(0) else None
-        if r is None or r.empty:
-            out[name] = df
-            continue
-        hit = key.isin(r.index)
-        excl = df.loc[hit].copy()
-        idx = pd.MultiIndex.from_arrays(
-            [excl[FILE_COL].astype("string"), excl[ROW_COL].astype("Int64")]
-        )
-        excl.insert(0, "reason", r.reindex(idx).to_numpy())
-        excl.insert(0, "table", name)
-        excluded_parts.append(excl)
-        out[name] = df.loc[~hit].reset_index(drop=True)
-    # cascade through references
-    changed = True
-    while changed:
-        changed = False
-        for name, df in list(out.items()):
-            for c in schema.TABLES[name].columns:
-                if not c.references or c.name not in df:
-                    continue
-                t_table, t_col = c.references.split(".")
-                if t_table not in out or t_col not in out[t_table]:
-                    continue
-                orig = tables[t_table][t_col].dropna()
-                removed = orig[~isin(orig, out[t_table][t_col])]
-                if removed.empty:
-                    continue
-                m = isin(df[c.name], removed)
-                if not m.any():
-                    continue
-                excl = df.loc[m].copy()
-                excl.insert(
-                    0,
-                    "reason",
-                    (
-                        f"{c.name}: refers to {t_table} "
-                        + excl[c.name].astype("string")
-                        + " which was excluded"
-                    ).to_numpy(dtype=object),
-                )
-                excl.insert(0, "table", name)
-                excluded_parts.append(excl)
-                df = df.loc[~m].reset_index(drop=True)
-                out[name] = df
-                changed = True
-    if excluded_parts:
-        excluded = pd.concat(excluded_parts, ignore_index=True).rename(
-            columns={FILE_COL: "file", ROW_COL: "row"}
-        )
-        front = ["table", "file", "row", "reason"]
-        excluded = excluded[front + [c for c in excluded.columns if c not in front]]
-    else:
-        excluded = pd.DataFrame(columns=["table", "file", "row", "reason"])
-    report.excluded = excluded[["table", "file", "row", "reason"]].copy()
-    if len(err):
-        p = report.problems.copy()
-        q = (p["severity"] == "error") & p["row"].notna() & p["table"].notna()
-        p.loc[q, "severity"] = "info"
-        p.loc[q, "hint"] = "Row excluded (quarantine)."
-        report._parts = [p]
-        report._cache = None
-    report.row_counts = pd.DataFrame(
-        {
-            "table": list(out),
-            "rows": [len(out[n]) for n in out],
-            "excluded": [int((excluded["table"] == n).sum()) for n in out],
-        }
-    )
+        out[name], excl = exclude_rows(name, df, reasons)
+        if excl is not None:
+            excluded_parts.append(excl)
+    excluded_parts += cascade_exclusions(tables, out)
+    excluded = finish_quarantine(report, excluded_parts, {n: len(out[n]) for n in out})
     return out, excluded
