@@ -34,6 +34,7 @@ from salesanalytics.ingest.derive import (
     tables_from_transactions,
 )
 from salesanalytics.ingest.mapping import (
+    InputSpec,
     MappedTable,
     Mapping,
     load_mapping,
@@ -528,6 +529,19 @@ class _ExportReader:
         return files_df
 
 
+def _input_lookups(
+    reader: _ExportReader, table: str, inp: InputSpec
+) -> dict[str, list[sio.RawTable]]:
+    """The look-up files an input's columns read (and their use noted for the report)."""
+    lookups: dict[str, list[sio.RawTable]] = {}
+    for name in inp.columns:
+        lk = inp.column(name).lookup
+        if lk:
+            lookups[lk.source] = reader.raws(lk.source)
+            reader.used_for(lookups[lk.source], f"{table} (lookup)")
+    return lookups
+
+
 def map_tables(
     m: Mapping, reader: _ExportReader, skip: tuple[str, ...] = ()
 ) -> dict[str, MappedTable]:
@@ -545,12 +559,7 @@ def map_tables(
             continue
         parts = []
         for inp in m.tables[t].inputs:
-            lookups = {}
-            for name in inp.columns:
-                lk = inp.column(name).lookup
-                if lk:
-                    lookups[lk.source] = reader.raws(lk.source)
-                    reader.used_for(lookups[lk.source], f"{t} (lookup)")
+            lookups = _input_lookups(reader, t, inp)
             for raw in reader.raws(inp.source):
                 parts.append(map_input(m, t, inp, raw, lookups))
                 reader.used_for([raw], t)
@@ -675,12 +684,7 @@ def validate_streamed(
         labels_t = {f for i in m.tables[t].inputs for f in reader.by_source.get(i.source, [])}
         ts = TableStream(t, ctx, store / f".{t}.partial.parquet", sorted(labels_t))
         for inp in m.tables[t].inputs:
-            lookups = {}
-            for name in inp.columns:
-                lk = inp.column(name).lookup
-                if lk:
-                    lookups[lk.source] = reader.raws(lk.source)
-                    reader.used_for(lookups[lk.source], f"{t} (lookup)")
+            lookups = _input_lookups(reader, t, inp)
             for raw in reader.stream(inp.source, int(options["batch_rows"])):
                 reader.used_for([raw], t)
                 ts.add(map_input(m, t, inp, raw, lookups))
