@@ -326,6 +326,24 @@ def _assignment_rows(n: int, ui: np.ndarray, travel_load: np.ndarray | None) -> 
     return a_eq, np.r_[np.ones(n), np.zeros(int(dyn))]
 
 
+def _near_pairs(
+    travel: np.ndarray, ui: np.ndarray, ti: np.ndarray, count: int, fixed: np.ndarray | None
+) -> np.ndarray:
+    """Which (unit, territory) variables join a territory among the unit's ``count`` nearest.
+
+    A locked unit keeps its own territory whatever the distance.
+    """
+    n, k = travel.shape
+    order = np.argsort(travel, axis=1, kind="stable")[:, :count]
+    keep = np.zeros((n, k), dtype=bool)
+    keep[np.arange(n)[:, None], order] = True
+    near = keep[ui, ti]
+    if fixed is not None:
+        f = np.asarray(fixed)
+        near |= (f[ui] >= 0) & (ti == f[ui])
+    return near
+
+
 def balance_bound(
     loads: np.ndarray,
     shares: np.ndarray,
@@ -336,6 +354,7 @@ def balance_bound(
     fixed: np.ndarray | None = None,
     upper: float | None = None,
     steps: int = 4,
+    near_territories: int = 6,
 ) -> dict[str, Any]:
     """Prove whether any plan can reach the tolerance, else the least deviation any can.
 
@@ -364,6 +383,10 @@ def balance_bound(
         Deviation known to be reachable (e.g. the best plan found); default 1.
     steps
         Bisection steps when the tolerance is out of reach.
+    near_territories
+        With ``travel``, each check first solves the relaxation with every unit restricted to
+        its nearest territories (by travel): when that is feasible, so is the full relaxation;
+        only otherwise the full LP decides. Same answers, a fraction of the time on large plans.
 
     Returns
     -------
@@ -399,8 +422,18 @@ def balance_bound(
         lk = f[ui] >= 0
         bounds[:nv][lk & (ti != f[ui]), 1] = 0.0
     by_t = [np.flatnonzero(ti == t) for t in range(k)]
+    # a first LP lets each unit go to its nearest territories only: a fraction of the size, and
+    # a plan it finds is a plan of the full relaxation (only "infeasible" needs the full LP)
+    near = (
+        _near_pairs(np.asarray(travel, dtype=float), ui, ti, near_territories, fixed)
+        if dyn and k > near_territories
+        else None
+    )
 
     def feasible(delta: np.ndarray) -> bool:
+        return (near is not None and _solve(delta, near)) or _solve(delta, None)
+
+    def _solve(delta: np.ndarray, only: np.ndarray | None) -> bool:
         rows, cols, vals, rhs = [], [], [], []
         r = 0
         for m in range(nm):
@@ -424,13 +457,17 @@ def balance_bound(
         a_ub = sp.csr_matrix(
             (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, nx)
         )
+        b = bounds
+        if only is not None:
+            b = bounds.copy()
+            b[:nv][~only, 1] = 0.0
         res = linprog(
             np.zeros(nx),
             A_ub=a_ub,
             b_ub=np.array(rhs),
             A_eq=a_eq,
             b_eq=b_eq,
-            bounds=bounds,
+            bounds=b,
             method="highs",
         )
         return res.status == 0

@@ -259,6 +259,24 @@ def test_balance_bound_proves_a_band_out_of_reach_and_finds_the_limit() -> None:
     assert not tr["feasible"] and tr["bound"] <= 1 / 3 <= tr["bound_upper"] + 1e-9
 
 
+def test_balance_bound_first_tries_the_nearest_territories_and_answers_as_the_full_lp() -> None:
+    from salesanalytics.analyses.territory.feasibility import balance_bound
+
+    rng = np.random.default_rng(3)
+    n, k = 60, 8
+    xy, bases = rng.random((n, 2)) * 100, rng.random((k, 2)) * 100
+    loads = np.column_stack([rng.lognormal(0, 0.6, n), rng.lognormal(0, 0.4, n)])
+    travel = np.linalg.norm(xy[:, None] - bases[None], axis=2) * 0.01 * loads[:, 1:2]
+    shares = np.full((k, 2), 1 / k)
+    fixed = np.full(n, -1)
+    fixed[:3] = [7, 7, 0]  # locked far from their nearest territories
+    for tol in (0.2, 0.02, 0.001):
+        args = dict(travel=travel, travel_metric=1, fixed=fixed, upper=1.0, steps=5)
+        near = balance_bound(loads, shares, tol, near_territories=2, **args)
+        full = balance_bound(loads, shares, tol, near_territories=k, **args)
+        assert near == full, tol
+
+
 def test_shortfall_says_whether_the_miss_is_proven_or_the_searchs() -> None:
     table = pd.DataFrame(
         {
