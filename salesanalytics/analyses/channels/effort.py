@@ -36,6 +36,7 @@ __all__ = [
     "ActivityAggregates",
     "ChannelCosts",
     "aggregate_activities",
+    "check_travel",
     "channel_costs",
     "costing_window",
     "engine_activities",
@@ -69,6 +70,16 @@ class ActivityAggregates:
     def rows(self) -> int:
         """Activities in the whole log."""
         return int(self.types["activities"].sum())
+
+
+def check_travel(road_factor: float, speed_kmh: float) -> None:
+    """Raise a ValueError for impossible travel assumptions (road factor below 1, speed ≤ 0)."""
+    if road_factor < 1:
+        raise ValueError(
+            f"road_factor must be ≥ 1 (roads are not shorter than the crow flies), got {road_factor}"
+        )
+    if speed_kmh <= 0:
+        raise ValueError(f"speed_kmh must be > 0, got {speed_kmh}")
 
 
 def costing_window(
@@ -242,12 +253,7 @@ def channel_costs(
     ValueError
         If activities use a channel that has no rate, or the travel assumptions are impossible.
     """
-    if road_factor < 1:
-        raise ValueError(
-            f"road_factor must be ≥ 1 (roads are not shorter than the crow flies), got {road_factor}"
-        )
-    if speed_kmh <= 0:
-        raise ValueError(f"speed_kmh must be > 0, got {speed_kmh}")
+    check_travel(road_factor, speed_kmh)
     require_columns(accounts, ["account_id", "latitude", "longitude"], "accounts")
     require_columns(reps, ["rep_id", "home_latitude", "home_longitude"], "reps")
     t = aggregates.types

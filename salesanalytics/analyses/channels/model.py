@@ -39,6 +39,7 @@ from salesanalytics.analyses.channels.effort import (
     ActivityAggregates,
     aggregate_activities,
     channel_costs,
+    check_travel,
     costing_window,
 )
 from salesanalytics.errors import require_columns
@@ -160,12 +161,7 @@ def visit_travel(
         activities that are not visits, NaN for visits whose rep or account has no coordinates
         (their number is in ``attrs["visits_without_coordinates"]``).
     """
-    if road_factor < 1:
-        raise ValueError(
-            f"road_factor must be ≥ 1 (roads are not shorter than the crow flies), got {road_factor}"
-        )
-    if speed_kmh <= 0:
-        raise ValueError(f"speed_kmh must be > 0, got {speed_kmh}")
+    check_travel(road_factor, speed_kmh)
     require_columns(activities, ["rep_id", "account_id", "type"], "activities")
     require_columns(accounts, ["account_id", "latitude", "longitude"], "accounts")
     require_columns(reps, ["rep_id", "home_latitude", "home_longitude"], "reps")
