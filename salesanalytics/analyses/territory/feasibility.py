@@ -326,6 +326,45 @@ def _assignment_rows(n: int, ui: np.ndarray, travel_load: np.ndarray | None) -> 
     return a_eq, np.r_[np.ones(n), np.zeros(int(dyn))]
 
 
+def _band_rows(
+    delta: np.ndarray,
+    a: np.ndarray,
+    lv: np.ndarray,
+    sh: np.ndarray,
+    by_t: list[np.ndarray],
+    dyn_metric: int | None,
+) -> tuple[Any, np.ndarray]:
+    """The bound's inequality rows: every territory within ``1 ± delta`` of its target share.
+
+    ``lv`` is the load of every (unit, territory) variable; the travel metric (``dyn_metric``)
+    takes its total from the last variable. ``(None, rhs)`` when no metric has a load.
+    """
+    import scipy.sparse as sp
+
+    nv = lv.shape[0]
+    rows, cols, vals, rhs = [], [], [], []
+    r = 0
+    for m in range(a.shape[1]):
+        is_dyn = m == dyn_metric
+        total = float(a[:, m].sum())
+        if total <= 0 and not is_dyn:
+            continue
+        for t, own in enumerate(by_t):
+            for sign, lim in ((1.0, 1.0 + delta[m]), (-1.0, 1.0 - delta[m])):
+                # sign * (own load - lim * share * total) <= 0
+                rows.append(np.full(len(own) + is_dyn, r))
+                vals.append(np.r_[sign * lv[own, m], [-sign * lim * sh[t, m]] if is_dyn else []])
+                cols.append(np.r_[own, [nv] if is_dyn else []].astype(np.int64))
+                rhs.append(0.0 if is_dyn else sign * lim * sh[t, m] * total)
+                r += 1
+    if r == 0:
+        return None, np.zeros(0)
+    a_ub = sp.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, nv + 1)
+    )
+    return a_ub, np.array(rhs)
+
+
 def _near_pairs(
     travel: np.ndarray, ui: np.ndarray, ti: np.ndarray, count: int, fixed: np.ndarray | None
 ) -> np.ndarray:
@@ -396,7 +435,6 @@ def balance_bound(
         bisection's precision: the true limit lies between ``bound`` and ``bound_upper``),
         ``bound_upper``.
     """
-    import scipy.sparse as sp
     from scipy.optimize import linprog
 
     a = np.asarray(loads, dtype=float)
@@ -434,29 +472,9 @@ def balance_bound(
         return (near is not None and _solve(delta, near)) or _solve(delta, None)
 
     def _solve(delta: np.ndarray, only: np.ndarray | None) -> bool:
-        rows, cols, vals, rhs = [], [], [], []
-        r = 0
-        for m in range(nm):
-            is_dyn = dyn and m == ej
-            total = float(a[:, m].sum())
-            if total <= 0 and not is_dyn:
-                continue
-            for t in range(k):
-                own = by_t[t]
-                for sign, lim in ((1.0, 1.0 + delta[m]), (-1.0, 1.0 - delta[m])):
-                    # sign * (own load - lim * share * total) <= 0
-                    rows.append(np.full(len(own) + is_dyn, r))
-                    vals.append(
-                        np.r_[sign * lv[own, m], [-sign * lim * sh[t, m]] if is_dyn else []]
-                    )
-                    cols.append(np.r_[own, [nv] if is_dyn else []].astype(np.int64))
-                    rhs.append(0.0 if is_dyn else sign * lim * sh[t, m] * total)
-                    r += 1
-        if r == 0:
+        a_ub, rhs = _band_rows(delta, a, lv, sh, by_t, ej if dyn else None)
+        if a_ub is None:
             return True
-        a_ub = sp.csr_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r, nx)
-        )
         b = bounds
         if only is not None:
             b = bounds.copy()
@@ -464,7 +482,7 @@ def balance_bound(
         res = linprog(
             np.zeros(nx),
             A_ub=a_ub,
-            b_ub=np.array(rhs),
+            b_ub=rhs,
             A_eq=a_eq,
             b_eq=b_eq,
             bounds=b,
